@@ -1,0 +1,172 @@
+//! The one place where protocol meets storage: a connection's bytes in, replies out.
+//!
+//! The server hands each connection's unread input to [`process`], which parses one request
+//! with the connection's protocol, runs it against the [`Store`] and appends the reply to
+//! `out`. It returns a [`Step`] saying how much input was used and what the connection does
+//! next. Nothing here touches a socket.
+
+pub mod memcache;
+pub mod resp;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::Settings;
+use crate::stats::{ServerStats, ThreadStats};
+use crate::storage::Store;
+
+/// State shared by every worker.
+pub struct Context {
+    pub store: Store,
+    pub settings: Settings,
+    /// One per worker thread; a session writes only to its own worker's.
+    pub threads: Vec<ThreadStats>,
+    pub server: ServerStats,
+    /// `verbosity` command / `-v`.
+    pub verbosity: AtomicU8,
+    /// Redis `requirepass`, changeable by `CONFIG SET`.
+    pub requirepass: RwLock<Option<Vec<u8>>>,
+    /// `-c`, changeable by `CONFIG SET maxclients`.
+    pub maxconns: AtomicUsize,
+    pub clients: Clients,
+}
+
+impl Context {
+    pub fn new(store: Store, settings: Settings) -> Context {
+        let threads = (0..settings.threads.max(1))
+            .map(|_| ThreadStats::default())
+            .collect();
+        Context {
+            verbosity: AtomicU8::new(settings.verbose),
+            requirepass: RwLock::new(settings.requirepass.clone()),
+            maxconns: AtomicUsize::new(settings.maxconns),
+            store,
+            settings,
+            threads,
+            server: ServerStats::default(),
+            clients: Clients::default(),
+        }
+    }
+}
+
+/// What other connections can see of a connection (`stats conns`, `CLIENT LIST`).
+#[derive(Debug)]
+pub struct ClientInfo {
+    pub id: u64,
+    /// Peer address as text (`127.0.0.1:5555`, or the socket path).
+    pub addr: String,
+    /// Local address the connection arrived on.
+    pub local_addr: String,
+    /// Clock second the connection was accepted.
+    pub created: u32,
+    /// Clock second of the last request.
+    pub last_cmd: AtomicU32,
+    /// Selected Redis database.
+    pub db: AtomicU8,
+    /// Redis `CLIENT SETNAME`.
+    pub name: Mutex<Option<Vec<u8>>>,
+    /// Name of the last command, for `stats conns` state and `CLIENT LIST cmd=`.
+    pub last_cmd_name: Mutex<&'static str>,
+    /// Bytes received, for `CLIENT LIST`.
+    pub bytes_in: AtomicU64,
+}
+
+/// Registry of open connections. Touched on connect and close, never per request.
+#[derive(Default)]
+pub struct Clients {
+    next_id: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<ClientInfo>>>,
+}
+
+impl Clients {
+    /// Registers a new connection.
+    pub fn open(&self, addr: String, local_addr: String, now: u32) -> Arc<ClientInfo> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            local_addr,
+            created: now,
+            last_cmd: AtomicU32::new(now),
+            db: AtomicU8::new(0),
+            name: Mutex::new(None),
+            last_cmd_name: Mutex::new("NULL"),
+            bytes_in: AtomicU64::new(0),
+        });
+        self.open.lock().insert(id, info.clone());
+        info
+    }
+
+    pub fn close(&self, id: u64) {
+        self.open.lock().remove(&id);
+    }
+
+    /// Every open connection, oldest first.
+    pub fn list(&self) -> Vec<Arc<ClientInfo>> {
+        let mut v: Vec<_> = self.open.lock().values().cloned().collect();
+        v.sort_by_key(|c| c.id);
+        v
+    }
+}
+
+/// Which protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Decided by the first byte: `*` is RESP, anything else the memcached text protocol.
+    Detect,
+    Memcache,
+    Resp,
+}
+
+/// Per connection protocol state.
+pub struct Session {
+    pub info: Arc<ClientInfo>,
+    pub protocol: Protocol,
+    /// Index of this connection's worker in [`Context::threads`].
+    pub worker: usize,
+    pub memcache: memcache::State,
+    pub resp: resp::State,
+}
+
+impl Session {
+    pub fn new(info: Arc<ClientInfo>, protocol: Protocol, worker: usize) -> Session {
+        Session {
+            info,
+            protocol,
+            worker,
+            memcache: memcache::State::default(),
+            resp: resp::State::default(),
+        }
+    }
+}
+
+/// What the connection does after one call to [`process`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// One request (or part of a discarded data block) used this many bytes of input.
+    Done(usize),
+    /// The input holds no whole request yet; nothing was used.
+    Incomplete,
+    /// Send what is in `out`, then close the connection.
+    Close,
+    /// Send what is in `out`, close, and stop the server (`shutdown`).
+    Shutdown,
+}
+
+/// Handles at most one request from the start of `input`, appending its reply to `out`.
+pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.protocol == Protocol::Detect {
+        match input.first() {
+            None => return Step::Incomplete,
+            Some(b'*') => session.protocol = Protocol::Resp,
+            Some(_) => session.protocol = Protocol::Memcache,
+        }
+    }
+    match session.protocol {
+        Protocol::Resp => resp::process(ctx, session, input, out),
+        _ => memcache::process(ctx, session, input, out),
+    }
+}

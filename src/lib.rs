@@ -1,0 +1,19 @@
+//! slabd: a cache daemon that is a drop-in replacement for memcached 1.6 and also speaks
+//! Redis's protocol (RESP) over the same keyspace.
+//!
+//! ```text
+//!  client bytes ─▶ server (mio workers, one Poll each, connections in a Slab)
+//!                    │ per connection: protocol detection, read buffer
+//!                    ▼
+//!                  commands::process ── protocol::{memcache,resp} parse ─▶ storage::Store
+//!                    │                                                     (index stripes,
+//!                    ▼                                                      slab classes)
+//!                  reply bytes ─▶ write buffer ─▶ socket
+//! ```
+
+pub mod commands;
+pub mod config;
+pub mod protocol;
+pub mod server;
+pub mod stats;
+pub mod storage;

@@ -1,0 +1,1 @@
+//! memcached text protocol (classic and meta commands): parser and reply composer.

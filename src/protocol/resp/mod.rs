@@ -1,0 +1,1 @@
+//! RESP2/RESP3 frames and inline commands: parser and encoder.

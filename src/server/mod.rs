@@ -1,0 +1,1 @@
+//! mio event loops, listeners, connections, buffers, limits, timeouts.

@@ -1,0 +1,119 @@
+//! Counters for `stats` and `INFO`.
+//!
+//! Request counters live in one [`ThreadStats`] per worker thread, written only by that thread
+//! (relaxed atomics, no shared cache line between workers) and summed when a client asks.
+//! Connection counters live in [`ServerStats`], touched only on accept and close.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($(#[$meta:meta])* $name:ident, $snap:ident { $($(#[$fmeta:meta])* $field:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: AtomicU64,)*
+        }
+
+        /// A plain copy of the counters, for printing and summing.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $snap {
+            $(pub $field: u64,)*
+        }
+
+        impl $name {
+            pub fn snapshot(&self) -> $snap {
+                $snap { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+
+            /// `stats reset`.
+            pub fn reset(&self) {
+                $(self.$field.store(0, Ordering::Relaxed);)*
+            }
+        }
+
+        impl std::ops::AddAssign for $snap {
+            fn add_assign(&mut self, o: $snap) {
+                $(self.$field += o.$field;)*
+            }
+        }
+    };
+}
+
+counters!(
+    /// Per worker thread request counters, named as memcached's `stats` prints them.
+    ThreadStats, ThreadSnapshot {
+    cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta,
+    get_hits, get_misses, get_expired, get_flushed,
+    delete_misses, delete_hits,
+    incr_misses, incr_hits, decr_misses, decr_hits,
+    cas_misses, cas_hits, cas_badval,
+    touch_hits, touch_misses,
+    store_too_large, store_no_memory,
+    auth_cmds, auth_errors,
+    bytes_read, bytes_written,
+    conn_yields,
+    /// Requests served over RESP (Redis `total_commands_processed` adds both protocols).
+    resp_cmds,
+    /// RESP requests that returned an error reply.
+    resp_errors,
+    /// Redis keyspace_hits / keyspace_misses are get_hits / get_misses.
+    expired_keys,
+});
+
+/// Adds one to a counter owned by the calling thread.
+#[inline]
+pub fn bump(c: &AtomicU64) {
+    add(c, 1);
+}
+
+/// Adds `n` to a counter owned by the calling thread.
+#[inline]
+pub fn add(c: &AtomicU64, n: u64) {
+    // Only the owning worker writes, so a load and a store is enough (no locked RMW).
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+counters!(
+    /// Connection counters shared by the listener and workers.
+    ServerStats, ServerSnapshot {
+    curr_connections, total_connections, rejected_connections,
+    connection_structures, listen_disabled_num,
+    reserved_fds,
+});
+
+impl ServerStats {
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dec(c: &AtomicU64) {
+        c.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Sums the counters of every worker.
+pub fn sum(threads: &[ThreadStats]) -> ThreadSnapshot {
+    let mut total = ThreadSnapshot::default();
+    for t in threads {
+        total += t.snapshot();
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_and_resets() {
+        let ts = [ThreadStats::default(), ThreadStats::default()];
+        bump(&ts[0].get_hits);
+        add(&ts[1].get_hits, 4);
+        bump(&ts[1].cmd_set);
+        let s = sum(&ts);
+        assert_eq!(s.get_hits, 5);
+        assert_eq!(s.cmd_set, 1);
+        ts[1].reset();
+        assert_eq!(sum(&ts).get_hits, 1);
+    }
+}

@@ -1,0 +1,530 @@
+//! Item storage: slab allocator, hash index, eviction, expiry, CAS.
+//!
+//! Knows nothing of sockets or wire formats: typed operations in, outcome enums out.
+//! Every operation takes a `db` (0..databases) so that Redis's `SELECT` namespaces share one
+//! store; the memcached protocol always uses database 0.
+//!
+//! API CONTRACT (written before the implementation so the protocol layers could be built
+//! against it): signatures here may gain fields or methods, but changes are additive.
+
+mod clock;
+
+pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
+
+use std::sync::Arc;
+
+/// Longest key either protocol may store.
+pub const KEY_MAX: usize = 250;
+
+/// Everything the store is configured with (memcached's flags map onto these).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreConfig {
+    /// `-m`: bytes of item memory.
+    pub memory_limit: usize,
+    /// Size of a slab page (1 MiB).
+    pub page_size: usize,
+    /// `-f`: chunk size growth factor.
+    pub growth_factor: f64,
+    /// `-n`: key+value+flags bytes the smallest chunk holds, beside the item header.
+    pub chunk_size: usize,
+    /// `-I`: largest item (key + value + header).
+    pub item_size_max: usize,
+    /// `-o slab_chunk_max`: largest chunk; bigger items are chained. Default `page_size / 2`.
+    pub slab_chunk_max: usize,
+    /// `false` with `-M`: return [`StoreOutcome::NoMemory`] instead of evicting.
+    pub evict: bool,
+    /// `false` with `-C`: CAS values are always 0.
+    pub use_cas: bool,
+    /// Number of databases (Redis `SELECT`), 1..=16.
+    pub databases: u8,
+    /// `-o hashpower`: initial index size hint (log2 of expected items).
+    pub hashpower: u8,
+    /// `-o slab_reassign`: pages may move between classes.
+    pub slab_reassign: bool,
+    /// `-o slab_automove`: 0 off, 1 conservative, 2 aggressive.
+    pub slab_automove: u8,
+    /// `-o lru_crawler`: background reclaim of expired items.
+    pub lru_crawler: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            memory_limit: 64 << 20,
+            page_size: 1 << 20,
+            growth_factor: 1.25,
+            chunk_size: 48,
+            item_size_max: 1 << 20,
+            slab_chunk_max: 1 << 19,
+            evict: true,
+            use_cas: true,
+            databases: 16,
+            hashpower: 16,
+            slab_reassign: true,
+            slab_automove: 1,
+            lru_crawler: true,
+        }
+    }
+}
+
+/// A configuration the store cannot run with; the message is shown to the user as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// What kind of value an item holds. Only strings exist today; the tag lives in the item
+/// header so that hashes, lists and sets can follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemType {
+    String,
+}
+
+/// Options for a read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions {
+    /// Set a new expiry on a hit (gat, gats, mg T).
+    pub touch: Option<Expiry>,
+    /// `false` for mg's `u`: do not mark the item as accessed.
+    pub no_bump: bool,
+    /// mg's `N`: on a miss create an empty item with this expiry and hand this caller the
+    /// win token (the reply is still a miss).
+    pub vivify: Option<Expiry>,
+    /// mg's `R`: if the remaining TTL is below this many seconds, hand out the win token.
+    pub recache_below: Option<u32>,
+    /// Count as a fetch for `fetched`/`hit_before` (false for metadata-only peeks).
+    pub is_fetch: bool,
+}
+
+/// A live item, seen under its index lock for the duration of a callback.
+pub trait ItemView {
+    fn key(&self) -> &[u8];
+    fn flags(&self) -> u32;
+    fn cas(&self) -> u64;
+    fn item_type(&self) -> ItemType;
+    /// Length of the value in bytes.
+    fn value_len(&self) -> usize;
+    /// Appends the value to `out`.
+    fn copy_value_to(&self, out: &mut Vec<u8>);
+    /// Expiry as set (after any touch by this read).
+    fn expiry(&self) -> Expiry;
+    /// Seconds since last access, before this read.
+    fn last_access(&self) -> u32;
+    /// Whether the item had been fetched before this read.
+    fn hit_before(&self) -> bool;
+    /// Slab class id (1-based, as `stats slabs` numbers them).
+    fn slab_class(&self) -> u8;
+    /// Bytes the item occupies in slab memory (header + key + value, before rounding).
+    fn total_size(&self) -> usize;
+    /// Meta protocol: the item was invalidated (md/ms with `I`) and is being served stale.
+    fn is_stale(&self) -> bool;
+    /// Meta protocol: this read won the right to recache (`W`).
+    fn won(&self) -> bool;
+    /// Meta protocol: another client already holds the win token (`Z`).
+    fn win_taken(&self) -> bool;
+}
+
+/// Why a read found nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// No such key.
+    Absent,
+    /// The key existed but had expired (counts as `get_expired`).
+    Expired,
+    /// The key existed but was invalidated by flush_all (counts as `get_flushed`).
+    Flushed,
+}
+
+/// Outcome of a read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<R> {
+    Hit(R),
+    Miss(Miss),
+    /// `vivify` created a placeholder: the caller got a miss and the win token.
+    Vivified,
+}
+
+/// How a write treats an existing item (memcached's storage commands).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Set,
+    /// Only if absent.
+    Add,
+    /// Only if present.
+    Replace,
+    /// Add to the end of an existing value (flags and expiry stay).
+    Append,
+    /// Add to the start of an existing value (flags and expiry stay).
+    Prepend,
+}
+
+/// One write.
+#[derive(Clone, Copy, Debug)]
+pub struct Write<'a> {
+    pub db: u8,
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+    pub flags: u32,
+    pub expiry: Expiry,
+    pub mode: Mode,
+    /// Store only if the item's CAS equals this (memcached `cas`, ms `C`).
+    pub compare_cas: Option<u64>,
+    /// Use this CAS for the new item instead of the next counter value (ms `E`).
+    pub new_cas: Option<u64>,
+    /// ms `I`: with `compare_cas`, a CAS older than the item's stores the item marked stale.
+    pub invalidate: bool,
+    /// Redis `KEEPTTL`: keep the existing item's expiry instead of `expiry`.
+    pub keep_ttl: bool,
+}
+
+impl<'a> Write<'a> {
+    /// A plain `set` with no CAS and no meta options.
+    pub fn new(
+        db: u8,
+        key: &'a [u8],
+        value: &'a [u8],
+        flags: u32,
+        expiry: Expiry,
+        mode: Mode,
+    ) -> Self {
+        Write {
+            db,
+            key,
+            value,
+            flags,
+            expiry,
+            mode,
+            compare_cas: None,
+            new_cas: None,
+            invalidate: false,
+            keep_ttl: false,
+        }
+    }
+}
+
+/// Outcome of a write, as memcached's `store_item_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOutcome {
+    Stored {
+        cas: u64,
+    },
+    NotStored,
+    /// CAS mismatch.
+    Exists,
+    /// `compare_cas` given (or append/prepend/replace) and no item.
+    NotFound,
+    /// Larger than `-I`.
+    TooLarge,
+    /// No memory and nothing could be evicted (or `-M`).
+    NoMemory,
+}
+
+/// One delete.
+#[derive(Clone, Copy, Debug)]
+pub struct Delete<'a> {
+    pub db: u8,
+    pub key: &'a [u8],
+    pub compare_cas: Option<u64>,
+    /// md `I`: mark stale (with this expiry, or keep) instead of removing.
+    pub invalidate: Option<Option<Expiry>>,
+    /// md `x`: drop the value and flags but keep the item.
+    pub drop_value: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    NotFound,
+    Exists,
+}
+
+/// One incr/decr on a decimal u64 text value (memcached semantics: incr wraps at 2^64,
+/// decr stops at 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Arith<'a> {
+    pub db: u8,
+    pub key: &'a [u8],
+    pub incr: bool,
+    pub delta: u64,
+    pub compare_cas: Option<u64>,
+    pub new_cas: Option<u64>,
+    /// ma `N`/`J`: on a miss create the item with this initial value and expiry.
+    pub vivify: Option<(u64, Expiry)>,
+    /// ma `T`: set a new expiry on success.
+    pub touch: Option<Expiry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOutcome {
+    /// New value and CAS; `created` when vivify made the item.
+    Value {
+        value: u64,
+        cas: u64,
+        expiry: Expiry,
+        created: bool,
+    },
+    NotFound,
+    NonNumeric,
+    Exists,
+    NoMemory,
+}
+
+/// What a read-modify-write closure decided.
+pub enum Rewrite<R> {
+    /// Leave the item as it is.
+    Keep(R),
+    /// Remove the item.
+    Delete(R),
+    /// Replace (or create) the item. `expiry: None` keeps the current expiry.
+    Write {
+        value: Vec<u8>,
+        flags: u32,
+        expiry: Option<Expiry>,
+        result: R,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    #[error("object too large for cache")]
+    TooLarge,
+    #[error("out of memory storing object")]
+    NoMemory,
+}
+
+/// Outcome of `slabs reassign`, printed by the protocol layer as memcached does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReassignOutcome {
+    Ok,
+    Busy,
+    BadClass,
+    NoSpare,
+    NotFull,
+    Same,
+    /// slab_reassign is off.
+    Unsafe,
+}
+
+/// Store-wide counters for `stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub curr_items: u64,
+    pub total_items: u64,
+    pub bytes: u64,
+    pub limit_maxbytes: u64,
+    pub total_malloced: u64,
+    pub evictions: u64,
+    pub reclaimed: u64,
+    pub expired_unfetched: u64,
+    pub evicted_unfetched: u64,
+    pub evicted_active: u64,
+    pub crawler_reclaimed: u64,
+    pub crawler_items_checked: u64,
+    pub slabs_moved: u64,
+    pub slab_reassign_running: bool,
+    pub hash_power_level: u32,
+    pub hash_bytes: u64,
+    pub hash_is_expanding: bool,
+    pub malloc_fails: u64,
+    pub curr_slab_classes: u64,
+}
+
+/// One slab class for `stats slabs` and `stats items`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlabClassStats {
+    pub id: u8,
+    pub chunk_size: u64,
+    pub chunks_per_page: u64,
+    pub total_pages: u64,
+    pub total_chunks: u64,
+    pub used_chunks: u64,
+    pub free_chunks: u64,
+    pub free_chunks_end: u64,
+    pub mem_requested: u64,
+    /// Items linked in this class (`stats items` number).
+    pub number: u64,
+    /// Seconds since the least recently used item was accessed.
+    pub age: u64,
+    pub evicted: u64,
+    pub evicted_nonzero: u64,
+    pub evicted_time: u64,
+    pub outofmemory: u64,
+    pub reclaimed: u64,
+    pub expired_unfetched: u64,
+    pub evicted_unfetched: u64,
+    pub evicted_active: u64,
+    pub crawler_reclaimed: u64,
+}
+
+/// Per database key counts for Redis `INFO keyspace`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyspaceStats {
+    pub keys: u64,
+    pub expires: u64,
+}
+
+/// The item store. Shared by all worker threads (`Sync`).
+pub struct Store {
+    config: StoreConfig,
+    clock: Arc<Clock>,
+}
+
+impl Store {
+    pub fn new(config: StoreConfig, clock: Arc<Clock>) -> Result<Store, ConfigError> {
+        Ok(Store { config, clock })
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Chunk sizes of the slab classes, smallest first (class id = index + 1).
+    pub fn class_sizes(&self) -> Vec<usize> {
+        todo!()
+    }
+
+    /// Looks up `key`; on a hit calls `f` with the item while its index lock is held.
+    pub fn get<R>(
+        &self,
+        db: u8,
+        key: &[u8],
+        opts: &ReadOptions,
+        f: impl FnOnce(&dyn ItemView) -> R,
+    ) -> Lookup<R> {
+        let _ = (db, key, opts, f);
+        todo!()
+    }
+
+    /// Sets a new expiry; false when there is no live item.
+    pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
+        let _ = (db, key, expiry);
+        todo!()
+    }
+
+    pub fn store(&self, w: &Write<'_>) -> StoreOutcome {
+        self.store_and(w, |_| ()).0
+    }
+
+    /// A write that also shows `f` the item it replaces (Redis `SET … GET`, `GETSET`),
+    /// under the same lock. `f` sees `None` when there is no live item.
+    pub fn store_and<R>(
+        &self,
+        w: &Write<'_>,
+        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+    ) -> (StoreOutcome, R) {
+        let _ = (w, f);
+        todo!()
+    }
+
+    pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+        let _ = d;
+        todo!()
+    }
+
+    pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
+        let _ = a;
+        todo!()
+    }
+
+    /// Read-modify-write under the key's lock (Redis APPEND, SETRANGE, INCRBYFLOAT, GETDEL…).
+    pub fn rewrite<R>(
+        &self,
+        db: u8,
+        key: &[u8],
+        f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
+    ) -> Result<R, RewriteError> {
+        let _ = (db, key, f);
+        todo!()
+    }
+
+    /// Invalidates every item in `db` (all databases with `None`) stored before now +
+    /// `delay` seconds, once that time comes.
+    pub fn flush(&self, db: Option<u8>, delay: u32) {
+        let _ = (db, delay);
+        todo!()
+    }
+
+    /// Number of live items in `db`.
+    pub fn db_len(&self, db: u8) -> u64 {
+        let _ = db;
+        todo!()
+    }
+
+    /// Key counts per database.
+    pub fn keyspace(&self) -> Vec<KeyspaceStats> {
+        todo!()
+    }
+
+    /// Calls `f` for some live items of `db` starting at `cursor`; returns the next cursor
+    /// (0 when done). A key present for the whole scan is seen at least once.
+    pub fn scan(&self, db: u8, cursor: u64, count: usize, f: impl FnMut(&dyn ItemView)) -> u64 {
+        let _ = (db, cursor, count, f);
+        todo!()
+    }
+
+    /// A random live key of `db`.
+    pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
+        let _ = db;
+        todo!()
+    }
+
+    /// Moves an item to another key or database; false when `key` is absent.
+    /// With `only_if_absent`, fails (returns Ok(false)) when the destination exists.
+    pub fn rename(
+        &self,
+        db: u8,
+        key: &[u8],
+        to_db: u8,
+        to_key: &[u8],
+        only_if_absent: bool,
+    ) -> Result<bool, RewriteError> {
+        let _ = (db, key, to_db, to_key, only_if_absent);
+        todo!()
+    }
+
+    /// Calls `f` for every live item (lru_crawler metadump).
+    pub fn for_each(&self, f: impl FnMut(u8, &dyn ItemView)) {
+        let _ = f;
+        todo!()
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        todo!()
+    }
+
+    pub fn slab_stats(&self) -> Vec<SlabClassStats> {
+        todo!()
+    }
+
+    /// `stats sizes`: item counts by total size rounded up to 32 bytes.
+    pub fn size_histogram(&self) -> Vec<(u64, u64)> {
+        todo!()
+    }
+
+    /// `slabs reassign src dst` (`src` -1: any class).
+    pub fn reassign(&self, src: i32, dst: i32) -> ReassignOutcome {
+        let _ = (src, dst);
+        todo!()
+    }
+
+    /// `slabs automove 0|1|2`.
+    pub fn set_automove(&self, mode: u8) {
+        let _ = mode;
+        todo!()
+    }
+
+    /// `cache_memlimit`: change the memory limit at run time.
+    pub fn set_memory_limit(&self, bytes: usize) -> Result<(), ConfigError> {
+        let _ = bytes;
+        todo!()
+    }
+
+    /// One pass of background work: reclaim expired items, move pages between classes.
+    /// The server calls this about once a second from a maintenance thread.
+    pub fn maintain(&self) {
+        todo!()
+    }
+}
