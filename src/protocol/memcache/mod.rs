@@ -294,6 +294,9 @@ impl Error {
 }
 
 /// Result of one [`parse`] call.
+// A request carries a decoded-key buffer inline: boxing it would cost an allocation per
+// request, which the hot path must not do.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Parsed<'a> {
     Request {
