@@ -200,7 +200,7 @@ fn too_large_is_rejected_before_the_data_arrives() {
         (Error::TooLarge, line.len(), 2_000_002, false)
     );
     let line = b"set a 0 0 2000000 noreply\r\n";
-    assert_eq!(parse_err(line).3, true);
+    assert!(parse_err(line).3);
 }
 
 #[test]
