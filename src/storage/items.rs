@@ -15,8 +15,8 @@ use super::item::{
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::{
     Arith, ArithOutcome, Clock, Delete, DeleteOutcome, Expiry, ItemType, ItemView, Lookup, Miss,
-    Mode, ReadOptions, Rewrite, RewriteError, SlabClassStats, StoreConfig, StoreOutcome,
-    StoreStats, Write,
+    Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats, StoreConfig,
+    StoreOutcome, StoreStats, Write,
 };
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -467,6 +467,23 @@ impl Core {
     /// A chunk of class `ci`: from the free list, the carving page, a new page, or by
     /// evicting from the class.
     pub fn alloc_chunk(&self, ci: usize, held: &mut Held<'_>) -> Option<ChunkId> {
+        let got = self.alloc_chunk_once(ci, held);
+        if got.is_some() || !self.config.evict || !self.config.slab_reassign {
+            return got;
+        }
+        // memcached lets a class with no page at all take one past the limit; we keep the
+        // limit and move a page from another class instead.
+        let class = &self.classes[ci];
+        if class.page_count(&class.state.lock()) > 0 {
+            return None;
+        }
+        if self.move_page(None, ci) != ReassignOutcome::Ok {
+            return None;
+        }
+        self.alloc_chunk_once(ci, held)
+    }
+
+    fn alloc_chunk_once(&self, ci: usize, held: &mut Held<'_>) -> Option<ChunkId> {
         let class = &self.classes[ci];
         let mut freed_tails = Vec::new();
         let got = {
@@ -484,6 +501,7 @@ impl Core {
                 let got = self.evict_locked(class, &mut st, held, &mut freed_tails);
                 if got.is_none() {
                     st.outofmemory += 1;
+                    st.recent_evictions += 1;
                 }
                 got
             }

@@ -78,7 +78,7 @@ pub struct ClassState {
     pub reclaimed: u64,
     pub expired_unfetched: u64,
     pub crawler_reclaimed: u64,
-    /// Evictions since automove last looked (its "evicting youngest" signal).
+    /// Evictions and failed allocations since automove last looked (its demand signal).
     pub recent_evictions: u64,
 }
 
