@@ -45,7 +45,7 @@ fn scan_sees_every_key_once_per_pass() {
     let unique: HashSet<_> = seen.iter().cloned().collect();
     assert_eq!(unique.len(), 5000);
     assert_eq!(seen.len(), 5000);
-    assert!(!unique.contains(&b"other-db".to_vec()));
+    assert!(!unique.contains(b"other-db".as_slice()));
 }
 
 #[test]
