@@ -778,7 +778,15 @@ impl Core {
             Some(c) => f(Some(&self.view(c, now))),
             None => f(None),
         };
+        // A plain set that cannot be stored removes the old value rather than leave stale
+        // data behind, as memcached does.
+        let drop_old = |s: &mut Stripe| {
+            if let (Some(c), Mode::Set, None) = (old, w.mode, w.compare_cas) {
+                self.unlink_locked(s, hash, c);
+            }
+        };
         if plain_size(w.key.len(), w.value.len()) > self.config.item_size_max {
+            drop_old(&mut s);
             return (StoreOutcome::TooLarge, r);
         }
         let old_item = old.map(|c| Item::new(&self.arena, c));
@@ -869,8 +877,16 @@ impl Core {
                     r,
                 )
             }
-            Err(BuildError::TooLarge) => (StoreOutcome::TooLarge, r),
-            Err(BuildError::NoMemory) => (StoreOutcome::NoMemory, r),
+            Err(e) => {
+                // Our own allocation may have evicted the old item already.
+                if old.is_some() && s.find(&self.arena, hash, db, w.key) == old {
+                    drop_old(&mut s);
+                }
+                match e {
+                    BuildError::TooLarge => (StoreOutcome::TooLarge, r),
+                    BuildError::NoMemory => (StoreOutcome::NoMemory, r),
+                }
+            }
         }
     }
 
@@ -1107,6 +1123,10 @@ impl Core {
             None => 0..self.flush.len(),
         };
         let now = self.clock.now();
+        for db in dbs.clone() {
+            // A delayed flush that came due takes effect before it is replaced.
+            self.now(db as u8);
+        }
         for f in &self.flush[dbs] {
             if delay == 0 {
                 f.pending_at.store(0, Ordering::Release);
