@@ -79,7 +79,7 @@ impl Model {
         }
         let below = self.flushed_below;
         self.items
-            .retain(|_, it| it.exp.is_none_or(|e| e > now) && it.cas > below);
+            .retain(|_, it| it.exp.map_or(true, |e| e > now) && it.cas > below);
     }
 
     fn stored(&mut self, cas: u64) {
