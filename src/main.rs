@@ -5,6 +5,7 @@
 //! is reported on the terminal; the fork happens before any thread exists; privileges are
 //! dropped after binding (low ports) and before serving anyone.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -41,17 +42,17 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// `-h` and `-V` output; a closed stdout (`slabd -h | head`) is not an error.
+fn print_and_exit(text: &str) -> ExitCode {
+    let _ = writeln!(std::io::stdout(), "{text}");
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let settings = match config::parse(std::env::args_os().skip(1)) {
         Ok(Invocation::Run(s)) => *s,
-        Ok(Invocation::Help) => {
-            println!("{}", config::help());
-            return ExitCode::SUCCESS;
-        }
-        Ok(Invocation::Version) => {
-            println!("{}", config::version());
-            return ExitCode::SUCCESS;
-        }
+        Ok(Invocation::Help) => return print_and_exit(&config::help()),
+        Ok(Invocation::Version) => return print_and_exit(&config::version()),
         Err(e) => {
             eprintln!("slabd: {e}");
             eprintln!("{}", config::USAGE);

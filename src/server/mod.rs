@@ -348,6 +348,9 @@ impl Server {
             let server = &self.ctx.server;
             let maxconns = self.ctx.maxconns.load(Ordering::Relaxed) as u64;
             if server.curr_connections.load(Ordering::Relaxed) >= maxconns {
+                if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                    eprintln!("Too many open connections: refused {peer}");
+                }
                 reject(stream);
                 ServerStats::inc(&server.rejected_connections);
                 continue;

@@ -96,6 +96,16 @@ impl Daemon {
         self.child.wait().expect("wait")
     }
 
+    /// Waits for the daemon to exit on its own (after `shutdown`).
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait")
+    }
+
+    /// The daemon's process id (to read its /proc entry).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
