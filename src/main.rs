@@ -2,8 +2,9 @@
 //! the server until SIGTERM, SIGINT or `shutdown`.
 //!
 //! Start-up order matters: listeners are bound before `-d` detaches so that a bad address
-//! is reported on the terminal; the fork happens before any thread exists; privileges are
-//! dropped after binding (low ports) and before serving anyone.
+//! is reported on the terminal; the fork happens before any thread exists (the store is
+//! built after it); privileges are dropped after binding (low ports, the unix socket file is
+//! handed to the user) and before serving anyone.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -64,9 +65,10 @@ fn main() -> ExitCode {
             eprintln!("-o {opt}: accepted for compatibility with memcached; no effect");
         }
     }
-    let store = match Store::new(store_config(&settings), Arc::new(Clock::system())) {
+    // Before any thread exists, so that every thread inherits the mask.
+    let signals = match signals::block_termination() {
         Ok(s) => s,
-        Err(e) => return fail(EX_USAGE, e),
+        Err(e) => return fail(EX_OSERR, e),
     };
     let listeners = match server::bind(&settings) {
         Ok(l) => l,
@@ -75,6 +77,10 @@ fn main() -> ExitCode {
     for l in &listeners {
         eprintln!("listening on {}", l.describe());
     }
+    let unix_paths: Vec<_> = listeners
+        .iter()
+        .filter_map(|l| l.unix_path().cloned())
+        .collect();
     if settings.daemonize {
         if let Err(e) = daemon::daemonize(settings.logfile.as_deref()) {
             return fail(EX_OSERR, e);
@@ -86,18 +92,15 @@ fn main() -> ExitCode {
         }
     }
     if let Some(user) = &settings.user {
-        if let Err(e) = daemon::drop_privileges(user) {
+        if let Err(e) = daemon::drop_privileges(user, &unix_paths) {
             return fail(EX_OSERR, e);
         }
     }
-    let signals = match signals::block_termination() {
+    // After the fork: the store may start threads of its own.
+    let store = match Store::new(store_config(&settings), Arc::new(Clock::system())) {
         Ok(s) => s,
-        Err(e) => return fail(EX_OSERR, e),
+        Err(e) => return fail(EX_USAGE, e),
     };
-    let unix_paths: Vec<_> = listeners
-        .iter()
-        .filter_map(|l| l.unix_path().cloned())
-        .collect();
     let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
     let verbose = settings.verbose >= 1;
     let ctx = Arc::new(Context::new(store, settings));

@@ -173,6 +173,10 @@ impl Connection {
                     return self.end_turn(stats, Next::Yield);
                 }
                 let input = &self.rbuf[self.start..self.end];
+                if input.is_empty() {
+                    need_input = true;
+                    break;
+                }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
                     Step::Done(n) => {

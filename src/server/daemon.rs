@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why the process could not start as asked; the message is shown as is.
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +79,9 @@ pub fn write_pid_file(path: &Path) -> Result<(), DaemonError> {
     })
 }
 
-/// `-u`: when running as root, switch to `user`'s uid and gid. Not root: nothing to do.
-pub fn drop_privileges(user: &str) -> Result<(), DaemonError> {
+/// `-u`: when running as root, give `owned` (the unix socket files) to `user`, then switch
+/// to its uid and gid. Not root: nothing to do, as in memcached.
+pub fn drop_privileges(user: &str, owned: &[PathBuf]) -> Result<(), DaemonError> {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
         return Ok(());
@@ -98,6 +99,9 @@ pub fn drop_privileges(user: &str) -> Result<(), DaemonError> {
         user: user.to_string(),
         source,
     };
+    for path in owned {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(failed)?;
+    }
     // SAFETY: plain system calls on ids; `name` outlives the initgroups call.
     unsafe {
         check(libc::initgroups(name.as_ptr(), gid)).map_err(failed)?;
