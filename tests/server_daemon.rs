@@ -251,3 +251,26 @@ fn unix_socket_with_mask() {
     assert!(!path.exists(), "socket file left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_client_that_sends_and_half_closes_gets_its_replies_then_eof() {
+    // With -c 1 every round needs the previous connection to have been closed.
+    let d = Daemon::start(&["-c", "1"]);
+    for _ in 0..5 {
+        let mut c = loop {
+            let mut c = d.connect();
+            c.send(b"set k 0 0 1\r\nx\r\nget k\r\n");
+            c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let line = c.read_line();
+            if line != b"ERROR Too many open connections\r\n" {
+                assert_eq!(line, b"STORED\r\n");
+                break c;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(c.read_line(), b"VALUE k 0 1\r\n");
+        assert_eq!(c.read_line(), b"x\r\n");
+        assert_eq!(c.read_line(), b"END\r\n");
+        assert!(c.closed());
+    }
+}

@@ -107,6 +107,9 @@ impl Worker {
                     if event.is_readable() || event.is_read_closed() || event.is_error() {
                         conn.readable = true;
                     }
+                    if event.is_read_closed() || event.is_error() {
+                        conn.hangup = true;
+                    }
                     self.serve(token);
                 }
             }
