@@ -7,8 +7,9 @@
 //!   `-R` per turn, and its reply is appended to the write buffer.
 //! - blocked on output: more than [`OUTPUT_LIMIT`] bytes are unsent; nothing is read or
 //!   parsed until the socket drains (a writable event resumes the connection).
-//! - closing: a `Close`/`Shutdown` step, end of input or a request larger than the read
-//!   bound; the unsent replies are flushed, then the worker drops the connection.
+//! - closing: a `Close`/`Shutdown` step, end of input (the peer's EOF, or server shutdown
+//!   once the requests already read are answered) or a request larger than the read bound;
+//!   the unsent replies are flushed, then the worker drops the connection.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
@@ -149,9 +150,11 @@ impl Connection {
         self.wbuf.len() - self.sent
     }
 
-    /// Stop reading and close once the replies in flight are written (server shutdown).
+    /// Server shutdown: read nothing more, answer the whole requests already read, write
+    /// the replies, then close (as after the peer's EOF).
     pub fn finish(&mut self) {
-        self.closing = true;
+        self.readable = false;
+        self.peer_closed = true;
     }
 
     /// Serves the connection until it would block, has used its `budget` of requests, or
