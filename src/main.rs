@@ -50,6 +50,13 @@ fn print_and_exit(text: &str) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // A panicking worker would leave its connections hanging while the acceptor keeps
+    // handing it more: a bug anywhere stops the whole daemon, loudly, as a crash would.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
     let settings = match config::parse(std::env::args_os().skip(1)) {
         Ok(Invocation::Run(s)) => *s,
         Ok(Invocation::Help) => return print_and_exit(&config::help()),
