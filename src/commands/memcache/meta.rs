@@ -138,11 +138,7 @@ pub(super) fn get(
     );
     match found {
         Lookup::Hit(()) => {}
-        Lookup::Miss(_) => {
-            if !flags.quiet {
-                out.extend_from_slice(b"EN\r\n");
-            }
-        }
+        Lookup::Miss(_) => write_miss(key, flags, out),
         Lookup::Vivified => {
             // memcached answers the vivifying request with the new empty item and W.
             let peek = ReadOptions {
@@ -157,10 +153,19 @@ pub(super) fn get(
                 };
                 write_get_hit(ctx, key, flags, item, shown, out)
             });
-            if !matches!(again, Lookup::Hit(())) && !flags.quiet {
-                out.extend_from_slice(b"EN\r\n");
+            if !matches!(again, Lookup::Hit(())) {
+                write_miss(key, flags, out);
             }
         }
+    }
+}
+
+/// `EN` with the opaque and key echoed, unless quiet.
+fn write_miss(key: &Key<'_>, flags: &MetaFlags<'_>, out: &mut Vec<u8>) {
+    if !flags.quiet {
+        out.extend_from_slice(b"EN");
+        write_flags(key, flags, None, out);
+        out.extend_from_slice(b"\r\n");
     }
 }
 

@@ -173,7 +173,7 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     let s = &ctx.settings;
     let cfg = ctx.store.config();
     let mut w = StatWriter { out };
-    w.num("maxbytes", cfg.memory_limit as u64);
+    w.num("maxbytes", ctx.store.stats().limit_maxbytes);
     w.num("maxconns", ctx.maxconns.load(Ordering::Relaxed) as u64);
     w.num("tcpport", u64::from(s.port));
     w.num("udpport", u64::from(s.udp_port));

@@ -24,10 +24,10 @@ pub enum MetaKind {
 impl MetaKind {
     fn allows(self, flag: u8) -> bool {
         let allowed: &[u8] = match self {
-            MetaKind::Get => b"bcfhklOqstuvENRT",
+            MetaKind::Get => b"bcfhklOqstuvCEFNRT",
             MetaKind::Set => b"bcCEFIkOqsSTM",
-            MetaKind::Delete => b"bCEIkOqTx",
-            MetaKind::Arith => b"bCENJDTMqOtcvk",
+            MetaKind::Delete => b"bCEIkOqsTx",
+            MetaKind::Arith => b"bCENJDTMqOstcvk",
         };
         allowed.contains(&flag)
     }

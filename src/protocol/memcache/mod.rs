@@ -338,8 +338,14 @@ pub fn valid_key(key: &[u8]) -> bool {
     !key.is_empty() && key.len() <= KEY_MAX && key.iter().all(|&b| b > 0x20 && b != 0x7f)
 }
 
-/// Unsigned decimal as `strtoull` accepts it: optional `+`, digits, no overflow.
+/// Unsigned decimal as `strtoull` accepts it: optional `+`, digits, no overflow, and
+/// trailing whitespace such as a stray `\r` (memcached's number check allows it).
 pub fn parse_u64(t: &[u8]) -> Option<u64> {
+    let end = t
+        .iter()
+        .rposition(|b| !matches!(b, b'\t' | b'\r' | 0x0b | 0x0c))
+        .map_or(0, |p| p + 1);
+    let t = &t[..end];
     let digits = t.strip_prefix(b"+").unwrap_or(t);
     if digits.is_empty() || digits.len() > 20 {
         return None;
