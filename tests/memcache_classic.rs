@@ -58,7 +58,7 @@ fn get_many_keys_gets_gat_gats() {
     assert!(cas > 0);
     c.roundtrip(b"gat 100 a nope\r\n", b"VALUE a 0 1\r\n1\r\nEND\r\n");
     c.roundtrip(
-        format!("gats 100 a\r\n").as_bytes(),
+        b"gats 100 a\r\n",
         format!("VALUE a 0 1 {cas}\r\n1\r\nEND\r\n").as_bytes(),
     );
     c.roundtrip(b"gat 10\r\n", b"END\r\n");
