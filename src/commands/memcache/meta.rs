@@ -126,8 +126,28 @@ pub(super) fn get(
         recache_below: flags.recache.and_then(seconds),
         is_fetch: true,
     };
+    // memcached applies flags in request order, so `t` before `T` reports the TTL the item
+    // had before this touch.
+    let ttl_before_touch = if flags.ttl.is_some() && flags.return_ttl && t_before_touch(flags) {
+        let peek = ReadOptions {
+            no_bump: true,
+            ..ReadOptions::default()
+        };
+        match ctx.store.get(0, key.bytes(), &peek, |item| {
+            ttl_remaining(ctx.store.clock(), item.expiry())
+        }) {
+            Lookup::Hit(ttl) => Some(ttl),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let found = ctx.store.get(0, key.bytes(), &opts, |item| {
-        write_get_hit(ctx, key, flags, item, Shown::of(ctx, item), out)
+        let mut shown = Shown::of(ctx, item);
+        if let Some(ttl) = ttl_before_touch {
+            shown.ttl = ttl;
+        }
+        write_get_hit(ctx, key, flags, item, shown, out)
     });
     count_lookup(stats, flags.ttl.is_some(), &found);
     ctx.memcache.record(
@@ -158,6 +178,12 @@ pub(super) fn get(
             }
         }
     }
+}
+
+/// Whether the request lists `t` before `T`.
+fn t_before_touch(flags: &MetaFlags<'_>) -> bool {
+    let mut letters = flags.letters();
+    letters.position(|l| l == b't') < flags.letters().position(|l| l == b'T')
 }
 
 /// `EN` with the opaque and key echoed, unless quiet.
@@ -311,9 +337,13 @@ pub(super) fn arith(
         delta: flags.delta.unwrap_or(1),
         compare_cas: flags.compare_cas,
         new_cas: flags.new_cas,
-        vivify: flags
-            .vivify
-            .map(|t| (flags.initial.unwrap_or(0), expiry(ctx, t))),
+        // A created item takes T's TTL over N's, as memcached does.
+        vivify: flags.vivify.map(|t| {
+            (
+                flags.initial.unwrap_or(0),
+                expiry(ctx, flags.ttl.unwrap_or(t)),
+            )
+        }),
         touch: flags.ttl.map(|t| expiry(ctx, t)),
     });
     count_arith(stats, incr, &outcome);

@@ -154,3 +154,70 @@ fn flush_all_refused_with_flush_disabled() {
         "CLIENT_ERROR flush_all not allowed\r\n"
     );
 }
+
+#[test]
+fn expiry_follows_the_clock() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.reply(b"set a 0 10 1\r\nx\r\nset b 0 0 1\r\ny\r\n"),
+        "STORED\r\nSTORED\r\n"
+    );
+    assert_eq!(r.reply(b"get a\r\n"), "VALUE a 0 1\r\nx\r\nEND\r\n");
+    r.ctx.store.clock().advance(11);
+    assert_eq!(r.reply(b"get a b\r\n"), "VALUE b 0 1\r\ny\r\nEND\r\n");
+    let t = crate::stats::sum(&r.ctx.threads);
+    assert_eq!((t.get_expired, t.get_misses, t.get_hits), (1, 1, 2));
+    // gat sets a new expiry on a hit.
+    assert_eq!(r.reply(b"gat 5 b\r\n"), "VALUE b 0 1\r\ny\r\nEND\r\n");
+    r.ctx.store.clock().advance(6);
+    assert_eq!(r.reply(b"get b\r\n"), "END\r\n");
+    // An absolute unix time in the past expires at once.
+    assert_eq!(
+        r.reply(b"set c 0 2592001 1\r\nz\r\nget c\r\n"),
+        "STORED\r\nEND\r\n"
+    );
+}
+
+#[test]
+fn delayed_flush() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.reply(b"set a 0 0 1\r\nx\r\nflush_all 10\r\nget a\r\n"),
+        "STORED\r\nOK\r\nVALUE a 0 1\r\nx\r\nEND\r\n"
+    );
+    r.ctx.store.clock().advance(11);
+    assert_eq!(r.reply(b"get a\r\n"), "END\r\n");
+    assert_eq!(crate::stats::sum(&r.ctx.threads).cmd_flush, 1);
+}
+
+#[test]
+fn meta_ttl_reported_in_flag_order() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.reply(b"ms foo 2 T100\r\nhi\r\nmg foo t T50\r\nmg foo t\r\nmg foo T20 t\r\n"),
+        "HD\r\nHD t100\r\nHD t50\r\nHD t20\r\n"
+    );
+    r.ctx.store.clock().advance(5);
+    assert_eq!(r.reply(b"mg foo t\r\n"), "HD t15\r\n");
+    assert_eq!(r.reply(b"ma n N0 J1 T30 t v\r\n"), "VA 1 t30\r\n1\r\n");
+}
+
+#[test]
+fn gets_reports_the_cas_that_cas_accepts() {
+    let mut r = Rig::new();
+    r.reply(b"set a 0 0 1\r\nx\r\n");
+    let reply = r.reply(b"gets a\r\n");
+    let cas: u64 = reply
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let req = format!("cas a 0 0 1 {cas}\r\ny\r\ncas a 0 0 1 {cas}\r\nz\r\n");
+    assert_eq!(r.reply(req.as_bytes()), "STORED\r\nEXISTS\r\n");
+    let t = crate::stats::sum(&r.ctx.threads);
+    assert_eq!((t.cas_hits, t.cas_badval, t.cmd_set), (1, 1, 3));
+}

@@ -504,7 +504,8 @@ fn parse_store<'a>(
     if n != fixed && n != fixed + 1 {
         return reject(Error::UnknownCommand, line_len);
     }
-    let noreply = n == fixed + 1 && is_noreply(Some(words[fixed]));
+    // memcached looks only at the last word, whatever position it is in.
+    let noreply = is_noreply(Some(words[n - 1]));
     let key = words[0];
     let fields = (
         parse_client_flags(words[1]),
@@ -617,7 +618,7 @@ fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> 
     if !valid_key(key) {
         return reject(Error::BadFormat, line_len);
     }
-    let noreply = is_noreply(last);
+    let noreply = is_noreply(last.or(Some(delta)));
     match parse_u64(delta) {
         Some(delta) => ok(
             Command::Arith {
@@ -648,7 +649,7 @@ fn parse_touch(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     if !valid_key(key) {
         return reject(Error::BadFormat, line_len);
     }
-    let noreply = is_noreply(last);
+    let noreply = is_noreply(last.or(Some(exp)));
     match parse_i64(exp) {
         Some(exptime) => ok(
             Command::Touch {
@@ -702,7 +703,7 @@ fn parse_verbosity(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     if args.next().is_some() {
         return reject(Error::UnknownCommand, line_len);
     }
-    let noreply = is_noreply(last);
+    let noreply = is_noreply(last.or(Some(level)));
     match parse_u64(level) {
         Some(level) => ok(Command::Verbosity { level, noreply }, line_len),
         None => Parsed::Rejected {
@@ -734,7 +735,7 @@ fn parse_memlimit(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     if args.next().is_some() {
         return reject(Error::UnknownCommand, line_len);
     }
-    let noreply = is_noreply(last);
+    let noreply = is_noreply(last.or(Some(mb)));
     match parse_u64(mb) {
         Some(megabytes) => ok(Command::CacheMemlimit { megabytes, noreply }, line_len),
         None => Parsed::Rejected {

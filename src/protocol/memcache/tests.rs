@@ -338,6 +338,16 @@ fn touch_flush_verbosity_misc() {
     assert_eq!(parse_err(b"verbosity\r\n").0, Error::UnknownCommand);
     assert_eq!(parse_err(b"verbosity abc\r\n").0, Error::BadFormat);
     assert_eq!(parse_err(b"verbosity 1 2 3\r\n").0, Error::UnknownCommand);
+    // A lone `noreply` still silences the error it causes, as memcached does.
+    for line in [
+        &b"verbosity noreply\r\n"[..],
+        b"incr a noreply\r\n",
+        b"touch a noreply\r\n",
+        b"cache_memlimit noreply\r\n",
+        b"set a 0 0 noreply\r\n",
+    ] {
+        assert!(parse_err(line).3, "{:?}", String::from_utf8_lossy(line));
+    }
     assert!(matches!(
         parse_ok(b"shutdown\r\n").0,
         Command::Shutdown { graceful: false }
