@@ -3,6 +3,15 @@
 //! [`process`] parses one request with [`crate::protocol::memcache::parse`], runs it and
 //! appends the reply. Counters follow memcached's `stats` meanings; each session bumps only
 //! its own worker's [`ThreadStats`].
+//!
+//! Where slabd knowingly differs from memcached 1.6.18:
+//! - keys with control characters are refused (`CLIENT_ERROR bad command line format`);
+//!   memcached stores them;
+//! - a rejected storage command's error is sent at once, not after its data was discarded;
+//! - meta flags newer than 1.6.18 are accepted: `E` (new CAS) on mg/ms/md/ma, `x` on md,
+//!   `S` on ms (ignored, the length is positional);
+//! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
+//!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
 mod meta;
 mod stats;
