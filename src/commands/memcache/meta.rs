@@ -114,8 +114,6 @@ pub(super) fn get(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
-    bump(&stats.cmd_get);
     if flags.ttl.is_some() {
         bump(&stats.cmd_touch);
     }
@@ -225,7 +223,6 @@ pub(super) fn set(
     data: &[u8],
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     bump(&stats.cmd_set);
     let mode = match flags.mode {
         Some(b'E') => Mode::Add,
@@ -293,7 +290,6 @@ pub(super) fn delete(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     ctx.memcache.record(key.bytes(), PrefixOp::Delete);
     let outcome = ctx.store.delete(&Delete {
         db: 0,
@@ -328,7 +324,6 @@ pub(super) fn arith(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     let incr = !matches!(flags.mode, Some(b'D') | Some(b'-'));
     let outcome = ctx.store.arith(&Arith {
         db: 0,
