@@ -141,7 +141,7 @@ pub(super) fn hello(call: &mut Call<'_>, args: Args<'_>) {
     if !call.conn.authenticated {
         return call.w.error(
             b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-              HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client \
+              HELLO AUTH <user> <pass> option can be used to authenticate the client \
               and select the RESP protocol version at the same time",
         );
     }
@@ -290,11 +290,13 @@ pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
         if argc != 2 {
             return call.wrong_arity("client|info");
         }
+        *call.info.last_cmd_name.lock() = "client|info";
         call.conn.scratch.clear();
         let me = call.info;
         client_line(call, me, true);
         reply_scratch_verbatim(call);
     } else if is("list") {
+        *call.info.last_cmd_name.lock() = "client|list";
         client_list(call, args);
     } else {
         call.w.error_fmt(format_args!(
