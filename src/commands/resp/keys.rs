@@ -1,7 +1,7 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family, TTL, RENAME, KEYS, SCAN, MOVE…
 //!
-//! The store keeps expiry in whole seconds: millisecond variants round up (PEXPIRE 1500
-//! lives 2 s) and PTTL/PEXPIRETIME report whole seconds times 1000.
+//! The store keeps expiry in whole seconds: expire times round up to the next second (PEXPIRE
+//! 1500 at 12:00:00.700 expires at 12:00:03), and PEXPIRETIME is a whole second times 1000.
 
 use super::connection::db_index;
 use super::{expire_millis, glob, now_millis, store_seconds, Call, TimeUnit};
@@ -202,25 +202,31 @@ pub(super) fn pexpireat(call: &mut Call<'_>, args: Args<'_>) {
     expire_generic(call, args, TimeUnit::Millis, true, "pexpireat");
 }
 
-/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix seconds)`.
+/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix seconds, now unix ms)`.
 fn reply_expiry(call: &mut Call<'_>, key: &[u8], f: impl FnOnce(u64, u64) -> i64) {
-    let now = call.ctx.store.clock().unix_now();
+    let now_ms = now_millis(call.ctx);
     let n = match call.expiry_of(key) {
         None => -2,
         Some(Expiry::Never) => -1,
-        Some(Expiry::At(t)) => f(t, now),
+        Some(Expiry::At(t)) => f(t, now_ms),
     };
     call.w.integer(n);
 }
 
+/// Milliseconds left until unix second `t`, never negative.
+fn millis_left(t: u64, now_ms: u64) -> u64 {
+    t.saturating_mul(1000).saturating_sub(now_ms)
+}
+
 pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, now| t.saturating_sub(now) as i64);
+    // Rounded to the nearest second, as Redis does.
+    reply_expiry(call, args.get(1), |t, now| {
+        (millis_left(t, now).saturating_add(500) / 1000) as i64
+    });
 }
 
 pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, now| {
-        t.saturating_sub(now).saturating_mul(1000) as i64
-    });
+    reply_expiry(call, args.get(1), |t, now| millis_left(t, now) as i64);
 }
 
 pub(super) fn expiretime(call: &mut Call<'_>, args: Args<'_>) {

@@ -875,10 +875,11 @@ fn store_seconds(at_ms: i64) -> u64 {
     (at_ms.max(0) as u64).div_ceil(1000)
 }
 
-/// The store clock's unix time in milliseconds (whole seconds: the base of relative expiry,
-/// the same base memcached's exptime uses).
-fn now_millis(ctx: &Context) -> u64 {
-    ctx.store.clock().unix_now() * 1000
+/// Now, in unix milliseconds, for relative expire times and TTLs. The system clock, not the
+/// store's coarse one (which may lag by up to a second): an expiry rounded up from it is
+/// never earlier than the client asked, and TTL reads as Redis's would.
+fn now_millis(_ctx: &Context) -> u64 {
+    unix_millis()
 }
 
 #[cfg(test)]
