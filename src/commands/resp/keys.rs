@@ -219,9 +219,10 @@ fn millis_left(t: u64, now_ms: u64) -> u64 {
 }
 
 pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) {
-    // Rounded to the nearest second, as Redis does.
+    // Whole seconds left, rounded down: the expiry itself was rounded up to a whole second,
+    // so this gives back the TTL a client set (Redis rounds to nearest, from exact ms).
     reply_expiry(call, args.get(1), |t, now| {
-        (millis_left(t, now).saturating_add(500) / 1000) as i64
+        (millis_left(t, now) / 1000) as i64
     });
 }
 
