@@ -319,18 +319,21 @@ fn config_get(call: &mut Call<'_>, args: Args<'_>) {
     if args.len() < 3 {
         return call.wrong_arity("config|get");
     }
-    let matching: Vec<&str> = CONFIG_PARAMS
-        .iter()
-        .copied()
-        .filter(|p| {
-            args.iter_from(2)
-                .any(|pat| glob::matches(pat, p.as_bytes(), true))
-        })
-        .collect();
+    // (name as replied, parameter). A pattern without glob characters names one parameter
+    // and Redis echoes it as the client spelled it.
+    let mut matching: Vec<(&[u8], &str)> = Vec::new();
+    for pat in args.iter_from(2) {
+        let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+        for &p in CONFIG_PARAMS {
+            if glob::matches(pat, p.as_bytes(), true) && !matching.iter().any(|m| m.1 == p) {
+                matching.push((if is_glob { p.as_bytes() } else { pat }, p));
+            }
+        }
+    }
     call.w.map(matching.len());
-    for name in matching {
+    for (shown, name) in matching {
         let value = config_value(call, name);
-        call.w.bulk(name.as_bytes());
+        call.w.bulk(shown);
         call.w.bulk(&value);
     }
 }
