@@ -319,15 +319,16 @@ fn config_get(call: &mut Call<'_>, args: Args<'_>) {
     if args.len() < 3 {
         return call.wrong_arity("config|get");
     }
-    // (name as replied, parameter). A pattern without glob characters names one parameter
-    // and Redis echoes it as the client spelled it.
+    // (name as replied, parameter), in table order. A pattern without glob characters names
+    // one parameter and Redis echoes it as the client spelled it.
     let mut matching: Vec<(&[u8], &str)> = Vec::new();
-    for pat in args.iter_from(2) {
-        let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
-        for &p in CONFIG_PARAMS {
-            if glob::matches(pat, p.as_bytes(), true) && !matching.iter().any(|m| m.1 == p) {
-                matching.push((if is_glob { p.as_bytes() } else { pat }, p));
-            }
+    for &p in CONFIG_PARAMS {
+        let hit = args
+            .iter_from(2)
+            .find(|pat| glob::matches(pat, p.as_bytes(), true));
+        if let Some(pat) = hit {
+            let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            matching.push((if is_glob { p.as_bytes() } else { pat }, p));
         }
     }
     call.w.map(matching.len());
