@@ -17,7 +17,7 @@ fn inline_commands_as_typed_at_telnet() {
     c.roundtrip(b"SET greeting \"hello world\"\r\n", b"+OK\r\n");
     c.roundtrip(b"GET greeting\r\n", b"$11\r\nhello world\r\n");
     c.roundtrip(
-        b"ECHO \"a\\x41\\n\" 'it''s'\r\n",
+        b"ECHO \"a\\x41\\n\" 'it\\'s'\r\n",
         b"-ERR wrong number of arguments for 'echo' command\r\n",
     );
     c.roundtrip(b"ECHO \"a\\x41\\n\"\r\n", b"$3\r\naA\n\r\n");
