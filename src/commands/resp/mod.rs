@@ -766,6 +766,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
+    parser.trim();
     stats::bump(&stats.resp_cmds);
     if out.get(start) == Some(&b'-') {
         stats::bump(&stats.resp_errors);

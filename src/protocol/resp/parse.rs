@@ -264,6 +264,18 @@ impl Parser {
         Ok(Parsed::Command { consumed: pos })
     }
 
+    /// Gives back memory after an unusually large request, so one big MSET does not pin its
+    /// argument table for the life of the connection.
+    pub fn trim(&mut self) {
+        const KEEP: usize = 1024;
+        if self.ranges.capacity() > KEEP {
+            self.ranges = Vec::new();
+        }
+        if self.inline.capacity() > INLINE_MAX {
+            self.inline = Vec::new();
+        }
+    }
+
     fn suspend(&mut self, argc: usize, pos: usize, seen: usize) -> Parsed {
         self.pending = Some(Pending { argc, pos, seen });
         Parsed::Incomplete
@@ -291,6 +303,8 @@ impl Parser {
 
     /// Splits a line as Redis's `sdssplitargs`, unescaping into `self.inline`.
     fn split_inline(&mut self, line: &[u8]) -> Result<(), ProtocolError> {
+        // Redis splits the line as a C string: a NUL byte ends it.
+        let line = &line[..find(line, 0).unwrap_or(line.len())];
         let mut p = 0;
         loop {
             while p < line.len() && is_space(line[p]) {
@@ -346,7 +360,8 @@ impl Parser {
                         self.inline.push(c);
                         p += 1;
                     }
-                    (None, Some(b' ' | b'\n' | b'\r' | b'\t' | 0)) => break,
+                    // Inside a word only these end it (Redis's sdssplitargs; \v and \f do not).
+                    (None, Some(b' ' | b'\n' | b'\r' | b'\t')) => break,
                     (None, Some(q @ (b'"' | b'\''))) => {
                         quote = Some(q);
                         p += 1;
@@ -597,6 +612,12 @@ mod tests {
         assert_eq!(a, vecs(&[b"ECHO", b"qx4"]));
         let (_, a) = parse_all(b"PING\n").unwrap();
         assert_eq!(a, vecs(&[b"PING"]));
+        let (_, a) = parse_all(b"SET a\x0bb c\0 ignored\n").unwrap();
+        assert_eq!(a, vecs(&[b"SET", b"a\x0bb", b"c"]));
+        assert_eq!(
+            parse_all(b"\0PING\r\n").unwrap().0,
+            Parsed::Empty { consumed: 7 }
+        );
     }
 
     #[test]
@@ -627,6 +648,71 @@ mod tests {
         assert_eq!(a.get(1), b"x y");
         p.parse(first, OPEN).unwrap();
         assert_eq!(p.args(first).get(0), b"PING");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(input in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let mut p = Parser::default();
+            let mut at = 0;
+            while at < input.len() {
+                match p.parse(&input[at..], OPEN) {
+                    Ok(Parsed::Command { consumed }) => {
+                        let a = p.args(&input[at..]);
+                        for i in 0..a.len() {
+                            let _ = a.get(i);
+                        }
+                        proptest::prop_assert!(consumed > 0);
+                        at += consumed;
+                    }
+                    Ok(Parsed::Empty { consumed }) => {
+                        proptest::prop_assert!(consumed > 0);
+                        at += consumed;
+                    }
+                    Ok(Parsed::Incomplete) | Err(_) => break,
+                }
+            }
+        }
+
+        #[test]
+        fn any_split_of_a_valid_request_parses_the_same(
+            args in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..20), 1..6),
+            cut in 0usize..400,
+        ) {
+            let mut wire = format!("*{}\r\n", args.len()).into_bytes();
+            for a in &args {
+                wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                wire.extend_from_slice(a);
+                wire.extend_from_slice(b"\r\n");
+            }
+            let cut = cut % wire.len();
+            let mut p = Parser::default();
+            proptest::prop_assert_eq!(p.parse(&wire[..cut], OPEN), Ok(Parsed::Incomplete));
+            proptest::prop_assert_eq!(p.parse(&wire, OPEN), Ok(Parsed::Command { consumed: wire.len() }));
+            let got: Vec<Vec<u8>> = p.args(&wire).iter_from(0).map(<[u8]>::to_vec).collect();
+            proptest::prop_assert_eq!(got, args);
+        }
+    }
+
+    #[test]
+    fn trim_gives_back_large_tables() {
+        let mut wire = b"*2000\r\n".to_vec();
+        for _ in 0..2000 {
+            wire.extend_from_slice(b"$1\r\nx\r\n");
+        }
+        let mut p = Parser::default();
+        assert_eq!(
+            p.parse(&wire, OPEN),
+            Ok(Parsed::Command {
+                consumed: wire.len()
+            })
+        );
+        p.trim();
+        assert_eq!(p.ranges.capacity(), 0);
+        assert_eq!(
+            p.parse(b"*1\r\n$1\r\ny\r\n", OPEN),
+            Ok(Parsed::Command { consumed: 11 })
+        );
     }
 
     #[test]
