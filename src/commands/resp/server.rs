@@ -385,6 +385,19 @@ fn human_bytes(n: u64) -> String {
     format!("{n}B")
 }
 
+/// `os:` as Redis prints it (`Linux 6.8.0 x86_64`), from /proc where there is one.
+fn os_description() -> String {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    match (read("ostype"), read("osrelease")) {
+        (Some(t), Some(r)) => format!("{t} {r} {}", std::env::consts::ARCH),
+        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
 fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
     let ctx = call.ctx;
     let uptime = u64::from(ctx.store.clock().now().saturating_sub(2));
@@ -394,12 +407,11 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         "server" => write!(
             s,
             "# Server\r\nredis_version:{REDIS_VERSION}\r\nslabd_version:{}\r\n\
-             redis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\n\
+             redis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\n\
              process_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
              uptime_in_days:{}\r\nhz:10\r\nexecutable:{}\r\nconfig_file:\r\n",
             env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH,
+            os_description(),
             usize::BITS,
             std::process::id(),
             ctx.settings.resp_port,
