@@ -3,7 +3,8 @@
 # Idempotent; needs root (apt-get) on Debian.
 set -euo pipefail
 
-apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker)
+# libmemcached-dev: pylibmc builds against it; mariadb-server: examples/mysql-cache.
+apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker libmemcached-dev mariadb-server)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +19,4 @@ pkill -x memcached 2>/dev/null || true
 pkill -x redis-server 2>/dev/null || true
 pkill -x nutcracker 2>/dev/null || true
 
-python3 -m pip install -q --disable-pip-version-check pymemcache redis
+python3 -m pip install -q --disable-pip-version-check pymemcache redis pylibmc pymysql
