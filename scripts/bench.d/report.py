@@ -169,6 +169,8 @@ def write_markdown(doc, table, counts, path):
         f"- CPU: {m['cpu']}, {m['nproc']} logical CPUs (`nproc`), {m['mem_gb']} GiB RAM,"
         f" Linux {m['kernel']}",
         f"- {m['memcached']}; {m['redis'].split(' sha=')[0]}; slabd at `{m['slabd']}`",
+        f"- 1-minute load average {m.get('loadavg_before', 0):.1f} before the suite, "
+        f"{m.get('loadavg_after', 0):.1f} after (the servers and clients alone add about 2)",
         f"- Suite wall time: {doc['wall_s']} s"
         + (" (smoke run: `--quick`, figures meaningless)" if doc["quick"] else ""),
         "",
@@ -197,14 +199,19 @@ def write_markdown(doc, table, counts, path):
     open_loop = [r for r in table if r["case"]["id"].startswith("5-")]
     if open_loop:
         lines += ["", "Open-loop latency percentiles (µs, medians of the rounds):", "",
-                  "| offered load | server | p50 | p99 | p99.9 |", "|---|---|---:|---:|---:|"]
+                  "The last column is how late the client itself sent its p99 request: when it",
+                  "is near the p99, the machine (not the server) made the tail.", "",
+                  "| offered load | server | p50 | p99 | p99.9 | client send lag p99 |",
+                  "|---|---|---:|---:|---:|---:|"]
         med = doc["_medians"]
         for r in open_loop:
             for s in SERVERS:
                 mm = med.get(r["case"]["id"], {}).get(s)
                 if mm:
+                    lag = mm.get("send_lag_p99_us")
+                    lag = f"{lag:.0f}" if lag is not None else "n/a"
                     lines.append(f"| {r['case']['title']} | {s} | {mm['p50_us']:.0f} | "
-                                 f"{mm['p99_us']:.0f} | {mm['p999_us']:.0f} |")
+                                 f"{mm['p99_us']:.0f} | {mm['p999_us']:.0f} | {lag} |")
     if doc["skipped"]:
         lines += ["", "Not measured in this run:", ""] + [f"- {s}" for s in doc["skipped"]]
     lines += ["", "![throughput and p99 per workload](benchmarks.svg)", ""]

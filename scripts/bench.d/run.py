@@ -182,6 +182,7 @@ def slabd_load(port, protocol, args, timeout):
         "hit_ratio": j["hit_ratio"],
         "errors": j["errors"] + j["warm_errors"],
         "unfinished": j["unfinished"],
+        "send_lag_p99_us": j["send_lag_p99_us"],
     }
 
 
@@ -218,6 +219,8 @@ class Bench:
         self.log_dir = os.path.join(OUT, "logs")
         os.makedirs(self.log_dir, exist_ok=True)
         self.tmp = tempfile.mkdtemp(prefix="slabd-bench-")
+        # Other work on the machine shows up in every tail latency; the report says how much.
+        self.loadavg_before = os.getloadavg()[0]
 
     def case(self, cid, title, metric, better, unit, peer, short):
         """`short` labels the chart's bars; `title` the table's rows."""
@@ -402,6 +405,8 @@ class Bench:
             "memcached": first_line(["memcached", "-V"]),
             "redis": first_line(["redis-server", "--version"]),
             "slabd": first_line(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+            "loadavg_before": self.loadavg_before,
+            "loadavg_after": os.getloadavg()[0],
         }
         doc = {"quick": self.o.quick, "rounds": self.o.rounds, "duration_s": self.o.duration,
                "threads": self.o.threads, "redis_io_threads": self.o.redis_io_threads,

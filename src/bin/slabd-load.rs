@@ -225,8 +225,9 @@ fn report(a: &Args, w: &Workload, t: &Tally) {
         micros(t.latency.quantile(0.999)),
         micros(t.latency.max()),
     );
+    let lag99 = micros(t.send_lag.quantile(0.99));
     let mode = match w.rate {
-        Some(r) => format!("open loop at {r:.0}/s"),
+        Some(r) => format!("open loop at {r:.0}/s (send lag p99 {lag99:.0} us)"),
         None => format!("closed loop, pipeline {}", w.pipeline),
     };
     let proto = match w.proto {
@@ -245,7 +246,7 @@ fn report(a: &Args, w: &Workload, t: &Tally) {
          \"completed\":{},\"samples\":{},\"ops_per_sec\":{ops:.1},\"keys_per_sec\":{keys:.1},\
          \"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\"p999_us\":{p999:.2},\"max_us\":{max:.2},\
          \"gets\":{},\"sets\":{},\"hits\":{},\"misses\":{},\"hit_ratio\":{hit_ratio:.5},\
-         \"errors\":{},\"warm_errors\":{},\"unfinished\":{},\"missed_slots\":{}}}",
+         \"send_lag_p99_us\":{lag99:.2},\"errors\":{},\"warm_errors\":{},\"unfinished\":{},\"missed_slots\":{}}}",
         a.label.escape_default(),
         w.addr,
         w.conns,

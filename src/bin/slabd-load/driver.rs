@@ -85,6 +85,9 @@ impl From<io::Error> for LoadError {
 #[derive(Default)]
 pub struct Tally {
     pub latency: Histogram,
+    /// Open loop: how late each request left after its scheduled time. Large values mean
+    /// the client, not the server, was behind (a busy or oversubscribed machine).
+    pub send_lag: Histogram,
     /// Replies that arrived before the run stopped issuing.
     pub completed: u64,
     pub gets: u64,
@@ -103,6 +106,7 @@ pub struct Tally {
 impl Tally {
     pub fn merge(&mut self, o: &Tally) {
         self.latency.merge(&o.latency);
+        self.send_lag.merge(&o.send_lag);
         self.completed += o.completed;
         self.gets += o.gets;
         self.sets += o.sets;
@@ -422,6 +426,10 @@ impl<'w> Driver<'w> {
                 self.tally.missed_slots += 1;
                 continue;
             }
+            let lag = now.saturating_duration_since(slot).as_nanos();
+            self.tally
+                .send_lag
+                .record(u64::try_from(lag).unwrap_or(u64::MAX));
             self.issue_one(i, slot);
         }
     }
