@@ -146,10 +146,17 @@ def talk(port, request, terminator, timeout=10):
 
 
 def tail(path, n=400):
+    """The end of a server's log, or the panic message in it if there is one (a Rust
+    backtrace's last lines say nothing)."""
     try:
-        return open(path).read()[-n:]
+        text = open(path).read()
     except OSError:
         return ""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "panicked at" in line:
+            return " ".join(lines[i:i + 2])[:n]
+    return text[-n:]
 
 
 def run_tool(argv, timeout):
@@ -210,6 +217,50 @@ def redis_benchmark(port, pipeline, requests, timeout):
     return rows or None
 
 
+class Fleet:
+    """The long-lived servers of the throughput workloads. One that dies is noted and
+    started afresh (at most twice), so a crash costs its own runs, not the suite."""
+
+    def __init__(self, bench, mem_mb):
+        self.bench = bench
+        self.mem_mb = mem_mb
+        self.restarts = {}
+        self.servers = {k: bench.start(k, mem_mb) for k in ("slabd", "memcached", "redis-server")}
+
+    def get(self, kind):
+        s = self.servers.get(kind)
+        if s is None or s.proc.poll() is None:
+            return s
+        self.bench.note(f"{kind} exited during the suite (status {s.proc.returncode}): "
+                        f"{tail(s.log_path, 300).strip()}")
+        if self.restarts.get(kind, 0) >= 2:
+            self.servers[kind] = None
+            return None
+        self.restarts[kind] = self.restarts.get(kind, 0) + 1
+        self.servers[kind] = self.bench.start(kind, self.mem_mb)
+        return self.servers[kind]
+
+    def memcache(self):
+        return [s for s in map(self.get, ("slabd", "memcached")) if s]
+
+    def resp(self):
+        return [s for s in map(self.get, ("slabd", "redis-server")) if s]
+
+    def flush(self):
+        for kind in self.servers:
+            s = self.get(kind)
+            if s:
+                try:
+                    s.flush()
+                except OSError as e:
+                    self.bench.note(f"{kind}: flush failed ({e})")
+
+    def stop(self):
+        for s in self.servers.values():
+            if s:
+                s.stop()
+
+
 class Bench:
     def __init__(self, opts):
         self.o = opts
@@ -228,6 +279,12 @@ class Bench:
                            "unit": unit, "peer": peer, "short": short}
 
     def add(self, cid, server, rnd, metrics):
+        """Records one run; `server` is a Server (a run during which it died is dropped)
+        or a kind name."""
+        if isinstance(server, Server):
+            if server.proc is None or server.proc.poll() is not None:
+                return
+            server = server.kind
         if metrics is None:
             return
         self.runs.append({"case": cid, "server": server, "round": rnd, "metrics": metrics})
@@ -241,11 +298,14 @@ class Bench:
             return Server(kind, binary, mem_mb, self.o.threads, self.o.redis_io_threads,
                           self.log_dir).start()
         except (RuntimeError, OSError) as e:
-            note = f"{kind} did not start ({str(e).strip()[:200]})"
-            if note not in self.skipped:
-                self.skipped.append(note)
-                print(f"   ! {note}", flush=True)
+            self.note(f"{kind} did not start ({str(e).strip()[:200]})")
             return None
+
+    def note(self, text):
+        """Something the report must say was not measured, and why."""
+        if text not in self.skipped:
+            self.skipped.append(text)
+            print(f"   ! {text}", flush=True)
 
     def rounds(self):
         return range(self.o.rounds)
@@ -257,15 +317,13 @@ class Bench:
         o = self.o
         dur = str(o.duration)
         t = o.duration + 120
-        servers = {k: self.start(k, o.memory) for k in ("slabd", "memcached", "redis-server")}
-        live = {k: s for k, s in servers.items() if s}
-        mc = [s for s in live.values() if s.speaks_memcache]
-        resp = [s for s in live.values() if s.speaks_resp]
+        fleet = Fleet(self, o.memory)
         keys = self.sized("100000", "10000")
         mcs_cfg = os.path.join(self.tmp, "memcaslap.cfg")
         with open(mcs_cfg, "w") as f:
             f.write("key\n32 32 1\nvalue\n100 100 1\ncmd\n0 0.1\n1 0.9\n")
-        base = ["--conns", "50", "--key-size", "32", "--keys", keys, "--duration", dur]
+        base = ["--conns", "50", "--key-size", "32", "--keys", keys, "--duration", dur,
+                "--warm"]
         try:
             self.case("1-getset", "memcache 90% get / 10% set, 100 B (slabd-load)",
                       "throughput", "higher", "req/s", "memcached", "1 get/set, slabd-load")
@@ -277,59 +335,54 @@ class Bench:
                       "throughput", "higher", "req/s", "memcached", "3 100 KiB, memcache")
             self.case("3-100k-resp", "RESP 100 KiB values, 50% set",
                       "throughput", "higher", "req/s", "redis-server", "3 100 KiB, RESP")
-            for s in live.values():
-                s.flush()
+            fleet.flush()
             print("== workload 1: memcache get/set", flush=True)
             for r in self.rounds():
-                for s in mc:
-                    warm = ["--warm"] if r == 0 else []
-                    self.add("1-getset", s.kind, r, slabd_load(
-                        s.port, "memcache", base + ["--value-size", "100"] + warm, t))
-                for s in mc:
-                    self.add("1-getset-memcaslap", s.kind, r,
+                for s in fleet.memcache():
+                    self.add("1-getset", s, r, slabd_load(
+                        s.port, "memcache", base + ["--value-size", "100"], t))
+                for s in fleet.memcache():
+                    self.add("1-getset-memcaslap", s, r,
                              memcaslap(s.port, mcs_cfg, o.duration, 1, t))
             print("== workload 2: memcache multi-get of 16", flush=True)
             for r in self.rounds():
-                for s in mc:
-                    self.add("2-multiget16", s.kind, r, slabd_load(
-                        s.port, "memcache", base + ["--value-size", "100", "--multiget", "16",
-                                                    "--warm"], t))
+                for s in fleet.memcache():
+                    self.add("2-multiget16", s, r, slabd_load(
+                        s.port, "memcache", base + ["--value-size", "100", "--multiget", "16"],
+                        t))
             print("== workload 3: 100 KiB values, 50% set", flush=True)
             big = ["--conns", "50", "--key-size", "32", "--keys", self.sized("2000", "200"),
                    "--duration", dur, "--value-size", "102400", "--get-ratio", "0.5", "--warm"]
-            for s in live.values():
-                s.flush()
+            fleet.flush()
             for r in self.rounds():
-                for s in mc:
-                    self.add("3-100k-memcache", s.kind, r, slabd_load(s.port, "memcache", big, t))
-                for s in resp:
-                    self.add("3-100k-resp", s.kind, r, slabd_load(s.resp_port, "resp", big, t))
+                for s in fleet.memcache():
+                    self.add("3-100k-memcache", s, r, slabd_load(s.port, "memcache", big, t))
+                for s in fleet.resp():
+                    self.add("3-100k-resp", s, r, slabd_load(s.resp_port, "resp", big, t))
             print("== workload 4: redis-benchmark set/get", flush=True)
             for p in (1, 16):
                 for verb in ("SET", "GET"):
                     self.case(f"4-{verb.lower()}-P{p}", f"RESP redis-benchmark {verb} -P {p}",
                               "throughput", "higher", "req/s", "redis-server",
                               f"4 redis-benchmark {verb} -P {p}")
-            for s in live.values():
-                s.flush()
+            fleet.flush()
             for r in self.rounds():
                 for p in (1, 16):
                     n = self.sized(100000 if p == 1 else 500000, 2000)
-                    for s in resp:
+                    for s in fleet.resp():
                         rows = redis_benchmark(s.resp_port, p, n, t)
                         for verb, m in (rows or {}).items():
-                            self.add(f"4-{verb.lower()}-P{p}", s.kind, r, m)
-            self.open_loop(mc, base, t)
+                            self.add(f"4-{verb.lower()}-P{p}", s, r, m)
+            self.open_loop(fleet, base, t)
         finally:
-            for s in live.values():
-                s.stop()
+            fleet.stop()
 
-    def open_loop(self, mc, base, t):
+    def open_loop(self, fleet, base, t):
         """Workload 5: latency at 50% and 90% of memcached's measured saturation rate."""
         sat = sorted(x["metrics"]["throughput"] for x in self.runs
                      if x["case"] == "1-getset" and x["server"] == "memcached")
         if not sat:
-            self.skipped.append("open-loop latency: no memcached saturation figure")
+            self.note("open-loop latency: no memcached saturation figure")
             return
         peak = sat[len(sat) // 2]
         print(f"== workload 5: open loop at 50% and 90% of {peak:.0f} req/s", flush=True)
@@ -339,9 +392,9 @@ class Bench:
                       f"({rate:.0f} req/s)", "p99_us", "lower", "µs", "memcached",
                       f"5 open loop at {pct}%")
             for r in self.rounds():
-                for s in mc:
-                    self.add(f"5-open-{pct}", s.kind, r, slabd_load(
-                        s.port, "memcache", base + ["--value-size", "100", "--warm", "--rate",
+                for s in fleet.memcache():
+                    self.add(f"5-open-{pct}", s, r, slabd_load(
+                        s.port, "memcache", base + ["--value-size", "100", "--rate",
                                                     f"{rate:.0f}"], t))
 
     def memory_workload(self):
@@ -364,10 +417,12 @@ class Bench:
                     stored = s.item_count()
                     after = s.rss_bytes()
                     if m is not None and stored:
-                        self.add("6-memory", kind, r, {
+                        self.add("6-memory", s, r, {
                             "bytes_per_item": (after - before) / stored,
                             "rss_mb": after / 2**20, "items": stored,
                             "stored_fraction": stored / items})
+                except (OSError, ValueError) as e:
+                    self.note(f"{kind}: memory run failed ({e}): {tail(s.log_path, 300).strip()}")
                 finally:
                     s.stop()
 
@@ -390,7 +445,7 @@ class Bench:
                     fill = slabd_load(s.port, "memcache", args + ["--duration", str(o.duration),
                                                                   "--seed", str(r + 100)], 300)
                     if fill is not None:
-                        self.add("7-hit-ratio", kind, r, slabd_load(
+                        self.add("7-hit-ratio", s, r, slabd_load(
                             s.port, "memcache", args + ["--duration", str(o.duration),
                                                         "--seed", str(r + 200)], 300))
                 finally:
