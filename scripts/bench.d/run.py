@@ -33,6 +33,17 @@ def record_pid(pid):
         f.write(f"{pid}\n")
 
 
+def forget_pid(pid):
+    """Takes an ended server off the list, so the trap never signals a reused pid."""
+    try:
+        with open(PIDFILE) as f:
+            pids = [l.strip() for l in f if l.strip() and l.strip() != str(pid)]
+        with open(PIDFILE, "w") as f:
+            f.write("".join(f"{p}\n" for p in pids))
+    except OSError:
+        pass
+
+
 class Server:
     """One daemon on loopback; `kind` is slabd, memcached or redis-server."""
 
@@ -101,6 +112,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc:
+            self.proc.wait()
+            forget_pid(self.proc.pid)
         self.proc = None
 
     def rss_bytes(self):
@@ -219,7 +233,7 @@ def redis_benchmark(port, pipeline, requests, timeout):
 
 class Fleet:
     """The long-lived servers of the throughput workloads. One that dies is noted and
-    started afresh (at most twice), so a crash costs its own runs, not the suite."""
+    started afresh (six times at most), so a crash costs its own runs, not the suite."""
 
     def __init__(self, bench, mem_mb):
         self.bench = bench
@@ -233,10 +247,11 @@ class Fleet:
             return s
         self.bench.note(f"{kind} exited during the suite (status {s.proc.returncode}): "
                         f"{tail(s.log_path, 300).strip()}")
-        if self.restarts.get(kind, 0) >= 2:
+        if self.restarts.get(kind, 0) >= 6:
             self.servers[kind] = None
             return None
         self.restarts[kind] = self.restarts.get(kind, 0) + 1
+        s.stop()
         self.servers[kind] = self.bench.start(kind, self.mem_mb)
         return self.servers[kind]
 
