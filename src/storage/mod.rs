@@ -7,11 +7,22 @@
 //! API CONTRACT (written before the implementation so the protocol layers could be built
 //! against it): signatures here may gain fields or methods, but changes are additive.
 
+mod arena;
 mod clock;
+mod index;
+mod item;
+mod items;
+mod keyspace;
+mod rebalance;
+mod slabs;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
+use items::Core;
 
 use std::sync::Arc;
+
+/// Address space reserved for item memory so that the limit can be raised at run time.
+const RESERVE_FOR_RAISE: usize = 4 << 30;
 
 /// Longest key either protocol may store.
 pub const KEY_MAX: usize = 250;
@@ -364,26 +375,113 @@ pub struct KeyspaceStats {
 
 /// The item store. Shared by all worker threads (`Sync`).
 pub struct Store {
-    config: StoreConfig,
-    clock: Arc<Clock>,
+    core: Core,
+}
+
+/// Checks a configuration as memcached does at start-up (same wording where memcached has
+/// a message).
+fn validate(c: &StoreConfig) -> Result<(), ConfigError> {
+    let err = |m: String| Err(ConfigError(m));
+    if c.growth_factor.is_nan() || c.growth_factor <= 1.0 {
+        return err("Factor must be greater than 1".into());
+    }
+    if c.chunk_size == 0 {
+        return err("Chunk size must be greater than 0".into());
+    }
+    if c.item_size_max < 1024 {
+        return err("Item max size cannot be less than 1024 bytes.".into());
+    }
+    if c.item_size_max > 1 << 30 {
+        return err("Cannot set item size limit higher than a gigabyte.".into());
+    }
+    if c.item_size_max > c.memory_limit / 2 {
+        return err("Cannot set item size limit higher than 1/2 of memory max.".into());
+    }
+    if c.memory_limit > arena::ARENA_MAX {
+        return err(format!(
+            "memory limit {} MB is above the maximum of {} MB",
+            c.memory_limit >> 20,
+            arena::ARENA_MAX >> 20
+        ));
+    }
+    if c.page_size == 0 || c.page_size % arena::CHUNK_ALIGN != 0 || c.page_size > 1 << 20 {
+        return err(format!(
+            "slab page size (bytes: {}) must be a multiple of 8 up to 1048576",
+            c.page_size
+        ));
+    }
+    if c.slab_chunk_max < 1024 || c.slab_chunk_max % arena::CHUNK_ALIGN != 0 {
+        return err(format!(
+            "slab_chunk_max (bytes: {}) must be a multiple of 8 and at least 1024",
+            c.slab_chunk_max
+        ));
+    }
+    if c.slab_chunk_max > c.item_size_max {
+        return err(format!(
+            "slab_chunk_max (bytes: {}) cannot be larger than -I (item_size_max {})",
+            c.slab_chunk_max, c.item_size_max
+        ));
+    }
+    if c.item_size_max % c.slab_chunk_max != 0 {
+        return err(format!(
+            "-I (item_size_max: {}) must be evenly divisible by slab_chunk_max (bytes: {})",
+            c.item_size_max, c.slab_chunk_max
+        ));
+    }
+    if c.page_size % c.slab_chunk_max != 0 {
+        return err(format!(
+            "slab_chunk_max (bytes: {}) must divide evenly into {} (slab_page_size)",
+            c.slab_chunk_max, c.page_size
+        ));
+    }
+    if item::HEADER_SIZE + c.chunk_size >= c.slab_chunk_max {
+        return err(format!(
+            "Chunk size (-n {}) must be smaller than slab_chunk_max",
+            c.chunk_size
+        ));
+    }
+    if c.databases == 0 || usize::from(c.databases) > index::MAX_DATABASES {
+        return err(format!(
+            "databases must be between 1 and {}",
+            index::MAX_DATABASES
+        ));
+    }
+    Ok(())
 }
 
 impl Store {
+    /// Validates `config` and reserves (without touching) `memory_limit` bytes of address
+    /// space for item memory.
     pub fn new(config: StoreConfig, clock: Arc<Clock>) -> Result<Store, ConfigError> {
-        Ok(Store { config, clock })
+        validate(&config)?;
+        // Address space for a later `cache_memlimit` raise is reserved too; untouched
+        // pages cost nothing, and a system that refuses the reservation gets exactly -m.
+        let pages = config.memory_limit.div_ceil(config.page_size).max(1);
+        let room = (RESERVE_FOR_RAISE.max(config.memory_limit) / config.page_size).max(pages);
+        let arena = arena::Arena::new(room * config.page_size)
+            .or_else(|_| arena::Arena::new(pages * config.page_size))
+            .map_err(|e| {
+                ConfigError(format!(
+                    "cannot reserve {} bytes of item memory: {e}",
+                    pages * config.page_size
+                ))
+            })?;
+        Ok(Store {
+            core: Core::new(config, clock, arena),
+        })
     }
 
     pub fn config(&self) -> &StoreConfig {
-        &self.config
+        &self.core.config
     }
 
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        &self.core.clock
     }
 
     /// Chunk sizes of the slab classes, smallest first (class id = index + 1).
     pub fn class_sizes(&self) -> Vec<usize> {
-        todo!()
+        self.core.table.sizes.clone()
     }
 
     /// Looks up `key`; on a hit calls `f` with the item while its index lock is held.
@@ -394,14 +492,12 @@ impl Store {
         opts: &ReadOptions,
         f: impl FnOnce(&dyn ItemView) -> R,
     ) -> Lookup<R> {
-        let _ = (db, key, opts, f);
-        todo!()
+        self.core.get(db, key, opts, f)
     }
 
     /// Sets a new expiry; false when there is no live item.
     pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
-        let _ = (db, key, expiry);
-        todo!()
+        self.core.touch(db, key, expiry)
     }
 
     pub fn store(&self, w: &Write<'_>) -> StoreOutcome {
@@ -415,18 +511,15 @@ impl Store {
         w: &Write<'_>,
         f: impl FnOnce(Option<&dyn ItemView>) -> R,
     ) -> (StoreOutcome, R) {
-        let _ = (w, f);
-        todo!()
+        self.core.store_and(w, f)
     }
 
     pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
-        let _ = d;
-        todo!()
+        self.core.delete(d)
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
-        let _ = a;
-        todo!()
+        self.core.arith(a)
     }
 
     /// Read-modify-write under the key's lock (Redis APPEND, SETRANGE, INCRBYFLOAT, GETDEL…).
@@ -436,39 +529,34 @@ impl Store {
         key: &[u8],
         f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
     ) -> Result<R, RewriteError> {
-        let _ = (db, key, f);
-        todo!()
+        self.core.rewrite(db, key, f)
     }
 
     /// Invalidates every item in `db` (all databases with `None`) stored before now +
     /// `delay` seconds, once that time comes.
     pub fn flush(&self, db: Option<u8>, delay: u32) {
-        let _ = (db, delay);
-        todo!()
+        self.core.flush(db, delay)
     }
 
     /// Number of live items in `db`.
     pub fn db_len(&self, db: u8) -> u64 {
-        let _ = db;
-        todo!()
+        self.core.db_len(db)
     }
 
     /// Key counts per database.
     pub fn keyspace(&self) -> Vec<KeyspaceStats> {
-        todo!()
+        self.core.keyspace(usize::from(self.core.config.databases))
     }
 
     /// Calls `f` for some live items of `db` starting at `cursor`; returns the next cursor
     /// (0 when done). A key present for the whole scan is seen at least once.
     pub fn scan(&self, db: u8, cursor: u64, count: usize, f: impl FnMut(&dyn ItemView)) -> u64 {
-        let _ = (db, cursor, count, f);
-        todo!()
+        self.core.scan(db, cursor, count, f)
     }
 
     /// A random live key of `db`.
     pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
-        let _ = db;
-        todo!()
+        self.core.random_key(db)
     }
 
     /// Moves an item to another key or database; false when `key` is absent.
@@ -481,50 +569,76 @@ impl Store {
         to_key: &[u8],
         only_if_absent: bool,
     ) -> Result<bool, RewriteError> {
-        let _ = (db, key, to_db, to_key, only_if_absent);
-        todo!()
+        self.core.rename(db, key, to_db, to_key, only_if_absent)
     }
 
     /// Calls `f` for every live item (lru_crawler metadump).
     pub fn for_each(&self, f: impl FnMut(u8, &dyn ItemView)) {
-        let _ = f;
-        todo!()
+        self.core.for_each(f)
     }
 
     pub fn stats(&self) -> StoreStats {
-        todo!()
+        self.core.stats()
     }
 
     pub fn slab_stats(&self) -> Vec<SlabClassStats> {
-        todo!()
+        self.core.slab_stats()
     }
 
     /// `stats sizes`: item counts by total size rounded up to 32 bytes.
     pub fn size_histogram(&self) -> Vec<(u64, u64)> {
-        todo!()
+        self.core.size_histogram()
     }
 
     /// `slabs reassign src dst` (`src` -1: any class).
     pub fn reassign(&self, src: i32, dst: i32) -> ReassignOutcome {
-        let _ = (src, dst);
-        todo!()
+        if !self.core.config.slab_reassign {
+            return ReassignOutcome::Unsafe;
+        }
+        let classes = self.core.classes.len() as i32;
+        let valid = |c: i32| (1..=classes).contains(&c);
+        if !valid(dst) || (src != -1 && !valid(src)) {
+            return ReassignOutcome::BadClass;
+        }
+        let src = (src != -1).then(|| (src - 1) as usize);
+        self.core.move_page(src, (dst - 1) as usize)
     }
 
     /// `slabs automove 0|1|2`.
     pub fn set_automove(&self, mode: u8) {
-        let _ = mode;
-        todo!()
+        self.core
+            .automove
+            .store(mode.min(2), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// `cache_memlimit`: change the memory limit at run time.
     pub fn set_memory_limit(&self, bytes: usize) -> Result<(), ConfigError> {
-        let _ = bytes;
-        todo!()
+        if bytes < 8 << 20 {
+            return Err(ConfigError(
+                "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m".into(),
+            ));
+        }
+        if self.core.config.item_size_max > bytes / 2 {
+            return Err(ConfigError(
+                "Cannot set item size limit higher than 1/2 of memory max.".into(),
+            ));
+        }
+        let pages = bytes / self.core.config.page_size;
+        let reserved = self.core.page_class.len();
+        if pages > reserved {
+            return Err(ConfigError(format!(
+                "cannot raise the memory limit above the {} MB reserved at start",
+                (reserved * self.core.config.page_size) >> 20
+            )));
+        }
+        self.core.pool.set_limit(pages);
+        self.core.shrink_to_limit();
+        Ok(())
     }
 
     /// One pass of background work: reclaim expired items, move pages between classes.
     /// The server calls this about once a second from a maintenance thread.
     pub fn maintain(&self) {
-        todo!()
+        self.core.maintain()
     }
 }

@@ -1,0 +1,207 @@
+//! Whole-keyspace walks for the RESP layer and `stats sizes` / metadumps: scan, random key,
+//! rename, per-database counts, iteration. Each visits one stripe at a time under its lock.
+
+use super::arena::ChunkId;
+use super::item::{Item, NO_CHUNK};
+use super::items::{Core, Held, ItemSpec};
+use super::{ItemView, KeyspaceStats, RewriteError};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// xorshift state for `random_key` (quality does not matter, only spread).
+static RANDOM: AtomicU64 = AtomicU64::new(0x2545_f491_4f6c_dd1d);
+
+fn next_random() -> u64 {
+    let mut x = RANDOM.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    RANDOM.store(x, Ordering::Relaxed);
+    x
+}
+
+impl Core {
+    /// Calls `f` for the live items of `db` in whole stripes from `cursor` (a stripe number)
+    /// until at least `count` were seen; returns the next stripe, or 0 after the last.
+    /// Every stripe is visited whole, so a key present for the whole scan is seen.
+    pub fn scan(&self, db: u8, cursor: u64, count: usize, mut f: impl FnMut(&dyn ItemView)) -> u64 {
+        let db = db & 0xf;
+        let now = self.now(db);
+        let stripes = self.index.stripe_count() as u64;
+        let mut stripe = cursor;
+        let mut seen = 0;
+        while stripe < stripes {
+            let s = self.index.lock(stripe as usize);
+            for chunk in s.chunks() {
+                let it = Item::new(&self.arena, chunk);
+                if it.db() == db && self.dead(it, now).is_none() {
+                    f(&self.view(chunk, now));
+                    seen += 1;
+                }
+            }
+            drop(s);
+            stripe += 1;
+            if seen >= count.max(1) {
+                break;
+            }
+        }
+        if stripe >= stripes {
+            0
+        } else {
+            stripe
+        }
+    }
+
+    pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
+        let db = db & 0xf;
+        let now = self.now(db);
+        let stripes = self.index.stripe_count();
+        let start = next_random() as usize;
+        for k in 0..stripes {
+            let s = self.index.lock((start + k) % stripes);
+            let n = s.db_len(db) as usize;
+            if n == 0 {
+                continue;
+            }
+            let pick = next_random() as usize % n;
+            let live: Vec<ChunkId> = s
+                .chunks()
+                .filter(|&c| {
+                    let it = Item::new(&self.arena, c);
+                    it.db() == db && self.dead(it, now).is_none()
+                })
+                .collect();
+            if let Some(&c) = live.get(pick % live.len().max(1)) {
+                return Some(Item::new(&self.arena, c).key().to_vec());
+            }
+        }
+        None
+    }
+
+    pub fn rename(
+        &self,
+        db: u8,
+        key: &[u8],
+        to_db: u8,
+        to_key: &[u8],
+        only_if_absent: bool,
+    ) -> Result<bool, RewriteError> {
+        let (db, to_db) = (db & 0xf, to_db & 0xf);
+        let now = self.now(db);
+        self.now(to_db);
+        let h_src = self.index.hash(db, key);
+        let h_dst = self.index.hash(to_db, to_key);
+        let (si, di) = (self.index.stripe_of(h_src), self.index.stripe_of(h_dst));
+        if si == di {
+            let mut s = self.index.lock(si);
+            let Ok(src) = self.find_live_locked(&mut s, h_src, db, key, now) else {
+                return Ok(false);
+            };
+            if db == to_db && key == to_key {
+                return Ok(true);
+            }
+            let dst = self
+                .find_live_locked(&mut s, h_dst, to_db, to_key, now)
+                .ok();
+            if only_if_absent && dst.is_some() {
+                return Ok(false);
+            }
+            let mut held = Held {
+                stripe: si,
+                guard: &mut s,
+                protect: src,
+            };
+            let new = self.copy_item(src, to_db, to_key, &mut held)?;
+            // Our own allocation may have evicted the old destination.
+            let dst = dst.filter(|&d| s.find(&self.arena, h_dst, to_db, to_key) == Some(d));
+            self.link_locked(&mut s, h_dst, new, dst);
+            self.unlink_locked(&mut s, h_src, src);
+            return Ok(true);
+        }
+        // Two stripes are locked in index order.
+        let mut lo = self.index.lock(si.min(di));
+        let mut hi = self.index.lock(si.max(di));
+        let (src_s, dst_s) = if si < di {
+            (&mut *lo, &mut *hi)
+        } else {
+            (&mut *hi, &mut *lo)
+        };
+        let Ok(src) = self.find_live_locked(src_s, h_src, db, key, now) else {
+            return Ok(false);
+        };
+        let dst = self.find_live_locked(dst_s, h_dst, to_db, to_key, now).ok();
+        if only_if_absent && dst.is_some() {
+            return Ok(false);
+        }
+        let mut held = Held {
+            stripe: di,
+            guard: dst_s,
+            protect: dst.unwrap_or(NO_CHUNK),
+        };
+        let new = self.copy_item(src, to_db, to_key, &mut held)?;
+        self.link_locked(dst_s, h_dst, new, dst);
+        self.unlink_locked(src_s, h_src, src);
+        Ok(true)
+    }
+
+    /// A copy of item `src` under another key.
+    fn copy_item(
+        &self,
+        src: ChunkId,
+        db: u8,
+        key: &[u8],
+        held: &mut Held<'_>,
+    ) -> Result<ChunkId, RewriteError> {
+        let it = Item::new(&self.arena, src);
+        let spec = ItemSpec {
+            db,
+            key,
+            value_len: it.value_len(),
+            flags: it.flags(),
+            exptime: it.exptime(),
+            cas: self.next_cas(),
+            bits: 0,
+        };
+        let chunk_max = self.config.slab_chunk_max;
+        let new = self.build(&spec, held, |push| it.for_each_piece(chunk_max, &mut *push))?;
+        Item::new(&self.arena, new).set_atime(self.clock.now());
+        Ok(new)
+    }
+
+    pub fn keyspace(&self, databases: usize) -> Vec<KeyspaceStats> {
+        let mut out = vec![KeyspaceStats::default(); databases];
+        self.for_each(|db, it| {
+            if let Some(k) = out.get_mut(usize::from(db)) {
+                k.keys += 1;
+                if it.expiry() != super::Expiry::Never {
+                    k.expires += 1;
+                }
+            }
+        });
+        out
+    }
+
+    pub fn for_each(&self, mut f: impl FnMut(u8, &dyn ItemView)) {
+        let now = self.clock.now();
+        for db in 0..16 {
+            self.now(db);
+        }
+        for i in 0..self.index.stripe_count() {
+            let s = self.index.lock(i);
+            for chunk in s.chunks() {
+                let it = Item::new(&self.arena, chunk);
+                if self.dead(it, now).is_none() {
+                    f(it.db(), &self.view(chunk, now));
+                }
+            }
+        }
+    }
+
+    pub fn size_histogram(&self) -> Vec<(u64, u64)> {
+        let mut counts = std::collections::BTreeMap::new();
+        self.for_each(|_, it| {
+            let size = (it.total_size() as u64).div_ceil(32) * 32;
+            *counts.entry(size).or_insert(0u64) += 1;
+        });
+        counts.into_iter().collect()
+    }
+}

@@ -1,0 +1,276 @@
+//! Background work: the crawler that reclaims expired items, page moves between classes
+//! (`slabs reassign`, automove), and a lowered memory limit.
+//!
+//! A page move empties one page of the source class while holding that class's lock: linked
+//! items in it are unlinked (their stripes reached with `try_lock`, as eviction does), free
+//! chunks are taken off the free list. A chunk in any other state — being written, or
+//! unlinked and waiting for the class lock to be freed, or a tail of a chained item — makes
+//! the page busy and the move is tried on another page or later. The emptied page is given
+//! back to the kernel (`MADV_DONTNEED`) and then to the destination class or the pool.
+
+use super::arena::ChunkId;
+use super::item::{atime_age, chunk_at, Item, FETCHED, FREE, LINKED, TAIL};
+use super::items::Core;
+use super::slabs::{ClassState, SlabClass};
+use super::ReassignOutcome;
+use std::sync::atomic::Ordering;
+
+/// Slots the crawler examines per class per pass.
+const CRAWL_SLOTS: usize = 20_000;
+
+/// Times a page move retries items whose stripe was busy.
+const MOVE_RETRIES: usize = 3;
+
+impl Core {
+    /// Reclaims expired and flushed items in every class, a bounded number of slots each.
+    pub fn crawl(&self) {
+        let now = self.clock.now();
+        for db in 0..16 {
+            self.now(db);
+        }
+        for class in &self.classes {
+            let mut tails = Vec::new();
+            {
+                let mut st = class.state.lock();
+                let slots = class.carved_slots(&st);
+                if slots == 0 {
+                    continue;
+                }
+                let n = slots.min(CRAWL_SLOTS);
+                let mut freed = Vec::new();
+                for _ in 0..n {
+                    let slot = st.crawl % slots;
+                    st.crawl = slot + 1;
+                    let chunk = class.slot_chunk(&st, self.config.page_size, slot);
+                    let it = Item::new(&self.arena, chunk);
+                    let bits = it.bits();
+                    if bits & LINKED == 0 || bits & TAIL != 0 {
+                        continue;
+                    }
+                    self.counters
+                        .crawler_items_checked
+                        .fetch_add(1, Ordering::Relaxed);
+                    if self.dead(it, now).is_none() {
+                        continue;
+                    }
+                    if self.unlink_victim(it, None) {
+                        st.crawler_reclaimed += 1;
+                        if bits & FETCHED == 0 {
+                            st.expired_unfetched += 1;
+                        }
+                        it.tails(&mut tails);
+                        freed.push(chunk);
+                    }
+                }
+                for c in freed {
+                    Item::new(&self.arena, c).mark_free();
+                    st.free.push(c);
+                }
+            }
+            for t in tails {
+                self.free_chunk(t);
+            }
+        }
+    }
+
+    /// Empties one page of `class` (preferring the page under the eviction hand) and
+    /// removes it from the class. None when every page is busy or the class has none.
+    fn take_page(&self, class: &SlabClass, st: &mut ClassState) -> Option<u32> {
+        if let Some(p) = st.fresh.pop() {
+            return Some(p);
+        }
+        let pages = st.pages.len();
+        if pages == 0 {
+            return None;
+        }
+        let start = (st.hand / class.perslab) % pages;
+        for k in 0..pages {
+            let idx = (start + k) % pages;
+            if let Some(page) = self.empty_page(class, st, idx) {
+                return Some(page);
+            }
+        }
+        None
+    }
+
+    /// Tries to empty page `idx` of the class; on success removes it and returns it.
+    fn empty_page(&self, class: &SlabClass, st: &mut ClassState, idx: usize) -> Option<u32> {
+        let page = st.pages[idx];
+        let base = page as usize * self.config.page_size;
+        let carved = if idx + 1 == st.pages.len() {
+            st.carved
+        } else {
+            class.perslab
+        };
+        let chunk_of = |i: usize| chunk_at(base + i * class.size);
+        // Check first that nothing in the page is in flight.
+        for i in 0..carved {
+            let bits = Item::new(&self.arena, chunk_of(i)).bits();
+            if bits & (LINKED | FREE) == 0 || bits & TAIL != 0 {
+                return None;
+            }
+        }
+        let now = self.clock.now();
+        for _ in 0..MOVE_RETRIES {
+            let mut busy = false;
+            for i in 0..carved {
+                let it = Item::new(&self.arena, chunk_of(i));
+                let bits = it.bits();
+                if bits & LINKED == 0 {
+                    continue;
+                }
+                if !self.unlink_victim(it, None) {
+                    busy = true;
+                    continue;
+                }
+                if self.dead(it, now).is_some() {
+                    st.reclaimed += 1;
+                } else {
+                    st.evicted += 1;
+                    st.evicted_time = u64::from(atime_age(now, it.atime()));
+                    if it.exptime() != 0 {
+                        st.evicted_nonzero += 1;
+                    }
+                    if bits & FETCHED == 0 {
+                        st.evicted_unfetched += 1;
+                    }
+                }
+                it.mark_free();
+                st.free.push(it.chunk);
+            }
+            if !busy {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        let lo = (base / 8) as ChunkId;
+        let hi = ((base + self.config.page_size) / 8) as ChunkId;
+        if (0..carved).any(|i| Item::new(&self.arena, chunk_of(i)).bits() & LINKED != 0) {
+            return None;
+        }
+        st.free.retain(|&c| c < lo || c >= hi);
+        st.pages.remove(idx);
+        if idx == st.pages.len() {
+            // The carving page left; the new last page was fully carved.
+            st.carved = class.perslab;
+        }
+        st.hand = 0;
+        st.crawl = 0;
+        self.arena.release(base, self.config.page_size);
+        self.page_class[page as usize].store(0, Ordering::Relaxed);
+        Some(page)
+    }
+
+    /// Moves one page from class `src` to class `dst` (0-based; `src` None: any class with
+    /// a page to spare).
+    pub fn move_page(&self, src: Option<usize>, dst: usize) -> ReassignOutcome {
+        let src = match src {
+            Some(s) => s,
+            None => {
+                let found = (0..self.classes.len()).filter(|&c| c != dst).find(|&c| {
+                    let cl = &self.classes[c];
+                    cl.page_count(&cl.state.lock()) > 1
+                });
+                match found {
+                    Some(s) => s,
+                    None => return ReassignOutcome::NoSpare,
+                }
+            }
+        };
+        if src == dst {
+            return ReassignOutcome::Same;
+        }
+        let page = {
+            let class = &self.classes[src];
+            let mut st = class.state.lock();
+            if class.page_count(&st) < 2 {
+                return ReassignOutcome::NoSpare;
+            }
+            match self.take_page(class, &mut st) {
+                Some(p) => p,
+                None => return ReassignOutcome::Busy,
+            }
+        };
+        let class = &self.classes[dst];
+        let mut st = class.state.lock();
+        self.page_class[page as usize].store(dst as u8 + 1, Ordering::Relaxed);
+        class.add_page(&mut st, page);
+        self.counters.slabs_moved.fetch_add(1, Ordering::Relaxed);
+        ReassignOutcome::Ok
+    }
+
+    /// Gives pages back to the pool until the pages in use fit the limit (after
+    /// `set_memory_limit` lowered it), taking from the class with the oldest items.
+    pub fn shrink_to_limit(&self) {
+        let now = self.clock.now();
+        let mut attempts = self.classes.len();
+        while self.pool.in_use() > self.pool.limit() && attempts > 0 {
+            attempts -= 1;
+            let victim = self
+                .classes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    let st = c.state.lock();
+                    (c.page_count(&st) > 0).then(|| (self.oldest_age(c, &st, now), i))
+                })
+                .max();
+            let Some((_, ci)) = victim else { return };
+            let class = &self.classes[ci];
+            let page = {
+                let mut st = class.state.lock();
+                self.take_page(class, &mut st)
+            };
+            if let Some(p) = page {
+                self.pool.give(p);
+            }
+        }
+    }
+
+    /// memcached's automove: when a class evicted since the last pass, take a page from the
+    /// class whose least recently used item is oldest (or that has a page's worth of free
+    /// chunks) and give it to the evicting class. Mode 2 moves on any eviction.
+    pub fn automove(&self) {
+        let mode = self.automove.load(Ordering::Relaxed);
+        if mode == 0 || !self.config.slab_reassign {
+            return;
+        }
+        let now = self.clock.now();
+        let mut dst: Option<(u64, u64, usize)> = None;
+        let mut ages = Vec::with_capacity(self.classes.len());
+        for (i, c) in self.classes.iter().enumerate() {
+            let mut st = c.state.lock();
+            let evictions = std::mem::take(&mut st.recent_evictions);
+            let age = self.oldest_age(c, &st, now);
+            let spare = st.free.len() + c.uncarved(&st) >= c.perslab;
+            ages.push((age, c.page_count(&st), spare));
+            if evictions > 0 && dst.map_or(true, |(e, _, _)| evictions > e) {
+                dst = Some((evictions, age, i));
+            }
+        }
+        let Some((_, dst_age, dst)) = dst else { return };
+        let src = ages
+            .iter()
+            .enumerate()
+            .filter(|&(i, &(_, pages, _))| i != dst && pages > 1)
+            .filter(|&(_, &(age, _, spare))| {
+                spare || mode == 2 || age > dst_age.saturating_mul(2).max(dst_age + 1)
+            })
+            .max_by_key(|&(_, &(age, _, spare))| (spare, age))
+            .map(|(i, _)| i);
+        if let Some(src) = src {
+            self.move_page(Some(src), dst);
+        }
+    }
+
+    /// One maintenance pass.
+    pub fn maintain(&self) {
+        if self.config.lru_crawler {
+            self.crawl();
+        }
+        if self.pool.in_use() > self.pool.limit() {
+            self.shrink_to_limit();
+        }
+        self.automove();
+    }
+}
