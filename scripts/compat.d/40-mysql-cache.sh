@@ -2,9 +2,10 @@
 # examples/mysql-cache against a real MariaDB: the first query reaches MariaDB, the
 # second is served by the cache, an update invalidates, rows by id come in one multi-get,
 # a TTL expires; prints both paths' latency. The cache is $SLABD, or memcached with
-# MYSQL_CACHE_BACKEND=reference. The demo starts and removes its own MariaDB.
+# COMPAT_SERVER=memcached. The demo starts and removes its own MariaDB.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+SLABD="${SLABD:-$PWD/target/release/slabd}"
 tmp=$(mktemp -d)
 cache_pid=""
 cleanup() {
@@ -13,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${MYSQL_CACHE_BACKEND:-slabd}" = reference ]; then
+if [ "${COMPAT_SERVER:-slabd}" = memcached ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   memcached -u "$(id -un)" -p "$port" -l 127.0.0.1 -U 0 -m 64 >"$tmp/cache.log" 2>&1 &
   cache_pid=$!

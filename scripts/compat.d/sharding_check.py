@@ -3,7 +3,7 @@
 instances, and client-side consistent hashing (pymemcache HashClient, pylibmc ketama).
 
 Backends: three `$SLABD` daemons (memcache text on -p, RESP on --resp-port), or with
-SHARDING_BACKEND=reference three memcached and three redis-server, to check the test
+COMPAT_SERVER=memcached three memcached and three redis-server, to check the test
 itself against the daemons slabd imitates. Prints one line per check; exits non-zero on
 the first failure. Every process it starts is ended on the way out.
 """
@@ -269,7 +269,7 @@ def client_hashing_checks(instances):
 
 
 def main():
-    backend = os.environ.get("SHARDING_BACKEND", "slabd")
+    backend = "reference" if os.environ.get("COMPAT_SERVER", "slabd") == "memcached" else "slabd"
     slabd = os.environ.get("SLABD", os.path.join(ROOT, "target", "release", "slabd"))
     tmp = tempfile.mkdtemp(prefix="slabd-sharding-")
     instances = [Instance(tmp, n) for n in range(3)]
