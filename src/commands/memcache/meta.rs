@@ -145,7 +145,7 @@ pub(super) fn get(
         if let Some(ttl) = ttl_before_touch {
             shown.ttl = ttl;
         }
-        write_get_hit(ctx, key, flags, item, shown, out)
+        write_get_hit(key, flags, item, shown, out)
     });
     count_lookup(stats, flags.ttl.is_some(), &found);
     ctx.memcache.record(
@@ -169,7 +169,7 @@ pub(super) fn get(
                     win_taken: false,
                     ..Shown::of(ctx, item)
                 };
-                write_get_hit(ctx, key, flags, item, shown, out)
+                write_get_hit(key, flags, item, shown, out)
             });
             if !matches!(again, Lookup::Hit(())) {
                 write_miss(key, flags, out);
@@ -194,7 +194,6 @@ fn write_miss(key: &Key<'_>, flags: &MetaFlags<'_>, out: &mut Vec<u8>) {
 }
 
 fn write_get_hit(
-    _ctx: &Context,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     item: &dyn ItemView,
