@@ -343,9 +343,14 @@ pub(super) fn arith(
     count_arith(stats, incr, &outcome);
     match outcome {
         ArithOutcome::Value {
-            value, cas, expiry, ..
+            value,
+            cas,
+            expiry,
+            created,
         } => {
-            if flags.quiet {
+            // memcached 1.6.18 hides only the success of an existing item in quiet mode; an
+            // item created by N is still reported.
+            if flags.quiet && !created {
                 return;
             }
             let shown = Shown {
