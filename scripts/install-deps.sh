@@ -1,21 +1,56 @@
 #!/usr/bin/env bash
 # Installs the reference servers, tools and client libraries the tests and benchmarks use.
-# Idempotent; needs root (apt-get) on Debian.
+# Idempotent and quiet; needs root (apt-get) on Debian. Works on a fresh machine whose
+# python refuses pip installs into the system environment (PEP 668).
 set -euo pipefail
 
-apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker)
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then
+    apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# libmemcached-dev: pylibmc builds against it where no wheel fits; mariadb-server:
+# examples/mysql-cache.
+apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
+  libmemcached-dev mariadb-server)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
-# Debian's packages may start their daemons; the tests start their own on other ports.
-pkill -x memcached 2>/dev/null || true
-pkill -x redis-server 2>/dev/null || true
-pkill -x nutcracker 2>/dev/null || true
 
-python3 -m pip install -q --disable-pip-version-check pymemcache redis
+# Debian's packages start their daemons on the default ports; the tests start their own on
+# other ports, so stop the packaged services (by service, not by process name).
+if [ ${#missing[@]} -gt 0 ]; then
+  for svc in memcached redis-server nutcracker mariadb; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
+      systemctl stop "$svc" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+# Python clients: pip first (current versions), then Debian's packages.
+if ! python3 -c 'import pymemcache, redis, pylibmc, pymysql' 2>/dev/null; then
+  pip_install() {
+    python3 -m pip install -q --disable-pip-version-check --no-input "$@" pymemcache redis pylibmc pymysql \
+      >/dev/null 2>&1
+  }
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt_install python3-pip || true
+  fi
+  pip_install || pip_install --break-system-packages || apt_install python3-pymemcache python3-redis \
+    python3-pylibmc python3-pymysql
+  python3 -c 'import pymemcache, redis, pylibmc, pymysql' || {
+    echo "install-deps: could not install the python clients pymemcache, redis, pylibmc, pymysql" >&2
+    exit 1
+  }
+fi

@@ -1,9 +1,19 @@
 //! Every setting, from memcached's flags, a Debian-style `memcached.conf` (`--config`) and
 //! `-o` extended options. Validation errors are one line naming the flag.
 //!
-//! (Parsing is being written; the struct below is the contract other modules read.)
+//! Flags keep memcached 1.6's names, meanings, defaults and (where memcached has one) its
+//! validation message. Two deliberate differences: `-l` defaults to 127.0.0.1 rather than
+//! every address, and malformed numbers are refused instead of read as 0 by `atoi`.
+//!
+//! A config file holds one flag per line (`-m 64`), `#` comments and blank lines, as
+//! Debian's `/etc/memcached.conf`; its `logfile PATH` line is understood too. The file is
+//! parsed on its own and the command line is laid over it, so a flag given on the command
+//! line replaces the file's (for `-l` the whole list, for `-o` option by option).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
 
 /// The daemon's settings, after parsing and validation. Names follow memcached's `stats
 /// settings` where one exists.
@@ -19,8 +29,11 @@ pub struct Settings {
     pub unix_mask: u32,
     /// `-U`: UDP port; only 0 (off) is supported.
     pub udp_port: u16,
-    /// `--resp-port`: port serving RESP only (0 = off).
+    /// `--resp-port`: port serving RESP only.
     pub resp_port: u16,
+    /// `--resp-port` was given. Without it there is no RESP port; with `--resp-port 0` the
+    /// RESP listener takes a free port, as `-p 0` does (the bound address is reported).
+    pub resp_enabled: bool,
     /// `-m` in bytes.
     pub memory_limit: usize,
     /// `-M`: error instead of evicting.
@@ -71,6 +84,10 @@ pub struct Settings {
     pub requirepass: Option<Vec<u8>>,
     /// `--databases`: Redis databases (1..=16).
     pub databases: u8,
+    /// Debian's `logfile PATH` line: where stderr goes once daemonized.
+    pub logfile: Option<PathBuf>,
+    /// memcached `-o` options accepted for compatibility that change nothing here.
+    pub ignored_options: Vec<String>,
 }
 
 impl Default for Settings {
@@ -82,6 +99,7 @@ impl Default for Settings {
             unix_mask: 0o700,
             udp_port: 0,
             resp_port: 0,
+            resp_enabled: false,
             memory_limit: 64 << 20,
             no_evict: false,
             maxconns: 1024,
@@ -107,6 +125,982 @@ impl Default for Settings {
             lru_maintainer: true,
             requirepass: None,
             databases: 16,
+            logfile: None,
+            ignored_options: Vec::new(),
         }
+    }
+}
+
+/// A setting that cannot be used: which flag, and why. Shown to the user as one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag}: {message}")]
+pub struct ConfigError {
+    pub flag: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(flag: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            flag: flag.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    Run(Box<Settings>),
+    /// `-h`: print [`help`] and exit.
+    Help,
+    /// `-V`: print [`version`] and exit.
+    Version,
+}
+
+/// The one-line version, in memcached's `-V` form.
+pub fn version() -> String {
+    format!("slabd {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The line printed after a flag error.
+pub const USAGE: &str = "usage: slabd [options] (slabd -h lists them)";
+
+/// Size of a slab page; `slab_chunk_max` must divide it.
+pub const SLAB_PAGE_SIZE: usize = 1 << 20;
+
+const ITEM_SIZE_MIN: usize = 1024;
+const ITEM_SIZE_LIMIT: usize = 1 << 30;
+
+/// memcached `-o` options that tune parts of memcached slabd does not have (its LRU
+/// segments, hash function, log buffers). Accepted so existing configs start unchanged.
+const COMPAT_SUBOPTIONS: &[&str] = &[
+    "maxconns_fast",
+    "no_maxconns_fast",
+    "modern",
+    "no_modern",
+    "track_sizes",
+    "no_hashexpand",
+    "hash_algorithm",
+    "tail_repair_time",
+    "lru_crawler_sleep",
+    "lru_crawler_tocrawl",
+    "lru_segmented",
+    "no_lru_segmented",
+    "hot_lru_pct",
+    "warm_lru_pct",
+    "hot_max_factor",
+    "warm_max_factor",
+    "temporary_ttl",
+    "watcher_logbuf_size",
+    "worker_logbuf_size",
+    "read_buf_mem_limit",
+    "slab_automove_ratio",
+    "slab_automove_window",
+    "slab_automove_freeratio",
+    "no_chunked_items",
+    "inline_ascii_resp",
+    "no_inline_ascii_resp",
+];
+
+fn command() -> Command {
+    let value = |id: &'static str, short: char, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .long(long)
+            .help(help)
+            .num_args(1)
+            .allow_hyphen_values(true)
+    };
+    let flag = |id: &'static str, short: char, long: &'static str, help: &'static str| {
+        Arg::new(id)
+            .short(short)
+            .long(long)
+            .help(help)
+            .action(ArgAction::SetTrue)
+    };
+    Command::new("slabd")
+        .no_binary_name(true)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .arg(value(
+            "port",
+            'p',
+            "port",
+            "TCP port to listen on (default: 11211; 0 picks one)",
+        ))
+        .arg(value(
+            "udp-port",
+            'U',
+            "udp-port",
+            "UDP port (default: 0, off; UDP is not supported)",
+        ))
+        .arg(value(
+            "unix-socket",
+            's',
+            "unix-socket",
+            "UNIX socket to listen on (disables TCP)",
+        ))
+        .arg(value(
+            "unix-mask",
+            'a',
+            "unix-mask",
+            "access mask for the UNIX socket, in octal (default: 700)",
+        ))
+        .arg(flag(
+            "enable-shutdown",
+            'A',
+            "enable-shutdown",
+            "enable the ascii \"shutdown\" command",
+        ))
+        .arg(
+            value(
+                "listen",
+                'l',
+                "listen",
+                "comma-separated addresses to listen on (default: 127.0.0.1)",
+            )
+            .action(ArgAction::Append),
+        )
+        .arg(flag("daemon", 'd', "daemon", "run as a daemon"))
+        .arg(flag(
+            "enable-coredumps",
+            'r',
+            "enable-coredumps",
+            "accepted for compatibility; no effect",
+        ))
+        .arg(value(
+            "user",
+            'u',
+            "user",
+            "assume the identity of <user> (only when run as root)",
+        ))
+        .arg(value(
+            "memory-limit",
+            'm',
+            "memory-limit",
+            "item memory in megabytes (default: 64)",
+        ))
+        .arg(flag(
+            "disable-evictions",
+            'M',
+            "disable-evictions",
+            "return an error on memory exhausted instead of evicting",
+        ))
+        .arg(value(
+            "conn-limit",
+            'c',
+            "conn-limit",
+            "max simultaneous connections (default: 1024)",
+        ))
+        .arg(flag(
+            "lock-memory",
+            'k',
+            "lock-memory",
+            "accepted for compatibility; no effect",
+        ))
+        .arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .help("verbose: -v errors and connection events, -vv also commands")
+                .action(ArgAction::Count),
+        )
+        .arg(flag("help", 'h', "help", "print this help and exit"))
+        .arg(flag("version", 'V', "version", "print version and exit"))
+        .arg(value(
+            "pidfile",
+            'P',
+            "pidfile",
+            "save the PID in <file>, only with -d",
+        ))
+        .arg(value(
+            "slab-growth-factor",
+            'f',
+            "slab-growth-factor",
+            "chunk size growth factor (default: 1.25)",
+        ))
+        .arg(value(
+            "slab-min-size",
+            'n',
+            "slab-min-size",
+            "min space used for key+value+flags (default: 48)",
+        ))
+        .arg(value(
+            "threads",
+            't',
+            "threads",
+            "number of worker threads (default: the number of cores)",
+        ))
+        .arg(value(
+            "max-reqs-per-event",
+            'R',
+            "max-reqs-per-event",
+            "requests served per connection per event (default: 20)",
+        ))
+        .arg(flag(
+            "disable-cas",
+            'C',
+            "disable-cas",
+            "disable use of CAS",
+        ))
+        .arg(value(
+            "listen-backlog",
+            'b',
+            "listen-backlog",
+            "listen backlog (default: 1024)",
+        ))
+        .arg(value(
+            "max-item-size",
+            'I',
+            "max-item-size",
+            "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1024m)",
+        ))
+        .arg(flag(
+            "disable-flush-all",
+            'F',
+            "disable-flush-all",
+            "disable the flush_all command",
+        ))
+        .arg(
+            value(
+                "extended",
+                'o',
+                "extended",
+                "comma-separated extended options (see memcached.conf)",
+            )
+            .action(ArgAction::Append),
+        )
+        .arg(
+            Arg::new("config").long("config").num_args(1).help(
+                "read flags from a memcached.conf-style file; command-line flags override it",
+            ),
+        )
+        .arg(
+            Arg::new("resp-port")
+                .long("resp-port")
+                .num_args(1)
+                .help("port serving RESP only (default: off; 0 picks one)"),
+        )
+        .arg(
+            Arg::new("requirepass")
+                .long("requirepass")
+                .num_args(1)
+                .help("RESP clients must AUTH with this password"),
+        )
+        .arg(
+            Arg::new("databases")
+                .long("databases")
+                .num_args(1)
+                .help("number of Redis databases, 1..16 (default: 16)"),
+        )
+}
+
+/// The `-h` text.
+pub fn help() -> String {
+    format!("{}\n{}", version(), command().render_help())
+}
+
+/// Parses the arguments after the program name, reading `--config` if one is named.
+pub fn parse<I, T>(args: I) -> Result<Invocation, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = matches(command(), args)?;
+    if cli.get_flag("help") {
+        return Ok(Invocation::Help);
+    }
+    if cli.get_flag("version") {
+        return Ok(Invocation::Version);
+    }
+    let mut settings = Settings::default();
+    let mut chunk_max_given = false;
+    if let Some(path) = cli.get_one::<String>("config") {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("--config", format!("{path}: {e}")))?;
+        let (args, logfile) = config_file_args(&text)?;
+        let file = matches(command(), args).map_err(|e| ConfigError {
+            flag: format!("--config {path}: {}", e.flag),
+            message: e.message,
+        })?;
+        if file.contains_id("config") {
+            return Err(ConfigError::new(
+                "--config",
+                format!("{path}: a config file cannot name another"),
+            ));
+        }
+        settings.logfile = logfile;
+        apply(&mut settings, &file, &mut chunk_max_given)?;
+    }
+    apply(&mut settings, &cli, &mut chunk_max_given)?;
+    validate(&mut settings, chunk_max_given)?;
+    Ok(Invocation::Run(Box::new(settings)))
+}
+
+fn matches<I, T>(cmd: Command, args: I) -> Result<ArgMatches, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    cmd.try_get_matches_from(args).map_err(|e| {
+        // clap's first line names the flag ("error: unexpected argument '-Q' found").
+        let text = e.to_string();
+        let line = text.lines().next().unwrap_or("invalid arguments");
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        let flag = line
+            .split('\'')
+            .nth(1)
+            .unwrap_or("arguments")
+            .split_whitespace()
+            .next()
+            .unwrap_or("arguments")
+            .to_string();
+        ConfigError::new(&flag, line)
+    })
+}
+
+/// Splits a Debian-style config file into arguments; also returns its `logfile` line.
+pub fn config_file_args(text: &str) -> Result<(Vec<String>, Option<PathBuf>), ConfigError> {
+    let mut args = Vec::new();
+    let mut logfile = None;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split(" #").next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first == "logfile" {
+            let path = words.next().ok_or_else(|| {
+                ConfigError::new("logfile", format!("line {}: missing path", n + 1))
+            })?;
+            logfile = Some(PathBuf::from(path));
+            continue;
+        }
+        if !first.starts_with('-') {
+            return Err(ConfigError::new(
+                first,
+                format!("line {}: expected a flag such as -m 64", n + 1),
+            ));
+        }
+        args.push(first.to_string());
+        args.extend(words.map(str::to_string));
+    }
+    Ok((args, logfile))
+}
+
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| ConfigError::new(flag, format!("invalid number '{v}'")))
+}
+
+/// A byte count with an optional k, m or g suffix (powers of 1024).
+fn size(flag: &str, v: &str) -> Result<usize, ConfigError> {
+    let bad = || ConfigError::new(flag, format!("invalid size '{v}'"));
+    let t = v.trim();
+    let (digits, shift) = match t.as_bytes().last().map(u8::to_ascii_lowercase) {
+        Some(b'k') => (&t[..t.len() - 1], 10),
+        Some(b'm') => (&t[..t.len() - 1], 20),
+        Some(b'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+/// Lays the flags present in `m` over `s`.
+fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result<(), ConfigError> {
+    let get = |id: &str| m.get_one::<String>(id).map(String::as_str);
+    if let Some(v) = get("port") {
+        let p: i64 = number("-p", v)?;
+        s.port = u16::try_from(p)
+            .map_err(|_| ConfigError::new("-p", format!("Invalid port number {p}")))?;
+    }
+    if let Some(v) = get("udp-port") {
+        let p: i64 = number("-U", v)?;
+        if p != 0 {
+            return Err(ConfigError::new("-U", "UDP is not supported (use -U 0)"));
+        }
+        s.udp_port = 0;
+    }
+    if let Some(v) = get("unix-socket") {
+        s.unix_socket = Some(PathBuf::from(v));
+    }
+    if let Some(v) = get("unix-mask") {
+        s.unix_mask = u32::from_str_radix(v.trim(), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| ConfigError::new("-a", format!("invalid octal mask '{v}'")))?;
+    }
+    if let Some(list) = m.get_many::<String>("listen") {
+        s.listen = list
+            .flat_map(|v| v.split(','))
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if s.listen.is_empty() {
+            return Err(ConfigError::new("-l", "no address given"));
+        }
+    }
+    if let Some(v) = get("user") {
+        s.user = Some(v.to_string());
+    }
+    if let Some(v) = get("memory-limit") {
+        // Plain numbers are megabytes as in memcached; a suffix gives a byte size.
+        let bytes = if v.trim().bytes().all(|b| b.is_ascii_digit()) {
+            number::<usize>("-m", v)?.checked_mul(1 << 20)
+        } else {
+            Some(size("-m", v)?)
+        };
+        s.memory_limit = bytes
+            .filter(|b| *b > 0)
+            .ok_or_else(|| ConfigError::new("-m", "memory limit must be greater than 0"))?;
+    }
+    if let Some(v) = get("conn-limit") {
+        s.maxconns = number("-c", v)?;
+        if s.maxconns == 0 {
+            return Err(ConfigError::new(
+                "-c",
+                "Maximum connections must be greater than 0",
+            ));
+        }
+    }
+    if let Some(v) = get("threads") {
+        s.threads = number("-t", v)?;
+        if s.threads == 0 {
+            return Err(ConfigError::new(
+                "-t",
+                "Number of threads must be greater than 0",
+            ));
+        }
+    }
+    if let Some(v) = get("max-reqs-per-event") {
+        s.reqs_per_event = number("-R", v)?;
+        if s.reqs_per_event == 0 {
+            return Err(ConfigError::new(
+                "-R",
+                "Number of requests per event must be greater than 0",
+            ));
+        }
+    }
+    if let Some(v) = get("listen-backlog") {
+        s.backlog = number("-b", v)?;
+        if s.backlog < 0 {
+            return Err(ConfigError::new("-b", "backlog must not be negative"));
+        }
+    }
+    if let Some(v) = get("slab-growth-factor") {
+        s.growth_factor = number("-f", v)?;
+        if !(s.growth_factor > 1.0 && s.growth_factor.is_finite()) {
+            return Err(ConfigError::new("-f", "Factor must be greater than 1"));
+        }
+    }
+    if let Some(v) = get("slab-min-size") {
+        s.chunk_size = number("-n", v)?;
+        if s.chunk_size == 0 {
+            return Err(ConfigError::new("-n", "Chunk size must be greater than 0"));
+        }
+    }
+    if let Some(v) = get("max-item-size") {
+        s.item_size_max = size("-I", v)?;
+    }
+    if let Some(v) = get("pidfile") {
+        s.pid_file = Some(PathBuf::from(v));
+    }
+    let verbose = m.get_count("verbose");
+    if verbose > 0 {
+        s.verbose = verbose;
+    }
+    s.daemonize |= m.get_flag("daemon");
+    s.no_evict |= m.get_flag("disable-evictions");
+    s.no_cas |= m.get_flag("disable-cas");
+    s.shutdown_enabled |= m.get_flag("enable-shutdown");
+    s.flush_enabled &= !m.get_flag("disable-flush-all");
+    if let Some(list) = m.get_many::<String>("extended") {
+        for opts in list {
+            for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                suboption(s, opt, chunk_max_given)?;
+            }
+        }
+    }
+    if let Some(v) = get("resp-port") {
+        s.resp_port = number("--resp-port", v)?;
+        s.resp_enabled = true;
+    }
+    if let Some(v) = get("requirepass") {
+        s.requirepass = Some(v.as_bytes().to_vec());
+    }
+    if let Some(v) = get("databases") {
+        let n: u32 = number("--databases", v)?;
+        s.databases = u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .ok_or_else(|| ConfigError::new("--databases", "databases must be between 1 and 16"))?;
+    }
+    Ok(())
+}
+
+/// One `-o` option: `name`, `name=value` or `no_name`.
+fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<(), ConfigError> {
+    let (name, value) = match opt.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (opt, None),
+    };
+    let numeric = || -> Result<&str, ConfigError> {
+        value.ok_or_else(|| ConfigError::new("-o", format!("Missing numeric argument for {name}")))
+    };
+    match name {
+        "slab_reassign" => s.slab_reassign = true,
+        "no_slab_reassign" => s.slab_reassign = false,
+        "slab_automove" => {
+            // memcached: a bare `slab_automove` means 1.
+            let n: i64 = match value {
+                Some(v) => number("-o slab_automove", v)?,
+                None => 1,
+            };
+            s.slab_automove = u8::try_from(n)
+                .ok()
+                .filter(|n| *n <= 2)
+                .ok_or_else(|| ConfigError::new("-o", "slab_automove must be between 0 and 2"))?;
+        }
+        "no_slab_automove" => s.slab_automove = 0,
+        "lru_crawler" => s.lru_crawler = true,
+        "no_lru_crawler" => s.lru_crawler = false,
+        "lru_maintainer" => s.lru_maintainer = true,
+        "no_lru_maintainer" => s.lru_maintainer = false,
+        "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
+        "hashpower" => {
+            let n: i64 = number("-o hashpower", numeric()?)?;
+            if n < 12 {
+                return Err(ConfigError::new(
+                    "-o",
+                    format!("Initial hashtable multiplier of {n} is too low"),
+                ));
+            }
+            if n > 32 {
+                return Err(ConfigError::new(
+                    "-o",
+                    format!("Initial hashtable multiplier of {n} is too high"),
+                ));
+            }
+            s.hashpower = n as u8;
+        }
+        "slab_chunk_max" => {
+            s.slab_chunk_max = size("-o slab_chunk_max", numeric()?)?;
+            if s.slab_chunk_max == 0 {
+                return Err(ConfigError::new("-o", "slab_chunk_max must be > 0"));
+            }
+            *chunk_max_given = true;
+        }
+        _ if COMPAT_SUBOPTIONS.contains(&name) => s.ignored_options.push(opt.to_string()),
+        _ => {
+            return Err(ConfigError::new(
+                "-o",
+                format!("Illegal suboption \"{opt}\""),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Checks that hold between flags, after the file and the command line are both read.
+fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> {
+    let i = s.item_size_max;
+    if i < ITEM_SIZE_MIN {
+        return Err(ConfigError::new(
+            "-I",
+            "Item max size cannot be less than 1024 bytes.",
+        ));
+    }
+    if i > ITEM_SIZE_LIMIT {
+        return Err(ConfigError::new(
+            "-I",
+            "Cannot set item size limit higher than a gigabyte.",
+        ));
+    }
+    if i > s.memory_limit / 2 {
+        return Err(ConfigError::new(
+            "-I",
+            "Cannot set item size limit higher than 1/2 of memory max.",
+        ));
+    }
+    if !chunk_max_given {
+        // memcached refuses a small -I against the default 512k chunk; the only sensible
+        // value then is one chunk per item.
+        s.slab_chunk_max = s.slab_chunk_max.min(i);
+        return Ok(());
+    }
+    let c = s.slab_chunk_max;
+    if c > i {
+        return Err(ConfigError::new(
+            "-o",
+            format!("slab_chunk_max (bytes: {c}) cannot be larger than -I (item_size_max {i})"),
+        ));
+    }
+    if i % c != 0 {
+        return Err(ConfigError::new(
+            "-I",
+            format!(
+                "-I (item_size_max: {i}) must be evenly divisible by slab_chunk_max (bytes: {c})"
+            ),
+        ));
+    }
+    if SLAB_PAGE_SIZE % c != 0 {
+        return Err(ConfigError::new(
+            "-o",
+            format!("slab_chunk_max (bytes: {c}) must divide evenly into {SLAB_PAGE_SIZE} (slab_page_size)"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Settings, ConfigError> {
+        match parse(args.iter().copied())? {
+            Invocation::Run(s) => Ok(*s),
+            other => panic!("expected settings, got {other:?}"),
+        }
+    }
+
+    fn err(args: &[&str]) -> ConfigError {
+        run(args).expect_err("expected an error")
+    }
+
+    #[test]
+    fn no_flags_gives_memcached_defaults() {
+        let s = run(&[]).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.port, 11211);
+        assert_eq!(s.listen, vec!["127.0.0.1"]);
+        assert_eq!(s.memory_limit, 64 << 20);
+        assert_eq!(s.maxconns, 1024);
+        assert_eq!(s.reqs_per_event, 20);
+        assert_eq!(s.item_size_max, 1 << 20);
+        assert_eq!(s.slab_chunk_max, 512 << 10);
+        assert!(!s.resp_enabled);
+    }
+
+    #[test]
+    fn every_short_flag() {
+        let s = run(&[
+            "-p",
+            "22122",
+            "-U",
+            "0",
+            "-a",
+            "755",
+            "-A",
+            "-l",
+            "127.0.0.1,::1",
+            "-d",
+            "-u",
+            "nobody",
+            "-m",
+            "128",
+            "-M",
+            "-c",
+            "50",
+            "-v",
+            "-P",
+            "/tmp/p.pid",
+            "-f",
+            "1.5",
+            "-n",
+            "64",
+            "-t",
+            "3",
+            "-R",
+            "7",
+            "-C",
+            "-b",
+            "99",
+            "-I",
+            "2m",
+            "-F",
+            "-r",
+            "-k",
+        ])
+        .unwrap();
+        assert_eq!(s.port, 22122);
+        assert_eq!(s.unix_mask, 0o755);
+        assert!(s.shutdown_enabled && s.daemonize && s.no_evict && s.no_cas);
+        assert!(!s.flush_enabled);
+        assert_eq!(s.listen, vec!["127.0.0.1", "::1"]);
+        assert_eq!(s.user.as_deref(), Some("nobody"));
+        assert_eq!(s.memory_limit, 128 << 20);
+        assert_eq!(s.maxconns, 50);
+        assert_eq!(s.verbose, 1);
+        assert_eq!(s.pid_file, Some(PathBuf::from("/tmp/p.pid")));
+        assert_eq!(s.growth_factor, 1.5);
+        assert_eq!(s.chunk_size, 64);
+        assert_eq!(s.threads, 3);
+        assert_eq!(s.reqs_per_event, 7);
+        assert_eq!(s.backlog, 99);
+        assert_eq!(s.item_size_max, 2 << 20);
+    }
+
+    #[test]
+    fn long_names_and_slabd_flags() {
+        let s = run(&[
+            "--port=1",
+            "--memory-limit",
+            "8",
+            "--threads",
+            "2",
+            "--max-item-size",
+            "512k",
+            "--unix-socket",
+            "/tmp/s.sock",
+            "--resp-port",
+            "6390",
+            "--requirepass",
+            "pw",
+            "--databases",
+            "4",
+        ])
+        .unwrap();
+        assert_eq!(s.port, 1);
+        assert_eq!(s.memory_limit, 8 << 20);
+        assert_eq!(s.threads, 2);
+        assert_eq!(s.item_size_max, 512 << 10);
+        assert_eq!(s.unix_socket, Some(PathBuf::from("/tmp/s.sock")));
+        assert_eq!(s.resp_port, 6390);
+        assert!(s.resp_enabled);
+        assert_eq!(s.requirepass.as_deref(), Some(&b"pw"[..]));
+        assert_eq!(s.databases, 4);
+        assert!(run(&["--resp-port", "0"]).unwrap().resp_enabled);
+    }
+
+    #[test]
+    fn verbosity_counts() {
+        assert_eq!(run(&["-vv"]).unwrap().verbose, 2);
+        assert_eq!(run(&["-v", "-v", "-v"]).unwrap().verbose, 3);
+    }
+
+    #[test]
+    fn size_suffixes() {
+        assert_eq!(run(&["-I", "1024"]).unwrap().item_size_max, 1024);
+        assert_eq!(run(&["-I", "4K"]).unwrap().item_size_max, 4096);
+        assert_eq!(
+            run(&["-m", "2048", "-I", "1g"]).unwrap().item_size_max,
+            1 << 30
+        );
+        assert_eq!(run(&["-m", "1g"]).unwrap().memory_limit, 1 << 30);
+        assert_eq!(err(&["-I", "2x"]).flag, "-I");
+        assert_eq!(
+            err(&["-I", "100"]).message,
+            "Item max size cannot be less than 1024 bytes."
+        );
+        assert_eq!(
+            err(&["-m", "4096", "-I", "2g"]).message,
+            "Cannot set item size limit higher than a gigabyte."
+        );
+        assert_eq!(
+            err(&["-m", "1"]).message,
+            "Cannot set item size limit higher than 1/2 of memory max."
+        );
+    }
+
+    #[test]
+    fn small_item_size_lowers_the_default_chunk_max() {
+        let s = run(&["-I", "64k"]).unwrap();
+        assert_eq!(s.slab_chunk_max, 64 << 10);
+        assert_eq!(
+            err(&["-I", "64k", "-o", "slab_chunk_max=128k"]).message,
+            "slab_chunk_max (bytes: 131072) cannot be larger than -I (item_size_max 65536)"
+        );
+        assert!(err(&["-I", "3000", "-o", "slab_chunk_max=2048"])
+            .message
+            .contains("evenly divisible"));
+    }
+
+    #[test]
+    fn extended_options() {
+        let s = run(&[
+            "-o",
+            "no_slab_reassign,slab_automove=2,no_lru_crawler,no_lru_maintainer",
+            "-o",
+            "idle_timeout=30,hashpower=20,slab_chunk_max=16384,modern",
+        ])
+        .unwrap();
+        assert!(!s.slab_reassign && !s.lru_crawler && !s.lru_maintainer);
+        assert_eq!(s.slab_automove, 2);
+        assert_eq!(s.idle_timeout, 30);
+        assert_eq!(s.hashpower, 20);
+        assert_eq!(s.slab_chunk_max, 16384);
+        assert_eq!(s.ignored_options, vec!["modern"]);
+        let s = run(&[
+            "-o",
+            "slab_reassign,slab_automove,lru_crawler,lru_maintainer",
+        ])
+        .unwrap();
+        assert!(s.slab_reassign && s.lru_crawler && s.lru_maintainer);
+        assert_eq!(s.slab_automove, 1);
+    }
+
+    #[test]
+    fn extended_option_errors() {
+        assert_eq!(err(&["-o", "bogus"]).message, "Illegal suboption \"bogus\"");
+        assert_eq!(
+            err(&["-o", "no_bogus"]).message,
+            "Illegal suboption \"no_bogus\""
+        );
+        assert_eq!(
+            err(&["-o", "slab_automove=3"]).message,
+            "slab_automove must be between 0 and 2"
+        );
+        assert_eq!(
+            err(&["-o", "hashpower=5"]).message,
+            "Initial hashtable multiplier of 5 is too low"
+        );
+        assert_eq!(
+            err(&["-o", "hashpower=33"]).message,
+            "Initial hashtable multiplier of 33 is too high"
+        );
+        assert_eq!(
+            err(&["-o", "idle_timeout"]).message,
+            "Missing numeric argument for idle_timeout"
+        );
+        assert_eq!(err(&["-o", "idle_timeout=abc"]).flag, "-o idle_timeout");
+    }
+
+    #[test]
+    fn value_errors_name_the_flag() {
+        for (args, flag, msg) in [
+            (&["-p", "abc"][..], "-p", "invalid number 'abc'"),
+            (&["-p", "70000"], "-p", "Invalid port number 70000"),
+            (&["-U", "11211"], "-U", "UDP is not supported (use -U 0)"),
+            (
+                &["-c", "0"],
+                "-c",
+                "Maximum connections must be greater than 0",
+            ),
+            (
+                &["-t", "0"],
+                "-t",
+                "Number of threads must be greater than 0",
+            ),
+            (
+                &["-R", "0"],
+                "-R",
+                "Number of requests per event must be greater than 0",
+            ),
+            (&["-f", "1"], "-f", "Factor must be greater than 1"),
+            (&["-n", "0"], "-n", "Chunk size must be greater than 0"),
+            (&["-a", "999"], "-a", "invalid octal mask '999'"),
+            (&["-b", "-1"], "-b", "backlog must not be negative"),
+            (&["-m", "0"], "-m", "memory limit must be greater than 0"),
+            (
+                &["--databases", "17"],
+                "--databases",
+                "databases must be between 1 and 16",
+            ),
+        ] {
+            let e = err(args);
+            assert_eq!(
+                (e.flag.as_str(), e.message.as_str()),
+                (flag, msg),
+                "{args:?}"
+            );
+        }
+        assert_eq!(run(&["-U", "0"]).unwrap().udp_port, 0);
+    }
+
+    #[test]
+    fn unknown_and_incomplete_flags_name_the_flag() {
+        let e = err(&["-Q"]);
+        assert_eq!(e.flag, "-Q");
+        assert!(e.to_string().starts_with("-Q: "), "{e}");
+        assert_eq!(err(&["--bogus", "1"]).flag, "--bogus");
+        assert_eq!(err(&["-p"]).flag, "--port");
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(["-h"]).unwrap(), Invocation::Help);
+        assert_eq!(parse(["-V"]).unwrap(), Invocation::Version);
+        assert!(version().starts_with("slabd "));
+        let h = help();
+        for flag in ["-p,", "-o,", "-I,", "--config", "--resp-port"] {
+            assert!(h.contains(flag), "help lacks {flag}");
+        }
+    }
+
+    #[test]
+    fn config_file_lines() {
+        let text = "# comment\n\n-d\nlogfile /var/log/memcached.log\n-m 64\n-p 11211 # trailing\n  -vv\n-o idle_timeout=5,modern\n";
+        let (args, log) = config_file_args(text).unwrap();
+        assert_eq!(
+            args,
+            [
+                "-d",
+                "-m",
+                "64",
+                "-p",
+                "11211",
+                "-vv",
+                "-o",
+                "idle_timeout=5,modern"
+            ]
+        );
+        assert_eq!(log, Some(PathBuf::from("/var/log/memcached.log")));
+        let e = config_file_args("-m 64\nport 1\n").unwrap_err();
+        assert_eq!(e.flag, "port");
+        assert!(e.message.contains("line 2"));
+    }
+
+    #[test]
+    fn command_line_overrides_config_file() {
+        let dir = std::env::temp_dir().join(format!("slabd-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("memcached.conf");
+        std::fs::write(
+            &path,
+            "-m 32\n-p 1234\n-l 10.0.0.1\n-c 10\n-o idle_timeout=5\n-M\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = run(&[
+            "--config",
+            p,
+            "-p",
+            "4321",
+            "-l",
+            "127.0.0.2",
+            "-o",
+            "hashpower=13",
+        ])
+        .unwrap();
+        assert_eq!(s.memory_limit, 32 << 20);
+        assert_eq!(s.port, 4321);
+        assert_eq!(s.listen, vec!["127.0.0.2"]);
+        assert_eq!(s.maxconns, 10);
+        assert_eq!(s.idle_timeout, 5);
+        assert_eq!(s.hashpower, 13);
+        assert!(s.no_evict);
+        let s = run(&["-o", "idle_timeout=9", "--config", p]).unwrap();
+        assert_eq!(s.idle_timeout, 9);
+
+        std::fs::write(&path, "-m 32\n-Q\n").unwrap();
+        let e = err(&["--config", p]);
+        assert!(e.flag.contains("-Q"), "{e}");
+        std::fs::write(&path, "-I 40m\n").unwrap();
+        assert_eq!(err(&["--config", p]).flag, "-I");
+        assert_eq!(
+            run(&["--config", p, "-m", "100"]).unwrap().item_size_max,
+            40 << 20
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            err(&["--config", "/nonexistent/slabd.conf"]).flag,
+            "--config"
+        );
     }
 }

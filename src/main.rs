@@ -1,4 +1,130 @@
-fn main() {
-    eprintln!("slabd: server not wired yet");
-    std::process::exit(1);
+//! The `slabd` binary: settings from flags and `--config`, listeners, daemon set-up, then
+//! the server until SIGTERM, SIGINT or `shutdown`.
+//!
+//! Start-up order matters: listeners are bound before `-d` detaches so that a bad address
+//! is reported on the terminal; the fork happens before any thread exists (the store is
+//! built after it); privileges are dropped after binding (low ports, the unix socket file is
+//! handed to the user) and before serving anyone.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use slabd::commands::Context;
+use slabd::config::{self, Invocation, Settings};
+use slabd::server::{self, daemon, signals, Server};
+use slabd::storage::{Clock, Store, StoreConfig};
+
+/// sysexits.h codes, as memcached uses them.
+const EX_USAGE: u8 = 64;
+const EX_OSERR: u8 = 71;
+
+/// The store's share of the settings.
+fn store_config(s: &Settings) -> StoreConfig {
+    StoreConfig {
+        memory_limit: s.memory_limit,
+        page_size: config::SLAB_PAGE_SIZE,
+        growth_factor: s.growth_factor,
+        chunk_size: s.chunk_size,
+        item_size_max: s.item_size_max,
+        slab_chunk_max: s.slab_chunk_max,
+        evict: !s.no_evict,
+        use_cas: !s.no_cas,
+        databases: s.databases,
+        hashpower: s.hashpower,
+        slab_reassign: s.slab_reassign,
+        slab_automove: s.slab_automove,
+        lru_crawler: s.lru_crawler,
+    }
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("slabd: {message}");
+    ExitCode::from(code)
+}
+
+/// `-h` and `-V` output; a closed stdout (`slabd -h | head`) is not an error.
+fn print_and_exit(text: &str) -> ExitCode {
+    let _ = writeln!(std::io::stdout(), "{text}");
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    // A panicking worker would leave its connections hanging while the acceptor keeps
+    // handing it more: a bug anywhere stops the whole daemon, loudly, as a crash would.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
+    let settings = match config::parse(std::env::args_os().skip(1)) {
+        Ok(Invocation::Run(s)) => *s,
+        Ok(Invocation::Help) => return print_and_exit(&config::help()),
+        Ok(Invocation::Version) => return print_and_exit(&config::version()),
+        Err(e) => {
+            eprintln!("slabd: {e}");
+            eprintln!("{}", config::USAGE);
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    if settings.verbose >= 1 {
+        for opt in &settings.ignored_options {
+            eprintln!("-o {opt}: accepted for compatibility with memcached; no effect");
+        }
+    }
+    // Before any thread exists, so that every thread inherits the mask.
+    let signals = match signals::block_termination() {
+        Ok(s) => s,
+        Err(e) => return fail(EX_OSERR, e),
+    };
+    let listeners = match server::bind(&settings) {
+        Ok(l) => l,
+        Err(e) => return fail(EX_OSERR, e),
+    };
+    for l in &listeners {
+        eprintln!("listening on {}", l.describe());
+    }
+    let unix_paths: Vec<_> = listeners
+        .iter()
+        .filter_map(|l| l.unix_path().cloned())
+        .collect();
+    if settings.daemonize {
+        if let Err(e) = daemon::daemonize(settings.logfile.as_deref()) {
+            return fail(EX_OSERR, e);
+        }
+        if let Some(path) = &settings.pid_file {
+            if let Err(e) = daemon::write_pid_file(path) {
+                return fail(EX_OSERR, e);
+            }
+        }
+    }
+    if let Some(user) = &settings.user {
+        if let Err(e) = daemon::drop_privileges(user, &unix_paths) {
+            return fail(EX_OSERR, e);
+        }
+    }
+    // After the fork: the store may start threads of its own.
+    let store = match Store::new(store_config(&settings), Arc::new(Clock::system())) {
+        Ok(s) => s,
+        Err(e) => return fail(EX_USAGE, e),
+    };
+    let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
+    let verbose = settings.verbose >= 1;
+    let ctx = Arc::new(Context::new(store, settings));
+    let server = match Server::start(ctx, listeners) {
+        Ok(s) => s,
+        Err(e) => return fail(EX_OSERR, e),
+    };
+    if let Err(e) = signals::wait_for_termination(signals, server.lifecycle(), verbose) {
+        return fail(EX_OSERR, e);
+    }
+    eprintln!("ready");
+    let result = server.run();
+    for path in unix_paths.iter().chain(pid_file.iter()) {
+        let _ = std::fs::remove_file(path);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(EX_OSERR, e),
+    }
 }

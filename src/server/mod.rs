@@ -1,1 +1,391 @@
 //! mio event loops, listeners, connections, buffers, limits, timeouts.
+//!
+//! ```text
+//!  main thread: acceptor Poll ── listeners (-l × -p, --resp-port, -s)
+//!      │  accept until WouldBlock; past -c: "ERROR Too many open connections", close
+//!      │  registers ClientInfo, round-robin Handoff over a channel + Waker
+//!      ▼
+//!  worker 0..-t: own Poll, Slab<Connection> by Token, yield queue
+//!      │  readable → read → commands::process (≤ -R per turn) → one write
+//!      ▼
+//!  clock thread: Clock::tick + Store::maintain once a second
+//!  signal thread: sigwait(SIGTERM, SIGINT) → Lifecycle::stop
+//! ```
+//!
+//! # One acceptor, not SO_REUSEPORT per worker
+//! New connections reach workers through one acceptor and a channel plus a `mio::Waker`,
+//! as memcached's dispatcher does. SO_REUSEPORT spreads connections by a hash of the peer
+//! address, so a handful of clients (a proxy, a benchmark with few connections) can land on
+//! one worker while the others idle; round-robin hand-off spreads them evenly. It also keeps
+//! `-c` exact (one thread counts), works the same for unix sockets, and costs one channel
+//! send and one wake per connection, nothing per request. Connections are long-lived in
+//! memcached deployments, so accept rate is not the bottleneck.
+//!
+//! # Bounds per connection
+//! The read buffer starts at 16 KiB and grows only while a pending request needs it, up to
+//! `-I` plus 64 KiB of command line; a request larger than that closes the connection. A
+//! connection with more than 4 MiB of unsent replies is not read until the socket drains.
+//!
+//! # Shutdown
+//! SIGTERM/SIGINT (or `shutdown` with `-A`): listeners close first, then every worker stops
+//! reading, flushes the replies it owes (for up to 5 s), closes its connections and exits.
+
+mod connection;
+pub mod daemon;
+pub mod signals;
+mod worker;
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileTypeExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::net::{TcpListener, UnixListener};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::commands::{Context, Protocol};
+use crate::config::Settings;
+use crate::stats::ServerStats;
+use connection::Stream;
+use worker::{Handoff, Worker, WorkerHandle};
+
+pub use connection::OUTPUT_LIMIT;
+
+/// Reply to a connection over the `-c` limit (memcached's maxconns_fast).
+const TOO_MANY_CONNECTIONS: &[u8] = b"ERROR Too many open connections\r\n";
+const ACCEPTOR_WAKER: Token = Token(usize::MAX);
+
+/// A listener could not be set up; the message names the address.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to listen on {addr}: {source}")]
+pub struct BindError {
+    pub addr: String,
+    #[source]
+    pub source: io::Error,
+}
+
+enum Socket {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+/// A bound listening socket and the protocol its connections start in.
+pub struct Listener {
+    socket: Socket,
+    protocol: Protocol,
+    local: String,
+}
+
+impl Listener {
+    /// The start-up line for this listener: `tcp ADDR`, `resp ADDR` or `unix PATH`.
+    pub fn describe(&self) -> String {
+        let kind = match (&self.socket, self.protocol) {
+            (Socket::Unix(..), _) => "unix",
+            (Socket::Tcp(_), Protocol::Resp) => "resp",
+            (Socket::Tcp(_), _) => "tcp",
+        };
+        format!("{kind} {}", self.local)
+    }
+
+    /// The unix socket's path, to remove at exit.
+    pub fn unix_path(&self) -> Option<&PathBuf> {
+        match &self.socket {
+            Socket::Unix(_, p) => Some(p),
+            Socket::Tcp(_) => None,
+        }
+    }
+}
+
+/// Binds every listener the settings ask for: `-s` (which turns the memcached TCP port
+/// off, as in memcached), else `-p` on each `-l` address, and `--resp-port` on each when
+/// that flag was given.
+pub fn bind(settings: &Settings) -> Result<Vec<Listener>, BindError> {
+    let mut listeners = Vec::new();
+    if let Some(path) = &settings.unix_socket {
+        listeners.push(bind_unix(path, settings.unix_mask, settings.backlog)?);
+    } else {
+        for addr in resolve(&settings.listen, settings.port)? {
+            listeners.push(bind_tcp(addr, settings.backlog, Protocol::Detect)?);
+        }
+    }
+    if settings.resp_enabled {
+        for addr in resolve(&settings.listen, settings.resp_port)? {
+            listeners.push(bind_tcp(addr, settings.backlog, Protocol::Resp)?);
+        }
+    }
+    Ok(listeners)
+}
+
+fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
+    let mut out = Vec::new();
+    for host in hosts {
+        let found: Vec<SocketAddr> = if let Ok(a) = host.parse::<SocketAddr>() {
+            vec![a]
+        } else if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+            vec![SocketAddr::new(ip, port)]
+        } else {
+            (host.as_str(), port)
+                .to_socket_addrs()
+                .map_err(|source| BindError {
+                    addr: host.clone(),
+                    source,
+                })?
+                .collect()
+        };
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Applies `-b`: std binds with its own backlog; listen(2) again resizes the queue.
+fn set_backlog(fd: i32, backlog: i32) -> io::Result<()> {
+    // SAFETY: listen(2) on a socket we own; no memory is passed.
+    if unsafe { libc::listen(fd, backlog) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn bind_tcp(addr: SocketAddr, backlog: i32, protocol: Protocol) -> Result<Listener, BindError> {
+    let err = |source| BindError {
+        addr: addr.to_string(),
+        source,
+    };
+    let std = std::net::TcpListener::bind(addr).map_err(err)?;
+    set_backlog(std.as_raw_fd(), backlog).map_err(err)?;
+    std.set_nonblocking(true).map_err(err)?;
+    let local = std.local_addr().map_err(err)?.to_string();
+    Ok(Listener {
+        socket: Socket::Tcp(TcpListener::from_std(std)),
+        protocol,
+        local,
+    })
+}
+
+fn bind_unix(path: &PathBuf, mask: u32, backlog: i32) -> Result<Listener, BindError> {
+    let err = |source| BindError {
+        addr: path.display().to_string(),
+        source,
+    };
+    // A socket file left by an earlier run would make bind fail; memcached removes it too.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    // The socket file's mode comes from the umask at bind time (`-a`).
+    // SAFETY: umask(2) only swaps the process's file mode mask; no memory is involved.
+    let old = unsafe { libc::umask(!(mask as libc::mode_t) & 0o777) };
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    // SAFETY: as above, restoring the previous mask.
+    unsafe { libc::umask(old) };
+    let std = bound.map_err(err)?;
+    set_backlog(std.as_raw_fd(), backlog).map_err(err)?;
+    std.set_nonblocking(true).map_err(err)?;
+    Ok(Listener {
+        socket: Socket::Unix(UnixListener::from_std(std), path.clone()),
+        protocol: Protocol::Memcache,
+        local: path.display().to_string(),
+    })
+}
+
+/// Whether the server is stopping, and how to wake the acceptor to notice.
+pub struct Lifecycle {
+    stopping: AtomicBool,
+    acceptor: Waker,
+}
+
+impl Lifecycle {
+    /// Asks the server to stop (signal or `shutdown`); safe to call more than once.
+    pub fn stop(&self) {
+        if !self.stopping.swap(true, Ordering::AcqRel) {
+            let _ = self.acceptor.wake();
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+}
+
+/// The running server: listeners on the acceptor's poll, workers, clock thread.
+pub struct Server {
+    ctx: Arc<Context>,
+    poll: Poll,
+    listeners: Vec<Listener>,
+    workers: Vec<WorkerHandle>,
+    lifecycle: Arc<Lifecycle>,
+    clock: std::thread::JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts the workers and the clock thread; connections are accepted by [`Server::run`].
+    pub fn start(ctx: Arc<Context>, mut listeners: Vec<Listener>) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let lifecycle = Arc::new(Lifecycle {
+            stopping: AtomicBool::new(false),
+            acceptor: Waker::new(poll.registry(), ACCEPTOR_WAKER)?,
+        });
+        for (i, l) in listeners.iter_mut().enumerate() {
+            let token = Token(i);
+            match &mut l.socket {
+                Socket::Tcp(s) => poll.registry().register(s, token, Interest::READABLE)?,
+                Socket::Unix(s, _) => poll.registry().register(s, token, Interest::READABLE)?,
+            }
+        }
+        let workers = (0..ctx.threads.len())
+            .map(|i| Worker::spawn(i, ctx.clone(), lifecycle.clone()))
+            .collect::<io::Result<Vec<_>>>()?;
+        let clock = {
+            let ctx = ctx.clone();
+            let lifecycle = lifecycle.clone();
+            std::thread::Builder::new()
+                .name("slabd-clock".into())
+                .spawn(move || {
+                    while !lifecycle.is_stopping() {
+                        std::thread::park_timeout(Duration::from_secs(1));
+                        ctx.store.clock().tick();
+                        ctx.store.maintain();
+                    }
+                })?
+        };
+        Ok(Server {
+            ctx,
+            poll,
+            listeners,
+            workers,
+            lifecycle,
+            clock,
+        })
+    }
+
+    pub fn lifecycle(&self) -> Arc<Lifecycle> {
+        self.lifecycle.clone()
+    }
+
+    /// Accepts connections until the server is told to stop, then closes the listeners and
+    /// waits for the workers to finish the replies in flight.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(64);
+        let mut next_worker = 0;
+        // Set when accept ran out of file descriptors: retry after a pause.
+        let mut retry_accept = false;
+        while !self.lifecycle.is_stopping() {
+            let timeout = retry_accept.then(|| Duration::from_millis(100));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let ready: Vec<usize> = if retry_accept {
+                (0..self.listeners.len()).collect()
+            } else {
+                events
+                    .iter()
+                    .map(|e| e.token())
+                    .filter(|t| *t != ACCEPTOR_WAKER)
+                    .map(|t| t.0)
+                    .collect()
+            };
+            retry_accept = false;
+            for i in ready {
+                if !self.accept_all(i, &mut next_worker) {
+                    retry_accept = true;
+                }
+            }
+        }
+        self.listeners.clear();
+        for w in &self.workers {
+            let _ = w.waker.wake();
+        }
+        for w in self.workers {
+            let _ = w.thread.join();
+        }
+        self.clock.thread().unpark();
+        let _ = self.clock.join();
+        Ok(())
+    }
+
+    /// Accepts until `WouldBlock`; false when out of file descriptors.
+    fn accept_all(&mut self, i: usize, next_worker: &mut usize) -> bool {
+        let Some(listener) = self.listeners.get(i) else {
+            return true;
+        };
+        loop {
+            let accepted = match &listener.socket {
+                Socket::Tcp(l) => l.accept().map(|(s, peer)| {
+                    let _ = s.set_nodelay(true);
+                    (Stream::Tcp(s), peer.to_string())
+                }),
+                Socket::Unix(l, path) => l
+                    .accept()
+                    .map(|(s, _)| (Stream::Unix(s), format!("unix:{}", path.display()))),
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    ServerStats::inc(&self.ctx.server.listen_disabled_num);
+                    if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                        eprintln!("Too many open connections (accept: {e})");
+                    }
+                    return false;
+                }
+                Err(e) => {
+                    // ECONNABORTED and the like concern one connection, not the listener.
+                    if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                        eprintln!("accept failed: {e}");
+                    }
+                    continue;
+                }
+            };
+            let server = &self.ctx.server;
+            let maxconns = self.ctx.maxconns.load(Ordering::Relaxed) as u64;
+            if server.curr_connections.load(Ordering::Relaxed) >= maxconns {
+                if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                    eprintln!("Too many open connections: refused {peer}");
+                }
+                reject(stream);
+                ServerStats::inc(&server.rejected_connections);
+                continue;
+            }
+            ServerStats::inc(&server.curr_connections);
+            ServerStats::inc(&server.total_connections);
+            let curr = server.curr_connections.load(Ordering::Relaxed);
+            server
+                .connection_structures
+                .fetch_max(curr, Ordering::Relaxed);
+            let now = self.ctx.store.clock().now();
+            let info = self.ctx.clients.open(peer, listener.local.clone(), now);
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                eprintln!("<{} new client connection from {}", info.id, info.addr);
+            }
+            let worker = &self.workers[*next_worker % self.workers.len()];
+            *next_worker = next_worker.wrapping_add(1);
+            let handoff = Handoff {
+                stream,
+                protocol: listener.protocol,
+                info,
+            };
+            if let Err(failed) = worker.handoffs.send(handoff) {
+                // The worker is gone (it only exits when stopping): undo the bookkeeping.
+                self.ctx.clients.close(failed.0.info.id);
+                ServerStats::dec(&server.curr_connections);
+                continue;
+            }
+            let _ = worker.waker.wake();
+        }
+    }
+}
+
+/// Tells a connection over the limit why, then closes it.
+fn reject(mut stream: Stream) {
+    // A fresh socket's send buffer is empty, so this short write does not block.
+    let _ = stream.write(TOO_MANY_CONNECTIONS);
+}

@@ -96,6 +96,16 @@ impl Daemon {
         self.child.wait().expect("wait")
     }
 
+    /// Waits for the daemon to exit on its own (after `shutdown`).
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait")
+    }
+
+    /// The daemon's process id (to read its /proc entry).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -175,6 +185,8 @@ impl Conn {
             match self.stream.read(&mut b) {
                 Ok(0) => return true,
                 Ok(n) => self.buf.extend_from_slice(&b[..n]),
+                // A socket read with a timeout is not restarted after a signal (socket(7)).
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return false,
             }
         }
@@ -182,7 +194,12 @@ impl Conn {
 
     fn fill(&mut self) {
         let mut b = [0u8; 65536];
-        let n = self.stream.read(&mut b).expect("read (timed out?)");
+        let n = loop {
+            match self.stream.read(&mut b) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r.expect("read (timed out?)"),
+            }
+        };
         assert!(
             n > 0,
             "connection closed; had {:?}",

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# memcached text protocol compatibility: libmemcached's memccapable (ascii tests) and a
+# pymemcache script, against a release slabd on a free loopback port.
+#
+# COMPAT_SERVER=memcached runs the same checks against the real memcached, to check the
+# checks themselves.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+SLABD="${SLABD:-$here/../../target/release/slabd}"
+server="${COMPAT_SERVER:-slabd}"
+
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+if [ "$server" = memcached ]; then
+  port="$(free_port)"
+  memcached -U 0 -l 127.0.0.1 -p "$port" -t 2 -u nobody 2>"$work/server.log" &
+  pid=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" 2>/dev/null && break
+    sleep 0.05
+  done
+else
+  "$SLABD" -p 0 -l 127.0.0.1 -t 2 2>"$work/server.log" &
+  pid=$!
+  for _ in $(seq 200); do
+    grep -qx ready "$work/server.log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  port="$(sed -n 's/^listening on tcp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.log" | head -n1)"
+fi
+[ -n "$port" ] || { echo "no port reported" >&2; cat "$work/server.log" >&2; exit 1; }
+echo "$server on 127.0.0.1:$port"
+
+status=0
+if memccapable -h 127.0.0.1 -p "$port" -a >"$work/memccapable.out" 2>&1 \
+  && grep -qx "All tests passed" "$work/memccapable.out"; then
+  echo "memccapable -a: all tests passed"
+else
+  echo "memccapable -a FAILED:" >&2
+  grep -v '\[pass\]' "$work/memccapable.out" >&2 || true
+  status=1
+fi
+
+if python3 "$here/pymemcache_check.py" 127.0.0.1 "$port"; then
+  echo "pymemcache: ok"
+else
+  echo "pymemcache FAILED" >&2
+  status=1
+fi
+
+kill -0 "$pid" 2>/dev/null || { echo "$server died" >&2; cat "$work/server.log" >&2; status=1; }
+exit $status

@@ -1,0 +1,112 @@
+//! Process-level start-up as memcached does it: `-d` (detach), `-P` (pid file), `-u` (drop
+//! root privileges).
+
+use std::ffi::CString;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why the process could not start as asked; the message is shown as is.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("failed to daemonize: {0}")]
+    Fork(io::Error),
+    #[error("cannot open log file {path}: {source}")]
+    Log { path: String, source: io::Error },
+    #[error("could not open the pid file {path} for writing: {source}")]
+    PidFile { path: String, source: io::Error },
+    #[error("can't find the user {0} to switch to")]
+    NoSuchUser(String),
+    #[error("failed to assume identity of user {user}: {source}")]
+    Identity { user: String, source: io::Error },
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Detaches from the terminal: fork (the parent exits 0), new session, `/` as working
+/// directory, stdin and stdout to /dev/null, stderr to `logfile` or /dev/null.
+/// Must run before any thread is started.
+pub fn daemonize(logfile: Option<&Path>) -> Result<(), DaemonError> {
+    let log = match logfile {
+        Some(p) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .map_err(|source| DaemonError::Log {
+                path: p.display().to_string(),
+                source,
+            })?,
+        None => std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .map_err(DaemonError::Fork)?,
+    };
+    let null = std::fs::File::open("/dev/null").map_err(DaemonError::Fork)?;
+    // SAFETY: the process is single-threaded here (the caller's contract), so the child of
+    // fork(2) owns a consistent copy of all memory.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(DaemonError::Fork(io::Error::last_os_error()));
+    }
+    if pid > 0 {
+        std::process::exit(0);
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsid, chdir and dup2 take no pointers except the static C string literal;
+    // the descriptors are open files owned by this function.
+    unsafe {
+        check(libc::setsid()).map_err(DaemonError::Fork)?;
+        check(libc::chdir(c"/".as_ptr())).map_err(DaemonError::Fork)?;
+        check(libc::dup2(null.as_raw_fd(), 0)).map_err(DaemonError::Fork)?;
+        check(libc::dup2(log.as_raw_fd(), 1)).map_err(DaemonError::Fork)?;
+        check(libc::dup2(log.as_raw_fd(), 2)).map_err(DaemonError::Fork)?;
+    }
+    Ok(())
+}
+
+/// Writes our pid to `path` (memcached writes it only with `-d`; so does slabd).
+pub fn write_pid_file(path: &Path) -> Result<(), DaemonError> {
+    std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
+        DaemonError::PidFile {
+            path: path.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// `-u`: when running as root, give `owned` (the unix socket files) to `user`, then switch
+/// to its uid and gid. Not root: nothing to do, as in memcached.
+pub fn drop_privileges(user: &str, owned: &[PathBuf]) -> Result<(), DaemonError> {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return Ok(());
+    }
+    let name = CString::new(user).map_err(|_| DaemonError::NoSuchUser(user.to_string()))?;
+    // SAFETY: `name` is a valid C string; getpwnam's result is read before any other
+    // passwd call could overwrite it (no other thread exists yet).
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(DaemonError::NoSuchUser(user.to_string()));
+    }
+    // SAFETY: `pw` is non-null and points to getpwnam's static record.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    let failed = |source| DaemonError::Identity {
+        user: user.to_string(),
+        source,
+    };
+    for path in owned {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(failed)?;
+    }
+    // SAFETY: plain system calls on ids; `name` outlives the initgroups call.
+    unsafe {
+        check(libc::initgroups(name.as_ptr(), gid)).map_err(failed)?;
+        check(libc::setgid(gid)).map_err(failed)?;
+        check(libc::setuid(uid)).map_err(failed)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! A worker thread: one `mio::Poll`, the connections handed to it in a `Slab` indexed by
+//! `Token`, and a queue of connections that yielded after `-R` requests.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use super::connection::{Connection, Next, Stream};
+use super::Lifecycle;
+use crate::commands::{ClientInfo, Context, Protocol, Session};
+use crate::stats::ServerStats;
+
+/// The waker's token; connection tokens are slab keys, far below it.
+const WAKER: Token = Token(usize::MAX);
+/// How long a stopping server waits for replies in flight to reach slow clients.
+const FINISH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// An accepted connection on its way from the acceptor to a worker.
+pub struct Handoff {
+    pub stream: Stream,
+    pub protocol: Protocol,
+    pub info: Arc<ClientInfo>,
+}
+
+/// The acceptor's side of a worker.
+pub struct WorkerHandle {
+    pub handoffs: Sender<Handoff>,
+    pub waker: Arc<Waker>,
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+pub struct Worker {
+    id: usize,
+    ctx: Arc<Context>,
+    lifecycle: Arc<Lifecycle>,
+    poll: Poll,
+    handoffs: Receiver<Handoff>,
+    conns: Slab<Connection>,
+    /// Connections with whole requests left after their `-R` budget, served in turn.
+    yielded: VecDeque<Token>,
+    /// Set once the server stops: when the last replies must be out by.
+    finish_by: Option<Instant>,
+}
+
+impl Worker {
+    /// Creates worker `id` and starts its thread.
+    pub fn spawn(
+        id: usize,
+        ctx: Arc<Context>,
+        lifecycle: Arc<Lifecycle>,
+    ) -> io::Result<WorkerHandle> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let worker = Worker {
+            id,
+            ctx,
+            lifecycle,
+            poll,
+            handoffs: rx,
+            conns: Slab::new(),
+            yielded: VecDeque::new(),
+            finish_by: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("slabd-worker-{id}"))
+            .spawn(move || worker.run())?;
+        Ok(WorkerHandle {
+            handoffs: tx,
+            waker,
+            thread,
+        })
+    }
+
+    fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let idle_timeout = self.ctx.settings.idle_timeout;
+        let mut last_sweep = self.ctx.store.clock().now();
+        loop {
+            let timeout = if !self.yielded.is_empty() {
+                Some(Duration::ZERO)
+            } else if idle_timeout > 0 || self.finish_by.is_some() {
+                Some(Duration::from_millis(250))
+            } else {
+                None
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                eprintln!("worker {}: poll failed: {e}", self.id);
+                break;
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    self.take_handoffs();
+                    continue;
+                }
+                if let Some(conn) = self.conns.get_mut(token.0) {
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        conn.readable = true;
+                    }
+                    if event.is_read_closed() || event.is_error() {
+                        conn.hangup = true;
+                    }
+                    self.serve(token);
+                }
+            }
+            for _ in 0..self.yielded.len() {
+                let Some(token) = self.yielded.pop_front() else {
+                    break;
+                };
+                if let Some(conn) = self.conns.get_mut(token.0) {
+                    conn.queued = false;
+                    self.serve(token);
+                }
+            }
+            if self.finish_by.is_none() && self.lifecycle.is_stopping() {
+                self.begin_finish();
+            }
+            if let Some(deadline) = self.finish_by {
+                if self.conns.is_empty() || Instant::now() >= deadline {
+                    break;
+                }
+            }
+            if idle_timeout > 0 {
+                let now = self.ctx.store.clock().now();
+                if now != last_sweep {
+                    last_sweep = now;
+                    self.close_idle(now, idle_timeout);
+                }
+            }
+        }
+        let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in tokens {
+            self.close(Token(key));
+        }
+    }
+
+    /// Registers the connections the acceptor sent.
+    fn take_handoffs(&mut self) {
+        while let Ok(h) = self.handoffs.try_recv() {
+            let now = self.ctx.store.clock().now();
+            let session = Session::new(h.info, h.protocol, self.id);
+            let mut conn = Connection::new(h.stream, session, self.ctx.settings.item_size_max, now);
+            if self.finish_by.is_some() {
+                self.forget(&conn);
+                continue;
+            }
+            let entry = self.conns.vacant_entry();
+            let token = Token(entry.key());
+            if let Err(e) = self.poll.registry().register(
+                &mut conn.stream,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                eprintln!("worker {}: cannot register a connection: {e}", self.id);
+                self.forget(&conn);
+                continue;
+            }
+            entry.insert(conn);
+        }
+    }
+
+    fn serve(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(token.0) else {
+            return;
+        };
+        let budget = self.ctx.settings.reqs_per_event;
+        match conn.serve(&self.ctx, &self.ctx.threads[self.id], budget) {
+            Next::Wait => {}
+            Next::Yield => {
+                if !conn.queued {
+                    conn.queued = true;
+                    self.yielded.push_back(token);
+                }
+            }
+            Next::Close => self.close(token),
+            Next::Shutdown => {
+                self.close(token);
+                self.lifecycle.stop();
+            }
+        }
+    }
+
+    /// Server shutdown: no new requests; flush what each connection owes, then close it.
+    fn begin_finish(&mut self) {
+        self.finish_by = Some(Instant::now() + FINISH_DEADLINE);
+        let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in tokens {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.finish();
+            }
+            self.serve(Token(key));
+        }
+    }
+
+    fn close_idle(&mut self, now: u32, idle_timeout: u32) {
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.saturating_sub(c.last_active) > idle_timeout)
+            .map(|(k, _)| k)
+            .collect();
+        for key in idle {
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                if let Some(c) = self.conns.get(key) {
+                    eprintln!("<{} idle timeout", c.session.info.id);
+                }
+            }
+            self.close(Token(key));
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        if self.conns.contains(token.0) {
+            let mut conn = self.conns.remove(token.0);
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.forget(&conn);
+        }
+    }
+
+    /// Takes a connection out of the registry and the counters (the socket closes on drop).
+    fn forget(&self, conn: &Connection) {
+        let id = conn.session.info.id;
+        self.ctx.clients.close(id);
+        ServerStats::dec(&self.ctx.server.curr_connections);
+        if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+            eprintln!("<{id} connection closed.");
+        }
+    }
+}
