@@ -623,6 +623,9 @@ impl Core {
                 if unfetched {
                     st.evicted_unfetched += 1;
                 }
+                if bits & ACTIVE != 0 {
+                    st.evicted_active += 1;
+                }
             }
             it.tails(freed_tails);
             it.mark_taken();
@@ -1221,6 +1224,7 @@ impl Core {
             st.reclaimed += cs.reclaimed;
             st.expired_unfetched += cs.expired_unfetched;
             st.evicted_unfetched += cs.evicted_unfetched;
+            st.evicted_active += cs.evicted_active;
             st.crawler_reclaimed += cs.crawler_reclaimed;
         }
         st
@@ -1254,7 +1258,7 @@ impl Core {
                     reclaimed: cs.reclaimed,
                     expired_unfetched: cs.expired_unfetched,
                     evicted_unfetched: cs.evicted_unfetched,
-                    evicted_active: 0,
+                    evicted_active: cs.evicted_active,
                     crawler_reclaimed: cs.crawler_reclaimed,
                 }
             })
