@@ -7,11 +7,24 @@
 //!
 //! Lock order: a stripe lock is taken first, then (optionally) one slab class lock. Code
 //! holding a class lock reaches stripes only with `try_lock`.
+//!
+//! # Logical and physical databases (SWAPDB)
+//!
+//! The db number in an item header is *physical*; clients name *logical* databases, and
+//! [`Index::physical`] maps one to the other. A key's stripe is chosen from a hash of the
+//! key alone, so an operation can lock its stripe before it knows the physical db; it reads
+//! the map under that lock, and [`Index::swap`] changes the map only while holding every
+//! stripe lock. So each operation sees the map either wholly before or wholly after a swap,
+//! and nothing can be filed under the old mapping once the swap has returned. The cost on
+//! the hot path is one relaxed load under a lock already held. The table hash mixes the
+//! physical db into the key hash, so the same key in several databases spreads over the
+//! table like distinct keys.
 
 use super::arena::{Arena, ChunkId};
 use super::item::Item;
 use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Databases a stripe counts items for (the RESP layer's `SELECT` range).
 pub const MAX_DATABASES: usize = 16;
@@ -28,7 +41,13 @@ struct Padded(Mutex<Stripe>);
 pub struct Index {
     stripes: Box<[Padded]>,
     seed: u64,
+    /// Logical → physical database, 4 bits per logical db (db `i` in bits `4i..4i+4`).
+    /// Written only with every stripe locked; read under any one stripe lock.
+    db_map: AtomicU64,
 }
+
+/// The identity map: logical db `i` is physical db `i`.
+const IDENTITY_MAP: u64 = 0xfedc_ba98_7654_3210;
 
 const K0: u64 = 0x9e37_79b9_7f4a_7c15;
 const K1: u64 = 0xa076_1d64_78bd_642f;
@@ -39,9 +58,9 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// Seeded multiply-fold hash of (db, key).
-pub fn hash_key(seed: u64, db: u8, key: &[u8]) -> u64 {
-    let mut h = seed ^ fold_mul(u64::from(db) ^ K0, (key.len() as u64) ^ K1);
+/// Seeded multiply-fold hash of a key (its stripe comes from this; see [`table_hash`]).
+pub fn key_hash(seed: u64, key: &[u8]) -> u64 {
+    let mut h = seed ^ fold_mul(K0, (key.len() as u64) ^ K1);
     let mut words = key.chunks_exact(8);
     for w in &mut words {
         let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
@@ -54,6 +73,12 @@ pub fn hash_key(seed: u64, db: u8, key: &[u8]) -> u64 {
         h = fold_mul(h ^ u64::from_le_bytes(b), K2);
     }
     fold_mul(h, K0)
+}
+
+/// The hash a stripe's table files (physical db, key) under: the key hash with the db mixed
+/// in (db 0 leaves it unchanged).
+pub fn table_hash(key_hash: u64, db: u8) -> u64 {
+    key_hash ^ u64::from(db).wrapping_mul(K2)
 }
 
 impl Stripe {
@@ -71,7 +96,7 @@ impl Stripe {
     pub fn insert(&mut self, arena: &Arena, seed: u64, hash: u64, chunk: ChunkId, db: u8) {
         self.table.insert_unique(hash, chunk, |&c| {
             let it = Item::new(arena, c);
-            hash_key(seed, it.db(), it.key())
+            table_hash(key_hash(seed, it.key()), it.db())
         });
         self.per_db[usize::from(db)] += 1;
     }
@@ -137,22 +162,51 @@ impl Index {
                 }))
             })
             .collect();
-        Index { stripes, seed }
+        Index {
+            stripes,
+            seed,
+            db_map: AtomicU64::new(IDENTITY_MAP),
+        }
     }
 
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
-    pub fn hash(&self, db: u8, key: &[u8]) -> u64 {
-        hash_key(self.seed, db, key)
+    pub fn key_hash(&self, key: &[u8]) -> u64 {
+        key_hash(self.seed, key)
+    }
+
+    /// The physical db of logical `db`. Call with a stripe lock held (any stripe), so that a
+    /// concurrent [`Index::swap`] is wholly before or after.
+    pub fn physical(&self, db: u8) -> u8 {
+        ((self.db_map.load(Ordering::Relaxed) >> (4 * u32::from(db & 0xf))) & 0xf) as u8
+    }
+
+    /// The logical db that physical `db` currently serves (same locking as `physical`).
+    pub fn logical(&self, db: u8) -> u8 {
+        let map = self.db_map.load(Ordering::Relaxed);
+        (0..16u8)
+            .find(|&l| (map >> (4 * u32::from(l))) & 0xf == u64::from(db & 0xf))
+            .unwrap_or(db)
+    }
+
+    /// Exchanges logical databases `a` and `b` with every stripe locked (in index order).
+    pub fn swap(&self, a: u8, b: u8) {
+        let guards: Vec<_> = self.stripes.iter().map(|p| p.0.lock()).collect();
+        let (sa, sb) = (4 * u32::from(a & 0xf), 4 * u32::from(b & 0xf));
+        let map = self.db_map.load(Ordering::Relaxed);
+        let (pa, pb) = ((map >> sa) & 0xf, (map >> sb) & 0xf);
+        let map = (map & !(0xf << sa) & !(0xf << sb)) | (pb << sa) | (pa << sb);
+        self.db_map.store(map, Ordering::Relaxed);
+        drop(guards);
     }
 
     pub fn stripe_count(&self) -> usize {
         self.stripes.len()
     }
 
-    /// Which stripe a hash belongs to.
+    /// Which stripe a key hash belongs to.
     pub fn stripe_of(&self, hash: u64) -> usize {
         // Bits 32.. : hashbrown uses the low bits for buckets and the top 7 for tags.
         ((hash >> 32) as usize) & (self.stripes.len() - 1)
@@ -173,11 +227,28 @@ mod tests {
 
     #[test]
     fn hash_depends_on_db_key_and_seed() {
-        let a = hash_key(1, 0, b"key");
-        assert_ne!(a, hash_key(1, 1, b"key"));
-        assert_ne!(a, hash_key(1, 0, b"kez"));
-        assert_ne!(a, hash_key(2, 0, b"key"));
-        assert_ne!(hash_key(1, 0, b"12345678a"), hash_key(1, 0, b"12345678b"));
-        assert_eq!(a, hash_key(1, 0, b"key"));
+        let a = key_hash(1, b"key");
+        assert_ne!(table_hash(a, 0), table_hash(a, 1));
+        assert_ne!(a, key_hash(1, b"kez"));
+        assert_ne!(a, key_hash(2, b"key"));
+        assert_ne!(key_hash(1, b"12345678a"), key_hash(1, b"12345678b"));
+        assert_eq!(a, key_hash(1, b"key"));
+    }
+
+    #[test]
+    fn swap_exchanges_two_databases_only() {
+        let index = Index::new(4, 0, 1);
+        assert_eq!(index.physical(3), 3);
+        index.swap(3, 9);
+        assert_eq!((index.physical(3), index.physical(9)), (9, 3));
+        assert_eq!((index.logical(9), index.logical(3)), (3, 9));
+        index.swap(0, 3);
+        assert_eq!((index.physical(0), index.physical(3)), (9, 0));
+        assert_eq!(index.physical(9), 3);
+        assert!((0..16)
+            .filter(|&d| ![0, 3, 9].contains(&d))
+            .all(|d| index.physical(d) == d));
+        index.swap(5, 5);
+        assert_eq!(index.physical(5), 5);
     }
 }

@@ -7,7 +7,7 @@
 //! `try_lock` and moves on when a stripe is busy.
 
 use super::arena::{Arena, ChunkId};
-use super::index::{Index, Stripe};
+use super::index::{table_hash, Index, Stripe};
 use super::item::{
     atime_age, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO, FETCHED,
     HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
@@ -18,6 +18,7 @@ use super::{
     Lookup, Miss, Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats,
     StoreConfig, StoreOutcome, StoreStats, Write,
 };
+use parking_lot::MutexGuard;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -56,6 +57,16 @@ pub struct Held<'g> {
     pub stripe: usize,
     pub guard: &'g mut Stripe,
     pub protect: ChunkId,
+}
+
+/// A key's stripe, locked, with what is resolved under the lock: the physical db (see
+/// `index.rs` on SWAPDB), the table hash and the time (after any due delayed flush).
+pub struct Locked<'a> {
+    pub guard: MutexGuard<'a, Stripe>,
+    pub stripe: usize,
+    pub db: u8,
+    pub hash: u64,
+    pub now: u32,
 }
 
 /// Why an item could not be built.
@@ -359,6 +370,21 @@ impl Core {
         now
     }
 
+    /// Locks the stripe of `key` and resolves logical `db` under the lock.
+    pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
+        let key_hash = self.index.key_hash(key);
+        let stripe = self.index.stripe_of(key_hash);
+        let guard = self.index.lock(stripe);
+        let db = self.index.physical(db);
+        Locked {
+            guard,
+            stripe,
+            db,
+            hash: table_hash(key_hash, db),
+            now: self.now(db),
+        }
+    }
+
     /// Why a linked item is no longer visible, if it is not.
     pub fn dead(&self, it: Item<'_>, now: u32) -> Option<Miss> {
         let exp = it.exptime();
@@ -637,8 +663,9 @@ impl Core {
     /// Unlinks a victim found by an eviction hand (the caller holds its class lock).
     pub fn unlink_victim(&self, it: Item<'_>, held: Option<&mut Held<'_>>) -> bool {
         let db = it.db();
-        let hash = self.index.hash(db, it.key());
-        let si = self.index.stripe_of(hash);
+        let key_hash = self.index.key_hash(it.key());
+        let si = self.index.stripe_of(key_hash);
+        let hash = table_hash(key_hash, db);
         let removed = if let Some(held) = held.filter(|h| h.stripe == si) {
             if it.chunk == held.protect {
                 return false;
@@ -738,11 +765,13 @@ impl Core {
         opts: &ReadOptions,
         f: impl FnOnce(&dyn ItemView) -> R,
     ) -> Lookup<R> {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
             Ok(chunk) => {
                 let mut v = self.view(chunk, now);
@@ -797,10 +826,13 @@ impl Core {
     }
 
     pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let mut s = self.index.lock(self.index.stripe_of(hash));
+        let Locked {
+            guard: mut s,
+            db,
+            hash,
+            now,
+            ..
+        } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
             Ok(chunk) => {
                 let it = Item::new(&self.arena, chunk);
@@ -818,11 +850,13 @@ impl Core {
         w: &Write<'_>,
         f: impl FnOnce(Option<&dyn ItemView>) -> R,
     ) -> (StoreOutcome, R) {
-        let db = w.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, w.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(w.db, w.key);
         let old = self.find_live_locked(&mut s, hash, db, w.key, now).ok();
         let r = match old {
             Some(c) => f(Some(&self.view(c, now))),
@@ -941,11 +975,13 @@ impl Core {
     }
 
     pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
-        let db = d.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, d.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(d.db, d.key);
         let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
             return DeleteOutcome::NotFound;
         };
@@ -999,11 +1035,13 @@ impl Core {
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
-        let db = a.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, a.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(a.db, a.key);
         let chunk = match self.find_live_locked(&mut s, hash, db, a.key, now) {
             Ok(c) => c,
             Err(_) => {
@@ -1116,11 +1154,13 @@ impl Core {
         key: &[u8],
         f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
     ) -> Result<R, RewriteError> {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
         let old = self.find_live_locked(&mut s, hash, db, key, now).ok();
         let decision = match old {
             Some(c) => f(Some(&self.view(c, now))),
@@ -1168,8 +1208,14 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        // The db map is read and the flush recorded under a stripe lock, so that a
+        // concurrent swap_db is wholly before or after it.
+        let guard = self.index.lock(0);
         let dbs = match db {
-            Some(d) => usize::from(d & 0xf)..usize::from(d & 0xf) + 1,
+            Some(d) => {
+                let p = usize::from(self.index.physical(d));
+                p..p + 1
+            }
             None => 0..self.flush.len(),
         };
         let now = self.clock.now();
@@ -1187,12 +1233,29 @@ impl Core {
                     .store(now.saturating_add(delay), Ordering::Release);
             }
         }
+        drop(guard);
+    }
+
+    /// Swaps logical databases `a` and `b` (Redis SWAPDB).
+    pub fn swap_db(&self, a: u8, b: u8) {
+        self.index.swap(a, b)
     }
 
     pub fn db_len(&self, db: u8) -> u64 {
-        (0..self.index.stripe_count())
-            .map(|i| self.index.lock(i).db_len(db & 0xf))
-            .sum()
+        // Every stripe must count the same physical db: a swap in between starts over.
+        'walk: loop {
+            let mut physical = None;
+            let mut n = 0;
+            for i in 0..self.index.stripe_count() {
+                let s = self.index.lock(i);
+                let p = self.index.physical(db);
+                if *physical.get_or_insert(p) != p {
+                    continue 'walk;
+                }
+                n += s.db_len(p);
+            }
+            return n;
+        }
     }
 
     pub fn curr_items(&self) -> u64 {

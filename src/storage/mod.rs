@@ -63,6 +63,20 @@
 //! two stripes in index order. Key and value bytes are written only before an item is
 //! linked (or, for in-place incr/decr, under the stripe lock that all value readers hold).
 //!
+//! # Databases (SWAPDB)
+//!
+//! Item headers hold a *physical* db; a logical → physical map (one `AtomicU64` of 16
+//! nibbles) turns the client's db into it. A key's stripe depends on the key only, so an
+//! operation locks its stripe first and reads the map under that lock; `swap_db` rewrites
+//! the map while holding all 1024 stripe locks (taken in index order, so the usual lock
+//! order holds). Every single-key operation, and `rename` across databases, therefore sees
+//! the map wholly before or wholly after a swap and cannot file an item under a stale
+//! mapping; the hot path pays one relaxed load under a lock it holds anyway (no RwLock and
+//! no extra shared cache line). Walks that visit many stripes (`scan`, `db_len`,
+//! `for_each`) resolve the map per stripe; `db_len` starts over if it changed mid-walk.
+//! flush_all state is per physical db, so a pending delayed flush stays with the data.
+//! Redis MOVE is `rename(db, key, to_db, key, true)`: no separate primitive.
+//!
 //! # Eviction
 //!
 //! Per class CLOCK over the chunks in page order, with two reference levels: a hit sets
@@ -650,6 +664,12 @@ impl Store {
     /// `delay` seconds, once that time comes.
     pub fn flush(&self, db: Option<u8>, delay: u32) {
         self.core.flush(db, delay)
+    }
+
+    /// Redis SWAPDB: exchanges the contents of databases `a` and `b`. Atomic as clients see
+    /// it: an operation runs wholly before or wholly after the swap (see "Databases" above).
+    pub fn swap_db(&self, a: u8, b: u8) {
+        self.core.swap_db(a, b)
     }
 
     /// Number of live items in `db`.
