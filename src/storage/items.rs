@@ -9,8 +9,8 @@
 use super::arena::{Arena, ChunkId};
 use super::index::{table_hash, Index, Stripe};
 use super::item::{
-    atime_age, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO, FETCHED,
-    HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
+    atime_age, cas_slot_len, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO,
+    FETCHED, HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
 };
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::{
@@ -92,7 +92,10 @@ pub struct ItemSpec<'k> {
     pub value_len: usize,
     pub flags: u32,
     pub exptime: u32,
-    pub cas: u64,
+    /// Write sequence ([`Core::next_cas`]).
+    pub seq: u64,
+    /// A client-chosen CAS (ms/ma `E`), kept in the item's CAS slot.
+    pub explicit_cas: Option<u64>,
     pub bits: u32,
 }
 
@@ -207,11 +210,10 @@ impl ItemView for View<'_> {
     }
 }
 
-/// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, for a
-/// chained item, its chain information.
+/// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, when
+/// present, the explicit CAS slot and chain information.
 pub fn footprint(it: Item<'_>) -> usize {
-    let chain = if it.is_chained() { CHAIN_INFO } else { 0 };
-    HEADER_SIZE + chain + it.key_len() + it.value_len()
+    HEADER_SIZE + it.extra_len() + it.key_len() + it.value_len()
 }
 
 /// memcached's `safe_strtoull` on an item value: leading blanks, digits, then the end or a
@@ -394,7 +396,7 @@ impl Core {
         let below = self.flush[usize::from(it.db())]
             .below
             .load(Ordering::Acquire);
-        if below != 0 && it.cas() <= below {
+        if below != 0 && it.seq() <= below {
             return Some(Miss::Flushed);
         }
         None
@@ -692,7 +694,8 @@ impl Core {
         held: &mut Held<'_>,
         fill: impl FnOnce(&mut dyn FnMut(&[u8])),
     ) -> Result<ChunkId, BuildError> {
-        let size = plain_size(spec.key.len(), spec.value_len);
+        let slot = cas_slot_len(spec.explicit_cas.is_some());
+        let size = plain_size(spec.key.len(), spec.value_len) + slot;
         if size > self.config.item_size_max {
             return Err(BuildError::TooLarge);
         }
@@ -701,7 +704,14 @@ impl Core {
             let ci = self.table.class_for(size).ok_or(BuildError::TooLarge)?;
             let chunk = self.alloc_chunk(ci, held).ok_or(BuildError::NoMemory)?;
             let it = Item::new(&self.arena, chunk);
-            it.init_header(spec.cas, spec.exptime, spec.flags, spec.db, spec.key.len());
+            it.init_header(
+                spec.seq,
+                spec.explicit_cas,
+                spec.exptime,
+                spec.flags,
+                spec.db,
+                spec.key.len(),
+            );
             it.set_value_len(spec.value_len);
             it.write_key(spec.key);
             let mut w = ValueWriter {
@@ -720,7 +730,7 @@ impl Core {
         let head = self
             .alloc_chunk(largest, held)
             .ok_or(BuildError::NoMemory)?;
-        let head_room = chunk_max - HEADER_SIZE - CHAIN_INFO - spec.key.len();
+        let head_room = chunk_max - HEADER_SIZE - slot - CHAIN_INFO - spec.key.len();
         let mut tails: Vec<ChunkId> = Vec::new();
         let mut remaining = spec.value_len.saturating_sub(head_room);
         while remaining > 0 {
@@ -741,7 +751,14 @@ impl Core {
             remaining -= n;
         }
         let it = Item::new(&self.arena, head);
-        it.init_header(spec.cas, spec.exptime, spec.flags, spec.db, spec.key.len());
+        it.init_header(
+            spec.seq,
+            spec.explicit_cas,
+            spec.exptime,
+            spec.flags,
+            spec.db,
+            spec.key.len(),
+        );
         it.set_bits(CHAINED);
         it.write_chain_info(spec.value_len, tails.first().copied().unwrap_or(NO_CHUNK));
         it.write_key(spec.key);
@@ -806,7 +823,8 @@ impl Core {
                         value_len: 0,
                         flags: 0,
                         exptime: self.rel_exptime(exp),
-                        cas: self.next_cas(),
+                        seq: self.next_cas(),
+                        explicit_cas: None,
                         bits: WIN_SENT,
                     };
                     let mut held = Held {
@@ -923,14 +941,16 @@ impl Core {
         } else {
             0
         };
-        let cas = w.new_cas.unwrap_or_else(|| self.next_cas());
+        let seq = self.next_cas();
+        let cas = w.new_cas.unwrap_or(seq);
         let spec = ItemSpec {
             db,
             key: w.key,
             value_len: old_len + w.value.len(),
             flags,
             exptime,
-            cas,
+            seq,
+            explicit_cas: w.new_cas,
             bits,
         };
         let mut held = Held {
@@ -1000,7 +1020,8 @@ impl Core {
                 value_len: 0,
                 flags: 0,
                 exptime: it.exptime(),
-                cas: self.next_cas(),
+                seq: self.next_cas(),
+                explicit_cas: None,
                 bits: 0,
             };
             let mut held = Held {
@@ -1029,7 +1050,7 @@ impl Core {
             }
             it.set_bits(STALE);
             it.clear_bits(WIN_SENT);
-            it.cas_cell().store(self.next_cas(), Ordering::Relaxed);
+            it.set_cas(self.next_cas(), None);
         }
         DeleteOutcome::Deleted
     }
@@ -1050,14 +1071,16 @@ impl Core {
                 };
                 let mut buf = [0u8; 20];
                 let digits = format_u64(initial, &mut buf);
-                let cas = a.new_cas.unwrap_or_else(|| self.next_cas());
+                let seq = self.next_cas();
+                let cas = a.new_cas.unwrap_or(seq);
                 let spec = ItemSpec {
                     db,
                     key: a.key,
                     value_len: digits.len(),
                     flags: 0,
                     exptime: self.rel_exptime(expiry),
-                    cas,
+                    seq,
+                    explicit_cas: a.new_cas,
                     bits: 0,
                 };
                 let mut held = Held {
@@ -1098,12 +1121,13 @@ impl Core {
         };
         let mut buf = [0u8; 20];
         let digits = format_u64(value, &mut buf);
-        let cas = a.new_cas.unwrap_or_else(|| self.next_cas());
+        let seq = self.next_cas();
+        let cas = a.new_cas.unwrap_or(seq);
         let exptime = match a.touch {
             Some(e) => self.rel_exptime(e),
             None => it.exptime(),
         };
-        let chunk = if digits.len() <= old_value.len() {
+        let chunk = if digits.len() <= old_value.len() && it.set_cas(seq, a.new_cas) {
             // memcached rewrites in place, padding with spaces to the old length. All value
             // readers hold this stripe lock, so the bytes may change under it.
             let off = it.value_offset();
@@ -1112,7 +1136,6 @@ impl Core {
             for i in digits.len()..old_len {
                 self.arena.write(off + i, b" ");
             }
-            it.cas_cell().store(cas, Ordering::Relaxed);
             it.exptime_cell().store(exptime, Ordering::Relaxed);
             chunk
         } else {
@@ -1122,7 +1145,8 @@ impl Core {
                 value_len: digits.len(),
                 flags: it.flags(),
                 exptime,
-                cas,
+                seq,
+                explicit_cas: a.new_cas,
                 bits: 0,
             };
             let mut held = Held {
@@ -1191,7 +1215,8 @@ impl Core {
                     value_len: value.len(),
                     flags,
                     exptime,
-                    cas: self.next_cas(),
+                    seq: self.next_cas(),
+                    explicit_cas: None,
                     bits: 0,
                 };
                 let mut held = Held {

@@ -172,7 +172,8 @@ impl Core {
             value_len: it.value_len(),
             flags: it.flags(),
             exptime: it.exptime(),
-            cas: self.next_cas(),
+            seq: self.next_cas(),
+            explicit_cas: None,
             bits: 0,
         };
         let chunk_max = self.config.slab_chunk_max;

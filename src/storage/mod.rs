@@ -30,13 +30,14 @@
 //! can read them without the key's lock:
 //!
 //! ```text
-//!  0  cas        u64  CAS unique; also the write sequence flush_all compares
+//!  0  seq        u64  write sequence (flush_all compares it); the CAS, unless the
+//!                     top bit says a client-chosen CAS (ms/ma `E`) follows the header
 //!  8  exptime    u32  clock-relative seconds, 0 = never
 //! 12  atime|bits u32  last access (23 bits) | LINKED FETCHED ACTIVE STALE WIN_SENT CHAINED
 //!                     TAIL FREE ACTIVE2 (9 bits)
 //! 16  flags      u32  client flags
 //! 20  lens       u32  key_len (8 bits) | db (4) | value_len (20)
-//! 24  key, then value (no \r\n)
+//! 24  [cas u64 only for a client-chosen CAS], key, then value (no \r\n)
 //! ```
 //!
 //! Items larger than `slab_chunk_max` are chained: the head (a largest-class chunk) has the
@@ -111,9 +112,12 @@
 //! * A `Set` (without `compare_cas`) that fails with TooLarge or NoMemory removes the old
 //!   item, as memcached does.
 //! * `ReadOptions::no_bump = true` (mg `u`) leaves atime, `ACTIVE` and `FETCHED` alone.
-//! * flush_all compares each item's write sequence (its CAS) with the sequence at the flush
-//!   moment, so a set right after `flush_all` in the same second is visible; touch does not
-//!   count as a write. With `use_cas = false` sequences are still kept, CAS reads as 0.
+//! * flush_all compares each item's write sequence with the sequence at the flush moment,
+//!   so a set right after `flush_all` in the same second is visible; touch does not count as
+//!   a write. The sequence is always the store's counter: a client-chosen CAS (`new_cas`)
+//!   is kept beside it (8 more bytes for that item), so it neither hides an item written
+//!   after a flush (CAS below the counter) nor saves one written before (CAS above).
+//!   With `use_cas = false` sequences are still kept, CAS reads as 0.
 //! * incr/decr rewrite in place when the new number is not longer, padding with spaces
 //!   (`decr` of "10" leaves "9 "), as memcached does; touch keeps the CAS.
 
