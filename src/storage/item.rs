@@ -30,6 +30,7 @@
 //! reassignment relies on this to know when a page can be emptied.
 
 use super::arena::{Arena, ChunkId, CHUNK_ALIGN};
+use super::index::same_bytes;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub const HEADER_SIZE: usize = 24;
@@ -63,7 +64,7 @@ pub const FREE: u32 = 128;
 /// Hit again while `ACTIVE` was set (the second CLOCK level).
 pub const ACTIVE2: u32 = 256;
 const BITS_SHIFT: u32 = 9;
-const BITS_MASK: u32 = (1 << BITS_SHIFT) - 1;
+pub const BITS_MASK: u32 = (1 << BITS_SHIFT) - 1;
 pub const ATIME_MASK: u32 = (1 << (32 - BITS_SHIFT)) - 1;
 
 pub fn offset_of(chunk: ChunkId) -> usize {
@@ -89,7 +90,12 @@ pub fn cas_slot_len(explicit: bool) -> usize {
     }
 }
 
-/// Seconds between two 24-bit access stamps.
+/// The access stamp of an atime-and-bits word.
+pub fn atime_of(atime_bits: u32) -> u32 {
+    atime_bits >> BITS_SHIFT
+}
+
+/// Seconds between two 23-bit access stamps.
 pub fn atime_age(now: u32, atime: u32) -> u32 {
     now.wrapping_sub(atime) & ATIME_MASK
 }
@@ -178,6 +184,10 @@ impl<'a> Item<'a> {
     pub fn bits(&self) -> u32 {
         self.atime_bits_cell().load(Ordering::Acquire) & BITS_MASK
     }
+    /// The atime and bits word as one load (see [`atime_of`], [`BITS_MASK`]).
+    pub fn atime_bits(&self) -> u32 {
+        self.atime_bits_cell().load(Ordering::Acquire)
+    }
     pub fn atime(&self) -> u32 {
         self.atime_bits_cell().load(Ordering::Relaxed) >> BITS_SHIFT
     }
@@ -204,6 +214,17 @@ impl<'a> Item<'a> {
         let _ = cell.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |v| {
             Some(stamp | (v & BITS_MASK) | want_bits)
         });
+    }
+
+    /// The key length and db bits of the `lens` word, for [`Item::has_key`].
+    pub fn key_tag(key_len: usize, db: u8) -> u32 {
+        ((key_len as u32) << 24) | (u32::from(db) << 20)
+    }
+
+    /// Whether this item is `key` in the db of `tag` (one header load before the key bytes).
+    pub fn has_key(&self, tag: u32, key: &[u8]) -> bool {
+        self.lens_cell().load(Ordering::Relaxed) & !(VALUE_LEN_MAX as u32) == tag
+            && same_bytes(self.arena.bytes(self.key_offset(), key.len()), key)
     }
 
     pub fn key_len(&self) -> usize {
@@ -252,11 +273,18 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// The value of a plain item (not chained).
-    pub fn plain_value(&self) -> &'a [u8] {
-        debug_assert!(!self.is_chained());
-        self.arena
-            .bytes(self.key_offset() + self.key_len(), self.stored_value_len())
+    /// The value of a plain item; `None` for a chained one (see [`Item::for_each_piece`]).
+    pub fn plain_value(&self) -> Option<&'a [u8]> {
+        if self.is_chained() {
+            return None;
+        }
+        let lens = self.lens_cell().load(Ordering::Relaxed);
+        let key_len = (lens >> 24) as usize;
+        let start = self.off() + HEADER_SIZE + self.slot_len() + key_len;
+        Some(
+            self.arena
+                .bytes(start, (lens & VALUE_LEN_MAX as u32) as usize),
+        )
     }
 
     /// Calls `f` with each piece of the value in order. `head_chunk_size` is the chunk size

@@ -7,10 +7,10 @@
 //! `try_lock` and moves on when a stripe is busy.
 
 use super::arena::{Arena, ChunkId};
-use super::index::{table_hash, Index, Stripe};
+use super::index::{table_hash, HashSeed, Index, Stripe};
 use super::item::{
-    atime_age, cas_slot_len, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO,
-    FETCHED, HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
+    atime_age, atime_of, cas_slot_len, offset_of, plain_size, Item, ACTIVE, ACTIVE2, BITS_MASK,
+    CHAINED, CHAIN_INFO, FETCHED, HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
 };
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::{
@@ -150,9 +150,10 @@ pub struct Core {
 pub struct View<'a> {
     item: Item<'a>,
     core: &'a Core,
-    class: u8,
-    last_access: u32,
-    hit_before: bool,
+    now: u32,
+    /// The atime and bits word before this read bumped it (one load; the accessors that
+    /// need it decode it, so a plain get pays for nothing it does not use).
+    before: u32,
     won: bool,
     win_taken: bool,
 }
@@ -178,6 +179,10 @@ impl ItemView for View<'_> {
         self.item.value_len()
     }
     fn copy_value_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self.item.plain_value() {
+            out.extend_from_slice(v);
+            return;
+        }
         out.reserve(self.item.value_len());
         self.item
             .for_each_piece(self.core.config.slab_chunk_max, |p| {
@@ -188,13 +193,13 @@ impl ItemView for View<'_> {
         self.core.expiry_of(self.item.exptime())
     }
     fn last_access(&self) -> u32 {
-        self.last_access
+        atime_age(self.now, atime_of(self.before))
     }
     fn hit_before(&self) -> bool {
-        self.hit_before
+        self.before & FETCHED != 0
     }
     fn slab_class(&self) -> u8 {
-        self.class
+        self.core.class_of_chunk(self.item.chunk) as u8 + 1
     }
     fn total_size(&self) -> usize {
         footprint(self.item)
@@ -292,9 +297,14 @@ impl Core {
         let expected = 1usize << config.hashpower.min(30);
         let seed = {
             use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(arena.len());
-            h.finish()
+            // std's RandomState is keyed from the OS once per process.
+            let random = std::collections::hash_map::RandomState::new();
+            let word = |i: usize| {
+                let mut h = random.build_hasher();
+                h.write_usize(i);
+                h.finish()
+            };
+            HashSeed([word(0), word(1)])
         };
         Core {
             automove: AtomicU8::new(config.slab_automove),
@@ -373,6 +383,7 @@ impl Core {
     }
 
     /// Locks the stripe of `key` and resolves logical `db` under the lock.
+    #[inline]
     pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
@@ -473,6 +484,7 @@ impl Core {
     }
 
     /// Finds the live item for (db, key), reclaiming it if it expired or was flushed.
+    #[inline]
     pub fn find_live_locked(
         &self,
         s: &mut Stripe,
@@ -501,9 +513,8 @@ impl Core {
         View {
             item,
             core: self,
-            class: self.class_of_chunk(chunk) as u8 + 1,
-            last_access: atime_age(now, item.atime()),
-            hit_before: item.bits() & FETCHED != 0,
+            now,
+            before: item.atime_bits(),
             won: false,
             win_taken: false,
         }
@@ -793,7 +804,7 @@ impl Core {
             Ok(chunk) => {
                 let mut v = self.view(chunk, now);
                 let it = v.item;
-                let bits = it.bits();
+                let bits = v.before & BITS_MASK;
                 if bits & WIN_SENT != 0 {
                     v.win_taken = true;
                 } else {
@@ -1107,10 +1118,10 @@ impl Core {
         if a.compare_cas.is_some_and(|c| c != it.cas()) {
             return ArithOutcome::Exists;
         }
-        if it.is_chained() {
+        // A chained value is far longer than any number.
+        let Some(old_value) = it.plain_value() else {
             return ArithOutcome::NonNumeric;
-        }
-        let old_value = it.plain_value();
+        };
         let Some(cur) = parse_counter(old_value) else {
             return ArithOutcome::NonNumeric;
         };
