@@ -20,9 +20,9 @@
 //!
 //! A chained item (bigger than `slab_chunk_max`) keeps `total value length: u32` and the
 //! `first tail: ChunkId` in the 8 bytes after the header (and CAS slot), then the key and the
-//! first part of the value; `value_len` in `lens` is 0. Each tail chunk has a header too, with the `TAIL`
-//! bit, `cas` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`]) and `value_len` =
-//! data bytes in this chunk; the data follows the header.
+//! first part of the value; `value_len` in `lens` is 0. Each tail chunk has a header too,
+//! with the `TAIL` bit, `seq` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`])
+//! and `value_len` = data bytes in this chunk; the data follows the header.
 //!
 //! Under its class lock every carved chunk is in exactly one state, read from its bits:
 //! `FREE` (on the free list), `LINKED` (an item), `TAIL` (part of a chained item) or none of
