@@ -215,6 +215,11 @@ def write_markdown(doc, table, counts, path):
     if doc["skipped"]:
         lines += ["", "Not measured in this run:", ""] + [f"- {s}" for s in doc["skipped"]]
     lines += ["", "![throughput and p99 per workload](benchmarks.svg)", ""]
+    # Profiles are read by a person, not computed: their notes live beside this script and
+    # are carried into every regenerated page (check they still match the figures).
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        lines += [open(analysis).read()]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 
