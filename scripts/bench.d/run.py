@@ -510,7 +510,7 @@ def main():
     ap.add_argument("--slabd", default=os.path.join(ROOT, "target", "release", "slabd"))
     ap.add_argument("--quick", action="store_true", help="smoke run: one short round")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
+    ap.add_argument("--duration", type=float, default=4.0, help="seconds per measured run")
     ap.add_argument("--threads", type=int, default=2, help="-t for every server")
     # redis-server's io-threads busy-poll: on a 2-core machine shared with the client
     # they cut its throughput about tenfold, so the default is Redis's own default, 1.
