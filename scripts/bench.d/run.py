@@ -7,6 +7,7 @@ here is written to the pid file first, so scripts/bench's trap can end it whatev
 to this script. Only loopback addresses are used.
 """
 import argparse
+import getpass
 import json
 import os
 import re
@@ -74,7 +75,7 @@ class Server:
         elif self.kind == "memcached":
             self.port = free_port()
             # memcached refuses to run as root without -u; elsewhere -u is ignored.
-            argv = [self.binary, "-u", os.environ.get("USER") or "root", "-p", str(self.port),
+            argv = [self.binary, "-u", getpass.getuser(), "-p", str(self.port),
                     "-l", "127.0.0.1", "-U", "0", "-m", str(self.mem_mb),
                     "-t", str(self.threads), "-c", "4096"]
         else:
