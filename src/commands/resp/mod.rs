@@ -13,10 +13,13 @@
 //! The memcached protocol always sees database 0.
 //!
 //! # Where slabd differs from Redis 7
-//! - Expiry has 1-second resolution (the store's clock): EX/PX/EXAT/PXAT and the EXPIRE
-//!   family round up to the next whole second, so a key never expires early; TTL rounds
-//!   down, PTTL is exact against that rounded time. Times past the store's range (year 2106)
-//!   are clamped.
+//! - Expiry has 1-second resolution (the store's clock, as memcached's): EX/PX/EXAT/PXAT and
+//!   the EXPIRE family round up to the next whole second, so a key never expires early.
+//!   Relative times count from the store clock, as memcached's exptime does, so both
+//!   protocols agree on TTLs; TTL and PTTL count whole seconds on that clock (the clock may
+//!   trail the system time by up to a second or two, so a TTL read after EXAT can be that
+//!   much longer than Redis would say). Times beyond the store's range (136 years after
+//!   start) are clamped.
 //! - Keys are at most 250 bytes and values at most the item size limit (`-I`); bulk strings
 //!   over `-I` are a protocol error, a value that with its key does not fit is
 //!   `string exceeds maximum allowed size`. A full cache with `-M` answers `-OOM`.
@@ -38,7 +41,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{ClientInfo, Context, Session, Step};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
-use crate::storage::KEY_MAX;
+use crate::storage::{Expiry, KEY_MAX};
 
 /// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
 /// release whose commands and replies slabd follows.
@@ -891,16 +894,26 @@ fn expire_millis(now_ms: u64, amount: i64, unit: TimeUnit, absolute: bool) -> Op
 }
 
 /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-/// before the time a client asked for.
-fn store_seconds(at_ms: i64) -> u64 {
-    (at_ms.max(0) as u64).div_ceil(1000)
+/// before the time a client asked for. A time already past (by the system clock) is
+/// `At(0)`, expired at once, as Redis deletes such a key immediately.
+fn store_expiry(at_ms: i64) -> Expiry {
+    if at_ms <= 0 || at_ms as u64 <= unix_millis() {
+        Expiry::At(0)
+    } else {
+        Expiry::At((at_ms as u64).div_ceil(1000))
+    }
 }
 
-/// Now, in unix milliseconds, for relative expire times and TTLs. The system clock, not the
-/// store's coarse one (which may lag by up to a second): an expiry rounded up from it is
-/// never earlier than the client asked, and TTL reads as Redis's would.
-fn now_millis(_ctx: &Context) -> u64 {
-    unix_millis()
+/// Whether an expire time is already past.
+fn is_past(at_ms: i64) -> bool {
+    at_ms <= 0 || at_ms as u64 <= unix_millis()
+}
+
+/// The base of relative expire times and TTLs: the store clock's unix time, the same base
+/// memcached's exptime uses, so `SET k v EX 100` and `set k 0 100` make the same expiry and
+/// TTL reads back exactly what was set by either protocol.
+fn now_millis(ctx: &Context) -> u64 {
+    ctx.store.clock().unix_now() * 1000
 }
 
 #[cfg(test)]
@@ -990,15 +1003,26 @@ mod tests {
 
     #[test]
     fn expire_times_round_up_and_overflow_as_redis() {
-        let now = 1_700_000_000_000;
-        let at = |a, u, abs| expire_millis(now, a, u, abs).map(store_seconds);
-        assert_eq!(at(10, TimeUnit::Seconds, false), Some(1_700_000_010));
-        assert_eq!(at(1, TimeUnit::Millis, false), Some(1_700_000_001));
-        assert_eq!(at(1500, TimeUnit::Millis, true), Some(2));
-        assert_eq!(at(-5, TimeUnit::Seconds, false), Some(1_699_999_995));
+        // Far in the future so that none of these is past by the system clock.
+        let now = 4_000_000_000_000;
+        let at = |a, u, abs| expire_millis(now, a, u, abs).map(store_expiry);
+        assert_eq!(
+            at(10, TimeUnit::Seconds, false),
+            Some(Expiry::At(4_000_000_010))
+        );
+        assert_eq!(
+            at(1, TimeUnit::Millis, false),
+            Some(Expiry::At(4_000_000_001))
+        );
+        assert_eq!(at(1500, TimeUnit::Millis, true), Some(Expiry::At(0)));
+        assert_eq!(
+            at(-5, TimeUnit::Seconds, false),
+            Some(Expiry::At(3_999_999_995))
+        );
         assert_eq!(at(i64::MAX, TimeUnit::Seconds, false), None);
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
-        assert_eq!(store_seconds(-7), 0);
+        assert_eq!(store_expiry(-7), Expiry::At(0));
+        assert!(is_past(1000) && !is_past(now as i64));
     }
 }

@@ -2,7 +2,7 @@
 //! commands (APPEND, SETRANGE, INCR…) keep the flags a memcached client stored, so a value
 //! shared by both protocols keeps its meaning for the memcached side.
 
-use super::{expire_millis, now_millis, store_seconds, Call, TimeUnit};
+use super::{expire_millis, now_millis, store_expiry, Call, TimeUnit};
 use crate::protocol::resp::{parse_i64, Args};
 use crate::stats;
 use crate::storage::{
@@ -83,7 +83,7 @@ impl Call<'_> {
             .flatten()
             .filter(|&ms| ms > 0);
         match at {
-            Some(ms) => Some(Expiry::At(store_seconds(ms))),
+            Some(ms) => Some(store_expiry(ms)),
             None => {
                 self.w.error_fmt(format_args!(
                     "ERR invalid expire time in '{command}' command"
