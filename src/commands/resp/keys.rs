@@ -4,7 +4,7 @@
 //! PTTL count whole seconds on the store clock, and PEXPIRETIME is a whole second times 1000.
 
 use super::connection::db_index;
-use super::{expire_millis, glob, is_past, now_millis, store_expiry, Call, TimeUnit};
+use super::{glob, now_millis, Call, ExpireAt, TimeUnit};
 use crate::protocol::resp::Args;
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
@@ -145,8 +145,7 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
     let Some(amount) = call.integer(args.get(2)) else {
         return;
     };
-    let now = now_millis(call.ctx);
-    let Some(at_ms) = expire_millis(now, amount, unit, absolute) else {
+    let Some(at) = ExpireAt::resolve(call.ctx, amount, unit, absolute) else {
         return call
             .w
             .error_fmt(format_args!("ERR invalid expire time in '{name}' command"));
@@ -157,7 +156,7 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
         stats::bump(&call.stats.touch_misses);
         return call.w.integer(0);
     };
-    let new_expiry = store_expiry(at_ms);
+    let new_expiry = at.expiry();
     let new_secs = match new_expiry {
         Expiry::At(t) => t,
         Expiry::Never => u64::MAX,
@@ -175,7 +174,7 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
         return call.w.integer(0);
     }
     // A time already past deletes the key, as Redis does.
-    let done = if is_past(at_ms) {
+    let done = if at.past {
         call.delete(key)
     } else {
         call.ctx.store.touch(call.conn.db, key, new_expiry)

@@ -893,20 +893,38 @@ fn expire_millis(now_ms: u64, amount: i64, unit: TimeUnit, absolute: bool) -> Op
     }
 }
 
-/// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-/// before the time a client asked for. A time already past (by the system clock) is
-/// `At(0)`, expired at once, as Redis deletes such a key immediately.
-fn store_expiry(at_ms: i64) -> Expiry {
-    if at_ms <= 0 || at_ms as u64 <= unix_millis() {
-        Expiry::At(0)
-    } else {
-        Expiry::At((at_ms as u64).div_ceil(1000))
-    }
+/// A client's expire time, resolved against the right clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ExpireAt {
+    /// Unix milliseconds.
+    at_ms: i64,
+    /// Already past: relative times against the store clock they count from, absolute
+    /// times against the system clock (Redis deletes such a key at once).
+    past: bool,
 }
 
-/// Whether an expire time is already past.
-fn is_past(at_ms: i64) -> bool {
-    at_ms <= 0 || at_ms as u64 <= unix_millis()
+impl ExpireAt {
+    /// Resolves `amount` as EX/PX (relative) or EXAT/PXAT (absolute); `None` when it
+    /// overflows (Redis's `invalid expire time`).
+    fn resolve(ctx: &Context, amount: i64, unit: TimeUnit, absolute: bool) -> Option<ExpireAt> {
+        let base = now_millis(ctx);
+        let at_ms = expire_millis(base, amount, unit, absolute)?;
+        let now = if absolute { unix_millis() } else { base };
+        Some(ExpireAt {
+            at_ms,
+            past: at_ms <= 0 || at_ms as u64 <= now,
+        })
+    }
+
+    /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
+    /// before the time a client asked for. A past time is `At(0)`, expired at once.
+    fn expiry(self) -> Expiry {
+        if self.past {
+            Expiry::At(0)
+        } else {
+            Expiry::At((self.at_ms as u64).div_ceil(1000))
+        }
+    }
 }
 
 /// The base of relative expire times and TTLs: the store clock's unix time, the same base
@@ -1003,26 +1021,43 @@ mod tests {
 
     #[test]
     fn expire_times_round_up_and_overflow_as_redis() {
-        // Far in the future so that none of these is past by the system clock.
-        let now = 4_000_000_000_000;
-        let at = |a, u, abs| expire_millis(now, a, u, abs).map(store_expiry);
-        assert_eq!(
-            at(10, TimeUnit::Seconds, false),
-            Some(Expiry::At(4_000_000_010))
-        );
-        assert_eq!(
-            at(1, TimeUnit::Millis, false),
-            Some(Expiry::At(4_000_000_001))
-        );
-        assert_eq!(at(1500, TimeUnit::Millis, true), Some(Expiry::At(0)));
-        assert_eq!(
-            at(-5, TimeUnit::Seconds, false),
-            Some(Expiry::At(3_999_999_995))
-        );
+        let now = 1_700_000_000_000;
+        let at = |a, u, abs| expire_millis(now, a, u, abs);
+        assert_eq!(at(10, TimeUnit::Seconds, false), Some(1_700_000_010_000));
+        assert_eq!(at(1, TimeUnit::Millis, false), Some(1_700_000_000_001));
+        assert_eq!(at(1500, TimeUnit::Millis, true), Some(1500));
+        assert_eq!(at(-5, TimeUnit::Seconds, false), Some(1_699_999_995_000));
         assert_eq!(at(i64::MAX, TimeUnit::Seconds, false), None);
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
-        assert_eq!(store_expiry(-7), Expiry::At(0));
-        assert!(is_past(1000) && !is_past(now as i64));
+        let future = |at_ms| ExpireAt { at_ms, past: false }.expiry();
+        assert_eq!(future(1_700_000_000_001), Expiry::At(1_700_000_001));
+        assert_eq!(future(1_700_000_001_000), Expiry::At(1_700_000_001));
+        assert_eq!(
+            ExpireAt {
+                at_ms: 5,
+                past: true
+            }
+            .expiry(),
+            Expiry::At(0)
+        );
+    }
+
+    #[test]
+    fn past_is_judged_by_the_clock_the_time_counts_from() {
+        let clock = std::sync::Arc::new(crate::storage::Clock::manual(1_000_000));
+        let store =
+            crate::storage::Store::new(crate::storage::StoreConfig::default(), clock).unwrap();
+        let ctx = Context::new(store, crate::config::Settings::default());
+        // Relative: against the store clock (here far behind the system clock).
+        let r = ExpireAt::resolve(&ctx, 1, TimeUnit::Seconds, false).unwrap();
+        assert_eq!((r.past, r.expiry()), (false, Expiry::At(1_000_001)));
+        let r = ExpireAt::resolve(&ctx, -1, TimeUnit::Seconds, false).unwrap();
+        assert!(r.past);
+        // Absolute: against the system clock.
+        let r = ExpireAt::resolve(&ctx, 1_000_001, TimeUnit::Seconds, true).unwrap();
+        assert!(r.past);
+        let r = ExpireAt::resolve(&ctx, 4_000_000_000, TimeUnit::Seconds, true).unwrap();
+        assert_eq!((r.past, r.expiry()), (false, Expiry::At(4_000_000_000)));
     }
 }

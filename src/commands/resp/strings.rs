@@ -2,7 +2,7 @@
 //! commands (APPEND, SETRANGE, INCR…) keep the flags a memcached client stored, so a value
 //! shared by both protocols keeps its meaning for the memcached side.
 
-use super::{expire_millis, now_millis, store_expiry, Call, TimeUnit};
+use super::{Call, ExpireAt, TimeUnit};
 use crate::protocol::resp::{parse_i64, Args};
 use crate::stats;
 use crate::storage::{
@@ -79,11 +79,11 @@ impl Call<'_> {
     ) -> Option<Expiry> {
         let n = self.integer(arg)?;
         let at = (n > 0)
-            .then(|| expire_millis(now_millis(self.ctx), n, unit, absolute))
+            .then(|| ExpireAt::resolve(self.ctx, n, unit, absolute))
             .flatten()
-            .filter(|&ms| ms > 0);
+            .filter(|at| at.at_ms > 0);
         match at {
-            Some(ms) => Some(store_expiry(ms)),
+            Some(at) => Some(at.expiry()),
             None => {
                 self.w.error_fmt(format_args!(
                     "ERR invalid expire time in '{command}' command"
