@@ -274,3 +274,37 @@ fn a_client_that_sends_and_half_closes_gets_its_replies_then_eof() {
         assert!(c.closed());
     }
 }
+
+/// `stats` as a map from stat name to value.
+fn stats(c: &mut common::Conn) -> std::collections::HashMap<String, String> {
+    c.send(b"stats\r\n");
+    let text = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("STAT "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn connection_counters_and_yields_reach_stats() {
+    let d = Daemon::start(&["-c", "2", "-R", "2", "-t", "1"]);
+    let mut a = d.connect();
+    let mut b = d.connect();
+    // Pipelined far past -R: the connection yields to others between turns.
+    let req = b"get nothing\r\n".repeat(1000);
+    b.roundtrip(&req, &b"END\r\n".repeat(1000));
+    let mut refused = d.connect();
+    assert_eq!(refused.read_line(), b"ERROR Too many open connections\r\n");
+    let s = stats(&mut a);
+    assert_eq!(s["curr_connections"], "2");
+    assert_eq!(s["total_connections"], "2");
+    assert_eq!(s["rejected_connections"], "1");
+    assert!(
+        s["conn_yields"].parse::<u64>().unwrap() > 0,
+        "{}",
+        s["conn_yields"]
+    );
+    assert!(s["bytes_read"].parse::<u64>().unwrap() >= req.len() as u64);
+    assert!(s["bytes_written"].parse::<u64>().unwrap() >= 5000);
+}
