@@ -72,6 +72,9 @@ struct Conn {
     auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
+    /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
+    /// command takes that lock once, not per request.
+    last_cmd: &'static str,
 }
 
 /// One command being run: everything a handler may touch.
@@ -86,6 +89,14 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// Publishes the command's name for `CLIENT LIST cmd=` when it changed.
+    fn note_command(&mut self, name: &'static str) {
+        if self.conn.last_cmd != name {
+            *self.info.last_cmd_name.lock() = name;
+            self.conn.last_cmd = name;
+        }
+    }
+
     fn db(&self) -> u8 {
         self.conn.db
     }
@@ -378,7 +389,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    *call.info.last_cmd_name.lock() = spec.name;
+    call.note_command(spec.name);
     (spec.handler)(call, args);
 }
 
