@@ -7,28 +7,8 @@
 //! Submodules by Redis's command groups: [`connection`] (PING, HELLO, AUTH, SELECT, CLIENT…),
 //! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`] and [`keys`].
 //!
-//! # Where clients meet RESP
-//! `--resp-port PORT` serves RESP from the first byte (inline commands typed at telnet work);
-//! on the memcached port a connection whose first byte is `*` is RESP for its whole life.
-//! The memcached protocol always sees database 0.
-//!
-//! # Where slabd differs from Redis 7
-//! - Expiry has 1-second resolution (the store's clock, as memcached's): EX/PX/EXAT/PXAT and
-//!   the EXPIRE family round up to the next whole second, so a key never expires early.
-//!   Relative times count from the store clock, as memcached's exptime does, so both
-//!   protocols agree on TTLs; TTL and PTTL count whole seconds on that clock (the clock may
-//!   trail the system time by up to a second or two, so a TTL read after EXAT can be that
-//!   much longer than Redis would say). Times beyond the store's range (136 years after
-//!   start) are clamped.
-//! - Keys are at most 250 bytes and values at most the item size limit (`-I`); bulk strings
-//!   over `-I` are a protocol error, a value that with its key does not fit is
-//!   `string exceeds maximum allowed size`. A full cache with `-M` answers `-OOM`.
-//! - INCRBYFLOAT computes in f64 (Redis uses long double) and prints at most 15 significant
-//!   digits, trailing zeros removed.
-//! - MSETNX checks then adds key by key: not atomic against concurrent writers.
-//! - SWAPDB is refused (`ERR SWAPDB is not supported by slabd`).
-//! - `HELLO` reports `server: redis`, `version: 7.0.0`; `INFO` adds `slabd_version`.
-//! - An inline command line ends at a NUL byte (Redis waits for a newline it cannot see).
+//! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
+//! Redis 7 (1-second expiry resolution, key and value limits, no SWAPDB…).
 
 mod connection;
 mod glob;
