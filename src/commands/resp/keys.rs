@@ -4,8 +4,8 @@
 //! PTTL count whole seconds on the store clock, and PEXPIRETIME is a whole second times 1000.
 
 use super::connection::db_index;
-use super::{glob, now_millis, Call, ExpireAt, TimeUnit};
-use crate::protocol::resp::Args;
+use super::{glob, now_millis, Call, ExpireAt, TimeUnit, OOM};
+use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
 
@@ -258,9 +258,7 @@ fn rename_generic(call: &mut Call<'_>, args: Args<'_>, only_if_absent: bool) {
         Ok(true) => call.w.ok(),
         // Deleted between the check and the rename.
         Ok(false) => call.w.error(b"ERR no such key"),
-        Err(_) => call
-            .w
-            .error(b"OOM command not allowed when used memory > 'maxmemory'."),
+        Err(_) => call.w.error(OOM),
     }
 }
 
@@ -284,9 +282,7 @@ pub(super) fn move_key(call: &mut Call<'_>, args: Args<'_>) {
     let key = args.get(1);
     match call.ctx.store.rename(call.conn.db, key, to, key, true) {
         Ok(moved) => call.w.integer(i64::from(moved)),
-        Err(_) => call
-            .w
-            .error(b"OOM command not allowed when used memory > 'maxmemory'."),
+        Err(_) => call.w.error(OOM),
     }
 }
 
@@ -309,7 +305,7 @@ fn collect_keys(
         if type_filter.is_some_and(|t| !t.eq_ignore_ascii_case(type_name(item.item_type()))) {
             return;
         }
-        let mut w = crate::protocol::resp::Writer {
+        let mut w = Writer {
             out: scratch,
             resp3: false,
         };

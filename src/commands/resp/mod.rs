@@ -27,6 +27,10 @@ use crate::storage::{Expiry, KEY_MAX};
 /// release whose commands and replies slabd follows.
 pub const REDIS_VERSION: &str = "7.0.0";
 
+/// Redis's reply when memory is full; the store says so when it cannot evict (`-M`) or an
+/// item cannot be placed.
+const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
+
 /// A scratch buffer that grew past this is shrunk back after the command, so one large
 /// `KEYS` reply does not pin memory for the life of the connection.
 const SCRATCH_KEEP: usize = 64 * 1024;
