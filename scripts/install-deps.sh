@@ -14,7 +14,10 @@ apt_install() {
   apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3)
+# libmemcached-dev: pylibmc builds against it where no wheel fits; mariadb-server:
+# examples/mysql-cache.
+apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
+  libmemcached-dev mariadb-server)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +29,7 @@ fi
 # Debian's packages start their daemons on the default ports; the tests start their own on
 # other ports, so stop the packaged services (by service, not by process name).
 if [ ${#missing[@]} -gt 0 ]; then
-  for svc in memcached redis-server nutcracker; do
+  for svc in memcached redis-server nutcracker mariadb; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null; then
       systemctl stop "$svc" >/dev/null 2>&1 || true
     elif [ -x "/etc/init.d/$svc" ]; then
@@ -36,17 +39,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python clients: pip first (current versions), then Debian's packages.
-if ! python3 -c 'import pymemcache, redis' 2>/dev/null; then
+if ! python3 -c 'import pymemcache, redis, pylibmc, pymysql' 2>/dev/null; then
   pip_install() {
-    python3 -m pip install -q --disable-pip-version-check --no-input "$@" pymemcache redis \
+    python3 -m pip install -q --disable-pip-version-check --no-input "$@" pymemcache redis pylibmc pymysql \
       >/dev/null 2>&1
   }
   if ! python3 -m pip --version >/dev/null 2>&1; then
     apt_install python3-pip || true
   fi
-  pip_install || pip_install --break-system-packages || apt_install python3-pymemcache python3-redis
-  python3 -c 'import pymemcache, redis' || {
-    echo "install-deps: could not install the python clients pymemcache and redis" >&2
+  pip_install || pip_install --break-system-packages || apt_install python3-pymemcache python3-redis \
+    python3-pylibmc python3-pymysql
+  python3 -c 'import pymemcache, redis, pylibmc, pymysql' || {
+    echo "install-deps: could not install the python clients pymemcache, redis, pylibmc, pymysql" >&2
     exit 1
   }
 fi

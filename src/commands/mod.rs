@@ -32,6 +32,8 @@ pub struct Context {
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
+    /// memcached protocol state shared by all connections (`stats detail`).
+    pub memcache: memcache::Shared,
 }
 
 impl Context {
@@ -48,6 +50,7 @@ impl Context {
             threads,
             server: ServerStats::default(),
             clients: Clients::default(),
+            memcache: memcache::Shared::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! offset size field
 //!   0     8   cas         AtomicU64  CAS unique; also the write sequence flush compares
 //!   8     4   exptime     AtomicU32  clock-relative seconds, 0 = never
-//!  12     4   atime_bits  AtomicU32  last access (24 bits, high) | item bits (8, low)
+//!  12     4   atime_bits  AtomicU32  last access (23 bits, high) | item bits (9, low)
 //!  16     4   flags       AtomicU32  client flags
 //!  20     4   lens        AtomicU32  key_len (8, high) | db (4) | value_len (20, low)
 //!  24     k   key
@@ -48,8 +48,11 @@ pub const CHAINED: u32 = 32;
 pub const TAIL: u32 = 64;
 /// On its class's free list.
 pub const FREE: u32 = 128;
-const BITS_MASK: u32 = 0xff;
-pub const ATIME_MASK: u32 = 0x00ff_ffff;
+/// Hit again while `ACTIVE` was set (the second CLOCK level).
+pub const ACTIVE2: u32 = 256;
+const BITS_SHIFT: u32 = 9;
+const BITS_MASK: u32 = (1 << BITS_SHIFT) - 1;
+pub const ATIME_MASK: u32 = (1 << (32 - BITS_SHIFT)) - 1;
 
 pub fn offset_of(chunk: ChunkId) -> usize {
     chunk as usize * CHUNK_ALIGN
@@ -116,7 +119,7 @@ impl<'a> Item<'a> {
         self.atime_bits_cell().load(Ordering::Acquire) & BITS_MASK
     }
     pub fn atime(&self) -> u32 {
-        self.atime_bits_cell().load(Ordering::Relaxed) >> 8
+        self.atime_bits_cell().load(Ordering::Relaxed) >> BITS_SHIFT
     }
     pub fn set_bits(&self, bits: u32) {
         self.atime_bits_cell().fetch_or(bits, Ordering::AcqRel);
@@ -128,8 +131,13 @@ impl<'a> Item<'a> {
     pub fn bump(&self, now: u32, fetched: bool) {
         let cell = self.atime_bits_cell();
         let cur = cell.load(Ordering::Relaxed);
-        let want_bits = ACTIVE | if fetched { FETCHED } else { 0 };
-        let stamp = (now & ATIME_MASK) << 8;
+        let level = if cur & ACTIVE != 0 {
+            ACTIVE | ACTIVE2
+        } else {
+            ACTIVE
+        };
+        let want_bits = level | if fetched { FETCHED } else { 0 };
+        let stamp = (now & ATIME_MASK) << BITS_SHIFT;
         if cur & want_bits == want_bits && cur & !BITS_MASK == stamp {
             return;
         }
@@ -245,7 +253,7 @@ impl<'a> Item<'a> {
     pub fn set_atime(&self, now: u32) {
         let cell = self.atime_bits_cell();
         let v = cell.load(Ordering::Relaxed) & BITS_MASK;
-        cell.store(((now & ATIME_MASK) << 8) | v, Ordering::Relaxed);
+        cell.store(((now & ATIME_MASK) << BITS_SHIFT) | v, Ordering::Relaxed);
     }
 
     pub fn write_key(&self, key: &[u8]) {

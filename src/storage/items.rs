@@ -9,14 +9,14 @@
 use super::arena::{Arena, ChunkId};
 use super::index::{Index, Stripe};
 use super::item::{
-    atime_age, offset_of, plain_size, Item, ACTIVE, CHAINED, CHAIN_INFO, FETCHED, HEADER_SIZE,
-    LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
+    atime_age, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO, FETCHED,
+    HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
 };
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::{
-    Arith, ArithOutcome, Clock, Delete, DeleteOutcome, Expiry, ItemType, ItemView, Lookup, Miss,
-    Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats, StoreConfig,
-    StoreOutcome, StoreStats, Write,
+    Arith, ArithOutcome, Clock, Delete, DeleteOutcome, EvictionPolicy, Expiry, ItemType, ItemView,
+    Lookup, Miss, Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats,
+    StoreConfig, StoreOutcome, StoreStats, Write,
 };
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -125,6 +125,7 @@ pub struct Core {
     flush: Vec<FlushState>,
     pub counters: Counters,
     pub automove: AtomicU8,
+    policy: AtomicU8,
 }
 
 /// A live item as a read sees it.
@@ -280,6 +281,7 @@ impl Core {
         };
         Core {
             automove: AtomicU8::new(config.slab_automove),
+            policy: AtomicU8::new(EvictionPolicy::Clock2 as u8),
             table,
             classes,
             pool,
@@ -292,6 +294,19 @@ impl Core {
             clock,
             arena,
         }
+    }
+
+    pub fn eviction_policy(&self) -> EvictionPolicy {
+        match self.policy.load(Ordering::Relaxed) {
+            1 => EvictionPolicy::Fifo,
+            2 => EvictionPolicy::Random,
+            0 => EvictionPolicy::Clock,
+            _ => EvictionPolicy::Clock2,
+        }
+    }
+
+    pub fn set_eviction_policy(&self, p: EvictionPolicy) {
+        self.policy.store(p as u8, Ordering::Relaxed);
     }
 
     pub fn next_cas(&self) -> u64 {
@@ -516,8 +531,8 @@ impl Core {
     }
 
     /// Walks the class's CLOCK hand for a chunk to reuse: an expired or flushed item, or
-    /// (when eviction is on) the first linked item whose ACTIVE bit is clear, clearing the
-    /// bits it passes. Tails of a chained victim are returned in `freed_tails`.
+    /// (when eviction is on) the first linked item with no reference bit left, taking one
+    /// reference level off each item it passes (per the eviction policy). Tails of a chained victim are returned in `freed_tails`.
     pub fn evict_locked(
         &self,
         class: &SlabClass,
@@ -530,14 +545,26 @@ impl Core {
             return None;
         }
         let now = self.clock.now();
+        let policy = self.eviction_policy();
         let steps = if self.config.evict {
             2 * slots + 1
         } else {
             RECLAIM_SCAN.min(slots)
         };
         for _ in 0..steps {
-            let slot = st.hand % slots;
-            st.hand = slot + 1;
+            let slot = match policy {
+                EvictionPolicy::Random => {
+                    st.hand = st
+                        .hand
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    (st.hand >> 17) % slots
+                }
+                _ => st.hand % slots,
+            };
+            if policy != EvictionPolicy::Random {
+                st.hand = slot + 1;
+            }
             let chunk = class.slot_chunk(st, self.config.page_size, slot);
             let it = Item::new(&self.arena, chunk);
             let bits = it.bits();
@@ -549,9 +576,16 @@ impl Core {
                 if !self.config.evict {
                     continue;
                 }
-                if bits & ACTIVE != 0 {
-                    it.clear_bits(ACTIVE);
-                    continue;
+                match policy {
+                    EvictionPolicy::Clock2 if bits & ACTIVE2 != 0 => {
+                        it.clear_bits(ACTIVE2);
+                        continue;
+                    }
+                    EvictionPolicy::Clock | EvictionPolicy::Clock2 if bits & ACTIVE != 0 => {
+                        it.clear_bits(ACTIVE | ACTIVE2);
+                        continue;
+                    }
+                    _ => {}
                 }
             }
             // Read everything the stats need before the chunk changes hands.

@@ -1,0 +1,443 @@
+//! memcached text protocol commands (classic and meta) against the store.
+//!
+//! [`process`] parses one request with [`crate::protocol::memcache::parse`], runs it and
+//! appends the reply. Counters follow memcached's `stats` meanings; each session bumps only
+//! its own worker's [`ThreadStats`].
+//!
+//! Where slabd knowingly differs from memcached 1.6.18:
+//! - keys with control characters are refused (`CLIENT_ERROR bad command line format`);
+//!   memcached stores them;
+//! - a rejected storage command's error is sent at once, not after its data was discarded;
+//! - meta flags newer than 1.6.18 are accepted: `E` (new CAS) on mg/ms/md/ma, `x` on md,
+//!   `S` on ms (ignored, the length is positional);
+//! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
+//!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
+
+mod meta;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use super::{Context, Session, Step};
+use crate::protocol::memcache::{
+    parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
+};
+use crate::stats::{bump, ThreadStats};
+use crate::storage::{
+    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, Lookup, Miss, Mode, ReadOptions,
+    StoreOutcome, Write,
+};
+
+/// The memcached release whose protocol and replies slabd reproduces (`version`, `stats`).
+pub const MEMCACHED_VERSION: &str = "1.6.18";
+
+/// memcached's smallest `cache_memlimit`, in megabytes.
+const MEMLIMIT_MIN_MB: u64 = 8;
+
+/// Per connection state of the memcached protocol.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Bytes of a rejected storage command's data block still to be thrown away.
+    swallow: usize,
+}
+
+/// Server-wide state of the memcached protocol (`stats detail`).
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// `stats detail on`: count requests per key prefix (memcached takes a global lock for
+    /// this too, so it is off by default).
+    detail: AtomicBool,
+    prefixes: Mutex<HashMap<Vec<u8>, PrefixCounts>>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct PrefixCounts {
+    get: u64,
+    hit: u64,
+    set: u64,
+    del: u64,
+}
+
+/// Which per-prefix counter a request moves.
+#[derive(Clone, Copy)]
+enum PrefixOp {
+    Get { hit: bool },
+    Set,
+    Delete,
+}
+
+impl Shared {
+    fn record(&self, key: &[u8], op: PrefixOp) {
+        if !self.detail.load(Ordering::Relaxed) {
+            return;
+        }
+        // memcached's default stat_key_prefix; keys without it are not counted.
+        let Some(end) = key.iter().position(|&b| b == b':') else {
+            return;
+        };
+        let mut map = self.prefixes.lock();
+        let counts = match map.get_mut(&key[..end]) {
+            Some(c) => c,
+            None => map.entry(key[..end].to_vec()).or_default(),
+        };
+        match op {
+            PrefixOp::Get { hit } => {
+                counts.get += 1;
+                counts.hit += u64::from(hit);
+            }
+            PrefixOp::Set => counts.set += 1,
+            PrefixOp::Delete => counts.del += 1,
+        }
+    }
+}
+
+/// Handles at most one request (or one piece of a data block being thrown away).
+pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.memcache.swallow > 0 {
+        if input.is_empty() {
+            return Step::Incomplete;
+        }
+        let n = session.memcache.swallow.min(input.len());
+        session.memcache.swallow -= n;
+        return Step::Done(n);
+    }
+    let limits = Limits {
+        item_size_max: ctx.settings.item_size_max,
+    };
+    let parsed = parse(input, &limits);
+    if ctx.verbosity.load(Ordering::Relaxed) >= 2 && !matches!(parsed, Parsed::Incomplete) {
+        log_command(session, input);
+    }
+    let stats = &ctx.threads[session.worker];
+    match parsed {
+        Parsed::Incomplete => Step::Incomplete,
+        Parsed::Rejected {
+            error,
+            consumed,
+            swallow,
+            noreply,
+        } => {
+            if error.closes() {
+                return Step::Close;
+            }
+            if error == Error::TooLarge {
+                bump(&stats.cmd_set);
+                bump(&stats.store_too_large);
+            }
+            if !noreply {
+                Reply::Error(error).write(out);
+            }
+            session.memcache.swallow = swallow;
+            Step::Done(consumed)
+        }
+        Parsed::Request { command, consumed } => {
+            session
+                .info
+                .last_cmd
+                .store(ctx.store.clock().now(), Ordering::Relaxed);
+            execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
+        }
+    }
+}
+
+/// memcached's `-vv` trace: `<ID command line`.
+fn log_command(session: &Session, input: &[u8]) {
+    let end = input
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(input.len())
+        .min(512);
+    let line = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
+    eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
+}
+
+/// Runs one command; `Some(step)` when the connection does something other than go on.
+fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>) -> Option<Step> {
+    let stats = &ctx.threads[session.worker];
+    let clock = ctx.store.clock();
+    match cmd {
+        Command::Get { keys, cas, touch } => {
+            let opts = ReadOptions {
+                touch: touch.map(|t| clock.memcache_expiry(t)),
+                is_fetch: true,
+                ..ReadOptions::default()
+            };
+            for key in keys.iter() {
+                get_one(ctx, stats, key, cas, &opts, out);
+            }
+            Reply::End.write(out);
+        }
+        Command::Store {
+            verb,
+            key,
+            flags,
+            exptime,
+            data,
+            cas_unique,
+            noreply,
+        } => {
+            let mode = match verb {
+                StoreVerb::Set | StoreVerb::Cas => Mode::Set,
+                StoreVerb::Add => Mode::Add,
+                StoreVerb::Replace => Mode::Replace,
+                StoreVerb::Append => Mode::Append,
+                StoreVerb::Prepend => Mode::Prepend,
+            };
+            let mut w = Write::new(0, key, data, flags, clock.memcache_expiry(exptime), mode);
+            if verb == StoreVerb::Cas {
+                w.compare_cas = Some(cas_unique);
+            }
+            bump(&stats.cmd_set);
+            ctx.memcache.record(key, PrefixOp::Set);
+            let outcome = ctx.store.store(&w);
+            count_store(stats, verb == StoreVerb::Cas, outcome);
+            let reply = match outcome {
+                StoreOutcome::Stored { .. } => Reply::Stored,
+                StoreOutcome::NotStored => Reply::NotStored,
+                StoreOutcome::Exists => Reply::Exists,
+                StoreOutcome::NotFound => Reply::NotFound,
+                StoreOutcome::TooLarge => Reply::TooLarge,
+                StoreOutcome::NoMemory => Reply::NoMemory,
+            };
+            if !noreply {
+                reply.write(out);
+            }
+        }
+        Command::Delete { key, noreply } => {
+            ctx.memcache.record(key, PrefixOp::Delete);
+            let outcome = ctx.store.delete(&Delete {
+                db: 0,
+                key,
+                compare_cas: None,
+                invalidate: None,
+                drop_value: false,
+            });
+            let reply = match outcome {
+                DeleteOutcome::Deleted => {
+                    bump(&stats.delete_hits);
+                    Reply::Deleted
+                }
+                DeleteOutcome::NotFound | DeleteOutcome::Exists => {
+                    bump(&stats.delete_misses);
+                    Reply::NotFound
+                }
+            };
+            if !noreply {
+                reply.write(out);
+            }
+        }
+        Command::Arith {
+            incr,
+            key,
+            delta,
+            noreply,
+        } => {
+            let outcome = ctx.store.arith(&Arith {
+                db: 0,
+                key,
+                incr,
+                delta,
+                compare_cas: None,
+                new_cas: None,
+                vivify: None,
+                touch: None,
+            });
+            count_arith(stats, incr, &outcome);
+            if !noreply {
+                match outcome {
+                    ArithOutcome::Value { value, .. } => {
+                        write_u64(out, value);
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    ArithOutcome::NotFound | ArithOutcome::Exists => Reply::NotFound.write(out),
+                    ArithOutcome::NonNumeric => Reply::NonNumeric.write(out),
+                    ArithOutcome::NoMemory => Reply::NoMemory.write(out),
+                }
+            }
+        }
+        Command::Touch {
+            key,
+            exptime,
+            noreply,
+        } => {
+            bump(&stats.cmd_touch);
+            let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
+                bump(&stats.touch_hits);
+                Reply::Touched
+            } else {
+                bump(&stats.touch_misses);
+                Reply::NotFound
+            };
+            if !noreply {
+                reply.write(out);
+            }
+        }
+        Command::FlushAll { delay, noreply } => {
+            let reply: &[u8] = if ctx.settings.flush_enabled {
+                bump(&stats.cmd_flush);
+                ctx.store.flush(Some(0), flush_delay(clock, delay));
+                b"OK\r\n"
+            } else {
+                b"CLIENT_ERROR flush_all not allowed\r\n"
+            };
+            if !noreply {
+                out.extend_from_slice(reply);
+            }
+        }
+        Command::Version => {
+            out.extend_from_slice(b"VERSION ");
+            out.extend_from_slice(MEMCACHED_VERSION.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Command::Verbosity { level, noreply } => {
+            ctx.verbosity.store(level.min(2) as u8, Ordering::Relaxed);
+            if !noreply {
+                Reply::Ok.write(out);
+            }
+        }
+        Command::Quit => return Some(Step::Close),
+        Command::Shutdown { .. } => {
+            if ctx.settings.shutdown_enabled {
+                return Some(Step::Shutdown);
+            }
+            out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
+        }
+        Command::CacheMemlimit { megabytes, noreply } => {
+            let reply: &[u8] = if megabytes < MEMLIMIT_MIN_MB {
+                b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
+            } else {
+                let bytes =
+                    usize::try_from(megabytes.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+                match ctx.store.set_memory_limit(bytes) {
+                    Ok(()) => b"OK\r\n",
+                    Err(_) => b"MEMLIMIT_ADJUST_FAILED input value is not valid\r\n",
+                }
+            };
+            if !noreply {
+                out.extend_from_slice(reply);
+            }
+        }
+        Command::Stats(group) => stats::stats(ctx, group, out),
+        Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
+        Command::SlabsAutomove(mode) => {
+            ctx.store.set_automove(mode);
+            Reply::Ok.write(out);
+        }
+        Command::LruCrawlerCrawl(_) => {
+            ctx.store.maintain();
+            Reply::Ok.write(out);
+        }
+        Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
+        Command::LruCrawlerToggle(_) => Reply::Ok.write(out),
+        Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),
+        Command::MetaSet { key, flags, data } => meta::set(ctx, stats, &key, &flags, data, out),
+        Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),
+        Command::MetaArith { key, flags } => meta::arith(ctx, stats, &key, &flags, out),
+        Command::MetaDebug { key } => meta::debug(ctx, stats, &key, out),
+        Command::MetaNoop => {
+            bump(&stats.cmd_meta);
+            Reply::MetaNoop.write(out);
+        }
+    }
+    None
+}
+
+/// One key of get/gets/gat/gats: `VALUE key flags bytes [cas]` and the data, or nothing.
+fn get_one(
+    ctx: &Context,
+    stats: &ThreadStats,
+    key: &[u8],
+    cas: bool,
+    opts: &ReadOptions,
+    out: &mut Vec<u8>,
+) {
+    bump(&stats.cmd_get);
+    if opts.touch.is_some() {
+        bump(&stats.cmd_touch);
+    }
+    let found = ctx.store.get(0, key, opts, |item| {
+        out.extend_from_slice(b"VALUE ");
+        out.extend_from_slice(key);
+        out.push(b' ');
+        write_u64(out, u64::from(item.flags()));
+        out.push(b' ');
+        write_u64(out, item.value_len() as u64);
+        if cas {
+            out.push(b' ');
+            write_u64(out, item.cas());
+        }
+        out.extend_from_slice(b"\r\n");
+        item.copy_value_to(out);
+        out.extend_from_slice(b"\r\n");
+    });
+    let hit = matches!(found, Lookup::Hit(()));
+    count_lookup(stats, opts.touch.is_some(), &found);
+    ctx.memcache.record(key, PrefixOp::Get { hit });
+}
+
+/// Read counters as memcached keeps them (a gat counts as a touch, misses by kind).
+fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
+    match found {
+        Lookup::Hit(_) => {
+            bump(&stats.get_hits);
+            if touch {
+                bump(&stats.touch_hits);
+            }
+        }
+        Lookup::Miss(kind) => {
+            bump(&stats.get_misses);
+            if touch {
+                bump(&stats.touch_misses);
+            }
+            match kind {
+                Miss::Expired => bump(&stats.get_expired),
+                Miss::Flushed => bump(&stats.get_flushed),
+                Miss::Absent => {}
+            }
+        }
+        Lookup::Vivified => bump(&stats.get_misses),
+    }
+}
+
+fn count_store(stats: &ThreadStats, cas: bool, outcome: StoreOutcome) {
+    match outcome {
+        StoreOutcome::TooLarge => bump(&stats.store_too_large),
+        StoreOutcome::NoMemory => bump(&stats.store_no_memory),
+        StoreOutcome::Stored { .. } if cas => bump(&stats.cas_hits),
+        StoreOutcome::Exists if cas => bump(&stats.cas_badval),
+        StoreOutcome::NotFound if cas => bump(&stats.cas_misses),
+        _ => {}
+    }
+}
+
+fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
+    let hit = matches!(outcome, ArithOutcome::Value { .. });
+    match (incr, hit) {
+        (true, true) => bump(&stats.incr_hits),
+        (true, false) => bump(&stats.incr_misses),
+        (false, true) => bump(&stats.decr_hits),
+        (false, false) => bump(&stats.decr_misses),
+    }
+}
+
+/// flush_all's delay in seconds from now: relative up to 30 days, else a unix time.
+fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
+    match clock.memcache_expiry(delay) {
+        Expiry::Never => 0,
+        Expiry::At(at) => u32::try_from(at.saturating_sub(clock.unix_now())).unwrap_or(u32::MAX),
+    }
+}
+
+/// Remaining seconds of an expiry as the meta `t` flag and `me` show it (-1: never).
+fn ttl_remaining(clock: &crate::storage::Clock, expiry: Expiry) -> i64 {
+    match expiry {
+        Expiry::Never => -1,
+        Expiry::At(at) => at as i64 - clock.unix_now() as i64,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,413 @@
+//! `stats` groups, `slabs reassign` and `lru_crawler metadump`, with memcached 1.6's names,
+//! order and number formats so monitoring tools read them unchanged.
+
+use std::sync::atomic::Ordering;
+
+use super::{PrefixCounts, MEMCACHED_VERSION};
+use crate::commands::Context;
+use crate::protocol::memcache::{write_u64, ClassSelector, Reply, StatsGroup};
+use crate::stats::sum;
+use crate::storage::{Expiry, ReassignOutcome};
+
+/// Writes `STAT name value\r\n` lines.
+struct StatWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl StatWriter<'_> {
+    fn start(&mut self, name: &str) {
+        self.out.extend_from_slice(b"STAT ");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b' ');
+    }
+
+    fn num(&mut self, name: &str, v: u64) {
+        self.start(name);
+        write_u64(self.out, v);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    fn text(&mut self, name: &str, v: &str) {
+        self.start(name);
+        self.out.extend_from_slice(v.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    fn yes_no(&mut self, name: &str, v: bool) {
+        self.text(name, if v { "yes" } else { "no" });
+    }
+
+    /// `STAT <prefix>:<name> <v>` as per-class and per-connection stats are named.
+    fn prefixed(&mut self, prefix: &str, id: u64, name: &str, v: u64) {
+        self.out.extend_from_slice(b"STAT ");
+        self.out.extend_from_slice(prefix.as_bytes());
+        write_u64(self.out, id);
+        self.out.push(b':');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b' ');
+        write_u64(self.out, v);
+        self.out.extend_from_slice(b"\r\n");
+    }
+}
+
+pub(super) fn stats(ctx: &Context, group: StatsGroup, out: &mut Vec<u8>) {
+    match group {
+        StatsGroup::General => general(ctx, out),
+        StatsGroup::Settings => settings(ctx, out),
+        StatsGroup::Items => items(ctx, out),
+        StatsGroup::Slabs => slabs(ctx, out),
+        StatsGroup::Sizes => sizes(ctx, out),
+        StatsGroup::Conns => conns(ctx, out),
+        StatsGroup::Reset => {
+            for t in &ctx.threads {
+                t.reset();
+            }
+            ctx.memcache.prefixes.lock().clear();
+            return Reply::Reset.write(out);
+        }
+        StatsGroup::DetailOn | StatsGroup::DetailOff => {
+            let on = group == StatsGroup::DetailOn;
+            ctx.memcache.detail.store(on, Ordering::Relaxed);
+            return Reply::Ok.write(out);
+        }
+        StatsGroup::DetailDump => detail_dump(ctx, out),
+    }
+    Reply::End.write(out);
+}
+
+/// User and system CPU seconds of this process, from /proc (no FFI needed).
+fn rusage() -> (String, String) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Linux reports these in USER_HZ, which is 100 on every supported architecture.
+    let fmt = |t: u64| format!("{}.{:06}", t / 100, (t % 100) * 10_000);
+    (fmt(ticks(11)), fmt(ticks(12)))
+}
+
+fn general(ctx: &Context, out: &mut Vec<u8>) {
+    let clock = ctx.store.clock();
+    let t = sum(&ctx.threads);
+    let server = ctx.server.snapshot();
+    let store = ctx.store.stats();
+    let (user, system) = rusage();
+    let mut w = StatWriter { out };
+    w.num("pid", u64::from(std::process::id()));
+    w.num("uptime", u64::from(clock.now()));
+    w.num("time", clock.unix_now());
+    w.text("version", MEMCACHED_VERSION);
+    w.num("pointer_size", usize::BITS as u64);
+    w.text("rusage_user", &user);
+    w.text("rusage_system", &system);
+    w.num(
+        "max_connections",
+        ctx.maxconns.load(Ordering::Relaxed) as u64,
+    );
+    w.num("curr_connections", server.curr_connections);
+    w.num("total_connections", server.total_connections);
+    w.num("rejected_connections", server.rejected_connections);
+    w.num("connection_structures", server.connection_structures);
+    w.num("reserved_fds", server.reserved_fds);
+    w.num("cmd_get", t.cmd_get);
+    w.num("cmd_set", t.cmd_set);
+    w.num("cmd_flush", t.cmd_flush);
+    w.num("cmd_touch", t.cmd_touch);
+    w.num("cmd_meta", t.cmd_meta);
+    w.num("get_hits", t.get_hits);
+    w.num("get_misses", t.get_misses);
+    w.num("get_expired", t.get_expired);
+    w.num("get_flushed", t.get_flushed);
+    w.num("delete_misses", t.delete_misses);
+    w.num("delete_hits", t.delete_hits);
+    w.num("incr_misses", t.incr_misses);
+    w.num("incr_hits", t.incr_hits);
+    w.num("decr_misses", t.decr_misses);
+    w.num("decr_hits", t.decr_hits);
+    w.num("cas_misses", t.cas_misses);
+    w.num("cas_hits", t.cas_hits);
+    w.num("cas_badval", t.cas_badval);
+    w.num("touch_hits", t.touch_hits);
+    w.num("touch_misses", t.touch_misses);
+    w.num("store_too_large", t.store_too_large);
+    w.num("store_no_memory", t.store_no_memory);
+    w.num("auth_cmds", t.auth_cmds);
+    w.num("auth_errors", t.auth_errors);
+    w.num("bytes_read", t.bytes_read);
+    w.num("bytes_written", t.bytes_written);
+    w.num("limit_maxbytes", store.limit_maxbytes);
+    w.num("accepting_conns", 1);
+    w.num("listen_disabled_num", server.listen_disabled_num);
+    w.num("threads", ctx.threads.len() as u64);
+    w.num("conn_yields", t.conn_yields);
+    w.num("hash_power_level", u64::from(store.hash_power_level));
+    w.num("hash_bytes", store.hash_bytes);
+    w.num("hash_is_expanding", u64::from(store.hash_is_expanding));
+    w.num(
+        "slab_reassign_running",
+        u64::from(store.slab_reassign_running),
+    );
+    w.num("slabs_moved", store.slabs_moved);
+    w.num("malloc_fails", store.malloc_fails);
+    w.num("bytes", store.bytes);
+    w.num("curr_items", store.curr_items);
+    w.num("total_items", store.total_items);
+    w.num("expired_unfetched", store.expired_unfetched);
+    w.num("evicted_unfetched", store.evicted_unfetched);
+    w.num("evicted_active", store.evicted_active);
+    w.num("evictions", store.evictions);
+    w.num("reclaimed", store.reclaimed);
+    w.num("crawler_reclaimed", store.crawler_reclaimed);
+    w.num("crawler_items_checked", store.crawler_items_checked);
+}
+
+fn settings(ctx: &Context, out: &mut Vec<u8>) {
+    let s = &ctx.settings;
+    let cfg = ctx.store.config();
+    let mut w = StatWriter { out };
+    w.num("maxbytes", ctx.store.stats().limit_maxbytes);
+    w.num("maxconns", ctx.maxconns.load(Ordering::Relaxed) as u64);
+    w.num("tcpport", u64::from(s.port));
+    w.num("udpport", u64::from(s.udp_port));
+    let inter = s.listen.join(",");
+    w.text("inter", if inter.is_empty() { "NULL" } else { &inter });
+    w.num(
+        "verbosity",
+        u64::from(ctx.verbosity.load(Ordering::Relaxed)),
+    );
+    w.num("oldest", 0);
+    w.text("evictions", if cfg.evict { "on" } else { "off" });
+    let socket = s.unix_socket.as_ref().map(|p| p.display().to_string());
+    w.text("domain_socket", socket.as_deref().unwrap_or("NULL"));
+    w.text("umask", &format!("{:o}", s.unix_mask));
+    w.yes_no("shutdown_command", s.shutdown_enabled);
+    w.text("growth_factor", &format!("{:.2}", cfg.growth_factor));
+    w.num("chunk_size", cfg.chunk_size as u64);
+    w.num("num_threads", ctx.threads.len() as u64);
+    w.num("num_threads_per_udp", ctx.threads.len() as u64);
+    w.text("stat_key_prefix", ":");
+    w.yes_no(
+        "detail_enabled",
+        ctx.memcache.detail.load(Ordering::Relaxed),
+    );
+    w.num("reqs_per_event", s.reqs_per_event as u64);
+    w.yes_no("cas_enabled", cfg.use_cas);
+    w.num("tcp_backlog", s.backlog.max(0) as u64);
+    w.text("binding_protocol", "ascii");
+    w.yes_no("auth_enabled_sasl", false);
+    w.yes_no("auth_enabled_ascii", false);
+    w.num("item_size_max", cfg.item_size_max as u64);
+    w.yes_no("maxconns_fast", true);
+    w.num("hashpower_init", u64::from(cfg.hashpower));
+    w.yes_no("slab_reassign", cfg.slab_reassign);
+    w.num("slab_automove", u64::from(cfg.slab_automove));
+    w.num("slab_chunk_max", cfg.slab_chunk_max as u64);
+    w.yes_no("lru_crawler", cfg.lru_crawler);
+    w.yes_no("flush_enabled", s.flush_enabled);
+    w.yes_no("dump_enabled", true);
+    w.yes_no("lru_maintainer_thread", s.lru_maintainer);
+    w.num("idle_timeout", u64::from(s.idle_timeout));
+}
+
+fn items(ctx: &Context, out: &mut Vec<u8>) {
+    let mut w = StatWriter { out };
+    for c in ctx.store.slab_stats().iter().filter(|c| c.number > 0) {
+        let id = u64::from(c.id);
+        for (name, v) in [
+            ("number", c.number),
+            ("age", c.age),
+            ("mem_requested", c.mem_requested),
+            ("evicted", c.evicted),
+            ("evicted_nonzero", c.evicted_nonzero),
+            ("evicted_time", c.evicted_time),
+            ("outofmemory", c.outofmemory),
+            ("reclaimed", c.reclaimed),
+            ("expired_unfetched", c.expired_unfetched),
+            ("evicted_unfetched", c.evicted_unfetched),
+            ("evicted_active", c.evicted_active),
+            ("crawler_reclaimed", c.crawler_reclaimed),
+        ] {
+            w.prefixed("items:", id, name, v);
+        }
+    }
+}
+
+fn slabs(ctx: &Context, out: &mut Vec<u8>) {
+    let classes = ctx.store.slab_stats();
+    let mut w = StatWriter { out };
+    let mut active = 0;
+    for c in classes.iter().filter(|c| c.total_pages > 0) {
+        active += 1;
+        let id = u64::from(c.id);
+        for (name, v) in [
+            ("chunk_size", c.chunk_size),
+            ("chunks_per_page", c.chunks_per_page),
+            ("total_pages", c.total_pages),
+            ("total_chunks", c.total_chunks),
+            ("used_chunks", c.used_chunks),
+            ("free_chunks", c.free_chunks),
+            ("free_chunks_end", c.free_chunks_end),
+        ] {
+            w.prefixed("", id, name, v);
+        }
+    }
+    w.num("active_slabs", active);
+    w.num("total_malloced", ctx.store.stats().total_malloced);
+}
+
+/// memcached with `-o track_sizes`: one line per 32-byte size bucket that holds items.
+fn sizes(ctx: &Context, out: &mut Vec<u8>) {
+    for (size, count) in ctx.store.size_histogram() {
+        out.extend_from_slice(b"STAT ");
+        write_u64(out, size);
+        out.push(b' ');
+        write_u64(out, count);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn conns(ctx: &Context, out: &mut Vec<u8>) {
+    let now = ctx.store.clock().now();
+    let mut w = StatWriter { out };
+    for c in ctx.clients.list() {
+        let kind = |a: &str| {
+            if a.parse::<std::net::SocketAddr>().is_ok() {
+                format!("tcp:{a}")
+            } else {
+                format!("unix:{a}")
+            }
+        };
+        for (name, v) in [
+            ("addr", kind(&c.addr)),
+            ("listen_addr", kind(&c.local_addr)),
+            ("state", "conn_parse_cmd".to_string()),
+        ] {
+            w.out.extend_from_slice(b"STAT ");
+            write_u64(w.out, c.id);
+            w.out.push(b':');
+            w.out.extend_from_slice(name.as_bytes());
+            w.out.push(b' ');
+            w.out.extend_from_slice(v.as_bytes());
+            w.out.extend_from_slice(b"\r\n");
+        }
+        let idle = now.saturating_sub(c.last_cmd.load(Ordering::Relaxed));
+        w.prefixed("", c.id, "secs_since_last_cmd", u64::from(idle));
+    }
+}
+
+fn detail_dump(ctx: &Context, out: &mut Vec<u8>) {
+    let map = ctx.memcache.prefixes.lock();
+    let mut rows: Vec<(&Vec<u8>, &PrefixCounts)> = map.iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    for (prefix, c) in rows {
+        out.extend_from_slice(b"PREFIX ");
+        out.extend_from_slice(prefix);
+        for (name, v) in [
+            (&b" get "[..], c.get),
+            (b" hit ", c.hit),
+            (b" set ", c.set),
+            (b" del ", c.del),
+        ] {
+            out.extend_from_slice(name);
+            write_u64(out, v);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+pub(super) fn slabs_reassign(ctx: &Context, src: i32, dst: i32, out: &mut Vec<u8>) {
+    let line: &[u8] = match ctx.store.reassign(src, dst) {
+        ReassignOutcome::Ok => b"OK",
+        ReassignOutcome::Busy => b"BUSY currently processing reassign request",
+        ReassignOutcome::BadClass => b"BADCLASS invalid src or dst class id",
+        ReassignOutcome::NoSpare => b"NOSPARE source class has no spare pages",
+        ReassignOutcome::NotFull => b"NOTFULL dest class has no pages",
+        ReassignOutcome::Same => b"SAME src and dst class are identical",
+        ReassignOutcome::Unsafe => b"CLIENT_ERROR slab reassignment disabled",
+    };
+    out.extend_from_slice(line);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Whether class `cls` is picked by a metadump selector.
+fn selected(sel: ClassSelector<'_>, cls: u8) -> bool {
+    match sel {
+        ClassSelector::All => true,
+        ClassSelector::Ids(ids) => ids
+            .split(|&b| b == b',')
+            .any(|id| crate::protocol::memcache::parse_u64(id) == Some(u64::from(cls))),
+    }
+}
+
+/// `lru_crawler metadump`: one `key=… exp=… la=… cas=… fetch=… cls=… size=…` line per item
+/// (ending in a bare `\n`, as memcached writes them), then `END`.
+pub(super) fn metadump(ctx: &Context, sel: ClassSelector<'_>, out: &mut Vec<u8>) {
+    let clock = ctx.store.clock();
+    let now = clock.unix_now();
+    ctx.store.for_each(|db, item| {
+        if db != 0 || !selected(sel, item.slab_class()) {
+            return;
+        }
+        out.extend_from_slice(b"key=");
+        url_encode(item.key(), out);
+        out.extend_from_slice(b" exp=");
+        match item.expiry() {
+            Expiry::Never => out.extend_from_slice(b"-1"),
+            Expiry::At(at) => write_u64(out, at),
+        }
+        out.extend_from_slice(b" la=");
+        write_u64(out, now.saturating_sub(u64::from(item.last_access())));
+        out.extend_from_slice(b" cas=");
+        write_u64(out, item.cas());
+        out.extend_from_slice(if item.hit_before() {
+            b" fetch=yes"
+        } else {
+            b" fetch=no"
+        });
+        out.extend_from_slice(b" cls=");
+        write_u64(out, u64::from(item.slab_class()));
+        out.extend_from_slice(b" size=");
+        write_u64(out, item.total_size() as u64);
+        out.push(b'\n');
+    });
+    Reply::End.write(out);
+}
+
+/// Percent-encodes everything but unreserved URI characters, as memcached's metadump does.
+fn url_encode(key: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in key {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoding_matches_memcached() {
+        let mut out = Vec::new();
+        url_encode(b"a\x01b:c~", &mut out);
+        assert_eq!(out, b"a%01b%3Ac~");
+    }
+
+    #[test]
+    fn class_selection() {
+        assert!(selected(ClassSelector::All, 7));
+        assert!(selected(ClassSelector::Ids(b"1,7"), 7));
+        assert!(!selected(ClassSelector::Ids(b"1,2"), 7));
+    }
+}

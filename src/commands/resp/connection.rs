@@ -1,0 +1,379 @@
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT, and SWAPDB (which
+//! Redis files under server but which, like SELECT, is about databases).
+
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+
+use super::{Call, REDIS_VERSION};
+use crate::commands::ClientInfo;
+use crate::protocol::resp::{parse_i64, Args};
+use crate::stats;
+
+pub(super) fn ping(call: &mut Call<'_>, args: Args<'_>) {
+    match args.len() {
+        1 => call.w.simple(b"PONG"),
+        2 => call.w.bulk(args.get(1)),
+        _ => call.wrong_arity("ping"),
+    }
+}
+
+pub(super) fn echo(call: &mut Call<'_>, args: Args<'_>) {
+    call.w.bulk(args.get(1));
+}
+
+pub(super) fn quit(call: &mut Call<'_>, _args: Args<'_>) {
+    call.w.ok();
+    call.close = true;
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal a prefix.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Why AUTH (or HELLO … AUTH) failed.
+enum AuthFailure {
+    /// Wrong user or password.
+    WrongPass,
+    /// `AUTH password` while no password is configured.
+    NoPasswordSet,
+}
+
+/// Checks credentials against `requirepass`; the only user is `default`, as in Redis
+/// without ACLs. Counts in `auth_cmds`/`auth_errors` as memcached's SASL does.
+fn authenticate(
+    call: &mut Call<'_>,
+    user: Option<&[u8]>,
+    password: &[u8],
+) -> Result<(), AuthFailure> {
+    stats::bump(&call.stats.auth_cmds);
+    let required = call.ctx.requirepass.read().clone();
+    let result = match (user, required) {
+        (Some(u), _) if u != b"default" => Err(AuthFailure::WrongPass),
+        (None, None) => Err(AuthFailure::NoPasswordSet),
+        // With no password configured, the default user accepts any password.
+        (Some(_), None) => Ok(()),
+        (_, Some(p)) if same_secret(&p, password) => Ok(()),
+        (_, Some(_)) => Err(AuthFailure::WrongPass),
+    };
+    match result {
+        Ok(()) => call.conn.authenticated = true,
+        Err(_) => stats::bump(&call.stats.auth_errors),
+    }
+    result
+}
+
+fn auth_failed(call: &mut Call<'_>, failure: AuthFailure) {
+    match failure {
+        AuthFailure::WrongPass => call
+            .w
+            .error(b"WRONGPASS invalid username-password pair or user is disabled."),
+        AuthFailure::NoPasswordSet => call.w.error(
+            b"ERR AUTH <password> called without any password configured for the default \
+              user. Are you sure your configuration is correct?",
+        ),
+    }
+}
+
+pub(super) fn auth(call: &mut Call<'_>, args: Args<'_>) {
+    let outcome = match args.len() {
+        2 => authenticate(call, None, args.get(1)),
+        3 => authenticate(call, Some(args.get(1)), args.get(2)),
+        _ => return call.syntax_error(),
+    };
+    match outcome {
+        Ok(()) => call.w.ok(),
+        Err(f) => auth_failed(call, f),
+    }
+}
+
+/// Redis accepts client names of printable ASCII without spaces.
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+fn set_client_name(info: &ClientInfo, name: &[u8]) {
+    *info.name.lock() = (!name.is_empty()).then(|| name.to_vec());
+}
+
+const BAD_CLIENT_NAME: &[u8] =
+    b"ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
+pub(super) fn hello(call: &mut Call<'_>, args: Args<'_>) {
+    let mut version = None;
+    if args.len() >= 2 {
+        match parse_i64(args.get(1)) {
+            None => {
+                return call
+                    .w
+                    .error(b"ERR Protocol version is not an integer or out of range")
+            }
+            Some(v @ 2..=3) => version = Some(v),
+            Some(_) => return call.w.error(b"NOPROTO unsupported protocol version"),
+        }
+    }
+    let mut credentials = None;
+    let mut name = None;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = args.get(i);
+        let more = args.len() - i - 1;
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            credentials = Some((args.get(i + 1), args.get(i + 2)));
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            name = Some(args.get(i + 1));
+            i += 2;
+        } else {
+            call.w.error_fmt(format_args!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(opt)
+            ));
+            return;
+        }
+    }
+    if let Some((user, password)) = credentials {
+        if let Err(f) = authenticate(call, Some(user), password) {
+            return auth_failed(call, f);
+        }
+    }
+    if !call.conn.authenticated {
+        return call.w.error(
+            b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+              HELLO AUTH <user> <pass> option can be used to authenticate the client \
+              and select the RESP protocol version at the same time",
+        );
+    }
+    if let Some(name) = name {
+        if !valid_client_name(name) {
+            return call.w.error(BAD_CLIENT_NAME);
+        }
+        set_client_name(call.info, name);
+    }
+    if let Some(v) = version {
+        call.conn.resp3 = v == 3;
+        call.w.resp3 = v == 3;
+    }
+    let w = &mut call.w;
+    w.map(7);
+    w.bulk(b"server");
+    w.bulk(b"redis");
+    w.bulk(b"version");
+    w.bulk(REDIS_VERSION.as_bytes());
+    w.bulk(b"proto");
+    w.integer(if call.conn.resp3 { 3 } else { 2 });
+    w.bulk(b"id");
+    w.integer(call.info.id as i64);
+    w.bulk(b"mode");
+    w.bulk(b"standalone");
+    w.bulk(b"role");
+    w.bulk(b"master");
+    w.bulk(b"modules");
+    w.array(0);
+}
+
+/// Parses a database index, replying as Redis does when it is bad.
+pub(super) fn db_index(call: &mut Call<'_>, arg: &[u8]) -> Option<u8> {
+    let n = call.integer(arg)?;
+    match u8::try_from(n) {
+        Ok(db) if db < call.ctx.settings.databases => Some(db),
+        _ => {
+            call.w.error(b"ERR DB index is out of range");
+            None
+        }
+    }
+}
+
+pub(super) fn select(call: &mut Call<'_>, args: Args<'_>) {
+    if let Some(db) = db_index(call, args.get(1)) {
+        call.conn.db = db;
+        call.info.db.store(db, Ordering::Relaxed);
+        call.w.ok();
+    }
+}
+
+/// The store has no way to exchange two databases atomically, so SWAPDB checks its
+/// arguments as Redis does and then says plainly that it is not supported.
+pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
+    let (Some(a), Some(b)) = (parse_i64(args.get(1)), parse_i64(args.get(2))) else {
+        let which: &[u8] = if parse_i64(args.get(1)).is_none() {
+            b"ERR invalid first DB index"
+        } else {
+            b"ERR invalid second DB index"
+        };
+        return call.w.error(which);
+    };
+    let dbs = i64::from(call.ctx.settings.databases);
+    if !(0..dbs).contains(&a) || !(0..dbs).contains(&b) {
+        return call.w.error(b"ERR DB index is out of range");
+    }
+    if a == b {
+        return call.w.ok();
+    }
+    call.w.error(b"ERR SWAPDB is not supported by slabd");
+}
+
+/// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (buffers,
+/// memory) are 0.
+fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
+    let now = call.ctx.store.clock().now();
+    let name = c.name.lock().clone().unwrap_or_default();
+    let cmd = *c.last_cmd_name.lock();
+    let resp = if own && call.conn.resp3 { 3 } else { 2 };
+    let s = &mut call.conn.scratch;
+    let _ = writeln!(
+        s,
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
+         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
+         tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        c.id,
+        c.addr,
+        c.local_addr,
+        String::from_utf8_lossy(&name),
+        now.saturating_sub(c.created),
+        now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
+        c.db.load(Ordering::Relaxed),
+        cmd,
+        resp
+    );
+}
+
+fn reply_scratch_verbatim(call: &mut Call<'_>) {
+    let text = std::mem::take(&mut call.conn.scratch);
+    call.w.verbatim(b"txt", &text);
+    call.conn.scratch = text;
+}
+
+pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
+    let sub = args.get(1);
+    let is = |name: &str| sub.eq_ignore_ascii_case(name.as_bytes());
+    let argc = args.len();
+    if is("id") {
+        if argc != 2 {
+            return call.wrong_arity("client|id");
+        }
+        call.w.integer(call.info.id as i64);
+    } else if is("getname") {
+        if argc != 2 {
+            return call.wrong_arity("client|getname");
+        }
+        match call.info.name.lock().as_deref() {
+            Some(n) => call.w.bulk(n),
+            None => call.w.null(),
+        }
+    } else if is("setname") {
+        if argc != 3 {
+            return call.wrong_arity("client|setname");
+        }
+        let name = args.get(2);
+        if !valid_client_name(name) {
+            return call.w.error(BAD_CLIENT_NAME);
+        }
+        set_client_name(call.info, name);
+        call.w.ok();
+    } else if is("setinfo") {
+        // Redis 7.2's LIB-NAME / LIB-VER, sent by newer clients on connect.
+        if argc != 4 {
+            return call.wrong_arity("client|setinfo");
+        }
+        let attr = args.get(2);
+        if attr.eq_ignore_ascii_case(b"lib-name") || attr.eq_ignore_ascii_case(b"lib-ver") {
+            call.w.ok();
+        } else {
+            call.w.error_fmt(format_args!(
+                "ERR Unrecognized option '{}'",
+                String::from_utf8_lossy(attr)
+            ));
+        }
+    } else if is("info") {
+        if argc != 2 {
+            return call.wrong_arity("client|info");
+        }
+        *call.info.last_cmd_name.lock() = "client|info";
+        call.conn.scratch.clear();
+        let me = call.info;
+        client_line(call, me, true);
+        reply_scratch_verbatim(call);
+    } else if is("list") {
+        *call.info.last_cmd_name.lock() = "client|list";
+        client_list(call, args);
+    } else {
+        call.w.error_fmt(format_args!(
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
+        ));
+    }
+}
+
+/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id …]`
+fn client_list(call: &mut Call<'_>, args: Args<'_>) {
+    let mut only_ids: Option<(usize, usize)> = None;
+    let mut normal = true;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = args.get(i);
+        if opt.eq_ignore_ascii_case(b"type") && i + 1 < args.len() {
+            let t = args.get(i + 1);
+            if t.eq_ignore_ascii_case(b"normal") {
+                normal = true;
+            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
+                .iter()
+                .any(|k| t.eq_ignore_ascii_case(k))
+            {
+                normal = false;
+            } else {
+                return call.w.error_fmt(format_args!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(t)
+                ));
+            }
+            i += 2;
+        } else if opt.eq_ignore_ascii_case(b"id") && i + 1 < args.len() {
+            for id in args.iter_from(i + 1) {
+                if !parse_i64(id).is_some_and(|n| n > 0) {
+                    return call.w.error(b"ERR Invalid client ID");
+                }
+            }
+            only_ids = Some((i + 1, args.len()));
+            i = args.len();
+        } else {
+            return call.syntax_error();
+        }
+    }
+    call.conn.scratch.clear();
+    if normal {
+        for c in call.ctx.clients.list() {
+            if let Some((from, to)) = only_ids {
+                let wanted = (from..to).any(|j| parse_i64(args.get(j)) == Some(c.id as i64));
+                if !wanted {
+                    continue;
+                }
+            }
+            let own = c.id == call.info.id;
+            client_line(call, &c, own);
+        }
+    }
+    reply_scratch_verbatim(call);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_names() {
+        assert!(valid_client_name(b"worker-1"));
+        assert!(valid_client_name(b""));
+        assert!(!valid_client_name(b"a b"));
+        assert!(!valid_client_name(b"a\nb"));
+        assert!(!valid_client_name("é".as_bytes()));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,1004 @@
+//! Redis commands (RESP2/RESP3) against the store.
+//!
+//! [`process`] parses one request with [`Parser`], finds its [`Spec`] in [`COMMANDS`], checks
+//! arity and authentication as Redis does (unknown command, then arity, then NOAUTH), and runs
+//! the handler, which writes its reply straight into the connection's output buffer.
+//!
+//! Submodules by Redis's command groups: [`connection`] (PING, HELLO, AUTH, SELECT, CLIENT…),
+//! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`] and [`keys`].
+//!
+//! # Where clients meet RESP
+//! `--resp-port PORT` serves RESP from the first byte (inline commands typed at telnet work);
+//! on the memcached port a connection whose first byte is `*` is RESP for its whole life.
+//! The memcached protocol always sees database 0.
+//!
+//! # Where slabd differs from Redis 7
+//! - Expiry has 1-second resolution (the store's clock): EX/PX/EXAT/PXAT and the EXPIRE
+//!   family round up to the next whole second, so a key never expires early; TTL rounds
+//!   down, PTTL is exact against that rounded time. Times past the store's range (year 2106)
+//!   are clamped.
+//! - Keys are at most 250 bytes and values at most the item size limit (`-I`); bulk strings
+//!   over `-I` are a protocol error, a value that with its key does not fit is
+//!   `string exceeds maximum allowed size`. A full cache with `-M` answers `-OOM`.
+//! - INCRBYFLOAT computes in f64 (Redis uses long double) and prints at most 15 significant
+//!   digits, trailing zeros removed.
+//! - MSETNX checks then adds key by key: not atomic against concurrent writers.
+//! - SWAPDB is refused (`ERR SWAPDB is not supported by slabd`).
+//! - `HELLO` reports `server: redis`, `version: 7.0.0`; `INFO` adds `slabd_version`.
+//! - An inline command line ends at a NUL byte (Redis waits for a newline it cannot see).
+
+mod connection;
+mod glob;
+mod keys;
+mod server;
+mod strings;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{ClientInfo, Context, Session, Step};
+use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
+use crate::stats::{self, ThreadStats};
+use crate::storage::KEY_MAX;
+
+/// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
+/// release whose commands and replies slabd follows.
+pub const REDIS_VERSION: &str = "7.0.0";
+
+/// A scratch buffer that grew past this is shrunk back after the command, so one large
+/// `KEYS` reply does not pin memory for the life of the connection.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// Per connection state of the RESP protocol.
+#[derive(Debug, Default)]
+pub struct State {
+    parser: Parser,
+    conn: Conn,
+}
+
+/// What a connection's commands change about it.
+#[derive(Debug, Default)]
+struct Conn {
+    /// Selected database.
+    db: u8,
+    /// `HELLO 3` switched this connection to RESP3.
+    resp3: bool,
+    /// AUTH succeeded, or no password was required when the connection started (as Redis:
+    /// setting `requirepass` later does not log out connected clients).
+    authenticated: bool,
+    /// `authenticated` has been decided from the password setting.
+    auth_known: bool,
+    /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
+    scratch: Vec<u8>,
+}
+
+/// One command being run: everything a handler may touch.
+struct Call<'a> {
+    ctx: &'a Context,
+    info: &'a ClientInfo,
+    conn: &'a mut Conn,
+    stats: &'a ThreadStats,
+    w: Writer<'a>,
+    /// Close the connection after the reply (QUIT).
+    close: bool,
+}
+
+impl Call<'_> {
+    fn db(&self) -> u8 {
+        self.conn.db
+    }
+
+    fn syntax_error(&mut self) {
+        self.w.error(b"ERR syntax error");
+    }
+
+    fn not_integer(&mut self) {
+        self.w.error(b"ERR value is not an integer or out of range");
+    }
+
+    /// `ERR wrong number of arguments for 'name' command` (`name` lowercase, `a|b` for
+    /// subcommands).
+    fn wrong_arity(&mut self, name: &str) {
+        self.w.error_fmt(format_args!(
+            "ERR wrong number of arguments for '{name}' command"
+        ));
+    }
+
+    /// Parses an integer argument, replying with Redis's error when it is not one.
+    fn integer(&mut self, arg: &[u8]) -> Option<i64> {
+        let v = parse_i64(arg);
+        if v.is_none() {
+            self.not_integer();
+        }
+        v
+    }
+}
+
+type Handler = fn(&mut Call<'_>, Args<'_>);
+
+/// A command as `COMMAND INFO` describes it, plus its handler.
+pub(crate) struct Spec {
+    name: &'static str,
+    /// Argument count including the name; negative means at least that many.
+    arity: i32,
+    flags: &'static [&'static str],
+    first_key: i32,
+    last_key: i32,
+    key_step: i32,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+}
+
+impl Spec {
+    fn allowed_before_auth(&self) -> bool {
+        self.flags.contains(&"no_auth")
+    }
+}
+
+macro_rules! spec {
+    ($name:literal, $arity:expr, [$($flag:literal),*], ($first:expr, $last:expr, $step:expr),
+     $group:literal, $since:literal, $summary:literal, $handler:path) => {
+        Spec {
+            name: $name,
+            arity: $arity,
+            flags: &[$($flag),*],
+            first_key: $first,
+            last_key: $last,
+            key_step: $step,
+            group: $group,
+            since: $since,
+            summary: $summary,
+            handler: $handler,
+        }
+    };
+}
+
+/// Every command slabd serves, the most frequent first (lookup is a linear scan).
+static COMMANDS: &[Spec] =
+    &[
+        spec!(
+            "get",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Get the value of a key",
+            strings::get
+        ),
+        spec!(
+            "set",
+            -3,
+            ["write", "denyoom"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Set the string value of a key",
+            strings::set
+        ),
+        spec!(
+            "incr",
+            2,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by one",
+            strings::incr
+        ),
+        spec!(
+            "mget",
+            -2,
+            ["readonly", "fast"],
+            (1, -1, 1),
+            "string",
+            "1.0.0",
+            "Get the values of all the given keys",
+            strings::mget
+        ),
+        spec!(
+            "mset",
+            -3,
+            ["write", "denyoom"],
+            (1, -1, 2),
+            "string",
+            "1.0.1",
+            "Set multiple keys to multiple values",
+            strings::mset
+        ),
+        spec!(
+            "ping",
+            -1,
+            ["fast"],
+            (0, 0, 0),
+            "connection",
+            "1.0.0",
+            "Ping the server",
+            connection::ping
+        ),
+        spec!(
+            "del",
+            -2,
+            ["write"],
+            (1, -1, 1),
+            "generic",
+            "1.0.0",
+            "Delete a key",
+            keys::del
+        ),
+        spec!(
+            "exists",
+            -2,
+            ["readonly", "fast"],
+            (1, -1, 1),
+            "generic",
+            "1.0.0",
+            "Determine if a key exists",
+            keys::exists
+        ),
+        spec!(
+            "expire",
+            -3,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "1.0.0",
+            "Set a key's time to live in seconds",
+            keys::expire
+        ),
+        spec!(
+            "ttl",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "generic",
+            "1.0.0",
+            "Get the time to live for a key in seconds",
+            keys::ttl
+        ),
+        spec!(
+            "setex",
+            4,
+            ["write", "denyoom"],
+            (1, 1, 1),
+            "string",
+            "2.0.0",
+            "Set the value and expiration of a key",
+            strings::setex
+        ),
+        spec!(
+            "setnx",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Set the value of a key, only if the key does not exist",
+            strings::setnx
+        ),
+        spec!(
+            "decr",
+            2,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by one",
+            strings::decr
+        ),
+        spec!(
+            "incrby",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Increment the integer value of a key by the given amount",
+            strings::incrby
+        ),
+        spec!(
+            "decrby",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Decrement the integer value of a key by the given number",
+            strings::decrby
+        ),
+        spec!(
+            "incrbyfloat",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "2.6.0",
+            "Increment the float value of a key by the given amount",
+            strings::incrbyfloat
+        ),
+        spec!(
+            "append",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "2.0.0",
+            "Append a value to a key",
+            strings::append
+        ),
+        spec!(
+            "strlen",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "string",
+            "2.2.0",
+            "Get the length of the value stored in a key",
+            strings::strlen
+        ),
+        spec!(
+            "getset",
+            3,
+            ["write", "denyoom", "fast"],
+            (1, 1, 1),
+            "string",
+            "1.0.0",
+            "Set the string value of a key and return its old value",
+            strings::getset
+        ),
+        spec!(
+            "getdel",
+            2,
+            ["write", "fast"],
+            (1, 1, 1),
+            "string",
+            "6.2.0",
+            "Get the value of a key and delete the key",
+            strings::getdel
+        ),
+        spec!(
+            "getex",
+            -2,
+            ["write", "fast"],
+            (1, 1, 1),
+            "string",
+            "6.2.0",
+            "Get the value of a key and optionally set its expiration",
+            strings::getex
+        ),
+        spec!(
+            "psetex",
+            4,
+            ["write", "denyoom"],
+            (1, 1, 1),
+            "string",
+            "2.6.0",
+            "Set the value and expiration in milliseconds of a key",
+            strings::psetex
+        ),
+        spec!(
+            "msetnx",
+            -3,
+            ["write", "denyoom"],
+            (1, -1, 2),
+            "string",
+            "1.0.1",
+            "Set multiple keys to multiple values, only if none of the keys exist",
+            strings::msetnx
+        ),
+        spec!(
+            "getrange",
+            4,
+            ["readonly"],
+            (1, 1, 1),
+            "string",
+            "2.4.0",
+            "Get a substring of the string stored at a key",
+            strings::getrange
+        ),
+        spec!(
+            "setrange",
+            4,
+            ["write", "denyoom"],
+            (1, 1, 1),
+            "string",
+            "2.2.0",
+            "Overwrite part of a string at key starting at the specified offset",
+            strings::setrange
+        ),
+        spec!(
+            "unlink",
+            -2,
+            ["write", "fast"],
+            (1, -1, 1),
+            "generic",
+            "4.0.0",
+            "Delete a key asynchronously in another thread",
+            keys::del
+        ),
+        spec!(
+            "type",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "generic",
+            "1.0.0",
+            "Determine the type stored at key",
+            keys::key_type
+        ),
+        spec!(
+            "pexpire",
+            -3,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "2.6.0",
+            "Set a key's time to live in milliseconds",
+            keys::pexpire
+        ),
+        spec!(
+            "expireat",
+            -3,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "1.2.0",
+            "Set the expiration for a key as a UNIX timestamp",
+            keys::expireat
+        ),
+        spec!(
+            "pexpireat",
+            -3,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "2.6.0",
+            "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+            keys::pexpireat
+        ),
+        spec!(
+            "pttl",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "generic",
+            "2.6.0",
+            "Get the time to live for a key in milliseconds",
+            keys::pttl
+        ),
+        spec!(
+            "expiretime",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "generic",
+            "7.0.0",
+            "Get the expiration Unix timestamp for a key",
+            keys::expiretime
+        ),
+        spec!(
+            "pexpiretime",
+            2,
+            ["readonly", "fast"],
+            (1, 1, 1),
+            "generic",
+            "7.0.0",
+            "Get the expiration Unix timestamp for a key in milliseconds",
+            keys::pexpiretime
+        ),
+        spec!(
+            "persist",
+            2,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "2.2.0",
+            "Remove the expiration from a key",
+            keys::persist
+        ),
+        spec!(
+            "rename",
+            3,
+            ["write"],
+            (1, 2, 1),
+            "generic",
+            "1.0.0",
+            "Rename a key",
+            keys::rename
+        ),
+        spec!(
+            "renamenx",
+            3,
+            ["write", "fast"],
+            (1, 2, 1),
+            "generic",
+            "1.0.0",
+            "Rename a key, only if the new key does not exist",
+            keys::renamenx
+        ),
+        spec!(
+            "keys",
+            2,
+            ["readonly"],
+            (0, 0, 0),
+            "generic",
+            "1.0.0",
+            "Find all keys matching the given pattern",
+            keys::keys
+        ),
+        spec!(
+            "scan",
+            -2,
+            ["readonly"],
+            (0, 0, 0),
+            "generic",
+            "2.8.0",
+            "Incrementally iterate the keys space",
+            keys::scan
+        ),
+        spec!(
+            "randomkey",
+            1,
+            ["readonly"],
+            (0, 0, 0),
+            "generic",
+            "1.0.0",
+            "Return a random key from the keyspace",
+            keys::randomkey
+        ),
+        spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
+        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+        keys::touch),
+        spec!(
+            "move",
+            3,
+            ["write", "fast"],
+            (1, 1, 1),
+            "generic",
+            "1.0.0",
+            "Move a key to another database",
+            keys::move_key
+        ),
+        spec!(
+            "echo",
+            2,
+            ["fast"],
+            (0, 0, 0),
+            "connection",
+            "1.0.0",
+            "Echo the given string",
+            connection::echo
+        ),
+        spec!(
+            "hello",
+            -1,
+            [
+                "noscript",
+                "loading",
+                "stale",
+                "fast",
+                "no_auth",
+                "allow_busy"
+            ],
+            (0, 0, 0),
+            "connection",
+            "6.0.0",
+            "Handshake with Redis",
+            connection::hello
+        ),
+        spec!(
+            "auth",
+            -2,
+            [
+                "noscript",
+                "loading",
+                "stale",
+                "fast",
+                "no_auth",
+                "allow_busy"
+            ],
+            (0, 0, 0),
+            "connection",
+            "1.0.0",
+            "Authenticate to the server",
+            connection::auth
+        ),
+        spec!(
+            "select",
+            2,
+            ["loading", "stale", "fast"],
+            (0, 0, 0),
+            "connection",
+            "1.0.0",
+            "Change the selected database for the current connection",
+            connection::select
+        ),
+        spec!(
+            "quit",
+            -1,
+            [
+                "noscript",
+                "loading",
+                "stale",
+                "fast",
+                "no_auth",
+                "allow_busy"
+            ],
+            (0, 0, 0),
+            "connection",
+            "1.0.0",
+            "Close the connection",
+            connection::quit
+        ),
+        spec!(
+            "client",
+            -2,
+            ["noscript", "loading", "stale"],
+            (0, 0, 0),
+            "connection",
+            "2.4.0",
+            "A container for client connection commands",
+            connection::client
+        ),
+        spec!(
+            "swapdb",
+            3,
+            ["write", "fast"],
+            (0, 0, 0),
+            "server",
+            "4.0.0",
+            "Swaps two Redis databases",
+            connection::swapdb
+        ),
+        spec!(
+            "command",
+            -1,
+            ["loading", "stale"],
+            (0, 0, 0),
+            "server",
+            "2.8.13",
+            "Get array of Redis command details",
+            server::command
+        ),
+        spec!(
+            "config",
+            -2,
+            ["admin", "noscript", "loading", "stale"],
+            (0, 0, 0),
+            "server",
+            "2.0.0",
+            "A container for server configuration commands",
+            server::config
+        ),
+        spec!(
+            "info",
+            -1,
+            ["loading", "stale"],
+            (0, 0, 0),
+            "server",
+            "1.0.0",
+            "Get information and statistics about the server",
+            server::info
+        ),
+        spec!(
+            "dbsize",
+            1,
+            ["readonly", "fast"],
+            (0, 0, 0),
+            "server",
+            "1.0.0",
+            "Return the number of keys in the selected database",
+            server::dbsize
+        ),
+        spec!(
+            "flushdb",
+            -1,
+            ["write"],
+            (0, 0, 0),
+            "server",
+            "1.0.0",
+            "Remove all keys from the current database",
+            server::flushdb
+        ),
+        spec!(
+            "flushall",
+            -1,
+            ["write"],
+            (0, 0, 0),
+            "server",
+            "1.0.0",
+            "Remove all keys from all databases",
+            server::flushall
+        ),
+        spec!(
+            "time",
+            1,
+            ["loading", "stale", "fast"],
+            (0, 0, 0),
+            "server",
+            "2.6.0",
+            "Return the current server time",
+            server::time
+        ),
+    ];
+
+/// Finds a command by name, ignoring ASCII case, without allocating.
+fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    COMMANDS
+        .iter()
+        .find(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Unix time in milliseconds from the system clock (TIME and the PX options' base).
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Handles at most one request from the start of `input`, appending its reply to `out`.
+pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    let Session {
+        info,
+        worker,
+        resp: State { parser, conn },
+        ..
+    } = session;
+    if !conn.auth_known {
+        conn.authenticated = ctx.requirepass.read().is_none();
+        conn.auth_known = true;
+    }
+    let limits = Limits {
+        max_bulk: ctx.settings.item_size_max,
+        authenticated: conn.authenticated,
+    };
+    let stats = &ctx.threads[*worker];
+    let consumed = match parser.parse(input, limits) {
+        Ok(Parsed::Incomplete) => return Step::Incomplete,
+        Ok(Parsed::Empty { consumed }) => return Step::Done(consumed),
+        Ok(Parsed::Command { consumed }) => consumed,
+        Err(e) => {
+            let mut w = Writer {
+                out,
+                resp3: conn.resp3,
+            };
+            w.error_fmt(format_args!("ERR {e}"));
+            stats::bump(&stats.resp_errors);
+            return Step::Close;
+        }
+    };
+    let args = parser.args(input);
+    let start = out.len();
+    let mut call = Call {
+        ctx,
+        info,
+        stats,
+        w: Writer {
+            out,
+            resp3: conn.resp3,
+        },
+        conn,
+        close: false,
+    };
+    execute(&mut call, args);
+    let close = call.close;
+    if call.conn.scratch.capacity() > SCRATCH_KEEP {
+        call.conn.scratch = Vec::new();
+    }
+    parser.trim();
+    stats::bump(&stats.resp_cmds);
+    if out.get(start) == Some(&b'-') {
+        stats::bump(&stats.resp_errors);
+    }
+    if close {
+        Step::Close
+    } else {
+        Step::Done(consumed)
+    }
+}
+
+fn execute(call: &mut Call<'_>, args: Args<'_>) {
+    let name = args.get(0);
+    let Some(spec) = lookup(name) else {
+        unknown_command(&mut call.w, args);
+        return;
+    };
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        call.wrong_arity(spec.name);
+        return;
+    }
+    if !call.conn.authenticated && !spec.allowed_before_auth() {
+        call.w.error(b"NOAUTH Authentication required.");
+        return;
+    }
+    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
+        call.w.error_fmt(format_args!(
+            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+        ));
+        return;
+    }
+    call.info.last_cmd.store(
+        call.ctx.store.clock().now(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    *call.info.last_cmd_name.lock() = spec.name;
+    (spec.handler)(call, args);
+}
+
+/// Argument indexes that are keys, from the command's first/last/step as COMMAND reports.
+fn key_positions(spec: &Spec, argc: usize) -> impl Iterator<Item = usize> {
+    let first = spec.first_key.max(0) as usize;
+    let last = if spec.last_key < 0 {
+        argc as i64 + i64::from(spec.last_key)
+    } else {
+        i64::from(spec.last_key)
+    };
+    let last = usize::try_from(last)
+        .unwrap_or(0)
+        .min(argc.saturating_sub(1));
+    let step = spec.key_step.max(1) as usize;
+    (first..=last).step_by(step).filter(move |_| first > 0)
+}
+
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' `, cut as Redis cuts it:
+/// the name to 128 bytes, the argument list to about 128 bytes.
+fn unknown_command(w: &mut Writer<'_>, args: Args<'_>) {
+    let name = args.get(0);
+    let mut msg = [0u8; 512];
+    let mut len = 0;
+    let mut put = |bytes: &[u8], len: &mut usize| {
+        let n = bytes.len().min(msg.len() - *len);
+        msg[*len..*len + n].copy_from_slice(&bytes[..n]);
+        *len += n;
+    };
+    put(b"ERR unknown command '", &mut len);
+    put(&name[..name.len().min(128)], &mut len);
+    put(b"', with args beginning with: ", &mut len);
+    let list_start = len;
+    for arg in args.iter_from(1) {
+        let used = len - list_start;
+        if used >= 128 {
+            break;
+        }
+        put(b"'", &mut len);
+        put(&arg[..arg.len().min(128 - used)], &mut len);
+        put(b"' ", &mut len);
+    }
+    w.error(&msg[..len]);
+}
+
+/// Expiry options as SET, GETEX and the EXPIRE family take them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeUnit {
+    Seconds,
+    Millis,
+}
+
+/// A client's expire time as unix milliseconds; `None` when it overflows (Redis's
+/// `invalid expire time`).
+fn expire_millis(now_ms: u64, amount: i64, unit: TimeUnit, absolute: bool) -> Option<i64> {
+    let ms = match unit {
+        TimeUnit::Seconds => amount.checked_mul(1000)?,
+        TimeUnit::Millis => amount,
+    };
+    if absolute {
+        Some(ms)
+    } else {
+        ms.checked_add(i64::try_from(now_ms).ok()?)
+    }
+}
+
+/// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
+/// before the time a client asked for.
+fn store_seconds(at_ms: i64) -> u64 {
+    (at_ms.max(0) as u64).div_ceil(1000)
+}
+
+/// Now, in unix milliseconds, for relative expire times and TTLs. The system clock, not the
+/// store's coarse one (which may lag by up to a second): an expiry rounded up from it is
+/// never earlier than the client asked, and TTL reads as Redis's would.
+fn now_millis(_ctx: &Context) -> u64 {
+    unix_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_ignores_case_and_every_name_is_lowercase_and_unique() {
+        assert_eq!(lookup(b"GeT").map(|s| s.name), Some("get"));
+        assert!(lookup(b"gets").is_none());
+        for (i, s) in COMMANDS.iter().enumerate() {
+            assert_eq!(s.name, s.name.to_ascii_lowercase());
+            assert!(
+                COMMANDS[i + 1..].iter().all(|o| o.name != s.name),
+                "{}",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn key_positions_follow_the_spec() {
+        let keys =
+            |name: &[u8], argc| key_positions(lookup(name).unwrap(), argc).collect::<Vec<_>>();
+        assert_eq!(keys(b"get", 2), vec![1]);
+        assert_eq!(keys(b"mset", 5), vec![1, 3]);
+        assert_eq!(keys(b"del", 4), vec![1, 2, 3]);
+        assert_eq!(keys(b"rename", 3), vec![1, 2]);
+        assert_eq!(keys(b"ping", 1), Vec::<usize>::new());
+        assert_eq!(keys(b"expire", 4), vec![1]);
+    }
+
+    #[test]
+    fn unknown_command_text() {
+        let mut p = Parser::default();
+        let input = b"foo a b c\r\n";
+        p.parse(
+            input,
+            Limits {
+                max_bulk: 100,
+                authenticated: true,
+            },
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        unknown_command(
+            &mut Writer {
+                out: &mut out,
+                resp3: false,
+            },
+            p.args(input),
+        );
+        assert_eq!(
+            out,
+            b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' 'c' \r\n"
+        );
+    }
+
+    #[test]
+    fn unknown_command_text_is_cut_near_128_bytes() {
+        let long = "x".repeat(300);
+        let input = format!("{long} {long} {long}\r\n");
+        let mut p = Parser::default();
+        p.parse(
+            input.as_bytes(),
+            Limits {
+                max_bulk: 100,
+                authenticated: true,
+            },
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        unknown_command(
+            &mut Writer {
+                out: &mut out,
+                resp3: false,
+            },
+            p.args(input.as_bytes()),
+        );
+        let want = format!(
+            "-ERR unknown command '{}', with args beginning with: '{}' \r\n",
+            "x".repeat(128),
+            "x".repeat(128)
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn expire_times_round_up_and_overflow_as_redis() {
+        let now = 1_700_000_000_000;
+        let at = |a, u, abs| expire_millis(now, a, u, abs).map(store_seconds);
+        assert_eq!(at(10, TimeUnit::Seconds, false), Some(1_700_000_010));
+        assert_eq!(at(1, TimeUnit::Millis, false), Some(1_700_000_001));
+        assert_eq!(at(1500, TimeUnit::Millis, true), Some(2));
+        assert_eq!(at(-5, TimeUnit::Seconds, false), Some(1_699_999_995));
+        assert_eq!(at(i64::MAX, TimeUnit::Seconds, false), None);
+        assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
+        assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
+        assert_eq!(store_seconds(-7), 0);
+    }
+}

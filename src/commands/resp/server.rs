@@ -1,0 +1,541 @@
+//! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME.
+
+use std::io::Write as _;
+use std::sync::atomic::Ordering;
+
+use super::{glob, lookup, unix_millis, Call, Spec, COMMANDS, REDIS_VERSION};
+use crate::protocol::resp::{parse_i64, Args, Writer};
+use crate::stats;
+
+pub(super) fn dbsize(call: &mut Call<'_>, _args: Args<'_>) {
+    let n = call.ctx.store.db_len(call.conn.db);
+    call.w.integer(n as i64);
+}
+
+/// `[ASYNC|SYNC]`: the store invalidates in O(1) either way.
+fn flush_mode_ok(call: &mut Call<'_>, args: Args<'_>) -> bool {
+    let ok = match args.len() {
+        1 => true,
+        2 => {
+            let m = args.get(1);
+            m.eq_ignore_ascii_case(b"ASYNC") || m.eq_ignore_ascii_case(b"SYNC")
+        }
+        _ => false,
+    };
+    if !ok {
+        call.syntax_error();
+    }
+    ok
+}
+
+pub(super) fn flushdb(call: &mut Call<'_>, args: Args<'_>) {
+    if flush_mode_ok(call, args) {
+        stats::bump(&call.stats.cmd_flush);
+        call.ctx.store.flush(Some(call.conn.db), 0);
+        call.w.ok();
+    }
+}
+
+pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
+    if flush_mode_ok(call, args) {
+        stats::bump(&call.stats.cmd_flush);
+        call.ctx.store.flush(None, 0);
+        call.w.ok();
+    }
+}
+
+pub(super) fn time(call: &mut Call<'_>, _args: Args<'_>) {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    call.w.array(2);
+    call.w.bulk_integer((micros / 1_000_000) as i64);
+    call.w.bulk_integer((micros % 1_000_000) as i64);
+}
+
+// ---------------------------------------------------------------------------------------
+// COMMAND
+
+/// One `COMMAND INFO` entry: name, arity, flags, first/last key, step, ACL categories,
+/// tips, key specs, subcommands (the last three empty).
+fn command_info(w: &mut Writer<'_>, spec: &Spec) {
+    w.array(10);
+    w.bulk(spec.name.as_bytes());
+    w.integer(i64::from(spec.arity));
+    w.set(spec.flags.len());
+    for f in spec.flags {
+        w.simple(f.as_bytes());
+    }
+    w.integer(i64::from(spec.first_key));
+    w.integer(i64::from(spec.last_key));
+    w.integer(i64::from(spec.key_step));
+    let access: Option<&[u8]> = if spec.flags.contains(&"write") {
+        Some(b"@write")
+    } else if spec.flags.contains(&"readonly") {
+        Some(b"@read")
+    } else {
+        None
+    };
+    let fast = spec.flags.contains(&"fast");
+    let group: &[u8] = match spec.group {
+        "string" => b"@string",
+        "generic" => b"@keyspace",
+        "connection" => b"@connection",
+        _ => b"@admin",
+    };
+    w.set(1 + usize::from(access.is_some()) + usize::from(fast));
+    if let Some(a) = access {
+        w.simple(a);
+    }
+    w.simple(group);
+    if fast {
+        w.simple(b"@fast");
+    }
+    w.array(0);
+    w.array(0);
+    w.array(0);
+}
+
+fn command_docs(w: &mut Writer<'_>, spec: &Spec) {
+    w.bulk(spec.name.as_bytes());
+    w.map(3);
+    w.bulk(b"summary");
+    w.bulk(spec.summary.as_bytes());
+    w.bulk(b"since");
+    w.bulk(spec.since.as_bytes());
+    w.bulk(b"group");
+    w.bulk(spec.group.as_bytes());
+}
+
+pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() == 1 {
+        call.w.array(COMMANDS.len());
+        for spec in COMMANDS {
+            command_info(&mut call.w, spec);
+        }
+        return;
+    }
+    let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"COUNT") {
+        if args.len() != 2 {
+            return call.wrong_arity("command|count");
+        }
+        call.w.integer(COMMANDS.len() as i64);
+    } else if sub.eq_ignore_ascii_case(b"INFO") {
+        if args.len() == 2 {
+            call.w.array(COMMANDS.len());
+            for spec in COMMANDS {
+                command_info(&mut call.w, spec);
+            }
+            return;
+        }
+        call.w.array(args.len() - 2);
+        for name in args.iter_from(2) {
+            match lookup(name) {
+                Some(spec) => command_info(&mut call.w, spec),
+                None => call.w.null(),
+            }
+        }
+    } else if sub.eq_ignore_ascii_case(b"DOCS") {
+        if args.len() == 2 {
+            call.w.map(COMMANDS.len());
+            for spec in COMMANDS {
+                command_docs(&mut call.w, spec);
+            }
+            return;
+        }
+        let found = args.iter_from(2).filter(|n| lookup(n).is_some()).count();
+        call.w.map(found);
+        for name in args.iter_from(2) {
+            if let Some(spec) = lookup(name) {
+                command_docs(&mut call.w, spec);
+            }
+        }
+    } else if sub.eq_ignore_ascii_case(b"LIST") {
+        call.w.array(COMMANDS.len());
+        for spec in COMMANDS {
+            call.w.bulk(spec.name.as_bytes());
+        }
+    } else {
+        call.w.error_fmt(format_args!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// CONFIG
+
+/// Parameters CONFIG GET reports, in Redis's names.
+const CONFIG_PARAMS: &[&str] = &[
+    "maxmemory",
+    "maxmemory-policy",
+    "maxclients",
+    "requirepass",
+    "databases",
+    "port",
+    "bind",
+    "timeout",
+    "proto-max-bulk-len",
+    "save",
+    "appendonly",
+];
+
+fn config_value(call: &Call<'_>, name: &str) -> Vec<u8> {
+    let s = &call.ctx.settings;
+    match name {
+        "maxmemory" => call
+            .ctx
+            .store
+            .stats()
+            .limit_maxbytes
+            .to_string()
+            .into_bytes(),
+        "maxmemory-policy" => {
+            let p = if s.no_evict {
+                "noeviction"
+            } else {
+                "allkeys-lru"
+            };
+            p.as_bytes().to_vec()
+        }
+        "maxclients" => call
+            .ctx
+            .maxconns
+            .load(Ordering::Relaxed)
+            .to_string()
+            .into_bytes(),
+        "requirepass" => call.ctx.requirepass.read().clone().unwrap_or_default(),
+        "databases" => s.databases.to_string().into_bytes(),
+        "port" => s.resp_port.to_string().into_bytes(),
+        "bind" => s.listen.join(" ").into_bytes(),
+        "timeout" => s.idle_timeout.to_string().into_bytes(),
+        "proto-max-bulk-len" => s.item_size_max.to_string().into_bytes(),
+        "appendonly" => b"no".to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Redis's `memtoull`: a byte count with an optional unit (k, kb, m, mb, g, gb; k = 1000,
+/// kb = 1024).
+fn parse_memory(s: &[u8]) -> Option<u64> {
+    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let n: u64 = std::str::from_utf8(&s[..digits]).ok()?.parse().ok()?;
+    let unit = s[digits..].to_ascii_lowercase();
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+/// A change CONFIG SET will apply once every pair has been checked.
+enum ConfigChange {
+    MaxMemory(u64),
+    MaxClients(u64),
+    RequirePass(Vec<u8>),
+}
+
+fn config_set_failed(call: &mut Call<'_>, name: &str, why: &str) {
+    call.w.error_fmt(format_args!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+    ));
+}
+
+fn config_set(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() < 4 || args.len() % 2 == 1 {
+        return call.wrong_arity("config|set");
+    }
+    let mut changes = Vec::new();
+    for i in (2..args.len()).step_by(2) {
+        let raw = args.get(i);
+        let name = String::from_utf8_lossy(raw).to_ascii_lowercase();
+        let value = args.get(i + 1);
+        match name.as_str() {
+            "maxmemory" => match parse_memory(value) {
+                Some(0) => {
+                    return config_set_failed(
+                        call,
+                        &name,
+                        "slabd needs a memory limit (0, unlimited, is not supported)",
+                    )
+                }
+                Some(n) => changes.push(ConfigChange::MaxMemory(n)),
+                None => return config_set_failed(call, &name, "argument must be a memory value"),
+            },
+            "maxclients" => match parse_i64(value) {
+                Some(n @ 1..=4_294_967_295) => changes.push(ConfigChange::MaxClients(n as u64)),
+                _ => {
+                    return config_set_failed(
+                        call,
+                        &name,
+                        "argument must be between 1 and 4294967295 inclusive",
+                    )
+                }
+            },
+            "requirepass" => changes.push(ConfigChange::RequirePass(value.to_vec())),
+            n if CONFIG_PARAMS.contains(&n) => {
+                return config_set_failed(call, n, "can't set immutable config")
+            }
+            _ => {
+                return call.w.error_fmt(format_args!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(raw)
+                ))
+            }
+        }
+    }
+    for change in changes {
+        match change {
+            ConfigChange::MaxMemory(n) => {
+                let bytes = usize::try_from(n).unwrap_or(usize::MAX);
+                if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
+                    return config_set_failed(call, "maxmemory", &e.0);
+                }
+            }
+            ConfigChange::MaxClients(n) => call
+                .ctx
+                .maxconns
+                .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
+            ConfigChange::RequirePass(p) => {
+                *call.ctx.requirepass.write() = (!p.is_empty()).then_some(p);
+            }
+        }
+    }
+    call.w.ok();
+}
+
+fn config_get(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() < 3 {
+        return call.wrong_arity("config|get");
+    }
+    // (name as replied, parameter), in table order. A pattern without glob characters names
+    // one parameter and Redis echoes it as the client spelled it.
+    let mut matching: Vec<(&[u8], &str)> = Vec::new();
+    for &p in CONFIG_PARAMS {
+        let hit = args
+            .iter_from(2)
+            .find(|pat| glob::matches(pat, p.as_bytes(), true));
+        if let Some(pat) = hit {
+            let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            matching.push((if is_glob { p.as_bytes() } else { pat }, p));
+        }
+    }
+    call.w.map(matching.len());
+    for (shown, name) in matching {
+        let value = config_value(call, name);
+        call.w.bulk(shown);
+        call.w.bulk(&value);
+    }
+}
+
+pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
+    let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"GET") {
+        config_get(call, args);
+    } else if sub.eq_ignore_ascii_case(b"SET") {
+        config_set(call, args);
+    } else if sub.eq_ignore_ascii_case(b"RESETSTAT") {
+        for t in &call.ctx.threads {
+            t.reset();
+        }
+        call.w.ok();
+    } else if sub.eq_ignore_ascii_case(b"REWRITE") {
+        call.w
+            .error(b"ERR The server is running without a config file");
+    } else {
+        call.w.error_fmt(format_args!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// INFO
+
+/// Sections in the order Redis prints them.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "keyspace",
+];
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            return format!("{:.2}{unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+/// `os:` as Redis prints it (`Linux 6.8.0 x86_64`), from /proc where there is one.
+fn os_description() -> String {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    match (read("ostype"), read("osrelease")) {
+        (Some(t), Some(r)) => format!("{t} {r} {}", std::env::consts::ARCH),
+        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
+fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
+    let ctx = call.ctx;
+    let uptime = u64::from(ctx.store.clock().now().saturating_sub(2));
+    let server = ctx.server.snapshot();
+    let t = stats::sum(&ctx.threads);
+    let _ = match section {
+        "server" => write!(
+            s,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nslabd_version:{}\r\n\
+             redis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\n\
+             process_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
+             uptime_in_days:{}\r\nhz:10\r\nexecutable:{}\r\nconfig_file:\r\n",
+            env!("CARGO_PKG_VERSION"),
+            os_description(),
+            usize::BITS,
+            std::process::id(),
+            ctx.settings.resp_port,
+            unix_millis() * 1000,
+            uptime / 86400,
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        "clients" => write!(
+            s,
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\
+             tracking_clients:0\r\n",
+            server.curr_connections,
+            ctx.maxconns.load(Ordering::Relaxed),
+        ),
+        "memory" => {
+            let st = ctx.store.stats();
+            write!(
+                s,
+                "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_dataset:{}\r\n\
+                 maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
+                 mem_allocator:slab\r\n",
+                st.total_malloced,
+                human_bytes(st.total_malloced),
+                st.bytes,
+                st.limit_maxbytes,
+                human_bytes(st.limit_maxbytes),
+                if ctx.settings.no_evict {
+                    "noeviction"
+                } else {
+                    "allkeys-lru"
+                },
+            )
+        }
+        "persistence" => write!(
+            s,
+            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\n\
+             rdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\n\
+             aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
+            ctx.store.clock().started(),
+        ),
+        "stats" => {
+            let st = ctx.store.stats();
+            write!(
+                s,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+                 instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\n\
+                 total_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
+                 evicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\
+                 total_error_replies:{}\r\n",
+                server.total_connections,
+                t.resp_cmds,
+                t.bytes_read,
+                t.bytes_written,
+                server.rejected_connections,
+                t.expired_keys + st.reclaimed,
+                st.evictions,
+                t.get_hits,
+                t.get_misses,
+                t.resp_errors,
+            )
+        }
+        "replication" => write!(s, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "keyspace" => {
+            let _ = write!(s, "# Keyspace\r\n");
+            for (db, k) in ctx.store.keyspace().iter().enumerate() {
+                if k.keys > 0 {
+                    let _ = write!(
+                        s,
+                        "db{db}:keys={},expires={},avg_ttl=0\r\n",
+                        k.keys, k.expires
+                    );
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+}
+
+pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) {
+    let all = args.len() == 1
+        || args.iter_from(1).any(|a| {
+            [&b"all"[..], b"everything", b"default"]
+                .iter()
+                .any(|k| a.eq_ignore_ascii_case(k))
+        });
+    let mut text = std::mem::take(&mut call.conn.scratch);
+    text.clear();
+    for section in SECTIONS {
+        let wanted = all
+            || args
+                .iter_from(1)
+                .any(|a| a.eq_ignore_ascii_case(section.as_bytes()));
+        if wanted {
+            if !text.is_empty() {
+                text.extend_from_slice(b"\r\n");
+            }
+            write_section(call, section, &mut text);
+        }
+    }
+    call.w.verbatim(b"txt", &text);
+    call.conn.scratch = text;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_as_redis() {
+        assert_eq!(parse_memory(b"100"), Some(100));
+        assert_eq!(parse_memory(b"100mb"), Some(100 << 20));
+        assert_eq!(parse_memory(b"1GB"), Some(1 << 30));
+        assert_eq!(parse_memory(b"2k"), Some(2000));
+        assert_eq!(parse_memory(b"abc"), None);
+        assert_eq!(parse_memory(b"1tb"), None);
+        assert_eq!(parse_memory(b""), None);
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512), "512B");
+        assert_eq!(human_bytes(64 << 20), "64.00M");
+    }
+}

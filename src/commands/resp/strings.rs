@@ -1,0 +1,705 @@
+//! String commands. Values written over RESP carry memcached flags 0; read-modify-write
+//! commands (APPEND, SETRANGE, INCR…) keep the flags a memcached client stored, so a value
+//! shared by both protocols keeps its meaning for the memcached side.
+
+use super::{expire_millis, now_millis, store_seconds, Call, TimeUnit};
+use crate::protocol::resp::{parse_i64, Args};
+use crate::stats;
+use crate::storage::{
+    Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
+};
+
+const TOO_LARGE: &[u8] = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Appends `item`'s value as a bulk string.
+fn bulk_value(call_w: &mut crate::protocol::resp::Writer<'_>, item: &dyn ItemView) {
+    call_w.bulk_header(item.value_len());
+    item.copy_value_to(call_w.out);
+    call_w.crlf();
+}
+
+impl Call<'_> {
+    /// Replies with the value of `key` (or a null), with `opts` applied; counts a get.
+    fn reply_value(&mut self, key: &[u8], opts: &ReadOptions) {
+        stats::bump(&self.stats.cmd_get);
+        let w = &mut self.w;
+        match self
+            .ctx
+            .store
+            .get(self.conn.db, key, opts, |item| bulk_value(w, item))
+        {
+            Lookup::Hit(()) => stats::bump(&self.stats.get_hits),
+            Lookup::Miss(miss) => {
+                self.count_miss(miss);
+                self.w.null();
+            }
+            Lookup::Vivified => self.w.null(),
+        }
+    }
+
+    fn count_miss(&self, miss: Miss) {
+        stats::bump(&self.stats.get_misses);
+        match miss {
+            Miss::Expired => stats::bump(&self.stats.get_expired),
+            Miss::Flushed => stats::bump(&self.stats.get_flushed),
+            Miss::Absent => {}
+        }
+    }
+
+    /// Replies to a write the store refused for size or memory.
+    fn write_refused(&mut self, outcome: StoreOutcome) {
+        match outcome {
+            StoreOutcome::TooLarge => {
+                stats::bump(&self.stats.store_too_large);
+                self.w.error(TOO_LARGE);
+            }
+            _ => {
+                stats::bump(&self.stats.store_no_memory);
+                self.w.error(OOM);
+            }
+        }
+    }
+
+    fn rewrite_refused(&mut self, e: RewriteError) {
+        self.write_refused(match e {
+            RewriteError::TooLarge => StoreOutcome::TooLarge,
+            RewriteError::NoMemory => StoreOutcome::NoMemory,
+        });
+    }
+
+    /// Parses a relative or absolute expire time for SET, SETEX, GETEX: it must be
+    /// positive, as Redis requires. Replies and returns `None` when it is not.
+    fn positive_expiry(
+        &mut self,
+        arg: &[u8],
+        unit: TimeUnit,
+        absolute: bool,
+        command: &str,
+    ) -> Option<Expiry> {
+        let n = self.integer(arg)?;
+        let at = (n > 0)
+            .then(|| expire_millis(now_millis(self.ctx), n, unit, absolute))
+            .flatten()
+            .filter(|&ms| ms > 0);
+        match at {
+            Some(ms) => Some(Expiry::At(store_seconds(ms))),
+            None => {
+                self.w.error_fmt(format_args!(
+                    "ERR invalid expire time in '{command}' command"
+                ));
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn get(call: &mut Call<'_>, args: Args<'_>) {
+    call.reply_value(
+        args.get(1),
+        &ReadOptions {
+            is_fetch: true,
+            ..ReadOptions::default()
+        },
+    );
+}
+
+/// An expire option of SET or GETEX: which one, and its argument.
+#[derive(Clone, Copy)]
+struct ExpireOption<'a> {
+    unit: TimeUnit,
+    absolute: bool,
+    arg: &'a [u8],
+}
+
+fn expire_option(name: &[u8]) -> Option<(TimeUnit, bool)> {
+    let names: [(&[u8], TimeUnit, bool); 4] = [
+        (b"EX", TimeUnit::Seconds, false),
+        (b"PX", TimeUnit::Millis, false),
+        (b"EXAT", TimeUnit::Seconds, true),
+        (b"PXAT", TimeUnit::Millis, true),
+    ];
+    names
+        .iter()
+        .find(|(n, ..)| name.eq_ignore_ascii_case(n))
+        .map(|&(_, u, a)| (u, a))
+}
+
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`
+pub(super) fn set(call: &mut Call<'_>, args: Args<'_>) {
+    let mut mode = Mode::Set;
+    let mut get = false;
+    let mut keep_ttl = false;
+    let mut expire: Option<ExpireOption<'_>> = None;
+    let mut i = 3;
+    while i < args.len() {
+        let opt = args.get(i);
+        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
+        if opt.eq_ignore_ascii_case(b"NX") && mode != Mode::Replace {
+            mode = Mode::Add;
+        } else if opt.eq_ignore_ascii_case(b"XX") && mode != Mode::Add {
+            mode = Mode::Replace;
+        } else if opt.eq_ignore_ascii_case(b"GET") {
+            get = true;
+        } else if opt.eq_ignore_ascii_case(b"KEEPTTL") && expire.is_none() {
+            keep_ttl = true;
+        } else if let (Some((unit, absolute)), Some(arg)) = (expire_option(opt), next) {
+            // One expire option only (repeating the same one is allowed, the last wins).
+            if keep_ttl || expire.is_some_and(|e| (e.unit, e.absolute) != (unit, absolute)) {
+                return call.syntax_error();
+            }
+            expire = Some(ExpireOption {
+                unit,
+                absolute,
+                arg,
+            });
+            i += 1;
+        } else {
+            return call.syntax_error();
+        }
+        i += 1;
+    }
+    let expiry = match expire {
+        None => Expiry::Never,
+        Some(e) => match call.positive_expiry(e.arg, e.unit, e.absolute, "set") {
+            Some(x) => x,
+            None => return,
+        },
+    };
+    let mut write = Write::new(call.db(), args.get(1), args.get(2), 0, expiry, mode);
+    write.keep_ttl = keep_ttl;
+    store_reply(call, &write, get);
+}
+
+/// Stores `write` and replies: OK or null (condition not met), or with `get` the old value.
+fn store_reply(call: &mut Call<'_>, write: &Write<'_>, get: bool) {
+    stats::bump(&call.stats.cmd_set);
+    if get {
+        let mark = call.w.out.len();
+        let w = &mut call.w;
+        let (outcome, ()) = call.ctx.store.store_and(write, |old| match old {
+            Some(item) => bulk_value(w, item),
+            None => w.null(),
+        });
+        if matches!(outcome, StoreOutcome::TooLarge | StoreOutcome::NoMemory) {
+            call.w.out.truncate(mark);
+            call.write_refused(outcome);
+        }
+        return;
+    }
+    match call.ctx.store.store(write) {
+        StoreOutcome::Stored { .. } => call.w.ok(),
+        o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
+        StoreOutcome::NotStored | StoreOutcome::NotFound | StoreOutcome::Exists => call.w.null(),
+    }
+}
+
+pub(super) fn setnx(call: &mut Call<'_>, args: Args<'_>) {
+    stats::bump(&call.stats.cmd_set);
+    let w = Write::new(
+        call.db(),
+        args.get(1),
+        args.get(2),
+        0,
+        Expiry::Never,
+        Mode::Add,
+    );
+    match call.ctx.store.store(&w) {
+        StoreOutcome::Stored { .. } => call.w.integer(1),
+        o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
+        _ => call.w.integer(0),
+    }
+}
+
+fn set_with_expiry(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, command: &str) {
+    let Some(expiry) = call.positive_expiry(args.get(2), unit, false, command) else {
+        return;
+    };
+    let w = Write::new(call.db(), args.get(1), args.get(3), 0, expiry, Mode::Set);
+    store_reply(call, &w, false);
+}
+
+pub(super) fn setex(call: &mut Call<'_>, args: Args<'_>) {
+    set_with_expiry(call, args, TimeUnit::Seconds, "setex");
+}
+
+pub(super) fn psetex(call: &mut Call<'_>, args: Args<'_>) {
+    set_with_expiry(call, args, TimeUnit::Millis, "psetex");
+}
+
+pub(super) fn getset(call: &mut Call<'_>, args: Args<'_>) {
+    let w = Write::new(
+        call.db(),
+        args.get(1),
+        args.get(2),
+        0,
+        Expiry::Never,
+        Mode::Set,
+    );
+    store_reply(call, &w, true);
+}
+
+pub(super) fn getdel(call: &mut Call<'_>, args: Args<'_>) {
+    stats::bump(&call.stats.cmd_get);
+    let w = &mut call.w;
+    let found = call
+        .ctx
+        .store
+        .rewrite(call.conn.db, args.get(1), |item| match item {
+            Some(item) => {
+                bulk_value(w, item);
+                Rewrite::Delete(true)
+            }
+            None => Rewrite::Keep(false),
+        });
+    match found {
+        Ok(true) => stats::bump(&call.stats.get_hits),
+        Ok(false) => {
+            call.count_miss(Miss::Absent);
+            call.w.null();
+        }
+        Err(e) => call.rewrite_refused(e),
+    }
+}
+
+/// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`
+pub(super) fn getex(call: &mut Call<'_>, args: Args<'_>) {
+    let mut touch: Option<Expiry> = None;
+    let mut expire: Option<ExpireOption<'_>> = None;
+    let mut persist = false;
+    let mut i = 2;
+    while i < args.len() {
+        let opt = args.get(i);
+        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
+        if opt.eq_ignore_ascii_case(b"PERSIST") && expire.is_none() {
+            persist = true;
+        } else if let (Some((unit, absolute)), Some(arg)) = (expire_option(opt), next) {
+            if persist || expire.is_some_and(|e| (e.unit, e.absolute) != (unit, absolute)) {
+                return call.syntax_error();
+            }
+            expire = Some(ExpireOption {
+                unit,
+                absolute,
+                arg,
+            });
+            i += 1;
+        } else {
+            return call.syntax_error();
+        }
+        i += 1;
+    }
+    if persist {
+        touch = Some(Expiry::Never);
+    }
+    if let Some(e) = expire {
+        match call.positive_expiry(e.arg, e.unit, e.absolute, "getex") {
+            Some(x) => touch = Some(x),
+            None => return,
+        }
+    }
+    if touch.is_some() {
+        stats::bump(&call.stats.cmd_touch);
+    }
+    call.reply_value(
+        args.get(1),
+        &ReadOptions {
+            touch,
+            is_fetch: true,
+            ..ReadOptions::default()
+        },
+    );
+}
+
+pub(super) fn mget(call: &mut Call<'_>, args: Args<'_>) {
+    call.w.array(args.len() - 1);
+    let opts = ReadOptions {
+        is_fetch: true,
+        ..ReadOptions::default()
+    };
+    for key in args.iter_from(1) {
+        call.reply_value(key, &opts);
+    }
+}
+
+pub(super) fn mset(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() % 2 == 0 {
+        return call.wrong_arity("mset");
+    }
+    for i in (1..args.len()).step_by(2) {
+        stats::bump(&call.stats.cmd_set);
+        let w = Write::new(
+            call.db(),
+            args.get(i),
+            args.get(i + 1),
+            0,
+            Expiry::Never,
+            Mode::Set,
+        );
+        match call.ctx.store.store(&w) {
+            StoreOutcome::Stored { .. } => {}
+            o => return call.write_refused(o),
+        }
+    }
+    call.w.ok();
+}
+
+/// Sets all keys only if none exists. The store has no multi-key transaction: the check and
+/// the adds are separate steps, so a key created concurrently in between is left as it is
+/// (each add is `NX`) and the reply is then 0.
+pub(super) fn msetnx(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() % 2 == 0 {
+        return call.wrong_arity("msetnx");
+    }
+    let peek = ReadOptions {
+        no_bump: true,
+        ..ReadOptions::default()
+    };
+    for i in (1..args.len()).step_by(2) {
+        let hit = call.ctx.store.get(call.conn.db, args.get(i), &peek, |_| ());
+        if matches!(hit, Lookup::Hit(())) {
+            return call.w.integer(0);
+        }
+    }
+    let mut all = true;
+    for i in (1..args.len()).step_by(2) {
+        stats::bump(&call.stats.cmd_set);
+        let w = Write::new(
+            call.db(),
+            args.get(i),
+            args.get(i + 1),
+            0,
+            Expiry::Never,
+            Mode::Add,
+        );
+        match call.ctx.store.store(&w) {
+            StoreOutcome::Stored { .. } => {}
+            o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => return call.write_refused(o),
+            _ => all = false,
+        }
+    }
+    call.w.integer(i64::from(all));
+}
+
+pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
+    let suffix = args.get(2);
+    stats::bump(&call.stats.cmd_set);
+    let r = call
+        .ctx
+        .store
+        .rewrite(call.conn.db, args.get(1), |item| match item {
+            None => Rewrite::Write {
+                value: suffix.to_vec(),
+                flags: 0,
+                expiry: None,
+                result: suffix.len(),
+            },
+            Some(item) => {
+                let mut value = Vec::with_capacity(item.value_len() + suffix.len());
+                item.copy_value_to(&mut value);
+                value.extend_from_slice(suffix);
+                let len = value.len();
+                Rewrite::Write {
+                    value,
+                    flags: item.flags(),
+                    expiry: None,
+                    result: len,
+                }
+            }
+        });
+    match r {
+        Ok(len) => call.w.integer(len as i64),
+        Err(e) => call.rewrite_refused(e),
+    }
+}
+
+pub(super) fn strlen(call: &mut Call<'_>, args: Args<'_>) {
+    let opts = ReadOptions {
+        no_bump: true,
+        ..ReadOptions::default()
+    };
+    match call
+        .ctx
+        .store
+        .get(call.conn.db, args.get(1), &opts, |item| item.value_len())
+    {
+        Lookup::Hit(n) => call.w.integer(n as i64),
+        _ => call.w.integer(0),
+    }
+}
+
+/// Why an INCR-family command refused.
+#[derive(Clone, Copy)]
+enum ArithError {
+    NotInteger,
+    NotFloat,
+    Overflow,
+    NotFinite,
+}
+
+fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
+    let scratch = &mut call.conn.scratch;
+    scratch.clear();
+    let mut existed = false;
+    let r = call.ctx.store.rewrite(call.conn.db, key, |item| {
+        let (current, flags) = match item {
+            None => (0, 0),
+            Some(item) => {
+                existed = true;
+                // Longer than any i64 in decimal: not an integer (and not worth copying).
+                if item.value_len() > 20 {
+                    return Rewrite::Keep(Err(ArithError::NotInteger));
+                }
+                item.copy_value_to(scratch);
+                match parse_i64(scratch) {
+                    Some(v) => (v, item.flags()),
+                    None => return Rewrite::Keep(Err(ArithError::NotInteger)),
+                }
+            }
+        };
+        match current.checked_add(delta) {
+            None => Rewrite::Keep(Err(ArithError::Overflow)),
+            Some(n) => Rewrite::Write {
+                value: n.to_string().into_bytes(),
+                flags,
+                expiry: None,
+                result: Ok(n),
+            },
+        }
+    });
+    let counter = match (delta >= 0, existed) {
+        (true, true) => &call.stats.incr_hits,
+        (true, false) => &call.stats.incr_misses,
+        (false, true) => &call.stats.decr_hits,
+        (false, false) => &call.stats.decr_misses,
+    };
+    stats::bump(counter);
+    match r {
+        Ok(Ok(n)) => call.w.integer(n),
+        Ok(Err(e)) => arith_error(call, e),
+        Err(e) => call.rewrite_refused(e),
+    }
+}
+
+fn arith_error(call: &mut Call<'_>, e: ArithError) {
+    call.w.error(match e {
+        ArithError::NotInteger => b"ERR value is not an integer or out of range",
+        ArithError::NotFloat => b"ERR value is not a valid float",
+        ArithError::Overflow => b"ERR increment or decrement would overflow",
+        ArithError::NotFinite => b"ERR increment would produce NaN or Infinity",
+    });
+}
+
+pub(super) fn incr(call: &mut Call<'_>, args: Args<'_>) {
+    add_integer(call, args.get(1), 1);
+}
+
+pub(super) fn decr(call: &mut Call<'_>, args: Args<'_>) {
+    add_integer(call, args.get(1), -1);
+}
+
+pub(super) fn incrby(call: &mut Call<'_>, args: Args<'_>) {
+    if let Some(delta) = call.integer(args.get(2)) {
+        add_integer(call, args.get(1), delta);
+    }
+}
+
+pub(super) fn decrby(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(delta) = call.integer(args.get(2)) else {
+        return;
+    };
+    match delta.checked_neg() {
+        Some(d) => add_integer(call, args.get(1), d),
+        None => call.w.error(b"ERR decrement would overflow"),
+    }
+}
+
+/// A float as Redis's `strtold` check accepts it: no leading space, nothing trailing,
+/// not NaN.
+fn parse_float(s: &[u8]) -> Option<f64> {
+    if s.first().map_or(true, |c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    std::str::from_utf8(s)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| !v.is_nan())
+}
+
+/// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` with trailing zeros removed), at
+/// the 15 significant digits an f64 holds reliably, so that 10.5 + 0.1 is `10.6`.
+fn format_float(v: f64) -> String {
+    let magnitude = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
+    let decimals = (14 - magnitude).clamp(0, 17) as usize;
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        let trimmed = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(trimmed);
+    }
+    if s == "-0" {
+        s = "0".to_string();
+    }
+    s
+}
+
+pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(delta) = parse_float(args.get(2)) else {
+        return call.w.error(b"ERR value is not a valid float");
+    };
+    let scratch = &mut call.conn.scratch;
+    scratch.clear();
+    let r = call.ctx.store.rewrite(call.conn.db, args.get(1), |item| {
+        let (current, flags) = match item {
+            None => (0.0, 0),
+            Some(item) => {
+                item.copy_value_to(scratch);
+                match parse_float(scratch) {
+                    Some(v) => (v, item.flags()),
+                    None => return Rewrite::Keep(Err(ArithError::NotFloat)),
+                }
+            }
+        };
+        let sum = current + delta;
+        if !sum.is_finite() {
+            return Rewrite::Keep(Err(ArithError::NotFinite));
+        }
+        let text = format_float(sum);
+        Rewrite::Write {
+            value: text.clone().into_bytes(),
+            flags,
+            expiry: None,
+            result: Ok(text),
+        }
+    });
+    match r {
+        Ok(Ok(text)) => call.w.bulk(text.as_bytes()),
+        Ok(Err(e)) => arith_error(call, e),
+        Err(e) => call.rewrite_refused(e),
+    }
+}
+
+/// Redis's GETRANGE index rules: negative counts from the end, both ends inclusive.
+fn substring_range(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if (start < 0 && end < 0 && start > end) || len == 0 {
+        return None;
+    }
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 { (len + end).max(0) } else { end }.min(len - 1);
+    (start <= end).then_some((start as usize, end as usize + 1))
+}
+
+pub(super) fn getrange(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(start) = call.integer(args.get(2)) else {
+        return;
+    };
+    let Some(end) = call.integer(args.get(3)) else {
+        return;
+    };
+    let scratch = &mut call.conn.scratch;
+    scratch.clear();
+    let opts = ReadOptions {
+        is_fetch: true,
+        ..ReadOptions::default()
+    };
+    let _ = call
+        .ctx
+        .store
+        .get(call.conn.db, args.get(1), &opts, |item| {
+            item.copy_value_to(scratch)
+        });
+    match substring_range(call.conn.scratch.len(), start, end) {
+        Some((s, e)) => call.w.bulk(&call.conn.scratch[s..e]),
+        None => call.w.bulk(b""),
+    }
+}
+
+pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(offset) = call.integer(args.get(2)) else {
+        return;
+    };
+    if offset < 0 {
+        return call.w.error(b"ERR offset is out of range");
+    }
+    let patch = args.get(3);
+    let offset = offset as usize;
+    if !patch.is_empty() && offset.saturating_add(patch.len()) > call.ctx.settings.item_size_max {
+        return call.w.error(TOO_LARGE);
+    }
+    stats::bump(&call.stats.cmd_set);
+    let r = call.ctx.store.rewrite(call.conn.db, args.get(1), |item| {
+        let (mut value, flags) = match item {
+            None if patch.is_empty() => return Rewrite::Keep(0),
+            None => (Vec::new(), 0),
+            Some(item) if patch.is_empty() => return Rewrite::Keep(item.value_len()),
+            Some(item) => {
+                let mut v = Vec::with_capacity(item.value_len().max(offset + patch.len()));
+                item.copy_value_to(&mut v);
+                (v, item.flags())
+            }
+        };
+        if value.len() < offset + patch.len() {
+            value.resize(offset + patch.len(), 0);
+        }
+        value[offset..offset + patch.len()].copy_from_slice(patch);
+        let len = value.len();
+        Rewrite::Write {
+            value,
+            flags,
+            expiry: None,
+            result: len,
+        }
+    });
+    match r {
+        Ok(len) => call.w.integer(len as i64),
+        Err(e) => call.rewrite_refused(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn getrange_indexes_as_redis() {
+        assert_eq!(substring_range(5, 1, -2), Some((1, 4)));
+        assert_eq!(substring_range(5, -100, 100), Some((0, 5)));
+        assert_eq!(substring_range(5, 5, 1), None);
+        assert_eq!(substring_range(5, -1, -2), None);
+        assert_eq!(substring_range(0, 0, -1), None);
+        assert_eq!(substring_range(5, 0, 0), Some((0, 1)));
+        assert_eq!(substring_range(5, 4, 10), Some((4, 5)));
+    }
+
+    #[test]
+    fn floats_format_as_redis_prints_them() {
+        assert_eq!(format_float(10.5 + 0.1), "10.6");
+        assert_eq!(format_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_float(1503.0), "1503");
+        assert_eq!(format_float(-3497.0), "-3497");
+        assert_eq!(format_float(3.0e15), "3000000000000000");
+        assert_eq!(format_float(1e-300), "0");
+        assert_eq!(format_float(-1e-300), "0");
+        assert_eq!(format_float(2.5e-5), "0.000025");
+    }
+
+    #[test]
+    fn floats_parse_as_strtold_is_checked() {
+        assert_eq!(parse_float(b"1.5e3"), Some(1500.0));
+        assert_eq!(parse_float(b"-5"), Some(-5.0));
+        assert_eq!(parse_float(b" 1"), None);
+        assert_eq!(parse_float(b"1 "), None);
+        assert_eq!(parse_float(b"abc"), None);
+        assert_eq!(parse_float(b"nan"), None);
+        assert_eq!(parse_float(b""), None);
+        assert_eq!(parse_float(b"inf"), Some(f64::INFINITY));
+    }
+}

@@ -1,0 +1,106 @@
+//! Reply composer: status lines, VALUE headers and numbers written straight into the
+//! connection's output buffer, with no intermediate allocation.
+
+use super::Error;
+
+/// A fixed reply line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Stored,
+    NotStored,
+    Exists,
+    NotFound,
+    Deleted,
+    Touched,
+    Ok,
+    End,
+    Reset,
+    NonNumeric,
+    NoMemory,
+    TooLarge,
+    /// Meta codes.
+    MetaNoop,
+    Error(Error),
+}
+
+impl Reply {
+    pub fn line(self) -> &'static [u8] {
+        match self {
+            Reply::Stored => b"STORED",
+            Reply::NotStored => b"NOT_STORED",
+            Reply::Exists => b"EXISTS",
+            Reply::NotFound => b"NOT_FOUND",
+            Reply::Deleted => b"DELETED",
+            Reply::Touched => b"TOUCHED",
+            Reply::Ok => b"OK",
+            Reply::End => b"END",
+            Reply::Reset => b"RESET",
+            Reply::NonNumeric => b"CLIENT_ERROR cannot increment or decrement non-numeric value",
+            Reply::NoMemory => b"SERVER_ERROR out of memory storing object",
+            Reply::TooLarge => b"SERVER_ERROR object too large for cache",
+            Reply::MetaNoop => b"MN",
+            Reply::Error(e) => e.wire(),
+        }
+    }
+
+    /// Appends the line and its `\r\n`.
+    pub fn write(self, out: &mut Vec<u8>) {
+        let line = self.line();
+        if !line.is_empty() {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
+/// Appends `v` in decimal.
+pub fn write_u64(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `v` in decimal with a leading `-` when negative.
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, v.unsigned_abs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let mut out = Vec::new();
+        for v in [0u64, 7, 10, 1234567890, u64::MAX] {
+            out.clear();
+            write_u64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+        for v in [0i64, -1, -30, i64::MIN, i64::MAX] {
+            out.clear();
+            write_i64(&mut out, v);
+            assert_eq!(out, v.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn lines() {
+        let mut out = Vec::new();
+        Reply::Stored.write(&mut out);
+        Reply::Error(Error::BadDataChunk).write(&mut out);
+        Reply::Error(Error::LineTooLong).write(&mut out);
+        assert_eq!(out, b"STORED\r\nCLIENT_ERROR bad data chunk\r\n");
+    }
+}
