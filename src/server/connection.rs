@@ -186,11 +186,7 @@ impl Connection {
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
                     Step::Done(n) => {
-                        let n = n.min(input.len());
-                        if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
-                            log_request(self.session.info.id, &input[..n]);
-                        }
-                        self.start += n;
+                        self.start += n.min(input.len());
                         if self.start == self.end {
                             self.start = 0;
                             self.end = 0;
@@ -339,12 +335,4 @@ impl Connection {
             Next::Close
         }
     }
-}
-
-/// `-vv`: the command line of a request (not its data block), as memcached prints it.
-fn log_request(id: u64, request: &[u8]) {
-    let line = request.split(|&b| b == b'\n').next().unwrap_or(request);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let shown = &line[..line.len().min(200)];
-    eprintln!("<{id} {}", String::from_utf8_lossy(shown));
 }
