@@ -174,17 +174,23 @@ impl Connection {
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                if served == budget {
-                    stats::bump(&stats.conn_yields);
-                    return self.end_turn(stats, Next::Yield);
-                }
                 let input = &self.rbuf[self.start..self.end];
                 if input.is_empty() {
                     need_input = true;
                     break;
                 }
+                if served == budget {
+                    // Requests are left: let the worker's other connections have a turn.
+                    stats::bump(&stats.conn_yields);
+                    return self.end_turn(stats, Next::Yield);
+                }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
+                    // Using nothing would serve the same bytes forever: wait for more.
+                    Step::Incomplete | Step::Done(0) => {
+                        need_input = true;
+                        break;
+                    }
                     Step::Done(n) => {
                         self.start += n.min(input.len());
                         if self.start == self.end {
@@ -192,10 +198,6 @@ impl Connection {
                             self.end = 0;
                         }
                         served += 1;
-                    }
-                    Step::Incomplete => {
-                        need_input = true;
-                        break;
                     }
                     Step::Close => {
                         self.closing = true;
