@@ -193,6 +193,10 @@ fn meta_arithmetic() {
         b"VA 1\r\n9\r\nVA 1\r\n0\r\n",
     );
     c.roundtrip(b"ma cnt q\r\nma cnt q v\r\nmn\r\n", b"MN\r\n");
+    c.roundtrip(
+        b"ma viv q N0\r\nma viv q N0\r\nma viv2 q N0 v\r\nmn\r\n",
+        b"HD\r\nVA 1\r\n0\r\nMN\r\n",
+    );
     c.roundtrip(b"ma cnt v t k O1\r\n", b"VA 1 t-1 kcnt O1\r\n3\r\n");
     c.roundtrip(
         b"ma big N0 J18446744073709551615 v\r\nma big v\r\n",

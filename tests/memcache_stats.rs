@@ -103,7 +103,7 @@ fn general_stats_names_order_and_counters() {
 
     c.send(b"set a 0 0 1\r\n1\r\nget a b\r\ngets a\r\ndelete b\r\nincr a 1\r\ndecr zz 1\r\n");
     c.send(b"touch a 10\r\ntouch zz 10\r\ncas a 0 0 1 1\r\nx\r\ncas zz 0 0 1 1\r\nx\r\n");
-    c.send(b"mn\r\nflush_all\r\nget a\r\n");
+    c.send(b"me a\r\nflush_all\r\nget a\r\n");
     c.read_until(b"OK\r\nEND\r\n");
     let s = stats(&mut c, "");
     for (name, want) in [

@@ -720,3 +720,53 @@ fn config_errors_use_memcached_wording() {
     assert_eq!(&sizes[..3], &[72, 144, 288]);
     assert_eq!(*sizes.last().unwrap(), 1 << 19);
 }
+
+#[test]
+fn eviction_order_is_clock_over_chunks() {
+    let cfg = StoreConfig {
+        memory_limit: 2 << 20,
+        ..StoreConfig::default()
+    };
+    let (s, _) = store_with(cfg);
+    let v = vec![b'x'; 300_000];
+    let class = s.class_sizes().iter().position(|&c| c >= 300_030).unwrap();
+    let slots = 2 * ((1 << 20) / s.class_sizes()[class]);
+    assert!(slots >= 4);
+    // Peeks do not mark items; hits do.
+    let present = |key: &str| {
+        let opts = ReadOptions {
+            no_bump: true,
+            ..ReadOptions::default()
+        };
+        matches!(s.get(0, key.as_bytes(), &opts, |_| ()), Lookup::Hit(()))
+    };
+    let hit = |key: &str| assert!(fetch(&s, key.as_bytes()).is_some(), "{key}");
+    for i in 0..slots {
+        set(&s, format!("k{i}").as_bytes(), &v);
+    }
+    assert_eq!(s.stats().evictions, 0);
+    // Nothing referenced: the oldest chunk goes first.
+    set(&s, b"n0", &v);
+    assert!(!present("k0"));
+    // A referenced item is passed over once; the next one goes.
+    hit("k1");
+    set(&s, b"n1", &v);
+    assert!(present("k1") && !present("k2"));
+    // Hit twice: survives two passes of the hand, while unreferenced items go.
+    hit("k1");
+    hit("k1");
+    for i in 0..slots - 1 {
+        set(&s, format!("m{i}").as_bytes(), &v);
+    }
+    assert!(present("k1"), "k1 survives the first pass");
+    for i in 3..slots {
+        assert!(!present(&format!("k{i}")));
+    }
+    for i in 0..2 * slots {
+        set(&s, format!("p{i}").as_bytes(), &v);
+    }
+    assert!(
+        !present("k1"),
+        "without new hits k1 goes within two more passes"
+    );
+}

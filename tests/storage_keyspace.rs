@@ -91,6 +91,8 @@ fn rename_within_and_across_databases() {
     put(&s, 0, b"src", b"payload", Expiry::Never);
     put(&s, 0, b"dst", b"old", Expiry::Never);
     assert_eq!(s.rename(0, b"src", 0, b"dst", true), Ok(false));
+    assert_eq!(s.rename(0, b"src", 0, b"src", true), Ok(false));
+    assert_eq!(s.rename(0, b"src", 0, b"src", false), Ok(true));
     assert_eq!(s.rename(0, b"src", 0, b"dst", false), Ok(true));
     assert_eq!(value(&s, 0, b"dst").unwrap(), b"payload");
     assert_eq!(value(&s, 0, b"src"), None);

@@ -24,6 +24,10 @@ use std::sync::Arc;
 /// Number of index stripes.
 pub const STRIPES: usize = 1024;
 
+/// Referenced items the eviction hand passes over in one allocation before it evicts
+/// regardless, so that a hot class cannot stall an allocation for a whole pass.
+const MAX_PASSED: usize = 4096;
+
 /// How far the eviction hand looks for an expired item when eviction is off (`-M`).
 const RECLAIM_SCAN: usize = 64;
 
@@ -546,11 +550,13 @@ impl Core {
         }
         let now = self.clock.now();
         let policy = self.eviction_policy();
+        // Three passes take every reference level off; the busy-stripe skips need slack.
         let steps = if self.config.evict {
-            2 * slots + 1
+            3 * slots + 1
         } else {
             RECLAIM_SCAN.min(slots)
         };
+        let mut passed = 0;
         for _ in 0..steps {
             let slot = match policy {
                 EvictionPolicy::Random => {
@@ -576,13 +582,20 @@ impl Core {
                 if !self.config.evict {
                     continue;
                 }
+                // Bounded work per allocation: after passing MAX_PASSED referenced items the
+                // hand takes the next one regardless (its bits are cleared all the same).
+                let spare = passed < MAX_PASSED;
                 match policy {
-                    EvictionPolicy::Clock2 if bits & ACTIVE2 != 0 => {
+                    EvictionPolicy::Clock2 if bits & ACTIVE2 != 0 && spare => {
                         it.clear_bits(ACTIVE2);
+                        passed += 1;
                         continue;
                     }
-                    EvictionPolicy::Clock | EvictionPolicy::Clock2 if bits & ACTIVE != 0 => {
+                    EvictionPolicy::Clock | EvictionPolicy::Clock2
+                        if bits & ACTIVE != 0 && spare =>
+                    {
                         it.clear_bits(ACTIVE | ACTIVE2);
+                        passed += 1;
                         continue;
                     }
                     _ => {}
@@ -609,6 +622,9 @@ impl Core {
                 }
                 if unfetched {
                     st.evicted_unfetched += 1;
+                }
+                if bits & ACTIVE != 0 {
+                    st.evicted_active += 1;
                 }
             }
             it.tails(freed_tails);
@@ -1208,6 +1224,7 @@ impl Core {
             st.reclaimed += cs.reclaimed;
             st.expired_unfetched += cs.expired_unfetched;
             st.evicted_unfetched += cs.evicted_unfetched;
+            st.evicted_active += cs.evicted_active;
             st.crawler_reclaimed += cs.crawler_reclaimed;
         }
         st
@@ -1241,7 +1258,7 @@ impl Core {
                     reclaimed: cs.reclaimed,
                     expired_unfetched: cs.expired_unfetched,
                     evicted_unfetched: cs.evicted_unfetched,
-                    evicted_active: 0,
+                    evicted_active: cs.evicted_active,
                     crawler_reclaimed: cs.crawler_reclaimed,
                 }
             })

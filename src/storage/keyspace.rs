@@ -97,7 +97,8 @@ impl Core {
                 return Ok(false);
             };
             if db == to_db && key == to_key {
-                return Ok(true);
+                // The destination exists: it is the source.
+                return Ok(!only_if_absent);
             }
             let dst = self
                 .find_live_locked(&mut s, h_dst, to_db, to_key, now)

@@ -597,7 +597,8 @@ impl Store {
         self.core.table.sizes.clone()
     }
 
-    /// Looks up `key`; on a hit calls `f` with the item while its index lock is held.
+    /// Looks up `key`; on a hit calls `f` with the item while its index lock is held (`f`
+    /// must not call back into the store).
     pub fn get<R>(
         &self,
         db: u8,
@@ -662,7 +663,9 @@ impl Store {
     }
 
     /// Calls `f` for some live items of `db` starting at `cursor`; returns the next cursor
-    /// (0 when done). A key present for the whole scan is seen at least once.
+    /// (0 when done). A key present for the whole scan is seen at least once. The cursor is
+    /// a stripe number and whole stripes are visited, so a call may return more than `count`
+    /// items. `f` runs under a stripe lock and must not call back into the store.
     pub fn scan(&self, db: u8, cursor: u64, count: usize, f: impl FnMut(&dyn ItemView)) -> u64 {
         self.core.scan(db, cursor, count, f)
     }
@@ -685,7 +688,8 @@ impl Store {
         self.core.rename(db, key, to_db, to_key, only_if_absent)
     }
 
-    /// Calls `f` for every live item (lru_crawler metadump).
+    /// Calls `f` for every live item (lru_crawler metadump), one stripe lock at a time; `f`
+    /// must not call back into the store.
     pub fn for_each(&self, f: impl FnMut(u8, &dyn ItemView)) {
         self.core.for_each(f)
     }

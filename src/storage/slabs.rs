@@ -74,6 +74,8 @@ pub struct ClassState {
     pub evicted_nonzero: u64,
     pub evicted_time: u64,
     pub evicted_unfetched: u64,
+    /// Evicted while still referenced (the hand's per-allocation bound ran out).
+    pub evicted_active: u64,
     pub outofmemory: u64,
     pub reclaimed: u64,
     pub expired_unfetched: u64,

@@ -114,8 +114,6 @@ pub(super) fn get(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
-    bump(&stats.cmd_get);
     if flags.ttl.is_some() {
         bump(&stats.cmd_touch);
     }
@@ -147,7 +145,7 @@ pub(super) fn get(
         if let Some(ttl) = ttl_before_touch {
             shown.ttl = ttl;
         }
-        write_get_hit(ctx, key, flags, item, shown, out)
+        write_get_hit(key, flags, item, shown, out)
     });
     count_lookup(stats, flags.ttl.is_some(), &found);
     ctx.memcache.record(
@@ -171,7 +169,7 @@ pub(super) fn get(
                     win_taken: false,
                     ..Shown::of(ctx, item)
                 };
-                write_get_hit(ctx, key, flags, item, shown, out)
+                write_get_hit(key, flags, item, shown, out)
             });
             if !matches!(again, Lookup::Hit(())) {
                 write_miss(key, flags, out);
@@ -196,7 +194,6 @@ fn write_miss(key: &Key<'_>, flags: &MetaFlags<'_>, out: &mut Vec<u8>) {
 }
 
 fn write_get_hit(
-    _ctx: &Context,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     item: &dyn ItemView,
@@ -225,7 +222,6 @@ pub(super) fn set(
     data: &[u8],
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     bump(&stats.cmd_set);
     let mode = match flags.mode {
         Some(b'E') => Mode::Add,
@@ -293,7 +289,6 @@ pub(super) fn delete(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     ctx.memcache.record(key.bytes(), PrefixOp::Delete);
     let outcome = ctx.store.delete(&Delete {
         db: 0,
@@ -328,7 +323,6 @@ pub(super) fn arith(
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_meta);
     let incr = !matches!(flags.mode, Some(b'D') | Some(b'-'));
     let outcome = ctx.store.arith(&Arith {
         db: 0,
@@ -349,9 +343,14 @@ pub(super) fn arith(
     count_arith(stats, incr, &outcome);
     match outcome {
         ArithOutcome::Value {
-            value, cas, expiry, ..
+            value,
+            cas,
+            expiry,
+            created,
         } => {
-            if flags.quiet {
+            // memcached 1.6.18 hides only the success of an existing item in quiet mode; an
+            // item created by N is still reported.
+            if flags.quiet && !created {
                 return;
             }
             let shown = Shown {

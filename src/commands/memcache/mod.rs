@@ -1,8 +1,10 @@
 //! memcached text protocol commands (classic and meta) against the store.
 //!
 //! [`process`] parses one request with [`crate::protocol::memcache::parse`], runs it and
-//! appends the reply. Counters follow memcached's `stats` meanings; each session bumps only
-//! its own worker's [`ThreadStats`].
+//! appends the reply. Counters move as memcached 1.6.18's do (checked side by side: mg counts
+//! hits and misses but not cmd_get, only `me` counts cmd_meta, a refused oversized value
+//! counts store_too_large but not cmd_set); each session bumps only its own worker's
+//! [`ThreadStats`].
 //!
 //! Where slabd knowingly differs from memcached 1.6.18:
 //! - keys with control characters are refused (`CLIENT_ERROR bad command line format`);
@@ -124,7 +126,6 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 return Step::Close;
             }
             if error == Error::TooLarge {
-                bump(&stats.cmd_set);
                 bump(&stats.store_too_large);
             }
             if !noreply {
@@ -337,10 +338,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
         Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),
         Command::MetaArith { key, flags } => meta::arith(ctx, stats, &key, &flags, out),
         Command::MetaDebug { key } => meta::debug(ctx, stats, &key, out),
-        Command::MetaNoop => {
-            bump(&stats.cmd_meta);
-            Reply::MetaNoop.write(out);
-        }
+        Command::MetaNoop => Reply::MetaNoop.write(out),
     }
     None
 }
@@ -378,27 +376,20 @@ fn get_one(
     ctx.memcache.record(key, PrefixOp::Get { hit });
 }
 
-/// Read counters as memcached keeps them (a gat counts as a touch, misses by kind).
+/// Read counters as memcached 1.6.18 keeps them: a read that touches (gat, mg T) counts as
+/// a touch hit or miss instead of a get hit or miss; misses are also counted by kind.
 fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
+    let hit = matches!(found, Lookup::Hit(_));
+    match (touch, hit) {
+        (true, true) => bump(&stats.touch_hits),
+        (true, false) => bump(&stats.touch_misses),
+        (false, true) => bump(&stats.get_hits),
+        (false, false) => bump(&stats.get_misses),
+    }
     match found {
-        Lookup::Hit(_) => {
-            bump(&stats.get_hits);
-            if touch {
-                bump(&stats.touch_hits);
-            }
-        }
-        Lookup::Miss(kind) => {
-            bump(&stats.get_misses);
-            if touch {
-                bump(&stats.touch_misses);
-            }
-            match kind {
-                Miss::Expired => bump(&stats.get_expired),
-                Miss::Flushed => bump(&stats.get_flushed),
-                Miss::Absent => {}
-            }
-        }
-        Lookup::Vivified => bump(&stats.get_misses),
+        Lookup::Miss(Miss::Expired) => bump(&stats.get_expired),
+        Lookup::Miss(Miss::Flushed) => bump(&stats.get_flushed),
+        _ => {}
     }
 }
 

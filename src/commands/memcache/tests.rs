@@ -24,6 +24,7 @@ impl Rig {
             StoreConfig {
                 memory_limit: settings.memory_limit,
                 item_size_max: settings.item_size_max,
+                slab_chunk_max: settings.slab_chunk_max.min(settings.item_size_max),
                 ..StoreConfig::default()
             },
             clock,
@@ -221,3 +222,80 @@ fn gets_reports_the_cas_that_cas_accepts() {
     let t = crate::stats::sum(&r.ctx.threads);
     assert_eq!((t.cas_hits, t.cas_badval, t.cmd_set), (1, 1, 3));
 }
+
+/// Feeds `input` in pieces of the given sizes the way the server does (append, then process
+/// until a request is incomplete) and returns all replies.
+fn run_chunked(input: &[u8], sizes: &[usize]) -> Vec<u8> {
+    // A small -I so that a refused value's discarded data is short enough to be followed by
+    // more requests.
+    let mut r = Rig::with(Settings {
+        item_size_max: 4096,
+        ..Settings::default()
+    });
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut sizes = sizes.iter().cycle();
+    while at < input.len() {
+        let n = (*sizes.next().unwrap()).clamp(1, input.len() - at);
+        buf.extend_from_slice(&input[at..at + n]);
+        at += n;
+        loop {
+            match process(&r.ctx, &mut r.session, &buf, &mut out) {
+                Step::Done(used) => {
+                    buf.drain(..used);
+                }
+                Step::Incomplete => break,
+                Step::Close | Step::Shutdown => return out,
+            }
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    /// However the bytes are split, the replies are the same as for one write.
+    #[test]
+    fn replies_do_not_depend_on_how_input_is_split(
+        picks in proptest::collection::vec(0usize..REQUESTS.len(), 1..40),
+        sizes in proptest::collection::vec(1usize..64, 1..8),
+    ) {
+        let input: Vec<u8> = picks.iter().flat_map(|&i| REQUESTS[i].iter().copied()).collect();
+        let whole = run_chunked(&input, &[input.len()]);
+        let split = run_chunked(&input, &sizes);
+        proptest::prop_assert_eq!(
+            String::from_utf8_lossy(&whole),
+            String::from_utf8_lossy(&split)
+        );
+    }
+}
+
+/// Requests, good and bad, that the split test strings together.
+const REQUESTS: &[&[u8]] = &[
+    b"set a 1 0 3\r\nabc\r\n",
+    b"set b 0 0 2 noreply\r\nxy\r\n",
+    b"get a b c\r\n",
+    b"gets a\r\n",
+    b"append a 0 0 1\r\n!\r\n",
+    b"incr n 7\r\n",
+    b"set n 0 0 1\r\n5\r\n",
+    b"decr n 2\r\n",
+    b"delete b\r\n",
+    b"touch a 100\r\n",
+    b"gat 50 a n\r\n",
+    b"set a 0 0 1\r\nxyz\r\n",
+    b"set a 0 0 -1\r\n",
+    b"set big 0 0 5000\r\n",
+    b"set big 0 0 5000 noreply\r\n",
+    b"bogus\r\n",
+    b"\n",
+    b"mg a v f t k O1\r\n",
+    b"ms m 2 T0 c\r\nhi\r\n",
+    b"ms m 2 X\r\nhi\r\n",
+    b"md m q\r\n",
+    b"ma c N0 J3 v\r\n",
+    b"mg nope v q\r\n",
+    b"mn\r\n",
+    b"version\r\n",
+    b"verbosity 1 noreply\r\n",
+];

@@ -551,3 +551,51 @@ fn parser_never_panics_on_junk() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Arbitrary bytes never panic the parser, and what it reports used fits the input.
+    #[test]
+    fn arbitrary_bytes(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+        match parse(&input, &LIMITS) {
+            Parsed::Request { consumed, .. } => {
+                proptest::prop_assert!(consumed > 0 && consumed <= input.len());
+            }
+            Parsed::Rejected { error, consumed, .. } => {
+                proptest::prop_assert!(consumed <= input.len());
+                proptest::prop_assert!(consumed > 0 || error.closes());
+            }
+            Parsed::Incomplete => {
+                proptest::prop_assert!(!input.contains(&b'\n'));
+            }
+        }
+    }
+
+    /// Command words followed by arbitrary tokens: same guarantees, more grammar reached.
+    #[test]
+    fn commands_with_arbitrary_arguments(
+        word in proptest::sample::select(vec![
+            "get", "gets", "gat", "gats", "set", "add", "cas", "append", "delete", "incr",
+            "decr", "touch", "flush_all", "verbosity", "stats", "slabs", "lru_crawler",
+            "cache_memlimit", "shutdown", "mg", "ms", "md", "ma", "me", "mn",
+        ]),
+        args in proptest::collection::vec("[a-zA-Z0-9+=/ -]{0,12}", 0..6),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+    ) {
+        let mut input = word.as_bytes().to_vec();
+        for a in &args {
+            input.push(b' ');
+            input.extend_from_slice(a.as_bytes());
+        }
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(&tail);
+        match parse(&input, &LIMITS) {
+            Parsed::Request { consumed, .. } => {
+                proptest::prop_assert!(consumed > 0 && consumed <= input.len());
+            }
+            Parsed::Rejected { consumed, .. } => {
+                proptest::prop_assert!(consumed > 0 && consumed <= input.len());
+            }
+            Parsed::Incomplete => {}
+        }
+    }
+}
