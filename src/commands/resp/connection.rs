@@ -290,13 +290,13 @@ pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
         if argc != 2 {
             return call.wrong_arity("client|info");
         }
-        *call.info.last_cmd_name.lock() = "client|info";
+        call.note_command("client|info");
         call.conn.scratch.clear();
         let me = call.info;
         client_line(call, me, true);
         reply_scratch_verbatim(call);
     } else if is("list") {
-        *call.info.last_cmd_name.lock() = "client|list";
+        call.note_command("client|list");
         client_list(call, args);
     } else {
         call.w.error_fmt(format_args!(

@@ -1,11 +1,11 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family, TTL, RENAME, KEYS, SCAN, MOVE…
 //!
-//! The store keeps expiry in whole seconds: expire times round up to the next second (PEXPIRE
-//! 1500 at 12:00:00.700 expires at 12:00:03), and PEXPIRETIME is a whole second times 1000.
+//! The store keeps expiry in whole seconds: expire times round up to the next second, TTL and
+//! PTTL count whole seconds on the store clock, and PEXPIRETIME is a whole second times 1000.
 
 use super::connection::db_index;
-use super::{expire_millis, glob, now_millis, store_seconds, Call, TimeUnit};
-use crate::protocol::resp::Args;
+use super::{glob, now_millis, Call, ExpireAt, TimeUnit, OOM};
+use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
 
@@ -145,8 +145,7 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
     let Some(amount) = call.integer(args.get(2)) else {
         return;
     };
-    let now = now_millis(call.ctx);
-    let Some(at_ms) = expire_millis(now, amount, unit, absolute) else {
+    let Some(at) = ExpireAt::resolve(call.ctx, amount, unit, absolute) else {
         return call
             .w
             .error_fmt(format_args!("ERR invalid expire time in '{name}' command"));
@@ -157,7 +156,11 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
         stats::bump(&call.stats.touch_misses);
         return call.w.integer(0);
     };
-    let new_secs = store_seconds(at_ms);
+    let new_expiry = at.expiry();
+    let new_secs = match new_expiry {
+        Expiry::At(t) => t,
+        Expiry::Never => u64::MAX,
+    };
     let allowed = match (condition, current) {
         (Condition::Always, _) => true,
         (Condition::Nx, e) => e == Expiry::Never,
@@ -171,12 +174,10 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
         return call.w.integer(0);
     }
     // A time already past deletes the key, as Redis does.
-    let done = if at_ms <= now as i64 {
+    let done = if at.past {
         call.delete(key)
     } else {
-        call.ctx
-            .store
-            .touch(call.conn.db, key, Expiry::At(new_secs))
+        call.ctx.store.touch(call.conn.db, key, new_expiry)
     };
     stats::bump(if done {
         &call.stats.touch_hits
@@ -202,32 +203,26 @@ pub(super) fn pexpireat(call: &mut Call<'_>, args: Args<'_>) {
     expire_generic(call, args, TimeUnit::Millis, true, "pexpireat");
 }
 
-/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix seconds, now unix ms)`.
+/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix seconds, now unix seconds)`
+/// with now from the store clock, the base relative expire times were set from.
 fn reply_expiry(call: &mut Call<'_>, key: &[u8], f: impl FnOnce(u64, u64) -> i64) {
-    let now_ms = now_millis(call.ctx);
+    let now = now_millis(call.ctx) / 1000;
     let n = match call.expiry_of(key) {
         None => -2,
         Some(Expiry::Never) => -1,
-        Some(Expiry::At(t)) => f(t, now_ms),
+        Some(Expiry::At(t)) => f(t, now),
     };
     call.w.integer(n);
 }
 
-/// Milliseconds left until unix second `t`, never negative.
-fn millis_left(t: u64, now_ms: u64) -> u64 {
-    t.saturating_mul(1000).saturating_sub(now_ms)
-}
-
 pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) {
-    // Whole seconds left, rounded down: the expiry itself was rounded up to a whole second,
-    // so this gives back the TTL a client set (Redis rounds to nearest, from exact ms).
-    reply_expiry(call, args.get(1), |t, now| {
-        (millis_left(t, now) / 1000) as i64
-    });
+    reply_expiry(call, args.get(1), |t, now| t.saturating_sub(now) as i64);
 }
 
 pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, now| millis_left(t, now) as i64);
+    reply_expiry(call, args.get(1), |t, now| {
+        t.saturating_sub(now).saturating_mul(1000) as i64
+    });
 }
 
 pub(super) fn expiretime(call: &mut Call<'_>, args: Args<'_>) {
@@ -263,9 +258,7 @@ fn rename_generic(call: &mut Call<'_>, args: Args<'_>, only_if_absent: bool) {
         Ok(true) => call.w.ok(),
         // Deleted between the check and the rename.
         Ok(false) => call.w.error(b"ERR no such key"),
-        Err(_) => call
-            .w
-            .error(b"OOM command not allowed when used memory > 'maxmemory'."),
+        Err(_) => call.w.error(OOM),
     }
 }
 
@@ -289,9 +282,7 @@ pub(super) fn move_key(call: &mut Call<'_>, args: Args<'_>) {
     let key = args.get(1);
     match call.ctx.store.rename(call.conn.db, key, to, key, true) {
         Ok(moved) => call.w.integer(i64::from(moved)),
-        Err(_) => call
-            .w
-            .error(b"OOM command not allowed when used memory > 'maxmemory'."),
+        Err(_) => call.w.error(OOM),
     }
 }
 
@@ -314,7 +305,7 @@ fn collect_keys(
         if type_filter.is_some_and(|t| !t.eq_ignore_ascii_case(type_name(item.item_type()))) {
             return;
         }
-        let mut w = crate::protocol::resp::Writer {
+        let mut w = Writer {
             out: scratch,
             resp3: false,
         };

@@ -7,25 +7,8 @@
 //! Submodules by Redis's command groups: [`connection`] (PING, HELLO, AUTH, SELECT, CLIENT…),
 //! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`] and [`keys`].
 //!
-//! # Where clients meet RESP
-//! `--resp-port PORT` serves RESP from the first byte (inline commands typed at telnet work);
-//! on the memcached port a connection whose first byte is `*` is RESP for its whole life.
-//! The memcached protocol always sees database 0.
-//!
-//! # Where slabd differs from Redis 7
-//! - Expiry has 1-second resolution (the store's clock): EX/PX/EXAT/PXAT and the EXPIRE
-//!   family round up to the next whole second, so a key never expires early; TTL rounds
-//!   down, PTTL is exact against that rounded time. Times past the store's range (year 2106)
-//!   are clamped.
-//! - Keys are at most 250 bytes and values at most the item size limit (`-I`); bulk strings
-//!   over `-I` are a protocol error, a value that with its key does not fit is
-//!   `string exceeds maximum allowed size`. A full cache with `-M` answers `-OOM`.
-//! - INCRBYFLOAT computes in f64 (Redis uses long double) and prints at most 15 significant
-//!   digits, trailing zeros removed.
-//! - MSETNX checks then adds key by key: not atomic against concurrent writers.
-//! - SWAPDB is refused (`ERR SWAPDB is not supported by slabd`).
-//! - `HELLO` reports `server: redis`, `version: 7.0.0`; `INFO` adds `slabd_version`.
-//! - An inline command line ends at a NUL byte (Redis waits for a newline it cannot see).
+//! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
+//! Redis 7 (1-second expiry resolution, key and value limits, no SWAPDB…).
 
 mod connection;
 mod glob;
@@ -38,11 +21,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{ClientInfo, Context, Session, Step};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
-use crate::storage::KEY_MAX;
+use crate::storage::{Expiry, KEY_MAX};
 
 /// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
 /// release whose commands and replies slabd follows.
 pub const REDIS_VERSION: &str = "7.0.0";
+
+/// Redis's reply when memory is full; the store says so when it cannot evict (`-M`) or an
+/// item cannot be placed.
+const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 
 /// A scratch buffer that grew past this is shrunk back after the command, so one large
 /// `KEYS` reply does not pin memory for the life of the connection.
@@ -69,6 +56,9 @@ struct Conn {
     auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
+    /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
+    /// command takes that lock once, not per request.
+    last_cmd: &'static str,
 }
 
 /// One command being run: everything a handler may touch.
@@ -83,6 +73,14 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// Publishes the command's name for `CLIENT LIST cmd=` when it changed.
+    fn note_command(&mut self, name: &'static str) {
+        if self.conn.last_cmd != name {
+            *self.info.last_cmd_name.lock() = name;
+            self.conn.last_cmd = name;
+        }
+    }
+
     fn db(&self) -> u8 {
         self.conn.db
     }
@@ -155,573 +153,125 @@ macro_rules! spec {
 }
 
 /// Every command slabd serves, the most frequent first (lookup is a linear scan).
-static COMMANDS: &[Spec] =
-    &[
-        spec!(
-            "get",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Get the value of a key",
-            strings::get
-        ),
-        spec!(
-            "set",
-            -3,
-            ["write", "denyoom"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Set the string value of a key",
-            strings::set
-        ),
-        spec!(
-            "incr",
-            2,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Increment the integer value of a key by one",
-            strings::incr
-        ),
-        spec!(
-            "mget",
-            -2,
-            ["readonly", "fast"],
-            (1, -1, 1),
-            "string",
-            "1.0.0",
-            "Get the values of all the given keys",
-            strings::mget
-        ),
-        spec!(
-            "mset",
-            -3,
-            ["write", "denyoom"],
-            (1, -1, 2),
-            "string",
-            "1.0.1",
-            "Set multiple keys to multiple values",
-            strings::mset
-        ),
-        spec!(
-            "ping",
-            -1,
-            ["fast"],
-            (0, 0, 0),
-            "connection",
-            "1.0.0",
-            "Ping the server",
-            connection::ping
-        ),
-        spec!(
-            "del",
-            -2,
-            ["write"],
-            (1, -1, 1),
-            "generic",
-            "1.0.0",
-            "Delete a key",
-            keys::del
-        ),
-        spec!(
-            "exists",
-            -2,
-            ["readonly", "fast"],
-            (1, -1, 1),
-            "generic",
-            "1.0.0",
-            "Determine if a key exists",
-            keys::exists
-        ),
-        spec!(
-            "expire",
-            -3,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "1.0.0",
-            "Set a key's time to live in seconds",
-            keys::expire
-        ),
-        spec!(
-            "ttl",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "generic",
-            "1.0.0",
-            "Get the time to live for a key in seconds",
-            keys::ttl
-        ),
-        spec!(
-            "setex",
-            4,
-            ["write", "denyoom"],
-            (1, 1, 1),
-            "string",
-            "2.0.0",
-            "Set the value and expiration of a key",
-            strings::setex
-        ),
-        spec!(
-            "setnx",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Set the value of a key, only if the key does not exist",
-            strings::setnx
-        ),
-        spec!(
-            "decr",
-            2,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Decrement the integer value of a key by one",
-            strings::decr
-        ),
-        spec!(
-            "incrby",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Increment the integer value of a key by the given amount",
-            strings::incrby
-        ),
-        spec!(
-            "decrby",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Decrement the integer value of a key by the given number",
-            strings::decrby
-        ),
-        spec!(
-            "incrbyfloat",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "2.6.0",
-            "Increment the float value of a key by the given amount",
-            strings::incrbyfloat
-        ),
-        spec!(
-            "append",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "2.0.0",
-            "Append a value to a key",
-            strings::append
-        ),
-        spec!(
-            "strlen",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "string",
-            "2.2.0",
-            "Get the length of the value stored in a key",
-            strings::strlen
-        ),
-        spec!(
-            "getset",
-            3,
-            ["write", "denyoom", "fast"],
-            (1, 1, 1),
-            "string",
-            "1.0.0",
-            "Set the string value of a key and return its old value",
-            strings::getset
-        ),
-        spec!(
-            "getdel",
-            2,
-            ["write", "fast"],
-            (1, 1, 1),
-            "string",
-            "6.2.0",
-            "Get the value of a key and delete the key",
-            strings::getdel
-        ),
-        spec!(
-            "getex",
-            -2,
-            ["write", "fast"],
-            (1, 1, 1),
-            "string",
-            "6.2.0",
-            "Get the value of a key and optionally set its expiration",
-            strings::getex
-        ),
-        spec!(
-            "psetex",
-            4,
-            ["write", "denyoom"],
-            (1, 1, 1),
-            "string",
-            "2.6.0",
-            "Set the value and expiration in milliseconds of a key",
-            strings::psetex
-        ),
-        spec!(
-            "msetnx",
-            -3,
-            ["write", "denyoom"],
-            (1, -1, 2),
-            "string",
-            "1.0.1",
-            "Set multiple keys to multiple values, only if none of the keys exist",
-            strings::msetnx
-        ),
-        spec!(
-            "getrange",
-            4,
-            ["readonly"],
-            (1, 1, 1),
-            "string",
-            "2.4.0",
-            "Get a substring of the string stored at a key",
-            strings::getrange
-        ),
-        spec!(
-            "setrange",
-            4,
-            ["write", "denyoom"],
-            (1, 1, 1),
-            "string",
-            "2.2.0",
-            "Overwrite part of a string at key starting at the specified offset",
-            strings::setrange
-        ),
-        spec!(
-            "unlink",
-            -2,
-            ["write", "fast"],
-            (1, -1, 1),
-            "generic",
-            "4.0.0",
-            "Delete a key asynchronously in another thread",
-            keys::del
-        ),
-        spec!(
-            "type",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "generic",
-            "1.0.0",
-            "Determine the type stored at key",
-            keys::key_type
-        ),
-        spec!(
-            "pexpire",
-            -3,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "2.6.0",
-            "Set a key's time to live in milliseconds",
-            keys::pexpire
-        ),
-        spec!(
-            "expireat",
-            -3,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "1.2.0",
-            "Set the expiration for a key as a UNIX timestamp",
-            keys::expireat
-        ),
-        spec!(
-            "pexpireat",
-            -3,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "2.6.0",
-            "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-            keys::pexpireat
-        ),
-        spec!(
-            "pttl",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "generic",
-            "2.6.0",
-            "Get the time to live for a key in milliseconds",
-            keys::pttl
-        ),
-        spec!(
-            "expiretime",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "generic",
-            "7.0.0",
-            "Get the expiration Unix timestamp for a key",
-            keys::expiretime
-        ),
-        spec!(
-            "pexpiretime",
-            2,
-            ["readonly", "fast"],
-            (1, 1, 1),
-            "generic",
-            "7.0.0",
-            "Get the expiration Unix timestamp for a key in milliseconds",
-            keys::pexpiretime
-        ),
-        spec!(
-            "persist",
-            2,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "2.2.0",
-            "Remove the expiration from a key",
-            keys::persist
-        ),
-        spec!(
-            "rename",
-            3,
-            ["write"],
-            (1, 2, 1),
-            "generic",
-            "1.0.0",
-            "Rename a key",
-            keys::rename
-        ),
-        spec!(
-            "renamenx",
-            3,
-            ["write", "fast"],
-            (1, 2, 1),
-            "generic",
-            "1.0.0",
-            "Rename a key, only if the new key does not exist",
-            keys::renamenx
-        ),
-        spec!(
-            "keys",
-            2,
-            ["readonly"],
-            (0, 0, 0),
-            "generic",
-            "1.0.0",
-            "Find all keys matching the given pattern",
-            keys::keys
-        ),
-        spec!(
-            "scan",
-            -2,
-            ["readonly"],
-            (0, 0, 0),
-            "generic",
-            "2.8.0",
-            "Incrementally iterate the keys space",
-            keys::scan
-        ),
-        spec!(
-            "randomkey",
-            1,
-            ["readonly"],
-            (0, 0, 0),
-            "generic",
-            "1.0.0",
-            "Return a random key from the keyspace",
-            keys::randomkey
-        ),
-        spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+static COMMANDS: &[Spec] = &[
+    spec!("get", 2, ["readonly", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Get the value of a key", strings::get),
+    spec!("set", -3, ["write", "denyoom"], (1, 1, 1), "string", "1.0.0",
+        "Set the string value of a key", strings::set),
+    spec!("incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Increment the integer value of a key by one", strings::incr),
+    spec!("mget", -2, ["readonly", "fast"], (1, -1, 1), "string", "1.0.0",
+        "Get the values of all the given keys", strings::mget),
+    spec!("mset", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
+        "Set multiple keys to multiple values", strings::mset),
+    spec!("ping", -1, ["fast"], (0, 0, 0), "connection", "1.0.0",
+        "Ping the server", connection::ping),
+    spec!("del", -2, ["write"], (1, -1, 1), "generic", "1.0.0",
+        "Delete a key", keys::del),
+    spec!("exists", -2, ["readonly", "fast"], (1, -1, 1), "generic", "1.0.0",
+        "Determine if a key exists", keys::exists),
+    spec!("expire", -3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Set a key's time to live in seconds", keys::expire),
+    spec!("ttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Get the time to live for a key in seconds", keys::ttl),
+    spec!("setex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.0.0",
+        "Set the value and expiration of a key", strings::setex),
+    spec!("setnx", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Set the value of a key, only if the key does not exist", strings::setnx),
+    spec!("decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Decrement the integer value of a key by one", strings::decr),
+    spec!("incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Increment the integer value of a key by the given amount", strings::incrby),
+    spec!("decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Decrement the integer value of a key by the given number", strings::decrby),
+    spec!("incrbyfloat", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.6.0",
+        "Increment the float value of a key by the given amount", strings::incrbyfloat),
+    spec!("append", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.0.0",
+        "Append a value to a key", strings::append),
+    spec!("strlen", 2, ["readonly", "fast"], (1, 1, 1), "string", "2.2.0",
+        "Get the length of the value stored in a key", strings::strlen),
+    spec!("getset", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Set the string value of a key and return its old value", strings::getset),
+    spec!("getdel", 2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
+        "Get the value of a key and delete the key", strings::getdel),
+    spec!("getex", -2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
+        "Get the value of a key and optionally set its expiration", strings::getex),
+    spec!("psetex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.6.0",
+        "Set the value and expiration in milliseconds of a key", strings::psetex),
+    spec!("msetnx", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
+        "Set multiple keys to multiple values, only if none of the keys exist", strings::msetnx),
+    spec!("getrange", 4, ["readonly"], (1, 1, 1), "string", "2.4.0",
+        "Get a substring of the string stored at a key", strings::getrange),
+    spec!("setrange", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.2.0",
+        "Overwrite part of a string at key starting at the specified offset", strings::setrange),
+    spec!("unlink", -2, ["write", "fast"], (1, -1, 1), "generic", "4.0.0",
+        "Delete a key asynchronously in another thread", keys::del),
+    spec!("type", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Determine the type stored at key", keys::key_type),
+    spec!("pexpire", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Set a key's time to live in milliseconds", keys::pexpire),
+    spec!("expireat", -3, ["write", "fast"], (1, 1, 1), "generic", "1.2.0",
+        "Set the expiration for a key as a UNIX timestamp", keys::expireat),
+    spec!("pexpireat", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+        keys::pexpireat),
+    spec!("pttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Get the time to live for a key in milliseconds", keys::pttl),
+    spec!("expiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
+        "Get the expiration Unix timestamp for a key", keys::expiretime),
+    spec!("pexpiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
+        "Get the expiration Unix timestamp for a key in milliseconds", keys::pexpiretime),
+    spec!("persist", 2, ["write", "fast"], (1, 1, 1), "generic", "2.2.0",
+        "Remove the expiration from a key", keys::persist),
+    spec!("rename", 3, ["write"], (1, 2, 1), "generic", "1.0.0",
+        "Rename a key", keys::rename),
+    spec!("renamenx", 3, ["write", "fast"], (1, 2, 1), "generic", "1.0.0",
+        "Rename a key, only if the new key does not exist", keys::renamenx),
+    spec!("keys", 2, ["readonly"], (0, 0, 0), "generic", "1.0.0",
+        "Find all keys matching the given pattern", keys::keys),
+    spec!("scan", -2, ["readonly"], (0, 0, 0), "generic", "2.8.0",
+        "Incrementally iterate the keys space", keys::scan),
+    spec!("randomkey", 1, ["readonly"], (0, 0, 0), "generic", "1.0.0",
+        "Return a random key from the keyspace", keys::randomkey),
+    spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
         "Alters the last access time of a key(s). Returns the number of existing keys specified.",
         keys::touch),
-        spec!(
-            "move",
-            3,
-            ["write", "fast"],
-            (1, 1, 1),
-            "generic",
-            "1.0.0",
-            "Move a key to another database",
-            keys::move_key
-        ),
-        spec!(
-            "echo",
-            2,
-            ["fast"],
-            (0, 0, 0),
-            "connection",
-            "1.0.0",
-            "Echo the given string",
-            connection::echo
-        ),
-        spec!(
-            "hello",
-            -1,
-            [
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy"
-            ],
-            (0, 0, 0),
-            "connection",
-            "6.0.0",
-            "Handshake with Redis",
-            connection::hello
-        ),
-        spec!(
-            "auth",
-            -2,
-            [
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy"
-            ],
-            (0, 0, 0),
-            "connection",
-            "1.0.0",
-            "Authenticate to the server",
-            connection::auth
-        ),
-        spec!(
-            "select",
-            2,
-            ["loading", "stale", "fast"],
-            (0, 0, 0),
-            "connection",
-            "1.0.0",
-            "Change the selected database for the current connection",
-            connection::select
-        ),
-        spec!(
-            "quit",
-            -1,
-            [
-                "noscript",
-                "loading",
-                "stale",
-                "fast",
-                "no_auth",
-                "allow_busy"
-            ],
-            (0, 0, 0),
-            "connection",
-            "1.0.0",
-            "Close the connection",
-            connection::quit
-        ),
-        spec!(
-            "client",
-            -2,
-            ["noscript", "loading", "stale"],
-            (0, 0, 0),
-            "connection",
-            "2.4.0",
-            "A container for client connection commands",
-            connection::client
-        ),
-        spec!(
-            "swapdb",
-            3,
-            ["write", "fast"],
-            (0, 0, 0),
-            "server",
-            "4.0.0",
-            "Swaps two Redis databases",
-            connection::swapdb
-        ),
-        spec!(
-            "command",
-            -1,
-            ["loading", "stale"],
-            (0, 0, 0),
-            "server",
-            "2.8.13",
-            "Get array of Redis command details",
-            server::command
-        ),
-        spec!(
-            "config",
-            -2,
-            ["admin", "noscript", "loading", "stale"],
-            (0, 0, 0),
-            "server",
-            "2.0.0",
-            "A container for server configuration commands",
-            server::config
-        ),
-        spec!(
-            "info",
-            -1,
-            ["loading", "stale"],
-            (0, 0, 0),
-            "server",
-            "1.0.0",
-            "Get information and statistics about the server",
-            server::info
-        ),
-        spec!(
-            "dbsize",
-            1,
-            ["readonly", "fast"],
-            (0, 0, 0),
-            "server",
-            "1.0.0",
-            "Return the number of keys in the selected database",
-            server::dbsize
-        ),
-        spec!(
-            "flushdb",
-            -1,
-            ["write"],
-            (0, 0, 0),
-            "server",
-            "1.0.0",
-            "Remove all keys from the current database",
-            server::flushdb
-        ),
-        spec!(
-            "flushall",
-            -1,
-            ["write"],
-            (0, 0, 0),
-            "server",
-            "1.0.0",
-            "Remove all keys from all databases",
-            server::flushall
-        ),
-        spec!(
-            "time",
-            1,
-            ["loading", "stale", "fast"],
-            (0, 0, 0),
-            "server",
-            "2.6.0",
-            "Return the current server time",
-            server::time
-        ),
-    ];
+    spec!("move", 3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Move a key to another database", keys::move_key),
+    spec!("echo", 2, ["fast"], (0, 0, 0), "connection", "1.0.0",
+        "Echo the given string", connection::echo),
+    spec!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "6.0.0",
+        "Handshake with Redis", connection::hello),
+    spec!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "1.0.0",
+        "Authenticate to the server", connection::auth),
+    spec!("select", 2, ["loading", "stale", "fast"], (0, 0, 0), "connection", "1.0.0",
+        "Change the selected database for the current connection", connection::select),
+    spec!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "1.0.0",
+        "Close the connection", connection::quit),
+    spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
+        "A container for client connection commands", connection::client),
+    spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
+        "Swaps two Redis databases", connection::swapdb),
+    spec!("command", -1, ["loading", "stale"], (0, 0, 0), "server", "2.8.13",
+        "Get array of Redis command details", server::command),
+    spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
+        "A container for server configuration commands", server::config),
+    spec!("info", -1, ["loading", "stale"], (0, 0, 0), "server", "1.0.0",
+        "Get information and statistics about the server", server::info),
+    spec!("dbsize", 1, ["readonly", "fast"], (0, 0, 0), "server", "1.0.0",
+        "Return the number of keys in the selected database", server::dbsize),
+    spec!("flushdb", -1, ["write"], (0, 0, 0), "server", "1.0.0",
+        "Remove all keys from the current database", server::flushdb),
+    spec!("flushall", -1, ["write"], (0, 0, 0), "server", "1.0.0",
+        "Remove all keys from all databases", server::flushall),
+    spec!("time", 1, ["loading", "stale", "fast"], (0, 0, 0), "server", "2.6.0",
+        "Return the current server time", server::time),
+];
 
 /// Finds a command by name, ignoring ASCII case, without allocating.
 fn lookup(name: &[u8]) -> Option<&'static Spec> {
@@ -823,7 +373,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    *call.info.last_cmd_name.lock() = spec.name;
+    call.note_command(spec.name);
     (spec.handler)(call, args);
 }
 
@@ -890,17 +440,45 @@ fn expire_millis(now_ms: u64, amount: i64, unit: TimeUnit, absolute: bool) -> Op
     }
 }
 
-/// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-/// before the time a client asked for.
-fn store_seconds(at_ms: i64) -> u64 {
-    (at_ms.max(0) as u64).div_ceil(1000)
+/// A client's expire time, resolved against the right clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ExpireAt {
+    /// Unix milliseconds.
+    at_ms: i64,
+    /// Already past: relative times against the store clock they count from, absolute
+    /// times against the system clock (Redis deletes such a key at once).
+    past: bool,
 }
 
-/// Now, in unix milliseconds, for relative expire times and TTLs. The system clock, not the
-/// store's coarse one (which may lag by up to a second): an expiry rounded up from it is
-/// never earlier than the client asked, and TTL reads as Redis's would.
-fn now_millis(_ctx: &Context) -> u64 {
-    unix_millis()
+impl ExpireAt {
+    /// Resolves `amount` as EX/PX (relative) or EXAT/PXAT (absolute); `None` when it
+    /// overflows (Redis's `invalid expire time`).
+    fn resolve(ctx: &Context, amount: i64, unit: TimeUnit, absolute: bool) -> Option<ExpireAt> {
+        let base = now_millis(ctx);
+        let at_ms = expire_millis(base, amount, unit, absolute)?;
+        let now = if absolute { unix_millis() } else { base };
+        Some(ExpireAt {
+            at_ms,
+            past: at_ms <= 0 || at_ms as u64 <= now,
+        })
+    }
+
+    /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
+    /// before the time a client asked for. A past time is `At(0)`, expired at once.
+    fn expiry(self) -> Expiry {
+        if self.past {
+            Expiry::At(0)
+        } else {
+            Expiry::At((self.at_ms as u64).div_ceil(1000))
+        }
+    }
+}
+
+/// The base of relative expire times and TTLs: the store clock's unix time, the same base
+/// memcached's exptime uses, so `SET k v EX 100` and `set k 0 100` make the same expiry and
+/// TTL reads back exactly what was set by either protocol.
+fn now_millis(ctx: &Context) -> u64 {
+    ctx.store.clock().unix_now() * 1000
 }
 
 #[cfg(test)]
@@ -991,14 +569,163 @@ mod tests {
     #[test]
     fn expire_times_round_up_and_overflow_as_redis() {
         let now = 1_700_000_000_000;
-        let at = |a, u, abs| expire_millis(now, a, u, abs).map(store_seconds);
-        assert_eq!(at(10, TimeUnit::Seconds, false), Some(1_700_000_010));
-        assert_eq!(at(1, TimeUnit::Millis, false), Some(1_700_000_001));
-        assert_eq!(at(1500, TimeUnit::Millis, true), Some(2));
-        assert_eq!(at(-5, TimeUnit::Seconds, false), Some(1_699_999_995));
+        let at = |a, u, abs| expire_millis(now, a, u, abs);
+        assert_eq!(at(10, TimeUnit::Seconds, false), Some(1_700_000_010_000));
+        assert_eq!(at(1, TimeUnit::Millis, false), Some(1_700_000_000_001));
+        assert_eq!(at(1500, TimeUnit::Millis, true), Some(1500));
+        assert_eq!(at(-5, TimeUnit::Seconds, false), Some(1_699_999_995_000));
         assert_eq!(at(i64::MAX, TimeUnit::Seconds, false), None);
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
-        assert_eq!(store_seconds(-7), 0);
+        let future = |at_ms| ExpireAt { at_ms, past: false }.expiry();
+        assert_eq!(future(1_700_000_000_001), Expiry::At(1_700_000_001));
+        assert_eq!(future(1_700_000_001_000), Expiry::At(1_700_000_001));
+        assert_eq!(
+            ExpireAt {
+                at_ms: 5,
+                past: true
+            }
+            .expiry(),
+            Expiry::At(0)
+        );
+    }
+
+    #[test]
+    fn past_is_judged_by_the_clock_the_time_counts_from() {
+        let clock = std::sync::Arc::new(crate::storage::Clock::manual(1_000_000));
+        let store =
+            crate::storage::Store::new(crate::storage::StoreConfig::default(), clock).unwrap();
+        let ctx = Context::new(store, crate::config::Settings::default());
+        // Relative: against the store clock (here far behind the system clock).
+        let r = ExpireAt::resolve(&ctx, 1, TimeUnit::Seconds, false).unwrap();
+        assert_eq!((r.past, r.expiry()), (false, Expiry::At(1_000_001)));
+        let r = ExpireAt::resolve(&ctx, -1, TimeUnit::Seconds, false).unwrap();
+        assert!(r.past);
+        // Absolute: against the system clock.
+        let r = ExpireAt::resolve(&ctx, 1_000_001, TimeUnit::Seconds, true).unwrap();
+        assert!(r.past);
+        let r = ExpireAt::resolve(&ctx, 4_000_000_000, TimeUnit::Seconds, true).unwrap();
+        assert_eq!((r.past, r.expiry()), (false, Expiry::At(4_000_000_000)));
+    }
+}
+
+/// Random commands against a real store: no handler panics, every reply is one well-formed
+/// RESP value, and the connection only closes on QUIT.
+#[cfg(test)]
+mod random_commands {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::commands::Protocol;
+    use crate::config::Settings;
+    use crate::storage::{Clock, Store, StoreConfig};
+
+    /// Length of the RESP value at the start of `b`, if it is exactly one whole value.
+    fn value_len(b: &[u8]) -> Option<usize> {
+        let nl = b.windows(2).position(|w| w == b"\r\n")?;
+        let line = &b[..nl];
+        let n = || std::str::from_utf8(&line[1..]).ok()?.parse::<i64>().ok();
+        let mut at = nl + 2;
+        match *line.first()? {
+            b'+' | b'-' | b':' | b'_' | b',' | b'#' => {}
+            b'$' | b'=' => {
+                let len = n()?;
+                if len >= 0 {
+                    at += len as usize;
+                    (b.get(at..at + 2)? == b"\r\n").then_some(())?;
+                    at += 2;
+                }
+            }
+            b'*' | b'~' | b'%' => {
+                let count = n()? * if line[0] == b'%' { 2 } else { 1 };
+                for _ in 0..count.max(0) {
+                    at += value_len(&b[at..])?;
+                }
+            }
+            _ => return None,
+        }
+        Some(at)
+    }
+
+    fn word() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"k".to_vec()),
+            Just(b"k2".to_vec()),
+            Just(b"".to_vec()),
+            Just(b"EX".to_vec()),
+            Just(b"PX".to_vec()),
+            Just(b"EXAT".to_vec()),
+            Just(b"NX".to_vec()),
+            Just(b"XX".to_vec()),
+            Just(b"GT".to_vec()),
+            Just(b"LT".to_vec()),
+            Just(b"GET".to_vec()),
+            Just(b"KEEPTTL".to_vec()),
+            Just(b"PERSIST".to_vec()),
+            Just(b"MATCH".to_vec()),
+            Just(b"COUNT".to_vec()),
+            Just(b"TYPE".to_vec()),
+            Just(b"*".to_vec()),
+            Just(b"[a-".to_vec()),
+            Just(b"0".to_vec()),
+            Just(b"-1".to_vec()),
+            Just(b"3".to_vec()),
+            Just(b"1.5".to_vec()),
+            Just(b"1e308".to_vec()),
+            Just(b"9223372036854775807".to_vec()),
+            Just(b"-9223372036854775808".to_vec()),
+            Just(b"99999999999999999999".to_vec()),
+            Just(b"4294967296".to_vec()),
+            Just(b"1048576".to_vec()),
+            Just(b"SETNAME".to_vec()),
+            Just(b"AUTH".to_vec()),
+            Just(b"default".to_vec()),
+            Just(b"LIST".to_vec()),
+            Just(b"INFO".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..12),
+        ]
+    }
+
+    fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let names: Vec<Vec<u8>> = COMMANDS
+            .iter()
+            .filter(|s| s.name != "quit")
+            .map(|s| s.name.as_bytes().to_vec())
+            .collect();
+        (
+            proptest::sample::select(names),
+            proptest::collection::vec(word(), 0..6),
+        )
+            .prop_map(|(name, mut args)| {
+                args.insert(0, name);
+                args
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn commands_never_panic_and_reply_once(requests in proptest::collection::vec(request(), 1..40)) {
+            let clock = Arc::new(Clock::manual(1_700_000_000));
+            let config = StoreConfig { memory_limit: 4 << 20, ..StoreConfig::default() };
+            let ctx = Context::new(Store::new(config, clock).unwrap(), Settings::default());
+            let info = ctx.clients.open("test".into(), "test".into(), 0);
+            let mut session = Session::new(info, Protocol::Resp, 0);
+            for args in requests {
+                let mut wire = format!("*{}\r\n", args.len()).into_bytes();
+                for a in &args {
+                    wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                    wire.extend_from_slice(a);
+                    wire.extend_from_slice(b"\r\n");
+                }
+                let mut out = Vec::new();
+                let step = process(&ctx, &mut session, &wire, &mut out);
+                prop_assert_eq!(step, Step::Done(wire.len()), "{:?}", args);
+                prop_assert_eq!(value_len(&out), Some(out.len()),
+                    "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
+            }
+        }
     }
 }

@@ -2,21 +2,20 @@
 //! commands (APPEND, SETRANGE, INCR…) keep the flags a memcached client stored, so a value
 //! shared by both protocols keeps its meaning for the memcached side.
 
-use super::{expire_millis, now_millis, store_seconds, Call, TimeUnit};
-use crate::protocol::resp::{parse_i64, Args};
+use super::{Call, ExpireAt, TimeUnit, OOM};
+use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 use crate::storage::{
     Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
 };
 
 const TOO_LARGE: &[u8] = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)";
-const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 
 /// Appends `item`'s value as a bulk string.
-fn bulk_value(call_w: &mut crate::protocol::resp::Writer<'_>, item: &dyn ItemView) {
-    call_w.bulk_header(item.value_len());
-    item.copy_value_to(call_w.out);
-    call_w.crlf();
+fn bulk_value(w: &mut Writer<'_>, item: &dyn ItemView) {
+    w.bulk_header(item.value_len());
+    item.copy_value_to(w.out);
+    w.crlf();
 }
 
 impl Call<'_> {
@@ -79,11 +78,11 @@ impl Call<'_> {
     ) -> Option<Expiry> {
         let n = self.integer(arg)?;
         let at = (n > 0)
-            .then(|| expire_millis(now_millis(self.ctx), n, unit, absolute))
+            .then(|| ExpireAt::resolve(self.ctx, n, unit, absolute))
             .flatten()
-            .filter(|&ms| ms > 0);
+            .filter(|at| at.at_ms > 0);
         match at {
-            Some(ms) => Some(Expiry::At(store_seconds(ms))),
+            Some(at) => Some(at.expiry()),
             None => {
                 self.w.error_fmt(format_args!(
                     "ERR invalid expire time in '{command}' command"
