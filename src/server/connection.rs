@@ -11,7 +11,9 @@
 //!   once the requests already read are answered) or a request larger than the read bound;
 //!   the unsent replies are flushed, then the worker drops the connection.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
 use mio::event::Source;
@@ -26,12 +28,16 @@ use crate::stats::{self, ThreadStats};
 pub const OUTPUT_LIMIT: usize = 4 << 20;
 /// Output is written as soon as this much is pending, even in the middle of a batch.
 const FLUSH_AT: usize = 256 << 10;
-/// The read buffer a connection starts with and returns to when idle (memcached's 16 KiB).
+/// The read buffer a connection starts with (memcached's 16 KiB).
 const READ_CHUNK: usize = 16 << 10;
-/// A write buffer larger than this is given back once it drains.
-const WRITE_KEEP: usize = 64 << 10;
 /// Bytes of command line and slack allowed beyond `-I` in one pending request.
 const LINE_ALLOWANCE: usize = 64 << 10;
+/// A buffer is shrunk once its capacity is more than this many times what the connection
+/// used in the current and the previous clock second: a connection that keeps sending
+/// large values keeps its buffers, one that went back to small requests gives them back.
+const SHRINK_FACTOR: usize = 4;
+/// A connection that read nothing for this many clock seconds gives its empty buffers back.
+pub const IDLE_RELEASE_SECS: u32 = 2;
 
 /// A connected socket of either family.
 pub enum Stream {
@@ -39,11 +45,11 @@ pub enum Stream {
     Unix(UnixStream),
 }
 
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl Stream {
+    fn fd(&self) -> i32 {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
         }
     }
 }
@@ -100,15 +106,17 @@ pub enum Next {
 pub struct Connection {
     pub stream: Stream,
     pub session: Session,
-    /// Input: `rbuf[start..end]` is unread by the protocol; `rbuf.len()` is the capacity.
+    /// Input: `rbuf[start..]` is unread by the protocol; reads append into spare capacity.
     rbuf: Vec<u8>,
     start: usize,
-    end: usize,
-    /// Largest `rbuf` may grow: one pending request (`-I` plus its command line).
-    read_limit: usize,
+    /// `-I`: one pending request may hold this plus its command line.
+    item_size_max: usize,
     /// Output: `wbuf[sent..]` is still to be written.
     wbuf: Vec<u8>,
     sent: usize,
+    /// Bytes each buffer held at most recently, to decide when to shrink it.
+    rbuf_use: Usage,
+    wbuf_use: Usage,
     /// The socket may have unread bytes (no `WouldBlock` since the last readable event).
     pub readable: bool,
     /// The last event reported a hang-up or error: read until the socket says so too.
@@ -131,10 +139,11 @@ impl Connection {
             session,
             rbuf: Vec::new(),
             start: 0,
-            end: 0,
-            read_limit: item_size_max.saturating_add(LINE_ALLOWANCE),
+            item_size_max,
             wbuf: Vec::new(),
             sent: 0,
+            rbuf_use: Usage::default(),
+            wbuf_use: Usage::default(),
             readable: true,
             hangup: false,
             peer_closed: false,
@@ -162,19 +171,19 @@ impl Connection {
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
         loop {
-            if self.unsent() >= FLUSH_AT && self.flush(stats).is_err() {
+            if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
                 return Next::Close;
             }
             if self.closing {
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             if self.unsent() > OUTPUT_LIMIT {
                 // Blocked on output: the writable event brings the connection back.
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                let input = &self.rbuf[self.start..self.end];
+                let input = &self.rbuf[self.start..];
                 if input.is_empty() {
                     need_input = true;
                     break;
@@ -182,7 +191,7 @@ impl Connection {
                 if served == budget {
                     // Requests are left: let the worker's other connections have a turn.
                     stats::bump(&stats.conn_yields);
-                    return self.end_turn(stats, Next::Yield);
+                    return self.end_turn(ctx, stats, Next::Yield);
                 }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
@@ -193,9 +202,9 @@ impl Connection {
                     }
                     Step::Done(n) => {
                         self.start += n.min(input.len());
-                        if self.start == self.end {
+                        if self.start == self.rbuf.len() {
                             self.start = 0;
-                            self.end = 0;
+                            self.rbuf.clear();
                         }
                         served += 1;
                     }
@@ -225,7 +234,7 @@ impl Connection {
                 continue;
             }
             if !self.readable {
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             if self.fill(ctx, stats).is_err() {
                 self.closing = true;
@@ -233,29 +242,36 @@ impl Connection {
         }
     }
 
-    /// Reads what the socket has, up to the free space (growing the buffer when a pending
-    /// request needs it, never past `read_limit`).
+    /// `-I` plus a command line.
+    fn read_limit(&self) -> usize {
+        self.item_size_max.saturating_add(LINE_ALLOWANCE)
+    }
+
+    /// Reads what the socket has into the buffer's spare capacity (growing the buffer when
+    /// a pending request fills it, never past [`Connection::read_limit`]).
     fn fill(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
-        if self.start > 0 && (self.end == self.rbuf.len() || self.start >= self.rbuf.len() / 2) {
-            self.rbuf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
+        let capacity = self.rbuf.capacity();
+        if self.start > 0 && (self.rbuf.len() == capacity || self.start >= capacity / 2) {
+            self.rbuf.drain(..self.start);
             self.start = 0;
         }
-        if self.end == self.rbuf.len() {
-            if self.rbuf.len() >= self.read_limit {
+        if self.rbuf.len() == self.rbuf.capacity() {
+            let limit = self.read_limit();
+            if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!(
                         "<{} request larger than {} bytes; closing",
-                        self.session.info.id, self.read_limit
+                        self.session.info.id, limit
                     );
                 }
                 return Err(io::Error::other("request too large"));
             }
-            let grown = (self.rbuf.len() * 2).clamp(READ_CHUNK, self.read_limit);
-            self.rbuf.resize(grown, 0);
+            let grown = (self.rbuf.capacity() * 2).clamp(READ_CHUNK, limit);
+            self.rbuf.reserve_exact(grown - self.rbuf.len());
         }
         loop {
-            match self.stream.read(&mut self.rbuf[self.end..]) {
+            let space = self.rbuf.capacity() - self.rbuf.len();
+            match read_into_spare(&self.stream, &mut self.rbuf) {
                 Ok(0) => {
                     self.peer_closed = true;
                     self.readable = false;
@@ -266,16 +282,17 @@ impl Connection {
                     // arriving later raise a new edge: skip the read that would only say
                     // WouldBlock (one system call per request saved, as tokio does). Not
                     // after a hang-up event, whose EOF raises no further edge.
-                    if self.end + n < self.rbuf.len() && !self.hangup {
+                    if n < space && !self.hangup {
                         self.readable = false;
                     }
-                    self.end += n;
+                    let now = ctx.store.clock().now();
+                    self.rbuf_use.note(now, self.rbuf.len() - self.start);
                     stats::add(&stats.bytes_read, n as u64);
                     self.session
                         .info
                         .bytes_in
                         .fetch_add(n as u64, Ordering::Relaxed);
-                    self.last_active = ctx.store.clock().now();
+                    self.last_active = now;
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -293,7 +310,11 @@ impl Connection {
     }
 
     /// Writes unsent output until done or the socket is full.
-    fn flush(&mut self, stats: &ThreadStats) -> io::Result<()> {
+    fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        if self.sent < self.wbuf.len() {
+            let now = ctx.store.clock().now();
+            self.wbuf_use.note(now, self.wbuf.len() - self.sent);
+        }
         while self.sent < self.wbuf.len() {
             match self.stream.write(&self.wbuf[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -308,26 +329,39 @@ impl Connection {
         }
         self.wbuf.clear();
         self.sent = 0;
-        if self.wbuf.capacity() > WRITE_KEEP {
-            self.wbuf.shrink_to(WRITE_KEEP);
-        }
         Ok(())
     }
 
     /// Writes what it can and decides between `next` and closing.
-    fn end_turn(&mut self, stats: &ThreadStats, next: Next) -> Next {
-        if self.flush(stats).is_err() {
+    fn end_turn(&mut self, ctx: &Context, stats: &ThreadStats, next: Next) -> Next {
+        if self.flush(ctx, stats).is_err() {
             return self.closed();
         }
-        if self.start == self.end && self.rbuf.len() > READ_CHUNK {
-            self.rbuf = vec![0; READ_CHUNK];
-            self.start = 0;
-            self.end = 0;
-        }
+        self.trim(ctx.store.clock().now(), false);
         if self.closing && self.unsent() == 0 {
             return self.closed();
         }
         next
+    }
+
+    /// Gives back the capacity of empty buffers the connection has not needed lately
+    /// (all of it when `idle`), so that only connections moving large values hold large
+    /// buffers.
+    pub fn trim(&mut self, now: u32, idle: bool) {
+        if self.start == self.rbuf.len() {
+            if let Some(keep) = self.rbuf_use.keep(now, self.rbuf.capacity(), idle) {
+                self.rbuf.clear();
+                self.start = 0;
+                self.rbuf.shrink_to(keep);
+            }
+        }
+        if self.sent == self.wbuf.len() {
+            if let Some(keep) = self.wbuf_use.keep(now, self.wbuf.capacity(), idle) {
+                self.wbuf.clear();
+                self.sent = 0;
+                self.wbuf.shrink_to(keep);
+            }
+        }
     }
 
     fn closed(&self) -> Next {
@@ -336,5 +370,58 @@ impl Connection {
         } else {
             Next::Close
         }
+    }
+}
+
+/// Appends what the socket has to `buf`, up to its spare capacity, without zeroing that
+/// space first (the kernel overwrites it).
+fn read_into_spare(stream: &Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
+    // SAFETY: `spare` is memory `buf` owns and nothing else borrows; read(2) writes at most
+    // `spare.len()` bytes into it and reads none.
+    let n = unsafe { libc::read(stream.fd(), spare.as_mut_ptr().cast(), spare.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: read(2) initialized the first `n` bytes of the spare capacity, which are
+    // within the capacity (`n <= spare.len()`).
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// The most bytes one buffer held in the current and the previous clock second.
+#[derive(Debug, Default)]
+struct Usage {
+    second: u32,
+    current: usize,
+    previous: usize,
+}
+
+impl Usage {
+    fn roll(&mut self, now: u32) {
+        if now != self.second {
+            let next_second = now == self.second.wrapping_add(1);
+            self.previous = if next_second { self.current } else { 0 };
+            self.current = 0;
+            self.second = now;
+        }
+    }
+
+    fn note(&mut self, now: u32, bytes: usize) {
+        self.roll(now);
+        self.current = self.current.max(bytes);
+    }
+
+    /// The capacity to shrink a buffer of `capacity` to, when it is far more than recent
+    /// use (nothing when `idle`); `None` keeps it.
+    fn keep(&mut self, now: u32, capacity: usize, idle: bool) -> Option<usize> {
+        if idle {
+            return (capacity > 0).then_some(0);
+        }
+        self.roll(now);
+        let recent = self.current.max(self.previous);
+        let oversized = capacity > READ_CHUNK && capacity > recent.saturating_mul(SHRINK_FACTOR);
+        oversized.then(|| recent.saturating_mul(2).max(READ_CHUNK))
     }
 }

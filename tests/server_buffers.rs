@@ -1,0 +1,100 @@
+//! Connection buffers: large values in a row, mixed sizes pipelined and split, the read
+//! bound, and replies larger than the output bound.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::Daemon;
+
+/// True when the server closed the connection: EOF, or a reset because it closed with our
+/// request bytes still unread.
+fn server_closed(stream: &mut TcpStream) -> bool {
+    let mut b = [0u8; 4096];
+    loop {
+        match stream.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return e.kind() == ErrorKind::ConnectionReset,
+        }
+    }
+}
+
+fn set_request(key: &str, value: &[u8]) -> Vec<u8> {
+    let mut req = format!("set {key} 0 0 {}\r\n", value.len()).into_bytes();
+    req.extend_from_slice(value);
+    req.extend_from_slice(b"\r\n");
+    req
+}
+
+fn get_reply(key: &str, value: &[u8]) -> Vec<u8> {
+    let mut reply = format!("VALUE {key} 0 {}\r\n", value.len()).into_bytes();
+    reply.extend_from_slice(value);
+    reply.extend_from_slice(b"\r\nEND\r\n");
+    reply
+}
+
+#[test]
+fn large_and_small_requests_pipelined_and_split_keep_their_bytes() {
+    let d = Daemon::start(&["-t", "1", "-m", "64"]);
+    let mut c = d.connect();
+    // Sizes that straddle every buffer size the read buffer passes through.
+    let sizes = [100_000, 10, 300_000, 16_384, 1, 70_000, 900_000, 5];
+    let mut req = Vec::new();
+    let mut expect = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let key = format!("k{i}");
+        let value: Vec<u8> = (0..n).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+        req.extend_from_slice(&set_request(&key, &value));
+        expect.extend_from_slice(b"STORED\r\n");
+        req.extend_from_slice(format!("get {key}\r\n").as_bytes());
+        expect.extend_from_slice(&get_reply(&key, &value));
+    }
+    // Twice: once in one write, once in odd-sized pieces with pauses between them.
+    c.send(&req);
+    assert!(c.read_exact(expect.len()) == expect, "one write");
+    for piece in req.chunks(77_777) {
+        c.send(piece);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(c.read_exact(expect.len()) == expect, "split writes");
+}
+
+#[test]
+fn memcache_request_past_item_size_and_line_closes() {
+    let d = Daemon::start(&["-t", "1", "-I", "1m"]);
+    let mut c = d.connect();
+    // A command line with no end: more than -I plus 64 KiB without a request in it.
+    let _ = c.stream.write_all(&vec![b'x'; (1 << 20) + (128 << 10)]);
+    assert!(server_closed(&mut c.stream));
+}
+
+#[test]
+fn a_reply_larger_than_the_output_bound_is_sent_whole_before_the_next() {
+    let d = Daemon::start(&["-t", "1", "-m", "64", "-I", "1m"]);
+    let mut c = d.connect();
+    let value = vec![b'z'; 1_000_000];
+    let keys: Vec<String> = (0..6).map(|i| format!("big{i}")).collect();
+    for k in &keys {
+        c.roundtrip(&set_request(k, &value), b"STORED\r\n");
+    }
+    // Each get asks for a 6 MB reply, over the 4 MiB output bound; three of them and a
+    // small request arrive together.
+    let get = format!("get {}\r\n", keys.join(" "));
+    let mut one = Vec::new();
+    for k in &keys {
+        one.extend_from_slice(format!("VALUE {k} 0 1000000\r\n").as_bytes());
+        one.extend_from_slice(&value);
+        one.extend_from_slice(b"\r\n");
+    }
+    one.extend_from_slice(b"END\r\n");
+    c.send(get.repeat(3).as_bytes());
+    c.send(b"get missing\r\n");
+    for round in 0..3 {
+        assert!(c.read_exact(one.len()) == one, "reply {round}");
+    }
+    c.roundtrip(b"", b"END\r\n");
+}
