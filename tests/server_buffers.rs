@@ -1,5 +1,6 @@
-//! Connection buffers: large values in a row, mixed sizes pipelined and split, the read
-//! bound, and replies larger than the output bound.
+//! Connection buffers: large values in a row, mixed sizes pipelined and split, the RESP
+//! read bound (larger than memcache's `-I` plus a line), and replies larger than the
+//! output bound.
 
 mod common;
 
@@ -8,6 +9,16 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::Daemon;
+
+fn resp_request(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
 
 /// True when the server closed the connection: EOF, or a reset because it closed with our
 /// request bytes still unread.
@@ -70,6 +81,49 @@ fn memcache_request_past_item_size_and_line_closes() {
     // A command line with no end: more than -I plus 64 KiB without a request in it.
     let _ = c.stream.write_all(&vec![b'x'; (1 << 20) + (128 << 10)]);
     assert!(server_closed(&mut c.stream));
+}
+
+#[test]
+fn resp_request_larger_than_item_size_is_served() {
+    let d = Daemon::start(&["-t", "1", "-I", "1m", "--resp-port", "0"]);
+    let mut c = d.connect_resp();
+    let a = vec![b'a'; 600_000];
+    let b = vec![b'b'; 600_000];
+    c.roundtrip(&resp_request(&[b"MSET", b"a", &a, b"b", &b]), b"+OK\r\n");
+    let mut expect = b"*2\r\n$600000\r\n".to_vec();
+    expect.extend_from_slice(&a);
+    expect.extend_from_slice(b"\r\n$600000\r\n");
+    expect.extend_from_slice(&b);
+    expect.extend_from_slice(b"\r\n");
+    c.roundtrip(&resp_request(&[b"MGET", b"a", b"b"]), &expect);
+}
+
+#[test]
+fn resp_request_past_its_bound_closes() {
+    // The RESP bound is max(64 MiB, 2 × -I): 70 values of 1,000,000 bytes exceed it.
+    let d = Daemon::start(&["-t", "1", "-I", "1m", "--resp-port", "0"]);
+    let mut c = d.connect_resp();
+    let value = vec![b'v'; 1_000_000];
+    let pairs = 70;
+    let _ = c
+        .stream
+        .write_all(format!("*{}\r\n$4\r\nMSET\r\n", 1 + 2 * pairs).as_bytes());
+    let mut refused = false;
+    for i in 0..pairs {
+        let key = format!("k{i}");
+        let arg = resp_request(&[key.as_bytes(), &value]);
+        // Only the arguments: skip the `*2\r\n` header resp_request put first.
+        if c.stream.write_all(&arg[4..]).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(
+        refused || server_closed(&mut c.stream),
+        "a 70 MB request was not refused"
+    );
+    let mut other = d.connect_resp();
+    other.roundtrip(&resp_request(&[b"EXISTS", b"k0"]), b":0\r\n");
 }
 
 #[test]

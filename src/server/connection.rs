@@ -20,7 +20,7 @@ use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
-use crate::commands::{self, Context, Session, Step};
+use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::stats::{self, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -32,6 +32,11 @@ const FLUSH_AT: usize = 256 << 10;
 const READ_CHUNK: usize = 16 << 10;
 /// Bytes of command line and slack allowed beyond `-I` in one pending request.
 const LINE_ALLOWANCE: usize = 64 << 10;
+/// The least a RESP request may grow to. Redis's client-query-buffer-limit is 1 GiB, but
+/// one worker serves thousands of connections and a value larger than `-I` is refused
+/// anyway: 64 MiB holds an `MSET` of 64 values of the default 1 MB `-I` (or of any mix
+/// of large values clients send in one request) while one client can pin at most this much.
+const RESP_READ_FLOOR: usize = 64 << 20;
 /// A buffer is shrunk once its capacity is more than this many times what the connection
 /// used in the current and the previous clock second: a connection that keeps sending
 /// large values keeps its buffers, one that went back to small requests gives them back.
@@ -109,7 +114,8 @@ pub struct Connection {
     /// Input: `rbuf[start..]` is unread by the protocol; reads append into spare capacity.
     rbuf: Vec<u8>,
     start: usize,
-    /// `-I`: one pending request may hold this plus its command line.
+    /// `-I`: one pending request may hold this plus its command line (memcache) or
+    /// [`RESP_READ_FLOOR`] or twice this (RESP).
     item_size_max: usize,
     /// Output: `wbuf[sent..]` is still to be written.
     wbuf: Vec<u8>,
@@ -242,9 +248,13 @@ impl Connection {
         }
     }
 
-    /// `-I` plus a command line.
+    /// `-I` plus a command line for memcache; RESP requests (`MSET` of several values) may
+    /// hold more, up to [`RESP_READ_FLOOR`] or twice `-I`, as bytes arrive.
     fn read_limit(&self) -> usize {
-        self.item_size_max.saturating_add(LINE_ALLOWANCE)
+        match self.session.protocol {
+            Protocol::Resp => RESP_READ_FLOOR.max(self.item_size_max.saturating_mul(2)),
+            _ => self.item_size_max.saturating_add(LINE_ALLOWANCE),
+        }
     }
 
     /// Reads what the socket has into the buffer's spare capacity (growing the buffer when

@@ -23,8 +23,9 @@
 //!
 //! # Bounds per connection
 //! The read buffer starts at 16 KiB and grows (doubling) only while a pending request fills
-//! it, up to `-I` plus 64 KiB of command line; a request larger than that closes the
-//! connection.
+//! it, up to `-I` plus 64 KiB of command line for memcache, and up to max(64 MiB, 2 × `-I`)
+//! for RESP, whose `MSET`/`RPUSH` carry several values in one request (Redis allows 1 GiB;
+//! see `RESP_READ_FLOOR` for why less); a request larger than that closes the connection.
 //! A connection with more than 4 MiB of unsent replies is not read until the socket drains
 //! (one reply may exceed it: a multi-get of many large values is built whole).
 //!
