@@ -152,3 +152,55 @@ fn a_reply_larger_than_the_output_bound_is_sent_whole_before_the_next() {
     }
     c.roundtrip(b"", b"END\r\n");
 }
+
+fn stat(c: &mut common::Conn, name: &str) -> u64 {
+    c.send(b"stats\r\n");
+    let text = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in stats"))
+}
+
+#[test]
+fn buffer_memory_is_reported_and_given_back_when_idle() {
+    let d = Daemon::start(&["-t", "1", "-m", "64", "-I", "1m"]);
+    // The watcher's own buffers stay far below the big value's size.
+    let mut watcher = d.connect();
+    let mut big = d.connect();
+    let value = vec![b'q'; 600_000];
+    big.roundtrip(&set_request("q", &value), b"STORED\r\n");
+    big.roundtrip(b"get q\r\n", &get_reply("q", &value));
+    // The connection keeps its buffers right after using them.
+    assert!(stat(&mut watcher, "read_buf_bytes") >= 600_000);
+    assert!(stat(&mut watcher, "response_obj_bytes") >= 600_000);
+    // Idle for two clock seconds, it gives them back (the watcher keeps asking, so only
+    // its own small buffers remain).
+    let mut released = false;
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(100));
+        if stat(&mut watcher, "read_buf_bytes") < 100_000
+            && stat(&mut watcher, "response_obj_bytes") < 600_000
+        {
+            released = true;
+            break;
+        }
+    }
+    assert!(released, "idle connection kept its buffers");
+    big.roundtrip(b"get q\r\n", &get_reply("q", &value));
+    assert!(stat(&mut watcher, "read_buf_count") == 2);
+    drop(big);
+    let mut closed = false;
+    for _ in 0..100 {
+        if stat(&mut watcher, "curr_connections") == 1 {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(closed);
+    // Closing takes the connection's buffers out of the gauges.
+    assert!(stat(&mut watcher, "read_buf_count") <= 1);
+    assert!(stat(&mut watcher, "read_buf_bytes") < 100_000);
+    assert!(stat(&mut watcher, "response_obj_bytes") < 100_000);
+}

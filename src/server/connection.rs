@@ -21,7 +21,7 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::stats::{self, ThreadStats};
+use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
 /// replies costs at most this much, plus one request's reply).
@@ -123,6 +123,8 @@ pub struct Connection {
     /// Bytes each buffer held at most recently, to decide when to shrink it.
     rbuf_use: Usage,
     wbuf_use: Usage,
+    /// Capacities of `rbuf` and `wbuf` as last added to the server's buffer gauges.
+    counted: (usize, usize),
     /// The socket may have unread bytes (no `WouldBlock` since the last readable event).
     pub readable: bool,
     /// The last event reported a hang-up or error: read until the socket says so too.
@@ -150,6 +152,7 @@ impl Connection {
             sent: 0,
             rbuf_use: Usage::default(),
             wbuf_use: Usage::default(),
+            counted: (0, 0),
             readable: true,
             hangup: false,
             peer_closed: false,
@@ -348,6 +351,7 @@ impl Connection {
             return self.closed();
         }
         self.trim(ctx.store.clock().now(), false);
+        self.count_buffers(&ctx.server);
         if self.closing && self.unsent() == 0 {
             return self.closed();
         }
@@ -372,6 +376,29 @@ impl Connection {
                 self.wbuf.shrink_to(keep);
             }
         }
+    }
+
+    /// Brings the server's buffer gauges up to date with this connection's capacities
+    /// (shared atomics, touched only when a capacity changed).
+    pub fn count_buffers(&mut self, server: &ServerStats) {
+        let now = (self.rbuf.capacity(), self.wbuf.capacity());
+        let before = self.counted;
+        if now == before {
+            return;
+        }
+        let held = |bytes: usize| usize::from(bytes > 0);
+        ServerStats::shift(&server.read_buf_count, held(before.0), held(now.0));
+        ServerStats::shift(&server.read_buf_bytes, before.0, now.0);
+        ServerStats::shift(&server.response_obj_count, held(before.1), held(now.1));
+        ServerStats::shift(&server.response_obj_bytes, before.1, now.1);
+        self.counted = now;
+    }
+
+    /// Takes the connection's buffers out of the server's gauges (it is being dropped).
+    pub fn uncount_buffers(&mut self, server: &ServerStats) {
+        self.rbuf = Vec::new();
+        self.wbuf = Vec::new();
+        self.count_buffers(server);
     }
 
     fn closed(&self) -> Next {

@@ -33,7 +33,9 @@
 //! values does not regrow (and fault in) its buffers on every request. A buffer is shrunk
 //! when it is empty and more than 4 × the most it held in the current and previous clock
 //! second, and a connection that read nothing for 2 s gives all its buffer memory back.
-//! Reads go into the buffer's spare capacity, which is never zeroed first.
+//! Reads go into the buffer's spare capacity, which is never zeroed first. `stats` reports
+//! the buffers held under memcached's names (`read_buf_count`/`read_buf_bytes` for input,
+//! `response_obj_count`/`response_obj_bytes` for output).
 //!
 //! # Shutdown
 //! SIGTERM/SIGINT (or `shutdown` with `-A`): listeners close first, then every worker stops

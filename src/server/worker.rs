@@ -209,6 +209,7 @@ impl Worker {
         for (_, conn) in self.conns.iter_mut() {
             if now.saturating_sub(conn.last_active) >= IDLE_RELEASE_SECS {
                 conn.trim(now, true);
+                conn.count_buffers(&self.ctx.server);
             }
         }
     }
@@ -234,6 +235,7 @@ impl Worker {
         if self.conns.contains(token.0) {
             let mut conn = self.conns.remove(token.0);
             let _ = self.poll.registry().deregister(&mut conn.stream);
+            conn.uncount_buffers(&self.ctx.server);
             self.forget(&conn);
         }
     }
