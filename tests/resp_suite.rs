@@ -1,0 +1,31 @@
+//! Cases the Redis 7.0 test suite (`scripts/compat.d/60-redis-suite.sh`) found where slabd
+//! answered differently from redis-server 7.0; each reply is the one redis-server sends.
+
+mod common;
+mod resp_wire;
+
+use resp_wire::{daemon, Resp};
+
+/// keyspace.tcl's DBSIZE: the suite flushes before every file, and DBSIZE must not count
+/// what was flushed (redis-server: `:0` right after FLUSHALL / FLUSHDB).
+#[test]
+fn dbsize_after_flush_counts_no_flushed_item() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(&["SET", "a", "1"], "+OK\r\n");
+    r.check(&["SELECT", "1"], "+OK\r\n");
+    r.check(&["SET", "b", "2"], "+OK\r\n");
+    r.check(&["SET", "c", "3"], "+OK\r\n");
+    r.check(&["FLUSHALL"], "+OK\r\n");
+    r.check(&["DBSIZE"], ":0\r\n");
+    r.check(&["SELECT", "0"], "+OK\r\n");
+    r.check(&["DBSIZE"], ":0\r\n");
+    r.check(&["INFO", "keyspace"], "$12\r\n# Keyspace\r\n\r\n");
+    r.check(&["SET", "a", "1"], "+OK\r\n");
+    r.check(&["SET", "d", "4"], "+OK\r\n");
+    r.check(&["DBSIZE"], ":2\r\n");
+    r.check(&["FLUSHDB"], "+OK\r\n");
+    r.check(&["DBSIZE"], ":0\r\n");
+    r.check(&["SET", "e", "5"], "+OK\r\n");
+    r.check(&["DBSIZE"], ":1\r\n");
+}
