@@ -2,8 +2,15 @@
 //! `-o` extended options. Validation errors are one line naming the flag.
 //!
 //! Flags keep memcached 1.6's names, meanings, defaults and (where memcached has one) its
-//! validation message. Two deliberate differences: `-l` defaults to 127.0.0.1 rather than
-//! every address, and malformed numbers are refused instead of read as 0 by `atoi`.
+//! validation message. Deliberate differences from memcached 1.6.18:
+//! - `-l` defaults to 127.0.0.1 rather than every address;
+//! - malformed numbers are refused instead of read as 0 by `atoi`;
+//! - `-c N` admits N client connections (memcached subtracts its reserved descriptors);
+//! - started as root without `-u`, slabd runs (memcached refuses);
+//! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
+//! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
+//!   ([`Settings::ignored_options`]); `-U` other than 0 is an error (no UDP);
+//! - `--resp-port`, `--requirepass`, `--databases` and `--config` are slabd's own.
 //!
 //! A config file holds one flag per line (`-m 64`), `#` comments and blank lines, as
 //! Debian's `/etc/memcached.conf`; its `logfile PATH` line is understood too. The file is

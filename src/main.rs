@@ -72,6 +72,18 @@ fn main() -> ExitCode {
             eprintln!("-o {opt}: accepted for compatibility with memcached; no effect");
         }
     }
+    if settings.threads > 64 {
+        eprintln!(
+            "WARNING: Setting a high number of worker threads is not recommended.\n \
+             Set this value to the number of cores in your machine or less."
+        );
+    }
+    if let Some(allowed) = daemon::raise_file_limit(settings.maxconns) {
+        eprintln!(
+            "slabd: warning: the open file limit allows about {allowed} connections, not -c {}",
+            settings.maxconns
+        );
+    }
     // Before any thread exists, so that every thread inherits the mask.
     let signals = match signals::block_termination() {
         Ok(s) => s,

@@ -770,3 +770,93 @@ fn eviction_order_is_clock_over_chunks() {
         "without new hits k1 goes within two more passes"
     );
 }
+
+/// ms with `E`: a client-chosen CAS.
+fn set_with_cas(s: &Store, key: &[u8], value: &[u8], new_cas: u64) -> StoreOutcome {
+    let mut w = Write::new(0, key, value, 0, Expiry::Never, Mode::Set);
+    w.new_cas = Some(new_cas);
+    s.store(&w)
+}
+
+#[test]
+fn flush_ignores_client_chosen_cas() {
+    let (s, clock) = store();
+    for i in 0..50 {
+        set(&s, format!("k{i}").as_bytes(), b"x");
+    }
+    // Chosen far above the counter: still flushed, as it was written before the flush.
+    assert_eq!(
+        stored_cas(set_with_cas(&s, b"high", b"h", 1 << 40)),
+        1 << 40
+    );
+    s.flush(None, 0);
+    assert_eq!(get(&s, b"high"), Lookup::Miss(Miss::Flushed));
+    // Chosen below the counter at the flush: written after it, so visible (the bug was an
+    // HD reply for an item that could never be read).
+    assert_eq!(stored_cas(set_with_cas(&s, b"foo", b"22", 2)), 2);
+    assert_eq!(fetch(&s, b"foo").unwrap(), b"22");
+    assert_eq!(cas_of(&s, b"foo"), 2);
+    // A delayed flush treats chosen CASes the same way.
+    s.flush(None, 5);
+    set_with_cas(&s, b"before", b"b", 1 << 41);
+    clock.advance(5);
+    assert_eq!(get(&s, b"before"), Lookup::Miss(Miss::Flushed));
+    assert_eq!(get(&s, b"foo"), Lookup::Miss(Miss::Flushed));
+    set_with_cas(&s, b"after", b"a", 1);
+    assert_eq!(fetch(&s, b"after").unwrap(), b"a");
+    // A cas compare uses the chosen value; an incr keeps working on such items, in place
+    // or not, with or without a new chosen CAS.
+    let mut w = Write::new(0, b"after", b"10", 0, Expiry::Never, Mode::Set);
+    w.compare_cas = Some(1);
+    w.new_cas = Some(7);
+    assert_eq!(stored_cas(s.store(&w)), 7);
+    let incr = |new_cas| {
+        s.arith(&Arith {
+            db: 0,
+            key: b"after",
+            incr: true,
+            delta: 1,
+            compare_cas: None,
+            new_cas,
+            vivify: None,
+            touch: None,
+        })
+    };
+    let value_cas = |o| match o {
+        ArithOutcome::Value { value, cas, .. } => (value, cas),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(value_cas(incr(Some(9))), (11, 9));
+    assert_eq!(cas_of(&s, b"after"), 9);
+    let (v, c) = value_cas(incr(None));
+    assert_eq!(v, 12);
+    assert!(c > 9 && c == cas_of(&s, b"after"));
+    set(&s, b"plain", b"5");
+    assert_eq!(
+        s.arith(&Arith {
+            db: 0,
+            key: b"plain",
+            incr: false,
+            delta: 1,
+            compare_cas: None,
+            new_cas: Some(1 << 50),
+            vivify: None,
+            touch: None,
+        }),
+        ArithOutcome::Value {
+            value: 4,
+            cas: 1 << 50,
+            expiry: Expiry::Never,
+            created: false
+        }
+    );
+    assert_eq!(fetch(&s, b"plain").unwrap(), b"4");
+    // Chained items carry the slot too.
+    let big: Vec<u8> = (0..700_000).map(|i| (i % 253) as u8).collect();
+    assert_eq!(stored_cas(set_with_cas(&s, b"big", &big, 3)), 3);
+    assert_eq!(fetch(&s, b"big").unwrap(), big);
+    assert_eq!(cas_of(&s, b"big"), 3);
+    s.flush(None, 0);
+    assert_eq!(get(&s, b"big"), Lookup::Miss(Miss::Flushed));
+    assert_eq!(get(&s, b"plain"), Lookup::Miss(Miss::Flushed));
+}

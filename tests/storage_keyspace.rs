@@ -277,3 +277,137 @@ fn memory_limit_can_be_lowered_and_raised() {
     }
     assert!(s.stats().total_malloced > 16 << 20);
 }
+
+#[test]
+fn swap_db_exchanges_whole_databases() {
+    let (s, clock) = store_with(StoreConfig::default());
+    for i in 0..300 {
+        put(&s, 1, format!("a{i}").as_bytes(), b"one", Expiry::Never);
+    }
+    put(&s, 2, b"b", b"two", Expiry::At(clock.unix_now() + 100));
+    put(&s, 1, b"shared", b"from-1", Expiry::Never);
+    put(&s, 2, b"shared", b"from-2", Expiry::Never);
+    put(&s, 3, b"c", b"three", Expiry::Never);
+    s.swap_db(1, 2);
+    assert_eq!(value(&s, 1, b"shared").unwrap(), b"from-2");
+    assert_eq!(value(&s, 2, b"shared").unwrap(), b"from-1");
+    assert_eq!(value(&s, 1, b"b").unwrap(), b"two");
+    assert_eq!(value(&s, 2, b"a7").unwrap(), b"one");
+    assert_eq!(value(&s, 1, b"a7"), None);
+    assert_eq!((s.db_len(1), s.db_len(2), s.db_len(3)), (2, 301, 1));
+    let ks = s.keyspace();
+    assert_eq!((ks[1].keys, ks[1].expires), (2, 1));
+    assert_eq!((ks[2].keys, ks[2].expires), (301, 0));
+    let mut scanned = 0;
+    let mut cursor = 0;
+    loop {
+        cursor = s.scan(1, cursor, 100, |it| {
+            assert!(it.key() == b"b" || it.key() == b"shared");
+            scanned += 1;
+        });
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(scanned, 2);
+    // Writes, deletes, flushes and moves after the swap address the new contents.
+    put(&s, 1, b"new", b"n", Expiry::Never);
+    assert_eq!(value(&s, 2, b"new"), None);
+    let del = Delete {
+        db: 2,
+        key: b"shared",
+        compare_cas: None,
+        invalidate: None,
+        drop_value: false,
+    };
+    assert_eq!(s.delete(&del), DeleteOutcome::Deleted);
+    assert_eq!(value(&s, 1, b"shared").unwrap(), b"from-2");
+    assert_eq!(s.rename(1, b"b", 3, b"b", true), Ok(true), "MOVE");
+    assert_eq!(value(&s, 3, b"b").unwrap(), b"two");
+    s.flush(Some(2), 0);
+    assert_eq!(value(&s, 2, b"a7"), None);
+    assert_eq!(value(&s, 1, b"shared").unwrap(), b"from-2");
+    // Swapping back, and swapping a db with itself, restore the original numbering.
+    s.swap_db(2, 1);
+    s.swap_db(3, 3);
+    assert_eq!(value(&s, 2, b"new").unwrap(), b"n");
+    assert_eq!(value(&s, 3, b"c").unwrap(), b"three");
+    let mut dbs = HashSet::new();
+    s.for_each(|db, _| {
+        dbs.insert(db);
+    });
+    assert_eq!(dbs, HashSet::from([2, 3]));
+}
+
+#[test]
+fn swap_db_waits_for_an_operation_in_flight() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (s, _) = store_with(StoreConfig::default());
+    put(&s, 0, b"k", b"zero", Expiry::Never);
+    put(&s, 1, b"k", b"one", Expiry::Never);
+    let finished = AtomicBool::new(false);
+    let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let seen = s.get(0, b"k", &ReadOptions::default(), |it| {
+                inside_tx.send(()).unwrap();
+                // Long enough that a swap not waiting for this stripe would finish first.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let mut v = Vec::new();
+                it.copy_value_to(&mut v);
+                finished.store(true, Ordering::SeqCst);
+                v
+            });
+            assert_eq!(seen, Lookup::Hit(b"zero".to_vec()));
+        });
+        inside_rx.recv().unwrap();
+        s.swap_db(0, 1);
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the swap returned while a read of db 0 was still running"
+        );
+    });
+    assert_eq!(value(&s, 0, b"k").unwrap(), b"one");
+}
+
+#[test]
+fn concurrent_swaps_lose_no_update() {
+    let (s, _) = store_with(StoreConfig::default());
+    for db in [0, 1] {
+        put(&s, db, b"n", b"0", Expiry::Never);
+    }
+    const THREADS: u64 = 2;
+    const INCRS: u64 = 3000;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let s = &s;
+            scope.spawn(move || {
+                for i in 0..INCRS {
+                    let out = s.arith(&Arith {
+                        db: ((i + t) % 2) as u8,
+                        key: b"n",
+                        incr: true,
+                        delta: 1,
+                        compare_cas: None,
+                        new_cas: None,
+                        vivify: None,
+                        touch: None,
+                    });
+                    assert!(matches!(out, ArithOutcome::Value { .. }), "{out:?}");
+                }
+            });
+        }
+        scope.spawn(|| {
+            for _ in 0..200 {
+                s.swap_db(0, 1);
+            }
+        });
+    });
+    let counter = |db| {
+        let v = value(&s, db, b"n").unwrap();
+        String::from_utf8(v).unwrap().trim().parse::<u64>().unwrap()
+    };
+    assert_eq!(counter(0) + counter(1), THREADS * INCRS);
+    assert_eq!((s.db_len(0), s.db_len(1)), (1, 1));
+    assert_eq!(s.stats().curr_items, 2);
+}

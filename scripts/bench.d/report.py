@@ -164,6 +164,17 @@ def write_markdown(doc, table, counts, path):
         "- The client tools share the machine's cores with the servers, so absolute figures",
         "  understate what a server does on its own; the ratios are the point.",
         "",
+        "## Rerunning",
+        "",
+        "```sh",
+        "scripts/bench                  # everything, then rewrites this page and its chart",
+        "scripts/bench --quick          # smoke run, results under target/bench/ only",
+        "scripts/bench --rounds 5 --duration 10 --only throughput",
+        "target/release/slabd-load --server 127.0.0.1:11211 --conns 50 --get-ratio 0.9 \\",
+        "    --value-size 100 --warm --duration 10         # one run; --help for the rest",
+        "target/release/slabd-load --server 127.0.0.1:11211 --rate 30000 --duration 10",
+        "```",
+        "",
         "## Machine",
         "",
         f"- CPU: {m['cpu']}, {m['nproc']} logical CPUs (`nproc`), {m['mem_gb']} GiB RAM,"
@@ -215,6 +226,11 @@ def write_markdown(doc, table, counts, path):
     if doc["skipped"]:
         lines += ["", "Not measured in this run:", ""] + [f"- {s}" for s in doc["skipped"]]
     lines += ["", "![throughput and p99 per workload](benchmarks.svg)", ""]
+    # Profiles are read by a person, not computed: their notes live beside this script and
+    # are carried into every regenerated page (check they still match the figures).
+    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
+    if os.path.exists(analysis):
+        lines += [open(analysis).read()]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 

@@ -7,6 +7,7 @@ here is written to the pid file first, so scripts/bench's trap can end it whatev
 to this script. Only loopback addresses are used.
 """
 import argparse
+import getpass
 import json
 import os
 import re
@@ -74,7 +75,7 @@ class Server:
         elif self.kind == "memcached":
             self.port = free_port()
             # memcached refuses to run as root without -u; elsewhere -u is ignored.
-            argv = [self.binary, "-u", os.environ.get("USER") or "root", "-p", str(self.port),
+            argv = [self.binary, "-u", getpass.getuser(), "-p", str(self.port),
                     "-l", "127.0.0.1", "-U", "0", "-m", str(self.mem_mb),
                     "-t", str(self.threads), "-c", "4096"]
         else:
@@ -510,7 +511,7 @@ def main():
     ap.add_argument("--slabd", default=os.path.join(ROOT, "target", "release", "slabd"))
     ap.add_argument("--quick", action="store_true", help="smoke run: one short round")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
+    ap.add_argument("--duration", type=float, default=4.0, help="seconds per measured run")
     ap.add_argument("--threads", type=int, default=2, help="-t for every server")
     # redis-server's io-threads busy-poll: on a 2-core machine shared with the client
     # they cut its throughput about tenfold, so the default is Redis's own default, 1.

@@ -7,6 +7,7 @@ COMPAT_SERVER=memcached three memcached and three redis-server, to check the tes
 itself against the daemons slabd imitates. Prints one line per check; exits non-zero on
 the first failure. Every process it starts is ended on the way out.
 """
+import getpass
 import os
 import re
 import shutil
@@ -90,7 +91,7 @@ class Instance:
 
     def start_reference(self):
         self.mc_port, self.resp_port = free_port(), free_port()
-        p, log = self.spawn(["memcached", "-u", os.environ.get("USER") or "root", "-p",
+        p, log = self.spawn(["memcached", "-u", getpass.getuser(), "-p",
                              str(self.mc_port), "-l", "127.0.0.1", "-U", "0", "-m", "64"],
                             "memcached")
         wait_port(self.mc_port, p, log)

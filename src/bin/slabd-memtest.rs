@@ -4,9 +4,13 @@
 //! ```text
 //! slabd-memtest store [items] [memory_mb]
 //! slabd-memtest memcached <host:port> <pid> [items]
+//! slabd-memtest gets [items] [gets]
 //! ```
+//!
+//! `gets` loads the items and then reads them round-robin, for instruction counts of the
+//! get path (`valgrind --tool=callgrind`, run twice with different `gets` and subtract).
 
-use slabd::storage::{Clock, Expiry, Mode, Store, StoreConfig, Write};
+use slabd::storage::{Clock, Expiry, Lookup, Mode, ReadOptions, Store, StoreConfig, Write};
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpStream;
 use std::process::ExitCode;
@@ -99,17 +103,43 @@ fn memcached_mode(addr: &str, pid: &str, items: usize) -> Result<(), String> {
     Ok(())
 }
 
+fn gets_mode(items: usize, gets: usize) -> Result<(), String> {
+    let store =
+        Store::new(StoreConfig::default(), Arc::new(Clock::system())).map_err(|e| e.to_string())?;
+    let value = [b'v'; VALUE_LEN];
+    let keys: Vec<[u8; 16]> = (0..items).map(key).collect();
+    for k in &keys {
+        store.store(&Write::new(0, k, &value, 0, Expiry::Never, Mode::Set));
+    }
+    let opts = ReadOptions {
+        is_fetch: true,
+        ..ReadOptions::default()
+    };
+    let mut out = Vec::with_capacity(VALUE_LEN);
+    let mut hits = 0usize;
+    for i in 0..gets {
+        out.clear();
+        let k = &keys[i.wrapping_mul(7919) % items.max(1)];
+        if let Lookup::Hit(()) = store.get(0, k, &opts, |it| it.copy_value_to(&mut out)) {
+            hits += 1;
+        }
+    }
+    println!("gets: {items} items, {gets} gets, {hits} hits");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num =
         |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let result = match args.first().map(String::as_str) {
         Some("store") => store_mode(num(1, 2_000_000), num(2, 1024)),
+        Some("gets") => gets_mode(num(1, 100_000), num(2, 1_000_000)),
         Some("memcached") if args.len() >= 3 => {
             memcached_mode(&args[1], &args[2], num(3, 2_000_000))
         }
         _ => Err(
-            "usage: slabd-memtest store [items] [memory_mb] | memcached <host:port> <pid> [items]"
+            "usage: slabd-memtest store [items] [memory_mb] | memcached <host:port> <pid> [items] | gets [items] [gets]"
                 .into(),
         ),
     };

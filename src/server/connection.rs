@@ -174,32 +174,30 @@ impl Connection {
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                if served == budget {
-                    stats::bump(&stats.conn_yields);
-                    return self.end_turn(stats, Next::Yield);
-                }
                 let input = &self.rbuf[self.start..self.end];
                 if input.is_empty() {
                     need_input = true;
                     break;
                 }
+                if served == budget {
+                    // Requests are left: let the worker's other connections have a turn.
+                    stats::bump(&stats.conn_yields);
+                    return self.end_turn(stats, Next::Yield);
+                }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
+                    // Using nothing would serve the same bytes forever: wait for more.
+                    Step::Incomplete | Step::Done(0) => {
+                        need_input = true;
+                        break;
+                    }
                     Step::Done(n) => {
-                        let n = n.min(input.len());
-                        if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
-                            log_request(self.session.info.id, &input[..n]);
-                        }
-                        self.start += n;
+                        self.start += n.min(input.len());
                         if self.start == self.end {
                             self.start = 0;
                             self.end = 0;
                         }
                         served += 1;
-                    }
-                    Step::Incomplete => {
-                        need_input = true;
-                        break;
                     }
                     Step::Close => {
                         self.closing = true;
@@ -339,12 +337,4 @@ impl Connection {
             Next::Close
         }
     }
-}
-
-/// `-vv`: the command line of a request (not its data block), as memcached prints it.
-fn log_request(id: u64, request: &[u8]) {
-    let line = request.split(|&b| b == b'\n').next().unwrap_or(request);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let shown = &line[..line.len().min(200)];
-    eprintln!("<{id} {}", String::from_utf8_lossy(shown));
 }

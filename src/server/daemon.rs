@@ -110,3 +110,39 @@ pub fn drop_privileges(user: &str, owned: &[PathBuf]) -> Result<(), DaemonError>
     }
     Ok(())
 }
+
+/// Descriptors needed beside the connections: listeners, one epoll and one waker per
+/// thread, the standard streams, files opened by persistence.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the open-file limit to fit `-c` connections, as memcached does. Returns the
+/// number of connections the limit allows when it could not be raised far enough.
+pub fn raise_file_limit(maxconns: usize) -> Option<u64> {
+    let want = maxconns as u64 + RESERVED_FDS;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid out pointer for getrlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    if lim.rlim_cur >= want {
+        return None;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: want,
+        rlim_max: lim.rlim_max.max(want),
+    };
+    // SAFETY: `raised` is a valid rlimit; raising the hard limit needs root and may fail.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        return None;
+    }
+    let capped = libc::rlimit {
+        rlim_cur: lim.rlim_max,
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: as above; the soft limit may always rise to the hard one.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &capped) };
+    Some(lim.rlim_max.saturating_sub(RESERVED_FDS))
+}

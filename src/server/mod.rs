@@ -351,8 +351,9 @@ impl Server {
                 if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!("Too many open connections: refused {peer}");
                 }
-                reject(stream);
+                // Counted before the client can see the refusal (and ask `stats`).
                 ServerStats::inc(&server.rejected_connections);
+                reject(stream);
                 continue;
             }
             ServerStats::inc(&server.curr_connections);

@@ -2,20 +2,27 @@
 //!
 //! ```text
 //! offset size field
-//!   0     8   cas         AtomicU64  CAS unique; also the write sequence flush compares
+//!   0     8   seq         AtomicU64  write sequence (store-wide counter; the CAS unless the
+//!                                    top bit, EXPLICIT_CAS, says a CAS slot follows)
 //!   8     4   exptime     AtomicU32  clock-relative seconds, 0 = never
 //!  12     4   atime_bits  AtomicU32  last access (23 bits, high) | item bits (9, low)
 //!  16     4   flags       AtomicU32  client flags
 //!  20     4   lens        AtomicU32  key_len (8, high) | db (4) | value_len (20, low)
-//!  24     k   key
-//!  24+k   v   value (no trailing \r\n)
+//!  24     8   cas         AtomicU64  only with EXPLICIT_CAS: the CAS a client chose (ms/ma E)
+//!  24(+8) k   key
+//!  ...    v   value (no trailing \r\n)
 //! ```
 //!
+//! The write sequence is what flush_all compares, so it must be the store's own counter: a
+//! client-chosen CAS (ms `E`) below the counter at a flush would otherwise make a new item
+//! look older than the flush, and one above it would survive the flush. Items with a
+//! client-chosen CAS pay 8 bytes for it; every other item's CAS is its sequence.
+//!
 //! A chained item (bigger than `slab_chunk_max`) keeps `total value length: u32` and the
-//! `first tail: ChunkId` in the 8 bytes after the header, then the key and the first part of
-//! the value; `value_len` in `lens` is 0. Each tail chunk has a header too, with the `TAIL`
-//! bit, `cas` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`]) and `value_len` =
-//! data bytes in this chunk; the data follows the header.
+//! `first tail: ChunkId` in the 8 bytes after the header (and CAS slot), then the key and the
+//! first part of the value; `value_len` in `lens` is 0. Each tail chunk has a header too,
+//! with the `TAIL` bit, `seq` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`])
+//! and `value_len` = data bytes in this chunk; the data follows the header.
 //!
 //! Under its class lock every carved chunk is in exactly one state, read from its bits:
 //! `FREE` (on the free list), `LINKED` (an item), `TAIL` (part of a chained item) or none of
@@ -23,6 +30,7 @@
 //! reassignment relies on this to know when a page can be emptied.
 
 use super::arena::{Arena, ChunkId, CHUNK_ALIGN};
+use super::index::same_bytes;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 pub const HEADER_SIZE: usize = 24;
@@ -30,6 +38,11 @@ pub const HEADER_SIZE: usize = 24;
 pub const CHAIN_INFO: usize = 8;
 pub const NO_CHUNK: ChunkId = u32::MAX;
 pub const VALUE_LEN_MAX: usize = (1 << 20) - 1;
+/// In the sequence field: the item carries a client-chosen CAS in the 8 bytes after the
+/// header. Sequences never reach this bit.
+pub const EXPLICIT_CAS: u64 = 1 << 63;
+/// Bytes of the explicit CAS slot.
+pub const CAS_SLOT: usize = 8;
 
 /// In the index (set under the stripe lock before the chunk is reachable, cleared when it is
 /// unlinked).
@@ -51,7 +64,7 @@ pub const FREE: u32 = 128;
 /// Hit again while `ACTIVE` was set (the second CLOCK level).
 pub const ACTIVE2: u32 = 256;
 const BITS_SHIFT: u32 = 9;
-const BITS_MASK: u32 = (1 << BITS_SHIFT) - 1;
+pub const BITS_MASK: u32 = (1 << BITS_SHIFT) - 1;
 pub const ATIME_MASK: u32 = (1 << (32 - BITS_SHIFT)) - 1;
 
 pub fn offset_of(chunk: ChunkId) -> usize {
@@ -63,12 +76,26 @@ pub fn chunk_at(offset: usize) -> ChunkId {
     (offset / CHUNK_ALIGN) as ChunkId
 }
 
-/// Size an item of this key and value needs in one chunk.
+/// Size an item of this key and value needs in one chunk (before any explicit CAS slot).
 pub fn plain_size(key_len: usize, value_len: usize) -> usize {
     HEADER_SIZE + key_len + value_len
 }
 
-/// Seconds between two 24-bit access stamps.
+/// Bytes an item with (or without) a client-chosen CAS adds for its CAS slot.
+pub fn cas_slot_len(explicit: bool) -> usize {
+    if explicit {
+        CAS_SLOT
+    } else {
+        0
+    }
+}
+
+/// The access stamp of an atime-and-bits word.
+pub fn atime_of(atime_bits: u32) -> u32 {
+    atime_bits >> BITS_SHIFT
+}
+
+/// Seconds between two 23-bit access stamps.
 pub fn atime_age(now: u32, atime: u32) -> u32 {
     now.wrapping_sub(atime) & ATIME_MASK
 }
@@ -89,8 +116,11 @@ impl<'a> Item<'a> {
         offset_of(self.chunk)
     }
 
-    pub fn cas_cell(&self) -> &'a AtomicU64 {
+    fn seq_cell(&self) -> &'a AtomicU64 {
         self.arena.atomic_u64(self.off())
+    }
+    fn cas_slot_cell(&self) -> &'a AtomicU64 {
+        self.arena.atomic_u64(self.off() + HEADER_SIZE)
     }
     pub fn exptime_cell(&self) -> &'a AtomicU32 {
         self.arena.atomic_u32(self.off() + 8)
@@ -105,8 +135,44 @@ impl<'a> Item<'a> {
         self.arena.atomic_u32(self.off() + 20)
     }
 
+    /// The write sequence (what flush_all compares).
+    pub fn seq(&self) -> u64 {
+        self.seq_cell().load(Ordering::Relaxed) & !EXPLICIT_CAS
+    }
+    fn has_cas_slot(&self) -> bool {
+        self.seq_cell().load(Ordering::Relaxed) & EXPLICIT_CAS != 0
+    }
+    /// The CAS clients see: the chosen one if any, else the sequence.
     pub fn cas(&self) -> u64 {
-        self.cas_cell().load(Ordering::Relaxed)
+        let seq = self.seq_cell().load(Ordering::Relaxed);
+        if seq & EXPLICIT_CAS != 0 {
+            self.cas_slot_cell().load(Ordering::Relaxed)
+        } else {
+            seq
+        }
+    }
+    /// Bytes between the header and the chain information or key.
+    fn slot_len(&self) -> usize {
+        cas_slot_len(self.has_cas_slot())
+    }
+    /// A new sequence and CAS for a linked item (in-place incr/decr, md `I`), under the
+    /// stripe lock. False when a chosen CAS needs a slot this item does not have.
+    pub fn set_cas(&self, seq: u64, explicit: Option<u64>) -> bool {
+        if self.has_cas_slot() {
+            self.cas_slot_cell()
+                .store(explicit.unwrap_or(seq), Ordering::Relaxed);
+            self.seq_cell().store(seq | EXPLICIT_CAS, Ordering::Relaxed);
+            true
+        } else if explicit.map_or(true, |c| c == seq) {
+            self.seq_cell().store(seq, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
+    }
+    /// Bytes after the header before the key (CAS slot, chain information).
+    pub fn extra_len(&self) -> usize {
+        self.slot_len() + if self.is_chained() { CHAIN_INFO } else { 0 }
     }
     pub fn exptime(&self) -> u32 {
         self.exptime_cell().load(Ordering::Relaxed)
@@ -117,6 +183,10 @@ impl<'a> Item<'a> {
     /// Item bits, with `Acquire` so that a reader that sees `LINKED` also sees the bytes.
     pub fn bits(&self) -> u32 {
         self.atime_bits_cell().load(Ordering::Acquire) & BITS_MASK
+    }
+    /// The atime and bits word as one load (see [`atime_of`], [`BITS_MASK`]).
+    pub fn atime_bits(&self) -> u32 {
+        self.atime_bits_cell().load(Ordering::Acquire)
     }
     pub fn atime(&self) -> u32 {
         self.atime_bits_cell().load(Ordering::Relaxed) >> BITS_SHIFT
@@ -146,6 +216,17 @@ impl<'a> Item<'a> {
         });
     }
 
+    /// The key length and db bits of the `lens` word, for [`Item::has_key`].
+    pub fn key_tag(key_len: usize, db: u8) -> u32 {
+        ((key_len as u32) << 24) | (u32::from(db) << 20)
+    }
+
+    /// Whether this item is `key` in the db of `tag` (one header load before the key bytes).
+    pub fn has_key(&self, tag: u32, key: &[u8]) -> bool {
+        self.lens_cell().load(Ordering::Relaxed) & !(VALUE_LEN_MAX as u32) == tag
+            && same_bytes(self.arena.bytes(self.key_offset(), key.len()), key)
+    }
+
     pub fn key_len(&self) -> usize {
         (self.lens_cell().load(Ordering::Relaxed) >> 24) as usize
     }
@@ -160,14 +241,16 @@ impl<'a> Item<'a> {
     }
 
     fn key_offset(&self) -> usize {
-        self.off() + HEADER_SIZE + if self.is_chained() { CHAIN_INFO } else { 0 }
+        self.off() + HEADER_SIZE + self.extra_len()
     }
     pub fn key(&self) -> &'a [u8] {
         self.arena.bytes(self.key_offset(), self.key_len())
     }
 
     fn chain_info(&self) -> (usize, ChunkId) {
-        let b = self.arena.bytes(self.off() + HEADER_SIZE, CHAIN_INFO);
+        let b = self
+            .arena
+            .bytes(self.off() + HEADER_SIZE + self.slot_len(), CHAIN_INFO);
         let total = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
         let next = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
         (total, next)
@@ -184,18 +267,23 @@ impl<'a> Item<'a> {
     /// Bytes of the item's value held in this (head) chunk, given the head's chunk size.
     fn head_value_len(&self, chunk_size: usize) -> usize {
         if self.is_chained() {
-            chunk_size - HEADER_SIZE - CHAIN_INFO - self.key_len()
+            chunk_size - HEADER_SIZE - CHAIN_INFO - self.slot_len() - self.key_len()
         } else {
             self.stored_value_len()
         }
     }
 
-    /// The value of a plain item (not chained).
-    pub fn plain_value(&self) -> &'a [u8] {
-        debug_assert!(!self.is_chained());
-        self.arena.bytes(
-            self.off() + HEADER_SIZE + self.key_len(),
-            self.stored_value_len(),
+    /// The value of a plain item; `None` for a chained one (see [`Item::for_each_piece`]).
+    pub fn plain_value(&self) -> Option<&'a [u8]> {
+        if self.is_chained() {
+            return None;
+        }
+        let lens = self.lens_cell().load(Ordering::Relaxed);
+        let key_len = (lens >> 24) as usize;
+        let start = self.off() + HEADER_SIZE + self.slot_len() + key_len;
+        Some(
+            self.arena
+                .bytes(start, (lens & VALUE_LEN_MAX as u32) as usize),
         )
     }
 
@@ -231,9 +319,25 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// Writes the header fields of a fresh (unlinked, exclusively owned) chunk.
-    pub fn init_header(&self, cas: u64, exptime: u32, flags: u32, db: u8, key_len: usize) {
-        self.cas_cell().store(cas, Ordering::Relaxed);
+    /// Writes the header fields (and the CAS slot when `explicit` is given) of a fresh
+    /// (unlinked, exclusively owned) chunk.
+    pub fn init_header(
+        &self,
+        seq: u64,
+        explicit: Option<u64>,
+        exptime: u32,
+        flags: u32,
+        db: u8,
+        key_len: usize,
+    ) {
+        debug_assert_eq!(seq & EXPLICIT_CAS, 0);
+        match explicit {
+            Some(cas) => {
+                self.seq_cell().store(seq | EXPLICIT_CAS, Ordering::Relaxed);
+                self.cas_slot_cell().store(cas, Ordering::Relaxed);
+            }
+            None => self.seq_cell().store(seq, Ordering::Relaxed),
+        }
         self.exptime_cell().store(exptime, Ordering::Relaxed);
         self.atime_bits_cell().store(0, Ordering::Relaxed);
         self.flags_cell().store(flags, Ordering::Relaxed);
@@ -269,12 +373,13 @@ impl<'a> Item<'a> {
         let mut b = [0u8; CHAIN_INFO];
         b[..4].copy_from_slice(&(total as u32).to_le_bytes());
         b[4..].copy_from_slice(&first_tail.to_le_bytes());
-        self.arena.write(self.off() + HEADER_SIZE, &b);
+        self.arena
+            .write(self.off() + HEADER_SIZE + self.slot_len(), &b);
     }
 
     /// Turns a fresh chunk into a tail holding `len` bytes.
     pub fn init_tail(&self, head: ChunkId, len: usize) {
-        self.cas_cell().store(u64::from(head), Ordering::Relaxed);
+        self.seq_cell().store(u64::from(head), Ordering::Relaxed);
         self.exptime_cell().store(0, Ordering::Relaxed);
         self.atime_bits_cell().store(TAIL, Ordering::Release);
         self.flags_cell().store(NO_CHUNK, Ordering::Relaxed);

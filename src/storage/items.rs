@@ -7,10 +7,10 @@
 //! `try_lock` and moves on when a stripe is busy.
 
 use super::arena::{Arena, ChunkId};
-use super::index::{Index, Stripe};
+use super::index::{table_hash, HashSeed, Index, Stripe};
 use super::item::{
-    atime_age, offset_of, plain_size, Item, ACTIVE, ACTIVE2, CHAINED, CHAIN_INFO, FETCHED,
-    HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
+    atime_age, atime_of, cas_slot_len, offset_of, plain_size, Item, ACTIVE, ACTIVE2, BITS_MASK,
+    CHAINED, CHAIN_INFO, FETCHED, HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
 };
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::{
@@ -18,6 +18,7 @@ use super::{
     Lookup, Miss, Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats,
     StoreConfig, StoreOutcome, StoreStats, Write,
 };
+use parking_lot::MutexGuard;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -58,6 +59,16 @@ pub struct Held<'g> {
     pub protect: ChunkId,
 }
 
+/// A key's stripe, locked, with what is resolved under the lock: the physical db (see
+/// `index.rs` on SWAPDB), the table hash and the time (after any due delayed flush).
+pub struct Locked<'a> {
+    pub guard: MutexGuard<'a, Stripe>,
+    pub stripe: usize,
+    pub db: u8,
+    pub hash: u64,
+    pub now: u32,
+}
+
 /// Why an item could not be built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuildError {
@@ -81,7 +92,10 @@ pub struct ItemSpec<'k> {
     pub value_len: usize,
     pub flags: u32,
     pub exptime: u32,
-    pub cas: u64,
+    /// Write sequence ([`Core::next_cas`]).
+    pub seq: u64,
+    /// A client-chosen CAS (ms/ma `E`), kept in the item's CAS slot.
+    pub explicit_cas: Option<u64>,
     pub bits: u32,
 }
 
@@ -136,9 +150,10 @@ pub struct Core {
 pub struct View<'a> {
     item: Item<'a>,
     core: &'a Core,
-    class: u8,
-    last_access: u32,
-    hit_before: bool,
+    now: u32,
+    /// The atime and bits word before this read bumped it (one load; the accessors that
+    /// need it decode it, so a plain get pays for nothing it does not use).
+    before: u32,
     won: bool,
     win_taken: bool,
 }
@@ -164,6 +179,10 @@ impl ItemView for View<'_> {
         self.item.value_len()
     }
     fn copy_value_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self.item.plain_value() {
+            out.extend_from_slice(v);
+            return;
+        }
         out.reserve(self.item.value_len());
         self.item
             .for_each_piece(self.core.config.slab_chunk_max, |p| {
@@ -174,13 +193,13 @@ impl ItemView for View<'_> {
         self.core.expiry_of(self.item.exptime())
     }
     fn last_access(&self) -> u32 {
-        self.last_access
+        atime_age(self.now, atime_of(self.before))
     }
     fn hit_before(&self) -> bool {
-        self.hit_before
+        self.before & FETCHED != 0
     }
     fn slab_class(&self) -> u8 {
-        self.class
+        self.core.class_of_chunk(self.item.chunk) as u8 + 1
     }
     fn total_size(&self) -> usize {
         footprint(self.item)
@@ -196,11 +215,10 @@ impl ItemView for View<'_> {
     }
 }
 
-/// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, for a
-/// chained item, its chain information.
+/// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, when
+/// present, the explicit CAS slot and chain information.
 pub fn footprint(it: Item<'_>) -> usize {
-    let chain = if it.is_chained() { CHAIN_INFO } else { 0 };
-    HEADER_SIZE + chain + it.key_len() + it.value_len()
+    HEADER_SIZE + it.extra_len() + it.key_len() + it.value_len()
 }
 
 /// memcached's `safe_strtoull` on an item value: leading blanks, digits, then the end or a
@@ -279,9 +297,14 @@ impl Core {
         let expected = 1usize << config.hashpower.min(30);
         let seed = {
             use std::hash::{BuildHasher, Hasher};
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(arena.len());
-            h.finish()
+            // std's RandomState is keyed from the OS once per process.
+            let random = std::collections::hash_map::RandomState::new();
+            let word = |i: usize| {
+                let mut h = random.build_hasher();
+                h.write_usize(i);
+                h.finish()
+            };
+            HashSeed([word(0), word(1)])
         };
         Core {
             automove: AtomicU8::new(config.slab_automove),
@@ -359,6 +382,22 @@ impl Core {
         now
     }
 
+    /// Locks the stripe of `key` and resolves logical `db` under the lock.
+    #[inline]
+    pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
+        let key_hash = self.index.key_hash(key);
+        let stripe = self.index.stripe_of(key_hash);
+        let guard = self.index.lock(stripe);
+        let db = self.index.physical(db);
+        Locked {
+            guard,
+            stripe,
+            db,
+            hash: table_hash(key_hash, db),
+            now: self.now(db),
+        }
+    }
+
     /// Why a linked item is no longer visible, if it is not.
     pub fn dead(&self, it: Item<'_>, now: u32) -> Option<Miss> {
         let exp = it.exptime();
@@ -368,7 +407,7 @@ impl Core {
         let below = self.flush[usize::from(it.db())]
             .below
             .load(Ordering::Acquire);
-        if below != 0 && it.cas() <= below {
+        if below != 0 && it.seq() <= below {
             return Some(Miss::Flushed);
         }
         None
@@ -445,6 +484,7 @@ impl Core {
     }
 
     /// Finds the live item for (db, key), reclaiming it if it expired or was flushed.
+    #[inline]
     pub fn find_live_locked(
         &self,
         s: &mut Stripe,
@@ -473,9 +513,8 @@ impl Core {
         View {
             item,
             core: self,
-            class: self.class_of_chunk(chunk) as u8 + 1,
-            last_access: atime_age(now, item.atime()),
-            hit_before: item.bits() & FETCHED != 0,
+            now,
+            before: item.atime_bits(),
             won: false,
             win_taken: false,
         }
@@ -637,8 +676,9 @@ impl Core {
     /// Unlinks a victim found by an eviction hand (the caller holds its class lock).
     pub fn unlink_victim(&self, it: Item<'_>, held: Option<&mut Held<'_>>) -> bool {
         let db = it.db();
-        let hash = self.index.hash(db, it.key());
-        let si = self.index.stripe_of(hash);
+        let key_hash = self.index.key_hash(it.key());
+        let si = self.index.stripe_of(key_hash);
+        let hash = table_hash(key_hash, db);
         let removed = if let Some(held) = held.filter(|h| h.stripe == si) {
             if it.chunk == held.protect {
                 return false;
@@ -665,7 +705,8 @@ impl Core {
         held: &mut Held<'_>,
         fill: impl FnOnce(&mut dyn FnMut(&[u8])),
     ) -> Result<ChunkId, BuildError> {
-        let size = plain_size(spec.key.len(), spec.value_len);
+        let slot = cas_slot_len(spec.explicit_cas.is_some());
+        let size = plain_size(spec.key.len(), spec.value_len) + slot;
         if size > self.config.item_size_max {
             return Err(BuildError::TooLarge);
         }
@@ -674,7 +715,14 @@ impl Core {
             let ci = self.table.class_for(size).ok_or(BuildError::TooLarge)?;
             let chunk = self.alloc_chunk(ci, held).ok_or(BuildError::NoMemory)?;
             let it = Item::new(&self.arena, chunk);
-            it.init_header(spec.cas, spec.exptime, spec.flags, spec.db, spec.key.len());
+            it.init_header(
+                spec.seq,
+                spec.explicit_cas,
+                spec.exptime,
+                spec.flags,
+                spec.db,
+                spec.key.len(),
+            );
             it.set_value_len(spec.value_len);
             it.write_key(spec.key);
             let mut w = ValueWriter {
@@ -693,7 +741,7 @@ impl Core {
         let head = self
             .alloc_chunk(largest, held)
             .ok_or(BuildError::NoMemory)?;
-        let head_room = chunk_max - HEADER_SIZE - CHAIN_INFO - spec.key.len();
+        let head_room = chunk_max - HEADER_SIZE - slot - CHAIN_INFO - spec.key.len();
         let mut tails: Vec<ChunkId> = Vec::new();
         let mut remaining = spec.value_len.saturating_sub(head_room);
         while remaining > 0 {
@@ -714,7 +762,14 @@ impl Core {
             remaining -= n;
         }
         let it = Item::new(&self.arena, head);
-        it.init_header(spec.cas, spec.exptime, spec.flags, spec.db, spec.key.len());
+        it.init_header(
+            spec.seq,
+            spec.explicit_cas,
+            spec.exptime,
+            spec.flags,
+            spec.db,
+            spec.key.len(),
+        );
         it.set_bits(CHAINED);
         it.write_chain_info(spec.value_len, tails.first().copied().unwrap_or(NO_CHUNK));
         it.write_key(spec.key);
@@ -738,16 +793,18 @@ impl Core {
         opts: &ReadOptions,
         f: impl FnOnce(&dyn ItemView) -> R,
     ) -> Lookup<R> {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
             Ok(chunk) => {
                 let mut v = self.view(chunk, now);
                 let it = v.item;
-                let bits = it.bits();
+                let bits = v.before & BITS_MASK;
                 if bits & WIN_SENT != 0 {
                     v.win_taken = true;
                 } else {
@@ -777,7 +834,8 @@ impl Core {
                         value_len: 0,
                         flags: 0,
                         exptime: self.rel_exptime(exp),
-                        cas: self.next_cas(),
+                        seq: self.next_cas(),
+                        explicit_cas: None,
                         bits: WIN_SENT,
                     };
                     let mut held = Held {
@@ -797,10 +855,13 @@ impl Core {
     }
 
     pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let mut s = self.index.lock(self.index.stripe_of(hash));
+        let Locked {
+            guard: mut s,
+            db,
+            hash,
+            now,
+            ..
+        } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
             Ok(chunk) => {
                 let it = Item::new(&self.arena, chunk);
@@ -818,11 +879,13 @@ impl Core {
         w: &Write<'_>,
         f: impl FnOnce(Option<&dyn ItemView>) -> R,
     ) -> (StoreOutcome, R) {
-        let db = w.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, w.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(w.db, w.key);
         let old = self.find_live_locked(&mut s, hash, db, w.key, now).ok();
         let r = match old {
             Some(c) => f(Some(&self.view(c, now))),
@@ -889,14 +952,16 @@ impl Core {
         } else {
             0
         };
-        let cas = w.new_cas.unwrap_or_else(|| self.next_cas());
+        let seq = self.next_cas();
+        let cas = w.new_cas.unwrap_or(seq);
         let spec = ItemSpec {
             db,
             key: w.key,
             value_len: old_len + w.value.len(),
             flags,
             exptime,
-            cas,
+            seq,
+            explicit_cas: w.new_cas,
             bits,
         };
         let mut held = Held {
@@ -941,11 +1006,13 @@ impl Core {
     }
 
     pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
-        let db = d.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, d.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(d.db, d.key);
         let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
             return DeleteOutcome::NotFound;
         };
@@ -964,7 +1031,8 @@ impl Core {
                 value_len: 0,
                 flags: 0,
                 exptime: it.exptime(),
-                cas: self.next_cas(),
+                seq: self.next_cas(),
+                explicit_cas: None,
                 bits: 0,
             };
             let mut held = Held {
@@ -993,17 +1061,19 @@ impl Core {
             }
             it.set_bits(STALE);
             it.clear_bits(WIN_SENT);
-            it.cas_cell().store(self.next_cas(), Ordering::Relaxed);
+            it.set_cas(self.next_cas(), None);
         }
         DeleteOutcome::Deleted
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
-        let db = a.db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, a.key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(a.db, a.key);
         let chunk = match self.find_live_locked(&mut s, hash, db, a.key, now) {
             Ok(c) => c,
             Err(_) => {
@@ -1012,14 +1082,16 @@ impl Core {
                 };
                 let mut buf = [0u8; 20];
                 let digits = format_u64(initial, &mut buf);
-                let cas = a.new_cas.unwrap_or_else(|| self.next_cas());
+                let seq = self.next_cas();
+                let cas = a.new_cas.unwrap_or(seq);
                 let spec = ItemSpec {
                     db,
                     key: a.key,
                     value_len: digits.len(),
                     flags: 0,
                     exptime: self.rel_exptime(expiry),
-                    cas,
+                    seq,
+                    explicit_cas: a.new_cas,
                     bits: 0,
                 };
                 let mut held = Held {
@@ -1046,10 +1118,10 @@ impl Core {
         if a.compare_cas.is_some_and(|c| c != it.cas()) {
             return ArithOutcome::Exists;
         }
-        if it.is_chained() {
+        // A chained value is far longer than any number.
+        let Some(old_value) = it.plain_value() else {
             return ArithOutcome::NonNumeric;
-        }
-        let old_value = it.plain_value();
+        };
         let Some(cur) = parse_counter(old_value) else {
             return ArithOutcome::NonNumeric;
         };
@@ -1060,12 +1132,13 @@ impl Core {
         };
         let mut buf = [0u8; 20];
         let digits = format_u64(value, &mut buf);
-        let cas = a.new_cas.unwrap_or_else(|| self.next_cas());
+        let seq = self.next_cas();
+        let cas = a.new_cas.unwrap_or(seq);
         let exptime = match a.touch {
             Some(e) => self.rel_exptime(e),
             None => it.exptime(),
         };
-        let chunk = if digits.len() <= old_value.len() {
+        let chunk = if digits.len() <= old_value.len() && it.set_cas(seq, a.new_cas) {
             // memcached rewrites in place, padding with spaces to the old length. All value
             // readers hold this stripe lock, so the bytes may change under it.
             let off = it.value_offset();
@@ -1074,7 +1147,6 @@ impl Core {
             for i in digits.len()..old_len {
                 self.arena.write(off + i, b" ");
             }
-            it.cas_cell().store(cas, Ordering::Relaxed);
             it.exptime_cell().store(exptime, Ordering::Relaxed);
             chunk
         } else {
@@ -1084,7 +1156,8 @@ impl Core {
                 value_len: digits.len(),
                 flags: it.flags(),
                 exptime,
-                cas,
+                seq,
+                explicit_cas: a.new_cas,
                 bits: 0,
             };
             let mut held = Held {
@@ -1116,11 +1189,13 @@ impl Core {
         key: &[u8],
         f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
     ) -> Result<R, RewriteError> {
-        let db = db & 0xf;
-        let now = self.now(db);
-        let hash = self.index.hash(db, key);
-        let si = self.index.stripe_of(hash);
-        let mut s = self.index.lock(si);
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
         let old = self.find_live_locked(&mut s, hash, db, key, now).ok();
         let decision = match old {
             Some(c) => f(Some(&self.view(c, now))),
@@ -1151,7 +1226,8 @@ impl Core {
                     value_len: value.len(),
                     flags,
                     exptime,
-                    cas: self.next_cas(),
+                    seq: self.next_cas(),
+                    explicit_cas: None,
                     bits: 0,
                 };
                 let mut held = Held {
@@ -1168,8 +1244,14 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        // The db map is read and the flush recorded under a stripe lock, so that a
+        // concurrent swap_db is wholly before or after it.
+        let guard = self.index.lock(0);
         let dbs = match db {
-            Some(d) => usize::from(d & 0xf)..usize::from(d & 0xf) + 1,
+            Some(d) => {
+                let p = usize::from(self.index.physical(d));
+                p..p + 1
+            }
             None => 0..self.flush.len(),
         };
         let now = self.clock.now();
@@ -1187,12 +1269,29 @@ impl Core {
                     .store(now.saturating_add(delay), Ordering::Release);
             }
         }
+        drop(guard);
+    }
+
+    /// Swaps logical databases `a` and `b` (Redis SWAPDB).
+    pub fn swap_db(&self, a: u8, b: u8) {
+        self.index.swap(a, b)
     }
 
     pub fn db_len(&self, db: u8) -> u64 {
-        (0..self.index.stripe_count())
-            .map(|i| self.index.lock(i).db_len(db & 0xf))
-            .sum()
+        // Every stripe must count the same physical db: a swap in between starts over.
+        'walk: loop {
+            let mut physical = None;
+            let mut n = 0;
+            for i in 0..self.index.stripe_count() {
+                let s = self.index.lock(i);
+                let p = self.index.physical(db);
+                if *physical.get_or_insert(p) != p {
+                    continue 'walk;
+                }
+                n += s.db_len(p);
+            }
+            return n;
+        }
     }
 
     pub fn curr_items(&self) -> u64 {

@@ -2,6 +2,7 @@
 //! rename, per-database counts, iteration. Each visits one stripe at a time under its lock.
 
 use super::arena::ChunkId;
+use super::index::table_hash;
 use super::item::{Item, NO_CHUNK};
 use super::items::{Core, Held, ItemSpec};
 use super::{ItemView, KeyspaceStats, RewriteError};
@@ -24,13 +25,13 @@ impl Core {
     /// until at least `count` were seen; returns the next stripe, or 0 after the last.
     /// Every stripe is visited whole, so a key present for the whole scan is seen.
     pub fn scan(&self, db: u8, cursor: u64, count: usize, mut f: impl FnMut(&dyn ItemView)) -> u64 {
-        let db = db & 0xf;
-        let now = self.now(db);
         let stripes = self.index.stripe_count() as u64;
         let mut stripe = cursor;
         let mut seen = 0;
         while stripe < stripes {
             let s = self.index.lock(stripe as usize);
+            let db = self.index.physical(db);
+            let now = self.now(db);
             for chunk in s.chunks() {
                 let it = Item::new(&self.arena, chunk);
                 if it.db() == db && self.dead(it, now).is_none() {
@@ -52,12 +53,12 @@ impl Core {
     }
 
     pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
-        let db = db & 0xf;
-        let now = self.now(db);
         let stripes = self.index.stripe_count();
         let start = next_random() as usize;
         for k in 0..stripes {
             let s = self.index.lock((start + k) % stripes);
+            let db = self.index.physical(db);
+            let now = self.now(db);
             let n = s.db_len(db) as usize;
             if n == 0 {
                 continue;
@@ -85,14 +86,25 @@ impl Core {
         to_key: &[u8],
         only_if_absent: bool,
     ) -> Result<bool, RewriteError> {
-        let (db, to_db) = (db & 0xf, to_db & 0xf);
-        let now = self.now(db);
-        self.now(to_db);
-        let h_src = self.index.hash(db, key);
-        let h_dst = self.index.hash(to_db, to_key);
-        let (si, di) = (self.index.stripe_of(h_src), self.index.stripe_of(h_dst));
+        let k_src = self.index.key_hash(key);
+        let k_dst = self.index.key_hash(to_key);
+        let (si, di) = (self.index.stripe_of(k_src), self.index.stripe_of(k_dst));
+        // Databases are resolved under the stripe locks (see `index.rs` on SWAPDB).
+        let resolve = || {
+            let (db, to_db) = (self.index.physical(db), self.index.physical(to_db));
+            let now = self.now(db);
+            self.now(to_db);
+            (
+                db,
+                to_db,
+                now,
+                table_hash(k_src, db),
+                table_hash(k_dst, to_db),
+            )
+        };
         if si == di {
             let mut s = self.index.lock(si);
+            let (db, to_db, now, h_src, h_dst) = resolve();
             let Ok(src) = self.find_live_locked(&mut s, h_src, db, key, now) else {
                 return Ok(false);
             };
@@ -126,6 +138,7 @@ impl Core {
         } else {
             (&mut *hi, &mut *lo)
         };
+        let (db, to_db, now, h_src, h_dst) = resolve();
         let Ok(src) = self.find_live_locked(src_s, h_src, db, key, now) else {
             return Ok(false);
         };
@@ -159,7 +172,8 @@ impl Core {
             value_len: it.value_len(),
             flags: it.flags(),
             exptime: it.exptime(),
-            cas: self.next_cas(),
+            seq: self.next_cas(),
+            explicit_cas: None,
             bits: 0,
         };
         let chunk_max = self.config.slab_chunk_max;
@@ -188,10 +202,11 @@ impl Core {
         }
         for i in 0..self.index.stripe_count() {
             let s = self.index.lock(i);
+            let logical: [u8; 16] = std::array::from_fn(|p| self.index.logical(p as u8));
             for chunk in s.chunks() {
                 let it = Item::new(&self.arena, chunk);
                 if self.dead(it, now).is_none() {
-                    f(it.db(), &self.view(chunk, now));
+                    f(logical[usize::from(it.db())], &self.view(chunk, now));
                 }
             }
         }

@@ -372,7 +372,13 @@ impl<'w> Driver<'w> {
                 let i = ev.token().0;
                 if ev.is_readable() || ev.is_read_closed() {
                     let now = Instant::now();
-                    if self.read(i, phase, now, stopped_at.unwrap_or(end))? {
+                    // A timed run counts the replies inside its window; a run of N
+                    // requests counts all N, however late the last reply.
+                    let window_end = match w.stop {
+                        Stop::After(_) => stopped_at.unwrap_or(end),
+                        Stop::Requests(_) => end + DRAIN,
+                    };
+                    if self.read(i, phase, now, window_end)? {
                         last_reply = now;
                     }
                     if (issuing && interval.is_none()) || phase == Phase::Warm {
@@ -672,5 +678,128 @@ mod tests {
         assert_eq!(a.completed, 12);
         assert_eq!(a.hits, 3);
         assert_eq!(a.elapsed, Duration::from_secs(3));
+    }
+
+    /// A memcached stand-in on a free loopback port: `get` of any number of keys and
+    /// `set`, answered from a map, one thread per connection. Returns its address.
+    fn fake_memcached() -> SocketAddr {
+        use std::collections::HashMap;
+        use std::io::{BufRead, BufReader};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let store: Arc<Mutex<HashMap<Vec<u8>, Vec<u8>>>> = Arc::default();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    let mut out = stream.try_clone().unwrap();
+                    let mut input = BufReader::new(stream);
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        if input.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let words: Vec<&[u8]> =
+                            line.trim_ascii_end().split(|&b| b == b' ').collect();
+                        let mut reply = Vec::new();
+                        if words[0] == b"get" {
+                            let map = store.lock().unwrap();
+                            for key in &words[1..] {
+                                if let Some(v) = map.get(*key) {
+                                    reply.extend_from_slice(b"VALUE ");
+                                    reply.extend_from_slice(key);
+                                    reply.extend_from_slice(
+                                        format!(" 0 {}\r\n", v.len()).as_bytes(),
+                                    );
+                                    reply.extend_from_slice(v);
+                                    reply.extend_from_slice(b"\r\n");
+                                }
+                            }
+                            reply.extend_from_slice(b"END\r\n");
+                        } else {
+                            let len: usize =
+                                std::str::from_utf8(words[4]).unwrap().parse().unwrap();
+                            let mut data = vec![0; len + 2];
+                            input.read_exact(&mut data).unwrap();
+                            data.truncate(len);
+                            store.lock().unwrap().insert(words[1].to_vec(), data);
+                            reply.extend_from_slice(b"STORED\r\n");
+                        }
+                        if out.write_all(&reply).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn workload(addr: SocketAddr, keys: u32, multiget: usize, rate: Option<f64>) -> Workload {
+        Workload {
+            addr,
+            proto: Protocol::Memcache,
+            keyspace: Keyspace::new(keys, 8, None, 10, 10).unwrap(),
+            get_ratio: 1.0,
+            multiget,
+            pipeline: 4,
+            cache_aside: true,
+            rate,
+            stop: Stop::Requests(400),
+            max_time: Duration::from_secs(60),
+            conns: 2,
+            warm: false,
+            seed: 3,
+            value: vec![b'v'; 10],
+        }
+    }
+
+    #[test]
+    fn cache_aside_fills_what_missed_and_counts_every_key() {
+        let w = workload(fake_memcached(), 20, 3, None);
+        let t = run_thread(&w, 0, 2, &Barrier::new(1)).unwrap();
+        assert_eq!(t.gets, 400, "the request budget is spent on gets");
+        assert_eq!(
+            t.hits + t.misses,
+            400 * 3,
+            "every key of every multi-get is counted"
+        );
+        assert!(
+            t.misses >= 1 && t.hits > t.misses,
+            "hits {} misses {}",
+            t.hits,
+            t.misses
+        );
+        // Each miss queues one refill; those still queued when the budget ran out are not sent.
+        assert!(t.sets >= 1 && t.sets <= t.misses);
+        assert_eq!(t.completed, t.gets + t.sets);
+        assert_eq!(t.latency.count(), t.completed);
+        assert_eq!((t.errors, t.unfinished), (0, 0));
+    }
+
+    #[test]
+    fn open_loop_sends_its_budget_and_records_send_lag() {
+        let w = workload(fake_memcached(), 50, 1, Some(20_000.0));
+        let t = run_thread(&w, 0, 2, &Barrier::new(1)).unwrap();
+        assert_eq!(t.gets, 400);
+        assert_eq!(
+            t.send_lag.count(),
+            400,
+            "every scheduled request has a send time"
+        );
+        assert_eq!(t.hits + t.misses, 400);
+        assert_eq!((t.errors, t.unfinished, t.missed_slots), (0, 0, 0));
+    }
+
+    #[test]
+    fn warm_up_stores_every_key_before_measuring() {
+        let mut w = workload(fake_memcached(), 300, 1, None);
+        w.warm = true;
+        w.cache_aside = false;
+        let t = run_thread(&w, 0, 2, &Barrier::new(1)).unwrap();
+        assert_eq!((t.hits, t.misses, t.warm_errors), (400, 0, 0));
     }
 }

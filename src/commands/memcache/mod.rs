@@ -7,8 +7,6 @@
 //! [`ThreadStats`].
 //!
 //! Where slabd knowingly differs from memcached 1.6.18:
-//! - keys with control characters are refused (`CLIENT_ERROR bad command line format`);
-//!   memcached stores them;
 //! - a rejected storage command's error is sent at once, not after its data was discarded;
 //! - meta flags newer than 1.6.18 are accepted: `E` (new CAS) on mg/ms/md/ma, `x` on md,
 //!   `S` on ms (ignored, the length is positional);

@@ -333,9 +333,12 @@ fn split_line(input: &[u8]) -> Option<(&[u8], usize)> {
     Some((line, nl + 1))
 }
 
-/// Key rules: 1..=250 bytes, no control characters (spaces cannot occur in a token).
+/// Key rules: 1..=250 bytes. Spaces and newlines cannot occur in a token; other bytes,
+/// control characters included, are stored as memcached 1.6 stores them (protocol.txt asks
+/// clients not to send them, but memcached does not refuse them, and clients such as
+/// memcaslap rely on that).
 pub fn valid_key(key: &[u8]) -> bool {
-    !key.is_empty() && key.len() <= KEY_MAX && key.iter().all(|&b| b > 0x20 && b != 0x7f)
+    !key.is_empty() && key.len() <= KEY_MAX
 }
 
 /// Unsigned decimal as `strtoull` accepts it: optional `+`, digits, no overflow, and

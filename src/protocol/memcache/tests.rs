@@ -80,7 +80,14 @@ fn get_errors() {
     long.extend(std::iter::repeat(b'k').take(251));
     long.extend_from_slice(b"\r\n");
     assert_eq!(parse_err(&long).0, Error::BadFormat);
-    assert_eq!(parse_err(b"get a\x01\r\n").0, Error::BadFormat);
+}
+
+#[test]
+fn keys_may_hold_control_characters_as_in_memcached() {
+    let input = b"get a\x01\x7f\tb\r\n";
+    let (c, n) = parse_ok(input);
+    assert_eq!(n, input.len());
+    assert!(matches!(c, Command::Get { .. }), "{c:?}");
 }
 
 #[test]
