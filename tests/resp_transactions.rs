@@ -175,6 +175,21 @@ fn queued_select_changes_the_database_for_what_follows() {
 }
 
 #[test]
+fn queued_swapdb() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["SET", "k", "0"], "+OK\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["SWAPDB", "0", "1"], "+QUEUED\r\n");
+    c.check(&["SWAPDB", "0", "99"], "+QUEUED\r\n");
+    c.check(&["GET", "k"], "+QUEUED\r\n");
+    c.check(
+        &["EXEC"],
+        "*3\r\n+OK\r\n-ERR DB index is out of range\r\n$-1\r\n",
+    );
+}
+
+#[test]
 fn quit_is_not_queued() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
@@ -218,6 +233,7 @@ fn each_kind_of_change_aborts_and_reads_do_not() {
         (&["SET", "k", "1"], &["DEL", "k"]),
         (&["SET", "k", "1"], &["RENAME", "k", "k2"]),
         (&["SET", "k", "1"], &["FLUSHALL"]),
+        (&["SET", "k", "1"], &["SWAPDB", "0", "3"]),
         (&["DEL", "k"], &["SET", "k", "1"]),
     ];
     for (setup, change) in changes {
@@ -232,6 +248,7 @@ fn each_kind_of_change_aborts_and_reads_do_not() {
         (&["SET", "k", "1"], &["GET", "k"]),
         (&["DEL", "k"], &["DEL", "k"]),
         (&["DEL", "k"], &["FLUSHALL"]),
+        (&["DEL", "k"], &["SWAPDB", "0", "3"]),
         // Watches are per database.
         (&["SET", "k", "1"], &["SET", "x", "1"]),
     ];

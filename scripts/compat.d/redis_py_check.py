@@ -205,6 +205,12 @@ def connection_and_server(r):
     results = pipe.execute()
     assert results[-1] == 200 and results[0] is True
     assert r.mget([f"p:{i}" for i in range(200)]) == [str(i).encode() for i in range(200)]
+    r.set("sw:a", "0")
+    assert r.swapdb(0, 1) is True
+    assert r.get("sw:a") is None
+    assert r.swapdb(1, 0) is True
+    assert r.get("sw:a") == b"0"
+    expect_error(lambda: r.swapdb(0, 99), "DB index is out of range")
     r.flushall()
 
 
