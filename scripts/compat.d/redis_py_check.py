@@ -207,7 +207,7 @@ def connection_and_server(r):
     assert r.mget([f"p:{i}" for i in range(200)]) == [str(i).encode() for i in range(200)]
     r.set("sw:a", "0")
     assert r.swapdb(0, 1) is True
-    assert r.get("sw:a") is None
+    assert r.get("sw:a") is None and r.dbsize() == 0
     assert r.swapdb(1, 0) is True
     assert r.get("sw:a") == b"0"
     expect_error(lambda: r.swapdb(0, 99), "DB index is out of range")
