@@ -29,3 +29,17 @@ fn dbsize_after_flush_counts_no_flushed_item() {
     r.check(&["SET", "e", "5"], "+OK\r\n");
     r.check(&["DBSIZE"], ":1\r\n");
 }
+
+/// string.tcl "MSETNX with not existing keys - same key twice": the key is set twice, the
+/// last value wins (slabd added it, then found it present and answered 0).
+#[test]
+fn msetnx_same_key_twice() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(&["MSETNX", "x1", "xxx", "x1", "yyy"], ":1\r\n");
+    r.check(&["GET", "x1"], "$3\r\nyyy\r\n");
+    r.check(&["MSETNX", "x1", "xxx", "x1", "zzz"], ":0\r\n");
+    r.check(&["GET", "x1"], "$3\r\nyyy\r\n");
+    r.check(&["MSETNX", "a", "1", "b", "2", "a", "3"], ":1\r\n");
+    r.check(&["MGET", "a", "b"], "*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
+}

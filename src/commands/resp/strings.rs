@@ -360,16 +360,18 @@ pub(super) fn msetnx(call: &mut Call<'_>, args: Args<'_>) {
         }
     }
     let mut all = true;
+    // A key named twice is set twice, the last value winning, as Redis does: only its
+    // first write may find it absent.
+    let mut written = std::collections::HashSet::new();
     for i in (1..args.len()).step_by(2) {
         stats::bump(&call.stats.cmd_set);
-        let w = Write::new(
-            call.db(),
-            args.get(i),
-            args.get(i + 1),
-            0,
-            Expiry::Never,
-            Mode::Add,
-        );
+        let key = args.get(i);
+        let mode = if written.insert(key) {
+            Mode::Add
+        } else {
+            Mode::Set
+        };
+        let w = Write::new(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
         match call.ctx.store.store(&w) {
             StoreOutcome::Stored { .. } => {}
             o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => return call.write_refused(o),
