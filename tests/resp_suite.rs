@@ -43,3 +43,24 @@ fn msetnx_same_key_twice() {
     r.check(&["MSETNX", "a", "1", "b", "2", "a", "3"], ":1\r\n");
     r.check(&["MGET", "a", "b"], "*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
 }
+
+/// incr.tcl "No negative zero": 1/41 is stored with the digits Redis keeps (17 decimals), so
+/// adding -1/41 gives 0; sums whose only error is f64 rounding still print as Redis does.
+#[test]
+fn incrbyfloat_keeps_digits_that_cancel() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    // Redis (long double) answers 0.02439024390243902; f64 gives …903 in the last place.
+    r.cmd(&["INCRBYFLOAT", "f", "0.024390243902439025"]);
+    r.check(
+        &["INCRBYFLOAT", "f", "-0.024390243902439025"],
+        "$1\r\n0\r\n",
+    );
+    r.check(&["INCRBYFLOAT", "f", "0.1"], "$3\r\n0.1\r\n");
+    r.check(&["INCRBYFLOAT", "f", "0.2"], "$3\r\n0.3\r\n");
+    r.check(&["SET", "g", "1"], "+OK\r\n");
+    r.check(
+        &["INCRBYFLOAT", "g", "0.0000001234567890123"],
+        "$19\r\n1.00000012345678901\r\n",
+    );
+}

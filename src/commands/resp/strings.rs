@@ -529,14 +529,23 @@ fn parse_float(s: &[u8]) -> Option<f64> {
 
 /// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` with trailing zeros removed), at
 /// the 15 significant digits an f64 holds reliably, so that 10.5 + 0.1 is `10.6`.
-fn format_float(v: f64) -> String {
-    let magnitude = if v == 0.0 {
-        0
-    } else {
-        v.abs().log10().floor() as i32
-    };
-    let decimals = (14 - magnitude).clamp(0, 17) as usize;
-    let mut s = format!("{v:.decimals$}");
+/// The text INCRBYFLOAT stores for `a + b`. Redis adds in long double and prints 17
+/// decimals, which shows 0.1 + 0.2 as 0.3; in f64, 15 significant digits give the same text
+/// when the sum's only error is the addition's rounding. When they would drop more than
+/// that (1/41 is 0.024390243902439025), 17 decimals are stored as Redis does, so that
+/// adding -1/41 later gives 0 as in Redis.
+fn format_sum(a: f64, b: f64, sum: f64) -> String {
+    let short = format_float(sum);
+    let ulp = |x: f64| f64::from_bits(x.abs().to_bits() + 1) - x.abs();
+    let noise = 2.0 * ulp(a.abs().max(b.abs()).max(sum.abs()));
+    match short.parse::<f64>() {
+        Ok(back) if (back - sum).abs() <= noise => short,
+        _ => trim_decimals(format!("{sum:.17}")),
+    }
+}
+
+/// Drops trailing zeros after the point, and the sign of a zero.
+fn trim_decimals(mut s: String) -> String {
     if s.contains('.') {
         let trimmed = s.trim_end_matches('0').trim_end_matches('.').len();
         s.truncate(trimmed);
@@ -545,6 +554,16 @@ fn format_float(v: f64) -> String {
         s = "0".to_string();
     }
     s
+}
+
+fn format_float(v: f64) -> String {
+    let magnitude = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
+    let decimals = (14 - magnitude).clamp(0, 17) as usize;
+    trim_decimals(format!("{v:.decimals$}"))
 }
 
 pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
@@ -568,7 +587,7 @@ pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
         if !sum.is_finite() {
             return Rewrite::Keep(Err(ArithError::NotFinite));
         }
-        let text = format_float(sum);
+        let text = format_sum(current, delta, sum);
         Rewrite::Write {
             value: text.clone().into_bytes(),
             flags,
