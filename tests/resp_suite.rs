@@ -64,3 +64,25 @@ fn incrbyfloat_keeps_digits_that_cancel() {
         "$19\r\n1.00000012345678901\r\n",
     );
 }
+
+/// string.tcl "Extended SET EXAT option", expire.tcl "EXPIREAT - Check for EXPIRE alike
+/// behavior": an absolute time `now + n` reads back as TTL n or n - 1 as in Redis (the store
+/// clock used to trail the system clock by up to two seconds, giving n + 1 or n + 2).
+#[test]
+fn exat_reads_back_as_redis_ttl() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let at = (now + 10).to_string();
+    r.check(&["SET", "foo", "bar", "EXAT", &at], "+OK\r\n");
+    let ttl = resp_wire::int(&r.cmd(&["TTL", "foo"]));
+    assert!((9..=10).contains(&ttl), "TTL {ttl} after EXAT now+10");
+    r.check(&["EXPIRETIME", "foo"], &format!(":{at}\r\n"));
+    let at = (now + 15).to_string();
+    r.check(&["EXPIREAT", "foo", &at], ":1\r\n");
+    let ttl = resp_wire::int(&r.cmd(&["TTL", "foo"]));
+    assert!((14..=15).contains(&ttl), "TTL {ttl} after EXPIREAT now+15");
+}

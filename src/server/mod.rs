@@ -258,7 +258,7 @@ impl Server {
                 .name("slabd-clock".into())
                 .spawn(move || {
                     while !lifecycle.is_stopping() {
-                        std::thread::park_timeout(Duration::from_secs(1));
+                        std::thread::park_timeout(crate::storage::Clock::until_next_tick());
                         ctx.store.clock().tick();
                         ctx.store.maintain();
                     }

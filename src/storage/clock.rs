@@ -5,7 +5,7 @@
 //! manual clock and move it with [`Clock::advance`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Relative times over this many seconds in the memcached protocol are absolute unix times.
 pub const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
@@ -54,6 +54,18 @@ impl Clock {
             now: AtomicU32::new(2),
             manual: true,
         }
+    }
+
+    /// How long to wait before the next `tick`: just past the next whole second of the
+    /// system clock. Ticking on the second keeps `unix_now` equal to the system's whole
+    /// seconds, so a Redis EXAT/EXPIREAT time reads back as the TTL Redis reports instead of
+    /// up to two seconds more.
+    pub fn until_next_tick() -> Duration {
+        let into_second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Duration::from_nanos(u64::from(1_000_000_000 - into_second)) + Duration::from_millis(1)
     }
 
     /// Refreshes the clock from the system time (a manual clock ignores this).
