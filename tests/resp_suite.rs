@@ -86,3 +86,32 @@ fn exat_reads_back_as_redis_ttl() {
     let ttl = resp_wire::int(&r.cmd(&["TTL", "foo"]));
     assert!((14..=15).contains(&ttl), "TTL {ttl} after EXPIREAT now+15");
 }
+
+/// introspection.tcl "CONFIG SET duplicate configs": a parameter named twice is refused
+/// before any value is parsed or applied; the first bad name is the one reported.
+#[test]
+fn config_set_duplicate_parameter() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(
+        &["CONFIG", "SET", "maxmemory", "10000001", "maxmemory", "10000002"],
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter\r\n",
+    );
+    r.check(
+        &["CONFIG", "SET", "maxmemory", "abc", "MAXMEMORY", "2"],
+        "-ERR CONFIG SET failed (possibly related to argument 'MAXMEMORY') - duplicate parameter\r\n",
+    );
+    r.check(
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "1",
+            "foo",
+            "1",
+            "maxmemory",
+            "2",
+        ],
+        "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n",
+    );
+}

@@ -260,43 +260,53 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
     if args.len() < 4 || args.len() % 2 == 1 {
         return call.wrong_arity("config|set");
     }
-    let mut changes = Vec::new();
+    // Names first, as Redis: the first unknown, immutable or repeated name is the error
+    // (named as the client spelled it), before any value is looked at.
+    let mut names = Vec::with_capacity(args.len() / 2);
     for i in (2..args.len()).step_by(2) {
         let raw = args.get(i);
-        let name = String::from_utf8_lossy(raw).to_ascii_lowercase();
+        let spelled = String::from_utf8_lossy(raw);
+        let name = spelled.to_ascii_lowercase();
+        let settable = matches!(name.as_str(), "maxmemory" | "maxclients" | "requirepass");
+        if !settable && !CONFIG_PARAMS.contains(&name.as_str()) {
+            return call.w.error_fmt(format_args!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{spelled}'"
+            ));
+        }
+        if !settable {
+            return config_set_failed(call, &spelled, "can't set immutable config");
+        }
+        if names.contains(&name) {
+            return config_set_failed(call, &spelled, "duplicate parameter");
+        }
+        names.push(name);
+    }
+    let mut changes = Vec::with_capacity(names.len());
+    for (name, i) in names.iter().zip((2..args.len()).step_by(2)) {
         let value = args.get(i + 1);
         match name.as_str() {
             "maxmemory" => match parse_memory(value) {
                 Some(0) => {
                     return config_set_failed(
                         call,
-                        &name,
+                        name,
                         "slabd needs a memory limit (0, unlimited, is not supported)",
                     )
                 }
                 Some(n) => changes.push(ConfigChange::MaxMemory(n)),
-                None => return config_set_failed(call, &name, "argument must be a memory value"),
+                None => return config_set_failed(call, name, "argument must be a memory value"),
             },
             "maxclients" => match parse_i64(value) {
                 Some(n @ 1..=4_294_967_295) => changes.push(ConfigChange::MaxClients(n as u64)),
                 _ => {
                     return config_set_failed(
                         call,
-                        &name,
+                        name,
                         "argument must be between 1 and 4294967295 inclusive",
                     )
                 }
             },
-            "requirepass" => changes.push(ConfigChange::RequirePass(value.to_vec())),
-            n if CONFIG_PARAMS.contains(&n) => {
-                return config_set_failed(call, n, "can't set immutable config")
-            }
-            _ => {
-                return call.w.error_fmt(format_args!(
-                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                    String::from_utf8_lossy(raw)
-                ))
-            }
+            _ => changes.push(ConfigChange::RequirePass(value.to_vec())),
         }
     }
     for change in changes {
