@@ -115,3 +115,20 @@ fn config_set_duplicate_parameter() {
         "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n",
     );
 }
+
+/// introspection.tcl "CLIENT LIST" / "CLIENT INFO": the caller's own line shows its query
+/// buffer holding the request being run, as Redis does (qbuf=26 for `CLIENT INFO` sent as a
+/// multibulk, 13 for the inline `CLIENT INFO\r\n`).
+#[test]
+fn client_info_qbuf_holds_the_request() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.send(b"*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n");
+    let line = String::from_utf8(r.reply()).unwrap();
+    assert!(line.contains(" qbuf=26 "), "{line}");
+    r.send(b"CLIENT INFO\r\n");
+    let line = String::from_utf8(r.reply()).unwrap();
+    assert!(line.contains(" qbuf=13 "), "{line}");
+    let list = r.cmd(&["CLIENT", "LIST"]);
+    assert!(list.contains(" qbuf=26 "), "{list}");
+}

@@ -216,9 +216,10 @@ pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 /// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (buffers,
-/// memory) are 0.
+/// memory) are 0; `qbuf` is known for the calling client only, whose request is in it.
 fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let now = call.ctx.store.clock().now();
+    let qbuf = if own { call.pending } else { 0 };
     let name = c.name.lock().clone().unwrap_or_default();
     let cmd = *c.last_cmd_name.lock();
     let resp = if own && call.conn.resp3 { 3 } else { 2 };
@@ -226,7 +227,7 @@ fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
+         multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
          tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
         c.id,
         c.addr,
@@ -235,6 +236,7 @@ fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
         now.saturating_sub(c.created),
         now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
         c.db.load(Ordering::Relaxed),
+        qbuf,
         cmd,
         resp
     );

@@ -85,6 +85,9 @@ struct Call<'a> {
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
+    /// Bytes received and not yet consumed, this request's included: Redis's query buffer
+    /// length while the command runs (`CLIENT LIST qbuf=`).
+    pending: usize,
 }
 
 impl Call<'_> {
@@ -356,6 +359,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         },
         conn,
         close: false,
+        pending: input.len(),
     };
     execute(&mut call, args);
     let close = call.close;
