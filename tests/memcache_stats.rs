@@ -154,6 +154,7 @@ fn settings_reflect_flags() {
     assert_eq!(stat(&s, "evictions"), "on");
     assert_eq!(stat(&s, "cas_enabled"), "yes");
     assert_eq!(stat(&s, "detail_enabled"), "no");
+    assert_eq!(stat(&s, "binding_protocol"), "auto-negotiate");
     c.roundtrip(b"verbosity 5\r\n", b"OK\r\n");
     assert_eq!(num(&stats(&mut c, "settings"), "verbosity"), 2);
     c.roundtrip(b"cache_memlimit 32\r\n", b"OK\r\n");
@@ -163,6 +164,17 @@ fn settings_reflect_flags() {
         b"cache_memlimit 1\r\ncache_memlimit abc\r\ncache_memlimit\r\n",
         b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\nERROR\r\nERROR\r\n",
     );
+}
+
+#[test]
+fn binding_protocol_flag() {
+    let d = Daemon::start(&["-B", "ascii"]);
+    let mut c = d.connect();
+    assert_eq!(
+        stat(&stats(&mut c, "settings"), "binding_protocol"),
+        "ascii"
+    );
+    c.roundtrip(b"get a\r\n", b"END\r\n");
 }
 
 #[test]

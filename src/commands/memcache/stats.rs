@@ -201,7 +201,7 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     w.num("reqs_per_event", s.reqs_per_event as u64);
     w.yes_no("cas_enabled", cfg.use_cas);
     w.num("tcp_backlog", s.backlog.max(0) as u64);
-    w.text("binding_protocol", "ascii");
+    w.text("binding_protocol", s.binding_protocol.name());
     w.yes_no("auth_enabled_sasl", false);
     w.yes_no("auth_enabled_ascii", false);
     w.num("item_size_max", cfg.item_size_max as u64);
