@@ -232,6 +232,9 @@ pub enum Error {
     /// A line over [`LINE_MAX`] without a newline: the connection is closed, no reply.
     #[error("line too long")]
     LineTooLong,
+    /// An unknown command whose last word starts with `HTTP/`: closed, no reply.
+    #[error("HTTP request")]
+    HttpRequest,
     #[error("invalid meta flag")]
     InvalidFlag,
     #[error("duplicate meta flag")]
@@ -272,7 +275,7 @@ impl Error {
                 b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"
             }
             Error::TooLarge => b"SERVER_ERROR object too large for cache",
-            Error::LineTooLong => b"",
+            Error::LineTooLong | Error::HttpRequest => b"",
             Error::InvalidFlag => b"CLIENT_ERROR invalid flag",
             Error::DuplicateFlag => b"CLIENT_ERROR duplicate flag",
             Error::InvalidOrDuplicateFlag => b"CLIENT_ERROR invalid or duplicate flag",
@@ -289,7 +292,7 @@ impl Error {
 
     /// Whether the connection must be closed after this error.
     pub fn closes(self) -> bool {
-        self == Error::LineTooLong
+        matches!(self, Error::LineTooLong | Error::HttpRequest)
     }
 }
 
@@ -440,6 +443,10 @@ pub fn parse<'a>(input: &'a [u8], limits: &Limits) -> Parsed<'a> {
         b"lru_crawler" => parse_lru_crawler(args, line_len),
         b"mn" => ok(Command::MetaNoop, line_len),
         b"mg" | b"md" | b"ma" | b"me" | b"ms" => meta::parse(name, args, input, line_len, limits),
+        // memcached hangs up on what looks like an HTTP request line.
+        _ if Tokens(line).last().is_some_and(|t| t.starts_with(b"HTTP/")) => {
+            reject(Error::HttpRequest, line_len)
+        }
         _ => reject(Error::UnknownCommand, line_len),
     }
 }
@@ -596,18 +603,29 @@ fn parse_delete(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     if args.next().is_some() {
         return reject(Error::UnknownCommand, line_len);
     }
+    // memcached takes a trailing `noreply` before it judges the line, so it silences even
+    // the usage error of `delete <key> <n> noreply`.
+    let noreply = is_noreply(b.or(a));
     let zero = |t: Option<&[u8]>| t == Some(b"0".as_slice());
-    let noreply = match (a, b) {
-        (None, None) => false,
-        (Some(_), None) if zero(a) => false,
-        (Some(_), None) if is_noreply(a) => true,
-        (Some(_), Some(_)) if zero(a) && is_noreply(b) => true,
-        _ => return reject(Error::DeleteUsage, line_len),
+    let valid = match (a, b) {
+        (None, None) => true,
+        (Some(_), None) => zero(a) || noreply,
+        (Some(_), Some(_)) => zero(a) && noreply,
+        (None, Some(_)) => false,
     };
-    if !valid_key(key) {
-        return reject(Error::BadFormat, line_len);
+    let error = if !valid {
+        Error::DeleteUsage
+    } else if !valid_key(key) {
+        Error::BadFormat
+    } else {
+        return ok(Command::Delete { key, noreply }, line_len);
+    };
+    Parsed::Rejected {
+        error,
+        consumed: line_len,
+        swallow: 0,
+        noreply,
     }
-    ok(Command::Delete { key, noreply }, line_len)
 }
 
 fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
