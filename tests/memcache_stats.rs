@@ -167,6 +167,22 @@ fn settings_reflect_flags() {
 }
 
 #[test]
+fn slabs_automove_levels() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    c.roundtrip(b"slabs automove 2\r\n", b"OK\r\n");
+    c.roundtrip(b"slabs automove 3\r\n", b"ERROR\r\n");
+    c.roundtrip(b"slabs automove\r\n", b"ERROR\r\n");
+    for bad in ["invalid", "-1", "2x"] {
+        c.roundtrip(
+            format!("slabs automove {bad}\r\n").as_bytes(),
+            b"CLIENT_ERROR bad command line format\r\n",
+        );
+    }
+    c.roundtrip(b"slabs automove 0\r\n", b"OK\r\n");
+}
+
+#[test]
 fn binding_protocol_flag() {
     let d = Daemon::start(&["-B", "ascii"]);
     let mut c = d.connect();

@@ -804,9 +804,15 @@ fn parse_slabs(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
                 _ => reject(Error::UnknownCommand, line_len),
             }
         }
-        Some(b"automove") => match args.next().and_then(parse_u64) {
-            Some(m @ 0..=2) => ok(Command::SlabsAutomove(m as u8), line_len),
-            _ => reject(Error::UnknownCommand, line_len),
+        Some(b"automove") => match args.next() {
+            None | Some(b"ratio") => reject(Error::UnknownCommand, line_len),
+            // memcached: a word that is no number is a format error, a number out of range
+            // an unknown command.
+            Some(level) => match parse_u64(level) {
+                Some(m @ 0..=2) => ok(Command::SlabsAutomove(m as u8), line_len),
+                Some(_) => reject(Error::UnknownCommand, line_len),
+                None => reject(Error::BadFormat, line_len),
+            },
         },
         _ => reject(Error::UnknownCommand, line_len),
     }
