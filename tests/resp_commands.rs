@@ -858,7 +858,6 @@ fn values_up_to_the_item_limit() {
 }
 
 #[test]
-#[ignore = "storage: db_len and keyspace count flushed items until they are reclaimed"]
 fn dbsize_is_zero_after_flush() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();

@@ -860,3 +860,35 @@ fn flush_ignores_client_chosen_cas() {
     assert_eq!(get(&s, b"big"), Lookup::Miss(Miss::Flushed));
     assert_eq!(get(&s, b"plain"), Lookup::Miss(Miss::Flushed));
 }
+
+#[test]
+fn eager_flush_unlinks_at_once_and_only_its_database() {
+    let (s, _clock) = store();
+    for i in 0..500u32 {
+        let k = format!("k{i}");
+        assert!(matches!(
+            set(&s, k.as_bytes(), b"v"),
+            StoreOutcome::Stored { .. }
+        ));
+        let w = Write::new(1, k.as_bytes(), b"w", 0, Expiry::Never, Mode::Set);
+        assert!(matches!(s.store(&w), StoreOutcome::Stored { .. }));
+    }
+    assert_eq!(s.db_len(0), 500);
+    let before = s.stats().curr_items;
+    s.flush_eager(Some(0));
+    assert_eq!(s.db_len(0), 0);
+    assert_eq!(s.db_len(1), 500);
+    assert_eq!(s.stats().curr_items, before - 500);
+    assert_eq!(s.keyspace()[0].keys, 0);
+    // The memory came back: every chunk of db 0's items is free again.
+    let used: u64 = s.slab_stats().iter().map(|c| c.used_chunks).sum();
+    assert_eq!(used, 500);
+    // A write right after the flush, in the same second, is visible.
+    assert!(matches!(
+        set(&s, b"k1", b"new"),
+        StoreOutcome::Stored { .. }
+    ));
+    assert_eq!(fetch(&s, b"k1"), Some(b"new".to_vec()));
+    s.flush_eager(None);
+    assert_eq!(s.db_len(0) + s.db_len(1), 0);
+}

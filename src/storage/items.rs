@@ -1272,6 +1272,28 @@ impl Core {
         drop(guard);
     }
 
+    /// An immediate flush that also unlinks the flushed items at once, stripe by stripe,
+    /// so that key counts drop to zero (Redis FLUSHDB/FLUSHALL). A memcached `flush_all`
+    /// stays lazy, as memcached's is: its items are reclaimed when touched or crawled and
+    /// count as `get_flushed` when asked for.
+    pub fn flush_eager(&self, db: Option<u8>) {
+        self.flush(db, 0);
+        let now = self.clock.now();
+        let mut dead = Vec::new();
+        for i in 0..self.index.stripe_count() {
+            let mut s = self.index.lock(i);
+            dead.extend(
+                s.chunks()
+                    .filter(|&c| self.dead(Item::new(&self.arena, c), now) == Some(Miss::Flushed)),
+            );
+            for chunk in dead.drain(..) {
+                let it = Item::new(&self.arena, chunk);
+                let hash = table_hash(self.index.key_hash(it.key()), it.db());
+                self.unlink_locked(&mut s, hash, chunk);
+            }
+        }
+    }
+
     /// Swaps logical databases `a` and `b` (Redis SWAPDB).
     pub fn swap_db(&self, a: u8, b: u8) {
         self.index.swap(a, b)

@@ -695,6 +695,13 @@ impl Store {
         self.core.flush(db, delay)
     }
 
+    /// An immediate flush of `db` (all databases with `None`) that also unlinks the flushed
+    /// items before returning, so `db_len` and `keyspace` read 0 at once (Redis FLUSHDB and
+    /// FLUSHALL). `flush` with delay 0 is memcached's lazy `flush_all`.
+    pub fn flush_eager(&self, db: Option<u8>) {
+        self.core.flush_eager(db)
+    }
+
     /// Redis SWAPDB: exchanges the contents of databases `a` and `b`. Atomic as clients see
     /// it: an operation runs wholly before or wholly after the swap (see "Databases" above).
     pub fn swap_db(&self, a: u8, b: u8) {

@@ -31,7 +31,7 @@ fn flush_mode_ok(call: &mut Call<'_>, args: Args<'_>) -> bool {
 pub(super) fn flushdb(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
-        call.ctx.store.flush(Some(call.conn.db), 0);
+        call.ctx.store.flush_eager(Some(call.conn.db));
         call.w.ok();
     }
 }
@@ -39,7 +39,7 @@ pub(super) fn flushdb(call: &mut Call<'_>, args: Args<'_>) {
 pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
-        call.ctx.store.flush(None, 0);
+        call.ctx.store.flush_eager(None);
         call.w.ok();
     }
 }
