@@ -281,6 +281,32 @@ fn too_large_values_are_refused_and_their_data_discarded() {
 }
 
 #[test]
+fn too_large_set_and_ms_unlink_the_old_value() {
+    let d = daemon();
+    let mut c = d.connect();
+    let big = vec![b'B'; 1_050_000];
+    let refuse = |c: &mut Conn, line: &str, reply: &[u8]| {
+        c.send(line.as_bytes());
+        c.send(&big);
+        c.roundtrip(b"\r\n", reply);
+    };
+    let too_large = b"SERVER_ERROR object too large for cache\r\n";
+    for k in ["s", "q", "m", "r", "a"] {
+        c.roundtrip(format!("set {k} 0 0 1\r\nx\r\n").as_bytes(), b"STORED\r\n");
+    }
+    refuse(&mut c, "set s 0 0 1050000\r\n", too_large);
+    refuse(&mut c, "set q 0 0 1050000 noreply\r\n", b"");
+    refuse(&mut c, "ms m 1050000 MA\r\n", too_large);
+    // Only set and ms: memcached keeps the old value after a refused replace or append.
+    refuse(&mut c, "replace r 0 0 1050000\r\n", too_large);
+    refuse(&mut c, "append a 0 0 1050000\r\n", too_large);
+    c.roundtrip(
+        b"get s q m r a\r\n",
+        b"VALUE r 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
+    );
+}
+
+#[test]
 fn delete_noreply_silences_its_errors() {
     let d = daemon();
     let mut c = d.connect();

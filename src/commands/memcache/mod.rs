@@ -119,12 +119,22 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             consumed,
             swallow,
             noreply,
+            stale,
         } => {
             if error.closes() {
                 return Step::Close;
             }
             if error == Error::TooLarge {
                 bump(&stats.store_too_large);
+            }
+            if let Some(key) = stale {
+                ctx.store.delete(&Delete {
+                    db: 0,
+                    key: key.bytes(),
+                    compare_cas: None,
+                    invalidate: None,
+                    drop_value: false,
+                });
             }
             if !noreply {
                 Reply::Error(error).write(out);

@@ -316,6 +316,9 @@ pub enum Parsed<'a> {
         swallow: usize,
         /// The client asked for no reply (classic `noreply`).
         noreply: bool,
+        /// A `set` or `ms` refused as too large: memcached unlinks the key's old item, so
+        /// that a failed write leaves no stale value behind.
+        stale: Option<Key<'a>>,
     },
 }
 
@@ -325,6 +328,7 @@ fn reject<'a>(error: Error, consumed: usize) -> Parsed<'a> {
         consumed,
         swallow: 0,
         noreply: false,
+        stale: None,
     }
 }
 
@@ -528,6 +532,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         };
     };
     let cas_unique = if verb == StoreVerb::Cas {
@@ -539,6 +544,7 @@ fn parse_store<'a>(
                     consumed: line_len,
                     swallow: 0,
                     noreply,
+                    stale: None,
                 }
             }
         }
@@ -551,6 +557,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         };
     }
     if key.len() + len + 2 + ITEM_OVERHEAD > limits.item_size_max {
@@ -559,6 +566,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: len + 2,
             noreply,
+            stale: (verb == StoreVerb::Set).then(|| Key::plain(key)),
         };
     }
     let Some(data) = data_block(input, line_len, len) else {
@@ -571,6 +579,7 @@ fn parse_store<'a>(
             consumed,
             swallow: 0,
             noreply,
+            stale: None,
         };
     };
     ok(
@@ -625,6 +634,7 @@ fn parse_delete(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
         consumed: line_len,
         swallow: 0,
         noreply,
+        stale: None,
     }
 }
 
@@ -655,6 +665,7 @@ fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> 
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -685,6 +696,7 @@ fn parse_touch(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -709,6 +721,7 @@ fn parse_flush(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
                     consumed: line_len,
                     swallow: 0,
                     noreply,
+                    stale: None,
                 }
             }
         },
@@ -732,6 +745,7 @@ fn parse_verbosity(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -764,6 +778,7 @@ fn parse_memlimit(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
