@@ -167,6 +167,26 @@ fn settings_reflect_flags() {
 }
 
 #[test]
+fn idle_kicks_counts_idle_timeout_closes() {
+    let d = Daemon::start(&["-o", "idle_timeout=1"]);
+    let mut idle = d.connect();
+    let s = stats(&mut d.connect(), "");
+    let names: Vec<&str> = s.iter().map(|(k, _)| k.as_str()).collect();
+    // memcached prints it only with an idle timeout, between auth_errors and bytes_read.
+    let at = names.iter().position(|n| *n == "idle_kicks").unwrap();
+    assert_eq!(
+        names[at - 1..=at + 1],
+        ["auth_errors", "idle_kicks", "bytes_read"]
+    );
+    assert_eq!(num(&s, "idle_kicks"), 0);
+    assert!(idle.closed());
+    assert_eq!(num(&stats(&mut d.connect(), ""), "idle_kicks"), 1);
+    let plain = Daemon::start(&[]);
+    let s = stats(&mut plain.connect(), "");
+    assert!(s.iter().all(|(k, _)| k != "idle_kicks"));
+}
+
+#[test]
 fn slabs_automove_levels() {
     let d = Daemon::start(&["-m", "8"]);
     let mut c = d.connect();

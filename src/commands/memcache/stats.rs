@@ -141,6 +141,9 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("store_no_memory", t.store_no_memory);
     w.num("auth_cmds", t.auth_cmds);
     w.num("auth_errors", t.auth_errors);
+    if ctx.settings.idle_timeout > 0 {
+        w.num("idle_kicks", t.idle_kicks);
+    }
     w.num("bytes_read", t.bytes_read);
     w.num("bytes_written", t.bytes_written);
     w.num("limit_maxbytes", store.limit_maxbytes);
