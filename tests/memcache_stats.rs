@@ -187,6 +187,38 @@ fn idle_kicks_counts_idle_timeout_closes() {
 }
 
 #[test]
+fn stats_reset_zeroes_counters_not_gauges() {
+    let d = Daemon::start(&["-m", "3"]);
+    let mut c = d.connect();
+    let value = vec![b'B'; 66560];
+    for k in 0..40 {
+        c.send(format!("set key{k} 0 0 66560\r\n").as_bytes());
+        c.send(&value);
+        c.roundtrip(b"\r\n", b"STORED\r\n");
+    }
+    let evicted = |c: &mut Conn| -> u64 {
+        let s = stats(c, "items");
+        s.iter()
+            .filter(|(k, _)| k.ends_with(":evicted"))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum()
+    };
+    assert!(evicted(&mut c) > 0);
+    let before = stats(&mut c, "");
+    c.roundtrip(b"stats reset\r\n", b"RESET\r\n");
+    assert_eq!(evicted(&mut c), 0);
+    let s = stats(&mut c, "");
+    for counter in ["evictions", "total_items", "total_connections", "cmd_set"] {
+        assert_eq!(num(&s, counter), 0, "{counter}");
+    }
+    assert_eq!(num(&s, "curr_items"), num(&before, "curr_items"));
+    assert_eq!(
+        num(&s, "curr_connections"),
+        num(&before, "curr_connections")
+    );
+}
+
+#[test]
 fn slabs_automove_levels() {
     let d = Daemon::start(&["-m", "8"]);
     let mut c = d.connect();

@@ -590,6 +590,14 @@ fn eviction_at_memory_limit() {
     let class = slabs.iter().find(|c| c.number > 0).unwrap();
     assert_eq!(class.number, st.curr_items);
     assert!(class.evicted > 0);
+    // `stats reset` zeroes the counters, not the gauges.
+    s.reset_stats();
+    let after = s.stats();
+    assert_eq!((after.evictions, after.total_items), (0, 0));
+    assert_eq!(after.curr_items, st.curr_items);
+    let class = s.slab_stats().into_iter().find(|c| c.number > 0).unwrap();
+    assert_eq!((class.evicted, class.evicted_nonzero), (0, 0));
+    assert_eq!(class.number, st.curr_items);
 }
 
 #[test]

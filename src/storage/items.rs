@@ -1351,6 +1351,29 @@ impl Core {
         st
     }
 
+    /// `stats reset`: zeroes the counters memcached resets (its item stats and global
+    /// totals); gauges (items, bytes, pages) and the automove demand signal stay.
+    pub fn reset_stats(&self) {
+        self.counters.total_items.store(0, Ordering::Relaxed);
+        self.counters.malloc_fails.store(0, Ordering::Relaxed);
+        self.counters.slabs_moved.store(0, Ordering::Relaxed);
+        self.counters
+            .crawler_items_checked
+            .store(0, Ordering::Relaxed);
+        for c in &self.classes {
+            let mut cs = c.state.lock();
+            cs.evicted = 0;
+            cs.evicted_nonzero = 0;
+            cs.evicted_time = 0;
+            cs.evicted_unfetched = 0;
+            cs.evicted_active = 0;
+            cs.outofmemory = 0;
+            cs.reclaimed = 0;
+            cs.expired_unfetched = 0;
+            cs.crawler_reclaimed = 0;
+        }
+    }
+
     pub fn slab_stats(&self) -> Vec<SlabClassStats> {
         let now = self.clock.now();
         self.classes

@@ -62,6 +62,16 @@ pub(super) fn stats(ctx: &Context, group: StatsGroup, out: &mut Vec<u8>) {
             for t in &ctx.threads {
                 t.reset();
             }
+            ctx.store.reset_stats();
+            // memcached resets its totals, not what is open now.
+            let server = &ctx.server;
+            for total in [
+                &server.total_connections,
+                &server.rejected_connections,
+                &server.listen_disabled_num,
+            ] {
+                total.store(0, Ordering::Relaxed);
+            }
             ctx.memcache.prefixes.lock().clear();
             return Reply::Reset.write(out);
         }
