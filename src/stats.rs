@@ -81,6 +81,10 @@ counters!(
     curr_connections, total_connections, rejected_connections,
     connection_structures, listen_disabled_num,
     reserved_fds,
+    /// Connections holding a read buffer, and the buffers' capacity in bytes (gauges).
+    read_buf_count, read_buf_bytes,
+    /// Connections holding a write buffer, and the buffers' capacity in bytes (gauges).
+    response_obj_count, response_obj_bytes,
 });
 
 impl ServerStats {
@@ -90,6 +94,11 @@ impl ServerStats {
 
     pub fn dec(c: &AtomicU64) {
         c.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Moves a gauge from `old` to `new`.
+    pub fn shift(c: &AtomicU64, old: usize, new: usize) {
+        c.fetch_add((new as u64).wrapping_sub(old as u64), Ordering::Relaxed);
     }
 }
 

@@ -109,3 +109,19 @@ fn auth_is_counted() {
     assert!(stats.contains("STAT auth_cmds 2\r\n"), "{stats}");
     assert!(stats.contains("STAT auth_errors 1\r\n"), "{stats}");
 }
+
+#[test]
+fn transactions_wait_for_auth() {
+    let d = daemon(&["--requirepass", "sekret"]);
+    let mut c = d.connect_resp();
+    // Redis 7.0's replies: a refused EXEC is reworded as an abort.
+    c.check(
+        &["EXEC"],
+        "-EXECABORT Transaction discarded because of: NOAUTH Authentication required.\r\n",
+    );
+    c.check(&["MULTI"], "-NOAUTH Authentication required.\r\n");
+    c.check(&["WATCH", "k"], "-NOAUTH Authentication required.\r\n");
+    c.check(&["AUTH", "sekret"], "+OK\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["EXEC"], "*0\r\n");
+}

@@ -773,13 +773,37 @@ fn config_set_changes_limits() {
 }
 
 #[test]
-fn swapdb_is_refused_honestly() {
+fn swapdb_exchanges_databases() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
-    c.check(&["SWAPDB", "0", "0"], "+OK\r\n");
+    let mut other = d.connect_resp();
+    let mut mc = d.connect();
+    c.check(&["SET", "a", "0"], "+OK\r\n");
+    c.check(&["SELECT", "1"], "+OK\r\n");
+    c.check(&["SET", "a", "1"], "+OK\r\n");
+    c.check(&["SET", "b", "1"], "+OK\r\n");
+    other.check(&["SWAPDB", "0", "1"], "+OK\r\n");
+    // c stays on database 1 and now sees what was in 0.
+    c.check(&["GET", "a"], "$1\r\n0\r\n");
+    c.check(&["GET", "b"], "$-1\r\n");
+    c.check(&["DBSIZE"], ":1\r\n");
+    c.check(&["SELECT", "0"], "+OK\r\n");
+    c.check(&["GET", "b"], "$1\r\n1\r\n");
+    c.check(&["DBSIZE"], ":2\r\n");
+    // The memcached protocol is database 0.
+    mc.roundtrip(
+        b"get a b\r\n",
+        b"VALUE a 0 1\r\n1\r\nVALUE b 0 1\r\n1\r\nEND\r\n",
+    );
+    c.check(&["SWAPDB", "1", "1"], "+OK\r\n");
+    c.check(&["SWAPDB", "1", "0"], "+OK\r\n");
+    c.check(&["GET", "a"], "$1\r\n0\r\n");
+    c.check(&["SWAPDB", "-1", "0"], "-ERR DB index is out of range\r\n");
+    c.check(&["SWAPDB", "0", "16"], "-ERR DB index is out of range\r\n");
+    c.check(&["SWAPDB", "1.5", "0"], "-ERR invalid first DB index\r\n");
     c.check(
-        &["SWAPDB", "0", "1"],
-        "-ERR SWAPDB is not supported by slabd\r\n",
+        &["SWAPDB", "0"],
+        "-ERR wrong number of arguments for 'swapdb' command\r\n",
     );
 }
 

@@ -10,11 +10,12 @@ usage: redis_py_check.py PORT [--password PW] [--memcached-port PORT]
 import argparse
 import socket
 import sys
+import threading
 import time
 import warnings
 
 import redis
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, ResponseError, WatchError
 
 
 def expect_error(fn, fragment):
@@ -204,6 +205,82 @@ def connection_and_server(r):
     results = pipe.execute()
     assert results[-1] == 200 and results[0] is True
     assert r.mget([f"p:{i}" for i in range(200)]) == [str(i).encode() for i in range(200)]
+    r.set("sw:a", "0")
+    assert r.swapdb(0, 1) is True
+    assert r.get("sw:a") is None and r.dbsize() == 0
+    assert r.swapdb(1, 0) is True
+    assert r.get("sw:a") == b"0"
+    expect_error(lambda: r.swapdb(0, 99), "DB index is out of range")
+    r.flushall()
+
+
+def cas_increment(r, key):
+    """The check-and-set loop from redis-py's documentation; returns the number of retries."""
+    retries = 0
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                value = int(pipe.get(key) or 0)
+                pipe.multi()
+                pipe.set(key, value + 1)
+                pipe.execute()
+                return retries
+            except WatchError:
+                retries += 1
+
+
+def transactions(r, port, password):
+    # pipeline() is a MULTI/EXEC transaction by default.
+    pipe = r.pipeline()
+    pipe.set("t:a", "1").incr("t:a").get("t:a").delete("t:none")
+    assert pipe.execute() == [True, 2, b"2", 0]
+    # An error at run time is one reply among the others.
+    pipe = r.pipeline()
+    pipe.set("t:s", "x").incr("t:s").get("t:s")
+    res = pipe.execute(raise_on_error=False)
+    assert res[0] is True and isinstance(res[1], ResponseError) and res[2] == b"x", res
+    assert "not an integer" in str(res[1])
+    # An error at queue time discards the whole transaction.
+    pipe = r.pipeline()
+    pipe.set("t:q", "1").execute_command("SET", "t:q")
+    try:
+        pipe.execute()
+        raise AssertionError("expected the transaction to be discarded")
+    except ResponseError as e:
+        assert "wrong number of arguments for 'set' command" in str(e), str(e)
+    assert r.get("t:q") is None
+    # WATCH: a write by another client between WATCH and EXEC makes EXEC fail.
+    other = redis.Redis(port=port, password=password)
+    r.set("t:w", "1")
+    with r.pipeline() as pipe:
+        pipe.watch("t:w")
+        assert pipe.get("t:w") == b"1"
+        other.set("t:w", "changed")
+        pipe.multi()
+        pipe.set("t:w", "mine")
+        try:
+            pipe.execute()
+            raise AssertionError("expected WatchError")
+        except WatchError:
+            pass
+    assert r.get("t:w") == b"changed"
+    # Check-and-set loops from several clients at once lose no increment.
+    r.delete("t:counter")
+    threads, each = 4, 50
+    retries = []
+
+    def worker():
+        c = redis.Redis(port=port, password=password)
+        retries.append(sum(cas_increment(c, "t:counter") for _ in range(each)))
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(retries) == threads
+    assert int(r.get("t:counter")) == threads * each, r.get("t:counter")
     r.flushall()
 
 
@@ -288,6 +365,7 @@ def main():
     strings(r)
     keys(r)
     connection_and_server(r)
+    transactions(r, a.port, a.password)
     resp3(a.port, a.password)
     if a.memcached_port:
         cross_protocol(r, a.memcached_port)

@@ -34,6 +34,8 @@ pub struct Context {
     pub clients: Clients,
     /// memcached protocol state shared by all connections (`stats detail`).
     pub memcache: memcache::Shared,
+    /// RESP state shared by all connections (EXEC of watched keys).
+    pub resp: resp::Shared,
 }
 
 impl Context {
@@ -51,6 +53,7 @@ impl Context {
             server: ServerStats::default(),
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
+            resp: resp::Shared::default(),
         }
     }
 }

@@ -11,27 +11,38 @@
 //!   once the requests already read are answered) or a request larger than the read bound;
 //!   the unsent replies are flushed, then the worker drops the connection.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
 use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
-use crate::commands::{self, Context, Session, Step};
-use crate::stats::{self, ThreadStats};
+use crate::commands::{self, Context, Protocol, Session, Step};
+use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
 /// replies costs at most this much, plus one request's reply).
 pub const OUTPUT_LIMIT: usize = 4 << 20;
 /// Output is written as soon as this much is pending, even in the middle of a batch.
 const FLUSH_AT: usize = 256 << 10;
-/// The read buffer a connection starts with and returns to when idle (memcached's 16 KiB).
+/// The read buffer a connection starts with (memcached's 16 KiB).
 const READ_CHUNK: usize = 16 << 10;
-/// A write buffer larger than this is given back once it drains.
-const WRITE_KEEP: usize = 64 << 10;
 /// Bytes of command line and slack allowed beyond `-I` in one pending request.
 const LINE_ALLOWANCE: usize = 64 << 10;
+/// The least a RESP request may grow to. Redis's client-query-buffer-limit is 1 GiB, but
+/// one worker serves thousands of connections and a value larger than `-I` is refused
+/// anyway: 64 MiB holds an `MSET` of 64 values of the default 1 MB `-I` (or of any mix
+/// of large values clients send in one request) while one client can pin at most this much.
+const RESP_READ_FLOOR: usize = 64 << 20;
+/// A buffer is shrunk once its capacity is more than this many times what the connection
+/// used in the current and the previous clock second: a connection that keeps sending
+/// large values keeps its buffers, one that went back to small requests gives them back.
+const SHRINK_FACTOR: usize = 4;
+/// A connection that read nothing for this many clock seconds gives its empty buffers back.
+pub const IDLE_RELEASE_SECS: u32 = 2;
 
 /// A connected socket of either family.
 pub enum Stream {
@@ -39,11 +50,11 @@ pub enum Stream {
     Unix(UnixStream),
 }
 
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl Stream {
+    fn fd(&self) -> i32 {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
         }
     }
 }
@@ -100,15 +111,20 @@ pub enum Next {
 pub struct Connection {
     pub stream: Stream,
     pub session: Session,
-    /// Input: `rbuf[start..end]` is unread by the protocol; `rbuf.len()` is the capacity.
+    /// Input: `rbuf[start..]` is unread by the protocol; reads append into spare capacity.
     rbuf: Vec<u8>,
     start: usize,
-    end: usize,
-    /// Largest `rbuf` may grow: one pending request (`-I` plus its command line).
-    read_limit: usize,
+    /// `-I`: one pending request may hold this plus its command line (memcache) or
+    /// [`RESP_READ_FLOOR`] or twice this (RESP).
+    item_size_max: usize,
     /// Output: `wbuf[sent..]` is still to be written.
     wbuf: Vec<u8>,
     sent: usize,
+    /// Bytes each buffer held at most recently, to decide when to shrink it.
+    rbuf_use: Usage,
+    wbuf_use: Usage,
+    /// Capacities of `rbuf` and `wbuf` as last added to the server's buffer gauges.
+    counted: (usize, usize),
     /// The socket may have unread bytes (no `WouldBlock` since the last readable event).
     pub readable: bool,
     /// The last event reported a hang-up or error: read until the socket says so too.
@@ -131,10 +147,12 @@ impl Connection {
             session,
             rbuf: Vec::new(),
             start: 0,
-            end: 0,
-            read_limit: item_size_max.saturating_add(LINE_ALLOWANCE),
+            item_size_max,
             wbuf: Vec::new(),
             sent: 0,
+            rbuf_use: Usage::default(),
+            wbuf_use: Usage::default(),
+            counted: (0, 0),
             readable: true,
             hangup: false,
             peer_closed: false,
@@ -162,19 +180,19 @@ impl Connection {
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
         loop {
-            if self.unsent() >= FLUSH_AT && self.flush(stats).is_err() {
+            if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
                 return Next::Close;
             }
             if self.closing {
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             if self.unsent() > OUTPUT_LIMIT {
                 // Blocked on output: the writable event brings the connection back.
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                let input = &self.rbuf[self.start..self.end];
+                let input = &self.rbuf[self.start..];
                 if input.is_empty() {
                     need_input = true;
                     break;
@@ -182,7 +200,7 @@ impl Connection {
                 if served == budget {
                     // Requests are left: let the worker's other connections have a turn.
                     stats::bump(&stats.conn_yields);
-                    return self.end_turn(stats, Next::Yield);
+                    return self.end_turn(ctx, stats, Next::Yield);
                 }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 match step {
@@ -193,9 +211,9 @@ impl Connection {
                     }
                     Step::Done(n) => {
                         self.start += n.min(input.len());
-                        if self.start == self.end {
+                        if self.start == self.rbuf.len() {
                             self.start = 0;
-                            self.end = 0;
+                            self.rbuf.clear();
                         }
                         served += 1;
                     }
@@ -225,7 +243,7 @@ impl Connection {
                 continue;
             }
             if !self.readable {
-                return self.end_turn(stats, Next::Wait);
+                return self.end_turn(ctx, stats, Next::Wait);
             }
             if self.fill(ctx, stats).is_err() {
                 self.closing = true;
@@ -233,29 +251,40 @@ impl Connection {
         }
     }
 
-    /// Reads what the socket has, up to the free space (growing the buffer when a pending
-    /// request needs it, never past `read_limit`).
+    /// `-I` plus a command line for memcache; RESP requests (`MSET` of several values) may
+    /// hold more, up to [`RESP_READ_FLOOR`] or twice `-I`, as bytes arrive.
+    fn read_limit(&self) -> usize {
+        match self.session.protocol {
+            Protocol::Resp => RESP_READ_FLOOR.max(self.item_size_max.saturating_mul(2)),
+            _ => self.item_size_max.saturating_add(LINE_ALLOWANCE),
+        }
+    }
+
+    /// Reads what the socket has into the buffer's spare capacity (growing the buffer when
+    /// a pending request fills it, never past [`Connection::read_limit`]).
     fn fill(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
-        if self.start > 0 && (self.end == self.rbuf.len() || self.start >= self.rbuf.len() / 2) {
-            self.rbuf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
+        let capacity = self.rbuf.capacity();
+        if self.start > 0 && (self.rbuf.len() == capacity || self.start >= capacity / 2) {
+            self.rbuf.drain(..self.start);
             self.start = 0;
         }
-        if self.end == self.rbuf.len() {
-            if self.rbuf.len() >= self.read_limit {
+        if self.rbuf.len() == self.rbuf.capacity() {
+            let limit = self.read_limit();
+            if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!(
                         "<{} request larger than {} bytes; closing",
-                        self.session.info.id, self.read_limit
+                        self.session.info.id, limit
                     );
                 }
                 return Err(io::Error::other("request too large"));
             }
-            let grown = (self.rbuf.len() * 2).clamp(READ_CHUNK, self.read_limit);
-            self.rbuf.resize(grown, 0);
+            let grown = (self.rbuf.capacity() * 2).clamp(READ_CHUNK, limit);
+            self.rbuf.reserve_exact(grown - self.rbuf.len());
         }
         loop {
-            match self.stream.read(&mut self.rbuf[self.end..]) {
+            let space = self.rbuf.capacity() - self.rbuf.len();
+            match read_into_spare(&self.stream, &mut self.rbuf) {
                 Ok(0) => {
                     self.peer_closed = true;
                     self.readable = false;
@@ -266,16 +295,17 @@ impl Connection {
                     // arriving later raise a new edge: skip the read that would only say
                     // WouldBlock (one system call per request saved, as tokio does). Not
                     // after a hang-up event, whose EOF raises no further edge.
-                    if self.end + n < self.rbuf.len() && !self.hangup {
+                    if n < space && !self.hangup {
                         self.readable = false;
                     }
-                    self.end += n;
+                    let now = ctx.store.clock().now();
+                    self.rbuf_use.note(now, self.rbuf.len() - self.start);
                     stats::add(&stats.bytes_read, n as u64);
                     self.session
                         .info
                         .bytes_in
                         .fetch_add(n as u64, Ordering::Relaxed);
-                    self.last_active = ctx.store.clock().now();
+                    self.last_active = now;
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -293,7 +323,11 @@ impl Connection {
     }
 
     /// Writes unsent output until done or the socket is full.
-    fn flush(&mut self, stats: &ThreadStats) -> io::Result<()> {
+    fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        if self.sent < self.wbuf.len() {
+            let now = ctx.store.clock().now();
+            self.wbuf_use.note(now, self.wbuf.len() - self.sent);
+        }
         while self.sent < self.wbuf.len() {
             match self.stream.write(&self.wbuf[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -308,26 +342,63 @@ impl Connection {
         }
         self.wbuf.clear();
         self.sent = 0;
-        if self.wbuf.capacity() > WRITE_KEEP {
-            self.wbuf.shrink_to(WRITE_KEEP);
-        }
         Ok(())
     }
 
     /// Writes what it can and decides between `next` and closing.
-    fn end_turn(&mut self, stats: &ThreadStats, next: Next) -> Next {
-        if self.flush(stats).is_err() {
+    fn end_turn(&mut self, ctx: &Context, stats: &ThreadStats, next: Next) -> Next {
+        if self.flush(ctx, stats).is_err() {
             return self.closed();
         }
-        if self.start == self.end && self.rbuf.len() > READ_CHUNK {
-            self.rbuf = vec![0; READ_CHUNK];
-            self.start = 0;
-            self.end = 0;
-        }
+        self.trim(ctx.store.clock().now(), false);
+        self.count_buffers(&ctx.server);
         if self.closing && self.unsent() == 0 {
             return self.closed();
         }
         next
+    }
+
+    /// Gives back the capacity of empty buffers the connection has not needed lately
+    /// (all of it when `idle`), so that only connections moving large values hold large
+    /// buffers.
+    pub fn trim(&mut self, now: u32, idle: bool) {
+        if self.start == self.rbuf.len() {
+            if let Some(keep) = self.rbuf_use.keep(now, self.rbuf.capacity(), idle) {
+                self.rbuf.clear();
+                self.start = 0;
+                self.rbuf.shrink_to(keep);
+            }
+        }
+        if self.sent == self.wbuf.len() {
+            if let Some(keep) = self.wbuf_use.keep(now, self.wbuf.capacity(), idle) {
+                self.wbuf.clear();
+                self.sent = 0;
+                self.wbuf.shrink_to(keep);
+            }
+        }
+    }
+
+    /// Brings the server's buffer gauges up to date with this connection's capacities
+    /// (shared atomics, touched only when a capacity changed).
+    pub fn count_buffers(&mut self, server: &ServerStats) {
+        let now = (self.rbuf.capacity(), self.wbuf.capacity());
+        let before = self.counted;
+        if now == before {
+            return;
+        }
+        let held = |bytes: usize| usize::from(bytes > 0);
+        ServerStats::shift(&server.read_buf_count, held(before.0), held(now.0));
+        ServerStats::shift(&server.read_buf_bytes, before.0, now.0);
+        ServerStats::shift(&server.response_obj_count, held(before.1), held(now.1));
+        ServerStats::shift(&server.response_obj_bytes, before.1, now.1);
+        self.counted = now;
+    }
+
+    /// Takes the connection's buffers out of the server's gauges (it is being dropped).
+    pub fn uncount_buffers(&mut self, server: &ServerStats) {
+        self.rbuf = Vec::new();
+        self.wbuf = Vec::new();
+        self.count_buffers(server);
     }
 
     fn closed(&self) -> Next {
@@ -336,5 +407,102 @@ impl Connection {
         } else {
             Next::Close
         }
+    }
+}
+
+/// Appends what the socket has to `buf`, up to its spare capacity, without zeroing that
+/// space first (the kernel overwrites it).
+fn read_into_spare(stream: &Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
+    // SAFETY: `spare` is memory `buf` owns and nothing else borrows; read(2) writes at most
+    // `spare.len()` bytes into it and reads none.
+    let n = unsafe { libc::read(stream.fd(), spare.as_mut_ptr().cast(), spare.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: read(2) initialized the first `n` bytes of the spare capacity, which are
+    // within the capacity (`n <= spare.len()`).
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// The most bytes one buffer held in the current and the previous clock second.
+#[derive(Debug, Default)]
+struct Usage {
+    second: u32,
+    current: usize,
+    previous: usize,
+}
+
+impl Usage {
+    fn roll(&mut self, now: u32) {
+        if now != self.second {
+            let next_second = now == self.second.wrapping_add(1);
+            self.previous = if next_second { self.current } else { 0 };
+            self.current = 0;
+            self.second = now;
+        }
+    }
+
+    fn note(&mut self, now: u32, bytes: usize) {
+        self.roll(now);
+        self.current = self.current.max(bytes);
+    }
+
+    /// The capacity to shrink a buffer of `capacity` to, when it is far more than recent
+    /// use (nothing when `idle`); `None` keeps it.
+    fn keep(&mut self, now: u32, capacity: usize, idle: bool) -> Option<usize> {
+        if idle {
+            return (capacity > 0).then_some(0);
+        }
+        self.roll(now);
+        let recent = self.current.max(self.previous);
+        let oversized = capacity > READ_CHUNK && capacity > recent.saturating_mul(SHRINK_FACTOR);
+        oversized.then(|| recent.saturating_mul(2).max(READ_CHUNK))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_in_use_is_kept_and_shrinks_two_seconds_after_use_drops() {
+        let mut u = Usage::default();
+        let cap = 256 << 10;
+        u.note(10, 100 << 10);
+        assert_eq!(u.keep(10, cap, false), None);
+        // Small requests in the next second: the previous second's peak still counts.
+        u.note(11, 100);
+        assert_eq!(u.keep(11, cap, false), None);
+        u.note(12, 100);
+        assert_eq!(u.keep(12, cap, false), Some(READ_CHUNK));
+    }
+
+    #[test]
+    fn a_gap_of_seconds_forgets_the_old_peak() {
+        let mut u = Usage::default();
+        u.note(10, 1 << 20);
+        u.note(15, 100);
+        assert_eq!(u.keep(15, 2 << 20, false), Some(READ_CHUNK));
+    }
+
+    #[test]
+    fn shrinking_keeps_twice_the_recent_peak_and_never_goes_below_the_start_size() {
+        let mut u = Usage::default();
+        u.note(3, 50 << 10);
+        assert_eq!(u.keep(3, 1 << 20, false), Some(100 << 10));
+        assert_eq!(u.keep(3, 300 << 10, false), Some(100 << 10));
+        assert_eq!(u.keep(3, 200 << 10, false), None);
+        assert_eq!(u.keep(3, READ_CHUNK, false), None);
+    }
+
+    #[test]
+    fn idle_gives_everything_back() {
+        let mut u = Usage::default();
+        u.note(3, 1 << 20);
+        assert_eq!(u.keep(3, 2 << 20, true), Some(0));
+        assert_eq!(u.keep(3, 0, true), None);
     }
 }

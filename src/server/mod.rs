@@ -22,9 +22,20 @@
 //! memcached deployments, so accept rate is not the bottleneck.
 //!
 //! # Bounds per connection
-//! The read buffer starts at 16 KiB and grows only while a pending request needs it, up to
-//! `-I` plus 64 KiB of command line; a request larger than that closes the connection. A
-//! connection with more than 4 MiB of unsent replies is not read until the socket drains.
+//! The read buffer starts at 16 KiB and grows (doubling) only while a pending request fills
+//! it, up to `-I` plus 64 KiB of command line for memcache, and up to max(64 MiB, 2 × `-I`)
+//! for RESP, whose `MSET`/`RPUSH` carry several values in one request (Redis allows 1 GiB;
+//! see `RESP_READ_FLOOR` for why less); a request larger than that closes the connection.
+//! A connection with more than 4 MiB of unsent replies is not read until the socket drains
+//! (one reply may exceed it: a multi-get of many large values is built whole).
+//!
+//! Buffers keep their capacity while the connection uses it, so a client moving 100 KiB
+//! values does not regrow (and fault in) its buffers on every request. A buffer is shrunk
+//! when it is empty and more than 4 × the most it held in the current and previous clock
+//! second, and a connection that read nothing for 2 s gives all its buffer memory back.
+//! Reads go into the buffer's spare capacity, which is never zeroed first. `stats` reports
+//! the buffers held under memcached's names (`read_buf_count`/`read_buf_bytes` for input,
+//! `response_obj_count`/`response_obj_bytes` for output).
 //!
 //! # Shutdown
 //! SIGTERM/SIGINT (or `shutdown` with `-A`): listeners close first, then every worker stops

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use super::connection::{Connection, Next, Stream};
+use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
 
@@ -89,7 +89,8 @@ impl Worker {
             } else if idle_timeout > 0 || self.finish_by.is_some() {
                 Some(Duration::from_millis(250))
             } else {
-                None
+                // Idle connections give their buffers back within a second or two.
+                Some(Duration::from_secs(1))
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -131,12 +132,13 @@ impl Worker {
                     break;
                 }
             }
-            if idle_timeout > 0 {
-                let now = self.ctx.store.clock().now();
-                if now != last_sweep {
-                    last_sweep = now;
+            let now = self.ctx.store.clock().now();
+            if now != last_sweep {
+                last_sweep = now;
+                if idle_timeout > 0 {
                     self.close_idle(now, idle_timeout);
                 }
+                self.release_idle(now);
             }
         }
         let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
@@ -203,6 +205,16 @@ impl Worker {
         }
     }
 
+    /// Connections that read nothing for [`IDLE_RELEASE_SECS`] give their empty buffers back.
+    fn release_idle(&mut self, now: u32) {
+        for (_, conn) in self.conns.iter_mut() {
+            if now.saturating_sub(conn.last_active) >= IDLE_RELEASE_SECS {
+                conn.trim(now, true);
+                conn.count_buffers(&self.ctx.server);
+            }
+        }
+    }
+
     fn close_idle(&mut self, now: u32, idle_timeout: u32) {
         let idle: Vec<usize> = self
             .conns
@@ -225,6 +237,7 @@ impl Worker {
         if self.conns.contains(token.0) {
             let mut conn = self.conns.remove(token.0);
             let _ = self.poll.registry().deregister(&mut conn.stream);
+            conn.uncount_buffers(&self.ctx.server);
             self.forget(&conn);
         }
     }

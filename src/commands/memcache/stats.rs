@@ -126,6 +126,15 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("total_connections", server.total_connections);
     w.num("rejected_connections", server.rejected_connections);
     w.num("connection_structures", server.connection_structures);
+    // memcached's names; "free" buffers and out-of-memory counts have no slabd equivalent
+    // (buffers belong to their connection; growth past a bound closes it instead).
+    w.num("response_obj_oom", 0);
+    w.num("response_obj_count", server.response_obj_count);
+    w.num("response_obj_bytes", server.response_obj_bytes);
+    w.num("read_buf_count", server.read_buf_count);
+    w.num("read_buf_bytes", server.read_buf_bytes);
+    w.num("read_buf_bytes_free", 0);
+    w.num("read_buf_oom", 0);
     w.num("reserved_fds", server.reserved_fds);
     w.num("cmd_get", t.cmd_get);
     w.num("cmd_set", t.cmd_set);

@@ -193,8 +193,9 @@ pub(super) fn select(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
-/// The store has no way to exchange two databases atomically, so SWAPDB checks its
-/// arguments as Redis does and then says plainly that it is not supported.
+/// Exchanges two databases: the store swaps its database map, atomically as every other
+/// command sees it. Connections keep their index and so see the other data, as in Redis;
+/// the memcached protocol (always database 0) too.
 pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
     let (Some(a), Some(b)) = (parse_i64(args.get(1)), parse_i64(args.get(2))) else {
         let which: &[u8] = if parse_i64(args.get(1)).is_none() {
@@ -208,10 +209,10 @@ pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
     if !(0..dbs).contains(&a) || !(0..dbs).contains(&b) {
         return call.w.error(b"ERR DB index is out of range");
     }
-    if a == b {
-        return call.w.ok();
+    if a != b {
+        call.ctx.store.swap_db(a as u8, b as u8);
     }
-    call.w.error(b"ERR SWAPDB is not supported by slabd");
+    call.w.ok();
 }
 
 /// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (buffers,

@@ -5,16 +5,21 @@
 //! the handler, which writes its reply straight into the connection's output buffer.
 //!
 //! Submodules by Redis's command groups: [`connection`] (PING, HELLO, AUTH, SELECT, CLIENT…),
-//! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`] and [`keys`].
+//! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`], [`keys`] and [`transaction`]
+//! (MULTI, EXEC, WATCH…). After MULTI, [`execute`] queues commands instead of running them.
+//!
+//! Transactions are not isolated: the store has no multi-key lock, so other clients'
+//! commands can run between the commands of one EXEC (see [`transaction`]).
 //!
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
-//! Redis 7 (1-second expiry resolution, key and value limits, no SWAPDB…).
+//! Redis 7 (1-second expiry resolution, key and value limits, EXEC without isolation…).
 
 mod connection;
 mod glob;
 mod keys;
 mod server;
 mod strings;
+mod transaction;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,6 +39,14 @@ const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 /// A scratch buffer that grew past this is shrunk back after the command, so one large
 /// `KEYS` reply does not pin memory for the life of the connection.
 const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// RESP state shared by all connections.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Held by an EXEC with watched keys from its check to its last command, so that two
+    /// clients' check-and-set transactions cannot both pass the check (see [`transaction`]).
+    exec_watched: parking_lot::Mutex<()>,
+}
 
 /// Per connection state of the RESP protocol.
 #[derive(Debug, Default)]
@@ -59,6 +72,8 @@ struct Conn {
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
     /// command takes that lock once, not per request.
     last_cmd: &'static str,
+    /// MULTI queue and WATCHed keys.
+    tx: transaction::Transaction,
 }
 
 /// One command being run: everything a handler may touch.
@@ -257,6 +272,17 @@ static COMMANDS: &[Spec] = &[
         "A container for client connection commands", connection::client),
     spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
         "Swaps two Redis databases", connection::swapdb),
+    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "1.2.0", "Mark the start of a transaction block", transaction::multi),
+    spec!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], (0, 0, 0),
+        "transactions", "1.2.0", "Execute all commands issued after MULTI", transaction::exec),
+    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.0.0", "Discard all commands issued after MULTI", transaction::discard),
+    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1),
+        "transactions", "2.2.0",
+        "Watch the given keys to determine execution of the MULTI/EXEC block", transaction::watch),
+    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.2.0", "Forget about all watched keys", transaction::unwatch),
     spec!("command", -1, ["loading", "stale"], (0, 0, 0), "server", "2.8.13",
         "Get array of Redis command details", server::command),
     spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
@@ -348,33 +374,52 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
 }
 
+/// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
-    let name = args.get(0);
-    let Some(spec) = lookup(name) else {
-        unknown_command(&mut call.w, args);
-        return;
+    let start = call.w.out.len();
+    let spec = match admit(call, args) {
+        Ok(spec) => spec,
+        Err(spec) => {
+            transaction::rejected(call, spec, start);
+            return;
+        }
     };
-    let argc = args.len() as i32;
-    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
-        call.wrong_arity(spec.name);
-        return;
-    }
-    if !call.conn.authenticated && !spec.allowed_before_auth() {
-        call.w.error(b"NOAUTH Authentication required.");
-        return;
-    }
-    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
-        call.w.error_fmt(format_args!(
-            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
-        ));
-        return;
-    }
     call.info.last_cmd.store(
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
+    if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
+        transaction::queue(call, args);
+        return;
+    }
     (spec.handler)(call, args);
+}
+
+/// The checks Redis makes before running or queuing a command, in its order: unknown
+/// command, arity, authentication (and slabd's key length). On refusal the error is
+/// written and the command's spec, if known, returned as the error.
+fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<&'static Spec, Option<&'static Spec>> {
+    let Some(spec) = lookup(args.get(0)) else {
+        unknown_command(&mut call.w, args);
+        return Err(None);
+    };
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        call.wrong_arity(spec.name);
+        return Err(Some(spec));
+    }
+    if !call.conn.authenticated && !spec.allowed_before_auth() {
+        call.w.error(b"NOAUTH Authentication required.");
+        return Err(Some(spec));
+    }
+    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
+        call.w.error_fmt(format_args!(
+            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+        ));
+        return Err(Some(spec));
+    }
+    Ok(spec)
 }
 
 /// Argument indexes that are keys, from the command's first/last/step as COMMAND reports.

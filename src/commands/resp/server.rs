@@ -69,27 +69,31 @@ fn command_info(w: &mut Writer<'_>, spec: &Spec) {
     w.integer(i64::from(spec.first_key));
     w.integer(i64::from(spec.last_key));
     w.integer(i64::from(spec.key_step));
-    let access: Option<&[u8]> = if spec.flags.contains(&"write") {
-        Some(b"@write")
+    // ACL categories, in Redis's category order (the rank is the category's bit).
+    let access: Option<(u8, &[u8])> = if spec.flags.contains(&"write") {
+        Some((2, b"@write"))
     } else if spec.flags.contains(&"readonly") {
-        Some(b"@read")
+        Some((1, b"@read"))
     } else {
         None
     };
-    let fast = spec.flags.contains(&"fast");
-    let group: &[u8] = match spec.group {
-        "string" => b"@string",
-        "generic" => b"@keyspace",
-        "connection" => b"@connection",
-        _ => b"@admin",
+    let speed: (u8, &[u8]) = if spec.flags.contains(&"fast") {
+        (14, b"@fast")
+    } else {
+        (15, b"@slow")
     };
-    w.set(1 + usize::from(access.is_some()) + usize::from(fast));
-    if let Some(a) = access {
-        w.simple(a);
-    }
-    w.simple(group);
-    if fast {
-        w.simple(b"@fast");
+    let group: (u8, &[u8]) = match spec.group {
+        "string" => (7, b"@string"),
+        "generic" => (0, b"@keyspace"),
+        "connection" => (18, b"@connection"),
+        "transactions" => (19, b"@transaction"),
+        _ => (13, b"@admin"),
+    };
+    let mut categories = [access, Some(speed), Some(group)];
+    categories.sort_by_key(|c| c.map(|(rank, _)| rank));
+    w.set(categories.iter().flatten().count());
+    for (_, name) in categories.iter().flatten() {
+        w.simple(name);
     }
     w.array(0);
     w.array(0);

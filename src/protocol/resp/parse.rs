@@ -106,6 +106,12 @@ pub struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
+    /// Arguments held elsewhere: `ranges` are `(start, end)` offsets into `buf` (a MULTI
+    /// queue keeps copies of queued commands this way).
+    pub fn new(buf: &'a [u8], ranges: &'a [(usize, usize)]) -> Args<'a> {
+        Args { buf, ranges }
+    }
+
     pub fn len(&self) -> usize {
         self.ranges.len()
     }

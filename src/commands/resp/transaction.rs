@@ -1,0 +1,389 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! After MULTI every command but EXEC, DISCARD, MULTI, WATCH and QUIT is checked (unknown
+//! command, arity, authentication, key length) and queued with `+QUEUED`; a command that
+//! fails those checks is answered with its error and makes EXEC answer `-EXECABORT`. EXEC
+//! runs the queue and replies with an array of the replies, as Redis 7.0 does.
+//!
+//! WATCH is optimistic: it remembers a fingerprint of each watched key (CAS, expiry, flags,
+//! length; also a hash of the value when CAS is off, `-C`) or that it was absent, and EXEC
+//! replies with a null array when any of them differs. A write that leaves all of these
+//! equal (APPEND of an empty string, or with `-C` a SET of the same value and flags) is
+//! not seen, where Redis would abort.
+//!
+//! **No isolation.** The store has no multi-key lock: other clients' commands (over RESP
+//! or memcached) can run between the commands of one EXEC, and can change a watched key
+//! after EXEC's check and before the queued commands run. A queued command sees the store
+//! as it is when it runs, not as it was at MULTI. Redis runs an EXEC without interleaving;
+//! slabd does not. The one guarantee: EXECs that watch keys hold a server-wide lock from
+//! their check to their last command, so two WATCH/MULTI/EXEC check-and-set loops never
+//! both pass the check on the same key (a plain write can still slip in; EXECs without
+//! WATCH take no lock).
+//!
+//! Queued arguments are copied out of the input buffer (the input is reused once the
+//! request is answered). A queue holds at most [`QUEUE_MAX_COMMANDS`] commands and
+//! [`QUEUE_MAX_BYTES`] bytes (each argument costs its length plus 16), and a connection
+//! watches at most [`WATCH_MAX_KEYS`] keys; past a bound the command gets an error (and a
+//! queue's EXEC then aborts), so a client cannot make the server hold unbounded memory.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use super::{Call, Spec};
+use crate::protocol::resp::Args;
+use crate::storage::{Expiry, Lookup, ReadOptions, KEY_MAX};
+
+/// Most commands one MULTI may queue (Redis's multibulk argument limit).
+pub const QUEUE_MAX_COMMANDS: usize = 1 << 20;
+/// Most bytes one MULTI may queue: argument bytes plus 16 per argument for its position.
+pub const QUEUE_MAX_BYTES: usize = 64 << 20;
+/// Most keys one connection may watch at a time.
+pub const WATCH_MAX_KEYS: usize = 1 << 16;
+/// Bookkeeping charged per queued argument against [`QUEUE_MAX_BYTES`].
+const ARG_OVERHEAD: usize = 16;
+/// A queue that grew past this is freed after EXEC or DISCARD rather than kept for reuse.
+const QUEUE_KEEP: usize = 64 * 1024;
+
+/// A watched key's state, compared at EXEC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fingerprint {
+    cas: u64,
+    expiry: Expiry,
+    flags: u32,
+    len: usize,
+    /// Hash of the value when the store keeps no CAS (`-C`), else 0.
+    value_hash: u64,
+}
+
+/// Commands queued since MULTI, with their arguments copied.
+#[derive(Debug, Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    /// `(start, end)` of each argument in `bytes`.
+    args: Vec<(usize, usize)>,
+    /// End of each command's arguments in `args`.
+    ends: Vec<usize>,
+}
+
+impl Queue {
+    fn cost(&self) -> usize {
+        self.bytes.len() + self.args.len() * ARG_OVERHEAD
+    }
+
+    /// Empties the queue, keeping a small one's buffers for the next MULTI.
+    fn clear(&mut self) {
+        if self.bytes.capacity() + self.args.capacity() * ARG_OVERHEAD > QUEUE_KEEP {
+            *self = Queue::default();
+        } else {
+            self.bytes.clear();
+            self.args.clear();
+            self.ends.clear();
+        }
+    }
+}
+
+/// A connection's transaction state.
+#[derive(Debug, Default)]
+pub(super) struct Transaction {
+    /// Between MULTI and EXEC/DISCARD: commands are queued.
+    open: bool,
+    /// A command was rejected while queuing: EXEC answers `-EXECABORT`.
+    dirty: bool,
+    queue: Queue,
+    /// Watched keys (see [`watch_id`]) and what each was at WATCH (`None`: absent).
+    watched: HashMap<Box<[u8]>, Option<Fingerprint>>,
+}
+
+impl Transaction {
+    /// Commands are being queued.
+    pub(super) fn queuing(&self) -> bool {
+        self.open
+    }
+
+    /// Ends the transaction and forgets watched keys (EXEC, DISCARD, EXECABORT).
+    fn reset(&mut self) {
+        self.open = false;
+        self.dirty = false;
+        self.queue.clear();
+        self.watched.clear();
+    }
+}
+
+/// Commands that run at once even after MULTI (Redis's list, less RESET which slabd lacks).
+pub(super) fn runs_at_once(spec: &Spec) -> bool {
+    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit")
+}
+
+/// After a command was refused before running (its error, starting at `start` in the
+/// output, is written): inside MULTI the transaction is marked to abort; a refused EXEC
+/// aborts it at once, its error reworded as Redis does
+/// (`-EXECABORT Transaction discarded because of: wrong number of arguments…`).
+pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
+    if spec.is_some_and(|s| s.name == "exec") {
+        let out = &mut *call.w.out;
+        let code_end = if out[start..].starts_with(b"-ERR ") {
+            start + 5
+        } else {
+            start + 1
+        };
+        out.splice(
+            start..code_end,
+            b"-EXECABORT Transaction discarded because of: "
+                .iter()
+                .copied(),
+        );
+        call.conn.tx.reset();
+    } else if call.conn.tx.open {
+        call.conn.tx.dirty = true;
+    }
+}
+
+/// Copies a command into the queue and answers `+QUEUED`, or refuses it past the bounds.
+pub(super) fn queue(call: &mut Call<'_>, args: Args<'_>) {
+    let q = &mut call.conn.tx.queue;
+    let cost: usize = args.iter_from(0).map(|a| a.len() + ARG_OVERHEAD).sum();
+    if q.ends.len() >= QUEUE_MAX_COMMANDS || q.cost() + cost > QUEUE_MAX_BYTES {
+        call.conn.tx.dirty = true;
+        call.w.error_fmt(format_args!(
+            "ERR MULTI queue is full (slabd queues at most {QUEUE_MAX_COMMANDS} commands \
+             and {QUEUE_MAX_BYTES} bytes)"
+        ));
+        return;
+    }
+    for arg in args.iter_from(0) {
+        let start = q.bytes.len();
+        q.bytes.extend_from_slice(arg);
+        q.args.push((start, q.bytes.len()));
+    }
+    q.ends.push(q.args.len());
+    call.w.simple(b"QUEUED");
+}
+
+pub(super) fn multi(call: &mut Call<'_>, _args: Args<'_>) {
+    if call.conn.tx.open {
+        call.w.error(b"ERR MULTI calls can not be nested");
+        return;
+    }
+    call.conn.tx.open = true;
+    call.w.ok();
+}
+
+pub(super) fn discard(call: &mut Call<'_>, _args: Args<'_>) {
+    if !call.conn.tx.open {
+        call.w.error(b"ERR DISCARD without MULTI");
+        return;
+    }
+    call.conn.tx.reset();
+    call.w.ok();
+}
+
+pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
+    if !call.conn.tx.open {
+        call.w.error(b"ERR EXEC without MULTI");
+        return;
+    }
+    if call.conn.tx.dirty {
+        call.conn.tx.reset();
+        call.w
+            .error(b"EXECABORT Transaction discarded because of previous errors.");
+        return;
+    }
+    // Only transactions that watch keys serialize, and only against each other.
+    let ctx = call.ctx;
+    let _serial = (!call.conn.tx.watched.is_empty()).then(|| ctx.resp.exec_watched.lock());
+    let changed = call
+        .conn
+        .tx
+        .watched
+        .iter()
+        .any(|(id, seen)| fingerprint(call, id[0], &id[1..]) != *seen);
+    if changed {
+        call.conn.tx.reset();
+        call.w.null_array();
+        return;
+    }
+    let mut queue = std::mem::take(&mut call.conn.tx.queue);
+    call.conn.tx.reset();
+    call.w.array(queue.ends.len());
+    let mut from = 0;
+    for &end in &queue.ends {
+        super::execute(call, Args::new(&queue.bytes, &queue.args[from..end]));
+        from = end;
+        // HELLO 3 in the queue switches the replies after it, as in Redis.
+        call.w.resp3 = call.conn.resp3;
+    }
+    queue.clear();
+    call.conn.tx.queue = queue;
+}
+
+pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
+    if call.conn.tx.open {
+        call.w.error(b"ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    let db = call.db();
+    let mut id = [0u8; KEY_MAX + 1];
+    let watched = &call.conn.tx.watched;
+    let new = args
+        .iter_from(1)
+        .filter(|key| !watched.contains_key(watch_id(db, key, &mut id)))
+        .count();
+    if watched.len() + new > WATCH_MAX_KEYS {
+        call.w.error_fmt(format_args!(
+            "ERR too many watched keys (slabd watches at most {WATCH_MAX_KEYS} per connection)"
+        ));
+        return;
+    }
+    for key in args.iter_from(1) {
+        let name = watch_id(db, key, &mut id);
+        if !call.conn.tx.watched.contains_key(name) {
+            let seen = fingerprint(call, db, key);
+            call.conn.tx.watched.insert(name.into(), seen);
+        }
+    }
+    call.w.ok();
+}
+
+pub(super) fn unwatch(call: &mut Call<'_>, _args: Args<'_>) {
+    call.conn.tx.watched.clear();
+    call.w.ok();
+}
+
+/// A watched key's name in [`Transaction::watched`]: the database, then the key (at most
+/// [`KEY_MAX`] bytes, checked before any command runs).
+fn watch_id<'a>(db: u8, key: &[u8], buf: &'a mut [u8; KEY_MAX + 1]) -> &'a [u8] {
+    buf[0] = db;
+    buf[1..=key.len()].copy_from_slice(key);
+    &buf[..=key.len()]
+}
+
+/// What `key` in `db` is now; `None` when there is no live item.
+fn fingerprint(call: &Call<'_>, db: u8, key: &[u8]) -> Option<Fingerprint> {
+    let peek = ReadOptions {
+        no_bump: true,
+        is_fetch: false,
+        ..ReadOptions::default()
+    };
+    let hash_value = !call.ctx.store.config().use_cas;
+    let found = call.ctx.store.get(db, key, &peek, |item| {
+        let value_hash = if hash_value {
+            let mut value = Vec::with_capacity(item.value_len());
+            item.copy_value_to(&mut value);
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            value.hash(&mut h);
+            h.finish()
+        } else {
+            0
+        };
+        Fingerprint {
+            cas: item.cas(),
+            expiry: item.expiry(),
+            flags: item.flags(),
+            len: item.value_len(),
+            value_hash,
+        }
+    });
+    match found {
+        Lookup::Hit(f) => Some(f),
+        Lookup::Miss(_) | Lookup::Vivified => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::commands::{Context, Protocol, Session, Step};
+    use crate::config::Settings;
+    use crate::storage::{Clock, Store, StoreConfig};
+
+    fn context() -> Context {
+        let clock = Arc::new(Clock::manual(1_700_000_000));
+        Context::new(
+            Store::new(StoreConfig::default(), clock).unwrap(),
+            Settings::default(),
+        )
+    }
+
+    fn wire(args: &[&[u8]]) -> Vec<u8> {
+        let mut w = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            w.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            w.extend_from_slice(a);
+            w.extend_from_slice(b"\r\n");
+        }
+        w
+    }
+
+    fn run(ctx: &Context, session: &mut Session, args: &[&[u8]]) -> Vec<u8> {
+        let input = wire(args);
+        let mut out = Vec::new();
+        let step = super::super::process(ctx, session, &input, &mut out);
+        assert_eq!(step, Step::Done(input.len()));
+        out
+    }
+
+    #[test]
+    fn a_queue_past_its_byte_bound_is_refused_and_exec_aborts() {
+        let ctx = context();
+        let info = ctx.clients.open("t".into(), "t".into(), 0);
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        assert_eq!(run(&ctx, &mut s, &[b"MULTI"]), b"+OK\r\n");
+        let value = vec![b'v'; 1000 * 1000];
+        let per_command = 3 * ARG_OVERHEAD + 3 + 1 + value.len();
+        let fit = QUEUE_MAX_BYTES / per_command;
+        for _ in 0..fit {
+            assert_eq!(run(&ctx, &mut s, &[b"SET", b"k", &value]), b"+QUEUED\r\n");
+        }
+        let refused = run(&ctx, &mut s, &[b"SET", b"k", &value]);
+        assert!(refused.starts_with(b"-ERR MULTI queue is full"));
+        assert_eq!(
+            run(&ctx, &mut s, &[b"EXEC"]),
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        // The large queue was given back.
+        assert_eq!(s.resp.conn.tx.queue.bytes.capacity(), 0);
+        assert_eq!(run(&ctx, &mut s, &[b"GET", b"k"]), b"$-1\r\n");
+    }
+
+    #[test]
+    fn watching_past_the_key_bound_is_refused() {
+        let ctx = context();
+        let info = ctx.clients.open("t".into(), "t".into(), 0);
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        let names: Vec<Vec<u8>> = (0..WATCH_MAX_KEYS)
+            .map(|i| format!("k{i}").into_bytes())
+            .collect();
+        let mut args: Vec<&[u8]> = vec![b"WATCH"];
+        args.extend(names.iter().map(Vec::as_slice));
+        assert_eq!(run(&ctx, &mut s, &args), b"+OK\r\n");
+        // Watching a key already watched adds nothing; a new one is past the bound.
+        assert_eq!(run(&ctx, &mut s, &[b"WATCH", b"k0"]), b"+OK\r\n");
+        let refused = run(&ctx, &mut s, &[b"WATCH", b"new"]);
+        assert!(refused.starts_with(b"-ERR too many watched keys"));
+        assert_eq!(run(&ctx, &mut s, &[b"UNWATCH"]), b"+OK\r\n");
+        assert_eq!(run(&ctx, &mut s, &[b"WATCH", b"new"]), b"+OK\r\n");
+    }
+
+    #[test]
+    fn without_cas_a_watch_compares_the_value() {
+        let clock = Arc::new(Clock::manual(1_700_000_000));
+        let config = StoreConfig {
+            use_cas: false,
+            ..StoreConfig::default()
+        };
+        let ctx = Context::new(Store::new(config, clock).unwrap(), Settings::default());
+        let info = ctx.clients.open("t".into(), "t".into(), 0);
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        run(&ctx, &mut s, &[b"SET", b"k", b"aa"]);
+        run(&ctx, &mut s, &[b"WATCH", b"k"]);
+        run(&ctx, &mut s, &[b"SET", b"k", b"ab"]);
+        run(&ctx, &mut s, &[b"MULTI"]);
+        assert_eq!(run(&ctx, &mut s, &[b"EXEC"]), b"*-1\r\n");
+        run(&ctx, &mut s, &[b"WATCH", b"k"]);
+        run(&ctx, &mut s, &[b"GET", b"k"]);
+        run(&ctx, &mut s, &[b"MULTI"]);
+        assert_eq!(run(&ctx, &mut s, &[b"EXEC"]), b"*0\r\n");
+    }
+}
