@@ -601,6 +601,38 @@ fn eviction_at_memory_limit() {
 }
 
 #[test]
+fn chained_items_keep_storing_when_every_page_holds_tails() {
+    // memcached's t/chunked-items.t: once the largest class owns all memory, values whose
+    // last piece needs a class without pages must still be stored (by eviction).
+    let cfg = StoreConfig {
+        memory_limit: 8 << 20,
+        slab_chunk_max: 16384,
+        ..StoreConfig::default()
+    };
+    let (s, _) = store_with(cfg);
+    let big = vec![b'a'; 600_000];
+    for i in 0..40 {
+        let key = format!("toast{i}");
+        assert!(matches!(
+            set(&s, key.as_bytes(), &big),
+            StoreOutcome::Stored { .. }
+        ));
+    }
+    let mut len = 200 * 1024;
+    while len < 1024 * 1024 {
+        let key = format!("foo_{len}");
+        let value = vec![b'B'; len];
+        let outcome = set(&s, key.as_bytes(), &value);
+        assert!(
+            matches!(outcome, StoreOutcome::Stored { .. }),
+            "{len}: {outcome:?}"
+        );
+        assert_eq!(fetch(&s, key.as_bytes()).as_deref(), Some(&value[..]));
+        len += 2048;
+    }
+}
+
+#[test]
 fn clock_hand_spares_recently_read_items() {
     let cfg = StoreConfig {
         memory_limit: 2 << 20,

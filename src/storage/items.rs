@@ -747,7 +747,15 @@ impl Core {
         while remaining > 0 {
             let n = remaining.min(chunk_max - HEADER_SIZE);
             let ci = self.table.class_for(HEADER_SIZE + n).unwrap_or(largest);
-            let Some(t) = self.alloc_chunk(ci, held) else {
+            // A class that never got a page cannot take one from a largest-class page full
+            // of tails (those pages cannot be emptied one chunk at a time), so the last tail
+            // falls back to a largest-class chunk, which eviction can always provide.
+            let got = self.alloc_chunk(ci, held).or_else(|| {
+                (ci != largest)
+                    .then(|| self.alloc_chunk(largest, held))
+                    .flatten()
+            });
+            let Some(t) = got else {
                 for t in tails {
                     self.free_chunk(t);
                 }
