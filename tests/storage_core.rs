@@ -630,6 +630,27 @@ fn chained_items_keep_storing_when_every_page_holds_tails() {
         assert_eq!(fetch(&s, key.as_bytes()).as_deref(), Some(&value[..]));
         len += 2048;
     }
+    // A small class that never had a page takes one from the pages full of tails.
+    for i in 0..2000 {
+        let key = format!("small{i}");
+        assert!(matches!(
+            set(&s, key.as_bytes(), b"seedstring"),
+            StoreOutcome::Stored { .. }
+        ));
+    }
+    assert_eq!(fetch(&s, b"small1999").as_deref(), Some(&b"seedstring"[..]));
+    let st = s.stats();
+    assert!(st.total_malloced <= 8 << 20);
+    // Every chunk of a chain that left with a moved page was freed: what is linked still
+    // reads back whole.
+    let mut len = 200 * 1024;
+    while len < 1024 * 1024 {
+        let key = format!("foo_{len}");
+        if let Some(v) = fetch(&s, key.as_bytes()) {
+            assert_eq!(v, vec![b'B'; len]);
+        }
+        len += 2048;
+    }
 }
 
 #[test]
