@@ -219,6 +219,27 @@ fn stats_reset_zeroes_counters_not_gauges() {
 }
 
 #[test]
+fn metadump_refuses_to_follow_pending_replies() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    c.roundtrip(
+        b"set a 0 0 1\r\nx\r\nlru_crawler metadump all\r\n",
+        b"STORED\r\nERROR cannot pipeline other commands before metadump\r\n",
+    );
+    c.roundtrip(
+        b"mg foo v\r\nlru_crawler metadump all\r\n",
+        b"EN\r\nERROR cannot pipeline other commands before metadump\r\n",
+    );
+    c.send(b"lru_crawler metadump all\r\n");
+    let dump = c.read_until(b"END\r\n");
+    assert!(
+        dump.starts_with(b"key=a exp=-1 la="),
+        "{}",
+        String::from_utf8_lossy(&dump)
+    );
+}
+
+#[test]
 fn slabs_automove_levels() {
     let d = Daemon::start(&["-m", "8"]);
     let mut c = d.connect();

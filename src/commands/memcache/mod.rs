@@ -339,6 +339,11 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.store.maintain();
             Reply::Ok.write(out);
         }
+        // memcached streams a dump after everything before it was sent, and refuses one
+        // behind replies still pending.
+        Command::LruCrawlerMetadump(_) if !out.is_empty() => {
+            Reply::Error(Error::MetadumpPipelined).write(out)
+        }
         Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
         Command::LruCrawlerToggle(_) => Reply::Ok.write(out),
         Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),

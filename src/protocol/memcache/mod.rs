@@ -257,6 +257,9 @@ pub enum Error {
     StatsDetailUsage,
     #[error("bad class id")]
     BadClass,
+    /// `lru_crawler metadump` after other requests whose replies are still pending.
+    #[error("metadump pipelined")]
+    MetadumpPipelined,
     /// `cache_memlimit` with a non-number: memcached answers a bare ERROR.
     #[error("bad memory limit")]
     BadMemlimit,
@@ -287,6 +290,7 @@ impl Error {
             Error::InvalidShutdownMode => b"CLIENT_ERROR invalid shutdown mode",
             Error::StatsDetailUsage => b"CLIENT_ERROR usage: stats detail on|off|dump",
             Error::BadClass => b"BADCLASS invalid class id",
+            Error::MetadumpPipelined => b"ERROR cannot pipeline other commands before metadump",
         }
     }
 
