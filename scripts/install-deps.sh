@@ -26,6 +26,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
 
+# memcached's own test suite (scripts/compat.d/50-memcached-suite.sh) comes from Debian's
+# source package: apt-get source needs a deb-src entry and dpkg-dev; the suite needs perl.
+for p in dpkg-dev perl xz-utils; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || apt_install "$p"
+done
+if ! apt-cache showsrc memcached 2>/dev/null | grep -q '^Package: memcached'; then
+  cat >/etc/apt/sources.list.d/slabd-debsrc.sources <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  apt-get update -qq >/dev/null
+fi
+
 # Debian's packages start their daemons on the default ports; the tests start their own on
 # other ports, so stop the packaged services (by service, not by process name).
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@
 //! - malformed numbers are refused instead of read as 0 by `atoi`;
 //! - `-c N` admits N client connections (memcached subtracts its reserved descriptors);
 //! - started as root without `-u`, slabd runs (memcached refuses);
+//! - `-B binary` is refused (there is no binary protocol);
 //! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
 //! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
 //!   ([`Settings::ignored_options`]); `-U` other than 0 is an error (no UDP);
@@ -63,6 +64,8 @@ pub struct Settings {
     pub slab_chunk_max: usize,
     /// `-C`: CAS disabled.
     pub no_cas: bool,
+    /// `-B`: which protocols a connection may speak.
+    pub binding_protocol: BindingProtocol,
     /// `-v` count.
     pub verbose: u8,
     /// `-u`
@@ -118,6 +121,7 @@ impl Default for Settings {
             item_size_max: 1 << 20,
             slab_chunk_max: 1 << 19,
             no_cas: false,
+            binding_protocol: BindingProtocol::Auto,
             verbose: 0,
             user: None,
             daemonize: false,
@@ -134,6 +138,27 @@ impl Default for Settings {
             databases: 16,
             logfile: None,
             ignored_options: Vec::new(),
+        }
+    }
+}
+
+/// `-B`: memcached's protocol binding, reported by `stats settings`. slabd has no binary
+/// protocol, so both choices serve the same: memcached's text protocol, and RESP on a
+/// connection whose first byte is `*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BindingProtocol {
+    /// `-B auto`, the default.
+    Auto,
+    /// `-B ascii`.
+    Ascii,
+}
+
+impl BindingProtocol {
+    /// The name `stats settings` reports, as memcached's `prot_text`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BindingProtocol::Auto => "auto-negotiate",
+            BindingProtocol::Ascii => "ascii",
         }
     }
 }
@@ -208,6 +233,8 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "no_chunked_items",
     "inline_ascii_resp",
     "no_inline_ascii_resp",
+    // memcached's test harness passes it; slabd never drops privileges it was not asked to.
+    "relaxed_privileges",
 ];
 
 fn command() -> Command {
@@ -363,6 +390,12 @@ fn command() -> Command {
             'I',
             "max-item-size",
             "max item size, k/m/g suffixes (default: 1m, min: 1k, max: 1024m)",
+        ))
+        .arg(value(
+            "binding-protocol",
+            'B',
+            "protocol",
+            "protocol: auto or ascii (default: auto; there is no binary protocol)",
         ))
         .arg(flag(
             "disable-flush-all",
@@ -613,6 +646,26 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     }
     if let Some(v) = get("max-item-size") {
         s.item_size_max = size("-I", v)?;
+    }
+    if let Some(v) = get("binding-protocol") {
+        s.binding_protocol = match v {
+            "auto" => BindingProtocol::Auto,
+            "ascii" => BindingProtocol::Ascii,
+            "binary" => {
+                return Err(ConfigError::new(
+                    "-B",
+                    "the binary protocol is not supported (use auto or ascii)",
+                ))
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "-B",
+                    format!(
+                        "Invalid value for binding protocol: {v} -- should be one of auto, binary, or ascii"
+                    ),
+                ))
+            }
+        };
     }
     if let Some(v) = get("pidfile") {
         s.pid_file = Some(PathBuf::from(v));
@@ -882,6 +935,23 @@ mod tests {
         assert_eq!(s.requirepass.as_deref(), Some(&b"pw"[..]));
         assert_eq!(s.databases, 4);
         assert!(run(&["--resp-port", "0"]).unwrap().resp_enabled);
+    }
+
+    #[test]
+    fn binding_protocol() {
+        assert_eq!(run(&[]).unwrap().binding_protocol, BindingProtocol::Auto);
+        assert_eq!(
+            run(&["-B", "ascii"]).unwrap().binding_protocol,
+            BindingProtocol::Ascii
+        );
+        assert_eq!(
+            run(&["-B", "auto"]).unwrap().binding_protocol,
+            BindingProtocol::Auto
+        );
+        assert_eq!(err(&["-B", "binary"]).flag, "-B");
+        assert!(err(&["-B", "fooble"])
+            .to_string()
+            .contains("Invalid value for binding protocol: fooble"));
     }
 
     #[test]

@@ -52,6 +52,8 @@ counters!(
     auth_cmds, auth_errors,
     bytes_read, bytes_written,
     conn_yields,
+    /// Connections closed by `-o idle_timeout`.
+    idle_kicks,
     /// Requests served over RESP (Redis `total_commands_processed` adds both protocols).
     resp_cmds,
     /// RESP requests that returned an error reply.

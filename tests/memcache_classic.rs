@@ -281,6 +281,67 @@ fn too_large_values_are_refused_and_their_data_discarded() {
 }
 
 #[test]
+fn too_large_set_and_ms_unlink_the_old_value() {
+    let d = daemon();
+    let mut c = d.connect();
+    let big = vec![b'B'; 1_050_000];
+    let refuse = |c: &mut Conn, line: &str, reply: &[u8]| {
+        c.send(line.as_bytes());
+        c.send(&big);
+        c.roundtrip(b"\r\n", reply);
+    };
+    let too_large = b"SERVER_ERROR object too large for cache\r\n";
+    for k in ["s", "q", "m", "r", "a"] {
+        c.roundtrip(format!("set {k} 0 0 1\r\nx\r\n").as_bytes(), b"STORED\r\n");
+    }
+    refuse(&mut c, "set s 0 0 1050000\r\n", too_large);
+    refuse(&mut c, "set q 0 0 1050000 noreply\r\n", b"");
+    refuse(&mut c, "ms m 1050000 MA\r\n", too_large);
+    // Only set and ms: memcached keeps the old value after a refused replace or append.
+    refuse(&mut c, "replace r 0 0 1050000\r\n", too_large);
+    refuse(&mut c, "append a 0 0 1050000\r\n", too_large);
+    c.roundtrip(
+        b"get s q m r a\r\n",
+        b"VALUE r 0 1\r\nx\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
+    );
+}
+
+#[test]
+fn delete_noreply_silences_its_errors() {
+    let d = daemon();
+    let mut c = d.connect();
+    let long_key = "k".repeat(251);
+    c.send(b"set k 0 0 1\r\nx\r\n");
+    c.send(b"delete k 10 noreply\r\ndelete k noreply noreply\r\n");
+    c.send(format!("delete {long_key} noreply\r\n").as_bytes());
+    c.roundtrip(b"get k\r\n", b"STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n");
+    c.roundtrip(
+        b"delete k 1 2\r\n",
+        b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n",
+    );
+    c.roundtrip(b"delete k 0 0 noreply\r\n", b"ERROR\r\n");
+    c.roundtrip(b"delete k noreply\r\nget k\r\n", b"END\r\n");
+}
+
+#[test]
+fn http_request_lines_close() {
+    let d = daemon();
+    for line in [
+        &b"GET / HTTP/1.0\r\n"[..],
+        b"DELETE HTTP/1.1\r\n",
+        b"HTTP/1.1\r\n",
+    ] {
+        let mut c = d.connect();
+        c.send(line);
+        assert!(c.closed(), "{}", String::from_utf8_lossy(line));
+    }
+    let mut c = d.connect();
+    // Only unknown commands: a known one keeps its meaning.
+    c.roundtrip(b"get a HTTP/1.1\r\n", b"END\r\n");
+    c.roundtrip(b"x HTTPS\r\n", b"ERROR\r\n");
+}
+
+#[test]
 fn long_lines_close_except_get() {
     let d = daemon();
     let mut c = d.connect();

@@ -154,6 +154,7 @@ fn settings_reflect_flags() {
     assert_eq!(stat(&s, "evictions"), "on");
     assert_eq!(stat(&s, "cas_enabled"), "yes");
     assert_eq!(stat(&s, "detail_enabled"), "no");
+    assert_eq!(stat(&s, "binding_protocol"), "auto-negotiate");
     c.roundtrip(b"verbosity 5\r\n", b"OK\r\n");
     assert_eq!(num(&stats(&mut c, "settings"), "verbosity"), 2);
     c.roundtrip(b"cache_memlimit 32\r\n", b"OK\r\n");
@@ -163,6 +164,106 @@ fn settings_reflect_flags() {
         b"cache_memlimit 1\r\ncache_memlimit abc\r\ncache_memlimit\r\n",
         b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\nERROR\r\nERROR\r\n",
     );
+}
+
+#[test]
+fn idle_kicks_counts_idle_timeout_closes() {
+    let d = Daemon::start(&["-o", "idle_timeout=1"]);
+    let mut idle = d.connect();
+    let s = stats(&mut d.connect(), "");
+    let names: Vec<&str> = s.iter().map(|(k, _)| k.as_str()).collect();
+    // memcached prints it only with an idle timeout, between auth_errors and bytes_read.
+    let at = names.iter().position(|n| *n == "idle_kicks").unwrap();
+    assert_eq!(
+        names[at - 1..=at + 1],
+        ["auth_errors", "idle_kicks", "bytes_read"]
+    );
+    assert_eq!(num(&s, "idle_kicks"), 0);
+    assert!(idle.closed());
+    assert_eq!(num(&stats(&mut d.connect(), ""), "idle_kicks"), 1);
+    let plain = Daemon::start(&[]);
+    let s = stats(&mut plain.connect(), "");
+    assert!(s.iter().all(|(k, _)| k != "idle_kicks"));
+}
+
+#[test]
+fn stats_reset_zeroes_counters_not_gauges() {
+    let d = Daemon::start(&["-m", "3"]);
+    let mut c = d.connect();
+    let value = vec![b'B'; 66560];
+    for k in 0..40 {
+        c.send(format!("set key{k} 0 0 66560\r\n").as_bytes());
+        c.send(&value);
+        c.roundtrip(b"\r\n", b"STORED\r\n");
+    }
+    let evicted = |c: &mut Conn| -> u64 {
+        let s = stats(c, "items");
+        s.iter()
+            .filter(|(k, _)| k.ends_with(":evicted"))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum()
+    };
+    assert!(evicted(&mut c) > 0);
+    let before = stats(&mut c, "");
+    c.roundtrip(b"stats reset\r\n", b"RESET\r\n");
+    assert_eq!(evicted(&mut c), 0);
+    let s = stats(&mut c, "");
+    for counter in ["evictions", "total_items", "total_connections", "cmd_set"] {
+        assert_eq!(num(&s, counter), 0, "{counter}");
+    }
+    assert_eq!(num(&s, "curr_items"), num(&before, "curr_items"));
+    assert_eq!(
+        num(&s, "curr_connections"),
+        num(&before, "curr_connections")
+    );
+}
+
+#[test]
+fn metadump_refuses_to_follow_pending_replies() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    c.roundtrip(
+        b"set a 0 0 1\r\nx\r\nlru_crawler metadump all\r\n",
+        b"STORED\r\nERROR cannot pipeline other commands before metadump\r\n",
+    );
+    c.roundtrip(
+        b"mg foo v\r\nlru_crawler metadump all\r\n",
+        b"EN\r\nERROR cannot pipeline other commands before metadump\r\n",
+    );
+    c.send(b"lru_crawler metadump all\r\n");
+    let dump = c.read_until(b"END\r\n");
+    assert!(
+        dump.starts_with(b"key=a exp=-1 la="),
+        "{}",
+        String::from_utf8_lossy(&dump)
+    );
+}
+
+#[test]
+fn slabs_automove_levels() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    c.roundtrip(b"slabs automove 2\r\n", b"OK\r\n");
+    c.roundtrip(b"slabs automove 3\r\n", b"ERROR\r\n");
+    c.roundtrip(b"slabs automove\r\n", b"ERROR\r\n");
+    for bad in ["invalid", "-1", "2x"] {
+        c.roundtrip(
+            format!("slabs automove {bad}\r\n").as_bytes(),
+            b"CLIENT_ERROR bad command line format\r\n",
+        );
+    }
+    c.roundtrip(b"slabs automove 0\r\n", b"OK\r\n");
+}
+
+#[test]
+fn binding_protocol_flag() {
+    let d = Daemon::start(&["-B", "ascii"]);
+    let mut c = d.connect();
+    assert_eq!(
+        stat(&stats(&mut c, "settings"), "binding_protocol"),
+        "ascii"
+    );
+    c.roundtrip(b"get a\r\n", b"END\r\n");
 }
 
 #[test]

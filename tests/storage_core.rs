@@ -590,6 +590,67 @@ fn eviction_at_memory_limit() {
     let class = slabs.iter().find(|c| c.number > 0).unwrap();
     assert_eq!(class.number, st.curr_items);
     assert!(class.evicted > 0);
+    // `stats reset` zeroes the counters, not the gauges.
+    s.reset_stats();
+    let after = s.stats();
+    assert_eq!((after.evictions, after.total_items), (0, 0));
+    assert_eq!(after.curr_items, st.curr_items);
+    let class = s.slab_stats().into_iter().find(|c| c.number > 0).unwrap();
+    assert_eq!((class.evicted, class.evicted_nonzero), (0, 0));
+    assert_eq!(class.number, st.curr_items);
+}
+
+#[test]
+fn chained_items_keep_storing_when_every_page_holds_tails() {
+    // memcached's t/chunked-items.t: once the largest class owns all memory, values whose
+    // last piece needs a class without pages must still be stored (by eviction).
+    let cfg = StoreConfig {
+        memory_limit: 8 << 20,
+        slab_chunk_max: 16384,
+        ..StoreConfig::default()
+    };
+    let (s, _) = store_with(cfg);
+    let big = vec![b'a'; 600_000];
+    for i in 0..40 {
+        let key = format!("toast{i}");
+        assert!(matches!(
+            set(&s, key.as_bytes(), &big),
+            StoreOutcome::Stored { .. }
+        ));
+    }
+    let mut len = 200 * 1024;
+    while len < 1024 * 1024 {
+        let key = format!("foo_{len}");
+        let value = vec![b'B'; len];
+        let outcome = set(&s, key.as_bytes(), &value);
+        assert!(
+            matches!(outcome, StoreOutcome::Stored { .. }),
+            "{len}: {outcome:?}"
+        );
+        assert_eq!(fetch(&s, key.as_bytes()).as_deref(), Some(&value[..]));
+        len += 2048;
+    }
+    // A small class that never had a page takes one from the pages full of tails.
+    for i in 0..2000 {
+        let key = format!("small{i}");
+        assert!(matches!(
+            set(&s, key.as_bytes(), b"seedstring"),
+            StoreOutcome::Stored { .. }
+        ));
+    }
+    assert_eq!(fetch(&s, b"small1999").as_deref(), Some(&b"seedstring"[..]));
+    let st = s.stats();
+    assert!(st.total_malloced <= 8 << 20);
+    // Every chunk of a chain that left with a moved page was freed: what is linked still
+    // reads back whole.
+    let mut len = 200 * 1024;
+    while len < 1024 * 1024 {
+        let key = format!("foo_{len}");
+        if let Some(v) = fetch(&s, key.as_bytes()) {
+            assert_eq!(v, vec![b'B'; len]);
+        }
+        len += 2048;
+    }
 }
 
 #[test]

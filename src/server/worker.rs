@@ -14,7 +14,8 @@ use slab::Slab;
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
-use crate::stats::ServerStats;
+
+use crate::stats::{bump, ServerStats};
 
 /// The waker's token; connection tokens are slab keys, far below it.
 const WAKER: Token = Token(usize::MAX);
@@ -222,6 +223,7 @@ impl Worker {
             .map(|(k, _)| k)
             .collect();
         for key in idle {
+            bump(&self.ctx.threads[self.id].idle_kicks);
             if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                 if let Some(c) = self.conns.get(key) {
                     eprintln!("<{} idle timeout", c.session.info.id);

@@ -747,7 +747,15 @@ impl Core {
         while remaining > 0 {
             let n = remaining.min(chunk_max - HEADER_SIZE);
             let ci = self.table.class_for(HEADER_SIZE + n).unwrap_or(largest);
-            let Some(t) = self.alloc_chunk(ci, held) else {
+            // A class that never got a page cannot take one from a largest-class page full
+            // of tails (those pages cannot be emptied one chunk at a time), so the last tail
+            // falls back to a largest-class chunk, which eviction can always provide.
+            let got = self.alloc_chunk(ci, held).or_else(|| {
+                (ci != largest)
+                    .then(|| self.alloc_chunk(largest, held))
+                    .flatten()
+            });
+            let Some(t) = got else {
                 for t in tails {
                     self.free_chunk(t);
                 }
@@ -1349,6 +1357,29 @@ impl Core {
             st.crawler_reclaimed += cs.crawler_reclaimed;
         }
         st
+    }
+
+    /// `stats reset`: zeroes the counters memcached resets (its item stats and global
+    /// totals); gauges (items, bytes, pages) and the automove demand signal stay.
+    pub fn reset_stats(&self) {
+        self.counters.total_items.store(0, Ordering::Relaxed);
+        self.counters.malloc_fails.store(0, Ordering::Relaxed);
+        self.counters.slabs_moved.store(0, Ordering::Relaxed);
+        self.counters
+            .crawler_items_checked
+            .store(0, Ordering::Relaxed);
+        for c in &self.classes {
+            let mut cs = c.state.lock();
+            cs.evicted = 0;
+            cs.evicted_nonzero = 0;
+            cs.evicted_time = 0;
+            cs.evicted_unfetched = 0;
+            cs.evicted_active = 0;
+            cs.outofmemory = 0;
+            cs.reclaimed = 0;
+            cs.expired_unfetched = 0;
+            cs.crawler_reclaimed = 0;
+        }
     }
 
     pub fn slab_stats(&self) -> Vec<SlabClassStats> {

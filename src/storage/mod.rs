@@ -754,6 +754,11 @@ impl Store {
         self.core.stats()
     }
 
+    /// `stats reset`: zeroes counters (evictions, reclaims, totals), not gauges.
+    pub fn reset_stats(&self) {
+        self.core.reset_stats()
+    }
+
     pub fn slab_stats(&self) -> Vec<SlabClassStats> {
         self.core.slab_stats()
     }

@@ -3,9 +3,10 @@
 //!
 //! A page move empties one page of the source class while holding that class's lock: linked
 //! items in it are unlinked (their stripes reached with `try_lock`, as eviction does), free
-//! chunks are taken off the free list. A chunk in any other state — being written, or
-//! unlinked and waiting for the class lock to be freed, or a tail of a chained item — makes
-//! the page busy and the move is tried on another page or later. The emptied page is given
+//! chunks are taken off the free list, and a tail of a chained item leaves with its whole
+//! item (its head is unlinked and every chunk of the chain freed). A chunk in any other state
+//! — being written, or unlinked and waiting for the class lock to be freed — makes the page
+//! busy and the move is tried on another page or later. The emptied page is given
 //! back to the kernel (`MADV_DONTNEED`) and then to the destination class or the pool.
 
 use super::arena::ChunkId;
@@ -75,7 +76,14 @@ impl Core {
 
     /// Empties one page of `class` (preferring the page under the eviction hand) and
     /// removes it from the class. None when every page is busy or the class has none.
-    fn take_page(&self, class: &SlabClass, st: &mut ClassState) -> Option<u32> {
+    /// Chunks of other classes that the page's items held (tails, heads) are pushed to
+    /// `elsewhere`, for the caller to free once it released this class's lock.
+    fn take_page(
+        &self,
+        class: &SlabClass,
+        st: &mut ClassState,
+        elsewhere: &mut Vec<ChunkId>,
+    ) -> Option<u32> {
         if let Some(p) = st.fresh.pop() {
             return Some(p);
         }
@@ -86,7 +94,7 @@ impl Core {
         let start = (st.hand / class.perslab) % pages;
         for k in 0..pages {
             let idx = (start + k) % pages;
-            if let Some(page) = self.empty_page(class, st, idx) {
+            if let Some(page) = self.empty_page(class, st, idx, elsewhere) {
                 return Some(page);
             }
         }
@@ -94,7 +102,13 @@ impl Core {
     }
 
     /// Tries to empty page `idx` of the class; on success removes it and returns it.
-    fn empty_page(&self, class: &SlabClass, st: &mut ClassState, idx: usize) -> Option<u32> {
+    fn empty_page(
+        &self,
+        class: &SlabClass,
+        st: &mut ClassState,
+        idx: usize,
+        elsewhere: &mut Vec<ChunkId>,
+    ) -> Option<u32> {
         let page = st.pages[idx];
         let base = page as usize * self.config.page_size;
         let carved = if idx + 1 == st.pages.len() {
@@ -102,23 +116,42 @@ impl Core {
         } else {
             class.perslab
         };
+        let ci = usize::from(class.id) - 1;
         let chunk_of = |i: usize| chunk_at(base + i * class.size);
         // Check first that nothing in the page is in flight.
         for i in 0..carved {
             let bits = Item::new(&self.arena, chunk_of(i)).bits();
-            if bits & (LINKED | FREE) == 0 || bits & TAIL != 0 {
+            if bits & (LINKED | FREE | TAIL) == 0 {
                 return None;
             }
         }
         let now = self.clock.now();
+        let mut released = Vec::new();
         for _ in 0..MOVE_RETRIES {
             let mut busy = false;
             for i in 0..carved {
-                let it = Item::new(&self.arena, chunk_of(i));
-                let bits = it.bits();
-                if bits & LINKED == 0 {
+                let chunk = Item::new(&self.arena, chunk_of(i));
+                let bits = chunk.bits();
+                // A tail leaves with its whole item: the victim is the head it names. A
+                // tail keeps its head id while this class's lock is held (freeing it needs
+                // the lock); a head that is no longer linked is being built or freed.
+                let it = if bits & TAIL != 0 {
+                    let Ok(head) = ChunkId::try_from(chunk.seq()) else {
+                        busy = true;
+                        continue;
+                    };
+                    let head = Item::new(&self.arena, head);
+                    if head.bits() & (LINKED | TAIL) != LINKED {
+                        busy = true;
+                        continue;
+                    }
+                    head
+                } else if bits & LINKED != 0 {
+                    chunk
+                } else {
                     continue;
-                }
+                };
+                let bits = it.bits();
                 if !self.unlink_victim(it, None) {
                     busy = true;
                     continue;
@@ -135,8 +168,18 @@ impl Core {
                         st.evicted_unfetched += 1;
                     }
                 }
-                it.mark_free();
-                st.free.push(it.chunk);
+                it.tails(&mut released);
+                released.push(it.chunk);
+            }
+            // This class's chunks go to its free list (the page's own are dropped with the
+            // page below); other classes' wait until this lock is released.
+            for c in released.drain(..) {
+                if self.class_of_chunk(c) == ci {
+                    Item::new(&self.arena, c).mark_free();
+                    st.free.push(c);
+                } else {
+                    elsewhere.push(c);
+                }
             }
             if !busy {
                 break;
@@ -145,7 +188,7 @@ impl Core {
         }
         let lo = (base / 8) as ChunkId;
         let hi = ((base + self.config.page_size) / 8) as ChunkId;
-        if (0..carved).any(|i| Item::new(&self.arena, chunk_of(i)).bits() & LINKED != 0) {
+        if (0..carved).any(|i| Item::new(&self.arena, chunk_of(i)).bits() & (LINKED | TAIL) != 0) {
             return None;
         }
         st.free.retain(|&c| c < lo || c >= hi);
@@ -180,16 +223,20 @@ impl Core {
         if src == dst {
             return ReassignOutcome::Same;
         }
+        let mut elsewhere = Vec::new();
         let page = {
             let class = &self.classes[src];
             let mut st = class.state.lock();
             if class.page_count(&st) < 2 {
                 return ReassignOutcome::NoSpare;
             }
-            match self.take_page(class, &mut st) {
-                Some(p) => p,
-                None => return ReassignOutcome::Busy,
-            }
+            self.take_page(class, &mut st, &mut elsewhere)
+        };
+        for c in elsewhere {
+            self.free_chunk(c);
+        }
+        let Some(page) = page else {
+            return ReassignOutcome::Busy;
         };
         let class = &self.classes[dst];
         let mut st = class.state.lock();
@@ -217,10 +264,14 @@ impl Core {
                 .max();
             let Some((_, ci)) = victim else { return };
             let class = &self.classes[ci];
+            let mut elsewhere = Vec::new();
             let page = {
                 let mut st = class.state.lock();
-                self.take_page(class, &mut st)
+                self.take_page(class, &mut st, &mut elsewhere)
             };
+            for c in elsewhere {
+                self.free_chunk(c);
+            }
             if let Some(p) = page {
                 self.pool.give(p);
             }

@@ -119,12 +119,22 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             consumed,
             swallow,
             noreply,
+            stale,
         } => {
             if error.closes() {
                 return Step::Close;
             }
             if error == Error::TooLarge {
                 bump(&stats.store_too_large);
+            }
+            if let Some(key) = stale {
+                ctx.store.delete(&Delete {
+                    db: 0,
+                    key: key.bytes(),
+                    compare_cas: None,
+                    invalidate: None,
+                    drop_value: false,
+                });
             }
             if !noreply {
                 Reply::Error(error).write(out);
@@ -328,6 +338,11 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
         Command::LruCrawlerCrawl(_) => {
             ctx.store.maintain();
             Reply::Ok.write(out);
+        }
+        // memcached streams a dump after everything before it was sent, and refuses one
+        // behind replies still pending.
+        Command::LruCrawlerMetadump(_) if !out.is_empty() => {
+            Reply::Error(Error::MetadumpPipelined).write(out)
         }
         Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
         Command::LruCrawlerToggle(_) => Reply::Ok.write(out),

@@ -62,6 +62,16 @@ pub(super) fn stats(ctx: &Context, group: StatsGroup, out: &mut Vec<u8>) {
             for t in &ctx.threads {
                 t.reset();
             }
+            ctx.store.reset_stats();
+            // memcached resets its totals, not what is open now.
+            let server = &ctx.server;
+            for total in [
+                &server.total_connections,
+                &server.rejected_connections,
+                &server.listen_disabled_num,
+            ] {
+                total.store(0, Ordering::Relaxed);
+            }
             ctx.memcache.prefixes.lock().clear();
             return Reply::Reset.write(out);
         }
@@ -150,6 +160,9 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("store_no_memory", t.store_no_memory);
     w.num("auth_cmds", t.auth_cmds);
     w.num("auth_errors", t.auth_errors);
+    if ctx.settings.idle_timeout > 0 {
+        w.num("idle_kicks", t.idle_kicks);
+    }
     w.num("bytes_read", t.bytes_read);
     w.num("bytes_written", t.bytes_written);
     w.num("limit_maxbytes", store.limit_maxbytes);
@@ -210,7 +223,7 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     w.num("reqs_per_event", s.reqs_per_event as u64);
     w.yes_no("cas_enabled", cfg.use_cas);
     w.num("tcp_backlog", s.backlog.max(0) as u64);
-    w.text("binding_protocol", "ascii");
+    w.text("binding_protocol", s.binding_protocol.name());
     w.yes_no("auth_enabled_sasl", false);
     w.yes_no("auth_enabled_ascii", false);
     w.num("item_size_max", cfg.item_size_max as u64);

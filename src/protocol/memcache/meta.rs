@@ -217,22 +217,23 @@ fn parse_set<'a>(
         return reject(Error::BadFormat, line_len);
     };
     // From here on a rejected ms still has a data block to throw away.
-    let swallowing = |error| Parsed::Rejected {
+    let swallowing = |error, stale| Parsed::Rejected {
         error,
         consumed: line_len,
         swallow: len + 2,
         noreply: false,
+        stale,
     };
     let flags = match MetaFlags::parse(MetaKind::Set, args.0) {
         Ok(f) => f,
-        Err(e) => return swallowing(e),
+        Err(e) => return swallowing(e, None),
     };
     let key = match make_key(raw_key, flags.base64) {
         Ok(k) => k,
-        Err(e) => return swallowing(e),
+        Err(e) => return swallowing(e, None),
     };
     if key.bytes().len() + len + 2 + ITEM_OVERHEAD > limits.item_size_max {
-        return swallowing(Error::TooLarge);
+        return swallowing(Error::TooLarge, Some(key));
     }
     let Some(data) = data_block(input, line_len, len) else {
         return Parsed::Incomplete;

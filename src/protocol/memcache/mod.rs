@@ -232,6 +232,9 @@ pub enum Error {
     /// A line over [`LINE_MAX`] without a newline: the connection is closed, no reply.
     #[error("line too long")]
     LineTooLong,
+    /// An unknown command whose last word starts with `HTTP/`: closed, no reply.
+    #[error("HTTP request")]
+    HttpRequest,
     #[error("invalid meta flag")]
     InvalidFlag,
     #[error("duplicate meta flag")]
@@ -254,6 +257,9 @@ pub enum Error {
     StatsDetailUsage,
     #[error("bad class id")]
     BadClass,
+    /// `lru_crawler metadump` after other requests whose replies are still pending.
+    #[error("metadump pipelined")]
+    MetadumpPipelined,
     /// `cache_memlimit` with a non-number: memcached answers a bare ERROR.
     #[error("bad memory limit")]
     BadMemlimit,
@@ -272,7 +278,7 @@ impl Error {
                 b"CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"
             }
             Error::TooLarge => b"SERVER_ERROR object too large for cache",
-            Error::LineTooLong => b"",
+            Error::LineTooLong | Error::HttpRequest => b"",
             Error::InvalidFlag => b"CLIENT_ERROR invalid flag",
             Error::DuplicateFlag => b"CLIENT_ERROR duplicate flag",
             Error::InvalidOrDuplicateFlag => b"CLIENT_ERROR invalid or duplicate flag",
@@ -284,12 +290,13 @@ impl Error {
             Error::InvalidShutdownMode => b"CLIENT_ERROR invalid shutdown mode",
             Error::StatsDetailUsage => b"CLIENT_ERROR usage: stats detail on|off|dump",
             Error::BadClass => b"BADCLASS invalid class id",
+            Error::MetadumpPipelined => b"ERROR cannot pipeline other commands before metadump",
         }
     }
 
     /// Whether the connection must be closed after this error.
     pub fn closes(self) -> bool {
-        self == Error::LineTooLong
+        matches!(self, Error::LineTooLong | Error::HttpRequest)
     }
 }
 
@@ -313,6 +320,9 @@ pub enum Parsed<'a> {
         swallow: usize,
         /// The client asked for no reply (classic `noreply`).
         noreply: bool,
+        /// A `set` or `ms` refused as too large: memcached unlinks the key's old item, so
+        /// that a failed write leaves no stale value behind.
+        stale: Option<Key<'a>>,
     },
 }
 
@@ -322,6 +332,7 @@ fn reject<'a>(error: Error, consumed: usize) -> Parsed<'a> {
         consumed,
         swallow: 0,
         noreply: false,
+        stale: None,
     }
 }
 
@@ -440,6 +451,10 @@ pub fn parse<'a>(input: &'a [u8], limits: &Limits) -> Parsed<'a> {
         b"lru_crawler" => parse_lru_crawler(args, line_len),
         b"mn" => ok(Command::MetaNoop, line_len),
         b"mg" | b"md" | b"ma" | b"me" | b"ms" => meta::parse(name, args, input, line_len, limits),
+        // memcached hangs up on what looks like an HTTP request line.
+        _ if Tokens(line).last().is_some_and(|t| t.starts_with(b"HTTP/")) => {
+            reject(Error::HttpRequest, line_len)
+        }
         _ => reject(Error::UnknownCommand, line_len),
     }
 }
@@ -521,6 +536,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         };
     };
     let cas_unique = if verb == StoreVerb::Cas {
@@ -532,6 +548,7 @@ fn parse_store<'a>(
                     consumed: line_len,
                     swallow: 0,
                     noreply,
+                    stale: None,
                 }
             }
         }
@@ -544,6 +561,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         };
     }
     if key.len() + len + 2 + ITEM_OVERHEAD > limits.item_size_max {
@@ -552,6 +570,7 @@ fn parse_store<'a>(
             consumed: line_len,
             swallow: len + 2,
             noreply,
+            stale: (verb == StoreVerb::Set).then(|| Key::plain(key)),
         };
     }
     let Some(data) = data_block(input, line_len, len) else {
@@ -564,6 +583,7 @@ fn parse_store<'a>(
             consumed,
             swallow: 0,
             noreply,
+            stale: None,
         };
     };
     ok(
@@ -596,18 +616,30 @@ fn parse_delete(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     if args.next().is_some() {
         return reject(Error::UnknownCommand, line_len);
     }
+    // memcached takes a trailing `noreply` before it judges the line, so it silences even
+    // the usage error of `delete <key> <n> noreply`.
+    let noreply = is_noreply(b.or(a));
     let zero = |t: Option<&[u8]>| t == Some(b"0".as_slice());
-    let noreply = match (a, b) {
-        (None, None) => false,
-        (Some(_), None) if zero(a) => false,
-        (Some(_), None) if is_noreply(a) => true,
-        (Some(_), Some(_)) if zero(a) && is_noreply(b) => true,
-        _ => return reject(Error::DeleteUsage, line_len),
+    let valid = match (a, b) {
+        (None, None) => true,
+        (Some(_), None) => zero(a) || noreply,
+        (Some(_), Some(_)) => zero(a) && noreply,
+        (None, Some(_)) => false,
     };
-    if !valid_key(key) {
-        return reject(Error::BadFormat, line_len);
+    let error = if !valid {
+        Error::DeleteUsage
+    } else if !valid_key(key) {
+        Error::BadFormat
+    } else {
+        return ok(Command::Delete { key, noreply }, line_len);
+    };
+    Parsed::Rejected {
+        error,
+        consumed: line_len,
+        swallow: 0,
+        noreply,
+        stale: None,
     }
-    ok(Command::Delete { key, noreply }, line_len)
 }
 
 fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
@@ -637,6 +669,7 @@ fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> 
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -667,6 +700,7 @@ fn parse_touch(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -691,6 +725,7 @@ fn parse_flush(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
                     consumed: line_len,
                     swallow: 0,
                     noreply,
+                    stale: None,
                 }
             }
         },
@@ -714,6 +749,7 @@ fn parse_verbosity(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -746,6 +782,7 @@ fn parse_memlimit(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             consumed: line_len,
             swallow: 0,
             noreply,
+            stale: None,
         },
     }
 }
@@ -786,9 +823,15 @@ fn parse_slabs(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
                 _ => reject(Error::UnknownCommand, line_len),
             }
         }
-        Some(b"automove") => match args.next().and_then(parse_u64) {
-            Some(m @ 0..=2) => ok(Command::SlabsAutomove(m as u8), line_len),
-            _ => reject(Error::UnknownCommand, line_len),
+        Some(b"automove") => match args.next() {
+            None | Some(b"ratio") => reject(Error::UnknownCommand, line_len),
+            // memcached: a word that is no number is a format error, a number out of range
+            // an unknown command.
+            Some(level) => match parse_u64(level) {
+                Some(m @ 0..=2) => ok(Command::SlabsAutomove(m as u8), line_len),
+                Some(_) => reject(Error::UnknownCommand, line_len),
+                None => reject(Error::BadFormat, line_len),
+            },
         },
         _ => reject(Error::UnknownCommand, line_len),
     }

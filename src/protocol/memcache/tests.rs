@@ -21,6 +21,7 @@ fn parse_err(input: &[u8]) -> (Error, usize, usize, bool) {
             consumed,
             swallow,
             noreply,
+            ..
         } => (error, consumed, swallow, noreply),
         other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
     }
