@@ -642,18 +642,38 @@ fn parse_delete(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     }
 }
 
-fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    let (Some(key), Some(delta)) = (args.next(), args.next()) else {
-        return reject(Error::UnknownCommand, line_len);
+/// The shape incr/decr/touch share: `<key> <arg> [noreply]`. A trailing `noreply` also
+/// silences the argument's own error, as in memcached.
+fn key_and_arg(mut args: Tokens<'_>) -> Result<(&[u8], &[u8], bool), Error> {
+    let (Some(key), Some(arg)) = (args.next(), args.next()) else {
+        return Err(Error::UnknownCommand);
     };
     let last = args.next();
     if args.next().is_some() {
-        return reject(Error::UnknownCommand, line_len);
+        return Err(Error::UnknownCommand);
     }
     if !valid_key(key) {
-        return reject(Error::BadFormat, line_len);
+        return Err(Error::BadFormat);
     }
-    let noreply = is_noreply(last.or(Some(delta)));
+    Ok((key, arg, is_noreply(last.or(Some(arg)))))
+}
+
+/// A rejection whose error a trailing `noreply` silences.
+fn reject_quietly(error: Error, consumed: usize, noreply: bool) -> Parsed<'static> {
+    Parsed::Rejected {
+        error,
+        consumed,
+        swallow: 0,
+        noreply,
+        stale: None,
+    }
+}
+
+fn parse_arith(incr: bool, args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
+    let (key, delta, noreply) = match key_and_arg(args) {
+        Ok(parts) => parts,
+        Err(error) => return reject(error, line_len),
+    };
     match parse_u64(delta) {
         Some(delta) => ok(
             Command::Arith {
@@ -664,28 +684,15 @@ fn parse_arith(incr: bool, mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> 
             },
             line_len,
         ),
-        None => Parsed::Rejected {
-            error: Error::InvalidDelta,
-            consumed: line_len,
-            swallow: 0,
-            noreply,
-            stale: None,
-        },
+        None => reject_quietly(Error::InvalidDelta, line_len, noreply),
     }
 }
 
-fn parse_touch(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    let (Some(key), Some(exp)) = (args.next(), args.next()) else {
-        return reject(Error::UnknownCommand, line_len);
+fn parse_touch(args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
+    let (key, exp, noreply) = match key_and_arg(args) {
+        Ok(parts) => parts,
+        Err(error) => return reject(error, line_len),
     };
-    let last = args.next();
-    if args.next().is_some() {
-        return reject(Error::UnknownCommand, line_len);
-    }
-    if !valid_key(key) {
-        return reject(Error::BadFormat, line_len);
-    }
-    let noreply = is_noreply(last.or(Some(exp)));
     match parse_i64(exp) {
         Some(exptime) => ok(
             Command::Touch {
@@ -695,13 +702,7 @@ fn parse_touch(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             },
             line_len,
         ),
-        None => Parsed::Rejected {
-            error: Error::InvalidExptime,
-            consumed: line_len,
-            swallow: 0,
-            noreply,
-            stale: None,
-        },
+        None => reject_quietly(Error::InvalidExptime, line_len, noreply),
     }
 }
 
