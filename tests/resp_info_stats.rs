@@ -61,6 +61,24 @@ fn sections_selected_as_redis_7_0() {
 }
 
 #[test]
+fn replication_section_is_a_master_without_replicas() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let info = c.cmd(&["INFO", "replication"]);
+    assert_eq!(field(&info, "role").as_deref(), Some("master"));
+    assert_eq!(field(&info, "master_repl_offset").as_deref(), Some("0"));
+    let id = field(&info, "master_replid").unwrap();
+    assert!(
+        id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert_eq!(
+        field(&c.cmd(&["INFO", "replication"]), "master_replid"),
+        Some(id)
+    );
+}
+
+#[test]
 fn cpu_section_fields() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
