@@ -128,8 +128,6 @@ SKIPS=(
   "unit/protocol|test big number parsing"                             # DEBUG PROTOCOL
   "unit/protocol|test bool parsing"                                   # DEBUG PROTOCOL
   "unit/protocol|test verbatim str parsing"                           # DEBUG PROTOCOL
-  # unit/info-command: every test wants INFO commandstats (rejected_calls) and the CPU section
-  "unit/info-command|/^info command with "             # INFO commandstats/cpu: not implemented
   # unit/scan
   "unit/scan|/^[SHZ]SCAN "                                            # sets, hashes, zsets
   "unit/scan|SCAN regression test for issue #4906"                    # sets (SADD, SSCAN)

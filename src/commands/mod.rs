@@ -40,6 +40,7 @@ pub struct Context {
 
 impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
+        let resp = resp::Shared::new(settings.threads.max(1));
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -53,7 +54,7 @@ impl Context {
             server: ServerStats::default(),
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
-            resp: resp::Shared::default(),
+            resp,
         }
     }
 }

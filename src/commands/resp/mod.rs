@@ -14,6 +14,7 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits, EXEC without isolation…).
 
+mod commandstats;
 mod connection;
 mod glob;
 mod keys;
@@ -21,8 +22,9 @@ mod server;
 mod strings;
 mod transaction;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use self::commandstats::{CommandStats, WorkerCommandStats};
 use super::{ClientInfo, Context, Session, Step};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
@@ -41,11 +43,22 @@ const OOM: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// RESP state shared by all connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shared {
     /// Held by an EXEC with watched keys from its check to its last command, so that two
     /// clients' check-and-set transactions cannot both pass the check (see [`transaction`]).
     exec_watched: parking_lot::Mutex<()>,
+    /// `INFO commandstats` / `errorstats`, one part per worker thread.
+    commands: CommandStats,
+}
+
+impl Shared {
+    pub fn new(workers: usize) -> Shared {
+        Shared {
+            exec_watched: parking_lot::Mutex::default(),
+            commands: CommandStats::new(workers),
+        }
+    }
 }
 
 /// Per connection state of the RESP protocol.
@@ -82,6 +95,8 @@ struct Call<'a> {
     info: &'a ClientInfo,
     conn: &'a mut Conn,
     stats: &'a ThreadStats,
+    /// This worker's per command and per error counters.
+    cmdstats: &'a WorkerCommandStats,
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
@@ -304,9 +319,14 @@ static COMMANDS: &[Spec] = &[
 
 /// Finds a command by name, ignoring ASCII case, without allocating.
 fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    lookup_index(name).map(|i| &COMMANDS[i])
+}
+
+/// A command's place in [`COMMANDS`], which indexes its counters.
+fn lookup_index(name: &[u8]) -> Option<usize> {
     COMMANDS
         .iter()
-        .find(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Unix time in milliseconds from the system clock (TIME and the PX options' base).
@@ -344,6 +364,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             };
             w.error_fmt(format_args!("ERR {e}"));
             stats::bump(&stats.resp_errors);
+            ctx.resp.commands.worker(*worker).error(b"-ERR");
             return Step::Close;
         }
     };
@@ -353,6 +374,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         ctx,
         info,
         stats,
+        cmdstats: ctx.resp.commands.worker(*worker),
         w: Writer {
             out,
             resp3: conn.resp3,
@@ -362,13 +384,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         pending: input.len(),
     };
     execute(&mut call, args);
+    let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
     parser.trim();
     stats::bump(&stats.resp_cmds);
-    if out.get(start) == Some(&b'-') {
+    if failed {
         stats::bump(&stats.resp_errors);
     }
     if close {
@@ -381,13 +404,18 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 /// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
     let start = call.w.out.len();
-    let spec = match admit(call, args) {
-        Ok(spec) => spec,
-        Err(spec) => {
-            transaction::rejected(call, spec, start);
+    let index = match admit(call, args) {
+        Ok(index) => index,
+        Err(index) => {
+            if let Some(i) = index {
+                call.cmdstats.rejected(i);
+            }
+            transaction::rejected(call, index.map(|i| &COMMANDS[i]), start);
+            call.cmdstats.error(&call.w.out[start..]);
             return;
         }
     };
+    let spec = &COMMANDS[index];
     call.info.last_cmd.store(
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
@@ -395,35 +423,46 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     call.note_command(spec.name);
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, args);
+        if call.w.out.get(start) == Some(&b'-') {
+            call.cmdstats.error(&call.w.out[start..]);
+        }
         return;
     }
+    let began = Instant::now();
     (spec.handler)(call, args);
+    let usec = began.elapsed().as_micros() as u64;
+    let failed = call.w.out.get(start) == Some(&b'-');
+    call.cmdstats.ran(index, usec, failed);
+    if failed {
+        call.cmdstats.error(&call.w.out[start..]);
+    }
 }
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
-/// written and the command's spec, if known, returned as the error.
-fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<&'static Spec, Option<&'static Spec>> {
-    let Some(spec) = lookup(args.get(0)) else {
+/// written and the command's index in [`COMMANDS`], if known, returned as the error.
+fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
+    let Some(index) = lookup_index(args.get(0)) else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };
+    let spec = &COMMANDS[index];
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         call.wrong_arity(spec.name);
-        return Err(Some(spec));
+        return Err(Some(index));
     }
     if !call.conn.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
-        return Err(Some(spec));
+        return Err(Some(index));
     }
     if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
         call.w.error_fmt(format_args!(
             "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
         ));
-        return Err(Some(spec));
+        return Err(Some(index));
     }
-    Ok(spec)
+    Ok(index)
 }
 
 /// Argument indexes that are keys, from the command's first/last/step as COMMAND reports.

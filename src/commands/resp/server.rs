@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::{glob, lookup, unix_millis, Call, Spec, COMMANDS, REDIS_VERSION};
+use super::{commandstats, glob, lookup, unix_millis, Call, Spec, COMMANDS, REDIS_VERSION};
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 
@@ -363,6 +363,7 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
         for t in &call.ctx.threads {
             t.reset();
         }
+        call.ctx.resp.commands.reset();
         call.w.ok();
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
         call.w
@@ -378,15 +379,64 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
 // ---------------------------------------------------------------------------------------
 // INFO
 
-/// Sections in the order Redis prints them.
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "keyspace",
+/// An INFO section: its name, and whether `INFO` / `INFO default` includes it (`all` and
+/// `everything` include every one).
+struct Section {
+    name: &'static str,
+    default: bool,
+}
+
+/// Sections in the order Redis 7.0 prints them (less `latencystats`: slabd keeps no
+/// latency histograms).
+const SECTIONS: &[Section] = &[
+    Section {
+        name: "server",
+        default: true,
+    },
+    Section {
+        name: "clients",
+        default: true,
+    },
+    Section {
+        name: "memory",
+        default: true,
+    },
+    Section {
+        name: "persistence",
+        default: true,
+    },
+    Section {
+        name: "stats",
+        default: true,
+    },
+    Section {
+        name: "replication",
+        default: true,
+    },
+    Section {
+        name: "cpu",
+        default: true,
+    },
+    Section {
+        name: "modules",
+        default: true,
+    },
+    Section {
+        name: "commandstats",
+        default: false,
+    },
+    Section {
+        name: "errorstats",
+        default: true,
+    },
+    Section {
+        name: "cluster",
+        default: true,
+    },
+    Section {
+        name: "keyspace",
+        default: true,
+    },
 ];
 
 fn human_bytes(n: u64) -> String {
@@ -486,10 +536,40 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 st.evictions,
                 t.get_hits,
                 t.get_misses,
-                t.resp_errors,
+                ctx.resp.commands.total_errors(),
             )
         }
-        "replication" => write!(s, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        // A master with no replicas and no backlog; the replication id only has to be 40
+        // hex digits that stay the same for the life of the process.
+        "replication" => write!(
+            s,
+            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\
+             master_failover_state:no-failover\r\nmaster_replid:{:032x}{:08x}\r\n\
+             master_replid2:{:040}\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\n\
+             repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
+             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            u128::from(ctx.store.clock().started())
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+            std::process::id(),
+            0,
+        ),
+        "cpu" => {
+            s.extend_from_slice(b"# CPU\r\n");
+            commandstats::write_cpu(s);
+            Ok(())
+        }
+        "modules" => write!(s, "# Modules\r\n"),
+        "commandstats" => {
+            s.extend_from_slice(b"# Commandstats\r\n");
+            ctx.resp.commands.write_commandstats(s);
+            Ok(())
+        }
+        "errorstats" => {
+            s.extend_from_slice(b"# Errorstats\r\n");
+            ctx.resp.commands.write_errorstats(s);
+            Ok(())
+        }
+        "cluster" => write!(s, "# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             let _ = write!(s, "# Keyspace\r\n");
             for (db, k) in ctx.store.keyspace().iter().enumerate() {
@@ -507,25 +587,20 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
     };
 }
 
+/// `INFO [section ...]`: each section once, in Redis's order, whatever the order asked;
+/// no argument means `default`; unknown names are ignored, as Redis does.
 pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) {
-    let all = args.len() == 1
-        || args.iter_from(1).any(|a| {
-            [&b"all"[..], b"everything", b"default"]
-                .iter()
-                .any(|k| a.eq_ignore_ascii_case(k))
-        });
+    let asked = |word: &[u8]| args.iter_from(1).any(|a| a.eq_ignore_ascii_case(word));
+    let all = asked(b"all") || asked(b"everything");
+    let default = args.len() == 1 || asked(b"default");
     let mut text = std::mem::take(&mut call.conn.scratch);
     text.clear();
     for section in SECTIONS {
-        let wanted = all
-            || args
-                .iter_from(1)
-                .any(|a| a.eq_ignore_ascii_case(section.as_bytes()));
-        if wanted {
+        if all || (default && section.default) || asked(section.name.as_bytes()) {
             if !text.is_empty() {
                 text.extend_from_slice(b"\r\n");
             }
-            write_section(call, section, &mut text);
+            write_section(call, section.name, &mut text);
         }
     }
     call.w.verbatim(b"txt", &text);
