@@ -99,6 +99,20 @@ pub struct ItemSpec<'k> {
     pub bits: u32,
 }
 
+impl ItemSpec<'_> {
+    /// Writes this spec's header fields into a freshly allocated head chunk.
+    fn init_header(&self, it: Item<'_>) {
+        it.init_header(
+            self.seq,
+            self.explicit_cas,
+            self.exptime,
+            self.flags,
+            self.db,
+            self.key.len(),
+        );
+    }
+}
+
 /// Writes a value piece by piece across the head and its tails.
 struct ValueWriter<'a> {
     arena: &'a Arena,
@@ -715,14 +729,7 @@ impl Core {
             let ci = self.table.class_for(size).ok_or(BuildError::TooLarge)?;
             let chunk = self.alloc_chunk(ci, held).ok_or(BuildError::NoMemory)?;
             let it = Item::new(&self.arena, chunk);
-            it.init_header(
-                spec.seq,
-                spec.explicit_cas,
-                spec.exptime,
-                spec.flags,
-                spec.db,
-                spec.key.len(),
-            );
+            spec.init_header(it);
             it.set_value_len(spec.value_len);
             it.write_key(spec.key);
             let mut w = ValueWriter {
@@ -770,14 +777,7 @@ impl Core {
             remaining -= n;
         }
         let it = Item::new(&self.arena, head);
-        it.init_header(
-            spec.seq,
-            spec.explicit_cas,
-            spec.exptime,
-            spec.flags,
-            spec.db,
-            spec.key.len(),
-        );
+        spec.init_header(it);
         it.set_bits(CHAINED);
         it.write_chain_info(spec.value_len, tails.first().copied().unwrap_or(NO_CHUNK));
         it.write_key(spec.key);
