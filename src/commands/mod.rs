@@ -5,6 +5,7 @@
 //! `out`. It returns a [`Step`] saying how much input was used and what the connection does
 //! next. Nothing here touches a socket.
 
+pub mod gate;
 pub mod memcache;
 pub mod resp;
 
@@ -39,6 +40,8 @@ pub struct Context {
     pub resp: resp::Shared,
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
+    /// Per-worker gates: EXEC and scripts run with no other command in between.
+    pub gates: gate::Gates,
 }
 
 impl Context {
@@ -49,6 +52,7 @@ impl Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
+        let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -64,6 +68,7 @@ impl Context {
             memcache: memcache::Shared::default(),
             resp,
             directives,
+            gates: gate::Gates::new(settings_threads),
         }
     }
 }
