@@ -12,8 +12,10 @@
 //! ```
 
 pub mod auth;
+pub mod collections;
 pub mod commands;
 pub mod config;
+pub mod directives;
 pub mod protocol;
 pub mod server;
 pub mod stats;

@@ -227,7 +227,11 @@ pub fn for_each_key<'a>(
                 };
                 (first, end, i64::from(step.max(1)))
             }
-            Find::Keynum { index, first: k, step } => {
+            Find::Keynum {
+                index,
+                first: k,
+                step,
+            } => {
                 let at = first + i64::from(index);
                 if at < 1 || at >= argc {
                     continue;

@@ -12,12 +12,14 @@
 //! | touch                                      | EXPIRE      | write        |
 //! | flush_all                                  | FLUSHALL    | —            |
 //! | stats                                      | INFO        | —            |
-//! | version me mn                              | PING        | —            |
+//! | me                                         | PING        | —            |
+//! | version mn quit                            | —           | always allowed |
 //! | verbosity cache_memlimit slabs lru_crawler | CONFIG SET  | —            |
 //! | shutdown                                   | SHUTDOWN    | —            |
-//! | quit                                       | QUIT        | — (always)   |
 //!
 //! `me` (meta debug) shows item metadata only, like PING it needs no key permission.
+//! `version`, `mn` and `quit` are connection-level, like Redis's AUTH and QUIT (memcached
+//! answers VERSION before SASL login too).
 
 use super::catalog::{self, CommandId, KEY_READ, KEY_WRITE};
 use super::{Denied, User};
@@ -39,11 +41,10 @@ pub fn equivalent(verb: &[u8]) -> Option<(CommandId, u8)> {
         b"touch" => (b"expire", KEY_WRITE),
         b"flush_all" => (b"flushall", 0),
         b"stats" => (b"info", 0),
-        b"version" | b"me" | b"mn" => (b"ping", 0),
+        b"me" => (b"ping", 0),
         b"verbosity" | b"cache_memlimit" | b"slabs" | b"lru_crawler" | b"lru" | b"watch"
         | b"refresh_certs" => (b"config|set", 0),
         b"shutdown" => (b"shutdown", 0),
-        b"quit" => (b"quit", 0),
         _ => return None,
     };
     catalog::lookup(name).map(|id| (id, access))
@@ -103,8 +104,7 @@ pub fn check(user: &User, cmd: &Command<'_>) -> Result<(), Denied> {
         Command::Arith { key, .. } => one(b"incr", key),
         Command::Touch { key, .. } => one(b"touch", key),
         Command::FlushAll { .. } => none(b"flush_all"),
-        Command::Version | Command::MetaNoop => none(b"version"),
-        Command::Quit => Ok(()),
+        Command::Version | Command::MetaNoop | Command::Quit => Ok(()),
         Command::Shutdown { .. } => none(b"shutdown"),
         Command::Stats(_) => none(b"stats"),
         Command::Verbosity { .. }

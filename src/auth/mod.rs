@@ -139,7 +139,8 @@ impl User {
     fn default_user() -> User {
         let mut u = User::new(b"default");
         for rule in ["+@all", "~*", "&*", "on", "nopass"] {
-            u.apply(rule.as_bytes()).expect("default user rules are valid");
+            u.apply(rule.as_bytes())
+                .expect("default user rules are valid");
         }
         u.refresh();
         u
@@ -351,7 +352,13 @@ fn parse_hash(text: &[u8]) -> Result<[u8; DIGEST], RuleError> {
     if text.len() != 64 || !text.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(RuleError::BadHash);
     }
-    let nibble = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'a' + 10 };
+    let nibble = |c: u8| {
+        if c.is_ascii_digit() {
+            c - b'0'
+        } else {
+            c - b'a' + 10
+        }
+    };
     let mut out = [0u8; DIGEST];
     for (i, pair) in text.chunks(2).enumerate() {
         out[i] = nibble(pair[0]) << 4 | nibble(pair[1]);
@@ -421,7 +428,8 @@ impl Users {
     }
 
     pub fn default_user(&self) -> Arc<User> {
-        self.get(b"default").expect("the default user always exists")
+        self.get(b"default")
+            .expect("the default user always exists")
     }
 
     /// Every user name, sorted.
@@ -596,14 +604,16 @@ pub fn parse_acl_file(text: &str, file: &str) -> Result<Vec<User>, String> {
             continue;
         }
         if words[0] != b"user" || words.len() < 2 {
-            errors += &format!(
-                "{file}:{n} should start with user keyword followed by the username. "
-            );
+            errors +=
+                &format!("{file}:{n} should start with user keyword followed by the username. ");
             continue;
         }
         let name = words[1];
         if users.iter().any(|u| u.name == name) {
-            errors += &format!("WARNING: Duplicate user '{}' found on line {n}. ", show(name));
+            errors += &format!(
+                "WARNING: Duplicate user '{}' found on line {n}. ",
+                show(name)
+            );
             continue;
         }
         let mut user = User::new(name);

@@ -4,9 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::catalog::{
-    self, CommandId, BITMAP_WORDS, CATEGORIES, FUTURE_BIT, KEY_READ, KEY_WRITE,
-};
+use super::catalog::{self, CommandId, BITMAP_WORDS, CATEGORIES, FUTURE_BIT, KEY_READ, KEY_WRITE};
 use super::RuleError;
 use crate::commands::resp::glob;
 
@@ -81,7 +79,8 @@ fn children(id: CommandId) -> &'static [CommandId] {
 }
 
 fn has_space(s: &[u8]) -> bool {
-    s.iter().any(|&c| c.is_ascii_whitespace() || c == 0 || c == 0x0b)
+    s.iter()
+        .any(|&c| c.is_ascii_whitespace() || c == 0 || c == 0x0b)
 }
 
 impl Selector {
@@ -283,9 +282,10 @@ impl Selector {
 
     pub fn key_allowed(&self, key: &[u8], access: u8) -> bool {
         self.all_keys
-            || self.patterns.iter().any(|p| {
-                p.access & access == access && glob::matches(&p.pattern, key, false)
-            })
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.access & access == access && glob::matches(&p.pattern, key, false))
     }
 
     /// A channel name is matched against the patterns; a PSUBSCRIBE pattern only equals one.
@@ -507,12 +507,21 @@ mod tests {
         assert_eq!(check(&s, &["auth", "x"]), Ok(()));
         let p = sel(&["+publish", "+subscribe", "+psubscribe", "&news*"]);
         assert_eq!(check(&p, &["publish", "news1", "m"]), Ok(()));
-        assert_eq!(check(&p, &["publish", "sport", "m"]), Err(Denied::Channel(1)));
+        assert_eq!(
+            check(&p, &["publish", "sport", "m"]),
+            Err(Denied::Channel(1))
+        );
         assert_eq!(check(&p, &["psubscribe", "news*"]), Ok(()));
-        assert_eq!(check(&p, &["psubscribe", "news1*"]), Err(Denied::Channel(1)));
+        assert_eq!(
+            check(&p, &["psubscribe", "news1*"]),
+            Err(Denied::Channel(1))
+        );
         let c = sel(&["+config|get"]);
         assert_eq!(check(&c, &["config", "get", "x"]), Ok(()));
-        assert_eq!(check(&c, &["config", "set", "x", "y"]), Err(Denied::Command));
+        assert_eq!(
+            check(&c, &["config", "set", "x", "y"]),
+            Err(Denied::Command)
+        );
         let f = sel(&["+select|0"]);
         assert_eq!(check(&f, &["select", "0"]), Ok(()));
         assert_eq!(check(&f, &["select", "1"]), Err(Denied::Command));
@@ -524,7 +533,10 @@ mod tests {
         assert_eq!(s.apply(b"~a"), Err(RuleError::KeyAfterAll));
         assert_eq!(s.apply(b"+nosuch"), Err(RuleError::UnknownCommand));
         assert_eq!(s.apply(b"+@nosuch"), Err(RuleError::UnknownCommand));
-        assert_eq!(s.apply(b"+config|get|x"), Err(RuleError::FirstArgOfSubcommand));
+        assert_eq!(
+            s.apply(b"+config|get|x"),
+            Err(RuleError::FirstArgOfSubcommand)
+        );
         assert_eq!(s.apply(b"+select|"), Err(RuleError::Syntax));
         assert_eq!(Selector::default().apply(b"%X~a"), Err(RuleError::Syntax));
         assert_eq!(s.apply(b"bogus"), Err(RuleError::Syntax));

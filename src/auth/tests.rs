@@ -27,11 +27,17 @@ fn requirepass_sets_the_default_password() {
     users.set_requirepass(Some(b"s3cret"));
     assert!(users.auth_required());
     assert!(!users.new_login().authenticated);
-    assert_eq!(users.authenticate(b"default", b"wrong").err(), Some(WrongPass));
+    assert_eq!(
+        users.authenticate(b"default", b"wrong").err(),
+        Some(WrongPass)
+    );
     assert!(users.authenticate(b"default", b"s3cret").is_ok());
     assert_eq!(
         listed(&users, "default"),
-        format!("on #{} ~* &* +@all", String::from_utf8(hex(&sha256(b"s3cret")).to_vec()).unwrap())
+        format!(
+            "on #{} ~* &* +@all",
+            String::from_utf8(hex(&sha256(b"s3cret")).to_vec()).unwrap()
+        )
     );
     users.set_requirepass(Some(b""));
     assert!(!users.auth_required());
@@ -61,9 +67,14 @@ fn setuser_rules_apply_atomically() {
             String::from_utf8(hex(&sha256(b"p1")).to_vec()).unwrap()
         )
     );
-    let err = users.set_user(b"alice", &rules(&["off", "+nosuch"])).unwrap_err();
+    let err = users
+        .set_user(b"alice", &rules(&["off", "+nosuch"]))
+        .unwrap_err();
     assert_eq!(err, (b"+nosuch".to_vec(), RuleError::UnknownCommand));
-    assert!(users.get(b"alice").unwrap().enabled(), "failed SETUSER changed nothing");
+    assert!(
+        users.get(b"alice").unwrap().enabled(),
+        "failed SETUSER changed nothing"
+    );
     assert!(users.authenticate(b"alice", b"p1").is_ok());
     assert!(users.authenticate(b"alice", b"p2").is_err());
     assert!(users.authenticate(b"nobody", b"p1").is_err());
@@ -85,7 +96,10 @@ fn setuser_rules_apply_atomically() {
 fn selectors_merge_and_describe() {
     let users = Users::new();
     users
-        .set_user(b"s", &rules(&["on", "nopass", "+get", "~a*", "(+set", "~b*)"]))
+        .set_user(
+            b"s",
+            &rules(&["on", "nopass", "+get", "~a*", "(+set", "~b*)"]),
+        )
         .unwrap();
     assert_eq!(
         listed(&users, "s"),
@@ -98,19 +112,30 @@ fn selectors_merge_and_describe() {
     let args: [&[u8]; 3] = [b"set", b"ax", b"v"];
     assert_eq!(u.check(set, 3, |i| args[i]), Err(Denied::Key(1)));
     assert_eq!(
-        users.set_user(b"s", &rules(&["(+get", "~x"])).unwrap_err().0,
+        users
+            .set_user(b"s", &rules(&["(+get", "~x"]))
+            .unwrap_err()
+            .0,
         b"(+get".to_vec()
     );
     users.set_user(b"s", &rules(&["clearselectors"])).unwrap();
-    assert_eq!(listed(&users, "s"), "on nopass ~a* resetchannels -@all +get");
+    assert_eq!(
+        listed(&users, "s"),
+        "on nopass ~a* resetchannels -@all +get"
+    );
     users.set_user(b"s", &rules(&["reset"])).unwrap();
-    assert_eq!(listed(&users, "s"), "off sanitize-payload resetchannels -@all");
+    assert_eq!(
+        listed(&users, "s"),
+        "off sanitize-payload resetchannels -@all"
+    );
 }
 
 #[test]
 fn logins_follow_acl_changes_and_deletion() {
     let users = Users::new();
-    users.set_user(b"a", &rules(&["on", ">pw", "+@all", "~*"])).unwrap();
+    users
+        .set_user(b"a", &rules(&["on", ">pw", "+@all", "~*"]))
+        .unwrap();
     let mut login = users.new_login();
     let a = users.authenticate(b"a", b"pw").unwrap();
     login.log_in(&users, a);
@@ -143,7 +168,9 @@ fn acl_files_load_and_report_like_redis() {
     let all = Users::new();
     all.replace_all(users);
     let text = acl_file_text(&all.all());
-    assert!(String::from_utf8(text).unwrap().starts_with("user alice on #"));
+    assert!(String::from_utf8(text)
+        .unwrap()
+        .starts_with("user alice on #"));
 }
 
 #[test]
@@ -158,11 +185,17 @@ fn memcached_verbs_map_to_redis_commands() {
     assert!(memcache::equivalent(b"bogus").is_none());
     let users = Users::new();
     users
-        .set_user(b"r", &rules(&["on", "nopass", "+get", "%R~pub:*", "+set", "%W~mine:*"]))
+        .set_user(
+            b"r",
+            &rules(&["on", "nopass", "+get", "%R~pub:*", "+set", "%W~mine:*"]),
+        )
         .unwrap();
     let u = users.get(b"r").unwrap();
     let keys = |k: &'static [&'static [u8]]| k.iter().copied();
-    assert_eq!(memcache::check_verb(&u, b"get", keys(&[b"pub:1", b"pub:2"])), Ok(()));
+    assert_eq!(
+        memcache::check_verb(&u, b"get", keys(&[b"pub:1", b"pub:2"])),
+        Ok(())
+    );
     assert_eq!(
         memcache::check_verb(&u, b"get", keys(&[b"pub:1", b"mine:2"])),
         Err(Denied::Key(2))

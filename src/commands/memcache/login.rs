@@ -16,7 +16,12 @@ use crate::stats::bump;
 const LOGIN_LINE_MAX: usize = 2048;
 
 /// One step of the login exchange.
-pub(super) fn exchange(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+pub(super) fn exchange(
+    ctx: &Context,
+    session: &mut Session,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Step {
     let Some(len) = session.memcache.login_pending else {
         return first_line(session, input, out);
     };

@@ -4,7 +4,8 @@
 //! LOG [count|RESET], DRYRUN, LOAD, SAVE (with `aclfile`), HELP; its error strings.
 
 use super::connection::client_line;
-use super::{lookup, Call};
+use super::registry::{registry, spec, Spec};
+use super::Call;
 use crate::auth::log::unix_millis;
 use crate::auth::{self, catalog, Denied, LogEntry, LogReason};
 use crate::protocol::resp::{parse_i64, Args};
@@ -68,7 +69,11 @@ pub(super) fn log_denial(
     if client_info.last() == Some(&b'\n') {
         client_info.pop();
     }
-    let context = if call.conn.tx.queuing() { "multi" } else { "toplevel" };
+    let context = if call.conn.tx.queuing() {
+        "multi"
+    } else {
+        "toplevel"
+    };
     users.log.add(LogEntry {
         count: 1,
         reason,
@@ -78,6 +83,17 @@ pub(super) fn log_denial(
         at_ms: unix_millis(),
         client_info,
     });
+}
+
+/// This family's commands (see [`super::registry`]).
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("acl", -2, [], (0, 0, 0), "server", "6.0.0",
+        "A container for Access List Control commands", acl),
+];
+
+fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    registry().lookup(name)
 }
 
 const HELP: &[&str] = &[
@@ -221,9 +237,8 @@ fn setuser(call: &mut Call<'_>, args: Args<'_>) {
     let rules: Vec<&[u8]> = args.iter_from(3).collect();
     match call.ctx.users.set_user(name, &rules) {
         Ok(()) => call.w.ok(),
-        Err((rule, auth::RuleError::Syntax)) if rule.first() == Some(&b'(') && {
-            rule.last() != Some(&b')')
-        } =>
+        Err((rule, auth::RuleError::Syntax))
+            if rule.first() == Some(&b'(') && { rule.last() != Some(&b')') } =>
         {
             call.w.error_fmt(format_args!(
                 "ERR Unmatched parenthesis in acl selector starting at '{}'.",
