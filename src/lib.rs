@@ -13,6 +13,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod stats;
