@@ -1,0 +1,1 @@
+//! Sorted sets (placeholder while the list lands).
