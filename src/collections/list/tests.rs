@@ -75,7 +75,7 @@ fn packed_round_trip() {
     assert!(Packed::validate(&bytes));
     let p = Packed(&bytes);
     assert_eq!(p.len(), 3);
-    assert_eq!(p.iter().rev().next(), Some(&b"three"[..]));
+    assert_eq!(p.iter().next_back(), Some(&b"three"[..]));
     let back = List::from_packed(p);
     assert_eq!(contents(&back), contents(&l));
     assert!(!Packed::validate(&bytes[..bytes.len() - 1]));
