@@ -18,7 +18,9 @@
 //! `list.rs`, `zset.rs` (colzl).
 
 pub mod compact;
+pub mod hash;
 pub mod intset;
+pub mod set;
 pub mod table;
 
 use std::cell::Cell;
