@@ -5,6 +5,7 @@
 //! `out`. It returns a [`Step`] saying how much input was used and what the connection does
 //! next. Nothing here touches a socket.
 
+pub mod gate;
 pub mod memcache;
 pub mod resp;
 
@@ -36,11 +37,14 @@ pub struct Context {
     pub memcache: memcache::Shared,
     /// RESP state shared by all connections (EXEC of watched keys).
     pub resp: resp::Shared,
+    /// Per-worker gates: EXEC and scripts run with no other command in between.
+    pub gates: gate::Gates,
 }
 
 impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
         let resp = resp::Shared::new(settings.threads.max(1));
+        let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -55,6 +59,7 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            gates: gate::Gates::new(settings_threads),
         }
     }
 }
