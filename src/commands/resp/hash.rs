@@ -6,10 +6,49 @@
 //! [`crate::collections::hash`]. Replies that list the hash are written while the lock is
 //! held, straight from the stored bytes.
 
+use super::registry::{spec, Spec};
 use super::typed::{Edit, ScanOptions, EMPTY_SCAN};
 use super::Call;
 use crate::collections::hash::HashRef;
 use crate::protocol::resp::{parse_i64, Args, Writer};
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("hset", -4, ["write", "denyoom", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Set the string value of a hash field", hset),
+    spec!("hget", 3, ["readonly", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Get the value of a hash field", hget),
+    spec!("hsetnx", 4, ["write", "denyoom", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Set the value of a hash field, only if the field does not exist", hsetnx),
+    spec!("hmset", -4, ["write", "denyoom", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Set multiple hash fields to multiple values", hmset),
+    spec!("hmget", -3, ["readonly", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Get the values of all the given hash fields", hmget),
+    spec!("hgetall", 2, ["readonly"], (1, 1, 1), "hash", "2.0.0",
+        "Get all the fields and values in a hash", hgetall),
+    spec!("hdel", -3, ["write", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Delete one or more hash fields", hdel),
+    spec!("hexists", 3, ["readonly", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Determine if a hash field exists", hexists),
+    spec!("hlen", 2, ["readonly", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Get the number of fields in a hash", hlen),
+    spec!("hkeys", 2, ["readonly"], (1, 1, 1), "hash", "2.0.0",
+        "Get all the fields in a hash", hkeys),
+    spec!("hvals", 2, ["readonly"], (1, 1, 1), "hash", "2.0.0",
+        "Get all the values in a hash", hvals),
+    spec!("hstrlen", 3, ["readonly", "fast"], (1, 1, 1), "hash", "3.2.0",
+        "Get the length of the value of a hash field", hstrlen),
+    spec!("hincrby", 4, ["write", "denyoom", "fast"], (1, 1, 1), "hash", "2.0.0",
+        "Increment the integer value of a hash field by the given number", hincrby),
+    spec!("hincrbyfloat", 4, ["write", "denyoom", "fast"], (1, 1, 1), "hash", "2.6.0",
+        "Increment the float value of a hash field by the given amount", hincrbyfloat),
+    spec!("hrandfield", -2, ["readonly"], (1, 1, 1), "hash", "6.2.0",
+        "Get one or multiple random fields from a hash", hrandfield),
+    spec!("hscan", -3, ["readonly"], (1, 1, 1), "hash", "2.0.0",
+        "Incrementally iterate hash fields and associated values", hscan),
+];
 
 /// `HSET key field value [field value ...]` / `HMSET`: the number of new fields / OK.
 fn set_pairs(call: &mut Call<'_>, args: Args<'_>, name: &str, hmset: bool) {

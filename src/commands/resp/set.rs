@@ -8,11 +8,52 @@
 //! under its own stripe lock, one at a time (a closure never holds two stripes).
 
 use super::hash::RANDOM_REPLY_MAX;
+use super::registry::{spec, Spec};
 use super::typed::{set_of, set_update, Edit, ScanOptions, EMPTY_SCAN, WRONGTYPE};
 use super::Call;
 use crate::collections::set::{Member, SetMut, SetRef};
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::storage::{Expiry, ItemType, Ttl, Update};
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("sadd", -3, ["write", "denyoom", "fast"], (1, 1, 1), "set", "1.0.0",
+        "Add one or more members to a set", sadd),
+    spec!("srem", -3, ["write", "fast"], (1, 1, 1), "set", "1.0.0",
+        "Remove one or more members from a set", srem),
+    spec!("spop", -2, ["write", "fast"], (1, 1, 1), "set", "1.0.0",
+        "Remove and return one or multiple random members from a set", spop),
+    spec!("smembers", 2, ["readonly"], (1, 1, 1), "set", "1.0.0",
+        "Get all the members in a set", smembers),
+    spec!("sismember", 3, ["readonly", "fast"], (1, 1, 1), "set", "1.0.0",
+        "Determine if a given value is a member of a set", sismember),
+    spec!("smismember", -3, ["readonly", "fast"], (1, 1, 1), "set", "6.2.0",
+        "Returns the membership associated with the given elements for a set", smismember),
+    spec!("scard", 2, ["readonly", "fast"], (1, 1, 1), "set", "1.0.0",
+        "Get the number of members in a set", scard),
+    spec!("srandmember", -2, ["readonly"], (1, 1, 1), "set", "1.0.0",
+        "Get one or multiple random members from a set", srandmember),
+    spec!("smove", 4, ["write", "fast"], (1, 2, 1), "set", "1.0.0",
+        "Move a member from one set to another", smove),
+    spec!("sinter", -2, ["readonly"], (1, -1, 1), "set", "1.0.0",
+        "Intersect multiple sets", sinter),
+    spec!("sintercard", -3, ["readonly", "movablekeys"], (0, 0, 0), "set", "7.0.0",
+        "Intersect multiple sets and return the cardinality of the result", sintercard),
+    spec!("sunion", -2, ["readonly"], (1, -1, 1), "set", "1.0.0",
+        "Add multiple sets", sunion),
+    spec!("sdiff", -2, ["readonly"], (1, -1, 1), "set", "1.0.0",
+        "Subtract multiple sets", sdiff),
+    spec!("sinterstore", -3, ["write", "denyoom"], (1, -1, 1), "set", "1.0.0",
+        "Intersect multiple sets and store the resulting set in a key", sinterstore),
+    spec!("sunionstore", -3, ["write", "denyoom"], (1, -1, 1), "set", "1.0.0",
+        "Add multiple sets and store the resulting set in a key", sunionstore),
+    spec!("sdiffstore", -3, ["write", "denyoom"], (1, -1, 1), "set", "1.0.0",
+        "Subtract multiple sets and store the resulting set in a key", sdiffstore),
+    spec!("sscan", -3, ["readonly"], (1, 1, 1), "set", "2.0.0",
+        "Incrementally iterate Set elements", sscan),
+];
 
 fn member_reply(w: &mut Writer<'_>, m: Member<'_>) {
     match m {
