@@ -66,6 +66,9 @@ impl Default for Thresholds {
     }
 }
 
+/// Picks one threshold out of [`Thresholds`].
+type Field<T> = fn(&Thresholds) -> &T;
+
 /// The limits a hash command checks, read once per command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashLimits {
@@ -84,7 +87,7 @@ impl Thresholds {
     /// (so a command reads an atomic, not the directive table).
     pub fn from_directives(directives: &Directives) -> Arc<Thresholds> {
         let t = Arc::new(Thresholds::default());
-        let usize_rows: [(&str, fn(&Thresholds) -> &AtomicUsize); 5] = [
+        let usize_rows: [(&str, Field<AtomicUsize>); 5] = [
             ("hash-max-listpack-entries", |t| {
                 &t.hash_max_listpack_entries
             }),
@@ -105,7 +108,7 @@ impl Thresholds {
                 Ok(())
             });
         }
-        let i64_rows: [(&str, fn(&Thresholds) -> &AtomicI64); 2] = [
+        let i64_rows: [(&str, Field<AtomicI64>); 2] = [
             ("list-max-listpack-size", |t| &t.list_max_listpack_size),
             ("list-compress-depth", |t| &t.list_compress_depth),
         ];
