@@ -103,6 +103,10 @@ pub struct Settings {
     /// Redis-style settings by name (`--save "900 1"`, a `save 900 1` line in the config
     /// file), in the order given, each checked against its [`crate::directives`] row.
     pub directives: Vec<(String, String)>,
+    /// Redis `user <name> <rules…>` lines of the config file, as written after `user `.
+    pub acl_users: Vec<String>,
+    /// `--refuse-root`: exit as memcached does when started as root without `-u`.
+    pub refuse_root: bool,
 }
 
 impl Default for Settings {
@@ -144,6 +148,8 @@ impl Default for Settings {
             logfile: None,
             ignored_options: Vec::new(),
             directives: Vec::new(),
+            acl_users: Vec::new(),
+            refuse_root: false,
         }
     }
 }
@@ -433,7 +439,13 @@ fn command() -> Command {
             Arg::new("requirepass")
                 .long("requirepass")
                 .num_args(1)
-                .help("RESP clients must AUTH with this password"),
+                .help("the default user's password: every client logs in first, either protocol"),
+        )
+        .arg(
+            Arg::new("refuse-root")
+                .long("refuse-root")
+                .action(ArgAction::SetTrue)
+                .help("exit, as memcached does, when started as root without -u"),
         )
         .arg(
             Arg::new("databases")
@@ -480,6 +492,9 @@ where
             ));
         }
         settings.logfile = logfile;
+        let (users, directives): (Vec<_>, Vec<_>) =
+            directives.into_iter().partition(|(name, _)| name == "user");
+        settings.acl_users = users.into_iter().map(|(_, rules)| rules).collect();
         settings.directives = directives;
         apply(&mut settings, &file, &mut chunk_max_given)?;
     }
@@ -537,6 +552,11 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
                 ConfigError::new("logfile", format!("line {}: missing path", n + 1))
             })?;
             logfile = Some(PathBuf::from(path));
+            continue;
+        }
+        // Redis ACL users (`user alice on >pw ~* +@all`), one entry per line.
+        if first == "user" {
+            directives.push(("user".into(), line[first.len()..].trim().to_string()));
             continue;
         }
         if let Some(d) = directives::find(first) {
@@ -752,6 +772,7 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     }
     s.daemonize |= m.get_flag("daemon");
     s.no_evict |= m.get_flag("disable-evictions");
+    s.refuse_root |= m.get_flag("refuse-root");
     s.no_cas |= m.get_flag("disable-cas");
     s.shutdown_enabled |= m.get_flag("enable-shutdown");
     s.flush_enabled &= !m.get_flag("disable-flush-all");

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use slabd::auth::startup::{self, RootCheck};
 use slabd::commands::Context;
 use slabd::config::{self, Invocation, Settings};
 use slabd::server::{self, daemon, signals, Server};
@@ -90,6 +91,16 @@ fn main() -> ExitCode {
              Set this value to the number of cores in your machine or less."
         );
     }
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    match startup::root_check(&settings, euid) {
+        RootCheck::Fine => {}
+        RootCheck::Warn(text) => eprintln!("{text}"),
+        RootCheck::Refuse(text) => {
+            eprintln!("{text}");
+            return ExitCode::from(EX_USAGE);
+        }
+    }
     if let Some(allowed) = daemon::raise_file_limit(settings.maxconns) {
         eprintln!(
             "slabd: warning: the open file limit allows about {allowed} connections, not -c {}",
@@ -135,6 +146,17 @@ fn main() -> ExitCode {
     let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
     let verbose = settings.verbose >= 1;
     let ctx = Arc::new(Context::new(store, settings));
+    if let Err(e) = startup::configure(&ctx.users, &ctx.settings, &ctx.directives) {
+        return fail(EX_USAGE, e);
+    }
+    let addrs: Vec<String> = listeners
+        .iter()
+        .filter(|l| l.unix_path().is_none())
+        .filter_map(|l| l.describe().split_once(' ').map(|(_, a)| a.to_string()))
+        .collect();
+    for warning in startup::exposure_warnings(&ctx.users, &addrs) {
+        eprintln!("{warning}");
+    }
     let server = match Server::start(ctx, listeners) {
         Ok(s) => s,
         Err(e) => return fail(EX_OSERR, e),
