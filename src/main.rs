@@ -13,7 +13,7 @@ use std::sync::Arc;
 use slabd::auth::startup::{self, RootCheck};
 use slabd::commands::Context;
 use slabd::config::{self, Invocation, Settings};
-use slabd::server::{self, daemon, signals, Server};
+use slabd::server::{self, daemon, signals, tls, Server};
 use slabd::storage::{Clock, Store, StoreConfig};
 
 /// sysexits.h codes, as memcached uses them.
@@ -48,6 +48,22 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 fn print_and_exit(text: &str) -> ExitCode {
     let _ = writeln!(std::io::stdout(), "{text}");
     ExitCode::SUCCESS
+}
+
+/// Builds the TLS configurations the settings turn on, and reloads RESP's on CONFIG SET.
+fn start_tls(ctx: &Context) -> Result<(), String> {
+    let values = tls::RESP_DIRECTIVES
+        .iter()
+        .map(|n| (n.to_string(), ctx.directives.get(n).unwrap_or_default()))
+        .collect();
+    let tls_port = server::tls_port(&ctx.settings).is_some();
+    ctx.tls.start(&ctx.settings.tls, values, tls_port)?;
+    for name in tls::RESP_DIRECTIVES {
+        let state = ctx.tls.clone();
+        ctx.directives
+            .on_change(name, move |value| state.resp_changed(name, value));
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -147,6 +163,9 @@ fn main() -> ExitCode {
     let verbose = settings.verbose >= 1;
     let ctx = Arc::new(Context::new(store, settings));
     if let Err(e) = startup::configure(&ctx.users, &ctx.settings, &ctx.directives) {
+        return fail(EX_USAGE, e);
+    }
+    if let Err(e) = start_tls(&ctx) {
         return fail(EX_USAGE, e);
     }
     let addrs: Vec<String> = listeners

@@ -33,6 +33,8 @@ pub struct Context {
     /// Users and their permissions for every protocol (`requirepass` is the default
     /// user's password); see [`crate::auth`].
     pub users: Users,
+    /// TLS server configurations (reloadable); see [`crate::server::tls`].
+    pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -67,6 +69,7 @@ impl Context {
         Context {
             verbosity: AtomicU8::new(settings.verbose),
             users,
+            tls: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
