@@ -13,6 +13,8 @@
 //! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
 //!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
+mod auth;
+pub mod binary;
 mod meta;
 mod stats;
 
@@ -21,7 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{Context, Session, Step};
+use super::{Context, Protocol, Session, Step};
+use crate::config::{BindingProtocol, Settings};
 use crate::protocol::memcache::{
     parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
 };
@@ -42,6 +45,12 @@ const MEMLIMIT_MIN_MB: u64 = 8;
 pub struct State {
     /// Bytes of a rejected storage command's data block still to be thrown away.
     swallow: usize,
+    /// Logged in (SASL with `-S`, the ASCII exchange with `-Y`).
+    authenticated: bool,
+    /// SASL PLAIN was started without its message; SASL_STEP carries it.
+    sasl_started: bool,
+    /// ASCII auth: bytes of the `user pass\r\n` block the `set` line announced.
+    ascii_auth_pending: Option<usize>,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -94,6 +103,20 @@ impl Shared {
     }
 }
 
+/// The protocol a connection on the memcached port speaks, from its first byte and `-B`
+/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition). Behind an
+/// ASCII login (`-Y`) there is no RESP: every connection goes through the login first.
+pub fn detect(settings: &Settings, first: u8) -> Protocol {
+    match settings.binding_protocol {
+        BindingProtocol::Binary => Protocol::MemcacheBinary,
+        BindingProtocol::Auto if first == crate::protocol::memcache::binary::REQUEST_MAGIC => {
+            Protocol::MemcacheBinary
+        }
+        _ if first == b'*' && settings.auth_file.is_none() => Protocol::Resp,
+        _ => Protocol::Memcache,
+    }
+}
+
 /// Handles at most one request (or one piece of a data block being thrown away).
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
     if session.memcache.swallow > 0 {
@@ -103,6 +126,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         let n = session.memcache.swallow.min(input.len());
         session.memcache.swallow -= n;
         return Step::Done(n);
+    }
+    if auth::ascii_required(ctx, session) {
+        return auth::ascii(ctx, session, input, out);
     }
     let limits = Limits {
         item_size_max: ctx.settings.item_size_max,
@@ -329,7 +355,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, out),
+        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);
