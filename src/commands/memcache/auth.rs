@@ -156,9 +156,17 @@ pub(super) fn ascii(ctx: &Context, session: &mut Session, input: &[u8], out: &mu
             }
         }
     };
+    answer(out, reply);
+    Step::Done(len)
+}
+
+/// Writes an ASCII-auth reply. memcached answers every request before a login through one
+/// response object, so of several such replies in one read only the last is sent; nothing
+/// else can be in `out` before a login, so the same is had by dropping what is there.
+fn answer(out: &mut Vec<u8>, reply: &[u8]) {
+    out.clear();
     out.extend_from_slice(reply);
     out.extend_from_slice(b"\r\n");
-    Step::Done(len)
 }
 
 /// The first line of an ASCII login: only `set` with a numeric length is accepted.
@@ -184,7 +192,7 @@ fn ascii_line(session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
         Some(size) if words[0] == b"set" => {
             session.memcache.ascii_auth_pending = Some(size as usize + 2);
         }
-        _ => out.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n"),
+        _ => answer(out, b"CLIENT_ERROR unauthenticated"),
     }
     Step::Done(nl + 1)
 }
