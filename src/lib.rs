@@ -11,8 +11,10 @@
 //!                  reply bytes ─▶ write buffer ─▶ socket
 //! ```
 
+pub mod collections;
 pub mod commands;
 pub mod config;
+pub mod directives;
 pub mod protocol;
 pub mod server;
 pub mod stats;
