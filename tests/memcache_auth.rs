@@ -30,7 +30,10 @@ fn ascii_login_before_anything_else() {
         b"CLIENT_ERROR bad command line termination\r\n",
     );
     // The key, flags and exptime are ignored; the login lets the next requests through.
-    c.roundtrip(b"set any 1 2 6\r\nbob pw\r\nget foo\r\n", b"STORED\r\nEND\r\n");
+    c.roundtrip(
+        b"set any 1 2 6\r\nbob pw\r\nget foo\r\n",
+        b"STORED\r\nEND\r\n",
+    );
     c.roundtrip(b"set foo 0 0 1\r\nx\r\n", b"STORED\r\n");
     c.send(b"stats\r\n");
     let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
@@ -43,10 +46,7 @@ fn ascii_login_before_anything_else() {
 
     // Several refusals in one read: memcached sends only the last. RESP gets no way round.
     let mut c = d.connect();
-    c.roundtrip(
-        b"*1\r\n$4\r\nPING\r\n",
-        b"CLIENT_ERROR unauthenticated\r\n",
-    );
+    c.roundtrip(b"*1\r\n$4\r\nPING\r\n", b"CLIENT_ERROR unauthenticated\r\n");
     c.roundtrip(b"set a 0 0 12\r\nalice wonder\r\n", b"STORED\r\n");
     let _ = std::fs::remove_file(path);
 }
