@@ -76,6 +76,9 @@ pub struct Settings {
     pub auth_file: Option<PathBuf>,
     /// The `user:password` entries of `-Y`'s file, read at start-up.
     pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
+    /// With `-S`: the `user:password` entries of the file named by `MEMCACHED_SASL_PWDB`,
+    /// read at start-up (memcached rereads it at each login).
+    pub sasl_auth: Vec<(Vec<u8>, Vec<u8>)>,
     /// `-v` count.
     pub verbose: u8,
     /// `-u`
@@ -139,6 +142,7 @@ impl Default for Settings {
             sasl: false,
             auth_file: None,
             ascii_auth: Vec::new(),
+            sasl_auth: Vec::new(),
             verbose: 0,
             user: None,
             daemonize: false,
@@ -940,6 +944,20 @@ fn authentication(s: &mut Settings) -> Result<(), ConfigError> {
                 "-S",
                 "ERROR: Cannot enable UDP while using binary SASL authentication.",
             ));
+        }
+        if let Some(path) = std::env::var_os("MEMCACHED_SASL_PWDB") {
+            let text = std::fs::read(&path).map_err(|e| {
+                ConfigError::new(
+                    "-S",
+                    format!("Could not open MEMCACHED_SASL_PWDB [{path:?}], error {e}"),
+                )
+            })?;
+            s.sasl_auth = auth_entries(&text).ok_or_else(|| {
+                ConfigError::new(
+                    "-S",
+                    format!("MEMCACHED_SASL_PWDB [{path:?}] has a malformed entry. Should be 'user:password'"),
+                )
+            })?;
         }
     }
     let Some(path) = s.auth_file.clone() else {

@@ -44,10 +44,20 @@ fn ascii_login_before_anything_else() {
     assert!(settings.contains(&format!("STAT auth_enabled_ascii {path}\r\n")));
     assert!(settings.contains("STAT binding_protocol ascii\r\n"));
 
-    // Several refusals in one read: memcached sends only the last. RESP gets no way round.
+    // Several refusals in one read: memcached sends only the last.
     let mut c = d.connect();
-    c.roundtrip(b"*1\r\n$4\r\nPING\r\n", b"CLIENT_ERROR unauthenticated\r\n");
+    c.roundtrip(
+        b"get a\r\nget b\r\nget c\r\n",
+        b"CLIENT_ERROR unauthenticated\r\n",
+    );
     c.roundtrip(b"set a 0 0 12\r\nalice wonder\r\n", b"STORED\r\n");
+    // The file's users are users of the one model: RESP logs in with them too.
+    let mut r = d.connect();
+    r.roundtrip(
+        b"*1\r\n$4\r\nPING\r\n",
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    r.roundtrip(b"*3\r\n$4\r\nAUTH\r\n$3\r\nbob\r\n$2\r\npw\r\n", b"+OK\r\n");
     let _ = std::fs::remove_file(path);
 }
 

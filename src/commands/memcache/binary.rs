@@ -42,9 +42,13 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         Frame::Packet(p) => p,
     };
     let h = p.header;
-    if !auth::binary_allowed(ctx, session, h.opcode) {
-        binary::write_error(out, &h, Status::AuthError);
-        return Step::Close;
+    match auth::binary_allowed(ctx, session, h.opcode) {
+        None => return Step::Close,
+        Some(false) => {
+            binary::write_error(out, &h, Status::AuthError);
+            return Step::Close;
+        }
+        Some(true) => {}
     }
     let head = h.head_len();
     let (op, quiet) = match classify(&h) {
@@ -102,7 +106,7 @@ fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Opt
             }
             Some(Status::TooLarge)
         }
-        Op::SaslListMechs | Op::SaslAuth | Op::SaslStep if !ctx.settings.sasl => {
+        Op::SaslListMechs | Op::SaslAuth | Op::SaslStep if !auth::sasl_enabled(ctx) => {
             Some(Status::UnknownCommand)
         }
         Op::SaslAuth | Op::SaslStep if p.key.len() > binary::SASL_MECH_MAX => Some(Status::Invalid),

@@ -15,6 +15,8 @@
 
 mod auth;
 pub mod binary;
+pub use auth::add_file_users;
+mod login;
 mod meta;
 mod stats;
 
@@ -45,12 +47,10 @@ const MEMLIMIT_MIN_MB: u64 = 8;
 pub struct State {
     /// Bytes of a rejected storage command's data block still to be thrown away.
     swallow: usize,
-    /// Logged in (SASL with `-S`, the ASCII exchange with `-Y`).
-    authenticated: bool,
+    /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
+    login_pending: Option<usize>,
     /// SASL PLAIN was started without its message; SASL_STEP carries it.
     sasl_started: bool,
-    /// ASCII auth: bytes of the `user pass\r\n` block the `set` line announced.
-    ascii_auth_pending: Option<usize>,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -104,15 +104,15 @@ impl Shared {
 }
 
 /// The protocol a connection on the memcached port speaks, from its first byte and `-B`
-/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition). Behind an
-/// ASCII login (`-Y`) there is no RESP: every connection goes through the login first.
+/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition, behind the same
+/// user model as the text protocol's login).
 pub fn detect(settings: &Settings, first: u8) -> Protocol {
     match settings.binding_protocol {
         BindingProtocol::Binary => Protocol::MemcacheBinary,
         BindingProtocol::Auto if first == crate::protocol::memcache::binary::REQUEST_MAGIC => {
             Protocol::MemcacheBinary
         }
-        _ if first == b'*' && settings.auth_file.is_none() => Protocol::Resp,
+        _ if first == b'*' => Protocol::Resp,
         _ => Protocol::Memcache,
     }
 }
@@ -127,8 +127,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         session.memcache.swallow -= n;
         return Step::Done(n);
     }
-    if auth::ascii_required(ctx, session) {
-        return auth::ascii(ctx, session, input, out);
+    match session.login(&ctx.users) {
+        None => return Step::Close,
+        Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
+        Some(_) => {}
     }
     let limits = Limits {
         item_size_max: ctx.settings.item_size_max,
@@ -173,6 +175,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 .info
                 .last_cmd
                 .store(ctx.store.clock().now(), Ordering::Relaxed);
+            if login::refused(session, &command, out) {
+                return Step::Done(consumed);
+            }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
         }
     }
