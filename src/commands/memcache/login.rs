@@ -55,17 +55,9 @@ pub(super) fn exchange(
             }
         }
     };
-    answer(out, reply);
-    Step::Done(len)
-}
-
-/// Writes a reply of the login exchange. memcached answers every request before a login
-/// through one response object, so of several such replies in one read only the last is
-/// sent; nothing else can be in `out` before a login, so dropping what is there does the same.
-fn answer(out: &mut Vec<u8>, reply: &[u8]) {
-    out.clear();
     out.extend_from_slice(reply);
     out.extend_from_slice(b"\r\n");
+    Step::Done(len)
 }
 
 /// The first line of a login: only `set` with a numeric length is accepted.
@@ -90,7 +82,7 @@ fn first_line(session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
         .and_then(|n| n.parse::<u32>().ok());
     match (verb, size) {
         (Some(b"set"), Some(size)) => session.memcache.login_pending = Some(size as usize + 2),
-        _ => answer(out, b"CLIENT_ERROR unauthenticated"),
+        _ => out.extend_from_slice(b"CLIENT_ERROR unauthenticated\r\n"),
     }
     Step::Done(nl + 1)
 }
