@@ -13,6 +13,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod hub;
 pub mod protocol;
 pub mod server;
 pub mod stats;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::config::Settings;
+use crate::hub::{Hub, Target, Wait};
 use crate::stats::{ServerStats, ThreadStats};
 use crate::storage::Store;
 
@@ -36,11 +37,15 @@ pub struct Context {
     pub memcache: memcache::Shared,
     /// RESP state shared by all connections (EXEC of watched keys).
     pub resp: resp::Shared,
+    /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
+    /// [`crate::hub`]).
+    pub hub: Hub,
 }
 
 impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
         let resp = resp::Shared::new(settings.threads.max(1));
+        let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -55,7 +60,16 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            hub: Hub::new(settings_threads),
         }
+    }
+
+    /// A keyspace event (`notify-keyspace-events`): `class` is one of
+    /// [`crate::hub::notify`]'s constants (`STRING`, `GENERIC`, `LIST`...), `event` Redis's
+    /// name for it (`set`, `del`, `expire`, `lpush`...). One atomic load when off.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, db: u8, key: &[u8]) {
+        self.hub.notify(class, event, db, key);
     }
 }
 
@@ -79,6 +93,26 @@ pub struct ClientInfo {
     pub last_cmd_name: Mutex<&'static str>,
     /// Bytes received, for `CLIENT LIST`.
     pub bytes_in: AtomicU64,
+    /// Where the connection lives: worker index << 32 | slot on that worker (set by the
+    /// worker when it takes the connection).
+    pub place: AtomicU64,
+}
+
+impl ClientInfo {
+    /// The address [`crate::hub::Hub::post`] delivers to.
+    pub fn target(&self) -> Target {
+        let place = self.place.load(Ordering::Relaxed);
+        Target {
+            worker: (place >> 32) as u32,
+            slot: place as u32,
+            id: self.id,
+        }
+    }
+
+    pub fn set_place(&self, worker: usize, slot: usize) {
+        let place = ((worker as u64) << 32) | (slot as u64 & 0xffff_ffff);
+        self.place.store(place, Ordering::Relaxed);
+    }
 }
 
 /// Registry of open connections. Touched on connect and close, never per request.
@@ -102,6 +136,7 @@ impl Clients {
             name: Mutex::new(None),
             last_cmd_name: Mutex::new("NULL"),
             bytes_in: AtomicU64::new(0),
+            place: AtomicU64::new(0),
         });
         self.open.lock().insert(id, info.clone());
         info
@@ -109,6 +144,11 @@ impl Clients {
 
     pub fn close(&self, id: u64) {
         self.open.lock().remove(&id);
+    }
+
+    /// The open connection with this id (CLIENT KILL ID, CLIENT UNBLOCK).
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.open.lock().get(&id).cloned()
     }
 
     /// Every open connection, oldest first.
@@ -136,6 +176,8 @@ pub struct Session {
     pub worker: usize,
     pub memcache: memcache::State,
     pub resp: resp::State,
+    /// A parked request (blocked command, CLIENT PAUSE): see [`crate::hub::blocking`].
+    pub wait: Option<Wait>,
 }
 
 impl Session {
@@ -146,7 +188,18 @@ impl Session {
             worker,
             memcache: memcache::State::default(),
             resp: resp::State::default(),
+            wait: None,
         }
+    }
+
+    /// The connection is closing: leave every channel, key queue and list it is on.
+    pub fn close(&mut self, ctx: &Context) {
+        if let Some(wait) = self.wait.take() {
+            ctx.hub
+                .waiters
+                .leave(&ctx.hub, self.info.target(), &wait.keys, wait.woken);
+        }
+        resp::close(ctx, self);
     }
 }
 
@@ -161,6 +214,8 @@ pub enum Step {
     Close,
     /// Send what is in `out`, close, and stop the server (`shutdown`).
     Shutdown,
+    /// The request waits ([`Session::wait`] says for what); its input stays unread.
+    Blocked,
 }
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.

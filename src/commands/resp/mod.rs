@@ -16,7 +16,7 @@
 
 mod commandstats;
 mod connection;
-mod glob;
+pub(crate) mod glob;
 mod keys;
 mod server;
 mod strings;
@@ -26,6 +26,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use super::{ClientInfo, Context, Session, Step};
+use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
 use crate::storage::{Expiry, KEY_MAX};
@@ -89,6 +90,21 @@ struct Conn {
     tx: transaction::Transaction,
 }
 
+impl State {
+    /// `HELLO 3` was sent: replies and pushes are RESP3.
+    pub fn resp3(&self) -> bool {
+        self.conn.resp3
+    }
+
+    /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
+    pub fn subscribed(&self) -> bool {
+        false
+    }
+}
+
+/// The connection is closing: leave its channels.
+pub fn close(_ctx: &Context, _session: &mut Session) {}
+
 /// One command being run: everything a handler may touch.
 struct Call<'a> {
     ctx: &'a Context,
@@ -103,6 +119,12 @@ struct Call<'a> {
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
+    /// The connection's parked request, if this call re-runs one (see [`Call::block`]).
+    wait: &'a mut Option<Wait>,
+    /// Commands running: 1 for a client's own, more inside EXEC (which may not block).
+    depth: u8,
+    /// The command called [`Call::block`].
+    blocked: bool,
 }
 
 impl Call<'_> {
@@ -116,6 +138,49 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
+    /// blocking commands answer at once as if they had timed out.
+    pub(super) fn may_block(&self) -> bool {
+        self.depth <= 1
+    }
+
+    /// Blocks the running command on `keys` (in the selected database) until one of them
+    /// is signalled (`ctx.hub.signal_key`) or `timeout` passes (`None`: forever); the
+    /// handler writes nothing. When a signal wakes the connection the same request runs
+    /// again: the handler either answers it (the wait ends) or calls `block` again, which
+    /// keeps its place in each key's queue and its first deadline. When time is up the
+    /// client gets `on_timeout`'s reply. Only call it when [`Call::may_block`].
+    pub(super) fn block<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        timeout: Option<std::time::Duration>,
+        on_timeout: OnTimeout,
+    ) {
+        let db = self.conn.db;
+        let who = self.info.target();
+        match self.wait.as_mut() {
+            Some(w) => {
+                // A re-run that found nothing: park again, same place, same deadline.
+                w.woken = false;
+            }
+            None => {
+                let keys: Vec<(u8, Box<[u8]>)> =
+                    keys.into_iter().map(|k| (db, Box::from(k))).collect();
+                self.ctx.hub.waiters.register(who, &keys);
+                *self.wait = Some(Wait {
+                    keys,
+                    deadline: timeout.map(|t| Instant::now() + t),
+                    on_timeout,
+                    consumed: 0,
+                    // Run once more right away: a write racing the registration is seen.
+                    woken: true,
+                    armed: false,
+                });
+            }
+        }
+        self.blocked = true;
     }
 
     fn syntax_error(&mut self) {
@@ -342,6 +407,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         info,
         worker,
         resp: State { parser, conn },
+        wait,
         ..
     } = session;
     if !conn.auth_known {
@@ -382,8 +448,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         conn,
         close: false,
         pending: input.len(),
+        wait,
+        depth: 0,
+        blocked: false,
     };
     execute(&mut call, args);
+    if call.blocked {
+        if let Some(w) = call.wait.as_mut() {
+            w.consumed = consumed;
+        }
+        return Step::Blocked;
+    }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
@@ -429,7 +504,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     let began = Instant::now();
+    call.depth += 1;
     (spec.handler)(call, args);
+    call.depth -= 1;
     let usec = began.elapsed().as_micros() as u64;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
