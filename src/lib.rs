@@ -11,6 +11,7 @@
 //!                  reply bytes ─▶ write buffer ─▶ socket
 //! ```
 
+pub mod collections;
 pub mod commands;
 pub mod config;
 pub mod hub;

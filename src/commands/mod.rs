@@ -5,6 +5,7 @@
 //! `out`. It returns a [`Step`] saying how much input was used and what the connection does
 //! next. Nothing here touches a socket.
 
+pub mod gate;
 pub mod memcache;
 pub mod resp;
 
@@ -40,6 +41,8 @@ pub struct Context {
     /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
     /// [`crate::hub`]).
     pub hub: Hub,
+    /// Per-worker gates: EXEC and scripts run with no other command in between.
+    pub gates: gate::Gates,
 }
 
 impl Context {
@@ -61,6 +64,7 @@ impl Context {
             memcache: memcache::Shared::default(),
             resp,
             hub: Hub::new(settings_threads),
+            gates: gate::Gates::new(settings_threads),
         }
     }
 

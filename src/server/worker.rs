@@ -119,6 +119,8 @@ impl Worker {
                 eprintln!("worker {}: poll failed: {e}", self.id);
                 break;
             }
+            // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
+            self.ctx.gates.begin_turn(self.id);
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {
@@ -149,6 +151,7 @@ impl Worker {
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }
+            self.ctx.gates.end_turn();
             if let Some(deadline) = self.finish_by {
                 if self.conns.is_empty() || Instant::now() >= deadline {
                     break;

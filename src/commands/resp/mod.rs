@@ -8,11 +8,11 @@
 //! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`], [`keys`] and [`transaction`]
 //! (MULTI, EXEC, WATCH…). After MULTI, [`execute`] queues commands instead of running them.
 //!
-//! Transactions are not isolated: the store has no multi-key lock, so other clients'
-//! commands can run between the commands of one EXEC (see [`transaction`]).
+//! EXEC runs its queue with no other client's command in between (the atomicity gate,
+//! see [`transaction`] and [`crate::commands::gate`]).
 //!
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
-//! Redis 7 (1-second expiry resolution, key and value limits, EXEC without isolation…).
+//! Redis 7 (1-second expiry resolution, key and value limits…).
 
 mod commandstats;
 mod connection;
@@ -46,9 +46,6 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// RESP state shared by all connections.
 #[derive(Debug)]
 pub struct Shared {
-    /// Held by an EXEC with watched keys from its check to its last command, so that two
-    /// clients' check-and-set transactions cannot both pass the check (see [`transaction`]).
-    exec_watched: parking_lot::Mutex<()>,
     /// `INFO commandstats` / `errorstats`, one part per worker thread.
     commands: CommandStats,
 }
@@ -56,7 +53,6 @@ pub struct Shared {
 impl Shared {
     pub fn new(workers: usize) -> Shared {
         Shared {
-            exec_watched: parking_lot::Mutex::default(),
             commands: CommandStats::new(workers),
         }
     }
