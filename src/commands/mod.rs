@@ -100,6 +100,11 @@ pub struct ClientInfo {
     /// Where the connection lives: worker index << 32 | slot on that worker (set by the
     /// worker when it takes the connection).
     pub place: AtomicU64,
+    /// What other connections may ask about it: [`crate::hub::flag`] bits (blocked,
+    /// subscribed, MONITOR, tracking...).
+    pub flags: AtomicU32,
+    /// Channel, pattern and shard channel subscriptions (`CLIENT LIST sub= psub= ssub=`).
+    pub subs: [AtomicU32; 3],
 }
 
 impl ClientInfo {
@@ -111,6 +116,19 @@ impl ClientInfo {
             slot: place as u32,
             id: self.id,
         }
+    }
+
+    /// Sets or clears [`crate::hub::flag`] bits.
+    pub fn set_flag(&self, bit: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    pub fn has_flag(&self, bit: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & bit != 0
     }
 
     pub fn set_place(&self, worker: usize, slot: usize) {
@@ -141,6 +159,8 @@ impl Clients {
             last_cmd_name: Mutex::new("NULL"),
             bytes_in: AtomicU64::new(0),
             place: AtomicU64::new(0),
+            flags: AtomicU32::new(0),
+            subs: Default::default(),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -62,6 +62,7 @@
 //! `notify-keyspace-events` is empty (see [`notify`]).
 
 pub mod blocking;
+pub mod monitor;
 pub mod notify;
 pub mod pubsub;
 
@@ -91,6 +92,26 @@ pub fn set_current_worker(id: usize) {
 
 fn current_worker() -> usize {
     CURRENT_WORKER.with(|c| c.get())
+}
+
+/// Bits of `ClientInfo::flags`.
+pub mod flag {
+    /// In a blocking command (CLIENT UNBLOCK can end it): `b` in CLIENT LIST.
+    pub const BLOCKED: u32 = 1 << 0;
+    /// Subscribed to a channel, pattern or shard channel: `P`.
+    pub const PUBSUB: u32 = 1 << 1;
+    /// MONITOR: `O`.
+    pub const MONITOR: u32 = 1 << 2;
+    /// CLIENT TRACKING on: `t`.
+    pub const TRACKING: u32 = 1 << 3;
+    /// Parked by CLIENT PAUSE.
+    pub const PAUSED: u32 = 1 << 4;
+    /// CLIENT NO-EVICT on: `e`.
+    pub const NO_EVICT: u32 = 1 << 5;
+    /// CLIENT NO-TOUCH on: `T`.
+    pub const NO_TOUCH: u32 = 1 << 6;
+    /// Inside MULTI: `x`.
+    pub const MULTI: u32 = 1 << 7;
 }
 
 /// Where a connection lives: its client id, its worker, and its slot on that worker.
@@ -277,6 +298,8 @@ pub struct Hub {
     pub limits: OutputLimits,
     /// CLIENT PAUSE.
     pub pause: Pause,
+    /// MONITOR and memcached `watch` connections.
+    pub watchers: monitor::Watchers,
     /// Messages dropped because a mailbox was full.
     pub dropped: AtomicU64,
 }
@@ -290,6 +313,7 @@ impl Hub {
             notify: notify::Flags::default(),
             limits: OutputLimits::default(),
             pause: Pause::default(),
+            watchers: monitor::Watchers::default(),
             dropped: AtomicU64::new(0),
         }
     }

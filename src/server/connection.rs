@@ -25,7 +25,7 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{Event, OnTimeout, OutputClass, Unblock};
+use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -189,6 +189,7 @@ impl Connection {
         if let Some(wait) = self.session.wait.take() {
             let who = self.session.info.target();
             ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, true);
+            self.session.info.set_flag(flag::BLOCKED | flag::PAUSED, false);
         }
     }
 
@@ -208,6 +209,7 @@ impl Connection {
         };
         let who = self.session.info.target();
         ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, wait.woken);
+        self.session.info.set_flag(flag::BLOCKED | flag::PAUSED, false);
         if rerun {
             return true;
         }

@@ -165,6 +165,12 @@ impl Call<'_> {
                 let keys: Vec<(u8, Box<[u8]>)> =
                     keys.into_iter().map(|k| (db, Box::from(k))).collect();
                 self.ctx.hub.waiters.register(who, &keys);
+                let bit = if on_timeout == OnTimeout::Rerun {
+                    crate::hub::flag::PAUSED
+                } else {
+                    crate::hub::flag::BLOCKED
+                };
+                self.info.set_flag(bit, true);
                 *self.wait = Some(Wait {
                     keys,
                     deadline: timeout.map(|t| Instant::now() + t),
