@@ -17,6 +17,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::config::Settings;
 use crate::hub::{Hub, Target, Wait};
+use crate::directives::Directives;
 use crate::stats::{ServerStats, ThreadStats};
 use crate::storage::Store;
 
@@ -41,12 +42,19 @@ pub struct Context {
     /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
     /// [`crate::hub`]).
     pub hub: Hub,
+    /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
+    pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
 }
 
 impl Context {
+    /// # Panics
+    /// If `settings.directives` holds a value its directive refuses ([`crate::config`]
+    /// checked them all before).
     pub fn new(store: Store, settings: Settings) -> Context {
+        let directives =
+            Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
@@ -64,6 +72,7 @@ impl Context {
             memcache: memcache::Shared::default(),
             resp,
             hub: Hub::new(settings_threads),
+            directives,
             gates: gate::Gates::new(settings_threads),
         }
     }
