@@ -16,8 +16,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::config::Settings;
-use crate::hub::{Hub, Target, Wait};
 use crate::directives::Directives;
+use crate::hub::{Hub, Target, Wait};
 use crate::stats::{ServerStats, ThreadStats};
 use crate::storage::Store;
 
@@ -114,6 +114,8 @@ pub struct ClientInfo {
     pub flags: AtomicU32,
     /// Channel, pattern and shard channel subscriptions (`CLIENT LIST sub= psub= ssub=`).
     pub subs: [AtomicU32; 3],
+    /// Reply bytes not yet written at the end of the last turn (`CLIENT LIST obl=`).
+    pub unsent: AtomicU64,
 }
 
 impl ClientInfo {
@@ -170,6 +172,7 @@ impl Clients {
             place: AtomicU64::new(0),
             flags: AtomicU32::new(0),
             subs: Default::default(),
+            unsent: AtomicU64::new(0),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -59,12 +59,15 @@ pub struct Wait {
     pub armed: bool,
 }
 
+/// A blocked-on key: database and name.
+pub type WaitKey = (u8, Box<[u8]>);
+
 /// Every key some connection is blocked on, with its waiters in arrival order.
 #[derive(Default)]
 pub struct Waiters {
     /// Registrations (one per waiter and key): zero means no signal needs the lock.
     count: AtomicUsize,
-    queues: Mutex<HashMap<(u8, Box<[u8]>), VecDeque<Target>>>,
+    queues: Mutex<HashMap<WaitKey, VecDeque<Target>>>,
 }
 
 impl Waiters {

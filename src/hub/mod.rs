@@ -112,6 +112,12 @@ pub mod flag {
     pub const NO_TOUCH: u32 = 1 << 6;
     /// Inside MULTI: `x`.
     pub const MULTI: u32 = 1 << 7;
+    /// Speaks RESP3 (`resp=3`).
+    pub const RESP3: u32 = 1 << 8;
+    /// Tracking redirects to a client that is gone: `R`.
+    pub const TRACKING_BROKEN: u32 = 1 << 9;
+    /// Tracking in BCAST mode: `B`.
+    pub const TRACKING_BCAST: u32 = 1 << 10;
 }
 
 /// Where a connection lives: its client id, its worker, and its slot on that worker.
@@ -389,7 +395,7 @@ impl<'a> Outbox<'a> {
             self.current = Some((w, mb.queue.lock()));
         }
         let cost = event.cost();
-        let event = if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) > MAILBOX_BYTES {
+        let event = if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
             mb.bytes.fetch_sub(cost, Ordering::Relaxed);
             self.hub.dropped.fetch_add(1, Ordering::Relaxed);
             Event::Overflow

@@ -40,7 +40,8 @@ pub const MODULE: u32 = 1 << 13;
 /// `n`: a key was created.
 pub const NEW: u32 = 1 << 14;
 /// `A`: `g$lshzxetd`.
-pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// Redis's error for a bad class character.
 pub const BAD_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmd'.";

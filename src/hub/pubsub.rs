@@ -134,12 +134,14 @@ impl Delivery {
 }
 
 type Subscribers = HashMap<Box<[u8]>, Vec<Target>>;
+/// A pattern and its subscribers (sorted by worker).
+type PatternSubscribers = (Arc<[u8]>, Vec<Target>);
 
 /// Every subscription of every connection.
 pub struct Registry {
     channels: Box<[RwLock<Subscribers>]>,
     shard_channels: Box<[RwLock<Subscribers>]>,
-    patterns: RwLock<Vec<(Arc<[u8]>, Vec<Target>)>>,
+    patterns: RwLock<Vec<PatternSubscribers>>,
     /// Pattern subscriptions (one per connection and pattern).
     npatterns: AtomicUsize,
 }
@@ -380,7 +382,15 @@ mod tests {
         assert!(!r.subscribe(Space::Channel, b"news", t(0, 1)));
         assert!(r.subscribe(Space::Channel, b"news", t(1, 2)));
         assert!(r.subscribe(Space::Pattern, b"n*", t(1, 2)));
-        assert_eq!(r.publish(&hub, Space::Channel, b"news", Payload::Bulk(Box::from(&b"hi"[..]))), 3);
+        assert_eq!(
+            r.publish(
+                &hub,
+                Space::Channel,
+                b"news",
+                Payload::Bulk(Box::from(&b"hi"[..]))
+            ),
+            3
+        );
         assert_eq!(
             encoded(&hub, 0, false),
             b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
@@ -410,7 +420,15 @@ mod tests {
         r.subscribe(Space::Pattern, b"*", t(0, 2));
         assert_eq!(r.publish(&hub, Space::Channel, b"s", Payload::Null), 1);
         hub.take(0, &mut Vec::new());
-        assert_eq!(r.publish(&hub, Space::Shard, b"s", Payload::Bulk(Box::from(&b"x"[..]))), 1);
+        assert_eq!(
+            r.publish(
+                &hub,
+                Space::Shard,
+                b"s",
+                Payload::Bulk(Box::from(&b"x"[..]))
+            ),
+            1
+        );
         assert_eq!(
             encoded(&hub, 0, false),
             b"*3\r\n$8\r\nsmessage\r\n$1\r\ns\r\n$1\r\nx\r\n"

@@ -189,7 +189,9 @@ impl Connection {
         if let Some(wait) = self.session.wait.take() {
             let who = self.session.info.target();
             ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, true);
-            self.session.info.set_flag(flag::BLOCKED | flag::PAUSED, false);
+            self.session
+                .info
+                .set_flag(flag::BLOCKED | flag::PAUSED, false);
         }
     }
 
@@ -209,7 +211,9 @@ impl Connection {
         };
         let who = self.session.info.target();
         ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, wait.woken);
-        self.session.info.set_flag(flag::BLOCKED | flag::PAUSED, false);
+        self.session
+            .info
+            .set_flag(flag::BLOCKED | flag::PAUSED, false);
         if rerun {
             return true;
         }
@@ -512,6 +516,10 @@ impl Connection {
             self.check_output(ctx);
         } else {
             self.soft_since = None;
+        }
+        let unsent = self.unsent() as u64;
+        if self.session.info.unsent.load(Ordering::Relaxed) != unsent {
+            self.session.info.unsent.store(unsent, Ordering::Relaxed);
         }
         self.trim(ctx.store.clock().now(), false);
         self.count_buffers(&ctx.server);

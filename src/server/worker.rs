@@ -276,7 +276,11 @@ impl Worker {
                 continue;
             };
             let current = conn.session.info.id == id
-                && conn.session.wait.as_ref().is_some_and(|w| w.deadline == Some(at));
+                && conn
+                    .session
+                    .wait
+                    .as_ref()
+                    .is_some_and(|w| w.deadline == Some(at));
             if current && conn.end_wait(&self.ctx, None) {
                 self.serve(Token(slot));
             }

@@ -14,11 +14,13 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod client;
 mod commandstats;
 mod config;
 mod connection;
 pub(crate) mod glob;
 mod keys;
+mod pubsub;
 mod registry;
 mod server;
 mod strings;
@@ -87,6 +89,12 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// Channels, patterns and shard channels subscribed to.
+    subs: pubsub::Subscriptions,
+    /// CLIENT REPLY OFF: replies are dropped.
+    reply_off: bool,
+    /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
+    reply_skip: u8,
 }
 
 impl State {
@@ -97,12 +105,15 @@ impl State {
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
     pub fn subscribed(&self) -> bool {
-        false
+        self.conn.subs.active()
     }
 }
 
 /// The connection is closing: leave its channels.
-pub fn close(_ctx: &Context, _session: &mut Session) {}
+pub fn close(ctx: &Context, session: &mut Session) {
+    let who = session.info.target();
+    pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
+}
 
 /// One command being run: everything a handler may touch.
 struct Call<'a> {
@@ -279,6 +290,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
         return Step::Blocked;
     }
+    if call.conn.reply_off || call.conn.reply_skip > 0 {
+        call.w.out.truncate(start);
+        call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
+    }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
@@ -316,6 +331,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
+    if call.depth == 0 && client::paused(call, spec) {
+        return;
+    }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, args);
         if call.w.out.get(start) == Some(&b'-') {
@@ -357,6 +375,10 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.w.error_fmt(format_args!(
             "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
         ));
+        return Err(Some(index));
+    }
+    if call.conn.subs.active() && !call.conn.resp3 && !pubsub::allowed_when_subscribed(spec.name) {
+        pubsub::refuse_when_subscribed(call, spec.name);
         return Err(Some(index));
     }
     Ok(index)
@@ -702,7 +724,19 @@ mod random_commands {
                 let mut out = Vec::new();
                 let step = process(&ctx, &mut session, &wire, &mut out);
                 prop_assert_eq!(step, Step::Done(wire.len()), "{:?}", args);
-                prop_assert_eq!(value_len(&out), Some(out.len()),
+                // (Un)subscribe commands confirm each channel with its own reply.
+                let name = String::from_utf8_lossy(&args[0]).to_string();
+                let replies_per_channel = name.ends_with("subscribe");
+                let mut at = 0;
+                let mut replies = 0;
+                while at < out.len() {
+                    let Some(n) = value_len(&out[at..]) else { break };
+                    at += n;
+                    replies += 1;
+                }
+                prop_assert_eq!(at, out.len(),
+                    "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
+                prop_assert!(replies == 1 || (replies_per_channel && replies > 1),
                     "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
             }
         }

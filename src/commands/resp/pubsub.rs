@@ -11,10 +11,12 @@
 //! QUIT and RESET ([`allowed_when_subscribed`]); RESP3 connections run anything.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 
 use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::Context;
+use crate::hub::flag;
 use crate::hub::pubsub::{Payload, Space};
 use crate::protocol::resp::Args;
 
@@ -115,6 +117,15 @@ fn confirm(call: &mut Call<'_>, kind: &[u8], name: Option<&[u8]>, count: usize) 
     call.w.integer(count as i64);
 }
 
+/// Publishes the connection's subscription counts for CLIENT LIST and the hub.
+fn sync_info(call: &mut Call<'_>) {
+    let (c, p, s) = call.conn.subs.counts();
+    for (slot, n) in call.info.subs.iter().zip([c, p, s]) {
+        slot.store(n as u32, Ordering::Relaxed);
+    }
+    call.info.set_flag(flag::PUBSUB, c + p + s > 0);
+}
+
 fn subscribe_to(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u8]) {
     let who = call.info.target();
     for name in args.iter_from(1) {
@@ -124,6 +135,7 @@ fn subscribe_to(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u8]) 
         let count = call.conn.subs.count(space);
         confirm(call, kind, Some(name), count);
     }
+    sync_info(call);
 }
 
 fn unsubscribe_from(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u8]) {
@@ -140,7 +152,7 @@ fn unsubscribe_from(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u
             let count = call.conn.subs.count(space) + total - i - 1;
             confirm(call, kind, Some(&name), count);
         }
-        return;
+        return sync_info(call);
     }
     for name in args.iter_from(1) {
         if call.conn.subs.set(space).remove(name) {
@@ -149,6 +161,7 @@ fn unsubscribe_from(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u
         let count = call.conn.subs.count(space);
         confirm(call, kind, Some(name), count);
     }
+    sync_info(call);
 }
 
 pub(super) fn subscribe(call: &mut Call<'_>, args: Args<'_>) {
@@ -178,7 +191,9 @@ pub(super) fn sunsubscribe(call: &mut Call<'_>, args: Args<'_>) {
 pub(super) fn publish(call: &mut Call<'_>, args: Args<'_>) {
     let payload = Payload::Bulk(Box::from(args.get(2)));
     let hub = &call.ctx.hub;
-    let n = hub.pubsub.publish(hub, Space::Channel, args.get(1), payload);
+    let n = hub
+        .pubsub
+        .publish(hub, Space::Channel, args.get(1), payload);
     call.w.integer(n as i64);
 }
 
