@@ -395,13 +395,14 @@ impl<'a> Outbox<'a> {
             self.current = Some((w, mb.queue.lock()));
         }
         let cost = event.cost();
-        let event = if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
-            mb.bytes.fetch_sub(cost, Ordering::Relaxed);
-            self.hub.dropped.fetch_add(1, Ordering::Relaxed);
-            Event::Overflow
-        } else {
-            event
-        };
+        let event =
+            if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
+                mb.bytes.fetch_sub(cost, Ordering::Relaxed);
+                self.hub.dropped.fetch_add(1, Ordering::Relaxed);
+                Event::Overflow
+            } else {
+                event
+            };
         if let Some((_, q)) = self.current.as_mut() {
             q.push(Posted { to, event });
         }
