@@ -182,7 +182,7 @@ fn flags_text(c: &ClientInfo) -> String {
 
 /// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (memory) are
 /// 0; `qbuf` is known for the calling client only, whose request is in it.
-fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
+pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let now = call.ctx.store.clock().now();
     let qbuf = if own { call.pending } else { 0 };
     let name = c.name.lock().clone().unwrap_or_default();

@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::{config, connection, keys, pubsub, server, strings, transaction, Args, Call};
+use super::{acl, config, connection, keys, pubsub, server, strings, transaction, Args, Call};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -26,6 +26,7 @@ static FAMILIES: &[&[Spec]] = &[
     server::COMMANDS,
     config::COMMANDS,
     pubsub::COMMANDS,
+    acl::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
