@@ -14,8 +14,8 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
-mod client;
 mod acl;
+mod client;
 mod commandstats;
 mod config;
 mod connection;
@@ -32,8 +32,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
-use crate::hub::{OnTimeout, Wait};
 use crate::auth::{Login, LoginState};
+use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
 use crate::storage::{Expiry, KEY_MAX};
