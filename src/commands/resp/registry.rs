@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::{acl, config, connection, keys, server, strings, transaction, Args, Call};
+use super::{acl, config, connection, keys, pubsub, server, strings, transaction, Args, Call};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -25,6 +25,7 @@ static FAMILIES: &[&[Spec]] = &[
     transaction::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    pubsub::COMMANDS,
     acl::COMMANDS,
 ];
 
