@@ -17,6 +17,7 @@
 mod commandstats;
 mod connection;
 mod glob;
+mod hll;
 mod keys;
 mod server;
 mod strings;
