@@ -14,6 +14,7 @@
 pub mod collections;
 pub mod commands;
 pub mod config;
+pub mod directives;
 pub mod protocol;
 pub mod server;
 pub mod stats;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::config::Settings;
+use crate::directives::Directives;
 use crate::stats::{ServerStats, ThreadStats};
 use crate::storage::Store;
 
@@ -37,12 +38,19 @@ pub struct Context {
     pub memcache: memcache::Shared,
     /// RESP state shared by all connections (EXEC of watched keys).
     pub resp: resp::Shared,
+    /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
+    pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
 }
 
 impl Context {
+    /// # Panics
+    /// If `settings.directives` holds a value its directive refuses ([`crate::config`]
+    /// checked them all before).
     pub fn new(store: Store, settings: Settings) -> Context {
+        let directives =
+            Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
@@ -59,6 +67,7 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            directives,
             gates: gate::Gates::new(settings_threads),
         }
     }

@@ -4,10 +4,36 @@
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
+use super::registry::{spec, Spec};
 use super::{Call, REDIS_VERSION};
 use crate::commands::ClientInfo;
 use crate::protocol::resp::{parse_i64, Args};
 use crate::stats;
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("ping", -1, ["fast"], (0, 0, 0), "connection", "1.0.0",
+        "Ping the server", ping),
+    spec!("echo", 2, ["fast"], (0, 0, 0), "connection", "1.0.0",
+        "Echo the given string", echo),
+    spec!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "6.0.0",
+        "Handshake with Redis", hello),
+    spec!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "1.0.0",
+        "Authenticate to the server", auth),
+    spec!("select", 2, ["loading", "stale", "fast"], (0, 0, 0), "connection", "1.0.0",
+        "Change the selected database for the current connection", select),
+    spec!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
+        (0, 0, 0), "connection", "1.0.0",
+        "Close the connection", quit),
+    spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
+        "A container for client connection commands", client),
+    spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
+        "Swaps two Redis databases", swapdb),
+];
 
 pub(super) fn ping(call: &mut Call<'_>, args: Args<'_>) {
     match args.len() {

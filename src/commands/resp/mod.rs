@@ -1,6 +1,6 @@
 //! Redis commands (RESP2/RESP3) against the store.
 //!
-//! [`process`] parses one request with [`Parser`], finds its [`Spec`] in [`COMMANDS`], checks
+//! [`process`] parses one request with [`Parser`], finds its [`Spec`] in the [`registry`], checks
 //! arity and authentication as Redis does (unknown command, then arity, then NOAUTH), and runs
 //! the handler, which writes its reply straight into the connection's output buffer.
 //!
@@ -15,10 +15,12 @@
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
 mod commandstats;
+mod config;
 mod connection;
 mod glob;
 mod hll;
 mod keys;
+mod registry;
 mod server;
 mod strings;
 mod transaction;
@@ -26,6 +28,7 @@ mod transaction;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use self::commandstats::{CommandStats, WorkerCommandStats};
+use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
@@ -141,191 +144,6 @@ impl Call<'_> {
     }
 }
 
-type Handler = fn(&mut Call<'_>, Args<'_>);
-
-/// A command as `COMMAND INFO` describes it, plus its handler.
-pub(crate) struct Spec {
-    name: &'static str,
-    /// Argument count including the name; negative means at least that many.
-    arity: i32,
-    flags: &'static [&'static str],
-    first_key: i32,
-    last_key: i32,
-    key_step: i32,
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    handler: Handler,
-}
-
-impl Spec {
-    fn allowed_before_auth(&self) -> bool {
-        self.flags.contains(&"no_auth")
-    }
-}
-
-macro_rules! spec {
-    ($name:literal, $arity:expr, [$($flag:literal),*], ($first:expr, $last:expr, $step:expr),
-     $group:literal, $since:literal, $summary:literal, $handler:path) => {
-        Spec {
-            name: $name,
-            arity: $arity,
-            flags: &[$($flag),*],
-            first_key: $first,
-            last_key: $last,
-            key_step: $step,
-            group: $group,
-            since: $since,
-            summary: $summary,
-            handler: $handler,
-        }
-    };
-}
-
-/// Every command slabd serves, the most frequent first (lookup is a linear scan).
-/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
-#[rustfmt::skip]
-static COMMANDS: &[Spec] = &[
-    spec!("get", 2, ["readonly", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Get the value of a key", strings::get),
-    spec!("set", -3, ["write", "denyoom"], (1, 1, 1), "string", "1.0.0",
-        "Set the string value of a key", strings::set),
-    spec!("incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Increment the integer value of a key by one", strings::incr),
-    spec!("mget", -2, ["readonly", "fast"], (1, -1, 1), "string", "1.0.0",
-        "Get the values of all the given keys", strings::mget),
-    spec!("mset", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
-        "Set multiple keys to multiple values", strings::mset),
-    spec!("ping", -1, ["fast"], (0, 0, 0), "connection", "1.0.0",
-        "Ping the server", connection::ping),
-    spec!("del", -2, ["write"], (1, -1, 1), "generic", "1.0.0",
-        "Delete a key", keys::del),
-    spec!("exists", -2, ["readonly", "fast"], (1, -1, 1), "generic", "1.0.0",
-        "Determine if a key exists", keys::exists),
-    spec!("expire", -3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Set a key's time to live in seconds", keys::expire),
-    spec!("ttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Get the time to live for a key in seconds", keys::ttl),
-    spec!("setex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.0.0",
-        "Set the value and expiration of a key", strings::setex),
-    spec!("setnx", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Set the value of a key, only if the key does not exist", strings::setnx),
-    spec!("decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Decrement the integer value of a key by one", strings::decr),
-    spec!("incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Increment the integer value of a key by the given amount", strings::incrby),
-    spec!("decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Decrement the integer value of a key by the given number", strings::decrby),
-    spec!("incrbyfloat", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.6.0",
-        "Increment the float value of a key by the given amount", strings::incrbyfloat),
-    spec!("append", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.0.0",
-        "Append a value to a key", strings::append),
-    spec!("strlen", 2, ["readonly", "fast"], (1, 1, 1), "string", "2.2.0",
-        "Get the length of the value stored in a key", strings::strlen),
-    spec!("getset", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Set the string value of a key and return its old value", strings::getset),
-    spec!("getdel", 2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
-        "Get the value of a key and delete the key", strings::getdel),
-    spec!("getex", -2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
-        "Get the value of a key and optionally set its expiration", strings::getex),
-    spec!("psetex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.6.0",
-        "Set the value and expiration in milliseconds of a key", strings::psetex),
-    spec!("msetnx", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
-        "Set multiple keys to multiple values, only if none of the keys exist", strings::msetnx),
-    spec!("getrange", 4, ["readonly"], (1, 1, 1), "string", "2.4.0",
-        "Get a substring of the string stored at a key", strings::getrange),
-    spec!("setrange", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.2.0",
-        "Overwrite part of a string at key starting at the specified offset", strings::setrange),
-    spec!("unlink", -2, ["write", "fast"], (1, -1, 1), "generic", "4.0.0",
-        "Delete a key asynchronously in another thread", keys::del),
-    spec!("type", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Determine the type stored at key", keys::key_type),
-    spec!("pexpire", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Set a key's time to live in milliseconds", keys::pexpire),
-    spec!("expireat", -3, ["write", "fast"], (1, 1, 1), "generic", "1.2.0",
-        "Set the expiration for a key as a UNIX timestamp", keys::expireat),
-    spec!("pexpireat", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        keys::pexpireat),
-    spec!("pttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Get the time to live for a key in milliseconds", keys::pttl),
-    spec!("expiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
-        "Get the expiration Unix timestamp for a key", keys::expiretime),
-    spec!("pexpiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
-        "Get the expiration Unix timestamp for a key in milliseconds", keys::pexpiretime),
-    spec!("persist", 2, ["write", "fast"], (1, 1, 1), "generic", "2.2.0",
-        "Remove the expiration from a key", keys::persist),
-    spec!("rename", 3, ["write"], (1, 2, 1), "generic", "1.0.0",
-        "Rename a key", keys::rename),
-    spec!("renamenx", 3, ["write", "fast"], (1, 2, 1), "generic", "1.0.0",
-        "Rename a key, only if the new key does not exist", keys::renamenx),
-    spec!("keys", 2, ["readonly"], (0, 0, 0), "generic", "1.0.0",
-        "Find all keys matching the given pattern", keys::keys),
-    spec!("scan", -2, ["readonly"], (0, 0, 0), "generic", "2.8.0",
-        "Incrementally iterate the keys space", keys::scan),
-    spec!("randomkey", 1, ["readonly"], (0, 0, 0), "generic", "1.0.0",
-        "Return a random key from the keyspace", keys::randomkey),
-    spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
-        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-        keys::touch),
-    spec!("move", 3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Move a key to another database", keys::move_key),
-    spec!("echo", 2, ["fast"], (0, 0, 0), "connection", "1.0.0",
-        "Echo the given string", connection::echo),
-    spec!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "6.0.0",
-        "Handshake with Redis", connection::hello),
-    spec!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "1.0.0",
-        "Authenticate to the server", connection::auth),
-    spec!("select", 2, ["loading", "stale", "fast"], (0, 0, 0), "connection", "1.0.0",
-        "Change the selected database for the current connection", connection::select),
-    spec!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "1.0.0",
-        "Close the connection", connection::quit),
-    spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
-        "A container for client connection commands", connection::client),
-    spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
-        "Swaps two Redis databases", connection::swapdb),
-    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "1.2.0", "Mark the start of a transaction block", transaction::multi),
-    spec!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], (0, 0, 0),
-        "transactions", "1.2.0", "Execute all commands issued after MULTI", transaction::exec),
-    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "2.0.0", "Discard all commands issued after MULTI", transaction::discard),
-    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1),
-        "transactions", "2.2.0",
-        "Watch the given keys to determine execution of the MULTI/EXEC block", transaction::watch),
-    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "2.2.0", "Forget about all watched keys", transaction::unwatch),
-    spec!("command", -1, ["loading", "stale"], (0, 0, 0), "server", "2.8.13",
-        "Get array of Redis command details", server::command),
-    spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
-        "A container for server configuration commands", server::config),
-    spec!("info", -1, ["loading", "stale"], (0, 0, 0), "server", "1.0.0",
-        "Get information and statistics about the server", server::info),
-    spec!("dbsize", 1, ["readonly", "fast"], (0, 0, 0), "server", "1.0.0",
-        "Return the number of keys in the selected database", server::dbsize),
-    spec!("flushdb", -1, ["write"], (0, 0, 0), "server", "1.0.0",
-        "Remove all keys from the current database", server::flushdb),
-    spec!("flushall", -1, ["write"], (0, 0, 0), "server", "1.0.0",
-        "Remove all keys from all databases", server::flushall),
-    spec!("time", 1, ["loading", "stale", "fast"], (0, 0, 0), "server", "2.6.0",
-        "Return the current server time", server::time),
-];
-
-/// Finds a command by name, ignoring ASCII case, without allocating.
-fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    lookup_index(name).map(|i| &COMMANDS[i])
-}
-
-/// A command's place in [`COMMANDS`], which indexes its counters.
-fn lookup_index(name: &[u8]) -> Option<usize> {
-    COMMANDS
-        .iter()
-        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
 /// Unix time in milliseconds from the system clock (TIME and the PX options' base).
 fn unix_millis() -> u64 {
     SystemTime::now()
@@ -407,12 +225,12 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
             if let Some(i) = index {
                 call.cmdstats.rejected(i);
             }
-            transaction::rejected(call, index.map(|i| &COMMANDS[i]), start);
+            transaction::rejected(call, index.map(|i| registry().spec(i)), start);
             call.cmdstats.error(&call.w.out[start..]);
             return;
         }
     };
-    let spec = &COMMANDS[index];
+    let spec = registry().spec(index);
     call.info.last_cmd.store(
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
@@ -437,13 +255,13 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
-/// written and the command's index in [`COMMANDS`], if known, returned as the error.
+/// written and the command's index in the [`registry`], if known, returned as the error.
 fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
-    let Some(index) = lookup_index(args.get(0)) else {
+    let Some(index) = registry().index(args.get(0)) else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };
-    let spec = &COMMANDS[index];
+    let spec = registry().spec(index);
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         call.wrong_arity(spec.name);
@@ -571,23 +389,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lookup_ignores_case_and_every_name_is_lowercase_and_unique() {
-        assert_eq!(lookup(b"GeT").map(|s| s.name), Some("get"));
-        assert!(lookup(b"gets").is_none());
-        for (i, s) in COMMANDS.iter().enumerate() {
-            assert_eq!(s.name, s.name.to_ascii_lowercase());
-            assert!(
-                COMMANDS[i + 1..].iter().all(|o| o.name != s.name),
-                "{}",
-                s.name
-            );
-        }
+    fn lookup_ignores_case() {
+        assert_eq!(registry().lookup(b"GeT").map(|s| s.name), Some("get"));
+        assert!(registry().lookup(b"gets").is_none());
     }
 
     #[test]
     fn key_positions_follow_the_spec() {
-        let keys =
-            |name: &[u8], argc| key_positions(lookup(name).unwrap(), argc).collect::<Vec<_>>();
+        let keys = |name: &[u8], argc| {
+            key_positions(registry().lookup(name).unwrap(), argc).collect::<Vec<_>>()
+        };
         assert_eq!(keys(b"get", 2), vec![1]);
         assert_eq!(keys(b"mset", 5), vec![1, 3]);
         assert_eq!(keys(b"del", 4), vec![1, 2, 3]);
@@ -774,7 +585,8 @@ mod random_commands {
     }
 
     fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
-        let names: Vec<Vec<u8>> = COMMANDS
+        let names: Vec<Vec<u8>> = registry()
+            .specs()
             .iter()
             .filter(|s| s.name != "quit")
             .map(|s| s.name.as_bytes().to_vec())

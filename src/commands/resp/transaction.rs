@@ -28,9 +28,27 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use super::{Call, Spec};
+use super::registry::{spec, Spec};
+use super::Call;
 use crate::protocol::resp::Args;
 use crate::storage::{Expiry, Lookup, ReadOptions, KEY_MAX};
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "1.2.0", "Mark the start of a transaction block", multi),
+    spec!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], (0, 0, 0),
+        "transactions", "1.2.0", "Execute all commands issued after MULTI", exec),
+    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.0.0", "Discard all commands issued after MULTI", discard),
+    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1),
+        "transactions", "2.2.0",
+        "Watch the given keys to determine execution of the MULTI/EXEC block", watch),
+    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.2.0", "Forget about all watched keys", unwatch),
+];
 
 /// Most commands one MULTI may queue (Redis's multibulk argument limit).
 pub const QUEUE_MAX_COMMANDS: usize = 1 << 20;
