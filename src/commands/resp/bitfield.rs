@@ -7,7 +7,8 @@ use super::Call;
 use crate::protocol::resp::{parse_i64, Args};
 use crate::storage::{ItemView, Lookup, ReadOptions, Rewrite};
 
-const BAD_TYPE: &[u8] = b"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not \
+const BAD_TYPE: &[u8] =
+    b"ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not \
 supported but i64 is.";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +71,11 @@ fn put(v: &mut [u8], offset: u64, bits: u32, value: u64) {
 /// Redis's `checkUnsignedBitfieldOverflow`: `Some(limit)` on overflow (the value to store
 /// for WRAP and SAT).
 fn unsigned_overflow(value: u64, incr: i64, bits: u32, mode: Overflow) -> Option<u64> {
-    let max = if bits == 64 { u64::MAX } else { (1 << bits) - 1 };
+    let max = if bits == 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    };
     let maxincr = max.wrapping_sub(value) as i64;
     let minincr = value.wrapping_neg() as i64;
     let wrap = || value.wrapping_add(incr as u64) & !(u64::MAX.checked_shl(bits).unwrap_or(0));
@@ -85,7 +90,11 @@ fn unsigned_overflow(value: u64, incr: i64, bits: u32, mode: Overflow) -> Option
 
 /// Redis's `checkSignedBitfieldOverflow`, same contract.
 fn signed_overflow(value: i64, incr: i64, bits: u32, mode: Overflow) -> Option<i64> {
-    let max = if bits == 64 { i64::MAX } else { (1i64 << (bits - 1)) - 1 };
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
     let min = -max - 1;
     let maxincr = (max as u64).wrapping_sub(value as u64) as i64;
     let minincr = min.wrapping_sub(value);
@@ -102,8 +111,7 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, mode: Overflow) -> Option<i
             c as i64
         }
     };
-    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr)
-    {
+    if value > max || (bits != 64 && incr > maxincr) || (value >= 0 && incr > 0 && incr > maxincr) {
         Some(if mode == Overflow::Sat { max } else { wrap() })
     } else if value < min
         || (bits != 64 && incr < minincr)
@@ -347,7 +355,10 @@ mod tests {
         assert_eq!(signed_overflow(120, 10, 8, Overflow::Wrap), Some(-126));
         assert_eq!(signed_overflow(120, 10, 8, Overflow::Sat), Some(127));
         assert_eq!(signed_overflow(-120, -10, 8, Overflow::Sat), Some(-128));
-        assert_eq!(signed_overflow(i64::MAX, 1, 64, Overflow::Wrap), Some(i64::MIN));
+        assert_eq!(
+            signed_overflow(i64::MAX, 1, 64, Overflow::Wrap),
+            Some(i64::MIN)
+        );
         assert_eq!(signed_overflow(300, 0, 8, Overflow::Wrap), Some(44));
         assert_eq!(field_type(b"u64"), None);
         assert_eq!(field_type(b"i64"), Some((true, 64)));

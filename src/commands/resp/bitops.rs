@@ -1,9 +1,33 @@
 //! Bit commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, with Redis
 //! 7.0's argument rules and replies. Bit 0 is the most significant bit of byte 0.
 
+use super::registry::{spec, Spec};
 use super::Call;
 use crate::protocol::resp::{parse_i64, Args};
 use crate::storage::{Expiry, ItemType, ItemView, Lookup, ReadOptions, Rewrite};
+
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("setbit", 4, ["write", "denyoom"], (1, 1, 1), "bitmap", "2.2.0",
+        "Sets or clears the bit at offset in the string value stored at key", setbit),
+    spec!("getbit", 3, ["readonly", "fast"], (1, 1, 1), "bitmap", "2.2.0",
+        "Returns the bit value at offset in the string value stored at key", getbit),
+    spec!("bitcount", -2, ["readonly"], (1, 1, 1), "bitmap", "2.6.0",
+        "Count set bits in a string", bitcount),
+    spec!("bitpos", -3, ["readonly"], (1, 1, 1), "bitmap", "2.8.7",
+        "Find first bit set or clear in a string", bitpos),
+    spec!("bitop", -4, ["write", "denyoom"], (2, -1, 1), "bitmap", "2.6.0",
+        "Perform bitwise operations between strings", bitop),
+    spec!("bitfield", -2, ["write", "denyoom"], (1, 1, 1), "bitmap", "3.2.0",
+        "Perform arbitrary bitfield integer operations on strings", super::bitfield::bitfield),
+    spec!("bitfield_ro", -2, ["readonly", "fast"], (1, 1, 1), "bitmap", "6.0.0",
+        "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
+        super::bitfield::bitfield_ro),
+    spec!("lcs", -3, ["readonly"], (1, 2, 1), "string", "7.0.0",
+        "Find longest common substring", super::lcs::lcs_command),
+    spec!("substr", 4, ["readonly"], (1, 1, 1), "string", "1.0.0",
+        "Get a substring of the string stored at a key", super::strings::getrange),
+];
 
 pub(super) const WRONG_TYPE: &[u8] =
     b"WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -116,7 +140,9 @@ pub(super) fn getbit(call: &mut Call<'_>, args: Args<'_>) {
 /// `None` for an empty range.
 fn clamp_range(start: i64, end: i64, total: i64) -> Option<(i64, i64)> {
     let start = if start < 0 { total + start } else { start }.max(0);
-    let end = if end < 0 { total + end } else { end }.max(0).min(total - 1);
+    let end = if end < 0 { total + end } else { end }
+        .max(0)
+        .min(total - 1);
     (start <= end).then_some((start, end))
 }
 
@@ -140,7 +166,9 @@ fn count_bits(v: &[u8], s: i64, e: i64) -> i64 {
     if sb == eb {
         return (s..=e).map(|i| i64::from(bit_at(v, i))).sum();
     }
-    let head: i64 = (s..(sb as i64 + 1) * 8).map(|i| i64::from(bit_at(v, i))).sum();
+    let head: i64 = (s..(sb as i64 + 1) * 8)
+        .map(|i| i64::from(bit_at(v, i)))
+        .sum();
     let tail: i64 = (eb as i64 * 8..=e).map(|i| i64::from(bit_at(v, i))).sum();
     let middle: u32 = v[sb + 1..eb].iter().map(|b| b.count_ones()).sum();
     head + i64::from(middle) + tail

@@ -21,12 +21,28 @@
 //! A sparse value is edited exactly as Redis edits it (split the run, then merge equal
 //! neighbouring VAL opcodes near the change), because the bytes depend on that order; it
 //! becomes dense when a register would exceed 32 or the value would pass
-//! [`SPARSE_MAX_BYTES`] (`hll-sparse-max-bytes`). The count is Ertl's improved estimator,
+//! `hll-sparse-max-bytes` (3000). The count is Ertl's improved estimator,
 //! as Redis computes it, in the same floating point order.
 
+use super::registry::{spec, Spec};
 use super::Call;
 use crate::protocol::resp::Args;
 use crate::storage::{ItemType, ItemView, Lookup, ReadOptions, Rewrite};
+
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("pfadd", -2, ["write", "denyoom", "fast"], (1, 1, 1), "hyperloglog", "2.8.9",
+        "Adds the specified elements to the specified HyperLogLog.", pfadd),
+    spec!("pfcount", -2, ["readonly", "may_replicate"], (1, -1, 1), "hyperloglog", "2.8.9",
+        "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
+        pfcount),
+    spec!("pfmerge", -2, ["write", "denyoom"], (1, -1, 1), "hyperloglog", "2.8.9",
+        "Merge N different HyperLogLogs into a single one.", pfmerge),
+    spec!("pfdebug", 3, ["write", "denyoom", "admin"], (2, 2, 1), "hyperloglog", "2.8.9",
+        "Internal commands for debugging HyperLogLog values", pfdebug),
+    spec!("pfselftest", 1, ["admin"], (0, 0, 0), "hyperloglog", "2.8.9",
+        "An internal command for testing HyperLogLog values", pfselftest),
+];
 
 const HDR: usize = 16;
 const P: u32 = 14;
@@ -41,7 +57,8 @@ const VAL_MAX_LEN: usize = 4;
 const ZERO_MAX_LEN: usize = 64;
 const XZERO_MAX_LEN: usize = 16384;
 /// Redis's default `hll-sparse-max-bytes`: past this a sparse value turns dense.
-pub(super) const SPARSE_MAX_BYTES: usize = 3000;
+#[cfg(test)]
+const SPARSE_MAX_BYTES: usize = 3000;
 const ALPHA_INF: f64 = 0.721_347_520_444_481_7;
 
 const CORRUPT: &[u8] = b"INVALIDOBJ Corrupted HLL object detected";
@@ -301,7 +318,12 @@ fn promote(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, PfError> {
 }
 
 /// Raises register `index` to `count` in either encoding.
-fn set_register(v: &mut Vec<u8>, index: usize, count: u8, max_bytes: usize) -> Result<bool, PfError> {
+fn set_register(
+    v: &mut Vec<u8>,
+    index: usize,
+    count: u8,
+    max_bytes: usize,
+) -> Result<bool, PfError> {
     match v[4] {
         DENSE => {
             let regs = &mut v[HDR..];
@@ -434,7 +456,13 @@ fn read_hll(call: &Call<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, PfError> {
     }
 }
 
+/// The `hll-sparse-max-bytes` directive.
+fn sparse_max_bytes(call: &Call<'_>) -> usize {
+    usize::try_from(call.ctx.directives.int("hll-sparse-max-bytes")).unwrap_or(usize::MAX)
+}
+
 pub(super) fn pfadd(call: &mut Call<'_>, args: Args<'_>) {
+    let max_bytes = sparse_max_bytes(call);
     let r = call.ctx.store.rewrite(call.conn.db, args.get(1), |item| {
         let (mut v, flags) = match item {
             None => (new_sparse(), 0),
@@ -446,7 +474,7 @@ pub(super) fn pfadd(call: &mut Call<'_>, args: Args<'_>) {
         let mut updated = item.is_none();
         for element in args.iter_from(2) {
             let (index, count) = pattern(element);
-            match set_register(&mut v, index, count, SPARSE_MAX_BYTES) {
+            match set_register(&mut v, index, count, max_bytes) {
                 Ok(changed) => updated |= changed,
                 Err(e) => return Rewrite::Keep(Err(e)),
             }
@@ -522,6 +550,7 @@ pub(super) fn pfcount(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 pub(super) fn pfmerge(call: &mut Call<'_>, args: Args<'_>) {
+    let max_bytes = sparse_max_bytes(call);
     let mut max = vec![0u8; REGISTERS];
     let mut dense = false;
     for key in args.iter_from(1) {
@@ -552,7 +581,7 @@ pub(super) fn pfmerge(call: &mut Call<'_>, args: Args<'_>) {
         for (j, &m) in max.iter().enumerate() {
             if m > 0 {
                 // As Redis, a corrupt destination is left as it is found.
-                let _ = set_register(&mut v, j, m, SPARSE_MAX_BYTES);
+                let _ = set_register(&mut v, j, m, max_bytes);
             }
         }
         invalidate_cache(&mut v);
@@ -568,6 +597,54 @@ pub(super) fn pfmerge(call: &mut Call<'_>, args: Args<'_>) {
         Ok(Err(e)) => e.reply(call),
         Err(e) => call.rewrite_refused(e),
     }
+}
+
+/// PFSELFTEST: the dense register accessors keep every register apart, and the estimate
+/// of a growing set stays within Redis's error bound, in both encodings.
+pub(super) fn pfselftest(call: &mut Call<'_>, _args: Args<'_>) {
+    match self_test() {
+        Ok(()) => call.w.ok(),
+        Err(e) => call.w.error_fmt(format_args!("ERR TESTFAILED {e}")),
+    }
+}
+
+fn self_test() -> Result<(), String> {
+    let mut regs = vec![0u8; DENSE_BYTES];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut expect = vec![0u8; REGISTERS];
+    for _ in 0..4 {
+        for (i, e) in expect.iter_mut().enumerate() {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            *e = (seed >> 58) as u8;
+            dense_put(&mut regs, i, *e);
+        }
+        if let Some(i) = (0..REGISTERS).find(|&i| dense_get(&regs, i) != expect[i]) {
+            return Err(format!("Register {i} should be {}", expect[i]));
+        }
+    }
+    let mut sparse = new_sparse();
+    let mut dense = new_sparse();
+    sparse_to_dense(&mut dense).map_err(|_| "dense conversion failed")?;
+    let relerr = 1.04 / (REGISTERS as f64).sqrt();
+    for n in 1..=20_000u64 {
+        let element = n.to_le_bytes();
+        let (index, count) = pattern(&element);
+        set_register(&mut sparse, index, count, 3000).map_err(|_| "sparse update failed")?;
+        set_register(&mut dense, index, count, 3000).map_err(|_| "dense update failed")?;
+        if n % 1000 == 0 || n < 100 {
+            let a = histogram(&sparse)
+                .map(|h| estimate(&h))
+                .map_err(|_| "corrupt")?;
+            let b = histogram(&dense)
+                .map(|h| estimate(&h))
+                .map_err(|_| "corrupt")?;
+            let max = (5.0 * relerr * n as f64).max(2.0);
+            if a != b || (a as f64 - n as f64).abs() > max {
+                return Err(format!("Cardinality {n}: sparse {a}, dense {b}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What PFDEBUG answers.

@@ -14,12 +14,15 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod bitfield;
+mod bitops;
 mod commandstats;
 mod config;
 mod connection;
 mod glob;
 mod hll;
 mod keys;
+mod lcs;
 mod registry;
 mod server;
 mod strings;
