@@ -14,12 +14,19 @@
 //! or member length, [`Thresholds`], Redis's `*-max-listpack-*` and `set-max-intset-entries`
 //! settings) and never moves back, as in Redis 7.0.
 //!
+//! Lists and sorted sets keep their own packed runs beside [`compact`]: a list entry also
+//! carries its length at its end, so a node is walked from either end (RPOP, LINDEX near
+//! the tail, and 8 KiB quicklist-style nodes); a sorted-set entry stores its score as a
+//! binary f64, so ordering never parses text. See [`list`] and [`zset`].
+//!
 //! Files: `compact.rs`, `intset.rs`, `table.rs` (shared forms), `hash.rs`, `set.rs` (colhs);
 //! `list.rs`, `zset.rs` (colzl).
 
 pub mod compact;
 pub mod intset;
+pub mod list;
 pub mod table;
+pub mod zset;
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, RandomState};
@@ -85,6 +92,17 @@ impl Thresholds {
         SetLimits {
             intset_entries: self.set_max_intset_entries.load(Relaxed),
         }
+    }
+
+    pub fn zset(&self) -> zset::Limits {
+        zset::Limits {
+            max_entries: self.zset_max_listpack_entries.load(Relaxed),
+            max_value: self.zset_max_listpack_value.load(Relaxed),
+        }
+    }
+
+    pub fn list(&self) -> list::Fill {
+        list::Fill(self.list_max_listpack_size.load(Relaxed))
     }
 }
 
