@@ -362,6 +362,6 @@ mod tests {
         assert_eq!(count_bits(&v, 4, 11), 8);
         assert_eq!(count_bits(&v, 9, 9), 1);
         assert_eq!(count_bits(&v, 12, 19), 0);
-        assert_eq!(count_bits(&v, 5, 21), 10);
+        assert_eq!(count_bits(&v, 5, 21), 9);
     }
 }
