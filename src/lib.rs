@@ -15,6 +15,7 @@ pub mod collections;
 pub mod commands;
 pub mod config;
 pub mod directives;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod stats;
