@@ -42,6 +42,8 @@ pub struct Context {
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
+    /// Collection encoding thresholds, kept in step with `directives`.
+    pub collections: Arc<crate::collections::Thresholds>,
 }
 
 impl Context {
@@ -67,6 +69,7 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
         }
