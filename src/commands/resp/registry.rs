@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::{bitops, config, connection, hll, keys, server, strings, transaction, Args, Call};
+use super::{acl, bitops, config, connection, hll, keys, server, strings, transaction, Args, Call};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -25,6 +25,7 @@ static FAMILIES: &[&[Spec]] = &[
     transaction::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    acl::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
 ];
