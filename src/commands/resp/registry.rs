@@ -13,7 +13,9 @@
 
 use std::sync::OnceLock;
 
-use super::{acl, config, connection, keys, pubsub, server, strings, transaction, Args, Call};
+use super::{
+    acl, config, connection, keys, monitor, pubsub, server, strings, transaction, Args, Call,
+};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -27,6 +29,7 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    monitor::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
