@@ -152,11 +152,14 @@ mod index;
 mod item;
 mod items;
 mod keyspace;
+mod ops;
 mod rebalance;
 mod slabs;
+mod typed;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 use items::Core;
+pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
 
@@ -222,11 +225,48 @@ impl Default for StoreConfig {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// What kind of value an item holds. Only strings exist today; the tag lives in the item
-/// header so that hashes, lists and sets can follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What kind of value an item holds (the type tag in its header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ItemType {
     String,
+    List,
+    Hash,
+    Set,
+    ZSet,
+}
+
+impl ItemType {
+    /// The 3-bit code in the item header.
+    pub fn code(self) -> u8 {
+        match self {
+            ItemType::String => 0,
+            ItemType::List => 1,
+            ItemType::Hash => 2,
+            ItemType::Set => 3,
+            ItemType::ZSet => 4,
+        }
+    }
+
+    pub fn from_code(code: u8) -> ItemType {
+        match code {
+            1 => ItemType::List,
+            2 => ItemType::Hash,
+            3 => ItemType::Set,
+            4 => ItemType::ZSet,
+            _ => ItemType::String,
+        }
+    }
+
+    /// Redis's name for the type (TYPE, SCAN ... TYPE).
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemType::String => "string",
+            ItemType::List => "list",
+            ItemType::Hash => "hash",
+            ItemType::Set => "set",
+            ItemType::ZSet => "zset",
+        }
+    }
 }
 
 /// Options for a read.
@@ -324,6 +364,9 @@ pub struct Write<'a> {
     pub invalidate: bool,
     /// Redis `KEEPTTL`: keep the existing item's expiry instead of `expiry`.
     pub keep_ttl: bool,
+    /// No `-I` limit (RESP): the value may be as large as memory allows; a value that
+    /// cannot fit is `NoMemory` (Redis's OOM error) rather than `TooLarge`.
+    pub large: bool,
 }
 
 impl<'a> Write<'a> {
@@ -347,6 +390,7 @@ impl<'a> Write<'a> {
             new_cas: None,
             invalidate: false,
             keep_ttl: false,
+            large: false,
         }
     }
 }
@@ -631,6 +675,12 @@ impl Store {
         &self.core.config
     }
 
+    /// Longest key RESP may store: what fits one largest-class chunk beside the header and
+    /// its optional fields (memcached keeps [`KEY_MAX`]).
+    pub fn key_max(&self) -> usize {
+        self.core.config.slab_chunk_max - item::HEADER_SIZE - item::MAX_EXTRA - 64
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.core.clock
     }
@@ -741,7 +791,58 @@ impl Store {
         to_key: &[u8],
         only_if_absent: bool,
     ) -> Result<bool, RewriteError> {
-        self.core.rename(db, key, to_db, to_key, only_if_absent)
+        self.core
+            .transfer(db, key, to_db, to_key, only_if_absent, false)
+    }
+
+    /// Redis COPY: a copy of `key`'s value (any type; objects are duplicated) and expiry
+    /// under `to_key` in `to_db`. Ok(false) when `key` is absent, when the destination
+    /// exists and `replace` is false, or when source and destination are the same key.
+    pub fn copy(
+        &self,
+        db: u8,
+        key: &[u8],
+        to_db: u8,
+        to_key: &[u8],
+        replace: bool,
+    ) -> Result<bool, RewriteError> {
+        self.core.transfer(db, key, to_db, to_key, !replace, true)
+    }
+
+    /// A typed read-modify-write under the key's stripe lock (see "Typed values" above).
+    /// `f` sees the live value, if any (an expired one is reclaimed first and reads as
+    /// `None`), and says what to leave. `f` must not call back into the store.
+    pub fn modify<R>(
+        &self,
+        db: u8,
+        key: &[u8],
+        f: impl FnOnce(Option<&mut Current<'_>>) -> Update<R>,
+    ) -> Result<R, RewriteError> {
+        self.core.modify(db, key, f)
+    }
+
+    /// A read-only look at `key`'s value (bytes or object) under its stripe lock; counts
+    /// as an access. `f` must not call back into the store.
+    pub fn inspect<R>(&self, db: u8, key: &[u8], f: impl FnOnce(Option<&Current<'_>>) -> R) -> R {
+        self.core.inspect(db, key, f)
+    }
+
+    /// Calls `f` for every live item, any type, with its logical database, one stripe at a
+    /// time under that stripe's lock (the persistence snapshot walk). `f` must not call
+    /// back into the store.
+    pub fn for_each_value(&self, f: impl FnMut(u8, &Current<'_>)) {
+        self.core.for_each_value(f)
+    }
+
+    /// Whether items and objects together are over `-m` (with `-M`, Redis's
+    /// `denyoom` commands answer OOM when this is true, as Redis checks before running).
+    pub fn over_limit(&self) -> bool {
+        self.core.over_limit()
+    }
+
+    /// Bytes charged for heap objects (part of `bytes` / `used_memory`).
+    pub fn object_bytes(&self) -> u64 {
+        self.core.object_bytes()
     }
 
     /// Calls `f` for every live item (lru_crawler metadump), one stripe lock at a time; `f`
