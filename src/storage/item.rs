@@ -72,7 +72,7 @@ pub const LONG_KEY: usize = 255;
 /// Bytes of the long key's length field.
 pub const LONG_KEY_FIELD: usize = 4;
 /// Most bytes of optional fields an item can have.
-pub const MAX_EXTRA: usize = CAS_SLOT + FAR_SLOT + CHAIN_INFO + LONG_KEY_FIELD;
+pub const MAX_EXTRA: usize = CAS_SLOT + FAR_SLOT + CHAIN_INFO + LONG_KEY_FIELD + CHUNK_ALIGN;
 
 /// An expiry as the header keeps it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -139,22 +139,18 @@ pub fn chunk_at(offset: usize) -> ChunkId {
     (offset / CHUNK_ALIGN) as ChunkId
 }
 
-/// Bytes between the header and the key for these optional fields.
-pub fn extra_size(explicit_cas: bool, far: bool, chained: bool, key_len: usize) -> usize {
-    let mut n = 0;
-    if explicit_cas {
-        n += CAS_SLOT;
+/// Offset of the value from the start of an item's chunk: header, long key length, key,
+/// then (8-aligned, only when present) CAS slot, far-expiry slot and chain information.
+pub fn prefix_size(key_len: usize, explicit_cas: bool, far: bool, chained: bool) -> usize {
+    let key_end = HEADER_SIZE + usize::from(key_len >= LONG_KEY) * LONG_KEY_FIELD + key_len;
+    let slots = usize::from(explicit_cas) * CAS_SLOT
+        + usize::from(far) * FAR_SLOT
+        + usize::from(chained) * CHAIN_INFO;
+    if slots == 0 {
+        key_end
+    } else {
+        key_end.next_multiple_of(CHUNK_ALIGN) + slots
     }
-    if far {
-        n += FAR_SLOT;
-    }
-    if chained {
-        n += CHAIN_INFO;
-    }
-    if key_len >= LONG_KEY {
-        n += LONG_KEY_FIELD;
-    }
-    n
 }
 
 /// The access stamp of an atime-and-bits word.
@@ -186,17 +182,20 @@ impl<'a> Item<'a> {
     fn meta_cell(&self) -> &'a AtomicU64 {
         self.arena.atomic_u64(self.off())
     }
+    /// Where the optional 8-byte fields start (after the key, 8-aligned).
+    fn slots_offset(&self) -> usize {
+        (self.key_offset() + self.key_len()).next_multiple_of(CHUNK_ALIGN)
+    }
     fn cas_slot_cell(&self) -> &'a AtomicU64 {
-        self.arena.atomic_u64(self.off() + HEADER_SIZE)
+        self.arena.atomic_u64(self.slots_offset())
     }
     fn far_slot_cell(&self, meta: u64) -> &'a AtomicU64 {
-        let at = HEADER_SIZE
-            + if meta & EXPLICIT_CAS != 0 {
-                CAS_SLOT
-            } else {
-                0
-            };
-        self.arena.atomic_u64(self.off() + at)
+        let at = if meta & EXPLICIT_CAS != 0 {
+            CAS_SLOT
+        } else {
+            0
+        };
+        self.arena.atomic_u64(self.slots_offset() + at)
     }
     fn exptime_cell(&self) -> &'a AtomicU32 {
         self.arena.atomic_u32(self.off() + 8)
@@ -262,15 +261,14 @@ impl<'a> Item<'a> {
             false
         }
     }
-    /// Bytes after the header before the key (CAS slot, far expiry, chain information, long
-    /// key length).
-    pub fn extra_len(&self) -> usize {
+    /// Bytes before the value: header, key and optional fields.
+    pub fn prefix_len(&self) -> usize {
         let meta = self.meta();
-        extra_size(
+        prefix_size(
+            self.key_len(),
             meta & EXPLICIT_CAS != 0,
             meta & FAR_EXPIRY != 0,
             self.is_chained(),
-            self.key_len_field(),
         )
     }
     /// The coarse expiry seconds (0 = never); see [`Item::exp`] for the exact time.
@@ -370,7 +368,8 @@ impl<'a> Item<'a> {
             return false;
         }
         if key.len() < LONG_KEY {
-            same_bytes(self.arena.bytes(self.key_offset(), key.len()), key)
+            // A short key sits right after the header.
+            same_bytes(self.arena.bytes(self.off() + HEADER_SIZE, key.len()), key)
         } else {
             self.key_len() == key.len() && self.key() == key
         }
@@ -384,7 +383,7 @@ impl<'a> Item<'a> {
         if short < LONG_KEY {
             return short;
         }
-        let b = self.arena.bytes(self.key_offset() - LONG_KEY_FIELD, 4);
+        let b = self.arena.bytes(self.off() + HEADER_SIZE, LONG_KEY_FIELD);
         u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
     }
     pub fn db(&self) -> u8 {
@@ -399,7 +398,8 @@ impl<'a> Item<'a> {
 
     #[inline]
     fn key_offset(&self) -> usize {
-        self.off() + HEADER_SIZE + self.extra_len()
+        let long = self.key_len_field() == LONG_KEY;
+        self.off() + HEADER_SIZE + usize::from(long) * LONG_KEY_FIELD
     }
     pub fn key(&self) -> &'a [u8] {
         self.arena.bytes(self.key_offset(), self.key_len())
@@ -407,9 +407,9 @@ impl<'a> Item<'a> {
 
     fn chain_info_offset(&self) -> usize {
         let meta = self.meta();
-        self.off()
-            + HEADER_SIZE
-            + extra_size(meta & EXPLICIT_CAS != 0, meta & FAR_EXPIRY != 0, false, 0)
+        self.slots_offset()
+            + usize::from(meta & EXPLICIT_CAS != 0) * CAS_SLOT
+            + usize::from(meta & FAR_EXPIRY != 0) * FAR_SLOT
     }
 
     fn chain_info(&self) -> (usize, ChunkId) {
@@ -430,7 +430,7 @@ impl<'a> Item<'a> {
     /// Bytes of the item's value held in this (head) chunk, given the head's chunk size.
     fn head_value_len(&self, chunk_size: usize) -> usize {
         if self.is_chained() {
-            chunk_size - HEADER_SIZE - self.extra_len() - self.key_len()
+            chunk_size - self.prefix_len()
         } else {
             self.stored_value_len()
         }
@@ -439,35 +439,40 @@ impl<'a> Item<'a> {
     /// The value of a plain item; `None` for a chained one (see [`Item::for_each_piece`]).
     #[inline]
     pub fn plain_value(&self) -> Option<&'a [u8]> {
+        if let Some(v) = self.simple_value() {
+            return Some(v);
+        }
         if self.is_chained() {
             return None;
         }
-        let lens = self.lens_cell().load(Ordering::Relaxed);
-        let key_len = (lens >> 24) as usize;
-        if key_len >= LONG_KEY {
-            return Some(
-                self.arena
-                    .bytes(self.value_offset(), self.stored_value_len()),
-            );
-        }
-        let meta = self.meta();
-        let start = self.off()
-            + HEADER_SIZE
-            + extra_size(meta & EXPLICIT_CAS != 0, meta & FAR_EXPIRY != 0, false, 0)
-            + key_len;
         Some(
             self.arena
-                .bytes(start, (lens & VALUE_LEN_MAX as u32) as usize),
+                .bytes(self.value_offset(), self.stored_value_len()),
         )
+    }
+
+    /// The value of the commonest item, a string (or compact encoding) with a short key, no
+    /// optional field and no chain, with no more work than three header loads; `None` for
+    /// any other item (the get path's fast path).
+    #[inline]
+    pub fn simple_value(&self) -> Option<&'a [u8]> {
+        let lens = self.lens_cell().load(Ordering::Relaxed);
+        let key_len = (lens >> 24) as usize;
+        // Bits 63, 62 and 61 of meta: CAS slot, far expiry, object handle.
+        if key_len >= LONG_KEY || self.meta() >> 61 != 0 || self.bits() & CHAINED != 0 {
+            return None;
+        }
+        Some(self.arena.bytes(
+            self.off() + HEADER_SIZE + key_len,
+            (lens & VALUE_LEN_MAX as u32) as usize,
+        ))
     }
 
     /// Calls `f` with each piece of the value in order. `head_chunk_size` is the chunk size
     /// of the head's class (only needed for chained items).
     pub fn for_each_piece(&self, head_chunk_size: usize, mut f: impl FnMut(&'a [u8])) {
         let head_len = self.head_value_len(head_chunk_size).min(self.value_len());
-        f(self
-            .arena
-            .bytes(self.key_offset() + self.key_len(), head_len));
+        f(self.arena.bytes(self.value_offset(), head_len));
         if !self.is_chained() {
             return;
         }
@@ -510,6 +515,15 @@ impl<'a> Item<'a> {
         } else {
             meta |= u64::from(h.exp.ms.min(999)) << MS_SHIFT;
         }
+        // The key length first: the optional fields' offsets follow from it.
+        self.lens_cell().store(
+            ((h.key_len.min(LONG_KEY) as u32) << 24) | (u32::from(h.db) << 20),
+            Ordering::Relaxed,
+        );
+        if h.key_len >= LONG_KEY {
+            let at = self.off() + HEADER_SIZE;
+            self.arena.write(at, &(h.key_len as u32).to_le_bytes());
+        }
         self.meta_cell().store(meta, Ordering::Relaxed);
         if let Some(cas) = h.explicit_cas {
             self.cas_slot_cell().store(cas, Ordering::Relaxed);
@@ -521,14 +535,6 @@ impl<'a> Item<'a> {
         self.atime_bits_cell()
             .store(if chained { CHAINED } else { 0 }, Ordering::Relaxed);
         self.flags_cell().store(h.flags, Ordering::Relaxed);
-        self.lens_cell().store(
-            ((h.key_len.min(LONG_KEY) as u32) << 24) | (u32::from(h.db) << 20),
-            Ordering::Relaxed,
-        );
-        if h.key_len >= LONG_KEY {
-            let at = self.key_offset() - LONG_KEY_FIELD;
-            self.arena.write(at, &(h.key_len as u32).to_le_bytes());
-        }
     }
 
     pub fn set_value_len(&self, len: usize) {
@@ -550,7 +556,7 @@ impl<'a> Item<'a> {
 
     /// Offset where the value (or its first piece) starts.
     pub fn value_offset(&self) -> usize {
-        self.key_offset() + self.key_len()
+        self.off() + self.prefix_len()
     }
 
     pub fn write_chain_info(&self, total: usize, first_tail: ChunkId) {

@@ -9,7 +9,7 @@
 use super::arena::{Arena, ChunkId};
 use super::index::{table_hash, HashSeed, Index, Stripe};
 use super::item::{
-    atime_age, atime_of, extra_size, offset_of, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
+    atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
     HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL,
 };
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
@@ -146,13 +146,13 @@ impl<'k> ItemSpec<'k> {
         );
     }
 
-    /// Bytes between the header and the key.
-    fn extra(&self, chained: bool) -> usize {
-        extra_size(
+    /// Bytes before the value (header, key, optional fields).
+    fn prefix(&self, chained: bool) -> usize {
+        prefix_size(
+            self.key.len(),
             self.explicit_cas.is_some(),
             self.exp.far.is_some(),
             chained,
-            self.key.len(),
         )
     }
 }
@@ -244,6 +244,10 @@ impl ItemView for View<'_> {
         self.item.value_len()
     }
     fn copy_value_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self.item.simple_value() {
+            out.extend_from_slice(v);
+            return;
+        }
         if self.item.is_object() {
             return;
         }
@@ -286,7 +290,7 @@ impl ItemView for View<'_> {
 /// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, when
 /// present, the explicit CAS slot and chain information.
 pub fn footprint(it: Item<'_>) -> usize {
-    HEADER_SIZE + it.extra_len() + it.key_len() + it.value_len()
+    it.prefix_len() + it.value_len()
 }
 
 /// memcached's `safe_strtoull` on an item value: leading blanks, digits, then the end or a
@@ -827,7 +831,7 @@ impl Core {
         held: &mut Held<'_>,
         fill: impl FnOnce(&mut dyn FnMut(&[u8])),
     ) -> Result<ChunkId, BuildError> {
-        let size = HEADER_SIZE + spec.extra(false) + spec.key.len() + spec.value_len;
+        let size = spec.prefix(false) + spec.value_len;
         if !spec.large && size > self.config.item_size_max {
             return Err(BuildError::TooLarge);
         }
@@ -852,7 +856,7 @@ impl Core {
         // Chained: the head is a largest-class chunk; full tails of the largest class, the
         // last tail from the class that fits what remains.
         let largest = self.table.largest();
-        let head_extra = HEADER_SIZE + spec.extra(true) + spec.key.len();
+        let head_extra = spec.prefix(true);
         // The key must fit the head; and a value that cannot fit the memory limit at all
         // fails before it evicts everything else.
         if head_extra >= chunk_max || size > self.config.memory_limit {
