@@ -23,6 +23,8 @@ use std::path::PathBuf;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+use crate::directives::{self, Repeat};
+
 /// The daemon's settings, after parsing and validation. Names follow memcached's `stats
 /// settings` where one exists.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,6 +103,9 @@ pub struct Settings {
     pub logfile: Option<PathBuf>,
     /// memcached `-o` options accepted for compatibility that change nothing here.
     pub ignored_options: Vec<String>,
+    /// Redis-style settings by name (`--save "900 1"`, a `save 900 1` line in the config
+    /// file), in the order given, each checked against its [`crate::directives`] row.
+    pub directives: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -142,6 +147,7 @@ impl Default for Settings {
             databases: 16,
             logfile: None,
             ignored_options: Vec::new(),
+            directives: Vec::new(),
         }
     }
 }
@@ -458,6 +464,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let (args, cli_directives) = take_directives(args)?;
     let cli = matches(command(), args)?;
     if cli.get_flag("help") {
         return Ok(Invocation::Help);
@@ -470,7 +478,7 @@ where
     if let Some(path) = cli.get_one::<String>("config") {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new("--config", format!("{path}: {e}")))?;
-        let (args, logfile) = config_file_args(&text)?;
+        let (args, logfile, directives) = config_file_args(&text)?;
         let file = matches(command(), args).map_err(|e| ConfigError {
             flag: format!("--config {path}: {}", e.flag),
             message: e.message,
@@ -482,8 +490,10 @@ where
             ));
         }
         settings.logfile = logfile;
+        settings.directives = directives;
         apply(&mut settings, &file, &mut chunk_max_given)?;
     }
+    settings.directives.extend(cli_directives);
     apply(&mut settings, &cli, &mut chunk_max_given)?;
     validate(&mut settings, chunk_max_given)?;
     Ok(Invocation::Run(Box::new(settings)))
@@ -511,10 +521,20 @@ where
     })
 }
 
-/// Splits a Debian-style config file into arguments; also returns its `logfile` line.
-pub fn config_file_args(text: &str) -> Result<(Vec<String>, Option<PathBuf>), ConfigError> {
+/// A config file's arguments, its `logfile` line, and its Redis-style `name value` lines.
+pub type ConfigFile = (Vec<String>, Option<PathBuf>, Vec<NamedSetting>);
+
+/// A Redis-style `name value` setting.
+pub type NamedSetting = (String, String);
+
+/// Splits a Debian-style config file into arguments; also returns its `logfile` line and
+/// its Redis-style directive lines (`save 900 1`, `hash-max-listpack-entries 64`): a line
+/// whose first word names a [`crate::directives`] row. Repeated lines of a directive that
+/// joins (`save`) are joined with a space; otherwise the last one wins.
+pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
     let mut args = Vec::new();
     let mut logfile = None;
+    let mut directives: Vec<(String, String)> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split(" #").next().unwrap_or("").trim();
         if line.is_empty() || line.starts_with('#') {
@@ -529,6 +549,20 @@ pub fn config_file_args(text: &str) -> Result<(Vec<String>, Option<PathBuf>), Co
             logfile = Some(PathBuf::from(path));
             continue;
         }
+        if let Some(d) = directives::find(first) {
+            let value = unquote(line[first.len()..].trim());
+            d.check(&value)
+                .map_err(|e| ConfigError::new(first, format!("line {}: {e}", n + 1)))?;
+            match directives.iter_mut().find(|(name, _)| name == d.name) {
+                Some((_, old)) if d.repeat == Repeat::Join && !old.is_empty() => {
+                    old.push(' ');
+                    old.push_str(&value);
+                }
+                Some((_, old)) => *old = value,
+                None => directives.push((d.name.to_string(), value)),
+            }
+            continue;
+        }
         if !first.starts_with('-') {
             return Err(ConfigError::new(
                 first,
@@ -538,7 +572,49 @@ pub fn config_file_args(text: &str) -> Result<(Vec<String>, Option<PathBuf>), Co
         args.push(first.to_string());
         args.extend(words.map(str::to_string));
     }
-    Ok((args, logfile))
+    Ok((args, logfile, directives))
+}
+
+/// A config line's value without the double quotes Redis's files allow (`save ""`).
+fn unquote(v: &str) -> String {
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v)
+        .to_string()
+}
+
+/// Takes the Redis-style `--name value` / `--name=value` arguments (names of
+/// [`crate::directives`] rows) out of the command line, checked; the rest goes to clap.
+fn take_directives(args: Vec<OsString>) -> Result<(Vec<OsString>, Vec<NamedSetting>), ConfigError> {
+    let mut rest = Vec::with_capacity(args.len());
+    let mut found = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let text = arg.to_string_lossy();
+        let Some(long) = text.strip_prefix("--") else {
+            rest.push(arg);
+            continue;
+        };
+        let (name, inline) = match long.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (long, None),
+        };
+        let Some(d) = directives::find(name) else {
+            rest.push(arg);
+            continue;
+        };
+        let flag = format!("--{name}");
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .map(|v| v.to_string_lossy().into_owned())
+                .ok_or_else(|| ConfigError::new(&flag, "a value is required"))?,
+        };
+        d.check(&value).map_err(|e| ConfigError::new(&flag, e))?;
+        found.push((d.name.to_string(), value));
+    }
+    Ok((rest, found))
 }
 
 fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, ConfigError> {
@@ -1124,9 +1200,42 @@ mod tests {
     }
 
     #[test]
+    fn redis_style_settings_on_the_command_line_and_in_files() {
+        let s = run(&["--hash-max-ziplist-entries", "64", "--save=", "-m", "8"]).unwrap();
+        assert_eq!(
+            s.directives,
+            [
+                ("hash-max-listpack-entries".to_string(), "64".to_string()),
+                ("save".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(s.memory_limit, 8 << 20);
+        let e = err(&["--hash-max-listpack-entries", "many"]);
+        assert_eq!(e.flag, "--hash-max-listpack-entries");
+        assert!(e.message.contains("integer"), "{}", e.message);
+        assert_eq!(
+            err(&["--list-compress-depth"]).flag,
+            "--list-compress-depth"
+        );
+        let (args, _, dirs) =
+            config_file_args("-m 64\nsave \"\"\nzset-max-ziplist-value 32\nappendonly no\n")
+                .unwrap();
+        assert_eq!(args, ["-m", "64"]);
+        assert_eq!(
+            dirs,
+            [
+                ("save".to_string(), String::new()),
+                ("zset-max-listpack-value".to_string(), "32".to_string()),
+                ("appendonly".to_string(), "no".to_string()),
+            ]
+        );
+        assert!(config_file_args("appendonly maybe\n").is_err());
+    }
+
+    #[test]
     fn config_file_lines() {
         let text = "# comment\n\n-d\nlogfile /var/log/memcached.log\n-m 64\n-p 11211 # trailing\n  -vv\n-o idle_timeout=5,modern\n";
-        let (args, log) = config_file_args(text).unwrap();
+        let (args, log, _) = config_file_args(text).unwrap();
         assert_eq!(
             args,
             [

@@ -856,3 +856,43 @@ fn dbsize_is_zero_after_flush() {
     c.check(&["DBSIZE"], ":0\r\n");
     c.check(&["INFO", "keyspace"], "$12\r\n# Keyspace\r\n\r\n");
 }
+
+/// Redis-style directives: set on the command line, read and changed by CONFIG, aliases
+/// reaching the same value, Redis's errors for bad values.
+#[test]
+fn config_directives() {
+    let d = daemon(&["--hash-max-ziplist-entries", "64"]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CONFIG", "GET", "hash-max-listpack-entries"],
+        "*2\r\n$25\r\nhash-max-listpack-entries\r\n$2\r\n64\r\n",
+    );
+    c.check(
+        &[
+            "CONFIG",
+            "SET",
+            "hash-max-ziplist-entries",
+            "100",
+            "zset-max-listpack-value",
+            "1kb",
+        ],
+        "+OK\r\n",
+    );
+    c.check(
+        &["CONFIG", "GET", "hash-max-listpack-entries", "zset-max-ziplist-value"],
+        "*4\r\n$25\r\nhash-max-listpack-entries\r\n$3\r\n100\r\n$22\r\nzset-max-ziplist-value\r\n$4\r\n1024\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "list-compress-depth", "x"],
+        "-ERR CONFIG SET failed (possibly related to argument 'list-compress-depth') - argument couldn't be parsed into an integer\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "lazyfree-lazy-user-flush", "maybe"],
+        "-ERR CONFIG SET failed (possibly related to argument 'lazyfree-lazy-user-flush') - argument must be 'yes' or 'no'\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "save", "", "appendonly", "no"],
+        "+OK\r\n",
+    );
+    c.check(&["CONFIG", "GET", "save"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+}

@@ -2,18 +2,18 @@
 //! `total_error_replies`, and the `INFO cpu` figures.
 //!
 //! Each worker owns one [`WorkerCommandStats`] (a fixed array indexed by the command's place
-//! in [`COMMANDS`]), writes it with relaxed load+store like [`crate::stats`], and INFO sums
+//! in the command [`registry`]), writes it with relaxed load+store like [`crate::stats`], and INFO sums
 //! all workers. Error codes are a fixed table of the prefixes slabd replies with, so that
 //! counting an error never allocates or locks.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::COMMANDS;
+use super::registry::registry;
 use crate::stats;
 
-/// Room for the command table; a unit test checks that [`COMMANDS`] fits.
-pub(super) const COMMAND_SLOTS: usize = 96;
+/// Room for the command table; a unit test checks that the command table fits.
+pub(super) const COMMAND_SLOTS: usize = 640;
 
 /// Error codes (the reply's first word) counted in `INFO errorstats`. A reply whose first
 /// word is not here counts as `ERR`, the code Redis gives errors without one.
@@ -144,7 +144,7 @@ impl CommandStats {
 
     /// The `# Commandstats` lines: every command called, refused or failed at least once.
     pub(super) fn write_commandstats(&self, s: &mut Vec<u8>) {
-        for (i, spec) in COMMANDS.iter().enumerate().take(COMMAND_SLOTS) {
+        for (i, spec) in registry().specs().iter().enumerate().take(COMMAND_SLOTS) {
             let calls = self.sum(|w| &w.commands[i].calls);
             let usec = self.sum(|w| &w.commands[i].usec);
             let rejected = self.sum(|w| &w.commands[i].rejected);
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn the_command_table_fits() {
-        assert!(COMMANDS.len() <= COMMAND_SLOTS);
+        assert!(registry().specs().len() <= COMMAND_SLOTS);
     }
 
     #[test]
@@ -238,8 +238,8 @@ mod tests {
     #[test]
     fn commandstats_lines() {
         let st = CommandStats::new(2);
-        let get = COMMANDS.iter().position(|s| s.name == "get").unwrap();
-        let set = COMMANDS.iter().position(|s| s.name == "set").unwrap();
+        let get = registry().index(b"get").unwrap();
+        let set = registry().index(b"set").unwrap();
         st.worker(0).ran(get, 3, false);
         st.worker(1).ran(get, 4, true);
         st.worker(1).rejected(set);

@@ -5,10 +5,59 @@
 //! Redis does.
 
 use super::connection::db_index;
+use super::registry::{spec, Spec};
 use super::{glob, now_millis, Call, ExpireAt, TimeUnit, OOM};
 use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("del", -2, ["write"], (1, -1, 1), "generic", "1.0.0",
+        "Delete a key", del),
+    spec!("exists", -2, ["readonly", "fast"], (1, -1, 1), "generic", "1.0.0",
+        "Determine if a key exists", exists),
+    spec!("expire", -3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Set a key's time to live in seconds", expire),
+    spec!("ttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Get the time to live for a key in seconds", ttl),
+    spec!("unlink", -2, ["write", "fast"], (1, -1, 1), "generic", "4.0.0",
+        "Delete a key asynchronously in another thread", del),
+    spec!("type", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Determine the type stored at key", key_type),
+    spec!("pexpire", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Set a key's time to live in milliseconds", pexpire),
+    spec!("expireat", -3, ["write", "fast"], (1, 1, 1), "generic", "1.2.0",
+        "Set the expiration for a key as a UNIX timestamp", expireat),
+    spec!("pexpireat", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+        pexpireat),
+    spec!("pttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "2.6.0",
+        "Get the time to live for a key in milliseconds", pttl),
+    spec!("expiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
+        "Get the expiration Unix timestamp for a key", expiretime),
+    spec!("pexpiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
+        "Get the expiration Unix timestamp for a key in milliseconds", pexpiretime),
+    spec!("persist", 2, ["write", "fast"], (1, 1, 1), "generic", "2.2.0",
+        "Remove the expiration from a key", persist),
+    spec!("rename", 3, ["write"], (1, 2, 1), "generic", "1.0.0",
+        "Rename a key", rename),
+    spec!("renamenx", 3, ["write", "fast"], (1, 2, 1), "generic", "1.0.0",
+        "Rename a key, only if the new key does not exist", renamenx),
+    spec!("keys", 2, ["readonly"], (0, 0, 0), "generic", "1.0.0",
+        "Find all keys matching the given pattern", keys),
+    spec!("scan", -2, ["readonly"], (0, 0, 0), "generic", "2.8.0",
+        "Incrementally iterate the keys space", scan),
+    spec!("randomkey", 1, ["readonly"], (0, 0, 0), "generic", "1.0.0",
+        "Return a random key from the keyspace", randomkey),
+    spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
+        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+        touch),
+    spec!("move", 3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
+        "Move a key to another database", move_key),
+];
 
 /// A metadata read that does not count as an access.
 const PEEK: ReadOptions = ReadOptions {

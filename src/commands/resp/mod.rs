@@ -1,6 +1,6 @@
 //! Redis commands (RESP2/RESP3) against the store.
 //!
-//! [`process`] parses one request with [`Parser`], finds its [`Spec`] in [`COMMANDS`], checks
+//! [`process`] parses one request with [`Parser`], finds its [`Spec`] in the [`registry`], checks
 //! arity and authentication as Redis does (unknown command, then arity, then NOAUTH), and runs
 //! the handler, which writes its reply straight into the connection's output buffer.
 //!
@@ -8,16 +8,21 @@
 //! [`server`] (COMMAND, CONFIG, INFO, FLUSHALL…), [`strings`], [`keys`] and [`transaction`]
 //! (MULTI, EXEC, WATCH…). After MULTI, [`execute`] queues commands instead of running them.
 //!
-//! Transactions are not isolated: the store has no multi-key lock, so other clients'
-//! commands can run between the commands of one EXEC (see [`transaction`]).
+//! EXEC runs its queue with no other client's command in between (the atomicity gate,
+//! see [`transaction`] and [`crate::commands::gate`]).
 //!
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
-//! Redis 7 (1-second expiry resolution, key and value limits, EXEC without isolation…).
+//! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod acl;
+mod client;
 mod commandstats;
+mod config;
 mod connection;
-mod glob;
+pub(crate) mod glob;
 mod keys;
+mod pubsub;
+mod registry;
 mod server;
 mod strings;
 mod transaction;
@@ -25,7 +30,10 @@ mod transaction;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use self::commandstats::{CommandStats, WorkerCommandStats};
+use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
+use crate::auth::{Login, LoginState};
+use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
 use crate::storage::Expiry;
@@ -45,9 +53,6 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// RESP state shared by all connections.
 #[derive(Debug)]
 pub struct Shared {
-    /// Held by an EXEC with watched keys from its check to its last command, so that two
-    /// clients' check-and-set transactions cannot both pass the check (see [`transaction`]).
-    exec_watched: parking_lot::Mutex<()>,
     /// `INFO commandstats` / `errorstats`, one part per worker thread.
     commands: CommandStats,
 }
@@ -55,7 +60,6 @@ pub struct Shared {
 impl Shared {
     pub fn new(workers: usize) -> Shared {
         Shared {
-            exec_watched: parking_lot::Mutex::default(),
             commands: CommandStats::new(workers),
         }
     }
@@ -75,11 +79,6 @@ struct Conn {
     db: u8,
     /// `HELLO 3` switched this connection to RESP3.
     resp3: bool,
-    /// AUTH succeeded, or no password was required when the connection started (as Redis:
-    /// setting `requirepass` later does not log out connected clients).
-    authenticated: bool,
-    /// `authenticated` has been decided from the password setting.
-    auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
@@ -87,6 +86,30 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// Channels, patterns and shard channels subscribed to.
+    subs: pubsub::Subscriptions,
+    /// CLIENT REPLY OFF: replies are dropped.
+    reply_off: bool,
+    /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
+    reply_skip: u8,
+}
+
+impl State {
+    /// `HELLO 3` was sent: replies and pushes are RESP3.
+    pub fn resp3(&self) -> bool {
+        self.conn.resp3
+    }
+
+    /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
+    pub fn subscribed(&self) -> bool {
+        self.conn.subs.active()
+    }
+}
+
+/// The connection is closing: leave its channels.
+pub fn close(ctx: &Context, session: &mut Session) {
+    let who = session.info.target();
+    pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
 }
 
 /// One command being run: everything a handler may touch.
@@ -94,6 +117,9 @@ struct Call<'a> {
     ctx: &'a Context,
     info: &'a ClientInfo,
     conn: &'a mut Conn,
+    /// Who the connection is logged in as (AUTH changes it; as in Redis, setting
+    /// `requirepass` later does not log out connected clients).
+    login: &'a mut Login,
     stats: &'a ThreadStats,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
@@ -103,6 +129,12 @@ struct Call<'a> {
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
+    /// The connection's parked request, if this call re-runs one (see [`Call::block`]).
+    wait: &'a mut Option<Wait>,
+    /// Commands running: 1 for a client's own, more inside EXEC (which may not block).
+    depth: u8,
+    /// The command called [`Call::block`].
+    blocked: bool,
 }
 
 impl Call<'_> {
@@ -116,6 +148,55 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
+    /// blocking commands answer at once as if they had timed out.
+    pub(super) fn may_block(&self) -> bool {
+        self.depth <= 1
+    }
+
+    /// Blocks the running command on `keys` (in the selected database) until one of them
+    /// is signalled (`ctx.hub.signal_key`) or `timeout` passes (`None`: forever); the
+    /// handler writes nothing. When a signal wakes the connection the same request runs
+    /// again: the handler either answers it (the wait ends) or calls `block` again, which
+    /// keeps its place in each key's queue and its first deadline. When time is up the
+    /// client gets `on_timeout`'s reply. Only call it when [`Call::may_block`].
+    pub(super) fn block<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        timeout: Option<std::time::Duration>,
+        on_timeout: OnTimeout,
+    ) {
+        let db = self.conn.db;
+        let who = self.info.target();
+        match self.wait.as_mut() {
+            Some(w) => {
+                // A re-run that found nothing: park again, same place, same deadline.
+                w.woken = false;
+            }
+            None => {
+                let keys: Vec<(u8, Box<[u8]>)> =
+                    keys.into_iter().map(|k| (db, Box::from(k))).collect();
+                self.ctx.hub.waiters.register(who, &keys);
+                let bit = if on_timeout == OnTimeout::Rerun {
+                    crate::hub::flag::PAUSED
+                } else {
+                    crate::hub::flag::BLOCKED
+                };
+                self.info.set_flag(bit, true);
+                *self.wait = Some(Wait {
+                    keys,
+                    deadline: timeout.map(|t| Instant::now() + t),
+                    on_timeout,
+                    consumed: 0,
+                    // Run once more right away: a write racing the registration is seen.
+                    woken: true,
+                    armed: false,
+                });
+            }
+        }
+        self.blocked = true;
     }
 
     fn syntax_error(&mut self) {
@@ -144,191 +225,6 @@ impl Call<'_> {
     }
 }
 
-type Handler = fn(&mut Call<'_>, Args<'_>);
-
-/// A command as `COMMAND INFO` describes it, plus its handler.
-pub(crate) struct Spec {
-    name: &'static str,
-    /// Argument count including the name; negative means at least that many.
-    arity: i32,
-    flags: &'static [&'static str],
-    first_key: i32,
-    last_key: i32,
-    key_step: i32,
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    handler: Handler,
-}
-
-impl Spec {
-    fn allowed_before_auth(&self) -> bool {
-        self.flags.contains(&"no_auth")
-    }
-}
-
-macro_rules! spec {
-    ($name:literal, $arity:expr, [$($flag:literal),*], ($first:expr, $last:expr, $step:expr),
-     $group:literal, $since:literal, $summary:literal, $handler:path) => {
-        Spec {
-            name: $name,
-            arity: $arity,
-            flags: &[$($flag),*],
-            first_key: $first,
-            last_key: $last,
-            key_step: $step,
-            group: $group,
-            since: $since,
-            summary: $summary,
-            handler: $handler,
-        }
-    };
-}
-
-/// Every command slabd serves, the most frequent first (lookup is a linear scan).
-/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
-#[rustfmt::skip]
-static COMMANDS: &[Spec] = &[
-    spec!("get", 2, ["readonly", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Get the value of a key", strings::get),
-    spec!("set", -3, ["write", "denyoom"], (1, 1, 1), "string", "1.0.0",
-        "Set the string value of a key", strings::set),
-    spec!("incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Increment the integer value of a key by one", strings::incr),
-    spec!("mget", -2, ["readonly", "fast"], (1, -1, 1), "string", "1.0.0",
-        "Get the values of all the given keys", strings::mget),
-    spec!("mset", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
-        "Set multiple keys to multiple values", strings::mset),
-    spec!("ping", -1, ["fast"], (0, 0, 0), "connection", "1.0.0",
-        "Ping the server", connection::ping),
-    spec!("del", -2, ["write"], (1, -1, 1), "generic", "1.0.0",
-        "Delete a key", keys::del),
-    spec!("exists", -2, ["readonly", "fast"], (1, -1, 1), "generic", "1.0.0",
-        "Determine if a key exists", keys::exists),
-    spec!("expire", -3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Set a key's time to live in seconds", keys::expire),
-    spec!("ttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Get the time to live for a key in seconds", keys::ttl),
-    spec!("setex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.0.0",
-        "Set the value and expiration of a key", strings::setex),
-    spec!("setnx", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Set the value of a key, only if the key does not exist", strings::setnx),
-    spec!("decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Decrement the integer value of a key by one", strings::decr),
-    spec!("incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Increment the integer value of a key by the given amount", strings::incrby),
-    spec!("decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Decrement the integer value of a key by the given number", strings::decrby),
-    spec!("incrbyfloat", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.6.0",
-        "Increment the float value of a key by the given amount", strings::incrbyfloat),
-    spec!("append", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.0.0",
-        "Append a value to a key", strings::append),
-    spec!("strlen", 2, ["readonly", "fast"], (1, 1, 1), "string", "2.2.0",
-        "Get the length of the value stored in a key", strings::strlen),
-    spec!("getset", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
-        "Set the string value of a key and return its old value", strings::getset),
-    spec!("getdel", 2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
-        "Get the value of a key and delete the key", strings::getdel),
-    spec!("getex", -2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
-        "Get the value of a key and optionally set its expiration", strings::getex),
-    spec!("psetex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.6.0",
-        "Set the value and expiration in milliseconds of a key", strings::psetex),
-    spec!("msetnx", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
-        "Set multiple keys to multiple values, only if none of the keys exist", strings::msetnx),
-    spec!("getrange", 4, ["readonly"], (1, 1, 1), "string", "2.4.0",
-        "Get a substring of the string stored at a key", strings::getrange),
-    spec!("setrange", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.2.0",
-        "Overwrite part of a string at key starting at the specified offset", strings::setrange),
-    spec!("unlink", -2, ["write", "fast"], (1, -1, 1), "generic", "4.0.0",
-        "Delete a key asynchronously in another thread", keys::del),
-    spec!("type", 2, ["readonly", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Determine the type stored at key", keys::key_type),
-    spec!("pexpire", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Set a key's time to live in milliseconds", keys::pexpire),
-    spec!("expireat", -3, ["write", "fast"], (1, 1, 1), "generic", "1.2.0",
-        "Set the expiration for a key as a UNIX timestamp", keys::expireat),
-    spec!("pexpireat", -3, ["write", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        keys::pexpireat),
-    spec!("pttl", 2, ["readonly", "fast"], (1, 1, 1), "generic", "2.6.0",
-        "Get the time to live for a key in milliseconds", keys::pttl),
-    spec!("expiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
-        "Get the expiration Unix timestamp for a key", keys::expiretime),
-    spec!("pexpiretime", 2, ["readonly", "fast"], (1, 1, 1), "generic", "7.0.0",
-        "Get the expiration Unix timestamp for a key in milliseconds", keys::pexpiretime),
-    spec!("persist", 2, ["write", "fast"], (1, 1, 1), "generic", "2.2.0",
-        "Remove the expiration from a key", keys::persist),
-    spec!("rename", 3, ["write"], (1, 2, 1), "generic", "1.0.0",
-        "Rename a key", keys::rename),
-    spec!("renamenx", 3, ["write", "fast"], (1, 2, 1), "generic", "1.0.0",
-        "Rename a key, only if the new key does not exist", keys::renamenx),
-    spec!("keys", 2, ["readonly"], (0, 0, 0), "generic", "1.0.0",
-        "Find all keys matching the given pattern", keys::keys),
-    spec!("scan", -2, ["readonly"], (0, 0, 0), "generic", "2.8.0",
-        "Incrementally iterate the keys space", keys::scan),
-    spec!("randomkey", 1, ["readonly"], (0, 0, 0), "generic", "1.0.0",
-        "Return a random key from the keyspace", keys::randomkey),
-    spec!("touch", -2, ["readonly", "fast"], (1, -1, 1), "generic", "3.2.1",
-        "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-        keys::touch),
-    spec!("move", 3, ["write", "fast"], (1, 1, 1), "generic", "1.0.0",
-        "Move a key to another database", keys::move_key),
-    spec!("echo", 2, ["fast"], (0, 0, 0), "connection", "1.0.0",
-        "Echo the given string", connection::echo),
-    spec!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "6.0.0",
-        "Handshake with Redis", connection::hello),
-    spec!("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "1.0.0",
-        "Authenticate to the server", connection::auth),
-    spec!("select", 2, ["loading", "stale", "fast"], (0, 0, 0), "connection", "1.0.0",
-        "Change the selected database for the current connection", connection::select),
-    spec!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
-        (0, 0, 0), "connection", "1.0.0",
-        "Close the connection", connection::quit),
-    spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
-        "A container for client connection commands", connection::client),
-    spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
-        "Swaps two Redis databases", connection::swapdb),
-    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "1.2.0", "Mark the start of a transaction block", transaction::multi),
-    spec!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], (0, 0, 0),
-        "transactions", "1.2.0", "Execute all commands issued after MULTI", transaction::exec),
-    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "2.0.0", "Discard all commands issued after MULTI", transaction::discard),
-    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1),
-        "transactions", "2.2.0",
-        "Watch the given keys to determine execution of the MULTI/EXEC block", transaction::watch),
-    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
-        "transactions", "2.2.0", "Forget about all watched keys", transaction::unwatch),
-    spec!("command", -1, ["loading", "stale"], (0, 0, 0), "server", "2.8.13",
-        "Get array of Redis command details", server::command),
-    spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
-        "A container for server configuration commands", server::config),
-    spec!("info", -1, ["loading", "stale"], (0, 0, 0), "server", "1.0.0",
-        "Get information and statistics about the server", server::info),
-    spec!("dbsize", 1, ["readonly", "fast"], (0, 0, 0), "server", "1.0.0",
-        "Return the number of keys in the selected database", server::dbsize),
-    spec!("flushdb", -1, ["write"], (0, 0, 0), "server", "1.0.0",
-        "Remove all keys from the current database", server::flushdb),
-    spec!("flushall", -1, ["write"], (0, 0, 0), "server", "1.0.0",
-        "Remove all keys from all databases", server::flushall),
-    spec!("time", 1, ["loading", "stale", "fast"], (0, 0, 0), "server", "2.6.0",
-        "Return the current server time", server::time),
-];
-
-/// Finds a command by name, ignoring ASCII case, without allocating.
-fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    lookup_index(name).map(|i| &COMMANDS[i])
-}
-
-/// A command's place in [`COMMANDS`], which indexes its counters.
-fn lookup_index(name: &[u8]) -> Option<usize> {
-    COMMANDS
-        .iter()
-        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
 /// Unix time in milliseconds from the system clock (TIME and the PX options' base).
 fn unix_millis() -> u64 {
     SystemTime::now()
@@ -342,15 +238,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         info,
         worker,
         resp: State { parser, conn },
+        wait,
+        login,
         ..
     } = session;
-    if !conn.auth_known {
-        conn.authenticated = ctx.requirepass.read().is_none();
-        conn.auth_known = true;
+    let login = login.get_or_insert_with(|| ctx.users.new_login());
+    if login.current(&ctx.users) == LoginState::Gone {
+        return Step::Close;
     }
     let limits = Limits {
         max_bulk: ctx.settings.proto_max_bulk_len,
-        authenticated: conn.authenticated,
+        authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
     let consumed = match parser.parse(input, limits) {
@@ -380,10 +278,24 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             resp3: conn.resp3,
         },
         conn,
+        login,
         close: false,
         pending: input.len(),
+        wait,
+        depth: 0,
+        blocked: false,
     };
     execute(&mut call, args);
+    if call.blocked {
+        if let Some(w) = call.wait.as_mut() {
+            w.consumed = consumed;
+        }
+        return Step::Blocked;
+    }
+    if call.conn.reply_off || call.conn.reply_skip > 0 {
+        call.w.out.truncate(start);
+        call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
+    }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
@@ -410,17 +322,20 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
             if let Some(i) = index {
                 call.cmdstats.rejected(i);
             }
-            transaction::rejected(call, index.map(|i| &COMMANDS[i]), start);
+            transaction::rejected(call, index.map(|i| registry().spec(i)), start);
             call.cmdstats.error(&call.w.out[start..]);
             return;
         }
     };
-    let spec = &COMMANDS[index];
+    let spec = registry().spec(index);
     call.info.last_cmd.store(
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
+    if call.depth == 0 && client::paused(call, spec) {
+        return;
+    }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, args);
         if call.w.out.get(start) == Some(&b'-') {
@@ -429,7 +344,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     let began = Instant::now();
+    call.depth += 1;
     (spec.handler)(call, args);
+    call.depth -= 1;
     let usec = began.elapsed().as_micros() as u64;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
@@ -440,20 +357,23 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
-/// written and the command's index in [`COMMANDS`], if known, returned as the error.
+/// written and the command's index in the [`registry`], if known, returned as the error.
 fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
-    let Some(index) = lookup_index(args.get(0)) else {
+    let Some(index) = registry().index(args.get(0)) else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };
-    let spec = &COMMANDS[index];
+    let spec = registry().spec(index);
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         call.wrong_arity(spec.name);
         return Err(Some(index));
     }
-    if !call.conn.authenticated && !spec.allowed_before_auth() {
+    if !call.login.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
+        return Err(Some(index));
+    }
+    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();
@@ -461,6 +381,10 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.w.error_fmt(format_args!(
             "ERR key too long (slabd keys are at most {key_max} bytes)"
         ));
+        return Err(Some(index));
+    }
+    if call.conn.subs.active() && !call.conn.resp3 && !pubsub::allowed_when_subscribed(spec.name) {
+        pubsub::refuse_when_subscribed(call, spec.name);
         return Err(Some(index));
     }
     Ok(index)
@@ -573,23 +497,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lookup_ignores_case_and_every_name_is_lowercase_and_unique() {
-        assert_eq!(lookup(b"GeT").map(|s| s.name), Some("get"));
-        assert!(lookup(b"gets").is_none());
-        for (i, s) in COMMANDS.iter().enumerate() {
-            assert_eq!(s.name, s.name.to_ascii_lowercase());
-            assert!(
-                COMMANDS[i + 1..].iter().all(|o| o.name != s.name),
-                "{}",
-                s.name
-            );
-        }
+    fn lookup_ignores_case() {
+        assert_eq!(registry().lookup(b"GeT").map(|s| s.name), Some("get"));
+        assert!(registry().lookup(b"gets").is_none());
     }
 
     #[test]
     fn key_positions_follow_the_spec() {
-        let keys =
-            |name: &[u8], argc| key_positions(lookup(name).unwrap(), argc).collect::<Vec<_>>();
+        let keys = |name: &[u8], argc| {
+            key_positions(registry().lookup(name).unwrap(), argc).collect::<Vec<_>>()
+        };
         assert_eq!(keys(b"get", 2), vec![1]);
         assert_eq!(keys(b"mset", 5), vec![1, 3]);
         assert_eq!(keys(b"del", 4), vec![1, 2, 3]);
@@ -779,7 +696,8 @@ mod random_commands {
     }
 
     fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
-        let names: Vec<Vec<u8>> = COMMANDS
+        let names: Vec<Vec<u8>> = registry()
+            .specs()
             .iter()
             .filter(|s| s.name != "quit")
             .map(|s| s.name.as_bytes().to_vec())
@@ -813,7 +731,19 @@ mod random_commands {
                 let mut out = Vec::new();
                 let step = process(&ctx, &mut session, &wire, &mut out);
                 prop_assert_eq!(step, Step::Done(wire.len()), "{:?}", args);
-                prop_assert_eq!(value_len(&out), Some(out.len()),
+                // (Un)subscribe commands confirm each channel with its own reply.
+                let name = String::from_utf8_lossy(&args[0]).to_string();
+                let replies_per_channel = name.ends_with("subscribe");
+                let mut at = 0;
+                let mut replies = 0;
+                while at < out.len() {
+                    let Some(n) = value_len(&out[at..]) else { break };
+                    at += n;
+                    replies += 1;
+                }
+                prop_assert_eq!(at, out.len(),
+                    "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
+                prop_assert!(replies == 1 || (replies_per_channel && replies > 1),
                     "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
             }
         }

@@ -3,9 +3,28 @@
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::{commandstats, glob, lookup, unix_millis, Call, Spec, COMMANDS, REDIS_VERSION};
-use crate::protocol::resp::{parse_i64, Args, Writer};
+use super::registry::{spec, Spec};
+use super::{commandstats, registry, unix_millis, Call, REDIS_VERSION};
+use crate::protocol::resp::{Args, Writer};
 use crate::stats;
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("command", -1, ["loading", "stale"], (0, 0, 0), "server", "2.8.13",
+        "Get array of Redis command details", command),
+    spec!("info", -1, ["loading", "stale"], (0, 0, 0), "server", "1.0.0",
+        "Get information and statistics about the server", info),
+    spec!("dbsize", 1, ["readonly", "fast"], (0, 0, 0), "server", "1.0.0",
+        "Return the number of keys in the selected database", dbsize),
+    spec!("flushdb", -1, ["write"], (0, 0, 0), "server", "1.0.0",
+        "Remove all keys from the current database", flushdb),
+    spec!("flushall", -1, ["write"], (0, 0, 0), "server", "1.0.0",
+        "Remove all keys from all databases", flushall),
+    spec!("time", 1, ["loading", "stale", "fast"], (0, 0, 0), "server", "2.6.0",
+        "Return the current server time", time),
+];
 
 pub(super) fn dbsize(call: &mut Call<'_>, _args: Args<'_>) {
     let n = call.ctx.store.db_len(call.conn.db);
@@ -113,8 +132,8 @@ fn command_docs(w: &mut Writer<'_>, spec: &Spec) {
 
 pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
     if args.len() == 1 {
-        call.w.array(COMMANDS.len());
-        for spec in COMMANDS {
+        call.w.array(registry().specs().len());
+        for spec in registry().specs() {
             command_info(&mut call.w, spec);
         }
         return;
@@ -124,253 +143,48 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
         if args.len() != 2 {
             return call.wrong_arity("command|count");
         }
-        call.w.integer(COMMANDS.len() as i64);
+        call.w.integer(registry().specs().len() as i64);
     } else if sub.eq_ignore_ascii_case(b"INFO") {
         if args.len() == 2 {
-            call.w.array(COMMANDS.len());
-            for spec in COMMANDS {
+            call.w.array(registry().specs().len());
+            for spec in registry().specs() {
                 command_info(&mut call.w, spec);
             }
             return;
         }
         call.w.array(args.len() - 2);
         for name in args.iter_from(2) {
-            match lookup(name) {
+            match registry().lookup(name) {
                 Some(spec) => command_info(&mut call.w, spec),
                 None => call.w.null(),
             }
         }
     } else if sub.eq_ignore_ascii_case(b"DOCS") {
         if args.len() == 2 {
-            call.w.map(COMMANDS.len());
-            for spec in COMMANDS {
+            call.w.map(registry().specs().len());
+            for spec in registry().specs() {
                 command_docs(&mut call.w, spec);
             }
             return;
         }
-        let found = args.iter_from(2).filter(|n| lookup(n).is_some()).count();
+        let found = args
+            .iter_from(2)
+            .filter(|n| registry().lookup(n).is_some())
+            .count();
         call.w.map(found);
         for name in args.iter_from(2) {
-            if let Some(spec) = lookup(name) {
+            if let Some(spec) = registry().lookup(name) {
                 command_docs(&mut call.w, spec);
             }
         }
     } else if sub.eq_ignore_ascii_case(b"LIST") {
-        call.w.array(COMMANDS.len());
-        for spec in COMMANDS {
+        call.w.array(registry().specs().len());
+        for spec in registry().specs() {
             call.w.bulk(spec.name.as_bytes());
         }
     } else {
         call.w.error_fmt(format_args!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(&sub[..sub.len().min(128)])
-        ));
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// CONFIG
-
-/// Parameters CONFIG GET reports, in Redis's names.
-const CONFIG_PARAMS: &[&str] = &[
-    "maxmemory",
-    "maxmemory-policy",
-    "maxclients",
-    "requirepass",
-    "databases",
-    "port",
-    "bind",
-    "timeout",
-    "proto-max-bulk-len",
-    "save",
-    "appendonly",
-];
-
-fn config_value(call: &Call<'_>, name: &str) -> Vec<u8> {
-    let s = &call.ctx.settings;
-    match name {
-        "maxmemory" => call
-            .ctx
-            .store
-            .stats()
-            .limit_maxbytes
-            .to_string()
-            .into_bytes(),
-        "maxmemory-policy" => {
-            let p = if s.no_evict {
-                "noeviction"
-            } else {
-                "allkeys-lru"
-            };
-            p.as_bytes().to_vec()
-        }
-        "maxclients" => call
-            .ctx
-            .maxconns
-            .load(Ordering::Relaxed)
-            .to_string()
-            .into_bytes(),
-        "requirepass" => call.ctx.requirepass.read().clone().unwrap_or_default(),
-        "databases" => s.databases.to_string().into_bytes(),
-        "port" => s.resp_port.to_string().into_bytes(),
-        "bind" => s.listen.join(" ").into_bytes(),
-        "timeout" => s.idle_timeout.to_string().into_bytes(),
-        "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
-        "appendonly" => b"no".to_vec(),
-        _ => Vec::new(),
-    }
-}
-
-/// Redis's `memtoull`: a byte count with an optional unit (k, kb, m, mb, g, gb; k = 1000,
-/// kb = 1024).
-fn parse_memory(s: &[u8]) -> Option<u64> {
-    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 {
-        return None;
-    }
-    let n: u64 = std::str::from_utf8(&s[..digits]).ok()?.parse().ok()?;
-    let unit = s[digits..].to_ascii_lowercase();
-    let mul: u64 = match unit.as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1000,
-        b"kb" => 1024,
-        b"m" => 1000 * 1000,
-        b"mb" => 1024 * 1024,
-        b"g" => 1000 * 1000 * 1000,
-        b"gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    n.checked_mul(mul)
-}
-
-/// A change CONFIG SET will apply once every pair has been checked.
-enum ConfigChange {
-    MaxMemory(u64),
-    MaxClients(u64),
-    RequirePass(Vec<u8>),
-}
-
-fn config_set_failed(call: &mut Call<'_>, name: &str, why: &str) {
-    call.w.error_fmt(format_args!(
-        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-    ));
-}
-
-fn config_set(call: &mut Call<'_>, args: Args<'_>) {
-    if args.len() < 4 || args.len() % 2 == 1 {
-        return call.wrong_arity("config|set");
-    }
-    // Names first, as Redis: the first unknown, immutable or repeated name is the error
-    // (named as the client spelled it), before any value is looked at.
-    let mut names = Vec::with_capacity(args.len() / 2);
-    for i in (2..args.len()).step_by(2) {
-        let raw = args.get(i);
-        let spelled = String::from_utf8_lossy(raw);
-        let name = spelled.to_ascii_lowercase();
-        let settable = matches!(name.as_str(), "maxmemory" | "maxclients" | "requirepass");
-        if !settable && !CONFIG_PARAMS.contains(&name.as_str()) {
-            return call.w.error_fmt(format_args!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{spelled}'"
-            ));
-        }
-        if !settable {
-            return config_set_failed(call, &spelled, "can't set immutable config");
-        }
-        if names.contains(&name) {
-            return config_set_failed(call, &spelled, "duplicate parameter");
-        }
-        names.push(name);
-    }
-    let mut changes = Vec::with_capacity(names.len());
-    for (name, i) in names.iter().zip((2..args.len()).step_by(2)) {
-        let value = args.get(i + 1);
-        match name.as_str() {
-            "maxmemory" => match parse_memory(value) {
-                Some(0) => {
-                    return config_set_failed(
-                        call,
-                        name,
-                        "slabd needs a memory limit (0, unlimited, is not supported)",
-                    )
-                }
-                Some(n) => changes.push(ConfigChange::MaxMemory(n)),
-                None => return config_set_failed(call, name, "argument must be a memory value"),
-            },
-            "maxclients" => match parse_i64(value) {
-                Some(n @ 1..=4_294_967_295) => changes.push(ConfigChange::MaxClients(n as u64)),
-                _ => {
-                    return config_set_failed(
-                        call,
-                        name,
-                        "argument must be between 1 and 4294967295 inclusive",
-                    )
-                }
-            },
-            _ => changes.push(ConfigChange::RequirePass(value.to_vec())),
-        }
-    }
-    for change in changes {
-        match change {
-            ConfigChange::MaxMemory(n) => {
-                let bytes = usize::try_from(n).unwrap_or(usize::MAX);
-                if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
-                    return config_set_failed(call, "maxmemory", &e.0);
-                }
-            }
-            ConfigChange::MaxClients(n) => call
-                .ctx
-                .maxconns
-                .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
-            ConfigChange::RequirePass(p) => {
-                *call.ctx.requirepass.write() = (!p.is_empty()).then_some(p);
-            }
-        }
-    }
-    call.w.ok();
-}
-
-fn config_get(call: &mut Call<'_>, args: Args<'_>) {
-    if args.len() < 3 {
-        return call.wrong_arity("config|get");
-    }
-    // (name as replied, parameter), in table order. A pattern without glob characters names
-    // one parameter and Redis echoes it as the client spelled it.
-    let mut matching: Vec<(&[u8], &str)> = Vec::new();
-    for &p in CONFIG_PARAMS {
-        let hit = args
-            .iter_from(2)
-            .find(|pat| glob::matches(pat, p.as_bytes(), true));
-        if let Some(pat) = hit {
-            let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
-            matching.push((if is_glob { p.as_bytes() } else { pat }, p));
-        }
-    }
-    call.w.map(matching.len());
-    for (shown, name) in matching {
-        let value = config_value(call, name);
-        call.w.bulk(shown);
-        call.w.bulk(&value);
-    }
-}
-
-pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
-    let sub = args.get(1);
-    if sub.eq_ignore_ascii_case(b"GET") {
-        config_get(call, args);
-    } else if sub.eq_ignore_ascii_case(b"SET") {
-        config_set(call, args);
-    } else if sub.eq_ignore_ascii_case(b"RESETSTAT") {
-        for t in &call.ctx.threads {
-            t.reset();
-        }
-        call.ctx.resp.commands.reset();
-        call.w.ok();
-    } else if sub.eq_ignore_ascii_case(b"REWRITE") {
-        call.w
-            .error(b"ERR The server is running without a config file");
-    } else {
-        call.w.error_fmt(format_args!(
-            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(128)])
         ));
     }
@@ -610,17 +424,6 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn memory_units_as_redis() {
-        assert_eq!(parse_memory(b"100"), Some(100));
-        assert_eq!(parse_memory(b"100mb"), Some(100 << 20));
-        assert_eq!(parse_memory(b"1GB"), Some(1 << 30));
-        assert_eq!(parse_memory(b"2k"), Some(2000));
-        assert_eq!(parse_memory(b"abc"), None);
-        assert_eq!(parse_memory(b"1tb"), None);
-        assert_eq!(parse_memory(b""), None);
-    }
 
     #[test]
     fn human_sizes() {

@@ -2,12 +2,59 @@
 //! commands (APPEND, SETRANGE, INCR…) keep the flags a memcached client stored, so a value
 //! shared by both protocols keeps its meaning for the memcached side.
 
+use super::registry::{spec, Spec};
 use super::{Call, ExpireAt, TimeUnit, OOM};
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 use crate::storage::{
     Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
 };
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("get", 2, ["readonly", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Get the value of a key", get),
+    spec!("set", -3, ["write", "denyoom"], (1, 1, 1), "string", "1.0.0",
+        "Set the string value of a key", set),
+    spec!("incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Increment the integer value of a key by one", incr),
+    spec!("mget", -2, ["readonly", "fast"], (1, -1, 1), "string", "1.0.0",
+        "Get the values of all the given keys", mget),
+    spec!("mset", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
+        "Set multiple keys to multiple values", mset),
+    spec!("setex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.0.0",
+        "Set the value and expiration of a key", setex),
+    spec!("setnx", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Set the value of a key, only if the key does not exist", setnx),
+    spec!("decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Decrement the integer value of a key by one", decr),
+    spec!("incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Increment the integer value of a key by the given amount", incrby),
+    spec!("decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Decrement the integer value of a key by the given number", decrby),
+    spec!("incrbyfloat", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.6.0",
+        "Increment the float value of a key by the given amount", incrbyfloat),
+    spec!("append", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "2.0.0",
+        "Append a value to a key", append),
+    spec!("strlen", 2, ["readonly", "fast"], (1, 1, 1), "string", "2.2.0",
+        "Get the length of the value stored in a key", strlen),
+    spec!("getset", 3, ["write", "denyoom", "fast"], (1, 1, 1), "string", "1.0.0",
+        "Set the string value of a key and return its old value", getset),
+    spec!("getdel", 2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
+        "Get the value of a key and delete the key", getdel),
+    spec!("getex", -2, ["write", "fast"], (1, 1, 1), "string", "6.2.0",
+        "Get the value of a key and optionally set its expiration", getex),
+    spec!("psetex", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.6.0",
+        "Set the value and expiration in milliseconds of a key", psetex),
+    spec!("msetnx", -3, ["write", "denyoom"], (1, -1, 2), "string", "1.0.1",
+        "Set multiple keys to multiple values, only if none of the keys exist", msetnx),
+    spec!("getrange", 4, ["readonly"], (1, 1, 1), "string", "2.4.0",
+        "Get a substring of the string stored at a key", getrange),
+    spec!("setrange", 4, ["write", "denyoom"], (1, 1, 1), "string", "2.2.0",
+        "Overwrite part of a string at key starting at the specified offset", setrange),
+];
 
 const TOO_LARGE: &[u8] = b"ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 

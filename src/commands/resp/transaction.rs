@@ -5,20 +5,19 @@
 //! fails those checks is answered with its error and makes EXEC answer `-EXECABORT`. EXEC
 //! runs the queue and replies with an array of the replies, as Redis 7.0 does.
 //!
+//! **Isolation.** EXEC checks the watched keys and runs its queue inside one exclusive
+//! section of the atomicity gate ([`crate::commands::gate`]): no other client's command,
+//! over RESP or memcached, on any worker, runs between the check and the last queued
+//! command, as in Redis. Commands outside transactions pay one uncontended lock per
+//! event-loop turn for this, not one per request.
+//!
 //! WATCH is optimistic: it remembers a fingerprint of each watched key (CAS, expiry, flags,
 //! length; also a hash of the value when CAS is off, `-C`) or that it was absent, and EXEC
-//! replies with a null array when any of them differs. A write that leaves all of these
-//! equal (APPEND of an empty string, or with `-C` a SET of the same value and flags) is
-//! not seen, where Redis would abort.
-//!
-//! **No isolation.** The store has no multi-key lock: other clients' commands (over RESP
-//! or memcached) can run between the commands of one EXEC, and can change a watched key
-//! after EXEC's check and before the queued commands run. A queued command sees the store
-//! as it is when it runs, not as it was at MULTI. Redis runs an EXEC without interleaving;
-//! slabd does not. The one guarantee: EXECs that watch keys hold a server-wide lock from
-//! their check to their last command, so two WATCH/MULTI/EXEC check-and-set loops never
-//! both pass the check on the same key (a plain write can still slip in; EXECs without
-//! WATCH take no lock).
+//! replies with a null array when any of them differs. Every write, by either protocol,
+//! gives an item a new CAS; expiry, eviction, DEL, FLUSHDB/FLUSHALL and SWAPDB make a
+//! watched key absent. Not seen, where Redis would abort: a key absent at WATCH that is
+//! written and deleted again before EXEC, an EXPIRE that sets the expiry it already had,
+//! and with `-C` a SET of the same value and flags.
 //!
 //! Queued arguments are copied out of the input buffer (the input is reused once the
 //! request is answered). A queue holds at most [`QUEUE_MAX_COMMANDS`] commands and
@@ -29,9 +28,27 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use super::{Call, Spec};
+use super::registry::{spec, Spec};
+use super::Call;
 use crate::protocol::resp::Args;
 use crate::storage::{Expiry, Lookup, ReadOptions};
+
+/// This family's commands (see [`super::registry`]).
+/// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("multi", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "1.2.0", "Mark the start of a transaction block", multi),
+    spec!("exec", 1, ["noscript", "loading", "stale", "skip_slowlog"], (0, 0, 0),
+        "transactions", "1.2.0", "Execute all commands issued after MULTI", exec),
+    spec!("discard", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.0.0", "Discard all commands issued after MULTI", discard),
+    spec!("watch", -2, ["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1),
+        "transactions", "2.2.0",
+        "Watch the given keys to determine execution of the MULTI/EXEC block", watch),
+    spec!("unwatch", 1, ["noscript", "loading", "stale", "fast", "allow_busy"], (0, 0, 0),
+        "transactions", "2.2.0", "Forget about all watched keys", unwatch),
+];
 
 /// Most commands one MULTI may queue (Redis's multibulk argument limit).
 pub const QUEUE_MAX_COMMANDS: usize = 1 << 20;
@@ -188,9 +205,12 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
             .error(b"EXECABORT Transaction discarded because of previous errors.");
         return;
     }
-    // Only transactions that watch keys serialize, and only against each other.
     let ctx = call.ctx;
-    let _serial = (!call.conn.tx.watched.is_empty()).then(|| ctx.resp.exec_watched.lock());
+    ctx.gates.exclusive(|_| run_queue(call));
+}
+
+/// Checks the watched keys and runs the queue; called with no other command running.
+fn run_queue(call: &mut Call<'_>) {
     let changed = call
         .conn
         .tx

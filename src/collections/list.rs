@@ -1,0 +1,809 @@
+//! Lists: a packed node of entries (listpack-like) for small lists, a deque of such nodes
+//! (quicklist-like) for large ones.
+//!
+//! # Entry encoding (inside a node)
+//!
+//! ```text
+//!  len (LEB128 varint) | bytes | back (size of len+bytes, LEB128 groups stored backwards)
+//! ```
+//!
+//! `back` lets a node be walked from its end: its last byte holds the lowest 7 bits, with
+//! the high bit set while more groups follow to the left. A 10-byte element costs 12 bytes.
+//!
+//! # Packed form (one slab item)
+//!
+//! A list that fits one node under the `list-max-listpack-size` limit is stored as
+//! `count (u32 LE) | entries`; [`Packed`] reads it in place, [`List::from_packed`] makes an
+//! owned list of it for writes.
+//!
+//! # Large form
+//!
+//! [`List`] is a `VecDeque` of [`Node`]s. Each node keeps free room at its front as well
+//! as its back, so a push or pop at either end of the list touches only the end node:
+//! O(1). `LINDEX` walks node counts from the nearer end (a 1,000,000-element list of
+//! 10-byte elements has about 1,500 nodes of 8 KB) and then one node.
+//!
+//! Redis 7.0 always reports lists as `quicklist` (its listpack-encoded lists came in 7.2),
+//! so the choice between the two forms here is a memory matter only.
+
+use std::collections::VecDeque;
+
+/// Redis's size limit for a node when `list-max-listpack-size` is a positive count.
+const SIZE_SAFETY_LIMIT: usize = 8192;
+
+/// Largest node in bytes for `list-max-listpack-size` -1..-5 (Redis's `optimization_level`).
+const NEGATIVE_FILL_BYTES: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
+
+/// When a node should not take another entry, from `list-max-listpack-size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill(pub i64);
+
+impl Default for Fill {
+    fn default() -> Fill {
+        Fill(-2)
+    }
+}
+
+impl Fill {
+    /// Whether a node of `bytes` bytes and `count` entries may grow to `new_bytes`.
+    fn allows(self, count: usize, new_bytes: usize) -> bool {
+        if count == 0 {
+            return true;
+        }
+        if self.0 >= 0 {
+            new_bytes <= SIZE_SAFETY_LIMIT && (count as i64) < self.0.max(1)
+        } else {
+            let level = (-self.0).clamp(1, 5) as usize - 1;
+            new_bytes <= NEGATIVE_FILL_BYTES[level]
+        }
+    }
+
+    /// Bytes of a node under this limit (for the packed form's threshold).
+    fn byte_limit(self) -> usize {
+        if self.0 >= 0 {
+            SIZE_SAFETY_LIMIT
+        } else {
+            NEGATIVE_FILL_BYTES[(-self.0).clamp(1, 5) as usize - 1]
+        }
+    }
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Bytes one entry of `len` value bytes takes.
+pub fn entry_size(len: usize) -> usize {
+    let inner = varint_len(len) + len;
+    inner + varint_len(inner)
+}
+
+fn write_entry(dst: &mut [u8], v: &[u8]) {
+    let mut i = 0;
+    let mut n = v.len();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            dst[i] = b;
+            i += 1;
+            break;
+        }
+        dst[i] = b | 0x80;
+        i += 1;
+    }
+    dst[i..i + v.len()].copy_from_slice(v);
+    i += v.len();
+    let inner = i;
+    let back = varint_len(inner);
+    for g in 0..back {
+        let group = ((inner >> (7 * g)) & 0x7f) as u8;
+        let more = g + 1 < back;
+        dst[i + back - 1 - g] = group | if more { 0x80 } else { 0 };
+    }
+}
+
+/// Reads the entry starting at `pos`: (value start, value end, next entry's position).
+fn read_entry(buf: &[u8], pos: usize) -> (usize, usize, usize) {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut i = pos;
+    loop {
+        let b = buf[i];
+        len |= usize::from(b & 0x7f) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let end = i + len;
+    (i, end, end + varint_len(end - pos))
+}
+
+/// Start of the entry that ends at `end`.
+fn entry_start_before(buf: &[u8], end: usize) -> usize {
+    let mut inner = 0usize;
+    let mut shift = 0;
+    let mut i = end;
+    loop {
+        i -= 1;
+        let b = buf[i];
+        inner |= usize::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    i - inner
+}
+
+/// A run of entries with free room at both ends.
+#[derive(Clone, Debug, Default)]
+pub struct Node {
+    buf: Vec<u8>,
+    /// Entries occupy `buf[head..]`.
+    head: usize,
+    count: usize,
+}
+
+impl Node {
+    fn from_entries(bytes: &[u8], count: usize) -> Node {
+        Node {
+            buf: bytes.to_vec(),
+            head: 0,
+            count,
+        }
+    }
+
+    /// The entries, packed.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.head..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn used(&self) -> usize {
+        self.buf.len() - self.head
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    fn push_back(&mut self, v: &[u8]) {
+        let n = entry_size(v.len());
+        let at = self.buf.len();
+        if self.buf.capacity() - at < n {
+            self.buf.reserve(n.max(self.used() / 2));
+        }
+        self.buf.resize(at + n, 0);
+        write_entry(&mut self.buf[at..], v);
+        self.count += 1;
+    }
+
+    fn push_front(&mut self, v: &[u8]) {
+        let n = entry_size(v.len());
+        if self.head < n {
+            // Move the entries right, leaving half their size (at least `n`) in front.
+            let room = n.max(self.used() / 2);
+            let mut buf = Vec::with_capacity(room + self.used() + room / 2);
+            buf.resize(room, 0);
+            buf.extend_from_slice(self.bytes());
+            self.buf = buf;
+            self.head = room;
+        }
+        self.head -= n;
+        write_entry(&mut self.buf[self.head..], v);
+        self.count += 1;
+    }
+
+    /// Byte position (in `buf`) of entry `index`, walking from the nearer end.
+    fn position(&self, index: usize) -> usize {
+        if index <= self.count / 2 {
+            let mut pos = self.head;
+            for _ in 0..index {
+                pos = read_entry(&self.buf, pos).2;
+            }
+            pos
+        } else {
+            let mut end = self.buf.len();
+            for _ in index..self.count {
+                end = entry_start_before(&self.buf, end);
+            }
+            end
+        }
+    }
+
+    /// Entry `index` (which must be in range).
+    pub fn get(&self, index: usize) -> &[u8] {
+        let (s, e, _) = read_entry(&self.buf, self.position(index));
+        &self.buf[s..e]
+    }
+
+    fn insert(&mut self, index: usize, v: &[u8]) {
+        if index == 0 {
+            return self.push_front(v);
+        }
+        if index == self.count {
+            return self.push_back(v);
+        }
+        let pos = self.position(index);
+        let n = entry_size(v.len());
+        let mut entry = vec![0u8; n];
+        write_entry(&mut entry, v);
+        self.buf.splice(pos..pos, entry);
+        self.count += 1;
+    }
+
+    fn remove(&mut self, index: usize) {
+        let pos = self.position(index);
+        let next = read_entry(&self.buf, pos).2;
+        if index == 0 {
+            self.head = next;
+        } else {
+            self.buf.drain(pos..next);
+        }
+        self.count -= 1;
+        self.settle();
+    }
+
+    /// Removes `n` entries from the front.
+    fn drop_front(&mut self, n: usize) {
+        self.head = self.position(n);
+        self.count -= n;
+        self.settle();
+    }
+
+    /// Removes `n` entries from the back.
+    fn drop_back(&mut self, n: usize) {
+        let pos = self.position(self.count - n);
+        self.buf.truncate(pos);
+        self.count -= n;
+        self.settle();
+    }
+
+    /// Gives back the front room when it is most of the buffer.
+    fn settle(&mut self) {
+        if self.count == 0 {
+            self.buf = Vec::new();
+            self.head = 0;
+        } else if self.head > 64 && self.head > self.used() {
+            self.buf.drain(..self.head);
+            self.head = 0;
+            if self.buf.capacity() > 2 * self.buf.len() + 64 {
+                self.buf.shrink_to(self.buf.len() + self.buf.len() / 4);
+            }
+        }
+    }
+
+    /// Splits off the entries from `index` on into a new node.
+    fn split_off(&mut self, index: usize) -> Node {
+        let pos = self.position(index);
+        let tail = Node::from_entries(&self.buf[pos..], self.count - index);
+        self.buf.truncate(pos);
+        self.count = index;
+        tail
+    }
+
+    pub fn iter(&self) -> NodeIter<'_> {
+        NodeIter {
+            buf: &self.buf,
+            front: self.head,
+            back: self.buf.len(),
+        }
+    }
+}
+
+/// Entries of a packed run, from either end.
+#[derive(Clone)]
+pub struct NodeIter<'a> {
+    buf: &'a [u8],
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for NodeIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.front >= self.back {
+            return None;
+        }
+        let (s, e, next) = read_entry(self.buf, self.front);
+        self.front = next;
+        Some(&self.buf[s..e])
+    }
+}
+
+impl DoubleEndedIterator for NodeIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        let start = entry_start_before(self.buf, self.back);
+        let (s, e, _) = read_entry(self.buf, start);
+        self.back = start;
+        Some(&self.buf[s..e])
+    }
+}
+
+/// A list stored as one slab item: `count (u32 LE) | entries`.
+#[derive(Clone, Copy)]
+pub struct Packed<'a>(pub &'a [u8]);
+
+impl<'a> Packed<'a> {
+    /// Whether `bytes` is a well-formed packed list (for values read from disk).
+    pub fn validate(bytes: &[u8]) -> bool {
+        if bytes.len() < 4 {
+            return false;
+        }
+        let count = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        let mut pos = 4;
+        for _ in 0..count {
+            let mut len = 0usize;
+            let mut shift = 0;
+            let start = pos;
+            loop {
+                let Some(&b) = bytes.get(pos) else {
+                    return false;
+                };
+                if shift > 56 {
+                    return false;
+                }
+                len |= usize::from(b & 0x7f) << shift;
+                pos += 1;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+            }
+            let Some(end) = pos.checked_add(len) else {
+                return false;
+            };
+            let Some(next) = end.checked_add(varint_len(end - start)) else {
+                return false;
+            };
+            if next > bytes.len() || entry_start_before(&bytes[..next], next) != start {
+                return false;
+            }
+            pos = next;
+        }
+        pos == bytes.len()
+    }
+
+    pub fn len(&self) -> usize {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]]) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> NodeIter<'a> {
+        NodeIter {
+            buf: self.0,
+            front: 4,
+            back: self.0.len(),
+        }
+    }
+}
+
+/// A list of any length: a deque of nodes.
+#[derive(Clone, Debug, Default)]
+pub struct List {
+    nodes: VecDeque<Node>,
+    len: usize,
+}
+
+impl List {
+    pub fn new() -> List {
+        List::default()
+    }
+
+    /// An owned copy of a packed list.
+    pub fn from_packed(p: Packed<'_>) -> List {
+        let mut list = List::new();
+        if !p.is_empty() {
+            list.nodes.push_back(Node::from_entries(&p.0[4..], p.len()));
+            list.len = p.len();
+        }
+        list
+    }
+
+    /// The packed form of this list when it is one node within the `fill` limit (with
+    /// half of the limit's room to spare when `shrinking`, so that a list near the limit
+    /// does not switch form on every push and pop).
+    pub fn to_packed(&self, fill: Fill, shrinking: bool) -> Option<Vec<u8>> {
+        let bytes = match self.nodes.len() {
+            0 => &[][..],
+            1 => self.nodes[0].bytes(),
+            _ => return None,
+        };
+        let limit = if shrinking {
+            fill.byte_limit() / 2
+        } else {
+            fill.byte_limit()
+        };
+        if bytes.len() > limit || self.len > u32::MAX as usize {
+            return None;
+        }
+        let mut out = Vec::with_capacity(4 + bytes.len());
+        out.extend_from_slice(&(self.len as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+        Some(out)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Nodes in the deque (`DEBUG`-style introspection and tests).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Heap bytes this list holds, for the memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
+    }
+
+    pub fn push_back(&mut self, v: &[u8], fill: Fill) {
+        let n = entry_size(v.len());
+        match self.nodes.back_mut() {
+            Some(node) if fill.allows(node.count, node.used() + n) => node.push_back(v),
+            _ => {
+                let mut node = Node::default();
+                node.push_back(v);
+                self.nodes.push_back(node);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn push_front(&mut self, v: &[u8], fill: Fill) {
+        let n = entry_size(v.len());
+        match self.nodes.front_mut() {
+            Some(node) if fill.allows(node.count, node.used() + n) => node.push_front(v),
+            _ => {
+                let mut node = Node::default();
+                node.push_front(v);
+                self.nodes.push_front(node);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn front(&self) -> Option<&[u8]> {
+        self.nodes.front().map(|n| n.get(0))
+    }
+
+    pub fn back(&self) -> Option<&[u8]> {
+        self.nodes.back().map(|n| n.get(n.count - 1))
+    }
+
+    /// Removes the first element (no-op on an empty list).
+    pub fn drop_front(&mut self) {
+        self.drop_front_n(1);
+    }
+
+    /// Removes the last element (no-op on an empty list).
+    pub fn drop_back(&mut self) {
+        self.drop_back_n(1);
+    }
+
+    /// Removes the first `n` elements (all of them when `n` is larger).
+    pub fn drop_front_n(&mut self, mut n: usize) {
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let node = self.nodes.front_mut().expect("count says a node is left");
+            if node.count <= n {
+                n -= node.count;
+                self.nodes.pop_front();
+            } else {
+                node.drop_front(n);
+                n = 0;
+            }
+        }
+    }
+
+    /// Removes the last `n` elements (all of them when `n` is larger).
+    pub fn drop_back_n(&mut self, mut n: usize) {
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let node = self.nodes.back_mut().expect("count says a node is left");
+            if node.count <= n {
+                n -= node.count;
+                self.nodes.pop_back();
+            } else {
+                node.drop_back(n);
+                n = 0;
+            }
+        }
+    }
+
+    /// (node, index in node) of element `index < len`, walking from the nearer end.
+    fn locate(&self, index: usize) -> (usize, usize) {
+        if index < self.len / 2 {
+            let mut i = index;
+            for (k, node) in self.nodes.iter().enumerate() {
+                if i < node.count {
+                    return (k, i);
+                }
+                i -= node.count;
+            }
+        } else {
+            let mut behind = self.len - index;
+            for (k, node) in self.nodes.iter().enumerate().rev() {
+                if behind <= node.count {
+                    return (k, node.count - behind);
+                }
+                behind -= node.count;
+            }
+        }
+        unreachable!("index {index} out of range for a list of {}", self.len)
+    }
+
+    /// Element `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        if index >= self.len {
+            return None;
+        }
+        let (k, i) = self.locate(index);
+        Some(self.nodes[k].get(i))
+    }
+
+    /// Inserts `v` so that it becomes element `index` (`index == len` appends).
+    pub fn insert(&mut self, index: usize, v: &[u8], fill: Fill) {
+        if index == 0 {
+            return self.push_front(v, fill);
+        }
+        if index >= self.len {
+            return self.push_back(v, fill);
+        }
+        let (k, i) = self.locate(index);
+        let n = entry_size(v.len());
+        let fits = |node: &Node| fill.allows(node.count, node.used() + n);
+        if fits(&self.nodes[k]) {
+            self.nodes[k].insert(i, v);
+        } else if i == 0 && k > 0 && fits(&self.nodes[k - 1]) {
+            self.nodes[k - 1].push_back(v);
+        } else {
+            let node = &mut self.nodes[k];
+            // Split the full node at the insertion point; the new element ends the head
+            // or starts the tail, whichever is smaller, or gets a node of its own.
+            let mut tail = node.split_off(i);
+            if node.count == 0
+                || (node.used() <= tail.used() && fill.allows(node.count, node.used() + n))
+            {
+                node.push_back(v);
+                self.nodes.insert(k + 1, tail);
+            } else if fill.allows(tail.count, tail.used() + n) {
+                tail.push_front(v);
+                self.nodes.insert(k + 1, tail);
+            } else {
+                let mut mid = Node::default();
+                mid.push_back(v);
+                self.nodes.insert(k + 1, mid);
+                self.nodes.insert(k + 2, tail);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Removes element `index < len`.
+    pub fn remove(&mut self, index: usize) {
+        let (k, i) = self.locate(index);
+        let node = &mut self.nodes[k];
+        node.remove(i);
+        if node.count == 0 {
+            self.nodes.remove(k);
+        }
+        self.len -= 1;
+    }
+
+    /// Replaces element `index < len` with `v`.
+    pub fn set(&mut self, index: usize, v: &[u8], fill: Fill) {
+        let (k, i) = self.locate(index);
+        let node = &mut self.nodes[k];
+        let old = entry_size(node.get(i).len());
+        let n = entry_size(v.len());
+        if n <= old || fill.allows(node.count - 1, node.used() - old + n) {
+            node.remove(i);
+            node.insert(i, v);
+        } else {
+            self.remove(index);
+            self.insert(index, v, fill);
+        }
+    }
+
+    /// Elements from `index` on, front to back.
+    pub fn iter_from(&self, index: usize) -> Iter<'_> {
+        let mut it = Iter {
+            list: self,
+            node: self.nodes.len(),
+            inner: None,
+            remaining: 0,
+        };
+        if index < self.len {
+            let (k, i) = self.locate(index);
+            let node = &self.nodes[k];
+            let pos = node.position(i);
+            it.node = k;
+            it.inner = Some(NodeIter {
+                buf: &node.buf,
+                front: pos,
+                back: node.buf.len(),
+            });
+            it.remaining = self.len - index;
+        }
+        it
+    }
+
+    pub fn iter(&self) -> Iter<'_> {
+        self.iter_from(0)
+    }
+
+    /// Elements from `index` back to the first, back to front.
+    pub fn iter_rev_from(&self, index: usize) -> RevIter<'_> {
+        let mut it = RevIter {
+            list: self,
+            node: 0,
+            inner: None,
+            remaining: 0,
+        };
+        if index < self.len {
+            let (k, i) = self.locate(index);
+            let node = &self.nodes[k];
+            let end = read_entry(&node.buf, node.position(i)).2;
+            it.node = k;
+            it.inner = Some(NodeIter {
+                buf: &node.buf,
+                front: node.head,
+                back: end,
+            });
+            it.remaining = index + 1;
+        }
+        it
+    }
+
+    /// Removes the elements for which `matches` says so, at most `limit` of them (0: no
+    /// limit), scanning from the back when `from_back`. Returns how many went.
+    pub fn remove_matching(
+        &mut self,
+        mut matches: impl FnMut(&[u8]) -> bool,
+        limit: usize,
+        from_back: bool,
+    ) -> usize {
+        let mut removed = 0;
+        let mut k = if from_back { self.nodes.len() } else { 0 };
+        loop {
+            if from_back {
+                if k == 0 {
+                    break;
+                }
+                k -= 1;
+            } else if k >= self.nodes.len() {
+                break;
+            }
+            let node = &mut self.nodes[k];
+            let mut hits: Vec<usize> = Vec::new();
+            let want = |removed: usize, hits: usize| limit == 0 || removed + hits < limit;
+            if from_back {
+                let count = node.count;
+                for (j, v) in node.iter().rev().enumerate() {
+                    if !want(removed, hits.len()) {
+                        break;
+                    }
+                    if matches(v) {
+                        hits.push(count - 1 - j);
+                    }
+                }
+            } else {
+                for (i, v) in node.iter().enumerate() {
+                    if !want(removed, hits.len()) {
+                        break;
+                    }
+                    if matches(v) {
+                        hits.push(i);
+                    }
+                }
+                hits.reverse();
+            }
+            // `hits` is in descending order: removing from the back keeps indexes valid.
+            for &i in &hits {
+                node.remove(i);
+            }
+            removed += hits.len();
+            self.len -= hits.len();
+            if node.count == 0 {
+                self.nodes.remove(k);
+            } else if !from_back {
+                k += 1;
+            }
+            if limit != 0 && removed >= limit {
+                break;
+            }
+        }
+        removed
+    }
+}
+
+/// Front-to-back iterator over a [`List`].
+pub struct Iter<'a> {
+    list: &'a List,
+    node: usize,
+    inner: Option<NodeIter<'a>>,
+    remaining: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if let Some(v) = self.inner.as_mut()?.next() {
+                self.remaining -= 1;
+                return Some(v);
+            }
+            self.node += 1;
+            self.inner = self.list.nodes.get(self.node).map(Node::iter);
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+/// Back-to-front iterator over a [`List`].
+pub struct RevIter<'a> {
+    list: &'a List,
+    node: usize,
+    inner: Option<NodeIter<'a>>,
+    remaining: usize,
+}
+
+impl<'a> Iterator for RevIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if let Some(v) = self.inner.as_mut()?.next_back() {
+                self.remaining -= 1;
+                return Some(v);
+            }
+            if self.node == 0 {
+                self.inner = None;
+                return None;
+            }
+            self.node -= 1;
+            self.inner = Some(self.list.nodes[self.node].iter());
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+#[cfg(test)]
+mod tests;

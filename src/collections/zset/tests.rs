@@ -1,0 +1,240 @@
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn score_text(v: f64) -> String {
+    let mut out = Vec::new();
+    format_score(v, &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn scores_print_as_percent_17g() {
+    let cases = [
+        (1.1, "1.1000000000000001"),
+        (3.0, "3"),
+        (1e20, "1e+20"),
+        (0.1, "0.10000000000000001"),
+        (1e300, "1.0000000000000001e+300"),
+        (1.5, "1.5"),
+        (0.0001, "0.0001"),
+        (0.00001234, "1.234e-05"),
+        (123456789012345678.0, "1.2345678901234568e+17"),
+        (1e16, "10000000000000000"),
+        (1e17, "1e+17"),
+        (-2.5, "-2.5"),
+        (5e-324, "4.9406564584124654e-324"),
+        (f64::MAX, "1.7976931348623157e+308"),
+        (100.0, "100"),
+        (12345.678, "12345.678"),
+        (0.0, "0"),
+        (-0.0, "-0"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+    ];
+    for (v, want) in cases {
+        assert_eq!(score_text(v), want, "{v:e}");
+    }
+}
+
+#[test]
+fn scores_parse_as_redis() {
+    for (text, want) in [
+        ("1", Some(1.0)),
+        ("-1.5", Some(-1.5)),
+        ("+inf", Some(f64::INFINITY)),
+        ("-inf", Some(f64::NEG_INFINITY)),
+        ("inf", Some(f64::INFINITY)),
+        ("Infinity", Some(f64::INFINITY)),
+        ("1e3", Some(1000.0)),
+        (".5", Some(0.5)),
+        ("0e0", Some(0.0)),
+        ("nan", None),
+        ("1e400", None),
+        ("1e-400", None),
+        ("", None),
+        (" 1", None),
+        ("1 ", None),
+        ("abc", None),
+    ] {
+        assert_eq!(parse_score(text.as_bytes()), want, "{text:?}");
+    }
+}
+
+#[test]
+fn bounds_parse_as_redis() {
+    let b = ScoreBound::parse(b"(1.5").unwrap();
+    assert_eq!((b.value, b.exclusive), (1.5, true));
+    assert!(ScoreBound::parse(b"-inf").unwrap().value.is_infinite());
+    assert!(ScoreBound::parse(b"1e400").is_some());
+    assert!(ScoreBound::parse(b"x").is_none());
+    assert!(ScoreBound::parse(b"(nan").is_none());
+    assert_eq!(LexBound::parse(b"[a"), Some(LexBound::Inclusive(b"a")));
+    assert_eq!(LexBound::parse(b"(a"), Some(LexBound::Exclusive(b"a")));
+    assert_eq!(LexBound::parse(b"+"), Some(LexBound::Max));
+    assert_eq!(LexBound::parse(b"-"), Some(LexBound::Min));
+    assert_eq!(LexBound::parse(b"a"), None);
+    assert_eq!(LexBound::parse(b"+a"), None);
+}
+
+/// The model: members with scores, and the same entries in sorted-set order.
+#[derive(Default)]
+struct Model {
+    scores: BTreeMap<Vec<u8>, f64>,
+}
+
+impl Model {
+    fn ordered(&self) -> Vec<(f64, Vec<u8>)> {
+        let mut v: Vec<_> = self.scores.iter().map(|(m, s)| (*s, m.clone())).collect();
+        v.sort_by(|a, b| cmp_key((a.0, &a.1), (b.0, &b.1)));
+        v
+    }
+}
+
+fn check(z: &ZSet, model: &Model) {
+    let r = z.as_ref();
+    let want = model.ordered();
+    assert_eq!(r.len(), want.len());
+    let got: Vec<_> = r.iter_from(0).map(|(s, m)| (s, m.to_vec())).collect();
+    assert_eq!(got, want);
+    let mut rev: Vec<_> = r
+        .iter_rev_from(want.len().wrapping_sub(1))
+        .map(|(s, m)| (s, m.to_vec()))
+        .collect();
+    rev.reverse();
+    assert_eq!(rev, want);
+    for (i, (s, m)) in want.iter().enumerate() {
+        assert_eq!(r.rank(m), Some((i, *s)));
+        assert_eq!(r.score(m), Some(*s));
+        assert_eq!(
+            r.get(i).map(|(s, m)| (s, m.to_vec())),
+            Some((*s, m.clone()))
+        );
+        let mut back = r.iter_rev_from(i);
+        assert_eq!(back.next().map(|(_, m)| m.to_vec()), Some(m.clone()));
+    }
+    for probe in [-3.0, -1.0, 0.0, 0.5, 1.0, 2.0, 5.0] {
+        for exclusive in [false, true] {
+            let b = ScoreBound {
+                value: probe,
+                exclusive,
+            };
+            let below = want.iter().filter(|(s, _)| b.below_min(*s)).count();
+            assert_eq!(r.count_before(|s, _| b.below_min(s)), below);
+            let within = want.iter().filter(|(s, _)| b.within_max(*s)).count();
+            assert_eq!(r.count_before(|s, _| b.within_max(s)), within);
+        }
+    }
+    if let ZSet::Packed(bytes) = z {
+        assert!(Packed::validate(bytes));
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Add(Vec<u8>, f64),
+    Remove(Vec<u8>),
+    RemoveRank(usize),
+    RemoveRanks(usize, usize),
+}
+
+fn member() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        8 => proptest::collection::vec(b'a'..b'h', 0..3),
+        1 => proptest::collection::vec(any::<u8>(), 60..80),
+    ]
+}
+
+fn score() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        (-2i32..4).prop_map(f64::from),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(-0.0),
+        Just(0.5),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        6 => (member(), score()).prop_map(|(m, s)| Op::Add(m, s)),
+        2 => member().prop_map(Op::Remove),
+        1 => any::<usize>().prop_map(Op::RemoveRank),
+        1 => (any::<usize>(), 0usize..6).prop_map(|(a, n)| Op::RemoveRanks(a, n)),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn behaves_as_a_map(ops in proptest::collection::vec(op(), 0..300), entries in 0usize..6) {
+        let limits = Limits { max_entries: entries, max_value: 64 };
+        let mut z = ZSet::default();
+        let mut model = Model::default();
+        for op in ops {
+            match op {
+                Op::Add(m, s) => {
+                    if model.scores.contains_key(&m) {
+                        z.set_score(&m, s, limits);
+                    } else {
+                        z.insert(&m, s, limits);
+                    }
+                    model.scores.insert(m, s);
+                }
+                Op::Remove(m) => {
+                    prop_assert_eq!(z.remove(&m), model.scores.remove(&m));
+                }
+                Op::RemoveRank(r) if !model.scores.is_empty() => {
+                    let r = r % model.scores.len();
+                    let (s, m) = model.ordered()[r].clone();
+                    prop_assert_eq!(z.remove_rank(r), (s, m.clone()));
+                    model.scores.remove(&m);
+                }
+                Op::RemoveRanks(a, n) if !model.scores.is_empty() => {
+                    let a = a % model.scores.len();
+                    let b = (a + n).min(model.scores.len());
+                    for (_, m) in &model.ordered()[a..b] {
+                        model.scores.remove(m);
+                    }
+                    z.remove_ranks(a, b);
+                }
+                _ => {}
+            }
+            check(&z, &model);
+        }
+    }
+}
+
+#[test]
+fn large_tree_against_model() {
+    let mut t = Tree::new();
+    let mut model = BTreeMap::new();
+    let mut x: u64 = 12345;
+    for round in 0..20_000u32 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let m = format!("m{}", x % 3000).into_bytes();
+        let s = f64::from((x >> 20) as u32 % 50);
+        if x % 3 == 0 {
+            assert_eq!(t.remove(&m), model.remove(&m));
+        } else if let Some(old) = model.insert(m.clone(), s) {
+            assert_eq!(t.remove(&m), Some(old));
+            t.insert(&m, s);
+        } else {
+            t.insert(&m, s);
+        }
+        if round % 4000 == 0 {
+            let z = ZSet::Tree(Box::new(t.clone()));
+            check(
+                &z,
+                &Model {
+                    scores: model.clone(),
+                },
+            );
+        }
+    }
+    let z = ZSet::Tree(Box::new(t));
+    check(&z, &Model { scores: model });
+}

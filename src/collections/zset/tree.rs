@@ -1,0 +1,758 @@
+//! The large form of a sorted set: a counted B+tree of packed leaves, plus a hash index
+//! from member to leaf.
+//!
+//! ```text
+//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then scan ≤ 64)
+//!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
+//!   leaves: entries `score f64 | len varint | member`, ≤ 64 a leaf, linked both ways
+//! ```
+//!
+//! Entries are ordered by (score, member). A separator is a lower bound of its right
+//! child's entries and above every entry of its left child; it may be a key that was
+//! since deleted. Rank, insertion, deletion and range starts are O(log n) descents or
+//! walks up parent links; a member lookup is one hash probe and a scan of one leaf.
+//!
+//! The index stores 32 bits of the member's hash and the leaf id, not the member: two
+//! slots with the same hash are interchangeable (a lookup checks the leaf's contents), so
+//! moving a member between leaves may retarget any slot with its hash and old leaf.
+//! Per member this costs about 9 bytes of index and the entry's own bytes in a leaf
+//! (8 + 1 + member length), against Redis's skiplist node, `sds` and dict entry.
+
+use std::cmp::Ordering;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
+
+/// Most entries a leaf keeps before it splits (tiny in unit tests, to exercise splits).
+const LEAF_MAX: usize = if cfg!(test) { 4 } else { 64 };
+/// Most bytes a leaf keeps before it splits (when it has more than one entry).
+const LEAF_BYTES: usize = if cfg!(test) { 256 } else { 4096 };
+/// Most children of an inner node.
+const FANOUT: usize = if cfg!(test) { 4 } else { 32 };
+const NIL: u32 = u32::MAX;
+
+/// Compares two (score, member) keys in sorted-set order (-0 and 0 are equal scores).
+pub fn cmp_key(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
+    if a.0 < b.0 {
+        Ordering::Less
+    } else if a.0 > b.0 {
+        Ordering::Greater
+    } else {
+        a.1.cmp(b.1)
+    }
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Bytes an entry of a `len`-byte member takes in a leaf (and in the packed form).
+pub fn entry_size(len: usize) -> usize {
+    8 + varint_len(len) + len
+}
+
+/// Appends an entry to `out` (or writes it at the end of a reserved slice).
+pub fn write_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
+    out.extend_from_slice(&score.to_le_bytes());
+    let mut n = member.len();
+    while n >= 0x80 {
+        out.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(member);
+}
+
+/// Reads the entry at `pos`: (score, member range start, member end = next entry).
+pub fn read_entry(buf: &[u8], pos: usize) -> (f64, usize, usize) {
+    let mut s = [0u8; 8];
+    s.copy_from_slice(&buf[pos..pos + 8]);
+    let mut i = pos + 8;
+    let mut len = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[i];
+        len |= usize::from(b & 0x7f) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (f64::from_le_bytes(s), i, i + len)
+}
+
+/// Inserts an encoded entry at byte `pos` of `buf`.
+pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
+    let mut e = Vec::with_capacity(entry_size(member.len()));
+    write_entry(&mut e, score, member);
+    if pos == buf.len() {
+        buf.extend_from_slice(&e);
+    } else {
+        buf.splice(pos..pos, e);
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    hash: u32,
+    leaf: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Leaf {
+    buf: Vec<u8>,
+    count: u32,
+    parent: u32,
+    prev: u32,
+    next: u32,
+}
+
+impl Leaf {
+    /// (index, byte offset) of the first entry for which `before` is false.
+    fn lower_bound(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < self.buf.len() {
+            let (score, s, e) = read_entry(&self.buf, pos);
+            if !before(score, &self.buf[s..e]) {
+                break;
+            }
+            pos = e;
+            i += 1;
+        }
+        (i, pos)
+    }
+
+    /// (index, byte offset, score) of `member`.
+    fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < self.buf.len() {
+            let (score, s, e) = read_entry(&self.buf, pos);
+            if &self.buf[s..e] == member {
+                return Some((i, pos, score));
+            }
+            pos = e;
+            i += 1;
+        }
+        None
+    }
+
+    /// Byte offset of entry `index`.
+    fn offset(&self, index: usize) -> usize {
+        let mut pos = 0;
+        for _ in 0..index {
+            pos = read_entry(&self.buf, pos).2;
+        }
+        pos
+    }
+
+    fn entry(&self, pos: usize) -> (f64, &[u8], usize) {
+        let (score, s, e) = read_entry(&self.buf, pos);
+        (score, &self.buf[s..e], e)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Inner {
+    children: Vec<u32>,
+    sizes: Vec<usize>,
+    /// `seps[i]` bounds `children[i + 1]` from below.
+    seps: Vec<(f64, Box<[u8]>)>,
+    parent: u32,
+    leaf_children: bool,
+}
+
+/// A sorted set of any size.
+#[derive(Clone)]
+pub struct Tree {
+    leaves: Vec<Leaf>,
+    free_leaves: Vec<u32>,
+    inners: Vec<Inner>,
+    free_inners: Vec<u32>,
+    /// A leaf when `height` is 0, else an inner node.
+    root: u32,
+    height: usize,
+    first: u32,
+    last: u32,
+    index: HashTable<Slot>,
+    hasher: RandomState,
+    len: usize,
+}
+
+impl Default for Tree {
+    fn default() -> Tree {
+        Tree::new()
+    }
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree")
+            .field("len", &self.len)
+            .field("height", &self.height)
+            .finish()
+    }
+}
+
+fn table_hash(h: u32) -> u64 {
+    (u64::from(h) | u64::from(h) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree {
+            leaves: vec![Leaf {
+                parent: NIL,
+                prev: NIL,
+                next: NIL,
+                ..Leaf::default()
+            }],
+            free_leaves: Vec::new(),
+            inners: Vec::new(),
+            free_inners: Vec::new(),
+            root: 0,
+            height: 0,
+            first: 0,
+            last: 0,
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Heap bytes held, for the memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        let leaves: usize = self.leaves.iter().map(|l| l.buf.capacity()).sum();
+        let inners: usize = self
+            .inners
+            .iter()
+            .map(|n| {
+                n.children.capacity() * 4
+                    + n.sizes.capacity() * 8
+                    + n.seps.capacity() * 24
+                    + n.seps.iter().map(|s| s.1.len()).sum::<usize>()
+            })
+            .sum();
+        leaves
+            + self.leaves.capacity() * std::mem::size_of::<Leaf>()
+            + inners
+            + self.inners.capacity() * std::mem::size_of::<Inner>()
+            + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
+    }
+
+    fn hash(&self, member: &[u8]) -> u32 {
+        self.hasher.hash_one(member) as u32
+    }
+
+    fn find_leaf(&self, member: &[u8]) -> Option<u32> {
+        let h = self.hash(member);
+        self.index
+            .find(table_hash(h), |s| {
+                s.hash == h && self.leaves[s.leaf as usize].find(member).is_some()
+            })
+            .map(|s| s.leaf)
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        let leaf = self.find_leaf(member)?;
+        self.leaves[leaf as usize].find(member).map(|f| f.2)
+    }
+
+    /// Entries before `leaf`'s first, by walking up its parents.
+    fn leaf_rank(&self, leaf: u32) -> usize {
+        let mut rank = 0;
+        let mut child = leaf;
+        let mut parent = self.leaves[leaf as usize].parent;
+        while parent != NIL {
+            let p = &self.inners[parent as usize];
+            let i = p.children.iter().position(|&c| c == child).expect("child");
+            rank += p.sizes[..i].iter().sum::<usize>();
+            child = parent;
+            parent = p.parent;
+        }
+        rank
+    }
+
+    /// 0-based rank and score of `member`.
+    pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        let leaf = self.find_leaf(member)?;
+        let (i, _, score) = self.leaves[leaf as usize].find(member)?;
+        Some((self.leaf_rank(leaf) + i, score))
+    }
+
+    /// Descends to the first entry for which `before` is false: (leaf, index in leaf,
+    /// byte offset, rank). The index may equal the leaf's count (the entry is the next
+    /// leaf's first, or there is none).
+    fn descend(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (u32, usize, usize, usize) {
+        let mut node = self.root;
+        let mut rank = 0;
+        for _ in 0..self.height {
+            let n = &self.inners[node as usize];
+            let j = n.seps.partition_point(|(s, m)| before(*s, m));
+            rank += n.sizes[..j].iter().sum::<usize>();
+            node = n.children[j];
+        }
+        let (i, pos) = self.leaves[node as usize].lower_bound(before);
+        (node, i, pos, rank + i)
+    }
+
+    /// How many entries come before the first one for which `before` is false
+    /// (`before` must be monotone: true for a prefix of the set's order).
+    pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        self.descend(&before).3
+    }
+
+    /// (leaf, index in leaf) of rank `rank < len`.
+    fn locate_rank(&self, mut rank: usize) -> (u32, usize) {
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let n = &self.inners[node as usize];
+            let mut j = 0;
+            while rank >= n.sizes[j] {
+                rank -= n.sizes[j];
+                j += 1;
+            }
+            node = n.children[j];
+        }
+        (node, rank)
+    }
+
+    /// Entries from rank `rank` on, in order.
+    pub fn iter_from(&self, rank: usize) -> Iter<'_> {
+        if rank >= self.len {
+            return Iter {
+                tree: self,
+                leaf: NIL,
+                pos: 0,
+            };
+        }
+        let (leaf, i) = self.locate_rank(rank);
+        Iter {
+            tree: self,
+            leaf,
+            pos: self.leaves[leaf as usize].offset(i),
+        }
+    }
+
+    /// Entries from rank `rank` down to the first, in reverse order.
+    pub fn iter_rev_from(&self, rank: usize) -> RevIter<'_> {
+        let mut it = RevIter {
+            tree: self,
+            leaf: NIL,
+            offsets: Vec::new(),
+        };
+        if rank < self.len {
+            let (leaf, i) = self.locate_rank(rank);
+            it.leaf = leaf;
+            it.load(i + 1);
+        }
+        it
+    }
+
+    /// Adds a member that is not in the set.
+    pub fn insert(&mut self, member: &[u8], score: f64) {
+        debug_assert!(self.find_leaf(member).is_none());
+        let before = |s: f64, m: &[u8]| cmp_key((s, m), (score, member)) != Ordering::Greater;
+        // Route with "≤" so that a key equal to a (stale) separator goes right of it.
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let n = &self.inners[node as usize];
+            node = n.children[n.seps.partition_point(|(s, m)| before(*s, m))];
+        }
+        let leaf_id = node;
+        let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
+        let leaf = &mut self.leaves[leaf_id as usize];
+        if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
+            let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
+            leaf.buf.reserve_exact(grow);
+        }
+        insert_entry(&mut leaf.buf, pos, score, member);
+        leaf.count += 1;
+        let h = self.hash(member);
+        self.index.insert_unique(
+            table_hash(h),
+            Slot {
+                hash: h,
+                leaf: leaf_id,
+            },
+            |s| table_hash(s.hash),
+        );
+        self.len += 1;
+        self.add_size(leaf_id, 1);
+        let leaf = &self.leaves[leaf_id as usize];
+        if leaf.count as usize > LEAF_MAX || (leaf.buf.len() > LEAF_BYTES && leaf.count > 1) {
+            let at = if i + 1 == leaf.count as usize && leaf.next == NIL {
+                i // appending at the very end: the new entry starts a leaf of its own
+            } else if i == 0 && leaf.prev == NIL {
+                1 // prepending at the very start
+            } else {
+                leaf.count as usize / 2
+            };
+            self.split_leaf(leaf_id, at);
+        }
+    }
+
+    /// Adds `delta` to the sizes on the path from `leaf` to the root.
+    fn add_size(&mut self, leaf: u32, delta: isize) {
+        let mut child = leaf;
+        let mut parent = self.leaves[leaf as usize].parent;
+        while parent != NIL {
+            let p = &mut self.inners[parent as usize];
+            let i = p.children.iter().position(|&c| c == child).expect("child");
+            p.sizes[i] = p.sizes[i].wrapping_add_signed(delta);
+            child = parent;
+            parent = p.parent;
+        }
+    }
+
+    fn alloc_leaf(&mut self, leaf: Leaf) -> u32 {
+        if let Some(id) = self.free_leaves.pop() {
+            self.leaves[id as usize] = leaf;
+            id
+        } else {
+            self.leaves.push(leaf);
+            (self.leaves.len() - 1) as u32
+        }
+    }
+
+    fn alloc_inner(&mut self, inner: Inner) -> u32 {
+        if let Some(id) = self.free_inners.pop() {
+            self.inners[id as usize] = inner;
+            id
+        } else {
+            self.inners.push(inner);
+            (self.inners.len() - 1) as u32
+        }
+    }
+
+    /// Points the index slots of the members in `buf` from leaf `from` to leaf `to`.
+    fn retarget(&mut self, buf: &[u8], from: u32, to: u32) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let (_, s, e) = read_entry(buf, pos);
+            let h = self.hash(&buf[s..e]);
+            if let Some(slot) = self
+                .index
+                .find_mut(table_hash(h), |s| s.hash == h && s.leaf == from)
+            {
+                slot.leaf = to;
+            }
+            pos = e;
+        }
+    }
+
+    /// Moves the entries of `leaf` from index `at` on into a new leaf after it.
+    fn split_leaf(&mut self, leaf_id: u32, at: usize) {
+        let l = &mut self.leaves[leaf_id as usize];
+        let off = l.offset(at);
+        let moved = (l.count as usize - at) as u32;
+        let tail: Vec<u8> = l.buf[off..].to_vec();
+        l.buf.truncate(off);
+        l.buf.shrink_to(off + off / 8);
+        l.count -= moved;
+        let (parent, next) = (l.parent, l.next);
+        let (sep_score, ss, se) = read_entry(&tail, 0);
+        let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
+        let new_id = self.alloc_leaf(Leaf {
+            buf: Vec::new(),
+            count: moved,
+            parent,
+            prev: leaf_id,
+            next,
+        });
+        self.retarget(&tail, leaf_id, new_id);
+        self.leaves[new_id as usize].buf = tail;
+        self.leaves[leaf_id as usize].next = new_id;
+        if next == NIL {
+            self.last = new_id;
+        } else {
+            self.leaves[next as usize].prev = new_id;
+        }
+        self.insert_child(leaf_id, new_id, moved as usize, sep, true);
+    }
+
+    /// Inserts `right` (holding `right_size` entries) after `left` in `left`'s parent.
+    fn insert_child(
+        &mut self,
+        left: u32,
+        right: u32,
+        right_size: usize,
+        sep: (f64, Box<[u8]>),
+        leaves: bool,
+    ) {
+        let parent = if leaves {
+            self.leaves[left as usize].parent
+        } else {
+            self.inners[left as usize].parent
+        };
+        if parent == NIL {
+            // `left` was the root: grow a level.
+            let left_size = if leaves {
+                self.leaves[left as usize].count as usize
+            } else {
+                self.inners[left as usize].sizes.iter().sum()
+            };
+            let root = self.alloc_inner(Inner {
+                children: vec![left, right],
+                sizes: vec![left_size, right_size],
+                seps: vec![sep],
+                parent: NIL,
+                leaf_children: leaves,
+            });
+            self.set_parent(left, root, leaves);
+            self.set_parent(right, root, leaves);
+            self.root = root;
+            self.height += 1;
+            return;
+        }
+        self.set_parent(right, parent, leaves);
+        let p = &mut self.inners[parent as usize];
+        let i = p.children.iter().position(|&c| c == left).expect("child");
+        p.children.insert(i + 1, right);
+        p.sizes[i] -= right_size;
+        p.sizes.insert(i + 1, right_size);
+        p.seps.insert(i, sep);
+        if p.children.len() > FANOUT {
+            self.split_inner(parent);
+        }
+    }
+
+    fn set_parent(&mut self, child: u32, parent: u32, leaf: bool) {
+        if leaf {
+            self.leaves[child as usize].parent = parent;
+        } else {
+            self.inners[child as usize].parent = parent;
+        }
+    }
+
+    fn split_inner(&mut self, id: u32) {
+        let n = &mut self.inners[id as usize];
+        let mid = n.children.len() / 2;
+        let children = n.children.split_off(mid);
+        let sizes = n.sizes.split_off(mid);
+        let seps = n.seps.split_off(mid);
+        let sep = n.seps.pop().expect("a separator between the halves");
+        let (parent, leaves) = (n.parent, n.leaf_children);
+        let size: usize = sizes.iter().sum();
+        let new_id = self.alloc_inner(Inner {
+            children,
+            sizes,
+            seps,
+            parent,
+            leaf_children: leaves,
+        });
+        for k in 0..self.inners[new_id as usize].children.len() {
+            let c = self.inners[new_id as usize].children[k];
+            self.set_parent(c, new_id, leaves);
+        }
+        self.insert_child(id, new_id, size, sep, false);
+    }
+
+    /// Removes `member`, returning its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let leaf_id = self.find_leaf(member)?;
+        let (i, pos, score) = self.leaves[leaf_id as usize].find(member)?;
+        self.remove_at(leaf_id, i, pos, member.len());
+        Some(score)
+    }
+
+    /// Removes the entry at (`leaf_id`, index `i`, byte `pos`) whose member is `len` long.
+    fn remove_at(&mut self, leaf_id: u32, _i: usize, pos: usize, len: usize) {
+        let h = {
+            let l = &self.leaves[leaf_id as usize];
+            let (_, s, e) = read_entry(&l.buf, pos);
+            debug_assert_eq!(e - s, len);
+            self.hash(&l.buf[s..e])
+        };
+        if let Ok(slot) = self
+            .index
+            .find_entry(table_hash(h), |s| s.hash == h && s.leaf == leaf_id)
+        {
+            slot.remove();
+        }
+        let l = &mut self.leaves[leaf_id as usize];
+        l.buf.drain(pos..pos + entry_size(len));
+        l.count -= 1;
+        self.len -= 1;
+        self.add_size(leaf_id, -1);
+        let l = &self.leaves[leaf_id as usize];
+        if l.count == 0 {
+            if l.parent != NIL {
+                self.unlink_leaf(leaf_id);
+            } else {
+                self.leaves[leaf_id as usize].buf = Vec::new();
+            }
+        } else if (l.count as usize) < LEAF_MAX / 4 {
+            self.merge_small(leaf_id);
+        }
+    }
+
+    /// Removes and returns the entry of rank `rank < len`.
+    pub fn remove_rank(&mut self, rank: usize) -> (f64, Vec<u8>) {
+        let (leaf, i) = self.locate_rank(rank);
+        let pos = self.leaves[leaf as usize].offset(i);
+        let (score, m, _) = self.leaves[leaf as usize].entry(pos);
+        let member = m.to_vec();
+        self.remove_at(leaf, i, pos, member.len());
+        (score, member)
+    }
+
+    /// Merges a small leaf with a sibling under the same parent when both fit one leaf.
+    fn merge_small(&mut self, leaf_id: u32) {
+        let l = &self.leaves[leaf_id as usize];
+        let fits = |a: &Leaf, b: &Leaf| {
+            a.parent == b.parent
+                && (a.count + b.count) as usize <= LEAF_MAX
+                && a.buf.len() + b.buf.len() <= LEAF_BYTES
+        };
+        let (left, right) = if l.next != NIL && fits(l, &self.leaves[l.next as usize]) {
+            (leaf_id, l.next)
+        } else if l.prev != NIL && fits(&self.leaves[l.prev as usize], l) {
+            (l.prev, leaf_id)
+        } else {
+            return;
+        };
+        let moved = std::mem::take(&mut self.leaves[right as usize].buf);
+        let count = self.leaves[right as usize].count;
+        self.retarget(&moved, right, left);
+        let l = &mut self.leaves[left as usize];
+        l.buf.extend_from_slice(&moved);
+        l.count += count;
+        self.leaves[right as usize].count = 0;
+        let parent = self.leaves[left as usize].parent;
+        let p = &mut self.inners[parent as usize];
+        let i = p.children.iter().position(|&c| c == left).expect("child");
+        p.sizes[i] += count as usize;
+        p.sizes[i + 1] -= count as usize;
+        self.unlink_leaf(right);
+    }
+
+    /// Takes an empty leaf out of the tree.
+    fn unlink_leaf(&mut self, leaf_id: u32) {
+        let l = std::mem::take(&mut self.leaves[leaf_id as usize]);
+        if l.prev == NIL {
+            self.first = l.next;
+        } else {
+            self.leaves[l.prev as usize].next = l.next;
+        }
+        if l.next == NIL {
+            self.last = l.prev;
+        } else {
+            self.leaves[l.next as usize].prev = l.prev;
+        }
+        self.free_leaves.push(leaf_id);
+        self.remove_child(l.parent, leaf_id);
+    }
+
+    /// Removes an emptied child from inner node `parent`, and the parent when it empties.
+    fn remove_child(&mut self, parent: u32, child: u32) {
+        let p = &mut self.inners[parent as usize];
+        let i = p.children.iter().position(|&c| c == child).expect("child");
+        debug_assert_eq!(p.sizes[i], 0);
+        p.children.remove(i);
+        p.sizes.remove(i);
+        if !p.seps.is_empty() {
+            p.seps.remove(i.saturating_sub(1));
+        }
+        if p.children.is_empty() {
+            let grand = p.parent;
+            self.free_inners.push(parent);
+            self.inners[parent as usize].children = Vec::new();
+            if grand != NIL {
+                self.remove_child(grand, parent);
+            }
+            return;
+        }
+        // A root with one child hands the root to it.
+        while self.height > 0 && self.inners[self.root as usize].children.len() == 1 {
+            let old = self.root;
+            let only = self.inners[old as usize].children[0];
+            let leaves = self.inners[old as usize].leaf_children;
+            self.set_parent(only, NIL, leaves);
+            self.inners[old as usize].children = Vec::new();
+            self.free_inners.push(old);
+            self.root = only;
+            self.height -= 1;
+        }
+    }
+}
+
+/// Entries of a [`Tree`] in order.
+pub struct Iter<'a> {
+    tree: &'a Tree,
+    leaf: u32,
+    pos: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (f64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(f64, &'a [u8])> {
+        while self.leaf != NIL {
+            let l = &self.tree.leaves[self.leaf as usize];
+            if self.pos < l.buf.len() {
+                let (score, m, next) = l.entry(self.pos);
+                self.pos = next;
+                return Some((score, m));
+            }
+            self.leaf = l.next;
+            self.pos = 0;
+        }
+        None
+    }
+}
+
+/// Entries of a [`Tree`] in reverse order.
+pub struct RevIter<'a> {
+    tree: &'a Tree,
+    leaf: u32,
+    /// Offsets of the current leaf's entries still to yield.
+    offsets: Vec<usize>,
+}
+
+impl RevIter<'_> {
+    fn load(&mut self, count: usize) {
+        let l = &self.tree.leaves[self.leaf as usize];
+        self.offsets.clear();
+        let mut pos = 0;
+        for _ in 0..count {
+            self.offsets.push(pos);
+            pos = read_entry(&l.buf, pos).2;
+        }
+    }
+}
+
+impl<'a> Iterator for RevIter<'a> {
+    type Item = (f64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(f64, &'a [u8])> {
+        while self.leaf != NIL {
+            if let Some(pos) = self.offsets.pop() {
+                let (score, m, _) = self.tree.leaves[self.leaf as usize].entry(pos);
+                return Some((score, m));
+            }
+            self.leaf = self.tree.leaves[self.leaf as usize].prev;
+            if self.leaf != NIL {
+                let count = self.tree.leaves[self.leaf as usize].count as usize;
+                self.load(count);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,256 @@
+//! The atomicity gate: how EXEC, scripts and functions run with no other client's command
+//! in between, on any worker and either protocol, while plain commands pay one uncontended
+//! lock per event-loop turn.
+//!
+//! ```text
+//!  worker 0 ── turn: lock gate[0] ─ serve its ready connections ─ unlock ─ poll ─ …
+//!  worker 1 ── turn: lock gate[1] ─ serve … ─ unlock ─ poll ─ …
+//!
+//!  EXEC on worker 1:  unlock gate[1] → lock `exclusive` → lock gate[0], gate[1], … in
+//!                     index order → run the queue → unlock every gate → unlock
+//!                     `exclusive` → lock gate[1] again, finish the turn
+//! ```
+//!
+//! Each gate is a `parking_lot::Mutex` on its own cache line, touched only by its worker
+//! (uncontended: one compare-and-swap to take, one to give back per turn) except while an
+//! exclusive section waits for it. Lock order: `exclusive` → gates in index order → the
+//! store's own locks. A worker never waits for `exclusive` while holding its gate, so the
+//! holder of `exclusive` always gets every gate once the turns in progress end.
+//!
+//! **Busy scripts.** A script that runs longer than `busy-reply-threshold` calls
+//! [`Gates::open_busy`]: the flag [`Gates::busy`] is raised and the other workers' gates
+//! are given back, so those workers serve again, answering `-BUSY` to everything but the
+//! few commands Redis allows then (SCRIPT KILL…). When the script ends,
+//! [`Exclusive`]'s drop takes the gates again before it lowers the flag, so no command
+//! that checked the flag as raised runs while it is being lowered.
+//!
+//! Who holds what is kept in a thread-local, so a command deep in the RESP layer can give
+//! back its worker's gate without the worker passing a guard down. A thread that holds no
+//! gate (a unit test calling `commands::process` directly) still runs exclusive sections
+//! correctly: it just has nothing of its own to give back.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{lock_api::ArcMutexGuard, Mutex, RawMutex};
+
+type GateGuard = ArcMutexGuard<RawMutex, ()>;
+
+/// One worker's gate, alone on its cache line so workers never share a line per turn.
+#[repr(align(128))]
+struct Gate(Arc<Mutex<()>>);
+
+/// What the current thread holds.
+enum Held {
+    Nothing,
+    /// A worker's turn: its own gate.
+    Turn(GateGuard),
+    /// Inside an exclusive section (nested EXEC → EVAL runs in place).
+    Exclusive,
+}
+
+thread_local! {
+    static HELD: RefCell<Held> = const { RefCell::new(Held::Nothing) };
+}
+
+/// Every worker's gate, and the mutex that orders exclusive sections.
+pub struct Gates {
+    gates: Box<[Gate]>,
+    exclusive: Mutex<()>,
+    /// A script past its busy threshold runs: other clients get `-BUSY`.
+    busy: AtomicBool,
+}
+
+impl std::fmt::Debug for Gates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gates")
+            .field("workers", &self.gates.len())
+            .field("busy", &self.busy())
+            .finish()
+    }
+}
+
+impl Gates {
+    pub fn new(workers: usize) -> Gates {
+        Gates {
+            gates: (0..workers.max(1))
+                .map(|_| Gate(Arc::new(Mutex::new(()))))
+                .collect(),
+            exclusive: Mutex::new(()),
+            busy: AtomicBool::new(false),
+        }
+    }
+
+    /// Worker `worker` starts a turn of requests: takes its gate (waits while an exclusive
+    /// section runs). Ended by [`Gates::end_turn`].
+    pub fn begin_turn(&self, worker: usize) {
+        let guard = Mutex::lock_arc(&self.gates[worker].0);
+        HELD.with(|h| *h.borrow_mut() = Held::Turn(guard));
+    }
+
+    /// Ends the turn begun on this thread: gives the gate back, fairly, so that an
+    /// exclusive section waiting for it gets it before this worker's next turn.
+    pub fn end_turn(&self) {
+        HELD.with(|h| {
+            if let Held::Turn(guard) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
+                ArcMutexGuard::unlock_fair(guard);
+            }
+        });
+    }
+
+    /// A script past its busy threshold is running (others answer `-BUSY`).
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.
+    pub fn exclusive<R>(&self, f: impl FnOnce(&mut Exclusive<'_>) -> R) -> R {
+        let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Exclusive));
+        let (worker, nested) = match own {
+            Held::Exclusive => (None, true),
+            Held::Turn(guard) => {
+                let worker = self.index_of(&guard);
+                drop(guard);
+                (worker, false)
+            }
+            Held::Nothing => (None, false),
+        };
+        if nested {
+            let mut section = Exclusive {
+                gates: self,
+                held: Vec::new(),
+                lock: None,
+                worker: None,
+                busy: false,
+            };
+            return f(&mut section);
+        }
+        let lock = self.exclusive.lock();
+        let held = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
+        let mut section = Exclusive {
+            gates: self,
+            held,
+            lock: Some(lock),
+            worker,
+            busy: false,
+        };
+        f(&mut section)
+    }
+
+    fn index_of(&self, guard: &GateGuard) -> Option<usize> {
+        let target = Arc::as_ptr(ArcMutexGuard::mutex(guard));
+        self.gates.iter().position(|g| Arc::as_ptr(&g.0) == target)
+    }
+}
+
+/// An exclusive section in progress: every gate is held (unless opened for `-BUSY`).
+pub struct Exclusive<'a> {
+    gates: &'a Gates,
+    held: Vec<GateGuard>,
+    lock: Option<parking_lot::MutexGuard<'a, ()>>,
+    /// The gate to take back for the worker that ran the section.
+    worker: Option<usize>,
+    busy: bool,
+}
+
+impl Exclusive<'_> {
+    /// The section runs past its busy threshold: raise the flag and let the other workers
+    /// serve (answering `-BUSY`). Idempotent; a nested section does nothing here.
+    pub fn open_busy(&mut self) {
+        if self.busy || self.lock.is_none() {
+            return;
+        }
+        self.busy = true;
+        self.gates.busy.store(true, Ordering::SeqCst);
+        self.held.clear();
+    }
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        if self.busy {
+            // Wait for the turns that saw the flag raised before lowering it.
+            let all: Vec<GateGuard> = self
+                .gates
+                .gates
+                .iter()
+                .map(|g| Mutex::lock_arc(&g.0))
+                .collect();
+            self.gates.busy.store(false, Ordering::SeqCst);
+            drop(all);
+        }
+        self.held.clear();
+        drop(lock);
+        let turn = match self.worker {
+            Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0)),
+            None => Held::Nothing,
+        };
+        HELD.with(|h| *h.borrow_mut() = turn);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn an_exclusive_section_sees_no_turn_of_another_worker() {
+        let gates = Arc::new(Gates::new(3));
+        let counter = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for w in 1..3 {
+            let (gates, counter, stop) = (gates.clone(), counter.clone(), stop.clone());
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    gates.begin_turn(w);
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    gates.end_turn();
+                }
+            }));
+        }
+        gates.begin_turn(0);
+        for _ in 0..200 {
+            gates.exclusive(|_| {
+                let before = counter.load(Ordering::Relaxed);
+                std::thread::yield_now();
+                assert_eq!(counter.load(Ordering::Relaxed), before);
+                // Nested sections run in place.
+                gates.exclusive(|_| {});
+            });
+        }
+        gates.end_turn();
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_busy_section_lets_others_run_and_lowers_the_flag_at_the_end() {
+        let gates = Arc::new(Gates::new(2));
+        gates.begin_turn(0);
+        let g = gates.clone();
+        gates.exclusive(|section| {
+            section.open_busy();
+            assert!(g.busy());
+            let other = {
+                let g = g.clone();
+                std::thread::spawn(move || {
+                    g.begin_turn(1);
+                    let busy = g.busy();
+                    g.end_turn();
+                    busy
+                })
+            };
+            assert!(other.join().unwrap());
+        });
+        assert!(!gates.busy());
+        gates.end_turn();
+    }
+}

@@ -1,0 +1,267 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP.
+//!
+//! Two kinds of parameters: the *live* ones below, read from (and written to) the server
+//! state they describe (`maxmemory` is the store's limit, `maxclients` the connection
+//! bound, ...), and every [`crate::directives`] row, kept in [`Context::directives`].
+//! CONFIG SET checks every name, then every value, before it changes anything, as Redis
+//! does.
+//!
+//! [`Context::directives`]: crate::commands::Context::directives
+
+use std::sync::atomic::Ordering;
+
+use super::registry::{spec, Spec};
+use super::{glob, Call};
+use crate::directives::{self, parse_memory, Directive};
+use crate::protocol::resp::{parse_i64, Args};
+
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
+        "A container for server configuration commands", config),
+];
+
+/// Parameters read from the server state, in Redis's names.
+const LIVE: &[&str] = &[
+    "maxmemory",
+    "maxmemory-policy",
+    "maxclients",
+    "requirepass",
+    "databases",
+    "port",
+    "bind",
+    "timeout",
+    "proto-max-bulk-len",
+];
+
+/// Live parameters CONFIG SET may change.
+const LIVE_SETTABLE: &[&str] = &["maxmemory", "maxclients", "requirepass"];
+
+fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
+    let s = &call.ctx.settings;
+    match name {
+        "maxmemory" => call
+            .ctx
+            .store
+            .stats()
+            .limit_maxbytes
+            .to_string()
+            .into_bytes(),
+        "maxmemory-policy" => {
+            let p = if s.no_evict {
+                "noeviction"
+            } else {
+                "allkeys-lru"
+            };
+            p.as_bytes().to_vec()
+        }
+        "maxclients" => call
+            .ctx
+            .maxconns
+            .load(Ordering::Relaxed)
+            .to_string()
+            .into_bytes(),
+        "requirepass" => call.ctx.users.requirepass().unwrap_or_default(),
+        "databases" => s.databases.to_string().into_bytes(),
+        "port" => s.resp_port.to_string().into_bytes(),
+        "bind" => s.listen.join(" ").into_bytes(),
+        "timeout" => s.idle_timeout.to_string().into_bytes(),
+        "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
+/// A parameter CONFIG SET names: live, or a directive.
+#[derive(Clone, Copy)]
+enum Param {
+    Live(&'static str),
+    Directive(&'static Directive),
+}
+
+impl Param {
+    fn find(name: &str) -> Option<Param> {
+        if let Some(&live) = LIVE.iter().find(|&&l| l == name) {
+            return Some(Param::Live(live));
+        }
+        directives::find(name).map(Param::Directive)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Param::Live(n) => n,
+            Param::Directive(d) => d.name,
+        }
+    }
+
+    fn mutable(self) -> bool {
+        match self {
+            Param::Live(n) => LIVE_SETTABLE.contains(&n),
+            Param::Directive(d) => d.mutable,
+        }
+    }
+}
+
+/// A change CONFIG SET will apply once every pair has been checked.
+enum Change<'a> {
+    MaxMemory(u64),
+    MaxClients(u64),
+    RequirePass(Vec<u8>),
+    Directive(&'static Directive, &'a str),
+}
+
+fn set_failed(call: &mut Call<'_>, name: &str, why: &str) {
+    call.w.error_fmt(format_args!(
+        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+    ));
+}
+
+/// Checks one value; the change to make, or Redis's reason.
+fn check<'a>(param: Param, value: &'a [u8]) -> Result<Change<'a>, String> {
+    match param {
+        Param::Live("maxmemory") => {
+            let v = std::str::from_utf8(value).map_err(|_| "argument must be a memory value")?;
+            match parse_memory(v) {
+                Some(0) => {
+                    Err("slabd needs a memory limit (0, unlimited, is not supported)".into())
+                }
+                Some(n) if n > 0 => Ok(Change::MaxMemory(n as u64)),
+                _ => Err("argument must be a memory value".into()),
+            }
+        }
+        Param::Live("maxclients") => match parse_i64(value) {
+            Some(n @ 1..=4_294_967_295) => Ok(Change::MaxClients(n as u64)),
+            _ => Err("argument must be between 1 and 4294967295 inclusive".into()),
+        },
+        Param::Live(_) => Ok(Change::RequirePass(value.to_vec())),
+        Param::Directive(d) => {
+            let v = std::str::from_utf8(value).map_err(|_| "argument must be valid text")?;
+            d.check(v)?;
+            Ok(Change::Directive(d, v))
+        }
+    }
+}
+
+fn config_set(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() < 4 || args.len() % 2 == 1 {
+        return call.wrong_arity("config|set");
+    }
+    // Names first, as Redis: the first unknown, immutable or repeated name is the error
+    // (named as the client spelled it), before any value is looked at.
+    let mut params: Vec<Param> = Vec::with_capacity(args.len() / 2);
+    for i in (2..args.len()).step_by(2) {
+        let spelled = String::from_utf8_lossy(args.get(i));
+        let Some(param) = Param::find(&spelled.to_ascii_lowercase()) else {
+            return call.w.error_fmt(format_args!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{spelled}'"
+            ));
+        };
+        if !param.mutable() {
+            return set_failed(call, &spelled, "can't set immutable config");
+        }
+        if params.iter().any(|p| p.name() == param.name()) {
+            return set_failed(call, &spelled, "duplicate parameter");
+        }
+        params.push(param);
+    }
+    let mut changes = Vec::with_capacity(params.len());
+    for (param, i) in params.iter().zip((2..args.len()).step_by(2)) {
+        match check(*param, args.get(i + 1)) {
+            Ok(change) => changes.push(change),
+            Err(why) => return set_failed(call, &String::from_utf8_lossy(args.get(i)), &why),
+        }
+    }
+    for change in changes {
+        match change {
+            Change::MaxMemory(n) => {
+                let bytes = usize::try_from(n).unwrap_or(usize::MAX);
+                if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
+                    return set_failed(call, "maxmemory", &e.0);
+                }
+            }
+            Change::MaxClients(n) => call
+                .ctx
+                .maxconns
+                .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
+            Change::RequirePass(p) => {
+                call.ctx.users.set_requirepass(Some(&p));
+            }
+            Change::Directive(d, v) => {
+                if let Err(why) = call.ctx.directives.set(d.name, v) {
+                    return set_failed(call, d.name, &why);
+                }
+            }
+        }
+    }
+    call.w.ok();
+}
+
+/// A value CONFIG GET replies with.
+fn value_of(call: &Call<'_>, param: Param) -> Vec<u8> {
+    match param {
+        Param::Live(name) => live_value(call, name),
+        Param::Directive(d) => call
+            .ctx
+            .directives
+            .get(d.name)
+            .unwrap_or_default()
+            .into_bytes(),
+    }
+}
+
+fn config_get(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() < 3 {
+        return call.wrong_arity("config|get");
+    }
+    // (name as replied, parameter), in table order, each name once. A pattern without glob
+    // characters names one parameter and Redis echoes it as the client spelled it.
+    let names = LIVE
+        .iter()
+        .map(|&n| (n, Param::Live(n)))
+        .chain(directives::all().flat_map(|d| {
+            std::iter::once(d.name)
+                .chain(d.aliases.iter().copied())
+                .map(move |n| (n, Param::Directive(d)))
+        }));
+    let mut matching: Vec<(Vec<u8>, Param)> = Vec::new();
+    for (name, param) in names {
+        let hit = args
+            .iter_from(2)
+            .find(|pat| glob::matches(pat, name.as_bytes(), true));
+        if let Some(pat) = hit {
+            let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+            let shown = if is_glob { name.as_bytes() } else { pat };
+            if !matching.iter().any(|(s, _)| s.eq_ignore_ascii_case(shown)) {
+                matching.push((shown.to_vec(), param));
+            }
+        }
+    }
+    call.w.map(matching.len());
+    for (shown, param) in matching {
+        let value = value_of(call, param);
+        call.w.bulk(&shown);
+        call.w.bulk(&value);
+    }
+}
+
+pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
+    let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"GET") {
+        config_get(call, args);
+    } else if sub.eq_ignore_ascii_case(b"SET") {
+        config_set(call, args);
+    } else if sub.eq_ignore_ascii_case(b"RESETSTAT") {
+        for t in &call.ctx.threads {
+            t.reset();
+        }
+        call.ctx.resp.commands.reset();
+        call.w.ok();
+    } else if sub.eq_ignore_ascii_case(b"REWRITE") {
+        call.w
+            .error(b"ERR The server is running without a config file");
+    } else {
+        call.w.error_fmt(format_args!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
+        ));
+    }
+}

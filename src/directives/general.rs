@@ -1,0 +1,17 @@
+//! Server-wide directives that Redis clients and Redis's test suite set and read.
+
+use super::{Directive, Kind};
+use crate::directive;
+
+#[rustfmt::skip]
+pub(super) static DIRECTIVES: &[Directive] = &[
+    directive!("hz", [], "10", Kind::Int { min: 1, max: 500 }, true),
+    directive!("loglevel", [], "notice",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), true),
+    directive!("lazyfree-lazy-eviction", [], "no", Kind::Bool, true),
+    directive!("lazyfree-lazy-expire", [], "no", Kind::Bool, true),
+    directive!("lazyfree-lazy-server-del", [], "no", Kind::Bool, true),
+    directive!("lazyfree-lazy-user-del", [], "no", Kind::Bool, true),
+    directive!("lazyfree-lazy-user-flush", [], "no", Kind::Bool, true),
+    directive!("activedefrag", [], "no", Kind::Bool, true),
+];
