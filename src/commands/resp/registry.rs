@@ -13,7 +13,10 @@
 
 use std::sync::OnceLock;
 
-use super::{acl, config, connection, keys, pubsub, server, strings, transaction, Args, Call};
+use super::{
+    acl, bitops, config, connection, hll, keys, monitor, pubsub, server, strings, transaction,
+    Args, Call,
+};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -27,6 +30,9 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    monitor::COMMANDS,
+    bitops::COMMANDS,
+    hll::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

@@ -4,6 +4,7 @@
 
 use super::registry::{spec, Spec};
 use super::{Call, ExpireAt, TimeUnit, OOM};
+use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 use crate::storage::{
@@ -107,7 +108,7 @@ impl Call<'_> {
         }
     }
 
-    fn rewrite_refused(&mut self, e: RewriteError) {
+    pub(super) fn rewrite_refused(&mut self, e: RewriteError) {
         self.write_refused(match e {
             RewriteError::TooLarge => StoreOutcome::TooLarge,
             RewriteError::NoMemory => StoreOutcome::NoMemory,
@@ -245,13 +246,26 @@ fn store_reply(call: &mut Call<'_>, write: &Write<'_>, get: bool) {
         if matches!(outcome, StoreOutcome::TooLarge | StoreOutcome::NoMemory) {
             call.w.out.truncate(mark);
             call.write_refused(outcome);
+        } else if matches!(outcome, StoreOutcome::Stored { .. }) {
+            notify_set(call, write);
         }
         return;
     }
     match call.ctx.store.store(write) {
-        StoreOutcome::Stored { .. } => call.w.ok(),
+        StoreOutcome::Stored { .. } => {
+            notify_set(call, write);
+            call.w.ok();
+        }
         o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
         StoreOutcome::NotStored | StoreOutcome::NotFound | StoreOutcome::Exists => call.w.null(),
+    }
+}
+
+/// Redis's events for a stored string: `set`, and `expire` when it was given a time.
+fn notify_set(call: &Call<'_>, write: &Write<'_>) {
+    call.notify(notify::STRING, "set", write.key);
+    if write.expiry != Expiry::Never {
+        call.notify(notify::GENERIC, "expire", write.key);
     }
 }
 
@@ -266,7 +280,10 @@ pub(super) fn setnx(call: &mut Call<'_>, args: Args<'_>) {
         Mode::Add,
     );
     match call.ctx.store.store(&w) {
-        StoreOutcome::Stored { .. } => call.w.integer(1),
+        StoreOutcome::Stored { .. } => {
+            call.notify(notify::STRING, "set", args.get(1));
+            call.w.integer(1);
+        }
         o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
         _ => call.w.integer(0),
     }
@@ -314,7 +331,10 @@ pub(super) fn getdel(call: &mut Call<'_>, args: Args<'_>) {
             None => Rewrite::Keep(false),
         });
     match found {
-        Ok(true) => stats::bump(&call.stats.get_hits),
+        Ok(true) => {
+            stats::bump(&call.stats.get_hits);
+            call.notify(notify::GENERIC, "del", args.get(1));
+        }
         Ok(false) => {
             call.count_miss(Miss::Absent);
             call.w.null();
@@ -397,7 +417,7 @@ pub(super) fn mset(call: &mut Call<'_>, args: Args<'_>) {
             Mode::Set,
         );
         match call.ctx.store.store(&w) {
-            StoreOutcome::Stored { .. } => {}
+            StoreOutcome::Stored { .. } => call.notify(notify::STRING, "set", args.get(i)),
             o => return call.write_refused(o),
         }
     }
@@ -435,7 +455,7 @@ pub(super) fn msetnx(call: &mut Call<'_>, args: Args<'_>) {
         };
         let w = resp_write(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
         match call.ctx.store.store(&w) {
-            StoreOutcome::Stored { .. } => {}
+            StoreOutcome::Stored { .. } => call.notify(notify::STRING, "set", key),
             o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => return call.write_refused(o),
             _ => all = false,
         }
@@ -470,7 +490,10 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
             }
         });
     match r {
-        Ok(len) => call.w.integer(len as i64),
+        Ok(len) => {
+            call.notify(notify::STRING, "append", args.get(1));
+            call.w.integer(len as i64);
+        }
         Err(e) => call.rewrite_refused(e),
     }
 }
@@ -537,7 +560,10 @@ fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
     };
     stats::bump(counter);
     match r {
-        Ok(Ok(n)) => call.w.integer(n),
+        Ok(Ok(n)) => {
+            call.notify(notify::STRING, "incrby", key);
+            call.w.integer(n);
+        }
         Ok(Err(e)) => arith_error(call, e),
         Err(e) => call.rewrite_refused(e),
     }
@@ -658,7 +684,10 @@ pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
         }
     });
     match r {
-        Ok(Ok(text)) => call.w.bulk(text.as_bytes()),
+        Ok(Ok(text)) => {
+            call.notify(notify::STRING, "incrbyfloat", args.get(1));
+            call.w.bulk(text.as_bytes());
+        }
         Ok(Err(e)) => arith_error(call, e),
         Err(e) => call.rewrite_refused(e),
     }
@@ -741,7 +770,12 @@ pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
         }
     });
     match r {
-        Ok(len) => call.w.integer(len as i64),
+        Ok(len) => {
+            if !patch.is_empty() {
+                call.notify(notify::STRING, "setrange", args.get(1));
+            }
+            call.w.integer(len as i64);
+        }
         Err(e) => call.rewrite_refused(e),
     }
 }
