@@ -42,6 +42,8 @@ pub struct Context {
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
+    /// RDB saves and loads, INFO persistence state.
+    pub persist: crate::persist::Persistence,
 }
 
 impl Context {
@@ -69,6 +71,7 @@ impl Context {
             resp,
             directives,
             gates: gate::Gates::new(settings_threads),
+            persist: Default::default(),
         }
     }
 }

@@ -104,6 +104,9 @@ impl Core {
         };
         if si == di {
             let mut s = self.index.lock(si);
+            if self.snapshot.is_active() {
+                self.snapshot_visit_locked(si, &s);
+            }
             let (db, to_db, now, h_src, h_dst) = resolve();
             let Ok(src) = self.find_live_locked(&mut s, h_src, db, key, now) else {
                 return Ok(false);
@@ -133,6 +136,10 @@ impl Core {
         // Two stripes are locked in index order.
         let mut lo = self.index.lock(si.min(di));
         let mut hi = self.index.lock(si.max(di));
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si.min(di), &lo);
+            self.snapshot_visit_locked(si.max(di), &hi);
+        }
         let (src_s, dst_s) = if si < di {
             (&mut *lo, &mut *hi)
         } else {

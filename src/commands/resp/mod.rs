@@ -19,6 +19,7 @@ mod config;
 mod connection;
 mod glob;
 mod keys;
+mod persistence;
 mod registry;
 mod server;
 mod strings;
@@ -99,6 +100,8 @@ struct Call<'a> {
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
+    /// Stop the server after the reply (SHUTDOWN).
+    shutdown: bool,
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
@@ -195,11 +198,13 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         },
         conn,
         close: false,
+        shutdown: false,
         pending: input.len(),
     };
     execute(&mut call, args);
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
+    let shutdown = call.shutdown;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
@@ -208,7 +213,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if failed {
         stats::bump(&stats.resp_errors);
     }
-    if close {
+    if shutdown {
+        Step::Shutdown
+    } else if close {
         Step::Close
     } else {
         Step::Done(consumed)
@@ -268,6 +275,17 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
     }
     if !call.conn.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
+        return Err(Some(index));
+    }
+    if call
+        .ctx
+        .persist
+        .bgsave_failed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.flags.contains(&"write")
+        && call.ctx.persist.refuse_writes(call.ctx)
+    {
+        call.w.error(persistence::MISCONF);
         return Err(Some(index));
     }
     if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {

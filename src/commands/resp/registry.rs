@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::{config, connection, keys, server, strings, transaction, Args, Call};
+use super::{config, connection, keys, persistence, server, strings, transaction, Args, Call};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -25,6 +25,7 @@ static FAMILIES: &[&[Spec]] = &[
     transaction::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    persistence::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
