@@ -11,6 +11,7 @@
 //!                  reply bytes ─▶ write buffer ─▶ socket
 //! ```
 
+pub mod auth;
 pub mod collections;
 pub mod commands;
 pub mod config;

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
+use crate::auth::{Login, LoginState, Users};
 use crate::config::Settings;
 use crate::directives::Directives;
 use crate::stats::{ServerStats, ThreadStats};
@@ -29,8 +30,9 @@ pub struct Context {
     pub server: ServerStats,
     /// `verbosity` command / `-v`.
     pub verbosity: AtomicU8,
-    /// Redis `requirepass`, changeable by `CONFIG SET`.
-    pub requirepass: RwLock<Option<Vec<u8>>>,
+    /// Users and their permissions for every protocol (`requirepass` is the default
+    /// user's password); see [`crate::auth`].
+    pub users: Users,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -42,6 +44,8 @@ pub struct Context {
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
+    /// Collection encoding thresholds, kept in step with `directives`.
+    pub collections: Arc<crate::collections::Thresholds>,
     /// RDB saves and loads, INFO persistence state.
     pub persist: crate::persist::Persistence,
 }
@@ -54,13 +58,17 @@ impl Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
+        let users = Users::new();
+        if let Some(p) = &settings.requirepass {
+            users.set_requirepass(Some(p));
+        }
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
         Context {
             verbosity: AtomicU8::new(settings.verbose),
-            requirepass: RwLock::new(settings.requirepass.clone()),
+            users,
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
@@ -69,6 +77,7 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
             persist: Default::default(),
@@ -153,6 +162,9 @@ pub struct Session {
     pub worker: usize,
     pub memcache: memcache::State,
     pub resp: resp::State,
+    /// Who the connection is logged in as; taken from [`Users::new_login`] at its first
+    /// request (see [`Session::login`]).
+    login: Option<Login>,
 }
 
 impl Session {
@@ -163,6 +175,19 @@ impl Session {
             worker,
             memcache: memcache::State::default(),
             resp: resp::State::default(),
+            login: None,
+        }
+    }
+
+    /// The connection's login, brought up to date with ACL changes (one atomic load when
+    /// nothing changed). `None` when its user was deleted: the connection must close, as
+    /// Redis closes such clients.
+    #[inline]
+    pub fn login(&mut self, users: &Users) -> Option<&mut Login> {
+        let login = self.login.get_or_insert_with(|| users.new_login());
+        match login.current(users) {
+            LoginState::Ok => Some(login),
+            LoginState::Gone => None,
         }
     }
 }

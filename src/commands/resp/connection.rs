@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::registry::{spec, Spec};
 use super::{Call, REDIS_VERSION};
+use crate::auth::{LogReason, WrongPass};
 use crate::commands::ClientInfo;
 use crate::protocol::resp::{parse_i64, Args};
 use crate::stats;
@@ -52,41 +53,40 @@ pub(super) fn quit(call: &mut Call<'_>, _args: Args<'_>) {
     call.close = true;
 }
 
-/// Compares without stopping at the first difference, so timing does not reveal a prefix.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Why AUTH (or HELLO … AUTH) failed.
 enum AuthFailure {
-    /// Wrong user or password.
+    /// Wrong user or password, or the user is off.
     WrongPass,
-    /// `AUTH password` while no password is configured.
+    /// `AUTH password` while the default user needs no password.
     NoPasswordSet,
 }
 
-/// Checks credentials against `requirepass`; the only user is `default`, as in Redis
-/// without ACLs. Counts in `auth_cmds`/`auth_errors` as memcached's SASL does.
+/// Logs the connection in through the one user model ([`crate::auth::Users`]); the user
+/// is `default` when not named. Counts in `auth_cmds`/`auth_errors` as memcached's SASL
+/// does, and a failure in `ACL LOG` and INFO's `acl_access_denied_auth` as Redis does.
 fn authenticate(
     call: &mut Call<'_>,
+    command: &[u8],
     user: Option<&[u8]>,
     password: &[u8],
 ) -> Result<(), AuthFailure> {
     stats::bump(&call.stats.auth_cmds);
-    let required = call.ctx.requirepass.read().clone();
-    let result = match (user, required) {
-        (Some(u), _) if u != b"default" => Err(AuthFailure::WrongPass),
-        (None, None) => Err(AuthFailure::NoPasswordSet),
-        // With no password configured, the default user accepts any password.
-        (Some(_), None) => Ok(()),
-        (_, Some(p)) if same_secret(&p, password) => Ok(()),
-        (_, Some(_)) => Err(AuthFailure::WrongPass),
-    };
-    match result {
-        Ok(()) => call.conn.authenticated = true,
-        Err(_) => stats::bump(&call.stats.auth_errors),
+    let users = &call.ctx.users;
+    if user.is_none() && users.default_user().nopass() {
+        return Err(AuthFailure::NoPasswordSet);
     }
-    result
+    let name = user.unwrap_or(b"default");
+    match users.authenticate(name, password) {
+        Ok(u) => {
+            call.login.log_in(users, u);
+            Ok(())
+        }
+        Err(WrongPass) => {
+            stats::bump(&call.stats.auth_errors);
+            super::acl::log_denial(call, LogReason::Auth, command.to_vec(), Some(name));
+            Err(AuthFailure::WrongPass)
+        }
+    }
 }
 
 fn auth_failed(call: &mut Call<'_>, failure: AuthFailure) {
@@ -103,8 +103,8 @@ fn auth_failed(call: &mut Call<'_>, failure: AuthFailure) {
 
 pub(super) fn auth(call: &mut Call<'_>, args: Args<'_>) {
     let outcome = match args.len() {
-        2 => authenticate(call, None, args.get(1)),
-        3 => authenticate(call, Some(args.get(1)), args.get(2)),
+        2 => authenticate(call, args.get(0), None, args.get(1)),
+        3 => authenticate(call, args.get(0), Some(args.get(1)), args.get(2)),
         _ => return call.syntax_error(),
     };
     match outcome {
@@ -160,11 +160,11 @@ pub(super) fn hello(call: &mut Call<'_>, args: Args<'_>) {
         }
     }
     if let Some((user, password)) = credentials {
-        if let Err(f) = authenticate(call, Some(user), password) {
+        if let Err(f) = authenticate(call, args.get(0), Some(user), password) {
             return auth_failed(call, f);
         }
     }
-    if !call.conn.authenticated {
+    if !call.login.authenticated {
         return call.w.error(
             b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
               HELLO AUTH <user> <pass> option can be used to authenticate the client \
@@ -243,7 +243,7 @@ pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
 
 /// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (buffers,
 /// memory) are 0; `qbuf` is known for the calling client only, whose request is in it.
-fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
+pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let now = call.ctx.store.clock().now();
     let qbuf = if own { call.pending } else { 0 };
     let name = c.name.lock().clone().unwrap_or_default();
@@ -397,12 +397,5 @@ mod tests {
         assert!(!valid_client_name(b"a b"));
         assert!(!valid_client_name(b"a\nb"));
         assert!(!valid_client_name("é".as_bytes()));
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"ab"));
     }
 }

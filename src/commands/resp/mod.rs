@@ -14,10 +14,11 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod acl;
 mod commandstats;
 mod config;
 mod connection;
-mod glob;
+pub(crate) mod glob;
 mod keys;
 mod persistence;
 mod registry;
@@ -30,6 +31,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
+use crate::auth::{Login, LoginState};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
 use crate::storage::{Expiry, KEY_MAX};
@@ -75,11 +77,6 @@ struct Conn {
     db: u8,
     /// `HELLO 3` switched this connection to RESP3.
     resp3: bool,
-    /// AUTH succeeded, or no password was required when the connection started (as Redis:
-    /// setting `requirepass` later does not log out connected clients).
-    authenticated: bool,
-    /// `authenticated` has been decided from the password setting.
-    auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
@@ -94,6 +91,9 @@ struct Call<'a> {
     ctx: &'a Context,
     info: &'a ClientInfo,
     conn: &'a mut Conn,
+    /// Who the connection is logged in as (AUTH changes it; as in Redis, setting
+    /// `requirepass` later does not log out connected clients).
+    login: &'a mut Login,
     stats: &'a ThreadStats,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
@@ -159,15 +159,16 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         info,
         worker,
         resp: State { parser, conn },
+        login,
         ..
     } = session;
-    if !conn.auth_known {
-        conn.authenticated = ctx.requirepass.read().is_none();
-        conn.auth_known = true;
+    let login = login.get_or_insert_with(|| ctx.users.new_login());
+    if login.current(&ctx.users) == LoginState::Gone {
+        return Step::Close;
     }
     let limits = Limits {
         max_bulk: ctx.settings.item_size_max,
-        authenticated: conn.authenticated,
+        authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
     let consumed = match parser.parse(input, limits) {
@@ -197,6 +198,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             resp3: conn.resp3,
         },
         conn,
+        login,
         close: false,
         shutdown: false,
         pending: input.len(),
@@ -273,8 +275,11 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.wrong_arity(spec.name);
         return Err(Some(index));
     }
-    if !call.conn.authenticated && !spec.allowed_before_auth() {
+    if !call.login.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
+        return Err(Some(index));
+    }
+    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
     if call
