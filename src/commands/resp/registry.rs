@@ -13,9 +13,7 @@
 
 use std::sync::OnceLock;
 
-use super::{
-    acl, config, connection, keys, persistence, server, strings, transaction, Args, Call,
-};
+use super::{acl, config, connection, keys, persistence, server, strings, transaction, Args, Call};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
