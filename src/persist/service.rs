@@ -264,11 +264,9 @@ impl Persistence {
             if ctx.settings.verbose >= 1 {
                 eprintln!("{dirty} changes in {since} seconds. Saving...");
             }
-            if self.bgsave().is_ok() {
-                // Run inline: this is the persistence thread; drain the queued job.
-                if let Some(rx) = self.job_rx.lock().as_ref() {
-                    let _ = rx.try_recv();
-                }
+            // This is the persistence thread: run the save here, no job needed.
+            if !self.bgsave_in_progress.swap(true, Ordering::AcqRel) {
+                *self.bgsave_started.lock() = Some(Instant::now());
                 self.run_bgsave(ctx);
             }
         }
