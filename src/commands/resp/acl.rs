@@ -3,7 +3,7 @@
 //! Redis 7.0's subcommands: SETUSER, GETUSER, DELUSER, LIST, USERS, WHOAMI, CAT, GENPASS,
 //! LOG [count|RESET], DRYRUN, LOAD, SAVE (with `aclfile`), HELP; its error strings.
 
-use super::connection::client_line;
+use super::client::client_line;
 use super::registry::{registry, spec, Spec};
 use super::Call;
 use crate::auth::log::unix_millis;

@@ -13,7 +13,9 @@
 
 use std::sync::OnceLock;
 
-use super::{acl, config, connection, keys, persistence, server, strings, transaction, Args, Call};
+use super::{
+    acl, config, connection, keys, persistence, pubsub, server, strings, transaction, Args, Call,
+};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -25,6 +27,7 @@ static FAMILIES: &[&[Spec]] = &[
     transaction::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    pubsub::COMMANDS,
     acl::COMMANDS,
     persistence::COMMANDS,
 ];
