@@ -15,12 +15,16 @@
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
 mod acl;
+mod bitfield;
+mod bitops;
 mod client;
 mod commandstats;
 mod config;
 mod connection;
 pub(crate) mod glob;
+mod hll;
 mod keys;
+mod lcs;
 mod persistence;
 mod pubsub;
 mod registry;

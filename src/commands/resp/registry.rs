@@ -14,7 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, config, connection, keys, persistence, pubsub, server, strings, transaction, Args, Call,
+    acl, bitops, config, connection, hll, keys, persistence, pubsub, server, strings, transaction,
+    Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -30,6 +31,8 @@ static FAMILIES: &[&[Spec]] = &[
     pubsub::COMMANDS,
     acl::COMMANDS,
     persistence::COMMANDS,
+    bitops::COMMANDS,
+    hll::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
