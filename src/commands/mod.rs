@@ -81,7 +81,11 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
-            hub: Hub::new(settings_threads),
+            hub: {
+                let hub = Hub::new(settings_threads);
+                hub.follow(&directives);
+                hub
+            },
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),

@@ -17,6 +17,8 @@ mod login;
 mod meta;
 mod stats;
 
+use crate::hub::monitor::{memcache_monitor_line, stream};
+use crate::hub::notify;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -151,6 +153,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Step::Done(consumed)
         }
         Parsed::Request { command, consumed } => {
+            if ctx.hub.watchers.wanted(stream::MONITOR) {
+                let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
+                ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
+            }
             session
                 .info
                 .last_cmd
@@ -214,6 +220,18 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
             count_store(stats, verb == StoreVerb::Cas, outcome);
+            if matches!(outcome, StoreOutcome::Stored { .. }) {
+                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+                ctx.notify(
+                    notify::STRING,
+                    if append { "append" } else { "set" },
+                    0,
+                    key,
+                );
+                if exptime != 0 && !append {
+                    ctx.notify(notify::GENERIC, "expire", 0, key);
+                }
+            }
             let reply = match outcome {
                 StoreOutcome::Stored { .. } => Reply::Stored,
                 StoreOutcome::NotStored => Reply::NotStored,
@@ -238,6 +256,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
                     bump(&stats.delete_hits);
+                    ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
                 DeleteOutcome::NotFound | DeleteOutcome::Exists => {
@@ -266,6 +285,9 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 touch: None,
             });
             count_arith(stats, incr, &outcome);
+            if matches!(outcome, ArithOutcome::Value { .. }) {
+                ctx.notify(notify::STRING, "incrby", 0, key);
+            }
             if !noreply {
                 match outcome {
                     ArithOutcome::Value { value, .. } => {
@@ -286,6 +308,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             bump(&stats.cmd_touch);
             let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
                 bump(&stats.touch_hits);
+                ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
                 bump(&stats.touch_misses);

@@ -6,6 +6,7 @@
 use super::connection::db_index;
 use super::registry::{spec, Spec};
 use super::{glob, now_millis, Call, ExpireAt, TimeUnit, OOM};
+use crate::hub::notify;
 use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
@@ -95,6 +96,9 @@ impl Call<'_> {
             drop_value: false,
         };
         let deleted = self.ctx.store.delete(&d) == DeleteOutcome::Deleted;
+        if deleted {
+            self.notify(notify::GENERIC, "del", key);
+        }
         stats::bump(if deleted {
             &self.stats.delete_hits
         } else {
@@ -226,7 +230,11 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
     let done = if at.past {
         call.delete(key)
     } else {
-        call.ctx.store.touch(call.conn.db, key, new_expiry)
+        let touched = call.ctx.store.touch(call.conn.db, key, new_expiry);
+        if touched {
+            call.notify(notify::GENERIC, "expire", key);
+        }
+        touched
     };
     stats::bump(if done {
         &call.stats.touch_hits
@@ -286,6 +294,9 @@ pub(super) fn persist(call: &mut Call<'_>, args: Args<'_>) {
     let key = args.get(1);
     let done = matches!(call.expiry_of(key), Some(Expiry::At(_)))
         && call.ctx.store.touch(call.conn.db, key, Expiry::Never);
+    if done {
+        call.notify(notify::GENERIC, "persist", key);
+    }
     call.w.integer(i64::from(done));
 }
 
@@ -302,7 +313,12 @@ fn rename_generic(call: &mut Call<'_>, args: Args<'_>, only_if_absent: bool) {
         };
     }
     let db = call.conn.db;
-    match call.ctx.store.rename(db, from, db, to, only_if_absent) {
+    let renamed = call.ctx.store.rename(db, from, db, to, only_if_absent);
+    if renamed == Ok(true) {
+        call.notify(notify::GENERIC, "rename_from", from);
+        call.notify(notify::GENERIC, "rename_to", to);
+    }
+    match renamed {
         Ok(moved) if only_if_absent => call.w.integer(i64::from(moved)),
         Ok(true) => call.w.ok(),
         // Deleted between the check and the rename.
@@ -330,7 +346,13 @@ pub(super) fn move_key(call: &mut Call<'_>, args: Args<'_>) {
     }
     let key = args.get(1);
     match call.ctx.store.rename(call.conn.db, key, to, key, true) {
-        Ok(moved) => call.w.integer(i64::from(moved)),
+        Ok(moved) => {
+            if moved {
+                call.notify(notify::GENERIC, "move_from", key);
+                call.ctx.notify(notify::GENERIC, "move_to", to, key);
+            }
+            call.w.integer(i64::from(moved));
+        }
         Err(_) => call.w.error(OOM),
     }
 }

@@ -25,6 +25,7 @@ pub(crate) mod glob;
 mod hll;
 mod keys;
 mod lcs;
+mod monitor;
 mod persistence;
 mod pubsub;
 mod registry;
@@ -97,6 +98,8 @@ struct Conn {
     reply_off: bool,
     /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
     reply_skip: u8,
+    /// MONITOR was run: this connection receives every command's line.
+    monitor: bool,
 }
 
 impl State {
@@ -107,7 +110,7 @@ impl State {
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
     pub fn subscribed(&self) -> bool {
-        self.conn.subs.active()
+        self.conn.subs.active() || self.conn.monitor
     }
 }
 
@@ -115,6 +118,9 @@ impl State {
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
     pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
+    if session.resp.conn.monitor {
+        monitor::stop(ctx, who);
+    }
 }
 
 /// One command being run: everything a handler may touch.
@@ -155,6 +161,12 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// A keyspace event for `key` in the selected database (see [`crate::hub::notify`]):
+    /// `class` one of its constants, `event` Redis's name (`set`, `del`, `expire`...).
+    pub(super) fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.ctx.notify(class, event, self.conn.db, key);
     }
 
     /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
@@ -358,6 +370,15 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     call.depth += 1;
     (spec.handler)(call, args);
     call.depth -= 1;
+    if call
+        .ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MONITOR)
+        && !call.blocked
+    {
+        monitor::feed(call, spec, args);
+    }
     let usec = began.elapsed().as_micros() as u64;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
