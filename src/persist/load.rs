@@ -81,7 +81,7 @@ pub fn store_entry(store: &Store, e: &Entry) -> Option<StoreOutcome> {
     let expiry = match e.expire_ms {
         None => Expiry::Never,
         // Round up: an item must not expire before its time.
-        Some(ms) => Expiry::At((ms.max(0) as u64).div_ceil(1000)),
+        Some(ms) => Expiry::AtMs(ms.max(0) as u64),
     };
     match &e.value {
         Value::String(v) => Some(store.store(&Write::new(

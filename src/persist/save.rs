@@ -12,7 +12,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::rdb::{Writer, WriterOptions};
-use crate::storage::{Expiry, ItemType, ItemView, SnapshotSink, Store};
+use crate::storage::{Current, ItemType, SnapshotSink, Store};
 
 type FileWriter = Writer<BufWriter<File>>;
 
@@ -27,7 +27,8 @@ struct SinkState {
     w: Option<FileWriter>,
     db: Option<u8>,
     keys: u64,
-    value: Vec<u8>,
+    /// Values of a type the writer cannot encode yet.
+    skipped: u64,
     err: Option<std::io::Error>,
 }
 
@@ -37,21 +38,24 @@ struct RdbSink {
 }
 
 impl SinkState {
-    fn write_item(&mut self, db: u8, item: &dyn ItemView) -> std::io::Result<()> {
+    fn write_item(&mut self, db: u8, item: &Current<'_>) -> std::io::Result<()> {
         let w = self.w.as_mut().expect("writer present until the walk ends");
         if self.db != Some(db) {
             w.select_db(u32::from(db))?;
             self.db = Some(db);
         }
-        let expire_ms = match item.expiry() {
-            Expiry::Never => None,
-            Expiry::At(secs) => Some(secs.saturating_mul(1000) as i64),
-        };
-        match item.item_type() {
-            ItemType::String => {
-                self.value.clear();
-                item.copy_value_to(&mut self.value);
-                w.string_entry(item.key(), &self.value, expire_ms, item.flags())?;
+        let expire_ms = item
+            .expiry()
+            .unix_ms()
+            .map(|ms| ms.min(i64::MAX as u64) as i64);
+        match (item.item_type(), item.bytes()) {
+            (ItemType::String, Some(value)) => {
+                w.string_entry(item.key(), &value, expire_ms, item.flags())?;
+            }
+            // Collections join as their owners publish a way to read them.
+            _ => {
+                self.skipped += 1;
+                return Ok(());
             }
         }
         self.keys += 1;
@@ -60,7 +64,7 @@ impl SinkState {
 }
 
 impl SnapshotSink for RdbSink {
-    fn item(&self, db: u8, item: &dyn ItemView) {
+    fn item(&self, db: u8, item: &Current<'_>) {
         let mut s = self.state.lock();
         if s.err.is_none() {
             if let Err(e) = s.write_item(db, item) {
@@ -105,7 +109,7 @@ fn write_file(store: &Store, path: &PathBuf, opts: WriterOptions) -> std::io::Re
             w: Some(w),
             db: None,
             keys: 0,
-            value: Vec::new(),
+            skipped: 0,
             err: None,
         }),
     });

@@ -25,13 +25,13 @@ use parking_lot::RwLock;
 
 use super::index::Stripe;
 use super::items::Core;
-use super::ItemView;
+use super::Current;
 
 /// Receives the items of a snapshot. Called with a stripe lock held, from whichever thread
 /// visits the stripe (the snapshot thread or any client's), so it must not call the store.
 pub trait SnapshotSink: Send + Sync {
     /// One live item; `db` is the logical database at the snapshot's start.
-    fn item(&self, db: u8, item: &dyn ItemView);
+    fn item(&self, db: u8, item: &Current<'_>);
 }
 
 struct Running {
@@ -67,7 +67,7 @@ impl Core {
     /// Hands stripe `i`'s items to a running snapshot unless it has them already. The
     /// caller holds stripe `i`'s lock (`guard`).
     #[cold]
-    pub fn snapshot_visit_locked(&self, i: usize, guard: &Stripe) {
+    pub fn snapshot_visit_locked(&self, i: usize, guard: &mut Stripe) {
         let Some(run) = self.snapshot.running.read().clone() else {
             return;
         };
@@ -75,11 +75,12 @@ impl Core {
             return;
         }
         let now = self.clock.now();
-        for chunk in guard.chunks() {
+        let chunks: Vec<_> = guard.chunks().collect();
+        for chunk in chunks {
             let it = super::item::Item::new(&self.arena, chunk);
             if self.dead(it, now).is_none() {
-                run.sink
-                    .item(run.logical[usize::from(it.db())], &self.view(chunk, now));
+                let db = run.logical[usize::from(it.db())];
+                run.sink.item(db, &Current::in_stripe(self, guard, chunk));
             }
         }
         run.visited[i].store(true, Ordering::Relaxed);
@@ -89,8 +90,8 @@ impl Core {
     #[cold]
     pub fn snapshot_visit_all(&self) {
         for i in 0..self.index.stripe_count() {
-            let guard = self.index.lock(i);
-            self.snapshot_visit_locked(i, &guard);
+            let mut guard = self.index.lock(i);
+            self.snapshot_visit_locked(i, &mut guard);
         }
     }
 
