@@ -65,6 +65,7 @@ impl Context {
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));
         }
+        memcache::add_file_users(&users, &settings);
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
@@ -212,9 +213,11 @@ impl Clients {
 /// Which protocol a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// Decided by the first byte: `*` is RESP, anything else the memcached text protocol.
+    /// Decided by the first byte and `-B`: 0x80 is memcached's binary protocol, `*` RESP,
+    /// anything else the memcached text protocol.
     Detect,
     Memcache,
+    MemcacheBinary,
     Resp,
 }
 
@@ -287,14 +290,14 @@ pub enum Step {
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
     if session.protocol == Protocol::Detect {
-        match input.first() {
-            None => return Step::Incomplete,
-            Some(b'*') => session.protocol = Protocol::Resp,
-            Some(_) => session.protocol = Protocol::Memcache,
-        }
+        let Some(&first) = input.first() else {
+            return Step::Incomplete;
+        };
+        session.protocol = memcache::detect(&ctx.settings, first);
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),
+        Protocol::MemcacheBinary => memcache::binary::process(ctx, session, input, out),
         _ => memcache::process(ctx, session, input, out),
     }
 }
