@@ -341,7 +341,7 @@ fn graph(call: &mut Call<'_>, event: &[u8]) {
     const ROWS: u64 = 4;
     for row in (1..=ROWS).rev() {
         for (_, ms) in &s {
-            let level = if max == 0 { 0 } else { ms * ROWS / max };
+            let level = (ms * ROWS).checked_div(max).unwrap_or(0);
             text.push(if level >= row { '#' } else { ' ' });
         }
         text.push('\n');
