@@ -544,7 +544,9 @@ fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
 fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
     match clock.memcache_expiry(delay) {
         Expiry::Never => 0,
-        Expiry::At(at) => u32::try_from(at.saturating_sub(clock.unix_now())).unwrap_or(u32::MAX),
+        Expiry::AtMs(ms) => {
+            u32::try_from((ms / 1000).saturating_sub(clock.unix_now())).unwrap_or(u32::MAX)
+        }
     }
 }
 
@@ -552,7 +554,7 @@ fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
 fn ttl_remaining(clock: &crate::storage::Clock, expiry: Expiry) -> i64 {
     match expiry {
         Expiry::Never => -1,
-        Expiry::At(at) => at as i64 - clock.unix_now() as i64,
+        Expiry::AtMs(ms) => (ms / 1000) as i64 - clock.unix_now() as i64,
     }
 }
 

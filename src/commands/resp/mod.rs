@@ -41,7 +41,7 @@ use crate::auth::{Login, LoginState};
 use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
-use crate::storage::{Expiry, KEY_MAX};
+use crate::storage::Expiry;
 
 /// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
 /// release whose commands and replies slabd follows.
@@ -263,7 +263,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         return Step::Close;
     }
     let limits = Limits {
-        max_bulk: ctx.settings.item_size_max,
+        max_bulk: ctx.settings.proto_max_bulk_len,
         authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
@@ -401,9 +401,10 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
-    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
+    let key_max = call.ctx.store.key_max();
+    if key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max) {
         call.w.error_fmt(format_args!(
-            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+            "ERR key too long (slabd keys are at most {key_max} bytes)"
         ));
         return Err(Some(index));
     }
@@ -500,22 +501,20 @@ impl ExpireAt {
         })
     }
 
-    /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-    /// before the time a client asked for. A past time is `At(0)`, expired at once.
+    /// The store keeps the exact millisecond. A past time is `AtMs(0)`, expired at once.
     fn expiry(self) -> Expiry {
         if self.past {
-            Expiry::At(0)
+            Expiry::AtMs(0)
         } else {
-            Expiry::At((self.at_ms as u64).div_ceil(1000))
+            Expiry::AtMs(self.at_ms as u64)
         }
     }
 }
 
-/// The base of relative expire times and TTLs: the store clock's unix time, the same base
-/// memcached's exptime uses, so `SET k v EX 100` and `set k 0 100` make the same expiry and
-/// TTL reads back exactly what was set by either protocol.
+/// The base of relative expire times and TTLs: the real clock in milliseconds (the store
+/// clock's `now_ms`, which a test's manual clock moves).
 fn now_millis(ctx: &Context) -> u64 {
-    ctx.store.clock().unix_now() * 1000
+    ctx.store.clock().now_ms()
 }
 
 #[cfg(test)]
@@ -608,15 +607,15 @@ mod tests {
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
         let future = |at_ms| ExpireAt { at_ms, past: false }.expiry();
-        assert_eq!(future(1_700_000_000_001), Expiry::At(1_700_000_001));
-        assert_eq!(future(1_700_000_001_000), Expiry::At(1_700_000_001));
+        assert_eq!(future(1_700_000_000_001), Expiry::AtMs(1_700_000_000_001));
+        assert_eq!(future(1_700_000_001_000), Expiry::AtMs(1_700_000_001_000));
         assert_eq!(
             ExpireAt {
                 at_ms: 5,
                 past: true
             }
             .expiry(),
-            Expiry::At(0)
+            Expiry::AtMs(0)
         );
     }
 
@@ -628,14 +627,17 @@ mod tests {
         let ctx = Context::new(store, crate::config::Settings::default());
         // Relative: against the store clock (here far behind the system clock).
         let r = ExpireAt::resolve(&ctx, 1, TimeUnit::Seconds, false).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(1_000_001)));
+        assert_eq!((r.past, r.expiry()), (false, Expiry::AtMs(1_000_001_000)));
         let r = ExpireAt::resolve(&ctx, -1, TimeUnit::Seconds, false).unwrap();
         assert!(r.past);
         // Absolute: against the system clock.
         let r = ExpireAt::resolve(&ctx, 1_000_001, TimeUnit::Seconds, true).unwrap();
         assert!(r.past);
         let r = ExpireAt::resolve(&ctx, 4_000_000_000, TimeUnit::Seconds, true).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(4_000_000_000)));
+        assert_eq!(
+            (r.past, r.expiry()),
+            (false, Expiry::AtMs(4_000_000_000_000))
+        );
     }
 }
 

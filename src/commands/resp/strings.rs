@@ -213,9 +213,24 @@ pub(super) fn set(call: &mut Call<'_>, args: Args<'_>) {
             None => return,
         },
     };
-    let mut write = Write::new(call.db(), args.get(1), args.get(2), 0, expiry, mode);
+    let mut write = resp_write(call.db(), args.get(1), args.get(2), 0, expiry, mode);
     write.keep_ttl = keep_ttl;
     store_reply(call, &write, get);
+}
+
+/// A RESP write: values as large as `proto-max-bulk-len` and memory allow (no `-I`).
+fn resp_write<'a>(
+    db: u8,
+    key: &'a [u8],
+    value: &'a [u8],
+    flags: u32,
+    expiry: Expiry,
+    mode: Mode,
+) -> Write<'a> {
+    Write {
+        large: true,
+        ..Write::new(db, key, value, flags, expiry, mode)
+    }
 }
 
 /// Stores `write` and replies: OK or null (condition not met), or with `get` the old value.
@@ -256,7 +271,7 @@ fn notify_set(call: &Call<'_>, write: &Write<'_>) {
 
 pub(super) fn setnx(call: &mut Call<'_>, args: Args<'_>) {
     stats::bump(&call.stats.cmd_set);
-    let w = Write::new(
+    let w = resp_write(
         call.db(),
         args.get(1),
         args.get(2),
@@ -278,7 +293,7 @@ fn set_with_expiry(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, command:
     let Some(expiry) = call.positive_expiry(args.get(2), unit, false, command) else {
         return;
     };
-    let w = Write::new(call.db(), args.get(1), args.get(3), 0, expiry, Mode::Set);
+    let w = resp_write(call.db(), args.get(1), args.get(3), 0, expiry, Mode::Set);
     store_reply(call, &w, false);
 }
 
@@ -291,7 +306,7 @@ pub(super) fn psetex(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 pub(super) fn getset(call: &mut Call<'_>, args: Args<'_>) {
-    let w = Write::new(
+    let w = resp_write(
         call.db(),
         args.get(1),
         args.get(2),
@@ -393,7 +408,7 @@ pub(super) fn mset(call: &mut Call<'_>, args: Args<'_>) {
     }
     for i in (1..args.len()).step_by(2) {
         stats::bump(&call.stats.cmd_set);
-        let w = Write::new(
+        let w = resp_write(
             call.db(),
             args.get(i),
             args.get(i + 1),
@@ -438,7 +453,7 @@ pub(super) fn msetnx(call: &mut Call<'_>, args: Args<'_>) {
         } else {
             Mode::Set
         };
-        let w = Write::new(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
+        let w = resp_write(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
         match call.ctx.store.store(&w) {
             StoreOutcome::Stored { .. } => call.notify(notify::STRING, "set", key),
             o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => return call.write_refused(o),
