@@ -538,7 +538,7 @@ fn cachedump(ctx: &Context, class: u8, limit: u32, out: &mut Vec<u8>) {
         out.extend_from_slice(b" b; ");
         match item.expiry() {
             Expiry::Never => out.push(b'0'),
-            Expiry::At(t) => write_u64(out, t),
+            Expiry::AtMs(ms) => write_u64(out, ms / 1000),
         }
         out.extend_from_slice(b" s]\r\n");
         if out.len() - start + 6 > MEMLIMIT {
