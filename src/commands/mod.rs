@@ -50,6 +50,8 @@ pub struct Context {
     pub gates: gate::Gates,
     /// Collection encoding thresholds, kept in step with `directives`.
     pub collections: Arc<crate::collections::Thresholds>,
+    /// RDB saves and loads, INFO persistence state.
+    pub persist: crate::persist::Persistence,
 }
 
 impl Context {
@@ -89,6 +91,7 @@ impl Context {
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
+            persist: Default::default(),
         }
     }
 

@@ -199,6 +199,8 @@ pub struct Core {
     pub index: Index,
     cas_seq: AtomicU64,
     flush: Vec<FlushState>,
+    /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
+    pub snapshot: super::snapshot::Gate,
     pub counters: Counters,
     pub automove: AtomicU8,
     policy: AtomicU8,
@@ -387,6 +389,7 @@ impl Core {
             page_class: (0..arena_pages).map(|_| AtomicU8::new(0)).collect(),
             index: Index::new(STRIPES, expected, seed),
             cas_seq: AtomicU64::new(0),
+            snapshot: Default::default(),
             flush: (0..16).map(|_| FlushState::default()).collect(),
             counters: Counters::default(),
             lazyfree: OnceLock::new(),
@@ -408,6 +411,11 @@ impl Core {
 
     pub fn set_eviction_policy(&self, p: EvictionPolicy) {
         self.policy.store(p as u8, Ordering::Relaxed);
+    }
+
+    /// Writes so far (persistence counts changes since the last save from it).
+    pub fn write_seq(&self) -> u64 {
+        self.cas_seq.load(Ordering::Relaxed)
     }
 
     pub fn next_cas(&self) -> u64 {
@@ -483,7 +491,10 @@ impl Core {
     pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
-        let guard = self.index.lock(stripe);
+        let mut guard = self.index.lock(stripe);
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(stripe, &mut guard);
+        }
         let db = self.index.physical(db);
         Locked {
             guard,
@@ -913,6 +924,9 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        if self.snapshot.is_active() {
+            self.snapshot_visit_all();
+        }
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);

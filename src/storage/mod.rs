@@ -213,11 +213,13 @@ mod keyspace;
 mod ops;
 mod rebalance;
 mod slabs;
+mod snapshot;
 mod stats;
 mod typed;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 use items::Core;
+pub use snapshot::SnapshotSink;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
@@ -985,6 +987,18 @@ impl Store {
 
     /// One pass of background work: reclaim expired items, move pages between classes.
     /// The server calls this about once a second from a maintenance thread.
+    /// Persistence: walks every live item as of this call's start into `sink` (from this
+    /// thread) while other threads keep reading and writing; false if a snapshot is already
+    /// running. See `snapshot.rs`.
+    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) -> bool {
+        self.core.snapshot(sink)
+    }
+
+    /// Writes applied so far (a counter that only grows).
+    pub fn write_seq(&self) -> u64 {
+        self.core.write_seq()
+    }
+
     pub fn maintain(&self) {
         self.core.maintain()
     }

@@ -26,6 +26,7 @@ mod hll;
 mod keys;
 mod lcs;
 mod monitor;
+mod persistence;
 mod pubsub;
 mod registry;
 mod server;
@@ -136,6 +137,8 @@ struct Call<'a> {
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
+    /// Stop the server after the reply (SHUTDOWN).
+    shutdown: bool,
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
@@ -296,6 +299,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         conn,
         login,
         close: false,
+        shutdown: false,
         pending: input.len(),
         wait,
         depth: 0,
@@ -314,6 +318,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
+    let shutdown = call.shutdown;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
@@ -322,7 +327,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if failed {
         stats::bump(&stats.resp_errors);
     }
-    if close {
+    if shutdown {
+        Step::Shutdown
+    } else if close {
         Step::Close
     } else {
         Step::Done(consumed)
@@ -399,6 +406,17 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         return Err(Some(index));
     }
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+        return Err(Some(index));
+    }
+    if call
+        .ctx
+        .persist
+        .bgsave_failed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.flags.contains(&"write")
+        && call.ctx.persist.refuse_writes(call.ctx)
+    {
+        call.w.error(persistence::MISCONF);
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();
@@ -724,7 +742,8 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            .filter(|s| s.name != "quit")
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, monitor, pubsub, server, strings, transaction,
-    Args, Call,
+    acl, bitops, config, connection, hll, keys, monitor, persistence, pubsub, server, strings,
+    transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -30,6 +30,7 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    persistence::COMMANDS,
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
