@@ -62,6 +62,7 @@ impl Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
+        resp.follow(&directives);
         let users = Users::new();
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, monitor, persistence, pubsub, server, strings,
-    transaction, Args, Call,
+    acl, bitops, config, connection, hll, keys, latency, monitor, persistence, pubsub, server,
+    slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -34,6 +34,8 @@ static FAMILIES: &[&[Spec]] = &[
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
