@@ -12,6 +12,7 @@ use super::item::{
     atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
     HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL,
 };
+use super::observe::Removal;
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::typed::Object;
 use super::{
@@ -208,6 +209,8 @@ pub struct Core {
     pub lazyfree: OnceLock<Option<Sender<Box<dyn Object>>>>,
     /// Where object eviction samples stripes next.
     pub object_cursor: AtomicUsize,
+    /// Who hears about expired and evicted items.
+    pub observers: super::observe::Observers,
 }
 
 /// A live item as a read sees it.
@@ -394,6 +397,7 @@ impl Core {
             counters: Counters::default(),
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
+            observers: Default::default(),
             config,
             clock,
             arena,
@@ -627,6 +631,9 @@ impl Core {
                     let class = &self.classes[self.class_of_chunk(chunk)];
                     class.state.lock().expired_unfetched += 1;
                 }
+                if miss == Miss::Expired {
+                    self.observers.report(Removal::Expired, db, key);
+                }
                 self.unlink_locked(s, hash, chunk);
                 Err(miss)
             }
@@ -780,6 +787,11 @@ impl Core {
                 continue;
             }
             let unfetched = bits & FETCHED == 0;
+            match dead {
+                None => self.observers.report(Removal::Evicted, it.db(), it.key()),
+                Some(Miss::Expired) => self.observers.report(Removal::Expired, it.db(), it.key()),
+                Some(_) => {}
+            }
             if dead.is_some() {
                 st.reclaimed += 1;
                 if unfetched {

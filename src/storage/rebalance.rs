@@ -12,7 +12,9 @@
 use super::arena::ChunkId;
 use super::item::{atime_age, chunk_at, Item, FETCHED, FREE, LINKED, TAIL};
 use super::items::Core;
+use super::observe::Removal;
 use super::slabs::{ClassState, SlabClass};
+use super::Miss;
 use super::ReassignOutcome;
 use std::sync::atomic::Ordering;
 
@@ -51,10 +53,13 @@ impl Core {
                     self.counters
                         .crawler_items_checked
                         .fetch_add(1, Ordering::Relaxed);
-                    if self.dead(it, now).is_none() {
+                    let Some(miss) = self.dead(it, now) else {
                         continue;
-                    }
+                    };
                     if self.unlink_victim(it, None) {
+                        if miss == Miss::Expired {
+                            self.observers.report(Removal::Expired, it.db(), it.key());
+                        }
                         st.crawler_reclaimed += 1;
                         if bits & FETCHED == 0 {
                             st.expired_unfetched += 1;
