@@ -56,6 +56,11 @@ pub struct Counters {
     pub crawler_items_checked: AtomicU64,
     /// Heap bytes charged for objects (`typed.rs`).
     pub object_bytes: AtomicU64,
+    /// Items that expired (found by a read, the eviction hand or the expiry cycle): Redis's
+    /// `expired_keys`.
+    pub expired: AtomicU64,
+    /// Smoothed share (per mille) of expired items among those expiry cycles checked.
+    pub stale_permille: AtomicU64,
 }
 
 /// The allocating thread's own stripe: eviction may unlink victims in it directly (it is
@@ -211,6 +216,8 @@ pub struct Core {
     pub object_cursor: AtomicUsize,
     /// Who hears about expired and evicted items.
     pub observers: super::observe::Observers,
+    /// The class an expiry cycle starts with (rotates).
+    pub expire_cursor: AtomicUsize,
 }
 
 /// A live item as a read sees it.
@@ -398,6 +405,7 @@ impl Core {
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
             observers: Default::default(),
+            expire_cursor: AtomicUsize::new(0),
             config,
             clock,
             arena,
@@ -627,9 +635,12 @@ impl Core {
         match self.dead(it, now) {
             None => Ok(chunk),
             Some(miss) => {
-                if miss == Miss::Expired && it.bits() & FETCHED == 0 {
-                    let class = &self.classes[self.class_of_chunk(chunk)];
-                    class.state.lock().expired_unfetched += 1;
+                if miss == Miss::Expired {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    if it.bits() & FETCHED == 0 {
+                        let class = &self.classes[self.class_of_chunk(chunk)];
+                        class.state.lock().expired_unfetched += 1;
+                    }
                 }
                 if miss == Miss::Expired {
                     self.observers.report(Removal::Expired, db, key);
@@ -794,6 +805,9 @@ impl Core {
             }
             if dead.is_some() {
                 st.reclaimed += 1;
+                if dead == Some(Miss::Expired) {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                }
                 if unfetched {
                     st.expired_unfetched += 1;
                 }
