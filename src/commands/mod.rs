@@ -71,6 +71,7 @@ impl Context {
             users.set_requirepass(Some(p));
         }
         memcache::add_file_users(&users, &settings);
+        let memcache = memcache::Shared::new(&settings);
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
@@ -84,7 +85,7 @@ impl Context {
             threads,
             server: ServerStats::default(),
             clients: Clients::default(),
-            memcache: memcache::Shared::default(),
+            memcache,
             resp,
             hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
