@@ -62,6 +62,9 @@ pub struct Settings {
     pub chunk_size: usize,
     /// `-I` in bytes.
     pub item_size_max: usize,
+    /// Redis `proto-max-bulk-len`: the longest RESP bulk string (keys and values over RESP;
+    /// values are further bounded by `-m`).
+    pub proto_max_bulk_len: usize,
     /// `-o slab_chunk_max` in bytes.
     pub slab_chunk_max: usize,
     /// `-C`: CAS disabled.
@@ -124,6 +127,7 @@ impl Default for Settings {
             growth_factor: 1.25,
             chunk_size: 48,
             item_size_max: 1 << 20,
+            proto_max_bulk_len: 512 << 20,
             slab_chunk_max: 1 << 19,
             no_cas: false,
             binding_protocol: BindingProtocol::Auto,
@@ -428,6 +432,12 @@ fn command() -> Command {
                 .long("resp-port")
                 .num_args(1)
                 .help("port serving RESP only (default: off; 0 picks one)"),
+        )
+        .arg(
+            Arg::new("proto-max-bulk-len")
+                .long("proto-max-bulk-len")
+                .num_args(1)
+                .help("longest RESP bulk string, keys and values (default: 512m)"),
         )
         .arg(
             Arg::new("requirepass")
@@ -765,6 +775,9 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     if let Some(v) = get("resp-port") {
         s.resp_port = number("--resp-port", v)?;
         s.resp_enabled = true;
+    }
+    if let Some(v) = get("proto-max-bulk-len") {
+        s.proto_max_bulk_len = size("--proto-max-bulk-len", v)?;
     }
     if let Some(v) = get("requirepass") {
         s.requirepass = Some(v.as_bytes().to_vec());

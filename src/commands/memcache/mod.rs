@@ -13,9 +13,12 @@
 //! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
 //!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
+mod login;
 mod meta;
 mod stats;
 
+use crate::hub::monitor::{memcache_monitor_line, stream};
+use crate::hub::notify;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,6 +45,8 @@ const MEMLIMIT_MIN_MB: u64 = 8;
 pub struct State {
     /// Bytes of a rejected storage command's data block still to be thrown away.
     swallow: usize,
+    /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
+    login_pending: Option<usize>,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -104,6 +109,11 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         session.memcache.swallow -= n;
         return Step::Done(n);
     }
+    match session.login(&ctx.users) {
+        None => return Step::Close,
+        Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
+        Some(_) => {}
+    }
     let limits = Limits {
         item_size_max: ctx.settings.item_size_max,
     };
@@ -143,10 +153,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Step::Done(consumed)
         }
         Parsed::Request { command, consumed } => {
+            if ctx.hub.watchers.wanted(stream::MONITOR) {
+                let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
+                ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
+            }
             session
                 .info
                 .last_cmd
                 .store(ctx.store.clock().now(), Ordering::Relaxed);
+            if login::refused(session, &command, out) {
+                return Step::Done(consumed);
+            }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
         }
     }
@@ -203,6 +220,18 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
             count_store(stats, verb == StoreVerb::Cas, outcome);
+            if matches!(outcome, StoreOutcome::Stored { .. }) {
+                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+                ctx.notify(
+                    notify::STRING,
+                    if append { "append" } else { "set" },
+                    0,
+                    key,
+                );
+                if exptime != 0 && !append {
+                    ctx.notify(notify::GENERIC, "expire", 0, key);
+                }
+            }
             let reply = match outcome {
                 StoreOutcome::Stored { .. } => Reply::Stored,
                 StoreOutcome::NotStored => Reply::NotStored,
@@ -227,6 +256,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
                     bump(&stats.delete_hits);
+                    ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
                 DeleteOutcome::NotFound | DeleteOutcome::Exists => {
@@ -255,6 +285,9 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 touch: None,
             });
             count_arith(stats, incr, &outcome);
+            if matches!(outcome, ArithOutcome::Value { .. }) {
+                ctx.notify(notify::STRING, "incrby", 0, key);
+            }
             if !noreply {
                 match outcome {
                     ArithOutcome::Value { value, .. } => {
@@ -275,6 +308,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             bump(&stats.cmd_touch);
             let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
                 bump(&stats.touch_hits);
+                ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
                 bump(&stats.touch_misses);
@@ -431,7 +465,9 @@ fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
 fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
     match clock.memcache_expiry(delay) {
         Expiry::Never => 0,
-        Expiry::At(at) => u32::try_from(at.saturating_sub(clock.unix_now())).unwrap_or(u32::MAX),
+        Expiry::AtMs(ms) => {
+            u32::try_from((ms / 1000).saturating_sub(clock.unix_now())).unwrap_or(u32::MAX)
+        }
     }
 }
 
@@ -439,7 +475,7 @@ fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
 fn ttl_remaining(clock: &crate::storage::Clock, expiry: Expiry) -> i64 {
     match expiry {
         Expiry::Never => -1,
-        Expiry::At(at) => at as i64 - clock.unix_now() as i64,
+        Expiry::AtMs(ms) => (ms / 1000) as i64 - clock.unix_now() as i64,
     }
 }
 

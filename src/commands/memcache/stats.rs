@@ -383,7 +383,7 @@ pub(super) fn metadump(ctx: &Context, sel: ClassSelector<'_>, out: &mut Vec<u8>)
         out.extend_from_slice(b" exp=");
         match item.expiry() {
             Expiry::Never => out.extend_from_slice(b"-1"),
-            Expiry::At(at) => write_u64(out, at),
+            Expiry::AtMs(ms) => write_u64(out, ms / 1000),
         }
         out.extend_from_slice(b" la=");
         write_u64(out, now.saturating_sub(u64::from(item.last_access())));

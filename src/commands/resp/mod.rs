@@ -14,11 +14,19 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod acl;
+mod bitfield;
+mod bitops;
+mod client;
 mod commandstats;
 mod config;
 mod connection;
-mod glob;
+pub(crate) mod glob;
+mod hll;
 mod keys;
+mod lcs;
+mod monitor;
+mod pubsub;
 mod registry;
 mod server;
 mod strings;
@@ -29,9 +37,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
+use crate::auth::{Login, LoginState};
+use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
-use crate::storage::{Expiry, KEY_MAX};
+use crate::storage::Expiry;
 
 /// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
 /// release whose commands and replies slabd follows.
@@ -74,11 +84,6 @@ struct Conn {
     db: u8,
     /// `HELLO 3` switched this connection to RESP3.
     resp3: bool,
-    /// AUTH succeeded, or no password was required when the connection started (as Redis:
-    /// setting `requirepass` later does not log out connected clients).
-    authenticated: bool,
-    /// `authenticated` has been decided from the password setting.
-    auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
@@ -86,6 +91,35 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// Channels, patterns and shard channels subscribed to.
+    subs: pubsub::Subscriptions,
+    /// CLIENT REPLY OFF: replies are dropped.
+    reply_off: bool,
+    /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
+    reply_skip: u8,
+    /// MONITOR was run: this connection receives every command's line.
+    monitor: bool,
+}
+
+impl State {
+    /// `HELLO 3` was sent: replies and pushes are RESP3.
+    pub fn resp3(&self) -> bool {
+        self.conn.resp3
+    }
+
+    /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
+    pub fn subscribed(&self) -> bool {
+        self.conn.subs.active() || self.conn.monitor
+    }
+}
+
+/// The connection is closing: leave its channels.
+pub fn close(ctx: &Context, session: &mut Session) {
+    let who = session.info.target();
+    pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
+    if session.resp.conn.monitor {
+        monitor::stop(ctx, who);
+    }
 }
 
 /// One command being run: everything a handler may touch.
@@ -93,6 +127,9 @@ struct Call<'a> {
     ctx: &'a Context,
     info: &'a ClientInfo,
     conn: &'a mut Conn,
+    /// Who the connection is logged in as (AUTH changes it; as in Redis, setting
+    /// `requirepass` later does not log out connected clients).
+    login: &'a mut Login,
     stats: &'a ThreadStats,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
@@ -102,6 +139,12 @@ struct Call<'a> {
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
+    /// The connection's parked request, if this call re-runs one (see [`Call::block`]).
+    wait: &'a mut Option<Wait>,
+    /// Commands running: 1 for a client's own, more inside EXEC (which may not block).
+    depth: u8,
+    /// The command called [`Call::block`].
+    blocked: bool,
 }
 
 impl Call<'_> {
@@ -115,6 +158,61 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// A keyspace event for `key` in the selected database (see [`crate::hub::notify`]):
+    /// `class` one of its constants, `event` Redis's name (`set`, `del`, `expire`...).
+    pub(super) fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.ctx.notify(class, event, self.conn.db, key);
+    }
+
+    /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
+    /// blocking commands answer at once as if they had timed out.
+    pub(super) fn may_block(&self) -> bool {
+        self.depth <= 1
+    }
+
+    /// Blocks the running command on `keys` (in the selected database) until one of them
+    /// is signalled (`ctx.hub.signal_key`) or `timeout` passes (`None`: forever); the
+    /// handler writes nothing. When a signal wakes the connection the same request runs
+    /// again: the handler either answers it (the wait ends) or calls `block` again, which
+    /// keeps its place in each key's queue and its first deadline. When time is up the
+    /// client gets `on_timeout`'s reply. Only call it when [`Call::may_block`].
+    pub(super) fn block<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        timeout: Option<std::time::Duration>,
+        on_timeout: OnTimeout,
+    ) {
+        let db = self.conn.db;
+        let who = self.info.target();
+        match self.wait.as_mut() {
+            Some(w) => {
+                // A re-run that found nothing: park again, same place, same deadline.
+                w.woken = false;
+            }
+            None => {
+                let keys: Vec<(u8, Box<[u8]>)> =
+                    keys.into_iter().map(|k| (db, Box::from(k))).collect();
+                self.ctx.hub.waiters.register(who, &keys);
+                let bit = if on_timeout == OnTimeout::Rerun {
+                    crate::hub::flag::PAUSED
+                } else {
+                    crate::hub::flag::BLOCKED
+                };
+                self.info.set_flag(bit, true);
+                *self.wait = Some(Wait {
+                    keys,
+                    deadline: timeout.map(|t| Instant::now() + t),
+                    on_timeout,
+                    consumed: 0,
+                    // Run once more right away: a write racing the registration is seen.
+                    woken: true,
+                    armed: false,
+                });
+            }
+        }
+        self.blocked = true;
     }
 
     fn syntax_error(&mut self) {
@@ -156,15 +254,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         info,
         worker,
         resp: State { parser, conn },
+        wait,
+        login,
         ..
     } = session;
-    if !conn.auth_known {
-        conn.authenticated = ctx.requirepass.read().is_none();
-        conn.auth_known = true;
+    let login = login.get_or_insert_with(|| ctx.users.new_login());
+    if login.current(&ctx.users) == LoginState::Gone {
+        return Step::Close;
     }
     let limits = Limits {
-        max_bulk: ctx.settings.item_size_max,
-        authenticated: conn.authenticated,
+        max_bulk: ctx.settings.proto_max_bulk_len,
+        authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
     let consumed = match parser.parse(input, limits) {
@@ -194,10 +294,24 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             resp3: conn.resp3,
         },
         conn,
+        login,
         close: false,
         pending: input.len(),
+        wait,
+        depth: 0,
+        blocked: false,
     };
     execute(&mut call, args);
+    if call.blocked {
+        if let Some(w) = call.wait.as_mut() {
+            w.consumed = consumed;
+        }
+        return Step::Blocked;
+    }
+    if call.conn.reply_off || call.conn.reply_skip > 0 {
+        call.w.out.truncate(start);
+        call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
+    }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
@@ -235,6 +349,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
+    if call.depth == 0 && client::paused(call, spec) {
+        return;
+    }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, args);
         if call.w.out.get(start) == Some(&b'-') {
@@ -243,7 +360,18 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     let began = Instant::now();
+    call.depth += 1;
     (spec.handler)(call, args);
+    call.depth -= 1;
+    if call
+        .ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MONITOR)
+        && !call.blocked
+    {
+        monitor::feed(call, spec, args);
+    }
     let usec = began.elapsed().as_micros() as u64;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
@@ -266,14 +394,22 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.wrong_arity(spec.name);
         return Err(Some(index));
     }
-    if !call.conn.authenticated && !spec.allowed_before_auth() {
+    if !call.login.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
         return Err(Some(index));
     }
-    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
+    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+        return Err(Some(index));
+    }
+    let key_max = call.ctx.store.key_max();
+    if key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max) {
         call.w.error_fmt(format_args!(
-            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+            "ERR key too long (slabd keys are at most {key_max} bytes)"
         ));
+        return Err(Some(index));
+    }
+    if call.conn.subs.active() && !call.conn.resp3 && !pubsub::allowed_when_subscribed(spec.name) {
+        pubsub::refuse_when_subscribed(call, spec.name);
         return Err(Some(index));
     }
     Ok(index)
@@ -365,22 +501,20 @@ impl ExpireAt {
         })
     }
 
-    /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-    /// before the time a client asked for. A past time is `At(0)`, expired at once.
+    /// The store keeps the exact millisecond. A past time is `AtMs(0)`, expired at once.
     fn expiry(self) -> Expiry {
         if self.past {
-            Expiry::At(0)
+            Expiry::AtMs(0)
         } else {
-            Expiry::At((self.at_ms as u64).div_ceil(1000))
+            Expiry::AtMs(self.at_ms as u64)
         }
     }
 }
 
-/// The base of relative expire times and TTLs: the store clock's unix time, the same base
-/// memcached's exptime uses, so `SET k v EX 100` and `set k 0 100` make the same expiry and
-/// TTL reads back exactly what was set by either protocol.
+/// The base of relative expire times and TTLs: the real clock in milliseconds (the store
+/// clock's `now_ms`, which a test's manual clock moves).
 fn now_millis(ctx: &Context) -> u64 {
-    ctx.store.clock().unix_now() * 1000
+    ctx.store.clock().now_ms()
 }
 
 #[cfg(test)]
@@ -473,15 +607,15 @@ mod tests {
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
         let future = |at_ms| ExpireAt { at_ms, past: false }.expiry();
-        assert_eq!(future(1_700_000_000_001), Expiry::At(1_700_000_001));
-        assert_eq!(future(1_700_000_001_000), Expiry::At(1_700_000_001));
+        assert_eq!(future(1_700_000_000_001), Expiry::AtMs(1_700_000_000_001));
+        assert_eq!(future(1_700_000_001_000), Expiry::AtMs(1_700_000_001_000));
         assert_eq!(
             ExpireAt {
                 at_ms: 5,
                 past: true
             }
             .expiry(),
-            Expiry::At(0)
+            Expiry::AtMs(0)
         );
     }
 
@@ -493,14 +627,17 @@ mod tests {
         let ctx = Context::new(store, crate::config::Settings::default());
         // Relative: against the store clock (here far behind the system clock).
         let r = ExpireAt::resolve(&ctx, 1, TimeUnit::Seconds, false).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(1_000_001)));
+        assert_eq!((r.past, r.expiry()), (false, Expiry::AtMs(1_000_001_000)));
         let r = ExpireAt::resolve(&ctx, -1, TimeUnit::Seconds, false).unwrap();
         assert!(r.past);
         // Absolute: against the system clock.
         let r = ExpireAt::resolve(&ctx, 1_000_001, TimeUnit::Seconds, true).unwrap();
         assert!(r.past);
         let r = ExpireAt::resolve(&ctx, 4_000_000_000, TimeUnit::Seconds, true).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(4_000_000_000)));
+        assert_eq!(
+            (r.past, r.expiry()),
+            (false, Expiry::AtMs(4_000_000_000_000))
+        );
     }
 }
 
@@ -619,7 +756,19 @@ mod random_commands {
                 let mut out = Vec::new();
                 let step = process(&ctx, &mut session, &wire, &mut out);
                 prop_assert_eq!(step, Step::Done(wire.len()), "{:?}", args);
-                prop_assert_eq!(value_len(&out), Some(out.len()),
+                // (Un)subscribe commands confirm each channel with its own reply.
+                let name = String::from_utf8_lossy(&args[0]).to_string();
+                let replies_per_channel = name.ends_with("subscribe");
+                let mut at = 0;
+                let mut replies = 0;
+                while at < out.len() {
+                    let Some(n) = value_len(&out[at..]) else { break };
+                    at += n;
+                    replies += 1;
+                }
+                prop_assert_eq!(at, out.len(),
+                    "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
+                prop_assert!(replies == 1 || (replies_per_channel && replies > 1),
                     "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
             }
         }
