@@ -6,6 +6,7 @@
 use super::connection::db_index;
 use super::registry::{spec, Spec};
 use super::Call;
+use crate::hub::notify;
 use crate::protocol::resp::Args;
 
 /// This family's commands (see [`super::registry`]).
@@ -29,9 +30,7 @@ pub(super) fn copy(call: &mut Call<'_>, args: Args<'_>) {
         } else if opt.eq_ignore_ascii_case(b"DB") && i + 1 < args.len() {
             let arg = args.get(i + 1);
             // Redis reads the index as a C int first, then checks the database range.
-            if crate::protocol::resp::parse_i64(arg)
-                .is_some_and(|n| i32::try_from(n).is_err())
-            {
+            if crate::protocol::resp::parse_i64(arg).is_some_and(|n| i32::try_from(n).is_err()) {
                 return call.w.error(
                     b"ERR value is out of range, value must between -2147483648 and 2147483647",
                 );
@@ -53,7 +52,12 @@ pub(super) fn copy(call: &mut Call<'_>, args: Args<'_>) {
             .error(b"ERR source and destination objects are the same");
     }
     match call.ctx.store.copy(db, key, to_db, to_key, replace) {
-        Ok(copied) => call.w.integer(i64::from(copied)),
+        Ok(copied) => {
+            if copied {
+                call.ctx.notify(notify::GENERIC, "copy_to", to_db, to_key);
+            }
+            call.w.integer(i64::from(copied))
+        }
         Err(e) => call.rewrite_refused(e),
     }
 }

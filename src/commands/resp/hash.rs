@@ -56,9 +56,12 @@ fn set_pairs(call: &mut Call<'_>, args: Args<'_>, name: &str, hmset: bool) {
         return call.wrong_arity(name);
     }
     let limits = call.ctx.collections.hash();
-    let r = call.write_hash(args.get(1), |h| {
+    let r = call.write_hash(args.get(1), "hset", |h| {
         // Convert before the first insert when any argument is too long, as Redis does.
-        let longest = (2..args.len()).map(|i| args.get(i).len()).max().unwrap_or(0);
+        let longest = (2..args.len())
+            .map(|i| args.get(i).len())
+            .max()
+            .unwrap_or(0);
         h.prepare(longest, 0, limits);
         let mut added = 0;
         for i in (2..args.len()).step_by(2) {
@@ -87,7 +90,7 @@ pub(super) fn hmset(call: &mut Call<'_>, args: Args<'_>) {
 pub(super) fn hsetnx(call: &mut Call<'_>, args: Args<'_>) {
     let limits = call.ctx.collections.hash();
     let (field, value) = (args.get(2), args.get(3));
-    let r = call.write_hash(args.get(1), |h| {
+    let r = call.write_hash(args.get(1), "hset", |h| {
         if h.get(field).is_some() {
             Edit::unchanged(0)
         } else {
@@ -164,7 +167,7 @@ pub(super) fn hvals(call: &mut Call<'_>, args: Args<'_>) {
 
 /// `HDEL key field [field ...]`
 pub(super) fn hdel(call: &mut Call<'_>, args: Args<'_>) {
-    let r = call.write_hash(args.get(1), |h| {
+    let r = call.write_hash(args.get(1), "hdel", |h| {
         let mut removed = 0;
         for i in 2..args.len() {
             removed += i64::from(h.remove(args.get(i)));
@@ -189,7 +192,9 @@ pub(super) fn hexists(call: &mut Call<'_>, args: Args<'_>) {
 
 /// `HLEN key`
 pub(super) fn hlen(call: &mut Call<'_>, args: Args<'_>) {
-    call.read_hash(args.get(1), |h, w| w.integer(h.map_or(0, |h| h.len()) as i64));
+    call.read_hash(args.get(1), |h, w| {
+        w.integer(h.map_or(0, |h| h.len()) as i64)
+    });
 }
 
 /// `HSTRLEN key field`
@@ -207,7 +212,7 @@ pub(super) fn hincrby(call: &mut Call<'_>, args: Args<'_>) {
     };
     let limits = call.ctx.collections.hash();
     let field = args.get(2);
-    let r = call.write_hash(args.get(1), |h| {
+    let r = call.write_hash(args.get(1), "hincrby", |h| {
         let old = match h.get(field) {
             None => 0,
             Some(v) => match parse_i64_strict(v) {
@@ -238,7 +243,7 @@ pub(super) fn hincrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
     }
     let limits = call.ctx.collections.hash();
     let field = args.get(2);
-    let r = call.write_hash(args.get(1), |h| {
+    let r = call.write_hash(args.get(1), "hincrbyfloat", |h| {
         let old = match h.get(field) {
             None => 0.0,
             Some(v) => match super::strings::parse_float(v).filter(|v| v.is_finite()) {
@@ -248,9 +253,7 @@ pub(super) fn hincrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
         };
         let sum = old + incr;
         if !sum.is_finite() {
-            return Edit::unchanged(Err(
-                &b"ERR increment would produce NaN or Infinity"[..],
-            ));
+            return Edit::unchanged(Err(&b"ERR increment would produce NaN or Infinity"[..]));
         }
         let text = super::strings::format_sum(old, incr, sum);
         h.set(field, text.as_bytes(), limits);

@@ -21,16 +21,21 @@ mod client;
 mod commandstats;
 mod config;
 mod connection;
+mod copy;
 pub(crate) mod glob;
+mod hash;
 mod hll;
 mod keys;
 mod lcs;
 mod monitor;
+mod object;
 mod pubsub;
 mod registry;
 mod server;
+mod set;
 mod strings;
 mod transaction;
+mod typed;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

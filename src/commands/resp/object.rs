@@ -96,7 +96,11 @@ pub(super) fn object(call: &mut Call<'_>, args: Args<'_>) {
             no_bump: true,
             ..ReadOptions::default()
         };
-        return match call.ctx.store.get(db, key, &opts, |item| item.last_access()) {
+        return match call
+            .ctx
+            .store
+            .get(db, key, &opts, |item| item.last_access())
+        {
             Lookup::Hit(secs) => call.w.integer(i64::from(secs)),
             _ => call.w.null(),
         };

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, monitor, pubsub, server, strings, transaction,
-    Args, Call,
+    acl, bitops, config, connection, copy, hash, hll, keys, monitor, object, pubsub, server, set,
+    strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -33,6 +33,10 @@ static FAMILIES: &[&[Spec]] = &[
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    object::COMMANDS,
+    copy::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

@@ -12,6 +12,7 @@ use super::registry::{spec, Spec};
 use super::typed::{set_of, set_update, Edit, ScanOptions, EMPTY_SCAN, WRONGTYPE};
 use super::Call;
 use crate::collections::set::{Member, SetMut, SetRef};
+use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::storage::{Expiry, ItemType, Ttl, Update};
 
@@ -65,7 +66,7 @@ fn member_reply(w: &mut Writer<'_>, m: Member<'_>) {
 /// `SADD key member [member ...]`
 pub(super) fn sadd(call: &mut Call<'_>, args: Args<'_>) {
     let limits = call.ctx.collections.set();
-    let r = call.write_set(args.get(1), args.get(2), |s| {
+    let r = call.write_set(args.get(1), args.get(2), "sadd", |s| {
         let mut added = 0;
         for i in 2..args.len() {
             added += i64::from(s.add(args.get(i), limits));
@@ -82,7 +83,7 @@ pub(super) fn sadd(call: &mut Call<'_>, args: Args<'_>) {
 
 /// `SREM key member [member ...]`
 pub(super) fn srem(call: &mut Call<'_>, args: Args<'_>) {
-    let r = call.write_set(args.get(1), b"", |s| {
+    let r = call.write_set(args.get(1), b"", "srem", |s| {
         let mut removed = 0;
         for i in 2..args.len() {
             removed += i64::from(s.remove(args.get(i)));
@@ -127,7 +128,9 @@ pub(super) fn smismember(call: &mut Call<'_>, args: Args<'_>) {
 
 /// `SCARD key`
 pub(super) fn scard(call: &mut Call<'_>, args: Args<'_>) {
-    call.read_set(args.get(1), |s, w| w.integer(s.map_or(0, |s| s.len()) as i64));
+    call.read_set(args.get(1), |s, w| {
+        w.integer(s.map_or(0, |s| s.len()) as i64)
+    });
 }
 
 /// `SPOP key [count]`
@@ -143,7 +146,7 @@ pub(super) fn spop(call: &mut Call<'_>, args: Args<'_>) {
     } else {
         None
     };
-    let r = call.write_set(args.get(1), b"", |s| {
+    let r = call.write_set(args.get(1), b"", "spop", |s| {
         let n = count.unwrap_or(1).min(s.len() as u64) as usize;
         let mut popped = Vec::with_capacity(n);
         if n == s.len() && n > 0 {
@@ -274,10 +277,13 @@ impl Call<'_> {
     }
 
     /// Replaces whatever `key` holds with `members` as a new set (no expiry), or deletes
-    /// it when there are none, as SINTERSTORE and friends do. Returns the set's size.
-    fn store_set(&mut self, key: &[u8], members: &[Vec<u8>]) -> Option<usize> {
+    /// it when there are none, as SINTERSTORE and friends do; publishes `event` (or `del`
+    /// when an existing key was deleted). Returns the set's size.
+    fn store_set(&mut self, key: &[u8], members: &[Vec<u8>], event: &str) -> Option<usize> {
         let limits = self.ctx.collections.set();
-        let r = self.ctx.store.modify(self.conn.db, key, |_| {
+        let mut existed = false;
+        let r = self.ctx.store.modify(self.conn.db, key, |cur| {
+            existed = cur.is_some();
             let Some(first) = members.first() else {
                 return Update::Delete(0);
             };
@@ -304,7 +310,16 @@ impl Call<'_> {
             }
         });
         match r {
-            Ok(n) => Some(n),
+            Ok(0) => {
+                if existed {
+                    self.notify(notify::GENERIC, "del", key);
+                }
+                Some(0)
+            }
+            Ok(n) => {
+                self.notify(notify::SET, event, key);
+                Some(n)
+            }
             Err(e) => {
                 self.rewrite_refused(e);
                 None
@@ -323,7 +338,12 @@ enum Op {
 
 /// The result of an operation over `keys`, in Redis's order of checks: every key's type
 /// first (WRONGTYPE for any non-set), then the members. Run inside an exclusive section.
-fn combine(call: &Call<'_>, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<Vec<u8>>, WrongType> {
+fn combine(
+    call: &Call<'_>,
+    keys: &[&[u8]],
+    op: Op,
+    limit: usize,
+) -> Result<Vec<Vec<u8>>, WrongType> {
     let mut sizes = Vec::with_capacity(keys.len());
     for k in keys {
         sizes.push(call.set_len(k)?);
@@ -356,7 +376,7 @@ fn combine(call: &Call<'_>, keys: &[&[u8]], op: Op, limit: usize) -> Result<Vec<
             let limits = call.ctx.collections.set();
             let mut acc: Option<SetMut<'_>> = None;
             for (i, k) in keys.iter().enumerate() {
-                if op == Op::Diff && i > 0 && (acc.as_ref().is_none_or(|a| a.is_empty())) {
+                if op == Op::Diff && i > 0 && acc.as_ref().map_or(true, |a| a.is_empty()) {
                     break;
                 }
                 call.with_set(k, |s| {
@@ -406,7 +426,12 @@ fn store_op(call: &mut Call<'_>, args: Args<'_>, op: Op) {
     let ctx = call.ctx;
     let r = ctx.gates.exclusive(|_| {
         let members = combine(call, &keys, op, 0)?;
-        Ok(call.store_set(dest, &members))
+        let event = match op {
+            Op::Inter => "sinterstore",
+            Op::Union => "sunionstore",
+            Op::Diff => "sdiffstore",
+        };
+        Ok(call.store_set(dest, &members, event))
     });
     match r {
         Ok(Some(n)) => call.w.integer(n as i64),
@@ -466,7 +491,10 @@ pub(super) fn sintercard(call: &mut Call<'_>, args: Args<'_>) {
     }
     let keys = keys_of(args, 2, end);
     let ctx = call.ctx;
-    match ctx.gates.exclusive(|_| combine(call, &keys, Op::Inter, limit)) {
+    match ctx
+        .gates
+        .exclusive(|_| combine(call, &keys, Op::Inter, limit))
+    {
         Ok(members) => call.w.integer(members.len() as i64),
         Err(WrongType) => call.w.error(WRONGTYPE),
     }
@@ -482,9 +510,11 @@ pub(super) fn smove(call: &mut Call<'_>, args: Args<'_>) {
         };
         call.set_len(dst)?;
         if src == dst {
-            return Ok(Some(call.with_set(src, |s| s.contains(member)).unwrap_or(false)));
+            return Ok(Some(
+                call.with_set(src, |s| s.contains(member)).unwrap_or(false),
+            ));
         }
-        let Some(removed) = call.write_set(src, member, |s| {
+        let Some(removed) = call.write_set(src, member, "srem", |s| {
             let gone = s.remove(member);
             Edit {
                 changed: gone,
@@ -497,7 +527,7 @@ pub(super) fn smove(call: &mut Call<'_>, args: Args<'_>) {
             return Ok(Some(false));
         }
         let limits = call.ctx.collections.set();
-        let added = call.write_set(dst, member, |s| {
+        let added = call.write_set(dst, member, "sadd", |s| {
             let new = s.add(member, limits);
             Edit {
                 changed: new,

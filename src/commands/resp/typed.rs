@@ -13,6 +13,7 @@ use crate::collections::compact::{Compact, CompactBuf};
 use crate::collections::hash::{HashMut, HashObject, HashOutcome, HashRef};
 use crate::collections::intset::{IntSet, IntSetBuf};
 use crate::collections::set::{SetMut, SetObject, SetOutcome, SetRef};
+use crate::hub::notify;
 use crate::protocol::resp::{Args, Writer};
 use crate::storage::{Current, ItemType, Ttl, Update};
 
@@ -44,6 +45,36 @@ impl<R> Edit<R> {
 
 /// The key holds another type.
 struct WrongType;
+
+/// What a write did to its key, for keyspace events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    None,
+    Changed,
+    /// Changed, and left empty: the key was deleted.
+    Deleted,
+}
+
+impl Effect {
+    fn of(changed: bool, deleted: bool) -> Effect {
+        match (changed, deleted) {
+            (false, _) => Effect::None,
+            (true, false) => Effect::Changed,
+            (true, true) => Effect::Deleted,
+        }
+    }
+
+    /// Publishes `event` (class `class`) for a change, then `del` for a deletion, as Redis
+    /// orders them.
+    fn publish(self, call: &Call<'_>, class: u32, event: &str, key: &[u8]) {
+        if self != Effect::None {
+            call.notify(class, event, key);
+        }
+        if self == Effect::Deleted {
+            call.notify(notify::GENERIC, "del", key);
+        }
+    }
+}
 
 /// A stored hash, read-only: compact bytes (copied only when chained) or the table.
 fn hash_of<R>(cur: &Current<'_>, f: impl FnOnce(HashRef<'_>) -> R) -> Option<R> {
@@ -143,12 +174,15 @@ impl Call<'_> {
     }
 
     /// Edits the hash at `key` (an empty one when there is none) under the key's lock and
-    /// stores the outcome. Replies WRONGTYPE or OOM itself (and returns None).
+    /// stores the outcome; a write is published as the keyspace event `event` (and `del`
+    /// when it emptied the hash). Replies WRONGTYPE or OOM itself (and returns None).
     pub(super) fn write_hash<R>(
         &mut self,
         key: &[u8],
+        event: &str,
         f: impl FnOnce(&mut HashMut<'_>) -> Edit<R>,
     ) -> Option<R> {
+        let mut effect = Effect::None;
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
             let mut h = match cur {
                 None => HashMut::default(),
@@ -163,10 +197,15 @@ impl Call<'_> {
                 }
             };
             let Edit { result, changed } = f(&mut h);
-            hash_update(h.finish(changed), Ok(result))
+            let outcome = h.finish(changed);
+            effect = Effect::of(changed, matches!(outcome, HashOutcome::Delete));
+            hash_update(outcome, Ok(result))
         });
         match r {
-            Ok(Ok(r)) => Some(r),
+            Ok(Ok(r)) => {
+                effect.publish(self, notify::HASH, event, key);
+                Some(r)
+            }
             Ok(Err(WrongType)) => {
                 self.wrong_type();
                 None
@@ -194,23 +233,31 @@ impl Call<'_> {
         r.map_err(|WrongType| self.wrong_type()).ok()
     }
 
-    /// Edits the set at `key` (a new one in the form `first` calls for when there is none).
-    /// Replies WRONGTYPE or OOM itself (and returns None).
+    /// Edits the set at `key` (a new one in the form `first` calls for when there is none);
+    /// a write is published as the keyspace event `event` (and `del` when it emptied the
+    /// set). Replies WRONGTYPE or OOM itself (and returns None).
     pub(super) fn write_set<R>(
         &mut self,
         key: &[u8],
         first: &[u8],
+        event: &str,
         f: impl FnOnce(&mut SetMut<'_>) -> Edit<R>,
     ) -> Option<R> {
+        let mut effect = Effect::None;
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
             let Ok(mut s) = set_mut(cur, first) else {
                 return Update::Keep(Err(WrongType));
             };
             let Edit { result, changed } = f(&mut s);
-            set_update(s.finish(changed), Ok(result))
+            let outcome = s.finish(changed);
+            effect = Effect::of(changed, matches!(outcome, SetOutcome::Delete));
+            set_update(outcome, Ok(result))
         });
         match r {
-            Ok(Ok(r)) => Some(r),
+            Ok(Ok(r)) => {
+                effect.publish(self, notify::SET, event, key);
+                Some(r)
+            }
             Ok(Err(WrongType)) => {
                 self.wrong_type();
                 None
@@ -308,7 +355,14 @@ mod tests {
         assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
         assert_eq!(parse_cursor(b"+5"), Some(5));
         assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"-", b"x", b"1x"] {
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 1",
+            b"1 ",
+            b"-",
+            b"x",
+            b"1x",
+        ] {
             assert_eq!(parse_cursor(bad), None, "{bad:?}");
         }
     }
