@@ -55,6 +55,11 @@ pub struct Counters {
     pub crawler_items_checked: AtomicU64,
     /// Heap bytes charged for objects (`typed.rs`).
     pub object_bytes: AtomicU64,
+    /// Items that expired (found by a read, the eviction hand or the expiry cycle): Redis's
+    /// `expired_keys`.
+    pub expired: AtomicU64,
+    /// Smoothed share (per mille) of expired items among those expiry cycles checked.
+    pub stale_permille: AtomicU64,
 }
 
 /// The allocating thread's own stripe: eviction may unlink victims in it directly (it is
@@ -199,6 +204,8 @@ pub struct Core {
     pub index: Index,
     cas_seq: AtomicU64,
     flush: Vec<FlushState>,
+    /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
+    pub snapshot: super::snapshot::Gate,
     pub counters: Counters,
     pub automove: AtomicU8,
     policy: AtomicU8,
@@ -206,6 +213,8 @@ pub struct Core {
     pub lazyfree: OnceLock<Option<Sender<Box<dyn Object>>>>,
     /// Where object eviction samples stripes next.
     pub object_cursor: AtomicUsize,
+    /// The class an expiry cycle starts with (rotates).
+    pub expire_cursor: AtomicUsize,
 }
 
 /// A live item as a read sees it.
@@ -387,10 +396,12 @@ impl Core {
             page_class: (0..arena_pages).map(|_| AtomicU8::new(0)).collect(),
             index: Index::new(STRIPES, expected, seed),
             cas_seq: AtomicU64::new(0),
+            snapshot: Default::default(),
             flush: (0..16).map(|_| FlushState::default()).collect(),
             counters: Counters::default(),
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
+            expire_cursor: AtomicUsize::new(0),
             config,
             clock,
             arena,
@@ -408,6 +419,11 @@ impl Core {
 
     pub fn set_eviction_policy(&self, p: EvictionPolicy) {
         self.policy.store(p as u8, Ordering::Relaxed);
+    }
+
+    /// Writes so far (persistence counts changes since the last save from it).
+    pub fn write_seq(&self) -> u64 {
+        self.cas_seq.load(Ordering::Relaxed)
     }
 
     pub fn next_cas(&self) -> u64 {
@@ -483,7 +499,10 @@ impl Core {
     pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
-        let guard = self.index.lock(stripe);
+        let mut guard = self.index.lock(stripe);
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(stripe, &mut guard);
+        }
         let db = self.index.physical(db);
         Locked {
             guard,
@@ -612,9 +631,12 @@ impl Core {
         match self.dead(it, now) {
             None => Ok(chunk),
             Some(miss) => {
-                if miss == Miss::Expired && it.bits() & FETCHED == 0 {
-                    let class = &self.classes[self.class_of_chunk(chunk)];
-                    class.state.lock().expired_unfetched += 1;
+                if miss == Miss::Expired {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    if it.bits() & FETCHED == 0 {
+                        let class = &self.classes[self.class_of_chunk(chunk)];
+                        class.state.lock().expired_unfetched += 1;
+                    }
                 }
                 self.unlink_locked(s, hash, chunk);
                 Err(miss)
@@ -771,6 +793,9 @@ impl Core {
             let unfetched = bits & FETCHED == 0;
             if dead.is_some() {
                 st.reclaimed += 1;
+                if dead == Some(Miss::Expired) {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                }
                 if unfetched {
                     st.expired_unfetched += 1;
                 }
@@ -913,6 +938,9 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        if self.snapshot.is_active() {
+            self.snapshot_visit_all();
+        }
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);

@@ -108,6 +108,9 @@ impl Core {
         };
         if si == di {
             let mut s = self.index.lock(si);
+            if self.snapshot.is_active() {
+                self.snapshot_visit_locked(si, &mut s);
+            }
             let (db, to_db, now, h_src, h_dst) = resolve();
             let Ok(src) = self.find_live_locked(&mut s, h_src, db, key, now) else {
                 return Ok(false);
@@ -139,6 +142,10 @@ impl Core {
         // Two stripes are locked in index order.
         let mut lo = self.index.lock(si.min(di));
         let mut hi = self.index.lock(si.max(di));
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si.min(di), &mut lo);
+            self.snapshot_visit_locked(si.max(di), &mut hi);
+        }
         let (src_s, dst_s) = if si < di {
             (&mut *lo, &mut *hi)
         } else {

@@ -206,6 +206,7 @@
 
 mod arena;
 mod clock;
+mod expire;
 mod index;
 mod item;
 mod items;
@@ -213,11 +214,14 @@ mod keyspace;
 mod ops;
 mod rebalance;
 mod slabs;
+mod snapshot;
 mod stats;
 mod typed;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
+pub use expire::EXPIRE_PERIOD;
 use items::Core;
+pub use snapshot::SnapshotSink;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
@@ -587,6 +591,8 @@ pub struct StoreStats {
     pub total_malloced: u64,
     pub evictions: u64,
     pub reclaimed: u64,
+    /// Items that expired, however they were found (Redis's `expired_keys`).
+    pub expired_keys: u64,
     pub expired_unfetched: u64,
     pub evicted_unfetched: u64,
     pub evicted_active: u64,
@@ -988,7 +994,32 @@ impl Store {
 
     /// One pass of background work: reclaim expired items, move pages between classes.
     /// The server calls this about once a second from a maintenance thread.
+    /// Persistence: walks every live item as of this call's start into `sink` (from this
+    /// thread) while other threads keep reading and writing; false if a snapshot is already
+    /// running. See `snapshot.rs`.
+    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) -> bool {
+        self.core.snapshot(sink)
+    }
+
+    /// Writes applied so far (a counter that only grows).
+    pub fn write_seq(&self) -> u64 {
+        self.core.write_seq()
+    }
+
     pub fn maintain(&self) {
         self.core.maintain()
+    }
+
+    /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every
+    /// [`EXPIRE_PERIOD`] when the LRU crawler is on.
+    pub fn expire_cycle(&self) {
+        if self.core.config.lru_crawler {
+            self.core.expire_cycle()
+        }
+    }
+
+    /// Redis's `expired_stale_perc` (percent).
+    pub fn expired_stale_perc(&self) -> f64 {
+        self.core.expired_stale_perc()
     }
 }

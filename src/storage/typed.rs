@@ -157,6 +157,20 @@ impl<'a> Current<'a> {
     }
 }
 
+impl<'a> Current<'a> {
+    /// The live item `chunk` of stripe `s` as a typed closure sees it (the persistence
+    /// snapshot visits stripes with this; the caller holds the stripe's lock).
+    pub(super) fn in_stripe(core: &'a Core, s: &'a mut Stripe, chunk: ChunkId) -> Current<'a> {
+        let item = Item::new(&core.arena, chunk);
+        let object = if item.is_object() {
+            s.objects.get_mut(handle_of(item))
+        } else {
+            None
+        };
+        Current { item, core, object }
+    }
+}
+
 /// Reads an object item's handle.
 fn handle_of(it: Item<'_>) -> usize {
     let v = it.plain_value().unwrap_or(&[0; 4]);

@@ -13,6 +13,9 @@
 //! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
 //!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
+mod auth;
+pub mod binary;
+pub use auth::add_file_users;
 mod login;
 mod meta;
 mod stats;
@@ -24,7 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{Context, Session, Step};
+use super::{Context, Protocol, Session, Step};
+use crate::config::{BindingProtocol, Settings};
 use crate::protocol::memcache::{
     parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
 };
@@ -47,6 +51,8 @@ pub struct State {
     swallow: usize,
     /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
     login_pending: Option<usize>,
+    /// SASL PLAIN was started without its message; SASL_STEP carries it.
+    sasl_started: bool,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -96,6 +102,20 @@ impl Shared {
             PrefixOp::Set => counts.set += 1,
             PrefixOp::Delete => counts.del += 1,
         }
+    }
+}
+
+/// The protocol a connection on the memcached port speaks, from its first byte and `-B`
+/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition, behind the same
+/// user model as the text protocol's login).
+pub fn detect(settings: &Settings, first: u8) -> Protocol {
+    match settings.binding_protocol {
+        BindingProtocol::Binary => Protocol::MemcacheBinary,
+        BindingProtocol::Auto if first == crate::protocol::memcache::binary::REQUEST_MAGIC => {
+            Protocol::MemcacheBinary
+        }
+        _ if first == b'*' => Protocol::Resp,
+        _ => Protocol::Memcache,
     }
 }
 
@@ -371,7 +391,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, out),
+        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);

@@ -26,13 +26,16 @@ pub(crate) mod glob;
 mod hash;
 mod hll;
 mod keys;
+mod latency;
 mod lcs;
 mod monitor;
 mod object;
+mod persistence;
 mod pubsub;
 mod registry;
 mod server;
 mod set;
+mod slowlog;
 mod strings;
 mod transaction;
 mod typed;
@@ -65,13 +68,25 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 pub struct Shared {
     /// `INFO commandstats` / `errorstats`, one part per worker thread.
     commands: CommandStats,
+    /// SLOWLOG.
+    slowlog: slowlog::SlowLog,
+    /// LATENCY: events and per-command histograms.
+    latency: latency::Latency,
 }
 
 impl Shared {
     pub fn new(workers: usize) -> Shared {
         Shared {
             commands: CommandStats::new(workers),
+            slowlog: slowlog::SlowLog::default(),
+            latency: latency::Latency::new(workers),
         }
+    }
+
+    /// Follows the slow log and latency directives.
+    pub fn follow(&self, directives: &crate::directives::Directives) {
+        self.slowlog.follow(directives);
+        self.latency.follow(directives);
     }
 }
 
@@ -136,11 +151,15 @@ struct Call<'a> {
     /// `requirepass` later does not log out connected clients).
     login: &'a mut Login,
     stats: &'a ThreadStats,
+    /// Index of the worker running the command.
+    worker: usize,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
+    /// Stop the server after the reply (SHUTDOWN).
+    shutdown: bool,
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
@@ -293,6 +312,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         ctx,
         info,
         stats,
+        worker: *worker,
         cmdstats: ctx.resp.commands.worker(*worker),
         w: Writer {
             out,
@@ -301,6 +321,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         conn,
         login,
         close: false,
+        shutdown: false,
         pending: input.len(),
         wait,
         depth: 0,
@@ -319,6 +340,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
+    let shutdown = call.shutdown;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
@@ -327,7 +349,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if failed {
         stats::bump(&stats.resp_errors);
     }
-    if close {
+    if shutdown {
+        Step::Shutdown
+    } else if close {
         Step::Close
     } else {
         Step::Done(consumed)
@@ -377,12 +401,29 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     {
         monitor::feed(call, spec, args);
     }
-    let usec = began.elapsed().as_micros() as u64;
+    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
+    observe(call, index, spec, args, nanos);
     if failed {
         call.cmdstats.error(&call.w.out[start..]);
     }
+}
+
+/// A command ran for `nanos`: its latency histogram, the slow log, the latency monitor.
+fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u64) {
+    let shared = &call.ctx.resp;
+    let usec = nanos / 1000;
+    if shared.latency.tracking() {
+        shared.latency.worker(call.worker).record(index, nanos);
+    }
+    if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
+        shared.slowlog.record(call, args, usec);
+    }
+    shared
+        .latency
+        .command_ran(usec, spec.flags.contains(&"fast"));
 }
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
@@ -404,6 +445,17 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         return Err(Some(index));
     }
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+        return Err(Some(index));
+    }
+    if call
+        .ctx
+        .persist
+        .bgsave_failed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.flags.contains(&"write")
+        && call.ctx.persist.refuse_writes(call.ctx)
+    {
+        call.w.error(persistence::MISCONF);
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();
@@ -729,7 +781,8 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            .filter(|s| s.name != "quit")
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (

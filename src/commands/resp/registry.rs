@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, copy, hash, hll, keys, monitor, object, pubsub, server, set,
-    strings, transaction, Args, Call,
+    acl, bitops, config, connection, copy, hash, hll, keys, latency, monitor, object, persistence,
+    pubsub, server, set, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -30,9 +30,12 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    persistence::COMMANDS,
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
     object::COMMANDS,
