@@ -27,7 +27,27 @@ fn start(dir: &Path, extra: &[&str]) -> Daemon {
         "yes",
     ];
     args.extend_from_slice(extra);
-    Daemon::start(&args)
+    wait_loaded(Daemon::start(&args))
+}
+
+/// Start-up loading runs beside the server: wait until it is done.
+fn wait_loaded(d: Daemon) -> Daemon {
+    let mut c = d.connect_resp();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.send(b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n");
+        let header = c.read_line();
+        let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = c.read_exact(len + 2);
+        if body.windows(12).any(|w| w == b"\nloading:0\r\n") {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn kill9(d: Daemon) {
@@ -262,7 +282,12 @@ fn kill_under_load_loses_no_acknowledged_write() {
 #[test]
 fn rewrite_replaces_the_files_and_config_set_turns_it_on() {
     let dir = temp_dir("rewrite");
-    let d = Daemon::start(&["--resp-port", "0", "--dir", dir.to_str().unwrap()]);
+    let d = wait_loaded(Daemon::start(&[
+        "--resp-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]));
     let mut r = d.connect_resp();
     assert_eq!(cmd(&mut r, &["SET", "before", "1"]), "+OK\r\n");
     assert_eq!(

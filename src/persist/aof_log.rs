@@ -413,6 +413,12 @@ impl AofLog {
         Ok(replayed)
     }
 
+    /// Whether `appenddirname` holds a manifest.
+    pub fn manifest_exists(&self, ctx: &Context) -> bool {
+        let (dir, name) = names(&ctx.directives);
+        dir.join(format!("{name}.manifest")).exists()
+    }
+
     /// CONFIG SET appendonly / appendfsync at run time.
     pub fn set_policy(&self, policy: u8) {
         self.fsync.store(policy, Ordering::Relaxed);

@@ -3,10 +3,15 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::rdb::{Reader, Record};
 use super::value::{Entry, Value};
 use crate::storage::{Expiry, Mode, Store, StoreOutcome, Write};
+
+/// Microseconds to wait after each key (Redis's `key-load-delay`, for tests of the
+/// loading state).
+pub static KEY_LOAD_DELAY_US: AtomicU64 = AtomicU64::new(0);
 
 /// What a load did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +75,10 @@ fn load_from<R: Read>(
     let databases = u32::from(store.config().databases);
     while let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? {
         let Record::Entry(e) = rec else { continue };
+        let delay = KEY_LOAD_DELAY_US.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(delay));
+        }
         if report.memory_full {
             report.keys_no_memory += 1;
             continue;
