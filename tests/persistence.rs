@@ -103,7 +103,9 @@ fn save_and_restart_keeps_both_protocols_data() {
         cmd(&mut r, &["SET", "in5", "five", "EX", "5000"]),
         "+OK\r\n"
     );
-    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "6");
+    assert_eq!(cmd(&mut r, &["HSET", "h", "f", "v"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SADD", "s", "1", "2", "x"]), ":3\r\n");
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "8");
     assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
     assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
@@ -133,7 +135,10 @@ fn save_and_restart_keeps_both_protocols_data() {
         .parse()
         .unwrap();
     assert!((4990..=5000).contains(&ttl), "{ttl}");
-    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "6");
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "8");
+    assert_eq!(cmd(&mut r, &["HGET", "h", "f"]), "$1\r\n");
+    assert_eq!(r.read_line(), b"v\r\n");
+    assert_eq!(cmd(&mut r, &["SISMEMBER", "s", "x"]), ":1\r\n");
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -97,6 +97,13 @@ fn replay_after_kill_keeps_both_protocols_writes() {
     assert_eq!(cmd(&mut r, &["SET", "t", "v", "EX", "1000"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["SET", "gone", "v"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["DEL", "gone"]), ":1\r\n");
+    assert_eq!(
+        cmd(&mut r, &["HSET", "h", "f1", "v1", "f2", "v2"]),
+        ":2\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["HDEL", "h", "f1"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SADD", "s", "m1", "m2"]), ":2\r\n");
+    assert_eq!(cmd(&mut r, &["PEXPIRE", "s", "100000"]), ":1\r\n");
     assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["MSET", "x", "1", "y", "2"]), "+OK\r\n");
     let mut mc = d.connect();
@@ -112,6 +119,11 @@ fn replay_after_kill_keeps_both_protocols_writes() {
     assert_eq!(get(&mut r, "gone"), None);
     let ttl: i64 = cmd(&mut r, &["TTL", "t"]).trim_end()[1..].parse().unwrap();
     assert!((990..=1000).contains(&ttl), "{ttl}");
+    assert_eq!(cmd(&mut r, &["HGETALL", "h"]), "*2\r\n");
+    assert_eq!(r.read_until(b"v2\r\n"), b"$2\r\nf2\r\n$2\r\nv2\r\n");
+    assert_eq!(cmd(&mut r, &["SCARD", "s"]), ":2\r\n");
+    let pttl: i64 = cmd(&mut r, &["PTTL", "s"]).trim_end()[1..].parse().unwrap();
+    assert!((90_000..=100_000).contains(&pttl), "{pttl}");
     assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
     assert_eq!(get(&mut r, "y").as_deref(), Some("2"));
     let mut mc = d.connect();

@@ -43,11 +43,12 @@ pub fn load_rdb(
     path: &Path,
     verify_checksum: bool,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<LoadReport, LoadError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| LoadError::Open(name.clone(), e))?;
     let src = BufReader::with_capacity(1 << 20, file);
-    load_from(store, src, &name, verify_checksum, now_ms).map(|(report, _, _)| report)
+    load_from(store, src, &name, verify_checksum, now_ms, other).map(|(report, _, _)| report)
 }
 
 /// Loads an RDB stream that may be followed by more data (an AOF with an RDB preamble):
@@ -57,8 +58,9 @@ pub fn load_rdb_stream<R: Read>(
     src: R,
     name: &str,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<(LoadReport, u64, R), LoadError> {
-    load_from(store, src, name, true, now_ms)
+    load_from(store, src, name, true, now_ms, other)
 }
 
 fn load_from<R: Read>(
@@ -67,6 +69,7 @@ fn load_from<R: Read>(
     name: &str,
     verify_checksum: bool,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<(LoadReport, u64, R), LoadError> {
     let name = name.to_string();
     let mut r = Reader::new(src, verify_checksum).map_err(|e| LoadError::Rdb(name.clone(), e))?;
@@ -89,6 +92,14 @@ fn load_from<R: Read>(
         }
         if e.db >= databases {
             report.keys_skipped += 1;
+            continue;
+        }
+        if !matches!(e.value, Value::String(_)) {
+            if !e.value.is_empty() && other(&e) {
+                report.keys_loaded += 1;
+            } else {
+                report.keys_skipped += 1;
+            }
             continue;
         }
         match store_entry(store, &e) {

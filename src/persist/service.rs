@@ -409,7 +409,9 @@ impl Persistence {
         self.set_loading(true);
         let started = Instant::now();
         let verify = ctx.directives.int("rdbchecksum") != 0;
-        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms());
+        let mut replayer = super::aof_log::Replayer::new(ctx);
+        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
+        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms(), &mut other);
         self.set_loading(false);
         let report = result.map_err(|e| {
             format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
