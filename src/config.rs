@@ -79,6 +79,14 @@ pub struct Settings {
     pub auth_file: Option<PathBuf>,
     /// The `user:password` entries of `-Y`'s file, read at start-up.
     pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `-o track_sizes`: `stats sizes` starts enabled.
+    pub track_sizes: bool,
+    /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
+    /// (reported by `stats settings`; slabd's CLOCK has no separate list).
+    pub temporary_ttl: Option<i32>,
+    /// `-o read_buf_mem_limit=MB` in bytes (0: no limit), as `stats settings` reports it
+    /// (slabd bounds each connection's buffers instead; see docs/architecture.md).
+    pub read_buf_mem_limit: usize,
     /// With `-S`: the `user:password` entries of the file named by `MEMCACHED_SASL_PWDB`,
     /// read at start-up (memcached rereads it at each login).
     pub sasl_auth: Vec<(Vec<u8>, Vec<u8>)>,
@@ -117,6 +125,26 @@ pub struct Settings {
     /// Redis-style settings by name (`--save "900 1"`, a `save 900 1` line in the config
     /// file), in the order given, each checked against its [`crate::directives`] row.
     pub directives: Vec<(String, String)>,
+    /// Redis `user <name> <rules…>` lines of the config file, as written after `user `.
+    pub acl_users: Vec<String>,
+    /// `--refuse-root`: exit as memcached does when started as root without `-u`.
+    pub refuse_root: bool,
+    /// memcached's TLS: `-Z` and `-o ssl_*`.
+    pub tls: TlsOptions,
+}
+
+/// memcached's TLS flags (`-Z`, `-o ssl_chain_cert=…`); see `server::tls`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `-Z`: the memcached TCP listeners speak TLS.
+    pub enabled: bool,
+    pub chain_cert: Option<String>,
+    pub key: Option<String>,
+    pub ca_cert: Option<String>,
+    /// 0 none, 1 request, 2 require, 3 once (treated as require).
+    pub verify_mode: u8,
+    /// `tlsv1.2` or `tlsv1.3`.
+    pub min_version: Option<String>,
 }
 
 impl Default for Settings {
@@ -147,6 +175,9 @@ impl Default for Settings {
             auth_file: None,
             ascii_auth: Vec::new(),
             sasl_auth: Vec::new(),
+            track_sizes: false,
+            temporary_ttl: None,
+            read_buf_mem_limit: 0,
             verbose: 0,
             user: None,
             daemonize: false,
@@ -164,6 +195,9 @@ impl Default for Settings {
             logfile: None,
             ignored_options: Vec::new(),
             directives: Vec::new(),
+            acl_users: Vec::new(),
+            refuse_root: false,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -240,7 +274,6 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "no_maxconns_fast",
     "modern",
     "no_modern",
-    "track_sizes",
     "no_hashexpand",
     "hash_algorithm",
     "tail_repair_time",
@@ -252,10 +285,8 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "warm_lru_pct",
     "hot_max_factor",
     "warm_max_factor",
-    "temporary_ttl",
     "watcher_logbuf_size",
     "worker_logbuf_size",
-    "read_buf_mem_limit",
     "slab_automove_ratio",
     "slab_automove_window",
     "slab_automove_freeratio",
@@ -474,7 +505,19 @@ fn command() -> Command {
             Arg::new("requirepass")
                 .long("requirepass")
                 .num_args(1)
-                .help("RESP clients must AUTH with this password"),
+                .help("the default user's password: every client logs in first, either protocol"),
+        )
+        .arg(flag(
+            "enable-ssl",
+            'Z',
+            "enable-ssl",
+            "enable TLS on the memcached TCP ports",
+        ))
+        .arg(
+            Arg::new("refuse-root")
+                .long("refuse-root")
+                .action(ArgAction::SetTrue)
+                .help("exit, as memcached does, when started as root without -u"),
         )
         .arg(
             Arg::new("databases")
@@ -521,6 +564,9 @@ where
             ));
         }
         settings.logfile = logfile;
+        let (users, directives): (Vec<_>, Vec<_>) =
+            directives.into_iter().partition(|(name, _)| name == "user");
+        settings.acl_users = users.into_iter().map(|(_, rules)| rules).collect();
         settings.directives = directives;
         apply(&mut settings, &file, &mut chunk_max_given)?;
     }
@@ -578,6 +624,11 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
                 ConfigError::new("logfile", format!("line {}: missing path", n + 1))
             })?;
             logfile = Some(PathBuf::from(path));
+            continue;
+        }
+        // Redis ACL users (`user alice on >pw ~* +@all`), one entry per line.
+        if first == "user" {
+            directives.push(("user".into(), line[first.len()..].trim().to_string()));
             continue;
         }
         if let Some(d) = directives::find(first) {
@@ -795,6 +846,8 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     }
     s.daemonize |= m.get_flag("daemon");
     s.no_evict |= m.get_flag("disable-evictions");
+    s.refuse_root |= m.get_flag("refuse-root");
+    s.tls.enabled |= m.get_flag("enable-ssl");
     s.no_cas |= m.get_flag("disable-cas");
     s.shutdown_enabled |= m.get_flag("enable-shutdown");
     s.flush_enabled &= !m.get_flag("disable-flush-all");
@@ -854,6 +907,20 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         "lru_maintainer" => s.lru_maintainer = true,
         "no_lru_maintainer" => s.lru_maintainer = false,
         "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
+        "track_sizes" => s.track_sizes = true,
+        "temporary_ttl" => {
+            let v =
+                value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;
+            s.temporary_ttl = Some(number("-o temporary_ttl", v)?);
+        }
+        "read_buf_mem_limit" => {
+            let v = value
+                .ok_or_else(|| ConfigError::new("-o", "Missing read_buf_mem_limit argument"))?;
+            let mb: u32 = v.trim().parse().map_err(|_| {
+                ConfigError::new("-o", "could not parse argument to read_buf_mem_limit")
+            })?;
+            s.read_buf_mem_limit = (mb as usize) << 20;
+        }
         "hashpower" => {
             let n: i64 = number("-o hashpower", numeric()?)?;
             if n < 12 {
@@ -877,6 +944,18 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             }
             *chunk_max_given = true;
         }
+        "ssl_chain_cert" => s.tls.chain_cert = value.map(str::to_string),
+        "ssl_key" => s.tls.key = value.map(str::to_string),
+        "ssl_ca_cert" => s.tls.ca_cert = value.map(str::to_string),
+        "ssl_verify_mode" => {
+            s.tls.verify_mode = number::<u8>("-o ssl_verify_mode", numeric()?)?;
+            if s.tls.verify_mode > 3 {
+                return Err(ConfigError::new("-o", "ssl_verify_mode must be 0..3"));
+            }
+        }
+        "ssl_min_version" => s.tls.min_version = value.map(str::to_string),
+        "ssl_keyformat" | "ssl_ciphers" | "ssl_wbuf_size" | "ssl_session_cache"
+        | "ssl_kernel_tls" => s.ignored_options.push(opt.to_string()),
         _ if COMPAT_SUBOPTIONS.contains(&name) => s.ignored_options.push(opt.to_string()),
         _ => {
             return Err(ConfigError::new(

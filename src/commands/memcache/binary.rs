@@ -87,6 +87,13 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 /// overlong mechanism name. The value is then thrown away unread.
 fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Option<Status> {
     let h = &p.header;
+    // The user's ACL, as the text protocol checks it (memcached has no ACL status: the
+    // refusal is an auth error).
+    if let Some(login) = session.login.as_ref() {
+        if crate::auth::memcache::check_binary(&login.user, op, p.key).is_err() {
+            return Some(Status::AuthError);
+        }
+    }
     match op {
         Op::Store(store_op) => {
             let len = h.value_len();
@@ -414,6 +421,8 @@ fn stat(ctx: &Context, h: &Header, key: &[u8], out: &mut Vec<u8>) {
             b"items" => Some(StatsGroup::Items),
             b"slabs" => Some(StatsGroup::Slabs),
             b"sizes" => Some(StatsGroup::Sizes),
+            b"sizes_enable" => Some(StatsGroup::SizesEnable),
+            b"sizes_disable" => Some(StatsGroup::SizesDisable),
             _ => None,
         }
     };
