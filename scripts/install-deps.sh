@@ -70,3 +70,10 @@ if ! python3 -c 'import pymemcache, redis, pylibmc, pymysql' 2>/dev/null; then
     exit 1
   }
 fi
+
+# pytest: scripts/compat.d/65-redis-py-suite.sh runs redis-py's own tests with it.
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --no-input pytest >/dev/null 2>&1 ||
+    python3 -m pip install -q --disable-pip-version-check --no-input --break-system-packages \
+      pytest >/dev/null 2>&1 || apt_install python3-pytest
+fi
