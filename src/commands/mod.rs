@@ -319,6 +319,7 @@ fn refused_by_protected_mode(
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    crate::hub::tracking::set_running_client(session.info.id);
     if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
         return Step::Close;
     }

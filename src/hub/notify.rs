@@ -148,6 +148,10 @@ impl Hub {
         if self.notify.wants(class) {
             self.notify_slow(event, db, key);
         }
+        // Every event but a miss or a new-key event is a change cached copies must drop.
+        if class & (KEY_MISS | NEW) == 0 && self.tracking.active() {
+            self.tracking.invalidate(self, key);
+        }
     }
 
     #[cold]

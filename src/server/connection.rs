@@ -26,7 +26,7 @@ use mio::{Interest, Registry, Token};
 
 use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
+use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -263,6 +263,11 @@ impl Connection {
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
             Event::Message(d) => {
+                // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+                let resp3 = self.session.resp.resp3();
+                if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+                    return;
+                }
                 if !self.closing {
                     d.encode(self.session.resp.resp3(), &mut self.wbuf);
                     self.check_output(ctx);

@@ -33,6 +33,7 @@ mod registry;
 mod server;
 mod slowlog;
 mod strings;
+mod tracking;
 mod transaction;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -114,6 +115,8 @@ struct Conn {
     reply_skip: u8,
     /// MONITOR was run: this connection receives every command's line.
     monitor: bool,
+    /// CLIENT TRACKING state.
+    tracking: tracking::Tracking,
 }
 
 impl State {
@@ -134,6 +137,9 @@ pub fn close(ctx: &Context, session: &mut Session) {
     pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
     if session.resp.conn.monitor {
         monitor::stop(ctx, who);
+    }
+    if session.resp.conn.tracking.is_on() {
+        tracking::stop(ctx, who.id);
     }
 }
 
@@ -395,6 +401,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         && !call.blocked
     {
         monitor::feed(call, spec, args);
+    }
+    if call.conn.tracking.is_on() {
+        tracking::after_command(call, spec, args);
     }
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
