@@ -43,12 +43,15 @@ struct Client {
     options: Options,
 }
 
+/// Keys handed out, and the clients that may cache each.
+type KeyTable = HashMap<Box<[u8]>, Vec<u64>>;
+
 /// Every tracking client and every key handed out.
 pub struct Tracking {
     /// Tracking clients (the write path's check).
     active: AtomicUsize,
     clients: RwLock<HashMap<u64, Client>>,
-    keys: Box<[Mutex<HashMap<Box<[u8]>, Vec<u64>>>]>,
+    keys: Box<[Mutex<KeyTable>]>,
     /// Keys in the table (`tracking_total_keys`).
     total_keys: AtomicUsize,
     /// `tracking-table-max-keys` (0: no limit).
