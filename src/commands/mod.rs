@@ -137,6 +137,8 @@ pub struct ClientInfo {
     pub subs: [AtomicU32; 3],
     /// Reply bytes not yet written at the end of the last turn (`CLIENT LIST obl=`).
     pub unsent: AtomicU64,
+    /// The socket's file descriptor (memcached's `cfd` in `watch` lines), set by the worker.
+    pub fd: std::sync::atomic::AtomicI32,
 }
 
 impl ClientInfo {
@@ -194,6 +196,7 @@ impl Clients {
             flags: AtomicU32::new(0),
             subs: Default::default(),
             unsent: AtomicU64::new(0),
+            fd: std::sync::atomic::AtomicI32::new(-1),
         });
         self.open.lock().insert(id, info.clone());
         info
@@ -279,6 +282,9 @@ impl Session {
 
     /// The connection is closing: leave every channel, key queue and list it is on.
     pub fn close(&mut self, ctx: &Context) {
+        if self.info.has_flag(crate::hub::flag::MONITOR) {
+            ctx.hub.watchers.remove(self.info.target());
+        }
         if let Some(wait) = self.wait.take() {
             ctx.hub
                 .waiters

@@ -60,7 +60,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn fd(&self) -> i32 {
+    pub(super) fn fd(&self) -> i32 {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
@@ -311,7 +311,8 @@ impl Connection {
 
     /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
     fn check_output(&mut self, ctx: &Context) {
-        let class = if self.session.resp.subscribed() {
+        let watching = self.session.info.has_flag(flag::MONITOR);
+        let class = if self.session.resp.subscribed() || watching {
             OutputClass::Pubsub
         } else {
             OutputClass::Normal
