@@ -142,6 +142,26 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// A client no registry knows of (the metrics endpoint's own requests).
+    pub fn detached(addr: &str, local_addr: &str) -> ClientInfo {
+        ClientInfo {
+            id: 0,
+            addr: addr.to_string(),
+            local_addr: local_addr.to_string(),
+            created: 0,
+            last_cmd: AtomicU32::new(0),
+            db: AtomicU8::new(0),
+            name: Mutex::new(None),
+            last_cmd_name: Mutex::new("NULL"),
+            bytes_in: AtomicU64::new(0),
+            place: AtomicU64::new(0),
+            flags: AtomicU32::new(0),
+            subs: Default::default(),
+            unsent: AtomicU64::new(0),
+            fd: std::sync::atomic::AtomicI32::new(-1),
+        }
+    }
+
     /// The address [`crate::hub::Hub::post`] delivers to.
     pub fn target(&self) -> Target {
         let place = self.place.load(Ordering::Relaxed);

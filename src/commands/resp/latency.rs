@@ -215,6 +215,47 @@ impl Latency {
     }
 }
 
+impl Latency {
+    /// Prometheus histograms `slabd_command_duration_seconds{cmd}` (bucket bounds at
+    /// 1.024 µs doublings; `_sum` adds each call at its bucket's bound).
+    pub fn write_prometheus(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let name = "slabd_command_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} RESP command run time (sum approximated by bucket bounds).\n\
+             # TYPE {name} histogram"
+        );
+        for (i, spec) in registry().specs().iter().enumerate() {
+            let h = self.histogram(i);
+            let calls: u64 = h.iter().sum();
+            if calls == 0 {
+                continue;
+            }
+            let mut cumulative = 0;
+            let mut sum = 0.0;
+            for (b, n) in h.iter().enumerate() {
+                let bound = (1024u64 << b) as f64 / 1e9;
+                cumulative += n;
+                sum += *n as f64 * bound;
+                if *n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{cmd=\"{}\",le=\"{bound:e}\"}} {cumulative}",
+                        spec.name
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{cmd=\"{0}\",le=\"+Inf\"}} {calls}\n\
+                 {name}_sum{{cmd=\"{0}\"}} {sum:e}\n{name}_count{{cmd=\"{0}\"}} {calls}",
+                spec.name
+            );
+        }
+    }
+}
+
 const HELP: &[&str] = &[
     "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",

@@ -136,6 +136,11 @@ impl State {
     }
 }
 
+/// Per-command latency histograms in Prometheus's text format (the metrics endpoint).
+pub fn write_latency_histograms(ctx: &Context, out: &mut String) {
+    ctx.resp.latency.write_prometheus(out);
+}
+
 /// The connection is closing: leave its channels.
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
@@ -340,7 +345,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
         return Step::Blocked;
     }
-    if call.conn.reply_off || call.conn.reply_skip > 0 {
+    // RESP3 (un)subscribe confirmations are pushes, which CLIENT REPLY does not silence.
+    let pushed = call.conn.resp3 && call.conn.last_cmd.ends_with("subscribe");
+    if (call.conn.reply_off || call.conn.reply_skip > 0) && !pushed {
         call.w.out.truncate(start);
         call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
     }
