@@ -345,8 +345,8 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
         return Step::Blocked;
     }
-    // RESP3 (un)subscribe confirmations are pushes, which CLIENT REPLY does not silence.
-    let pushed = call.conn.resp3 && call.conn.last_cmd.ends_with("subscribe");
+    // (Un)subscribe confirmations are pushes, which CLIENT REPLY does not silence.
+    let pushed = call.conn.last_cmd.ends_with("subscribe");
     if (call.conn.reply_off || call.conn.reply_skip > 0) && !pushed {
         call.w.out.truncate(start);
         call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
