@@ -146,7 +146,7 @@ fn tracking_errors_and_state() {
         &[
             "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "a",
         ],
-        "-ERR Prefix 'a' overlaps with another provided prefix 'ab'. Prefixes for a single \
+        "-ERR Prefix 'ab' overlaps with another provided prefix 'a'. Prefixes for a single \
          client must not overlap.\r\n",
     );
     c.check(&["CLIENT", "TRACKING", "MAYBE"], "-ERR syntax error\r\n");

@@ -355,7 +355,13 @@ fn refused_by_protected_mode(
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
-    crate::hub::tracking::set_running_client(session.info.id);
+    crate::hub::tracking::begin_command(session.info.id);
+    let step = process_one(ctx, session, input, out);
+    crate::hub::tracking::end_command(&ctx.hub);
+    step
+}
+
+fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
     if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
         return Step::Close;
     }

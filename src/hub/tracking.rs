@@ -79,14 +79,28 @@ fn shard_of(key: &[u8]) -> usize {
 }
 
 thread_local! {
-    /// The client whose command is running on this thread (for NOLOOP).
+    /// The client whose command is running on this thread (for NOLOOP), 0 outside one.
     static RUNNING: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Keys the running command changed, for BCAST clients: sent when it ends, one
+    /// message per client and prefix (as Redis sends them once per event-loop turn).
+    static PENDING: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Records which client's command this thread runs (set per request by `commands`).
+/// A request of client `id` starts on this thread (set per request by `commands`).
 #[inline]
-pub fn set_running_client(id: u64) {
+pub fn begin_command(id: u64) {
     RUNNING.with(|c| c.set(id));
+}
+
+/// The request ended: BCAST invalidations it caused go out.
+#[inline]
+pub fn end_command(hub: &Hub) {
+    let pending = PENDING.with(|p| !p.borrow().is_empty());
+    if pending {
+        let keys = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        hub.tracking.broadcast(hub, &keys);
+    }
+    RUNNING.with(|c| c.set(0));
 }
 
 impl Tracking {
@@ -208,12 +222,47 @@ impl Tracking {
                 }
             }
         }
+        let bcast = clients.values().any(|c| c.options.bcast);
+        drop(out);
+        drop(clients);
+        if bcast {
+            if writer != 0 {
+                PENDING.with(|p| p.borrow_mut().push(Box::from(key)));
+            } else {
+                self.broadcast(hub, &[Box::from(key)]);
+            }
+        }
+    }
+
+    /// Sends BCAST clients the keys of `keys` under each of their prefixes: one message
+    /// per client and prefix.
+    fn broadcast(&self, hub: &Hub, keys: &[Box<[u8]>]) {
+        let writer = RUNNING.with(|c| c.get());
+        let clients = self.clients.read();
+        let mut out = Outbox::new(hub);
         for (&id, c) in clients.iter() {
-            if c.options.bcast
-                && (c.options.prefixes.is_empty()
-                    || c.options.prefixes.iter().any(|p| key.starts_with(p)))
-            {
-                send(c, id);
+            if !c.options.bcast || (c.options.noloop && id == writer) {
+                continue;
+            }
+            let empty: [Box<[u8]>; 1] = [Box::from(&b""[..])];
+            let prefixes = if c.options.prefixes.is_empty() {
+                &empty[..]
+            } else {
+                &c.options.prefixes[..]
+            };
+            for p in prefixes {
+                let matched: Vec<Box<[u8]>> =
+                    keys.iter().filter(|k| k.starts_with(p)).cloned().collect();
+                if matched.is_empty() {
+                    continue;
+                }
+                let msg = Arc::new(Published {
+                    kind: Kind::Invalidate,
+                    channel: Box::from(CHANNEL),
+                    payload: Payload::Keys(matched),
+                });
+                let to = c.options.redirect.unwrap_or(c.target);
+                out.push(to, Event::Message(Delivery { msg, pattern: None }));
             }
         }
     }
@@ -284,12 +333,14 @@ mod tests {
                 ..Options::default()
             },
         );
-        set_running_client(2);
+        begin_command(2);
         tr.invalidate(&hub, b"user:7");
+        end_command(&hub);
         // Client 1 by its prefix; client 2 wrote it itself (NOLOOP).
         assert_eq!(keys_sent(&hub, 0), vec![(1, b"user:7".to_vec())]);
-        set_running_client(3);
+        begin_command(3);
         tr.invalidate(&hub, b"other");
+        end_command(&hub);
         // Client 2 (no prefix: every key), redirected to client 1's connection.
         assert_eq!(keys_sent(&hub, 0), vec![(1, b"other".to_vec())]);
         tr.disable(1);

@@ -122,6 +122,9 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            // Events posted before this turn's requests arrived go out first (a message
+            // published before a client's next request reaches it before that reply).
+            self.drain_mailbox();
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {

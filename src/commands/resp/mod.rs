@@ -435,7 +435,9 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     let shared = &call.ctx.resp;
     let usec = nanos / 1000;
     if shared.latency.tracking() {
-        shared.latency.worker(call.worker).record(index, nanos);
+        shared
+            .latency
+            .record(call.worker, index, spec.name, args, nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
         shared.slowlog.record(call, args, usec);

@@ -78,8 +78,8 @@ fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
                 call.w.error_fmt(format_args!(
                     "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes \
                      for a single client must not overlap.",
-                    String::from_utf8_lossy(q),
-                    String::from_utf8_lossy(p)
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(q)
                 ));
                 return None;
             }
@@ -104,7 +104,7 @@ pub(super) fn tracking(call: &mut Call<'_>, args: Args<'_>) {
     if !on_off.eq_ignore_ascii_case(b"on") {
         return call.syntax_error();
     }
-    let Some(options) = parse_options(call, args) else {
+    let Some(mut options) = parse_options(call, args) else {
         return;
     };
     if let Some(old) = &call.conn.tracking.on {
@@ -114,6 +114,24 @@ pub(super) fn tracking(call: &mut Call<'_>, args: Args<'_>) {
                   client, and then re-enabling it with a different mode.",
             );
         }
+        // More prefixes for a BCAST client: added to the ones it has, none may overlap.
+        for p in &options.prefixes {
+            if let Some(q) = old
+                .prefixes
+                .iter()
+                .find(|q| p.starts_with(q) || q.starts_with(p))
+            {
+                return call.w.error_fmt(format_args!(
+                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
+                     single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(q)
+                ));
+            }
+        }
+        let mut all = old.prefixes.clone();
+        all.append(&mut options.prefixes);
+        options.prefixes = all;
     }
     set_flags(call.info, Some(&options));
     call.ctx
