@@ -166,6 +166,46 @@ impl Tracking {
         }
     }
 
+    /// FLUSHALL / FLUSHDB: every tracking client is told everything is gone (a null
+    /// invalidation), and the table is emptied.
+    pub fn flushed(&self, hub: &Hub) {
+        if !self.active() {
+            return;
+        }
+        for shard in self.keys.iter() {
+            let n = std::mem::take(&mut *shard.lock()).len();
+            self.total_keys.fetch_sub(n, Ordering::Relaxed);
+        }
+        let msg = Arc::new(Published {
+            kind: Kind::Invalidate,
+            channel: Box::from(CHANNEL),
+            payload: Payload::Null,
+        });
+        let clients = self.clients.read();
+        let mut out = Outbox::new(hub);
+        for c in clients.values() {
+            let to = c.options.redirect.unwrap_or(c.target);
+            let d = Delivery {
+                msg: msg.clone(),
+                pattern: None,
+            };
+            out.push(to, Event::Message(d));
+        }
+    }
+
+    /// Invalidates keys until the table is within `tracking-table-max-keys` (run once a
+    /// second, so lowering the setting takes effect without new reads).
+    pub fn enforce_limit(&self, hub: &Hub) {
+        let max = self.max_keys.load(Ordering::Relaxed);
+        while max > 0 && self.total_keys() as i64 > max {
+            let before = self.total_keys();
+            self.evict_one(hub, b"");
+            if self.total_keys() == before {
+                break;
+            }
+        }
+    }
+
     /// Over `tracking-table-max-keys`: invalidates some other key, as Redis does.
     fn evict_one(&self, hub: &Hub, except: &[u8]) {
         let victim = self.keys.iter().find_map(|s| {

@@ -168,6 +168,9 @@ impl Worker {
                     self.close_idle(now, idle_timeout);
                 }
                 self.release_idle(now);
+                if self.id == 0 {
+                    self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
+                }
             }
         }
         let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();

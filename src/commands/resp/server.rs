@@ -52,6 +52,7 @@ pub(super) fn flushdb(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(Some(call.conn.db));
+        call.ctx.hub.tracking.flushed(&call.ctx.hub);
         call.w.ok();
     }
 }
@@ -60,6 +61,7 @@ pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(None);
+        call.ctx.hub.tracking.flushed(&call.ctx.hub);
         call.w.ok();
     }
 }
