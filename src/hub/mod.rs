@@ -291,6 +291,24 @@ impl Hub {
         });
     }
 
+    /// The Pub/Sub and tracking lines of `INFO stats`.
+    pub fn write_info_stats(&self, s: &mut Vec<u8>) {
+        use pubsub::Space;
+        use std::io::Write as _;
+        let _ = write!(
+            s,
+            "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_shardchannels:{}\r\n\
+             tracking_total_keys:{}\r\ntracking_total_items:{}\r\n\
+             tracking_total_prefixes:{}\r\n",
+            self.pubsub.channels(Space::Channel, None).len(),
+            self.pubsub.numpat(),
+            self.pubsub.channels(Space::Shard, None).len(),
+            self.tracking.total_keys(),
+            self.tracking.total_items(),
+            self.tracking.total_prefixes(),
+        );
+    }
+
     /// Gives worker `id`'s mailbox the waker of that worker's poll.
     pub fn install_waker(&self, worker: usize, waker: Arc<Waker>) {
         let _ = self.mailboxes[worker].waker.set(waker);

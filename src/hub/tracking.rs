@@ -131,6 +131,19 @@ impl Tracking {
         self.clients.read().get(&id).map(|c| c.options.clone())
     }
 
+    /// Tracking clients (`tracking_clients`).
+    pub fn clients(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// (key, client) pairs in the table (`tracking_total_items`).
+    pub fn total_items(&self) -> usize {
+        self.keys
+            .iter()
+            .map(|s| s.lock().values().map(Vec::len).sum::<usize>())
+            .sum()
+    }
+
     /// Keys in the table.
     pub fn total_keys(&self) -> usize {
         self.total_keys.load(Ordering::Relaxed)
@@ -169,7 +182,7 @@ impl Tracking {
     /// FLUSHALL / FLUSHDB: every tracking client is told everything is gone (a null
     /// invalidation), and the table is emptied.
     pub fn flushed(&self, hub: &Hub) {
-        if !self.active() {
+        if !self.active() && self.total_keys() == 0 {
             return;
         }
         for shard in self.keys.iter() {

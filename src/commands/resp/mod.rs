@@ -123,13 +123,10 @@ struct Conn {
     reply_skip: u8,
     /// MONITOR was run: this connection receives every command's line.
     monitor: bool,
-<<<<<<< HEAD
     /// CLIENT TRACKING state.
     tracking: tracking::Tracking,
-=======
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
->>>>>>> main
 }
 
 impl State {

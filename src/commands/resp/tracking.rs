@@ -223,7 +223,13 @@ pub(super) fn trackinginfo(call: &mut Call<'_>, _args: Args<'_>) {
                     flags.push(b"broken_redirect");
                 }
             }
-            (r, o.prefixes.clone())
+            // BCAST without PREFIX tracks every key: Redis lists one empty prefix.
+            let prefixes = if o.bcast && o.prefixes.is_empty() {
+                vec![Box::from(&b""[..])]
+            } else {
+                o.prefixes.clone()
+            };
+            (r, prefixes)
         }
     };
     call.w.map(3);
