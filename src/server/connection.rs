@@ -170,6 +170,9 @@ pub struct Connection {
     soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
     pub last_active: u32,
+    /// Clock second since which a partial request waits for the rest of its bytes
+    /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
+    pub partial_since: Option<u32>,
 }
 
 impl Connection {
@@ -197,6 +200,7 @@ impl Connection {
             touched: false,
             soft_since: None,
             last_active: now,
+            partial_since: None,
         }
     }
 
@@ -400,10 +404,14 @@ impl Connection {
                     Step::Blocked => continue,
                     // Using nothing would serve the same bytes forever: wait for more.
                     Step::Incomplete | Step::Done(0) => {
+                        if self.partial_since.is_none() {
+                            self.partial_since = Some(ctx.store.clock().now());
+                        }
                         need_input = true;
                         break;
                     }
                     Step::Done(n) => {
+                        self.partial_since = None;
                         self.start += n.min(avail);
                         if self.start == self.rbuf.len() {
                             self.start = 0;

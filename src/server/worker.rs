@@ -167,6 +167,10 @@ impl Worker {
                 if idle_timeout > 0 {
                     self.close_idle(now, idle_timeout);
                 }
+                let stall = self.ctx.directives.int("client-request-timeout");
+                if stall > 0 {
+                    self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
+                }
                 self.release_idle(now);
                 if self.id == 0 {
                     self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
@@ -324,6 +328,28 @@ impl Worker {
                 conn.trim(now, true);
                 conn.count_buffers(&self.ctx.server);
             }
+        }
+    }
+
+    /// Closes connections whose partial request has waited more than `limit` seconds for
+    /// its remaining bytes (slowloris), however often bytes trickle in.
+    fn close_stalled(&mut self, now: u32, limit: u32) {
+        let stalled: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.partial_since
+                    .is_some_and(|t| now.saturating_sub(t) > limit)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in stalled {
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                if let Some(c) = self.conns.get(key) {
+                    eprintln!("<{} request stalled half-sent; closing", c.session.info.id);
+                }
+            }
+            self.close(Token(key));
         }
     }
 
