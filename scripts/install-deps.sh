@@ -54,6 +54,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 fi
 
+# prometheus_client's parser checks the metrics endpoint (compat.d/65-observability.sh).
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --no-input prometheus_client >/dev/null 2>&1 ||
+    python3 -m pip install -q --disable-pip-version-check --no-input --break-system-packages \
+      prometheus_client >/dev/null 2>&1 || apt_install python3-prometheus-client
+fi
+
 # Python clients: pip first (current versions), then Debian's packages.
 if ! python3 -c 'import pymemcache, redis, pylibmc, pymysql' 2>/dev/null; then
   pip_install() {

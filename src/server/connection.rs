@@ -26,7 +26,7 @@ use mio::{Interest, Registry, Token};
 
 use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
+use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -60,7 +60,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn fd(&self) -> i32 {
+    pub(super) fn fd(&self) -> i32 {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
@@ -267,6 +267,11 @@ impl Connection {
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
             Event::Message(d) => {
+                // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+                let resp3 = self.session.resp.resp3();
+                if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+                    return;
+                }
                 if !self.closing {
                     d.encode(self.session.resp.resp3(), &mut self.wbuf);
                     self.check_output(ctx);
@@ -310,7 +315,8 @@ impl Connection {
 
     /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
     fn check_output(&mut self, ctx: &Context) {
-        let class = if self.session.resp.subscribed() {
+        let watching = self.session.info.has_flag(flag::MONITOR);
+        let class = if self.session.resp.subscribed() || watching {
             OutputClass::Pubsub
         } else {
             OutputClass::Normal

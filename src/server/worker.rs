@@ -17,6 +17,7 @@ use slab::Slab;
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
+use crate::hub::monitor::stream;
 use crate::hub::{self, Posted};
 
 use crate::stats::{bump, ServerStats};
@@ -121,6 +122,9 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            // Events posted before this turn's requests arrived go out first (a message
+            // published before a client's next request reaches it before that reply).
+            self.drain_mailbox();
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {
@@ -168,11 +172,14 @@ impl Worker {
                     self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
                 }
                 self.release_idle(now);
+                if self.id == 0 {
+                    self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
+                }
             }
         }
         let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in tokens {
-            self.close(Token(key));
+            self.close_for(Token(key), "shutdown");
         }
     }
 
@@ -191,6 +198,15 @@ impl Worker {
             let entry = self.conns.vacant_entry();
             let token = Token(entry.key());
             conn.session.info.set_place(self.id, token.0);
+            let fd = conn.stream.fd();
+            conn.session.info.fd.store(fd, Ordering::Relaxed);
+            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+                let addr = &conn.session.info.addr;
+                self.ctx
+                    .hub
+                    .watchers
+                    .conn_event(&self.ctx.hub, addr, fd, None);
+            }
             if let Err(e) = self.poll.registry().register(
                 &mut conn.stream,
                 token,
@@ -351,13 +367,24 @@ impl Worker {
                     eprintln!("<{} idle timeout", c.session.info.id);
                 }
             }
-            self.close(Token(key));
+            self.close_for(Token(key), "idle_timeout");
         }
     }
 
     fn close(&mut self, token: Token) {
+        self.close_for(token, "normal");
+    }
+
+    /// Closes a connection; `reason` is what memcached's `watch connevents` reports.
+    fn close_for(&mut self, token: Token, reason: &str) {
         if self.conns.contains(token.0) {
             let mut conn = self.conns.remove(token.0);
+            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+                let info = &conn.session.info;
+                let fd = info.fd.load(Ordering::Relaxed);
+                let hub = &self.ctx.hub;
+                hub.watchers.conn_event(hub, &info.addr, fd, Some(reason));
+            }
             conn.session.close(&self.ctx);
             let _ = self.poll.registry().deregister(&mut conn.stream);
             conn.uncount_buffers(&self.ctx.server);
