@@ -755,7 +755,7 @@ mod random_commands {
                     at += 2;
                 }
             }
-            b'*' | b'~' | b'%' => {
+            b'*' | b'~' | b'%' | b'>' => {
                 let count = n()? * if line[0] == b'%' { 2 } else { 1 };
                 for _ in 0..count.max(0) {
                     at += value_len(&b[at..])?;
