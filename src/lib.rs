@@ -11,10 +11,13 @@
 //!                  reply bytes ─▶ write buffer ─▶ socket
 //! ```
 
+pub mod auth;
 pub mod collections;
 pub mod commands;
 pub mod config;
 pub mod directives;
+pub mod hub;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod stats;

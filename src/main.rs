@@ -57,6 +57,18 @@ fn main() -> ExitCode {
         report(info);
         std::process::abort();
     }));
+    let first = std::env::args_os().nth(1);
+    if let Some(sub) = first
+        .as_ref()
+        .and_then(|a| a.to_str())
+        .filter(|a| matches!(*a, "check-rdb" | "check-aof"))
+    {
+        let rest: Vec<String> = std::env::args_os()
+            .skip(2)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(slabd::persist::check::run(sub, &rest) as u8);
+    }
     let settings = match config::parse(std::env::args_os().skip(1)) {
         Ok(Invocation::Run(s)) => *s,
         Ok(Invocation::Help) => return print_and_exit(&config::help()),

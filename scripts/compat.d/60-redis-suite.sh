@@ -82,24 +82,18 @@ SKIPS=(
   "unit/type/incr|INCR can modify objects in-place"                   # OBJECT REFCOUNT: Redis internals
   # unit/type/string
   "unit/type/string|MGET against non-string key"                      # sets: not implemented
-  "unit/type/string|SETBIT against non-existing key"                  # SETBIT/GETBIT: not implemented
-  "unit/type/string|SETBIT against string-encoded key"                # SETBIT: not implemented
-  "unit/type/string|SETBIT against integer-encoded key"               # SETBIT, OBJECT ENCODING
-  "unit/type/string|SETBIT against key with wrong type"               # SETBIT, lists
-  "unit/type/string|SETBIT with out of range bit offset"              # SETBIT: not implemented
-  "unit/type/string|SETBIT with non-bit argument"                     # SETBIT: not implemented
-  "unit/type/string|SETBIT fuzzing"                                   # SETBIT: not implemented
-  "unit/type/string|GETBIT against non-existing key"                  # GETBIT: not implemented
-  "unit/type/string|GETBIT against string-encoded key"                # GETBIT: not implemented
-  "unit/type/string|GETBIT against integer-encoded key"               # GETBIT, OBJECT ENCODING
+  "unit/type/string|SETBIT against integer-encoded key"               # OBJECT ENCODING: Redis internals
+  "unit/type/string|SETBIT against key with wrong type"               # lists: not implemented
+  "unit/type/string|GETBIT against integer-encoded key"               # OBJECT ENCODING: Redis internals
   "unit/type/string|SETRANGE against integer-encoded key"             # OBJECT ENCODING: Redis internals
   "unit/type/string|SETRANGE against key with wrong type"             # lists: not implemented
   "unit/type/string|Extended SET GET with incorrect type should result in wrong type error" # lists
-  "unit/type/string|/^LCS "                                           # LCS: not implemented
   "unit/type/string|GETDEL propagate as DEL command to replica"       # replication
   "unit/type/string|GETEX PXAT option"                 # 1 s resolution: PXAT rounds up, PTTL reads 11000
   "unit/type/string|Extended SET PXAT option"          # 1 s resolution: PXAT rounds up, TTL reads 11
   "unit/type/string|GETEX without argument does not propagate to replica" # replication
+  # unit/bitops
+  "unit/bitops|BITOP with non string source key"                      # lists: not implemented
   # unit/keyspace
   "unit/keyspace|/^COPY "                                             # COPY: not implemented
   "unit/keyspace|DEL against expired key"                             # DEBUG set-active-expire
@@ -155,7 +149,8 @@ SKIPS=(
 # Files run; unit/auth is left out: every test in it is tagged external:skip (it needs its
 # own server started with requirepass), tests/resp_auth.rs covers AUTH instead.
 UNITS=(unit/type/incr unit/type/string unit/keyspace unit/expire unit/protocol
-  unit/info-command unit/quit unit/scan unit/multi unit/introspection)
+  unit/info-command unit/quit unit/scan unit/multi unit/introspection
+  unit/bitops unit/bitfield unit/hyperloglog)
 
 # --- run ------------------------------------------------------------------------------------
 echo "60-redis-suite: redis ${version:-?} test suite against slabd on resp port $port"

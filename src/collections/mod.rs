@@ -23,17 +23,23 @@
 //! `list.rs`, `zset.rs` (colzl).
 
 pub mod compact;
+pub mod hash;
 pub mod intset;
 pub mod list;
+pub mod set;
 pub mod table;
 pub mod zset;
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
-/// The encoding thresholds (Redis 7.0 names and defaults), changed at run time by CONFIG
-/// SET; each command reads the ones it needs once.
+use crate::directives::{parse_memory, Directives};
+
+/// The encoding thresholds (Redis 7.0 names and defaults; the rows are in
+/// `src/directives/collections.rs`), changed at run time by CONFIG SET; each command reads
+/// the ones it needs once.
 #[derive(Debug)]
 pub struct Thresholds {
     /// `hash-max-listpack-entries` (alias `hash-max-ziplist-entries`): fields in a compact hash.
@@ -67,6 +73,9 @@ impl Default for Thresholds {
     }
 }
 
+/// Picks one threshold out of [`Thresholds`].
+type Field<T> = fn(&Thresholds) -> &T;
+
 /// The limits a hash command checks, read once per command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashLimits {
@@ -81,6 +90,47 @@ pub struct SetLimits {
 }
 
 impl Thresholds {
+    /// The thresholds as `directives` hold them now, kept current by change listeners
+    /// (so a command reads an atomic, not the directive table).
+    pub fn from_directives(directives: &Directives) -> Arc<Thresholds> {
+        let t = Arc::new(Thresholds::default());
+        let usize_rows: [(&str, Field<AtomicUsize>); 5] = [
+            ("hash-max-listpack-entries", |t| {
+                &t.hash_max_listpack_entries
+            }),
+            ("hash-max-listpack-value", |t| &t.hash_max_listpack_value),
+            ("set-max-intset-entries", |t| &t.set_max_intset_entries),
+            ("zset-max-listpack-entries", |t| {
+                &t.zset_max_listpack_entries
+            }),
+            ("zset-max-listpack-value", |t| &t.zset_max_listpack_value),
+        ];
+        for (name, field) in usize_rows {
+            let clamp = |n: i64| usize::try_from(n.max(0)).unwrap_or(usize::MAX);
+            field(&t).store(clamp(directives.int(name)), Relaxed);
+            let me = t.clone();
+            directives.on_change(name, move |v| {
+                let n = parse_memory(v).ok_or_else(|| format!("bad value {v}"))?;
+                field(&me).store(clamp(n), Relaxed);
+                Ok(())
+            });
+        }
+        let i64_rows: [(&str, Field<AtomicI64>); 2] = [
+            ("list-max-listpack-size", |t| &t.list_max_listpack_size),
+            ("list-compress-depth", |t| &t.list_compress_depth),
+        ];
+        for (name, field) in i64_rows {
+            field(&t).store(directives.int(name), Relaxed);
+            let me = t.clone();
+            directives.on_change(name, move |v| {
+                let n = parse_memory(v).ok_or_else(|| format!("bad value {v}"))?;
+                field(&me).store(n, Relaxed);
+                Ok(())
+            });
+        }
+        t
+    }
+
     pub fn hash(&self) -> HashLimits {
         HashLimits {
             entries: self.hash_max_listpack_entries.load(Relaxed),
@@ -129,6 +179,32 @@ pub fn random_below(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thresholds_follow_config_set() {
+        let d = Directives::default();
+        let t = Thresholds::from_directives(&d);
+        assert_eq!(
+            t.hash(),
+            HashLimits {
+                entries: 128,
+                value: 64
+            }
+        );
+        d.set("hash-max-ziplist-entries", "7").unwrap();
+        d.set("hash-max-listpack-value", "1kb").unwrap();
+        d.set("set-max-intset-entries", "3").unwrap();
+        assert_eq!(
+            t.hash(),
+            HashLimits {
+                entries: 7,
+                value: 1024
+            }
+        );
+        assert_eq!(t.set(), SetLimits { intset_entries: 3 });
+        d.set("list-max-listpack-size", "-3").unwrap();
+        assert_eq!(t.list_max_listpack_size.load(Relaxed), -3);
+    }
 
     #[test]
     fn random_below_covers_the_range() {

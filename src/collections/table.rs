@@ -51,7 +51,8 @@ pub fn alloc_size(len: usize) -> usize {
     ((len + 8 + 15) & !15).max(32)
 }
 
-fn split_entry(entry: &[u8]) -> (&[u8], &[u8]) {
+/// An entry's (key, value).
+pub fn split_entry(entry: &[u8]) -> (&[u8], &[u8]) {
     let mut len = 0usize;
     let mut n = 0;
     for (i, &b) in entry.iter().take(5).enumerate() {

@@ -13,10 +13,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
+use crate::auth::{Login, LoginState, Users};
 use crate::config::Settings;
 use crate::directives::Directives;
+use crate::hub::{Hub, Target, Wait};
 use crate::stats::{ServerStats, ThreadStats};
 use crate::storage::Store;
 
@@ -29,8 +31,9 @@ pub struct Context {
     pub server: ServerStats,
     /// `verbosity` command / `-v`.
     pub verbosity: AtomicU8,
-    /// Redis `requirepass`, changeable by `CONFIG SET`.
-    pub requirepass: RwLock<Option<Vec<u8>>>,
+    /// Users and their permissions for every protocol (`requirepass` is the default
+    /// user's password); see [`crate::auth`].
+    pub users: Users,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -38,10 +41,15 @@ pub struct Context {
     pub memcache: memcache::Shared,
     /// RESP state shared by all connections (EXEC of watched keys).
     pub resp: resp::Shared,
+    /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
+    /// [`crate::hub`]).
+    pub hub: Hub,
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
     pub gates: gate::Gates,
+    /// Collection encoding thresholds, kept in step with `directives`.
+    pub collections: Arc<crate::collections::Thresholds>,
 }
 
 impl Context {
@@ -52,13 +60,17 @@ impl Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
+        let users = Users::new();
+        if let Some(p) = &settings.requirepass {
+            users.set_requirepass(Some(p));
+        }
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
         Context {
             verbosity: AtomicU8::new(settings.verbose),
-            requirepass: RwLock::new(settings.requirepass.clone()),
+            users,
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
@@ -67,9 +79,19 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
+            hub: Hub::new(settings_threads),
+            collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
         }
+    }
+
+    /// A keyspace event (`notify-keyspace-events`): `class` is one of
+    /// [`crate::hub::notify`]'s constants (`STRING`, `GENERIC`, `LIST`...), `event` Redis's
+    /// name for it (`set`, `del`, `expire`, `lpush`...). One atomic load when off.
+    #[inline]
+    pub fn notify(&self, class: u32, event: &str, db: u8, key: &[u8]) {
+        self.hub.notify(class, event, db, key);
     }
 }
 
@@ -93,6 +115,46 @@ pub struct ClientInfo {
     pub last_cmd_name: Mutex<&'static str>,
     /// Bytes received, for `CLIENT LIST`.
     pub bytes_in: AtomicU64,
+    /// Where the connection lives: worker index << 32 | slot on that worker (set by the
+    /// worker when it takes the connection).
+    pub place: AtomicU64,
+    /// What other connections may ask about it: [`crate::hub::flag`] bits (blocked,
+    /// subscribed, MONITOR, tracking...).
+    pub flags: AtomicU32,
+    /// Channel, pattern and shard channel subscriptions (`CLIENT LIST sub= psub= ssub=`).
+    pub subs: [AtomicU32; 3],
+    /// Reply bytes not yet written at the end of the last turn (`CLIENT LIST obl=`).
+    pub unsent: AtomicU64,
+}
+
+impl ClientInfo {
+    /// The address [`crate::hub::Hub::post`] delivers to.
+    pub fn target(&self) -> Target {
+        let place = self.place.load(Ordering::Relaxed);
+        Target {
+            worker: (place >> 32) as u32,
+            slot: place as u32,
+            id: self.id,
+        }
+    }
+
+    /// Sets or clears [`crate::hub::flag`] bits.
+    pub fn set_flag(&self, bit: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    pub fn has_flag(&self, bit: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & bit != 0
+    }
+
+    pub fn set_place(&self, worker: usize, slot: usize) {
+        let place = ((worker as u64) << 32) | (slot as u64 & 0xffff_ffff);
+        self.place.store(place, Ordering::Relaxed);
+    }
 }
 
 /// Registry of open connections. Touched on connect and close, never per request.
@@ -116,6 +178,10 @@ impl Clients {
             name: Mutex::new(None),
             last_cmd_name: Mutex::new("NULL"),
             bytes_in: AtomicU64::new(0),
+            place: AtomicU64::new(0),
+            flags: AtomicU32::new(0),
+            subs: Default::default(),
+            unsent: AtomicU64::new(0),
         });
         self.open.lock().insert(id, info.clone());
         info
@@ -123,6 +189,11 @@ impl Clients {
 
     pub fn close(&self, id: u64) {
         self.open.lock().remove(&id);
+    }
+
+    /// The open connection with this id (CLIENT KILL ID, CLIENT UNBLOCK).
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.open.lock().get(&id).cloned()
     }
 
     /// Every open connection, oldest first.
@@ -150,6 +221,11 @@ pub struct Session {
     pub worker: usize,
     pub memcache: memcache::State,
     pub resp: resp::State,
+    /// A parked request (blocked command, CLIENT PAUSE): see [`crate::hub::blocking`].
+    pub wait: Option<Wait>,
+    /// Who the connection is logged in as; taken from [`Users::new_login`] at its first
+    /// request (see [`Session::login`]).
+    login: Option<Login>,
 }
 
 impl Session {
@@ -160,7 +236,31 @@ impl Session {
             worker,
             memcache: memcache::State::default(),
             resp: resp::State::default(),
+            wait: None,
+            login: None,
         }
+    }
+
+    /// The connection's login, brought up to date with ACL changes (one atomic load when
+    /// nothing changed). `None` when its user was deleted: the connection must close, as
+    /// Redis closes such clients.
+    #[inline]
+    pub fn login(&mut self, users: &Users) -> Option<&mut Login> {
+        let login = self.login.get_or_insert_with(|| users.new_login());
+        match login.current(users) {
+            LoginState::Ok => Some(login),
+            LoginState::Gone => None,
+        }
+    }
+
+    /// The connection is closing: leave every channel, key queue and list it is on.
+    pub fn close(&mut self, ctx: &Context) {
+        if let Some(wait) = self.wait.take() {
+            ctx.hub
+                .waiters
+                .leave(&ctx.hub, self.info.target(), &wait.keys, wait.woken);
+        }
+        resp::close(ctx, self);
     }
 }
 
@@ -175,6 +275,8 @@ pub enum Step {
     Close,
     /// Send what is in `out`, close, and stop the server (`shutdown`).
     Shutdown,
+    /// The request waits ([`Session::wait`] says for what); its input stays unread.
+    Blocked,
 }
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.

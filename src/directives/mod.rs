@@ -21,6 +21,7 @@ mod observability;
 mod persistence;
 mod scripting;
 mod security;
+mod strings;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -36,6 +37,7 @@ static TABLES: &[&[Directive]] = &[
     observability::DIRECTIVES,
     scripting::DIRECTIVES,
     security::DIRECTIVES,
+    strings::DIRECTIVES,
 ];
 
 /// What values a directive takes; also how [`Directives::int`] reads it.

@@ -7,9 +7,13 @@
 //!   `-R` per turn, and its reply is appended to the write buffer.
 //! - blocked on output: more than [`OUTPUT_LIMIT`] bytes are unsent; nothing is read or
 //!   parsed until the socket drains (a writable event resumes the connection).
+//! - parked: a request waits (`Session::wait`: a blocked BLPOP, a CLIENT PAUSE); its bytes
+//!   stay in the input and nothing after it is parsed until a hub event (wake, unblock) or
+//!   the worker's timer ends the wait.
 //! - closing: a `Close`/`Shutdown` step, end of input (the peer's EOF, or server shutdown
 //!   once the requests already read are answered) or a request larger than the read bound;
-//!   the unsent replies are flushed, then the worker drops the connection.
+//!   the unsent replies are flushed, then the worker drops the connection. A connection
+//!   killed (CLIENT KILL, output limit) drops its unsent output first.
 
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
@@ -21,6 +25,7 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use crate::commands::{self, Context, Protocol, Session, Step};
+use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -136,6 +141,10 @@ pub struct Connection {
     stop_server: bool,
     /// In the worker's yield queue.
     pub queued: bool,
+    /// In the worker's list of connections that received hub events this turn.
+    pub touched: bool,
+    /// Clock second the unsent output first went over its class's soft limit.
+    soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
     pub last_active: u32,
 }
@@ -159,6 +168,8 @@ impl Connection {
             closing: false,
             stop_server: false,
             queued: false,
+            touched: false,
+            soft_since: None,
             last_active: now,
         }
     }
@@ -166,6 +177,137 @@ impl Connection {
     /// Bytes of replies not yet written.
     pub fn unsent(&self) -> usize {
         self.wbuf.len() - self.sent
+    }
+
+    /// A request waits and nothing has woken it.
+    pub fn parked(&self) -> bool {
+        self.session.wait.as_ref().is_some_and(|w| !w.woken)
+    }
+
+    /// The parked request ran to an answer: leave the key queues, waking the next waiter.
+    fn wait_served(&mut self, ctx: &Context) {
+        if let Some(wait) = self.session.wait.take() {
+            let who = self.session.info.target();
+            ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, true);
+            self.session
+                .info
+                .set_flag(flag::BLOCKED | flag::PAUSED, false);
+        }
+    }
+
+    /// Ends the wait without running the request again: its deadline passed (`how` is
+    /// `None`) or CLIENT UNBLOCK. A CLIENT PAUSE wait is only re-run. False when the
+    /// connection was not waiting (or cannot be unblocked).
+    pub fn end_wait(&mut self, ctx: &Context, how: Option<Unblock>) -> bool {
+        let rerun = match &self.session.wait {
+            None => return false,
+            Some(w) => w.on_timeout == OnTimeout::Rerun,
+        };
+        if rerun && how.is_some() {
+            return false;
+        }
+        let Some(wait) = self.session.wait.take() else {
+            return false;
+        };
+        let who = self.session.info.target();
+        ctx.hub.waiters.leave(&ctx.hub, who, &wait.keys, wait.woken);
+        self.session
+            .info
+            .set_flag(flag::BLOCKED | flag::PAUSED, false);
+        if rerun {
+            return true;
+        }
+        match how {
+            Some(Unblock::Error) => self
+                .wbuf
+                .extend_from_slice(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"),
+            _ => wait
+                .on_timeout
+                .write(self.session.resp.resp3(), &mut self.wbuf),
+        }
+        self.start += wait.consumed.min(self.rbuf.len() - self.start);
+        if self.start == self.rbuf.len() {
+            self.start = 0;
+            self.rbuf.clear();
+        }
+        true
+    }
+
+    /// Takes one hub event.
+    pub fn receive(&mut self, ctx: &Context, event: Event) {
+        match event {
+            Event::Message(d) => {
+                if !self.closing {
+                    d.encode(self.session.resp.resp3(), &mut self.wbuf);
+                    self.check_output(ctx);
+                }
+            }
+            Event::Line(line) => {
+                if !self.closing {
+                    self.wbuf.extend_from_slice(&line);
+                    self.check_output(ctx);
+                }
+            }
+            Event::Wake => {
+                if let Some(w) = self.session.wait.as_mut() {
+                    w.woken = true;
+                }
+            }
+            Event::Unblock(how) => {
+                self.end_wait(ctx, Some(how));
+            }
+            Event::Kill => self.kill(),
+            Event::Overflow => {
+                if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                    eprintln!(
+                        "<{} message dropped (worker mailbox full); closing",
+                        self.session.info.id
+                    );
+                }
+                self.kill();
+            }
+        }
+    }
+
+    /// Closes the connection at once, dropping output not yet sent (CLIENT KILL, output
+    /// limits).
+    pub fn kill(&mut self) {
+        self.wbuf.clear();
+        self.sent = 0;
+        self.closing = true;
+        self.readable = false;
+    }
+
+    /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
+    fn check_output(&mut self, ctx: &Context) {
+        let class = if self.session.resp.subscribed() {
+            OutputClass::Pubsub
+        } else {
+            OutputClass::Normal
+        };
+        let limit = ctx.hub.limits.get(class);
+        let unsent = self.unsent() as u64;
+        let over_hard = limit.hard > 0 && unsent > limit.hard;
+        let over_soft = limit.soft > 0 && unsent > limit.soft;
+        let mut kill = over_hard;
+        if over_soft {
+            let now = ctx.store.clock().now();
+            match self.soft_since {
+                None => self.soft_since = Some(now),
+                Some(t) => kill |= u64::from(now.saturating_sub(t)) > limit.soft_secs,
+            }
+        } else {
+            self.soft_since = None;
+        }
+        if kill {
+            if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                eprintln!(
+                    "<{} closed for overcoming of output buffer limits ({unsent} bytes unsent)",
+                    self.session.info.id
+                );
+            }
+            self.kill();
+        }
     }
 
     /// Server shutdown: read nothing more, answer the whole requests already read, write
@@ -192,6 +334,19 @@ impl Connection {
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
+                if self.parked() {
+                    // Keep reading, only to notice the peer leaving while it waits.
+                    if self.readable && !self.peer_closed && self.fill(ctx, stats).is_err() {
+                        self.closing = true;
+                    }
+                    if self.peer_closed {
+                        self.closing = true;
+                    }
+                    if self.closing {
+                        break;
+                    }
+                    return self.end_turn(ctx, stats, Next::Wait);
+                }
                 let input = &self.rbuf[self.start..];
                 if input.is_empty() {
                     need_input = true;
@@ -203,14 +358,21 @@ impl Connection {
                     return self.end_turn(ctx, stats, Next::Yield);
                 }
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
+                let avail = input.len();
+                if !matches!(step, Step::Blocked | Step::Incomplete) {
+                    self.wait_served(ctx);
+                }
                 match step {
+                    // Just registered (run again at once, so a write that raced with the
+                    // registration is seen) or parked until an event or the deadline.
+                    Step::Blocked => continue,
                     // Using nothing would serve the same bytes forever: wait for more.
                     Step::Incomplete | Step::Done(0) => {
                         need_input = true;
                         break;
                     }
                     Step::Done(n) => {
-                        self.start += n.min(input.len());
+                        self.start += n.min(avail);
                         if self.start == self.rbuf.len() {
                             self.start = 0;
                             self.rbuf.clear();
@@ -349,6 +511,15 @@ impl Connection {
     fn end_turn(&mut self, ctx: &Context, stats: &ThreadStats, next: Next) -> Next {
         if self.flush(ctx, stats).is_err() {
             return self.closed();
+        }
+        if self.unsent() > 0 {
+            self.check_output(ctx);
+        } else {
+            self.soft_since = None;
+        }
+        let unsent = self.unsent() as u64;
+        if self.session.info.unsent.load(Ordering::Relaxed) != unsent {
+            self.session.info.unsent.store(unsent, Ordering::Relaxed);
         }
         self.trim(ctx.store.clock().now(), false);
         self.count_buffers(&ctx.server);

@@ -1,7 +1,10 @@
 //! A worker thread: one `mio::Poll`, the connections handed to it in a `Slab` indexed by
-//! `Token`, and a queue of connections that yielded after `-R` requests.
+//! `Token`, a queue of connections that yielded after `-R` requests, its hub mailbox
+//! (events from other connections, drained after each turn) and the deadlines of its
+//! parked requests (a heap; the poll sleeps no longer than the nearest one).
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use slab::Slab;
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
+use crate::hub::{self, Posted};
 
 use crate::stats::{bump, ServerStats};
 
@@ -47,6 +51,13 @@ pub struct Worker {
     yielded: VecDeque<Token>,
     /// Set once the server stops: when the last replies must be out by.
     finish_by: Option<Instant>,
+    /// Hub events taken from the mailbox, being handed out (kept for its capacity).
+    inbox: Vec<Posted>,
+    /// Connections that received hub events this turn, served once each afterwards.
+    touched: Vec<usize>,
+    /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
+    /// ended or changed) are skipped when they come up.
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
 }
 
 impl Worker {
@@ -58,6 +69,7 @@ impl Worker {
     ) -> io::Result<WorkerHandle> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        ctx.hub.install_waker(id, waker.clone());
         let (tx, rx) = crossbeam_channel::unbounded();
         let worker = Worker {
             id,
@@ -68,6 +80,9 @@ impl Worker {
             conns: Slab::new(),
             yielded: VecDeque::new(),
             finish_by: None,
+            inbox: Vec::new(),
+            touched: Vec::new(),
+            timers: BinaryHeap::new(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("slabd-worker-{id}"))
@@ -80,18 +95,23 @@ impl Worker {
     }
 
     fn run(mut self) {
+        hub::set_current_worker(self.id);
         let mut events = Events::with_capacity(1024);
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
         loop {
-            let timeout = if !self.yielded.is_empty() {
-                Some(Duration::ZERO)
+            let mut timeout = if !self.yielded.is_empty() || self.ctx.hub.has_mail(self.id) {
+                Duration::ZERO
             } else if idle_timeout > 0 || self.finish_by.is_some() {
-                Some(Duration::from_millis(250))
+                Duration::from_millis(250)
             } else {
                 // Idle connections give their buffers back within a second or two.
-                Some(Duration::from_secs(1))
+                Duration::from_secs(1)
             };
+            if let Some(Reverse((at, _, _))) = self.timers.peek() {
+                timeout = timeout.min(at.saturating_duration_since(Instant::now()));
+            }
+            let timeout = Some(timeout);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -126,6 +146,8 @@ impl Worker {
                     self.serve(token);
                 }
             }
+            self.drain_mailbox();
+            self.expire_waits();
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }
@@ -162,6 +184,7 @@ impl Worker {
             }
             let entry = self.conns.vacant_entry();
             let token = Token(entry.key());
+            conn.session.info.set_place(self.id, token.0);
             if let Err(e) = self.poll.registry().register(
                 &mut conn.stream,
                 token,
@@ -180,7 +203,15 @@ impl Worker {
             return;
         };
         let budget = self.ctx.settings.reqs_per_event;
-        match conn.serve(&self.ctx, &self.ctx.threads[self.id], budget) {
+        let next = conn.serve(&self.ctx, &self.ctx.threads[self.id], budget);
+        if let Some(wait) = conn.session.wait.as_mut() {
+            if let (Some(at), false) = (wait.deadline, wait.armed) {
+                wait.armed = true;
+                let id = conn.session.info.id;
+                self.timers.push(Reverse((at, token.0, id)));
+            }
+        }
+        match next {
             Next::Wait => {}
             Next::Yield => {
                 if !conn.queued {
@@ -192,6 +223,66 @@ impl Worker {
             Next::Shutdown => {
                 self.close(token);
                 self.lifecycle.stop();
+            }
+        }
+    }
+
+    /// Hands out the events other connections posted, then serves each connection that got
+    /// one (flushing messages, re-running woken requests). Serving may post to this worker
+    /// again (a served waiter wakes the next): a few rounds, then the poll comes back at once.
+    fn drain_mailbox(&mut self) {
+        for _ in 0..4 {
+            let mut inbox = std::mem::take(&mut self.inbox);
+            if !self.ctx.hub.take(self.id, &mut inbox) {
+                self.inbox = inbox;
+                return;
+            }
+            for Posted { to, event } in inbox.drain(..) {
+                let slot = to.slot as usize;
+                let Some(conn) = self.conns.get_mut(slot) else {
+                    continue;
+                };
+                if conn.session.info.id != to.id {
+                    continue;
+                }
+                conn.receive(&self.ctx, event);
+                if !conn.touched {
+                    conn.touched = true;
+                    self.touched.push(slot);
+                }
+            }
+            self.inbox = inbox;
+            let touched = std::mem::take(&mut self.touched);
+            for &slot in &touched {
+                if let Some(conn) = self.conns.get_mut(slot) {
+                    conn.touched = false;
+                    self.serve(Token(slot));
+                }
+            }
+            self.touched = touched;
+            self.touched.clear();
+        }
+    }
+
+    /// Ends the waits whose deadline passed: their timeout reply, or a re-run after a pause.
+    fn expire_waits(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, slot, id))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            let current = conn.session.info.id == id
+                && conn
+                    .session
+                    .wait
+                    .as_ref()
+                    .is_some_and(|w| w.deadline == Some(at));
+            if current && conn.end_wait(&self.ctx, None) {
+                self.serve(Token(slot));
             }
         }
     }
@@ -239,6 +330,7 @@ impl Worker {
     fn close(&mut self, token: Token) {
         if self.conns.contains(token.0) {
             let mut conn = self.conns.remove(token.0);
+            conn.session.close(&self.ctx);
             let _ = self.poll.registry().deregister(&mut conn.stream);
             conn.uncount_buffers(&self.ctx.server);
             self.forget(&conn);

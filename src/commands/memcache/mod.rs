@@ -13,6 +13,7 @@
 //! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
 //!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
+mod login;
 mod meta;
 mod stats;
 
@@ -42,6 +43,8 @@ const MEMLIMIT_MIN_MB: u64 = 8;
 pub struct State {
     /// Bytes of a rejected storage command's data block still to be thrown away.
     swallow: usize,
+    /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
+    login_pending: Option<usize>,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -104,6 +107,11 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         session.memcache.swallow -= n;
         return Step::Done(n);
     }
+    match session.login(&ctx.users) {
+        None => return Step::Close,
+        Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
+        Some(_) => {}
+    }
     let limits = Limits {
         item_size_max: ctx.settings.item_size_max,
     };
@@ -147,6 +155,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 .info
                 .last_cmd
                 .store(ctx.store.clock().now(), Ordering::Relaxed);
+            if login::refused(session, &command, out) {
+                return Step::Done(consumed);
+            }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
         }
     }

@@ -246,7 +246,7 @@ fn run_chunked(input: &[u8], sizes: &[usize]) -> Vec<u8> {
                     buf.drain(..used);
                 }
                 Step::Incomplete => break,
-                Step::Close | Step::Shutdown => return out,
+                Step::Close | Step::Shutdown | Step::Blocked => return out,
             }
         }
     }

@@ -61,7 +61,7 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
             .load(Ordering::Relaxed)
             .to_string()
             .into_bytes(),
-        "requirepass" => call.ctx.requirepass.read().clone().unwrap_or_default(),
+        "requirepass" => call.ctx.users.requirepass().unwrap_or_default(),
         "databases" => s.databases.to_string().into_bytes(),
         "port" => s.resp_port.to_string().into_bytes(),
         "bind" => s.listen.join(" ").into_bytes(),
@@ -183,7 +183,7 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
                 .maxconns
                 .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
             Change::RequirePass(p) => {
-                *call.ctx.requirepass.write() = (!p.is_empty()).then_some(p);
+                call.ctx.users.set_requirepass(Some(&p));
             }
             Change::Directive(d, v) => {
                 if let Err(why) = call.ctx.directives.set(d.name, v) {

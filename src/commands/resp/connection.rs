@@ -1,11 +1,11 @@
 //! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, CLIENT, and SWAPDB (which
 //! Redis files under server but which, like SELECT, is about databases).
 
-use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::registry::{spec, Spec};
 use super::{Call, REDIS_VERSION};
+use crate::auth::{LogReason, WrongPass};
 use crate::commands::ClientInfo;
 use crate::protocol::resp::{parse_i64, Args};
 use crate::stats;
@@ -30,12 +30,18 @@ pub(super) static COMMANDS: &[Spec] = &[
         (0, 0, 0), "connection", "1.0.0",
         "Close the connection", quit),
     spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
-        "A container for client connection commands", client),
+        "A container for client connection commands", super::client::client),
     spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
         "Swaps two Redis databases", swapdb),
 ];
 
 pub(super) fn ping(call: &mut Call<'_>, args: Args<'_>) {
+    if call.conn.subs.active() && !call.conn.resp3 && args.len() <= 2 {
+        // RESP2 subscribed mode answers in the shape of a message: ["pong", arg or ""].
+        call.w.array(2);
+        call.w.bulk(b"pong");
+        return call.w.bulk(if args.len() == 2 { args.get(1) } else { b"" });
+    }
     match args.len() {
         1 => call.w.simple(b"PONG"),
         2 => call.w.bulk(args.get(1)),
@@ -52,41 +58,40 @@ pub(super) fn quit(call: &mut Call<'_>, _args: Args<'_>) {
     call.close = true;
 }
 
-/// Compares without stopping at the first difference, so timing does not reveal a prefix.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Why AUTH (or HELLO … AUTH) failed.
 enum AuthFailure {
-    /// Wrong user or password.
+    /// Wrong user or password, or the user is off.
     WrongPass,
-    /// `AUTH password` while no password is configured.
+    /// `AUTH password` while the default user needs no password.
     NoPasswordSet,
 }
 
-/// Checks credentials against `requirepass`; the only user is `default`, as in Redis
-/// without ACLs. Counts in `auth_cmds`/`auth_errors` as memcached's SASL does.
+/// Logs the connection in through the one user model ([`crate::auth::Users`]); the user
+/// is `default` when not named. Counts in `auth_cmds`/`auth_errors` as memcached's SASL
+/// does, and a failure in `ACL LOG` and INFO's `acl_access_denied_auth` as Redis does.
 fn authenticate(
     call: &mut Call<'_>,
+    command: &[u8],
     user: Option<&[u8]>,
     password: &[u8],
 ) -> Result<(), AuthFailure> {
     stats::bump(&call.stats.auth_cmds);
-    let required = call.ctx.requirepass.read().clone();
-    let result = match (user, required) {
-        (Some(u), _) if u != b"default" => Err(AuthFailure::WrongPass),
-        (None, None) => Err(AuthFailure::NoPasswordSet),
-        // With no password configured, the default user accepts any password.
-        (Some(_), None) => Ok(()),
-        (_, Some(p)) if same_secret(&p, password) => Ok(()),
-        (_, Some(_)) => Err(AuthFailure::WrongPass),
-    };
-    match result {
-        Ok(()) => call.conn.authenticated = true,
-        Err(_) => stats::bump(&call.stats.auth_errors),
+    let users = &call.ctx.users;
+    if user.is_none() && users.default_user().nopass() {
+        return Err(AuthFailure::NoPasswordSet);
     }
-    result
+    let name = user.unwrap_or(b"default");
+    match users.authenticate(name, password) {
+        Ok(u) => {
+            call.login.log_in(users, u);
+            Ok(())
+        }
+        Err(WrongPass) => {
+            stats::bump(&call.stats.auth_errors);
+            super::acl::log_denial(call, LogReason::Auth, command.to_vec(), Some(name));
+            Err(AuthFailure::WrongPass)
+        }
+    }
 }
 
 fn auth_failed(call: &mut Call<'_>, failure: AuthFailure) {
@@ -103,8 +108,8 @@ fn auth_failed(call: &mut Call<'_>, failure: AuthFailure) {
 
 pub(super) fn auth(call: &mut Call<'_>, args: Args<'_>) {
     let outcome = match args.len() {
-        2 => authenticate(call, None, args.get(1)),
-        3 => authenticate(call, Some(args.get(1)), args.get(2)),
+        2 => authenticate(call, args.get(0), None, args.get(1)),
+        3 => authenticate(call, args.get(0), Some(args.get(1)), args.get(2)),
         _ => return call.syntax_error(),
     };
     match outcome {
@@ -114,15 +119,15 @@ pub(super) fn auth(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 /// Redis accepts client names of printable ASCII without spaces.
-fn valid_client_name(name: &[u8]) -> bool {
+pub(super) fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
-fn set_client_name(info: &ClientInfo, name: &[u8]) {
+pub(super) fn set_client_name(info: &ClientInfo, name: &[u8]) {
     *info.name.lock() = (!name.is_empty()).then(|| name.to_vec());
 }
 
-const BAD_CLIENT_NAME: &[u8] =
+pub(super) const BAD_CLIENT_NAME: &[u8] =
     b"ERR Client names cannot contain spaces, newlines or special characters.";
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
@@ -160,11 +165,11 @@ pub(super) fn hello(call: &mut Call<'_>, args: Args<'_>) {
         }
     }
     if let Some((user, password)) = credentials {
-        if let Err(f) = authenticate(call, Some(user), password) {
+        if let Err(f) = authenticate(call, args.get(0), Some(user), password) {
             return auth_failed(call, f);
         }
     }
-    if !call.conn.authenticated {
+    if !call.login.authenticated {
         return call.w.error(
             b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
               HELLO AUTH <user> <pass> option can be used to authenticate the client \
@@ -180,6 +185,7 @@ pub(super) fn hello(call: &mut Call<'_>, args: Args<'_>) {
     if let Some(v) = version {
         call.conn.resp3 = v == 3;
         call.w.resp3 = v == 3;
+        call.info.set_flag(crate::hub::flag::RESP3, v == 3);
     }
     let w = &mut call.w;
     w.map(7);
@@ -241,151 +247,6 @@ pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
     call.w.ok();
 }
 
-/// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (buffers,
-/// memory) are 0; `qbuf` is known for the calling client only, whose request is in it.
-fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
-    let now = call.ctx.store.clock().now();
-    let qbuf = if own { call.pending } else { 0 };
-    let name = c.name.lock().clone().unwrap_or_default();
-    let cmd = *c.last_cmd_name.lock();
-    let resp = if own && call.conn.resp3 { 3 } else { 2 };
-    let s = &mut call.conn.scratch;
-    let _ = writeln!(
-        s,
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-        c.id,
-        c.addr,
-        c.local_addr,
-        String::from_utf8_lossy(&name),
-        now.saturating_sub(c.created),
-        now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
-        c.db.load(Ordering::Relaxed),
-        qbuf,
-        cmd,
-        resp
-    );
-}
-
-fn reply_scratch_verbatim(call: &mut Call<'_>) {
-    let text = std::mem::take(&mut call.conn.scratch);
-    call.w.verbatim(b"txt", &text);
-    call.conn.scratch = text;
-}
-
-pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
-    let sub = args.get(1);
-    let is = |name: &str| sub.eq_ignore_ascii_case(name.as_bytes());
-    let argc = args.len();
-    if is("id") {
-        if argc != 2 {
-            return call.wrong_arity("client|id");
-        }
-        call.w.integer(call.info.id as i64);
-    } else if is("getname") {
-        if argc != 2 {
-            return call.wrong_arity("client|getname");
-        }
-        match call.info.name.lock().as_deref() {
-            Some(n) => call.w.bulk(n),
-            None => call.w.null(),
-        }
-    } else if is("setname") {
-        if argc != 3 {
-            return call.wrong_arity("client|setname");
-        }
-        let name = args.get(2);
-        if !valid_client_name(name) {
-            return call.w.error(BAD_CLIENT_NAME);
-        }
-        set_client_name(call.info, name);
-        call.w.ok();
-    } else if is("setinfo") {
-        // Redis 7.2's LIB-NAME / LIB-VER, sent by newer clients on connect.
-        if argc != 4 {
-            return call.wrong_arity("client|setinfo");
-        }
-        let attr = args.get(2);
-        if attr.eq_ignore_ascii_case(b"lib-name") || attr.eq_ignore_ascii_case(b"lib-ver") {
-            call.w.ok();
-        } else {
-            call.w.error_fmt(format_args!(
-                "ERR Unrecognized option '{}'",
-                String::from_utf8_lossy(attr)
-            ));
-        }
-    } else if is("info") {
-        if argc != 2 {
-            return call.wrong_arity("client|info");
-        }
-        call.note_command("client|info");
-        call.conn.scratch.clear();
-        let me = call.info;
-        client_line(call, me, true);
-        reply_scratch_verbatim(call);
-    } else if is("list") {
-        call.note_command("client|list");
-        client_list(call, args);
-    } else {
-        call.w.error_fmt(format_args!(
-            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(&sub[..sub.len().min(128)])
-        ));
-    }
-}
-
-/// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id …]`
-fn client_list(call: &mut Call<'_>, args: Args<'_>) {
-    let mut only_ids: Option<(usize, usize)> = None;
-    let mut normal = true;
-    let mut i = 2;
-    while i < args.len() {
-        let opt = args.get(i);
-        if opt.eq_ignore_ascii_case(b"type") && i + 1 < args.len() {
-            let t = args.get(i + 1);
-            if t.eq_ignore_ascii_case(b"normal") {
-                normal = true;
-            } else if [&b"master"[..], b"replica", b"slave", b"pubsub"]
-                .iter()
-                .any(|k| t.eq_ignore_ascii_case(k))
-            {
-                normal = false;
-            } else {
-                return call.w.error_fmt(format_args!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(t)
-                ));
-            }
-            i += 2;
-        } else if opt.eq_ignore_ascii_case(b"id") && i + 1 < args.len() {
-            for id in args.iter_from(i + 1) {
-                if !parse_i64(id).is_some_and(|n| n > 0) {
-                    return call.w.error(b"ERR Invalid client ID");
-                }
-            }
-            only_ids = Some((i + 1, args.len()));
-            i = args.len();
-        } else {
-            return call.syntax_error();
-        }
-    }
-    call.conn.scratch.clear();
-    if normal {
-        for c in call.ctx.clients.list() {
-            if let Some((from, to)) = only_ids {
-                let wanted = (from..to).any(|j| parse_i64(args.get(j)) == Some(c.id as i64));
-                if !wanted {
-                    continue;
-                }
-            }
-            let own = c.id == call.info.id;
-            client_line(call, &c, own);
-        }
-    }
-    reply_scratch_verbatim(call);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,12 +258,5 @@ mod tests {
         assert!(!valid_client_name(b"a b"));
         assert!(!valid_client_name(b"a\nb"));
         assert!(!valid_client_name("é".as_bytes()));
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"ab"));
     }
 }

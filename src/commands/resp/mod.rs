@@ -14,11 +14,18 @@
 //! `docs/resp.md` describes the ports, the shared keyspace, and where slabd differs from
 //! Redis 7 (1-second expiry resolution, key and value limits…).
 
+mod acl;
+mod bitfield;
+mod bitops;
+mod client;
 mod commandstats;
 mod config;
 mod connection;
-mod glob;
+pub(crate) mod glob;
+mod hll;
 mod keys;
+mod lcs;
+mod pubsub;
 mod registry;
 mod server;
 mod strings;
@@ -29,6 +36,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use self::registry::{registry, Spec};
 use super::{ClientInfo, Context, Session, Step};
+use crate::auth::{Login, LoginState};
+use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
 use crate::storage::{Expiry, KEY_MAX};
@@ -74,11 +83,6 @@ struct Conn {
     db: u8,
     /// `HELLO 3` switched this connection to RESP3.
     resp3: bool,
-    /// AUTH succeeded, or no password was required when the connection started (as Redis:
-    /// setting `requirepass` later does not log out connected clients).
-    authenticated: bool,
-    /// `authenticated` has been decided from the password setting.
-    auth_known: bool,
     /// Reused buffer for values that are reshaped before they are sent (GETRANGE, INFO, KEYS).
     scratch: Vec<u8>,
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
@@ -86,6 +90,30 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// Channels, patterns and shard channels subscribed to.
+    subs: pubsub::Subscriptions,
+    /// CLIENT REPLY OFF: replies are dropped.
+    reply_off: bool,
+    /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
+    reply_skip: u8,
+}
+
+impl State {
+    /// `HELLO 3` was sent: replies and pushes are RESP3.
+    pub fn resp3(&self) -> bool {
+        self.conn.resp3
+    }
+
+    /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
+    pub fn subscribed(&self) -> bool {
+        self.conn.subs.active()
+    }
+}
+
+/// The connection is closing: leave its channels.
+pub fn close(ctx: &Context, session: &mut Session) {
+    let who = session.info.target();
+    pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
 }
 
 /// One command being run: everything a handler may touch.
@@ -93,6 +121,9 @@ struct Call<'a> {
     ctx: &'a Context,
     info: &'a ClientInfo,
     conn: &'a mut Conn,
+    /// Who the connection is logged in as (AUTH changes it; as in Redis, setting
+    /// `requirepass` later does not log out connected clients).
+    login: &'a mut Login,
     stats: &'a ThreadStats,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
@@ -102,6 +133,12 @@ struct Call<'a> {
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
+    /// The connection's parked request, if this call re-runs one (see [`Call::block`]).
+    wait: &'a mut Option<Wait>,
+    /// Commands running: 1 for a client's own, more inside EXEC (which may not block).
+    depth: u8,
+    /// The command called [`Call::block`].
+    blocked: bool,
 }
 
 impl Call<'_> {
@@ -115,6 +152,55 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
+    /// blocking commands answer at once as if they had timed out.
+    pub(super) fn may_block(&self) -> bool {
+        self.depth <= 1
+    }
+
+    /// Blocks the running command on `keys` (in the selected database) until one of them
+    /// is signalled (`ctx.hub.signal_key`) or `timeout` passes (`None`: forever); the
+    /// handler writes nothing. When a signal wakes the connection the same request runs
+    /// again: the handler either answers it (the wait ends) or calls `block` again, which
+    /// keeps its place in each key's queue and its first deadline. When time is up the
+    /// client gets `on_timeout`'s reply. Only call it when [`Call::may_block`].
+    pub(super) fn block<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        timeout: Option<std::time::Duration>,
+        on_timeout: OnTimeout,
+    ) {
+        let db = self.conn.db;
+        let who = self.info.target();
+        match self.wait.as_mut() {
+            Some(w) => {
+                // A re-run that found nothing: park again, same place, same deadline.
+                w.woken = false;
+            }
+            None => {
+                let keys: Vec<(u8, Box<[u8]>)> =
+                    keys.into_iter().map(|k| (db, Box::from(k))).collect();
+                self.ctx.hub.waiters.register(who, &keys);
+                let bit = if on_timeout == OnTimeout::Rerun {
+                    crate::hub::flag::PAUSED
+                } else {
+                    crate::hub::flag::BLOCKED
+                };
+                self.info.set_flag(bit, true);
+                *self.wait = Some(Wait {
+                    keys,
+                    deadline: timeout.map(|t| Instant::now() + t),
+                    on_timeout,
+                    consumed: 0,
+                    // Run once more right away: a write racing the registration is seen.
+                    woken: true,
+                    armed: false,
+                });
+            }
+        }
+        self.blocked = true;
     }
 
     fn syntax_error(&mut self) {
@@ -156,15 +242,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         info,
         worker,
         resp: State { parser, conn },
+        wait,
+        login,
         ..
     } = session;
-    if !conn.auth_known {
-        conn.authenticated = ctx.requirepass.read().is_none();
-        conn.auth_known = true;
+    let login = login.get_or_insert_with(|| ctx.users.new_login());
+    if login.current(&ctx.users) == LoginState::Gone {
+        return Step::Close;
     }
     let limits = Limits {
         max_bulk: ctx.settings.item_size_max,
-        authenticated: conn.authenticated,
+        authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
     let consumed = match parser.parse(input, limits) {
@@ -194,10 +282,24 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             resp3: conn.resp3,
         },
         conn,
+        login,
         close: false,
         pending: input.len(),
+        wait,
+        depth: 0,
+        blocked: false,
     };
     execute(&mut call, args);
+    if call.blocked {
+        if let Some(w) = call.wait.as_mut() {
+            w.consumed = consumed;
+        }
+        return Step::Blocked;
+    }
+    if call.conn.reply_off || call.conn.reply_skip > 0 {
+        call.w.out.truncate(start);
+        call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
+    }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
@@ -235,6 +337,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
+    if call.depth == 0 && client::paused(call, spec) {
+        return;
+    }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, args);
         if call.w.out.get(start) == Some(&b'-') {
@@ -243,7 +348,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     let began = Instant::now();
+    call.depth += 1;
     (spec.handler)(call, args);
+    call.depth -= 1;
     let usec = began.elapsed().as_micros() as u64;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
@@ -266,14 +373,21 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.wrong_arity(spec.name);
         return Err(Some(index));
     }
-    if !call.conn.authenticated && !spec.allowed_before_auth() {
+    if !call.login.authenticated && !spec.allowed_before_auth() {
         call.w.error(b"NOAUTH Authentication required.");
+        return Err(Some(index));
+    }
+    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
     if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
         call.w.error_fmt(format_args!(
             "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
         ));
+        return Err(Some(index));
+    }
+    if call.conn.subs.active() && !call.conn.resp3 && !pubsub::allowed_when_subscribed(spec.name) {
+        pubsub::refuse_when_subscribed(call, spec.name);
         return Err(Some(index));
     }
     Ok(index)
@@ -619,7 +733,19 @@ mod random_commands {
                 let mut out = Vec::new();
                 let step = process(&ctx, &mut session, &wire, &mut out);
                 prop_assert_eq!(step, Step::Done(wire.len()), "{:?}", args);
-                prop_assert_eq!(value_len(&out), Some(out.len()),
+                // (Un)subscribe commands confirm each channel with its own reply.
+                let name = String::from_utf8_lossy(&args[0]).to_string();
+                let replies_per_channel = name.ends_with("subscribe");
+                let mut at = 0;
+                let mut replies = 0;
+                while at < out.len() {
+                    let Some(n) = value_len(&out[at..]) else { break };
+                    at += n;
+                    replies += 1;
+                }
+                prop_assert_eq!(at, out.len(),
+                    "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
+                prop_assert!(replies == 1 || (replies_per_channel && replies > 1),
                     "{:?} -> {:?}", args, String::from_utf8_lossy(&out));
             }
         }

@@ -13,7 +13,9 @@
 
 use std::sync::OnceLock;
 
-use super::{config, connection, keys, server, strings, transaction, Args, Call};
+use super::{
+    acl, bitops, config, connection, hll, keys, pubsub, server, strings, transaction, Args, Call,
+};
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
 
@@ -25,6 +27,10 @@ static FAMILIES: &[&[Spec]] = &[
     transaction::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
+    pubsub::COMMANDS,
+    acl::COMMANDS,
+    bitops::COMMANDS,
+    hll::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

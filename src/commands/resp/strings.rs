@@ -107,7 +107,7 @@ impl Call<'_> {
         }
     }
 
-    fn rewrite_refused(&mut self, e: RewriteError) {
+    pub(super) fn rewrite_refused(&mut self, e: RewriteError) {
         self.write_refused(match e {
             RewriteError::TooLarge => StoreOutcome::TooLarge,
             RewriteError::NoMemory => StoreOutcome::NoMemory,

@@ -122,6 +122,11 @@ impl Writer<'_> {
         self.line(b'*', n as i64);
     }
 
+    /// `>n` (a push: Pub/Sub messages, invalidations) in RESP3; an array in RESP2.
+    pub fn push(&mut self, n: usize) {
+        self.line(if self.resp3 { b'>' } else { b'*' }, n as i64);
+    }
+
     /// `%n` in RESP3; a flat array of `2n` elements in RESP2. `n` key/value pairs follow.
     pub fn map(&mut self, n: usize) {
         if self.resp3 {

@@ -1,0 +1,76 @@
+"""Fills a Redis-protocol server with every core type in every encoding Redis 7.0 uses,
+in databases 0, 1 and 15, with and without TTLs. Prints a canonical dump of what it wrote
+(one line per key) so that another server's copy can be compared with it.
+
+usage: persistence_fill.py fill PORT     write the data set (server must be empty)
+       persistence_fill.py dump PORT     print the canonical dump of databases 0, 1, 15
+"""
+import sys
+
+import redis
+
+DBS = (0, 1, 15)
+
+
+def fill(port):
+    for db in DBS:
+        r = redis.Redis(port=port, db=db)
+        p = f"db{db}:"
+        # strings: int-encoded, short, LZF-compressible, binary, empty
+        r.set(p + "int", 12345)
+        r.set(p + "neg", -7)
+        r.set(p + "big", "123456789012345678")
+        r.set(p + "str", "hello")
+        r.set(p + "lzf", "abc" * 200)
+        r.set(p + "bin", bytes(range(256)))
+        r.set(p + "empty", "")
+        r.set(p + "ttl", "v", ex=100000)
+        r.set(p + "pttl", "v", px=100000000)
+        # lists: listpack-packed quicklist, multi-node quicklist, plain node (> 1 GB is
+        # impractical; a large element makes a plain node only past list-max-listpack-size)
+        r.rpush(p + "list-small", "a", "b", 1, 2, -3, "x" * 100)
+        r.rpush(p + "list-big", *[f"e{i}" for i in range(1000)])
+        r.rpush(p + "list-long-elem", "y" * 70000)
+        # sets: intset, hashtable (7.0 has no set listpack)
+        r.sadd(p + "set-int", 1, 2, 3, -70000, 5000000000)
+        r.sadd(p + "set-str", "a", "b", "c")
+        r.sadd(p + "set-big", *[f"m{i}" for i in range(600)])
+        # hashes: listpack, hashtable
+        r.hset(p + "hash-small", mapping={"f1": "v1", "f2": 2, "f3": "x" * 30})
+        r.hset(p + "hash-big", mapping={f"f{i}": f"v{i}" for i in range(600)})
+        r.hset(p + "hash-longval", mapping={"f": "z" * 100})
+        # sorted sets: listpack, skiplist; integer, fractional, infinite scores
+        r.zadd(p + "zset-small", {"a": 1, "b": 2.5, "c": -3, "inf": float("inf"), "ninf": float("-inf")})
+        r.zadd(p + "zset-big", {f"m{i}": i * 0.5 for i in range(300)})
+        r.zadd(p + "zset-longmember", {"q" * 100: 1})
+        r.expire(p + "zset-small", 100000)
+
+
+def canon(r, key):
+    t = r.type(key).decode()
+    if t == "string":
+        v = r.get(key).hex()
+    elif t == "list":
+        v = ",".join(x.hex() for x in r.lrange(key, 0, -1))
+    elif t == "set":
+        v = ",".join(sorted(x.hex() for x in r.smembers(key)))
+    elif t == "hash":
+        v = ",".join(sorted(f"{k.hex()}={x.hex()}" for k, x in r.hgetall(key).items()))
+    elif t == "zset":
+        v = ",".join(f"{m.hex()}={s!r}" for m, s in r.zrange(key, 0, -1, withscores=True))
+    else:
+        v = "?"
+    ttl = r.pttl(key)
+    ttl = "none" if ttl < 0 else "ttl"
+    return f"{key.hex()} {t} {ttl} {v}"
+
+
+def dump(port):
+    for db in DBS:
+        r = redis.Redis(port=port, db=db)
+        for key in sorted(r.keys("*")):
+            print(db, canon(r, key))
+
+
+if __name__ == "__main__":
+    {"fill": fill, "dump": dump}[sys.argv[1]](int(sys.argv[2]))

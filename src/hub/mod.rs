@@ -1,0 +1,491 @@
+//! Connections that wait, and the events that reach them from other threads.
+//!
+//! Pub/Sub, keyspace notifications, client tracking, MONITOR, memcached's `watch`, blocking
+//! pops (BLPOP & co), CLIENT PAUSE, CLIENT UNBLOCK and CLIENT KILL all need the same thing:
+//! a connection owned by one worker must be fed or woken by a command running on another.
+//! The [`Hub`] is that one mechanism.
+//!
+//! ```text
+//!  any thread ── Hub::post(Target, Event) ──▶ Mailbox[target.worker]  (Mutex<Vec>, bounded)
+//!                                               │ first post since the last drain:
+//!                                               │ mio::Waker::wake (one eventfd write)
+//!                                               ▼
+//!  worker loop: poll → serve ready connections → drain its mailbox →
+//!               Connection::receive(event) per target → serve each touched connection once
+//! ```
+//!
+//! # Addressing: [`Target`]
+//! A connection is addressed by `(client id, worker, slot)`: the worker's index picks the
+//! mailbox, the slot is the connection's key in that worker's `Slab`, and the id guards
+//! against a slot reused by a newer connection (an event for a closed client is dropped).
+//! `ClientInfo::target()` gives it; `ctx.clients.get(id)` finds a client by id
+//! (CLIENT KILL/UNBLOCK).
+//!
+//! # Events: [`Event`]
+//! - `Message`: a Pub/Sub message, keyspace event or invalidation, encoded on the receiving
+//!   worker for the receiver's protocol (RESP2 array or RESP3 push); the payload is shared
+//!   (`Arc`), so a PUBLISH to 50 subscribers allocates once.
+//! - `Line`: bytes written as they are (MONITOR lines, memcached `watch` lines).
+//! - `Wake`: a key the connection waits on was written: the worker re-runs its parked
+//!   request.
+//! - `Unblock`: CLIENT UNBLOCK: end the wait with its timeout reply or the `UNBLOCKED` error.
+//! - `Kill`: CLIENT KILL: close the connection (output not yet sent is dropped).
+//!
+//! Events from one thread to one connection arrive in the order posted (one FIFO per worker),
+//! so every subscriber sees one publisher's messages in publish order.
+//!
+//! # Bounds
+//! A mailbox holds at most [`MAILBOX_BYTES`] of message payload; past it, a message is
+//! dropped and its receiver is disconnected as a reader too slow for its output limit.
+//! A receiver's unsent output is bounded by its class's `client-output-buffer-limit`
+//! ([`OutputLimits`]): Pub/Sub (and MONITOR) connections are closed past the hard limit,
+//! or past the soft limit for longer than its seconds (Redis's default `pubsub 32mb 8mb 60`).
+//!
+//! # Blocking commands (the API for BLPOP & co)
+//! A RESP handler that finds nothing to pop and may block (not inside MULTI/EXEC or a
+//! script: `call.may_block()`) calls
+//! `call.block(&[keys], timeout, OnTimeout::NullArray)` and writes no reply. The request
+//! stays in the connection's input; the connection is parked (reads nothing more) and is
+//! registered as a waiter on each `(db, key)` in FIFO order across all workers
+//! ([`blocking::Waiters`]). Every write that may satisfy a waiter (LPUSH, ZADD, LMOVE into
+//! a key, ...) calls `ctx.hub.signal_key(db, key)`: one atomic load when nobody waits.
+//! A signal wakes the first waiter on that key; the woken connection re-runs the same
+//! request (the handler simply tries again): if it is served, it leaves every key's queue
+//! and the next waiter is woken in turn; if not, it blocks again keeping its place and its
+//! original deadline. At the deadline the worker writes the `OnTimeout` reply (`*-1`/`_`
+//! for BLPOP, `$-1`/`_` for BLMOVE) and the connection goes on with its next request.
+//! Right after registering, the request is re-run once more, so a push that raced with the
+//! registration is never missed.
+//!
+//! # Keyspace notifications
+//! `ctx.notify(class, event, db, key)` is one relaxed atomic load when
+//! `notify-keyspace-events` is empty (see [`notify`]).
+
+pub mod blocking;
+pub mod monitor;
+pub mod notify;
+pub mod pubsub;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use mio::Waker;
+use parking_lot::{Mutex, MutexGuard};
+
+pub use blocking::{OnTimeout, Wait};
+pub use pubsub::{Delivery, Kind, Payload, Published};
+
+/// Message bytes one worker's mailbox may hold before messages are dropped (and their
+/// receivers disconnected as too slow).
+pub const MAILBOX_BYTES: usize = 256 << 20;
+
+thread_local! {
+    /// The worker running on this thread, so posts to its own mailbox skip the wake.
+    static CURRENT_WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Marks this thread as worker `id` (called once by each worker thread).
+pub fn set_current_worker(id: usize) {
+    CURRENT_WORKER.with(|c| c.set(id));
+}
+
+fn current_worker() -> usize {
+    CURRENT_WORKER.with(|c| c.get())
+}
+
+/// Bits of `ClientInfo::flags`.
+pub mod flag {
+    /// In a blocking command (CLIENT UNBLOCK can end it): `b` in CLIENT LIST.
+    pub const BLOCKED: u32 = 1 << 0;
+    /// Subscribed to a channel, pattern or shard channel: `P`.
+    pub const PUBSUB: u32 = 1 << 1;
+    /// MONITOR: `O`.
+    pub const MONITOR: u32 = 1 << 2;
+    /// CLIENT TRACKING on: `t`.
+    pub const TRACKING: u32 = 1 << 3;
+    /// Parked by CLIENT PAUSE.
+    pub const PAUSED: u32 = 1 << 4;
+    /// CLIENT NO-EVICT on: `e`.
+    pub const NO_EVICT: u32 = 1 << 5;
+    /// CLIENT NO-TOUCH on: `T`.
+    pub const NO_TOUCH: u32 = 1 << 6;
+    /// Inside MULTI: `x`.
+    pub const MULTI: u32 = 1 << 7;
+    /// Speaks RESP3 (`resp=3`).
+    pub const RESP3: u32 = 1 << 8;
+    /// Tracking redirects to a client that is gone: `R`.
+    pub const TRACKING_BROKEN: u32 = 1 << 9;
+    /// Tracking in BCAST mode: `B`.
+    pub const TRACKING_BCAST: u32 = 1 << 10;
+}
+
+/// Where a connection lives: its client id, its worker, and its slot on that worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    pub worker: u32,
+    pub slot: u32,
+    pub id: u64,
+}
+
+/// How CLIENT UNBLOCK ends a wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unblock {
+    /// As if the timeout had passed.
+    Timeout,
+    /// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+    Error,
+}
+
+/// What one connection is told.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Message(Delivery),
+    Line(Arc<[u8]>),
+    Wake,
+    Unblock(Unblock),
+    Kill,
+    /// A message for this connection was dropped because its worker's mailbox was full.
+    Overflow,
+}
+
+impl Event {
+    /// Bytes this event holds against the mailbox bound.
+    fn cost(&self) -> usize {
+        match self {
+            Event::Message(d) => d.msg.cost(),
+            Event::Line(l) => l.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// An event on its way to a connection.
+#[derive(Debug)]
+pub struct Posted {
+    pub to: Target,
+    pub event: Event,
+}
+
+/// One worker's incoming events.
+#[derive(Default)]
+struct Mailbox {
+    queue: Mutex<Vec<Posted>>,
+    /// Message bytes queued (against [`MAILBOX_BYTES`]).
+    bytes: AtomicUsize,
+    /// Set by the first post after a drain; whoever sets it wakes the worker.
+    notified: AtomicBool,
+    waker: OnceLock<Arc<Waker>>,
+}
+
+impl Mailbox {
+    fn wake(&self) {
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            if let Some(w) = self.waker.get() {
+                let _ = w.wake();
+            }
+        }
+    }
+}
+
+/// `client-output-buffer-limit` for one class of connection: close past `hard` bytes
+/// unsent, or past `soft` bytes for `soft_secs` seconds. 0 disables a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+/// The classes Redis has that slabd's connections can be in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputClass {
+    Normal,
+    /// Subscribed to a channel or pattern, or MONITOR.
+    Pubsub,
+}
+
+/// `client-output-buffer-limit`, settable at run time (atomics: read per delivery).
+pub struct OutputLimits {
+    /// hard, soft, soft seconds for normal then Pub/Sub connections.
+    values: [AtomicU64; 6],
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        let l = OutputLimits {
+            values: Default::default(),
+        };
+        l.set(
+            OutputClass::Pubsub,
+            OutputLimit {
+                hard: 32 << 20,
+                soft: 8 << 20,
+                soft_secs: 60,
+            },
+        );
+        l
+    }
+}
+
+impl OutputLimits {
+    fn base(class: OutputClass) -> usize {
+        match class {
+            OutputClass::Normal => 0,
+            OutputClass::Pubsub => 3,
+        }
+    }
+
+    pub fn get(&self, class: OutputClass) -> OutputLimit {
+        let b = Self::base(class);
+        let v = |i: usize| self.values[b + i].load(Ordering::Relaxed);
+        OutputLimit {
+            hard: v(0),
+            soft: v(1),
+            soft_secs: v(2),
+        }
+    }
+
+    pub fn set(&self, class: OutputClass, limit: OutputLimit) {
+        let b = Self::base(class);
+        self.values[b].store(limit.hard, Ordering::Relaxed);
+        self.values[b + 1].store(limit.soft, Ordering::Relaxed);
+        self.values[b + 2].store(limit.soft_secs, Ordering::Relaxed);
+    }
+}
+
+/// CLIENT PAUSE state: until when (unix ms, 0 = not paused) and whether writes only.
+#[derive(Default)]
+pub struct Pause {
+    until_ms: AtomicU64,
+    writes_only: AtomicBool,
+    /// Connections parked by the pause, woken by CLIENT UNPAUSE.
+    parked: Mutex<Vec<Target>>,
+}
+
+impl Pause {
+    /// The pause in force: `(until unix ms, writes only)`.
+    pub fn active(&self, now_ms: u64) -> Option<(u64, bool)> {
+        let until = self.until_ms.load(Ordering::Acquire);
+        (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
+    }
+
+    /// CLIENT PAUSE: a longer pause or a stricter mode replaces the one in force
+    /// (Redis keeps the later end and the stricter mode).
+    pub fn pause(&self, until_ms: u64, writes_only: bool, now_ms: u64) {
+        let current = self.active(now_ms);
+        let strict = current.is_some_and(|(_, w)| !w) || !writes_only;
+        let end = current.map_or(until_ms, |(u, _)| u.max(until_ms));
+        self.writes_only.store(!strict, Ordering::Relaxed);
+        self.until_ms.store(end, Ordering::Release);
+    }
+
+    pub fn park(&self, who: Target) {
+        self.parked.lock().push(who);
+    }
+
+    /// CLIENT UNPAUSE: ends the pause and returns the parked connections to wake.
+    pub fn unpause(&self) -> Vec<Target> {
+        self.until_ms.store(0, Ordering::Release);
+        std::mem::take(&mut *self.parked.lock())
+    }
+}
+
+/// The shared half of every waiting connection: mailboxes, waiters, subscriptions.
+pub struct Hub {
+    mailboxes: Box<[Mailbox]>,
+    /// Connections blocked on keys (BLPOP & co).
+    pub waiters: blocking::Waiters,
+    /// Channel, pattern and shard-channel subscriptions.
+    pub pubsub: pubsub::Registry,
+    /// `notify-keyspace-events`.
+    pub notify: notify::Flags,
+    /// `client-output-buffer-limit`.
+    pub limits: OutputLimits,
+    /// CLIENT PAUSE.
+    pub pause: Pause,
+    /// MONITOR and memcached `watch` connections.
+    pub watchers: monitor::Watchers,
+    /// Messages dropped because a mailbox was full.
+    pub dropped: AtomicU64,
+}
+
+impl Hub {
+    pub fn new(workers: usize) -> Hub {
+        Hub {
+            mailboxes: (0..workers.max(1)).map(|_| Mailbox::default()).collect(),
+            waiters: blocking::Waiters::default(),
+            pubsub: pubsub::Registry::default(),
+            notify: notify::Flags::default(),
+            limits: OutputLimits::default(),
+            pause: Pause::default(),
+            watchers: monitor::Watchers::default(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Gives worker `id`'s mailbox the waker of that worker's poll.
+    pub fn install_waker(&self, worker: usize, waker: Arc<Waker>) {
+        let _ = self.mailboxes[worker].waker.set(waker);
+    }
+
+    /// Sends `event` to one connection.
+    pub fn post(&self, to: Target, event: Event) {
+        let mut out = Outbox::new(self);
+        out.push(to, event);
+    }
+
+    /// Moves worker `id`'s queued events into `into` (which should be empty); false when
+    /// there were none.
+    pub fn take(&self, worker: usize, into: &mut Vec<Posted>) -> bool {
+        let mb = &self.mailboxes[worker];
+        mb.notified.store(false, Ordering::Release);
+        let mut q = mb.queue.lock();
+        if q.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut *q, into);
+        drop(q);
+        let bytes: usize = into.iter().map(|p| p.event.cost()).sum();
+        mb.bytes.fetch_sub(bytes, Ordering::Relaxed);
+        true
+    }
+
+    /// Whether worker `id` has events queued (checked before it sleeps).
+    pub fn has_mail(&self, worker: usize) -> bool {
+        !self.mailboxes[worker].queue.lock().is_empty()
+    }
+
+    /// A write to `(db, key)` that may satisfy a blocked command: wakes the first waiter.
+    /// Costs one fence and one atomic load when nobody waits on any key.
+    #[inline]
+    pub fn signal_key(&self, db: u8, key: &[u8]) {
+        if self.waiters.anyone_waiting() {
+            if let Some(t) = self.waiters.first(db, key) {
+                self.post(t, Event::Wake);
+            }
+        }
+    }
+}
+
+/// Posts events, holding one worker's mailbox lock across consecutive events for that
+/// worker (subscriber lists are sorted by worker, so a fan-out locks each mailbox once).
+pub struct Outbox<'a> {
+    hub: &'a Hub,
+    current: Option<(usize, MutexGuard<'a, Vec<Posted>>)>,
+    here: usize,
+}
+
+impl<'a> Outbox<'a> {
+    pub fn new(hub: &'a Hub) -> Outbox<'a> {
+        Outbox {
+            hub,
+            current: None,
+            here: current_worker(),
+        }
+    }
+
+    pub fn push(&mut self, to: Target, event: Event) {
+        let w = to.worker as usize;
+        let Some(mb) = self.hub.mailboxes.get(w) else {
+            return;
+        };
+        if self.current.as_ref().map(|c| c.0) != Some(w) {
+            self.release();
+            self.current = Some((w, mb.queue.lock()));
+        }
+        let cost = event.cost();
+        let event =
+            if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
+                mb.bytes.fetch_sub(cost, Ordering::Relaxed);
+                self.hub.dropped.fetch_add(1, Ordering::Relaxed);
+                Event::Overflow
+            } else {
+                event
+            };
+        if let Some((_, q)) = self.current.as_mut() {
+            q.push(Posted { to, event });
+        }
+    }
+
+    /// Unlocks the current mailbox and wakes its worker (unless it is this thread's).
+    fn release(&mut self) {
+        if let Some((w, guard)) = self.current.take() {
+            drop(guard);
+            if w != self.here {
+                self.hub.mailboxes[w].wake();
+            }
+        }
+    }
+}
+
+impl Drop for Outbox<'_> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(worker: u32, slot: u32, id: u64) -> Target {
+        Target { worker, slot, id }
+    }
+
+    #[test]
+    fn events_arrive_in_post_order_per_worker() {
+        let hub = Hub::new(2);
+        hub.post(t(1, 0, 7), Event::Wake);
+        hub.post(t(0, 3, 9), Event::Kill);
+        hub.post(t(1, 2, 8), Event::Line(Arc::from(&b"x"[..])));
+        let mut got = Vec::new();
+        assert!(hub.take(1, &mut got));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].to, t(1, 0, 7));
+        assert!(matches!(got[0].event, Event::Wake));
+        assert!(matches!(got[1].event, Event::Line(_)));
+        got.clear();
+        assert!(hub.take(0, &mut got));
+        assert!(matches!(got[0].event, Event::Kill));
+        got.clear();
+        assert!(!hub.take(0, &mut got));
+        assert!(!hub.has_mail(1));
+    }
+
+    #[test]
+    fn a_full_mailbox_turns_messages_into_overflow() {
+        let hub = Hub::new(1);
+        let big: Arc<[u8]> = vec![0u8; MAILBOX_BYTES].into();
+        hub.post(t(0, 0, 1), Event::Line(big.clone()));
+        hub.post(t(0, 0, 1), Event::Line(big));
+        hub.post(t(0, 0, 1), Event::Wake);
+        let mut got = Vec::new();
+        hub.take(0, &mut got);
+        assert!(matches!(got[0].event, Event::Line(_)));
+        assert!(matches!(got[1].event, Event::Overflow));
+        assert!(matches!(got[2].event, Event::Wake));
+        assert_eq!(hub.dropped.load(Ordering::Relaxed), 1);
+        // Draining gives the room back.
+        hub.post(t(0, 0, 1), Event::Line(Arc::from(&b"ok"[..])));
+        got.clear();
+        hub.take(0, &mut got);
+        assert!(matches!(got[0].event, Event::Line(_)));
+    }
+
+    #[test]
+    fn pause_keeps_the_later_end_and_the_stricter_mode() {
+        let p = Pause::default();
+        assert_eq!(p.active(100), None);
+        p.pause(1000, true, 100);
+        assert_eq!(p.active(100), Some((1000, true)));
+        p.pause(500, false, 100);
+        assert_eq!(p.active(100), Some((1000, false)));
+        p.pause(2000, true, 100);
+        assert_eq!(p.active(100), Some((2000, false)));
+        assert_eq!(p.active(2000), None);
+        p.park(t(0, 1, 2));
+        assert_eq!(p.unpause(), vec![t(0, 1, 2)]);
+        assert_eq!(p.active(100), None);
+    }
+}

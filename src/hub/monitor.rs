@@ -1,0 +1,184 @@
+//! Watching traffic: Redis's MONITOR and memcached's `watch`.
+//!
+//! Both are lists of connections that receive preformatted lines ([`super::Event::Line`]).
+//! With nobody watching, the request path pays one relaxed atomic load per request
+//! ([`Watchers::wanted`]).
+//!
+//! MONITOR lines are Redis's: `+1700000000.123456 [0 127.0.0.1:5000] "set" "k" "v"`,
+//! arguments quoted and escaped as `sdscatrepr` does; memcached requests are shown the same
+//! way, their command line split into words. `watch` lines are memcached's logger lines
+//! (`ts=... gid=... type=item_get key=... status=found ...`).
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+
+use super::{Event, Hub, Outbox, Target};
+
+/// Stream bits: MONITOR, and memcached's `watch` streams.
+pub mod stream {
+    /// Redis MONITOR.
+    pub const MONITOR: u32 = 1 << 0;
+    /// `watch fetchers`: item_get lines.
+    pub const FETCHERS: u32 = 1 << 1;
+    /// `watch mutations`: item_store lines.
+    pub const MUTATIONS: u32 = 1 << 2;
+    /// `watch evictions`: eviction lines.
+    pub const EVICTIONS: u32 = 1 << 3;
+    /// `watch connevents`: conn_new / conn_close lines.
+    pub const CONNEVENTS: u32 = 1 << 4;
+    /// `watch deletions`: deleted lines.
+    pub const DELETIONS: u32 = 1 << 5;
+}
+
+/// Connections watching traffic, with the streams each wants.
+#[derive(Default)]
+pub struct Watchers {
+    list: RwLock<Vec<(Target, u32)>>,
+    /// Union of every watcher's streams.
+    union: AtomicU32,
+    /// memcached's `gid`: one number per log line, shared by all streams.
+    gid: AtomicU64,
+}
+
+impl Watchers {
+    /// Whether anyone watches `stream` (the request path's check).
+    #[inline]
+    pub fn wanted(&self, stream: u32) -> bool {
+        self.union.load(Ordering::Relaxed) & stream != 0
+    }
+
+    /// Adds (or widens) `who`'s streams.
+    pub fn add(&self, who: Target, streams: u32) {
+        let mut l = self.list.write();
+        match l.iter_mut().find(|(t, _)| *t == who) {
+            Some((_, s)) => *s |= streams,
+            None => l.push((who, streams)),
+        }
+        self.recompute(&l);
+    }
+
+    /// Stops `who` watching anything (close, RESET).
+    pub fn remove(&self, who: Target) {
+        let mut l = self.list.write();
+        l.retain(|(t, _)| *t != who);
+        self.recompute(&l);
+    }
+
+    fn recompute(&self, l: &[(Target, u32)]) {
+        let u = l.iter().fold(0, |acc, (_, s)| acc | s);
+        self.union.store(u, Ordering::Relaxed);
+    }
+
+    /// Sends `line` to every watcher of `stream`.
+    pub fn send(&self, hub: &Hub, stream: u32, line: Arc<[u8]>) {
+        let mut out = Outbox::new(hub);
+        for (t, s) in self.list.read().iter() {
+            if s & stream != 0 {
+                out.push(*t, Event::Line(line.clone()));
+            }
+        }
+    }
+
+    /// The next memcached log line number.
+    pub fn next_gid(&self) -> u64 {
+        self.gid.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn count(&self, stream: u32) -> usize {
+        self.list
+            .read()
+            .iter()
+            .filter(|(_, s)| s & stream != 0)
+            .count()
+    }
+}
+
+/// Appends `arg` quoted as Redis's `sdscatrepr`.
+pub fn quote(out: &mut Vec<u8>, arg: &[u8]) {
+    out.push(b'"');
+    for &c in arg {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            c if c.is_ascii_graphic() || c == b' ' => out.push(c),
+            c => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Unix time as `seconds.micros`.
+pub fn timestamp(out: &mut Vec<u8>) {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let _ = write!(out, "{}.{:06}", d.as_secs(), d.subsec_micros());
+}
+
+/// A MONITOR line for a command run by a client at `addr` in `db`.
+pub fn monitor_line<'a>(db: u8, addr: &str, args: impl Iterator<Item = &'a [u8]>) -> Arc<[u8]> {
+    let mut line = Vec::with_capacity(64);
+    line.push(b'+');
+    timestamp(&mut line);
+    let _ = write!(line, " [{db} {addr}]");
+    for a in args {
+        line.push(b' ');
+        quote(&mut line, a);
+    }
+    line.extend_from_slice(b"\r\n");
+    line.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_quoted_as_redis_does() {
+        let mut v = Vec::new();
+        quote(&mut v, b"a \"b\"\\\n\r\t\x07\x08\x01\xff");
+        assert_eq!(v, b"\"a \\\"b\\\"\\\\\\n\\r\\t\\a\\b\\x01\\xff\"");
+    }
+
+    #[test]
+    fn monitor_lines() {
+        let l = monitor_line(2, "127.0.0.1:5000", [&b"set"[..], b"k", b"v 1"].into_iter());
+        let s = String::from_utf8(l.to_vec()).unwrap();
+        let (ts, rest) = s[1..].split_once(' ').unwrap();
+        assert!(s.starts_with('+'));
+        assert_eq!(ts.len(), 17, "{ts}");
+        assert_eq!(rest, "[2 127.0.0.1:5000] \"set\" \"k\" \"v 1\"\r\n");
+    }
+
+    #[test]
+    fn streams_union_tracks_watchers() {
+        let hub = Hub::new(1);
+        let w = Watchers::default();
+        let a = Target {
+            worker: 0,
+            slot: 1,
+            id: 1,
+        };
+        assert!(!w.wanted(stream::MONITOR));
+        w.add(a, stream::MONITOR);
+        w.add(a, stream::FETCHERS);
+        assert!(w.wanted(stream::FETCHERS) && w.wanted(stream::MONITOR));
+        w.send(&hub, stream::FETCHERS, Arc::from(&b"x\n"[..]));
+        let mut got = Vec::new();
+        assert!(hub.take(0, &mut got));
+        w.remove(a);
+        assert!(!w.wanted(stream::MONITOR | stream::FETCHERS));
+        assert_eq!(w.count(stream::MONITOR), 0);
+    }
+}

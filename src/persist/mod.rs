@@ -1,0 +1,21 @@
+//! Persistence: file formats (Redis RDB version 10, the Redis 7.0 append-only file) and,
+//! behind narrow hooks, saving and loading the store.
+//!
+//! The format layer is pure: [`rdb::Reader`] and [`rdb::Writer`] speak [`value::Entry`]
+//! (an intermediate model of Redis's core types), so they know nothing of slab items.
+//! See docs/persistence.md for the files slabd writes and how memcached items map onto them.
+
+pub mod aof;
+pub mod check;
+pub mod crc64;
+pub mod lzf;
+pub mod rdb;
+pub mod value;
+
+/// Wall-clock time in Unix milliseconds (expiry times in files are absolute).
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,405 @@
+//! Streaming RDB reader: one [`Record`] per call, so a dump larger than memory is never held
+//! whole. Lengths read from the file are never trusted for allocation: byte strings grow as
+//! their bytes arrive, element vectors start small.
+
+use std::io::Read;
+
+use super::{compact, opcodes, types, RdbError, RdbErrorKind, AUX_MC_FLAGS, RDB_MAX_READ_VERSION};
+use crate::persist::crc64::crc64;
+use crate::persist::lzf;
+use crate::persist::value::{Entry, Value};
+
+type Result<T> = std::result::Result<T, RdbErrorKind>;
+
+/// One top-level item of an RDB file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// An AUX field other than slabd's own.
+    Aux(Vec<u8>, Vec<u8>),
+    SelectDb(u32),
+    ResizeDb {
+        keys: u64,
+        expires: u64,
+    },
+    Entry(Entry),
+    /// The end: `checksum` is the stored CRC (None for versions < 5; Some(0) when the
+    /// writer did not compute one). A wrong non-zero checksum is an error instead.
+    Eof {
+        checksum: Option<u64>,
+    },
+}
+
+/// Reads records from an RDB stream (wrap files in a `BufReader`).
+pub struct Reader<R: Read> {
+    src: R,
+    offset: u64,
+    crc: u64,
+    version: u32,
+    db: u32,
+    verify_checksum: bool,
+    done: bool,
+}
+
+impl<R: Read> Reader<R> {
+    /// Reads the `REDISnnnn` header. With `verify_checksum` false the trailing CRC is read
+    /// but not compared (Redis's `rdbchecksum no`).
+    pub fn new(src: R, verify_checksum: bool) -> std::result::Result<Self, RdbError> {
+        let mut r = Reader {
+            src,
+            offset: 0,
+            crc: 0,
+            version: 0,
+            db: 0,
+            verify_checksum,
+            done: false,
+        };
+        let mut magic = [0u8; 9];
+        r.read_exact(&mut magic)
+            .map_err(|kind| RdbError { offset: 0, kind })?;
+        let err = |kind| RdbError { offset: 0, kind };
+        if &magic[..5] != b"REDIS" {
+            return Err(err(RdbErrorKind::BadMagic));
+        }
+        let version = std::str::from_utf8(&magic[5..])
+            .ok()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or(err(RdbErrorKind::BadMagic))?;
+        if version == 0 || version > RDB_MAX_READ_VERSION {
+            return Err(err(RdbErrorKind::Version(version)));
+        }
+        r.version = version;
+        Ok(r)
+    }
+
+    /// The file's RDB version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Bytes consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The underlying stream, positioned right after what was read (after the checksum once
+    /// `Eof` was returned: an AOF tail may follow).
+    pub fn into_inner(self) -> R {
+        self.src
+    }
+
+    /// The next record; `Ok(None)` after `Eof` was returned.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> std::result::Result<Option<Record>, RdbError> {
+        if self.done {
+            return Ok(None);
+        }
+        let start = self.offset;
+        self.next_record().map(Some).map_err(|kind| RdbError {
+            offset: start,
+            kind,
+        })
+    }
+
+    fn next_record(&mut self) -> Result<Record> {
+        let mut expire_ms = None;
+        let mut mc_flags = 0;
+        loop {
+            let t = self.u8()?;
+            match t {
+                opcodes::EOF => return self.eof(),
+                opcodes::SELECTDB => {
+                    let db = self.len()?;
+                    self.db = u32::try_from(db)
+                        .map_err(|_| RdbErrorKind::Corrupt("database number out of range"))?;
+                    return Ok(Record::SelectDb(self.db));
+                }
+                opcodes::RESIZEDB => {
+                    let keys = self.len()?;
+                    let expires = self.len()?;
+                    return Ok(Record::ResizeDb { keys, expires });
+                }
+                opcodes::AUX => {
+                    let k = self.string()?;
+                    let v = self.string()?;
+                    if k == AUX_MC_FLAGS {
+                        mc_flags = std::str::from_utf8(&v)
+                            .ok()
+                            .and_then(|s| s.parse().ok())
+                            .ok_or(RdbErrorKind::Corrupt(
+                                "slabd-mc-flags is not a 32-bit number",
+                            ))?;
+                        continue;
+                    }
+                    return Ok(Record::Aux(k, v));
+                }
+                opcodes::EXPIRETIME_MS => {
+                    let mut b = [0u8; 8];
+                    self.read_exact(&mut b)?;
+                    expire_ms = Some(i64::from_le_bytes(b));
+                }
+                opcodes::EXPIRETIME => {
+                    let mut b = [0u8; 4];
+                    self.read_exact(&mut b)?;
+                    expire_ms = Some(i64::from(i32::from_le_bytes(b)) * 1000);
+                }
+                opcodes::IDLE => {
+                    self.len()?;
+                }
+                opcodes::FREQ => {
+                    self.u8()?;
+                }
+                opcodes::MODULE_AUX => {
+                    return Err(RdbErrorKind::Unsupported("module auxiliary data", t))
+                }
+                opcodes::FUNCTION | opcodes::FUNCTION2 => {
+                    return Err(RdbErrorKind::Unsupported("function library", t))
+                }
+                _ => {
+                    let key = self.string()?;
+                    let value = self.value(t)?;
+                    return Ok(Record::Entry(Entry {
+                        db: self.db,
+                        key,
+                        value,
+                        expire_ms,
+                        mc_flags,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn eof(&mut self) -> Result<Record> {
+        self.done = true;
+        if self.version < 5 {
+            return Ok(Record::Eof { checksum: None });
+        }
+        let expected = self.crc;
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b)?;
+        let found = u64::from_le_bytes(b);
+        if self.verify_checksum && found != 0 && found != expected {
+            return Err(RdbErrorKind::Checksum { expected, found });
+        }
+        Ok(Record::Eof {
+            checksum: Some(found),
+        })
+    }
+
+    fn value(&mut self, t: u8) -> Result<Value> {
+        Ok(match t {
+            types::STRING => Value::String(self.string()?),
+            types::LIST => Value::List(self.strings()?),
+            types::SET => Value::Set(self.strings()?),
+            types::HASH => {
+                let n = self.len()?;
+                let mut v = Vec::with_capacity(n.min(1024) as usize);
+                for _ in 0..n {
+                    v.push((self.string()?, self.string()?));
+                }
+                Value::Hash(v)
+            }
+            types::ZSET | types::ZSET_2 => {
+                let n = self.len()?;
+                let mut v = Vec::with_capacity(n.min(1024) as usize);
+                for _ in 0..n {
+                    let member = self.string()?;
+                    let score = if t == types::ZSET_2 {
+                        self.binary_double()?
+                    } else {
+                        self.string_double()?
+                    };
+                    v.push((member, score));
+                }
+                Value::ZSet(v)
+            }
+            types::HASH_ZIPMAP => Value::Hash(compact::zipmap(&self.string()?)?),
+            types::LIST_ZIPLIST => Value::List(compact::ziplist(&self.string()?)?),
+            types::SET_INTSET => Value::Set(compact::intset(&self.string()?)?),
+            types::SET_LISTPACK => Value::Set(compact::listpack(&self.string()?)?),
+            types::HASH_ZIPLIST => Value::Hash(pairs(compact::ziplist(&self.string()?)?)?),
+            types::HASH_LISTPACK => Value::Hash(pairs(compact::listpack(&self.string()?)?)?),
+            types::ZSET_ZIPLIST => Value::ZSet(scored(compact::ziplist(&self.string()?)?)?),
+            types::ZSET_LISTPACK => Value::ZSet(scored(compact::listpack(&self.string()?)?)?),
+            types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => Value::List(self.quicklist(t)?),
+            types::MODULE | types::MODULE_2 => return Err(RdbErrorKind::Unsupported("module", t)),
+            types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
+                return Err(RdbErrorKind::Unsupported("stream", t))
+            }
+            _ => return Err(RdbErrorKind::UnknownType(t)),
+        })
+    }
+
+    fn quicklist(&mut self, t: u8) -> Result<Vec<Vec<u8>>> {
+        let nodes = self.len()?;
+        let mut out = Vec::new();
+        for _ in 0..nodes {
+            // Quicklist 2 nodes say whether they hold one plain element (1) or a listpack (2).
+            let container = if t == types::LIST_QUICKLIST_2 {
+                self.len()?
+            } else {
+                2
+            };
+            let blob = self.string()?;
+            match (t, container) {
+                (types::LIST_QUICKLIST, _) => out.extend(compact::ziplist(&blob)?),
+                (_, 1) => out.push(blob),
+                (_, 2) => out.extend(compact::listpack(&blob)?),
+                _ => {
+                    return Err(RdbErrorKind::Corrupt(
+                        "quicklist node with an unknown container",
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn strings(&mut self) -> Result<Vec<Vec<u8>>> {
+        let n = self.len()?;
+        let mut v = Vec::with_capacity(n.min(1024) as usize);
+        for _ in 0..n {
+            v.push(self.string()?);
+        }
+        Ok(v)
+    }
+
+    fn binary_double(&mut self) -> Result<f64> {
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b)?;
+        Ok(f64::from_le_bytes(b))
+    }
+
+    /// Pre-ZSET_2 scores: a length byte (253 NaN, 254 +inf, 255 -inf) then ASCII.
+    fn string_double(&mut self) -> Result<f64> {
+        let len = self.u8()?;
+        match len {
+            253 => Ok(f64::NAN),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            n => {
+                let mut b = vec![0u8; usize::from(n)];
+                self.read_exact(&mut b)?;
+                parse_score(&b)
+            }
+        }
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.read_exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    /// A length, or `Err(encoding)` for a specially encoded string.
+    fn len_or_encoding(&mut self) -> Result<std::result::Result<u64, u8>> {
+        let first = self.u8()?;
+        Ok(match first >> 6 {
+            0 => Ok(u64::from(first & 0x3f)),
+            1 => Ok(u64::from(first & 0x3f) << 8 | u64::from(self.u8()?)),
+            2 => match first {
+                0x80 => {
+                    let mut b = [0u8; 4];
+                    self.read_exact(&mut b)?;
+                    Ok(u64::from(u32::from_be_bytes(b)))
+                }
+                0x81 => {
+                    let mut b = [0u8; 8];
+                    self.read_exact(&mut b)?;
+                    Ok(u64::from_be_bytes(b))
+                }
+                _ => return Err(RdbErrorKind::Corrupt("unknown length encoding")),
+            },
+            _ => Err(first & 0x3f),
+        })
+    }
+
+    fn len(&mut self) -> Result<u64> {
+        self.len_or_encoding()?
+            .map_err(|_| RdbErrorKind::Corrupt("encoded string where a length was expected"))
+    }
+
+    fn string(&mut self) -> Result<Vec<u8>> {
+        match self.len_or_encoding()? {
+            Ok(n) => self.bytes(n),
+            Err(0) => Ok((self.u8()? as i8).to_string().into_bytes()),
+            Err(1) => {
+                let mut b = [0u8; 2];
+                self.read_exact(&mut b)?;
+                Ok(i16::from_le_bytes(b).to_string().into_bytes())
+            }
+            Err(2) => {
+                let mut b = [0u8; 4];
+                self.read_exact(&mut b)?;
+                Ok(i32::from_le_bytes(b).to_string().into_bytes())
+            }
+            Err(3) => {
+                let clen = self.len()?;
+                let len = self.len()?;
+                let compressed = self.bytes(clen)?;
+                let len = usize::try_from(len)
+                    .map_err(|_| RdbErrorKind::Corrupt("LZF length out of range"))?;
+                Ok(lzf::decompress(&compressed, len)?)
+            }
+            Err(_) => Err(RdbErrorKind::Corrupt("unknown string encoding")),
+        }
+    }
+
+    /// `n` bytes, grown a chunk at a time so a lying length fails at end of file instead of
+    /// allocating what it claims.
+    fn bytes(&mut self, n: u64) -> Result<Vec<u8>> {
+        const CHUNK: u64 = 1 << 20;
+        let mut v = Vec::with_capacity(n.min(CHUNK) as usize);
+        let mut left = n;
+        while left > 0 {
+            let step = left.min(CHUNK) as usize;
+            let old = v.len();
+            v.resize(old + step, 0);
+            self.read_exact(&mut v[old..])?;
+            left -= step as u64;
+        }
+        Ok(v)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
+        self.src.read_exact(buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                RdbErrorKind::Eof
+            } else {
+                RdbErrorKind::Io(e)
+            }
+        })?;
+        self.offset += buf.len() as u64;
+        if self.verify_checksum {
+            self.crc = crc64(self.crc, buf);
+        }
+        Ok(())
+    }
+}
+
+fn pairs(flat: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    if flat.len() % 2 != 0 {
+        return Err(RdbErrorKind::Corrupt("odd number of entries in a hash"));
+    }
+    let mut out = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn scored(flat: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, f64)>> {
+    pairs(flat)?
+        .into_iter()
+        .map(|(m, s)| Ok((m, parse_score(&s)?)))
+        .collect()
+}
+
+fn parse_score(b: &[u8]) -> Result<f64> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .ok_or(RdbErrorKind::Corrupt("sorted set score is not a number"))
+}

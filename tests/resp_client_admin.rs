@@ -1,0 +1,194 @@
+//! CLIENT KILL, PAUSE/UNPAUSE, UNBLOCK, REPLY, NO-EVICT and the CLIENT LIST fields that
+//! show other connections' state, across workers (`-t 2`).
+
+mod common;
+mod resp_wire;
+
+use std::time::{Duration, Instant};
+
+use common::Conn;
+use resp_wire::{daemon, encode, int, Resp};
+
+fn send(c: &mut Conn, args: &[&str]) {
+    let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.send(&encode(&raw));
+}
+
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+}
+
+fn client_line(c: &mut Conn, id: i64) -> String {
+    let list = c.cmd(&["CLIENT", "LIST", "ID", &id.to_string()]);
+    list.lines().nth(1).unwrap_or_default().to_string()
+}
+
+#[test]
+fn kill_by_id_addr_and_type_closes_the_other_connection() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut victim = d.connect_resp();
+    let id = int(&victim.cmd(&["CLIENT", "ID"]));
+    admin.check(&["CLIENT", "KILL", "ID", &id.to_string()], ":1\r\n");
+    assert!(victim.closed());
+    admin.check(&["CLIENT", "KILL", "ID", &id.to_string()], ":0\r\n");
+
+    let mut victim = d.connect_resp();
+    let info = victim.cmd(&["CLIENT", "INFO"]);
+    let addr = field(&info, "addr").to_string();
+    admin.check(&["CLIENT", "KILL", &addr], "+OK\r\n");
+    assert!(victim.closed());
+    admin.check(&["CLIENT", "KILL", &addr], "-ERR No such client\r\n");
+
+    let mut sub = d.connect_resp();
+    send(&mut sub, &["SUBSCRIBE", "c"]);
+    sub.reply();
+    let mut normal = d.connect_resp();
+    admin.check(&["CLIENT", "KILL", "TYPE", "pubsub"], ":1\r\n");
+    assert!(sub.closed());
+    normal.check(&["PING"], "+PONG\r\n");
+    // SKIPME yes (the default) spares the caller.
+    admin.check(&["CLIENT", "KILL", "TYPE", "normal"], ":1\r\n");
+    assert!(normal.closed());
+    admin.check(&["PING"], "+PONG\r\n");
+    admin.check(
+        &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"],
+        ":1\r\n",
+    );
+    assert!(admin.closed());
+}
+
+#[test]
+fn kill_filter_errors() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CLIENT", "KILL", "ID", "0"],
+        "-ERR client-id should be greater than 0\r\n",
+    );
+    c.check(
+        &["CLIENT", "KILL", "TYPE", "x"],
+        "-ERR Unknown client type 'x'\r\n",
+    );
+    c.check(
+        &["CLIENT", "KILL", "USER", "nobody"],
+        "-ERR No such user 'nobody'\r\n",
+    );
+    c.check(&["CLIENT", "KILL", "ID", "1", "X"], "-ERR syntax error\r\n");
+    c.check(&["CLIENT", "KILL", "FOO", "1"], "-ERR syntax error\r\n");
+    c.check(
+        &["CLIENT", "KILL"],
+        "-ERR wrong number of arguments for 'client|kill' command\r\n",
+    );
+}
+
+#[test]
+fn pause_write_parks_writes_until_it_ends() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut writer = d.connect_resp();
+    admin.check(&["CLIENT", "PAUSE", "300", "WRITE"], "+OK\r\n");
+    // Reads go on during a WRITE pause.
+    writer.check(&["GET", "k"], "$-1\r\n");
+    let began = Instant::now();
+    writer.check(&["SET", "k", "v"], "+OK\r\n");
+    assert!(began.elapsed() >= Duration::from_millis(200));
+    admin.check(&["GET", "k"], "$1\r\nv\r\n");
+}
+
+#[test]
+fn unpause_releases_parked_clients_and_pipelined_requests_keep_their_order() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut writer = d.connect_resp();
+    admin.check(&["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    let mut batch = encode(&[b"SET", b"k", b"1"]);
+    batch.extend(encode(&[b"GET", b"k"]));
+    writer.send(&batch);
+    // Parked: nothing comes back while the pause lasts.
+    writer
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut b = [0u8; 16];
+    assert!(std::io::Read::read(&mut writer.stream, &mut b).is_err());
+    writer
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    admin.check(&["CLIENT", "UNPAUSE"], "+OK\r\n");
+    assert_eq!(writer.reply(), b"+OK\r\n");
+    assert_eq!(writer.reply(), b"$1\r\n1\r\n");
+}
+
+#[test]
+fn pause_errors() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CLIENT", "PAUSE", "x"],
+        "-ERR timeout is not an integer or out of range\r\n",
+    );
+    c.check(&["CLIENT", "PAUSE", "-1"], "-ERR timeout is negative\r\n");
+    c.check(&["CLIENT", "PAUSE", "10", "READ"], "-ERR syntax error\r\n");
+}
+
+#[test]
+fn unblock_answers_zero_for_a_client_that_is_not_blocked() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let mut other = d.connect_resp();
+    let id = int(&other.cmd(&["CLIENT", "ID"]));
+    c.check(&["CLIENT", "UNBLOCK", &id.to_string()], ":0\r\n");
+    c.check(&["CLIENT", "UNBLOCK", "99999", "ERROR"], ":0\r\n");
+    c.check(
+        &["CLIENT", "UNBLOCK", &id.to_string(), "NOW"],
+        "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n",
+    );
+    c.check(
+        &["CLIENT", "UNBLOCK", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+}
+
+#[test]
+fn reply_off_and_skip() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    send(&mut c, &["CLIENT", "REPLY", "OFF"]);
+    send(&mut c, &["SET", "a", "1"]);
+    send(&mut c, &["GET", "a"]);
+    c.check(&["CLIENT", "REPLY", "ON"], "+OK\r\n");
+    send(&mut c, &["CLIENT", "REPLY", "SKIP"]);
+    send(&mut c, &["GET", "a"]);
+    c.check(&["ECHO", "after"], "$5\r\nafter\r\n");
+    c.check(&["CLIENT", "REPLY", "MAYBE"], "-ERR syntax error\r\n");
+}
+
+#[test]
+fn client_list_shows_flags_subscriptions_and_protocol() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut sub = d.connect_resp();
+    let id = int(&sub.cmd(&["CLIENT", "ID"]));
+    sub.cmd(&["HELLO", "3"]);
+    sub.check(&["CLIENT", "NO-EVICT", "on"], "+OK\r\n");
+    send(&mut sub, &["SUBSCRIBE", "a", "b"]);
+    sub.reply();
+    sub.reply();
+    send(&mut sub, &["PSUBSCRIBE", "p*"]);
+    sub.reply();
+    let line = client_line(&mut admin, id);
+    assert_eq!(field(&line, "flags"), "Pe");
+    assert_eq!(field(&line, "sub"), "2");
+    assert_eq!(field(&line, "psub"), "1");
+    assert_eq!(field(&line, "ssub"), "0");
+    assert_eq!(field(&line, "resp"), "3");
+    assert_eq!(field(&line, "cmd"), "psubscribe");
+    let pubsub = admin.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]);
+    assert_eq!(pubsub.matches("id=").count(), 1, "{pubsub}");
+    let normal = admin.cmd(&["CLIENT", "LIST", "TYPE", "normal"]);
+    assert!(!normal.contains(&format!("id={id} ")), "{normal}");
+}
