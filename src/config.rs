@@ -7,7 +7,6 @@
 //! - malformed numbers are refused instead of read as 0 by `atoi`;
 //! - `-c N` admits N client connections (memcached subtracts its reserved descriptors);
 //! - started as root without `-u`, slabd runs (memcached refuses);
-//! - `-B binary` is refused (there is no binary protocol);
 //! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
 //! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
 //!   ([`Settings::ignored_options`]); `-U` other than 0 is an error (no UDP);
@@ -62,12 +61,27 @@ pub struct Settings {
     pub chunk_size: usize,
     /// `-I` in bytes.
     pub item_size_max: usize,
+    /// Redis `proto-max-bulk-len`: the longest RESP bulk string (keys and values over RESP;
+    /// values are further bounded by `-m`).
+    pub proto_max_bulk_len: usize,
     /// `-o slab_chunk_max` in bytes.
     pub slab_chunk_max: usize,
     /// `-C`: CAS disabled.
     pub no_cas: bool,
     /// `-B`: which protocols a connection may speak.
     pub binding_protocol: BindingProtocol,
+    /// `-B` was given (`-S` and `-Y` pick the protocol otherwise).
+    pub binding_explicit: bool,
+    /// `-S`: binary-protocol clients must authenticate with SASL PLAIN first.
+    pub sasl: bool,
+    /// `-Y`: text-protocol clients must authenticate with a `set`-shaped exchange against
+    /// this file's `user:password` lines first.
+    pub auth_file: Option<PathBuf>,
+    /// The `user:password` entries of `-Y`'s file, read at start-up.
+    pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
+    /// With `-S`: the `user:password` entries of the file named by `MEMCACHED_SASL_PWDB`,
+    /// read at start-up (memcached rereads it at each login).
+    pub sasl_auth: Vec<(Vec<u8>, Vec<u8>)>,
     /// `-v` count.
     pub verbose: u8,
     /// `-u`
@@ -124,9 +138,15 @@ impl Default for Settings {
             growth_factor: 1.25,
             chunk_size: 48,
             item_size_max: 1 << 20,
+            proto_max_bulk_len: 512 << 20,
             slab_chunk_max: 1 << 19,
             no_cas: false,
             binding_protocol: BindingProtocol::Auto,
+            binding_explicit: false,
+            sasl: false,
+            auth_file: None,
+            ascii_auth: Vec::new(),
+            sasl_auth: Vec::new(),
             verbose: 0,
             user: None,
             daemonize: false,
@@ -148,15 +168,17 @@ impl Default for Settings {
     }
 }
 
-/// `-B`: memcached's protocol binding, reported by `stats settings`. slabd has no binary
-/// protocol, so both choices serve the same: memcached's text protocol, and RESP on a
-/// connection whose first byte is `*`.
+/// `-B`: memcached's protocol binding, reported by `stats settings`. With `auto` a
+/// connection's first byte decides: 0x80 is the binary protocol, `*` RESP, anything else
+/// the text protocol; `ascii` serves text (and RESP), `binary` only the binary protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindingProtocol {
     /// `-B auto`, the default.
     Auto,
     /// `-B ascii`.
     Ascii,
+    /// `-B binary`.
+    Binary,
 }
 
 impl BindingProtocol {
@@ -165,6 +187,7 @@ impl BindingProtocol {
         match self {
             BindingProtocol::Auto => "auto-negotiate",
             BindingProtocol::Ascii => "ascii",
+            BindingProtocol::Binary => "binary",
         }
     }
 }
@@ -401,7 +424,19 @@ fn command() -> Command {
             "binding-protocol",
             'B',
             "protocol",
-            "protocol: auto or ascii (default: auto; there is no binary protocol)",
+            "protocol: auto, ascii or binary (default: auto)",
+        ))
+        .arg(flag(
+            "enable-sasl",
+            'S',
+            "enable-sasl",
+            "binary protocol clients must authenticate (SASL PLAIN, MEMCACHED_SASL_PWDB)",
+        ))
+        .arg(value(
+            "auth-file",
+            'Y',
+            "auth-file",
+            "text protocol clients must authenticate against this user:password file",
         ))
         .arg(flag(
             "disable-flush-all",
@@ -428,6 +463,12 @@ fn command() -> Command {
                 .long("resp-port")
                 .num_args(1)
                 .help("port serving RESP only (default: off; 0 picks one)"),
+        )
+        .arg(
+            Arg::new("proto-max-bulk-len")
+                .long("proto-max-bulk-len")
+                .num_args(1)
+                .help("longest RESP bulk string, keys and values (default: 512m)"),
         )
         .arg(
             Arg::new("requirepass")
@@ -727,12 +768,7 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
         s.binding_protocol = match v {
             "auto" => BindingProtocol::Auto,
             "ascii" => BindingProtocol::Ascii,
-            "binary" => {
-                return Err(ConfigError::new(
-                    "-B",
-                    "the binary protocol is not supported (use auto or ascii)",
-                ))
-            }
+            "binary" => BindingProtocol::Binary,
             _ => {
                 return Err(ConfigError::new(
                     "-B",
@@ -742,6 +778,13 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
                 ))
             }
         };
+    }
+    if get("binding-protocol").is_some() {
+        s.binding_explicit = true;
+    }
+    s.sasl |= m.get_flag("enable-sasl");
+    if let Some(v) = get("auth-file") {
+        s.auth_file = Some(PathBuf::from(v));
     }
     if let Some(v) = get("pidfile") {
         s.pid_file = Some(PathBuf::from(v));
@@ -765,6 +808,9 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     if let Some(v) = get("resp-port") {
         s.resp_port = number("--resp-port", v)?;
         s.resp_enabled = true;
+    }
+    if let Some(v) = get("proto-max-bulk-len") {
+        s.proto_max_bulk_len = size("--proto-max-bulk-len", v)?;
     }
     if let Some(v) = get("requirepass") {
         s.requirepass = Some(v.as_bytes().to_vec());
@@ -844,6 +890,7 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
 
 /// Checks that hold between flags, after the file and the command line are both read.
 fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> {
+    authentication(s)?;
     let i = s.item_size_max;
     if i < ITEM_SIZE_MIN {
         return Err(ConfigError::new(
@@ -891,6 +938,89 @@ fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> 
         ));
     }
     Ok(())
+}
+
+/// `-S` and `-Y` as memcached 1.6 takes them: SASL means the binary protocol only, ASCII
+/// authentication the text protocol only, and either refuses a `-B` that says otherwise.
+fn authentication(s: &mut Settings) -> Result<(), ConfigError> {
+    if s.sasl {
+        if !s.binding_explicit {
+            s.binding_protocol = BindingProtocol::Binary;
+        } else if s.binding_protocol != BindingProtocol::Binary {
+            return Err(ConfigError::new(
+                "-S",
+                "ERROR: You cannot allow the ASCII protocol while using SASL.",
+            ));
+        }
+        if s.udp_port != 0 {
+            return Err(ConfigError::new(
+                "-S",
+                "ERROR: Cannot enable UDP while using binary SASL authentication.",
+            ));
+        }
+        if let Some(path) = std::env::var_os("MEMCACHED_SASL_PWDB") {
+            let text = std::fs::read(&path).map_err(|e| {
+                ConfigError::new(
+                    "-S",
+                    format!("Could not open MEMCACHED_SASL_PWDB [{path:?}], error {e}"),
+                )
+            })?;
+            s.sasl_auth = auth_entries(&text).ok_or_else(|| {
+                ConfigError::new(
+                    "-S",
+                    format!("MEMCACHED_SASL_PWDB [{path:?}] has a malformed entry. Should be 'user:password'"),
+                )
+            })?;
+        }
+    }
+    let Some(path) = s.auth_file.clone() else {
+        return Ok(());
+    };
+    if !s.binding_explicit {
+        s.binding_protocol = BindingProtocol::Ascii;
+    } else if s.binding_protocol != BindingProtocol::Ascii {
+        return Err(ConfigError::new(
+            "-Y",
+            "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.",
+        ));
+    }
+    let text = std::fs::read(&path).map_err(|e| {
+        ConfigError::new(
+            "-Y",
+            format!(
+                "Could not open authfile [{}] for reading, error {e}",
+                path.display()
+            ),
+        )
+    })?;
+    s.ascii_auth = auth_entries(&text).ok_or_else(|| {
+        ConfigError::new(
+            "-Y",
+            format!(
+                "Authfile [{}] has a malformed entry. Should be 'user:password'",
+                path.display()
+            ),
+        )
+    })?;
+    Ok(())
+}
+
+/// memcached's authfile: one `user:password` per line (the password ends at `\r`, `\n`
+/// or the end), at most 8 entries; a line without `:` is malformed.
+pub fn auth_entries(text: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    const MAX_ENTRIES: usize = 8;
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut entries = Vec::new();
+    for line in text.split(|&b| b == b'\n').take(MAX_ENTRIES) {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let pass = &line[colon + 1..];
+        let pass = &pass[..pass.iter().position(|&b| b == b'\r').unwrap_or(pass.len())];
+        entries.push((line[..colon].to_vec(), pass.to_vec()));
+    }
+    Some(entries)
 }
 
 #[cfg(test)]
@@ -1024,10 +1154,36 @@ mod tests {
             run(&["-B", "auto"]).unwrap().binding_protocol,
             BindingProtocol::Auto
         );
-        assert_eq!(err(&["-B", "binary"]).flag, "-B");
+        assert_eq!(
+            run(&["-B", "binary"]).unwrap().binding_protocol,
+            BindingProtocol::Binary
+        );
+        assert_eq!(
+            run(&["-S"]).unwrap().binding_protocol,
+            BindingProtocol::Binary
+        );
+        assert!(err(&["-S", "-B", "ascii"])
+            .message
+            .contains("cannot allow the ASCII protocol while using SASL"));
+        assert!(err(&["-Y", "/nonexistent/auth"])
+            .message
+            .starts_with("Could not open authfile [/nonexistent/auth]"));
         assert!(err(&["-B", "fooble"])
             .to_string()
             .contains("Invalid value for binding protocol: fooble"));
+    }
+
+    #[test]
+    fn authfile_entries_as_memcached_reads_them() {
+        assert_eq!(
+            auth_entries(b"alice:pw one\r\nbob:x:y\n").unwrap(),
+            vec![
+                (b"alice".to_vec(), b"pw one".to_vec()),
+                (b"bob".to_vec(), b"x:y".to_vec())
+            ]
+        );
+        assert_eq!(auth_entries(b"").unwrap(), Vec::new());
+        assert_eq!(auth_entries(b"alice:a\nnocolon\n"), None);
     }
 
     #[test]

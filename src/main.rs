@@ -135,7 +135,14 @@ fn main() -> ExitCode {
     let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
     let verbose = settings.verbose >= 1;
     let ctx = Arc::new(Context::new(store, settings));
-    let server = match Server::start(ctx, listeners) {
+    // Before the listeners accept anything: clients see the loaded data set or nothing.
+    if let Err(e) = ctx.persist.load(&ctx) {
+        return fail(1, e);
+    }
+    if let Err(e) = slabd::persist::start(ctx.clone()) {
+        return fail(EX_OSERR, e);
+    }
+    let server = match Server::start(ctx.clone(), listeners) {
         Ok(s) => s,
         Err(e) => return fail(EX_OSERR, e),
     };
@@ -144,6 +151,7 @@ fn main() -> ExitCode {
     }
     eprintln!("ready");
     let result = server.run();
+    slabd::persist::save_on_exit(&ctx);
     for path in unix_paths.iter().chain(pid_file.iter()) {
         let _ = std::fs::remove_file(path);
     }

@@ -50,6 +50,8 @@ pub struct Context {
     pub gates: gate::Gates,
     /// Collection encoding thresholds, kept in step with `directives`.
     pub collections: Arc<crate::collections::Thresholds>,
+    /// RDB saves and loads, INFO persistence state.
+    pub persist: crate::persist::Persistence,
 }
 
 impl Context {
@@ -64,6 +66,7 @@ impl Context {
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));
         }
+        memcache::add_file_users(&users, &settings);
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
@@ -79,10 +82,15 @@ impl Context {
             clients: Clients::default(),
             memcache: memcache::Shared::default(),
             resp,
-            hub: Hub::new(settings_threads),
+            hub: {
+                let hub = Hub::new(settings_threads);
+                hub.follow(&directives);
+                hub
+            },
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
+            persist: Default::default(),
         }
     }
 
@@ -207,9 +215,11 @@ impl Clients {
 /// Which protocol a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// Decided by the first byte: `*` is RESP, anything else the memcached text protocol.
+    /// Decided by the first byte and `-B`: 0x80 is memcached's binary protocol, `*` RESP,
+    /// anything else the memcached text protocol.
     Detect,
     Memcache,
+    MemcacheBinary,
     Resp,
 }
 
@@ -282,14 +292,14 @@ pub enum Step {
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
     if session.protocol == Protocol::Detect {
-        match input.first() {
-            None => return Step::Incomplete,
-            Some(b'*') => session.protocol = Protocol::Resp,
-            Some(_) => session.protocol = Protocol::Memcache,
-        }
+        let Some(&first) = input.first() else {
+            return Step::Incomplete;
+        };
+        session.protocol = memcache::detect(&ctx.settings, first);
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),
+        Protocol::MemcacheBinary => memcache::binary::process(ctx, session, input, out),
         _ => memcache::process(ctx, session, input, out),
     }
 }

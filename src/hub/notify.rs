@@ -72,6 +72,13 @@ pub fn parse(s: &[u8]) -> Option<u32> {
     Some(flags)
 }
 
+/// The directive's check: Redis's error for an unknown class, else the canonical form.
+pub fn canonical(v: &str) -> Result<String, String> {
+    parse(v.as_bytes())
+        .map(format)
+        .ok_or_else(|| BAD_CLASS.to_string())
+}
+
 /// The setting as CONFIG GET shows it (Redis's order: classes or `A`, then `K`, `E`, `m`).
 pub fn format(flags: u32) -> String {
     let mut s = String::new();

@@ -8,9 +8,14 @@
 pub mod aof;
 pub mod check;
 pub mod crc64;
+pub mod load;
 pub mod lzf;
 pub mod rdb;
+pub mod save;
+pub mod service;
 pub mod value;
+
+pub use service::{save_on_exit, save_on_exit_forced, start, Persistence, SaveError};
 
 /// Wall-clock time in Unix milliseconds (expiry times in files are absolute).
 pub fn unix_ms() -> i64 {

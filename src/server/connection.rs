@@ -119,9 +119,10 @@ pub struct Connection {
     /// Input: `rbuf[start..]` is unread by the protocol; reads append into spare capacity.
     rbuf: Vec<u8>,
     start: usize,
-    /// `-I`: one pending request may hold this plus its command line (memcache) or
-    /// [`RESP_READ_FLOOR`] or twice this (RESP).
+    /// `-I`: a pending memcache request may hold this plus its command line.
     item_size_max: usize,
+    /// `proto-max-bulk-len`: a RESP request may hold one bulk this long, read as it arrives.
+    resp_bulk_max: usize,
     /// Output: `wbuf[sent..]` is still to be written.
     wbuf: Vec<u8>,
     sent: usize,
@@ -150,13 +151,16 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(stream: Stream, session: Session, item_size_max: usize, now: u32) -> Connection {
+    /// `limits`: memcached's `-I` and RESP's `proto-max-bulk-len`.
+    pub fn new(stream: Stream, session: Session, limits: (usize, usize), now: u32) -> Connection {
+        let (item_size_max, resp_bulk_max) = limits;
         Connection {
             stream,
             session,
             rbuf: Vec::new(),
             start: 0,
             item_size_max,
+            resp_bulk_max,
             wbuf: Vec::new(),
             sent: 0,
             rbuf_use: Usage::default(),
@@ -414,10 +418,13 @@ impl Connection {
     }
 
     /// `-I` plus a command line for memcache; RESP requests (`MSET` of several values) may
-    /// hold more, up to [`RESP_READ_FLOOR`] or twice `-I`, as bytes arrive.
+    /// hold more, up to [`RESP_READ_FLOOR`] or one `proto-max-bulk-len` bulk and a line, as
+    /// bytes arrive (a client's claimed length is never allocated up front).
     fn read_limit(&self) -> usize {
         match self.session.protocol {
-            Protocol::Resp => RESP_READ_FLOOR.max(self.item_size_max.saturating_mul(2)),
+            Protocol::Resp => {
+                RESP_READ_FLOOR.max(self.resp_bulk_max.saturating_add(LINE_ALLOWANCE))
+            }
             _ => self.item_size_max.saturating_add(LINE_ALLOWANCE),
         }
     }

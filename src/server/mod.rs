@@ -199,7 +199,7 @@ fn bind_unix(path: &PathBuf, mask: u32, backlog: i32) -> Result<Listener, BindEr
     std.set_nonblocking(true).map_err(err)?;
     Ok(Listener {
         socket: Socket::Unix(UnixListener::from_std(std), path.clone()),
-        protocol: Protocol::Memcache,
+        protocol: Protocol::Detect,
         local: path.display().to_string(),
     })
 }

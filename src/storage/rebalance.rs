@@ -136,7 +136,7 @@ impl Core {
                 // tail keeps its head id while this class's lock is held (freeing it needs
                 // the lock); a head that is no longer linked is being built or freed.
                 let it = if bits & TAIL != 0 {
-                    let Ok(head) = ChunkId::try_from(chunk.seq()) else {
+                    let Ok(head) = ChunkId::try_from(chunk.tail_head()) else {
                         busy = true;
                         continue;
                     };
@@ -251,7 +251,7 @@ impl Core {
     pub fn shrink_to_limit(&self) {
         let now = self.clock.now();
         let mut attempts = self.classes.len();
-        while self.pool.in_use() > self.pool.limit() && attempts > 0 {
+        while self.pool.over() && attempts > 0 {
             attempts -= 1;
             let victim = self
                 .classes
@@ -319,8 +319,14 @@ impl Core {
         if self.config.lru_crawler {
             self.crawl();
         }
-        if self.pool.in_use() > self.pool.limit() {
+        if self.pool.over() {
             self.shrink_to_limit();
+        }
+        if self.config.evict {
+            let mut rounds = 64;
+            while self.pool.over() && rounds > 0 && self.evict_object() {
+                rounds -= 1;
+            }
         }
         self.automove();
     }

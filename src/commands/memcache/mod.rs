@@ -13,16 +13,22 @@
 //! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
 //!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
 
+mod auth;
+pub mod binary;
+pub use auth::add_file_users;
 mod login;
 mod meta;
 mod stats;
 
+use crate::hub::monitor::{memcache_monitor_line, stream};
+use crate::hub::notify;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{Context, Session, Step};
+use super::{Context, Protocol, Session, Step};
+use crate::config::{BindingProtocol, Settings};
 use crate::protocol::memcache::{
     parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
 };
@@ -45,6 +51,8 @@ pub struct State {
     swallow: usize,
     /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
     login_pending: Option<usize>,
+    /// SASL PLAIN was started without its message; SASL_STEP carries it.
+    sasl_started: bool,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`).
@@ -94,6 +102,20 @@ impl Shared {
             PrefixOp::Set => counts.set += 1,
             PrefixOp::Delete => counts.del += 1,
         }
+    }
+}
+
+/// The protocol a connection on the memcached port speaks, from its first byte and `-B`
+/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition, behind the same
+/// user model as the text protocol's login).
+pub fn detect(settings: &Settings, first: u8) -> Protocol {
+    match settings.binding_protocol {
+        BindingProtocol::Binary => Protocol::MemcacheBinary,
+        BindingProtocol::Auto if first == crate::protocol::memcache::binary::REQUEST_MAGIC => {
+            Protocol::MemcacheBinary
+        }
+        _ if first == b'*' => Protocol::Resp,
+        _ => Protocol::Memcache,
     }
 }
 
@@ -151,6 +173,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Step::Done(consumed)
         }
         Parsed::Request { command, consumed } => {
+            if ctx.hub.watchers.wanted(stream::MONITOR) {
+                let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
+                ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
+            }
             session
                 .info
                 .last_cmd
@@ -214,6 +240,18 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
             count_store(stats, verb == StoreVerb::Cas, outcome);
+            if matches!(outcome, StoreOutcome::Stored { .. }) {
+                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+                ctx.notify(
+                    notify::STRING,
+                    if append { "append" } else { "set" },
+                    0,
+                    key,
+                );
+                if exptime != 0 && !append {
+                    ctx.notify(notify::GENERIC, "expire", 0, key);
+                }
+            }
             let reply = match outcome {
                 StoreOutcome::Stored { .. } => Reply::Stored,
                 StoreOutcome::NotStored => Reply::NotStored,
@@ -238,6 +276,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
                     bump(&stats.delete_hits);
+                    ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
                 DeleteOutcome::NotFound | DeleteOutcome::Exists => {
@@ -266,6 +305,9 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 touch: None,
             });
             count_arith(stats, incr, &outcome);
+            if matches!(outcome, ArithOutcome::Value { .. }) {
+                ctx.notify(notify::STRING, "incrby", 0, key);
+            }
             if !noreply {
                 match outcome {
                     ArithOutcome::Value { value, .. } => {
@@ -286,6 +328,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             bump(&stats.cmd_touch);
             let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
                 bump(&stats.touch_hits);
+                ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
                 bump(&stats.touch_misses);
@@ -340,7 +383,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, out),
+        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);
@@ -442,7 +485,9 @@ fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
 fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
     match clock.memcache_expiry(delay) {
         Expiry::Never => 0,
-        Expiry::At(at) => u32::try_from(at.saturating_sub(clock.unix_now())).unwrap_or(u32::MAX),
+        Expiry::AtMs(ms) => {
+            u32::try_from((ms / 1000).saturating_sub(clock.unix_now())).unwrap_or(u32::MAX)
+        }
     }
 }
 
@@ -450,7 +495,7 @@ fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
 fn ttl_remaining(clock: &crate::storage::Clock, expiry: Expiry) -> i64 {
     match expiry {
         Expiry::Never => -1,
-        Expiry::At(at) => at as i64 - clock.unix_now() as i64,
+        Expiry::AtMs(ms) => (ms / 1000) as i64 - clock.unix_now() as i64,
     }
 }
 

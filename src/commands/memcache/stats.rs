@@ -5,84 +5,185 @@ use std::sync::atomic::Ordering;
 
 use super::{PrefixCounts, MEMCACHED_VERSION};
 use crate::commands::Context;
-use crate::protocol::memcache::{write_u64, ClassSelector, Reply, StatsGroup};
+use crate::protocol::memcache::{binary, write_u64, ClassSelector, Reply, StatsGroup};
 use crate::stats::sum;
 use crate::storage::{Expiry, ReassignOutcome};
 
-/// Writes `STAT name value\r\n` lines.
-struct StatWriter<'a> {
+/// Writes statistics as memcached answers `stats`: `STAT name value\r\n` lines ended by
+/// `END` over the text protocol, one `STAT` packet each (key = name, value = text) ended
+/// by an empty packet over the binary protocol.
+pub(super) struct StatWriter<'a> {
     out: &'a mut Vec<u8>,
+    /// Binary protocol: the request's opaque, echoed in every packet.
+    binary: Option<u32>,
+    /// Where the packet being written starts, and where its name ends.
+    at: usize,
+    name_end: usize,
 }
 
-impl StatWriter<'_> {
+impl<'a> StatWriter<'a> {
+    pub(super) fn ascii(out: &'a mut Vec<u8>) -> StatWriter<'a> {
+        StatWriter {
+            out,
+            binary: None,
+            at: 0,
+            name_end: 0,
+        }
+    }
+
+    pub(super) fn binary(out: &'a mut Vec<u8>, opaque: u32) -> StatWriter<'a> {
+        StatWriter {
+            out,
+            binary: Some(opaque),
+            at: 0,
+            name_end: 0,
+        }
+    }
+
+    fn begin(&mut self) {
+        self.at = self.out.len();
+        match self.binary {
+            Some(opaque) => binary::write_header(
+                self.out,
+                binary::opcode::STAT,
+                binary::Status::Success,
+                0,
+                0,
+                0,
+                opaque,
+                0,
+            ),
+            None => self.out.extend_from_slice(b"STAT "),
+        }
+    }
+
+    /// Ends the name; what follows is the value.
+    fn value(&mut self) {
+        self.name_end = self.out.len();
+        if self.binary.is_none() {
+            self.out.push(b' ');
+        }
+    }
+
+    fn end(&mut self) {
+        if self.binary.is_some() {
+            let start = self.at + binary::HEADER_LEN;
+            let key = (self.name_end - start) as u16;
+            let body = (self.out.len() - start) as u32;
+            self.out[self.at + 2..self.at + 4].copy_from_slice(&key.to_be_bytes());
+            self.out[self.at + 8..self.at + 12].copy_from_slice(&body.to_be_bytes());
+        } else {
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+
     fn start(&mut self, name: &str) {
-        self.out.extend_from_slice(b"STAT ");
+        self.begin();
         self.out.extend_from_slice(name.as_bytes());
-        self.out.push(b' ');
+        self.value();
     }
 
     fn num(&mut self, name: &str, v: u64) {
         self.start(name);
         write_u64(self.out, v);
-        self.out.extend_from_slice(b"\r\n");
+        self.end();
     }
 
     fn text(&mut self, name: &str, v: &str) {
-        self.start(name);
-        self.out.extend_from_slice(v.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        self.bytes(name.as_bytes(), v.as_bytes());
+    }
+
+    fn bytes(&mut self, name: &[u8], v: &[u8]) {
+        self.begin();
+        self.out.extend_from_slice(name);
+        self.value();
+        self.out.extend_from_slice(v);
+        self.end();
     }
 
     fn yes_no(&mut self, name: &str, v: bool) {
         self.text(name, if v { "yes" } else { "no" });
     }
 
-    /// `STAT <prefix>:<name> <v>` as per-class and per-connection stats are named.
+    /// `STAT <prefix><id>:<name> <v>` as per-class and per-connection stats are named.
     fn prefixed(&mut self, prefix: &str, id: u64, name: &str, v: u64) {
-        self.out.extend_from_slice(b"STAT ");
+        self.prefixed_text(prefix, id, name, |out| write_u64(out, v));
+    }
+
+    fn prefixed_text(&mut self, prefix: &str, id: u64, name: &str, v: impl FnOnce(&mut Vec<u8>)) {
+        self.begin();
         self.out.extend_from_slice(prefix.as_bytes());
         write_u64(self.out, id);
         self.out.push(b':');
         self.out.extend_from_slice(name.as_bytes());
-        self.out.push(b' ');
-        write_u64(self.out, v);
-        self.out.extend_from_slice(b"\r\n");
+        self.value();
+        v(self.out);
+        self.end();
+    }
+
+    /// `END`, or the binary protocol's empty packet.
+    pub(super) fn finish(&mut self) {
+        match self.binary {
+            Some(opaque) => binary::StatPackets {
+                out: self.out,
+                opaque,
+            }
+            .finish(),
+            None => Reply::End.write(self.out),
+        }
     }
 }
 
-pub(super) fn stats(ctx: &Context, group: StatsGroup, out: &mut Vec<u8>) {
+/// Answers one `stats` group.
+pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
     match group {
-        StatsGroup::General => general(ctx, out),
-        StatsGroup::Settings => settings(ctx, out),
-        StatsGroup::Items => items(ctx, out),
-        StatsGroup::Slabs => slabs(ctx, out),
-        StatsGroup::Sizes => sizes(ctx, out),
-        StatsGroup::Conns => conns(ctx, out),
+        StatsGroup::General => general(ctx, w),
+        StatsGroup::Settings => settings(ctx, w),
+        StatsGroup::Items => items(ctx, w),
+        StatsGroup::Slabs => slabs(ctx, w),
+        StatsGroup::Sizes => sizes(ctx, w),
+        StatsGroup::Conns => conns(ctx, w),
         StatsGroup::Reset => {
-            for t in &ctx.threads {
-                t.reset();
+            reset(ctx);
+            if w.binary.is_none() {
+                return Reply::Reset.write(w.out);
             }
-            ctx.store.reset_stats();
-            // memcached resets its totals, not what is open now.
-            let server = &ctx.server;
-            for total in [
-                &server.total_connections,
-                &server.rejected_connections,
-                &server.listen_disabled_num,
-            ] {
-                total.store(0, Ordering::Relaxed);
-            }
-            ctx.memcache.prefixes.lock().clear();
-            return Reply::Reset.write(out);
         }
         StatsGroup::DetailOn | StatsGroup::DetailOff => {
             let on = group == StatsGroup::DetailOn;
             ctx.memcache.detail.store(on, Ordering::Relaxed);
-            return Reply::Ok.write(out);
+            if w.binary.is_none() {
+                return Reply::Ok.write(w.out);
+            }
         }
-        StatsGroup::DetailDump => detail_dump(ctx, out),
+        StatsGroup::DetailDump => {
+            if w.binary.is_none() {
+                detail_dump(ctx, w.out);
+            } else {
+                let mut dump = Vec::new();
+                detail_dump(ctx, &mut dump);
+                w.bytes(b"detailed", &dump);
+            }
+        }
     }
-    Reply::End.write(out);
+    w.finish();
+}
+
+/// `stats reset`: memcached resets its totals, not what is open now.
+fn reset(ctx: &Context) {
+    for t in &ctx.threads {
+        t.reset();
+    }
+    ctx.store.reset_stats();
+    let server = &ctx.server;
+    for total in [
+        &server.total_connections,
+        &server.rejected_connections,
+        &server.listen_disabled_num,
+    ] {
+        total.store(0, Ordering::Relaxed);
+    }
+    ctx.memcache.prefixes.lock().clear();
 }
 
 /// User and system CPU seconds of this process, from /proc (no FFI needed).
@@ -104,13 +205,12 @@ fn rusage() -> (String, String) {
     (fmt(ticks(11)), fmt(ticks(12)))
 }
 
-fn general(ctx: &Context, out: &mut Vec<u8>) {
+fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     let clock = ctx.store.clock();
     let t = sum(&ctx.threads);
     let server = ctx.server.snapshot();
     let store = ctx.store.stats();
     let (user, system) = rusage();
-    let mut w = StatWriter { out };
     w.num("pid", u64::from(std::process::id()));
     w.num("uptime", u64::from(clock.now()));
     w.num("time", clock.unix_now());
@@ -191,10 +291,9 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("crawler_items_checked", store.crawler_items_checked);
 }
 
-fn settings(ctx: &Context, out: &mut Vec<u8>) {
+fn settings(ctx: &Context, w: &mut StatWriter<'_>) {
     let s = &ctx.settings;
     let cfg = ctx.store.config();
-    let mut w = StatWriter { out };
     w.num("maxbytes", ctx.store.stats().limit_maxbytes);
     w.num("maxconns", ctx.maxconns.load(Ordering::Relaxed) as u64);
     w.num("tcpport", u64::from(s.port));
@@ -224,8 +323,9 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     w.yes_no("cas_enabled", cfg.use_cas);
     w.num("tcp_backlog", s.backlog.max(0) as u64);
     w.text("binding_protocol", s.binding_protocol.name());
-    w.yes_no("auth_enabled_sasl", false);
-    w.yes_no("auth_enabled_ascii", false);
+    w.yes_no("auth_enabled_sasl", s.sasl);
+    let auth_file = s.auth_file.as_ref().map(|p| p.display().to_string());
+    w.text("auth_enabled_ascii", auth_file.as_deref().unwrap_or("no"));
     w.num("item_size_max", cfg.item_size_max as u64);
     w.yes_no("maxconns_fast", true);
     w.num("hashpower_init", u64::from(cfg.hashpower));
@@ -239,8 +339,7 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     w.num("idle_timeout", u64::from(s.idle_timeout));
 }
 
-fn items(ctx: &Context, out: &mut Vec<u8>) {
-    let mut w = StatWriter { out };
+fn items(ctx: &Context, w: &mut StatWriter<'_>) {
     for c in ctx.store.slab_stats().iter().filter(|c| c.number > 0) {
         let id = u64::from(c.id);
         for (name, v) in [
@@ -262,9 +361,8 @@ fn items(ctx: &Context, out: &mut Vec<u8>) {
     }
 }
 
-fn slabs(ctx: &Context, out: &mut Vec<u8>) {
+fn slabs(ctx: &Context, w: &mut StatWriter<'_>) {
     let classes = ctx.store.slab_stats();
-    let mut w = StatWriter { out };
     let mut active = 0;
     for c in classes.iter().filter(|c| c.total_pages > 0) {
         active += 1;
@@ -286,19 +384,18 @@ fn slabs(ctx: &Context, out: &mut Vec<u8>) {
 }
 
 /// memcached with `-o track_sizes`: one line per 32-byte size bucket that holds items.
-fn sizes(ctx: &Context, out: &mut Vec<u8>) {
+fn sizes(ctx: &Context, w: &mut StatWriter<'_>) {
     for (size, count) in ctx.store.size_histogram() {
-        out.extend_from_slice(b"STAT ");
-        write_u64(out, size);
-        out.push(b' ');
-        write_u64(out, count);
-        out.extend_from_slice(b"\r\n");
+        w.begin();
+        write_u64(w.out, size);
+        w.value();
+        write_u64(w.out, count);
+        w.end();
     }
 }
 
-fn conns(ctx: &Context, out: &mut Vec<u8>) {
+fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
     let now = ctx.store.clock().now();
-    let mut w = StatWriter { out };
     for c in ctx.clients.list() {
         let kind = |a: &str| {
             if a.parse::<std::net::SocketAddr>().is_ok() {
@@ -312,13 +409,7 @@ fn conns(ctx: &Context, out: &mut Vec<u8>) {
             ("listen_addr", kind(&c.local_addr)),
             ("state", "conn_parse_cmd".to_string()),
         ] {
-            w.out.extend_from_slice(b"STAT ");
-            write_u64(w.out, c.id);
-            w.out.push(b':');
-            w.out.extend_from_slice(name.as_bytes());
-            w.out.push(b' ');
-            w.out.extend_from_slice(v.as_bytes());
-            w.out.extend_from_slice(b"\r\n");
+            w.prefixed_text("", c.id, name, |out| out.extend_from_slice(v.as_bytes()));
         }
         let idle = now.saturating_sub(c.last_cmd.load(Ordering::Relaxed));
         w.prefixed("", c.id, "secs_since_last_cmd", u64::from(idle));
@@ -383,7 +474,7 @@ pub(super) fn metadump(ctx: &Context, sel: ClassSelector<'_>, out: &mut Vec<u8>)
         out.extend_from_slice(b" exp=");
         match item.expiry() {
             Expiry::Never => out.extend_from_slice(b"-1"),
-            Expiry::At(at) => write_u64(out, at),
+            Expiry::AtMs(ms) => write_u64(out, ms / 1000),
         }
         out.extend_from_slice(b" la=");
         write_u64(out, now.saturating_sub(u64::from(item.last_access())));

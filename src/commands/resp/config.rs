@@ -66,7 +66,7 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
         "port" => s.resp_port.to_string().into_bytes(),
         "bind" => s.listen.join(" ").into_bytes(),
         "timeout" => s.idle_timeout.to_string().into_bytes(),
-        "proto-max-bulk-len" => s.item_size_max.to_string().into_bytes(),
+        "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
         _ => Vec::new(),
     }
 }

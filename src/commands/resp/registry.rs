@@ -14,7 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, pubsub, server, strings, transaction, Args, Call,
+    acl, bitops, config, connection, hll, keys, monitor, persistence, pubsub, server, strings,
+    transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -29,6 +30,8 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    persistence::COMMANDS,
+    monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
 ];

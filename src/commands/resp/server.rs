@@ -325,13 +325,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 },
             )
         }
-        "persistence" => write!(
-            s,
-            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\n\
-             rdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\n\
-             aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
-            ctx.store.clock().started(),
-        ),
+        "persistence" => ctx.persist.write_info(ctx, s),
         "stats" => {
             let st = ctx.store.stats();
             write!(

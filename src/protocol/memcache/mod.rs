@@ -10,6 +10,7 @@
 //! block must end in `\r\n`, and a storage command rejected before its data (too large,
 //! bad meta flag) has its data thrown away by the caller (`swallow`).
 
+pub mod binary;
 mod compose;
 mod meta;
 
