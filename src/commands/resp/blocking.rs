@@ -18,6 +18,7 @@ use super::zset::{parse_multi_zpop, ZPopReply};
 use super::Call;
 use crate::hub::OnTimeout;
 use crate::protocol::resp::Args;
+use crate::storage::ItemType;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -64,7 +65,7 @@ pub(super) fn parse_timeout(arg: &[u8]) -> Result<Timeout, &'static [u8]> {
     }
     let ms = (secs * 1000.0).ceil();
     // C's conversion of an out-of-range double to long long yields LLONG_MIN on x86-64.
-    if !(ms >= 0.0 && ms < 9.2e18) {
+    if !(0.0..9.2e18).contains(&ms) {
         return Err(b"ERR timeout is negative");
     }
     let ms = ms as u64;
@@ -93,6 +94,16 @@ impl Call<'_> {
         }
     }
 
+    /// Whether `key` should be passed over by a woken waiter: it now holds another type.
+    /// Redis answers WRONGTYPE only when the command first runs; a waiter woken for a key
+    /// that was pushed to and then replaced (MULTI: LPUSH, DEL, SET) keeps waiting.
+    pub(super) fn passed_over(&self, key: &[u8], ty: ItemType) -> bool {
+        self.wait.is_some()
+            && self.ctx.store.inspect(self.conn.db, key, |c| {
+                c.is_some_and(|c| c.item_type() != ty)
+            })
+    }
+
     /// Nothing to pop: block on `keys`, or (inside MULTI/EXEC or a script) answer as if
     /// the timeout had passed.
     fn block_or_timeout<'k>(
@@ -115,6 +126,9 @@ fn bpop(call: &mut Call<'_>, args: Args<'_>, end: End) {
     };
     let keys = 1..args.len() - 1;
     for k in keys.clone() {
+        if call.passed_over(args.get(k), ItemType::List) {
+            continue;
+        }
         match call.pop_list(args.get(k), end, 1, PopReply::KeyElement) {
             None | Some(true) => return,
             Some(false) => {}
@@ -133,13 +147,20 @@ fn brpop(call: &mut Call<'_>, args: Args<'_>) {
 
 fn bmove(call: &mut Call<'_>, args: Args<'_>, from: End, to: End, timeout: Timeout) {
     let (src, dst) = (args.get(1), args.get(2));
-    let has = call.read_list(src, |l, _| l.is_some_and(|l| !l.is_empty()));
-    match has {
-        None => {}
-        Some(true) => {
-            move_element(call, src, dst, from, to);
-        }
-        Some(false) => call.block_or_timeout([src], timeout, OnTimeout::NullBulk),
+    let has = if call.passed_over(src, ItemType::List) {
+        Some(false)
+    } else {
+        call.read_list(src, |l, _| l.is_some_and(|l| !l.is_empty()))
+    };
+    let moved = match has {
+        None => return,
+        Some(true) => move_element(call, src, dst, from, to),
+        Some(false) => Some(false),
+    };
+    // The source emptied between the look and the move (another client took the
+    // element): wait as if it had been empty.
+    if moved == Some(false) {
+        call.block_or_timeout([src], timeout, OnTimeout::NullBulk);
     }
 }
 
@@ -179,6 +200,9 @@ fn bzpop(call: &mut Call<'_>, args: Args<'_>, max: bool) {
     };
     let keys = 1..args.len() - 1;
     for k in keys.clone() {
+        if call.passed_over(args.get(k), ItemType::ZSet) {
+            continue;
+        }
         match call.pop_zset(args.get(k), max, 1, ZPopReply::KeyFlat) {
             None | Some(true) => return,
             Some(false) => {}

@@ -153,7 +153,11 @@ fn reply_range(w: &mut Writer<'_>, list: ListRef<'_>, start: usize, end: usize, 
 /// Redis's index normalization for LRANGE/LTRIM: the inclusive range, or None when empty.
 fn normalize(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { len + end } else { end };
     if start > end || start >= len {
         return None;
@@ -162,7 +166,7 @@ fn normalize(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 impl Call<'_> {
-    pub(super) fn wrong_type(&mut self) {
+    pub(super) fn not_this_type(&mut self) {
         self.w.error(WRONGTYPE);
     }
 
@@ -190,7 +194,7 @@ impl Call<'_> {
                 }
             },
         });
-        r.map_err(|WrongType| self.wrong_type()).ok()
+        r.map_err(|WrongType| self.not_this_type()).ok()
     }
 
     /// Edits the list at `key` under the key's lock: `f` gets the list (a new empty one
@@ -203,7 +207,7 @@ impl Call<'_> {
         create: bool,
         f: impl FnOnce(&mut List, &mut Writer<'_>) -> (R, bool),
     ) -> Option<Option<R>> {
-        let fill = self.ctx.thresholds.list();
+        let fill = self.ctx.collections.list();
         let w = &mut self.w;
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
             let Some(c) = cur else {
@@ -249,7 +253,7 @@ impl Call<'_> {
         match r {
             Ok(Ok(r)) => Some(r),
             Ok(Err(WrongType)) => {
-                self.wrong_type();
+                self.not_this_type();
                 None
             }
             Err(e) => {
@@ -313,7 +317,7 @@ impl Call<'_> {
         values: impl Iterator<Item = &'v [u8]>,
         only_existing: bool,
     ) -> Option<Option<usize>> {
-        let fill = self.ctx.thresholds.list();
+        let fill = self.ctx.collections.list();
         let r = self.write_list(key, !only_existing, |l, _| {
             for v in values {
                 match end {
@@ -456,7 +460,7 @@ fn lindex(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn lset(call: &mut Call<'_>, args: Args<'_>) {
-    let fill = call.ctx.thresholds.list();
+    let fill = call.ctx.collections.list();
     let index = parse_i64(args.get(2));
     let value = args.get(3);
     let r = call.write_list(args.get(1), false, |l, _| {
@@ -489,7 +493,7 @@ fn linsert(call: &mut Call<'_>, args: Args<'_>) {
         w if w.eq_ignore_ascii_case(b"before") => false,
         _ => return call.syntax_error(),
     };
-    let fill = call.ctx.thresholds.list();
+    let fill = call.ctx.collections.list();
     let (pivot, value) = (args.get(3), args.get(4));
     let r = call.write_list(args.get(1), false, |l, _| {
         let Some(at) = l.iter().position(|v| v == pivot) else {
@@ -639,9 +643,10 @@ fn lpos(call: &mut Call<'_>, args: Args<'_>) {
     });
 }
 
-/// LMOVE and RPOPLPUSH: pops from `src`'s `from` end, pushes to `dst`'s `to` end, replies
-/// the element (or a null when `src` holds no list). Between two keys it runs as an
-/// exclusive section. Returns whether an element moved (None after an error reply).
+/// LMOVE and RPOPLPUSH: pops from `src`'s `from` end, pushes to `dst`'s `to` end and
+/// replies the element. Between two keys it runs as an exclusive section. Returns whether
+/// an element moved (`Some(false)`: `src` holds no list, nothing replied; None after an
+/// error reply).
 pub(super) fn move_element(
     call: &mut Call<'_>,
     src: &[u8],
@@ -649,7 +654,7 @@ pub(super) fn move_element(
     from: End,
     to: End,
 ) -> Option<bool> {
-    let fill = call.ctx.thresholds.list();
+    let fill = call.ctx.collections.list();
     if src == dst {
         let r = call.write_list(src, false, |l, w| {
             if l.is_empty() {
@@ -672,9 +677,7 @@ pub(super) fn move_element(
             w.bulk(&v);
             (true, true)
         })?;
-        if r != Some(true) {
-            call.w.null();
-        } else {
+        if r == Some(true) {
             call.list_pushed(dst);
         }
         return Some(r == Some(true));
@@ -684,7 +687,6 @@ pub(super) fn move_element(
         // Redis checks the source, then the destination's type, before moving anything.
         let has = call.read_list(src, |l, _| l.is_some_and(|l| !l.is_empty()))?;
         if !has {
-            call.w.null();
             return Some(false);
         }
         call.read_list(dst, |_, _| ())?;
@@ -719,11 +721,15 @@ fn lmove(call: &mut Call<'_>, args: Args<'_>) {
     let (Some(from), Some(to)) = (End::parse(args.get(3)), End::parse(args.get(4))) else {
         return call.syntax_error();
     };
-    move_element(call, args.get(1), args.get(2), from, to);
+    if move_element(call, args.get(1), args.get(2), from, to) == Some(false) {
+        call.w.null();
+    }
 }
 
 fn rpoplpush(call: &mut Call<'_>, args: Args<'_>) {
-    move_element(call, args.get(1), args.get(2), End::Right, End::Left);
+    if move_element(call, args.get(1), args.get(2), End::Right, End::Left) == Some(false) {
+        call.w.null();
+    }
 }
 
 /// `numkeys key... LEFT|RIGHT [COUNT n]` from argument `at` (LMPOP 1, BLMPOP 2).
@@ -790,6 +796,9 @@ impl MultiPop<'_> {
     pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
         for k in 0..self.numkeys {
             let key = self.keys.get(self.first_key + k);
+            if call.passed_over(key, ItemType::List) {
+                continue;
+            }
             if call.pop_list(key, self.end, self.count, PopReply::KeyArray)? {
                 return Some(true);
             }

@@ -17,6 +17,7 @@
 mod acl;
 mod bitfield;
 mod bitops;
+mod blocking;
 mod client;
 mod commandstats;
 mod config;
@@ -25,6 +26,7 @@ pub(crate) mod glob;
 mod hll;
 mod keys;
 mod lcs;
+mod list;
 mod monitor;
 mod persistence;
 mod pubsub;
@@ -32,6 +34,8 @@ mod registry;
 mod server;
 mod strings;
 mod transaction;
+mod zset;
+mod zsetops;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -742,8 +746,10 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here;
+            // BLPOP & co park the connection (tests/resp_blocking.rs covers them).
             .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
+            .filter(|s| !s.flags.contains(&"blocking"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, monitor, persistence, pubsub, server, strings,
-    transaction, Args, Call,
+    acl, bitops, blocking, config, connection, hll, keys, list, monitor, persistence, pubsub,
+    server, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -34,6 +34,10 @@ static FAMILIES: &[&[Spec]] = &[
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    list::COMMANDS,
+    zset::COMMANDS,
+    zsetops::COMMANDS,
+    blocking::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

@@ -165,7 +165,7 @@ pub(super) fn reply_entries<'a>(
 
 impl Call<'_> {
     pub(super) fn zset_limits(&self) -> Limits {
-        self.ctx.thresholds.zset()
+        self.ctx.collections.zset()
     }
 
     /// Runs `f` on the sorted set at `key` (None when there is none) with the reply
@@ -187,7 +187,7 @@ impl Call<'_> {
                 }
             },
         });
-        r.map_err(|WrongType| self.wrong_type()).ok()
+        r.map_err(|WrongType| self.not_this_type()).ok()
     }
 
     /// Edits the sorted set at `key`: `f` gets the set (a new one in the form a first
@@ -239,7 +239,7 @@ impl Call<'_> {
         match r {
             Ok(Ok(r)) => Some(r),
             Ok(Err(WrongType)) => {
-                self.wrong_type();
+                self.not_this_type();
                 None
             }
             Err(e) => {
@@ -314,7 +314,8 @@ struct AddFlags {
     incr: bool,
 }
 
-fn zadd_generic(call: &mut Call<'_>, args: Args<'_>, mut flags: AddFlags) {
+fn zadd(call: &mut Call<'_>, args: Args<'_>) {
+    let mut flags = AddFlags::default();
     let mut at = 2;
     while at < args.len() {
         let opt = args.get(at);
@@ -339,7 +340,12 @@ fn zadd_generic(call: &mut Call<'_>, args: Args<'_>, mut flags: AddFlags) {
             .w
             .error(b"ERR XX and NX options at the same time are not compatible");
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if [flags.gt, flags.lt, flags.nx]
+        .iter()
+        .filter(|&&f| f)
+        .count()
+        > 1
+    {
         return call
             .w
             .error(b"ERR GT, LT, and/or NX options at the same time are not compatible");
@@ -412,14 +418,11 @@ fn zadd_generic(call: &mut Call<'_>, args: Args<'_>, mut flags: AddFlags) {
                     call.w.null();
                 }
             } else {
-                call.w.integer(if flags.ch { added + updated } else { added });
+                call.w
+                    .integer(if flags.ch { added + updated } else { added });
             }
         }
     }
-}
-
-fn zadd(call: &mut Call<'_>, args: Args<'_>) {
-    zadd_generic(call, args, AddFlags::default());
 }
 
 fn zincrby(call: &mut Call<'_>, args: Args<'_>) {
@@ -472,12 +475,16 @@ fn zrem(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn zcard(call: &mut Call<'_>, args: Args<'_>) {
-    call.read_zset(args.get(1), |z, w| w.integer(z.map_or(0, |z| z.len()) as i64));
+    call.read_zset(args.get(1), |z, w| {
+        w.integer(z.map_or(0, |z| z.len()) as i64)
+    });
 }
 
 fn zcount(call: &mut Call<'_>, args: Args<'_>) {
-    let (Some(min), Some(max)) = (ScoreBound::parse(args.get(2)), ScoreBound::parse(args.get(3)))
-    else {
+    let (Some(min), Some(max)) = (
+        ScoreBound::parse(args.get(2)),
+        ScoreBound::parse(args.get(3)),
+    ) else {
         return call.w.error(BAD_SCORE_RANGE);
     };
     call.read_zset(args.get(1), |z, w| {
@@ -490,7 +497,8 @@ fn zcount(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn zlexcount(call: &mut Call<'_>, args: Args<'_>) {
-    let (Some(min), Some(max)) = (LexBound::parse(args.get(2)), LexBound::parse(args.get(3))) else {
+    let (Some(min), Some(max)) = (LexBound::parse(args.get(2)), LexBound::parse(args.get(3)))
+    else {
         return call.w.error(BAD_LEX_RANGE);
     };
     call.read_zset(args.get(1), |z, w| {
@@ -695,7 +703,11 @@ impl<'a> RangeRequest<'a> {
 /// Redis's rank normalization (as LRANGE's): the inclusive range, or None when empty.
 pub(super) fn normalize_ranks(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { len + end } else { end };
     if start > end || start >= len {
         return None;
@@ -795,7 +807,10 @@ impl Call<'_> {
         let limits = self.zset_limits();
         let n = entries.len();
         if n == 0 {
-            self.ctx.store.modify(self.conn.db, dst, |_| Update::Delete(())).ok();
+            self.ctx
+                .store
+                .modify(self.conn.db, dst, |_| Update::Delete(()))
+                .ok();
             return self.w.integer(0);
         }
         let mut z = if tree {
@@ -937,6 +952,9 @@ impl MultiZPop<'_> {
     pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
         for k in 0..self.numkeys {
             let key = self.keys.get(self.first_key + k);
+            if call.passed_over(key, ItemType::ZSet) {
+                continue;
+            }
             if call.pop_zset(key, self.max, self.count, ZPopReply::KeyPairs)? {
                 return Some(true);
             }
@@ -1129,7 +1147,11 @@ fn zscan(call: &mut Call<'_>, args: Args<'_>) {
         };
         let next = if start + n >= z.len() { 0 } else { start + n };
         let matches = |m: &[u8]| pattern.map_or(true, |p| super::glob::matches(p, m, false));
-        let picked: Vec<(f64, &[u8])> = z.iter_from(start).take(n).filter(|e| matches(e.1)).collect();
+        let picked: Vec<(f64, &[u8])> = z
+            .iter_from(start)
+            .take(n)
+            .filter(|e| matches(e.1))
+            .collect();
         w.array(2);
         w.bulk_integer(next as i64);
         w.array(2 * picked.len());

@@ -93,7 +93,9 @@ impl Call<'_> {
             None => Ok(Vec::new()),
             Some(c) if c.item_type() == ItemType::ZSet => {
                 let copy = |z: crate::collections::zset::ZRef<'_>| {
-                    z.iter_from(0).map(|(s, m)| (m.to_vec(), s)).collect::<Vec<_>>()
+                    z.iter_from(0)
+                        .map(|(s, m)| (m.to_vec(), s))
+                        .collect::<Vec<_>>()
                 };
                 Ok(match c.downcast_ref::<ZSet>() {
                     Some(z) => copy(z.as_ref()),
@@ -105,7 +107,7 @@ impl Call<'_> {
             }
             Some(_) => Err(WrongType),
         });
-        r.map_err(|WrongType| self.wrong_type()).ok()
+        r.map_err(|WrongType| self.not_this_type()).ok()
     }
 }
 
