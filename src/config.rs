@@ -79,6 +79,14 @@ pub struct Settings {
     pub auth_file: Option<PathBuf>,
     /// The `user:password` entries of `-Y`'s file, read at start-up.
     pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `-o track_sizes`: `stats sizes` starts enabled.
+    pub track_sizes: bool,
+    /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
+    /// (reported by `stats settings`; slabd's CLOCK has no separate list).
+    pub temporary_ttl: Option<i32>,
+    /// `-o read_buf_mem_limit=MB` in bytes (0: no limit), as `stats settings` reports it
+    /// (slabd bounds each connection's buffers instead; see docs/architecture.md).
+    pub read_buf_mem_limit: usize,
     /// With `-S`: the `user:password` entries of the file named by `MEMCACHED_SASL_PWDB`,
     /// read at start-up (memcached rereads it at each login).
     pub sasl_auth: Vec<(Vec<u8>, Vec<u8>)>,
@@ -147,6 +155,9 @@ impl Default for Settings {
             auth_file: None,
             ascii_auth: Vec::new(),
             sasl_auth: Vec::new(),
+            track_sizes: false,
+            temporary_ttl: None,
+            read_buf_mem_limit: 0,
             verbose: 0,
             user: None,
             daemonize: false,
@@ -240,7 +251,6 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "no_maxconns_fast",
     "modern",
     "no_modern",
-    "track_sizes",
     "no_hashexpand",
     "hash_algorithm",
     "tail_repair_time",
@@ -252,10 +262,8 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "warm_lru_pct",
     "hot_max_factor",
     "warm_max_factor",
-    "temporary_ttl",
     "watcher_logbuf_size",
     "worker_logbuf_size",
-    "read_buf_mem_limit",
     "slab_automove_ratio",
     "slab_automove_window",
     "slab_automove_freeratio",
@@ -854,6 +862,20 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         "lru_maintainer" => s.lru_maintainer = true,
         "no_lru_maintainer" => s.lru_maintainer = false,
         "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
+        "track_sizes" => s.track_sizes = true,
+        "temporary_ttl" => {
+            let v =
+                value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;
+            s.temporary_ttl = Some(number("-o temporary_ttl", v)?);
+        }
+        "read_buf_mem_limit" => {
+            let v = value
+                .ok_or_else(|| ConfigError::new("-o", "Missing read_buf_mem_limit argument"))?;
+            let mb: u32 = v.trim().parse().map_err(|_| {
+                ConfigError::new("-o", "could not parse argument to read_buf_mem_limit")
+            })?;
+            s.read_buf_mem_limit = (mb as usize) << 20;
+        }
         "hashpower" => {
             let n: i64 = number("-o hashpower", numeric()?)?;
             if n < 12 {

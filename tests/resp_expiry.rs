@@ -147,3 +147,26 @@ fn values_of_megabytes_over_resp_and_larger_than_memory_is_oom() {
     // The connection is still usable and the smaller value is still there.
     c.check(&["STRLEN", "big"], &format!(":{}\r\n", (4 << 20) + 2));
 }
+
+#[test]
+fn expired_keys_are_reclaimed_without_reads() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for i in 0..2000 {
+        c.check(&["SET", &format!("k{i}"), "v", "PX", "100"], "+OK\r\n");
+    }
+    c.check(&["SET", "stays", "v"], "+OK\r\n");
+    // Expiry cycles run every 100 ms; allow a generous second and a half.
+    let mut n = 0;
+    for _ in 0..30 {
+        sleep(Duration::from_millis(100));
+        n = int(&c.cmd(&["DBSIZE"]));
+        if n == 1 {
+            break;
+        }
+    }
+    assert_eq!(n, 1, "expired keys still counted");
+    let info = c.cmd(&["INFO", "stats"]);
+    assert!(info.contains("\r\nexpired_keys:2000\r\n"), "{info}");
+    assert!(info.contains("\r\nexpired_stale_perc:"), "{info}");
+}

@@ -113,7 +113,9 @@ pub fn check(user: &User, cmd: &Command<'_>) -> Result<(), Denied> {
         | Command::SlabsAutomove(_)
         | Command::LruCrawlerCrawl(_)
         | Command::LruCrawlerMetadump(_)
-        | Command::LruCrawlerToggle(_) => none(b"verbosity"),
+        | Command::LruCrawlerToggle(_)
+        | Command::LruCrawlerSetting
+        | Command::Lru(_) => none(b"verbosity"),
         Command::MetaGet { key, .. } => one(b"mg", key.bytes()),
         Command::MetaSet { key, .. } => one(b"ms", key.bytes()),
         Command::MetaDelete { key, .. } => one(b"md", key.bytes()),

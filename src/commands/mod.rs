@@ -62,11 +62,13 @@ impl Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
         let resp = resp::Shared::new(settings.threads.max(1));
+        resp.follow(&directives);
         let users = Users::new();
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));
         }
         memcache::add_file_users(&users, &settings);
+        let memcache = memcache::Shared::new(&settings);
         let settings_threads = settings.threads.max(1);
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
@@ -80,7 +82,7 @@ impl Context {
             threads,
             server: ServerStats::default(),
             clients: Clients::default(),
-            memcache: memcache::Shared::default(),
+            memcache,
             resp,
             hub: {
                 let hub = Hub::new(settings_threads);

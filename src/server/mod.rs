@@ -257,10 +257,16 @@ impl Server {
             std::thread::Builder::new()
                 .name("slabd-clock".into())
                 .spawn(move || {
+                    use crate::storage::{Clock, EXPIRE_PERIOD};
                     while !lifecycle.is_stopping() {
-                        std::thread::park_timeout(crate::storage::Clock::until_next_tick());
-                        ctx.store.clock().tick();
-                        ctx.store.maintain();
+                        // A tick just past each second, active expiry in between.
+                        let tick = Clock::until_next_tick();
+                        std::thread::park_timeout(tick.min(EXPIRE_PERIOD));
+                        if tick <= EXPIRE_PERIOD {
+                            ctx.store.clock().tick();
+                            ctx.store.maintain();
+                        }
+                        ctx.store.expire_cycle();
                     }
                 })?
         };

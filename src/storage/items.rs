@@ -55,6 +55,11 @@ pub struct Counters {
     pub crawler_items_checked: AtomicU64,
     /// Heap bytes charged for objects (`typed.rs`).
     pub object_bytes: AtomicU64,
+    /// Items that expired (found by a read, the eviction hand or the expiry cycle): Redis's
+    /// `expired_keys`.
+    pub expired: AtomicU64,
+    /// Smoothed share (per mille) of expired items among those expiry cycles checked.
+    pub stale_permille: AtomicU64,
 }
 
 /// The allocating thread's own stripe: eviction may unlink victims in it directly (it is
@@ -208,6 +213,8 @@ pub struct Core {
     pub lazyfree: OnceLock<Option<Sender<Box<dyn Object>>>>,
     /// Where object eviction samples stripes next.
     pub object_cursor: AtomicUsize,
+    /// The class an expiry cycle starts with (rotates).
+    pub expire_cursor: AtomicUsize,
 }
 
 /// A live item as a read sees it.
@@ -394,6 +401,7 @@ impl Core {
             counters: Counters::default(),
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
+            expire_cursor: AtomicUsize::new(0),
             config,
             clock,
             arena,
@@ -623,9 +631,12 @@ impl Core {
         match self.dead(it, now) {
             None => Ok(chunk),
             Some(miss) => {
-                if miss == Miss::Expired && it.bits() & FETCHED == 0 {
-                    let class = &self.classes[self.class_of_chunk(chunk)];
-                    class.state.lock().expired_unfetched += 1;
+                if miss == Miss::Expired {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    if it.bits() & FETCHED == 0 {
+                        let class = &self.classes[self.class_of_chunk(chunk)];
+                        class.state.lock().expired_unfetched += 1;
+                    }
                 }
                 self.unlink_locked(s, hash, chunk);
                 Err(miss)
@@ -782,6 +793,9 @@ impl Core {
             let unfetched = bits & FETCHED == 0;
             if dead.is_some() {
                 st.reclaimed += 1;
+                if dead == Some(Miss::Expired) {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                }
                 if unfetched {
                     st.expired_unfetched += 1;
                 }

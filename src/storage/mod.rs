@@ -206,6 +206,7 @@
 
 mod arena;
 mod clock;
+mod expire;
 mod index;
 mod item;
 mod items;
@@ -218,6 +219,7 @@ mod stats;
 mod typed;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
+pub use expire::EXPIRE_PERIOD;
 use items::Core;
 pub use snapshot::SnapshotSink;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
@@ -586,6 +588,8 @@ pub struct StoreStats {
     pub total_malloced: u64,
     pub evictions: u64,
     pub reclaimed: u64,
+    /// Items that expired, however they were found (Redis's `expired_keys`).
+    pub expired_keys: u64,
     pub expired_unfetched: u64,
     pub evicted_unfetched: u64,
     pub evicted_active: u64,
@@ -1001,5 +1005,18 @@ impl Store {
 
     pub fn maintain(&self) {
         self.core.maintain()
+    }
+
+    /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every
+    /// [`EXPIRE_PERIOD`] when the LRU crawler is on.
+    pub fn expire_cycle(&self) {
+        if self.core.config.lru_crawler {
+            self.core.expire_cycle()
+        }
+    }
+
+    /// Redis's `expired_stale_perc` (percent).
+    pub fn expired_stale_perc(&self) -> f64 {
+        self.core.expired_stale_perc()
     }
 }

@@ -23,6 +23,7 @@ impl Core {
             total_malloced: (self.pool.in_use() * self.config.page_size) as u64,
             slabs_moved: self.counters.slabs_moved.load(Ordering::Relaxed),
             crawler_items_checked: self.counters.crawler_items_checked.load(Ordering::Relaxed),
+            expired_keys: self.counters.expired.load(Ordering::Relaxed),
             hash_power_level: (self.index_slots().max(1)).ilog2(),
             hash_bytes: self.index_bytes(),
             malloc_fails: self.counters.malloc_fails.load(Ordering::Relaxed),
@@ -49,6 +50,7 @@ impl Core {
         self.counters.total_items.store(0, Ordering::Relaxed);
         self.counters.malloc_fails.store(0, Ordering::Relaxed);
         self.counters.slabs_moved.store(0, Ordering::Relaxed);
+        self.counters.expired.store(0, Ordering::Relaxed);
         self.counters
             .crawler_items_checked
             .store(0, Ordering::Relaxed);

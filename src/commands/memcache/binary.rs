@@ -414,6 +414,8 @@ fn stat(ctx: &Context, h: &Header, key: &[u8], out: &mut Vec<u8>) {
             b"items" => Some(StatsGroup::Items),
             b"slabs" => Some(StatsGroup::Slabs),
             b"sizes" => Some(StatsGroup::Sizes),
+            b"sizes_enable" => Some(StatsGroup::SizesEnable),
+            b"sizes_disable" => Some(StatsGroup::SizesDisable),
             _ => None,
         }
     };

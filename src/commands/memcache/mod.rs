@@ -10,8 +10,11 @@
 //! - a rejected storage command's error is sent at once, not after its data was discarded;
 //! - meta flags newer than 1.6.18 are accepted: `E` (new CAS) on mg/ms/md/ma, `x` on md,
 //!   `S` on ms (ignored, the length is positional);
-//! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
-//!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
+//! - `stats` and `stats settings` print every name memcached 1.6.18 prints, in its order;
+//!   counters of machinery slabd does not have (segmented LRU moves, log watchers, page
+//!   mover rescues, extstore and TLS settings) print 0 or memcached's defaults
+//!   (`stats.rs`, `zeros`); `lru tune|mode|temp_ttl` and `lru_crawler tocrawl|sleep` are
+//!   answered as memcached answers them and change only what `stats settings` shows.
 
 mod auth;
 pub mod binary;
@@ -55,13 +58,52 @@ pub struct State {
     sasl_started: bool,
 }
 
-/// Server-wide state of the memcached protocol (`stats detail`).
-#[derive(Debug, Default)]
+/// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
+#[derive(Debug)]
 pub struct Shared {
     /// `stats detail on`: count requests per key prefix (memcached takes a global lock for
     /// this too, so it is off by default).
     detail: AtomicBool,
     prefixes: Mutex<HashMap<Vec<u8>, PrefixCounts>>,
+    /// `lru_crawler enable|disable` (starts as `-o lru_crawler`).
+    crawler: AtomicBool,
+    /// `stats sizes_enable|sizes_disable` (starts as `-o track_sizes`).
+    track_sizes: AtomicBool,
+    /// memcached's segmented-LRU tunables, set by `lru` and printed by `stats settings`.
+    lru: Mutex<LruTuning>,
+}
+
+/// What `lru tune|mode|temp_ttl` set. slabd's CLOCK has no segments: kept for `stats
+/// settings` and so that tools that tune memcached get memcached's replies.
+#[derive(Clone, Copy, Debug)]
+struct LruTuning {
+    segmented: bool,
+    hot_pct: u32,
+    warm_pct: u32,
+    hot_factor: f64,
+    warm_factor: f64,
+    temp_lru: bool,
+    temporary_ttl: i32,
+}
+
+impl Shared {
+    pub fn new(settings: &Settings) -> Shared {
+        Shared {
+            detail: AtomicBool::new(false),
+            prefixes: Mutex::default(),
+            crawler: AtomicBool::new(settings.lru_crawler),
+            track_sizes: AtomicBool::new(settings.track_sizes),
+            lru: Mutex::new(LruTuning {
+                segmented: true,
+                hot_pct: 20,
+                warm_pct: 40,
+                hot_factor: 0.2,
+                warm_factor: 2.0,
+                temp_lru: settings.temporary_ttl.is_some(),
+                temporary_ttl: settings.temporary_ttl.unwrap_or(61),
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -362,11 +404,14 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             }
         }
         Command::Quit => return Some(Step::Close),
-        Command::Shutdown { .. } => {
-            if ctx.settings.shutdown_enabled {
+        Command::Shutdown { graceful } => {
+            if !ctx.settings.shutdown_enabled {
+                out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
+            } else if graceful.is_some() {
                 return Some(Step::Shutdown);
+            } else {
+                Reply::Error(Error::InvalidShutdownMode).write(out);
             }
-            out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
         }
         Command::CacheMemlimit { megabytes, noreply } => {
             let reply: &[u8] = if megabytes < MEMLIMIT_MIN_MB {
@@ -389,6 +434,11 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.store.set_automove(mode);
             Reply::Ok.write(out);
         }
+        Command::LruCrawlerCrawl(_) | Command::LruCrawlerMetadump(_)
+            if !ctx.memcache.crawler.load(Ordering::Relaxed) =>
+        {
+            out.extend_from_slice(b"CLIENT_ERROR lru crawler disabled\r\n");
+        }
         Command::LruCrawlerCrawl(_) => {
             ctx.store.maintain();
             Reply::Ok.write(out);
@@ -399,7 +449,16 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             Reply::Error(Error::MetadumpPipelined).write(out)
         }
         Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
-        Command::LruCrawlerToggle(_) => Reply::Ok.write(out),
+        Command::LruCrawlerToggle(on) => {
+            let was = ctx.memcache.crawler.swap(on, Ordering::Relaxed);
+            if on && was {
+                out.extend_from_slice(b"ERROR failed to start lru crawler thread\r\n");
+            } else {
+                Reply::Ok.write(out);
+            }
+        }
+        Command::LruCrawlerSetting => Reply::Ok.write(out),
+        Command::Lru(lru) => stats::lru(ctx, lru, out),
         Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),
         Command::MetaSet { key, flags, data } => meta::set(ctx, stats, &key, &flags, data, out),
         Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),

@@ -254,6 +254,7 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
             t.reset();
         }
         call.ctx.resp.commands.reset();
+        call.ctx.resp.latency.reset_histograms();
         call.w.ok();
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
         call.w

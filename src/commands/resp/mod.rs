@@ -25,6 +25,7 @@ mod connection;
 pub(crate) mod glob;
 mod hll;
 mod keys;
+mod latency;
 mod lcs;
 mod list;
 mod monitor;
@@ -32,6 +33,7 @@ mod persistence;
 mod pubsub;
 mod registry;
 mod server;
+mod slowlog;
 mod strings;
 mod transaction;
 mod zset;
@@ -65,13 +67,25 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 pub struct Shared {
     /// `INFO commandstats` / `errorstats`, one part per worker thread.
     commands: CommandStats,
+    /// SLOWLOG.
+    slowlog: slowlog::SlowLog,
+    /// LATENCY: events and per-command histograms.
+    latency: latency::Latency,
 }
 
 impl Shared {
     pub fn new(workers: usize) -> Shared {
         Shared {
             commands: CommandStats::new(workers),
+            slowlog: slowlog::SlowLog::default(),
+            latency: latency::Latency::new(workers),
         }
+    }
+
+    /// Follows the slow log and latency directives.
+    pub fn follow(&self, directives: &crate::directives::Directives) {
+        self.slowlog.follow(directives);
+        self.latency.follow(directives);
     }
 }
 
@@ -136,6 +150,8 @@ struct Call<'a> {
     /// `requirepass` later does not log out connected clients).
     login: &'a mut Login,
     stats: &'a ThreadStats,
+    /// Index of the worker running the command.
+    worker: usize,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
     w: Writer<'a>,
@@ -295,6 +311,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         ctx,
         info,
         stats,
+        worker: *worker,
         cmdstats: ctx.resp.commands.worker(*worker),
         w: Writer {
             out,
@@ -383,12 +400,29 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     {
         monitor::feed(call, spec, args);
     }
-    let usec = began.elapsed().as_micros() as u64;
+    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
     call.cmdstats.ran(index, usec, failed);
+    observe(call, index, spec, args, nanos);
     if failed {
         call.cmdstats.error(&call.w.out[start..]);
     }
+}
+
+/// A command ran for `nanos`: its latency histogram, the slow log, the latency monitor.
+fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u64) {
+    let shared = &call.ctx.resp;
+    let usec = nanos / 1000;
+    if shared.latency.tracking() {
+        shared.latency.worker(call.worker).record(index, nanos);
+    }
+    if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
+        shared.slowlog.record(call, args, usec);
+    }
+    shared
+        .latency
+        .command_ran(usec, spec.flags.contains(&"fast"));
 }
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown

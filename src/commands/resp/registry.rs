@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, hll, keys, list, monitor, persistence, pubsub,
-    server, strings, transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, config, connection, hll, keys, latency, list, monitor, persistence,
+    pubsub, server, slowlog, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -34,6 +34,8 @@ static FAMILIES: &[&[Spec]] = &[
     monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     list::COMMANDS,
     zset::COMMANDS,
     zsetops::COMMANDS,
