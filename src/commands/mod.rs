@@ -34,6 +34,8 @@ pub struct Context {
     /// Users and their permissions for every protocol (`requirepass` is the default
     /// user's password); see [`crate::auth`].
     pub users: Users,
+    /// TLS server configurations (reloadable); see [`crate::server::tls`].
+    pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -76,6 +78,7 @@ impl Context {
         Context {
             verbosity: AtomicU8::new(settings.verbose),
             users,
+            tls: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
@@ -291,8 +294,35 @@ pub enum Step {
     Blocked,
 }
 
+/// Redis's protected mode, decided at a connection's first request: with no password
+/// and `protected-mode yes`, a client not on this host gets one refusal in its protocol
+/// and is closed.
+fn refused_by_protected_mode(
+    ctx: &Context,
+    session: &Session,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    if input.is_empty()
+        || !crate::auth::startup::protected_refuses(&ctx.users, &ctx.directives, &session.info.addr)
+    {
+        return false;
+    }
+    let resp = session.protocol == Protocol::Resp
+        || (session.protocol == Protocol::Detect && input[0] == b'*');
+    out.extend_from_slice(if resp {
+        crate::auth::startup::DENIED_RESP
+    } else {
+        crate::auth::startup::DENIED_MEMCACHE
+    });
+    true
+}
+
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
+        return Step::Close;
+    }
     if session.protocol == Protocol::Detect {
         let Some(&first) = input.first() else {
             return Step::Incomplete;

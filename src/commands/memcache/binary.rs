@@ -87,6 +87,13 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 /// overlong mechanism name. The value is then thrown away unread.
 fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Option<Status> {
     let h = &p.header;
+    // The user's ACL, as the text protocol checks it (memcached has no ACL status: the
+    // refusal is an auth error).
+    if let Some(login) = session.login.as_ref() {
+        if crate::auth::memcache::check_binary(&login.user, op, p.key).is_err() {
+            return Some(Status::AuthError);
+        }
+    }
     match op {
         Op::Store(store_op) => {
             let len = h.value_len();
