@@ -45,7 +45,7 @@ pub struct Context {
     pub resp: resp::Shared,
     /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
     /// [`crate::hub`]).
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
@@ -63,6 +63,9 @@ impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
+        let hub = Arc::new(Hub::new(settings.threads.max(1)));
+        hub.follow(&directives);
+        store.observe(hub.clone());
         let resp = resp::Shared::new(settings.threads.max(1));
         resp.follow(&directives);
         let users = Users::new();
@@ -87,11 +90,7 @@ impl Context {
             clients: Clients::default(),
             memcache,
             resp,
-            hub: {
-                let hub = Hub::new(settings_threads);
-                hub.follow(&directives);
-                hub
-            },
+            hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
