@@ -177,7 +177,7 @@ fn main() -> ExitCode {
         eprintln!("{warning}");
     }
     // Before the listeners accept anything: clients see the loaded data set or nothing.
-    if let Err(e) = ctx.persist.load(&ctx) {
+    if let Err(e) = ctx.persist.load_at_start(&ctx) {
         return fail(1, e);
     }
     if let Err(e) = slabd::persist::start(ctx.clone()) {

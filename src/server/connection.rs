@@ -442,10 +442,15 @@ impl Connection {
     /// `-I` plus a command line for memcache; RESP requests (`MSET` of several values) may
     /// hold more, up to [`RESP_READ_FLOOR`] or one `proto-max-bulk-len` bulk and a line, as
     /// bytes arrive (a client's claimed length is never allocated up front).
-    fn read_limit(&self) -> usize {
+    /// Redis's `client-query-buffer-limit` caps a RESP client's pending input as well.
+    fn read_limit(&self, ctx: &Context) -> usize {
         match self.session.protocol {
             Protocol::Resp => {
-                RESP_READ_FLOOR.max(self.resp_bulk_max.saturating_add(LINE_ALLOWANCE))
+                let query_max = usize::try_from(ctx.directives.int("client-query-buffer-limit"))
+                    .unwrap_or(usize::MAX);
+                RESP_READ_FLOOR
+                    .max(self.resp_bulk_max.saturating_add(LINE_ALLOWANCE))
+                    .min(query_max)
             }
             _ => self.item_size_max.saturating_add(LINE_ALLOWANCE),
         }
@@ -460,7 +465,7 @@ impl Connection {
             self.start = 0;
         }
         if self.rbuf.len() == self.rbuf.capacity() {
-            let limit = self.read_limit();
+            let limit = self.read_limit(ctx);
             if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!(

@@ -80,7 +80,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         .info
         .last_cmd
         .store(ctx.store.clock().now(), Ordering::Relaxed);
-    execute(ctx, session, &p, op, quiet, value, out).unwrap_or(Step::Done(consumed))
+    let step = execute(ctx, session, &p, op, quiet, value, out);
+    if ctx.persist.aof.is_on() {
+        match op {
+            Op::Store(_) | Op::Delete | Op::Arith { .. } | Op::Get { touch: true, .. } => {
+                crate::persist::aof_log::record_memcache(ctx, p.key)
+            }
+            Op::Flush => crate::persist::aof_log::record_memcache_flush(ctx),
+            _ => {}
+        }
+    }
+    step.unwrap_or(Step::Done(consumed))
 }
 
 /// Refusals memcached makes before it reads a value: too large for `-I`, SASL off, an

@@ -242,8 +242,49 @@ fn log_command(session: &Session, input: &[u8]) {
     eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
 }
 
-/// Runs one command; `Some(step)` when the connection does something other than go on.
+/// Runs one command, then logs what it changed when the append-only file is on.
 fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>) -> Option<Step> {
+    if !ctx.persist.aof.is_on() {
+        return execute_command(ctx, session, cmd, out);
+    }
+    use crate::persist::aof_log::{record_memcache, record_memcache_flush};
+    let key: Option<Vec<u8>> = match &cmd {
+        Command::Store { key, .. }
+        | Command::Delete { key, .. }
+        | Command::Arith { key, .. }
+        | Command::Touch { key, .. } => Some(key.to_vec()),
+        Command::MetaGet { key, .. }
+        | Command::MetaSet { key, .. }
+        | Command::MetaDelete { key, .. }
+        | Command::MetaArith { key, .. } => Some(key.bytes().to_vec()),
+        _ => None,
+    };
+    let touched: Vec<Vec<u8>> = match &cmd {
+        Command::Get {
+            keys,
+            touch: Some(_),
+            ..
+        } => keys.iter().map(|k| k.to_vec()).collect(),
+        _ => Vec::new(),
+    };
+    let flush = matches!(cmd, Command::FlushAll { delay: 0, .. });
+    let step = execute_command(ctx, session, cmd, out);
+    for k in key.iter().chain(touched.iter()) {
+        record_memcache(ctx, k);
+    }
+    if flush {
+        record_memcache_flush(ctx);
+    }
+    step
+}
+
+/// Runs one command; `Some(step)` when the connection does something other than go on.
+fn execute_command(
+    ctx: &Context,
+    session: &Session,
+    cmd: Command<'_>,
+    out: &mut Vec<u8>,
+) -> Option<Step> {
     let stats = &ctx.threads[session.worker];
     let clock = ctx.store.clock();
     match cmd {
