@@ -761,6 +761,14 @@ fn zset_algebra() {
         "-ERR value is not an integer or out of range\r\n",
     );
     c.check(&["ZUNION", "2", "a", "b", "WEIGHTS", "inf", "0", "WITHSCORES"], "*8\r\n$1\r\nw\r\n$1\r\n0\r\n$1\r\nx\r\n$3\r\ninf\r\n$1\r\ny\r\n$3\r\ninf\r\n$1\r\nz\r\n$3\r\ninf\r\n");
+    c.check(&["SADD", "st", "x", "q", "7"], ":3\r\n");
+    c.check(&["ZUNION", "2", "a", "st", "WITHSCORES"], "*10\r\n$1\r\n7\r\n$1\r\n1\r\n$1\r\nq\r\n$1\r\n1\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n");
+    c.check(
+        &["ZINTER", "2", "st", "a", "WEIGHTS", "5", "1", "WITHSCORES"],
+        "*2\r\n$1\r\nx\r\n$1\r\n6\r\n",
+    );
+    c.check(&["ZDIFF", "2", "st", "a"], "*2\r\n$1\r\n7\r\n$1\r\nq\r\n");
+    c.check(&["ZINTERCARD", "2", "a", "st"], ":1\r\n");
     c.check(&["SET", "s", "v"], "+OK\r\n");
     c.check(
         &["ZUNION", "2", "a", "s"],

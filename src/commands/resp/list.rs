@@ -19,9 +19,6 @@ use crate::collections::list::{Fill, List, ListRef, Packed};
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::storage::{ItemType, Object, RewriteError, Ttl, Update};
 
-pub(super) const WRONGTYPE: &[u8] =
-    b"WRONGTYPE Operation against a key holding the wrong kind of value";
-
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
     spec!("lpush", -3, ["write", "denyoom", "fast"], (1, 1, 1), "list", "1.0.0",
@@ -166,10 +163,6 @@ fn normalize(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 impl Call<'_> {
-    pub(super) fn not_this_type(&mut self) {
-        self.w.error(WRONGTYPE);
-    }
-
     /// Replies to a write the store could not make room for.
     pub(super) fn collection_refused(&mut self, _e: RewriteError) {
         self.w.error(OOM);
@@ -194,7 +187,7 @@ impl Call<'_> {
                 }
             },
         });
-        r.map_err(|WrongType| self.not_this_type()).ok()
+        r.map_err(|WrongType| self.wrong_type()).ok()
     }
 
     /// Edits the list at `key` under the key's lock: `f` gets the list (a new empty one
@@ -253,7 +246,7 @@ impl Call<'_> {
         match r {
             Ok(Ok(r)) => Some(r),
             Ok(Err(WrongType)) => {
-                self.not_this_type();
+                self.wrong_type();
                 None
             }
             Err(e) => {

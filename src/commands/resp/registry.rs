@@ -14,8 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, hll, keys, latency, list, monitor, persistence,
-    pubsub, server, slowlog, strings, transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, monitor,
+    object, persistence, pubsub, server, set, slowlog, strings, transaction, zset, zsetops, Args,
+    Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -36,10 +37,14 @@ static FAMILIES: &[&[Spec]] = &[
     hll::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
     list::COMMANDS,
     zset::COMMANDS,
     zsetops::COMMANDS,
     blocking::COMMANDS,
+    object::COMMANDS,
+    copy::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

@@ -187,7 +187,7 @@ impl Call<'_> {
                 }
             },
         });
-        r.map_err(|WrongType| self.not_this_type()).ok()
+        r.map_err(|WrongType| self.wrong_type()).ok()
     }
 
     /// Edits the sorted set at `key`: `f` gets the set (a new one in the form a first
@@ -239,7 +239,7 @@ impl Call<'_> {
         match r {
             Ok(Ok(r)) => Some(r),
             Ok(Err(WrongType)) => {
-                self.not_this_type();
+                self.wrong_type();
                 None
             }
             Err(e) => {

@@ -105,9 +105,13 @@ impl Call<'_> {
                     }
                 })
             }
+            Some(c) if c.item_type() == ItemType::Set => {
+                super::typed::set_of(c, |s| s.iter().map(|m| (m.to_vec(), 1.0)).collect())
+                    .ok_or(WrongType)
+            }
             Some(_) => Err(WrongType),
         });
-        r.map_err(|WrongType| self.not_this_type()).ok()
+        r.map_err(|WrongType| self.wrong_type()).ok()
     }
 }
 
