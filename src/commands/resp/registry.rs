@@ -14,9 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, monitor,
-    object, persistence, pubsub, server, set, slowlog, strings, transaction, zset, zsetops, Args,
-    Call,
+    acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, memory,
+    monitor, object, persistence, pubsub, server, set, slowlog, strings, transaction, zset,
+    zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -45,6 +45,7 @@ static FAMILIES: &[&[Spec]] = &[
     blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
