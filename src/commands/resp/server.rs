@@ -290,10 +290,17 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         ),
         "clients" => write!(
             s,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n\
              tracking_clients:{}\r\n",
             server.curr_connections,
             ctx.maxconns.load(Ordering::Relaxed),
+            // Clients in BLPOP & co (the connection registry is touched on connect and
+            // close only, so INFO walks it rather than every block keeping a count).
+            ctx.clients
+                .list()
+                .iter()
+                .filter(|c| c.has_flag(crate::hub::flag::BLOCKED))
+                .count(),
             ctx.hub.tracking.clients(),
         ),
         "memory" => {
