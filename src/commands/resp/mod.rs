@@ -17,6 +17,7 @@
 mod acl;
 mod bitfield;
 mod bitops;
+mod blocking;
 mod client;
 mod commandstats;
 mod config;
@@ -28,6 +29,7 @@ mod hll;
 mod keys;
 mod latency;
 mod lcs;
+mod list;
 mod memory;
 mod monitor;
 mod object;
@@ -38,8 +40,11 @@ mod server;
 mod set;
 mod slowlog;
 mod strings;
+mod tracking;
 mod transaction;
 mod typed;
+mod zset;
+mod zsetops;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -112,6 +117,8 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// EXEC is running the queue (ACL refusals then say the rules changed since queuing).
+    running_exec: bool,
     /// Channels, patterns and shard channels subscribed to.
     subs: pubsub::Subscriptions,
     /// CLIENT REPLY OFF: replies are dropped.
@@ -120,9 +127,18 @@ struct Conn {
     reply_skip: u8,
     /// MONITOR was run: this connection receives every command's line.
     monitor: bool,
+    /// CLIENT TRACKING state.
+    tracking: tracking::Tracking,
+    /// Replaying the append-only file: runs while the server is loading.
+    replay: bool,
 }
 
 impl State {
+    /// This session replays the append-only file (its commands run while loading).
+    pub fn set_replay(&mut self) {
+        self.conn.replay = true;
+    }
+
     /// `HELLO 3` was sent: replies and pushes are RESP3.
     pub fn resp3(&self) -> bool {
         self.conn.resp3
@@ -134,12 +150,20 @@ impl State {
     }
 }
 
+/// Per-command latency histograms in Prometheus's text format (the metrics endpoint).
+pub fn write_latency_histograms(ctx: &Context, out: &mut String) {
+    ctx.resp.latency.write_prometheus(out);
+}
+
 /// The connection is closing: leave its channels.
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
     pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
     if session.resp.conn.monitor {
         monitor::stop(ctx, who);
+    }
+    if session.resp.conn.tracking.is_on() {
+        tracking::stop(ctx, who.id);
     }
 }
 
@@ -335,7 +359,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
         return Step::Blocked;
     }
-    if call.conn.reply_off || call.conn.reply_skip > 0 {
+    // (Un)subscribe confirmations are pushes, which CLIENT REPLY does not silence.
+    let pushed = call.conn.last_cmd.ends_with("subscribe");
+    if (call.conn.reply_off || call.conn.reply_skip > 0) && !pushed {
         call.w.out.truncate(start);
         call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
     }
@@ -402,6 +428,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     {
         monitor::feed(call, spec, args);
     }
+    if call.conn.tracking.is_on() {
+        tracking::after_command(call, spec, args);
+    }
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
@@ -420,7 +449,9 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     let shared = &call.ctx.resp;
     let usec = nanos / 1000;
     if shared.latency.tracking() {
-        shared.latency.worker(call.worker).record(index, nanos);
+        shared
+            .latency
+            .record(call.worker, index, spec.name, args, nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
         shared.slowlog.record(call, args, usec);
@@ -451,15 +482,12 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
-    if call
+    let gate = call
         .ctx
         .persist
-        .bgsave_failed
-        .load(std::sync::atomic::Ordering::Relaxed)
-        && spec.flags.contains(&"write")
-        && call.ctx.persist.refuse_writes(call.ctx)
-    {
-        call.w.error(persistence::MISCONF);
+        .gate
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if gate != 0 && persistence::refused(call, spec, gate) {
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();
@@ -785,8 +813,10 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here;
+            // BLPOP & co park the connection (tests/resp_blocking.rs covers them).
             .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
+            .filter(|s| !s.flags.contains(&"blocking"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (
