@@ -189,3 +189,21 @@ fn wrong_type_after_blocking_is_an_error_for_the_waiter() {
     other.check(&["RPUSH", "k", "v"], ":1\r\n");
     assert_eq!(reply(&mut waiter), "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
 }
+
+#[test]
+fn rename_and_swapdb_wake_waiters() {
+    let d = daemon(&["-t", "4"]);
+    let mut waiter = d.connect_resp();
+    let mut other = d.connect_resp();
+    send(&mut waiter, &["BLPOP", "k", "0"]);
+    wait_blocked(&mut other, 1);
+    other.check(&["RPUSH", "tmp", "v"], ":1\r\n");
+    other.check(&["RENAME", "tmp", "k"], "+OK\r\n");
+    assert_eq!(reply(&mut waiter), "*2\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    other.check(&["SELECT", "1"], "+OK\r\n");
+    other.check(&["RPUSH", "s", "h"], ":1\r\n");
+    send(&mut waiter, &["BRPOP", "s", "0"]);
+    wait_blocked(&mut other, 1);
+    other.check(&["SWAPDB", "0", "1"], "+OK\r\n");
+    assert_eq!(reply(&mut waiter), "*2\r\n$1\r\ns\r\n$1\r\nh\r\n");
+}

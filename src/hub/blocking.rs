@@ -131,6 +131,15 @@ impl Waiters {
         }
     }
 
+    /// The keys waited on in database `db` (SWAPDB signals each of them).
+    pub fn keys_in(&self, db: u8) -> Vec<Box<[u8]>> {
+        let q = self.queues.lock();
+        q.keys()
+            .filter(|k| k.0 == db)
+            .map(|k| k.1.clone())
+            .collect()
+    }
+
     /// Number of keys at least one connection waits on (`INFO keyspace`-style gauges).
     pub fn keys_waited(&self) -> usize {
         self.queues.lock().len()

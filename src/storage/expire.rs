@@ -54,6 +54,8 @@ const STALE_ENOUGH: u64 = 100;
 /// What one batch found.
 #[derive(Default)]
 struct Batch {
+    /// Slots walked (free ones included).
+    walked: u64,
     /// Linked items examined.
     checked: u64,
     /// Of those, reclaimed because they expired.
@@ -63,9 +65,13 @@ struct Batch {
 }
 
 impl Batch {
-    /// Whether enough of the batch was dead to keep walking its class this cycle.
-    fn mostly_dead(&self) -> bool {
-        self.checked > 0 && self.dead * 1000 >= self.checked * STALE_ENOUGH
+    /// Whether to keep walking its class this cycle: enough of the batch was dead, or the
+    /// batch was all free chunks (what an earlier pass reclaimed says nothing of the rest).
+    fn keep_going(&self) -> bool {
+        if self.checked == 0 {
+            return self.walked > 0;
+        }
+        self.dead * 1000 >= self.checked * STALE_ENOUGH
     }
 }
 
@@ -87,12 +93,17 @@ impl Core {
         let classes = self.classes.len();
         let first = self.expire_cursor.fetch_add(1, Ordering::Relaxed) % classes.max(1);
         // One batch per class first, then more where batches are mostly expired.
-        let mut busy: Vec<usize> = Vec::new();
+        // (class, slots it may still walk this cycle: one pass at most).
+        let mut busy: Vec<(usize, u64)> = Vec::new();
         for k in 0..classes {
             let ci = (first + k) % classes;
             let b = self.expire_batch(ci);
-            if b.mostly_dead() {
-                busy.push(ci);
+            let slots = {
+                let class = &self.classes[ci];
+                class.carved_slots(&class.state.lock()) as u64
+            };
+            if b.keep_going() && slots > b.walked {
+                busy.push((ci, slots - b.walked));
             }
             total.checked += b.checked;
             total.expired += b.expired;
@@ -101,11 +112,12 @@ impl Core {
             }
         }
         while !busy.is_empty() && started.elapsed() < budget {
-            busy.retain(|&ci| {
-                let b = self.expire_batch(ci);
+            busy.retain_mut(|(ci, left)| {
+                let b = self.expire_batch(*ci);
                 total.checked += b.checked;
                 total.expired += b.expired;
-                b.mostly_dead()
+                *left = left.saturating_sub(b.walked);
+                b.keep_going() && *left > 0
             });
         }
         if let Some(current) = (total.expired * 1000).checked_div(total.checked) {
@@ -132,6 +144,7 @@ impl Core {
             for _ in 0..BATCH.min(slots) {
                 let slot = st.crawl % slots;
                 st.crawl = slot + 1;
+                found.walked += 1;
                 let chunk = class.slot_chunk(&st, self.config.page_size, slot);
                 let it = Item::new(&self.arena, chunk);
                 let bits = it.bits();

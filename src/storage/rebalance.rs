@@ -154,8 +154,20 @@ impl Core {
             // The carving page left; the new last page was fully carved.
             st.carved = class.perslab;
         }
-        st.hand = 0;
-        st.crawl = 0;
+        // Slots after the removed page moved down by a page: the hand and the crawler keep
+        // their place (restarting them would make a class that gives pages back often
+        // re-walk its first pages forever).
+        let shift = |pos: usize| {
+            if pos >= (idx + 1) * class.perslab {
+                pos - class.perslab
+            } else if pos >= idx * class.perslab {
+                idx * class.perslab
+            } else {
+                pos
+            }
+        };
+        st.hand = shift(st.hand);
+        st.crawl = shift(st.crawl);
         self.arena.release(base, self.config.page_size);
         self.page_class[page as usize].store(0, Ordering::Relaxed);
         Some(page)

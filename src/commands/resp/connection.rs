@@ -243,6 +243,12 @@ pub(super) fn swapdb(call: &mut Call<'_>, args: Args<'_>) {
     }
     if a != b {
         call.ctx.store.swap_db(a as u8, b as u8);
+        // Clients blocked on a key of either database see the other's data now.
+        for db in [a as u8, b as u8] {
+            for key in call.ctx.hub.waiters.keys_in(db) {
+                call.ctx.hub.signal_key(db, &key);
+            }
+        }
     }
     call.w.ok();
 }

@@ -55,6 +55,7 @@ pub(super) fn copy(call: &mut Call<'_>, args: Args<'_>) {
         Ok(copied) => {
             if copied {
                 call.ctx.notify(notify::GENERIC, "copy_to", to_db, to_key);
+                call.ctx.hub.signal_key(to_db, to_key);
             }
             call.w.integer(i64::from(copied))
         }

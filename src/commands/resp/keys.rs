@@ -318,6 +318,8 @@ fn rename_generic(call: &mut Call<'_>, args: Args<'_>, only_if_absent: bool) {
     if renamed == Ok(true) {
         call.notify(notify::GENERIC, "rename_from", from);
         call.notify(notify::GENERIC, "rename_to", to);
+        // A list or sorted set moved into place serves clients blocked on its new name.
+        call.ctx.hub.signal_key(db, to);
     }
     match renamed {
         Ok(moved) if only_if_absent => call.w.integer(i64::from(moved)),
@@ -351,6 +353,7 @@ pub(super) fn move_key(call: &mut Call<'_>, args: Args<'_>) {
             if moved {
                 call.notify(notify::GENERIC, "move_from", key);
                 call.ctx.notify(notify::GENERIC, "move_to", to, key);
+                call.ctx.hub.signal_key(to, key);
             }
             call.w.integer(i64::from(moved));
         }
