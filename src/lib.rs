@@ -19,6 +19,7 @@ pub mod directives;
 pub mod hub;
 pub mod persist;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod stats;
 pub mod storage;

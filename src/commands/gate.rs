@@ -20,12 +20,13 @@
 //! **Busy scripts.** A script that runs longer than `busy-reply-threshold` calls
 //! [`Gates::open_busy`]: the flag [`Gates::busy`] is raised and the other workers' gates
 //! are given back, so those workers serve again, answering `-BUSY` to everything but the
-//! few commands Redis allows then (SCRIPT KILL…). When the script ends,
-//! [`Exclusive`]'s drop takes the gates again before it lowers the flag, so no command
+//! few commands Redis allows then (SCRIPT KILL…). When the script ends, the section's
+//! end takes the gates again before it lowers the flag, so no command
 //! that checked the flag as raised runs while it is being lowered.
 //!
 //! Who holds what is kept in a thread-local, so a command deep in the RESP layer can give
-//! back its worker's gate without the worker passing a guard down. A thread that holds no
+//! back its worker's gate without the worker passing a guard down, and a script's hook
+//! can open the section for `-BUSY`. A thread that holds no
 //! gate (a unit test calling `commands::process` directly) still runs exclusive sections
 //! correctly: it just has nothing of its own to give back.
 
@@ -46,8 +47,9 @@ enum Held {
     Nothing,
     /// A worker's turn: its own gate.
     Turn(GateGuard),
-    /// Inside an exclusive section (nested EXEC → EVAL runs in place).
-    Exclusive,
+    /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
+    /// gates (none once opened for `-BUSY`).
+    Exclusive(Vec<GateGuard>),
 }
 
 thread_local! {
@@ -105,37 +107,44 @@ impl Gates {
     }
 
     /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.
-    pub fn exclusive<R>(&self, f: impl FnOnce(&mut Exclusive<'_>) -> R) -> R {
-        let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Exclusive));
-        let (worker, nested) = match own {
-            Held::Exclusive => (None, true),
+    pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+        if HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(_))) {
+            return f();
+        }
+        let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
+        let worker = match own {
+            Held::Exclusive(_) => None,
             Held::Turn(guard) => {
                 let worker = self.index_of(&guard);
                 drop(guard);
-                (worker, false)
+                worker
             }
-            Held::Nothing => (None, false),
+            Held::Nothing => None,
         };
-        if nested {
-            let mut section = Exclusive {
-                gates: self,
-                held: Vec::new(),
-                lock: None,
-                worker: None,
-                busy: false,
-            };
-            return f(&mut section);
-        }
         let lock = self.exclusive.lock();
-        let held = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
-        let mut section = Exclusive {
+        let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
+        HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all));
+        // Ends the section even if `f` panics, so no worker is left waiting for ever.
+        let _end = SectionEnd {
             gates: self,
-            held,
             lock: Some(lock),
             worker,
-            busy: false,
         };
-        f(&mut section)
+        f()
+    }
+
+    /// Called by the thread running an exclusive section that runs past its busy
+    /// threshold: raise the flag and let the other workers serve (answering `-BUSY`).
+    /// Does nothing elsewhere or when already open.
+    pub fn open_busy(&self) {
+        HELD.with(|h| {
+            if let Held::Exclusive(held) = &mut *h.borrow_mut() {
+                if !self.busy() {
+                    self.busy.store(true, Ordering::SeqCst);
+                    held.clear();
+                }
+            }
+        });
     }
 
     fn index_of(&self, guard: &GateGuard) -> Option<usize> {
@@ -144,36 +153,17 @@ impl Gates {
     }
 }
 
-/// An exclusive section in progress: every gate is held (unless opened for `-BUSY`).
-pub struct Exclusive<'a> {
+/// Ends an exclusive section: lowers a raised busy flag once no turn that saw it raised is
+/// still running, gives every gate back, then takes the running worker's own again.
+struct SectionEnd<'a> {
     gates: &'a Gates,
-    held: Vec<GateGuard>,
     lock: Option<parking_lot::MutexGuard<'a, ()>>,
-    /// The gate to take back for the worker that ran the section.
     worker: Option<usize>,
-    busy: bool,
 }
 
-impl Exclusive<'_> {
-    /// The section runs past its busy threshold: raise the flag and let the other workers
-    /// serve (answering `-BUSY`). Idempotent; a nested section does nothing here.
-    pub fn open_busy(&mut self) {
-        if self.busy || self.lock.is_none() {
-            return;
-        }
-        self.busy = true;
-        self.gates.busy.store(true, Ordering::SeqCst);
-        self.held.clear();
-    }
-}
-
-impl Drop for Exclusive<'_> {
+impl Drop for SectionEnd<'_> {
     fn drop(&mut self) {
-        let Some(lock) = self.lock.take() else {
-            return;
-        };
-        if self.busy {
-            // Wait for the turns that saw the flag raised before lowering it.
+        if self.gates.busy() {
             let all: Vec<GateGuard> = self
                 .gates
                 .gates
@@ -183,8 +173,8 @@ impl Drop for Exclusive<'_> {
             self.gates.busy.store(false, Ordering::SeqCst);
             drop(all);
         }
-        self.held.clear();
-        drop(lock);
+        HELD.with(|h| *h.borrow_mut() = Held::Nothing);
+        drop(self.lock.take());
         let turn = match self.worker {
             Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0)),
             None => Held::Nothing,
@@ -216,12 +206,12 @@ mod tests {
         }
         gates.begin_turn(0);
         for _ in 0..200 {
-            gates.exclusive(|_| {
+            gates.exclusive(|| {
                 let before = counter.load(Ordering::Relaxed);
                 std::thread::yield_now();
                 assert_eq!(counter.load(Ordering::Relaxed), before);
                 // Nested sections run in place.
-                gates.exclusive(|_| {});
+                gates.exclusive(|| {});
             });
         }
         gates.end_turn();
@@ -236,8 +226,8 @@ mod tests {
         let gates = Arc::new(Gates::new(2));
         gates.begin_turn(0);
         let g = gates.clone();
-        gates.exclusive(|section| {
-            section.open_busy();
+        gates.exclusive(|| {
+            g.open_busy();
             assert!(g.busy());
             let other = {
                 let g = g.clone();

@@ -47,7 +47,9 @@ pub struct Context {
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
-    pub gates: gate::Gates,
+    pub gates: Arc<gate::Gates>,
+    /// The Lua interpreter and its script cache (EVAL, FUNCTION).
+    pub scripting: crate::scripting::Scripting,
     /// Collection encoding thresholds, kept in step with `directives`.
     pub collections: Arc<crate::collections::Thresholds>,
 }
@@ -65,6 +67,7 @@ impl Context {
             users.set_requirepass(Some(p));
         }
         let settings_threads = settings.threads.max(1);
+        let gates = Arc::new(gate::Gates::new(settings_threads));
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -82,7 +85,8 @@ impl Context {
             hub: Hub::new(settings_threads),
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
-            gates: gate::Gates::new(settings_threads),
+            scripting: crate::scripting::Scripting::new(gates.clone()),
+            gates,
         }
     }
 
@@ -287,6 +291,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Some(b'*') => session.protocol = Protocol::Resp,
             Some(_) => session.protocol = Protocol::Memcache,
         }
+    }
+    if session.protocol != Protocol::Resp && ctx.gates.busy() {
+        // memcached has no -BUSY: its requests wait for the busy script to end.
+        ctx.gates.exclusive(|| ());
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),

@@ -27,6 +27,7 @@ mod keys;
 mod lcs;
 mod pubsub;
 mod registry;
+mod scripting;
 mod server;
 mod strings;
 mod transaction;
@@ -139,6 +140,30 @@ struct Call<'a> {
     depth: u8,
     /// The command called [`Call::block`].
     blocked: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A call for a command run on this connection's behalf (by a script), writing its
+    /// reply to `out`.
+    fn nested<'b>(&'b mut self, out: &'b mut Vec<u8>, resp3: bool) -> Call<'b>
+    where
+        'a: 'b,
+    {
+        Call {
+            ctx: self.ctx,
+            info: self.info,
+            conn: &mut *self.conn,
+            login: &mut *self.login,
+            stats: self.stats,
+            cmdstats: self.cmdstats,
+            w: Writer { out, resp3 },
+            close: false,
+            pending: self.pending,
+            wait: &mut *self.wait,
+            depth: self.depth + 1,
+            blocked: false,
+        }
+    }
 }
 
 impl Call<'_> {
@@ -378,6 +403,10 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         return Err(Some(index));
     }
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+        return Err(Some(index));
+    }
+    if call.depth == 0 && call.ctx.gates.busy() && !scripting::allowed_when_busy(spec, args) {
+        scripting::busy_error(call);
         return Err(Some(index));
     }
     if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {

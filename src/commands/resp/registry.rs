@@ -14,7 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, pubsub, server, strings, transaction, Args, Call,
+    acl, bitops, config, connection, hll, keys, pubsub, scripting, server, strings, transaction,
+    Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -31,6 +32,7 @@ static FAMILIES: &[&[Spec]] = &[
     acl::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
