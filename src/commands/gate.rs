@@ -31,7 +31,7 @@
 //! correctly: it just has nothing of its own to give back.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{lock_api::ArcMutexGuard, Mutex, RawMutex};
@@ -48,8 +48,8 @@ enum Held {
     /// A worker's turn: its own gate.
     Turn(GateGuard),
     /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
-    /// gates (none once opened for `-BUSY`).
-    Exclusive(Vec<GateGuard>),
+    /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
+    Exclusive(Vec<GateGuard>, Option<usize>),
 }
 
 thread_local! {
@@ -62,6 +62,8 @@ pub struct Gates {
     exclusive: Mutex<()>,
     /// A script past its busy threshold runs: other clients get `-BUSY`.
     busy: AtomicBool,
+    /// The worker running the busy script (`usize::MAX`: none or not a worker).
+    busy_worker: AtomicUsize,
 }
 
 impl std::fmt::Debug for Gates {
@@ -81,6 +83,7 @@ impl Gates {
                 .collect(),
             exclusive: Mutex::new(()),
             busy: AtomicBool::new(false),
+            busy_worker: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -106,14 +109,21 @@ impl Gates {
         self.busy.load(Ordering::Relaxed)
     }
 
+    /// The worker stuck in a busy script: its other connections wait for the script to
+    /// end, so new connections go to other workers.
+    pub fn busy_worker(&self) -> Option<usize> {
+        let w = self.busy_worker.load(Ordering::Relaxed);
+        (self.busy() && w != usize::MAX).then_some(w)
+    }
+
     /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.
     pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
-        if HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(_))) {
+        if HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(..))) {
             return f();
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
         let worker = match own {
-            Held::Exclusive(_) => None,
+            Held::Exclusive(..) => None,
             Held::Turn(guard) => {
                 let worker = self.index_of(&guard);
                 drop(guard);
@@ -123,7 +133,7 @@ impl Gates {
         };
         let lock = self.exclusive.lock();
         let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
-        HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all));
+        HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
             gates: self,
@@ -138,8 +148,10 @@ impl Gates {
     /// Does nothing elsewhere or when already open.
     pub fn open_busy(&self) {
         HELD.with(|h| {
-            if let Held::Exclusive(held) = &mut *h.borrow_mut() {
+            if let Held::Exclusive(held, worker) = &mut *h.borrow_mut() {
                 if !self.busy() {
+                    self.busy_worker
+                        .store(worker.unwrap_or(usize::MAX), Ordering::SeqCst);
                     self.busy.store(true, Ordering::SeqCst);
                     held.clear();
                 }

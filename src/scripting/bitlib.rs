@@ -17,8 +17,14 @@ fn fold(args: Variadic<f64>, init: i32, op: fn(i32, i32) -> i32) -> f64 {
 
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("tobit", lua.create_function(|_, x: f64| Ok(f64::from(tobit(x))))?)?;
-    t.raw_set("bnot", lua.create_function(|_, x: f64| Ok(f64::from(!tobit(x))))?)?;
+    t.raw_set(
+        "tobit",
+        lua.create_function(|_, x: f64| Ok(f64::from(tobit(x))))?,
+    )?;
+    t.raw_set(
+        "bnot",
+        lua.create_function(|_, x: f64| Ok(f64::from(!tobit(x))))?,
+    )?;
     t.raw_set(
         "band",
         lua.create_function(|_, a: Variadic<f64>| Ok(fold(a, -1, |x, y| x & y)))?,
@@ -34,7 +40,10 @@ pub fn open(lua: &Lua) -> Result<Table> {
     let shift = |f: fn(i32, u32) -> i32| {
         move |_: &Lua, (x, n): (f64, f64)| Ok(f64::from(f(tobit(x), (tobit(n) & 31) as u32)))
     };
-    t.raw_set("lshift", lua.create_function(shift(|x, n| x.wrapping_shl(n)))?)?;
+    t.raw_set(
+        "lshift",
+        lua.create_function(shift(|x, n| x.wrapping_shl(n)))?,
+    )?;
     t.raw_set(
         "rshift",
         lua.create_function(shift(|x, n| ((x as u32) >> n) as i32))?,

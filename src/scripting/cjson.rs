@@ -50,9 +50,7 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
 
 fn encode_number(out: &mut Vec<u8>, n: f64) -> Result<()> {
     if !n.is_finite() {
-        return Err(err(
-            "Cannot serialise number: must not be NaN or Inf".into(),
-        ));
+        return Err(err("Cannot serialise number: must not be NaN or Inf".into()));
     }
     out.extend_from_slice(format_number(n).as_bytes());
     Ok(())
@@ -73,7 +71,7 @@ fn array_len(t: &Table) -> Result<Option<usize>> {
     }
     if max > 10 && max > items * 2 {
         return Err(err(
-            "Cannot serialise table: excessively sparse array".into(),
+            "Cannot serialise table: excessively sparse array".into()
         ));
     }
     Ok(Some(max))
@@ -251,7 +249,10 @@ impl Decoder<'_> {
             b'-' | b'0'..=b'9' => {
                 let start = self.at;
                 while self.at < self.s.len()
-                    && matches!(self.s[self.at], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    && matches!(
+                        self.s[self.at],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
                 {
                     self.at += 1;
                 }
@@ -348,7 +349,10 @@ pub fn open(lua: &Lua) -> Result<Table> {
             Ok(v)
         })?,
     )?;
-    t.raw_set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
+    t.raw_set(
+        "null",
+        Value::LightUserData(LightUserData(std::ptr::null_mut())),
+    )?;
     for name in [
         "encode_keep_buffer",
         "encode_max_depth",

@@ -156,7 +156,9 @@ impl Reader<'_> {
             0xd1 => int(i64::from(self.uint(2)? as u16 as i16)),
             0xd2 => int(i64::from(self.uint(4)? as u32 as i32)),
             0xd3 => int(self.uint(8)? as i64),
-            0xca => Ok(Value::Number(f64::from(f32::from_bits(self.uint(4)? as u32)))),
+            0xca => Ok(Value::Number(f64::from(f32::from_bits(
+                self.uint(4)? as u32
+            )))),
             0xcb => Ok(Value::Number(f64::from_bits(self.uint(8)?))),
             0xa0..=0xbf => self.string(lua, usize::from(tag & 0x1f)),
             0xd9 | 0xc4 => {
@@ -257,7 +259,8 @@ pub fn open(lua: &Lua) -> Result<Table> {
     t.raw_set(
         "unpack_one",
         lua.create_function(|lua, (s, offset): (mlua::String, Option<i64>)| {
-            let (next, values) = unpack(lua, &s.as_bytes(), 1, offset.unwrap_or(0).max(0) as usize)?;
+            let (next, values) =
+                unpack(lua, &s.as_bytes(), 1, offset.unwrap_or(0).max(0) as usize)?;
             let mut out = vec![Value::Integer(next)];
             out.extend(values);
             Ok(MultiValue::from_iter(out))

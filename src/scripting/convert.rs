@@ -24,7 +24,7 @@ pub trait Host {
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).
-const DEPTH_MAX: usize = 1000;
+const DEPTH_MAX: usize = 128;
 
 /// `redis.call`/`redis.pcall`'s Rust half: the reply as a Lua value, and whether it is an
 /// error (which `redis.call` raises).

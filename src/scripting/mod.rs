@@ -36,9 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{
-    Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
-};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use parking_lot::Mutex;
 
 use crate::commands::gate::Gates;
@@ -51,7 +49,7 @@ pub use convert::Host;
 pub const LUA_HEAP_LIMIT: usize = 256 << 20;
 
 /// Instructions between two checks of the time limit and SCRIPT KILL.
-const HOOK_EVERY: u32 = 100_000;
+const HOOK_EVERY: u32 = 10_000;
 
 /// What other workers may see of the running script (SCRIPT KILL, FUNCTION KILL, INFO).
 #[derive(Debug, Default)]
@@ -100,6 +98,20 @@ impl RunState {
         Kill::Killed
     }
 
+    /// Past the busy threshold: lets the other workers serve (`-BUSY`). Called by the
+    /// instruction hook and before each `redis.call`.
+    fn check_busy(&self, gates: &Gates) {
+        let threshold = self.threshold_ms.load(Ordering::Relaxed);
+        if threshold > 0 && !gates.busy() {
+            let elapsed = self
+                .now_ms()
+                .saturating_sub(self.started_ms.load(Ordering::Relaxed));
+            if elapsed >= threshold {
+                gates.open_busy();
+            }
+        }
+    }
+
     /// A function (FCALL) rather than a script is running.
     pub fn is_function(&self) -> bool {
         self.function.load(Ordering::Relaxed)
@@ -139,6 +151,7 @@ pub enum RunError {
 }
 
 struct Engine {
+    gates: Arc<Gates>,
     lua: Lua,
     scripts: HashMap<[u8; 40], Function>,
     /// Hidden table: `call` (the bridge, set for one run) and `resp` (redis.setresp).
@@ -223,7 +236,15 @@ impl Scripting {
             w.error(b"ERR not enough memory to run the script");
             return Ok(());
         }
-        engine.invoke(&name, &f, MultiValue::new(), host, w, busy_threshold_ms, &self.run);
+        engine.invoke(
+            &name,
+            &f,
+            MultiValue::new(),
+            host,
+            w,
+            busy_threshold_ms,
+            &self.run,
+        );
         Ok(())
     }
 }
@@ -246,7 +267,9 @@ impl Engine {
         )?;
         lua.set_memory_limit(LUA_HEAP_LIMIT)?;
         let globals = lua.globals();
-        for name in ["dofile", "loadfile", "print", "module", "require", "gcinfo", "newproxy"] {
+        for name in [
+            "dofile", "loadfile", "print", "module", "require", "gcinfo", "newproxy",
+        ] {
             globals.raw_set(name, Value::Nil)?;
         }
         globals.raw_set("bit", bitlib::open(&lua)?)?;
@@ -260,6 +283,7 @@ impl Engine {
             .set_name("@redis_lib")
             .call((bridge.clone(), globals.clone(), helpers))?;
         let hook_run = run.clone();
+        let hook_gates = gates.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
@@ -268,17 +292,12 @@ impl Engine {
                         "Script killed by user with SCRIPT KILL...".into(),
                     ));
                 }
-                let elapsed = hook_run
-                    .now_ms()
-                    .saturating_sub(hook_run.started_ms.load(Ordering::Relaxed));
-                let threshold = hook_run.threshold_ms.load(Ordering::Relaxed);
-                if threshold > 0 && elapsed >= threshold {
-                    gates.open_busy();
-                }
+                hook_run.check_busy(&hook_gates);
                 Ok(VmState::Continue)
             },
         );
         Ok(Engine {
+            gates,
             lua,
             scripts: HashMap::new(),
             bridge,
@@ -334,8 +353,10 @@ impl Engine {
         let _ = self.bridge.raw_set("resp", 2);
         let lua = &self.lua;
         let bridge = &self.bridge;
+        let gates = &self.gates;
         let result = lua.scope(|scope| {
             let call = scope.create_function_mut(|lua, args: MultiValue| {
+                run.check_busy(gates);
                 convert::bridge_call(lua, bridge, &mut *host, args)
             })?;
             bridge.raw_set("call", call)?;

@@ -3,7 +3,13 @@
 
 /// The SHA-1 digest of `data`.
 pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
     let bit_len = (data.len() as u64).wrapping_mul(8);
     let mut tail = data[data.len() / 64 * 64..].to_vec();
     tail.push(0x80);
@@ -73,6 +79,9 @@ mod tests {
             b"74822d82031af7493c20eefa13bd07ec4fada82f"
         );
         let long = vec![b'a'; 1000];
-        assert_eq!(&sha1_hex(&long), b"291e9a6c66994949b57ba5e650361e98fc36b1ba");
+        assert_eq!(
+            &sha1_hex(&long),
+            b"291e9a6c66994949b57ba5e650361e98fc36b1ba"
+        );
     }
 }

@@ -133,7 +133,15 @@ impl Format<'_> {
 
 fn put_int(out: &mut Vec<u8>, v: i64, size: usize, little: bool) {
     let bytes: Vec<u8> = (0..size)
-        .map(|i| if i < 8 { (v >> (8 * i)) as u8 } else if v < 0 { 0xff } else { 0 })
+        .map(|i| {
+            if i < 8 {
+                (v >> (8 * i)) as u8
+            } else if v < 0 {
+                0xff
+            } else {
+                0
+            }
+        })
         .collect();
     if little {
         out.extend_from_slice(&bytes);
@@ -197,9 +205,7 @@ fn pack(lua: &Lua, (fmt, args): (mlua::String, MultiValue)) -> Result<mlua::Stri
                     out.extend_from_slice(&s[..n]);
                 } else {
                     if s.contains(&0) {
-                        return Err(err(
-                            "bad argument to 'pack' (string contains zeros)".into(),
-                        ));
+                        return Err(err("bad argument to 'pack' (string contains zeros)".into()));
                     }
                     out.extend_from_slice(&s);
                     out.push(0);
@@ -210,13 +216,18 @@ fn pack(lua: &Lua, (fmt, args): (mlua::String, MultiValue)) -> Result<mlua::Stri
     lua.create_string(&out)
 }
 
-fn unpack(lua: &Lua, (fmt, data, init): (mlua::String, mlua::String, Option<i64>)) -> Result<MultiValue> {
+fn unpack(
+    lua: &Lua,
+    (fmt, data, init): (mlua::String, mlua::String, Option<i64>),
+) -> Result<MultiValue> {
     let fmt = fmt.as_bytes();
     let data = data.as_bytes();
     let mut f = Format::new(&fmt);
     let mut pos = init.unwrap_or(1).max(1) as usize - 1;
     if pos > data.len() {
-        return Err(err("bad argument #3 to 'unpack' (offset must be 1 or greater)".into()));
+        return Err(err(
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)".into(),
+        ));
     }
     let mut values: Vec<Value> = Vec::new();
     let short = || err("bad argument #2 to 'unpack' (data string too short)".into());

@@ -48,7 +48,8 @@ pub(super) fn allowed_when_busy(spec: &Spec, args: Args<'_>) -> bool {
 /// The `-BUSY` error for the script or function running now.
 pub(super) fn busy_error(call: &mut Call<'_>) {
     let function = call.ctx.scripting.run.is_function();
-    call.w.error(if function { BUSY_FUNCTION } else { BUSY_SCRIPT });
+    call.w
+        .error(if function { BUSY_FUNCTION } else { BUSY_SCRIPT });
 }
 
 /// The synthetic client a script's `redis.call` runs on.
@@ -100,12 +101,7 @@ impl Host for ScriptHost<'_, '_> {
 
 /// Runs `target` with the keys and arguments of an EVAL-style command (`args[2]` is the
 /// key count); writes the reply.
-pub(super) fn run_script(
-    call: &mut Call<'_>,
-    args: Args<'_>,
-    target: Target<'_>,
-    read_only: bool,
-) {
+pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>, read_only: bool) {
     let Some(numkeys) = call.integer(args.get(2)) else {
         return;
     };
@@ -120,11 +116,7 @@ pub(super) fn run_script(
     let split = 3 + numkeys as usize;
     let keys: Vec<&[u8]> = (3..split).map(|i| args.get(i)).collect();
     let argv: Vec<&[u8]> = (split..args.len()).map(|i| args.get(i)).collect();
-    let threshold = call
-        .ctx
-        .directives
-        .int("busy-reply-threshold")
-        .max(0) as u64;
+    let threshold = call.ctx.directives.int("busy-reply-threshold").max(0) as u64;
     let ctx = call.ctx;
     let resp3 = call.w.resp3;
     let db = call.conn.db;
