@@ -7,7 +7,6 @@
 //! - malformed numbers are refused instead of read as 0 by `atoi`;
 //! - `-c N` admits N client connections (memcached subtracts its reserved descriptors);
 //! - started as root without `-u`, slabd runs (memcached refuses);
-//! - `-B binary` is refused (there is no binary protocol);
 //! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
 //! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
 //!   ([`Settings::ignored_options`]); `-U` other than 0 is an error (no UDP);
@@ -62,12 +61,35 @@ pub struct Settings {
     pub chunk_size: usize,
     /// `-I` in bytes.
     pub item_size_max: usize,
+    /// Redis `proto-max-bulk-len`: the longest RESP bulk string (keys and values over RESP;
+    /// values are further bounded by `-m`).
+    pub proto_max_bulk_len: usize,
     /// `-o slab_chunk_max` in bytes.
     pub slab_chunk_max: usize,
     /// `-C`: CAS disabled.
     pub no_cas: bool,
     /// `-B`: which protocols a connection may speak.
     pub binding_protocol: BindingProtocol,
+    /// `-B` was given (`-S` and `-Y` pick the protocol otherwise).
+    pub binding_explicit: bool,
+    /// `-S`: binary-protocol clients must authenticate with SASL PLAIN first.
+    pub sasl: bool,
+    /// `-Y`: text-protocol clients must authenticate with a `set`-shaped exchange against
+    /// this file's `user:password` lines first.
+    pub auth_file: Option<PathBuf>,
+    /// The `user:password` entries of `-Y`'s file, read at start-up.
+    pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `-o track_sizes`: `stats sizes` starts enabled.
+    pub track_sizes: bool,
+    /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
+    /// (reported by `stats settings`; slabd's CLOCK has no separate list).
+    pub temporary_ttl: Option<i32>,
+    /// `-o read_buf_mem_limit=MB` in bytes (0: no limit), as `stats settings` reports it
+    /// (slabd bounds each connection's buffers instead; see docs/architecture.md).
+    pub read_buf_mem_limit: usize,
+    /// With `-S`: the `user:password` entries of the file named by `MEMCACHED_SASL_PWDB`,
+    /// read at start-up (memcached rereads it at each login).
+    pub sasl_auth: Vec<(Vec<u8>, Vec<u8>)>,
     /// `-v` count.
     pub verbose: u8,
     /// `-u`
@@ -103,6 +125,26 @@ pub struct Settings {
     /// Redis-style settings by name (`--save "900 1"`, a `save 900 1` line in the config
     /// file), in the order given, each checked against its [`crate::directives`] row.
     pub directives: Vec<(String, String)>,
+    /// Redis `user <name> <rules…>` lines of the config file, as written after `user `.
+    pub acl_users: Vec<String>,
+    /// `--refuse-root`: exit as memcached does when started as root without `-u`.
+    pub refuse_root: bool,
+    /// memcached's TLS: `-Z` and `-o ssl_*`.
+    pub tls: TlsOptions,
+}
+
+/// memcached's TLS flags (`-Z`, `-o ssl_chain_cert=…`); see `server::tls`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `-Z`: the memcached TCP listeners speak TLS.
+    pub enabled: bool,
+    pub chain_cert: Option<String>,
+    pub key: Option<String>,
+    pub ca_cert: Option<String>,
+    /// 0 none, 1 request, 2 require, 3 once (treated as require).
+    pub verify_mode: u8,
+    /// `tlsv1.2` or `tlsv1.3`.
+    pub min_version: Option<String>,
 }
 
 impl Default for Settings {
@@ -124,9 +166,18 @@ impl Default for Settings {
             growth_factor: 1.25,
             chunk_size: 48,
             item_size_max: 1 << 20,
+            proto_max_bulk_len: 512 << 20,
             slab_chunk_max: 1 << 19,
             no_cas: false,
             binding_protocol: BindingProtocol::Auto,
+            binding_explicit: false,
+            sasl: false,
+            auth_file: None,
+            ascii_auth: Vec::new(),
+            sasl_auth: Vec::new(),
+            track_sizes: false,
+            temporary_ttl: None,
+            read_buf_mem_limit: 0,
             verbose: 0,
             user: None,
             daemonize: false,
@@ -144,19 +195,24 @@ impl Default for Settings {
             logfile: None,
             ignored_options: Vec::new(),
             directives: Vec::new(),
+            acl_users: Vec::new(),
+            refuse_root: false,
+            tls: TlsOptions::default(),
         }
     }
 }
 
-/// `-B`: memcached's protocol binding, reported by `stats settings`. slabd has no binary
-/// protocol, so both choices serve the same: memcached's text protocol, and RESP on a
-/// connection whose first byte is `*`.
+/// `-B`: memcached's protocol binding, reported by `stats settings`. With `auto` a
+/// connection's first byte decides: 0x80 is the binary protocol, `*` RESP, anything else
+/// the text protocol; `ascii` serves text (and RESP), `binary` only the binary protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindingProtocol {
     /// `-B auto`, the default.
     Auto,
     /// `-B ascii`.
     Ascii,
+    /// `-B binary`.
+    Binary,
 }
 
 impl BindingProtocol {
@@ -165,6 +221,7 @@ impl BindingProtocol {
         match self {
             BindingProtocol::Auto => "auto-negotiate",
             BindingProtocol::Ascii => "ascii",
+            BindingProtocol::Binary => "binary",
         }
     }
 }
@@ -217,7 +274,6 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "no_maxconns_fast",
     "modern",
     "no_modern",
-    "track_sizes",
     "no_hashexpand",
     "hash_algorithm",
     "tail_repair_time",
@@ -229,10 +285,8 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "warm_lru_pct",
     "hot_max_factor",
     "warm_max_factor",
-    "temporary_ttl",
     "watcher_logbuf_size",
     "worker_logbuf_size",
-    "read_buf_mem_limit",
     "slab_automove_ratio",
     "slab_automove_window",
     "slab_automove_freeratio",
@@ -401,7 +455,19 @@ fn command() -> Command {
             "binding-protocol",
             'B',
             "protocol",
-            "protocol: auto or ascii (default: auto; there is no binary protocol)",
+            "protocol: auto, ascii or binary (default: auto)",
+        ))
+        .arg(flag(
+            "enable-sasl",
+            'S',
+            "enable-sasl",
+            "binary protocol clients must authenticate (SASL PLAIN, MEMCACHED_SASL_PWDB)",
+        ))
+        .arg(value(
+            "auth-file",
+            'Y',
+            "auth-file",
+            "text protocol clients must authenticate against this user:password file",
         ))
         .arg(flag(
             "disable-flush-all",
@@ -430,10 +496,28 @@ fn command() -> Command {
                 .help("port serving RESP only (default: off; 0 picks one)"),
         )
         .arg(
+            Arg::new("proto-max-bulk-len")
+                .long("proto-max-bulk-len")
+                .num_args(1)
+                .help("longest RESP bulk string, keys and values (default: 512m)"),
+        )
+        .arg(
             Arg::new("requirepass")
                 .long("requirepass")
                 .num_args(1)
-                .help("RESP clients must AUTH with this password"),
+                .help("the default user's password: every client logs in first, either protocol"),
+        )
+        .arg(flag(
+            "enable-ssl",
+            'Z',
+            "enable-ssl",
+            "enable TLS on the memcached TCP ports",
+        ))
+        .arg(
+            Arg::new("refuse-root")
+                .long("refuse-root")
+                .action(ArgAction::SetTrue)
+                .help("exit, as memcached does, when started as root without -u"),
         )
         .arg(
             Arg::new("databases")
@@ -480,6 +564,9 @@ where
             ));
         }
         settings.logfile = logfile;
+        let (users, directives): (Vec<_>, Vec<_>) =
+            directives.into_iter().partition(|(name, _)| name == "user");
+        settings.acl_users = users.into_iter().map(|(_, rules)| rules).collect();
         settings.directives = directives;
         apply(&mut settings, &file, &mut chunk_max_given)?;
     }
@@ -537,6 +624,11 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
                 ConfigError::new("logfile", format!("line {}: missing path", n + 1))
             })?;
             logfile = Some(PathBuf::from(path));
+            continue;
+        }
+        // Redis ACL users (`user alice on >pw ~* +@all`), one entry per line.
+        if first == "user" {
+            directives.push(("user".into(), line[first.len()..].trim().to_string()));
             continue;
         }
         if let Some(d) = directives::find(first) {
@@ -727,12 +819,7 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
         s.binding_protocol = match v {
             "auto" => BindingProtocol::Auto,
             "ascii" => BindingProtocol::Ascii,
-            "binary" => {
-                return Err(ConfigError::new(
-                    "-B",
-                    "the binary protocol is not supported (use auto or ascii)",
-                ))
-            }
+            "binary" => BindingProtocol::Binary,
             _ => {
                 return Err(ConfigError::new(
                     "-B",
@@ -743,6 +830,13 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
             }
         };
     }
+    if get("binding-protocol").is_some() {
+        s.binding_explicit = true;
+    }
+    s.sasl |= m.get_flag("enable-sasl");
+    if let Some(v) = get("auth-file") {
+        s.auth_file = Some(PathBuf::from(v));
+    }
     if let Some(v) = get("pidfile") {
         s.pid_file = Some(PathBuf::from(v));
     }
@@ -752,6 +846,8 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     }
     s.daemonize |= m.get_flag("daemon");
     s.no_evict |= m.get_flag("disable-evictions");
+    s.refuse_root |= m.get_flag("refuse-root");
+    s.tls.enabled |= m.get_flag("enable-ssl");
     s.no_cas |= m.get_flag("disable-cas");
     s.shutdown_enabled |= m.get_flag("enable-shutdown");
     s.flush_enabled &= !m.get_flag("disable-flush-all");
@@ -765,6 +861,9 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     if let Some(v) = get("resp-port") {
         s.resp_port = number("--resp-port", v)?;
         s.resp_enabled = true;
+    }
+    if let Some(v) = get("proto-max-bulk-len") {
+        s.proto_max_bulk_len = size("--proto-max-bulk-len", v)?;
     }
     if let Some(v) = get("requirepass") {
         s.requirepass = Some(v.as_bytes().to_vec());
@@ -808,6 +907,20 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         "lru_maintainer" => s.lru_maintainer = true,
         "no_lru_maintainer" => s.lru_maintainer = false,
         "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
+        "track_sizes" => s.track_sizes = true,
+        "temporary_ttl" => {
+            let v =
+                value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;
+            s.temporary_ttl = Some(number("-o temporary_ttl", v)?);
+        }
+        "read_buf_mem_limit" => {
+            let v = value
+                .ok_or_else(|| ConfigError::new("-o", "Missing read_buf_mem_limit argument"))?;
+            let mb: u32 = v.trim().parse().map_err(|_| {
+                ConfigError::new("-o", "could not parse argument to read_buf_mem_limit")
+            })?;
+            s.read_buf_mem_limit = (mb as usize) << 20;
+        }
         "hashpower" => {
             let n: i64 = number("-o hashpower", numeric()?)?;
             if n < 12 {
@@ -831,6 +944,18 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             }
             *chunk_max_given = true;
         }
+        "ssl_chain_cert" => s.tls.chain_cert = value.map(str::to_string),
+        "ssl_key" => s.tls.key = value.map(str::to_string),
+        "ssl_ca_cert" => s.tls.ca_cert = value.map(str::to_string),
+        "ssl_verify_mode" => {
+            s.tls.verify_mode = number::<u8>("-o ssl_verify_mode", numeric()?)?;
+            if s.tls.verify_mode > 3 {
+                return Err(ConfigError::new("-o", "ssl_verify_mode must be 0..3"));
+            }
+        }
+        "ssl_min_version" => s.tls.min_version = value.map(str::to_string),
+        "ssl_keyformat" | "ssl_ciphers" | "ssl_wbuf_size" | "ssl_session_cache"
+        | "ssl_kernel_tls" => s.ignored_options.push(opt.to_string()),
         _ if COMPAT_SUBOPTIONS.contains(&name) => s.ignored_options.push(opt.to_string()),
         _ => {
             return Err(ConfigError::new(
@@ -844,6 +969,7 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
 
 /// Checks that hold between flags, after the file and the command line are both read.
 fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> {
+    authentication(s)?;
     let i = s.item_size_max;
     if i < ITEM_SIZE_MIN {
         return Err(ConfigError::new(
@@ -891,6 +1017,89 @@ fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> 
         ));
     }
     Ok(())
+}
+
+/// `-S` and `-Y` as memcached 1.6 takes them: SASL means the binary protocol only, ASCII
+/// authentication the text protocol only, and either refuses a `-B` that says otherwise.
+fn authentication(s: &mut Settings) -> Result<(), ConfigError> {
+    if s.sasl {
+        if !s.binding_explicit {
+            s.binding_protocol = BindingProtocol::Binary;
+        } else if s.binding_protocol != BindingProtocol::Binary {
+            return Err(ConfigError::new(
+                "-S",
+                "ERROR: You cannot allow the ASCII protocol while using SASL.",
+            ));
+        }
+        if s.udp_port != 0 {
+            return Err(ConfigError::new(
+                "-S",
+                "ERROR: Cannot enable UDP while using binary SASL authentication.",
+            ));
+        }
+        if let Some(path) = std::env::var_os("MEMCACHED_SASL_PWDB") {
+            let text = std::fs::read(&path).map_err(|e| {
+                ConfigError::new(
+                    "-S",
+                    format!("Could not open MEMCACHED_SASL_PWDB [{path:?}], error {e}"),
+                )
+            })?;
+            s.sasl_auth = auth_entries(&text).ok_or_else(|| {
+                ConfigError::new(
+                    "-S",
+                    format!("MEMCACHED_SASL_PWDB [{path:?}] has a malformed entry. Should be 'user:password'"),
+                )
+            })?;
+        }
+    }
+    let Some(path) = s.auth_file.clone() else {
+        return Ok(());
+    };
+    if !s.binding_explicit {
+        s.binding_protocol = BindingProtocol::Ascii;
+    } else if s.binding_protocol != BindingProtocol::Ascii {
+        return Err(ConfigError::new(
+            "-Y",
+            "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.",
+        ));
+    }
+    let text = std::fs::read(&path).map_err(|e| {
+        ConfigError::new(
+            "-Y",
+            format!(
+                "Could not open authfile [{}] for reading, error {e}",
+                path.display()
+            ),
+        )
+    })?;
+    s.ascii_auth = auth_entries(&text).ok_or_else(|| {
+        ConfigError::new(
+            "-Y",
+            format!(
+                "Authfile [{}] has a malformed entry. Should be 'user:password'",
+                path.display()
+            ),
+        )
+    })?;
+    Ok(())
+}
+
+/// memcached's authfile: one `user:password` per line (the password ends at `\r`, `\n`
+/// or the end), at most 8 entries; a line without `:` is malformed.
+pub fn auth_entries(text: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    const MAX_ENTRIES: usize = 8;
+    let text = text.strip_suffix(b"\n").unwrap_or(text);
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut entries = Vec::new();
+    for line in text.split(|&b| b == b'\n').take(MAX_ENTRIES) {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let pass = &line[colon + 1..];
+        let pass = &pass[..pass.iter().position(|&b| b == b'\r').unwrap_or(pass.len())];
+        entries.push((line[..colon].to_vec(), pass.to_vec()));
+    }
+    Some(entries)
 }
 
 #[cfg(test)]
@@ -1024,10 +1233,36 @@ mod tests {
             run(&["-B", "auto"]).unwrap().binding_protocol,
             BindingProtocol::Auto
         );
-        assert_eq!(err(&["-B", "binary"]).flag, "-B");
+        assert_eq!(
+            run(&["-B", "binary"]).unwrap().binding_protocol,
+            BindingProtocol::Binary
+        );
+        assert_eq!(
+            run(&["-S"]).unwrap().binding_protocol,
+            BindingProtocol::Binary
+        );
+        assert!(err(&["-S", "-B", "ascii"])
+            .message
+            .contains("cannot allow the ASCII protocol while using SASL"));
+        assert!(err(&["-Y", "/nonexistent/auth"])
+            .message
+            .starts_with("Could not open authfile [/nonexistent/auth]"));
         assert!(err(&["-B", "fooble"])
             .to_string()
             .contains("Invalid value for binding protocol: fooble"));
+    }
+
+    #[test]
+    fn authfile_entries_as_memcached_reads_them() {
+        assert_eq!(
+            auth_entries(b"alice:pw one\r\nbob:x:y\n").unwrap(),
+            vec![
+                (b"alice".to_vec(), b"pw one".to_vec()),
+                (b"bob".to_vec(), b"x:y".to_vec())
+            ]
+        );
+        assert_eq!(auth_entries(b"").unwrap(), Vec::new());
+        assert_eq!(auth_entries(b"alice:a\nnocolon\n"), None);
     }
 
     #[test]

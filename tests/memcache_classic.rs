@@ -464,12 +464,18 @@ fn shutdown_and_flush_permissions() {
     let mut c = d.connect();
     c.roundtrip(b"flush_all\r\n", b"CLIENT_ERROR flush_all not allowed\r\n");
     c.roundtrip(b"shutdown\r\n", b"ERROR: shutdown not enabled\r\n");
+    // memcached checks -A before the mode.
+    c.roundtrip(b"shutdown foo\r\n", b"ERROR: shutdown not enabled\r\n");
+    let mut d = Daemon::start(&["-A"]);
+    let mut c = d.connect();
     c.roundtrip(
         b"shutdown foo\r\n",
         b"CLIENT_ERROR invalid shutdown mode\r\n",
     );
-    let mut d = Daemon::start(&["-A"]);
-    let mut c = d.connect();
+    c.roundtrip(
+        b"shutdown graceful now\r\n",
+        b"CLIENT_ERROR invalid shutdown mode\r\n",
+    );
     c.send(b"shutdown\r\n");
     assert!(c.closed());
     for _ in 0..100 {

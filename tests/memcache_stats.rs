@@ -299,6 +299,9 @@ fn items_slabs_sizes_conns() {
     assert!(num(&slabs, &format!("{class}:chunk_size")) >= 48);
     assert_eq!(num(&slabs, "active_slabs"), 1);
     assert!(num(&slabs, "total_malloced") >= 1 << 20);
+    // Off unless -o track_sizes or `stats sizes_enable` (which has no END, as memcached).
+    c.roundtrip(b"stats sizes\r\n", b"STAT sizes_status disabled\r\nEND\r\n");
+    c.roundtrip(b"stats sizes_enable\r\n", b"STAT sizes_status enabled\r\n");
     let sizes = stats(&mut c, "sizes");
     assert_eq!(
         sizes

@@ -40,6 +40,7 @@ fn sections_selected_as_redis_7_0() {
     ];
     let mut all = default.to_vec();
     all.insert(8, "Commandstats");
+    all.insert(10, "Latencystats");
     for args in [&["INFO"][..], &["INFO", "default"], &["INFO", "DEFAULT"]] {
         assert_eq!(headers(&c.cmd(args)), default, "{args:?}");
     }

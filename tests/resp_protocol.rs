@@ -133,7 +133,8 @@ fn protocol_errors_reply_then_close() {
             "-ERR Protocol error: invalid bulk length\r\n",
         ),
         (
-            b"*2\r\n$3\r\nSET\r\n$1048577\r\n",
+            // One past proto-max-bulk-len (512 MB).
+            b"*2\r\n$3\r\nSET\r\n$536870913\r\n",
             "-ERR Protocol error: invalid bulk length\r\n",
         ),
         (

@@ -136,7 +136,7 @@ fn queue_time_errors_abort_exec() {
     }
 
     // slabd's own refusal (key too long) counts the same way.
-    let long = "k".repeat(251);
+    let long = "k".repeat(600 << 10);
     c.check(&["MULTI"], "+OK\r\n");
     let reply = c.cmd(&["GET", &long]);
     assert!(reply.starts_with("-ERR key too long"), "{reply}");

@@ -100,8 +100,18 @@ fn resp_request_larger_than_item_size_is_served() {
 
 #[test]
 fn resp_request_past_its_bound_closes() {
-    // The RESP bound is max(64 MiB, 2 × -I): 70 values of 1,000,000 bytes exceed it.
-    let d = Daemon::start(&["-t", "1", "-I", "1m", "--resp-port", "0"]);
+    // The RESP bound is max(64 MiB, proto-max-bulk-len + 64 KiB): 70 values of 1,000,000
+    // bytes exceed it.
+    let d = Daemon::start(&[
+        "-t",
+        "1",
+        "-I",
+        "1m",
+        "--proto-max-bulk-len",
+        "1m",
+        "--resp-port",
+        "0",
+    ]);
     let mut c = d.connect_resp();
     let value = vec![b'v'; 1_000_000];
     let pairs = 70;

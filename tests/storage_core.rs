@@ -164,10 +164,10 @@ fn expiry_boundaries() {
     let (s, clock) = store();
     let now = clock.unix_now();
     let put = |key: &[u8], e| s.store(&Write::new(0, key, b"v", 0, e, Mode::Set));
-    put(b"past", Expiry::At(now - 1));
-    put(b"now", Expiry::At(now));
-    put(b"zero", Expiry::At(0));
-    put(b"soon", Expiry::At(now + 1));
+    put(b"past", Expiry::at_secs(now - 1));
+    put(b"now", Expiry::at_secs(now));
+    put(b"zero", Expiry::at_secs(0));
+    put(b"soon", Expiry::at_secs(now + 1));
     put(b"never", Expiry::Never);
     put(b"rel", clock.memcache_expiry(REALTIME_MAXDELTA));
     put(b"neg", clock.memcache_expiry(-1));
@@ -194,7 +194,7 @@ fn expiry_boundaries() {
 #[test]
 fn keep_ttl_and_expiry_view() {
     let (s, clock) = store();
-    let exp = Expiry::At(clock.unix_now() + 50);
+    let exp = Expiry::at_secs(clock.unix_now() + 50);
     s.store(&Write::new(0, b"k", b"v", 0, exp, Mode::Set));
     let mut w = Write::new(0, b"k", b"w", 0, Expiry::Never, Mode::Set);
     w.keep_ttl = true;
@@ -214,19 +214,19 @@ fn touch_and_get_and_touch() {
         b"k",
         b"v",
         0,
-        Expiry::At(clock.unix_now() + 5),
+        Expiry::at_secs(clock.unix_now() + 5),
         Mode::Set,
     )));
-    assert!(s.touch(0, b"k", Expiry::At(clock.unix_now() + 100)));
+    assert!(s.touch(0, b"k", Expiry::at_secs(clock.unix_now() + 100)));
     assert_eq!(cas_of(&s, b"k"), c, "touch keeps the CAS");
     clock.advance(10);
     assert!(fetch(&s, b"k").is_some());
     let opts = ReadOptions {
-        touch: Some(Expiry::At(clock.unix_now() + 1)),
+        touch: Some(Expiry::at_secs(clock.unix_now() + 1)),
         ..ReadOptions::default()
     };
     let e = s.get(0, b"k", &opts, |i| i.expiry());
-    assert_eq!(e, Lookup::Hit(Expiry::At(clock.unix_now() + 1)));
+    assert_eq!(e, Lookup::Hit(Expiry::at_secs(clock.unix_now() + 1)));
     clock.advance(1);
     assert_eq!(get(&s, b"k"), Lookup::Miss(Miss::Expired));
 }
@@ -339,7 +339,7 @@ fn incr_decr_rules() {
 #[test]
 fn arith_vivify_and_touch() {
     let (s, clock) = store();
-    let exp = Expiry::At(clock.unix_now() + 30);
+    let exp = Expiry::at_secs(clock.unix_now() + 30);
     let a = Arith {
         db: 0,
         key: b"v",
@@ -361,7 +361,7 @@ fn arith_vivify_and_touch() {
         }
         other => panic!("{other:?}"),
     }
-    let t = Expiry::At(clock.unix_now() + 99);
+    let t = Expiry::at_secs(clock.unix_now() + 99);
     match s.arith(&Arith {
         touch: Some(t),
         ..a
@@ -384,7 +384,7 @@ fn meta_invalidate_and_win_tokens() {
         db: 0,
         key: b"k",
         compare_cas: None,
-        invalidate: Some(Some(Expiry::At(clock.unix_now() + 30))),
+        invalidate: Some(Some(Expiry::at_secs(clock.unix_now() + 30))),
         drop_value: false,
     };
     assert_eq!(s.delete(&md), DeleteOutcome::Deleted);
@@ -420,7 +420,7 @@ fn recache_and_vivify() {
         b"k",
         b"v",
         0,
-        Expiry::At(clock.unix_now() + 100),
+        Expiry::at_secs(clock.unix_now() + 100),
         Mode::Set,
     ));
     let opts = ReadOptions {
@@ -434,7 +434,7 @@ fn recache_and_vivify() {
     assert_eq!(read(&s, b"k", &opts), Lookup::Hit((true, false)));
     assert_eq!(read(&s, b"k", &opts), Lookup::Hit((false, true)));
     let viv = ReadOptions {
-        vivify: Some(Expiry::At(clock.unix_now() + 30)),
+        vivify: Some(Expiry::at_secs(clock.unix_now() + 30)),
         ..ReadOptions::default()
     };
     assert_eq!(read(&s, b"new", &viv), Lookup::Vivified);
@@ -483,7 +483,7 @@ fn store_and_sees_previous_item() {
 #[test]
 fn rewrite_keep_write_delete() {
     let (s, clock) = store();
-    let exp = Expiry::At(clock.unix_now() + 60);
+    let exp = Expiry::at_secs(clock.unix_now() + 60);
     let r = s.rewrite(0, b"k", |old| {
         assert!(old.is_none());
         Rewrite::Write {
@@ -515,14 +515,18 @@ fn rewrite_keep_write_delete() {
     assert_eq!(s.rewrite(0, b"k", |_| Rewrite::Keep(3)), Ok(3));
     assert_eq!(s.rewrite(0, b"k", |_| Rewrite::Delete(4)), Ok(4));
     assert_eq!(get(&s, b"k"), Lookup::Miss(Miss::Absent));
-    let big = vec![0u8; 2 << 20];
-    let r = s.rewrite(0, b"k", |_| Rewrite::Write {
-        value: big,
-        flags: 0,
-        expiry: None,
-        result: (),
-    });
-    assert_eq!(r, Err(RewriteError::TooLarge));
+    // Rewrites are RESP's: no -I limit, only memory (64 MB here).
+    let write = |len: usize| {
+        s.rewrite(0, b"k", |_| Rewrite::Write {
+            value: vec![7u8; len],
+            flags: 0,
+            expiry: None,
+            result: (),
+        })
+    };
+    assert_eq!(write(2 << 20), Ok(()));
+    assert_eq!(fetch(&s, b"k").map(|v| v.len()), Some(2 << 20));
+    assert_eq!(write(65 << 20), Err(RewriteError::NoMemory));
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn random_key_keyspace_for_each_and_sizes() {
     let (s, clock) = store_with(StoreConfig::default());
     assert_eq!(s.random_key(2), None);
     put(&s, 2, b"a", b"1", Expiry::Never);
-    put(&s, 2, b"b", b"22", Expiry::At(clock.unix_now() + 100));
+    put(&s, 2, b"b", b"22", Expiry::at_secs(clock.unix_now() + 100));
     put(&s, 3, b"c", b"333", Expiry::Never);
     let k = s.random_key(2).unwrap();
     assert!(k == b"a" || k == b"b");
@@ -121,7 +121,7 @@ fn crawler_reclaims_expired_items_without_traffic() {
     let (s, clock) = store_with(StoreConfig::default());
     for i in 0..3000 {
         let e = if i % 2 == 0 {
-            Expiry::At(clock.unix_now() + 10)
+            Expiry::at_secs(clock.unix_now() + 10)
         } else {
             Expiry::Never
         };
@@ -284,7 +284,7 @@ fn swap_db_exchanges_whole_databases() {
     for i in 0..300 {
         put(&s, 1, format!("a{i}").as_bytes(), b"one", Expiry::Never);
     }
-    put(&s, 2, b"b", b"two", Expiry::At(clock.unix_now() + 100));
+    put(&s, 2, b"b", b"two", Expiry::at_secs(clock.unix_now() + 100));
     put(&s, 1, b"shared", b"from-1", Expiry::Never);
     put(&s, 2, b"shared", b"from-2", Expiry::Never);
     put(&s, 3, b"c", b"three", Expiry::Never);

@@ -121,7 +121,7 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
     };
     let exp_of = |t: Option<u32>| match t {
         None => Expiry::Never,
-        Some(s) => Expiry::At(clock.unix_now() + u64::from(s)),
+        Some(s) => Expiry::at_secs(clock.unix_now() + u64::from(s)),
     };
     for op in ops {
         let now = clock.unix_now();
@@ -201,10 +201,7 @@ fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let got = store.get(0, key, &ReadOptions::default(), |it| {
                     let mut v = Vec::new();
                     it.copy_value_to(&mut v);
-                    let exp = match it.expiry() {
-                        Expiry::Never => None,
-                        Expiry::At(t) => Some(t),
-                    };
+                    let exp = it.expiry().unix_secs();
                     (v, it.flags(), exp, it.cas())
                 });
                 match m.items.get(key) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# memcached text protocol compatibility: libmemcached's memccapable (ascii tests) and a
-# pymemcache script, against a release slabd on a free loopback port.
+# memcached protocol compatibility: libmemcached's memccapable (ascii and binary tests) and
+# a pymemcache script, against a release slabd on a free loopback port.
 #
 # COMPAT_SERVER=memcached runs the same checks against the real memcached, to check the
 # checks themselves.
@@ -52,6 +52,15 @@ if memccapable -h 127.0.0.1 -p "$port" -a >"$work/memccapable.out" 2>&1 \
 else
   echo "memccapable -a FAILED:" >&2
   grep -v '\[pass\]' "$work/memccapable.out" >&2 || true
+  status=1
+fi
+
+if memccapable -h 127.0.0.1 -p "$port" -b >"$work/memccapable-b.out" 2>&1 \
+  && grep -q "All tests passed" "$work/memccapable-b.out"; then
+  echo "memccapable -b: all tests passed"
+else
+  echo "memccapable -b FAILED:" >&2
+  grep -v '\[pass\]' "$work/memccapable-b.out" >&2 || true
   status=1
 fi
 

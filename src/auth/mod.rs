@@ -40,6 +40,7 @@ pub mod catalog;
 pub mod log;
 pub mod memcache;
 mod selector;
+pub mod startup;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -579,6 +580,11 @@ impl Users {
         f.write_all(&acl_file_text(&self.all()))?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)
+    }
+
+    /// INFO's `acl_access_denied_*` for one reason.
+    pub fn denied_count(&self, reason: LogReason) -> u64 {
+        self.denied[reason as usize].load(Ordering::Relaxed)
     }
 
     /// Counts a refusal in INFO's `acl_access_denied_*`.

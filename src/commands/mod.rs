@@ -34,6 +34,8 @@ pub struct Context {
     /// Users and their permissions for every protocol (`requirepass` is the default
     /// user's password); see [`crate::auth`].
     pub users: Users,
+    /// TLS server configurations (reloadable); see [`crate::server::tls`].
+    pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -43,7 +45,7 @@ pub struct Context {
     pub resp: resp::Shared,
     /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
     /// [`crate::hub`]).
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
@@ -52,6 +54,8 @@ pub struct Context {
     pub scripting: crate::scripting::Scripting,
     /// Collection encoding thresholds, kept in step with `directives`.
     pub collections: Arc<crate::collections::Thresholds>,
+    /// RDB saves and loads, INFO persistence state.
+    pub persist: crate::persist::Persistence,
 }
 
 impl Context {
@@ -61,11 +65,17 @@ impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
+        let hub = Arc::new(Hub::new(settings.threads.max(1)));
+        hub.follow(&directives);
+        store.observe(hub.clone());
         let resp = resp::Shared::new(settings.threads.max(1));
+        resp.follow(&directives);
         let users = Users::new();
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));
         }
+        memcache::add_file_users(&users, &settings);
+        let memcache = memcache::Shared::new(&settings);
         let settings_threads = settings.threads.max(1);
         let gates = Arc::new(gate::Gates::new(settings_threads));
         let threads = (0..settings.threads.max(1))
@@ -74,19 +84,21 @@ impl Context {
         Context {
             verbosity: AtomicU8::new(settings.verbose),
             users,
+            tls: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
             threads,
             server: ServerStats::default(),
             clients: Clients::default(),
-            memcache: memcache::Shared::default(),
+            memcache,
             resp,
-            hub: Hub::new(settings_threads),
+            hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             scripting: crate::scripting::Scripting::new(gates.clone()),
             gates,
+            persist: Default::default(),
         }
     }
 
@@ -211,9 +223,11 @@ impl Clients {
 /// Which protocol a connection speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// Decided by the first byte: `*` is RESP, anything else the memcached text protocol.
+    /// Decided by the first byte and `-B`: 0x80 is memcached's binary protocol, `*` RESP,
+    /// anything else the memcached text protocol.
     Detect,
     Memcache,
+    MemcacheBinary,
     Resp,
 }
 
@@ -243,6 +257,16 @@ impl Session {
             wait: None,
             login: None,
         }
+    }
+
+    /// A session logged in as the default user whatever its password (replaying the
+    /// append-only file at start-up).
+    pub fn trusted(info: Arc<ClientInfo>, users: &Users) -> Session {
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        let mut login = users.new_login();
+        login.authenticated = true;
+        s.login = Some(login);
+        s
     }
 
     /// The connection's login, brought up to date with ACL changes (one atomic load when
@@ -283,14 +307,40 @@ pub enum Step {
     Blocked,
 }
 
+/// Redis's protected mode, decided at a connection's first request: with no password
+/// and `protected-mode yes`, a client not on this host gets one refusal in its protocol
+/// and is closed.
+fn refused_by_protected_mode(
+    ctx: &Context,
+    session: &Session,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    if input.is_empty()
+        || !crate::auth::startup::protected_refuses(&ctx.users, &ctx.directives, &session.info.addr)
+    {
+        return false;
+    }
+    let resp = session.protocol == Protocol::Resp
+        || (session.protocol == Protocol::Detect && input[0] == b'*');
+    out.extend_from_slice(if resp {
+        crate::auth::startup::DENIED_RESP
+    } else {
+        crate::auth::startup::DENIED_MEMCACHE
+    });
+    true
+}
+
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
+        return Step::Close;
+    }
     if session.protocol == Protocol::Detect {
-        match input.first() {
-            None => return Step::Incomplete,
-            Some(b'*') => session.protocol = Protocol::Resp,
-            Some(_) => session.protocol = Protocol::Memcache,
-        }
+        let Some(&first) = input.first() else {
+            return Step::Incomplete;
+        };
+        session.protocol = memcache::detect(&ctx.settings, first);
     }
     if session.protocol != Protocol::Resp && ctx.gates.busy() {
         // memcached has no -BUSY: its requests wait for the busy script to end.
@@ -298,6 +348,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),
+        Protocol::MemcacheBinary => memcache::binary::process(ctx, session, input, out),
         _ => memcache::process(ctx, session, input, out),
     }
 }

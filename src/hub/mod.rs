@@ -62,6 +62,7 @@
 //! `notify-keyspace-events` is empty (see [`notify`]).
 
 pub mod blocking;
+pub mod limits;
 pub mod monitor;
 pub mod notify;
 pub mod pubsub;
@@ -71,9 +72,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use mio::Waker;
+
+use crate::directives::Directives;
 use parking_lot::{Mutex, MutexGuard};
 
 pub use blocking::{OnTimeout, Wait};
+pub use limits::{OutputClass, OutputLimit, OutputLimits};
 pub use pubsub::{Delivery, Kind, Payload, Published};
 
 /// Message bytes one worker's mailbox may hold before messages are dropped (and their
@@ -188,72 +192,6 @@ impl Mailbox {
     }
 }
 
-/// `client-output-buffer-limit` for one class of connection: close past `hard` bytes
-/// unsent, or past `soft` bytes for `soft_secs` seconds. 0 disables a limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputLimit {
-    pub hard: u64,
-    pub soft: u64,
-    pub soft_secs: u64,
-}
-
-/// The classes Redis has that slabd's connections can be in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputClass {
-    Normal,
-    /// Subscribed to a channel or pattern, or MONITOR.
-    Pubsub,
-}
-
-/// `client-output-buffer-limit`, settable at run time (atomics: read per delivery).
-pub struct OutputLimits {
-    /// hard, soft, soft seconds for normal then Pub/Sub connections.
-    values: [AtomicU64; 6],
-}
-
-impl Default for OutputLimits {
-    fn default() -> Self {
-        let l = OutputLimits {
-            values: Default::default(),
-        };
-        l.set(
-            OutputClass::Pubsub,
-            OutputLimit {
-                hard: 32 << 20,
-                soft: 8 << 20,
-                soft_secs: 60,
-            },
-        );
-        l
-    }
-}
-
-impl OutputLimits {
-    fn base(class: OutputClass) -> usize {
-        match class {
-            OutputClass::Normal => 0,
-            OutputClass::Pubsub => 3,
-        }
-    }
-
-    pub fn get(&self, class: OutputClass) -> OutputLimit {
-        let b = Self::base(class);
-        let v = |i: usize| self.values[b + i].load(Ordering::Relaxed);
-        OutputLimit {
-            hard: v(0),
-            soft: v(1),
-            soft_secs: v(2),
-        }
-    }
-
-    pub fn set(&self, class: OutputClass, limit: OutputLimit) {
-        let b = Self::base(class);
-        self.values[b].store(limit.hard, Ordering::Relaxed);
-        self.values[b + 1].store(limit.soft, Ordering::Relaxed);
-        self.values[b + 2].store(limit.soft_secs, Ordering::Relaxed);
-    }
-}
-
 /// CLIENT PAUSE state: until when (unix ms, 0 = not paused) and whether writes only.
 #[derive(Default)]
 pub struct Pause {
@@ -298,10 +236,10 @@ pub struct Hub {
     pub waiters: blocking::Waiters,
     /// Channel, pattern and shard-channel subscriptions.
     pub pubsub: pubsub::Registry,
-    /// `notify-keyspace-events`.
-    pub notify: notify::Flags,
-    /// `client-output-buffer-limit`.
-    pub limits: OutputLimits,
+    /// `notify-keyspace-events`, kept current by its directive's listener.
+    pub notify: Arc<notify::Flags>,
+    /// `client-output-buffer-limit` (process-wide: see [`limits`]).
+    pub limits: &'static OutputLimits,
     /// CLIENT PAUSE.
     pub pause: Pause,
     /// MONITOR and memcached `watch` connections.
@@ -316,12 +254,31 @@ impl Hub {
             mailboxes: (0..workers.max(1)).map(|_| Mailbox::default()).collect(),
             waiters: blocking::Waiters::default(),
             pubsub: pubsub::Registry::default(),
-            notify: notify::Flags::default(),
-            limits: OutputLimits::default(),
+            notify: Arc::default(),
+            limits: &limits::LIMITS,
             pause: Pause::default(),
             watchers: monitor::Watchers::default(),
             dropped: AtomicU64::new(0),
         }
+    }
+
+    /// Follows the directives this module serves (`notify-keyspace-events`,
+    /// `client-output-buffer-limit`): their values now, and every CONFIG SET after.
+    pub fn follow(&self, directives: &Directives) {
+        let flags = self.notify.clone();
+        let set = move |v: &str| {
+            flags.set(notify::parse(v.as_bytes()).unwrap_or(0));
+            Ok(())
+        };
+        let _ = set(&directives.get("notify-keyspace-events").unwrap_or_default());
+        directives.on_change("notify-keyspace-events", set);
+        let apply = |v: &str| limits::LIMITS.apply(v);
+        let _ = apply(
+            &directives
+                .get("client-output-buffer-limit")
+                .unwrap_or_default(),
+        );
+        directives.on_change("client-output-buffer-limit", apply);
     }
 
     /// Gives worker `id`'s mailbox the waker of that worker's poll.

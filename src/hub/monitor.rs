@@ -140,6 +140,20 @@ pub fn monitor_line<'a>(db: u8, addr: &str, args: impl Iterator<Item = &'a [u8]>
     line.into()
 }
 
+/// A MONITOR line for a memcached request: its command line's words, in database 0 (the
+/// data block of a storage command is not shown).
+pub fn memcache_monitor_line(addr: &str, request: &[u8]) -> Arc<[u8]> {
+    let end = request
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .or_else(|| request.iter().position(|&c| c == b'\n'))
+        .unwrap_or(request.len());
+    let words = request[..end]
+        .split(|&c| c == b' ')
+        .filter(|w| !w.is_empty());
+    monitor_line(0, addr, words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +173,16 @@ mod tests {
         assert!(s.starts_with('+'));
         assert_eq!(ts.len(), 17, "{ts}");
         assert_eq!(rest, "[2 127.0.0.1:5000] \"set\" \"k\" \"v 1\"\r\n");
+    }
+
+    #[test]
+    fn memcache_requests_show_their_command_line() {
+        let l = memcache_monitor_line("a:1", b"set k 0 0 1\r\nv\r\n");
+        let s = String::from_utf8(l.to_vec()).unwrap();
+        assert!(
+            s.ends_with(" [0 a:1] \"set\" \"k\" \"0\" \"0\" \"1\"\r\n"),
+            "{s}"
+        );
     }
 
     #[test]

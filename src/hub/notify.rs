@@ -72,6 +72,13 @@ pub fn parse(s: &[u8]) -> Option<u32> {
     Some(flags)
 }
 
+/// The directive's check: Redis's error for an unknown class, else the canonical form.
+pub fn canonical(v: &str) -> Result<String, String> {
+    parse(v.as_bytes())
+        .map(format)
+        .ok_or_else(|| BAD_CLASS.to_string())
+}
+
 /// The setting as CONFIG GET shows it (Redis's order: classes or `A`, then `K`, `E`, `m`).
 pub fn format(flags: u32) -> String {
     let mut s = String::new();
@@ -158,6 +165,16 @@ impl Hub {
             let _ = write!(channel, "__keyevent@{db}__:{event}");
             let payload = Payload::Bulk(Box::from(key));
             self.pubsub.publish(self, Space::Channel, &channel, payload);
+        }
+    }
+}
+
+/// Expired and evicted items, reported by the store: `expired` (`x`) and `evicted` (`e`).
+impl crate::storage::Observer for Hub {
+    fn removed(&self, why: crate::storage::Removal, db: u8, key: &[u8]) {
+        match why {
+            crate::storage::Removal::Expired => self.notify(EXPIRED, "expired", db, key),
+            crate::storage::Removal::Evicted => self.notify(EVICTED, "evicted", db, key),
         }
     }
 }

@@ -6,11 +6,17 @@
 //! See docs/persistence.md for the files slabd writes and how memcached items map onto them.
 
 pub mod aof;
+pub mod aof_log;
 pub mod check;
 pub mod crc64;
+pub mod load;
 pub mod lzf;
 pub mod rdb;
+pub mod save;
+pub mod service;
 pub mod value;
+
+pub use service::{save_on_exit, save_on_exit_forced, start, Persistence, SaveError};
 
 /// Wall-clock time in Unix milliseconds (expiry times in files are absolute).
 pub fn unix_ms() -> i64 {

@@ -180,7 +180,9 @@ impl Worker {
         while let Ok(h) = self.handoffs.try_recv() {
             let now = self.ctx.store.clock().now();
             let session = Session::new(h.info, h.protocol, self.id);
-            let mut conn = Connection::new(h.stream, session, self.ctx.settings.item_size_max, now);
+            let settings = &self.ctx.settings;
+            let limits = (settings.item_size_max, settings.proto_max_bulk_len);
+            let mut conn = Connection::new(h.stream, session, limits, now);
             if self.finish_by.is_some() {
                 self.forget(&conn);
                 continue;

@@ -23,6 +23,7 @@
 
 use super::arena::{Arena, ChunkId};
 use super::item::Item;
+use super::typed::StoredObject;
 use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +35,8 @@ pub const MAX_DATABASES: usize = 16;
 pub struct Stripe {
     table: HashTable<ChunkId>,
     per_db: [u32; MAX_DATABASES],
+    /// Heap objects of this stripe's object items (see `typed.rs`).
+    pub objects: slab::Slab<StoredObject>,
 }
 
 #[repr(align(64))]
@@ -215,6 +218,7 @@ impl Index {
                 Padded(Mutex::new(Stripe {
                     table: HashTable::with_capacity(per),
                     per_db: [0; MAX_DATABASES],
+                    objects: slab::Slab::new(),
                 }))
             })
             .collect();

@@ -1,17 +1,30 @@
-//! Item layout in slab memory.
+//! Item layout in slab memory (round 2: typed values, millisecond expiry, long keys).
 //!
 //! ```text
 //! offset size field
-//!   0     8   seq         AtomicU64  write sequence (store-wide counter; the CAS unless the
-//!                                    top bit, EXPLICIT_CAS, says a CAS slot follows)
-//!   8     4   exptime     AtomicU32  clock-relative seconds, 0 = never
+//!   0     8   meta        AtomicU64  bit 63 EXPLICIT_CAS | 62 FAR_EXPIRY | 61 OBJECT |
+//!                                    60..58 value type | 57..48 expiry milliseconds |
+//!                                    47..0 write sequence (the CAS unless EXPLICIT_CAS)
+//!   8     4   exptime     AtomicU32  expiry: clock-relative whole seconds, 0 = never
 //!  12     4   atime_bits  AtomicU32  last access (23 bits, high) | item bits (9, low)
 //!  16     4   flags       AtomicU32  client flags
-//!  20     4   lens        AtomicU32  key_len (8, high) | db (4) | value_len (20, low)
-//!  24     8   cas         AtomicU64  only with EXPLICIT_CAS: the CAS a client chose (ms/ma E)
-//!  24(+8) k   key
-//!  ...    v   value (no trailing \r\n)
+//!  20     4   lens        AtomicU32  key_len (8, high; 255 = long key) | db (4) |
+//!                                    value_len (20, low)
+//!  24     8   cas         optional   EXPLICIT_CAS: the CAS a client chose (ms/ma E)
+//!  +      8   far expiry  optional   FAR_EXPIRY: the expiry as absolute unix ms (u64)
+//!  +      8   chain info  optional   CHAINED: total value length u32 | first tail u32
+//!  +      4   key length  optional   key_len 255: the key's length (u32)
+//!  +      k   key
+//!  +      v   value (no trailing \r\n); for an OBJECT item, a 4-byte object handle
 //! ```
+//!
+//! The expiry is `exptime` seconds after the clock's start plus the 10-bit millisecond
+//! remainder in `meta`: an absolute unix time in milliseconds without a wider field. Times
+//! that do not fit a u32 of seconds from the start (after about 136 years) take the 8-byte
+//! far-expiry slot, which then holds the exact time; `exptime` stays `u32::MAX` so that
+//! the coarse check (see `Core::dead`) keeps such items alive. Keys of 255 bytes or more
+//! (RESP only; memcached's limit is 250) keep their length in a 4-byte field. The sequence
+//! keeps 48 bits (2.8e14 writes).
 //!
 //! The write sequence is what flush_all compares, so it must be the store's own counter: a
 //! client-chosen CAS (ms `E`) below the counter at a flush would otherwise make a new item
@@ -19,10 +32,10 @@
 //! client-chosen CAS pay 8 bytes for it; every other item's CAS is its sequence.
 //!
 //! A chained item (bigger than `slab_chunk_max`) keeps `total value length: u32` and the
-//! `first tail: ChunkId` in the 8 bytes after the header (and CAS slot), then the key and the
-//! first part of the value; `value_len` in `lens` is 0. Each tail chunk has a header too,
-//! with the `TAIL` bit, `seq` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`])
-//! and `value_len` = data bytes in this chunk; the data follows the header.
+//! `first tail: ChunkId` in its chain info, then the key and the first part of the value;
+//! `value_len` in `lens` is 0. Each tail chunk has a header too, with the `TAIL` bit,
+//! `meta` = its head's chunk id, `flags` = next tail (or [`NO_CHUNK`]) and `value_len` =
+//! data bytes in this chunk; the data follows the header.
 //!
 //! Under its class lock every carved chunk is in exactly one state, read from its bits:
 //! `FREE` (on the free list), `LINKED` (an item), `TAIL` (part of a chained item) or none of
@@ -38,11 +51,61 @@ pub const HEADER_SIZE: usize = 24;
 pub const CHAIN_INFO: usize = 8;
 pub const NO_CHUNK: ChunkId = u32::MAX;
 pub const VALUE_LEN_MAX: usize = (1 << 20) - 1;
-/// In the sequence field: the item carries a client-chosen CAS in the 8 bytes after the
-/// header. Sequences never reach this bit.
+/// In `meta`: the item carries a client-chosen CAS in the 8 bytes after the header.
 pub const EXPLICIT_CAS: u64 = 1 << 63;
+/// In `meta`: the item carries its exact expiry (unix ms) in an 8-byte slot.
+pub const FAR_EXPIRY: u64 = 1 << 62;
+/// In `meta`: the value is a 4-byte handle of a heap object (a large collection).
+pub const OBJECT: u64 = 1 << 61;
+const TYPE_SHIFT: u32 = 58;
+const TYPE_MASK: u64 = 7 << TYPE_SHIFT;
+const MS_SHIFT: u32 = 48;
+const MS_MASK: u64 = 0x3ff << MS_SHIFT;
+/// The write sequence's bits of `meta`.
+pub const SEQ_MASK: u64 = (1 << MS_SHIFT) - 1;
 /// Bytes of the explicit CAS slot.
 pub const CAS_SLOT: usize = 8;
+/// Bytes of the far-expiry slot.
+pub const FAR_SLOT: usize = 8;
+/// `key_len` value meaning "the length follows in a 4-byte field".
+pub const LONG_KEY: usize = 255;
+/// Bytes of the long key's length field.
+pub const LONG_KEY_FIELD: usize = 4;
+/// Most bytes of optional fields an item can have.
+pub const MAX_EXTRA: usize = CAS_SLOT + FAR_SLOT + CHAIN_INFO + LONG_KEY_FIELD + CHUNK_ALIGN;
+
+/// An expiry as the header keeps it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exp {
+    /// Clock-relative seconds (0 = never; `u32::MAX` with `far`).
+    pub secs: u32,
+    /// Milliseconds past `secs` (0..1000).
+    pub ms: u16,
+    /// The exact unix ms, when it does not fit `secs` (needs the far-expiry slot).
+    pub far: Option<u64>,
+}
+
+impl Exp {
+    pub const NEVER: Exp = Exp {
+        secs: 0,
+        ms: 0,
+        far: None,
+    };
+}
+
+/// Everything a fresh head chunk's header says.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    pub seq: u64,
+    pub explicit_cas: Option<u64>,
+    pub exp: Exp,
+    pub flags: u32,
+    pub db: u8,
+    pub key_len: usize,
+    /// Value type code (see `ItemType::code`) and whether the value is an object handle.
+    pub kind: u8,
+    pub object: bool,
+}
 
 /// In the index (set under the stripe lock before the chunk is reachable, cleared when it is
 /// unlinked).
@@ -76,17 +139,17 @@ pub fn chunk_at(offset: usize) -> ChunkId {
     (offset / CHUNK_ALIGN) as ChunkId
 }
 
-/// Size an item of this key and value needs in one chunk (before any explicit CAS slot).
-pub fn plain_size(key_len: usize, value_len: usize) -> usize {
-    HEADER_SIZE + key_len + value_len
-}
-
-/// Bytes an item with (or without) a client-chosen CAS adds for its CAS slot.
-pub fn cas_slot_len(explicit: bool) -> usize {
-    if explicit {
-        CAS_SLOT
+/// Offset of the value from the start of an item's chunk: header, long key length, key,
+/// then (8-aligned, only when present) CAS slot, far-expiry slot and chain information.
+pub fn prefix_size(key_len: usize, explicit_cas: bool, far: bool, chained: bool) -> usize {
+    let key_end = HEADER_SIZE + usize::from(key_len >= LONG_KEY) * LONG_KEY_FIELD + key_len;
+    let slots = usize::from(explicit_cas) * CAS_SLOT
+        + usize::from(far) * FAR_SLOT
+        + usize::from(chained) * CHAIN_INFO;
+    if slots == 0 {
+        key_end
     } else {
-        0
+        key_end.next_multiple_of(CHUNK_ALIGN) + slots
     }
 }
 
@@ -116,13 +179,25 @@ impl<'a> Item<'a> {
         offset_of(self.chunk)
     }
 
-    fn seq_cell(&self) -> &'a AtomicU64 {
+    fn meta_cell(&self) -> &'a AtomicU64 {
         self.arena.atomic_u64(self.off())
     }
-    fn cas_slot_cell(&self) -> &'a AtomicU64 {
-        self.arena.atomic_u64(self.off() + HEADER_SIZE)
+    /// Where the optional 8-byte fields start (after the key, 8-aligned).
+    fn slots_offset(&self) -> usize {
+        (self.key_offset() + self.key_len()).next_multiple_of(CHUNK_ALIGN)
     }
-    pub fn exptime_cell(&self) -> &'a AtomicU32 {
+    fn cas_slot_cell(&self) -> &'a AtomicU64 {
+        self.arena.atomic_u64(self.slots_offset())
+    }
+    fn far_slot_cell(&self, meta: u64) -> &'a AtomicU64 {
+        let at = if meta & EXPLICIT_CAS != 0 {
+            CAS_SLOT
+        } else {
+            0
+        };
+        self.arena.atomic_u64(self.slots_offset() + at)
+    }
+    fn exptime_cell(&self) -> &'a AtomicU32 {
         self.arena.atomic_u32(self.off() + 8)
     }
     fn atime_bits_cell(&self) -> &'a AtomicU32 {
@@ -135,47 +210,112 @@ impl<'a> Item<'a> {
         self.arena.atomic_u32(self.off() + 20)
     }
 
+    fn meta(&self) -> u64 {
+        self.meta_cell().load(Ordering::Relaxed)
+    }
     /// The write sequence (what flush_all compares).
     pub fn seq(&self) -> u64 {
-        self.seq_cell().load(Ordering::Relaxed) & !EXPLICIT_CAS
+        self.meta() & SEQ_MASK
     }
-    fn has_cas_slot(&self) -> bool {
-        self.seq_cell().load(Ordering::Relaxed) & EXPLICIT_CAS != 0
+    /// A tail's head chunk (tails keep it in `meta`).
+    pub fn tail_head(&self) -> u64 {
+        self.meta()
     }
     /// The CAS clients see: the chosen one if any, else the sequence.
     pub fn cas(&self) -> u64 {
-        let seq = self.seq_cell().load(Ordering::Relaxed);
-        if seq & EXPLICIT_CAS != 0 {
+        let meta = self.meta();
+        if meta & EXPLICIT_CAS != 0 {
             self.cas_slot_cell().load(Ordering::Relaxed)
         } else {
-            seq
+            meta & SEQ_MASK
         }
     }
-    /// Bytes between the header and the chain information or key.
-    fn slot_len(&self) -> usize {
-        cas_slot_len(self.has_cas_slot())
+    /// The value type code (see `ItemType::code`).
+    pub fn kind(&self) -> u8 {
+        ((self.meta() & TYPE_MASK) >> TYPE_SHIFT) as u8
+    }
+    /// Whether the value is a handle of a heap object.
+    pub fn is_object(&self) -> bool {
+        self.meta() & OBJECT != 0
+    }
+    /// Turns an object item into a plain one whose object moved to another item (so that
+    /// unlinking it frees nothing); under the stripe lock.
+    pub fn clear_object(&self) {
+        self.meta_cell().fetch_and(!OBJECT, Ordering::Relaxed);
     }
     /// A new sequence and CAS for a linked item (in-place incr/decr, md `I`), under the
     /// stripe lock. False when a chosen CAS needs a slot this item does not have.
     pub fn set_cas(&self, seq: u64, explicit: Option<u64>) -> bool {
-        if self.has_cas_slot() {
+        debug_assert_eq!(seq & !SEQ_MASK, 0);
+        let meta = self.meta();
+        let keep = meta & !SEQ_MASK;
+        if meta & EXPLICIT_CAS != 0 {
             self.cas_slot_cell()
                 .store(explicit.unwrap_or(seq), Ordering::Relaxed);
-            self.seq_cell().store(seq | EXPLICIT_CAS, Ordering::Relaxed);
+            self.meta_cell().store(keep | seq, Ordering::Relaxed);
             true
         } else if explicit.map_or(true, |c| c == seq) {
-            self.seq_cell().store(seq, Ordering::Relaxed);
+            self.meta_cell().store(keep | seq, Ordering::Relaxed);
             true
         } else {
             false
         }
     }
-    /// Bytes after the header before the key (CAS slot, chain information).
-    pub fn extra_len(&self) -> usize {
-        self.slot_len() + if self.is_chained() { CHAIN_INFO } else { 0 }
+    /// Bytes before the value: header, key and optional fields.
+    pub fn prefix_len(&self) -> usize {
+        let meta = self.meta();
+        prefix_size(
+            self.key_len(),
+            meta & EXPLICIT_CAS != 0,
+            meta & FAR_EXPIRY != 0,
+            self.is_chained(),
+        )
     }
+    /// The coarse expiry seconds (0 = never); see [`Item::exp`] for the exact time.
     pub fn exptime(&self) -> u32 {
         self.exptime_cell().load(Ordering::Relaxed)
+    }
+    /// The expiry as stored.
+    pub fn exp(&self) -> Exp {
+        let secs = self.exptime();
+        let meta = self.meta();
+        if secs == 0 {
+            return Exp::NEVER;
+        }
+        if meta & FAR_EXPIRY != 0 {
+            let at = self.far_slot_cell(meta).load(Ordering::Relaxed);
+            return Exp {
+                secs,
+                ms: 0,
+                far: Some(at),
+            };
+        }
+        Exp {
+            secs,
+            ms: ((meta & MS_MASK) >> MS_SHIFT) as u16,
+            far: None,
+        }
+    }
+    /// Sets a new expiry under the stripe lock; false when `exp` needs the far-expiry slot
+    /// and the item has none (the caller rebuilds the item). An item with the slot keeps
+    /// its exact time there whatever the time is (`started`: the clock's start, to turn
+    /// seconds and milliseconds into that time).
+    pub fn set_exp(&self, exp: Exp, started: u64) -> bool {
+        let meta = self.meta();
+        if meta & FAR_EXPIRY != 0 {
+            let exact = exp
+                .far
+                .unwrap_or((started + u64::from(exp.secs)) * 1000 + u64::from(exp.ms));
+            self.far_slot_cell(meta).store(exact, Ordering::Relaxed);
+        } else if exp.far.is_some() {
+            return false;
+        } else {
+            let ms = u64::from(exp.ms.min(999)) << MS_SHIFT;
+            self.meta_cell()
+                .store((meta & !MS_MASK) | ms, Ordering::Relaxed);
+        }
+        self.exptime_cell().store(exp.secs, Ordering::Relaxed);
+        true
     }
     pub fn flags(&self) -> u32 {
         self.flags_cell().load(Ordering::Relaxed)
@@ -218,17 +358,33 @@ impl<'a> Item<'a> {
 
     /// The key length and db bits of the `lens` word, for [`Item::has_key`].
     pub fn key_tag(key_len: usize, db: u8) -> u32 {
-        ((key_len as u32) << 24) | (u32::from(db) << 20)
+        ((key_len.min(LONG_KEY) as u32) << 24) | (u32::from(db) << 20)
     }
 
     /// Whether this item is `key` in the db of `tag` (one header load before the key bytes).
+    #[inline]
     pub fn has_key(&self, tag: u32, key: &[u8]) -> bool {
-        self.lens_cell().load(Ordering::Relaxed) & !(VALUE_LEN_MAX as u32) == tag
-            && same_bytes(self.arena.bytes(self.key_offset(), key.len()), key)
+        if self.lens_cell().load(Ordering::Relaxed) & !(VALUE_LEN_MAX as u32) != tag {
+            return false;
+        }
+        if key.len() < LONG_KEY {
+            // A short key sits right after the header.
+            same_bytes(self.arena.bytes(self.off() + HEADER_SIZE, key.len()), key)
+        } else {
+            self.key_len() == key.len() && self.key() == key
+        }
     }
 
-    pub fn key_len(&self) -> usize {
+    fn key_len_field(&self) -> usize {
         (self.lens_cell().load(Ordering::Relaxed) >> 24) as usize
+    }
+    pub fn key_len(&self) -> usize {
+        let short = self.key_len_field();
+        if short < LONG_KEY {
+            return short;
+        }
+        let b = self.arena.bytes(self.off() + HEADER_SIZE, LONG_KEY_FIELD);
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
     }
     pub fn db(&self) -> u8 {
         ((self.lens_cell().load(Ordering::Relaxed) >> 20) & 0xf) as u8
@@ -240,17 +396,24 @@ impl<'a> Item<'a> {
         self.bits() & CHAINED != 0
     }
 
+    #[inline]
     fn key_offset(&self) -> usize {
-        self.off() + HEADER_SIZE + self.extra_len()
+        let long = self.key_len_field() == LONG_KEY;
+        self.off() + HEADER_SIZE + usize::from(long) * LONG_KEY_FIELD
     }
     pub fn key(&self) -> &'a [u8] {
         self.arena.bytes(self.key_offset(), self.key_len())
     }
 
+    fn chain_info_offset(&self) -> usize {
+        let meta = self.meta();
+        self.slots_offset()
+            + usize::from(meta & EXPLICIT_CAS != 0) * CAS_SLOT
+            + usize::from(meta & FAR_EXPIRY != 0) * FAR_SLOT
+    }
+
     fn chain_info(&self) -> (usize, ChunkId) {
-        let b = self
-            .arena
-            .bytes(self.off() + HEADER_SIZE + self.slot_len(), CHAIN_INFO);
+        let b = self.arena.bytes(self.chain_info_offset(), CHAIN_INFO);
         let total = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
         let next = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
         (total, next)
@@ -267,33 +430,49 @@ impl<'a> Item<'a> {
     /// Bytes of the item's value held in this (head) chunk, given the head's chunk size.
     fn head_value_len(&self, chunk_size: usize) -> usize {
         if self.is_chained() {
-            chunk_size - HEADER_SIZE - CHAIN_INFO - self.slot_len() - self.key_len()
+            chunk_size - self.prefix_len()
         } else {
             self.stored_value_len()
         }
     }
 
     /// The value of a plain item; `None` for a chained one (see [`Item::for_each_piece`]).
+    #[inline]
     pub fn plain_value(&self) -> Option<&'a [u8]> {
+        if let Some(v) = self.simple_value() {
+            return Some(v);
+        }
         if self.is_chained() {
             return None;
         }
-        let lens = self.lens_cell().load(Ordering::Relaxed);
-        let key_len = (lens >> 24) as usize;
-        let start = self.off() + HEADER_SIZE + self.slot_len() + key_len;
         Some(
             self.arena
-                .bytes(start, (lens & VALUE_LEN_MAX as u32) as usize),
+                .bytes(self.value_offset(), self.stored_value_len()),
         )
+    }
+
+    /// The value of the commonest item, a string (or compact encoding) with a short key, no
+    /// optional field and no chain, with no more work than three header loads; `None` for
+    /// any other item (the get path's fast path).
+    #[inline]
+    pub fn simple_value(&self) -> Option<&'a [u8]> {
+        let lens = self.lens_cell().load(Ordering::Relaxed);
+        let key_len = (lens >> 24) as usize;
+        // Bits 63, 62 and 61 of meta: CAS slot, far expiry, object handle.
+        if key_len >= LONG_KEY || self.meta() >> 61 != 0 || self.bits() & CHAINED != 0 {
+            return None;
+        }
+        Some(self.arena.bytes(
+            self.off() + HEADER_SIZE + key_len,
+            (lens & VALUE_LEN_MAX as u32) as usize,
+        ))
     }
 
     /// Calls `f` with each piece of the value in order. `head_chunk_size` is the chunk size
     /// of the head's class (only needed for chained items).
     pub fn for_each_piece(&self, head_chunk_size: usize, mut f: impl FnMut(&'a [u8])) {
         let head_len = self.head_value_len(head_chunk_size).min(self.value_len());
-        f(self
-            .arena
-            .bytes(self.key_offset() + self.key_len(), head_len));
+        f(self.arena.bytes(self.value_offset(), head_len));
         if !self.is_chained() {
             return;
         }
@@ -307,7 +486,7 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// Tail chunks of a chained item, in order.
+    /// Tails of a chained item, in order.
     pub fn tails(&self, out: &mut Vec<ChunkId>) {
         if !self.is_chained() {
             return;
@@ -319,32 +498,43 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// Writes the header fields (and the CAS slot when `explicit` is given) of a fresh
-    /// (unlinked, exclusively owned) chunk.
-    pub fn init_header(
-        &self,
-        seq: u64,
-        explicit: Option<u64>,
-        exptime: u32,
-        flags: u32,
-        db: u8,
-        key_len: usize,
-    ) {
-        debug_assert_eq!(seq & EXPLICIT_CAS, 0);
-        match explicit {
-            Some(cas) => {
-                self.seq_cell().store(seq | EXPLICIT_CAS, Ordering::Relaxed);
-                self.cas_slot_cell().store(cas, Ordering::Relaxed);
-            }
-            None => self.seq_cell().store(seq, Ordering::Relaxed),
+    /// Writes the header fields (and the optional fields the header names, except chain
+    /// information) of a fresh (unlinked, exclusively owned) chunk. `chained` says whether
+    /// chain information will follow (its bit is set by the caller).
+    pub fn init_header(&self, h: &Header, chained: bool) {
+        debug_assert_eq!(h.seq & !SEQ_MASK, 0);
+        let mut meta = h.seq | (u64::from(h.kind & 7) << TYPE_SHIFT);
+        if h.object {
+            meta |= OBJECT;
         }
-        self.exptime_cell().store(exptime, Ordering::Relaxed);
-        self.atime_bits_cell().store(0, Ordering::Relaxed);
-        self.flags_cell().store(flags, Ordering::Relaxed);
+        if h.explicit_cas.is_some() {
+            meta |= EXPLICIT_CAS;
+        }
+        if h.exp.far.is_some() {
+            meta |= FAR_EXPIRY;
+        } else {
+            meta |= u64::from(h.exp.ms.min(999)) << MS_SHIFT;
+        }
+        // The key length first: the optional fields' offsets follow from it.
         self.lens_cell().store(
-            ((key_len as u32) << 24) | (u32::from(db) << 20),
+            ((h.key_len.min(LONG_KEY) as u32) << 24) | (u32::from(h.db) << 20),
             Ordering::Relaxed,
         );
+        if h.key_len >= LONG_KEY {
+            let at = self.off() + HEADER_SIZE;
+            self.arena.write(at, &(h.key_len as u32).to_le_bytes());
+        }
+        self.meta_cell().store(meta, Ordering::Relaxed);
+        if let Some(cas) = h.explicit_cas {
+            self.cas_slot_cell().store(cas, Ordering::Relaxed);
+        }
+        if let Some(at) = h.exp.far {
+            self.far_slot_cell(meta).store(at, Ordering::Relaxed);
+        }
+        self.exptime_cell().store(h.exp.secs, Ordering::Relaxed);
+        self.atime_bits_cell()
+            .store(if chained { CHAINED } else { 0 }, Ordering::Relaxed);
+        self.flags_cell().store(h.flags, Ordering::Relaxed);
     }
 
     pub fn set_value_len(&self, len: usize) {
@@ -366,20 +556,19 @@ impl<'a> Item<'a> {
 
     /// Offset where the value (or its first piece) starts.
     pub fn value_offset(&self) -> usize {
-        self.key_offset() + self.key_len()
+        self.off() + self.prefix_len()
     }
 
     pub fn write_chain_info(&self, total: usize, first_tail: ChunkId) {
         let mut b = [0u8; CHAIN_INFO];
         b[..4].copy_from_slice(&(total as u32).to_le_bytes());
         b[4..].copy_from_slice(&first_tail.to_le_bytes());
-        self.arena
-            .write(self.off() + HEADER_SIZE + self.slot_len(), &b);
+        self.arena.write(self.chain_info_offset(), &b);
     }
 
     /// Turns a fresh chunk into a tail holding `len` bytes.
     pub fn init_tail(&self, head: ChunkId, len: usize) {
-        self.seq_cell().store(u64::from(head), Ordering::Relaxed);
+        self.meta_cell().store(u64::from(head), Ordering::Relaxed);
         self.exptime_cell().store(0, Ordering::Relaxed);
         self.atime_bits_cell().store(TAIL, Ordering::Release);
         self.flags_cell().store(NO_CHUNK, Ordering::Relaxed);

@@ -9,18 +9,20 @@
 use super::arena::{Arena, ChunkId};
 use super::index::{table_hash, HashSeed, Index, Stripe};
 use super::item::{
-    atime_age, atime_of, cas_slot_len, offset_of, plain_size, Item, ACTIVE, ACTIVE2, BITS_MASK,
-    CHAINED, CHAIN_INFO, FETCHED, HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL, WIN_SENT,
+    atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
+    HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL,
 };
+use super::observe::Removal;
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
+use super::typed::Object;
 use super::{
-    Arith, ArithOutcome, Clock, Delete, DeleteOutcome, EvictionPolicy, Expiry, ItemType, ItemView,
-    Lookup, Miss, Mode, ReadOptions, ReassignOutcome, Rewrite, RewriteError, SlabClassStats,
-    StoreConfig, StoreOutcome, StoreStats, Write,
+    Clock, EvictionPolicy, Expiry, ItemType, ItemView, Miss, ReassignOutcome, RewriteError,
+    StoreConfig,
 };
+use crossbeam_channel::Sender;
 use parking_lot::MutexGuard;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Number of index stripes.
 pub const STRIPES: usize = 1024;
@@ -28,6 +30,9 @@ pub const STRIPES: usize = 1024;
 /// Referenced items the eviction hand passes over in one allocation before it evicts
 /// regardless, so that a hot class cannot stall an allocation for a whole pass.
 const MAX_PASSED: usize = 4096;
+
+/// Seconds past the coarse clock within which an expiry is checked against the real clock.
+const EXACT_WINDOW: u32 = 2;
 
 /// How far the eviction hand looks for an expired item when eviction is off (`-M`).
 const RECLAIM_SCAN: usize = 64;
@@ -49,6 +54,13 @@ pub struct Counters {
     pub malloc_fails: AtomicU64,
     pub slabs_moved: AtomicU64,
     pub crawler_items_checked: AtomicU64,
+    /// Heap bytes charged for objects (`typed.rs`).
+    pub object_bytes: AtomicU64,
+    /// Items that expired (found by a read, the eviction hand or the expiry cycle): Redis's
+    /// `expired_keys`.
+    pub expired: AtomicU64,
+    /// Smoothed share (per mille) of expired items among those expiry cycles checked.
+    pub stale_permille: AtomicU64,
 }
 
 /// The allocating thread's own stripe: eviction may unlink victims in it directly (it is
@@ -91,25 +103,63 @@ pub struct ItemSpec<'k> {
     pub key: &'k [u8],
     pub value_len: usize,
     pub flags: u32,
-    pub exptime: u32,
+    pub exp: Exp,
     /// Write sequence ([`Core::next_cas`]).
     pub seq: u64,
     /// A client-chosen CAS (ms/ma `E`), kept in the item's CAS slot.
     pub explicit_cas: Option<u64>,
     pub bits: u32,
+    /// Value type code ([`ItemType::code`]) and whether the value is an object handle.
+    pub kind: u8,
+    pub object: bool,
+    /// No `-I` limit: the item may be as large as memory allows (RESP's values, bounded by
+    /// `proto-max-bulk-len` before they reach the store).
+    pub large: bool,
 }
 
-impl ItemSpec<'_> {
+impl<'k> ItemSpec<'k> {
+    /// A string item with no CAS slot and no bits.
+    pub fn new(db: u8, key: &'k [u8], value_len: usize, flags: u32, exp: Exp, seq: u64) -> Self {
+        ItemSpec {
+            db,
+            key,
+            value_len,
+            flags,
+            exp,
+            seq,
+            explicit_cas: None,
+            bits: 0,
+            kind: 0,
+            object: false,
+            large: false,
+        }
+    }
+
     /// Writes this spec's header fields into a freshly allocated head chunk.
-    fn init_header(&self, it: Item<'_>) {
+    fn init_header(&self, it: Item<'_>, chained: bool) {
         it.init_header(
-            self.seq,
-            self.explicit_cas,
-            self.exptime,
-            self.flags,
-            self.db,
-            self.key.len(),
+            &Header {
+                seq: self.seq,
+                explicit_cas: self.explicit_cas,
+                exp: self.exp,
+                flags: self.flags,
+                db: self.db,
+                key_len: self.key.len(),
+                kind: self.kind,
+                object: self.object,
+            },
+            chained,
         );
+    }
+
+    /// Bytes before the value (header, key, optional fields).
+    fn prefix(&self, chained: bool) -> usize {
+        prefix_size(
+            self.key.len(),
+            self.explicit_cas.is_some(),
+            self.exp.far.is_some(),
+            chained,
+        )
     }
 }
 
@@ -155,21 +205,31 @@ pub struct Core {
     pub index: Index,
     cas_seq: AtomicU64,
     flush: Vec<FlushState>,
+    /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
+    pub snapshot: super::snapshot::Gate,
     pub counters: Counters,
     pub automove: AtomicU8,
     policy: AtomicU8,
+    /// The lazyfree thread's queue, started on the first large object freed.
+    pub lazyfree: OnceLock<Option<Sender<Box<dyn Object>>>>,
+    /// Where object eviction samples stripes next.
+    pub object_cursor: AtomicUsize,
+    /// Who hears about expired and evicted items.
+    pub observers: super::observe::Observers,
+    /// The class an expiry cycle starts with (rotates).
+    pub expire_cursor: AtomicUsize,
 }
 
 /// A live item as a read sees it.
 pub struct View<'a> {
-    item: Item<'a>,
+    pub item: Item<'a>,
     core: &'a Core,
     now: u32,
     /// The atime and bits word before this read bumped it (one load; the accessors that
     /// need it decode it, so a plain get pays for nothing it does not use).
-    before: u32,
-    won: bool,
-    win_taken: bool,
+    pub before: u32,
+    pub won: bool,
+    pub win_taken: bool,
 }
 
 impl ItemView for View<'_> {
@@ -187,12 +247,22 @@ impl ItemView for View<'_> {
         }
     }
     fn item_type(&self) -> ItemType {
-        ItemType::String
+        ItemType::from_code(self.item.kind())
     }
     fn value_len(&self) -> usize {
+        if self.item.is_object() {
+            return 0;
+        }
         self.item.value_len()
     }
     fn copy_value_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self.item.simple_value() {
+            out.extend_from_slice(v);
+            return;
+        }
+        if self.item.is_object() {
+            return;
+        }
         if let Some(v) = self.item.plain_value() {
             out.extend_from_slice(v);
             return;
@@ -204,7 +274,7 @@ impl ItemView for View<'_> {
             });
     }
     fn expiry(&self) -> Expiry {
-        self.core.expiry_of(self.item.exptime())
+        self.core.expiry_of(self.item.exp())
     }
     fn last_access(&self) -> u32 {
         atime_age(self.now, atime_of(self.before))
@@ -232,7 +302,7 @@ impl ItemView for View<'_> {
 /// Bytes an item accounts for (`bytes`, `mem_requested`): header, key, value and, when
 /// present, the explicit CAS slot and chain information.
 pub fn footprint(it: Item<'_>) -> usize {
-    HEADER_SIZE + it.extra_len() + it.key_len() + it.value_len()
+    it.prefix_len() + it.value_len()
 }
 
 /// memcached's `safe_strtoull` on an item value: leading blanks, digits, then the end or a
@@ -277,7 +347,7 @@ pub fn parse_counter(v: &[u8]) -> Option<u64> {
 }
 
 /// Decimal digits of `n` in `buf`; returns the used tail.
-fn format_u64(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn format_u64(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut n = n;
     loop {
@@ -329,8 +399,13 @@ impl Core {
             page_class: (0..arena_pages).map(|_| AtomicU8::new(0)).collect(),
             index: Index::new(STRIPES, expected, seed),
             cas_seq: AtomicU64::new(0),
+            snapshot: Default::default(),
             flush: (0..16).map(|_| FlushState::default()).collect(),
             counters: Counters::default(),
+            lazyfree: OnceLock::new(),
+            object_cursor: AtomicUsize::new(0),
+            observers: Default::default(),
+            expire_cursor: AtomicUsize::new(0),
             config,
             clock,
             arena,
@@ -350,6 +425,11 @@ impl Core {
         self.policy.store(p as u8, Ordering::Relaxed);
     }
 
+    /// Writes so far (persistence counts changes since the last save from it).
+    pub fn write_seq(&self) -> u64 {
+        self.cas_seq.load(Ordering::Relaxed)
+    }
+
     pub fn next_cas(&self) -> u64 {
         self.cas_seq.fetch_add(1, Ordering::Relaxed) + 1
     }
@@ -363,19 +443,41 @@ impl Core {
         }
     }
 
-    /// Clock-relative expiry for the header (0 = never).
-    pub fn rel_exptime(&self, e: Expiry) -> u32 {
-        match e {
-            Expiry::Never => 0,
-            Expiry::At(t) => self.clock.to_rel(t),
+    /// An expiry as the header keeps it (see `item.rs`).
+    pub fn encode_exp(&self, e: Expiry) -> Exp {
+        let Expiry::AtMs(ms) = e else {
+            return Exp::NEVER;
+        };
+        let secs = ms / 1000;
+        if secs <= self.clock.started() {
+            // Long ago: expired at any clock reading.
+            return Exp {
+                secs: 1,
+                ms: 0,
+                far: None,
+            };
+        }
+        match u32::try_from(secs - self.clock.started()) {
+            Ok(rel) if rel != u32::MAX => Exp {
+                secs: rel,
+                ms: (ms % 1000) as u16,
+                far: None,
+            },
+            _ => Exp {
+                secs: u32::MAX,
+                ms: 0,
+                far: Some(ms),
+            },
         }
     }
 
-    pub fn expiry_of(&self, exptime: u32) -> Expiry {
-        if exptime == 0 {
+    pub fn expiry_of(&self, exp: Exp) -> Expiry {
+        if exp.secs == 0 {
             Expiry::Never
+        } else if let Some(at) = exp.far {
+            Expiry::AtMs(at)
         } else {
-            Expiry::At(self.clock.to_unix(exptime))
+            Expiry::AtMs(self.clock.to_unix(exp.secs) * 1000 + u64::from(exp.ms))
         }
     }
 
@@ -401,7 +503,10 @@ impl Core {
     pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
-        let guard = self.index.lock(stripe);
+        let mut guard = self.index.lock(stripe);
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(stripe, &mut guard);
+        }
         let db = self.index.physical(db);
         Locked {
             guard,
@@ -413,9 +518,16 @@ impl Core {
     }
 
     /// Why a linked item is no longer visible, if it is not.
+    #[inline]
     pub fn dead(&self, it: Item<'_>, now: u32) -> Option<Miss> {
-        let exp = it.exptime();
-        if exp != 0 && exp <= now {
+        let secs = it.exptime();
+        // The coarse clock is never ahead of the real one: an expiry second before the
+        // current one has passed for sure; one in the next few seconds (the coarse clock
+        // may lag its tick) is judged by the real clock in milliseconds.
+        if secs != 0
+            && (secs < now
+                || (secs <= now.saturating_add(EXACT_WINDOW) && self.expired_exactly(it)))
+        {
             return Some(Miss::Expired);
         }
         let below = self.flush[usize::from(it.db())]
@@ -425,6 +537,15 @@ impl Core {
             return Some(Miss::Flushed);
         }
         None
+    }
+
+    /// Whether the real clock has reached the item's expiry.
+    #[cold]
+    fn expired_exactly(&self, it: Item<'_>) -> bool {
+        match self.expiry_of(it.exp()) {
+            Expiry::Never => false,
+            Expiry::AtMs(at) => self.clock.now_ms() >= at,
+        }
     }
 
     pub fn class_of_chunk(&self, chunk: ChunkId) -> usize {
@@ -461,6 +582,7 @@ impl Core {
                 let old_it = Item::new(&self.arena, o);
                 old_it.clear_bits(LINKED);
                 self.account_unlink(old_it);
+                self.release_object(s, old_it);
                 self.free_item(o);
             }
             _ => s.insert(&self.arena, self.index.seed(), hash, chunk, it.db()),
@@ -473,6 +595,7 @@ impl Core {
         if s.remove(hash, chunk, it.db()) {
             it.clear_bits(LINKED);
             self.account_unlink(it);
+            self.release_object(s, it);
             self.free_item(chunk);
         }
     }
@@ -512,9 +635,15 @@ impl Core {
         match self.dead(it, now) {
             None => Ok(chunk),
             Some(miss) => {
-                if miss == Miss::Expired && it.bits() & FETCHED == 0 {
-                    let class = &self.classes[self.class_of_chunk(chunk)];
-                    class.state.lock().expired_unfetched += 1;
+                if miss == Miss::Expired {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    if it.bits() & FETCHED == 0 {
+                        let class = &self.classes[self.class_of_chunk(chunk)];
+                        class.state.lock().expired_unfetched += 1;
+                    }
+                }
+                if miss == Miss::Expired {
+                    self.observers.report(Removal::Expired, db, key);
                 }
                 self.unlink_locked(s, hash, chunk);
                 Err(miss)
@@ -550,6 +679,14 @@ impl Core {
             return None;
         }
         if self.move_page(None, ci) != ReassignOutcome::Ok {
+            // Heap objects may hold the budget: evicting one gives back its pages.
+            let mut rounds = 16;
+            while rounds > 0 && self.pool.reserved() > 0 && self.evict_object() {
+                rounds -= 1;
+                if let Some(c) = self.alloc_chunk_once(ci, held) {
+                    return Some(c);
+                }
+            }
             return None;
         }
         self.alloc_chunk_once(ci, held)
@@ -661,8 +798,16 @@ impl Core {
                 continue;
             }
             let unfetched = bits & FETCHED == 0;
+            match dead {
+                None => self.observers.report(Removal::Evicted, it.db(), it.key()),
+                Some(Miss::Expired) => self.observers.report(Removal::Expired, it.db(), it.key()),
+                Some(_) => {}
+            }
             if dead.is_some() {
                 st.reclaimed += 1;
+                if dead == Some(Miss::Expired) {
+                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                }
                 if unfetched {
                     st.expired_unfetched += 1;
                 }
@@ -693,22 +838,26 @@ impl Core {
         let key_hash = self.index.key_hash(it.key());
         let si = self.index.stripe_of(key_hash);
         let hash = table_hash(key_hash, db);
-        let removed = if let Some(held) = held.filter(|h| h.stripe == si) {
+        let unlink = |s: &mut Stripe| {
+            let removed = s.remove(hash, it.chunk, db);
+            if removed {
+                it.clear_bits(LINKED);
+                self.account_unlink(it);
+                self.release_object(s, it);
+            }
+            removed
+        };
+        if let Some(held) = held.filter(|h| h.stripe == si) {
             if it.chunk == held.protect {
                 return false;
             }
-            held.guard.remove(hash, it.chunk, db)
+            unlink(held.guard)
         } else {
             match self.index.try_lock(si) {
-                Some(mut g) => g.remove(hash, it.chunk, db),
-                None => return false,
+                Some(mut g) => unlink(&mut g),
+                None => false,
             }
-        };
-        if removed {
-            it.clear_bits(LINKED);
-            self.account_unlink(it);
         }
-        removed
     }
 
     /// Allocates the chunks of a new item and writes its header and key; `fill` writes the
@@ -719,9 +868,8 @@ impl Core {
         held: &mut Held<'_>,
         fill: impl FnOnce(&mut dyn FnMut(&[u8])),
     ) -> Result<ChunkId, BuildError> {
-        let slot = cas_slot_len(spec.explicit_cas.is_some());
-        let size = plain_size(spec.key.len(), spec.value_len) + slot;
-        if size > self.config.item_size_max {
+        let size = spec.prefix(false) + spec.value_len;
+        if !spec.large && size > self.config.item_size_max {
             return Err(BuildError::TooLarge);
         }
         let chunk_max = self.config.slab_chunk_max;
@@ -729,7 +877,7 @@ impl Core {
             let ci = self.table.class_for(size).ok_or(BuildError::TooLarge)?;
             let chunk = self.alloc_chunk(ci, held).ok_or(BuildError::NoMemory)?;
             let it = Item::new(&self.arena, chunk);
-            spec.init_header(it);
+            spec.init_header(it, false);
             it.set_value_len(spec.value_len);
             it.write_key(spec.key);
             let mut w = ValueWriter {
@@ -745,10 +893,20 @@ impl Core {
         // Chained: the head is a largest-class chunk; full tails of the largest class, the
         // last tail from the class that fits what remains.
         let largest = self.table.largest();
+        let head_extra = spec.prefix(true);
+        // The key must fit the head; and a value that cannot fit the memory limit at all
+        // fails before it evicts everything else.
+        if head_extra >= chunk_max || size > self.config.memory_limit {
+            return Err(if spec.large {
+                BuildError::NoMemory
+            } else {
+                BuildError::TooLarge
+            });
+        }
         let head = self
             .alloc_chunk(largest, held)
             .ok_or(BuildError::NoMemory)?;
-        let head_room = chunk_max - HEADER_SIZE - slot - CHAIN_INFO - spec.key.len();
+        let head_room = chunk_max - head_extra;
         let mut tails: Vec<ChunkId> = Vec::new();
         let mut remaining = spec.value_len.saturating_sub(head_room);
         while remaining > 0 {
@@ -777,8 +935,7 @@ impl Core {
             remaining -= n;
         }
         let it = Item::new(&self.arena, head);
-        spec.init_header(it);
-        it.set_bits(CHAINED);
+        spec.init_header(it, true);
         it.write_chain_info(spec.value_len, tails.first().copied().unwrap_or(NO_CHUNK));
         it.write_key(spec.key);
         let mut w = ValueWriter {
@@ -792,466 +949,10 @@ impl Core {
         Ok(head)
     }
 
-    // ---- operations ----
-
-    pub fn get<R>(
-        &self,
-        db: u8,
-        key: &[u8],
-        opts: &ReadOptions,
-        f: impl FnOnce(&dyn ItemView) -> R,
-    ) -> Lookup<R> {
-        let Locked {
-            guard: mut s,
-            stripe: si,
-            db,
-            hash,
-            now,
-        } = self.lock_key(db, key);
-        match self.find_live_locked(&mut s, hash, db, key, now) {
-            Ok(chunk) => {
-                let mut v = self.view(chunk, now);
-                let it = v.item;
-                let bits = v.before & BITS_MASK;
-                if bits & WIN_SENT != 0 {
-                    v.win_taken = true;
-                } else {
-                    let exp = it.exptime();
-                    let recache = opts
-                        .recache_below
-                        .is_some_and(|below| exp != 0 && exp.saturating_sub(now) < below);
-                    if bits & STALE != 0 || recache {
-                        it.set_bits(WIN_SENT);
-                        v.won = true;
-                    }
-                }
-                if let Some(t) = opts.touch {
-                    it.exptime_cell()
-                        .store(self.rel_exptime(t), Ordering::Relaxed);
-                }
-                if !opts.no_bump {
-                    it.bump(now, opts.is_fetch);
-                }
-                Lookup::Hit(f(&v))
-            }
-            Err(miss) => {
-                if let Some(exp) = opts.vivify {
-                    let spec = ItemSpec {
-                        db,
-                        key,
-                        value_len: 0,
-                        flags: 0,
-                        exptime: self.rel_exptime(exp),
-                        seq: self.next_cas(),
-                        explicit_cas: None,
-                        bits: WIN_SENT,
-                    };
-                    let mut held = Held {
-                        stripe: si,
-                        guard: &mut s,
-                        protect: NO_CHUNK,
-                    };
-                    if let Ok(chunk) = self.build(&spec, &mut held, |_| {}) {
-                        Item::new(&self.arena, chunk).set_atime(now);
-                        self.link_locked(&mut s, hash, chunk, None);
-                        return Lookup::Vivified;
-                    }
-                }
-                Lookup::Miss(miss)
-            }
-        }
-    }
-
-    pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
-        let Locked {
-            guard: mut s,
-            db,
-            hash,
-            now,
-            ..
-        } = self.lock_key(db, key);
-        match self.find_live_locked(&mut s, hash, db, key, now) {
-            Ok(chunk) => {
-                let it = Item::new(&self.arena, chunk);
-                it.exptime_cell()
-                    .store(self.rel_exptime(expiry), Ordering::Relaxed);
-                it.bump(now, true);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    pub fn store_and<R>(
-        &self,
-        w: &Write<'_>,
-        f: impl FnOnce(Option<&dyn ItemView>) -> R,
-    ) -> (StoreOutcome, R) {
-        let Locked {
-            guard: mut s,
-            stripe: si,
-            db,
-            hash,
-            now,
-        } = self.lock_key(w.db, w.key);
-        let old = self.find_live_locked(&mut s, hash, db, w.key, now).ok();
-        let r = match old {
-            Some(c) => f(Some(&self.view(c, now))),
-            None => f(None),
-        };
-        // A plain set that cannot be stored removes the old value rather than leave stale
-        // data behind, as memcached does.
-        let drop_old = |s: &mut Stripe| {
-            if let (Some(c), Mode::Set, None) = (old, w.mode, w.compare_cas) {
-                self.unlink_locked(s, hash, c);
-            }
-        };
-        if plain_size(w.key.len(), w.value.len()) > self.config.item_size_max {
-            drop_old(&mut s);
-            return (StoreOutcome::TooLarge, r);
-        }
-        let old_item = old.map(|c| Item::new(&self.arena, c));
-        // memcached upgrades set and replace with a CAS to its `cas` command; append and
-        // prepend check the CAS only when the item exists; add ignores it.
-        let mut stale = false;
-        match (old_item, w.mode) {
-            (Some(o), Mode::Add) => {
-                o.bump(now, false);
-                return (StoreOutcome::NotStored, r);
-            }
-            (None, Mode::Replace | Mode::Set) if w.compare_cas.is_some() => {
-                return (StoreOutcome::NotFound, r);
-            }
-            (None, Mode::Replace | Mode::Append | Mode::Prepend) => {
-                return (StoreOutcome::NotStored, r);
-            }
-            (Some(o), _) => {
-                if let Some(cas) = w.compare_cas {
-                    let cur = o.cas();
-                    let cas_mode = matches!(w.mode, Mode::Set | Mode::Replace);
-                    if cas != cur {
-                        if cas_mode && w.invalidate && cas < cur {
-                            stale = true;
-                        } else {
-                            return (StoreOutcome::Exists, r);
-                        }
-                    }
-                }
-            }
-            (None, _) => {}
-        }
-        let appending = matches!(w.mode, Mode::Append | Mode::Prepend);
-        let (flags, exptime) = match old_item {
-            Some(o) if appending || stale => {
-                (if appending { o.flags() } else { w.flags }, o.exptime())
-            }
-            Some(o) if w.keep_ttl => (w.flags, o.exptime()),
-            _ => (w.flags, self.rel_exptime(w.expiry)),
-        };
-        let mut bits = 0;
-        if stale {
-            bits |= STALE;
-            if old_item.is_some_and(|o| o.bits() & WIN_SENT != 0) {
-                bits |= WIN_SENT;
-            }
-        }
-        let old_len = if appending {
-            old_item.map_or(0, |o| o.value_len())
-        } else {
-            0
-        };
-        let seq = self.next_cas();
-        let cas = w.new_cas.unwrap_or(seq);
-        let spec = ItemSpec {
-            db,
-            key: w.key,
-            value_len: old_len + w.value.len(),
-            flags,
-            exptime,
-            seq,
-            explicit_cas: w.new_cas,
-            bits,
-        };
-        let mut held = Held {
-            stripe: si,
-            guard: &mut s,
-            protect: old.unwrap_or(NO_CHUNK),
-        };
-        let chunk_max = self.config.slab_chunk_max;
-        let built = self.build(&spec, &mut held, |push| match (w.mode, old_item) {
-            (Mode::Append, Some(o)) => {
-                o.for_each_piece(chunk_max, &mut *push);
-                push(w.value);
-            }
-            (Mode::Prepend, Some(o)) => {
-                push(w.value);
-                o.for_each_piece(chunk_max, &mut *push);
-            }
-            _ => push(w.value),
-        });
-        match built {
-            Ok(chunk) => {
-                Item::new(&self.arena, chunk).set_atime(now);
-                self.link_locked(&mut s, hash, chunk, old);
-                (
-                    StoreOutcome::Stored {
-                        cas: self.visible_cas(cas),
-                    },
-                    r,
-                )
-            }
-            Err(e) => {
-                // Our own allocation may have evicted the old item already.
-                if old.is_some() && s.find(&self.arena, hash, db, w.key) == old {
-                    drop_old(&mut s);
-                }
-                match e {
-                    BuildError::TooLarge => (StoreOutcome::TooLarge, r),
-                    BuildError::NoMemory => (StoreOutcome::NoMemory, r),
-                }
-            }
-        }
-    }
-
-    pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
-        let Locked {
-            guard: mut s,
-            stripe: si,
-            db,
-            hash,
-            now,
-        } = self.lock_key(d.db, d.key);
-        let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
-            return DeleteOutcome::NotFound;
-        };
-        let it = Item::new(&self.arena, chunk);
-        if d.compare_cas.is_some_and(|c| c != it.cas()) {
-            return DeleteOutcome::Exists;
-        }
-        if !d.drop_value && d.invalidate.is_none() {
-            self.unlink_locked(&mut s, hash, chunk);
-            return DeleteOutcome::Deleted;
-        }
-        if d.drop_value {
-            let spec = ItemSpec {
-                db,
-                key: d.key,
-                value_len: 0,
-                flags: 0,
-                exptime: it.exptime(),
-                seq: self.next_cas(),
-                explicit_cas: None,
-                bits: 0,
-            };
-            let mut held = Held {
-                stripe: si,
-                guard: &mut s,
-                protect: chunk,
-            };
-            match self.build(&spec, &mut held, |_| {}) {
-                Ok(new) => {
-                    Item::new(&self.arena, new).set_atime(now);
-                    self.link_locked(&mut s, hash, new, Some(chunk));
-                    chunk = new;
-                }
-                // Dropping the value cannot fit: dropping the whole item is the closest.
-                Err(_) => {
-                    self.unlink_locked(&mut s, hash, chunk);
-                    return DeleteOutcome::Deleted;
-                }
-            }
-        }
-        if let Some(exp) = d.invalidate {
-            let it = Item::new(&self.arena, chunk);
-            if let Some(e) = exp {
-                it.exptime_cell()
-                    .store(self.rel_exptime(e), Ordering::Relaxed);
-            }
-            it.set_bits(STALE);
-            it.clear_bits(WIN_SENT);
-            it.set_cas(self.next_cas(), None);
-        }
-        DeleteOutcome::Deleted
-    }
-
-    pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
-        let Locked {
-            guard: mut s,
-            stripe: si,
-            db,
-            hash,
-            now,
-        } = self.lock_key(a.db, a.key);
-        let chunk = match self.find_live_locked(&mut s, hash, db, a.key, now) {
-            Ok(c) => c,
-            Err(_) => {
-                let Some((initial, expiry)) = a.vivify else {
-                    return ArithOutcome::NotFound;
-                };
-                let mut buf = [0u8; 20];
-                let digits = format_u64(initial, &mut buf);
-                let seq = self.next_cas();
-                let cas = a.new_cas.unwrap_or(seq);
-                let spec = ItemSpec {
-                    db,
-                    key: a.key,
-                    value_len: digits.len(),
-                    flags: 0,
-                    exptime: self.rel_exptime(expiry),
-                    seq,
-                    explicit_cas: a.new_cas,
-                    bits: 0,
-                };
-                let mut held = Held {
-                    stripe: si,
-                    guard: &mut s,
-                    protect: NO_CHUNK,
-                };
-                return match self.build(&spec, &mut held, |push| push(digits)) {
-                    Ok(c) => {
-                        Item::new(&self.arena, c).set_atime(now);
-                        self.link_locked(&mut s, hash, c, None);
-                        ArithOutcome::Value {
-                            value: initial,
-                            cas: self.visible_cas(cas),
-                            expiry,
-                            created: true,
-                        }
-                    }
-                    Err(_) => ArithOutcome::NoMemory,
-                };
-            }
-        };
-        let it = Item::new(&self.arena, chunk);
-        if a.compare_cas.is_some_and(|c| c != it.cas()) {
-            return ArithOutcome::Exists;
-        }
-        // A chained value is far longer than any number.
-        let Some(old_value) = it.plain_value() else {
-            return ArithOutcome::NonNumeric;
-        };
-        let Some(cur) = parse_counter(old_value) else {
-            return ArithOutcome::NonNumeric;
-        };
-        let value = if a.incr {
-            cur.wrapping_add(a.delta)
-        } else {
-            cur.saturating_sub(a.delta)
-        };
-        let mut buf = [0u8; 20];
-        let digits = format_u64(value, &mut buf);
-        let seq = self.next_cas();
-        let cas = a.new_cas.unwrap_or(seq);
-        let exptime = match a.touch {
-            Some(e) => self.rel_exptime(e),
-            None => it.exptime(),
-        };
-        let chunk = if digits.len() <= old_value.len() && it.set_cas(seq, a.new_cas) {
-            // memcached rewrites in place, padding with spaces to the old length. All value
-            // readers hold this stripe lock, so the bytes may change under it.
-            let off = it.value_offset();
-            let old_len = old_value.len();
-            self.arena.write(off, digits);
-            for i in digits.len()..old_len {
-                self.arena.write(off + i, b" ");
-            }
-            it.exptime_cell().store(exptime, Ordering::Relaxed);
-            chunk
-        } else {
-            let spec = ItemSpec {
-                db,
-                key: a.key,
-                value_len: digits.len(),
-                flags: it.flags(),
-                exptime,
-                seq,
-                explicit_cas: a.new_cas,
-                bits: 0,
-            };
-            let mut held = Held {
-                stripe: si,
-                guard: &mut s,
-                protect: chunk,
-            };
-            match self.build(&spec, &mut held, |push| push(digits)) {
-                Ok(c) => {
-                    Item::new(&self.arena, c).set_bits(it.bits() & FETCHED);
-                    self.link_locked(&mut s, hash, c, Some(chunk));
-                    c
-                }
-                Err(_) => return ArithOutcome::NoMemory,
-            }
-        };
-        Item::new(&self.arena, chunk).bump(now, true);
-        ArithOutcome::Value {
-            value,
-            cas: self.visible_cas(cas),
-            expiry: self.expiry_of(exptime),
-            created: false,
-        }
-    }
-
-    pub fn rewrite<R>(
-        &self,
-        db: u8,
-        key: &[u8],
-        f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
-    ) -> Result<R, RewriteError> {
-        let Locked {
-            guard: mut s,
-            stripe: si,
-            db,
-            hash,
-            now,
-        } = self.lock_key(db, key);
-        let old = self.find_live_locked(&mut s, hash, db, key, now).ok();
-        let decision = match old {
-            Some(c) => f(Some(&self.view(c, now))),
-            None => f(None),
-        };
-        match decision {
-            Rewrite::Keep(r) => Ok(r),
-            Rewrite::Delete(r) => {
-                if let Some(c) = old {
-                    self.unlink_locked(&mut s, hash, c);
-                }
-                Ok(r)
-            }
-            Rewrite::Write {
-                value,
-                flags,
-                expiry,
-                result,
-            } => {
-                let exptime = match (expiry, old) {
-                    (Some(e), _) => self.rel_exptime(e),
-                    (None, Some(c)) => Item::new(&self.arena, c).exptime(),
-                    (None, None) => 0,
-                };
-                let spec = ItemSpec {
-                    db,
-                    key,
-                    value_len: value.len(),
-                    flags,
-                    exptime,
-                    seq: self.next_cas(),
-                    explicit_cas: None,
-                    bits: 0,
-                };
-                let mut held = Held {
-                    stripe: si,
-                    guard: &mut s,
-                    protect: old.unwrap_or(NO_CHUNK),
-                };
-                let chunk = self.build(&spec, &mut held, |push| push(&value))?;
-                Item::new(&self.arena, chunk).set_atime(now);
-                self.link_locked(&mut s, hash, chunk, old);
-                Ok(result)
-            }
-        }
-    }
-
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        if self.snapshot.is_active() {
+            self.snapshot_visit_all();
+        }
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);
@@ -1322,130 +1023,6 @@ impl Core {
             }
             return n;
         }
-    }
-
-    pub fn curr_items(&self) -> u64 {
-        (0..self.index.stripe_count())
-            .map(|i| self.index.lock(i).len() as u64)
-            .sum()
-    }
-
-    pub fn stats(&self) -> StoreStats {
-        let mut st = StoreStats {
-            curr_items: self.curr_items(),
-            total_items: self.counters.total_items.load(Ordering::Relaxed),
-            bytes: self.counters.bytes.load(Ordering::Relaxed),
-            limit_maxbytes: (self.pool.limit() * self.config.page_size) as u64,
-            total_malloced: (self.pool.in_use() * self.config.page_size) as u64,
-            slabs_moved: self.counters.slabs_moved.load(Ordering::Relaxed),
-            crawler_items_checked: self.counters.crawler_items_checked.load(Ordering::Relaxed),
-            hash_power_level: (self.index_slots().max(1)).ilog2(),
-            hash_bytes: self.index_bytes(),
-            malloc_fails: self.counters.malloc_fails.load(Ordering::Relaxed),
-            ..StoreStats::default()
-        };
-        for c in &self.classes {
-            let cs = c.state.lock();
-            if c.page_count(&cs) > 0 {
-                st.curr_slab_classes += 1;
-            }
-            st.evictions += cs.evicted;
-            st.reclaimed += cs.reclaimed;
-            st.expired_unfetched += cs.expired_unfetched;
-            st.evicted_unfetched += cs.evicted_unfetched;
-            st.evicted_active += cs.evicted_active;
-            st.crawler_reclaimed += cs.crawler_reclaimed;
-        }
-        st
-    }
-
-    /// `stats reset`: zeroes the counters memcached resets (its item stats and global
-    /// totals); gauges (items, bytes, pages) and the automove demand signal stay.
-    pub fn reset_stats(&self) {
-        self.counters.total_items.store(0, Ordering::Relaxed);
-        self.counters.malloc_fails.store(0, Ordering::Relaxed);
-        self.counters.slabs_moved.store(0, Ordering::Relaxed);
-        self.counters
-            .crawler_items_checked
-            .store(0, Ordering::Relaxed);
-        for c in &self.classes {
-            let mut cs = c.state.lock();
-            cs.evicted = 0;
-            cs.evicted_nonzero = 0;
-            cs.evicted_time = 0;
-            cs.evicted_unfetched = 0;
-            cs.evicted_active = 0;
-            cs.outofmemory = 0;
-            cs.reclaimed = 0;
-            cs.expired_unfetched = 0;
-            cs.crawler_reclaimed = 0;
-        }
-    }
-
-    pub fn slab_stats(&self) -> Vec<SlabClassStats> {
-        let now = self.clock.now();
-        self.classes
-            .iter()
-            .map(|c| {
-                let cs = c.state.lock();
-                let total_chunks = (c.page_count(&cs) * c.perslab) as u64;
-                let free_end = c.uncarved(&cs) as u64;
-                let items = c.items.load(Ordering::Relaxed);
-                SlabClassStats {
-                    id: c.id,
-                    chunk_size: c.size as u64,
-                    chunks_per_page: c.perslab as u64,
-                    total_pages: c.page_count(&cs) as u64,
-                    total_chunks,
-                    used_chunks: total_chunks - cs.free.len() as u64 - free_end,
-                    free_chunks: cs.free.len() as u64,
-                    free_chunks_end: free_end,
-                    mem_requested: c.requested.load(Ordering::Relaxed),
-                    number: items,
-                    age: self.oldest_age(c, &cs, now),
-                    evicted: cs.evicted,
-                    evicted_nonzero: cs.evicted_nonzero,
-                    evicted_time: cs.evicted_time,
-                    outofmemory: cs.outofmemory,
-                    reclaimed: cs.reclaimed,
-                    expired_unfetched: cs.expired_unfetched,
-                    evicted_unfetched: cs.evicted_unfetched,
-                    evicted_active: cs.evicted_active,
-                    crawler_reclaimed: cs.crawler_reclaimed,
-                }
-            })
-            .collect()
-    }
-
-    /// Seconds since the least recently accessed linked item of the class was used (a
-    /// sample of the slots after the hand, which is where the oldest items sit).
-    pub fn oldest_age(&self, class: &SlabClass, st: &ClassState, now: u32) -> u64 {
-        let slots = class.carved_slots(st);
-        let mut oldest = 0;
-        for i in 0..slots.min(256) {
-            let slot = (st.hand + i) % slots;
-            let it = Item::new(
-                &self.arena,
-                class.slot_chunk(st, self.config.page_size, slot),
-            );
-            let bits = it.bits();
-            if bits & LINKED != 0 && bits & TAIL == 0 {
-                oldest = oldest.max(atime_age(now, it.atime()));
-            }
-        }
-        u64::from(oldest)
-    }
-
-    pub fn index_slots(&self) -> u64 {
-        (0..self.index.stripe_count())
-            .map(|i| self.index.lock(i).table_bytes() as u64 / 5)
-            .sum()
-    }
-
-    pub fn index_bytes(&self) -> u64 {
-        (0..self.index.stripe_count())
-            .map(|i| self.index.lock(i).table_bytes() as u64)
-            .sum()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::arena::ChunkId;
 use super::index::table_hash;
-use super::item::{Item, NO_CHUNK};
+use super::item::{Exp, Item, NO_CHUNK};
 use super::items::{Core, Held, ItemSpec};
 use super::{ItemView, KeyspaceStats, RewriteError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,13 +78,17 @@ impl Core {
         None
     }
 
-    pub fn rename(
+    /// RENAME / MOVE (`keep_source` false) and COPY (`keep_source` true): the value of
+    /// (db, key), whatever its type, under (to_db, to_key). Ok(false) when the source is
+    /// absent, or the destination exists and `only_if_absent`.
+    pub fn transfer(
         &self,
         db: u8,
         key: &[u8],
         to_db: u8,
         to_key: &[u8],
         only_if_absent: bool,
+        keep_source: bool,
     ) -> Result<bool, RewriteError> {
         let k_src = self.index.key_hash(key);
         let k_dst = self.index.key_hash(to_key);
@@ -104,13 +108,16 @@ impl Core {
         };
         if si == di {
             let mut s = self.index.lock(si);
+            if self.snapshot.is_active() {
+                self.snapshot_visit_locked(si, &mut s);
+            }
             let (db, to_db, now, h_src, h_dst) = resolve();
             let Ok(src) = self.find_live_locked(&mut s, h_src, db, key, now) else {
                 return Ok(false);
             };
             if db == to_db && key == to_key {
                 // The destination exists: it is the source.
-                return Ok(!only_if_absent);
+                return Ok(!only_if_absent && !keep_source);
             }
             let dst = self
                 .find_live_locked(&mut s, h_dst, to_db, to_key, now)
@@ -123,16 +130,22 @@ impl Core {
                 guard: &mut s,
                 protect: src,
             };
-            let new = self.copy_item(src, to_db, to_key, &mut held)?;
+            let new = self.carry_item(None, src, to_db, to_key, &mut held, keep_source)?;
             // Our own allocation may have evicted the old destination.
             let dst = dst.filter(|&d| s.find(&self.arena, h_dst, to_db, to_key) == Some(d));
             self.link_locked(&mut s, h_dst, new, dst);
-            self.unlink_locked(&mut s, h_src, src);
+            if !keep_source {
+                self.unlink_locked(&mut s, h_src, src);
+            }
             return Ok(true);
         }
         // Two stripes are locked in index order.
         let mut lo = self.index.lock(si.min(di));
         let mut hi = self.index.lock(si.max(di));
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si.min(di), &mut lo);
+            self.snapshot_visit_locked(si.max(di), &mut hi);
+        }
         let (src_s, dst_s) = if si < di {
             (&mut *lo, &mut *hi)
         } else {
@@ -151,30 +164,43 @@ impl Core {
             guard: dst_s,
             protect: dst.unwrap_or(NO_CHUNK),
         };
-        let new = self.copy_item(src, to_db, to_key, &mut held)?;
+        let new = self.carry_item(
+            Some(&mut *src_s),
+            src,
+            to_db,
+            to_key,
+            &mut held,
+            keep_source,
+        )?;
+        let dst = dst.filter(|&d| dst_s.find(&self.arena, h_dst, to_db, to_key) == Some(d));
         self.link_locked(dst_s, h_dst, new, dst);
-        self.unlink_locked(src_s, h_src, src);
+        if !keep_source {
+            self.unlink_locked(src_s, h_src, src);
+        }
         Ok(true)
     }
 
-    /// A copy of item `src` under another key.
-    fn copy_item(
+    /// A copy of string item `src` under another key (and expiry, if given).
+    pub fn copy_item(
         &self,
         src: ChunkId,
         db: u8,
         key: &[u8],
+        exp: Option<Exp>,
         held: &mut Held<'_>,
     ) -> Result<ChunkId, RewriteError> {
         let it = Item::new(&self.arena, src);
         let spec = ItemSpec {
-            db,
-            key,
-            value_len: it.value_len(),
-            flags: it.flags(),
-            exptime: it.exptime(),
-            seq: self.next_cas(),
-            explicit_cas: None,
-            bits: 0,
+            kind: it.kind(),
+            large: true,
+            ..ItemSpec::new(
+                db,
+                key,
+                it.value_len(),
+                it.flags(),
+                exp.unwrap_or_else(|| it.exp()),
+                self.next_cas(),
+            )
         };
         let chunk_max = self.config.slab_chunk_max;
         let new = self.build(&spec, held, |push| it.for_each_piece(chunk_max, &mut *push))?;

@@ -13,67 +13,13 @@ use super::arena::ChunkId;
 use super::item::{atime_age, chunk_at, Item, FETCHED, FREE, LINKED, TAIL};
 use super::items::Core;
 use super::slabs::{ClassState, SlabClass};
-use super::ReassignOutcome;
+use super::{Miss, ReassignOutcome};
 use std::sync::atomic::Ordering;
-
-/// Slots the crawler examines per class per pass.
-const CRAWL_SLOTS: usize = 20_000;
 
 /// Times a page move retries items whose stripe was busy.
 const MOVE_RETRIES: usize = 3;
 
 impl Core {
-    /// Reclaims expired and flushed items in every class, a bounded number of slots each.
-    pub fn crawl(&self) {
-        let now = self.clock.now();
-        for db in 0..16 {
-            self.now(db);
-        }
-        for class in &self.classes {
-            let mut tails = Vec::new();
-            {
-                let mut st = class.state.lock();
-                let slots = class.carved_slots(&st);
-                if slots == 0 {
-                    continue;
-                }
-                let n = slots.min(CRAWL_SLOTS);
-                let mut freed = Vec::new();
-                for _ in 0..n {
-                    let slot = st.crawl % slots;
-                    st.crawl = slot + 1;
-                    let chunk = class.slot_chunk(&st, self.config.page_size, slot);
-                    let it = Item::new(&self.arena, chunk);
-                    let bits = it.bits();
-                    if bits & LINKED == 0 || bits & TAIL != 0 {
-                        continue;
-                    }
-                    self.counters
-                        .crawler_items_checked
-                        .fetch_add(1, Ordering::Relaxed);
-                    if self.dead(it, now).is_none() {
-                        continue;
-                    }
-                    if self.unlink_victim(it, None) {
-                        st.crawler_reclaimed += 1;
-                        if bits & FETCHED == 0 {
-                            st.expired_unfetched += 1;
-                        }
-                        it.tails(&mut tails);
-                        freed.push(chunk);
-                    }
-                }
-                for c in freed {
-                    Item::new(&self.arena, c).mark_free();
-                    st.free.push(c);
-                }
-            }
-            for t in tails {
-                self.free_chunk(t);
-            }
-        }
-    }
-
     /// Empties one page of `class` (preferring the page under the eviction hand) and
     /// removes it from the class. None when every page is busy or the class has none.
     /// Chunks of other classes that the page's items held (tails, heads) are pushed to
@@ -136,7 +82,7 @@ impl Core {
                 // tail keeps its head id while this class's lock is held (freeing it needs
                 // the lock); a head that is no longer linked is being built or freed.
                 let it = if bits & TAIL != 0 {
-                    let Ok(head) = ChunkId::try_from(chunk.seq()) else {
+                    let Ok(head) = ChunkId::try_from(chunk.tail_head()) else {
                         busy = true;
                         continue;
                     };
@@ -156,8 +102,11 @@ impl Core {
                     busy = true;
                     continue;
                 }
-                if self.dead(it, now).is_some() {
+                if let Some(why) = self.dead(it, now) {
                     st.reclaimed += 1;
+                    if why == Miss::Expired {
+                        self.counters.expired.fetch_add(1, Ordering::Relaxed);
+                    }
                 } else {
                     st.evicted += 1;
                     st.evicted_time = u64::from(atime_age(now, it.atime()));
@@ -251,7 +200,7 @@ impl Core {
     pub fn shrink_to_limit(&self) {
         let now = self.clock.now();
         let mut attempts = self.classes.len();
-        while self.pool.in_use() > self.pool.limit() && attempts > 0 {
+        while self.pool.over() && attempts > 0 {
             attempts -= 1;
             let victim = self
                 .classes
@@ -319,8 +268,14 @@ impl Core {
         if self.config.lru_crawler {
             self.crawl();
         }
-        if self.pool.in_use() > self.pool.limit() {
+        if self.pool.over() {
             self.shrink_to_limit();
+        }
+        if self.config.evict {
+            let mut rounds = 64;
+            while self.pool.over() && rounds > 0 && self.evict_object() {
+                rounds -= 1;
+            }
         }
         self.automove();
     }

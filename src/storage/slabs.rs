@@ -176,6 +176,8 @@ struct PoolState {
     spare: Vec<u32>,
     in_use: usize,
     limit: usize,
+    /// Pages' worth of memory charged to heap objects (not handed out as pages).
+    reserved: usize,
 }
 
 impl PagePool {
@@ -187,6 +189,7 @@ impl PagePool {
                 spare: Vec::new(),
                 in_use: 0,
                 limit,
+                reserved: 0,
             }),
         }
     }
@@ -194,7 +197,7 @@ impl PagePool {
     /// A page within the budget, or None.
     pub fn take(&self) -> Option<u32> {
         let mut p = self.state.lock();
-        if p.in_use >= p.limit {
+        if p.in_use + p.reserved >= p.limit {
             return None;
         }
         let page = if let Some(page) = p.spare.pop() {
@@ -226,6 +229,28 @@ impl PagePool {
 
     pub fn set_limit(&self, pages: usize) {
         self.state.lock().limit = pages;
+    }
+
+    /// Pages held back for heap objects.
+    pub fn set_reserved(&self, pages: usize) {
+        self.state.lock().reserved = pages;
+    }
+
+    pub fn reserved(&self) -> usize {
+        self.state.lock().reserved
+    }
+
+    /// Whether pages in use and the object reservation together pass the limit.
+    pub fn over(&self) -> bool {
+        let p = self.state.lock();
+        p.in_use + p.reserved > p.limit
+    }
+
+    /// Whether `bytes` more of objects would pass the limit.
+    pub fn would_exceed(&self, bytes: usize, page_size: usize) -> bool {
+        let p = self.state.lock();
+        let extra = bytes.div_ceil(page_size);
+        p.in_use + p.reserved + extra > p.limit
     }
 }
 

@@ -10,19 +10,28 @@
 //! - a rejected storage command's error is sent at once, not after its data was discarded;
 //! - meta flags newer than 1.6.18 are accepted: `E` (new CAS) on mg/ms/md/ma, `x` on md,
 //!   `S` on ms (ignored, the length is positional);
-//! - `stats` omits counters of machinery slabd does not have (libevent, segmented LRU
-//!   queues, extstore, response objects), and `stats conns` lists clients, not listeners.
+//! - `stats` and `stats settings` print every name memcached 1.6.18 prints, in its order;
+//!   counters of machinery slabd does not have (segmented LRU moves, log watchers, page
+//!   mover rescues, extstore and TLS settings) print 0 or memcached's defaults
+//!   (`stats.rs`, `zeros`); `lru tune|mode|temp_ttl` and `lru_crawler tocrawl|sleep` are
+//!   answered as memcached answers them and change only what `stats settings` shows.
 
+mod auth;
+pub mod binary;
+pub use auth::add_file_users;
 mod login;
 mod meta;
 mod stats;
 
+use crate::hub::monitor::{memcache_monitor_line, stream};
+use crate::hub::notify;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{Context, Session, Step};
+use super::{Context, Protocol, Session, Step};
+use crate::config::{BindingProtocol, Settings};
 use crate::protocol::memcache::{
     parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
 };
@@ -45,15 +54,56 @@ pub struct State {
     swallow: usize,
     /// ASCII login: bytes of the `user pass\r\n` block the `set` line announced.
     login_pending: Option<usize>,
+    /// SASL PLAIN was started without its message; SASL_STEP carries it.
+    sasl_started: bool,
 }
 
-/// Server-wide state of the memcached protocol (`stats detail`).
-#[derive(Debug, Default)]
+/// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
+#[derive(Debug)]
 pub struct Shared {
     /// `stats detail on`: count requests per key prefix (memcached takes a global lock for
     /// this too, so it is off by default).
     detail: AtomicBool,
     prefixes: Mutex<HashMap<Vec<u8>, PrefixCounts>>,
+    /// `lru_crawler enable|disable` (starts as `-o lru_crawler`).
+    crawler: AtomicBool,
+    /// `stats sizes_enable|sizes_disable` (starts as `-o track_sizes`).
+    track_sizes: AtomicBool,
+    /// memcached's segmented-LRU tunables, set by `lru` and printed by `stats settings`.
+    lru: Mutex<LruTuning>,
+}
+
+/// What `lru tune|mode|temp_ttl` set. slabd's CLOCK has no segments: kept for `stats
+/// settings` and so that tools that tune memcached get memcached's replies.
+#[derive(Clone, Copy, Debug)]
+struct LruTuning {
+    segmented: bool,
+    hot_pct: u32,
+    warm_pct: u32,
+    hot_factor: f64,
+    warm_factor: f64,
+    temp_lru: bool,
+    temporary_ttl: i32,
+}
+
+impl Shared {
+    pub fn new(settings: &Settings) -> Shared {
+        Shared {
+            detail: AtomicBool::new(false),
+            prefixes: Mutex::default(),
+            crawler: AtomicBool::new(settings.lru_crawler),
+            track_sizes: AtomicBool::new(settings.track_sizes),
+            lru: Mutex::new(LruTuning {
+                segmented: true,
+                hot_pct: 20,
+                warm_pct: 40,
+                hot_factor: 0.2,
+                warm_factor: 2.0,
+                temp_lru: settings.temporary_ttl.is_some(),
+                temporary_ttl: settings.temporary_ttl.unwrap_or(61),
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,6 +144,20 @@ impl Shared {
             PrefixOp::Set => counts.set += 1,
             PrefixOp::Delete => counts.del += 1,
         }
+    }
+}
+
+/// The protocol a connection on the memcached port speaks, from its first byte and `-B`
+/// (memcached's `try_read_command_negotiate`; RESP is slabd's own addition, behind the same
+/// user model as the text protocol's login).
+pub fn detect(settings: &Settings, first: u8) -> Protocol {
+    match settings.binding_protocol {
+        BindingProtocol::Binary => Protocol::MemcacheBinary,
+        BindingProtocol::Auto if first == crate::protocol::memcache::binary::REQUEST_MAGIC => {
+            Protocol::MemcacheBinary
+        }
+        _ if first == b'*' => Protocol::Resp,
+        _ => Protocol::Memcache,
     }
 }
 
@@ -151,6 +215,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Step::Done(consumed)
         }
         Parsed::Request { command, consumed } => {
+            if ctx.hub.watchers.wanted(stream::MONITOR) {
+                let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
+                ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
+            }
             session
                 .info
                 .last_cmd
@@ -174,8 +242,49 @@ fn log_command(session: &Session, input: &[u8]) {
     eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
 }
 
-/// Runs one command; `Some(step)` when the connection does something other than go on.
+/// Runs one command, then logs what it changed when the append-only file is on.
 fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>) -> Option<Step> {
+    if !ctx.persist.aof.is_on() {
+        return execute_command(ctx, session, cmd, out);
+    }
+    use crate::persist::aof_log::{record_memcache, record_memcache_flush};
+    let key: Option<Vec<u8>> = match &cmd {
+        Command::Store { key, .. }
+        | Command::Delete { key, .. }
+        | Command::Arith { key, .. }
+        | Command::Touch { key, .. } => Some(key.to_vec()),
+        Command::MetaGet { key, .. }
+        | Command::MetaSet { key, .. }
+        | Command::MetaDelete { key, .. }
+        | Command::MetaArith { key, .. } => Some(key.bytes().to_vec()),
+        _ => None,
+    };
+    let touched: Vec<Vec<u8>> = match &cmd {
+        Command::Get {
+            keys,
+            touch: Some(_),
+            ..
+        } => keys.iter().map(|k| k.to_vec()).collect(),
+        _ => Vec::new(),
+    };
+    let flush = matches!(cmd, Command::FlushAll { delay: 0, .. });
+    let step = execute_command(ctx, session, cmd, out);
+    for k in key.iter().chain(touched.iter()) {
+        record_memcache(ctx, k);
+    }
+    if flush {
+        record_memcache_flush(ctx);
+    }
+    step
+}
+
+/// Runs one command; `Some(step)` when the connection does something other than go on.
+fn execute_command(
+    ctx: &Context,
+    session: &Session,
+    cmd: Command<'_>,
+    out: &mut Vec<u8>,
+) -> Option<Step> {
     let stats = &ctx.threads[session.worker];
     let clock = ctx.store.clock();
     match cmd {
@@ -214,6 +323,18 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
             count_store(stats, verb == StoreVerb::Cas, outcome);
+            if matches!(outcome, StoreOutcome::Stored { .. }) {
+                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+                ctx.notify(
+                    notify::STRING,
+                    if append { "append" } else { "set" },
+                    0,
+                    key,
+                );
+                if exptime != 0 && !append {
+                    ctx.notify(notify::GENERIC, "expire", 0, key);
+                }
+            }
             let reply = match outcome {
                 StoreOutcome::Stored { .. } => Reply::Stored,
                 StoreOutcome::NotStored => Reply::NotStored,
@@ -238,6 +359,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
                     bump(&stats.delete_hits);
+                    ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
                 DeleteOutcome::NotFound | DeleteOutcome::Exists => {
@@ -266,6 +388,9 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 touch: None,
             });
             count_arith(stats, incr, &outcome);
+            if matches!(outcome, ArithOutcome::Value { .. }) {
+                ctx.notify(notify::STRING, "incrby", 0, key);
+            }
             if !noreply {
                 match outcome {
                     ArithOutcome::Value { value, .. } => {
@@ -286,6 +411,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             bump(&stats.cmd_touch);
             let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
                 bump(&stats.touch_hits);
+                ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
                 bump(&stats.touch_misses);
@@ -319,11 +445,14 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             }
         }
         Command::Quit => return Some(Step::Close),
-        Command::Shutdown { .. } => {
-            if ctx.settings.shutdown_enabled {
+        Command::Shutdown { graceful } => {
+            if !ctx.settings.shutdown_enabled {
+                out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
+            } else if graceful.is_some() {
                 return Some(Step::Shutdown);
+            } else {
+                Reply::Error(Error::InvalidShutdownMode).write(out);
             }
-            out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
         }
         Command::CacheMemlimit { megabytes, noreply } => {
             let reply: &[u8] = if megabytes < MEMLIMIT_MIN_MB {
@@ -340,11 +469,16 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, out),
+        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);
             Reply::Ok.write(out);
+        }
+        Command::LruCrawlerCrawl(_) | Command::LruCrawlerMetadump(_)
+            if !ctx.memcache.crawler.load(Ordering::Relaxed) =>
+        {
+            out.extend_from_slice(b"CLIENT_ERROR lru crawler disabled\r\n");
         }
         Command::LruCrawlerCrawl(_) => {
             ctx.store.maintain();
@@ -356,7 +490,16 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             Reply::Error(Error::MetadumpPipelined).write(out)
         }
         Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
-        Command::LruCrawlerToggle(_) => Reply::Ok.write(out),
+        Command::LruCrawlerToggle(on) => {
+            let was = ctx.memcache.crawler.swap(on, Ordering::Relaxed);
+            if on && was {
+                out.extend_from_slice(b"ERROR failed to start lru crawler thread\r\n");
+            } else {
+                Reply::Ok.write(out);
+            }
+        }
+        Command::LruCrawlerSetting => Reply::Ok.write(out),
+        Command::Lru(lru) => stats::lru(ctx, lru, out),
         Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),
         Command::MetaSet { key, flags, data } => meta::set(ctx, stats, &key, &flags, data, out),
         Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),
@@ -442,7 +585,9 @@ fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
 fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
     match clock.memcache_expiry(delay) {
         Expiry::Never => 0,
-        Expiry::At(at) => u32::try_from(at.saturating_sub(clock.unix_now())).unwrap_or(u32::MAX),
+        Expiry::AtMs(ms) => {
+            u32::try_from((ms / 1000).saturating_sub(clock.unix_now())).unwrap_or(u32::MAX)
+        }
     }
 }
 
@@ -450,7 +595,7 @@ fn flush_delay(clock: &crate::storage::Clock, delay: i64) -> u32 {
 fn ttl_remaining(clock: &crate::storage::Clock, expiry: Expiry) -> i64 {
     match expiry {
         Expiry::Never => -1,
-        Expiry::At(at) => at as i64 - clock.unix_now() as i64,
+        Expiry::AtMs(ms) => (ms / 1000) as i64 - clock.unix_now() as i64,
     }
 }
 

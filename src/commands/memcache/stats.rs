@@ -5,84 +5,189 @@ use std::sync::atomic::Ordering;
 
 use super::{PrefixCounts, MEMCACHED_VERSION};
 use crate::commands::Context;
-use crate::protocol::memcache::{write_u64, ClassSelector, Reply, StatsGroup};
+use crate::protocol::memcache::{binary, write_u64, ClassSelector, LruCommand, Reply, StatsGroup};
 use crate::stats::sum;
 use crate::storage::{Expiry, ReassignOutcome};
 
-/// Writes `STAT name value\r\n` lines.
-struct StatWriter<'a> {
+/// Writes statistics as memcached answers `stats`: `STAT name value\r\n` lines ended by
+/// `END` over the text protocol, one `STAT` packet each (key = name, value = text) ended
+/// by an empty packet over the binary protocol.
+pub(super) struct StatWriter<'a> {
     out: &'a mut Vec<u8>,
+    /// Binary protocol: the request's opaque, echoed in every packet.
+    binary: Option<u32>,
+    /// Where the packet being written starts, and where its name ends.
+    at: usize,
+    name_end: usize,
 }
 
-impl StatWriter<'_> {
+impl<'a> StatWriter<'a> {
+    pub(super) fn ascii(out: &'a mut Vec<u8>) -> StatWriter<'a> {
+        StatWriter {
+            out,
+            binary: None,
+            at: 0,
+            name_end: 0,
+        }
+    }
+
+    pub(super) fn binary(out: &'a mut Vec<u8>, opaque: u32) -> StatWriter<'a> {
+        StatWriter {
+            out,
+            binary: Some(opaque),
+            at: 0,
+            name_end: 0,
+        }
+    }
+
+    fn begin(&mut self) {
+        self.at = self.out.len();
+        match self.binary {
+            Some(opaque) => binary::write_header(
+                self.out,
+                binary::opcode::STAT,
+                binary::Status::Success,
+                0,
+                0,
+                0,
+                opaque,
+                0,
+            ),
+            None => self.out.extend_from_slice(b"STAT "),
+        }
+    }
+
+    /// Ends the name; what follows is the value.
+    fn value(&mut self) {
+        self.name_end = self.out.len();
+        if self.binary.is_none() {
+            self.out.push(b' ');
+        }
+    }
+
+    fn end(&mut self) {
+        if self.binary.is_some() {
+            let start = self.at + binary::HEADER_LEN;
+            let key = (self.name_end - start) as u16;
+            let body = (self.out.len() - start) as u32;
+            self.out[self.at + 2..self.at + 4].copy_from_slice(&key.to_be_bytes());
+            self.out[self.at + 8..self.at + 12].copy_from_slice(&body.to_be_bytes());
+        } else {
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+
     fn start(&mut self, name: &str) {
-        self.out.extend_from_slice(b"STAT ");
+        self.begin();
         self.out.extend_from_slice(name.as_bytes());
-        self.out.push(b' ');
+        self.value();
     }
 
     fn num(&mut self, name: &str, v: u64) {
         self.start(name);
         write_u64(self.out, v);
-        self.out.extend_from_slice(b"\r\n");
+        self.end();
     }
 
     fn text(&mut self, name: &str, v: &str) {
-        self.start(name);
-        self.out.extend_from_slice(v.as_bytes());
-        self.out.extend_from_slice(b"\r\n");
+        self.bytes(name.as_bytes(), v.as_bytes());
+    }
+
+    fn bytes(&mut self, name: &[u8], v: &[u8]) {
+        self.begin();
+        self.out.extend_from_slice(name);
+        self.value();
+        self.out.extend_from_slice(v);
+        self.end();
     }
 
     fn yes_no(&mut self, name: &str, v: bool) {
         self.text(name, if v { "yes" } else { "no" });
     }
 
-    /// `STAT <prefix>:<name> <v>` as per-class and per-connection stats are named.
+    /// `STAT <prefix><id>:<name> <v>` as per-class and per-connection stats are named.
     fn prefixed(&mut self, prefix: &str, id: u64, name: &str, v: u64) {
-        self.out.extend_from_slice(b"STAT ");
+        self.prefixed_text(prefix, id, name, |out| write_u64(out, v));
+    }
+
+    fn prefixed_text(&mut self, prefix: &str, id: u64, name: &str, v: impl FnOnce(&mut Vec<u8>)) {
+        self.begin();
         self.out.extend_from_slice(prefix.as_bytes());
         write_u64(self.out, id);
         self.out.push(b':');
         self.out.extend_from_slice(name.as_bytes());
-        self.out.push(b' ');
-        write_u64(self.out, v);
-        self.out.extend_from_slice(b"\r\n");
+        self.value();
+        v(self.out);
+        self.end();
+    }
+
+    /// `END`, or the binary protocol's empty packet.
+    pub(super) fn finish(&mut self) {
+        match self.binary {
+            Some(opaque) => binary::StatPackets {
+                out: self.out,
+                opaque,
+            }
+            .finish(),
+            None => Reply::End.write(self.out),
+        }
     }
 }
 
-pub(super) fn stats(ctx: &Context, group: StatsGroup, out: &mut Vec<u8>) {
+/// Answers one `stats` group.
+pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
     match group {
-        StatsGroup::General => general(ctx, out),
-        StatsGroup::Settings => settings(ctx, out),
-        StatsGroup::Items => items(ctx, out),
-        StatsGroup::Slabs => slabs(ctx, out),
-        StatsGroup::Sizes => sizes(ctx, out),
-        StatsGroup::Conns => conns(ctx, out),
+        StatsGroup::General => general(ctx, w),
+        StatsGroup::Settings => settings(ctx, w),
+        StatsGroup::Items => items(ctx, w),
+        StatsGroup::Slabs => slabs(ctx, w),
+        StatsGroup::Sizes => sizes(ctx, w),
+        // memcached sends these without a terminator.
+        StatsGroup::SizesEnable => return sizes_toggle(ctx, true, w),
+        StatsGroup::SizesDisable => return sizes_toggle(ctx, false, w),
+        StatsGroup::Cachedump { class, limit } => return cachedump(ctx, class, limit, w.out),
+        StatsGroup::Conns => conns(ctx, w),
         StatsGroup::Reset => {
-            for t in &ctx.threads {
-                t.reset();
+            reset(ctx);
+            if w.binary.is_none() {
+                return Reply::Reset.write(w.out);
             }
-            ctx.store.reset_stats();
-            // memcached resets its totals, not what is open now.
-            let server = &ctx.server;
-            for total in [
-                &server.total_connections,
-                &server.rejected_connections,
-                &server.listen_disabled_num,
-            ] {
-                total.store(0, Ordering::Relaxed);
-            }
-            ctx.memcache.prefixes.lock().clear();
-            return Reply::Reset.write(out);
         }
         StatsGroup::DetailOn | StatsGroup::DetailOff => {
             let on = group == StatsGroup::DetailOn;
             ctx.memcache.detail.store(on, Ordering::Relaxed);
-            return Reply::Ok.write(out);
+            if w.binary.is_none() {
+                return Reply::Ok.write(w.out);
+            }
         }
-        StatsGroup::DetailDump => detail_dump(ctx, out),
+        StatsGroup::DetailDump => {
+            if w.binary.is_none() {
+                detail_dump(ctx, w.out);
+            } else {
+                let mut dump = Vec::new();
+                detail_dump(ctx, &mut dump);
+                w.bytes(b"detailed", &dump);
+            }
+        }
     }
-    Reply::End.write(out);
+    w.finish();
+}
+
+/// `stats reset`: memcached resets its totals, not what is open now.
+fn reset(ctx: &Context) {
+    for t in &ctx.threads {
+        t.reset();
+    }
+    ctx.store.reset_stats();
+    let server = &ctx.server;
+    for total in [
+        &server.total_connections,
+        &server.rejected_connections,
+        &server.listen_disabled_num,
+    ] {
+        total.store(0, Ordering::Relaxed);
+    }
+    ctx.memcache.prefixes.lock().clear();
 }
 
 /// User and system CPU seconds of this process, from /proc (no FFI needed).
@@ -104,17 +209,18 @@ fn rusage() -> (String, String) {
     (fmt(ticks(11)), fmt(ticks(12)))
 }
 
-fn general(ctx: &Context, out: &mut Vec<u8>) {
+fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     let clock = ctx.store.clock();
     let t = sum(&ctx.threads);
     let server = ctx.server.snapshot();
     let store = ctx.store.stats();
     let (user, system) = rusage();
-    let mut w = StatWriter { out };
     w.num("pid", u64::from(std::process::id()));
     w.num("uptime", u64::from(clock.now()));
     w.num("time", clock.unix_now());
     w.text("version", MEMCACHED_VERSION);
+    // memcached's event library; slabd's loop is mio.
+    w.text("libevent", "mio");
     w.num("pointer_size", usize::BITS as u64);
     w.text("rusage_user", &user);
     w.text("rusage_system", &system);
@@ -168,20 +274,55 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("limit_maxbytes", store.limit_maxbytes);
     w.num("accepting_conns", 1);
     w.num("listen_disabled_num", server.listen_disabled_num);
+    w.num("time_in_listen_disabled_us", 0);
     w.num("threads", ctx.threads.len() as u64);
     w.num("conn_yields", t.conn_yields);
     w.num("hash_power_level", u64::from(store.hash_power_level));
     w.num("hash_bytes", store.hash_bytes);
     w.num("hash_is_expanding", u64::from(store.hash_is_expanding));
+    // Page moves in slabd take no item references, so nothing is rescued or busy.
+    zeros(
+        w,
+        &[
+            "slab_reassign_rescues",
+            "slab_reassign_chunk_rescues",
+            "slab_reassign_evictions_nomem",
+            "slab_reassign_inline_reclaim",
+            "slab_reassign_busy_items",
+            "slab_reassign_busy_deletes",
+        ],
+    );
     w.num(
         "slab_reassign_running",
         u64::from(store.slab_reassign_running),
     );
     w.num("slabs_moved", store.slabs_moved);
+    zeros(
+        w,
+        &[
+            "lru_crawler_running",
+            "lru_crawler_starts",
+            "lru_maintainer_juggles",
+        ],
+    );
     w.num("malloc_fails", store.malloc_fails);
+    // No log watchers, NAPI ids or per-thread listener fallback in slabd.
+    zeros(
+        w,
+        &[
+            "log_worker_dropped",
+            "log_worker_written",
+            "log_watcher_skipped",
+            "log_watcher_sent",
+            "log_watchers",
+            "unexpected_napi_ids",
+            "round_robin_fallback",
+        ],
+    );
     w.num("bytes", store.bytes);
     w.num("curr_items", store.curr_items);
     w.num("total_items", store.total_items);
+    w.num("slab_global_page_pool", 0);
     w.num("expired_unfetched", store.expired_unfetched);
     w.num("evicted_unfetched", store.evicted_unfetched);
     w.num("evicted_active", store.evicted_active);
@@ -189,12 +330,31 @@ fn general(ctx: &Context, out: &mut Vec<u8>) {
     w.num("reclaimed", store.reclaimed);
     w.num("crawler_reclaimed", store.crawler_reclaimed);
     w.num("crawler_items_checked", store.crawler_items_checked);
+    // memcached's segmented-LRU bookkeeping: slabd's CLOCK moves no items between lists.
+    zeros(
+        w,
+        &[
+            "lrutail_reflocked",
+            "moves_to_cold",
+            "moves_to_warm",
+            "moves_within_lru",
+            "direct_reclaims",
+            "lru_bumps_dropped",
+        ],
+    );
 }
 
-fn settings(ctx: &Context, out: &mut Vec<u8>) {
+/// Counters of memcached machinery slabd does not have: printed as 0 so that tools reading
+/// memcached's full list find every name (listed in docs/architecture.md).
+fn zeros(w: &mut StatWriter<'_>, names: &[&str]) {
+    for name in names {
+        w.num(name, 0);
+    }
+}
+
+fn settings(ctx: &Context, w: &mut StatWriter<'_>) {
     let s = &ctx.settings;
     let cfg = ctx.store.config();
-    let mut w = StatWriter { out };
     w.num("maxbytes", ctx.store.stats().limit_maxbytes);
     w.num("maxconns", ctx.maxconns.load(Ordering::Relaxed) as u64);
     w.num("tcpport", u64::from(s.port));
@@ -224,23 +384,74 @@ fn settings(ctx: &Context, out: &mut Vec<u8>) {
     w.yes_no("cas_enabled", cfg.use_cas);
     w.num("tcp_backlog", s.backlog.max(0) as u64);
     w.text("binding_protocol", s.binding_protocol.name());
-    w.yes_no("auth_enabled_sasl", false);
-    w.yes_no("auth_enabled_ascii", false);
+    w.yes_no("auth_enabled_sasl", s.sasl);
+    let auth_file = s.auth_file.as_ref().map(|p| p.display().to_string());
+    w.text("auth_enabled_ascii", auth_file.as_deref().unwrap_or("no"));
     w.num("item_size_max", cfg.item_size_max as u64);
     w.yes_no("maxconns_fast", true);
     w.num("hashpower_init", u64::from(cfg.hashpower));
     w.yes_no("slab_reassign", cfg.slab_reassign);
     w.num("slab_automove", u64::from(cfg.slab_automove));
+    w.text("slab_automove_ratio", "0.80");
+    w.num("slab_automove_window", 30);
     w.num("slab_chunk_max", cfg.slab_chunk_max as u64);
-    w.yes_no("lru_crawler", cfg.lru_crawler);
+    w.yes_no("lru_crawler", ctx.memcache.crawler.load(Ordering::Relaxed));
+    w.num("lru_crawler_sleep", 100);
+    w.num("lru_crawler_tocrawl", 0);
+    w.num("tail_repair_time", 0);
     w.yes_no("flush_enabled", s.flush_enabled);
     w.yes_no("dump_enabled", true);
+    w.text("hash_algorithm", "foldhash");
     w.yes_no("lru_maintainer_thread", s.lru_maintainer);
+    let lru = *ctx.memcache.lru.lock();
+    w.yes_no("lru_segmented", lru.segmented);
+    w.num("hot_lru_pct", u64::from(lru.hot_pct));
+    w.num("warm_lru_pct", u64::from(lru.warm_pct));
+    w.text("hot_max_factor", &format!("{:.2}", lru.hot_factor));
+    w.text("warm_max_factor", &format!("{:.2}", lru.warm_factor));
+    w.yes_no("temp_lru", lru.temp_lru);
+    w.text("temporary_ttl", &lru.temporary_ttl.to_string());
     w.num("idle_timeout", u64::from(s.idle_timeout));
+    w.num("watcher_logbuf_size", 262_144);
+    w.num("worker_logbuf_size", 65_536);
+    w.num("read_buf_mem_limit", s.read_buf_mem_limit as u64);
+    w.yes_no(
+        "track_sizes",
+        ctx.memcache.track_sizes.load(Ordering::Relaxed),
+    );
+    w.yes_no("inline_ascii_response", false);
+    // Debian's memcached is built with extstore and TLS; slabd has neither: defaults.
+    for (name, v) in [
+        ("ext_item_size", "512"),
+        ("ext_item_age", "4294967295"),
+        ("ext_low_ttl", "0"),
+        ("ext_recache_rate", "2000"),
+        ("ext_wbuf_size", "4194304"),
+        ("ext_compact_under", "0"),
+        ("ext_drop_under", "0"),
+        ("ext_max_sleep", "1000000"),
+        ("ext_max_frag", "0.80"),
+        ("slab_automove_freeratio", "0.010"),
+        ("ext_drop_unread", "no"),
+        ("ssl_enabled", "no"),
+        ("ssl_chain_cert", "(null)"),
+        ("ssl_key", "(null)"),
+        ("ssl_verify_mode", "0"),
+        ("ssl_keyformat", "1"),
+        ("ssl_ciphers", "NULL"),
+        ("ssl_ca_cert", "NULL"),
+        ("ssl_wbuf_size", "16384"),
+        ("ssl_session_cache", "no"),
+        ("ssl_kernel_tls", "no"),
+        ("ssl_min_version", "tlsv1.2"),
+        ("num_napi_ids", "(null)"),
+        ("memory_file", "(null)"),
+    ] {
+        w.text(name, v);
+    }
 }
 
-fn items(ctx: &Context, out: &mut Vec<u8>) {
-    let mut w = StatWriter { out };
+fn items(ctx: &Context, w: &mut StatWriter<'_>) {
     for c in ctx.store.slab_stats().iter().filter(|c| c.number > 0) {
         let id = u64::from(c.id);
         for (name, v) in [
@@ -262,9 +473,8 @@ fn items(ctx: &Context, out: &mut Vec<u8>) {
     }
 }
 
-fn slabs(ctx: &Context, out: &mut Vec<u8>) {
+fn slabs(ctx: &Context, w: &mut StatWriter<'_>) {
     let classes = ctx.store.slab_stats();
-    let mut w = StatWriter { out };
     let mut active = 0;
     for c in classes.iter().filter(|c| c.total_pages > 0) {
         active += 1;
@@ -285,20 +495,108 @@ fn slabs(ctx: &Context, out: &mut Vec<u8>) {
     w.num("total_malloced", ctx.store.stats().total_malloced);
 }
 
-/// memcached with `-o track_sizes`: one line per 32-byte size bucket that holds items.
-fn sizes(ctx: &Context, out: &mut Vec<u8>) {
+/// memcached with `-o track_sizes` (or after `stats sizes_enable`): one line per 32-byte
+/// size bucket that holds items; otherwise `sizes_status disabled`.
+fn sizes(ctx: &Context, w: &mut StatWriter<'_>) {
+    if !ctx.memcache.track_sizes.load(Ordering::Relaxed) {
+        return w.text("sizes_status", "disabled");
+    }
     for (size, count) in ctx.store.size_histogram() {
-        out.extend_from_slice(b"STAT ");
-        write_u64(out, size);
-        out.push(b' ');
-        write_u64(out, count);
-        out.extend_from_slice(b"\r\n");
+        w.begin();
+        write_u64(w.out, size);
+        w.value();
+        write_u64(w.out, count);
+        w.end();
     }
 }
 
-fn conns(ctx: &Context, out: &mut Vec<u8>) {
+fn sizes_toggle(ctx: &Context, on: bool, w: &mut StatWriter<'_>) {
+    if on && !ctx.store.config().use_cas {
+        w.text("sizes_status", "error");
+        return w.text("sizes_error", "cas_support_disabled");
+    }
+    ctx.memcache.track_sizes.store(on, Ordering::Relaxed);
+    w.text("sizes_status", if on { "enabled" } else { "disabled" });
+}
+
+/// `stats cachedump <class> <limit>`: `ITEM <key> [<bytes> b; <unix exptime or 0> s]` per
+/// item of the class (limit 0: all), at most 2 MB of lines as memcached, then `END`.
+fn cachedump(ctx: &Context, class: u8, limit: u32, out: &mut Vec<u8>) {
+    const MEMLIMIT: usize = 2 << 20;
+    let start = out.len();
+    let mut shown = 0u32;
+    let mut full = false;
+    ctx.store.for_each(|db, item| {
+        if full || db != 0 || item.slab_class() != class || (limit != 0 && shown >= limit) {
+            return;
+        }
+        let at = out.len();
+        out.extend_from_slice(b"ITEM ");
+        out.extend_from_slice(item.key());
+        out.extend_from_slice(b" [");
+        write_u64(out, item.value_len() as u64);
+        out.extend_from_slice(b" b; ");
+        match item.expiry() {
+            Expiry::Never => out.push(b'0'),
+            Expiry::AtMs(ms) => write_u64(out, ms / 1000),
+        }
+        out.extend_from_slice(b" s]\r\n");
+        if out.len() - start + 6 > MEMLIMIT {
+            out.truncate(at);
+            full = true;
+            return;
+        }
+        shown += 1;
+    });
+    Reply::End.write(out);
+}
+
+/// `lru tune|mode|temp_ttl`, with memcached's checks and replies.
+pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
+    let mut t = ctx.memcache.lru.lock();
+    let reply: &[u8] = match cmd {
+        LruCommand::Tune {
+            hot_pct, warm_pct, ..
+        } if u64::from(hot_pct) + u64::from(warm_pct) > 80 => {
+            b"ERROR hot and warm pcts must not exceed 80"
+        }
+        LruCommand::Tune {
+            hot_factor,
+            warm_factor,
+            ..
+        } if !(hot_factor > 0.0 && warm_factor > 0.0) => {
+            b"ERROR hot/warm age factors must be greater than 0"
+        }
+        LruCommand::Tune {
+            hot_pct,
+            warm_pct,
+            hot_factor,
+            warm_factor,
+        } => {
+            (t.hot_pct, t.warm_pct) = (hot_pct, warm_pct);
+            (t.hot_factor, t.warm_factor) = (hot_factor, warm_factor);
+            b"OK"
+        }
+        // Mode and temp_ttl need memcached's LRU maintainer thread.
+        _ if !ctx.settings.lru_maintainer => b"ERROR",
+        LruCommand::Mode { segmented } => {
+            t.segmented = segmented;
+            b"OK"
+        }
+        LruCommand::TempTtl(ttl) => {
+            t.temp_lru = ttl >= 0;
+            if ttl >= 0 {
+                t.temporary_ttl = ttl;
+            }
+            b"OK"
+        }
+    };
+    out.extend_from_slice(reply);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
     let now = ctx.store.clock().now();
-    let mut w = StatWriter { out };
     for c in ctx.clients.list() {
         let kind = |a: &str| {
             if a.parse::<std::net::SocketAddr>().is_ok() {
@@ -312,13 +610,7 @@ fn conns(ctx: &Context, out: &mut Vec<u8>) {
             ("listen_addr", kind(&c.local_addr)),
             ("state", "conn_parse_cmd".to_string()),
         ] {
-            w.out.extend_from_slice(b"STAT ");
-            write_u64(w.out, c.id);
-            w.out.push(b':');
-            w.out.extend_from_slice(name.as_bytes());
-            w.out.push(b' ');
-            w.out.extend_from_slice(v.as_bytes());
-            w.out.extend_from_slice(b"\r\n");
+            w.prefixed_text("", c.id, name, |out| out.extend_from_slice(v.as_bytes()));
         }
         let idle = now.saturating_sub(c.last_cmd.load(Ordering::Relaxed));
         w.prefixed("", c.id, "secs_since_last_cmd", u64::from(idle));
@@ -383,7 +675,7 @@ pub(super) fn metadump(ctx: &Context, sel: ClassSelector<'_>, out: &mut Vec<u8>)
         out.extend_from_slice(b" exp=");
         match item.expiry() {
             Expiry::Never => out.extend_from_slice(b"-1"),
-            Expiry::At(at) => write_u64(out, at),
+            Expiry::AtMs(ms) => write_u64(out, ms / 1000),
         }
         out.extend_from_slice(b" la=");
         write_u64(out, now.saturating_sub(u64::from(item.last_access())));

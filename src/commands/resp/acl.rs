@@ -74,15 +74,19 @@ pub(super) fn log_denial(
     } else {
         "toplevel"
     };
-    users.log.add(LogEntry {
-        count: 1,
-        reason,
-        context,
-        object,
-        username,
-        at_ms: unix_millis(),
-        client_info,
-    });
+    let max_len = usize::try_from(call.ctx.directives.int("acllog-max-len")).unwrap_or(0);
+    users.log.add(
+        LogEntry {
+            count: 1,
+            reason,
+            context,
+            object,
+            username,
+            at_ms: unix_millis(),
+            client_info,
+        },
+        max_len,
+    );
 }
 
 /// This family's commands (see [`super::registry`]).

@@ -66,7 +66,7 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
         "port" => s.resp_port.to_string().into_bytes(),
         "bind" => s.listen.join(" ").into_bytes(),
         "timeout" => s.idle_timeout.to_string().into_bytes(),
-        "proto-max-bulk-len" => s.item_size_max.to_string().into_bytes(),
+        "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
         _ => Vec::new(),
     }
 }
@@ -254,6 +254,7 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
             t.reset();
         }
         call.ctx.resp.commands.reset();
+        call.ctx.resp.latency.reset_histograms();
         call.w.ok();
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
         call.w

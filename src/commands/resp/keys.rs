@@ -1,11 +1,13 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, the EXPIRE family, TTL, RENAME, KEYS, SCAN, MOVE…
 //!
-//! The store keeps expiry in whole seconds: expire times round up to the next second, TTL and
-//! PTTL count whole seconds on the store clock, and PEXPIRETIME is a whole second times 1000.
+//! Expiry is exact to the millisecond: relative times count from the real clock, PTTL and
+//! PEXPIRETIME read back what was set, TTL and EXPIRETIME round to the nearest second as
+//! Redis does.
 
 use super::connection::db_index;
 use super::registry::{spec, Spec};
 use super::{glob, now_millis, Call, ExpireAt, TimeUnit, OOM};
+use crate::hub::notify;
 use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 use crate::storage::{Delete, DeleteOutcome, Expiry, ItemType, Lookup, ReadOptions};
@@ -68,9 +70,7 @@ const PEEK: ReadOptions = ReadOptions {
 };
 
 fn type_name(t: ItemType) -> &'static [u8] {
-    match t {
-        ItemType::String => b"string",
-    }
+    t.name().as_bytes()
 }
 
 impl Call<'_> {
@@ -95,6 +95,9 @@ impl Call<'_> {
             drop_value: false,
         };
         let deleted = self.ctx.store.delete(&d) == DeleteOutcome::Deleted;
+        if deleted {
+            self.notify(notify::GENERIC, "del", key);
+        }
         stats::bump(if deleted {
             &self.stats.delete_hits
         } else {
@@ -206,18 +209,15 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
         return call.w.integer(0);
     };
     let new_expiry = at.expiry();
-    let new_secs = match new_expiry {
-        Expiry::At(t) => t,
-        Expiry::Never => u64::MAX,
-    };
+    let new_ms = new_expiry.unix_ms().unwrap_or(u64::MAX);
     let allowed = match (condition, current) {
         (Condition::Always, _) => true,
         (Condition::Nx, e) => e == Expiry::Never,
         (Condition::Xx, e) => e != Expiry::Never,
         (Condition::Gt, Expiry::Never) => false,
-        (Condition::Gt, Expiry::At(t)) => new_secs > t,
+        (Condition::Gt, Expiry::AtMs(t)) => new_ms > t,
         (Condition::Lt, Expiry::Never) => !needs_expiry,
-        (Condition::Lt, Expiry::At(t)) => new_secs < t,
+        (Condition::Lt, Expiry::AtMs(t)) => new_ms < t,
     };
     if !allowed {
         return call.w.integer(0);
@@ -226,7 +226,11 @@ fn expire_generic(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, absolute:
     let done = if at.past {
         call.delete(key)
     } else {
-        call.ctx.store.touch(call.conn.db, key, new_expiry)
+        let touched = call.ctx.store.touch(call.conn.db, key, new_expiry);
+        if touched {
+            call.notify(notify::GENERIC, "expire", key);
+        }
+        touched
     };
     stats::bump(if done {
         &call.stats.touch_hits
@@ -252,40 +256,47 @@ pub(super) fn pexpireat(call: &mut Call<'_>, args: Args<'_>) {
     expire_generic(call, args, TimeUnit::Millis, true, "pexpireat");
 }
 
-/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix seconds, now unix seconds)`
-/// with now from the store clock, the base relative expire times were set from.
-fn reply_expiry(call: &mut Call<'_>, key: &[u8], f: impl FnOnce(u64, u64) -> i64) {
-    let now = now_millis(call.ctx) / 1000;
+/// TTL and friends: -2 no key, -1 no expiry, else `f(expiry unix ms, now unix ms)` with now
+/// from the real clock.
+fn reply_expiry(call: &mut Call<'_>, key: &[u8], f: impl FnOnce(u64, u64) -> u64) {
     let n = match call.expiry_of(key) {
         None => -2,
         Some(Expiry::Never) => -1,
-        Some(Expiry::At(t)) => f(t, now),
+        Some(Expiry::AtMs(t)) => i64::try_from(f(t, now_millis(call.ctx))).unwrap_or(i64::MAX),
     };
     call.w.integer(n);
 }
 
-pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, now| t.saturating_sub(now) as i64);
+/// Redis rounds the second-based forms to the nearest second.
+fn round_secs(ms: u64) -> u64 {
+    ms.saturating_add(500) / 1000
 }
 
-pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) {
+pub(super) fn ttl(call: &mut Call<'_>, args: Args<'_>) {
     reply_expiry(call, args.get(1), |t, now| {
-        t.saturating_sub(now).saturating_mul(1000) as i64
+        round_secs(t.saturating_sub(now))
     });
 }
 
+pub(super) fn pttl(call: &mut Call<'_>, args: Args<'_>) {
+    reply_expiry(call, args.get(1), |t, now| t.saturating_sub(now));
+}
+
 pub(super) fn expiretime(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, _| t as i64);
+    reply_expiry(call, args.get(1), |t, _| round_secs(t));
 }
 
 pub(super) fn pexpiretime(call: &mut Call<'_>, args: Args<'_>) {
-    reply_expiry(call, args.get(1), |t, _| t.saturating_mul(1000) as i64);
+    reply_expiry(call, args.get(1), |t, _| t);
 }
 
 pub(super) fn persist(call: &mut Call<'_>, args: Args<'_>) {
     let key = args.get(1);
-    let done = matches!(call.expiry_of(key), Some(Expiry::At(_)))
+    let done = matches!(call.expiry_of(key), Some(Expiry::AtMs(_)))
         && call.ctx.store.touch(call.conn.db, key, Expiry::Never);
+    if done {
+        call.notify(notify::GENERIC, "persist", key);
+    }
     call.w.integer(i64::from(done));
 }
 
@@ -302,7 +313,12 @@ fn rename_generic(call: &mut Call<'_>, args: Args<'_>, only_if_absent: bool) {
         };
     }
     let db = call.conn.db;
-    match call.ctx.store.rename(db, from, db, to, only_if_absent) {
+    let renamed = call.ctx.store.rename(db, from, db, to, only_if_absent);
+    if renamed == Ok(true) {
+        call.notify(notify::GENERIC, "rename_from", from);
+        call.notify(notify::GENERIC, "rename_to", to);
+    }
+    match renamed {
         Ok(moved) if only_if_absent => call.w.integer(i64::from(moved)),
         Ok(true) => call.w.ok(),
         // Deleted between the check and the rename.
@@ -330,7 +346,13 @@ pub(super) fn move_key(call: &mut Call<'_>, args: Args<'_>) {
     }
     let key = args.get(1);
     match call.ctx.store.rename(call.conn.db, key, to, key, true) {
-        Ok(moved) => call.w.integer(i64::from(moved)),
+        Ok(moved) => {
+            if moved {
+                call.notify(notify::GENERIC, "move_from", key);
+                call.ctx.notify(notify::GENERIC, "move_to", to, key);
+            }
+            call.w.integer(i64::from(moved));
+        }
         Err(_) => call.w.error(OOM),
     }
 }

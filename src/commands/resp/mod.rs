@@ -24,11 +24,15 @@ mod connection;
 pub(crate) mod glob;
 mod hll;
 mod keys;
+mod latency;
 mod lcs;
+mod monitor;
+mod persistence;
 mod pubsub;
 mod registry;
 mod scripting;
 mod server;
+mod slowlog;
 mod strings;
 mod transaction;
 
@@ -41,7 +45,7 @@ use crate::auth::{Login, LoginState};
 use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::stats::{self, ThreadStats};
-use crate::storage::{Expiry, KEY_MAX};
+use crate::storage::Expiry;
 
 /// Version reported to clients that check it (`HELLO`, `INFO redis_version`): the Redis
 /// release whose commands and replies slabd follows.
@@ -60,13 +64,25 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 pub struct Shared {
     /// `INFO commandstats` / `errorstats`, one part per worker thread.
     commands: CommandStats,
+    /// SLOWLOG.
+    slowlog: slowlog::SlowLog,
+    /// LATENCY: events and per-command histograms.
+    latency: latency::Latency,
 }
 
 impl Shared {
     pub fn new(workers: usize) -> Shared {
         Shared {
             commands: CommandStats::new(workers),
+            slowlog: slowlog::SlowLog::default(),
+            latency: latency::Latency::new(workers),
         }
+    }
+
+    /// Follows the slow log and latency directives.
+    pub fn follow(&self, directives: &crate::directives::Directives) {
+        self.slowlog.follow(directives);
+        self.latency.follow(directives);
     }
 }
 
@@ -97,6 +113,8 @@ struct Conn {
     reply_off: bool,
     /// CLIENT REPLY SKIP: the replies of this many more commands are dropped.
     reply_skip: u8,
+    /// MONITOR was run: this connection receives every command's line.
+    monitor: bool,
 }
 
 impl State {
@@ -107,7 +125,7 @@ impl State {
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
     pub fn subscribed(&self) -> bool {
-        self.conn.subs.active()
+        self.conn.subs.active() || self.conn.monitor
     }
 }
 
@@ -115,6 +133,9 @@ impl State {
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
     pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
+    if session.resp.conn.monitor {
+        monitor::stop(ctx, who);
+    }
 }
 
 /// One command being run: everything a handler may touch.
@@ -126,11 +147,15 @@ struct Call<'a> {
     /// `requirepass` later does not log out connected clients).
     login: &'a mut Login,
     stats: &'a ThreadStats,
+    /// Index of the worker running the command.
+    worker: usize,
     /// This worker's per command and per error counters.
     cmdstats: &'a WorkerCommandStats,
     w: Writer<'a>,
     /// Close the connection after the reply (QUIT).
     close: bool,
+    /// Stop the server after the reply (SHUTDOWN).
+    shutdown: bool,
     /// Bytes received and not yet consumed, this request's included: Redis's query buffer
     /// length while the command runs (`CLIENT LIST qbuf=`).
     pending: usize,
@@ -155,9 +180,11 @@ impl<'a> Call<'a> {
             conn: &mut *self.conn,
             login: &mut *self.login,
             stats: self.stats,
+            worker: self.worker,
             cmdstats: self.cmdstats,
             w: Writer { out, resp3 },
             close: false,
+            shutdown: false,
             pending: self.pending,
             wait: &mut *self.wait,
             depth: self.depth + 1,
@@ -177,6 +204,12 @@ impl Call<'_> {
 
     fn db(&self) -> u8 {
         self.conn.db
+    }
+
+    /// A keyspace event for `key` in the selected database (see [`crate::hub::notify`]):
+    /// `class` one of its constants, `event` Redis's name (`set`, `del`, `expire`...).
+    pub(super) fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.ctx.notify(class, event, self.conn.db, key);
     }
 
     /// Whether the command may block: not inside MULTI/EXEC (or a script), where Redis's
@@ -276,7 +309,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         return Step::Close;
     }
     let limits = Limits {
-        max_bulk: ctx.settings.item_size_max,
+        max_bulk: ctx.settings.proto_max_bulk_len,
         authenticated: login.authenticated,
     };
     let stats = &ctx.threads[*worker];
@@ -301,6 +334,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         ctx,
         info,
         stats,
+        worker: *worker,
         cmdstats: ctx.resp.commands.worker(*worker),
         w: Writer {
             out,
@@ -309,6 +343,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         conn,
         login,
         close: false,
+        shutdown: false,
         pending: input.len(),
         wait,
         depth: 0,
@@ -327,6 +362,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
     let failed = call.w.out.get(start) == Some(&b'-');
     let close = call.close;
+    let shutdown = call.shutdown;
     if call.conn.scratch.capacity() > SCRATCH_KEEP {
         call.conn.scratch = Vec::new();
     }
@@ -335,7 +371,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if failed {
         stats::bump(&stats.resp_errors);
     }
-    if close {
+    if shutdown {
+        Step::Shutdown
+    } else if close {
         Step::Close
     } else {
         Step::Done(consumed)
@@ -376,12 +414,41 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     call.depth += 1;
     (spec.handler)(call, args);
     call.depth -= 1;
-    let usec = began.elapsed().as_micros() as u64;
+    if call
+        .ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MONITOR)
+        && !call.blocked
+    {
+        monitor::feed(call, spec, args);
+    }
+    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
+    if call.ctx.persist.aof.is_on() && !failed && !call.blocked && spec.flags.contains(&"write") {
+        persistence::log_write(call, spec, args);
+    }
     call.cmdstats.ran(index, usec, failed);
+    observe(call, index, spec, args, nanos);
     if failed {
         call.cmdstats.error(&call.w.out[start..]);
     }
+}
+
+/// A command ran for `nanos`: its latency histogram, the slow log, the latency monitor.
+fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u64) {
+    let shared = &call.ctx.resp;
+    let usec = nanos / 1000;
+    if shared.latency.tracking() {
+        shared.latency.worker(call.worker).record(index, nanos);
+    }
+    if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
+        shared.slowlog.record(call, args, usec);
+    }
+    shared
+        .latency
+        .command_ran(usec, spec.flags.contains(&"fast"));
 }
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
@@ -409,9 +476,21 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         scripting::busy_error(call);
         return Err(Some(index));
     }
-    if key_positions(spec, args.len()).any(|i| args.get(i).len() > KEY_MAX) {
+    if call
+        .ctx
+        .persist
+        .bgsave_failed
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && spec.flags.contains(&"write")
+        && call.ctx.persist.refuse_writes(call.ctx)
+    {
+        call.w.error(persistence::MISCONF);
+        return Err(Some(index));
+    }
+    let key_max = call.ctx.store.key_max();
+    if key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max) {
         call.w.error_fmt(format_args!(
-            "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+            "ERR key too long (slabd keys are at most {key_max} bytes)"
         ));
         return Err(Some(index));
     }
@@ -508,22 +587,20 @@ impl ExpireAt {
         })
     }
 
-    /// The store keeps whole seconds: a millisecond time rounds up, so a key never expires
-    /// before the time a client asked for. A past time is `At(0)`, expired at once.
+    /// The store keeps the exact millisecond. A past time is `AtMs(0)`, expired at once.
     fn expiry(self) -> Expiry {
         if self.past {
-            Expiry::At(0)
+            Expiry::AtMs(0)
         } else {
-            Expiry::At((self.at_ms as u64).div_ceil(1000))
+            Expiry::AtMs(self.at_ms as u64)
         }
     }
 }
 
-/// The base of relative expire times and TTLs: the store clock's unix time, the same base
-/// memcached's exptime uses, so `SET k v EX 100` and `set k 0 100` make the same expiry and
-/// TTL reads back exactly what was set by either protocol.
+/// The base of relative expire times and TTLs: the real clock in milliseconds (the store
+/// clock's `now_ms`, which a test's manual clock moves).
 fn now_millis(ctx: &Context) -> u64 {
-    ctx.store.clock().unix_now() * 1000
+    ctx.store.clock().now_ms()
 }
 
 #[cfg(test)]
@@ -616,15 +693,15 @@ mod tests {
         assert_eq!(at(i64::MAX, TimeUnit::Millis, false), None);
         assert_eq!(at(i64::MIN / 999, TimeUnit::Seconds, true), None);
         let future = |at_ms| ExpireAt { at_ms, past: false }.expiry();
-        assert_eq!(future(1_700_000_000_001), Expiry::At(1_700_000_001));
-        assert_eq!(future(1_700_000_001_000), Expiry::At(1_700_000_001));
+        assert_eq!(future(1_700_000_000_001), Expiry::AtMs(1_700_000_000_001));
+        assert_eq!(future(1_700_000_001_000), Expiry::AtMs(1_700_000_001_000));
         assert_eq!(
             ExpireAt {
                 at_ms: 5,
                 past: true
             }
             .expiry(),
-            Expiry::At(0)
+            Expiry::AtMs(0)
         );
     }
 
@@ -636,14 +713,17 @@ mod tests {
         let ctx = Context::new(store, crate::config::Settings::default());
         // Relative: against the store clock (here far behind the system clock).
         let r = ExpireAt::resolve(&ctx, 1, TimeUnit::Seconds, false).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(1_000_001)));
+        assert_eq!((r.past, r.expiry()), (false, Expiry::AtMs(1_000_001_000)));
         let r = ExpireAt::resolve(&ctx, -1, TimeUnit::Seconds, false).unwrap();
         assert!(r.past);
         // Absolute: against the system clock.
         let r = ExpireAt::resolve(&ctx, 1_000_001, TimeUnit::Seconds, true).unwrap();
         assert!(r.past);
         let r = ExpireAt::resolve(&ctx, 4_000_000_000, TimeUnit::Seconds, true).unwrap();
-        assert_eq!((r.past, r.expiry()), (false, Expiry::At(4_000_000_000)));
+        assert_eq!(
+            (r.past, r.expiry()),
+            (false, Expiry::AtMs(4_000_000_000_000))
+        );
     }
 }
 
@@ -730,7 +810,8 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            .filter(|s| s.name != "quit")
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, pubsub, scripting, server, strings, transaction,
-    Args, Call,
+    acl, bitops, config, connection, hll, keys, latency, monitor, persistence, pubsub, scripting,
+    server, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -30,8 +30,12 @@ static FAMILIES: &[&[Spec]] = &[
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
+    persistence::COMMANDS,
+    monitor::COMMANDS,
     bitops::COMMANDS,
     hll::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     scripting::COMMANDS,
 ];
 

@@ -11,7 +11,6 @@ use super::registry::{registry, spec, Spec};
 use super::{key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
 use crate::scripting::{Host, Kill, RunError, Target};
-use crate::storage::KEY_MAX;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -78,9 +77,10 @@ impl Host for ScriptHost<'_, '_> {
         if writes && self.read_only {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
-        if key_positions(spec, args.len()).any(|i| args[i].len() > KEY_MAX) {
+        let key_max = self.call.ctx.store.key_max();
+        if key_positions(spec, args.len()).any(|i| args[i].len() > key_max) {
             return Err(format!(
-                "ERR key too long (slabd keys are at most {KEY_MAX} bytes)"
+                "ERR key too long (slabd keys are at most {key_max} bytes)"
             ));
         }
         if writes {

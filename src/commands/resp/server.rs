@@ -1,5 +1,6 @@
 //! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME.
 
+use crate::auth::LogReason;
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -200,8 +201,7 @@ struct Section {
     default: bool,
 }
 
-/// Sections in the order Redis 7.0 prints them (less `latencystats`: slabd keeps no
-/// latency histograms).
+/// Sections in the order Redis 7.0 prints them.
 const SECTIONS: &[Section] = &[
     Section {
         name: "server",
@@ -242,6 +242,10 @@ const SECTIONS: &[Section] = &[
     Section {
         name: "errorstats",
         default: true,
+    },
+    Section {
+        name: "latencystats",
+        default: false,
     },
     Section {
         name: "cluster",
@@ -325,13 +329,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 },
             )
         }
-        "persistence" => write!(
-            s,
-            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\n\
-             rdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\n\
-             aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
-            ctx.store.clock().started(),
-        ),
+        "persistence" => ctx.persist.write_info(ctx, s),
         "stats" => {
             let st = ctx.store.stats();
             write!(
@@ -339,18 +337,25 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
                  instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\n\
                  total_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
-                 evicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\
-                 total_error_replies:{}\r\n",
+                 expired_stale_perc:{:.2}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
+                 keyspace_misses:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n\
+                 acl_access_denied_cmd:{}\r\nacl_access_denied_key:{}\r\n\
+                 acl_access_denied_channel:{}\r\n",
                 server.total_connections,
                 t.resp_cmds,
                 t.bytes_read,
                 t.bytes_written,
                 server.rejected_connections,
-                t.expired_keys + st.reclaimed,
+                st.expired_keys,
+                ctx.store.expired_stale_perc(),
                 st.evictions,
                 t.get_hits,
                 t.get_misses,
                 ctx.resp.commands.total_errors(),
+                ctx.users.denied_count(LogReason::Auth),
+                ctx.users.denied_count(LogReason::Command),
+                ctx.users.denied_count(LogReason::Key),
+                ctx.users.denied_count(LogReason::Channel),
             )
         }
         // A master with no replicas and no backlog; the replication id only has to be 40
@@ -381,6 +386,11 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         "errorstats" => {
             s.extend_from_slice(b"# Errorstats\r\n");
             ctx.resp.commands.write_errorstats(s);
+            Ok(())
+        }
+        "latencystats" => {
+            s.extend_from_slice(b"# Latencystats\r\n");
+            ctx.resp.latency.write_info(s);
             Ok(())
         }
         "cluster" => write!(s, "# Cluster\r\ncluster_enabled:0\r\n"),

@@ -4,6 +4,7 @@
 
 use super::registry::{spec, Spec};
 use super::{Call, ExpireAt, TimeUnit, OOM};
+use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 use crate::storage::{
@@ -212,9 +213,24 @@ pub(super) fn set(call: &mut Call<'_>, args: Args<'_>) {
             None => return,
         },
     };
-    let mut write = Write::new(call.db(), args.get(1), args.get(2), 0, expiry, mode);
+    let mut write = resp_write(call.db(), args.get(1), args.get(2), 0, expiry, mode);
     write.keep_ttl = keep_ttl;
     store_reply(call, &write, get);
+}
+
+/// A RESP write: values as large as `proto-max-bulk-len` and memory allow (no `-I`).
+fn resp_write<'a>(
+    db: u8,
+    key: &'a [u8],
+    value: &'a [u8],
+    flags: u32,
+    expiry: Expiry,
+    mode: Mode,
+) -> Write<'a> {
+    Write {
+        large: true,
+        ..Write::new(db, key, value, flags, expiry, mode)
+    }
 }
 
 /// Stores `write` and replies: OK or null (condition not met), or with `get` the old value.
@@ -230,19 +246,32 @@ fn store_reply(call: &mut Call<'_>, write: &Write<'_>, get: bool) {
         if matches!(outcome, StoreOutcome::TooLarge | StoreOutcome::NoMemory) {
             call.w.out.truncate(mark);
             call.write_refused(outcome);
+        } else if matches!(outcome, StoreOutcome::Stored { .. }) {
+            notify_set(call, write);
         }
         return;
     }
     match call.ctx.store.store(write) {
-        StoreOutcome::Stored { .. } => call.w.ok(),
+        StoreOutcome::Stored { .. } => {
+            notify_set(call, write);
+            call.w.ok();
+        }
         o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
         StoreOutcome::NotStored | StoreOutcome::NotFound | StoreOutcome::Exists => call.w.null(),
     }
 }
 
+/// Redis's events for a stored string: `set`, and `expire` when it was given a time.
+fn notify_set(call: &Call<'_>, write: &Write<'_>) {
+    call.notify(notify::STRING, "set", write.key);
+    if write.expiry != Expiry::Never {
+        call.notify(notify::GENERIC, "expire", write.key);
+    }
+}
+
 pub(super) fn setnx(call: &mut Call<'_>, args: Args<'_>) {
     stats::bump(&call.stats.cmd_set);
-    let w = Write::new(
+    let w = resp_write(
         call.db(),
         args.get(1),
         args.get(2),
@@ -251,7 +280,10 @@ pub(super) fn setnx(call: &mut Call<'_>, args: Args<'_>) {
         Mode::Add,
     );
     match call.ctx.store.store(&w) {
-        StoreOutcome::Stored { .. } => call.w.integer(1),
+        StoreOutcome::Stored { .. } => {
+            call.notify(notify::STRING, "set", args.get(1));
+            call.w.integer(1);
+        }
         o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
         _ => call.w.integer(0),
     }
@@ -261,7 +293,7 @@ fn set_with_expiry(call: &mut Call<'_>, args: Args<'_>, unit: TimeUnit, command:
     let Some(expiry) = call.positive_expiry(args.get(2), unit, false, command) else {
         return;
     };
-    let w = Write::new(call.db(), args.get(1), args.get(3), 0, expiry, Mode::Set);
+    let w = resp_write(call.db(), args.get(1), args.get(3), 0, expiry, Mode::Set);
     store_reply(call, &w, false);
 }
 
@@ -274,7 +306,7 @@ pub(super) fn psetex(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 pub(super) fn getset(call: &mut Call<'_>, args: Args<'_>) {
-    let w = Write::new(
+    let w = resp_write(
         call.db(),
         args.get(1),
         args.get(2),
@@ -299,7 +331,10 @@ pub(super) fn getdel(call: &mut Call<'_>, args: Args<'_>) {
             None => Rewrite::Keep(false),
         });
     match found {
-        Ok(true) => stats::bump(&call.stats.get_hits),
+        Ok(true) => {
+            stats::bump(&call.stats.get_hits);
+            call.notify(notify::GENERIC, "del", args.get(1));
+        }
         Ok(false) => {
             call.count_miss(Miss::Absent);
             call.w.null();
@@ -373,7 +408,7 @@ pub(super) fn mset(call: &mut Call<'_>, args: Args<'_>) {
     }
     for i in (1..args.len()).step_by(2) {
         stats::bump(&call.stats.cmd_set);
-        let w = Write::new(
+        let w = resp_write(
             call.db(),
             args.get(i),
             args.get(i + 1),
@@ -382,7 +417,7 @@ pub(super) fn mset(call: &mut Call<'_>, args: Args<'_>) {
             Mode::Set,
         );
         match call.ctx.store.store(&w) {
-            StoreOutcome::Stored { .. } => {}
+            StoreOutcome::Stored { .. } => call.notify(notify::STRING, "set", args.get(i)),
             o => return call.write_refused(o),
         }
     }
@@ -418,9 +453,9 @@ pub(super) fn msetnx(call: &mut Call<'_>, args: Args<'_>) {
         } else {
             Mode::Set
         };
-        let w = Write::new(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
+        let w = resp_write(call.db(), key, args.get(i + 1), 0, Expiry::Never, mode);
         match call.ctx.store.store(&w) {
-            StoreOutcome::Stored { .. } => {}
+            StoreOutcome::Stored { .. } => call.notify(notify::STRING, "set", key),
             o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => return call.write_refused(o),
             _ => all = false,
         }
@@ -455,7 +490,10 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
             }
         });
     match r {
-        Ok(len) => call.w.integer(len as i64),
+        Ok(len) => {
+            call.notify(notify::STRING, "append", args.get(1));
+            call.w.integer(len as i64);
+        }
         Err(e) => call.rewrite_refused(e),
     }
 }
@@ -522,7 +560,10 @@ fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
     };
     stats::bump(counter);
     match r {
-        Ok(Ok(n)) => call.w.integer(n),
+        Ok(Ok(n)) => {
+            call.notify(notify::STRING, "incrby", key);
+            call.w.integer(n);
+        }
         Ok(Err(e)) => arith_error(call, e),
         Err(e) => call.rewrite_refused(e),
     }
@@ -643,7 +684,10 @@ pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
         }
     });
     match r {
-        Ok(Ok(text)) => call.w.bulk(text.as_bytes()),
+        Ok(Ok(text)) => {
+            call.notify(notify::STRING, "incrbyfloat", args.get(1));
+            call.w.bulk(text.as_bytes());
+        }
         Ok(Err(e)) => arith_error(call, e),
         Err(e) => call.rewrite_refused(e),
     }
@@ -726,7 +770,12 @@ pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
         }
     });
     match r {
-        Ok(len) => call.w.integer(len as i64),
+        Ok(len) => {
+            if !patch.is_empty() {
+                call.notify(notify::STRING, "setrange", args.get(1));
+            }
+            call.w.integer(len as i64);
+        }
         Err(e) => call.rewrite_refused(e),
     }
 }

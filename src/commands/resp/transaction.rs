@@ -31,7 +31,7 @@ use std::hash::{Hash, Hasher};
 use super::registry::{spec, Spec};
 use super::Call;
 use crate::protocol::resp::Args;
-use crate::storage::{Expiry, Lookup, ReadOptions, KEY_MAX};
+use crate::storage::{Expiry, Lookup, ReadOptions};
 
 /// This family's commands (see [`super::registry`]).
 /// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
@@ -242,7 +242,7 @@ pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     let db = call.db();
-    let mut id = [0u8; KEY_MAX + 1];
+    let mut id = Vec::new();
     let watched = &call.conn.tx.watched;
     let new = args
         .iter_from(1)
@@ -270,11 +270,12 @@ pub(super) fn unwatch(call: &mut Call<'_>, _args: Args<'_>) {
 }
 
 /// A watched key's name in [`Transaction::watched`]: the database, then the key (at most
-/// [`KEY_MAX`] bytes, checked before any command runs).
-fn watch_id<'a>(db: u8, key: &[u8], buf: &'a mut [u8; KEY_MAX + 1]) -> &'a [u8] {
-    buf[0] = db;
-    buf[1..=key.len()].copy_from_slice(key);
-    &buf[..=key.len()]
+/// `Store::key_max` bytes, checked before any command runs).
+fn watch_id<'a>(db: u8, key: &[u8], buf: &'a mut Vec<u8>) -> &'a [u8] {
+    buf.clear();
+    buf.push(db);
+    buf.extend_from_slice(key);
+    buf
 }
 
 /// What `key` in `db` is now; `None` when there is no live item.

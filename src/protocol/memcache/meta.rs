@@ -4,8 +4,8 @@
 //! the raw flag text so that replies can echo return flags in the order the client sent them.
 
 use super::{
-    data_block, ok, parse_data_len, parse_i64, parse_u64, reject, valid_key, Command, Error, Key,
-    Limits, Parsed, Tokens, ITEM_OVERHEAD,
+    data_block, ok, parse_data_len, parse_exptime, parse_u64, reject, valid_key, Command, Error,
+    Key, Limits, Parsed, Tokens, ITEM_OVERHEAD,
 };
 use crate::storage::KEY_MAX;
 
@@ -132,9 +132,9 @@ impl<'a> MetaFlags<'a> {
                 b'S' => {
                     parse_u64(arg).ok_or(num_err)?;
                 }
-                b'N' => f.vivify = Some(parse_i64(arg).ok_or(ttl_err)?),
-                b'R' => f.recache = Some(parse_i64(arg).ok_or(ttl_err)?),
-                b'T' => f.ttl = Some(parse_i64(arg).ok_or(ttl_err)?),
+                b'N' => f.vivify = Some(parse_exptime(arg).ok_or(ttl_err)?),
+                b'R' => f.recache = Some(parse_exptime(arg).ok_or(ttl_err)?),
+                b'T' => f.ttl = Some(parse_exptime(arg).ok_or(ttl_err)?),
                 b'D' => f.delta = Some(parse_u64(arg).ok_or(Error::InvalidOrDuplicateFlag)?),
                 b'J' => f.initial = Some(parse_u64(arg).ok_or(Error::InvalidOrDuplicateFlag)?),
                 b'M' => {

@@ -10,9 +10,12 @@
 //! block must end in `\r\n`, and a storage command rejected before its data (too large,
 //! bad meta flag) has its data thrown away by the caller (`swallow`).
 
+mod admin;
+pub mod binary;
 mod compose;
 mod meta;
 
+pub use admin::LruCommand;
 pub use compose::{write_i64, write_u64, Reply};
 pub use meta::{base64_encode, MetaFlags, MetaKind, MAX_OPAQUE};
 
@@ -115,8 +118,15 @@ pub enum StatsGroup {
     Items,
     Slabs,
     Sizes,
+    SizesEnable,
+    SizesDisable,
     Conns,
     Reset,
+    /// `stats cachedump <class> <limit>` (limit 0: all).
+    Cachedump {
+        class: u8,
+        limit: u32,
+    },
     DetailOn,
     DetailOff,
     DetailDump,
@@ -173,8 +183,9 @@ pub enum Command<'a> {
         noreply: bool,
     },
     Quit,
+    /// `graceful: None` is a mode memcached does not know (refused once shutdown is allowed).
     Shutdown {
-        graceful: bool,
+        graceful: Option<bool>,
     },
     CacheMemlimit {
         megabytes: u64,
@@ -189,6 +200,9 @@ pub enum Command<'a> {
     LruCrawlerCrawl(ClassSelector<'a>),
     LruCrawlerMetadump(ClassSelector<'a>),
     LruCrawlerToggle(bool),
+    /// `lru_crawler tocrawl N` / `sleep N`: tunables of memcached's crawler thread.
+    LruCrawlerSetting,
+    Lru(LruCommand),
     MetaGet {
         key: Key<'a>,
         flags: MetaFlags<'a>,
@@ -253,6 +267,14 @@ pub enum Error {
     InvalidArithMode,
     #[error("invalid shutdown mode")]
     InvalidShutdownMode,
+    #[error("bad command line")]
+    BadCommandLine,
+    #[error("illegal slab id")]
+    IllegalSlabId,
+    #[error("crawler sleep too long")]
+    CrawlerSleep,
+    #[error("crawler error")]
+    CrawlerError,
     #[error("stats detail usage")]
     StatsDetailUsage,
     #[error("bad class id")]
@@ -288,6 +310,10 @@ impl Error {
             Error::InvalidSetMode => b"CLIENT_ERROR invalid mode for ms M token",
             Error::InvalidArithMode => b"CLIENT_ERROR invalid mode for ma M token",
             Error::InvalidShutdownMode => b"CLIENT_ERROR invalid shutdown mode",
+            Error::BadCommandLine => b"CLIENT_ERROR bad command line",
+            Error::IllegalSlabId => b"CLIENT_ERROR Illegal slab id",
+            Error::CrawlerSleep => b"CLIENT_ERROR sleep must be one second or less",
+            Error::CrawlerError => b"ERROR an unknown error happened",
             Error::StatsDetailUsage => b"CLIENT_ERROR usage: stats detail on|off|dump",
             Error::BadClass => b"BADCLASS invalid class id",
             Error::MetadumpPipelined => b"ERROR cannot pipeline other commands before metadump",
@@ -392,6 +418,12 @@ pub fn parse_i64(t: &[u8]) -> Option<i64> {
     }
 }
 
+/// An exptime as memcached 1.6 reads it: `strtol`, then stored in a 32-bit signed int, so
+/// 4294967295 (libmemcached's -1) is -1 (already expired) and 4294967296 is 0 (never).
+pub fn parse_exptime(t: &[u8]) -> Option<i64> {
+    parse_i64(t).map(|v| i64::from(v as i32))
+}
+
 /// memcached's client flags: an unsigned number, kept modulo 2^32 as memcached does.
 fn parse_client_flags(t: &[u8]) -> Option<u32> {
     parse_u64(t).map(|v| v as u32)
@@ -426,7 +458,7 @@ pub fn parse<'a>(input: &'a [u8], limits: &Limits) -> Parsed<'a> {
             let Some(exp) = args.next() else {
                 return reject(Error::UnknownCommand, line_len);
             };
-            let Some(exptime) = parse_i64(exp) else {
+            let Some(exptime) = parse_exptime(exp) else {
                 return reject(Error::InvalidExptime, line_len);
             };
             parse_get(args.0, name == b"gats", Some(exptime), line_len)
@@ -444,11 +476,12 @@ pub fn parse<'a>(input: &'a [u8], limits: &Limits) -> Parsed<'a> {
         b"version" => ok(Command::Version, line_len),
         b"quit" => ok(Command::Quit, line_len),
         b"verbosity" => parse_verbosity(args, line_len),
-        b"shutdown" => parse_shutdown(args, line_len),
+        b"shutdown" => admin::parse_shutdown(args, line_len),
         b"cache_memlimit" => parse_memlimit(args, line_len),
-        b"stats" => parse_stats(args, line_len),
-        b"slabs" => parse_slabs(args, line_len),
-        b"lru_crawler" => parse_lru_crawler(args, line_len),
+        b"stats" => admin::parse_stats(args, line_len),
+        b"slabs" => admin::parse_slabs(args, line_len),
+        b"lru_crawler" => admin::parse_lru_crawler(args, line_len),
+        b"lru" => admin::parse_lru(args, line_len),
         b"mn" => ok(Command::MetaNoop, line_len),
         b"mg" | b"md" | b"ma" | b"me" | b"ms" => meta::parse(name, args, input, line_len, limits),
         // memcached hangs up on what looks like an HTTP request line.
@@ -527,7 +560,7 @@ fn parse_store<'a>(
     let key = words[0];
     let fields = (
         parse_client_flags(words[1]),
-        parse_i64(words[2]),
+        parse_exptime(words[2]),
         parse_data_len(words[3]),
     );
     let (Some(flags), Some(exptime), Some(len)) = fields else {
@@ -693,7 +726,7 @@ fn parse_touch(args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
         Ok(parts) => parts,
         Err(error) => return reject(error, line_len),
     };
-    match parse_i64(exp) {
+    match parse_exptime(exp) {
         Some(exptime) => ok(
             Command::Touch {
                 key,
@@ -718,7 +751,7 @@ fn parse_flush(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     let delay_token = if noreply && b.is_none() { None } else { a };
     let delay = match delay_token {
         None => 0,
-        Some(t) => match parse_i64(t) {
+        Some(t) => match parse_exptime(t) {
             Some(d) => d,
             None => {
                 return Parsed::Rejected {
@@ -755,18 +788,6 @@ fn parse_verbosity(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     }
 }
 
-fn parse_shutdown(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    let mode = args.next();
-    if args.next().is_some() {
-        return reject(Error::UnknownCommand, line_len);
-    }
-    match mode {
-        None => ok(Command::Shutdown { graceful: false }, line_len),
-        Some(b"graceful") => ok(Command::Shutdown { graceful: true }, line_len),
-        Some(_) => reject(Error::InvalidShutdownMode, line_len),
-    }
-}
-
 fn parse_memlimit(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
     let Some(mb) = args.next() else {
         return reject(Error::UnknownCommand, line_len);
@@ -785,84 +806,6 @@ fn parse_memlimit(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
             noreply,
             stale: None,
         },
-    }
-}
-
-fn parse_stats(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    let group = match args.next() {
-        None => StatsGroup::General,
-        Some(b"settings") => StatsGroup::Settings,
-        Some(b"items") => StatsGroup::Items,
-        Some(b"slabs") => StatsGroup::Slabs,
-        Some(b"sizes") => StatsGroup::Sizes,
-        Some(b"conns") => StatsGroup::Conns,
-        Some(b"reset") => StatsGroup::Reset,
-        Some(b"detail") => match args.next() {
-            Some(b"on") => StatsGroup::DetailOn,
-            Some(b"off") => StatsGroup::DetailOff,
-            Some(b"dump") => StatsGroup::DetailDump,
-            _ => return reject(Error::StatsDetailUsage, line_len),
-        },
-        Some(_) => return reject(Error::UnknownCommand, line_len),
-    };
-    ok(Command::Stats(group), line_len)
-}
-
-fn parse_slabs(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    match args.next() {
-        Some(b"reassign") => {
-            let src = args.next().and_then(parse_i64);
-            let dst = args.next().and_then(parse_i64);
-            match (src, dst) {
-                (Some(s), Some(d)) => ok(
-                    Command::SlabsReassign {
-                        src: s.clamp(-1, i64::from(i32::MAX)) as i32,
-                        dst: d.clamp(-1, i64::from(i32::MAX)) as i32,
-                    },
-                    line_len,
-                ),
-                _ => reject(Error::UnknownCommand, line_len),
-            }
-        }
-        Some(b"automove") => match args.next() {
-            None | Some(b"ratio") => reject(Error::UnknownCommand, line_len),
-            // memcached: a word that is no number is a format error, a number out of range
-            // an unknown command.
-            Some(level) => match parse_u64(level) {
-                Some(m @ 0..=2) => ok(Command::SlabsAutomove(m as u8), line_len),
-                Some(_) => reject(Error::UnknownCommand, line_len),
-                None => reject(Error::BadFormat, line_len),
-            },
-        },
-        _ => reject(Error::UnknownCommand, line_len),
-    }
-}
-
-fn class_selector(t: Option<&[u8]>) -> Option<ClassSelector<'_>> {
-    match t? {
-        b"all" => Some(ClassSelector::All),
-        ids => {
-            let valid = ids
-                .split(|&b| b == b',')
-                .all(|id| matches!(parse_u64(id), Some(1..=63)));
-            valid.then_some(ClassSelector::Ids(ids))
-        }
-    }
-}
-
-fn parse_lru_crawler(mut args: Tokens<'_>, line_len: usize) -> Parsed<'_> {
-    match args.next() {
-        Some(b"crawl") => match class_selector(args.next()) {
-            Some(sel) => ok(Command::LruCrawlerCrawl(sel), line_len),
-            None => reject(Error::BadClass, line_len),
-        },
-        Some(b"metadump") => match class_selector(args.next()) {
-            Some(sel) => ok(Command::LruCrawlerMetadump(sel), line_len),
-            None => reject(Error::BadClass, line_len),
-        },
-        Some(b"enable") => ok(Command::LruCrawlerToggle(true), line_len),
-        Some(b"disable") => ok(Command::LruCrawlerToggle(false), line_len),
-        _ => reject(Error::UnknownCommand, line_len),
     }
 }
 

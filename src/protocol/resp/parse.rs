@@ -24,7 +24,7 @@ const UNAUTH_BULK_MAX: i64 = 16 * 1024;
 /// What the parser accepts for the next request.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Longest bulk string (Redis `proto-max-bulk-len`; slabd uses the item size limit).
+    /// Longest bulk string (Redis `proto-max-bulk-len`, 512 MB by default).
     pub max_bulk: usize,
     /// False while a password is required and not yet given: tighter limits apply.
     pub authenticated: bool,

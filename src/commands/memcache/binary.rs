@@ -1,0 +1,443 @@
+//! memcached binary protocol requests against the store, answered as memcached 1.6.18's
+//! `proto_bin.c` answers them: the same store, CAS and counters as the text protocol.
+//!
+//! Quiet opcodes (GETQ, SETQ, ...) send nothing on success and, for reads, nothing on a
+//! miss; errors are always sent. A request is answered with the opcode and opaque it came
+//! with. Errors that memcached answers by closing (bad magic, lying lengths, a key over 250
+//! bytes, a malformed request for its opcode, anything before a SASL login) close here too.
+
+use std::sync::atomic::Ordering;
+
+use super::{auth, count_lookup, count_store, flush_delay, stats, PrefixOp};
+use crate::commands::{Context, Session, Step};
+use crate::protocol::memcache::binary::{
+    self, classify, frame, Frame, Header, Op, Packet, Status, StoreOp,
+};
+use crate::protocol::memcache::{StatsGroup, ITEM_OVERHEAD};
+use crate::stats::bump;
+use crate::storage::{
+    Arith, ArithOutcome, Delete, DeleteOutcome, Lookup, Mode, ReadOptions, StoreOutcome, Write,
+};
+
+/// Binary incr/decr's "do not create" expiration.
+const NO_VIVIFY: u32 = 0xffff_ffff;
+
+/// Handles at most one binary request (or one piece of a value being thrown away).
+pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.memcache.swallow > 0 {
+        if input.is_empty() {
+            return Step::Incomplete;
+        }
+        let n = session.memcache.swallow.min(input.len());
+        session.memcache.swallow -= n;
+        return Step::Done(n);
+    }
+    let p = match frame(input) {
+        Frame::Incomplete => return Step::Incomplete,
+        Frame::BadMagic => return Step::Close,
+        Frame::LyingLength(h) => {
+            binary::write_error(out, &h, Status::UnknownCommand);
+            return Step::Close;
+        }
+        Frame::Packet(p) => p,
+    };
+    let h = p.header;
+    match auth::binary_allowed(ctx, session, h.opcode) {
+        None => return Step::Close,
+        Some(false) => {
+            binary::write_error(out, &h, Status::AuthError);
+            return Step::Close;
+        }
+        Some(true) => {}
+    }
+    let head = h.head_len();
+    let (op, quiet) = match classify(&h) {
+        Ok(found) => found,
+        Err(reject) => {
+            binary::write_error(out, &h, reject.status);
+            if reject.close {
+                return Step::Close;
+            }
+            session.memcache.swallow = reject.swallow;
+            return Step::Done(head);
+        }
+    };
+    if let Some(refused) = refuse_early(ctx, session, &p, op) {
+        binary::write_error(out, &h, refused);
+        session.memcache.swallow = h.value_len();
+        return Step::Done(head);
+    }
+    let (value, consumed) = if op.has_value() {
+        let len = h.value_len();
+        if p.rest.len() < len {
+            return Step::Incomplete;
+        }
+        (&p.rest[..len], head + len)
+    } else {
+        (&[][..], head)
+    };
+    session
+        .info
+        .last_cmd
+        .store(ctx.store.clock().now(), Ordering::Relaxed);
+    let step = execute(ctx, session, &p, op, quiet, value, out);
+    if ctx.persist.aof.is_on() {
+        match op {
+            Op::Store(_) | Op::Delete | Op::Arith { .. } | Op::Get { touch: true, .. } => {
+                crate::persist::aof_log::record_memcache(ctx, p.key)
+            }
+            Op::Flush => crate::persist::aof_log::record_memcache_flush(ctx),
+            _ => {}
+        }
+    }
+    step.unwrap_or(Step::Done(consumed))
+}
+
+/// Refusals memcached makes before it reads a value: too large for `-I`, SASL off, an
+/// overlong mechanism name. The value is then thrown away unread.
+fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Option<Status> {
+    let h = &p.header;
+    // The user's ACL, as the text protocol checks it (memcached has no ACL status: the
+    // refusal is an auth error).
+    if let Some(login) = session.login.as_ref() {
+        if crate::auth::memcache::check_binary(&login.user, op, p.key).is_err() {
+            return Some(Status::AuthError);
+        }
+    }
+    match op {
+        Op::Store(store_op) => {
+            let len = h.value_len();
+            if p.key.len() + len + 2 + ITEM_OVERHEAD <= ctx.settings.item_size_max {
+                return None;
+            }
+            bump(&ctx.threads[session.worker].store_too_large);
+            if store_op == StoreOp::Set {
+                // memcached unlinks the old item so a failed set leaves nothing stale.
+                ctx.store.delete(&Delete {
+                    db: 0,
+                    key: p.key,
+                    compare_cas: None,
+                    invalidate: None,
+                    drop_value: false,
+                });
+            }
+            Some(Status::TooLarge)
+        }
+        Op::SaslListMechs | Op::SaslAuth | Op::SaslStep if !auth::sasl_enabled(ctx) => {
+            Some(Status::UnknownCommand)
+        }
+        Op::SaslAuth | Op::SaslStep if p.key.len() > binary::SASL_MECH_MAX => Some(Status::Invalid),
+        Op::SaslAuth | Op::SaslStep if h.value_len() > ctx.settings.item_size_max => {
+            Some(Status::NoMemory)
+        }
+        _ => None,
+    }
+}
+
+/// Runs one request; `Some(step)` when the connection does something other than go on.
+fn execute(
+    ctx: &Context,
+    session: &mut Session,
+    p: &Packet<'_>,
+    op: Op,
+    quiet: bool,
+    value: &[u8],
+    out: &mut Vec<u8>,
+) -> Option<Step> {
+    let h = &p.header;
+    let success = |out: &mut Vec<u8>, cas: u64, body: &[u8]| {
+        if !quiet {
+            binary::write_response(out, h, Status::Success, cas, &[], &[], body);
+        }
+    };
+    match op {
+        Op::Get {
+            touch,
+            with_key,
+            with_value,
+        } => get(ctx, session, p, touch, with_key, with_value, quiet, out),
+        Op::Store(store_op) => store(ctx, session, p, store_op, quiet, value, out),
+        Op::Delete => delete(ctx, session, p, quiet, out),
+        Op::Arith { incr } => arith(ctx, session, p, incr, quiet, out),
+        Op::Quit => {
+            success(out, 0, &[]);
+            return Some(Step::Close);
+        }
+        Op::Flush => {
+            if !ctx.settings.flush_enabled {
+                binary::write_error(out, h, Status::AuthError);
+                return None;
+            }
+            let delay = if p.extras.len() == 4 {
+                p.extra_u32(0)
+            } else {
+                0
+            };
+            let clock = ctx.store.clock();
+            ctx.store
+                .flush(Some(0), flush_delay(clock, i64::from(delay)));
+            bump(&ctx.threads[session.worker].cmd_flush);
+            success(out, 0, &[]);
+        }
+        Op::Noop => success(out, 0, &[]),
+        Op::Version => success(out, 0, super::MEMCACHED_VERSION.as_bytes()),
+        Op::Stat => stat(ctx, h, p.key, out),
+        Op::SaslListMechs | Op::SaslAuth | Op::SaslStep => {
+            auth::sasl(ctx, session, h, p.key, value, out)
+        }
+    }
+    None
+}
+
+/// GET, GETQ, GETK, GETKQ, GAT, GATQ, GATK, GATKQ and TOUCH. A hit carries the flags as
+/// extras, the key for the K variants, and the value unless it is TOUCH.
+#[allow(clippy::too_many_arguments)]
+fn get(
+    ctx: &Context,
+    session: &Session,
+    p: &Packet<'_>,
+    touch: bool,
+    with_key: bool,
+    with_value: bool,
+    quiet: bool,
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    let h = &p.header;
+    let clock = ctx.store.clock();
+    let opts = ReadOptions {
+        touch: touch.then(|| clock.memcache_expiry(i64::from(p.extra_u32(0)))),
+        is_fetch: with_value,
+        ..ReadOptions::default()
+    };
+    if touch {
+        bump(&stats.cmd_touch);
+    } else {
+        bump(&stats.cmd_get);
+    }
+    let key = p.key;
+    let found = ctx.store.get(0, key, &opts, |item| {
+        let key_len = if with_key { key.len() } else { 0 };
+        let value_len = if with_value { item.value_len() } else { 0 };
+        binary::write_header(
+            out,
+            h.opcode,
+            Status::Success,
+            key_len,
+            4,
+            4 + key_len + value_len,
+            h.opaque,
+            item.cas(),
+        );
+        out.extend_from_slice(&item.flags().to_be_bytes());
+        if with_key {
+            out.extend_from_slice(key);
+        }
+        if with_value {
+            item.copy_value_to(out);
+        }
+    });
+    count_lookup(stats, touch, &found);
+    let hit = matches!(found, Lookup::Hit(()));
+    ctx.memcache.record(key, PrefixOp::Get { hit });
+    if hit || quiet {
+        return;
+    }
+    if with_key {
+        binary::write_response(out, h, Status::KeyNotFound, 0, &[], key, &[]);
+    } else {
+        binary::write_error(out, h, Status::KeyNotFound);
+    }
+}
+
+/// SET, ADD, REPLACE, APPEND, PREPEND and their quiet forms. A non-zero CAS in the header
+/// makes set/add/replace a compare-and-swap, as memcached's `NREAD_CAS`.
+fn store(
+    ctx: &Context,
+    session: &Session,
+    p: &Packet<'_>,
+    op: StoreOp,
+    quiet: bool,
+    value: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    let h = &p.header;
+    let clock = ctx.store.clock();
+    let (flags, exptime) = match op {
+        StoreOp::Append | StoreOp::Prepend => (0, 0),
+        _ => (p.extra_u32(0), p.extra_u32(4)),
+    };
+    let mode = match op {
+        StoreOp::Set => Mode::Set,
+        StoreOp::Add => Mode::Add,
+        StoreOp::Replace => Mode::Replace,
+        StoreOp::Append => Mode::Append,
+        StoreOp::Prepend => Mode::Prepend,
+    };
+    let expiry = clock.memcache_expiry(i64::from(exptime));
+    let mut w = Write::new(0, p.key, value, flags, expiry, mode);
+    let cas = h.cas != 0 && matches!(op, StoreOp::Set | StoreOp::Add | StoreOp::Replace);
+    if h.cas != 0 {
+        w.compare_cas = Some(h.cas);
+        if cas {
+            w.mode = Mode::Set;
+        }
+    }
+    bump(&stats.cmd_set);
+    ctx.memcache.record(p.key, PrefixOp::Set);
+    let outcome = ctx.store.store(&w);
+    count_store(stats, cas, outcome);
+    let status = match outcome {
+        StoreOutcome::Stored { cas } => {
+            if !quiet {
+                binary::write_response(out, h, Status::Success, cas, &[], &[], &[]);
+            }
+            return;
+        }
+        StoreOutcome::Exists => Status::KeyExists,
+        StoreOutcome::NotFound => Status::KeyNotFound,
+        StoreOutcome::TooLarge if !matches!(op, StoreOp::Append | StoreOp::Prepend) => {
+            Status::TooLarge
+        }
+        StoreOutcome::NoMemory if !matches!(op, StoreOp::Append | StoreOp::Prepend) => {
+            Status::NoMemory
+        }
+        _ if cas => Status::NotStored,
+        _ => match op {
+            StoreOp::Add => Status::KeyExists,
+            StoreOp::Replace => Status::KeyNotFound,
+            _ => Status::NotStored,
+        },
+    };
+    binary::write_error(out, h, status);
+}
+
+/// DELETE and DELETEQ; a non-zero CAS must match the item's.
+fn delete(ctx: &Context, session: &Session, p: &Packet<'_>, quiet: bool, out: &mut Vec<u8>) {
+    let stats = &ctx.threads[session.worker];
+    let h = &p.header;
+    ctx.memcache.record(p.key, PrefixOp::Delete);
+    let outcome = ctx.store.delete(&Delete {
+        db: 0,
+        key: p.key,
+        compare_cas: (h.cas != 0).then_some(h.cas),
+        invalidate: None,
+        drop_value: false,
+    });
+    match outcome {
+        DeleteOutcome::Deleted => {
+            bump(&stats.delete_hits);
+            if !quiet {
+                binary::write_response(out, h, Status::Success, 0, &[], &[], &[]);
+            }
+        }
+        DeleteOutcome::NotFound => {
+            bump(&stats.delete_misses);
+            binary::write_error(out, h, Status::KeyNotFound);
+        }
+        DeleteOutcome::Exists => binary::write_error(out, h, Status::KeyExists),
+    }
+}
+
+/// INCREMENT and DECREMENT: extras are delta (u64), initial (u64) and expiration (u32). A
+/// miss creates the item with `initial` unless the expiration is 0xffffffff.
+fn arith(
+    ctx: &Context,
+    session: &Session,
+    p: &Packet<'_>,
+    incr: bool,
+    quiet: bool,
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    let h = &p.header;
+    let clock = ctx.store.clock();
+    let (delta, initial, exptime) = (p.extra_u64(0), p.extra_u64(8), p.extra_u32(16));
+    let outcome = ctx.store.arith(&Arith {
+        db: 0,
+        key: p.key,
+        incr,
+        delta,
+        compare_cas: (h.cas != 0).then_some(h.cas),
+        new_cas: None,
+        vivify: (exptime != NO_VIVIFY)
+            .then(|| (initial, clock.memcache_expiry(i64::from(exptime)))),
+        touch: None,
+    });
+    let status = match outcome {
+        ArithOutcome::Value {
+            value,
+            cas,
+            created,
+            ..
+        } => {
+            if !created {
+                bump(if incr {
+                    &stats.incr_hits
+                } else {
+                    &stats.decr_hits
+                });
+            }
+            if !quiet {
+                binary::write_response(
+                    out,
+                    h,
+                    Status::Success,
+                    cas,
+                    &[],
+                    &[],
+                    &value.to_be_bytes(),
+                );
+            }
+            return;
+        }
+        ArithOutcome::NotFound => {
+            bump(if incr {
+                &stats.incr_misses
+            } else {
+                &stats.decr_misses
+            });
+            Status::KeyNotFound
+        }
+        ArithOutcome::NonNumeric => Status::DeltaBadValue,
+        ArithOutcome::Exists => Status::KeyExists,
+        ArithOutcome::NoMemory => Status::NoMemory,
+    };
+    binary::write_error(out, h, status);
+}
+
+/// STAT: the key names the group as memcached's `process_bin_stat` reads it (a prefix
+/// match for reset, settings and detail); an unknown group is `KeyNotFound`.
+fn stat(ctx: &Context, h: &Header, key: &[u8], out: &mut Vec<u8>) {
+    let group = if key.is_empty() {
+        Some(StatsGroup::General)
+    } else if key.starts_with(b"reset") {
+        Some(StatsGroup::Reset)
+    } else if key.starts_with(b"settings") {
+        Some(StatsGroup::Settings)
+    } else if let Some(sub) = key.strip_prefix(b"detail") {
+        if sub.starts_with(b" dump") {
+            Some(StatsGroup::DetailDump)
+        } else if sub.starts_with(b" on") {
+            Some(StatsGroup::DetailOn)
+        } else if sub.starts_with(b" off") {
+            Some(StatsGroup::DetailOff)
+        } else {
+            None
+        }
+    } else {
+        match key {
+            b"items" => Some(StatsGroup::Items),
+            b"slabs" => Some(StatsGroup::Slabs),
+            b"sizes" => Some(StatsGroup::Sizes),
+            b"sizes_enable" => Some(StatsGroup::SizesEnable),
+            b"sizes_disable" => Some(StatsGroup::SizesDisable),
+            _ => None,
+        }
+    };
+    match group {
+        Some(group) => stats::stats(ctx, group, &mut stats::StatWriter::binary(out, h.opaque)),
+        None => binary::write_error(out, h, Status::KeyNotFound),
+    }
+}

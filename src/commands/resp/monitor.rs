@@ -1,0 +1,71 @@
+//! MONITOR: every command any client runs, over either protocol, as Redis's lines.
+//!
+//! A MONITOR connection is registered in the hub's [`crate::hub::monitor::Watchers`]; each
+//! command that ran (not refused, not an admin command) is formatted once and posted to
+//! every monitor. With no monitor connected, a command pays one relaxed atomic load.
+
+use super::registry::{spec, Spec};
+use super::Call;
+use crate::commands::Context;
+use crate::hub::monitor::{monitor_line, stream};
+use crate::hub::{flag, Target};
+use crate::protocol::resp::Args;
+
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("monitor", 1, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server",
+        "1.0.0", "Listen for all requests received by the server in real time", monitor),
+];
+
+pub(super) fn monitor(call: &mut Call<'_>, _args: Args<'_>) {
+    if !call.may_block() {
+        return call
+            .w
+            .error(b"ERR MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    if !call.conn.monitor {
+        call.conn.monitor = true;
+        call.info.set_flag(flag::MONITOR, true);
+        call.ctx
+            .hub
+            .watchers
+            .add(call.info.target(), stream::MONITOR);
+    }
+    call.w.ok();
+}
+
+/// Stops monitoring (close, RESET).
+pub(super) fn stop(ctx: &Context, who: Target) {
+    ctx.hub.watchers.remove(who);
+}
+
+/// Whether arguments after `i` are secrets MONITOR must not show: AUTH's, and HELLO's
+/// after AUTH (Redis prints `(redacted)`).
+fn redacted(name: &str, args: Args<'_>, i: usize) -> bool {
+    match name {
+        "auth" => i >= 1,
+        "hello" => (3..args.len())
+            .any(|a| args.get(a - 1).eq_ignore_ascii_case(b"auth") && (i == a || i == a + 1)),
+        _ => false,
+    }
+}
+
+/// Posts the command that just ran to every MONITOR connection.
+pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
+    if spec.flags.contains(&"admin") {
+        return;
+    }
+    let name = spec.name;
+    let words = (0..args.len()).map(|i| {
+        if redacted(name, args, i) {
+            &b"(redacted)"[..]
+        } else {
+            args.get(i)
+        }
+    });
+    let line = monitor_line(call.conn.db, &call.info.addr, words);
+    call.ctx
+        .hub
+        .watchers
+        .send(&call.ctx.hub, stream::MONITOR, line);
+}

@@ -1,0 +1,147 @@
+//! Persistence commands: SAVE, BGSAVE, LASTSAVE, SHUTDOWN, BGREWRITEAOF.
+
+use std::sync::atomic::Ordering;
+
+use super::registry::{spec, Spec};
+use super::Call;
+use crate::persist::SaveError;
+use crate::protocol::resp::Args;
+
+/// This family's commands (see [`super::registry`]).
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("save", 1, ["admin", "noscript", "no_async_loading", "no_multi"], (0, 0, 0), "server",
+        "1.0.0", "Synchronously save the dataset to disk", save),
+    spec!("bgsave", -1, ["admin", "noscript", "no_async_loading"], (0, 0, 0), "server", "1.0.0",
+        "Asynchronously save the dataset to disk", bgsave),
+    spec!("lastsave", 1, ["loading", "stale", "fast"], (0, 0, 0), "server", "1.0.0",
+        "Get the UNIX time stamp of the last successful save to disk", lastsave),
+    spec!("shutdown", -1, ["admin", "noscript", "loading", "stale", "no_multi", "allow_busy"],
+        (0, 0, 0), "server", "1.0.0",
+        "Synchronously save the dataset to disk and then shut down the server", shutdown),
+    spec!("bgrewriteaof", 1, ["admin", "noscript", "no_async_loading"], (0, 0, 0), "server",
+        "1.0.0", "Asynchronously rewrite the append-only file", bgrewriteaof),
+];
+
+const IN_PROGRESS: &[u8] = b"ERR Background save already in progress";
+
+/// The error Redis gives write commands after a failed background save.
+pub(super) const MISCONF: &[u8] = b"MISCONF Redis is configured to save RDB snapshots, but it's \
+currently unable to persist to disk. Commands that may modify the data set are disabled, because \
+this instance is configured to report errors during writes if RDB snapshotting fails \
+(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+fn save(call: &mut Call<'_>, _args: Args<'_>) {
+    if call.ctx.persist.bgsave_in_progress() {
+        call.w.error(IN_PROGRESS);
+        return;
+    }
+    match call.ctx.persist.save(call.ctx) {
+        Ok(_) => call.w.ok(),
+        Err(SaveError::InProgress) => call.w.error(IN_PROGRESS),
+        Err(SaveError::Failed(_)) => call.w.error(b"ERR"),
+    }
+}
+
+fn bgsave(call: &mut Call<'_>, args: Args<'_>) {
+    if args.len() > 2 || (args.len() == 2 && !args.get(1).eq_ignore_ascii_case(b"SCHEDULE")) {
+        call.syntax_error();
+        return;
+    }
+    match call.ctx.persist.bgsave() {
+        Ok(()) => call.w.simple(b"Background saving started"),
+        Err(_) => call.w.error(IN_PROGRESS),
+    }
+}
+
+fn lastsave(call: &mut Call<'_>, _args: Args<'_>) {
+    call.w.integer(call.ctx.persist.last_save() as i64);
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: saves when told to or when save points
+/// are configured (a failed save refuses to shut down unless FORCE), then stops the server.
+fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
+    let (mut nosave, mut save, mut force, mut abort) = (false, false, false, false);
+    for a in args.iter_from(1) {
+        match a.to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"now" => {}
+            b"force" => force = true,
+            b"abort" => abort = true,
+            _ => {
+                call.syntax_error();
+                return;
+            }
+        }
+    }
+    if (nosave && save) || (abort && args.len() > 2) {
+        call.syntax_error();
+        return;
+    }
+    if abort {
+        call.w.error(b"ERR No shutdown in progress.");
+        return;
+    }
+    let points = crate::persist::service::parse_save_points(
+        &call.ctx.directives.get("save").unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    if save || (!nosave && !points.is_empty()) {
+        let saved = match call.ctx.persist.save(call.ctx) {
+            Ok(_) => true,
+            // A background save holds the lock: wait for it by saving behind it.
+            Err(SaveError::InProgress) => crate::persist::save_on_exit_forced(call.ctx),
+            Err(SaveError::Failed(_)) => false,
+        };
+        if !saved && !force {
+            call.w.error(b"ERR Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
+    }
+    call.ctx
+        .persist
+        .shutdown_handled
+        .store(true, Ordering::Relaxed);
+    call.shutdown = true;
+}
+
+fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
+    if !call.ctx.persist.aof.is_on() {
+        // Redis 7.0 rewrites even with the AOF off; slabd has nothing to rewrite then.
+        call.w
+            .simple(b"Background append only file rewriting started");
+    } else if call.ctx.persist.bgrewriteaof() {
+        call.w
+            .simple(b"Background append only file rewriting started");
+    } else {
+        call.w
+            .error(b"ERR Background append only file rewriting already in progress");
+    }
+}
+
+/// After a write command succeeded: log the state of the keys it touched (only called
+/// while the append-only file is on).
+pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
+    let ctx = call.ctx;
+    let db = call.conn.db;
+    let aof = &ctx.persist.aof;
+    match spec.name {
+        "flushall" => aof.record_command(ctx, db, &[b"FLUSHALL"], |_| {}),
+        "flushdb" => aof.record_command(ctx, db, &[b"FLUSHDB"], |_| {}),
+        "swapdb" => aof.record_command(ctx, db, &[b"SWAPDB", args.get(1), args.get(2)], |_| {}),
+        "move" => {
+            aof.record_keys(ctx, db, &mut std::iter::once(args.get(1)));
+            if let Some(to) = std::str::from_utf8(args.get(2))
+                .ok()
+                .and_then(|s| s.parse::<u8>().ok())
+            {
+                aof.record_keys(ctx, to, &mut std::iter::once(args.get(1)));
+            }
+        }
+        _ => {
+            let mut keys = super::key_positions(spec, args.len()).map(|i| args.get(i));
+            aof.record_keys(ctx, db, &mut keys);
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! Single-key operations: lookup, touch, store, delete, arithmetic and the string
+//! read-modify-write (memcached's `do_item_get`, `do_store_item`, `do_add_delta`). Each takes
+//! its key's stripe lock once and allocates under it (see the lock order in `items.rs`).
+
+use super::index::Stripe;
+use super::item::{Exp, Item, BITS_MASK, FETCHED, HEADER_SIZE, NO_CHUNK, STALE, WIN_SENT};
+use super::items::{format_u64, parse_counter, BuildError, Core, Held, ItemSpec, Locked};
+use super::{
+    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, ItemView, Lookup, Mode, ReadOptions,
+    Rewrite, RewriteError, StoreOutcome, Write,
+};
+
+impl Core {
+    pub fn get<R>(
+        &self,
+        db: u8,
+        key: &[u8],
+        opts: &ReadOptions,
+        f: impl FnOnce(&dyn ItemView) -> R,
+    ) -> Lookup<R> {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
+        match self.find_live_locked(&mut s, hash, db, key, now) {
+            Ok(chunk) => {
+                let mut v = self.view(chunk, now);
+                let it = v.item;
+                let bits = v.before & BITS_MASK;
+                if bits & WIN_SENT != 0 {
+                    v.win_taken = true;
+                } else {
+                    let exp = it.exptime();
+                    let recache = opts
+                        .recache_below
+                        .is_some_and(|below| exp != 0 && exp.saturating_sub(now) < below);
+                    if bits & STALE != 0 || recache {
+                        it.set_bits(WIN_SENT);
+                        v.won = true;
+                    }
+                }
+                if let Some(t) = opts.touch {
+                    // memcached's times (the only reads that touch) never need the far slot.
+                    it.set_exp(self.encode_exp(t), self.clock.started());
+                }
+                if !opts.no_bump {
+                    it.bump(now, opts.is_fetch);
+                }
+                Lookup::Hit(f(&v))
+            }
+            Err(miss) => {
+                if let Some(exp) = opts.vivify {
+                    let spec = ItemSpec {
+                        bits: WIN_SENT,
+                        ..ItemSpec::new(db, key, 0, 0, self.encode_exp(exp), self.next_cas())
+                    };
+                    let mut held = Held {
+                        stripe: si,
+                        guard: &mut s,
+                        protect: NO_CHUNK,
+                    };
+                    if let Ok(chunk) = self.build(&spec, &mut held, |_| {}) {
+                        Item::new(&self.arena, chunk).set_atime(now);
+                        self.link_locked(&mut s, hash, chunk, None);
+                        return Lookup::Vivified;
+                    }
+                }
+                Lookup::Miss(miss)
+            }
+        }
+    }
+
+    pub fn touch(&self, db: u8, key: &[u8], expiry: Expiry) -> bool {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
+        match self.find_live_locked(&mut s, hash, db, key, now) {
+            Ok(chunk) => {
+                let it = Item::new(&self.arena, chunk);
+                let exp = self.encode_exp(expiry);
+                if it.set_exp(exp, self.clock.started()) {
+                    it.bump(now, true);
+                    return true;
+                }
+                // A far-future time for an item without the slot: a copy with one.
+                let mut held = Held {
+                    stripe: si,
+                    guard: &mut s,
+                    protect: chunk,
+                };
+                match self.copy_item(chunk, db, key, Some(exp), &mut held) {
+                    Ok(new) => {
+                        self.link_locked(&mut s, hash, new, Some(chunk));
+                        Item::new(&self.arena, new).bump(now, true);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn store_and<R>(
+        &self,
+        w: &Write<'_>,
+        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+    ) -> (StoreOutcome, R) {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(w.db, w.key);
+        let old = self.find_live_locked(&mut s, hash, db, w.key, now).ok();
+        let r = match old {
+            Some(c) => f(Some(&self.view(c, now))),
+            None => f(None),
+        };
+        // A plain set that cannot be stored removes the old value rather than leave stale
+        // data behind, as memcached does.
+        let drop_old = |s: &mut Stripe| {
+            if let (Some(c), Mode::Set, None) = (old, w.mode, w.compare_cas) {
+                self.unlink_locked(s, hash, c);
+            }
+        };
+        if !w.large && HEADER_SIZE + w.key.len() + w.value.len() > self.config.item_size_max {
+            drop_old(&mut s);
+            return (StoreOutcome::TooLarge, r);
+        }
+        let old_item = old.map(|c| Item::new(&self.arena, c));
+        // memcached upgrades set and replace with a CAS to its `cas` command; append and
+        // prepend check the CAS only when the item exists; add ignores it.
+        let mut stale = false;
+        match (old_item, w.mode) {
+            (Some(o), Mode::Add) => {
+                o.bump(now, false);
+                return (StoreOutcome::NotStored, r);
+            }
+            (None, Mode::Replace | Mode::Set) if w.compare_cas.is_some() => {
+                return (StoreOutcome::NotFound, r);
+            }
+            (None, Mode::Replace | Mode::Append | Mode::Prepend) => {
+                return (StoreOutcome::NotStored, r);
+            }
+            (Some(o), _) => {
+                if let Some(cas) = w.compare_cas {
+                    let cur = o.cas();
+                    let cas_mode = matches!(w.mode, Mode::Set | Mode::Replace);
+                    if cas != cur {
+                        if cas_mode && w.invalidate && cas < cur {
+                            stale = true;
+                        } else {
+                            return (StoreOutcome::Exists, r);
+                        }
+                    }
+                }
+            }
+            (None, _) => {}
+        }
+        let appending = matches!(w.mode, Mode::Append | Mode::Prepend);
+        let (flags, exp) = match old_item {
+            Some(o) if appending || stale => (if appending { o.flags() } else { w.flags }, o.exp()),
+            Some(o) if w.keep_ttl => (w.flags, o.exp()),
+            _ => (w.flags, self.encode_exp(w.expiry)),
+        };
+        let mut bits = 0;
+        if stale {
+            bits |= STALE;
+            if old_item.is_some_and(|o| o.bits() & WIN_SENT != 0) {
+                bits |= WIN_SENT;
+            }
+        }
+        let old_len = if appending {
+            old_item.map_or(0, |o| o.value_len())
+        } else {
+            0
+        };
+        let seq = self.next_cas();
+        let cas = w.new_cas.unwrap_or(seq);
+        let spec = ItemSpec {
+            explicit_cas: w.new_cas,
+            bits,
+            large: w.large,
+            ..ItemSpec::new(db, w.key, old_len + w.value.len(), flags, exp, seq)
+        };
+        let mut held = Held {
+            stripe: si,
+            guard: &mut s,
+            protect: old.unwrap_or(NO_CHUNK),
+        };
+        let chunk_max = self.config.slab_chunk_max;
+        let built = self.build(&spec, &mut held, |push| match (w.mode, old_item) {
+            (Mode::Append, Some(o)) => {
+                o.for_each_piece(chunk_max, &mut *push);
+                push(w.value);
+            }
+            (Mode::Prepend, Some(o)) => {
+                push(w.value);
+                o.for_each_piece(chunk_max, &mut *push);
+            }
+            _ => push(w.value),
+        });
+        match built {
+            Ok(chunk) => {
+                Item::new(&self.arena, chunk).set_atime(now);
+                self.link_locked(&mut s, hash, chunk, old);
+                (
+                    StoreOutcome::Stored {
+                        cas: self.visible_cas(cas),
+                    },
+                    r,
+                )
+            }
+            Err(e) => {
+                // Our own allocation may have evicted the old item already.
+                if old.is_some() && s.find(&self.arena, hash, db, w.key) == old {
+                    drop_old(&mut s);
+                }
+                match e {
+                    BuildError::TooLarge => (StoreOutcome::TooLarge, r),
+                    BuildError::NoMemory => (StoreOutcome::NoMemory, r),
+                }
+            }
+        }
+    }
+
+    pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(d.db, d.key);
+        let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
+            return DeleteOutcome::NotFound;
+        };
+        let it = Item::new(&self.arena, chunk);
+        if d.compare_cas.is_some_and(|c| c != it.cas()) {
+            return DeleteOutcome::Exists;
+        }
+        if !d.drop_value && d.invalidate.is_none() {
+            self.unlink_locked(&mut s, hash, chunk);
+            return DeleteOutcome::Deleted;
+        }
+        if d.drop_value {
+            let spec = ItemSpec::new(db, d.key, 0, 0, it.exp(), self.next_cas());
+            let mut held = Held {
+                stripe: si,
+                guard: &mut s,
+                protect: chunk,
+            };
+            match self.build(&spec, &mut held, |_| {}) {
+                Ok(new) => {
+                    Item::new(&self.arena, new).set_atime(now);
+                    self.link_locked(&mut s, hash, new, Some(chunk));
+                    chunk = new;
+                }
+                // Dropping the value cannot fit: dropping the whole item is the closest.
+                Err(_) => {
+                    self.unlink_locked(&mut s, hash, chunk);
+                    return DeleteOutcome::Deleted;
+                }
+            }
+        }
+        if let Some(exp) = d.invalidate {
+            let it = Item::new(&self.arena, chunk);
+            if let Some(e) = exp {
+                it.set_exp(self.encode_exp(e), self.clock.started());
+            }
+            it.set_bits(STALE);
+            it.clear_bits(WIN_SENT);
+            it.set_cas(self.next_cas(), None);
+        }
+        DeleteOutcome::Deleted
+    }
+
+    pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(a.db, a.key);
+        let chunk = match self.find_live_locked(&mut s, hash, db, a.key, now) {
+            Ok(c) => c,
+            Err(_) => {
+                let Some((initial, expiry)) = a.vivify else {
+                    return ArithOutcome::NotFound;
+                };
+                let mut buf = [0u8; 20];
+                let digits = format_u64(initial, &mut buf);
+                let seq = self.next_cas();
+                let cas = a.new_cas.unwrap_or(seq);
+                let spec = ItemSpec {
+                    explicit_cas: a.new_cas,
+                    ..ItemSpec::new(db, a.key, digits.len(), 0, self.encode_exp(expiry), seq)
+                };
+                let mut held = Held {
+                    stripe: si,
+                    guard: &mut s,
+                    protect: NO_CHUNK,
+                };
+                return match self.build(&spec, &mut held, |push| push(digits)) {
+                    Ok(c) => {
+                        Item::new(&self.arena, c).set_atime(now);
+                        self.link_locked(&mut s, hash, c, None);
+                        ArithOutcome::Value {
+                            value: initial,
+                            cas: self.visible_cas(cas),
+                            expiry,
+                            created: true,
+                        }
+                    }
+                    Err(_) => ArithOutcome::NoMemory,
+                };
+            }
+        };
+        let it = Item::new(&self.arena, chunk);
+        if a.compare_cas.is_some_and(|c| c != it.cas()) {
+            return ArithOutcome::Exists;
+        }
+        // A chained value is far longer than any number.
+        let Some(old_value) = it.plain_value() else {
+            return ArithOutcome::NonNumeric;
+        };
+        let Some(cur) = parse_counter(old_value) else {
+            return ArithOutcome::NonNumeric;
+        };
+        let value = if a.incr {
+            cur.wrapping_add(a.delta)
+        } else {
+            cur.saturating_sub(a.delta)
+        };
+        let mut buf = [0u8; 20];
+        let digits = format_u64(value, &mut buf);
+        let seq = self.next_cas();
+        let cas = a.new_cas.unwrap_or(seq);
+        let exp = match a.touch {
+            Some(e) => self.encode_exp(e),
+            None => it.exp(),
+        };
+        let chunk = if digits.len() <= old_value.len() && it.set_cas(seq, a.new_cas) {
+            // memcached rewrites in place, padding with spaces to the old length. All value
+            // readers hold this stripe lock, so the bytes may change under it.
+            let off = it.value_offset();
+            let old_len = old_value.len();
+            self.arena.write(off, digits);
+            for i in digits.len()..old_len {
+                self.arena.write(off + i, b" ");
+            }
+            it.set_exp(exp, self.clock.started());
+            chunk
+        } else {
+            let spec = ItemSpec {
+                explicit_cas: a.new_cas,
+                ..ItemSpec::new(db, a.key, digits.len(), it.flags(), exp, seq)
+            };
+            let mut held = Held {
+                stripe: si,
+                guard: &mut s,
+                protect: chunk,
+            };
+            match self.build(&spec, &mut held, |push| push(digits)) {
+                Ok(c) => {
+                    Item::new(&self.arena, c).set_bits(it.bits() & FETCHED);
+                    self.link_locked(&mut s, hash, c, Some(chunk));
+                    c
+                }
+                Err(_) => return ArithOutcome::NoMemory,
+            }
+        };
+        Item::new(&self.arena, chunk).bump(now, true);
+        ArithOutcome::Value {
+            value,
+            cas: self.visible_cas(cas),
+            expiry: self.expiry_of(exp),
+            created: false,
+        }
+    }
+
+    pub fn rewrite<R>(
+        &self,
+        db: u8,
+        key: &[u8],
+        f: impl FnOnce(Option<&dyn ItemView>) -> Rewrite<R>,
+    ) -> Result<R, RewriteError> {
+        let Locked {
+            guard: mut s,
+            stripe: si,
+            db,
+            hash,
+            now,
+        } = self.lock_key(db, key);
+        let old = self.find_live_locked(&mut s, hash, db, key, now).ok();
+        let decision = match old {
+            Some(c) => f(Some(&self.view(c, now))),
+            None => f(None),
+        };
+        match decision {
+            Rewrite::Keep(r) => Ok(r),
+            Rewrite::Delete(r) => {
+                if let Some(c) = old {
+                    self.unlink_locked(&mut s, hash, c);
+                }
+                Ok(r)
+            }
+            Rewrite::Write {
+                value,
+                flags,
+                expiry,
+                result,
+            } => {
+                let exp = match (expiry, old) {
+                    (Some(e), _) => self.encode_exp(e),
+                    (None, Some(c)) => Item::new(&self.arena, c).exp(),
+                    (None, None) => Exp::NEVER,
+                };
+                let spec = ItemSpec {
+                    large: true,
+                    ..ItemSpec::new(db, key, value.len(), flags, exp, self.next_cas())
+                };
+                let mut held = Held {
+                    stripe: si,
+                    guard: &mut s,
+                    protect: old.unwrap_or(NO_CHUNK),
+                };
+                let chunk = self.build(&spec, &mut held, |push| push(&value))?;
+                Item::new(&self.arena, chunk).set_atime(now);
+                self.link_locked(&mut s, hash, chunk, old);
+                Ok(result)
+            }
+        }
+    }
+}

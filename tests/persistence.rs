@@ -1,0 +1,375 @@
+//! Persistence end to end: the real binary saves, restarts and loads, with both protocols.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Conn, Daemon};
+use slabd::persist::rdb::{Reader, Record};
+use slabd::persist::value::{Entry, Value};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("slabd-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start(dir: &Path, extra: &[&str]) -> Daemon {
+    let mut args = vec!["--resp-port", "0", "--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Daemon::start(&args)
+}
+
+fn entries(path: &Path) -> Vec<Entry> {
+    let f = std::fs::File::open(path).unwrap();
+    let mut r = Reader::new(std::io::BufReader::new(f), true).unwrap();
+    let mut out = Vec::new();
+    while let Some(rec) = r.next().unwrap() {
+        if let Record::Entry(e) = rec {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// Sends a RESP command and returns the whole reply line (simple replies only).
+fn cmd(c: &mut Conn, args: &[&str]) -> String {
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    c.send(req.as_bytes());
+    String::from_utf8(c.read_line()).unwrap()
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    c.send(b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n");
+    let header = c.read_line();
+    let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = String::from_utf8(c.read_exact(len + 2)).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_string()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn save_and_restart_keeps_both_protocols_data() {
+    let dir = temp_dir("restart");
+    let d = start(&dir, &[]);
+    let mut mc = d.connect();
+    mc.roundtrip(b"set mc 4242 0 5\r\nhello\r\n", b"STORED\r\n");
+    mc.roundtrip(b"set mcttl 7 1000 2\r\nhi\r\n", b"STORED\r\n");
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "plain", "v1"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "int", "12345"]), "+OK\r\n");
+    let long = "x".repeat(5000);
+    assert_eq!(cmd(&mut r, &["SET", "long", &long]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["SET", "in5", "five", "EX", "5000"]),
+        "+OK\r\n"
+    );
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "6");
+    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_field(&mut r, "rdb_saves"), "1");
+    // SHUTDOWN NOSAVE: no reply, the server exits.
+    r.send(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+    assert!(r.closed());
+    assert!(d.wait().success());
+
+    let d = start(&dir, &[]);
+    let mut mc = d.connect();
+    mc.roundtrip(
+        b"get mc mcttl\r\n",
+        b"VALUE mc 4242 5\r\nhello\r\nVALUE mcttl 7 2\r\nhi\r\nEND\r\n",
+    );
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["GET", "int"]), "$5\r\n");
+    assert_eq!(r.read_line(), b"12345\r\n");
+    assert_eq!(cmd(&mut r, &["STRLEN", "long"]), ":5000\r\n");
+    let ttl: i64 = cmd(&mut r, &["TTL", "mcttl"]).trim_end()[1..]
+        .parse()
+        .unwrap();
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+    assert_eq!(cmd(&mut r, &["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["GET", "in5"]), "$4\r\n");
+    assert_eq!(r.read_line(), b"five\r\n");
+    let ttl: i64 = cmd(&mut r, &["TTL", "in5"]).trim_end()[1..]
+        .parse()
+        .unwrap();
+    assert!((4990..=5000).contains(&ttl), "{ttl}");
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "6");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn keys_that_expire_while_down_are_gone() {
+    let dir = temp_dir("expire");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "short", "v", "PX", "1200"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "long", "v", "EX", "100"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+    drop(d);
+    std::thread::sleep(Duration::from_millis(2100));
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["EXISTS", "short", "long"]), ":1\r\n");
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_expired"), "1");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_with_save_points_saves_and_save_points_fire() {
+    let dir = temp_dir("savepoints");
+    let d = start(&dir, &["--save", "1 1"]);
+    let mut r = d.connect_resp();
+    let before: u64 = cmd(&mut r, &["LASTSAVE"]).trim_end()[1..].parse().unwrap();
+    assert_eq!(cmd(&mut r, &["CONFIG", "GET", "save"]), "*2\r\n");
+    assert_eq!(
+        r.read_until(b"3\r\n1 1\r\n"),
+        b"$4\r\nsave\r\n$3\r\n1 1\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["SET", "a", "1"]), "+OK\r\n");
+    // One change and one second: the save point fires within about two seconds.
+    wait_for("a save point", || dir.join("dump.rdb").exists());
+    wait_for("LASTSAVE to move", || {
+        cmd(&mut r, &["LASTSAVE"]).trim_end()[1..]
+            .parse::<u64>()
+            .unwrap()
+            >= before
+            && info_field(&mut r, "rdb_saves") == "1"
+    });
+    assert_eq!(entries(&dir.join("dump.rdb")).len(), 1);
+    assert_eq!(cmd(&mut r, &["SET", "b", "2"]), "+OK\r\n");
+    assert!(d.terminate().success());
+    let keys: Vec<Vec<u8>> = entries(&dir.join("dump.rdb"))
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(keys.len(), 2, "SIGTERM saved both keys");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_while_a_writer_runs_is_a_consistent_prefix() {
+    let dir = temp_dir("prefix");
+    let d = start(&dir, &["-m", "256"]);
+    let mut r = d.connect_resp();
+    // Enough data that the snapshot takes a while: 100k keys of 100 bytes.
+    let value = "v".repeat(100);
+    for chunk in 0..100 {
+        let mut req = Vec::new();
+        for i in 0..1000 {
+            let k = format!("pre{}", chunk * 1000 + i);
+            req.extend_from_slice(
+                format!(
+                    "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n$100\r\n{value}\r\n",
+                    k.len()
+                )
+                .as_bytes(),
+            );
+        }
+        r.send(&req);
+        for _ in 0..1000 {
+            assert_eq!(r.read_line(), b"+OK\r\n");
+        }
+    }
+    let addr = d.resp_addr.unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut w = Conn::new(std::net::TcpStream::connect(addr).unwrap());
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let k = format!("seq{n}");
+                assert_eq!(cmd(&mut w, &["SET", &k, "x"]), "+OK\r\n");
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(cmd(&mut r, &["BGSAVE"]), "+Background saving started\r\n");
+    wait_for("the background save", || {
+        info_field(&mut r, "rdb_bgsave_in_progress") == "0"
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    let saved = entries(&dir.join("dump.rdb"));
+    let mut seqs: Vec<u64> = saved
+        .iter()
+        .filter_map(|e| {
+            std::str::from_utf8(&e.key)
+                .unwrap()
+                .strip_prefix("seq")
+                .map(|n| n.parse().unwrap())
+        })
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(saved.len() - seqs.len(), 100_000, "every preloaded key");
+    // The writer's keys in the file are exactly seq0..seqN for some N: a prefix.
+    for (i, s) in seqs.iter().enumerate() {
+        assert_eq!(
+            *s, i as u64,
+            "gap in the writer's sequence: not a point in time"
+        );
+    }
+    assert!(
+        (seqs.len() as u64) < written,
+        "the writer went on after the snapshot"
+    );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn failed_background_save_refuses_writes_only_as_configured() {
+    let dir = temp_dir("unwritable");
+    let d = start(&dir, &["--save", "3600 1"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "a", "1"]), "+OK\r\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(cmd(&mut r, &["BGSAVE"]), "+Background saving started\r\n");
+    wait_for("the background save", || {
+        info_field(&mut r, "rdb_bgsave_in_progress") == "0"
+    });
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "err");
+    let refused = cmd(&mut r, &["SET", "b", "2"]);
+    assert!(
+        refused.starts_with("-MISCONF Redis is configured to save RDB snapshots"),
+        "{refused}"
+    );
+    assert_eq!(cmd(&mut r, &["GET", "a"]), "$1\r\n");
+    assert_eq!(r.read_line(), b"1\r\n");
+    assert_eq!(cmd(&mut r, &["SAVE"]), "-ERR\r\n");
+    assert_eq!(
+        cmd(
+            &mut r,
+            &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]
+        ),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["SET", "b", "2"]), "+OK\r\n");
+    assert_eq!(
+        cmd(
+            &mut r,
+            &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]
+        ),
+        "+OK\r\n"
+    );
+    assert!(cmd(&mut r, &["SET", "b", "2"]).starts_with("-MISCONF"));
+    // The directory is back: the next save succeeds and writes are accepted again.
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(cmd(&mut r, &["BGSAVE"]), "+Background saving started\r\n");
+    wait_for("the background save", || {
+        info_field(&mut r, "rdb_bgsave_in_progress") == "0"
+    });
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(cmd(&mut r, &["SET", "b", "2"]), "+OK\r\n");
+    // SHUTDOWN with a save point saves first.
+    assert_eq!(cmd(&mut r, &["SET", "c", "3"]), "+OK\r\n");
+    r.send(b"*1\r\n$8\r\nSHUTDOWN\r\n");
+    assert!(r.closed());
+    assert!(d.wait().success());
+    assert_eq!(entries(&dir.join("dump.rdb")).len(), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn command_errors_match_redis() {
+    let dir = temp_dir("errors");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["BGSAVE", "NOW"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        cmd(&mut r, &["SHUTDOWN", "SAVE", "NOSAVE"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["SAVE", "x"]),
+        "-ERR wrong number of arguments for 'save' command\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "save", "100"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "dbfilename", "a/b"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'dbfilename') - dbfilename can't be a path, just a filename\r\n"
+    );
+    assert_eq!(info_field(&mut r, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_field(&mut r, "rdb_bgsave_in_progress"), "0");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_dump_stops_start_up() {
+    let dir = temp_dir("corrupt");
+    std::fs::write(dir.join("dump.rdb"), b"REDIS0010\xfe\x00\x00\x01k").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected end of file (at byte 11)"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_rdb_subcommand() {
+    let dir = temp_dir("check");
+    let mut w = slabd::persist::rdb::Writer::new(Vec::new(), Default::default()).unwrap();
+    w.entry(&Entry {
+        db: 0,
+        key: b"k".to_vec(),
+        value: Value::String(b"v".to_vec()),
+        expire_ms: Some(1),
+        mc_flags: 0,
+    })
+    .unwrap();
+    let bytes = w.finish().unwrap();
+    std::fs::write(dir.join("ok.rdb"), &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["check-rdb"])
+        .arg(dir.join("ok.rdb"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\\o/ RDB looks OK! \\o/\n[info] 1 keys read\n[info] 1 expires\n[info] 1 already expired\n"), "{text}");
+    std::fs::write(dir.join("bad.rdb"), &bytes[..bytes.len() - 3]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["check-rdb"])
+        .arg(dir.join("bad.rdb"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--- RDB ERROR DETECTED ---"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,124 @@
+//! SLOWLOG and LATENCY (monitor events, per-command histograms, INFO latencystats).
+
+mod common;
+mod resp_wire;
+
+use resp_wire::{daemon, int, Resp};
+
+#[test]
+fn slowlog_records_commands_past_the_threshold() {
+    let d = daemon(&["--slowlog-log-slower-than", "0"]);
+    let mut c = d.connect_resp();
+    let addr = c.cmd(&["CLIENT", "INFO"]);
+    let addr = addr
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap()
+        .to_string();
+    c.check(&["CLIENT", "SETNAME", "me"], "+OK\r\n");
+    c.check(&["SLOWLOG", "RESET"], "+OK\r\n");
+    c.check(&["SET", "foo", "bar"], "+OK\r\n");
+    let got = c.cmd(&["SLOWLOG", "GET", "1"]);
+    let want_tail = format!(
+        "*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n${}\r\n{addr}\r\n$2\r\nme\r\n",
+        addr.len()
+    );
+    assert!(got.starts_with("*1\r\n*6\r\n:3\r\n:"), "{got}");
+    assert!(got.ends_with(&want_tail), "{got}");
+    // RESET, SET, GET: three entries now, newest first.
+    assert_eq!(int(&c.cmd(&["SLOWLOG", "LEN"])), 3);
+    c.check(&["CONFIG", "SET", "slowlog-max-len", "2"], "+OK\r\n");
+    c.cmd(&["PING"]);
+    assert_eq!(int(&c.cmd(&["SLOWLOG", "LEN"])), 2);
+    c.check(
+        &["SLOWLOG", "GET", "-2"],
+        "-ERR count should be greater than or equal to -1\r\n",
+    );
+    c.check(
+        &["SLOWLOG", "NOPE"],
+        "-ERR unknown subcommand 'NOPE'. Try SLOWLOG HELP.\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        "+OK\r\n",
+    );
+    c.check(&["SLOWLOG", "RESET"], "+OK\r\n");
+    c.cmd(&["PING"]);
+    assert_eq!(int(&c.cmd(&["SLOWLOG", "LEN"])), 0);
+}
+
+#[test]
+fn slowlog_cuts_long_arguments_and_long_commands_as_redis() {
+    let d = daemon(&["--slowlog-log-slower-than", "0"]);
+    let mut c = d.connect_resp();
+    let long = "x".repeat(200);
+    c.check(&["SET", "k", &long], "+OK\r\n");
+    let got = c.cmd(&["SLOWLOG", "GET", "1"]);
+    let cut = format!("$147\r\n{}... (72 more bytes)\r\n", "x".repeat(128));
+    assert!(got.contains(&cut), "{got}");
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let mut args = vec!["DEL"];
+    args.extend(keys.iter().map(String::as_str));
+    c.cmd(&args);
+    let got = c.cmd(&["SLOWLOG", "GET", "1"]);
+    assert!(got.contains("*32\r\n$3\r\nDEL\r\n$2\r\nk0\r\n"), "{got}");
+    assert!(got.contains("$23\r\n... (10 more arguments)\r\n"), "{got}");
+}
+
+#[test]
+fn latency_histograms_count_calls_per_command() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["CONFIG", "RESETSTAT"], "+OK\r\n");
+    c.check(&["SET", "a", "b"], "+OK\r\n");
+    c.check(&["SET", "c", "d"], "+OK\r\n");
+    c.check(&["GET", "a"], "$1\r\nb\r\n");
+    let h = c.cmd(&["LATENCY", "HISTOGRAM", "set", "nosuch"]);
+    assert!(
+        h.starts_with("*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:2\r\n$14\r\nhistogram_usec\r\n*"),
+        "{h}"
+    );
+    // The last cumulative count is every call.
+    assert!(h.ends_with(":2\r\n"), "{h}");
+    c.check(&["LATENCY", "HISTOGRAM", "blabla"], "*0\r\n");
+    c.cmd(&["HELLO", "3"]);
+    let h = c.cmd(&["LATENCY", "HISTOGRAM", "get"]);
+    assert!(
+        h.starts_with(
+            "%1\r\n$3\r\nget\r\n%2\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n%1\r\n"
+        ),
+        "{h}"
+    );
+    let info = c.cmd(&["INFO", "latencystats"]);
+    assert!(info.contains("# Latencystats\r\n"), "{info}");
+    assert!(info.contains("latency_percentiles_usec_set:p50="), "{info}");
+    assert!(!c.cmd(&["INFO"]).contains("latencystats"));
+}
+
+#[test]
+fn latency_monitor_commands() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["LATENCY", "LATEST"], "*0\r\n");
+    c.check(&["LATENCY", "HISTORY", "command"], "*0\r\n");
+    c.check(&["LATENCY", "RESET"], ":0\r\n");
+    let doctor = c.cmd(&["LATENCY", "DOCTOR"]);
+    assert!(
+        doctor.contains("Latency monitoring is disabled"),
+        "{doctor}"
+    );
+    c.check(
+        &["LATENCY", "GRAPH", "command"],
+        "-ERR No samples available for event 'command'\r\n",
+    );
+    c.check(
+        &["LATENCY", "FOO"],
+        "-ERR unknown subcommand 'FOO'. Try LATENCY HELP.\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "latency-monitor-threshold", "200"],
+        "+OK\r\n",
+    );
+    let doctor = c.cmd(&["LATENCY", "DOCTOR"]);
+    assert!(doctor.contains("no latency spike was observed"), "{doctor}");
+}
