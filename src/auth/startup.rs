@@ -14,6 +14,11 @@ pub fn configure(
     settings: &Settings,
     directives: &Directives,
 ) -> Result<(), String> {
+    super::set_pubsub_default(directives.int("acl-pubsub-default") == 1);
+    directives.on_change("acl-pubsub-default", |v| {
+        super::set_pubsub_default(v.eq_ignore_ascii_case("allchannels"));
+        Ok(())
+    });
     let aclfile = directives.get("aclfile").unwrap_or_default();
     if !aclfile.is_empty() && !settings.acl_users.is_empty() {
         return Err(

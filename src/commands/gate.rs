@@ -117,9 +117,9 @@ impl Gates {
     }
 
     /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.
-    pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub fn exclusive<R>(&self, f: impl FnOnce(&Section) -> R) -> R {
         if HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(..))) {
-            return f();
+            return f(&Section(()));
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
         let worker = match own {
@@ -140,7 +140,7 @@ impl Gates {
             lock: Some(lock),
             worker,
         };
-        f()
+        f(&Section(()))
     }
 
     /// Called by the thread running an exclusive section that runs past its busy
@@ -164,6 +164,9 @@ impl Gates {
         self.gates.iter().position(|g| Arc::as_ptr(&g.0) == target)
     }
 }
+
+/// Proof that the holder runs inside an exclusive section (passed to its closure).
+pub struct Section(());
 
 /// Ends an exclusive section: lowers a raised busy flag once no turn that saw it raised is
 /// still running, gives every gate back, then takes the running worker's own again.
@@ -218,12 +221,12 @@ mod tests {
         }
         gates.begin_turn(0);
         for _ in 0..200 {
-            gates.exclusive(|| {
+            gates.exclusive(|_| {
                 let before = counter.load(Ordering::Relaxed);
                 std::thread::yield_now();
                 assert_eq!(counter.load(Ordering::Relaxed), before);
                 // Nested sections run in place.
-                gates.exclusive(|| {});
+                gates.exclusive(|_| {});
             });
         }
         gates.end_turn();
@@ -238,7 +241,7 @@ mod tests {
         let gates = Arc::new(Gates::new(2));
         gates.begin_turn(0);
         let g = gates.clone();
-        gates.exclusive(|| {
+        gates.exclusive(|_| {
             g.open_busy();
             assert!(g.busy());
             let other = {

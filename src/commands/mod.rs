@@ -344,7 +344,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     }
     if session.protocol != Protocol::Resp && ctx.gates.busy() {
         // memcached has no -BUSY: its requests wait for the busy script to end.
-        ctx.gates.exclusive(|| ());
+        ctx.gates.exclusive(|_| ());
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),

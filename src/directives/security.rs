@@ -8,6 +8,8 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // ACL users from a file (`ACL LOAD` / `ACL SAVE`); cannot be combined with `user` lines.
     directive!("aclfile", [], "", Kind::String, false),
     directive!("acllog-max-len", [], "128", Kind::Int { min: 0, max: i64::MAX }, true),
+    directive!("acl-pubsub-default", [], "resetchannels",
+        Kind::Enum(&["resetchannels", "allchannels"]), true),
     // Redis's protected mode: with no password and a non-loopback bind, only loopback
     // clients are served.
     directive!("protected-mode", [], "yes", Kind::Bool, true),

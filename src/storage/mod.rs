@@ -348,6 +348,9 @@ pub struct ReadOptions {
     pub recache_below: Option<u32>,
     /// Count as a fetch for `fetched`/`hit_before` (false for metadata-only peeks).
     pub is_fetch: bool,
+    /// The memcached protocol's view: a key holding a collection reads as a miss (and is
+    /// neither touched nor bumped).
+    pub strings_only: bool,
 }
 
 /// A live item, seen under its index lock for the duration of a callback.

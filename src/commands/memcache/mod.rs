@@ -292,6 +292,7 @@ fn execute_command(
             let opts = ReadOptions {
                 touch: touch.map(|t| clock.memcache_expiry(t)),
                 is_fetch: true,
+                strings_only: true,
                 ..ReadOptions::default()
             };
             for key in keys.iter() {
@@ -409,7 +410,14 @@ fn execute_command(
             noreply,
         } => {
             bump(&stats.cmd_touch);
-            let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
+            // A read that touches: it sees strings only, so a collection is NOT_FOUND.
+            let touch = ReadOptions {
+                touch: Some(clock.memcache_expiry(exptime)),
+                is_fetch: true,
+                strings_only: true,
+                ..ReadOptions::default()
+            };
+            let reply = if matches!(ctx.store.get(0, key, &touch, |_| ()), Lookup::Hit(())) {
                 bump(&stats.touch_hits);
                 ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched

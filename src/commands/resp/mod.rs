@@ -21,20 +21,25 @@ mod client;
 mod commandstats;
 mod config;
 mod connection;
+mod copy;
 pub(crate) mod glob;
+mod hash;
 mod hll;
 mod keys;
 mod latency;
 mod lcs;
 mod monitor;
+mod object;
 mod persistence;
 mod pubsub;
 mod registry;
 mod scripting;
 mod server;
+mod set;
 mod slowlog;
 mod strings;
 mod transaction;
+mod typed;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

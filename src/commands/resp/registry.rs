@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, latency, monitor, persistence, pubsub, scripting,
-    server, slowlog, strings, transaction, Args, Call,
+    acl, config, connection, copy, hash, keys, latency, monitor, object, persistence, pubsub,
+    server, set, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -26,17 +26,22 @@ static FAMILIES: &[&[Spec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     transaction::COMMANDS,
+    // semantics: bits, HyperLogLog, scripting.
+    super::bitops::COMMANDS,
+    super::hll::COMMANDS,
+    super::scripting::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
     persistence::COMMANDS,
     monitor::COMMANDS,
-    bitops::COMMANDS,
-    hll::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
-    scripting::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    object::COMMANDS,
+    copy::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

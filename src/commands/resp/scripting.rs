@@ -121,7 +121,7 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
     let resp3 = call.w.resp3;
     let db = call.conn.db;
     let mut reply = Vec::new();
-    let outcome = ctx.gates.exclusive(|| {
+    let outcome = ctx.gates.exclusive(|_| {
         let mut host = ScriptHost {
             call: &mut *call,
             read_only,

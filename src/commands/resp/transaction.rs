@@ -206,7 +206,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     let ctx = call.ctx;
-    ctx.gates.exclusive(|| run_queue(call));
+    ctx.gates.exclusive(|_| run_queue(call));
 }
 
 /// Checks the watched keys and runs the queue; called with no other command running.
