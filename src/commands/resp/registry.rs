@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, config, connection, copy, hash, keys, latency, monitor, object, persistence, pubsub,
-    server, set, slowlog, strings, transaction, Args, Call,
+    acl, config, connection, copy, hash, keys, latency, memory, monitor, object, persistence,
+    pubsub, server, set, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -42,6 +42,7 @@ static FAMILIES: &[&[Spec]] = &[
     set::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
