@@ -113,6 +113,8 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// EXEC is running the queue (ACL refusals then say the rules changed since queuing).
+    running_exec: bool,
     /// Channels, patterns and shard channels subscribed to.
     subs: pubsub::Subscriptions,
     /// CLIENT REPLY OFF: replies are dropped.
