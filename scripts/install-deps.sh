@@ -15,9 +15,9 @@ apt_install() {
 }
 
 # libmemcached-dev: pylibmc builds against it where no wheel fits; mariadb-server:
-# examples/mysql-cache.
+# examples/mysql-cache; gcc: the mlua crate compiles its vendored Lua 5.1.
 apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
-  libmemcached-dev mariadb-server openssl)
+  libmemcached-dev mariadb-server openssl gcc)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

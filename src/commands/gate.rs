@@ -20,17 +20,18 @@
 //! **Busy scripts.** A script that runs longer than `busy-reply-threshold` calls
 //! [`Gates::open_busy`]: the flag [`Gates::busy`] is raised and the other workers' gates
 //! are given back, so those workers serve again, answering `-BUSY` to everything but the
-//! few commands Redis allows then (SCRIPT KILL…). When the script ends,
-//! [`Exclusive`]'s drop takes the gates again before it lowers the flag, so no command
+//! few commands Redis allows then (SCRIPT KILL…). When the script ends, the section's
+//! end takes the gates again before it lowers the flag, so no command
 //! that checked the flag as raised runs while it is being lowered.
 //!
 //! Who holds what is kept in a thread-local, so a command deep in the RESP layer can give
-//! back its worker's gate without the worker passing a guard down. A thread that holds no
+//! back its worker's gate without the worker passing a guard down, and a script's hook
+//! can open the section for `-BUSY`. A thread that holds no
 //! gate (a unit test calling `commands::process` directly) still runs exclusive sections
 //! correctly: it just has nothing of its own to give back.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{lock_api::ArcMutexGuard, Mutex, RawMutex};
@@ -46,8 +47,9 @@ enum Held {
     Nothing,
     /// A worker's turn: its own gate.
     Turn(GateGuard),
-    /// Inside an exclusive section (nested EXEC → EVAL runs in place).
-    Exclusive,
+    /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
+    /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
+    Exclusive(Vec<GateGuard>, Option<usize>),
 }
 
 thread_local! {
@@ -60,6 +62,8 @@ pub struct Gates {
     exclusive: Mutex<()>,
     /// A script past its busy threshold runs: other clients get `-BUSY`.
     busy: AtomicBool,
+    /// The worker running the busy script (`usize::MAX`: none or not a worker).
+    busy_worker: AtomicUsize,
 }
 
 impl std::fmt::Debug for Gates {
@@ -79,6 +83,7 @@ impl Gates {
                 .collect(),
             exclusive: Mutex::new(()),
             busy: AtomicBool::new(false),
+            busy_worker: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -104,38 +109,54 @@ impl Gates {
         self.busy.load(Ordering::Relaxed)
     }
 
+    /// The worker stuck in a busy script: its other connections wait for the script to
+    /// end, so new connections go to other workers.
+    pub fn busy_worker(&self) -> Option<usize> {
+        let w = self.busy_worker.load(Ordering::Relaxed);
+        (self.busy() && w != usize::MAX).then_some(w)
+    }
+
     /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.
-    pub fn exclusive<R>(&self, f: impl FnOnce(&mut Exclusive<'_>) -> R) -> R {
-        let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Exclusive));
-        let (worker, nested) = match own {
-            Held::Exclusive => (None, true),
+    pub fn exclusive<R>(&self, f: impl FnOnce(&Section) -> R) -> R {
+        if HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(..))) {
+            return f(&Section(()));
+        }
+        let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
+        let worker = match own {
+            Held::Exclusive(..) => None,
             Held::Turn(guard) => {
                 let worker = self.index_of(&guard);
                 drop(guard);
-                (worker, false)
+                worker
             }
-            Held::Nothing => (None, false),
+            Held::Nothing => None,
         };
-        if nested {
-            let mut section = Exclusive {
-                gates: self,
-                held: Vec::new(),
-                lock: None,
-                worker: None,
-                busy: false,
-            };
-            return f(&mut section);
-        }
         let lock = self.exclusive.lock();
-        let held = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
-        let mut section = Exclusive {
+        let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
+        HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
+        // Ends the section even if `f` panics, so no worker is left waiting for ever.
+        let _end = SectionEnd {
             gates: self,
-            held,
             lock: Some(lock),
             worker,
-            busy: false,
         };
-        f(&mut section)
+        f(&Section(()))
+    }
+
+    /// Called by the thread running an exclusive section that runs past its busy
+    /// threshold: raise the flag and let the other workers serve (answering `-BUSY`).
+    /// Does nothing elsewhere or when already open.
+    pub fn open_busy(&self) {
+        HELD.with(|h| {
+            if let Held::Exclusive(held, worker) = &mut *h.borrow_mut() {
+                if !self.busy() {
+                    self.busy_worker
+                        .store(worker.unwrap_or(usize::MAX), Ordering::SeqCst);
+                    self.busy.store(true, Ordering::SeqCst);
+                    held.clear();
+                }
+            }
+        });
     }
 
     fn index_of(&self, guard: &GateGuard) -> Option<usize> {
@@ -144,36 +165,20 @@ impl Gates {
     }
 }
 
-/// An exclusive section in progress: every gate is held (unless opened for `-BUSY`).
-pub struct Exclusive<'a> {
+/// Proof that the holder runs inside an exclusive section (passed to its closure).
+pub struct Section(());
+
+/// Ends an exclusive section: lowers a raised busy flag once no turn that saw it raised is
+/// still running, gives every gate back, then takes the running worker's own again.
+struct SectionEnd<'a> {
     gates: &'a Gates,
-    held: Vec<GateGuard>,
     lock: Option<parking_lot::MutexGuard<'a, ()>>,
-    /// The gate to take back for the worker that ran the section.
     worker: Option<usize>,
-    busy: bool,
 }
 
-impl Exclusive<'_> {
-    /// The section runs past its busy threshold: raise the flag and let the other workers
-    /// serve (answering `-BUSY`). Idempotent; a nested section does nothing here.
-    pub fn open_busy(&mut self) {
-        if self.busy || self.lock.is_none() {
-            return;
-        }
-        self.busy = true;
-        self.gates.busy.store(true, Ordering::SeqCst);
-        self.held.clear();
-    }
-}
-
-impl Drop for Exclusive<'_> {
+impl Drop for SectionEnd<'_> {
     fn drop(&mut self) {
-        let Some(lock) = self.lock.take() else {
-            return;
-        };
-        if self.busy {
-            // Wait for the turns that saw the flag raised before lowering it.
+        if self.gates.busy() {
             let all: Vec<GateGuard> = self
                 .gates
                 .gates
@@ -183,8 +188,8 @@ impl Drop for Exclusive<'_> {
             self.gates.busy.store(false, Ordering::SeqCst);
             drop(all);
         }
-        self.held.clear();
-        drop(lock);
+        HELD.with(|h| *h.borrow_mut() = Held::Nothing);
+        drop(self.lock.take());
         let turn = match self.worker {
             Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0)),
             None => Held::Nothing,
@@ -236,8 +241,8 @@ mod tests {
         let gates = Arc::new(Gates::new(2));
         gates.begin_turn(0);
         let g = gates.clone();
-        gates.exclusive(|section| {
-            section.open_busy();
+        gates.exclusive(|_| {
+            g.open_busy();
             assert!(g.busy());
             let other = {
                 let g = g.clone();

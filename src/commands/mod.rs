@@ -49,7 +49,9 @@ pub struct Context {
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
-    pub gates: gate::Gates,
+    pub gates: Arc<gate::Gates>,
+    /// The Lua interpreter and its script cache (EVAL, FUNCTION).
+    pub scripting: crate::scripting::Scripting,
     /// Collection encoding thresholds, kept in step with `directives`.
     pub collections: Arc<crate::collections::Thresholds>,
     /// RDB saves and loads, INFO persistence state.
@@ -75,6 +77,7 @@ impl Context {
         memcache::add_file_users(&users, &settings);
         let memcache = memcache::Shared::new(&settings);
         let settings_threads = settings.threads.max(1);
+        let gates = Arc::new(gate::Gates::new(settings_threads));
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
@@ -93,7 +96,8 @@ impl Context {
             hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
-            gates: gate::Gates::new(settings_threads),
+            scripting: crate::scripting::Scripting::new(gates.clone()),
+            gates,
             persist: Default::default(),
         }
     }
@@ -371,6 +375,10 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             return Step::Incomplete;
         };
         session.protocol = memcache::detect(&ctx.settings, first);
+    }
+    if session.protocol != Protocol::Resp && ctx.gates.busy() {
+        // memcached has no -BUSY: its requests wait for the busy script to end.
+        ctx.gates.exclusive(|_| ());
     }
     match session.protocol {
         Protocol::Resp => resp::process(ctx, session, input, out),

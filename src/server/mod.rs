@@ -412,7 +412,12 @@ impl Server {
             if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                 eprintln!("<{} new client connection from {}", info.id, info.addr);
             }
-            let worker = &self.workers[*next_worker % self.workers.len()];
+            let mut pick = *next_worker % self.workers.len();
+            if Some(pick) == self.ctx.gates.busy_worker() && self.workers.len() > 1 {
+                // That worker is stuck in a busy script: SCRIPT KILL must reach another.
+                pick = (pick + 1) % self.workers.len();
+            }
+            let worker = &self.workers[pick];
             *next_worker = next_worker.wrapping_add(1);
             let handoff = Handoff {
                 stream,

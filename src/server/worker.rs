@@ -87,6 +87,9 @@ impl Worker {
         };
         let thread = std::thread::Builder::new()
             .name(format!("slabd-worker-{id}"))
+            // Lua scripts run here: cjson and reply conversion recurse up to 1000 levels
+            // (address space only; untouched stack pages cost no memory).
+            .stack_size(16 << 20)
             .spawn(move || worker.run())?;
         Ok(WorkerHandle {
             handoffs: tx,

@@ -36,6 +36,7 @@ mod object;
 mod persistence;
 mod pubsub;
 mod registry;
+mod scripting;
 mod server;
 mod set;
 mod slowlog;
@@ -194,6 +195,32 @@ struct Call<'a> {
     depth: u8,
     /// The command called [`Call::block`].
     blocked: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A call for a command run on this connection's behalf (by a script), writing its
+    /// reply to `out`.
+    fn nested<'b>(&'b mut self, out: &'b mut Vec<u8>, resp3: bool) -> Call<'b>
+    where
+        'a: 'b,
+    {
+        Call {
+            ctx: self.ctx,
+            info: self.info,
+            conn: &mut *self.conn,
+            login: &mut *self.login,
+            stats: self.stats,
+            worker: self.worker,
+            cmdstats: self.cmdstats,
+            w: Writer { out, resp3 },
+            close: false,
+            shutdown: false,
+            pending: self.pending,
+            wait: &mut *self.wait,
+            depth: self.depth + 1,
+            blocked: false,
+        }
+    }
 }
 
 impl Call<'_> {
@@ -480,6 +507,10 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         return Err(Some(index));
     }
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+        return Err(Some(index));
+    }
+    if call.depth == 0 && call.ctx.gates.busy() && !scripting::allowed_when_busy(spec, args) {
+        scripting::busy_error(call);
         return Err(Some(index));
     }
     let gate = call

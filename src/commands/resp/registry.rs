@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use super::{
     acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, memory,
-    monitor, object, persistence, pubsub, server, set, slowlog, strings, transaction, zset,
-    zsetops, Args, Call,
+    monitor, object, persistence, pubsub, scripting, server, set, slowlog, strings, transaction,
+    zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -27,14 +27,16 @@ static FAMILIES: &[&[Spec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     transaction::COMMANDS,
+    // semantics: bits, HyperLogLog, scripting.
+    bitops::COMMANDS,
+    hll::COMMANDS,
+    scripting::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     pubsub::COMMANDS,
     acl::COMMANDS,
     persistence::COMMANDS,
     monitor::COMMANDS,
-    bitops::COMMANDS,
-    hll::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
     hash::COMMANDS,

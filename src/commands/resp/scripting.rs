@@ -1,0 +1,265 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (LOAD, EXISTS, FLUSH, KILL, HELP).
+//!
+//! A script runs inside an exclusive section of the atomicity gate (nothing else runs
+//! until it ends, or until it passes `busy-reply-threshold` and the other workers answer
+//! `-BUSY`). Its `redis.call`s go through [`ScriptHost`]: a synthetic client that checks
+//! what Redis checks for scripts (unknown command, arity, `noscript`, writes from read-only
+//! scripts) and then runs the command on the caller's connection state with its own
+//! output buffer; a SELECT inside the script does not change the caller's database.
+
+use super::registry::{registry, spec, Spec};
+use super::{key_positions, Call};
+use crate::protocol::resp::{Args, Writer};
+use crate::scripting::{Host, Kill, RunError, Target};
+
+#[rustfmt::skip]
+pub(super) static COMMANDS: &[Spec] = &[
+    spec!("eval", -3, ["noscript", "stale", "skip_monitor", "no_mandatory_keys", "movablekeys"],
+        (0, 0, 0), "scripting", "2.6.0", "Execute a Lua script server side", eval),
+    spec!("evalsha", -3, ["noscript", "stale", "skip_monitor", "no_mandatory_keys",
+        "movablekeys"], (0, 0, 0), "scripting", "2.6.0",
+        "Execute a Lua script server side", evalsha),
+    spec!("eval_ro", -3, ["readonly", "noscript", "stale", "skip_monitor", "no_mandatory_keys",
+        "movablekeys"], (0, 0, 0), "scripting", "7.0.0",
+        "Execute a read-only Lua script server side", eval_ro),
+    spec!("evalsha_ro", -3, ["readonly", "noscript", "stale", "skip_monitor",
+        "no_mandatory_keys", "movablekeys"], (0, 0, 0), "scripting", "7.0.0",
+        "Execute a read-only Lua script server side", evalsha_ro),
+    spec!("script", -2, ["noscript"], (0, 0, 0), "scripting", "2.6.0",
+        "A container for Lua scripts management commands", script),
+];
+
+const BUSY_SCRIPT: &[u8] =
+    b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &[u8] =
+    b"BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// While a script is busy, the commands another client may still run (Redis's
+/// `allow_busy` commands, SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE).
+pub(super) fn allowed_when_busy(spec: &Spec, args: Args<'_>) -> bool {
+    spec.flags.contains(&"allow_busy")
+        || (matches!(spec.name, "script" | "function")
+            && args.len() == 2
+            && args.get(1).eq_ignore_ascii_case(b"kill"))
+        || (spec.name == "shutdown" && args.iter_from(1).any(|a| a.eq_ignore_ascii_case(b"nosave")))
+}
+
+/// The `-BUSY` error for the script or function running now.
+pub(super) fn busy_error(call: &mut Call<'_>) {
+    let function = call.ctx.scripting.run.is_function();
+    call.w
+        .error(if function { BUSY_FUNCTION } else { BUSY_SCRIPT });
+}
+
+/// The synthetic client a script's `redis.call` runs on.
+pub(super) struct ScriptHost<'c, 'a> {
+    pub(super) call: &'c mut Call<'a>,
+    /// EVAL_RO / FCALL_RO / `no-writes`: write commands are refused.
+    pub(super) read_only: bool,
+    /// Reused argument buffer.
+    pub(super) bytes: Vec<u8>,
+    pub(super) ranges: Vec<(usize, usize)>,
+}
+
+impl Host for ScriptHost<'_, '_> {
+    fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String> {
+        let Some(spec) = registry().lookup(args[0]) else {
+            return Err("ERR Unknown Redis command called from script".into());
+        };
+        let argc = args.len() as i32;
+        if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+            return Err("ERR Wrong number of args calling Redis command from script".into());
+        }
+        if spec.flags.contains(&"noscript") {
+            return Err("ERR This Redis command is not allowed from script".into());
+        }
+        let writes = spec.flags.contains(&"write");
+        if writes && self.read_only {
+            return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        }
+        let key_max = self.call.ctx.store.key_max();
+        if key_positions(spec, args.len()).any(|i| args[i].len() > key_max) {
+            return Err(format!(
+                "ERR key too long (slabd keys are at most {key_max} bytes)"
+            ));
+        }
+        if writes {
+            self.call.ctx.scripting.run.note_write();
+        }
+        self.bytes.clear();
+        self.ranges.clear();
+        for a in args {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(a);
+            self.ranges.push((start, self.bytes.len()));
+        }
+        let mut inner = self.call.nested(out, resp3);
+        super::execute(&mut inner, Args::new(&self.bytes, &self.ranges));
+        Ok(())
+    }
+}
+
+/// Runs `target` with the keys and arguments of an EVAL-style command (`args[2]` is the
+/// key count); writes the reply.
+pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>, read_only: bool) {
+    let Some(numkeys) = call.integer(args.get(2)) else {
+        return;
+    };
+    if numkeys > args.len() as i64 - 3 {
+        return call
+            .w
+            .error(b"ERR Number of keys can't be greater than number of args");
+    }
+    if numkeys < 0 {
+        return call.w.error(b"ERR Number of keys can't be negative");
+    }
+    let split = 3 + numkeys as usize;
+    let keys: Vec<&[u8]> = (3..split).map(|i| args.get(i)).collect();
+    let argv: Vec<&[u8]> = (split..args.len()).map(|i| args.get(i)).collect();
+    let threshold = call.ctx.directives.int("busy-reply-threshold").max(0) as u64;
+    let ctx = call.ctx;
+    let resp3 = call.w.resp3;
+    let db = call.conn.db;
+    let mut reply = Vec::new();
+    let outcome = ctx.gates.exclusive(|_| {
+        let mut host = ScriptHost {
+            call: &mut *call,
+            read_only,
+            bytes: Vec::new(),
+            ranges: Vec::new(),
+        };
+        let mut w = Writer {
+            out: &mut reply,
+            resp3,
+        };
+        ctx.scripting
+            .run(target, &keys, &argv, &mut host, &mut w, threshold)
+    });
+    call.conn.db = db;
+    match outcome {
+        Ok(()) => call.w.out.extend_from_slice(&reply),
+        Err(RunError::NoScript) => call
+            .w
+            .error(b"NOSCRIPT No matching script. Please use EVAL."),
+        Err(RunError::Compile(msg)) => call.w.error_fmt(format_args!("ERR {msg}")),
+    }
+}
+
+fn eval(call: &mut Call<'_>, args: Args<'_>) {
+    run_script(call, args, Target::Body(args.get(1)), false);
+}
+
+fn evalsha(call: &mut Call<'_>, args: Args<'_>) {
+    run_script(call, args, Target::Sha(args.get(1)), false);
+}
+
+fn eval_ro(call: &mut Call<'_>, args: Args<'_>) {
+    run_script(call, args, Target::Body(args.get(1)), true);
+}
+
+fn evalsha_ro(call: &mut Call<'_>, args: Args<'_>) {
+    run_script(call, args, Target::Sha(args.get(1)), true);
+}
+
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Writes a HELP reply: one status line each, as Redis's `addReplyHelp`.
+pub(super) fn help(call: &mut Call<'_>, lines: &[&str]) {
+    call.w.array(lines.len());
+    for l in lines {
+        call.w.simple(l.as_bytes());
+    }
+}
+
+/// `ERR unknown subcommand 'x'. Try NAME HELP.`
+pub(super) fn unknown_subcommand(call: &mut Call<'_>, name: &str, sub: &[u8]) {
+    call.w.error_fmt(format_args!(
+        "ERR unknown subcommand '{}'. Try {name} HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)])
+    ));
+}
+
+/// Replies to SCRIPT KILL / FUNCTION KILL.
+pub(super) fn kill_reply(call: &mut Call<'_>, function: bool) {
+    match call.ctx.scripting.run.kill(function) {
+        Kill::Killed => call.w.ok(),
+        Kill::NotBusy => call.w.error(b"NOTBUSY No scripts in execution right now."),
+        Kill::Unkillable => call.w.error(
+            b"UNKILLABLE Sorry the script already executed write commands against the \
+dataset. You can either wait the script termination or kill the server in a hard way using \
+the SHUTDOWN NOSAVE command.",
+        ),
+        Kill::WrongKind if function => call
+            .w
+            .error(b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."),
+        Kill::WrongKind => call.w.error(
+            b"BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+        ),
+    }
+}
+
+fn script(call: &mut Call<'_>, args: Args<'_>) {
+    let sub = args.get(1).to_ascii_lowercase();
+    let n = args.len();
+    let arity_ok = match sub.as_slice() {
+        b"load" => n == 3,
+        b"exists" => n >= 3,
+        b"flush" => n <= 3,
+        b"kill" | b"help" => n == 2,
+        b"debug" => n == 3,
+        _ => true,
+    };
+    if !arity_ok {
+        return call.wrong_arity(&format!("script|{}", String::from_utf8_lossy(&sub)));
+    }
+    match sub.as_slice() {
+        b"load" => match call.ctx.scripting.load(args.get(2)) {
+            Ok(sha) => call.w.bulk(&sha),
+            Err(RunError::Compile(msg)) => call.w.error_fmt(format_args!("ERR {msg}")),
+            Err(RunError::NoScript) => call.w.error(b"ERR no script"),
+        },
+        b"exists" => {
+            call.w.array(n - 2);
+            for sha in args.iter_from(2) {
+                let found = call.ctx.scripting.exists(sha);
+                call.w.integer(i64::from(found));
+            }
+        }
+        b"flush" => {
+            let mode = (n == 3).then(|| args.get(2).to_ascii_lowercase());
+            match mode.as_deref() {
+                None | Some(b"sync") | Some(b"async") => {
+                    call.ctx.scripting.flush();
+                    call.w.ok();
+                }
+                Some(_) => call
+                    .w
+                    .error(b"ERR SCRIPT FLUSH only support SYNC|ASYNC option"),
+            }
+        }
+        b"kill" => kill_reply(call, false),
+        b"debug" => call
+            .w
+            .error(b"ERR slabd has no Lua debugger (SCRIPT DEBUG)"),
+        b"help" => help(call, SCRIPT_HELP),
+        _ => unknown_subcommand(call, "SCRIPT", args.get(1)),
+    }
+}

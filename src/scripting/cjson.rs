@@ -1,0 +1,368 @@
+//! `cjson`: JSON encode and decode with lua-cjson 2.1's rules as Redis configures it:
+//! numbers printed with 14 significant digits, `/` escaped, an empty table is `{}`, a
+//! table whose keys are 1..n (not too sparse) is an array, nesting past 1000 is refused,
+//! and JSON `null` decodes to `cjson.null` (a light userdata NULL).
+
+use mlua::{LightUserData, Lua, Result, Table, Value};
+
+use super::convert::format_number;
+
+const MAX_DEPTH: usize = 1000;
+
+fn err(msg: String) -> mlua::Error {
+    mlua::Error::RuntimeError(msg)
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "nil",
+        Value::Boolean(_) => "boolean",
+        Value::LightUserData(_) | Value::UserData(_) => "userdata",
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Table(_) => "table",
+        Value::Function(_) => "function",
+        Value::Thread(_) => "thread",
+        _ => "userdata",
+    }
+}
+
+fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'/' => out.extend_from_slice(b"\\/"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c if c < 0x20 || c == 0x7f => {
+                out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+fn encode_number(out: &mut Vec<u8>, n: f64) -> Result<()> {
+    if !n.is_finite() {
+        return Err(err("Cannot serialise number: must not be NaN or Inf".into()));
+    }
+    out.extend_from_slice(format_number(n).as_bytes());
+    Ok(())
+}
+
+/// `Some(n)` when `t` is an array of length n by lua-cjson's rule.
+fn array_len(t: &Table) -> Result<Option<usize>> {
+    let (mut max, mut items) = (0usize, 0usize);
+    for pair in t.clone().pairs::<Value, Value>() {
+        let (k, _) = pair?;
+        let index = match k {
+            Value::Integer(i) if i >= 1 => i as usize,
+            Value::Number(n) if n >= 1.0 && n == n.floor() => n as usize,
+            _ => return Ok(None),
+        };
+        max = max.max(index);
+        items += 1;
+    }
+    if max > 10 && max > items * 2 {
+        return Err(err(
+            "Cannot serialise table: excessively sparse array".into()
+        ));
+    }
+    Ok(Some(max))
+}
+
+fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
+    match v {
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Number(n) => encode_number(out, *n)?,
+        Value::String(s) => encode_string(out, &s.as_bytes()),
+        Value::Table(t) => {
+            if depth >= MAX_DEPTH {
+                return Err(err(format!(
+                    "Cannot serialise, excessive nesting ({})",
+                    depth + 1
+                )));
+            }
+            match array_len(t)? {
+                Some(n) if n > 0 => {
+                    out.push(b'[');
+                    for i in 1..=n {
+                        if i > 1 {
+                            out.push(b',');
+                        }
+                        encode(out, &t.raw_get::<Value>(i)?, depth + 1)?;
+                    }
+                    out.push(b']');
+                }
+                _ => {
+                    out.push(b'{');
+                    let mut first = true;
+                    for pair in t.clone().pairs::<Value, Value>() {
+                        let (k, val) = pair?;
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        match &k {
+                            Value::String(s) => encode_string(out, &s.as_bytes()),
+                            Value::Integer(i) => encode_string(out, i.to_string().as_bytes()),
+                            Value::Number(n) => encode_string(out, format_number(*n).as_bytes()),
+                            _ => {
+                                return Err(err(
+                                    "Cannot serialise table: table key must be a number or string"
+                                        .into(),
+                                ))
+                            }
+                        }
+                        out.push(b':');
+                        encode(out, &val, depth + 1)?;
+                    }
+                    out.push(b'}');
+                }
+            }
+        }
+        other => {
+            return Err(err(format!(
+                "Cannot serialise {}: type not supported",
+                type_name(other)
+            )))
+        }
+    }
+    Ok(())
+}
+
+struct Decoder<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Decoder<'_> {
+    fn ws(&mut self) {
+        while self.at < self.s.len() && matches!(self.s[self.at], b' ' | b'\t' | b'\n' | b'\r') {
+            self.at += 1;
+        }
+    }
+
+    fn fail<T>(&self, what: &str) -> Result<T> {
+        let found = if self.at >= self.s.len() {
+            "T_END".to_string()
+        } else {
+            "invalid token".to_string()
+        };
+        Err(err(format!(
+            "Expected {what} but found {found} at character {}",
+            self.at + 1
+        )))
+    }
+
+    fn value(&mut self, lua: &Lua, depth: usize) -> Result<Value> {
+        self.ws();
+        if depth > MAX_DEPTH {
+            return Err(err(format!(
+                "Found too many nested data structures ({}) at character {}",
+                depth,
+                self.at + 1
+            )));
+        }
+        let Some(&c) = self.s.get(self.at) else {
+            return self.fail("value");
+        };
+        match c {
+            b'{' => {
+                self.at += 1;
+                let t = lua.create_table()?;
+                self.ws();
+                if self.s.get(self.at) == Some(&b'}') {
+                    self.at += 1;
+                    return Ok(Value::Table(t));
+                }
+                loop {
+                    self.ws();
+                    if self.s.get(self.at) != Some(&b'"') {
+                        return self.fail("object key string");
+                    }
+                    let k = self.string(lua)?;
+                    self.ws();
+                    if self.s.get(self.at) != Some(&b':') {
+                        return self.fail("colon");
+                    }
+                    self.at += 1;
+                    let v = self.value(lua, depth + 1)?;
+                    t.raw_set(k, v)?;
+                    self.ws();
+                    match self.s.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b'}') => {
+                            self.at += 1;
+                            return Ok(Value::Table(t));
+                        }
+                        _ => return self.fail("comma or object end"),
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let t = lua.create_table()?;
+                self.ws();
+                if self.s.get(self.at) == Some(&b']') {
+                    self.at += 1;
+                    return Ok(Value::Table(t));
+                }
+                let mut i = 1;
+                loop {
+                    let v = self.value(lua, depth + 1)?;
+                    t.raw_set(i, v)?;
+                    i += 1;
+                    self.ws();
+                    match self.s.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b']') => {
+                            self.at += 1;
+                            return Ok(Value::Table(t));
+                        }
+                        _ => return self.fail("comma or array end"),
+                    }
+                }
+            }
+            b'"' => Ok(Value::String(self.string(lua)?)),
+            b't' if self.s[self.at..].starts_with(b"true") => {
+                self.at += 4;
+                Ok(Value::Boolean(true))
+            }
+            b'f' if self.s[self.at..].starts_with(b"false") => {
+                self.at += 5;
+                Ok(Value::Boolean(false))
+            }
+            b'n' if self.s[self.at..].starts_with(b"null") => {
+                self.at += 4;
+                Ok(Value::LightUserData(LightUserData(std::ptr::null_mut())))
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = self.at;
+                while self.at < self.s.len()
+                    && matches!(
+                        self.s[self.at],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
+                    self.at += 1;
+                }
+                let text = std::str::from_utf8(&self.s[start..self.at]).unwrap_or("");
+                match text.parse::<f64>() {
+                    Ok(n) => Ok(Value::Number(n)),
+                    Err(_) => {
+                        self.at = start;
+                        self.fail("value")
+                    }
+                }
+            }
+            _ => self.fail("value"),
+        }
+    }
+
+    fn string(&mut self, lua: &Lua) -> Result<mlua::String> {
+        let start = self.at;
+        self.at += 1;
+        let mut out = Vec::new();
+        loop {
+            let Some(&c) = self.s.get(self.at) else {
+                self.at = start;
+                return self.fail("value");
+            };
+            self.at += 1;
+            match c {
+                b'"' => return lua.create_string(&out),
+                b'\\' => {
+                    let Some(&e) = self.s.get(self.at) else {
+                        return self.fail("value");
+                    };
+                    self.at += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'u' => {
+                            let mut cp = self.hex4()?;
+                            if (0xd800..0xdc00).contains(&cp)
+                                && self.s.get(self.at..self.at + 2) == Some(b"\\u")
+                            {
+                                self.at += 2;
+                                let low = self.hex4()?;
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (low.wrapping_sub(0xdc00));
+                            }
+                            let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => {
+                            self.at = start;
+                            return self.fail("value");
+                        }
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let digits = self.s.get(self.at..self.at + 4).unwrap_or(&[]);
+        let text = std::str::from_utf8(digits).unwrap_or("");
+        let v = u32::from_str_radix(text, 16).or_else(|_| self.fail("value"))?;
+        self.at += 4;
+        Ok(v)
+    }
+}
+
+pub fn open(lua: &Lua) -> Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "encode",
+        lua.create_function(|lua, v: Value| {
+            let mut out = Vec::new();
+            encode(&mut out, &v, 0)?;
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "decode",
+        lua.create_function(|lua, s: mlua::String| {
+            let bytes = s.as_bytes();
+            let mut d = Decoder { s: &bytes, at: 0 };
+            let v = d.value(lua, 1)?;
+            d.ws();
+            if d.at < d.s.len() {
+                return d.fail("the end");
+            }
+            Ok(v)
+        })?,
+    )?;
+    t.raw_set(
+        "null",
+        Value::LightUserData(LightUserData(std::ptr::null_mut())),
+    )?;
+    for name in [
+        "encode_keep_buffer",
+        "encode_max_depth",
+        "decode_max_depth",
+        "encode_number_precision",
+        "encode_sparse_array",
+        "encode_invalid_numbers",
+        "decode_invalid_numbers",
+    ] {
+        t.raw_set(name, lua.create_function(|_, _: mlua::MultiValue| Ok(()))?)?;
+    }
+    Ok(t)
+}

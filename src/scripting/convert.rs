@@ -1,0 +1,401 @@
+//! Redis's conversion rules between Lua values and RESP, both ways, and the bridge that
+//! runs a script's `redis.call` on the command table.
+//!
+//! RESP → Lua (a command's reply inside the script): integer → number, bulk → string,
+//! null bulk / null array → false (RESP2) or nil (RESP3 null), array → table, status →
+//! `{ok=…}`, error → `{err=…}`; RESP3 map → `{map={…}}`, set → `{set={k=true}}`,
+//! double → `{double=n}`, boolean → boolean, big number → `{big_number=…}`, verbatim →
+//! `{verbatim_string={format=…, string=…}}`.
+//!
+//! Lua → RESP (the script's return value): string → bulk, number → integer (truncated),
+//! true → `:1` and false → null (RESP2 scripts; RESP3 ones send booleans), table with `err`
+//! → error, `ok` → status, `double`, `big_number`, `verbatim_string`, `map`, `set` →
+//! their RESP3 types, other tables → array up to the first nil, anything else → null.
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+use crate::protocol::resp::Writer;
+
+/// Where a script's commands run: a synthetic client on the RESP command table.
+pub trait Host {
+    /// Runs `args` for the script and appends its reply to `out` (RESP3 when `resp3`).
+    /// `Err` (the error text, code first) when the script may not run it.
+    fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String>;
+}
+
+/// Nesting past which a reply is cut with an error (a table containing itself).
+const DEPTH_MAX: usize = 128;
+
+/// `redis.call`/`redis.pcall`'s Rust half: the reply as a Lua value, and whether it is an
+/// error (which `redis.call` raises).
+pub fn bridge_call(
+    lua: &Lua,
+    bridge: &Table,
+    host: &mut dyn Host,
+    args: MultiValue,
+) -> mlua::Result<(Value, bool)> {
+    let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
+        let t = lua.create_table()?;
+        t.raw_set("err", msg)?;
+        Ok((Value::Table(t), true))
+    };
+    if args.is_empty() {
+        return fail("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for arg in args.iter() {
+        match arg {
+            Value::String(s) => owned.push(s.as_bytes().to_vec()),
+            Value::Integer(i) => owned.push(i.to_string().into_bytes()),
+            Value::Number(n) => owned.push(format_number(*n).into_bytes()),
+            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let resp3 = bridge.raw_get::<i64>("resp").unwrap_or(2) == 3;
+    let mut out = Vec::new();
+    if let Err(msg) = host.command(&refs, resp3, &mut out) {
+        return fail(&msg);
+    }
+    let (value, _) = parse(lua, &out, resp3)?;
+    let failed = out.first() == Some(&b'-');
+    Ok((value, failed))
+}
+
+/// A Lua number as Lua 5.1 prints it (`%.14g`), the form Redis passes to commands.
+pub fn format_number(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if n.is_infinite() {
+        return if n < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if n == n.trunc() && n.abs() < 1e15 {
+        return format!("{}", n as i64);
+    }
+    let sci = format!("{n:.13e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..14).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        trim(&format!("{:.*}", (13 - exp).max(0) as usize, n))
+    }
+}
+
+/// Parses one RESP reply at the start of `b` into a Lua value; also the bytes it used.
+fn parse(lua: &Lua, b: &[u8], resp3: bool) -> mlua::Result<(Value, usize)> {
+    let nl = b.windows(2).position(|w| w == b"\r\n").unwrap_or(b.len());
+    let line = &b[1.min(b.len())..nl];
+    let text = || std::str::from_utf8(line).unwrap_or("");
+    let num = || text().parse::<i64>().unwrap_or(0);
+    let mut used = (nl + 2).min(b.len());
+    let single = |key: &str, v: Value| -> mlua::Result<Value> {
+        let t = lua.create_table()?;
+        t.raw_set(key, v)?;
+        Ok(Value::Table(t))
+    };
+    let value = match b.first().copied() {
+        Some(b'+') => single("ok", Value::String(lua.create_string(line)?))?,
+        Some(b'-') => single("err", Value::String(lua.create_string(line)?))?,
+        Some(b':') => Value::Integer(num()),
+        Some(b'$') | Some(b'=') if num() < 0 => {
+            if resp3 {
+                Value::Nil
+            } else {
+                Value::Boolean(false)
+            }
+        }
+        Some(kind @ (b'$' | b'=')) => {
+            let len = num() as usize;
+            let body = b.get(used..used + len).unwrap_or(&[]);
+            used += len + 2;
+            if kind == b'=' && body.len() >= 4 {
+                let inner = lua.create_table()?;
+                inner.raw_set("format", lua.create_string(&body[..3])?)?;
+                inner.raw_set("string", lua.create_string(&body[4..])?)?;
+                single("verbatim_string", Value::Table(inner))?
+            } else {
+                Value::String(lua.create_string(body)?)
+            }
+        }
+        Some(b'*') | Some(b'>') if num() < 0 => Value::Boolean(false),
+        Some(b'*') | Some(b'>') => {
+            let n = num() as usize;
+            let t = lua.create_table_with_capacity(n.min(1 << 16), 0)?;
+            for i in 1..=n {
+                let (v, u) = parse(lua, &b[used..], resp3)?;
+                used += u;
+                t.raw_set(i, v)?;
+            }
+            Value::Table(t)
+        }
+        Some(kind @ (b'%' | b'~')) => {
+            let n = num() as usize;
+            let t = lua.create_table()?;
+            for _ in 0..n {
+                let (k, u) = parse(lua, &b[used..], resp3)?;
+                used += u;
+                if kind == b'%' {
+                    let (v, u) = parse(lua, &b[used..], resp3)?;
+                    used += u;
+                    t.raw_set(k, v)?;
+                } else {
+                    t.raw_set(k, true)?;
+                }
+            }
+            single(if kind == b'%' { "map" } else { "set" }, Value::Table(t))?
+        }
+        Some(b'_') => Value::Nil,
+        Some(b'#') => Value::Boolean(line == b"t"),
+        Some(b',') => single("double", Value::Number(text().parse().unwrap_or(0.0)))?,
+        Some(b'(') => single("big_number", Value::String(lua.create_string(line)?))?,
+        _ => Value::Nil,
+    };
+    Ok((value, used))
+}
+
+/// Writes a script's return value as a reply (`resp3`: the script called
+/// `redis.setresp(3)`, which decides how booleans go out).
+pub fn reply(value: &Value, resp3: bool, w: &mut Writer<'_>) {
+    reply_at(value, resp3, w, 0);
+}
+
+fn reply_at(value: &Value, resp3: bool, w: &mut Writer<'_>, depth: usize) {
+    if depth > DEPTH_MAX {
+        w.error(b"ERR reached lua stack limit");
+        return;
+    }
+    match value {
+        Value::String(s) => w.bulk(&s.as_bytes()),
+        Value::Boolean(b) if resp3 => w.boolean(*b),
+        Value::Boolean(true) => w.integer(1),
+        Value::Integer(i) => w.integer(*i),
+        Value::Number(n) => w.integer(*n as i64),
+        Value::Table(t) => reply_table(t, resp3, w, depth),
+        _ => w.null(),
+    }
+}
+
+fn reply_table(t: &Table, resp3: bool, w: &mut Writer<'_>, depth: usize) {
+    if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+        return w.error(&one_line(&e.as_bytes()));
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+        return w.simple(&one_line(&s.as_bytes()));
+    }
+    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+        return w.double(d);
+    }
+    if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
+        return w.double(d as f64);
+    }
+    if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
+        let s = one_line(&s.as_bytes());
+        if w.resp3 {
+            w.out.push(b'(');
+            w.out.extend_from_slice(&s);
+            w.out.extend_from_slice(b"\r\n");
+        } else {
+            w.bulk(&s);
+        }
+        return;
+    }
+    if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string") {
+        if let (Ok(Value::String(f)), Ok(Value::String(s))) =
+            (v.raw_get::<Value>("format"), v.raw_get::<Value>("string"))
+        {
+            let f = f.as_bytes();
+            let mut format = [b' '; 3];
+            for (d, s) in format.iter_mut().zip(f.iter()) {
+                *d = *s;
+            }
+            return w.verbatim(&format, &s.as_bytes());
+        }
+    }
+    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        w.map(pairs.len());
+        for (k, v) in &pairs {
+            reply_at(k, resp3, w, depth + 1);
+            reply_at(v, resp3, w, depth + 1);
+        }
+        return;
+    }
+    if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
+        let keys: Vec<Value> = s
+            .pairs::<Value, Value>()
+            .filter_map(|p| p.ok().map(|(k, _)| k))
+            .collect();
+        w.set(keys.len());
+        for k in &keys {
+            reply_at(k, resp3, w, depth + 1);
+        }
+        return;
+    }
+    let mut items = Vec::new();
+    for i in 1.. {
+        match t.raw_get::<Value>(i) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => items.push(v),
+        }
+    }
+    w.array(items.len());
+    for v in &items {
+        reply_at(v, resp3, w, depth + 1);
+    }
+}
+
+/// Line breaks become spaces, as Redis sends status and error text.
+fn one_line(s: &[u8]) -> Vec<u8> {
+    s.iter()
+        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+        .collect()
+}
+
+/// The reply for a script that failed: the error handler's `{err, source, line}`, or the
+/// message Lua gave without it (out of memory).
+pub fn error_reply(value: &Value, name: &str, w: &mut Writer<'_>) {
+    match value {
+        Value::Table(t) => {
+            let mut msg = match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => one_line(&s.as_bytes()),
+                _ => b"ERR unknown error".to_vec(),
+            };
+            if let (Ok(Value::String(source)), Ok(line)) =
+                (t.raw_get::<Value>("source"), t.raw_get::<Value>("line"))
+            {
+                let line = match line {
+                    Value::Integer(n) => n.to_string(),
+                    Value::Number(n) => format_number(n),
+                    _ => String::new(),
+                };
+                if !line.is_empty() {
+                    msg.extend_from_slice(
+                        format!(
+                            " script: {name}, on {}:{line}.",
+                            String::from_utf8_lossy(&source.as_bytes())
+                        )
+                        .as_bytes(),
+                    );
+                }
+            }
+            w.error(&msg);
+        }
+        other => {
+            let text = match other {
+                Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                _ => "execution failure".into(),
+            };
+            let text: String = text.chars().take(100).collect();
+            w.error(&one_line(
+                format!("ERR Error running script {name}, {text}").as_bytes(),
+            ));
+        }
+    }
+}
+
+/// An mlua error as the text Lua gave it.
+pub fn error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::MemoryError(_) => "not enough memory".into(),
+        mlua::Error::CallbackError { cause, .. } => error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// `redis.call` (`raise`) and `redis.pcall`: run the bridge function set for this script
+/// run. A failed `redis.call` leaves its error table in `bridge.pending` and raises; the
+/// error handler and the sandbox's `pcall` put the table back in place of that error.
+fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Function> {
+    lua.create_function(move |lua, args: MultiValue| {
+        let (value, failed) = match bridge.raw_get::<Value>("call")? {
+            Value::Function(f) => f.call::<(Value, bool)>(args)?,
+            _ => {
+                let t = lua.create_table()?;
+                t.raw_set(
+                    "err",
+                    "ERR redis.call/pcall can only be called inside a script invocation",
+                )?;
+                (Value::Table(t), true)
+            }
+        };
+        if failed && raise {
+            bridge.raw_set("pending", value)?;
+            return Err(mlua::Error::RuntimeError("redis.call failed".into()));
+        }
+        Ok(value)
+    })
+}
+
+/// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]), `where` (the
+/// error handler's source and line of the function that raised, skipping C functions and
+/// the prelude), `describe` (an error raised by Rust as its message) and `sha1hex`.
+pub fn helpers(lua: &Lua, bridge: &Table) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("call", call_function(lua, bridge.clone(), true)?)?;
+    t.raw_set("pcall", call_function(lua, bridge.clone(), false)?)?;
+    t.raw_set(
+        "describe",
+        lua.create_function(|lua, v: Value| match v {
+            Value::Error(e) => Ok(Value::String(lua.create_string(error_text(&e))?)),
+            other => Ok(other),
+        })?,
+    )?;
+    t.raw_set(
+        "where",
+        lua.create_function(|lua, ()| {
+            for level in 1..16 {
+                let Some(d) = lua.inspect_stack(level) else {
+                    break;
+                };
+                let src = d.source();
+                let source = src.source.as_deref().unwrap_or("").to_string();
+                if src.what == "C" || source == "@redis_lib" {
+                    continue;
+                }
+                return Ok((Some(source), Some(d.curr_line())));
+            }
+            Ok((None, None))
+        })?,
+    )?;
+    t.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, v: Value| {
+            let bytes = match lua.coerce_string(v)? {
+                Some(s) => s.as_bytes().to_vec(),
+                None => Vec::new(),
+            };
+            lua.create_string(super::sha1::sha1_hex(&bytes))
+        })?,
+    )?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_as_lua_does() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(-17.0), "-17");
+        assert_eq!(format_number(0.1), "0.1");
+        assert_eq!(format_number(1.5e300), "1.5e+300");
+        assert_eq!(format_number(1e15), "1e+15");
+        assert_eq!(format_number(123456.789), "123456.789");
+        assert_eq!(format_number(0.0001), "0.0001");
+        assert_eq!(format_number(0.00001), "1e-05");
+        assert_eq!(format_number(1.0 / 3.0), "0.33333333333333");
+    }
+}

@@ -1,0 +1,171 @@
+-- slabd's Lua prelude: the Lua half of the `redis` library and the sandbox, run once when
+-- the interpreter starts (src/scripting/mod.rs). Arguments: the hidden bridge table (its
+-- `call` field is set by Rust for the length of one script run), the real globals, and
+-- Rust helpers. Returns the scripts' environment, the runner and the error handler.
+local bridge, G, helpers = ...
+local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+      loadstring, setfenv, getfenv, string_byte, table =
+      error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+      loadstring, setfenv, getfenv, string.byte, table
+
+local where, describe = helpers.where, helpers.describe
+
+-- An error raised by Rust (a redis.call error table waiting in the bridge, or an error
+-- value) as the value a Lua error would have been.
+local function resolve(err)
+  local pending = rawget(bridge, "pending")
+  if pending then
+    rawset(bridge, "pending", nil)
+    return pending
+  end
+  if type(err) == "userdata" and err ~= nil then return describe(err) end
+  return err
+end
+
+local READONLY = "Attempt to modify a readonly table"
+local function readonly_error() error(READONLY, 2) end
+
+-- Tables a script may not change (weak keys: only the proxies below are in it).
+local protected = setmetatable({}, {__mode = "k"})
+
+-- A read-only view of `t`: reads go through, writes and metatable changes fail.
+local function readonly(t)
+  local shown = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+  protected[shown] = true
+  local view = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = shown})
+  protected[view] = true
+  return view
+end
+
+local function raise(msg) error({err = msg}) end
+
+local redis = {}
+-- Rust functions (not Lua ones), so that `return redis.call(...)` keeps the script's frame
+-- for the error's line, as Redis's C functions do.
+redis.call = helpers.call
+redis.pcall = helpers.pcall
+function redis.sha1hex(...)
+  if select("#", ...) ~= 1 then raise("ERR wrong number of arguments") end
+  return helpers.sha1hex((...))
+end
+-- As Redis's luaPushErrorBuff: "-CODE msg" keeps its code, a message without one gets ERR.
+function redis.error_reply(...)
+  local e = ...
+  if select("#", ...) ~= 1 or type(e) ~= "string" then
+    return {err = "ERR wrong number or type of arguments"}
+  end
+  if string_byte(e, 1) == 45 then e = e:sub(2) end
+  if not e:find(" ", 1, true) then e = "ERR " .. e end
+  return {err = (e:gsub("[\r\n]+$", ""))}
+end
+function redis.status_reply(...)
+  local s = ...
+  if select("#", ...) ~= 1 or type(s) ~= "string" then
+    return {err = "ERR wrong number or type of arguments"}
+  end
+  return {ok = s}
+end
+function redis.log(...)
+  local n, level = select("#", ...), ...
+  if n < 2 then raise("ERR redis.log() requires two arguments or more.") end
+  if type(level) ~= "number" then raise("ERR First argument must be a number (log level).") end
+  if level < 0 or level > 3 then raise("ERR Invalid debug level.") end
+end
+function redis.setresp(...)
+  local v = ...
+  if select("#", ...) ~= 1 then raise("ERR redis.setresp() requires one argument.") end
+  if v ~= 2 and v ~= 3 then raise("ERR RESP version must be 2 or 3.") end
+  rawset(bridge, "resp", v)
+end
+function redis.set_repl(...)
+  local flags = ...
+  if select("#", ...) ~= 1 then raise("ERR redis.set_repl() requires two arguments.") end
+  if type(flags) ~= "number" or flags < 0 or flags > 3 then
+    raise("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+  end
+end
+function redis.replicate_commands() return true end
+function redis.breakpoint() return false end
+function redis.debug() end
+function redis.acl_check_cmd(...)
+  if select("#", ...) < 1 then raise("ERR Please specify at least one argument for this redis lib call") end
+  return true
+end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION = "7.0.0"
+redis.REDIS_VERSION_NUM = 0x070000
+
+-- The scripts' environment: reads fall through to the globals (a missing one is an
+-- error), writes fail.
+local env_meta = {__index = G, __newindex = readonly_error}
+local env = setmetatable({}, env_meta)
+protected[env] = true
+env_meta.__metatable = readonly(env_meta)
+
+rawset(G, "redis", readonly(redis))
+for _, name in ipairs({"string", "math", "table", "cjson", "cmsgpack", "bit", "struct"}) do
+  rawset(G, name, readonly(rawget(G, name)))
+end
+rawset(G, "_G", env)
+rawset(G, "setmetatable", function(t, mt)
+  if protected[t] then error(READONLY, 2) end
+  return setmetatable(t, mt)
+end)
+rawset(G, "rawset", function(t, k, v)
+  if protected[t] then error(READONLY, 2) end
+  return rawset(t, k, v)
+end)
+rawset(G, "getfenv", function(f)
+  local e = getfenv(type(f) == "number" and f > 0 and f + 1 or f or 2)
+  if e == G then return env end
+  return e
+end)
+rawset(G, "setfenv", function(f, e)
+  if type(f) == "number" and f >= 0 then error(READONLY, 2) end
+  return setfenv(f, e)
+end)
+rawset(G, "loadstring", function(s, name)
+  if type(s) == "string" and string_byte(s, 1) == 27 then
+    return nil, "binary chunks are not allowed"
+  end
+  local f, e = loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end)
+rawset(G, "load", nil)
+local pcall = pcall
+rawset(G, "pcall", function(f, ...)
+  local r = {pcall(f, ...)}
+  if not r[1] then r[2] = resolve(r[2]) end
+  return unpack(r, 1, table.maxn(r))
+end)
+setmetatable(G, {
+  __index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end,
+  __newindex = readonly_error,
+  __metatable = false,
+})
+
+-- Runs f(...) under the handler, as Redis's luaCallFunction does with lua_pcall.
+local function runner(f, handler, ...)
+  local n = select("#", ...)
+  if n == 0 then return xpcall(f, handler) end
+  local args = {...}
+  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+end
+
+-- Redis's __redis__err__handler: an error becomes {err=..., source=..., line=...}.
+local function handler(err)
+  err = resolve(err)
+  if type(err) ~= "table" then err = {err = "ERR " .. tostring(err)} end
+  local source, line = where()
+  if source then
+    err.source = source
+    err.line = line
+  end
+  return err
+end
+
+return env, runner, handler

@@ -1,0 +1,359 @@
+//! EVAL, EVALSHA, SCRIPT and the Lua sandbox with Redis 7.0's exact replies (recorded from
+//! redis-server 7.0 with the same commands; slabd's REDIS_VERSION differs), atomicity
+//! against other clients, -BUSY and SCRIPT KILL, and scripts that misbehave.
+
+mod common;
+mod resp_wire;
+
+use resp_wire::{daemon, encode, Resp};
+
+#[test]
+fn replies_convert_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (args, want) in [
+        (
+            &["EVAL", "return {1,2,3,'ciao',{1,2}}", "0"][..],
+            "*5\r\n:1\r\n:2\r\n:3\r\n$4\r\nciao\r\n*2\r\n:1\r\n:2\r\n",
+        ),
+        (
+            &[
+                "EVAL",
+                "return redis.call('set',KEYS[1],ARGV[1])",
+                "1",
+                "k",
+                "v",
+            ],
+            "+OK\r\n",
+        ),
+        (
+            &["EVAL", "return redis.call('get',KEYS[1])", "1", "k"],
+            "$1\r\nv\r\n",
+        ),
+        (
+            &["EVAL", "return redis.call('get','nokey')", "0"],
+            "$-1\r\n",
+        ),
+        (
+            &["EVAL", "return {true,false,3.99,'x'}", "0"],
+            "*4\r\n:1\r\n$-1\r\n:3\r\n$1\r\nx\r\n",
+        ),
+        (&["EVAL", "return {1, nil, 2}", "0"], "*1\r\n:1\r\n"),
+        (
+            &["EVAL", "return redis.pcall('incr','k')", "0"],
+            "-ERR value is not an integer or out of range\r\n",
+        ),
+        (
+            &["EVAL", "return redis.error_reply('My Error')", "0"],
+            "-My Error\r\n",
+        ),
+        (
+            &["EVAL", "return redis.error_reply('Oops')", "0"],
+            "-ERR Oops\r\n",
+        ),
+        (
+            &["EVAL", "return redis.status_reply('FINE')", "0"],
+            "+FINE\r\n",
+        ),
+        (
+            &["EVAL", "return cjson.encode({1,2,{a='b/c'}})", "0"],
+            "$18\r\n[1,2,{\"a\":\"b\\/c\"}]\r\n",
+        ),
+        (
+            &["EVAL", "return cjson.decode('[1,2,\"x\"]')", "0"],
+            "*3\r\n:1\r\n:2\r\n$1\r\nx\r\n",
+        ),
+        (
+            &[
+                "EVAL",
+                "return {struct.unpack('>i2<I4', struct.pack('>i2<I4', -2, 258))}",
+                "0",
+            ],
+            "*3\r\n:-2\r\n:258\r\n:7\r\n",
+        ),
+        (
+            &["EVAL", "return bit.tohex(bit.bxor(0x12345678, 0xff))", "0"],
+            "$8\r\n12345687\r\n",
+        ),
+        (
+            &["EVAL", "return redis.sha1hex('Pizza & Mandolino')", "0"],
+            "$40\r\n74822d82031af7493c20eefa13bd07ec4fada82f\r\n",
+        ),
+        (
+            &["EVAL", "return redis.call('set', 'n', 3.0)", "0"],
+            "+OK\r\n",
+        ),
+        (
+            &["EVAL", "return redis.call('get', 'n')", "0"],
+            "$1\r\n3\r\n",
+        ),
+    ] {
+        c.check(args, want);
+    }
+    c.send(&encode(&[
+        b"EVAL",
+        b"return cmsgpack.pack({1,2,'x'})",
+        b"0",
+    ]));
+    assert_eq!(c.reply(), b"$5\r\n\x93\x01\x02\xa1x\r\n");
+}
+
+#[test]
+fn errors_read_as_redis_writes_them() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let sha = |body: &str| {
+        let mut c = d.connect_resp();
+        let reply = c.cmd(&["SCRIPT", "LOAD", body]);
+        reply.split("\r\n").nth(1).unwrap().to_string()
+    };
+    for (body, msg) in [
+        (
+            "return redis.call('nosuch')",
+            "ERR Unknown Redis command called from script",
+        ),
+        (
+            "return redis.call('get','a','b')",
+            "ERR Wrong number of args calling Redis command from script",
+        ),
+        (
+            "return redis.call('multi')",
+            "ERR This Redis command is not allowed from script",
+        ),
+        ("error('x')", "ERR user_script:1: x"),
+        (
+            "return a",
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'a'",
+        ),
+        (
+            "a=1",
+            "ERR user_script:1: Attempt to modify a readonly table",
+        ),
+        (
+            "redis.call = function() end",
+            "ERR user_script:1: Attempt to modify a readonly table",
+        ),
+        (
+            "setmetatable(_G, {})",
+            "ERR user_script:1: Attempt to modify a readonly table",
+        ),
+        (
+            "print('x')",
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'print'",
+        ),
+        (
+            "return loadstring(string.dump(function() return 1 end))()",
+            "ERR user_script:1: attempt to call a nil value",
+        ),
+        (
+            "local function f(n) return f(n+1)+1 end return f(1)",
+            "ERR user_script:1: stack overflow",
+        ),
+    ] {
+        let want = format!("-{msg} script: {}, on @user_script:1.\r\n", sha(body));
+        c.check(&["EVAL", body, "0"], &want);
+    }
+    c.check(
+        &["EVAL", "return x x", "0"],
+        "-ERR Error compiling script (new function): user_script:1: '<eof>' expected near 'x'\r\n",
+    );
+    c.check(
+        &["EVAL", "return 1", "-1"],
+        "-ERR Number of keys can't be negative\r\n",
+    );
+    c.check(
+        &["EVAL", "return 1", "1"],
+        "-ERR Number of keys can't be greater than number of args\r\n",
+    );
+    c.check(
+        &["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n",
+    );
+    let ro = "return redis.call('set','a','b')";
+    c.check(
+        &["EVAL_RO", ro, "0"],
+        &format!(
+            "-ERR Write commands are not allowed from read-only scripts. script: {}, on \
+             @user_script:1.\r\n",
+            sha(ro)
+        ),
+    );
+    c.check(
+        &["SCRIPT", "KILL"],
+        "-NOTBUSY No scripts in execution right now.\r\n",
+    );
+    c.check(
+        &["SCRIPT", "FOO"],
+        "-ERR unknown subcommand 'FOO'. Try SCRIPT HELP.\r\n",
+    );
+}
+
+#[test]
+fn scripts_are_cached_by_sha1() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["SCRIPT", "LOAD", "return 'loaded'"],
+        "$40\r\nb534286061d4b9e4026607613b95c06c06015ae8\r\n",
+    );
+    c.check(
+        &["EVALSHA", "B534286061D4B9E4026607613B95C06C06015AE8", "0"],
+        "$6\r\nloaded\r\n",
+    );
+    c.check(
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+            "ffff",
+        ],
+        "*2\r\n:1\r\n:0\r\n",
+    );
+    c.check(&["SCRIPT", "FLUSH"], "+OK\r\n");
+    c.check(
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+        ],
+        "*1\r\n:0\r\n",
+    );
+    // EVAL caches what it runs.
+    c.check(&["EVAL", "return 'loaded'", "0"], "$6\r\nloaded\r\n");
+    c.check(
+        &["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
+        "$6\r\nloaded\r\n",
+    );
+}
+
+/// A read-modify-write in Lua (GET, then SET of the value plus one) from clients on
+/// several workers: the total is exact only if no command runs inside a script.
+#[test]
+fn racing_scripts_are_atomic() {
+    let d = daemon(&["-t", "4"]);
+    let body = "local v = tonumber(redis.call('get', KEYS[1]) or '0') \
+                redis.call('set', KEYS[1], v + 1) return v + 1";
+    let (clients, each) = (4, 300);
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            let mut c = d.connect_resp();
+            s.spawn(move || {
+                for _ in 0..each {
+                    let reply = c.cmd(&["EVAL", body, "1", "n"]);
+                    assert!(reply.starts_with(':'), "{reply:?}");
+                }
+            });
+        }
+        // A plain INCR racing the scripts is never lost either.
+        let mut c = d.connect_resp();
+        s.spawn(move || {
+            for _ in 0..each {
+                c.cmd(&["INCR", "n"]);
+            }
+        });
+    });
+    let total = ((clients + 1) * each).to_string();
+    d.connect_resp()
+        .check(&["GET", "n"], &format!("${}\r\n{total}\r\n", total.len()));
+}
+
+#[test]
+fn a_looping_script_gets_busy_and_script_kill_ends_it() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
+    let mut runner = d.connect_resp();
+    runner.send(&encode(&[b"EVAL", b"while true do end", b"0"]));
+    // Connections made now are served by a worker the script does not hold.
+    let busy = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or \
+                SHUTDOWN NOSAVE.\r\n";
+    let mut other = d.connect_resp();
+    let mut reply = other.cmd(&["GET", "k"]);
+    for _ in 0..200 {
+        if reply == busy {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        reply = other.cmd(&["GET", "k"]);
+    }
+    assert_eq!(reply, busy);
+    other.check(&["SCRIPT", "KILL"], "+OK\r\n");
+    let killed = String::from_utf8(runner.reply()).unwrap();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{killed:?}"
+    );
+    other.check(&["GET", "k"], "$-1\r\n");
+    runner.check(&["PING"], "+PONG\r\n");
+    // A script that wrote cannot be killed.
+    runner.send(&encode(&[
+        b"EVAL",
+        b"redis.call('set','w','1') local t = redis.call('time') \
+          while tonumber(redis.call('time')[1]) < t[1] + 2 do end return 'done'",
+        b"0",
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut third = d.connect_resp();
+    let reply = third.cmd(&["SCRIPT", "KILL"]);
+    let ran = String::from_utf8(runner.reply()).unwrap();
+    assert!(
+        reply.starts_with("-UNKILLABLE Sorry the script already executed write commands"),
+        "{reply:?} {ran:?}"
+    );
+    assert_eq!(ran, "$4\r\ndone\r\n");
+    third.check(&["GET", "w"], "$1\r\n1\r\n");
+}
+
+#[test]
+fn misbehaving_scripts_get_errors_and_the_server_stays_up() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let reply = c.cmd(&[
+        "EVAL",
+        "local s = string.rep('x', 1024*1024) local t = {} for i=1,1000 do t[i] = s .. i end",
+        "0",
+    ]);
+    assert!(reply.ends_with("not enough memory\r\n"), "{reply:?}");
+    let reply = c.cmd(&[
+        "EVAL",
+        "local a = {}; local b = {a}; a[1] = b; return a",
+        "0",
+    ]);
+    assert!(
+        reply.contains("-ERR reached lua stack limit\r\n"),
+        "{reply:?}"
+    );
+    let reply = c.cmd(&["EVAL", "return string.rep('x', 4*1024*1024)", "0"]);
+    assert_eq!(reply.len(), 4 * 1024 * 1024 + 12);
+    let reply = c.cmd(&["EVAL", "return redis.call('eval', 'return 1', 0)", "0"]);
+    assert!(reply.starts_with("-ERR This Redis command is not allowed from script"));
+    c.check(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn scripts_inside_multi_and_select_inside_scripts() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(
+        &["EVAL", "return redis.call('incr', 'm')", "0"],
+        "+QUEUED\r\n",
+    );
+    c.check(
+        &["EVAL", "return redis.call('incr', 'm')", "0"],
+        "+QUEUED\r\n",
+    );
+    c.check(&["EXEC"], "*2\r\n:1\r\n:2\r\n");
+    // SELECT inside a script does not change the caller's database.
+    c.check(
+        &[
+            "EVAL",
+            "redis.call('select', 5) return redis.call('set', 'x', 'db5')",
+            "0",
+        ],
+        "+OK\r\n",
+    );
+    c.check(&["GET", "x"], "$-1\r\n");
+    c.check(&["SELECT", "5"], "+OK\r\n");
+    c.check(&["GET", "x"], "$3\r\ndb5\r\n");
+}
