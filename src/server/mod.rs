@@ -44,6 +44,7 @@
 mod connection;
 pub mod daemon;
 pub mod signals;
+pub mod udp;
 mod worker;
 
 use std::io::{self, Write};
@@ -131,7 +132,7 @@ pub fn bind(settings: &Settings) -> Result<Vec<Listener>, BindError> {
     Ok(listeners)
 }
 
-fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
+pub(crate) fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
     let mut out = Vec::new();
     for host in hosts {
         let found: Vec<SocketAddr> = if let Ok(a) = host.parse::<SocketAddr>() {
