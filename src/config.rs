@@ -1317,7 +1317,7 @@ mod tests {
         for (args, flag, msg) in [
             (&["-p", "abc"][..], "-p", "invalid number 'abc'"),
             (&["-p", "70000"], "-p", "Invalid port number 70000"),
-            (&["-U", "11211"], "-U", "UDP is not supported (use -U 0)"),
+            (&["-U", "70000"], "-U", "Invalid port number 70000"),
             (
                 &["-c", "0"],
                 "-c",
