@@ -128,6 +128,26 @@ pub struct Settings {
     /// Redis-style settings by name (`--save "900 1"`, a `save 900 1` line in the config
     /// file), in the order given, each checked against its [`crate::directives`] row.
     pub directives: Vec<(String, String)>,
+    /// Redis `user <name> <rules…>` lines of the config file, as written after `user `.
+    pub acl_users: Vec<String>,
+    /// `--refuse-root`: exit as memcached does when started as root without `-u`.
+    pub refuse_root: bool,
+    /// memcached's TLS: `-Z` and `-o ssl_*`.
+    pub tls: TlsOptions,
+}
+
+/// memcached's TLS flags (`-Z`, `-o ssl_chain_cert=…`); see `server::tls`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `-Z`: the memcached TCP listeners speak TLS.
+    pub enabled: bool,
+    pub chain_cert: Option<String>,
+    pub key: Option<String>,
+    pub ca_cert: Option<String>,
+    /// 0 none, 1 request, 2 require, 3 once (treated as require).
+    pub verify_mode: u8,
+    /// `tlsv1.2` or `tlsv1.3`.
+    pub min_version: Option<String>,
 }
 
 impl Default for Settings {
@@ -179,6 +199,9 @@ impl Default for Settings {
             logfile: None,
             ignored_options: Vec::new(),
             directives: Vec::new(),
+            acl_users: Vec::new(),
+            refuse_root: false,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -486,7 +509,19 @@ fn command() -> Command {
             Arg::new("requirepass")
                 .long("requirepass")
                 .num_args(1)
-                .help("RESP clients must AUTH with this password"),
+                .help("the default user's password: every client logs in first, either protocol"),
+        )
+        .arg(flag(
+            "enable-ssl",
+            'Z',
+            "enable-ssl",
+            "enable TLS on the memcached TCP ports",
+        ))
+        .arg(
+            Arg::new("refuse-root")
+                .long("refuse-root")
+                .action(ArgAction::SetTrue)
+                .help("exit, as memcached does, when started as root without -u"),
         )
         .arg(
             Arg::new("databases")
@@ -533,6 +568,9 @@ where
             ));
         }
         settings.logfile = logfile;
+        let (users, directives): (Vec<_>, Vec<_>) =
+            directives.into_iter().partition(|(name, _)| name == "user");
+        settings.acl_users = users.into_iter().map(|(_, rules)| rules).collect();
         settings.directives = directives;
         apply(&mut settings, &file, &mut chunk_max_given)?;
     }
@@ -590,6 +628,11 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
                 ConfigError::new("logfile", format!("line {}: missing path", n + 1))
             })?;
             logfile = Some(PathBuf::from(path));
+            continue;
+        }
+        // Redis ACL users (`user alice on >pw ~* +@all`), one entry per line.
+        if first == "user" {
+            directives.push(("user".into(), line[first.len()..].trim().to_string()));
             continue;
         }
         if let Some(d) = directives::find(first) {
@@ -814,6 +857,8 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     }
     s.daemonize |= m.get_flag("daemon");
     s.no_evict |= m.get_flag("disable-evictions");
+    s.refuse_root |= m.get_flag("refuse-root");
+    s.tls.enabled |= m.get_flag("enable-ssl");
     s.no_cas |= m.get_flag("disable-cas");
     s.shutdown_enabled |= m.get_flag("enable-shutdown");
     s.flush_enabled &= !m.get_flag("disable-flush-all");
@@ -910,6 +955,18 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             }
             *chunk_max_given = true;
         }
+        "ssl_chain_cert" => s.tls.chain_cert = value.map(str::to_string),
+        "ssl_key" => s.tls.key = value.map(str::to_string),
+        "ssl_ca_cert" => s.tls.ca_cert = value.map(str::to_string),
+        "ssl_verify_mode" => {
+            s.tls.verify_mode = number::<u8>("-o ssl_verify_mode", numeric()?)?;
+            if s.tls.verify_mode > 3 {
+                return Err(ConfigError::new("-o", "ssl_verify_mode must be 0..3"));
+            }
+        }
+        "ssl_min_version" => s.tls.min_version = value.map(str::to_string),
+        "ssl_keyformat" | "ssl_ciphers" | "ssl_wbuf_size" | "ssl_session_cache"
+        | "ssl_kernel_tls" => s.ignored_options.push(opt.to_string()),
         _ if COMPAT_SUBOPTIONS.contains(&name) => s.ignored_options.push(opt.to_string()),
         _ => {
             return Err(ConfigError::new(

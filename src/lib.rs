@@ -16,6 +16,7 @@ pub mod collections;
 pub mod commands;
 pub mod config;
 pub mod directives;
+pub mod fuzzing;
 pub mod hub;
 pub mod persist;
 pub mod protocol;

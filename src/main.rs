@@ -10,9 +10,10 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use slabd::auth::startup::{self, RootCheck};
 use slabd::commands::Context;
 use slabd::config::{self, Invocation, Settings};
-use slabd::server::{self, daemon, signals, Server};
+use slabd::server::{self, daemon, signals, tls, Server};
 use slabd::storage::{Clock, Store, StoreConfig};
 
 /// sysexits.h codes, as memcached uses them.
@@ -47,6 +48,22 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 fn print_and_exit(text: &str) -> ExitCode {
     let _ = writeln!(std::io::stdout(), "{text}");
     ExitCode::SUCCESS
+}
+
+/// Builds the TLS configurations the settings turn on, and reloads RESP's on CONFIG SET.
+fn start_tls(ctx: &Context) -> Result<(), String> {
+    let values = tls::RESP_DIRECTIVES
+        .iter()
+        .map(|n| (n.to_string(), ctx.directives.get(n).unwrap_or_default()))
+        .collect();
+    let tls_port = server::tls_port(&ctx.settings).is_some();
+    ctx.tls.start(&ctx.settings.tls, values, tls_port)?;
+    for name in tls::RESP_DIRECTIVES {
+        let state = ctx.tls.clone();
+        ctx.directives
+            .on_change(name, move |value| state.resp_changed(name, value));
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -89,6 +106,16 @@ fn main() -> ExitCode {
             "WARNING: Setting a high number of worker threads is not recommended.\n \
              Set this value to the number of cores in your machine or less."
         );
+    }
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    match startup::root_check(&settings, euid) {
+        RootCheck::Fine => {}
+        RootCheck::Warn(text) => eprintln!("{text}"),
+        RootCheck::Refuse(text) => {
+            eprintln!("{text}");
+            return ExitCode::from(EX_USAGE);
+        }
     }
     if let Some(allowed) = daemon::raise_file_limit(settings.maxconns) {
         eprintln!(
@@ -144,8 +171,22 @@ fn main() -> ExitCode {
     let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
     let verbose = settings.verbose >= 1;
     let ctx = Arc::new(Context::new(store, settings));
+    if let Err(e) = startup::configure(&ctx.users, &ctx.settings, &ctx.directives) {
+        return fail(EX_USAGE, e);
+    }
+    if let Err(e) = start_tls(&ctx) {
+        return fail(EX_USAGE, e);
+    }
+    let addrs: Vec<String> = listeners
+        .iter()
+        .filter(|l| l.unix_path().is_none())
+        .filter_map(|l| l.describe().split_once(' ').map(|(_, a)| a.to_string()))
+        .collect();
+    for warning in startup::exposure_warnings(&ctx.users, &addrs) {
+        eprintln!("{warning}");
+    }
     // Before the listeners accept anything: clients see the loaded data set or nothing.
-    if let Err(e) = ctx.persist.load(&ctx) {
+    if let Err(e) = ctx.persist.load_at_start(&ctx) {
         return fail(1, e);
     }
     if let Err(e) = slabd::persist::start(ctx.clone()) {

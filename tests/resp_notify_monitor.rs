@@ -218,3 +218,42 @@ fn monitor_shows_both_protocols_commands() {
     assert!(line.starts_with("[0 127.0.0.1:"), "{line}");
     assert!(line.ends_with("] \"get\" \"k\"\r\n"), "{line}");
 }
+
+#[test]
+fn expired_and_evicted_items_are_announced() {
+    let d = daemon(&["-t", "2", "-m", "8", "--notify-keyspace-events", "Exe"]);
+    let mut l = d.connect_resp();
+    send(
+        &mut l,
+        &[
+            "SUBSCRIBE",
+            "__keyevent@0__:expired",
+            "__keyevent@0__:evicted",
+        ],
+    );
+    next(&mut l);
+    next(&mut l);
+    let mut c = d.connect_resp();
+    c.check(&["SET", "short", "v", "EX", "1"], "+OK\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // Read (or crawled) after its time: gone, and announced.
+    c.check(&["GET", "short"], "$-1\r\n");
+    assert_eq!(
+        next(&mut l),
+        "*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$5\r\nshort\r\n"
+    );
+    // Fill 8 MB with 100 KB values over memcached: the oldest are evicted.
+    let mut mc = d.connect();
+    let value = vec![b'x'; 100_000];
+    for i in 0..200 {
+        let mut req = format!("set big{i} 0 0 {}\r\n", value.len()).into_bytes();
+        req.extend_from_slice(&value);
+        req.extend_from_slice(b"\r\n");
+        mc.roundtrip(&req, b"STORED\r\n");
+    }
+    let m = next(&mut l);
+    assert!(
+        m.starts_with("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:evicted\r\n$4\r\nbig"),
+        "{m}"
+    );
+}

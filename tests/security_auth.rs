@@ -279,3 +279,60 @@ fn failed_auth_is_logged_and_counted() {
     c.check(&["ACL", "LOG", "RESET"], "+OK\r\n");
     c.check(&["ACL", "LOG"], "*0\r\n");
 }
+
+/// A binary-protocol request: opcode, extras, key, value.
+fn binary(opcode: u8, extras: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
+    let body = extras.len() + key.len() + value.len();
+    let mut v = vec![0x80, opcode];
+    v.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    v.push(extras.len() as u8);
+    v.extend_from_slice(&[0, 0, 0]);
+    v.extend_from_slice(&(body as u32).to_be_bytes());
+    v.extend_from_slice(&[0; 12]);
+    v.extend_from_slice(extras);
+    v.extend_from_slice(key);
+    v.extend_from_slice(value);
+    v
+}
+
+/// Reads one binary response; returns (status, value).
+fn binary_reply(c: &mut Conn) -> (u16, Vec<u8>) {
+    let h = c.read_exact(24);
+    let status = u16::from_be_bytes([h[6], h[7]]);
+    let body = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
+    let (keylen, extlen) = (u16::from_be_bytes([h[2], h[3]]) as usize, h[4] as usize);
+    let b = c.read_exact(body);
+    (status, b[extlen + keylen..].to_vec())
+}
+
+#[test]
+fn binary_protocol_logs_in_with_sasl_and_obeys_the_acl() {
+    let d = daemon(&["--requirepass", "s3cret"]);
+    let mut admin = d.connect_resp();
+    admin.check(&["AUTH", "s3cret"], "+OK\r\n");
+    admin.check(
+        &["ACL", "SETUSER", "reader", "on", ">rpw", "+get", "%R~pub:*"],
+        "+OK\r\n",
+    );
+    admin.check(&["SET", "pub:1", "hello"], "+OK\r\n");
+    // Unauthenticated: memcached's auth error, and the connection is closed.
+    let mut c = d.connect();
+    c.send(&binary(0x00, &[], b"pub:1", b""));
+    assert_eq!(binary_reply(&mut c).0, 0x20);
+    assert!(c.closed());
+    // SASL PLAIN as an ACL user.
+    let mut c = d.connect();
+    c.send(&binary(0x21, &[], b"PLAIN", b"\0reader\0wrong"));
+    assert_eq!(binary_reply(&mut c).0, 0x20);
+    let mut c = d.connect();
+    c.send(&binary(0x21, &[], b"PLAIN", b"\0reader\0rpw"));
+    assert_eq!(binary_reply(&mut c), (0, b"Authenticated".to_vec()));
+    c.send(&binary(0x00, &[], b"pub:1", b""));
+    assert_eq!(binary_reply(&mut c), (0, b"hello".to_vec()));
+    // Outside the user's rules: refused, nothing changed.
+    c.send(&binary(0x01, &[0; 8], b"pub:1", b"x"));
+    assert_eq!(binary_reply(&mut c).0, 0x20);
+    c.send(&binary(0x00, &[], b"secret", b""));
+    assert_eq!(binary_reply(&mut c).0, 0x20);
+    admin.check(&["GET", "pub:1"], "$5\r\nhello\r\n");
+}

@@ -66,7 +66,10 @@ tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
 # Units run: one file per unit in redis-suite/ (unit/type/hash -> unit.type.hash.skips).
 # Each line of it is a test not run, "test name  # reason" (a leading / makes the name a
 # regexp, as the suite's --skiptest); "@flags ARGS" adds slabd flags for that unit and
-# "@tags TAG..." adds --tags arguments. A unit without a file is not run.
+# "@tags TAG..." adds --tags arguments; "@own-servers" runs the unit the way Redis's CI
+# does, each block starting its own server (unit/acl, unit/auth need passwords, ACL files
+# and config lines), through redis-server-as-slabd standing in for src/redis-server.
+# A unit without a file is not run.
 skipdir="$here/redis-suite"
 JOBS="${REDIS_SUITE_JOBS:-2}"
 
@@ -90,7 +93,7 @@ start_slabd() {
 run_unit() {
   local unit="$1" file="$2" lane="$3" name
   name="$(basename "$file" .skips)"
-  local skipfile="$work/skip.$name" log="$work/$name.log" flags=() extra=()
+  local skipfile="$work/skip.$name" log="$work/$name.log" flags=() extra=() own=0
   : >"$skipfile"
   local listed=0
   while IFS= read -r line || [ -n "$line" ]; do
@@ -98,30 +101,37 @@ run_unit() {
       ''|'#'*) continue ;;
       '@flags '*) read -r -a more <<<"${line#@flags }"; flags+=("${more[@]}"); continue ;;
       '@tags '*) for t in ${line#@tags }; do extra+=(--tags "$t"); done; continue ;;
+      '@own-servers') own=1; continue ;;
     esac
     printf '%s\n' "${line%%  # *}" >>"$skipfile"
     listed=$((listed + 1))
   done <"$file"
   local start=$SECONDS
-  local server pid port status
-  server="$(start_slabd "$work/$name.slabd.log" "${flags[@]}")" || {
-    echo "$unit: FAILED (slabd did not start)" >"$work/result.$name"
-    return 1
-  }
-  read -r pid port <<<"$server"
+  local server pid="" port="" status target=()
+  if [ "$own" = 0 ]; then
+    server="$(start_slabd "$work/$name.slabd.log" "${flags[@]}")" || {
+      echo "$unit: FAILED (slabd did not start)" >"$work/result.$name"
+      return 1
+    }
+    read -r pid port <<<"$server"
+    target=(--host 127.0.0.1 --port "$port")
+  fi
   # Each unit has its own copy of the suite (its tmp/ directory) and its own port range
   # (the harness picks its client port just below --baseport).
   cp -r "$suite" "$work/suite.$name"
-  if (cd "$work/suite.$name" && ./runtest --host 127.0.0.1 --port "$port" --single "$unit" \
+  [ "$own" = 0 ] || ln -sf "$here/redis-server-as-slabd" "$work/suite.$name/src/redis-server"
+  if (cd "$work/suite.$name" && SLABD="$(realpath "$SLABD")" ./runtest "${target[@]}" --single "$unit" \
     --clients 1 --timeout 120 --baseport $((21111 + lane * 200)) --portcount 100 \
     --skipfile "$skipfile" "${tags[@]}" "${extra[@]}") >"$log" 2>&1; then
     status=ok
   else
     status=FAILED
   fi
-  kill -0 "$pid" 2>/dev/null || status="FAILED (slabd exited)"
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  if [ -n "$pid" ]; then
+    kill -0 "$pid" 2>/dev/null || status="FAILED (slabd exited)"
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   sed -i 's/\x1b\[[0-9;]*m//g' "$log"
   local ok err skipped
   ok=$(grep -c '^\[ok\]: ' "$log" || true)

@@ -1,7 +1,6 @@
 //! `ACL LOG`: recent refusals, similar ones grouped as Redis 7.0 groups them.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -47,20 +46,10 @@ const GROUPING_MS: u64 = 60_000;
 /// How many of the newest entries a new one is compared with.
 const GROUPING_SCAN: usize = 10;
 
-/// Newest first, at most `max_len` entries (`acllog-max-len`).
-#[derive(Debug)]
+/// Newest first, at most `acllog-max-len` entries.
+#[derive(Debug, Default)]
 pub struct AclLog {
     entries: Mutex<VecDeque<LogEntry>>,
-    pub max_len: AtomicUsize,
-}
-
-impl Default for AclLog {
-    fn default() -> AclLog {
-        AclLog {
-            entries: Mutex::new(VecDeque::new()),
-            max_len: AtomicUsize::new(128),
-        }
-    }
 }
 
 pub fn unix_millis() -> u64 {
@@ -70,7 +59,8 @@ pub fn unix_millis() -> u64 {
 }
 
 impl AclLog {
-    pub fn add(&self, mut e: LogEntry) {
+    /// Adds an entry, or counts it in a similar recent one; keeps at most `max_len`.
+    pub fn add(&self, mut e: LogEntry, max_len: usize) {
         let mut entries = self.entries.lock();
         let similar = entries.iter().take(GROUPING_SCAN).position(|o| {
             o.reason == e.reason
@@ -88,7 +78,7 @@ impl AclLog {
         } else {
             e.count = 1;
             entries.push_front(e);
-            entries.truncate(self.max_len.load(Ordering::Relaxed));
+            entries.truncate(max_len);
         }
     }
 

@@ -23,6 +23,7 @@
 
 use super::catalog::{self, CommandId, KEY_READ, KEY_WRITE};
 use super::{Denied, User};
+use crate::protocol::memcache::binary::{Op, StoreOp};
 use crate::protocol::memcache::{Command, StoreVerb};
 
 /// memcached's reply to a request the user may not run (memcached itself has no ACL; the
@@ -121,5 +122,27 @@ pub fn check(user: &User, cmd: &Command<'_>) -> Result<(), Denied> {
         Command::MetaDelete { key, .. } => one(b"md", key.bytes()),
         Command::MetaArith { key, .. } => one(b"ma", key.bytes()),
         Command::MetaDebug { key } => one(b"me", key.bytes()),
+    }
+}
+
+/// Checks a binary-protocol request (its key is `key`).
+pub fn check_binary(user: &User, op: Op, key: &[u8]) -> Result<(), Denied> {
+    if user.unrestricted() {
+        return Ok(());
+    }
+    let one = |verb: &[u8]| check_verb(user, verb, std::iter::once(key));
+    let none = |verb: &[u8]| check_verb(user, verb, std::iter::empty());
+    match op {
+        Op::Get { touch: true, .. } => one(b"gat"),
+        Op::Get { .. } => one(b"get"),
+        Op::Store(StoreOp::Append | StoreOp::Prepend) => one(b"append"),
+        Op::Store(_) => one(b"set"),
+        Op::Delete => one(b"delete"),
+        Op::Arith { .. } => one(b"incr"),
+        Op::Flush => none(b"flush_all"),
+        Op::Stat => none(b"stats"),
+        Op::Quit | Op::Noop | Op::Version | Op::SaslListMechs | Op::SaslAuth | Op::SaslStep => {
+            Ok(())
+        }
     }
 }

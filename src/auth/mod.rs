@@ -40,6 +40,7 @@ pub mod catalog;
 pub mod log;
 pub mod memcache;
 mod selector;
+pub mod startup;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -131,7 +132,7 @@ impl User {
             nopass: false,
             sanitize: None,
             passwords: Vec::new(),
-            selectors: vec![Selector::default()],
+            selectors: vec![new_selector()],
             unrestricted: false,
         }
     }
@@ -262,7 +263,7 @@ impl User {
                 .ok_or(RuleError::NoSuchPassword)?;
             self.passwords.remove(at);
         } else if op[0] == b'(' && op[op.len() - 1] == b')' {
-            let mut s = Selector::default();
+            let mut s = new_selector();
             for rule in op[1..op.len() - 1]
                 .split(|c| c.is_ascii_whitespace())
                 .filter(|r| !r.is_empty())
@@ -277,7 +278,7 @@ impl User {
             self.passwords.clear();
             self.enabled = false;
             self.sanitize = Some(true);
-            self.selectors = vec![Selector::default()];
+            self.selectors = vec![new_selector()];
         } else {
             self.selectors[0].apply(op)?;
         }
@@ -338,6 +339,24 @@ impl User {
     }
 }
 
+/// Redis's `acl-pubsub-default`: whether new selectors start with `allchannels`
+/// (server-wide, as Redis's `server.acl_pubsub_default`).
+static PUBSUB_ALL_DEFAULT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Sets `acl-pubsub-default` (`allchannels` true, `resetchannels` false).
+pub fn set_pubsub_default(all_channels: bool) {
+    PUBSUB_ALL_DEFAULT.store(all_channels, Ordering::Relaxed);
+}
+
+/// A selector as Redis creates one: no permissions, channels per `acl-pubsub-default`.
+fn new_selector() -> Selector {
+    Selector {
+        all_channels: PUBSUB_ALL_DEFAULT.load(Ordering::Relaxed),
+        ..Selector::default()
+    }
+}
+
 fn hex(digest: &[u8; DIGEST]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
@@ -384,6 +403,9 @@ pub struct Users {
     table: RwLock<BTreeMap<Vec<u8>, Arc<User>>>,
     /// Bumped by every change to any user; connections compare it per request.
     generation: AtomicU64,
+    /// Bumped by `ACL LOAD`: every user but `default` is new, and, as in Redis, the
+    /// connections of the old ones are closed.
+    reloads: AtomicU64,
     /// `requirepass` as configured, for `CONFIG GET` (Redis keeps the clear text too).
     requirepass: Mutex<Option<Vec<u8>>>,
     /// `aclfile`: where `ACL LOAD` reads and `ACL SAVE` writes users.
@@ -407,6 +429,7 @@ impl Users {
         Users {
             table: RwLock::new(table),
             generation: AtomicU64::new(0),
+            reloads: AtomicU64::new(0),
             requirepass: Mutex::new(None),
             acl_file: Mutex::new(None),
             log: AclLog::default(),
@@ -451,6 +474,7 @@ impl Users {
             authenticated: user.nopass && user.enabled,
             user,
             generation,
+            reloads: self.reloads.load(Ordering::Acquire),
         }
     }
 
@@ -518,6 +542,7 @@ impl Users {
             table.insert(u.name.clone(), Arc::new(u));
         }
         *self.table.write() = table;
+        self.reloads.fetch_add(1, Ordering::AcqRel);
         self.changed();
     }
 
@@ -579,6 +604,11 @@ impl Users {
         f.write_all(&acl_file_text(&self.all()))?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)
+    }
+
+    /// INFO's `acl_access_denied_*` for one reason.
+    pub fn denied_count(&self, reason: LogReason) -> u64 {
+        self.denied[reason as usize].load(Ordering::Relaxed)
     }
 
     /// Counts a refusal in INFO's `acl_access_denied_*`.
@@ -701,6 +731,7 @@ pub struct Login {
     pub user: Arc<User>,
     pub authenticated: bool,
     generation: u64,
+    reloads: u64,
 }
 
 /// What [`Login::current`] found.
@@ -720,7 +751,10 @@ impl Login {
             return LoginState::Ok;
         }
         self.generation = g;
-        match users.get(&self.user.name) {
+        let reloads = users.reloads.load(Ordering::Acquire);
+        let reloaded = reloads != self.reloads && self.user.name != b"default";
+        self.reloads = reloads;
+        match users.get(&self.user.name).filter(|_| !reloaded) {
             Some(u) => {
                 self.user = u;
                 LoginState::Ok
@@ -736,6 +770,7 @@ impl Login {
     /// Logs in as `user` after a successful [`Users::authenticate`].
     pub fn log_in(&mut self, users: &Users, user: Arc<User>) {
         self.generation = users.generation();
+        self.reloads = users.reloads.load(Ordering::Acquire);
         self.user = user;
         self.authenticated = true;
     }

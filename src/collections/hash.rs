@@ -6,9 +6,12 @@
 //! [`HashRef`] reads either form; [`HashMut`] edits one and reports what the store must
 //! do with the result ([`HashMut::finish`]).
 
+use std::any::Any;
+
 use super::compact::{Compact, CompactBuf};
 use super::table::Table;
 use super::{random_below, HashLimits};
+use crate::storage::{ItemType, Object};
 
 /// Either form of a hash, read-only.
 #[derive(Clone, Copy, Debug)]
@@ -269,6 +272,28 @@ impl<'a> HashMut<'a> {
             }
             HashMut::NewTable(t) => HashOutcome::NewTable(t),
         }
+    }
+}
+
+/// A hash in its large form, as the store keeps it: a heap object owned by the item.
+#[derive(Debug, Clone, Default)]
+pub struct HashObject(pub Table);
+
+impl Object for HashObject {
+    fn value_type(&self) -> ItemType {
+        ItemType::Hash
+    }
+    fn mem_usage(&self) -> usize {
+        self.0.heap_bytes()
+    }
+    fn duplicate(&self) -> Box<dyn Object> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 

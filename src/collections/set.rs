@@ -6,10 +6,13 @@
 //! [`SetRef`] reads either form; [`SetMut`] edits one and reports what the store must do
 //! with the result ([`SetMut::finish`]).
 
+use std::any::Any;
+
 use super::hash::distinct_picks;
 use super::intset::{format_member, parse_member, IntSet, IntSetBuf};
 use super::table::{split_entry, Table};
 use super::{random_below, SetLimits};
+use crate::storage::{ItemType, Object};
 
 /// One member as a form holds it: intset members are numbers until they are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +235,28 @@ impl<'a> SetMut<'a> {
 /// A set table entry's key.
 fn key_of(entry: Box<[u8]>) -> Vec<u8> {
     split_entry(&entry).0.to_vec()
+}
+
+/// A set in its large form, as the store keeps it: a heap object owned by the item.
+#[derive(Debug, Clone, Default)]
+pub struct SetObject(pub Table);
+
+impl Object for SetObject {
+    fn value_type(&self) -> ItemType {
+        ItemType::Set
+    }
+    fn mem_usage(&self) -> usize {
+        self.0.heap_bytes()
+    }
+    fn duplicate(&self) -> Box<dyn Object> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 #[cfg(test)]

@@ -217,7 +217,12 @@ impl Table {
     /// One step of a SCAN: positions below `cursor` (or all, for cursor 0) are walked
     /// downward, calling `f` for at most `count` entries; returns the next cursor (0 when
     /// done). See the module comment for why a downward walk keeps SCAN's guarantee.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> u64 {
         let len = self.entries.len() as u64;
         let mut pos = if cursor == 0 { len } else { cursor.min(len) };
         let mut n = 0;

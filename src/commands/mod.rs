@@ -34,6 +34,8 @@ pub struct Context {
     /// Users and their permissions for every protocol (`requirepass` is the default
     /// user's password); see [`crate::auth`].
     pub users: Users,
+    /// TLS server configurations (reloadable); see [`crate::server::tls`].
+    pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     pub clients: Clients,
@@ -43,7 +45,7 @@ pub struct Context {
     pub resp: resp::Shared,
     /// Events between connections: Pub/Sub, blocked commands, MONITOR, CLIENT KILL (see
     /// [`crate::hub`]).
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
     /// Redis-style settings by name (CONFIG GET/SET, `--name value`).
     pub directives: Directives,
     /// Per-worker gates: EXEC and scripts run with no other command in between.
@@ -61,6 +63,9 @@ impl Context {
     pub fn new(store: Store, settings: Settings) -> Context {
         let directives =
             Directives::new(&settings.directives).expect("config::parse checks directive values");
+        let hub = Arc::new(Hub::new(settings.threads.max(1)));
+        hub.follow(&directives);
+        store.observe(hub.clone());
         let resp = resp::Shared::new(settings.threads.max(1));
         resp.follow(&directives);
         let users = Users::new();
@@ -76,6 +81,7 @@ impl Context {
         Context {
             verbosity: AtomicU8::new(settings.verbose),
             users,
+            tls: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,
@@ -84,11 +90,7 @@ impl Context {
             clients: Clients::default(),
             memcache,
             resp,
-            hub: {
-                let hub = Hub::new(settings_threads);
-                hub.follow(&directives);
-                hub
-            },
+            hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
             gates: gate::Gates::new(settings_threads),
@@ -253,6 +255,16 @@ impl Session {
         }
     }
 
+    /// A session logged in as the default user whatever its password (replaying the
+    /// append-only file at start-up).
+    pub fn trusted(info: Arc<ClientInfo>, users: &Users) -> Session {
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        let mut login = users.new_login();
+        login.authenticated = true;
+        s.login = Some(login);
+        s
+    }
+
     /// The connection's login, brought up to date with ACL changes (one atomic load when
     /// nothing changed). `None` when its user was deleted: the connection must close, as
     /// Redis closes such clients.
@@ -291,8 +303,35 @@ pub enum Step {
     Blocked,
 }
 
+/// Redis's protected mode, decided at a connection's first request: with no password
+/// and `protected-mode yes`, a client not on this host gets one refusal in its protocol
+/// and is closed.
+fn refused_by_protected_mode(
+    ctx: &Context,
+    session: &Session,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    if input.is_empty()
+        || !crate::auth::startup::protected_refuses(&ctx.users, &ctx.directives, &session.info.addr)
+    {
+        return false;
+    }
+    let resp = session.protocol == Protocol::Resp
+        || (session.protocol == Protocol::Detect && input[0] == b'*');
+    out.extend_from_slice(if resp {
+        crate::auth::startup::DENIED_RESP
+    } else {
+        crate::auth::startup::DENIED_MEMCACHE
+    });
+    true
+}
+
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
+        return Step::Close;
+    }
     if session.protocol == Protocol::Detect {
         let Some(&first) = input.first() else {
             return Step::Incomplete;

@@ -14,15 +14,6 @@ fn save_points(v: &str) -> Result<String, String> {
         .join(" "))
 }
 
-/// `appendonly`: only `no` until the append-only file exists.
-fn append_only(v: &str) -> Result<String, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "no" => Ok("no".into()),
-        "yes" => Err("slabd has no append-only file yet".into()),
-        _ => Err("argument must be 'yes' or 'no'".into()),
-    }
-}
-
 /// `dir`: an existing directory.
 fn directory(v: &str) -> Result<String, String> {
     if std::path::Path::new(v).is_dir() {
@@ -54,7 +45,7 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("rdbcompression", [], "yes", Kind::Bool, true),
     directive!("rdbchecksum", [], "yes", Kind::Bool, false),
     directive!("stop-writes-on-bgsave-error", [], "yes", Kind::Bool, true),
-    directive!("appendonly", [], "no", Kind::Custom(append_only), true),
+    directive!("appendonly", [], "no", Kind::Bool, true),
     directive!("appendfsync", [], "everysec", Kind::Enum(&["always", "everysec", "no"]), true),
     directive!("appendfilename", [], "appendonly.aof", Kind::Custom(file_name), false),
     directive!("appenddirname", [], "appendonlydir", Kind::Custom(file_name), false),

@@ -169,6 +169,16 @@ impl Hub {
     }
 }
 
+/// Expired and evicted items, reported by the store: `expired` (`x`) and `evicted` (`e`).
+impl crate::storage::Observer for Hub {
+    fn removed(&self, why: crate::storage::Removal, db: u8, key: &[u8]) {
+        match why {
+            crate::storage::Removal::Expired => self.notify(EXPIRED, "expired", db, key),
+            crate::storage::Removal::Evicted => self.notify(EVICTED, "evicted", db, key),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Event, Target};

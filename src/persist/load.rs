@@ -1,7 +1,7 @@
 //! Loading an RDB file into the store at start-up (and DEBUG RELOAD).
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use super::rdb::{Reader, Record};
@@ -41,8 +41,30 @@ pub fn load_rdb(
 ) -> Result<LoadReport, LoadError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| LoadError::Open(name.clone(), e))?;
-    let mut r = Reader::new(BufReader::with_capacity(1 << 20, file), verify_checksum)
-        .map_err(|e| LoadError::Rdb(name.clone(), e))?;
+    let src = BufReader::with_capacity(1 << 20, file);
+    load_from(store, src, &name, verify_checksum, now_ms).map(|(report, _, _)| report)
+}
+
+/// Loads an RDB stream that may be followed by more data (an AOF with an RDB preamble):
+/// returns the report, the bytes the RDB used and the stream positioned after it.
+pub fn load_rdb_stream<R: Read>(
+    store: &Store,
+    src: R,
+    name: &str,
+    now_ms: i64,
+) -> Result<(LoadReport, u64, R), LoadError> {
+    load_from(store, src, name, true, now_ms)
+}
+
+fn load_from<R: Read>(
+    store: &Store,
+    src: R,
+    name: &str,
+    verify_checksum: bool,
+    now_ms: i64,
+) -> Result<(LoadReport, u64, R), LoadError> {
+    let name = name.to_string();
+    let mut r = Reader::new(src, verify_checksum).map_err(|e| LoadError::Rdb(name.clone(), e))?;
     let mut report = LoadReport::default();
     let evictions_before = store.stats().evictions;
     let databases = u32::from(store.config().databases);
@@ -73,7 +95,8 @@ pub fn load_rdb(
             report.memory_full = true;
         }
     }
-    Ok(report)
+    let used = r.offset();
+    Ok((report, used, r.into_inner()))
 }
 
 /// Stores one entry; None for a type the store cannot hold yet.

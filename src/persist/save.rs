@@ -83,12 +83,23 @@ pub fn save_rdb(
     filename: &str,
     opts: WriterOptions,
 ) -> std::io::Result<SaveReport> {
+    save_rdb_as(store, dir, filename, opts, false)
+}
+
+/// [`save_rdb`], marking the file as an AOF base (`aof-base 1`) when `aof_base`.
+pub fn save_rdb_as(
+    store: &Store,
+    dir: &Path,
+    filename: &str,
+    opts: WriterOptions,
+    aof_base: bool,
+) -> std::io::Result<SaveReport> {
     let tmp = dir.join(format!(
         "temp-{}-{}.rdb",
         std::process::id(),
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write_file(store, &tmp, opts).and_then(|report| {
+    let result = write_file(store, &tmp, opts, aof_base).and_then(|report| {
         let target = dir.join(filename);
         std::fs::rename(&tmp, &target)?;
         sync_dir(dir)?;
@@ -100,10 +111,15 @@ pub fn save_rdb(
     result
 }
 
-fn write_file(store: &Store, path: &PathBuf, opts: WriterOptions) -> std::io::Result<SaveReport> {
+fn write_file(
+    store: &Store,
+    path: &PathBuf,
+    opts: WriterOptions,
+    aof_base: bool,
+) -> std::io::Result<SaveReport> {
     let file = File::create(path)?;
     let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts)?;
-    w.default_aux(store.stats().bytes, false)?;
+    w.default_aux(store.stats().bytes, aof_base)?;
     let sink = Arc::new(RdbSink {
         state: Mutex::new(SinkState {
             w: Some(w),

@@ -29,6 +29,7 @@ const BGSAVE_RETRY_DELAY: u64 = 5;
 
 enum Job {
     BgSave,
+    Rewrite,
 }
 
 /// Why a save did not happen.
@@ -62,6 +63,8 @@ pub struct Persistence {
     pub bgsave_failed: AtomicBool,
     /// SHUTDOWN already saved (or was told not to): the exit path does nothing more.
     pub shutdown_handled: AtomicBool,
+    /// The append-only file.
+    pub aof: super::aof_log::AofLog,
     jobs: Sender<Job>,
     job_rx: Mutex<Option<Receiver<Job>>>,
 }
@@ -84,6 +87,7 @@ impl Default for Persistence {
             last_load_expired: AtomicU64::new(0),
             bgsave_failed: AtomicBool::new(false),
             shutdown_handled: AtomicBool::new(false),
+            aof: Default::default(),
             jobs,
             job_rx: Mutex::new(Some(rx)),
         }
@@ -287,10 +291,10 @@ impl Persistence {
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
              rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n\
-             aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+             aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\n\
              aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
-             aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
-             aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n\
+             aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\n\
+             aof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\n\
              aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             u8::from(self.loading.load(Ordering::Relaxed)),
             self.dirty(ctx),
@@ -306,7 +310,51 @@ impl Persistence {
             self.saves.load(Ordering::Relaxed),
             self.last_load_expired.load(Ordering::Relaxed),
             self.last_load_loaded.load(Ordering::Relaxed),
-        )
+            u8::from(self.aof.is_on()),
+            u8::from(self.aof.rewrite_in_progress.load(Ordering::Relaxed)),
+            if self.aof.last_rewrite_ok.load(Ordering::Relaxed) {
+                "ok"
+            } else {
+                "err"
+            },
+            self.aof.rewrites.load(Ordering::Relaxed),
+            if self.aof.last_write_ok.load(Ordering::Relaxed) {
+                "ok"
+            } else {
+                "err"
+            },
+        )?;
+        if self.aof.is_on() {
+            let (total, base) = self.aof.sizes();
+            write!(s, "aof_current_size:{total}\r\naof_base_size:{base}\r\n")?;
+        }
+        Ok(())
+    }
+
+    /// Starts a background AOF rewrite (BGREWRITEAOF); false when one is running.
+    pub fn bgrewriteaof(&self) -> bool {
+        !self.aof.rewrite_in_progress.load(Ordering::Relaxed)
+            && self.jobs.try_send(Job::Rewrite).is_ok()
+    }
+
+    /// Start-up: with `appendonly yes` the append-only file is replayed (and logging
+    /// starts), otherwise `dir/dbfilename` is loaded.
+    pub fn load_at_start(&self, ctx: &Context) -> Result<(), String> {
+        if ctx.directives.int("appendonly") == 0 {
+            return self.load(ctx).map(|_| ());
+        }
+        self.loading.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = self.aof.start(ctx);
+        self.loading.store(false, Ordering::Relaxed);
+        let records = result?;
+        self.seq_at_save
+            .store(ctx.store.write_seq(), Ordering::Relaxed);
+        eprintln!(
+            "DB loaded from append only file: {:.3} seconds ({records} records)",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
     }
 
     /// Loads `dir/dbfilename` if it exists (start-up, DEBUG RELOAD). A missing file is not
@@ -350,6 +398,35 @@ impl Persistence {
 
 /// Starts the `slabd-persist` thread (background saves and save points).
 pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    {
+        let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("appendonly", move |v| {
+            let Some(ctx) = weak.upgrade() else {
+                return Ok(());
+            };
+            if v == "yes" {
+                ctx.persist.aof.enable(&ctx).map_err(|e| e.to_string())
+            } else {
+                ctx.persist.aof.disable();
+                Ok(())
+            }
+        });
+        let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("appendfsync", move |_| {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.persist
+                    .aof
+                    .set_policy(ctx.directives.int("appendfsync") as u8);
+            }
+            Ok(())
+        });
+    }
+    {
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("slabd-aof".into())
+            .spawn(move || ctx.persist.aof.run(&ctx))?;
+    }
     let rx = ctx
         .persist
         .job_rx
@@ -361,6 +438,11 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
         .spawn(move || loop {
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(Job::BgSave) => ctx.persist.run_bgsave(&ctx),
+                Ok(Job::Rewrite) => {
+                    if let Err(e) = ctx.persist.aof.rewrite(&ctx) {
+                        eprintln!("Background AOF rewrite failed: {e}");
+                    }
+                }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => ctx.persist.cron(&ctx),
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
@@ -377,6 +459,7 @@ pub fn save_on_exit_forced(ctx: &Context) -> bool {
 /// At exit (SIGTERM, SIGINT or memcached `shutdown`): save when save points are configured
 /// and SHUTDOWN did not already decide. Returns false when that save failed.
 pub fn save_on_exit(ctx: &Context) -> bool {
+    ctx.persist.aof.finish();
     if ctx.persist.shutdown_handled.load(Ordering::Relaxed) {
         return true;
     }

@@ -24,6 +24,7 @@ use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
+use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
@@ -46,13 +47,16 @@ const RESP_READ_FLOOR: usize = 64 << 20;
 /// used in the current and the previous clock second: a connection that keeps sending
 /// large values keeps its buffers, one that went back to small requests gives them back.
 const SHRINK_FACTOR: usize = 4;
+/// Most plaintext one TLS read hands over (a TLS record holds at most 16 KiB).
+const TLS_READ_CHUNK: usize = 32 << 10;
 /// A connection that read nothing for this many clock seconds gives its empty buffers back.
 pub const IDLE_RELEASE_SECS: u32 = 2;
 
-/// A connected socket of either family.
+/// A connected socket of either family, or a TLS session over TCP ([`super::tls`]).
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
@@ -60,6 +64,20 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.tcp.as_raw_fd(),
+        }
+    }
+
+    /// TLS records are waiting for the socket (the connection is not done writing).
+    fn tls_pending(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.has_pending())
+    }
+
+    /// Sends TLS records left over from an earlier turn.
+    fn send_records(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.send_records(),
+            _ => Ok(()),
         }
     }
 }
@@ -69,6 +87,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write_plain(buf),
         }
     }
 
@@ -82,6 +101,7 @@ impl Source for Stream {
         match self {
             Stream::Tcp(s) => s.register(r, t, i),
             Stream::Unix(s) => s.register(r, t, i),
+            Stream::Tls(s) => s.register(r, t, i),
         }
     }
 
@@ -89,6 +109,7 @@ impl Source for Stream {
         match self {
             Stream::Tcp(s) => s.reregister(r, t, i),
             Stream::Unix(s) => s.reregister(r, t, i),
+            Stream::Tls(s) => s.reregister(r, t, i),
         }
     }
 
@@ -96,6 +117,7 @@ impl Source for Stream {
         match self {
             Stream::Tcp(s) => s.deregister(r),
             Stream::Unix(s) => s.deregister(r),
+            Stream::Tls(s) => s.deregister(r),
         }
     }
 }
@@ -180,7 +202,7 @@ impl Connection {
 
     /// Bytes of replies not yet written.
     pub fn unsent(&self) -> usize {
-        self.wbuf.len() - self.sent
+        self.wbuf.len() - self.sent + usize::from(self.stream.tls_pending())
     }
 
     /// A request waits and nothing has woken it.
@@ -420,10 +442,15 @@ impl Connection {
     /// `-I` plus a command line for memcache; RESP requests (`MSET` of several values) may
     /// hold more, up to [`RESP_READ_FLOOR`] or one `proto-max-bulk-len` bulk and a line, as
     /// bytes arrive (a client's claimed length is never allocated up front).
-    fn read_limit(&self) -> usize {
+    /// Redis's `client-query-buffer-limit` caps a RESP client's pending input as well.
+    fn read_limit(&self, ctx: &Context) -> usize {
         match self.session.protocol {
             Protocol::Resp => {
-                RESP_READ_FLOOR.max(self.resp_bulk_max.saturating_add(LINE_ALLOWANCE))
+                let query_max = usize::try_from(ctx.directives.int("client-query-buffer-limit"))
+                    .unwrap_or(usize::MAX);
+                RESP_READ_FLOOR
+                    .max(self.resp_bulk_max.saturating_add(LINE_ALLOWANCE))
+                    .min(query_max)
             }
             _ => self.item_size_max.saturating_add(LINE_ALLOWANCE),
         }
@@ -438,7 +465,7 @@ impl Connection {
             self.start = 0;
         }
         if self.rbuf.len() == self.rbuf.capacity() {
-            let limit = self.read_limit();
+            let limit = self.read_limit(ctx);
             if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!(
@@ -453,7 +480,7 @@ impl Connection {
         }
         loop {
             let space = self.rbuf.capacity() - self.rbuf.len();
-            match read_into_spare(&self.stream, &mut self.rbuf) {
+            match read_into_spare(&mut self.stream, &mut self.rbuf) {
                 Ok(0) => {
                     self.peer_closed = true;
                     self.readable = false;
@@ -464,7 +491,8 @@ impl Connection {
                     // arriving later raise a new edge: skip the read that would only say
                     // WouldBlock (one system call per request saved, as tokio does). Not
                     // after a hang-up event, whose EOF raises no further edge.
-                    if n < space && !self.hangup {
+                    // TLS: a short read says nothing about the socket, read on.
+                    if n < space && !self.hangup && !matches!(self.stream, Stream::Tls(_)) {
                         self.readable = false;
                     }
                     let now = ctx.store.clock().now();
@@ -493,6 +521,7 @@ impl Connection {
 
     /// Writes unsent output until done or the socket is full.
     fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        self.stream.send_records()?;
         if self.sent < self.wbuf.len() {
             let now = ctx.store.clock().now();
             self.wbuf_use.note(now, self.wbuf.len() - self.sent);
@@ -590,7 +619,16 @@ impl Connection {
 
 /// Appends what the socket has to `buf`, up to its spare capacity, without zeroing that
 /// space first (the kernel overwrites it).
-fn read_into_spare(stream: &Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
+fn read_into_spare(stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if let Stream::Tls(tls) = stream {
+        // rustls copies into initialized memory: zero a bounded part of the spare room.
+        let old = buf.len();
+        let room = (buf.capacity() - old).min(TLS_READ_CHUNK);
+        buf.resize(old + room, 0);
+        let read = tls.read_plain(&mut buf[old..]);
+        buf.truncate(old + read.as_ref().map_or(0, |n| *n));
+        return read;
+    }
     let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
     // SAFETY: `spare` is memory `buf` owns and nothing else borrows; read(2) writes at most
     // `spare.len()` bytes into it and reads none.

@@ -44,6 +44,7 @@
 mod connection;
 pub mod daemon;
 pub mod signals;
+pub mod tls;
 pub mod udp;
 mod worker;
 
@@ -89,16 +90,20 @@ enum Socket {
 pub struct Listener {
     socket: Socket,
     protocol: Protocol,
+    /// Connections speak TLS (`-Z` on memcached ports, `tls-port` for RESP).
+    tls: bool,
     local: String,
 }
 
 impl Listener {
     /// The start-up line for this listener: `tcp ADDR`, `resp ADDR` or `unix PATH`.
     pub fn describe(&self) -> String {
-        let kind = match (&self.socket, self.protocol) {
-            (Socket::Unix(..), _) => "unix",
-            (Socket::Tcp(_), Protocol::Resp) => "resp",
-            (Socket::Tcp(_), _) => "tcp",
+        let kind = match (&self.socket, self.protocol, self.tls) {
+            (Socket::Unix(..), _, _) => "unix",
+            (Socket::Tcp(_), Protocol::Resp, false) => "resp",
+            (Socket::Tcp(_), Protocol::Resp, true) => "resp-tls",
+            (Socket::Tcp(_), _, false) => "tcp",
+            (Socket::Tcp(_), _, true) => "tls",
         };
         format!("{kind} {}", self.local)
     }
@@ -121,7 +126,9 @@ pub fn bind(settings: &Settings) -> Result<Vec<Listener>, BindError> {
         listeners.push(bind_unix(path, settings.unix_mask, settings.backlog)?);
     } else {
         for addr in resolve(&settings.listen, settings.port)? {
-            listeners.push(bind_tcp(addr, settings.backlog, Protocol::Detect)?);
+            let mut l = bind_tcp(addr, settings.backlog, Protocol::Detect)?;
+            l.tls = settings.tls.enabled;
+            listeners.push(l);
         }
     }
     if settings.resp_enabled {
@@ -129,7 +136,25 @@ pub fn bind(settings: &Settings) -> Result<Vec<Listener>, BindError> {
             listeners.push(bind_tcp(addr, settings.backlog, Protocol::Resp)?);
         }
     }
+    if let Some(port) = tls_port(settings) {
+        for addr in resolve(&settings.listen, port)? {
+            let mut l = bind_tcp(addr, settings.backlog, Protocol::Resp)?;
+            l.tls = true;
+            listeners.push(l);
+        }
+    }
     Ok(listeners)
+}
+
+/// Redis's `tls-port` when set (0 is off, as in Redis).
+pub fn tls_port(settings: &Settings) -> Option<u16> {
+    settings
+        .directives
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "tls-port")
+        .and_then(|(_, v)| v.parse().ok())
+        .filter(|&p| p > 0)
 }
 
 pub(crate) fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
@@ -174,6 +199,7 @@ fn bind_tcp(addr: SocketAddr, backlog: i32, protocol: Protocol) -> Result<Listen
     Ok(Listener {
         socket: Socket::Tcp(TcpListener::from_std(std)),
         protocol,
+        tls: false,
         local,
     })
 }
@@ -201,6 +227,7 @@ fn bind_unix(path: &PathBuf, mask: u32, backlog: i32) -> Result<Listener, BindEr
     Ok(Listener {
         socket: Socket::Unix(UnixListener::from_std(std), path.clone()),
         protocol: Protocol::Detect,
+        tls: false,
         local: path.display().to_string(),
     })
 }
@@ -336,9 +363,9 @@ impl Server {
         };
         loop {
             let accepted = match &listener.socket {
-                Socket::Tcp(l) => l.accept().map(|(s, peer)| {
+                Socket::Tcp(l) => l.accept().and_then(|(s, peer)| {
                     let _ = s.set_nodelay(true);
-                    (Stream::Tcp(s), peer.to_string())
+                    Ok((self.secure(listener, s)?, peer.to_string()))
                 }),
                 Socket::Unix(l, path) => l
                     .accept()
@@ -400,6 +427,21 @@ impl Server {
             }
             let _ = worker.waker.wake();
         }
+    }
+}
+
+impl Server {
+    /// A TLS listener's socket wrapped in a session with the current configuration.
+    fn secure(&self, listener: &Listener, s: mio::net::TcpStream) -> io::Result<Stream> {
+        if !listener.tls {
+            return Ok(Stream::Tcp(s));
+        }
+        let config = match listener.protocol {
+            Protocol::Resp => self.ctx.tls.resp(),
+            _ => self.ctx.tls.memcache(),
+        }
+        .ok_or_else(|| io::Error::other("TLS is not configured"))?;
+        Ok(Stream::Tls(Box::new(tls::TlsStream::new(s, config)?)))
     }
 }
 

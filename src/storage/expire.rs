@@ -148,6 +148,8 @@ impl Core {
                 st.crawler_reclaimed += 1;
                 found.dead += 1;
                 if why == Miss::Expired {
+                    self.observers
+                        .report(super::Removal::Expired, it.db(), it.key());
                     found.expired += 1;
                     if bits & FETCHED == 0 {
                         st.expired_unfetched += 1;

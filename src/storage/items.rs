@@ -12,6 +12,7 @@ use super::item::{
     atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
     HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL,
 };
+use super::observe::Removal;
 use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
 use super::typed::Object;
 use super::{
@@ -213,6 +214,8 @@ pub struct Core {
     pub lazyfree: OnceLock<Option<Sender<Box<dyn Object>>>>,
     /// Where object eviction samples stripes next.
     pub object_cursor: AtomicUsize,
+    /// Who hears about expired and evicted items.
+    pub observers: super::observe::Observers,
     /// The class an expiry cycle starts with (rotates).
     pub expire_cursor: AtomicUsize,
 }
@@ -401,6 +404,7 @@ impl Core {
             counters: Counters::default(),
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
+            observers: Default::default(),
             expire_cursor: AtomicUsize::new(0),
             config,
             clock,
@@ -638,6 +642,9 @@ impl Core {
                         class.state.lock().expired_unfetched += 1;
                     }
                 }
+                if miss == Miss::Expired {
+                    self.observers.report(Removal::Expired, db, key);
+                }
                 self.unlink_locked(s, hash, chunk);
                 Err(miss)
             }
@@ -791,6 +798,11 @@ impl Core {
                 continue;
             }
             let unfetched = bits & FETCHED == 0;
+            match dead {
+                None => self.observers.report(Removal::Evicted, it.db(), it.key()),
+                Some(Miss::Expired) => self.observers.report(Removal::Expired, it.db(), it.key()),
+                Some(_) => {}
+            }
             if dead.is_some() {
                 st.reclaimed += 1;
                 if dead == Some(Miss::Expired) {

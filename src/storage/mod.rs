@@ -211,6 +211,7 @@ mod index;
 mod item;
 mod items;
 mod keyspace;
+mod observe;
 mod ops;
 mod rebalance;
 mod slabs;
@@ -221,6 +222,7 @@ mod typed;
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
 use items::Core;
+pub use observe::{Observer, Removal};
 pub use snapshot::SnapshotSink;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
@@ -346,6 +348,9 @@ pub struct ReadOptions {
     pub recache_below: Option<u32>,
     /// Count as a fetch for `fetched`/`hit_before` (false for metadata-only peeks).
     pub is_fetch: bool,
+    /// The memcached protocol's view: a key holding a collection reads as a miss (and is
+    /// neither touched nor bumped).
+    pub strings_only: bool,
 }
 
 /// A live item, seen under its index lock for the duration of a callback.
@@ -744,6 +749,11 @@ impl Store {
     /// its optional fields (memcached keeps [`KEY_MAX`]).
     pub fn key_max(&self) -> usize {
         self.core.config.slab_chunk_max - item::HEADER_SIZE - item::MAX_EXTRA - 64
+    }
+
+    /// Reports expired and evicted items to `hook` from now on (see [`Observer`]).
+    pub fn observe(&self, hook: std::sync::Arc<dyn Observer>) {
+        self.core.observers.set(hook);
     }
 
     pub fn clock(&self) -> &Clock {

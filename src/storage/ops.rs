@@ -2,15 +2,21 @@
 //! read-modify-write (memcached's `do_item_get`, `do_store_item`, `do_add_delta`). Each takes
 //! its key's stripe lock once and allocates under it (see the lock order in `items.rs`).
 
+use super::arena::ChunkId;
 use super::index::Stripe;
 use super::item::{Exp, Item, BITS_MASK, FETCHED, HEADER_SIZE, NO_CHUNK, STALE, WIN_SENT};
 use super::items::{format_u64, parse_counter, BuildError, Core, Held, ItemSpec, Locked};
 use super::{
-    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, ItemView, Lookup, Mode, ReadOptions,
-    Rewrite, RewriteError, StoreOutcome, Write,
+    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, ItemType, ItemView, Lookup, Miss, Mode,
+    ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
 };
 
 impl Core {
+    /// Whether the item at `chunk` holds a string (the memcached protocol's only type).
+    fn is_string(&self, chunk: ChunkId) -> bool {
+        Item::new(&self.arena, chunk).kind() == ItemType::String.code()
+    }
+
     pub fn get<R>(
         &self,
         db: u8,
@@ -26,6 +32,7 @@ impl Core {
             now,
         } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
+            Ok(chunk) if opts.strings_only && !self.is_string(chunk) => Lookup::Miss(Miss::Absent),
             Ok(chunk) => {
                 let mut v = self.view(chunk, now);
                 let it = v.item;
@@ -137,6 +144,17 @@ impl Core {
             return (StoreOutcome::TooLarge, r);
         }
         let old_item = old.map(|c| Item::new(&self.arena, c));
+        // Append, prepend and a CAS compare see strings only: another type is absent to them
+        // (memcached's view of a collection), and is left alone.
+        if old.is_some_and(|c| !self.is_string(c)) {
+            match w.mode {
+                Mode::Append | Mode::Prepend => return (StoreOutcome::NotStored, r),
+                Mode::Set | Mode::Replace if w.compare_cas.is_some() => {
+                    return (StoreOutcome::NotFound, r)
+                }
+                _ => {}
+            }
+        }
         // memcached upgrades set and replace with a CAS to its `cas` command; append and
         // prepend check the CAS only when the item exists; add ignores it.
         let mut stale = false;
@@ -293,6 +311,8 @@ impl Core {
             now,
         } = self.lock_key(a.db, a.key);
         let chunk = match self.find_live_locked(&mut s, hash, db, a.key, now) {
+            // incr/decr see strings only: a collection is a missing key to them.
+            Ok(c) if !self.is_string(c) => return ArithOutcome::NotFound,
             Ok(c) => c,
             Err(_) => {
                 let Some((initial, expiry)) = a.vivify else {

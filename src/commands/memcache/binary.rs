@@ -80,13 +80,30 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         .info
         .last_cmd
         .store(ctx.store.clock().now(), Ordering::Relaxed);
-    execute(ctx, session, &p, op, quiet, value, out).unwrap_or(Step::Done(consumed))
+    let step = execute(ctx, session, &p, op, quiet, value, out);
+    if ctx.persist.aof.is_on() {
+        match op {
+            Op::Store(_) | Op::Delete | Op::Arith { .. } | Op::Get { touch: true, .. } => {
+                crate::persist::aof_log::record_memcache(ctx, p.key)
+            }
+            Op::Flush => crate::persist::aof_log::record_memcache_flush(ctx),
+            _ => {}
+        }
+    }
+    step.unwrap_or(Step::Done(consumed))
 }
 
 /// Refusals memcached makes before it reads a value: too large for `-I`, SASL off, an
 /// overlong mechanism name. The value is then thrown away unread.
 fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Option<Status> {
     let h = &p.header;
+    // The user's ACL, as the text protocol checks it (memcached has no ACL status: the
+    // refusal is an auth error).
+    if let Some(login) = session.login.as_ref() {
+        if crate::auth::memcache::check_binary(&login.user, op, p.key).is_err() {
+            return Some(Status::AuthError);
+        }
+    }
     match op {
         Op::Store(store_op) => {
             let len = h.value_len();

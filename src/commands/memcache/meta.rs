@@ -123,12 +123,14 @@ pub(super) fn get(
         vivify: flags.vivify.map(|t| expiry(ctx, t)),
         recache_below: flags.recache.and_then(seconds),
         is_fetch: true,
+        strings_only: true,
     };
     // memcached applies flags in request order, so `t` before `T` reports the TTL the item
     // had before this touch.
     let ttl_before_touch = if flags.ttl.is_some() && flags.return_ttl && t_before_touch(flags) {
         let peek = ReadOptions {
             no_bump: true,
+            strings_only: true,
             ..ReadOptions::default()
         };
         match ctx.store.get(0, key.bytes(), &peek, |item| {
@@ -161,6 +163,7 @@ pub(super) fn get(
             // memcached answers the vivifying request with the new empty item and W.
             let peek = ReadOptions {
                 no_bump: true,
+                strings_only: true,
                 ..ReadOptions::default()
             };
             let again = ctx.store.get(0, key.bytes(), &peek, |item| {

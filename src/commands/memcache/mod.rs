@@ -242,8 +242,49 @@ fn log_command(session: &Session, input: &[u8]) {
     eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
 }
 
-/// Runs one command; `Some(step)` when the connection does something other than go on.
+/// Runs one command, then logs what it changed when the append-only file is on.
 fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>) -> Option<Step> {
+    if !ctx.persist.aof.is_on() {
+        return execute_command(ctx, session, cmd, out);
+    }
+    use crate::persist::aof_log::{record_memcache, record_memcache_flush};
+    let key: Option<Vec<u8>> = match &cmd {
+        Command::Store { key, .. }
+        | Command::Delete { key, .. }
+        | Command::Arith { key, .. }
+        | Command::Touch { key, .. } => Some(key.to_vec()),
+        Command::MetaGet { key, .. }
+        | Command::MetaSet { key, .. }
+        | Command::MetaDelete { key, .. }
+        | Command::MetaArith { key, .. } => Some(key.bytes().to_vec()),
+        _ => None,
+    };
+    let touched: Vec<Vec<u8>> = match &cmd {
+        Command::Get {
+            keys,
+            touch: Some(_),
+            ..
+        } => keys.iter().map(|k| k.to_vec()).collect(),
+        _ => Vec::new(),
+    };
+    let flush = matches!(cmd, Command::FlushAll { delay: 0, .. });
+    let step = execute_command(ctx, session, cmd, out);
+    for k in key.iter().chain(touched.iter()) {
+        record_memcache(ctx, k);
+    }
+    if flush {
+        record_memcache_flush(ctx);
+    }
+    step
+}
+
+/// Runs one command; `Some(step)` when the connection does something other than go on.
+fn execute_command(
+    ctx: &Context,
+    session: &Session,
+    cmd: Command<'_>,
+    out: &mut Vec<u8>,
+) -> Option<Step> {
     let stats = &ctx.threads[session.worker];
     let clock = ctx.store.clock();
     match cmd {
@@ -251,6 +292,7 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             let opts = ReadOptions {
                 touch: touch.map(|t| clock.memcache_expiry(t)),
                 is_fetch: true,
+                strings_only: true,
                 ..ReadOptions::default()
             };
             for key in keys.iter() {
@@ -368,7 +410,14 @@ fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>
             noreply,
         } => {
             bump(&stats.cmd_touch);
-            let reply = if ctx.store.touch(0, key, clock.memcache_expiry(exptime)) {
+            // A read that touches: it sees strings only, so a collection is NOT_FOUND.
+            let touch = ReadOptions {
+                touch: Some(clock.memcache_expiry(exptime)),
+                is_fetch: true,
+                strings_only: true,
+                ..ReadOptions::default()
+            };
+            let reply = if matches!(ctx.store.get(0, key, &touch, |_| ()), Lookup::Hit(())) {
                 bump(&stats.touch_hits);
                 ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched

@@ -67,6 +67,7 @@ const PEEK: ReadOptions = ReadOptions {
     vivify: None,
     recache_below: None,
     is_fetch: false,
+    strings_only: false,
 };
 
 fn type_name(t: ItemType) -> &'static [u8] {

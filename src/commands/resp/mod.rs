@@ -21,19 +21,24 @@ mod client;
 mod commandstats;
 mod config;
 mod connection;
+mod copy;
 pub(crate) mod glob;
+mod hash;
 mod hll;
 mod keys;
 mod latency;
 mod lcs;
 mod monitor;
+mod object;
 mod persistence;
 mod pubsub;
 mod registry;
 mod server;
+mod set;
 mod slowlog;
 mod strings;
 mod transaction;
+mod typed;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -399,6 +404,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
+    if call.ctx.persist.aof.is_on() && !failed && !call.blocked && spec.flags.contains(&"write") {
+        persistence::log_write(call, spec, args);
+    }
     call.cmdstats.ran(index, usec, failed);
     observe(call, index, spec, args, nanos);
     if failed {

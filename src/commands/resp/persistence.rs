@@ -107,5 +107,41 @@ fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
-    call.w.error(b"ERR slabd has no append-only file yet");
+    if !call.ctx.persist.aof.is_on() {
+        // Redis 7.0 rewrites even with the AOF off; slabd has nothing to rewrite then.
+        call.w
+            .simple(b"Background append only file rewriting started");
+    } else if call.ctx.persist.bgrewriteaof() {
+        call.w
+            .simple(b"Background append only file rewriting started");
+    } else {
+        call.w
+            .error(b"ERR Background append only file rewriting already in progress");
+    }
+}
+
+/// After a write command succeeded: log the state of the keys it touched (only called
+/// while the append-only file is on).
+pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
+    let ctx = call.ctx;
+    let db = call.conn.db;
+    let aof = &ctx.persist.aof;
+    match spec.name {
+        "flushall" => aof.record_command(ctx, db, &[b"FLUSHALL"], |_| {}),
+        "flushdb" => aof.record_command(ctx, db, &[b"FLUSHDB"], |_| {}),
+        "swapdb" => aof.record_command(ctx, db, &[b"SWAPDB", args.get(1), args.get(2)], |_| {}),
+        "move" => {
+            aof.record_keys(ctx, db, &mut std::iter::once(args.get(1)));
+            if let Some(to) = std::str::from_utf8(args.get(2))
+                .ok()
+                .and_then(|s| s.parse::<u8>().ok())
+            {
+                aof.record_keys(ctx, to, &mut std::iter::once(args.get(1)));
+            }
+        }
+        _ => {
+            let mut keys = super::key_positions(spec, args.len()).map(|i| args.get(i));
+            aof.record_keys(ctx, db, &mut keys);
+        }
+    }
 }

@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, hll, keys, latency, monitor, persistence, pubsub, server,
-    slowlog, strings, transaction, Args, Call,
+    acl, bitops, config, connection, copy, hash, hll, keys, latency, monitor, object, persistence,
+    pubsub, server, set, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -36,6 +36,10 @@ static FAMILIES: &[&[Spec]] = &[
     hll::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    object::COMMANDS,
+    copy::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

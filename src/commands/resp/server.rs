@@ -1,5 +1,6 @@
 //! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME.
 
+use crate::auth::LogReason;
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -336,8 +337,10 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
                  instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\n\
                  total_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
-                 expired_stale_perc:{:.2}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\
-                 total_error_replies:{}\r\n",
+                 expired_stale_perc:{:.2}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
+                 keyspace_misses:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n\
+                 acl_access_denied_cmd:{}\r\nacl_access_denied_key:{}\r\n\
+                 acl_access_denied_channel:{}\r\n",
                 server.total_connections,
                 t.resp_cmds,
                 t.bytes_read,
@@ -349,6 +352,10 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 t.get_hits,
                 t.get_misses,
                 ctx.resp.commands.total_errors(),
+                ctx.users.denied_count(LogReason::Auth),
+                ctx.users.denied_count(LogReason::Command),
+                ctx.users.denied_count(LogReason::Key),
+                ctx.users.denied_count(LogReason::Channel),
             )
         }
         // A master with no replicas and no backlog; the replication id only has to be 40

@@ -8,8 +8,16 @@ use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::stats;
 use crate::storage::{
-    Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
+    Expiry, ItemType, ItemView, Lookup, Miss, Mode, ReadOptions, Rewrite, RewriteError,
+    StoreOutcome, Ttl, Update, Write,
 };
+
+/// Redis's reply to a string command on a collection.
+const WRONGTYPE: &[u8] = b"WRONGTYPE Operation against a key holding the wrong kind of value";
+
+fn is_string(item: &dyn ItemView) -> bool {
+    item.item_type() == ItemType::String
+}
 
 /// This family's commands (see [`super::registry`]).
 /// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
@@ -68,15 +76,25 @@ fn bulk_value(w: &mut Writer<'_>, item: &dyn ItemView) {
 
 impl Call<'_> {
     /// Replies with the value of `key` (or a null), with `opts` applied; counts a get.
-    fn reply_value(&mut self, key: &[u8], opts: &ReadOptions) {
+    /// Another type is WRONGTYPE, or a null with `other_type_null` (MGET).
+    fn reply_value(&mut self, key: &[u8], opts: &ReadOptions, other_type_null: bool) {
         stats::bump(&self.stats.cmd_get);
         let w = &mut self.w;
-        match self
-            .ctx
-            .store
-            .get(self.conn.db, key, opts, |item| bulk_value(w, item))
-        {
-            Lookup::Hit(()) => stats::bump(&self.stats.get_hits),
+        match self.ctx.store.get(self.conn.db, key, opts, |item| {
+            is_string(item) && {
+                bulk_value(w, item);
+                true
+            }
+        }) {
+            Lookup::Hit(true) => stats::bump(&self.stats.get_hits),
+            Lookup::Hit(false) => {
+                stats::bump(&self.stats.get_hits);
+                if other_type_null {
+                    self.w.null();
+                } else {
+                    self.w.error(WRONGTYPE);
+                }
+            }
             Lookup::Miss(miss) => {
                 self.count_miss(miss);
                 self.w.null();
@@ -148,6 +166,7 @@ pub(super) fn get(call: &mut Call<'_>, args: Args<'_>) {
             is_fetch: true,
             ..ReadOptions::default()
         },
+        false,
     );
 }
 
@@ -237,19 +256,7 @@ fn resp_write<'a>(
 fn store_reply(call: &mut Call<'_>, write: &Write<'_>, get: bool) {
     stats::bump(&call.stats.cmd_set);
     if get {
-        let mark = call.w.out.len();
-        let w = &mut call.w;
-        let (outcome, ()) = call.ctx.store.store_and(write, |old| match old {
-            Some(item) => bulk_value(w, item),
-            None => w.null(),
-        });
-        if matches!(outcome, StoreOutcome::TooLarge | StoreOutcome::NoMemory) {
-            call.w.out.truncate(mark);
-            call.write_refused(outcome);
-        } else if matches!(outcome, StoreOutcome::Stored { .. }) {
-            notify_set(call, write);
-        }
-        return;
+        return store_get_reply(call, write);
     }
     match call.ctx.store.store(write) {
         StoreOutcome::Stored { .. } => {
@@ -258,6 +265,59 @@ fn store_reply(call: &mut Call<'_>, write: &Write<'_>, get: bool) {
         }
         o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) => call.write_refused(o),
         StoreOutcome::NotStored | StoreOutcome::NotFound | StoreOutcome::Exists => call.w.null(),
+    }
+}
+
+/// SET ... GET and GETSET: one typed read-modify-write, so that another type is refused
+/// (WRONGTYPE, nothing stored) and the old value read is the one replaced.
+fn store_get_reply(call: &mut Call<'_>, write: &Write<'_>) {
+    let mark = call.w.out.len();
+    let w = &mut call.w;
+    let r = call.ctx.store.modify(write.db, write.key, |cur| {
+        let exists = match cur {
+            Some(c) if c.item_type() != ItemType::String => return Update::Keep(Err(())),
+            Some(c) => {
+                w.bulk(&c.bytes().unwrap_or_default());
+                true
+            }
+            None => {
+                w.null();
+                false
+            }
+        };
+        let store = match write.mode {
+            Mode::Add => !exists,
+            Mode::Replace => exists,
+            _ => true,
+        };
+        if !store {
+            return Update::Keep(Ok(false));
+        }
+        Update::Bytes {
+            ty: ItemType::String,
+            value: write.value.to_vec(),
+            ttl: if write.keep_ttl {
+                Ttl::Keep
+            } else {
+                Ttl::Set(write.expiry)
+            },
+            result: Ok(true),
+        }
+    });
+    match r {
+        Ok(Ok(stored)) => {
+            if stored {
+                notify_set(call, write);
+            }
+        }
+        Ok(Err(())) => {
+            call.w.out.truncate(mark);
+            call.w.error(WRONGTYPE);
+        }
+        Err(e) => {
+            call.w.out.truncate(mark);
+            call.rewrite_refused(e);
+        }
     }
 }
 
@@ -324,18 +384,20 @@ pub(super) fn getdel(call: &mut Call<'_>, args: Args<'_>) {
         .ctx
         .store
         .rewrite(call.conn.db, args.get(1), |item| match item {
+            Some(item) if !is_string(item) => Rewrite::Keep(None),
             Some(item) => {
                 bulk_value(w, item);
-                Rewrite::Delete(true)
+                Rewrite::Delete(Some(true))
             }
-            None => Rewrite::Keep(false),
+            None => Rewrite::Keep(Some(false)),
         });
     match found {
-        Ok(true) => {
+        Ok(None) => call.w.error(WRONGTYPE),
+        Ok(Some(true)) => {
             stats::bump(&call.stats.get_hits);
             call.notify(notify::GENERIC, "del", args.get(1));
         }
-        Ok(false) => {
+        Ok(Some(false)) => {
             call.count_miss(Miss::Absent);
             call.w.null();
         }
@@ -379,6 +441,18 @@ pub(super) fn getex(call: &mut Call<'_>, args: Args<'_>) {
         }
     }
     if touch.is_some() {
+        // Another type must keep its expiry: look before the read that touches.
+        let peek = ReadOptions {
+            no_bump: true,
+            ..ReadOptions::default()
+        };
+        let found = call
+            .ctx
+            .store
+            .get(call.conn.db, args.get(1), &peek, is_string);
+        if matches!(found, Lookup::Hit(false)) {
+            return call.w.error(WRONGTYPE);
+        }
         stats::bump(&call.stats.cmd_touch);
     }
     call.reply_value(
@@ -388,6 +462,7 @@ pub(super) fn getex(call: &mut Call<'_>, args: Args<'_>) {
             is_fetch: true,
             ..ReadOptions::default()
         },
+        false,
     );
 }
 
@@ -398,7 +473,7 @@ pub(super) fn mget(call: &mut Call<'_>, args: Args<'_>) {
         ..ReadOptions::default()
     };
     for key in args.iter_from(1) {
-        call.reply_value(key, &opts);
+        call.reply_value(key, &opts, true);
     }
 }
 
@@ -474,8 +549,9 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
                 value: suffix.to_vec(),
                 flags: 0,
                 expiry: None,
-                result: suffix.len(),
+                result: Some(suffix.len()),
             },
+            Some(item) if !is_string(item) => Rewrite::Keep(None),
             Some(item) => {
                 let mut value = Vec::with_capacity(item.value_len() + suffix.len());
                 item.copy_value_to(&mut value);
@@ -485,12 +561,13 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
                     value,
                     flags: item.flags(),
                     expiry: None,
-                    result: len,
+                    result: Some(len),
                 }
             }
         });
     match r {
-        Ok(len) => {
+        Ok(None) => call.w.error(WRONGTYPE),
+        Ok(Some(len)) => {
             call.notify(notify::STRING, "append", args.get(1));
             call.w.integer(len as i64);
         }
@@ -506,9 +583,11 @@ pub(super) fn strlen(call: &mut Call<'_>, args: Args<'_>) {
     match call
         .ctx
         .store
-        .get(call.conn.db, args.get(1), &opts, |item| item.value_len())
-    {
-        Lookup::Hit(n) => call.w.integer(n as i64),
+        .get(call.conn.db, args.get(1), &opts, |item| {
+            is_string(item).then(|| item.value_len())
+        }) {
+        Lookup::Hit(Some(n)) => call.w.integer(n as i64),
+        Lookup::Hit(None) => call.w.error(WRONGTYPE),
         _ => call.w.integer(0),
     }
 }
@@ -516,6 +595,7 @@ pub(super) fn strlen(call: &mut Call<'_>, args: Args<'_>) {
 /// Why an INCR-family command refused.
 #[derive(Clone, Copy)]
 enum ArithError {
+    WrongType,
     NotInteger,
     NotFloat,
     Overflow,
@@ -529,6 +609,7 @@ fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
     let r = call.ctx.store.rewrite(call.conn.db, key, |item| {
         let (current, flags) = match item {
             None => (0, 0),
+            Some(item) if !is_string(item) => return Rewrite::Keep(Err(ArithError::WrongType)),
             Some(item) => {
                 existed = true;
                 // Longer than any i64 in decimal: not an integer (and not worth copying).
@@ -571,6 +652,7 @@ fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
 
 fn arith_error(call: &mut Call<'_>, e: ArithError) {
     call.w.error(match e {
+        ArithError::WrongType => WRONGTYPE,
         ArithError::NotInteger => b"ERR value is not an integer or out of range",
         ArithError::NotFloat => b"ERR value is not a valid float",
         ArithError::Overflow => b"ERR increment or decrement would overflow",
@@ -604,7 +686,7 @@ pub(super) fn decrby(call: &mut Call<'_>, args: Args<'_>) {
 
 /// A float as Redis's `strtold` check accepts it: no leading space, nothing trailing,
 /// not NaN.
-fn parse_float(s: &[u8]) -> Option<f64> {
+pub(super) fn parse_float(s: &[u8]) -> Option<f64> {
     if s.first().map_or(true, |c| c.is_ascii_whitespace()) {
         return None;
     }
@@ -622,7 +704,7 @@ fn parse_float(s: &[u8]) -> Option<f64> {
 /// when the sum's only error is the addition's rounding. When they would drop more than
 /// that (1/41 is 0.024390243902439025), 17 decimals are stored as Redis does, so that
 /// adding -1/41 later gives 0 as in Redis.
-fn format_sum(a: f64, b: f64, sum: f64) -> String {
+pub(super) fn format_sum(a: f64, b: f64, sum: f64) -> String {
     let short = format_float(sum);
     let ulp = |x: f64| f64::from_bits(x.abs().to_bits() + 1) - x.abs();
     let noise = 2.0 * ulp(a.abs().max(b.abs()).max(sum.abs()));
@@ -663,6 +745,7 @@ pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
     let r = call.ctx.store.rewrite(call.conn.db, args.get(1), |item| {
         let (current, flags) = match item {
             None => (0.0, 0),
+            Some(item) if !is_string(item) => return Rewrite::Keep(Err(ArithError::WrongType)),
             Some(item) => {
                 item.copy_value_to(scratch);
                 match parse_float(scratch) {
@@ -721,12 +804,18 @@ pub(super) fn getrange(call: &mut Call<'_>, args: Args<'_>) {
         is_fetch: true,
         ..ReadOptions::default()
     };
-    let _ = call
+    let found = call
         .ctx
         .store
         .get(call.conn.db, args.get(1), &opts, |item| {
-            item.copy_value_to(scratch)
+            is_string(item) && {
+                item.copy_value_to(scratch);
+                true
+            }
         });
+    if matches!(found, Lookup::Hit(false)) {
+        return call.w.error(WRONGTYPE);
+    }
     match substring_range(call.conn.scratch.len(), start, end) {
         Some((s, e)) => call.w.bulk(&call.conn.scratch[s..e]),
         None => call.w.bulk(b""),
@@ -748,9 +837,10 @@ pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
     stats::bump(&call.stats.cmd_set);
     let r = call.ctx.store.rewrite(call.conn.db, args.get(1), |item| {
         let (mut value, flags) = match item {
-            None if patch.is_empty() => return Rewrite::Keep(0),
+            Some(item) if !is_string(item) => return Rewrite::Keep(None),
+            None if patch.is_empty() => return Rewrite::Keep(Some(0)),
             None => (Vec::new(), 0),
-            Some(item) if patch.is_empty() => return Rewrite::Keep(item.value_len()),
+            Some(item) if patch.is_empty() => return Rewrite::Keep(Some(item.value_len())),
             Some(item) => {
                 let mut v = Vec::with_capacity(item.value_len().max(offset + patch.len()));
                 item.copy_value_to(&mut v);
@@ -766,11 +856,12 @@ pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
             value,
             flags,
             expiry: None,
-            result: len,
+            result: Some(len),
         }
     });
     match r {
-        Ok(len) => {
+        Ok(None) => call.w.error(WRONGTYPE),
+        Ok(Some(len)) => {
             if !patch.is_empty() {
                 call.notify(notify::STRING, "setrange", args.get(1));
             }

@@ -1,0 +1,355 @@
+//! TLS below the protocol layer: a TLS connection is a [`TlsStream`] that the connection
+//! loop reads and writes like a plain socket, so protocol code never knows.
+//!
+//! Two server configurations, both reloadable while running:
+//! - memcached's: `-Z` turns TLS on for every memcached TCP listener, with
+//!   `-o ssl_chain_cert=,ssl_key=,ssl_ca_cert=,ssl_verify_mode=,ssl_min_version=`;
+//!   the `refresh_certs` command reloads the files;
+//! - Redis's: `tls-port` adds RESP listeners with `tls-cert-file`, `tls-key-file`,
+//!   `tls-ca-cert-file`, `tls-auth-clients` (yes/no/optional), `tls-protocols`,
+//!   `tls-ciphersuites`; `CONFIG SET` of any of them rebuilds the configuration (and is
+//!   refused, the old one kept, when the new one cannot be built).
+//!
+//! rustls (with ring) provides TLS 1.2 and 1.3 only; older versions named in
+//! `tls-protocols` or `ssl_min_version` are refused at start-up.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use mio::net::TcpStream;
+use parking_lot::{Mutex, RwLock};
+use rustls::crypto::ring as provider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::version::{TLS12, TLS13};
+use rustls::{RootCertStore, ServerConfig, ServerConnection, SupportedProtocolVersion};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::TlsOptions;
+
+/// Whether and how client certificates are checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    None,
+    /// Checked when sent (memcached's verify mode 1, Redis's `optional`).
+    Optional,
+    /// Required (memcached's 2 and 3, Redis's `yes`).
+    Required,
+}
+
+/// What one server configuration is built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsParams {
+    pub cert: String,
+    /// Empty: the key is in the certificate file (memcached allows that).
+    pub key: String,
+    pub ca: String,
+    pub client_auth: ClientAuth,
+    /// Protocol names as Redis writes them (`TLSv1.2 TLSv1.3`).
+    pub protocols: String,
+    /// TLS 1.3 suites, OpenSSL names separated by `:`; empty for all.
+    pub ciphersuites: String,
+}
+
+fn versions(protocols: &str) -> Result<Vec<&'static SupportedProtocolVersion>, String> {
+    if protocols.trim().is_empty() {
+        return Ok(vec![&TLS12, &TLS13]);
+    }
+    let mut out = Vec::new();
+    for p in protocols.split_whitespace() {
+        match p.to_ascii_lowercase().as_str() {
+            "tlsv1.2" => out.push(&TLS12),
+            "tlsv1.3" => out.push(&TLS13),
+            _ => {
+                return Err(format!(
+                    "unsupported TLS protocol '{p}' (slabd offers TLSv1.2 and TLSv1.3)"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{path}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{path}: no certificate found"));
+    }
+    Ok(certs)
+}
+
+/// Builds a rustls server configuration; the error names the file or setting at fault.
+pub fn build(p: &TlsParams) -> Result<Arc<ServerConfig>, String> {
+    if p.cert.is_empty() {
+        return Err("no certificate file configured".into());
+    }
+    let certs = read_certs(&p.cert)?;
+    let key_path = if p.key.is_empty() { &p.cert } else { &p.key };
+    let key = PrivateKeyDer::from_pem_file(Path::new(key_path))
+        .map_err(|e| format!("{key_path}: {e}"))?;
+    let mut crypto = provider::default_provider();
+    if !p.ciphersuites.trim().is_empty() {
+        let wanted: Vec<String> = p
+            .ciphersuites
+            .split(':')
+            .map(|s| s.trim().to_ascii_uppercase().replacen("TLS_", "TLS13_", 1))
+            .collect();
+        crypto
+            .cipher_suites
+            .retain(|s| s.version() != &TLS13 || wanted.contains(&format!("{:?}", s.suite())));
+        if !crypto.cipher_suites.iter().any(|s| s.version() == &TLS13) {
+            return Err(format!(
+                "no supported TLS 1.3 cipher suite in '{}'",
+                p.ciphersuites
+            ));
+        }
+    }
+    let crypto = Arc::new(crypto);
+    let builder = ServerConfig::builder_with_provider(crypto.clone())
+        .with_protocol_versions(&versions(&p.protocols)?)
+        .map_err(|e| e.to_string())?;
+    let builder = match p.client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        auth => {
+            if p.ca.is_empty() {
+                return Err("client certificates are checked but no CA file is configured".into());
+            }
+            let mut roots = RootCertStore::empty();
+            for c in read_certs(&p.ca)? {
+                roots.add(c).map_err(|e| format!("{}: {e}", p.ca))?;
+            }
+            let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crypto);
+            let v = if auth == ClientAuth::Optional {
+                v.allow_unauthenticated()
+            } else {
+                v
+            };
+            builder.with_client_cert_verifier(v.build().map_err(|e| e.to_string())?)
+        }
+    };
+    let config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("{}: {e}", p.cert))?;
+    Ok(Arc::new(config))
+}
+
+/// memcached's `-Z` / `-o ssl_*` as build parameters.
+pub fn memcache_params(o: &TlsOptions) -> Result<TlsParams, String> {
+    let protocols = match o
+        .min_version
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("tlsv1.2") => "TLSv1.2 TLSv1.3",
+        Some("tlsv1.3") => "TLSv1.3",
+        Some(v) => {
+            return Err(format!(
+                "ssl_min_version {v}: slabd offers tlsv1.2 and tlsv1.3"
+            ))
+        }
+    };
+    Ok(TlsParams {
+        cert: o.chain_cert.clone().unwrap_or_default(),
+        key: o.key.clone().unwrap_or_default(),
+        ca: o.ca_cert.clone().unwrap_or_default(),
+        client_auth: match o.verify_mode {
+            0 => ClientAuth::None,
+            1 => ClientAuth::Optional,
+            _ => ClientAuth::Required,
+        },
+        protocols: protocols.into(),
+        ciphersuites: String::new(),
+    })
+}
+
+/// Directives a RESP TLS configuration is built from.
+pub const RESP_DIRECTIVES: &[&str] = &[
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-auth-clients",
+    "tls-protocols",
+    "tls-ciphersuites",
+];
+
+/// Redis's `tls-*` directives (by name) as build parameters.
+pub fn resp_params(values: &HashMap<String, String>) -> TlsParams {
+    let v = |n: &str| values.get(n).cloned().unwrap_or_default();
+    TlsParams {
+        cert: v("tls-cert-file"),
+        key: v("tls-key-file"),
+        ca: v("tls-ca-cert-file"),
+        client_auth: match v("tls-auth-clients").to_ascii_lowercase().as_str() {
+            "no" => ClientAuth::None,
+            "optional" => ClientAuth::Optional,
+            _ => ClientAuth::Required,
+        },
+        protocols: v("tls-protocols"),
+        ciphersuites: v("tls-ciphersuites"),
+    }
+}
+
+/// The current server configurations, swapped whole on reload (connections keep the
+/// one they started with).
+#[derive(Default)]
+pub struct Tls {
+    memcache: RwLock<Option<Arc<ServerConfig>>>,
+    resp: RwLock<Option<Arc<ServerConfig>>>,
+    memcache_params: Mutex<Option<TlsParams>>,
+    /// The `tls-*` directive values the RESP configuration was built from.
+    resp_values: Mutex<HashMap<String, String>>,
+}
+
+impl Tls {
+    /// Builds what the settings turn on; an error stops start-up.
+    pub fn start(
+        &self,
+        options: &TlsOptions,
+        resp_values: HashMap<String, String>,
+        resp_port: bool,
+    ) -> Result<(), String> {
+        if options.enabled {
+            let p = memcache_params(options)?;
+            *self.memcache.write() = Some(build(&p).map_err(|e| format!("-Z: {e}"))?);
+            *self.memcache_params.lock() = Some(p);
+        }
+        if resp_port {
+            let config = build(&resp_params(&resp_values)).map_err(|e| format!("tls-port: {e}"))?;
+            *self.resp.write() = Some(config);
+        }
+        *self.resp_values.lock() = resp_values;
+        Ok(())
+    }
+
+    /// memcached's `refresh_certs`: reread the files named at start-up.
+    pub fn refresh_memcache(&self) -> Result<(), String> {
+        let Some(p) = self.memcache_params.lock().clone() else {
+            return Err("SSL is not enabled".into());
+        };
+        *self.memcache.write() = Some(build(&p)?);
+        Ok(())
+    }
+
+    /// A `tls-*` directive changed (CONFIG SET): rebuild, or refuse and keep the old one.
+    pub fn resp_changed(&self, name: &str, value: &str) -> Result<(), String> {
+        let mut values = self.resp_values.lock().clone();
+        values.insert(name.to_string(), value.to_string());
+        if self.resp.read().is_some() {
+            match build(&resp_params(&values)) {
+                Ok(config) => *self.resp.write() = Some(config),
+                // `CONFIG SET tls-cert-file a tls-key-file b` changes one file at a time:
+                // a pair that does not match yet keeps the configuration in force until
+                // the other half arrives.
+                Err(e) if e.contains("KeyMismatch") => {}
+                Err(e) => {
+                    return Err(format!(
+                        "Unable to update TLS configuration. Check server logs. ({e})"
+                    ))
+                }
+            }
+        }
+        *self.resp_values.lock() = values;
+        Ok(())
+    }
+
+    pub fn memcache(&self) -> Option<Arc<ServerConfig>> {
+        self.memcache.read().clone()
+    }
+
+    pub fn resp(&self) -> Option<Arc<ServerConfig>> {
+        self.resp.read().clone()
+    }
+}
+
+/// A TLS connection over a non-blocking TCP socket.
+pub struct TlsStream {
+    pub tcp: TcpStream,
+    conn: ServerConnection,
+}
+
+impl TlsStream {
+    pub fn new(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<TlsStream> {
+        let conn = ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(TlsStream { tcp, conn })
+    }
+
+    /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream, `WouldBlock`
+    /// when the socket has no more records (reading stops only there, as mio's
+    /// edge-triggered readiness needs).
+    pub fn read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            match self.conn.read_tls(&mut self.tcp) {
+                Ok(0) => return Ok(0),
+                Ok(_) => {
+                    if let Err(e) = self.conn.process_new_packets() {
+                        // Send the alert that says why, then give up on the connection.
+                        let _ = self.conn.write_tls(&mut self.tcp);
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                    }
+                    // Handshake replies and session tickets go out as soon as they exist.
+                    self.send_records()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes pending TLS records until done or the socket is full.
+    pub fn send_records(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.tcp) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Records are waiting for the socket to drain.
+    pub fn has_pending(&self) -> bool {
+        self.conn.wants_write()
+    }
+
+    /// Encrypts what fits in rustls's buffer; `WouldBlock` while earlier records are still
+    /// unsent, so output waits in the connection's own buffer, which the limits bound.
+    pub fn write_plain(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send_records()?;
+        if self.conn.wants_write() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = self.conn.writer().write(buf)?;
+        self.send_records()?;
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+}
+
+impl mio::event::Source for TlsStream {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        self.tcp.register(r, t, i)
+    }
+
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        self.tcp.reregister(r, t, i)
+    }
+
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        self.tcp.deregister(r)
+    }
+}

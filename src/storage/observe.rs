@@ -1,0 +1,43 @@
+//! What the store removes on its own (expired and evicted items), reported to whoever
+//! watches: keyspace notifications (`x`, `e`), memcached's `watch evictions`, client
+//! tracking. One hook, set once at start-up; with none set, a removal pays one
+//! `OnceLock` load.
+//!
+//! The hook runs under the removing thread's locks (a stripe, and a slab class when the
+//! eviction hand or the crawler found the item): it must not call back into the store.
+
+use std::sync::{Arc, OnceLock};
+
+/// Why an item left without a client asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Its expiry time passed (found by a read, the eviction hand or the crawler).
+    Expired,
+    /// Evicted to make room.
+    Evicted,
+}
+
+/// Receives removals.
+pub trait Observer: Send + Sync {
+    fn removed(&self, why: Removal, db: u8, key: &[u8]);
+}
+
+/// The store's one hook.
+#[derive(Default)]
+pub struct Observers {
+    hook: OnceLock<Arc<dyn Observer>>,
+}
+
+impl Observers {
+    /// Sets the hook (the first call wins).
+    pub fn set(&self, hook: Arc<dyn Observer>) {
+        let _ = self.hook.set(hook);
+    }
+
+    #[inline]
+    pub fn report(&self, why: Removal, db: u8, key: &[u8]) {
+        if let Some(h) = self.hook.get() {
+            h.removed(why, db, key);
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The append-only file end to end: replay after kill -9, torn tails, corruption, rewrite
+//! under load, every acknowledged write kept with `appendfsync always`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Conn, Daemon};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("slabd-aof-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start(dir: &Path, extra: &[&str]) -> Daemon {
+    let mut args = vec![
+        "--resp-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--appendonly",
+        "yes",
+    ];
+    args.extend_from_slice(extra);
+    Daemon::start(&args)
+}
+
+fn kill9(d: Daemon) {
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe {
+        libc::kill(d.pid() as i32, libc::SIGKILL);
+    }
+    drop(d);
+}
+
+fn cmd(c: &mut Conn, args: &[&str]) -> String {
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    c.send(req.as_bytes());
+    String::from_utf8(c.read_line()).unwrap()
+}
+
+fn get(c: &mut Conn, key: &str) -> Option<String> {
+    let head = cmd(c, &["GET", key]);
+    if head == "$-1\r\n" {
+        return None;
+    }
+    let line = String::from_utf8(c.read_line()).unwrap();
+    Some(line.trim_end().to_string())
+}
+
+fn incr_file(dir: &Path) -> PathBuf {
+    let d = dir.join("appendonlydir");
+    let mut incrs: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    incrs.sort();
+    incrs.pop().expect("an incremental file")
+}
+
+#[test]
+fn replay_after_kill_keeps_both_protocols_writes() {
+    let dir = temp_dir("replay");
+    let d = start(&dir, &["--appendfsync", "always"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "a", "1"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["INCRBY", "a", "41"]), ":42\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "t", "v", "EX", "1000"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "gone", "v"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["DEL", "gone"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["MSET", "x", "1", "y", "2"]), "+OK\r\n");
+    let mut mc = d.connect();
+    mc.roundtrip(b"set mc 77 0 2\r\nab\r\n", b"STORED\r\n");
+    mc.roundtrip(b"append mc 0 0 1\r\nc\r\n", b"STORED\r\n");
+    mc.roundtrip(b"set n 0 0 1\r\n5\r\n", b"STORED\r\n");
+    mc.roundtrip(b"incr n 10\r\n", b"15\r\n");
+    kill9(d);
+
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(get(&mut r, "a").as_deref(), Some("42"));
+    assert_eq!(get(&mut r, "gone"), None);
+    let ttl: i64 = cmd(&mut r, &["TTL", "t"]).trim_end()[1..].parse().unwrap();
+    assert!((990..=1000).contains(&ttl), "{ttl}");
+    assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(get(&mut r, "y").as_deref(), Some("2"));
+    let mut mc = d.connect();
+    mc.roundtrip(
+        b"get mc n\r\n",
+        b"VALUE mc 77 3\r\nabc\r\nVALUE n 0 2\r\n15\r\nEND\r\n",
+    );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn torn_tail_is_truncated_or_refused_as_configured() {
+    let dir = temp_dir("torn");
+    let d = start(&dir, &["--appendfsync", "always"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "k", "v"]), "+OK\r\n");
+    drop(r);
+    kill9(d);
+    let incr = incr_file(&dir);
+    let good = std::fs::metadata(&incr).unwrap().len();
+    let mut bytes = std::fs::read(&incr).unwrap();
+    bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$5\r\nhal");
+    std::fs::write(&incr, &bytes).unwrap();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1", "--dir", dir.to_str().unwrap()])
+        .args(["--appendonly", "yes", "--aof-load-truncated", "no"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("at offset {good}")), "{err}");
+
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(get(&mut r, "k").as_deref(), Some("v"));
+    assert_eq!(get(&mut r, "z"), None);
+    assert_eq!(
+        std::fs::metadata(&incr).unwrap().len(),
+        good,
+        "the torn command was cut off"
+    );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corruption_in_the_middle_names_file_and_offset() {
+    let dir = temp_dir("corrupt");
+    let d = start(&dir, &["--appendfsync", "always"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "k1", "v"]), "+OK\r\n");
+    drop(r);
+    kill9(d);
+    let incr = incr_file(&dir);
+    let mut bytes = std::fs::read(&incr).unwrap();
+    let at = bytes.len();
+    bytes.extend_from_slice(b"garbage\r\n*2\r\n$3\r\nDEL\r\n$2\r\nk1\r\n");
+    std::fs::write(&incr, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args([
+            "-p",
+            "0",
+            "-l",
+            "127.0.0.1",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--appendonly",
+            "yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Bad file format reading the append only file"),
+        "{err}"
+    );
+    assert!(err.contains(&incr.display().to_string()), "{err}");
+    assert!(err.contains(&format!("at byte {at}")), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writers on both protocols and many connections; kill -9 at a random moment; every
+/// acknowledged write must be there after the restart (appendfsync always), with a
+/// BGREWRITEAOF in the middle of one round.
+#[test]
+fn kill_under_load_loses_no_acknowledged_write() {
+    let dir = temp_dir("kill");
+    for round in 0..3 {
+        let d = start(&dir, &["--appendfsync", "always", "-t", "2"]);
+        let acked: Arc<Mutex<Vec<(bool, String, String)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for t in 0..4 {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            let resp = t % 2 == 0;
+            let addr = if resp { d.resp_addr.unwrap() } else { d.addr };
+            threads.push(std::thread::spawn(move || {
+                let Ok(s) = std::net::TcpStream::connect(addr) else {
+                    return;
+                };
+                let mut c = Conn::new(s);
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let key = format!("r{round}t{t}k{i}");
+                    let val = format!("v{i}");
+                    let req = if resp {
+                        format!(
+                            "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{val}\r\n",
+                            key.len(),
+                            val.len()
+                        )
+                    } else {
+                        format!("set {key} 0 0 {}\r\n{val}\r\n", val.len())
+                    };
+                    if std::io::Write::write_all(&mut c.stream, req.as_bytes()).is_err() {
+                        return;
+                    }
+                    // "+OK\r\n" or "STORED\r\n".
+                    let mut line = vec![0u8; if resp { 5 } else { 8 }];
+                    if std::io::Read::read_exact(&mut c.stream, &mut line).is_err() {
+                        return;
+                    }
+                    acked.lock().unwrap().push((resp, key, val));
+                    i += 1;
+                }
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if round == 1 {
+            let mut r = d.connect_resp();
+            assert_eq!(
+                cmd(&mut r, &["BGREWRITEAOF"]),
+                "+Background append only file rewriting started\r\n"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200 + 150 * round as u64));
+        kill9(d);
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+        let acked = std::mem::take(&mut *acked.lock().unwrap());
+        assert!(
+            acked.len() > 10,
+            "round {round}: only {} writes",
+            acked.len()
+        );
+        let d = start(&dir, &[]);
+        let mut r = d.connect_resp();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for (_, key, val) in &acked {
+            assert!(Instant::now() < deadline);
+            assert_eq!(
+                get(&mut r, key).as_deref(),
+                Some(val.as_str()),
+                "round {round}: acknowledged {key} lost"
+            );
+        }
+        drop(r);
+        d.terminate();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rewrite_replaces_the_files_and_config_set_turns_it_on() {
+    let dir = temp_dir("rewrite");
+    let d = Daemon::start(&["--resp-port", "0", "--dir", dir.to_str().unwrap()]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "before", "1"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["SET", "after", "2"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let m = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .unwrap_or_default();
+        if m.contains("appendonly.aof.2.base.rdb") {
+            assert_eq!(m, "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n");
+            break;
+        }
+        assert!(Instant::now() < deadline, "rewrite did not finish: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!dir.join("appendonlydir/appendonly.aof.1.base.rdb").exists());
+    assert_eq!(cmd(&mut r, &["SET", "late", "3"]), "+OK\r\n");
+    drop(r);
+    assert!(d.terminate().success());
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["MGET", "before", "after", "late"]), "*3\r\n");
+    assert_eq!(
+        r.read_until(b"$1\r\n3\r\n"),
+        b"$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    drop(d);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .arg("check-aof")
+        .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

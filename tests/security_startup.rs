@@ -1,0 +1,240 @@
+//! Safe defaults: protected mode, the root warning and `--refuse-root`, users from the
+//! config file.
+
+mod common;
+mod resp_wire;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+
+use common::Conn;
+use resp_wire::Resp;
+
+/// An address of this host that is not loopback, if it has one.
+fn non_loopback_ip() -> Option<IpAddr> {
+    let s = UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn protected_mode_refuses_remote_clients_without_a_password() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: this host has no non-loopback address");
+        return;
+    };
+    let (_d, ports) = listening(&["-l", &ip.to_string(), "--resp-port", "0"]);
+    let port = |kind: &str, host: IpAddr| {
+        ports
+            .iter()
+            .find(|(k, a)| k == kind && a.ip() == host)
+            .map(|(_, a)| a.port())
+            .unwrap()
+    };
+    let lo: IpAddr = "127.0.0.1".parse().unwrap();
+    let remote = |kind: &str| Conn::new(TcpStream::connect((ip, port(kind, ip))).unwrap());
+    let mut r = remote("resp");
+    r.send(b"*1\r\n$4\r\nPING\r\n");
+    let line = String::from_utf8(r.read_line()).unwrap();
+    assert!(
+        line.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."),
+        "{line}"
+    );
+    assert!(r.closed());
+    let mut m = remote("tcp");
+    m.send(b"get a\r\n");
+    assert_eq!(
+        m.read_line(),
+        b"SERVER_ERROR protected mode: no password is set and only loopback clients are \
+          accepted; set requirepass or start with --protected-mode no\r\n"
+    );
+    assert!(m.closed());
+    // Loopback clients are served, and may turn protected mode off.
+    let mut local = Conn::new(TcpStream::connect((lo, port("resp", lo))).unwrap());
+    local.check(&["CONFIG", "SET", "protected-mode", "no"], "+OK\r\n");
+    let mut r = remote("resp");
+    r.check(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn protected_mode_is_off_with_a_password() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: this host has no non-loopback address");
+        return;
+    };
+    let (_d, ports) = listening(&[
+        "-l",
+        &ip.to_string(),
+        "--resp-port",
+        "0",
+        "--requirepass",
+        "pw",
+    ]);
+    let resp = ports
+        .iter()
+        .find(|(k, a)| k == "resp" && a.ip() == ip)
+        .unwrap()
+        .1;
+    let mut r = Conn::new(TcpStream::connect(resp).unwrap());
+    r.check(&["PING"], "-NOAUTH Authentication required.\r\n");
+    r.check(&["AUTH", "pw"], "+OK\r\n");
+    r.check(&["PING"], "+PONG\r\n");
+}
+
+/// A running slabd, killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts slabd with `-p 0 -l 127.0.0.1` and `args`; every listener as (kind, address).
+fn listening(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let mut out = Vec::new();
+    for line in err.lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            let (kind, addr) = rest.split_once(' ').unwrap();
+            if let Ok(a) = addr.parse() {
+                out.push((kind.to_string(), a));
+            }
+        }
+    }
+    (Running(child), out)
+}
+
+/// Runs slabd to its exit or its `ready` line; returns (exit code if it exited, stderr).
+fn start_output(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !text.contains("ready\n") {
+        match err.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    let code = if text.contains("ready\n") {
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    } else {
+        child.wait().unwrap().code()
+    };
+    (code, text)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn root_without_u_warns_or_refuses() {
+    if !is_root() {
+        eprintln!("skipped: not running as root");
+        return;
+    }
+    let (code, text) = start_output(&[]);
+    assert_eq!(code, None, "{text}");
+    assert!(
+        text.contains("WARNING: running as root without -u"),
+        "{text}"
+    );
+    let (code, text) = start_output(&["--refuse-root"]);
+    assert_eq!(code, Some(64), "{text}");
+    assert!(
+        text.contains("can't run as root without the -u switch\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn open_listeners_without_a_password_are_warned_about() {
+    let (_, text) = start_output(&["-l", "0.0.0.0"]);
+    assert!(
+        text.contains("accepts clients beyond this host and no password is set"),
+        "{text}"
+    );
+    let (_, text) = start_output(&["-l", "0.0.0.0", "--requirepass", "x"]);
+    assert!(!text.contains("accepts clients beyond"), "{text}");
+}
+
+#[test]
+fn users_come_from_config_lines_and_acl_files() {
+    let dir = std::env::temp_dir().join(format!("slabd-acl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("slabd.conf");
+    std::fs::write(
+        &conf,
+        "user default on nopass ~* &* +@all\nuser alice on >apw ~a:* +get +set\n",
+    )
+    .unwrap();
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let mut c = d.connect_resp();
+    c.check(&["AUTH", "alice", "apw"], "+OK\r\n");
+    c.check(&["SET", "a:1", "v"], "+OK\r\n");
+    c.check(
+        &["SET", "b:1", "v"],
+        "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n",
+    );
+    drop(d);
+    let acl = dir.join("users.acl");
+    std::fs::write(&acl, "user bob on >bpw ~* +@all\n").unwrap();
+    let d = resp_wire::daemon(&["--aclfile", acl.to_str().unwrap()]);
+    let mut c = d.connect_resp();
+    c.check(&["AUTH", "bob", "bpw"], "+OK\r\n");
+    c.check(
+        &["ACL", "SETUSER", "carol", "on", ">cpw", "+ping"],
+        "+OK\r\n",
+    );
+    c.check(&["ACL", "SAVE"], "+OK\r\n");
+    let saved = std::fs::read_to_string(&acl).unwrap();
+    assert!(saved.contains("user carol on #"), "{saved}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&acl).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::write(&acl, "user dave on >dpw +@all ~*\n").unwrap();
+    c.check(&["ACL", "LOAD"], "+OK\r\n");
+    // bob is gone with the old users: as Redis, his connection is closed.
+    c.send(b"*1\r\n$4\r\nPING\r\n");
+    assert!(c.closed());
+    let mut c = d.connect_resp();
+    c.check(&["AUTH", "dave", "dpw"], "+OK\r\n");
+    c.check(&["ACL", "USERS"], "*2\r\n$4\r\ndave\r\n$7\r\ndefault\r\n");
+    std::fs::write(&acl, "user eve on +nosuch\n").unwrap();
+    let err = c.cmd(&["ACL", "LOAD"]);
+    assert!(
+        err.contains("Error in applying operation '+nosuch'"),
+        "{err}"
+    );
+    c.check(&["ACL", "USERS"], "*2\r\n$4\r\ndave\r\n$7\r\ndefault\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,357 @@
+//! TLS on both protocols: handshakes with valid, expired and wrong-CA certificates, client
+//! certificates, plain and TLS ports side by side, and reloading with CONFIG SET.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+struct Issued {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+fn ca(name: &str) -> Issued {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(rcgen::DnType::CommonName, name);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    Issued {
+        cert: p.self_signed(&key).unwrap(),
+        key,
+    }
+}
+
+fn leaf(issuer: &Issued, client: bool, expired: bool) -> Issued {
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    p.extended_key_usages = vec![if client {
+        ExtendedKeyUsagePurpose::ClientAuth
+    } else {
+        ExtendedKeyUsagePurpose::ServerAuth
+    }];
+    if expired {
+        p.not_before = date_time_ymd(2020, 1, 1);
+        p.not_after = date_time_ymd(2020, 2, 1);
+    }
+    let key = KeyPair::generate().unwrap();
+    Issued {
+        cert: p.signed_by(&key, &issuer.cert, &issuer.key).unwrap(),
+        key,
+    }
+}
+
+/// Every certificate the tests use, written as PEM files in a fresh directory.
+struct Pki {
+    dir: PathBuf,
+    ca: Issued,
+    client: Issued,
+}
+
+impl Pki {
+    fn new(tag: &str) -> Pki {
+        let dir = std::env::temp_dir().join(format!("slabd-tls-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = ca("slabd test CA");
+        let other = ca_for_other();
+        let write = |name: &str, i: &Issued| {
+            std::fs::write(dir.join(format!("{name}.crt")), i.cert.pem()).unwrap();
+            std::fs::write(dir.join(format!("{name}.key")), i.key.serialize_pem()).unwrap();
+        };
+        write("ca", &ca);
+        write("server", &leaf(&ca, false, false));
+        write("expired-server", &leaf(&ca, false, true));
+        let client = leaf(&ca, true, false);
+        write("client", &client);
+        write("expired-client", &leaf(&ca, true, true));
+        write("other-client", &leaf(&other, true, false));
+        Pki { dir, ca, client }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    /// A client trusting the test CA, presenting `cert` (a file stem) when given.
+    fn client(&self, cert: Option<&str>) -> Arc<ClientConfig> {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca.cert.der().clone()).unwrap();
+        let b = ClientConfig::builder().with_root_certificates(roots);
+        let config = match cert {
+            None => b.with_no_client_auth(),
+            Some(stem) => {
+                let certs: Vec<CertificateDer<'static>> =
+                    CertificateDer::pem_file_iter(self.path(&format!("{stem}.crt")))
+                        .unwrap()
+                        .map(|c| c.unwrap())
+                        .collect();
+                let key = PrivateKeyDer::from_pem_file(self.path(&format!("{stem}.key"))).unwrap();
+                b.with_client_auth_cert(certs, key).unwrap()
+            }
+        };
+        let _ = &self.client;
+        Arc::new(config)
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ca_for_other() -> Issued {
+    ca("some other CA")
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts slabd on 127.0.0.1 with `args`; its listeners as (kind, address).
+fn start(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let mut out = Vec::new();
+    let mut lines = Vec::new();
+    for line in err.lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            break;
+        }
+        if let Some((kind, addr)) = line
+            .strip_prefix("listening on ")
+            .and_then(|r| r.split_once(' '))
+        {
+            out.push((kind.to_string(), addr.parse().unwrap()));
+        }
+        lines.push(line);
+    }
+    assert!(!out.is_empty(), "slabd did not start: {lines:?}");
+    (Running(child), out)
+}
+
+fn addr(listeners: &[(String, SocketAddr)], kind: &str) -> SocketAddr {
+    listeners.iter().find(|(k, _)| k == kind).unwrap().1
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// Connects and completes the handshake (with one request, so client-certificate
+/// refusals, which TLS 1.3 reports after the client's Finished, surface here).
+fn request(
+    config: Arc<ClientConfig>,
+    to: SocketAddr,
+    req: &[u8],
+) -> Result<(Tls, Vec<u8>), String> {
+    let tcp = TcpStream::connect(to).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let conn = ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut tls = StreamOwned::new(conn, tcp);
+    tls.write_all(req).map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut b = [0u8; 1024];
+    while !got.ends_with(b"\r\n") {
+        match tls.read(&mut b) {
+            Ok(0) => return Err(format!("closed after {:?}", String::from_utf8_lossy(&got))),
+            Ok(n) => got.extend_from_slice(&b[..n]),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok((tls, got))
+}
+
+fn resp_args<'a>(pki: &'a Pki, extra: &[&'a str]) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        "--resp-port".into(),
+        "0".into(),
+        "--tls-port".into(),
+        free_port().to_string(),
+        "--tls-cert-file".into(),
+        pki.path("server.crt"),
+        "--tls-key-file".into(),
+        pki.path("server.key"),
+        "--tls-ca-cert-file".into(),
+        pki.path("ca.crt"),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_owned(args: &[String]) -> (Running, Vec<(String, SocketAddr)>) {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    start(&refs)
+}
+
+#[test]
+fn resp_tls_port_beside_the_plain_one_with_client_certificates() {
+    let pki = Pki::new("resp");
+    let (_d, l) = start_owned(&resp_args(&pki, &[]));
+    let tls = addr(&l, "resp-tls");
+    let (mut c, got) = request(pki.client(Some("client")), tls, b"SET k v\r\n").unwrap();
+    assert_eq!(got, b"+OK\r\n");
+    c.write_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n").unwrap();
+    let mut b = [0u8; 64];
+    let n = c.read(&mut b).unwrap();
+    assert_eq!(&b[..n], b"$1\r\nv\r\n");
+    // The plain port serves the same keyspace at the same time.
+    let mut plain = TcpStream::connect(addr(&l, "resp")).unwrap();
+    plain.write_all(b"GET k\r\n").unwrap();
+    let n = plain.read(&mut b).unwrap();
+    assert_eq!(&b[..n], b"$1\r\nv\r\n");
+    // tls-auth-clients yes (Redis's default): no certificate, an expired one, or one from
+    // another CA is refused.
+    for cert in [None, Some("expired-client"), Some("other-client")] {
+        let r = request(pki.client(cert), tls, b"PING\r\n");
+        assert!(r.is_err(), "{cert:?} was accepted");
+    }
+    // A client that does not trust the server's CA refuses the server.
+    let other = ClientConfig::builder()
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth();
+    let err = request(Arc::new(other), tls, b"PING\r\n").unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+}
+
+#[test]
+fn config_set_reloads_and_refuses_bad_files() {
+    let pki = Pki::new("reload");
+    let (_d, l) = start_owned(&resp_args(&pki, &["--tls-auth-clients", "optional"]));
+    let tls = addr(&l, "resp-tls");
+    let mut admin = TcpStream::connect(addr(&l, "resp")).unwrap();
+    let mut cmd = |line: &str| {
+        admin.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut b = [0u8; 512];
+        let n = admin.read(&mut b).unwrap();
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    // optional: a client without a certificate is served.
+    assert_eq!(
+        request(pki.client(None), tls, b"PING\r\n").unwrap().1,
+        b"+PONG\r\n"
+    );
+    // An expired server certificate: clients refuse it.
+    let expired = pki.path("expired-server.crt");
+    let key = pki.path("expired-server.key");
+    assert_eq!(
+        cmd(&format!(
+            "CONFIG SET tls-cert-file {expired} tls-key-file {key}"
+        )),
+        "+OK\r\n"
+    );
+    let err = request(pki.client(None), tls, b"PING\r\n").unwrap_err();
+    assert!(err.contains("certificate expired"), "{err}");
+    // A file that does not exist: refused, the configuration in force stays.
+    let reply = cmd("CONFIG SET tls-cert-file /nonexistent/server.crt");
+    assert!(reply.starts_with("-ERR CONFIG SET failed"), "{reply}");
+    assert_eq!(
+        cmd("CONFIG GET tls-cert-file"),
+        format!(
+            "*2\r\n$13\r\ntls-cert-file\r\n${}\r\n{expired}\r\n",
+            expired.len()
+        )
+    );
+    let (cert, key) = (pki.path("server.crt"), pki.path("server.key"));
+    assert_eq!(
+        cmd(&format!(
+            "CONFIG SET tls-cert-file {cert} tls-key-file {key}"
+        )),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        request(pki.client(None), tls, b"PING\r\n").unwrap().1,
+        b"+PONG\r\n"
+    );
+    // Client certificates are still checked when sent.
+    assert!(request(pki.client(Some("other-client")), tls, b"PING\r\n").is_err());
+}
+
+#[test]
+fn memcached_tls_with_z_and_ssl_options() {
+    let pki = Pki::new("mc");
+    let opts = format!(
+        "ssl_chain_cert={},ssl_key={},ssl_ca_cert={},ssl_verify_mode=2",
+        pki.path("server.crt"),
+        pki.path("server.key"),
+        pki.path("ca.crt")
+    );
+    let (_d, l) = start(&["-Z", "-o", &opts]);
+    let port = addr(&l, "tls");
+    let (mut c, got) = request(pki.client(Some("client")), port, b"set k 0 0 1\r\nv\r\n").unwrap();
+    assert_eq!(got, b"STORED\r\n");
+    c.write_all(b"get k\r\n").unwrap();
+    let mut all = Vec::new();
+    let mut b = [0u8; 256];
+    while !all.ends_with(b"END\r\n") {
+        let n = c.read(&mut b).unwrap();
+        all.extend_from_slice(&b[..n]);
+    }
+    assert_eq!(all, b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    // ssl_verify_mode=2 requires a client certificate.
+    assert!(request(pki.client(None), port, b"version\r\n").is_err());
+    // Large values cross many TLS records both ways.
+    let big = vec![b'x'; 300_000];
+    let mut req = format!("set big 0 0 {}\r\n", big.len()).into_bytes();
+    req.extend_from_slice(&big);
+    req.extend_from_slice(b"\r\nget big\r\n");
+    let (mut c, mut all) = request(pki.client(Some("client")), port, &req).unwrap();
+    while !all.ends_with(b"END\r\n") {
+        let n = c.read(&mut b).unwrap();
+        assert!(n > 0);
+        all.extend_from_slice(&b[..n]);
+    }
+    assert!(all.starts_with(b"STORED\r\nVALUE big 0 300000\r\nxxx"));
+    assert_eq!(
+        all.len(),
+        8 + "VALUE big 0 300000\r\n".len() + big.len() + 2 + 5
+    );
+}
+
+#[test]
+fn a_bad_tls_setup_stops_start_up() {
+    let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args([
+            "-p",
+            "0",
+            "-l",
+            "127.0.0.1",
+            "-Z",
+            "-o",
+            "ssl_chain_cert=/nonexistent.crt",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-Z: /nonexistent.crt"), "{err}");
+    let _ = Path::new("/");
+}
