@@ -132,3 +132,37 @@ fn memcached_sees_strings_only() {
     r.check(&["TYPE", "s"], "+string\r\n");
     r.check(&["GET", "h"], "$1\r\nq\r\n");
 }
+
+#[test]
+fn memory_usage_counts_collections() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(&["MEMORY", "USAGE", "nokey"], "$-1\r\n");
+    r.check(&["SET", "s", "0123456789"], "+OK\r\n");
+    // 24-byte header + 5 bytes of index + 1-byte key + 10-byte value.
+    r.check(&["MEMORY", "USAGE", "s"], ":40\r\n");
+    r.check(&["MEMORY", "USAGE", "s", "SAMPLES", "0"], ":40\r\n");
+    r.check(
+        &["MEMORY", "USAGE", "s", "SAMPLES", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+    r.check(
+        &["MEMORY", "USAGE", "s", "SAMPLES", "-1"],
+        "-ERR syntax error\r\n",
+    );
+    r.check(&["MEMORY", "USAGE", "s", "FOO"], "-ERR syntax error\r\n");
+    r.check(
+        &["MEMORY", "USAGE"],
+        "-ERR wrong number of arguments for 'memory|usage' command\r\n",
+    );
+    r.check(
+        &["MEMORY", "FOO"],
+        "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n",
+    );
+    for i in 0..1000 {
+        r.cmd(&["SADD", "big", &format!("member{i}")]);
+    }
+    let usage = resp_wire::int(&r.cmd(&["MEMORY", "USAGE", "big"]));
+    // A table of 1000 members: at least their bytes, at most a few hundred bytes each.
+    assert!((10_000..200_000).contains(&usage), "{usage}");
+}

@@ -167,7 +167,8 @@ fn concurrent_eviction_never_tears_values() {
         h.join().unwrap();
     }
     let st = store.stats();
-    assert!(st.total_malloced <= 4 << 20);
+    // A class's first page may go past the limit, as in memcached.
+    assert!(st.total_malloced <= (4 << 20) + st.pages_past_limit * (1 << 20));
     let mut live = 0;
     for key in 0..20_000u32 {
         if let Some((v, _)) = value_of(&store, format!("k{key}").as_bytes()) {

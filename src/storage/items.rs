@@ -53,6 +53,9 @@ pub struct Counters {
     pub bytes: AtomicU64,
     pub malloc_fails: AtomicU64,
     pub slabs_moved: AtomicU64,
+    /// Items moved to another chunk of their class to free a page (memcached's
+    /// `slab_reassign_rescues`).
+    pub rescues: AtomicU64,
     pub crawler_items_checked: AtomicU64,
     /// Heap bytes charged for objects (`typed.rs`).
     pub object_bytes: AtomicU64,
@@ -668,18 +671,22 @@ impl Core {
     /// A chunk of class `ci`: from the free list, the carving page, a new page, or by
     /// evicting from the class.
     pub fn alloc_chunk(&self, ci: usize, held: &mut Held<'_>) -> Option<ChunkId> {
+        self.alloc_chunk_in(ci, held, true)
+    }
+
+    /// [`Core::alloc_chunk`]; `first_page`: a class with no page may take one past the limit.
+    fn alloc_chunk_in(&self, ci: usize, held: &mut Held<'_>, first_page: bool) -> Option<ChunkId> {
         let got = self.alloc_chunk_once(ci, held);
-        if got.is_some() || !self.config.evict || !self.config.slab_reassign {
+        let class = &self.classes[ci];
+        if got.is_some() || class.page_count(&class.state.lock()) > 0 {
             return got;
         }
-        // memcached lets a class with no page at all take one past the limit; we keep the
-        // limit and move a page from another class instead.
-        let class = &self.classes[ci];
-        if class.page_count(&class.state.lock()) > 0 {
-            return None;
-        }
-        if self.move_page(None, ci) != ReassignOutcome::Ok {
-            // Heap objects may hold the budget: evicting one gives back its pages.
+        // A class with no page: move one from another class, or make room among heap
+        // objects, or (as memcached) take a first page past the limit.
+        if self.config.evict {
+            if self.config.slab_reassign && self.move_page(None, ci) == ReassignOutcome::Ok {
+                return self.alloc_chunk_once(ci, held);
+            }
             let mut rounds = 16;
             while rounds > 0 && self.pool.reserved() > 0 && self.evict_object() {
                 rounds -= 1;
@@ -687,7 +694,15 @@ impl Core {
                     return Some(c);
                 }
             }
+        }
+        if !first_page {
             return None;
+        }
+        let page = self.pool.take_first()?;
+        {
+            let mut st = class.state.lock();
+            self.page_class[page as usize].store(ci as u8 + 1, Ordering::Relaxed);
+            class.add_page(&mut st, page);
         }
         self.alloc_chunk_once(ci, held)
     }
@@ -914,8 +929,10 @@ impl Core {
             let ci = self.table.class_for(HEADER_SIZE + n).unwrap_or(largest);
             // A class that never got a page cannot take one from a largest-class page full
             // of tails (those pages cannot be emptied one chunk at a time), so the last tail
-            // falls back to a largest-class chunk, which eviction can always provide.
-            let got = self.alloc_chunk(ci, held).or_else(|| {
+            // falls back to a largest-class chunk, which eviction can always provide (and
+            // takes no first page past the limit: tails would spread that over every class).
+            let first_page = ci == largest;
+            let got = self.alloc_chunk_in(ci, held, first_page).or_else(|| {
                 (ci != largest)
                     .then(|| self.alloc_chunk(largest, held))
                     .flatten()

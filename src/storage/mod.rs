@@ -601,6 +601,13 @@ pub struct StoreStats {
     pub crawler_reclaimed: u64,
     pub crawler_items_checked: u64,
     pub slabs_moved: u64,
+    /// Items moved within their class so that a page could return to the global pool.
+    pub slab_reassign_rescues: u64,
+    /// Pages in the global pool (freed by classes, waiting for any class).
+    pub slab_global_page_pool: u64,
+    /// Pages handed past `-m`, each a class's first (memcached allows that so that a small
+    /// `-m` never leaves a size unstorable); at most one per class.
+    pub pages_past_limit: u64,
     pub slab_reassign_running: bool,
     pub hash_power_level: u32,
     pub hash_bytes: u64,

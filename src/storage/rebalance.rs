@@ -10,7 +10,8 @@
 //! back to the kernel (`MADV_DONTNEED`) and then to the destination class or the pool.
 
 use super::arena::ChunkId;
-use super::item::{atime_age, chunk_at, Item, FETCHED, FREE, LINKED, TAIL};
+use super::index::table_hash;
+use super::item::{atime_age, chunk_at, offset_of, Item, FETCHED, FREE, LINKED, TAIL};
 use super::items::Core;
 use super::slabs::{ClassState, SlabClass};
 use super::{Miss, ReassignOutcome};
@@ -40,23 +41,28 @@ impl Core {
         let start = (st.hand / class.perslab) % pages;
         for k in 0..pages {
             let idx = (start + k) % pages;
-            if let Some(page) = self.empty_page(class, st, idx, elsewhere) {
+            if let Some(page) = self.empty_page(class, st, idx, elsewhere, false) {
                 return Some(page);
             }
         }
         None
     }
 
-    /// Tries to empty page `idx` of the class; on success removes it and returns it.
+    /// Tries to empty page `idx` of the class; on success removes it and returns it. With
+    /// `rescue`, plain items of the page move to free chunks of the class elsewhere
+    /// (memcached's rescues) instead of being evicted.
     fn empty_page(
         &self,
         class: &SlabClass,
         st: &mut ClassState,
         idx: usize,
         elsewhere: &mut Vec<ChunkId>,
+        rescue: bool,
     ) -> Option<u32> {
         let page = st.pages[idx];
         let base = page as usize * self.config.page_size;
+        let lo = (base / 8) as ChunkId;
+        let hi = ((base + self.config.page_size) / 8) as ChunkId;
         let carved = if idx + 1 == st.pages.len() {
             st.carved
         } else {
@@ -98,6 +104,10 @@ impl Core {
                     continue;
                 };
                 let bits = it.bits();
+                let plain = it.chunk == chunk.chunk && !it.is_chained();
+                if rescue && plain && self.rescue_item(class, st, it, lo..hi) {
+                    continue;
+                }
                 if !self.unlink_victim(it, None) {
                     busy = true;
                     continue;
@@ -135,8 +145,6 @@ impl Core {
             }
             std::thread::yield_now();
         }
-        let lo = (base / 8) as ChunkId;
-        let hi = ((base + self.config.page_size) / 8) as ChunkId;
         if (0..carved).any(|i| Item::new(&self.arena, chunk_of(i)).bits() & (LINKED | TAIL) != 0) {
             return None;
         }
@@ -151,6 +159,75 @@ impl Core {
         self.arena.release(base, self.config.page_size);
         self.page_class[page as usize].store(0, Ordering::Relaxed);
         Some(page)
+    }
+
+    /// Moves a linked plain item to a free chunk of its class outside `page` (chunk ids),
+    /// under its stripe lock (`try_lock`) and this class's lock, which every reader of its
+    /// bytes holds one of. False when there is no such chunk or the stripe is busy.
+    fn rescue_item(
+        &self,
+        class: &SlabClass,
+        st: &mut ClassState,
+        it: Item<'_>,
+        page: std::ops::Range<ChunkId>,
+    ) -> bool {
+        let Some(pos) = st.free.iter().rposition(|c| !page.contains(c)) else {
+            return false;
+        };
+        let db = it.db();
+        let key_hash = self.index.key_hash(it.key());
+        let Some(mut s) = self.index.try_lock(self.index.stripe_of(key_hash)) else {
+            return false;
+        };
+        let new = st.free.swap_remove(pos);
+        let (from, to) = (offset_of(it.chunk), offset_of(new));
+        self.arena.write(to, self.arena.bytes(from, class.size));
+        if !s.replace(table_hash(key_hash, db), it.chunk, new) {
+            Item::new(&self.arena, new).mark_free();
+            st.free.push(new);
+            return false;
+        }
+        it.clear_bits(LINKED);
+        self.counters.rescues.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// memcached's global page pool: a class holding two pages' worth of free chunks gives
+    /// its emptiest page back to the pool (its few live items rescued into other chunks),
+    /// where any class can take it. One page per class per call.
+    pub fn release_free_pages(&self) {
+        for class in &self.classes {
+            let mut elsewhere = Vec::new();
+            let page = {
+                let mut st = class.state.lock();
+                if st.pages.len() < 2 || st.free.len() < 2 * class.perslab {
+                    continue;
+                }
+                // The page with the most free chunks (the carving page is left alone).
+                let mut free_in = vec![0usize; st.pages.len()];
+                let index_of: std::collections::HashMap<u32, usize> =
+                    st.pages.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+                for &c in &st.free {
+                    let page = (offset_of(c) / self.config.page_size) as u32;
+                    if let Some(&i) = index_of.get(&page) {
+                        free_in[i] += 1;
+                    }
+                }
+                let last = st.pages.len() - 1;
+                let Some((idx, _)) = free_in[..last].iter().enumerate().max_by_key(|&(_, n)| *n)
+                else {
+                    continue;
+                };
+                self.empty_page(class, &mut st, idx, &mut elsewhere, true)
+            };
+            for c in elsewhere {
+                self.free_chunk(c);
+            }
+            if let Some(p) = page {
+                self.pool.give(p);
+                self.counters.slabs_moved.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Moves one page from class `src` to class `dst` (0-based; `src` None: any class with
@@ -267,6 +344,9 @@ impl Core {
     pub fn maintain(&self) {
         if self.config.lru_crawler {
             self.crawl();
+        }
+        if self.config.slab_reassign {
+            self.release_free_pages();
         }
         if self.pool.over() {
             self.shrink_to_limit();

@@ -178,6 +178,9 @@ struct PoolState {
     limit: usize,
     /// Pages' worth of memory charged to heap objects (not handed out as pages).
     reserved: usize,
+    /// Pages handed past the limit, each the first page of a class (memcached lets a class
+    /// have one page whatever the limit, so a small `-m` never wedges a size).
+    grace: usize,
 }
 
 impl PagePool {
@@ -190,6 +193,7 @@ impl PagePool {
                 in_use: 0,
                 limit,
                 reserved: 0,
+                grace: 0,
             }),
         }
     }
@@ -210,6 +214,35 @@ impl PagePool {
         };
         p.in_use += 1;
         Some(page)
+    }
+
+    /// A page for a class that has none, past the limit if need be (not past the arena).
+    pub fn take_first(&self) -> Option<u32> {
+        if let Some(p) = self.take() {
+            return Some(p);
+        }
+        let mut p = self.state.lock();
+        let page = if let Some(page) = p.spare.pop() {
+            page
+        } else if p.next_fresh < p.arena_pages {
+            p.next_fresh += 1;
+            p.next_fresh - 1
+        } else {
+            return None;
+        };
+        p.in_use += 1;
+        p.grace += 1;
+        Some(page)
+    }
+
+    /// Pages handed out past the limit (first pages of classes).
+    pub fn grace(&self) -> usize {
+        self.state.lock().grace
+    }
+
+    /// Pages given back and waiting for any class (memcached's global page pool).
+    pub fn spare_pages(&self) -> usize {
+        self.state.lock().spare.len()
     }
 
     /// Returns a page to the pool.
@@ -243,7 +276,7 @@ impl PagePool {
     /// Whether pages in use and the object reservation together pass the limit.
     pub fn over(&self) -> bool {
         let p = self.state.lock();
-        p.in_use + p.reserved > p.limit
+        p.in_use + p.reserved > p.limit + p.grace
     }
 
     /// Whether `bytes` more of objects would pass the limit.

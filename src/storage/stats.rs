@@ -24,6 +24,9 @@ impl Core {
             slabs_moved: self.counters.slabs_moved.load(Ordering::Relaxed),
             crawler_items_checked: self.counters.crawler_items_checked.load(Ordering::Relaxed),
             expired_keys: self.counters.expired.load(Ordering::Relaxed),
+            slab_reassign_rescues: self.counters.rescues.load(Ordering::Relaxed),
+            slab_global_page_pool: self.pool.spare_pages() as u64,
+            pages_past_limit: self.pool.grace() as u64,
             hash_power_level: (self.index_slots().max(1)).ilog2(),
             hash_bytes: self.index_bytes(),
             malloc_fails: self.counters.malloc_fails.load(Ordering::Relaxed),
@@ -51,6 +54,7 @@ impl Core {
         self.counters.malloc_fails.store(0, Ordering::Relaxed);
         self.counters.slabs_moved.store(0, Ordering::Relaxed);
         self.counters.expired.store(0, Ordering::Relaxed);
+        self.counters.rescues.store(0, Ordering::Relaxed);
         self.counters
             .crawler_items_checked
             .store(0, Ordering::Relaxed);

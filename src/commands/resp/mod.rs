@@ -28,6 +28,7 @@ mod hll;
 mod keys;
 mod latency;
 mod lcs;
+mod memory;
 mod monitor;
 mod object;
 mod persistence;

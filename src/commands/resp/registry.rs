@@ -14,8 +14,8 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, copy, hash, hll, keys, latency, monitor, object, persistence,
-    pubsub, server, set, slowlog, strings, transaction, Args, Call,
+    acl, bitops, config, connection, copy, hash, hll, keys, latency, memory, monitor, object,
+    persistence, pubsub, server, set, slowlog, strings, transaction, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -40,6 +40,7 @@ static FAMILIES: &[&[Spec]] = &[
     set::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
