@@ -185,9 +185,28 @@ fn main() -> ExitCode {
     for warning in startup::exposure_warnings(&ctx.users, &addrs) {
         eprintln!("{warning}");
     }
-    // Before the listeners accept anything: clients see the loaded data set or nothing.
-    if let Err(e) = ctx.persist.load_at_start(&ctx) {
-        return fail(1, e);
+    // Loading runs beside the server: until it is done clients get -LOADING (RESP) or
+    // SERVER_ERROR loading (memcached), set before the listeners accept anything.
+    if !ctx.persist.has_files(&ctx) {
+        // Nothing to load (an AOF layout, if asked for, is created here).
+        if let Err(e) = ctx.persist.load_at_start(&ctx) {
+            return fail(1, e);
+        }
+    } else {
+        ctx.persist.set_loading(true);
+        let ctx = ctx.clone();
+        let loader = std::thread::Builder::new()
+            .name("slabd-load".into())
+            .spawn(move || {
+                if let Err(e) = ctx.persist.load_at_start(&ctx) {
+                    eprintln!("slabd: {e}");
+                    std::process::exit(1);
+                }
+                ctx.persist.set_loading(false);
+            });
+        if let Err(e) = loader {
+            return fail(EX_OSERR, e);
+        }
     }
     if let Err(e) = slabd::persist::start(ctx.clone()) {
         return fail(EX_OSERR, e);

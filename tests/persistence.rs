@@ -19,7 +19,27 @@ fn temp_dir(name: &str) -> PathBuf {
 fn start(dir: &Path, extra: &[&str]) -> Daemon {
     let mut args = vec!["--resp-port", "0", "--dir", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    Daemon::start(&args)
+    wait_loaded(Daemon::start(&args))
+}
+
+/// Start-up loading runs beside the server: wait until it is done.
+fn wait_loaded(d: Daemon) -> Daemon {
+    let mut c = d.connect_resp();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.send(b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n");
+        let header = c.read_line();
+        let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = c.read_exact(len + 2);
+        if body.windows(12).any(|w| w == b"\nloading:0\r\n") {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn entries(path: &Path) -> Vec<Entry> {
@@ -83,7 +103,9 @@ fn save_and_restart_keeps_both_protocols_data() {
         cmd(&mut r, &["SET", "in5", "five", "EX", "5000"]),
         "+OK\r\n"
     );
-    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "6");
+    assert_eq!(cmd(&mut r, &["HSET", "h", "f", "v"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SADD", "s", "1", "2", "x"]), ":3\r\n");
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "8");
     assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
     assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
     assert_eq!(info_field(&mut r, "rdb_saves"), "1");
@@ -113,7 +135,10 @@ fn save_and_restart_keeps_both_protocols_data() {
         .parse()
         .unwrap();
     assert!((4990..=5000).contains(&ttl), "{ttl}");
-    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "6");
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "8");
+    assert_eq!(cmd(&mut r, &["HGET", "h", "f"]), "$1\r\n");
+    assert_eq!(r.read_line(), b"v\r\n");
+    assert_eq!(cmd(&mut r, &["SISMEMBER", "s", "x"]), ":1\r\n");
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -338,6 +363,46 @@ fn a_corrupt_dump_stops_start_up() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unexpected end of file (at byte 11)"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn loading_answers_loading_to_both_protocols() {
+    let dir = temp_dir("loading");
+    let mut w = slabd::persist::rdb::Writer::new(Vec::new(), Default::default()).unwrap();
+    for i in 0..10 {
+        w.entry(&Entry::string(format!("k{i}").as_bytes(), b"v"))
+            .unwrap();
+    }
+    std::fs::write(dir.join("dump.rdb"), w.finish().unwrap()).unwrap();
+    // 0.3 s per key: about 3 s of loading.
+    let d = Daemon::start(&[
+        "--resp-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key-load-delay",
+        "300000",
+    ]);
+    let mut r = d.connect_resp();
+    assert_eq!(
+        cmd(&mut r, &["GET", "k1"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["SAVE"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    assert_eq!(info_field(&mut r, "loading"), "1");
+    let mut mc = d.connect();
+    mc.roundtrip(b"get k1\r\n", b"SERVER_ERROR loading\r\n");
+    mc.roundtrip(b"version\r\n", b"VERSION ");
+    let d = wait_loaded(d);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":10\r\n");
+    mc.read_line();
+    mc.roundtrip(b"get k9\r\n", b"VALUE k9 0 1\r\nv\r\nEND\r\n");
+    drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -27,7 +27,27 @@ fn start(dir: &Path, extra: &[&str]) -> Daemon {
         "yes",
     ];
     args.extend_from_slice(extra);
-    Daemon::start(&args)
+    wait_loaded(Daemon::start(&args))
+}
+
+/// Start-up loading runs beside the server: wait until it is done.
+fn wait_loaded(d: Daemon) -> Daemon {
+    let mut c = d.connect_resp();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        c.send(b"*2\r\n$4\r\nINFO\r\n$11\r\npersistence\r\n");
+        let header = c.read_line();
+        let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = c.read_exact(len + 2);
+        if body.windows(12).any(|w| w == b"\nloading:0\r\n") {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn kill9(d: Daemon) {
@@ -77,6 +97,13 @@ fn replay_after_kill_keeps_both_protocols_writes() {
     assert_eq!(cmd(&mut r, &["SET", "t", "v", "EX", "1000"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["SET", "gone", "v"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["DEL", "gone"]), ":1\r\n");
+    assert_eq!(
+        cmd(&mut r, &["HSET", "h", "f1", "v1", "f2", "v2"]),
+        ":2\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["HDEL", "h", "f1"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SADD", "s", "m1", "m2"]), ":2\r\n");
+    assert_eq!(cmd(&mut r, &["PEXPIRE", "s", "100000"]), ":1\r\n");
     assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
     assert_eq!(cmd(&mut r, &["MSET", "x", "1", "y", "2"]), "+OK\r\n");
     let mut mc = d.connect();
@@ -92,6 +119,11 @@ fn replay_after_kill_keeps_both_protocols_writes() {
     assert_eq!(get(&mut r, "gone"), None);
     let ttl: i64 = cmd(&mut r, &["TTL", "t"]).trim_end()[1..].parse().unwrap();
     assert!((990..=1000).contains(&ttl), "{ttl}");
+    assert_eq!(cmd(&mut r, &["HGETALL", "h"]), "*2\r\n");
+    assert_eq!(r.read_until(b"v2\r\n"), b"$2\r\nf2\r\n$2\r\nv2\r\n");
+    assert_eq!(cmd(&mut r, &["SCARD", "s"]), ":2\r\n");
+    let pttl: i64 = cmd(&mut r, &["PTTL", "s"]).trim_end()[1..].parse().unwrap();
+    assert!((90_000..=100_000).contains(&pttl), "{pttl}");
     assert_eq!(cmd(&mut r, &["SELECT", "3"]), "+OK\r\n");
     assert_eq!(get(&mut r, "y").as_deref(), Some("2"));
     let mut mc = d.connect();
@@ -262,7 +294,12 @@ fn kill_under_load_loses_no_acknowledged_write() {
 #[test]
 fn rewrite_replaces_the_files_and_config_set_turns_it_on() {
     let dir = temp_dir("rewrite");
-    let d = Daemon::start(&["--resp-port", "0", "--dir", dir.to_str().unwrap()]);
+    let d = wait_loaded(Daemon::start(&[
+        "--resp-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]));
     let mut r = d.connect_resp();
     assert_eq!(cmd(&mut r, &["SET", "before", "1"]), "+OK\r\n");
     assert_eq!(

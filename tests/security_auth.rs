@@ -336,3 +336,26 @@ fn binary_protocol_logs_in_with_sasl_and_obeys_the_acl() {
     assert_eq!(binary_reply(&mut c).0, 0x20);
     admin.check(&["GET", "pub:1"], "$5\r\nhello\r\n");
 }
+
+#[test]
+fn rules_changed_before_exec_refuse_the_queued_command() {
+    let d = daemon(&[]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &["ACL", "SETUSER", "t", "on", "nopass", "+@all", "~*"],
+        "+OK\r\n",
+    );
+    let mut c = d.connect_resp();
+    c.check(&["AUTH", "t", "x"], "+OK\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["INCR", "n"], "+QUEUED\r\n");
+    admin.check(&["ACL", "SETUSER", "t", "-incr"], "+OK\r\n");
+    c.check(
+        &["EXEC"],
+        "*1\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated \
+         and the EXEC call. This command is no longer allowed for the following reason: no \
+         permission to execute the command or subcommand\r\n",
+    );
+    let log = admin.cmd(&["ACL", "LOG", "1"]);
+    assert!(log.contains("$7\r\ncontext\r\n$5\r\nmulti\r\n"), "{log}");
+}

@@ -262,6 +262,7 @@ impl Session {
         let mut login = users.new_login();
         login.authenticated = true;
         s.login = Some(login);
+        s.resp.set_replay();
         s
     }
 

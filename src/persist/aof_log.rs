@@ -137,14 +137,21 @@ fn encode_state(buf: &mut Vec<u8>, key: &[u8], cur: Option<&Current<'_>>, unlogg
         encode(buf, &[b"DEL", key]);
         return;
     };
-    let value = match (cur.item_type(), cur.bytes()) {
-        (ItemType::String, Some(v)) => v,
-        _ => {
+    let ms = cur.expiry().unix_ms();
+    if cur.item_type() != ItemType::String {
+        let Some(value) = super::typed::value_of(cur) else {
             unlogged.fetch_add(1, Ordering::Relaxed);
             return;
+        };
+        let mut cmds = Vec::new();
+        super::typed::rebuild_commands(key, &value, ms.map(|m| m as i64), &mut cmds);
+        for c in &cmds {
+            let refs: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+            encode(buf, &refs);
         }
-    };
-    let ms = cur.expiry().unix_ms();
+        return;
+    }
+    let Some(value) = cur.bytes() else { return };
     let ms_text = ms.map(|m| m.to_string());
     if cur.flags() != 0 {
         let flags = cur.flags().to_string();
@@ -413,6 +420,12 @@ impl AofLog {
         Ok(replayed)
     }
 
+    /// Whether `appenddirname` holds a manifest.
+    pub fn manifest_exists(&self, ctx: &Context) -> bool {
+        let (dir, name) = names(&ctx.directives);
+        dir.join(format!("{name}.manifest")).exists()
+    }
+
     /// CONFIG SET appendonly / appendfsync at run time.
     pub fn set_policy(&self, policy: u8) {
         self.fsync.store(policy, Ordering::Relaxed);
@@ -498,9 +511,16 @@ fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Result<u64, Str
     let mut keys = 0;
     let file = File::open(path).map_err(|e| e.to_string())?;
     let (reader, start) = if is_rdb {
-        let (report, used, rest) =
-            super::load::load_rdb_stream(&ctx.store, BufReader::new(file), &name, super::unix_ms())
-                .map_err(|e| e.to_string())?;
+        let mut replayer = Replayer::new(ctx);
+        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
+        let (report, used, rest) = super::load::load_rdb_stream(
+            &ctx.store,
+            BufReader::new(file),
+            &name,
+            super::unix_ms(),
+            &mut other,
+        )
+        .map_err(|e| e.to_string())?;
         keys += report.keys_loaded;
         (rest, used)
     } else {
@@ -544,7 +564,7 @@ fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Result<u64, Str
 
 /// Runs logged commands: slabd's own records directly, everything else (a Redis AOF) through
 /// the RESP command set as a trusted client.
-struct Replayer<'a> {
+pub(crate) struct Replayer<'a> {
     ctx: &'a Context,
     session: crate::commands::Session,
     db: u8,
@@ -552,8 +572,15 @@ struct Replayer<'a> {
     out: Vec<u8>,
 }
 
+impl Drop for Replayer<'_> {
+    fn drop(&mut self) {
+        self.session.close(self.ctx);
+        self.ctx.clients.close(self.session.info.id);
+    }
+}
+
 impl<'a> Replayer<'a> {
-    fn new(ctx: &'a Context) -> Self {
+    pub(crate) fn new(ctx: &'a Context) -> Self {
         let info = ctx.clients.open("aof".into(), "aof".into(), 0);
         Replayer {
             ctx,
@@ -562,6 +589,19 @@ impl<'a> Replayer<'a> {
             wire: Vec::new(),
             out: Vec::new(),
         }
+    }
+
+    /// Rebuilds a collection entry (RDB load): SELECT, then its commands. False when a
+    /// command failed (a type whose commands slabd does not have yet).
+    pub(crate) fn rebuild(&mut self, e: &super::value::Entry) -> bool {
+        let mut cmds = vec![vec![b"SELECT".to_vec(), e.db.to_string().into_bytes()]];
+        super::typed::rebuild_commands(&e.key, &e.value, e.expire_ms, &mut cmds);
+        let mut ok = true;
+        for c in &cmds {
+            self.apply(c);
+            ok &= self.out.first() != Some(&b'-');
+        }
+        ok
     }
 
     fn apply(&mut self, args: &[Vec<u8>]) {

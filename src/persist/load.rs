@@ -3,10 +3,15 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::rdb::{Reader, Record};
 use super::value::{Entry, Value};
 use crate::storage::{Expiry, Mode, Store, StoreOutcome, Write};
+
+/// Microseconds to wait after each key (Redis's `key-load-delay`, for tests of the
+/// loading state).
+pub static KEY_LOAD_DELAY_US: AtomicU64 = AtomicU64::new(0);
 
 /// What a load did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,11 +43,12 @@ pub fn load_rdb(
     path: &Path,
     verify_checksum: bool,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<LoadReport, LoadError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| LoadError::Open(name.clone(), e))?;
     let src = BufReader::with_capacity(1 << 20, file);
-    load_from(store, src, &name, verify_checksum, now_ms).map(|(report, _, _)| report)
+    load_from(store, src, &name, verify_checksum, now_ms, other).map(|(report, _, _)| report)
 }
 
 /// Loads an RDB stream that may be followed by more data (an AOF with an RDB preamble):
@@ -52,8 +58,9 @@ pub fn load_rdb_stream<R: Read>(
     src: R,
     name: &str,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<(LoadReport, u64, R), LoadError> {
-    load_from(store, src, name, true, now_ms)
+    load_from(store, src, name, true, now_ms, other)
 }
 
 fn load_from<R: Read>(
@@ -62,6 +69,7 @@ fn load_from<R: Read>(
     name: &str,
     verify_checksum: bool,
     now_ms: i64,
+    other: &mut dyn FnMut(&Entry) -> bool,
 ) -> Result<(LoadReport, u64, R), LoadError> {
     let name = name.to_string();
     let mut r = Reader::new(src, verify_checksum).map_err(|e| LoadError::Rdb(name.clone(), e))?;
@@ -70,6 +78,10 @@ fn load_from<R: Read>(
     let databases = u32::from(store.config().databases);
     while let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? {
         let Record::Entry(e) = rec else { continue };
+        let delay = KEY_LOAD_DELAY_US.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(delay));
+        }
         if report.memory_full {
             report.keys_no_memory += 1;
             continue;
@@ -80,6 +92,14 @@ fn load_from<R: Read>(
         }
         if e.db >= databases {
             report.keys_skipped += 1;
+            continue;
+        }
+        if !matches!(e.value, Value::String(_)) {
+            if !e.value.is_empty() && other(&e) {
+                report.keys_loaded += 1;
+            } else {
+                report.keys_skipped += 1;
+            }
             continue;
         }
         match store_entry(store, &e) {

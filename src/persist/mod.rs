@@ -14,6 +14,7 @@ pub mod lzf;
 pub mod rdb;
 pub mod save;
 pub mod service;
+pub mod typed;
 pub mod value;
 
 pub use service::{save_on_exit, save_on_exit_forced, start, Persistence, SaveError};

@@ -52,11 +52,25 @@ impl SinkState {
             (ItemType::String, Some(value)) => {
                 w.string_entry(item.key(), &value, expire_ms, item.flags())?;
             }
-            // Collections join as their owners publish a way to read them.
-            _ => {
-                self.skipped += 1;
-                return Ok(());
-            }
+            _ => match super::typed::value_of(item) {
+                Some(value) => {
+                    let entry = super::value::Entry {
+                        db: u32::from(db),
+                        key: item.key().to_vec(),
+                        value,
+                        expire_ms,
+                        mc_flags: 0,
+                    };
+                    if !entry.value.is_empty() {
+                        w.entry(&entry)?;
+                    }
+                }
+                // Lists and sorted sets join when the store holds them.
+                None => {
+                    self.skipped += 1;
+                    return Ok(());
+                }
+            },
         }
         self.keys += 1;
         Ok(())

@@ -11,7 +11,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,8 @@ pub struct Persistence {
     /// The last background save failed: write commands ask [`Persistence::refuse_writes`].
     /// One load per write command.
     pub bgsave_failed: AtomicBool,
+    /// [`GATE_LOADING`] | [`GATE_BGSAVE_FAILED`]: what every command checks with one load.
+    pub gate: AtomicU8,
     /// SHUTDOWN already saved (or was told not to): the exit path does nothing more.
     pub shutdown_handled: AtomicBool,
     /// The append-only file.
@@ -86,6 +88,7 @@ impl Default for Persistence {
             last_load_loaded: AtomicU64::new(0),
             last_load_expired: AtomicU64::new(0),
             bgsave_failed: AtomicBool::new(false),
+            gate: AtomicU8::new(0),
             shutdown_handled: AtomicBool::new(false),
             aof: Default::default(),
             jobs,
@@ -137,7 +140,42 @@ fn writer_options(d: &Directives) -> WriterOptions {
     }
 }
 
+/// [`Persistence::gate`] bit: a dump or AOF is being loaded (commands without Redis's
+/// `loading` flag get -LOADING, memcached clients SERVER_ERROR loading).
+pub const GATE_LOADING: u8 = 1;
+/// [`Persistence::gate`] bit: the last background save failed.
+pub const GATE_BGSAVE_FAILED: u8 = 2;
+
 impl Persistence {
+    fn set_gate(&self, bit: u8, on: bool) {
+        if on {
+            self.gate.fetch_or(bit, Ordering::Relaxed);
+        } else {
+            self.gate.fetch_and(!bit, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks loading as started or done (start-up sets it before the listeners accept).
+    pub fn set_loading(&self, on: bool) {
+        self.loading.store(on, Ordering::Relaxed);
+        self.set_gate(GATE_LOADING, on);
+    }
+
+    /// Whether start-up has files to load: the AOF manifest with `appendonly yes`, else
+    /// `dir/dbfilename`.
+    pub fn has_files(&self, ctx: &Context) -> bool {
+        if ctx.directives.int("appendonly") != 0 {
+            self.aof.manifest_exists(ctx)
+        } else {
+            let (dir, file) = rdb_path(&ctx.directives);
+            dir.join(file).exists()
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::Relaxed)
+    }
+
     /// Changes since the last successful save.
     pub fn dirty(&self, ctx: &Context) -> u64 {
         ctx.store
@@ -201,6 +239,7 @@ impl Persistence {
     fn update_write_refusal(&self, _ctx: &Context) {
         let failed = !self.last_bgsave_ok.load(Ordering::Relaxed);
         self.bgsave_failed.store(failed, Ordering::Relaxed);
+        self.set_gate(GATE_BGSAVE_FAILED, failed);
     }
 
     /// Redis's rule, asked only after a failed background save: writes are refused while
@@ -340,13 +379,15 @@ impl Persistence {
     /// Start-up: with `appendonly yes` the append-only file is replayed (and logging
     /// starts), otherwise `dir/dbfilename` is loaded.
     pub fn load_at_start(&self, ctx: &Context) -> Result<(), String> {
+        let delay = ctx.directives.int("key-load-delay").max(0) as u64;
+        super::load::KEY_LOAD_DELAY_US.store(delay, Ordering::Relaxed);
         if ctx.directives.int("appendonly") == 0 {
             return self.load(ctx).map(|_| ());
         }
-        self.loading.store(true, Ordering::Relaxed);
+        self.set_loading(true);
         let started = Instant::now();
         let result = self.aof.start(ctx);
-        self.loading.store(false, Ordering::Relaxed);
+        self.set_loading(false);
         let records = result?;
         self.seq_at_save
             .store(ctx.store.write_seq(), Ordering::Relaxed);
@@ -365,11 +406,13 @@ impl Persistence {
         if !path.exists() {
             return Ok(None);
         }
-        self.loading.store(true, Ordering::Relaxed);
+        self.set_loading(true);
         let started = Instant::now();
         let verify = ctx.directives.int("rdbchecksum") != 0;
-        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms());
-        self.loading.store(false, Ordering::Relaxed);
+        let mut replayer = super::aof_log::Replayer::new(ctx);
+        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
+        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms(), &mut other);
+        self.set_loading(false);
         let report = result.map_err(|e| {
             format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
         })?;
@@ -460,6 +503,10 @@ pub fn save_on_exit_forced(ctx: &Context) -> bool {
 /// and SHUTDOWN did not already decide. Returns false when that save failed.
 pub fn save_on_exit(ctx: &Context) -> bool {
     ctx.persist.aof.finish();
+    if ctx.persist.is_loading() {
+        // A partly loaded data set must not replace the file it came from.
+        return true;
+    }
     if ctx.persist.shutdown_handled.load(Ordering::Relaxed) {
         return true;
     }

@@ -244,6 +244,21 @@ fn log_command(session: &Session, input: &[u8]) {
 
 /// Runs one command, then logs what it changed when the append-only file is on.
 fn execute(ctx: &Context, session: &Session, cmd: Command<'_>, out: &mut Vec<u8>) -> Option<Step> {
+    if ctx.persist.gate.load(std::sync::atomic::Ordering::Relaxed)
+        & crate::persist::service::GATE_LOADING
+        != 0
+        && !matches!(
+            cmd,
+            Command::Version
+                | Command::Quit
+                | Command::Shutdown { .. }
+                | Command::Stats(_)
+                | Command::Verbosity { .. }
+        )
+    {
+        out.extend_from_slice(b"SERVER_ERROR loading\r\n");
+        return None;
+    }
     if !ctx.persist.aof.is_on() {
         return execute_command(ctx, session, cmd, out);
     }

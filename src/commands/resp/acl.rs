@@ -37,6 +37,18 @@ pub(super) fn permitted(call: &mut Call<'_>, args: Args<'_>) -> bool {
         Denied::Channel(p) => (LogReason::Channel, args.get(p).to_vec()),
     };
     log_denial(call, reason, object, None);
+    if call.conn.running_exec {
+        let reason = match why {
+            Denied::Command => "no permission to execute the command or subcommand",
+            Denied::Key(_) => "no permission to touch the specified keys",
+            Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        call.w.error_fmt(format_args!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and \
+             the EXEC call. This command is no longer allowed for the following reason: {reason}"
+        ));
+        return false;
+    }
     match why {
         Denied::Command => call.w.error_fmt(format_args!(
             "NOPERM this user has no permissions to run the '{name}' command"
@@ -69,7 +81,7 @@ pub(super) fn log_denial(
     if client_info.last() == Some(&b'\n') {
         client_info.pop();
     }
-    let context = if call.conn.tx.queuing() {
+    let context = if call.conn.tx.queuing() || call.conn.running_exec {
         "multi"
     } else {
         "toplevel"

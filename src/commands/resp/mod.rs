@@ -112,6 +112,8 @@ struct Conn {
     last_cmd: &'static str,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
+    /// EXEC is running the queue (ACL refusals then say the rules changed since queuing).
+    running_exec: bool,
     /// Channels, patterns and shard channels subscribed to.
     subs: pubsub::Subscriptions,
     /// CLIENT REPLY OFF: replies are dropped.
@@ -120,9 +122,16 @@ struct Conn {
     reply_skip: u8,
     /// MONITOR was run: this connection receives every command's line.
     monitor: bool,
+    /// Replaying the append-only file: runs while the server is loading.
+    replay: bool,
 }
 
 impl State {
+    /// This session replays the append-only file (its commands run while loading).
+    pub fn set_replay(&mut self) {
+        self.conn.replay = true;
+    }
+
     /// `HELLO 3` was sent: replies and pushes are RESP3.
     pub fn resp3(&self) -> bool {
         self.conn.resp3
@@ -451,15 +460,12 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
     if !call.login.user.unrestricted() && !acl::permitted(call, args) {
         return Err(Some(index));
     }
-    if call
+    let gate = call
         .ctx
         .persist
-        .bgsave_failed
-        .load(std::sync::atomic::Ordering::Relaxed)
-        && spec.flags.contains(&"write")
-        && call.ctx.persist.refuse_writes(call.ctx)
-    {
-        call.w.error(persistence::MISCONF);
+        .gate
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if gate != 0 && persistence::refused(call, spec, gate) {
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();

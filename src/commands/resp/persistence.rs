@@ -87,7 +87,8 @@ fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
         &call.ctx.directives.get("save").unwrap_or_default(),
     )
     .unwrap_or_default();
-    if save || (!nosave && !points.is_empty()) {
+    // A partly loaded data set is never saved.
+    if !call.ctx.persist.is_loading() && (save || (!nosave && !points.is_empty())) {
         let saved = match call.ctx.persist.save(call.ctx) {
             Ok(_) => true,
             // A background save holds the lock: wait for it by saving behind it.
@@ -118,6 +119,27 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
         call.w
             .error(b"ERR Background append only file rewriting already in progress");
     }
+}
+
+/// Refuses a command while loading (-LOADING unless Redis flags it `loading`) or, after a
+/// failed background save, a write per `stop-writes-on-bgsave-error`. Called only when
+/// the persistence gate is not 0.
+#[cold]
+pub(super) fn refused(call: &mut Call<'_>, spec: &Spec, gate: u8) -> bool {
+    use crate::persist::service::{GATE_BGSAVE_FAILED, GATE_LOADING};
+    if gate & GATE_LOADING != 0 && !call.conn.replay && !spec.flags.contains(&"loading") {
+        call.w
+            .error(b"LOADING Redis is loading the dataset in memory");
+        return true;
+    }
+    if gate & GATE_BGSAVE_FAILED != 0
+        && spec.flags.contains(&"write")
+        && call.ctx.persist.refuse_writes(call.ctx)
+    {
+        call.w.error(MISCONF);
+        return true;
+    }
+    false
 }
 
 /// After a write command succeeded: log the state of the keys it touched (only called

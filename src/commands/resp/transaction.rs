@@ -226,12 +226,14 @@ fn run_queue(call: &mut Call<'_>) {
     call.conn.tx.reset();
     call.w.array(queue.ends.len());
     let mut from = 0;
+    call.conn.running_exec = true;
     for &end in &queue.ends {
         super::execute(call, Args::new(&queue.bytes, &queue.args[from..end]));
         from = end;
         // HELLO 3 in the queue switches the replies after it, as in Redis.
         call.w.resp3 = call.conn.resp3;
     }
+    call.conn.running_exec = false;
     queue.clear();
     call.conn.tx.queue = queue;
 }

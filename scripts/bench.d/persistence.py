@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Persistence benchmarks, slabd beside redis-server 7.0 on this machine.
+
+  python3 scripts/bench.d/persistence.py [--keys N] [--rounds R]
+
+1. SET throughput (redis-benchmark, 50 clients, 100-byte values) with no persistence,
+   appendfsync everysec and appendfsync always, alternating the servers each round.
+2. BGSAVE while redis-benchmark runs: worst request latency during the save against the
+   same run without a save, and the extra resident memory during it (slabd: VmRSS peak over
+   the start; Redis: rdb_last_cow_size of its forked child).
+3. Load time of the same dump.rdb (written by redis-server) at start-up.
+
+Scaled to a 2-core machine shared with other jobs: --keys (default 500,000 keys of 256
+bytes, about 150 MB of data), not the issue's 1-2 GB. Prints a Markdown report.
+"""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
+procs = []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_slabd(d, *extra):
+    p = subprocess.Popen([SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
+                          "-m", "2048", "--dir", d, *extra],
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    procs.append(p)
+    port, log, t0 = None, [], time.time()
+    for line in p.stderr:
+        log.append(line.strip())
+        m = re.match(r"listening on resp .*:(\d+)$", line.strip())
+        if m:
+            port = int(m.group(1))
+        if line.strip() == "ready":
+            break
+    p.stderr_lines = log
+
+    def drain():
+        for line in p.stderr:
+            log.append(line.strip())
+
+    threading.Thread(target=drain, daemon=True).start()
+    return p, port, log, time.time() - t0
+
+
+def start_redis(d, *extra):
+    port = free_port()
+    logf = os.path.join(d, "redis.log")
+    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", d,
+                          "--save", "", "--logfile", logf, *extra])
+    procs.append(p)
+    t0 = time.time()
+    while True:
+        try:
+            out = cli(port, "info", "persistence")
+            if "loading:0" in out:
+                break
+        except subprocess.CalledProcessError:
+            pass
+        time.sleep(0.02)
+    return p, port, logf, time.time() - t0
+
+
+def cli(port, *args):
+    return subprocess.run(["redis-cli", "-p", str(port), *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def bench(port, tests, n, clients=50, pipeline=1, keys=100000, size=100):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", tests, "-n", str(n), "-c",
+                          str(clients), "-P", str(pipeline), "-r", str(keys), "-d", str(size),
+                          "--csv"], check=True, capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines()[1:]:
+        f = [x.strip('"') for x in line.split(",")]
+        rows[f[0]] = {"rps": float(f[1]), "max_ms": float(f[7]), "p99_ms": float(f[6])}
+    return rows
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def throughput(rounds, n):
+    configs = [
+        ("slabd, no persistence", "slabd", []),
+        ("slabd, appendfsync everysec", "slabd", ["--appendonly", "yes", "--appendfsync", "everysec"]),
+        ("redis, appendfsync everysec", "redis", ["--appendonly", "yes", "--appendfsync", "everysec"]),
+        ("slabd, appendfsync always", "slabd", ["--appendonly", "yes", "--appendfsync", "always"]),
+        ("redis, appendfsync always", "redis", ["--appendonly", "yes", "--appendfsync", "always"]),
+        ("redis, no persistence", "redis", ["--appendonly", "no"]),
+    ]
+    results = {name: [] for name, _, _ in configs}
+    for _ in range(rounds):
+        for name, server, extra in configs:
+            d = tempfile.mkdtemp(prefix="slabd-bench-")
+            count = n // 10 if "always" in name else n
+            if server == "slabd":
+                p, port, _, _ = start_slabd(d, *extra)
+            else:
+                p, port, _, _ = start_redis(d, *extra)
+            results[name].append(bench(port, "set", count)["SET"]["rps"])
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+    return {k: median(v) for k, v in results.items()}
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bgsave(keys, size):
+    out = {}
+    for server in ("slabd", "redis"):
+        d = tempfile.mkdtemp(prefix="slabd-bench-")
+        if server == "slabd":
+            p, port, _, _ = start_slabd(d)
+        else:
+            p, port, _, _ = start_redis(d)
+        bench(port, "set", keys * 2, clients=20, pipeline=64, keys=keys, size=size)
+        dbsize = int(cli(port, "dbsize").strip())
+        base = bench(port, "set,get", 200000, clients=20, keys=keys, size=size)
+        # The same load with a BGSAVE half a second in.
+        peak = [rss_kb(p.pid)]
+        start_rss = peak[0]
+        done = threading.Event()
+
+        def trigger():
+            time.sleep(0.5)
+            cli(port, "bgsave")
+            while "rdb_bgsave_in_progress:1" in cli(port, "info", "persistence"):
+                peak.append(rss_kb(p.pid))
+                time.sleep(0.02)
+            done.set()
+
+        t = threading.Thread(target=trigger)
+        t.start()
+        during = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
+        t.join()
+        info = cli(port, "info", "persistence")
+        if server == "redis":
+            extra_mb = int(re.search(r"rdb_last_cow_size:(\d+)", info).group(1)) / 1e6
+        else:
+            extra_mb = (max(peak) - start_rss) / 1000
+        secs = re.search(r"rdb_last_bgsave_time_sec:(-?\d+)", info).group(1)
+        out[server] = {
+            "keys": dbsize,
+            "base_max_ms": max(base["SET"]["max_ms"], base["GET"]["max_ms"]),
+            "save_max_ms": max(during["SET"]["max_ms"], during["GET"]["max_ms"]),
+            "save_p99_ms": max(during["SET"]["p99_ms"], during["GET"]["p99_ms"]),
+            "extra_mb": extra_mb,
+            "save_secs": secs,
+            "dump": os.path.join(d, "dump.rdb"),
+            "dir": d,
+        }
+        stop(p)
+    return out
+
+
+def load_time(dump):
+    res = {}
+    for server in ("slabd", "redis"):
+        times = []
+        for _ in range(3):
+            d = tempfile.mkdtemp(prefix="slabd-bench-")
+            shutil.copy(dump, os.path.join(d, "dump.rdb"))
+            if server == "slabd":
+                p, port, log, _ = start_slabd(d)
+                while "\nloading:0" not in cli(port, "info", "persistence"):
+                    time.sleep(0.01)
+                line = next((x for x in log if x.startswith("DB loaded from disk")), None)
+                while line is None:
+                    line = next((x for x in p.stderr_lines if x.startswith("DB loaded from disk")), None)
+                    time.sleep(0.01)
+                times.append(float(re.search(r"([\d.]+) seconds", line).group(1)))
+            else:
+                p, _, logf, _ = start_redis(d)
+                m = None
+                for _ in range(200):
+                    m = re.search(r"DB loaded from disk: ([\d.]+) seconds", open(logf).read())
+                    if m:
+                        break
+                    time.sleep(0.01)
+                times.append(float(m.group(1)))
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+        res[server] = median(times)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=500000)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=200000)
+    a = ap.parse_args()
+    load = open("/proc/loadavg").read().split()[0]
+    tp = throughput(a.rounds, a.requests)
+    print(tp, file=sys.stderr, flush=True)
+    bg = bgsave(a.keys, a.size)
+    print(bg, file=sys.stderr, flush=True)
+    lt = load_time(bg["redis"]["dump"])
+    for s in bg.values():
+        shutil.rmtree(s["dir"], ignore_errors=True)
+    load_after = open("/proc/loadavg").read().split()[0]
+    print(f"Load average {load} before, {load_after} after; {os.cpu_count()} cores.\n")
+    print("SET throughput (redis-benchmark -t set -c 50 -d 100 -r 100000; `always` runs use a")
+    print(f"tenth of the requests), median of {a.rounds} alternating rounds:\n")
+    print("| configuration | requests/s |\n|---|---|")
+    for k, v in tp.items():
+        print(f"| {k} | {v:,.0f} |")
+    ev = tp["slabd, appendfsync everysec"]
+    print(f"\neverysec: {ev / tp['slabd, no persistence']:.2f}x slabd without persistence, "
+          f"{ev / tp['redis, appendfsync everysec']:.2f}x Redis everysec; always: "
+          f"{tp['slabd, appendfsync always'] / tp['redis, appendfsync always']:.2f}x Redis always.\n")
+    print(f"BGSAVE during redis-benchmark -t set,get -c 20 ({a.keys:,} keys of {a.size} bytes):\n")
+    print("| server | keys | worst latency, no save | worst latency during save | p99 during save "
+          "| extra memory during save | save time (s) |\n|---|---|---|---|---|---|---|")
+    for k, s in bg.items():
+        print(f"| {k} | {s['keys']:,} | {s['base_max_ms']:.1f} ms | {s['save_max_ms']:.1f} ms | "
+              f"{s['save_p99_ms']:.1f} ms | {s['extra_mb']:.1f} MB | {s['save_secs']} |")
+    print(f"\nLoad time of Redis's dump.rdb of these keys (median of 3): slabd {lt['slabd']:.3f} s, "
+          f"Redis {lt['redis']:.3f} s ({lt['slabd'] / max(lt['redis'], 1e-9):.2f}x).")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()

@@ -1,0 +1,144 @@
+//! Collections between the store and the files: a stored value read into the
+//! [`Value`] model (for the RDB writer and the AOF), and a [`Value`] turned into the RESP
+//! commands that rebuild it (for loading and AOF records), so persistence reaches each
+//! collection only through its owner's public types and commands.
+//!
+//! Hashes and sets are read here; lists and sorted sets join when the store holds them
+//! (until then a stored value of those types is reported as not persisted).
+
+use super::value::Value;
+use crate::collections::compact::Compact;
+use crate::collections::hash::{HashObject, HashRef};
+use crate::collections::intset::IntSet;
+use crate::collections::set::{SetObject, SetRef};
+use crate::storage::{Current, ItemType};
+
+/// Elements per rebuilding command (RPUSH/SADD/HSET/ZADD), so no command is huge.
+const BATCH: usize = 512;
+
+/// The value of a stored item; None for a type persistence cannot read yet.
+pub fn value_of(cur: &Current<'_>) -> Option<Value> {
+    match cur.item_type() {
+        ItemType::String => Some(Value::String(cur.bytes()?.into_owned())),
+        ItemType::Hash => {
+            let pairs = |h: HashRef<'_>| h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            if let Some(obj) = cur.downcast_ref::<HashObject>() {
+                return Some(Value::Hash(pairs(HashRef::Table(&obj.0))));
+            }
+            let bytes = cur.bytes()?;
+            Some(Value::Hash(pairs(HashRef::Compact(Compact::new(&bytes)?))))
+        }
+        ItemType::Set => {
+            let members = |s: SetRef<'_>| s.iter().map(|m| m.to_vec()).collect();
+            if let Some(obj) = cur.downcast_ref::<SetObject>() {
+                return Some(Value::Set(members(SetRef::Table(&obj.0))));
+            }
+            let bytes = cur.bytes()?;
+            Some(Value::Set(members(SetRef::IntSet(IntSet::new(&bytes)?))))
+        }
+        _ => None,
+    }
+}
+
+/// Commands that rebuild `key` as `value` in the selected database (after a DEL of it),
+/// then set its expiry. Strings are not handled here (they take the store's direct path).
+pub fn rebuild_commands(
+    key: &[u8],
+    value: &Value,
+    expire_ms: Option<i64>,
+    out: &mut Vec<Vec<Vec<u8>>>,
+) {
+    out.push(vec![b"DEL".to_vec(), key.to_vec()]);
+    let mut push = |name: &[u8], args: &mut dyn Iterator<Item = Vec<Vec<u8>>>, per: usize| {
+        let mut cmd = vec![name.to_vec(), key.to_vec()];
+        for a in args {
+            cmd.extend(a);
+            if cmd.len() >= 2 + BATCH * per {
+                out.push(std::mem::replace(
+                    &mut cmd,
+                    vec![name.to_vec(), key.to_vec()],
+                ));
+            }
+        }
+        if cmd.len() > 2 {
+            out.push(cmd);
+        }
+    };
+    match value {
+        Value::String(s) => push(b"SET", &mut std::iter::once(vec![s.clone()]), 1),
+        Value::List(v) => push(b"RPUSH", &mut v.iter().map(|e| vec![e.clone()]), 1),
+        Value::Set(v) => push(b"SADD", &mut v.iter().map(|e| vec![e.clone()]), 1),
+        Value::Hash(v) => push(
+            b"HSET",
+            &mut v.iter().map(|(f, x)| vec![f.clone(), x.clone()]),
+            2,
+        ),
+        Value::ZSet(v) => push(
+            b"ZADD",
+            &mut v.iter().map(|(m, s)| vec![score_text(*s), m.clone()]),
+            2,
+        ),
+    }
+    if let Some(ms) = expire_ms {
+        out.push(vec![
+            b"PEXPIREAT".to_vec(),
+            key.to_vec(),
+            ms.to_string().into_bytes(),
+        ]);
+    }
+}
+
+fn score_text(s: f64) -> Vec<u8> {
+    if s.is_infinite() {
+        return if s > 0.0 {
+            b"+inf".to_vec()
+        } else {
+            b"-inf".to_vec()
+        };
+    }
+    format!("{s:?}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuild_batches_and_expires() {
+        let v = Value::Hash(
+            (0..600)
+                .map(|i| (format!("f{i}").into_bytes(), b"v".to_vec()))
+                .collect(),
+        );
+        let mut out = Vec::new();
+        rebuild_commands(b"h", &v, Some(5000), &mut out);
+        assert_eq!(out[0], vec![b"DEL".to_vec(), b"h".to_vec()]);
+        assert_eq!(out[1].len(), 2 + 512 * 2);
+        assert_eq!(out[2].len(), 2 + 88 * 2);
+        assert_eq!(
+            out[3],
+            vec![b"PEXPIREAT".to_vec(), b"h".to_vec(), b"5000".to_vec()]
+        );
+        let mut out = Vec::new();
+        rebuild_commands(
+            b"z",
+            &Value::ZSet(vec![
+                (b"m".to_vec(), f64::NEG_INFINITY),
+                (b"n".to_vec(), 0.1),
+            ]),
+            None,
+            &mut out,
+        );
+        assert_eq!(
+            out[1],
+            vec![
+                b"ZADD".to_vec(),
+                b"z".to_vec(),
+                b"-inf".to_vec(),
+                b"m".to_vec(),
+                b"0.1".to_vec(),
+                b"n".to_vec()
+            ]
+        );
+    }
+}
