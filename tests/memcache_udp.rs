@@ -121,3 +121,20 @@ fn udp_is_off_by_default() {
     let d = Daemon::start(&[]);
     assert_eq!(d.udp_addr, None);
 }
+
+#[test]
+fn stats_conns_lists_the_listeners() {
+    let d = Daemon::start(&["-U", "-1"]);
+    let mut c = d.connect();
+    c.send(b"stats conns\r\n");
+    let conns = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
+    let udp = d.udp_addr.unwrap();
+    assert!(
+        conns.contains(&format!(":addr tcp:{}\r\n", d.addr)),
+        "{conns}"
+    );
+    assert!(conns.contains(":state conn_listening\r\n"), "{conns}");
+    assert!(conns.contains(":UDP UDP\r\n"), "{conns}");
+    assert!(conns.contains(&format!(":addr udp:{udp}\r\n")), "{conns}");
+    assert!(conns.contains(":state conn_read\r\n"), "{conns}");
+}

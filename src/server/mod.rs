@@ -271,10 +271,17 @@ impl Server {
         });
         for (i, l) in listeners.iter_mut().enumerate() {
             let token = Token(i);
-            match &mut l.socket {
-                Socket::Tcp(s) => poll.registry().register(s, token, Interest::READABLE)?,
-                Socket::Unix(s, _) => poll.registry().register(s, token, Interest::READABLE)?,
-            }
+            let (fd, addr) = match &mut l.socket {
+                Socket::Tcp(s) => {
+                    poll.registry().register(s, token, Interest::READABLE)?;
+                    (s.as_raw_fd(), format!("tcp:{}", l.local))
+                }
+                Socket::Unix(s, _) => {
+                    poll.registry().register(s, token, Interest::READABLE)?;
+                    (s.as_raw_fd(), format!("unix:{}", l.local))
+                }
+            };
+            ctx.memcache.add_listener(fd, addr);
         }
         let workers = (0..ctx.threads.len())
             .map(|i| Worker::spawn(i, ctx.clone(), lifecycle.clone()))

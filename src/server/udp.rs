@@ -20,6 +20,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +67,10 @@ pub fn start(
     lifecycle: &Arc<Lifecycle>,
 ) -> io::Result<()> {
     for socket in sockets {
+        if let Ok(addr) = socket.local_addr() {
+            ctx.memcache
+                .add_listener(socket.as_raw_fd(), format!("udp:{addr}"));
+        }
         for worker in 0..ctx.threads.len() {
             let socket = socket.try_clone()?;
             let ctx = ctx.clone();
