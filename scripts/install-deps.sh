@@ -17,7 +17,7 @@ apt_install() {
 # libmemcached-dev: pylibmc builds against it where no wheel fits; mariadb-server:
 # examples/mysql-cache.
 apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
-  libmemcached-dev mariadb-server)
+  libmemcached-dev mariadb-server openssl)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,6 +52,13 @@ if [ ${#missing[@]} -gt 0 ]; then
       "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
     fi
   done
+fi
+
+# prometheus_client's parser checks the metrics endpoint (compat.d/65-observability.sh).
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --no-input prometheus_client >/dev/null 2>&1 ||
+    python3 -m pip install -q --disable-pip-version-check --no-input --break-system-packages \
+      prometheus_client >/dev/null 2>&1 || apt_install python3-prometheus-client
 fi
 
 # Python clients: pip first (current versions), then Debian's packages.

@@ -215,6 +215,11 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(EX_OSERR, e),
     };
+    match server::metrics::start(&ctx) {
+        Ok(Some(addr)) => eprintln!("listening on metrics {addr}"),
+        Ok(None) => {}
+        Err(e) => return fail(EX_OSERR, e),
+    }
     if let Err(e) = signals::wait_for_termination(signals, server.lifecycle(), verbose) {
         return fail(EX_OSERR, e);
     }

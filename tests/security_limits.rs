@@ -40,3 +40,18 @@ fn query_buffer_limit_closes_a_client_that_sends_too_much() {
     let value = "y".repeat(500_000);
     ok.check(&["SET", "k", &value], "+OK\r\n");
 }
+
+#[test]
+fn a_request_stalled_half_sent_is_closed() {
+    let d = daemon(&["--client-request-timeout", "1"]);
+    let mut idle = d.connect_resp();
+    idle.check(&["PING"], "+PONG\r\n");
+    let mut slow = d.connect();
+    slow.send(b"set k 0 0 10\r\nhal");
+    // Closed within a couple of clock seconds (the read waits up to 10 s).
+    assert!(slow.closed());
+    // A connection with no request pending is not touched.
+    idle.check(&["PING"], "+PONG\r\n");
+    let mut c = d.connect();
+    c.roundtrip(b"get k\r\n", b"END\r\n");
+}

@@ -225,8 +225,13 @@ def main():
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--bgsave-only", action="store_true", help="only the BGSAVE part")
     a = ap.parse_args()
     load = open("/proc/loadavg").read().split()[0]
+    if a.bgsave_only:
+        bg = bgsave(a.keys, a.size)
+        print(bg)
+        return
     tp = throughput(a.rounds, a.requests)
     print(tp, file=sys.stderr, flush=True)
     bg = bgsave(a.keys, a.size)

@@ -218,18 +218,40 @@ def memcaslap(port, cfg_path, seconds, multiget, timeout):
     return {"throughput": float(m.group(1))} if m else None
 
 
-def redis_benchmark(port, pipeline, requests, timeout):
+def redis_benchmark(port, pipeline, requests, timeout, tests=("SET", "GET")):
     argv = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", "50",
-            "-n", str(requests), "-t", "set,get", "-P", str(pipeline), "-d", "100",
-            "-r", "100000", "--csv"]
+            "-n", str(requests), "-t", ",".join(t.lower() for t in tests), "-P", str(pipeline),
+            "-d", "100", "-r", "100000", "--csv"]
     out = run_tool(argv, timeout)
     rows = {}
     for line in (out or "").splitlines():
         cells = [c.strip('"') for c in line.split(",")]
-        if cells[0] in ("SET", "GET") and len(cells) >= 7:
+        if cells[0] in tests and len(cells) >= 7:
             rows[cells[0]] = {"throughput": float(cells[1]), "p50_us": float(cells[4]) * 1000,
                               "p99_us": float(cells[6]) * 1000}
     return rows or None
+
+
+def load_hashes(port, count, timeout):
+    """HSETs `count` hashes of 10 fields (8-byte names, 16-byte values) through
+    `redis-cli --pipe`; true when every reply came back without error."""
+    proc = subprocess.Popen(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--pipe"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    fields = [b"field%03d" % i for i in range(10)]
+    value = b"v" * 16
+    tail_args = b"".join(b"$8\r\n%s\r\n$16\r\n%s\r\n" % (f, value) for f in fields)
+    batch = []
+    for k in range(count):
+        batch.append(b"*22\r\n$4\r\nHSET\r\n$12\r\nhash:%07d\r\n" % k + tail_args)
+        if len(batch) == 10000:
+            proc.stdin.write(b"".join(batch))
+            batch = []
+    proc.stdin.write(b"".join(batch))
+    proc.stdin.close()
+    out = proc.stdout.read().decode(errors="replace")
+    proc.wait(timeout=timeout)
+    return f"errors: 0, replies: {count}" in out
 
 
 class Fleet:
@@ -442,6 +464,57 @@ class Bench:
                 finally:
                     s.stop()
 
+    # redis-benchmark tests of the collection types (workload 8); `lpush`... join this list.
+    COLLECTION_TESTS = ("SADD", "HSET", "SPOP")
+
+    def collection_workloads(self):
+        """Workload 8: redis-benchmark on the collection commands, slabd against redis-server
+        in alternating rounds; workload 9: resident bytes per hash for hashes of 10 fields."""
+        o = self.o
+        t = o.duration + 120
+        fleet = Fleet(self, o.memory)
+        try:
+            for p in (1, 16):
+                for verb in self.COLLECTION_TESTS:
+                    self.case(f"8-{verb.lower()}-P{p}", f"RESP redis-benchmark {verb} -P {p}",
+                              "throughput", "higher", "req/s", "redis-server",
+                              f"8 redis-benchmark {verb} -P {p}")
+            print("== workload 8: redis-benchmark on collections", flush=True)
+            fleet.flush()
+            for r in self.rounds():
+                for p in (1, 16):
+                    n = self.sized(100000 if p == 1 else 500000, 2000)
+                    for s in fleet.resp():
+                        rows = redis_benchmark(s.resp_port, p, n, t, self.COLLECTION_TESTS)
+                        for verb, m in (rows or {}).items():
+                            self.add(f"8-{verb.lower()}-P{p}", s, r, m)
+        finally:
+            fleet.stop()
+        hashes = self.sized(1_000_000, 20_000)
+        self.case("9-hash-memory", f"resident bytes per hash, {hashes} hashes of 10 fields "
+                  "(8 B names, 16 B values)", "bytes_per_item", "lower", "B", "redis-server",
+                  "9 memory, hashes")
+        print(f"== workload 9: memory after {hashes} hashes", flush=True)
+        for r in range(1 if o.quick else min(o.rounds, 2)):
+            for kind in ("slabd", "redis-server"):
+                s = self.start(kind, 1024)
+                if not s:
+                    continue
+                try:
+                    before = s.rss_bytes()
+                    if load_hashes(s.resp_port, hashes, 600):
+                        stored = s.item_count()
+                        after = s.rss_bytes()
+                        if stored:
+                            self.add("9-hash-memory", s, r, {
+                                "bytes_per_item": (after - before) / stored,
+                                "rss_mb": after / 2**20, "items": stored,
+                                "stored_fraction": stored / hashes})
+                except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+                    self.note(f"{kind}: hash memory run failed ({e})")
+                finally:
+                    s.stop()
+
     def hit_ratio_workload(self):
         o = self.o
         keys = self.sized("400000", "20000")
@@ -517,8 +590,8 @@ def main():
     # they cut its throughput about tenfold, so the default is Redis's own default, 1.
     ap.add_argument("--redis-io-threads", type=int, default=1)
     ap.add_argument("--memory", type=int, default=1024, help="-m for the throughput runs")
-    ap.add_argument("--only", default="throughput,memory,hit",
-                    help="comma-separated: throughput, memory, hit")
+    ap.add_argument("--only", default="throughput,memory,hit,collections",
+                    help="comma-separated: throughput, memory, hit, collections")
     o = ap.parse_args()
     if o.quick:
         o.rounds, o.duration = 1, 0.5
@@ -533,6 +606,8 @@ def main():
             b.memory_workload()
         if "hit" in only:
             b.hit_ratio_workload()
+        if "collections" in only:
+            b.collection_workloads()
     finally:
         b.save(started)
     print(f"== done in {time.time() - started:.0f} s", flush=True)

@@ -137,9 +137,31 @@ pub struct ClientInfo {
     pub subs: [AtomicU32; 3],
     /// Reply bytes not yet written at the end of the last turn (`CLIENT LIST obl=`).
     pub unsent: AtomicU64,
+    /// The socket's file descriptor (memcached's `cfd` in `watch` lines), set by the worker.
+    pub fd: std::sync::atomic::AtomicI32,
 }
 
 impl ClientInfo {
+    /// A client no registry knows of (the metrics endpoint's own requests).
+    pub fn detached(addr: &str, local_addr: &str) -> ClientInfo {
+        ClientInfo {
+            id: 0,
+            addr: addr.to_string(),
+            local_addr: local_addr.to_string(),
+            created: 0,
+            last_cmd: AtomicU32::new(0),
+            db: AtomicU8::new(0),
+            name: Mutex::new(None),
+            last_cmd_name: Mutex::new("NULL"),
+            bytes_in: AtomicU64::new(0),
+            place: AtomicU64::new(0),
+            flags: AtomicU32::new(0),
+            subs: Default::default(),
+            unsent: AtomicU64::new(0),
+            fd: std::sync::atomic::AtomicI32::new(-1),
+        }
+    }
+
     /// The address [`crate::hub::Hub::post`] delivers to.
     pub fn target(&self) -> Target {
         let place = self.place.load(Ordering::Relaxed);
@@ -194,6 +216,7 @@ impl Clients {
             flags: AtomicU32::new(0),
             subs: Default::default(),
             unsent: AtomicU64::new(0),
+            fd: std::sync::atomic::AtomicI32::new(-1),
         });
         self.open.lock().insert(id, info.clone());
         info
@@ -280,6 +303,9 @@ impl Session {
 
     /// The connection is closing: leave every channel, key queue and list it is on.
     pub fn close(&mut self, ctx: &Context) {
+        if self.info.has_flag(crate::hub::flag::MONITOR) {
+            ctx.hub.watchers.remove(self.info.target());
+        }
         if let Some(wait) = self.wait.take() {
             ctx.hub
                 .waiters
@@ -330,6 +356,13 @@ fn refused_by_protected_mode(
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    crate::hub::tracking::begin_command(session.info.id);
+    let step = process_one(ctx, session, input, out);
+    crate::hub::tracking::end_command(&ctx.hub);
+    step
+}
+
+fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
     if session.login.is_none() && refused_by_protected_mode(ctx, session, input, out) {
         return Step::Close;
     }

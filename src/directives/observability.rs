@@ -17,4 +17,6 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("latency-tracking", [], "yes", Kind::Bool, true),
     directive!("tracking-table-max-keys", [], "1000000",
         Kind::Int { min: 0, max: i64::MAX }, true),
+    directive!("metrics-port", [], "0", Kind::Int { min: 0, max: 65535 }, false),
+    directive!("metrics-bind", [], "127.0.0.1", Kind::String, false),
 ];

@@ -66,6 +66,7 @@ pub mod limits;
 pub mod monitor;
 pub mod notify;
 pub mod pubsub;
+pub mod tracking;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -244,6 +245,8 @@ pub struct Hub {
     pub pause: Pause,
     /// MONITOR and memcached `watch` connections.
     pub watchers: monitor::Watchers,
+    /// CLIENT TRACKING.
+    pub tracking: tracking::Tracking,
     /// Messages dropped because a mailbox was full.
     pub dropped: AtomicU64,
 }
@@ -258,6 +261,7 @@ impl Hub {
             limits: &limits::LIMITS,
             pause: Pause::default(),
             watchers: monitor::Watchers::default(),
+            tracking: tracking::Tracking::default(),
             dropped: AtomicU64::new(0),
         }
     }
@@ -279,6 +283,30 @@ impl Hub {
                 .unwrap_or_default(),
         );
         directives.on_change("client-output-buffer-limit", apply);
+        let max = self.tracking.max_keys.clone();
+        max.store(directives.int("tracking-table-max-keys"), Ordering::Relaxed);
+        directives.on_change("tracking-table-max-keys", move |v| {
+            max.store(v.parse().unwrap_or(0), Ordering::Relaxed);
+            Ok(())
+        });
+    }
+
+    /// The Pub/Sub and tracking lines of `INFO stats`.
+    pub fn write_info_stats(&self, s: &mut Vec<u8>) {
+        use pubsub::Space;
+        use std::io::Write as _;
+        let _ = write!(
+            s,
+            "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_shardchannels:{}\r\n\
+             tracking_total_keys:{}\r\ntracking_total_items:{}\r\n\
+             tracking_total_prefixes:{}\r\n",
+            self.pubsub.channels(Space::Channel, None).len(),
+            self.pubsub.numpat(),
+            self.pubsub.channels(Space::Shard, None).len(),
+            self.tracking.total_keys(),
+            self.tracking.total_items(),
+            self.tracking.total_prefixes(),
+        );
     }
 
     /// Gives worker `id`'s mailbox the waker of that worker's poll.

@@ -154,6 +154,128 @@ pub fn memcache_monitor_line(addr: &str, request: &[u8]) -> Arc<[u8]> {
     monitor_line(0, addr, words)
 }
 
+/// memcached's `watch` streams by name (1.6.18's list; `rawcmds`, `sysevents` and the
+/// proxy streams are accepted and stay silent). `None` for an unknown name.
+pub fn watch_stream(name: &[u8]) -> Option<u32> {
+    Some(match name {
+        b"fetchers" => stream::FETCHERS,
+        b"mutations" => stream::MUTATIONS,
+        b"evictions" => stream::EVICTIONS,
+        b"connevents" => stream::CONNEVENTS,
+        b"rawcmds" | b"sysevents" | b"proxyreqs" | b"proxyevents" | b"proxyuser" => 0,
+        _ => return None,
+    })
+}
+
+/// Appends `key` as memcached's `uriencode`: letters, digits and `-._~` as they are, any
+/// other byte as `%XX`.
+pub fn uriencode(out: &mut Vec<u8>, key: &[u8]) {
+    for &c in key {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            out.push(c);
+        } else {
+            let _ = write!(out, "%{c:02X}");
+        }
+    }
+}
+
+/// memcached's log line prefix: `ts=<secs>.<usecs> gid=<n> ` (microseconds not padded,
+/// as memcached prints them).
+fn log_prefix(w: &Watchers) -> Vec<u8> {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = Vec::with_capacity(128);
+    let _ = write!(
+        line,
+        "ts={}.{} gid={} ",
+        d.as_secs(),
+        d.subsec_micros(),
+        w.next_gid()
+    );
+    line
+}
+
+/// What a `watch` line reports about an item.
+pub struct ItemLog<'a> {
+    pub key: &'a [u8],
+    pub class: u8,
+    pub size: usize,
+    pub fd: i32,
+}
+
+impl Watchers {
+    /// `type=item_get`: `status` is `found`, `not_found`, `flushed` or `expired`.
+    pub fn item_get(&self, hub: &Hub, item: &ItemLog<'_>, status: &str) {
+        let mut l = log_prefix(self);
+        l.extend_from_slice(b"type=item_get key=");
+        uriencode(&mut l, item.key);
+        let _ = writeln!(
+            l,
+            " status={status} clsid={} cfd={} size={}",
+            item.class, item.fd, item.size
+        );
+        self.send(hub, stream::FETCHERS, l.into());
+    }
+
+    /// `type=item_store`: `status` as memcached's store outcome, `cmd` the verb, `ttl`
+    /// seconds left (0: none).
+    pub fn item_store(&self, hub: &Hub, item: &ItemLog<'_>, status: &str, cmd: &str, ttl: u64) {
+        let mut l = log_prefix(self);
+        l.extend_from_slice(b"type=item_store key=");
+        uriencode(&mut l, item.key);
+        let _ = writeln!(
+            l,
+            " status={status} cmd={cmd} ttl={ttl} clsid={} cfd={} size={}",
+            item.class, item.fd, item.size
+        );
+        self.send(hub, stream::MUTATIONS, l.into());
+    }
+
+    /// `type=eviction`: `ttl` -1 for no expiry, `idle` seconds since last access.
+    pub fn eviction(&self, hub: &Hub, item: &ItemLog<'_>, fetched: bool, ttl: i64, idle: u32) {
+        let mut l = log_prefix(self);
+        l.extend_from_slice(b"type=eviction key=");
+        uriencode(&mut l, item.key);
+        let _ = writeln!(
+            l,
+            " fetch={} ttl={ttl} la={idle} clsid={} size={}",
+            if fetched { "yes" } else { "no" },
+            item.class,
+            item.size
+        );
+        self.send(hub, stream::EVICTIONS, l.into());
+    }
+
+    /// `type=conn_new` / `type=conn_close`: `addr` as `ip:port` (or a socket path),
+    /// `reason` for a close (`normal`, `error`, `idle_timeout`, `shutdown`).
+    pub fn conn_event(&self, hub: &Hub, addr: &str, fd: i32, close: Option<&str>) {
+        let (rip, rport, transport) = match addr.rsplit_once(':') {
+            Some((ip, port)) if !addr.starts_with("unix:") => {
+                (ip.trim_matches(['[', ']']), port, "tcp")
+            }
+            _ => ("unix", "0", "local"),
+        };
+        let mut l = log_prefix(self);
+        match close {
+            None => {
+                let _ = writeln!(
+                    l,
+                    "type=conn_new rip={rip} rport={rport} transport={transport} cfd={fd}"
+                );
+            }
+            Some(reason) => {
+                let _ = writeln!(
+                    l,
+                    "type=conn_close rip={rip} rport={rport} transport={transport} \
+                     reason={reason} cfd={fd}"
+                );
+            }
+        }
+        self.send(hub, stream::CONNEVENTS, l.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +304,60 @@ mod tests {
         assert!(
             s.ends_with(" [0 a:1] \"set\" \"k\" \"0\" \"0\" \"1\"\r\n"),
             "{s}"
+        );
+    }
+
+    #[test]
+    fn keys_are_uri_encoded_as_memcached() {
+        let mut v = Vec::new();
+        uriencode(&mut v, b"a-b.c_d~e#f/\xff");
+        assert_eq!(v, b"a-b.c_d~e%23f%2F%FF");
+    }
+
+    #[test]
+    fn watch_lines() {
+        let hub = Hub::new(1);
+        let t = Target {
+            worker: 0,
+            slot: 0,
+            id: 1,
+        };
+        hub.watchers.add(t, stream::MUTATIONS | stream::CONNEVENTS);
+        let item = ItemLog {
+            key: b"k y",
+            class: 3,
+            size: 4,
+            fd: 9,
+        };
+        hub.watchers.item_store(&hub, &item, "stored", "set", 0);
+        hub.watchers
+            .conn_event(&hub, "127.0.0.1:5000", 9, Some("normal"));
+        let mut got = Vec::new();
+        hub.take(0, &mut got);
+        let lines: Vec<String> = got
+            .into_iter()
+            .filter_map(|p| match p.event {
+                Event::Line(l) => Some(String::from_utf8(l.to_vec()).unwrap()),
+                _ => None,
+            })
+            .collect();
+        let rest = |l: &str| {
+            l.split_once(' ')
+                .unwrap()
+                .1
+                .split_once(' ')
+                .unwrap()
+                .1
+                .to_string()
+        };
+        assert!(lines[0].starts_with("ts="), "{}", lines[0]);
+        assert_eq!(
+            rest(&lines[0]),
+            "type=item_store key=k%20y status=stored cmd=set ttl=0 clsid=3 cfd=9 size=4\n"
+        );
+        assert_eq!(
+            rest(&lines[1]),
+            "type=conn_close rip=127.0.0.1 rport=5000 transport=tcp reason=normal cfd=9\n"
         );
     }
 

@@ -148,6 +148,10 @@ impl Hub {
         if self.notify.wants(class) {
             self.notify_slow(event, db, key);
         }
+        // Every event but a miss or a new-key event is a change cached copies must drop.
+        if class & (KEY_MISS | NEW) == 0 && self.tracking.active() {
+            self.tracking.invalidate(self, key);
+        }
     }
 
     #[cold]
@@ -174,7 +178,19 @@ impl crate::storage::Observer for Hub {
     fn removed(&self, why: crate::storage::Removal, db: u8, key: &[u8]) {
         match why {
             crate::storage::Removal::Expired => self.notify(EXPIRED, "expired", db, key),
-            crate::storage::Removal::Evicted => self.notify(EVICTED, "evicted", db, key),
+            crate::storage::Removal::Evicted(e) => {
+                self.notify(EVICTED, "evicted", db, key);
+                if self.watchers.wanted(super::monitor::stream::EVICTIONS) {
+                    let item = super::monitor::ItemLog {
+                        key,
+                        class: e.class,
+                        size: e.size,
+                        fd: -1,
+                    };
+                    self.watchers
+                        .eviction(self, &item, e.fetched, e.ttl, e.idle);
+                }
+            }
         }
     }
 }

@@ -14,7 +14,43 @@ use parking_lot::Mutex;
 use super::rdb::{Writer, WriterOptions};
 use crate::storage::{Current, ItemType, SnapshotSink, Store};
 
-type FileWriter = Writer<BufWriter<File>>;
+type FileWriter = Writer<Chunks>;
+
+/// Bytes of encoded RDB a chunk holds before it goes to the file thread.
+const CHUNK: usize = 1 << 20;
+/// Chunks that may wait for the disk (bounded extra memory: 64 MiB).
+const CHUNKS_QUEUED: usize = 64;
+
+/// The writer's output: encoded bytes collect in memory and full chunks go to the
+/// `slabd-rdb-write` thread, so a client thread that visits a stripe for the snapshot
+/// never waits for the disk (only for a full queue).
+struct Chunks {
+    buf: Vec<u8>,
+    tx: Option<crossbeam_channel::Sender<Vec<u8>>>,
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("writer closed"))?;
+        tx.send(full)
+            .map_err(|_| std::io::Error::other("the file writer stopped"))
+    }
+}
 
 /// What a save wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -132,7 +168,42 @@ fn write_file(
     aof_base: bool,
 ) -> std::io::Result<SaveReport> {
     let file = File::create(path)?;
-    let mut w = Writer::new(BufWriter::with_capacity(1 << 20, file), opts)?;
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(CHUNKS_QUEUED);
+    let writer = std::thread::Builder::new()
+        .name("slabd-rdb-write".into())
+        .spawn(move || {
+            let mut out = BufWriter::with_capacity(CHUNK, file);
+            for chunk in rx {
+                out.write_all(&chunk)?;
+            }
+            out.flush()?;
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()
+        })?;
+    let result = encode_all(
+        store,
+        Chunks {
+            buf: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+        },
+        opts,
+        aof_base,
+    );
+    let written = writer
+        .join()
+        .map_err(|_| std::io::Error::other("the file writer panicked"))?;
+    let report = result?;
+    written?;
+    Ok(report)
+}
+
+fn encode_all(
+    store: &Store,
+    out: Chunks,
+    opts: WriterOptions,
+    aof_base: bool,
+) -> std::io::Result<SaveReport> {
+    let mut w = Writer::new(out, opts)?;
     w.default_aux(store.stats().bytes, aof_base)?;
     let sink = Arc::new(RdbSink {
         state: Mutex::new(SinkState {
@@ -152,10 +223,10 @@ fn write_file(
     }
     let w = s.w.take().expect("writer present");
     let written = w.written();
-    let mut buf = w.finish()?;
-    buf.flush()?;
-    let file = buf.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
+    let mut chunks = w.finish()?;
+    chunks.flush()?;
+    // Closing the channel ends the file thread, which then fsyncs.
+    chunks.tx = None;
     Ok(SaveReport {
         keys: s.keys,
         bytes: written + 9,

@@ -26,7 +26,7 @@ use mio::{Interest, Registry, Token};
 
 use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{flag, Event, OnTimeout, OutputClass, Unblock};
+use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -60,7 +60,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    fn fd(&self) -> i32 {
+    pub(super) fn fd(&self) -> i32 {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
@@ -170,6 +170,9 @@ pub struct Connection {
     soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
     pub last_active: u32,
+    /// Clock second since which a partial request waits for the rest of its bytes
+    /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
+    pub partial_since: Option<u32>,
 }
 
 impl Connection {
@@ -197,6 +200,7 @@ impl Connection {
             touched: false,
             soft_since: None,
             last_active: now,
+            partial_since: None,
         }
     }
 
@@ -263,6 +267,11 @@ impl Connection {
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
             Event::Message(d) => {
+                // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+                let resp3 = self.session.resp.resp3();
+                if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+                    return;
+                }
                 if !self.closing {
                     d.encode(self.session.resp.resp3(), &mut self.wbuf);
                     self.check_output(ctx);
@@ -306,7 +315,8 @@ impl Connection {
 
     /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
     fn check_output(&mut self, ctx: &Context) {
-        let class = if self.session.resp.subscribed() {
+        let watching = self.session.info.has_flag(flag::MONITOR);
+        let class = if self.session.resp.subscribed() || watching {
             OutputClass::Pubsub
         } else {
             OutputClass::Normal
@@ -394,10 +404,14 @@ impl Connection {
                     Step::Blocked => continue,
                     // Using nothing would serve the same bytes forever: wait for more.
                     Step::Incomplete | Step::Done(0) => {
+                        if self.partial_since.is_none() {
+                            self.partial_since = Some(ctx.store.clock().now());
+                        }
                         need_input = true;
                         break;
                     }
                     Step::Done(n) => {
+                        self.partial_since = None;
                         self.start += n.min(avail);
                         if self.start == self.rbuf.len() {
                             self.start = 0;

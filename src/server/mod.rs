@@ -43,6 +43,7 @@
 
 mod connection;
 pub mod daemon;
+pub mod metrics;
 pub mod signals;
 pub mod tls;
 pub mod udp;

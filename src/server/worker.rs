@@ -17,6 +17,7 @@ use slab::Slab;
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
+use crate::hub::monitor::stream;
 use crate::hub::{self, Posted};
 
 use crate::stats::{bump, ServerStats};
@@ -121,6 +122,9 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            // Events posted before this turn's requests arrived go out first (a message
+            // published before a client's next request reaches it before that reply).
+            self.drain_mailbox();
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {
@@ -163,12 +167,19 @@ impl Worker {
                 if idle_timeout > 0 {
                     self.close_idle(now, idle_timeout);
                 }
+                let stall = self.ctx.directives.int("client-request-timeout");
+                if stall > 0 {
+                    self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
+                }
                 self.release_idle(now);
+                if self.id == 0 {
+                    self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
+                }
             }
         }
         let tokens: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in tokens {
-            self.close(Token(key));
+            self.close_for(Token(key), "shutdown");
         }
     }
 
@@ -187,6 +198,15 @@ impl Worker {
             let entry = self.conns.vacant_entry();
             let token = Token(entry.key());
             conn.session.info.set_place(self.id, token.0);
+            let fd = conn.stream.fd();
+            conn.session.info.fd.store(fd, Ordering::Relaxed);
+            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+                let addr = &conn.session.info.addr;
+                self.ctx
+                    .hub
+                    .watchers
+                    .conn_event(&self.ctx.hub, addr, fd, None);
+            }
             if let Err(e) = self.poll.registry().register(
                 &mut conn.stream,
                 token,
@@ -311,6 +331,28 @@ impl Worker {
         }
     }
 
+    /// Closes connections whose partial request has waited more than `limit` seconds for
+    /// its remaining bytes (slowloris), however often bytes trickle in.
+    fn close_stalled(&mut self, now: u32, limit: u32) {
+        let stalled: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.partial_since
+                    .is_some_and(|t| now.saturating_sub(t) > limit)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for key in stalled {
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                if let Some(c) = self.conns.get(key) {
+                    eprintln!("<{} request stalled half-sent; closing", c.session.info.id);
+                }
+            }
+            self.close(Token(key));
+        }
+    }
+
     fn close_idle(&mut self, now: u32, idle_timeout: u32) {
         let idle: Vec<usize> = self
             .conns
@@ -325,13 +367,24 @@ impl Worker {
                     eprintln!("<{} idle timeout", c.session.info.id);
                 }
             }
-            self.close(Token(key));
+            self.close_for(Token(key), "idle_timeout");
         }
     }
 
     fn close(&mut self, token: Token) {
+        self.close_for(token, "normal");
+    }
+
+    /// Closes a connection; `reason` is what memcached's `watch connevents` reports.
+    fn close_for(&mut self, token: Token, reason: &str) {
         if self.conns.contains(token.0) {
             let mut conn = self.conns.remove(token.0);
+            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+                let info = &conn.session.info;
+                let fd = info.fd.load(Ordering::Relaxed);
+                let hub = &self.ctx.hub;
+                hub.watchers.conn_event(hub, &info.addr, fd, Some(reason));
+            }
             conn.session.close(&self.ctx);
             let _ = self.poll.registry().deregister(&mut conn.stream);
             conn.uncount_buffers(&self.ctx.server);

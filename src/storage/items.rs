@@ -814,7 +814,21 @@ impl Core {
             }
             let unfetched = bits & FETCHED == 0;
             match dead {
-                None => self.observers.report(Removal::Evicted, it.db(), it.key()),
+                None => {
+                    let e = super::observe::Evicted {
+                        fetched: !unfetched,
+                        ttl: if exptime == 0 {
+                            -1
+                        } else {
+                            i64::from(exptime) - i64::from(now)
+                        },
+                        idle: age,
+                        class: u8::try_from(self.class_of_chunk(chunk) + 1).unwrap_or(0),
+                        size: it.value_len(),
+                    };
+                    self.observers
+                        .report(Removal::Evicted(e), it.db(), it.key());
+                }
                 Some(Miss::Expired) => self.observers.report(Removal::Expired, it.db(), it.key()),
                 Some(_) => {}
             }

@@ -222,7 +222,7 @@ mod typed;
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
 use items::Core;
-pub use observe::{Observer, Removal};
+pub use observe::{Evicted, Observer, Removal};
 pub use snapshot::SnapshotSink;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 

@@ -13,8 +13,23 @@ use std::sync::{Arc, OnceLock};
 pub enum Removal {
     /// Its expiry time passed (found by a read, the eviction hand or the crawler).
     Expired,
-    /// Evicted to make room.
-    Evicted,
+    /// Evicted to make room (memcached's `watch evictions` line reports these details).
+    Evicted(Evicted),
+}
+
+/// An evicted item, as memcached's eviction log line describes it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evicted {
+    /// It had been read since it was stored.
+    pub fetched: bool,
+    /// Seconds of life it had left; -1 when it had no expiry.
+    pub ttl: i64,
+    /// Seconds since its last access.
+    pub idle: u32,
+    /// Slab class id (1-based).
+    pub class: u8,
+    /// Value bytes.
+    pub size: usize,
 }
 
 /// Receives removals.

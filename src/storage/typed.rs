@@ -285,8 +285,11 @@ impl Core {
         }
         let hash = table_hash(self.index.key_hash(it.key()), it.db());
         let class = &self.classes[self.class_of_chunk(chunk)];
-        self.observers
-            .report(super::Removal::Evicted, it.db(), it.key());
+        self.observers.report(
+            super::Removal::Evicted(Default::default()),
+            it.db(),
+            it.key(),
+        );
         self.unlink_locked(&mut s, hash, chunk);
         class.state.lock().evicted += 1;
         true

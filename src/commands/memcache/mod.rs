@@ -18,6 +18,7 @@
 
 mod auth;
 pub mod binary;
+mod watch;
 pub use auth::add_file_users;
 mod login;
 mod meta;
@@ -198,6 +199,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
         Some(_) => {}
     }
+    if let Some(step) = watch::command(ctx, session, input, out) {
+        return step;
+    }
     let limits = Limits {
         item_size_max: ctx.settings.item_size_max,
     };
@@ -333,7 +337,7 @@ fn execute_command(
                 ..ReadOptions::default()
             };
             for key in keys.iter() {
-                get_one(ctx, stats, key, cas, &opts, out);
+                get_one(ctx, session, key, cas, &opts, out);
             }
             Reply::End.write(out);
         }
@@ -361,6 +365,18 @@ fn execute_command(
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
             count_store(stats, verb == StoreVerb::Cas, outcome);
+            if ctx.hub.watchers.wanted(stream::MUTATIONS) {
+                let cmd = match verb {
+                    StoreVerb::Set => "set",
+                    StoreVerb::Add => "add",
+                    StoreVerb::Replace => "replace",
+                    StoreVerb::Append => "append",
+                    StoreVerb::Prepend => "prepend",
+                    StoreVerb::Cas => "cas",
+                };
+                let ttl = u64::try_from(exptime).unwrap_or(0);
+                watch::stored(ctx, session, key, data.len(), cmd, outcome, ttl);
+            }
             if matches!(outcome, StoreOutcome::Stored { .. }) {
                 let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
                 ctx.notify(
@@ -558,17 +574,20 @@ fn execute_command(
 /// One key of get/gets/gat/gats: `VALUE key flags bytes [cas]` and the data, or nothing.
 fn get_one(
     ctx: &Context,
-    stats: &ThreadStats,
+    session: &Session,
     key: &[u8],
     cas: bool,
     opts: &ReadOptions,
     out: &mut Vec<u8>,
 ) {
+    let stats = &ctx.threads[session.worker];
     bump(&stats.cmd_get);
     if opts.touch.is_some() {
         bump(&stats.cmd_touch);
     }
+    let mut seen = None;
     let found = ctx.store.get(0, key, opts, |item| {
+        seen = Some(watch::seen(item));
         out.extend_from_slice(b"VALUE ");
         out.extend_from_slice(key);
         out.push(b' ');
@@ -584,6 +603,9 @@ fn get_one(
         out.extend_from_slice(b"\r\n");
     });
     let hit = matches!(found, Lookup::Hit(()));
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        watch::fetched(ctx, session, key, &found, seen);
+    }
     count_lookup(stats, opts.touch.is_some(), &found);
     ctx.memcache.record(key, PrefixOp::Get { hit });
 }

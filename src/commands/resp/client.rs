@@ -1,6 +1,6 @@
 //! CLIENT: naming and listing connections, and acting on other connections through the hub
 //! (KILL, UNBLOCK, PAUSE/UNPAUSE), plus per-connection switches (REPLY, NO-EVICT,
-//! NO-TOUCH).
+//! NO-TOUCH). Tracking subcommands live in [`super::tracking`].
 
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::connection::{set_client_name, valid_client_name, BAD_CLIENT_NAME};
 use super::registry::Spec;
-use super::{unix_millis, Call};
+use super::{tracking, unix_millis, Call};
 use crate::commands::ClientInfo;
 use crate::hub::{flag, Event, OnTimeout, Unblock};
 use crate::protocol::resp::{parse_i64, Args};
@@ -85,6 +85,10 @@ const SUBCOMMANDS: &[(&str, i32, Sub)] = &[
     ("reply", 3, reply),
     ("no-evict", 3, no_evict),
     ("no-touch", 3, no_touch),
+    ("tracking", -3, tracking::tracking),
+    ("caching", 3, tracking::caching),
+    ("getredir", 2, tracking::getredir),
+    ("trackinginfo", 2, tracking::trackinginfo),
     ("help", 2, help),
 ];
 
@@ -189,7 +193,7 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let cmd = *c.last_cmd_name.lock();
     let resp = if c.has_flag(flag::RESP3) { 3 } else { 2 };
     let [sub, psub, ssub] = [0, 1, 2].map(|i| c.subs[i].load(Ordering::Relaxed));
-    let redir = -1;
+    let redir = tracking::redirect_of(call, c);
     let obl = c.unsent.load(Ordering::Relaxed);
     let flags = flags_text(c);
     let s = &mut call.conn.scratch;

@@ -72,9 +72,18 @@ struct Event {
     max: u64,
 }
 
+/// Commands with subcommands: their histograms are kept per subcommand (`client|id`), as
+/// Redis keys them.
+const CONTAINERS: &[&str] = &[
+    "acl", "client", "cluster", "command", "config", "debug", "function", "latency", "memory",
+    "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+];
+
 /// Histograms, latency events and the settings that drive them.
 pub struct Latency {
     workers: Box<[WorkerHistograms]>,
+    /// Subcommands' histograms (`config|resetstat`): rare commands, one lock.
+    subcommands: Mutex<HashMap<String, [u64; BUCKETS]>>,
     events: Mutex<HashMap<String, Event>>,
     /// `latency-monitor-threshold` in ms (0: off).
     threshold: Arc<AtomicI64>,
@@ -101,6 +110,7 @@ impl Latency {
                 .map(|_| WorkerHistograms::default())
                 .collect(),
             events: Mutex::default(),
+            subcommands: Mutex::default(),
             threshold: Arc::new(AtomicI64::new(0)),
             tracking: Arc::new(AtomicBool::new(true)),
         }
@@ -160,6 +170,41 @@ impl Latency {
         }
     }
 
+    /// Records one run of command `index` (`args`: the request, for subcommands).
+    pub(super) fn record(
+        &self,
+        worker: usize,
+        index: usize,
+        name: &str,
+        args: Args<'_>,
+        nanos: u64,
+    ) {
+        if args.len() >= 2 && CONTAINERS.contains(&name) {
+            let sub = String::from_utf8_lossy(args.get(1)).to_ascii_lowercase();
+            if sub.len() <= 32 && sub.bytes().all(|c| c.is_ascii_graphic()) {
+                let full = format!("{name}|{sub}");
+                let mut subs = self.subcommands.lock();
+                subs.entry(full).or_insert([0; BUCKETS])[bucket(nanos)] += 1;
+                return;
+            }
+        }
+        self.worker(worker).record(index, nanos);
+    }
+
+    /// Every command (and subcommand) that ran, with its summed buckets, by name.
+    fn rows(&self) -> Vec<(String, [u64; BUCKETS])> {
+        let mut rows: Vec<(String, [u64; BUCKETS])> = registry()
+            .specs()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_string(), self.histogram(i)))
+            .filter(|(_, h)| h.iter().any(|&n| n > 0))
+            .collect();
+        rows.extend(self.subcommands.lock().iter().map(|(k, v)| (k.clone(), *v)));
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows
+    }
+
     /// A command's summed buckets.
     fn histogram(&self, command: usize) -> [u64; BUCKETS] {
         let mut sum = [0u64; BUCKETS];
@@ -175,6 +220,7 @@ impl Latency {
 
     /// CONFIG RESETSTAT: histograms back to zero.
     pub fn reset_histograms(&self) {
+        self.subcommands.lock().clear();
         for w in self.workers.iter() {
             for row in w.rows.iter() {
                 for b in row {
@@ -186,12 +232,8 @@ impl Latency {
 
     /// `INFO latencystats`: p50, p99 and p99.9 of every command that ran.
     pub fn write_info(&self, s: &mut Vec<u8>) {
-        for (i, spec) in registry().specs().iter().enumerate() {
-            let h = self.histogram(i);
+        for (name, h) in self.rows() {
             let calls: u64 = h.iter().sum();
-            if calls == 0 {
-                continue;
-            }
             let pct = |p: f64| {
                 let rank = ((p / 100.0) * calls as f64).ceil().max(1.0) as u64;
                 let mut seen = 0;
@@ -206,10 +248,46 @@ impl Latency {
             let _ = write!(
                 s,
                 "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                spec.name,
+                name,
                 pct(50.0),
                 pct(99.0),
                 pct(99.9)
+            );
+        }
+    }
+}
+
+impl Latency {
+    /// Prometheus histograms `slabd_command_duration_seconds{cmd}` (bucket bounds at
+    /// 1.024 µs doublings; `_sum` adds each call at its bucket's bound).
+    pub fn write_prometheus(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let name = "slabd_command_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} RESP command run time (sum approximated by bucket bounds).\n\
+             # TYPE {name} histogram"
+        );
+        for (cmd, h) in self.rows() {
+            let calls: u64 = h.iter().sum();
+            let mut cumulative = 0;
+            let mut sum = 0.0;
+            for (b, n) in h.iter().enumerate() {
+                let bound = (1024u64 << b) as f64 / 1e9;
+                cumulative += n;
+                sum += *n as f64 * bound;
+                if *n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{cmd=\"{cmd}\",le=\"{bound:e}\"}} {cumulative}"
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{cmd=\"{0}\",le=\"+Inf\"}} {calls}\n\
+                 {name}_sum{{cmd=\"{0}\"}} {sum:e}\n{name}_count{{cmd=\"{0}\"}} {calls}",
+                cmd
             );
         }
     }
@@ -389,23 +467,29 @@ fn doctor(call: &mut Call<'_>) {
 /// `LATENCY HISTOGRAM [command ...]`: per command, calls and cumulative counts at each
 /// power-of-two microsecond bound where the count grows.
 fn histogram(call: &mut Call<'_>, args: Args<'_>) {
-    let reg = registry();
-    let wanted: Vec<usize> = if args.len() == 2 {
-        (0..reg.specs().len()).collect()
-    } else {
-        let mut v: Vec<usize> = args.iter_from(2).filter_map(|n| reg.index(n)).collect();
-        v.dedup();
-        v
-    };
-    let lat = &call.ctx.resp.latency;
-    let rows: Vec<(usize, [u64; BUCKETS])> = wanted
+    let wanted: Vec<String> = args
+        .iter_from(2)
+        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .collect();
+    let rows: Vec<(String, [u64; BUCKETS])> = call
+        .ctx
+        .resp
+        .latency
+        .rows()
         .into_iter()
-        .map(|i| (i, lat.histogram(i)))
-        .filter(|(_, h)| h.iter().any(|&n| n > 0))
+        .filter(|(name, _)| {
+            wanted.is_empty()
+                || wanted.iter().any(|w| {
+                    name == w
+                        || name
+                            .strip_prefix(w.as_str())
+                            .is_some_and(|r| r.starts_with('|'))
+                })
+        })
         .collect();
     call.w.map(rows.len());
-    for (i, h) in rows {
-        call.w.bulk(reg.specs()[i].name.as_bytes());
+    for (name, h) in rows {
+        call.w.bulk(name.as_bytes());
         call.w.map(2);
         call.w.bulk(b"calls");
         call.w.integer(h.iter().sum::<u64>() as i64);

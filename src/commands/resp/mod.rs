@@ -38,6 +38,7 @@ mod server;
 mod set;
 mod slowlog;
 mod strings;
+mod tracking;
 mod transaction;
 mod typed;
 
@@ -122,6 +123,8 @@ struct Conn {
     reply_skip: u8,
     /// MONITOR was run: this connection receives every command's line.
     monitor: bool,
+    /// CLIENT TRACKING state.
+    tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
 }
@@ -143,12 +146,20 @@ impl State {
     }
 }
 
+/// Per-command latency histograms in Prometheus's text format (the metrics endpoint).
+pub fn write_latency_histograms(ctx: &Context, out: &mut String) {
+    ctx.resp.latency.write_prometheus(out);
+}
+
 /// The connection is closing: leave its channels.
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
     pubsub::leave_all(ctx, &mut session.resp.conn.subs, who);
     if session.resp.conn.monitor {
         monitor::stop(ctx, who);
+    }
+    if session.resp.conn.tracking.is_on() {
+        tracking::stop(ctx, who.id);
     }
 }
 
@@ -344,7 +355,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
         return Step::Blocked;
     }
-    if call.conn.reply_off || call.conn.reply_skip > 0 {
+    // (Un)subscribe confirmations are pushes, which CLIENT REPLY does not silence.
+    let pushed = call.conn.last_cmd.ends_with("subscribe");
+    if (call.conn.reply_off || call.conn.reply_skip > 0) && !pushed {
         call.w.out.truncate(start);
         call.conn.reply_skip = call.conn.reply_skip.saturating_sub(1);
     }
@@ -411,6 +424,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     {
         monitor::feed(call, spec, args);
     }
+    if call.conn.tracking.is_on() {
+        tracking::after_command(call, spec, args);
+    }
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
@@ -429,7 +445,9 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     let shared = &call.ctx.resp;
     let usec = nanos / 1000;
     if shared.latency.tracking() {
-        shared.latency.worker(call.worker).record(index, nanos);
+        shared
+            .latency
+            .record(call.worker, index, spec.name, args, nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
         shared.slowlog.record(call, args, usec);

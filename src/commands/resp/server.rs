@@ -52,6 +52,7 @@ pub(super) fn flushdb(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(Some(call.conn.db));
+        call.ctx.hub.tracking.flushed(&call.ctx.hub);
         call.w.ok();
     }
 }
@@ -60,6 +61,7 @@ pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
     if flush_mode_ok(call, args) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(None);
+        call.ctx.hub.tracking.flushed(&call.ctx.hub);
         call.w.ok();
     }
 }
@@ -306,9 +308,10 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         "clients" => write!(
             s,
             "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\
-             tracking_clients:0\r\n",
+             tracking_clients:{}\r\n",
             server.curr_connections,
             ctx.maxconns.load(Ordering::Relaxed),
+            ctx.hub.tracking.clients(),
         ),
         "memory" => {
             let st = ctx.store.stats();
@@ -357,6 +360,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 ctx.users.denied_count(LogReason::Key),
                 ctx.users.denied_count(LogReason::Channel),
             )
+            .map(|()| ctx.hub.write_info_stats(s))
         }
         // A master with no replicas and no backlog; the replication id only has to be 40
         // hex digits that stay the same for the life of the process.

@@ -1,0 +1,283 @@
+//! CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO: the commands of client-side caching
+//! (the table and the invalidations are [`crate::hub::tracking`]).
+
+use super::{key_positions, Call, Spec};
+use crate::commands::ClientInfo;
+use crate::hub::flag;
+use crate::hub::tracking::Options;
+use crate::protocol::resp::{parse_i64, Args};
+
+/// A connection's tracking state.
+#[derive(Debug, Default)]
+pub(super) struct Tracking {
+    /// CLIENT TRACKING ON, with its options.
+    on: Option<Options>,
+    /// CLIENT CACHING yes/no for the next command (OPTIN / OPTOUT).
+    caching: Option<bool>,
+}
+
+impl Tracking {
+    pub(super) fn is_on(&self) -> bool {
+        self.on.is_some()
+    }
+}
+
+fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
+    let mut o = Options::default();
+    let mut i = 3;
+    while i < args.len() {
+        let a = args.get(i).to_ascii_lowercase();
+        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
+        match (a.as_slice(), next) {
+            (b"redirect", Some(v)) => {
+                let id = parse_i64(v).and_then(|n| u64::try_from(n).ok());
+                let Some(id) = id else {
+                    call.not_integer();
+                    return None;
+                };
+                let Some(target) = call.ctx.clients.get(id) else {
+                    call.w
+                        .error(b"ERR The client ID you want redirect to does not exist");
+                    return None;
+                };
+                o.redirect = Some(target.target());
+                i += 1;
+            }
+            (b"prefix", Some(p)) => {
+                o.prefixes.push(Box::from(p));
+                i += 1;
+            }
+            (b"bcast", _) => o.bcast = true,
+            (b"optin", _) => o.optin = true,
+            (b"optout", _) => o.optout = true,
+            (b"noloop", _) => o.noloop = true,
+            _ => {
+                call.syntax_error();
+                return None;
+            }
+        }
+        i += 1;
+    }
+    if !o.bcast && !o.prefixes.is_empty() {
+        call.w
+            .error(b"ERR PREFIX option requires BCAST mode to be enabled");
+        return None;
+    }
+    if o.optin && o.optout {
+        call.w.error(b"ERR You can't use both OPTIN and OPTOUT");
+        return None;
+    }
+    if o.bcast && (o.optin || o.optout) {
+        call.w
+            .error(b"ERR OPTIN and OPTOUT are not compatible with BCAST");
+        return None;
+    }
+    for (i, p) in o.prefixes.iter().enumerate() {
+        for q in &o.prefixes[i + 1..] {
+            if p.starts_with(q) || q.starts_with(p) {
+                call.w.error_fmt(format_args!(
+                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes \
+                     for a single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(q)
+                ));
+                return None;
+            }
+        }
+    }
+    Some(o)
+}
+
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]`
+pub(super) fn tracking(call: &mut Call<'_>, args: Args<'_>) {
+    let on_off = args.get(2);
+    let id = call.info.id;
+    if on_off.eq_ignore_ascii_case(b"off") {
+        if args.len() > 3 {
+            return call.syntax_error();
+        }
+        call.ctx.hub.tracking.disable(id);
+        call.conn.tracking = Tracking::default();
+        set_flags(call.info, None);
+        return call.w.ok();
+    }
+    if !on_off.eq_ignore_ascii_case(b"on") {
+        return call.syntax_error();
+    }
+    let Some(mut options) = parse_options(call, args) else {
+        return;
+    };
+    if let Some(old) = &call.conn.tracking.on {
+        if old.bcast != options.bcast {
+            return call.w.error(
+                b"ERR You can't switch BCAST mode on/off before disabling tracking for this \
+                  client, and then re-enabling it with a different mode.",
+            );
+        }
+        // More prefixes for a BCAST client: added to the ones it has, none may overlap.
+        for p in &options.prefixes {
+            if let Some(q) = old
+                .prefixes
+                .iter()
+                .find(|q| p.starts_with(q) || q.starts_with(p))
+            {
+                return call.w.error_fmt(format_args!(
+                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
+                     single client must not overlap.",
+                    String::from_utf8_lossy(p),
+                    String::from_utf8_lossy(q)
+                ));
+            }
+        }
+        let mut all = old.prefixes.clone();
+        all.append(&mut options.prefixes);
+        options.prefixes = all;
+    }
+    set_flags(call.info, Some(&options));
+    call.ctx
+        .hub
+        .tracking
+        .enable(id, call.info.target(), options.clone());
+    call.conn.tracking.on = Some(options);
+    call.w.ok();
+}
+
+fn set_flags(info: &ClientInfo, o: Option<&Options>) {
+    info.set_flag(flag::TRACKING, o.is_some());
+    info.set_flag(flag::TRACKING_BCAST, o.is_some_and(|o| o.bcast));
+}
+
+/// `CLIENT CACHING YES|NO`: whether the next command's keys are tracked (OPTIN / OPTOUT).
+pub(super) fn caching(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(o) = &call.conn.tracking.on else {
+        return call.w.error(
+            b"ERR CLIENT CACHING can be called only when the client is in tracking mode with \
+              OPTIN or OPTOUT mode enabled",
+        );
+    };
+    let (optin, optout) = (o.optin, o.optout);
+    let v = args.get(2);
+    if v.eq_ignore_ascii_case(b"yes") {
+        if !optin {
+            return call.w.error(
+                b"ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            );
+        }
+        call.conn.tracking.caching = Some(true);
+    } else if v.eq_ignore_ascii_case(b"no") {
+        if !optout {
+            return call.w.error(
+                b"ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            );
+        }
+        call.conn.tracking.caching = Some(false);
+    } else {
+        return call.syntax_error();
+    }
+    call.w.ok();
+}
+
+/// `CLIENT GETREDIR`: -1 not tracking, 0 tracking without redirect, else the client id.
+pub(super) fn getredir(call: &mut Call<'_>, _args: Args<'_>) {
+    let n = match &call.conn.tracking.on {
+        None => -1,
+        Some(o) => o.redirect.map_or(0, |t| t.id as i64),
+    };
+    call.w.integer(n);
+}
+
+/// `redir=` of CLIENT LIST for any client.
+pub(super) fn redirect_of(call: &Call<'_>, c: &ClientInfo) -> i64 {
+    match call.ctx.hub.tracking.options(c.id) {
+        None => -1,
+        Some(o) => o.redirect.map_or(0, |t| t.id as i64),
+    }
+}
+
+/// `CLIENT TRACKINGINFO`
+pub(super) fn trackinginfo(call: &mut Call<'_>, _args: Args<'_>) {
+    let t = &call.conn.tracking;
+    let mut flags: Vec<&[u8]> = Vec::new();
+    let (redirect, prefixes) = match &t.on {
+        None => {
+            flags.push(b"off");
+            (-1, Vec::new())
+        }
+        Some(o) => {
+            flags.push(b"on");
+            for (set, name) in [
+                (o.bcast, &b"bcast"[..]),
+                (o.optin, b"optin"),
+                (o.optout, b"optout"),
+                (t.caching == Some(true), b"caching-yes"),
+                (t.caching == Some(false), b"caching-no"),
+                (o.noloop, b"noloop"),
+            ] {
+                if set {
+                    flags.push(name);
+                }
+            }
+            let r = o.redirect.map_or(0, |t| t.id as i64);
+            if let Some(target) = o.redirect {
+                if call.ctx.clients.get(target.id).is_none() {
+                    flags.push(b"broken_redirect");
+                }
+            }
+            // BCAST without PREFIX tracks every key: Redis lists one empty prefix.
+            let prefixes = if o.bcast && o.prefixes.is_empty() {
+                vec![Box::from(&b""[..])]
+            } else {
+                o.prefixes.clone()
+            };
+            (r, prefixes)
+        }
+    };
+    call.w.map(3);
+    call.w.bulk(b"flags");
+    call.w.set(flags.len());
+    for f in flags {
+        call.w.bulk(f);
+    }
+    call.w.bulk(b"redirect");
+    call.w.integer(redirect);
+    call.w.bulk(b"prefixes");
+    call.w.array(prefixes.len());
+    for p in prefixes {
+        call.w.bulk(&p);
+    }
+}
+
+/// After a command ran: a read-only command's keys are remembered for a tracking client
+/// in default mode (OPTIN: only after CACHING yes; OPTOUT: unless CACHING no). The CACHING
+/// choice lasts one command.
+pub(super) fn after_command(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
+    let Some(o) = &call.conn.tracking.on else {
+        return;
+    };
+    if spec.name == "client" {
+        return;
+    }
+    let caching = call.conn.tracking.caching.take();
+    if o.bcast || !spec.flags.contains(&"readonly") {
+        return;
+    }
+    let wanted = if o.optin {
+        caching == Some(true)
+    } else if o.optout {
+        caching != Some(false)
+    } else {
+        true
+    };
+    if !wanted {
+        return;
+    }
+    let hub = &call.ctx.hub;
+    for i in key_positions(spec, args.len()) {
+        hub.tracking.remember(hub, call.info.id, args.get(i));
+    }
+}
+
+/// The connection closed or reset: it tracks nothing any more.
+pub(super) fn stop(ctx: &crate::commands::Context, id: u64) {
+    ctx.hub.tracking.disable(id);
+}

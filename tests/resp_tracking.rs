@@ -1,0 +1,162 @@
+//! Client-side caching: CLIENT TRACKING in default, BCAST, OPTIN and NOLOOP modes, RESP3
+//! pushes and RESP2 redirection to `__redis__:invalidate`, invalidations caused by writes
+//! from another worker and from the memcached protocol.
+
+mod common;
+mod resp_wire;
+
+use common::Conn;
+use resp_wire::{daemon, encode, int, Resp};
+
+fn send(c: &mut Conn, args: &[&str]) {
+    let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    c.send(&encode(&raw));
+}
+
+fn next(c: &mut Conn) -> String {
+    String::from_utf8_lossy(&c.reply()).into_owned()
+}
+
+fn push(key: &str) -> String {
+    format!(
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n${}\r\n{key}\r\n",
+        key.len()
+    )
+}
+
+fn resp3(c: &mut Conn) {
+    c.cmd(&["HELLO", "3"]);
+}
+
+#[test]
+fn default_mode_invalidates_a_read_key_once() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    let mut w = d.connect_resp();
+    resp3(&mut c);
+    c.check(&["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    c.check(&["GET", "k"], "_\r\n");
+    w.check(&["SET", "k", "1"], "+OK\r\n");
+    assert_eq!(next(&mut c), push("k"));
+    // Not read since: a second write sends nothing.
+    w.check(&["SET", "k", "2"], "+OK\r\n");
+    c.check(&["PING"], "+PONG\r\n");
+    // Read again, then changed over memcached.
+    c.check(&["GET", "k"], "$1\r\n2\r\n");
+    let mut mc = d.connect();
+    mc.roundtrip(b"delete k\r\n", b"DELETED\r\n");
+    assert_eq!(next(&mut c), push("k"));
+    c.check(&["CLIENT", "TRACKING", "OFF"], "+OK\r\n");
+    c.check(&["GET", "k"], "_\r\n");
+    w.check(&["SET", "k", "3"], "+OK\r\n");
+    c.check(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn resp2_clients_get_invalidations_through_a_redirect_subscriber() {
+    let d = daemon(&["-t", "2"]);
+    let mut sink = d.connect_resp();
+    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
+    send(&mut sink, &["SUBSCRIBE", "__redis__:invalidate"]);
+    next(&mut sink);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "REDIRECT", &sink_id.to_string()],
+        "+OK\r\n",
+    );
+    c.check(&["CLIENT", "GETREDIR"], &format!(":{sink_id}\r\n"));
+    c.check(&["MGET", "a", "b"], "*2\r\n$-1\r\n$-1\r\n");
+    let mut w = d.connect_resp();
+    w.check(&["MSET", "b", "1", "a", "2"], "+OK\r\n");
+    let msg = |k: &str| {
+        format!("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\n{k}\r\n")
+    };
+    assert_eq!(next(&mut sink), msg("b"));
+    assert_eq!(next(&mut sink), msg("a"));
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "REDIRECT", "999999"],
+        "-ERR The client ID you want redirect to does not exist\r\n",
+    );
+}
+
+#[test]
+fn bcast_prefixes_and_noloop() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    resp3(&mut c);
+    c.check(
+        &[
+            "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "NOLOOP",
+        ],
+        "+OK\r\n",
+    );
+    let mut w = d.connect_resp();
+    w.check(&["SET", "user:1", "x"], "+OK\r\n");
+    assert_eq!(next(&mut c), push("user:1"));
+    w.check(&["SET", "other", "x"], "+OK\r\n");
+    // Its own write is not sent back (NOLOOP).
+    c.check(&["SET", "user:2", "y"], "+OK\r\n");
+    c.check(&["PING"], "+PONG\r\n");
+    let info = c.cmd(&["CLIENT", "TRACKINGINFO"]);
+    assert_eq!(
+        info,
+        "%3\r\n$5\r\nflags\r\n~3\r\n$2\r\non\r\n$5\r\nbcast\r\n$6\r\nnoloop\r\n\
+         $8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*1\r\n$5\r\nuser:\r\n"
+    );
+}
+
+#[test]
+fn optin_tracks_only_after_caching_yes() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    resp3(&mut c);
+    c.check(&["CLIENT", "TRACKING", "ON", "OPTIN"], "+OK\r\n");
+    c.check(&["GET", "a"], "_\r\n");
+    c.check(&["CLIENT", "CACHING", "yes"], "+OK\r\n");
+    c.check(&["GET", "b"], "_\r\n");
+    let mut w = d.connect_resp();
+    w.check(&["SET", "a", "1"], "+OK\r\n");
+    w.check(&["SET", "b", "1"], "+OK\r\n");
+    assert_eq!(next(&mut c), push("b"));
+    c.check(
+        &["CLIENT", "CACHING", "no"],
+        "-ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.\r\n",
+    );
+}
+
+#[test]
+fn tracking_errors_and_state() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["CLIENT", "GETREDIR"], ":-1\r\n");
+    c.check(
+        &["CLIENT", "CACHING", "yes"],
+        "-ERR CLIENT CACHING can be called only when the client is in tracking mode with \
+         OPTIN or OPTOUT mode enabled\r\n",
+    );
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "PREFIX", "a"],
+        "-ERR PREFIX option requires BCAST mode to be enabled\r\n",
+    );
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"],
+        "-ERR You can't use both OPTIN and OPTOUT\r\n",
+    );
+    c.check(
+        &[
+            "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "a",
+        ],
+        "-ERR Prefix 'ab' overlaps with another provided prefix 'a'. Prefixes for a single \
+         client must not overlap.\r\n",
+    );
+    c.check(&["CLIENT", "TRACKING", "MAYBE"], "-ERR syntax error\r\n");
+    c.check(&["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    c.check(&["CLIENT", "GETREDIR"], ":0\r\n");
+    let list = c.cmd(&["CLIENT", "INFO"]);
+    assert!(list.contains(" flags=t "), "{list}");
+    assert!(list.contains(" redir=0 "), "{list}");
+    c.check(
+        &["CLIENT", "TRACKINGINFO"],
+        "*6\r\n$5\r\nflags\r\n*1\r\n$2\r\non\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*0\r\n",
+    );
+}
