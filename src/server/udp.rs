@@ -21,7 +21,7 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,6 +104,7 @@ fn session(socket: &UdpSocket, worker: usize) -> Session {
         flags: AtomicU32::new(0),
         subs: Default::default(),
         unsent: AtomicU64::new(0),
+        fd: AtomicI32::new(socket.as_raw_fd()),
     });
     Session::new(info, Protocol::Memcache, worker)
 }
