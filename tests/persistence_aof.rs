@@ -214,7 +214,12 @@ fn corruption_in_the_middle_names_file_and_offset() {
 #[test]
 fn kill_under_load_loses_no_acknowledged_write() {
     let dir = temp_dir("kill");
-    for round in 0..3 {
+    // 3 rounds by default; SLABD_KILL_ROUNDS=20 runs the full count.
+    let rounds: usize = std::env::var("SLABD_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds {
         let d = start(&dir, &["--appendfsync", "always", "-t", "2"]);
         let acked: Arc<Mutex<Vec<(bool, String, String)>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
@@ -255,14 +260,14 @@ fn kill_under_load_loses_no_acknowledged_write() {
             }));
         }
         std::thread::sleep(Duration::from_millis(300));
-        if round == 1 {
+        if round % 3 == 1 {
             let mut r = d.connect_resp();
             assert_eq!(
                 cmd(&mut r, &["BGREWRITEAOF"]),
                 "+Background append only file rewriting started\r\n"
             );
         }
-        std::thread::sleep(Duration::from_millis(200 + 150 * round as u64));
+        std::thread::sleep(Duration::from_millis(200 + 150 * (round % 4) as u64));
         kill9(d);
         stop.store(true, Ordering::Relaxed);
         for t in threads {

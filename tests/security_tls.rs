@@ -315,6 +315,20 @@ fn memcached_tls_with_z_and_ssl_options() {
         all.extend_from_slice(&b[..n]);
     }
     assert_eq!(all, b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    // refresh_certs rereads the files (memcached's reply); here they are unchanged.
+    c.write_all(b"refresh_certs\r\n").unwrap();
+    let n = c.read(&mut b).unwrap();
+    assert_eq!(&b[..n], b"OK\r\n");
+    // Removing the key file: the reload fails and says why, the old configuration stays.
+    std::fs::rename(pki.path("server.key"), pki.path("server.key.moved")).unwrap();
+    c.write_all(b"refresh_certs\r\n").unwrap();
+    let n = c.read(&mut b).unwrap();
+    assert!(
+        b[..n].starts_with(b"Error loading the certificate chain: "),
+        "{:?}",
+        &b[..n]
+    );
+    std::fs::rename(pki.path("server.key.moved"), pki.path("server.key")).unwrap();
     // ssl_verify_mode=2 requires a client certificate.
     assert!(request(pki.client(None), port, b"version\r\n").is_err());
     // Large values cross many TLS records both ways.
@@ -333,6 +347,16 @@ fn memcached_tls_with_z_and_ssl_options() {
         all.len(),
         8 + "VALUE big 0 300000\r\n".len() + big.len() + 2 + 5
     );
+}
+
+#[test]
+fn refresh_certs_without_tls() {
+    let (_d, l) = start(&[]);
+    let mut c = TcpStream::connect(addr(&l, "tcp")).unwrap();
+    c.write_all(b"refresh_certs\r\n").unwrap();
+    let mut b = [0u8; 64];
+    let n = c.read(&mut b).unwrap();
+    assert_eq!(&b[..n], b"Error TLS not enabled\r\n");
 }
 
 #[test]

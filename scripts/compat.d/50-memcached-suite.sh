@@ -14,7 +14,10 @@
 #   binary-sasl.t: skips itself unless RUN_SASL_TESTS, then needs Cyrus SASL's sasldb
 #     (SASL_CONF_PATH, saslpasswd2); slabd's SASL PLAIN reads MEMCACHED_SASL_PWDB instead
 #   issue_67.t: MEMCACHED_PORT_FILENAME port file, and binds the default port 11211
-#   watcher.t, watcher_connid.t: the `watch` log stream is not implemented
+#   watcher.t: asserts the logger buffer overflowing ('skipped=N' lines, watcher_logbuf_size)
+#     and `log_watchers` in stats; slabd's watch streams are checked by tests/memcache_watch.rs
+#   watcher_connid.t: expects a `set` to log an item_get miss before its item_store, and
+#     cfd as `stats conns` numbers connections
 #   64bit.t: the T_MEMD_INITIAL_MALLOC debug hook (fakes total_malloced)
 #   expirations.t: the debug build's `debugtime` command (moves the server clock)
 #   flush-all.t: asserts memcached's imprecision with -C (a set in the flush second fails)

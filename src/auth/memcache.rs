@@ -106,6 +106,7 @@ pub fn check(user: &User, cmd: &Command<'_>) -> Result<(), Denied> {
         Command::Touch { key, .. } => one(b"touch", key),
         Command::FlushAll { .. } => none(b"flush_all"),
         Command::Version | Command::MetaNoop | Command::Quit => Ok(()),
+        Command::RefreshCerts => none(b"refresh_certs"),
         Command::Shutdown { .. } => none(b"shutdown"),
         Command::Stats(_) => none(b"stats"),
         Command::Verbosity { .. }

@@ -400,6 +400,87 @@ impl<'a> Packed<'a> {
     }
 }
 
+/// A list as a command reads it: packed bytes in place, or the deque.
+#[derive(Clone, Copy)]
+pub enum ListRef<'a> {
+    Packed(Packed<'a>),
+    List(&'a List),
+}
+
+impl<'a> ListRef<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            ListRef::Packed(p) => p.len(),
+            ListRef::List(l) => l.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<&'a [u8]> {
+        match self {
+            ListRef::Packed(p) => p.iter().nth(index),
+            ListRef::List(l) => l.get(index),
+        }
+    }
+
+    /// Elements from `index` on, front to back.
+    pub fn iter_from(&self, index: usize) -> RefIter<'a> {
+        match *self {
+            ListRef::Packed(p) => RefIter::Packed(p.iter().skip(index)),
+            ListRef::List(l) => RefIter::List(l.iter_from(index)),
+        }
+    }
+
+    /// Elements from `index` back to the first, back to front.
+    pub fn iter_rev_from(&self, index: usize) -> RefRevIter<'a> {
+        match *self {
+            ListRef::Packed(p) => {
+                let skip = p.len().saturating_sub(index.saturating_add(1));
+                RefRevIter::Packed(p.iter().rev().skip(skip))
+            }
+            ListRef::List(l) => RefRevIter::List(l.iter_rev_from(index)),
+        }
+    }
+}
+
+/// Front-to-back iterator over a [`ListRef`].
+pub enum RefIter<'a> {
+    Packed(std::iter::Skip<NodeIter<'a>>),
+    List(Iter<'a>),
+}
+
+impl<'a> Iterator for RefIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            RefIter::Packed(i) => i.next(),
+            RefIter::List(i) => i.next(),
+        }
+    }
+}
+
+/// Back-to-front iterator over a [`ListRef`].
+pub enum RefRevIter<'a> {
+    Packed(std::iter::Skip<std::iter::Rev<NodeIter<'a>>>),
+    List(RevIter<'a>),
+}
+
+impl<'a> Iterator for RefRevIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            RefRevIter::Packed(i) => i.next(),
+            RefRevIter::List(i) => i.next(),
+        }
+    }
+}
+
 /// A list of any length: a deque of nodes.
 #[derive(Clone, Debug, Default)]
 pub struct List {

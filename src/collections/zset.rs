@@ -554,7 +554,8 @@ impl ZSet {
                 let (_, pos) =
                     p.lower_bound(|s, m| cmp_key((s, m), (score, member)) == Ordering::Less);
                 let count = p.len() as u32 + 1;
-                insert_entry(buf, pos, score, member);
+                // Redis's listpack keeps an integral score as an integer, so -0 reads 0.
+                insert_entry(buf, pos, score + 0.0, member);
                 buf[..4].copy_from_slice(&count.to_le_bytes());
                 return;
             }

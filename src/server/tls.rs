@@ -227,12 +227,14 @@ impl Tls {
         Ok(())
     }
 
-    /// memcached's `refresh_certs`: reread the files named at start-up.
+    /// memcached's `refresh_certs`: reread the files named at start-up; the error is
+    /// memcached's reply line.
     pub fn refresh_memcache(&self) -> Result<(), String> {
         let Some(p) = self.memcache_params.lock().clone() else {
-            return Err("SSL is not enabled".into());
+            return Err("Error TLS not enabled".into());
         };
-        *self.memcache.write() = Some(build(&p)?);
+        let config = build(&p).map_err(|e| format!("Error loading the certificate chain: {e}"))?;
+        *self.memcache.write() = Some(config);
         Ok(())
     }
 

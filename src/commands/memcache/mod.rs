@@ -494,6 +494,13 @@ fn execute_command(
                 out.extend_from_slice(reply);
             }
         }
+        Command::RefreshCerts => match ctx.tls.refresh_memcache() {
+            Ok(()) => out.extend_from_slice(b"OK\r\n"),
+            Err(e) => {
+                out.extend_from_slice(e.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        },
         Command::Version => {
             out.extend_from_slice(b"VERSION ");
             out.extend_from_slice(MEMCACHED_VERSION.as_bytes());

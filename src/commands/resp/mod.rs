@@ -17,6 +17,7 @@
 mod acl;
 mod bitfield;
 mod bitops;
+mod blocking;
 mod client;
 mod commandstats;
 mod config;
@@ -28,6 +29,7 @@ mod hll;
 mod keys;
 mod latency;
 mod lcs;
+mod list;
 mod memory;
 mod monitor;
 mod object;
@@ -41,6 +43,8 @@ mod strings;
 mod tracking;
 mod transaction;
 mod typed;
+mod zset;
+mod zsetops;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -809,8 +813,10 @@ mod random_commands {
         let names: Vec<Vec<u8>> = registry()
             .specs()
             .iter()
-            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here.
+            // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here;
+            // BLPOP & co park the connection (tests/resp_blocking.rs covers them).
             .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
+            .filter(|s| !s.flags.contains(&"blocking"))
             .map(|s| s.name.as_bytes().to_vec())
             .collect();
         (

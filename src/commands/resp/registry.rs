@@ -14,8 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, config, connection, copy, hash, hll, keys, latency, memory, monitor, object,
-    persistence, pubsub, server, set, slowlog, strings, transaction, Args, Call,
+    acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, memory,
+    monitor, object, persistence, pubsub, server, set, slowlog, strings, transaction, zset,
+    zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -38,6 +39,10 @@ static FAMILIES: &[&[Spec]] = &[
     latency::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    list::COMMANDS,
+    zset::COMMANDS,
+    zsetops::COMMANDS,
+    blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
     memory::COMMANDS,

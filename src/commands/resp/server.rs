@@ -1,6 +1,6 @@
 //! Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME.
 
-use crate::auth::LogReason;
+use crate::auth::{catalog, LogReason};
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
@@ -91,31 +91,14 @@ fn command_info(w: &mut Writer<'_>, spec: &Spec) {
     w.integer(i64::from(spec.first_key));
     w.integer(i64::from(spec.last_key));
     w.integer(i64::from(spec.key_step));
-    // ACL categories, in Redis's category order (the rank is the category's bit).
-    let access: Option<(u8, &[u8])> = if spec.flags.contains(&"write") {
-        Some((2, b"@write"))
-    } else if spec.flags.contains(&"readonly") {
-        Some((1, b"@read"))
-    } else {
-        None
-    };
-    let speed: (u8, &[u8]) = if spec.flags.contains(&"fast") {
-        (14, b"@fast")
-    } else {
-        (15, b"@slow")
-    };
-    let group: (u8, &[u8]) = match spec.group {
-        "string" => (7, b"@string"),
-        "generic" => (0, b"@keyspace"),
-        "connection" => (18, b"@connection"),
-        "transactions" => (19, b"@transaction"),
-        _ => (13, b"@admin"),
-    };
-    let mut categories = [access, Some(speed), Some(group)];
-    categories.sort_by_key(|c| c.map(|(rank, _)| rank));
-    w.set(categories.iter().flatten().count());
-    for (_, name) in categories.iter().flatten() {
-        w.simple(name);
+    // ACL categories: Redis 7.0's, from the catalog ACL rules use (crate::auth::catalog).
+    let categories =
+        catalog::lookup(spec.name.as_bytes()).map_or(0, |id| catalog::entry(id).categories);
+    w.set(categories.count_ones() as usize);
+    for (bit, name) in catalog::CATEGORIES.iter().enumerate() {
+        if categories & (1 << bit) != 0 {
+            w.simple(format!("@{name}").as_bytes());
+        }
     }
     w.array(0);
     w.array(0);
@@ -307,10 +290,17 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         ),
         "clients" => write!(
             s,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n\
              tracking_clients:{}\r\n",
             server.curr_connections,
             ctx.maxconns.load(Ordering::Relaxed),
+            // Clients in BLPOP & co (the connection registry is touched on connect and
+            // close only, so INFO walks it rather than every block keeping a count).
+            ctx.clients
+                .list()
+                .iter()
+                .filter(|c| c.has_flag(crate::hub::flag::BLOCKED))
+                .count(),
             ctx.hub.tracking.clients(),
         ),
         "memory" => {

@@ -178,6 +178,8 @@ pub enum Command<'a> {
         noreply: bool,
     },
     Version,
+    /// `refresh_certs`: reload the TLS certificate and key (`-Z`).
+    RefreshCerts,
     Verbosity {
         level: u64,
         noreply: bool,
@@ -474,6 +476,7 @@ pub fn parse<'a>(input: &'a [u8], limits: &Limits) -> Parsed<'a> {
         b"touch" => parse_touch(args, line_len),
         b"flush_all" => parse_flush(args, line_len),
         b"version" => ok(Command::Version, line_len),
+        b"refresh_certs" => ok(Command::RefreshCerts, line_len),
         b"quit" => ok(Command::Quit, line_len),
         b"verbosity" => parse_verbosity(args, line_len),
         b"shutdown" => admin::parse_shutdown(args, line_len),
