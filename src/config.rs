@@ -9,7 +9,8 @@
 //! - started as root without `-u`, slabd runs (memcached refuses);
 //! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
 //! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
-//!   ([`Settings::ignored_options`]); `-U` other than 0 is an error (no UDP);
+//!   ([`Settings::ignored_options`]);
+//! - `-p 0` picks a free port (memcached: no TCP port); `-p -1` does too, as in memcached;
 //! - `--resp-port`, `--requirepass`, `--databases` and `--config` are slabd's own.
 //!
 //! A config file holds one flag per line (`-m 64`), `#` comments and blank lines, as
@@ -36,8 +37,10 @@ pub struct Settings {
     pub unix_socket: Option<PathBuf>,
     /// `-a`: unix socket permissions.
     pub unix_mask: u32,
-    /// `-U`: UDP port; only 0 (off) is supported.
+    /// `-U`: UDP port (`-U -1` picks a free one, reported on stderr as `udp ADDR`).
     pub udp_port: u16,
+    /// `-U` other than 0: memcached's UDP transport is on (off by default, as in 1.6).
+    pub udp_enabled: bool,
     /// `--resp-port`: port serving RESP only.
     pub resp_port: u16,
     /// `--resp-port` was given. Without it there is no RESP port; with `--resp-port 0` the
@@ -155,6 +158,7 @@ impl Default for Settings {
             unix_socket: None,
             unix_mask: 0o700,
             udp_port: 0,
+            udp_enabled: false,
             resp_port: 0,
             resp_enabled: false,
             memory_limit: 64 << 20,
@@ -328,7 +332,7 @@ fn command() -> Command {
             "udp-port",
             'U',
             "udp-port",
-            "UDP port (default: 0, off; UDP is not supported)",
+            "UDP port (default: 0, off; -1 picks one)",
         ))
         .arg(value(
             "unix-socket",
@@ -722,17 +726,24 @@ fn size(flag: &str, v: &str) -> Result<usize, ConfigError> {
 /// Lays the flags present in `m` over `s`.
 fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result<(), ConfigError> {
     let get = |id: &str| m.get_one::<String>(id).map(String::as_str);
+    // memcached: -1 asks for a free port (slabd's 0 does too, see the module comment).
+    let port = |flag: &str, v: &str| -> Result<u16, ConfigError> {
+        let p: i64 = number(flag, v)?;
+        if p == -1 {
+            return Ok(0);
+        }
+        u16::try_from(p).map_err(|_| ConfigError::new(flag, format!("Invalid port number {p}")))
+    };
     if let Some(v) = get("port") {
-        let p: i64 = number("-p", v)?;
-        s.port = u16::try_from(p)
-            .map_err(|_| ConfigError::new("-p", format!("Invalid port number {p}")))?;
+        s.port = port("-p", v)?;
     }
     if let Some(v) = get("udp-port") {
-        let p: i64 = number("-U", v)?;
-        if p != 0 {
-            return Err(ConfigError::new("-U", "UDP is not supported (use -U 0)"));
+        s.udp_enabled = number::<i64>("-U", v)? != 0;
+        s.udp_port = port("-U", v)?;
+        // memcached: a UDP port without -p is the TCP port too.
+        if s.udp_enabled && s.udp_port != 0 && get("port").is_none() {
+            s.port = s.udp_port;
         }
-        s.udp_port = 0;
     }
     if let Some(v) = get("unix-socket") {
         s.unix_socket = Some(PathBuf::from(v));
@@ -1031,7 +1042,7 @@ fn authentication(s: &mut Settings) -> Result<(), ConfigError> {
                 "ERROR: You cannot allow the ASCII protocol while using SASL.",
             ));
         }
-        if s.udp_port != 0 {
+        if s.udp_enabled {
             return Err(ConfigError::new(
                 "-S",
                 "ERROR: Cannot enable UDP while using binary SASL authentication.",
@@ -1363,7 +1374,7 @@ mod tests {
         for (args, flag, msg) in [
             (&["-p", "abc"][..], "-p", "invalid number 'abc'"),
             (&["-p", "70000"], "-p", "Invalid port number 70000"),
-            (&["-U", "11211"], "-U", "UDP is not supported (use -U 0)"),
+            (&["-U", "70000"], "-U", "Invalid port number 70000"),
             (
                 &["-c", "0"],
                 "-c",
@@ -1397,7 +1408,11 @@ mod tests {
                 "{args:?}"
             );
         }
-        assert_eq!(run(&["-U", "0"]).unwrap().udp_port, 0);
+        assert!(!run(&["-U", "0"]).unwrap().udp_enabled);
+        let s = run(&["-U", "11311"]).unwrap();
+        assert_eq!((s.udp_enabled, s.udp_port, s.port), (true, 11311, 11311));
+        let s = run(&["-U", "-1", "-p", "-1"]).unwrap();
+        assert_eq!((s.udp_enabled, s.udp_port, s.port), (true, 0, 0));
     }
 
     #[test]

@@ -135,6 +135,15 @@ fn main() -> ExitCode {
     for l in &listeners {
         eprintln!("listening on {}", l.describe());
     }
+    let udp = match server::udp::bind(&settings) {
+        Ok(u) => u,
+        Err(e) => return fail(EX_OSERR, e),
+    };
+    for u in &udp {
+        if let Ok(addr) = u.local_addr() {
+            eprintln!("listening on udp {addr}");
+        }
+    }
     let unix_paths: Vec<_> = listeners
         .iter()
         .filter_map(|l| l.unix_path().cloned())
@@ -212,6 +221,9 @@ fn main() -> ExitCode {
         Err(e) => return fail(EX_OSERR, e),
     }
     if let Err(e) = signals::wait_for_termination(signals, server.lifecycle(), verbose) {
+        return fail(EX_OSERR, e);
+    }
+    if let Err(e) = server::udp::start(&ctx, udp, &server.lifecycle()) {
         return fail(EX_OSERR, e);
     }
     eprintln!("ready");

@@ -176,7 +176,11 @@ fn bad_flags_exit_non_zero_naming_the_flag() {
         (&["-Q"][..], "-Q"),
         (&["--no-such-flag"], "--no-such-flag"),
         (&["-p", "notaport"], "-p"),
-        (&["-U", "11211"], "UDP is not supported"),
+        (&["-U", "70000"], "Invalid port number 70000"),
+        (
+            &["-S", "-U", "11311"],
+            "Cannot enable UDP while using binary SASL",
+        ),
         (&["-o", "bogus"], "Illegal suboption \"bogus\""),
         (&["-I", "1x"], "-I"),
         (&["-c", "0"], "-c"),

@@ -46,6 +46,7 @@ pub mod daemon;
 pub mod metrics;
 pub mod signals;
 pub mod tls;
+pub mod udp;
 mod worker;
 
 use std::io::{self, Write};
@@ -157,7 +158,7 @@ pub fn tls_port(settings: &Settings) -> Option<u16> {
         .filter(|&p| p > 0)
 }
 
-fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
+pub(crate) fn resolve(hosts: &[String], port: u16) -> Result<Vec<SocketAddr>, BindError> {
     let mut out = Vec::new();
     for host in hosts {
         let found: Vec<SocketAddr> = if let Ok(a) = host.parse::<SocketAddr>() {
@@ -271,10 +272,17 @@ impl Server {
         });
         for (i, l) in listeners.iter_mut().enumerate() {
             let token = Token(i);
-            match &mut l.socket {
-                Socket::Tcp(s) => poll.registry().register(s, token, Interest::READABLE)?,
-                Socket::Unix(s, _) => poll.registry().register(s, token, Interest::READABLE)?,
-            }
+            let (fd, addr) = match &mut l.socket {
+                Socket::Tcp(s) => {
+                    poll.registry().register(s, token, Interest::READABLE)?;
+                    (s.as_raw_fd(), format!("tcp:{}", l.local))
+                }
+                Socket::Unix(s, _) => {
+                    poll.registry().register(s, token, Interest::READABLE)?;
+                    (s.as_raw_fd(), format!("unix:{}", l.local))
+                }
+            };
+            ctx.memcache.add_listener(fd, addr);
         }
         let workers = (0..ctx.threads.len())
             .map(|i| Worker::spawn(i, ctx.clone(), lifecycle.clone()))

@@ -16,6 +16,8 @@ pub struct Daemon {
     pub addr: SocketAddr,
     /// The RESP port, when started with `--resp-port 0`.
     pub resp_addr: Option<SocketAddr>,
+    /// The UDP port, when started with `-U -1`.
+    pub udp_addr: Option<SocketAddr>,
     /// stderr lines after `ready`.
     pub log: mpsc::Receiver<String>,
 }
@@ -47,6 +49,7 @@ impl Daemon {
         });
         let mut addr = None;
         let mut resp_addr = None;
+        let mut udp_addr = None;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -67,6 +70,7 @@ impl Daemon {
                 match kind {
                     "tcp" if addr.is_none() => addr = a.parse().ok(),
                     "resp" => resp_addr = a.parse().ok(),
+                    "udp" => udp_addr = a.parse().ok(),
                     _ => {}
                 }
             }
@@ -75,6 +79,7 @@ impl Daemon {
             child,
             addr: addr.expect("no tcp listener reported"),
             resp_addr,
+            udp_addr,
             log: rx,
         }
     }

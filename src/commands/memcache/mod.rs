@@ -72,6 +72,17 @@ pub struct Shared {
     track_sizes: AtomicBool,
     /// memcached's segmented-LRU tunables, set by `lru` and printed by `stats settings`.
     lru: Mutex<LruTuning>,
+    /// Listening sockets, for `stats conns`.
+    listeners: Mutex<Vec<ListenerInfo>>,
+}
+
+/// A listening socket as `stats conns` shows it.
+#[derive(Clone, Debug)]
+struct ListenerInfo {
+    fd: u32,
+    /// `tcp:ADDR`, `udp:ADDR` or `unix:PATH`.
+    addr: String,
+    udp: bool,
 }
 
 /// What `lru tune|mode|temp_ttl` set. slabd's CLOCK has no segments: kept for `stats
@@ -103,7 +114,18 @@ impl Shared {
                 temp_lru: settings.temporary_ttl.is_some(),
                 temporary_ttl: settings.temporary_ttl.unwrap_or(61),
             }),
+            listeners: Mutex::default(),
         }
+    }
+
+    /// Records a listening socket for `stats conns` (`addr` as `tcp:…`, `udp:…`, `unix:…`).
+    pub fn add_listener(&self, fd: i32, addr: String) {
+        let udp = addr.starts_with("udp:");
+        self.listeners.lock().push(ListenerInfo {
+            fd: fd as u32,
+            addr,
+            udp,
+        });
     }
 }
 

@@ -280,31 +280,34 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("hash_power_level", u64::from(store.hash_power_level));
     w.num("hash_bytes", store.hash_bytes);
     w.num("hash_is_expanding", u64::from(store.hash_is_expanding));
-    // Page moves in slabd take no item references, so nothing is rescued or busy.
-    zeros(
-        w,
-        &[
-            "slab_reassign_rescues",
-            "slab_reassign_chunk_rescues",
-            "slab_reassign_evictions_nomem",
-            "slab_reassign_inline_reclaim",
-            "slab_reassign_busy_items",
-            "slab_reassign_busy_deletes",
-        ],
-    );
-    w.num(
-        "slab_reassign_running",
-        u64::from(store.slab_reassign_running),
-    );
-    w.num("slabs_moved", store.slabs_moved);
-    zeros(
-        w,
-        &[
-            "lru_crawler_running",
-            "lru_crawler_starts",
-            "lru_maintainer_juggles",
-        ],
-    );
+    // memcached prints these groups only when their machinery is on (stats.t counts them).
+    let cfg = ctx.store.config();
+    let maintainer = ctx.settings.lru_maintainer;
+    if cfg.slab_reassign {
+        // Page moves in slabd take no item references, so nothing is rescued or busy.
+        zeros(
+            w,
+            &[
+                "slab_reassign_rescues",
+                "slab_reassign_chunk_rescues",
+                "slab_reassign_evictions_nomem",
+                "slab_reassign_inline_reclaim",
+                "slab_reassign_busy_items",
+                "slab_reassign_busy_deletes",
+            ],
+        );
+        w.num(
+            "slab_reassign_running",
+            u64::from(store.slab_reassign_running),
+        );
+        w.num("slabs_moved", store.slabs_moved);
+    }
+    if cfg.lru_crawler {
+        zeros(w, &["lru_crawler_running", "lru_crawler_starts"]);
+    }
+    if maintainer {
+        w.num("lru_maintainer_juggles", 0);
+    }
     w.num("malloc_fails", store.malloc_fails);
     // No log watchers, NAPI ids or per-thread listener fallback in slabd.
     zeros(
@@ -325,23 +328,27 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("slab_global_page_pool", 0);
     w.num("expired_unfetched", store.expired_unfetched);
     w.num("evicted_unfetched", store.evicted_unfetched);
-    w.num("evicted_active", store.evicted_active);
+    if maintainer {
+        w.num("evicted_active", store.evicted_active);
+    }
     w.num("evictions", store.evictions);
     w.num("reclaimed", store.reclaimed);
     w.num("crawler_reclaimed", store.crawler_reclaimed);
     w.num("crawler_items_checked", store.crawler_items_checked);
     // memcached's segmented-LRU bookkeeping: slabd's CLOCK moves no items between lists.
-    zeros(
-        w,
-        &[
-            "lrutail_reflocked",
-            "moves_to_cold",
-            "moves_to_warm",
-            "moves_within_lru",
-            "direct_reclaims",
-            "lru_bumps_dropped",
-        ],
-    );
+    w.num("lrutail_reflocked", 0);
+    if maintainer {
+        zeros(
+            w,
+            &[
+                "moves_to_cold",
+                "moves_to_warm",
+                "moves_within_lru",
+                "direct_reclaims",
+                "lru_bumps_dropped",
+            ],
+        );
+    }
 }
 
 /// Counters of memcached machinery slabd does not have: printed as 0 so that tools reading
@@ -595,12 +602,33 @@ pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// `stats conns`: the listening sockets first (numbered by file descriptor, as memcached
+/// numbers everything), then each client (by its id). A client's state is always
+/// `conn_parse_cmd`: slabd does not track memcached's per-connection states.
 fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
     let now = ctx.store.clock().now();
+    for l in ctx.memcache.listeners.lock().iter() {
+        let id = u64::from(l.fd);
+        if l.udp {
+            w.prefixed_text("", id, "UDP", |out| out.extend_from_slice(b"UDP"));
+        }
+        w.prefixed_text("", id, "addr", |out| {
+            out.extend_from_slice(l.addr.as_bytes())
+        });
+        let state: &[u8] = if l.udp {
+            b"conn_read"
+        } else {
+            b"conn_listening"
+        };
+        w.prefixed_text("", id, "state", |out| out.extend_from_slice(state));
+        w.prefixed("", id, "secs_since_last_cmd", u64::from(now));
+    }
     for c in ctx.clients.list() {
         let kind = |a: &str| {
             if a.parse::<std::net::SocketAddr>().is_ok() {
                 format!("tcp:{a}")
+            } else if a.starts_with("unix:") {
+                a.to_string()
             } else {
                 format!("unix:{a}")
             }
