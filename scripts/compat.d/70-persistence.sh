@@ -81,5 +81,10 @@ redis-server --port "$r2port" --bind 127.0.0.1 --dir "$sdir" --dbfilename dump.r
 pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$r2port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 python3 "$here/persistence_fill.py" dump "$r2port" >"$work/back.txt"
-diff "$work/got.txt" "$work/back.txt" >"$work/diff2.txt" || { head -20 "$work/diff2.txt"; cat "$work/redis2.log"; fail "redis-server's copy of slabd's dump differs"; }
-echo "70-persistence: redis-server 7.0 loaded slabd's dump ($(wc -l <"$work/back.txt") keys equal); redis-check-rdb accepts it"
+# slabd's snapshot writes strings, hashes and sets so far; lists and sorted sets (which it
+# now loads from redis's dump) are not saved yet (docs/persistence.md), so they are left
+# out of this comparison, and must be absent from what redis-server read back.
+saved_types="string hash set"
+awk -v t=" $saved_types " 'index(t, " " $3 " ")' "$work/got.txt" >"$work/got-saved.txt"
+diff "$work/got-saved.txt" "$work/back.txt" >"$work/diff2.txt" || { head -20 "$work/diff2.txt" | cut -c1-300; cat "$work/redis2.log"; fail "redis-server's copy of slabd's dump differs"; }
+echo "70-persistence: redis-server 7.0 loaded slabd's dump ($(wc -l <"$work/back.txt") keys equal, types: $saved_types); redis-check-rdb accepts it"
