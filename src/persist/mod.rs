@@ -12,6 +12,7 @@ pub mod crc64;
 pub mod load;
 pub mod lzf;
 pub mod rdb;
+pub mod replay;
 pub mod save;
 pub mod service;
 pub mod typed;

@@ -981,12 +981,24 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        if delay == 0 {
+            // Every stripe locked: the flush falls between two operations on any key, a
+            // running snapshot has what it removes, and the AOF records it in its place.
+            self.keyspace_change(|| self.flush_marks(db, 0), |log| log.flushed(db));
+            return;
+        }
         if self.snapshot.is_active() {
             self.snapshot_visit_all();
         }
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);
+        self.flush_marks(db, delay);
+        drop(guard);
+    }
+
+    /// The body of [`Core::flush`]; the caller holds at least one stripe lock.
+    fn flush_marks(&self, db: Option<u8>, delay: u32) {
         let dbs = match db {
             Some(d) => {
                 let p = usize::from(self.index.physical(d));
@@ -1009,7 +1021,6 @@ impl Core {
                     .store(now.saturating_add(delay), Ordering::Release);
             }
         }
-        drop(guard);
     }
 
     /// An immediate flush that also unlinks the flushed items at once, stripe by stripe,
@@ -1036,7 +1047,7 @@ impl Core {
 
     /// Swaps logical databases `a` and `b` (Redis SWAPDB).
     pub fn swap_db(&self, a: u8, b: u8) {
-        self.index.swap(a, b)
+        self.keyspace_change(|| self.index.swap_locked(a, b), |log| log.swapped(a, b));
     }
 
     pub fn db_len(&self, db: u8) -> u64 {
