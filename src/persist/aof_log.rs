@@ -144,6 +144,44 @@ thread_local! {
     static LAST_END: Cell<u64> = const { Cell::new(0) };
 }
 
+thread_local! {
+    /// This thread is a worker inside an event-loop turn: under `appendfsync always`,
+    /// replies wait for one fsync at the end of the turn ([`turn_end`]).
+    static IN_TURN: Cell<bool> = const { Cell::new(false) };
+    /// Connection slots whose replies wait for that fsync.
+    static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A worker's event-loop turn begins.
+pub fn turn_begin() {
+    IN_TURN.with(|t| t.set(true));
+}
+
+/// Whether a reply about to be written must wait for the turn's fsync; if so, `slot` (the
+/// connection's) is remembered for [`turn_end`]. One thread-local read otherwise.
+pub fn defer_reply(slot: usize) -> bool {
+    if !IN_TURN.with(|t| t.get()) || LAST_END.with(|e| e.get()) == 0 {
+        return false;
+    }
+    DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.last() != Some(&slot) {
+            d.push(slot);
+        }
+    });
+    true
+}
+
+/// A worker's turn ends: one write and fsync covers every record the turn appended (group
+/// commit across the worker's connections, and with other workers through the fsync
+/// mutex); `flush` then gets the slots whose replies waited (swapped into it, so both
+/// vectors keep their capacity).
+pub fn turn_end(ctx: &Context, flush: &mut Vec<usize>) {
+    IN_TURN.with(|t| t.set(false));
+    ctx.persist.aof.commit_mine();
+    DEFERRED.with(|d| std::mem::swap(&mut *d.borrow_mut(), flush));
+}
+
 fn note_end(end: u64) {
     LAST_END.with(|e| e.set(e.get().max(end)));
 }
@@ -350,10 +388,20 @@ impl AofLog {
     /// Under `appendfsync always`: waits until every record this thread appended is on
     /// disk (the reply goes out after this).
     pub fn commit_mine(&self) {
-        let end = LAST_END.with(|e| e.replace(0));
-        if end != 0 && self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS {
-            self.commit(end, true);
+        let end = LAST_END.with(|e| e.get());
+        if end == 0 {
+            return;
         }
+        if self.fsync.load(Ordering::Relaxed) != FSYNC_ALWAYS {
+            LAST_END.with(|e| e.set(0));
+            return;
+        }
+        if IN_TURN.with(|t| t.get()) {
+            // A worker: the turn's end commits once for all its replies.
+            return;
+        }
+        LAST_END.with(|e| e.set(0));
+        self.commit(end, true);
     }
 
     /// Arms the log for a single-key command about to run: if the store reports exactly

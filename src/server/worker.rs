@@ -50,6 +50,8 @@ pub struct Worker {
     conns: Slab<Connection>,
     /// Connections with whole requests left after their `-R` budget, served in turn.
     yielded: VecDeque<Token>,
+    /// Slots whose replies wait for the turn's AOF fsync (`appendfsync always`).
+    deferred: Vec<usize>,
     /// Set once the server stops: when the last replies must be out by.
     finish_by: Option<Instant>,
     /// Hub events taken from the mailbox, being handed out (kept for its capacity).
@@ -80,6 +82,7 @@ impl Worker {
             handoffs: rx,
             conns: Slab::new(),
             yielded: VecDeque::new(),
+            deferred: Vec::new(),
             finish_by: None,
             inbox: Vec::new(),
             touched: Vec::new(),
@@ -125,6 +128,7 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            crate::persist::aof_log::turn_begin();
             // Events posted before this turn's requests arrived go out first (a message
             // published before a client's next request reaches it before that reply).
             self.drain_mailbox();
@@ -159,6 +163,7 @@ impl Worker {
                 self.begin_finish();
             }
             self.ctx.gates.end_turn();
+            self.flush_after_fsync();
             if let Some(deadline) = self.finish_by {
                 if self.conns.is_empty() || Instant::now() >= deadline {
                     break;
@@ -184,6 +189,28 @@ impl Worker {
         for key in tokens {
             self.close_for(Token(key), "shutdown");
         }
+    }
+
+    /// `appendfsync always`: the turn's one fsync, then the replies that waited for it
+    /// (those connections are served again next turn for input they left unread).
+    fn flush_after_fsync(&mut self) {
+        let mut slots = std::mem::take(&mut self.deferred);
+        crate::persist::aof_log::turn_end(&self.ctx, &mut slots);
+        for &slot in &slots {
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            match conn.flush_deferred(&self.ctx, &self.ctx.threads[self.id]) {
+                Next::Close | Next::Shutdown => self.close(Token(slot)),
+                _ if !conn.queued => {
+                    conn.queued = true;
+                    self.yielded.push_back(Token(slot));
+                }
+                _ => {}
+            }
+        }
+        slots.clear();
+        self.deferred = slots;
     }
 
     /// Registers the connections the acceptor sent.
