@@ -39,9 +39,9 @@ const RECLAIM_SCAN: usize = 64;
 
 /// Pending and completed flush_all of one database.
 #[derive(Default)]
-struct FlushState {
+pub(super) struct FlushState {
     /// Items whose write sequence (CAS) is at most this are flushed; 0 = none.
-    below: AtomicU64,
+    pub(super) below: AtomicU64,
     /// Clock-relative second a delayed flush takes effect; 0 = none pending.
     pending_at: AtomicU32,
 }
@@ -207,7 +207,7 @@ pub struct Core {
     pub page_class: Vec<AtomicU8>,
     pub index: Index,
     cas_seq: AtomicU64,
-    flush: Vec<FlushState>,
+    pub(super) flush: Vec<FlushState>,
     /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
     pub snapshot: super::snapshot::Gate,
     pub counters: Counters,
@@ -883,7 +883,13 @@ impl Core {
             unlink(held.guard)
         } else {
             match self.index.try_lock(si) {
-                Some(mut g) => unlink(&mut g),
+                Some(mut g) => {
+                    // A running snapshot gets the stripe before the victim leaves it.
+                    if self.snapshot.is_active() {
+                        self.snapshot_visit_locked(si, &mut g);
+                    }
+                    unlink(&mut g)
+                }
                 None => false,
             }
         }

@@ -11,9 +11,10 @@
 //! A stripe is visited exactly once, before anything can change it, so the walk sees
 //! every stripe as it was when the snapshot began; extra memory is what the sink buffers,
 //! not a copy of the data. A writer that touches an unvisited stripe pays for visiting it
-//! (about 1/1024 of the data). Not covered: items that eviction or the crawler remove from
-//! an unvisited stripe (they reach stripes with `try_lock` under a class lock), and lazy
-//! `flush_all` (items it invalidates are skipped when their stripe is visited later).
+//! (about 1/1024 of the data). Eviction and the crawler, which reach stripes with
+//! `try_lock` under a class lock, visit the stripe before unlinking from it; an immediate
+//! flush locks every stripe and visits the unvisited ones first; a delayed `flush_all`
+//! that comes due during the walk is judged by the flush marks frozen at the start.
 //!
 //! With no snapshot running, the cost to every operation is one relaxed load and a branch
 //! that is never taken.
@@ -52,6 +53,9 @@ struct Running {
     /// Set under stripe i's lock when stripe i has been handed to the sink.
     visited: Box<[AtomicBool]>,
     logical: [u8; 16],
+    /// Each physical database's flush mark at the snapshot's start: an item a delayed
+    /// `flush_all` invalidated after it is still saved (it was live at that time).
+    flushed_below: [u64; 16],
 }
 
 /// Snapshot state of a store (one snapshot at a time).
@@ -112,7 +116,14 @@ impl Core {
         let chunks: Vec<_> = guard.chunks().collect();
         for chunk in chunks {
             let it = super::item::Item::new(&self.arena, chunk);
-            if self.dead(it, now).is_none() {
+            let live = match self.dead(it, now) {
+                None => true,
+                Some(super::Miss::Flushed) => {
+                    it.seq() > run.flushed_below[usize::from(it.db() & 0xf)]
+                }
+                Some(_) => false,
+            };
+            if live {
                 let db = run.logical[usize::from(it.db())];
                 run.sink.item(db, &Current::in_stripe(self, guard, chunk));
             }
@@ -166,10 +177,15 @@ impl Core {
             if running.is_some() {
                 return false;
             }
+            // A delayed flush already due takes effect before its mark is frozen.
+            for p in 0..self.flush.len() {
+                self.now(p as u8);
+            }
             *running = Some(Arc::new(Running {
                 sink,
                 visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
                 logical: std::array::from_fn(|p| self.index.logical(p as u8)),
+                flushed_below: std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire)),
             }));
             self.snapshot.active.store(true, Ordering::Relaxed);
             drop(running);

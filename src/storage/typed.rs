@@ -279,6 +279,10 @@ impl Core {
         let Some(mut s) = self.index.try_lock(si) else {
             return false;
         };
+        // A running snapshot gets the stripe before the victim leaves it.
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si, &mut s);
+        }
         let it = Item::new(&self.arena, chunk);
         if it.bits() & LINKED == 0 || !it.is_object() {
             return false;
