@@ -375,6 +375,9 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             return Step::Incomplete;
         };
         session.protocol = memcache::detect(&ctx.settings, first);
+        if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
+            crate::server::trace::negotiated(&session.info, session.protocol);
+        }
     }
     if session.protocol != Protocol::Resp && ctx.gates.busy() {
         // memcached has no -BUSY: its requests wait for the busy script to end.

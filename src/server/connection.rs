@@ -25,6 +25,7 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 use super::tls::TlsStream;
+use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
@@ -294,10 +295,8 @@ impl Connection {
             Event::Kill => self.kill(),
             Event::Overflow => {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} message dropped (worker mailbox full); closing",
-                        self.session.info.id
-                    );
+                    let what = "message dropped (worker mailbox full); closing";
+                    trace::event(&self.session.info, what);
                 }
                 self.kill();
             }
@@ -337,10 +336,10 @@ impl Connection {
         }
         if kill {
             if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                eprintln!(
-                    "<{} closed for overcoming of output buffer limits ({unsent} bytes unsent)",
-                    self.session.info.id
+                let what = format!(
+                    "closed for overcoming of output buffer limits ({unsent} bytes unsent)"
                 );
+                trace::event(&self.session.info, &what);
             }
             self.kill();
         }
@@ -357,6 +356,7 @@ impl Connection {
     /// must close.
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
+        let trace = ctx.verbosity.load(Ordering::Relaxed);
         loop {
             if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
                 return Next::Close;
@@ -393,8 +393,20 @@ impl Connection {
                     stats::bump(&stats.conn_yields);
                     return self.end_turn(ctx, stats, Next::Yield);
                 }
+                let mark = self.wbuf.len();
+                let swallowing = trace > 0 && self.session.memcache.swallowing();
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 let avail = input.len();
+                if trace > 0 && !swallowing {
+                    let used = match step {
+                        Step::Done(n) => Some(&input[..n.min(avail)]),
+                        Step::Close | Step::Shutdown => Some(input),
+                        Step::Blocked | Step::Incomplete => None,
+                    };
+                    if let Some(used) = used.filter(|u| !u.is_empty()) {
+                        trace::request(trace, &mut self.session, used, &self.wbuf[mark..]);
+                    }
+                }
                 if !matches!(step, Step::Blocked | Step::Incomplete) {
                     self.wait_served(ctx);
                 }
@@ -482,10 +494,8 @@ impl Connection {
             let limit = self.read_limit(ctx);
             if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} request larger than {} bytes; closing",
-                        self.session.info.id, limit
-                    );
+                    let what = format!("request larger than {limit} bytes; closing");
+                    trace::event(&self.session.info, &what);
                 }
                 return Err(io::Error::other("request too large"));
             }
