@@ -307,6 +307,7 @@ impl Session {
 
     /// The connection is closing: leave every channel, key queue and list it is on.
     pub fn close(&mut self, ctx: &Context) {
+        ctx.hub.tracking.target_gone(self.info.id);
         if self.info.has_flag(crate::hub::flag::MONITOR) {
             ctx.hub.watchers.remove(self.info.target());
         }

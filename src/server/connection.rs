@@ -273,6 +273,9 @@ impl Connection {
                 if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
                     return;
                 }
+                if d.msg.kind == Kind::RedirBroken && !resp3 {
+                    return;
+                }
                 if !self.closing {
                     d.encode(self.session.resp.resp3(), &mut self.wbuf);
                     self.check_output(ctx);
@@ -432,6 +435,9 @@ impl Connection {
                         served += 1;
                     }
                     Step::Close => {
+                        // Gone as soon as it decided to close (QUIT): clients redirecting
+                        // their invalidations here learn it before the reply is read.
+                        ctx.hub.tracking.target_gone(self.session.info.id);
                         self.closing = true;
                         break;
                     }
