@@ -376,9 +376,16 @@ fn execute_command(
             }
             bump(&stats.cmd_set);
             ctx.memcache.record(key, PrefixOp::Set);
-            let outcome = ctx.store.store(&w);
+            let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
+            let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+            let (outcome, old) = if watching && append {
+                ctx.store
+                    .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
+            } else {
+                (ctx.store.store(&w), None)
+            };
             count_store(stats, verb == StoreVerb::Cas, outcome);
-            if ctx.hub.watchers.wanted(stream::MUTATIONS) {
+            if watching {
                 let cmd = match verb {
                     StoreVerb::Set => "set",
                     StoreVerb::Add => "add",
@@ -387,11 +394,20 @@ fn execute_command(
                     StoreVerb::Prepend => "prepend",
                     StoreVerb::Cas => "cas",
                 };
-                let ttl = u64::try_from(exptime).unwrap_or(0);
-                watch::stored(ctx, session, key, data.len(), cmd, outcome, ttl);
+                let (size, expiry) = match old {
+                    Some((len, expiry)) => (len + data.len(), expiry),
+                    None => (data.len(), w.expiry),
+                };
+                let log = watch::StoreLog {
+                    key,
+                    size,
+                    cmd,
+                    outcome,
+                    expiry,
+                };
+                watch::stored(ctx, session, log);
             }
             if matches!(outcome, StoreOutcome::Stored { .. }) {
-                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
                 ctx.notify(
                     notify::STRING,
                     if append { "append" } else { "set" },
