@@ -218,7 +218,7 @@ fn binary(level: u8, fd: i64, request: &[u8], reply: &[u8], out: &mut Vec<u8>) {
             shown(out, key);
             out.push(b'\n');
         }
-        0x1c | 0x1d | 0x1e | 0x1f => {
+        0x1c..=0x1f => {
             let _ = write!(out, "<{fd} TOUCH ");
             shown(out, key);
             out.push(b'\n');
