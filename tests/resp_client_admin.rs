@@ -226,3 +226,21 @@ fn client_list_shows_flags_subscriptions_and_protocol() {
     let normal = admin.cmd(&["CLIENT", "LIST", "TYPE", "normal"]);
     assert!(!normal.contains(&format!("id={id} ")), "{normal}");
 }
+
+/// CLIENT LIST shows the user each connection authenticated as, and its socket's fd.
+#[test]
+fn client_list_shows_the_authenticated_user() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &["ACL", "SETUSER", "alice", "on", ">pw", "~*", "+@all"],
+        "+OK\r\n",
+    );
+    let mut a = d.connect_resp();
+    let id = int(&a.cmd(&["CLIENT", "ID"]));
+    assert_eq!(field(&client_line(&mut admin, id), "user"), "default");
+    a.check(&["AUTH", "alice", "pw"], "+OK\r\n");
+    let line = client_line(&mut admin, id);
+    assert_eq!(field(&line, "user"), "alice");
+    assert!(field(&line, "fd").parse::<i32>().unwrap() > 2, "{line}");
+}
