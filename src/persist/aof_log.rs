@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::aof::{encode, FileKind, Manifest, ManifestFile};
 use super::replay::replay_file;
@@ -144,42 +144,14 @@ thread_local! {
     static LAST_END: Cell<u64> = const { Cell::new(0) };
 }
 
-thread_local! {
-    /// This thread is a worker inside an event-loop turn: under `appendfsync always`,
-    /// replies wait for one fsync at the end of the turn ([`turn_end`]).
-    static IN_TURN: Cell<bool> = const { Cell::new(false) };
-    /// Connection slots whose replies wait for that fsync.
-    static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+/// Whether this thread appended records not yet committed (`appendfsync always`).
+pub(super) fn owes() -> bool {
+    LAST_END.with(|e| e.get()) != 0
 }
 
-/// A worker's event-loop turn begins.
-pub fn turn_begin() {
-    IN_TURN.with(|t| t.set(true));
-}
-
-/// Whether a reply about to be written must wait for the turn's fsync; if so, `slot` (the
-/// connection's) is remembered for [`turn_end`]. One thread-local read otherwise.
-pub fn defer_reply(slot: usize) -> bool {
-    if !IN_TURN.with(|t| t.get()) || LAST_END.with(|e| e.get()) == 0 {
-        return false;
-    }
-    DEFERRED.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.last() != Some(&slot) {
-            d.push(slot);
-        }
-    });
-    true
-}
-
-/// A worker's turn ends: one write and fsync covers every record the turn appended (group
-/// commit across the worker's connections, and with other workers through the fsync
-/// mutex); `flush` then gets the slots whose replies waited (swapped into it, so both
-/// vectors keep their capacity).
-pub fn turn_end(ctx: &Context, flush: &mut Vec<usize>) {
-    IN_TURN.with(|t| t.set(false));
-    ctx.persist.aof.commit_mine();
-    DEFERRED.with(|d| std::mem::swap(&mut *d.borrow_mut(), flush));
+/// The end of this thread's uncommitted records (0: none), now handed over.
+pub(super) fn take_end() -> u64 {
+    LAST_END.with(|e| e.replace(0))
 }
 
 fn note_end(end: u64) {
@@ -250,6 +222,13 @@ pub struct AofLog {
     pub rewrites: AtomicU64,
     /// Records skipped because the value's type cannot be logged.
     pub unlogged: AtomicU64,
+    /// Logical offset known to be fsynced (published for the workers' group commit).
+    synced: AtomicU64,
+    /// Highest offset a worker asked the `slabd-fsync` thread to fsync.
+    want: Mutex<u64>,
+    want_cv: Condvar,
+    /// Workers (bit `id % 64`) waiting for the fsync thread.
+    wake_mask: AtomicU64,
 }
 
 impl Default for AofLog {
@@ -278,6 +257,10 @@ impl Default for AofLog {
             last_rewrite_ok: AtomicBool::new(true),
             rewrites: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            want: Mutex::new(0),
+            want_cv: Condvar::new(),
+            wake_mask: AtomicU64::new(0),
         }
     }
 }
@@ -396,8 +379,8 @@ impl AofLog {
             LAST_END.with(|e| e.set(0));
             return;
         }
-        if IN_TURN.with(|t| t.get()) {
-            // A worker: the turn's end commits once for all its replies.
+        if super::group::in_turn() {
+            // A worker: its turn's end asks for one fsync for all its replies.
             return;
         }
         LAST_END.with(|e| e.set(0));
@@ -459,6 +442,7 @@ impl AofLog {
         if fsync {
             sync.synced = upto;
             sync.last_fsync = Instant::now();
+            self.synced.fetch_max(upto, Ordering::Release);
         }
         self.last_write_ok.store(ok, Ordering::Relaxed);
         // Give the buffer's capacity back for the next records.
@@ -467,6 +451,49 @@ impl AofLog {
             let mut bytes = bytes;
             bytes.clear();
             st.buf = bytes;
+        }
+    }
+
+    /// Whether `appendfsync always` is in force (and logging on).
+    pub fn is_always(&self) -> bool {
+        self.is_on() && self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS
+    }
+
+    /// Offset known to be on disk.
+    pub fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// A worker asks the `slabd-fsync` thread to fsync up to `end` and to wake it after.
+    pub fn request_sync(&self, end: u64, worker: usize) {
+        self.wake_mask
+            .fetch_or(1 << (worker % 64), Ordering::AcqRel);
+        let mut want = self.want.lock();
+        if end > *want {
+            *want = end;
+            self.want_cv.notify_one();
+        }
+    }
+
+    /// The `slabd-fsync` thread: fsyncs whatever is appended whenever a worker waits for
+    /// an offset not yet synced, then wakes the waiting workers.
+    pub fn run_fsync(&self, ctx: &Context) {
+        let workers = ctx.threads.len();
+        loop {
+            {
+                let mut want = self.want.lock();
+                while *want <= self.synced() {
+                    self.want_cv.wait_for(&mut want, Duration::from_millis(100));
+                }
+            }
+            let end = self.state.lock().appended;
+            self.commit(end, true);
+            let mask = self.wake_mask.swap(0, Ordering::AcqRel);
+            for w in 0..workers {
+                if mask & (1 << (w % 64)) != 0 {
+                    ctx.hub.wake_worker(w);
+                }
+            }
         }
     }
 
@@ -487,6 +514,7 @@ impl AofLog {
                     self.last_write_ok.store(ok, Ordering::Relaxed);
                 }
                 sync.synced = sync.written;
+                self.synced.fetch_max(sync.synced, Ordering::Release);
             }
             sync.last_fsync = Instant::now();
         }

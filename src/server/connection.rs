@@ -606,10 +606,10 @@ impl Connection {
 
     /// Writes unsent output until done or the socket is full.
     fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
-        // `appendfsync always`: replies wait for the worker turn's one fsync (the worker
-        // flushes them after it; persist::aof_log::turn_end).
+        // `appendfsync always`: replies wait for the fsync of their records (the worker
+        // flushes them once it is done; persist::group).
         let slot = self.session.info.place.load(Ordering::Relaxed) & 0xffff_ffff;
-        if crate::persist::aof_log::defer_reply(slot as usize) {
+        if crate::persist::group::defer_reply(slot as usize) {
             return Ok(());
         }
         self.stream.send_records()?;

@@ -119,6 +119,10 @@ impl Worker {
             if let Some(Reverse((at, _, _))) = self.timers.peek() {
                 timeout = timeout.min(at.saturating_duration_since(Instant::now()));
             }
+            if crate::persist::group::waiting() {
+                // The fsync thread wakes this worker; the timeout is a fallback.
+                timeout = timeout.min(Duration::from_millis(5));
+            }
             let timeout = Some(timeout);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -129,7 +133,7 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
-            crate::persist::aof_log::turn_begin();
+            crate::persist::group::turn_begin();
             // Events posted before this turn's requests arrived go out first (a message
             // published before a client's next request reaches it before that reply).
             self.drain_mailbox();
@@ -192,11 +196,12 @@ impl Worker {
         }
     }
 
-    /// `appendfsync always`: the turn's one fsync, then the replies that waited for it
-    /// (those connections are served again next turn for input they left unread).
+    /// `appendfsync always`: asks for the fsync of the turn's records and sends the replies
+    /// whose records are on disk (those connections are served again next turn for input
+    /// they left unread). See persist::group.
     fn flush_after_fsync(&mut self) {
         let mut slots = std::mem::take(&mut self.deferred);
-        crate::persist::aof_log::turn_end(&self.ctx, &mut slots);
+        crate::persist::group::turn_end(&self.ctx, self.id, &mut slots);
         for &slot in &slots {
             let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
