@@ -63,7 +63,8 @@ impl<'a> HashRef<'a> {
     }
 
     /// The `i`-th field and value (0..len) in the form's order.
-    fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+    /// The field and value at position `i < len` (the table's or the run's order).
+    pub fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
         match *self {
             HashRef::Compact(c) => {
                 let pos = c.nth(2 * i).unwrap_or(c.end());
