@@ -227,6 +227,13 @@ fn resp_tls_port_beside_the_plain_one_with_client_certificates() {
     plain.write_all(b"GET k\r\n").unwrap();
     let n = plain.read(&mut b).unwrap();
     assert_eq!(&b[..n], b"$1\r\nv\r\n");
+    // A plain client on the TLS port is closed on without a word (no TLS alert it could
+    // mistake for a reply), as an OpenSSL server does.
+    let mut wrong = TcpStream::connect(tls).unwrap();
+    wrong.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut all = Vec::new();
+    let _ = wrong.read_to_end(&mut all);
+    assert_eq!(all, b"");
     // tls-auth-clients yes (Redis's default): no certificate, an expired one, or one from
     // another CA is refused.
     for cert in [None, Some("expired-client"), Some("other-client")] {

@@ -150,6 +150,9 @@ pub struct ClientInfo {
     pub fd: std::sync::atomic::AtomicI32,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
+    /// The ACL user it is logged in as (`CLIENT LIST user=`; ACL changes find its
+    /// connections by it). Written at login only.
+    pub user: Mutex<Arc<[u8]>>,
 }
 
 impl ClientInfo {
@@ -171,6 +174,7 @@ impl ClientInfo {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(Arc::from(&b"default"[..])),
         }
     }
 
@@ -195,6 +199,16 @@ impl ClientInfo {
 
     pub fn has_flag(&self, bit: u32) -> bool {
         self.flags.load(Ordering::Relaxed) & bit != 0
+    }
+
+    /// Records the user the connection logged in as.
+    pub fn set_user(&self, name: &[u8]) {
+        *self.user.lock() = Arc::from(name);
+    }
+
+    /// Whether the connection is logged in as `name`.
+    pub fn is_user(&self, name: &[u8]) -> bool {
+        &self.user.lock()[..] == name
     }
 
     pub fn set_place(&self, worker: usize, slot: usize) {
@@ -230,6 +244,7 @@ impl Clients {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(Arc::from(&b"default"[..])),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -326,12 +326,18 @@ impl Tls {
 pub struct TlsStream {
     pub tcp: TcpStream,
     conn: ServerConnection,
+    /// The peer does not speak TLS: nothing more is sent (not even rustls's alert).
+    mute: bool,
 }
 
 impl TlsStream {
     pub fn new(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<TlsStream> {
         let conn = ServerConnection::new(config).map_err(io::Error::other)?;
-        Ok(TlsStream { tcp, conn })
+        Ok(TlsStream {
+            tcp,
+            conn,
+            mute: false,
+        })
     }
 
     /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream, `WouldBlock`
@@ -348,8 +354,13 @@ impl TlsStream {
                 Ok(0) => return Ok(0),
                 Ok(_) => {
                     if let Err(e) = self.conn.process_new_packets() {
-                        // Send the alert that says why, then give up on the connection.
-                        let _ = self.conn.write_tls(&mut self.tcp);
+                        // Send the alert that says why, then give up on the connection;
+                        // except to a peer that does not speak TLS at all (a plain client
+                        // on the TLS port), which OpenSSL servers just close on too.
+                        let plain_peer = self.conn.is_handshaking()
+                            && matches!(e, rustls::Error::InvalidMessage(_));
+                        self.mute = plain_peer;
+                        let _ = self.send_records();
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                     // Handshake replies and session tickets go out as soon as they exist.
@@ -362,7 +373,7 @@ impl TlsStream {
 
     /// Writes pending TLS records until done or the socket is full.
     pub fn send_records(&mut self) -> io::Result<()> {
-        while self.conn.wants_write() {
+        while self.conn.wants_write() && !self.mute {
             match self.conn.write_tls(&mut self.tcp) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => {}
@@ -376,7 +387,7 @@ impl TlsStream {
 
     /// Records are waiting for the socket to drain.
     pub fn has_pending(&self) -> bool {
-        self.conn.wants_write()
+        self.conn.wants_write() && !self.mute
     }
 
     /// Encrypts what fits in rustls's buffer; `WouldBlock` while earlier records are still

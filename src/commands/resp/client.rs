@@ -191,6 +191,7 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let qbuf = if own { call.pending } else { 0 };
     let name = c.name.lock().clone().unwrap_or_default();
     let cmd = *c.last_cmd_name.lock();
+    let user = c.user.lock().clone();
     let resp = if c.has_flag(flag::RESP3) { 3 } else { 2 };
     let [sub, psub, ssub] = [0, 1, 2].map(|i| c.subs[i].load(Ordering::Relaxed));
     let redir = tracking::redirect_of(call, c);
@@ -201,7 +202,7 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
         s,
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={flags} db={} sub={sub} \
          psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
-         rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user=default \
+         rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user={} \
          redir={redir} resp={}",
         c.id,
         c.addr,
@@ -212,6 +213,7 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
         c.db.load(Ordering::Relaxed),
         qbuf,
         cmd,
+        String::from_utf8_lossy(&user),
         resp
     );
 }
