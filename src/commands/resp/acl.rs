@@ -84,7 +84,10 @@ pub(super) fn log_denial(
     if client_info.last() == Some(&b'\n') {
         client_info.pop();
     }
-    let context = if call.conn.tx.queuing() || call.conn.running_exec {
+    // A script's redis.call runs nested in EVAL (depth 2 or more at the check).
+    let context = if call.depth >= 2 && call.ctx.scripting.run.is_running() {
+        "lua"
+    } else if call.conn.tx.queuing() || call.conn.running_exec {
         "multi"
     } else {
         "toplevel"
