@@ -191,7 +191,6 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let qbuf = if own { call.pending } else { 0 };
     let name = c.name.lock().clone().unwrap_or_default();
     let cmd = *c.last_cmd_name.lock();
-    let user = c.user.lock().clone();
     let resp = if c.has_flag(flag::RESP3) { 3 } else { 2 };
     let [sub, psub, ssub] = [0, 1, 2].map(|i| c.subs[i].load(Ordering::Relaxed));
     let redir = tracking::redirect_of(call, c);
@@ -200,20 +199,21 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let s = &mut call.conn.scratch;
     let _ = writeln!(
         s,
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={flags} db={} sub={sub} \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} \
          psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
          rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user={} \
          redir={redir} resp={}",
         c.id,
         c.addr,
         c.local_addr,
+        c.fd.load(Ordering::Relaxed),
         String::from_utf8_lossy(&name),
         now.saturating_sub(c.created),
         now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
         c.db.load(Ordering::Relaxed),
         qbuf,
         cmd,
-        String::from_utf8_lossy(&user),
+        c.user_name(),
         resp
     );
 }
