@@ -14,6 +14,7 @@
 
 use std::any::Any;
 
+use super::blocking::parse_multi_pop;
 use super::list::WrongType;
 use super::registry::{spec, Spec};
 use super::Call;
@@ -914,87 +915,8 @@ fn zpopmax(call: &mut Call<'_>, args: Args<'_>) {
     pop_generic(call, args, true);
 }
 
-/// `numkeys key... MIN|MAX [COUNT n]` from argument `at` (ZMPOP 1, BZMPOP 2).
-pub(super) struct MultiZPop<'a> {
-    pub keys: Args<'a>,
-    pub first_key: usize,
-    pub numkeys: usize,
-    pub max: bool,
-    pub count: usize,
-}
-
-/// Parses ZMPOP/BZMPOP's arguments as Redis does, replying its errors.
-pub(super) fn parse_multi_zpop<'a>(
-    call: &mut Call<'_>,
-    args: Args<'a>,
-    at: usize,
-) -> Option<MultiZPop<'a>> {
-    let numkeys = match parse_i64(args.get(at)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => {
-            call.w.error(b"ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    let where_at = (at as u64 + 1).saturating_add(numkeys);
-    if where_at >= args.len() as u64 {
-        call.syntax_error();
-        return None;
-    }
-    let where_at = where_at as usize;
-    let max = match args.get(where_at) {
-        a if a.eq_ignore_ascii_case(b"min") => false,
-        a if a.eq_ignore_ascii_case(b"max") => true,
-        _ => {
-            call.syntax_error();
-            return None;
-        }
-    };
-    let mut count: Option<usize> = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            match parse_i64(args.get(i + 1)) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => {
-                    call.w.error(b"ERR count should be greater than 0");
-                    return None;
-                }
-            }
-            i += 2;
-        } else {
-            call.syntax_error();
-            return None;
-        }
-    }
-    Some(MultiZPop {
-        keys: args,
-        first_key: at + 1,
-        numkeys: numkeys as usize,
-        max,
-        count: count.unwrap_or(1),
-    })
-}
-
-impl MultiZPop<'_> {
-    /// Pops from the first key holding a sorted set; false (nothing replied) when none
-    /// does; None after an error reply.
-    pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
-        for k in 0..self.numkeys {
-            let key = self.keys.get(self.first_key + k);
-            if call.passed_over(key, ItemType::ZSet) {
-                continue;
-            }
-            if call.pop_zset(key, self.max, self.count, ZPopReply::KeyPairs)? {
-                return Some(true);
-            }
-        }
-        Some(false)
-    }
-}
-
 fn zmpop(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(mp) = parse_multi_zpop(call, args, 1) else {
+    let Some(mp) = parse_multi_pop(call, args, 1, ItemType::ZSet) else {
         return;
     };
     if mp.try_pop(call) == Some(false) {
