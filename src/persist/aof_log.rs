@@ -227,8 +227,8 @@ pub struct AofLog {
     /// Highest offset a worker asked the `slabd-fsync` thread to fsync.
     want: Mutex<u64>,
     want_cv: Condvar,
-    /// Workers (bit `id % 64`) waiting for the fsync thread.
-    wake_mask: AtomicU64,
+    /// The offset each worker waits for (0: none); grown on first use.
+    waits: parking_lot::RwLock<Vec<AtomicU64>>,
 }
 
 impl Default for AofLog {
@@ -260,7 +260,7 @@ impl Default for AofLog {
             synced: AtomicU64::new(0),
             want: Mutex::new(0),
             want_cv: Condvar::new(),
-            wake_mask: AtomicU64::new(0),
+            waits: parking_lot::RwLock::new(Vec::new()),
         }
     }
 }
@@ -466,8 +466,13 @@ impl AofLog {
 
     /// A worker asks the `slabd-fsync` thread to fsync up to `end` and to wake it after.
     pub fn request_sync(&self, end: u64, worker: usize) {
-        self.wake_mask
-            .fetch_or(1 << (worker % 64), Ordering::AcqRel);
+        if self.waits.read().len() <= worker {
+            let mut w = self.waits.write();
+            while w.len() <= worker {
+                w.push(AtomicU64::new(0));
+            }
+        }
+        self.waits.read()[worker].fetch_max(end, Ordering::AcqRel);
         let mut want = self.want.lock();
         if end > *want {
             *want = end;
@@ -488,9 +493,17 @@ impl AofLog {
             }
             let end = self.state.lock().appended;
             self.commit(end, true);
-            let mask = self.wake_mask.swap(0, Ordering::AcqRel);
-            for w in 0..workers {
-                if mask & (1 << (w % 64)) != 0 {
+            let synced = self.synced();
+            // Wake each worker whose wait is over (a wait registered after this reads it
+            // is either covered, and its worker sees that itself, or asks again).
+            for (w, wait) in self.waits.read().iter().enumerate().take(workers) {
+                let at = wait.load(Ordering::Acquire);
+                if at != 0
+                    && at <= synced
+                    && wait
+                        .compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                {
                     ctx.hub.wake_worker(w);
                 }
             }

@@ -108,6 +108,11 @@ pub fn turn_end(ctx: &Context, worker: usize, flush: &mut Vec<usize>) {
         }
         if end > 0 {
             aof.request_sync(end, worker);
+        } else if let Some(&(at, _)) = w.entries.back() {
+            // Still waiting (a wake-up that came early, or the fallback timeout): ask again.
+            if at > aof.synced() {
+                aof.request_sync(at, worker);
+            }
         }
         let synced = aof.synced();
         while w.entries.front().is_some_and(|e| e.0 <= synced) {
