@@ -150,6 +150,8 @@ pub struct ClientInfo {
     pub fd: std::sync::atomic::AtomicI32,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
+    /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
+    pub user: Mutex<Option<Box<str>>>,
 }
 
 impl ClientInfo {
@@ -171,6 +173,7 @@ impl ClientInfo {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(None),
         }
     }
 
@@ -193,8 +196,23 @@ impl ClientInfo {
         }
     }
 
+    /// The connection logged in as `name` (AUTH, HELLO AUTH, memcached's login).
+    pub fn set_user(&self, name: &[u8]) {
+        *self.user.lock() = Some(String::from_utf8_lossy(name).into());
+    }
+
+    /// Who the connection is logged in as, for CLIENT LIST.
+    pub fn user_name(&self) -> String {
+        self.user.lock().as_deref().unwrap_or("default").to_string()
+    }
+
     pub fn has_flag(&self, bit: u32) -> bool {
         self.flags.load(Ordering::Relaxed) & bit != 0
+    }
+
+    /// Whether the connection is logged in as `name` (ACL changes find its connections).
+    pub fn is_user(&self, name: &[u8]) -> bool {
+        self.user.lock().as_deref().unwrap_or("default").as_bytes() == name
     }
 
     pub fn set_place(&self, worker: usize, slot: usize) {
@@ -230,6 +248,7 @@ impl Clients {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(None),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -47,6 +47,7 @@ mod transaction;
 mod typed;
 mod zset;
 mod zsetops;
+mod zsetrange;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -443,17 +444,22 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         }
         return;
     }
+    let monitored = call
+        .ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MONITOR);
+    // Scripts (skip_monitor) are shown before they run, so that the commands they call
+    // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
+    let before = spec.flags.contains(&"skip_monitor");
+    if monitored && before && call.wait.is_none() {
+        monitor::feed(call, spec, args);
+    }
     let began = Instant::now();
     call.depth += 1;
     (spec.handler)(call, args);
     call.depth -= 1;
-    if call
-        .ctx
-        .hub
-        .watchers
-        .wanted(crate::hub::monitor::stream::MONITOR)
-        && !call.blocked
-    {
+    if monitored && !before && !call.blocked {
         monitor::feed(call, spec, args);
     }
     if call.conn.tracking.is_on() {
@@ -487,6 +493,27 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     shared
         .latency
         .command_ran(usec, spec.flags.contains(&"fast"));
+}
+
+/// A memcached text command ran for `nanos` (`line` its request): the same as a RESP
+/// command's run, its latency histogram (`memcache|get`), the slow log (the command line's
+/// words; no data block) and the latency monitor's `command`/`fast-command` events.
+pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], nanos: u64) {
+    let shared = &ctx.resp;
+    let usec = nanos / 1000;
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let name = words.next().unwrap_or_default();
+    if shared.latency.tracking() {
+        shared.latency.record_memcache(worker, name, nanos);
+    }
+    if shared.slowlog.wants(usec) {
+        let args: Vec<&[u8]> = std::iter::once(name).chain(words).collect();
+        shared.slowlog.record_args(info, &args, usec);
+    }
+    let slow = matches!(name, b"stats" | b"flush_all" | b"lru_crawler" | b"slabs");
+    shared.latency.command_ran(usec, !slow);
 }
 
 /// The checks Redis makes before running or queuing a command, in its order: unknown
