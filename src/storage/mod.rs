@@ -215,6 +215,7 @@ mod observe;
 mod ops;
 mod rebalance;
 mod slabs;
+pub use slabs::MAX_CLASSES;
 mod snapshot;
 mod stats;
 mod typed;
@@ -804,7 +805,28 @@ impl Store {
     }
 
     pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+        self.core.delete(d).0
+    }
+
+    /// [`Store::delete`], also saying the slab class id of the item it found (0: none), for
+    /// memcached's per-class `delete_hits`.
+    pub fn delete_in_class(&self, d: &Delete<'_>) -> (DeleteOutcome, u8) {
         self.core.delete(d)
+    }
+
+    /// The slab class id a new string item with this key and value length goes to (0 when
+    /// it is larger than `-I`), for memcached's per-class counters.
+    pub fn class_of(&self, key_len: usize, value_len: usize) -> u8 {
+        let size = item::prefix_size(key_len, false, false, false) + value_len;
+        if size > self.core.config.item_size_max {
+            return 0;
+        }
+        let ci = self
+            .core
+            .table
+            .class_for(size)
+            .unwrap_or(self.core.table.largest());
+        ci as u8 + 1
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
@@ -1022,6 +1044,15 @@ impl Store {
 
     pub fn maintain(&self) {
         self.core.maintain()
+    }
+
+    /// `lru_crawler crawl`: one crawler pass over every class now, its reclaims counted as
+    /// `crawler_reclaimed` (the background passes count `reclaimed`, as memcached's LRU
+    /// maintainer does).
+    pub fn crawl(&self) {
+        if self.core.config.lru_crawler {
+            self.core.crawl(true)
+        }
     }
 
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every

@@ -361,10 +361,11 @@ fn execute_command(
             if verb == StoreVerb::Cas {
                 w.compare_cas = Some(cas_unique);
             }
-            bump(&stats.cmd_set);
+            let class = ctx.store.class_of(key.len(), data.len());
+            count_set(stats, class);
             ctx.memcache.record(key, PrefixOp::Set);
             let outcome = ctx.store.store(&w);
-            count_store(stats, verb == StoreVerb::Cas, outcome);
+            count_store(stats, class, verb == StoreVerb::Cas, outcome);
             if ctx.hub.watchers.wanted(stream::MUTATIONS) {
                 let cmd = match verb {
                     StoreVerb::Set => "set",
@@ -403,7 +404,7 @@ fn execute_command(
         }
         Command::Delete { key, noreply } => {
             ctx.memcache.record(key, PrefixOp::Delete);
-            let outcome = ctx.store.delete(&Delete {
+            let (outcome, class) = ctx.store.delete_in_class(&Delete {
                 db: 0,
                 key,
                 compare_cas: None,
@@ -412,7 +413,7 @@ fn execute_command(
             });
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
-                    bump(&stats.delete_hits);
+                    count_delete(stats, class);
                     ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
@@ -441,7 +442,7 @@ fn execute_command(
                 vivify: None,
                 touch: None,
             });
-            count_arith(stats, incr, &outcome);
+            count_arith(ctx, stats, key, incr, &outcome);
             if matches!(outcome, ArithOutcome::Value { .. }) {
                 ctx.notify(notify::STRING, "incrby", 0, key);
             }
@@ -470,8 +471,10 @@ fn execute_command(
                 strings_only: true,
                 ..ReadOptions::default()
             };
-            let reply = if matches!(ctx.store.get(0, key, &touch, |_| ()), Lookup::Hit(())) {
+            let found = ctx.store.get(0, key, &touch, |item| item.slab_class());
+            let reply = if let Lookup::Hit(class) = found {
                 bump(&stats.touch_hits);
+                bump(&stats.classes.of(class).touch_hits);
                 ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
@@ -549,7 +552,7 @@ fn execute_command(
             out.extend_from_slice(b"CLIENT_ERROR lru crawler disabled\r\n");
         }
         Command::LruCrawlerCrawl(_) => {
-            ctx.store.maintain();
+            ctx.store.crawl();
             Reply::Ok.write(out);
         }
         // memcached streams a dump after everything before it was sent, and refuses one
@@ -593,8 +596,10 @@ fn get_one(
         bump(&stats.cmd_touch);
     }
     let mut seen = None;
+    let mut class = 0;
     let found = ctx.store.get(0, key, opts, |item| {
         seen = Some(watch::seen(item));
+        class = item.slab_class();
         out.extend_from_slice(b"VALUE ");
         out.extend_from_slice(key);
         out.push(b' ');
@@ -613,18 +618,26 @@ fn get_one(
     if ctx.hub.watchers.wanted(stream::FETCHERS) {
         watch::fetched(ctx, session, key, &found, seen);
     }
-    count_lookup(stats, opts.touch.is_some(), &found);
+    count_lookup(stats, opts.touch.is_some(), &found, class);
     ctx.memcache.record(key, PrefixOp::Get { hit });
 }
 
 /// Read counters as memcached 1.6.18 keeps them: a read that touches (gat, mg T) counts as
-/// a touch hit or miss instead of a get hit or miss; misses are also counted by kind.
-fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
+/// a touch hit or miss instead of a get hit or miss; misses are also counted by kind. A hit
+/// also counts for the item's slab `class`.
+fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>, class: u8) {
     let hit = matches!(found, Lookup::Hit(_));
+    let per_class = stats.classes.of(class);
     match (touch, hit) {
-        (true, true) => bump(&stats.touch_hits),
+        (true, true) => {
+            bump(&stats.touch_hits);
+            bump(&per_class.touch_hits);
+        }
         (true, false) => bump(&stats.touch_misses),
-        (false, true) => bump(&stats.get_hits),
+        (false, true) => {
+            bump(&stats.get_hits);
+            bump(&per_class.get_hits);
+        }
         (false, false) => bump(&stats.get_misses),
     }
     match found {
@@ -634,24 +647,66 @@ fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
     }
 }
 
-fn count_store(stats: &ThreadStats, cas: bool, outcome: StoreOutcome) {
+/// A storage command: `cmd_set` for the slab `class` the new item goes to (memcached counts
+/// it once the item is allocated, so a value larger than `-I`, class 0, counts nowhere).
+fn count_set(stats: &ThreadStats, class: u8) {
+    if class != 0 {
+        bump(&stats.cmd_set);
+        bump(&stats.classes.of(class).cmd_set);
+    }
+}
+
+/// memcached counts cas_hits / cas_badval in the class of the item replaced; slabd uses
+/// the class of the new value (the same class unless the value's size changed class).
+fn count_store(stats: &ThreadStats, class: u8, cas: bool, outcome: StoreOutcome) {
+    let per_class = stats.classes.of(class);
     match outcome {
         StoreOutcome::TooLarge => bump(&stats.store_too_large),
         StoreOutcome::NoMemory => bump(&stats.store_no_memory),
-        StoreOutcome::Stored { .. } if cas => bump(&stats.cas_hits),
-        StoreOutcome::Exists if cas => bump(&stats.cas_badval),
+        StoreOutcome::Stored { .. } if cas => {
+            bump(&stats.cas_hits);
+            bump(&per_class.cas_hits);
+        }
+        StoreOutcome::Exists if cas => {
+            bump(&stats.cas_badval);
+            bump(&per_class.cas_badval);
+        }
         StoreOutcome::NotFound if cas => bump(&stats.cas_misses),
         _ => {}
     }
 }
 
-fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
-    let hit = matches!(outcome, ArithOutcome::Value { .. });
-    match (incr, hit) {
-        (true, true) => bump(&stats.incr_hits),
-        (true, false) => bump(&stats.incr_misses),
-        (false, true) => bump(&stats.decr_hits),
-        (false, false) => bump(&stats.decr_misses),
+fn count_delete(stats: &ThreadStats, class: u8) {
+    bump(&stats.delete_hits);
+    bump(&stats.classes.of(class).delete_hits);
+}
+
+/// incr/decr hits, also per class: that of an item holding the new value's digits (the
+/// item's own class unless the number's length crossed a class boundary).
+fn count_arith(ctx: &Context, stats: &ThreadStats, key: &[u8], incr: bool, outcome: &ArithOutcome) {
+    let class = match outcome {
+        ArithOutcome::Value { value, .. } => {
+            let mut digits = 1;
+            let mut v = *value;
+            while v >= 10 {
+                v /= 10;
+                digits += 1;
+            }
+            Some(stats.classes.of(ctx.store.class_of(key.len(), digits)))
+        }
+        _ => None,
+    };
+    match (incr, class) {
+        (true, Some(c)) => {
+            bump(&stats.incr_hits);
+            bump(&c.incr_hits);
+        }
+        (true, None) => bump(&stats.incr_misses),
+        (false, Some(c)) => {
+            bump(&stats.decr_hits);
+            bump(&c.decr_hits);
+        }
+        (false, None) => bump(&stats.decr_misses),
     }
 }
 

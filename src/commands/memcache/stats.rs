@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{PrefixCounts, MEMCACHED_VERSION};
 use crate::commands::Context;
 use crate::protocol::memcache::{binary, write_u64, ClassSelector, LruCommand, Reply, StatsGroup};
-use crate::stats::sum;
+use crate::stats::{sum, sum_class};
 use crate::storage::{Expiry, ReassignOutcome};
 
 /// Writes statistics as memcached answers `stats`: `STAT name value\r\n` lines ended by
@@ -284,11 +284,11 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     let cfg = ctx.store.config();
     let maintainer = ctx.settings.lru_maintainer;
     if cfg.slab_reassign {
-        // Page moves in slabd take no item references, so nothing is rescued or busy.
+        w.num("slab_reassign_rescues", store.slab_reassign_rescues);
+        // Page moves in slabd take no item references, so nothing is busy.
         zeros(
             w,
             &[
-                "slab_reassign_rescues",
                 "slab_reassign_chunk_rescues",
                 "slab_reassign_evictions_nomem",
                 "slab_reassign_inline_reclaim",
@@ -325,7 +325,7 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("bytes", store.bytes);
     w.num("curr_items", store.curr_items);
     w.num("total_items", store.total_items);
-    w.num("slab_global_page_pool", 0);
+    w.num("slab_global_page_pool", store.slab_global_page_pool);
     w.num("expired_unfetched", store.expired_unfetched);
     w.num("evicted_unfetched", store.evicted_unfetched);
     if maintainer {
@@ -494,6 +494,19 @@ fn slabs(ctx: &Context, w: &mut StatWriter<'_>) {
             ("used_chunks", c.used_chunks),
             ("free_chunks", c.free_chunks),
             ("free_chunks_end", c.free_chunks_end),
+        ] {
+            w.prefixed("", id, name, v);
+        }
+        let hits = sum_class(&ctx.threads, c.id);
+        for (name, v) in [
+            ("get_hits", hits.get_hits),
+            ("cmd_set", hits.cmd_set),
+            ("delete_hits", hits.delete_hits),
+            ("incr_hits", hits.incr_hits),
+            ("decr_hits", hits.decr_hits),
+            ("cas_hits", hits.cas_hits),
+            ("cas_badval", hits.cas_badval),
+            ("touch_hits", hits.touch_hits),
         ] {
             w.prefixed("", id, name, v);
         }
