@@ -13,7 +13,8 @@
 #     restartable cache — machinery slabd does not have
 #   binary-sasl.t: skips itself unless RUN_SASL_TESTS, then needs Cyrus SASL's sasldb
 #     (SASL_CONF_PATH, saslpasswd2); slabd's SASL PLAIN reads MEMCACHED_SASL_PWDB instead
-#   issue_67.t: MEMCACHED_PORT_FILENAME port file, and binds the default port 11211
+#   issue_67.t: 23 of 24 pass (port file, -p -1, -U -1); `-p 0` opens a free port in slabd
+#     (its own tests and scripts rely on that) where memcached turns TCP off
 #   watcher.t: asserts the logger buffer overflowing ('skipped=N' lines, watcher_logbuf_size)
 #     and `log_watchers` in stats; slabd's watch streams are checked by tests/memcache_watch.rs
 #   watcher_connid.t: expects a `set` to log an item_get miss before its item_store, and

@@ -658,7 +658,9 @@ pub struct Store {
 
 /// Checks a configuration as memcached does at start-up (same wording where memcached has
 /// a message).
-fn validate(c: &StoreConfig) -> Result<(), ConfigError> {
+/// Checks a configuration as [`Store::new`] does, without reserving memory (the daemon
+/// refuses a bad `-m` before it binds or prints anything).
+pub fn validate(c: &StoreConfig) -> Result<(), ConfigError> {
     let err = |m: String| Err(ConfigError(m));
     if c.growth_factor.is_nan() || c.growth_factor <= 1.0 {
         return err("Factor must be greater than 1".into());
