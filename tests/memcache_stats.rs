@@ -480,3 +480,42 @@ fn background_expiry_counts_reclaimed() {
     assert_eq!(num(&general, "expired_unfetched"), 50);
     assert_eq!(num(&general, "crawler_reclaimed"), 0);
 }
+
+/// `stats conns` states as memcached 1.6.18 shows them: the asking client in
+/// `conn_parse_cmd`, a client whose data block is still arriving in `conn_nread`, an idle
+/// client or one mid-line in `conn_read`.
+#[test]
+fn conns_show_connection_states() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut asking = d.connect();
+    let mut nread = d.connect();
+    let mut partial = d.connect();
+    let idle = d.connect();
+    nread.send(b"set foo 0 0 6\r\nab");
+    partial.send(b"get fo");
+    let state_of = |conns: &[(String, String)], c: &Conn| -> String {
+        let local = format!("tcp:{}", c.stream.local_addr().unwrap());
+        let (k, _) = conns
+            .iter()
+            .find(|(k, v)| k.ends_with(":addr") && *v == local)
+            .unwrap_or_else(|| panic!("{local}: {conns:?}"));
+        let id = k.split(':').next().unwrap();
+        stat(conns, &format!("{id}:state"))
+    };
+    let mut conns = stats(&mut asking, "conns");
+    for _ in 0..50 {
+        if state_of(&conns, &nread) == "conn_nread" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        conns = stats(&mut asking, "conns");
+    }
+    assert_eq!(state_of(&conns, &asking), "conn_parse_cmd");
+    assert_eq!(state_of(&conns, &nread), "conn_nread");
+    assert_eq!(state_of(&conns, &partial), "conn_read");
+    assert_eq!(state_of(&conns, &idle), "conn_read");
+    nread.send(b"cdef\r\n");
+    assert_eq!(nread.read_line(), b"STORED\r\n");
+    let conns = stats(&mut asking, "conns");
+    assert_eq!(state_of(&conns, &nread), "conn_read");
+}

@@ -10,7 +10,7 @@ pub mod memcache;
 pub mod resp;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -143,6 +143,8 @@ pub struct ClientInfo {
     pub unsent: AtomicU64,
     /// The socket's file descriptor (memcached's `cfd` in `watch` lines), set by the worker.
     pub fd: std::sync::atomic::AtomicI32,
+    /// A memcached request's data block is still arriving (`stats conns`: `conn_nread`).
+    pub memcache_nread: AtomicBool,
 }
 
 impl ClientInfo {
@@ -163,6 +165,7 @@ impl ClientInfo {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            memcache_nread: AtomicBool::new(false),
         }
     }
 
@@ -221,6 +224,7 @@ impl Clients {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            memcache_nread: AtomicBool::new(false),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -439,7 +439,7 @@ fn stat(ctx: &Context, h: &Header, key: &[u8], out: &mut Vec<u8>) {
         }
     };
     match group {
-        Some(group) => stats::stats(ctx, group, &mut stats::StatWriter::binary(out, h.opaque)),
+        Some(group) => stats::stats(ctx, 0, group, &mut stats::StatWriter::binary(out, h.opaque)),
         None => binary::write_error(out, h, Status::KeyNotFound),
     }
 }

@@ -57,6 +57,9 @@ pub struct State {
     login_pending: Option<usize>,
     /// SASL PLAIN was started without its message; SASL_STEP carries it.
     sasl_started: bool,
+    /// What [`ClientInfo::memcache_nread`](crate::commands::ClientInfo) says, so that it
+    /// is written only when it changes.
+    nread: bool,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -210,6 +213,12 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         log_command(session, input);
     }
     let stats = &ctx.threads[session.worker];
+    // A whole line without its data block: the connection is in memcached's conn_nread.
+    let nread = matches!(parsed, Parsed::Incomplete) && input.contains(&b'\n');
+    if nread != session.memcache.nread {
+        session.memcache.nread = nread;
+        session.info.memcache_nread.store(nread, Ordering::Relaxed);
+    }
     match parsed {
         Parsed::Incomplete => Step::Incomplete,
         Parsed::Rejected {
@@ -540,7 +549,12 @@ fn execute_command(
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
+        Command::Stats(group) => stats::stats(
+            ctx,
+            session.info.id,
+            group,
+            &mut stats::StatWriter::ascii(out),
+        ),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);

@@ -134,8 +134,8 @@ impl<'a> StatWriter<'a> {
     }
 }
 
-/// Answers one `stats` group.
-pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
+/// Answers one `stats` group for client `me`.
+pub(super) fn stats(ctx: &Context, me: u64, group: StatsGroup, w: &mut StatWriter<'_>) {
     match group {
         StatsGroup::General => general(ctx, w),
         StatsGroup::Settings => settings(ctx, w),
@@ -146,7 +146,7 @@ pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
         StatsGroup::SizesEnable => return sizes_toggle(ctx, true, w),
         StatsGroup::SizesDisable => return sizes_toggle(ctx, false, w),
         StatsGroup::Cachedump { class, limit } => return cachedump(ctx, class, limit, w.out),
-        StatsGroup::Conns => conns(ctx, w),
+        StatsGroup::Conns => conns(ctx, me, w),
         StatsGroup::Reset => {
             reset(ctx);
             if w.binary.is_none() {
@@ -615,10 +615,11 @@ pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// `stats conns`: the listening sockets first (numbered by file descriptor, as memcached
-/// numbers everything), then each client (by its id). A client's state is always
-/// `conn_parse_cmd`: slabd does not track memcached's per-connection states.
-fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
+/// `stats conns`: the listening sockets first, then each client, all numbered by file
+/// descriptor as memcached numbers them, clients in the state memcached would show:
+/// `conn_parse_cmd` for the client asking, `conn_nread` while a data block is arriving,
+/// `conn_mwrite` while replies wait for the socket, else `conn_read`.
+fn conns(ctx: &Context, me: u64, w: &mut StatWriter<'_>) {
     let now = ctx.store.clock().now();
     for l in ctx.memcache.listeners.lock().iter() {
         let id = u64::from(l.fd);
@@ -646,15 +647,29 @@ fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
                 format!("unix:{a}")
             }
         };
+        // Numbered by file descriptor as memcached numbers them (and the listeners).
+        let id = u64::try_from(c.fd.load(Ordering::Relaxed)).unwrap_or(c.id);
         for (name, v) in [
             ("addr", kind(&c.addr)),
             ("listen_addr", kind(&c.local_addr)),
-            ("state", "conn_parse_cmd".to_string()),
+            ("state", conn_state(me, &c).to_string()),
         ] {
-            w.prefixed_text("", c.id, name, |out| out.extend_from_slice(v.as_bytes()));
+            w.prefixed_text("", id, name, |out| out.extend_from_slice(v.as_bytes()));
         }
         let idle = now.saturating_sub(c.last_cmd.load(Ordering::Relaxed));
-        w.prefixed("", c.id, "secs_since_last_cmd", u64::from(idle));
+        w.prefixed("", id, "secs_since_last_cmd", u64::from(idle));
+    }
+}
+
+fn conn_state(me: u64, c: &crate::commands::ClientInfo) -> &'static str {
+    if c.id == me {
+        "conn_parse_cmd"
+    } else if c.memcache_nread.load(Ordering::Relaxed) {
+        "conn_nread"
+    } else if c.unsent.load(Ordering::Relaxed) > 0 {
+        "conn_mwrite"
+    } else {
+        "conn_read"
     }
 }
 
