@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use super::{
     acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, memory,
-    monitor, object, persistence, pubsub, scripting, server, set, slowlog, strings, transaction,
-    zset, zsetops, Args, Call,
+    monitor, object, persistence, pubsub, scripting, server, set, slowlog, sort, strings,
+    transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -47,6 +47,7 @@ static FAMILIES: &[&[Spec]] = &[
     blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    sort::COMMANDS,
     memory::COMMANDS,
 ];
 
