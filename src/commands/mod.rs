@@ -38,6 +38,8 @@ pub struct Context {
     pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
+    /// `maxmemory-clients`: the bound on all clients' buffers together.
+    pub client_memory: Arc<crate::server::limits::ClientMemory>,
     pub clients: Clients,
     /// memcached protocol state shared by all connections (`stats detail`).
     pub memcache: memcache::Shared,
@@ -81,7 +83,10 @@ impl Context {
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
+        let client_memory = Arc::<crate::server::limits::ClientMemory>::default();
+        client_memory.follow(&directives);
         Context {
+            client_memory,
             verbosity: AtomicU8::new(settings.verbose),
             users,
             tls: Arc::default(),
@@ -145,6 +150,8 @@ pub struct ClientInfo {
     pub fd: std::sync::atomic::AtomicI32,
     /// A memcached request's data block is still arriving (`stats conns`: `conn_nread`).
     pub memcache_nread: AtomicBool,
+    /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
+    pub mem: AtomicU64,
 }
 
 impl ClientInfo {
@@ -166,6 +173,7 @@ impl ClientInfo {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
+            mem: AtomicU64::new(0),
         }
     }
 
@@ -225,6 +233,7 @@ impl Clients {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
+            mem: AtomicU64::new(0),
         });
         self.open.lock().insert(id, info.clone());
         info
