@@ -27,7 +27,7 @@ use mio::{Interest, Registry, Token};
 use super::limits;
 use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
+use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -174,6 +174,11 @@ pub struct Connection {
     /// Clock second since which a partial request waits for the rest of its bytes
     /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
     pub partial_since: Option<u32>,
+    /// The chain of blocked clients the woken request belongs to ([`blocking::Chain`]).
+    link: Option<blocking::Link>,
+    /// A request of this connection woke blocked clients: run nothing more until they
+    /// are served ([`Event::Resume`]).
+    held: bool,
 }
 
 impl Connection {
@@ -202,6 +207,8 @@ impl Connection {
             soft_since: None,
             last_active: now,
             partial_since: None,
+            link: None,
+            held: false,
         }
     }
 
@@ -264,6 +271,15 @@ impl Connection {
         true
     }
 
+    /// Ends a woken request's part in its chain; holds the connection when its request
+    /// woke blocked clients (served before its next request, as Redis does).
+    fn after_request(&mut self) {
+        if let Some(chain) = blocking::after_request() {
+            chain.hold(self.session.info.target());
+            self.held = true;
+        }
+    }
+
     /// Takes one hub event.
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
@@ -289,6 +305,13 @@ impl Connection {
                     w.woken = true;
                 }
             }
+            Event::WakeLinked(link) => {
+                if let Some(w) = self.session.wait.as_mut() {
+                    w.woken = true;
+                    self.link = Some(link);
+                }
+            }
+            Event::Resume => self.held = false,
             Event::Unblock(how) => {
                 self.end_wait(ctx, Some(how));
             }
@@ -357,6 +380,13 @@ impl Connection {
     /// Serves the connection until it would block, has used its `budget` of requests, or
     /// must close.
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
+        blocking::serving(self.link.take());
+        let next = self.serve_turn(ctx, stats, budget);
+        self.after_request();
+        next
+    }
+
+    fn serve_turn(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
         loop {
             if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
@@ -371,7 +401,7 @@ impl Connection {
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                if self.parked() {
+                if self.parked() || self.held {
                     // Keep reading, only to notice the peer leaving while it waits.
                     if self.readable && !self.peer_closed && self.fill(ctx, stats).is_err() {
                         self.closing = true;
@@ -399,6 +429,7 @@ impl Connection {
                 if !matches!(step, Step::Blocked | Step::Incomplete) {
                     self.wait_served(ctx);
                 }
+                self.after_request();
                 match step {
                     // Just registered (run again at once, so a write that raced with the
                     // registration is seen) or parked until an event or the deadline.
