@@ -57,6 +57,8 @@ counters!(
     conn_yields,
     /// Connections closed by `-o idle_timeout`.
     idle_kicks,
+    /// Requests refused for want of a response object under `-o read_buf_mem_limit`.
+    response_obj_oom,
     /// Requests served over RESP (Redis `total_commands_processed` adds both protocols).
     resp_cmds,
     /// RESP requests that returned an error reply.

@@ -186,3 +186,29 @@ fn port_file_and_early_memory_check() {
         "{err}"
     );
 }
+
+/// `-o read_buf_mem_limit=1` with 32 threads leaves each worker memcached's two 16 KiB
+/// buffers: one reads, one holds 13 response objects. A multi-get needing more answers
+/// `SERVER_ERROR out of memory writing get response`; other requests stacked past it close
+/// the connection without their replies (memcached's t/conn-limits.t); both count
+/// `response_obj_oom`.
+#[test]
+fn read_buf_mem_limit_refuses_replies_past_the_budget() {
+    let d = Daemon::start(&["-o", "read_buf_mem_limit=1", "-t", "32"]);
+    let mut c = d.connect();
+    let keys = vec!["foo"; 14].join(" ");
+    c.roundtrip(
+        format!("get {keys}\r\n").as_bytes(),
+        b"SERVER_ERROR out of memory writing get response\r\n",
+    );
+    let keys = vec!["foo"; 13].join(" ");
+    c.roundtrip(format!("get {keys}\r\n").as_bytes(), b"END\r\n");
+    let mut flood = d.connect();
+    flood.send("mg foo v\r\n".repeat(100).as_bytes());
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut flood.stream, &mut got).unwrap();
+    assert_eq!(got, b"");
+    c.send(b"stats\r\n");
+    let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
+    assert!(stats.contains("STAT response_obj_oom 2\r\n"), "{stats}");
+}

@@ -22,7 +22,6 @@
 #   64bit.t: the T_MEMD_INITIAL_MALLOC debug hook (fakes total_malloced)
 #   expirations.t: the debug build's `debugtime` command (moves the server clock)
 #   flush-all.t: asserts memcached's imprecision with -C (a set in the flush second fails)
-#   conn-limits.t: response-object and read-buffer OOM counters (memcached's buffers)
 #   issue_22.t: slab class ids (slabd's smaller item header adds a class at the low end)
 #   issue_42.t: mem_requested of 48-byte memcached item headers
 #   issue_163.t, issue_183.t, lru.t: -o no_modern strict-LRU tail reclaim and order
@@ -35,7 +34,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 SLABD="$(realpath "${SLABD:-$here/../../target/release/slabd}")"
 export SLABD
 
-TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns
+TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns conn-limits
   bogus-commands cas chunked-items daemonize dash-M dyn-maxbytes evictions flags
   getandtouch getset idle-timeout incrdecr issue_104 issue_108 issue_14 issue_152 issue_192
   issue_29 issue_3 issue_41 issue_61 issue_68 issue_70 item_size_max line-lengths

@@ -78,6 +78,7 @@ impl Context {
         }
         memcache::add_file_users(&users, &settings);
         let memcache = memcache::Shared::new(&settings);
+        store.set_temporary_ttl(settings.temporary_ttl.and_then(|t| u32::try_from(t).ok()));
         let settings_threads = settings.threads.max(1);
         let gates = Arc::new(gate::Gates::new(settings_threads));
         let threads = (0..settings.threads.max(1))

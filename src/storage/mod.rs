@@ -998,6 +998,18 @@ impl Store {
         self.core.eviction_policy()
     }
 
+    /// memcached's `temporary_ttl` (`-o temporary_ttl=N`, `lru temp_ttl N`; None: off):
+    /// items expiring within that many seconds are never evicted to make room for others
+    /// (memcached keeps items stored with such a TTL in an LRU that eviction skips; slabd
+    /// judges by the time left, so an item stored with a long TTL is protected in its last
+    /// seconds too). A class full of them answers out of memory, as memcached does.
+    pub fn set_temporary_ttl(&self, ttl: Option<u32>) {
+        self.core.temporary_ttl.store(
+            ttl.unwrap_or(u32::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
     /// `slabs automove 0|1|2`.
     pub fn set_automove(&self, mode: u8) {
         self.core

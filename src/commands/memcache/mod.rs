@@ -13,11 +13,13 @@
 //! - `stats` and `stats settings` print every name memcached 1.6.18 prints, in its order;
 //!   counters of machinery slabd does not have (segmented LRU moves, log watchers, page
 //!   mover rescues, extstore and TLS settings) print 0 or memcached's defaults
-//!   (`stats.rs`, `zeros`); `lru tune|mode|temp_ttl` and `lru_crawler tocrawl|sleep` are
-//!   answered as memcached answers them and change only what `stats settings` shows.
+//!   (`stats.rs`, `zeros`); `lru tune|mode` and `lru_crawler tocrawl|sleep` are
+//!   answered as memcached answers them and change only what `stats settings` shows
+//!   (`lru temp_ttl` sets the store's temporary TTL).
 
 mod auth;
 pub mod binary;
+mod limits;
 mod watch;
 pub use auth::add_file_users;
 mod login;
@@ -41,6 +43,7 @@ use crate::storage::{
     Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, Lookup, Miss, Mode, ReadOptions,
     StoreOutcome, Write,
 };
+use limits::Admit;
 
 /// The memcached release whose protocol and replies slabd reproduces (`version`, `stats`).
 pub const MEMCACHED_VERSION: &str = "1.6.18";
@@ -60,6 +63,8 @@ pub struct State {
     /// What [`ClientInfo::memcache_nread`](crate::commands::ClientInfo) says, so that it
     /// is written only when it changes.
     nread: bool,
+    /// Replies in the unwritten output, under `-o read_buf_mem_limit` (see `limits.rs`).
+    replies: usize,
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -77,6 +82,8 @@ pub struct Shared {
     lru: Mutex<LruTuning>,
     /// Listening sockets, for `stats conns`.
     listeners: Mutex<Vec<ListenerInfo>>,
+    /// Replies a connection may have unwritten (`-o read_buf_mem_limit`; None: no limit).
+    response_budget: Option<usize>,
 }
 
 /// A listening socket as `stats conns` shows it.
@@ -118,6 +125,7 @@ impl Shared {
                 temporary_ttl: settings.temporary_ttl.unwrap_or(61),
             }),
             listeners: Mutex::default(),
+            response_budget: limits::response_budget(settings),
         }
     }
 
@@ -259,6 +267,23 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 .last_cmd
                 .store(ctx.store.clock().now(), Ordering::Relaxed);
             if login::refused(session, &command, out) {
+                return Step::Done(consumed);
+            }
+            if let Some(budget) = ctx.memcache.response_budget {
+                let replies = match &command {
+                    Command::Get { keys, .. } => keys.iter().count().max(1),
+                    _ => 1,
+                };
+                if limits::admit(budget, &mut session.memcache, out, replies) == Admit::Run {
+                    return execute(ctx, session, command, out).unwrap_or(Step::Done(consumed));
+                }
+                bump(&stats.response_obj_oom);
+                if !matches!(command, Command::Get { .. }) {
+                    // memcached closes without sending what was pending.
+                    out.clear();
+                    return Step::Close;
+                }
+                out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
                 return Step::Done(consumed);
             }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))

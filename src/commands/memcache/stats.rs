@@ -235,9 +235,9 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
         w.num("rejected_connections", server.rejected_connections);
     }
     w.num("connection_structures", server.connection_structures);
-    // memcached's names; "free" buffers and out-of-memory counts have no slabd equivalent
-    // (buffers belong to their connection; growth past a bound closes it instead).
-    w.num("response_obj_oom", 0);
+    // memcached's names; "free" buffers have no slabd equivalent (buffers belong to their
+    // connection); response_obj_oom counts `-o read_buf_mem_limit` refusals.
+    w.num("response_obj_oom", t.response_obj_oom);
     w.num("response_obj_count", server.response_obj_count);
     w.num("response_obj_bytes", server.response_obj_bytes);
     w.num("read_buf_count", server.read_buf_count);
@@ -610,6 +610,7 @@ pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
             b"OK"
         }
         LruCommand::TempTtl(ttl) => {
+            ctx.store.set_temporary_ttl(u32::try_from(ttl).ok());
             t.temp_lru = ttl >= 0;
             if ttl >= 0 {
                 t.temporary_ttl = ttl;
