@@ -26,6 +26,7 @@ use mio::{Interest, Registry, Token};
 
 use super::limits;
 use super::tls::TlsStream;
+use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
@@ -289,6 +290,9 @@ impl Connection {
                 if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
                     return;
                 }
+                if d.msg.kind == Kind::RedirBroken && !resp3 {
+                    return;
+                }
                 if !self.closing {
                     d.encode(self.session.resp.resp3(), &mut self.wbuf);
                     self.check_output(ctx);
@@ -318,10 +322,8 @@ impl Connection {
             Event::Kill => self.kill(),
             Event::Overflow => {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} message dropped (worker mailbox full); closing",
-                        self.session.info.id
-                    );
+                    let what = "message dropped (worker mailbox full); closing";
+                    trace::event(&self.session.info, what);
                 }
                 self.kill();
             }
@@ -361,10 +363,10 @@ impl Connection {
         }
         if kill {
             if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                eprintln!(
-                    "<{} closed for overcoming of output buffer limits ({unsent} bytes unsent)",
-                    self.session.info.id
+                let what = format!(
+                    "closed for overcoming of output buffer limits ({unsent} bytes unsent)"
                 );
+                trace::event(&self.session.info, &what);
             }
             self.kill();
         }
@@ -388,6 +390,7 @@ impl Connection {
 
     fn serve_turn(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
+        let trace = ctx.verbosity.load(Ordering::Relaxed);
         loop {
             if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
                 return Next::Close;
@@ -424,8 +427,20 @@ impl Connection {
                     stats::bump(&stats.conn_yields);
                     return self.end_turn(ctx, stats, Next::Yield);
                 }
+                let mark = self.wbuf.len();
+                let swallowing = trace > 0 && self.session.memcache.swallowing();
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 let avail = input.len();
+                if trace > 0 && !swallowing {
+                    let used = match step {
+                        Step::Done(n) => Some(&input[..n.min(avail)]),
+                        Step::Close | Step::Shutdown => Some(input),
+                        Step::Blocked | Step::Incomplete => None,
+                    };
+                    if let Some(used) = used.filter(|u| !u.is_empty()) {
+                        trace::request(trace, &mut self.session, used, &self.wbuf[mark..]);
+                    }
+                }
                 if !matches!(step, Step::Blocked | Step::Incomplete) {
                     self.wait_served(ctx);
                 }
@@ -452,6 +467,9 @@ impl Connection {
                         served += 1;
                     }
                     Step::Close => {
+                        // Gone as soon as it decided to close (QUIT): clients redirecting
+                        // their invalidations here learn it before the reply is read.
+                        ctx.hub.tracking.target_gone(self.session.info.id);
                         self.closing = true;
                         break;
                     }
@@ -518,10 +536,8 @@ impl Connection {
             let limit = self.read_limit(ctx);
             if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} request larger than {} bytes; closing",
-                        self.session.info.id, limit
-                    );
+                    let what = format!("request larger than {limit} bytes; closing");
+                    trace::event(&self.session.info, &what);
                 }
                 return Err(io::Error::other("request too large"));
             }

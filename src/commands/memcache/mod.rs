@@ -65,6 +65,21 @@ pub struct State {
     nread: bool,
     /// Replies in the unwritten output, under `-o read_buf_mem_limit` (see `limits.rs`).
     replies: usize,
+    /// `-vv`: the reply a `noreply` request would have had (memcached logs
+    /// `NOREPLY STORED`); see [`crate::server::trace`].
+    noreply_reply: Option<Vec<u8>>,
+}
+
+impl State {
+    /// The next input bytes are the rest of a refused data block, no request.
+    pub fn swallowing(&self) -> bool {
+        self.swallow > 0
+    }
+
+    /// `-vv`: what the last `noreply` request would have answered.
+    pub fn take_noreply_reply(&mut self) -> Option<Vec<u8>> {
+        self.noreply_reply.take()
+    }
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -217,9 +232,6 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         item_size_max: ctx.settings.item_size_max,
     };
     let parsed = parse(input, &limits);
-    if ctx.verbosity.load(Ordering::Relaxed) >= 2 && !matches!(parsed, Parsed::Incomplete) {
-        log_command(session, input);
-    }
     let stats = &ctx.threads[session.worker];
     // A whole line without its data block: the connection is in memcached's conn_nread.
     let nread = matches!(parsed, Parsed::Incomplete) && input.contains(&b'\n');
@@ -274,32 +286,32 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                     Command::Get { keys, .. } => keys.iter().count().max(1),
                     _ => 1,
                 };
-                if limits::admit(budget, &mut session.memcache, out, replies) == Admit::Run {
-                    return execute(ctx, session, command, out).unwrap_or(Step::Done(consumed));
+                if limits::admit(budget, &mut session.memcache, out, replies) != Admit::Run {
+                    bump(&stats.response_obj_oom);
+                    if !matches!(command, Command::Get { .. }) {
+                        // memcached closes without sending what was pending.
+                        out.clear();
+                        return Step::Close;
+                    }
+                    out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
+                    return Step::Done(consumed);
                 }
-                bump(&stats.response_obj_oom);
-                if !matches!(command, Command::Get { .. }) {
-                    // memcached closes without sending what was pending.
-                    out.clear();
-                    return Step::Close;
+            }
+            let mut command = command;
+            if let Some(noreply) = command.noreply_mut().filter(|n| **n) {
+                if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
+                    // memcached logs the reply it did not send: run it with the reply on,
+                    // keep the reply for the log and send nothing.
+                    *noreply = false;
+                    let mark = out.len();
+                    let step = execute(ctx, session, command, out);
+                    session.memcache.noreply_reply = Some(out.split_off(mark));
+                    return step.unwrap_or(Step::Done(consumed));
                 }
-                out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
-                return Step::Done(consumed);
             }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
         }
     }
-}
-
-/// memcached's `-vv` trace: `<ID command line`.
-fn log_command(session: &Session, input: &[u8]) {
-    let end = input
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(input.len())
-        .min(512);
-    let line = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
-    eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
 }
 
 /// Runs one command, then logs what it changed when the append-only file is on.
@@ -398,9 +410,16 @@ fn execute_command(
             let class = ctx.store.class_of(key.len(), data.len());
             count_set(stats, class);
             ctx.memcache.record(key, PrefixOp::Set);
-            let outcome = ctx.store.store(&w);
+            let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
+            let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+            let (outcome, old) = if watching && append {
+                ctx.store
+                    .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
+            } else {
+                (ctx.store.store(&w), None)
+            };
             count_store(stats, class, verb == StoreVerb::Cas, outcome);
-            if ctx.hub.watchers.wanted(stream::MUTATIONS) {
+            if watching {
                 let cmd = match verb {
                     StoreVerb::Set => "set",
                     StoreVerb::Add => "add",
@@ -409,11 +428,20 @@ fn execute_command(
                     StoreVerb::Prepend => "prepend",
                     StoreVerb::Cas => "cas",
                 };
-                let ttl = u64::try_from(exptime).unwrap_or(0);
-                watch::stored(ctx, session, key, data.len(), cmd, outcome, ttl);
+                let (size, expiry) = match old {
+                    Some((len, expiry)) => (len + data.len(), expiry),
+                    None => (data.len(), w.expiry),
+                };
+                let log = watch::StoreLog {
+                    key,
+                    size,
+                    cmd,
+                    outcome,
+                    expiry,
+                };
+                watch::stored(ctx, session, log);
             }
             if matches!(outcome, StoreOutcome::Stored { .. }) {
-                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
                 ctx.notify(
                     notify::STRING,
                     if append { "append" } else { "set" },
