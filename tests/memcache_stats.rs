@@ -493,18 +493,24 @@ fn conns_show_connection_states() {
     let idle = d.connect();
     nread.send(b"set foo 0 0 6\r\nab");
     partial.send(b"get fo");
-    let state_of = |conns: &[(String, String)], c: &Conn| -> String {
+    let find = |conns: &[(String, String)], c: &Conn| -> Option<String> {
         let local = format!("tcp:{}", c.stream.local_addr().unwrap());
         let (k, _) = conns
             .iter()
-            .find(|(k, v)| k.ends_with(":addr") && *v == local)
-            .unwrap_or_else(|| panic!("{local}: {conns:?}"));
+            .find(|(k, v)| k.ends_with(":addr") && *v == local)?;
         let id = k.split(':').next().unwrap();
-        stat(conns, &format!("{id}:state"))
+        Some(stat(conns, &format!("{id}:state")))
     };
+    let state_of = |conns: &[(String, String)], c: &Conn| -> String {
+        find(conns, c).unwrap_or_else(|| panic!("{:?}: {conns:?}", c.stream.local_addr()))
+    };
+    // Accepted connections reach their worker, and bytes their parser, a moment later.
     let mut conns = stats(&mut asking, "conns");
-    for _ in 0..50 {
-        if state_of(&conns, &nread) == "conn_nread" {
+    for _ in 0..100 {
+        let settled = find(&conns, &nread).as_deref() == Some("conn_nread")
+            && find(&conns, &partial).is_some()
+            && find(&conns, &idle).is_some();
+        if settled {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
