@@ -131,7 +131,7 @@ fn crawler_reclaims_expired_items_without_traffic() {
     s.maintain();
     assert_eq!(s.stats().curr_items, 3000);
     clock.advance(10);
-    s.maintain();
+    s.crawl();
     let st = s.stats();
     assert_eq!(st.curr_items, 1500);
     assert_eq!(st.crawler_reclaimed, 1500);
