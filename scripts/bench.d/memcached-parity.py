@@ -87,18 +87,24 @@ def memcaslap(srv, seconds, binary):
 
 
 def shifting(kind, mem):
+    """Fills -m with 100 B values, flushes, fills with 10 KiB values: (100 B items, share of
+    the 10 KiB keys that read back as hits, evictions)."""
     srv = Server(kind, ["-m", str(mem)])
     try:
-        for size, n in ((100, mem * 12000), (10240, mem * 160)):
-            subprocess.run([LOAD, "--server", f"127.0.0.1:{srv.port}", "--conns", "8",
-                            "--keys", str(n), "--key-size", "32", "--value-size", str(size),
-                            "--requests", "0", "--warm", "--seed", str(size)],
-                           capture_output=True, timeout=600)
-            if size == 100:
-                small = srv.stat("curr_items")
-                srv.talk(b"flush_all\r\n")
-                time.sleep(1.1)
-        return small, srv.stat("curr_items"), srv.stat("evictions")
+        base = [LOAD, "--server", f"127.0.0.1:{srv.port}", "--conns", "8", "--key-size", "32"]
+        big_keys = mem * 160
+        subprocess.run(base + ["--keys", str(mem * 12000), "--value-size", "100",
+                               "--requests", "0", "--warm"], capture_output=True, timeout=600)
+        small = srv.stat("curr_items")
+        srv.talk(b"flush_all\r\n")
+        time.sleep(1.1)
+        subprocess.run(base + ["--keys", str(big_keys), "--value-size", "10240",
+                               "--requests", "0", "--warm"], capture_output=True, timeout=600)
+        out = subprocess.run(base + ["--keys", str(big_keys), "--value-size", "10240",
+                                     "--get-ratio", "1", "--requests", str(4 * big_keys)],
+                             capture_output=True, text=True, timeout=600).stdout
+        j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+        return small, j["hit_ratio"] * big_keys, srv.stat("evictions")
     finally:
         srv.stop()
 
@@ -155,7 +161,8 @@ def main():
         print(f"| {title} | {s_t:,.0f} | {m_t:,.0f} | {s_t / max(m_t, 1):.2f} | {s_c:.1f} | "
               f"{m_c:.1f} | {s_c / max(m_c, 1e-9):.2f} |")
     for k, (small, big, ev) in shift.items():
-        print(f"shifting -m 64 {k}: 100 B items before flush {small}, 10 KiB items after {big}, evictions {ev}")
+        print(f"shifting -m 64 {k}: 100 B items before flush {small}, 10 KiB items readable "
+              f"after ({64 * 160} written) {big:,.0f}, evictions {ev}")
     print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
 
 
