@@ -49,7 +49,9 @@ impl Core {
                         v.won = true;
                     }
                 }
-                if let Some(t) = opts.touch {
+                // Only a string is touched (GETEX answers WRONGTYPE for another type and
+                // must leave its expiry, in this same look).
+                if let Some(t) = opts.touch.filter(|_| self.is_string(chunk)) {
                     // memcached's times (the only reads that touch) never need the far slot.
                     it.set_exp(self.encode_exp(t), self.clock.started());
                 }
@@ -251,7 +253,7 @@ impl Core {
         }
     }
 
-    pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+    pub fn delete(&self, d: &Delete<'_>) -> (DeleteOutcome, u8) {
         let Locked {
             guard: mut s,
             stripe: si,
@@ -260,15 +262,16 @@ impl Core {
             now,
         } = self.lock_key(d.db, d.key);
         let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
-            return DeleteOutcome::NotFound;
+            return (DeleteOutcome::NotFound, 0);
         };
         let it = Item::new(&self.arena, chunk);
+        let class = self.class_of_chunk(chunk) as u8 + 1;
         if d.compare_cas.is_some_and(|c| c != it.cas()) {
-            return DeleteOutcome::Exists;
+            return (DeleteOutcome::Exists, class);
         }
         if !d.drop_value && d.invalidate.is_none() {
             self.unlink_locked(&mut s, hash, chunk);
-            return DeleteOutcome::Deleted;
+            return (DeleteOutcome::Deleted, class);
         }
         if d.drop_value {
             let spec = ItemSpec::new(db, d.key, 0, 0, it.exp(), self.next_cas());
@@ -286,7 +289,7 @@ impl Core {
                 // Dropping the value cannot fit: dropping the whole item is the closest.
                 Err(_) => {
                     self.unlink_locked(&mut s, hash, chunk);
-                    return DeleteOutcome::Deleted;
+                    return (DeleteOutcome::Deleted, class);
                 }
             }
         }
@@ -299,7 +302,7 @@ impl Core {
             it.clear_bits(WIN_SENT);
             it.set_cas(self.next_cas(), None);
         }
-        DeleteOutcome::Deleted
+        (DeleteOutcome::Deleted, class)
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
