@@ -513,7 +513,7 @@ pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8]
     }
     if shared.slowlog.wants(usec) {
         let args: Vec<&[u8]> = std::iter::once(name).chain(words).collect();
-        shared.slowlog.record_args(info, &args, usec);
+        shared.slowlog.record_args(info, &args, args.len(), usec);
     }
     let slow = matches!(name, b"stats" | b"flush_all" | b"lru_crawler" | b"slabs");
     shared.latency.command_ran(usec, !slow);
