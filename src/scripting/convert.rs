@@ -21,6 +21,9 @@ pub trait Host {
     /// Runs `args` for the script and appends its reply to `out` (RESP3 when `resp3`).
     /// `Err` (the error text, code first) when the script may not run it.
     fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String>;
+
+    /// The script may not write (EVAL_RO, FCALL_RO, the `no-writes` flag).
+    fn deny_writes(&mut self);
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).

@@ -23,6 +23,7 @@ mod commandstats;
 mod config;
 mod connection;
 mod copy;
+mod functions;
 pub(crate) mod glob;
 mod hash;
 mod hll;
@@ -166,6 +167,7 @@ pub fn close(ctx: &Context, session: &mut Session) {
     if session.resp.conn.tracking.is_on() {
         tracking::stop(ctx, who.id);
     }
+    transaction::forget(ctx, &mut session.resp.conn.tx);
 }
 
 /// One command being run: everything a handler may touch.
