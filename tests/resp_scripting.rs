@@ -332,6 +332,35 @@ fn misbehaving_scripts_get_errors_and_the_server_stays_up() {
     );
     let reply = c.cmd(&["EVAL", "return redis.call('eval', 'return 1', 0)", "0"]);
     assert!(reply.starts_with("-ERR This Redis command is not allowed from script"));
+    // Large tables cross into Rust without holding every value at once (mlua's reference
+    // stack is bounded; exhausting it would stop the server).
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 20000 do t[i] = 'x' .. i end return t",
+        "0",
+    ]);
+    assert!(reply.starts_with("*20000\r\n") && reply.ends_with("$6\r\nx20000\r\n"));
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 20000 do t['k' .. i] = i end return #cmsgpack.pack(t)",
+        "0",
+    ]);
+    assert_eq!(reply, ":188515\r\n");
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 7900 do t[i] = 'k' .. i end return redis.call('del', unpack(t))",
+        "0",
+    ]);
+    assert!(reply.contains("too many results to unpack"), "{reply:?}");
+    // More cached scripts than that stack has slots.
+    let mut batch = Vec::new();
+    for i in 0..9000 {
+        batch.extend_from_slice(&encode(&[b"EVAL", format!("return {i}").as_bytes(), b"0"]));
+    }
+    c.send(&batch);
+    for i in 0..9000 {
+        assert_eq!(c.reply(), format!(":{i}\r\n").as_bytes());
+    }
     c.check(&["PING"], "+PONG\r\n");
 }
 

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use mlua::Function;
+use mlua::RegistryKey;
 
 /// Script flags, as Redis's `scripts_flags_def` (bit values are slabd's own).
 pub const NO_WRITES: u8 = 1;
@@ -41,7 +41,9 @@ pub struct FunctionInfo {
     pub name: String,
     pub desc: Option<Vec<u8>>,
     pub flags: u8,
-    pub(super) callback: Function,
+    /// In the Lua registry: a value held in Rust would take a slot of mlua's bounded
+    /// reference stack.
+    pub(super) callback: RegistryKey,
 }
 
 /// One library: its whole code and its functions in registration order.
@@ -501,6 +503,7 @@ mod tests {
         let mut libs = Libraries::default();
         let lua = mlua::Lua::new();
         let f = lua.create_function(|_, ()| Ok(())).unwrap();
+        let f = || lua.create_registry_value(f.clone()).unwrap();
         let long = format!("#!lua name=b\n{}", "x".repeat(20_000));
         for (name, code) in [
             ("a", "#!lua name=a\nreturn 1".to_string()),
@@ -513,7 +516,7 @@ mod tests {
                     name: format!("f{name}"),
                     desc: None,
                     flags: 0,
-                    callback: f.clone(),
+                    callback: f(),
                 }],
             });
         }

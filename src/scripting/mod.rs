@@ -37,7 +37,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{
+    Function, HookTriggers, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value, VmState,
+};
 use parking_lot::Mutex;
 
 use crate::commands::gate::Gates;
@@ -52,6 +54,12 @@ const LOAD_TIMEOUT_MS: u64 = 500;
 /// Most bytes the Lua heap may use; past it an allocation fails with `not enough memory`
 /// and the script ends with an error (Redis has no limit; a cache shares its host).
 pub const LUA_HEAP_LIMIT: usize = 256 << 20;
+
+/// Most values a library function (`cmsgpack.unpack`, `struct.unpack`, the sandbox's
+/// `unpack`) returns at once. Every Lua value held in Rust (a callback's arguments and
+/// results) takes a slot of mlua's reference stack, which cannot grow past 8,000 (Lua's C
+/// stack limit; past it mlua panics), so results and arguments stay well below that.
+pub const RESULTS_MAX: usize = 4000;
 
 /// Instructions between two checks of the time limit and SCRIPT KILL.
 const HOOK_EVERY: u32 = 10_000;
@@ -213,7 +221,9 @@ pub enum RestorePolicy {
 /// A cached EVAL script: compiled, and its shebang flags (`None`: no shebang, Redis's
 /// compatibility mode).
 struct Script {
-    f: Function,
+    /// In the Lua registry, not held in Rust: each Lua value Rust holds takes a slot of
+    /// mlua's reference stack (8,000 at most), and the cache may hold more scripts.
+    f: RegistryKey,
     flags: Option<u8>,
 }
 
@@ -263,6 +273,7 @@ impl Scripting {
     pub fn flush(&self) {
         let mut e = self.engine.lock();
         e.scripts.clear();
+        e.lua.expire_registry_values();
         let _ = e.lua.gc_collect();
     }
 
@@ -298,7 +309,10 @@ impl Scripting {
             Target::Body(body) => engine.cache(body)?,
         };
         let script = &engine.scripts[&sha];
-        let (f, flags) = (script.f.clone(), script.flags);
+        let flags = script.flags;
+        let Ok(f) = engine.lua.registry_value::<Function>(&script.f) else {
+            return Err(RunError::NoScript);
+        };
         match flags {
             Some(flags) if ro && flags & functions::NO_WRITES == 0 => {
                 return Err(RunError::WriteFlagOnRo)
@@ -354,7 +368,10 @@ impl Scripting {
                 name,
                 flags,
                 ..
-            }) => (callback.clone(), name.clone(), *flags),
+            }) => match engine.lua.registry_value::<Function>(callback) {
+                Ok(f) => (f, name.clone(), *flags),
+                Err(_) => return Err(RunError::NoFunction),
+            },
             None => return Err(RunError::NoFunction),
         };
         if flags & functions::NO_WRITES == 0 {
@@ -546,6 +563,10 @@ impl Engine {
                     convert::error_text(&e)
                 ))
             })?;
+        let f = self
+            .lua
+            .create_registry_value(f)
+            .map_err(|e| RunError::Compile(convert::error_text(&e)))?;
         self.scripts.insert(sha, Script { f, flags });
         Ok(sha)
     }
@@ -638,17 +659,20 @@ impl Engine {
         for entry in loading.sequence_values::<Table>() {
             let entry = entry.map_err(fail)?;
             let desc: Option<mlua::String> = entry.raw_get("desc").map_err(fail)?;
+            let callback: Function = entry.raw_get("callback").map_err(fail)?;
             out.push(FunctionInfo {
                 name: entry.raw_get("name").map_err(fail)?,
                 desc: desc.map(|d| d.as_bytes().to_vec()),
                 flags: entry.raw_get("flags").map_err(fail)?,
-                callback: entry.raw_get("callback").map_err(fail)?,
+                callback: self.lua.create_registry_value(callback).map_err(fail)?,
             });
         }
         Ok(out)
     }
 
+    /// Updates the counts FUNCTION STATS reads and frees dropped registry entries.
     fn count_functions(&self) {
+        self.lua.expire_registry_values();
         let run = &self.run;
         run.libraries
             .store(self.libraries.library_count(), Ordering::Relaxed);

@@ -134,6 +134,18 @@ rawset(G, "loadstring", function(s, name)
   return f, e
 end)
 rawset(G, "load", nil)
+-- Arguments and results crossing into Rust hold slots of mlua's bounded reference stack;
+-- `unpack` of a huge table would exhaust it in the `redis.call` it feeds.
+local raw_unpack, results_max = unpack, helpers.results_max
+rawset(G, "unpack", function(t, i, j)
+  if type(t) == "table" then
+    local first, last = i or 1, j or #t
+    if type(first) == "number" and type(last) == "number" and last - first >= results_max then
+      error("too many results to unpack", 2)
+    end
+  end
+  return raw_unpack(t, i, j)
+end)
 local pcall = pcall
 rawset(G, "pcall", function(f, ...)
   local r = {pcall(f, ...)}
