@@ -52,6 +52,9 @@ pub struct Settings {
     pub no_evict: bool,
     /// `-c`
     pub maxconns: usize,
+    /// `-o maxconns_fast` (the default): past `-c`, accept, say why and close; off
+    /// (`no_maxconns_fast`): stop accepting until a connection closes (server::Server::run).
+    pub maxconns_fast: bool,
     /// `-t`
     pub threads: usize,
     /// `-R`
@@ -164,6 +167,7 @@ impl Default for Settings {
             memory_limit: 64 << 20,
             no_evict: false,
             maxconns: 1024,
+            maxconns_fast: true,
             threads: std::thread::available_parallelism().map_or(4, |n| n.get()),
             reqs_per_event: 20,
             backlog: 1024,
@@ -274,8 +278,6 @@ const ITEM_SIZE_LIMIT: usize = 1 << 30;
 /// memcached `-o` options that tune parts of memcached slabd does not have (its LRU
 /// segments, hash function, log buffers). Accepted so existing configs start unchanged.
 const COMPAT_SUBOPTIONS: &[&str] = &[
-    "maxconns_fast",
-    "no_maxconns_fast",
     "modern",
     "no_modern",
     "no_hashexpand",
@@ -955,6 +957,8 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             }
             *chunk_max_given = true;
         }
+        "maxconns_fast" => s.maxconns_fast = true,
+        "no_maxconns_fast" => s.maxconns_fast = false,
         "ssl_chain_cert" => s.tls.chain_cert = value.map(str::to_string),
         "ssl_key" => s.tls.key = value.map(str::to_string),
         "ssl_ca_cert" => s.tls.ca_cert = value.map(str::to_string),

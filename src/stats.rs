@@ -81,6 +81,9 @@ counters!(
     curr_connections, total_connections, rejected_connections,
     connection_structures, listen_disabled_num,
     reserved_fds,
+    /// 1 while the acceptor is not accepting (memcached's accepting_conns is the
+    /// opposite); microseconds spent so, added when accepting resumes.
+    accept_paused, time_in_listen_disabled_us,
     /// Connections holding a read buffer, and the buffers' capacity in bytes (gauges).
     read_buf_count, read_buf_bytes,
     /// Connections holding a write buffer, and the buffers' capacity in bytes (gauges).

@@ -438,3 +438,100 @@ fn check_rdb_subcommand() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("--- RDB ERROR DETECTED ---"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends a RESP command and reads a reply of `lines` lines (arrays of bulk strings).
+fn cmd_lines(c: &mut Conn, args: &[&str], lines: usize) -> String {
+    let mut out = cmd(c, args);
+    for _ in 1..lines {
+        out.push_str(&String::from_utf8(c.read_line()).unwrap());
+    }
+    out
+}
+
+#[test]
+fn lists_and_sorted_sets_survive_a_restart_in_both_forms() {
+    let dir = temp_dir("listzset");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(
+        cmd(&mut r, &["RPUSH", "l", "a", "1", "300", "-5"]),
+        ":4\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["LPUSH", "l", "first"]), ":5\r\n");
+    // A list of several quicklist nodes (object form), with a TTL.
+    let elem = "e".repeat(100);
+    for i in 0..30 {
+        let mut args = vec!["RPUSH", "bl"];
+        let items: Vec<String> = (0..100).map(|j| format!("{elem}{}", i * 100 + j)).collect();
+        args.extend(items.iter().map(|s| s.as_str()));
+        assert_eq!(cmd(&mut r, &args), format!(":{}\r\n", (i + 1) * 100));
+    }
+    assert_eq!(cmd(&mut r, &["PEXPIRE", "bl", "100000"]), ":1\r\n");
+    assert_eq!(
+        cmd(
+            &mut r,
+            &["ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "1", "0"]
+        ),
+        ":4\r\n"
+    );
+    let mut args = vec!["ZADD".to_string(), "bz".to_string()];
+    for i in 0..300 {
+        args.push(format!("{}.25", i));
+        args.push(format!("m{i}"));
+    }
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    assert_eq!(cmd(&mut r, &refs), ":300\r\n");
+    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+    let saved = entries(&dir.join("dump.rdb"));
+    let l = saved.iter().find(|e| e.key == b"l").expect("l saved");
+    assert_eq!(
+        l.value,
+        Value::List(
+            ["first", "a", "1", "300", "-5"]
+                .map(|s| s.as_bytes().to_vec())
+                .to_vec()
+        )
+    );
+    let bz = saved.iter().find(|e| e.key == b"bz").expect("bz saved");
+    assert_eq!(bz.value.len(), 300);
+    r.send(b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+    assert!(r.closed());
+    assert!(d.wait().success());
+
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "4");
+    assert_eq!(
+        cmd_lines(&mut r, &["LRANGE", "l", "0", "-1"], 11),
+        "*5\r\n$5\r\nfirst\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\n300\r\n$2\r\n-5\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["LLEN", "bl"]), ":3000\r\n");
+    assert_eq!(
+        cmd_lines(&mut r, &["LINDEX", "bl", "2999"], 2),
+        format!("$104\r\n{elem}2999\r\n")
+    );
+    let pttl: i64 = cmd(&mut r, &["PTTL", "bl"]).trim_end()[1..]
+        .parse()
+        .unwrap();
+    assert!((90_000..=100_000).contains(&pttl), "{pttl}");
+    assert_eq!(
+        cmd_lines(&mut r, &["ZRANGE", "z", "0", "-1", "WITHSCORES"], 17),
+        "*8\r\n$1\r\nc\r\n$4\r\n-inf\r\n$1\r\n0\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n1\r\n\
+         $1\r\nb\r\n$3\r\n2.5\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["ZCARD", "bz"]), ":300\r\n");
+    assert_eq!(
+        cmd_lines(&mut r, &["ZSCORE", "bz", "m150"], 2),
+        "$6\r\n150.25\r\n"
+    );
+    assert_eq!(
+        cmd_lines(&mut r, &["OBJECT", "ENCODING", "bz"], 2),
+        "$8\r\nskiplist\r\n"
+    );
+    assert_eq!(
+        cmd_lines(&mut r, &["OBJECT", "ENCODING", "z"], 2),
+        "$8\r\nlistpack\r\n"
+    );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

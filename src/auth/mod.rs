@@ -212,6 +212,21 @@ impl User {
         self.unrestricted || self.selectors.iter().any(|s| s.key_allowed(key, access))
     }
 
+    /// Whether a selector that allows this request also reads every key (Redis's
+    /// `ACLUserCheckCmdWithUnrestrictedKeyAccess`: SORT's BY and GET need it).
+    pub fn reads_every_key<'a>(
+        &self,
+        id: CommandId,
+        argc: usize,
+        arg: impl Fn(usize) -> &'a [u8],
+    ) -> bool {
+        self.unrestricted
+            || self
+                .selectors
+                .iter()
+                .any(|s| s.reads_every_key() && s.check(id, argc, &arg).is_ok())
+    }
+
     pub fn channel_allowed(&self, channel: &[u8], is_pattern: bool) -> bool {
         self.unrestricted
             || self

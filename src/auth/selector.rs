@@ -280,6 +280,15 @@ impl Selector {
         Ok(())
     }
 
+    /// All keys, or a `*` pattern with read access.
+    pub fn reads_every_key(&self) -> bool {
+        self.all_keys
+            || self
+                .patterns
+                .iter()
+                .any(|p| p.access & KEY_READ == KEY_READ && p.pattern == b"*")
+    }
+
     pub fn key_allowed(&self, key: &[u8], access: u8) -> bool {
         self.all_keys
             || self

@@ -39,6 +39,8 @@ pub struct Context {
     pub tls: Arc<crate::server::tls::Tls>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
+    /// `maxmemory-clients`: the bound on all clients' buffers together.
+    pub client_memory: Arc<crate::server::limits::ClientMemory>,
     pub clients: Clients,
     /// memcached protocol state shared by all connections (`stats detail`).
     pub memcache: memcache::Shared,
@@ -84,7 +86,10 @@ impl Context {
         let threads = (0..settings.threads.max(1))
             .map(|_| ThreadStats::default())
             .collect();
+        let client_memory = Arc::<crate::server::limits::ClientMemory>::default();
+        client_memory.follow(&directives);
         Context {
+            client_memory,
             verbosity: AtomicU8::new(settings.verbose),
             users,
             tls: Arc::default(),
@@ -152,6 +157,8 @@ pub struct ClientInfo {
     pub unsent: AtomicU64,
     /// The socket's file descriptor (memcached's `cfd` in `watch` lines), set by the worker.
     pub fd: std::sync::atomic::AtomicI32,
+    /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
+    pub mem: AtomicU64,
 }
 
 impl ClientInfo {
@@ -172,6 +179,7 @@ impl ClientInfo {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            mem: AtomicU64::new(0),
         }
     }
 
@@ -230,6 +238,7 @@ impl Clients {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            mem: AtomicU64::new(0),
         });
         self.open.lock().insert(id, info.clone());
         info

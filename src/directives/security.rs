@@ -16,6 +16,9 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // Bytes of unparsed input a client may have buffered before it is closed.
     directive!("client-query-buffer-limit", [], "1gb",
         Kind::Memory { min: 1024 * 1024, max: i64::MAX }, true),
+    // All clients' buffers together (server::limits): past it the largest are closed.
+    directive!("maxmemory-clients", [], "0",
+        Kind::Custom(crate::server::limits::canonical), true),
     // Seconds a partial request may wait for the rest of its bytes (slowloris); 0 is off.
     directive!("client-request-timeout", [], "0", Kind::Int { min: 0, max: 86_400 }, true),
     // TLS for RESP (server::tls): a port of its own beside the plain one.

@@ -123,6 +123,8 @@ pub mod flag {
     pub const TRACKING_BROKEN: u32 = 1 << 9;
     /// Tracking in BCAST mode: `B`.
     pub const TRACKING_BCAST: u32 = 1 << 10;
+    /// Chosen by client eviction (`maxmemory-clients`), closing on its worker.
+    pub const EVICTED: u32 = 1 << 11;
 }
 
 /// Where a connection lives: its client id, its worker, and its slot on that worker.

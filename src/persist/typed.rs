@@ -3,14 +3,15 @@
 //! commands that rebuild it (for loading and AOF records), so persistence reaches each
 //! collection only through its owner's public types and commands.
 //!
-//! Hashes and sets are read here; lists and sorted sets join when the store holds them
-//! (until then a stored value of those types is reported as not persisted).
+//! Every type the store holds is read here (strings, hashes, sets, lists, sorted sets).
 
 use super::value::Value;
 use crate::collections::compact::Compact;
 use crate::collections::hash::{HashObject, HashRef};
 use crate::collections::intset::IntSet;
+use crate::collections::list::{self, List, ListRef};
 use crate::collections::set::{SetObject, SetRef};
+use crate::collections::zset::{self, ZRef, ZSet};
 use crate::storage::{Current, ItemType};
 
 /// Elements per rebuilding command (RPUSH/SADD/HSET/ZADD), so no command is huge.
@@ -36,7 +37,28 @@ pub fn value_of(cur: &Current<'_>) -> Option<Value> {
             let bytes = cur.bytes()?;
             Some(Value::Set(members(SetRef::IntSet(IntSet::new(&bytes)?))))
         }
-        _ => None,
+        ItemType::List => {
+            let elems = |l: ListRef<'_>| l.iter_from(0).map(|e| e.to_vec()).collect();
+            if let Some(obj) = cur.downcast_ref::<List>() {
+                return Some(Value::List(elems(ListRef::List(obj))));
+            }
+            let bytes = cur.bytes()?;
+            if !list::Packed::validate(&bytes) {
+                return None;
+            }
+            Some(Value::List(elems(ListRef::Packed(list::Packed(&bytes)))))
+        }
+        ItemType::ZSet => {
+            let entries = |z: ZRef<'_>| z.iter_from(0).map(|(s, m)| (m.to_vec(), s)).collect();
+            if let Some(obj) = cur.downcast_ref::<ZSet>() {
+                return Some(Value::ZSet(entries(obj.as_ref())));
+            }
+            let bytes = cur.bytes()?;
+            if !zset::Packed::validate(&bytes) {
+                return None;
+            }
+            Some(Value::ZSet(entries(ZRef::Packed(zset::Packed(&bytes)))))
+        }
     }
 }
 

@@ -139,6 +139,12 @@ impl RunState {
         }
     }
 
+    /// A script or function is running (SORT sorts a set it reads, as Redis does for
+    /// scripts).
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+
     /// A function (FCALL) rather than a script is running.
     pub fn is_function(&self) -> bool {
         self.function.load(Ordering::Relaxed)

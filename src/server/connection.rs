@@ -24,6 +24,7 @@ use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
+use super::limits;
 use super::tls::TlsStream;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
@@ -473,6 +474,10 @@ impl Connection {
     /// Reads what the socket has into the buffer's spare capacity (growing the buffer when
     /// a pending request fills it, never past [`Connection::read_limit`]).
     fn fill(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        if self.session.info.has_flag(flag::EVICTED) {
+            // Chosen by another connection's eviction pass: stop reading at once.
+            return Err(self.evicted(ctx));
+        }
         let capacity = self.rbuf.capacity();
         if self.start > 0 && (self.rbuf.len() == capacity || self.start >= capacity / 2) {
             self.rbuf.drain(..self.start);
@@ -490,7 +495,15 @@ impl Connection {
                 return Err(io::Error::other("request too large"));
             }
             let grown = (self.rbuf.capacity() * 2).clamp(READ_CHUNK, limit);
+            let growth = (grown - self.rbuf.capacity()) as u64;
+            if limits::enforce(ctx, &self.session.info, growth) {
+                // The largest client while all of them hold too much: closed, not grown.
+                return Err(self.evicted(ctx));
+            }
             self.rbuf.reserve_exact(grown - self.rbuf.len());
+            // Counted now, not at the end of the turn: one turn may grow the buffer many
+            // times, and client eviction must see each client's real size.
+            self.count_buffers(&ctx.server);
         }
         loop {
             let space = self.rbuf.capacity() - self.rbuf.len();
@@ -533,6 +546,17 @@ impl Connection {
         }
     }
 
+    /// Closed by client eviction: drops its input and output now (their memory is what
+    /// the limit is about), then closes.
+    fn evicted(&mut self, ctx: &Context) -> io::Error {
+        self.kill();
+        self.rbuf = Vec::new();
+        self.start = 0;
+        self.wbuf = Vec::new();
+        self.count_buffers(&ctx.server);
+        io::Error::other("evicted (maxmemory-clients)")
+    }
+
     /// Writes unsent output until done or the socket is full.
     fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
         self.stream.send_records()?;
@@ -572,7 +596,9 @@ impl Connection {
             self.session.info.unsent.store(unsent, Ordering::Relaxed);
         }
         self.trim(ctx.store.clock().now(), false);
-        self.count_buffers(&ctx.server);
+        if self.count_buffers(&ctx.server) && limits::enforce(ctx, &self.session.info, 0) {
+            self.kill();
+        }
         if self.closing && self.unsent() == 0 {
             return self.closed();
         }
@@ -600,19 +626,22 @@ impl Connection {
     }
 
     /// Brings the server's buffer gauges up to date with this connection's capacities
-    /// (shared atomics, touched only when a capacity changed).
-    pub fn count_buffers(&mut self, server: &ServerStats) {
+    /// (shared atomics, touched only when a capacity changed). True when they grew.
+    pub fn count_buffers(&mut self, server: &ServerStats) -> bool {
         let now = (self.rbuf.capacity(), self.wbuf.capacity());
         let before = self.counted;
         if now == before {
-            return;
+            return false;
         }
+        let held = (now.0 + now.1) as u64;
+        self.session.info.mem.store(held, Ordering::Relaxed);
         let held = |bytes: usize| usize::from(bytes > 0);
         ServerStats::shift(&server.read_buf_count, held(before.0), held(now.0));
         ServerStats::shift(&server.read_buf_bytes, before.0, now.0);
         ServerStats::shift(&server.response_obj_count, held(before.1), held(now.1));
         ServerStats::shift(&server.response_obj_bytes, before.1, now.1);
         self.counted = now;
+        now.0 + now.1 > before.0 + before.1
     }
 
     /// Takes the connection's buffers out of the server's gauges (it is being dropped).

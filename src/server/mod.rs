@@ -2,7 +2,9 @@
 //!
 //! ```text
 //!  main thread: acceptor Poll ── listeners (-l × -p, --resp-port, -s)
-//!      │  accept until WouldBlock; past -c: "ERROR Too many open connections", close
+//!      │  accept until WouldBlock; past -c: "ERROR Too many open connections" (RESP:
+//!      │  "-ERR max number of clients reached"), close; or, with no_maxconns_fast or out
+//!      │  of descriptors, stop accepting until one closes (listen_disabled_num)
 //!      │  registers ClientInfo, round-robin Handoff over a channel + Waker
 //!      ▼
 //!  worker 0..-t: own Poll, Slab<Connection> by Token, yield queue
@@ -27,7 +29,8 @@
 //! for RESP, whose `MSET`/`RPUSH` carry several values in one request (Redis allows 1 GiB;
 //! see `RESP_READ_FLOOR` for why less); a request larger than that closes the connection.
 //! A connection with more than 4 MiB of unsent replies is not read until the socket drains
-//! (one reply may exceed it: a multi-get of many large values is built whole).
+//! (one reply may exceed it: a multi-get of many large values is built whole). All
+//! connections' buffers together are bounded by `maxmemory-clients` ([`limits`]).
 //!
 //! Buffers keep their capacity while the connection uses it, so a client moving 100 KiB
 //! values does not regrow (and fault in) its buffers on every request. A buffer is shrunk
@@ -43,6 +46,7 @@
 
 mod connection;
 pub mod daemon;
+pub mod limits;
 pub mod metrics;
 pub mod signals;
 pub mod tls;
@@ -71,6 +75,8 @@ pub use connection::OUTPUT_LIMIT;
 
 /// Reply to a connection over the `-c` limit (memcached's maxconns_fast).
 const TOO_MANY_CONNECTIONS: &[u8] = b"ERROR Too many open connections\r\n";
+/// The same on a RESP port (Redis's reply past `maxclients`).
+const TOO_MANY_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 const ACCEPTOR_WAKER: Token = Token(usize::MAX);
 
 /// A listener could not be set up; the message names the address.
@@ -107,6 +113,13 @@ impl Listener {
             (Socket::Tcp(_), _, true) => "tls",
         };
         format!("{kind} {}", self.local)
+    }
+
+    fn fd(&self) -> i32 {
+        match &self.socket {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s, _) => s.as_raw_fd(),
+        }
     }
 
     /// The unix socket's path, to remove at exit.
@@ -325,17 +338,24 @@ impl Server {
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(64);
         let mut next_worker = 0;
-        // Set when accept ran out of file descriptors: retry after a pause.
-        let mut retry_accept = false;
+        // Set while accepting is paused: out of file descriptors, or at `-c` with
+        // `no_maxconns_fast`. Checked every 10 ms, as memcached's maxconns handler does.
+        let mut paused: Option<Pause> = None;
         while !self.lifecycle.is_stopping() {
-            let timeout = retry_accept.then(|| Duration::from_millis(100));
+            let timeout = paused.is_some().then(|| Duration::from_millis(10));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
-            let ready: Vec<usize> = if retry_accept {
+            let ready: Vec<usize> = if let Some(p) = &paused {
+                if self.ctx.server.curr_connections.load(Ordering::Relaxed) >= p.resume_below {
+                    continue;
+                }
+                self.resume(p);
+                paused = None;
+                // Connections queued meanwhile raise no new edge: try every listener.
                 (0..self.listeners.len()).collect()
             } else {
                 events
@@ -345,10 +365,10 @@ impl Server {
                     .map(|t| t.0)
                     .collect()
             };
-            retry_accept = false;
             for i in ready {
-                if !self.accept_all(i, &mut next_worker) {
-                    retry_accept = true;
+                if let Some(resume_below) = self.accept_all(i, &mut next_worker) {
+                    paused = Some(self.pause(resume_below));
+                    break;
                 }
             }
         }
@@ -364,12 +384,49 @@ impl Server {
         Ok(())
     }
 
-    /// Accepts until `WouldBlock`; false when out of file descriptors.
-    fn accept_all(&mut self, i: usize, next_worker: &mut usize) -> bool {
-        let Some(listener) = self.listeners.get(i) else {
-            return true;
-        };
+    /// Stops accepting (memcached's `accept_new_conns(false)`): the listen queues shrink to
+    /// nothing so that further clients wait in the kernel, not in slabd.
+    fn pause(&self, resume_below: u64) -> Pause {
+        let server = &self.ctx.server;
+        ServerStats::inc(&server.listen_disabled_num);
+        server.accept_paused.store(1, Ordering::Relaxed);
+        for l in &self.listeners {
+            let _ = set_backlog(l.fd(), 0);
+        }
+        if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+            eprintln!("Too many open connections: not accepting until one closes");
+        }
+        Pause {
+            since: std::time::Instant::now(),
+            resume_below,
+        }
+    }
+
+    fn resume(&self, p: &Pause) {
+        let server = &self.ctx.server;
+        for l in &self.listeners {
+            let _ = set_backlog(l.fd(), self.ctx.settings.backlog);
+        }
+        let us = p.since.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+        server
+            .time_in_listen_disabled_us
+            .fetch_add(us, Ordering::Relaxed);
+        server.accept_paused.store(0, Ordering::Relaxed);
+    }
+
+    /// Accepts until `WouldBlock`. `Some(n)`: accepting must pause until fewer than `n`
+    /// connections are open (out of file descriptors, or at `-c` with `no_maxconns_fast`).
+    fn accept_all(&mut self, i: usize, next_worker: &mut usize) -> Option<u64> {
+        let listener = self.listeners.get(i)?;
+        let server = &self.ctx.server;
         loop {
+            let maxconns = self.ctx.maxconns.load(Ordering::Relaxed) as u64;
+            let open = server.curr_connections.load(Ordering::Relaxed);
+            if !self.ctx.settings.maxconns_fast && open >= maxconns {
+                // Paused only once a client is actually waiting, as memcached's accept
+                // failing for want of a descriptor does.
+                return queued(listener.fd()).then_some(maxconns);
+            }
             let accepted = match &listener.socket {
                 Socket::Tcp(l) => l.accept().and_then(|(s, peer)| {
                     let _ = s.set_nodelay(true);
@@ -381,14 +438,14 @@ impl Server {
             };
             let (stream, peer) = match accepted {
                 Ok(a) => a,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                    ServerStats::inc(&self.ctx.server.listen_disabled_num);
                     if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                         eprintln!("Too many open connections (accept: {e})");
                     }
-                    return false;
+                    // Until one closes (at 0 open, a while: the limit is someone else's).
+                    return Some(open.max(1));
                 }
                 Err(e) => {
                     // ECONNABORTED and the like concern one connection, not the listener.
@@ -398,15 +455,13 @@ impl Server {
                     continue;
                 }
             };
-            let server = &self.ctx.server;
-            let maxconns = self.ctx.maxconns.load(Ordering::Relaxed) as u64;
             if server.curr_connections.load(Ordering::Relaxed) >= maxconns {
                 if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     eprintln!("Too many open connections: refused {peer}");
                 }
                 // Counted before the client can see the refusal (and ask `stats`).
                 ServerStats::inc(&server.rejected_connections);
-                reject(stream);
+                reject(stream, listener.protocol);
                 continue;
             }
             ServerStats::inc(&server.curr_connections);
@@ -458,8 +513,30 @@ impl Server {
     }
 }
 
-/// Tells a connection over the limit why, then closes it.
-fn reject(mut stream: Stream) {
+/// Tells a connection over the limit why, in its port's protocol, then closes it.
+fn reject(mut stream: Stream, protocol: Protocol) {
+    let why = match protocol {
+        Protocol::Resp => TOO_MANY_CLIENTS,
+        _ => TOO_MANY_CONNECTIONS,
+    };
     // A fresh socket's send buffer is empty, so this short write does not block.
-    let _ = stream.write(TOO_MANY_CONNECTIONS);
+    let _ = stream.write(why);
+}
+
+/// Whether a listening socket has a connection waiting to be accepted.
+fn queued(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll(2) on one pollfd we own, with no wait.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLIN != 0
+}
+
+/// Accepting paused since then, until fewer than `resume_below` connections are open.
+struct Pause {
+    since: std::time::Instant,
+    resume_below: u64,
 }

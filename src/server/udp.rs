@@ -105,6 +105,7 @@ fn session(socket: &UdpSocket, worker: usize) -> Session {
         subs: Default::default(),
         unsent: AtomicU64::new(0),
         fd: AtomicI32::new(socket.as_raw_fd()),
+        mem: AtomicU64::new(0),
     });
     Session::new(info, Protocol::Memcache, worker)
 }

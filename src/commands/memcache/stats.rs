@@ -184,6 +184,7 @@ fn reset(ctx: &Context) {
         &server.total_connections,
         &server.rejected_connections,
         &server.listen_disabled_num,
+        &server.time_in_listen_disabled_us,
     ] {
         total.store(0, Ordering::Relaxed);
     }
@@ -230,7 +231,9 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     );
     w.num("curr_connections", server.curr_connections);
     w.num("total_connections", server.total_connections);
-    w.num("rejected_connections", server.rejected_connections);
+    if ctx.settings.maxconns_fast {
+        w.num("rejected_connections", server.rejected_connections);
+    }
     w.num("connection_structures", server.connection_structures);
     // memcached's names; "free" buffers and out-of-memory counts have no slabd equivalent
     // (buffers belong to their connection; growth past a bound closes it instead).
@@ -272,9 +275,12 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("bytes_read", t.bytes_read);
     w.num("bytes_written", t.bytes_written);
     w.num("limit_maxbytes", store.limit_maxbytes);
-    w.num("accepting_conns", 1);
+    w.num("accepting_conns", u64::from(server.accept_paused == 0));
     w.num("listen_disabled_num", server.listen_disabled_num);
-    w.num("time_in_listen_disabled_us", 0);
+    w.num(
+        "time_in_listen_disabled_us",
+        server.time_in_listen_disabled_us,
+    );
     w.num("threads", ctx.threads.len() as u64);
     w.num("conn_yields", t.conn_yields);
     w.num("hash_power_level", u64::from(store.hash_power_level));
@@ -395,7 +401,7 @@ fn settings(ctx: &Context, w: &mut StatWriter<'_>) {
     let auth_file = s.auth_file.as_ref().map(|p| p.display().to_string());
     w.text("auth_enabled_ascii", auth_file.as_deref().unwrap_or("no"));
     w.num("item_size_max", cfg.item_size_max as u64);
-    w.yes_no("maxconns_fast", true);
+    w.yes_no("maxconns_fast", ctx.settings.maxconns_fast);
     w.num("hashpower_init", u64::from(cfg.hashpower));
     w.yes_no("slab_reassign", cfg.slab_reassign);
     w.num("slab_automove", u64::from(cfg.slab_automove));

@@ -41,6 +41,7 @@ mod scripting;
 mod server;
 mod set;
 mod slowlog;
+mod sort;
 mod strings;
 mod tracking;
 mod transaction;

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use super::{
     acl, bitops, blocking, config, connection, copy, functions, hash, hll, keys, latency, list,
-    memory, monitor, object, persistence, pubsub, scripting, server, set, slowlog, strings,
+    memory, monitor, object, persistence, pubsub, scripting, server, set, slowlog, sort, strings,
     transaction, zset, zsetops, Args, Call,
 };
 
@@ -48,6 +48,7 @@ static FAMILIES: &[&[Spec]] = &[
     blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    sort::COMMANDS,
     memory::COMMANDS,
 ];
 

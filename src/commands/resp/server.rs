@@ -309,7 +309,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 s,
                 "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_dataset:{}\r\n\
                  maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
-                 mem_allocator:slab\r\n",
+                 mem_clients_normal:{}\r\nmem_allocator:slab\r\n",
                 st.total_malloced,
                 human_bytes(st.total_malloced),
                 st.bytes,
@@ -320,6 +320,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 } else {
                     "allkeys-lru"
                 },
+                crate::server::limits::client_bytes(&ctx.server),
             )
         }
         "persistence" => ctx.persist.write_info(ctx, s),
@@ -330,7 +331,8 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
                  instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\n\
                  total_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\n\
-                 expired_stale_perc:{:.2}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\n\
+                 expired_stale_perc:{:.2}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\n\
+                 keyspace_hits:{}\r\n\
                  keyspace_misses:{}\r\ntotal_error_replies:{}\r\nacl_access_denied_auth:{}\r\n\
                  acl_access_denied_cmd:{}\r\nacl_access_denied_key:{}\r\n\
                  acl_access_denied_channel:{}\r\n",
@@ -342,6 +344,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 st.expired_keys,
                 ctx.store.expired_stale_perc(),
                 st.evictions,
+                ctx.client_memory.evicted.load(Ordering::Relaxed),
                 t.get_hits,
                 t.get_misses,
                 ctx.resp.commands.total_errors(),

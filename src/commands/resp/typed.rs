@@ -77,7 +77,7 @@ impl Effect {
 }
 
 /// A stored hash, read-only: compact bytes (copied only when chained) or the table.
-fn hash_of<R>(cur: &Current<'_>, f: impl FnOnce(HashRef<'_>) -> R) -> Option<R> {
+pub(super) fn hash_of<R>(cur: &Current<'_>, f: impl FnOnce(HashRef<'_>) -> R) -> Option<R> {
     if let Some(obj) = cur.downcast_ref::<HashObject>() {
         return Some(f(HashRef::Table(&obj.0)));
     }

@@ -18,11 +18,13 @@
 //! integer (`0xc0` i8, `0xc1` i16le, `0xc2` i32le) or LZF (`0xc3 <len compressed> <len
 //! plain> <bytes>`).
 //!
-//! slabd writes plain types (string 0, list 1, set 2, zset-2 5, hash 4), which every Redis
-//! version since 2.x loads and converts to its own compact encodings, and puts slabd-only
-//! data in AUX fields, which Redis must skip (see docs/persistence.md).
+//! slabd writes strings (0), lists as quicklist 2 of listpacks (18, what Redis 7.0 writes),
+//! sorted sets as listpack (17) or zset-2 (5) as Redis 7.0 would, and sets (2) and hashes
+//! (4) in the plain types, which Redis converts to its compact encodings on load; it puts
+//! slabd-only data in AUX fields, which Redis must skip (see docs/persistence.md).
 
 pub mod compact;
+pub mod pack;
 mod reader;
 mod writer;
 

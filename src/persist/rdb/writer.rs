@@ -1,11 +1,14 @@
 //! RDB writer. Strings are stored as Redis stores them (small canonical integers in the
 //! integer encodings, strings over 20 bytes LZF-compressed when that saves at least 4
-//! bytes and `compress` is on); collections use the plain types, which Redis converts to
-//! its compact encodings on load.
+//! bytes and `compress` is on). Lists are written as Redis 7.0 writes them (quicklist 2 of
+//! listpack nodes of at most 8 KB), sorted sets as a listpack when Redis's default limits
+//! keep them one (128 members of at most 64 bytes) and as a skiplist (`ZSET_2`) otherwise;
+//! hashes and sets use the plain types, which Redis converts to its compact encodings on
+//! load.
 
 use std::io::Write;
 
-use super::{opcodes, types, AUX_MC_FLAGS, RDB_VERSION};
+use super::{opcodes, pack, types, AUX_MC_FLAGS, RDB_VERSION};
 use crate::persist::crc64::crc64;
 use crate::persist::lzf;
 use crate::persist::value::{Entry, Value};
@@ -124,9 +127,25 @@ impl<W: Write> Writer<W> {
         self.key_header(e.expire_ms, e.mc_flags, rdb_type(&e.value), &e.key)?;
         match &e.value {
             Value::String(s) => self.string(s),
-            Value::List(v) | Value::Set(v) => {
+            Value::List(v) => {
+                let nodes = pack::quicklist_nodes(v.iter().map(|e| e.as_slice()));
+                self.len(nodes.len() as u64)?;
+                nodes.iter().try_for_each(|n| {
+                    self.len(QUICKLIST_PACKED)?;
+                    self.string(n)
+                })
+            }
+            Value::Set(v) => {
                 self.len(v.len() as u64)?;
                 v.iter().try_for_each(|s| self.string(s))
+            }
+            Value::ZSet(v) if zset_fits_listpack(v) => {
+                let mut lp = pack::Listpack::new();
+                for (m, s) in v {
+                    lp.push(m);
+                    lp.push(pack::score_text(*s).as_bytes());
+                }
+                self.string(&lp.finish())
             }
             Value::Hash(v) => {
                 self.len(v.len() as u64)?;
@@ -221,16 +240,29 @@ impl<W: Write> Writer<W> {
 pub fn rdb_type(v: &Value) -> u8 {
     match v {
         Value::String(_) => types::STRING,
-        Value::List(_) => types::LIST,
+        Value::List(_) => types::LIST_QUICKLIST_2,
         Value::Set(_) => types::SET,
         Value::Hash(_) => types::HASH,
+        Value::ZSet(v) if zset_fits_listpack(v) => types::ZSET_LISTPACK,
         Value::ZSet(_) => types::ZSET_2,
     }
 }
 
+/// Quicklist node container: a listpack (Redis's `QUICKLIST_NODE_CONTAINER_PACKED`).
+const QUICKLIST_PACKED: u64 = 2;
+
+/// Whether Redis 7.0 (default limits) keeps this sorted set as a listpack. The sorted
+/// order of `v` is kept: a listpack zset must be in (score, member) order.
+fn zset_fits_listpack(v: &[(Vec<u8>, f64)]) -> bool {
+    v.len() <= pack::ZSET_LISTPACK_ENTRIES
+        && v.iter().all(|(m, _)| m.len() <= pack::ZSET_LISTPACK_VALUE)
+        && v.windows(2)
+            .all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0))
+}
+
 /// The integer a string spells in canonical form (no sign but '-', no leading zeros, no
 /// "-0"), as Redis's `string2ll` requires before it stores a string as an integer.
-fn canonical_int(s: &[u8]) -> Option<i64> {
+pub(super) fn canonical_int(s: &[u8]) -> Option<i64> {
     let digits = s.strip_prefix(b"-").unwrap_or(s);
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
