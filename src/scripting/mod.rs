@@ -155,11 +155,6 @@ impl RunState {
         self.wrote.store(true, Ordering::Relaxed);
     }
 
-    /// A script or function is running.
-    pub fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
-    }
-
     /// The function running now, if a function (not a script) runs.
     pub fn running_function(&self) -> Option<RunningFunction> {
         if !self.is_running() || !self.is_function() {

@@ -223,7 +223,7 @@ fn list(call: &mut Call<'_>, args: Args<'_>) {
     let w = &mut call.w;
     call.ctx.scripting.with_libraries(|libs| {
         let matches =
-            |name: &str| pattern.is_none_or(|p| super::glob::matches(p, name.as_bytes(), false));
+            |name: &str| pattern.map_or(true, |p| super::glob::matches(p, name.as_bytes(), false));
         let shown: Vec<_> = libs.iter().filter(|l| matches(&l.name)).collect();
         w.array(shown.len());
         for lib in shown {

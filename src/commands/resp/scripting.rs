@@ -116,12 +116,15 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
     });
 }
 
+/// A script's KEYS and ARGV.
+pub(super) type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// KEYS and ARGV of an EVAL/FCALL-style command, or Redis's error for a bad key count.
 pub(super) fn split_keys<'a>(
     call: &mut Call<'_>,
     args: Args<'a>,
     numkeys: i64,
-) -> Option<(Vec<&'a [u8]>, Vec<&'a [u8]>)> {
+) -> Option<KeysAndArgs<'a>> {
     if numkeys > args.len() as i64 - 3 {
         call.w
             .error(b"ERR Number of keys can't be greater than number of args");
