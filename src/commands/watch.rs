@@ -13,9 +13,10 @@
 //! that comparison instead (a key that existed is gone or replaced; Redis also leaves a key
 //! absent on both sides untouched), see `resp::transaction`.
 //!
-//! Ordering: WATCH registers a key before it reads the key's state, and a write calls
-//! `touch` after it changed the item, both under the key's stripe lock; so a write the
-//! state read did not see always finds the registration (the lock orders them).
+//! Ordering: WATCH registers a key before it reads the key's state (under the key's
+//! stripe lock), and a write calls `touch` after it changed the item (under that lock);
+//! a write the state read did not see took the stripe lock after the read released it,
+//! so its `touch` comes after the registration and finds it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(eval_shebang(b"#!lua\nreturn 1").unwrap(), (Some(0), 5));
         assert_eq!(
             eval_shebang(b"#!lua flags=no-writes,allow-oom\n").unwrap(),
-            (Some(NO_WRITES | ALLOW_OOM), 32)
+            (Some(NO_WRITES | ALLOW_OOM), 31)
         );
         assert_eq!(
             eval_shebang(b"#!lua flags=no-writes,bad\n").unwrap_err(),
