@@ -352,6 +352,12 @@ fn misbehaving_scripts_get_errors_and_the_server_stays_up() {
         "0",
     ]);
     assert!(reply.contains("too many results to unpack"), "{reply:?}");
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 7999 do t[i] = 1 end return redis.call('lpush', 'l', unpack(t))",
+        "0",
+    ]);
+    assert_eq!(reply, ":7999\r\n");
     // More cached scripts than that stack has slots.
     let mut batch = Vec::new();
     for i in 0..9000 {

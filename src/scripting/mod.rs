@@ -56,10 +56,10 @@ const LOAD_TIMEOUT_MS: u64 = 500;
 pub const LUA_HEAP_LIMIT: usize = 256 << 20;
 
 /// Most values a library function (`cmsgpack.unpack`, `struct.unpack`, the sandbox's
-/// `unpack`) returns at once. Every Lua value held in Rust (a callback's arguments and
+/// `unpack`: strings and tables only) returns at once. Every Lua value held in Rust (a callback's arguments and
 /// results) takes a slot of mlua's reference stack, which cannot grow past 8,000 (Lua's C
 /// stack limit; past it mlua panics), so results and arguments stay well below that.
-pub const RESULTS_MAX: usize = 4000;
+pub const RESULTS_MAX: usize = 6000;
 
 /// Instructions between two checks of the time limit and SCRIPT KILL.
 const HOOK_EVERY: u32 = 10_000;

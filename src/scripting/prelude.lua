@@ -141,7 +141,15 @@ rawset(G, "unpack", function(t, i, j)
   if type(t) == "table" then
     local first, last = i or 1, j or #t
     if type(first) == "number" and type(last) == "number" and last - first >= results_max then
-      error("too many results to unpack", 2)
+      -- Numbers and booleans cross as plain values; only the others hold slots.
+      local held = 0
+      for k = first, last do
+        local kind = type(rawget(t, k))
+        if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
+          held = held + 1
+          if held > results_max then error("too many results to unpack", 2) end
+        end
+      end
     end
   end
   return raw_unpack(t, i, j)
