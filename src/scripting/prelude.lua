@@ -137,7 +137,8 @@ rawset(G, "load", nil)
 -- Arguments and results crossing into Rust hold slots of mlua's bounded reference stack;
 -- `unpack` of a huge table would exhaust it in the `redis.call` it feeds.
 local raw_unpack, results_max = unpack, helpers.results_max
-rawset(G, "unpack", function(t, i, j)
+rawset(G, "unpack", function(...)
+  local t, i, j = ...
   if type(t) == "table" then
     local first, last = i or 1, j or #t
     if type(first) == "number" and type(last) == "number" and last - first >= results_max then
@@ -152,7 +153,9 @@ rawset(G, "unpack", function(t, i, j)
       end
     end
   end
-  return raw_unpack(t, i, j)
+  -- The same arguments, not padded with nils: Lua checks its C stack against the
+  -- arguments plus the results.
+  return raw_unpack(...)
 end)
 local pcall = pcall
 rawset(G, "pcall", function(f, ...)

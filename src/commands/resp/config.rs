@@ -243,6 +243,20 @@ fn config_get(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
 pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
     let sub = args.get(1);
     if sub.eq_ignore_ascii_case(b"GET") {
@@ -259,6 +273,8 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
         call.w
             .error(b"ERR The server is running without a config file");
+    } else if sub.eq_ignore_ascii_case(b"HELP") && args.len() == 2 {
+        super::scripting::help(call, CONFIG_HELP);
     } else {
         call.w.error_fmt(format_args!(
             "ERR unknown subcommand '{}'. Try CONFIG HELP.",

@@ -37,6 +37,7 @@ mod object;
 mod persistence;
 mod pubsub;
 mod registry;
+mod reset;
 mod scripting;
 mod server;
 mod set;

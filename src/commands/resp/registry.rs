@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use super::{
     acl, bitops, blocking, config, connection, copy, functions, hash, hll, keys, latency, list,
-    memory, monitor, object, persistence, pubsub, scripting, server, set, slowlog, sort, strings,
-    transaction, zset, zsetops, Args, Call,
+    memory, monitor, object, persistence, pubsub, reset, scripting, server, set, slowlog, sort,
+    strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -32,6 +32,7 @@ static FAMILIES: &[&[Spec]] = &[
     hll::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    reset::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     pubsub::COMMANDS,

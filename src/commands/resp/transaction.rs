@@ -154,9 +154,12 @@ pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction) {
     tx.reset(&ctx.watches);
 }
 
-/// Commands that run at once even after MULTI (Redis's list, less RESET which slabd lacks).
+/// Commands that run at once even after MULTI (Redis's list).
 pub(super) fn runs_at_once(spec: &Spec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit")
+    matches!(
+        spec.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// After a command was refused before running (its error, starting at `start` in the
