@@ -435,17 +435,6 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) {
     call.conn.scratch = text;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human_bytes(512), "512B");
-        assert_eq!(human_bytes(64 << 20), "64.00M");
-    }
-}
-
 const COMMAND_HELP: &[&str] = &[
     "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "(no subcommand)",
@@ -530,5 +519,16 @@ fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
     call.w.array(keys.len());
     for i in keys {
         call.w.bulk(args.get(2 + i));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512), "512B");
+        assert_eq!(human_bytes(64 << 20), "64.00M");
     }
 }
