@@ -15,9 +15,10 @@ apt_install() {
 }
 
 # libmemcached-dev: pylibmc builds against it where no wheel fits; mariadb-server:
-# examples/mysql-cache; gcc: the mlua crate compiles its vendored Lua 5.1.
+# examples/mysql-cache; gcc: the mlua crate compiles its vendored Lua 5.1; php-cli and
+# php-redis (phpredis): compat.d/66-phpredis.sh runs phpredis's own tests.
 apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
-  libmemcached-dev mariadb-server openssl gcc)
+  libmemcached-dev mariadb-server openssl gcc php-cli php-redis)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

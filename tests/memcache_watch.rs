@@ -29,7 +29,12 @@ fn fetchers_and_mutations() {
     c.roundtrip(b"get vfoo\r\n", b"END\r\n");
     c.roundtrip(b"set vfoo 0 0 4\r\nvbar\r\n", b"STORED\r\n");
     c.roundtrip(b"get vfoo\r\n", b"VALUE vfoo 0 4\r\nvbar\r\nEND\r\n");
-    c.roundtrip(b"add vfoo 0 0 1\r\nx\r\n", b"NOT_STORED\r\n");
+    c.roundtrip(b"add vfoo 0 50 1\r\nx\r\n", b"NOT_STORED\r\n");
+    c.roundtrip(b"append vfoo 0 0 2\r\nyy\r\n", b"STORED\r\n");
+    let mut big = b"set big 0 0 5000\r\n".to_vec();
+    big.extend_from_slice(&[b'x'; 5000]);
+    big.extend_from_slice(b"\r\n");
+    c.roundtrip(&big, b"STORED\r\n");
     let fd = {
         let first = body(&mut w);
         let cfd = first
@@ -45,7 +50,7 @@ fn fetchers_and_mutations() {
     };
     assert_eq!(
         body(&mut w),
-        format!("type=item_store key=vfoo status=stored cmd=set ttl=0 clsid=0 cfd={fd} size=4\n")
+        format!("type=item_store key=vfoo status=stored cmd=set ttl=0 clsid=1 cfd={fd} size=4\n")
     );
     let got = body(&mut w);
     assert!(
@@ -56,7 +61,21 @@ fn fetchers_and_mutations() {
     assert_eq!(
         body(&mut w),
         format!(
-            "type=item_store key=vfoo status=not_stored cmd=add ttl=0 clsid=0 cfd={fd} size=1\n"
+            "type=item_store key=vfoo status=not_stored cmd=add ttl=50 clsid=1 cfd={fd} size=1\n"
+        )
+    );
+    // As memcached: an append reports the whole value; the class is the one the item's
+    // size takes in slabd's table (memcached's own item header is larger: 19 there).
+    assert_eq!(
+        body(&mut w),
+        format!(
+            "type=item_store key=vfoo status=stored cmd=append ttl=0 clsid=1 cfd={fd} size=6\n"
+        )
+    );
+    assert_eq!(
+        body(&mut w),
+        format!(
+            "type=item_store key=big status=stored cmd=set ttl=0 clsid=20 cfd={fd} size=5000\n"
         )
     );
 }

@@ -207,3 +207,40 @@ fn rename_and_swapdb_wake_waiters() {
     other.check(&["SWAPDB", "0", "1"], "+OK\r\n");
     assert_eq!(reply(&mut waiter), "*2\r\n$1\r\ns\r\n$1\r\nh\r\n");
 }
+
+/// As Redis: the clients a command wakes, and those their re-runs wake in turn, are served
+/// before the pushing client's next command runs, even when that command is already in
+/// the same read (pipelined) and the waiters live on other workers.
+#[test]
+fn woken_clients_are_served_before_the_pushers_next_command() {
+    let d = daemon(&["-t", "4"]);
+    let mut c = d.connect_resp();
+    let mut one = d.connect_resp();
+    let mut two = d.connect_resp();
+    // Circular BRPOPLPUSH: the element goes list1 -> list2 -> list1.
+    send(&mut one, &["BRPOPLPUSH", "list1", "list2", "0"]);
+    wait_blocked(&mut c, 1);
+    send(&mut two, &["BRPOPLPUSH", "list2", "list1", "0"]);
+    wait_blocked(&mut c, 2);
+    let mut pipeline = encode(&[b"RPUSH", b"list1", b"foo"]);
+    pipeline.extend_from_slice(&encode(&[b"LRANGE", b"list1", b"0", b"-1"]));
+    pipeline.extend_from_slice(&encode(&[b"LLEN", b"list2"]));
+    c.send(&pipeline);
+    assert_eq!(reply(&mut c), ":1\r\n");
+    assert_eq!(reply(&mut c), "*1\r\n$3\r\nfoo\r\n");
+    assert_eq!(reply(&mut c), ":0\r\n");
+    assert_eq!(reply(&mut one), "$3\r\nfoo\r\n");
+    assert_eq!(reply(&mut two), "$3\r\nfoo\r\n");
+    // Two waiters on one key, three elements: both are served before the next command.
+    send(&mut one, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut c, 1);
+    send(&mut two, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut c, 2);
+    let mut pipeline = encode(&[b"RPUSH", b"q", b"a", b"b", b"c"]);
+    pipeline.extend_from_slice(&encode(&[b"LRANGE", b"q", b"0", b"-1"]));
+    c.send(&pipeline);
+    assert_eq!(reply(&mut c), ":3\r\n");
+    assert_eq!(reply(&mut c), "*1\r\n$1\r\nc\r\n");
+    assert_eq!(reply(&mut one), "*2\r\n$1\r\nq\r\n$1\r\na\r\n");
+    assert_eq!(reply(&mut two), "*2\r\n$1\r\nq\r\n$1\r\nb\r\n");
+}

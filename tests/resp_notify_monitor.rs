@@ -159,6 +159,38 @@ fn memcached_writes_publish_the_same_events() {
     );
 }
 
+/// `new` (n) is announced once per key a write creates, before the write's own event,
+/// for either protocol and any type; overwriting an existing key announces nothing.
+#[test]
+fn new_keys_are_announced_once() {
+    let d = daemon(&["-t", "2", "--notify-keyspace-events", "En$"]);
+    let mut l = d.connect_resp();
+    listen(&mut l);
+    let mut admin = d.connect_resp();
+    admin.check(&["SET", "foo", "bar"], "+OK\r\n");
+    admin.check(&["SET", "foo", "baz"], "+OK\r\n");
+    admin.check(&["SET", "bar", "bar"], "+OK\r\n");
+    let event = |e: &str, k: &str| pmessage("__key*__:*", &format!("__keyevent@0__:{e}"), k);
+    assert_eq!(next(&mut l), event("new", "foo"));
+    assert_eq!(next(&mut l), event("set", "foo"));
+    assert_eq!(next(&mut l), event("set", "foo"));
+    assert_eq!(next(&mut l), event("new", "bar"));
+    assert_eq!(next(&mut l), event("set", "bar"));
+    let mut mc = d.connect();
+    mc.roundtrip(b"set mc 0 0 1\r\nv\r\n", b"STORED\r\n");
+    assert_eq!(next(&mut l), event("new", "mc"));
+    assert_eq!(next(&mut l), event("set", "mc"));
+    admin.check(
+        &["CONFIG", "SET", "notify-keyspace-events", "En"],
+        "+OK\r\n",
+    );
+    admin.check(&["HSET", "h", "f", "v"], ":1\r\n");
+    admin.check(&["HSET", "h", "g", "v"], ":1\r\n");
+    admin.check(&["SET", "last", "v"], "+OK\r\n");
+    assert_eq!(next(&mut l), event("new", "h"));
+    assert_eq!(next(&mut l), event("new", "last"));
+}
+
 /// Splits a MONITOR line into its timestamp and the rest (`[db addr] "args"...`).
 fn monitor_line(c: &mut Conn) -> String {
     let line = String::from_utf8(c.read_line()).unwrap();

@@ -6,6 +6,7 @@ mod resp_wire;
 
 use std::time::{Duration, Instant};
 
+use common::Conn;
 use resp_wire::{daemon, encode, int, Resp};
 
 /// The bulk strings of an array reply, in order.
@@ -650,4 +651,55 @@ fn sort_store_wakes_a_blocked_pop_and_runs_in_multi() {
         ],
         "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
     );
+}
+
+/// The append-only file logs the key SORT ... STORE wrote (the last STORE option), so a
+/// restart replays it.
+#[test]
+fn sort_store_is_in_the_append_only_file() {
+    let dir = std::env::temp_dir().join(format!("slabd-sort-aof-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = [
+        "--resp-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ];
+    let loaded = |r: &mut Conn| {
+        let start = Instant::now();
+        while !r.cmd(&["INFO", "persistence"]).contains("\nloading:0\r\n") {
+            assert!(start.elapsed() < Duration::from_secs(30), "still loading");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let d = common::Daemon::start(&args);
+    let mut r = d.connect_resp();
+    loaded(&mut r);
+    r.check(&["RPUSH", "l", "3", "1", "2"], ":3\r\n");
+    r.check(&["SET", "old", "x"], "+OK\r\n");
+    r.check(&["SORT", "l", "STORE", "ignored", "STORE", "d"], ":3\r\n");
+    r.check(
+        &[
+            "SORT", "l", "GET", "store", "LIMIT", "0", "1", "STORE", "one",
+        ],
+        ":1\r\n",
+    );
+    r.check(&["SORT", "nokey", "STORE", "old"], ":0\r\n");
+    drop(d);
+    let d = common::Daemon::start(&args);
+    let mut r = d.connect_resp();
+    loaded(&mut r);
+    r.check(
+        &["LRANGE", "d", "0", "-1"],
+        "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+    );
+    r.check(&["LRANGE", "one", "0", "-1"], "*1\r\n$0\r\n\r\n");
+    r.check(&["EXISTS", "ignored", "old"], ":0\r\n");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
 }

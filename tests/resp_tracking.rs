@@ -79,6 +79,37 @@ fn resp2_clients_get_invalidations_through_a_redirect_subscriber() {
     );
 }
 
+/// The redirect client quits: the tracking client (RESP3) gets `tracking-redir-broken`
+/// with the lost client's id instead of the invalidation, and TRACKINGINFO says so.
+#[test]
+fn a_gone_redirect_client_is_reported_to_the_tracking_client() {
+    let d = daemon(&["-t", "2"]);
+    let mut sink = d.connect_resp();
+    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
+    let mut c = d.connect_resp();
+    resp3(&mut c);
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "REDIRECT", &sink_id.to_string()],
+        "+OK\r\n",
+    );
+    c.check(&["GET", "k"], "_\r\n");
+    sink.check(&["QUIT"], "+OK\r\n");
+    let mut w = d.connect_resp();
+    w.check(&["SET", "k", "1"], "+OK\r\n");
+    let id = sink_id.to_string();
+    assert_eq!(
+        next(&mut c),
+        format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{id}\r\n")
+    );
+    c.check(
+        &["CLIENT", "TRACKINGINFO"],
+        &format!(
+            "%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$15\r\nbroken_redirect\r\n\
+             $8\r\nredirect\r\n:{id}\r\n$8\r\nprefixes\r\n*0\r\n"
+        ),
+    );
+}
+
 #[test]
 fn bcast_prefixes_and_noloop() {
     let d = daemon(&["-t", "2"]);

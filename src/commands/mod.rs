@@ -325,6 +325,7 @@ impl Session {
 
     /// The connection is closing: leave every channel, key queue and list it is on.
     pub fn close(&mut self, ctx: &Context) {
+        ctx.hub.tracking.target_gone(self.info.id);
         if self.info.has_flag(crate::hub::flag::MONITOR) {
             ctx.hub.watchers.remove(self.info.target());
         }
@@ -393,6 +394,9 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             return Step::Incomplete;
         };
         session.protocol = memcache::detect(&ctx.settings, first);
+        if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
+            crate::server::trace::negotiated(&session.info, session.protocol);
+        }
     }
     if session.protocol != Protocol::Resp && ctx.gates.busy() {
         // memcached has no -BUSY: its requests wait for the busy script to end.

@@ -6,18 +6,107 @@
 //! next one on each of its keys ([`Waiters::leave`]), so elements are handed out in the
 //! order clients blocked, one re-run at a time.
 //!
+//! Order relative to the writer (as Redis, which serves blocked clients right after the
+//! command that fed their keys, before the writer's next command): the first signal a
+//! command sends starts a [`Chain`]; every wake it causes carries a [`Link`] to it
+//! ([`Event::WakeLinked`]), and the woken request holds that link while it re-runs, so the
+//! signals and next-waiter wakes it causes join the same chain (BRPOPLPUSH into a key
+//! another client blocks on). The writer's connection runs nothing more until the last link
+//! is dropped ([`Event::Resume`]). A link is dropped after the one re-run, or when its
+//! event finds no waiting connection, so a chain always ends.
+//!
 //! Lost wake-ups: a waiter registers (a `SeqCst` count increment) and then re-runs its
 //! request once; a writer changes the key under the key's stripe lock and then
 //! [`Waiters::anyone_waiting`] fences and loads the count. Either the writer sees the
 //! registration and wakes the waiter, or the re-run sees the write.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
 use super::{Event, Hub, Target};
+
+/// The clients one command woke, directly or through the requests they ran in turn; its
+/// connection (`pusher`) resumes when the last [`Link`] is dropped.
+pub struct Chain {
+    hub: Arc<Hub>,
+    /// Set by the writer's connection right after its command (before that, the writer's
+    /// own link keeps the chain alive).
+    pusher: Mutex<Option<Target>>,
+}
+
+/// One holder's share in a [`Chain`]: a wake event on its way, or a re-run in progress.
+pub type Link = Arc<Chain>;
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chain({:?})", *self.pusher.lock())
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        if let Some(t) = self.pusher.get_mut().take() {
+            self.hub.post(t, Event::Resume);
+        }
+    }
+}
+
+thread_local! {
+    /// The link of the woken request this thread is re-running.
+    static SERVING: RefCell<Option<Link>> = const { RefCell::new(None) };
+    /// A chain the command running on this thread started (its connection takes it).
+    static STARTED: RefCell<Option<Link>> = const { RefCell::new(None) };
+}
+
+/// The link a wake sent now carries: the running re-run's, else the chain the running
+/// command started (started here on its first wake).
+pub(super) fn link(hub: &Arc<Hub>) -> Link {
+    if let Some(l) = SERVING.with(|s| s.borrow().clone()) {
+        return l;
+    }
+    STARTED.with(|s| {
+        s.borrow_mut()
+            .get_or_insert_with(|| {
+                Arc::new(Chain {
+                    hub: hub.clone(),
+                    pusher: Mutex::new(None),
+                })
+            })
+            .clone()
+    })
+}
+
+/// A connection starts serving: `link` is the chain its woken request belongs to.
+pub fn serving(link: Option<Link>) {
+    if link.is_some() {
+        SERVING.with(|s| *s.borrow_mut() = link);
+    }
+}
+
+/// After each request (and when the connection's turn ends): the re-run's link is dropped;
+/// returns the chain the request started when it woke blocked clients: its connection
+/// must [`Chain::hold`] its next request until they are served.
+#[inline]
+pub fn after_request() -> Option<Link> {
+    SERVING.with(|s| {
+        if s.borrow().is_some() {
+            s.borrow_mut().take();
+        }
+    });
+    STARTED.with(|s| s.borrow_mut().take())
+}
+
+impl Chain {
+    /// The connection `who` that started the chain waits for [`Event::Resume`].
+    pub fn hold(&self, who: Target) {
+        *self.pusher.lock() = Some(who);
+    }
+}
 
 /// What a blocked command answers when its time is up (or CLIENT UNBLOCK … TIMEOUT).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +190,7 @@ impl Waiters {
 
     /// Takes `who` off its keys' queues; when `wake_next`, the new first waiter of each of
     /// those keys is woken (the element `who` was woken for may still be there).
-    pub fn leave(&self, hub: &Hub, who: Target, keys: &[(u8, Box<[u8]>)], wake_next: bool) {
+    pub fn leave(&self, hub: &Arc<Hub>, who: Target, keys: &[(u8, Box<[u8]>)], wake_next: bool) {
         let mut next = Vec::new();
         {
             let mut q = self.queues.lock();
@@ -126,8 +215,14 @@ impl Waiters {
         }
         next.sort_unstable();
         next.dedup();
+        // Within a re-run the next waiters join its chain; a waiter that timed out passes
+        // its turn on unchained.
+        let current = SERVING.with(|s| s.borrow().clone());
         for t in next {
-            hub.post(t, Event::Wake);
+            match &current {
+                Some(l) => hub.post(t, Event::WakeLinked(l.clone())),
+                None => hub.post(t, Event::Wake),
+            }
         }
     }
 
@@ -164,7 +259,7 @@ mod tests {
 
     #[test]
     fn first_come_first_served_across_workers() {
-        let hub = Hub::new(2);
+        let hub = Arc::new(Hub::new(2));
         let w = &hub.waiters;
         assert!(!w.anyone_waiting());
         w.register(t(1, 1), &[key(b"a")]);

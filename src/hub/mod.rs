@@ -55,7 +55,9 @@
 //! original deadline. At the deadline the worker writes the `OnTimeout` reply (`*-1`/`_`
 //! for BLPOP, `$-1`/`_` for BLMOVE) and the connection goes on with its next request.
 //! Right after registering, the request is re-run once more, so a push that raced with the
-//! registration is never missed.
+//! registration is never missed. The writer's connection runs its next request only after
+//! every client its command woke (and those their re-runs woke) has been served, as in
+//! Redis ([`blocking::Chain`]).
 //!
 //! # Keyspace notifications
 //! `ctx.notify(class, event, db, key)` is one relaxed atomic load when
@@ -150,6 +152,11 @@ pub enum Event {
     Message(Delivery),
     Line(Arc<[u8]>),
     Wake,
+    /// `Wake` sent by a command whose connection holds its next request until the woken
+    /// re-run is done (see [`blocking::Chain`]).
+    WakeLinked(blocking::Link),
+    /// Every client a command of this connection woke has been served: run the next request.
+    Resume,
     Unblock(Unblock),
     Kill,
     /// A message for this connection was dropped because its worker's mailbox was full.
@@ -346,10 +353,10 @@ impl Hub {
     /// A write to `(db, key)` that may satisfy a blocked command: wakes the first waiter.
     /// Costs one fence and one atomic load when nobody waits on any key.
     #[inline]
-    pub fn signal_key(&self, db: u8, key: &[u8]) {
+    pub fn signal_key(self: &Arc<Self>, db: u8, key: &[u8]) {
         if self.waiters.anyone_waiting() {
             if let Some(t) = self.waiters.first(db, key) {
-                self.post(t, Event::Wake);
+                self.post(t, Event::WakeLinked(blocking::link(self)));
             }
         }
     }

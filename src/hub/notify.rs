@@ -173,8 +173,15 @@ impl Hub {
     }
 }
 
-/// Expired and evicted items, reported by the store: `expired` (`x`) and `evicted` (`e`).
+/// Expired and evicted items, reported by the store: `expired` (`x`) and `evicted` (`e`);
+/// keys a write created: `new` (`n`).
 impl crate::storage::Observer for Hub {
+    fn created(&self, db: u8, key: &[u8]) {
+        if self.notify.wants(NEW) {
+            self.notify(NEW, "new", db, key);
+        }
+    }
+
     fn removed(&self, why: crate::storage::Removal, db: u8, key: &[u8]) {
         match why {
             crate::storage::Removal::Expired => self.notify(EXPIRED, "expired", db, key),

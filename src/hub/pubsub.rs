@@ -41,6 +41,9 @@ pub enum Kind {
     /// Client tracking: RESP3 `>2 invalidate keys`; RESP2 a `message` on
     /// `__redis__:invalidate` whose payload is the array of keys.
     Invalidate,
+    /// Client tracking whose REDIRECT client is gone: RESP3 `>2 tracking-redir-broken
+    /// <id>` to the tracking client itself (RESP2 gets nothing, as in Redis).
+    RedirBroken,
 }
 
 /// A message's body.
@@ -51,6 +54,8 @@ pub enum Payload {
     Keys(Vec<Box<[u8]>>),
     /// Everything invalidated (FLUSHALL).
     Null,
+    /// A client id (`tracking-redir-broken`).
+    Int(u64),
 }
 
 /// One published message, shared by all its receivers.
@@ -67,7 +72,7 @@ impl Published {
         let body = match &self.payload {
             Payload::Bulk(b) => b.len(),
             Payload::Keys(k) => k.iter().map(|k| k.len() + 16).sum(),
-            Payload::Null => 0,
+            Payload::Null | Payload::Int(_) => 0,
         };
         self.channel.len() + body + 32
     }
@@ -100,6 +105,9 @@ fn payload(out: &mut Vec<u8>, p: &Payload, resp3: bool) {
             }
         }
         Payload::Null => out.extend_from_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" }),
+        Payload::Int(n) => {
+            let _ = write!(out, ":{n}\r\n");
+        }
     }
 }
 
@@ -127,6 +135,10 @@ impl Delivery {
                 header(out, resp3, 3);
                 bulk(out, b"smessage");
                 bulk(out, &m.channel);
+            }
+            (Kind::RedirBroken, _) => {
+                header(out, true, 2);
+                bulk(out, b"tracking-redir-broken");
             }
         }
         payload(out, &m.payload, resp3);

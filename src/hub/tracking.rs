@@ -41,6 +41,36 @@ pub struct Options {
 struct Client {
     target: Target,
     options: Options,
+    /// Its REDIRECT client is gone: each invalidation becomes a `tracking-redir-broken`
+    /// push to the client itself, as Redis sends.
+    broken: bool,
+}
+
+impl Client {
+    /// Sends what an invalidation `msg` turns into for this client.
+    fn deliver(&self, out: &mut Outbox<'_>, msg: &Arc<Published>) {
+        match self.options.redirect {
+            Some(to) if self.broken => {
+                let broken = Arc::new(Published {
+                    kind: Kind::RedirBroken,
+                    channel: Box::default(),
+                    payload: Payload::Int(to.id),
+                });
+                let d = Delivery {
+                    msg: broken,
+                    pattern: None,
+                };
+                out.push(self.target, Event::Message(d));
+            }
+            to => {
+                let d = Delivery {
+                    msg: msg.clone(),
+                    pattern: None,
+                };
+                out.push(to.unwrap_or(self.target), Event::Message(d));
+            }
+        }
+    }
 }
 
 /// Keys handed out, and the clients that may cache each.
@@ -113,7 +143,12 @@ impl Tracking {
     /// CLIENT TRACKING ON (or a change of options).
     pub fn enable(&self, id: u64, target: Target, options: Options) {
         let mut c = self.clients.write();
-        if c.insert(id, Client { target, options }).is_none() {
+        let client = Client {
+            target,
+            options,
+            broken: false,
+        };
+        if c.insert(id, client).is_none() {
             self.active.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -124,6 +159,23 @@ impl Tracking {
         if self.clients.write().remove(&id).is_some() {
             self.active.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// Connection `id` is closing: clients redirecting to it are told so from now on.
+    pub fn target_gone(&self, id: u64) {
+        if !self.active() {
+            return;
+        }
+        for c in self.clients.write().values_mut() {
+            if c.options.redirect.is_some_and(|t| t.id == id) {
+                c.broken = true;
+            }
+        }
+    }
+
+    /// Whether a tracking client's REDIRECT client is gone (TRACKINGINFO `broken_redirect`).
+    pub fn broken(&self, id: u64) -> bool {
+        self.clients.read().get(&id).is_some_and(|c| c.broken)
     }
 
     /// The options of a tracking client.
@@ -197,12 +249,7 @@ impl Tracking {
         let clients = self.clients.read();
         let mut out = Outbox::new(hub);
         for c in clients.values() {
-            let to = c.options.redirect.unwrap_or(c.target);
-            let d = Delivery {
-                msg: msg.clone(),
-                pattern: None,
-            };
-            out.push(to, Event::Message(d));
+            c.deliver(&mut out, &msg);
         }
     }
 
@@ -250,23 +297,14 @@ impl Tracking {
             if c.options.noloop && id == writer {
                 return;
             }
-            let to = c.options.redirect.unwrap_or(c.target);
-            let m = msg
-                .get_or_insert_with(|| {
-                    Arc::new(Published {
-                        kind: Kind::Invalidate,
-                        channel: Box::from(CHANNEL),
-                        payload: Payload::Keys(vec![Box::from(key)]),
-                    })
+            let m = msg.get_or_insert_with(|| {
+                Arc::new(Published {
+                    kind: Kind::Invalidate,
+                    channel: Box::from(CHANNEL),
+                    payload: Payload::Keys(vec![Box::from(key)]),
                 })
-                .clone();
-            out.push(
-                to,
-                Event::Message(Delivery {
-                    msg: m,
-                    pattern: None,
-                }),
-            );
+            });
+            c.deliver(&mut out, m);
         };
         for id in ids.unwrap_or_default() {
             if let Some(c) = clients.get(&id) {
@@ -314,8 +352,7 @@ impl Tracking {
                     channel: Box::from(CHANNEL),
                     payload: Payload::Keys(matched),
                 });
-                let to = c.options.redirect.unwrap_or(c.target);
-                out.push(to, Event::Message(Delivery { msg, pattern: None }));
+                c.deliver(&mut out, &msg);
             }
         }
     }

@@ -26,8 +26,9 @@ use mio::{Interest, Registry, Token};
 
 use super::limits;
 use super::tls::TlsStream;
+use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{flag, Event, Kind, OnTimeout, OutputClass, Unblock};
+use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
@@ -174,6 +175,11 @@ pub struct Connection {
     /// Clock second since which a partial request waits for the rest of its bytes
     /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
     pub partial_since: Option<u32>,
+    /// The chain of blocked clients the woken request belongs to ([`blocking::Chain`]).
+    link: Option<blocking::Link>,
+    /// A request of this connection woke blocked clients: run nothing more until they
+    /// are served ([`Event::Resume`]).
+    held: bool,
 }
 
 impl Connection {
@@ -202,6 +208,8 @@ impl Connection {
             soft_since: None,
             last_active: now,
             partial_since: None,
+            link: None,
+            held: false,
         }
     }
 
@@ -264,6 +272,15 @@ impl Connection {
         true
     }
 
+    /// Ends a woken request's part in its chain; holds the connection when its request
+    /// woke blocked clients (served before its next request, as Redis does).
+    fn after_request(&mut self) {
+        if let Some(chain) = blocking::after_request() {
+            chain.hold(self.session.info.target());
+            self.held = true;
+        }
+    }
+
     /// Takes one hub event.
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
@@ -271,6 +288,9 @@ impl Connection {
                 // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
                 let resp3 = self.session.resp.resp3();
                 if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+                    return;
+                }
+                if d.msg.kind == Kind::RedirBroken && !resp3 {
                     return;
                 }
                 if !self.closing {
@@ -289,16 +309,21 @@ impl Connection {
                     w.woken = true;
                 }
             }
+            Event::WakeLinked(link) => {
+                if let Some(w) = self.session.wait.as_mut() {
+                    w.woken = true;
+                    self.link = Some(link);
+                }
+            }
+            Event::Resume => self.held = false,
             Event::Unblock(how) => {
                 self.end_wait(ctx, Some(how));
             }
             Event::Kill => self.kill(),
             Event::Overflow => {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} message dropped (worker mailbox full); closing",
-                        self.session.info.id
-                    );
+                    let what = "message dropped (worker mailbox full); closing";
+                    trace::event(&self.session.info, what);
                 }
                 self.kill();
             }
@@ -338,10 +363,10 @@ impl Connection {
         }
         if kill {
             if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                eprintln!(
-                    "<{} closed for overcoming of output buffer limits ({unsent} bytes unsent)",
-                    self.session.info.id
+                let what = format!(
+                    "closed for overcoming of output buffer limits ({unsent} bytes unsent)"
                 );
+                trace::event(&self.session.info, &what);
             }
             self.kill();
         }
@@ -357,7 +382,15 @@ impl Connection {
     /// Serves the connection until it would block, has used its `budget` of requests, or
     /// must close.
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
+        blocking::serving(self.link.take());
+        let next = self.serve_turn(ctx, stats, budget);
+        self.after_request();
+        next
+    }
+
+    fn serve_turn(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
+        let trace = ctx.verbosity.load(Ordering::Relaxed);
         loop {
             if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
                 return Next::Close;
@@ -371,7 +404,7 @@ impl Connection {
             }
             let mut need_input = false;
             while self.unsent() <= OUTPUT_LIMIT {
-                if self.parked() {
+                if self.parked() || self.held {
                     // Keep reading, only to notice the peer leaving while it waits.
                     if self.readable && !self.peer_closed && self.fill(ctx, stats).is_err() {
                         self.closing = true;
@@ -394,11 +427,24 @@ impl Connection {
                     stats::bump(&stats.conn_yields);
                     return self.end_turn(ctx, stats, Next::Yield);
                 }
+                let mark = self.wbuf.len();
+                let swallowing = trace > 0 && self.session.memcache.swallowing();
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
                 let avail = input.len();
+                if trace > 0 && !swallowing {
+                    let used = match step {
+                        Step::Done(n) => Some(&input[..n.min(avail)]),
+                        Step::Close | Step::Shutdown => Some(input),
+                        Step::Blocked | Step::Incomplete => None,
+                    };
+                    if let Some(used) = used.filter(|u| !u.is_empty()) {
+                        trace::request(trace, &mut self.session, used, &self.wbuf[mark..]);
+                    }
+                }
                 if !matches!(step, Step::Blocked | Step::Incomplete) {
                     self.wait_served(ctx);
                 }
+                self.after_request();
                 match step {
                     // Just registered (run again at once, so a write that raced with the
                     // registration is seen) or parked until an event or the deadline.
@@ -421,6 +467,9 @@ impl Connection {
                         served += 1;
                     }
                     Step::Close => {
+                        // Gone as soon as it decided to close (QUIT): clients redirecting
+                        // their invalidations here learn it before the reply is read.
+                        ctx.hub.tracking.target_gone(self.session.info.id);
                         self.closing = true;
                         break;
                     }
@@ -487,10 +536,8 @@ impl Connection {
             let limit = self.read_limit(ctx);
             if self.rbuf.len() >= limit {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                    eprintln!(
-                        "<{} request larger than {} bytes; closing",
-                        self.session.info.id, limit
-                    );
+                    let what = format!("request larger than {limit} bytes; closing");
+                    trace::event(&self.session.info, &what);
                 }
                 return Err(io::Error::other("request too large"));
             }

@@ -50,6 +50,7 @@ pub mod limits;
 pub mod metrics;
 pub mod signals;
 pub mod tls;
+pub mod trace;
 pub mod udp;
 mod worker;
 
@@ -472,9 +473,6 @@ impl Server {
                 .fetch_max(curr, Ordering::Relaxed);
             let now = self.ctx.store.clock().now();
             let info = self.ctx.clients.open(peer, listener.local.clone(), now);
-            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                eprintln!("<{} new client connection from {}", info.id, info.addr);
-            }
             let mut pick = *next_worker % self.workers.len();
             if Some(pick) == self.ctx.gates.busy_worker() && self.workers.len() > 1 {
                 // That worker is stuck in a busy script: SCRIPT KILL must reach another.

@@ -15,6 +15,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
+use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
 use crate::hub::monitor::stream;
@@ -203,6 +204,9 @@ impl Worker {
             conn.session.info.set_place(self.id, token.0);
             let fd = conn.stream.fd();
             conn.session.info.fd.store(fd, Ordering::Relaxed);
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                trace::opened(fd, conn.session.protocol);
+            }
             if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
                 let addr = &conn.session.info.addr;
                 self.ctx
@@ -349,7 +353,7 @@ impl Worker {
         for key in stalled {
             if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                 if let Some(c) = self.conns.get(key) {
-                    eprintln!("<{} request stalled half-sent; closing", c.session.info.id);
+                    trace::event(&c.session.info, "request stalled half-sent; closing");
                 }
             }
             self.close(Token(key));
@@ -367,7 +371,7 @@ impl Worker {
             bump(&self.ctx.threads[self.id].idle_kicks);
             if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                 if let Some(c) = self.conns.get(key) {
-                    eprintln!("<{} idle timeout", c.session.info.id);
+                    trace::event(&c.session.info, "idle timeout");
                 }
             }
             self.close_for(Token(key), "idle_timeout");
@@ -397,11 +401,10 @@ impl Worker {
 
     /// Takes a connection out of the registry and the counters (the socket closes on drop).
     fn forget(&self, conn: &Connection) {
-        let id = conn.session.info.id;
-        self.ctx.clients.close(id);
+        self.ctx.clients.close(conn.session.info.id);
         ServerStats::dec(&self.ctx.server.curr_connections);
         if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-            eprintln!("<{id} connection closed.");
+            trace::closed(&conn.session.info);
         }
     }
 }

@@ -588,7 +588,10 @@ impl Core {
                 self.release_object(s, old_it);
                 self.free_item(o);
             }
-            _ => s.insert(&self.arena, self.index.seed(), hash, chunk, it.db()),
+            _ => {
+                s.insert(&self.arena, self.index.seed(), hash, chunk, it.db());
+                self.observers.created(it.db(), it.key());
+            }
         }
     }
 

@@ -1,7 +1,7 @@
-//! What the store removes on its own (expired and evicted items), reported to whoever
-//! watches: keyspace notifications (`x`, `e`), memcached's `watch evictions`, client
-//! tracking. One hook, set once at start-up; with none set, a removal pays one
-//! `OnceLock` load.
+//! What the store removes on its own (expired and evicted items), and the keys writes
+//! create, reported to whoever watches: keyspace notifications (`x`, `e`, `n`),
+//! memcached's `watch evictions`, client tracking. One hook, set once at start-up; with
+//! none set, a removal or a new key pays one `OnceLock` load.
 //!
 //! The hook runs under the removing thread's locks (a stripe, and a slab class when the
 //! eviction hand or the crawler found the item): it must not call back into the store.
@@ -32,9 +32,13 @@ pub struct Evicted {
     pub size: usize,
 }
 
-/// Receives removals.
+/// Receives removals, and keys a write created.
 pub trait Observer: Send + Sync {
     fn removed(&self, why: Removal, db: u8, key: &[u8]);
+
+    /// A write linked an item for a key that had none (Redis's `new` keyspace event). Runs
+    /// under the key's stripe lock, before the write returns.
+    fn created(&self, _db: u8, _key: &[u8]) {}
 }
 
 /// The store's one hook.
@@ -47,6 +51,13 @@ impl Observers {
     /// Sets the hook (the first call wins).
     pub fn set(&self, hook: Arc<dyn Observer>) {
         let _ = self.hook.set(hook);
+    }
+
+    #[inline]
+    pub fn created(&self, db: u8, key: &[u8]) {
+        if let Some(h) = self.hook.get() {
+            h.created(db, key);
+        }
     }
 
     #[inline]

@@ -57,6 +57,21 @@ pub struct State {
     login_pending: Option<usize>,
     /// SASL PLAIN was started without its message; SASL_STEP carries it.
     sasl_started: bool,
+    /// `-vv`: the reply a `noreply` request would have had (memcached logs
+    /// `NOREPLY STORED`); see [`crate::server::trace`].
+    noreply_reply: Option<Vec<u8>>,
+}
+
+impl State {
+    /// The next input bytes are the rest of a refused data block, no request.
+    pub fn swallowing(&self) -> bool {
+        self.swallow > 0
+    }
+
+    /// `-vv`: what the last `noreply` request would have answered.
+    pub fn take_noreply_reply(&mut self) -> Option<Vec<u8>> {
+        self.noreply_reply.take()
+    }
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -206,9 +221,6 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         item_size_max: ctx.settings.item_size_max,
     };
     let parsed = parse(input, &limits);
-    if ctx.verbosity.load(Ordering::Relaxed) >= 2 && !matches!(parsed, Parsed::Incomplete) {
-        log_command(session, input);
-    }
     let stats = &ctx.threads[session.worker];
     match parsed {
         Parsed::Incomplete => Step::Incomplete,
@@ -252,20 +264,21 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             if login::refused(session, &command, out) {
                 return Step::Done(consumed);
             }
+            let mut command = command;
+            if let Some(noreply) = command.noreply_mut().filter(|n| **n) {
+                if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
+                    // memcached logs the reply it did not send: run it with the reply on,
+                    // keep the reply for the log and send nothing.
+                    *noreply = false;
+                    let mark = out.len();
+                    let step = execute(ctx, session, command, out);
+                    session.memcache.noreply_reply = Some(out.split_off(mark));
+                    return step.unwrap_or(Step::Done(consumed));
+                }
+            }
             execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
         }
     }
-}
-
-/// memcached's `-vv` trace: `<ID command line`.
-fn log_command(session: &Session, input: &[u8]) {
-    let end = input
-        .iter()
-        .position(|&b| b == b'\n')
-        .unwrap_or(input.len())
-        .min(512);
-    let line = input[..end].strip_suffix(b"\r").unwrap_or(&input[..end]);
-    eprintln!("<{} {}", session.info.id, String::from_utf8_lossy(line));
 }
 
 /// Runs one command, then logs what it changed when the append-only file is on.
@@ -363,9 +376,16 @@ fn execute_command(
             }
             bump(&stats.cmd_set);
             ctx.memcache.record(key, PrefixOp::Set);
-            let outcome = ctx.store.store(&w);
+            let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
+            let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+            let (outcome, old) = if watching && append {
+                ctx.store
+                    .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
+            } else {
+                (ctx.store.store(&w), None)
+            };
             count_store(stats, verb == StoreVerb::Cas, outcome);
-            if ctx.hub.watchers.wanted(stream::MUTATIONS) {
+            if watching {
                 let cmd = match verb {
                     StoreVerb::Set => "set",
                     StoreVerb::Add => "add",
@@ -374,11 +394,20 @@ fn execute_command(
                     StoreVerb::Prepend => "prepend",
                     StoreVerb::Cas => "cas",
                 };
-                let ttl = u64::try_from(exptime).unwrap_or(0);
-                watch::stored(ctx, session, key, data.len(), cmd, outcome, ttl);
+                let (size, expiry) = match old {
+                    Some((len, expiry)) => (len + data.len(), expiry),
+                    None => (data.len(), w.expiry),
+                };
+                let log = watch::StoreLog {
+                    key,
+                    size,
+                    cmd,
+                    outcome,
+                    expiry,
+                };
+                watch::stored(ctx, session, log);
             }
             if matches!(outcome, StoreOutcome::Stored { .. }) {
-                let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
                 ctx.notify(
                     notify::STRING,
                     if append { "append" } else { "set" },

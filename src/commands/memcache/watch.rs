@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use crate::commands::{Context, Session, Step};
 use crate::hub::flag;
 use crate::hub::monitor::{stream, watch_stream, ItemLog};
-use crate::storage::{ItemView, Lookup, Miss, StoreOutcome};
+use crate::storage::{Clock, Expiry, ItemView, Lookup, Miss, StoreOutcome};
 
 /// Handles a `watch` request at the start of `input`; `None` when it is another command.
 pub(super) fn command(
@@ -74,17 +74,10 @@ pub(super) fn fetched<R>(
     ctx.hub.watchers.item_get(&ctx.hub, &item, status);
 }
 
-/// `type=item_store` for a storage command.
-pub(super) fn stored(
-    ctx: &Context,
-    session: &Session,
-    key: &[u8],
-    size: usize,
-    cmd: &str,
-    outcome: StoreOutcome,
-    ttl: u64,
-) {
-    let status = match outcome {
+/// `type=item_store` for a storage command: `size` the value's length after the write
+/// (an append's whole value), `expiry` the item's.
+pub(super) fn stored(ctx: &Context, session: &Session, store: StoreLog<'_>) {
+    let status = match store.outcome {
         StoreOutcome::Stored { .. } => "stored",
         StoreOutcome::NotStored => "not_stored",
         StoreOutcome::Exists => "exists",
@@ -93,14 +86,42 @@ pub(super) fn stored(
         StoreOutcome::NoMemory => "no_memory",
     };
     let item = ItemLog {
-        key,
-        class: 0,
-        size,
+        key: store.key,
+        class: ctx.store.class_id(store.key.len(), store.size),
+        size: store.size,
         fd: fd(&session.info.fd),
     };
+    let ttl = memcached_ttl(ctx.store.clock(), store.expiry);
     ctx.hub
         .watchers
-        .item_store(&ctx.hub, &item, status, cmd, ttl);
+        .item_store(&ctx.hub, &item, status, store.cmd, u64::from(ttl));
+}
+
+/// One storage command's outcome, for its `item_store` line.
+pub(super) struct StoreLog<'a> {
+    pub key: &'a [u8],
+    pub size: usize,
+    pub cmd: &'a str,
+    pub outcome: StoreOutcome,
+    pub expiry: Expiry,
+}
+
+/// The `ttl=` memcached prints: the item's expiry minus its `current_time`, as an unsigned
+/// 32-bit number (an already expired item wraps around: memcached's clock starts 62
+/// seconds "after" its process started, slabd's 2).
+fn memcached_ttl(clock: &Clock, expiry: Expiry) -> u32 {
+    match expiry {
+        Expiry::Never => 0,
+        Expiry::AtMs(ms) => {
+            let secs = ms / 1000;
+            let current = clock.now().wrapping_add(60);
+            if secs <= clock.started() {
+                1u32.wrapping_sub(current)
+            } else {
+                (secs.wrapping_sub(clock.unix_now())) as u32
+            }
+        }
+    }
 }
 
 /// The class and size of an item a get found, for its `item_get` line.

@@ -16,6 +16,7 @@ use std::any::Any;
 use super::registry::{spec, Spec};
 use super::{Call, OOM};
 use crate::collections::list::{Fill, List, ListRef, Packed};
+use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::storage::{ItemType, Object, RewriteError, Ttl, Update};
 
@@ -96,6 +97,22 @@ impl End {
             Some(End::Right)
         } else {
             None
+        }
+    }
+
+    /// The keyspace event of a push at this end.
+    pub(super) fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
+
+    /// The keyspace event of a pop from this end.
+    pub(super) fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
         }
     }
 }
@@ -193,15 +210,24 @@ impl Call<'_> {
     /// Edits the list at `key` under the key's lock: `f` gets the list (a new empty one
     /// when there is none and `create`; else the result is `Some(None)`) and the reply
     /// writer, and returns its result and whether it changed the list. An emptied list is
-    /// deleted. Replies WRONGTYPE or OOM itself (and returns None).
+    /// deleted. A change publishes keyspace event `event`, a deletion `del` after it, as
+    /// Redis does (an empty `event`: the caller publishes). Replies WRONGTYPE or OOM itself (and returns None).
     pub(super) fn write_list<R>(
         &mut self,
         key: &[u8],
         create: bool,
+        event: &str,
         f: impl FnOnce(&mut List, &mut Writer<'_>) -> (R, bool),
     ) -> Option<Option<R>> {
         let fill = self.ctx.collections.list();
         let w = &mut self.w;
+        // (changed, emptied), for the keyspace events.
+        let mut effect = (false, false);
+        let f = |list: &mut List, w: &mut Writer<'_>| {
+            let (r, changed) = f(list, w);
+            effect = (changed, changed && list.is_empty());
+            (r, changed)
+        };
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
             let Some(c) = cur else {
                 if !create {
@@ -244,7 +270,12 @@ impl Call<'_> {
             list_update(list, fill, Ok(Some(r)))
         });
         match r {
-            Ok(Ok(r)) => Some(r),
+            Ok(Ok(r)) => {
+                if !event.is_empty() {
+                    self.list_events(event, key, effect);
+                }
+                Some(r)
+            }
             Ok(Err(WrongType)) => {
                 self.wrong_type();
                 None
@@ -253,6 +284,16 @@ impl Call<'_> {
                 self.collection_refused(e);
                 None
             }
+        }
+    }
+
+    /// Publishes `event` for a changed list and `del` for an emptied one.
+    fn list_events(&self, event: &str, key: &[u8], (changed, emptied): (bool, bool)) {
+        if changed {
+            self.notify(notify::LIST, event, key);
+        }
+        if emptied {
+            self.notify(notify::GENERIC, "del", key);
         }
     }
 
@@ -266,7 +307,7 @@ impl Call<'_> {
         count: usize,
         shape: PopReply,
     ) -> Option<bool> {
-        let popped = self.write_list(key, false, |l, w| {
+        let popped = self.write_list(key, false, end.pop_event(), |l, w| {
             if l.is_empty() {
                 return (false, false);
             }
@@ -311,7 +352,7 @@ impl Call<'_> {
         only_existing: bool,
     ) -> Option<Option<usize>> {
         let fill = self.ctx.collections.list();
-        let r = self.write_list(key, !only_existing, |l, _| {
+        let r = self.write_list(key, !only_existing, end.push_event(), |l, _| {
             for v in values {
                 match end {
                     End::Left => l.push_front(v, fill),
@@ -456,7 +497,7 @@ fn lset(call: &mut Call<'_>, args: Args<'_>) {
     let fill = call.ctx.collections.list();
     let index = parse_i64(args.get(2));
     let value = args.get(3);
-    let r = call.write_list(args.get(1), false, |l, _| {
+    let r = call.write_list(args.get(1), false, "lset", |l, _| {
         let Some(index) = index else {
             return (Err(false), false);
         };
@@ -488,7 +529,7 @@ fn linsert(call: &mut Call<'_>, args: Args<'_>) {
     };
     let fill = call.ctx.collections.list();
     let (pivot, value) = (args.get(3), args.get(4));
-    let r = call.write_list(args.get(1), false, |l, _| {
+    let r = call.write_list(args.get(1), false, "linsert", |l, _| {
         let Some(at) = l.iter().position(|v| v == pivot) else {
             return (-1, false);
         };
@@ -508,7 +549,7 @@ fn lrem(call: &mut Call<'_>, args: Args<'_>) {
     };
     let value = args.get(3);
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
-    let r = call.write_list(args.get(1), false, |l, _| {
+    let r = call.write_list(args.get(1), false, "lrem", |l, _| {
         let n = l.remove_matching(|v| v == value, limit, count < 0);
         (n, n > 0)
     });
@@ -524,7 +565,7 @@ fn ltrim(call: &mut Call<'_>, args: Args<'_>) {
     let Some(end) = call.integer(args.get(3)) else {
         return;
     };
-    let r = call.write_list(args.get(1), false, |l, _| {
+    let r = call.write_list(args.get(1), false, "ltrim", |l, _| {
         let len = l.len();
         match normalize(start, end, len) {
             None => l.drop_front_n(len),
@@ -533,9 +574,13 @@ fn ltrim(call: &mut Call<'_>, args: Args<'_>) {
                 l.drop_front_n(s);
             }
         }
-        ((), l.len() != len)
+        (l.len() != len, l.len() != len)
     });
-    if r.is_some() {
+    if let Some(r) = r {
+        // Redis publishes `ltrim` for every existing list, trimmed or not.
+        if r == Some(false) {
+            call.notify(notify::LIST, "ltrim", args.get(1));
+        }
         call.w.ok();
     }
 }
@@ -649,7 +694,7 @@ pub(super) fn move_element(
 ) -> Option<bool> {
     let fill = call.ctx.collections.list();
     if src == dst {
-        let r = call.write_list(src, false, |l, w| {
+        let r = call.write_list(src, false, "", |l, w| {
             if l.is_empty() {
                 return (false, false);
             }
@@ -671,6 +716,8 @@ pub(super) fn move_element(
             (true, true)
         })?;
         if r == Some(true) {
+            call.notify(notify::LIST, to.push_event(), dst);
+            call.notify(notify::LIST, from.pop_event(), src);
             call.list_pushed(dst);
         }
         return Some(r == Some(true));
@@ -684,7 +731,7 @@ pub(super) fn move_element(
         }
         call.read_list(dst, |_, _| ())?;
         let mut scratch = Vec::new();
-        call.write_list(src, false, |l, _| {
+        let emptied = call.write_list(src, false, "", |l, _| {
             match from {
                 End::Left => {
                     scratch.extend_from_slice(l.front().unwrap_or_default());
@@ -695,9 +742,9 @@ pub(super) fn move_element(
                     l.drop_back();
                 }
             }
-            ((), true)
+            (l.is_empty(), true)
         })?;
-        call.write_list(dst, true, |l, w| {
+        call.write_list(dst, true, to.push_event(), |l, w| {
             match to {
                 End::Left => l.push_front(&scratch, fill),
                 End::Right => l.push_back(&scratch, fill),
@@ -705,6 +752,8 @@ pub(super) fn move_element(
             w.bulk(&scratch);
             ((), true)
         })?;
+        // Redis's order: the destination's push, then the source's pop (and `del`).
+        call.list_events(from.pop_event(), src, (true, emptied == Some(true)));
         call.list_pushed(dst);
         Some(true)
     })

@@ -127,6 +127,28 @@ fn parse<'a>(call: &mut Call<'_>, args: Args<'a>, readonly: bool) -> Option<Opti
     Some(o)
 }
 
+/// The key SORT stores into (the last STORE option, as Redis's `sortGetKeys` finds it), for
+/// the append-only file, which logs the keys a write changed.
+pub(super) fn store_key(args: Args<'_>) -> Option<&[u8]> {
+    let mut key = None;
+    let mut j = 2;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        let opt = args.get(j);
+        let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
+        if is(b"limit") && left >= 2 {
+            j += 2;
+        } else if is(b"store") && left >= 1 {
+            key = Some(args.get(j + 1));
+            j += 1;
+        } else if (is(b"by") || is(b"get")) && left >= 1 {
+            j += 1;
+        }
+        j += 1;
+    }
+    key
+}
+
 /// Whether the user may read any key with this command (BY and GET read keys that the
 /// command's key positions do not name).
 fn reads_every_key(call: &Call<'_>, args: Args<'_>) -> bool {

@@ -219,7 +219,8 @@ pub(super) fn trackinginfo(call: &mut Call<'_>, _args: Args<'_>) {
             }
             let r = o.redirect.map_or(0, |t| t.id as i64);
             if let Some(target) = o.redirect {
-                if call.ctx.clients.get(target.id).is_none() {
+                let gone = call.ctx.hub.tracking.broken(call.info.id);
+                if gone || call.ctx.clients.get(target.id).is_none() {
                     flags.push(b"broken_redirect");
                 }
             }

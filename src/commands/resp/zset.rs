@@ -21,6 +21,7 @@ use crate::collections::random_below;
 use crate::collections::zset::{
     format_score, parse_score, LexBound, Limits, Packed, ScoreBound, ZRef, ZSet,
 };
+use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 use crate::storage::{Expiry, ItemType, Object, Ttl, Update};
 
@@ -193,15 +194,24 @@ impl Call<'_> {
     /// Edits the sorted set at `key`: `f` gets the set (a new one in the form a first
     /// member of `create` bytes calls for, when there is none and `create` is Some; else
     /// the result is `Some(None)`) and returns its result and whether it changed the set.
-    /// An emptied set is deleted. Replies WRONGTYPE or OOM itself (and returns None).
+    /// An emptied set is deleted. A change publishes keyspace event `event`, a deletion
+    /// `del` after it, as Redis does. Replies WRONGTYPE or OOM itself (and returns None).
     pub(super) fn write_zset<R>(
         &mut self,
         key: &[u8],
         create: Option<usize>,
+        event: &str,
         f: impl FnOnce(&mut ZSet, &mut Writer<'_>) -> (R, bool),
     ) -> Option<Option<R>> {
         let limits = self.zset_limits();
         let w = &mut self.w;
+        // (changed, emptied), for the keyspace events.
+        let mut effect = (false, false);
+        let f = |z: &mut ZSet, w: &mut Writer<'_>| {
+            let (r, changed) = f(z, w);
+            effect = (changed, changed && z.is_empty());
+            (r, changed)
+        };
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
             let Some(c) = cur else {
                 let Some(first) = create else {
@@ -237,7 +247,15 @@ impl Call<'_> {
             zset_update(z, Ok(Some(r)))
         });
         match r {
-            Ok(Ok(r)) => Some(r),
+            Ok(Ok(r)) => {
+                if effect.0 {
+                    self.notify(notify::ZSET, event, key);
+                }
+                if effect.1 {
+                    self.notify(notify::GENERIC, "del", key);
+                }
+                Some(r)
+            }
             Ok(Err(WrongType)) => {
                 self.wrong_type();
                 None
@@ -259,7 +277,8 @@ impl Call<'_> {
         count: usize,
         shape: ZPopReply,
     ) -> Option<bool> {
-        let r = self.write_zset(key, None, |z, w| {
+        let event = if max { "zpopmax" } else { "zpopmin" };
+        let r = self.write_zset(key, None, event, |z, w| {
             let n = count.min(z.len());
             match shape {
                 ZPopReply::Flat => w.array(2 * n),
@@ -364,7 +383,8 @@ fn zadd(call: &mut Call<'_>, args: Args<'_>) {
     }
     let limits = call.zset_limits();
     let create = (!flags.xx).then(|| args.get(at + 1).len());
-    let r = call.write_zset(args.get(1), create, |z, _| {
+    let event = if flags.incr { "zincr" } else { "zadd" };
+    let r = call.write_zset(args.get(1), create, event, |z, _| {
         let (mut added, mut updated, mut processed) = (0i64, 0i64, 0usize);
         let mut last = 0.0;
         for (k, &score) in scores.iter().enumerate() {
@@ -431,18 +451,17 @@ fn zincrby(call: &mut Call<'_>, args: Args<'_>) {
     };
     let member = args.get(3);
     let limits = call.zset_limits();
-    let r = call.write_zset(args.get(1), Some(member.len()), |z, _| {
-        let new = match z.as_ref().score(member) {
-            Some(cur) => cur + incr,
-            None => incr,
-        };
+    let r = call.write_zset(args.get(1), Some(member.len()), "zincr", |z, _| {
+        let cur = z.as_ref().score(member);
+        let new = cur.map_or(incr, |cur| cur + incr);
         if new.is_nan() {
             return (None, false);
         }
-        if z.as_ref().score(member).is_some() {
-            z.set_score(member, new, limits);
-        } else {
-            z.insert(member, new, limits);
+        match cur {
+            // As Redis: an unchanged score is no write (no event, no wake-up).
+            Some(cur) if cur == new => return (Some(new), false),
+            Some(_) => z.set_score(member, new, limits),
+            None => z.insert(member, new, limits),
         }
         (Some(new), true)
     });
@@ -457,7 +476,7 @@ fn zincrby(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn zrem(call: &mut Call<'_>, args: Args<'_>) {
-    let r = call.write_zset(args.get(1), None, |z, _| {
+    let r = call.write_zset(args.get(1), None, "zrem", |z, _| {
         let mut n = 0i64;
         for m in args.iter_from(2) {
             if z.remove(m).is_some() {
@@ -795,7 +814,7 @@ fn zrangestore(call: &mut Call<'_>, args: Args<'_>) {
         let Some((entries, big)) = picked else {
             return;
         };
-        call.store_zset(dst, entries, big);
+        call.store_zset(dst, entries, big, "zrangestore");
     });
 }
 
@@ -803,14 +822,24 @@ impl Call<'_> {
     /// Replaces `dst` with a sorted set of `entries` (deleting it when there are none) and
     /// replies the new cardinality, as ZRANGESTORE/ZUNIONSTORE do. `tree` forces the large
     /// form (ZRANGESTORE of a rank range longer than the packed limit).
-    pub(super) fn store_zset(&mut self, dst: &[u8], entries: Vec<(f64, Vec<u8>)>, tree: bool) {
+    /// `event` is Redis's keyspace event for the store (`zunionstore`...).
+    pub(super) fn store_zset(
+        &mut self,
+        dst: &[u8],
+        entries: Vec<(f64, Vec<u8>)>,
+        tree: bool,
+        event: &str,
+    ) {
         let limits = self.zset_limits();
         let n = entries.len();
         if n == 0 {
-            self.ctx
+            let existed = self
+                .ctx
                 .store
-                .modify(self.conn.db, dst, |_| Update::Delete(()))
-                .ok();
+                .modify(self.conn.db, dst, |cur| Update::Delete(cur.is_some()));
+            if matches!(existed, Ok(true)) {
+                self.notify(notify::GENERIC, "del", dst);
+            }
             return self.w.integer(0);
         }
         let mut z = if tree {
@@ -839,8 +868,9 @@ impl Call<'_> {
         });
         match r {
             Ok(()) => {
-                self.zset_added(dst);
                 self.w.integer(len as i64);
+                self.notify(notify::ZSET, event, dst);
+                self.zset_added(dst);
             }
             Err(e) => self.collection_refused(e),
         }
@@ -1062,7 +1092,12 @@ fn remrange_generic(call: &mut Call<'_>, args: Args<'_>, by: By) {
     let Some(bounds) = req.bounds(call) else {
         return;
     };
-    let r = call.write_zset(args.get(1), None, |z, _| {
+    let event = match by {
+        By::Rank | By::Auto => "zremrangebyrank",
+        By::Score => "zremrangebyscore",
+        By::Lex => "zremrangebylex",
+    };
+    let r = call.write_zset(args.get(1), None, event, |z, _| {
         let (first, n, _) = req.select(&bounds, z.as_ref());
         if n > 0 {
             z.remove_ranks(first, first + n);

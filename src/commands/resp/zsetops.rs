@@ -196,7 +196,12 @@ fn generic(call: &mut Call<'_>, args: Args<'_>, op: Op, output: Output) {
             Output::Cardinality => call.w.integer(result.len() as i64),
             Output::Store => {
                 let entries = result.into_iter().map(|(m, s)| (s, m)).collect();
-                call.store_zset(args.get(1), entries, false);
+                let event = match op {
+                    Op::Union => "zunionstore",
+                    Op::Inter => "zinterstore",
+                    Op::Diff => "zdiffstore",
+                };
+                call.store_zset(args.get(1), entries, false, event);
             }
             Output::Reply => {
                 let n = result.len();

@@ -332,6 +332,22 @@ impl Error {
 // A request carries a decoded-key buffer inline: boxing it would cost an allocation per
 // request, which the hot path must not do.
 #[allow(clippy::large_enum_variant)]
+impl Command<'_> {
+    /// The request's `noreply` flag, for the commands that take one.
+    pub fn noreply_mut(&mut self) -> Option<&mut bool> {
+        match self {
+            Command::Store { noreply, .. }
+            | Command::Delete { noreply, .. }
+            | Command::Arith { noreply, .. }
+            | Command::Touch { noreply, .. }
+            | Command::FlushAll { noreply, .. }
+            | Command::Verbosity { noreply, .. }
+            | Command::CacheMemlimit { noreply, .. } => Some(noreply),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum Parsed<'a> {
     Request {
