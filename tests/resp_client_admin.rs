@@ -123,6 +123,40 @@ fn unpause_releases_parked_clients_and_pipelined_requests_keep_their_order() {
     assert_eq!(writer.reply(), b"$1\r\n1\r\n");
 }
 
+/// CLIENT PAUSE holds memcached connections too: WRITE lets reads through and parks a
+/// storage command (and what was pipelined after it) until CLIENT UNPAUSE; ALL parks reads.
+#[test]
+fn pause_holds_memcached_requests() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut mc = d.connect();
+    admin.check(&["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    mc.roundtrip(b"get k\r\n", b"END\r\n");
+    mc.send(b"set k 0 0 1\r\nv\r\nget k\r\n");
+    let silent = |c: &mut Conn| {
+        c.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut b = [0u8; 16];
+        let nothing = std::io::Read::read(&mut c.stream, &mut b).is_err();
+        c.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        nothing
+    };
+    assert!(
+        silent(&mut mc),
+        "a write during CLIENT PAUSE WRITE was answered"
+    );
+    admin.check(&["GET", "k"], "$-1\r\n");
+    admin.check(&["CLIENT", "UNPAUSE"], "+OK\r\n");
+    mc.roundtrip(b"", b"STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+    admin.check(&["CLIENT", "PAUSE", "300", "ALL"], "+OK\r\n");
+    let began = Instant::now();
+    mc.roundtrip(b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    assert!(began.elapsed() >= Duration::from_millis(200));
+}
+
 #[test]
 fn pause_errors() {
     let d = daemon(&[]);
@@ -191,4 +225,22 @@ fn client_list_shows_flags_subscriptions_and_protocol() {
     assert_eq!(pubsub.matches("id=").count(), 1, "{pubsub}");
     let normal = admin.cmd(&["CLIENT", "LIST", "TYPE", "normal"]);
     assert!(!normal.contains(&format!("id={id} ")), "{normal}");
+}
+
+/// CLIENT LIST shows the user each connection authenticated as, and its socket's fd.
+#[test]
+fn client_list_shows_the_authenticated_user() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &["ACL", "SETUSER", "alice", "on", ">pw", "~*", "+@all"],
+        "+OK\r\n",
+    );
+    let mut a = d.connect_resp();
+    let id = int(&a.cmd(&["CLIENT", "ID"]));
+    assert_eq!(field(&client_line(&mut admin, id), "user"), "default");
+    a.check(&["AUTH", "alice", "pw"], "+OK\r\n");
+    let line = client_line(&mut admin, id);
+    assert_eq!(field(&line, "user"), "alice");
+    assert!(field(&line, "fd").parse::<i32>().unwrap() > 2, "{line}");
 }

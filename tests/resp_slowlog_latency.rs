@@ -122,3 +122,31 @@ fn latency_monitor_commands() {
     let doctor = c.cmd(&["LATENCY", "DOCTOR"]);
     assert!(doctor.contains("no latency spike was observed"), "{doctor}");
 }
+
+/// memcached commands go through the same slow log (the command line's words, no data
+/// block) and have latency histograms of their own (`memcache|set`).
+#[test]
+fn memcached_commands_are_in_the_slow_log_and_histograms() {
+    let d = daemon(&["--slowlog-log-slower-than", "0"]);
+    let mut c = d.connect_resp();
+    c.check(&["SLOWLOG", "RESET"], "+OK\r\n");
+    let mut mc = d.connect();
+    mc.roundtrip(b"set k 0 0 2\r\nhi\r\n", b"STORED\r\n");
+    mc.roundtrip(b"get k\r\n", b"VALUE k 0 2\r\nhi\r\nEND\r\n");
+    let got = c.cmd(&["SLOWLOG", "GET", "2"]);
+    assert!(got.starts_with("*2\r\n*6\r\n:2\r\n:"), "{got}");
+    assert!(got.contains("*2\r\n$3\r\nget\r\n$1\r\nk\r\n"), "{got}");
+    assert!(
+        got.contains("*5\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\n0\r\n$1\r\n0\r\n$1\r\n2\r\n"),
+        "{got}"
+    );
+    let h = c.cmd(&["LATENCY", "HISTOGRAM", "memcache|set", "memcache|get"]);
+    assert!(
+        h.starts_with("*4\r\n$12\r\nmemcache|get\r\n*4\r\n$5\r\ncalls\r\n:1\r\n"),
+        "{h}"
+    );
+    assert!(
+        h.contains("$12\r\nmemcache|set\r\n*4\r\n$5\r\ncalls\r\n:1\r\n"),
+        "{h}"
+    );
+}

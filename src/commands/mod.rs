@@ -159,6 +159,8 @@ pub struct ClientInfo {
     pub fd: std::sync::atomic::AtomicI32,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
+    /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
+    pub user: Mutex<Option<Box<str>>>,
 }
 
 impl ClientInfo {
@@ -180,6 +182,7 @@ impl ClientInfo {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(None),
         }
     }
 
@@ -200,6 +203,16 @@ impl ClientInfo {
         } else {
             self.flags.fetch_and(!bit, Ordering::Relaxed);
         }
+    }
+
+    /// The connection logged in as `name` (AUTH, HELLO AUTH, memcached's login).
+    pub fn set_user(&self, name: &[u8]) {
+        *self.user.lock() = Some(String::from_utf8_lossy(name).into());
+    }
+
+    /// Who the connection is logged in as, for CLIENT LIST.
+    pub fn user_name(&self) -> String {
+        self.user.lock().as_deref().unwrap_or("default").to_string()
     }
 
     pub fn has_flag(&self, bit: u32) -> bool {
@@ -239,6 +252,7 @@ impl Clients {
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
             mem: AtomicU64::new(0),
+            user: Mutex::new(None),
         });
         self.open.lock().insert(id, info.clone());
         info

@@ -212,9 +212,22 @@ pub struct Pause {
 }
 
 impl Pause {
+    /// Whether a pause may be in force (false once one ended and was noticed): the
+    /// memcached request path's check, before it reads the clock.
+    #[inline]
+    pub fn maybe(&self) -> bool {
+        self.until_ms.load(Ordering::Relaxed) != 0
+    }
+
     /// The pause in force: `(until unix ms, writes only)`.
     pub fn active(&self, now_ms: u64) -> Option<(u64, bool)> {
         let until = self.until_ms.load(Ordering::Acquire);
+        if until != 0 && until <= now_ms {
+            // Over: later requests skip the clock (unless a new pause came meanwhile).
+            let _ = self
+                .until_ms
+                .compare_exchange(until, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
         (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
     }
 

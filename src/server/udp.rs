@@ -106,6 +106,7 @@ fn session(socket: &UdpSocket, worker: usize) -> Session {
         unsent: AtomicU64::new(0),
         fd: AtomicI32::new(socket.as_raw_fd()),
         mem: AtomicU64::new(0),
+        user: parking_lot::Mutex::new(None),
     });
     Session::new(info, Protocol::Memcache, worker)
 }

@@ -59,6 +59,7 @@ fn plain(ctx: &Context, session: &mut Session, message: &[u8]) -> bool {
         ctx.users.count_denied(crate::auth::LogReason::Auth);
         return false;
     };
+    session.info.set_user(user.name());
     if let Some(login) = session.login(&ctx.users) {
         login.log_in(&ctx.users, user);
     }

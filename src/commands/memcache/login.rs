@@ -39,6 +39,7 @@ pub(super) fn exchange(
                     bump(&stats.auth_cmds);
                     match ctx.users.authenticate(user, pass) {
                         Ok(u) => {
+                            session.info.set_user(u.name());
                             if let Some(login) = session.login(&ctx.users) {
                                 login.log_in(&ctx.users, u);
                             }

@@ -18,6 +18,7 @@
 
 mod auth;
 pub mod binary;
+mod pause;
 mod watch;
 pub use auth::add_file_users;
 mod login;
@@ -253,6 +254,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             Step::Done(consumed)
         }
         Parsed::Request { command, consumed } => {
+            if let Some(step) = pause::held(&ctx.hub, session, &command) {
+                return step;
+            }
             if ctx.hub.watchers.wanted(stream::MONITOR) {
                 let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
                 ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
@@ -265,18 +269,23 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 return Step::Done(consumed);
             }
             let mut command = command;
-            if let Some(noreply) = command.noreply_mut().filter(|n| **n) {
-                if ctx.verbosity.load(Ordering::Relaxed) >= 2 {
+            let began = std::time::Instant::now();
+            let step = match command.noreply_mut().filter(|n| **n) {
+                Some(noreply) if ctx.verbosity.load(Ordering::Relaxed) >= 2 => {
                     // memcached logs the reply it did not send: run it with the reply on,
                     // keep the reply for the log and send nothing.
                     *noreply = false;
                     let mark = out.len();
                     let step = execute(ctx, session, command, out);
                     session.memcache.noreply_reply = Some(out.split_off(mark));
-                    return step.unwrap_or(Step::Done(consumed));
+                    step
                 }
-            }
-            execute(ctx, session, command, out).unwrap_or(Step::Done(consumed))
+                _ => execute(ctx, session, command, out),
+            };
+            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let info = &session.info;
+            super::resp::memcache_ran(ctx, info, session.worker, &input[..consumed], nanos);
+            step.unwrap_or(Step::Done(consumed))
         }
     }
 }

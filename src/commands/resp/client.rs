@@ -199,19 +199,21 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
     let s = &mut call.conn.scratch;
     let _ = writeln!(
         s,
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={flags} db={} sub={sub} \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} \
          psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
-         rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user=default \
+         rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user={} \
          redir={redir} resp={}",
         c.id,
         c.addr,
         c.local_addr,
+        c.fd.load(Ordering::Relaxed),
         String::from_utf8_lossy(&name),
         now.saturating_sub(c.created),
         now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
         c.db.load(Ordering::Relaxed),
         qbuf,
         cmd,
+        c.user_name(),
         resp
     );
 }

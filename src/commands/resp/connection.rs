@@ -83,6 +83,7 @@ fn authenticate(
     let name = user.unwrap_or(b"default");
     match users.authenticate(name, password) {
         Ok(u) => {
+            call.info.set_user(u.name());
             call.login.log_in(users, u);
             Ok(())
         }

@@ -79,6 +79,43 @@ const CONTAINERS: &[&str] = &[
     "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
 ];
 
+/// memcached commands, with histograms of their own (`memcache|get`) in the rows after
+/// the registry's; `other` holds the rest.
+pub const MEMCACHE_COMMANDS: &[&str] = &[
+    "get",
+    "gets",
+    "gat",
+    "gats",
+    "set",
+    "add",
+    "replace",
+    "append",
+    "prepend",
+    "cas",
+    "delete",
+    "incr",
+    "decr",
+    "touch",
+    "mg",
+    "ms",
+    "md",
+    "ma",
+    "mn",
+    "me",
+    "flush_all",
+    "stats",
+    "other",
+];
+
+/// The histogram row of a memcached command named `name`.
+fn memcache_row(name: &[u8]) -> usize {
+    let i = MEMCACHE_COMMANDS
+        .iter()
+        .position(|c| c.as_bytes() == name)
+        .unwrap_or(MEMCACHE_COMMANDS.len() - 1);
+    registry().specs().len() + i
+}
+
 /// Histograms, latency events and the settings that drive them.
 pub struct Latency {
     workers: Box<[WorkerHistograms]>,
@@ -191,13 +228,21 @@ impl Latency {
         self.worker(worker).record(index, nanos);
     }
 
+    /// Records one run of the memcached command `name` (a command line's first word).
+    pub fn record_memcache(&self, worker: usize, name: &[u8], nanos: u64) {
+        self.worker(worker).record(memcache_row(name), nanos);
+    }
+
     /// Every command (and subcommand) that ran, with its summed buckets, by name.
     fn rows(&self) -> Vec<(String, [u64; BUCKETS])> {
-        let mut rows: Vec<(String, [u64; BUCKETS])> = registry()
-            .specs()
+        let specs = registry().specs();
+        let memcache = MEMCACHE_COMMANDS.iter().map(|c| format!("memcache|{c}"));
+        let mut rows: Vec<(String, [u64; BUCKETS])> = specs
             .iter()
+            .map(|s| s.name.to_string())
+            .chain(memcache)
             .enumerate()
-            .map(|(i, s)| (s.name.to_string(), self.histogram(i)))
+            .map(|(i, name)| (name, self.histogram(i)))
             .filter(|(_, h)| h.iter().any(|&n| n > 0))
             .collect();
         rows.extend(self.subcommands.lock().iter().map(|(k, v)| (k.clone(), *v)));
@@ -538,5 +583,20 @@ mod tests {
         assert_eq!(e.samples.len(), 1);
         assert_eq!(e.samples[0].1, 9);
         assert_eq!(e.max, 9);
+    }
+}
+
+#[cfg(test)]
+mod memcache_rows {
+    use super::*;
+
+    #[test]
+    fn memcached_rows_fit_after_the_registry() {
+        assert!(registry().specs().len() + MEMCACHE_COMMANDS.len() <= COMMAND_SLOTS);
+        assert_eq!(memcache_row(b"get"), registry().specs().len());
+        assert_eq!(
+            memcache_row(b"verbosity"),
+            registry().specs().len() + MEMCACHE_COMMANDS.len() - 1
+        );
     }
 }

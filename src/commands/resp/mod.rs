@@ -492,6 +492,27 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
         .command_ran(usec, spec.flags.contains(&"fast"));
 }
 
+/// A memcached text command ran for `nanos` (`line` its request): the same as a RESP
+/// command's run, its latency histogram (`memcache|get`), the slow log (the command line's
+/// words; no data block) and the latency monitor's `command`/`fast-command` events.
+pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], nanos: u64) {
+    let shared = &ctx.resp;
+    let usec = nanos / 1000;
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let name = words.next().unwrap_or_default();
+    if shared.latency.tracking() {
+        shared.latency.record_memcache(worker, name, nanos);
+    }
+    if shared.slowlog.wants(usec) {
+        let args: Vec<&[u8]> = std::iter::once(name).chain(words).collect();
+        shared.slowlog.record_args(info, &args, usec);
+    }
+    let slow = matches!(name, b"stats" | b"flush_all" | b"lru_crawler" | b"slabs");
+    shared.latency.command_ran(usec, !slow);
+}
+
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
 /// written and the command's index in the [`registry`], if known, returned as the error.

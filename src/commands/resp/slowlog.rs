@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 
 use super::registry::{spec, Spec};
 use super::Call;
+use crate::commands::ClientInfo;
 use crate::directives::Directives;
 use crate::protocol::resp::Args;
 
@@ -85,16 +86,21 @@ impl SlowLog {
 
     /// Adds a slow command (after [`SlowLog::wants`]).
     pub(super) fn record(&self, call: &Call<'_>, args: Args<'_>, usec: u64) {
+        let argv: Vec<&[u8]> = (0..args.len()).map(|i| args.get(i)).collect();
+        self.record_args(call.info, &argv, usec);
+    }
+
+    /// Adds a slow command given as its arguments (a memcached command line's words).
+    pub fn record_args(&self, info: &ClientInfo, args: &[&[u8]], usec: u64) {
         let argc = args.len();
         let kept = argc.min(MAX_ARGS);
         let mut v = Vec::with_capacity(kept);
-        for i in 0..kept {
+        for (i, &a) in args.iter().enumerate().take(kept) {
             if kept < argc && i == kept - 1 {
                 let more = argc - kept + 1;
                 v.push(format!("... ({more} more arguments)").into_bytes());
                 break;
             }
-            let a = args.get(i);
             if a.len() > MAX_ARG_LEN {
                 let mut cut = a[..MAX_ARG_LEN].to_vec();
                 let more = a.len() - MAX_ARG_LEN;
@@ -111,8 +117,8 @@ impl SlowLog {
                 .map_or(0, |d| d.as_secs()),
             usec,
             args: v,
-            addr: call.info.addr.clone(),
-            name: call.info.name.lock().clone().unwrap_or_default(),
+            addr: info.addr.clone(),
+            name: info.name.lock().clone().unwrap_or_default(),
         };
         let max = usize::try_from(self.max_len.load(Ordering::Relaxed)).unwrap_or(0);
         let mut log = self.entries.lock();
