@@ -95,3 +95,65 @@ fn command_getkeys_and_help_replies() {
          +(no subcommand)\r\n"
     ));
 }
+
+/// `maxmemory-policy` takes Redis's values that slabd's eviction can follow and says why
+/// for the others; CONFIG GET and INFO report it. MEMORY STATS and DOCTOR answer.
+#[test]
+fn maxmemory_policy_maps_onto_slabds_eviction_and_memory_reports() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let get = "*2\r\n$16\r\nmaxmemory-policy\r\n";
+    c.check(
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &format!("{get}$11\r\nallkeys-lru\r\n"),
+    );
+    c.check(
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-random"],
+        "+OK\r\n",
+    );
+    c.check(
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &format!("{get}$14\r\nallkeys-random\r\n"),
+    );
+    assert!(c
+        .cmd(&["INFO", "memory"])
+        .contains("maxmemory_policy:allkeys-random\r\n"));
+    c.check(
+        &["CONFIG", "SET", "maxmemory-policy", "bad"],
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) \
+         must be one of the following: volatile-lru, volatile-lfu, volatile-random, \
+         volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction\r\n",
+    );
+    let refused = c.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-ttl"]);
+    assert!(
+        refused.contains("volatile-ttl has no equivalent"),
+        "{refused:?}"
+    );
+    let refused = c.cmd(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    assert!(refused.contains("start it with -M"), "{refused:?}");
+    c.check(
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &format!("{get}$14\r\nallkeys-random\r\n"),
+    );
+    let mut m = d.connect_resp();
+    m.check(&["SET", "k", "v"], "+OK\r\n");
+    let stats = m.cmd(&["MEMORY", "STATS"]);
+    assert!(
+        stats.starts_with("*28\r\n$14\r\npeak.allocated\r\n"),
+        "{stats:?}"
+    );
+    assert!(stats.contains("$10\r\nkeys.count\r\n:1\r\n"), "{stats:?}");
+    let doctor = m.cmd(&["MEMORY", "DOCTOR"]);
+    assert!(doctor.contains("Hi Sam"), "{doctor:?}");
+    m.check(&["MEMORY", "PURGE"], "+OK\r\n");
+    let nm = common::Daemon::start(&["--resp-port", "0", "-M"]);
+    let mut n = nm.connect_resp();
+    n.check(
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+        "+OK\r\n",
+    );
+    n.check(
+        &["CONFIG", "GET", "maxmemory-policy"],
+        &format!("{get}$10\r\nnoeviction\r\n"),
+    );
+}

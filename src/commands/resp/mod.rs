@@ -82,6 +82,8 @@ pub struct Shared {
     slowlog: slowlog::SlowLog,
     /// LATENCY: events and per-command histograms.
     latency: latency::Latency,
+    /// The `maxmemory-policy` CONFIG SET chose (see `config.rs`).
+    maxmemory_policy: std::sync::atomic::AtomicU8,
 }
 
 impl Shared {
@@ -90,6 +92,7 @@ impl Shared {
             commands: CommandStats::new(workers),
             slowlog: slowlog::SlowLog::default(),
             latency: latency::Latency::new(workers),
+            maxmemory_policy: std::sync::atomic::AtomicU8::new(0),
         }
     }
 

@@ -322,11 +322,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 st.bytes,
                 st.limit_maxbytes,
                 human_bytes(st.limit_maxbytes),
-                if ctx.settings.no_evict {
-                    "noeviction"
-                } else {
-                    "allkeys-lru"
-                },
+                super::config::maxmemory_policy_name(ctx),
                 crate::server::limits::client_bytes(&ctx.server),
             )
         }
