@@ -116,11 +116,7 @@ fn stats(call: &mut Call<'_>) {
     let total = st.total_malloced + st.hash_bytes;
     let overhead = st.hash_bytes + clients + lua as u64;
     let dataset = st.bytes;
-    let per_key = if st.curr_items == 0 {
-        0
-    } else {
-        total / st.curr_items
-    };
+    let per_key = total.checked_div(st.curr_items).unwrap_or(0);
     let percent = |part: u64, whole: u64| {
         if whole == 0 {
             0.0
