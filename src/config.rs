@@ -151,6 +151,8 @@ pub struct TlsOptions {
     pub verify_mode: u8,
     /// `tlsv1.2` or `tlsv1.3`.
     pub min_version: Option<String>,
+    /// `ssl_ciphers`: an OpenSSL cipher list for TLS 1.2.
+    pub ciphers: Option<String>,
 }
 
 impl Default for Settings {
@@ -969,8 +971,10 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             }
         }
         "ssl_min_version" => s.tls.min_version = value.map(str::to_string),
-        "ssl_keyformat" | "ssl_ciphers" | "ssl_wbuf_size" | "ssl_session_cache"
-        | "ssl_kernel_tls" => s.ignored_options.push(opt.to_string()),
+        "ssl_ciphers" => s.tls.ciphers = value.map(str::to_string),
+        "ssl_keyformat" | "ssl_wbuf_size" | "ssl_session_cache" | "ssl_kernel_tls" => {
+            s.ignored_options.push(opt.to_string())
+        }
         _ if COMPAT_SUBOPTIONS.contains(&name) => s.ignored_options.push(opt.to_string()),
         _ => {
             return Err(ConfigError::new(

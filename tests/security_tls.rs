@@ -227,6 +227,13 @@ fn resp_tls_port_beside_the_plain_one_with_client_certificates() {
     plain.write_all(b"GET k\r\n").unwrap();
     let n = plain.read(&mut b).unwrap();
     assert_eq!(&b[..n], b"$1\r\nv\r\n");
+    // A plain client on the TLS port is closed on without a word (no TLS alert it could
+    // mistake for a reply), as an OpenSSL server does.
+    let mut wrong = TcpStream::connect(tls).unwrap();
+    wrong.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut all = Vec::new();
+    let _ = wrong.read_to_end(&mut all);
+    assert_eq!(all, b"");
     // tls-auth-clients yes (Redis's default): no certificate, an expired one, or one from
     // another CA is refused.
     for cert in [None, Some("expired-client"), Some("other-client")] {
@@ -378,4 +385,146 @@ fn a_bad_tls_setup_stops_start_up() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-Z: /nonexistent.crt"), "{err}");
     let _ = Path::new("/");
+}
+
+/// A TLS 1.2 client offering only `suites`, in that order (the test certificates are
+/// ECDSA, so the ECDSA suites are the ones that can be agreed).
+fn tls12_client(pki: &Pki, suites: &[rustls::SupportedCipherSuite]) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.ca.cert.der().clone()).unwrap();
+    let provider = rustls::crypto::CryptoProvider {
+        cipher_suites: suites.to_vec(),
+        ..rustls::crypto::ring::default_provider()
+    };
+    let config = ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+fn suite_of(c: &Tls) -> String {
+    format!("{:?}", c.conn.negotiated_cipher_suite().unwrap().suite())
+}
+
+#[test]
+fn tls12_cipher_lists_choose_the_suites_and_unknown_lists_are_refused() {
+    use rustls::crypto::ring::cipher_suite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 as AES128,
+        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 as AES256,
+    };
+    let pki = Pki::new("ciphers");
+    let args = resp_args(
+        &pki,
+        &[
+            "--tls-auth-clients",
+            "no",
+            "--tls-ciphers",
+            "DEFAULT:-AES128",
+        ],
+    );
+    let (_d, l) = start_owned(&args);
+    let tls = addr(&l, "resp-tls");
+    let mut admin = TcpStream::connect(addr(&l, "resp")).unwrap();
+    let mut cmd = |line: &str| {
+        admin.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut b = [0u8; 512];
+        let n = admin.read(&mut b).unwrap();
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    // Redis's tls.tcl case with the suites rustls has: AES128 taken out of the list.
+    assert!(request(tls12_client(&pki, &[AES128]), tls, b"PING\r\n").is_err());
+    let (c, got) = request(tls12_client(&pki, &[AES256]), tls, b"PING\r\n").unwrap();
+    assert_eq!(got, b"+PONG\r\n");
+    assert_eq!(suite_of(&c), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+    assert_eq!(cmd("CONFIG SET tls-ciphers DEFAULT"), "+OK\r\n");
+    assert!(request(tls12_client(&pki, &[AES128]), tls, b"PING\r\n").is_ok());
+    // A list that selects nothing rustls offers is refused; the one in force stays.
+    let reply = cmd("CONFIG SET tls-ciphers AES128-SHA256");
+    assert!(
+        reply.starts_with("-ERR CONFIG SET failed (possibly related to argument 'tls-ciphers') - Unable to update TLS configuration."),
+        "{reply}"
+    );
+    assert_eq!(
+        cmd("CONFIG GET tls-ciphers"),
+        "*2\r\n$11\r\ntls-ciphers\r\n$7\r\nDEFAULT\r\n"
+    );
+    // tls-prefer-server-ciphers: the server's order decides, else the client's.
+    let both = [AES256, AES128];
+    assert_eq!(
+        cmd("CONFIG SET tls-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384"),
+        "+OK\r\n"
+    );
+    let (c, _) = request(tls12_client(&pki, &both), tls, b"PING\r\n").unwrap();
+    assert_eq!(suite_of(&c), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+    assert_eq!(cmd("CONFIG SET tls-prefer-server-ciphers yes"), "+OK\r\n");
+    let (c, _) = request(tls12_client(&pki, &both), tls, b"PING\r\n").unwrap();
+    assert_eq!(suite_of(&c), "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+}
+
+#[test]
+fn client_certificates_checked_against_a_ca_directory() {
+    let pki = Pki::new("cadir");
+    let dir = pki.dir.join("cas");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(pki.path("ca.crt"), dir.join("5a1bd0e1.0")).unwrap();
+    std::fs::write(dir.join("README"), "not a certificate\n").unwrap();
+    let args: Vec<String> = [
+        "--resp-port",
+        "0",
+        "--tls-port",
+        &free_port().to_string(),
+        "--tls-cert-file",
+        &pki.path("server.crt"),
+        "--tls-key-file",
+        &pki.path("server.key"),
+        "--tls-ca-cert-dir",
+        dir.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (_d, l) = start_owned(&args);
+    let tls = addr(&l, "resp-tls");
+    let (_, got) = request(pki.client(Some("client")), tls, b"PING\r\n").unwrap();
+    assert_eq!(got, b"+PONG\r\n");
+    assert!(request(pki.client(Some("other-client")), tls, b"PING\r\n").is_err());
+    assert!(request(pki.client(None), tls, b"PING\r\n").is_err());
+}
+
+#[test]
+fn memcached_ssl_ciphers_limits_tls12_and_a_bad_list_stops_start_up() {
+    use rustls::crypto::ring::cipher_suite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 as AES128,
+        TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 as CHACHA,
+    };
+    let pki = Pki::new("mcciphers");
+    let opts = format!(
+        "ssl_chain_cert={},ssl_key={},ssl_ciphers=ECDHE-ECDSA-CHACHA20-POLY1305",
+        pki.path("server.crt"),
+        pki.path("server.key"),
+    );
+    let (_d, l) = start(&["-Z", "-o", &opts]);
+    let port = addr(&l, "tls");
+    assert!(request(tls12_client(&pki, &[AES128]), port, b"version\r\n").is_err());
+    let (c, got) = request(tls12_client(&pki, &[CHACHA]), port, b"version\r\n").unwrap();
+    assert!(got.starts_with(b"VERSION "));
+    assert_eq!(
+        suite_of(&c),
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"
+    );
+    let bad = format!(
+        "ssl_chain_cert={},ssl_key={},ssl_ciphers=RC4-MD5",
+        pki.path("server.crt"),
+        pki.path("server.key"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1", "-Z", "-o", &bad])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-Z: no cipher match in 'RC4-MD5'"), "{err}");
 }

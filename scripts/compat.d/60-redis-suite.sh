@@ -59,6 +59,18 @@ sed -i 's/^\( *\)r function flush$/\1catch {r function flush}/' "$suite/tests/su
 grep -q 'catch {r function flush}' "$suite/tests/support/server.tcl" ||
   fail "the harness no longer starts files with 'r function flush'; check the patch"
 
+# Units named unit.X@tls.skips run in the suite's --tls mode: the harness connects with
+# TLS using certificates made by Redis's utils/gen-test-certs.sh (openssl), and slabd
+# serves a tls-port with them (tls-auth-clients yes, as Redis's default).
+if ls "$here"/redis-suite/*@tls.skips >/dev/null 2>&1; then
+  mkdir -p "$suite/tests/tls"
+  # redis.dh is for OpenSSL's DH suites, which slabd (rustls) has none of: skip the slow
+  # dhparam generation.
+  touch "$suite/tests/tls/redis.dh"
+  (cd "$suite" && bash "$src/utils/gen-test-certs.sh") >/dev/null 2>&1 ||
+    fail "utils/gen-test-certs.sh (needs openssl)"
+fi
+
 # --- what is not run ------------------------------------------------------------------------
 # Tags: tests that need DEBUG, replication, or a tiny maxmemory.
 tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
@@ -107,14 +119,23 @@ run_unit() {
     listed=$((listed + 1))
   done <"$file"
   local start=$SECONDS
-  local server pid="" port="" status target=()
+  local server pid="" port="" status target=() tlsport=""
+  case "$name" in
+    *@tls)
+      extra+=(--tls)
+      tlsport=$((21111 + lane * 200 + 150))
+      local certs="$suite/tests/tls"
+      flags+=(--tls-port "$tlsport" --tls-cert-file "$certs/server.crt"
+        --tls-key-file "$certs/server.key" --tls-ca-cert-file "$certs/ca.crt")
+      ;;
+  esac
   if [ "$own" = 0 ]; then
     server="$(start_slabd "$work/$name.slabd.log" "${flags[@]}")" || {
       echo "$unit: FAILED (slabd did not start)" >"$work/result.$name"
       return 1
     }
     read -r pid port <<<"$server"
-    target=(--host 127.0.0.1 --port "$port")
+    target=(--host 127.0.0.1 --port "${tlsport:-$port}")
   fi
   # Each unit has its own copy of the suite (its tmp/ directory) and its own port range
   # (the harness picks its client port just below --baseport).
@@ -137,6 +158,7 @@ run_unit() {
   ok=$(grep -c '^\[ok\]: ' "$log" || true)
   err=$(grep -c '^\[err\]: ' "$log" || true)
   skipped=$(grep -cE '^\[(skip|ignore)\]: ' "$log" || true)
+  [ -z "$tlsport" ] || unit="$unit (--tls)"
   echo "$unit: $status ($ok passed, $err failed, $skipped skipped [$listed listed], $((SECONDS - start)) s)" \
     >"$work/result.$name"
   if [ "$status" != ok ]; then
@@ -150,20 +172,21 @@ echo "60-redis-suite: redis ${version:-?} test suite against slabd, $JOBS units 
 units=()
 for f in "$skipdir"/*.skips; do
   u="$(basename "$f" .skips)"
-  units+=("${u//.//}")
+  units+=("$u")
 done
 lane=0
-for unit in "${units[@]}"; do
+for u in "${units[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
-  run_unit "$unit" "$skipdir/${unit//\//.}.skips" "$lane" &
+  unit="${u%@tls}"
+  run_unit "${unit//.//}" "$skipdir/$u.skips" "$lane" &
   lane=$((lane + 1))
 done
 wait || true
 failed=0
-for unit in "${units[@]}"; do
-  r="$work/result.${unit//\//.}"
-  if [ -f "$r" ]; then sed 's/^/60-redis-suite: /' "$r"; else echo "60-redis-suite: $unit: no result"; fi
-  grep -q "^$unit: ok " "$r" 2>/dev/null || failed=1
+for u in "${units[@]}"; do
+  r="$work/result.$u"
+  if [ -f "$r" ]; then sed 's/^/60-redis-suite: /' "$r"; else echo "60-redis-suite: $u: no result"; fi
+  grep -q "^[^ ]*\( (--tls)\)\?: ok " "$r" 2>/dev/null || failed=1
 done
 [ "$failed" = 0 ] || fail "some tests failed"
 echo "60-redis-suite: all files passed"

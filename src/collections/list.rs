@@ -482,10 +482,25 @@ impl<'a> Iterator for RefRevIter<'a> {
 }
 
 /// A list of any length: a deque of nodes.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct List {
     nodes: VecDeque<Node>,
     len: usize,
+    /// Capacity of every node's buffer, kept by the pushes and pops at the ends (and
+    /// recounted by the O(n) edits) so that [`List::heap_bytes`] is O(1).
+    bytes: usize,
+}
+
+impl Clone for List {
+    fn clone(&self) -> List {
+        let mut l = List {
+            nodes: self.nodes.clone(),
+            len: self.len,
+            bytes: 0,
+        };
+        l.recount();
+        l
+    }
 }
 
 impl List {
@@ -500,7 +515,18 @@ impl List {
             list.nodes.push_back(Node::from_entries(&p.0[4..], p.len()));
             list.len = p.len();
         }
+        list.recount();
         list
+    }
+
+    /// Counts the node buffers' capacity from scratch.
+    fn recount(&mut self) {
+        self.bytes = self.nodes.iter().map(Node::heap_bytes).sum();
+    }
+
+    /// Whether the kept byte count matches a recount (tests).
+    pub fn bytes_consistent(&self) -> bool {
+        self.bytes == self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
     }
 
     /// The packed form of this list when it is one node within the `fill` limit (with
@@ -541,17 +567,21 @@ impl List {
 
     /// Heap bytes this list holds, for the memory budget.
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
+        self.nodes.capacity() * std::mem::size_of::<Node>() + self.bytes
     }
 
     pub fn push_back(&mut self, v: &[u8], fill: Fill) {
         let n = entry_size(v.len());
         match self.nodes.back_mut() {
-            Some(node) if fill.allows(node.count, node.used() + n) => node.push_back(v),
+            Some(node) if fill.allows(node.count, node.used() + n) => {
+                let cap = node.heap_bytes();
+                node.push_back(v);
+                self.bytes = self.bytes + node.heap_bytes() - cap;
+            }
             _ => {
                 let mut node = Node::default();
                 node.push_back(v);
+                self.bytes += node.heap_bytes();
                 self.nodes.push_back(node);
             }
         }
@@ -561,10 +591,15 @@ impl List {
     pub fn push_front(&mut self, v: &[u8], fill: Fill) {
         let n = entry_size(v.len());
         match self.nodes.front_mut() {
-            Some(node) if fill.allows(node.count, node.used() + n) => node.push_front(v),
+            Some(node) if fill.allows(node.count, node.used() + n) => {
+                let cap = node.heap_bytes();
+                node.push_front(v);
+                self.bytes = self.bytes + node.heap_bytes() - cap;
+            }
             _ => {
                 let mut node = Node::default();
                 node.push_front(v);
+                self.bytes += node.heap_bytes();
                 self.nodes.push_front(node);
             }
         }
@@ -595,11 +630,14 @@ impl List {
         self.len -= n;
         while n > 0 {
             let node = self.nodes.front_mut().expect("count says a node is left");
+            let cap = node.heap_bytes();
             if node.count <= n {
                 n -= node.count;
                 self.nodes.pop_front();
+                self.bytes -= cap;
             } else {
                 node.drop_front(n);
+                self.bytes = self.bytes + node.heap_bytes() - cap;
                 n = 0;
             }
         }
@@ -611,11 +649,14 @@ impl List {
         self.len -= n;
         while n > 0 {
             let node = self.nodes.back_mut().expect("count says a node is left");
+            let cap = node.heap_bytes();
             if node.count <= n {
                 n -= node.count;
                 self.nodes.pop_back();
+                self.bytes -= cap;
             } else {
                 node.drop_back(n);
+                self.bytes = self.bytes + node.heap_bytes() - cap;
                 n = 0;
             }
         }
@@ -688,6 +729,8 @@ impl List {
             }
         }
         self.len += 1;
+        // O(n) like the walk to `index` (LINSERT is O(N) in Redis too).
+        self.recount();
     }
 
     /// Removes element `index < len`.
@@ -699,6 +742,7 @@ impl List {
             self.nodes.remove(k);
         }
         self.len -= 1;
+        self.recount();
     }
 
     /// Replaces element `index < len` with `v`.
@@ -710,6 +754,7 @@ impl List {
         if n <= old || fill.allows(node.count - 1, node.used() - old + n) {
             node.remove(i);
             node.insert(i, v);
+            self.recount();
         } else {
             self.remove(index);
             self.insert(index, v, fill);
@@ -824,6 +869,7 @@ impl List {
                 break;
             }
         }
+        self.recount();
         removed
     }
 }

@@ -219,6 +219,11 @@ impl ClientInfo {
         self.flags.load(Ordering::Relaxed) & bit != 0
     }
 
+    /// Whether the connection is logged in as `name` (ACL changes find its connections).
+    pub fn is_user(&self, name: &[u8]) -> bool {
+        self.user.lock().as_deref().unwrap_or("default").as_bytes() == name
+    }
+
     pub fn set_place(&self, worker: usize, slot: usize) {
         let place = ((worker as u64) << 32) | (slot as u64 & 0xffff_ffff);
         self.place.store(place, Ordering::Relaxed);

@@ -356,6 +356,23 @@ impl Registry {
             .map_or(0, Vec::len)
     }
 
+    /// Calls `f` for every subscription (ACL changes look for those a user lost).
+    pub fn each(&self, mut f: impl FnMut(Space, &[u8], Target)) {
+        for (space, shards) in [
+            (Space::Channel, &self.channels),
+            (Space::Shard, &self.shard_channels),
+        ] {
+            for s in shards.iter() {
+                for (name, list) in s.read().iter() {
+                    list.iter().for_each(|&who| f(space, name, who));
+                }
+            }
+        }
+        for (name, list) in self.patterns.read().iter() {
+            list.iter().for_each(|&who| f(Space::Pattern, name, who));
+        }
+    }
+
     /// Distinct patterns subscribed to (PUBSUB NUMPAT).
     pub fn numpat(&self) -> usize {
         self.patterns.read().len()

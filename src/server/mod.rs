@@ -50,6 +50,7 @@ pub mod limits;
 pub mod metrics;
 pub mod signals;
 pub mod tls;
+mod tls_ciphers;
 pub mod trace;
 pub mod udp;
 mod worker;

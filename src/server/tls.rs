@@ -6,9 +6,14 @@
 //!   `-o ssl_chain_cert=,ssl_key=,ssl_ca_cert=,ssl_verify_mode=,ssl_min_version=`;
 //!   the `refresh_certs` command reloads the files;
 //! - Redis's: `tls-port` adds RESP listeners with `tls-cert-file`, `tls-key-file`,
-//!   `tls-ca-cert-file`, `tls-auth-clients` (yes/no/optional), `tls-protocols`,
-//!   `tls-ciphersuites`; `CONFIG SET` of any of them rebuilds the configuration (and is
-//!   refused, the old one kept, when the new one cannot be built).
+//!   `tls-ca-cert-file`, `tls-ca-cert-dir`, `tls-auth-clients` (yes/no/optional),
+//!   `tls-protocols`, `tls-ciphersuites`, `tls-ciphers`, `tls-prefer-server-ciphers`;
+//!   `CONFIG SET` of any of them rebuilds the configuration (and is refused, the old one
+//!   kept, when the new one cannot be built).
+//!
+//! TLS 1.2 cipher lists (`tls-ciphers`, memcached's `ssl_ciphers`) are OpenSSL cipher
+//! strings read by [`super::tls_ciphers`]; rustls offers only ECDHE suites with AES-GCM or
+//! ChaCha20-Poly1305, so lists naming only others (CBC, RSA key exchange) are refused.
 //!
 //! rustls (with ring) provides TLS 1.2 and 1.3 only; older versions named in
 //! `tls-protocols` or `ssl_min_version` are refused at start-up.
@@ -46,11 +51,17 @@ pub struct TlsParams {
     /// Empty: the key is in the certificate file (memcached allows that).
     pub key: String,
     pub ca: String,
+    /// A directory of CA certificates (every PEM file in it).
+    pub ca_dir: String,
     pub client_auth: ClientAuth,
     /// Protocol names as Redis writes them (`TLSv1.2 TLSv1.3`).
     pub protocols: String,
     /// TLS 1.3 suites, OpenSSL names separated by `:`; empty for all.
     pub ciphersuites: String,
+    /// TLS 1.2 suites, an OpenSSL cipher list; empty for all.
+    pub ciphers: String,
+    /// Choose the suite by the server's order rather than the client's.
+    pub prefer_server: bool,
 }
 
 fn versions(protocols: &str) -> Result<Vec<&'static SupportedProtocolVersion>, String> {
@@ -83,6 +94,26 @@ fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(certs)
 }
 
+/// Every certificate in the PEM files of a directory (OpenSSL's CA path holds them as
+/// `<hash>.0` links; any name is read here). Files holding no certificate are skipped.
+fn read_cert_dir(dir: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut certs = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_file() {
+            continue;
+        }
+        if let Ok(found) = CertificateDer::pem_file_iter(&path) {
+            certs.extend(found.flatten());
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!("{dir}: no certificate found"));
+    }
+    Ok(certs)
+}
+
 /// Builds a rustls server configuration; the error names the file or setting at fault.
 pub fn build(p: &TlsParams) -> Result<Arc<ServerConfig>, String> {
     if p.cert.is_empty() {
@@ -109,6 +140,11 @@ pub fn build(p: &TlsParams) -> Result<Arc<ServerConfig>, String> {
             ));
         }
     }
+    if !p.ciphers.trim().is_empty() {
+        let tls12 = super::tls_ciphers::select(&p.ciphers)?;
+        crypto.cipher_suites.retain(|s| s.version() == &TLS13);
+        crypto.cipher_suites.extend(tls12);
+    }
     let crypto = Arc::new(crypto);
     let builder = ServerConfig::builder_with_provider(crypto.clone())
         .with_protocol_versions(&versions(&p.protocols)?)
@@ -116,12 +152,19 @@ pub fn build(p: &TlsParams) -> Result<Arc<ServerConfig>, String> {
     let builder = match p.client_auth {
         ClientAuth::None => builder.with_no_client_auth(),
         auth => {
-            if p.ca.is_empty() {
+            if p.ca.is_empty() && p.ca_dir.is_empty() {
                 return Err("client certificates are checked but no CA file is configured".into());
             }
             let mut roots = RootCertStore::empty();
-            for c in read_certs(&p.ca)? {
-                roots.add(c).map_err(|e| format!("{}: {e}", p.ca))?;
+            if !p.ca.is_empty() {
+                for c in read_certs(&p.ca)? {
+                    roots.add(c).map_err(|e| format!("{}: {e}", p.ca))?;
+                }
+            }
+            if !p.ca_dir.is_empty() {
+                for c in read_cert_dir(&p.ca_dir)? {
+                    roots.add(c).map_err(|e| format!("{}: {e}", p.ca_dir))?;
+                }
             }
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crypto);
             let v = if auth == ClientAuth::Optional {
@@ -132,9 +175,10 @@ pub fn build(p: &TlsParams) -> Result<Arc<ServerConfig>, String> {
             builder.with_client_cert_verifier(v.build().map_err(|e| e.to_string())?)
         }
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("{}: {e}", p.cert))?;
+    config.ignore_client_order = p.prefer_server;
     Ok(Arc::new(config))
 }
 
@@ -158,6 +202,7 @@ pub fn memcache_params(o: &TlsOptions) -> Result<TlsParams, String> {
         cert: o.chain_cert.clone().unwrap_or_default(),
         key: o.key.clone().unwrap_or_default(),
         ca: o.ca_cert.clone().unwrap_or_default(),
+        ca_dir: String::new(),
         client_auth: match o.verify_mode {
             0 => ClientAuth::None,
             1 => ClientAuth::Optional,
@@ -165,6 +210,8 @@ pub fn memcache_params(o: &TlsOptions) -> Result<TlsParams, String> {
         },
         protocols: protocols.into(),
         ciphersuites: String::new(),
+        ciphers: o.ciphers.clone().unwrap_or_default(),
+        prefer_server: false,
     })
 }
 
@@ -176,6 +223,9 @@ pub const RESP_DIRECTIVES: &[&str] = &[
     "tls-auth-clients",
     "tls-protocols",
     "tls-ciphersuites",
+    "tls-ciphers",
+    "tls-ca-cert-dir",
+    "tls-prefer-server-ciphers",
 ];
 
 /// Redis's `tls-*` directives (by name) as build parameters.
@@ -185,6 +235,7 @@ pub fn resp_params(values: &HashMap<String, String>) -> TlsParams {
         cert: v("tls-cert-file"),
         key: v("tls-key-file"),
         ca: v("tls-ca-cert-file"),
+        ca_dir: v("tls-ca-cert-dir"),
         client_auth: match v("tls-auth-clients").to_ascii_lowercase().as_str() {
             "no" => ClientAuth::None,
             "optional" => ClientAuth::Optional,
@@ -192,6 +243,8 @@ pub fn resp_params(values: &HashMap<String, String>) -> TlsParams {
         },
         protocols: v("tls-protocols"),
         ciphersuites: v("tls-ciphersuites"),
+        ciphers: v("tls-ciphers"),
+        prefer_server: v("tls-prefer-server-ciphers").eq_ignore_ascii_case("yes"),
     }
 }
 
@@ -273,12 +326,18 @@ impl Tls {
 pub struct TlsStream {
     pub tcp: TcpStream,
     conn: ServerConnection,
+    /// The peer does not speak TLS: nothing more is sent (not even rustls's alert).
+    mute: bool,
 }
 
 impl TlsStream {
     pub fn new(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<TlsStream> {
         let conn = ServerConnection::new(config).map_err(io::Error::other)?;
-        Ok(TlsStream { tcp, conn })
+        Ok(TlsStream {
+            tcp,
+            conn,
+            mute: false,
+        })
     }
 
     /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream, `WouldBlock`
@@ -295,8 +354,13 @@ impl TlsStream {
                 Ok(0) => return Ok(0),
                 Ok(_) => {
                     if let Err(e) = self.conn.process_new_packets() {
-                        // Send the alert that says why, then give up on the connection.
-                        let _ = self.conn.write_tls(&mut self.tcp);
+                        // Send the alert that says why, then give up on the connection;
+                        // except to a peer that does not speak TLS at all (a plain client
+                        // on the TLS port), which OpenSSL servers just close on too.
+                        let plain_peer = self.conn.is_handshaking()
+                            && matches!(e, rustls::Error::InvalidMessage(_));
+                        self.mute = plain_peer;
+                        let _ = self.send_records();
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                     // Handshake replies and session tickets go out as soon as they exist.
@@ -309,7 +373,7 @@ impl TlsStream {
 
     /// Writes pending TLS records until done or the socket is full.
     pub fn send_records(&mut self) -> io::Result<()> {
-        while self.conn.wants_write() {
+        while self.conn.wants_write() && !self.mute {
             match self.conn.write_tls(&mut self.tcp) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => {}
@@ -323,7 +387,7 @@ impl TlsStream {
 
     /// Records are waiting for the socket to drain.
     pub fn has_pending(&self) -> bool {
-        self.conn.wants_write()
+        self.conn.wants_write() && !self.mute
     }
 
     /// Encrypts what fits in rustls's buffer; `WouldBlock` while earlier records are still

@@ -119,6 +119,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn check(list: &List, model: &VecDeque<Vec<u8>>) {
+    assert!(
+        list.bytes_consistent(),
+        "kept heap bytes differ from a recount"
+    );
     assert_eq!(list.len(), model.len());
     let fwd: Vec<_> = list.iter().collect();
     assert_eq!(fwd.len(), model.len());

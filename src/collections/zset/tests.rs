@@ -94,6 +94,12 @@ impl Model {
 }
 
 fn check(z: &ZSet, model: &Model) {
+    if let ZSet::Tree(t) = z {
+        assert!(
+            t.bytes_consistent(),
+            "kept heap bytes differ from a recount"
+        );
+    }
     let r = z.as_ref();
     let want = model.ordered();
     assert_eq!(r.len(), want.len());
@@ -224,6 +230,9 @@ fn large_tree_against_model() {
             t.insert(&m, s);
         } else {
             t.insert(&m, s);
+        }
+        if round % 500 == 0 {
+            assert!(t.bytes_consistent(), "heap bytes drifted by round {round}");
         }
         if round % 4000 == 0 {
             let z = ZSet::Tree(Box::new(t.clone()));

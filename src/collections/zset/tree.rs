@@ -159,7 +159,7 @@ impl Leaf {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Inner {
     children: Vec<u32>,
     sizes: Vec<usize>,
@@ -170,7 +170,6 @@ struct Inner {
 }
 
 /// A sorted set of any size.
-#[derive(Clone)]
 pub struct Tree {
     leaves: Vec<Leaf>,
     free_leaves: Vec<u32>,
@@ -184,6 +183,41 @@ pub struct Tree {
     index: HashTable<Slot>,
     hasher: RandomState,
     len: usize,
+    /// Capacity of every leaf's buffer, and heap bytes of every inner node's vectors,
+    /// kept as they change so that [`Tree::heap_bytes`] (asked after each write) is O(1).
+    leaf_bytes: usize,
+    inner_bytes: usize,
+}
+
+impl Clone for Tree {
+    fn clone(&self) -> Tree {
+        let mut t = Tree {
+            leaves: self.leaves.clone(),
+            free_leaves: self.free_leaves.clone(),
+            inners: self.inners.clone(),
+            free_inners: self.free_inners.clone(),
+            root: self.root,
+            height: self.height,
+            first: self.first,
+            last: self.last,
+            index: self.index.clone(),
+            hasher: self.hasher.clone(),
+            len: self.len,
+            leaf_bytes: 0,
+            inner_bytes: 0,
+        };
+        // Cloned vectors have capacities of their own.
+        (t.leaf_bytes, t.inner_bytes) = t.count_bytes();
+        t
+    }
+}
+
+/// Heap bytes of one inner node's vectors.
+fn inner_heap(n: &Inner) -> usize {
+    n.children.capacity() * 4
+        + n.sizes.capacity() * 8
+        + n.seps.capacity() * 24
+        + n.seps.iter().map(|s| s.1.len()).sum::<usize>()
 }
 
 impl Default for Tree {
@@ -224,6 +258,8 @@ impl Tree {
             index: HashTable::new(),
             hasher: RandomState::new(),
             len: 0,
+            leaf_bytes: 0,
+            inner_bytes: 0,
         }
     }
 
@@ -235,24 +271,43 @@ impl Tree {
         self.len == 0
     }
 
-    /// Heap bytes held, for the memory budget.
+    /// Heap bytes held, for the memory budget (O(1): the leaf and inner bytes are kept
+    /// up to date by every change).
     pub fn heap_bytes(&self) -> usize {
-        let leaves: usize = self.leaves.iter().map(|l| l.buf.capacity()).sum();
-        let inners: usize = self
-            .inners
-            .iter()
-            .map(|n| {
-                n.children.capacity() * 4
-                    + n.sizes.capacity() * 8
-                    + n.seps.capacity() * 24
-                    + n.seps.iter().map(|s| s.1.len()).sum::<usize>()
-            })
-            .sum();
-        leaves
+        self.leaf_bytes
             + self.leaves.capacity() * std::mem::size_of::<Leaf>()
-            + inners
+            + self.inner_bytes
             + self.inners.capacity() * std::mem::size_of::<Inner>()
             + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
+    }
+
+    /// (leaf bytes, inner bytes) counted from scratch.
+    fn count_bytes(&self) -> (usize, usize) {
+        let leaves = self.leaves.iter().map(|l| l.buf.capacity()).sum();
+        let inners = self.inners.iter().map(inner_heap).sum();
+        (leaves, inners)
+    }
+
+    /// Whether the kept byte counts match a recount (tests).
+    pub fn bytes_consistent(&self) -> bool {
+        self.count_bytes() == (self.leaf_bytes, self.inner_bytes)
+    }
+
+    /// Runs `f` on inner node `id`, keeping `inner_bytes` up to date.
+    fn edit_inner<R>(&mut self, id: u32, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let n = &mut self.inners[id as usize];
+        let before = inner_heap(n);
+        let r = f(n);
+        let after = inner_heap(n);
+        self.inner_bytes = self.inner_bytes + after - before;
+        r
+    }
+
+    /// Puts inner node `id` on the free list, its vectors dropped.
+    fn free_inner(&mut self, id: u32) {
+        let old = std::mem::take(&mut self.inners[id as usize]);
+        self.inner_bytes -= inner_heap(&old);
+        self.free_inners.push(id);
     }
 
     fn hash(&self, member: &[u8]) -> u32 {
@@ -378,12 +433,14 @@ impl Tree {
         let leaf_id = node;
         let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
         let leaf = &mut self.leaves[leaf_id as usize];
+        let cap = leaf.buf.capacity();
         if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
             let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
             leaf.buf.reserve_exact(grow);
         }
         insert_entry(&mut leaf.buf, pos, score, member);
         leaf.count += 1;
+        self.leaf_bytes += leaf.buf.capacity() - cap;
         let h = self.hash(member);
         self.index.insert_unique(
             table_hash(h),
@@ -432,6 +489,7 @@ impl Tree {
     }
 
     fn alloc_inner(&mut self, inner: Inner) -> u32 {
+        self.inner_bytes += inner_heap(&inner);
         if let Some(id) = self.free_inners.pop() {
             self.inners[id as usize] = inner;
             id
@@ -462,10 +520,12 @@ impl Tree {
         let l = &mut self.leaves[leaf_id as usize];
         let off = l.offset(at);
         let moved = (l.count as usize - at) as u32;
+        let cap = l.buf.capacity();
         let tail: Vec<u8> = l.buf[off..].to_vec();
         l.buf.truncate(off);
         l.buf.shrink_to(off + off / 8);
         l.count -= moved;
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + tail.capacity() - cap;
         let (parent, next) = (l.parent, l.next);
         let (sep_score, ss, se) = read_entry(&tail, 0);
         let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
@@ -522,13 +582,15 @@ impl Tree {
             return;
         }
         self.set_parent(right, parent, leaves);
-        let p = &mut self.inners[parent as usize];
-        let i = p.children.iter().position(|&c| c == left).expect("child");
-        p.children.insert(i + 1, right);
-        p.sizes[i] -= right_size;
-        p.sizes.insert(i + 1, right_size);
-        p.seps.insert(i, sep);
-        if p.children.len() > FANOUT {
+        let full = self.edit_inner(parent, |p| {
+            let i = p.children.iter().position(|&c| c == left).expect("child");
+            p.children.insert(i + 1, right);
+            p.sizes[i] -= right_size;
+            p.sizes.insert(i + 1, right_size);
+            p.seps.insert(i, sep);
+            p.children.len() > FANOUT
+        });
+        if full {
             self.split_inner(parent);
         }
     }
@@ -542,13 +604,14 @@ impl Tree {
     }
 
     fn split_inner(&mut self, id: u32) {
-        let n = &mut self.inners[id as usize];
-        let mid = n.children.len() / 2;
-        let children = n.children.split_off(mid);
-        let sizes = n.sizes.split_off(mid);
-        let seps = n.seps.split_off(mid);
-        let sep = n.seps.pop().expect("a separator between the halves");
-        let (parent, leaves) = (n.parent, n.leaf_children);
+        let (children, sizes, seps, sep, parent, leaves) = self.edit_inner(id, |n| {
+            let mid = n.children.len() / 2;
+            let children = n.children.split_off(mid);
+            let sizes = n.sizes.split_off(mid);
+            let seps = n.seps.split_off(mid);
+            let sep = n.seps.pop().expect("a separator between the halves");
+            (children, sizes, seps, sep, n.parent, n.leaf_children)
+        });
         let size: usize = sizes.iter().sum();
         let new_id = self.alloc_inner(Inner {
             children,
@@ -596,7 +659,8 @@ impl Tree {
             if l.parent != NIL {
                 self.unlink_leaf(leaf_id);
             } else {
-                self.leaves[leaf_id as usize].buf = Vec::new();
+                let old = std::mem::take(&mut self.leaves[leaf_id as usize].buf);
+                self.leaf_bytes -= old.capacity();
             }
         } else if (l.count as usize) < LEAF_MAX / 4 {
             self.merge_small(leaf_id);
@@ -632,8 +696,10 @@ impl Tree {
         let count = self.leaves[right as usize].count;
         self.retarget(&moved, right, left);
         let l = &mut self.leaves[left as usize];
+        let cap = l.buf.capacity();
         l.buf.extend_from_slice(&moved);
         l.count += count;
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.capacity();
         self.leaves[right as usize].count = 0;
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
@@ -646,6 +712,7 @@ impl Tree {
     /// Takes an empty leaf out of the tree.
     fn unlink_leaf(&mut self, leaf_id: u32) {
         let l = std::mem::take(&mut self.leaves[leaf_id as usize]);
+        self.leaf_bytes -= l.buf.capacity();
         if l.prev == NIL {
             self.first = l.next;
         } else {
@@ -662,18 +729,18 @@ impl Tree {
 
     /// Removes an emptied child from inner node `parent`, and the parent when it empties.
     fn remove_child(&mut self, parent: u32, child: u32) {
-        let p = &mut self.inners[parent as usize];
-        let i = p.children.iter().position(|&c| c == child).expect("child");
-        debug_assert_eq!(p.sizes[i], 0);
-        p.children.remove(i);
-        p.sizes.remove(i);
-        if !p.seps.is_empty() {
-            p.seps.remove(i.saturating_sub(1));
-        }
-        if p.children.is_empty() {
-            let grand = p.parent;
-            self.free_inners.push(parent);
-            self.inners[parent as usize].children = Vec::new();
+        let (empty, grand) = self.edit_inner(parent, |p| {
+            let i = p.children.iter().position(|&c| c == child).expect("child");
+            debug_assert_eq!(p.sizes[i], 0);
+            p.children.remove(i);
+            p.sizes.remove(i);
+            if !p.seps.is_empty() {
+                p.seps.remove(i.saturating_sub(1));
+            }
+            (p.children.is_empty(), p.parent)
+        });
+        if empty {
+            self.free_inner(parent);
             if grand != NIL {
                 self.remove_child(grand, parent);
             }
@@ -685,8 +752,7 @@ impl Tree {
             let only = self.inners[old as usize].children[0];
             let leaves = self.inners[old as usize].leaf_children;
             self.set_parent(only, NIL, leaves);
-            self.inners[old as usize].children = Vec::new();
-            self.free_inners.push(old);
+            self.free_inner(old);
             self.root = only;
             self.height -= 1;
         }

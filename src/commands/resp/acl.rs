@@ -8,6 +8,9 @@ use super::registry::{registry, spec, Spec};
 use super::Call;
 use crate::auth::log::unix_millis;
 use crate::auth::{self, catalog, Denied, LogEntry, LogReason};
+use crate::commands::ClientInfo;
+use crate::hub::pubsub::Space;
+use crate::hub::{flag, Event};
 use crate::protocol::resp::{parse_i64, Args};
 
 /// Whether the connection's user may run this request; when not, writes Redis's
@@ -81,7 +84,10 @@ pub(super) fn log_denial(
     if client_info.last() == Some(&b'\n') {
         client_info.pop();
     }
-    let context = if call.conn.tx.queuing() || call.conn.running_exec {
+    // A script's redis.call runs nested in EVAL (depth 2 or more at the check).
+    let context = if call.depth >= 2 && call.ctx.scripting.run.is_running() {
+        "lua"
+    } else if call.conn.tx.queuing() || call.conn.running_exec {
         "multi"
     } else {
         "toplevel"
@@ -158,6 +164,8 @@ pub(super) fn acl(call: &mut Call<'_>, args: Args<'_>) {
         }
         let n = users.delete_users(&names);
         call.w.integer(n as i64);
+        // Redis closes the deleted users' connections at once (idle subscribers too).
+        close_clients(call, |c| names.iter().any(|n| c.is_user(n)));
     } else if is("getuser") && argc == 3 {
         getuser(call, args.get(2));
     } else if (is("list") || is("users")) && argc == 2 {
@@ -186,7 +194,10 @@ pub(super) fn acl(call: &mut Call<'_>, args: Args<'_>) {
         );
     } else if is("load") && argc == 2 {
         match users.load_acl_file() {
-            Ok(()) => call.w.ok(),
+            Ok(()) => {
+                call.w.ok();
+                close_clients(call, |c| !c.is_user(b"default"));
+            }
             Err(e) => call.w.error_fmt(format_args!("ERR {e}")),
         }
     } else if is("save") && argc == 2 {
@@ -280,7 +291,10 @@ fn setuser(call: &mut Call<'_>, args: Args<'_>) {
     }
     let rules: Vec<&[u8]> = args.iter_from(3).collect();
     match call.ctx.users.set_user(name, &rules) {
-        Ok(()) => call.w.ok(),
+        Ok(()) => {
+            call.w.ok();
+            kill_revoked_subscribers(call, name);
+        }
         Err((rule, auth::RuleError::Syntax))
             if rule.first() == Some(&b'(') && { rule.last() != Some(&b')') } =>
         {
@@ -438,4 +452,52 @@ fn dryrun(call: &mut Call<'_>, args: Args<'_>) {
         ),
     };
     call.w.bulk(text.as_bytes());
+}
+
+/// Closes the connections `doomed` picks: others through their worker (and out of CLIENT
+/// LIST at once), the caller after this reply.
+fn close_clients(call: &mut Call<'_>, doomed: impl Fn(&ClientInfo) -> bool) {
+    for c in call.ctx.clients.list() {
+        if !doomed(&c) {
+            continue;
+        }
+        if c.id == call.info.id {
+            call.close = true;
+        } else {
+            call.ctx.hub.post(c.target(), Event::Kill);
+            call.ctx.clients.close(c.id);
+        }
+    }
+}
+
+/// Redis 7.0's `ACLKillPubsubClientsIfNeeded`: after `name`'s rules changed, its
+/// connections subscribed to a channel, shard channel or pattern the user may no longer
+/// use are closed (a pattern must be allowed as a pattern, as PSUBSCRIBE checks it).
+fn kill_revoked_subscribers(call: &mut Call<'_>, name: &[u8]) {
+    let Some(user) = call.ctx.users.get(name) else {
+        return;
+    };
+    let subscribers: Vec<u64> = call
+        .ctx
+        .clients
+        .list()
+        .iter()
+        .filter(|c| c.has_flag(flag::PUBSUB) && c.is_user(name))
+        .map(|c| c.id)
+        .collect();
+    if subscribers.is_empty() || user.unrestricted() {
+        return;
+    }
+    let mut doomed = Vec::new();
+    call.ctx.hub.pubsub.each(|space, channel, who| {
+        if subscribers.contains(&who.id)
+            && !doomed.contains(&who.id)
+            && !user.channel_allowed(channel, space == Space::Pattern)
+        {
+            doomed.push(who.id);
+        }
+    });
+    if !doomed.is_empty() {
+        close_clients(call, |c| doomed.contains(&c.id));
+    }
 }

@@ -1,5 +1,6 @@
 //! Blocking pops (Redis 7.0): BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX
-//! BZMPOP, built on the hub's one waiting mechanism ([`crate::hub`]).
+//! BZMPOP, built on the hub's one waiting mechanism ([`crate::hub`]); and the argument
+//! parsing LMPOP and ZMPOP share with their blocking forms ([`parse_multi_pop`]).
 //!
 //! Each handler first tries the non-blocking form. When nothing is there and the client
 //! may block (not inside MULTI/EXEC or a script), it calls [`Call::block`] on its keys and
@@ -12,12 +13,12 @@
 
 use std::time::Duration;
 
-use super::list::{move_element, parse_multi_pop, End, PopReply};
+use super::list::{move_element, End, PopReply};
 use super::registry::{spec, Spec};
-use super::zset::{parse_multi_zpop, ZPopReply};
+use super::zset::ZPopReply;
 use super::Call;
 use crate::hub::OnTimeout;
-use crate::protocol::resp::Args;
+use crate::protocol::resp::{parse_i64, Args};
 use crate::storage::ItemType;
 
 #[rustfmt::skip]
@@ -181,17 +182,125 @@ fn brpoplpush(call: &mut Call<'_>, args: Args<'_>) {
     bmove(call, args, End::Right, End::Left, timeout);
 }
 
-fn blmpop(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(mp) = parse_multi_pop(call, args, 2) else {
+/// `numkeys key... LEFT|RIGHT|MIN|MAX [COUNT n]` parsed: LMPOP, ZMPOP and their blocking
+/// forms.
+pub(super) struct MultiPop<'a> {
+    args: Args<'a>,
+    /// Where the keys start (LMPOP 2, BLMPOP 3) and how many there are.
+    first_key: usize,
+    numkeys: usize,
+    from: PopFrom,
+    count: usize,
+}
+
+/// The end a multi-key pop takes from.
+#[derive(Clone, Copy)]
+enum PopFrom {
+    List(End),
+    /// Sorted sets: the highest scores (`MAX`) or the lowest.
+    ZSet {
+        max: bool,
+    },
+}
+
+/// Parses LMPOP/BLMPOP (`ty` List) or ZMPOP/BZMPOP (ZSet) arguments from `numkeys` at
+/// argument `at` (1, or 2 after a blocking timeout) as Redis does, replying its errors.
+pub(super) fn parse_multi_pop<'a>(
+    call: &mut Call<'_>,
+    args: Args<'a>,
+    at: usize,
+    ty: ItemType,
+) -> Option<MultiPop<'a>> {
+    let numkeys = match parse_i64(args.get(at)) {
+        Some(n) if n >= 1 => n as u64,
+        _ => {
+            call.w.error(b"ERR numkeys should be greater than 0");
+            return None;
+        }
+    };
+    let where_at = (at as u64 + 1).saturating_add(numkeys);
+    if where_at >= args.len() as u64 {
+        call.syntax_error();
+        return None;
+    }
+    let where_at = where_at as usize;
+    let word = args.get(where_at);
+    let from = match ty {
+        ItemType::List => End::parse(word).map(PopFrom::List),
+        _ if word.eq_ignore_ascii_case(b"min") => Some(PopFrom::ZSet { max: false }),
+        _ if word.eq_ignore_ascii_case(b"max") => Some(PopFrom::ZSet { max: true }),
+        _ => None,
+    };
+    let Some(from) = from else {
+        call.syntax_error();
+        return None;
+    };
+    let mut count: Option<usize> = None;
+    let mut i = where_at + 1;
+    while i < args.len() {
+        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
+            match parse_i64(args.get(i + 1)) {
+                Some(n) if n >= 1 => count = Some(n as usize),
+                _ => {
+                    call.w.error(b"ERR count should be greater than 0");
+                    return None;
+                }
+            }
+            i += 2;
+        } else {
+            call.syntax_error();
+            return None;
+        }
+    }
+    Some(MultiPop {
+        args,
+        first_key: at + 1,
+        numkeys: numkeys as usize,
+        from,
+        count: count.unwrap_or(1),
+    })
+}
+
+impl<'a> MultiPop<'a> {
+    fn keys(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.numkeys).map(|k| self.args.get(self.first_key + k))
+    }
+
+    /// Pops from the first key holding a list (sorted set), replying `[key, [elements]]`;
+    /// false (and nothing replied) when none does; None after an error reply.
+    pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
+        for key in self.keys() {
+            let popped = match self.from {
+                PopFrom::List(_) if call.passed_over(key, ItemType::List) => continue,
+                PopFrom::ZSet { .. } if call.passed_over(key, ItemType::ZSet) => continue,
+                PopFrom::List(end) => call.pop_list(key, end, self.count, PopReply::KeyArray)?,
+                PopFrom::ZSet { max } => {
+                    call.pop_zset(key, max, self.count, ZPopReply::KeyPairs)?
+                }
+            };
+            if popped {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+}
+
+/// BLMPOP and BZMPOP: `timeout numkeys key... where [COUNT n]`.
+fn bmpop(call: &mut Call<'_>, args: Args<'_>, ty: ItemType) {
+    let Some(mp) = parse_multi_pop(call, args, 2, ty) else {
         return;
     };
     let Some(timeout) = call.timeout_arg(args.get(1)) else {
         return;
     };
     if mp.try_pop(call) == Some(false) {
-        let keys = (0..mp.numkeys).map(|k| args.get(mp.first_key + k));
-        call.block_or_timeout(keys, timeout, OnTimeout::NullArray);
+        call.block_or_timeout(mp.keys(), timeout, OnTimeout::NullArray);
     }
+}
+
+fn blmpop(call: &mut Call<'_>, args: Args<'_>) {
+    bmpop(call, args, ItemType::List);
 }
 
 fn bzpop(call: &mut Call<'_>, args: Args<'_>, max: bool) {
@@ -220,16 +329,7 @@ fn bzpopmax(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn bzmpop(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(mp) = parse_multi_zpop(call, args, 2) else {
-        return;
-    };
-    let Some(timeout) = call.timeout_arg(args.get(1)) else {
-        return;
-    };
-    if mp.try_pop(call) == Some(false) {
-        let keys = (0..mp.numkeys).map(|k| args.get(mp.first_key + k));
-        call.block_or_timeout(keys, timeout, OnTimeout::NullArray);
-    }
+    bmpop(call, args, ItemType::ZSet);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 use std::any::Any;
 
+use super::blocking::parse_multi_pop;
 use super::registry::{spec, Spec};
 use super::{Call, OOM};
 use crate::collections::list::{Fill, List, ListRef, Packed};
@@ -774,83 +775,8 @@ fn rpoplpush(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
-/// `numkeys key... LEFT|RIGHT [COUNT n]` from argument `at` (LMPOP 1, BLMPOP 2).
-pub(super) struct MultiPop<'a> {
-    pub keys: Args<'a>,
-    pub first_key: usize,
-    pub numkeys: usize,
-    pub end: End,
-    pub count: usize,
-}
-
-/// Parses LMPOP/BLMPOP's arguments as Redis does, replying its errors.
-pub(super) fn parse_multi_pop<'a>(
-    call: &mut Call<'_>,
-    args: Args<'a>,
-    at: usize,
-) -> Option<MultiPop<'a>> {
-    let numkeys = match parse_i64(args.get(at)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => {
-            call.w.error(b"ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    let where_at = (at as u64 + 1).saturating_add(numkeys);
-    if where_at >= args.len() as u64 {
-        call.syntax_error();
-        return None;
-    }
-    let where_at = where_at as usize;
-    let Some(end) = End::parse(args.get(where_at)) else {
-        call.syntax_error();
-        return None;
-    };
-    let mut count: Option<usize> = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            match parse_i64(args.get(i + 1)) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => {
-                    call.w.error(b"ERR count should be greater than 0");
-                    return None;
-                }
-            }
-            i += 2;
-        } else {
-            call.syntax_error();
-            return None;
-        }
-    }
-    Some(MultiPop {
-        keys: args,
-        first_key: at + 1,
-        numkeys: numkeys as usize,
-        end,
-        count: count.unwrap_or(1),
-    })
-}
-
-impl MultiPop<'_> {
-    /// Pops from the first key holding a list, replying `[key, [elements]]`; false (and
-    /// nothing replied) when none does; None after an error reply.
-    pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
-        for k in 0..self.numkeys {
-            let key = self.keys.get(self.first_key + k);
-            if call.passed_over(key, ItemType::List) {
-                continue;
-            }
-            if call.pop_list(key, self.end, self.count, PopReply::KeyArray)? {
-                return Some(true);
-            }
-        }
-        Some(false)
-    }
-}
-
 fn lmpop(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(mp) = parse_multi_pop(call, args, 1) else {
+    let Some(mp) = parse_multi_pop(call, args, 1, ItemType::List) else {
         return;
     };
     if mp.try_pop(call) == Some(false) {

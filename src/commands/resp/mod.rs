@@ -49,6 +49,7 @@ mod transaction;
 mod typed;
 mod zset;
 mod zsetops;
+mod zsetrange;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

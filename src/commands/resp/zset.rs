@@ -14,8 +14,13 @@
 
 use std::any::Any;
 
+use super::blocking::parse_multi_pop;
 use super::list::WrongType;
 use super::registry::{spec, Spec};
+use super::zsetrange::{
+    zrange, zrangebylex, zrangebyscore, zrangestore, zremrangebylex, zremrangebyrank,
+    zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
+};
 use super::Call;
 use crate::collections::random_below;
 use crate::collections::zset::{
@@ -88,8 +93,8 @@ pub(super) static COMMANDS: &[Spec] = &[
 
 const NOT_FLOAT: &[u8] = b"ERR value is not a valid float";
 const NAN_SCORE: &[u8] = b"ERR resulting score is not a number (NaN)";
-const BAD_SCORE_RANGE: &[u8] = b"ERR min or max is not a float";
-const BAD_LEX_RANGE: &[u8] = b"ERR min or max not valid string range item";
+pub(super) const BAD_SCORE_RANGE: &[u8] = b"ERR min or max is not a float";
+pub(super) const BAD_LEX_RANGE: &[u8] = b"ERR min or max not valid string range item";
 
 impl Object for ZSet {
     fn value_type(&self) -> ItemType {
@@ -567,257 +572,6 @@ fn zrevrank(call: &mut Call<'_>, args: Args<'_>) {
     rank_generic(call, args, true);
 }
 
-/// What ZRANGE and its older forms select.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum By {
-    Auto,
-    Rank,
-    Score,
-    Lex,
-}
-
-/// A parsed range request.
-struct RangeRequest<'a> {
-    by: By,
-    rev: bool,
-    withscores: bool,
-    offset: i64,
-    limit: i64,
-    min: &'a [u8],
-    max: &'a [u8],
-}
-
-/// Parses `<min> <max> [BYSCORE|BYLEX] [REV] [WITHSCORES] [LIMIT offset count]` from
-/// argument `at` (the source key) as `zrangeGenericCommand` does; replies its errors.
-fn parse_range<'a>(
-    call: &mut Call<'_>,
-    args: Args<'a>,
-    at: usize,
-    store: bool,
-    mut by: By,
-    rev: Option<bool>,
-) -> Option<RangeRequest<'a>> {
-    let mut req = RangeRequest {
-        by,
-        rev: rev.unwrap_or(false),
-        withscores: false,
-        offset: 0,
-        limit: -1,
-        min: args.get(at + 1),
-        max: args.get(at + 2),
-    };
-    let mut j = at + 3;
-    while j < args.len() {
-        let a = args.get(j);
-        let left = args.len() - j - 1;
-        if !store && a.eq_ignore_ascii_case(b"withscores") {
-            req.withscores = true;
-        } else if a.eq_ignore_ascii_case(b"limit") && left >= 2 {
-            req.offset = call.integer(args.get(j + 1))?;
-            req.limit = call.integer(args.get(j + 2))?;
-            j += 2;
-        } else if rev.is_none() && a.eq_ignore_ascii_case(b"rev") {
-            req.rev = true;
-        } else if by == By::Auto && a.eq_ignore_ascii_case(b"bylex") {
-            by = By::Lex;
-        } else if by == By::Auto && a.eq_ignore_ascii_case(b"byscore") {
-            by = By::Score;
-        } else {
-            call.syntax_error();
-            return None;
-        }
-        j += 1;
-    }
-    if by == By::Auto {
-        by = By::Rank;
-    }
-    req.by = by;
-    if req.limit != -1 && by == By::Rank {
-        call.w.error(
-            b"ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        );
-        return None;
-    }
-    if req.withscores && by == By::Lex {
-        call.w
-            .error(b"ERR syntax error, WITHSCORES not supported in combination with BYLEX");
-        return None;
-    }
-    if req.rev && by != By::Rank {
-        std::mem::swap(&mut req.min, &mut req.max);
-    }
-    Some(req)
-}
-
-/// The parsed bounds of a range request.
-enum Bounds<'a> {
-    Rank(i64, i64),
-    Score(ScoreBound, ScoreBound),
-    Lex(LexBound<'a>, LexBound<'a>),
-}
-
-impl<'a> RangeRequest<'a> {
-    /// Parses the bounds, replying Redis's error when they are not valid.
-    fn bounds(&self, call: &mut Call<'_>) -> Option<Bounds<'a>> {
-        match self.by {
-            By::Score => match (ScoreBound::parse(self.min), ScoreBound::parse(self.max)) {
-                (Some(a), Some(b)) => Some(Bounds::Score(a, b)),
-                _ => {
-                    call.w.error(BAD_SCORE_RANGE);
-                    None
-                }
-            },
-            By::Lex => match (LexBound::parse(self.min), LexBound::parse(self.max)) {
-                (Some(a), Some(b)) => Some(Bounds::Lex(a, b)),
-                _ => {
-                    call.w.error(BAD_LEX_RANGE);
-                    None
-                }
-            },
-            _ => {
-                let a = call.integer(self.min)?;
-                let b = call.integer(self.max)?;
-                Some(Bounds::Rank(a, b))
-            }
-        }
-    }
-
-    /// The selected ranks, in reply order: `(first rank, count, descending)`.
-    fn select(&self, bounds: &Bounds<'_>, z: ZRef<'_>) -> (usize, usize, bool) {
-        let len = z.len();
-        let (a, b) = match bounds {
-            Bounds::Rank(s, e) => {
-                let Some((s, e)) = normalize_ranks(*s, *e, len) else {
-                    return (0, 0, false);
-                };
-                return if self.rev {
-                    (len - 1 - s, e - s + 1, true)
-                } else {
-                    (s, e - s + 1, false)
-                };
-            }
-            Bounds::Score(min, max) => z.score_range(min, max),
-            Bounds::Lex(min, max) => z.lex_range(min, max),
-        };
-        if self.offset < 0 || a >= b {
-            return (0, 0, false);
-        }
-        let avail = (b - a).saturating_sub(self.offset as usize);
-        let n = if self.limit < 0 {
-            avail
-        } else {
-            avail.min(self.limit as usize)
-        };
-        if n == 0 {
-            return (0, 0, false);
-        }
-        if self.rev {
-            (b - 1 - self.offset as usize, n, true)
-        } else {
-            (a + self.offset as usize, n, false)
-        }
-    }
-}
-
-/// Redis's rank normalization (as LRANGE's): the inclusive range, or None when empty.
-pub(super) fn normalize_ranks(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let end = if end < 0 { len + end } else { end };
-    if start > end || start >= len {
-        return None;
-    }
-    Some((start as usize, end.min(len - 1) as usize))
-}
-
-/// Writes the selected entries of `z`.
-fn reply_selected(w: &mut Writer<'_>, z: ZRef<'_>, sel: (usize, usize, bool), withscores: bool) {
-    let (first, n, desc) = sel;
-    if n == 0 {
-        return w.array(0);
-    }
-    if desc {
-        reply_entries(w, n, z.iter_rev_from(first), withscores);
-    } else {
-        reply_entries(w, n, z.iter_from(first), withscores);
-    }
-}
-
-fn range_generic(call: &mut Call<'_>, args: Args<'_>, by: By, rev: Option<bool>) {
-    let Some(req) = parse_range(call, args, 1, false, by, rev) else {
-        return;
-    };
-    let Some(bounds) = req.bounds(call) else {
-        return;
-    };
-    call.read_zset(args.get(1), |z, w| match z {
-        None => w.array(0),
-        Some(z) => reply_selected(w, z, req.select(&bounds, z), req.withscores),
-    });
-}
-
-fn zrange(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Auto, None);
-}
-
-fn zrevrange(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Rank, Some(true));
-}
-
-fn zrangebyscore(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Score, Some(false));
-}
-
-fn zrevrangebyscore(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Score, Some(true));
-}
-
-fn zrangebylex(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Lex, Some(false));
-}
-
-fn zrevrangebylex(call: &mut Call<'_>, args: Args<'_>) {
-    range_generic(call, args, By::Lex, Some(true));
-}
-
-fn zrangestore(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(req) = parse_range(call, args, 2, true, By::Auto, None) else {
-        return;
-    };
-    let Some(bounds) = req.bounds(call) else {
-        return;
-    };
-    let limits = call.zset_limits();
-    let (dst, src) = (args.get(1), args.get(2));
-    let ctx = call.ctx;
-    ctx.gates.exclusive(|_| {
-        // Read the selection out of the source, then replace the destination with it.
-        let picked = call.read_zset(src, |z, _| {
-            let Some(z) = z else {
-                return (Vec::new(), false);
-            };
-            let sel = req.select(&bounds, z);
-            let (first, n, desc) = sel;
-            let mut out: Vec<(f64, Vec<u8>)> = Vec::with_capacity(n.min(1 << 16));
-            let rank_len = matches!(bounds, Bounds::Rank(..)).then_some(n);
-            if desc {
-                out.extend(z.iter_rev_from(first).take(n).map(|(s, m)| (s, m.to_vec())));
-            } else {
-                out.extend(z.iter_from(first).take(n).map(|(s, m)| (s, m.to_vec())));
-            }
-            (out, rank_len.is_some_and(|n| n > limits.max_entries))
-        });
-        let Some((entries, big)) = picked else {
-            return;
-        };
-        call.store_zset(dst, entries, big, "zrangestore");
-    });
-}
-
 impl Call<'_> {
     /// Replaces `dst` with a sorted set of `entries` (deleting it when there are none) and
     /// replies the new cardinality, as ZRANGESTORE/ZUNIONSTORE do. `tree` forces the large
@@ -914,87 +668,8 @@ fn zpopmax(call: &mut Call<'_>, args: Args<'_>) {
     pop_generic(call, args, true);
 }
 
-/// `numkeys key... MIN|MAX [COUNT n]` from argument `at` (ZMPOP 1, BZMPOP 2).
-pub(super) struct MultiZPop<'a> {
-    pub keys: Args<'a>,
-    pub first_key: usize,
-    pub numkeys: usize,
-    pub max: bool,
-    pub count: usize,
-}
-
-/// Parses ZMPOP/BZMPOP's arguments as Redis does, replying its errors.
-pub(super) fn parse_multi_zpop<'a>(
-    call: &mut Call<'_>,
-    args: Args<'a>,
-    at: usize,
-) -> Option<MultiZPop<'a>> {
-    let numkeys = match parse_i64(args.get(at)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => {
-            call.w.error(b"ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    let where_at = (at as u64 + 1).saturating_add(numkeys);
-    if where_at >= args.len() as u64 {
-        call.syntax_error();
-        return None;
-    }
-    let where_at = where_at as usize;
-    let max = match args.get(where_at) {
-        a if a.eq_ignore_ascii_case(b"min") => false,
-        a if a.eq_ignore_ascii_case(b"max") => true,
-        _ => {
-            call.syntax_error();
-            return None;
-        }
-    };
-    let mut count: Option<usize> = None;
-    let mut i = where_at + 1;
-    while i < args.len() {
-        if count.is_none() && args.get(i).eq_ignore_ascii_case(b"count") && i + 1 < args.len() {
-            match parse_i64(args.get(i + 1)) {
-                Some(n) if n >= 1 => count = Some(n as usize),
-                _ => {
-                    call.w.error(b"ERR count should be greater than 0");
-                    return None;
-                }
-            }
-            i += 2;
-        } else {
-            call.syntax_error();
-            return None;
-        }
-    }
-    Some(MultiZPop {
-        keys: args,
-        first_key: at + 1,
-        numkeys: numkeys as usize,
-        max,
-        count: count.unwrap_or(1),
-    })
-}
-
-impl MultiZPop<'_> {
-    /// Pops from the first key holding a sorted set; false (nothing replied) when none
-    /// does; None after an error reply.
-    pub(super) fn try_pop(&self, call: &mut Call<'_>) -> Option<bool> {
-        for k in 0..self.numkeys {
-            let key = self.keys.get(self.first_key + k);
-            if call.passed_over(key, ItemType::ZSet) {
-                continue;
-            }
-            if call.pop_zset(key, self.max, self.count, ZPopReply::KeyPairs)? {
-                return Some(true);
-            }
-        }
-        Some(false)
-    }
-}
-
 fn zmpop(call: &mut Call<'_>, args: Args<'_>) {
-    let Some(mp) = parse_multi_zpop(call, args, 1) else {
+    let Some(mp) = parse_multi_pop(call, args, 1, ItemType::ZSet) else {
         return;
     };
     if mp.try_pop(call) == Some(false) {
@@ -1077,48 +752,6 @@ fn zrandmember(call: &mut Call<'_>, args: Args<'_>) {
             }
         }
     });
-}
-
-fn remrange_generic(call: &mut Call<'_>, args: Args<'_>, by: By) {
-    let req = RangeRequest {
-        by,
-        rev: false,
-        withscores: false,
-        offset: 0,
-        limit: -1,
-        min: args.get(2),
-        max: args.get(3),
-    };
-    let Some(bounds) = req.bounds(call) else {
-        return;
-    };
-    let event = match by {
-        By::Rank | By::Auto => "zremrangebyrank",
-        By::Score => "zremrangebyscore",
-        By::Lex => "zremrangebylex",
-    };
-    let r = call.write_zset(args.get(1), None, event, |z, _| {
-        let (first, n, _) = req.select(&bounds, z.as_ref());
-        if n > 0 {
-            z.remove_ranks(first, first + n);
-        }
-        (n as i64, n > 0)
-    });
-    if let Some(r) = r {
-        call.w.integer(r.unwrap_or(0));
-    }
-}
-
-fn zremrangebyrank(call: &mut Call<'_>, args: Args<'_>) {
-    remrange_generic(call, args, By::Rank);
-}
-
-fn zremrangebyscore(call: &mut Call<'_>, args: Args<'_>) {
-    remrange_generic(call, args, By::Score);
-}
-
-fn zremrangebylex(call: &mut Call<'_>, args: Args<'_>) {
-    remrange_generic(call, args, By::Lex);
 }
 
 /// Parses a SCAN cursor as Redis's `parseScanCursorOrReply` does.
