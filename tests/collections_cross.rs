@@ -81,6 +81,18 @@ fn string_commands_on_collections() {
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
     );
     r.check(&["TTL", "h"], ":-1\r\n");
+    // The type check and the touch are one look: a collection keeps its expiry.
+    r.check(&["EXPIRE", "h", "100"], ":1\r\n");
+    for opt in [&["PERSIST"][..], &["PXAT", "1"], &["EX", "5"]] {
+        let mut cmd = vec!["GETEX", "h"];
+        cmd.extend_from_slice(opt);
+        r.check(
+            &cmd,
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        );
+    }
+    r.check(&["TTL", "h"], ":100\r\n");
+    r.check(&["PERSIST", "h"], ":1\r\n");
     r.check(&["SETNX", "h", "1"], ":0\r\n");
     r.check(&["TYPE", "h"], "+hash\r\n");
     r.check(&["SET", "h", "str"], "+OK\r\n");

@@ -9,7 +9,7 @@
 use std::any::Any;
 
 use super::compact::{Compact, CompactBuf};
-use super::table::Table;
+use super::table::{table_object, Outcome, Table};
 use super::{random_below, HashLimits};
 use crate::storage::{ItemType, Object};
 
@@ -63,7 +63,8 @@ impl<'a> HashRef<'a> {
     }
 
     /// The `i`-th field and value (0..len) in the form's order.
-    fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+    /// The field and value at position `i < len` (the table's or the run's order).
+    pub fn at(&self, i: usize) -> (&'a [u8], &'a [u8]) {
         match *self {
             HashRef::Compact(c) => {
                 let pos = c.nth(2 * i).unwrap_or(c.end());
@@ -135,19 +136,7 @@ pub enum HashMut<'a> {
 }
 
 /// What to do with an edited hash.
-#[derive(Debug)]
-pub enum HashOutcome {
-    /// Nothing changed.
-    Unchanged,
-    /// The hash is empty: delete the key.
-    Delete,
-    /// Store these compact bytes as the value.
-    Bytes(CompactBuf),
-    /// The table was edited in place (its size may have changed).
-    TableChanged,
-    /// Store this table as the value (the hash just outgrew the compact form).
-    NewTable(Table),
-}
+pub type HashOutcome = Outcome<CompactBuf>;
 
 impl Default for HashMut<'_> {
     /// A new empty hash.
@@ -275,27 +264,11 @@ impl<'a> HashMut<'a> {
     }
 }
 
-/// A hash in its large form, as the store keeps it: a heap object owned by the item.
-#[derive(Debug, Clone, Default)]
-pub struct HashObject(pub Table);
-
-impl Object for HashObject {
-    fn value_type(&self) -> ItemType {
-        ItemType::Hash
-    }
-    fn mem_usage(&self) -> usize {
-        self.0.heap_bytes()
-    }
-    fn duplicate(&self) -> Box<dyn Object> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
+table_object!(
+    /// A hash in its large form, as the store keeps it: a heap object owned by the item.
+    HashObject,
+    ItemType::Hash
+);
 
 #[cfg(test)]
 mod tests {

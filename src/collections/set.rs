@@ -10,7 +10,7 @@ use std::any::Any;
 
 use super::hash::distinct_picks;
 use super::intset::{format_member, parse_member, IntSet, IntSetBuf};
-use super::table::{split_entry, Table};
+use super::table::{split_entry, table_object, Outcome, Table};
 use super::{random_below, SetLimits};
 use crate::storage::{ItemType, Object};
 
@@ -114,15 +114,7 @@ pub enum SetMut<'a> {
 }
 
 /// What to do with an edited set.
-#[derive(Debug)]
-pub enum SetOutcome {
-    Unchanged,
-    Delete,
-    /// Store these intset bytes as the value.
-    Bytes(IntSetBuf),
-    TableChanged,
-    NewTable(Table),
-}
+pub type SetOutcome = Outcome<IntSetBuf>;
 
 impl<'a> SetMut<'a> {
     /// A new empty set, in the form its first member calls for.
@@ -237,27 +229,11 @@ fn key_of(entry: Box<[u8]>) -> Vec<u8> {
     split_entry(&entry).0.to_vec()
 }
 
-/// A set in its large form, as the store keeps it: a heap object owned by the item.
-#[derive(Debug, Clone, Default)]
-pub struct SetObject(pub Table);
-
-impl Object for SetObject {
-    fn value_type(&self) -> ItemType {
-        ItemType::Set
-    }
-    fn mem_usage(&self) -> usize {
-        self.0.heap_bytes()
-    }
-    fn duplicate(&self) -> Box<dyn Object> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
+table_object!(
+    /// A set in its large form, as the store keeps it: a heap object owned by the item.
+    SetObject,
+    ItemType::Set
+);
 
 #[cfg(test)]
 mod tests {

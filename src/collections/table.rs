@@ -29,6 +29,51 @@ use hashbrown::HashTable;
 
 use super::compact::prefix_len;
 
+/// What to do with an edited hash or set, whose compact form is a `B`.
+#[derive(Debug)]
+pub enum Outcome<B> {
+    /// Nothing changed.
+    Unchanged,
+    /// The collection is empty: delete the key.
+    Delete,
+    /// Store these compact bytes as the value.
+    Bytes(B),
+    /// The table was edited in place (its size may have changed).
+    TableChanged,
+    /// Store this table as the value (the collection just outgrew the compact form).
+    NewTable(Table),
+}
+
+/// A collection in its large form as the store keeps it, a heap object owned by the item:
+/// `table_object!(HashObject, ItemType::Hash)` declares `pub struct HashObject(pub Table)`
+/// and its [`Object`](crate::storage::Object) impl.
+macro_rules! table_object {
+    ($(#[$doc:meta])* $name:ident, $ty:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default)]
+        pub struct $name(pub Table);
+
+        impl Object for $name {
+            fn value_type(&self) -> ItemType {
+                $ty
+            }
+            fn mem_usage(&self) -> usize {
+                self.0.heap_bytes()
+            }
+            fn duplicate(&self) -> Box<dyn Object> {
+                Box::new(self.clone())
+            }
+            fn as_any(&self) -> &dyn Any {
+                self
+            }
+            fn as_any_mut(&mut self) -> &mut dyn Any {
+                self
+            }
+        }
+    };
+}
+pub(crate) use table_object;
+
 /// A hash table of byte-string entries keyed by their key part.
 #[derive(Debug, Clone)]
 pub struct Table {

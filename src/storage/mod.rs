@@ -337,7 +337,8 @@ impl ItemType {
 /// Options for a read.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReadOptions {
-    /// Set a new expiry on a hit (gat, gats, mg T).
+    /// Set a new expiry on a hit of a string (gat, gats, mg T, GETEX); an item of another
+    /// type keeps its expiry.
     pub touch: Option<Expiry>,
     /// `false` for mg's `u`: do not mark the item as accessed.
     pub no_bump: bool,

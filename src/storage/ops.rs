@@ -49,7 +49,9 @@ impl Core {
                         v.won = true;
                     }
                 }
-                if let Some(t) = opts.touch {
+                // Only a string is touched (GETEX answers WRONGTYPE for another type and
+                // must leave its expiry, in this same look).
+                if let Some(t) = opts.touch.filter(|_| self.is_string(chunk)) {
                     // memcached's times (the only reads that touch) never need the far slot.
                     it.set_exp(self.encode_exp(t), self.clock.started());
                 }

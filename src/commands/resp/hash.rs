@@ -10,6 +10,8 @@ use super::registry::{spec, Spec};
 use super::typed::{Edit, ScanOptions, EMPTY_SCAN};
 use super::Call;
 use crate::collections::hash::HashRef;
+use crate::collections::random_below;
+use crate::hub::OutputClass;
 use crate::protocol::resp::{parse_i64, Args, Writer};
 
 /// This family's commands (see [`super::registry`]).
@@ -271,10 +273,53 @@ fn parse_i64_strict(v: &[u8]) -> Option<i64> {
     crate::collections::intset::parse_member(v)
 }
 
-/// Elements a reply with repetition may hold before the client is cut off (Redis keeps
-/// going until the output buffer limit closes the connection; a `-LONG_MAX` count would
-/// otherwise run for ever).
-pub(super) const RANDOM_REPLY_MAX: u64 = 1 << 20;
+/// Bytes a reply of random picks with repetition (HRANDFIELD, SRANDMEMBER with a negative
+/// count) may take when the normal clients' `client-output-buffer-limit` has no hard
+/// limit. Redis writes every pick whatever the count (a `-LONG_MAX` count runs until
+/// memory is gone); slabd answers an error instead of a reply larger than this.
+const RANDOM_REPLY_BYTES: usize = 512 << 20;
+
+/// The largest reply of random picks: the normal class's hard output limit, if any.
+pub(super) fn random_reply_budget(call: &Call<'_>) -> usize {
+    let hard = call.ctx.hub.limits.get(OutputClass::Normal).hard;
+    match usize::try_from(hard) {
+        Ok(h) if h > 0 => h,
+        _ => RANDOM_REPLY_BYTES,
+    }
+}
+
+/// Writes `n` random picks with repetition as an array (`per_pick` reply elements each),
+/// each by `pick`, unless the reply would pass `budget` bytes: then nothing but the error.
+pub(super) fn reply_random_picks(
+    w: &mut Writer<'_>,
+    n: u64,
+    per_pick: usize,
+    budget: usize,
+    mut pick: impl FnMut(&mut Writer<'_>),
+) {
+    // The smallest reply element is an empty bulk string, `$0\r\n\r\n`.
+    let fits = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_mul(6 * per_pick))
+        .is_some_and(|least| least <= budget);
+    let start = w.out.len();
+    if fits {
+        w.array(n as usize * per_pick);
+        for _ in 0..n {
+            pick(w);
+            if w.out.len() - start > budget {
+                break;
+            }
+        }
+        if w.out.len() - start <= budget {
+            return;
+        }
+        w.out.truncate(start);
+    }
+    w.error_fmt(format_args!(
+        "ERR count is out of range: the reply would be larger than {budget} bytes"
+    ));
+}
 
 /// `HRANDFIELD key [count [WITHVALUES]]`
 pub(super) fn hrandfield(call: &mut Call<'_>, args: Args<'_>) {
@@ -308,21 +353,12 @@ pub(super) fn hrandfield(call: &mut Call<'_>, args: Args<'_>) {
     if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return call.w.error(b"ERR value is out of range");
     }
-    if count < 0 && count.unsigned_abs() > RANDOM_REPLY_MAX {
-        call.close = true;
-    }
+    let budget = random_reply_budget(call);
     call.read_hash(args.get(1), |h, w| {
         let Some(h) = h.filter(|_| count != 0) else {
             return w.array(0);
         };
-        let n = if count < 0 {
-            count.unsigned_abs().min(RANDOM_REPLY_MAX)
-        } else {
-            count.unsigned_abs().min(h.len() as u64)
-        };
-        w.array(if with_values && !w.resp3 { 2 * n } else { n } as usize);
-        let count = if count < 0 { -(n as i64) } else { count };
-        h.random(count, |f, v| {
+        let pair = |w: &mut Writer<'_>, f: &[u8], v: &[u8]| {
             if with_values && w.resp3 {
                 w.array(2);
             }
@@ -330,7 +366,18 @@ pub(super) fn hrandfield(call: &mut Call<'_>, args: Args<'_>) {
             if with_values {
                 w.bulk(v);
             }
-        });
+        };
+        if count < 0 {
+            let per_pick = if with_values && !w.resp3 { 2 } else { 1 };
+            let len = h.len();
+            return reply_random_picks(w, count.unsigned_abs(), per_pick, budget, |w| {
+                let (f, v) = h.at(random_below(len));
+                pair(w, f, v);
+            });
+        }
+        let n = count.unsigned_abs().min(h.len() as u64);
+        w.array(if with_values && !w.resp3 { 2 * n } else { n } as usize);
+        h.random(count, |f, v| pair(w, f, v));
     });
 }
 

@@ -7,10 +7,11 @@
 //! client's command runs between their reads and writes; inside it each key is still read
 //! under its own stripe lock, one at a time (a closure never holds two stripes).
 
-use super::hash::RANDOM_REPLY_MAX;
+use super::hash::{random_reply_budget, reply_random_picks};
 use super::registry::{spec, Spec};
 use super::typed::{set_of, set_update, Edit, ScanOptions, EMPTY_SCAN, WRONGTYPE};
 use super::Call;
+use crate::collections::random_below;
 use crate::collections::set::{Member, SetMut, SetRef};
 use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
@@ -205,20 +206,18 @@ pub(super) fn srandmember(call: &mut Call<'_>, args: Args<'_>) {
             b"ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         );
     }
-    if count < 0 && count.unsigned_abs() > RANDOM_REPLY_MAX {
-        call.close = true;
-    }
+    let budget = random_reply_budget(call);
     call.read_set(args.get(1), |s, w| {
         let Some(s) = s.filter(|_| count != 0) else {
             return w.array(0);
         };
-        let (n, count) = if count < 0 {
-            let n = count.unsigned_abs().min(RANDOM_REPLY_MAX);
-            (n, -(n as i64))
-        } else {
-            (count.unsigned_abs().min(s.len() as u64), count)
-        };
-        w.array(n as usize);
+        if count < 0 {
+            let len = s.len();
+            return reply_random_picks(w, count.unsigned_abs(), 1, budget, |w| {
+                member_reply(w, s.at(random_below(len)));
+            });
+        }
+        w.array(count.unsigned_abs().min(s.len() as u64) as usize);
         s.random(count, |m| member_reply(w, m));
     });
 }

@@ -10,12 +10,13 @@
 use super::glob;
 use super::Call;
 use crate::collections::compact::{Compact, CompactBuf};
-use crate::collections::hash::{HashMut, HashObject, HashOutcome, HashRef};
+use crate::collections::hash::{HashMut, HashObject, HashRef};
 use crate::collections::intset::{IntSet, IntSetBuf};
 use crate::collections::set::{SetMut, SetObject, SetOutcome, SetRef};
+use crate::collections::table::{Outcome, Table};
 use crate::hub::notify;
 use crate::protocol::resp::{Args, Writer};
-use crate::storage::{Current, ItemType, Ttl, Update};
+use crate::storage::{Current, ItemType, Object, Ttl, Update};
 
 pub(super) const WRONGTYPE: &[u8] =
     b"WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -76,37 +77,148 @@ impl Effect {
     }
 }
 
+/// What the bridge needs of a hash or a set: its type, keyspace-event class, read-only and
+/// editable views, and how an edit's outcome is stored.
+trait Collection {
+    const TYPE: ItemType;
+    const CLASS: u32;
+    type Ref<'a>;
+    type Mut<'a>;
+    type Buf;
+    /// The stored value, read-only (compact bytes copied only when chained); None when the
+    /// bytes are not of this type.
+    fn open<R>(cur: &Current<'_>, f: impl FnOnce(Self::Ref<'_>) -> R) -> Option<R>;
+    /// The value a write edits: the stored one (WrongType for another type), or a new one
+    /// in the form a first member `first` calls for.
+    fn open_mut<'c>(
+        cur: Option<&'c mut Current<'_>>,
+        first: &[u8],
+    ) -> Result<Self::Mut<'c>, WrongType>;
+    fn finish(m: Self::Mut<'_>, changed: bool) -> Outcome<Self::Buf>;
+    fn into_bytes(b: Self::Buf) -> Vec<u8>;
+    fn object(t: Table) -> Box<dyn Object>;
+}
+
+struct Hashes;
+struct Sets;
+
+impl Collection for Hashes {
+    const TYPE: ItemType = ItemType::Hash;
+    const CLASS: u32 = notify::HASH;
+    type Ref<'a> = HashRef<'a>;
+    type Mut<'a> = HashMut<'a>;
+    type Buf = CompactBuf;
+
+    fn open<R>(cur: &Current<'_>, f: impl FnOnce(HashRef<'_>) -> R) -> Option<R> {
+        if let Some(obj) = cur.downcast_ref::<HashObject>() {
+            return Some(f(HashRef::Table(&obj.0)));
+        }
+        let bytes = cur.bytes()?;
+        Some(f(HashRef::Compact(Compact::new(&bytes)?)))
+    }
+
+    fn open_mut<'c>(cur: Option<&'c mut Current<'_>>, _: &[u8]) -> Result<HashMut<'c>, WrongType> {
+        match cur {
+            None => Ok(HashMut::default()),
+            Some(c) if c.item_type() != ItemType::Hash => Err(WrongType),
+            Some(c) if c.is_object() => match c.downcast_mut::<HashObject>() {
+                Some(obj) => Ok(HashMut::Table(&mut obj.0)),
+                None => Err(WrongType),
+            },
+            Some(c) => {
+                let bytes = c.bytes().unwrap_or_default();
+                Ok(HashMut::Compact(
+                    CompactBuf::from_bytes(&bytes).unwrap_or_default(),
+                ))
+            }
+        }
+    }
+
+    fn finish(m: HashMut<'_>, changed: bool) -> Outcome<CompactBuf> {
+        m.finish(changed)
+    }
+
+    fn into_bytes(b: CompactBuf) -> Vec<u8> {
+        b.into_vec()
+    }
+
+    fn object(t: Table) -> Box<dyn Object> {
+        Box::new(HashObject(t))
+    }
+}
+
+impl Collection for Sets {
+    const TYPE: ItemType = ItemType::Set;
+    const CLASS: u32 = notify::SET;
+    type Ref<'a> = SetRef<'a>;
+    type Mut<'a> = SetMut<'a>;
+    type Buf = IntSetBuf;
+
+    fn open<R>(cur: &Current<'_>, f: impl FnOnce(SetRef<'_>) -> R) -> Option<R> {
+        if let Some(obj) = cur.downcast_ref::<SetObject>() {
+            return Some(f(SetRef::Table(&obj.0)));
+        }
+        let bytes = cur.bytes()?;
+        Some(f(SetRef::IntSet(IntSet::new(&bytes)?)))
+    }
+
+    fn open_mut<'c>(
+        cur: Option<&'c mut Current<'_>>,
+        first: &[u8],
+    ) -> Result<SetMut<'c>, WrongType> {
+        match cur {
+            None => Ok(SetMut::new_for(first)),
+            Some(c) if c.item_type() != ItemType::Set => Err(WrongType),
+            Some(c) if c.is_object() => match c.downcast_mut::<SetObject>() {
+                Some(obj) => Ok(SetMut::Table(&mut obj.0)),
+                None => Err(WrongType),
+            },
+            Some(c) => {
+                let bytes = c.bytes().unwrap_or_default();
+                Ok(SetMut::IntSet(
+                    IntSetBuf::from_bytes(&bytes).unwrap_or_default(),
+                ))
+            }
+        }
+    }
+
+    fn finish(m: SetMut<'_>, changed: bool) -> Outcome<IntSetBuf> {
+        m.finish(changed)
+    }
+
+    fn into_bytes(b: IntSetBuf) -> Vec<u8> {
+        b.into_vec()
+    }
+
+    fn object(t: Table) -> Box<dyn Object> {
+        Box::new(SetObject(t))
+    }
+}
+
 /// A stored hash, read-only: compact bytes (copied only when chained) or the table.
 pub(super) fn hash_of<R>(cur: &Current<'_>, f: impl FnOnce(HashRef<'_>) -> R) -> Option<R> {
-    if let Some(obj) = cur.downcast_ref::<HashObject>() {
-        return Some(f(HashRef::Table(&obj.0)));
-    }
-    let bytes = cur.bytes()?;
-    Some(f(HashRef::Compact(Compact::new(&bytes)?)))
+    Hashes::open(cur, f)
 }
 
 /// A stored set, read-only.
 pub(super) fn set_of<R>(cur: &Current<'_>, f: impl FnOnce(SetRef<'_>) -> R) -> Option<R> {
-    if let Some(obj) = cur.downcast_ref::<SetObject>() {
-        return Some(f(SetRef::Table(&obj.0)));
-    }
-    let bytes = cur.bytes()?;
-    Some(f(SetRef::IntSet(IntSet::new(&bytes)?)))
+    Sets::open(cur, f)
 }
 
-fn hash_update<R>(outcome: HashOutcome, result: R) -> Update<R> {
+/// How the store keeps an edited collection of type `C` (`result` for the caller).
+fn update<C: Collection, R>(outcome: Outcome<C::Buf>, result: R) -> Update<R> {
     match outcome {
-        HashOutcome::Unchanged => Update::Keep(result),
-        HashOutcome::Delete => Update::Delete(result),
-        HashOutcome::Bytes(b) => Update::Bytes {
-            ty: ItemType::Hash,
-            value: b.into_vec(),
+        Outcome::Unchanged => Update::Keep(result),
+        Outcome::Delete => Update::Delete(result),
+        Outcome::Bytes(b) => Update::Bytes {
+            ty: C::TYPE,
+            value: C::into_bytes(b),
             ttl: Ttl::Keep,
             result,
         },
-        HashOutcome::TableChanged => Update::Changed(result),
-        HashOutcome::NewTable(t) => Update::Object {
-            object: Box::new(HashObject(t)),
+        Outcome::TableChanged => Update::Changed(result),
+        Outcome::NewTable(t) => Update::Object {
+            object: C::object(t),
             ttl: Ttl::Keep,
             result,
         },
@@ -114,42 +226,7 @@ fn hash_update<R>(outcome: HashOutcome, result: R) -> Update<R> {
 }
 
 pub(super) fn set_update<R>(outcome: SetOutcome, result: R) -> Update<R> {
-    match outcome {
-        SetOutcome::Unchanged => Update::Keep(result),
-        SetOutcome::Delete => Update::Delete(result),
-        SetOutcome::Bytes(b) => Update::Bytes {
-            ty: ItemType::Set,
-            value: b.into_vec(),
-            ttl: Ttl::Keep,
-            result,
-        },
-        SetOutcome::TableChanged => Update::Changed(result),
-        SetOutcome::NewTable(t) => Update::Object {
-            object: Box::new(SetObject(t)),
-            ttl: Ttl::Keep,
-            result,
-        },
-    }
-}
-
-/// The set a write sees: the stored one, or a new one in the form `first` calls for.
-fn set_mut<'c>(cur: Option<&'c mut Current<'_>>, first: &[u8]) -> Result<SetMut<'c>, ()> {
-    let Some(cur) = cur else {
-        return Ok(SetMut::new_for(first));
-    };
-    if cur.item_type() != ItemType::Set {
-        return Err(());
-    }
-    if cur.is_object() {
-        return match cur.downcast_mut::<SetObject>() {
-            Some(obj) => Ok(SetMut::Table(&mut obj.0)),
-            None => Err(()),
-        };
-    }
-    let bytes = cur.bytes().unwrap_or_default();
-    Ok(SetMut::IntSet(
-        IntSetBuf::from_bytes(&bytes).unwrap_or_default(),
-    ))
+    update::<Sets, R>(outcome, result)
 }
 
 impl Call<'_> {
@@ -157,53 +234,48 @@ impl Call<'_> {
         self.w.error(WRONGTYPE);
     }
 
-    /// Runs `f` on the hash at `key` (None when there is none) with the reply writer,
-    /// under the key's lock. Replies WRONGTYPE itself (and returns None) for another type.
-    pub(super) fn read_hash<R>(
+    /// Runs `f` on the collection of type `C` at `key` (None when there is none) with the
+    /// reply writer, under the key's lock. Replies WRONGTYPE itself (and returns None) for
+    /// another type.
+    fn read_collection<C: Collection, R>(
         &mut self,
         key: &[u8],
-        f: impl FnOnce(Option<HashRef<'_>>, &mut Writer<'_>) -> R,
+        f: impl FnOnce(Option<C::Ref<'_>>, &mut Writer<'_>) -> R,
     ) -> Option<R> {
         let w = &mut self.w;
         let r = self.ctx.store.inspect(self.conn.db, key, |cur| match cur {
             None => Ok(f(None, w)),
-            Some(c) if c.item_type() != ItemType::Hash => Err(WrongType),
-            Some(c) => hash_of(c, |h| f(Some(h), w)).ok_or(WrongType),
+            Some(c) if c.item_type() != C::TYPE => Err(WrongType),
+            Some(c) => C::open(c, |v| f(Some(v), w)).ok_or(WrongType),
         });
         r.map_err(|WrongType| self.wrong_type()).ok()
     }
 
-    /// Edits the hash at `key` (an empty one when there is none) under the key's lock and
-    /// stores the outcome; a write is published as the keyspace event `event` (and `del`
-    /// when it emptied the hash). Replies WRONGTYPE or OOM itself (and returns None).
-    pub(super) fn write_hash<R>(
+    /// Edits the collection of type `C` at `key` (a new one in the form `first` calls for
+    /// when there is none) under the key's lock and stores the outcome; a write is
+    /// published as the keyspace event `event` (and `del` when it emptied the key).
+    /// Replies WRONGTYPE or OOM itself (and returns None).
+    fn write_collection<C: Collection, R>(
         &mut self,
         key: &[u8],
+        first: &[u8],
         event: &str,
-        f: impl FnOnce(&mut HashMut<'_>) -> Edit<R>,
+        f: impl FnOnce(&mut C::Mut<'_>) -> Edit<R>,
     ) -> Option<R> {
         let mut effect = Effect::None;
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
-            let mut h = match cur {
-                None => HashMut::default(),
-                Some(c) if c.item_type() != ItemType::Hash => return Update::Keep(Err(WrongType)),
-                Some(c) if c.is_object() => match c.downcast_mut::<HashObject>() {
-                    Some(obj) => HashMut::Table(&mut obj.0),
-                    None => return Update::Keep(Err(WrongType)),
-                },
-                Some(c) => {
-                    let bytes = c.bytes().unwrap_or_default();
-                    HashMut::Compact(CompactBuf::from_bytes(&bytes).unwrap_or_default())
-                }
+            let mut m = match C::open_mut(cur, first) {
+                Ok(m) => m,
+                Err(e) => return Update::Keep(Err(e)),
             };
-            let Edit { result, changed } = f(&mut h);
-            let outcome = h.finish(changed);
-            effect = Effect::of(changed, matches!(outcome, HashOutcome::Delete));
-            hash_update(outcome, Ok(result))
+            let Edit { result, changed } = f(&mut m);
+            let outcome = C::finish(m, changed);
+            effect = Effect::of(changed, matches!(outcome, Outcome::Delete));
+            update::<C, _>(outcome, Ok(result))
         });
         match r {
             Ok(Ok(r)) => {
-                effect.publish(self, notify::HASH, event, key);
+                effect.publish(self, C::CLASS, event, key);
                 Some(r)
             }
             Ok(Err(WrongType)) => {
@@ -217,25 +289,35 @@ impl Call<'_> {
         }
     }
 
-    /// Runs `f` on the set at `key` (None when there is none) with the reply writer.
-    /// Replies WRONGTYPE itself (and returns None) for another type.
+    /// [`Call::read_collection`] for a hash.
+    pub(super) fn read_hash<R>(
+        &mut self,
+        key: &[u8],
+        f: impl FnOnce(Option<HashRef<'_>>, &mut Writer<'_>) -> R,
+    ) -> Option<R> {
+        self.read_collection::<Hashes, R>(key, f)
+    }
+
+    /// [`Call::write_collection`] for a hash (an empty one when there is none).
+    pub(super) fn write_hash<R>(
+        &mut self,
+        key: &[u8],
+        event: &str,
+        f: impl FnOnce(&mut HashMut<'_>) -> Edit<R>,
+    ) -> Option<R> {
+        self.write_collection::<Hashes, R>(key, b"", event, f)
+    }
+
+    /// [`Call::read_collection`] for a set.
     pub(super) fn read_set<R>(
         &mut self,
         key: &[u8],
         f: impl FnOnce(Option<SetRef<'_>>, &mut Writer<'_>) -> R,
     ) -> Option<R> {
-        let w = &mut self.w;
-        let r = self.ctx.store.inspect(self.conn.db, key, |cur| match cur {
-            None => Ok(f(None, w)),
-            Some(c) if c.item_type() != ItemType::Set => Err(WrongType),
-            Some(c) => set_of(c, |s| f(Some(s), w)).ok_or(WrongType),
-        });
-        r.map_err(|WrongType| self.wrong_type()).ok()
+        self.read_collection::<Sets, R>(key, f)
     }
 
-    /// Edits the set at `key` (a new one in the form `first` calls for when there is none);
-    /// a write is published as the keyspace event `event` (and `del` when it emptied the
-    /// set). Replies WRONGTYPE or OOM itself (and returns None).
+    /// [`Call::write_collection`] for a set (a new one in the form `first` calls for).
     pub(super) fn write_set<R>(
         &mut self,
         key: &[u8],
@@ -243,30 +325,7 @@ impl Call<'_> {
         event: &str,
         f: impl FnOnce(&mut SetMut<'_>) -> Edit<R>,
     ) -> Option<R> {
-        let mut effect = Effect::None;
-        let r = self.ctx.store.modify(self.conn.db, key, |cur| {
-            let Ok(mut s) = set_mut(cur, first) else {
-                return Update::Keep(Err(WrongType));
-            };
-            let Edit { result, changed } = f(&mut s);
-            let outcome = s.finish(changed);
-            effect = Effect::of(changed, matches!(outcome, SetOutcome::Delete));
-            set_update(outcome, Ok(result))
-        });
-        match r {
-            Ok(Ok(r)) => {
-                effect.publish(self, notify::SET, event, key);
-                Some(r)
-            }
-            Ok(Err(WrongType)) => {
-                self.wrong_type();
-                None
-            }
-            Err(e) => {
-                self.rewrite_refused(e);
-                None
-            }
-        }
+        self.write_collection::<Sets, R>(key, first, event, f)
     }
 }
 
