@@ -744,8 +744,8 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     if let Some(v) = get("udp-port") {
         s.udp_enabled = number::<i64>("-U", v)? != 0;
         s.udp_port = port("-U", v)?;
-        // memcached: a UDP port without -p is the TCP port too.
-        if s.udp_enabled && s.udp_port != 0 && get("port").is_none() {
+        // memcached: a UDP port without -p is the TCP port too (-U -1: both free ports).
+        if s.udp_enabled && get("port").is_none() {
             s.port = s.udp_port;
         }
     }
@@ -1420,6 +1420,8 @@ mod tests {
         let s = run(&["-U", "11311"]).unwrap();
         assert_eq!((s.udp_enabled, s.udp_port, s.port), (true, 11311, 11311));
         let s = run(&["-U", "-1", "-p", "-1"]).unwrap();
+        assert_eq!((s.udp_enabled, s.udp_port, s.port), (true, 0, 0));
+        let s = run(&["-U", "-1"]).unwrap();
         assert_eq!((s.udp_enabled, s.udp_port, s.port), (true, 0, 0));
     }
 

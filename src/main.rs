@@ -128,6 +128,9 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(EX_OSERR, e),
     };
+    if let Err(e) = slabd::storage::validate(&store_config(&settings)) {
+        return fail(EX_USAGE, e);
+    }
     let listeners = match server::bind(&settings) {
         Ok(l) => l,
         Err(e) => return fail(EX_OSERR, e),
@@ -142,6 +145,19 @@ fn main() -> ExitCode {
     for u in &udp {
         if let Ok(addr) = u.local_addr() {
             eprintln!("listening on udp {addr}");
+        }
+    }
+    if let Some(path) = std::env::var_os("MEMCACHED_PORT_FILENAME") {
+        if settings.unix_socket.is_none() {
+            let tcp: Vec<std::net::SocketAddr> = listeners
+                .iter()
+                .filter_map(|l| l.describe().strip_prefix("tcp ")?.parse().ok())
+                .collect();
+            let udp: Vec<std::net::SocketAddr> =
+                udp.iter().filter_map(|u| u.local_addr().ok()).collect();
+            if let Err(e) = daemon::write_port_file(&path, &tcp, &udp) {
+                eprintln!("Failed to write the port file: {e}");
+            }
         }
     }
     let unix_paths: Vec<_> = listeners

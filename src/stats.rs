@@ -7,11 +7,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
-    ($(#[$meta:meta])* $name:ident, $snap:ident { $($(#[$fmeta:meta])* $field:ident),* $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $snap:ident { $($(#[$fmeta:meta])* $field:ident),* $(,)? }
+     $(; $(#[$xmeta:meta])* $xfield:ident: $xty:ty)?) => {
         $(#[$meta])*
         #[derive(Debug, Default)]
         pub struct $name {
             $($(#[$fmeta])* pub $field: AtomicU64,)*
+            $($(#[$xmeta])* pub $xfield: $xty,)?
         }
 
         /// A plain copy of the counters, for printing and summing.
@@ -28,6 +30,7 @@ macro_rules! counters {
             /// `stats reset`.
             pub fn reset(&self) {
                 $(self.$field.store(0, Ordering::Relaxed);)*
+                $(self.$xfield.reset();)?
             }
         }
 
@@ -54,13 +57,61 @@ counters!(
     conn_yields,
     /// Connections closed by `-o idle_timeout`.
     idle_kicks,
+    /// Requests refused for want of a response object under `-o read_buf_mem_limit`.
+    response_obj_oom,
     /// Requests served over RESP (Redis `total_commands_processed` adds both protocols).
     resp_cmds,
     /// RESP requests that returned an error reply.
     resp_errors,
     /// Redis keyspace_hits / keyspace_misses are get_hits / get_misses.
     expired_keys,
+};
+    /// The same hits per slab class of the item (memcached's `stats slabs` columns),
+    /// counted by the memcached protocols.
+    classes: PerClass
+);
+
+counters!(
+    /// Per slab class request counters: memcached 1.6's `slab_stats`, named as `stats
+    /// slabs` prints them.
+    ClassCounters, ClassSnapshot {
+    get_hits, cmd_set, delete_hits, incr_hits, decr_hits, cas_hits, cas_badval, touch_hits,
 });
+
+/// One [`ClassCounters`] per slab class id (index = id; 0 unused), owned by one worker.
+#[derive(Debug)]
+pub struct PerClass(Box<[ClassCounters]>);
+
+impl Default for PerClass {
+    fn default() -> PerClass {
+        PerClass(
+            (0..=crate::storage::MAX_CLASSES)
+                .map(|_| ClassCounters::default())
+                .collect(),
+        )
+    }
+}
+
+impl PerClass {
+    /// The counters of class `id` (an out-of-range id shares the unused slot 0).
+    #[inline]
+    pub fn of(&self, id: u8) -> &ClassCounters {
+        self.0.get(usize::from(id)).unwrap_or(&self.0[0])
+    }
+
+    fn reset(&self) {
+        self.0.iter().for_each(ClassCounters::reset);
+    }
+}
+
+/// Sums class `id`'s counters over every worker.
+pub fn sum_class(threads: &[ThreadStats], id: u8) -> ClassSnapshot {
+    let mut total = ClassSnapshot::default();
+    for t in threads {
+        total += t.classes.of(id).snapshot();
+    }
+    total
+}
 
 /// Adds one to a counter owned by the calling thread.
 #[inline]

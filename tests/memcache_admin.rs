@@ -137,3 +137,78 @@ fn cachedump() {
         c.roundtrip(&r, &want);
     }
 }
+
+/// `MEMCACHED_PORT_FILENAME`: the bound ports as memcached writes them (memcached's test
+/// harness reads `-p -1` / `-U -1` ports from it); `-U -1` alone makes TCP a free port too.
+/// `-m` over the maximum fails before anything is bound or announced.
+#[test]
+fn port_file_and_early_memory_check() {
+    let dir = std::env::temp_dir().join(format!("slabd-ports-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-U", "-1", "-l", "127.0.0.1"])
+        .env("MEMCACHED_PORT_FILENAME", &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..200 {
+        if let Ok(t) = std::fs::read_to_string(&dir) {
+            text = t;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&dir);
+    let lines: Vec<(&str, u16)> = text
+        .lines()
+        .map(|l| {
+            let (kind, port) = l.split_once(": ").unwrap();
+            (kind, port.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{text:?}");
+    assert_eq!((lines[0].0, lines[1].0), ("TCP INET", "UDP INET"));
+    assert!(lines[0].1 != 0 && lines[0].1 != 11211 && lines[1].1 != 0);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "-1", "-l", "127.0.0.1", "-m", "40000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("listening on"), "{err}");
+    assert!(
+        err.contains("memory limit 40000 MB is above the maximum"),
+        "{err}"
+    );
+}
+
+/// `-o read_buf_mem_limit=1` with 32 threads leaves each worker memcached's two 16 KiB
+/// buffers: one reads, one holds 13 response objects. A multi-get needing more answers
+/// `SERVER_ERROR out of memory writing get response`; other requests stacked past it close
+/// the connection without their replies (memcached's t/conn-limits.t); both count
+/// `response_obj_oom`.
+#[test]
+fn read_buf_mem_limit_refuses_replies_past_the_budget() {
+    let d = Daemon::start(&["-o", "read_buf_mem_limit=1", "-t", "32"]);
+    let mut c = d.connect();
+    let keys = vec!["foo"; 14].join(" ");
+    c.roundtrip(
+        format!("get {keys}\r\n").as_bytes(),
+        b"SERVER_ERROR out of memory writing get response\r\n",
+    );
+    let keys = vec!["foo"; 13].join(" ");
+    c.roundtrip(format!("get {keys}\r\n").as_bytes(), b"END\r\n");
+    let mut flood = d.connect();
+    flood.send("mg foo v\r\n".repeat(100).as_bytes());
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut flood.stream, &mut got).unwrap();
+    assert_eq!(got, b"");
+    c.send(b"stats\r\n");
+    let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
+    assert!(stats.contains("STAT response_obj_oom 2\r\n"), "{stats}");
+}

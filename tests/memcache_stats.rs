@@ -376,3 +376,152 @@ fn detail_slabs_and_crawler() {
     assert!(lines[2].contains(" fetch=no cls=1 size="), "{dump}");
     assert!(lines[3].starts_with("key=n exp=17"), "{dump}");
 }
+
+/// `stats slabs` per class: the hit counters memcached 1.6 keeps per slab class, in its
+/// order after the page figures, summing to the general counters (memcached's names).
+#[test]
+fn slabs_count_hits_per_class() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    let big = "x".repeat(5000);
+    c.roundtrip(b"set a 0 0 1\r\n1\r\n", b"STORED\r\n");
+    c.send(format!("set big 0 0 {}\r\n{big}\r\n", big.len()).as_bytes());
+    assert_eq!(c.read_line(), b"STORED\r\n");
+    c.roundtrip(
+        b"get a big nope\r\n",
+        format!("VALUE a 0 1\r\n1\r\nVALUE big 0 5000\r\n{big}\r\nEND\r\n").as_bytes(),
+    );
+    c.roundtrip(b"gets a\r\n", b"VALUE a 0 1 1\r\n1\r\nEND\r\n");
+    c.roundtrip(b"incr a 5\r\n", b"6\r\n");
+    c.roundtrip(b"decr a 1\r\n", b"5\r\n");
+    c.roundtrip(b"cas a 0 0 1 999\r\n7\r\n", b"EXISTS\r\n");
+    c.roundtrip(b"touch a 100\r\n", b"TOUCHED\r\n");
+    c.roundtrip(b"delete big\r\n", b"DELETED\r\n");
+    let slabs = stats(&mut c, "slabs");
+    let class_of = |suffix: &str, v: u64| -> String {
+        let (k, _) = slabs
+            .iter()
+            .find(|(k, val)| k.ends_with(suffix) && val.parse::<u64>() == Ok(v))
+            .unwrap_or_else(|| panic!("{suffix} {v}: {slabs:?}"));
+        k.split(':').next().unwrap().to_string()
+    };
+    // The small class: 2 gets, 1 set, incr, decr, a bad cas, a touch.
+    let small = class_of(":get_hits", 2);
+    let fields: Vec<&str> = slabs
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix(&format!("{small}:")))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "chunk_size",
+            "chunks_per_page",
+            "total_pages",
+            "total_chunks",
+            "used_chunks",
+            "free_chunks",
+            "free_chunks_end",
+            "get_hits",
+            "cmd_set",
+            "delete_hits",
+            "incr_hits",
+            "decr_hits",
+            "cas_hits",
+            "cas_badval",
+            "touch_hits",
+        ]
+    );
+    for (f, v) in [
+        ("cmd_set", 2),
+        ("delete_hits", 0),
+        ("incr_hits", 1),
+        ("decr_hits", 1),
+        ("cas_hits", 0),
+        ("cas_badval", 1),
+        ("touch_hits", 1),
+    ] {
+        assert_eq!(num(&slabs, &format!("{small}:{f}")), v, "{f}");
+    }
+    // The large class: one set, one get, one delete.
+    let large = class_of(":delete_hits", 1);
+    assert_ne!(small, large);
+    for (f, v) in [("get_hits", 1), ("cmd_set", 1), ("touch_hits", 0)] {
+        assert_eq!(num(&slabs, &format!("{large}:{f}")), v, "{f}");
+    }
+    let general = stats(&mut c, "");
+    assert_eq!(num(&general, "get_hits"), 3);
+    assert_eq!(num(&general, "cmd_set"), 3);
+    c.roundtrip(b"stats reset\r\n", b"RESET\r\n");
+    let slabs = stats(&mut c, "slabs");
+    assert_eq!(num(&slabs, &format!("{small}:get_hits")), 0);
+}
+
+/// Items that expire untouched are reclaimed in the background and counted as memcached
+/// 1.6.18 counts them by default (its LRU maintainer's `reclaimed`); an explicit
+/// `lru_crawler crawl` counts `crawler_reclaimed`.
+#[test]
+fn background_expiry_counts_reclaimed() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut c = d.connect();
+    for i in 0..50 {
+        c.send(format!("set k{i} 0 1 1 noreply\r\nx\r\n").as_bytes());
+    }
+    c.roundtrip(b"mn\r\n", b"MN\r\n");
+    let mut general = stats(&mut c, "");
+    for _ in 0..100 {
+        if num(&general, "curr_items") == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        general = stats(&mut c, "");
+    }
+    assert_eq!(num(&general, "curr_items"), 0);
+    assert_eq!(num(&general, "reclaimed"), 50);
+    assert_eq!(num(&general, "expired_unfetched"), 50);
+    assert_eq!(num(&general, "crawler_reclaimed"), 0);
+}
+
+/// `stats conns` states as memcached 1.6.18 shows them: the asking client in
+/// `conn_parse_cmd`, a client whose data block is still arriving in `conn_nread`, an idle
+/// client or one mid-line in `conn_read`.
+#[test]
+fn conns_show_connection_states() {
+    let d = Daemon::start(&["-m", "8"]);
+    let mut asking = d.connect();
+    let mut nread = d.connect();
+    let mut partial = d.connect();
+    let idle = d.connect();
+    nread.send(b"set foo 0 0 6\r\nab");
+    partial.send(b"get fo");
+    let find = |conns: &[(String, String)], c: &Conn| -> Option<String> {
+        let local = format!("tcp:{}", c.stream.local_addr().unwrap());
+        let (k, _) = conns
+            .iter()
+            .find(|(k, v)| k.ends_with(":addr") && *v == local)?;
+        let id = k.split(':').next().unwrap();
+        Some(stat(conns, &format!("{id}:state")))
+    };
+    let state_of = |conns: &[(String, String)], c: &Conn| -> String {
+        find(conns, c).unwrap_or_else(|| panic!("{:?}: {conns:?}", c.stream.local_addr()))
+    };
+    // Accepted connections reach their worker, and bytes their parser, a moment later.
+    let mut conns = stats(&mut asking, "conns");
+    for _ in 0..100 {
+        let settled = find(&conns, &nread).as_deref() == Some("conn_nread")
+            && find(&conns, &partial).is_some()
+            && find(&conns, &idle).is_some();
+        if settled {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        conns = stats(&mut asking, "conns");
+    }
+    assert_eq!(state_of(&conns, &asking), "conn_parse_cmd");
+    assert_eq!(state_of(&conns, &nread), "conn_nread");
+    assert_eq!(state_of(&conns, &partial), "conn_read");
+    assert_eq!(state_of(&conns, &idle), "conn_read");
+    nread.send(b"cdef\r\n");
+    assert_eq!(nread.read_line(), b"STORED\r\n");
+    let conns = stats(&mut asking, "conns");
+    assert_eq!(state_of(&conns, &nread), "conn_read");
+}

@@ -201,6 +201,40 @@ fn monitor_line(c: &mut Conn) -> String {
     rest.to_string()
 }
 
+/// As Redis 7.0: EVAL is shown before the commands its script calls, which show as `lua`;
+/// a transaction's queued commands show between MULTI and EXEC.
+#[test]
+fn monitor_shows_scripts_before_their_commands() {
+    let d = daemon(&["-t", "2"]);
+    let mut m = d.connect_resp();
+    m.check(&["MONITOR"], "+OK\r\n");
+    let mut c = d.connect_resp();
+    c.check(
+        &[
+            "EVAL",
+            "redis.call('set',KEYS[1],ARGV[1])",
+            "1",
+            "foo",
+            "bar",
+        ],
+        "$-1\r\n",
+    );
+    let eval = monitor_line(&mut m);
+    assert!(
+        eval.ends_with(
+            "] \"EVAL\" \"redis.call('set',KEYS[1],ARGV[1])\" \"1\" \"foo\" \"bar\"\r\n"
+        ),
+        "{eval}"
+    );
+    assert_eq!(monitor_line(&mut m), "[0 lua] \"set\" \"foo\" \"bar\"\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["SET", "a", "b"], "+QUEUED\r\n");
+    c.check(&["EXEC"], "*1\r\n+OK\r\n");
+    assert!(monitor_line(&mut m).ends_with("] \"MULTI\"\r\n"));
+    assert!(monitor_line(&mut m).ends_with("] \"SET\" \"a\" \"b\"\r\n"));
+    assert!(monitor_line(&mut m).ends_with("] \"EXEC\"\r\n"));
+}
+
 #[test]
 fn monitor_shows_both_protocols_commands() {
     let d = daemon(&["-t", "2"]);

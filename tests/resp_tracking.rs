@@ -191,3 +191,30 @@ fn tracking_errors_and_state() {
         "*6\r\n$5\r\nflags\r\n*1\r\n$2\r\non\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*0\r\n",
     );
 }
+
+/// Scripts, as Redis 7.0 tracks them: a script that calls a read-only command makes the
+/// client track the script's declared keys (not the keys it read); one that only writes
+/// or pings tracks nothing, EVAL_RO included.
+#[test]
+fn scripts_track_their_declared_keys_when_they_read() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    let mut w = d.connect_resp();
+    resp3(&mut c);
+    c.check(&["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    c.check(
+        &["EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2"],
+        "_\r\n",
+    );
+    c.check(&["EVAL_RO", "redis.call('ping')", "2", "k1", "k2"], "_\r\n");
+    w.check(&["MSET", "k1", "1", "k2", "1"], "+OK\r\n");
+    c.check(&["PING"], "+PONG\r\n");
+    c.check(
+        &["EVAL", "redis.call('get', 'k3')", "2", "k1", "k2"],
+        "_\r\n",
+    );
+    w.check(&["MSET", "k2", "2", "k1", "2", "k3", "x"], "+OK\r\n");
+    assert_eq!(next(&mut c), push("k2"));
+    assert_eq!(next(&mut c), push("k1"));
+    c.check(&["PING"], "+PONG\r\n");
+}

@@ -962,3 +962,51 @@ fn eager_flush_unlinks_at_once_and_only_its_database() {
     s.flush_eager(None);
     assert_eq!(s.db_len(0) + s.db_len(1), 0);
 }
+
+/// memcached's `temporary_ttl`: items that expire within that many seconds are never
+/// evicted for others; once memory is full of them a new item gets out of memory, and they
+/// make room again when they expire. Off, the same items are evicted as usual.
+#[test]
+fn temporary_items_are_not_evicted() {
+    let cfg = StoreConfig {
+        memory_limit: 4 << 20,
+        item_size_max: 1 << 20,
+        ..StoreConfig::default()
+    };
+    let (s, clock) = store_with(cfg);
+    s.set_temporary_ttl(Some(60));
+    let value = vec![b'x'; 100];
+    let soon = Expiry::at_secs(T0 + 30);
+    let mut stored = 0u64;
+    let mut refused = false;
+    for i in 0..200_000 {
+        let key = format!("temp:{i}");
+        match s.store(&Write::new(0, key.as_bytes(), &value, 0, soon, Mode::Set)) {
+            StoreOutcome::Stored { .. } => stored += 1,
+            StoreOutcome::NoMemory => {
+                refused = true;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(refused, "memory never filled");
+    let st = s.stats();
+    assert_eq!((st.evictions, st.curr_items), (0, stored));
+    assert_eq!(set(&s, b"lasting", &value), StoreOutcome::NoMemory);
+    // Expired, they are reclaimed for new items.
+    clock.advance(31);
+    assert!(matches!(
+        set(&s, b"lasting", &value),
+        StoreOutcome::Stored { .. }
+    ));
+    // Off: items with a short TTL are evicted like any other.
+    s.set_temporary_ttl(None);
+    let later = Expiry::at_secs(T0 + 31 + 30);
+    for i in 0..200_000 {
+        let key = format!("again:{i}");
+        let w = Write::new(0, key.as_bytes(), &value, 0, later, Mode::Set);
+        assert!(matches!(s.store(&w), StoreOutcome::Stored { .. }));
+    }
+    assert!(s.stats().evictions > 0);
+}

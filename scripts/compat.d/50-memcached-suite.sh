@@ -13,7 +13,8 @@
 #     restartable cache — machinery slabd does not have
 #   binary-sasl.t: skips itself unless RUN_SASL_TESTS, then needs Cyrus SASL's sasldb
 #     (SASL_CONF_PATH, saslpasswd2); slabd's SASL PLAIN reads MEMCACHED_SASL_PWDB instead
-#   issue_67.t: MEMCACHED_PORT_FILENAME port file, and binds the default port 11211
+#   issue_67.t: 23 of 24 pass (port file, -p -1, -U -1); `-p 0` opens a free port in slabd
+#     (its own tests and scripts rely on that) where memcached turns TCP off
 #   watcher.t: asserts the logger buffer overflowing ('skipped=N' lines, watcher_logbuf_size)
 #     and `log_watchers` in stats; slabd's watch streams are checked by tests/memcache_watch.rs
 #   watcher_connid.t: expects a `set` to log an item_get miss before its item_store, and
@@ -21,9 +22,6 @@
 #   64bit.t: the T_MEMD_INITIAL_MALLOC debug hook (fakes total_malloced)
 #   expirations.t: the debug build's `debugtime` command (moves the server clock)
 #   flush-all.t: asserts memcached's imprecision with -C (a set in the flush second fails)
-#   stats-conns.t: 11 of 12 pass; memcached's per-connection states (conn_nread for a
-#     client mid-value) are not tracked
-#   conn-limits.t: response-object and read-buffer OOM counters (memcached's buffers)
 #   issue_22.t: slab class ids (slabd's smaller item header adds a class at the low end)
 #   issue_42.t: mem_requested of 48-byte memcached item headers
 #   issue_163.t, issue_183.t, lru.t: -o no_modern strict-LRU tail reclaim and order
@@ -36,7 +34,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 SLABD="$(realpath "${SLABD:-$here/../../target/release/slabd}")"
 export SLABD
 
-TESTS=(00-startup ascii-auth binary binary-get udp issue_50
+TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns conn-limits
   bogus-commands cas chunked-items daemonize dash-M dyn-maxbytes evictions flags
   getandtouch getset idle-timeout incrdecr issue_104 issue_108 issue_14 issue_152 issue_192
   issue_29 issue_3 issue_41 issue_61 issue_68 issue_70 item_size_max line-lengths

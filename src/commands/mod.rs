@@ -11,7 +11,7 @@ pub mod resp;
 pub mod watch;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -81,6 +81,7 @@ impl Context {
         }
         memcache::add_file_users(&users, &settings);
         let memcache = memcache::Shared::new(&settings);
+        store.set_temporary_ttl(settings.temporary_ttl.and_then(|t| u32::try_from(t).ok()));
         let settings_threads = settings.threads.max(1);
         let gates = Arc::new(gate::Gates::new(settings_threads));
         let threads = (0..settings.threads.max(1))
@@ -157,6 +158,8 @@ pub struct ClientInfo {
     pub unsent: AtomicU64,
     /// The socket's file descriptor (memcached's `cfd` in `watch` lines), set by the worker.
     pub fd: std::sync::atomic::AtomicI32,
+    /// A memcached request's data block is still arriving (`stats conns`: `conn_nread`).
+    pub memcache_nread: AtomicBool,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
     /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
@@ -181,6 +184,7 @@ impl ClientInfo {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
             user: Mutex::new(None),
         }
@@ -256,6 +260,7 @@ impl Clients {
             subs: Default::default(),
             unsent: AtomicU64::new(0),
             fd: std::sync::atomic::AtomicI32::new(-1),
+            memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
             user: Mutex::new(None),
         });

@@ -79,6 +79,34 @@ pub fn write_pid_file(path: &Path) -> Result<(), DaemonError> {
     })
 }
 
+/// `MEMCACHED_PORT_FILENAME`: the ports bound, one `TCP INET: 11211` / `UDP INET6: 11211`
+/// line per socket as memcached writes them, into `PATH.lck` renamed to `PATH` when complete
+/// (so a reader polling for the file sees all of it). memcached's test harness learns the
+/// ports of `-p -1` / `-U -1` this way.
+pub fn write_port_file(
+    path: &std::ffi::OsStr,
+    tcp: &[std::net::SocketAddr],
+    udp: &[std::net::SocketAddr],
+) -> io::Result<()> {
+    use std::io::Write;
+    let mut tmp = path.to_os_string();
+    tmp.push(".lck");
+    let mut text = String::new();
+    for (kind, addrs) in [("TCP", tcp), ("UDP", udp)] {
+        for a in addrs {
+            let family = if a.is_ipv4() { "INET" } else { "INET6" };
+            text.push_str(&format!("{kind} {family}: {}\n", a.port()));
+        }
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
 /// `-u`: when running as root, give `owned` (the unix socket files) to `user`, then switch
 /// to its uid and gid. Not root: nothing to do, as in memcached.
 pub fn drop_privileges(user: &str, owned: &[PathBuf]) -> Result<(), DaemonError> {

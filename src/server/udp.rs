@@ -21,11 +21,9 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-use parking_lot::Mutex;
 
 use super::{resolve, BindError, Lifecycle};
 use crate::commands::{self, ClientInfo, Context, Protocol, Session, Step};
@@ -90,24 +88,8 @@ fn session(socket: &UdpSocket, worker: usize) -> Session {
         .local_addr()
         .map(|a| format!("udp:{a}"))
         .unwrap_or_default();
-    let info = Arc::new(ClientInfo {
-        id: 0,
-        addr: local.clone(),
-        local_addr: local,
-        created: 0,
-        last_cmd: AtomicU32::new(0),
-        db: AtomicU8::new(0),
-        name: Mutex::new(None),
-        last_cmd_name: Mutex::new("NULL"),
-        bytes_in: AtomicU64::new(0),
-        place: AtomicU64::new(0),
-        flags: AtomicU32::new(0),
-        subs: Default::default(),
-        unsent: AtomicU64::new(0),
-        fd: AtomicI32::new(socket.as_raw_fd()),
-        mem: AtomicU64::new(0),
-        user: parking_lot::Mutex::new(None),
-    });
+    let info = Arc::new(ClientInfo::detached(&local, &local));
+    info.fd.store(socket.as_raw_fd(), Ordering::Relaxed);
     Session::new(info, Protocol::Memcache, worker)
 }
 

@@ -21,8 +21,11 @@
 //! docs/benchmarks.md: 1,000,000 keys of 1-10 s TTLs are reclaimed within 2x the longest
 //! TTL).
 //!
-//! Reclaims count as memcached's `crawler_reclaimed` (per class) and, for expired (not
-//! flushed) items, as Redis's `expired_keys`; `expired_stale_perc` is the running share of
+//! Background reclaims count as memcached's `reclaimed` (per class: memcached's LRU
+//! maintainer reclaims expired items at its LRU tails before its crawler reaches them, so
+//! that is where memcached 1.6.18 counts items that expire untouched), an explicit
+//! `lru_crawler crawl` as `crawler_reclaimed` and `crawler_items_checked`; expired (not
+//! flushed) items also count as Redis's `expired_keys`; `expired_stale_perc` is the running share of
 //! expired items among those checked, smoothed as Redis smooths it.
 
 use super::arena::ChunkId;
@@ -97,7 +100,7 @@ impl Core {
         let mut busy: Vec<(usize, u64)> = Vec::new();
         for k in 0..classes {
             let ci = (first + k) % classes;
-            let b = self.expire_batch(ci);
+            let b = self.expire_batch(ci, false);
             let slots = {
                 let class = &self.classes[ci];
                 class.carved_slots(&class.state.lock()) as u64
@@ -113,7 +116,7 @@ impl Core {
         }
         while !busy.is_empty() && started.elapsed() < budget {
             busy.retain_mut(|(ci, left)| {
-                let b = self.expire_batch(*ci);
+                let b = self.expire_batch(*ci, false);
                 total.checked += b.checked;
                 total.expired += b.expired;
                 *left = left.saturating_sub(b.walked);
@@ -129,8 +132,9 @@ impl Core {
         }
     }
 
-    /// Examines the next [`BATCH`] slots of class `ci` and reclaims the dead items there.
-    fn expire_batch(&self, ci: usize) -> Batch {
+    /// Examines the next [`BATCH`] slots of class `ci` and reclaims the dead items there,
+    /// counted as the LRU crawler's when `by_crawler`.
+    fn expire_batch(&self, ci: usize, by_crawler: bool) -> Batch {
         let class = &self.classes[ci];
         let now = self.clock.now();
         let mut found = Batch::default();
@@ -158,7 +162,11 @@ impl Core {
                 if !self.unlink_victim(it, None) {
                     continue;
                 }
-                st.crawler_reclaimed += 1;
+                if by_crawler {
+                    st.crawler_reclaimed += 1;
+                } else {
+                    st.reclaimed += 1;
+                }
                 found.dead += 1;
                 if why == Miss::Expired {
                     self.observers
@@ -173,9 +181,11 @@ impl Core {
                 st.free.push(chunk);
             }
         }
-        self.counters
-            .crawler_items_checked
-            .fetch_add(found.checked, Ordering::Relaxed);
+        if by_crawler {
+            self.counters
+                .crawler_items_checked
+                .fetch_add(found.checked, Ordering::Relaxed);
+        }
         self.counters
             .expired
             .fetch_add(found.expired, Ordering::Relaxed);
@@ -185,15 +195,15 @@ impl Core {
         found
     }
 
-    /// memcached's LRU crawler pass (`maintain`): up to [`CRAWL_SLOTS`] slots of every
-    /// class, a batch per class-lock hold.
-    pub fn crawl(&self) {
+    /// memcached's LRU crawler pass (`maintain`, and `lru_crawler crawl` with `by_crawler`):
+    /// up to [`CRAWL_SLOTS`] slots of every class, a batch per class-lock hold.
+    pub fn crawl(&self, by_crawler: bool) {
         for db in 0..16 {
             self.now(db);
         }
         for ci in 0..self.classes.len() {
             for _ in 0..CRAWL_SLOTS / BATCH {
-                let b = self.expire_batch(ci);
+                let b = self.expire_batch(ci, by_crawler);
                 if b.checked == 0
                     && self.classes[ci].carved_slots(&self.classes[ci].state.lock()) == 0
                 {

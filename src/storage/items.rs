@@ -221,6 +221,9 @@ pub struct Core {
     pub observers: super::observe::Observers,
     /// The class an expiry cycle starts with (rotates).
     pub expire_cursor: AtomicUsize,
+    /// memcached's `temporary_ttl` (u32::MAX: off): items this close to their expiry are
+    /// never evicted (`Store::set_temporary_ttl`).
+    pub temporary_ttl: AtomicU32,
 }
 
 /// A live item as a read sees it.
@@ -394,6 +397,7 @@ impl Core {
             HashSeed([word(0), word(1)])
         };
         Core {
+            temporary_ttl: AtomicU32::new(u32::MAX),
             automove: AtomicU8::new(config.slab_automove),
             policy: AtomicU8::new(EvictionPolicy::Clock2 as u8),
             table,
@@ -522,6 +526,15 @@ impl Core {
 
     /// Why a linked item is no longer visible, if it is not.
     #[inline]
+    /// An item memcached's temporary LRU would hold (`-o temporary_ttl`): one that expires
+    /// within `temporary_ttl` seconds. Such items are reclaimed when they expire, never
+    /// evicted for others.
+    fn temporary(&self, it: Item<'_>, now: u32) -> bool {
+        let ttl = self.temporary_ttl.load(Ordering::Relaxed);
+        let secs = it.exptime();
+        ttl != u32::MAX && secs != 0 && secs.saturating_sub(now) <= ttl
+    }
+
     pub fn dead(&self, it: Item<'_>, now: u32) -> Option<Miss> {
         let secs = it.exptime();
         // The coarse clock is never ahead of the real one: an expiry second before the
@@ -787,7 +800,7 @@ impl Core {
             }
             let dead = self.dead(it, now);
             if dead.is_none() {
-                if !self.config.evict {
+                if !self.config.evict || self.temporary(it, now) {
                     continue;
                 }
                 // Bounded work per allocation: after passing MAX_PASSED referenced items the

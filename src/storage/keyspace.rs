@@ -52,30 +52,41 @@ impl Core {
         }
     }
 
+    /// A random live key of `db`: a uniformly random stripe, then a random live key in it,
+    /// retried on empty stripes (as Redis retries empty buckets). Only a nearly empty
+    /// database runs out of probes; then the first non-empty stripe from a random start
+    /// answers. (Walking forward from a random stripe alone favours keys that follow long
+    /// runs of empty stripes: with two keys, one can almost never be returned.)
     pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
         let stripes = self.index.stripe_count();
-        let start = next_random() as usize;
-        for k in 0..stripes {
-            let s = self.index.lock((start + k) % stripes);
-            let db = self.index.physical(db);
-            let now = self.now(db);
-            let n = s.db_len(db) as usize;
-            if n == 0 {
-                continue;
-            }
-            let pick = next_random() as usize % n;
-            let live: Vec<ChunkId> = s
-                .chunks()
-                .filter(|&c| {
-                    let it = Item::new(&self.arena, c);
-                    it.db() == db && self.dead(it, now).is_none()
-                })
-                .collect();
-            if let Some(&c) = live.get(pick % live.len().max(1)) {
-                return Some(Item::new(&self.arena, c).key().to_vec());
+        for _ in 0..stripes {
+            if let Some(key) = self.random_key_in(db, next_random() as usize % stripes) {
+                return Some(key);
             }
         }
-        None
+        let start = next_random() as usize;
+        (0..stripes).find_map(|k| self.random_key_in(db, (start + k) % stripes))
+    }
+
+    /// A random live key of `db` in one stripe, if it holds any.
+    fn random_key_in(&self, db: u8, stripe: usize) -> Option<Vec<u8>> {
+        let s = self.index.lock(stripe);
+        let db = self.index.physical(db);
+        if s.db_len(db) == 0 {
+            return None;
+        }
+        let now = self.now(db);
+        let live = |c: &ChunkId| {
+            let it = Item::new(&self.arena, *c);
+            it.db() == db && self.dead(it, now).is_none()
+        };
+        let n = s.chunks().filter(live).count();
+        if n == 0 {
+            return None;
+        }
+        let pick = next_random() as usize % n;
+        let c = s.chunks().filter(live).nth(pick)?;
+        Some(Item::new(&self.arena, c).key().to_vec())
     }
 
     /// RENAME / MOVE (`keep_source` false) and COPY (`keep_source` true): the value of

@@ -215,6 +215,7 @@ mod observe;
 mod ops;
 mod rebalance;
 mod slabs;
+pub use slabs::MAX_CLASSES;
 mod snapshot;
 mod stats;
 mod typed;
@@ -658,7 +659,9 @@ pub struct Store {
 
 /// Checks a configuration as memcached does at start-up (same wording where memcached has
 /// a message).
-fn validate(c: &StoreConfig) -> Result<(), ConfigError> {
+/// Checks a configuration as [`Store::new`] does, without reserving memory (the daemon
+/// refuses a bad `-m` before it binds or prints anything).
+pub fn validate(c: &StoreConfig) -> Result<(), ConfigError> {
     let err = |m: String| Err(ConfigError(m));
     if c.growth_factor.is_nan() || c.growth_factor <= 1.0 {
         return err("Factor must be greater than 1".into());
@@ -814,7 +817,28 @@ impl Store {
     }
 
     pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+        self.core.delete(d).0
+    }
+
+    /// [`Store::delete`], also saying the slab class id of the item it found (0: none), for
+    /// memcached's per-class `delete_hits`.
+    pub fn delete_in_class(&self, d: &Delete<'_>) -> (DeleteOutcome, u8) {
         self.core.delete(d)
+    }
+
+    /// The slab class id a new string item with this key and value length goes to (0 when
+    /// it is larger than `-I`), for memcached's per-class counters.
+    pub fn class_of(&self, key_len: usize, value_len: usize) -> u8 {
+        let size = item::prefix_size(key_len, false, false, false) + value_len;
+        if size > self.core.config.item_size_max {
+            return 0;
+        }
+        let ci = self
+            .core
+            .table
+            .class_for(size)
+            .unwrap_or(self.core.table.largest());
+        ci as u8 + 1
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {
@@ -984,6 +1008,18 @@ impl Store {
         self.core.eviction_policy()
     }
 
+    /// memcached's `temporary_ttl` (`-o temporary_ttl=N`, `lru temp_ttl N`; None: off):
+    /// items expiring within that many seconds are never evicted to make room for others
+    /// (memcached keeps items stored with such a TTL in an LRU that eviction skips; slabd
+    /// judges by the time left, so an item stored with a long TTL is protected in its last
+    /// seconds too). A class full of them answers out of memory, as memcached does.
+    pub fn set_temporary_ttl(&self, ttl: Option<u32>) {
+        self.core.temporary_ttl.store(
+            ttl.unwrap_or(u32::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
     /// `slabs automove 0|1|2`.
     pub fn set_automove(&self, mode: u8) {
         self.core
@@ -1032,6 +1068,15 @@ impl Store {
 
     pub fn maintain(&self) {
         self.core.maintain()
+    }
+
+    /// `lru_crawler crawl`: one crawler pass over every class now, its reclaims counted as
+    /// `crawler_reclaimed` (the background passes count `reclaimed`, as memcached's LRU
+    /// maintainer does).
+    pub fn crawl(&self) {
+        if self.core.config.lru_crawler {
+            self.core.crawl(true)
+        }
     }
 
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every

@@ -253,7 +253,7 @@ impl Core {
         }
     }
 
-    pub fn delete(&self, d: &Delete<'_>) -> DeleteOutcome {
+    pub fn delete(&self, d: &Delete<'_>) -> (DeleteOutcome, u8) {
         let Locked {
             guard: mut s,
             stripe: si,
@@ -262,15 +262,16 @@ impl Core {
             now,
         } = self.lock_key(d.db, d.key);
         let Ok(mut chunk) = self.find_live_locked(&mut s, hash, db, d.key, now) else {
-            return DeleteOutcome::NotFound;
+            return (DeleteOutcome::NotFound, 0);
         };
         let it = Item::new(&self.arena, chunk);
+        let class = self.class_of_chunk(chunk) as u8 + 1;
         if d.compare_cas.is_some_and(|c| c != it.cas()) {
-            return DeleteOutcome::Exists;
+            return (DeleteOutcome::Exists, class);
         }
         if !d.drop_value && d.invalidate.is_none() {
             self.unlink_locked(&mut s, hash, chunk);
-            return DeleteOutcome::Deleted;
+            return (DeleteOutcome::Deleted, class);
         }
         if d.drop_value {
             let spec = ItemSpec::new(db, d.key, 0, 0, it.exp(), self.next_cas());
@@ -288,7 +289,7 @@ impl Core {
                 // Dropping the value cannot fit: dropping the whole item is the closest.
                 Err(_) => {
                     self.unlink_locked(&mut s, hash, chunk);
-                    return DeleteOutcome::Deleted;
+                    return (DeleteOutcome::Deleted, class);
                 }
             }
         }
@@ -301,7 +302,7 @@ impl Core {
             it.clear_bits(WIN_SENT);
             it.set_cas(self.next_cas(), None);
         }
-        DeleteOutcome::Deleted
+        (DeleteOutcome::Deleted, class)
     }
 
     pub fn arith(&self, a: &Arith<'_>) -> ArithOutcome {

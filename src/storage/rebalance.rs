@@ -355,7 +355,7 @@ impl Core {
     /// One maintenance pass.
     pub fn maintain(&self) {
         if self.config.lru_crawler {
-            self.crawl();
+            self.crawl(false);
         }
         if self.config.slab_reassign {
             self.release_free_pages();

@@ -8,7 +8,10 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{auth, count_lookup, count_store, flush_delay, stats, PrefixOp};
+use super::{
+    auth, count_arith, count_delete, count_lookup, count_set, count_store, flush_delay, stats,
+    PrefixOp,
+};
 use crate::commands::{Context, Session, Step};
 use crate::protocol::memcache::binary::{
     self, classify, frame, Frame, Header, Op, Packet, Status, StoreOp,
@@ -216,7 +219,9 @@ fn get(
         bump(&stats.cmd_get);
     }
     let key = p.key;
+    let mut class = 0;
     let found = ctx.store.get(0, key, &opts, |item| {
+        class = item.slab_class();
         let key_len = if with_key { key.len() } else { 0 };
         let value_len = if with_value { item.value_len() } else { 0 };
         binary::write_header(
@@ -237,7 +242,7 @@ fn get(
             item.copy_value_to(out);
         }
     });
-    count_lookup(stats, touch, &found);
+    count_lookup(stats, touch, &found, class);
     let hit = matches!(found, Lookup::Hit(()));
     ctx.memcache.record(key, PrefixOp::Get { hit });
     if hit || quiet {
@@ -284,10 +289,11 @@ fn store(
             w.mode = Mode::Set;
         }
     }
-    bump(&stats.cmd_set);
+    let class = ctx.store.class_of(p.key.len(), value.len());
+    count_set(stats, class);
     ctx.memcache.record(p.key, PrefixOp::Set);
     let outcome = ctx.store.store(&w);
-    count_store(stats, cas, outcome);
+    count_store(stats, class, cas, outcome);
     let status = match outcome {
         StoreOutcome::Stored { cas } => {
             if !quiet {
@@ -318,7 +324,7 @@ fn delete(ctx: &Context, session: &Session, p: &Packet<'_>, quiet: bool, out: &m
     let stats = &ctx.threads[session.worker];
     let h = &p.header;
     ctx.memcache.record(p.key, PrefixOp::Delete);
-    let outcome = ctx.store.delete(&Delete {
+    let (outcome, class) = ctx.store.delete_in_class(&Delete {
         db: 0,
         key: p.key,
         compare_cas: (h.cas != 0).then_some(h.cas),
@@ -327,7 +333,7 @@ fn delete(ctx: &Context, session: &Session, p: &Packet<'_>, quiet: bool, out: &m
     });
     match outcome {
         DeleteOutcome::Deleted => {
-            bump(&stats.delete_hits);
+            count_delete(stats, class);
             if !quiet {
                 binary::write_response(out, h, Status::Success, 0, &[], &[], &[]);
             }
@@ -373,11 +379,7 @@ fn arith(
             ..
         } => {
             if !created {
-                bump(if incr {
-                    &stats.incr_hits
-                } else {
-                    &stats.decr_hits
-                });
+                count_arith(ctx, stats, p.key, incr, &outcome);
             }
             if !quiet {
                 binary::write_response(
@@ -437,7 +439,7 @@ fn stat(ctx: &Context, h: &Header, key: &[u8], out: &mut Vec<u8>) {
         }
     };
     match group {
-        Some(group) => stats::stats(ctx, group, &mut stats::StatWriter::binary(out, h.opaque)),
+        Some(group) => stats::stats(ctx, 0, group, &mut stats::StatWriter::binary(out, h.opaque)),
         None => binary::write_error(out, h, Status::KeyNotFound),
     }
 }

@@ -1,7 +1,9 @@
 //! Meta commands: mg, ms, md, ma, me against the store, replies as memcached 1.6.18 sends
 //! them (return flags in request order, then Z/X/W).
 
-use super::{count_arith, count_lookup, count_store, ttl_remaining, PrefixOp};
+use super::{
+    count_arith, count_delete, count_lookup, count_set, count_store, ttl_remaining, PrefixOp,
+};
 use crate::commands::Context;
 use crate::protocol::memcache::{base64_encode, write_i64, write_u64, Key, MetaFlags, Reply};
 use crate::stats::{bump, ThreadStats};
@@ -142,14 +144,16 @@ pub(super) fn get(
     } else {
         None
     };
+    let mut class = 0;
     let found = ctx.store.get(0, key.bytes(), &opts, |item| {
+        class = item.slab_class();
         let mut shown = Shown::of(ctx, item);
         if let Some(ttl) = ttl_before_touch {
             shown.ttl = ttl;
         }
         write_get_hit(key, flags, item, shown, out)
     });
-    count_lookup(stats, flags.ttl.is_some(), &found);
+    count_lookup(stats, flags.ttl.is_some(), &found, class);
     ctx.memcache.record(
         key.bytes(),
         PrefixOp::Get {
@@ -225,7 +229,8 @@ pub(super) fn set(
     data: &[u8],
     out: &mut Vec<u8>,
 ) {
-    bump(&stats.cmd_set);
+    let class = ctx.store.class_of(key.bytes().len(), data.len());
+    count_set(stats, class);
     let mode = match flags.mode {
         Some(b'E') => Mode::Add,
         Some(b'A') => Mode::Append,
@@ -247,7 +252,7 @@ pub(super) fn set(
     w.invalidate = flags.invalidate;
     ctx.memcache.record(key.bytes(), PrefixOp::Set);
     let outcome = ctx.store.store(&w);
-    count_store(stats, flags.compare_cas.is_some(), outcome);
+    count_store(stats, class, flags.compare_cas.is_some(), outcome);
     let code: &[u8] = match outcome {
         StoreOutcome::Stored { .. } => b"HD",
         StoreOutcome::NotStored => b"NS",
@@ -293,7 +298,7 @@ pub(super) fn delete(
     out: &mut Vec<u8>,
 ) {
     ctx.memcache.record(key.bytes(), PrefixOp::Delete);
-    let outcome = ctx.store.delete(&Delete {
+    let (outcome, class) = ctx.store.delete_in_class(&Delete {
         db: 0,
         key: key.bytes(),
         compare_cas: flags.compare_cas,
@@ -302,7 +307,7 @@ pub(super) fn delete(
     });
     let code: &[u8] = match outcome {
         DeleteOutcome::Deleted => {
-            bump(&stats.delete_hits);
+            count_delete(stats, class);
             if flags.quiet {
                 return;
             }
@@ -343,7 +348,7 @@ pub(super) fn arith(
         }),
         touch: flags.ttl.map(|t| expiry(ctx, t)),
     });
-    count_arith(stats, incr, &outcome);
+    count_arith(ctx, stats, key.bytes(), incr, &outcome);
     match outcome {
         ArithOutcome::Value {
             value,

@@ -13,11 +13,13 @@
 //! - `stats` and `stats settings` print every name memcached 1.6.18 prints, in its order;
 //!   counters of machinery slabd does not have (segmented LRU moves, log watchers, page
 //!   mover rescues, extstore and TLS settings) print 0 or memcached's defaults
-//!   (`stats.rs`, `zeros`); `lru tune|mode|temp_ttl` and `lru_crawler tocrawl|sleep` are
-//!   answered as memcached answers them and change only what `stats settings` shows.
+//!   (`stats.rs`, `zeros`); `lru tune|mode` and `lru_crawler tocrawl|sleep` are
+//!   answered as memcached answers them and change only what `stats settings` shows
+//!   (`lru temp_ttl` sets the store's temporary TTL).
 
 mod auth;
 pub mod binary;
+mod limits;
 mod pause;
 mod watch;
 pub use auth::add_file_users;
@@ -42,6 +44,7 @@ use crate::storage::{
     Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, Lookup, Miss, Mode, ReadOptions,
     StoreOutcome, Write,
 };
+use limits::Admit;
 
 /// The memcached release whose protocol and replies slabd reproduces (`version`, `stats`).
 pub const MEMCACHED_VERSION: &str = "1.6.18";
@@ -58,6 +61,11 @@ pub struct State {
     login_pending: Option<usize>,
     /// SASL PLAIN was started without its message; SASL_STEP carries it.
     sasl_started: bool,
+    /// What [`ClientInfo::memcache_nread`](crate::commands::ClientInfo) says, so that it
+    /// is written only when it changes.
+    nread: bool,
+    /// Replies in the unwritten output, under `-o read_buf_mem_limit` (see `limits.rs`).
+    replies: usize,
     /// `-vv`: the reply a `noreply` request would have had (memcached logs
     /// `NOREPLY STORED`); see [`crate::server::trace`].
     noreply_reply: Option<Vec<u8>>,
@@ -90,6 +98,8 @@ pub struct Shared {
     lru: Mutex<LruTuning>,
     /// Listening sockets, for `stats conns`.
     listeners: Mutex<Vec<ListenerInfo>>,
+    /// Replies a connection may have unwritten (`-o read_buf_mem_limit`; None: no limit).
+    response_budget: Option<usize>,
 }
 
 /// A listening socket as `stats conns` shows it.
@@ -131,6 +141,7 @@ impl Shared {
                 temporary_ttl: settings.temporary_ttl.unwrap_or(61),
             }),
             listeners: Mutex::default(),
+            response_budget: limits::response_budget(settings),
         }
     }
 
@@ -223,6 +234,12 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     };
     let parsed = parse(input, &limits);
     let stats = &ctx.threads[session.worker];
+    // A whole line without its data block: the connection is in memcached's conn_nread.
+    let nread = matches!(parsed, Parsed::Incomplete) && input.contains(&b'\n');
+    if nread != session.memcache.nread {
+        session.memcache.nread = nread;
+        session.info.memcache_nread.store(nread, Ordering::Relaxed);
+    }
     match parsed {
         Parsed::Incomplete => Step::Incomplete,
         Parsed::Rejected {
@@ -267,6 +284,22 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 .store(ctx.store.clock().now(), Ordering::Relaxed);
             if login::refused(session, &command, out) {
                 return Step::Done(consumed);
+            }
+            if let Some(budget) = ctx.memcache.response_budget {
+                let replies = match &command {
+                    Command::Get { keys, .. } => keys.iter().count().max(1),
+                    _ => 1,
+                };
+                if limits::admit(budget, &mut session.memcache, out, replies) != Admit::Run {
+                    bump(&stats.response_obj_oom);
+                    if !matches!(command, Command::Get { .. }) {
+                        // memcached closes without sending what was pending.
+                        out.clear();
+                        return Step::Close;
+                    }
+                    out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
+                    return Step::Done(consumed);
+                }
             }
             let mut command = command;
             let began = std::time::Instant::now();
@@ -383,7 +416,8 @@ fn execute_command(
             if verb == StoreVerb::Cas {
                 w.compare_cas = Some(cas_unique);
             }
-            bump(&stats.cmd_set);
+            let class = ctx.store.class_of(key.len(), data.len());
+            count_set(stats, class);
             ctx.memcache.record(key, PrefixOp::Set);
             let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
             let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
@@ -393,7 +427,7 @@ fn execute_command(
             } else {
                 (ctx.store.store(&w), None)
             };
-            count_store(stats, verb == StoreVerb::Cas, outcome);
+            count_store(stats, class, verb == StoreVerb::Cas, outcome);
             if watching {
                 let cmd = match verb {
                     StoreVerb::Set => "set",
@@ -441,7 +475,7 @@ fn execute_command(
         }
         Command::Delete { key, noreply } => {
             ctx.memcache.record(key, PrefixOp::Delete);
-            let outcome = ctx.store.delete(&Delete {
+            let (outcome, class) = ctx.store.delete_in_class(&Delete {
                 db: 0,
                 key,
                 compare_cas: None,
@@ -450,7 +484,7 @@ fn execute_command(
             });
             let reply = match outcome {
                 DeleteOutcome::Deleted => {
-                    bump(&stats.delete_hits);
+                    count_delete(stats, class);
                     ctx.notify(notify::GENERIC, "del", 0, key);
                     Reply::Deleted
                 }
@@ -479,7 +513,7 @@ fn execute_command(
                 vivify: None,
                 touch: None,
             });
-            count_arith(stats, incr, &outcome);
+            count_arith(ctx, stats, key, incr, &outcome);
             if matches!(outcome, ArithOutcome::Value { .. }) {
                 ctx.notify(notify::STRING, "incrby", 0, key);
             }
@@ -508,8 +542,10 @@ fn execute_command(
                 strings_only: true,
                 ..ReadOptions::default()
             };
-            let reply = if matches!(ctx.store.get(0, key, &touch, |_| ()), Lookup::Hit(())) {
+            let found = ctx.store.get(0, key, &touch, |item| item.slab_class());
+            let reply = if let Lookup::Hit(class) = found {
                 bump(&stats.touch_hits);
+                bump(&stats.classes.of(class).touch_hits);
                 ctx.notify(notify::GENERIC, "expire", 0, key);
                 Reply::Touched
             } else {
@@ -575,7 +611,12 @@ fn execute_command(
                 out.extend_from_slice(reply);
             }
         }
-        Command::Stats(group) => stats::stats(ctx, group, &mut stats::StatWriter::ascii(out)),
+        Command::Stats(group) => stats::stats(
+            ctx,
+            session.info.id,
+            group,
+            &mut stats::StatWriter::ascii(out),
+        ),
         Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
         Command::SlabsAutomove(mode) => {
             ctx.store.set_automove(mode);
@@ -587,7 +628,7 @@ fn execute_command(
             out.extend_from_slice(b"CLIENT_ERROR lru crawler disabled\r\n");
         }
         Command::LruCrawlerCrawl(_) => {
-            ctx.store.maintain();
+            ctx.store.crawl();
             Reply::Ok.write(out);
         }
         // memcached streams a dump after everything before it was sent, and refuses one
@@ -631,8 +672,10 @@ fn get_one(
         bump(&stats.cmd_touch);
     }
     let mut seen = None;
+    let mut class = 0;
     let found = ctx.store.get(0, key, opts, |item| {
         seen = Some(watch::seen(item));
+        class = item.slab_class();
         out.extend_from_slice(b"VALUE ");
         out.extend_from_slice(key);
         out.push(b' ');
@@ -651,18 +694,26 @@ fn get_one(
     if ctx.hub.watchers.wanted(stream::FETCHERS) {
         watch::fetched(ctx, session, key, &found, seen);
     }
-    count_lookup(stats, opts.touch.is_some(), &found);
+    count_lookup(stats, opts.touch.is_some(), &found, class);
     ctx.memcache.record(key, PrefixOp::Get { hit });
 }
 
 /// Read counters as memcached 1.6.18 keeps them: a read that touches (gat, mg T) counts as
-/// a touch hit or miss instead of a get hit or miss; misses are also counted by kind.
-fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
+/// a touch hit or miss instead of a get hit or miss; misses are also counted by kind. A hit
+/// also counts for the item's slab `class`.
+fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>, class: u8) {
     let hit = matches!(found, Lookup::Hit(_));
+    let per_class = stats.classes.of(class);
     match (touch, hit) {
-        (true, true) => bump(&stats.touch_hits),
+        (true, true) => {
+            bump(&stats.touch_hits);
+            bump(&per_class.touch_hits);
+        }
         (true, false) => bump(&stats.touch_misses),
-        (false, true) => bump(&stats.get_hits),
+        (false, true) => {
+            bump(&stats.get_hits);
+            bump(&per_class.get_hits);
+        }
         (false, false) => bump(&stats.get_misses),
     }
     match found {
@@ -672,24 +723,66 @@ fn count_lookup<R>(stats: &ThreadStats, touch: bool, found: &Lookup<R>) {
     }
 }
 
-fn count_store(stats: &ThreadStats, cas: bool, outcome: StoreOutcome) {
+/// A storage command: `cmd_set` for the slab `class` the new item goes to (memcached counts
+/// it once the item is allocated, so a value larger than `-I`, class 0, counts nowhere).
+fn count_set(stats: &ThreadStats, class: u8) {
+    if class != 0 {
+        bump(&stats.cmd_set);
+        bump(&stats.classes.of(class).cmd_set);
+    }
+}
+
+/// memcached counts cas_hits / cas_badval in the class of the item replaced; slabd uses
+/// the class of the new value (the same class unless the value's size changed class).
+fn count_store(stats: &ThreadStats, class: u8, cas: bool, outcome: StoreOutcome) {
+    let per_class = stats.classes.of(class);
     match outcome {
         StoreOutcome::TooLarge => bump(&stats.store_too_large),
         StoreOutcome::NoMemory => bump(&stats.store_no_memory),
-        StoreOutcome::Stored { .. } if cas => bump(&stats.cas_hits),
-        StoreOutcome::Exists if cas => bump(&stats.cas_badval),
+        StoreOutcome::Stored { .. } if cas => {
+            bump(&stats.cas_hits);
+            bump(&per_class.cas_hits);
+        }
+        StoreOutcome::Exists if cas => {
+            bump(&stats.cas_badval);
+            bump(&per_class.cas_badval);
+        }
         StoreOutcome::NotFound if cas => bump(&stats.cas_misses),
         _ => {}
     }
 }
 
-fn count_arith(stats: &ThreadStats, incr: bool, outcome: &ArithOutcome) {
-    let hit = matches!(outcome, ArithOutcome::Value { .. });
-    match (incr, hit) {
-        (true, true) => bump(&stats.incr_hits),
-        (true, false) => bump(&stats.incr_misses),
-        (false, true) => bump(&stats.decr_hits),
-        (false, false) => bump(&stats.decr_misses),
+fn count_delete(stats: &ThreadStats, class: u8) {
+    bump(&stats.delete_hits);
+    bump(&stats.classes.of(class).delete_hits);
+}
+
+/// incr/decr hits, also per class: that of an item holding the new value's digits (the
+/// item's own class unless the number's length crossed a class boundary).
+fn count_arith(ctx: &Context, stats: &ThreadStats, key: &[u8], incr: bool, outcome: &ArithOutcome) {
+    let class = match outcome {
+        ArithOutcome::Value { value, .. } => {
+            let mut digits = 1;
+            let mut v = *value;
+            while v >= 10 {
+                v /= 10;
+                digits += 1;
+            }
+            Some(stats.classes.of(ctx.store.class_of(key.len(), digits)))
+        }
+        _ => None,
+    };
+    match (incr, class) {
+        (true, Some(c)) => {
+            bump(&stats.incr_hits);
+            bump(&c.incr_hits);
+        }
+        (true, None) => bump(&stats.incr_misses),
+        (false, Some(c)) => {
+            bump(&stats.decr_hits);
+            bump(&c.decr_hits);
+        }
+        (false, None) => bump(&stats.decr_misses),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{PrefixCounts, MEMCACHED_VERSION};
 use crate::commands::Context;
 use crate::protocol::memcache::{binary, write_u64, ClassSelector, LruCommand, Reply, StatsGroup};
-use crate::stats::sum;
+use crate::stats::{sum, sum_class};
 use crate::storage::{Expiry, ReassignOutcome};
 
 /// Writes statistics as memcached answers `stats`: `STAT name value\r\n` lines ended by
@@ -134,8 +134,8 @@ impl<'a> StatWriter<'a> {
     }
 }
 
-/// Answers one `stats` group.
-pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
+/// Answers one `stats` group for client `me`.
+pub(super) fn stats(ctx: &Context, me: u64, group: StatsGroup, w: &mut StatWriter<'_>) {
     match group {
         StatsGroup::General => general(ctx, w),
         StatsGroup::Settings => settings(ctx, w),
@@ -146,7 +146,7 @@ pub(super) fn stats(ctx: &Context, group: StatsGroup, w: &mut StatWriter<'_>) {
         StatsGroup::SizesEnable => return sizes_toggle(ctx, true, w),
         StatsGroup::SizesDisable => return sizes_toggle(ctx, false, w),
         StatsGroup::Cachedump { class, limit } => return cachedump(ctx, class, limit, w.out),
-        StatsGroup::Conns => conns(ctx, w),
+        StatsGroup::Conns => conns(ctx, me, w),
         StatsGroup::Reset => {
             reset(ctx);
             if w.binary.is_none() {
@@ -235,9 +235,9 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
         w.num("rejected_connections", server.rejected_connections);
     }
     w.num("connection_structures", server.connection_structures);
-    // memcached's names; "free" buffers and out-of-memory counts have no slabd equivalent
-    // (buffers belong to their connection; growth past a bound closes it instead).
-    w.num("response_obj_oom", 0);
+    // memcached's names; "free" buffers have no slabd equivalent (buffers belong to their
+    // connection); response_obj_oom counts `-o read_buf_mem_limit` refusals.
+    w.num("response_obj_oom", t.response_obj_oom);
     w.num("response_obj_count", server.response_obj_count);
     w.num("response_obj_bytes", server.response_obj_bytes);
     w.num("read_buf_count", server.read_buf_count);
@@ -290,11 +290,11 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     let cfg = ctx.store.config();
     let maintainer = ctx.settings.lru_maintainer;
     if cfg.slab_reassign {
-        // Page moves in slabd take no item references, so nothing is rescued or busy.
+        w.num("slab_reassign_rescues", store.slab_reassign_rescues);
+        // Page moves in slabd take no item references, so nothing is busy.
         zeros(
             w,
             &[
-                "slab_reassign_rescues",
                 "slab_reassign_chunk_rescues",
                 "slab_reassign_evictions_nomem",
                 "slab_reassign_inline_reclaim",
@@ -331,7 +331,7 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("bytes", store.bytes);
     w.num("curr_items", store.curr_items);
     w.num("total_items", store.total_items);
-    w.num("slab_global_page_pool", 0);
+    w.num("slab_global_page_pool", store.slab_global_page_pool);
     w.num("expired_unfetched", store.expired_unfetched);
     w.num("evicted_unfetched", store.evicted_unfetched);
     if maintainer {
@@ -503,6 +503,19 @@ fn slabs(ctx: &Context, w: &mut StatWriter<'_>) {
         ] {
             w.prefixed("", id, name, v);
         }
+        let hits = sum_class(&ctx.threads, c.id);
+        for (name, v) in [
+            ("get_hits", hits.get_hits),
+            ("cmd_set", hits.cmd_set),
+            ("delete_hits", hits.delete_hits),
+            ("incr_hits", hits.incr_hits),
+            ("decr_hits", hits.decr_hits),
+            ("cas_hits", hits.cas_hits),
+            ("cas_badval", hits.cas_badval),
+            ("touch_hits", hits.touch_hits),
+        ] {
+            w.prefixed("", id, name, v);
+        }
     }
     w.num("active_slabs", active);
     w.num("total_malloced", ctx.store.stats().total_malloced);
@@ -597,6 +610,7 @@ pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
             b"OK"
         }
         LruCommand::TempTtl(ttl) => {
+            ctx.store.set_temporary_ttl(u32::try_from(ttl).ok());
             t.temp_lru = ttl >= 0;
             if ttl >= 0 {
                 t.temporary_ttl = ttl;
@@ -608,10 +622,11 @@ pub(super) fn lru(ctx: &Context, cmd: LruCommand, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// `stats conns`: the listening sockets first (numbered by file descriptor, as memcached
-/// numbers everything), then each client (by its id). A client's state is always
-/// `conn_parse_cmd`: slabd does not track memcached's per-connection states.
-fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
+/// `stats conns`: the listening sockets first, then each client, all numbered by file
+/// descriptor as memcached numbers them, clients in the state memcached would show:
+/// `conn_parse_cmd` for the client asking, `conn_nread` while a data block is arriving,
+/// `conn_mwrite` while replies wait for the socket, else `conn_read`.
+fn conns(ctx: &Context, me: u64, w: &mut StatWriter<'_>) {
     let now = ctx.store.clock().now();
     for l in ctx.memcache.listeners.lock().iter() {
         let id = u64::from(l.fd);
@@ -639,15 +654,29 @@ fn conns(ctx: &Context, w: &mut StatWriter<'_>) {
                 format!("unix:{a}")
             }
         };
+        // Numbered by file descriptor as memcached numbers them (and the listeners).
+        let id = u64::try_from(c.fd.load(Ordering::Relaxed)).unwrap_or(c.id);
         for (name, v) in [
             ("addr", kind(&c.addr)),
             ("listen_addr", kind(&c.local_addr)),
-            ("state", "conn_parse_cmd".to_string()),
+            ("state", conn_state(me, &c).to_string()),
         ] {
-            w.prefixed_text("", c.id, name, |out| out.extend_from_slice(v.as_bytes()));
+            w.prefixed_text("", id, name, |out| out.extend_from_slice(v.as_bytes()));
         }
         let idle = now.saturating_sub(c.last_cmd.load(Ordering::Relaxed));
-        w.prefixed("", c.id, "secs_since_last_cmd", u64::from(idle));
+        w.prefixed("", id, "secs_since_last_cmd", u64::from(idle));
+    }
+}
+
+fn conn_state(me: u64, c: &crate::commands::ClientInfo) -> &'static str {
+    if c.id == me {
+        "conn_parse_cmd"
+    } else if c.memcache_nread.load(Ordering::Relaxed) {
+        "conn_nread"
+    } else if c.unsent.load(Ordering::Relaxed) > 0 {
+        "conn_mwrite"
+    } else {
+        "conn_read"
     }
 }
 

@@ -450,17 +450,22 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         }
         return;
     }
+    let monitored = call
+        .ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MONITOR);
+    // Scripts (skip_monitor) are shown before they run, so that the commands they call
+    // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
+    let before = spec.flags.contains(&"skip_monitor");
+    if monitored && before && call.wait.is_none() {
+        monitor::feed(call, spec, args);
+    }
     let began = Instant::now();
     call.depth += 1;
     (spec.handler)(call, args);
     call.depth -= 1;
-    if call
-        .ctx
-        .hub
-        .watchers
-        .wanted(crate::hub::monitor::stream::MONITOR)
-        && !call.blocked
-    {
+    if monitored && !before && !call.blocked {
         monitor::feed(call, spec, args);
     }
     if call.conn.tracking.is_on() {

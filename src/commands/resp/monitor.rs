@@ -63,7 +63,14 @@ pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
             args.get(i)
         }
     });
-    let line = monitor_line(call.conn.db, &call.info.addr, words);
+    // A command a script calls runs two levels down (the script's handler, then the
+    // nested call); EXEC's queued commands one level. Redis shows the former as `lua`.
+    let addr = if call.depth >= 2 {
+        "lua"
+    } else {
+        &call.info.addr
+    };
+    let line = monitor_line(call.conn.db, addr, words);
     call.ctx
         .hub
         .watchers

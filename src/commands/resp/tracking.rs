@@ -14,6 +14,9 @@ pub(super) struct Tracking {
     on: Option<Options>,
     /// CLIENT CACHING yes/no for the next command (OPTIN / OPTOUT).
     caching: Option<bool>,
+    /// A script this client runs called a read-only command: when it ends, the script's
+    /// declared keys are remembered (Redis 7.0's rule for scripts).
+    script_read: bool,
 }
 
 impl Tracking {
@@ -258,8 +261,19 @@ pub(super) fn after_command(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
     if spec.name == "client" {
         return;
     }
+    let readonly = spec.flags.contains(&"readonly");
+    if call.depth >= 2 {
+        // Called by a script: what counts is whether it read at all.
+        call.conn.tracking.script_read |= readonly;
+        return;
+    }
+    let script = matches!(
+        spec.name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    );
+    let script_read = std::mem::take(&mut call.conn.tracking.script_read);
     let caching = call.conn.tracking.caching.take();
-    if o.bcast || !spec.flags.contains(&"readonly") {
+    if o.bcast || (script && !script_read) || (!script && !readonly) {
         return;
     }
     let wanted = if o.optin {
@@ -273,6 +287,17 @@ pub(super) fn after_command(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
         return;
     }
     let hub = &call.ctx.hub;
+    if script {
+        // EVAL script numkeys key...: the declared keys.
+        let numkeys = std::str::from_utf8(args.get(2))
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        for i in (3..args.len()).take(numkeys) {
+            hub.tracking.remember(hub, call.info.id, args.get(i));
+        }
+        return;
+    }
     for i in key_positions(spec, args.len()) {
         hub.tracking.remember(hub, call.info.id, args.get(i));
     }

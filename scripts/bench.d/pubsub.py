@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Pub/Sub fan-out and MONITOR overhead: slabd beside redis-server, alternating rounds.
+
+- fanout: 50 subscriber connections on one channel (read by one thread that only counts
+  bytes); `redis-benchmark -c 50` publishers send PUBLISH. Reported: publishes/s,
+  messages delivered/s (bytes received / bytes per message / seconds) and server CPU
+  (utime+stime from /proc/PID/stat) per delivered message.
+- monitor: `redis-benchmark -t set,get -c 50`, with nothing watching and with one MONITOR
+  connection reading everything. Reported: requests/s and server CPU per request.
+
+Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000]
+(SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target", "release", "slabd"))
+TICK = os.sysconf("SC_CLK_TCK")
+PAYLOAD = b"hello"
+MESSAGE = b"*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start(kind):
+    port = free_port()
+    if kind == "slabd":
+        cmd = [SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
+               "-m", "1024"]
+    else:
+        cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--maxmemory", "1024mb"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    sys.exit(f"{kind} did not start")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class Reader(threading.Thread):
+    """Reads and counts every byte on some sockets until told to stop."""
+
+    def __init__(self, socks):
+        super().__init__(daemon=True)
+        self.socks = socks
+        self.bytes = 0
+        self.stop = False
+
+    def run(self):
+        import selectors
+        sel = selectors.DefaultSelector()
+        for s in self.socks:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        while not self.stop:
+            for key, _ in sel.select(timeout=0.1):
+                try:
+                    data = key.fileobj.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                self.bytes += len(data)
+
+
+def bench(port, args):
+    cmd = ["redis-benchmark", "-p", str(port), "-c", "50", "--csv"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rates = {}
+    for line in out.splitlines():
+        parts = [p.strip('"') for p in line.split('","')]
+        if len(parts) >= 2 and parts[0] != "test":
+            rates[parts[0]] = float(parts[1])
+    return rates
+
+
+def fanout(kind, requests):
+    p, port = start(kind)
+    try:
+        subs = []
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nchan\r\n")
+            got = b""
+            while not got.endswith(b":1\r\n"):
+                got += s.recv(100)
+            subs.append(s)
+        reader = Reader(subs)
+        reader.start()
+        cpu0, t0 = cpu_seconds(p.pid), time.time()
+        rates = bench(port, ["-n", str(requests), "PUBLISH", "chan", PAYLOAD.decode()])
+        expected = requests * 50 * len(MESSAGE)
+        deadline = time.time() + 30
+        while reader.bytes < expected and time.time() < deadline:
+            time.sleep(0.01)
+        elapsed = time.time() - t0
+        cpu = cpu_seconds(p.pid) - cpu0
+        reader.stop = True
+        delivered = reader.bytes / len(MESSAGE)
+        return {
+            "publish/s": next(iter(rates.values())),
+            "delivered/s": delivered / elapsed,
+            "cpu µs/msg": cpu * 1e6 / max(delivered, 1),
+        }
+    finally:
+        p.kill()
+        p.wait()
+
+
+def monitored(kind, requests, watch):
+    p, port = start(kind)
+    try:
+        reader = None
+        if watch:
+            m = socket.create_connection(("127.0.0.1", port))
+            m.sendall(b"*1\r\n$7\r\nMONITOR\r\n")
+            assert m.recv(5) == b"+OK\r\n"
+            reader = Reader([m])
+            reader.start()
+        cpu0 = cpu_seconds(p.pid)
+        rates = bench(port, ["-n", str(requests), "-t", "set,get", "-r", "100000"])
+        cpu = cpu_seconds(p.pid) - cpu0
+        if reader:
+            reader.stop = True
+        return {
+            "SET/s": rates.get("SET", 0.0),
+            "GET/s": rates.get("GET", 0.0),
+            "cpu µs/req": cpu * 1e6 / (2 * requests),
+        }
+    finally:
+        p.kill()
+        p.wait()
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=100000)
+    a = ap.parse_args()
+    load0 = open("/proc/loadavg").read().split()[0]
+    results = {}
+    cases = [("fanout", None), ("monitor off", False), ("monitor on", True)]
+    for _ in range(a.rounds):
+        for case, watch in cases:
+            for kind in ("slabd", "redis-server"):
+                if case == "fanout":
+                    r = fanout(kind, a.requests // 2)
+                else:
+                    r = monitored(kind, a.requests, watch)
+                for k, v in r.items():
+                    results.setdefault((case, k, kind), []).append(v)
+    load1 = open("/proc/loadavg").read().split()[0]
+    print("| workload | metric | slabd | redis-server | slabd / redis |")
+    print("|---|---|---:|---:|---:|")
+    for case, _ in cases:
+        metrics = sorted({k for (c, k, _) in results if c == case})
+        for k in metrics:
+            s = median(results[(case, k, "slabd")])
+            r = median(results[(case, k, "redis-server")])
+            fmt = "{:,.2f}" if "µs" in k else "{:,.0f}"
+            print(f"| {case} | {k} | {fmt.format(s)} | {fmt.format(r)} | {s / r:.2f} |")
+    print(f"\n{a.rounds} rounds, medians; 1-minute load average {load0} before, {load1} after.")
+
+
+if __name__ == "__main__":
+    main()
