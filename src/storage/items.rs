@@ -693,14 +693,19 @@ impl Core {
     /// [`Core::alloc_chunk`]; `first_page`: a class with no page may take one past the limit.
     fn alloc_chunk_in(&self, ci: usize, held: &mut Held<'_>, first_page: bool) -> Option<ChunkId> {
         let got = self.alloc_chunk_once(ci, held);
-        let class = &self.classes[ci];
-        if got.is_some() || class.page_count(&class.state.lock()) > 0 {
+        if got.is_some() {
             return got;
         }
-        // A class with no page: move one from another class, or make room among heap
-        // objects, or (as memcached) take a first page past the limit.
+        // Eviction found nothing in the class: it has no page, or every chunk it has is in
+        // flight (a chained value being built holds all of a class's few largest chunks,
+        // while other classes keep the budget's pages, empty or not). Move a page from
+        // another class, or make room among heap objects, or (a class with no page, as
+        // memcached) take a first page past the limit.
+        let class = &self.classes[ci];
         if self.config.evict {
-            if self.config.slab_reassign && self.move_page(None, ci) == ReassignOutcome::Ok {
+            if self.config.slab_reassign
+                && self.move_page_held(None, ci, Some(held)) == ReassignOutcome::Ok
+            {
                 return self.alloc_chunk_once(ci, held);
             }
             let mut rounds = 16;
@@ -711,7 +716,7 @@ impl Core {
                 }
             }
         }
-        if !first_page {
+        if !first_page || class.page_count(&class.state.lock()) > 0 {
             return None;
         }
         let page = self.pool.take_first()?;

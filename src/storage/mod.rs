@@ -169,8 +169,10 @@
 //! run by the allocating thread under the class lock, reclaims expired or flushed items,
 //! takes one level off referenced items and evicts the first item with neither bit. A new
 //! item starts unreferenced right behind the hand, so one-hit items go first (as in SIEVE
-//! and S3-FIFO's small queue) and items hit twice survive two passes. A class with no page takes one
-//! from another class at once; `maintain()` moves pages to classes that evict (automove 1:
+//! and S3-FIFO's small queue) and items hit twice survive two passes. A class with no page, or
+//! whose eviction finds nothing (its few chunks all in a chained value being built), takes one
+//! from another class at once (the allocation's own locked stripe passed down, so an item of
+//! it does not make every page busy); `maintain()` moves pages to classes that evict (automove 1:
 //! from the class whose oldest item is oldest or that has a free page's worth of chunks).
 //!
 //! Hit ratios measured by `tests/storage_hitratio.rs` (cache-aside: Zipf keys, a value of
