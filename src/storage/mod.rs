@@ -226,7 +226,7 @@ pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
-pub use snapshot::SnapshotSink;
+pub use snapshot::{ChangeLog, SnapshotSink};
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
@@ -1063,6 +1063,17 @@ impl Store {
         self.core.snapshot(sink)
     }
 
+    /// [`Store::snapshot`], calling `at_epoch` at its point in time with every stripe
+    /// locked (the AOF rewrite's switch to a new file).
+    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) -> bool {
+        self.core.snapshot_with(sink, at_epoch)
+    }
+
+    /// Installs the append-only file's change log (first call wins) and turns it on/off.
+    pub fn set_change_log(&self, log: Option<Arc<dyn ChangeLog>>, on: bool) {
+        self.core.snapshot.set_log(log, on)
+    }
+
     /// Writes applied so far (a counter that only grows).
     pub fn write_seq(&self) -> u64 {
         self.core.write_seq()
@@ -1074,11 +1085,10 @@ impl Store {
 
     /// `lru_crawler crawl`: one crawler pass over every class now, its reclaims counted as
     /// `crawler_reclaimed` (the background passes count `reclaimed`, as memcached's LRU
-    /// maintainer does).
+    /// maintainer does). Runs whether or not background expiry is on (`lru_crawler
+    /// enable` at run time turns on the command, not the background work).
     pub fn crawl(&self) {
-        if self.core.config.lru_crawler {
-            self.core.crawl(true)
-        }
+        self.core.crawl(true)
     }
 
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every
