@@ -169,8 +169,10 @@
 //! run by the allocating thread under the class lock, reclaims expired or flushed items,
 //! takes one level off referenced items and evicts the first item with neither bit. A new
 //! item starts unreferenced right behind the hand, so one-hit items go first (as in SIEVE
-//! and S3-FIFO's small queue) and items hit twice survive two passes. A class with no page takes one
-//! from another class at once; `maintain()` moves pages to classes that evict (automove 1:
+//! and S3-FIFO's small queue) and items hit twice survive two passes. A class with no page, or
+//! whose eviction finds nothing (its few chunks all in a chained value being built), takes one
+//! from another class at once (the allocation's own locked stripe passed down, so an item of
+//! it does not make every page busy); `maintain()` moves pages to classes that evict (automove 1:
 //! from the class whose oldest item is oldest or that has a free page's worth of chunks).
 //!
 //! Hit ratios measured by `tests/storage_hitratio.rs` (cache-aside: Zipf keys, a value of
@@ -224,7 +226,7 @@ pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
-pub use snapshot::SnapshotSink;
+pub use snapshot::{ChangeLog, SnapshotSink};
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
@@ -1061,6 +1063,17 @@ impl Store {
         self.core.snapshot(sink)
     }
 
+    /// [`Store::snapshot`], calling `at_epoch` at its point in time with every stripe
+    /// locked (the AOF rewrite's switch to a new file).
+    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) -> bool {
+        self.core.snapshot_with(sink, at_epoch)
+    }
+
+    /// Installs the append-only file's change log (first call wins) and turns it on/off.
+    pub fn set_change_log(&self, log: Option<Arc<dyn ChangeLog>>, on: bool) {
+        self.core.snapshot.set_log(log, on)
+    }
+
     /// Writes applied so far (a counter that only grows).
     pub fn write_seq(&self) -> u64 {
         self.core.write_seq()
@@ -1072,11 +1085,10 @@ impl Store {
 
     /// `lru_crawler crawl`: one crawler pass over every class now, its reclaims counted as
     /// `crawler_reclaimed` (the background passes count `reclaimed`, as memcached's LRU
-    /// maintainer does).
+    /// maintainer does). Runs whether or not background expiry is on (`lru_crawler
+    /// enable` at run time turns on the command, not the background work).
     pub fn crawl(&self) {
-        if self.core.config.lru_crawler {
-            self.core.crawl(true)
-        }
+        self.core.crawl(true)
     }
 
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every

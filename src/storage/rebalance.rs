@@ -12,7 +12,7 @@
 use super::arena::ChunkId;
 use super::index::table_hash;
 use super::item::{atime_age, chunk_at, offset_of, Item, FETCHED, FREE, LINKED, TAIL};
-use super::items::Core;
+use super::items::{Core, Held};
 use super::slabs::{ClassState, SlabClass};
 use super::{Miss, ReassignOutcome};
 use std::sync::atomic::Ordering;
@@ -30,6 +30,7 @@ impl Core {
         class: &SlabClass,
         st: &mut ClassState,
         elsewhere: &mut Vec<ChunkId>,
+        mut held: Option<&mut Held<'_>>,
     ) -> Option<u32> {
         if let Some(p) = st.fresh.pop() {
             return Some(p);
@@ -41,7 +42,9 @@ impl Core {
         let start = (st.hand / class.perslab) % pages;
         for k in 0..pages {
             let idx = (start + k) % pages;
-            if let Some(page) = self.empty_page(class, st, idx, elsewhere, false) {
+            if let Some(page) =
+                self.empty_page(class, st, idx, elsewhere, false, held.as_deref_mut())
+            {
                 return Some(page);
             }
         }
@@ -50,7 +53,9 @@ impl Core {
 
     /// Tries to empty page `idx` of the class; on success removes it and returns it. With
     /// `rescue`, plain items of the page move to free chunks of the class elsewhere
-    /// (memcached's rescues) instead of being evicted.
+    /// (memcached's rescues) instead of being evicted. `held`: the stripe the calling
+    /// thread holds (an allocation that moves a page), whose items are unlinked through
+    /// it; without it an item in that stripe would make every page busy.
     fn empty_page(
         &self,
         class: &SlabClass,
@@ -58,6 +63,7 @@ impl Core {
         idx: usize,
         elsewhere: &mut Vec<ChunkId>,
         rescue: bool,
+        mut held: Option<&mut Held<'_>>,
     ) -> Option<u32> {
         let page = st.pages[idx];
         let base = page as usize * self.config.page_size;
@@ -108,7 +114,7 @@ impl Core {
                 if rescue && plain && self.rescue_item(class, st, it, lo..hi) {
                     continue;
                 }
-                if !self.unlink_victim(it, None) {
+                if !self.unlink_victim(it, held.as_deref_mut()) {
                     busy = true;
                     continue;
                 }
@@ -230,7 +236,7 @@ impl Core {
                 else {
                     continue;
                 };
-                self.empty_page(class, &mut st, idx, &mut elsewhere, true)
+                self.empty_page(class, &mut st, idx, &mut elsewhere, true, None)
             };
             for c in elsewhere {
                 self.free_chunk(c);
@@ -245,6 +251,16 @@ impl Core {
     /// Moves one page from class `src` to class `dst` (0-based; `src` None: any class with
     /// a page to spare).
     pub fn move_page(&self, src: Option<usize>, dst: usize) -> ReassignOutcome {
+        self.move_page_held(src, dst, None)
+    }
+
+    /// [`Core::move_page`] from an allocation that holds the stripe `held`.
+    pub fn move_page_held(
+        &self,
+        src: Option<usize>,
+        dst: usize,
+        held: Option<&mut Held<'_>>,
+    ) -> ReassignOutcome {
         let src = match src {
             Some(s) => s,
             None => {
@@ -268,7 +284,7 @@ impl Core {
             if class.page_count(&st) < 2 {
                 return ReassignOutcome::NoSpare;
             }
-            self.take_page(class, &mut st, &mut elsewhere)
+            self.take_page(class, &mut st, &mut elsewhere, held)
         };
         for c in elsewhere {
             self.free_chunk(c);
@@ -305,7 +321,7 @@ impl Core {
             let mut elsewhere = Vec::new();
             let page = {
                 let mut st = class.state.lock();
-                self.take_page(class, &mut st, &mut elsewhere)
+                self.take_page(class, &mut st, &mut elsewhere, None)
             };
             for c in elsewhere {
                 self.free_chunk(c);

@@ -305,13 +305,15 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         ),
         "memory" => {
             let st = ctx.store.stats();
+            // Slab pages in use plus the heap objects of large collections (charged to -m).
+            let used = st.total_malloced + ctx.store.object_bytes();
             write!(
                 s,
                 "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_dataset:{}\r\n\
                  maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
                  mem_clients_normal:{}\r\nmem_allocator:slab\r\n",
-                st.total_malloced,
-                human_bytes(st.total_malloced),
+                used,
+                human_bytes(used),
                 st.bytes,
                 st.limit_maxbytes,
                 human_bytes(st.limit_maxbytes),
