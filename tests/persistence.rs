@@ -397,6 +397,20 @@ fn loading_answers_loading_to_both_protocols() {
     let mut mc = d.connect();
     mc.roundtrip(b"get k1\r\n", b"SERVER_ERROR loading\r\n");
     mc.roundtrip(b"version\r\n", b"VERSION ");
+    // The binary protocol: GET k1 gets ETMPFAIL (0x86), the protocol's "warming up".
+    let mut bin = d.connect();
+    let mut req = vec![
+        0x80, 0x00, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    req.extend_from_slice(&[0; 8]);
+    req.extend_from_slice(b"k1");
+    bin.send(&req);
+    let mut want = vec![
+        0x81, 0x00, 0, 0, 0, 0, 0x00, 0x86, 0, 0, 0, 17, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    want.extend_from_slice(&[0; 8]);
+    want.extend_from_slice(b"Temporary failure");
+    assert_eq!(bin.read_exact(want.len()), want);
     let d = wait_loaded(d);
     let mut r = d.connect_resp();
     assert_eq!(cmd(&mut r, &["DBSIZE"]), ":10\r\n");
@@ -531,6 +545,34 @@ fn lists_and_sorted_sets_survive_a_restart_in_both_forms() {
     assert_eq!(
         cmd_lines(&mut r, &["OBJECT", "ENCODING", "z"], 2),
         "$8\r\nlistpack\r\n"
+    );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_reload_saves_empties_and_loads() {
+    let dir = temp_dir("reload");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "s", "v"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["RPUSH", "l", "a", "b"]), ":2\r\n");
+    assert_eq!(cmd(&mut r, &["ZADD", "z", "2", "m"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["DEBUG", "RELOAD"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":3\r\n");
+    assert_eq!(cmd(&mut r, &["LLEN", "l"]), ":2\r\n");
+    // NOSAVE: what changed since the dump is gone after the reload.
+    assert_eq!(cmd(&mut r, &["SET", "late", "x"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["DEBUG", "RELOAD", "NOSAVE"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["EXISTS", "late"]), ":0\r\n");
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":3\r\n");
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "RELOAD", "BOGUS"]),
+        "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "NOPE"]),
+        "-ERR unknown subcommand 'NOPE'. Try DEBUG HELP.\r\n"
     );
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);

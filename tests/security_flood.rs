@@ -61,7 +61,8 @@ fn first_bytes(s: &mut TcpStream) -> Vec<u8> {
 
 /// Everything a refused client reads before the server closes it.
 fn refusal(s: &mut TcpStream) -> Vec<u8> {
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Generous: the acceptor may be slow to get a turn on a loaded machine.
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut all = Vec::new();
     let _ = s.read_to_end(&mut all);
     all

@@ -231,6 +231,10 @@ def write_markdown(doc, table, counts, path):
     analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
     if os.path.exists(analysis):
         lines += [open(analysis).read()]
+    # Hand-run sections of other scripts (Pub/Sub, MONITOR), carried the same way.
+    pubsub = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pubsub.md")
+    if os.path.exists(pubsub):
+        lines += [open(pubsub).read()]
     with open(path, "w") as f:
         f.write("\n".join(lines))
 

@@ -336,6 +336,14 @@ impl Hub {
         let _ = self.mailboxes[worker].waker.set(waker);
     }
 
+    /// Wakes worker `id`'s poll (the AOF's fsync thread, when replies a worker held for
+    /// an fsync may go out).
+    pub fn wake_worker(&self, worker: usize) {
+        if let Some(w) = self.mailboxes.get(worker).and_then(|m| m.waker.get()) {
+            let _ = w.wake();
+        }
+    }
+
     /// Sends `event` to one connection.
     pub fn post(&self, to: Target, event: Event) {
         let mut out = Outbox::new(self);

@@ -30,6 +30,16 @@ pub fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
     }
 }
 
+/// [`encode`] for arguments given one by one.
+pub fn encode_iter(out: &mut Vec<u8>, args: &mut dyn ExactSizeIterator<Item = &[u8]>) {
+    push_header(out, b'*', args.len());
+    for a in args {
+        push_header(out, b'$', a.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 fn push_header(out: &mut Vec<u8>, kind: u8, n: usize) {
     out.push(kind);
     let mut digits = [0u8; 20];

@@ -27,18 +27,21 @@
 //! `slabd-aof` thread writes the buffer every 10 ms and fsyncs once a second. `no`: it
 //! writes, the kernel decides when to flush.
 
+use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
-use super::aof::{encode, CommandReader, FileKind, Manifest, ManifestFile};
+use super::aof::{encode, FileKind, Manifest, ManifestFile};
+use super::replay::replay_file;
 use super::save::sync_dir;
 use crate::commands::Context;
-use crate::storage::{Current, Expiry, ItemType, Mode, Write};
+use crate::storage::{ChangeLog, Current, Expiry, ItemType};
 
 /// Command name of slabd's record for a memcached item with client flags.
 pub const MCSET: &[u8] = b"SLABD.MCSET";
@@ -53,11 +56,65 @@ struct LogState {
     /// Bytes ever appended to `buf` (a logical offset for group commit).
     appended: u64,
     file: Option<File>,
+    /// Records appended before a rewrite's point in time that have not reached the old
+    /// incremental file yet, with that file: written (and fsynced) by the next commit,
+    /// before anything that follows them.
+    old_tail: Option<(Vec<u8>, Option<File>)>,
     dir: PathBuf,
     manifest: Manifest,
     /// Size of the current incremental file, counting what is still in `buf`.
     incr_size: u64,
     base_size: u64,
+}
+
+impl LogState {
+    /// Starts a record for database `db`: a SELECT when the last one named another.
+    /// Returns the length of `buf` before it (for [`LogState::appended_since`]).
+    fn begin(&mut self, db: Option<u8>) -> usize {
+        let before = self.buf.len();
+        if let Some(db) = db {
+            if self.db != Some(db) {
+                let mut digits = [0u8; 3];
+                encode(&mut self.buf, &[b"SELECT", db_text(db, &mut digits)]);
+                self.db = Some(db);
+            }
+        }
+        before
+    }
+
+    /// Accounts for what was appended since `before`; the new logical end.
+    fn appended_since(&mut self, before: usize) -> u64 {
+        let n = (self.buf.len() - before) as u64;
+        self.appended += n;
+        self.incr_size += n;
+        self.appended
+    }
+}
+
+fn db_text(db: u8, digits: &mut [u8; 3]) -> &[u8] {
+    let mut n = db;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + n % 10;
+        n /= 10;
+        if n == 0 {
+            return &digits[i..];
+        }
+    }
+}
+
+fn num_text(v: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut n = v;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[i..];
+        }
+    }
 }
 
 struct SyncState {
@@ -67,18 +124,111 @@ struct SyncState {
     last_fsync: Instant,
 }
 
+/// A command about to run whose record the store appends when it changes the key (see
+/// "What is logged"); one per thread, buffers reused.
+#[derive(Default)]
+struct Armed {
+    on: bool,
+    db: u8,
+    key: Vec<u8>,
+    /// The command, RESP-encoded.
+    rec: Vec<u8>,
+    /// Changes the store reported for the key while armed.
+    fired: u32,
+}
+
+thread_local! {
+    static ARMED: RefCell<Armed> = RefCell::default();
+    /// Logical end of the last record this thread appended (what it must see committed
+    /// before it replies under `appendfsync always`).
+    static LAST_END: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Whether this thread appended records not yet committed (`appendfsync always`).
+pub(super) fn owes() -> bool {
+    LAST_END.with(|e| e.get()) != 0
+}
+
+/// The end of this thread's uncommitted records (0: none), now handed over.
+pub(super) fn take_end() -> u64 {
+    LAST_END.with(|e| e.replace(0))
+}
+
+fn note_end(end: u64) {
+    LAST_END.with(|e| e.set(e.get().max(end)));
+}
+
+/// The store's change log: appends records under the locks of the change.
+struct Hook {
+    state: Arc<Mutex<LogState>>,
+}
+
+impl ChangeLog for Hook {
+    fn modified(&self, key: &[u8], expiry: Option<Expiry>) {
+        ARMED.with(|a| {
+            let mut a = a.borrow_mut();
+            if !a.on || a.key != key {
+                return;
+            }
+            a.fired += 1;
+            if a.fired > 1 {
+                // A second change by one command: the caller logs the key's state after.
+                return;
+            }
+            let mut st = self.state.lock();
+            let before = st.begin(Some(a.db));
+            st.buf.extend_from_slice(&a.rec);
+            if let Some(Expiry::AtMs(ms)) = expiry {
+                // Relative commands on a key with an expiry: the expiry again, so a replay
+                // that finds the key already expired ends as the original did.
+                let mut digits = [0u8; 20];
+                encode(&mut st.buf, &[b"PEXPIREAT", key, num_text(ms, &mut digits)]);
+            }
+            note_end(st.appended_since(before));
+        });
+    }
+
+    fn flushed(&self, db: Option<u8>) {
+        let mut st = self.state.lock();
+        let before = st.begin(db);
+        match db {
+            None => encode(&mut st.buf, &[b"FLUSHALL"]),
+            Some(_) => encode(&mut st.buf, &[b"FLUSHDB"]),
+        }
+        note_end(st.appended_since(before));
+    }
+
+    fn swapped(&self, a: u8, b: u8) {
+        let mut st = self.state.lock();
+        let before = st.begin(None);
+        let (mut da, mut db) = ([0u8; 3], [0u8; 3]);
+        encode(
+            &mut st.buf,
+            &[b"SWAPDB", db_text(a, &mut da), db_text(b, &mut db)],
+        );
+        note_end(st.appended_since(before));
+    }
+}
+
 /// The append-only file (lives in [`super::Persistence`]).
 pub struct AofLog {
     on: AtomicBool,
     fsync: AtomicU8,
-    state: Mutex<LogState>,
+    state: Arc<Mutex<LogState>>,
     sync: Mutex<SyncState>,
     pub last_write_ok: AtomicBool,
     pub rewrite_in_progress: AtomicBool,
     pub last_rewrite_ok: AtomicBool,
     pub rewrites: AtomicU64,
-    /// Records skipped because the value's type cannot be logged yet (collections).
+    /// Records skipped because the value's type cannot be logged.
     pub unlogged: AtomicU64,
+    /// Logical offset known to be fsynced (published for the workers' group commit).
+    synced: AtomicU64,
+    /// Highest offset a worker asked the `slabd-fsync` thread to fsync.
+    want: Mutex<u64>,
+    want_cv: Condvar,
+    /// The offset each worker waits for (0: none); grown on first use.
+    waits: parking_lot::RwLock<Vec<AtomicU64>>,
 }
 
 impl Default for AofLog {
@@ -86,16 +236,17 @@ impl Default for AofLog {
         AofLog {
             on: AtomicBool::new(false),
             fsync: AtomicU8::new(FSYNC_EVERYSEC),
-            state: Mutex::new(LogState {
+            state: Arc::new(Mutex::new(LogState {
                 buf: Vec::new(),
                 db: None,
                 appended: 0,
                 file: None,
+                old_tail: None,
                 dir: PathBuf::new(),
                 manifest: Manifest::default(),
                 incr_size: 0,
                 base_size: 0,
-            }),
+            })),
             sync: Mutex::new(SyncState {
                 written: 0,
                 synced: 0,
@@ -106,6 +257,10 @@ impl Default for AofLog {
             last_rewrite_ok: AtomicBool::new(true),
             rewrites: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            want: Mutex::new(0),
+            want_cv: Condvar::new(),
+            waits: parking_lot::RwLock::new(Vec::new()),
         }
     }
 }
@@ -171,61 +326,91 @@ impl AofLog {
         self.on.load(Ordering::Relaxed)
     }
 
-    /// Logs the state of `keys` in database `db` (after a write to them).
+    /// Turns logging on or off, in the store's change log too.
+    fn set_on(&self, ctx: &Context, on: bool) {
+        self.on.store(on, Ordering::Relaxed);
+        let hook: Arc<dyn ChangeLog> = Arc::new(Hook {
+            state: self.state.clone(),
+        });
+        ctx.store.set_change_log(Some(hook), on);
+    }
+
+    /// Logs the state of `keys` in database `db` (after a write to them): each key is read
+    /// and its record appended under the key's stripe lock.
     pub fn record_keys(&self, ctx: &Context, db: u8, keys: &mut dyn Iterator<Item = &[u8]>) {
-        let end = {
-            let mut st = self.state.lock();
-            let before = st.buf.len();
-            if st.db != Some(db) {
-                encode(&mut st.buf, &[b"SELECT", db.to_string().as_bytes()]);
-                st.db = Some(db);
-            }
-            for key in keys {
-                let st = &mut *st;
-                ctx.store.inspect(db, key, |cur| {
-                    encode_state(&mut st.buf, key, cur, &self.unlogged)
-                });
-            }
-            self.appended_locked(&mut st, before)
-        };
-        self.after_append(end);
-    }
-
-    /// Logs a whole-keyspace command as itself (`db` for FLUSHDB's SELECT).
-    pub fn record_command(
-        &self,
-        ctx: &Context,
-        db: u8,
-        args: &[&[u8]],
-        apply: impl FnOnce(&Context),
-    ) {
-        let end = {
-            let mut st = self.state.lock();
-            let before = st.buf.len();
-            // Applied under the log mutex, so no key record is read between the command
-            // and its record.
-            apply(ctx);
-            if st.db != Some(db) {
-                encode(&mut st.buf, &[b"SELECT", db.to_string().as_bytes()]);
-                st.db = Some(db);
-            }
-            encode(&mut st.buf, args);
-            self.appended_locked(&mut st, before)
-        };
-        self.after_append(end);
-    }
-
-    fn appended_locked(&self, st: &mut LogState, before: usize) -> u64 {
-        let n = (st.buf.len() - before) as u64;
-        st.appended += n;
-        st.incr_size += n;
-        st.appended
-    }
-
-    fn after_append(&self, end: u64) {
-        if self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS {
-            self.commit(end, true);
+        for key in keys {
+            ctx.store.inspect(db, key, |cur| {
+                let mut st = self.state.lock();
+                let before = st.begin(Some(db));
+                encode_state(&mut st.buf, key, cur, &self.unlogged);
+                note_end(st.appended_since(before));
+            });
         }
+        self.commit_mine();
+    }
+
+    /// Logs the expiry of `key` after EXPIRE and the like: `PEXPIREAT key ms` or
+    /// `PERSIST key` (`DEL key` when the command removed it), not the whole value.
+    pub fn record_expiry(&self, ctx: &Context, db: u8, key: &[u8]) {
+        ctx.store.inspect(db, key, |cur| {
+            let mut st = self.state.lock();
+            let before = st.begin(Some(db));
+            match cur.map(|c| c.expiry()) {
+                None => encode(&mut st.buf, &[b"DEL", key]),
+                Some(Expiry::AtMs(ms)) => {
+                    let mut digits = [0u8; 20];
+                    encode(&mut st.buf, &[b"PEXPIREAT", key, num_text(ms, &mut digits)]);
+                }
+                Some(Expiry::Never) => encode(&mut st.buf, &[b"PERSIST", key]),
+            }
+            note_end(st.appended_since(before));
+        });
+        self.commit_mine();
+    }
+
+    /// Under `appendfsync always`: waits until every record this thread appended is on
+    /// disk (the reply goes out after this).
+    pub fn commit_mine(&self) {
+        let end = LAST_END.with(|e| e.get());
+        if end == 0 {
+            return;
+        }
+        if self.fsync.load(Ordering::Relaxed) != FSYNC_ALWAYS {
+            LAST_END.with(|e| e.set(0));
+            return;
+        }
+        if super::group::in_turn() {
+            // A worker: its turn's end asks for one fsync for all its replies.
+            return;
+        }
+        LAST_END.with(|e| e.set(0));
+        self.commit(end, true);
+    }
+
+    /// Arms the log for a single-key command about to run: if the store reports exactly
+    /// one change to `key`, the command itself is the record (appended under the key's
+    /// lock). `args` are the command's arguments.
+    pub fn arm(&self, db: u8, key: &[u8], args: &mut dyn ExactSizeIterator<Item = &[u8]>) {
+        ARMED.with(|a| {
+            let mut a = a.borrow_mut();
+            a.on = true;
+            a.db = db;
+            a.fired = 0;
+            a.key.clear();
+            a.key.extend_from_slice(key);
+            a.rec.clear();
+            super::aof::encode_iter(&mut a.rec, args);
+        });
+    }
+
+    /// Ends [`AofLog::arm`]: true when the command's record was appended (one change),
+    /// false when the caller must log the key's state (no change seen, or several).
+    pub fn disarm(&self) -> bool {
+        ARMED.with(|a| {
+            let mut a = a.borrow_mut();
+            a.on = false;
+            a.fired == 1
+        })
     }
 
     /// Writes everything appended up to at least `end` (fsyncing it when `fsync`). One
@@ -235,19 +420,29 @@ impl AofLog {
         if (fsync && sync.synced >= end) || (!fsync && sync.written >= end) {
             return;
         }
-        let (bytes, upto, file) = {
+        let (tail, bytes, upto, file) = {
             let mut st = self.state.lock();
+            let tail = st.old_tail.take();
             let bytes = std::mem::take(&mut st.buf);
             let file = st.file.as_ref().and_then(|f| f.try_clone().ok());
-            (bytes, st.appended, file)
+            (tail, bytes, st.appended, file)
         };
-        let Some(mut file) = file else { return };
-        let mut ok = file.write_all(&bytes).is_ok();
+        let mut ok = true;
+        if let Some((tail, Some(mut old))) = tail {
+            // Records from before a rewrite's switch: into the old file, on disk, first.
+            ok &= old.write_all(&tail).is_ok() && old.sync_data().is_ok();
+        }
+        if let Some(mut file) = file {
+            ok &= file.write_all(&bytes).is_ok();
+            if ok && fsync {
+                ok = file.sync_data().is_ok();
+            }
+        }
         sync.written = upto;
-        if ok && fsync {
-            ok = file.sync_data().is_ok();
+        if fsync {
             sync.synced = upto;
             sync.last_fsync = Instant::now();
+            self.synced.fetch_max(upto, Ordering::Release);
         }
         self.last_write_ok.store(ok, Ordering::Relaxed);
         // Give the buffer's capacity back for the next records.
@@ -256,6 +451,62 @@ impl AofLog {
             let mut bytes = bytes;
             bytes.clear();
             st.buf = bytes;
+        }
+    }
+
+    /// Whether `appendfsync always` is in force (and logging on).
+    pub fn is_always(&self) -> bool {
+        self.is_on() && self.fsync.load(Ordering::Relaxed) == FSYNC_ALWAYS
+    }
+
+    /// Offset known to be on disk.
+    pub fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// A worker asks the `slabd-fsync` thread to fsync up to `end` and to wake it after.
+    pub fn request_sync(&self, end: u64, worker: usize) {
+        if self.waits.read().len() <= worker {
+            let mut w = self.waits.write();
+            while w.len() <= worker {
+                w.push(AtomicU64::new(0));
+            }
+        }
+        self.waits.read()[worker].fetch_max(end, Ordering::AcqRel);
+        let mut want = self.want.lock();
+        if end > *want {
+            *want = end;
+            self.want_cv.notify_one();
+        }
+    }
+
+    /// The `slabd-fsync` thread: fsyncs whatever is appended whenever a worker waits for
+    /// an offset not yet synced, then wakes the waiting workers.
+    pub fn run_fsync(&self, ctx: &Context) {
+        let workers = ctx.threads.len();
+        loop {
+            {
+                let mut want = self.want.lock();
+                while *want <= self.synced() {
+                    self.want_cv.wait_for(&mut want, Duration::from_millis(100));
+                }
+            }
+            let end = self.state.lock().appended;
+            self.commit(end, true);
+            let synced = self.synced();
+            // Wake each worker whose wait is over (a wait registered after this reads it
+            // is either covered, and its worker sees that itself, or asks again).
+            for (w, wait) in self.waits.read().iter().enumerate().take(workers) {
+                let at = wait.load(Ordering::Acquire);
+                if at != 0
+                    && at <= synced
+                    && wait
+                        .compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    ctx.hub.wake_worker(w);
+                }
+            }
         }
     }
 
@@ -276,6 +527,7 @@ impl AofLog {
                     self.last_write_ok.store(ok, Ordering::Relaxed);
                 }
                 sync.synced = sync.written;
+                self.synced.fetch_max(sync.synced, Ordering::Release);
             }
             sync.last_fsync = Instant::now();
         }
@@ -287,40 +539,10 @@ impl AofLog {
         (st.incr_size + st.base_size, st.base_size)
     }
 
-    /// Switches to a new incremental file (named in the manifest before any record goes
-    /// to it). Returns the manifest's incremental files that the new base will replace.
-    fn open_new_incr(&self, ctx: &Context) -> std::io::Result<Vec<ManifestFile>> {
-        let (dir, name) = names(&ctx.directives);
-        let _sync = self.sync.lock();
-        let mut st = self.state.lock();
-        // Flush what belongs to the old file.
-        let bytes = std::mem::take(&mut st.buf);
-        if let Some(f) = st.file.as_mut() {
-            f.write_all(&bytes)?;
-            f.sync_data()?;
-        }
-        let seq = st.manifest.incrs.last().map_or(0, |f| f.seq) + 1;
-        let file_name = format!("{name}.{seq}.incr.aof");
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(&file_name))?;
-        let old = st.manifest.incrs.clone();
-        st.manifest.incrs.push(ManifestFile {
-            name: file_name,
-            seq,
-            kind: FileKind::Incr,
-        });
-        write_manifest(&dir, &name, &st.manifest)?;
-        st.file = Some(file);
-        st.db = None;
-        st.incr_size = 0;
-        st.dir = dir;
-        Ok(old)
-    }
-
-    /// BGREWRITEAOF (and turning the AOF on): new incremental file, then a snapshot as the
-    /// new base, then a manifest naming only those two; the old files are deleted.
+    /// BGREWRITEAOF (and turning the AOF on): a new incremental file named in the
+    /// manifest, a snapshot as the new base (records switch to the new file at the
+    /// snapshot's point in time), then a manifest naming only those two; the old files
+    /// are deleted after it.
     pub fn rewrite(&self, ctx: &Context) -> std::io::Result<()> {
         if self.rewrite_in_progress.swap(true, Ordering::AcqRel) {
             return Err(std::io::Error::other("rewrite already in progress"));
@@ -338,8 +560,47 @@ impl AofLog {
     fn rewrite_inner(&self, ctx: &Context) -> std::io::Result<()> {
         let (dir, name) = names(&ctx.directives);
         std::fs::create_dir_all(&dir)?;
-        let replaced = self.open_new_incr(ctx)?;
-        let seq = self
+        // 1. The new incremental file, named in the manifest after the old ones (a crash
+        //    from here on replays old base, old incrementals, then the new one).
+        let (incr, seq, replaced) = {
+            let mut st = self.state.lock();
+            let seq = st.manifest.incrs.last().map_or(0, |f| f.seq) + 1;
+            let incr = ManifestFile {
+                name: format!("{name}.{seq}.incr.aof"),
+                seq,
+                kind: FileKind::Incr,
+            };
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(&incr.name))?;
+            let replaced = st.manifest.incrs.clone();
+            st.manifest.incrs.push(incr.clone());
+            write_manifest(&dir, &name, &st.manifest)?;
+            st.dir = dir.clone();
+            (Some(file), seq, replaced)
+        };
+        let _ = seq;
+        // 2. The base. At its point in time (every stripe locked) later records go to the
+        //    new file; earlier ones still owed to the old file go there on the next commit.
+        let mut incr = incr;
+        let state = &self.state;
+        let mut switch = || {
+            let mut st = state.lock();
+            let tail = std::mem::take(&mut st.buf);
+            let old = std::mem::replace(&mut st.file, incr.take());
+            st.old_tail = match st.old_tail.take() {
+                // Two switches without a commit between: the first tail goes first.
+                Some((mut first, f)) if f.is_some() => {
+                    first.extend_from_slice(&tail);
+                    Some((first, f))
+                }
+                _ => Some((tail, old)),
+            };
+            st.db = None;
+            st.incr_size = 0;
+        };
+        let base_seq = self
             .state
             .lock()
             .manifest
@@ -347,22 +608,31 @@ impl AofLog {
             .as_ref()
             .map_or(0, |b| b.seq)
             + 1;
-        let base_name = format!("{name}.{seq}.base.rdb");
+        let base_name = format!("{name}.{base_seq}.base.rdb");
         let opts = super::rdb::WriterOptions {
             compress: ctx.directives.int("rdbcompression") != 0,
             checksum: true,
         };
-        let report = super::save::save_rdb_as(&ctx.store, &dir, &base_name, opts, true)?;
-        let mut st = self.state.lock();
-        let old_base = st.manifest.base.replace(ManifestFile {
-            name: base_name,
-            seq,
-            kind: FileKind::Base,
-        });
-        st.manifest.incrs.retain(|f| !replaced.contains(f));
-        write_manifest(&dir, &name, &st.manifest)?;
-        st.base_size = report.bytes;
-        drop(st);
+        let report =
+            super::save::save_rdb_with(&ctx.store, &dir, &base_name, opts, true, &mut switch)?;
+        // The tail of the old file is obsolete now, but written before the manifest stops
+        // naming it, so a crash in between still finds it whole.
+        let end = self.state.lock().appended;
+        self.commit(end, true);
+        // 3. The manifest names the new base and the new incremental file only; then the
+        //    files it no longer names are deleted.
+        let old_base = {
+            let mut st = self.state.lock();
+            let old_base = st.manifest.base.replace(ManifestFile {
+                name: base_name,
+                seq: base_seq,
+                kind: FileKind::Base,
+            });
+            st.manifest.incrs.retain(|f| !replaced.contains(f));
+            write_manifest(&dir, &name, &st.manifest)?;
+            st.base_size = report.bytes;
+            old_base
+        };
         for f in old_base.iter().chain(replaced.iter()) {
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
@@ -408,7 +678,7 @@ impl AofLog {
             }
         }
         let needs_layout = self.state.lock().file.is_none();
-        self.on.store(true, Ordering::Relaxed);
+        self.set_on(ctx, true);
         if needs_layout {
             self.rewrite(ctx).map_err(|e| {
                 format!(
@@ -436,13 +706,18 @@ impl AofLog {
         if self.is_on() {
             return Ok(());
         }
-        self.on.store(true, Ordering::Relaxed);
+        self.set_on(ctx, true);
         self.rewrite(ctx)
     }
 
+    /// Stops or resumes logging without touching the files (DEBUG RELOAD).
+    pub fn pause(&self, ctx: &Context, paused: bool) {
+        self.set_on(ctx, !paused);
+    }
+
     /// Turns logging off (CONFIG SET appendonly no): flushes and closes the file.
-    pub fn disable(&self) {
-        self.on.store(false, Ordering::Relaxed);
+    pub fn disable(&self, ctx: &Context) {
+        self.set_on(ctx, false);
         let end = self.state.lock().appended;
         self.commit(end, true);
         self.state.lock().file = None;
@@ -489,158 +764,8 @@ pub fn record_memcache(ctx: &Context, key: &[u8]) {
         .record_keys(ctx, 0, &mut std::iter::once(key));
 }
 
-/// Logs memcached's `flush_all` (without delay) as FLUSHALL.
+/// After memcached's `flush_all`: the store logged it as FLUSHALL when it took effect
+/// (a delayed `flush_all <n>` is not logged); wait for it under `appendfsync always`.
 pub fn record_memcache_flush(ctx: &Context) {
-    ctx.persist
-        .aof
-        .record_command(ctx, 0, &[b"FLUSHALL"], |_| {});
-}
-
-/// Replays one AOF file (an RDB preamble, then commands). A torn last command is cut off
-/// when `truncate_ok` (the file is truncated to its last whole command, with a warning);
-/// anything else that is not a command stops start-up with the file name and offset.
-fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Result<u64, String> {
-    let name = path.display().to_string();
-    let mut head = [0u8; 5];
-    let is_rdb = {
-        use std::io::Read;
-        let mut f =
-            File::open(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
-        f.read(&mut head).map_err(|e| e.to_string())? == 5 && &head == b"REDIS"
-    };
-    let mut keys = 0;
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let (reader, start) = if is_rdb {
-        let mut replayer = Replayer::new(ctx);
-        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
-        let (report, used, rest) = super::load::load_rdb_stream(
-            &ctx.store,
-            BufReader::new(file),
-            &name,
-            super::unix_ms(),
-            &mut other,
-        )
-        .map_err(|e| e.to_string())?;
-        keys += report.keys_loaded;
-        (rest, used)
-    } else {
-        (BufReader::new(file), 0)
-    };
-    let mut cmds = CommandReader::new(reader, start);
-    let mut replayer = Replayer::new(ctx);
-    loop {
-        match cmds.next() {
-            Ok(Some(args)) => {
-                replayer.apply(&args);
-                keys += 1;
-            }
-            Ok(None) => break,
-            Err(super::aof::AofError::Truncated { valid_up_to }) if truncate_ok => {
-                eprintln!("!!! Warning: short read while loading the AOF file {name}!!!");
-                eprintln!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!");
-                let f = OpenOptions::new().write(true).open(path).map_err(|e| e.to_string())?;
-                f.set_len(valid_up_to).map_err(|e| e.to_string())?;
-                f.sync_all().map_err(|e| e.to_string())?;
-                eprintln!("AOF {name} loaded anyway because aof-load-truncated is enabled");
-                break;
-            }
-            Err(super::aof::AofError::Truncated { valid_up_to }) => {
-                return Err(format!(
-                    "Unexpected end of file reading the append only file {name} at offset {valid_up_to}. \
-                     You can: 1) Make a backup of your AOF file, then use ./slabd check-aof --fix <filename.manifest>. \
-                     2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
-                ));
-            }
-            Err(e) => {
-                return Err(format!(
-                    "Bad file format reading the append only file {name}: {e}. Make a backup of your AOF file, \
-                     then use ./slabd check-aof --fix <filename.manifest>"
-                ))
-            }
-        }
-    }
-    Ok(keys)
-}
-
-/// Runs logged commands: slabd's own records directly, everything else (a Redis AOF) through
-/// the RESP command set as a trusted client.
-pub(crate) struct Replayer<'a> {
-    ctx: &'a Context,
-    session: crate::commands::Session,
-    db: u8,
-    wire: Vec<u8>,
-    out: Vec<u8>,
-}
-
-impl Drop for Replayer<'_> {
-    fn drop(&mut self) {
-        self.session.close(self.ctx);
-        self.ctx.clients.close(self.session.info.id);
-    }
-}
-
-impl<'a> Replayer<'a> {
-    pub(crate) fn new(ctx: &'a Context) -> Self {
-        let info = ctx.clients.open("aof".into(), "aof".into(), 0);
-        Replayer {
-            ctx,
-            session: crate::commands::Session::trusted(info, &ctx.users),
-            db: 0,
-            wire: Vec::new(),
-            out: Vec::new(),
-        }
-    }
-
-    /// Rebuilds a collection entry (RDB load): SELECT, then its commands. False when a
-    /// command failed (a type whose commands slabd does not have yet).
-    pub(crate) fn rebuild(&mut self, e: &super::value::Entry) -> bool {
-        let mut cmds = vec![vec![b"SELECT".to_vec(), e.db.to_string().into_bytes()]];
-        super::typed::rebuild_commands(&e.key, &e.value, e.expire_ms, &mut cmds);
-        let mut ok = true;
-        for c in &cmds {
-            self.apply(c);
-            ok &= self.out.first() != Some(&b'-');
-        }
-        ok
-    }
-
-    fn apply(&mut self, args: &[Vec<u8>]) {
-        if args[0].eq_ignore_ascii_case(MCSET) && args.len() == 5 {
-            let flags = std::str::from_utf8(&args[3])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let ms: u64 = std::str::from_utf8(&args[4])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let expiry = if ms == 0 {
-                Expiry::Never
-            } else {
-                Expiry::AtMs(ms)
-            };
-            self.ctx.store.store(&Write::new(
-                self.db,
-                &args[1],
-                &args[2],
-                flags,
-                expiry,
-                Mode::Set,
-            ));
-            return;
-        }
-        if args[0].eq_ignore_ascii_case(b"SELECT") && args.len() == 2 {
-            if let Some(db) = std::str::from_utf8(&args[1])
-                .ok()
-                .and_then(|s| s.parse().ok())
-            {
-                self.db = db;
-            }
-        }
-        self.wire.clear();
-        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        encode(&mut self.wire, &refs);
-        self.out.clear();
-        let _ = crate::commands::process(self.ctx, &mut self.session, &self.wire, &mut self.out);
-    }
+    ctx.persist.aof.commit_mine();
 }

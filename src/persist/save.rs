@@ -144,12 +144,25 @@ pub fn save_rdb_as(
     opts: WriterOptions,
     aof_base: bool,
 ) -> std::io::Result<SaveReport> {
+    save_rdb_with(store, dir, filename, opts, aof_base, &mut || {})
+}
+
+/// [`save_rdb_as`], calling `at_epoch` at the snapshot's point in time (every stripe
+/// locked; it must not call the store).
+pub fn save_rdb_with(
+    store: &Store,
+    dir: &Path,
+    filename: &str,
+    opts: WriterOptions,
+    aof_base: bool,
+    at_epoch: &mut dyn FnMut(),
+) -> std::io::Result<SaveReport> {
     let tmp = dir.join(format!(
         "temp-{}-{}.rdb",
         std::process::id(),
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write_file(store, &tmp, opts, aof_base).and_then(|report| {
+    let result = write_file(store, &tmp, opts, aof_base, at_epoch).and_then(|report| {
         let target = dir.join(filename);
         std::fs::rename(&tmp, &target)?;
         sync_dir(dir)?;
@@ -166,6 +179,7 @@ fn write_file(
     path: &PathBuf,
     opts: WriterOptions,
     aof_base: bool,
+    at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let file = File::create(path)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(CHUNKS_QUEUED);
@@ -188,6 +202,7 @@ fn write_file(
         },
         opts,
         aof_base,
+        at_epoch,
     );
     let written = writer
         .join()
@@ -202,6 +217,7 @@ fn encode_all(
     out: Chunks,
     opts: WriterOptions,
     aof_base: bool,
+    at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let mut w = Writer::new(out, opts)?;
     w.default_aux(store.stats().bytes, aof_base)?;
@@ -214,7 +230,7 @@ fn encode_all(
             err: None,
         }),
     });
-    if !store.snapshot(sink.clone()) {
+    if !store.snapshot_with(sink.clone(), at_epoch) {
         return Err(std::io::Error::other("a snapshot is already running"));
     }
     let mut s = sink.state.lock();

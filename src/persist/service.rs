@@ -398,6 +398,37 @@ impl Persistence {
         Ok(())
     }
 
+    /// DEBUG RELOAD: saves (unless `save` is false), empties the data set (when `flush`)
+    /// and loads the dump. Other clients get -LOADING meanwhile; the append-only file
+    /// records none of it (the data it describes does not change).
+    pub fn debug_reload(&self, ctx: &Context, save: bool, flush: bool) -> Result<(), String> {
+        if save {
+            let _g = self.save_lock.lock();
+            self.save_locked(ctx, false)
+                .map_err(|_| "ERR Error trying to save the DB".to_string())?;
+        }
+        let aof_on = self.aof.is_on();
+        self.set_loading(true);
+        if aof_on {
+            self.aof.pause(ctx, true);
+        }
+        if flush {
+            ctx.store.flush_eager(None);
+        }
+        let loaded = self.load(ctx);
+        if aof_on {
+            self.aof.pause(ctx, false);
+        }
+        self.set_loading(false);
+        match loaded {
+            Ok(Some(_)) => {
+                eprintln!("DB reloaded by DEBUG RELOAD");
+                Ok(())
+            }
+            _ => Err("ERR Error trying to load the RDB dump".into()),
+        }
+    }
+
     /// Loads `dir/dbfilename` if it exists (start-up, DEBUG RELOAD). A missing file is not
     /// an error; a corrupt one is.
     pub fn load(&self, ctx: &Context) -> Result<Option<LoadReport>, String> {
@@ -406,13 +437,18 @@ impl Persistence {
         if !path.exists() {
             return Ok(None);
         }
+        // DEBUG RELOAD has set it already and clears it itself.
+        let outer = self.is_loading();
         self.set_loading(true);
         let started = Instant::now();
         let verify = ctx.directives.int("rdbchecksum") != 0;
-        let mut replayer = super::aof_log::Replayer::new(ctx);
+        let mut replayer = super::replay::Replayer::new(ctx);
         let mut other = |e: &super::value::Entry| replayer.rebuild(e);
         let result = load_rdb(&ctx.store, &path, verify, super::unix_ms(), &mut other);
-        self.set_loading(false);
+        drop(replayer);
+        if !outer {
+            self.set_loading(false);
+        }
         let report = result.map_err(|e| {
             format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
         })?;
@@ -450,7 +486,7 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
             if v == "yes" {
                 ctx.persist.aof.enable(&ctx).map_err(|e| e.to_string())
             } else {
-                ctx.persist.aof.disable();
+                ctx.persist.aof.disable(&ctx);
                 Ok(())
             }
         });
@@ -469,6 +505,12 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
         std::thread::Builder::new()
             .name("slabd-aof".into())
             .spawn(move || ctx.persist.aof.run(&ctx))?;
+    }
+    {
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("slabd-fsync".into())
+            .spawn(move || ctx.persist.aof.run_fsync(&ctx))?;
     }
     let rx = ctx
         .persist

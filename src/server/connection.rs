@@ -606,6 +606,12 @@ impl Connection {
 
     /// Writes unsent output until done or the socket is full.
     fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        // `appendfsync always`: replies wait for the fsync of their records (the worker
+        // flushes them once it is done; persist::group).
+        let slot = self.session.info.place.load(Ordering::Relaxed) & 0xffff_ffff;
+        if crate::persist::group::defer_reply(slot as usize) {
+            return Ok(());
+        }
         self.stream.send_records()?;
         if self.sent < self.wbuf.len() {
             let now = ctx.store.clock().now();
@@ -626,6 +632,11 @@ impl Connection {
         self.wbuf.clear();
         self.sent = 0;
         Ok(())
+    }
+
+    /// Writes replies held for the turn's fsync (see [`Connection::flush`]).
+    pub fn flush_deferred(&mut self, ctx: &Context, stats: &ThreadStats) -> Next {
+        self.end_turn(ctx, stats, Next::Yield)
     }
 
     /// Writes what it can and decides between `next` and closing.

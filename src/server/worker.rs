@@ -51,6 +51,8 @@ pub struct Worker {
     conns: Slab<Connection>,
     /// Connections with whole requests left after their `-R` budget, served in turn.
     yielded: VecDeque<Token>,
+    /// Slots whose replies wait for the turn's AOF fsync (`appendfsync always`).
+    deferred: Vec<usize>,
     /// Set once the server stops: when the last replies must be out by.
     finish_by: Option<Instant>,
     /// Hub events taken from the mailbox, being handed out (kept for its capacity).
@@ -81,6 +83,7 @@ impl Worker {
             handoffs: rx,
             conns: Slab::new(),
             yielded: VecDeque::new(),
+            deferred: Vec::new(),
             finish_by: None,
             inbox: Vec::new(),
             touched: Vec::new(),
@@ -116,6 +119,10 @@ impl Worker {
             if let Some(Reverse((at, _, _))) = self.timers.peek() {
                 timeout = timeout.min(at.saturating_duration_since(Instant::now()));
             }
+            if crate::persist::group::waiting() {
+                // The fsync thread wakes this worker; the timeout is a fallback.
+                timeout = timeout.min(Duration::from_millis(5));
+            }
             let timeout = Some(timeout);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -126,6 +133,7 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            crate::persist::group::turn_begin();
             // Events posted before this turn's requests arrived go out first (a message
             // published before a client's next request reaches it before that reply).
             self.drain_mailbox();
@@ -160,6 +168,7 @@ impl Worker {
                 self.begin_finish();
             }
             self.ctx.gates.end_turn();
+            self.flush_after_fsync();
             if let Some(deadline) = self.finish_by {
                 if self.conns.is_empty() || Instant::now() >= deadline {
                     break;
@@ -185,6 +194,29 @@ impl Worker {
         for key in tokens {
             self.close_for(Token(key), "shutdown");
         }
+    }
+
+    /// `appendfsync always`: asks for the fsync of the turn's records and sends the replies
+    /// whose records are on disk (those connections are served again next turn for input
+    /// they left unread). See persist::group.
+    fn flush_after_fsync(&mut self) {
+        let mut slots = std::mem::take(&mut self.deferred);
+        crate::persist::group::turn_end(&self.ctx, self.id, &mut slots);
+        for &slot in &slots {
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            match conn.flush_deferred(&self.ctx, &self.ctx.threads[self.id]) {
+                Next::Close | Next::Shutdown => self.close(Token(slot)),
+                _ if !conn.queued => {
+                    conn.queued = true;
+                    self.yielded.push_back(Token(slot));
+                }
+                _ => {}
+            }
+        }
+        slots.clear();
+        self.deferred = slots;
     }
 
     /// Registers the connections the acceptor sent.

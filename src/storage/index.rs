@@ -252,14 +252,20 @@ impl Index {
     }
 
     /// Exchanges logical databases `a` and `b` with every stripe locked (in index order).
+    #[cfg(test)]
     pub fn swap(&self, a: u8, b: u8) {
         let guards: Vec<_> = self.stripes.iter().map(|p| p.0.lock()).collect();
+        self.swap_locked(a, b);
+        drop(guards);
+    }
+
+    /// [`Index::swap`] for a caller that holds every stripe lock.
+    pub fn swap_locked(&self, a: u8, b: u8) {
         let (sa, sb) = (4 * u32::from(a & 0xf), 4 * u32::from(b & 0xf));
         let map = self.db_map.load(Ordering::Relaxed);
         let (pa, pb) = ((map >> sa) & 0xf, (map >> sb) & 0xf);
         let map = (map & !(0xf << sa) & !(0xf << sb)) | (pb << sa) | (pa << sb);
         self.db_map.store(map, Ordering::Relaxed);
-        drop(guards);
     }
 
     pub fn stripe_count(&self) -> usize {

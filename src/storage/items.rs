@@ -39,9 +39,9 @@ const RECLAIM_SCAN: usize = 64;
 
 /// Pending and completed flush_all of one database.
 #[derive(Default)]
-struct FlushState {
+pub(super) struct FlushState {
     /// Items whose write sequence (CAS) is at most this are flushed; 0 = none.
-    below: AtomicU64,
+    pub(super) below: AtomicU64,
     /// Clock-relative second a delayed flush takes effect; 0 = none pending.
     pending_at: AtomicU32,
 }
@@ -207,7 +207,7 @@ pub struct Core {
     pub page_class: Vec<AtomicU8>,
     pub index: Index,
     cas_seq: AtomicU64,
-    flush: Vec<FlushState>,
+    pub(super) flush: Vec<FlushState>,
     /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
     pub snapshot: super::snapshot::Gate,
     pub counters: Counters,
@@ -904,7 +904,13 @@ impl Core {
             unlink(held.guard)
         } else {
             match self.index.try_lock(si) {
-                Some(mut g) => unlink(&mut g),
+                Some(mut g) => {
+                    // A running snapshot gets the stripe before the victim leaves it.
+                    if self.snapshot.is_active() {
+                        self.snapshot_visit_locked(si, &mut g);
+                    }
+                    unlink(&mut g)
+                }
                 None => false,
             }
         }
@@ -1002,12 +1008,24 @@ impl Core {
     }
 
     pub fn flush(&self, db: Option<u8>, delay: u32) {
+        if delay == 0 {
+            // Every stripe locked: the flush falls between two operations on any key, a
+            // running snapshot has what it removes, and the AOF records it in its place.
+            self.keyspace_change(|| self.flush_marks(db, 0), |log| log.flushed(db));
+            return;
+        }
         if self.snapshot.is_active() {
             self.snapshot_visit_all();
         }
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);
+        self.flush_marks(db, delay);
+        drop(guard);
+    }
+
+    /// The body of [`Core::flush`]; the caller holds at least one stripe lock.
+    fn flush_marks(&self, db: Option<u8>, delay: u32) {
         let dbs = match db {
             Some(d) => {
                 let p = usize::from(self.index.physical(d));
@@ -1030,7 +1048,6 @@ impl Core {
                     .store(now.saturating_add(delay), Ordering::Release);
             }
         }
-        drop(guard);
     }
 
     /// An immediate flush that also unlinks the flushed items at once, stripe by stripe,
@@ -1057,7 +1074,7 @@ impl Core {
 
     /// Swaps logical databases `a` and `b` (Redis SWAPDB).
     pub fn swap_db(&self, a: u8, b: u8) {
-        self.index.swap(a, b)
+        self.keyspace_change(|| self.index.swap_locked(a, b), |log| log.swapped(a, b));
     }
 
     pub fn db_len(&self, db: u8) -> u64 {

@@ -226,7 +226,7 @@ pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
-pub use snapshot::SnapshotSink;
+pub use snapshot::{ChangeLog, SnapshotSink};
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
@@ -1061,6 +1061,17 @@ impl Store {
     /// running. See `snapshot.rs`.
     pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) -> bool {
         self.core.snapshot(sink)
+    }
+
+    /// [`Store::snapshot`], calling `at_epoch` at its point in time with every stripe
+    /// locked (the AOF rewrite's switch to a new file).
+    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) -> bool {
+        self.core.snapshot_with(sink, at_epoch)
+    }
+
+    /// Installs the append-only file's change log (first call wins) and turns it on/off.
+    pub fn set_change_log(&self, log: Option<Arc<dyn ChangeLog>>, on: bool) {
+        self.core.snapshot.set_log(log, on)
     }
 
     /// Writes applied so far (a counter that only grows).

@@ -279,6 +279,10 @@ impl Core {
         let Some(mut s) = self.index.try_lock(si) else {
             return false;
         };
+        // A running snapshot gets the stripe before the victim leaves it.
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si, &mut s);
+        }
         let it = Item::new(&self.arena, chunk);
         if it.bits() & LINKED == 0 || !it.is_object() {
             return false;
@@ -337,12 +341,18 @@ impl Core {
             Update::Delete(r) => {
                 if let Some(c) = old {
                     self.unlink_locked(&mut s, hash, c);
+                    if let Some(log) = self.snapshot.log() {
+                        log.modified(key, None);
+                    }
                 }
                 Ok(r)
             }
             Update::Changed(r) => {
                 let Some(c) = old else { return Ok(r) };
                 let it = Item::new(&self.arena, c);
+                if let Some(log) = self.snapshot.log() {
+                    log.modified(key, Some(self.expiry_of(it.exp())));
+                }
                 if let Some(stored) = it
                     .is_object()
                     .then(|| s.objects.get_mut(handle_of(it)))
@@ -380,6 +390,9 @@ impl Core {
                 Item::new(&self.arena, chunk).set_atime(now);
                 let old = old.filter(|&o| s.find(&self.arena, hash, db, key) == Some(o));
                 self.link_locked(&mut s, hash, chunk, old);
+                if let Some(log) = self.snapshot.log() {
+                    log.modified(key, Some(self.expiry_of(spec.exp)));
+                }
                 Ok(result)
             }
             Update::Object {
@@ -390,6 +403,9 @@ impl Core {
                 let exp = exp_for(ttl);
                 let old = self.link_object(&mut s, si, hash, db, key, exp, object, old)?;
                 let _ = old;
+                if let Some(log) = self.snapshot.log() {
+                    log.modified(key, Some(self.expiry_of(exp)));
+                }
                 drop(s);
                 self.make_room();
                 Ok(result)

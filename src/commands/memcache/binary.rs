@@ -100,6 +100,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 /// overlong mechanism name. The value is then thrown away unread.
 fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Option<Status> {
     let h = &p.header;
+    // While a dump or AOF loads, data commands get the protocol's "warming up" status
+    // (as the text protocol gets SERVER_ERROR loading and RESP -LOADING).
+    if ctx.persist.gate.load(Ordering::Relaxed) & crate::persist::service::GATE_LOADING != 0
+        && !matches!(op, Op::Quit | Op::Noop | Op::Version | Op::Stat)
+        && !matches!(op, Op::SaslListMechs | Op::SaslAuth | Op::SaslStep)
+    {
+        return Some(Status::TemporaryFailure);
+    }
     // The user's ACL, as the text protocol checks it (memcached has no ACL status: the
     // refusal is an auth error).
     if let Some(login) = session.login.as_ref() {

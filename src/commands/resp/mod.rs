@@ -456,6 +456,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         monitor::feed(call, spec, args);
     }
     let began = Instant::now();
+    let armed = call.ctx.persist.aof.is_on()
+        && spec.flags.contains(&"write")
+        && persistence::arm(call, spec, args);
     call.depth += 1;
     (spec.handler)(call, args);
     call.depth -= 1;
@@ -468,8 +471,8 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
-    if call.ctx.persist.aof.is_on() && !failed && !call.blocked && spec.flags.contains(&"write") {
-        persistence::log_write(call, spec, args);
+    if armed || (call.ctx.persist.aof.is_on() && !call.blocked && spec.flags.contains(&"write")) {
+        persistence::log_write(call, spec, args, armed, !failed && !call.blocked);
     }
     call.cmdstats.ran(index, usec, failed);
     observe(call, index, spec, args, nanos);
@@ -510,7 +513,7 @@ pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8]
     }
     if shared.slowlog.wants(usec) {
         let args: Vec<&[u8]> = std::iter::once(name).chain(words).collect();
-        shared.slowlog.record_args(info, &args, usec);
+        shared.slowlog.record_args(info, &args, args.len(), usec);
     }
     let slow = matches!(name, b"stats" | b"flush_all" | b"lru_crawler" | b"slabs");
     shared.latency.command_ran(usec, !slow);

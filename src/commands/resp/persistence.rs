@@ -21,6 +21,8 @@ pub(super) static COMMANDS: &[Spec] = &[
         "Synchronously save the dataset to disk and then shut down the server", shutdown),
     spec!("bgrewriteaof", 1, ["admin", "noscript", "no_async_loading"], (0, 0, 0), "server",
         "1.0.0", "Asynchronously rewrite the append-only file", bgrewriteaof),
+    spec!("debug", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server",
+        "1.0.0", "A container for debugging commands", debug),
 ];
 
 const IN_PROGRESS: &[u8] = b"ERR Background save already in progress";
@@ -121,6 +123,35 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
     }
 }
 
+/// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the dump, empties the data set and
+/// loads the dump back, as Redis does (slabd's only DEBUG subcommand so far).
+fn debug(call: &mut Call<'_>, args: Args<'_>) {
+    if !args.get(1).eq_ignore_ascii_case(b"reload") {
+        call.w.error_fmt(format_args!(
+            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(args.get(1))
+        ));
+        return;
+    }
+    let (mut save, mut flush) = (true, true);
+    for a in args.iter_from(2) {
+        match a.to_ascii_uppercase().as_slice() {
+            b"MERGE" | b"NOFLUSH" => flush = false,
+            b"NOSAVE" => save = false,
+            _ => {
+                call.w.error(
+                    b"ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                );
+                return;
+            }
+        }
+    }
+    match call.ctx.persist.debug_reload(call.ctx, save, flush) {
+        Ok(()) => call.w.ok(),
+        Err(e) => call.w.error(e.as_bytes()),
+    }
+}
+
 /// Refuses a command while loading (-LOADING unless Redis flags it `loading`) or, after a
 /// failed background save, a write per `stop-writes-on-bgsave-error`. Called only when
 /// the persistence gate is not 0.
@@ -142,16 +173,75 @@ pub(super) fn refused(call: &mut Call<'_>, spec: &Spec, gate: u8) -> bool {
     false
 }
 
-/// After a write command succeeded: log the state of the keys it touched (only called
-/// while the append-only file is on).
-pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
+/// Write commands logged as themselves: single-key collection writes whose effect the
+/// key's previous value and the arguments fully decide (no time, no randomness). The
+/// store appends the record under the key's lock when the command changes the key; any
+/// other write is logged as the resulting state of its keys.
+fn logged_as_command(name: &str) -> bool {
+    matches!(
+        name,
+        "lpush"
+            | "rpush"
+            | "lpushx"
+            | "rpushx"
+            | "lpop"
+            | "rpop"
+            | "lset"
+            | "linsert"
+            | "lrem"
+            | "ltrim"
+            | "hset"
+            | "hsetnx"
+            | "hmset"
+            | "hdel"
+            | "hincrby"
+            | "sadd"
+            | "srem"
+            | "zadd"
+            | "zincrby"
+            | "zrem"
+            | "zremrangebyscore"
+            | "zremrangebyrank"
+            | "zremrangebylex"
+            | "zpopmin"
+            | "zpopmax"
+    )
+}
+
+/// Before a write command runs (AOF on): arms its record when it is logged as itself.
+pub(super) fn arm(call: &Call<'_>, spec: &Spec, args: Args<'_>) -> bool {
+    if args.len() < 2 || !logged_as_command(spec.name) {
+        return false;
+    }
+    call.ctx.persist.aof.arm(
+        call.conn.db,
+        args.get(1),
+        &mut (0..args.len()).map(|i| args.get(i)),
+    );
+    true
+}
+
+/// After a write command (AOF on; `armed` from [`arm`]): an armed command that changed its
+/// key once is logged already; otherwise the state of the keys it touched is logged.
+/// FLUSHALL, FLUSHDB and SWAPDB were logged by the store as they took effect. Under
+/// `appendfsync always` this returns once the records are on disk.
+pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>, armed: bool, ok: bool) {
     let ctx = call.ctx;
     let db = call.conn.db;
     let aof = &ctx.persist.aof;
+    if armed && aof.disarm() {
+        aof.commit_mine();
+        return;
+    }
+    if !ok {
+        aof.commit_mine();
+        return;
+    }
     match spec.name {
-        "flushall" => aof.record_command(ctx, db, &[b"FLUSHALL"], |_| {}),
-        "flushdb" => aof.record_command(ctx, db, &[b"FLUSHDB"], |_| {}),
-        "swapdb" => aof.record_command(ctx, db, &[b"SWAPDB", args.get(1), args.get(2)], |_| {}),
+        "flushall" | "flushdb" | "swapdb" => aof.commit_mine(),
+        "expire" | "pexpire" | "expireat" | "pexpireat" | "persist" => {
+            aof.record_expiry(ctx, db, args.get(1));
+        }
         "move" => {
             aof.record_keys(ctx, db, &mut std::iter::once(args.get(1)));
             if let Some(to) = std::str::from_utf8(args.get(2))

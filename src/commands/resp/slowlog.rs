@@ -86,13 +86,13 @@ impl SlowLog {
 
     /// Adds a slow command (after [`SlowLog::wants`]).
     pub(super) fn record(&self, call: &Call<'_>, args: Args<'_>, usec: u64) {
-        let argv: Vec<&[u8]> = (0..args.len()).map(|i| args.get(i)).collect();
-        self.record_args(call.info, &argv, usec);
+        let argv: Vec<&[u8]> = (0..args.len().min(MAX_ARGS)).map(|i| args.get(i)).collect();
+        self.record_args(call.info, &argv, args.len(), usec);
     }
 
-    /// Adds a slow command given as its arguments (a memcached command line's words).
-    pub fn record_args(&self, info: &ClientInfo, args: &[&[u8]], usec: u64) {
-        let argc = args.len();
+    /// Adds a slow command given as its first arguments (up to [`MAX_ARGS`] of `argc`;
+    /// a memcached command line's words).
+    pub fn record_args(&self, info: &ClientInfo, args: &[&[u8]], argc: usize, usec: u64) {
         let kept = argc.min(MAX_ARGS);
         let mut v = Vec::with_capacity(kept);
         for (i, &a) in args.iter().enumerate().take(kept) {

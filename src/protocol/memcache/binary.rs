@@ -87,6 +87,8 @@ pub enum Status {
     AuthContinue = 0x21,
     UnknownCommand = 0x81,
     NoMemory = 0x82,
+    /// `ETMPFAIL`, the protocol's "warming up": slabd answers it while a dump loads.
+    TemporaryFailure = 0x86,
 }
 
 impl Status {
@@ -103,6 +105,7 @@ impl Status {
             Status::AuthError => b"Auth failure.",
             Status::UnknownCommand => b"Unknown command",
             Status::NoMemory => b"Out of memory",
+            Status::TemporaryFailure => b"Temporary failure",
         }
     }
 }

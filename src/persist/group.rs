@@ -1,0 +1,137 @@
+//! `appendfsync always` in the worker threads: group commit without blocking a worker.
+//!
+//! ```text
+//!  worker turn:   requests run, records are appended, replies stay in their buffers
+//!  turn end:      the slots that held replies wait for the turn's last record `end`;
+//!                 the `slabd-fsync` thread is asked to fsync up to `end` (no wait)
+//!  slabd-fsync:   write + fsync everything appended so far (every worker's turns at
+//!                 once), publish the synced offset, wake the workers that wait
+//!  any turn end:  slots whose records are synced are flushed
+//! ```
+//!
+//! A worker keeps serving other connections while the fsync runs, so one fsync covers
+//! whatever all workers appended meanwhile (Redis fsyncs once per event-loop turn of its
+//! one thread, with the loop stopped). A connection whose replies wait keeps the later
+//! ones waiting too (its output buffer goes out whole): [`defer_reply`] holds any flush of
+//! a slot that still waits.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+
+use crate::commands::Context;
+
+/// Replies waiting for the fsync of records up to an offset.
+#[derive(Default)]
+struct Waiting {
+    /// (offset, slots) in offset order.
+    entries: VecDeque<(u64, Vec<usize>)>,
+    /// The offset each waiting slot waits for (its latest entry).
+    owed: HashMap<usize, u64>,
+    /// Emptied slot vectors, reused.
+    spare: Vec<Vec<usize>>,
+}
+
+thread_local! {
+    /// This thread is a worker inside an event-loop turn.
+    static IN_TURN: Cell<bool> = const { Cell::new(false) };
+    /// Slots whose replies this turn held.
+    static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static WAITING: RefCell<Waiting> = RefCell::default();
+}
+
+/// Whether the calling thread is a worker inside a turn (its records are committed at the
+/// turn's end, not by the command).
+pub fn in_turn() -> bool {
+    IN_TURN.with(|t| t.get())
+}
+
+/// A worker's event-loop turn begins.
+pub fn turn_begin() {
+    IN_TURN.with(|t| t.set(true));
+}
+
+/// Whether this worker has replies waiting for an fsync (it polls with a short timeout as
+/// well as waiting for the fsync thread's wake-up).
+pub fn waiting() -> bool {
+    WAITING.with(|w| !w.borrow().entries.is_empty())
+}
+
+/// Whether a reply about to be written must wait for an fsync: this turn appended records
+/// (`appendfsync always`), or the connection (`slot`) has replies waiting already. Then
+/// the slot is remembered for [`turn_end`]. Two thread-local reads otherwise.
+pub fn defer_reply(slot: usize) -> bool {
+    if !in_turn() {
+        return false;
+    }
+    let owes = super::aof_log::owes();
+    if !owes && !WAITING.with(|w| w.borrow().owed.contains_key(&slot)) {
+        return false;
+    }
+    DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.last() != Some(&slot) {
+            d.push(slot);
+        }
+    });
+    true
+}
+
+/// A worker's turn ends: the replies it held wait for the fsync of its records (asked of
+/// the `slabd-fsync` thread), and `flush` receives every slot whose wait is over.
+pub fn turn_end(ctx: &Context, worker: usize, flush: &mut Vec<usize>) {
+    IN_TURN.with(|t| t.set(false));
+    let aof = &ctx.persist.aof;
+    let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    WAITING.with(|w| {
+        let mut w = w.borrow_mut();
+        if !aof.is_always() {
+            // Not (or no longer) `always`: nothing waits.
+            aof.commit_mine();
+            flush.extend_from_slice(&deferred);
+            let drained: Vec<_> = w.entries.drain(..).collect();
+            for (_, slots) in drained {
+                flush.extend_from_slice(&slots);
+            }
+            w.owed.clear();
+            return;
+        }
+        let end = super::aof_log::take_end();
+        let last = w.entries.back().map_or(0, |e| e.0);
+        if !deferred.is_empty() {
+            let at = end.max(last);
+            for &s in &deferred {
+                w.owed.insert(s, at);
+            }
+            let mut slots = w.spare.pop().unwrap_or_default();
+            slots.extend_from_slice(&deferred);
+            w.entries.push_back((at, slots));
+        }
+        if end > 0 {
+            aof.request_sync(end, worker);
+        } else if let Some(&(at, _)) = w.entries.back() {
+            // Still waiting (a wake-up that came early, or the fallback timeout): ask again.
+            if at > aof.synced() {
+                aof.request_sync(at, worker);
+            }
+        }
+        let synced = aof.synced();
+        while w.entries.front().is_some_and(|e| e.0 <= synced) {
+            let (_, mut slots) = w.entries.pop_front().expect("front exists");
+            for &s in &slots {
+                if w.owed.get(&s).is_some_and(|&at| at <= synced) {
+                    w.owed.remove(&s);
+                    flush.push(s);
+                }
+            }
+            slots.clear();
+            w.spare.push(slots);
+        }
+    });
+    DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.capacity() < deferred.capacity() {
+            *d = deferred;
+            d.clear();
+        }
+    });
+}

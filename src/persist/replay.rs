@@ -1,0 +1,160 @@
+//! Replaying files into the store: AOF files (an RDB preamble, then commands) at start-up,
+//! and collections of an RDB dump rebuilt through their RESP commands.
+
+use std::fs::{File, OpenOptions};
+use std::io::BufReader;
+use std::path::Path;
+
+use super::aof::{encode, CommandReader};
+use super::aof_log::MCSET;
+use crate::commands::Context;
+use crate::storage::{Expiry, Mode, Write};
+
+/// Replays one AOF file (an RDB preamble, then commands). A torn last command is cut off
+/// when `truncate_ok` (the file is truncated to its last whole command, with a warning);
+/// anything else that is not a command stops start-up with the file name and offset.
+pub(crate) fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Result<u64, String> {
+    let name = path.display().to_string();
+    let mut head = [0u8; 5];
+    let is_rdb = {
+        use std::io::Read;
+        let mut f =
+            File::open(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
+        f.read(&mut head).map_err(|e| e.to_string())? == 5 && &head == b"REDIS"
+    };
+    let mut keys = 0;
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let (reader, start) = if is_rdb {
+        let mut replayer = Replayer::new(ctx);
+        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
+        let (report, used, rest) = super::load::load_rdb_stream(
+            &ctx.store,
+            BufReader::new(file),
+            &name,
+            super::unix_ms(),
+            &mut other,
+        )
+        .map_err(|e| e.to_string())?;
+        keys += report.keys_loaded;
+        (rest, used)
+    } else {
+        (BufReader::new(file), 0)
+    };
+    let mut cmds = CommandReader::new(reader, start);
+    let mut replayer = Replayer::new(ctx);
+    loop {
+        match cmds.next() {
+            Ok(Some(args)) => {
+                replayer.apply(&args);
+                keys += 1;
+            }
+            Ok(None) => break,
+            Err(super::aof::AofError::Truncated { valid_up_to }) if truncate_ok => {
+                eprintln!("!!! Warning: short read while loading the AOF file {name}!!!");
+                eprintln!("!!! Truncating the AOF {name} at offset {valid_up_to} !!!");
+                let f = OpenOptions::new().write(true).open(path).map_err(|e| e.to_string())?;
+                f.set_len(valid_up_to).map_err(|e| e.to_string())?;
+                f.sync_all().map_err(|e| e.to_string())?;
+                eprintln!("AOF {name} loaded anyway because aof-load-truncated is enabled");
+                break;
+            }
+            Err(super::aof::AofError::Truncated { valid_up_to }) => {
+                return Err(format!(
+                    "Unexpected end of file reading the append only file {name} at offset {valid_up_to}. \
+                     You can: 1) Make a backup of your AOF file, then use ./slabd check-aof --fix <filename.manifest>. \
+                     2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Bad file format reading the append only file {name}: {e}. Make a backup of your AOF file, \
+                     then use ./slabd check-aof --fix <filename.manifest>"
+                ))
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Runs logged commands: slabd's own records directly, everything else (a Redis AOF) through
+/// the RESP command set as a trusted client.
+pub(crate) struct Replayer<'a> {
+    ctx: &'a Context,
+    session: crate::commands::Session,
+    db: u8,
+    wire: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl Drop for Replayer<'_> {
+    fn drop(&mut self) {
+        self.session.close(self.ctx);
+        self.ctx.clients.close(self.session.info.id);
+    }
+}
+
+impl<'a> Replayer<'a> {
+    pub(crate) fn new(ctx: &'a Context) -> Self {
+        let info = ctx.clients.open("aof".into(), "aof".into(), 0);
+        Replayer {
+            ctx,
+            session: crate::commands::Session::trusted(info, &ctx.users),
+            db: 0,
+            wire: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Rebuilds a collection entry (RDB load): SELECT, then its commands. False when a
+    /// command failed (a type whose commands slabd does not have yet).
+    pub(crate) fn rebuild(&mut self, e: &super::value::Entry) -> bool {
+        let mut cmds = vec![vec![b"SELECT".to_vec(), e.db.to_string().into_bytes()]];
+        super::typed::rebuild_commands(&e.key, &e.value, e.expire_ms, &mut cmds);
+        let mut ok = true;
+        for c in &cmds {
+            self.apply(c);
+            ok &= self.out.first() != Some(&b'-');
+        }
+        ok
+    }
+
+    fn apply(&mut self, args: &[Vec<u8>]) {
+        if args[0].eq_ignore_ascii_case(MCSET) && args.len() == 5 {
+            let flags = std::str::from_utf8(&args[3])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let ms: u64 = std::str::from_utf8(&args[4])
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let expiry = if ms == 0 {
+                Expiry::Never
+            } else {
+                Expiry::AtMs(ms)
+            };
+            self.ctx.store.store(&Write::new(
+                self.db,
+                &args[1],
+                &args[2],
+                flags,
+                expiry,
+                Mode::Set,
+            ));
+            return;
+        }
+        if args[0].eq_ignore_ascii_case(b"SELECT") && args.len() == 2 {
+            if let Some(db) = std::str::from_utf8(&args[1])
+                .ok()
+                .and_then(|s| s.parse().ok())
+            {
+                self.db = db;
+            }
+        }
+        self.wire.clear();
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        encode(&mut self.wire, &refs);
+        self.out.clear();
+        let _ = crate::commands::process(self.ctx, &mut self.session, &self.wire, &mut self.out);
+    }
+}
