@@ -281,7 +281,6 @@ const ITEM_SIZE_LIMIT: usize = 1 << 30;
 /// segments, hash function, log buffers). Accepted so existing configs start unchanged.
 const COMPAT_SUBOPTIONS: &[&str] = &[
     "modern",
-    "no_modern",
     "no_hashexpand",
     "hash_algorithm",
     "tail_repair_time",
@@ -917,6 +916,14 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
                 .ok_or_else(|| ConfigError::new("-o", "slab_automove must be between 0 and 2"))?;
         }
         "no_slab_automove" => s.slab_automove = 0,
+        // memcached 1.6's pre-1.5 defaults: no page mover, crawler or LRU maintainer
+        // (slabd keeps its own chunk sizes and hash).
+        "no_modern" => {
+            s.slab_reassign = false;
+            s.slab_automove = 0;
+            s.lru_crawler = false;
+            s.lru_maintainer = false;
+        }
         "lru_crawler" => s.lru_crawler = true,
         "no_lru_crawler" => s.lru_crawler = false,
         "lru_maintainer" => s.lru_maintainer = true,
@@ -1325,6 +1332,16 @@ mod tests {
         assert!(err(&["-I", "3000", "-o", "slab_chunk_max=2048"])
             .message
             .contains("evenly divisible"));
+    }
+
+    #[test]
+    fn no_modern_turns_off_the_background_machinery() {
+        let s = run(&["-o", "no_modern"]).unwrap();
+        assert!(!s.slab_reassign && !s.lru_crawler && !s.lru_maintainer);
+        assert_eq!(s.slab_automove, 0);
+        // Later options win, as in memcached.
+        let s = run(&["-o", "no_modern,lru_crawler"]).unwrap();
+        assert!(s.lru_crawler && !s.lru_maintainer);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 #   issue_22.t: slab class ids (slabd's smaller item header adds a class at the low end)
 #   issue_42.t: mem_requested of 48-byte memcached item headers
 #   issue_163.t, issue_183.t, lru.t: -o no_modern strict-LRU tail reclaim and order
-#   lru-crawler.t, lru-maintainer.t: segmented LRU (hot/warm/cold) internals
+#   lru-maintainer.t: segmented LRU (hot/warm/cold) internals, `number_temp` in stats items
 #   slabs_reassign.t, slabs-reassign2.t, slabs-reassign-chunked.t: page-mover internals
 #   whitespace.t: checks memcached's C sources, not the daemon
 #   issue_140.t, issue_260.t, misbehave.t, refhang.t, slabhang.t: skip themselves
@@ -34,7 +34,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 SLABD="$(realpath "${SLABD:-$here/../../target/release/slabd}")"
 export SLABD
 
-TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns conn-limits
+TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns conn-limits lru-crawler
   bogus-commands cas chunked-items daemonize dash-M dyn-maxbytes evictions flags
   getandtouch getset idle-timeout incrdecr issue_104 issue_108 issue_14 issue_152 issue_192
   issue_29 issue_3 issue_41 issue_61 issue_68 issue_70 item_size_max line-lengths

@@ -1085,11 +1085,10 @@ impl Store {
 
     /// `lru_crawler crawl`: one crawler pass over every class now, its reclaims counted as
     /// `crawler_reclaimed` (the background passes count `reclaimed`, as memcached's LRU
-    /// maintainer does).
+    /// maintainer does). Runs whether or not background expiry is on (`lru_crawler
+    /// enable` at run time turns on the command, not the background work).
     pub fn crawl(&self) {
-        if self.core.config.lru_crawler {
-            self.core.crawl(true)
-        }
+        self.core.crawl(true)
     }
 
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every

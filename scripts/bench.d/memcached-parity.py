@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""memcached-parity side-by-side runs (issue 12's targets): slabd against memcached 1.6, same
+flags, alternating rounds; throughput ratios and server CPU per request (utime+stime from
+/proc/PID/stat over the run, divided by the requests the tool reports).
+
+    python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5]
+
+Workloads: 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connections); memcaslap
+90% get / 10% set of 100 B values, text and --binary; the shifting size mix (fill with
+100 B values, flush_all, fill with 10 KiB values at the same -m, count what is stored).
+"""
+import argparse, json, os, re, socket, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
+LOAD = os.path.join(ROOT, "target/release/slabd-load")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, kind, args):
+        self.kind, self.port = kind, free_port()
+        exe = [SLABD] if kind == "slabd" else ["memcached", "-u", "root"]
+        self.p = subprocess.Popen(exe + ["-p", str(self.port), "-l", "127.0.0.1", "-U", "0",
+                                         "-t", "2"] + args,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"{kind} did not start")
+
+    def cpu(self):
+        f = open(f"/proc/{self.p.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / TICK
+
+    def talk(self, req):
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(req)
+            buf = b""
+            while not buf.endswith(b"END\r\n") and not buf.endswith(b"OK\r\n"):
+                buf += s.recv(65536)
+            return buf.decode()
+
+    def stat(self, name):
+        return int(re.search(rf"STAT {name} (\d+)", self.talk(b"stats\r\n")).group(1))
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+def load(srv, args):
+    """Warms (every key set once), then measures: (req/s, µs of server CPU per request,
+    errors)."""
+    base = [LOAD, "--server", f"127.0.0.1:{srv.port}"] + args
+    subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
+    before = srv.cpu()
+    out = subprocess.run(base, capture_output=True, text=True, timeout=600).stdout
+    cpu = srv.cpu() - before
+    j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
+
+
+def memcaslap(srv, seconds, binary):
+    cfg = "/tmp/memcached-parity-memcaslap.cfg"
+    with open(cfg, "w") as f:
+        f.write("key\n32 32 1\nvalue\n100 100 1\ncmd\n0 0.1\n1 0.9\n")
+    argv = ["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
+            "-t", f"{seconds}s", "-F", cfg] + (["-B"] if binary else [])
+    before = srv.cpu()
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu = srv.cpu() - before
+    m = re.search(r"Run time: [\d.]+s Ops: (\d+) TPS: (\d+)", out)
+    if not m:
+        return None
+    ops, tps = int(m.group(1)), int(m.group(2))
+    return tps, cpu * 1e6 / max(ops, 1)
+
+
+def shifting(kind, mem):
+    """Fills -m with 100 B values, flushes, fills with 10 KiB values: (100 B items, share of
+    the 10 KiB keys that read back as hits, evictions)."""
+    srv = Server(kind, ["-m", str(mem)])
+    try:
+        base = [LOAD, "--server", f"127.0.0.1:{srv.port}", "--conns", "8", "--key-size", "32"]
+        big_keys = mem * 160
+        subprocess.run(base + ["--keys", str(mem * 12000), "--value-size", "100",
+                               "--requests", "0", "--warm"], capture_output=True, timeout=600)
+        small = srv.stat("curr_items")
+        srv.talk(b"flush_all\r\n")
+        time.sleep(1.1)
+        subprocess.run(base + ["--keys", str(big_keys), "--value-size", "10240",
+                               "--requests", "0", "--warm"], capture_output=True, timeout=600)
+        out = subprocess.run(base + ["--keys", str(big_keys), "--value-size", "10240",
+                                     "--get-ratio", "1", "--requests", str(4 * big_keys)],
+                             capture_output=True, text=True, timeout=600).stdout
+        j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+        return small, j["hit_ratio"] * big_keys, srv.stat("evictions")
+    finally:
+        srv.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=5)
+    o = ap.parse_args()
+    d = str(o.duration)
+    rows = []
+    cases = [
+        ("100 KiB values, 50% set, 50 conns", ["-m", "1024"],
+         ["--conns", "50", "--keys", "2000", "--value-size", "102400", "--get-ratio", "0.5",
+          "--duration", d]),
+        ("1 MiB values, 50% set, 50 conns", ["-m", "1024", "-I", "2m"],
+         ["--conns", "50", "--keys", "200", "--value-size", "1048576", "--get-ratio", "0.5",
+          "--duration", d]),
+    ]
+    for title, flags, args in cases:
+        res = {"slabd": [], "memcached": []}
+        for r in range(o.rounds):
+            for kind in ("slabd", "memcached") if r % 2 == 0 else ("memcached", "slabd"):
+                srv = Server(kind, flags)
+                try:
+                    ops, cpu, errors = load(srv, args)
+                finally:
+                    srv.stop()
+                if errors:
+                    print(f"   ! {kind} {title}: {errors} errors")
+                res[kind].append((ops, cpu))
+        rows.append((title, res))
+    for title, binary in (("memcaslap 90% get / 10% set, 100 B", False),
+                          ("memcaslap --binary 90% get / 10% set, 100 B", True)):
+        res = {"slabd": [], "memcached": []}
+        for r in range(o.rounds):
+            for kind in ("slabd", "memcached") if r % 2 == 0 else ("memcached", "slabd"):
+                srv = Server(kind, ["-m", "256"])
+                try:
+                    got = memcaslap(srv, o.duration, binary)
+                finally:
+                    srv.stop()
+                if got:
+                    res[kind].append(got)
+        rows.append((title, res))
+    print(f"load before shifting: {open('/proc/loadavg').read().split()[:3]}")
+    shift = {k: shifting(k, 64) for k in ("slabd", "memcached")}
+    print("| workload | slabd req/s | memcached req/s | ratio | slabd µs CPU/req | memcached µs CPU/req | CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    med = lambda xs: sorted(xs)[len(xs) // 2] if xs else 0
+    for title, res in rows:
+        s_t, m_t = med([x[0] for x in res["slabd"]]), med([x[0] for x in res["memcached"]])
+        s_c, m_c = med([x[1] for x in res["slabd"]]), med([x[1] for x in res["memcached"]])
+        print(f"| {title} | {s_t:,.0f} | {m_t:,.0f} | {s_t / max(m_t, 1):.2f} | {s_c:.1f} | "
+              f"{m_c:.1f} | {s_c / max(m_c, 1e-9):.2f} |")
+    for k, (small, big, ev) in shift.items():
+        print(f"shifting -m 64 {k}: 100 B items before flush {small}, 10 KiB items readable "
+              f"after ({64 * 160} written) {big:,.0f}, evictions {ev}")
+    print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
