@@ -491,7 +491,7 @@ fn parallel_writes_and_a_rewrite_replay_to_the_same_data() {
 }
 
 #[test]
-fn debug_reload_with_the_aof_on_logs_nothing_and_keeps_the_data() {
+fn debug_reload_and_loadaof_with_the_aof_on_log_nothing_and_keep_the_data() {
     let dir = temp_dir("reload");
     let d = start(&dir, &["--appendfsync", "always"]);
     let mut r = d.connect_resp();
@@ -500,6 +500,16 @@ fn debug_reload_with_the_aof_on_logs_nothing_and_keeps_the_data() {
     assert_eq!(cmd(&mut r, &["DEBUG", "RELOAD"]), "+OK\r\n");
     assert_eq!(std::fs::read(incr_file(&dir)).unwrap(), before);
     assert_eq!(cmd(&mut r, &["RPUSH", "l", "c"]), ":3\r\n");
+    // DEBUG LOADAOF: empties and replays the AOF; logs nothing either.
+    assert_eq!(cmd(&mut r, &["SET", "s", "v"]), "+OK\r\n");
+    let before = std::fs::read(incr_file(&dir)).unwrap();
+    assert_eq!(cmd(&mut r, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(std::fs::read(incr_file(&dir)).unwrap(), before);
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":2\r\n");
+    assert_eq!(
+        reply(&mut r, &["LRANGE", "l", "0", "-1"]),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
     kill9(d);
     let d = start(&dir, &[]);
     let mut r = d.connect_resp();

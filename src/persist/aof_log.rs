@@ -642,21 +642,12 @@ impl AofLog {
     /// Start-up with `appendonly yes`: replays the manifest's files (or creates the layout),
     /// then starts logging. Returns keys replayed.
     pub fn start(&self, ctx: &Context) -> Result<u64, String> {
-        let (dir, name) = names(&ctx.directives);
+        let (dir, _) = names(&ctx.directives);
         self.fsync
             .store(ctx.directives.int("appendfsync") as u8, Ordering::Relaxed);
-        let manifest_path = dir.join(format!("{name}.manifest"));
         let mut replayed = 0;
-        if manifest_path.exists() {
-            let text = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
-            let m =
-                Manifest::parse(&text).map_err(|e| format!("{e} ({})", manifest_path.display()))?;
-            let files: Vec<ManifestFile> = m.load_order().cloned().collect();
-            let last = files.len().saturating_sub(1);
-            let truncate_ok = ctx.directives.int("aof-load-truncated") != 0;
-            for (i, f) in files.iter().enumerate() {
-                replayed += replay_file(ctx, &dir.join(&f.name), i == last && truncate_ok)?;
-            }
+        if let Some((m, n)) = self.replay_manifest(ctx)? {
+            replayed = n;
             let mut st = self.state.lock();
             st.base_size = m
                 .base
@@ -688,6 +679,26 @@ impl AofLog {
             })?;
         }
         Ok(replayed)
+    }
+
+    /// Replays the files the manifest names, in order (start-up, DEBUG LOADAOF): the
+    /// manifest and the records replayed, or None without a manifest.
+    pub fn replay_manifest(&self, ctx: &Context) -> Result<Option<(Manifest, u64)>, String> {
+        let (dir, name) = names(&ctx.directives);
+        let manifest_path = dir.join(format!("{name}.manifest"));
+        if !manifest_path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| e.to_string())?;
+        let m = Manifest::parse(&text).map_err(|e| format!("{e} ({})", manifest_path.display()))?;
+        let files: Vec<ManifestFile> = m.load_order().cloned().collect();
+        let last = files.len().saturating_sub(1);
+        let truncate_ok = ctx.directives.int("aof-load-truncated") != 0;
+        let mut replayed = 0;
+        for (i, f) in files.iter().enumerate() {
+            replayed += replay_file(ctx, &dir.join(&f.name), i == last && truncate_ok)?;
+        }
+        Ok(Some((m, replayed)))
     }
 
     /// Whether `appenddirname` holds a manifest.

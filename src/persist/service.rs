@@ -429,6 +429,30 @@ impl Persistence {
         }
     }
 
+    /// DEBUG LOADAOF: writes and fsyncs the AOF, empties the data set and replays the
+    /// files the manifest names (nothing is logged meanwhile; other clients get -LOADING).
+    pub fn debug_loadaof(&self, ctx: &Context) -> Result<(), String> {
+        self.aof.finish();
+        let aof_on = self.aof.is_on();
+        self.set_loading(true);
+        if aof_on {
+            self.aof.pause(ctx, true);
+        }
+        ctx.store.flush_eager(None);
+        let result = self.aof.replay_manifest(ctx);
+        if aof_on {
+            self.aof.pause(ctx, false);
+        }
+        self.set_loading(false);
+        match result {
+            Ok(_) => {
+                eprintln!("Append Only File loaded by DEBUG LOADAOF");
+                Ok(())
+            }
+            Err(e) => Err(format!("ERR {e}")),
+        }
+    }
+
     /// Loads `dir/dbfilename` if it exists (start-up, DEBUG RELOAD). A missing file is not
     /// an error; a corrupt one is.
     pub fn load(&self, ctx: &Context) -> Result<Option<LoadReport>, String> {

@@ -124,8 +124,16 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
 }
 
 /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the dump, empties the data set and
-/// loads the dump back, as Redis does (slabd's only DEBUG subcommand so far).
+/// loads the dump back, as Redis does; `DEBUG LOADAOF` empties the data set and replays
+/// the AOF (slabd's only DEBUG subcommands so far).
 fn debug(call: &mut Call<'_>, args: Args<'_>) {
+    if args.get(1).eq_ignore_ascii_case(b"loadaof") && args.len() == 2 {
+        match call.ctx.persist.debug_loadaof(call.ctx) {
+            Ok(()) => call.w.ok(),
+            Err(e) => call.w.error(e.as_bytes()),
+        }
+        return;
+    }
     if !args.get(1).eq_ignore_ascii_case(b"reload") {
         call.w.error_fmt(format_args!(
             "ERR unknown subcommand '{}'. Try DEBUG HELP.",
