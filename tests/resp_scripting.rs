@@ -324,9 +324,49 @@ fn misbehaving_scripts_get_errors_and_the_server_stays_up() {
         "{reply:?}"
     );
     let reply = c.cmd(&["EVAL", "return string.rep('x', 4*1024*1024)", "0"]);
-    assert_eq!(reply.len(), 4 * 1024 * 1024 + 12);
+    assert_eq!(
+        reply.len(),
+        4 * 1024 * 1024 + 12,
+        "{:?}",
+        &reply[..reply.len().min(200)]
+    );
     let reply = c.cmd(&["EVAL", "return redis.call('eval', 'return 1', 0)", "0"]);
     assert!(reply.starts_with("-ERR This Redis command is not allowed from script"));
+    // Large tables cross into Rust without holding every value at once (mlua's reference
+    // stack is bounded; exhausting it would stop the server).
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 20000 do t[i] = 'x' .. i end return t",
+        "0",
+    ]);
+    assert!(reply.starts_with("*20000\r\n") && reply.ends_with("$6\r\nx20000\r\n"));
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 20000 do t['k' .. i] = i end return #cmsgpack.pack(t)",
+        "0",
+    ]);
+    assert_eq!(reply, ":188515\r\n");
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 7900 do t[i] = 'k' .. i end return redis.call('del', unpack(t))",
+        "0",
+    ]);
+    assert!(reply.contains("too many results to unpack"), "{reply:?}");
+    let reply = c.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 3000 do t[i] = 1 end return redis.call('lpush', 'l', unpack(t))",
+        "0",
+    ]);
+    assert_eq!(reply, ":3000\r\n");
+    // More cached scripts than that stack has slots.
+    let mut batch = Vec::new();
+    for i in 0..9000 {
+        batch.extend_from_slice(&encode(&[b"EVAL", format!("return {i}").as_bytes(), b"0"]));
+    }
+    c.send(&batch);
+    for i in 0..9000 {
+        assert_eq!(c.reply(), format!(":{i}\r\n").as_bytes());
+    }
     c.check(&["PING"], "+PONG\r\n");
 }
 
@@ -356,4 +396,28 @@ fn scripts_inside_multi_and_select_inside_scripts() {
     c.check(&["GET", "x"], "$-1\r\n");
     c.check(&["SELECT", "5"], "+OK\r\n");
     c.check(&["GET", "x"], "$3\r\ndb5\r\n");
+}
+
+/// memcached requests over UDP take their worker's gate too: a UDP `set` sent while a
+/// script runs waits for the script to end, so the script cannot see it.
+#[test]
+fn udp_writes_do_not_land_inside_a_script() {
+    let d = common::Daemon::start(&["-U", "-1", "--resp-port", "0", "-t", "2"]);
+    let mut c = d.connect_resp();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.connect(d.udp_addr.expect("no udp port")).unwrap();
+    c.send(&encode(&[
+        b"EVAL",
+        b"local function now() local t = redis.call('time') return t[1] * 1000000 + t[2] end \
+          local start = now() repeat until now() - start > 400000 \
+          return redis.call('get', 'k')",
+        b"0",
+    ]));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut datagram = vec![0, 1, 0, 0, 0, 1, 0, 0];
+    datagram.extend_from_slice(b"set k 0 0 1\r\nx\r\n");
+    udp.send(&datagram).unwrap();
+    assert_eq!(c.reply(), b"$-1\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    c.check(&["GET", "k"], "$1\r\nx\r\n");
 }

@@ -500,3 +500,64 @@ fn readers_on_other_workers_never_see_half_a_transaction() {
         });
     });
 }
+
+/// WATCH is touched by any write of the key, as Redis's `touchWatchedKey`: even writes
+/// that leave the key as it was (created then deleted, EXPIRE to the same time, SET of the
+/// same bytes) and writes over the memcached protocol. Untouched keys, and keys absent
+/// before and after FLUSHALL, let EXEC run.
+#[test]
+fn watch_sees_every_write_even_one_that_leaves_the_key_as_it_was() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let mut other = d.connect_resp();
+    fn aborted(c: &mut common::Conn, others: &[&[&str]], other: &mut common::Conn) -> String {
+        for cmd in others {
+            other.cmd(cmd);
+        }
+        c.check(&["MULTI"], "+OK\r\n");
+        c.check(&["PING"], "+QUEUED\r\n");
+        c.cmd(&["EXEC"])
+    }
+    c.check(&["WATCH", "absent"], "+OK\r\n");
+    let r = aborted(
+        &mut c,
+        &[&["SET", "absent", "1"], &["DEL", "absent"]],
+        &mut other,
+    );
+    assert_eq!(r, "*-1\r\n");
+    other.check(&["SET", "k", "v", "EXAT", "4000000000"], "+OK\r\n");
+    c.check(&["WATCH", "k"], "+OK\r\n");
+    let r = aborted(&mut c, &[&["EXPIREAT", "k", "4000000000"]], &mut other);
+    assert_eq!(r, "*-1\r\n");
+    c.check(&["WATCH", "k"], "+OK\r\n");
+    let r = aborted(&mut c, &[&["SET", "k", "v", "KEEPTTL"]], &mut other);
+    assert_eq!(r, "*-1\r\n");
+    // A write in another database does not touch it.
+    c.check(&["WATCH", "k"], "+OK\r\n");
+    let r = aborted(
+        &mut c,
+        &[&["SELECT", "1"], &["SET", "k", "x"], &["SELECT", "0"]],
+        &mut other,
+    );
+    assert_eq!(r, "*1\r\n+PONG\r\n");
+    // FLUSHALL leaves a key absent before and after untouched.
+    c.check(&["WATCH", "never"], "+OK\r\n");
+    let r = aborted(&mut c, &[&["FLUSHALL"]], &mut other);
+    assert_eq!(r, "*1\r\n+PONG\r\n");
+    // memcached writes touch it too.
+    c.check(&["WATCH", "mc"], "+OK\r\n");
+    let mut mc = d.connect();
+    mc.roundtrip(b"set mc 0 0 1\r\nx\r\n", b"STORED\r\n");
+    mc.roundtrip(b"delete mc\r\n", b"DELETED\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["EXEC"], "*-1\r\n");
+    // UNWATCH forgets: the same writes after it do not abort.
+    c.check(&["WATCH", "absent"], "+OK\r\n");
+    c.check(&["UNWATCH"], "+OK\r\n");
+    let r = aborted(
+        &mut c,
+        &[&["SET", "absent", "1"], &["DEL", "absent"]],
+        &mut other,
+    );
+    assert_eq!(r, "*1\r\n+PONG\r\n");
+}

@@ -4,7 +4,8 @@ Usage: redis_diff_check.py SLABD_PORT REDIS_PORT
 
 Covers the commands whose results must be byte-identical to Redis: HyperLogLog values
 (GET of the raw value after PFADD/PFMERGE, PFCOUNT), BITFIELD with every type and
-overflow mode, the bit commands and LCS. Prints each difference and exits 1 on any.
+overflow mode, the bit commands and LCS; Redis 7 functions (FUNCTION LOAD's errors, LIST,
+STATS, FCALL/FCALL_RO and flags) and EVAL's `#!lua` line. Prints each difference and exits 1 on any.
 """
 import random
 import sys
@@ -124,13 +125,92 @@ def commands():
     yield ["GET", "k1"]
     yield ["APPEND", "k1", "tail"]
     yield ["GETRANGE", "k1", "-5", "-1"]
+    yield from functions()
+
+
+def lib(name, body):
+    return f"#!lua name={name}\n{body}"
+
+
+def functions():
+    """Functions: every load error of Redis 7.0 and the replies of FCALL/LIST/STATS."""
+    yield ["FUNCTION", "FLUSH"]
+    reg = "redis.register_function"
+    loads = [
+        lib("test", f"{reg}('test', function(KEYS, ARGV) return 'hello' end)"),
+        lib("test", f"{reg}('test', function(KEYS, ARGV) return 'hello' end)"),
+        lib("lib2", f"{reg}{{function_name='f2', callback=function(KEYS, ARGV) return "
+            "redis.call('set', KEYS[1], ARGV[1]) end, flags={'no-writes'}, description='d'}"),
+        lib("lib3", "redis.math.random()"),
+        lib("lib3", "local a = 1 while 1 do a = a + 1 end"),
+        lib("lib3", "a = 1"),
+        lib("lib3", f"{reg}('f2', 'x')"),
+        lib("lib3", "return 1"),
+        lib("lib3", "return redis.call('ping')"),
+        lib("lib3", f"{reg}('test', function() return 1 end)"),
+        lib("lib3", f"{reg}{{function_name='x', callback=function() end, flags={{'no-writes', 3}}}}"),
+        lib("lib3", f"{reg}{{function_name='x', callback=function() end, flags='a'}}"),
+        lib("lib3", f"{reg}{{function_name='x', callback=function() end, foo=1}}"),
+        lib("lib3", f"{reg}{{callback=function() end}}"),
+        lib("lib3", f"{reg}{{function_name='x'}}"),
+        lib("lib3", f"{reg}('x')"),
+        lib("lib3", f"{reg}()"),
+        lib("lib3", f"{reg}(nil, function() end)"),
+        lib("lib3", f"{reg}('a b', function() end)"),
+        lib("lib3", f"{reg}('x', function() end)\n{reg}('x', function() end)"),
+        lib("lib3", f"redis.log(redis.LOG_WARNING, 'hi') {reg}('v', function() "
+            "return redis.REDIS_VERSION_NUM > 0 end)"),
+        lib("lib4", f"{reg}('e1', function() return redis.call('nosuch') end)\n"
+            f"{reg}('e2', function() error('boom') end)\n"
+            f"{reg}('e3', function() return redis.register_function end)\n"
+            f"{reg}('e4', function(k, a) return {{k, a}} end)"),
+        "#! name=x\nreturn 1", "#!lua name=x foo=bar\nreturn 1", "#!lua\nreturn 1",
+        "#!lua name=x name=y\nreturn 1", "#!lua name=x", "return 1",
+        "#!lua name=\"a-b\"\nreturn 1", lib("bad", "return ("),
+    ]
+    for code in loads:
+        yield ["FUNCTION", "LOAD", code]
+    yield ["FUNCTION", "LOAD", "REPLACE", lib("test", f"{reg}('test', function() return 'x' end)")]
+    yield ["FUNCTION", "LOAD", "foo", "bar", "x"]
+    for c in (["test", "0"], ["TEST", "0"], ["f2", "1", "k", "v"], ["v", "0"], ["e1", "0"],
+              ["e2", "0"], ["e3", "0"], ["e4", "2", "a", "b", "c", "d"], ["test", "x"],
+              ["test", "5", "a"], ["test", "-1"], ["nosuch", "0"]):
+        yield ["FCALL"] + c
+    yield ["FCALL_RO", "f2", "1", "k"]
+    yield ["FCALL_RO", "test", "0"]
+    for name in ("test", "lib2", "lib3", "lib4", "nosuch"):
+        yield ["FUNCTION", "LIST", "LIBRARYNAME", name]
+        yield ["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", name]
+    yield ["FUNCTION", "STATS"]
+    for bad in (["DELETE", "nosuch"], ["RESTORE", "bad"], ["RESTORE", "a", "b", "c"],
+                ["RESTORE", "a", "xx"], ["FLUSH", "bad"], ["FLUSH", "sync", "x"], ["bad"],
+                ["DELETE"], ["LIST", "bad"], ["LIST", "LIBRARYNAME"],
+                ["LIST", "WITHCODE", "WITHCODE"], ["KILL"], ["HELP"]):
+        yield ["FUNCTION"] + bad
+    yield ["FUNCTION", "DELETE", "lib4"]
+    yield ["FCALL", "e1", "0"]
+    yield ["FUNCTION", "STATS"]
+    for body in ("#!lua flags=no-writes\nreturn redis.call('set','a','b')",
+                 "#!lua flags=no-writes,bad\nreturn 1", "#!lua flags=\nreturn 1",
+                 "#!lua flags=a,,b\nreturn 1", "#!luax\nreturn 1", "#!lua x=1\nreturn 1",
+                 "#!lua", "#!lua\nreturn error('x')", "#!lua flags=allow-oom,no-writes\nreturn 1"):
+        yield ["EVAL", body, "0"]
+    yield ["EVAL_RO", "#!lua\nreturn redis.call('get','a')", "0"]
+    yield ["EVAL_RO", "return redis.call('set','a','b')", "0"]
+    yield ["SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1"]
+    yield ["FUNCTION", "FLUSH"]
 
 
 def run(client, cmd):
     try:
-        return client.execute_command(*cmd)
+        reply = client.execute_command(*cmd)
     except redis.ResponseError as e:
         return ("error", str(e))
+    if cmd[:2] == ["FUNCTION", "LIST"]:
+        # A library's functions come in hash-table order in Redis, registration order here.
+        for library in reply:
+            library[b"functions"].sort(key=lambda f: f[b"name"])
+    return reply
 
 
 def main():

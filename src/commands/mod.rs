@@ -8,6 +8,7 @@
 pub mod gate;
 pub mod memcache;
 pub mod resp;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -58,6 +59,8 @@ pub struct Context {
     pub collections: Arc<crate::collections::Thresholds>,
     /// RDB saves and loads, INFO persistence state.
     pub persist: crate::persist::Persistence,
+    /// Keys clients WATCH, touched by every write (see [`watch`]).
+    pub watches: watch::Watches,
 }
 
 impl Context {
@@ -105,6 +108,7 @@ impl Context {
             scripting: crate::scripting::Scripting::new(gates.clone()),
             gates,
             persist: Default::default(),
+            watches: watch::Watches::default(),
         }
     }
 
@@ -113,6 +117,11 @@ impl Context {
     /// name for it (`set`, `del`, `expire`, `lpush`...). One atomic load when off.
     #[inline]
     pub fn notify(&self, class: u32, event: &str, db: u8, key: &[u8]) {
+        // Every event but a miss is a write: WATCH of the key fails (one load when no key is
+        // watched).
+        if class & crate::hub::notify::KEY_MISS == 0 {
+            self.watches.touch(db, key);
+        }
         self.hub.notify(class, event, db, key);
     }
 }

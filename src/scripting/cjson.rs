@@ -3,11 +3,22 @@
 //! table whose keys are 1..n (not too sparse) is an array, nesting past 1000 is refused,
 //! and JSON `null` decodes to `cjson.null` (a light userdata NULL).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use mlua::{LightUserData, Lua, Result, Table, Value};
 
 use super::convert::format_number;
 
 const MAX_DEPTH: usize = 1000;
+
+/// What scripts may change with `cjson.encode_max_depth`, `decode_max_depth` and
+/// `encode_invalid_numbers` (kept for the interpreter's life, as in Redis).
+struct Config {
+    encode_max_depth: AtomicUsize,
+    decode_max_depth: AtomicUsize,
+    invalid_numbers: AtomicBool,
+}
 
 fn err(msg: String) -> mlua::Error {
     mlua::Error::RuntimeError(msg)
@@ -48,9 +59,13 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-fn encode_number(out: &mut Vec<u8>, n: f64) -> Result<()> {
-    if !n.is_finite() {
+fn encode_number(out: &mut Vec<u8>, n: f64, cfg: &Config) -> Result<()> {
+    if !n.is_finite() && !cfg.invalid_numbers.load(Ordering::Relaxed) {
         return Err(err("Cannot serialise number: must not be NaN or Inf".into()));
+    }
+    if n.is_nan() {
+        out.extend_from_slice(b"nan");
+        return Ok(());
     }
     out.extend_from_slice(format_number(n).as_bytes());
     Ok(())
@@ -77,16 +92,16 @@ fn array_len(t: &Table) -> Result<Option<usize>> {
     Ok(Some(max))
 }
 
-fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
+fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, cfg: &Config) -> Result<()> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        Value::Number(n) => encode_number(out, *n)?,
+        Value::Number(n) => encode_number(out, *n, cfg)?,
         Value::String(s) => encode_string(out, &s.as_bytes()),
         Value::Table(t) => {
-            if depth >= MAX_DEPTH {
+            if depth >= cfg.encode_max_depth.load(Ordering::Relaxed) {
                 return Err(err(format!(
                     "Cannot serialise, excessive nesting ({})",
                     depth + 1
@@ -99,7 +114,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
                         if i > 1 {
                             out.push(b',');
                         }
-                        encode(out, &t.raw_get::<Value>(i)?, depth + 1)?;
+                        encode(out, &t.raw_get::<Value>(i)?, depth + 1, cfg)?;
                     }
                     out.push(b']');
                 }
@@ -124,7 +139,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
                             }
                         }
                         out.push(b':');
-                        encode(out, &val, depth + 1)?;
+                        encode(out, &val, depth + 1, cfg)?;
                     }
                     out.push(b'}');
                 }
@@ -143,6 +158,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
 struct Decoder<'a> {
     s: &'a [u8],
     at: usize,
+    max_depth: usize,
 }
 
 impl Decoder<'_> {
@@ -164,18 +180,19 @@ impl Decoder<'_> {
         )))
     }
 
+    /// A value inside `depth` objects and arrays.
     fn value(&mut self, lua: &Lua, depth: usize) -> Result<Value> {
         self.ws();
-        if depth > MAX_DEPTH {
-            return Err(err(format!(
-                "Found too many nested data structures ({}) at character {}",
-                depth,
-                self.at + 1
-            )));
-        }
         let Some(&c) = self.s.get(self.at) else {
             return self.fail("value");
         };
+        if matches!(c, b'{' | b'[') && depth + 1 > self.max_depth {
+            return Err(err(format!(
+                "Found too many nested data structures ({}) at character {}",
+                depth + 1,
+                self.at + 1
+            )));
+        }
         match c {
             b'{' => {
                 self.at += 1;
@@ -328,20 +345,31 @@ impl Decoder<'_> {
 
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
+    let cfg = Arc::new(Config {
+        encode_max_depth: AtomicUsize::new(MAX_DEPTH),
+        decode_max_depth: AtomicUsize::new(MAX_DEPTH),
+        invalid_numbers: AtomicBool::new(false),
+    });
+    let c = cfg.clone();
     t.raw_set(
         "encode",
-        lua.create_function(|lua, v: Value| {
+        lua.create_function(move |lua, v: Value| {
             let mut out = Vec::new();
-            encode(&mut out, &v, 0)?;
+            encode(&mut out, &v, 0, &c)?;
             lua.create_string(&out)
         })?,
     )?;
+    let c = cfg.clone();
     t.raw_set(
         "decode",
-        lua.create_function(|lua, s: mlua::String| {
+        lua.create_function(move |lua, s: mlua::String| {
             let bytes = s.as_bytes();
-            let mut d = Decoder { s: &bytes, at: 0 };
-            let v = d.value(lua, 1)?;
+            let mut d = Decoder {
+                s: &bytes,
+                at: 0,
+                max_depth: c.decode_max_depth.load(Ordering::Relaxed),
+            };
+            let v = d.value(lua, 0)?;
             d.ws();
             if d.at < d.s.len() {
                 return d.fail("the end");
@@ -353,13 +381,55 @@ pub fn open(lua: &Lua) -> Result<Table> {
         "null",
         Value::LightUserData(LightUserData(std::ptr::null_mut())),
     )?;
+    fn encode_depth(c: &Config) -> &AtomicUsize {
+        &c.encode_max_depth
+    }
+    fn decode_depth(c: &Config) -> &AtomicUsize {
+        &c.decode_max_depth
+    }
+    type Field = fn(&Config) -> &AtomicUsize;
+    for (name, depth) in [
+        ("encode_max_depth", encode_depth as Field),
+        ("decode_max_depth", decode_depth as Field),
+    ] {
+        let c = cfg.clone();
+        t.raw_set(
+            name,
+            lua.create_function(move |_, n: Option<f64>| {
+                let field = depth(&c);
+                if let Some(n) = n {
+                    if !(1.0..=f64::from(i32::MAX)).contains(&n) {
+                        return Err(err(
+                            "bad argument #1 to '?' (expected integer between 1 and 2147483647)"
+                                .into(),
+                        ));
+                    }
+                    // Each level of nesting holds Lua values in Rust (mlua's bounded
+                    // reference stack): deeper than the default is not allowed.
+                    field.store((n as usize).min(MAX_DEPTH), Ordering::Relaxed);
+                }
+                Ok(field.load(Ordering::Relaxed) as f64)
+            })?,
+        )?;
+    }
+    let c = cfg.clone();
+    t.raw_set(
+        "encode_invalid_numbers",
+        lua.create_function(move |_, v: Value| {
+            let on = match v {
+                Value::Nil => return Ok(c.invalid_numbers.load(Ordering::Relaxed)),
+                Value::Boolean(b) => b,
+                Value::String(s) => s.as_bytes().as_ref() != b"off",
+                _ => true,
+            };
+            c.invalid_numbers.store(on, Ordering::Relaxed);
+            Ok(on)
+        })?,
+    )?;
     for name in [
         "encode_keep_buffer",
-        "encode_max_depth",
-        "decode_max_depth",
         "encode_number_precision",
         "encode_sparse_array",
-        "encode_invalid_numbers",
         "decode_invalid_numbers",
     ] {
         t.raw_set(name, lua.create_function(|_, _: mlua::MultiValue| Ok(()))?)?;

@@ -104,12 +104,14 @@ fn pack(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> =
-                    t.clone().pairs::<Value, Value>().collect::<Result<_>>()?;
-                pack_len(out, pairs.len(), (0x80, 15), None, 0xde, 0xdf);
-                for (k, val) in &pairs {
-                    pack(out, k, depth + 1)?;
-                    pack(out, val, depth + 1)?;
+                // Counted, then streamed: values held in Rust use mlua's bounded
+                // reference stack.
+                let n = t.clone().pairs::<Value, Value>().count();
+                pack_len(out, n, (0x80, 15), None, 0xde, 0xdf);
+                for pair in t.clone().pairs::<Value, Value>() {
+                    let (k, val) = pair?;
+                    pack(out, &k, depth + 1)?;
+                    pack(out, &val, depth + 1)?;
                 }
             }
         },
@@ -228,6 +230,9 @@ fn unpack(lua: &Lua, s: &[u8], limit: usize, offset: usize) -> Result<(i64, Vec<
     let mut r = Reader { s, at: offset };
     let mut values = Vec::new();
     while r.at < s.len() && (limit == 0 || values.len() < limit) {
+        if values.len() >= super::RESULTS_MAX {
+            return Err(err("too many results to unpack"));
+        }
         values.push(r.value(lua)?);
     }
     let next = if r.at >= s.len() { -1 } else { r.at as i64 };

@@ -21,6 +21,9 @@ pub trait Host {
     /// Runs `args` for the script and appends its reply to `out` (RESP3 when `resp3`).
     /// `Err` (the error text, code first) when the script may not run it.
     fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String>;
+
+    /// The script may not write (EVAL_RO, FCALL_RO, the `no-writes` flag).
+    fn deny_writes(&mut self);
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).
@@ -221,36 +224,31 @@ fn reply_table(t: &Table, resp3: bool, w: &mut Writer<'_>, depth: usize) {
             return w.verbatim(&format, &s.as_bytes());
         }
     }
+    // Values are counted first and then written one at a time: each Lua value held in Rust
+    // takes a slot of mlua's reference stack (8,000 at most), so a large table must never
+    // be collected into a Vec.
     if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        w.map(pairs.len());
-        for (k, v) in &pairs {
-            reply_at(k, resp3, w, depth + 1);
-            reply_at(v, resp3, w, depth + 1);
+        w.map(m.pairs::<Value, Value>().filter_map(Result::ok).count());
+        for (k, v) in m.pairs::<Value, Value>().filter_map(Result::ok) {
+            reply_at(&k, resp3, w, depth + 1);
+            reply_at(&v, resp3, w, depth + 1);
         }
         return;
     }
     if let Ok(Value::Table(s)) = t.raw_get::<Value>("set") {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .filter_map(|p| p.ok().map(|(k, _)| k))
-            .collect();
-        w.set(keys.len());
-        for k in &keys {
-            reply_at(k, resp3, w, depth + 1);
+        w.set(s.pairs::<Value, Value>().filter_map(Result::ok).count());
+        for (k, _) in s.pairs::<Value, Value>().filter_map(Result::ok) {
+            reply_at(&k, resp3, w, depth + 1);
         }
         return;
     }
-    let mut items = Vec::new();
-    for i in 1.. {
-        match t.raw_get::<Value>(i) {
-            Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => items.push(v),
-        }
-    }
-    w.array(items.len());
-    for v in &items {
-        reply_at(v, resp3, w, depth + 1);
+    let len = (1..)
+        .take_while(|&i| !matches!(t.raw_get::<Value>(i), Ok(Value::Nil) | Err(_)))
+        .count();
+    w.array(len);
+    for i in 1..=len {
+        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
+        reply_at(&v, resp3, w, depth + 1);
     }
 }
 
@@ -343,6 +341,7 @@ fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Fu
 /// the prelude), `describe` (an error raised by Rust as its message) and `sha1hex`.
 pub fn helpers(lua: &Lua, bridge: &Table) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    t.raw_set("results_max", super::RESULTS_MAX)?;
     t.raw_set("call", call_function(lua, bridge.clone(), true)?)?;
     t.raw_set("pcall", call_function(lua, bridge.clone(), false)?)?;
     t.raw_set(

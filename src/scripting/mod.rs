@@ -28,25 +28,38 @@ mod bitlib;
 mod cjson;
 mod cmsgpack;
 mod convert;
+pub mod functions;
 pub mod sha1;
 mod structlib;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use mlua::{
+    Function, HookTriggers, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value, VmState,
+};
 use parking_lot::Mutex;
 
 use crate::commands::gate::Gates;
 use crate::protocol::resp::Writer;
 
 pub use convert::Host;
+use functions::{FunctionInfo, Libraries, Library};
+
+/// How long a library's code may run while FUNCTION LOAD registers its functions.
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 /// Most bytes the Lua heap may use; past it an allocation fails with `not enough memory`
 /// and the script ends with an error (Redis has no limit; a cache shares its host).
 pub const LUA_HEAP_LIMIT: usize = 256 << 20;
+
+/// Most values a library function (`cmsgpack.unpack`, `struct.unpack`, the sandbox's
+/// `unpack`: strings and tables only) returns at once. Every Lua value held in Rust (a callback's arguments and
+/// results) takes a slot of mlua's reference stack, which cannot grow past 8,000 (Lua's C
+/// stack limit; past it mlua panics), so results and arguments stay well below that.
+pub const RESULTS_MAX: usize = 6000;
 
 /// Instructions between two checks of the time limit and SCRIPT KILL.
 const HOOK_EVERY: u32 = 10_000;
@@ -64,6 +77,20 @@ pub struct RunState {
     started_ms: AtomicU64,
     threshold_ms: AtomicU64,
     epoch: Mutex<Option<Instant>>,
+    /// While FUNCTION LOAD runs a library's code: when it must stop (ms since `epoch`).
+    load_deadline_ms: AtomicU64,
+    /// The running function's name and the FCALL that called it (FUNCTION STATS).
+    current: Mutex<(String, Vec<Vec<u8>>)>,
+    /// Libraries and functions loaded (FUNCTION STATS answers while a function runs).
+    libraries: AtomicUsize,
+    functions: AtomicUsize,
+}
+
+/// What FUNCTION STATS reports of the running function.
+pub struct RunningFunction {
+    pub name: String,
+    pub command: Vec<Vec<u8>>,
+    pub duration_ms: u64,
 }
 
 /// Outcome of SCRIPT KILL / FUNCTION KILL.
@@ -127,6 +154,30 @@ impl RunState {
     pub fn note_write(&self) {
         self.wrote.store(true, Ordering::Relaxed);
     }
+
+    /// The function running now, if a function (not a script) runs.
+    pub fn running_function(&self) -> Option<RunningFunction> {
+        if !self.is_running() || !self.is_function() {
+            return None;
+        }
+        let (name, command) = self.current.lock().clone();
+        let duration_ms = self
+            .now_ms()
+            .saturating_sub(self.started_ms.load(Ordering::Relaxed));
+        Some(RunningFunction {
+            name,
+            command,
+            duration_ms,
+        })
+    }
+
+    /// Libraries and functions loaded.
+    pub fn function_counts(&self) -> (usize, usize) {
+        (
+            self.libraries.load(Ordering::Relaxed),
+            self.functions.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// The interpreter, its cache of scripts, and the state other workers see.
@@ -152,14 +203,40 @@ pub enum Target<'a> {
 pub enum RunError {
     /// EVALSHA of an unknown SHA-1.
     NoScript,
-    /// The body does not compile (the message, Redis's text).
+    /// The body does not compile or its shebang is wrong (the message, Redis's text).
     Compile(String),
+    /// EVAL_RO / FCALL_RO of a script or function that declares no `no-writes`.
+    WriteFlagOnRo,
+    /// FCALL of a function that does not exist.
+    NoFunction,
+}
+
+/// FUNCTION RESTORE's policy for libraries that exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestorePolicy {
+    Flush,
+    Append,
+    Replace,
+}
+
+/// A cached EVAL script: compiled, and its shebang flags (`None`: no shebang, Redis's
+/// compatibility mode).
+struct Script {
+    /// In the Lua registry, not held in Rust: each Lua value Rust holds takes a slot of
+    /// mlua's reference stack (8,000 at most), and the cache may hold more scripts.
+    f: RegistryKey,
+    flags: Option<u8>,
 }
 
 struct Engine {
     gates: Arc<Gates>,
     lua: Lua,
-    scripts: HashMap<[u8; 40], Function>,
+    scripts: HashMap<[u8; 40], Script>,
+    libraries: Libraries,
+    /// Functions' environment and the prelude's library loader.
+    fenv: Table,
+    load_library: Function,
+    run: Arc<RunState>,
     /// Hidden table: `call` (the bridge, set for one run) and `resp` (redis.setresp).
     bridge: Table,
     /// The real globals, behind the scripts' proxy environment.
@@ -197,6 +274,7 @@ impl Scripting {
     pub fn flush(&self) {
         let mut e = self.engine.lock();
         e.scripts.clear();
+        e.lua.expire_registry_values();
         let _ = e.lua.gc_collect();
     }
 
@@ -207,7 +285,9 @@ impl Scripting {
     }
 
     /// Runs a script with `keys` and `argv`, its commands through `host`, and writes its
-    /// reply (or error) to `w`. Call inside an exclusive section of the gates.
+    /// reply (or error) to `w`; `ro`: EVAL_RO / EVALSHA_RO. Call inside an exclusive
+    /// section of the gates.
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
         target: Target<'_>,
@@ -216,43 +296,176 @@ impl Scripting {
         host: &mut dyn Host,
         w: &mut Writer<'_>,
         busy_threshold_ms: u64,
+        ro: bool,
     ) -> Result<(), RunError> {
         let mut engine = self.engine.lock();
-        let (sha, f) = match target {
+        let sha = match target {
             Target::Sha(sha) => {
                 let key = sha_key(sha).ok_or(RunError::NoScript)?;
-                let f = engine.scripts.get(&key).ok_or(RunError::NoScript)?.clone();
-                (key, f)
+                if !engine.scripts.contains_key(&key) {
+                    return Err(RunError::NoScript);
+                }
+                key
             }
-            Target::Body(body) => {
-                let key = engine.cache(body)?;
-                let f = engine.scripts[&key].clone();
-                (key, f)
-            }
+            Target::Body(body) => engine.cache(body)?,
         };
+        let script = &engine.scripts[&sha];
+        let flags = script.flags;
+        let Ok(f) = engine.lua.registry_value::<Function>(&script.f) else {
+            return Err(RunError::NoScript);
+        };
+        match flags {
+            Some(flags) if ro && flags & functions::NO_WRITES == 0 => {
+                return Err(RunError::WriteFlagOnRo)
+            }
+            Some(flags) if flags & functions::NO_WRITES != 0 => host.deny_writes(),
+            _ if ro => host.deny_writes(),
+            _ => {}
+        }
         let name = String::from_utf8_lossy(&sha).into_owned();
         let set_array = |name: &str, items: &[&[u8]]| -> mlua::Result<()> {
-            let t = engine.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, engine.lua.create_string(item)?)?;
-            }
+            let t = engine.array(items)?;
             engine.globals.raw_set(name, t)
         };
         if set_array("KEYS", keys).is_err() || set_array("ARGV", argv).is_err() {
             w.error(b"ERR not enough memory to run the script");
             return Ok(());
         }
-        engine.invoke(
-            &name,
-            &f,
-            MultiValue::new(),
-            host,
-            w,
+        let run = Run {
+            name: &name,
+            function: false,
             busy_threshold_ms,
-            &self.run,
-        );
+        };
+        engine.invoke(&run, &f, MultiValue::new(), host, w);
+        let _ = engine.globals.raw_set("KEYS", Value::Nil);
+        let _ = engine.globals.raw_set("ARGV", Value::Nil);
         Ok(())
     }
+
+    /// A function's flags, if it exists.
+    pub fn function_flags(&self, name: &[u8]) -> Option<u8> {
+        self.engine.lock().libraries.function(name).map(|f| f.flags)
+    }
+
+    /// FCALL / FCALL_RO (`ro`): runs function `name` with `keys` and `argv` as its two
+    /// arguments; `command` is the caller's whole command (FUNCTION STATS shows it). Call
+    /// inside an exclusive section of the gates.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call_function(
+        &self,
+        name: &[u8],
+        keys: &[&[u8]],
+        argv: &[&[u8]],
+        command: &[&[u8]],
+        host: &mut dyn Host,
+        w: &mut Writer<'_>,
+        busy_threshold_ms: u64,
+        ro: bool,
+    ) -> Result<(), RunError> {
+        let mut engine = self.engine.lock();
+        let (callback, fname, flags) = match engine.libraries.function(name) {
+            Some(FunctionInfo {
+                callback,
+                name,
+                flags,
+                ..
+            }) => match engine.lua.registry_value::<Function>(callback) {
+                Ok(f) => (f, name.clone(), *flags),
+                Err(_) => return Err(RunError::NoFunction),
+            },
+            None => return Err(RunError::NoFunction),
+        };
+        if flags & functions::NO_WRITES == 0 {
+            if ro {
+                return Err(RunError::WriteFlagOnRo);
+            }
+        } else {
+            host.deny_writes();
+        }
+        let (Ok(k), Ok(a)) = (engine.array(keys), engine.array(argv)) else {
+            w.error(b"ERR not enough memory to run the script");
+            return Ok(());
+        };
+        {
+            let mut current = self.run.current.lock();
+            current.0.clone_from(&fname);
+            current.1.clear();
+            current.1.extend(command.iter().map(|a| a.to_vec()));
+        }
+        let run = Run {
+            name: &fname,
+            function: true,
+            busy_threshold_ms,
+        };
+        let args = MultiValue::from_iter([Value::Table(k), Value::Table(a)]);
+        engine.invoke(&run, &callback, args, host, w);
+        Ok(())
+    }
+
+    /// FUNCTION LOAD: the library's name, or Redis's error text.
+    pub fn function_load(&self, code: &[u8], replace: bool) -> Result<String, String> {
+        let mut engine = self.engine.lock();
+        let mut libs = std::mem::take(&mut engine.libraries);
+        let out = engine.create_library(&mut libs, code, replace, true);
+        engine.libraries = libs;
+        engine.count_functions();
+        out
+    }
+
+    /// FUNCTION DELETE: false when there is no such library.
+    pub fn function_delete(&self, name: &[u8]) -> bool {
+        let mut engine = self.engine.lock();
+        let found = std::str::from_utf8(name)
+            .ok()
+            .and_then(|n| engine.libraries.unlink(n))
+            .is_some();
+        engine.count_functions();
+        found
+    }
+
+    /// FUNCTION FLUSH.
+    pub fn function_flush(&self) {
+        let mut engine = self.engine.lock();
+        engine.libraries = Libraries::default();
+        engine.count_functions();
+        let _ = engine.lua.gc_collect();
+    }
+
+    /// FUNCTION DUMP's payload.
+    pub fn function_dump(&self) -> Vec<u8> {
+        self.engine.lock().libraries.dump()
+    }
+
+    /// FUNCTION RESTORE: Redis's error text when nothing changed.
+    pub fn function_restore(&self, payload: &[u8], policy: RestorePolicy) -> Result<(), String> {
+        let codes = functions::parse_dump(payload)?;
+        let mut engine = self.engine.lock();
+        let mut fresh = Libraries::default();
+        for code in &codes {
+            engine.create_library(&mut fresh, code, false, false)?;
+        }
+        match policy {
+            RestorePolicy::Flush => engine.libraries = fresh,
+            RestorePolicy::Append | RestorePolicy::Replace => engine
+                .libraries
+                .join(fresh, policy == RestorePolicy::Replace)?,
+        }
+        engine.count_functions();
+        Ok(())
+    }
+
+    /// Reads the libraries (FUNCTION LIST).
+    pub fn with_libraries<R>(&self, f: impl FnOnce(&Libraries) -> R) -> R {
+        f(&self.engine.lock().libraries)
+    }
+}
+
+/// Who runs: the name errors give (a script's SHA-1 or a function's name), whether it is a
+/// function, and the busy threshold.
+struct Run<'a> {
+    name: &'a str,
+    function: bool,
+    busy_threshold_ms: u64,
 }
 
 /// A SHA-1 argument as a cache key (case-insensitive, as Redis compares them).
@@ -284,15 +497,26 @@ impl Engine {
         globals.raw_set("struct", structlib::open(&lua)?)?;
         let bridge = lua.create_table()?;
         let helpers = convert::helpers(&lua, &bridge)?;
-        let (env, runner, handler): (Table, Function, Function) = lua
-            .load(PRELUDE)
-            .set_name("@redis_lib")
-            .call((bridge.clone(), globals.clone(), helpers))?;
+        let (env, runner, handler, fenv, load_library): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Function,
+        ) = lua.load(PRELUDE).set_name("@redis_lib").call((
+            bridge.clone(),
+            globals.clone(),
+            helpers,
+        ))?;
         let hook_run = run.clone();
         let hook_gates = gates.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
+                let deadline = hook_run.load_deadline_ms.load(Ordering::Relaxed);
+                if deadline != 0 && hook_run.now_ms() > deadline {
+                    return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+                }
                 if hook_run.kill.load(Ordering::Relaxed) {
                     return Err(mlua::Error::RuntimeError(
                         "Script killed by user with SCRIPT KILL...".into(),
@@ -306,6 +530,10 @@ impl Engine {
             gates,
             lua,
             scripts: HashMap::new(),
+            libraries: Libraries::default(),
+            fenv,
+            load_library,
+            run,
             bridge,
             globals,
             env,
@@ -314,16 +542,18 @@ impl Engine {
         })
     }
 
-    /// Compiles `body` as Redis does (`@user_script`, the proxy environment) unless it is
-    /// cached; its SHA-1 hex.
+    /// Compiles `body` as Redis does (`@user_script`, the proxy environment, a `#!lua`
+    /// line read for its flags and left out but for its line break) unless it is cached;
+    /// its SHA-1 hex.
     fn cache(&mut self, body: &[u8]) -> Result<[u8; 40], RunError> {
         let sha = sha1::sha1_hex(body);
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
         }
+        let (flags, skip) = functions::eval_shebang(body).map_err(RunError::Compile)?;
         let f = self
             .lua
-            .load(body)
+            .load(&body[skip..])
             .set_name("@user_script")
             .set_mode(mlua::ChunkMode::Text)
             .set_environment(self.env.clone())
@@ -334,28 +564,142 @@ impl Engine {
                     convert::error_text(&e)
                 ))
             })?;
-        self.scripts.insert(sha, f);
+        let f = self
+            .lua
+            .create_registry_value(f)
+            .map_err(|e| RunError::Compile(convert::error_text(&e)))?;
+        self.scripts.insert(sha, Script { f, flags });
         Ok(sha)
     }
 
+    /// `items` as a Lua array of strings (KEYS, ARGV).
+    fn array(&self, items: &[&[u8]]) -> mlua::Result<Table> {
+        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            t.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(t)
+    }
+
+    /// Compiles a library and runs its code so it registers its functions, then adds it
+    /// to `libs` (Redis's `functionsCreateWithLibraryCtx`); its name, or Redis's error.
+    /// `timeout`: FUNCTION LOAD's 500 ms limit applies (not to RESTORE).
+    fn create_library(
+        &mut self,
+        libs: &mut Libraries,
+        code: &[u8],
+        replace: bool,
+        timeout: bool,
+    ) -> Result<String, String> {
+        let md = functions::metadata(code)?;
+        if !functions::valid_name(&md.name) {
+            return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+        }
+        let name = String::from_utf8_lossy(&md.name).into_owned();
+        if !md.engine.eq_ignore_ascii_case(functions::ENGINE.as_bytes()) {
+            return Err(format!(
+                "Engine '{}' not found",
+                String::from_utf8_lossy(&md.engine)
+            ));
+        }
+        if libs.get_library(&name).is_some() && !replace {
+            return Err(format!("Library '{name}' already exists"));
+        }
+        let chunk = self
+            .lua
+            .load(&code[md.body..])
+            .set_name("@user_function")
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", convert::error_text(&e)))?;
+        let registered = self.run_library(chunk, timeout)?;
+        if registered.is_empty() {
+            return Err("No functions registered".into());
+        }
+        let lib = Library {
+            name: name.clone(),
+            code: code.to_vec(),
+            functions: registered,
+        };
+        let old = libs.unlink(&name);
+        if let Some(f) = libs.collision(&lib) {
+            let err = format!("Function {f} already exists");
+            if let Some(old) = old {
+                libs.link(old);
+            }
+            return Err(err);
+        }
+        libs.link(lib);
+        Ok(name)
+    }
+
+    /// Runs a library's code with `redis.register_function` live; what it registered.
+    fn run_library(&mut self, chunk: Function, timeout: bool) -> Result<Vec<FunctionInfo>, String> {
+        let fail =
+            |e: mlua::Error| format!("Error registering functions: {}", convert::error_text(&e));
+        let loading = self.lua.create_table().map_err(fail)?;
+        loading
+            .raw_set("names", self.lua.create_table().map_err(fail)?)
+            .map_err(fail)?;
+        self.bridge.raw_set("loading", &loading).map_err(fail)?;
+        self.run.threshold_ms.store(0, Ordering::SeqCst);
+        if timeout {
+            let deadline = self.run.now_ms() + LOAD_TIMEOUT_MS;
+            self.run.load_deadline_ms.store(deadline, Ordering::SeqCst);
+        }
+        let outcome = self.load_library.call::<Option<String>>(chunk);
+        self.run.load_deadline_ms.store(0, Ordering::SeqCst);
+        let _ = self.bridge.raw_set("loading", Value::Nil);
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(msg)) => return Err(format!("Error registering functions: {msg}")),
+            Err(e) => return Err(fail(e)),
+        }
+        let mut out = Vec::new();
+        for entry in loading.sequence_values::<Table>() {
+            let entry = entry.map_err(fail)?;
+            let desc: Option<mlua::String> = entry.raw_get("desc").map_err(fail)?;
+            let callback: Function = entry.raw_get("callback").map_err(fail)?;
+            out.push(FunctionInfo {
+                name: entry.raw_get("name").map_err(fail)?,
+                desc: desc.map(|d| d.as_bytes().to_vec()),
+                flags: entry.raw_get("flags").map_err(fail)?,
+                callback: self.lua.create_registry_value(callback).map_err(fail)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Updates the counts FUNCTION STATS reads and frees dropped registry entries.
+    fn count_functions(&self) {
+        self.lua.expire_registry_values();
+        let run = &self.run;
+        run.libraries
+            .store(self.libraries.library_count(), Ordering::Relaxed);
+        run.functions
+            .store(self.libraries.function_count(), Ordering::Relaxed);
+    }
+
     /// Runs `f` under Redis's error handler with the bridge connected to `host`; writes
-    /// the reply. `name` is what errors call the script (its SHA-1, or a function's name).
-    #[allow(clippy::too_many_arguments)]
+    /// the reply.
     fn invoke(
         &mut self,
-        name: &str,
+        who: &Run<'_>,
         f: &Function,
         args: MultiValue,
         host: &mut dyn Host,
         w: &mut Writer<'_>,
-        busy_threshold_ms: u64,
-        run: &RunState,
     ) {
+        let run = &*self.run;
         run.kill.store(false, Ordering::SeqCst);
         run.wrote.store(false, Ordering::SeqCst);
-        run.threshold_ms.store(busy_threshold_ms, Ordering::SeqCst);
+        run.function.store(who.function, Ordering::SeqCst);
+        run.threshold_ms
+            .store(who.busy_threshold_ms, Ordering::SeqCst);
         run.started_ms.store(run.now_ms(), Ordering::SeqCst);
         run.running.store(true, Ordering::SeqCst);
+        let name = who.name;
         let _ = self.bridge.raw_set("resp", 2);
         let lua = &self.lua;
         let bridge = &self.bridge;
@@ -388,7 +732,10 @@ impl Engine {
         }
         run.running.store(false, Ordering::SeqCst);
         run.kill.store(false, Ordering::SeqCst);
-        let _ = self.globals.raw_set("KEYS", Value::Nil);
-        let _ = self.globals.raw_set("ARGV", Value::Nil);
+        // Lua 5.1 has no emergency collection: garbage a failed script left near the heap
+        // cap would make the next script fail its first large allocation.
+        if self.lua.used_memory() > LUA_HEAP_LIMIT / 4 {
+            let _ = self.lua.gc_collect();
+        }
     }
 }

@@ -134,6 +134,29 @@ rawset(G, "loadstring", function(s, name)
   return f, e
 end)
 rawset(G, "load", nil)
+-- Arguments and results crossing into Rust hold slots of mlua's bounded reference stack;
+-- `unpack` of a huge table would exhaust it in the `redis.call` it feeds.
+local raw_unpack, results_max = unpack, helpers.results_max
+rawset(G, "unpack", function(...)
+  local t, i, j = ...
+  if type(t) == "table" then
+    local first, last = i or 1, j or #t
+    if type(first) == "number" and type(last) == "number" and last - first >= results_max then
+      -- Numbers and booleans cross as plain values; only the others hold slots.
+      local held = 0
+      for k = first, last do
+        local kind = type(rawget(t, k))
+        if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
+          held = held + 1
+          if held > results_max then error("too many results to unpack", 2) end
+        end
+      end
+    end
+  end
+  -- The same arguments, not padded with nils: Lua checks its C stack against the
+  -- arguments plus the results.
+  return raw_unpack(...)
+end)
 local pcall = pcall
 rawset(G, "pcall", function(f, ...)
   local r = {pcall(f, ...)}
@@ -147,6 +170,129 @@ setmetatable(G, {
   __newindex = readonly_error,
   __metatable = false,
 })
+
+-- Functions (FUNCTION LOAD / FCALL). A library's code runs with `fenv` as its
+-- environment, and so do the closures it registers. While the library loads, `fenv` reads
+-- through to `libapi` (only `redis.register_function`, `redis.log` and the version); when
+-- its functions run, to the same globals as scripts. Writes always fail.
+local loadapi = {}
+local function missing(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local function guarded(t)
+  local shown = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
+  protected[shown] = true
+  local view = setmetatable({}, {__index = function(_, k)
+    local v = t[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end, __newindex = readonly_error, __metatable = shown})
+  protected[view] = true
+  return view
+end
+local libapi = setmetatable({redis = guarded(loadapi)},
+  {__index = missing, __newindex = readonly_error, __metatable = false})
+protected[libapi] = true
+local fmeta = {__index = G, __newindex = readonly_error}
+local fenv = setmetatable({}, fmeta)
+protected[fenv] = true
+fmeta.__metatable = readonly(fmeta)
+
+local FLAGS = {["no-writes"] = 1, ["allow-oom"] = 2, ["allow-stale"] = 4, ["no-cluster"] = 8,
+               ["allow-cross-slot-keys"] = 16}
+
+local function reg_error(msg) error({err = "ERR " .. msg}) end
+
+-- A library name or function name (string or number), as Redis's luaGetStringSds.
+local function name_of(v)
+  local t = type(v)
+  if t == "string" or t == "number" then return tostring(v) end
+  return nil
+end
+
+local function read_flags(t)
+  local bits, j = 0, 1
+  while true do
+    local f = t[j]
+    if f == nil then return bits end
+    if type(f) ~= "string" and type(f) ~= "number" then return nil end
+    local bit = FLAGS[string.lower(tostring(f))]
+    if not bit then return nil end
+    if bits % (bit * 2) < bit then bits = bits + bit end
+    j = j + 1
+  end
+end
+
+function loadapi.register_function(...)
+  local loading = rawget(bridge, "loading")
+  if not loading then
+    error({err = "ERR redis.register_function can only be called on FUNCTION LOAD command"})
+  end
+  local n = select("#", ...)
+  if n < 1 or n > 2 then reg_error("wrong number of arguments to redis.register_function") end
+  local name, callback, desc, flags
+  if n == 1 then
+    local args = ...
+    if type(args) ~= "table" then
+      reg_error("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+    end
+    for k, v in next, args do
+      if type(k) ~= "string" and type(k) ~= "number" then
+        reg_error("named argument key given to redis.register_function is not a string")
+      end
+      local key = string.lower(tostring(k))
+      if key == "function_name" then
+        name = name_of(v)
+        if not name then reg_error("function_name argument given to redis.register_function must be a string") end
+      elseif key == "description" then
+        desc = name_of(v)
+        if not desc then reg_error("description argument given to redis.register_function must be a string") end
+      elseif key == "callback" then
+        if type(v) ~= "function" then reg_error("callback argument given to redis.register_function must be a function") end
+        callback = v
+      elseif key == "flags" then
+        if type(v) ~= "table" then reg_error("flags argument to redis.register_function must be a table representing function flags") end
+        flags = read_flags(v)
+        if not flags then reg_error("unknown flag given") end
+      else
+        reg_error("unknown argument given to redis.register_function")
+      end
+    end
+    if not name then reg_error("redis.register_function must get a function name argument") end
+    if not callback then reg_error("redis.register_function must get a callback argument") end
+  else
+    local a, b = ...
+    name = name_of(a)
+    if not name then reg_error("first argument to redis.register_function must be a string") end
+    if type(b) ~= "function" then reg_error("second argument to redis.register_function must be a function") end
+    callback = b
+  end
+  if name == "" or string.find(name, "[^%w_]") then
+    reg_error("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+  end
+  if loading.names[name] then reg_error("Function already exists in the library") end
+  loading.names[name] = true
+  loading[#loading + 1] = {name = name, callback = callback, desc = desc, flags = flags or 0}
+end
+loadapi.log = redis.log
+for _, k in ipairs({"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION",
+                    "REDIS_VERSION_NUM"}) do
+  loadapi[k] = redis[k]
+end
+
+-- Runs a library's code with `libapi` visible; nil, or the error text Redis reports.
+local raw_pcall = pcall
+local function load_library(chunk)
+  fmeta.__index = libapi
+  local ok, err = raw_pcall(chunk)
+  fmeta.__index = G
+  if ok then return nil end
+  err = resolve(err)
+  if type(err) == "table" then return tostring(rawget(err, "err")) end
+  return "ERR " .. tostring(err)
+end
 
 -- Runs f(...) under the handler, as Redis's luaCallFunction does with lua_pcall.
 local function runner(f, handler, ...)
@@ -168,4 +314,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, handler
+return env, runner, handler, fenv, load_library

@@ -232,6 +232,9 @@ fn unpack(
     let mut values: Vec<Value> = Vec::new();
     let short = || err("bad argument #2 to 'unpack' (data string too short)".into());
     while let Some((opt, pad)) = f.next(pos)? {
+        if values.len() >= super::RESULTS_MAX {
+            return Err(err("too many results to unpack".into()));
+        }
         pos += pad;
         match opt {
             Opt::Pad => pos += 1,

@@ -124,7 +124,11 @@ fn serve(ctx: &Context, socket: &UdpSocket, worker: usize, lifecycle: &Lifecycle
         let mut payload = &buf[HEADER_LEN..n];
         while !payload.is_empty() {
             out.clear();
+            // The worker's atomicity gate, as a TCP request on that worker holds it: no
+            // UDP write lands inside an EXEC or a script.
+            ctx.gates.begin_turn(worker);
             let step = commands::process(ctx, &mut session, payload, &mut out);
+            ctx.gates.end_turn();
             let sent = send(socket, peer, request_id, &out, &mut datagram);
             add(&stats.bytes_written, sent as u64);
             match step {

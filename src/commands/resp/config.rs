@@ -14,6 +14,7 @@ use super::registry::{spec, Spec};
 use super::{glob, Call};
 use crate::directives::{self, parse_memory, Directive};
 use crate::protocol::resp::{parse_i64, Args};
+use crate::storage::EvictionPolicy;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -35,7 +36,7 @@ const LIVE: &[&str] = &[
 ];
 
 /// Live parameters CONFIG SET may change.
-const LIVE_SETTABLE: &[&str] = &["maxmemory", "maxclients", "requirepass"];
+const LIVE_SETTABLE: &[&str] = &["maxmemory", "maxmemory-policy", "maxclients", "requirepass"];
 
 fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
     let s = &call.ctx.settings;
@@ -47,14 +48,7 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
             .limit_maxbytes
             .to_string()
             .into_bytes(),
-        "maxmemory-policy" => {
-            let p = if s.no_evict {
-                "noeviction"
-            } else {
-                "allkeys-lru"
-            };
-            p.as_bytes().to_vec()
-        }
+        "maxmemory-policy" => maxmemory_policy_name(call.ctx).as_bytes().to_vec(),
         "maxclients" => call
             .ctx
             .maxconns
@@ -69,6 +63,66 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
         _ => Vec::new(),
     }
+}
+
+/// Redis's `maxmemory-policy` values slabd follows (with eviction on) and the eviction
+/// policy each maps to; the index is what CONFIG GET reports. slabd evicts by CLOCK with two
+/// reference levels, which keeps items hit often (LFU's aim) and recently (LRU's).
+const MAXMEMORY_POLICIES: &[(&str, EvictionPolicy)] = &[
+    ("allkeys-lru", EvictionPolicy::Clock2),
+    ("allkeys-lfu", EvictionPolicy::Clock2),
+    ("allkeys-random", EvictionPolicy::Random),
+];
+
+/// The `maxmemory-policy` CONFIG GET and INFO report.
+pub(super) fn maxmemory_policy_name(ctx: &crate::commands::Context) -> &'static str {
+    if ctx.settings.no_evict {
+        return "noeviction";
+    }
+    let shown = ctx.resp.maxmemory_policy.load(Ordering::Relaxed);
+    MAXMEMORY_POLICIES[usize::from(shown)].0
+}
+
+/// The mapping for `maxmemory-policy`: its index in [`MAXMEMORY_POLICIES`], or why not.
+fn maxmemory_policy(no_evict: bool, value: &[u8]) -> Result<u8, String> {
+    let v = String::from_utf8_lossy(value).to_ascii_lowercase();
+    const REDIS: &[&str] = &[
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+        "noeviction",
+    ];
+    if !REDIS.contains(&v.as_str()) {
+        return Err(
+            "argument(s) must be one of the following: volatile-lru, volatile-lfu, \
+volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"
+                .into(),
+        );
+    }
+    if no_evict {
+        return if v == "noeviction" {
+            Ok(0)
+        } else {
+            Err(
+                "slabd was started with -M (no eviction); eviction cannot be turned on at run time"
+                    .into(),
+            )
+        };
+    }
+    if v == "noeviction" {
+        return Err("slabd evicts; start it with -M for noeviction".into());
+    }
+    MAXMEMORY_POLICIES
+        .iter()
+        .position(|(name, _)| *name == v)
+        .map(|i| i as u8)
+        .ok_or_else(|| {
+            format!("slabd evicts any key, not only those with an expiry: {v} has no equivalent (use allkeys-lru, allkeys-lfu or allkeys-random)")
+        })
 }
 
 /// A parameter CONFIG SET names: live, or a directive.
@@ -104,6 +158,7 @@ impl Param {
 /// A change CONFIG SET will apply once every pair has been checked.
 enum Change<'a> {
     MaxMemory(u64),
+    Policy(u8),
     MaxClients(u64),
     RequirePass(Vec<u8>),
     Directive(&'static Directive, &'a str),
@@ -116,8 +171,11 @@ fn set_failed(call: &mut Call<'_>, name: &str, why: &str) {
 }
 
 /// Checks one value; the change to make, or Redis's reason.
-fn check<'a>(param: Param, value: &'a [u8]) -> Result<Change<'a>, String> {
+fn check<'a>(call: &Call<'_>, param: Param, value: &'a [u8]) -> Result<Change<'a>, String> {
     match param {
+        Param::Live("maxmemory-policy") => {
+            maxmemory_policy(call.ctx.settings.no_evict, value).map(Change::Policy)
+        }
         Param::Live("maxmemory") => {
             let v = std::str::from_utf8(value).map_err(|_| "argument must be a memory value")?;
             match parse_memory(v) {
@@ -165,7 +223,7 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
     }
     let mut changes = Vec::with_capacity(params.len());
     for (param, i) in params.iter().zip((2..args.len()).step_by(2)) {
-        match check(*param, args.get(i + 1)) {
+        match check(call, *param, args.get(i + 1)) {
             Ok(change) => changes.push(change),
             Err(why) => return set_failed(call, &String::from_utf8_lossy(args.get(i)), &why),
         }
@@ -176,6 +234,14 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
                 let bytes = usize::try_from(n).unwrap_or(usize::MAX);
                 if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
                     return set_failed(call, "maxmemory", &e.0);
+                }
+            }
+            Change::Policy(i) => {
+                if !call.ctx.settings.no_evict {
+                    call.ctx
+                        .store
+                        .set_eviction_policy(MAXMEMORY_POLICIES[usize::from(i)].1);
+                    call.ctx.resp.maxmemory_policy.store(i, Ordering::Relaxed);
                 }
             }
             Change::MaxClients(n) => call
@@ -243,6 +309,20 @@ fn config_get(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
+const CONFIG_HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
 pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
     let sub = args.get(1);
     if sub.eq_ignore_ascii_case(b"GET") {
@@ -259,6 +339,8 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
         call.w
             .error(b"ERR The server is running without a config file");
+    } else if sub.eq_ignore_ascii_case(b"HELP") && args.len() == 2 {
+        super::scripting::help(call, CONFIG_HELP);
     } else {
         call.w.error_fmt(format_args!(
             "ERR unknown subcommand '{}'. Try CONFIG HELP.",

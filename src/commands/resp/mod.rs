@@ -23,6 +23,7 @@ mod commandstats;
 mod config;
 mod connection;
 mod copy;
+mod functions;
 pub(crate) mod glob;
 mod hash;
 mod hll;
@@ -36,6 +37,7 @@ mod object;
 mod persistence;
 mod pubsub;
 mod registry;
+mod reset;
 mod scripting;
 mod server;
 mod set;
@@ -81,6 +83,8 @@ pub struct Shared {
     slowlog: slowlog::SlowLog,
     /// LATENCY: events and per-command histograms.
     latency: latency::Latency,
+    /// The `maxmemory-policy` CONFIG SET chose (see `config.rs`).
+    maxmemory_policy: std::sync::atomic::AtomicU8,
 }
 
 impl Shared {
@@ -89,6 +93,7 @@ impl Shared {
             commands: CommandStats::new(workers),
             slowlog: slowlog::SlowLog::default(),
             latency: latency::Latency::new(workers),
+            maxmemory_policy: std::sync::atomic::AtomicU8::new(0),
         }
     }
 
@@ -168,6 +173,7 @@ pub fn close(ctx: &Context, session: &mut Session) {
     if session.resp.conn.tracking.is_on() {
         tracking::stop(ctx, who.id);
     }
+    transaction::forget(ctx, &mut session.resp.conn.tx);
 }
 
 /// One command being run: everything a handler may touch.

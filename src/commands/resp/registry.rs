@@ -14,9 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, copy, hash, hll, keys, latency, list, memory,
-    monitor, object, persistence, pubsub, scripting, server, set, slowlog, sort, strings,
-    transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, config, connection, copy, functions, hash, hll, keys, latency, list,
+    memory, monitor, object, persistence, pubsub, reset, scripting, server, set, slowlog, sort,
+    strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -31,6 +31,8 @@ static FAMILIES: &[&[Spec]] = &[
     bitops::COMMANDS,
     hll::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
+    reset::COMMANDS,
     server::COMMANDS,
     config::COMMANDS,
     pubsub::COMMANDS,

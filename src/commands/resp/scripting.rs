@@ -10,7 +10,7 @@
 use super::registry::{registry, spec, Spec};
 use super::{key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
-use crate::scripting::{Host, Kill, RunError, Target};
+use crate::scripting::{Host, Kill, RunError, Scripting, Target};
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -38,9 +38,8 @@ const BUSY_FUNCTION: &[u8] =
 /// `allow_busy` commands, SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE).
 pub(super) fn allowed_when_busy(spec: &Spec, args: Args<'_>) -> bool {
     spec.flags.contains(&"allow_busy")
-        || (matches!(spec.name, "script" | "function")
-            && args.len() == 2
-            && args.get(1).eq_ignore_ascii_case(b"kill"))
+        || (spec.name == "script" && args.len() == 2 && args.get(1).eq_ignore_ascii_case(b"kill"))
+        || (spec.name == "function" && super::functions::allowed_when_busy(args))
         || (spec.name == "shutdown" && args.iter_from(1).any(|a| a.eq_ignore_ascii_case(b"nosave")))
 }
 
@@ -97,25 +96,56 @@ impl Host for ScriptHost<'_, '_> {
         super::execute(&mut inner, Args::new(&self.bytes, &self.ranges));
         Ok(())
     }
+
+    fn deny_writes(&mut self) {
+        self.read_only = true;
+    }
 }
 
 /// Runs `target` with the keys and arguments of an EVAL-style command (`args[2]` is the
 /// key count); writes the reply.
-pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>, read_only: bool) {
+pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>, ro: bool) {
     let Some(numkeys) = call.integer(args.get(2)) else {
         return;
     };
+    let Some((keys, argv)) = split_keys(call, args, numkeys) else {
+        return;
+    };
+    run_exclusive(call, |scripting, host, w, threshold| {
+        scripting.run(target, &keys, &argv, host, w, threshold, ro)
+    });
+}
+
+/// A script's KEYS and ARGV.
+pub(super) type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+/// KEYS and ARGV of an EVAL/FCALL-style command, or Redis's error for a bad key count.
+pub(super) fn split_keys<'a>(
+    call: &mut Call<'_>,
+    args: Args<'a>,
+    numkeys: i64,
+) -> Option<KeysAndArgs<'a>> {
     if numkeys > args.len() as i64 - 3 {
-        return call
-            .w
+        call.w
             .error(b"ERR Number of keys can't be greater than number of args");
+        return None;
     }
     if numkeys < 0 {
-        return call.w.error(b"ERR Number of keys can't be negative");
+        call.w.error(b"ERR Number of keys can't be negative");
+        return None;
     }
     let split = 3 + numkeys as usize;
-    let keys: Vec<&[u8]> = (3..split).map(|i| args.get(i)).collect();
-    let argv: Vec<&[u8]> = (split..args.len()).map(|i| args.get(i)).collect();
+    let keys = (3..split).map(|i| args.get(i)).collect();
+    let argv = (split..args.len()).map(|i| args.get(i)).collect();
+    Some((keys, argv))
+}
+
+/// Runs a script or function inside an exclusive section of the gates, its commands on a
+/// [`ScriptHost`] over this call; writes its reply or Redis's error.
+pub(super) fn run_exclusive(
+    call: &mut Call<'_>,
+    run: impl FnOnce(&Scripting, &mut dyn Host, &mut Writer<'_>, u64) -> Result<(), RunError>,
+) {
     let threshold = call.ctx.directives.int("busy-reply-threshold").max(0) as u64;
     let ctx = call.ctx;
     let resp3 = call.w.resp3;
@@ -124,7 +154,7 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
     let outcome = ctx.gates.exclusive(|_| {
         let mut host = ScriptHost {
             call: &mut *call,
-            read_only,
+            read_only: false,
             bytes: Vec::new(),
             ranges: Vec::new(),
         };
@@ -132,8 +162,7 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
             out: &mut reply,
             resp3,
         };
-        ctx.scripting
-            .run(target, &keys, &argv, &mut host, &mut w, threshold)
+        run(&ctx.scripting, &mut host, &mut w, threshold)
     });
     call.conn.db = db;
     match outcome {
@@ -142,6 +171,10 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
             .w
             .error(b"NOSCRIPT No matching script. Please use EVAL."),
         Err(RunError::Compile(msg)) => call.w.error_fmt(format_args!("ERR {msg}")),
+        Err(RunError::WriteFlagOnRo) => call
+            .w
+            .error(b"ERR Can not execute a script with write flag using *_ro command."),
+        Err(RunError::NoFunction) => call.w.error(b"ERR Function not found"),
     }
 }
 
@@ -210,9 +243,7 @@ the SHUTDOWN NOSAVE command.",
         Kill::WrongKind if function => call
             .w
             .error(b"BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."),
-        Kill::WrongKind => call.w.error(
-            b"BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
-        ),
+        Kill::WrongKind => call.w.error(BUSY_FUNCTION),
     }
 }
 
@@ -234,7 +265,7 @@ fn script(call: &mut Call<'_>, args: Args<'_>) {
         b"load" => match call.ctx.scripting.load(args.get(2)) {
             Ok(sha) => call.w.bulk(&sha),
             Err(RunError::Compile(msg)) => call.w.error_fmt(format_args!("ERR {msg}")),
-            Err(RunError::NoScript) => call.w.error(b"ERR no script"),
+            Err(_) => call.w.error(b"ERR no script"),
         },
         b"exists" => {
             call.w.array(n - 2);

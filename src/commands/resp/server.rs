@@ -168,6 +168,13 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
         for spec in registry().specs() {
             call.w.bulk(spec.name.as_bytes());
         }
+    } else if sub.eq_ignore_ascii_case(b"GETKEYS") {
+        if args.len() < 4 {
+            return call.wrong_arity("command|getkeys");
+        }
+        getkeys(call, args);
+    } else if sub.eq_ignore_ascii_case(b"HELP") {
+        super::scripting::help(call, COMMAND_HELP);
     } else {
         call.w.error_fmt(format_args!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
@@ -317,11 +324,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 st.bytes,
                 st.limit_maxbytes,
                 human_bytes(st.limit_maxbytes),
-                if ctx.settings.no_evict {
-                    "noeviction"
-                } else {
-                    "allkeys-lru"
-                },
+                super::config::maxmemory_policy_name(ctx),
                 crate::server::limits::client_bytes(&ctx.server),
             )
         }
@@ -428,6 +431,93 @@ pub(super) fn info(call: &mut Call<'_>, args: Args<'_>) {
     }
     call.w.verbatim(b"txt", &text);
     call.conn.scratch = text;
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Commands whose keys follow a key count: (name, count at, first key at, a store key at 1).
+const NUMKEYS_COMMANDS: &[(&str, usize, usize, bool)] = &[
+    ("eval", 2, 3, false),
+    ("evalsha", 2, 3, false),
+    ("eval_ro", 2, 3, false),
+    ("evalsha_ro", 2, 3, false),
+    ("fcall", 2, 3, false),
+    ("fcall_ro", 2, 3, false),
+    ("lmpop", 1, 2, false),
+    ("zmpop", 1, 2, false),
+    ("blmpop", 2, 3, false),
+    ("bzmpop", 2, 3, false),
+    ("sintercard", 1, 2, false),
+    ("zintercard", 1, 2, false),
+    ("zunion", 1, 2, false),
+    ("zinter", 1, 2, false),
+    ("zdiff", 1, 2, false),
+    ("zunionstore", 2, 3, true),
+    ("zinterstore", 2, 3, true),
+    ("zdiffstore", 2, 3, true),
+];
+
+/// COMMAND GETKEYS <command> <args...>: the key arguments, as Redis finds them.
+fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
+    let argc = args.len() - 2;
+    let Some(spec) = registry().lookup(args.get(2)) else {
+        return call.w.error(b"ERR Invalid command specified");
+    };
+    let numkeys = NUMKEYS_COMMANDS.iter().find(|c| c.0 == spec.name);
+    if spec.first_key <= 0 && numkeys.is_none() {
+        return call.w.error(b"ERR The command has no key arguments");
+    }
+    if (spec.arity > 0 && spec.arity as usize != argc) || (argc as i64) < -i64::from(spec.arity) {
+        return call
+            .w
+            .error(b"ERR Invalid number of arguments specified for command");
+    }
+    let mut keys: Vec<usize> = Vec::new();
+    if let Some(&(_, count_at, first, store)) = numkeys {
+        let n = std::str::from_utf8(args.get(2 + count_at))
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|&n| n >= 0 && (n as usize) <= argc - first);
+        let Some(n) = n else {
+            return if spec.flags.contains(&"no_mandatory_keys") {
+                call.w.array(0)
+            } else {
+                call.w.error(b"ERR Invalid arguments specified for command")
+            };
+        };
+        if store {
+            keys.push(1);
+        }
+        keys.extend(first..first + n as usize);
+    } else {
+        keys.extend(super::key_positions(spec, argc));
+    }
+    call.w.array(keys.len());
+    for i in keys {
+        call.w.bulk(args.get(2 + i));
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@
 //! command, as in Redis. Commands outside transactions pay one uncontended lock per
 //! event-loop turn for this, not one per request.
 //!
-//! WATCH is optimistic: it remembers a fingerprint of each watched key (CAS, expiry, flags,
-//! length; also a hash of the value when CAS is off, `-C`) or that it was absent, and EXEC
-//! replies with a null array when any of them differs. Every write, by either protocol,
-//! gives an item a new CAS; expiry, eviction, DEL, FLUSHDB/FLUSHALL and SWAPDB make a
-//! watched key absent. Not seen, where Redis would abort: a key absent at WATCH that is
-//! written and deleted again before EXEC, an EXPIRE that sets the expiry it already had,
-//! and with `-C` a SET of the same value and flags.
+//! WATCH is optimistic, with two signals: every client write of a watched key raises the
+//! watcher's flag ([`crate::commands::watch`], Redis's touched keys: a key created and
+//! deleted again, an EXPIRE to the same time, a SET of the same bytes all count), and EXEC
+//! also compares a fingerprint of each key taken at WATCH (CAS, expiry, flags, length; a
+//! hash of the value when CAS is off, `-C`) or that it was absent, which sees what the
+//! store does on its own: expiry and eviction make a watched key absent, FLUSHDB/FLUSHALL
+//! and SWAPDB remove or replace it (a key absent before and after stays untouched, as in
+//! Redis). EXEC replies with a null array when either says the key changed.
 //!
 //! Queued arguments are copied out of the input buffer (the input is reused once the
 //! request is answered). A queue holds at most [`QUEUE_MAX_COMMANDS`] commands and
@@ -30,6 +31,7 @@ use std::hash::{Hash, Hasher};
 
 use super::registry::{spec, Spec};
 use super::Call;
+use crate::commands::watch::{DirtyFlag, Watches};
 use crate::protocol::resp::Args;
 use crate::storage::{Expiry, Lookup, ReadOptions};
 
@@ -109,6 +111,9 @@ pub(super) struct Transaction {
     queue: Queue,
     /// Watched keys (see [`watch_id`]) and what each was at WATCH (`None`: absent).
     watched: HashMap<Box<[u8]>, Option<Fingerprint>>,
+    /// Raised by any write of a watched key (registered in [`Watches`]); made at the
+    /// connection's first WATCH.
+    touched: Option<DirtyFlag>,
 }
 
 impl Transaction {
@@ -118,17 +123,43 @@ impl Transaction {
     }
 
     /// Ends the transaction and forgets watched keys (EXEC, DISCARD, EXECABORT).
-    fn reset(&mut self) {
+    fn reset(&mut self, watches: &Watches) {
         self.open = false;
         self.dirty = false;
         self.queue.clear();
+        self.unwatch_all(watches);
+    }
+
+    /// Forgets every watched key (UNWATCH, and when the transaction ends).
+    fn unwatch_all(&mut self, watches: &Watches) {
+        if let Some(flag) = &self.touched {
+            for id in self.watched.keys() {
+                watches.unwatch(id[0], &id[1..], flag);
+            }
+            flag.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         self.watched.clear();
+    }
+
+    /// A watched key was written since WATCH.
+    fn touched(&self) -> bool {
+        self.touched
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
-/// Commands that run at once even after MULTI (Redis's list, less RESET which slabd lacks).
+/// The connection is closing or RESET: ends its transaction and its watches.
+pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction) {
+    tx.reset(&ctx.watches);
+}
+
+/// Commands that run at once even after MULTI (Redis's list).
 pub(super) fn runs_at_once(spec: &Spec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit")
+    matches!(
+        spec.name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 /// After a command was refused before running (its error, starting at `start` in the
@@ -149,7 +180,7 @@ pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
                 .iter()
                 .copied(),
         );
-        call.conn.tx.reset();
+        call.conn.tx.reset(&call.ctx.watches);
     } else if call.conn.tx.open {
         call.conn.tx.dirty = true;
     }
@@ -190,7 +221,7 @@ pub(super) fn discard(call: &mut Call<'_>, _args: Args<'_>) {
         call.w.error(b"ERR DISCARD without MULTI");
         return;
     }
-    call.conn.tx.reset();
+    call.conn.tx.reset(&call.ctx.watches);
     call.w.ok();
 }
 
@@ -200,7 +231,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     if call.conn.tx.dirty {
-        call.conn.tx.reset();
+        call.conn.tx.reset(&call.ctx.watches);
         call.w
             .error(b"EXECABORT Transaction discarded because of previous errors.");
         return;
@@ -211,19 +242,20 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
 
 /// Checks the watched keys and runs the queue; called with no other command running.
 fn run_queue(call: &mut Call<'_>) {
-    let changed = call
-        .conn
-        .tx
-        .watched
-        .iter()
-        .any(|(id, seen)| fingerprint(call, id[0], &id[1..]) != *seen);
+    let changed = call.conn.tx.touched()
+        || call
+            .conn
+            .tx
+            .watched
+            .iter()
+            .any(|(id, seen)| fingerprint(call, id[0], &id[1..]) != *seen);
     if changed {
-        call.conn.tx.reset();
+        call.conn.tx.reset(&call.ctx.watches);
         call.w.null_array();
         return;
     }
     let mut queue = std::mem::take(&mut call.conn.tx.queue);
-    call.conn.tx.reset();
+    call.conn.tx.reset(&call.ctx.watches);
     call.w.array(queue.ends.len());
     let mut from = 0;
     call.conn.running_exec = true;
@@ -256,9 +288,17 @@ pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
         ));
         return;
     }
+    let flag = call
+        .conn
+        .tx
+        .touched
+        .get_or_insert_with(DirtyFlag::default)
+        .clone();
     for key in args.iter_from(1) {
         let name = watch_id(db, key, &mut id);
         if !call.conn.tx.watched.contains_key(name) {
+            // Registered before the state is read, so no write falls between the two.
+            call.ctx.watches.watch(db, key, &flag);
             let seen = fingerprint(call, db, key);
             call.conn.tx.watched.insert(name.into(), seen);
         }
@@ -267,7 +307,7 @@ pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 pub(super) fn unwatch(call: &mut Call<'_>, _args: Args<'_>) {
-    call.conn.tx.watched.clear();
+    call.conn.tx.unwatch_all(&call.ctx.watches);
     call.w.ok();
 }
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""EVALSHA and MULTI/EXEC: slabd against redis-server, throughput and server CPU per request.
+
+Usage: semantics.py [--duration S] [--rounds N] [--slabd PATH]
+
+Starts one slabd (--resp-port, -t 2) and one redis-server (save/appendonly off) on free
+loopback ports and, alternating between them round by round:
+- EVALSHA of a 3-command script (GET, INCR, EXPIRE of one key out of 10,000) with
+  redis-benchmark -c 50;
+- MULTI + 5 SETs + EXEC from 50 pipelined connections driven by this script (a Python
+  client: its throughput is bounded by the client, so the figure to compare is the
+  server's CPU per transaction, read from /proc/PID/stat before and after).
+Prints one line per run and a median summary (Markdown table rows).
+"""
+import argparse
+import os
+import re
+import selectors
+import socket
+import statistics
+import subprocess
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+SCRIPT = ("local v = redis.call('get', KEYS[1]) redis.call('incr', KEYS[1]) "
+          "redis.call('expire', KEYS[1], 100) return v")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def wait_port(port):
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def command(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def evalsha(port, pid, duration):
+    sha = command(port, "SCRIPT", "LOAD", SCRIPT)
+    n = 40000 * duration
+    before, t0 = cpu_seconds(pid), time.time()
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(n), "-r",
+                          "10000", "-q", "evalsha", sha, "1", "k:__rand_int__"],
+                         capture_output=True, text=True, check=True).stdout
+    elapsed, cpu = time.time() - t0, cpu_seconds(pid) - before
+    rps = float(re.findall(r"([\d.]+) requests per second", out)[-1])
+    return rps, cpu / n * 1e6, elapsed
+
+
+def encode(*args):
+    out = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        a = a.encode() if isinstance(a, str) else a
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def multi_exec(port, pid, duration, conns=50):
+    value = b"x" * 100
+    body = encode("MULTI") + b"".join(encode("SET", f"t:{i}", value) for i in range(5)) + \
+        encode("EXEC")
+    # Replies: +OK, 5 x +QUEUED, *5 and 5 x +OK: 12 lines per transaction.
+    lines = 12
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(conns):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, [0])
+        socks.append(s)
+        s.sendall(body)
+    done = 0
+    before, t0 = cpu_seconds(pid), time.time()
+    end = t0 + duration
+    while time.time() < end:
+        for key, _ in sel.select(timeout=1):
+            data = key.fileobj.recv(65536)
+            state = key.data
+            state[0] += data.count(b"\r\n")
+            while state[0] >= lines:
+                state[0] -= lines
+                done += 1
+                key.fileobj.sendall(body)
+    elapsed, cpu = time.time() - t0, cpu_seconds(pid) - before
+    for s in socks:
+        s.close()
+    return done / elapsed, cpu / max(done, 1) * 1e6, elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--slabd", default="target/release/slabd")
+    a = ap.parse_args()
+    sp, rp = free_port(), free_port()
+    slabd = subprocess.Popen([a.slabd, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(sp),
+                              "-t", "2", "-m", "512"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis = subprocess.Popen(["redis-server", "--port", str(rp), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(sp)
+        wait_port(rp)
+        results = {}
+        for r in range(a.rounds):
+            for name, port, pid in (("slabd", sp, slabd.pid), ("redis", rp, redis.pid)):
+                for test, run in (("EVALSHA", evalsha), ("MULTI/EXEC", multi_exec)):
+                    rps, us, _ = run(port, pid, a.duration)
+                    results.setdefault((test, name), []).append((rps, us))
+                    load = os.getloadavg()[0]
+                    print(f"round {r + 1} {test:10} {name:5}: {rps:10.0f}/s  "
+                          f"{us:6.1f} us server CPU each  (load {load:.2f})", flush=True)
+        print("\n| test | slabd /s | redis /s | ratio | slabd CPU us | redis CPU us | CPU ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for test in ("EVALSHA", "MULTI/EXEC"):
+            s = [statistics.median(x) for x in zip(*results[(test, "slabd")])]
+            r = [statistics.median(x) for x in zip(*results[(test, "redis")])]
+            print(f"| {test} | {s[0]:.0f} | {r[0]:.0f} | {s[0] / r[0]:.2f} | {s[1]:.1f} | "
+                  f"{r[1]:.1f} | {r[1] / s[1]:.2f} |")
+    finally:
+        for p in (slabd, redis):
+            p.terminate()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()
