@@ -244,3 +244,28 @@ fn woken_clients_are_served_before_the_pushers_next_command() {
     assert_eq!(reply(&mut one), "*2\r\n$1\r\nq\r\n$1\r\na\r\n");
     assert_eq!(reply(&mut two), "*2\r\n$1\r\nq\r\n$1\r\nb\r\n");
 }
+
+/// As Redis: the reply to a push comes after the clients it woke have been served, so a
+/// third client that acts on that reply sees their writes (Redis's "PUSH resulting from
+/// BRPOPLPUSH affect WATCH").
+#[test]
+fn a_pushs_reply_comes_after_the_woken_clients_writes() {
+    let d = daemon(&["-t", "4"]);
+    let mut pusher = d.connect_resp();
+    let mut other = d.connect_resp();
+    let mut waiters: Vec<Conn> = (0..3).map(|_| d.connect_resp()).collect();
+    for round in 0..20 {
+        for (i, w) in waiters.iter_mut().enumerate() {
+            let (src, dst) = (format!("src{i}"), format!("src{}", i + 1));
+            send(w, &["BRPOPLPUSH", &src, &dst, "0"]);
+        }
+        wait_blocked(&mut other, 3);
+        // src0 -> src1 -> src2 -> src3, across workers.
+        pusher.check(&["LPUSH", "src0", "e"], ":1\r\n");
+        assert_eq!(other.cmd(&["LLEN", "src3"]), ":1\r\n", "round {round}");
+        for w in &mut waiters {
+            assert_eq!(reply(w), "$1\r\ne\r\n");
+        }
+        other.check(&["DEL", "src3"], ":1\r\n");
+    }
+}

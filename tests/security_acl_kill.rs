@@ -112,4 +112,15 @@ fn memcached_logins_show_their_user_in_client_list() {
     mc.roundtrip(b"get nothing\r\n", b"END\r\n");
     let list = admin.cmd(&["CLIENT", "LIST"]);
     assert!(list.contains(" user=mc "), "{list}");
+    // RESET logs a RESP connection back in as the default user.
+    let mut r = d.connect_resp();
+    r.check(&["AUTH", "mc", "pw"], "+OK\r\n");
+    r.check(&["CLIENT", "SETNAME", "resetme"], "+OK\r\n");
+    assert!(admin.cmd(&["CLIENT", "LIST"]).contains("name=resetme "));
+    r.check(&["RESET"], "+RESET\r\n");
+    let list = admin.cmd(&["CLIENT", "LIST"]);
+    assert!(
+        list.lines().filter(|l| l.contains(" user=mc ")).count() == 1,
+        "{list}"
+    );
 }

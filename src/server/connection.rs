@@ -177,8 +177,8 @@ pub struct Connection {
     pub partial_since: Option<u32>,
     /// The chain of blocked clients the woken request belongs to ([`blocking::Chain`]).
     link: Option<blocking::Link>,
-    /// A request of this connection woke blocked clients: run nothing more until they
-    /// are served ([`Event::Resume`]).
+    /// A request of this connection woke blocked clients: run nothing more and send no
+    /// reply until they are served ([`Event::Resume`]).
     held: bool,
 }
 
@@ -606,6 +606,12 @@ impl Connection {
 
     /// Writes unsent output until done or the socket is full.
     fn flush(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        if self.held {
+            // As Redis, which writes replies after serving the clients a command woke: a
+            // client that reads this reply sees their effects (LPUSH, then WATCH/EXEC on the
+            // key a woken BRPOPLPUSH wrote). Event::Resume flushes.
+            return Ok(());
+        }
         // `appendfsync always`: replies wait for the fsync of their records (the worker
         // flushes them once it is done; persist::group).
         let slot = self.session.info.place.load(Ordering::Relaxed) & 0xffff_ffff;

@@ -36,6 +36,7 @@ fn reset(call: &mut Call<'_>, _args: Args<'_>) {
     call.w.resp3 = false;
     call.info.set_flag(flag::RESP3, false);
     *call.login = ctx.users.new_login();
+    *call.info.user.lock() = None;
     transaction::forget(ctx, &mut call.conn.tx);
     call.info.set_flag(flag::MULTI, false);
     pubsub::leave_all(ctx, &mut call.conn.subs, who);
