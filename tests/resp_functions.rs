@@ -195,3 +195,26 @@ fn a_looping_function_is_busy_shows_in_stats_and_function_kill_ends_it() {
     );
     other.check(&["GET", "k"], "$-1\r\n");
 }
+
+/// A script may ask for memory figures (MEMORY STATS, INFO) while it holds the
+/// interpreter: those never wait for it. FUNCTION is not allowed from scripts, as in Redis.
+#[test]
+fn scripts_read_memory_figures_and_cannot_call_function() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["SCRIPT", "LOAD", "return 1"],
+        "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n",
+    );
+    let stats = c.cmd(&["EVAL", "return redis.call('memory', 'stats')", "0"]);
+    assert!(stats.starts_with("*28\r\n"), "{stats:?}");
+    let info = c.cmd(&["EVAL", "return redis.call('info', 'memory')", "0"]);
+    assert!(info.contains("number_of_cached_scripts:"), "{info:?}");
+    let refused = c.cmd(&["EVAL", "return redis.call('function', 'list')", "0"]);
+    assert!(
+        refused.starts_with("-ERR This Redis command is not allowed from script"),
+        "{refused:?}"
+    );
+    let info = c.cmd(&["INFO", "memory"]);
+    assert!(info.contains("number_of_cached_scripts:4\r\n"), "{info:?}");
+}

@@ -81,6 +81,8 @@ tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
 # "@tags TAG..." adds --tags arguments; "@own-servers" runs the unit the way Redis's CI
 # does, each block starting its own server (unit/acl, unit/auth need passwords, ACL files
 # and config lines), through redis-server-as-slabd standing in for src/redis-server.
+# "@needs-debug" runs that unit's needs:debug tests too (slabd has DEBUG RELOAD, LOADAOF
+# and OBJECT, not the rest: list the tests that need other subcommands).
 # A unit without a file is not run.
 skipdir="$here/redis-suite"
 JOBS="${REDIS_SUITE_JOBS:-2}"
@@ -106,6 +108,10 @@ run_unit() {
   local unit="$1" file="$2" lane="$3" name
   name="$(basename "$file" .skips)"
   local skipfile="$work/skip.$name" log="$work/$name.log" flags=() extra=() own=0
+  # Each unit's slabd saves (SAVE, CONFIG SET appendonly yes) into a directory of its own.
+  mkdir -p "$work/data.$name"
+  flags+=(--dir "$work/data.$name")
+  local utags=("${tags[@]}")
   : >"$skipfile"
   local listed=0
   while IFS= read -r line || [ -n "$line" ]; do
@@ -114,6 +120,7 @@ run_unit() {
       '@flags '*) read -r -a more <<<"${line#@flags }"; flags+=("${more[@]}"); continue ;;
       '@tags '*) for t in ${line#@tags }; do extra+=(--tags "$t"); done; continue ;;
       '@own-servers') own=1; continue ;;
+      '@needs-debug') utags=(--tags -needs:repl --tags -needs:config-maxmemory); continue ;;
     esac
     printf '%s\n' "${line%%  # *}" >>"$skipfile"
     listed=$((listed + 1))
@@ -143,7 +150,7 @@ run_unit() {
   [ "$own" = 0 ] || ln -sf "$here/redis-server-as-slabd" "$work/suite.$name/src/redis-server"
   if (cd "$work/suite.$name" && SLABD="$(realpath "$SLABD")" ./runtest "${target[@]}" --single "$unit" \
     --clients 1 --timeout 120 --baseport $((21111 + lane * 200)) --portcount 100 \
-    --skipfile "$skipfile" "${tags[@]}" "${extra[@]}") >"$log" 2>&1; then
+    --skipfile "$skipfile" "${utags[@]}" "${extra[@]}") >"$log" 2>&1; then
     status=ok
   else
     status=FAILED

@@ -84,6 +84,10 @@ pub struct RunState {
     /// Libraries and functions loaded (FUNCTION STATS answers while a function runs).
     libraries: AtomicUsize,
     functions: AtomicUsize,
+    /// Scripts cached and Lua heap bytes, as of the last change (INFO and MEMORY STATS read
+    /// them without the interpreter's lock, which a running script holds).
+    scripts: AtomicUsize,
+    lua_bytes: AtomicUsize,
 }
 
 /// What FUNCTION STATS reports of the running function.
@@ -276,12 +280,16 @@ impl Scripting {
         e.scripts.clear();
         e.lua.expire_registry_values();
         let _ = e.lua.gc_collect();
+        e.note_usage();
     }
 
-    /// Scripts cached and bytes of Lua heap (INFO memory).
+    /// Scripts cached and bytes of Lua heap (INFO memory, MEMORY STATS), without the
+    /// interpreter's lock: a script may ask (`redis.call('memory', 'stats')`).
     pub fn usage(&self) -> (usize, usize) {
-        let e = self.engine.lock();
-        (e.scripts.len(), e.lua.used_memory())
+        (
+            self.run.scripts.load(Ordering::Relaxed),
+            self.run.lua_bytes.load(Ordering::Relaxed),
+        )
     }
 
     /// Runs a script with `keys` and `argv`, its commands through `host`, and writes its
@@ -569,6 +577,7 @@ impl Engine {
             .create_registry_value(f)
             .map_err(|e| RunError::Compile(convert::error_text(&e)))?;
         self.scripts.insert(sha, Script { f, flags });
+        self.note_usage();
         Ok(sha)
     }
 
@@ -671,9 +680,20 @@ impl Engine {
         Ok(out)
     }
 
+    /// Publishes the script count and heap size [`Scripting::usage`] reads.
+    fn note_usage(&self) {
+        self.run
+            .scripts
+            .store(self.scripts.len(), Ordering::Relaxed);
+        self.run
+            .lua_bytes
+            .store(self.lua.used_memory(), Ordering::Relaxed);
+    }
+
     /// Updates the counts FUNCTION STATS reads and frees dropped registry entries.
     fn count_functions(&self) {
         self.lua.expire_registry_values();
+        self.note_usage();
         let run = &self.run;
         run.libraries
             .store(self.libraries.library_count(), Ordering::Relaxed);
@@ -737,5 +757,6 @@ impl Engine {
         if self.lua.used_memory() > LUA_HEAP_LIMIT / 4 {
             let _ = self.lua.gc_collect();
         }
+        self.note_usage();
     }
 }

@@ -444,7 +444,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         return;
     }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
-        transaction::queue(call, args);
+        transaction::queue(call, spec, args);
         if call.w.out.get(start) == Some(&b'-') {
             call.cmdstats.error(&call.w.out[start..]);
         }

@@ -125,8 +125,11 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
 
 /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the dump, empties the data set and
 /// loads the dump back, as Redis does; `DEBUG LOADAOF` empties the data set and replays
-/// the AOF (slabd's only DEBUG subcommands so far).
+/// the AOF; `DEBUG OBJECT key` describes a key (slabd's only DEBUG subcommands so far).
 fn debug(call: &mut Call<'_>, args: Args<'_>) {
+    if args.get(1).eq_ignore_ascii_case(b"object") && args.len() == 3 {
+        return debug_object(call, args.get(2));
+    }
     if args.get(1).eq_ignore_ascii_case(b"loadaof") && args.len() == 2 {
         match call.ctx.persist.debug_loadaof(call.ctx) {
             Ok(()) => call.w.ok(),
@@ -158,6 +161,29 @@ fn debug(call: &mut Call<'_>, args: Args<'_>) {
         Ok(()) => call.w.ok(),
         Err(e) => call.w.error(e.as_bytes()),
     }
+}
+
+/// `DEBUG OBJECT key`: Redis's one-line description. slabd has no object addresses or
+/// shared refcounts, so `Value at` is 0 and `refcount` 1; `serializedlength` is a string's
+/// byte length (0 for a collection), not the RDB-encoded length Redis computes.
+fn debug_object(call: &mut Call<'_>, key: &[u8]) {
+    let db = call.db();
+    let found = call.ctx.store.inspect(db, key, |cur| {
+        cur.map(|c| {
+            let len = match c.item_type() {
+                crate::storage::ItemType::String => c.bytes().map_or(0, |b| b.len()),
+                _ => 0,
+            };
+            (super::object::encoding_of(c), len)
+        })
+    });
+    let Some((encoding, len)) = found else {
+        return call.w.error(b"ERR no such key");
+    };
+    let line = format!(
+        "Value at:0x0 refcount:1 encoding:{encoding} serializedlength:{len} lru:0 lru_seconds_idle:0"
+    );
+    call.w.simple(line.as_bytes());
 }
 
 /// Refuses a command while loading (-LOADING unless Redis flags it `loading`) or, after a

@@ -318,7 +318,9 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 s,
                 "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_dataset:{}\r\n\
                  maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
-                 mem_clients_normal:{}\r\nmem_allocator:slab\r\n",
+                 mem_clients_normal:{}\r\nmem_allocator:slab\r\nused_memory_lua:{}\r\n\
+                 number_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\n\
+                 number_of_libraries:{}\r\n",
                 used,
                 human_bytes(used),
                 st.bytes,
@@ -326,6 +328,10 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 human_bytes(st.limit_maxbytes),
                 super::config::maxmemory_policy_name(ctx),
                 crate::server::limits::client_bytes(&ctx.server),
+                ctx.scripting.usage().1,
+                ctx.scripting.usage().0,
+                ctx.scripting.run.function_counts().1,
+                ctx.scripting.run.function_counts().0,
             )
         }
         "persistence" => ctx.persist.write_info(ctx, s),

@@ -186,8 +186,15 @@ pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
     }
 }
 
-/// Copies a command into the queue and answers `+QUEUED`, or refuses it past the bounds.
-pub(super) fn queue(call: &mut Call<'_>, args: Args<'_>) {
+/// Copies a command into the queue and answers `+QUEUED`, or refuses it past the bounds
+/// or, as Redis does, when the command is flagged `no_multi` (SAVE, SHUTDOWN).
+pub(super) fn queue(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
+    if spec.flags.contains(&"no_multi") {
+        call.conn.tx.dirty = true;
+        call.w
+            .error(b"ERR Command not allowed inside a transaction");
+        return;
+    }
     let q = &mut call.conn.tx.queue;
     let cost: usize = args.iter_from(0).map(|a| a.len() + ARG_OVERHEAD).sum();
     if q.ends.len() >= QUEUE_MAX_COMMANDS || q.cost() + cost > QUEUE_MAX_BYTES {
@@ -407,6 +414,24 @@ mod tests {
         );
         // The large queue was given back.
         assert_eq!(s.resp.conn.tx.queue.bytes.capacity(), 0);
+        assert_eq!(run(&ctx, &mut s, &[b"GET", b"k"]), b"$-1\r\n");
+    }
+
+    #[test]
+    fn save_inside_multi_is_refused_and_exec_aborts() {
+        let ctx = context();
+        let info = ctx.clients.open("t".into(), "t".into(), 0);
+        let mut s = Session::new(info, Protocol::Resp, 0);
+        assert_eq!(run(&ctx, &mut s, &[b"MULTI"]), b"+OK\r\n");
+        assert_eq!(run(&ctx, &mut s, &[b"SET", b"k", b"v"]), b"+QUEUED\r\n");
+        assert_eq!(
+            run(&ctx, &mut s, &[b"SAVE"]),
+            b"-ERR Command not allowed inside a transaction\r\n"
+        );
+        assert_eq!(
+            run(&ctx, &mut s, &[b"EXEC"]),
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
         assert_eq!(run(&ctx, &mut s, &[b"GET", b"k"]), b"$-1\r\n");
     }
 
