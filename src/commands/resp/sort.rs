@@ -469,7 +469,12 @@ fn sort_generic(call: &mut Call<'_>, args: Args<'_>, readonly: bool) {
     let db = call.conn.db;
     let key = args.get(1);
     let script = ctx.scripting.run.is_running();
-    let outcome = ctx.gates.exclusive(|_| {
+    // Only the sorted key is read unless BY or GET name other keys or STORE writes one:
+    // then no other client may write between the reads (and the write).
+    let other_keys = o.store.is_some()
+        || (o.by.is_some() && !o.dontsort)
+        || o.gets.iter().any(|g| c_str(g) != b"#");
+    let mut run = || {
         let Ok(mut loaded) = ctx.store.inspect(db, key, |cur| load(cur, &o)) else {
             return Outcome::WrongType;
         };
@@ -526,7 +531,12 @@ fn sort_generic(call: &mut Call<'_>, args: Args<'_>, readonly: bool) {
             Some(dest) => Outcome::Stored(store_list(call, dest, &out).map(|()| out.len())),
             None => Outcome::Reply(out),
         }
-    });
+    };
+    let outcome = if other_keys {
+        ctx.gates.exclusive(|_| run())
+    } else {
+        run()
+    };
     match outcome {
         Outcome::WrongType => call.w.error(WRONGTYPE),
         Outcome::NotDouble => call
