@@ -56,6 +56,11 @@ fn a_million_elements_in_one_push() {
 fn half_a_million_members_in_one_zadd() {
     let d = daemon(&["-m", "256"]);
     let mut c = d.connect_resp();
+    // One huge request: a debug build on a loaded machine can take longer than the
+    // default 10 s read timeout to answer it (not a timing check).
+    c.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .unwrap();
     let mut args = vec![b"ZADD".to_vec(), b"z".to_vec()];
     // 1,000,002 arguments: under Redis's limit of 1,048,576 per request.
     for i in 0..500_000u32 {

@@ -369,6 +369,11 @@ fn one_sadd_with_a_million_members() {
     use resp_wire::encode;
     let d = daemon(&["-m", "512"]);
     let mut r = d.connect_resp();
+    // One huge request: a debug build on a loaded machine can take longer than the
+    // default 10 s read timeout to answer it (not a timing check).
+    r.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+        .unwrap();
     let names: Vec<Vec<u8>> = (0..1_000_000)
         .map(|i| format!("m{i}").into_bytes())
         .collect();
