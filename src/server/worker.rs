@@ -255,7 +255,11 @@ impl Worker {
                 continue;
             };
             let interest = Interest::READABLE | Interest::WRITABLE;
-            if let Err(e) = self.poll.registry().register(&mut conn.stream, token, interest) {
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut conn.stream, token, interest)
+            {
                 eprintln!("worker {}: cannot register a connection: {e}", self.id);
                 self.close(token);
                 continue;
