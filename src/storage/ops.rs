@@ -136,7 +136,7 @@ impl Core {
         reserved: Option<&Reserved>,
         f: impl FnOnce(Option<&dyn ItemView>) -> R,
     ) -> ((StoreOutcome, R), bool) {
-        let value_len = reserved.map_or(w.value.len(), |r| r.len());
+        let value_len = reserved.map_or(w.value.len(), |r| r.value_len());
         let Locked {
             guard: mut s,
             stripe: si,

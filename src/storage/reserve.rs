@@ -36,7 +36,7 @@ pub struct Reserved {
 
 impl Reserved {
     /// The value's length.
-    pub fn len(&self) -> usize {
+    pub fn value_len(&self) -> usize {
         self.len
     }
 

@@ -97,10 +97,10 @@ fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// (nothing for `noreply`, which memcached honours for errors of such requests too).
 /// Whether the connection's user may run `cmd` (what [`refused`] checks, writing nothing).
 pub(super) fn allowed(session: &Session, cmd: &Command<'_>) -> bool {
-    session
-        .login
-        .as_ref()
-        .is_none_or(|login| login.user.unrestricted() || check(&login.user, cmd).is_ok())
+    match session.login.as_ref() {
+        None => true,
+        Some(login) => login.user.unrestricted() || check(&login.user, cmd).is_ok(),
+    }
 }
 
 pub(super) fn refused(session: &Session, cmd: &Command<'_>, out: &mut Vec<u8>) -> bool {

@@ -146,7 +146,7 @@ pub(super) fn step(ctx: &Context, session: &mut Session, input: &[u8], out: &mut
         key: &key,
         flags: r.flags,
         exptime: r.exptime,
-        len: r.reserved.len(),
+        len: r.reserved.value_len(),
         cas_unique: r.cas_unique,
         noreply: r.noreply,
         line_len: 0,

@@ -569,6 +569,8 @@ pub struct StoreLine<'a> {
     pub line_len: usize,
 }
 
+// The rejection is the `Parsed` the caller returns as is (a request keeps its key inline).
+#[allow(clippy::result_large_err)]
 fn store_line<'a>(
     verb: StoreVerb,
     args: Tokens<'a>,
