@@ -703,3 +703,40 @@ fn sort_store_is_in_the_append_only_file() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn command_getkeys_finds_the_last_store_key() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    // Replies recorded from redis-server 7.0.15.
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["sort", "abc", "store", "def"],
+            "*2\r\n$3\r\nabc\r\n$3\r\ndef\r\n",
+        ),
+        (&["sort_ro", "abc"], "*1\r\n$3\r\nabc\r\n"),
+        (
+            &[
+                "sort", "abc", "store", "invalid", "store", "stillbad", "store", "def",
+            ],
+            "*2\r\n$3\r\nabc\r\n$3\r\ndef\r\n",
+        ),
+        (
+            &[
+                "sort", "abc", "limit", "0", "1", "store", "x", "by", "w", "get", "#", "get", "o",
+            ],
+            "*2\r\n$3\r\nabc\r\n$1\r\nx\r\n",
+        ),
+        (&["sort", "abc", "store"], "*1\r\n$3\r\nabc\r\n"),
+        (&["sort_ro", "abc", "store", "x"], "*1\r\n$3\r\nabc\r\n"),
+        (
+            &["sort", "abc", "limit", "store", "x"],
+            "*1\r\n$3\r\nabc\r\n",
+        ),
+    ];
+    for (args, reply) in cases {
+        let mut cmd = vec!["command", "getkeys"];
+        cmd.extend_from_slice(args);
+        r.check(&cmd, reply);
+    }
+}

@@ -196,6 +196,19 @@ impl ValueWriter<'_> {
     }
 }
 
+/// The write sequence, alone on its cache line (and the adjacent one, which x86 prefetches
+/// in pairs).
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct CasSeq(AtomicU64);
+
+impl std::ops::Deref for CasSeq {
+    type Target = AtomicU64;
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
+}
+
 pub struct Core {
     pub config: StoreConfig,
     pub clock: Arc<Clock>,
@@ -206,7 +219,9 @@ pub struct Core {
     /// Class of each arena page (0 = none; else class index + 1).
     pub page_class: Vec<AtomicU8>,
     pub index: Index,
-    cas_seq: AtomicU64,
+    /// Every write bumps it, from every worker: on a cache line of its own, so that it
+    /// does not drag read-mostly fields (the index, the arena) between cores' caches.
+    cas_seq: CasSeq,
     pub(super) flush: Vec<FlushState>,
     /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
     pub snapshot: super::snapshot::Gate,
@@ -405,7 +420,7 @@ impl Core {
             pool,
             page_class: (0..arena_pages).map(|_| AtomicU8::new(0)).collect(),
             index: Index::new(STRIPES, expected, seed),
-            cas_seq: AtomicU64::new(0),
+            cas_seq: CasSeq::default(),
             snapshot: Default::default(),
             flush: (0..16).map(|_| FlushState::default()).collect(),
             counters: Counters::default(),

@@ -184,16 +184,27 @@ impl Core {
     }
 
     /// Changes the object charge by `delta` bytes and the pages the pool keeps back for it.
+    /// Most writes to a large collection leave its size, or at least the number of pages
+    /// its bytes round up to, as it was: those skip the shared counter, or at least the
+    /// pool's lock, which is taken only when the page count moves.
     fn charge(&self, delta: isize) {
+        if delta == 0 {
+            return;
+        }
         let c = &self.counters.object_bytes;
-        let total = if delta >= 0 {
-            c.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
+        let step = delta.unsigned_abs() as u64;
+        let (before, after) = if delta > 0 {
+            let before = c.fetch_add(step, Ordering::Relaxed);
+            (before, before + step)
         } else {
-            c.fetch_sub(delta.unsigned_abs() as u64, Ordering::Relaxed)
-                - delta.unsigned_abs() as u64
+            let before = c.fetch_sub(step, Ordering::Relaxed);
+            (before, before - step)
         };
-        let pages = (total as usize).div_ceil(self.config.page_size);
-        self.pool.set_reserved(pages);
+        let pages = |bytes: u64| (bytes as usize).div_ceil(self.config.page_size);
+        if pages(before) != pages(after) {
+            // Re-read: a concurrent charge may have moved the total since.
+            self.pool.set_reserved(pages(c.load(Ordering::Relaxed)));
+        }
     }
 
     /// Whether items and objects together are over the memory limit (`-M` writes fail).

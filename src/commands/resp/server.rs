@@ -519,6 +519,9 @@ fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
         keys.extend(first..first + n as usize);
     } else {
         keys.extend(super::key_positions(spec, argc));
+        if spec.name == "sort" {
+            keys.extend(super::sort::store_key_index(argc, |i| args.get(2 + i)));
+        }
     }
     call.w.array(keys.len());
     for i in keys {

@@ -130,16 +130,23 @@ fn parse<'a>(call: &mut Call<'_>, args: Args<'a>, readonly: bool) -> Option<Opti
 /// The key SORT stores into (the last STORE option, as Redis's `sortGetKeys` finds it), for
 /// the append-only file, which logs the keys a write changed.
 pub(super) fn store_key(args: Args<'_>) -> Option<&[u8]> {
+    store_key_index(args.len(), |i| args.get(i)).map(|i| args.get(i))
+}
+
+/// Where SORT's store key is among its `argc` arguments (`get(0)` is the command name), as
+/// Redis's `sortGetKeys` finds it: the key of the last STORE; LIMIT's two and BY's and
+/// GET's one argument are skipped. COMMAND GETKEYS lists it after the sorted key.
+pub(super) fn store_key_index<'a>(argc: usize, get: impl Fn(usize) -> &'a [u8]) -> Option<usize> {
     let mut key = None;
     let mut j = 2;
-    while j < args.len() {
-        let left = args.len() - j - 1;
-        let opt = args.get(j);
+    while j < argc {
+        let left = argc - j - 1;
+        let opt = get(j);
         let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
         if is(b"limit") && left >= 2 {
             j += 2;
         } else if is(b"store") && left >= 1 {
-            key = Some(args.get(j + 1));
+            key = Some(j + 1);
             j += 1;
         } else if (is(b"by") || is(b"get")) && left >= 1 {
             j += 1;
