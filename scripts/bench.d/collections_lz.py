@@ -4,8 +4,9 @@
   python3 scripts/bench.d/collections_lz.py [--rounds 2] [--quick]
 
 1. Throughput: redis-benchmark -c 50 at -P 1 and -P 16 for LPUSH RPUSH LPOP RPOP
-   LRANGE_100 ZADD ZPOPMIN (-r 100000: ZADD grows a real set for ZPOPMIN to pop;
-   LRANGE_100 reads the first 100 of a 600-element list), rounds alternating the servers.
+   LRANGE_100 LRANGE_600 ZADD ZPOPMIN (-r 100000: ZADD grows a real set for ZPOPMIN to pop;
+   LRANGE_100 / LRANGE_600 read the first 100 / all 600 of a 600-element list), rounds
+   alternating the servers.
    Server CPU per request from /proc/PID/stat (utime+stime) around each run.
 2. Memory: each server fresh, VmRSS growth for one sorted set of 1,000,000 members
    (`member:%012d`, score = index), loaded by ZADDs of 1,000 members.
@@ -96,7 +97,7 @@ def median(v):
 
 def throughput(rounds, quick):
     servers = [Server("slabd"), Server("redis-server")]
-    tests = ["lpush", "rpush", "lpop", "rpop", "lrange_100", "zadd", "zpopmin"]
+    tests = ["lpush", "rpush", "lpop", "rpop", "lrange_100", "lrange_600", "zadd", "zpopmin"]
     results = {}  # (test, P, server) -> [(rps, cpu)]
     try:
         for rnd in range(rounds):
@@ -107,8 +108,10 @@ def throughput(rounds, quick):
                     s.r.flushall()
                     s.r.rpush("bl", *[b"x" * 10] * 600)
                     for t in tests:
-                        if t == "lrange_100":
-                            r = bench(s, n // 2, p, command=["lrange", "bl", "0", "99"])
+                        if t.startswith("lrange_"):
+                            last = str(int(t.split("_")[1]) - 1)
+                            r = bench(s, n // (2 if t == "lrange_100" else 10), p,
+                                      command=["lrange", "bl", "0", last])
                         else:
                             r = bench(s, n, p, test=t)
                         results.setdefault((t, p, s.name), []).append(r)

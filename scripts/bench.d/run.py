@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "target", "bench")
 LOAD = os.path.join(ROOT, "target", "release", "slabd-load")
 PIDFILE = os.path.join(OUT, "pids")
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -117,6 +118,12 @@ class Server:
             self.proc.wait()
             forget_pid(self.proc.pid)
         self.proc = None
+
+    def cpu_ticks(self):
+        """The server's user + system CPU time so far, in clock ticks."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
 
     def rss_bytes(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -484,10 +491,16 @@ class Bench:
             for r in self.rounds():
                 for p in (1, 16):
                     n = self.sized(100000 if p == 1 else 500000, 2000)
-                    for s in fleet.resp():
-                        rows = redis_benchmark(s.resp_port, p, n, t, self.COLLECTION_TESTS)
-                        for verb, m in (rows or {}).items():
-                            self.add(f"8-{verb.lower()}-P{p}", s, r, m)
+                    # One redis-benchmark run per test, so that the server's CPU time
+                    # (utime + stime from /proc/PID/stat) around it is that test's alone.
+                    for verb in self.COLLECTION_TESTS:
+                        for s in fleet.resp():
+                            before = s.cpu_ticks()
+                            rows = redis_benchmark(s.resp_port, p, n, t, (verb,))
+                            cpu_us = (s.cpu_ticks() - before) * TICK_US / n
+                            for v, m in (rows or {}).items():
+                                m["cpu_us_per_req"] = cpu_us
+                                self.add(f"8-{v.lower()}-P{p}", s, r, m)
         finally:
             fleet.stop()
         hashes = self.sized(1_000_000, 20_000)
