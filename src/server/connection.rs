@@ -167,6 +167,9 @@ pub struct Connection {
     stop_server: bool,
     /// In the worker's yield queue.
     pub queued: bool,
+    /// On the worker's poll (a connection is served once before it is registered, so
+    /// that one which is already gone costs no registration).
+    pub registered: bool,
     /// In the worker's list of connections that received hub events this turn.
     pub touched: bool,
     /// Clock second the unsent output first went over its class's soft limit.
@@ -207,6 +210,7 @@ impl Connection {
             closing: false,
             stop_server: false,
             queued: false,
+            registered: false,
             touched: false,
             soft_since: None,
             last_active: now,
