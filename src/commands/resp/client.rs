@@ -507,7 +507,6 @@ fn unpause(call: &mut Call<'_>, _args: Args<'_>) {
 /// that may replicate such as PUBLISH); it runs again when the pause ends or is lifted.
 /// True when parked.
 pub(super) fn paused(call: &mut Call<'_>, spec: &Spec) -> bool {
-    // No pause set: one relaxed load, no clock read (this runs for every command).
     if !call.ctx.hub.pause.maybe() {
         return false;
     }
