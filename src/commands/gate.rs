@@ -12,8 +12,14 @@
 //! ```
 //!
 //! Each gate is a `parking_lot::Mutex` on its own cache line, touched only by its worker
-//! (uncontended: one compare-and-swap to take, one to give back per turn) except while an
-//! exclusive section waits for it. Lock order: `exclusive` → gates in index order → the
+//! (uncontended: one compare-and-swap to take, one to give back) except while an
+//! exclusive section waits for it.
+//!
+//! **Socket I/O runs outside the gate.** A worker gives its gate back before it reads or
+//! writes a socket ([`Gates::pause`]) and takes it again when it next runs a request
+//! ([`Gates::resume`], at the start of `commands::process`). An exclusive section so
+//! waits for at most the request another worker is running, not for its whole turn of
+//! system calls, and while one worker runs a script the others still move bytes. Lock order: `exclusive` → gates in index order → the
 //! store's own locks. A worker never waits for `exclusive` while holding its gate, so the
 //! holder of `exclusive` always gets every gate once the turns in progress end.
 //!
@@ -45,8 +51,11 @@ struct Gate(Arc<Mutex<()>>);
 /// What the current thread holds.
 enum Held {
     Nothing,
-    /// A worker's turn: its own gate.
-    Turn(GateGuard),
+    /// A worker's turn: its own gate (and its index).
+    Turn(GateGuard, usize),
+    /// A worker's turn while it reads or writes sockets: its gate given back until its
+    /// next request.
+    Paused(usize),
     /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
     /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
     Exclusive(Vec<GateGuard>, Option<usize>),
@@ -91,14 +100,38 @@ impl Gates {
     /// section runs). Ended by [`Gates::end_turn`].
     pub fn begin_turn(&self, worker: usize) {
         let guard = Mutex::lock_arc(&self.gates[worker].0);
-        HELD.with(|h| *h.borrow_mut() = Held::Turn(guard));
+        HELD.with(|h| *h.borrow_mut() = Held::Turn(guard, worker));
+    }
+
+    /// Gives back this thread's gate while its turn does socket I/O (no command runs until
+    /// [`Gates::resume`]). Fair: an exclusive section waiting for the gate gets it first.
+    pub fn pause(&self) {
+        HELD.with(|h| {
+            let mut held = h.borrow_mut();
+            if let Held::Turn(_, worker) = *held {
+                if let Held::Turn(guard, _) = std::mem::replace(&mut *held, Held::Paused(worker)) {
+                    ArcMutexGuard::unlock_fair(guard);
+                }
+            }
+        });
+    }
+
+    /// Takes this thread's gate back after [`Gates::pause`] (before a request runs); does
+    /// nothing when it holds it.
+    pub fn resume(&self) {
+        HELD.with(|h| {
+            let mut held = h.borrow_mut();
+            if let Held::Paused(worker) = *held {
+                *held = Held::Turn(Mutex::lock_arc(&self.gates[worker].0), worker);
+            }
+        });
     }
 
     /// Ends the turn begun on this thread: gives the gate back, fairly, so that an
     /// exclusive section waiting for it gets it before this worker's next turn.
     pub fn end_turn(&self) {
         HELD.with(|h| {
-            if let Held::Turn(guard) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
+            if let Held::Turn(guard, _) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
                 ArcMutexGuard::unlock_fair(guard);
             }
         });
@@ -123,13 +156,12 @@ impl Gates {
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
         let worker = match own {
-            Held::Exclusive(..) => None,
-            Held::Turn(guard) => {
-                let worker = self.index_of(&guard);
+            Held::Exclusive(..) | Held::Nothing => None,
+            Held::Turn(guard, worker) => {
                 drop(guard);
-                worker
+                Some(worker)
             }
-            Held::Nothing => None,
+            Held::Paused(worker) => Some(worker),
         };
         let lock = self.exclusive.lock();
         let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
@@ -157,11 +189,6 @@ impl Gates {
                 }
             }
         });
-    }
-
-    fn index_of(&self, guard: &GateGuard) -> Option<usize> {
-        let target = Arc::as_ptr(ArcMutexGuard::mutex(guard));
-        self.gates.iter().position(|g| Arc::as_ptr(&g.0) == target)
     }
 }
 
@@ -191,7 +218,7 @@ impl Drop for SectionEnd<'_> {
         HELD.with(|h| *h.borrow_mut() = Held::Nothing);
         drop(self.lock.take());
         let turn = match self.worker {
-            Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0)),
+            Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0), w),
             None => Held::Nothing,
         };
         HELD.with(|h| *h.borrow_mut() = turn);
