@@ -39,10 +39,44 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{lock_api::ArcMutexGuard, Mutex, RawMutex};
 
 type GateGuard = ArcMutexGuard<RawMutex, ()>;
+
+/// How long a worker spins for a gate or the exclusive lock before it sleeps: both are
+/// held for microseconds (one request, one script), less than parking a thread and waking
+/// it again costs.
+const SPIN_FOR: Duration = Duration::from_micros(20);
+
+/// Waits for `is_locked` to turn false and takes the lock with `try_take`, spinning up to
+/// [`SPIN_FOR`]; `None` when it is still held then (the caller sleeps on it).
+fn spin<T>(is_locked: impl Fn() -> bool, mut try_take: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(t) = try_take() {
+        return Some(t);
+    }
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if !is_locked() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        if let Some(t) = try_take() {
+            return Some(t);
+        }
+        if start.elapsed() > SPIN_FOR {
+            return None;
+        }
+    }
+}
+
+/// Takes a gate, spinning first.
+fn lock_gate(gate: &Arc<Mutex<()>>) -> GateGuard {
+    spin(|| gate.is_locked(), || Mutex::try_lock_arc(gate)).unwrap_or_else(|| Mutex::lock_arc(gate))
+}
 
 /// One worker's gate, alone on its cache line so workers never share a line per turn.
 #[repr(align(128))]
@@ -99,7 +133,7 @@ impl Gates {
     /// Worker `worker` starts a turn of requests: takes its gate (waits while an exclusive
     /// section runs). Ended by [`Gates::end_turn`].
     pub fn begin_turn(&self, worker: usize) {
-        let guard = Mutex::lock_arc(&self.gates[worker].0);
+        let guard = lock_gate(&self.gates[worker].0);
         HELD.with(|h| *h.borrow_mut() = Held::Turn(guard, worker));
     }
 
@@ -122,7 +156,7 @@ impl Gates {
         HELD.with(|h| {
             let mut held = h.borrow_mut();
             if let Held::Paused(worker) = *held {
-                *held = Held::Turn(Mutex::lock_arc(&self.gates[worker].0), worker);
+                *held = Held::Turn(lock_gate(&self.gates[worker].0), worker);
             }
         });
     }
@@ -163,8 +197,9 @@ impl Gates {
             }
             Held::Paused(worker) => Some(worker),
         };
-        let lock = self.exclusive.lock();
-        let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
+        let lock = spin(|| self.exclusive.is_locked(), || self.exclusive.try_lock())
+            .unwrap_or_else(|| self.exclusive.lock());
+        let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
@@ -205,21 +240,29 @@ struct SectionEnd<'a> {
 
 impl Drop for SectionEnd<'_> {
     fn drop(&mut self) {
+        let held = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
+        let mut all = match held {
+            Held::Exclusive(all, _) => all,
+            _ => Vec::new(),
+        };
         if self.gates.busy() {
-            let all: Vec<GateGuard> = self
-                .gates
-                .gates
-                .iter()
-                .map(|g| Mutex::lock_arc(&g.0))
-                .collect();
+            // Opened for `-BUSY` (the gates were given back): take them all again before
+            // lowering the flag.
+            all = self.gates.gates.iter().map(|g| lock_gate(&g.0)).collect();
             self.gates.busy.store(false, Ordering::SeqCst);
-            drop(all);
         }
-        HELD.with(|h| *h.borrow_mut() = Held::Nothing);
+        // The running worker keeps its own gate (the rest of its request runs under it)
+        // rather than giving it back and queueing for it behind the next section.
+        let own = match self.worker {
+            Some(w) if w < all.len() => Some(all.swap_remove(w)),
+            _ => None,
+        };
+        drop(all);
         drop(self.lock.take());
-        let turn = match self.worker {
-            Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0), w),
-            None => Held::Nothing,
+        let turn = match (self.worker, own) {
+            (Some(w), Some(guard)) => Held::Turn(guard, w),
+            (Some(w), None) => Held::Turn(lock_gate(&self.gates.gates[w].0), w),
+            (None, _) => Held::Nothing,
         };
         HELD.with(|h| *h.borrow_mut() = turn);
     }

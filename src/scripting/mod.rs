@@ -271,8 +271,13 @@ struct Engine {
     fenv: Table,
     load_library: Function,
     run: Arc<RunState>,
-    /// Hidden table: `call` (the bridge, set for one run) and `resp` (redis.setresp).
+    /// Hidden table: `resp` (redis.setresp) and `pending` (a failed `redis.call`'s error).
     bridge: Table,
+    /// The `redis` table behind the scripts' read-only view, and its `call` and `pcall`
+    /// between runs (they answer that no script runs).
+    redis: Table,
+    idle_call: Function,
+    idle_pcall: Function,
     /// The real globals, behind the scripts' proxy environment.
     globals: Table,
     env: Table,
@@ -290,6 +295,8 @@ struct Engine {
 /// Lua strings the hot path uses as table keys.
 struct Names {
     call: mlua::String,
+    pcall: mlua::String,
+    pending: mlua::String,
     resp: mlua::String,
     keys: mlua::String,
     argv: mlua::String,
@@ -572,12 +579,13 @@ impl Engine {
         globals.raw_set("struct", structlib::open(&lua)?)?;
         let bridge = lua.create_table()?;
         let helpers = convert::helpers(&lua, &bridge)?;
-        let (env, runner, handler, fenv, load_library): (
+        let (env, runner, handler, fenv, load_library, redis): (
             Table,
             Function,
             Function,
             Table,
             Function,
+            Table,
         ) = lua.load(PRELUDE).set_name("@redis_lib").call((
             bridge.clone(),
             globals.clone(),
@@ -611,11 +619,18 @@ impl Engine {
         lua.gc_set_step_multiplier(400);
         let names = Names {
             call: lua.create_string("call")?,
+            pcall: lua.create_string("pcall")?,
+            pending: lua.create_string("pending")?,
             resp: lua.create_string("resp")?,
             keys: lua.create_string("KEYS")?,
             argv: lua.create_string("ARGV")?,
         };
+        let idle_call = redis.raw_get(&names.call)?;
+        let idle_pcall = redis.raw_get(&names.pcall)?;
         Ok(Engine {
+            redis,
+            idle_call,
+            idle_pcall,
             names,
             scratch: convert::Scratch::default(),
             gates,
@@ -807,6 +822,7 @@ impl Engine {
         let Engine {
             lua,
             bridge,
+            redis,
             names,
             scratch,
             gates,
@@ -814,23 +830,40 @@ impl Engine {
             handler,
             ..
         } = self;
-        let (lua, bridge, names, gates) = (&*lua, &*bridge, &*names, &**gates);
+        let (lua, bridge, redis, names, gates) = (&*lua, &*bridge, &*redis, &*names, &**gates);
         heap_limit(lua, false);
         let _ = bridge.raw_set(&names.resp, 2);
+        let host = std::cell::RefCell::new((host, scratch));
         let result = lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, args: MultiValue| {
-                run.check_busy(gates);
-                let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
-                heap_limit(lua, false);
-                let out = convert::bridge_call(lua, resp3, &mut *host, scratch, args);
-                heap_limit(lua, true);
-                out
-            })?;
-            bridge.raw_set(&names.call, call)?;
+            // `redis.call` (`raise`: a failed command raises its error) and `redis.pcall`,
+            // Rust functions set in the `redis` table for this run.
+            let bridge_fn = |raise: bool| {
+                let host = &host;
+                scope.create_function(move |lua, args: MultiValue| {
+                    run.check_busy(gates);
+                    let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
+                    let mut held = host
+                        .try_borrow_mut()
+                        .map_err(|_| mlua::Error::RecursiveMutCallback)?;
+                    let (host, scratch) = &mut *held;
+                    heap_limit(lua, false);
+                    let out = convert::bridge_call(lua, resp3, &mut **host, scratch, args);
+                    heap_limit(lua, true);
+                    let (value, failed) = out?;
+                    if failed && raise {
+                        // The error handler (or the sandbox's pcall) puts the table back
+                        // in place of this error.
+                        bridge.raw_set(&names.pending, value)?;
+                        return Err(mlua::Error::RuntimeError("redis.call failed".into()));
+                    }
+                    Ok(value)
+                })
+            };
+            redis.raw_set(&names.call, bridge_fn(true)?)?;
+            redis.raw_set(&names.pcall, bridge_fn(false)?)?;
             heap_limit(lua, true);
             let out: MultiValue = runner.call((f, &*handler, args))?;
             heap_limit(lua, false);
-            bridge.raw_set(&names.call, Value::Nil)?;
             let mut out = out.into_iter();
             let ok = matches!(out.next(), Some(Value::Boolean(true)));
             let value = out.next().unwrap_or(Value::Nil);
@@ -843,8 +876,9 @@ impl Engine {
             Ok(())
         });
         heap_limit(lua, false);
+        let _ = redis.raw_set(&names.call, &self.idle_call);
+        let _ = redis.raw_set(&names.pcall, &self.idle_pcall);
         if let Err(e) = result {
-            let _ = bridge.raw_set(&names.call, Value::Nil);
             w.error_fmt(format_args!(
                 "ERR Error running script {name}, {}",
                 convert::error_text(&e)
