@@ -3,9 +3,13 @@
 flags, alternating rounds; throughput ratios and server CPU per request (utime+stime from
 /proc/PID/stat over the run, divided by the requests the tool reports).
 
-    python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5]
+    python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5] [--only TEXT]
+        [--perf DIR]
 
-Workloads: 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connections); memcaslap
+--only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `shifting`);
+--perf records `perf record -g` of each server over each measured run into DIR.
+
+Workloads: 1 KiB, 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connections); memcaslap
 90% get / 10% set of 100 B values, text and --binary; the shifting size mix (fill with
 100 B values, flush_all, fill with 10 KiB values at the same -m, count what is stored).
 """
@@ -58,13 +62,34 @@ class Server:
         self.p.wait()
 
 
-def load(srv, args):
+PERF_DIR = None
+
+
+def perf_start(srv, name):
+    """`perf record -g` of the server while a run lasts (--perf), or None."""
+    if not PERF_DIR:
+        return None
+    os.makedirs(PERF_DIR, exist_ok=True)
+    out = os.path.join(PERF_DIR, re.sub(r"[^A-Za-z0-9]+", "-", f"{srv.kind}-{name}") + ".data")
+    return subprocess.Popen(["perf", "record", "-g", "-o", out, "-p", str(srv.p.pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def perf_stop(rec):
+    if rec:
+        rec.send_signal(2)
+        rec.wait()
+
+
+def load(srv, args, name=""):
     """Warms (every key set once), then measures: (req/s, µs of server CPU per request,
     errors)."""
     base = [LOAD, "--server", f"127.0.0.1:{srv.port}"] + args
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
+    rec = perf_start(srv, name)
     out = subprocess.run(base, capture_output=True, text=True, timeout=600).stdout
+    perf_stop(rec)
     cpu = srv.cpu() - before
     j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
     return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
@@ -77,7 +102,9 @@ def memcaslap(srv, seconds, binary):
     argv = ["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
             "-t", f"{seconds}s", "-F", cfg] + (["-B"] if binary else [])
     before = srv.cpu()
+    rec = perf_start(srv, "memcaslap-binary" if binary else "memcaslap")
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
+    perf_stop(rec)
     cpu = srv.cpu() - before
     m = re.search(r"Run time: [\d.]+s Ops: (\d+) TPS: (\d+)", out)
     if not m:
@@ -113,10 +140,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--perf", default=None)
     o = ap.parse_args()
+    global PERF_DIR
+    PERF_DIR = o.perf
     d = str(o.duration)
     rows = []
     cases = [
+        ("1 KiB values, 50% set, 50 conns", ["-m", "1024"],
+         ["--conns", "50", "--keys", "100000", "--value-size", "1024", "--get-ratio", "0.5",
+          "--duration", d]),
         ("100 KiB values, 50% set, 50 conns", ["-m", "1024"],
          ["--conns", "50", "--keys", "2000", "--value-size", "102400", "--get-ratio", "0.5",
           "--duration", d]),
@@ -125,12 +159,14 @@ def main():
           "--duration", d]),
     ]
     for title, flags, args in cases:
+        if o.only not in title:
+            continue
         res = {"slabd": [], "memcached": []}
         for r in range(o.rounds):
             for kind in ("slabd", "memcached") if r % 2 == 0 else ("memcached", "slabd"):
                 srv = Server(kind, flags)
                 try:
-                    ops, cpu, errors = load(srv, args)
+                    ops, cpu, errors = load(srv, args, title)
                 finally:
                     srv.stop()
                 if errors:
@@ -139,6 +175,8 @@ def main():
         rows.append((title, res))
     for title, binary in (("memcaslap 90% get / 10% set, 100 B", False),
                           ("memcaslap --binary 90% get / 10% set, 100 B", True)):
+        if o.only not in title:
+            continue
         res = {"slabd": [], "memcached": []}
         for r in range(o.rounds):
             for kind in ("slabd", "memcached") if r % 2 == 0 else ("memcached", "slabd"):
@@ -150,8 +188,10 @@ def main():
                 if got:
                     res[kind].append(got)
         rows.append((title, res))
-    print(f"load before shifting: {open('/proc/loadavg').read().split()[:3]}")
-    shift = {k: shifting(k, 64) for k in ("slabd", "memcached")}
+    shift = {}
+    if o.only in "shifting size mix":
+        print(f"load before shifting: {open('/proc/loadavg').read().split()[:3]}")
+        shift = {k: shifting(k, 64) for k in ("slabd", "memcached")}
     print("| workload | slabd req/s | memcached req/s | ratio | slabd µs CPU/req | memcached µs CPU/req | CPU ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     med = lambda xs: sorted(xs)[len(xs) // 2] if xs else 0

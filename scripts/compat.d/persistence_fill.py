@@ -4,6 +4,7 @@ in databases 0, 1 and 15, with and without TTLs. Prints a canonical dump of what
 
 usage: persistence_fill.py fill PORT     write the data set (server must be empty)
        persistence_fill.py dump PORT     print the canonical dump of databases 0, 1, 15
+       persistence_fill.py copy SRC DST  copy databases 0, 1, 15 with DUMP / RESTORE
 """
 import sys
 
@@ -72,5 +73,17 @@ def dump(port):
             print(db, canon(r, key))
 
 
+def copy(src, dst):
+    for db in DBS:
+        a = redis.Redis(port=src, db=db)
+        b = redis.Redis(port=dst, db=db)
+        for key in a.keys("*"):
+            ttl = a.pttl(key)
+            b.restore(key, max(ttl, 0), a.dump(key))
+
+
 if __name__ == "__main__":
-    {"fill": fill, "dump": dump}[sys.argv[1]](int(sys.argv[2]))
+    if sys.argv[1] == "copy":
+        copy(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        {"fill": fill, "dump": dump}[sys.argv[1]](int(sys.argv[2]))

@@ -358,6 +358,7 @@ impl Session {
                 .waiters
                 .leave(&ctx.hub, self.info.target(), &wait.keys, wait.woken);
         }
+        memcache::close(ctx, self);
         resp::close(ctx, self);
     }
 }

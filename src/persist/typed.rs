@@ -7,12 +7,14 @@
 
 use super::value::Value;
 use crate::collections::compact::Compact;
-use crate::collections::hash::{HashObject, HashRef};
+use crate::collections::hash::{HashMut, HashObject, HashRef};
 use crate::collections::intset::IntSet;
 use crate::collections::list::{self, List, ListRef};
-use crate::collections::set::{SetObject, SetRef};
+use crate::collections::set::{SetMut, SetObject, SetRef};
+use crate::collections::table::Outcome;
 use crate::collections::zset::{self, ZRef, ZSet};
-use crate::storage::{Current, ItemType};
+use crate::collections::Thresholds;
+use crate::storage::{Current, ItemType, Object, Ttl, Update};
 
 /// Elements per rebuilding command (RPUSH/SADD/HSET/ZADD), so no command is huge.
 const BATCH: usize = 512;
@@ -59,6 +61,114 @@ pub fn value_of(cur: &Current<'_>) -> Option<Value> {
             }
             Some(Value::ZSet(entries(ZRef::Packed(zset::Packed(&bytes)))))
         }
+    }
+}
+
+/// A value built in the form the store keeps it: compact bytes of a type, or a heap object.
+pub enum Built {
+    Bytes(ItemType, Vec<u8>),
+    Object(Box<dyn Object>),
+}
+
+impl Built {
+    /// The store update that replaces a key's value with this one.
+    pub fn into_update<R>(self, ttl: Ttl, result: R) -> Update<R> {
+        match self {
+            Built::Bytes(ty, value) => Update::Bytes {
+                ty,
+                value,
+                ttl,
+                result,
+            },
+            Built::Object(object) => Update::Object {
+                object,
+                ttl,
+                result,
+            },
+        }
+    }
+}
+
+/// Why a value cannot be stored (RESTORE's `Bad data format`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Builds `value` in the encoding the collection commands would give it under `limits`
+/// (as Redis converts a loaded value to the encoding its settings call for). A member or
+/// field twice, or a NaN score, is malformed, as Redis's loader finds it.
+pub fn build(value: &Value, limits: &Thresholds) -> Result<Built, Malformed> {
+    Ok(match value {
+        Value::String(s) => Built::Bytes(ItemType::String, s.clone()),
+        Value::List(v) => {
+            let fill = limits.list();
+            let mut l = List::new();
+            for e in v {
+                l.push_back(e, fill);
+            }
+            match l.to_packed(fill, false) {
+                Some(bytes) => Built::Bytes(ItemType::List, bytes),
+                None => Built::Object(Box::new(l)),
+            }
+        }
+        Value::Hash(v) => {
+            let lim = limits.hash();
+            let mut h = HashMut::default();
+            for (f, x) in v {
+                if !h.set(f, x, lim) {
+                    return Err(Malformed);
+                }
+            }
+            table_built(
+                h.finish(true),
+                ItemType::Hash,
+                |b| b.into_vec(),
+                |t| Box::new(HashObject(t)),
+            )?
+        }
+        Value::Set(v) => {
+            let lim = limits.set();
+            let mut s = SetMut::new_for(v.first().map_or(&b""[..], |m| m));
+            for m in v {
+                if !s.add(m, lim) {
+                    return Err(Malformed);
+                }
+            }
+            table_built(
+                s.finish(true),
+                ItemType::Set,
+                |b| b.into_vec(),
+                |t| Box::new(SetObject(t)),
+            )?
+        }
+        Value::ZSet(v) => {
+            let lim = limits.zset();
+            let max_len = v.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+            let mut z = ZSet::new_sized(v.len(), max_len, lim);
+            for (m, score) in v {
+                if score.is_nan() || z.as_ref().score(m).is_some() {
+                    return Err(Malformed);
+                }
+                z.insert(m, *score, lim);
+            }
+            match z {
+                ZSet::Packed(bytes) => Built::Bytes(ItemType::ZSet, bytes),
+                tree => Built::Object(Box::new(tree)),
+            }
+        }
+    })
+}
+
+/// A hash's or set's edit outcome as a built value.
+fn table_built<B>(
+    out: Outcome<B>,
+    ty: ItemType,
+    bytes: impl FnOnce(B) -> Vec<u8>,
+    object: impl FnOnce(crate::collections::table::Table) -> Box<dyn Object>,
+) -> Result<Built, Malformed> {
+    match out {
+        Outcome::Bytes(b) => Ok(Built::Bytes(ty, bytes(b))),
+        Outcome::NewTable(t) => Ok(Built::Object(object(t))),
+        Outcome::Unchanged | Outcome::Delete | Outcome::TableChanged => Err(Malformed),
     }
 }
 

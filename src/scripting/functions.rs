@@ -31,8 +31,6 @@ pub const FLAG_NAMES: [(u8, &str); 5] = [
 /// The one engine, as FUNCTION LIST and STATS name it.
 pub const ENGINE: &str = "LUA";
 
-/// RDB version written after a FUNCTION DUMP payload (Redis 7.0's).
-const DUMP_RDB_VERSION: u16 = 10;
 const OPCODE_FUNCTION2: u8 = 245;
 const OPCODE_FUNCTION: u8 = 246;
 
@@ -162,26 +160,14 @@ impl Libraries {
             out.push(OPCODE_FUNCTION2);
             rdb_string(&mut out, &lib.code);
         }
-        out.extend_from_slice(&DUMP_RDB_VERSION.to_le_bytes());
-        let crc = crate::persist::crc64::crc64(0, &out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        crate::persist::dump::seal(out)
     }
 }
 
 /// The library codes in a FUNCTION RESTORE payload, in order; Redis's error otherwise.
 pub fn parse_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let checked = payload.len() >= 10 && {
-        let footer = &payload[payload.len() - 10..];
-        let version = u16::from_le_bytes([footer[0], footer[1]]);
-        let crc = u64::from_le_bytes(footer[2..].try_into().unwrap_or([0; 8]));
-        version <= DUMP_RDB_VERSION
-            && crate::persist::crc64::crc64(0, &payload[..payload.len() - 8]) == crc
-    };
-    if !checked {
-        return Err("DUMP payload version or checksum are wrong".into());
-    }
-    let body = &payload[..payload.len() - 10];
+    let body = crate::persist::dump::verify(payload)
+        .ok_or("DUMP payload version or checksum are wrong")?;
     let mut pos = 0;
     let mut codes = Vec::new();
     while pos < body.len() {

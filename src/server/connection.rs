@@ -30,6 +30,7 @@ use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
+use crate::storage::{Reserved, Store};
 
 /// Unsent output past which the connection stops reading (a client that does not read its
 /// replies costs at most this much, plus one request's reply).
@@ -166,6 +167,9 @@ pub struct Connection {
     stop_server: bool,
     /// In the worker's yield queue.
     pub queued: bool,
+    /// On the worker's poll (a connection is served once before it is registered, so
+    /// that one which is already gone costs no registration).
+    pub registered: bool,
     /// In the worker's list of connections that received hub events this turn.
     pub touched: bool,
     /// Clock second the unsent output first went over its class's soft limit.
@@ -186,6 +190,8 @@ impl Connection {
     /// `limits`: memcached's `-I` and RESP's `proto-max-bulk-len`.
     pub fn new(stream: Stream, session: Session, limits: (usize, usize), now: u32) -> Connection {
         let (item_size_max, resp_bulk_max) = limits;
+        let mut session = session;
+        session.memcache.allow_direct();
         Connection {
             stream,
             session,
@@ -204,6 +210,7 @@ impl Connection {
             closing: false,
             stop_server: false,
             queued: false,
+            registered: false,
             touched: false,
             soft_since: None,
             last_active: now,
@@ -555,8 +562,19 @@ impl Connection {
         // No command runs while this worker reads: scripts on other workers need not wait.
         ctx.gates.pause();
         loop {
-            let space = self.rbuf.capacity() - self.rbuf.len();
-            match read_into_spare(&mut self.stream, &mut self.rbuf) {
+            let mut space = self.rbuf.capacity() - self.rbuf.len();
+            let fd = self.stream.fd();
+            let plain = matches!(self.stream, Stream::Tcp(_) | Stream::Unix(_));
+            let sink = self.session.memcache.value_sink();
+            let read = match sink {
+                // A large value being received goes straight into its item.
+                Some(sink) if plain && self.start == self.rbuf.len() => {
+                    space += sink.remaining();
+                    receive_direct(&ctx.store, sink, fd, &mut self.rbuf)
+                }
+                _ => read_into_spare(&mut self.stream, &mut self.rbuf),
+            };
+            match read {
                 Ok(0) => {
                     self.peer_closed = true;
                     self.readable = false;
@@ -750,6 +768,23 @@ fn read_into_spare(stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<usize> 
     // SAFETY: read(2) initialized the first `n` bytes of the spare capacity, which are
     // within the capacity (`n <= spare.len()`).
     unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// One `readv` into the rest of a value being received (into its reserved item) and then
+/// the buffer's spare capacity (the value's `\r\n` and what follows it).
+fn receive_direct(
+    store: &Store,
+    sink: &mut Reserved,
+    fd: i32,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let remaining = sink.remaining();
+    let n = store.receive_reserved(sink, fd, buf.spare_capacity_mut())?;
+    let extra = n.saturating_sub(remaining);
+    // SAFETY: readv(2) filled the value's part first, then initialized the first `extra`
+    // bytes of the spare capacity it was given (`extra` <= its length).
+    unsafe { buf.set_len(buf.len() + extra) };
     Ok(n)
 }
 

@@ -338,6 +338,7 @@ impl Server {
     /// Accepts connections until the server is told to stop, then closes the listeners and
     /// waits for the workers to finish the replies in flight.
     pub fn run(mut self) -> io::Result<()> {
+        yield_to_workers();
         let mut events = Events::with_capacity(64);
         let mut next_worker = 0;
         // Set while accepting is paused: out of file descriptors, or at `-c` with
@@ -367,10 +368,18 @@ impl Server {
                     .map(|t| t.0)
                     .collect()
             };
+            let mut woken = 0u64;
             for i in ready {
-                if let Some(resume_below) = self.accept_all(i, &mut next_worker) {
+                let pause = self.accept_all(i, &mut next_worker, &mut woken);
+                if let Some(resume_below) = pause {
                     paused = Some(self.pause(resume_below));
                     break;
+                }
+            }
+            // One wake per worker for all the connections this round handed it.
+            for (i, w) in self.workers.iter().enumerate() {
+                if woken & (1 << (i % 64)) != 0 {
+                    let _ = w.waker.wake();
                 }
             }
         }
@@ -418,7 +427,8 @@ impl Server {
 
     /// Accepts until `WouldBlock`. `Some(n)`: accepting must pause until fewer than `n`
     /// connections are open (out of file descriptors, or at `-c` with `no_maxconns_fast`).
-    fn accept_all(&mut self, i: usize, next_worker: &mut usize) -> Option<u64> {
+    /// Marks in `woken` (bit = worker index mod 64) the workers to wake afterwards.
+    fn accept_all(&mut self, i: usize, next_worker: &mut usize, woken: &mut u64) -> Option<u64> {
         let listener = self.listeners.get(i)?;
         let server = &self.ctx.server;
         loop {
@@ -492,7 +502,7 @@ impl Server {
                 ServerStats::dec(&server.curr_connections);
                 continue;
             }
-            let _ = worker.waker.wake();
+            *woken |= 1 << (pick % 64);
         }
     }
 }
@@ -509,6 +519,27 @@ impl Server {
         }
         .ok_or_else(|| io::Error::other("TLS is not configured"))?;
         Ok(Stream::Tls(Box::new(tls::TlsStream::new(s, config)?)))
+    }
+}
+
+/// How many nice steps the acceptor runs below the workers.
+const ACCEPTOR_NICE: libc::c_int = 10;
+
+/// Lowers the calling (acceptor) thread's scheduling priority [`ACCEPTOR_NICE`] steps
+/// below the workers'. While the CPUs have time to spare this changes nothing; when they
+/// are saturated, serving connected clients comes before accepting new ones. Under a
+/// connection flood the acceptor then falls behind, the listen queue (`-b`) fills, and
+/// the kernel drops further SYNs, so the flooder waits for its SYN retransmit instead of
+/// taking CPU time from the clients being served. The cost is on new connections only:
+/// on a saturated machine they wait longer to be accepted.
+fn yield_to_workers() {
+    // SAFETY: getpriority/setpriority with who = 0 act on the calling thread (Linux keeps
+    // the nice value per thread); no memory is passed. A failure leaves the priority as it
+    // was. getpriority's -1 may be an error or nice -1; either way the result is clamped.
+    unsafe {
+        let current = libc::getpriority(libc::PRIO_PROCESS, 0);
+        let lower = (current + ACCEPTOR_NICE).clamp(-20, 19);
+        libc::setpriority(libc::PRIO_PROCESS, 0, lower);
     }
 }
 

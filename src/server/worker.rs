@@ -226,7 +226,7 @@ impl Worker {
             let session = Session::new(h.info, h.protocol, self.id);
             let settings = &self.ctx.settings;
             let limits = (settings.item_size_max, settings.proto_max_bulk_len);
-            let mut conn = Connection::new(h.stream, session, limits, now);
+            let conn = Connection::new(h.stream, session, limits, now);
             if self.finish_by.is_some() {
                 self.forget(&conn);
                 continue;
@@ -246,16 +246,25 @@ impl Worker {
                     .watchers
                     .conn_event(&self.ctx.hub, addr, fd, None);
             }
-            if let Err(e) = self.poll.registry().register(
-                &mut conn.stream,
-                token,
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
+            entry.insert(conn);
+            // Served before it is registered: a client that connected and already left
+            // (a connection flood) is closed here, costing no epoll registration; one
+            // that sent its first request gets its reply a poll round sooner.
+            self.serve(token);
+            let Some(conn) = self.conns.get_mut(token.0) else {
+                continue;
+            };
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(e) = self
+                .poll
+                .registry()
+                .register(&mut conn.stream, token, interest)
+            {
                 eprintln!("worker {}: cannot register a connection: {e}", self.id);
-                self.forget(&conn);
+                self.close(token);
                 continue;
             }
-            entry.insert(conn);
+            conn.registered = true;
         }
     }
 
@@ -425,7 +434,9 @@ impl Worker {
                 hub.watchers.conn_event(hub, &info.addr, fd, Some(reason));
             }
             conn.session.close(&self.ctx);
-            let _ = self.poll.registry().deregister(&mut conn.stream);
+            if conn.registered {
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+            }
             conn.uncount_buffers(&self.ctx.server);
             self.forget(&conn);
         }

@@ -109,6 +109,44 @@ impl Arena {
         unsafe { std::ptr::copy(src.as_ptr(), self.base.add(offset), src.len()) }
     }
 
+    /// Reads from `fd` with one `readv(2)`: first into the arena `regions` (offset, length)
+    /// of chunks the caller owns exclusively (taken from their class, not linked), then
+    /// into `spare`. Returns the bytes read (they fill the regions in order, then `spare`).
+    pub fn readv(
+        &self,
+        fd: i32,
+        regions: &[(usize, usize)],
+        spare: &mut [std::mem::MaybeUninit<u8>],
+    ) -> std::io::Result<usize> {
+        const MAX_IOV: usize = 16;
+        let mut iov = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_IOV + 1];
+        let mut n = 0;
+        for &(offset, len) in regions.iter().take(MAX_IOV) {
+            self.check(offset, len);
+            // SAFETY: in bounds (checked); only the address is computed here.
+            iov[n].iov_base = unsafe { self.base.add(offset) }.cast();
+            iov[n].iov_len = len;
+            n += 1;
+        }
+        if !spare.is_empty() {
+            iov[n].iov_base = spare.as_mut_ptr().cast();
+            iov[n].iov_len = spare.len();
+            n += 1;
+        }
+        // SAFETY: every iovec names writable memory of the right length: arena regions in
+        // bounds (checked) of chunks the caller owns, so no reader or writer can reach them
+        // (module protocol), and `spare`, which the caller lends mutably. readv(2) writes
+        // at most each length into each.
+        let got = unsafe { libc::readv(fd, iov.as_ptr(), n as libc::c_int) };
+        if got < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(got as usize)
+    }
+
     /// Gives the pages of `offset..offset+len` back to the kernel (page reassignment keeps
     /// resident memory near the bytes in use). The range must hold no live chunk.
     pub fn release(&self, offset: usize, len: usize) {

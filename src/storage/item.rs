@@ -486,6 +486,22 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// Calls `f(offset, len)` with each arena region of the value in order (what
+    /// [`Item::for_each_piece`] reads), for writing a value into an unlinked item.
+    pub fn for_each_region(&self, head_chunk_size: usize, mut f: impl FnMut(usize, usize)) {
+        let head_len = self.head_value_len(head_chunk_size).min(self.value_len());
+        f(self.value_offset(), head_len);
+        if !self.is_chained() {
+            return;
+        }
+        let mut next = self.chain_info().1;
+        while next != NO_CHUNK {
+            let tail = Item::new(self.arena, next);
+            f(offset_of(next) + HEADER_SIZE, tail.stored_value_len());
+            next = tail.flags();
+        }
+    }
+
     /// Tails of a chained item, in order.
     pub fn tails(&self, out: &mut Vec<ChunkId>) {
         if !self.is_chained() {

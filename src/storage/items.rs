@@ -139,7 +139,7 @@ impl<'k> ItemSpec<'k> {
     }
 
     /// Writes this spec's header fields into a freshly allocated head chunk.
-    fn init_header(&self, it: Item<'_>, chained: bool) {
+    pub(super) fn init_header(&self, it: Item<'_>, chained: bool) {
         it.init_header(
             &Header {
                 seq: self.seq,

@@ -216,6 +216,8 @@ mod keyspace;
 mod observe;
 mod ops;
 mod rebalance;
+mod reserve;
+pub use reserve::Reserved;
 mod slabs;
 pub use slabs::MAX_CLASSES;
 mod snapshot;

@@ -6,6 +6,7 @@ use super::arena::ChunkId;
 use super::index::Stripe;
 use super::item::{Exp, Item, BITS_MASK, FETCHED, HEADER_SIZE, NO_CHUNK, STALE, WIN_SENT};
 use super::items::{format_u64, parse_counter, BuildError, Core, Held, ItemSpec, Locked};
+use super::reserve::Reserved;
 use super::{
     Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, ItemType, ItemView, Lookup, Miss, Mode,
     ReadOptions, Rewrite, RewriteError, StoreOutcome, Write,
@@ -122,6 +123,20 @@ impl Core {
         w: &Write<'_>,
         f: impl FnOnce(Option<&dyn ItemView>) -> R,
     ) -> (StoreOutcome, R) {
+        self.store_from(w, None, f).0
+    }
+
+    /// [`Core::store_and`] with the value either in `w.value` or, with `reserved`, already
+    /// written into a reserved item (`reserve.rs`; only writes [`Reserved::eligible`]
+    /// allows). The bool says whether the reserved item was linked (else the caller frees
+    /// it).
+    pub(super) fn store_from<R>(
+        &self,
+        w: &Write<'_>,
+        reserved: Option<&Reserved>,
+        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+    ) -> ((StoreOutcome, R), bool) {
+        let value_len = reserved.map_or(w.value.len(), |r| r.value_len());
         let Locked {
             guard: mut s,
             stripe: si,
@@ -141,18 +156,18 @@ impl Core {
                 self.unlink_locked(s, hash, c);
             }
         };
-        if !w.large && HEADER_SIZE + w.key.len() + w.value.len() > self.config.item_size_max {
+        if !w.large && HEADER_SIZE + w.key.len() + value_len > self.config.item_size_max {
             drop_old(&mut s);
-            return (StoreOutcome::TooLarge, r);
+            return ((StoreOutcome::TooLarge, r), false);
         }
         let old_item = old.map(|c| Item::new(&self.arena, c));
         // Append, prepend and a CAS compare see strings only: another type is absent to them
         // (memcached's view of a collection), and is left alone.
         if old.is_some_and(|c| !self.is_string(c)) {
             match w.mode {
-                Mode::Append | Mode::Prepend => return (StoreOutcome::NotStored, r),
+                Mode::Append | Mode::Prepend => return ((StoreOutcome::NotStored, r), false),
                 Mode::Set | Mode::Replace if w.compare_cas.is_some() => {
-                    return (StoreOutcome::NotFound, r)
+                    return ((StoreOutcome::NotFound, r), false)
                 }
                 _ => {}
             }
@@ -163,13 +178,13 @@ impl Core {
         match (old_item, w.mode) {
             (Some(o), Mode::Add) => {
                 o.bump(now, false);
-                return (StoreOutcome::NotStored, r);
+                return ((StoreOutcome::NotStored, r), false);
             }
             (None, Mode::Replace | Mode::Set) if w.compare_cas.is_some() => {
-                return (StoreOutcome::NotFound, r);
+                return ((StoreOutcome::NotFound, r), false);
             }
             (None, Mode::Replace | Mode::Append | Mode::Prepend) => {
-                return (StoreOutcome::NotStored, r);
+                return ((StoreOutcome::NotStored, r), false);
             }
             (Some(o), _) => {
                 if let Some(cas) = w.compare_cas {
@@ -179,7 +194,7 @@ impl Core {
                         if cas_mode && w.invalidate && cas < cur {
                             stale = true;
                         } else {
-                            return (StoreOutcome::Exists, r);
+                            return ((StoreOutcome::Exists, r), false);
                         }
                     }
                 }
@@ -210,7 +225,7 @@ impl Core {
             explicit_cas: w.new_cas,
             bits,
             large: w.large,
-            ..ItemSpec::new(db, w.key, old_len + w.value.len(), flags, exp, seq)
+            ..ItemSpec::new(db, w.key, old_len + value_len, flags, exp, seq)
         };
         let mut held = Held {
             stripe: si,
@@ -218,26 +233,33 @@ impl Core {
             protect: old.unwrap_or(NO_CHUNK),
         };
         let chunk_max = self.config.slab_chunk_max;
-        let built = self.build(&spec, &mut held, |push| match (w.mode, old_item) {
-            (Mode::Append, Some(o)) => {
-                o.for_each_piece(chunk_max, &mut *push);
-                push(w.value);
-            }
-            (Mode::Prepend, Some(o)) => {
-                push(w.value);
-                o.for_each_piece(chunk_max, &mut *push);
-            }
-            _ => push(w.value),
-        });
+        let built = if let Some(res) = reserved {
+            Ok(self.finish_reserved(res, &spec))
+        } else {
+            self.build(&spec, &mut held, |push| match (w.mode, old_item) {
+                (Mode::Append, Some(o)) => {
+                    o.for_each_piece(chunk_max, &mut *push);
+                    push(w.value);
+                }
+                (Mode::Prepend, Some(o)) => {
+                    push(w.value);
+                    o.for_each_piece(chunk_max, &mut *push);
+                }
+                _ => push(w.value),
+            })
+        };
         match built {
             Ok(chunk) => {
                 Item::new(&self.arena, chunk).set_atime(now);
                 self.link_locked(&mut s, hash, chunk, old);
                 (
-                    StoreOutcome::Stored {
-                        cas: self.visible_cas(cas),
-                    },
-                    r,
+                    (
+                        StoreOutcome::Stored {
+                            cas: self.visible_cas(cas),
+                        },
+                        r,
+                    ),
+                    true,
                 )
             }
             Err(e) => {
@@ -246,8 +268,8 @@ impl Core {
                     drop_old(&mut s);
                 }
                 match e {
-                    BuildError::TooLarge => (StoreOutcome::TooLarge, r),
-                    BuildError::NoMemory => (StoreOutcome::NoMemory, r),
+                    BuildError::TooLarge => ((StoreOutcome::TooLarge, r), false),
+                    BuildError::NoMemory => ((StoreOutcome::NoMemory, r), false),
                 }
             }
         }

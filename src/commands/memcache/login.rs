@@ -95,6 +95,14 @@ fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Whether the logged-in user may not run this request; if so the refusal is written
 /// (nothing for `noreply`, which memcached honours for errors of such requests too).
+/// Whether the connection's user may run `cmd` (what [`refused`] checks, writing nothing).
+pub(super) fn allowed(session: &Session, cmd: &Command<'_>) -> bool {
+    match session.login.as_ref() {
+        None => true,
+        Some(login) => login.user.unrestricted() || check(&login.user, cmd).is_ok(),
+    }
+}
+
 pub(super) fn refused(session: &Session, cmd: &Command<'_>, out: &mut Vec<u8>) -> bool {
     let Some(login) = session.login.as_ref() else {
         return false;

@@ -25,6 +25,7 @@ mod watch;
 pub use auth::add_file_users;
 mod login;
 mod meta;
+mod receive;
 mod stats;
 
 use crate::hub::monitor::{memcache_monitor_line, stream};
@@ -37,11 +38,11 @@ use parking_lot::Mutex;
 use super::{Context, Protocol, Session, Step};
 use crate::config::{BindingProtocol, Settings};
 use crate::protocol::memcache::{
-    parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreVerb,
+    parse, write_u64, Command, Error, Limits, Parsed, Reply, StoreLine, StoreVerb,
 };
 use crate::stats::{bump, ThreadStats};
 use crate::storage::{
-    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, Lookup, Miss, Mode, ReadOptions,
+    Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, Lookup, Miss, Mode, ReadOptions, Reserved,
     StoreOutcome, Write,
 };
 use limits::Admit;
@@ -69,6 +70,12 @@ pub struct State {
     /// `-vv`: the reply a `noreply` request would have had (memcached logs
     /// `NOREPLY STORED`); see [`crate::server::trace`].
     noreply_reply: Option<Vec<u8>>,
+    /// Large values may be received straight into their item (a stream connection; see
+    /// `receive.rs`).
+    direct: bool,
+    /// The storage command whose value is being received, and its key.
+    receiving: Option<receive::Receiving>,
+    recv_key: Vec<u8>,
 }
 
 impl State {
@@ -81,6 +88,25 @@ impl State {
     pub fn take_noreply_reply(&mut self) -> Option<Vec<u8>> {
         self.noreply_reply.take()
     }
+
+    /// Lets large values be received straight into their items (stream connections).
+    pub fn allow_direct(&mut self) {
+        self.direct = true;
+    }
+
+    /// The item whose value the connection reads from the socket next, while bytes of the
+    /// value are still to come.
+    pub fn value_sink(&mut self) -> Option<&mut Reserved> {
+        self.receiving
+            .as_mut()
+            .map(|r| &mut r.reserved)
+            .filter(|r| r.remaining() > 0)
+    }
+}
+
+/// The connection is closing: frees an item whose value was still being received.
+pub fn close(ctx: &Context, session: &mut Session) {
+    receive::abandon(ctx, session);
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -221,6 +247,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         session.memcache.swallow -= n;
         return Step::Done(n);
     }
+    if session.memcache.receiving.is_some() {
+        return receive::step(ctx, session, input, out);
+    }
     match session.login(&ctx.users) {
         None => return Step::Close,
         Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
@@ -241,6 +270,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         session.info.memcache_nread.store(nread, Ordering::Relaxed);
     }
     match parsed {
+        Parsed::Incomplete if nread => {
+            receive::begin(ctx, session, input, &limits).unwrap_or(Step::Incomplete)
+        }
         Parsed::Incomplete => Step::Incomplete,
         Parsed::Rejected {
             error,
@@ -405,73 +437,17 @@ fn execute_command(
             cas_unique,
             noreply,
         } => {
-            let mode = match verb {
-                StoreVerb::Set | StoreVerb::Cas => Mode::Set,
-                StoreVerb::Add => Mode::Add,
-                StoreVerb::Replace => Mode::Replace,
-                StoreVerb::Append => Mode::Append,
-                StoreVerb::Prepend => Mode::Prepend,
+            let line = StoreLine {
+                verb,
+                key,
+                flags,
+                exptime,
+                len: data.len(),
+                cas_unique,
+                noreply,
+                line_len: 0,
             };
-            let mut w = Write::new(0, key, data, flags, clock.memcache_expiry(exptime), mode);
-            if verb == StoreVerb::Cas {
-                w.compare_cas = Some(cas_unique);
-            }
-            let class = ctx.store.class_of(key.len(), data.len());
-            count_set(stats, class);
-            ctx.memcache.record(key, PrefixOp::Set);
-            let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
-            let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
-            let (outcome, old) = if watching && append {
-                ctx.store
-                    .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
-            } else {
-                (ctx.store.store(&w), None)
-            };
-            count_store(stats, class, verb == StoreVerb::Cas, outcome);
-            if watching {
-                let cmd = match verb {
-                    StoreVerb::Set => "set",
-                    StoreVerb::Add => "add",
-                    StoreVerb::Replace => "replace",
-                    StoreVerb::Append => "append",
-                    StoreVerb::Prepend => "prepend",
-                    StoreVerb::Cas => "cas",
-                };
-                let (size, expiry) = match old {
-                    Some((len, expiry)) => (len + data.len(), expiry),
-                    None => (data.len(), w.expiry),
-                };
-                let log = watch::StoreLog {
-                    key,
-                    size,
-                    cmd,
-                    outcome,
-                    expiry,
-                };
-                watch::stored(ctx, session, log);
-            }
-            if matches!(outcome, StoreOutcome::Stored { .. }) {
-                ctx.notify(
-                    notify::STRING,
-                    if append { "append" } else { "set" },
-                    0,
-                    key,
-                );
-                if exptime != 0 && !append {
-                    ctx.notify(notify::GENERIC, "expire", 0, key);
-                }
-            }
-            let reply = match outcome {
-                StoreOutcome::Stored { .. } => Reply::Stored,
-                StoreOutcome::NotStored => Reply::NotStored,
-                StoreOutcome::Exists => Reply::Exists,
-                StoreOutcome::NotFound => Reply::NotFound,
-                StoreOutcome::TooLarge => Reply::TooLarge,
-                StoreOutcome::NoMemory => Reply::NoMemory,
-            };
-            if !noreply {
-                reply.write(out);
-            }
+            store(ctx, session, &line, Value::Bytes(data), out);
         }
         Command::Delete { key, noreply } => {
             ctx.memcache.record(key, PrefixOp::Delete);
@@ -655,6 +631,101 @@ fn execute_command(
         Command::MetaNoop => Reply::MetaNoop.write(out),
     }
     None
+}
+
+/// Where a storage command's value is: in the request, or already received into a
+/// reserved item (`receive.rs`).
+pub(super) enum Value<'a> {
+    Bytes(&'a [u8]),
+    Reserved(Reserved),
+}
+
+/// Runs a classic storage command (`set`, `add`, ..., `cas`) and writes its reply.
+fn store(ctx: &Context, session: &Session, l: &StoreLine<'_>, value: Value<'_>, out: &mut Vec<u8>) {
+    let stats = &ctx.threads[session.worker];
+    let clock = ctx.store.clock();
+    let StoreLine {
+        verb,
+        key,
+        flags,
+        exptime,
+        cas_unique,
+        noreply,
+        ..
+    } = *l;
+    let data_len = l.len;
+    let data: &[u8] = match &value {
+        Value::Bytes(d) => d,
+        Value::Reserved(_) => &[],
+    };
+    let mode = match verb {
+        StoreVerb::Set | StoreVerb::Cas => Mode::Set,
+        StoreVerb::Add => Mode::Add,
+        StoreVerb::Replace => Mode::Replace,
+        StoreVerb::Append => Mode::Append,
+        StoreVerb::Prepend => Mode::Prepend,
+    };
+    let mut w = Write::new(0, key, data, flags, clock.memcache_expiry(exptime), mode);
+    if verb == StoreVerb::Cas {
+        w.compare_cas = Some(cas_unique);
+    }
+    let class = ctx.store.class_of(key.len(), data_len);
+    count_set(stats, class);
+    ctx.memcache.record(key, PrefixOp::Set);
+    let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
+    let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+    let (outcome, old) = match value {
+        Value::Reserved(r) => (ctx.store.commit_reserved(&w, r, |_| ()).0, None),
+        Value::Bytes(_) if watching && append => ctx
+            .store
+            .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry()))),
+        Value::Bytes(_) => (ctx.store.store(&w), None),
+    };
+    count_store(stats, class, verb == StoreVerb::Cas, outcome);
+    if watching {
+        let cmd = match verb {
+            StoreVerb::Set => "set",
+            StoreVerb::Add => "add",
+            StoreVerb::Replace => "replace",
+            StoreVerb::Append => "append",
+            StoreVerb::Prepend => "prepend",
+            StoreVerb::Cas => "cas",
+        };
+        let (size, expiry) = match old {
+            Some((len, expiry)) => (len + data_len, expiry),
+            None => (data_len, w.expiry),
+        };
+        let log = watch::StoreLog {
+            key,
+            size,
+            cmd,
+            outcome,
+            expiry,
+        };
+        watch::stored(ctx, session, log);
+    }
+    if matches!(outcome, StoreOutcome::Stored { .. }) {
+        ctx.notify(
+            notify::STRING,
+            if append { "append" } else { "set" },
+            0,
+            key,
+        );
+        if exptime != 0 && !append {
+            ctx.notify(notify::GENERIC, "expire", 0, key);
+        }
+    }
+    let reply = match outcome {
+        StoreOutcome::Stored { .. } => Reply::Stored,
+        StoreOutcome::NotStored => Reply::NotStored,
+        StoreOutcome::Exists => Reply::Exists,
+        StoreOutcome::NotFound => Reply::NotFound,
+        StoreOutcome::TooLarge => Reply::TooLarge,
+        StoreOutcome::NoMemory => Reply::NoMemory,
+    };
+    if !noreply {
+        reply.write(out);
+    }
 }
 
 /// One key of get/gets/gat/gats: `VALUE key flags bytes [cas]` and the data, or nothing.

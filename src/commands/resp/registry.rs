@@ -14,9 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, copy, functions, hash, hll, keys, latency, list,
-    memory, monitor, object, persistence, pubsub, reset, scripting, server, set, slowlog, sort,
-    strings, transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, config, connection, copy, dump, functions, hash, hll, keys, latency,
+    list, memory, monitor, object, persistence, pubsub, reset, scripting, server, set, slowlog,
+    sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -49,6 +49,7 @@ static FAMILIES: &[&[Spec]] = &[
     blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,
+    dump::COMMANDS,
     sort::COMMANDS,
     memory::COMMANDS,
 ];

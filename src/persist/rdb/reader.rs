@@ -72,6 +72,30 @@ impl<R: Read> Reader<R> {
         Ok(r)
     }
 
+    /// A reader without the file header, for a DUMP payload's body (see
+    /// [`crate::persist::dump`]): [`Self::typed_value`] reads its one value.
+    pub fn bare(src: R) -> Self {
+        Reader {
+            src,
+            offset: 0,
+            crc: 0,
+            version: super::RDB_VERSION,
+            db: 0,
+            verify_checksum: false,
+            done: true,
+        }
+    }
+
+    /// One value preceded by its RDB type byte (a DUMP payload's body). Opcodes are not
+    /// values and are refused.
+    pub fn typed_value(&mut self) -> Result<Value> {
+        let t = self.u8()?;
+        if t >= opcodes::FUNCTION2 {
+            return Err(RdbErrorKind::UnknownType(t));
+        }
+        self.value(t)
+    }
+
     /// The file's RDB version.
     pub fn version(&self) -> u32 {
         self.version

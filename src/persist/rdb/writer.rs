@@ -52,6 +52,20 @@ impl<W: Write> Writer<W> {
         Ok(wr)
     }
 
+    /// A writer without the file header, for a DUMP payload (see [`crate::persist::dump`]).
+    pub fn bare(w: W, compress: bool) -> Self {
+        Writer {
+            w,
+            crc: 0,
+            opts: WriterOptions {
+                compress,
+                checksum: false,
+            },
+            lzf_buf: Vec::new(),
+            written: 0,
+        }
+    }
+
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written
@@ -125,7 +139,18 @@ impl<W: Write> Writer<W> {
     /// A whole entry (its `db` is the caller's business: call [`Self::select_db`] first).
     pub fn entry(&mut self, e: &Entry) -> std::io::Result<()> {
         self.key_header(e.expire_ms, e.mc_flags, rdb_type(&e.value), &e.key)?;
-        match &e.value {
+        self.value_body(&e.value)
+    }
+
+    /// A value as DUMP serializes it: its RDB type byte, then its encoding.
+    pub fn typed_value(&mut self, v: &Value) -> std::io::Result<()> {
+        self.raw(&[rdb_type(v)])?;
+        self.value_body(v)
+    }
+
+    /// A value's encoding for its [`rdb_type`] (no type byte).
+    fn value_body(&mut self, v: &Value) -> std::io::Result<()> {
+        match v {
             Value::String(s) => self.string(s),
             Value::List(v) => {
                 let nodes = pack::quicklist_nodes(v.iter().map(|e| e.as_slice()));
@@ -162,6 +187,11 @@ impl<W: Write> Writer<W> {
                 })
             }
         }
+    }
+
+    /// The stream of a [`Self::bare`] writer (no EOF opcode, no checksum).
+    pub fn finish_bare(self) -> W {
+        self.w
     }
 
     /// The EOF opcode and checksum; returns the stream (flush and sync it yourself).

@@ -554,6 +554,89 @@ fn parse_get(keys: &[u8], cas: bool, touch: Option<i64>, line_len: usize) -> Par
     )
 }
 
+/// A storage command's line (`set`, `add`, `replace`, `cas`...), its data block aside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLine<'a> {
+    pub verb: StoreVerb,
+    pub key: &'a [u8],
+    pub flags: u32,
+    pub exptime: i64,
+    /// The data block's announced length (without its `\r\n`), at most `-I`.
+    pub len: usize,
+    pub cas_unique: u64,
+    pub noreply: bool,
+    /// Bytes of the line with its `\r\n`.
+    pub line_len: usize,
+}
+
+// The rejection is the `Parsed` the caller returns as is (a request keeps its key inline).
+#[allow(clippy::result_large_err)]
+fn store_line<'a>(
+    verb: StoreVerb,
+    args: Tokens<'a>,
+    line_len: usize,
+    limits: &Limits,
+) -> Result<StoreLine<'a>, Parsed<'a>> {
+    let mut words = [&[][..]; 6];
+    let mut n = 0;
+    for t in args {
+        if n == words.len() {
+            return Err(reject(Error::UnknownCommand, line_len));
+        }
+        words[n] = t;
+        n += 1;
+    }
+    let fixed = if verb == StoreVerb::Cas { 5 } else { 4 };
+    if n != fixed && n != fixed + 1 {
+        return Err(reject(Error::UnknownCommand, line_len));
+    }
+    // memcached looks only at the last word, whatever position it is in.
+    let noreply = is_noreply(Some(words[n - 1]));
+    let key = words[0];
+    let bad = || Parsed::Rejected {
+        error: Error::BadFormat,
+        consumed: line_len,
+        swallow: 0,
+        noreply,
+        stale: None,
+    };
+    let fields = (
+        parse_client_flags(words[1]),
+        parse_exptime(words[2]),
+        parse_data_len(words[3]),
+    );
+    let (Some(flags), Some(exptime), Some(len)) = fields else {
+        return Err(bad());
+    };
+    let cas_unique = if verb == StoreVerb::Cas {
+        parse_u64(words[4]).ok_or_else(bad)?
+    } else {
+        0
+    };
+    if !valid_key(key) {
+        return Err(bad());
+    }
+    if key.len() + len + 2 + ITEM_OVERHEAD > limits.item_size_max {
+        return Err(Parsed::Rejected {
+            error: Error::TooLarge,
+            consumed: line_len,
+            swallow: len + 2,
+            noreply,
+            stale: (verb == StoreVerb::Set).then(|| Key::plain(key)),
+        });
+    }
+    Ok(StoreLine {
+        verb,
+        key,
+        flags,
+        exptime,
+        len,
+        cas_unique,
+        noreply,
+        line_len,
+    })
+}
+
 fn parse_store<'a>(
     verb: StoreVerb,
     args: Tokens<'a>,
@@ -561,95 +644,52 @@ fn parse_store<'a>(
     line_len: usize,
     limits: &Limits,
 ) -> Parsed<'a> {
-    let mut words = [&[][..]; 6];
-    let mut n = 0;
-    for t in args {
-        if n == words.len() {
-            return reject(Error::UnknownCommand, line_len);
-        }
-        words[n] = t;
-        n += 1;
-    }
-    let fixed = if verb == StoreVerb::Cas { 5 } else { 4 };
-    if n != fixed && n != fixed + 1 {
-        return reject(Error::UnknownCommand, line_len);
-    }
-    // memcached looks only at the last word, whatever position it is in.
-    let noreply = is_noreply(Some(words[n - 1]));
-    let key = words[0];
-    let fields = (
-        parse_client_flags(words[1]),
-        parse_exptime(words[2]),
-        parse_data_len(words[3]),
-    );
-    let (Some(flags), Some(exptime), Some(len)) = fields else {
-        return Parsed::Rejected {
-            error: Error::BadFormat,
-            consumed: line_len,
-            swallow: 0,
-            noreply,
-            stale: None,
-        };
+    let l = match store_line(verb, args, line_len, limits) {
+        Ok(l) => l,
+        Err(rejected) => return rejected,
     };
-    let cas_unique = if verb == StoreVerb::Cas {
-        match parse_u64(words[4]) {
-            Some(v) => v,
-            None => {
-                return Parsed::Rejected {
-                    error: Error::BadFormat,
-                    consumed: line_len,
-                    swallow: 0,
-                    noreply,
-                    stale: None,
-                }
-            }
-        }
-    } else {
-        0
-    };
-    if !valid_key(key) {
-        return Parsed::Rejected {
-            error: Error::BadFormat,
-            consumed: line_len,
-            swallow: 0,
-            noreply,
-            stale: None,
-        };
-    }
-    if key.len() + len + 2 + ITEM_OVERHEAD > limits.item_size_max {
-        return Parsed::Rejected {
-            error: Error::TooLarge,
-            consumed: line_len,
-            swallow: len + 2,
-            noreply,
-            stale: (verb == StoreVerb::Set).then(|| Key::plain(key)),
-        };
-    }
-    let Some(data) = data_block(input, line_len, len) else {
+    let Some(data) = data_block(input, line_len, l.len) else {
         return Parsed::Incomplete;
     };
-    let consumed = line_len + len + 2;
+    let consumed = line_len + l.len + 2;
     let Some(data) = data else {
         return Parsed::Rejected {
             error: Error::BadDataChunk,
             consumed,
             swallow: 0,
-            noreply,
+            noreply: l.noreply,
             stale: None,
         };
     };
     ok(
         Command::Store {
             verb,
-            key,
-            flags,
-            exptime,
+            key: l.key,
+            flags: l.flags,
+            exptime: l.exptime,
             data,
-            cas_unique,
-            noreply,
+            cas_unique: l.cas_unique,
+            noreply: l.noreply,
         },
         consumed,
     )
+}
+
+/// A `set`, `add`, `replace` or `cas` whose line is whole and valid but whose data block
+/// has not all arrived (what [`parse`] answers `Incomplete` for): its line, so that the
+/// value can be received straight into a reserved item. `None` for anything else.
+pub fn pending_store<'a>(input: &'a [u8], limits: &Limits) -> Option<StoreLine<'a>> {
+    let (line, line_len) = split_line(input)?;
+    let mut tokens = Tokens(line);
+    let verb = match tokens.next()? {
+        b"set" => StoreVerb::Set,
+        b"add" => StoreVerb::Add,
+        b"replace" => StoreVerb::Replace,
+        b"cas" => StoreVerb::Cas,
+        _ => return None,
+    };
+    let l = store_line(verb, Tokens(tokens.0), line_len, limits).ok()?;
+    (input.len() < line_len + l.len + 2).then_some(l)
 }
 
 /// The data block after a storage line: `None` until `len + 2` bytes arrived, then the data
