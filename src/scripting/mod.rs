@@ -85,7 +85,7 @@ pub struct RunState {
     load_deadline_ms: AtomicU64,
     /// The running function's name and the FCALL that called it (FUNCTION STATS), its
     /// arguments as bytes and ranges (buffers reused from one FCALL to the next).
-    current: Mutex<(String, Vec<u8>, Vec<(usize, usize)>)>,
+    current: Mutex<Current>,
     /// Libraries and functions loaded (FUNCTION STATS answers while a function runs).
     libraries: AtomicUsize,
     functions: AtomicUsize,
@@ -94,6 +94,10 @@ pub struct RunState {
     scripts: AtomicUsize,
     lua_bytes: AtomicUsize,
 }
+
+/// The running function's name, and its FCALL's arguments as bytes and `(start, end)`
+/// ranges.
+type Current = (String, Vec<u8>, Vec<(usize, usize)>);
 
 /// What FUNCTION STATS reports of the running function.
 pub struct RunningFunction {
