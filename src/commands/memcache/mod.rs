@@ -26,6 +26,7 @@ pub use auth::add_file_users;
 mod login;
 mod meta;
 mod receive;
+pub mod send;
 mod stats;
 
 use crate::hub::monitor::{memcache_monitor_line, stream};
@@ -76,6 +77,9 @@ pub struct State {
     /// The storage command whose value is being received, and its key.
     receiving: Option<receive::Receiving>,
     recv_key: Vec<u8>,
+    /// Large values of replies in the write buffer, sent from their pinned items
+    /// (`send.rs`).
+    pub pinned: std::cell::RefCell<send::PinnedOutput>,
 }
 
 impl State {
@@ -104,9 +108,11 @@ impl State {
     }
 }
 
-/// The connection is closing: frees an item whose value was still being received.
+/// The connection is closing: frees an item whose value was still being received and
+/// gives back the items of unsent replies.
 pub fn close(ctx: &Context, session: &mut Session) {
     receive::abandon(ctx, session);
+    session.memcache.pinned.get_mut().clear(&ctx.store);
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -250,6 +256,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if session.memcache.receiving.is_some() {
         return receive::step(ctx, session, input, out);
     }
+    if ctx.settings.null_server {
+        return null_reply(input, out);
+    }
     match session.login(&ctx.users) {
         None => return Step::Close,
         Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
@@ -327,6 +336,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                     if !matches!(command, Command::Get { .. }) {
                         // memcached closes without sending what was pending.
                         out.clear();
+                        session.memcache.pinned.get_mut().clear(&ctx.store);
                         return Step::Close;
                     }
                     out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
@@ -353,6 +363,39 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             step.unwrap_or(Step::Done(consumed))
         }
     }
+}
+
+/// `-o null_server`: frames one request (a line, and a storage command's data block) and
+/// answers fixed bytes, touching no storage.
+fn null_reply(input: &[u8], out: &mut Vec<u8>) -> Step {
+    let Some(nl) = input.iter().position(|&b| b == b'\n') else {
+        return Step::Incomplete;
+    };
+    let line = &input[..nl];
+    let stores = [
+        &b"set "[..],
+        b"add ",
+        b"replace ",
+        b"append ",
+        b"prepend ",
+        b"cas ",
+    ];
+    if !stores.iter().any(|v| line.starts_with(v)) {
+        out.extend_from_slice(b"END\r\n");
+        return Step::Done(nl + 1);
+    }
+    let len = line
+        .split(|&b| b == b' ' || b == b'\r')
+        .filter(|w| !w.is_empty())
+        .nth(4)
+        .and_then(crate::protocol::memcache::parse_u64)
+        .unwrap_or(0) as usize;
+    let need = nl + 1 + len + 2;
+    if input.len() < need {
+        return Step::Incomplete;
+    }
+    out.extend_from_slice(b"STORED\r\n");
+    Step::Done(need)
 }
 
 /// Runs one command, then logs what it changed when the append-only file is on.
@@ -758,7 +801,9 @@ fn get_one(
             write_u64(out, item.cas());
         }
         out.extend_from_slice(b"\r\n");
-        item.copy_value_to(out);
+        if !send::pin_value(ctx, session, item, out.len()) {
+            item.copy_value_to(out);
+        }
         out.extend_from_slice(b"\r\n");
     });
     let hit = matches!(found, Lookup::Hit(()));
