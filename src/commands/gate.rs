@@ -12,8 +12,14 @@
 //! ```
 //!
 //! Each gate is a `parking_lot::Mutex` on its own cache line, touched only by its worker
-//! (uncontended: one compare-and-swap to take, one to give back per turn) except while an
-//! exclusive section waits for it. Lock order: `exclusive` → gates in index order → the
+//! (uncontended: one compare-and-swap to take, one to give back) except while an
+//! exclusive section waits for it.
+//!
+//! **Socket I/O runs outside the gate.** A worker gives its gate back before it reads or
+//! writes a socket ([`Gates::pause`]) and takes it again when it next runs a request
+//! ([`Gates::resume`], at the start of `commands::process`). An exclusive section so
+//! waits for at most the request another worker is running, not for its whole turn of
+//! system calls, and while one worker runs a script the others still move bytes. Lock order: `exclusive` → gates in index order → the
 //! store's own locks. A worker never waits for `exclusive` while holding its gate, so the
 //! holder of `exclusive` always gets every gate once the turns in progress end.
 //!
@@ -33,10 +39,44 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{lock_api::ArcMutexGuard, Mutex, RawMutex};
 
 type GateGuard = ArcMutexGuard<RawMutex, ()>;
+
+/// How long a worker spins for a gate or the exclusive lock before it sleeps: both are
+/// held for microseconds (one request, one script), less than parking a thread and waking
+/// it again costs.
+const SPIN_FOR: Duration = Duration::from_micros(20);
+
+/// Waits for `is_locked` to turn false and takes the lock with `try_take`, spinning up to
+/// [`SPIN_FOR`]; `None` when it is still held then (the caller sleeps on it).
+fn spin<T>(is_locked: impl Fn() -> bool, mut try_take: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(t) = try_take() {
+        return Some(t);
+    }
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if !is_locked() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        if let Some(t) = try_take() {
+            return Some(t);
+        }
+        if start.elapsed() > SPIN_FOR {
+            return None;
+        }
+    }
+}
+
+/// Takes a gate, spinning first.
+fn lock_gate(gate: &Arc<Mutex<()>>) -> GateGuard {
+    spin(|| gate.is_locked(), || Mutex::try_lock_arc(gate)).unwrap_or_else(|| Mutex::lock_arc(gate))
+}
 
 /// One worker's gate, alone on its cache line so workers never share a line per turn.
 #[repr(align(128))]
@@ -45,8 +85,11 @@ struct Gate(Arc<Mutex<()>>);
 /// What the current thread holds.
 enum Held {
     Nothing,
-    /// A worker's turn: its own gate.
-    Turn(GateGuard),
+    /// A worker's turn: its own gate (and its index).
+    Turn(GateGuard, usize),
+    /// A worker's turn while it reads or writes sockets: its gate given back until its
+    /// next request.
+    Paused(usize),
     /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
     /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
     Exclusive(Vec<GateGuard>, Option<usize>),
@@ -90,15 +133,39 @@ impl Gates {
     /// Worker `worker` starts a turn of requests: takes its gate (waits while an exclusive
     /// section runs). Ended by [`Gates::end_turn`].
     pub fn begin_turn(&self, worker: usize) {
-        let guard = Mutex::lock_arc(&self.gates[worker].0);
-        HELD.with(|h| *h.borrow_mut() = Held::Turn(guard));
+        let guard = lock_gate(&self.gates[worker].0);
+        HELD.with(|h| *h.borrow_mut() = Held::Turn(guard, worker));
+    }
+
+    /// Gives back this thread's gate while its turn does socket I/O (no command runs until
+    /// [`Gates::resume`]). Fair: an exclusive section waiting for the gate gets it first.
+    pub fn pause(&self) {
+        HELD.with(|h| {
+            let mut held = h.borrow_mut();
+            if let Held::Turn(_, worker) = *held {
+                if let Held::Turn(guard, _) = std::mem::replace(&mut *held, Held::Paused(worker)) {
+                    ArcMutexGuard::unlock_fair(guard);
+                }
+            }
+        });
+    }
+
+    /// Takes this thread's gate back after [`Gates::pause`] (before a request runs); does
+    /// nothing when it holds it.
+    pub fn resume(&self) {
+        HELD.with(|h| {
+            let mut held = h.borrow_mut();
+            if let Held::Paused(worker) = *held {
+                *held = Held::Turn(lock_gate(&self.gates[worker].0), worker);
+            }
+        });
     }
 
     /// Ends the turn begun on this thread: gives the gate back, fairly, so that an
     /// exclusive section waiting for it gets it before this worker's next turn.
     pub fn end_turn(&self) {
         HELD.with(|h| {
-            if let Held::Turn(guard) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
+            if let Held::Turn(guard, _) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
                 ArcMutexGuard::unlock_fair(guard);
             }
         });
@@ -123,16 +190,16 @@ impl Gates {
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
         let worker = match own {
-            Held::Exclusive(..) => None,
-            Held::Turn(guard) => {
-                let worker = self.index_of(&guard);
+            Held::Exclusive(..) | Held::Nothing => None,
+            Held::Turn(guard, worker) => {
                 drop(guard);
-                worker
+                Some(worker)
             }
-            Held::Nothing => None,
+            Held::Paused(worker) => Some(worker),
         };
-        let lock = self.exclusive.lock();
-        let all = self.gates.iter().map(|g| Mutex::lock_arc(&g.0)).collect();
+        let lock = spin(|| self.exclusive.is_locked(), || self.exclusive.try_lock())
+            .unwrap_or_else(|| self.exclusive.lock());
+        let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
@@ -158,11 +225,6 @@ impl Gates {
             }
         });
     }
-
-    fn index_of(&self, guard: &GateGuard) -> Option<usize> {
-        let target = Arc::as_ptr(ArcMutexGuard::mutex(guard));
-        self.gates.iter().position(|g| Arc::as_ptr(&g.0) == target)
-    }
 }
 
 /// Proof that the holder runs inside an exclusive section (passed to its closure).
@@ -178,21 +240,29 @@ struct SectionEnd<'a> {
 
 impl Drop for SectionEnd<'_> {
     fn drop(&mut self) {
+        let held = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
+        let mut all = match held {
+            Held::Exclusive(all, _) => all,
+            _ => Vec::new(),
+        };
         if self.gates.busy() {
-            let all: Vec<GateGuard> = self
-                .gates
-                .gates
-                .iter()
-                .map(|g| Mutex::lock_arc(&g.0))
-                .collect();
+            // Opened for `-BUSY` (the gates were given back): take them all again before
+            // lowering the flag.
+            all = self.gates.gates.iter().map(|g| lock_gate(&g.0)).collect();
             self.gates.busy.store(false, Ordering::SeqCst);
-            drop(all);
         }
-        HELD.with(|h| *h.borrow_mut() = Held::Nothing);
+        // The running worker keeps its own gate (the rest of its request runs under it)
+        // rather than giving it back and queueing for it behind the next section.
+        let own = match self.worker {
+            Some(w) if w < all.len() => Some(all.swap_remove(w)),
+            _ => None,
+        };
+        drop(all);
         drop(self.lock.take());
-        let turn = match self.worker {
-            Some(w) => Held::Turn(Mutex::lock_arc(&self.gates.gates[w].0)),
-            None => Held::Nothing,
+        let turn = match (self.worker, own) {
+            (Some(w), Some(guard)) => Held::Turn(guard, w),
+            (Some(w), None) => Held::Turn(lock_gate(&self.gates.gates[w].0), w),
+            (None, _) => Held::Nothing,
         };
         HELD.with(|h| *h.borrow_mut() = turn);
     }

@@ -404,6 +404,8 @@ fn refused_by_protected_mode(
 
 /// Handles at most one request from the start of `input`, appending its reply to `out`.
 pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec<u8>) -> Step {
+    // The worker's gate, given back while it did socket I/O (commands::gate).
+    ctx.gates.resume();
     crate::hub::tracking::begin_command(session.info.id);
     let step = process_one(ctx, session, input, out);
     crate::hub::tracking::end_command(&ctx.hub);

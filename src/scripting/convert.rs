@@ -12,29 +12,41 @@
 //! → error, `ok` → status, `double`, `big_number`, `verbatim_string`, `map`, `set` →
 //! their RESP3 types, other tables → array up to the first nil, anything else → null.
 
+use std::io::Write as _;
+
 use mlua::{Lua, MultiValue, Table, Value};
 
-use crate::protocol::resp::Writer;
+use crate::protocol::resp::{Args, Writer};
 
 /// Where a script's commands run: a synthetic client on the RESP command table.
 pub trait Host {
     /// Runs `args` for the script and appends its reply to `out` (RESP3 when `resp3`).
     /// `Err` (the error text, code first) when the script may not run it.
-    fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String>;
+    fn command(&mut self, args: Args<'_>, resp3: bool, out: &mut Vec<u8>) -> Result<(), String>;
 
     /// The script may not write (EVAL_RO, FCALL_RO, the `no-writes` flag).
     fn deny_writes(&mut self);
+}
+
+/// Buffers the bridge reuses from one `redis.call` to the next (and one script run to the
+/// next): the command's arguments and its reply.
+#[derive(Default)]
+pub struct Scratch {
+    bytes: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+    out: Vec<u8>,
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).
 const DEPTH_MAX: usize = 128;
 
 /// `redis.call`/`redis.pcall`'s Rust half: the reply as a Lua value, and whether it is an
-/// error (which `redis.call` raises).
+/// error (which `redis.call` raises). Allocates nothing in Rust once `scratch` has grown.
 pub fn bridge_call(
     lua: &Lua,
-    bridge: &Table,
+    resp3: bool,
     host: &mut dyn Host,
+    scratch: &mut Scratch,
     args: MultiValue,
 ) -> mlua::Result<(Value, bool)> {
     let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
@@ -45,22 +57,27 @@ pub fn bridge_call(
     if args.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    let Scratch { bytes, ranges, out } = scratch;
+    bytes.clear();
+    ranges.clear();
     for arg in args.iter() {
+        let start = bytes.len();
         match arg {
-            Value::String(s) => owned.push(s.as_bytes().to_vec()),
-            Value::Integer(i) => owned.push(i.to_string().into_bytes()),
-            Value::Number(n) => owned.push(format_number(*n).into_bytes()),
+            Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
+            Value::Integer(i) => {
+                let _ = write!(bytes, "{i}");
+            }
+            Value::Number(n) => bytes.extend_from_slice(format_number(*n).as_bytes()),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         }
+        ranges.push((start, bytes.len()));
     }
-    let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let resp3 = bridge.raw_get::<i64>("resp").unwrap_or(2) == 3;
-    let mut out = Vec::new();
-    if let Err(msg) = host.command(&refs, resp3, &mut out) {
+    drop(args);
+    out.clear();
+    if let Err(msg) = host.command(Args::new(bytes, ranges), resp3, out) {
         return fail(&msg);
     }
-    let (value, _) = parse(lua, &out, resp3)?;
+    let (value, _) = parse(lua, out, resp3)?;
     let failed = out.first() == Some(&b'-');
     Ok((value, failed))
 }
@@ -316,8 +333,11 @@ pub fn error_text(e: &mlua::Error) -> String {
 /// run. A failed `redis.call` leaves its error table in `bridge.pending` and raises; the
 /// error handler and the sandbox's `pcall` put the table back in place of that error.
 fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Function> {
+    // Made once: a `&str` key would be a new Lua string on every call.
+    let call = lua.create_string("call")?;
+    let pending = lua.create_string("pending")?;
     lua.create_function(move |lua, args: MultiValue| {
-        let (value, failed) = match bridge.raw_get::<Value>("call")? {
+        let (value, failed) = match bridge.raw_get::<Value>(&call)? {
             Value::Function(f) => f.call::<(Value, bool)>(args)?,
             _ => {
                 let t = lua.create_table()?;
@@ -329,7 +349,7 @@ fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Fu
             }
         };
         if failed && raise {
-            bridge.raw_set("pending", value)?;
+            bridge.raw_set(&pending, value)?;
             return Err(mlua::Error::RuntimeError("redis.call failed".into()));
         }
         Ok(value)

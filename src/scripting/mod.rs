@@ -34,7 +34,7 @@ mod structlib;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use mlua::{
@@ -43,7 +43,7 @@ use mlua::{
 use parking_lot::Mutex;
 
 use crate::commands::gate::Gates;
-use crate::protocol::resp::Writer;
+use crate::protocol::resp::{Args, Writer};
 
 pub use convert::Host;
 use functions::{FunctionInfo, Libraries, Library};
@@ -80,11 +80,12 @@ pub struct RunState {
     /// When the running script started (ms since `epoch`).
     started_ms: AtomicU64,
     threshold_ms: AtomicU64,
-    epoch: Mutex<Option<Instant>>,
+    epoch: OnceLock<Instant>,
     /// While FUNCTION LOAD runs a library's code: when it must stop (ms since `epoch`).
     load_deadline_ms: AtomicU64,
-    /// The running function's name and the FCALL that called it (FUNCTION STATS).
-    current: Mutex<(String, Vec<Vec<u8>>)>,
+    /// The running function's name and the FCALL that called it (FUNCTION STATS), its
+    /// arguments as bytes and ranges (buffers reused from one FCALL to the next).
+    current: Mutex<Current>,
     /// Libraries and functions loaded (FUNCTION STATS answers while a function runs).
     libraries: AtomicUsize,
     functions: AtomicUsize,
@@ -93,6 +94,10 @@ pub struct RunState {
     scripts: AtomicUsize,
     lua_bytes: AtomicUsize,
 }
+
+/// The running function's name, and its FCALL's arguments as bytes and `(start, end)`
+/// ranges.
+type Current = (String, Vec<u8>, Vec<(usize, usize)>);
 
 /// What FUNCTION STATS reports of the running function.
 pub struct RunningFunction {
@@ -113,9 +118,7 @@ pub enum Kill {
 
 impl RunState {
     fn now_ms(&self) -> u64 {
-        let mut epoch = self.epoch.lock();
-        let start = *epoch.get_or_insert_with(Instant::now);
-        start.elapsed().as_millis() as u64
+        self.epoch.get_or_init(Instant::now).elapsed().as_millis() as u64
     }
 
     /// Asks the running script (`function`: a function) to stop.
@@ -168,7 +171,12 @@ impl RunState {
         if !self.is_running() || !self.is_function() {
             return None;
         }
-        let (name, command) = self.current.lock().clone();
+        let (name, command) = {
+            let current = self.current.lock();
+            let (name, bytes, ranges) = &*current;
+            let command = Args::new(bytes, ranges).iter_from(0).map(<[u8]>::to_vec);
+            (name.clone(), command.collect())
+        };
         let duration_ms = self
             .now_ms()
             .saturating_sub(self.started_ms.load(Ordering::Relaxed));
@@ -197,6 +205,28 @@ pub struct Scripting {
 impl std::fmt::Debug for Scripting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scripting").finish_non_exhaustive()
+    }
+}
+
+/// A script's KEYS and ARGV: the arguments of an EVAL/FCALL-style command after its key
+/// count (`args[2]`), the first `numkeys` of them keys.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    pub args: Args<'a>,
+    pub numkeys: usize,
+}
+
+impl<'a> Params<'a> {
+    fn keys(self) -> impl Iterator<Item = &'a [u8]> {
+        self.args.iter_from(3).take(self.numkeys)
+    }
+
+    fn argv(self) -> impl Iterator<Item = &'a [u8]> {
+        self.args.iter_from(3 + self.numkeys)
+    }
+
+    fn argc(self) -> usize {
+        self.args.len().saturating_sub(3 + self.numkeys)
     }
 }
 
@@ -245,8 +275,13 @@ struct Engine {
     fenv: Table,
     load_library: Function,
     run: Arc<RunState>,
-    /// Hidden table: `call` (the bridge, set for one run) and `resp` (redis.setresp).
+    /// Hidden table: `resp` (redis.setresp) and `pending` (a failed `redis.call`'s error).
     bridge: Table,
+    /// The `redis` table behind the scripts' read-only view, and its `call` and `pcall`
+    /// between runs (they answer that no script runs).
+    redis: Table,
+    idle_call: Function,
+    idle_pcall: Function,
     /// The real globals, behind the scripts' proxy environment.
     globals: Table,
     env: Table,
@@ -255,6 +290,29 @@ struct Engine {
     handler: Function,
     /// Runs since the last incremental collection step (see `invoke`).
     runs_since_gc: u32,
+    /// Table keys made once (a `&str` key is a new Lua string at every use).
+    names: Names,
+    /// The bridge's reused buffers.
+    scratch: convert::Scratch,
+}
+
+/// Lua strings the hot path uses as table keys.
+struct Names {
+    call: mlua::String,
+    pcall: mlua::String,
+    pending: mlua::String,
+    resp: mlua::String,
+    keys: mlua::String,
+    argv: mlua::String,
+}
+
+/// With a memory limit set, mlua wraps each C API call it makes in a protected call, which
+/// on Lua 5.1 allocates a C closure (garbage) every time. The limit is what stops a script
+/// that allocates without bound, so it is on while Lua code runs and off while Rust builds
+/// or reads values for a run (what Rust adds then is bounded by the command's arguments
+/// and one command's reply; the next Lua allocation past the limit fails).
+fn heap_limit(lua: &Lua, on: bool) {
+    let _ = lua.set_memory_limit(if on { LUA_HEAP_LIMIT } else { 0 });
 }
 
 impl Scripting {
@@ -301,18 +359,17 @@ impl Scripting {
     /// Runs a script with `keys` and `argv`, its commands through `host`, and writes its
     /// reply (or error) to `w`; `ro`: EVAL_RO / EVALSHA_RO. Call inside an exclusive
     /// section of the gates.
-    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &self,
         target: Target<'_>,
-        keys: &[&[u8]],
-        argv: &[&[u8]],
+        params: Params<'_>,
         host: &mut dyn Host,
         w: &mut Writer<'_>,
         busy_threshold_ms: u64,
         ro: bool,
     ) -> Result<(), RunError> {
-        let mut engine = self.engine.lock();
+        let mut guard = self.engine.lock();
+        let engine = &mut *guard;
         let sha = match target {
             Target::Sha(sha) => {
                 let key = sha_key(sha).ok_or(RunError::NoScript)?;
@@ -336,23 +393,29 @@ impl Scripting {
             _ if ro => host.deny_writes(),
             _ => {}
         }
-        let name = String::from_utf8_lossy(&sha).into_owned();
-        let set_array = |name: &str, items: &[&[u8]]| -> mlua::Result<()> {
-            let t = engine.array(items)?;
-            engine.globals.raw_set(name, t)
-        };
-        if set_array("KEYS", keys).is_err() || set_array("ARGV", argv).is_err() {
+        let name = std::str::from_utf8(&sha).unwrap_or_default();
+        heap_limit(&engine.lua, false);
+        let set = (|| -> mlua::Result<()> {
+            let keys = engine.array(params.keys(), params.numkeys)?;
+            engine.globals.raw_set(&engine.names.keys, keys)?;
+            let argv = engine.array(params.argv(), params.argc())?;
+            engine.globals.raw_set(&engine.names.argv, argv)
+        })();
+        if set.is_err() {
+            heap_limit(&engine.lua, true);
             w.error(b"ERR not enough memory to run the script");
             return Ok(());
         }
         let run = Run {
-            name: &name,
+            name,
             function: false,
             busy_threshold_ms,
         };
         engine.invoke(&run, &f, MultiValue::new(), host, w);
-        let _ = engine.globals.raw_set("KEYS", Value::Nil);
-        let _ = engine.globals.raw_set("ARGV", Value::Nil);
+        heap_limit(&engine.lua, false);
+        let _ = engine.globals.raw_set(&engine.names.keys, Value::Nil);
+        let _ = engine.globals.raw_set(&engine.names.argv, Value::Nil);
+        heap_limit(&engine.lua, true);
         Ok(())
     }
 
@@ -364,13 +427,10 @@ impl Scripting {
     /// FCALL / FCALL_RO (`ro`): runs function `name` with `keys` and `argv` as its two
     /// arguments; `command` is the caller's whole command (FUNCTION STATS shows it). Call
     /// inside an exclusive section of the gates.
-    #[allow(clippy::too_many_arguments)]
     pub fn call_function(
         &self,
         name: &[u8],
-        keys: &[&[u8]],
-        argv: &[&[u8]],
-        command: &[&[u8]],
+        params: Params<'_>,
         host: &mut dyn Host,
         w: &mut Writer<'_>,
         busy_threshold_ms: u64,
@@ -396,15 +456,26 @@ impl Scripting {
         } else {
             host.deny_writes();
         }
-        let (Ok(k), Ok(a)) = (engine.array(keys), engine.array(argv)) else {
+        heap_limit(&engine.lua, false);
+        let (Ok(k), Ok(a)) = (
+            engine.array(params.keys(), params.numkeys),
+            engine.array(params.argv(), params.argc()),
+        ) else {
+            heap_limit(&engine.lua, true);
             w.error(b"ERR not enough memory to run the script");
             return Ok(());
         };
         {
             let mut current = self.run.current.lock();
-            current.0.clone_from(&fname);
-            current.1.clear();
-            current.1.extend(command.iter().map(|a| a.to_vec()));
+            let (name, bytes, ranges) = &mut *current;
+            name.clone_from(&fname);
+            bytes.clear();
+            ranges.clear();
+            for arg in params.args.iter_from(0) {
+                let start = bytes.len();
+                bytes.extend_from_slice(arg);
+                ranges.push((start, bytes.len()));
+            }
         }
         let run = Run {
             name: &fname,
@@ -413,6 +484,7 @@ impl Scripting {
         };
         let args = MultiValue::from_iter([Value::Table(k), Value::Table(a)]);
         engine.invoke(&run, &callback, args, host, w);
+        heap_limit(&engine.lua, true);
         Ok(())
     }
 
@@ -511,12 +583,13 @@ impl Engine {
         globals.raw_set("struct", structlib::open(&lua)?)?;
         let bridge = lua.create_table()?;
         let helpers = convert::helpers(&lua, &bridge)?;
-        let (env, runner, handler, fenv, load_library): (
+        let (env, runner, handler, fenv, load_library, redis): (
             Table,
             Function,
             Function,
             Table,
             Function,
+            Table,
         ) = lua.load(PRELUDE).set_name("@redis_lib").call((
             bridge.clone(),
             globals.clone(),
@@ -548,7 +621,22 @@ impl Engine {
         lua.gc_collect()?;
         lua.gc_set_pause(100);
         lua.gc_set_step_multiplier(400);
+        let names = Names {
+            call: lua.create_string("call")?,
+            pcall: lua.create_string("pcall")?,
+            pending: lua.create_string("pending")?,
+            resp: lua.create_string("resp")?,
+            keys: lua.create_string("KEYS")?,
+            argv: lua.create_string("ARGV")?,
+        };
+        let idle_call = redis.raw_get(&names.call)?;
+        let idle_pcall = redis.raw_get(&names.pcall)?;
         Ok(Engine {
+            redis,
+            idle_call,
+            idle_pcall,
+            names,
+            scratch: convert::Scratch::default(),
             gates,
             lua,
             scripts: HashMap::new(),
@@ -596,10 +684,10 @@ impl Engine {
         Ok(sha)
     }
 
-    /// `items` as a Lua array of strings (KEYS, ARGV).
-    fn array(&self, items: &[&[u8]]) -> mlua::Result<Table> {
-        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
+    /// `n` `items` as a Lua array of strings (KEYS, ARGV).
+    fn array<'x>(&self, items: impl Iterator<Item = &'x [u8]>, n: usize) -> mlua::Result<Table> {
+        let t = self.lua.create_table_with_capacity(n, 0)?;
+        for (i, item) in items.enumerate() {
             t.raw_set(i + 1, self.lua.create_string(item)?)?;
         }
         Ok(t)
@@ -735,36 +823,72 @@ impl Engine {
         run.started_ms.store(run.now_ms(), Ordering::SeqCst);
         run.running.store(true, Ordering::SeqCst);
         let name = who.name;
-        let _ = self.bridge.raw_set("resp", 2);
-        let lua = &self.lua;
-        let bridge = &self.bridge;
-        let gates = &self.gates;
+        let Engine {
+            lua,
+            bridge,
+            redis,
+            names,
+            scratch,
+            gates,
+            runner,
+            handler,
+            ..
+        } = self;
+        let (lua, bridge, redis, names, gates) = (&*lua, &*bridge, &*redis, &*names, &**gates);
+        heap_limit(lua, false);
+        let _ = bridge.raw_set(&names.resp, 2);
+        let host = std::cell::RefCell::new((host, scratch));
         let result = lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, args: MultiValue| {
-                run.check_busy(gates);
-                convert::bridge_call(lua, bridge, &mut *host, args)
-            })?;
-            bridge.raw_set("call", call)?;
-            let out: MultiValue = self.runner.call((f.clone(), self.handler.clone(), args))?;
-            bridge.raw_set("call", Value::Nil)?;
+            // `redis.call` (`raise`: a failed command raises its error) and `redis.pcall`,
+            // Rust functions set in the `redis` table for this run.
+            let bridge_fn = |raise: bool| {
+                let host = &host;
+                scope.create_function(move |lua, args: MultiValue| {
+                    run.check_busy(gates);
+                    let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
+                    let mut held = host
+                        .try_borrow_mut()
+                        .map_err(|_| mlua::Error::RecursiveMutCallback)?;
+                    let (host, scratch) = &mut *held;
+                    heap_limit(lua, false);
+                    let out = convert::bridge_call(lua, resp3, &mut **host, scratch, args);
+                    heap_limit(lua, true);
+                    let (value, failed) = out?;
+                    if failed && raise {
+                        // The error handler (or the sandbox's pcall) puts the table back
+                        // in place of this error.
+                        bridge.raw_set(&names.pending, value)?;
+                        return Err(mlua::Error::RuntimeError("redis.call failed".into()));
+                    }
+                    Ok(value)
+                })
+            };
+            redis.raw_set(&names.call, bridge_fn(true)?)?;
+            redis.raw_set(&names.pcall, bridge_fn(false)?)?;
+            heap_limit(lua, true);
+            let out: MultiValue = runner.call((f, &*handler, args))?;
+            heap_limit(lua, false);
             let mut out = out.into_iter();
             let ok = matches!(out.next(), Some(Value::Boolean(true)));
             let value = out.next().unwrap_or(Value::Nil);
             if ok {
-                let resp3 = bridge.raw_get::<i64>("resp").unwrap_or(2) == 3;
+                let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
                 convert::reply(&value, resp3, w);
             } else {
                 convert::error_reply(&value, name, w);
             }
             Ok(())
         });
+        heap_limit(lua, false);
+        let _ = redis.raw_set(&names.call, &self.idle_call);
+        let _ = redis.raw_set(&names.pcall, &self.idle_pcall);
         if let Err(e) = result {
-            let _ = self.bridge.raw_set("call", Value::Nil);
             w.error_fmt(format_args!(
                 "ERR Error running script {name}, {}",
                 convert::error_text(&e)
             ));
         }
+        heap_limit(lua, true);
         run.running.store(false, Ordering::SeqCst);
         run.kill.store(false, Ordering::SeqCst);
         // Lua 5.1 has no emergency collection: garbage a failed script left near the heap

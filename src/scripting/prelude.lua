@@ -1,7 +1,9 @@
 -- slabd's Lua prelude: the Lua half of the `redis` library and the sandbox, run once when
 -- the interpreter starts (src/scripting/mod.rs). Arguments: the hidden bridge table (its
 -- `call` field is set by Rust for the length of one script run), the real globals, and
--- Rust helpers. Returns the scripts' environment, the runner and the error handler.
+-- Rust helpers. Returns the scripts' environment, the runner, the error handler, the
+-- functions' environment, the library loader and the `redis` table (Rust sets its `call`
+-- and `pcall` for each run).
 local bridge, G, helpers = ...
 local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string_byte, table =
@@ -314,4 +316,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, handler, fenv, load_library
+return env, runner, handler, fenv, load_library, redis

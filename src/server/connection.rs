@@ -572,6 +572,8 @@ impl Connection {
             // times, and client eviction must see each client's real size.
             self.count_buffers(&ctx.server);
         }
+        // No command runs while this worker reads: scripts on other workers need not wait.
+        ctx.gates.pause();
         loop {
             let mut space = self.rbuf.capacity() - self.rbuf.len();
             let fd = self.stream.fd();
@@ -651,6 +653,7 @@ impl Connection {
         if crate::persist::group::defer_reply(slot as usize) {
             return Ok(());
         }
+        ctx.gates.pause();
         self.stream.send_records()?;
         if self.sent < self.wbuf.len() {
             let now = ctx.store.clock().now();

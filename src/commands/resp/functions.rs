@@ -38,12 +38,11 @@ fn fcall_generic(call: &mut Call<'_>, args: Args<'_>, ro: bool) {
     let Some(numkeys) = parse_i64(args.get(2)) else {
         return call.w.error(b"ERR Bad number of keys provided");
     };
-    let Some((keys, argv)) = split_keys(call, args, numkeys) else {
+    let Some(params) = split_keys(call, args, numkeys) else {
         return;
     };
-    let command: Vec<&[u8]> = args.iter_from(0).collect();
     run_exclusive(call, |scripting, host, w, threshold| {
-        scripting.call_function(name, &keys, &argv, &command, host, w, threshold, ro)
+        scripting.call_function(name, params, host, w, threshold, ro)
     });
 }
 

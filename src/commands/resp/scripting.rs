@@ -10,7 +10,7 @@
 use super::registry::{registry, spec, Spec};
 use super::{key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
-use crate::scripting::{Host, Kill, RunError, Scripting, Target};
+use crate::scripting::{Host, Kill, Params, RunError, Scripting, Target};
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -55,14 +55,11 @@ pub(super) struct ScriptHost<'c, 'a> {
     pub(super) call: &'c mut Call<'a>,
     /// EVAL_RO / FCALL_RO / `no-writes`: write commands are refused.
     pub(super) read_only: bool,
-    /// Reused argument buffer.
-    pub(super) bytes: Vec<u8>,
-    pub(super) ranges: Vec<(usize, usize)>,
 }
 
 impl Host for ScriptHost<'_, '_> {
-    fn command(&mut self, args: &[&[u8]], resp3: bool, out: &mut Vec<u8>) -> Result<(), String> {
-        let Some(spec) = registry().lookup(args[0]) else {
+    fn command(&mut self, args: Args<'_>, resp3: bool, out: &mut Vec<u8>) -> Result<(), String> {
+        let Some(spec) = registry().lookup(args.get(0)) else {
             return Err("ERR Unknown Redis command called from script".into());
         };
         let argc = args.len() as i32;
@@ -77,7 +74,7 @@ impl Host for ScriptHost<'_, '_> {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         let key_max = self.call.ctx.store.key_max();
-        if key_positions(spec, args.len()).any(|i| args[i].len() > key_max) {
+        if key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max) {
             return Err(format!(
                 "ERR key too long (slabd keys are at most {key_max} bytes)"
             ));
@@ -85,15 +82,8 @@ impl Host for ScriptHost<'_, '_> {
         if writes {
             self.call.ctx.scripting.run.note_write();
         }
-        self.bytes.clear();
-        self.ranges.clear();
-        for a in args {
-            let start = self.bytes.len();
-            self.bytes.extend_from_slice(a);
-            self.ranges.push((start, self.bytes.len()));
-        }
         let mut inner = self.call.nested(out, resp3);
-        super::execute(&mut inner, Args::new(&self.bytes, &self.ranges));
+        super::execute(&mut inner, args);
         Ok(())
     }
 
@@ -108,23 +98,20 @@ pub(super) fn run_script(call: &mut Call<'_>, args: Args<'_>, target: Target<'_>
     let Some(numkeys) = call.integer(args.get(2)) else {
         return;
     };
-    let Some((keys, argv)) = split_keys(call, args, numkeys) else {
+    let Some(params) = split_keys(call, args, numkeys) else {
         return;
     };
     run_exclusive(call, |scripting, host, w, threshold| {
-        scripting.run(target, &keys, &argv, host, w, threshold, ro)
+        scripting.run(target, params, host, w, threshold, ro)
     });
 }
-
-/// A script's KEYS and ARGV.
-pub(super) type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
 
 /// KEYS and ARGV of an EVAL/FCALL-style command, or Redis's error for a bad key count.
 pub(super) fn split_keys<'a>(
     call: &mut Call<'_>,
     args: Args<'a>,
     numkeys: i64,
-) -> Option<KeysAndArgs<'a>> {
+) -> Option<Params<'a>> {
     if numkeys > args.len() as i64 - 3 {
         call.w
             .error(b"ERR Number of keys can't be greater than number of args");
@@ -134,11 +121,18 @@ pub(super) fn split_keys<'a>(
         call.w.error(b"ERR Number of keys can't be negative");
         return None;
     }
-    let split = 3 + numkeys as usize;
-    let keys = (3..split).map(|i| args.get(i)).collect();
-    let argv = (split..args.len()).map(|i| args.get(i)).collect();
-    Some((keys, argv))
+    Some(Params {
+        args,
+        numkeys: numkeys as usize,
+    })
 }
+
+thread_local! {
+    static REPLY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Largest reply buffer kept for the next script on the thread.
+const REPLY_KEEP: usize = 64 << 10;
 
 /// Runs a script or function inside an exclusive section of the gates, its commands on a
 /// [`ScriptHost`] over this call; writes its reply or Redis's error.
@@ -150,13 +144,14 @@ pub(super) fn run_exclusive(
     let ctx = call.ctx;
     let resp3 = call.w.resp3;
     let db = call.conn.db;
-    let mut reply = Vec::new();
+    // The reply goes to a buffer of its own (the script's commands write to the caller's
+    // connection state meanwhile), reused from one run to the next on this thread.
+    let mut reply = REPLY.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    reply.clear();
     let outcome = ctx.gates.exclusive(|_| {
         let mut host = ScriptHost {
             call: &mut *call,
             read_only: false,
-            bytes: Vec::new(),
-            ranges: Vec::new(),
         };
         let mut w = Writer {
             out: &mut reply,
@@ -165,8 +160,14 @@ pub(super) fn run_exclusive(
         run(&ctx.scripting, &mut host, &mut w, threshold)
     });
     call.conn.db = db;
+    if outcome.is_ok() {
+        call.w.out.extend_from_slice(&reply);
+    }
+    if reply.capacity() <= REPLY_KEEP {
+        REPLY.with(|r| *r.borrow_mut() = reply);
+    }
     match outcome {
-        Ok(()) => call.w.out.extend_from_slice(&reply),
+        Ok(()) => {}
         Err(RunError::NoScript) => call
             .w
             .error(b"NOSCRIPT No matching script. Please use EVAL."),
