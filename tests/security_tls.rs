@@ -732,7 +732,11 @@ fn tls_sessions_count_toward_client_memory() {
     let plain = addr(&l, "resp");
     let before = mem_clients(plain);
     let clients: Vec<Tls> = (0..10)
-        .map(|_| request(pki.client(None), addr(&l, "resp-tls"), b"PING\r\n").unwrap().0)
+        .map(|_| {
+            request(pki.client(None), addr(&l, "resp-tls"), b"PING\r\n")
+                .unwrap()
+                .0
+        })
         .collect();
     let during = mem_clients(plain);
     // 16 KiB per session beside the buffers (which plain clients hold too).
