@@ -10,7 +10,7 @@ use std::any::Any;
 
 use super::hash::distinct_picks;
 use super::intset::{format_member, parse_member, IntSet, IntSetBuf};
-use super::table::{split_entry, table_object, Outcome, Table};
+use super::table::{table_object, Outcome, Table};
 use super::{random_below, SetLimits};
 use crate::storage::{ItemType, Object};
 
@@ -199,8 +199,8 @@ impl<'a> SetMut<'a> {
                 let mut buf = [0u8; 20];
                 format_member(s.remove_at(i), &mut buf).to_vec()
             }
-            SetMut::Table(t) => key_of(t.remove_at(i)),
-            SetMut::NewTable(t) => key_of(t.remove_at(i)),
+            SetMut::Table(t) => t.remove_at(i),
+            SetMut::NewTable(t) => t.remove_at(i),
         })
     }
 
@@ -222,11 +222,6 @@ impl<'a> SetMut<'a> {
             }
         }
     }
-}
-
-/// A set table entry's key.
-fn key_of(entry: Box<[u8]>) -> Vec<u8> {
-    split_entry(&entry).0.to_vec()
 }
 
 table_object!(

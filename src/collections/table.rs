@@ -1,33 +1,50 @@
-//! The large form of hashes and sets: a dense array of members plus a hash index of their
-//! positions (in the manner of `indexmap`), kept on the heap and owned by the item.
+//! The large form of hashes and sets: every entry's bytes packed back to back in one arena,
+//! a dense array of entry offsets in position order, and a hash index of offsets.
 //!
 //! ```text
-//!  entries: Vec<Box<[u8]>>   each entry one allocation: [varint key_len][key][value]
-//!  index:   HashTable<u32>   position in `entries`, hashed by the entry's key
+//!  arena:   Vec<u8>          entries back to back: [u32 pos][varint key_len][key][varint value_len][value]
+//!  slots:   Vec<u64>         position -> arena offset of the entry (random picks, SCAN, iteration)
+//!  index:   HashTable<u64>   arena offsets, hashed by the entry's key
 //! ```
 //!
-//! A set's entries are a key and no value. Why this shape:
+//! A set's entries are a key and an empty value. Why this shape:
 //!
-//! * O(1) member access (one hash probe, one entry read), as Redis's dict.
-//! * O(1) uniform random member (SPOP, SRANDMEMBER, HRANDFIELD): an index into `entries`.
-//! * Deletion is `swap_remove`: the last entry fills the hole and its index slot is
-//!   rewritten. That gives SCAN its guarantee: the cursor walks positions downward, and a
-//!   deletion moves the last entry down to the hole. An entry not yet visited (below the
-//!   cursor) lands lower still, so it is still ahead; a visited one may land ahead and be
-//!   returned twice, which SCAN allows. Inserts append above the cursor (members added
-//!   during a scan are not promised).
-//! * Per member: 16 bytes of `Box<[u8]>`, about 5.7 bytes of index (4-byte slot + 1 control
-//!   byte at 7/8 load), and one allocation of key+value+1 (malloc rounds to 16 with 8 of
-//!   overhead); Redis's dict spends a 24-byte dictEntry, 8 bytes of bucket and two sds.
+//! * O(1) member access: one hash, one probe of the index, and the index slot leads straight
+//!   to the entry's bytes. That is three dependent memory reads (control group, slot, entry)
+//!   where an index of positions into a `Vec<Box<[u8]>>` took four (slot, box pointer,
+//!   bytes); on a 100,000-member set hammered by redis-benchmark those reads are cache misses
+//!   and were 20% of the server's CPU per SADD/HSET (perf, session 3).
+//! * No allocation per member: an entry costs its bytes plus 6 bytes of header, 8 bytes of
+//!   `slots` and 9 of index (8-byte slot + control byte, at 7/8 load about 10), about 43
+//!   bytes for a 20-byte member where a boxed entry took 16 + a 32-byte malloc chunk + 5.
+//!   Smaller means more of a hot table stays in cache.
+//! * O(1) uniform random member (SPOP, SRANDMEMBER, HRANDFIELD): an index into `slots`.
+//! * Deletion is a swap-remove of `slots`: the last position fills the hole (its entry's
+//!   `pos` is rewritten; the index holds offsets, so it is untouched). That gives SCAN its
+//!   guarantee: the cursor walks positions downward, and a deletion moves the last entry
+//!   down to the hole. An entry not yet visited (below the cursor) lands lower still, so it
+//!   is still ahead; a visited one may land ahead and be returned twice, which SCAN allows.
+//!   Inserts append above the cursor (members added during a scan are not promised).
+//! * A deleted entry's bytes (or a value replaced by one of another length) stay in the
+//!   arena as garbage until garbage passes half the arena; then the live entries are copied
+//!   to a fresh arena in position order and the index is rebuilt (amortized O(1) per
+//!   deletion, as a hash table's resize is). A value replaced by one of the same length (the
+//!   common HSET) is overwritten in place.
 //!
-//! [`Table::heap_bytes`] estimates what the table holds from the allocator, so the store
-//! can charge it to the `-m` budget.
+//! Keys are hashed with the store index's seeded fold-multiply hash
+//! ([`crate::storage::key_hash`], keyed per process from the OS, so clients cannot choose
+//! colliding members): two 64×64→128 multiplies for a member of up to 16 bytes, where std's
+//! SipHash-1-3 took a loop of rounds per 8 bytes.
+//!
+//! [`Table::heap_bytes`] counts what the table holds from the allocator, so the store can
+//! charge it to the `-m` budget.
 
-use std::hash::{BuildHasher, RandomState};
+use std::sync::OnceLock;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
-use super::compact::prefix_len;
+use crate::storage::{key_hash, same_bytes, HashSeed};
 
 /// What to do with an edited hash or set, whose compact form is a `B`.
 #[derive(Debug)]
@@ -74,188 +91,320 @@ macro_rules! table_object {
 }
 pub(crate) use table_object;
 
+/// The per-process hash key of every table.
+fn seed() -> HashSeed {
+    static SEED: OnceLock<HashSeed> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        use std::hash::{BuildHasher, RandomState};
+        let random = RandomState::new();
+        HashSeed([random.hash_one(0u8), random.hash_one(1u8)])
+    })
+}
+
+/// Arena bytes below which garbage is never collected.
+const MIN_COMPACT_BYTES: usize = 4096;
+
+/// Bytes of an entry's position field.
+const POS: usize = 4;
+
 /// A hash table of byte-string entries keyed by their key part.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Table {
-    entries: Vec<Box<[u8]>>,
-    index: HashTable<u32>,
-    hasher: RandomState,
-    /// Allocator bytes of the entries (see [`alloc_size`]).
-    entry_bytes: usize,
+    arena: Vec<u8>,
+    slots: Vec<u64>,
+    index: HashTable<u64>,
+    /// Arena bytes of entries no longer live.
+    garbage: usize,
 }
 
-impl Default for Table {
-    fn default() -> Self {
-        Table::with_capacity(0)
-    }
-}
-
-/// What malloc hands out for `len` bytes: glibc chunks are 16-byte multiples with 8 bytes
-/// of header, 32 at least.
-pub fn alloc_size(len: usize) -> usize {
-    ((len + 8 + 15) & !15).max(32)
-}
-
-/// An entry's (key, value).
-pub fn split_entry(entry: &[u8]) -> (&[u8], &[u8]) {
-    let mut len = 0usize;
-    let mut n = 0;
-    for (i, &b) in entry.iter().take(5).enumerate() {
-        len |= usize::from(b & 0x7f) << (7 * i);
-        n = i + 1;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    let end = (n + len).min(entry.len());
-    (&entry[n..end], &entry[end..])
-}
-
-fn make_entry(key: &[u8], value: &[u8]) -> Box<[u8]> {
-    let mut v = Vec::with_capacity(prefix_len(key.len()) + key.len() + value.len());
-    let mut len = key.len();
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
     loop {
-        let b = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            v.push(b);
-            break;
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            return;
         }
-        v.push(b | 0x80);
+        out.push(b | 0x80);
     }
-    v.extend_from_slice(key);
-    v.extend_from_slice(value);
-    v.into_boxed_slice()
+}
+
+fn varint_len(n: usize) -> usize {
+    let bits = usize::BITS - n.leading_zeros();
+    (bits.max(1) as usize).div_ceil(7)
+}
+
+/// Reads a varint at `at`: (value, bytes used).
+#[inline(always)]
+fn read_varint(b: &[u8], at: usize) -> (usize, usize) {
+    let first = b[at];
+    if first < 0x80 {
+        return (usize::from(first), 1);
+    }
+    let mut n = 0usize;
+    let mut i = 0;
+    loop {
+        let byte = b[at + i];
+        n |= usize::from(byte & 0x7f) << (7 * i);
+        i += 1;
+        if byte & 0x80 == 0 || i == 10 {
+            return (n, i);
+        }
+    }
+}
+
+/// The key of the entry at `off`.
+#[inline(always)]
+fn key_at(arena: &[u8], off: u64) -> &[u8] {
+    let at = off as usize + POS;
+    let (len, n) = read_varint(arena, at);
+    &arena[at + n..at + n + len]
+}
+
+/// The (key, value) of the entry at `off`, and the entry's length in bytes.
+fn entry_at(arena: &[u8], off: u64) -> (&[u8], &[u8], usize) {
+    let start = off as usize;
+    let at = start + POS;
+    let (klen, n) = read_varint(arena, at);
+    let key_at = at + n;
+    let (vlen, m) = read_varint(arena, key_at + klen);
+    let value_at = key_at + klen + m;
+    (
+        &arena[key_at..key_at + klen],
+        &arena[value_at..value_at + vlen],
+        value_at + vlen - start,
+    )
+}
+
+fn entry_len(key: &[u8], value: &[u8]) -> usize {
+    POS + varint_len(key.len()) + key.len() + varint_len(value.len()) + value.len()
+}
+
+fn hash(key: &[u8]) -> u64 {
+    key_hash(seed(), key)
 }
 
 impl Table {
     pub fn with_capacity(n: usize) -> Table {
         Table {
-            entries: Vec::with_capacity(n),
+            arena: Vec::new(),
+            slots: Vec::with_capacity(n),
             index: HashTable::with_capacity(n),
-            hasher: RandomState::new(),
-            entry_bytes: 0,
+            garbage: 0,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    fn find(&self, key: &[u8]) -> Option<usize> {
-        let h = self.hash(key);
-        let entries = &self.entries;
+    /// The arena offset of `key`'s entry.
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<u64> {
+        let arena = &self.arena;
         self.index
-            .find(h, |&i| split_entry(&entries[i as usize]).0 == key)
-            .map(|&i| i as usize)
+            .find(h, |&off| same_bytes(key_at(arena, off), key))
+            .copied()
     }
 
     /// The value stored under `key`.
     pub fn get(&self, key: &[u8]) -> Option<&[u8]> {
-        self.find(key).map(|i| split_entry(&self.entries[i]).1)
+        self.find(hash(key), key)
+            .map(|off| entry_at(&self.arena, off).1)
     }
 
     pub fn contains(&self, key: &[u8]) -> bool {
-        self.find(key).is_some()
+        self.find(hash(key), key).is_some()
+    }
+
+    /// Appends an entry for position `pos`; returns its offset.
+    fn append(&mut self, pos: u32, key: &[u8], value: &[u8]) -> u64 {
+        let off = self.arena.len() as u64;
+        self.arena.reserve(entry_len(key, value));
+        self.arena.extend_from_slice(&pos.to_le_bytes());
+        push_varint(&mut self.arena, key.len());
+        self.arena.extend_from_slice(key);
+        push_varint(&mut self.arena, value.len());
+        self.arena.extend_from_slice(value);
+        off
+    }
+
+    fn next_pos(&self) -> u32 {
+        u32::try_from(self.slots.len()).expect("table positions fit u32")
     }
 
     /// Sets `key` to `value`; true when the key is new.
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> bool {
-        let entry = make_entry(key, value);
-        if let Some(i) = self.find(key) {
-            self.entry_bytes -= alloc_size(self.entries[i].len());
-            self.entry_bytes += alloc_size(entry.len());
-            self.entries[i] = entry;
+        let h = hash(key);
+        let Some(off) = self.find(h, key) else {
+            self.push_new(h, key, value);
+            return true;
+        };
+        let (_, old, len) = entry_at(&self.arena, off);
+        if old.len() == value.len() {
+            let end = off as usize + len;
+            self.arena[end - value.len()..end].copy_from_slice(value);
             return false;
         }
-        self.push_new(entry, key);
-        true
+        let pos = self.pos_of(off);
+        let new_off = self.append(pos, key, value);
+        self.slots[pos as usize] = new_off;
+        if let Some(slot) = self.index.find_mut(h, |&o| o == off) {
+            *slot = new_off;
+        }
+        self.garbage += len;
+        self.maybe_compact();
+        false
     }
 
     /// Adds `key` with `value` only when absent; true when added.
     pub fn insert_new(&mut self, key: &[u8], value: &[u8]) -> bool {
-        if self.contains(key) {
-            return false;
+        let h = hash(key);
+        let pos = self.next_pos();
+        let off = self.arena.len() as u64;
+        let arena = &self.arena;
+        match self.index.entry(
+            h,
+            |&o| same_bytes(key_at(arena, o), key),
+            |&o| hash(key_at(arena, o)),
+        ) {
+            Entry::Occupied(_) => return false,
+            Entry::Vacant(v) => {
+                v.insert(off);
+            }
         }
-        self.push_new(make_entry(key, value), key);
+        self.append(pos, key, value);
+        self.slots.push(off);
         true
     }
 
-    fn push_new(&mut self, entry: Box<[u8]>, key: &[u8]) {
-        let h = self.hash(key);
-        let pos = u32::try_from(self.entries.len()).expect("table positions fit u32");
-        self.entry_bytes += alloc_size(entry.len());
-        self.entries.push(entry);
-        let (entries, hasher) = (&self.entries, &self.hasher);
-        self.index.insert_unique(h, pos, |&i| {
-            hasher.hash_one(split_entry(&entries[i as usize]).0)
-        });
+    fn push_new(&mut self, h: u64, key: &[u8], value: &[u8]) {
+        let pos = self.next_pos();
+        let off = self.append(pos, key, value);
+        self.slots.push(off);
+        let arena = &self.arena;
+        self.index
+            .insert_unique(h, off, |&o| hash(key_at(arena, o)));
+    }
+
+    fn pos_of(&self, off: u64) -> u32 {
+        let at = off as usize;
+        let mut p = [0u8; POS];
+        p.copy_from_slice(&self.arena[at..at + POS]);
+        u32::from_le_bytes(p)
+    }
+
+    fn set_pos(&mut self, off: u64, pos: u32) {
+        let at = off as usize;
+        self.arena[at..at + POS].copy_from_slice(&pos.to_le_bytes());
     }
 
     /// Removes `key`; true when it was there.
     pub fn remove(&mut self, key: &[u8]) -> bool {
-        match self.find(key) {
-            Some(i) => {
-                self.remove_at(i);
-                true
-            }
-            None => false,
+        let h = hash(key);
+        let arena = &self.arena;
+        let Ok(slot) = self
+            .index
+            .find_entry(h, |&o| same_bytes(key_at(arena, o), key))
+        else {
+            return false;
+        };
+        let (off, _) = slot.remove();
+        let pos = self.pos_of(off);
+        self.unlink(pos as usize, off);
+        true
+    }
+
+    /// Takes position `i` (entry at `off`, already out of the index) out of `slots`.
+    fn unlink(&mut self, i: usize, off: u64) {
+        self.garbage += entry_at(&self.arena, off).2;
+        let last = self.slots.len() - 1;
+        if i != last {
+            let moved = self.slots[last];
+            self.set_pos(moved, i as u32);
+        }
+        self.slots.swap_remove(i);
+        self.maybe_compact();
+    }
+
+    /// Removes the entry at position `i` (the last entry moves into its place) and returns
+    /// its key.
+    pub fn remove_at(&mut self, i: usize) -> Vec<u8> {
+        let off = self.slots[i];
+        let key = key_at(&self.arena, off).to_vec();
+        if let Ok(slot) = self.index.find_entry(hash(&key), |&o| o == off) {
+            slot.remove();
+        }
+        self.unlink(i, off);
+        key
+    }
+
+    /// Collects the garbage when it is more than half the arena.
+    fn maybe_compact(&mut self) {
+        if self.slots.is_empty() {
+            self.arena.clear();
+            self.index.clear();
+            self.garbage = 0;
+        } else if self.garbage * 2 > self.arena.len() && self.arena.len() >= MIN_COMPACT_BYTES {
+            self.compact();
         }
     }
 
-    /// Removes the entry at position `i` (last entry moves into its place) and returns it.
-    pub fn remove_at(&mut self, i: usize) -> Box<[u8]> {
-        let key_hash = self.hash(split_entry(&self.entries[i]).0);
-        let pos = i as u32;
-        if let Ok(slot) = self.index.find_entry(key_hash, |&p| p == pos) {
-            slot.remove();
+    /// Copies the live entries to a fresh arena in position order and rebuilds the index.
+    fn compact(&mut self) {
+        let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
+        for slot in self.slots.iter_mut() {
+            let len = entry_at(&self.arena, *slot).2;
+            let at = *slot as usize;
+            *slot = arena.len() as u64;
+            arena.extend_from_slice(&self.arena[at..at + len]);
         }
-        let last = self.entries.len() - 1;
-        if i != last {
-            let moved_hash = self.hash(split_entry(&self.entries[last]).0);
-            let from = last as u32;
-            if let Some(slot) = self.index.find_mut(moved_hash, |&p| p == from) {
-                *slot = pos;
-            }
+        self.arena = arena;
+        self.garbage = 0;
+        self.index.clear();
+        let arena = &self.arena;
+        for &off in &self.slots {
+            self.index
+                .insert_unique(hash(key_at(arena, off)), off, |&o| hash(key_at(arena, o)));
         }
-        let entry = self.entries.swap_remove(i);
-        self.entry_bytes -= alloc_size(entry.len());
-        entry
     }
 
     /// The (key, value) at position `i` (0..len), for random picks and SCAN.
     pub fn at(&self, i: usize) -> (&[u8], &[u8]) {
-        split_entry(&self.entries[i])
+        let (k, v, _) = entry_at(&self.arena, self.slots[i]);
+        (k, v)
     }
 
     /// Entries as (key, value) in position order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.entries.iter().map(|e| split_entry(e))
+        self.slots.iter().map(|&off| {
+            let (k, v, _) = entry_at(&self.arena, off);
+            (k, v)
+        })
     }
 
-    /// Bytes this table holds from the allocator (estimated).
+    /// Bytes this table holds from the allocator.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Table>()
-            + self.entries.capacity() * std::mem::size_of::<Box<[u8]>>()
-            + self.index.capacity() * (std::mem::size_of::<u32>() + 1)
-            + self.entry_bytes
+            + self.arena.capacity()
+            + self.slots.capacity() * std::mem::size_of::<u64>()
+            + self.index.capacity() * (std::mem::size_of::<u64>() + 1)
     }
 
     /// Releases spare capacity after many deletions.
     pub fn shrink(&mut self) {
-        if self.entries.capacity() > 2 * self.entries.len() + 16 {
-            self.entries.shrink_to_fit();
-            let (entries, hasher) = (&self.entries, &self.hasher);
-            self.index
-                .shrink_to_fit(|&i| hasher.hash_one(split_entry(&entries[i as usize]).0));
+        if self.slots.capacity() > 2 * self.slots.len() + 16 {
+            self.slots.shrink_to_fit();
+            if self.garbage > 0 {
+                self.compact();
+            }
+            self.arena.shrink_to_fit();
+            let arena = &self.arena;
+            self.index.shrink_to_fit(|&o| hash(key_at(arena, o)));
         }
     }
 
@@ -268,7 +417,7 @@ impl Table {
         count: usize,
         mut f: impl FnMut(&'a [u8], &'a [u8]),
     ) -> u64 {
-        let len = self.entries.len() as u64;
+        let len = self.slots.len() as u64;
         let mut pos = if cursor == 0 { len } else { cursor.min(len) };
         let mut n = 0;
         while pos > 0 && n < count.max(1) {
@@ -279,6 +428,20 @@ impl Table {
         }
         pos
     }
+
+    /// Checks the table's invariants (tests).
+    #[cfg(test)]
+    fn check(&self) {
+        assert_eq!(self.index.len(), self.slots.len());
+        let mut live = 0;
+        for (i, &off) in self.slots.iter().enumerate() {
+            assert_eq!(self.pos_of(off) as usize, i);
+            let (k, _, len) = entry_at(&self.arena, off);
+            assert_eq!(self.find(hash(k), k), Some(off));
+            live += len;
+        }
+        assert_eq!(live + self.garbage, self.arena.len());
+    }
 }
 
 #[cfg(test)]
@@ -288,11 +451,63 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     #[test]
-    fn entries_split_back() {
-        let e = make_entry(&[1u8; 200], b"value");
-        assert_eq!(e.len(), 2 + 200 + 5);
-        assert_eq!(split_entry(&e), (&[1u8; 200][..], &b"value"[..]));
-        assert_eq!(split_entry(&make_entry(b"", b"")), (&b""[..], &b""[..]));
+    fn entry_layout() {
+        let mut t = Table::default();
+        t.insert(&[1u8; 200], b"value");
+        assert_eq!(t.arena.len(), 4 + 2 + 200 + 1 + 5);
+        assert_eq!(&t.arena[..6], &[0, 0, 0, 0, 0xC8, 0x01]);
+        assert_eq!(t.at(0), (&[1u8; 200][..], &b"value"[..]));
+        t.insert(b"", b"");
+        assert_eq!(t.at(1), (&b""[..], &b""[..]));
+        assert_eq!(t.get(b""), Some(&b""[..]));
+        for n in [0, 1, 127, 128, 16383, 16384, usize::MAX] {
+            let mut v = Vec::new();
+            push_varint(&mut v, n);
+            assert_eq!(v.len(), varint_len(n), "{n}");
+            assert_eq!(read_varint(&v, 0), (n, v.len()), "{n}");
+        }
+        t.check();
+    }
+
+    #[test]
+    fn same_length_values_overwrite_in_place() {
+        let mut t = Table::default();
+        t.insert(b"f", b"aaa");
+        let len = t.arena.len();
+        assert!(!t.insert(b"f", b"bbb"));
+        assert_eq!(t.arena.len(), len);
+        assert_eq!(t.get(b"f"), Some(&b"bbb"[..]));
+        assert!(!t.insert(b"f", b"cccc"));
+        assert_eq!(t.get(b"f"), Some(&b"cccc"[..]));
+        assert_eq!(t.garbage, len);
+        t.check();
+    }
+
+    #[test]
+    fn garbage_is_collected() {
+        let mut t = Table::default();
+        for i in 0..10_000u32 {
+            t.insert(&i.to_le_bytes(), b"value");
+        }
+        let full = t.arena.len();
+        for i in 0..9_000u32 {
+            assert!(t.remove(&i.to_le_bytes()));
+        }
+        t.check();
+        assert!(t.arena.len() < full / 2, "{} of {full}", t.arena.len());
+        assert!(t.garbage * 2 <= t.arena.len());
+        for i in 9_000..10_000u32 {
+            assert_eq!(t.get(&i.to_le_bytes()), Some(&b"value"[..]));
+        }
+        t.shrink();
+        t.check();
+        let before = t.heap_bytes();
+        for _ in 0..1_000 {
+            assert_eq!(t.remove_at(0).len(), 4);
+        }
+        assert!(t.is_empty() && t.arena.is_empty());
+        t.shrink();
+        assert!(t.heap_bytes() < before);
     }
 
     #[test]
@@ -310,6 +525,11 @@ mod tests {
             assert_eq!(t.contains(&i.to_le_bytes()), i % 3 != 0, "{i}");
         }
         assert_eq!(t.len(), 66);
+        let last = t.at(65).0.to_vec();
+        let first = t.at(0).0.to_vec();
+        assert_eq!(t.remove_at(0), first);
+        assert_eq!(t.at(0).0, &last[..]);
+        t.check();
     }
 
     #[test]
@@ -343,27 +563,35 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_a_hashmap(ops in proptest::collection::vec((0u8..3, 0u16..64, any::<u8>()), 0..300)) {
+        fn matches_a_hashmap(ops in proptest::collection::vec((0u8..4, 0u16..64, 0usize..300), 0..400)) {
             let mut model: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             let mut t = Table::default();
-            for (op, k, v) in ops {
+            for (op, k, vlen) in ops {
                 let key = k.to_string().into_bytes();
+                let value = vec![b'a' + (vlen % 26) as u8; vlen];
                 match op {
-                    0 => prop_assert_eq!(t.insert(&key, &[v]), model.insert(key, vec![v]).is_none()),
+                    0 => prop_assert_eq!(t.insert(&key, &value), model.insert(key, value).is_none()),
                     1 => prop_assert_eq!(t.remove(&key), model.remove(&key).is_some()),
-                    _ => prop_assert_eq!(t.insert_new(&key, &[v]), {
+                    2 if !t.is_empty() => {
+                        let got = t.remove_at(vlen % t.len());
+                        prop_assert!(model.remove(&got).is_some());
+                    }
+                    _ => prop_assert_eq!(t.insert_new(&key, &value), {
                         let new = !model.contains_key(&key);
-                        if new { model.insert(key, vec![v]); }
+                        if new { model.insert(key, value); }
                         new
                     }),
                 }
                 prop_assert_eq!(t.len(), model.len());
+                t.check();
             }
             for (k, v) in &model {
                 prop_assert_eq!(t.get(k), Some(&v[..]));
             }
             let listed: HashMap<Vec<u8>, Vec<u8>> = t.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
             prop_assert_eq!(listed, model);
+            t.shrink();
+            t.check();
         }
     }
 }

@@ -226,6 +226,8 @@ mod typed;
 
 pub use clock::{Clock, Expiry, REALTIME_MAXDELTA};
 pub use expire::EXPIRE_PERIOD;
+/// The index's seeded key hash and word-wise compare, shared with the collections' tables.
+pub use index::{key_hash, same_bytes, HashSeed};
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
 pub use snapshot::{ChangeLog, SnapshotSink};
