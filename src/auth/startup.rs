@@ -115,7 +115,7 @@ pub fn exposure_warnings(users: &Users, listeners: &[(String, bool)]) -> Vec<Str
     let auth = users.auth_required();
     listeners
         .iter()
-        .filter(|(addr, tls)| !is_local(addr) && !(auth && *tls))
+        .filter(|(addr, tls)| !(is_local(addr) || (auth && *tls)))
         .map(|(addr, _)| {
             if auth {
                 format!(

@@ -598,8 +598,13 @@ impl Connection {
                     // arriving later raise a new edge: skip the read that would only say
                     // WouldBlock (one system call per request saved, as tokio does). Not
                     // after a hang-up event, whose EOF raises no further edge.
-                    // TLS: a short read says nothing about the socket, read on.
-                    if n < space && !self.hangup && !matches!(self.stream, Stream::Tls(_)) {
+                    // TLS: drained when rustls holds nothing more and its last socket read
+                    // was short.
+                    let drained = match &self.stream {
+                        Stream::Tls(tls) => tls.exhausted(),
+                        _ => n < space,
+                    };
+                    if drained && !self.hangup {
                         self.readable = false;
                     }
                     let now = ctx.store.clock().now();
@@ -767,13 +772,8 @@ impl Connection {
 /// space first (the kernel overwrites it).
 fn read_into_spare(stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
     if let Stream::Tls(tls) = stream {
-        // rustls copies into initialized memory: zero a bounded part of the spare room.
-        let old = buf.len();
-        let room = (buf.capacity() - old).min(TLS_READ_CHUNK);
-        buf.resize(old + room, 0);
-        let read = tls.read_plain(&mut buf[old..]);
-        buf.truncate(old + read.as_ref().map_or(0, |n| *n));
-        return read;
+        let room = (buf.capacity() - buf.len()).min(TLS_READ_CHUNK);
+        return tls.read_into(buf, room);
     }
     let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
     // SAFETY: `spare` is memory `buf` owns and nothing else borrows; read(2) writes at most

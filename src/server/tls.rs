@@ -390,6 +390,26 @@ pub struct TlsStream {
     mute: bool,
     /// The connection is closing: its session is no longer counted.
     pub ended: bool,
+    /// Decrypted bytes rustls holds that have not been read yet.
+    plain: usize,
+    /// The peer sent close_notify.
+    peer_closed: bool,
+    /// The last socket read returned less than it asked for.
+    drained: bool,
+}
+
+/// The socket as rustls reads it, noting whether a read came back short.
+struct Probe<'a> {
+    tcp: &'a mut TcpStream,
+    short: bool,
+}
+
+impl Read for Probe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
 }
 
 impl TlsStream {
@@ -400,31 +420,53 @@ impl TlsStream {
             conn,
             mute: false,
             ended: false,
+            plain: 0,
+            peer_closed: false,
+            drained: false,
         })
     }
 
-    /// Reads decrypted bytes into `buf`: `Ok(0)` at the end of the stream, `WouldBlock`
-    /// when the socket has no more records (reading stops only there, as mio's
-    /// edge-triggered readiness needs).
-    pub fn read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Appends up to `max` (> 0) decrypted bytes to `buf`: `Ok(0)` at the end of the
+    /// stream, `WouldBlock` when the socket has no more records (reading stops only there,
+    /// as mio's edge-triggered readiness needs). Only the bytes copied are zeroed first
+    /// (rustls writes into initialized memory).
+    pub fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
         loop {
-            match self.conn.reader().read(buf) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+            if self.plain > 0 {
+                let old = buf.len();
+                buf.resize(old + self.plain.min(max), 0);
+                let read = self.conn.reader().read(&mut buf[old..]);
+                let n = *read.as_ref().unwrap_or(&0);
+                buf.truncate(old + n);
+                self.plain -= n.min(self.plain);
+                return read;
             }
-            match self.conn.read_tls(&mut self.tcp) {
+            if self.peer_closed {
+                return Ok(0);
+            }
+            let mut socket = Probe {
+                tcp: &mut self.tcp,
+                short: false,
+            };
+            match self.conn.read_tls(&mut socket) {
                 Ok(0) => return Ok(0),
                 Ok(_) => {
-                    if let Err(e) = self.conn.process_new_packets() {
-                        // Send the alert that says why, then give up on the connection;
-                        // except to a peer that does not speak TLS at all (a plain client
-                        // on the TLS port), which OpenSSL servers just close on too.
-                        let plain_peer = self.conn.is_handshaking()
-                            && matches!(e, rustls::Error::InvalidMessage(_));
-                        self.mute = plain_peer;
-                        let _ = self.send_records();
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                    self.drained = socket.short;
+                    match self.conn.process_new_packets() {
+                        Ok(state) => {
+                            self.plain = state.plaintext_bytes_to_read();
+                            self.peer_closed = state.peer_has_closed();
+                        }
+                        Err(e) => {
+                            // Send the alert that says why, then give up on the connection;
+                            // except to a peer that does not speak TLS at all (a plain
+                            // client on the TLS port), which OpenSSL servers just close on.
+                            let plain_peer = self.conn.is_handshaking()
+                                && matches!(e, rustls::Error::InvalidMessage(_));
+                            self.mute = plain_peer;
+                            let _ = self.send_records();
+                            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                        }
                     }
                     // Handshake replies and session tickets go out as soon as they exist.
                     self.send_records()?;
@@ -432,6 +474,13 @@ impl TlsStream {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Everything decrypted has been taken and the last socket read came back short: bytes
+    /// arriving later raise a new readiness edge, so reading again now would only say
+    /// `WouldBlock` (a system call per request saved, as for plain sockets).
+    pub fn exhausted(&self) -> bool {
+        self.plain == 0 && self.drained && !self.peer_closed
     }
 
     /// Writes pending TLS records until done or the socket is full.
