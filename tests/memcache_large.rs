@@ -23,6 +23,21 @@ fn get_reply(key: &str, flags: u32, v: &[u8]) -> Vec<u8> {
     r
 }
 
+/// One whole get reply (VALUE blocks read by their lengths, then END).
+fn read_get(c: &mut Conn) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line = c.read_line();
+        out.extend_from_slice(&line);
+        if line == b"END\r\n" {
+            return out;
+        }
+        let text = String::from_utf8(line).unwrap();
+        let len: usize = text.trim_end().split(' ').nth(3).unwrap().parse().unwrap();
+        out.extend_from_slice(&c.read_exact(len + 2));
+    }
+}
+
 fn set_request(verb: &str, key: &str, flags: u32, v: &[u8], extra: &str) -> Vec<u8> {
     let mut r = format!("{verb} {key} {flags} 0 {}{extra}\r\n", v.len()).into_bytes();
     r.extend_from_slice(v);
@@ -189,4 +204,61 @@ fn clients_leaving_mid_value_give_their_items_back() {
         admin.read_exact(get_reply("kept", 0, &v).len()),
         get_reply("kept", 0, &v)
     );
+}
+
+#[test]
+fn values_sent_from_their_items_survive_overwrite_delete_and_eviction() {
+    // 16 MiB: the replies a client does not read pin more than that in old values while
+    // another client overwrites and deletes them and fills memory with new ones.
+    let d = Daemon::start(&["-m", "16", "-t", "2"]);
+    let mut reader = d.connect();
+    let mut writer = d.connect();
+    let keys = ["a", "b", "c"];
+    let olds: Vec<Vec<u8>> = (0..3).map(|i| value(700_000, i as u8)).collect();
+    for (k, v) in keys.iter().zip(&olds) {
+        writer.roundtrip(&set_request("set", k, 1, v, ""), b"STORED\r\n");
+    }
+    // 10 rounds of three 700 KB values: far more than the socket buffers take.
+    let rounds = 10;
+    reader.send(b"get a b c\r\n".repeat(rounds).as_slice());
+    sleep(Duration::from_millis(100));
+    for (i, k) in keys.iter().enumerate() {
+        let new = value(700_000, 100 + i as u8);
+        writer.roundtrip(&set_request("set", k, 2, &new, ""), b"STORED\r\n");
+    }
+    writer.roundtrip(b"delete a\r\n", b"DELETED\r\n");
+    for i in 0..40 {
+        let filler = value(500_000, i);
+        writer.roundtrip(
+            &set_request("set", &format!("f{i}"), 0, &filler, ""),
+            b"STORED\r\n",
+        );
+    }
+    let mut one = Vec::new();
+    for (k, v) in keys.iter().zip(&olds) {
+        one.extend_from_slice(format!("VALUE {k} 1 {}\r\n", v.len()).as_bytes());
+        one.extend_from_slice(v);
+        one.extend_from_slice(b"\r\n");
+    }
+    one.extend_from_slice(b"END\r\n");
+    // Replies already being written when the values changed still carry the old values
+    // whole; later ones carry whatever was current when they ran, never torn bytes.
+    for round in 0..rounds {
+        let got = read_get(&mut reader);
+        if round == 0 {
+            assert!(got == one, "first reply is the old values whole");
+        }
+        assert!(got.ends_with(b"END\r\n"));
+        for piece in got.split(|&b| b == b'\n').filter(|l| l.len() > 1000) {
+            let body = piece.strip_suffix(b"\r").unwrap();
+            assert!(
+                olds.iter().any(|o| o == body)
+                    || (0..3).any(|i| value(700_000, 100 + i as u8) == body),
+                "round {round}: a value that was never stored"
+            );
+        }
+    }
+    // The connection goes on, and new values are sent from their items too.
+    let last = value(500_000, 39);
+    reader.roundtrip(b"get f39\r\n", &get_reply("f39", 0, &last));
 }

@@ -177,14 +177,28 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
     let d = Daemon::start(&["-t", "1", "-m", "64", "-I", "1m"]);
     // The watcher's own buffers stay far below the big value's size.
     let mut watcher = d.connect();
+    // memcached-protocol values this large go straight between socket and item, so the
+    // buffers are grown by RESP's (which are buffered whole).
     let mut big = d.connect();
     let value = vec![b'q'; 600_000];
-    big.roundtrip(&set_request("q", &value), b"STORED\r\n");
-    big.roundtrip(b"get q\r\n", &get_reply("q", &value));
-    // The value was received straight into its item: the read buffer never grew.
-    assert!(stat(&mut watcher, "read_buf_bytes") < 100_000);
-    // The connection keeps its output buffer right after using it.
+    let mut set = b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$600000\r\n".to_vec();
+    set.extend_from_slice(&value);
+    set.extend_from_slice(b"\r\n");
+    let mut get_resp = b"$600000\r\n".to_vec();
+    get_resp.extend_from_slice(&value);
+    get_resp.extend_from_slice(b"\r\n");
+    big.roundtrip(&set, b"+OK\r\n");
+    big.roundtrip(b"*2\r\n$3\r\nGET\r\n$1\r\nq\r\n", &get_resp);
+    // The connection keeps its buffers right after using them.
+    assert!(stat(&mut watcher, "read_buf_bytes") >= 600_000);
     assert!(stat(&mut watcher, "response_obj_bytes") >= 600_000);
+    // A memcached client's large value grows neither (received into and sent from the
+    // item).
+    let mut mc = d.connect();
+    let other = vec![b'm'; 600_000];
+    mc.roundtrip(&set_request("m", &other), b"STORED\r\n");
+    mc.roundtrip(b"get m\r\n", &get_reply("m", &other));
+    drop(mc);
     // Idle for two clock seconds, it gives them back (the watcher keeps asking, so only
     // its own small buffers remain).
     let mut released = false;
@@ -198,7 +212,7 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
         }
     }
     assert!(released, "idle connection kept its buffers");
-    big.roundtrip(b"get q\r\n", &get_reply("q", &value));
+    big.roundtrip(b"*2\r\n$3\r\nGET\r\n$1\r\nq\r\n", &get_resp);
     assert!(stat(&mut watcher, "read_buf_count") == 2);
     drop(big);
     let mut closed = false;

@@ -1,5 +1,5 @@
 """Fills a Redis-protocol server with every core type in every encoding Redis 7.0 uses,
-in databases 0, 1 and 15, with and without TTLs. Prints a canonical dump of what it wrote
+in databases 0, 1 and 15, with and without TTLs, and a function library. Prints a canonical dump of what it wrote
 (one line per key) so that another server's copy can be compared with it.
 
 usage: persistence_fill.py fill PORT     write the data set (server must be empty)
@@ -13,7 +13,15 @@ import redis
 DBS = (0, 1, 15)
 
 
+LIBRARY = """#!lua name=persistlib
+redis.register_function('persist_echo', function(keys, args) return args[1] end)
+redis.register_function{function_name='persist_ro', callback=function() return 1 end,
+  flags={'no-writes'}, description='a read-only function'}
+"""
+
+
 def fill(port):
+    redis.Redis(port=port).function_load(LIBRARY)
     for db in DBS:
         r = redis.Redis(port=port, db=db)
         p = f"db{db}:"
@@ -67,6 +75,11 @@ def canon(r, key):
 
 
 def dump(port):
+    r = redis.Redis(port=port)
+    for lib in r.function_list(withcode=True):
+        lib = {k.decode() if isinstance(k, bytes) else k: v for k, v in zip(lib[::2], lib[1::2])}
+        print("function", lib["library_name"].decode(), lib["library_code"].hex())
+    print("fcall", r.fcall("persist_echo", 0, "x") if r.function_list() else None)
     for db in DBS:
         r = redis.Redis(port=port, db=db)
         for key in sorted(r.keys("*")):
@@ -74,6 +87,8 @@ def dump(port):
 
 
 def copy(src, dst):
+    payload = redis.Redis(port=src).function_dump()
+    redis.Redis(port=dst).function_restore(payload)
     for db in DBS:
         a = redis.Redis(port=src, db=db)
         b = redis.Redis(port=dst, db=db)

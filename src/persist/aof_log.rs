@@ -65,6 +65,9 @@ struct LogState {
     /// Size of the current incremental file, counting what is still in `buf`.
     incr_size: u64,
     base_size: u64,
+    /// Function records appended so far, and the last one (see [`AofLog::record_functions`]).
+    function_gen: u64,
+    function_rec: Option<Vec<u8>>,
 }
 
 impl LogState {
@@ -229,6 +232,9 @@ pub struct AofLog {
     want_cv: Condvar,
     /// The offset each worker waits for (0: none); grown on first use.
     waits: parking_lot::RwLock<Vec<AtomicU64>>,
+    /// Orders reading the function libraries with appending their record. Lock order:
+    /// this → the scripting engine (released) → the log mutex; never held with a stripe.
+    functions: Mutex<()>,
 }
 
 impl Default for AofLog {
@@ -246,6 +252,8 @@ impl Default for AofLog {
                 manifest: Manifest::default(),
                 incr_size: 0,
                 base_size: 0,
+                function_gen: 0,
+                function_rec: None,
             })),
             sync: Mutex::new(SyncState {
                 written: 0,
@@ -261,6 +269,7 @@ impl Default for AofLog {
             want: Mutex::new(0),
             want_cv: Condvar::new(),
             waits: parking_lot::RwLock::new(Vec::new()),
+            functions: Mutex::new(()),
         }
     }
 }
@@ -365,6 +374,31 @@ impl AofLog {
             }
             note_end(st.appended_since(before));
         });
+        self.commit_mine();
+    }
+
+    /// Logs the function libraries after FUNCTION LOAD / DELETE / FLUSH / RESTORE changed
+    /// them: `FUNCTION RESTORE <payload> FLUSH` holding every library (`FUNCTION FLUSH`
+    /// when there is none), which redis-server 7.0 replays too. As for keys, the state and
+    /// not the command: two workers' commands may append in another order than they ran,
+    /// but the last record is read after the last change.
+    pub fn record_functions(&self, ctx: &Context) {
+        let order = self.functions.lock();
+        let payload = ctx.scripting.function_dump();
+        let mut rec = Vec::new();
+        if payload.len() <= 10 {
+            encode(&mut rec, &[b"FUNCTION", b"FLUSH"]);
+        } else {
+            encode(&mut rec, &[b"FUNCTION", b"RESTORE", &payload, b"FLUSH"]);
+        }
+        let mut st = self.state.lock();
+        let before = st.begin(None);
+        st.buf.extend_from_slice(&rec);
+        st.function_gen += 1;
+        st.function_rec = Some(rec);
+        note_end(st.appended_since(before));
+        drop(st);
+        drop(order);
         self.commit_mine();
     }
 
@@ -583,6 +617,12 @@ impl AofLog {
         let _ = seq;
         // 2. The base. At its point in time (every stripe locked) later records go to the
         //    new file; earlier ones still owed to the old file go there on the next commit.
+        // The base's libraries, and how many function records were appended by then.
+        let (functions, function_gen) = {
+            let _order = self.functions.lock();
+            let codes = super::service::library_codes(ctx);
+            (codes, self.state.lock().function_gen)
+        };
         let mut incr = incr;
         let state = &self.state;
         let mut switch = || {
@@ -599,6 +639,15 @@ impl AofLog {
             };
             st.db = None;
             st.incr_size = 0;
+            // Libraries changed after the base read them: their record went to the old
+            // file; the new one starts with the latest.
+            if st.function_gen != function_gen {
+                if let Some(rec) = st.function_rec.clone() {
+                    let before = st.begin(None);
+                    st.buf.extend_from_slice(&rec);
+                    st.appended_since(before);
+                }
+            }
         };
         let base_seq = self
             .state
@@ -613,8 +662,12 @@ impl AofLog {
             compress: ctx.directives.int("rdbcompression") != 0,
             checksum: true,
         };
+        let pre = super::save::Preamble {
+            aof_base: true,
+            functions: &functions,
+        };
         let report =
-            super::save::save_rdb_with(&ctx.store, &dir, &base_name, opts, true, &mut switch)?;
+            super::save::save_rdb_with(&ctx.store, &dir, &base_name, opts, pre, &mut switch)?;
         // The tail of the old file is obsolete now, but written before the manifest stops
         // naming it, so a crash in between still finds it whole.
         let end = self.state.lock().appended;

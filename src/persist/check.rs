@@ -14,6 +14,8 @@ pub struct RdbSummary {
     pub keys: u64,
     pub expires: u64,
     pub already_expired: u64,
+    /// Function libraries (`RDB_OPCODE_FUNCTION2`).
+    pub functions: u64,
 }
 
 /// Reads a whole RDB stream, reporting as redis-check-rdb does. Returns the summary and
@@ -38,6 +40,7 @@ fn scan_rdb<R: Read>(src: R, out: &mut dyn Write) -> Result<(RdbSummary, u64, R)
                 let _ = writeln!(out, "[offset {at}] Selecting DB ID {db}");
             }
             Some(Record::ResizeDb { .. }) => {}
+            Some(Record::Function(_)) => sum.functions += 1,
             Some(Record::Entry(e)) => {
                 sum.keys += 1;
                 if let Some(ms) = e.expire_ms {
@@ -86,6 +89,9 @@ pub fn check_rdb(path: &Path, out: &mut dyn Write) -> bool {
             let _ = writeln!(out, "[info] {} keys read", sum.keys);
             let _ = writeln!(out, "[info] {} expires", sum.expires);
             let _ = writeln!(out, "[info] {} already expired", sum.already_expired);
+            if sum.functions > 0 {
+                let _ = writeln!(out, "[info] {} function libraries", sum.functions);
+            }
             true
         }
         Err(e) => {

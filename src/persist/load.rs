@@ -6,8 +6,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::rdb::{Reader, Record};
+use super::typed::build;
 use super::value::{Entry, Value};
-use crate::storage::{Expiry, Mode, Store, StoreOutcome, Write};
+use crate::collections::Thresholds;
+use crate::storage::{Expiry, Mode, RewriteError, Store, StoreOutcome, Ttl, Write};
 
 /// Microseconds to wait after each key (Redis's `key-load-delay`, for tests of the
 /// loading state).
@@ -19,7 +21,8 @@ pub struct LoadReport {
     pub keys_loaded: u64,
     /// Keys whose expiry had passed (Redis's `rdb_last_load_keys_expired`).
     pub keys_expired: u64,
-    /// Keys of a type slabd cannot store yet, or in a database beyond `databases`.
+    /// Keys in a database beyond `databases`, or collections that are empty or malformed
+    /// (a member twice, a NaN score).
     pub keys_skipped: u64,
     /// Keys left out because memory was full (the dump is larger than `-m`).
     pub keys_no_memory: u64,
@@ -34,6 +37,15 @@ pub enum LoadError {
     Open(String, std::io::Error),
     #[error("{0}: {1}")]
     Rdb(String, super::rdb::RdbError),
+    #[error("{0}: failed loading a function library: {1}")]
+    Function(String, String),
+}
+
+/// What a load needs besides the store: the collection encodings' limits, and what to do
+/// with a function library's code (load it into the scripting engine).
+pub struct Sinks<'a> {
+    pub limits: &'a Thresholds,
+    pub function: &'a mut dyn FnMut(&[u8]) -> Result<(), String>,
 }
 
 /// Loads `path` into `store`; `now_ms` decides which keys have already expired. Stops at
@@ -43,12 +55,12 @@ pub fn load_rdb(
     path: &Path,
     verify_checksum: bool,
     now_ms: i64,
-    other: &mut dyn FnMut(&Entry) -> bool,
+    sinks: &mut Sinks<'_>,
 ) -> Result<LoadReport, LoadError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| LoadError::Open(name.clone(), e))?;
     let src = BufReader::with_capacity(1 << 20, file);
-    load_from(store, src, &name, verify_checksum, now_ms, other).map(|(report, _, _)| report)
+    load_from(store, src, &name, verify_checksum, now_ms, sinks).map(|(report, _, _)| report)
 }
 
 /// Loads an RDB stream that may be followed by more data (an AOF with an RDB preamble):
@@ -58,9 +70,9 @@ pub fn load_rdb_stream<R: Read>(
     src: R,
     name: &str,
     now_ms: i64,
-    other: &mut dyn FnMut(&Entry) -> bool,
+    sinks: &mut Sinks<'_>,
 ) -> Result<(LoadReport, u64, R), LoadError> {
-    load_from(store, src, name, true, now_ms, other)
+    load_from(store, src, name, true, now_ms, sinks)
 }
 
 fn load_from<R: Read>(
@@ -69,7 +81,7 @@ fn load_from<R: Read>(
     name: &str,
     verify_checksum: bool,
     now_ms: i64,
-    other: &mut dyn FnMut(&Entry) -> bool,
+    sinks: &mut Sinks<'_>,
 ) -> Result<(LoadReport, u64, R), LoadError> {
     let name = name.to_string();
     let mut r = Reader::new(src, verify_checksum).map_err(|e| LoadError::Rdb(name.clone(), e))?;
@@ -77,7 +89,14 @@ fn load_from<R: Read>(
     let evictions_before = store.stats().evictions;
     let databases = u32::from(store.config().databases);
     while let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? {
-        let Record::Entry(e) = rec else { continue };
+        let e = match rec {
+            Record::Entry(e) => e,
+            Record::Function(code) => {
+                (sinks.function)(&code).map_err(|msg| LoadError::Function(name.clone(), msg))?;
+                continue;
+            }
+            _ => continue,
+        };
         let delay = KEY_LOAD_DELAY_US.load(Ordering::Relaxed);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(delay));
@@ -94,21 +113,13 @@ fn load_from<R: Read>(
             report.keys_skipped += 1;
             continue;
         }
-        if !matches!(e.value, Value::String(_)) {
-            if !e.value.is_empty() && other(&e) {
-                report.keys_loaded += 1;
-            } else {
-                report.keys_skipped += 1;
-            }
-            continue;
-        }
-        match store_entry(store, &e) {
-            Some(StoreOutcome::Stored { .. }) => report.keys_loaded += 1,
-            Some(StoreOutcome::NoMemory) => {
+        match store_entry(store, &e, sinks.limits) {
+            Stored::Yes => report.keys_loaded += 1,
+            Stored::NoMemory => {
                 report.memory_full = true;
                 report.keys_no_memory += 1;
             }
-            Some(_) | None => report.keys_skipped += 1,
+            Stored::Skipped => report.keys_skipped += 1,
         }
         // Every 1024 keys: has the store started evicting what was loaded?
         if report.keys_loaded % 1024 == 0 && store.stats().evictions > evictions_before {
@@ -119,22 +130,48 @@ fn load_from<R: Read>(
     Ok((report, used, r.into_inner()))
 }
 
-/// Stores one entry; None for a type the store cannot hold yet.
-pub fn store_entry(store: &Store, e: &Entry) -> Option<StoreOutcome> {
+/// Loads a function library found in a file; one of the same name is replaced when
+/// `replace` (DEBUG RELOAD MERGE) and is an error otherwise, as Redis's loader does.
+pub fn load_function(
+    ctx: &crate::commands::Context,
+    code: &[u8],
+    replace: bool,
+) -> Result<(), String> {
+    ctx.scripting.function_load(code, replace).map(|_| ())
+}
+
+/// What became of one entry.
+enum Stored {
+    Yes,
+    NoMemory,
+    Skipped,
+}
+
+/// Stores one entry: a string with its memcached flags through the store's write path, a
+/// collection built in the encoding its settings call for (no command replay).
+fn store_entry(store: &Store, e: &Entry, limits: &Thresholds) -> Stored {
     let expiry = match e.expire_ms {
         None => Expiry::Never,
-        // Round up: an item must not expire before its time.
         Some(ms) => Expiry::AtMs(ms.max(0) as u64),
     };
-    match &e.value {
-        Value::String(v) => Some(store.store(&Write::new(
-            e.db as u8,
-            &e.key,
-            v,
-            e.mc_flags,
-            expiry,
-            Mode::Set,
-        ))),
-        _ => None,
+    let db = e.db as u8;
+    if let Value::String(v) = &e.value {
+        let w = Write::new(db, &e.key, v, e.mc_flags, expiry, Mode::Set);
+        return match store.store(&w) {
+            StoreOutcome::Stored { .. } => Stored::Yes,
+            StoreOutcome::NoMemory => Stored::NoMemory,
+            _ => Stored::Skipped,
+        };
+    }
+    if e.value.is_empty() {
+        return Stored::Skipped;
+    }
+    let Ok(built) = build(&e.value, limits) else {
+        return Stored::Skipped;
+    };
+    match store.modify(db, &e.key, |_| built.into_update(Ttl::Set(expiry), ())) {
+        Ok(()) => Stored::Yes,
+        Err(RewriteError::NoMemory) => Stored::NoMemory,
+        Err(RewriteError::TooLarge) => Stored::Skipped,
     }
 }

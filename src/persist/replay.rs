@@ -1,5 +1,5 @@
-//! Replaying files into the store: AOF files (an RDB preamble, then commands) at start-up,
-//! and collections of an RDB dump rebuilt through their RESP commands.
+//! Replaying AOF files (an RDB preamble, then commands) into the store at start-up and
+//! DEBUG LOADAOF.
 
 use std::fs::{File, OpenOptions};
 use std::io::BufReader;
@@ -25,14 +25,17 @@ pub(crate) fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Resu
     let mut keys = 0;
     let file = File::open(path).map_err(|e| e.to_string())?;
     let (reader, start) = if is_rdb {
-        let mut replayer = Replayer::new(ctx);
-        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
+        let mut function = |code: &[u8]| super::load::load_function(ctx, code, false);
+        let mut sinks = super::load::Sinks {
+            limits: &ctx.collections,
+            function: &mut function,
+        };
         let (report, used, rest) = super::load::load_rdb_stream(
             &ctx.store,
             BufReader::new(file),
             &name,
             super::unix_ms(),
-            &mut other,
+            &mut sinks,
         )
         .map_err(|e| e.to_string())?;
         keys += report.keys_loaded;
@@ -103,19 +106,6 @@ impl<'a> Replayer<'a> {
             wire: Vec::new(),
             out: Vec::new(),
         }
-    }
-
-    /// Rebuilds a collection entry (RDB load): SELECT, then its commands. False when a
-    /// command failed (a type whose commands slabd does not have yet).
-    pub(crate) fn rebuild(&mut self, e: &super::value::Entry) -> bool {
-        let mut cmds = vec![vec![b"SELECT".to_vec(), e.db.to_string().into_bytes()]];
-        super::typed::rebuild_commands(&e.key, &e.value, e.expire_ms, &mut cmds);
-        let mut ok = true;
-        for c in &cmds {
-            self.apply(c);
-            ok &= self.out.first() != Some(&b'-');
-        }
-        ok
     }
 
     fn apply(&mut self, args: &[Vec<u8>]) {

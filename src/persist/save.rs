@@ -126,35 +126,34 @@ impl SnapshotSink for RdbSink {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// What a dump holds besides the keys.
+#[derive(Clone, Copy, Default)]
+pub struct Preamble<'a> {
+    /// The file is an AOF base (`aof-base 1`).
+    pub aof_base: bool,
+    /// Function libraries' code, written before the databases as Redis 7.0 does.
+    pub functions: &'a [Vec<u8>],
+}
+
 /// Saves every live item of `store` to `dir/filename` (point in time as of the call).
 pub fn save_rdb(
     store: &Store,
     dir: &Path,
     filename: &str,
     opts: WriterOptions,
+    pre: Preamble<'_>,
 ) -> std::io::Result<SaveReport> {
-    save_rdb_as(store, dir, filename, opts, false)
+    save_rdb_with(store, dir, filename, opts, pre, &mut || {})
 }
 
-/// [`save_rdb`], marking the file as an AOF base (`aof-base 1`) when `aof_base`.
-pub fn save_rdb_as(
-    store: &Store,
-    dir: &Path,
-    filename: &str,
-    opts: WriterOptions,
-    aof_base: bool,
-) -> std::io::Result<SaveReport> {
-    save_rdb_with(store, dir, filename, opts, aof_base, &mut || {})
-}
-
-/// [`save_rdb_as`], calling `at_epoch` at the snapshot's point in time (every stripe
+/// [`save_rdb`], calling `at_epoch` at the snapshot's point in time (every stripe
 /// locked; it must not call the store).
 pub fn save_rdb_with(
     store: &Store,
     dir: &Path,
     filename: &str,
     opts: WriterOptions,
-    aof_base: bool,
+    pre: Preamble<'_>,
     at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let tmp = dir.join(format!(
@@ -162,7 +161,7 @@ pub fn save_rdb_with(
         std::process::id(),
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write_file(store, &tmp, opts, aof_base, at_epoch).and_then(|report| {
+    let result = write_file(store, &tmp, opts, pre, at_epoch).and_then(|report| {
         let target = dir.join(filename);
         std::fs::rename(&tmp, &target)?;
         sync_dir(dir)?;
@@ -178,7 +177,7 @@ fn write_file(
     store: &Store,
     path: &PathBuf,
     opts: WriterOptions,
-    aof_base: bool,
+    pre: Preamble<'_>,
     at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let file = File::create(path)?;
@@ -201,7 +200,7 @@ fn write_file(
             tx: Some(tx),
         },
         opts,
-        aof_base,
+        pre,
         at_epoch,
     );
     let written = writer
@@ -216,11 +215,14 @@ fn encode_all(
     store: &Store,
     out: Chunks,
     opts: WriterOptions,
-    aof_base: bool,
+    pre: Preamble<'_>,
     at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let mut w = Writer::new(out, opts)?;
-    w.default_aux(store.stats().bytes, aof_base)?;
+    w.default_aux(store.stats().bytes, pre.aof_base)?;
+    for code in pre.functions {
+        w.function(code)?;
+    }
     let sink = Arc::new(RdbSink {
         state: Mutex::new(SinkState {
             w: Some(w),

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 
 use super::load::{load_rdb, LoadReport};
 use super::rdb::WriterOptions;
-use super::save::{save_rdb, SaveReport};
+use super::save::{save_rdb, Preamble, SaveReport};
 use crate::commands::Context;
 use crate::directives::Directives;
 
@@ -133,6 +133,12 @@ fn rdb_path(d: &Directives) -> (PathBuf, String) {
     )
 }
 
+/// Every function library's code, in name order (what a dump and an AOF base hold).
+pub(super) fn library_codes(ctx: &Context) -> Vec<Vec<u8>> {
+    ctx.scripting
+        .with_libraries(|libs| libs.iter().map(|l| l.code.clone()).collect())
+}
+
 fn writer_options(d: &Directives) -> WriterOptions {
     WriterOptions {
         compress: d.int("rdbcompression") != 0,
@@ -204,7 +210,18 @@ impl Persistence {
         let seq = ctx.store.write_seq();
         let started = Instant::now();
         self.last_try_unix.store(unix_secs(), Ordering::Relaxed);
-        let result = save_rdb(&ctx.store, &dir, &file, writer_options(&ctx.directives));
+        let functions = library_codes(ctx);
+        let pre = Preamble {
+            aof_base: false,
+            functions: &functions,
+        };
+        let result = save_rdb(
+            &ctx.store,
+            &dir,
+            &file,
+            writer_options(&ctx.directives),
+            pre,
+        );
         let ok = result.is_ok();
         if background {
             self.last_bgsave_ok.store(ok, Ordering::Relaxed);
@@ -382,7 +399,7 @@ impl Persistence {
         let delay = ctx.directives.int("key-load-delay").max(0) as u64;
         super::load::KEY_LOAD_DELAY_US.store(delay, Ordering::Relaxed);
         if ctx.directives.int("appendonly") == 0 {
-            return self.load(ctx).map(|_| ());
+            return self.load(ctx, false).map(|_| ());
         }
         self.set_loading(true);
         let started = Instant::now();
@@ -401,7 +418,13 @@ impl Persistence {
     /// DEBUG RELOAD: saves (unless `save` is false), empties the data set (when `flush`)
     /// and loads the dump. Other clients get -LOADING meanwhile; the append-only file
     /// records none of it (the data it describes does not change).
-    pub fn debug_reload(&self, ctx: &Context, save: bool, flush: bool) -> Result<(), String> {
+    pub fn debug_reload(
+        &self,
+        ctx: &Context,
+        save: bool,
+        flush: bool,
+        merge: bool,
+    ) -> Result<(), String> {
         if save {
             let _g = self.save_lock.lock();
             self.save_locked(ctx, false)
@@ -414,8 +437,9 @@ impl Persistence {
         }
         if flush {
             ctx.store.flush_eager(None);
+            ctx.scripting.function_flush();
         }
-        let loaded = self.load(ctx);
+        let loaded = self.load(ctx, merge);
         if aof_on {
             self.aof.pause(ctx, false);
         }
@@ -439,6 +463,7 @@ impl Persistence {
             self.aof.pause(ctx, true);
         }
         ctx.store.flush_eager(None);
+        ctx.scripting.function_flush();
         let result = self.aof.replay_manifest(ctx);
         if aof_on {
             self.aof.pause(ctx, false);
@@ -455,7 +480,7 @@ impl Persistence {
 
     /// Loads `dir/dbfilename` if it exists (start-up, DEBUG RELOAD). A missing file is not
     /// an error; a corrupt one is.
-    pub fn load(&self, ctx: &Context) -> Result<Option<LoadReport>, String> {
+    pub fn load(&self, ctx: &Context, merge: bool) -> Result<Option<LoadReport>, String> {
         let (dir, file) = rdb_path(&ctx.directives);
         let path = dir.join(file);
         if !path.exists() {
@@ -466,10 +491,12 @@ impl Persistence {
         self.set_loading(true);
         let started = Instant::now();
         let verify = ctx.directives.int("rdbchecksum") != 0;
-        let mut replayer = super::replay::Replayer::new(ctx);
-        let mut other = |e: &super::value::Entry| replayer.rebuild(e);
-        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms(), &mut other);
-        drop(replayer);
+        let mut function = |code: &[u8]| super::load::load_function(ctx, code, merge);
+        let mut sinks = super::load::Sinks {
+            limits: &ctx.collections,
+            function: &mut function,
+        };
+        let result = load_rdb(&ctx.store, &path, verify, super::unix_ms(), &mut sinks);
         if !outer {
             self.set_loading(false);
         }

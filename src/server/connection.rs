@@ -109,6 +109,17 @@ impl Write for Stream {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => match bufs.iter().find(|b| !b.is_empty()) {
+                Some(b) => s.write_plain(b),
+                None => Ok(0),
+            },
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -237,7 +248,8 @@ impl Connection {
 
     /// Bytes of replies not yet written.
     pub fn unsent(&self) -> usize {
-        self.wbuf.len() - self.sent + usize::from(self.stream.tls_pending())
+        let pinned = self.session.memcache.pinned.borrow().unsent();
+        self.wbuf.len() - self.sent + pinned + usize::from(self.stream.tls_pending())
     }
 
     /// A request waits and nothing has woken it.
@@ -341,22 +353,23 @@ impl Connection {
             Event::Unblock(how) => {
                 self.end_wait(ctx, Some(how));
             }
-            Event::Kill => self.kill(),
+            Event::Kill => self.kill(ctx),
             Event::Overflow => {
                 if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
                     let what = "message dropped (worker mailbox full); closing";
                     trace::event(&self.session.info, what);
                 }
-                self.kill();
+                self.kill(ctx);
             }
         }
     }
 
     /// Closes the connection at once, dropping output not yet sent (CLIENT KILL, output
     /// limits).
-    pub fn kill(&mut self) {
+    pub fn kill(&mut self, ctx: &Context) {
         self.wbuf.clear();
         self.sent = 0;
+        self.session.memcache.pinned.get_mut().clear(&ctx.store);
         self.closing = true;
         self.readable = false;
     }
@@ -390,7 +403,7 @@ impl Connection {
                 );
                 trace::event(&self.session.info, &what);
             }
-            self.kill();
+            self.kill(ctx);
         }
     }
 
@@ -634,7 +647,7 @@ impl Connection {
     /// Closed by client eviction: drops its input and output now (their memory is what
     /// the limit is about), then closes.
     fn evicted(&mut self, ctx: &Context) -> io::Error {
-        self.kill();
+        self.kill(ctx);
         self.rbuf = Vec::new();
         self.start = 0;
         self.wbuf = Vec::new();
@@ -661,6 +674,13 @@ impl Connection {
             let now = ctx.store.clock().now();
             self.wbuf_use.note(now, self.wbuf.len() - self.sent);
         }
+        if !self.session.memcache.pinned.get_mut().is_empty() {
+            self.flush_pinned(ctx, stats)?;
+            if !self.session.memcache.pinned.get_mut().is_empty() {
+                // The socket is full before a pinned value went out whole.
+                return Ok(());
+            }
+        }
         while self.sent < self.wbuf.len() {
             match self.stream.write(&self.wbuf[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -675,6 +695,28 @@ impl Connection {
         }
         self.wbuf.clear();
         self.sent = 0;
+        Ok(())
+    }
+
+    /// Writes the output while values of it are sent from pinned items (vectored writes of
+    /// the buffer and the items' pieces; see `commands::memcache::send`). Returns with the
+    /// pins all written, or when the socket is full.
+    fn flush_pinned(&mut self, ctx: &Context, stats: &ThreadStats) -> io::Result<()> {
+        let pinned = self.session.memcache.pinned.get_mut();
+        while !pinned.is_empty() {
+            let mut iov = [io::IoSlice::new(&[]); 64];
+            let n = pinned.gather(&ctx.store, &self.wbuf, self.sent, &mut iov);
+            match self.stream.write_vectored(&iov[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    pinned.advance(&ctx.store, &mut self.sent, n);
+                    stats::add(&stats.bytes_written, n as u64);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
         Ok(())
     }
 
@@ -699,7 +741,7 @@ impl Connection {
         }
         self.trim(ctx.store.clock().now(), false);
         if self.count_buffers(&ctx.server) && limits::enforce(ctx, &self.session.info, 0) {
-            self.kill();
+            self.kill(ctx);
         }
         if self.closing && self.unsent() == 0 {
             return self.closed();
@@ -718,7 +760,7 @@ impl Connection {
                 self.rbuf.shrink_to(keep);
             }
         }
-        if self.sent == self.wbuf.len() {
+        if self.sent == self.wbuf.len() && self.session.memcache.pinned.get_mut().is_empty() {
             if let Some(keep) = self.wbuf_use.keep(now, self.wbuf.capacity(), idle) {
                 self.wbuf.clear();
                 self.sent = 0;

@@ -224,6 +224,8 @@ pub struct Core {
     /// memcached's `temporary_ttl` (u32::MAX: off): items this close to their expiry are
     /// never evicted (`Store::set_temporary_ttl`).
     pub temporary_ttl: AtomicU32,
+    /// Items whose values are being sent from slab memory (`pin.rs`).
+    pub pins: super::pin::Pins,
 }
 
 /// A live item as a read sees it.
@@ -302,6 +304,9 @@ impl ItemView for View<'_> {
     }
     fn win_taken(&self) -> bool {
         self.win_taken
+    }
+    fn pin(&self) -> Option<super::pin::Pinned> {
+        (!self.item.is_object()).then(|| self.core.pins.pin(self.item))
     }
 }
 
@@ -398,6 +403,7 @@ impl Core {
         };
         Core {
             temporary_ttl: AtomicU32::new(u32::MAX),
+            pins: super::pin::Pins::default(),
             automove: AtomicU8::new(config.slab_automove),
             policy: AtomicU8::new(EvictionPolicy::Clock2 as u8),
             table,
@@ -619,8 +625,17 @@ impl Core {
         }
     }
 
-    /// Returns an unlinked item's chunks to their classes.
+    /// Returns an unlinked item's chunks to their classes (when the last pin goes, if it is
+    /// pinned: `pin.rs`).
     pub fn free_item(&self, chunk: ChunkId) {
+        if self.pins.defer_free(chunk) {
+            return;
+        }
+        self.free_item_now(chunk);
+    }
+
+    /// [`Core::free_item`] without the pin check.
+    pub fn free_item_now(&self, chunk: ChunkId) {
         let it = Item::new(&self.arena, chunk);
         if it.is_chained() {
             let mut tails = Vec::new();
@@ -889,6 +904,10 @@ impl Core {
         let si = self.index.stripe_of(key_hash);
         let hash = table_hash(key_hash, db);
         let unlink = |s: &mut Stripe| {
+            // A pinned item is being sent: passed by like an item whose stripe is busy.
+            if self.pins.is_pinned(it.chunk) {
+                return false;
+            }
             let removed = s.remove(hash, it.chunk, db);
             if removed {
                 it.clear_bits(LINKED);

@@ -215,7 +215,9 @@ mod items;
 mod keyspace;
 mod observe;
 mod ops;
+mod pin;
 mod rebalance;
+pub use pin::Pinned;
 mod reserve;
 pub use reserve::Reserved;
 mod slabs;
@@ -387,6 +389,12 @@ pub trait ItemView {
     fn won(&self) -> bool;
     /// Meta protocol: another client already holds the win token (`Z`).
     fn win_taken(&self) -> bool;
+    /// Pins the item so that its value can be sent from slab memory after the lock is
+    /// released ([`Store::pinned_pieces`], then [`Store::unpin`]); `None` when the view
+    /// cannot be pinned (not a slab string).
+    fn pin(&self) -> Option<Pinned> {
+        None
+    }
 }
 
 /// Why a read found nothing.

@@ -395,7 +395,9 @@ impl Core {
             Some(e) => self.encode_exp(e),
             None => it.exp(),
         };
-        let chunk = if digits.len() <= old_value.len() && it.set_cas(seq, a.new_cas) {
+        // A pinned value is being sent: never rewritten in place.
+        let in_place = digits.len() <= old_value.len() && !self.pins.is_pinned(chunk);
+        let chunk = if in_place && it.set_cas(seq, a.new_cas) {
             // memcached rewrites in place, padding with spaces to the old length. All value
             // readers hold this stripe lock, so the bytes may change under it.
             let off = it.value_offset();

@@ -197,6 +197,9 @@ impl Core {
         let Some(mut s) = self.index.try_lock(self.index.stripe_of(key_hash)) else {
             return false;
         };
+        if self.pins.is_pinned(it.chunk) {
+            return false;
+        }
         let new = st.free.swap_remove(pos);
         let (from, to) = (offset_of(it.chunk), offset_of(new));
         self.arena.write(to, self.arena.bytes(from, class.size));

@@ -26,6 +26,7 @@ pub use auth::add_file_users;
 mod login;
 mod meta;
 mod receive;
+pub mod send;
 mod stats;
 
 use crate::hub::monitor::{memcache_monitor_line, stream};
@@ -76,6 +77,9 @@ pub struct State {
     /// The storage command whose value is being received, and its key.
     receiving: Option<receive::Receiving>,
     recv_key: Vec<u8>,
+    /// Large values of replies in the write buffer, sent from their pinned items
+    /// (`send.rs`).
+    pub pinned: std::cell::RefCell<send::PinnedOutput>,
 }
 
 impl State {
@@ -104,9 +108,11 @@ impl State {
     }
 }
 
-/// The connection is closing: frees an item whose value was still being received.
+/// The connection is closing: frees an item whose value was still being received and
+/// gives back the items of unsent replies.
 pub fn close(ctx: &Context, session: &mut Session) {
     receive::abandon(ctx, session);
+    session.memcache.pinned.get_mut().clear(&ctx.store);
 }
 
 /// Server-wide state of the memcached protocol (`stats detail`, run-time tunables).
@@ -332,6 +338,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                     if !matches!(command, Command::Get { .. }) {
                         // memcached closes without sending what was pending.
                         out.clear();
+                        session.memcache.pinned.get_mut().clear(&ctx.store);
                         return Step::Close;
                     }
                     out.extend_from_slice(b"SERVER_ERROR out of memory writing get response\r\n");
@@ -763,7 +770,9 @@ fn get_one(
             write_u64(out, item.cas());
         }
         out.extend_from_slice(b"\r\n");
-        item.copy_value_to(out);
+        if !send::pin_value(ctx, session, item, out.len()) {
+            item.copy_value_to(out);
+        }
         out.extend_from_slice(b"\r\n");
     });
     let hit = matches!(found, Lookup::Hit(()));

@@ -478,7 +478,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let usec = nanos / 1000;
     let failed = call.w.out.get(start) == Some(&b'-');
-    if armed || (call.ctx.persist.aof.is_on() && !call.blocked && spec.flags.contains(&"write")) {
+    if armed || (call.ctx.persist.aof.is_on() && !call.blocked && persistence::logged(spec)) {
         persistence::log_write(call, spec, args, armed, !failed && !call.blocked);
     }
     call.cmdstats.ran(index, usec, failed);

@@ -124,7 +124,8 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
 }
 
 /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the dump, empties the data set and
-/// loads the dump back, as Redis does; `DEBUG LOADAOF` empties the data set and replays
+/// loads the dump back, as Redis does (MERGE: a loaded function library replaces one of
+/// the same name; without it the load fails on such a collision); `DEBUG LOADAOF` empties the data set and replays
 /// the AOF; `DEBUG OBJECT key` describes a key (slabd's only DEBUG subcommands so far).
 fn debug(call: &mut Call<'_>, args: Args<'_>) {
     if args.get(1).eq_ignore_ascii_case(b"object") && args.len() == 3 {
@@ -144,10 +145,11 @@ fn debug(call: &mut Call<'_>, args: Args<'_>) {
         ));
         return;
     }
-    let (mut save, mut flush) = (true, true);
+    let (mut save, mut flush, mut merge) = (true, true, false);
     for a in args.iter_from(2) {
         match a.to_ascii_uppercase().as_slice() {
-            b"MERGE" | b"NOFLUSH" => flush = false,
+            b"MERGE" => merge = true,
+            b"NOFLUSH" => flush = false,
             b"NOSAVE" => save = false,
             _ => {
                 call.w.error(
@@ -157,7 +159,7 @@ fn debug(call: &mut Call<'_>, args: Args<'_>) {
             }
         }
     }
-    match call.ctx.persist.debug_reload(call.ctx, save, flush) {
+    match call.ctx.persist.debug_reload(call.ctx, save, flush, merge) {
         Ok(()) => call.w.ok(),
         Err(e) => call.w.error(e.as_bytes()),
     }
@@ -242,6 +244,12 @@ fn logged_as_command(name: &str) -> bool {
     )
 }
 
+/// Whether a command is logged in the AOF: writes, and FUNCTION (its LOAD, DELETE, FLUSH
+/// and RESTORE change the libraries; Redis flags those subcommands `write`).
+pub(super) fn logged(spec: &Spec) -> bool {
+    spec.flags.contains(&"write") || spec.name == "function"
+}
+
 /// Before a write command runs (AOF on): arms its record when it is logged as itself.
 pub(super) fn arm(call: &Call<'_>, spec: &Spec, args: Args<'_>) -> bool {
     if args.len() < 2 || !logged_as_command(spec.name) {
@@ -273,6 +281,15 @@ pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>, armed: boo
     }
     match spec.name {
         "flushall" | "flushdb" | "swapdb" => aof.commit_mine(),
+        "function" => {
+            let sub = args.get(1);
+            if [&b"load"[..], b"delete", b"flush", b"restore"]
+                .iter()
+                .any(|s| sub.eq_ignore_ascii_case(s))
+            {
+                aof.record_functions(ctx);
+            }
+        }
         "expire" | "pexpire" | "expireat" | "pexpireat" | "persist" => {
             aof.record_expiry(ctx, db, args.get(1));
         }

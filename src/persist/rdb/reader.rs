@@ -22,6 +22,8 @@ pub enum Record {
         expires: u64,
     },
     Entry(Entry),
+    /// A function library's code (`RDB_OPCODE_FUNCTION2`, Redis 7.0).
+    Function(Vec<u8>),
     /// The end: `checksum` is the stored CRC (None for versions < 5; Some(0) when the
     /// writer did not compute one). A wrong non-zero checksum is an error instead.
     Eof {
@@ -176,8 +178,10 @@ impl<R: Read> Reader<R> {
                 opcodes::MODULE_AUX => {
                     return Err(RdbErrorKind::Unsupported("module auxiliary data", t))
                 }
-                opcodes::FUNCTION | opcodes::FUNCTION2 => {
-                    return Err(RdbErrorKind::Unsupported("function library", t))
+                opcodes::FUNCTION2 => return Ok(Record::Function(self.string()?)),
+                opcodes::FUNCTION => {
+                    // Redis 7.0 refuses the release candidates' format too.
+                    return Err(RdbErrorKind::Unsupported("pre-release function library", t));
                 }
                 _ => {
                     let key = self.string()?;

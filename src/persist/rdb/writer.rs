@@ -92,6 +92,13 @@ impl<W: Write> Writer<W> {
         self.string(value)
     }
 
+    /// A function library (`RDB_OPCODE_FUNCTION2` and its code), as Redis 7.0 writes each
+    /// library before the databases.
+    pub fn function(&mut self, code: &[u8]) -> std::io::Result<()> {
+        self.raw(&[opcodes::FUNCTION2])?;
+        self.string(code)
+    }
+
     pub fn select_db(&mut self, db: u32) -> std::io::Result<()> {
         self.raw(&[opcodes::SELECTDB])?;
         self.len(u64::from(db))
