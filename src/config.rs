@@ -87,6 +87,11 @@ pub struct Settings {
     pub ascii_auth: Vec<(Vec<u8>, Vec<u8>)>,
     /// `-o track_sizes`: `stats sizes` starts enabled.
     pub track_sizes: bool,
+    /// `-o null_server` (slabd's benchmark aid, not memcached's): the memcached text port
+    /// answers every request with fixed bytes, without storage (`STORED` to a storage
+    /// command, `END` to anything else): the ceiling a load generator reaches against
+    /// slabd's connection loop.
+    pub null_server: bool,
     /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
     /// (reported by `stats settings`; slabd's CLOCK has no separate list).
     pub temporary_ttl: Option<i32>,
@@ -187,6 +192,7 @@ impl Default for Settings {
             sasl_auth: Vec::new(),
             track_sizes: false,
             temporary_ttl: None,
+            null_server: false,
             read_buf_mem_limit: 0,
             verbose: 0,
             user: None,
@@ -930,6 +936,7 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         "no_lru_maintainer" => s.lru_maintainer = false,
         "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
         "track_sizes" => s.track_sizes = true,
+        "null_server" => s.null_server = true,
         "temporary_ttl" => {
             let v =
                 value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;

@@ -212,3 +212,17 @@ fn read_buf_mem_limit_refuses_replies_past_the_budget() {
     let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
     assert!(stats.contains("STAT response_obj_oom 2\r\n"), "{stats}");
 }
+
+/// `-o null_server` (the benchmarks' ceiling): fixed replies, nothing stored.
+#[test]
+fn null_server_answers_fixed_bytes_and_stores_nothing() {
+    let d = Daemon::start(&["-o", "null_server"]);
+    let mut c = d.connect();
+    c.roundtrip(
+        b"set a 0 0 3\r\nabc\r\nget a\r\ncas a 0 0 2 7\r\nxy\r\n",
+        b"STORED\r\nEND\r\nSTORED\r\n",
+    );
+    // A data block split over writes is framed whole.
+    c.send(b"set b 0 0 10\r\n01234");
+    c.roundtrip(b"56789\r\nstats\r\n", b"STORED\r\nEND\r\n");
+}

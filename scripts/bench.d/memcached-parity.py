@@ -6,7 +6,8 @@ flags, alternating rounds; throughput ratios and server CPU per request (utime+s
     python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5] [--only TEXT]
         [--perf DIR]
 
---only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `shifting`);
+--only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `null`, `shifting`);
+the null-server ceiling is memcaslap's text workload against `slabd -o null_server`.
 --perf records `perf record -g` of each server over each measured run into DIR.
 
 Workloads: 1 KiB, 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connections); memcaslap
@@ -30,7 +31,8 @@ def free_port():
 class Server:
     def __init__(self, kind, args):
         self.kind, self.port = kind, free_port()
-        exe = [SLABD] if kind == "slabd" else ["memcached", "-u", "root"]
+        exe = {"slabd": [SLABD], "null": [SLABD, "-o", "null_server"]}.get(
+            kind, ["memcached", "-u", "root"])
         self.p = subprocess.Popen(exe + ["-p", str(self.port), "-l", "127.0.0.1", "-U", "0",
                                          "-t", "2"] + args,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -188,6 +190,21 @@ def main():
                 if got:
                     res[kind].append(got)
         rows.append((title, res))
+    # The ceiling: the same connection loop answering fixed bytes (`-o null_server`: END to
+    # every get, STORED to every set), so the text memcaslap row reads against it.
+    ceiling = None
+    if o.only in "memcaslap 90% get / 10% set, 100 B (null-server ceiling)":
+        got = []
+        for _ in range(o.rounds):
+            srv = Server("null", ["-m", "256"])
+            try:
+                r = memcaslap(srv, o.duration, False)
+            finally:
+                srv.stop()
+            if r:
+                got.append(r)
+        if got:
+            ceiling = sorted(got)[len(got) // 2]
     shift = {}
     if o.only in "shifting size mix":
         print(f"load before shifting: {open('/proc/loadavg').read().split()[:3]}")
@@ -200,6 +217,13 @@ def main():
         s_c, m_c = med([x[1] for x in res["slabd"]]), med([x[1] for x in res["memcached"]])
         print(f"| {title} | {s_t:,.0f} | {m_t:,.0f} | {s_t / max(m_t, 1):.2f} | {s_c:.1f} | "
               f"{m_c:.1f} | {s_c / max(m_c, 1e-9):.2f} |")
+    if ceiling:
+        text = dict(rows).get("memcaslap 90% get / 10% set, 100 B")
+        s_t = med([x[0] for x in text["slabd"]]) if text else 0
+        s_c = med([x[1] for x in text["slabd"]]) if text else 0
+        print(f"null-server ceiling (memcaslap text, slabd -o null_server): {ceiling[0]:,.0f} "
+              f"req/s, {ceiling[1]:.1f} µs CPU/req; slabd at {s_t / max(ceiling[0], 1):.2f} "
+              f"of its throughput, {s_c / max(ceiling[1], 1e-9):.2f}× its CPU per request")
     for k, (small, big, ev) in shift.items():
         print(f"shifting -m 64 {k}: 100 B items before flush {small}, 10 KiB items readable "
               f"after ({64 * 160} written) {big:,.0f}, evictions {ev}")

@@ -261,6 +261,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     if session.memcache.receiving.is_some() {
         return receive::step(ctx, session, input, out);
     }
+    if ctx.settings.null_server {
+        return null_reply(input, out);
+    }
     match session.login(&ctx.users) {
         None => return Step::Close,
         Some(login) if !login.authenticated => return login::exchange(ctx, session, input, out),
@@ -365,6 +368,39 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             step.unwrap_or(Step::Done(consumed))
         }
     }
+}
+
+/// `-o null_server`: frames one request (a line, and a storage command's data block) and
+/// answers fixed bytes, touching no storage.
+fn null_reply(input: &[u8], out: &mut Vec<u8>) -> Step {
+    let Some(nl) = input.iter().position(|&b| b == b'\n') else {
+        return Step::Incomplete;
+    };
+    let line = &input[..nl];
+    let stores = [
+        &b"set "[..],
+        b"add ",
+        b"replace ",
+        b"append ",
+        b"prepend ",
+        b"cas ",
+    ];
+    if !stores.iter().any(|v| line.starts_with(v)) {
+        out.extend_from_slice(b"END\r\n");
+        return Step::Done(nl + 1);
+    }
+    let len = line
+        .split(|&b| b == b' ' || b == b'\r')
+        .filter(|w| !w.is_empty())
+        .nth(4)
+        .and_then(crate::protocol::memcache::parse_u64)
+        .unwrap_or(0) as usize;
+    let need = nl + 1 + len + 2;
+    if input.len() < need {
+        return Step::Incomplete;
+    }
+    out.extend_from_slice(b"STORED\r\n");
+    Step::Done(need)
 }
 
 /// Runs one command, then logs what it changed when the append-only file is on.
