@@ -7,8 +7,12 @@
   (utime+stime from /proc/PID/stat) per delivered message.
 - monitor: `redis-benchmark -t set,get -c 50`, with nothing watching and with one MONITOR
   connection reading everything. Reported: requests/s and server CPU per request.
+- idle: the same GET/SET with nothing active, slabd beside a slabd built with
+  `--features bench-no-observe` (SLABD_OFF names it), which compiles out the idle checks of
+  MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
 
-Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000]
+Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
+       [--cases fanout,monitor,idle]
 (SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
 """
 import argparse
@@ -21,6 +25,7 @@ import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target", "release", "slabd"))
+SLABD_OFF = os.environ.get("SLABD_OFF", "/tmp/slabd-no-observe")
 TICK = os.sysconf("SC_CLK_TCK")
 PAYLOAD = b"hello"
 MESSAGE = b"*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n"
@@ -36,8 +41,9 @@ def free_port():
 
 def start(kind):
     port = free_port()
-    if kind == "slabd":
-        cmd = [SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
+    if kind.startswith("slabd"):
+        binary = SLABD_OFF if kind == "slabd-off" else SLABD
+        cmd = [binary, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
                "-m", "1024"]
     else:
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -83,8 +89,8 @@ class Reader(threading.Thread):
                 self.bytes += len(data)
 
 
-def bench(port, args):
-    cmd = ["redis-benchmark", "-p", str(port), "-c", "50", "--csv"] + args
+def bench(port, args, pipeline=1):
+    cmd = ["redis-benchmark", "-p", str(port), "-c", "50", "-P", str(pipeline), "--csv"] + args
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rates = {}
     for line in out.splitlines():
@@ -127,7 +133,7 @@ def fanout(kind, requests):
         p.wait()
 
 
-def monitored(kind, requests, watch):
+def monitored(kind, requests, watch, pipeline):
     p, port = start(kind)
     try:
         reader = None
@@ -138,7 +144,7 @@ def monitored(kind, requests, watch):
             reader = Reader([m])
             reader.start()
         cpu0 = cpu_seconds(p.pid)
-        rates = bench(port, ["-n", str(requests), "-t", "set,get", "-r", "100000"])
+        rates = bench(port, ["-n", str(requests), "-t", "set,get", "-r", "100000"], pipeline)
         cpu = cpu_seconds(p.pid) - cpu0
         if reader:
             reader.stop = True
@@ -161,30 +167,42 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--pipeline", type=int, default=1)
+    ap.add_argument("--cases", default="fanout,monitor,idle")
     a = ap.parse_args()
+    wanted = a.cases.split(",")
     load0 = open("/proc/loadavg").read().split()[0]
     results = {}
-    cases = [("fanout", None), ("monitor off", False), ("monitor on", True)]
+    cases = []
+    if "fanout" in wanted:
+        cases.append(("fanout", None, ("slabd", "redis-server")))
+    if "monitor" in wanted:
+        cases.append(("monitor off", False, ("slabd", "redis-server")))
+        cases.append(("monitor on", True, ("slabd", "redis-server")))
+    if "idle" in wanted:
+        cases.append(("idle", False, ("slabd", "slabd-off")))
     for _ in range(a.rounds):
-        for case, watch in cases:
-            for kind in ("slabd", "redis-server"):
+        for case, watch, kinds in cases:
+            for kind in kinds:
                 if case == "fanout":
                     r = fanout(kind, a.requests // 2)
                 else:
-                    r = monitored(kind, a.requests, watch)
+                    r = monitored(kind, a.requests, watch, a.pipeline)
                 for k, v in r.items():
-                    results.setdefault((case, k, kind), []).append(v)
+                    results.setdefault((case, k), {}).setdefault(kind, []).append(v)
     load1 = open("/proc/loadavg").read().split()[0]
-    print("| workload | metric | slabd | redis-server | slabd / redis |")
-    print("|---|---|---:|---:|---:|")
-    for case, _ in cases:
-        metrics = sorted({k for (c, k, _) in results if c == case})
+    print("| workload | metric | slabd | other | other is | slabd / other |")
+    print("|---|---|---:|---:|---|---:|")
+    for case, _, kinds in cases:
+        metrics = sorted({k for (c, k) in results if c == case})
         for k in metrics:
-            s = median(results[(case, k, "slabd")])
-            r = median(results[(case, k, "redis-server")])
+            s = median(results[(case, k)]["slabd"])
+            r = median(results[(case, k)][kinds[1]])
             fmt = "{:,.2f}" if "µs" in k else "{:,.0f}"
-            print(f"| {case} | {k} | {fmt.format(s)} | {fmt.format(r)} | {s / r:.2f} |")
-    print(f"\n{a.rounds} rounds, medians; 1-minute load average {load0} before, {load1} after.")
+            ratio = f"{s / r:.3f}" if r else "-"
+            print(f"| {case} | {k} | {fmt.format(s)} | {fmt.format(r)} | {kinds[1]} | {ratio} |")
+    print(f"\n{a.rounds} rounds, medians, -P {a.pipeline}; 1-minute load average {load0} "
+          f"before, {load1} after.")
 
 
 if __name__ == "__main__":

@@ -83,6 +83,12 @@ pub use blocking::{OnTimeout, Wait};
 pub use limits::{OutputClass, OutputLimit, OutputLimits};
 pub use pubsub::{Delivery, Kind, Payload, Published};
 
+/// False in a build with the `bench-no-observe` feature: the request path's checks for
+/// MONITOR, `watch`, tracking, keyspace events, CLIENT PAUSE, the slow log and latency
+/// tracking are compiled out, to measure what they cost when nothing is active
+/// (scripts/bench.d/pubsub.py `idle`). Never set in a real build.
+pub const OBSERVE: bool = !cfg!(feature = "bench-no-observe");
+
 /// Message bytes one worker's mailbox may hold before messages are dropped (and their
 /// receivers disconnected as too slow).
 pub const MAILBOX_BYTES: usize = 256 << 20;
@@ -216,7 +222,7 @@ impl Pause {
     /// memcached request path's check, before it reads the clock.
     #[inline]
     pub fn maybe(&self) -> bool {
-        self.until_ms.load(Ordering::Relaxed) != 0
+        OBSERVE && self.until_ms.load(Ordering::Relaxed) != 0
     }
 
     /// The pause in force: `(until unix ms, writes only)`.

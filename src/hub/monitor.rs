@@ -4,11 +4,20 @@
 //! With nobody watching, the request path pays one relaxed atomic load per request
 //! ([`Watchers::wanted`]).
 //!
+//! Lines are not posted one by one: a worker appends each line to its own batch (a
+//! thread-local buffer, no allocation per line) and posts the batch once at the end of its
+//! event-loop turn ([`Watchers::flush`]), one event per watcher, as Redis writes its
+//! monitors' output once per event-loop iteration. A batch past [`BATCH_FLUSH`] bytes goes
+//! out at once; threads that are not workers post every line at once. Each line carries
+//! the watcher-registration count it saw, so a watcher added during a turn gets only the
+//! lines of commands that ran after it was added.
+//!
 //! MONITOR lines are Redis's: `+1700000000.123456 [0 127.0.0.1:5000] "set" "k" "v"`,
 //! arguments quoted and escaped as `sdscatrepr` does; memcached requests are shown the same
 //! way, their command line split into words. `watch` lines are memcached's logger lines
 //! (`ts=... gid=... type=item_get key=... status=found ...`).
 
+use std::cell::RefCell;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
-use super::{Event, Hub, Outbox, Target};
+use super::{current_worker, Event, Hub, Outbox, Target};
+use crate::protocol::memcache::write_u64;
 
 /// Stream bits: MONITOR, and memcached's `watch` streams.
 pub mod stream {
@@ -34,29 +44,68 @@ pub mod stream {
     pub const DELETIONS: u32 = 1 << 5;
 }
 
+/// A worker's batch is posted before the turn ends once it holds this many bytes.
+pub const BATCH_FLUSH: usize = 64 << 10;
+/// A batch buffer grown past this is given back after it is posted.
+const BATCH_KEEP: usize = 1 << 20;
+
+/// One watching connection.
+struct Watcher {
+    who: Target,
+    streams: u32,
+    /// The registration count when it was added: it gets lines tagged with this or later.
+    since: u64,
+}
+
 /// Connections watching traffic, with the streams each wants.
 #[derive(Default)]
 pub struct Watchers {
-    list: RwLock<Vec<(Target, u32)>>,
+    list: RwLock<Vec<Watcher>>,
     /// Union of every watcher's streams.
     union: AtomicU32,
     /// memcached's `gid`: one number per log line, shared by all streams.
     gid: AtomicU64,
+    /// Registrations so far (see the module comment).
+    epoch: AtomicU64,
+}
+
+/// Where a run of lines of one stream, tagged with one registration count, starts.
+#[derive(Clone, Copy, PartialEq)]
+struct Mark {
+    stream: u32,
+    epoch: u64,
+    start: usize,
+}
+
+/// This thread's lines not yet posted.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    marks: Vec<Mark>,
+}
+
+thread_local! {
+    static BATCH: RefCell<Batch> = RefCell::default();
 }
 
 impl Watchers {
     /// Whether anyone watches `stream` (the request path's check).
     #[inline]
     pub fn wanted(&self, stream: u32) -> bool {
-        self.union.load(Ordering::Relaxed) & stream != 0
+        super::OBSERVE && self.union.load(Ordering::Relaxed) & stream != 0
     }
 
     /// Adds (or widens) `who`'s streams.
     pub fn add(&self, who: Target, streams: u32) {
         let mut l = self.list.write();
-        match l.iter_mut().find(|(t, _)| *t == who) {
-            Some((_, s)) => *s |= streams,
-            None => l.push((who, streams)),
+        let since = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        match l.iter_mut().find(|w| w.who == who) {
+            Some(w) => w.streams |= streams,
+            None => l.push(Watcher {
+                who,
+                streams,
+                since,
+            }),
         }
         self.recompute(&l);
     }
@@ -64,21 +113,73 @@ impl Watchers {
     /// Stops `who` watching anything (close, RESET).
     pub fn remove(&self, who: Target) {
         let mut l = self.list.write();
-        l.retain(|(t, _)| *t != who);
+        l.retain(|w| w.who != who);
         self.recompute(&l);
     }
 
-    fn recompute(&self, l: &[(Target, u32)]) {
-        let u = l.iter().fold(0, |acc, (_, s)| acc | s);
+    fn recompute(&self, l: &[Watcher]) {
+        let u = l.iter().fold(0, |acc, w| acc | w.streams);
         self.union.store(u, Ordering::Relaxed);
     }
 
-    /// Sends `line` to every watcher of `stream`.
-    pub fn send(&self, hub: &Hub, stream: u32, line: Arc<[u8]>) {
+    /// Appends a line of `stream`, written by `write`, to this thread's batch (posted at
+    /// the end of the worker's turn; at once on other threads or when the batch is full).
+    pub fn line(&self, hub: &Hub, stream: u32, write: impl FnOnce(&mut Vec<u8>)) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let full = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            let start = b.bytes.len();
+            if !matches!(b.marks.last(), Some(m) if m.stream == stream && m.epoch == epoch) {
+                b.marks.push(Mark {
+                    stream,
+                    epoch,
+                    start,
+                });
+            }
+            write(&mut b.bytes);
+            b.bytes.len() >= BATCH_FLUSH
+        });
+        if full || current_worker() == usize::MAX {
+            self.flush(hub);
+        }
+    }
+
+    /// Posts this thread's batch: one event per watcher that wants any of its lines.
+    pub fn flush(&self, hub: &Hub) {
+        BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.bytes.is_empty() {
+                return;
+            }
+            self.post_batch(hub, &b);
+            b.bytes.clear();
+            b.marks.clear();
+            if b.bytes.capacity() > BATCH_KEEP {
+                b.bytes = Vec::new();
+            }
+        });
+    }
+
+    fn post_batch(&self, hub: &Hub, b: &Batch) {
+        let mut whole: Option<Arc<[u8]>> = None;
         let mut out = Outbox::new(hub);
-        for (t, s) in self.list.read().iter() {
-            if s & stream != 0 {
-                out.push(*t, Event::Line(line.clone()));
+        for w in self.list.read().iter() {
+            let wants = |m: &Mark| m.stream & w.streams != 0 && m.epoch >= w.since;
+            if b.marks.iter().all(wants) {
+                let all = whole.get_or_insert_with(|| Arc::from(&b.bytes[..]));
+                out.push(w.who, Event::Line(all.clone()));
+                continue;
+            }
+            // Mixed streams or a watcher added mid-turn: its own selection.
+            let mut mine = Vec::new();
+            for (i, m) in b.marks.iter().enumerate() {
+                if wants(m) {
+                    let end = b.marks.get(i + 1).map_or(b.bytes.len(), |n| n.start);
+                    mine.extend_from_slice(&b.bytes[m.start..end]);
+                }
+            }
+            if !mine.is_empty() {
+                out.push(w.who, Event::Line(mine.into()));
             }
         }
     }
@@ -92,7 +193,7 @@ impl Watchers {
         self.list
             .read()
             .iter()
-            .filter(|(_, s)| s & stream != 0)
+            .filter(|w| w.streams & stream != 0)
             .count()
     }
 }
@@ -100,21 +201,35 @@ impl Watchers {
 /// Appends `arg` quoted as Redis's `sdscatrepr`.
 pub fn quote(out: &mut Vec<u8>, arg: &[u8]) {
     out.push(b'"');
-    for &c in arg {
-        match c {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            7 => out.extend_from_slice(b"\\a"),
-            8 => out.extend_from_slice(b"\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => out.push(c),
-            c => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
+    // Runs of printable bytes are copied whole.
+    let mut plain = 0;
+    for (i, &c) in arg.iter().enumerate() {
+        let escape: &[u8] = match c {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            7 => b"\\a",
+            8 => b"\\b",
+            c if c.is_ascii_graphic() || c == b' ' => continue,
+            _ => b"",
+        };
+        out.extend_from_slice(&arg[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 15)],
+            ]);
+        } else {
+            out.extend_from_slice(escape);
         }
     }
+    out.extend_from_slice(&arg[plain..]);
     out.push(b'"');
 }
 
@@ -123,35 +238,65 @@ pub fn timestamp(out: &mut Vec<u8>) {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let _ = write!(out, "{}.{:06}", d.as_secs(), d.subsec_micros());
+    write_u64(out, d.as_secs());
+    let mut us = d.subsec_micros();
+    let mut digits = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
+    for d in digits[1..].iter_mut().rev() {
+        *d = b'0' + (us % 10) as u8;
+        us /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
-/// A MONITOR line for a command run by a client at `addr` in `db`.
-pub fn monitor_line<'a>(db: u8, addr: &str, args: impl Iterator<Item = &'a [u8]>) -> Arc<[u8]> {
-    let mut line = Vec::with_capacity(64);
+/// Appends the MONITOR line for a command run by a client at `addr` in `db`.
+pub fn write_monitor_line<'a>(
+    line: &mut Vec<u8>,
+    db: u8,
+    addr: &str,
+    args: impl Iterator<Item = &'a [u8]>,
+) {
     line.push(b'+');
-    timestamp(&mut line);
-    let _ = write!(line, " [{db} {addr}]");
+    timestamp(line);
+    line.extend_from_slice(b" [");
+    write_u64(line, u64::from(db));
+    line.push(b' ');
+    line.extend_from_slice(addr.as_bytes());
+    line.push(b']');
     for a in args {
         line.push(b' ');
-        quote(&mut line, a);
+        quote(line, a);
     }
     line.extend_from_slice(b"\r\n");
-    line.into()
 }
 
-/// A MONITOR line for a memcached request: its command line's words, in database 0 (the
-/// data block of a storage command is not shown).
-pub fn memcache_monitor_line(addr: &str, request: &[u8]) -> Arc<[u8]> {
+/// Appends the MONITOR line for a memcached request: its command line's words, in
+/// database 0 (the data block of a storage command is not shown).
+pub fn write_memcache_monitor_line(line: &mut Vec<u8>, addr: &str, request: &[u8]) {
     let end = request
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .or_else(|| request.iter().position(|&c| c == b'\n'))
+        .iter()
+        .position(|&c| c == b'\n')
         .unwrap_or(request.len());
-    let words = request[..end]
-        .split(|&c| c == b' ')
-        .filter(|w| !w.is_empty());
-    monitor_line(0, addr, words)
+    let first = request[..end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&request[..end]);
+    let words = first.split(|&c| c == b' ').filter(|w| !w.is_empty());
+    write_monitor_line(line, 0, addr, words);
+}
+
+impl Watchers {
+    /// A command run by a client at `addr` in `db`: its MONITOR line.
+    pub fn monitor<'a>(&self, hub: &Hub, db: u8, addr: &str, args: impl Iterator<Item = &'a [u8]>) {
+        self.line(hub, stream::MONITOR, |l| {
+            write_monitor_line(l, db, addr, args)
+        });
+    }
+
+    /// A memcached request from `addr`: its MONITOR line.
+    pub fn monitor_memcache(&self, hub: &Hub, addr: &str, request: &[u8]) {
+        self.line(hub, stream::MONITOR, |l| {
+            write_memcache_monitor_line(l, addr, request)
+        });
+    }
 }
 
 /// memcached's `watch` streams by name (1.6.18's list; `rawcmds`, `sysevents` and the
@@ -181,19 +326,17 @@ pub fn uriencode(out: &mut Vec<u8>, key: &[u8]) {
 
 /// memcached's log line prefix: `ts=<secs>.<usecs> gid=<n> ` (microseconds not padded,
 /// as memcached prints them).
-fn log_prefix(w: &Watchers) -> Vec<u8> {
+fn log_prefix(w: &Watchers, line: &mut Vec<u8>) {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let mut line = Vec::with_capacity(128);
-    let _ = write!(
-        line,
-        "ts={}.{} gid={} ",
-        d.as_secs(),
-        d.subsec_micros(),
-        w.next_gid()
-    );
-    line
+    line.extend_from_slice(b"ts=");
+    write_u64(line, d.as_secs());
+    line.push(b'.');
+    write_u64(line, u64::from(d.subsec_micros()));
+    line.extend_from_slice(b" gid=");
+    write_u64(line, w.next_gid());
+    line.push(b' ');
 }
 
 /// What a `watch` line reports about an item.
@@ -207,44 +350,47 @@ pub struct ItemLog<'a> {
 impl Watchers {
     /// `type=item_get`: `status` is `found`, `not_found`, `flushed` or `expired`.
     pub fn item_get(&self, hub: &Hub, item: &ItemLog<'_>, status: &str) {
-        let mut l = log_prefix(self);
-        l.extend_from_slice(b"type=item_get key=");
-        uriencode(&mut l, item.key);
-        let _ = writeln!(
-            l,
-            " status={status} clsid={} cfd={} size={}",
-            item.class, item.fd, item.size
-        );
-        self.send(hub, stream::FETCHERS, l.into());
+        self.line(hub, stream::FETCHERS, |l| {
+            log_prefix(self, l);
+            l.extend_from_slice(b"type=item_get key=");
+            uriencode(l, item.key);
+            let _ = writeln!(
+                l,
+                " status={status} clsid={} cfd={} size={}",
+                item.class, item.fd, item.size
+            );
+        });
     }
 
     /// `type=item_store`: `status` as memcached's store outcome, `cmd` the verb, `ttl`
     /// seconds left (0: none).
     pub fn item_store(&self, hub: &Hub, item: &ItemLog<'_>, status: &str, cmd: &str, ttl: u64) {
-        let mut l = log_prefix(self);
-        l.extend_from_slice(b"type=item_store key=");
-        uriencode(&mut l, item.key);
-        let _ = writeln!(
-            l,
-            " status={status} cmd={cmd} ttl={ttl} clsid={} cfd={} size={}",
-            item.class, item.fd, item.size
-        );
-        self.send(hub, stream::MUTATIONS, l.into());
+        self.line(hub, stream::MUTATIONS, |l| {
+            log_prefix(self, l);
+            l.extend_from_slice(b"type=item_store key=");
+            uriencode(l, item.key);
+            let _ = writeln!(
+                l,
+                " status={status} cmd={cmd} ttl={ttl} clsid={} cfd={} size={}",
+                item.class, item.fd, item.size
+            );
+        });
     }
 
     /// `type=eviction`: `ttl` -1 for no expiry, `idle` seconds since last access.
     pub fn eviction(&self, hub: &Hub, item: &ItemLog<'_>, fetched: bool, ttl: i64, idle: u32) {
-        let mut l = log_prefix(self);
-        l.extend_from_slice(b"type=eviction key=");
-        uriencode(&mut l, item.key);
-        let _ = writeln!(
-            l,
-            " fetch={} ttl={ttl} la={idle} clsid={} size={}",
-            if fetched { "yes" } else { "no" },
-            item.class,
-            item.size
-        );
-        self.send(hub, stream::EVICTIONS, l.into());
+        self.line(hub, stream::EVICTIONS, |l| {
+            log_prefix(self, l);
+            l.extend_from_slice(b"type=eviction key=");
+            uriencode(l, item.key);
+            let _ = writeln!(
+                l,
+                " fetch={} ttl={ttl} la={idle} clsid={} size={}",
+                if fetched { "yes" } else { "no" },
+                item.class,
+                item.size
+            );
+        });
     }
 
     /// `type=conn_new` / `type=conn_close`: `addr` as `ip:port` (or a socket path),
@@ -256,23 +402,24 @@ impl Watchers {
             }
             _ => ("unix", "0", "local"),
         };
-        let mut l = log_prefix(self);
-        match close {
-            None => {
-                let _ = writeln!(
-                    l,
-                    "type=conn_new rip={rip} rport={rport} transport={transport} cfd={fd}"
-                );
+        self.line(hub, stream::CONNEVENTS, |l| {
+            log_prefix(self, l);
+            match close {
+                None => {
+                    let _ = writeln!(
+                        l,
+                        "type=conn_new rip={rip} rport={rport} transport={transport} cfd={fd}"
+                    );
+                }
+                Some(reason) => {
+                    let _ = writeln!(
+                        l,
+                        "type=conn_close rip={rip} rport={rport} transport={transport} \
+                         reason={reason} cfd={fd}"
+                    );
+                }
             }
-            Some(reason) => {
-                let _ = writeln!(
-                    l,
-                    "type=conn_close rip={rip} rport={rport} transport={transport} \
-                     reason={reason} cfd={fd}"
-                );
-            }
-        }
-        self.send(hub, stream::CONNEVENTS, l.into());
+        });
     }
 }
 
@@ -289,8 +436,14 @@ mod tests {
 
     #[test]
     fn monitor_lines() {
-        let l = monitor_line(2, "127.0.0.1:5000", [&b"set"[..], b"k", b"v 1"].into_iter());
-        let s = String::from_utf8(l.to_vec()).unwrap();
+        let mut l = Vec::new();
+        write_monitor_line(
+            &mut l,
+            2,
+            "127.0.0.1:5000",
+            [&b"set"[..], b"k", b"v 1"].into_iter(),
+        );
+        let s = String::from_utf8(l).unwrap();
         let (ts, rest) = s[1..].split_once(' ').unwrap();
         assert!(s.starts_with('+'));
         assert_eq!(ts.len(), 17, "{ts}");
@@ -299,8 +452,9 @@ mod tests {
 
     #[test]
     fn memcache_requests_show_their_command_line() {
-        let l = memcache_monitor_line("a:1", b"set k 0 0 1\r\nv\r\n");
-        let s = String::from_utf8(l.to_vec()).unwrap();
+        let mut l = Vec::new();
+        write_memcache_monitor_line(&mut l, "a:1", b"set k 0 0 1\r\nv\r\n");
+        let s = String::from_utf8(l).unwrap();
         assert!(
             s.ends_with(" [0 a:1] \"set\" \"k\" \"0\" \"0\" \"1\"\r\n"),
             "{s}"
@@ -374,11 +528,85 @@ mod tests {
         w.add(a, stream::MONITOR);
         w.add(a, stream::FETCHERS);
         assert!(w.wanted(stream::FETCHERS) && w.wanted(stream::MONITOR));
-        w.send(&hub, stream::FETCHERS, Arc::from(&b"x\n"[..]));
+        w.line(&hub, stream::FETCHERS, |l| l.extend_from_slice(b"x\n"));
         let mut got = Vec::new();
         assert!(hub.take(0, &mut got));
         w.remove(a);
         assert!(!w.wanted(stream::MONITOR | stream::FETCHERS));
         assert_eq!(w.count(stream::MONITOR), 0);
+    }
+
+    #[test]
+    fn a_worker_posts_one_batch_per_turn_to_each_watcher() {
+        let hub = Arc::new(Hub::new(1));
+        let h = hub.clone();
+        std::thread::spawn(move || {
+            crate::hub::set_current_worker(0);
+            let at = |slot| Target {
+                worker: 0,
+                slot,
+                id: u64::from(slot),
+            };
+            let w = &h.watchers;
+            let text = |l: &mut Vec<u8>, t: &[u8]| l.extend_from_slice(t);
+            w.add(at(1), stream::MONITOR);
+            w.line(&h, stream::MONITOR, |l| text(l, b"one\n"));
+            w.line(&h, stream::MONITOR, |l| text(l, b"two\n"));
+            // Added mid-turn: only what runs from now on.
+            w.add(at(2), stream::MONITOR);
+            w.line(&h, stream::MONITOR, |l| text(l, b"three\n"));
+            w.add(at(3), stream::FETCHERS);
+            w.line(&h, stream::FETCHERS, |l| text(l, b"get\n"));
+            let mut got = Vec::new();
+            assert!(!h.take(0, &mut got), "nothing posted before the flush");
+            w.flush(&h);
+            w.flush(&h);
+        })
+        .join()
+        .unwrap();
+        let mut got = Vec::new();
+        assert!(hub.take(0, &mut got));
+        let lines: Vec<(u32, String)> = got
+            .into_iter()
+            .map(|p| match p.event {
+                Event::Line(l) => (p.to.slot, String::from_utf8(l.to_vec()).unwrap()),
+                e => panic!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, "one\ntwo\nthree\n".to_string()),
+                (2, "three\n".to_string()),
+                (3, "get\n".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_batch_goes_out_before_the_turn_ends() {
+        let hub = Arc::new(Hub::new(1));
+        let h = hub.clone();
+        let posted = std::thread::spawn(move || {
+            crate::hub::set_current_worker(0);
+            let t = Target {
+                worker: 0,
+                slot: 1,
+                id: 1,
+            };
+            h.watchers.add(t, stream::MONITOR);
+            let chunk = vec![b'x'; 1000];
+            let mut got = Vec::new();
+            let mut n = 0;
+            while !h.take(0, &mut got) {
+                h.watchers
+                    .line(&h, stream::MONITOR, |l| l.extend_from_slice(&chunk));
+                n += 1;
+            }
+            (n, got.len())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(posted, (BATCH_FLUSH.div_ceil(1000), 1));
     }
 }

@@ -137,7 +137,7 @@ impl Flags {
     /// Whether an event of `class` would be published.
     #[inline]
     pub fn wants(&self, class: u32) -> bool {
-        self.effective.load(Ordering::Relaxed) & class != 0
+        super::OBSERVE && self.effective.load(Ordering::Relaxed) & class != 0
     }
 }
 

@@ -137,7 +137,7 @@ impl Tracking {
     /// Whether any client tracks (the write path's check).
     #[inline]
     pub fn active(&self) -> bool {
-        self.active.load(Ordering::Relaxed) > 0
+        super::OBSERVE && self.active.load(Ordering::Relaxed) > 0
     }
 
     /// CLIENT TRACKING ON (or a change of options).

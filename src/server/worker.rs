@@ -164,6 +164,8 @@ impl Worker {
             }
             self.drain_mailbox();
             self.expire_waits();
+            // This turn's MONITOR / `watch` lines, one post per watcher.
+            self.ctx.hub.watchers.flush(&self.ctx.hub);
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }
@@ -194,6 +196,7 @@ impl Worker {
         for key in tokens {
             self.close_for(Token(key), "shutdown");
         }
+        self.ctx.hub.watchers.flush(&self.ctx.hub);
     }
 
     /// `appendfsync always`: asks for the fsync of the turn's records and sends the replies

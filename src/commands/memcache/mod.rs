@@ -29,7 +29,7 @@ mod receive;
 pub mod send;
 mod stats;
 
-use crate::hub::monitor::{memcache_monitor_line, stream};
+use crate::hub::monitor::stream;
 use crate::hub::notify;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -321,8 +321,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 return step;
             }
             if ctx.hub.watchers.wanted(stream::MONITOR) {
-                let line = memcache_monitor_line(&session.info.addr, &input[..consumed]);
-                ctx.hub.watchers.send(&ctx.hub, stream::MONITOR, line);
+                let hub = &ctx.hub;
+                hub.watchers
+                    .monitor_memcache(hub, &session.info.addr, &input[..consumed]);
             }
             session
                 .info
@@ -362,9 +363,11 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 }
                 _ => execute(ctx, session, command, out),
             };
-            let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            let info = &session.info;
-            super::resp::memcache_ran(ctx, info, session.worker, &input[..consumed], nanos);
+            if crate::hub::OBSERVE {
+                let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let info = &session.info;
+                super::resp::memcache_ran(ctx, info, session.worker, &input[..consumed], nanos);
+            }
             step.unwrap_or(Step::Done(consumed))
         }
     }

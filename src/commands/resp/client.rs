@@ -507,6 +507,9 @@ fn unpause(call: &mut Call<'_>, _args: Args<'_>) {
 /// that may replicate such as PUBLISH); it runs again when the pause ends or is lifted.
 /// True when parked.
 pub(super) fn paused(call: &mut Call<'_>, spec: &Spec) -> bool {
+    if !call.ctx.hub.pause.maybe() {
+        return false;
+    }
     let now = unix_millis();
     let Some((until, writes_only)) = call.ctx.hub.pause.active(now) else {
         return false;

@@ -179,14 +179,14 @@ impl Latency {
     /// Whether per-command histograms are kept (`latency-tracking`).
     #[inline]
     pub fn tracking(&self) -> bool {
-        self.tracking.load(Ordering::Relaxed)
+        crate::hub::OBSERVE && self.tracking.load(Ordering::Relaxed)
     }
 
     /// A command took `usec`: a `command` (or `fast-command`) event past the threshold.
     #[inline]
     pub fn command_ran(&self, usec: u64, fast: bool) {
         let t = self.threshold.load(Ordering::Relaxed);
-        if t > 0 && usec / 1000 >= t as u64 {
+        if crate::hub::OBSERVE && t > 0 && usec / 1000 >= t as u64 {
             self.add_sample(if fast { "fast-command" } else { "command" }, usec / 1000);
         }
     }

@@ -458,8 +458,8 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         .wanted(crate::hub::monitor::stream::MONITOR);
     // Scripts (skip_monitor) are shown before they run, so that the commands they call
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
-    let before = spec.flags.contains(&"skip_monitor");
-    if monitored && before && call.wait.is_none() {
+    let before = monitored && spec.flags.contains(&"skip_monitor");
+    if before && call.wait.is_none() {
         monitor::feed(call, spec, args);
     }
     let began = Instant::now();
@@ -500,9 +500,11 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
         shared.slowlog.record(call, args, usec);
     }
-    shared
-        .latency
-        .command_ran(usec, spec.flags.contains(&"fast"));
+    if usec >= 1000 {
+        shared
+            .latency
+            .command_ran(usec, spec.flags.contains(&"fast"));
+    }
 }
 
 /// A memcached text command ran for `nanos` (`line` its request): the same as a RESP

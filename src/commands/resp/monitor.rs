@@ -1,13 +1,14 @@
 //! MONITOR: every command any client runs, over either protocol, as Redis's lines.
 //!
 //! A MONITOR connection is registered in the hub's [`crate::hub::monitor::Watchers`]; each
-//! command that ran (not refused, not an admin command) is formatted once and posted to
-//! every monitor. With no monitor connected, a command pays one relaxed atomic load.
+//! command that ran (not refused, not an admin command) is formatted once into its worker's
+//! batch, posted to every monitor at the end of the worker's turn. With no monitor
+//! connected, a command pays one relaxed atomic load.
 
 use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::Context;
-use crate::hub::monitor::{monitor_line, stream};
+use crate::hub::monitor::stream;
 use crate::hub::{flag, Target};
 use crate::protocol::resp::Args;
 
@@ -39,7 +40,7 @@ pub(super) fn stop(ctx: &Context, who: Target) {
     ctx.hub.watchers.remove(who);
 }
 
-/// Whether arguments after `i` are secrets MONITOR must not show: AUTH's, and HELLO's
+/// Whether argument `i` is a secret MONITOR must not show: AUTH's arguments, and HELLO's
 /// after AUTH (Redis prints `(redacted)`).
 fn redacted(name: &str, args: Args<'_>, i: usize) -> bool {
     match name {
@@ -50,14 +51,15 @@ fn redacted(name: &str, args: Args<'_>, i: usize) -> bool {
     }
 }
 
-/// Posts the command that just ran to every MONITOR connection.
+/// Writes the command that just ran into its worker's MONITOR batch.
 pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
     if spec.flags.contains(&"admin") {
         return;
     }
     let name = spec.name;
+    let secret = matches!(name, "auth" | "hello");
     let words = (0..args.len()).map(|i| {
-        if redacted(name, args, i) {
+        if secret && redacted(name, args, i) {
             &b"(redacted)"[..]
         } else {
             args.get(i)
@@ -70,9 +72,6 @@ pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
     } else {
         &call.info.addr
     };
-    let line = monitor_line(call.conn.db, addr, words);
-    call.ctx
-        .hub
-        .watchers
-        .send(&call.ctx.hub, stream::MONITOR, line);
+    let hub = &call.ctx.hub;
+    hub.watchers.monitor(hub, call.conn.db, addr, words);
 }

@@ -21,7 +21,7 @@ pub(super) struct Tracking {
 
 impl Tracking {
     pub(super) fn is_on(&self) -> bool {
-        self.on.is_some()
+        crate::hub::OBSERVE && self.on.is_some()
     }
 }
 
