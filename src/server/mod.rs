@@ -384,6 +384,9 @@ impl Server {
                 }
                 return Err(e);
             }
+            // CONFIG SET port / tls-port, also while accepting is paused.
+            let ports = self.ctx.ports.clone();
+            ports.serve(|kind, port| self.rebind(kind, port));
             let ready: Vec<usize> = if let Some(p) = &paused {
                 if self.ctx.server.curr_connections.load(Ordering::Relaxed) >= p.resume_below {
                     continue;
@@ -400,8 +403,6 @@ impl Server {
                     .map(|t| t.0)
                     .collect()
             };
-            let ports = self.ctx.ports.clone();
-            ports.serve(|kind, port| self.rebind(kind, port));
             let mut woken = 0u64;
             for i in ready {
                 let pause = self.accept_all(i, &mut next_worker, &mut woken);
