@@ -262,3 +262,19 @@ fn values_sent_from_their_items_survive_overwrite_delete_and_eviction() {
     let last = value(500_000, 39);
     reader.roundtrip(b"get f39\r\n", &get_reply("f39", 0, &last));
 }
+
+#[test]
+fn a_value_over_many_small_chunks_is_received_whole() {
+    // 16 KiB chunks: a 745,472-byte value spans 46 of them, more than one readv takes
+    // (memcached's t/chunked-items.t).
+    let d = Daemon::start(&["-m", "48", "-t", "2", "-o", "slab_chunk_max=16384"]);
+    let mut c = d.connect();
+    for len in [200 << 10, 745_472, 1_000_000] {
+        let v = value(len, 9);
+        let mut req = set_request("set", "many", 0, &v, "");
+        req.extend_from_slice(b"get many\r\n");
+        let mut expect = b"STORED\r\n".to_vec();
+        expect.extend_from_slice(&get_reply("many", 0, &v));
+        c.roundtrip(&req, &expect);
+    }
+}

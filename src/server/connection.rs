@@ -595,8 +595,10 @@ impl Connection {
             let read = match sink {
                 // A large value being received goes straight into its item.
                 Some(sink) if plain && self.start == self.rbuf.len() => {
-                    space += sink.remaining();
-                    receive_direct(&ctx.store, sink, fd, &mut self.rbuf)
+                    receive_direct(&ctx.store, sink, fd, &mut self.rbuf).map(|(n, offered)| {
+                        space = offered;
+                        n
+                    })
                 }
                 _ => read_into_spare(&mut self.stream, &mut self.rbuf),
             };
@@ -832,20 +834,22 @@ fn read_into_spare(stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<usize> 
 }
 
 /// One `readv` into the rest of a value being received (into its reserved item) and then
-/// the buffer's spare capacity (the value's `\r\n` and what follows it).
+/// the buffer's spare capacity (the value's `\r\n` and what follows it): (bytes read, room
+/// offered).
 fn receive_direct(
     store: &Store,
     sink: &mut Reserved,
     fd: i32,
     buf: &mut Vec<u8>,
-) -> io::Result<usize> {
+) -> io::Result<(usize, usize)> {
     let remaining = sink.remaining();
-    let n = store.receive_reserved(sink, fd, buf.spare_capacity_mut())?;
+    let (n, offered) = store.receive_reserved(sink, fd, buf.spare_capacity_mut())?;
     let extra = n.saturating_sub(remaining);
     // SAFETY: readv(2) filled the value's part first, then initialized the first `extra`
-    // bytes of the spare capacity it was given (`extra` <= its length).
+    // bytes of the spare capacity it was given (`extra` <= its length; 0 when it was
+    // given none).
     unsafe { buf.set_len(buf.len() + extra) };
-    Ok(n)
+    Ok((n, offered))
 }
 
 /// The most bytes one buffer held in the current and the previous clock second.

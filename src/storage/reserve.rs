@@ -152,20 +152,30 @@ impl super::Store {
 
     /// One `readv(2)` from `fd` into the unreceived part of the value, and past it into
     /// `spare` (the connection's read buffer: the `\r\n` and next requests). Returns the
-    /// bytes read; the first `min(n, remaining)` went into the value, the rest into
-    /// `spare`'s first bytes.
+    /// bytes read (the first `min(n, remaining)` went into the value, the rest into
+    /// `spare`'s first bytes) and the room the read was offered (a read that filled it may
+    /// have left bytes in the socket).
     pub fn receive_reserved(
         &self,
         r: &mut Reserved,
         fd: i32,
         spare: &mut [MaybeUninit<u8>],
-    ) -> io::Result<usize> {
+    ) -> io::Result<(usize, usize)> {
         let mut regions = [(0, 0); REGIONS];
         let n = self.core.open_regions(r, &mut regions);
+        // Past the value only when these regions hold all of the rest of it (a value of
+        // many small chunks takes several reads).
+        let covered: usize = regions[..n].iter().map(|&(_, len)| len).sum();
+        let spare = if covered == r.remaining() {
+            spare
+        } else {
+            &mut []
+        };
+        let offered = covered + spare.len();
         let got = self.core.arena.readv(fd, &regions[..n], spare)?;
         let into_value = got.min(r.remaining());
         r.filled += into_value;
-        Ok(got)
+        Ok((got, offered))
     }
 
     /// Links a fully received item as `w` says (`w.value` is ignored; `w` must be the write
