@@ -80,6 +80,42 @@ fn fetchers_and_mutations() {
     );
 }
 
+/// Meta `ms` writes log `item_store` lines with memcached's verb for their mode (a CAS
+/// makes set/replace `cas`; append reports the whole value).
+#[test]
+fn meta_set_is_logged_as_mutations() {
+    let d = Daemon::start(&["-t", "2"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch mutations\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    c.roundtrip(b"ms mk 2 T0\r\nhi\r\n", b"HD\r\n");
+    c.roundtrip(b"ms mk 1 ME\r\nx\r\n", b"NS\r\n");
+    c.roundtrip(b"ms mk 3 MA\r\nyyy\r\n", b"HD\r\n");
+    c.roundtrip(b"ms mk 1 C1\r\nz\r\n", b"EX\r\n");
+    let first = body(&mut w);
+    let fd = first
+        .split(' ')
+        .find_map(|f| f.strip_prefix("cfd="))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        first,
+        format!("type=item_store key=mk status=stored cmd=set ttl=0 clsid=1 cfd={fd} size=2\n")
+    );
+    assert_eq!(
+        body(&mut w),
+        format!("type=item_store key=mk status=not_stored cmd=add ttl=0 clsid=1 cfd={fd} size=1\n")
+    );
+    assert_eq!(
+        body(&mut w),
+        format!("type=item_store key=mk status=stored cmd=append ttl=0 clsid=1 cfd={fd} size=5\n")
+    );
+    assert_eq!(
+        body(&mut w),
+        format!("type=item_store key=mk status=exists cmd=cas ttl=0 clsid=1 cfd={fd} size=1\n")
+    );
+}
+
 #[test]
 fn connection_events_and_unknown_streams() {
     let d = Daemon::start(&["-t", "2"]);

@@ -244,3 +244,51 @@ fn client_list_shows_the_authenticated_user() {
     assert_eq!(field(&line, "user"), "alice");
     assert!(field(&line, "fd").parse::<i32>().unwrap() > 2, "{line}");
 }
+
+/// A memcached binary request: header, extras, key, value.
+fn binary(opcode: u8, extras: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
+    let body = extras.len() + key.len() + value.len();
+    let mut p = vec![0x80, opcode];
+    p.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[extras.len() as u8, 0, 0, 0]);
+    p.extend_from_slice(&(body as u32).to_be_bytes());
+    p.extend_from_slice(&[0; 12]);
+    p.extend_from_slice(extras);
+    p.extend_from_slice(key);
+    p.extend_from_slice(value);
+    p
+}
+
+/// CLIENT PAUSE WRITE holds binary storage requests too (reads go through); the held SET
+/// is answered after CLIENT UNPAUSE.
+#[test]
+fn pause_holds_memcached_binary_requests() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut mc = d.connect();
+    admin.check(&["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    // GET k: a miss (status 1, "Not found").
+    mc.send(&binary(0x00, &[], b"k", &[]));
+    let miss = mc.read_exact(24 + 9);
+    assert_eq!(&miss[..2], &[0x81, 0x00]);
+    assert_eq!(&miss[6..8], &[0, 1], "status Key not found");
+    mc.send(&binary(0x01, &[0; 8], b"k", b"v"));
+    mc.stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut b = [0u8; 8];
+    let silent = std::io::Read::read(&mut mc.stream, &mut b).is_err();
+    mc.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(
+        silent,
+        "a binary SET during CLIENT PAUSE WRITE was answered"
+    );
+    admin.check(&["GET", "k"], "$-1\r\n");
+    admin.check(&["CLIENT", "UNPAUSE"], "+OK\r\n");
+    let stored = mc.read_exact(24);
+    assert_eq!(&stored[..2], &[0x81, 0x01]);
+    assert_eq!(&stored[6..8], &[0, 0], "status No error");
+    admin.check(&["GET", "k"], "$1\r\nv\r\n");
+}

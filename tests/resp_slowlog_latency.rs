@@ -150,3 +150,38 @@ fn memcached_commands_are_in_the_slow_log_and_histograms() {
         "{h}"
     );
 }
+
+/// Binary memcached requests are in the slow log as the text command they match and their
+/// key, and counted in that command's histogram.
+#[test]
+fn memcached_binary_requests_are_in_the_slow_log_and_histograms() {
+    let d = daemon(&["--slowlog-log-slower-than", "0"]);
+    let mut c = d.connect_resp();
+    c.check(&["SLOWLOG", "RESET"], "+OK\r\n");
+    let mut mc = d.connect();
+    // SET k (flags 0, exptime 0) = "hi", then GET k.
+    let mut set = vec![0x80, 0x01, 0, 1, 8, 0, 0, 0, 0, 0, 0, 11];
+    set.extend_from_slice(&[0; 12]);
+    set.extend_from_slice(&[0; 8]);
+    set.extend_from_slice(b"khi");
+    mc.send(&set);
+    assert_eq!(&mc.read_exact(24)[..2], &[0x81, 0x01]);
+    let mut get = vec![0x80, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+    get.extend_from_slice(&[0; 12]);
+    get.push(b'k');
+    mc.send(&get);
+    assert_eq!(&mc.read_exact(24 + 4 + 2)[28..], b"hi");
+    let got = c.cmd(&["SLOWLOG", "GET", "2"]);
+    assert!(got.starts_with("*2\r\n*6\r\n:2\r\n:"), "{got}");
+    assert!(got.contains("*2\r\n$3\r\nget\r\n$1\r\nk\r\n"), "{got}");
+    assert!(got.contains("*2\r\n$3\r\nset\r\n$1\r\nk\r\n"), "{got}");
+    let h = c.cmd(&["LATENCY", "HISTOGRAM", "memcache|set", "memcache|get"]);
+    assert!(
+        h.starts_with("*4\r\n$12\r\nmemcache|get\r\n*4\r\n$5\r\ncalls\r\n:1\r\n"),
+        "{h}"
+    );
+    assert!(
+        h.contains("$12\r\nmemcache|set\r\n*4\r\n$5\r\ncalls\r\n:1\r\n"),
+        "{h}"
+    );
+}

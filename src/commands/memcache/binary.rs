@@ -79,11 +79,26 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     } else {
         (&[][..], head)
     };
+    let writes = matches!(
+        op,
+        Op::Store(_) | Op::Delete | Op::Arith { .. } | Op::Flush | Op::Get { touch: true, .. }
+    );
+    if let Some(step) = super::pause::held_binary(&ctx.hub, session, writes) {
+        return step;
+    }
     session
         .info
         .last_cmd
         .store(ctx.store.clock().now(), Ordering::Relaxed);
+    let began = crate::hub::OBSERVE.then(std::time::Instant::now);
     let step = execute(ctx, session, &p, op, quiet, value, out);
+    if let Some(began) = began {
+        let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let name = text_name(op);
+        let key = (!p.key.is_empty()).then_some(p.key);
+        let info = &session.info;
+        crate::commands::resp::memcache_ran_words(ctx, info, session.worker, name, key, nanos);
+    }
     if ctx.persist.aof.is_on() {
         match op {
             Op::Store(_) | Op::Delete | Op::Arith { .. } | Op::Get { touch: true, .. } => {
@@ -94,6 +109,31 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
     }
     step.unwrap_or(Step::Done(consumed))
+}
+
+/// The text command a binary opcode matches, for the slow log and latency histograms.
+fn text_name(op: Op) -> &'static [u8] {
+    match op {
+        Op::Get { touch: false, .. } => b"get",
+        Op::Get {
+            with_value: false, ..
+        } => b"touch",
+        Op::Get { .. } => b"gat",
+        Op::Store(StoreOp::Set) => b"set",
+        Op::Store(StoreOp::Add) => b"add",
+        Op::Store(StoreOp::Replace) => b"replace",
+        Op::Store(StoreOp::Append) => b"append",
+        Op::Store(StoreOp::Prepend) => b"prepend",
+        Op::Delete => b"delete",
+        Op::Arith { incr: true } => b"incr",
+        Op::Arith { incr: false } => b"decr",
+        Op::Flush => b"flush_all",
+        Op::Stat => b"stats",
+        Op::Quit => b"quit",
+        Op::Noop => b"noop",
+        Op::Version => b"version",
+        Op::SaslListMechs | Op::SaslAuth | Op::SaslStep => b"sasl",
+    }
 }
 
 /// Refusals memcached makes before it reads a value: too large for `-I`, SASL off, an

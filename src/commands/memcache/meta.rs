@@ -223,12 +223,13 @@ fn write_get_hit(
 
 pub(super) fn set(
     ctx: &Context,
-    stats: &ThreadStats,
+    session: &crate::commands::Session,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     data: &[u8],
     out: &mut Vec<u8>,
 ) {
+    let stats = &ctx.threads[session.worker];
     let class = ctx.store.class_of(key.bytes().len(), data.len());
     count_set(stats, class);
     let mode = match flags.mode {
@@ -251,8 +252,40 @@ pub(super) fn set(
     w.new_cas = flags.new_cas;
     w.invalidate = flags.invalidate;
     ctx.memcache.record(key.bytes(), PrefixOp::Set);
-    let outcome = ctx.store.store(&w);
+    let watching = ctx
+        .hub
+        .watchers
+        .wanted(crate::hub::monitor::stream::MUTATIONS);
+    let (outcome, old) = if watching && matches!(mode, Mode::Append | Mode::Prepend) {
+        ctx.store
+            .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
+    } else {
+        (ctx.store.store(&w), None)
+    };
     count_store(stats, class, flags.compare_cas.is_some(), outcome);
+    if watching {
+        // memcached's verb for the mode; a CAS upgrades set and replace to `cas`.
+        let cmd = match (mode, flags.compare_cas.is_some()) {
+            (Mode::Set | Mode::Replace, true) => "cas",
+            (Mode::Add, _) => "add",
+            (Mode::Append, _) => "append",
+            (Mode::Prepend, _) => "prepend",
+            (Mode::Replace, _) => "replace",
+            _ => "set",
+        };
+        let (size, expiry) = match old {
+            Some((len, expiry)) => (len + data.len(), expiry),
+            None => (data.len(), ttl),
+        };
+        let log = super::watch::StoreLog {
+            key: key.bytes(),
+            size,
+            cmd,
+            outcome,
+            expiry,
+        };
+        super::watch::stored(ctx, session, log);
+    }
     let code: &[u8] = match outcome {
         StoreOutcome::Stored { .. } => b"HD",
         StoreOutcome::NotStored => b"NS",

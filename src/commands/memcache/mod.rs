@@ -675,7 +675,7 @@ fn execute_command(
         Command::LruCrawlerSetting => Reply::Ok.write(out),
         Command::Lru(lru) => stats::lru(ctx, lru, out),
         Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),
-        Command::MetaSet { key, flags, data } => meta::set(ctx, stats, &key, &flags, data, out),
+        Command::MetaSet { key, flags, data } => meta::set(ctx, session, &key, &flags, data, out),
         Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),
         Command::MetaArith { key, flags } => meta::arith(ctx, stats, &key, &flags, out),
         Command::MetaDebug { key } => meta::debug(ctx, stats, &key, out),

@@ -1,6 +1,6 @@
 //! CLIENT PAUSE for memcached connections: `ALL` holds every request, `WRITE` the ones
 //! that change data, as it holds RESP commands (a parked request waits in its input until
-//! CLIENT UNPAUSE or the pause's end, then runs). The binary protocol is not held.
+//! CLIENT UNPAUSE or the pause's end, then runs). Binary requests are held the same way.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,16 +31,25 @@ pub(super) fn held(hub: &Hub, session: &mut Session, command: &Command<'_>) -> O
     if !hub.pause.maybe() {
         return None;
     }
-    held_slow(hub, session, command)
+    held_slow(hub, session, writes(command))
+}
+
+/// [`held`] for a binary request: `writes` whether it changes data.
+#[inline]
+pub(super) fn held_binary(hub: &Hub, session: &mut Session, writes: bool) -> Option<Step> {
+    if !hub.pause.maybe() {
+        return None;
+    }
+    held_slow(hub, session, writes)
 }
 
 #[cold]
-fn held_slow(hub: &Hub, session: &mut Session, command: &Command<'_>) -> Option<Step> {
+fn held_slow(hub: &Hub, session: &mut Session, writes: bool) -> Option<Step> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     let (until, writes_only) = hub.pause.active(now)?;
-    if writes_only && !writes(command) {
+    if writes_only && !writes {
         return None;
     }
     match session.wait.as_mut() {

@@ -511,12 +511,25 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
 /// command's run, its latency histogram (`memcache|get`), the slow log (the command line's
 /// words; no data block) and the latency monitor's `command`/`fast-command` events.
 pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], nanos: u64) {
-    let shared = &ctx.resp;
-    let usec = nanos / 1000;
     let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
     let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
     let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let name = words.next().unwrap_or_default();
+    memcache_ran_words(ctx, info, worker, name, words, nanos);
+}
+
+/// [`memcache_ran`] for a command given as its name and further words (a binary
+/// request: the text command it matches and its key).
+pub fn memcache_ran_words<'a>(
+    ctx: &Context,
+    info: &ClientInfo,
+    worker: usize,
+    name: &'a [u8],
+    words: impl IntoIterator<Item = &'a [u8]>,
+    nanos: u64,
+) {
+    let shared = &ctx.resp;
+    let usec = nanos / 1000;
     if shared.latency.tracking() {
         shared.latency.record_memcache(worker, name, nanos);
     }
