@@ -193,10 +193,14 @@ fn main() -> ExitCode {
     if let Err(e) = start_tls(&ctx) {
         return fail(EX_USAGE, e);
     }
-    let addrs: Vec<String> = listeners
+    let addrs: Vec<(String, bool)> = listeners
         .iter()
         .filter(|l| l.unix_path().is_none())
-        .filter_map(|l| l.describe().split_once(' ').map(|(_, a)| a.to_string()))
+        .filter_map(|l| {
+            let described = l.describe();
+            let (kind, addr) = described.split_once(' ')?;
+            Some((addr.to_string(), kind.contains("tls")))
+        })
         .collect();
     for warning in startup::exposure_warnings(&ctx.users, &addrs) {
         eprintln!("{warning}");

@@ -139,6 +139,8 @@ counters!(
     read_buf_count, read_buf_bytes,
     /// Connections holding a write buffer, and the buffers' capacity in bytes (gauges).
     response_obj_count, response_obj_bytes,
+    /// Memory of the open TLS sessions (an estimate per session, see server::tls).
+    tls_session_bytes,
 });
 
 impl ServerStats {

@@ -235,6 +235,13 @@ fn open_listeners_without_a_password_are_warned_about() {
     );
     let (_, text) = start_output(&["-l", "0.0.0.0", "--requirepass", "x"]);
     assert!(!text.contains("accepts clients beyond"), "{text}");
+    // With a password, a plain listener beyond loopback is still named: it sends in clear.
+    assert!(
+        text.contains("is reachable beyond this host without TLS: passwords and data cross"),
+        "{text}"
+    );
+    let (_, text) = start_output(&["-l", "127.0.0.1", "--requirepass", "x"]);
+    assert!(!text.contains("WARNING: 127.0.0.1"), "{text}");
 }
 
 #[test]
@@ -288,4 +295,52 @@ fn users_come_from_config_lines_and_acl_files() {
     );
     c.check(&["ACL", "USERS"], "*2\r\n$4\r\ndave\r\n$7\r\ndefault\r\n");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pid_and_log_files_get_safe_modes_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("slabd-pidlog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pid, log, conf) = (
+        dir.join("slabd.pid"),
+        dir.join("slabd.log"),
+        dir.join("slabd.conf"),
+    );
+    std::fs::write(
+        &conf,
+        format!(
+            "-d\n-P {}\n-p 0\n-l 127.0.0.1\nlogfile {}\n",
+            pid.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    // umask 000 would leave both world-writable if slabd took the default modes.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000; exec {} --config {}",
+            env!("CARGO_BIN_EXE_slabd"),
+            conf.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(&pid).unwrap_or_default();
+        if text.ends_with('\n') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let daemon: i32 = text.trim().parse().expect("a pid in the pid file");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (pid_mode, log_mode) = (mode(&pid), mode(&log));
+    // The daemon is this test's own process.
+    let _ = Command::new("kill").arg(daemon.to_string()).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(pid_mode, 0o644);
+    assert_eq!(log_mode, 0o640);
 }

@@ -528,3 +528,227 @@ fn memcached_ssl_ciphers_limits_tls12_and_a_bad_list_stops_start_up() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-Z: no cipher match in 'RC4-MD5'"), "{err}");
 }
+
+/// `key` (a PKCS#8 PEM file) encrypted with `pass`, as `openssl rsa -aes256` writes it
+/// with OpenSSL 3 (PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC).
+fn encrypt_key(key: &str, pass: &str, out: &str) {
+    use pkcs8::der::pem::LineEnding;
+    use pkcs8::der::EncodePem;
+    let der = PrivateKeyDer::from_pem_file(key).unwrap();
+    let info = pkcs8::PrivateKeyInfo::try_from(der.secret_der()).unwrap();
+    let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(
+        2048,
+        b"saltsalt",
+        b"0123456789abcdef",
+    )
+    .unwrap();
+    let encrypted = info.encrypt_with_params(params, pass).unwrap();
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(encrypted.as_bytes()).unwrap();
+    std::fs::write(out, info.to_pem(LineEnding::LF).unwrap()).unwrap();
+}
+
+#[test]
+fn encrypted_key_files_need_tls_key_file_pass() {
+    let pki = Pki::new("keypass");
+    let encrypted = pki.path("server.key.enc");
+    encrypt_key(&pki.path("server.key"), "1234", &encrypted);
+    // At start-up: without the password slabd does not start; with it, it serves.
+    let mut args = resp_args(&pki, &["--tls-auth-clients", "no"]);
+    let key_at = args.iter().position(|a| a == "--tls-key-file").unwrap() + 1;
+    args[key_at] = encrypted.clone();
+    let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the key is encrypted and no password is set"),
+        "{err}"
+    );
+    args.extend(["--tls-key-file-pass".to_string(), "1234".to_string()]);
+    let (d, l) = start_owned(&args);
+    assert_eq!(
+        request(pki.client(None), addr(&l, "resp-tls"), b"PING\r\n")
+            .unwrap()
+            .1,
+        b"+PONG\r\n"
+    );
+    drop(d);
+    // At run time, as Redis's unit/tls "Working with an encrypted keyfile".
+    let (_d, l) = start_owned(&resp_args(&pki, &["--tls-auth-clients", "no"]));
+    let mut admin = TcpStream::connect(addr(&l, "resp")).unwrap();
+    let mut cmd = |line: &str| {
+        admin.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut b = [0u8; 512];
+        let n = admin.read(&mut b).unwrap();
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    let reply = cmd(&format!("CONFIG SET tls-key-file {encrypted}"));
+    assert!(reply.starts_with("-ERR CONFIG SET failed (possibly related to argument 'tls-key-file') - Unable to update TLS configuration"), "{reply}");
+    assert_eq!(cmd("CONFIG SET tls-key-file-pass wrong"), "+OK\r\n");
+    let reply = cmd(&format!("CONFIG SET tls-key-file {encrypted}"));
+    assert!(reply.contains("cannot decrypt the key"), "{reply}");
+    assert_eq!(cmd("CONFIG SET tls-key-file-pass 1234"), "+OK\r\n");
+    assert_eq!(
+        cmd(&format!("CONFIG SET tls-key-file {encrypted}")),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        request(pki.client(None), addr(&l, "resp-tls"), b"PING\r\n")
+            .unwrap()
+            .1,
+        b"+PONG\r\n"
+    );
+}
+
+/// A plain RESP request on `to`; the first reply line, or why not.
+fn plain_request(to: SocketAddr, req: &[u8]) -> Result<String, String> {
+    let mut s = TcpStream::connect(to).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(req).map_err(|e| e.to_string())?;
+    let mut b = [0u8; 512];
+    let n = s.read(&mut b).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&b[..n]).into_owned())
+}
+
+#[test]
+fn config_set_port_and_tls_port_rebind_the_listeners() {
+    // Redis's unit/tls "switch between tcp and tls ports", plus the failure cases.
+    let pki = Pki::new("ports");
+    let args = resp_args(&pki, &["--tls-auth-clients", "no"]);
+    let tls_port: u16 = args[args.iter().position(|a| a == "--tls-port").unwrap() + 1]
+        .parse()
+        .unwrap();
+    let (_d, l) = start_owned(&args);
+    let memcache = addr(&l, "tcp");
+    let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    let cmd = |to: SocketAddr, tls: bool, line: &str| -> String {
+        // As a RESP array: the memcached port tells RESP from memcached text by its `*`.
+        let words: Vec<&str> = line.split(' ').collect();
+        let mut req = format!("*{}\r\n", words.len());
+        for w in words {
+            req.push_str(&format!("${}\r\n{w}\r\n", w.len()));
+        }
+        if tls {
+            String::from_utf8(request(pki.client(None), to, req.as_bytes()).unwrap().1).unwrap()
+        } else {
+            plain_request(to, req.as_bytes()).unwrap()
+        }
+    };
+    let plain_port = addr(&l, "resp").port();
+    assert_eq!(
+        cmd(at(plain_port), false, "CONFIG GET port"),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{plain_port}\r\n",
+            plain_port.to_string().len()
+        )
+    );
+    // TLS port closed, plain RESP moved onto it.
+    assert_eq!(cmd(at(tls_port), true, "CONFIG SET tls-port 0"), "+OK\r\n");
+    assert!(TcpStream::connect(at(tls_port)).is_err());
+    assert_eq!(
+        cmd(
+            at(plain_port),
+            false,
+            &format!("CONFIG SET port {tls_port}")
+        ),
+        "+OK\r\n"
+    );
+    assert!(TcpStream::connect(at(plain_port)).is_err());
+    assert_eq!(cmd(at(tls_port), false, "PING"), "+PONG\r\n");
+    // A port in use: refused with Redis's reason, the listener in force kept.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    assert_eq!(
+        cmd(at(tls_port), false, &format!("CONFIG SET port {busy}")),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port\r\n"
+    );
+    assert_eq!(
+        cmd(at(tls_port), false, &format!("CONFIG SET tls-port {busy}")),
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port\r\n"
+    );
+    assert_eq!(cmd(at(tls_port), false, "PING"), "+PONG\r\n");
+    // And back: plain closed, TLS on the port again.
+    assert_eq!(cmd(at(tls_port), false, "CONFIG SET port 0"), "+OK\r\n");
+    assert!(TcpStream::connect(at(tls_port)).is_err());
+    assert_eq!(
+        cmd(memcache, false, &format!("CONFIG SET tls-port {tls_port}")),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd(at(tls_port), true, "PING"), "+PONG\r\n");
+    assert_eq!(
+        cmd(at(tls_port), true, "CONFIG GET tls-port"),
+        format!(
+            "*2\r\n$8\r\ntls-port\r\n${}\r\n{tls_port}\r\n",
+            tls_port.to_string().len()
+        )
+    );
+    // memcached's own port never moves.
+    assert_eq!(cmd(memcache, false, "PING"), "+PONG\r\n");
+}
+
+#[test]
+fn tls_port_set_at_run_time_on_a_server_started_without_one() {
+    let pki = Pki::new("late-tls");
+    let (_d, l) = start_owned(&[
+        "--resp-port".to_string(),
+        "0".to_string(),
+        "--tls-cert-file".to_string(),
+        pki.path("server.crt"),
+        "--tls-key-file".to_string(),
+        pki.path("server.key"),
+        "--tls-auth-clients".to_string(),
+        "no".to_string(),
+    ]);
+    let port = free_port();
+    let reply = plain_request(
+        addr(&l, "resp"),
+        format!("CONFIG SET tls-port {port}\r\n").as_bytes(),
+    );
+    assert_eq!(reply.unwrap(), "+OK\r\n");
+    let to = SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(
+        request(pki.client(None), to, b"PING\r\n").unwrap().1,
+        b"+PONG\r\n"
+    );
+}
+
+/// INFO's `mem_clients_normal`, read over a plain RESP connection.
+fn mem_clients(to: SocketAddr) -> u64 {
+    let info = plain_request(to, b"INFO memory\r\n").unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("mem_clients_normal:"))
+        .unwrap_or_else(|| panic!("no mem_clients_normal in {info}"));
+    line["mem_clients_normal:".len()..].trim().parse().unwrap()
+}
+
+#[test]
+fn tls_sessions_count_toward_client_memory() {
+    let pki = Pki::new("tlsmem");
+    let (_d, l) = start_owned(&resp_args(&pki, &["--tls-auth-clients", "no"]));
+    let plain = addr(&l, "resp");
+    let before = mem_clients(plain);
+    let clients: Vec<Tls> = (0..10)
+        .map(|_| {
+            request(pki.client(None), addr(&l, "resp-tls"), b"PING\r\n")
+                .unwrap()
+                .0
+        })
+        .collect();
+    let during = mem_clients(plain);
+    // 16 KiB per session beside the buffers (which plain clients hold too).
+    assert!(during >= before + 10 * 16384, "{before} -> {during}");
+    drop(clients);
+    let mut after = during;
+    for _ in 0..100 {
+        after = mem_clients(plain);
+        if after < before + 16384 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(after < before + 16384, "{before} -> {during} -> {after}");
+}

@@ -110,20 +110,26 @@ pub fn root_check(settings: &Settings, euid: u32) -> RootCheck {
 }
 
 /// A warning for each TCP listener that anyone beyond this host can reach while no
-/// password is required.
-pub fn exposure_warnings(users: &Users, listeners: &[String]) -> Vec<String> {
-    if users.auth_required() {
-        return Vec::new();
-    }
+/// password is required, or, with one, without TLS. `listeners`: (address, speaks TLS).
+pub fn exposure_warnings(users: &Users, listeners: &[(String, bool)]) -> Vec<String> {
+    let auth = users.auth_required();
     listeners
         .iter()
-        .filter(|addr| !is_local(addr))
-        .map(|addr| {
-            format!(
-                "WARNING: {addr} accepts clients beyond this host and no password is set: \
-                 anyone who can reach it can read and change every item. Set requirepass (or \
-                 ACL users) and see docs/security.md."
-            )
+        .filter(|(addr, tls)| !(is_local(addr) || (auth && *tls)))
+        .map(|(addr, _)| {
+            if auth {
+                format!(
+                    "WARNING: {addr} is reachable beyond this host without TLS: passwords and \
+                     data cross the network unencrypted. Turn TLS on for it (-Z, tls-port) \
+                     or bind it to a trusted network; see docs/security.md."
+                )
+            } else {
+                format!(
+                    "WARNING: {addr} accepts clients beyond this host and no password is set: \
+                     anyone who can reach it can read and change every item. Set requirepass \
+                     (or ACL users) and see docs/security.md."
+                )
+            }
         })
         .collect()
 }

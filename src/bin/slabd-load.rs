@@ -18,6 +18,8 @@ mod driver;
 mod histogram;
 #[path = "slabd-load/keyspace.rs"]
 mod keyspace;
+#[path = "slabd-load/link.rs"]
+mod link;
 #[path = "slabd-load/wire.rs"]
 mod wire;
 
@@ -88,6 +90,9 @@ struct Args {
     warm: bool,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Speak TLS (memcached's -Z, Redis's tls-port); the server certificate is not checked.
+    #[arg(long)]
+    tls: bool,
     /// A name echoed in the output, for scripts.
     #[arg(long, default_value = "")]
     label: String,
@@ -177,6 +182,7 @@ fn workload(a: &Args) -> Result<Workload, ArgError> {
         conns: a.conns,
         warm: a.warm,
         seed: a.seed,
+        tls: a.tls.then(link::tls_config),
     })
 }
 

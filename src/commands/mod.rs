@@ -37,6 +37,8 @@ pub struct Context {
     pub users: Users,
     /// TLS server configurations (reloadable); see [`crate::server::tls`].
     pub tls: Arc<crate::server::tls::Tls>,
+    /// The RESP ports in force; CONFIG SET port / tls-port moves them.
+    pub ports: Arc<crate::server::rebind::Ports>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
     /// `maxmemory-clients`: the bound on all clients' buffers together.
@@ -94,6 +96,7 @@ impl Context {
             verbosity: AtomicU8::new(settings.verbose),
             users,
             tls: Arc::default(),
+            ports: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
             store,
             settings,

@@ -22,9 +22,10 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // Seconds a partial request may wait for the rest of its bytes (slowloris); 0 is off.
     directive!("client-request-timeout", [], "0", Kind::Int { min: 0, max: 86_400 }, true),
     // TLS for RESP (server::tls): a port of its own beside the plain one.
-    directive!("tls-port", [], "0", Kind::Int { min: 0, max: 65535 }, false),
+    directive!("tls-port", [], "0", Kind::Int { min: 0, max: 65535 }, true),
     directive!("tls-cert-file", [], "", Kind::String, true),
     directive!("tls-key-file", [], "", Kind::String, true),
+    directive!("tls-key-file-pass", [], "", Kind::String, true),
     directive!("tls-ca-cert-file", [], "", Kind::String, true),
     directive!("tls-ca-cert-dir", [], "", Kind::String, true),
     directive!("tls-auth-clients", [], "yes", Kind::Enum(&["no", "yes", "optional"]), true),

@@ -71,6 +71,21 @@ impl Stream {
         }
     }
 
+    /// Memory a TLS session holds beside the connection's own buffers (0 for plain).
+    pub(super) fn session_bytes(&self) -> usize {
+        match self {
+            Stream::Tls(s) => s.memory(),
+            _ => 0,
+        }
+    }
+
+    /// The session is being dropped: [`Stream::session_bytes`] is 0 from now on.
+    fn end_session(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.ended = true;
+        }
+    }
+
     /// TLS records are waiting for the socket (the connection is not done writing).
     fn tls_pending(&self) -> bool {
         matches!(self, Stream::Tls(s) if s.has_pending())
@@ -166,7 +181,7 @@ pub struct Connection {
     rbuf_use: Usage,
     wbuf_use: Usage,
     /// Capacities of `rbuf` and `wbuf` as last added to the server's buffer gauges.
-    counted: (usize, usize),
+    counted: (usize, usize, usize),
     /// The socket may have unread bytes (no `WouldBlock` since the last readable event).
     pub readable: bool,
     /// The last event reported a hang-up or error: read until the socket says so too.
@@ -214,7 +229,7 @@ impl Connection {
             sent: 0,
             rbuf_use: Usage::default(),
             wbuf_use: Usage::default(),
-            counted: (0, 0),
+            counted: (0, 0, 0),
             readable: true,
             hangup: false,
             peer_closed: false,
@@ -600,8 +615,13 @@ impl Connection {
                     // arriving later raise a new edge: skip the read that would only say
                     // WouldBlock (one system call per request saved, as tokio does). Not
                     // after a hang-up event, whose EOF raises no further edge.
-                    // TLS: a short read says nothing about the socket, read on.
-                    if n < space && !self.hangup && !matches!(self.stream, Stream::Tls(_)) {
+                    // TLS: drained when rustls holds nothing more and its last socket read
+                    // was short.
+                    let drained = match &self.stream {
+                        Stream::Tls(tls) => tls.exhausted(),
+                        _ => n < space,
+                    };
+                    if drained && !self.hangup {
                         self.readable = false;
                     }
                     let now = ctx.store.clock().now();
@@ -757,26 +777,32 @@ impl Connection {
     /// Brings the server's buffer gauges up to date with this connection's capacities
     /// (shared atomics, touched only when a capacity changed). True when they grew.
     pub fn count_buffers(&mut self, server: &ServerStats) -> bool {
-        let now = (self.rbuf.capacity(), self.wbuf.capacity());
+        let now = (
+            self.rbuf.capacity(),
+            self.wbuf.capacity(),
+            self.stream.session_bytes(),
+        );
         let before = self.counted;
         if now == before {
             return false;
         }
-        let held = (now.0 + now.1) as u64;
+        let held = (now.0 + now.1 + now.2) as u64;
         self.session.info.mem.store(held, Ordering::Relaxed);
         let held = |bytes: usize| usize::from(bytes > 0);
         ServerStats::shift(&server.read_buf_count, held(before.0), held(now.0));
         ServerStats::shift(&server.read_buf_bytes, before.0, now.0);
         ServerStats::shift(&server.response_obj_count, held(before.1), held(now.1));
         ServerStats::shift(&server.response_obj_bytes, before.1, now.1);
+        ServerStats::shift(&server.tls_session_bytes, before.2, now.2);
         self.counted = now;
-        now.0 + now.1 > before.0 + before.1
+        now.0 + now.1 + now.2 > before.0 + before.1 + before.2
     }
 
     /// Takes the connection's buffers out of the server's gauges (it is being dropped).
     pub fn uncount_buffers(&mut self, server: &ServerStats) {
         self.rbuf = Vec::new();
         self.wbuf = Vec::new();
+        self.stream.end_session();
         self.count_buffers(server);
     }
 
@@ -793,13 +819,8 @@ impl Connection {
 /// space first (the kernel overwrites it).
 fn read_into_spare(stream: &mut Stream, buf: &mut Vec<u8>) -> io::Result<usize> {
     if let Stream::Tls(tls) = stream {
-        // rustls copies into initialized memory: zero a bounded part of the spare room.
-        let old = buf.len();
-        let room = (buf.capacity() - old).min(TLS_READ_CHUNK);
-        buf.resize(old + room, 0);
-        let read = tls.read_plain(&mut buf[old..]);
-        buf.truncate(old + read.as_ref().map_or(0, |n| *n));
-        return read;
+        let room = (buf.capacity() - buf.len()).min(TLS_READ_CHUNK);
+        return tls.read_into(buf, room);
     }
     let spare: &mut [MaybeUninit<u8>] = buf.spare_capacity_mut();
     // SAFETY: `spare` is memory `buf` owns and nothing else borrows; read(2) writes at most

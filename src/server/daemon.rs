@@ -3,6 +3,7 @@
 
 use std::ffi::CString;
 use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Why the process could not start as asked; the message is shown as is.
@@ -33,9 +34,11 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 /// Must run before any thread is started.
 pub fn daemonize(logfile: Option<&Path>) -> Result<(), DaemonError> {
     let log = match logfile {
+        // Readable by the owner and group only: it may name clients and keys.
         Some(p) => std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o640)
             .open(p)
             .map_err(|source| DaemonError::Log {
                 path: p.display().to_string(),
@@ -70,13 +73,26 @@ pub fn daemonize(logfile: Option<&Path>) -> Result<(), DaemonError> {
 }
 
 /// Writes our pid to `path` (memcached writes it only with `-d`; so does slabd).
+/// Mode 0644 whatever the umask: readable by all (init scripts read it), writable by the
+/// owner only, so nobody else can point a `kill $(cat pidfile)` at another process.
 pub fn write_pid_file(path: &Path) -> Result<(), DaemonError> {
-    std::fs::write(path, format!("{}\n", std::process::id())).map_err(|source| {
-        DaemonError::PidFile {
-            path: path.display().to_string(),
-            source,
-        }
-    })
+    use std::io::Write;
+    let err = |source| DaemonError::PidFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(err)?;
+    // An existing file keeps its mode on open: set it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(err)?;
+    f.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(err)
 }
 
 /// `MEMCACHED_PORT_FILENAME`: the ports bound, one `TCP INET: 11211` / `UDP INET6: 11211`

@@ -3,7 +3,7 @@
 //! Each connection's buffers are bounded on their own (`-I`, `client-query-buffer-limit`,
 //! the output limits); this bounds their sum. A connection's buffer capacity is kept in its
 //! [`ClientInfo::mem`] and summed in the server's `read_buf_bytes` + `response_obj_bytes`
-//! gauges, updated only when a capacity changes. When a connection is about to grow its
+//! gauges (plus `tls_session_bytes`, the TLS sessions' state), updated only when a capacity changes. When a connection is about to grow its
 //! read buffer past the limit, or ends a turn over it, the largest clients are closed
 //! first, as Redis 7.0 does, until the total is under the limit again: the connection
 //! itself at once, others through the hub (their worker closes them on its next turn).
@@ -103,6 +103,7 @@ impl ClientMemory {
 pub fn client_bytes(server: &ServerStats) -> u64 {
     server.read_buf_bytes.load(Ordering::Relaxed)
         + server.response_obj_bytes.load(Ordering::Relaxed)
+        + server.tls_session_bytes.load(Ordering::Relaxed)
 }
 
 /// Brings the total of all clients' buffers plus `growth` more bytes under

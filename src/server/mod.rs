@@ -48,6 +48,7 @@ mod connection;
 pub mod daemon;
 pub mod limits;
 pub mod metrics;
+pub mod rebind;
 pub mod signals;
 pub mod tls;
 mod tls_ciphers;
@@ -115,6 +116,30 @@ impl Listener {
             (Socket::Tcp(_), _, true) => "tls",
         };
         format!("{kind} {}", self.local)
+    }
+
+    /// Which RESP port this listener is (`port` or `tls-port`), if it is one.
+    fn resp_kind(&self) -> Option<rebind::Kind> {
+        match (&self.socket, self.protocol, self.tls) {
+            (Socket::Tcp(_), Protocol::Resp, false) => Some(rebind::Kind::Plain),
+            (Socket::Tcp(_), Protocol::Resp, true) => Some(rebind::Kind::Tls),
+            _ => None,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.local
+            .parse::<SocketAddr>()
+            .map(|a| a.port())
+            .unwrap_or(0)
+    }
+
+    /// The name memcached's `stats` shows for the listener.
+    fn stats_name(&self) -> String {
+        match &self.socket {
+            Socket::Tcp(_) => format!("tcp:{}", self.local),
+            Socket::Unix(..) => format!("unix:{}", self.local),
+        }
     }
 
     fn fd(&self) -> i32 {
@@ -255,6 +280,11 @@ pub struct Lifecycle {
 }
 
 impl Lifecycle {
+    /// Wakes the acceptor (a listener change is waiting: [`rebind`]).
+    pub(crate) fn wake(&self) {
+        let _ = self.acceptor.wake();
+    }
+
     /// Asks the server to stop (signal or `shutdown`); safe to call more than once.
     pub fn stop(&self) {
         if !self.stopping.swap(true, Ordering::AcqRel) {
@@ -286,18 +316,20 @@ impl Server {
             acceptor: Waker::new(poll.registry(), ACCEPTOR_WAKER)?,
         });
         for (i, l) in listeners.iter_mut().enumerate() {
-            let token = Token(i);
-            let (fd, addr) = match &mut l.socket {
-                Socket::Tcp(s) => {
-                    poll.registry().register(s, token, Interest::READABLE)?;
-                    (s.as_raw_fd(), format!("tcp:{}", l.local))
+            watch(&poll, l, Token(i), true)?;
+            ctx.memcache.add_listener(l.fd(), l.stats_name());
+            if let Some(kind) = l.resp_kind() {
+                if ctx.ports.get(kind) == 0 {
+                    ctx.ports.set(kind, l.port());
                 }
-                Socket::Unix(s, _) => {
-                    poll.registry().register(s, token, Interest::READABLE)?;
-                    (s.as_raw_fd(), format!("unix:{}", l.local))
-                }
-            };
-            ctx.memcache.add_listener(fd, addr);
+            }
+        }
+        ctx.ports.attach(lifecycle.clone());
+        {
+            let ports = ctx.ports.clone();
+            ctx.directives.on_change("tls-port", move |v| {
+                ports.change(rebind::Kind::Tls, v.parse().unwrap_or(0))
+            });
         }
         let workers = (0..ctx.threads.len())
             .map(|i| Worker::spawn(i, ctx.clone(), lifecycle.clone()))
@@ -352,6 +384,9 @@ impl Server {
                 }
                 return Err(e);
             }
+            // CONFIG SET port / tls-port, also while accepting is paused.
+            let ports = self.ctx.ports.clone();
+            ports.serve(|kind, port| self.rebind(kind, port));
             let ready: Vec<usize> = if let Some(p) = &paused {
                 if self.ctx.server.curr_connections.load(Ordering::Relaxed) >= p.resume_below {
                     continue;
@@ -440,10 +475,19 @@ impl Server {
                 return queued(listener.fd()).then_some(maxconns);
             }
             let accepted = match &listener.socket {
-                Socket::Tcp(l) => l.accept().and_then(|(s, peer)| {
-                    let _ = s.set_nodelay(true);
-                    Ok((self.secure(listener, s)?, peer.to_string()))
-                }),
+                Socket::Tcp(l) => match l.accept() {
+                    Ok((s, _)) if gone(s.as_raw_fd()) => {
+                        // Connected and left without a byte (a connection flood): closed
+                        // here, at the acceptor's low priority, costing no worker anything.
+                        ServerStats::inc(&server.total_connections);
+                        continue;
+                    }
+                    Ok((s, peer)) => {
+                        let _ = s.set_nodelay(true);
+                        self.secure(listener, s).map(|s| (s, peer.to_string()))
+                    }
+                    Err(e) => Err(e),
+                },
                 Socket::Unix(l, path) => l
                     .accept()
                     .map(|(s, _)| (Stream::Unix(s), format!("unix:{}", path.display()))),
@@ -508,6 +552,52 @@ impl Server {
 }
 
 impl Server {
+    /// `CONFIG SET port` / `tls-port` ([`rebind`]): binds `port` on every `-l` address, then
+    /// closes the listeners it replaces; on any failure the new sockets are dropped and the
+    /// old listeners stay.
+    fn rebind(&mut self, kind: rebind::Kind, port: u16) -> Result<(), String> {
+        let tls = kind == rebind::Kind::Tls;
+        let unable = |_| "Unable to listen on this port".to_string();
+        let mut fresh = Vec::new();
+        if port != 0 {
+            if tls {
+                self.ctx.tls.enable_resp()?;
+            }
+            for addr in resolve(&self.ctx.settings.listen, port).map_err(unable)? {
+                let mut l =
+                    bind_tcp(addr, self.ctx.settings.backlog, Protocol::Resp).map_err(unable)?;
+                l.tls = tls;
+                fresh.push(l);
+            }
+        }
+        let (old, kept): (Vec<Listener>, Vec<Listener>) = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .partition(|l| l.resp_kind() == Some(kind));
+        for mut l in old {
+            self.ctx.memcache.remove_listener(l.fd());
+            let _ = match &mut l.socket {
+                Socket::Tcp(s) => self.poll.registry().deregister(s),
+                Socket::Unix(s, _) => self.poll.registry().deregister(s),
+            };
+        }
+        self.listeners = kept;
+        // Tokens are indexes: the kept listeners may have moved down.
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            watch(&self.poll, l, Token(i), false).map_err(|e| e.to_string())?;
+        }
+        for mut l in fresh {
+            let token = Token(self.listeners.len());
+            watch(&self.poll, &mut l, token, true).map_err(|e| e.to_string())?;
+            self.ctx.memcache.add_listener(l.fd(), l.stats_name());
+            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+                eprintln!("listening on {}", l.describe());
+            }
+            self.listeners.push(l);
+        }
+        self.ctx.ports.set(kind, port);
+        Ok(())
+    }
+
     /// A TLS listener's socket wrapped in a session with the current configuration.
     fn secure(&self, listener: &Listener, s: mio::net::TcpStream) -> io::Result<Stream> {
         if !listener.tls {
@@ -522,7 +612,21 @@ impl Server {
     }
 }
 
-/// How many nice steps the acceptor runs below the workers.
+/// Puts a listener on the acceptor's poll under `token` (`new`), or moves it there.
+fn watch(poll: &Poll, l: &mut Listener, token: Token, new: bool) -> io::Result<()> {
+    let registry = poll.registry();
+    match (&mut l.socket, new) {
+        (Socket::Tcp(s), true) => registry.register(s, token, Interest::READABLE),
+        (Socket::Tcp(s), false) => registry.reregister(s, token, Interest::READABLE),
+        (Socket::Unix(s, _), true) => registry.register(s, token, Interest::READABLE),
+        (Socket::Unix(s, _), false) => registry.reregister(s, token, Interest::READABLE),
+    }
+}
+
+/// How many nice steps the acceptor runs below the workers. At 10 a thread gets about a
+/// tenth of a CPU that a nice-0 thread also wants, enough to accept thousands of
+/// connections a second on a saturated host; at 19 (1.5%) the flood was throttled harder
+/// but so would be clients that connect per request while other processes load the host.
 const ACCEPTOR_NICE: libc::c_int = 10;
 
 /// Lowers the calling (acceptor) thread's scheduling priority [`ACCEPTOR_NICE`] steps
@@ -551,6 +655,22 @@ fn reject(mut stream: Stream, protocol: Protocol) {
     };
     // A fresh socket's send buffer is empty, so this short write does not block.
     let _ = stream.write(why);
+}
+
+/// Whether an accepted socket's peer already closed without sending anything.
+fn gone(fd: i32) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: recv(2) peeks at most one byte into a local the pointer is valid for; the
+    // descriptor is the socket just accepted, owned by the caller.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n == 0
 }
 
 /// Whether a listening socket has a connection waiting to be accepted.

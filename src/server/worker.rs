@@ -229,7 +229,7 @@ impl Worker {
             let session = Session::new(h.info, h.protocol, self.id);
             let settings = &self.ctx.settings;
             let limits = (settings.item_size_max, settings.proto_max_bulk_len);
-            let conn = Connection::new(h.stream, session, limits, now);
+            let mut conn = Connection::new(h.stream, session, limits, now);
             if self.finish_by.is_some() {
                 self.forget(&conn);
                 continue;
@@ -249,6 +249,8 @@ impl Worker {
                     .watchers
                     .conn_event(&self.ctx.hub, addr, fd, None);
             }
+            // A TLS session's state counts toward maxmemory-clients from the start.
+            conn.count_buffers(&self.ctx.server);
             entry.insert(conn);
             // Served before it is registered: a client that connected and already left
             // (a connection flood) is closed here, costing no epoll registration; one

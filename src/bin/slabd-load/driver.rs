@@ -17,6 +17,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::histogram::Histogram;
 use crate::keyspace::{Keyspace, Rng};
+use crate::link::Link;
 use crate::wire::{self, Expect, KeyOutcome, Protocol, ReplyReader, Step, WireError};
 
 /// The most keys one multi-get may name.
@@ -54,6 +55,8 @@ pub struct Workload {
     pub seed: u64,
     /// Value bytes; a set of size n sends the first n.
     pub value: Vec<u8>,
+    /// TLS client configuration, when the server is spoken to over TLS.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 #[derive(Debug)]
@@ -135,7 +138,7 @@ struct Pending {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Link,
     out: Vec<u8>,
     out_pos: usize,
     input: Box<[u8]>,
@@ -258,9 +261,9 @@ impl<'w> Driver<'w> {
             let std_stream = std::net::TcpStream::connect(w.addr)?;
             std_stream.set_nodelay(true)?;
             std_stream.set_nonblocking(true)?;
-            let mut stream = TcpStream::from_std(std_stream);
+            let mut stream = Link::new(TcpStream::from_std(std_stream), w.tls.as_ref())?;
             poll.registry().register(
-                &mut stream,
+                stream.tcp(),
                 Token(i),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
@@ -504,6 +507,8 @@ impl<'w> Driver<'w> {
         }
         c.out.clear();
         c.out_pos = 0;
+        // TLS records the socket could not take earlier.
+        c.stream.send_records()?;
         Ok(())
     }
 
@@ -754,6 +759,7 @@ mod tests {
             warm: false,
             seed: 3,
             value: vec![b'v'; 10],
+            tls: None,
         }
     }
 

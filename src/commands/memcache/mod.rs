@@ -178,6 +178,11 @@ impl Shared {
     }
 
     /// Records a listening socket for `stats conns` (`addr` as `tcp:…`, `udp:…`, `unix:…`).
+    /// A listener closed at run time (CONFIG SET port / tls-port).
+    pub fn remove_listener(&self, fd: i32) {
+        self.listeners.lock().retain(|l| l.fd != fd as u32);
+    }
+
     pub fn add_listener(&self, fd: i32, addr: String) {
         let udp = addr.starts_with("udp:");
         self.listeners.lock().push(ListenerInfo {

@@ -36,7 +36,13 @@ const LIVE: &[&str] = &[
 ];
 
 /// Live parameters CONFIG SET may change.
-const LIVE_SETTABLE: &[&str] = &["maxmemory", "maxmemory-policy", "maxclients", "requirepass"];
+const LIVE_SETTABLE: &[&str] = &[
+    "maxmemory",
+    "maxmemory-policy",
+    "maxclients",
+    "requirepass",
+    "port",
+];
 
 fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
     let s = &call.ctx.settings;
@@ -57,7 +63,12 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
             .into_bytes(),
         "requirepass" => call.ctx.users.requirepass().unwrap_or_default(),
         "databases" => s.databases.to_string().into_bytes(),
-        "port" => s.resp_port.to_string().into_bytes(),
+        "port" => call
+            .ctx
+            .ports
+            .get(crate::server::rebind::Kind::Plain)
+            .to_string()
+            .into_bytes(),
         "bind" => s.listen.join(" ").into_bytes(),
         "timeout" => s.idle_timeout.to_string().into_bytes(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
@@ -161,6 +172,7 @@ enum Change<'a> {
     Policy(u8),
     MaxClients(u64),
     RequirePass(Vec<u8>),
+    Port(u16),
     Directive(&'static Directive, &'a str),
 }
 
@@ -189,6 +201,10 @@ fn check<'a>(call: &Call<'_>, param: Param, value: &'a [u8]) -> Result<Change<'a
         Param::Live("maxclients") => match parse_i64(value) {
             Some(n @ 1..=4_294_967_295) => Ok(Change::MaxClients(n as u64)),
             _ => Err("argument must be between 1 and 4294967295 inclusive".into()),
+        },
+        Param::Live("port") => match parse_i64(value) {
+            Some(n @ 0..=65535) => Ok(Change::Port(n as u16)),
+            _ => Err("argument must be between 0 and 65535 inclusive".into()),
         },
         Param::Live(_) => Ok(Change::RequirePass(value.to_vec())),
         Param::Directive(d) => {
@@ -250,6 +266,12 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
                 .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
             Change::RequirePass(p) => {
                 call.ctx.users.set_requirepass(Some(&p));
+            }
+            Change::Port(port) => {
+                let kind = crate::server::rebind::Kind::Plain;
+                if let Err(why) = call.ctx.ports.change(kind, port) {
+                    return set_failed(call, "port", &why);
+                }
             }
             Change::Directive(d, v) => {
                 if let Err(why) = call.ctx.directives.set(d.name, v) {
