@@ -654,8 +654,12 @@ fn conns(ctx: &Context, me: u64, w: &mut StatWriter<'_>) {
                 format!("unix:{a}")
             }
         };
-        // Numbered by file descriptor as memcached numbers them (and the listeners).
-        let id = u64::try_from(c.fd.load(Ordering::Relaxed)).unwrap_or(c.id);
+        // Numbered by file descriptor as memcached numbers them (and the listeners). A
+        // client the acceptor has not yet handed to its worker has no descriptor here yet
+        // (-1): it is listed a moment later, never under a number a listener may hold.
+        let Ok(id) = u64::try_from(c.fd.load(Ordering::Relaxed)) else {
+            continue;
+        };
         for (name, v) in [
             ("addr", kind(&c.addr)),
             ("listen_addr", kind(&c.local_addr)),
