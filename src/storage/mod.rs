@@ -785,15 +785,6 @@ impl Store {
         &self.core.clock
     }
 
-    /// The slab class id (1-based) a string item of this key and value length is stored
-    /// in (the largest class for a chained item): memcached's `clsid` in `watch` lines.
-    pub fn class_id(&self, key_len: usize, value_len: usize) -> u8 {
-        let table = &self.core.table;
-        let size = item::prefix_size(key_len, false, false, false) + value_len;
-        let ci = table.class_for(size).unwrap_or(table.largest());
-        u8::try_from(ci + 1).unwrap_or(u8::MAX)
-    }
-
     /// Chunk sizes of the slab classes, smallest first (class id = index + 1).
     pub fn class_sizes(&self) -> Vec<usize> {
         self.core.table.sizes.clone()
@@ -840,8 +831,9 @@ impl Store {
         self.core.delete(d)
     }
 
-    /// The slab class id a new string item with this key and value length goes to (0 when
-    /// it is larger than `-I`), for memcached's per-class counters.
+    /// The slab class id (1-based) a new string item with this key and value length goes to
+    /// (the largest class for a chained item; 0 when it is larger than `-I`), for memcached's
+    /// per-class counters and the `clsid` of `watch` lines.
     pub fn class_of(&self, key_len: usize, value_len: usize) -> u8 {
         let size = item::prefix_size(key_len, false, false, false) + value_len;
         if size > self.core.config.item_size_max {

@@ -87,7 +87,7 @@ pub(super) fn stored(ctx: &Context, session: &Session, store: StoreLog<'_>) {
     };
     let item = ItemLog {
         key: store.key,
-        class: ctx.store.class_id(store.key.len(), store.size),
+        class: ctx.store.class_of(store.key.len(), store.size),
         size: store.size,
         fd: fd(&session.info.fd),
     };
