@@ -4,34 +4,10 @@
 # slabd's --resp-port. Tests redis-py itself skips (newer Redis versions, cluster, modules)
 # are counted and listed in the log as skipped.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-SLABD="${SLABD:-$here/../../target/release/slabd}"
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "65-redis-py-suite: FAIL: $*" >&2; exit 1; }
-
-python3 -c 'import pytest' 2>/dev/null || fail "pytest is missing (scripts/install-deps.sh)"
-version="$(python3 -c 'import redis; print(redis.__version__)')"
-python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
-  "redis==$version" -d "$work" >/dev/null 2>&1 || fail "pip download redis==$version"
-tar -xzf "$work"/redis-*.tar.gz -C "$work"
-src="$(find "$work" -maxdepth 1 -type d -name 'redis-*' | head -1)"
+part=65-redis-py-suite
+# shellcheck source=../compat.lib/redis-py-sdist.sh
+source "$(dirname "$0")/../compat.lib/redis-py-sdist.sh"
 [ -f "$src/tests/test_commands.py" ] || fail "no tests/test_commands.py in the redis sdist"
-
-"$SLABD" -p 0 -l 127.0.0.1 --resp-port 0 -m 256 >/dev/null 2>"$work/slabd.log" &
-pid=$!
-for _ in $(seq 100); do
-  grep -qx ready "$work/slabd.log" && break
-  sleep 0.1
-done
-grep -qx ready "$work/slabd.log" || fail "slabd did not start"
-port=$(sed -n 's/^listening on resp .*:\([0-9]*\)$/\1/p' "$work/slabd.log")
 
 # Hash (test_h*), set and SORT (test_s*), TYPE (test_type), OBJECT and COPY tests.
 select='test_h or test_s or test_object or test_copy or test_type'
