@@ -379,8 +379,14 @@ fn call_function(
 pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("results_max", super::RESULTS_MAX)?;
-    t.raw_set("call", call_function(lua, bridge.clone(), slot.clone(), true)?)?;
-    t.raw_set("pcall", call_function(lua, bridge.clone(), slot.clone(), false)?)?;
+    t.raw_set(
+        "call",
+        call_function(lua, bridge.clone(), slot.clone(), true)?,
+    )?;
+    t.raw_set(
+        "pcall",
+        call_function(lua, bridge.clone(), slot.clone(), false)?,
+    )?;
     t.raw_set(
         "describe",
         lua.create_function(|lua, v: Value| match v {

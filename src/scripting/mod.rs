@@ -579,7 +579,13 @@ impl Engine {
         let bridge = lua.create_table()?;
         let slot = Arc::new(HostSlot::default());
         let helpers = convert::helpers(&lua, &bridge, &slot)?;
-        let (env, runner, handler, fenv, load_library): (Table, Function, Function, Table, Function) = lua.load(PRELUDE).set_name("@redis_lib").call((
+        let (env, runner, handler, fenv, load_library): (
+            Table,
+            Function,
+            Function,
+            Table,
+            Function,
+        ) = lua.load(PRELUDE).set_name("@redis_lib").call((
             bridge.clone(),
             globals.clone(),
             helpers,

@@ -116,7 +116,9 @@ mod tests {
             slot.with(|frame| {
                 let mut out = Vec::new();
                 let (bytes, ranges) = (b"ping".to_vec(), vec![(0, 4)]);
-                frame.host.command(Args::new(&bytes, &ranges), false, &mut out)?;
+                frame
+                    .host
+                    .command(Args::new(&bytes, &ranges), false, &mut out)?;
                 assert_eq!(out, b"ping");
                 // A nested borrow finds the slot empty.
                 Ok::<bool, String>(slot.with(|_| ()).is_none())
