@@ -113,10 +113,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
-            Stream::Tls(s) => match bufs.iter().find(|b| !b.is_empty()) {
-                Some(b) => s.write_plain(b),
-                None => Ok(0),
-            },
+            Stream::Tls(s) => s.write_plain_vectored(bufs),
         }
     }
 

@@ -563,7 +563,7 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.w.error(b"NOAUTH Authentication required.");
         return Err(Some(index));
     }
-    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+    if !call.login.user.unrestricted() && !acl::permitted(call, args, index) {
         return Err(Some(index));
     }
     if call.depth == 0 && call.ctx.gates.busy() && !scripting::allowed_when_busy(spec, args) {
