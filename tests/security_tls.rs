@@ -381,8 +381,11 @@ fn memcached_tls_with_z_and_ssl_options() {
         &b[..n]
     );
     std::fs::rename(pki.path("server.key.moved"), pki.path("server.key")).unwrap();
-    // ssl_verify_mode=2 requires a client certificate.
-    assert!(request(pki.client(None), port, b"version\r\n").is_err());
+    // ssl_verify_mode=2 requires a client certificate, current and from ssl_ca_cert's CA.
+    for cert in [None, Some("expired-client"), Some("other-client")] {
+        let r = request(pki.client(cert), port, b"version\r\n");
+        assert!(r.is_err(), "{cert:?} was accepted");
+    }
     // Large values cross many TLS records both ways.
     let big = vec![b'x'; 300_000];
     let mut req = format!("set big 0 0 {}\r\n", big.len()).into_bytes();
