@@ -425,7 +425,8 @@ impl Worker {
     }
 
     fn close(&mut self, token: Token) {
-        self.close_for(token, "normal");
+        let reason = self.conns.get(token.0).map_or("normal", |c| c.close_reason());
+        self.close_for(token, reason);
     }
 
     /// Closes a connection; `reason` is what memcached's `watch connevents` reports.
