@@ -186,7 +186,10 @@ fn a_protocol_error_close_is_logged_as_error() {
     assert!(c.closed());
     assert!(body(&mut w).starts_with("type=conn_new "));
     let close = body(&mut w);
-    assert!(close.contains(" transport=tcp reason=error cfd="), "{close}");
+    assert!(
+        close.contains(" transport=tcp reason=error cfd="),
+        "{close}"
+    );
 }
 
 /// `-W`: `watch` answers memcached's client error.

@@ -205,7 +205,9 @@ impl Watchers {
     /// memcached's `log_watchers`: connections running `watch` (MONITOR aside).
     pub fn log_watchers(&self) -> usize {
         let l = self.list.read();
-        l.iter().filter(|w| w.streams & stream::MONITOR == 0).count()
+        l.iter()
+            .filter(|w| w.streams & stream::MONITOR == 0)
+            .count()
     }
 
     pub fn count(&self, stream: u32) -> usize {

@@ -425,7 +425,10 @@ impl Worker {
     }
 
     fn close(&mut self, token: Token) {
-        let reason = self.conns.get(token.0).map_or("normal", |c| c.close_reason());
+        let reason = self
+            .conns
+            .get(token.0)
+            .map_or("normal", |c| c.close_reason());
         self.close_for(token, reason);
     }
 

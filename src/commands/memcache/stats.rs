@@ -319,8 +319,14 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     // full hub mailbox disconnects the watcher instead), so log_worker_dropped stays 0.
     let watchers = &ctx.hub.watchers;
     w.num("log_worker_dropped", 0);
-    w.num("log_worker_written", watchers.written.load(Ordering::Relaxed));
-    w.num("log_watcher_skipped", watchers.skipped.load(Ordering::Relaxed));
+    w.num(
+        "log_worker_written",
+        watchers.written.load(Ordering::Relaxed),
+    );
+    w.num(
+        "log_watcher_skipped",
+        watchers.skipped.load(Ordering::Relaxed),
+    );
     w.num("log_watcher_sent", watchers.sent.load(Ordering::Relaxed));
     w.num("log_watchers", watchers.log_watchers() as u64);
     // No NAPI ids or per-thread listener fallback in slabd.
