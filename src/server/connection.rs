@@ -28,7 +28,7 @@ use super::limits;
 use super::tls::TlsStream;
 use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
+use crate::hub::{blocking, flag, Delivery, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 use crate::storage::{Reserved, Store};
 
@@ -322,19 +322,13 @@ impl Connection {
     /// Takes one hub event.
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
-            Event::Message(d) => {
-                // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
-                let resp3 = self.session.resp.resp3();
-                if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
-                    return;
-                }
-                if d.msg.kind == Kind::RedirBroken && !resp3 {
-                    return;
-                }
-                if !self.closing {
-                    d.encode(self.session.resp.resp3(), &mut self.wbuf);
-                    self.check_output(ctx);
-                }
+            Event::Message(d) => self.deliver(ctx, &d),
+            Event::Fanout(f) => {
+                let d = Delivery {
+                    msg: f.msg,
+                    pattern: None,
+                };
+                self.deliver(ctx, &d);
             }
             Event::Line(line) => {
                 if self.closing {
@@ -371,6 +365,23 @@ impl Connection {
                 }
                 self.kill(ctx);
             }
+        }
+    }
+
+    /// A Pub/Sub message, keyspace event or invalidation: appended in the connection's
+    /// protocol, then the output limit is checked.
+    pub fn deliver(&mut self, ctx: &Context, d: &Delivery) {
+        // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+        let resp3 = self.session.resp.resp3();
+        if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+            return;
+        }
+        if d.msg.kind == Kind::RedirBroken && !resp3 {
+            return;
+        }
+        if !self.closing {
+            d.encode(resp3, &mut self.wbuf);
+            self.check_output(ctx);
         }
     }
 
