@@ -241,7 +241,7 @@ mod tests {
             match p.event {
                 Event::Message(d) => d.encode(false, &mut out),
                 Event::Fanout(f) => f.targets().iter().for_each(|_| {
-                    let d = super::Delivery {
+                    let d = crate::hub::Delivery {
                         msg: f.msg.clone(),
                         pattern: None,
                     };
