@@ -115,6 +115,13 @@ pub struct Settings {
     pub flush_enabled: bool,
     /// `-o idle_timeout` seconds (0 = never).
     pub idle_timeout: u32,
+    /// `-W` clears this: memcached's `watch` is allowed.
+    pub watch_enabled: bool,
+    /// `-o watcher_logbuf_size=KB` in bytes: a `watch` connection's unsent log lines are
+    /// held up to this; lines past it are skipped (`skipped=N`), as memcached does.
+    pub watcher_logbuf_size: usize,
+    /// `-o worker_logbuf_size=KB` in bytes (reported by `stats settings` only).
+    pub worker_logbuf_size: usize,
     /// `-o hashpower`
     pub hashpower: u8,
     /// `-o slab_reassign`
@@ -201,6 +208,9 @@ impl Default for Settings {
             shutdown_enabled: false,
             flush_enabled: true,
             idle_timeout: 0,
+            watch_enabled: true,
+            watcher_logbuf_size: 256 << 10,
+            worker_logbuf_size: 64 << 10,
             hashpower: 16,
             slab_reassign: true,
             slab_automove: 1,
@@ -298,8 +308,6 @@ const COMPAT_SUBOPTIONS: &[&str] = &[
     "warm_lru_pct",
     "hot_max_factor",
     "warm_max_factor",
-    "watcher_logbuf_size",
-    "worker_logbuf_size",
     "slab_automove_ratio",
     "slab_automove_window",
     "slab_automove_freeratio",
@@ -481,6 +489,12 @@ fn command() -> Command {
             'Y',
             "auth-file",
             "text protocol clients must authenticate against this user:password file",
+        ))
+        .arg(flag(
+            "disable-watch",
+            'W',
+            "disable-watch",
+            "disable watch commands (live logging)",
         ))
         .arg(flag(
             "disable-flush-all",
@@ -871,6 +885,7 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     s.no_cas |= m.get_flag("disable-cas");
     s.shutdown_enabled |= m.get_flag("enable-shutdown");
     s.flush_enabled &= !m.get_flag("disable-flush-all");
+    s.watch_enabled &= !m.get_flag("disable-watch");
     if let Some(list) = m.get_many::<String>("extended") {
         for opts in list {
             for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
@@ -941,6 +956,19 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             let v =
                 value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;
             s.temporary_ttl = Some(number("-o temporary_ttl", v)?);
+        }
+        "watcher_logbuf_size" | "worker_logbuf_size" => {
+            let missing = format!("Missing {name} argument");
+            let v = value.ok_or_else(|| ConfigError::new("-o", missing))?;
+            let kb: u32 = v.trim().parse().map_err(|_| {
+                ConfigError::new("-o", format!("could not parse argument to {name}"))
+            })?;
+            let bytes = (kb as usize) << 10;
+            if name == "watcher_logbuf_size" {
+                s.watcher_logbuf_size = bytes;
+            } else {
+                s.worker_logbuf_size = bytes;
+            }
         }
         "read_buf_mem_limit" => {
             let v = value

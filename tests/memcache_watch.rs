@@ -48,16 +48,23 @@ fn fetchers_and_mutations() {
         );
         cfd
     };
+    // As memcached 1.6: a store looks its key up first, so an item_get line precedes
+    // each item_store (the old item, or not_found).
+    let miss = format!("type=item_get key=vfoo status=not_found clsid=0 cfd={fd} size=0\n");
+    assert_eq!(body(&mut w), miss);
     assert_eq!(
         body(&mut w),
         format!("type=item_store key=vfoo status=stored cmd=set ttl=0 clsid=1 cfd={fd} size=4\n")
     );
-    let got = body(&mut w);
-    assert!(
-        got.starts_with("type=item_get key=vfoo status=found clsid=")
-            && got.ends_with(&format!(" cfd={fd} size=4\n")),
-        "{got}"
-    );
+    for _ in 0..2 {
+        // The get, then the add's look-up.
+        let got = body(&mut w);
+        assert!(
+            got.starts_with("type=item_get key=vfoo status=found clsid=")
+                && got.ends_with(&format!(" cfd={fd} size=4\n")),
+            "{got}"
+        );
+    }
     assert_eq!(
         body(&mut w),
         format!(
@@ -66,11 +73,16 @@ fn fetchers_and_mutations() {
     );
     // As memcached: an append reports the whole value; the class is the one the item's
     // size takes in slabd's table (memcached's own item header is larger: 19 there).
+    assert!(body(&mut w).starts_with("type=item_get key=vfoo status=found"));
     assert_eq!(
         body(&mut w),
         format!(
             "type=item_store key=vfoo status=stored cmd=append ttl=0 clsid=1 cfd={fd} size=6\n"
         )
+    );
+    assert_eq!(
+        body(&mut w),
+        format!("type=item_get key=big status=not_found clsid=0 cfd={fd} size=0\n")
     );
     assert_eq!(
         body(&mut w),
@@ -160,4 +172,104 @@ fn evictions_are_logged() {
         "{ev}"
     );
     assert!(ev.ends_with(" size=11000\n"), "{ev}");
+}
+
+/// A client that closes the connection with a request memcached hangs up on (an HTTP
+/// request line) is logged with `reason=error`, as memcached does.
+#[test]
+fn a_protocol_error_close_is_logged_as_error() {
+    let d = Daemon::start(&["-t", "2"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch connevents\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    c.send(b"GET / HTTP/1.1\r\n");
+    assert!(c.closed());
+    assert!(body(&mut w).starts_with("type=conn_new "));
+    let close = body(&mut w);
+    assert!(
+        close.contains(" transport=tcp reason=error cfd="),
+        "{close}"
+    );
+}
+
+/// `-W`: `watch` answers memcached's client error.
+#[test]
+fn disable_watch_refuses_watch() {
+    let d = Daemon::start(&["-W"]);
+    let mut w = d.connect();
+    w.roundtrip(
+        b"watch mutations\r\n",
+        b"CLIENT_ERROR watch commands not allowed\r\n",
+    );
+}
+
+fn stat(c: &mut Conn, name: &str) -> u64 {
+    c.send(b"stats\r\n");
+    let mut all = Vec::new();
+    while !all.ends_with(b"END\r\n") {
+        all.extend(c.read_exact(1));
+    }
+    let text = String::from_utf8(all).unwrap();
+    let prefix = format!("STAT {name} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+/// A watcher that does not read fills its `watcher_logbuf_size` buffer (here 8 KB): later
+/// lines are skipped and counted, and once it reads again the next line is preceded by
+/// `skipped=N`; `log_watcher_*` stats count it all.
+#[test]
+fn a_full_watcher_buffer_skips_lines_and_says_how_many() {
+    let d = Daemon::start(&["-t", "2", "-o", "watcher_logbuf_size=8"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch fetchers\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    assert_eq!(stat(&mut c, "log_watchers"), 1);
+    // ~250-byte lines: far more than the socket buffers and 8 KB hold.
+    let key = "k".repeat(200);
+    let mut batch = Vec::new();
+    for _ in 0..100 {
+        batch.extend_from_slice(format!("get {key}\r\n").as_bytes());
+    }
+    for _ in 0..400 {
+        c.send(&batch);
+        c.read_exact(500);
+    }
+    assert_eq!(stat(&mut c, "log_worker_written"), 40_000);
+    // The watcher's worker takes the lines in its own time.
+    let (mut skipped, mut sent) = (0, 0);
+    for _ in 0..100 {
+        skipped = stat(&mut c, "log_watcher_skipped");
+        sent = stat(&mut c, "log_watcher_sent");
+        if skipped + sent == 40_000 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(skipped + sent, 40_000);
+    assert!(skipped > 0, "nothing skipped");
+    // Read until the skipped line, keeping the lines coming.
+    let mut seen = 0u64;
+    let mut raw = Vec::new();
+    let count = loop {
+        let b = w.read_exact(1)[0];
+        raw.push(b);
+        if b != b'\n' {
+            continue;
+        }
+        let line = String::from_utf8(std::mem::take(&mut raw)).unwrap();
+        if let Some(n) = line.strip_prefix("skipped=") {
+            break n.trim_end().parse::<u64>().unwrap();
+        }
+        seen += 1;
+        if seen % 100 == 0 {
+            c.roundtrip(b"get x\r\n", b"END\r\n");
+        }
+    };
+    assert!(count > 0 && count <= skipped, "{count} of {skipped}");
+    let next = body(&mut w);
+    assert!(next.starts_with("type=item_get key="), "{next}");
 }

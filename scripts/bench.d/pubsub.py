@@ -7,12 +7,18 @@
   (utime+stime from /proc/PID/stat) per delivered message.
 - monitor: `redis-benchmark -t set,get -c 50`, with nothing watching and with one MONITOR
   connection reading everything. Reported: requests/s and server CPU per request.
+- watch: the same with one memcached `watch fetchers mutations` connection on slabd
+  (memcached's text port) reading everything, beside slabd with nothing watching
+  (`slabd-plain`).
+- tracking: the same with one RESP3 `CLIENT TRACKING ON` connection that has read 1,000
+  of the benchmark's keys (SETs of those send it invalidations), beside nothing tracking;
+  slabd beside redis-server.
 - idle: the same GET/SET with nothing active, slabd beside a slabd built with
   `--features bench-no-observe` (SLABD_OFF names it), which compiles out the idle checks of
   MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
-       [--cases fanout,monitor,idle]
+       [--cases fanout,monitor,idle,watch,tracking]
 (SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
 """
 import argparse
@@ -43,12 +49,15 @@ def start(kind):
     port = free_port()
     if kind.startswith("slabd"):
         binary = SLABD_OFF if kind == "slabd-off" else SLABD
-        cmd = [binary, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
-               "-m", "1024"]
+        mc_port = free_port()
+        cmd = [binary, "-p", str(mc_port), "-l", "127.0.0.1", "--resp-port", str(port), "-t",
+               "2", "-m", "1024"]
     else:
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--maxmemory", "1024mb"]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if kind.startswith("slabd"):
+        p.mc_port = mc_port
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -133,16 +142,45 @@ def fanout(kind, requests):
         p.wait()
 
 
+def recv_until(s, end):
+    got = b""
+    while not got.endswith(end):
+        got += s.recv(1 << 16)
+    return got
+
+
+def observer(kind, p, port, watch):
+    """Starts what watches the benchmark: MONITOR, `watch` or a tracking client."""
+    if watch == "watch":
+        m = socket.create_connection(("127.0.0.1", p.mc_port))
+        m.sendall(b"watch fetchers mutations\r\n")
+        assert recv_until(m, b"\r\n") == b"OK\r\n"
+    elif watch == "tracking":
+        m = socket.create_connection(("127.0.0.1", port))
+        m.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
+        recv_until(m, b"$7\r\nmodules\r\n*0\r\n")
+        m.sendall(b"*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n")
+        assert recv_until(m, b"\r\n") == b"+OK\r\n"
+        # 1,000 of redis-benchmark -r 100000's keys (key:000000000000 ...), read once.
+        reqs = b"".join(b"*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n" % (i * 100)
+                        for i in range(1000))
+        m.sendall(reqs)
+        got = 0
+        while got < 1000:
+            got += m.recv(1 << 20).count(b"_\r\n")
+    else:
+        m = socket.create_connection(("127.0.0.1", port))
+        m.sendall(b"*1\r\n$7\r\nMONITOR\r\n")
+        assert m.recv(5) == b"+OK\r\n"
+    reader = Reader([m])
+    reader.start()
+    return reader
+
+
 def monitored(kind, requests, watch, pipeline):
     p, port = start(kind)
     try:
-        reader = None
-        if watch:
-            m = socket.create_connection(("127.0.0.1", port))
-            m.sendall(b"*1\r\n$7\r\nMONITOR\r\n")
-            assert m.recv(5) == b"+OK\r\n"
-            reader = Reader([m])
-            reader.start()
+        reader = observer(kind, p, port, watch) if watch else None
         cpu0 = cpu_seconds(p.pid)
         rates = bench(port, ["-n", str(requests), "-t", "set,get", "-r", "100000"], pipeline)
         cpu = cpu_seconds(p.pid) - cpu0
@@ -177,17 +215,24 @@ def main():
     if "fanout" in wanted:
         cases.append(("fanout", None, ("slabd", "redis-server")))
     if "monitor" in wanted:
-        cases.append(("monitor off", False, ("slabd", "redis-server")))
-        cases.append(("monitor on", True, ("slabd", "redis-server")))
+        cases.append(("monitor off", None, ("slabd", "redis-server")))
+        cases.append(("monitor on", "monitor", ("slabd", "redis-server")))
+    if "watch" in wanted:
+        # slabd watched beside slabd with nothing watching (`slabd-plain`).
+        cases.append(("watch on", "watch", ("slabd", "slabd-plain")))
+    if "tracking" in wanted:
+        cases.append(("tracking off", None, ("slabd", "redis-server")))
+        cases.append(("tracking on", "tracking", ("slabd", "redis-server")))
     if "idle" in wanted:
-        cases.append(("idle", False, ("slabd", "slabd-off")))
+        cases.append(("idle", None, ("slabd", "slabd-off")))
     for _ in range(a.rounds):
         for case, watch, kinds in cases:
             for kind in kinds:
                 if case == "fanout":
                     r = fanout(kind, a.requests // 2)
                 else:
-                    r = monitored(kind, a.requests, watch, a.pipeline)
+                    w = None if kind == "slabd-plain" else watch
+                    r = monitored(kind, a.requests, w, a.pipeline)
                 for k, v in r.items():
                     results.setdefault((case, k), {}).setdefault(kind, []).append(v)
     load1 = open("/proc/loadavg").read().split()[0]

@@ -15,10 +15,6 @@
 #     (SASL_CONF_PATH, saslpasswd2); slabd's SASL PLAIN reads MEMCACHED_SASL_PWDB instead
 #   issue_67.t: 23 of 24 pass (port file, -p -1, -U -1); `-p 0` opens a free port in slabd
 #     (its own tests and scripts rely on that) where memcached turns TCP off
-#   watcher.t: asserts the logger buffer overflowing ('skipped=N' lines, watcher_logbuf_size)
-#     and `log_watchers` in stats; slabd's watch streams are checked by tests/memcache_watch.rs
-#   watcher_connid.t: expects a `set` to log an item_get miss before its item_store, and
-#     cfd as `stats conns` numbers connections
 #   64bit.t: the T_MEMD_INITIAL_MALLOC debug hook (fakes total_malloced)
 #   expirations.t: the debug build's `debugtime` command (moves the server clock)
 #   flush-all.t: asserts memcached's imprecision with -C (a set in the flush second fails)
@@ -39,7 +35,7 @@ TESTS=(00-startup ascii-auth binary binary-get udp issue_50 stats-conns conn-lim
   getandtouch getset idle-timeout incrdecr issue_104 issue_108 issue_14 issue_152 issue_192
   issue_29 issue_3 issue_41 issue_61 issue_68 issue_70 item_size_max line-lengths
   malicious-commands maxconns metaget multiversioning noreply quit shutdown stats stats-detail
-  strtol-testing touch unixsocket)
+  strtol-testing touch unixsocket watcher watcher_connid)
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -81,7 +81,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 pub use blocking::{OnTimeout, Wait};
 pub use limits::{OutputClass, OutputLimit, OutputLimits};
-pub use pubsub::{Delivery, Kind, Payload, Published};
+pub use pubsub::{Delivery, Fanout, Kind, Payload, Published};
 
 /// False in a build with the `bench-no-observe` feature: the request path's checks for
 /// MONITOR, `watch`, tracking, keyspace events, CLIENT PAUSE, the slow log and latency
@@ -156,6 +156,9 @@ pub enum Unblock {
 #[derive(Clone, Debug)]
 pub enum Event {
     Message(Delivery),
+    /// A channel message for a run of subscribers on the receiving worker (one event per
+    /// worker per PUBLISH; the `Posted::to` of it is the run's first subscriber).
+    Fanout(Fanout),
     Line(Arc<[u8]>),
     Wake,
     /// `Wake` sent by a command whose connection holds its next request until the woken
@@ -174,6 +177,7 @@ impl Event {
     fn cost(&self) -> usize {
         match self {
             Event::Message(d) => d.msg.cost(),
+            Event::Fanout(f) => f.msg.cost(),
             Event::Line(l) => l.len(),
             _ => 0,
         }
@@ -200,7 +204,8 @@ struct Mailbox {
 
 impl Mailbox {
     fn wake(&self) {
-        if !self.notified.swap(true, Ordering::AcqRel) {
+        // A plain load first: while the worker has not drained, posts write nothing shared.
+        if !self.notified.load(Ordering::Acquire) && !self.notified.swap(true, Ordering::AcqRel) {
             if let Some(w) = self.waker.get() {
                 let _ = w.wake();
             }
@@ -416,14 +421,24 @@ impl<'a> Outbox<'a> {
             self.current = Some((w, mb.queue.lock()));
         }
         let cost = event.cost();
-        let event =
-            if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
-                mb.bytes.fetch_sub(cost, Ordering::Relaxed);
-                self.hub.dropped.fetch_add(1, Ordering::Relaxed);
-                Event::Overflow
-            } else {
-                event
-            };
+        if cost > 0 && mb.bytes.fetch_add(cost, Ordering::Relaxed) + cost > MAILBOX_BYTES {
+            mb.bytes.fetch_sub(cost, Ordering::Relaxed);
+            self.hub.dropped.fetch_add(1, Ordering::Relaxed);
+            if let Some((_, q)) = self.current.as_mut() {
+                // Each receiver of a dropped fan-out is told, as for a single message.
+                match &event {
+                    Event::Fanout(f) => q.extend(f.targets().iter().map(|&to| Posted {
+                        to,
+                        event: Event::Overflow,
+                    })),
+                    _ => q.push(Posted {
+                        to,
+                        event: Event::Overflow,
+                    }),
+                }
+            }
+            return;
+        }
         if let Some((_, q)) = self.current.as_mut() {
             q.push(Posted { to, event });
         }

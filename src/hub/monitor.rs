@@ -67,6 +67,12 @@ pub struct Watchers {
     gid: AtomicU64,
     /// Registrations so far (see the module comment).
     epoch: AtomicU64,
+    /// memcached's `log_worker_written`: `watch` lines (MONITOR's aside) workers logged.
+    pub written: AtomicU64,
+    /// `log_watcher_sent`: lines put in a `watch` connection's buffer.
+    pub sent: AtomicU64,
+    /// `log_watcher_skipped`: lines a `watch` connection's full buffer skipped.
+    pub skipped: AtomicU64,
 }
 
 /// Where a run of lines of one stream, tagged with one registration count, starts.
@@ -82,6 +88,8 @@ struct Mark {
 struct Batch {
     bytes: Vec<u8>,
     marks: Vec<Mark>,
+    /// `watch` lines in it (for `log_worker_written`).
+    lines: u64,
 }
 
 thread_local! {
@@ -137,6 +145,7 @@ impl Watchers {
                 });
             }
             write(&mut b.bytes);
+            b.lines += u64::from(stream != stream::MONITOR);
             b.bytes.len() >= BATCH_FLUSH
         });
         if full || current_worker() == usize::MAX {
@@ -152,6 +161,10 @@ impl Watchers {
                 return;
             }
             self.post_batch(hub, &b);
+            if b.lines > 0 {
+                self.written.fetch_add(b.lines, Ordering::Relaxed);
+                b.lines = 0;
+            }
             b.bytes.clear();
             b.marks.clear();
             if b.bytes.capacity() > BATCH_KEEP {
@@ -187,6 +200,14 @@ impl Watchers {
     /// The next memcached log line number.
     pub fn next_gid(&self) -> u64 {
         self.gid.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// memcached's `log_watchers`: connections running `watch` (MONITOR aside).
+    pub fn log_watchers(&self) -> usize {
+        let l = self.list.read();
+        l.iter()
+            .filter(|w| w.streams & stream::MONITOR == 0)
+            .count()
     }
 
     pub fn count(&self, stream: u32) -> usize {

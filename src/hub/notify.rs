@@ -238,8 +238,16 @@ mod tests {
         hub.take(0, &mut got);
         let mut out = Vec::new();
         for p in got {
-            if let Event::Message(d) = p.event {
-                d.encode(false, &mut out);
+            match p.event {
+                Event::Message(d) => d.encode(false, &mut out),
+                Event::Fanout(f) => f.targets().iter().for_each(|_| {
+                    let d = crate::hub::Delivery {
+                        msg: f.msg.clone(),
+                        pattern: None,
+                    };
+                    d.encode(false, &mut out);
+                }),
+                _ => {}
             }
         }
         assert_eq!(

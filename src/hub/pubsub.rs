@@ -5,8 +5,13 @@
 //! atomic load) while no pattern has subscribers. Each name's subscribers are kept sorted
 //! by worker, so a fan-out takes each worker's mailbox lock once ([`super::Outbox`]).
 //!
-//! A message is built once (`Arc<Published>`) and encoded by each receiving worker for its
-//! receiver's protocol: RESP2 `*3 message channel payload`, RESP3 `>3 ...`.
+//! A message is built once (`Arc<Published>`). A channel or shard-channel message is also
+//! encoded once, at publish (`*3 message channel payload`; RESP3 differs only in its first
+//! byte, `>`), so each receiver only copies bytes. A channel's subscribers are one shared
+//! list (`Arc<Vec<Target>>`, copied on write only while a fan-out still holds it), and a
+//! PUBLISH posts one [`Fanout`] per worker that has subscribers (the message, the list and
+//! that worker's run of it), not one event per subscriber: the publishing thread does the
+//! same few atomic operations whether a channel has 1 or 10,000 subscribers.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -17,6 +22,7 @@ use parking_lot::RwLock;
 
 use super::{Event, Hub, Outbox, Target};
 use crate::commands::resp::glob;
+use crate::protocol::memcache::write_u64;
 
 const SHARDS: usize = 16;
 
@@ -64,6 +70,37 @@ pub struct Published {
     pub kind: Kind,
     pub channel: Box<[u8]>,
     pub payload: Payload,
+    /// The RESP2 bytes of a `message` / `smessage` with a bulk payload (RESP3: the same
+    /// with `>` first), encoded once at publish; empty for other kinds.
+    pub wire: Box<[u8]>,
+}
+
+impl Published {
+    /// A message; a `message` or `smessage` with a bulk payload is encoded here, once.
+    pub fn new(kind: Kind, channel: &[u8], payload: Payload) -> Published {
+        let wire = match (&payload, kind) {
+            (Payload::Bulk(b), Kind::Message | Kind::Shard) => {
+                let name: &[u8] = if kind == Kind::Shard {
+                    b"smessage"
+                } else {
+                    b"message"
+                };
+                let mut w = Vec::with_capacity(channel.len() + b.len() + 40);
+                header(&mut w, false, 3);
+                bulk(&mut w, name);
+                bulk(&mut w, channel);
+                bulk(&mut w, b);
+                w.into_boxed_slice()
+            }
+            _ => Box::default(),
+        };
+        Published {
+            kind,
+            channel: Box::from(channel),
+            payload,
+            wire,
+        }
+    }
 }
 
 impl Published {
@@ -74,7 +111,25 @@ impl Published {
             Payload::Keys(k) => k.iter().map(|k| k.len() + 16).sum(),
             Payload::Null | Payload::Int(_) => 0,
         };
-        self.channel.len() + body + 32
+        self.channel.len() + body + self.wire.len() + 32
+    }
+}
+
+/// One message for a worker's run of a channel's subscribers (`subs[from..to]`, all on
+/// that worker), delivered without a pattern.
+#[derive(Clone, Debug)]
+pub struct Fanout {
+    pub msg: Arc<Published>,
+    pub subs: Arc<Vec<Target>>,
+    pub from: u32,
+    pub to: u32,
+}
+
+impl Fanout {
+    pub fn targets(&self) -> &[Target] {
+        self.subs
+            .get(self.from as usize..self.to as usize)
+            .unwrap_or(&[])
     }
 }
 
@@ -86,11 +141,15 @@ pub struct Delivery {
 }
 
 fn header(out: &mut Vec<u8>, resp3: bool, n: usize) {
-    let _ = write!(out, "{}{n}\r\n", if resp3 { '>' } else { '*' });
+    out.push(if resp3 { b'>' } else { b'*' });
+    write_u64(out, n as u64);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn bulk(out: &mut Vec<u8>, b: &[u8]) {
-    let _ = write!(out, "${}\r\n", b.len());
+    out.push(b'$');
+    write_u64(out, b.len() as u64);
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");
 }
@@ -115,6 +174,15 @@ impl Delivery {
     /// Appends the message as the receiver's protocol has it.
     pub fn encode(&self, resp3: bool, out: &mut Vec<u8>) {
         let m = &*self.msg;
+        if self.pattern.is_none() && !m.wire.is_empty() {
+            if resp3 {
+                out.push(b'>');
+                out.extend_from_slice(&m.wire[1..]);
+            } else {
+                out.extend_from_slice(&m.wire);
+            }
+            return;
+        }
         match (m.kind, &self.pattern) {
             (Kind::Invalidate, _) if resp3 => {
                 header(out, true, 2);
@@ -145,7 +213,7 @@ impl Delivery {
     }
 }
 
-type Subscribers = HashMap<Box<[u8]>, Vec<Target>>;
+type Subscribers = HashMap<Box<[u8]>, Arc<Vec<Target>>>;
 /// A pattern and its subscribers (sorted by worker).
 type PatternSubscribers = (Arc<[u8]>, Vec<Target>);
 
@@ -226,9 +294,10 @@ impl Registry {
         }
         let mut t = self.table(space, name).write();
         match t.get_mut(name) {
-            Some(list) => add_sorted(list, who),
+            // Copied only while an undelivered fan-out still holds the list.
+            Some(list) => add_sorted(Arc::make_mut(list), who),
             None => {
-                t.insert(Box::from(name), vec![who]);
+                t.insert(Box::from(name), Arc::new(vec![who]));
                 true
             }
         }
@@ -254,7 +323,7 @@ impl Registry {
         let Some(list) = t.get_mut(name) else {
             return false;
         };
-        let removed = remove_sorted(list, who);
+        let removed = list.binary_search(&who).is_ok() && remove_sorted(Arc::make_mut(list), who);
         if list.is_empty() {
             t.remove(name);
         }
@@ -286,28 +355,30 @@ impl Registry {
         let mut payload = Some(payload);
         let mut make = || {
             msg.get_or_insert_with(|| {
-                Arc::new(Published {
-                    kind,
-                    channel: Box::from(channel),
-                    payload: payload.take().unwrap_or(Payload::Null),
-                })
+                let payload = payload.take().unwrap_or(Payload::Null);
+                Arc::new(Published::new(kind, channel, payload))
             })
             .clone()
         };
         let mut sent = 0;
         let mut out = Outbox::new(hub);
-        {
-            let t = self.table(space, channel).read();
-            if let Some(list) = t.get(channel) {
-                let m = make();
-                for &who in list {
-                    let d = Delivery {
-                        msg: m.clone(),
-                        pattern: None,
-                    };
-                    out.push(who, Event::Message(d));
-                }
-                sent += list.len();
+        let subs = self.table(space, channel).read().get(channel).cloned();
+        if let Some(subs) = subs {
+            let m = make();
+            sent += subs.len();
+            // One event per worker's run of the (worker-sorted) list.
+            let mut from = 0;
+            while from < subs.len() {
+                let worker = subs[from].worker;
+                let to = from + subs[from..].partition_point(|t| t.worker == worker);
+                let f = Fanout {
+                    msg: m.clone(),
+                    subs: subs.clone(),
+                    from: from as u32,
+                    to: to as u32,
+                };
+                out.push(subs[from], Event::Fanout(f));
+                from = to;
             }
         }
         if space == Space::Channel && self.npatterns.load(Ordering::Relaxed) > 0 {
@@ -353,7 +424,7 @@ impl Registry {
         self.table(space, channel)
             .read()
             .get(channel)
-            .map_or(0, Vec::len)
+            .map_or(0, |l| l.len())
     }
 
     /// Calls `f` for every subscription (ACL changes look for those a user lost).
@@ -396,11 +467,62 @@ mod tests {
         hub.take(worker, &mut got);
         let mut out = Vec::new();
         for p in got {
-            if let Event::Message(d) = p.event {
-                d.encode(resp3, &mut out);
+            match p.event {
+                Event::Message(d) => d.encode(resp3, &mut out),
+                Event::Fanout(f) => {
+                    for _ in f.targets() {
+                        let d = Delivery {
+                            msg: f.msg.clone(),
+                            pattern: None,
+                        };
+                        d.encode(resp3, &mut out);
+                    }
+                }
+                _ => {}
             }
         }
         out
+    }
+
+    /// One event per worker that has subscribers, each with that worker's run.
+    #[test]
+    fn a_publish_posts_one_fanout_per_worker() {
+        let hub = Hub::new(2);
+        let r = &hub.pubsub;
+        for (w, id) in [(0, 1), (1, 2), (0, 3), (1, 4), (1, 5)] {
+            r.subscribe(Space::Channel, b"c", t(w, id));
+        }
+        let n = r.publish(
+            &hub,
+            Space::Channel,
+            b"c",
+            Payload::Bulk(Box::from(&b"m"[..])),
+        );
+        assert_eq!(n, 5);
+        for (worker, ids) in [(0, vec![1, 3]), (1, vec![2, 4, 5])] {
+            let mut got = Vec::new();
+            hub.take(worker, &mut got);
+            assert_eq!(got.len(), 1);
+            let Event::Fanout(f) = &got[0].event else {
+                panic!("not a fan-out");
+            };
+            let to: Vec<u64> = f.targets().iter().map(|t| t.id).collect();
+            assert_eq!(to, ids);
+            assert_eq!(
+                &f.msg.wire[..],
+                b"*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
+            );
+        }
+        // A fan-out still queued keeps its list: subscribing copies it.
+        r.publish(&hub, Space::Channel, b"c", Payload::Null);
+        r.subscribe(Space::Channel, b"c", t(0, 6));
+        let mut got = Vec::new();
+        hub.take(0, &mut got);
+        let Event::Fanout(f) = &got[0].event else {
+            panic!("not a fan-out");
+        };
+        assert_eq!(f.targets().len(), 2);
+        assert_eq!(r.numsub(Space::Channel, b"c"), 6);
     }
 
     #[test]
@@ -471,6 +593,7 @@ mod tests {
                 kind: Kind::Invalidate,
                 channel: Box::from(&b"__redis__:invalidate"[..]),
                 payload: Payload::Keys(vec![Box::from(&b"k"[..])]),
+                wire: Box::default(),
             }),
             pattern: None,
         };

@@ -55,6 +55,7 @@ impl Client {
                     kind: Kind::RedirBroken,
                     channel: Box::default(),
                     payload: Payload::Int(to.id),
+                    wire: Box::default(),
                 });
                 let d = Delivery {
                     msg: broken,
@@ -245,6 +246,7 @@ impl Tracking {
             kind: Kind::Invalidate,
             channel: Box::from(CHANNEL),
             payload: Payload::Null,
+            wire: Box::default(),
         });
         let clients = self.clients.read();
         let mut out = Outbox::new(hub);
@@ -302,6 +304,7 @@ impl Tracking {
                     kind: Kind::Invalidate,
                     channel: Box::from(CHANNEL),
                     payload: Payload::Keys(vec![Box::from(key)]),
+                    wire: Box::default(),
                 })
             });
             c.deliver(&mut out, m);
@@ -351,6 +354,7 @@ impl Tracking {
                     kind: Kind::Invalidate,
                     channel: Box::from(CHANNEL),
                     payload: Payload::Keys(matched),
+                    wire: Box::default(),
                 });
                 c.deliver(&mut out, &msg);
             }

@@ -28,7 +28,7 @@ use super::limits;
 use super::tls::TlsStream;
 use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
-use crate::hub::{blocking, flag, Event, Kind, OnTimeout, OutputClass, Unblock};
+use crate::hub::{blocking, flag, Delivery, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 use crate::storage::{Reserved, Store};
 
@@ -207,6 +207,11 @@ pub struct Connection {
     /// A request of this connection woke blocked clients: run nothing more and send no
     /// reply until they are served ([`Event::Resume`]).
     held: bool,
+    /// memcached `watch`: log lines skipped since the last one sent (buffer full).
+    skipped: u64,
+    /// A memcached request closed the connection (not `quit`): `watch connevents` reports
+    /// the close as `reason=error`, as memcached does.
+    error_close: bool,
 }
 
 impl Connection {
@@ -240,6 +245,8 @@ impl Connection {
             partial_since: None,
             link: None,
             held: false,
+            skipped: 0,
+            error_close: false,
         }
     }
 
@@ -315,24 +322,24 @@ impl Connection {
     /// Takes one hub event.
     pub fn receive(&mut self, ctx: &Context, event: Event) {
         match event {
-            Event::Message(d) => {
-                // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
-                let resp3 = self.session.resp.resp3();
-                if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
-                    return;
-                }
-                if d.msg.kind == Kind::RedirBroken && !resp3 {
-                    return;
-                }
-                if !self.closing {
-                    d.encode(self.session.resp.resp3(), &mut self.wbuf);
-                    self.check_output(ctx);
-                }
+            Event::Message(d) => self.deliver(ctx, &d),
+            Event::Fanout(f) => {
+                let d = Delivery {
+                    msg: f.msg,
+                    pattern: None,
+                };
+                self.deliver(ctx, &d);
             }
             Event::Line(line) => {
-                if !self.closing {
+                if self.closing {
+                    return;
+                }
+                if self.session.protocol == Protocol::Resp {
+                    // MONITOR: bounded by the output limits.
                     self.wbuf.extend_from_slice(&line);
                     self.check_output(ctx);
+                } else {
+                    self.offer_log_lines(ctx, &line);
                 }
             }
             Event::Wake => {
@@ -358,6 +365,62 @@ impl Connection {
                 }
                 self.kill(ctx);
             }
+        }
+    }
+
+    /// A Pub/Sub message, keyspace event or invalidation: appended in the connection's
+    /// protocol, then the output limit is checked.
+    pub fn deliver(&mut self, ctx: &Context, d: &Delivery) {
+        // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+        let resp3 = self.session.resp.resp3();
+        if d.msg.kind == Kind::Invalidate && !resp3 && !self.session.resp.subscribed() {
+            return;
+        }
+        if d.msg.kind == Kind::RedirBroken && !resp3 {
+            return;
+        }
+        if !self.closing {
+            d.encode(resp3, &mut self.wbuf);
+            self.check_output(ctx);
+        }
+    }
+
+    /// memcached `watch` lines, as memcached's logger puts them in a watcher's buffer of
+    /// `watcher_logbuf_size` bytes: a line goes in when the unsent output leaves room for
+    /// it plus 128 bytes (after trying to write to the socket once); otherwise it and the
+    /// rest of this batch are skipped and counted, and the next line that fits is preceded
+    /// by `skipped=N`.
+    fn offer_log_lines(&mut self, ctx: &Context, lines: &[u8]) {
+        let limit = ctx.settings.watcher_logbuf_size;
+        let (mut sent, mut skipped, mut tried, mut full) = (0u64, 0u64, false, false);
+        for line in lines.split_inclusive(|&c| c == b'\n') {
+            if !full && self.unsent() + line.len() + 128 > limit && !tried {
+                tried = true;
+                let stats = &ctx.threads[self.session.worker];
+                if self.flush(ctx, stats).is_err() {
+                    self.kill(ctx);
+                    return;
+                }
+            }
+            full = full || self.unsent() + line.len() + 128 > limit;
+            if full {
+                skipped += 1;
+                continue;
+            }
+            if self.skipped > 0 {
+                let _ = writeln!(self.wbuf, "skipped={}", self.skipped);
+                self.skipped = 0;
+            }
+            self.wbuf.extend_from_slice(line);
+            sent += 1;
+        }
+        self.skipped += skipped;
+        let w = &ctx.hub.watchers;
+        if sent > 0 {
+            w.sent.fetch_add(sent, Ordering::Relaxed);
+        }
+        if skipped > 0 {
+            w.skipped.fetch_add(skipped, Ordering::Relaxed);
         }
     }
 
@@ -464,6 +527,9 @@ impl Connection {
                 let mark = self.wbuf.len();
                 let swallowing = trace > 0 && self.session.memcache.swallowing();
                 let step = commands::process(ctx, &mut self.session, input, &mut self.wbuf);
+                if step == Step::Close {
+                    self.error_close = !is_quit(self.session.protocol, input);
+                }
                 let avail = input.len();
                 if trace > 0 && !swallowing {
                     let used = match step {
@@ -807,11 +873,35 @@ impl Connection {
         self.count_buffers(server);
     }
 
+    /// What memcached's `watch connevents` says about this connection's close: `error`
+    /// when a memcached request closed it (an HTTP request line, a line too long, a bad
+    /// binary header), `normal` otherwise (EOF, `quit`).
+    pub fn close_reason(&self) -> &'static str {
+        if self.error_close {
+            "error"
+        } else {
+            "normal"
+        }
+    }
+
     fn closed(&self) -> Next {
         if self.stop_server {
             Next::Shutdown
         } else {
             Next::Close
+        }
+    }
+}
+
+/// Whether the request that closed a connection was a quit (memcached `quit`, binary
+/// QUIT/QUITQ; every RESP close counts as one).
+fn is_quit(protocol: Protocol, request: &[u8]) -> bool {
+    match protocol {
+        Protocol::Resp => true,
+        _ if request.first() == Some(&0x80) => matches!(request.get(1), Some(0x07 | 0x17)),
+        _ => {
+            request.starts_with(b"quit")
+                && matches!(request.get(4), None | Some(b' ' | b'\r' | b'\n'))
         }
     }
 }

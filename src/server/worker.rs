@@ -19,7 +19,7 @@ use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
 use crate::hub::monitor::stream;
-use crate::hub::{self, Posted};
+use crate::hub::{self, Delivery, Event, Posted};
 
 use crate::stats::{bump, ServerStats};
 
@@ -135,8 +135,9 @@ impl Worker {
             self.ctx.gates.begin_turn(self.id);
             crate::persist::group::turn_begin();
             // Events posted before this turn's requests arrived go out first (a message
-            // published before a client's next request reaches it before that reply).
-            self.drain_mailbox();
+            // published before a client's next request reaches it before that reply): taken
+            // into the connections' output now, written with the turn's own at its end.
+            self.drain_mailbox(false);
             for event in events.iter() {
                 let token = event.token();
                 if token == WAKER {
@@ -162,7 +163,7 @@ impl Worker {
                     self.serve(token);
                 }
             }
-            self.drain_mailbox();
+            self.drain_mailbox(true);
             self.expire_waits();
             // This turn's MONITOR / `watch` lines, one post per watcher.
             self.ctx.hub.watchers.flush(&self.ctx.hub);
@@ -305,14 +306,59 @@ impl Worker {
     /// Hands out the events other connections posted, then serves each connection that got
     /// one (flushing messages, re-running woken requests). Serving may post to this worker
     /// again (a served waiter wakes the next): a few rounds, then the poll comes back at once.
-    fn drain_mailbox(&mut self) {
+    /// Without `serve` (the turn's start) the events are only handed out: the connections
+    /// are served at the turn's end, so a subscriber gets one write per turn, not two.
+    fn drain_mailbox(&mut self, serve: bool) {
         for _ in 0..4 {
+            self.take_mail();
+            if !serve || self.touched.is_empty() {
+                return;
+            }
+            let touched = std::mem::take(&mut self.touched);
+            for &slot in &touched {
+                if let Some(conn) = self.conns.get_mut(slot) {
+                    if conn.touched {
+                        conn.touched = false;
+                        self.serve(Token(slot));
+                    }
+                }
+            }
+            self.touched = touched;
+            self.touched.clear();
+        }
+    }
+
+    /// Hands this worker's hub events to their connections, noting each touched one.
+    fn take_mail(&mut self) {
+        {
             let mut inbox = std::mem::take(&mut self.inbox);
             if !self.ctx.hub.take(self.id, &mut inbox) {
                 self.inbox = inbox;
                 return;
             }
             for Posted { to, event } in inbox.drain(..) {
+                if let Event::Fanout(f) = event {
+                    // One PUBLISH, this worker's run of the channel's subscribers.
+                    let d = Delivery {
+                        msg: f.msg.clone(),
+                        pattern: None,
+                    };
+                    for &to in f.targets() {
+                        let slot = to.slot as usize;
+                        let Some(conn) = self.conns.get_mut(slot) else {
+                            continue;
+                        };
+                        if conn.session.info.id != to.id {
+                            continue;
+                        }
+                        conn.deliver(&self.ctx, &d);
+                        if !conn.touched {
+                            conn.touched = true;
+                            self.touched.push(slot);
+                        }
+                    }
+                    continue;
+                }
                 let slot = to.slot as usize;
                 let Some(conn) = self.conns.get_mut(slot) else {
                     continue;
@@ -327,15 +373,6 @@ impl Worker {
                 }
             }
             self.inbox = inbox;
-            let touched = std::mem::take(&mut self.touched);
-            for &slot in &touched {
-                if let Some(conn) = self.conns.get_mut(slot) {
-                    conn.touched = false;
-                    self.serve(Token(slot));
-                }
-            }
-            self.touched = touched;
-            self.touched.clear();
         }
     }
 
@@ -428,7 +465,11 @@ impl Worker {
     }
 
     fn close(&mut self, token: Token) {
-        self.close_for(token, "normal");
+        let reason = self
+            .conns
+            .get(token.0)
+            .map_or("normal", |c| c.close_reason());
+        self.close_for(token, reason);
     }
 
     /// Closes a connection; `reason` is what memcached's `watch connevents` reports.

@@ -252,6 +252,7 @@ pub(super) fn set(
     w.new_cas = flags.new_cas;
     w.invalidate = flags.invalidate;
     ctx.memcache.record(key.bytes(), PrefixOp::Set);
+    super::watch::before_store(ctx, session, key.bytes());
     let watching = ctx
         .hub
         .watchers

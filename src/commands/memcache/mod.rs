@@ -723,6 +723,7 @@ fn store(ctx: &Context, session: &Session, l: &StoreLine<'_>, value: Value<'_>, 
     let class = ctx.store.class_of(key.len(), data_len);
     count_set(stats, class);
     ctx.memcache.record(key, PrefixOp::Set);
+    watch::before_store(ctx, session, key);
     let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
     let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
     let (outcome, old) = match value {

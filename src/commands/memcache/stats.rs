@@ -315,19 +315,22 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
         w.num("lru_maintainer_juggles", 0);
     }
     w.num("malloc_fails", store.malloc_fails);
-    // No log watchers, NAPI ids or per-thread listener fallback in slabd.
-    zeros(
-        w,
-        &[
-            "log_worker_dropped",
-            "log_worker_written",
-            "log_watcher_skipped",
-            "log_watcher_sent",
-            "log_watchers",
-            "unexpected_napi_ids",
-            "round_robin_fallback",
-        ],
+    // `watch` lines: a worker's lines are posted in batches that are never dropped (a
+    // full hub mailbox disconnects the watcher instead), so log_worker_dropped stays 0.
+    let watchers = &ctx.hub.watchers;
+    w.num("log_worker_dropped", 0);
+    w.num(
+        "log_worker_written",
+        watchers.written.load(Ordering::Relaxed),
     );
+    w.num(
+        "log_watcher_skipped",
+        watchers.skipped.load(Ordering::Relaxed),
+    );
+    w.num("log_watcher_sent", watchers.sent.load(Ordering::Relaxed));
+    w.num("log_watchers", watchers.log_watchers() as u64);
+    // No NAPI ids or per-thread listener fallback in slabd.
+    zeros(w, &["unexpected_napi_ids", "round_robin_fallback"]);
     w.num("bytes", store.bytes);
     w.num("curr_items", store.curr_items);
     w.num("total_items", store.total_items);
@@ -425,8 +428,8 @@ fn settings(ctx: &Context, w: &mut StatWriter<'_>) {
     w.yes_no("temp_lru", lru.temp_lru);
     w.text("temporary_ttl", &lru.temporary_ttl.to_string());
     w.num("idle_timeout", u64::from(s.idle_timeout));
-    w.num("watcher_logbuf_size", 262_144);
-    w.num("worker_logbuf_size", 65_536);
+    w.num("watcher_logbuf_size", s.watcher_logbuf_size as u64);
+    w.num("worker_logbuf_size", s.worker_logbuf_size as u64);
     w.num("read_buf_mem_limit", s.read_buf_mem_limit as u64);
     w.yes_no(
         "track_sizes",

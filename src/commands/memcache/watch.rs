@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use crate::commands::{Context, Session, Step};
 use crate::hub::flag;
 use crate::hub::monitor::{stream, watch_stream, ItemLog};
-use crate::storage::{Clock, Expiry, ItemView, Lookup, Miss, StoreOutcome};
+use crate::storage::{Clock, Expiry, ItemView, Lookup, Miss, ReadOptions, StoreOutcome};
 
 /// Handles a `watch` request at the start of `input`; `None` when it is another command.
 pub(super) fn command(
@@ -23,6 +23,10 @@ pub(super) fn command(
         return Some(Step::Incomplete);
     };
     let line = input[..nl].strip_suffix(b"\r").unwrap_or(&input[..nl]);
+    if !ctx.settings.watch_enabled {
+        out.extend_from_slice(b"CLIENT_ERROR watch commands not allowed\r\n");
+        return Some(Step::Done(nl + 1));
+    }
     let mut streams = 0;
     let mut words = line.split(|&c| c == b' ').filter(|w| !w.is_empty());
     words.next();
@@ -72,6 +76,26 @@ pub(super) fn fetched<R>(
         fd: fd(&session.info.fd),
     };
     ctx.hub.watchers.item_get(&ctx.hub, &item, status);
+}
+
+/// memcached looks a key up before it stores it (`do_store_item` calls `do_item_get`), so
+/// a `fetchers` watcher sees an `item_get` line (the old item, or `not_found`) before each
+/// storage command's `item_store`. Nothing happens unless someone watches fetchers.
+pub(super) fn before_store(ctx: &Context, session: &Session, key: &[u8]) {
+    if !ctx.hub.watchers.wanted(stream::FETCHERS) {
+        return;
+    }
+    let opts = ReadOptions {
+        no_bump: true,
+        strings_only: true,
+        ..ReadOptions::default()
+    };
+    let found = ctx.store.get(0, key, &opts, seen);
+    let old = match &found {
+        Lookup::Hit(s) => Some(*s),
+        _ => None,
+    };
+    fetched(ctx, session, key, &found, old);
 }
 
 /// `type=item_store` for a storage command: `size` the value's length after the write
