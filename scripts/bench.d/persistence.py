@@ -27,6 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 procs = []
+MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
 
 
 def free_port():
@@ -39,7 +40,7 @@ def free_port():
 
 def start_slabd(d, *extra):
     p = subprocess.Popen([SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
-                          "-m", "2048", "--dir", d, *extra],
+                          "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)
     port, log, t0 = None, [], time.time()

@@ -532,15 +532,16 @@ impl Core {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
         let mut guard = self.index.lock(stripe);
-        if self.snapshot.is_active() {
-            self.snapshot_visit_locked(stripe, &mut guard);
-        }
         let db = self.index.physical(db);
+        let hash = table_hash(key_hash, db);
+        if self.snapshot.is_active() {
+            self.snapshot_save_key(stripe, &mut guard, hash, db, key);
+        }
         Locked {
             guard,
             stripe,
             db,
-            hash: table_hash(key_hash, db),
+            hash,
             now: self.now(db),
         }
     }
@@ -934,6 +935,10 @@ impl Core {
         if let Some(held) = held.filter(|h| h.stripe == si) {
             if it.chunk == held.protect {
                 return false;
+            }
+            // `lock_key` saved only its own key for a running snapshot.
+            if self.snapshot.is_active() {
+                self.snapshot_visit_locked(si, held.guard);
             }
             unlink(held.guard)
         } else {
