@@ -277,11 +277,14 @@ mod tests {
     use super::*;
     use crate::storage::{Clock, Delete, Expiry, Mode, Store, StoreConfig, Write};
 
+    /// Key, value and expiry (Unix ms) of a saved item.
+    type Saved = (Vec<u8>, Vec<u8>, Option<u64>);
+
     /// Collects what a snapshot hands over; on its first stop between stripes it rewrites,
     /// deletes, re-expires and creates keys (all in stripes not yet visited, mostly).
     struct Recorder {
         store: Arc<Store>,
-        got: Mutex<Vec<(Vec<u8>, Vec<u8>, Option<u64>)>>,
+        got: Mutex<Vec<Saved>>,
         changed: AtomicBool,
     }
 
