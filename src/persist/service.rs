@@ -572,7 +572,6 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
     std::thread::Builder::new()
         .name("slabd-persist".into())
         .spawn(move || loop {
-            super::save::background_priority();
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(Job::BgSave) => ctx.persist.run_bgsave(&ctx),
                 Ok(Job::Rewrite) => {
