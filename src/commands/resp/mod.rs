@@ -515,10 +515,20 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, ran: Ran)
 /// its latency histogram (`memcache|get`), the slow log (the command line's words; no data
 /// block) and the latency monitor's `command`/`fast-command` events.
 pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], ran: Ran) {
-    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
-    let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
-    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
-    let name = words.next().unwrap_or_default();
+    let at = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
+    let line = &line[at..];
+    let name_len = line
+        .iter()
+        .position(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+        .unwrap_or(line.len());
+    let (name, rest) = line.split_at(name_len);
+    if !ctx.resp.slowlog.wants(ran.usec) {
+        // Only the slow log wants the other words: most commands never scan their line.
+        return memcache_ran_words(ctx, info, worker, name, std::iter::empty(), ran);
+    }
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let rest = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
+    let words = rest.split(|&b| b == b' ').filter(|w| !w.is_empty());
     memcache_ran_words(ctx, info, worker, name, words, ran);
 }
 
