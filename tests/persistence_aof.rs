@@ -520,3 +520,44 @@ fn debug_reload_and_loadaof_with_the_aof_on_log_nothing_and_keep_the_data() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_delayed_flush_all_is_logged_when_it_takes_effect() {
+    let dir = temp_dir("delayedflush");
+    let d = start(&dir, &["--appendfsync", "always"]);
+    let mut mc = d.connect();
+    mc.roundtrip(b"set a 0 0 1\r\n1\r\n", b"STORED\r\n");
+    mc.roundtrip(b"flush_all 2\r\n", b"OK\r\n");
+    // Written before the flush comes due: flushed with the rest.
+    mc.roundtrip(b"set b 0 0 1\r\n2\r\n", b"STORED\r\n");
+    mc.roundtrip(b"get b\r\n", b"VALUE b 0 1\r\n2\r\nEND\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        mc.send(b"get a\r\n");
+        if mc.read_line() == b"END\r\n" {
+            break;
+        }
+        mc.read_until(b"END\r\n");
+        assert!(
+            Instant::now() < deadline,
+            "the delayed flush never came due"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    mc.roundtrip(b"set c 0 0 1\r\n3\r\n", b"STORED\r\n");
+    mc.roundtrip(b"get a b c\r\n", b"VALUE c 0 1\r\n3\r\nEND\r\n");
+    let log = String::from_utf8(std::fs::read(incr_file(&dir)).unwrap()).unwrap();
+    let flush = log.find("*1\r\n$7\r\nFLUSHDB\r\n").expect("FLUSHDB logged");
+    let (b, c) = (
+        log.find("$1\r\nb\r\n").unwrap(),
+        log.find("$1\r\nc\r\n").unwrap(),
+    );
+    assert!(b < flush && flush < c, "{log:?}");
+    kill9(d);
+
+    let d = start(&dir, &[]);
+    let mut mc = d.connect();
+    mc.roundtrip(b"get a b c\r\n", b"VALUE c 0 1\r\n3\r\nEND\r\n");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,7 @@
 """Persistence benchmarks, slabd beside redis-server 7.0 on this machine.
 
   python3 scripts/bench.d/persistence.py [--keys N] [--rounds R]
+      [--bgsave-only | --always-only | --everysec-only]   (SLABD_MEM_MB=4096 for 2 GB)
 
 1. SET throughput (redis-benchmark, 50 clients, 100-byte values) with no persistence,
    appendfsync everysec and appendfsync always, alternating the servers each round.
@@ -27,6 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 procs = []
+MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
 
 
 def free_port():
@@ -39,7 +41,7 @@ def free_port():
 
 def start_slabd(d, *extra):
     p = subprocess.Popen([SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
-                          "-m", "2048", "--dir", d, *extra],
+                          "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)
     port, log, t0 = None, [], time.time()
@@ -157,6 +159,28 @@ def always(rounds, n, pipeline=1):
     return {k: (median([r for r, _ in v]), median([c for _, c in v])) for k, v in res.items()}
 
 
+def everysec(rounds, n, pipeline=1):
+    """appendfsync everysec against no persistence, slabd and Redis alternating: SET
+    requests/s and server CPU microseconds per request, median of `rounds`."""
+    configs = [
+        ("slabd, no persistence", "slabd", []),
+        ("slabd, appendfsync everysec", "slabd", ["--appendonly", "yes", "--appendfsync", "everysec"]),
+        ("redis, appendfsync everysec", "redis", ["--appendonly", "yes", "--appendfsync", "everysec"]),
+        ("redis, no persistence", "redis", ["--appendonly", "no"]),
+    ]
+    res = {name: [] for name, _, _ in configs}
+    for _ in range(rounds):
+        for name, server, extra in configs:
+            d = tempfile.mkdtemp(prefix="slabd-bench-")
+            p, port, _, _ = (start_slabd if server == "slabd" else start_redis)(d, *extra)
+            c0 = cpu_secs(p.pid)
+            rps = bench(port, "set", n, pipeline=pipeline)["SET"]["rps"]
+            res[name].append((rps, (cpu_secs(p.pid) - c0) * 1e6 / n))
+            stop(p)
+            shutil.rmtree(d, ignore_errors=True)
+    return {k: (median([r for r, _ in v]), median([c for _, c in v])) for k, v in res.items()}
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -252,6 +276,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--bgsave-only", action="store_true", help="only the BGSAVE part")
+    ap.add_argument("--everysec-only", action="store_true",
+                    help="only appendfsync everysec against no persistence: SET rate, CPU/request")
     ap.add_argument("--always-only", action="store_true",
                     help="only appendfsync always: SET rate and server CPU per request")
     a = ap.parse_args()
@@ -263,6 +289,18 @@ def main():
             print(f"appendfsync always, redis-benchmark -t set -c 50 -P {pipe}: slabd {srps:,.0f}/s "
                   f"({scpu:.1f} us CPU/request), Redis {rrps:,.0f}/s ({rcpu:.1f} us CPU/request): "
                   f"{srps / rrps:.2f}x; load average {open('/proc/loadavg').read().split()[0]}")
+        return
+    if a.everysec_only:
+        for pipe in (1, 16):
+            r = everysec(a.rounds, a.requests, pipeline=pipe)
+            print(f"redis-benchmark -t set -c 50 -d 100 -r 100000 -P {pipe}, -n {a.requests}, "
+                  f"median of {a.rounds} alternating rounds:")
+            for k, (rps, cpu) in r.items():
+                print(f"  {k}: {rps:,.0f}/s, {cpu:.2f} us CPU/request")
+            ev = r["slabd, appendfsync everysec"][0]
+            print(f"  everysec: {ev / r['slabd, no persistence'][0]:.2f}x slabd without persistence, "
+                  f"{ev / r['redis, appendfsync everysec'][0]:.2f}x Redis everysec; "
+                  f"load average {open('/proc/loadavg').read().split()[0]}", flush=True)
         return
     if a.bgsave_only:
         bg = bgsave(a.keys, a.size)

@@ -793,6 +793,7 @@ impl AofLog {
             let on = self.is_on();
             std::thread::sleep(Duration::from_millis(if on { 10 } else { 100 }));
             if on {
+                ctx.store.apply_due_flushes();
                 self.tick();
                 self.maybe_auto_rewrite(ctx);
             }
@@ -828,8 +829,9 @@ pub fn record_memcache(ctx: &Context, key: &[u8]) {
         .record_keys(ctx, 0, &mut std::iter::once(key));
 }
 
-/// After memcached's `flush_all`: the store logged it as FLUSHALL when it took effect
-/// (a delayed `flush_all <n>` is not logged); wait for it under `appendfsync always`.
+/// After memcached's `flush_all`: the store logged it as FLUSHDB of database 0 when it
+/// took effect (a delayed `flush_all <n>` when it comes due: `Store::apply_due_flushes`,
+/// on the AOF thread); wait for it under `appendfsync always`.
 pub fn record_memcache_flush(ctx: &Context) {
     ctx.persist.aof.commit_mine();
 }

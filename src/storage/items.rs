@@ -514,8 +514,10 @@ impl Core {
         let now = self.clock.now();
         let f = &self.flush[usize::from(db & 0xf)];
         let at = f.pending_at.load(Ordering::Acquire);
+        // With the AOF on, `apply_due_flushes` makes it take effect (and logs it).
         if at != 0
             && now >= at
+            && self.snapshot.log().is_none()
             && f.pending_at
                 .compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
@@ -532,15 +534,16 @@ impl Core {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
         let mut guard = self.index.lock(stripe);
-        if self.snapshot.is_active() {
-            self.snapshot_visit_locked(stripe, &mut guard);
-        }
         let db = self.index.physical(db);
+        let hash = table_hash(key_hash, db);
+        if self.snapshot.is_active() {
+            self.snapshot_save_key(stripe, &mut guard, hash, db, key);
+        }
         Locked {
             guard,
             stripe,
             db,
-            hash: table_hash(key_hash, db),
+            hash,
             now: self.now(db),
         }
     }
@@ -935,6 +938,10 @@ impl Core {
             if it.chunk == held.protect {
                 return false;
             }
+            // `lock_key` saved only its own key for a running snapshot.
+            if self.snapshot.is_active() {
+                self.snapshot_visit_locked(si, held.guard);
+            }
             unlink(held.guard)
         } else {
             match self.index.try_lock(si) {
@@ -1051,11 +1058,46 @@ impl Core {
         if self.snapshot.is_active() {
             self.snapshot_visit_all();
         }
+        self.apply_due_flushes();
         // The db map is read and the flush recorded under a stripe lock, so that a
         // concurrent swap_db is wholly before or after it.
         let guard = self.index.lock(0);
         self.flush_marks(db, delay);
         drop(guard);
+    }
+
+    /// Makes each delayed flush that has come due take effect with every stripe locked and
+    /// tells the change log (FLUSHDB of its database), so that the AOF has it between the
+    /// writes before and after it. While the change log is on, only this does it (the
+    /// persistence thread calls it every 10 ms); otherwise the first `now` after the time.
+    pub fn apply_due_flushes(&self) {
+        let now = self.clock.now();
+        let due = |f: &FlushState| {
+            let at = f.pending_at.load(Ordering::Acquire);
+            at != 0 && now >= at
+        };
+        if !self.flush.iter().any(due) {
+            return;
+        }
+        let applied = std::cell::Cell::new(0u32);
+        self.keyspace_change(
+            || {
+                for (p, f) in self.flush.iter().enumerate() {
+                    let at = f.pending_at.load(Ordering::Acquire);
+                    if at != 0 && now >= at {
+                        f.pending_at.store(0, Ordering::Release);
+                        f.below
+                            .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
+                        applied.set(applied.get() | 1 << p);
+                    }
+                }
+            },
+            |log| {
+                for p in (0..self.flush.len()).filter(|p| applied.get() & 1 << p != 0) {
+                    log.flushed(Some(self.index.logical(p as u8)));
+                }
+            },
+        );
     }
 
     /// The body of [`Core::flush`]; the caller holds at least one stripe lock.

@@ -1078,6 +1078,12 @@ impl Store {
         self.core.snapshot.set_log(log, on)
     }
 
+    /// Makes delayed flushes that came due take effect now, logged to the change log (the
+    /// AOF thread calls it while the log is on; see `Core::apply_due_flushes`).
+    pub fn apply_due_flushes(&self) {
+        self.core.apply_due_flushes()
+    }
+
     /// Writes applied so far (a counter that only grows).
     pub fn write_seq(&self) -> u64 {
         self.core.write_seq()

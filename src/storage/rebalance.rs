@@ -194,9 +194,14 @@ impl Core {
         };
         let db = it.db();
         let key_hash = self.index.key_hash(it.key());
-        let Some(mut s) = self.index.try_lock(self.index.stripe_of(key_hash)) else {
+        let si = self.index.stripe_of(key_hash);
+        let Some(mut s) = self.index.try_lock(si) else {
             return false;
         };
+        // A running snapshot knows saved items by chunk: it gets the stripe before one moves.
+        if self.snapshot.is_active() {
+            self.snapshot_visit_locked(si, &mut s);
+        }
         if self.pins.is_pinned(it.chunk) {
             return false;
         }

@@ -1,20 +1,24 @@
 //! The persistence hook: a point-in-time walk of every live item without stopping writers.
 //!
 //! ```text
-//!   begin (all stripe locks, once): epoch starts, every stripe "not yet visited",
-//!                                   the logical db map is frozen
-//!   any operation that locks stripe i:  if a snapshot runs and i is not visited,
-//!        visit i first (hand its items to the sink, still under i's lock), mark it
-//!   the snapshot thread:  lock i, visit if not visited, unlock; for i in 0..stripes
+//!   begin (all stripe locks, once): epoch starts (write sequence E), every stripe
+//!        "not yet visited", the logical db map is frozen
+//!   lock_key(key) on an unvisited stripe:  hand that key's item to the sink (once),
+//!        remember its chunk as saved
+//!   other operations that lock stripe i (rename, flush, eviction, crawler):
+//!        visit i first: hand every item not yet saved to the sink, mark i visited
+//!   the snapshot thread: lock i, visit it if not visited, unlock, let the sink work
+//!        (no lock held); for i in 0..stripes
 //! ```
 //!
-//! A stripe is visited exactly once, before anything can change it, so the walk sees
-//! every stripe as it was when the snapshot began; extra memory is what the sink buffers,
-//! not a copy of the data. A writer that touches an unvisited stripe pays for visiting it
-//! (about 1/1024 of the data). Eviction and the crawler, which reach stripes with
-//! `try_lock` under a class lock, visit the stripe before unlinking from it; an immediate
-//! flush locks every stripe and visits the unvisited ones first; a delayed `flush_all`
-//! that comes due during the walk is judged by the flush marks frozen at the start.
+//! A visit skips items written after the epoch (write sequence above E: every new or
+//! rewritten item takes its sequence under its stripe's lock) and items already handed
+//! over by `lock_key`, so each key is saved exactly once, as it was when the snapshot
+//! began: before anything can change an item of an unvisited stripe, either its stripe
+//! was visited or the operation's `lock_key` saved it. A client therefore pays for one
+//! item, never a whole stripe; extra memory is what the sink buffers, not a copy of the
+//! data set. The sink is called under stripe locks and must only copy;
+//! [`SnapshotSink::between`] (the snapshot thread, no lock held) is where it encodes.
 //!
 //! With no snapshot running, the cost to every operation is one relaxed load and a branch
 //! that is never taken.
@@ -22,8 +26,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
+use super::arena::ChunkId;
 use super::index::Stripe;
 use super::items::Core;
 use super::Current;
@@ -31,8 +36,16 @@ use super::Current;
 /// Receives the items of a snapshot. Called with a stripe lock held, from whichever thread
 /// visits the stripe (the snapshot thread or any client's), so it must not call the store.
 pub trait SnapshotSink: Send + Sync {
-    /// One live item; `db` is the logical database at the snapshot's start.
+    /// One live item; `db` is the logical database at the snapshot's start. Called with a
+    /// stripe lock held (a client may be waiting for it): copy, do not encode or write.
     fn item(&self, db: u8, item: &Current<'_>);
+    /// [`SnapshotSink::item`] from the snapshot thread's own walk (no other thread calls
+    /// it, so the sink may keep these in a buffer no client ever waits for).
+    fn walked(&self, db: u8, item: &Current<'_>) {
+        self.item(db, item)
+    }
+    /// Called by the snapshot thread between stripes with no lock held.
+    fn between(&self) {}
 }
 
 /// The append-only file's view of changes, called under the locks that make the change, so
@@ -52,6 +65,10 @@ struct Running {
     sink: Arc<dyn SnapshotSink>,
     /// Set under stripe i's lock when stripe i has been handed to the sink.
     visited: Box<[AtomicBool]>,
+    /// Per stripe (used under its lock): chunks `lock_key` already handed to the sink.
+    saved: Box<[Mutex<Vec<ChunkId>>]>,
+    /// The write sequence at the epoch: items above it were written after it.
+    epoch_seq: u64,
     logical: [u8; 16],
     /// Each physical database's flush mark at the snapshot's start: an item a delayed
     /// `flush_all` invalidated after it is still saved (it was live at that time).
@@ -102,10 +119,27 @@ impl Gate {
 }
 
 impl Core {
+    /// Whether `it` belongs in the running snapshot `run` (live at its start).
+    fn snapshot_wants(&self, run: &Running, it: super::item::Item<'_>, now: u32) -> bool {
+        if it.seq() > run.epoch_seq {
+            return false;
+        }
+        match self.dead(it, now) {
+            None => true,
+            Some(super::Miss::Flushed) => it.seq() > run.flushed_below[usize::from(it.db() & 0xf)],
+            Some(_) => false,
+        }
+    }
+
     /// Hands stripe `i`'s items to a running snapshot unless it has them already. The
     /// caller holds stripe `i`'s lock (`guard`).
     #[cold]
     pub fn snapshot_visit_locked(&self, i: usize, guard: &mut Stripe) {
+        self.snapshot_visit(i, guard, false)
+    }
+
+    /// [`Core::snapshot_visit_locked`]; `walker`: called by the snapshot thread's walk.
+    fn snapshot_visit(&self, i: usize, guard: &mut Stripe, walker: bool) {
         let Some(run) = self.snapshot.running.read().clone() else {
             return;
         };
@@ -113,22 +147,51 @@ impl Core {
             return;
         }
         let now = self.clock.now();
+        let mut saved = std::mem::take(&mut *run.saved[i].lock());
+        saved.sort_unstable();
         let chunks: Vec<_> = guard.chunks().collect();
         for chunk in chunks {
             let it = super::item::Item::new(&self.arena, chunk);
-            let live = match self.dead(it, now) {
-                None => true,
-                Some(super::Miss::Flushed) => {
-                    it.seq() > run.flushed_below[usize::from(it.db() & 0xf)]
-                }
-                Some(_) => false,
-            };
-            if live {
+            if self.snapshot_wants(&run, it, now) && saved.binary_search(&chunk).is_err() {
                 let db = run.logical[usize::from(it.db())];
-                run.sink.item(db, &Current::in_stripe(self, guard, chunk));
+                let cur = Current::in_stripe(self, guard, chunk);
+                if walker {
+                    run.sink.walked(db, &cur);
+                } else {
+                    run.sink.item(db, &cur);
+                }
             }
         }
         run.visited[i].store(true, Ordering::Relaxed);
+    }
+
+    /// Hands the item of (physical `db`, `key`) in stripe `i` to a running snapshot before
+    /// an operation under the key's lock may change it (`lock_key`). The caller holds
+    /// stripe `i`'s lock.
+    #[cold]
+    pub fn snapshot_save_key(&self, i: usize, guard: &mut Stripe, hash: u64, db: u8, key: &[u8]) {
+        let Some(run) = self.snapshot.running.read().clone() else {
+            return;
+        };
+        if run.visited[i].load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(chunk) = guard.find(&self.arena, hash, db, key) else {
+            return;
+        };
+        let it = super::item::Item::new(&self.arena, chunk);
+        if !self.snapshot_wants(&run, it, self.clock.now()) {
+            return;
+        }
+        let mut saved = run.saved[i].lock();
+        if saved.contains(&chunk) {
+            return;
+        }
+        saved.push(chunk);
+        drop(saved);
+        let logical = run.logical[usize::from(it.db())];
+        run.sink
+            .item(logical, &Current::in_stripe(self, guard, chunk));
     }
 
     /// Visits every stripe not yet visited (before an operation that changes many at once).
@@ -184,6 +247,8 @@ impl Core {
             *running = Some(Arc::new(Running {
                 sink,
                 visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
+                saved: (0..stripes).map(|_| Mutex::new(Vec::new())).collect(),
+                epoch_seq: self.write_seq(),
                 logical: std::array::from_fn(|p| self.index.logical(p as u8)),
                 flushed_below: std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire)),
             }));
@@ -192,9 +257,125 @@ impl Core {
             at_epoch();
             drop(guards);
         }
-        self.snapshot_visit_all();
+        let run = self.snapshot.running.read().clone();
+        for i in 0..stripes {
+            let mut guard = self.index.lock(i);
+            self.snapshot_visit(i, &mut guard, true);
+            drop(guard);
+            if let Some(run) = &run {
+                run.sink.between();
+            }
+        }
         self.snapshot.active.store(false, Ordering::Relaxed);
         *self.snapshot.running.write() = None;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Clock, Delete, Expiry, Mode, Store, StoreConfig, Write};
+
+    /// Key, value and expiry (Unix ms) of a saved item.
+    type Saved = (Vec<u8>, Vec<u8>, Option<u64>);
+
+    /// Collects what a snapshot hands over; on its first stop between stripes it rewrites,
+    /// deletes, re-expires and creates keys (all in stripes not yet visited, mostly).
+    struct Recorder {
+        store: Arc<Store>,
+        got: Mutex<Vec<Saved>>,
+        changed: AtomicBool,
+    }
+
+    impl SnapshotSink for Recorder {
+        fn item(&self, _db: u8, item: &Current<'_>) {
+            let value = item.bytes().expect("a string").into_owned();
+            self.got
+                .lock()
+                .push((item.key().to_vec(), value, item.expiry().unix_ms()));
+        }
+
+        fn between(&self) {
+            if self.changed.swap(true, Ordering::Relaxed) {
+                return;
+            }
+            let s = &self.store;
+            for i in 0..KEYS {
+                let key = format!("k{i}");
+                match i % 4 {
+                    0 => {
+                        let w = Write::new(0, key.as_bytes(), b"new", 0, Expiry::Never, Mode::Set);
+                        s.store(&w);
+                        s.store(&w);
+                    }
+                    1 => {
+                        s.delete(&Delete {
+                            db: 0,
+                            key: key.as_bytes(),
+                            compare_cas: None,
+                            invalidate: None,
+                            drop_value: false,
+                        });
+                    }
+                    2 => {
+                        s.touch(0, key.as_bytes(), Expiry::AtMs(4_000_000_000_000));
+                    }
+                    _ => {}
+                }
+            }
+            for i in 0..100 {
+                let key = format!("n{i}");
+                s.store(&Write::new(
+                    0,
+                    key.as_bytes(),
+                    b"x",
+                    0,
+                    Expiry::Never,
+                    Mode::Set,
+                ));
+            }
+        }
+    }
+
+    const KEYS: usize = 3000;
+
+    #[test]
+    fn a_snapshot_holds_every_key_once_as_it_was_at_its_start() {
+        let config = StoreConfig {
+            memory_limit: 64 << 20,
+            ..StoreConfig::default()
+        };
+        let store = Arc::new(Store::new(config, Arc::new(Clock::manual(1_700_000_000))).unwrap());
+        for i in 0..KEYS {
+            let (key, value) = (format!("k{i}"), format!("old{i}"));
+            let w = Write::new(
+                0,
+                key.as_bytes(),
+                value.as_bytes(),
+                0,
+                Expiry::Never,
+                Mode::Set,
+            );
+            store.store(&w);
+        }
+        let rec = Arc::new(Recorder {
+            store: store.clone(),
+            got: Mutex::new(Vec::new()),
+            changed: AtomicBool::new(false),
+        });
+        assert!(store.snapshot(rec.clone()));
+        assert!(rec.changed.load(Ordering::Relaxed));
+        let mut got = std::mem::take(&mut *rec.got.lock());
+        got.sort();
+        let mut want: Vec<_> = (0..KEYS)
+            .map(|i| {
+                let (k, v) = (format!("k{i}"), format!("old{i}"));
+                (k.into_bytes(), v.into_bytes(), None)
+            })
+            .collect();
+        want.sort();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want);
     }
 }

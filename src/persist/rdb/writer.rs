@@ -149,6 +149,17 @@ impl<W: Write> Writer<W> {
         self.value_body(&e.value)
     }
 
+    /// A key with a borrowed value (its `db` as for [`Self::entry`]).
+    pub fn value_entry(
+        &mut self,
+        key: &[u8],
+        v: &Value,
+        expire_ms: Option<i64>,
+    ) -> std::io::Result<()> {
+        self.key_header(expire_ms, 0, rdb_type(v), key)?;
+        self.value_body(v)
+    }
+
     /// A value as DUMP serializes it: its RDB type byte, then its encoding.
     pub fn typed_value(&mut self, v: &Value) -> std::io::Result<()> {
         self.raw(&[rdb_type(v)])?;
