@@ -6,12 +6,9 @@
 //! [`HashRef`] reads either form; [`HashMut`] edits one and reports what the store must
 //! do with the result ([`HashMut::finish`]).
 
-use std::any::Any;
-
 use super::compact::{Compact, CompactBuf};
 use super::table::{table_object, Outcome, Table};
 use super::{random_below, HashLimits};
-use crate::storage::{ItemType, Object};
 
 /// Either form of a hash, read-only.
 #[derive(Clone, Copy, Debug)]
@@ -267,7 +264,7 @@ impl<'a> HashMut<'a> {
 table_object!(
     /// A hash in its large form, as the store keeps it: a heap object owned by the item.
     HashObject,
-    ItemType::Hash
+    Hash
 );
 
 #[cfg(test)]

@@ -22,6 +22,34 @@
 //! Files: `compact.rs`, `intset.rs`, `table.rs` (shared forms), `hash.rs`, `set.rs` (colhs);
 //! `list.rs`, `zset.rs` (colzl).
 
+/// Implements the store's [`Object`](crate::storage::Object) for a collection's large
+/// form (a heap object owned by its item): the item type, the bytes charged to `-m`, and
+/// the clone and downcasts every such object has.
+/// `impl_object!(List, List, |l| size_of::<List>() + l.heap_bytes())`.
+macro_rules! impl_object {
+    ($ty:ty, $item:ident, $mem_usage:expr) => {
+        impl $crate::storage::Object for $ty {
+            fn value_type(&self) -> $crate::storage::ItemType {
+                $crate::storage::ItemType::$item
+            }
+            fn mem_usage(&self) -> usize {
+                let bytes: fn(&$ty) -> usize = $mem_usage;
+                bytes(self)
+            }
+            fn duplicate(&self) -> Box<dyn $crate::storage::Object> {
+                Box::new(self.clone())
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+                self
+            }
+        }
+    };
+}
+pub(crate) use impl_object;
+
 pub mod compact;
 pub mod hash;
 pub mod intset;

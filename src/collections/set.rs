@@ -6,13 +6,10 @@
 //! [`SetRef`] reads either form; [`SetMut`] edits one and reports what the store must do
 //! with the result ([`SetMut::finish`]).
 
-use std::any::Any;
-
 use super::hash::distinct_picks;
 use super::intset::{format_member, parse_member, IntSet, IntSetBuf};
 use super::table::{table_object, Outcome, Table};
 use super::{random_below, SetLimits};
-use crate::storage::{ItemType, Object};
 
 /// One member as a form holds it: intset members are numbers until they are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +224,7 @@ impl<'a> SetMut<'a> {
 table_object!(
     /// A set in its large form, as the store keeps it: a heap object owned by the item.
     SetObject,
-    ItemType::Set
+    Set
 );
 
 #[cfg(test)]

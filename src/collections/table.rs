@@ -62,31 +62,15 @@ pub enum Outcome<B> {
 }
 
 /// A collection in its large form as the store keeps it, a heap object owned by the item:
-/// `table_object!(HashObject, ItemType::Hash)` declares `pub struct HashObject(pub Table)`
-/// and its [`Object`](crate::storage::Object) impl.
+/// `table_object!(HashObject, Hash)` declares `pub struct HashObject(pub Table)` and its
+/// [`Object`](crate::storage::Object) impl (item type `ItemType::Hash`).
 macro_rules! table_object {
-    ($(#[$doc:meta])* $name:ident, $ty:expr) => {
+    ($(#[$doc:meta])* $name:ident, $item:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Default)]
         pub struct $name(pub Table);
 
-        impl Object for $name {
-            fn value_type(&self) -> ItemType {
-                $ty
-            }
-            fn mem_usage(&self) -> usize {
-                self.0.heap_bytes()
-            }
-            fn duplicate(&self) -> Box<dyn Object> {
-                Box::new(self.clone())
-            }
-            fn as_any(&self) -> &dyn Any {
-                self
-            }
-            fn as_any_mut(&mut self) -> &mut dyn Any {
-                self
-            }
-        }
+        $crate::collections::impl_object!($name, $item, |t| t.0.heap_bytes());
     };
 }
 pub(crate) use table_object;

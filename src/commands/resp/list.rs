@@ -11,15 +11,14 @@
 //! [`Store::modify`]: crate::storage::Store::modify
 //! [`Gates::exclusive`]: crate::commands::gate::Gates::exclusive
 
-use std::any::Any;
-
 use super::blocking::parse_multi_pop;
 use super::registry::{spec, Spec};
 use super::{Call, OOM};
+use crate::collections::impl_object;
 use crate::collections::list::{Fill, List, ListRef, Packed};
 use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
-use crate::storage::{ItemType, Object, RewriteError, Ttl, Update};
+use crate::storage::{ItemType, RewriteError, Ttl, Update};
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -60,27 +59,7 @@ pub(super) static COMMANDS: &[Spec] = &[
         "Pop elements from a list", lmpop),
 ];
 
-impl Object for List {
-    fn value_type(&self) -> ItemType {
-        ItemType::List
-    }
-
-    fn mem_usage(&self) -> usize {
-        std::mem::size_of::<List>() + self.heap_bytes()
-    }
-
-    fn duplicate(&self) -> Box<dyn Object> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
+impl_object!(List, List, |l| std::mem::size_of::<List>() + l.heap_bytes());
 
 /// Which end of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

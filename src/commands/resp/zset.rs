@@ -12,8 +12,6 @@
 //! [`Store::inspect`]: crate::storage::Store::inspect
 //! [`Store::modify`]: crate::storage::Store::modify
 
-use std::any::Any;
-
 use super::blocking::parse_multi_pop;
 use super::list::WrongType;
 use super::registry::{spec, Spec};
@@ -22,13 +20,13 @@ use super::zsetrange::{
     zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
 };
 use super::Call;
-use crate::collections::random_below;
 use crate::collections::zset::{
     format_score, parse_score, LexBound, Limits, Packed, ScoreBound, ZRef, ZSet,
 };
+use crate::collections::{impl_object, random_below};
 use crate::hub::notify;
 use crate::protocol::resp::{parse_i64, Args, Writer};
-use crate::storage::{Expiry, ItemType, Object, Ttl, Update};
+use crate::storage::{Expiry, ItemType, Ttl, Update};
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -96,27 +94,7 @@ const NAN_SCORE: &[u8] = b"ERR resulting score is not a number (NaN)";
 pub(super) const BAD_SCORE_RANGE: &[u8] = b"ERR min or max is not a float";
 pub(super) const BAD_LEX_RANGE: &[u8] = b"ERR min or max not valid string range item";
 
-impl Object for ZSet {
-    fn value_type(&self) -> ItemType {
-        ItemType::ZSet
-    }
-
-    fn mem_usage(&self) -> usize {
-        std::mem::size_of::<ZSet>() + self.heap_bytes()
-    }
-
-    fn duplicate(&self) -> Box<dyn Object> {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-}
+impl_object!(ZSet, ZSet, |z| std::mem::size_of::<ZSet>() + z.heap_bytes());
 
 /// A score as Redis replies it: `%.17g` text, a bulk string in RESP2, a double in RESP3.
 pub(super) fn reply_score(w: &mut Writer<'_>, v: f64) {
