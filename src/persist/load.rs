@@ -86,11 +86,15 @@ fn load_from<R: Read>(
     let name = name.to_string();
     let mut r = Reader::new(src, verify_checksum).map_err(|e| LoadError::Rdb(name.clone(), e))?;
     let mut report = LoadReport::default();
-    let evictions_before = store.stats().evictions;
+    let evictions_before = store.evictions();
     let databases = u32::from(store.config().databases);
     while let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? {
         let e = match rec {
             Record::Entry(e) => e,
+            Record::ResizeDb { keys, .. } => {
+                store.reserve_keys(keys);
+                continue;
+            }
             Record::Function(code) => {
                 (sinks.function)(&code).map_err(|msg| LoadError::Function(name.clone(), msg))?;
                 continue;
@@ -122,7 +126,7 @@ fn load_from<R: Read>(
             Stored::Skipped => report.keys_skipped += 1,
         }
         // Every 1024 keys: has the store started evicting what was loaded?
-        if report.keys_loaded % 1024 == 0 && store.stats().evictions > evictions_before {
+        if report.keys_loaded % 1024 == 0 && store.evictions() > evictions_before {
             report.memory_full = true;
         }
     }

@@ -203,6 +203,15 @@ impl Stripe {
         }
     }
 
+    /// Makes room for `additional` more keys at once (a load that knows its key count
+    /// grows the table once instead of doubling it step by step).
+    pub fn reserve(&mut self, arena: &Arena, seed: HashSeed, additional: usize) {
+        self.table.reserve(additional, |&c| {
+            let it = Item::new(arena, c);
+            table_hash(key_hash(seed, it.key()), it.db())
+        });
+    }
+
     /// Chunk ids in the table, in table order (stable while the table is not resized).
     pub fn chunks(&self) -> impl Iterator<Item = ChunkId> + '_ {
         self.table.iter().copied()

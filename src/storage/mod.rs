@@ -1078,6 +1078,16 @@ impl Store {
         self.core.snapshot.set_log(log, on)
     }
 
+    /// Items evicted so far (cheap: no walk over the stripes).
+    pub fn evictions(&self) -> u64 {
+        self.core.evictions()
+    }
+
+    /// Grows the index for `keys` more keys (a load that knows how many come).
+    pub fn reserve_keys(&self, keys: u64) {
+        self.core.reserve_keys(keys)
+    }
+
     /// Makes delayed flushes that came due take effect now, logged to the change log (the
     /// AOF thread calls it while the log is on; see `Core::apply_due_flushes`).
     pub fn apply_due_flushes(&self) {

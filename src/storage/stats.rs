@@ -14,6 +14,28 @@ impl Core {
             .sum()
     }
 
+    /// Items evicted so far ([`Core::stats`]'s `evictions`, without its stripe walks).
+    pub fn evictions(&self) -> u64 {
+        self.classes.iter().map(|c| c.state.lock().evicted).sum()
+    }
+
+    /// Grows every stripe's table for `keys` more keys in all (a load that read Redis's
+    /// RESIZEDB count), at most what `-m` could hold (48 bytes an item at the least).
+    pub fn reserve_keys(&self, keys: u64) {
+        let keys = keys.min((self.config.memory_limit / 48) as u64) as usize;
+        let stripes = self.index.stripe_count();
+        // Keys spread over the stripes unevenly: a tenth more than the average.
+        let per = keys / stripes + keys / stripes / 10;
+        if per == 0 {
+            return;
+        }
+        for i in 0..stripes {
+            self.index
+                .lock(i)
+                .reserve(&self.arena, self.index.seed(), per);
+        }
+    }
+
     pub fn stats(&self) -> StoreStats {
         let mut st = StoreStats {
             curr_items: self.curr_items(),
