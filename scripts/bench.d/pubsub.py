@@ -43,7 +43,7 @@ def start(kind):
     port = free_port()
     if kind.startswith("slabd"):
         binary = SLABD_OFF if kind == "slabd-off" else SLABD
-        cmd = [binary, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
+        cmd = [binary, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(port), "-t", "2",
                "-m", "1024"]
     else:
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",

@@ -3,7 +3,7 @@
 set -u
 SLABD="${SLABD:-$(dirname "$0")/../../target/release/slabd}"
 P=26501
-$SLABD -p 0 -l 127.0.0.1 --resp-port $P -t 2 -m 256 2>/dev/null &
+$SLABD -p -1 -l 127.0.0.1 --resp-port $P -t 2 -m 256 2>/dev/null &
 pid=$!
 sleep 0.5
 cpu() { awk '{print $14+$15}' /proc/$pid/stat; }
