@@ -87,3 +87,10 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check --no-input --break-system-packages \
       pytest >/dev/null 2>&1 || apt_install python3-pytest
 fi
+
+# pytest-asyncio: scripts/compat.d/67-redis-py-pubsub.sh runs redis-py's asyncio Pub/Sub tests.
+if ! python3 -c 'import pytest_asyncio' 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --no-input pytest-asyncio >/dev/null 2>&1 ||
+    python3 -m pip install -q --disable-pip-version-check --no-input --break-system-packages \
+      pytest-asyncio >/dev/null 2>&1 || apt_install python3-pytest-asyncio
+fi

@@ -12,6 +12,7 @@
 mod table;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// ACL categories as bits, in Redis's order (which `ACL CAT` lists and rule descriptions
@@ -129,8 +130,33 @@ pub fn entry(id: CommandId) -> &'static Entry {
     &table::ENTRIES[usize::from(id)]
 }
 
-fn index() -> &'static HashMap<&'static str, CommandId> {
-    static INDEX: OnceLock<HashMap<&'static str, CommandId>> = OnceLock::new();
+/// FNV-1a: command names are short and come from the server's own table, so a keyed hash
+/// buys nothing here and SipHash cost ~100 instructions per lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Index = HashMap<&'static str, CommandId, BuildHasherDefault<Fnv>>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
         table::ENTRIES
             .iter()
@@ -152,7 +178,13 @@ pub fn lookup(name: &[u8]) -> Option<CommandId> {
 /// The id a request runs as: for a container (CONFIG, CLIENT...) the subcommand named by
 /// its first argument when there is one, else the command itself.
 pub fn resolve<'a>(argc: usize, arg: impl Fn(usize) -> &'a [u8]) -> Option<CommandId> {
-    let id = lookup(arg(0))?;
+    Some(subcommand(lookup(arg(0))?, argc, arg))
+}
+
+/// [`resolve`] for a command already looked up (`id` is `arg(0)`'s): the subcommand's id
+/// for a container, else `id` itself.
+#[inline]
+pub fn subcommand<'a>(id: CommandId, argc: usize, arg: impl Fn(usize) -> &'a [u8]) -> CommandId {
     if entry(id).container && argc >= 2 {
         let (name, sub) = (arg(0), arg(1));
         let mut buf = [0u8; 64];
@@ -162,11 +194,11 @@ pub fn resolve<'a>(argc: usize, arg: impl Fn(usize) -> &'a [u8]) -> Option<Comma
             buf[name.len()] = b'|';
             buf[name.len() + 1..len].copy_from_slice(sub);
             if let Some(sub_id) = lookup(&buf[..len]) {
-                return Some(sub_id);
+                return sub_id;
             }
         }
     }
-    Some(id)
+    id
 }
 
 /// A category's bit by name, ignoring ASCII case.

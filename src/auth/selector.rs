@@ -13,6 +13,34 @@ use crate::commands::resp::glob;
 pub(super) struct KeyPattern {
     pub pattern: Vec<u8>,
     pub access: u8,
+    /// The pattern is this many literal bytes and a final `*` (`key:*`, the usual form):
+    /// matched by a prefix compare, without the glob matcher.
+    prefix: Option<usize>,
+}
+
+impl KeyPattern {
+    fn new(pattern: &[u8], access: u8) -> KeyPattern {
+        let prefix = match pattern.split_last() {
+            Some((b'*', literal)) if !literal.iter().any(|c| b"*?[]\\".contains(c)) => {
+                Some(literal.len())
+            }
+            _ => None,
+        };
+        KeyPattern {
+            pattern: pattern.to_vec(),
+            access,
+            prefix,
+        }
+    }
+
+    /// Whether the key matches (as `glob::matches(pattern, key, false)`).
+    #[inline]
+    fn matches(&self, key: &[u8]) -> bool {
+        match self.prefix {
+            Some(n) => key.starts_with(&self.pattern[..n]),
+            None => glob::matches(&self.pattern, key, false),
+        }
+    }
 }
 
 /// Why a selector refused a request: the command, or the argument at this position.
@@ -199,10 +227,7 @@ impl Selector {
         }
         match self.patterns.iter_mut().find(|p| p.pattern == pattern) {
             Some(p) => p.access |= access,
-            None => self.patterns.push(KeyPattern {
-                pattern: pattern.to_vec(),
-                access,
-            }),
+            None => self.patterns.push(KeyPattern::new(pattern, access)),
         }
         self.all_keys = false;
         Ok(())
@@ -294,7 +319,7 @@ impl Selector {
             || self
                 .patterns
                 .iter()
-                .any(|p| p.access & access == access && glob::matches(&p.pattern, key, false))
+                .any(|p| p.access & access == access && p.matches(key))
     }
 
     /// A channel name is matched against the patterns; a PSUBSCRIBE pattern only equals one.
@@ -551,5 +576,31 @@ mod tests {
         assert_eq!(s.apply(b"bogus"), Err(RuleError::Syntax));
         let mut s = sel(&["allchannels"]);
         assert_eq!(s.apply(b"&a"), Err(RuleError::ChannelAfterAll));
+    }
+
+    #[test]
+    fn prefix_patterns_match_as_the_glob_does() {
+        let keys: [&[u8]; 7] = [
+            b"", b"key", b"key:", b"key:1", b"kex:1", b"KEY:1", b"key:*x",
+        ];
+        for pattern in [
+            "key:*", "*", "key:", "k?y:*", "key[:]*", "key\\:*", "k*:*", "key:*1",
+        ] {
+            let p = KeyPattern::new(pattern.as_bytes(), KEY_READ);
+            let simple = !pattern[..pattern.len() - 1].contains(['*', '?', '[', '\\']);
+            assert_eq!(
+                p.prefix.is_some(),
+                simple && pattern.ends_with('*'),
+                "{pattern}"
+            );
+            for key in keys {
+                assert_eq!(
+                    p.matches(key),
+                    glob::matches(pattern.as_bytes(), key, false),
+                    "{pattern} against {}",
+                    String::from_utf8_lossy(key)
+                );
+            }
+        }
     }
 }

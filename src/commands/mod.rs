@@ -8,6 +8,7 @@
 pub mod gate;
 pub mod memcache;
 pub mod resp;
+pub mod timing;
 pub mod watch;
 
 use std::collections::HashMap;

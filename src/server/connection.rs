@@ -113,10 +113,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
-            Stream::Tls(s) => match bufs.iter().find(|b| !b.is_empty()) {
-                Some(b) => s.write_plain(b),
-                None => Ok(0),
-            },
+            Stream::Tls(s) => s.write_plain_vectored(bufs),
         }
     }
 
@@ -418,6 +415,8 @@ impl Connection {
     /// must close.
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         blocking::serving(self.link.take());
+        // Time since another connection's commands is none of this one's.
+        commands::timing::gap();
         let next = self.serve_turn(ctx, stats, budget);
         self.after_request();
         next
@@ -589,6 +588,7 @@ impl Connection {
         }
         // No command runs while this worker reads: scripts on other workers need not wait.
         ctx.gates.pause();
+        commands::timing::gap();
         loop {
             let mut space = self.rbuf.capacity() - self.rbuf.len();
             let fd = self.stream.fd();
@@ -674,6 +674,7 @@ impl Connection {
             return Ok(());
         }
         ctx.gates.pause();
+        commands::timing::gap();
         self.stream.send_records()?;
         if self.sent < self.wbuf.len() {
             let now = ctx.store.clock().now();

@@ -341,6 +341,9 @@ impl Worker {
 
     /// Ends the waits whose deadline passed: their timeout reply, or a re-run after a pause.
     fn expire_waits(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
         let now = Instant::now();
         while let Some(&Reverse((at, slot, id))) = self.timers.peek() {
             if at > now {

@@ -90,14 +90,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         .info
         .last_cmd
         .store(ctx.store.clock().now(), Ordering::Relaxed);
-    let began = crate::hub::OBSERVE.then(std::time::Instant::now);
+    let timer = crate::hub::OBSERVE.then(crate::commands::timing::Timer::start);
     let step = execute(ctx, session, &p, op, quiet, value, out);
-    if let Some(began) = began {
-        let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    if let Some(timer) = timer {
+        let ran = timer.stop();
         let name = text_name(op);
         let key = (!p.key.is_empty()).then_some(p.key);
         let info = &session.info;
-        crate::commands::resp::memcache_ran_words(ctx, info, session.worker, name, key, nanos);
+        crate::commands::resp::memcache_ran_words(ctx, info, session.worker, name, key, ran);
     }
     if ctx.persist.aof.is_on() {
         match op {

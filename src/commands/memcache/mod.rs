@@ -350,7 +350,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 }
             }
             let mut command = command;
-            let began = std::time::Instant::now();
+            let timer = crate::hub::OBSERVE.then(crate::commands::timing::Timer::start);
             let step = match command.noreply_mut().filter(|n| **n) {
                 Some(noreply) if ctx.verbosity.load(Ordering::Relaxed) >= 2 => {
                     // memcached logs the reply it did not send: run it with the reply on,
@@ -363,10 +363,10 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 }
                 _ => execute(ctx, session, command, out),
             };
-            if crate::hub::OBSERVE {
-                let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            if let Some(timer) = timer {
+                let ran = timer.stop();
                 let info = &session.info;
-                super::resp::memcache_ran(ctx, info, session.worker, &input[..consumed], nanos);
+                super::resp::memcache_ran(ctx, info, session.worker, &input[..consumed], ran);
             }
             step.unwrap_or(Step::Done(consumed))
         }

@@ -18,8 +18,8 @@
 //! command the user may not run, and a reservation that finds no memory (the buffered
 //! path then answers memcached's error and drops the old value as memcached does).
 
+use crate::commands::timing::Timer;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::{login, store, Value};
 use crate::commands::{Context, Session, Step};
@@ -139,7 +139,7 @@ pub(super) fn step(ctx: &Context, session: &mut Session, input: &[u8], out: &mut
         }
         return Step::Done(2);
     }
-    let began = Instant::now();
+    let timer = Timer::start();
     let key = std::mem::take(&mut session.memcache.recv_key);
     let line = StoreLine {
         verb: r.verb,
@@ -161,8 +161,8 @@ pub(super) fn step(ctx: &Context, session: &mut Session, input: &[u8], out: &mut
         StoreVerb::Prepend => b"prepend",
         StoreVerb::Cas => b"cas",
     };
-    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    crate::commands::resp::memcache_ran(ctx, &session.info, session.worker, name, nanos);
+    let ran = timer.stop();
+    crate::commands::resp::memcache_ran(ctx, &session.info, session.worker, name, ran);
     let now = ctx.store.clock().now();
     session.info.last_cmd.store(now, Ordering::Relaxed);
     Step::Done(2)

@@ -3,9 +3,12 @@
 //! Redis 7.0's subcommands: SETUSER, GETUSER, DELUSER, LIST, USERS, WHOAMI, CAT, GENPASS,
 //! LOG [count|RESET], DRYRUN, LOAD, SAVE (with `aclfile`), HELP; its error strings.
 
+use std::sync::OnceLock;
+
 use super::client::client_line;
 use super::registry::{registry, spec, Spec};
 use super::Call;
+use crate::auth::catalog::CommandId;
 use crate::auth::log::unix_millis;
 use crate::auth::{self, catalog, Denied, LogEntry, LogReason};
 use crate::commands::ClientInfo;
@@ -13,11 +16,31 @@ use crate::hub::pubsub::Space;
 use crate::hub::{flag, Event};
 use crate::protocol::resp::{parse_i64, Args};
 
-/// Whether the connection's user may run this request; when not, writes Redis's
-/// `-NOPERM` error and records the refusal in `ACL LOG`.
-pub(super) fn permitted(call: &mut Call<'_>, args: Args<'_>) -> bool {
-    let user = call.login.user.clone();
-    let denied = match catalog::resolve(args.len(), |i| args.get(i)) {
+/// The catalog id of each command of the [`registry`], by its index there, found once: the
+/// check then looks up no name for a command without subcommands.
+fn catalog_id(index: usize) -> Option<CommandId> {
+    static IDS: OnceLock<Vec<Option<CommandId>>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        registry()
+            .specs()
+            .iter()
+            .map(|s| catalog::lookup(s.name.as_bytes()))
+            .collect()
+    })
+    .get(index)
+    .copied()
+    .flatten()
+}
+
+/// Whether the connection's user may run this request (`index`: its command's place in
+/// the [`registry`]); when not, writes Redis's `-NOPERM` error and records the refusal in
+/// `ACL LOG`. Per request this is a bit test and the key patterns, no name lookup (but a
+/// container's subcommand) and no reference count touched: connections on every worker
+/// share the `User`.
+pub(super) fn permitted(call: &mut Call<'_>, args: Args<'_>, index: usize) -> bool {
+    let id = catalog_id(index).map(|id| catalog::subcommand(id, args.len(), |i| args.get(i)));
+    let user = &call.login.user;
+    let denied = match id {
         Some(id) => match user.check(id, args.len(), |i| args.get(i)) {
             Ok(()) => return true,
             Err(d) => (id, d),

@@ -56,6 +56,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use self::commandstats::{CommandStats, WorkerCommandStats};
 use self::registry::{registry, Spec};
+use super::timing::{Ran, Timer};
 use super::{ClientInfo, Context, Session, Step};
 use crate::auth::{Login, LoginState};
 use crate::hub::{OnTimeout, Wait};
@@ -462,7 +463,11 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     if before && call.wait.is_none() {
         monitor::feed(call, spec, args);
     }
-    let began = Instant::now();
+    let timer = if call.depth == 0 {
+        Timer::start()
+    } else {
+        Timer::nested()
+    };
     let armed = call.ctx.persist.aof.is_on()
         && spec.flags.contains(&"write")
         && persistence::arm(call, spec, args);
@@ -475,27 +480,26 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
     }
-    let nanos = u64::try_from(began.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let usec = nanos / 1000;
+    let ran = timer.stop();
     let failed = call.w.out.get(start) == Some(&b'-');
     if armed || (call.ctx.persist.aof.is_on() && !call.blocked && persistence::logged(spec)) {
         persistence::log_write(call, spec, args, armed, !failed && !call.blocked);
     }
-    call.cmdstats.ran(index, usec, failed);
-    observe(call, index, spec, args, nanos);
+    call.cmdstats.ran(index, ran.usec, failed);
+    observe(call, index, spec, args, ran);
     if failed {
         call.cmdstats.error(&call.w.out[start..]);
     }
 }
 
-/// A command ran for `nanos`: its latency histogram, the slow log, the latency monitor.
-fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u64) {
+/// A command ran: its latency histogram, the slow log, the latency monitor.
+fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, ran: Ran) {
     let shared = &call.ctx.resp;
-    let usec = nanos / 1000;
+    let usec = ran.usec;
     if shared.latency.tracking() {
         shared
             .latency
-            .record(call.worker, index, spec.name, args, nanos);
+            .record(call.worker, index, spec.name, args, ran.nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
         shared.slowlog.record(call, args, usec);
@@ -507,15 +511,15 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, nanos: u6
     }
 }
 
-/// A memcached text command ran for `nanos` (`line` its request): the same as a RESP
-/// command's run, its latency histogram (`memcache|get`), the slow log (the command line's
-/// words; no data block) and the latency monitor's `command`/`fast-command` events.
-pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], nanos: u64) {
+/// A memcached text command ran (`line` its request): the same as a RESP command's run,
+/// its latency histogram (`memcache|get`), the slow log (the command line's words; no data
+/// block) and the latency monitor's `command`/`fast-command` events.
+pub fn memcache_ran(ctx: &Context, info: &ClientInfo, worker: usize, line: &[u8], ran: Ran) {
     let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
     let line = line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]);
     let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
     let name = words.next().unwrap_or_default();
-    memcache_ran_words(ctx, info, worker, name, words, nanos);
+    memcache_ran_words(ctx, info, worker, name, words, ran);
 }
 
 /// [`memcache_ran`] for a command given as its name and further words (a binary
@@ -526,12 +530,12 @@ pub fn memcache_ran_words<'a>(
     worker: usize,
     name: &'a [u8],
     words: impl IntoIterator<Item = &'a [u8]>,
-    nanos: u64,
+    ran: Ran,
 ) {
     let shared = &ctx.resp;
-    let usec = nanos / 1000;
+    let usec = ran.usec;
     if shared.latency.tracking() {
-        shared.latency.record_memcache(worker, name, nanos);
+        shared.latency.record_memcache(worker, name, ran.nanos);
     }
     if shared.slowlog.wants(usec) {
         let args: Vec<&[u8]> = std::iter::once(name).chain(words).collect();
@@ -559,7 +563,7 @@ fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
         call.w.error(b"NOAUTH Authentication required.");
         return Err(Some(index));
     }
-    if !call.login.user.unrestricted() && !acl::permitted(call, args) {
+    if !call.login.user.unrestricted() && !acl::permitted(call, args, index) {
         return Err(Some(index));
     }
     if call.depth == 0 && call.ctx.gates.busy() && !scripting::allowed_when_busy(spec, args) {
