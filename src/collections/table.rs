@@ -91,8 +91,8 @@ macro_rules! table_object {
 }
 pub(crate) use table_object;
 
-/// The per-process hash key of every table.
-fn seed() -> HashSeed {
+/// The per-process hash key of every table (and of the sorted-set index).
+pub(crate) fn seed() -> HashSeed {
     static SEED: OnceLock<HashSeed> = OnceLock::new();
     *SEED.get_or_init(|| {
         use std::hash::{BuildHasher, RandomState};

@@ -584,6 +584,11 @@ impl ZSet {
 
     /// Changes the score of a member that is in the set.
     pub fn set_score(&mut self, member: &[u8], score: f64, limits: Limits) {
+        if let ZSet::Tree(t) = self {
+            let found = t.set_score(member, score);
+            debug_assert!(found, "set_score of a member not in the set");
+            return;
+        }
         self.remove(member);
         self.insert(member, score, limits);
     }

@@ -13,9 +13,11 @@
 //! their RESP3 types, other tables → array up to the first nil, anything else → null.
 
 use std::io::Write as _;
+use std::sync::Arc;
 
 use mlua::{Lua, MultiValue, Table, Value};
 
+use super::slot::HostSlot;
 use crate::protocol::resp::{Args, Writer};
 
 /// Where a script's commands run: a synthetic client on the RESP command table.
@@ -329,17 +331,31 @@ pub fn error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// `redis.call` (`raise`) and `redis.pcall`: run the bridge function set for this script
-/// run. A failed `redis.call` leaves its error table in `bridge.pending` and raises; the
-/// error handler and the sandbox's `pcall` put the table back in place of that error.
-fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Function> {
+/// `redis.call` (`raise`) and `redis.pcall`, made once: they run the command on the host
+/// of the script run in progress (`slot`), or answer that no script runs. A failed
+/// `redis.call` leaves its error table in `bridge.pending` and raises; the error handler
+/// and the sandbox's `pcall` put the table back in place of that error.
+fn call_function(
+    lua: &Lua,
+    bridge: Table,
+    slot: Arc<HostSlot>,
+    raise: bool,
+) -> mlua::Result<mlua::Function> {
     // Made once: a `&str` key would be a new Lua string on every call.
-    let call = lua.create_string("call")?;
     let pending = lua.create_string("pending")?;
+    let resp = lua.create_string("resp")?;
     lua.create_function(move |lua, args: MultiValue| {
-        let (value, failed) = match bridge.raw_get::<Value>(&call)? {
-            Value::Function(f) => f.call::<(Value, bool)>(args)?,
-            _ => {
+        let ran = slot.with(|frame| {
+            let resp3 = bridge.raw_get::<i64>(&resp).unwrap_or(2) == 3;
+            // Rust builds the command's reply; the heap limit is for Lua code.
+            super::heap_limit(lua, false);
+            let out = bridge_call(lua, resp3, &mut *frame.host, frame.scratch, args);
+            super::heap_limit(lua, true);
+            out
+        });
+        let (value, failed) = match ran {
+            Some(out) => out?,
+            None => {
                 let t = lua.create_table()?;
                 t.raw_set(
                     "err",
@@ -356,14 +372,21 @@ fn call_function(lua: &Lua, bridge: Table, raise: bool) -> mlua::Result<mlua::Fu
     })
 }
 
-/// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]), `where` (the
-/// error handler's source and line of the function that raised, skipping C functions and
-/// the prelude), `describe` (an error raised by Rust as its message) and `sha1hex`.
-pub fn helpers(lua: &Lua, bridge: &Table) -> mlua::Result<Table> {
+/// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]; the `redis`
+/// table keeps them for good), `where` (the error handler's source and line of the
+/// function that raised, skipping C functions and the prelude), `describe` (an error
+/// raised by Rust as its message) and `sha1hex`.
+pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("results_max", super::RESULTS_MAX)?;
-    t.raw_set("call", call_function(lua, bridge.clone(), true)?)?;
-    t.raw_set("pcall", call_function(lua, bridge.clone(), false)?)?;
+    t.raw_set(
+        "call",
+        call_function(lua, bridge.clone(), slot.clone(), true)?,
+    )?;
+    t.raw_set(
+        "pcall",
+        call_function(lua, bridge.clone(), slot.clone(), false)?,
+    )?;
     t.raw_set(
         "describe",
         lua.create_function(|lua, v: Value| match v {

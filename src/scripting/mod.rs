@@ -30,6 +30,7 @@ mod cmsgpack;
 mod convert;
 pub mod functions;
 pub mod sha1;
+mod slot;
 mod structlib;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ use crate::protocol::resp::{Args, Writer};
 
 pub use convert::Host;
 use functions::{FunctionInfo, Libraries, Library};
+use slot::{Frame, HostSlot};
 
 /// How long a library's code may run while FUNCTION LOAD registers its functions.
 const LOAD_TIMEOUT_MS: u64 = 500;
@@ -137,7 +139,7 @@ impl RunState {
     }
 
     /// Past the busy threshold: lets the other workers serve (`-BUSY`). Called by the
-    /// instruction hook and before each `redis.call`.
+    /// instruction hook.
     fn check_busy(&self, gates: &Gates) {
         let threshold = self.threshold_ms.load(Ordering::Relaxed);
         if threshold > 0 && !gates.busy() {
@@ -267,7 +269,6 @@ struct Script {
 }
 
 struct Engine {
-    gates: Arc<Gates>,
     lua: Lua,
     scripts: HashMap<[u8; 40], Script>,
     libraries: Libraries,
@@ -277,11 +278,8 @@ struct Engine {
     run: Arc<RunState>,
     /// Hidden table: `resp` (redis.setresp) and `pending` (a failed `redis.call`'s error).
     bridge: Table,
-    /// The `redis` table behind the scripts' read-only view, and its `call` and `pcall`
-    /// between runs (they answer that no script runs).
-    redis: Table,
-    idle_call: Function,
-    idle_pcall: Function,
+    /// Where `redis.call` finds the host of the run in progress.
+    slot: Arc<HostSlot>,
     /// The real globals, behind the scripts' proxy environment.
     globals: Table,
     env: Table,
@@ -298,9 +296,6 @@ struct Engine {
 
 /// Lua strings the hot path uses as table keys.
 struct Names {
-    call: mlua::String,
-    pcall: mlua::String,
-    pending: mlua::String,
     resp: mlua::String,
     keys: mlua::String,
     argv: mlua::String,
@@ -582,21 +577,21 @@ impl Engine {
         globals.raw_set("cmsgpack", cmsgpack::open(&lua)?)?;
         globals.raw_set("struct", structlib::open(&lua)?)?;
         let bridge = lua.create_table()?;
-        let helpers = convert::helpers(&lua, &bridge)?;
-        let (env, runner, handler, fenv, load_library, redis): (
+        let slot = Arc::new(HostSlot::default());
+        let helpers = convert::helpers(&lua, &bridge, &slot)?;
+        let (env, runner, handler, fenv, load_library): (
             Table,
             Function,
             Function,
             Table,
             Function,
-            Table,
         ) = lua.load(PRELUDE).set_name("@redis_lib").call((
             bridge.clone(),
             globals.clone(),
             helpers,
         ))?;
         let hook_run = run.clone();
-        let hook_gates = gates.clone();
+        let hook_gates = gates;
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
@@ -622,22 +617,14 @@ impl Engine {
         lua.gc_set_pause(100);
         lua.gc_set_step_multiplier(400);
         let names = Names {
-            call: lua.create_string("call")?,
-            pcall: lua.create_string("pcall")?,
-            pending: lua.create_string("pending")?,
             resp: lua.create_string("resp")?,
             keys: lua.create_string("KEYS")?,
             argv: lua.create_string("ARGV")?,
         };
-        let idle_call = redis.raw_get(&names.call)?;
-        let idle_pcall = redis.raw_get(&names.pcall)?;
         Ok(Engine {
-            redis,
-            idle_call,
-            idle_pcall,
+            slot,
             names,
             scratch: convert::Scratch::default(),
-            gates,
             lua,
             scripts: HashMap::new(),
             libraries: Libraries::default(),
@@ -826,45 +813,18 @@ impl Engine {
         let Engine {
             lua,
             bridge,
-            redis,
+            slot,
             names,
             scratch,
-            gates,
             runner,
             handler,
             ..
         } = self;
-        let (lua, bridge, redis, names, gates) = (&*lua, &*bridge, &*redis, &*names, &**gates);
+        let (lua, bridge, names) = (&*lua, &*bridge, &*names);
         heap_limit(lua, false);
         let _ = bridge.raw_set(&names.resp, 2);
-        let host = std::cell::RefCell::new((host, scratch));
-        let result = lua.scope(|scope| {
-            // `redis.call` (`raise`: a failed command raises its error) and `redis.pcall`,
-            // Rust functions set in the `redis` table for this run.
-            let bridge_fn = |raise: bool| {
-                let host = &host;
-                scope.create_function(move |lua, args: MultiValue| {
-                    run.check_busy(gates);
-                    let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
-                    let mut held = host
-                        .try_borrow_mut()
-                        .map_err(|_| mlua::Error::RecursiveMutCallback)?;
-                    let (host, scratch) = &mut *held;
-                    heap_limit(lua, false);
-                    let out = convert::bridge_call(lua, resp3, &mut **host, scratch, args);
-                    heap_limit(lua, true);
-                    let (value, failed) = out?;
-                    if failed && raise {
-                        // The error handler (or the sandbox's pcall) puts the table back
-                        // in place of this error.
-                        bridge.raw_set(&names.pending, value)?;
-                        return Err(mlua::Error::RuntimeError("redis.call failed".into()));
-                    }
-                    Ok(value)
-                })
-            };
-            redis.raw_set(&names.call, bridge_fn(true)?)?;
-            redis.raw_set(&names.pcall, bridge_fn(false)?)?;
+        let mut frame = Frame { host, scratch };
+        let result = slot.enter(&mut frame, || -> mlua::Result<()> {
             heap_limit(lua, true);
             let out: MultiValue = runner.call((f, &*handler, args))?;
             heap_limit(lua, false);
@@ -880,8 +840,6 @@ impl Engine {
             Ok(())
         });
         heap_limit(lua, false);
-        let _ = redis.raw_set(&names.call, &self.idle_call);
-        let _ = redis.raw_set(&names.pcall, &self.idle_pcall);
         if let Err(e) = result {
             w.error_fmt(format_args!(
                 "ERR Error running script {name}, {}",

@@ -1,9 +1,9 @@
 -- slabd's Lua prelude: the Lua half of the `redis` library and the sandbox, run once when
--- the interpreter starts (src/scripting/mod.rs). Arguments: the hidden bridge table (its
--- `call` field is set by Rust for the length of one script run), the real globals, and
--- Rust helpers. Returns the scripts' environment, the runner, the error handler, the
--- functions' environment, the library loader and the `redis` table (Rust sets its `call`
--- and `pcall` for each run).
+-- the interpreter starts (src/scripting/mod.rs). Arguments: the hidden bridge table, the
+-- real globals, and Rust helpers (among them `redis.call` and `redis.pcall`, which reach
+-- the running script's host through src/scripting/slot.rs). Returns the scripts'
+-- environment, the runner, the error handler, the functions' environment and the library
+-- loader.
 local bridge, G, helpers = ...
 local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string_byte, table =
@@ -316,4 +316,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, handler, fenv, load_library, redis
+return env, runner, handler, fenv, load_library

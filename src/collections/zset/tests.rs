@@ -226,8 +226,13 @@ fn large_tree_against_model() {
         if x % 3 == 0 {
             assert_eq!(t.remove(&m), model.remove(&m));
         } else if let Some(old) = model.insert(m.clone(), s) {
-            assert_eq!(t.remove(&m), Some(old));
-            t.insert(&m, s);
+            if x % 5 == 0 {
+                assert_eq!(t.remove(&m), Some(old));
+                t.insert(&m, s);
+            } else {
+                assert_eq!(t.score(&m), Some(old));
+                assert!(t.set_score(&m, s));
+            }
         } else {
             t.insert(&m, s);
         }

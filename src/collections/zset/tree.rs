@@ -2,9 +2,10 @@
 //! from member to leaf.
 //!
 //! ```text
-//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then scan ≤ 64)
+//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then scan ≤ 32)
 //!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
-//!   leaves: entries `score f64 | len varint | member`, ≤ 64 a leaf, linked both ways
+//!                (fixed arrays in one block: a level of a descent is one node's memory)
+//!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways
 //! ```
 //!
 //! Entries are ordered by (score, member). A separator is a lower bound of its right
@@ -19,12 +20,17 @@
 //! (8 + 1 + member length), against Redis's skiplist node, `sds` and dict entry.
 
 use std::cmp::Ordering;
-use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
+use crate::collections::table::seed;
+use crate::storage::{key_hash, same_bytes};
+
 /// Most entries a leaf keeps before it splits (tiny in unit tests, to exercise splits).
-const LEAF_MAX: usize = if cfg!(test) { 4 } else { 64 };
+/// Every change reads a leaf up to its entry and moves the bytes after it, so out of
+/// cache (a 1M-member set is about 55 MB) a leaf's size is memory traffic per update:
+/// 32 entries (about 900 bytes of 19-byte members) instead of 64 halve it.
+const LEAF_MAX: usize = if cfg!(test) { 4 } else { 32 };
 /// Most bytes a leaf keeps before it splits (when it has more than one entry).
 const LEAF_BYTES: usize = if cfg!(test) { 256 } else { 4096 };
 /// Most children of an inner node.
@@ -87,15 +93,27 @@ pub fn read_entry(buf: &[u8], pos: usize) -> (f64, usize, usize) {
     (f64::from_le_bytes(s), i, i + len)
 }
 
-/// Inserts an encoded entry at byte `pos` of `buf`.
+/// Inserts an encoded entry at byte `pos` of `buf` (in place: the tail moves up, no
+/// temporary).
 pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
-    let mut e = Vec::with_capacity(entry_size(member.len()));
-    write_entry(&mut e, score, member);
     if pos == buf.len() {
-        buf.extend_from_slice(&e);
-    } else {
-        buf.splice(pos..pos, e);
+        return write_entry(buf, score, member);
     }
+    let old = buf.len();
+    let n = entry_size(member.len());
+    buf.resize(old + n, 0);
+    buf.copy_within(pos..old, pos + n);
+    let mut at = pos;
+    buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
+    at += 8;
+    let mut len = member.len();
+    while len >= 0x80 {
+        buf[at] = (len & 0x7f) as u8 | 0x80;
+        len >>= 7;
+        at += 1;
+    }
+    buf[at] = len as u8;
+    buf[at + 1..pos + n].copy_from_slice(member);
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +153,7 @@ impl Leaf {
         let mut i = 0;
         while pos < self.buf.len() {
             let (score, s, e) = read_entry(&self.buf, pos);
-            if &self.buf[s..e] == member {
+            if same_bytes(&self.buf[s..e], member) {
                 return Some((i, pos, score));
             }
             pos = e;
@@ -159,14 +177,101 @@ impl Leaf {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+/// Child slots of an inner node: one more than [`FANOUT`] while a split is pending.
+const SLOTS: usize = FANOUT + 1;
+
+/// An inner node: fixed arrays in one block (inside `Tree::inners`), so a level of a
+/// descent or of a walk up reads one node's memory instead of three vectors' (a random
+/// update of a 1M-member set misses the cache at every level below the top two).
+#[derive(Clone, Debug)]
 struct Inner {
-    children: Vec<u32>,
-    sizes: Vec<usize>,
-    /// `seps[i]` bounds `children[i + 1]` from below.
-    seps: Vec<(f64, Box<[u8]>)>,
+    /// Children in use.
+    len: usize,
     parent: u32,
     leaf_children: bool,
+    children: [u32; SLOTS],
+    /// Entries under each child.
+    sizes: [usize; SLOTS],
+    /// `seps[i]` bounds `children[i + 1]` from below (`len - 1` in use, the rest empty).
+    seps: [(f64, Box<[u8]>); FANOUT],
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            len: 0,
+            parent: NIL,
+            leaf_children: false,
+            children: [NIL; SLOTS],
+            sizes: [0; SLOTS],
+            seps: std::array::from_fn(|_| (0.0, Box::default())),
+        }
+    }
+}
+
+impl Inner {
+    fn children(&self) -> &[u32] {
+        &self.children[..self.len]
+    }
+
+    fn sizes(&self) -> &[usize] {
+        &self.sizes[..self.len]
+    }
+
+    fn seps(&self) -> &[(f64, Box<[u8]>)] {
+        &self.seps[..self.len.saturating_sub(1)]
+    }
+
+    fn position(&self, child: u32) -> usize {
+        self.children()
+            .iter()
+            .position(|&c| c == child)
+            .expect("child")
+    }
+
+    /// Inserts `child` (with `size` entries) at index `at > 0`, `sep` bounding it below.
+    fn insert(&mut self, at: usize, child: u32, size: usize, sep: (f64, Box<[u8]>)) {
+        let len = self.len;
+        self.children.copy_within(at..len, at + 1);
+        self.children[at] = child;
+        self.sizes.copy_within(at..len, at + 1);
+        self.sizes[at] = size;
+        self.seps[at - 1..len].rotate_right(1);
+        self.seps[at - 1] = sep;
+        self.len += 1;
+    }
+
+    /// Removes child `at` and one separator next to it.
+    fn remove(&mut self, at: usize) {
+        let len = self.len;
+        self.children.copy_within(at + 1..len, at);
+        self.sizes.copy_within(at + 1..len, at);
+        if len > 1 {
+            let s = at.saturating_sub(1);
+            self.seps[s] = (0.0, Box::default());
+            self.seps[s..len - 1].rotate_left(1);
+        }
+        self.len -= 1;
+    }
+
+    /// Moves children `mid..` into a new node; returns it and the separator between.
+    fn split_off(&mut self, mid: usize) -> (Inner, (f64, Box<[u8]>)) {
+        let len = self.len;
+        let mut right = Inner {
+            len: len - mid,
+            parent: self.parent,
+            leaf_children: self.leaf_children,
+            ..Inner::default()
+        };
+        right.children[..len - mid].copy_from_slice(&self.children[mid..len]);
+        right.sizes[..len - mid].copy_from_slice(&self.sizes[mid..len]);
+        for k in mid..len - 1 {
+            right.seps[k - mid] = std::mem::take(&mut self.seps[k]);
+        }
+        let sep = std::mem::take(&mut self.seps[mid - 1]);
+        self.len = mid;
+        (right, sep)
+    }
 }
 
 /// A sorted set of any size.
@@ -181,7 +286,6 @@ pub struct Tree {
     first: u32,
     last: u32,
     index: HashTable<Slot>,
-    hasher: RandomState,
     len: usize,
     /// Capacity of every leaf's buffer, and heap bytes of every inner node's vectors,
     /// kept as they change so that [`Tree::heap_bytes`] (asked after each write) is O(1).
@@ -201,7 +305,6 @@ impl Clone for Tree {
             first: self.first,
             last: self.last,
             index: self.index.clone(),
-            hasher: self.hasher.clone(),
             len: self.len,
             leaf_bytes: 0,
             inner_bytes: 0,
@@ -212,12 +315,9 @@ impl Clone for Tree {
     }
 }
 
-/// Heap bytes of one inner node's vectors.
+/// Heap bytes of one inner node outside `Tree::inners`: its separators' members.
 fn inner_heap(n: &Inner) -> usize {
-    n.children.capacity() * 4
-        + n.sizes.capacity() * 8
-        + n.seps.capacity() * 24
-        + n.seps.iter().map(|s| s.1.len()).sum::<usize>()
+    n.seps().iter().map(|s| s.1.len()).sum::<usize>()
 }
 
 impl Default for Tree {
@@ -256,7 +356,6 @@ impl Tree {
             first: 0,
             last: 0,
             index: HashTable::new(),
-            hasher: RandomState::new(),
             len: 0,
             leaf_bytes: 0,
             inner_bytes: 0,
@@ -311,22 +410,33 @@ impl Tree {
     }
 
     fn hash(&self, member: &[u8]) -> u32 {
-        self.hasher.hash_one(member) as u32
+        key_hash(seed(), member) as u32
     }
 
     fn find_leaf(&self, member: &[u8]) -> Option<u32> {
+        self.find(member).map(|f| f.0)
+    }
+
+    /// (leaf, index in leaf, byte offset, score) of `member`: one index probe and one
+    /// scan of a leaf.
+    fn find(&self, member: &[u8]) -> Option<(u32, usize, usize, f64)> {
         let h = self.hash(member);
-        self.index
-            .find(table_hash(h), |s| {
-                s.hash == h && self.leaves[s.leaf as usize].find(member).is_some()
-            })
-            .map(|s| s.leaf)
+        let mut found = None;
+        self.index.find(table_hash(h), |s| {
+            if s.hash != h {
+                return false;
+            }
+            found = self.leaves[s.leaf as usize]
+                .find(member)
+                .map(|(i, pos, score)| (s.leaf, i, pos, score));
+            found.is_some()
+        });
+        found
     }
 
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        let leaf = self.find_leaf(member)?;
-        self.leaves[leaf as usize].find(member).map(|f| f.2)
+        self.find(member).map(|f| f.3)
     }
 
     /// Entries before `leaf`'s first, by walking up its parents.
@@ -336,8 +446,7 @@ impl Tree {
         let mut parent = self.leaves[leaf as usize].parent;
         while parent != NIL {
             let p = &self.inners[parent as usize];
-            let i = p.children.iter().position(|&c| c == child).expect("child");
-            rank += p.sizes[..i].iter().sum::<usize>();
+            rank += p.sizes[..p.position(child)].iter().sum::<usize>();
             child = parent;
             parent = p.parent;
         }
@@ -346,8 +455,7 @@ impl Tree {
 
     /// 0-based rank and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
-        let leaf = self.find_leaf(member)?;
-        let (i, _, score) = self.leaves[leaf as usize].find(member)?;
+        let (leaf, i, _, score) = self.find(member)?;
         Some((self.leaf_rank(leaf) + i, score))
     }
 
@@ -359,7 +467,7 @@ impl Tree {
         let mut rank = 0;
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
-            let j = n.seps.partition_point(|(s, m)| before(*s, m));
+            let j = n.seps().partition_point(|(s, m)| before(*s, m));
             rank += n.sizes[..j].iter().sum::<usize>();
             node = n.children[j];
         }
@@ -428,7 +536,7 @@ impl Tree {
         let mut node = self.root;
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
-            node = n.children[n.seps.partition_point(|(s, m)| before(*s, m))];
+            node = n.children[n.seps().partition_point(|(s, m)| before(*s, m))];
         }
         let leaf_id = node;
         let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
@@ -471,7 +579,7 @@ impl Tree {
         let mut parent = self.leaves[leaf as usize].parent;
         while parent != NIL {
             let p = &mut self.inners[parent as usize];
-            let i = p.children.iter().position(|&c| c == child).expect("child");
+            let i = p.position(child);
             p.sizes[i] = p.sizes[i].wrapping_add_signed(delta);
             child = parent;
             parent = p.parent;
@@ -544,10 +652,15 @@ impl Tree {
         } else {
             self.leaves[next as usize].prev = new_id;
         }
-        self.insert_child(leaf_id, new_id, moved as usize, sep, true);
+        let append = next == NIL && moved == 1;
+        self.insert_child(leaf_id, new_id, moved as usize, sep, true, append);
     }
 
     /// Inserts `right` (holding `right_size` entries) after `left` in `left`'s parent.
+    /// `append` says `right` is the last node of its level, grown by appends at the end
+    /// of the set: a parent that overflows then keeps its children and hands only the
+    /// last to a new node (as a leaf does with its entries), so a set loaded in order
+    /// has full inner nodes and one level fewer than with half-full ones.
     fn insert_child(
         &mut self,
         left: u32,
@@ -555,6 +668,7 @@ impl Tree {
         right_size: usize,
         sep: (f64, Box<[u8]>),
         leaves: bool,
+        append: bool,
     ) {
         let parent = if leaves {
             self.leaves[left as usize].parent
@@ -566,15 +680,17 @@ impl Tree {
             let left_size = if leaves {
                 self.leaves[left as usize].count as usize
             } else {
-                self.inners[left as usize].sizes.iter().sum()
+                self.inners[left as usize].sizes().iter().sum()
             };
-            let root = self.alloc_inner(Inner {
-                children: vec![left, right],
-                sizes: vec![left_size, right_size],
-                seps: vec![sep],
-                parent: NIL,
+            let mut root = Inner {
+                len: 2,
                 leaf_children: leaves,
-            });
+                ..Inner::default()
+            };
+            root.children[..2].copy_from_slice(&[left, right]);
+            root.sizes[..2].copy_from_slice(&[left_size, right_size]);
+            root.seps[0] = sep;
+            let root = self.alloc_inner(root);
             self.set_parent(left, root, leaves);
             self.set_parent(right, root, leaves);
             self.root = root;
@@ -583,15 +699,13 @@ impl Tree {
         }
         self.set_parent(right, parent, leaves);
         let full = self.edit_inner(parent, |p| {
-            let i = p.children.iter().position(|&c| c == left).expect("child");
-            p.children.insert(i + 1, right);
+            let i = p.position(left);
             p.sizes[i] -= right_size;
-            p.sizes.insert(i + 1, right_size);
-            p.seps.insert(i, sep);
-            p.children.len() > FANOUT
+            p.insert(i + 1, right, right_size, sep);
+            p.len > FANOUT
         });
         if full {
-            self.split_inner(parent);
+            self.split_inner(parent, append);
         }
     }
 
@@ -603,34 +717,63 @@ impl Tree {
         }
     }
 
-    fn split_inner(&mut self, id: u32) {
-        let (children, sizes, seps, sep, parent, leaves) = self.edit_inner(id, |n| {
-            let mid = n.children.len() / 2;
-            let children = n.children.split_off(mid);
-            let sizes = n.sizes.split_off(mid);
-            let seps = n.seps.split_off(mid);
-            let sep = n.seps.pop().expect("a separator between the halves");
-            (children, sizes, seps, sep, n.parent, n.leaf_children)
+    fn split_inner(&mut self, id: u32, append: bool) {
+        let (right, sep) = self.edit_inner(id, |n| {
+            let at = if append { n.len - 1 } else { n.len / 2 };
+            n.split_off(at)
         });
-        let size: usize = sizes.iter().sum();
-        let new_id = self.alloc_inner(Inner {
-            children,
-            sizes,
-            seps,
-            parent,
-            leaf_children: leaves,
-        });
-        for k in 0..self.inners[new_id as usize].children.len() {
+        let (size, leaves): (usize, bool) = (right.sizes().iter().sum(), right.leaf_children);
+        let new_id = self.alloc_inner(right);
+        for k in 0..self.inners[new_id as usize].len {
             let c = self.inners[new_id as usize].children[k];
             self.set_parent(c, new_id, leaves);
         }
-        self.insert_child(id, new_id, size, sep, false);
+        self.insert_child(id, new_id, size, sep, false, append);
+    }
+
+    /// Changes the score of `member`, returning false when it is not in the set. The
+    /// entry is rewritten in place when the new score keeps it between its neighbours in
+    /// its leaf (one lookup, no index change: an increment of a leaderboard score);
+    /// otherwise it moves, as a removal and an insertion.
+    pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
+        let Some(leaf_id) = self.find_leaf(member) else {
+            return false;
+        };
+        let l = &self.leaves[leaf_id as usize];
+        let key = (score, member);
+        let (mut pos, mut i, mut prev) = (0, 0, None);
+        let (at, end) = loop {
+            let (s, ms, me) = read_entry(&l.buf, pos);
+            if same_bytes(&l.buf[ms..me], member) {
+                break (pos, me);
+            }
+            prev = Some((s, ms, me));
+            pos = me;
+            i += 1;
+        };
+        let above_prev = match prev {
+            Some((s, ms, me)) => cmp_key((s, &l.buf[ms..me]), key) == Ordering::Less,
+            None => l.prev == NIL,
+        };
+        let below_next = if end < l.buf.len() {
+            let (s, ms, me) = read_entry(&l.buf, end);
+            cmp_key(key, (s, &l.buf[ms..me])) == Ordering::Less
+        } else {
+            l.next == NIL
+        };
+        if above_prev && below_next {
+            let l = &mut self.leaves[leaf_id as usize];
+            l.buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
+        } else {
+            self.remove_at(leaf_id, i, at, member.len());
+            self.insert(member, score);
+        }
+        true
     }
 
     /// Removes `member`, returning its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let leaf_id = self.find_leaf(member)?;
-        let (i, pos, score) = self.leaves[leaf_id as usize].find(member)?;
+        let (leaf_id, i, pos, score) = self.find(member)?;
         self.remove_at(leaf_id, i, pos, member.len());
         Some(score)
     }
@@ -703,7 +846,7 @@ impl Tree {
         self.leaves[right as usize].count = 0;
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
-        let i = p.children.iter().position(|&c| c == left).expect("child");
+        let i = p.position(left);
         p.sizes[i] += count as usize;
         p.sizes[i + 1] -= count as usize;
         self.unlink_leaf(right);
@@ -730,14 +873,10 @@ impl Tree {
     /// Removes an emptied child from inner node `parent`, and the parent when it empties.
     fn remove_child(&mut self, parent: u32, child: u32) {
         let (empty, grand) = self.edit_inner(parent, |p| {
-            let i = p.children.iter().position(|&c| c == child).expect("child");
+            let i = p.position(child);
             debug_assert_eq!(p.sizes[i], 0);
-            p.children.remove(i);
-            p.sizes.remove(i);
-            if !p.seps.is_empty() {
-                p.seps.remove(i.saturating_sub(1));
-            }
-            (p.children.is_empty(), p.parent)
+            p.remove(i);
+            (p.len == 0, p.parent)
         });
         if empty {
             self.free_inner(parent);
@@ -747,7 +886,7 @@ impl Tree {
             return;
         }
         // A root with one child hands the root to it.
-        while self.height > 0 && self.inners[self.root as usize].children.len() == 1 {
+        while self.height > 0 && self.inners[self.root as usize].len == 1 {
             let old = self.root;
             let only = self.inners[old as usize].children[0];
             let leaves = self.inners[old as usize].leaf_children;
