@@ -194,7 +194,7 @@ fn corruption_in_the_middle_names_file_and_offset() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
         .args([
             "-p",
-            "0",
+            "-1",
             "-l",
             "127.0.0.1",
             "--dir",

@@ -371,7 +371,7 @@ fn a_bad_tls_setup_stops_start_up() {
     let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
         .args([
             "-p",
-            "0",
+            "-1",
             "-l",
             "127.0.0.1",
             "-Z",
