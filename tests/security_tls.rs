@@ -248,6 +248,51 @@ fn resp_tls_port_beside_the_plain_one_with_client_certificates() {
     assert!(err.contains("UnknownIssuer"), "{err}");
 }
 
+/// Reads one TLS reply up to `end`.
+fn reply_until(c: &mut Tls, end: &[u8]) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut b = [0u8; 256];
+    while !all.ends_with(end) {
+        let n = c.read(&mut b).unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&all));
+        all.extend_from_slice(&b[..n]);
+    }
+    all
+}
+
+#[test]
+fn a_password_applies_on_both_tls_ports_as_on_the_plain_ones() {
+    let pki = Pki::new("auth");
+    let mut args = resp_args(&pki, &["--requirepass", "s3cret", "-Z", "-o"]);
+    args.push(format!(
+        "ssl_chain_cert={},ssl_key={}",
+        pki.path("server.crt"),
+        pki.path("server.key")
+    ));
+    let (_d, l) = start_owned(&args);
+    // RESP over TLS: nothing but AUTH/HELLO before logging in.
+    let client = pki.client(Some("client"));
+    let (mut c, got) = request(client.clone(), addr(&l, "resp-tls"), b"SET k v\r\n").unwrap();
+    assert_eq!(got, b"-NOAUTH Authentication required.\r\n");
+    c.write_all(b"GET k\r\nAUTH wrong\r\nAUTH s3cret\r\nSET k v\r\nGET k\r\n")
+        .unwrap();
+    assert_eq!(
+        reply_until(&mut c, b"$1\r\nv\r\n"),
+        b"-NOAUTH Authentication required.\r\n\
+          -WRONGPASS invalid username-password pair or user is disabled.\r\n\
+          +OK\r\n+OK\r\n$1\r\nv\r\n"
+    );
+    // memcached text over TLS (-Z): refused until the login exchange.
+    let (mut m, got) = request(client, addr(&l, "tls"), b"get k\r\n").unwrap();
+    assert_eq!(got, b"CLIENT_ERROR unauthenticated\r\n");
+    m.write_all(b"delete k\r\nset a 0 0 14\r\ndefault s3cret\r\nget k\r\n")
+        .unwrap();
+    assert_eq!(
+        reply_until(&mut m, b"END\r\n"),
+        b"CLIENT_ERROR unauthenticated\r\nSTORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n"
+    );
+}
+
 #[test]
 fn config_set_reloads_and_refuses_bad_files() {
     let pki = Pki::new("reload");
@@ -336,8 +381,11 @@ fn memcached_tls_with_z_and_ssl_options() {
         &b[..n]
     );
     std::fs::rename(pki.path("server.key.moved"), pki.path("server.key")).unwrap();
-    // ssl_verify_mode=2 requires a client certificate.
-    assert!(request(pki.client(None), port, b"version\r\n").is_err());
+    // ssl_verify_mode=2 requires a client certificate, current and from ssl_ca_cert's CA.
+    for cert in [None, Some("expired-client"), Some("other-client")] {
+        let r = request(pki.client(cert), port, b"version\r\n");
+        assert!(r.is_err(), "{cert:?} was accepted");
+    }
     // Large values cross many TLS records both ways.
     let big = vec![b'x'; 300_000];
     let mut req = format!("set big 0 0 {}\r\n", big.len()).into_bytes();

@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
-"""Lists and sorted sets, slabd beside redis-server (issue 8's targets).
+"""Collections (issue 8's targets), slabd beside redis-server.
 
-  python3 scripts/bench.d/collections_lz.py [--rounds 2] [--quick]
+  python3 scripts/bench.d/collections_lz.py [--rounds 2] [--quick] [--only ...] [--pipeline P]
+  python3 scripts/bench.d/collections_lz.py --chart     # table + docs/benchmarks-collections.svg
 
-1. Throughput: redis-benchmark -c 50 at -P 1 and -P 16 for LPUSH RPUSH LPOP RPOP
-   LRANGE_100 LRANGE_600 ZADD ZPOPMIN (-r 100000: ZADD grows a real set for ZPOPMIN to pop;
-   LRANGE_100 / LRANGE_600 read the first 100 / all 600 of a 600-element list), rounds
-   alternating the servers.
-   Server CPU per request from /proc/PID/stat (utime+stime) around each run.
-2. Memory: each server fresh, VmRSS growth for one sorted set of 1,000,000 members
-   (`member:%012d`, score = index), loaded by ZADDs of 1,000 members.
-3. Complexity: ZADD (update), ZRANK, ZRANGEBYSCORE ... LIMIT 0 10 on the 1M-member set and
-   on a 1,000-member one, LINDEX in the middle of a 1,000,000- and a 1,000-element list:
-   server CPU per request, 1M over 1k.
+1. Throughput (`--only throughput`, one `--pipeline` per call keeps a call short): the
+   issue's redis-benchmark line, `-t lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,
+   lrange_100,lrange_600 -c 50`, at -P 1 and -P 16, one test per redis-benchmark run,
+   rounds alternating which server goes first (-r 100000: ZADD grows a real set for
+   ZPOPMIN to pop, SADD one for SPOP; LRANGE_100 / LRANGE_600 read the first 100 / all 600
+   of a 600-element list). Server CPU per request from /proc/PID/stat (utime+stime)
+   around each run. Medians are kept in target/bench/collections.json for `--chart`.
+2. Memory (`--only memory`): each server fresh, VmRSS growth for one sorted set of
+   1,000,000 members (`member:%012d`, score = index), loaded by ZADDs of 1,000 members;
+   then the complexity runs: ZADD (update), ZRANK, ZRANGEBYSCORE ... LIMIT 0 10 on the
+   1M-member set and on a 1,000-member one, LINDEX in the middle of a 1,000,000- and a
+   1,000-element list: server CPU per request, 1M over 1k.
+3. Hashes (`--only hashes`): each server fresh, VmRSS growth for 1,000,000 hashes of 10
+   fields (8-byte names, 16-byte values), loaded through `redis-cli --pipe`.
 
-Prints markdown tables (docs/benchmarks.md "Lists and sorted sets"). Needs
-target/release/slabd, redis-server, redis-benchmark and python3-redis.
+Prints markdown tables (docs/benchmarks.md "Collections"). Needs target/release/slabd,
+redis-server, redis-benchmark, redis-cli and python3-redis.
 """
 import argparse
+import datetime
+import json
 import os
 import socket
 import subprocess
@@ -29,6 +36,9 @@ import redis
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target", "release", "slabd"))
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+RESULTS = os.path.join(ROOT, "target", "bench", "collections.json")
+TESTS = ["lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin",
+         "lrange_100", "lrange_600"]
 
 
 def free_port():
@@ -95,14 +105,15 @@ def median(v):
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
-def throughput(rounds, quick):
+def throughput(rounds, quick, pipelines):
     servers = [Server("slabd"), Server("redis-server")]
-    tests = ["lpush", "rpush", "lpop", "rpop", "lrange_100", "lrange_600", "zadd", "zpopmin"]
+    tests = TESTS
     results = {}  # (test, P, server) -> [(rps, cpu)]
+    load_before = os.getloadavg()[0]
     try:
         for rnd in range(rounds):
             order = servers if rnd % 2 == 0 else servers[::-1]
-            for p in (1, 16):
+            for p in pipelines:
                 n = (20000 if quick else 100000) * (5 if p == 16 else 1)
                 for s in order:
                     s.r.flushall()
@@ -118,15 +129,91 @@ def throughput(rounds, quick):
     finally:
         for s in servers:
             s.stop()
-    print("| test | -P | slabd req/s | redis req/s | ratio | slabd CPU µs/req | redis CPU µs/req |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for p in (1, 16):
+    saved = {}
+    if os.path.exists(RESULTS):
+        with open(RESULTS) as f:
+            saved = json.load(f)
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    for p in pipelines:
+        rows = {}
         for t in tests:
             a = results[(t, p, "slabd")]
             b = results[(t, p, "redis-server")]
-            ra, rb = median([x[0] for x in a]), median([x[0] for x in b])
-            ca, cb = median([x[1] for x in a]), median([x[1] for x in b])
-            print(f"| {t} | {p} | {ra:,.0f} | {rb:,.0f} | {ra / rb:.2f} | {ca:.2f} | {cb:.2f} |")
+            rows[t] = {"slabd_rps": median([x[0] for x in a]),
+                       "redis_rps": median([x[0] for x in b]),
+                       "slabd_cpu": median([x[1] for x in a]),
+                       "redis_cpu": median([x[1] for x in b]),
+                       "runs": {"slabd": a, "redis-server": b}}
+        saved[f"P{p}"] = {
+            "rows": rows, "rounds": rounds, "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_before": load_before, "load_after": os.getloadavg()[0],
+            "redis": subprocess.run(["redis-server", "--version"], capture_output=True,
+                                    text=True).stdout.split(" sha=")[0].strip()}
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as f:
+        json.dump(saved, f, indent=1)
+    print_throughput(saved)
+
+
+def print_throughput(saved):
+    print("| test | -P | slabd req/s | redis req/s | ratio | slabd CPU µs/req | redis CPU µs/req |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for key in ("P1", "P16"):
+        if key not in saved:
+            continue
+        for t, r in saved[key]["rows"].items():
+            print(f"| {t} | {key[1:]} | {r['slabd_rps']:,.0f} | {r['redis_rps']:,.0f} | "
+                  f"{r['slabd_rps'] / r['redis_rps']:.2f} | {r['slabd_cpu']:.2f} | "
+                  f"{r['redis_cpu']:.2f} |")
+    for key in ("P1", "P16"):
+        if key in saved:
+            m = saved[key]
+            print(f"\n-P {key[1:]}: {m['date']}, commit {m['commit']}, {m['rounds']} rounds, "
+                  f"load average {m['load_before']:.2f} before, {m['load_after']:.2f} after")
+
+
+def chart(path):
+    """Two panels (-P 1, -P 16): slabd's req/s over Redis's and Redis's CPU per request
+    over slabd's, per test; the line at 1 is parity, the dashed one the 1.3x target."""
+    with open(RESULTS) as f:
+        saved = json.load(f)
+    print_throughput(saved)
+    bar_h, gap, label_w, plot_w, top = 9, 8, 90, 420, 40
+    body, y = [], top
+    for key in ("P1", "P16"):
+        rows = saved.get(key, {}).get("rows", {})
+        if not rows:
+            continue
+        body.append(f'<text x="10" y="{y - 12}" font-weight="bold">redis-benchmark -c 50 '
+                    f'-P {key[1:]} ({saved[key]["date"]}, {saved[key]["commit"]})</text>')
+        scale = plot_w / 3.0
+        for t, r in rows.items():
+            speed = r["slabd_rps"] / r["redis_rps"]
+            cpu = r["redis_cpu"] / r["slabd_cpu"] if r["slabd_cpu"] else 0
+            body.append(f'<text x="10" y="{y + 2 * bar_h - 2}">{t}</text>')
+            for k, (v, colour) in enumerate(((speed, "#3b6ea8"), (cpu, "#e08a2c"))):
+                w = min(v, 3.0) * scale
+                body.append(f'<rect x="{label_w}" y="{y + k * bar_h}" width="{w:.1f}" '
+                            f'height="{bar_h - 1}" fill="{colour}"/>')
+                body.append(f'<text x="{label_w + w + 4:.1f}" y="{y + k * bar_h + bar_h - 2}" '
+                            f'font-size="9">{v:.2f}</text>')
+            y += 2 * bar_h + gap
+        for v, dash in ((1.0, ""), (1.3, ' stroke-dasharray="4,3"')):
+            x = label_w + v * scale
+            body.append(f'<line x1="{x:.1f}" y1="{y - len(rows) * (2 * bar_h + gap) - 4}" '
+                        f'x2="{x:.1f}" y2="{y - gap}" stroke="#444"{dash}/>')
+        y += 40
+    legend = (f'<rect x="{label_w}" y="{y - 20}" width="10" height="8" fill="#3b6ea8"/>'
+              f'<text x="{label_w + 14}" y="{y - 12}">slabd req/s ÷ redis req/s</text>'
+              f'<rect x="{label_w + 190}" y="{y - 20}" width="10" height="8" fill="#e08a2c"/>'
+              f'<text x="{label_w + 204}" y="{y - 12}">redis CPU/req ÷ slabd CPU/req</text>')
+    with open(path, "w") as f:
+        f.write(f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 60}" '
+                f'height="{y}" font-family="sans-serif" font-size="11">\n'
+                + "\n".join(body) + "\n" + legend + "\n</svg>\n")
+    print(f"\nwrote {path}")
 
 
 def load_zset(r, key, n):
@@ -162,7 +249,7 @@ def memory_and_complexity(quick):
             load_zset(s.r, "smallz", 1000)
             load_list(s.r, "bigl", big)
             load_list(s.r, "smalll", 1000)
-            n = 20000 if quick else 100000
+            n = 20000 if quick else 500000
             cases = [
                 ("ZADD (update)", ["zadd", "{k}", "__rand_int__", "member:__rand_int__"]),
                 ("ZRANK", ["zrank", "{k}", "member:__rand_int__"]),
@@ -187,17 +274,52 @@ def memory_and_complexity(quick):
             print(f"| {label} | {name} | {cb:.2f} | {cs:.2f} | {cb / cs:.2f} | {rb:,.0f} | {rs:,.0f} |")
 
 
+def hash_memory(quick):
+    """RSS growth for hashes of 10 fields, each server started fresh."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from run import load_hashes
+    count = 20000 if quick else 1000000
+    print(f"\n| server | RSS growth, {count:,} hashes of 10 fields | bytes/hash |")
+    print("|---|---:|---:|")
+    grown = {}
+    for name in ("slabd", "redis-server"):
+        s = Server(name)
+        try:
+            time.sleep(0.3)
+            before = s.rss()
+            if not load_hashes(s.port, count, 600):
+                print(f"| {name} | load failed | |")
+                continue
+            time.sleep(0.5)
+            stored = s.r.dbsize()
+            grown[name] = s.rss() - before
+            print(f"| {name} | {grown[name] / 2**20:.1f} MiB | {grown[name] / stored:.1f} |")
+        finally:
+            s.stop()
+    if len(grown) == 2:
+        print(f"\nslabd / redis-server RSS: {grown['slabd'] / grown['redis-server']:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["throughput", "memory"])
+    ap.add_argument("--only", choices=["throughput", "memory", "hashes"])
+    ap.add_argument("--pipeline", type=int, choices=[1, 16],
+                    help="throughput at this -P only (default both)")
+    ap.add_argument("--chart", action="store_true",
+                    help="print the saved throughput table and write the chart")
     a = ap.parse_args()
+    if a.chart:
+        chart(os.path.join(ROOT, "docs", "benchmarks-collections.svg"))
+        return
     print(f"load average before: {open('/proc/loadavg').read().split()[0]}")
-    if a.only != "memory":
-        throughput(a.rounds, a.quick)
-    if a.only != "throughput":
+    if a.only in (None, "throughput"):
+        throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16])
+    if a.only in (None, "memory"):
         memory_and_complexity(a.quick)
+    if a.only in (None, "hashes"):
+        hash_memory(a.quick)
     print(f"\nload average after: {open('/proc/loadavg').read().split()[0]}")
     sys.stdout.flush()
 
