@@ -15,6 +15,8 @@
 
 use std::io::{BufRead, Read};
 
+use crate::protocol::resp::splitargs;
+
 /// Largest bulk string the loader accepts (Redis's default `proto-max-bulk-len`).
 const MAX_BULK: u64 = 512 * 1024 * 1024;
 /// Most arguments one command may have.
@@ -333,56 +335,14 @@ fn repr(name: &str) -> String {
     out
 }
 
-/// Space-separated words with "double quoted" C escapes, as Redis's `sdssplitargs`.
+/// A manifest line's words, split by Redis's `sdssplitargs` (the RESP parser's splitter);
+/// `None` for unbalanced quotes or a word that is not UTF-8.
 fn split_args(line: &str) -> Option<Vec<String>> {
-    let b = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i == b.len() {
-            break;
-        }
-        let mut word = Vec::new();
-        if b[i] == b'"' {
-            i += 1;
-            loop {
-                let c = *b.get(i)?;
-                i += 1;
-                match c {
-                    b'"' => break,
-                    b'\\' => {
-                        let e = *b.get(i)?;
-                        i += 1;
-                        match e {
-                            b'n' => word.push(b'\n'),
-                            b'r' => word.push(b'\r'),
-                            b't' => word.push(b'\t'),
-                            b'x' => {
-                                let hex = std::str::from_utf8(b.get(i..i + 2)?).ok()?;
-                                word.push(u8::from_str_radix(hex, 16).ok()?);
-                                i += 2;
-                            }
-                            other => word.push(other),
-                        }
-                    }
-                    other => word.push(other),
-                }
-            }
-            if i < b.len() && !b[i].is_ascii_whitespace() {
-                return None;
-            }
-        } else {
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                word.push(b[i]);
-                i += 1;
-            }
-        }
-        out.push(String::from_utf8(word).ok()?);
-    }
-    Some(out)
+    let words = splitargs::split_args(line.as_bytes()).ok()?;
+    words
+        .into_iter()
+        .map(|w| String::from_utf8(w).ok())
+        .collect()
 }
 
 #[cfg(test)]

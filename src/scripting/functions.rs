@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use mlua::RegistryKey;
 
+use crate::protocol::resp::splitargs::split_args;
+
 /// Script flags, as Redis's `scripts_flags_def` (bit values are slabd's own).
 pub const NO_WRITES: u8 = 1;
 pub const ALLOW_OOM: u8 = 2;
@@ -292,6 +294,7 @@ pub fn metadata(code: &[u8]) -> Result<Metadata, String> {
         .position(|&c| c == b'\n')
         .ok_or("Invalid library metadata")?;
     let parts = split_args(&code[..end])
+        .ok()
         .filter(|p| !p.is_empty())
         .ok_or("Invalid library metadata")?;
     let mut name = None;
@@ -333,6 +336,7 @@ pub fn eval_shebang(body: &[u8]) -> Result<(Option<u8>, usize), String> {
         .position(|&c| c == b'\n')
         .ok_or("Invalid script shebang")?;
     let parts = split_args(&body[..end])
+        .ok()
         .filter(|p| !p.is_empty())
         .ok_or("Invalid engine in script shebang")?;
     if parts[0] != b"#!lua" {
@@ -370,61 +374,27 @@ pub fn eval_shebang(body: &[u8]) -> Result<(Option<u8>, usize), String> {
     Ok((Some(flags), end))
 }
 
-/// Splits a line as Redis's `sdssplitargs`: words, "double quoted" with C escapes,
-/// 'single quoted'; `None` for unbalanced quotes.
-fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut words = Vec::new();
-    let mut p = 0;
-    loop {
-        while p < line.len() && line[p].is_ascii_whitespace() {
-            p += 1;
-        }
-        if p == line.len() {
-            return Some(words);
-        }
-        let mut word = Vec::new();
-        let mut quote = None;
-        loop {
-            let c = line.get(p).copied();
-            match (quote, c) {
-                (Some(_), None) => return None,
-                (None, None) => break,
-                (None, Some(c)) if c.is_ascii_whitespace() => break,
-                (None, Some(q @ (b'"' | b'\''))) => {
-                    quote = Some(q);
-                    p += 1;
-                }
-                (Some(b'"'), Some(b'\\')) if p + 1 < line.len() => {
-                    word.push(match line[p + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                    p += 2;
-                }
-                (Some(q), Some(c)) if c == q => {
-                    if line.get(p + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                        return None;
-                    }
-                    p += 1;
-                    break;
-                }
-                (_, Some(c)) => {
-                    word.push(c);
-                    p += 1;
-                }
-            }
-        }
-        words.push(word);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_headers_split_as_redis_7_0_splits_them() {
+        // redis-server 7.0.15 answers FUNCTION LOAD with these names / errors.
+        let name = |code: &[u8]| metadata(code).map(|m| m.name);
+        assert_eq!(
+            name(b"#!lua name=\"my\\x41lib\"\nreturn 1"),
+            Ok(b"myAlib".to_vec())
+        );
+        assert_eq!(
+            name(b"#!lua name=x\x0bname=y\n"),
+            Ok(b"x\x0bname=y".to_vec())
+        );
+        assert_eq!(
+            name(b"#!lua name=\"unbalanced\nreturn 1"),
+            Err("Invalid library metadata".to_string())
+        );
+    }
 
     #[test]
     fn library_metadata_as_redis_reads_it() {

@@ -6,6 +6,7 @@
 
 mod encode;
 mod parse;
+pub mod splitargs;
 
 pub use encode::Writer;
 pub use parse::{

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use super::splitargs;
+
 /// Largest argument count of a multibulk request (Redis 6's limit, kept as the issue asks).
 pub const MULTIBULK_MAX: i64 = 1 << 20;
 /// Longest inline request, and longest `*`/`$` header line, without a line end.
@@ -169,20 +171,6 @@ fn find(haystack: &[u8], byte: u8) -> Option<usize> {
     haystack.iter().position(|&c| c == byte)
 }
 
-/// Redis splits inline commands on C's `isspace`.
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
 impl Parser {
     /// Parses one request from the start of `input`.
     pub fn parse(&mut self, input: &[u8], limits: Limits) -> Result<Parsed, ProtocolError> {
@@ -309,77 +297,8 @@ impl Parser {
 
     /// Splits a line as Redis's `sdssplitargs`, unescaping into `self.inline`.
     fn split_inline(&mut self, line: &[u8]) -> Result<(), ProtocolError> {
-        // Redis splits the line as a C string: a NUL byte ends it.
-        let line = &line[..find(line, 0).unwrap_or(line.len())];
-        let mut p = 0;
-        loop {
-            while p < line.len() && is_space(line[p]) {
-                p += 1;
-            }
-            if p == line.len() {
-                return Ok(());
-            }
-            let start = self.inline.len();
-            let mut quote = None;
-            loop {
-                let c = line.get(p).copied();
-                match (quote, c) {
-                    (Some(_), None) => return Err(ProtocolError::UnbalancedQuotes),
-                    (None, None) => break,
-                    (Some(b'"'), Some(b'\\')) => {
-                        let hex = line
-                            .get(p + 1)
-                            .filter(|&&x| x == b'x')
-                            .and(line.get(p + 2).copied().and_then(hex_value))
-                            .zip(line.get(p + 3).copied().and_then(hex_value));
-                        if let Some((hi, lo)) = hex {
-                            self.inline.push(hi << 4 | lo);
-                            p += 4;
-                        } else if let Some(&e) = line.get(p + 1) {
-                            self.inline.push(match e {
-                                b'n' => b'\n',
-                                b'r' => b'\r',
-                                b't' => b'\t',
-                                b'b' => 0x08,
-                                b'a' => 0x07,
-                                other => other,
-                            });
-                            p += 2;
-                        } else {
-                            self.inline.push(b'\\');
-                            p += 1;
-                        }
-                    }
-                    (Some(b'\''), Some(b'\\')) if line.get(p + 1) == Some(&b'\'') => {
-                        self.inline.push(b'\'');
-                        p += 2;
-                    }
-                    (Some(q), Some(c)) if c == q => {
-                        // A closing quote must be followed by a space or the end of the line.
-                        if line.get(p + 1).is_some_and(|&n| !is_space(n)) {
-                            return Err(ProtocolError::UnbalancedQuotes);
-                        }
-                        p += 1;
-                        break;
-                    }
-                    (Some(_), Some(c)) => {
-                        self.inline.push(c);
-                        p += 1;
-                    }
-                    // Inside a word only these end it (Redis's sdssplitargs; \v and \f do not).
-                    (None, Some(b' ' | b'\n' | b'\r' | b'\t')) => break,
-                    (None, Some(q @ (b'"' | b'\''))) => {
-                        quote = Some(q);
-                        p += 1;
-                    }
-                    (None, Some(c)) => {
-                        self.inline.push(c);
-                        p += 1;
-                    }
-                }
-            }
-            self.ranges.push((start, self.inline.len()));
-        }
+        splitargs::split_into(line, &mut self.inline, &mut self.ranges)
+            .map_err(|_| ProtocolError::UnbalancedQuotes)
     }
 }
 
