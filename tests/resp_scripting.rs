@@ -226,6 +226,45 @@ fn scripts_are_cached_by_sha1() {
     );
 }
 
+/// `redis.acl_check_cmd` answers for the user running the script, keys included (Redis
+/// 7.0's unit/scripting "Script ACL check", same replies).
+#[test]
+fn acl_check_cmd_answers_for_the_scripts_user() {
+    let d = daemon(&[]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &[
+            "ACL",
+            "SETUSER",
+            "bob",
+            "on",
+            ">123",
+            "+@scripting",
+            "+set",
+            "~x*",
+        ],
+        "+OK\r\n",
+    );
+    let mut c = d.connect_resp();
+    c.check(&["AUTH", "bob", "123"], "+OK\r\n");
+    let check = "return redis.acl_check_cmd(unpack(ARGV))";
+    c.check(&["EVAL", check, "0", "set", "xx", "1"], ":1\r\n");
+    // Not allowed the command, or the key: false, a null reply.
+    c.check(&["EVAL", check, "0", "hset", "xx", "f", "1"], "$-1\r\n");
+    c.check(&["EVAL", check, "0", "set", "yy", "1"], "$-1\r\n");
+    let sha = admin.cmd(&["SCRIPT", "LOAD", check]);
+    let sha = sha.split("\r\n").nth(1).unwrap().to_string();
+    c.check(
+        &["EVAL", check, "0", "invalid-cmd", "arg"],
+        &format!(
+            "-ERR Invalid command passed to redis.acl_check_cmd() script: {sha}, on \
+             @user_script:1.\r\n"
+        ),
+    );
+    // The default user may run anything.
+    admin.check(&["EVAL", check, "0", "hset", "xx", "f", "1"], ":1\r\n");
+}
+
 /// A read-modify-write in Lua (GET, then SET of the value plus one) from clients on
 /// several workers: the total is exact only if no command runs inside a script.
 #[test]

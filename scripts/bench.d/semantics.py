@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """EVALSHA and MULTI/EXEC: slabd against redis-server, throughput and server CPU per request.
 
-Usage: semantics.py [--duration S] [--rounds N] [--slabd PATH]
+Usage: semantics.py [--duration S] [--rounds N] [--slabd PATH] [--threads T]
 
-Starts one slabd (--resp-port, -t 2) and one redis-server (save/appendonly off) on free
-loopback ports and, alternating between them round by round:
+Starts one slabd (--resp-port, -t T, 2 by default) and one redis-server (save/appendonly
+off) on free loopback ports and, alternating between them round by round:
 - EVALSHA of a 3-command script (GET, INCR, EXPIRE of one key out of 10,000) with
   redis-benchmark -c 50;
 - MULTI + 5 SETs + EXEC from 50 pipelined connections driven by this script (a Python
   client: its throughput is bounded by the client, so the figure to compare is the
-  server's CPU per transaction, read from /proc/PID/stat before and after).
+  server's CPU per transaction, read from /proc/PID/stat before and after);
+- GET/SET beside transactions: redis-benchmark -t get,set -c 50 alone, then again while
+  the MULTI/EXEC load above runs from 10 more connections; the loss is how much GET/SET
+  throughput drops (on a small host the client driving the transactions takes CPU too,
+  so the figure to compare is slabd's loss beside Redis's).
 Prints one line per run and a median summary (Markdown table rows).
 """
 import argparse
@@ -19,6 +23,7 @@ import selectors
 import socket
 import statistics
 import subprocess
+import threading
 import time
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -76,7 +81,7 @@ def encode(*args):
     return b"".join(out)
 
 
-def multi_exec(port, pid, duration, conns=50):
+def multi_exec(port, pid, duration, conns=50, done_when=None):
     value = b"x" * 100
     body = encode("MULTI") + b"".join(encode("SET", f"t:{i}", value) for i in range(5)) + \
         encode("EXEC")
@@ -94,7 +99,8 @@ def multi_exec(port, pid, duration, conns=50):
     done = 0
     before, t0 = cpu_seconds(pid), time.time()
     end = t0 + duration
-    while time.time() < end:
+    done_when = done_when or (lambda: time.time() >= end)
+    while not done_when():
         for key, _ in sel.select(timeout=1):
             data = key.fileobj.recv(65536)
             state = key.data
@@ -109,15 +115,40 @@ def multi_exec(port, pid, duration, conns=50):
     return done / elapsed, cpu / max(done, 1) * 1e6, elapsed
 
 
+def get_set(port):
+    """GET and SET calls/s (the mean of the two) from redis-benchmark -c 50."""
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", "100000", "-r",
+                          "100000", "-q", "-t", "set,get"],
+                         capture_output=True, text=True, check=True).stdout
+    rps = [float(x) for x in re.findall(r"([\d.]+) requests per second", out)]
+    return statistics.mean(rps)
+
+
+def get_set_beside_transactions(port, pid, duration):
+    """GET/SET calls/s alone and while transactions run, and the loss in percent."""
+    alone = get_set(port)
+    stop = threading.Event()
+    tx = threading.Thread(target=multi_exec, args=(port, pid, 0, 10, stop.is_set))
+    tx.start()
+    try:
+        time.sleep(0.3)
+        beside = get_set(port)
+    finally:
+        stop.set()
+        tx.join()
+    return alone, beside, (1 - beside / alone) * 100
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--slabd", default="target/release/slabd")
+    ap.add_argument("--threads", default="2")
     a = ap.parse_args()
     sp, rp = free_port(), free_port()
     slabd = subprocess.Popen([a.slabd, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(sp),
-                              "-t", "2", "-m", "512"],
+                              "-t", a.threads, "-m", "512"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = subprocess.Popen(["redis-server", "--port", str(rp), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no"],
@@ -134,6 +165,11 @@ def main():
                     load = os.getloadavg()[0]
                     print(f"round {r + 1} {test:10} {name:5}: {rps:10.0f}/s  "
                           f"{us:6.1f} us server CPU each  (load {load:.2f})", flush=True)
+                alone, beside, loss = get_set_beside_transactions(port, pid, a.duration)
+                results.setdefault(("GET/SET", name), []).append((alone, beside, loss))
+                print(f"round {r + 1} GET/SET    {name:5}: {alone:10.0f}/s alone, {beside:.0f}/s "
+                      f"beside transactions: {loss:.1f}% lost  (load {os.getloadavg()[0]:.2f})",
+                      flush=True)
         print("\n| test | slabd /s | redis /s | ratio | slabd CPU us | redis CPU us | CPU ratio |")
         print("|---|---|---|---|---|---|---|")
         for test in ("EVALSHA", "MULTI/EXEC"):
@@ -141,6 +177,11 @@ def main():
             r = [statistics.median(x) for x in zip(*results[(test, "redis")])]
             print(f"| {test} | {s[0]:.0f} | {r[0]:.0f} | {s[0] / r[0]:.2f} | {s[1]:.1f} | "
                   f"{r[1]:.1f} | {r[1] / s[1]:.2f} |")
+        print("\n| GET/SET (mean) | alone /s | beside MULTI/EXEC /s | lost |")
+        print("|---|---|---|---|")
+        for name in ("slabd", "redis"):
+            m = [statistics.median(x) for x in zip(*results[("GET/SET", name)])]
+            print(f"| {name} | {m[0]:.0f} | {m[1]:.0f} | {m[2]:.1f}% |")
     finally:
         for p in (slabd, redis):
             p.terminate()

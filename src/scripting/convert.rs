@@ -28,6 +28,10 @@ pub trait Host {
 
     /// The script may not write (EVAL_RO, FCALL_RO, the `no-writes` flag).
     fn deny_writes(&mut self);
+
+    /// Whether the user running the script may run `args` (`redis.acl_check_cmd`); `None`
+    /// when `args[0]` names no command.
+    fn acl_check(&mut self, args: Args<'_>) -> Option<bool>;
 }
 
 /// Buffers the bridge reuses from one `redis.call` to the next (and one script run to the
@@ -60,6 +64,26 @@ pub fn bridge_call(
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
     let Scratch { bytes, ranges, out } = scratch;
+    if command_args(&args, bytes, ranges).is_err() {
+        return fail("ERR Lua redis lib command arguments must be strings or integers");
+    }
+    drop(args);
+    out.clear();
+    if let Err(msg) = host.command(Args::new(bytes, ranges), resp3, out) {
+        return fail(&msg);
+    }
+    let (value, _) = parse(lua, out, resp3)?;
+    let failed = out.first() == Some(&b'-');
+    Ok((value, failed))
+}
+
+/// A command's arguments as bytes in `bytes` and `(start, end)` ranges in `ranges`; `Err`
+/// when one is not a string or a number.
+fn command_args(
+    args: &MultiValue,
+    bytes: &mut Vec<u8>,
+    ranges: &mut Vec<(usize, usize)>,
+) -> Result<(), ()> {
     bytes.clear();
     ranges.clear();
     for arg in args.iter() {
@@ -70,18 +94,50 @@ pub fn bridge_call(
                 let _ = write!(bytes, "{i}");
             }
             Value::Number(n) => bytes.extend_from_slice(format_number(*n).as_bytes()),
-            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+            _ => return Err(()),
         }
         ranges.push((start, bytes.len()));
     }
-    drop(args);
-    out.clear();
-    if let Err(msg) = host.command(Args::new(bytes, ranges), resp3, out) {
-        return fail(&msg);
-    }
-    let (value, _) = parse(lua, out, resp3)?;
-    let failed = out.first() == Some(&b'-');
-    Ok((value, failed))
+    Ok(())
+}
+
+/// `redis.acl_check_cmd`: whether the running script's user may run the command, or
+/// Redis's error (no argument, an unknown command, an argument of another type) raised as
+/// `redis.call` raises its errors. A Rust function, as `redis.call`, so that
+/// `return redis.acl_check_cmd(...)` keeps the script's frame for the error's line.
+fn acl_check_function(
+    lua: &Lua,
+    bridge: Table,
+    slot: Arc<HostSlot>,
+) -> mlua::Result<mlua::Function> {
+    let pending = lua.create_string("pending")?;
+    lua.create_function(move |lua, args: MultiValue| {
+        let verdict = if args.is_empty() {
+            Err("ERR Please specify at least one argument for this redis lib call")
+        } else {
+            slot.with(|frame| {
+                let Scratch { bytes, ranges, .. } = &mut *frame.scratch;
+                command_args(&args, bytes, ranges).map_err(|()| {
+                    "ERR Lua redis lib command arguments must be strings or integers"
+                })?;
+                frame
+                    .host
+                    .acl_check(Args::new(bytes, ranges))
+                    .ok_or("ERR Invalid command passed to redis.acl_check_cmd()")
+            })
+            .unwrap_or(Err(
+                "ERR redis.acl_check_cmd can only be called inside a script invocation",
+            ))
+        };
+        verdict.or_else(|msg| {
+            let t = lua.create_table()?;
+            t.raw_set("err", msg)?;
+            bridge.raw_set(&pending, t)?;
+            Err(mlua::Error::RuntimeError(
+                "redis.acl_check_cmd failed".into(),
+            ))
+        })
+    })
 }
 
 /// A Lua number as Lua 5.1 prints it (`%.14g`), the form Redis passes to commands.
@@ -373,7 +429,7 @@ fn call_function(
 }
 
 /// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]; the `redis`
-/// table keeps them for good), `where` (the error handler's source and line of the
+/// table keeps them for good), `acl_check` (see [`acl_check_function`]), `where` (the error handler's source and line of the
 /// function that raised, skipping C functions and the prelude), `describe` (an error
 /// raised by Rust as its message) and `sha1hex`.
 pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
@@ -386,6 +442,10 @@ pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<
     t.raw_set(
         "pcall",
         call_function(lua, bridge.clone(), slot.clone(), false)?,
+    )?;
+    t.raw_set(
+        "acl_check",
+        acl_check_function(lua, bridge.clone(), slot.clone())?,
     )?;
     t.raw_set(
         "describe",

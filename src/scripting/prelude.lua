@@ -89,10 +89,8 @@ end
 function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
 function redis.debug() end
-function redis.acl_check_cmd(...)
-  if select("#", ...) < 1 then raise("ERR Please specify at least one argument for this redis lib call") end
-  return true
-end
+-- Whether the user running the script may run the command (ACL rules, keys included).
+redis.acl_check_cmd = helpers.acl_check
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
 redis.REDIS_VERSION = "7.0.0"

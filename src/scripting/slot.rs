@@ -100,6 +100,10 @@ mod tests {
         }
 
         fn deny_writes(&mut self) {}
+
+        fn acl_check(&mut self, _: Args<'_>) -> Option<bool> {
+            None
+        }
     }
 
     #[test]

@@ -32,6 +32,15 @@ fn catalog_id(index: usize) -> Option<CommandId> {
     .flatten()
 }
 
+/// Whether `user` may run this request (`index`: its command's place in the [`registry`]),
+/// with no reply written and nothing logged: `redis.acl_check_cmd` from a script.
+pub(super) fn allows(user: &auth::User, args: Args<'_>, index: usize) -> bool {
+    match catalog_id(index).map(|id| catalog::subcommand(id, args.len(), |i| args.get(i))) {
+        Some(id) => user.check(id, args.len(), |i| args.get(i)).is_ok(),
+        None => user.may_run_everything(),
+    }
+}
+
 /// Whether the connection's user may run this request (`index`: its command's place in
 /// the [`registry`]); when not, writes Redis's `-NOPERM` error and records the refusal in
 /// `ACL LOG`. Per request this is a bit test and the key patterns, no name lookup (but a

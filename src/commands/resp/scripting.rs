@@ -90,6 +90,12 @@ impl Host for ScriptHost<'_, '_> {
     fn deny_writes(&mut self) {
         self.read_only = true;
     }
+
+    fn acl_check(&mut self, args: Args<'_>) -> Option<bool> {
+        let index = registry().index(args.get(0))?;
+        let user = &self.call.login.user;
+        Some(user.unrestricted() || super::acl::allows(user, args, index))
+    }
 }
 
 /// Runs `target` with the keys and arguments of an EVAL-style command (`args[2]` is the
