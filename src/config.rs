@@ -10,7 +10,6 @@
 //! - `-I` below 512k lowers the default `slab_chunk_max` to `-I` (memcached refuses);
 //! - memcached `-o` tunables for parts slabd does not have are accepted and ignored
 //!   ([`Settings::ignored_options`]);
-//! - `-p 0` picks a free port (memcached: no TCP port); `-p -1` does too, as in memcached;
 //! - `--resp-port`, `--requirepass`, `--databases` and `--config` are slabd's own.
 //!
 //! A config file holds one flag per line (`-m 64`), `#` comments and blank lines, as
@@ -29,8 +28,11 @@ use crate::directives::{self, Repeat};
 /// settings` where one exists.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
-    /// `-p`: TCP port (0 picks a free port; the bound address is reported on stderr).
+    /// `-p`: TCP port (0 here: a free port, from `-p -1`; the bound address is reported on
+    /// stderr).
     pub port: u16,
+    /// False after `-p 0`, which turns the memcached TCP port off, as in memcached.
+    pub tcp_enabled: bool,
     /// `-l`: addresses to listen on.
     pub listen: Vec<String>,
     /// `-s`: unix socket path (TCP is off when set, as memcached does).
@@ -44,7 +46,7 @@ pub struct Settings {
     /// `--resp-port`: port serving RESP only.
     pub resp_port: u16,
     /// `--resp-port` was given. Without it there is no RESP port; with `--resp-port 0` the
-    /// RESP listener takes a free port, as `-p 0` does (the bound address is reported).
+    /// RESP listener takes a free port, as `-p -1` does (the bound address is reported).
     pub resp_enabled: bool,
     /// `-m` in bytes.
     pub memory_limit: usize,
@@ -70,7 +72,7 @@ pub struct Settings {
     /// Redis `proto-max-bulk-len`: the longest RESP bulk string (keys and values over RESP;
     /// values are further bounded by `-m`).
     pub proto_max_bulk_len: usize,
-    /// `-o slab_chunk_max` in bytes.
+    /// `-o slab_chunk_max` (given in kilobytes), in bytes.
     pub slab_chunk_max: usize,
     /// `-C`: CAS disabled.
     pub no_cas: bool,
@@ -171,6 +173,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             port: 11211,
+            tcp_enabled: true,
             listen: vec!["127.0.0.1".to_string()],
             unix_socket: None,
             unix_mask: 0o700,
@@ -759,6 +762,8 @@ fn apply(s: &mut Settings, m: &ArgMatches, chunk_max_given: &mut bool) -> Result
     };
     if let Some(v) = get("port") {
         s.port = port("-p", v)?;
+        // memcached: `-p 0` is no TCP port at all (-1 is the free one).
+        s.tcp_enabled = number::<i64>("-p", v)? != 0;
     }
     if let Some(v) = get("udp-port") {
         s.udp_enabled = number::<i64>("-U", v)? != 0;
@@ -995,10 +1000,21 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
             s.hashpower = n as u8;
         }
         "slab_chunk_max" => {
-            s.slab_chunk_max = size("-o slab_chunk_max", numeric()?)?;
-            if s.slab_chunk_max == 0 {
-                return Err(ConfigError::new("-o", "slab_chunk_max must be > 0"));
+            // memcached 1.6.24 and later (1b3b855): kilobytes, 1 to 1024; earlier 1.6
+            // releases documented kilobytes but read bytes.
+            let v =
+                value.ok_or_else(|| ConfigError::new("-o", "Missing slab_chunk_max argument"))?;
+            let kb: i64 = v.trim().parse().map_err(|_| {
+                ConfigError::new("-o", "could not parse argument to slab_chunk_max")
+            })?;
+            if kb <= 0 {
+                return Err(ConfigError::new("-o", "slab_chunk_max must be >= 0"));
             }
+            if kb > 1024 {
+                let msg = "slab_chunk_max must be specified in kilobytes.";
+                return Err(ConfigError::new("-o", msg));
+            }
+            s.slab_chunk_max = (kb as usize) << 10;
             *chunk_max_given = true;
         }
         "maxconns_fast" => s.maxconns_fast = true,
@@ -1031,6 +1047,10 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
 /// Checks that hold between flags, after the file and the command line are both read.
 fn validate(s: &mut Settings, chunk_max_given: bool) -> Result<(), ConfigError> {
     authentication(s)?;
+    if s.tls.enabled && !s.tcp_enabled {
+        let msg = "ERROR: You cannot enable SSL without a TCP port.";
+        return Err(ConfigError::new("-Z", msg));
+    }
     let i = s.item_size_max;
     if i < ITEM_SIZE_MIN {
         return Err(ConfigError::new(
@@ -1361,12 +1381,66 @@ mod tests {
         let s = run(&["-I", "64k"]).unwrap();
         assert_eq!(s.slab_chunk_max, 64 << 10);
         assert_eq!(
-            err(&["-I", "64k", "-o", "slab_chunk_max=128k"]).message,
+            err(&["-I", "64k", "-o", "slab_chunk_max=128"]).message,
             "slab_chunk_max (bytes: 131072) cannot be larger than -I (item_size_max 65536)"
         );
-        assert!(err(&["-I", "3000", "-o", "slab_chunk_max=2048"])
+        assert!(err(&["-I", "3000", "-o", "slab_chunk_max=2"])
             .message
             .contains("evenly divisible"));
+    }
+
+    #[test]
+    fn slab_chunk_max_is_in_kilobytes_as_memcached_1_6_24() {
+        assert_eq!(
+            run(&["-o", "slab_chunk_max=16"]).unwrap().slab_chunk_max,
+            16 << 10
+        );
+        assert_eq!(
+            run(&["-o", "slab_chunk_max=512"]).unwrap().slab_chunk_max,
+            512 << 10
+        );
+        let s = run(&["-I", "1024", "-o", "slab_chunk_max=1"]).unwrap();
+        assert_eq!((s.item_size_max, s.slab_chunk_max), (1024, 1024));
+        for (arg, msg) in [
+            (
+                "slab_chunk_max=16384",
+                "slab_chunk_max must be specified in kilobytes.",
+            ),
+            ("slab_chunk_max=0", "slab_chunk_max must be >= 0"),
+            ("slab_chunk_max=-4", "slab_chunk_max must be >= 0"),
+            (
+                "slab_chunk_max=16k",
+                "could not parse argument to slab_chunk_max",
+            ),
+            ("slab_chunk_max", "Missing slab_chunk_max argument"),
+        ] {
+            assert_eq!(err(&["-o", arg]).message, msg, "{arg}");
+        }
+        // One chunk as large as the default -I (1m) is allowed.
+        assert_eq!(
+            run(&["-o", "slab_chunk_max=1024"]).unwrap().slab_chunk_max,
+            1 << 20
+        );
+    }
+
+    #[test]
+    fn port_zero_turns_tcp_off_and_minus_one_picks_a_free_port() {
+        let s = run(&[]).unwrap();
+        assert_eq!((s.port, s.tcp_enabled), (11211, true));
+        let s = run(&["-p", "0"]).unwrap();
+        assert!(!s.tcp_enabled);
+        let s = run(&["-p", "-1"]).unwrap();
+        assert_eq!((s.port, s.tcp_enabled), (0, true));
+        // memcached: UDP on, TCP off.
+        let s = run(&["-p", "0", "-U", "11311"]).unwrap();
+        assert_eq!(
+            (s.tcp_enabled, s.udp_enabled, s.udp_port),
+            (false, true, 11311)
+        );
+        assert_eq!(
+            err(&["-p", "0", "-Z"]).message,
+            "ERROR: You cannot enable SSL without a TCP port."
+        );
     }
 
     #[test]
@@ -1385,7 +1459,7 @@ mod tests {
             "-o",
             "no_slab_reassign,slab_automove=2,no_lru_crawler,no_lru_maintainer",
             "-o",
-            "idle_timeout=30,hashpower=20,slab_chunk_max=16384,modern",
+            "idle_timeout=30,hashpower=20,slab_chunk_max=16,modern",
         ])
         .unwrap();
         assert!(!s.slab_reassign && !s.lru_crawler && !s.lru_maintainer);

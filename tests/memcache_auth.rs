@@ -66,7 +66,7 @@ fn ascii_login_before_anything_else() {
 fn malformed_auth_file_refuses_to_start() {
     let path = auth_file("bad-auth", "nocolon\n");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-Y", &path])
+        .args(["-p", "-1", "-Y", &path])
         .output()
         .unwrap();
     assert!(!out.status.success());

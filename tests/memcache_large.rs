@@ -267,7 +267,7 @@ fn values_sent_from_their_items_survive_overwrite_delete_and_eviction() {
 fn a_value_over_many_small_chunks_is_received_whole() {
     // 16 KiB chunks: a 745,472-byte value spans 46 of them, more than one readv takes
     // (memcached's t/chunked-items.t).
-    let d = Daemon::start(&["-m", "48", "-t", "2", "-o", "slab_chunk_max=16384"]);
+    let d = Daemon::start(&["-m", "48", "-t", "2", "-o", "slab_chunk_max=16"]);
     let mut c = d.connect();
     for len in [200 << 10, 745_472, 1_000_000] {
         let v = value(len, 9);

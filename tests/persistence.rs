@@ -357,7 +357,14 @@ fn a_corrupt_dump_stops_start_up() {
     let dir = temp_dir("corrupt");
     std::fs::write(dir.join("dump.rdb"), b"REDIS0010\xfe\x00\x00\x01k").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1", "--dir", dir.to_str().unwrap()])
+        .args([
+            "-p",
+            "-1",
+            "-l",
+            "127.0.0.1",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -150,7 +150,14 @@ fn torn_tail_is_truncated_or_refused_as_configured() {
     std::fs::write(&incr, &bytes).unwrap();
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1", "--dir", dir.to_str().unwrap()])
+        .args([
+            "-p",
+            "-1",
+            "-l",
+            "127.0.0.1",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
         .args(["--appendonly", "yes", "--aof-load-truncated", "no"])
         .output()
         .unwrap();
@@ -187,7 +194,7 @@ fn corruption_in_the_middle_names_file_and_offset() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
         .args([
             "-p",
-            "0",
+            "-1",
             "-l",
             "127.0.0.1",
             "--dir",

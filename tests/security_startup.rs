@@ -133,10 +133,10 @@ impl Drop for Running {
     }
 }
 
-/// Starts slabd with `-p 0 -l 127.0.0.1` and `args`; every listener as (kind, address).
+/// Starts slabd with `-p -1 -l 127.0.0.1` and `args`; every listener as (kind, address).
 fn listening(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(["-p", "-1", "-l", "127.0.0.1"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -163,7 +163,7 @@ fn listening(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
 /// Runs slabd to its exit or its `ready` line; returns (exit code if it exited, stderr).
 fn start_output(args: &[&str]) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(["-p", "-1", "-l", "127.0.0.1"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

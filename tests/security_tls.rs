@@ -124,7 +124,7 @@ impl Drop for Running {
 /// Starts slabd on 127.0.0.1 with `args`; its listeners as (kind, address).
 fn start(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(["-p", "-1", "-l", "127.0.0.1"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -419,7 +419,7 @@ fn a_bad_tls_setup_stops_start_up() {
     let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
         .args([
             "-p",
-            "0",
+            "-1",
             "-l",
             "127.0.0.1",
             "-Z",
@@ -568,7 +568,7 @@ fn memcached_ssl_ciphers_limits_tls12_and_a_bad_list_stops_start_up() {
         pki.path("server.key"),
     );
     let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1", "-Z", "-o", &bad])
+        .args(["-p", "-1", "-l", "127.0.0.1", "-Z", "-o", &bad])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -605,7 +605,7 @@ fn encrypted_key_files_need_tls_key_file_pass() {
     let key_at = args.iter().position(|a| a == "--tls-key-file").unwrap() + 1;
     args[key_at] = encrypted.clone();
     let out = Command::new(env!("CARGO_BIN_EXE_slabd"))
-        .args(["-p", "0", "-l", "127.0.0.1"])
+        .args(["-p", "-1", "-l", "127.0.0.1"])
         .args(&args)
         .output()
         .unwrap();

@@ -211,7 +211,7 @@ fn config_file_is_read_and_the_command_line_wins() {
     let dir = std::env::temp_dir().join(format!("slabd-test-conf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("memcached.conf");
-    // The harness's own `-p 0` comes first on the command line and overrides `-p 1`.
+    // The harness's own `-p -1` comes first on the command line and overrides `-p 1`.
     std::fs::write(&path, "# test\n-p 1\n\n-c 1\n-m 16\n").unwrap();
     let d = Daemon::start(&["--config", path.to_str().unwrap()]);
     let mut a = d.connect();

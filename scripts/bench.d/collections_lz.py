@@ -52,7 +52,7 @@ class Server:
         self.name = name
         self.port = free_port()
         if name == "slabd":
-            cmd = [SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(self.port),
+            cmd = [SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(self.port),
                    "-t", "2", "-m", "1024"]
         else:
             cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",

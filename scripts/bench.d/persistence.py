@@ -40,7 +40,7 @@ def free_port():
 
 
 def start_slabd(d, *extra):
-    p = subprocess.Popen([SLABD, "-p", "0", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
+    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
                           "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)

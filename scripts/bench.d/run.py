@@ -71,7 +71,7 @@ class Server:
     def start(self):
         log = open(self.log_path, "w")
         if self.kind == "slabd":
-            argv = [self.binary, "-p", "0", "-l", "127.0.0.1", "-m", str(self.mem_mb),
+            argv = [self.binary, "-p", "-1", "-l", "127.0.0.1", "-m", str(self.mem_mb),
                     "-t", str(self.threads), "-c", "4096", "--resp-port", "0"]
         elif self.kind == "memcached":
             self.port = free_port()

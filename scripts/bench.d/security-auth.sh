@@ -12,7 +12,7 @@ ROUNDS="${ROUNDS:-3}"
 N="${N:-2000000}"
 PIPELINE="${PIPELINE:-16}"
 P=26501
-$SLABD -p 0 -l 127.0.0.1 --resp-port $P -t 2 -m 256 2>/dev/null &
+$SLABD -p -1 -l 127.0.0.1 --resp-port $P -t 2 -m 256 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT
 sleep 0.5

@@ -4,7 +4,7 @@
 set -u
 C="${CERTS:?CERTS=dir with ca.crt, server.crt, server.key}"
 SLABD="${SLABD:-$(dirname "$0")/../../target/release/slabd}"
-$SLABD -p 0 -l 127.0.0.1 -t 2 -m 256 --tls-port 26510 --tls-cert-file $C/server.crt --tls-key-file $C/server.key --tls-auth-clients no --resp-port 26512 2>/dev/null &
+$SLABD -p -1 -l 127.0.0.1 -t 2 -m 256 --tls-port 26510 --tls-cert-file $C/server.crt --tls-key-file $C/server.key --tls-auth-clients no --resp-port 26512 2>/dev/null &
 s=$!
 redis-server --port 0 --tls-port 26511 --tls-cert-file $C/server.crt --tls-key-file $C/server.key --tls-auth-clients no --save "" --appendonly no --daemonize no >/dev/null 2>&1 &
 r=$!

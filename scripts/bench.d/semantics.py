@@ -147,7 +147,7 @@ def main():
     ap.add_argument("--threads", default="2")
     a = ap.parse_args()
     sp, rp = free_port(), free_port()
-    slabd = subprocess.Popen([a.slabd, "-p", "0", "-l", "127.0.0.1", "--resp-port", str(sp),
+    slabd = subprocess.Popen([a.slabd, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(sp),
                               "-t", a.threads, "-m", "512"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = subprocess.Popen(["redis-server", "--port", str(rp), "--bind", "127.0.0.1",

@@ -33,7 +33,7 @@ if [ "$server" = memcached ]; then
     sleep 0.05
   done
 else
-  "$SLABD" -p 0 -l 127.0.0.1 -t 2 2>"$work/server.log" &
+  "$SLABD" -p -1 -l 127.0.0.1 -t 2 2>"$work/server.log" &
   pid=$!
   for _ in $(seq 200); do
     grep -qx ready "$work/server.log" 2>/dev/null && break

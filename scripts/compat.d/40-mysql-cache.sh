@@ -23,7 +23,7 @@ if [ "${COMPAT_SERVER:-slabd}" = memcached ]; then
     sleep 0.1
   done
 else
-  "$SLABD" -p 0 -l 127.0.0.1 -m 64 2>"$tmp/cache.log" &
+  "$SLABD" -p -1 -l 127.0.0.1 -m 64 2>"$tmp/cache.log" &
   cache_pid=$!
   for _ in $(seq 200); do
     grep -qx ready "$tmp/cache.log" && break

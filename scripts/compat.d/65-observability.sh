@@ -16,7 +16,7 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 metrics=$(free_port)
-"$SLABD" -p 0 -l 127.0.0.1 --resp-port 0 -t 2 --metrics-port "$metrics" >/dev/null 2>"$work/log" &
+"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 --metrics-port "$metrics" >/dev/null 2>"$work/log" &
 pid=$!
 for _ in $(seq 100); do grep -qx ready "$work/log" && break; sleep 0.1; done
 grep -qx ready "$work/log" || { cat "$work/log" >&2; fail "slabd did not start"; }

@@ -50,7 +50,7 @@ sdir="$work/slabd"
 mkdir -p "$sdir"
 cp "$work/redis/dump.rdb" "$sdir/dump.rdb"
 start_slabd() {
-  "$SLABD" -p 0 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$sdir" "$@" 2>"$work/slabd.log" &
+  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$sdir" "$@" 2>"$work/slabd.log" &
   spid=$!
   pids+=($spid)
   for _ in $(seq 100); do
@@ -88,7 +88,7 @@ echo "70-persistence: redis-server 7.0 loaded slabd's dump ($(wc -l <"$work/back
 # --- slabd's AOF (collection writes logged as commands) replays in redis-server 7.0 -------
 adir="$work/slabd-aof"
 mkdir -p "$adir"
-"$SLABD" -p 0 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$adir" --appendonly yes \
+"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$adir" --appendonly yes \
   --appendfsync always 2>"$work/slabd-aof.log" &
 apid=$!
 pids+=($apid)

@@ -75,7 +75,7 @@ class Instance:
         return p, log
 
     def start_slabd(self, binary):
-        p, log = self.spawn([binary, "-p", "0", "-l", "127.0.0.1", "-m", "64", "-t", "1",
+        p, log = self.spawn([binary, "-p", "-1", "-l", "127.0.0.1", "-m", "64", "-t", "1",
                              "--resp-port", "0"], "slabd")
         deadline = time.time() + 20
         while time.time() < deadline:

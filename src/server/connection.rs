@@ -515,7 +515,10 @@ impl Connection {
                     return self.end_turn(ctx, stats, Next::Wait);
                 }
                 let input = &self.rbuf[self.start..];
-                if input.is_empty() {
+                // A binary value that arrived whole into its item runs its command, using no
+                // input (there may be none left).
+                let completing = self.session.memcache.value_received();
+                if input.is_empty() && !completing {
                     need_input = true;
                     break;
                 }
@@ -549,6 +552,7 @@ impl Connection {
                     // Just registered (run again at once, so a write that raced with the
                     // registration is seen) or parked until an event or the deadline.
                     Step::Blocked => continue,
+                    Step::Done(0) if completing => served += 1,
                     // Using nothing would serve the same bytes forever: wait for more.
                     Step::Incomplete | Step::Done(0) => {
                         if self.partial_since.is_none() {

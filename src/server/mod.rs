@@ -159,13 +159,13 @@ impl Listener {
 }
 
 /// Binds every listener the settings ask for: `-s` (which turns the memcached TCP port
-/// off, as in memcached), else `-p` on each `-l` address, and `--resp-port` on each when
+/// off, as in memcached), else `-p` on each `-l` address (none for `-p 0`), and `--resp-port` on each when
 /// that flag was given.
 pub fn bind(settings: &Settings) -> Result<Vec<Listener>, BindError> {
     let mut listeners = Vec::new();
     if let Some(path) = &settings.unix_socket {
         listeners.push(bind_unix(path, settings.unix_mask, settings.backlog)?);
-    } else {
+    } else if settings.tcp_enabled {
         for addr in resolve(&settings.listen, settings.port)? {
             let mut l = bind_tcp(addr, settings.backlog, Protocol::Detect)?;
             l.tls = settings.tls.enabled;

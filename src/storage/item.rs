@@ -504,13 +504,20 @@ impl<'a> Item<'a> {
 
     /// Tails of a chained item, in order.
     pub fn tails(&self, out: &mut Vec<ChunkId>) {
+        self.for_each_tail(|t| out.push(t));
+    }
+
+    /// Calls `f` with each tail chunk of a chained item, in order (none for a plain item).
+    /// A tail's link to the next is read before `f` sees it, so `f` may free the tail.
+    pub fn for_each_tail(&self, mut f: impl FnMut(ChunkId)) {
         if !self.is_chained() {
             return;
         }
         let mut next = self.chain_info().1;
         while next != NO_CHUNK {
-            out.push(next);
-            next = Item::new(self.arena, next).flags();
+            let after = Item::new(self.arena, next).flags();
+            f(next);
+            next = after;
         }
     }
 

@@ -654,14 +654,9 @@ impl Core {
 
     /// [`Core::free_item`] without the pin check.
     pub fn free_item_now(&self, chunk: ChunkId) {
-        let it = Item::new(&self.arena, chunk);
-        if it.is_chained() {
-            let mut tails = Vec::new();
-            it.tails(&mut tails);
-            for t in tails {
-                self.free_chunk(t);
-            }
-        }
+        // No class lock is held here, so each tail goes to its class's free list at once
+        // (no list of tails to allocate).
+        Item::new(&self.arena, chunk).for_each_tail(|t| self.free_chunk(t));
         self.free_chunk(chunk);
     }
 

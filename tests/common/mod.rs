@@ -26,7 +26,7 @@ impl Daemon {
     /// Starts slabd on free loopback ports with `args` added (`-p 0 -l 127.0.0.1` come first).
     pub fn start(args: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
-            .args(["-p", "0", "-l", "127.0.0.1"])
+            .args(["-p", "-1", "-l", "127.0.0.1"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

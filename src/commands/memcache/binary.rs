@@ -9,8 +9,8 @@
 use std::sync::atomic::Ordering;
 
 use super::{
-    auth, count_arith, count_delete, count_lookup, count_set, count_store, flush_delay, stats,
-    PrefixOp,
+    auth, count_arith, count_delete, count_lookup, count_set, count_store, flush_delay, receive,
+    send, stats, PrefixOp, Value,
 };
 use crate::commands::{Context, Session, Step};
 use crate::protocol::memcache::binary::{
@@ -34,6 +34,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         let n = session.memcache.swallow.min(input.len());
         session.memcache.swallow -= n;
         return Step::Done(n);
+    }
+    if session.memcache.receiving.is_some() {
+        return receive::step(ctx, session, input, out);
     }
     let p = match frame(input) {
         Frame::Incomplete => return Step::Incomplete,
@@ -73,6 +76,11 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     let (value, consumed) = if op.has_value() {
         let len = h.value_len();
         if p.rest.len() < len {
+            if let Op::Store(store_op) = op {
+                // A large value goes straight into its item (commands::memcache::receive).
+                let step = receive::begin_binary(ctx, session, &p, store_op, quiet);
+                return step.unwrap_or(Step::Incomplete);
+            }
             return Step::Incomplete;
         }
         (&p.rest[..len], head + len)
@@ -286,7 +294,7 @@ fn get(
         if with_key {
             out.extend_from_slice(key);
         }
-        if with_value {
+        if with_value && !send::pin_value(ctx, session, item, out.len()) {
             item.copy_value_to(out);
         }
     });
@@ -314,13 +322,27 @@ fn store(
     value: &[u8],
     out: &mut Vec<u8>,
 ) {
-    let stats = &ctx.threads[session.worker];
-    let h = &p.header;
-    let clock = ctx.store.clock();
-    let (flags, exptime) = match op {
+    let extras = match op {
         StoreOp::Append | StoreOp::Prepend => (0, 0),
         _ => (p.extra_u32(0), p.extra_u32(4)),
     };
+    let value = Value::Bytes(value);
+    store_value(
+        ctx, session, &p.header, p.key, op, quiet, extras, value, out,
+    );
+}
+
+/// The store's write for a binary storage request (its value aside when it is received
+/// into a reserved item).
+pub(super) fn store_write<'a>(
+    ctx: &Context,
+    h: &Header,
+    key: &'a [u8],
+    op: StoreOp,
+    flags: u32,
+    exptime: u32,
+    value: &'a [u8],
+) -> Write<'a> {
     let mode = match op {
         StoreOp::Set => Mode::Set,
         StoreOp::Add => Mode::Add,
@@ -328,19 +350,45 @@ fn store(
         StoreOp::Append => Mode::Append,
         StoreOp::Prepend => Mode::Prepend,
     };
-    let expiry = clock.memcache_expiry(i64::from(exptime));
-    let mut w = Write::new(0, p.key, value, flags, expiry, mode);
-    let cas = h.cas != 0 && matches!(op, StoreOp::Set | StoreOp::Add | StoreOp::Replace);
+    let expiry = ctx.store.clock().memcache_expiry(i64::from(exptime));
+    let mut w = Write::new(0, key, value, flags, expiry, mode);
     if h.cas != 0 {
         w.compare_cas = Some(h.cas);
-        if cas {
+        if matches!(op, StoreOp::Set | StoreOp::Add | StoreOp::Replace) {
             w.mode = Mode::Set;
         }
     }
-    let class = ctx.store.class_of(p.key.len(), value.len());
+    w
+}
+
+/// Runs a binary storage request with its value, whole in `value` or received into a
+/// reserved item, and writes its response. `extras`: the flags and exptime.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn store_value(
+    ctx: &Context,
+    session: &Session,
+    h: &Header,
+    key: &[u8],
+    op: StoreOp,
+    quiet: bool,
+    extras: (u32, u32),
+    value: Value<'_>,
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    let (bytes, value_len) = match &value {
+        Value::Bytes(b) => (*b, b.len()),
+        Value::Reserved(r) => (&[][..], r.value_len()),
+    };
+    let w = store_write(ctx, h, key, op, extras.0, extras.1, bytes);
+    let cas = h.cas != 0 && matches!(op, StoreOp::Set | StoreOp::Add | StoreOp::Replace);
+    let class = ctx.store.class_of(key.len(), value_len);
     count_set(stats, class);
-    ctx.memcache.record(p.key, PrefixOp::Set);
-    let outcome = ctx.store.store(&w);
+    ctx.memcache.record(key, PrefixOp::Set);
+    let outcome = match value {
+        Value::Reserved(r) => ctx.store.commit_reserved(&w, r, |_| ()).0,
+        Value::Bytes(_) => ctx.store.store(&w),
+    };
     count_store(stats, class, cas, outcome);
     let status = match outcome {
         StoreOutcome::Stored { cas } => {

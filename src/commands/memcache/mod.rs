@@ -106,6 +106,14 @@ impl State {
             .map(|r| &mut r.reserved)
             .filter(|r| r.remaining() > 0)
     }
+
+    /// A binary value is in its item whole but its command has not run: the connection
+    /// serves the session even with no input (a binary value has no `\r\n` to wait for).
+    pub fn value_received(&self) -> bool {
+        self.receiving
+            .as_ref()
+            .is_some_and(receive::Receiving::binary_complete)
+    }
 }
 
 /// The connection is closing: frees an item whose value was still being received and
