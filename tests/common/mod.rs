@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 pub struct Daemon {
     child: Child,
-    /// The memcached port (`-p 0` picks a free one).
+    /// The memcached port (`-p -1` picks a free one).
     pub addr: SocketAddr,
     /// The RESP port, when started with `--resp-port 0`.
     pub resp_addr: Option<SocketAddr>,
@@ -23,7 +23,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts slabd on free loopback ports with `args` added (`-p 0 -l 127.0.0.1` come first).
+    /// Starts slabd on free loopback ports with `args` added (`-p -1 -l 127.0.0.1` come first).
     pub fn start(args: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
             .args(["-p", "-1", "-l", "127.0.0.1"])
