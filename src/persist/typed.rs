@@ -1,6 +1,7 @@
 //! Collections between the store and the files: a stored value read into the
-//! [`Value`] model (for the RDB writer and the AOF), and a [`Value`] turned into the RESP
-//! commands that rebuild it (for loading and AOF records), so persistence reaches each
+//! [`Value`] model (for the RDB writer and the AOF), and a [`Value`] built straight into
+//! the encoding its commands would give it (for loading and RESTORE) or turned into the
+//! RESP commands that rebuild it (for AOF records), so persistence reaches each
 //! collection only through its owner's public types and commands.
 //!
 //! Every type the store holds is read here (strings, hashes, sets, lists, sorted sets).

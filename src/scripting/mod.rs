@@ -19,8 +19,8 @@
 //! modify a readonly table`), and the library tables (`redis`, `string`, `cjson`…) are
 //! read-only proxies as well. The Lua heap is capped at [`LUA_HEAP_LIMIT`].
 //!
-//! **Time.** A hook runs every 100,000 instructions: past `busy-reply-threshold` the
-//! script lets the other workers serve again, answering `-BUSY` (see
+//! **Time.** A hook runs every 10,000 instructions (`HOOK_EVERY`): past
+//! `busy-reply-threshold` the script lets the other workers serve again, answering `-BUSY` (see
 //! `commands::gate`), and a SCRIPT KILL from any of them ends the script with an error,
 //! unless it has already written (then SCRIPT KILL answers `-UNKILLABLE`).
 
