@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::binary::{read_response, req};
 use common::{Conn, Daemon};
 
 const GET: u8 = 0x00;
@@ -37,21 +38,6 @@ const SASL_AUTH: u8 = 0x21;
 const SASL_STEP: u8 = 0x22;
 const GATK: u8 = 0x23;
 const GATKQ: u8 = 0x24;
-
-/// A request packet.
-fn req(op: u8, extras: &[u8], key: &[u8], value: &[u8], opaque: u32, cas: u64) -> Vec<u8> {
-    let mut v = vec![0x80, op];
-    v.extend_from_slice(&(key.len() as u16).to_be_bytes());
-    v.push(extras.len() as u8);
-    v.extend_from_slice(&[0, 0, 0]);
-    v.extend_from_slice(&((extras.len() + key.len() + value.len()) as u32).to_be_bytes());
-    v.extend_from_slice(&opaque.to_be_bytes());
-    v.extend_from_slice(&cas.to_be_bytes());
-    v.extend_from_slice(extras);
-    v.extend_from_slice(key);
-    v.extend_from_slice(value);
-    v
-}
 
 /// A response packet.
 fn res(
@@ -88,35 +74,6 @@ fn arith_extras(delta: u64, initial: u64, exptime: u32) -> Vec<u8> {
     e.extend_from_slice(&initial.to_be_bytes());
     e.extend_from_slice(&exptime.to_be_bytes());
     e
-}
-
-/// One response: header, then its body.
-struct Response {
-    opcode: u8,
-    status: u16,
-    extras: Vec<u8>,
-    key: Vec<u8>,
-    value: Vec<u8>,
-    opaque: u32,
-    cas: u64,
-}
-
-fn read_response(c: &mut Conn) -> Response {
-    let h = c.read_exact(24);
-    assert_eq!(h[0], 0x81, "response magic");
-    let key_len = u16::from_be_bytes([h[2], h[3]]) as usize;
-    let extras_len = h[4] as usize;
-    let body = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
-    let b = c.read_exact(body);
-    Response {
-        opcode: h[1],
-        status: u16::from_be_bytes([h[6], h[7]]),
-        extras: b[..extras_len].to_vec(),
-        key: b[extras_len..extras_len + key_len].to_vec(),
-        value: b[extras_len + key_len..].to_vec(),
-        opaque: u32::from_be_bytes([h[12], h[13], h[14], h[15]]),
-        cas: u64::from_be_bytes(h[16..24].try_into().unwrap()),
-    }
 }
 
 /// Sets `key` and returns the CAS the server answered with.

@@ -4,6 +4,8 @@
 //! `listening on <tcp|resp|unix> <address>`, then a line `ready`.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
