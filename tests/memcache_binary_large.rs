@@ -153,23 +153,13 @@ fn storage_opcodes_with_large_values() {
     check_get(&mut c, b"q", 4, &b);
 }
 
-fn curr_connections(c: &mut Conn) -> u64 {
-    c.send(b"stats\r\n");
-    let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
-    let line = stats
-        .lines()
-        .find(|l| l.starts_with("STAT curr_connections "))
-        .unwrap();
-    line.rsplit(' ').next().unwrap().parse().unwrap()
-}
-
 #[test]
 fn clients_leaving_mid_value_give_their_items_back() {
     // 8 MiB of item memory; each abandoned value holds about 1 MiB while it is received,
     // so forty of them would exhaust it if their items were not freed.
     let d = Daemon::start(&["-m", "8", "-t", "2"]);
     let mut admin = d.connect();
-    let base = curr_connections(&mut admin);
+    let base = admin.stat("curr_connections");
     let v = value(900_000, 4);
     let packet = set_req(SET, b"gone", &v, 0, 0, 0);
     for _ in 0..40 {
@@ -178,7 +168,7 @@ fn clients_leaving_mid_value_give_their_items_back() {
         sleep(Duration::from_millis(5));
         drop(c);
         let started = Instant::now();
-        while curr_connections(&mut admin) > base && started.elapsed() < Duration::from_secs(10) {
+        while admin.stat("curr_connections") > base && started.elapsed() < Duration::from_secs(10) {
             sleep(Duration::from_millis(5));
         }
     }

@@ -161,22 +161,12 @@ fn a_claimed_length_past_the_item_limit_reserves_nothing() {
     );
 }
 
-fn curr_connections(c: &mut Conn) -> u64 {
-    c.send(b"stats\r\n");
-    let stats = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
-    let line = stats
-        .lines()
-        .find(|l| l.starts_with("STAT curr_connections "))
-        .unwrap();
-    line.rsplit(' ').next().unwrap().parse().unwrap()
-}
-
 #[test]
 fn clients_leaving_mid_value_give_their_items_back() {
     // 8 MiB of item memory; each abandoned value holds about 1 MiB while it is received.
     let d = Daemon::start(&["-m", "8", "-t", "2"]);
     let mut admin = d.connect();
-    let base = curr_connections(&mut admin);
+    let base = admin.stat("curr_connections");
     for _ in 0..40 {
         let mut c = d.connect();
         c.send(b"set gone 0 0 900000\r\n0123456789");
@@ -193,7 +183,7 @@ fn clients_leaving_mid_value_give_their_items_back() {
         }
         drop(c);
         let started = Instant::now();
-        while curr_connections(&mut admin) > base && started.elapsed() < Duration::from_secs(10) {
+        while admin.stat("curr_connections") > base && started.elapsed() < Duration::from_secs(10) {
             sleep(Duration::from_millis(5));
         }
     }

@@ -203,21 +203,6 @@ fn disable_watch_refuses_watch() {
     );
 }
 
-fn stat(c: &mut Conn, name: &str) -> u64 {
-    c.send(b"stats\r\n");
-    let mut all = Vec::new();
-    while !all.ends_with(b"END\r\n") {
-        all.extend(c.read_exact(1));
-    }
-    let text = String::from_utf8(all).unwrap();
-    let prefix = format!("STAT {name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
 /// A watcher that does not read fills its `watcher_logbuf_size` buffer (here 8 KB): later
 /// lines are skipped and counted, and once it reads again the next line is preceded by
 /// `skipped=N`; `log_watcher_*` stats count it all.
@@ -227,7 +212,7 @@ fn a_full_watcher_buffer_skips_lines_and_says_how_many() {
     let mut w = d.connect();
     w.roundtrip(b"watch fetchers\r\n", b"OK\r\n");
     let mut c = d.connect();
-    assert_eq!(stat(&mut c, "log_watchers"), 1);
+    assert_eq!(c.stat("log_watchers"), 1);
     // ~250-byte lines: far more than the socket buffers and 8 KB hold.
     let key = "k".repeat(200);
     let mut batch = Vec::new();
@@ -238,12 +223,12 @@ fn a_full_watcher_buffer_skips_lines_and_says_how_many() {
         c.send(&batch);
         c.read_exact(500);
     }
-    assert_eq!(stat(&mut c, "log_worker_written"), 40_000);
+    assert_eq!(c.stat("log_worker_written"), 40_000);
     // The watcher's worker takes the lines in its own time.
     let (mut skipped, mut sent) = (0, 0);
     for _ in 0..100 {
-        skipped = stat(&mut c, "log_watcher_skipped");
-        sent = stat(&mut c, "log_watcher_sent");
+        skipped = c.stat("log_watcher_skipped");
+        sent = c.stat("log_watcher_sent");
         if skipped + sent == 40_000 {
             break;
         }

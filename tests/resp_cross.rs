@@ -70,30 +70,19 @@ fn memcached_sees_database_0_only() {
     r.check(&["GET", "db1"], "$-1\r\n");
 }
 
-fn stat(mc: &mut common::Conn, name: &str) -> u64 {
-    mc.send(b"stats\r\n");
-    let text = String::from_utf8(mc.read_until(b"END\r\n")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
-        .unwrap_or_else(|| panic!("no {name}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn stats_and_info_count_the_same_traffic() {
     let d = daemon(&[]);
     let mut mc = d.connect();
     let mut r = d.connect_resp();
-    let hits = stat(&mut mc, "get_hits");
-    let misses = stat(&mut mc, "get_misses");
+    let hits = mc.stat("get_hits");
+    let misses = mc.stat("get_misses");
     r.check(&["SET", "a", "1"], "+OK\r\n");
     r.check(&["GET", "a"], "$1\r\n1\r\n");
     r.check(&["GET", "b"], "$-1\r\n");
     mc.roundtrip(b"get a\r\n", b"VALUE a 0 1\r\n1\r\nEND\r\n");
-    assert_eq!(stat(&mut mc, "get_hits"), hits + 2);
-    assert_eq!(stat(&mut mc, "get_misses"), misses + 1);
+    assert_eq!(mc.stat("get_hits"), hits + 2);
+    assert_eq!(mc.stat("get_misses"), misses + 1);
     let info = r.cmd(&["INFO", "stats"]);
     assert!(
         info.contains(&format!("keyspace_hits:{}\r\n", hits + 2)),

@@ -163,15 +163,6 @@ fn a_reply_larger_than_the_output_bound_is_sent_whole_before_the_next() {
     c.roundtrip(b"", b"END\r\n");
 }
 
-fn stat(c: &mut common::Conn, name: &str) -> u64 {
-    c.send(b"stats\r\n");
-    let text = String::from_utf8(c.read_until(b"END\r\n")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in stats"))
-}
-
 #[test]
 fn buffer_memory_is_reported_and_given_back_when_idle() {
     let d = Daemon::start(&["-t", "1", "-m", "64", "-I", "1m"]);
@@ -190,8 +181,8 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
     big.roundtrip(&set, b"+OK\r\n");
     big.roundtrip(b"*2\r\n$3\r\nGET\r\n$1\r\nq\r\n", &get_resp);
     // The connection keeps its buffers right after using them.
-    assert!(stat(&mut watcher, "read_buf_bytes") >= 600_000);
-    assert!(stat(&mut watcher, "response_obj_bytes") >= 600_000);
+    assert!(watcher.stat("read_buf_bytes") >= 600_000);
+    assert!(watcher.stat("response_obj_bytes") >= 600_000);
     // A memcached client's large value grows neither (received into and sent from the
     // item).
     let mut mc = d.connect();
@@ -204,8 +195,7 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
     let mut released = false;
     for _ in 0..60 {
         std::thread::sleep(Duration::from_millis(100));
-        if stat(&mut watcher, "read_buf_bytes") < 100_000
-            && stat(&mut watcher, "response_obj_bytes") < 600_000
+        if watcher.stat("read_buf_bytes") < 100_000 && watcher.stat("response_obj_bytes") < 600_000
         {
             released = true;
             break;
@@ -213,11 +203,11 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
     }
     assert!(released, "idle connection kept its buffers");
     big.roundtrip(b"*2\r\n$3\r\nGET\r\n$1\r\nq\r\n", &get_resp);
-    assert!(stat(&mut watcher, "read_buf_count") == 2);
+    assert!(watcher.stat("read_buf_count") == 2);
     drop(big);
     let mut closed = false;
     for _ in 0..100 {
-        if stat(&mut watcher, "curr_connections") == 1 {
+        if watcher.stat("curr_connections") == 1 {
             closed = true;
             break;
         }
@@ -225,7 +215,7 @@ fn buffer_memory_is_reported_and_given_back_when_idle() {
     }
     assert!(closed);
     // Closing takes the connection's buffers out of the gauges.
-    assert!(stat(&mut watcher, "read_buf_count") <= 1);
-    assert!(stat(&mut watcher, "read_buf_bytes") < 100_000);
-    assert!(stat(&mut watcher, "response_obj_bytes") < 100_000);
+    assert!(watcher.stat("read_buf_count") <= 1);
+    assert!(watcher.stat("read_buf_bytes") < 100_000);
+    assert!(watcher.stat("response_obj_bytes") < 100_000);
 }

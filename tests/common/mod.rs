@@ -173,6 +173,17 @@ impl Conn {
         }
     }
 
+    /// Sends memcached's `stats` and returns the number its `STAT name` line reports.
+    pub fn stat(&mut self, name: &str) -> u64 {
+        self.send(b"stats\r\n");
+        let text = String::from_utf8(self.read_until(b"END\r\n")).unwrap();
+        let prefix = format!("STAT {name} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in stats: {text}"))
+    }
+
     /// Sends `req` and asserts the reply is exactly `expect`.
     pub fn roundtrip(&mut self, req: &[u8], expect: &[u8]) {
         self.send(req);
