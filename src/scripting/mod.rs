@@ -152,6 +152,14 @@ impl RunState {
         }
     }
 
+    /// SHUTDOWN NOSAVE: the running script stops even if it wrote (the server is going
+    /// away, as Redis exits under it).
+    pub fn abort(&self) {
+        if self.running.load(Ordering::SeqCst) {
+            self.kill.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// A script or function is running (SORT sorts a set it reads, as Redis does for
     /// scripts).
     pub fn is_running(&self) -> bool {
@@ -605,6 +613,8 @@ impl Engine {
                     ));
                 }
                 hook_run.check_busy(&hook_gates);
+                // Past the threshold: this worker's other clients get -BUSY too.
+                hook_gates.serve_while_busy();
                 Ok(VmState::Continue)
             },
         );

@@ -48,6 +48,7 @@ mod connection;
 pub mod daemon;
 pub mod limits;
 pub mod metrics;
+mod nest;
 pub mod rebind;
 pub mod signals;
 pub mod tls;

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Interest, Poll, Token, Waker};
-use slab::Slab;
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
+use super::nest::{self, Conns, Running, Table};
 use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
@@ -24,7 +24,7 @@ use crate::hub::{self, Delivery, Event, Posted};
 use crate::stats::{bump, ServerStats};
 
 /// The waker's token; connection tokens are slab keys, far below it.
-const WAKER: Token = Token(usize::MAX);
+pub(super) const WAKER: Token = Token(usize::MAX);
 /// How long a stopping server waits for replies in flight to reach slow clients.
 const FINISH_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -48,7 +48,8 @@ pub struct Worker {
     lifecycle: Arc<Lifecycle>,
     poll: Poll,
     handoffs: Receiver<Handoff>,
-    conns: Slab<Connection>,
+    /// By slot (= poll token); shared with a busy script's nested loop (`nest`).
+    conns: Conns,
     /// Connections with whole requests left after their `-R` budget, served in turn.
     yielded: VecDeque<Token>,
     /// Slots whose replies wait for the turn's AOF fsync (`appendfsync always`).
@@ -81,7 +82,7 @@ impl Worker {
             lifecycle,
             poll,
             handoffs: rx,
-            conns: Slab::new(),
+            conns: Conns::new(),
             yielded: VecDeque::new(),
             deferred: Vec::new(),
             finish_by: None,
@@ -104,6 +105,14 @@ impl Worker {
 
     fn run(mut self) {
         hub::set_current_worker(self.id);
+        nest::install(
+            &self.conns,
+            &self.poll,
+            self.handoffs.clone(),
+            self.ctx.clone(),
+            self.lifecycle.clone(),
+            self.id,
+        );
         let mut events = Events::with_capacity(1024);
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
@@ -226,33 +235,12 @@ impl Worker {
     /// Registers the connections the acceptor sent.
     fn take_handoffs(&mut self) {
         while let Ok(h) = self.handoffs.try_recv() {
-            let now = self.ctx.store.clock().now();
-            let session = Session::new(h.info, h.protocol, self.id);
-            let settings = &self.ctx.settings;
-            let limits = (settings.item_size_max, settings.proto_max_bulk_len);
-            let mut conn = Connection::new(h.stream, session, limits, now);
             if self.finish_by.is_some() {
+                let conn = open(&self.ctx, self.id, h);
                 self.forget(&conn);
                 continue;
             }
-            let entry = self.conns.vacant_entry();
-            let token = Token(entry.key());
-            conn.session.info.set_place(self.id, token.0);
-            let fd = conn.stream.fd();
-            conn.session.info.fd.store(fd, Ordering::Relaxed);
-            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                trace::opened(fd, conn.session.protocol);
-            }
-            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
-                let addr = &conn.session.info.addr;
-                self.ctx
-                    .hub
-                    .watchers
-                    .conn_event(&self.ctx.hub, addr, fd, None);
-            }
-            // A TLS session's state counts toward maxmemory-clients from the start.
-            conn.count_buffers(&self.ctx.server);
-            entry.insert(conn);
+            let token = Token(admit(&self.ctx, self.id, &mut self.conns, h));
             // Served before it is registered: a client that connected and already left
             // (a connection flood) is closed here, costing no epoll registration; one
             // that sent its first request gets its reply a poll round sooner.
@@ -278,8 +266,13 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(token.0) else {
             return;
         };
+        // The box's contents, not the table's entry: a busy script's nested loop may
+        // change the table meanwhile (nest).
+        let conn: &mut Connection = conn;
         let budget = self.ctx.settings.reqs_per_event;
+        let running = Running::start(token.0);
         let next = conn.serve(&self.ctx, &self.ctx.threads[self.id], budget);
+        let busy = running.finish();
         if let Some(wait) = conn.session.wait.as_mut() {
             if let (Some(at), false) = (wait.deadline, wait.armed) {
                 wait.armed = true;
@@ -299,6 +292,25 @@ impl Worker {
             Next::Shutdown => {
                 self.close(token);
                 self.lifecycle.stop();
+            }
+        }
+        if let Some(closes) = busy {
+            self.after_busy(closes);
+        }
+    }
+
+    /// A script that ran past its busy threshold ended: the connections its nested loop
+    /// closed are closed, and every connection is served again (events the loop took for
+    /// them, or requests it left unread, such as memcached's).
+    fn after_busy(&mut self, closes: Vec<usize>) {
+        for slot in closes {
+            self.close(Token(slot));
+        }
+        for (slot, conn) in self.conns.iter_mut() {
+            conn.readable = true;
+            if !conn.queued {
+                conn.queued = true;
+                self.yielded.push_back(Token(slot));
             }
         }
     }
@@ -499,4 +511,35 @@ impl Worker {
             trace::closed(&conn.session.info);
         }
     }
+}
+
+/// A connection the acceptor handed over, not yet in the table.
+fn open(ctx: &Context, id: usize, h: Handoff) -> Connection {
+    let now = ctx.store.clock().now();
+    let session = Session::new(h.info, h.protocol, id);
+    let settings = &ctx.settings;
+    let limits = (settings.item_size_max, settings.proto_max_bulk_len);
+    Connection::new(h.stream, session, limits, now)
+}
+
+/// Puts a connection the acceptor handed over in worker `id`'s table (not yet on its
+/// poll); its slot.
+pub(super) fn admit(ctx: &Context, id: usize, conns: &mut Table, h: Handoff) -> usize {
+    let mut conn = open(ctx, id, h);
+    let entry = conns.vacant_entry();
+    let slot = entry.key();
+    conn.session.info.set_place(id, slot);
+    let fd = conn.stream.fd();
+    conn.session.info.fd.store(fd, Ordering::Relaxed);
+    if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+        trace::opened(fd, conn.session.protocol);
+    }
+    if ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+        let addr = &conn.session.info.addr;
+        ctx.hub.watchers.conn_event(&ctx.hub, addr, fd, None);
+    }
+    // A TLS session's state counts toward maxmemory-clients from the start.
+    conn.count_buffers(&ctx.server);
+    entry.insert(Box::new(conn));
+    slot
 }
