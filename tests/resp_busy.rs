@@ -193,3 +193,30 @@ fn shutdown_nosave_from_the_busy_scripts_worker_stops_the_server() {
     assert!(other.closed());
     assert!(d.wait().success());
 }
+
+#[test]
+fn a_killed_script_cannot_catch_the_kill_with_pcall() {
+    let d = daemon(&["-t", "1"]);
+    let mut other = d.connect_resp();
+    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
+    let mut runner = d.connect_resp();
+    runner.send(&encode(&[
+        b"EVAL",
+        b"local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end",
+        b"0",
+    ]));
+    assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
+    other.check(&["SCRIPT", "KILL"], "+OK\r\n");
+    let killed = String::from_utf8(runner.reply()).unwrap();
+    assert!(killed.contains("killed by user"), "{killed:?}");
+    other.check(&["PING"], "+PONG\r\n");
+    // The next script runs with the normal hook again.
+    runner.check(
+        &[
+            "EVAL",
+            "local n = 0 for i = 1, 100000 do n = n + 1 end return n",
+            "0",
+        ],
+        ":100000\r\n",
+    );
+}

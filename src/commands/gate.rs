@@ -26,7 +26,9 @@
 //! **Busy scripts.** A script that runs longer than `busy-reply-threshold` calls
 //! [`Gates::open_busy`]: the flag [`Gates::busy`] is raised and the other workers' gates
 //! are given back, so those workers serve again, answering `-BUSY` to everything but the
-//! few commands Redis allows then (SCRIPT KILL…). When the script ends, the section's
+//! few commands Redis allows then (SCRIPT KILL…). The script's own worker does the same
+//! for its other connections from the script's hook ([`Gates::serve_while_busy`], which
+//! calls the worker's `server::nest` round). When the script ends, the section's
 //! end takes the gates again before it lowers the flag, so no command
 //! that checked the flag as raised runs while it is being lowered.
 //!
