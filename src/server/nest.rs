@@ -292,7 +292,10 @@ impl Nest {
         if handoffs {
             // A client connecting now (`redis-cli SCRIPT KILL` on a one-worker server).
             while let Ok(h) = self.handoffs.try_recv() {
-                let slot = worker::admit(&self.ctx, self.id, conns, h);
+                let slot = match h {
+                    Handoff::Accepted(h) => worker::admit(&self.ctx, self.id, conns, h),
+                    Handoff::Moved(conn) => worker::settle(self.id, conns, conn),
+                };
                 let Some(conn) = conns.get_mut(slot) else {
                     continue;
                 };
