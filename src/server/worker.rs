@@ -188,7 +188,7 @@ impl Worker {
                     self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
                 }
                 self.release_idle(now);
-                if self.id == 0 {
+                if self.id == 0 && !self.ctx.hub.cron_paused.load(Ordering::Relaxed) {
                     self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
                 }
             }
