@@ -232,7 +232,10 @@ fn debug_sleep_is_a_slow_command() {
         "{got}"
     );
     let latest = c.cmd(&["LATENCY", "LATEST"]);
-    assert!(latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n:"), "{latest}");
+    assert!(
+        latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n:"),
+        "{latest}"
+    );
 }
 
 /// DEBUG SET-ACTIVE-EXPIRE 0 stops background expiry: an expired key is reclaimed only

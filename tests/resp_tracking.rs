@@ -232,7 +232,10 @@ fn lowered_table_limit_invalidates_before_the_next_reply() {
     c.check(&["MGET", "a", "b"], "*2\r\n_\r\n_\r\n");
     c.check(&["MULTI"], "+OK\r\n");
     admin.check(&["DEBUG", "PAUSE-CRON", "1"], "+OK\r\n");
-    admin.check(&["CONFIG", "SET", "tracking-table-max-keys", "1"], "+OK\r\n");
+    admin.check(
+        &["CONFIG", "SET", "tracking-table-max-keys", "1"],
+        "+OK\r\n",
+    );
     send(&mut c, &["PING"]);
     let got = c.read_until(b"+QUEUED\r\n");
     let got = String::from_utf8_lossy(&got).into_owned();

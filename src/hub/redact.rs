@@ -66,8 +66,7 @@ fn scan<'a>(arg: &impl Fn(usize) -> &'a [u8], len: usize, i: usize) -> bool {
     let name = arg(0);
     if name.eq_ignore_ascii_case(b"hello") {
         // HELLO [protover [AUTH username password] [SETNAME clientname]]
-        (i.saturating_sub(2).max(1)..i)
-            .any(|a| arg(a).eq_ignore_ascii_case(b"auth") && a + 2 < len)
+        (i.saturating_sub(2).max(1)..i).any(|a| arg(a).eq_ignore_ascii_case(b"auth") && a + 2 < len)
     } else if name.eq_ignore_ascii_case(b"migrate") {
         // MIGRATE host port key db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw] [KEYS ..]
         // The options are walked as Redis parses them (an unknown word ends them: Redis
@@ -132,14 +131,26 @@ mod tests {
             shown(&["hello", "2", "AUTH", "u", "p", "SETNAME", "n"]),
             "hello 2 AUTH (redacted) (redacted) SETNAME n"
         );
-        assert_eq!(shown(&["hello", "3", "setname", "auth"]), "hello 3 setname auth");
+        assert_eq!(
+            shown(&["hello", "3", "setname", "auth"]),
+            "hello 3 setname auth"
+        );
         assert_eq!(
             shown(&["acl", "setuser", "bob", "on", ">pw"]),
             "acl setuser (redacted) (redacted) (redacted)"
         );
         assert_eq!(shown(&["acl", "getuser", "bob"]), "acl getuser bob");
         assert_eq!(
-            shown(&["config", "set", "maxclients", "5", "requirepass", "x", "MasterAuth", "y"]),
+            shown(&[
+                "config",
+                "set",
+                "maxclients",
+                "5",
+                "requirepass",
+                "x",
+                "MasterAuth",
+                "y"
+            ]),
             "config set maxclients 5 requirepass (redacted) MasterAuth (redacted)"
         );
         assert_eq!(

@@ -37,7 +37,9 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
 fn sleep(seconds: &[u8]) {
     let secs = leading_float(seconds);
     if secs > 0.0 && secs.is_finite() {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(f64::from(u32::MAX))));
+        std::thread::sleep(std::time::Duration::from_secs_f64(
+            secs.min(f64::from(u32::MAX)),
+        ));
     }
 }
 
@@ -64,7 +66,9 @@ fn atoi(s: &[u8]) -> i64 {
     let n = digits
         .iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0i64, |n, &b| n.wrapping_mul(10).wrapping_add(i64::from(b - b'0')));
+        .fold(0i64, |n, &b| {
+            n.wrapping_mul(10).wrapping_add(i64::from(b - b'0'))
+        });
     if neg {
         -n
     } else {

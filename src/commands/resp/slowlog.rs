@@ -14,8 +14,8 @@ use parking_lot::Mutex;
 use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::ClientInfo;
-use crate::hub::redact::Secrets;
 use crate::directives::Directives;
+use crate::hub::redact::Secrets;
 use crate::protocol::resp::Args;
 
 #[rustfmt::skip]
