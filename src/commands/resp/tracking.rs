@@ -263,7 +263,7 @@ pub(super) fn before_command(call: &mut Call<'_>) {
     }
     for msg in mine {
         let d = crate::hub::pubsub::Delivery { msg, pattern: None };
-        d.encode(call.conn.resp3, &mut call.w.out);
+        d.encode(call.conn.resp3, call.w.out);
     }
 }
 
