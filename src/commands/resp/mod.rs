@@ -33,6 +33,7 @@ mod latency;
 mod lcs;
 mod list;
 mod memory;
+mod migrate;
 mod monitor;
 mod object;
 mod persistence;
