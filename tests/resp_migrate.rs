@@ -37,7 +37,10 @@ fn moves_copies_and_replaces_keys_with_their_ttl_and_database() {
         &["MIGRATE", h, p, "list", "0", "5000", "COPY"],
         "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
     );
-    a.check(&["MIGRATE", h, p, "list", "0", "5000", "COPY", "REPLACE"], "+OK\r\n");
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000", "COPY", "REPLACE"],
+        "+OK\r\n",
+    );
     a.check(&["LLEN", "list"], ":4\r\n");
     b.check(
         &["LRANGE", "list", "0", "-1"],
@@ -48,7 +51,10 @@ fn moves_copies_and_replaces_keys_with_their_ttl_and_database() {
     a.check(&["SELECT", "3"], "+OK\r\n");
     a.check(&["SET", "t", "v", "EX", "100"], "+OK\r\n");
     a.check(&["HSET", "h", "f1", "v1", "f2", "v2"], ":2\r\n");
-    a.check(&["MIGRATE", h, p, "", "9", "5000", "KEYS", "t", "h"], "+OK\r\n");
+    a.check(
+        &["MIGRATE", h, p, "", "9", "5000", "KEYS", "t", "h"],
+        "+OK\r\n",
+    );
     a.check(&["DBSIZE"], ":0\r\n");
     b.check(&["SELECT", "9"], "+OK\r\n");
     let ttl = int(&b.cmd(&["TTL", "t"]));
@@ -65,7 +71,9 @@ fn keys_option_migrates_just_existing_ones_and_deletes_just_acknowledged_ones() 
     let mut a = src.connect_resp();
     let mut b = dst.connect_resp();
     a.check(
-        &["MIGRATE", h, p, "", "0", "5000", "KEYS", "nokey-1", "nokey-2"],
+        &[
+            "MIGRATE", h, p, "", "0", "5000", "KEYS", "nokey-1", "nokey-2",
+        ],
         "+NOKEY\r\n",
     );
     a.check(&["MIGRATE", h, p, "missing", "0", "5000"], "+NOKEY\r\n");
@@ -73,11 +81,16 @@ fn keys_option_migrates_just_existing_ones_and_deletes_just_acknowledged_ones() 
         &["MIGRATE", h, p, "NotEmpty", "0", "5000", "KEYS", "a", "b"],
         "-ERR When using MIGRATE KEYS option, the key argument must be set to the empty string\r\n",
     );
-    a.check(&["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"], "+OK\r\n");
+    a.check(
+        &["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
+        "+OK\r\n",
+    );
     b.check(&["MSET", "c", "_", "d", "_"], "+OK\r\n");
     // c and d are refused by the target (no REPLACE): they stay here, the rest move.
     a.check(
-        &["MIGRATE", h, p, "", "0", "5000", "KEYS", "a", "nokey", "b", "c", "d", "e"],
+        &[
+            "MIGRATE", h, p, "", "0", "5000", "KEYS", "a", "nokey", "b", "c", "d", "e",
+        ],
         "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
     );
     a.check(&["DBSIZE"], ":2\r\n");
@@ -103,22 +116,36 @@ fn auth_and_auth2_log_in_on_the_target() {
         &["MIGRATE", h, p, "list", "0", "5000"],
         "-ERR Target instance replied with error: NOAUTH Authentication required.\r\n",
     );
-    a.check(&["MIGRATE", h, p, "list", "0", "5000", "AUTH", "foobar"], "+OK\r\n");
-    b.check(&["LRANGE", "list", "0", "-1"], "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000", "AUTH", "foobar"],
+        "+OK\r\n",
+    );
+    b.check(
+        &["LRANGE", "list", "0", "-1"],
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    );
     a.check(&["SET", "k", "v"], "+OK\r\n");
     a.check(
         &["MIGRATE", h, p, "k", "0", "5000", "AUTH", "wrong"],
         "-ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled.\r\n",
     );
     a.check(
-        &["MIGRATE", h, p, "k", "0", "5000", "AUTH2", "default", "foobar"],
+        &[
+            "MIGRATE", h, p, "k", "0", "5000", "AUTH2", "default", "foobar",
+        ],
         "+OK\r\n",
     );
     a.check(&["EXISTS", "k"], ":0\r\n");
     b.check(&["GET", "k"], "$1\r\nv\r\n");
     // A password missing its value is a syntax error, as an unknown option is.
-    a.check(&["MIGRATE", h, p, "k", "0", "5000", "AUTH"], "-ERR syntax error\r\n");
-    a.check(&["MIGRATE", h, p, "k", "0", "5000", "NOPE"], "-ERR syntax error\r\n");
+    a.check(
+        &["MIGRATE", h, p, "k", "0", "5000", "AUTH"],
+        "-ERR syntax error\r\n",
+    );
+    a.check(
+        &["MIGRATE", h, p, "k", "0", "5000", "NOPE"],
+        "-ERR syntax error\r\n",
+    );
     a.check(
         &["MIGRATE", h, p, "k", "x", "5000"],
         "-ERR value is not an integer or out of range\r\n",

@@ -122,7 +122,8 @@ fn connect(host: &[u8], port: &[u8], timeout: Duration) -> Result<TcpStream, Io>
         if let Ok(s) = TcpStream::connect_timeout(&addr, timeout) {
             let _ = s.set_nodelay(true);
             s.set_read_timeout(Some(timeout)).map_err(|_| Io::Connect)?;
-            s.set_write_timeout(Some(timeout)).map_err(|_| Io::Connect)?;
+            s.set_write_timeout(Some(timeout))
+                .map_err(|_| Io::Connect)?;
             return Ok(s);
         }
     }
