@@ -5,6 +5,8 @@ in databases 0, 1 and 15, with and without TTLs, and a function library. Prints 
 usage: persistence_fill.py fill PORT     write the data set (server must be empty)
        persistence_fill.py dump PORT     print the canonical dump of databases 0, 1, 15
        persistence_fill.py copy SRC DST  copy databases 0, 1, 15 with DUMP / RESTORE
+       persistence_fill.py migrate SRC DST  move databases 0, 1, 15 with MIGRATE ... KEYS
+                                         (and the function library with FUNCTION DUMP)
 """
 import sys
 
@@ -97,8 +99,19 @@ def copy(src, dst):
             b.restore(key, max(ttl, 0), a.dump(key))
 
 
+def migrate(src, dst):
+    payload = redis.Redis(port=src).function_dump()
+    redis.Redis(port=dst).function_restore(payload)
+    for db in DBS:
+        a = redis.Redis(port=src, db=db)
+        keys = a.keys("*")
+        if keys:
+            assert a.execute_command("MIGRATE", "127.0.0.1", dst, "", db, 5000, "KEYS", *keys) in (b"OK", "OK")
+            assert a.dbsize() == 0
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "copy":
-        copy(int(sys.argv[2]), int(sys.argv[3]))
+    if sys.argv[1] in ("copy", "migrate"):
+        {"copy": copy, "migrate": migrate}[sys.argv[1]](int(sys.argv[2]), int(sys.argv[3]))
     else:
         {"fill": fill, "dump": dump}[sys.argv[1]](int(sys.argv[2]))

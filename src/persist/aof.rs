@@ -77,6 +77,8 @@ pub struct CommandReader<R: BufRead> {
     src: R,
     offset: u64,
     line: Vec<u8>,
+    /// Client flags from a `#slabd-mc-flags:` annotation right before the last command.
+    mc_flags: Option<u32>,
 }
 
 impl<R: BufRead> CommandReader<R> {
@@ -86,7 +88,15 @@ impl<R: BufRead> CommandReader<R> {
             src,
             offset,
             line: Vec::new(),
+            mc_flags: None,
         }
+    }
+
+    /// memcached client flags given by a `#slabd-mc-flags:<flags>` annotation line right
+    /// before the command [`CommandReader::next`] returned last (see
+    /// `aof_log::MC_FLAGS_ANNOTATION`).
+    pub fn mc_flags(&self) -> Option<u32> {
+        self.mc_flags
     }
 
     /// Bytes consumed so far, counting from the start of the file: after a command, where
@@ -99,6 +109,7 @@ impl<R: BufRead> CommandReader<R> {
     /// `#` (Redis's annotations) are skipped.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<Vec<Vec<u8>>>, AofError> {
+        self.mc_flags = None;
         loop {
             let start = self.offset;
             let corrupt = |what| AofError::Corrupt {
@@ -112,6 +123,11 @@ impl<R: BufRead> CommandReader<R> {
                 Some(true) => {}
             }
             if self.line.first() == Some(&b'#') {
+                self.mc_flags = self
+                    .line
+                    .strip_prefix(super::aof_log::MC_FLAGS_ANNOTATION)
+                    .and_then(|f| std::str::from_utf8(f).ok())
+                    .and_then(|f| f.parse().ok());
                 continue;
             }
             let argc = self.header(b'*').ok_or(corrupt("expected '*<count>'"))?;
@@ -427,6 +443,23 @@ mod tests {
         let mut file = b"#TS:1700000000\r\n".to_vec();
         encode(&mut file, &[b"PING"]);
         assert_eq!(read_all(&file), (vec![vec![b"PING".to_vec()]], None));
+    }
+
+    #[test]
+    fn a_flags_annotation_belongs_to_the_next_command_only() {
+        let mut file = b"#slabd-mc-flags:77\r\n".to_vec();
+        encode(&mut file, &[b"SET", b"k", b"v"]);
+        encode(&mut file, &[b"SET", b"j", b"w"]);
+        file.extend_from_slice(b"#TS:1700000000\r\n");
+        encode(&mut file, &[b"SET", b"i", b"x"]);
+        let mut r = CommandReader::new(&file[..], 0);
+        let mut got = Vec::new();
+        while let Some(args) = r.next().unwrap() {
+            got.push((args[1].clone(), r.mc_flags()));
+        }
+        let want = [(b"k", Some(77)), (b"j", None), (b"i", None)];
+        let want: Vec<_> = want.iter().map(|(k, f)| (k.to_vec(), *f)).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //!
 //! After a write command of either protocol succeeds, each key it touched is logged as its
 //! *state*, read back under the key's stripe lock while the log's mutex is held:
-//! `SET key value [PXAT ms]` for a string (`SLABD.MCSET key value flags ms` when it has
-//! memcached client flags), `DEL key` when it is gone. Whole-keyspace commands (FLUSHALL,
+//! `SET key value [PXAT ms]` for a string (after a `#slabd-mc-flags:<flags>` annotation
+//! line when it has memcached client flags), `DEL key` when it is gone. Whole-keyspace commands (FLUSHALL,
 //! FLUSHDB, SWAPDB) are logged as themselves under the same mutex.
 //!
 //! Why states and not commands: workers run in parallel, so the order in which two workers
@@ -43,8 +43,14 @@ use super::save::sync_dir;
 use crate::commands::Context;
 use crate::storage::{ChangeLog, Current, Expiry, ItemType};
 
-/// Command name of slabd's record for a memcached item with client flags.
+/// Command name of the record sessions 1-5 wrote for a memcached item with client flags
+/// (`SLABD.MCSET key value flags ms`); still replayed, no longer written.
 pub const MCSET: &[u8] = b"SLABD.MCSET";
+/// Annotation line written before the `SET` record of a string with memcached client
+/// flags: `#slabd-mc-flags:<flags>`. Redis's AOF loader and redis-check-aof skip lines
+/// starting with `#` (its `#TS:` annotations), so redis-server replays the `SET` and drops
+/// the flags, and slabd gives them back to the key.
+pub const MC_FLAGS_ANNOTATION: &[u8] = b"#slabd-mc-flags:";
 
 const FSYNC_ALWAYS: u8 = 0;
 const FSYNC_EVERYSEC: u8 = 1;
@@ -318,10 +324,11 @@ fn encode_state(buf: &mut Vec<u8>, key: &[u8], cur: Option<&Current<'_>>, unlogg
     let Some(value) = cur.bytes() else { return };
     let ms_text = ms.map(|m| m.to_string());
     if cur.flags() != 0 {
-        let flags = cur.flags().to_string();
-        let at = ms_text.as_deref().unwrap_or("0");
-        encode(buf, &[MCSET, key, &value, flags.as_bytes(), at.as_bytes()]);
-    } else if let Some(at) = &ms_text {
+        buf.extend_from_slice(MC_FLAGS_ANNOTATION);
+        buf.extend_from_slice(cur.flags().to_string().as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    if let Some(at) = &ms_text {
         encode(buf, &[b"SET", key, &value, b"PXAT", at.as_bytes()]);
     } else {
         encode(buf, &[b"SET", key, &value]);

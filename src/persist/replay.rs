@@ -48,7 +48,7 @@ pub(crate) fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Resu
     loop {
         match cmds.next() {
             Ok(Some(args)) => {
-                replayer.apply(&args);
+                replayer.apply(&args, cmds.mc_flags());
                 keys += 1;
             }
             Ok(None) => break,
@@ -108,7 +108,30 @@ impl<'a> Replayer<'a> {
         }
     }
 
-    fn apply(&mut self, args: &[Vec<u8>]) {
+    /// Runs one command; `mc_flags`: memcached client flags its annotation gave (for a
+    /// `SET key value [PXAT ms]` record).
+    fn apply(&mut self, args: &[Vec<u8>], mc_flags: Option<u32>) {
+        if let Some(flags) = mc_flags.filter(|_| args[0].eq_ignore_ascii_case(b"SET")) {
+            let expiry = match args.len() {
+                3 => Some(Expiry::Never),
+                5 if args[3].eq_ignore_ascii_case(b"PXAT") => std::str::from_utf8(&args[4])
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .map(Expiry::AtMs),
+                _ => None,
+            };
+            if let Some(expiry) = expiry {
+                self.ctx.store.store(&Write::new(
+                    self.db,
+                    &args[1],
+                    &args[2],
+                    flags,
+                    expiry,
+                    Mode::Set,
+                ));
+                return;
+            }
+        }
         if args[0].eq_ignore_ascii_case(MCSET) && args.len() == 5 {
             let flags = std::str::from_utf8(&args[3])
                 .ok()

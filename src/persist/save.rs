@@ -122,14 +122,26 @@ struct RdbSink {
     walk: Mutex<Batch>,
     /// To the file thread; `None` after the walk, or once that thread has stopped.
     tx: Mutex<Option<Sender<Batch>>>,
-    /// Emptied batches back from the file thread, for their capacity.
+    /// Encoded batches back from the file thread, for their capacity. They are emptied
+    /// here (see [`RdbSink::empty_batch`]), never on the file thread.
     recycled: Receiver<Batch>,
 }
 
 impl RdbSink {
-    /// A batch to fill: a recycled one when there is one.
+    /// A batch to fill: a recycled one when there is one. Called on the snapshot thread
+    /// only: every batch is allocated, emptied and finally freed here, never on the
+    /// nice-10 file thread. A free there takes glibc's lock of the arena the memory came
+    /// from (a worker's, for a batch clients filled) and may trim the heap under it;
+    /// preempted at nice 10, it left a worker waiting 34 ms in malloc (perf sched,
+    /// `__lll_lock_wait_private`).
     fn empty_batch(&self) -> Batch {
-        self.recycled.try_recv().unwrap_or_default()
+        match self.recycled.try_recv() {
+            Ok(mut batch) => {
+                batch.clear();
+                batch
+            }
+            Err(_) => Batch::default(),
+        }
     }
 
     /// Sends what the walk and the clients copied to the file thread (the snapshot thread,
@@ -271,7 +283,8 @@ fn write_file(
 ) -> std::io::Result<SaveReport> {
     let file = File::create(path)?;
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(BATCHES_QUEUED);
-    let (back_tx, back_rx) = crossbeam_channel::bounded::<Batch>(4);
+    // Unbounded, but only batches that went out come back (about BATCHES_QUEUED + 4).
+    let (back_tx, back_rx) = crossbeam_channel::unbounded::<Batch>();
     let used_mem = store.stats().bytes;
     let aof_base = pre.aof_base;
     let functions = pre.functions.to_vec();
@@ -289,10 +302,10 @@ fn write_file(
                 db: None,
                 keys: 0,
             };
-            for mut batch in rx {
+            for batch in rx {
                 enc.batch(&batch)?;
-                batch.clear();
-                let _ = back_tx.try_send(batch);
+                // Back to the snapshot thread, which empties and frees batches.
+                let _ = back_tx.send(batch);
             }
             let written = enc.w.written();
             let mut out = enc.w.finish()?;
@@ -316,6 +329,8 @@ fn write_file(
     }
     // Closing the channel ends the file thread, which then fsyncs.
     *sink.tx.lock() = None;
+    // The file thread has ended (and dropped its end of both channels) before `sink`,
+    // which holds the batches it gave back, is dropped here, so they are freed here.
     let report = encoder
         .join()
         .map_err(|_| std::io::Error::other("the file writer panicked"))?;

@@ -87,7 +87,7 @@ impl Call<'_> {
         self.expiry_of(key).is_some()
     }
 
-    fn delete(&self, key: &[u8]) -> bool {
+    pub(super) fn delete(&self, key: &[u8]) -> bool {
         let d = Delete {
             db: self.conn.db,
             key,

@@ -35,6 +35,7 @@ mod latency;
 mod lcs;
 mod list;
 mod memory;
+mod migrate;
 mod monitor;
 mod object;
 mod persistence;

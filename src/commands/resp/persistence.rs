@@ -309,6 +309,7 @@ pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>, armed: boo
             }
         }
         "sort" => aof.record_keys(ctx, db, &mut super::sort::store_key(args).into_iter()),
+        "migrate" => aof.record_keys(ctx, db, &mut super::migrate::keys(args).into_iter()),
         _ => {
             let mut keys = super::key_positions(spec, args.len()).map(|i| args.get(i));
             aof.record_keys(ctx, db, &mut keys);

@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use super::{
     acl, bitops, blocking, config, connection, copy, dump, functions, hash, hll, keys, latency,
-    list, memory, monitor, object, persistence, pubsub, reset, scripting, server, set, slowlog,
-    sort, strings, transaction, zset, zsetops, Args, Call,
+    list, memory, migrate, monitor, object, persistence, pubsub, reset, scripting, server, set,
+    slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -50,6 +50,7 @@ static FAMILIES: &[&[Spec]] = &[
     object::COMMANDS,
     copy::COMMANDS,
     dump::COMMANDS,
+    migrate::COMMANDS,
     sort::COMMANDS,
     memory::COMMANDS,
 ];

@@ -1,0 +1,176 @@
+//! MIGRATE between two slabd servers: Redis 7.0's syntax (COPY, REPLACE, AUTH, AUTH2,
+//! KEYS), its replies (+NOKEY, the target's error, -IOERR) and its effects (keys deleted
+//! here only once the target acknowledged them, TTLs kept, the destination database).
+//! Migration to and from redis-server 7.0 is in scripts/compat.d/70-persistence.sh.
+
+mod common;
+mod resp_wire;
+
+use std::net::TcpListener;
+
+use common::Daemon;
+use resp_wire::{daemon, int, Resp};
+
+/// The target's address as MIGRATE's first two arguments.
+fn target(d: &Daemon) -> (String, String) {
+    let a = d.resp_addr.expect("resp port");
+    (a.ip().to_string(), a.port().to_string())
+}
+
+#[test]
+fn moves_copies_and_replaces_keys_with_their_ttl_and_database() {
+    let (src, dst) = (daemon(&[]), daemon(&[]));
+    let (host, port) = target(&dst);
+    let (h, p) = (host.as_str(), port.as_str());
+    let mut a = src.connect_resp();
+    let mut b = dst.connect_resp();
+    a.check(&["SET", "key", "Some Value"], "+OK\r\n");
+    a.check(&["MIGRATE", h, p, "key", "0", "5000"], "+OK\r\n");
+    a.check(&["EXISTS", "key"], ":0\r\n");
+    b.check(&["GET", "key"], "$10\r\nSome Value\r\n");
+    b.check(&["TTL", "key"], ":-1\r\n");
+
+    // COPY keeps the source; the target already has the key: its BUSYKEY comes back.
+    a.check(&["RPUSH", "list", "a", "b", "c", "d"], ":4\r\n");
+    b.check(&["SET", "list", "somevalue"], "+OK\r\n");
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000", "COPY"],
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
+    );
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000", "COPY", "REPLACE"],
+        "+OK\r\n",
+    );
+    a.check(&["LLEN", "list"], ":4\r\n");
+    b.check(
+        &["LRANGE", "list", "0", "-1"],
+        "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n",
+    );
+
+    // The TTL goes along; the destination database is MIGRATE's, not the caller's.
+    a.check(&["SELECT", "3"], "+OK\r\n");
+    a.check(&["SET", "t", "v", "EX", "100"], "+OK\r\n");
+    a.check(&["HSET", "h", "f1", "v1", "f2", "v2"], ":2\r\n");
+    a.check(
+        &["MIGRATE", h, p, "", "9", "5000", "KEYS", "t", "h"],
+        "+OK\r\n",
+    );
+    a.check(&["DBSIZE"], ":0\r\n");
+    b.check(&["SELECT", "9"], "+OK\r\n");
+    let ttl = int(&b.cmd(&["TTL", "t"]));
+    assert!((97..=100).contains(&ttl), "{ttl}");
+    b.check(&["HGET", "h", "f2"], "$2\r\nv2\r\n");
+    b.check(&["TTL", "h"], ":-1\r\n");
+}
+
+#[test]
+fn keys_option_migrates_just_existing_ones_and_deletes_just_acknowledged_ones() {
+    let (src, dst) = (daemon(&[]), daemon(&[]));
+    let (host, port) = target(&dst);
+    let (h, p) = (host.as_str(), port.as_str());
+    let mut a = src.connect_resp();
+    let mut b = dst.connect_resp();
+    a.check(
+        &[
+            "MIGRATE", h, p, "", "0", "5000", "KEYS", "nokey-1", "nokey-2",
+        ],
+        "+NOKEY\r\n",
+    );
+    a.check(&["MIGRATE", h, p, "missing", "0", "5000"], "+NOKEY\r\n");
+    a.check(
+        &["MIGRATE", h, p, "NotEmpty", "0", "5000", "KEYS", "a", "b"],
+        "-ERR When using MIGRATE KEYS option, the key argument must be set to the empty string\r\n",
+    );
+    a.check(
+        &["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"],
+        "+OK\r\n",
+    );
+    b.check(&["MSET", "c", "_", "d", "_"], "+OK\r\n");
+    // c and d are refused by the target (no REPLACE): they stay here, the rest move.
+    a.check(
+        &[
+            "MIGRATE", h, p, "", "0", "5000", "KEYS", "a", "nokey", "b", "c", "d", "e",
+        ],
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
+    );
+    a.check(&["DBSIZE"], ":2\r\n");
+    a.check(&["MGET", "c", "d"], "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+    b.check(&["DBSIZE"], ":5\r\n");
+    b.check(
+        &["MGET", "a", "b", "c", "e"],
+        "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n_\r\n$1\r\n5\r\n",
+    );
+}
+
+#[test]
+fn auth_and_auth2_log_in_on_the_target() {
+    let src = daemon(&[]);
+    let dst = daemon(&["--requirepass", "foobar"]);
+    let (host, port) = target(&dst);
+    let (h, p) = (host.as_str(), port.as_str());
+    let mut a = src.connect_resp();
+    let mut b = dst.connect_resp();
+    b.check(&["AUTH", "foobar"], "+OK\r\n");
+    a.check(&["RPUSH", "list", "a", "b"], ":2\r\n");
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000"],
+        "-ERR Target instance replied with error: NOAUTH Authentication required.\r\n",
+    );
+    a.check(
+        &["MIGRATE", h, p, "list", "0", "5000", "AUTH", "foobar"],
+        "+OK\r\n",
+    );
+    b.check(
+        &["LRANGE", "list", "0", "-1"],
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    );
+    a.check(&["SET", "k", "v"], "+OK\r\n");
+    a.check(
+        &["MIGRATE", h, p, "k", "0", "5000", "AUTH", "wrong"],
+        "-ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    a.check(
+        &[
+            "MIGRATE", h, p, "k", "0", "5000", "AUTH2", "default", "foobar",
+        ],
+        "+OK\r\n",
+    );
+    a.check(&["EXISTS", "k"], ":0\r\n");
+    b.check(&["GET", "k"], "$1\r\nv\r\n");
+    // A password missing its value is a syntax error, as an unknown option is.
+    a.check(
+        &["MIGRATE", h, p, "k", "0", "5000", "AUTH"],
+        "-ERR syntax error\r\n",
+    );
+    a.check(
+        &["MIGRATE", h, p, "k", "0", "5000", "NOPE"],
+        "-ERR syntax error\r\n",
+    );
+    a.check(
+        &["MIGRATE", h, p, "k", "x", "5000"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+}
+
+#[test]
+fn unreachable_or_silent_targets_give_ioerr_and_keep_the_key() {
+    let src = daemon(&[]);
+    let mut a = src.connect_resp();
+    a.check(&["SET", "key", "v"], "+OK\r\n");
+    // Nobody listens on a port just released.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    a.check(
+        &["MIGRATE", "127.0.0.1", &port, "key", "0", "1000"],
+        "-IOERR error or timeout connecting to the client\r\n",
+    );
+    // A target that accepts and never replies: the read times out.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    a.check(
+        &["MIGRATE", "127.0.0.1", &port, "key", "0", "200"],
+        "-IOERR error or timeout reading to target instance\r\n",
+    );
+    a.check(&["GET", "key"], "$1\r\nv\r\n");
+}
