@@ -122,58 +122,131 @@ struct Slot {
     leaf: u32,
 }
 
-#[derive(Clone, Debug, Default)]
+/// Entry slots of a leaf: one more than [`LEAF_MAX`] while a split is pending.
+const LEAF_SLOTS: usize = LEAF_MAX + 1;
+
+/// A leaf's one-byte tag of a member hash (bits the index's probe does not start from).
+fn tag_of(h: u32) -> u8 {
+    (h >> 24) as u8
+}
+
+/// A leaf: its entries' bytes, and beside them (in the leaf's header, one read) each
+/// entry's tag and byte offset, so that finding a member reads the tags and then one
+/// entry, not every entry before it, and entry `i` of a rank is one lookup.
+#[derive(Clone, Debug)]
 struct Leaf {
     buf: Vec<u8>,
     count: u32,
     parent: u32,
     prev: u32,
     next: u32,
+    tags: [u8; LEAF_SLOTS],
+    offsets: [u32; LEAF_SLOTS],
+}
+
+impl Default for Leaf {
+    fn default() -> Leaf {
+        Leaf {
+            buf: Vec::new(),
+            count: 0,
+            parent: NIL,
+            prev: NIL,
+            next: NIL,
+            tags: [0; LEAF_SLOTS],
+            offsets: [0; LEAF_SLOTS],
+        }
+    }
 }
 
 impl Leaf {
-    /// (index, byte offset) of the first entry for which `before` is false.
+    /// (index, byte offset) of the first entry for which `before` is false (a binary
+    /// search over the offsets).
     fn lower_bound(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < self.buf.len() {
-            let (score, s, e) = read_entry(&self.buf, pos);
-            if !before(score, &self.buf[s..e]) {
-                break;
-            }
-            pos = e;
-            i += 1;
-        }
-        (i, pos)
+        let i = self.offsets[..self.count as usize].partition_point(|&pos| {
+            let (score, s, e) = read_entry(&self.buf, pos as usize);
+            before(score, &self.buf[s..e])
+        });
+        (i, self.offset(i))
     }
 
-    /// (index, byte offset, score) of `member`.
-    fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < self.buf.len() {
+    /// (index, byte offset, score) of `member`, whose hash has tag `tag`.
+    fn find(&self, member: &[u8], tag: u8) -> Option<(usize, usize, f64)> {
+        let count = self.count as usize;
+        for i in (0..count).filter(|&i| self.tags[i] == tag) {
+            let pos = self.offsets[i] as usize;
             let (score, s, e) = read_entry(&self.buf, pos);
             if same_bytes(&self.buf[s..e], member) {
                 return Some((i, pos, score));
             }
-            pos = e;
-            i += 1;
         }
         None
     }
 
-    /// Byte offset of entry `index`.
+    /// Byte offset of entry `index` (`count`: the end).
     fn offset(&self, index: usize) -> usize {
-        let mut pos = 0;
-        for _ in 0..index {
-            pos = read_entry(&self.buf, pos).2;
+        if index < self.count as usize {
+            self.offsets[index] as usize
+        } else {
+            self.buf.len()
         }
-        pos
     }
 
     fn entry(&self, pos: usize) -> (f64, &[u8], usize) {
         let (score, s, e) = read_entry(&self.buf, pos);
         (score, &self.buf[s..e], e)
+    }
+
+    /// Inserts an entry as number `i`, at byte `pos`, with tag `tag`.
+    fn insert(&mut self, i: usize, pos: usize, score: f64, member: &[u8], tag: u8) {
+        let count = self.count as usize;
+        insert_entry(&mut self.buf, pos, score, member);
+        let n = entry_size(member.len()) as u32;
+        self.tags.copy_within(i..count, i + 1);
+        self.tags[i] = tag;
+        self.offsets.copy_within(i..count, i + 1);
+        self.offsets[i] = pos as u32;
+        for o in &mut self.offsets[i + 1..=count] {
+            *o += n;
+        }
+        self.count += 1;
+    }
+
+    /// Removes entry `i`, at byte `pos`, whose member is `len` bytes.
+    fn remove(&mut self, i: usize, pos: usize, len: usize) {
+        let count = self.count as usize;
+        let n = entry_size(len);
+        self.buf.drain(pos..pos + n);
+        self.tags.copy_within(i + 1..count, i);
+        self.offsets.copy_within(i + 1..count, i);
+        for o in &mut self.offsets[i..count - 1] {
+            *o -= n as u32;
+        }
+        self.count -= 1;
+    }
+
+    /// Appends the entries of `other` (tags and offsets included).
+    fn append(&mut self, other: &Leaf) {
+        let (count, more) = (self.count as usize, other.count as usize);
+        let base = self.buf.len() as u32;
+        self.buf.extend_from_slice(&other.buf);
+        self.tags[count..count + more].copy_from_slice(&other.tags[..more]);
+        for k in 0..more {
+            self.offsets[count + k] = other.offsets[k] + base;
+        }
+        self.count += other.count;
+    }
+
+    /// Whether the tags and offsets match the entries (tests).
+    fn consistent(&self, hash: impl Fn(&[u8]) -> u32) -> bool {
+        let mut pos = 0;
+        for i in 0..self.count as usize {
+            let (_, s, e) = read_entry(&self.buf, pos);
+            if self.offsets[i] as usize != pos || self.tags[i] != tag_of(hash(&self.buf[s..e])) {
+                return false;
+            }
+            pos = e;
+        }
+        pos == self.buf.len()
     }
 }
 
@@ -387,8 +460,17 @@ impl Tree {
         (leaves, inners)
     }
 
-    /// Whether the kept byte counts match a recount (tests).
+    /// Whether the kept byte counts match a recount, and every leaf's tags and offsets
+    /// its entries (tests).
     pub fn bytes_consistent(&self) -> bool {
+        let mut leaf = self.first;
+        while leaf != NIL {
+            let l = &self.leaves[leaf as usize];
+            if !l.consistent(|m| self.hash(m)) {
+                return false;
+            }
+            leaf = l.next;
+        }
         self.count_bytes() == (self.leaf_bytes, self.inner_bytes)
     }
 
@@ -427,7 +509,7 @@ impl Tree {
                 return false;
             }
             found = self.leaves[s.leaf as usize]
-                .find(member)
+                .find(member, tag_of(h))
                 .map(|(i, pos, score)| (s.leaf, i, pos, score));
             found.is_some()
         });
@@ -540,16 +622,15 @@ impl Tree {
         }
         let leaf_id = node;
         let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
+        let h = self.hash(member);
         let leaf = &mut self.leaves[leaf_id as usize];
         let cap = leaf.buf.capacity();
         if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
             let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
             leaf.buf.reserve_exact(grow);
         }
-        insert_entry(&mut leaf.buf, pos, score, member);
-        leaf.count += 1;
+        leaf.insert(i, pos, score, member, tag_of(h));
         self.leaf_bytes += leaf.buf.capacity() - cap;
-        let h = self.hash(member);
         self.index.insert_unique(
             table_hash(h),
             Slot {
@@ -630,20 +711,27 @@ impl Tree {
         let moved = (l.count as usize - at) as u32;
         let cap = l.buf.capacity();
         let tail: Vec<u8> = l.buf[off..].to_vec();
+        let mut right = Leaf {
+            buf: Vec::new(),
+            count: moved,
+            parent: l.parent,
+            prev: leaf_id,
+            next: l.next,
+            ..Leaf::default()
+        };
+        let m = moved as usize;
+        right.tags[..m].copy_from_slice(&l.tags[at..at + m]);
+        for k in 0..m {
+            right.offsets[k] = l.offsets[at + k] - off as u32;
+        }
         l.buf.truncate(off);
         l.buf.shrink_to(off + off / 8);
         l.count -= moved;
         self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + tail.capacity() - cap;
-        let (parent, next) = (l.parent, l.next);
+        let next = l.next;
         let (sep_score, ss, se) = read_entry(&tail, 0);
         let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
-        let new_id = self.alloc_leaf(Leaf {
-            buf: Vec::new(),
-            count: moved,
-            parent,
-            prev: leaf_id,
-            next,
-        });
+        let new_id = self.alloc_leaf(right);
         self.retarget(&tail, leaf_id, new_id);
         self.leaves[new_id as usize].buf = tail;
         self.leaves[leaf_id as usize].next = new_id;
@@ -736,24 +824,17 @@ impl Tree {
     /// its leaf (one lookup, no index change: an increment of a leaderboard score);
     /// otherwise it moves, as a removal and an insertion.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
-        let Some(leaf_id) = self.find_leaf(member) else {
+        let Some((leaf_id, i, at, _)) = self.find(member) else {
             return false;
         };
         let l = &self.leaves[leaf_id as usize];
         let key = (score, member);
-        let (mut pos, mut i, mut prev) = (0, 0, None);
-        let (at, end) = loop {
-            let (s, ms, me) = read_entry(&l.buf, pos);
-            if same_bytes(&l.buf[ms..me], member) {
-                break (pos, me);
-            }
-            prev = Some((s, ms, me));
-            pos = me;
-            i += 1;
-        };
-        let above_prev = match prev {
-            Some((s, ms, me)) => cmp_key((s, &l.buf[ms..me]), key) == Ordering::Less,
-            None => l.prev == NIL,
+        let end = l.offset(i + 1);
+        let above_prev = if i > 0 {
+            let (s, ms, me) = read_entry(&l.buf, l.offsets[i - 1] as usize);
+            cmp_key((s, &l.buf[ms..me]), key) == Ordering::Less
+        } else {
+            l.prev == NIL
         };
         let below_next = if end < l.buf.len() {
             let (s, ms, me) = read_entry(&l.buf, end);
@@ -779,7 +860,7 @@ impl Tree {
     }
 
     /// Removes the entry at (`leaf_id`, index `i`, byte `pos`) whose member is `len` long.
-    fn remove_at(&mut self, leaf_id: u32, _i: usize, pos: usize, len: usize) {
+    fn remove_at(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize) {
         let h = {
             let l = &self.leaves[leaf_id as usize];
             let (_, s, e) = read_entry(&l.buf, pos);
@@ -792,9 +873,7 @@ impl Tree {
         {
             slot.remove();
         }
-        let l = &mut self.leaves[leaf_id as usize];
-        l.buf.drain(pos..pos + entry_size(len));
-        l.count -= 1;
+        self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
         self.add_size(leaf_id, -1);
         let l = &self.leaves[leaf_id as usize];
@@ -835,15 +914,20 @@ impl Tree {
         } else {
             return;
         };
-        let moved = std::mem::take(&mut self.leaves[right as usize].buf);
-        let count = self.leaves[right as usize].count;
-        self.retarget(&moved, right, left);
+        let moved = std::mem::take(&mut self.leaves[right as usize]);
+        let count = moved.count;
+        self.retarget(&moved.buf, right, left);
         let l = &mut self.leaves[left as usize];
         let cap = l.buf.capacity();
-        l.buf.extend_from_slice(&moved);
-        l.count += count;
-        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.capacity();
-        self.leaves[right as usize].count = 0;
+        l.append(&moved);
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.buf.capacity();
+        // The emptied leaf keeps its links for `unlink_leaf`.
+        self.leaves[right as usize] = Leaf {
+            parent: moved.parent,
+            prev: moved.prev,
+            next: moved.next,
+            ..Leaf::default()
+        };
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
         let i = p.position(left);
@@ -935,11 +1019,8 @@ impl RevIter<'_> {
     fn load(&mut self, count: usize) {
         let l = &self.tree.leaves[self.leaf as usize];
         self.offsets.clear();
-        let mut pos = 0;
-        for _ in 0..count {
-            self.offsets.push(pos);
-            pos = read_entry(&l.buf, pos).2;
-        }
+        self.offsets
+            .extend(l.offsets[..count].iter().map(|&o| o as usize));
     }
 }
 
