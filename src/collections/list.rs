@@ -20,8 +20,9 @@
 //!
 //! [`List`] is a `VecDeque` of [`Node`]s. Each node keeps free room at its front as well
 //! as its back, so a push or pop at either end of the list touches only the end node:
-//! O(1). `LINDEX` walks node counts from the nearer end (a 1,000,000-element list of
-//! 10-byte elements has about 1,500 nodes of 8 KB) and then one node.
+//! O(1). `LINDEX` finds its node by a binary search of the nodes' numbers (a
+//! 1,000,000-element list of 10-byte elements has about 1,500 nodes of 8 KB) and then
+//! walks one node.
 //!
 //! Redis 7.0 always reports lists as `quicklist` (its listpack-encoded lists came in 7.2),
 //! so the choice between the two forms here is a memory matter only.

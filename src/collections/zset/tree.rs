@@ -2,22 +2,24 @@
 //! from member to leaf.
 //!
 //! ```text
-//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then scan ≤ 32)
+//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then its tags)
 //!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
 //!                (fixed arrays in one block: a level of a descent is one node's memory)
-//!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways
+//!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways,
+//!           with each entry's hash tag and byte offset in the leaf's header
 //! ```
 //!
 //! Entries are ordered by (score, member). A separator is a lower bound of its right
 //! child's entries and above every entry of its left child; it may be a key that was
 //! since deleted. Rank, insertion, deletion and range starts are O(log n) descents or
-//! walks up parent links; a member lookup is one hash probe and a scan of one leaf.
+//! walks up parent links; a member lookup is one hash probe, a leaf's tags and one entry.
 //!
 //! The index stores 32 bits of the member's hash and the leaf id, not the member: two
 //! slots with the same hash are interchangeable (a lookup checks the leaf's contents), so
 //! moving a member between leaves may retarget any slot with its hash and old leaf.
-//! Per member this costs about 9 bytes of index and the entry's own bytes in a leaf
-//! (8 + 1 + member length), against Redis's skiplist node, `sds` and dict entry.
+//! Per member this costs about 9 bytes of index, 5 to 7 of tag and offset (leaf headers
+//! hold 33 slots) and the entry's own bytes in a leaf (8 + 1 + member length), against
+//! Redis's skiplist node, `sds` and dict entry.
 
 use std::cmp::Ordering;
 
