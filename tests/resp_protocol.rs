@@ -202,3 +202,66 @@ fn unknown_commands_do_not_close() {
     );
     c.check(&["PING"], "+PONG\r\n");
 }
+
+#[test]
+fn debug_protocol_sends_each_resp_type_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let cases: &[(&str, &str, &str)] = &[
+        // (type, RESP2 reply, RESP3 reply)
+        ("string", "$11\r\nHello World\r\n", "$11\r\nHello World\r\n"),
+        ("integer", ":12345\r\n", ":12345\r\n"),
+        ("double", "$5\r\n3.141\r\n", ",3.141\r\n"),
+        (
+            "bignum",
+            "$37\r\n1234567999999999999999999999999999999\r\n",
+            "(1234567999999999999999999999999999999\r\n",
+        ),
+        ("null", "$-1\r\n", "_\r\n"),
+        ("array", "*3\r\n:0\r\n:1\r\n:2\r\n", "*3\r\n:0\r\n:1\r\n:2\r\n"),
+        ("SET", "*3\r\n:0\r\n:1\r\n:2\r\n", "~3\r\n:0\r\n:1\r\n:2\r\n"),
+        (
+            "map",
+            "*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n",
+            "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n",
+        ),
+        ("true", ":1\r\n", "#t\r\n"),
+        ("false", ":0\r\n", "#f\r\n"),
+        (
+            "verbatim",
+            "$25\r\nThis is a verbatim\nstring\r\n",
+            "=29\r\ntxt:This is a verbatim\nstring\r\n",
+        ),
+        (
+            "push",
+            "-ERR RESP2 is not supported by this command\r\n",
+            ">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n",
+        ),
+        (
+            "attrib",
+            "$39\r\nSome real reply following the attribute\r\n",
+            "|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n\
+             $39\r\nSome real reply following the attribute\r\n",
+        ),
+        (
+            "nosuch",
+            "-ERR Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n",
+            "-ERR Wrong protocol type name. Please use one of the following: \
+             string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n",
+        ),
+    ];
+    for resp3 in [false, true] {
+        if resp3 {
+            c.send(&encode(&[b"HELLO", b"3"]));
+            c.reply();
+        }
+        for (name, two, three) in cases {
+            let want = if resp3 { three } else { two };
+            c.roundtrip(
+                &encode(&[b"DEBUG", b"PROTOCOL", name.as_bytes()]),
+                want.as_bytes(),
+            );
+        }
+    }
+}

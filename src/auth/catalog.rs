@@ -121,6 +121,16 @@ pub const FUTURE_BIT: usize = BITMAP_WORDS * 64 - 1;
 
 const _: () = assert!(table::ENTRIES.len() < FUTURE_BIT);
 
+/// Key specs one command has at most ([`for_each_key`] keeps them on the stack).
+const MAX_KEY_SPECS: usize = 4;
+const _: () = {
+    let mut i = 0;
+    while i < table::ENTRIES.len() {
+        assert!(table::ENTRIES[i].keys.len() <= MAX_KEY_SPECS);
+        i += 1;
+    }
+};
+
 /// Every command and subcommand, sorted by name.
 pub fn entries() -> &'static [Entry] {
     table::ENTRIES
@@ -211,7 +221,9 @@ pub fn category(name: &[u8]) -> Option<u32> {
 
 /// Calls `f(position, access)` for each key argument of a request, as Redis's key specs
 /// find them (`argc` arguments including the name; for a subcommand the name is
-/// argument 0 still). Positions outside the request are skipped.
+/// argument 0 still). Where Redis falls back to a command's own key finder (variable
+/// flags: SET, BITFIELD; incomplete or unknown specs: MIGRATE, SORT; a key count that is
+/// not a number, below 1 or past the request), this does what that finder does.
 pub fn for_each_key<'a>(
     id: CommandId,
     argc: usize,
@@ -219,80 +231,186 @@ pub fn for_each_key<'a>(
     mut f: impl FnMut(usize, u8),
 ) {
     let argc = argc as i64;
-    for spec in entry(id).keys {
-        let first = match spec.begin {
-            Begin::Index(i) => i64::from(i),
-            Begin::Keyword(word, from) => {
-                let from = i64::from(from);
-                let (start, end, step) = if from > 0 {
-                    (from, argc - 1, 1)
-                } else {
-                    (argc + from, 0, -1)
-                };
-                let mut i = start;
-                let mut found = None;
-                while i >= 1 && i < argc {
-                    if arg(i as usize).eq_ignore_ascii_case(word.as_bytes()) {
-                        found = Some(i + 1);
-                        break;
-                    }
-                    if i == end {
-                        break;
-                    }
-                    i += step;
-                }
-                match found {
-                    Some(i) => i,
-                    None => continue,
-                }
-            }
+    let entry = entry(id);
+    match entry.name {
+        "migrate" => return migrate_keys(argc, &arg, f),
+        "sort" => return sort_keys(argc, &arg, f),
+        _ => {}
+    }
+    // A key count Redis's spec cannot use sends it to the command's finder, which then
+    // finds no key at all (`genericGetKeys`), the store key included.
+    let mut spans = [(0i64, 0i64, 0i64, 0u8); MAX_KEY_SPECS];
+    let mut n = 0;
+    for spec in entry.keys {
+        let Some(span) = span(spec, argc, &arg) else {
+            continue;
         };
-        let (first, last, step) = match spec.find {
-            Find::Range { last, step, limit } => {
-                let last = i64::from(last);
-                let end = if last >= 0 {
-                    first + last
-                } else if limit <= 0 {
-                    argc + last
-                } else {
-                    first + ((argc - first) / i64::from(limit) + last)
-                };
-                (first, end, i64::from(step.max(1)))
-            }
-            Find::Keynum {
-                index,
-                first: k,
-                step,
-            } => {
-                let at = first + i64::from(index);
-                if at < 1 || at >= argc {
-                    continue;
-                }
-                let Some(n) = std::str::from_utf8(arg(at as usize))
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .filter(|&n| n >= 0)
-                else {
-                    continue;
-                };
-                let start = first + i64::from(k);
-                (start, start + n - 1, i64::from(step.max(1)))
-            }
-        };
-        // SET … GET and BITFIELD … GET also read the key (Redis's variable-flag key specs).
-        let mut access = spec.access;
-        let name = entry(id).name;
-        if (name == "set" || name == "bitfield")
-            && (2..argc).any(|j| arg(j as usize).eq_ignore_ascii_case(b"get"))
-        {
-            access |= KEY_READ;
+        if (span.1 < span.0 || span.1 >= argc) && matches!(spec.find, Find::Keynum { .. }) {
+            return;
         }
+        spans[n] = (span.0, span.1, span.2, spec.access);
+        n += 1;
+    }
+    for &(first, last, step, access) in &spans[..n] {
+        let access = match entry.name {
+            "set" => set_access(argc, &arg),
+            "bitfield" => bitfield_access(argc, &arg),
+            _ => access,
+        };
         let mut i = first;
         while i <= last && i < argc && i >= 1 {
             f(i as usize, access);
             i += step;
         }
     }
+}
+
+/// Where one key spec's keys are in a request: `(first, last, step)`; `None` when a
+/// keyword it starts after is absent (no keys). A key count that is not a number or is
+/// negative gives an empty span past the end.
+fn span<'a>(
+    spec: &KeySpec,
+    argc: i64,
+    arg: &impl Fn(usize) -> &'a [u8],
+) -> Option<(i64, i64, i64)> {
+    let first = match spec.begin {
+        Begin::Index(i) => i64::from(i),
+        Begin::Keyword(word, from) => {
+            let from = i64::from(from);
+            let (start, end, step) = if from > 0 {
+                (from, argc - 1, 1)
+            } else {
+                (argc + from, 0, -1)
+            };
+            let mut i = start;
+            let mut found = None;
+            while i >= 1 && i < argc {
+                if arg(i as usize).eq_ignore_ascii_case(word.as_bytes()) {
+                    found = Some(i + 1);
+                    break;
+                }
+                if i == end {
+                    break;
+                }
+                i += step;
+            }
+            found?
+        }
+    };
+    Some(match spec.find {
+        Find::Range { last, step, limit } => {
+            let last = i64::from(last);
+            let end = if last >= 0 {
+                first + last
+            } else if limit <= 0 {
+                argc + last
+            } else {
+                first + ((argc - first) / i64::from(limit) + last)
+            };
+            (first, end, i64::from(step.max(1)))
+        }
+        Find::Keynum {
+            index,
+            first: k,
+            step,
+        } => {
+            let at = first + i64::from(index);
+            let n = if at >= 1 && at < argc {
+                std::str::from_utf8(arg(at as usize))
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .filter(|&n| n >= 0)
+            } else {
+                None
+            };
+            let Some(n) = n else {
+                return Some((argc, argc - 1, 1));
+            };
+            let start = first + i64::from(k);
+            (start, start + n - 1, i64::from(step.max(1)))
+        }
+    })
+}
+
+/// MIGRATE's keys (Redis's `migrateGetKeys`): argument 3, or with `KEYS` (after COPY,
+/// REPLACE, AUTH pw, AUTH2 user pw) every argument after it, and then none at all when
+/// argument 3 is not empty. Each is read and deleted.
+fn migrate_keys<'a>(argc: i64, arg: &impl Fn(usize) -> &'a [u8], mut f: impl FnMut(usize, u8)) {
+    let (mut first, mut num) = (3, 1);
+    let mut i = 6;
+    while i < argc {
+        let word = arg(i as usize);
+        if word.eq_ignore_ascii_case(b"keys") {
+            if argc > 3 && !arg(3).is_empty() {
+                return;
+            }
+            first = i + 1;
+            num = argc - first;
+            break;
+        }
+        if word.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if word.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    for pos in first..(first + num).min(argc) {
+        f(pos as usize, KEY_READ | KEY_WRITE);
+    }
+}
+
+/// SORT's keys (Redis's `sortGetKeys`): the sorted key is read; the last `STORE dest`
+/// (options LIMIT, GET and BY skip their arguments) is written.
+fn sort_keys<'a>(argc: i64, arg: &impl Fn(usize) -> &'a [u8], mut f: impl FnMut(usize, u8)) {
+    if argc > 1 {
+        f(1, KEY_READ);
+    }
+    let mut store = None;
+    let mut i = 2;
+    while i < argc {
+        let word = arg(i as usize);
+        if word.eq_ignore_ascii_case(b"limit") {
+            i += 2;
+        } else if word.eq_ignore_ascii_case(b"get") || word.eq_ignore_ascii_case(b"by") {
+            i += 1;
+        } else if word.eq_ignore_ascii_case(b"store") && i + 1 < argc {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    if let Some(pos) = store {
+        f(pos as usize, KEY_WRITE);
+    }
+}
+
+/// SET's variable key flags (Redis's `setGetKeys`): an option `GET` after the value makes
+/// the key read too; the value itself (argument 2) may be the word "get".
+fn set_access<'a>(argc: i64, arg: &impl Fn(usize) -> &'a [u8]) -> u8 {
+    if (3..argc).any(|j| arg(j as usize).eq_ignore_ascii_case(b"get")) {
+        KEY_READ | KEY_WRITE
+    } else {
+        KEY_WRITE
+    }
+}
+
+/// BITFIELD's variable key flags (Redis's `bitfieldGetKeys`): read only when every
+/// operation is a complete `GET type offset` or `OVERFLOW mode`; anything else (SET,
+/// INCRBY, a syntax error) reads and writes.
+fn bitfield_access<'a>(argc: i64, arg: &impl Fn(usize) -> &'a [u8]) -> u8 {
+    let mut i = 2;
+    while i < argc {
+        let rest = argc - i - 1;
+        let word = arg(i as usize);
+        if word.eq_ignore_ascii_case(b"get") && rest >= 2 {
+            i += 3;
+        } else if word.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return KEY_READ | KEY_WRITE;
+        }
+    }
+    KEY_READ
 }
 
 #[cfg(test)]
@@ -331,6 +449,22 @@ mod tests {
             keys(&["set", "k", "v", "get"]),
             vec![(1, KEY_READ | KEY_WRITE)]
         );
+        // The value may be the word "get"; the option may not come before it.
+        assert_eq!(keys(&["set", "k", "get"]), vec![(1, KEY_WRITE)]);
+        assert_eq!(keys(&["set", "k", "get", "ex", "1"]), vec![(1, KEY_WRITE)]);
+        assert_eq!(
+            keys(&["bitfield", "k", "get", "u8", "0", "overflow", "sat"]),
+            vec![(1, KEY_READ)]
+        );
+        assert_eq!(
+            keys(&["bitfield", "k", "get", "u8", "0", "incrby", "u8", "0", "1"]),
+            vec![(1, KEY_READ | KEY_WRITE)]
+        );
+        assert_eq!(keys(&["bitfield", "k"]), vec![(1, KEY_READ)]);
+        assert_eq!(
+            keys(&["bitfield", "k", "get", "u8"]),
+            vec![(1, KEY_READ | KEY_WRITE)]
+        );
         assert_eq!(
             keys(&["mset", "a", "1", "b", "2"]),
             vec![(1, KEY_WRITE), (3, KEY_WRITE)]
@@ -345,10 +479,39 @@ mod tests {
         );
         assert_eq!(keys(&["exists", "a", "b"]), vec![(1, 0), (2, 0)]);
         assert_eq!(keys(&["ping"]), vec![]);
-        // A claimed key count past the request finds only the keys that are there.
+        // A key count past the request, zero or not a number: Redis's fallback key
+        // finder finds no key at all, the store key included.
+        assert_eq!(keys(&["zunionstore", "d", "99", "a"]), vec![]);
+        assert_eq!(keys(&["eval", "s", "3", "a", "b"]), vec![]);
+        assert_eq!(keys(&["eval", "s", "0", "read"]), vec![]);
+        assert_eq!(keys(&["eval", "s", "-1", "read"]), vec![]);
+        assert_eq!(keys(&["eval", "s", "x", "read"]), vec![]);
         assert_eq!(
-            keys(&["zunionstore", "d", "99", "a"]),
-            vec![(1, KEY_WRITE), (3, KEY_READ)]
+            keys(&["eval", "s", "1", "k"]),
+            vec![(3, KEY_READ | KEY_WRITE)]
+        );
+        // MIGRATE and SORT: Redis's own key finders.
+        let rw = KEY_READ | KEY_WRITE;
+        assert_eq!(keys(&["migrate", "h", "p", "k", "0", "5"]), vec![(3, rw)]);
+        assert_eq!(
+            keys(&["migrate", "h", "p", "", "0", "5", "AUTH2", "KEYS", "pw", "KEYS", "a", "b"]),
+            vec![(10, rw), (11, rw)]
+        );
+        assert_eq!(
+            keys(&["migrate", "h", "p", "", "0", "5", "AUTH", "KEYS", "KEYS", "a"]),
+            vec![(9, rw)]
+        );
+        assert_eq!(
+            keys(&["migrate", "h", "p", "x", "0", "5", "KEYS", "a"]),
+            vec![]
+        );
+        assert_eq!(
+            keys(&["sort", "k", "BY", "store", "STORE", "d1", "STORE", "d2"]),
+            vec![(1, KEY_READ), (7, KEY_WRITE)]
+        );
+        assert_eq!(
+            keys(&["sort", "k", "LIMIT", "0", "1", "STORE"]),
+            vec![(1, KEY_READ)]
         );
     }
 }

@@ -23,6 +23,7 @@ mod commandstats;
 mod config;
 mod connection;
 mod copy;
+mod debug_protocol;
 mod dump;
 mod functions;
 pub(crate) mod glob;

@@ -131,6 +131,9 @@ fn debug(call: &mut Call<'_>, args: Args<'_>) {
     if args.get(1).eq_ignore_ascii_case(b"object") && args.len() == 3 {
         return debug_object(call, args.get(2));
     }
+    if args.get(1).eq_ignore_ascii_case(b"protocol") && args.len() == 3 {
+        return super::debug_protocol::protocol(call, args.get(2));
+    }
     if args.get(1).eq_ignore_ascii_case(b"loadaof") && args.len() == 2 {
         match call.ctx.persist.debug_loadaof(call.ctx) {
             Ok(()) => call.w.ok(),
