@@ -2,7 +2,7 @@
 //! from member to leaf.
 //!
 //! ```text
-//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then its tags)
+//!   index: Slot { hash: u32, leaf: u32 } in 64-byte buckets  member ─▶ leaf (then its tags)
 //!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
 //!                (fixed arrays in one block: a level of a descent is one node's memory)
 //!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways,
@@ -23,8 +23,7 @@
 
 use std::cmp::Ordering;
 
-use hashbrown::HashTable;
-
+use super::index::{Index, Slot};
 use crate::collections::table::seed;
 use crate::storage::{key_hash, same_bytes};
 
@@ -116,12 +115,6 @@ pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
     }
     buf[at] = len as u8;
     buf[at + 1..pos + n].copy_from_slice(member);
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    hash: u32,
-    leaf: u32,
 }
 
 /// Entry slots of a leaf: one more than [`LEAF_MAX`] while a split is pending.
@@ -360,7 +353,7 @@ pub struct Tree {
     height: usize,
     first: u32,
     last: u32,
-    index: HashTable<Slot>,
+    index: Index,
     len: usize,
     /// Capacity of every leaf's buffer, and heap bytes of every inner node's vectors,
     /// kept as they change so that [`Tree::heap_bytes`] (asked after each write) is O(1).
@@ -410,10 +403,6 @@ impl std::fmt::Debug for Tree {
     }
 }
 
-fn table_hash(h: u32) -> u64 {
-    (u64::from(h) | u64::from(h) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
 impl Tree {
     pub fn new() -> Tree {
         Tree {
@@ -430,7 +419,7 @@ impl Tree {
             height: 0,
             first: 0,
             last: 0,
-            index: HashTable::new(),
+            index: Index::new(),
             len: 0,
             leaf_bytes: 0,
             inner_bytes: 0,
@@ -452,7 +441,7 @@ impl Tree {
             + self.leaves.capacity() * std::mem::size_of::<Leaf>()
             + self.inner_bytes
             + self.inners.capacity() * std::mem::size_of::<Inner>()
-            + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
+            + self.index.heap_bytes()
     }
 
     /// (leaf bytes, inner bytes) counted from scratch.
@@ -506,10 +495,7 @@ impl Tree {
     fn find(&self, member: &[u8]) -> Option<(u32, usize, usize, f64)> {
         let h = self.hash(member);
         let mut found = None;
-        self.index.find(table_hash(h), |s| {
-            if s.hash != h {
-                return false;
-            }
+        self.index.find(h, |s| {
             found = self.leaves[s.leaf as usize]
                 .find(member, tag_of(h))
                 .map(|(i, pos, score)| (s.leaf, i, pos, score));
@@ -633,14 +619,10 @@ impl Tree {
         }
         leaf.insert(i, pos, score, member, tag_of(h));
         self.leaf_bytes += leaf.buf.capacity() - cap;
-        self.index.insert_unique(
-            table_hash(h),
-            Slot {
-                hash: h,
-                leaf: leaf_id,
-            },
-            |s| table_hash(s.hash),
-        );
+        self.index.insert(Slot {
+            hash: h,
+            leaf: leaf_id,
+        });
         self.len += 1;
         self.add_size(leaf_id, 1);
         let leaf = &self.leaves[leaf_id as usize];
@@ -696,12 +678,7 @@ impl Tree {
         while pos < buf.len() {
             let (_, s, e) = read_entry(buf, pos);
             let h = self.hash(&buf[s..e]);
-            if let Some(slot) = self
-                .index
-                .find_mut(table_hash(h), |s| s.hash == h && s.leaf == from)
-            {
-                slot.leaf = to;
-            }
+            self.index.retarget(h, from, to);
             pos = e;
         }
     }
@@ -869,12 +846,7 @@ impl Tree {
             debug_assert_eq!(e - s, len);
             self.hash(&l.buf[s..e])
         };
-        if let Ok(slot) = self
-            .index
-            .find_entry(table_hash(h), |s| s.hash == h && s.leaf == leaf_id)
-        {
-            slot.remove();
-        }
+        self.index.remove(h, leaf_id);
         self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
         self.add_size(leaf_id, -1);
