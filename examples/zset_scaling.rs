@@ -40,7 +40,36 @@ fn time(rounds: usize, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / rounds as f64
 }
 
-fn measure(n: u64) -> [f64; 4] {
+// One function per operation (never inlined), so that a cache simulator can count each
+// one's misses alone:
+// `valgrind --tool=callgrind --cache-sim=yes --toggle-collect='zset_scaling::op_*'`
+// with `ZS_SIZE=1000000 ZS_ROUNDS=20000`.
+#[inline(never)]
+fn op_zadd(t: &mut Tree, m: &[u8], s: f64) {
+    assert!(t.set_score(m, s));
+}
+
+#[inline(never)]
+fn op_zrank(t: &Tree, m: &[u8]) {
+    black_box(t.rank(m));
+}
+
+#[inline(never)]
+fn op_range(t: &Tree, value: f64) {
+    let min = ScoreBound {
+        value,
+        exclusive: false,
+    };
+    let start = t.count_before(|s, _| min.below_min(s));
+    black_box(t.iter_from(start).take(10).count());
+}
+
+#[inline(never)]
+fn op_lindex(list: &List, i: usize) {
+    black_box(list.get(i));
+}
+
+fn measure(n: u64, rounds: usize) -> [f64; 4] {
     let mut t = Tree::new();
     for i in 0..n {
         t.insert(&member(i), i as f64);
@@ -50,7 +79,6 @@ fn measure(n: u64) -> [f64; 4] {
         list.push_back(format!("element:{i:012}").as_bytes(), Fill::default());
     }
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let rounds = 400_000;
     // Members to touch, made before timing (the server parses them from the request).
     let picks: Vec<(Vec<u8>, f64)> = (0..rounds)
         .map(|_| (member(rng.below(n)), rng.below(n) as f64))
@@ -58,32 +86,39 @@ fn measure(n: u64) -> [f64; 4] {
     let mut k = 0;
     let zadd = time(rounds, || {
         let (m, s) = &picks[k % rounds];
-        assert!(t.set_score(m, *s));
+        op_zadd(&mut t, m, *s);
         k += 1;
     });
     let zrank = time(rounds, || {
-        black_box(t.rank(&picks[k % rounds].0));
+        op_zrank(&t, &picks[k % rounds].0);
         k += 1;
     });
     let range = time(rounds, || {
-        let min = ScoreBound {
-            value: picks[k % rounds].1,
-            exclusive: false,
-        };
-        let start = t.count_before(|s, _| min.below_min(s));
-        black_box(t.iter_from(start).take(10).count());
+        op_range(&t, picks[k % rounds].1);
         k += 1;
     });
     let lindex = time(rounds, || {
-        black_box(list.get(n as usize / 2 + k % 2));
+        op_lindex(&list, n as usize / 2 + k % 2);
         k += 1;
     });
     [zadd, zrank, range, lindex]
 }
 
 fn main() {
-    let big = measure(1_000_000);
-    let small = measure(1_000);
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let rounds = env("ZS_ROUNDS", 400_000);
+    if let Some(n) = std::env::var("ZS_SIZE").ok().and_then(|v| v.parse().ok()) {
+        // One size only (for a cache simulator).
+        println!("{:?}", measure(n, rounds));
+        return;
+    }
+    let big = measure(1_000_000, rounds);
+    let small = measure(1_000, rounds);
     println!("| operation | ns at 1,000,000 | ns at 1,000 | ratio |");
     println!("|---|---:|---:|---:|");
     let names = [

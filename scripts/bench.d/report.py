@@ -6,6 +6,7 @@ import csv
 import html
 import json
 import os
+import re
 import statistics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -130,6 +131,45 @@ def write_svg(table, path):
                 f'{body}\n</svg>\n')
 
 
+def heading_key(heading):
+    """What identifies a "## " section across rewrites: its first two words (a hand-run
+    section's heading gains notes in parentheses as it is re-measured)."""
+    return tuple(re.sub(r"[^\w/ -]", " ", heading[3:]).lower().split()[:2])
+
+
+def split_sections(text):
+    """(key, text) of each "## " section of a page (headings inside code blocks do not
+    count)."""
+    sections, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if line.startswith("## ") and not fenced:
+            sections.append([line])
+        elif sections:
+            sections[-1].append(line)
+    return [(heading_key(s[0]), "\n".join(s).strip("\n") + "\n") for s in sections]
+
+
+def hand_sections(path, generated):
+    """The sections that follow the generated ones: every "## " section of the page now
+    at `path` that this script does not write (the hand-run benchmarks of other scripts —
+    memcached parity, collections, semantics... — edited in the page by hand), in their
+    order, then those of analysis.md and pubsub.md (kept beside this script) that the page
+    does not have yet. A hand-edited section is never replaced by a file's older copy."""
+    new = {heading_key(line) for line in "\n".join(generated).splitlines()
+           if line.startswith("## ")}
+    page = split_sections(open(path).read()) if os.path.exists(path) else []
+    kept = [(k, t) for k, t in page if k not in new]
+    have = new | {k for k, _ in kept}
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("analysis.md", "pubsub.md"):
+        if os.path.exists(os.path.join(here, name)):
+            with open(os.path.join(here, name)) as f:
+                kept += [(k, t) for k, t in split_sections(f.read()) if k not in have]
+    return [t for _, t in kept]
+
+
 def write_markdown(doc, table, counts, path):
     m = doc["machine"]
     lines = [
@@ -226,15 +266,9 @@ def write_markdown(doc, table, counts, path):
     if doc["skipped"]:
         lines += ["", "Not measured in this run:", ""] + [f"- {s}" for s in doc["skipped"]]
     lines += ["", "![throughput and p99 per workload](benchmarks.svg)", ""]
-    # Profiles are read by a person, not computed: their notes live beside this script and
-    # are carried into every regenerated page (check they still match the figures).
-    analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
-    if os.path.exists(analysis):
-        lines += [open(analysis).read()]
-    # Hand-run sections of other scripts (Pub/Sub, MONITOR), carried the same way.
-    pubsub = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pubsub.md")
-    if os.path.exists(pubsub):
-        lines += [open(pubsub).read()]
+    # Profiles and hand-run benchmarks are read by a person, not computed: they are carried
+    # into every regenerated page (check they still match the figures).
+    lines += hand_sections(path, lines)
     with open(path, "w") as f:
         f.write("\n".join(lines))
 

@@ -20,8 +20,9 @@
 //!
 //! [`List`] is a `VecDeque` of [`Node`]s. Each node keeps free room at its front as well
 //! as its back, so a push or pop at either end of the list touches only the end node:
-//! O(1). `LINDEX` walks node counts from the nearer end (a 1,000,000-element list of
-//! 10-byte elements has about 1,500 nodes of 8 KB) and then one node.
+//! O(1). `LINDEX` finds its node by a binary search of the nodes' numbers (a
+//! 1,000,000-element list of 10-byte elements has about 1,500 nodes of 8 KB) and then
+//! walks one node.
 //!
 //! Redis 7.0 always reports lists as `quicklist` (its listpack-encoded lists came in 7.2),
 //! so the choice between the two forms here is a memory matter only.
@@ -150,6 +151,9 @@ pub struct Node {
     /// Entries occupy `buf[head..]`.
     head: usize,
     count: usize,
+    /// Number of this node's first element, counted from [`List::base`]'s origin (kept by
+    /// the owning list; 0 in a node that is not in one).
+    start: i64,
 }
 
 impl Node {
@@ -158,6 +162,7 @@ impl Node {
             buf: bytes.to_vec(),
             head: 0,
             count,
+            start: 0,
         }
     }
 
@@ -489,6 +494,11 @@ pub struct List {
     /// Capacity of every node's buffer, kept by the pushes and pops at the ends (and
     /// recounted by the O(n) edits) so that [`List::heap_bytes`] is O(1).
     bytes: usize,
+    /// Number of element 0: each node's `start` is `base` plus the elements before it, so
+    /// that [`List::locate`] is a binary search over the nodes, not a walk. A push at the
+    /// front lowers it, a pop at the front raises it (the nodes behind keep their
+    /// numbers); the O(n) edits in the middle renumber every node.
+    base: i64,
 }
 
 impl Clone for List {
@@ -497,6 +507,7 @@ impl Clone for List {
             nodes: self.nodes.clone(),
             len: self.len,
             bytes: 0,
+            base: self.base,
         };
         l.recount();
         l
@@ -519,14 +530,25 @@ impl List {
         list
     }
 
-    /// Counts the node buffers' capacity from scratch.
+    /// Counts the node buffers' capacity from scratch, and renumbers the nodes.
     fn recount(&mut self) {
         self.bytes = self.nodes.iter().map(Node::heap_bytes).sum();
+        let mut start = self.base;
+        for node in self.nodes.iter_mut() {
+            node.start = start;
+            start += node.count as i64;
+        }
     }
 
-    /// Whether the kept byte count matches a recount (tests).
+    /// Whether the kept byte count and the nodes' numbers match a recount (tests).
     pub fn bytes_consistent(&self) -> bool {
-        self.bytes == self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
+        let mut start = self.base;
+        let numbered = self.nodes.iter().all(|n| {
+            let ok = n.start == start;
+            start += n.count as i64;
+            ok
+        });
+        numbered && self.bytes == self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
     }
 
     /// The packed form of this list when it is one node within the `fill` limit (with
@@ -579,7 +601,10 @@ impl List {
                 self.bytes = self.bytes + node.heap_bytes() - cap;
             }
             _ => {
-                let mut node = Node::default();
+                let mut node = Node {
+                    start: self.base + self.len as i64,
+                    ..Node::default()
+                };
                 node.push_back(v);
                 self.bytes += node.heap_bytes();
                 self.nodes.push_back(node);
@@ -590,14 +615,19 @@ impl List {
 
     pub fn push_front(&mut self, v: &[u8], fill: Fill) {
         let n = entry_size(v.len());
+        self.base -= 1;
         match self.nodes.front_mut() {
             Some(node) if fill.allows(node.count, node.used() + n) => {
                 let cap = node.heap_bytes();
                 node.push_front(v);
+                node.start = self.base;
                 self.bytes = self.bytes + node.heap_bytes() - cap;
             }
             _ => {
-                let mut node = Node::default();
+                let mut node = Node {
+                    start: self.base,
+                    ..Node::default()
+                };
                 node.push_front(v);
                 self.bytes += node.heap_bytes();
                 self.nodes.push_front(node);
@@ -628,6 +658,7 @@ impl List {
     pub fn drop_front_n(&mut self, mut n: usize) {
         n = n.min(self.len);
         self.len -= n;
+        self.base += n as i64;
         while n > 0 {
             let node = self.nodes.front_mut().expect("count says a node is left");
             let cap = node.heap_bytes();
@@ -637,6 +668,7 @@ impl List {
                 self.bytes -= cap;
             } else {
                 node.drop_front(n);
+                node.start = self.base;
                 self.bytes = self.bytes + node.heap_bytes() - cap;
                 n = 0;
             }
@@ -662,26 +694,14 @@ impl List {
         }
     }
 
-    /// (node, index in node) of element `index < len`, walking from the nearer end.
+    /// (node, index in node) of element `index < len`: a binary search of the nodes'
+    /// numbers, O(log n) (a 1,000,000-element list of 10-byte elements has about 1,500
+    /// nodes; a walk from the nearer end read up to half of them).
     fn locate(&self, index: usize) -> (usize, usize) {
-        if index < self.len / 2 {
-            let mut i = index;
-            for (k, node) in self.nodes.iter().enumerate() {
-                if i < node.count {
-                    return (k, i);
-                }
-                i -= node.count;
-            }
-        } else {
-            let mut behind = self.len - index;
-            for (k, node) in self.nodes.iter().enumerate().rev() {
-                if behind <= node.count {
-                    return (k, node.count - behind);
-                }
-                behind -= node.count;
-            }
-        }
-        unreachable!("index {index} out of range for a list of {}", self.len)
+        debug_assert!(index < self.len, "index {index} out of range");
+        let at = self.base + index as i64;
+        let k = self.nodes.partition_point(|n| n.start <= at) - 1;
+        (k, (at - self.nodes[k].start) as usize)
     }
 
     /// Element `index`, or `None` past the end.

@@ -13,6 +13,7 @@
 //! bytes; beyond either it becomes a [`Tree`] and, as in Redis, does not go back except
 //! when a command builds a new set (ZUNIONSTORE, ZRANGESTORE...).
 
+mod index;
 mod tree;
 
 pub use tree::{cmp_key, Tree};

@@ -52,13 +52,28 @@ impl Core {
         }
     }
 
-    /// A random live key of `db`: a uniformly random stripe, then a random live key in it,
-    /// retried on empty stripes (as Redis retries empty buckets). Only a nearly empty
-    /// database runs out of probes; then the first non-empty stripe from a random start
-    /// answers. (Walking forward from a random stripe alone favours keys that follow long
-    /// runs of empty stripes: with two keys, one can almost never be returned.)
+    /// A random live key of `db`, every key equally likely: one pass over the stripes
+    /// picks one with probability proportional to its key count in `db` (weighted
+    /// reservoir sampling: no table of counts), then a uniform key of the db in it. An
+    /// expired key drawn that way is rejected and the draw starts over, so live keys stay
+    /// equally likely. After a few rejections (a database of mostly expired keys), the
+    /// live keys of random stripes answer, as before.
     pub fn random_key(&self, db: u8) -> Option<Vec<u8>> {
         let stripes = self.index.stripe_count();
+        for _ in 0..8 {
+            let mut total = 0u64;
+            let mut chosen = None;
+            for k in 0..stripes {
+                let n = self.index.lock(k).db_len(self.index.physical(db));
+                total += n;
+                if n > 0 && next_random() % total < n {
+                    chosen = Some(k);
+                }
+            }
+            if let Some(key) = self.uniform_key_in(db, chosen?) {
+                return Some(key);
+            }
+        }
         for _ in 0..stripes {
             if let Some(key) = self.random_key_in(db, next_random() as usize % stripes) {
                 return Some(key);
@@ -66,6 +81,30 @@ impl Core {
         }
         let start = next_random() as usize;
         (0..stripes).find_map(|k| self.random_key_in(db, (start + k) % stripes))
+    }
+
+    /// A uniformly drawn key of `db` in one stripe, expired or not; `None` when it is
+    /// expired (or the stripe has none left).
+    fn uniform_key_in(&self, db: u8, stripe: usize) -> Option<Vec<u8>> {
+        let s = self.index.lock(stripe);
+        let db = self.index.physical(db);
+        let n = s.db_len(db);
+        if n == 0 {
+            return None;
+        }
+        let pick = (next_random() % n) as usize;
+        let c = if s.len() as u64 == n {
+            // Every key of the stripe is in `db`: no item needs reading to count.
+            s.chunks().nth(pick)?
+        } else {
+            s.chunks()
+                .filter(|c| Item::new(&self.arena, *c).db() == db)
+                .nth(pick)?
+        };
+        let it = Item::new(&self.arena, c);
+        self.dead(it, self.now(db))
+            .is_none()
+            .then(|| it.key().to_vec())
     }
 
     /// A random live key of `db` in one stripe, if it holds any.

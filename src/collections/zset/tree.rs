@@ -2,27 +2,28 @@
 //! from member to leaf.
 //!
 //! ```text
-//!   index: HashTable<Slot { hash: u32, leaf: u32 }>      member ─▶ leaf (then scan ≤ 32)
+//!   index: Slot { hash: u32, leaf: u32 } in 64-byte buckets  member ─▶ leaf (then its tags)
 //!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
 //!                (fixed arrays in one block: a level of a descent is one node's memory)
-//!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways
+//!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways,
+//!           with each entry's hash tag and byte offset in the leaf's header
 //! ```
 //!
 //! Entries are ordered by (score, member). A separator is a lower bound of its right
 //! child's entries and above every entry of its left child; it may be a key that was
 //! since deleted. Rank, insertion, deletion and range starts are O(log n) descents or
-//! walks up parent links; a member lookup is one hash probe and a scan of one leaf.
+//! walks up parent links; a member lookup is one hash probe, a leaf's tags and one entry.
 //!
 //! The index stores 32 bits of the member's hash and the leaf id, not the member: two
 //! slots with the same hash are interchangeable (a lookup checks the leaf's contents), so
 //! moving a member between leaves may retarget any slot with its hash and old leaf.
-//! Per member this costs about 9 bytes of index and the entry's own bytes in a leaf
-//! (8 + 1 + member length), against Redis's skiplist node, `sds` and dict entry.
+//! Per member this costs about 9 bytes of index, 5 to 7 of tag and offset (leaf headers
+//! hold 33 slots) and the entry's own bytes in a leaf (8 + 1 + member length), against
+//! Redis's skiplist node, `sds` and dict entry.
 
 use std::cmp::Ordering;
 
-use hashbrown::HashTable;
-
+use super::index::{Index, Slot};
 use crate::collections::table::seed;
 use crate::storage::{key_hash, same_bytes};
 
@@ -116,64 +117,131 @@ pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
     buf[at + 1..pos + n].copy_from_slice(member);
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    hash: u32,
-    leaf: u32,
+/// Entry slots of a leaf: one more than [`LEAF_MAX`] while a split is pending.
+const LEAF_SLOTS: usize = LEAF_MAX + 1;
+
+/// A leaf's one-byte tag of a member hash (bits the index's probe does not start from).
+fn tag_of(h: u32) -> u8 {
+    (h >> 24) as u8
 }
 
-#[derive(Clone, Debug, Default)]
+/// A leaf: its entries' bytes, and beside them (in the leaf's header, one read) each
+/// entry's tag and byte offset, so that finding a member reads the tags and then one
+/// entry, not every entry before it, and entry `i` of a rank is one lookup.
+#[derive(Clone, Debug)]
 struct Leaf {
     buf: Vec<u8>,
     count: u32,
     parent: u32,
     prev: u32,
     next: u32,
+    tags: [u8; LEAF_SLOTS],
+    offsets: [u32; LEAF_SLOTS],
+}
+
+impl Default for Leaf {
+    fn default() -> Leaf {
+        Leaf {
+            buf: Vec::new(),
+            count: 0,
+            parent: NIL,
+            prev: NIL,
+            next: NIL,
+            tags: [0; LEAF_SLOTS],
+            offsets: [0; LEAF_SLOTS],
+        }
+    }
 }
 
 impl Leaf {
-    /// (index, byte offset) of the first entry for which `before` is false.
+    /// (index, byte offset) of the first entry for which `before` is false (a binary
+    /// search over the offsets).
     fn lower_bound(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < self.buf.len() {
-            let (score, s, e) = read_entry(&self.buf, pos);
-            if !before(score, &self.buf[s..e]) {
-                break;
-            }
-            pos = e;
-            i += 1;
-        }
-        (i, pos)
+        let i = self.offsets[..self.count as usize].partition_point(|&pos| {
+            let (score, s, e) = read_entry(&self.buf, pos as usize);
+            before(score, &self.buf[s..e])
+        });
+        (i, self.offset(i))
     }
 
-    /// (index, byte offset, score) of `member`.
-    fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
-        let mut pos = 0;
-        let mut i = 0;
-        while pos < self.buf.len() {
+    /// (index, byte offset, score) of `member`, whose hash has tag `tag`.
+    fn find(&self, member: &[u8], tag: u8) -> Option<(usize, usize, f64)> {
+        let count = self.count as usize;
+        for i in (0..count).filter(|&i| self.tags[i] == tag) {
+            let pos = self.offsets[i] as usize;
             let (score, s, e) = read_entry(&self.buf, pos);
             if same_bytes(&self.buf[s..e], member) {
                 return Some((i, pos, score));
             }
-            pos = e;
-            i += 1;
         }
         None
     }
 
-    /// Byte offset of entry `index`.
+    /// Byte offset of entry `index` (`count`: the end).
     fn offset(&self, index: usize) -> usize {
-        let mut pos = 0;
-        for _ in 0..index {
-            pos = read_entry(&self.buf, pos).2;
+        if index < self.count as usize {
+            self.offsets[index] as usize
+        } else {
+            self.buf.len()
         }
-        pos
     }
 
     fn entry(&self, pos: usize) -> (f64, &[u8], usize) {
         let (score, s, e) = read_entry(&self.buf, pos);
         (score, &self.buf[s..e], e)
+    }
+
+    /// Inserts an entry as number `i`, at byte `pos`, with tag `tag`.
+    fn insert(&mut self, i: usize, pos: usize, score: f64, member: &[u8], tag: u8) {
+        let count = self.count as usize;
+        insert_entry(&mut self.buf, pos, score, member);
+        let n = entry_size(member.len()) as u32;
+        self.tags.copy_within(i..count, i + 1);
+        self.tags[i] = tag;
+        self.offsets.copy_within(i..count, i + 1);
+        self.offsets[i] = pos as u32;
+        for o in &mut self.offsets[i + 1..=count] {
+            *o += n;
+        }
+        self.count += 1;
+    }
+
+    /// Removes entry `i`, at byte `pos`, whose member is `len` bytes.
+    fn remove(&mut self, i: usize, pos: usize, len: usize) {
+        let count = self.count as usize;
+        let n = entry_size(len);
+        self.buf.drain(pos..pos + n);
+        self.tags.copy_within(i + 1..count, i);
+        self.offsets.copy_within(i + 1..count, i);
+        for o in &mut self.offsets[i..count - 1] {
+            *o -= n as u32;
+        }
+        self.count -= 1;
+    }
+
+    /// Appends the entries of `other` (tags and offsets included).
+    fn append(&mut self, other: &Leaf) {
+        let (count, more) = (self.count as usize, other.count as usize);
+        let base = self.buf.len() as u32;
+        self.buf.extend_from_slice(&other.buf);
+        self.tags[count..count + more].copy_from_slice(&other.tags[..more]);
+        for k in 0..more {
+            self.offsets[count + k] = other.offsets[k] + base;
+        }
+        self.count += other.count;
+    }
+
+    /// Whether the tags and offsets match the entries (tests).
+    fn consistent(&self, hash: impl Fn(&[u8]) -> u32) -> bool {
+        let mut pos = 0;
+        for i in 0..self.count as usize {
+            let (_, s, e) = read_entry(&self.buf, pos);
+            if self.offsets[i] as usize != pos || self.tags[i] != tag_of(hash(&self.buf[s..e])) {
+                return false;
+            }
+            pos = e;
+        }
+        pos == self.buf.len()
     }
 }
 
@@ -285,7 +353,7 @@ pub struct Tree {
     height: usize,
     first: u32,
     last: u32,
-    index: HashTable<Slot>,
+    index: Index,
     len: usize,
     /// Capacity of every leaf's buffer, and heap bytes of every inner node's vectors,
     /// kept as they change so that [`Tree::heap_bytes`] (asked after each write) is O(1).
@@ -335,10 +403,6 @@ impl std::fmt::Debug for Tree {
     }
 }
 
-fn table_hash(h: u32) -> u64 {
-    (u64::from(h) | u64::from(h) << 32).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
 impl Tree {
     pub fn new() -> Tree {
         Tree {
@@ -355,7 +419,7 @@ impl Tree {
             height: 0,
             first: 0,
             last: 0,
-            index: HashTable::new(),
+            index: Index::new(),
             len: 0,
             leaf_bytes: 0,
             inner_bytes: 0,
@@ -377,7 +441,7 @@ impl Tree {
             + self.leaves.capacity() * std::mem::size_of::<Leaf>()
             + self.inner_bytes
             + self.inners.capacity() * std::mem::size_of::<Inner>()
-            + self.index.capacity() * (std::mem::size_of::<Slot>() + 1)
+            + self.index.heap_bytes()
     }
 
     /// (leaf bytes, inner bytes) counted from scratch.
@@ -387,8 +451,17 @@ impl Tree {
         (leaves, inners)
     }
 
-    /// Whether the kept byte counts match a recount (tests).
+    /// Whether the kept byte counts match a recount, and every leaf's tags and offsets
+    /// its entries (tests).
     pub fn bytes_consistent(&self) -> bool {
+        let mut leaf = self.first;
+        while leaf != NIL {
+            let l = &self.leaves[leaf as usize];
+            if !l.consistent(|m| self.hash(m)) {
+                return false;
+            }
+            leaf = l.next;
+        }
         self.count_bytes() == (self.leaf_bytes, self.inner_bytes)
     }
 
@@ -422,12 +495,9 @@ impl Tree {
     fn find(&self, member: &[u8]) -> Option<(u32, usize, usize, f64)> {
         let h = self.hash(member);
         let mut found = None;
-        self.index.find(table_hash(h), |s| {
-            if s.hash != h {
-                return false;
-            }
+        self.index.find(h, |s| {
             found = self.leaves[s.leaf as usize]
-                .find(member)
+                .find(member, tag_of(h))
                 .map(|(i, pos, score)| (s.leaf, i, pos, score));
             found.is_some()
         });
@@ -540,24 +610,19 @@ impl Tree {
         }
         let leaf_id = node;
         let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
+        let h = self.hash(member);
         let leaf = &mut self.leaves[leaf_id as usize];
         let cap = leaf.buf.capacity();
         if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
             let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
             leaf.buf.reserve_exact(grow);
         }
-        insert_entry(&mut leaf.buf, pos, score, member);
-        leaf.count += 1;
+        leaf.insert(i, pos, score, member, tag_of(h));
         self.leaf_bytes += leaf.buf.capacity() - cap;
-        let h = self.hash(member);
-        self.index.insert_unique(
-            table_hash(h),
-            Slot {
-                hash: h,
-                leaf: leaf_id,
-            },
-            |s| table_hash(s.hash),
-        );
+        self.index.insert(Slot {
+            hash: h,
+            leaf: leaf_id,
+        });
         self.len += 1;
         self.add_size(leaf_id, 1);
         let leaf = &self.leaves[leaf_id as usize];
@@ -613,12 +678,7 @@ impl Tree {
         while pos < buf.len() {
             let (_, s, e) = read_entry(buf, pos);
             let h = self.hash(&buf[s..e]);
-            if let Some(slot) = self
-                .index
-                .find_mut(table_hash(h), |s| s.hash == h && s.leaf == from)
-            {
-                slot.leaf = to;
-            }
+            self.index.retarget(h, from, to);
             pos = e;
         }
     }
@@ -630,20 +690,27 @@ impl Tree {
         let moved = (l.count as usize - at) as u32;
         let cap = l.buf.capacity();
         let tail: Vec<u8> = l.buf[off..].to_vec();
+        let mut right = Leaf {
+            buf: Vec::new(),
+            count: moved,
+            parent: l.parent,
+            prev: leaf_id,
+            next: l.next,
+            ..Leaf::default()
+        };
+        let m = moved as usize;
+        right.tags[..m].copy_from_slice(&l.tags[at..at + m]);
+        for k in 0..m {
+            right.offsets[k] = l.offsets[at + k] - off as u32;
+        }
         l.buf.truncate(off);
         l.buf.shrink_to(off + off / 8);
         l.count -= moved;
         self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + tail.capacity() - cap;
-        let (parent, next) = (l.parent, l.next);
+        let next = l.next;
         let (sep_score, ss, se) = read_entry(&tail, 0);
         let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
-        let new_id = self.alloc_leaf(Leaf {
-            buf: Vec::new(),
-            count: moved,
-            parent,
-            prev: leaf_id,
-            next,
-        });
+        let new_id = self.alloc_leaf(right);
         self.retarget(&tail, leaf_id, new_id);
         self.leaves[new_id as usize].buf = tail;
         self.leaves[leaf_id as usize].next = new_id;
@@ -736,24 +803,17 @@ impl Tree {
     /// its leaf (one lookup, no index change: an increment of a leaderboard score);
     /// otherwise it moves, as a removal and an insertion.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
-        let Some(leaf_id) = self.find_leaf(member) else {
+        let Some((leaf_id, i, at, _)) = self.find(member) else {
             return false;
         };
         let l = &self.leaves[leaf_id as usize];
         let key = (score, member);
-        let (mut pos, mut i, mut prev) = (0, 0, None);
-        let (at, end) = loop {
-            let (s, ms, me) = read_entry(&l.buf, pos);
-            if same_bytes(&l.buf[ms..me], member) {
-                break (pos, me);
-            }
-            prev = Some((s, ms, me));
-            pos = me;
-            i += 1;
-        };
-        let above_prev = match prev {
-            Some((s, ms, me)) => cmp_key((s, &l.buf[ms..me]), key) == Ordering::Less,
-            None => l.prev == NIL,
+        let end = l.offset(i + 1);
+        let above_prev = if i > 0 {
+            let (s, ms, me) = read_entry(&l.buf, l.offsets[i - 1] as usize);
+            cmp_key((s, &l.buf[ms..me]), key) == Ordering::Less
+        } else {
+            l.prev == NIL
         };
         let below_next = if end < l.buf.len() {
             let (s, ms, me) = read_entry(&l.buf, end);
@@ -779,22 +839,15 @@ impl Tree {
     }
 
     /// Removes the entry at (`leaf_id`, index `i`, byte `pos`) whose member is `len` long.
-    fn remove_at(&mut self, leaf_id: u32, _i: usize, pos: usize, len: usize) {
+    fn remove_at(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize) {
         let h = {
             let l = &self.leaves[leaf_id as usize];
             let (_, s, e) = read_entry(&l.buf, pos);
             debug_assert_eq!(e - s, len);
             self.hash(&l.buf[s..e])
         };
-        if let Ok(slot) = self
-            .index
-            .find_entry(table_hash(h), |s| s.hash == h && s.leaf == leaf_id)
-        {
-            slot.remove();
-        }
-        let l = &mut self.leaves[leaf_id as usize];
-        l.buf.drain(pos..pos + entry_size(len));
-        l.count -= 1;
+        self.index.remove(h, leaf_id);
+        self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
         self.add_size(leaf_id, -1);
         let l = &self.leaves[leaf_id as usize];
@@ -835,15 +888,20 @@ impl Tree {
         } else {
             return;
         };
-        let moved = std::mem::take(&mut self.leaves[right as usize].buf);
-        let count = self.leaves[right as usize].count;
-        self.retarget(&moved, right, left);
+        let moved = std::mem::take(&mut self.leaves[right as usize]);
+        let count = moved.count;
+        self.retarget(&moved.buf, right, left);
         let l = &mut self.leaves[left as usize];
         let cap = l.buf.capacity();
-        l.buf.extend_from_slice(&moved);
-        l.count += count;
-        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.capacity();
-        self.leaves[right as usize].count = 0;
+        l.append(&moved);
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.buf.capacity();
+        // The emptied leaf keeps its links for `unlink_leaf`.
+        self.leaves[right as usize] = Leaf {
+            parent: moved.parent,
+            prev: moved.prev,
+            next: moved.next,
+            ..Leaf::default()
+        };
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
         let i = p.position(left);
@@ -935,11 +993,8 @@ impl RevIter<'_> {
     fn load(&mut self, count: usize) {
         let l = &self.tree.leaves[self.leaf as usize];
         self.offsets.clear();
-        let mut pos = 0;
-        for _ in 0..count {
-            self.offsets.push(pos);
-            pos = read_entry(&l.buf, pos).2;
-        }
+        self.offsets
+            .extend(l.offsets[..count].iter().map(|&o| o as usize));
     }
 }
 
