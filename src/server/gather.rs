@@ -175,8 +175,16 @@ impl Gather {
         };
         let wall = now.duration_since(at).as_nanos().max(1) as f64;
         let share = |n: u64, o: u64| n.saturating_sub(o) as f64 / wall;
-        let busy: Vec<f64> = cpu.iter().zip(&c.cpu).map(|(n, o)| share(n.0, o.0)).collect();
-        let wait: Vec<f64> = cpu.iter().zip(&c.cpu).map(|(n, o)| share(n.1, o.1)).collect();
+        let busy: Vec<f64> = cpu
+            .iter()
+            .zip(&c.cpu)
+            .map(|(n, o)| share(n.0, o.0))
+            .collect();
+        let wait: Vec<f64> = cpu
+            .iter()
+            .zip(&c.cpu)
+            .map(|(n, o)| share(n.1, o.1))
+            .collect();
         let (idle_ticks, total_ticks) = (
             idle.0.saturating_sub(c.idle.0),
             idle.1.saturating_sub(c.idle.1),
@@ -251,7 +259,9 @@ fn sched_ns(tid: &AtomicI32) -> (u64, u64) {
     let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) else {
         return (0, 0);
     };
-    let mut f = text.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+    let mut f = text
+        .split_whitespace()
+        .map(|v| v.parse::<u64>().unwrap_or(0));
     (f.next().unwrap_or(0), f.next().unwrap_or(0))
 }
 
