@@ -206,7 +206,7 @@ impl Default for Settings {
             track_sizes: false,
             temporary_ttl: None,
             null_server: false,
-            worker_gather: crate::server::gather::Mode::Off,
+            worker_gather: crate::server::gather::Mode::Gather,
             read_buf_mem_limit: 0,
             verbose: 0,
             user: None,

@@ -208,7 +208,8 @@ fn disable_watch_refuses_watch() {
 /// `skipped=N`; `log_watcher_*` stats count it all.
 #[test]
 fn a_full_watcher_buffer_skips_lines_and_says_how_many() {
-    let d = Daemon::start(&["-t", "2", "-o", "watcher_logbuf_size=8"]);
+    // The watcher on its own worker (round-robin, not gathered on worker 0 with the client).
+    let d = Daemon::start(&["-t", "2", "-o", "watcher_logbuf_size=8,worker_gather=0"]);
     let mut w = d.connect();
     w.roundtrip(b"watch fetchers\r\n", b"OK\r\n");
     let mut c = d.connect();

@@ -8,22 +8,24 @@
 //! sleep with none. `active` starts at 1 and changes only here:
 //!
 //! - **spread** (`active + 1`, the new worker gets a share of every active worker's
-//!   connections) when the active workers are on CPU [`SPREAD_AT`] or more of the wall
-//!   time on average *and* the machine has at least [`IDLE_NEEDED`] of a CPU idle. The
-//!   signal is each worker's own CPU clock (`pthread_getcpuclockid`), read by the clock
-//!   thread, not wall time outside `epoll_wait`: a worker busy all the time but on CPU
-//!   half of it is starved by other processes, and a second worker would only share the
-//!   same CPUs; a worker on CPU all the time while CPUs idle is what another worker fixes.
-//!   Machine idle time is `/proc/stat`'s idle + iowait.
+//!   connections) when the active workers are busy (on CPU or waiting in the run queue)
+//!   [`SPREAD_AT`] of the time or more on average, *and* another worker would get the
+//!   server more CPU: the machine has [`IDLE_NEEDED`] of a CPU idle, or the workers
+//!   wait for a CPU [`WAIT_NEEDED`] of the time or more (other threads, the clients on a
+//!   small machine, share their CPUs, and one more thread gets a larger share, as `-t`
+//!   threads always did). A worker on CPU nearly all the time beside a one-thread client
+//!   on the other core stays alone: a second worker only adds sleeps and wakes. The
+//!   signal is each worker's `/proc/self/task/TID/schedstat` (time on CPU and waiting to
+//!   run), read by the clock thread; machine idle time is `/proc/stat`'s idle + iowait.
 //! - **gather** (`active - 1`, the last active worker hands its connections back) when the
-//!   active workers together use at most [`GATHER_AT`] × (`active` - 1) CPUs: what is left
-//!   fits on one worker fewer with room to spare.
+//!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
+//!   left fits on one worker fewer with room to spare.
 //!
-//! The gap between the two thresholds (0.85 per worker against 0.5) and a [`DWELL`] after
+//! The gap between the two thresholds (0.9 per worker against 0.5) and a [`DWELL`] after
 //! every change keep the count from oscillating. A machine with more cores than load
 //! loses nothing: a saturated worker with idle CPUs beside it spreads within a window or
-//! two, one worker per [`DWELL`], up to `-t`. The check costs the clock thread a few
-//! `clock_gettime` calls and one read of `/proc/stat` every [`WINDOW`]; a worker pays one
+//! two, one worker per [`DWELL`], up to `-t`. The check costs the clock thread one
+//! `schedstat` read per worker and one of `/proc/stat` every [`WINDOW`]; a worker pays one
 //! relaxed atomic load per turn to see whether `active` changed.
 //!
 //! What moves is decided by the worker at the end of a turn ([`super::connection`]'s
@@ -50,11 +52,15 @@ use crate::stats::ServerStats;
 pub const WINDOW: Duration = Duration::from_millis(200);
 /// The least time between two changes of the active count.
 pub const DWELL: Duration = Duration::from_millis(1000);
-/// Average on-CPU fraction of the active workers at which another one is woken.
-pub const SPREAD_AT: f64 = 0.85;
+/// Average busy fraction (on CPU or waiting for one) of the active workers at which
+/// another one is woken.
+pub const SPREAD_AT: f64 = 0.9;
+/// Average fraction of the time the active workers wait for a CPU at which another
+/// worker gets the server more CPU time.
+pub const WAIT_NEEDED: f64 = 0.1;
 /// Idle CPUs the machine must have for another worker to help.
 pub const IDLE_NEEDED: f64 = 0.5;
-/// On-CPU fraction per remaining worker under which the active workers gather.
+/// Busy fraction per remaining worker under which the active workers gather.
 pub const GATHER_AT: f64 = 0.5;
 
 /// How connections are placed on workers (`-o worker_gather`, `-o worker_shuffle`).
@@ -82,8 +88,8 @@ pub struct Gather {
     active: AtomicUsize,
     /// Bumped at every change of `active` (workers compare it once per turn).
     epoch: AtomicU64,
-    /// Each worker's CPU-time clock, set by the worker when it starts (-1 until then).
-    clocks: Vec<AtomicI32>,
+    /// Each worker's thread id, set by the worker when it starts (0 until then).
+    tids: Vec<AtomicI32>,
     peers: OnceLock<Vec<Peer>>,
     control: Mutex<Control>,
 }
@@ -92,7 +98,8 @@ pub struct Gather {
 struct Control {
     at: Option<Instant>,
     changed: Instant,
-    cpu: Vec<u64>,
+    /// Per worker: nanoseconds on CPU and waiting to run (runnable, not running).
+    cpu: Vec<(u64, u64)>,
     idle: (u64, u64),
 }
 
@@ -107,12 +114,12 @@ impl Gather {
             workers,
             active: AtomicUsize::new(active.max(1)),
             epoch: AtomicU64::new(0),
-            clocks: (0..workers).map(|_| AtomicI32::new(-1)).collect(),
+            tids: (0..workers).map(|_| AtomicI32::new(0)).collect(),
             peers: OnceLock::new(),
             control: Mutex::new(Control {
                 at: None,
                 changed: Instant::now(),
-                cpu: vec![0; workers],
+                cpu: vec![(0, 0); workers],
                 idle: (0, 0),
             }),
         }
@@ -144,13 +151,9 @@ impl Gather {
 
     /// Called by worker `id` on its own thread when it starts.
     pub fn register_thread(&self, id: usize) {
-        let mut clock: libc::clockid_t = 0;
-        // SAFETY: pthread_getcpuclockid writes one clockid_t into the local it points to;
-        // pthread_self() is the calling thread, alive for the call.
-        let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-        if r == 0 {
-            self.clocks[id].store(clock, Ordering::Relaxed);
-        }
+        // SAFETY: gettid(2) takes no arguments and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        self.tids[id].store(tid, Ordering::Relaxed);
     }
 
     /// The clock thread's check, called every 100 ms or so; measures every [`WINDOW`].
@@ -163,7 +166,7 @@ impl Gather {
         if c.at.is_some_and(|at| now.duration_since(at) < WINDOW) {
             return;
         }
-        let cpu: Vec<u64> = self.clocks.iter().map(thread_cpu_ns).collect();
+        let cpu: Vec<(u64, u64)> = self.tids.iter().map(sched_ns).collect();
         let idle = machine_idle();
         let Some(at) = c.at.replace(now) else {
             c.cpu = cpu;
@@ -171,10 +174,16 @@ impl Gather {
             return;
         };
         let wall = now.duration_since(at).as_nanos().max(1) as f64;
+        let share = |n: u64, o: u64| n.saturating_sub(o) as f64 / wall;
         let busy: Vec<f64> = cpu
             .iter()
             .zip(&c.cpu)
-            .map(|(n, o)| n.saturating_sub(*o) as f64 / wall)
+            .map(|(n, o)| share(n.0, o.0))
+            .collect();
+        let wait: Vec<f64> = cpu
+            .iter()
+            .zip(&c.cpu)
+            .map(|(n, o)| share(n.1, o.1))
             .collect();
         let (idle_ticks, total_ticks) = (
             idle.0.saturating_sub(c.idle.0),
@@ -192,8 +201,12 @@ impl Gather {
         if now.duration_since(c.changed) < DWELL {
             return;
         }
-        let used: f64 = busy[..active].iter().sum();
-        let next = decide(active, self.workers, used, idle_cpus);
+        let load = Load {
+            used: busy[..active].iter().sum(),
+            waited: wait[..active].iter().sum(),
+            idle_cpus,
+        };
+        let next = decide(active, self.workers, &load);
         if next != active {
             c.changed = now;
             self.active.store(next, Ordering::Relaxed);
@@ -209,33 +222,47 @@ impl Gather {
     }
 }
 
-/// The active count after a window in which the active workers used `used` CPUs together
-/// while the machine had `idle_cpus` idle.
-fn decide(active: usize, workers: usize, used: f64, idle_cpus: f64) -> usize {
-    if active < workers && used >= SPREAD_AT * active as f64 && idle_cpus >= IDLE_NEEDED {
+/// What the active workers did over one window, in CPUs.
+struct Load {
+    /// Time on CPU, all active workers together.
+    used: f64,
+    /// Time runnable but waiting for a CPU (the run queue), all active workers together.
+    waited: f64,
+    /// Idle CPUs of the machine.
+    idle_cpus: f64,
+}
+
+/// The active count after a window.
+fn decide(active: usize, workers: usize, l: &Load) -> usize {
+    let n = active as f64;
+    // Busy (running or waiting to run) nearly all the time, and either CPUs idle beside
+    // it, or waiting for a CPU: other threads (the clients, on a small machine) share its
+    // CPUs, and one more worker gets the server a larger share, as `-t` threads do.
+    let saturated = l.used + l.waited >= SPREAD_AT * n;
+    let helps = l.idle_cpus >= IDLE_NEEDED || l.waited >= WAIT_NEEDED * n;
+    if active < workers && saturated && helps {
         active + 1
-    } else if active > 1 && used <= GATHER_AT * (active - 1) as f64 {
+    } else if active > 1 && l.used + l.waited <= GATHER_AT * (n - 1.0) {
         active - 1
     } else {
         active
     }
 }
 
-/// A worker thread's CPU time in nanoseconds (0 before it registered its clock).
-fn thread_cpu_ns(clock: &AtomicI32) -> u64 {
-    let id = clock.load(Ordering::Relaxed);
-    if id == -1 {
-        return 0;
+/// A thread's time on CPU and waiting to run, in nanoseconds
+/// (`/proc/self/task/TID/schedstat`), or zeros.
+fn sched_ns(tid: &AtomicI32) -> (u64, u64) {
+    let tid = tid.load(Ordering::Relaxed);
+    if tid == 0 {
+        return (0, 0);
     }
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+    let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) else {
+        return (0, 0);
     };
-    // SAFETY: clock_gettime writes one timespec into the local it points to.
-    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
-        return 0;
-    }
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    let mut f = text
+        .split_whitespace()
+        .map(|v| v.parse::<u64>().unwrap_or(0));
+    (f.next().unwrap_or(0), f.next().unwrap_or(0))
 }
 
 /// The machine's idle (idle + iowait) and total CPU ticks from `/proc/stat`.
@@ -264,25 +291,40 @@ fn cpus() -> usize {
 mod tests {
     use super::*;
 
+    fn d(active: usize, workers: usize, used: f64, waited: f64, idle_cpus: f64) -> usize {
+        decide(
+            active,
+            workers,
+            &Load {
+                used,
+                waited,
+                idle_cpus,
+            },
+        )
+    }
+
     #[test]
-    fn spreads_only_when_saturated_with_idle_cpus() {
-        // One worker on CPU 95% with one CPU idle: wake another.
-        assert_eq!(decide(1, 2, 0.95, 1.0), 2);
-        // Saturated but the machine is busy (the client takes the other core): stay.
-        assert_eq!(decide(1, 2, 0.95, 0.1), 1);
-        // Not saturated: stay.
-        assert_eq!(decide(1, 2, 0.6, 1.5), 1);
+    fn spreads_when_saturated_and_another_worker_helps() {
+        // On CPU 95% with one CPU idle: wake another.
+        assert_eq!(d(1, 2, 0.95, 0.0, 1.0), 2);
+        // On CPU 97%, nothing idle, hardly waiting (a one-thread client has the other
+        // core): a second worker would only add sleeps and wakes. Stay.
+        assert_eq!(d(1, 2, 0.97, 0.02, 0.05), 1);
+        // On CPU 75% and waiting 20% for a CPU the clients' threads hold: spread.
+        assert_eq!(d(1, 2, 0.75, 0.2, 0.0), 2);
+        // Not busy: stay.
+        assert_eq!(d(1, 2, 0.6, 0.0, 1.5), 1);
         // Already every worker.
-        assert_eq!(decide(2, 2, 1.9, 1.0), 2);
+        assert_eq!(d(2, 2, 1.9, 0.1, 1.0), 2);
     }
 
     #[test]
     fn gathers_with_a_gap_below_spreading() {
-        // Two workers using 1.2 CPUs together stay spread (no oscillation band)...
-        assert_eq!(decide(2, 4, 1.2, 0.0), 2);
+        // Two workers busy 1.2 CPUs together stay spread (no oscillation band)...
+        assert_eq!(d(2, 4, 1.1, 0.1, 0.0), 2);
         // ...and gather once one worker would be at most half busy.
-        assert_eq!(decide(2, 4, 0.45, 3.0), 1);
-        assert_eq!(decide(3, 4, 0.9, 3.0), 2);
-        assert_eq!(decide(1, 4, 0.0, 3.0), 1);
+        assert_eq!(d(2, 4, 0.45, 0.0, 3.0), 1);
+        assert_eq!(d(3, 4, 0.9, 0.05, 3.0), 2);
+        assert_eq!(d(1, 4, 0.0, 0.0, 3.0), 1);
     }
 }
