@@ -94,6 +94,9 @@ pub struct Settings {
     /// command, `END` to anything else): the ceiling a load generator reaches against
     /// slabd's connection loop.
     pub null_server: bool,
+    /// `-o worker_gather=0|1` and `-o worker_shuffle` (slabd's own): whether live
+    /// connections gather on as few workers as the load needs (server::gather).
+    pub worker_gather: crate::server::gather::Mode,
     /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
     /// (reported by `stats settings`; slabd's CLOCK has no separate list).
     pub temporary_ttl: Option<i32>,
@@ -203,6 +206,7 @@ impl Default for Settings {
             track_sizes: false,
             temporary_ttl: None,
             null_server: false,
+            worker_gather: crate::server::gather::Mode::Off,
             read_buf_mem_limit: 0,
             verbose: 0,
             user: None,
@@ -957,6 +961,18 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         "idle_timeout" => s.idle_timeout = number("-o idle_timeout", numeric()?)?,
         "track_sizes" => s.track_sizes = true,
         "null_server" => s.null_server = true,
+        "worker_gather" => {
+            use crate::server::gather::Mode;
+            s.worker_gather = match value {
+                None | Some("1") => Mode::Gather,
+                Some("0") => Mode::Off,
+                Some(_) => {
+                    return Err(ConfigError::new("-o", "worker_gather must be 0 or 1"));
+                }
+            };
+        }
+        "no_worker_gather" => s.worker_gather = crate::server::gather::Mode::Off,
+        "worker_shuffle" => s.worker_gather = crate::server::gather::Mode::Shuffle,
         "temporary_ttl" => {
             let v =
                 value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;

@@ -141,6 +141,9 @@ counters!(
     response_obj_count, response_obj_bytes,
     /// Memory of the open TLS sessions (an estimate per session, see server::tls).
     tls_session_bytes,
+    /// Connections moved between workers, and the workers taking connections now
+    /// (server::gather; INFO stats `worker_moves`, `workers_active`).
+    worker_moves, workers_active,
 });
 
 impl ServerStats {

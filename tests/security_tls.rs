@@ -800,3 +800,42 @@ fn tls_sessions_count_toward_client_memory() {
     }
     assert!(after < before + 16384, "{before} -> {during} -> {after}");
 }
+
+/// A TLS session moves between workers with its connection (`-o worker_shuffle` moves a
+/// plain connection after every turn it read in): pipelined requests cut at odd sizes,
+/// so records are split across reads and moves, come back whole and in order.
+#[test]
+fn a_tls_session_survives_moves_between_workers() {
+    let pki = Pki::new("moves");
+    let (_d, l) = start_owned(&resp_args(&pki, &["-t", "3", "-o", "worker_shuffle"]));
+    let (mut c, got) = request(
+        pki.client(Some("client")),
+        addr(&l, "resp-tls"),
+        b"PING\r\n",
+    )
+    .unwrap();
+    assert_eq!(got, b"+PONG\r\n");
+    let mut wire = Vec::new();
+    let mut want = Vec::new();
+    for i in 1..=200 {
+        wire.extend_from_slice(b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n");
+        want.extend_from_slice(format!(":{i}\r\n").as_bytes());
+    }
+    for chunk in wire.chunks(41) {
+        c.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let got = reply_until(&mut c, b":200\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+    c.write_all(b"INFO stats\r\n").unwrap();
+    let info = String::from_utf8_lossy(&reply_until(&mut c, b"\r\n\r\n")).into_owned();
+    let moves: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("worker_moves:"))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(moves >= 20, "the session hardly moved: {moves}");
+}

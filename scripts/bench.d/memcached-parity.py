@@ -33,8 +33,10 @@ class Server:
         self.kind, self.port = kind, free_port()
         exe = {"slabd": [SLABD], "null": [SLABD, "-o", "null_server"]}.get(
             kind, ["memcached", "-u", "root"])
+        # SLABD_ARGS: extra slabd flags (e.g. `-o worker_gather=0`) for on/off comparisons.
+        extra = os.environ.get("SLABD_ARGS", "").split() if kind != "memcached" else []
         self.p = subprocess.Popen(exe + ["-p", str(self.port), "-l", "127.0.0.1", "-U", "0",
-                                         "-t", "2"] + args,
+                                         "-t", "2"] + args + extra,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:

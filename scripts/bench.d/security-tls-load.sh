@@ -12,6 +12,8 @@ SLABD="${SLABD:-$ROOT/target/release/slabd}"
 LOAD="${LOAD:-$ROOT/target/release/slabd-load}"
 SECS="${SECS:-5}"
 ROUNDS="${ROUNDS:-2}"
+# SLABD_ARGS: extra slabd flags (e.g. `-o worker_gather=0`) for on/off comparisons.
+SLABD_ARGS="${SLABD_ARGS:-}"
 certs=$(mktemp -d)
 trap 'kill $pids 2>/dev/null; rm -rf "$certs"' EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$certs/key.pem" -out "$certs/cert.pem" \
@@ -22,9 +24,9 @@ chmod 644 "$certs/key.pem"; chmod 755 "$certs"
 S_MT=26561 S_MP=26562 S_RT=26563 S_RP=26564 M_T=26565 R_T=26566
 "$SLABD" -p $S_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
   --resp-port $S_RP --tls-port $S_RT --tls-cert-file $certs/cert.pem --tls-key-file $certs/key.pem \
-  --tls-auth-clients no 2>/dev/null &
+  --tls-auth-clients no $SLABD_ARGS 2>/dev/null &
 s=$!
-"$SLABD" -p $S_MP -l 127.0.0.1 -t 2 -m 256 2>/dev/null &
+"$SLABD" -p $S_MP -l 127.0.0.1 -t 2 -m 256 $SLABD_ARGS 2>/dev/null &
 sp=$!
 memcached -p $M_T -l 127.0.0.1 -t 2 -m 256 -U 0 $root -Z \
   -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem 2>/dev/null &

@@ -148,7 +148,9 @@ def main():
     a = ap.parse_args()
     sp, rp = free_port(), free_port()
     slabd = subprocess.Popen([a.slabd, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(sp),
-                              "-t", a.threads, "-m", "512"],
+                              "-t", a.threads, "-m", "512"]
+                             # SLABD_ARGS: extra flags (e.g. `-o worker_gather=0`).
+                             + os.environ.get("SLABD_ARGS", "").split(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     redis = subprocess.Popen(["redis-server", "--port", str(rp), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no"],

@@ -199,6 +199,9 @@ pub struct Connection {
     soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
     pub last_active: u32,
+    /// `bytes_in` when the connection last came to its worker (`-o worker_shuffle` moves
+    /// only connections that read something since).
+    pub mark: u64,
     /// Clock second since which a partial request waits for the rest of its bytes
     /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
     pub partial_since: Option<u32>,
@@ -242,6 +245,7 @@ impl Connection {
             touched: false,
             soft_since: None,
             last_active: now,
+            mark: 0,
             partial_since: None,
             link: None,
             held: false,
@@ -254,6 +258,34 @@ impl Connection {
     pub fn unsent(&self) -> usize {
         let pinned = self.session.memcache.pinned.borrow().unsent();
         self.wbuf.len() - self.sent + pinned + usize::from(self.stream.tls_pending())
+    }
+
+    /// Whether the connection may move to another worker now (between turns; see
+    /// [`super::gather`]): only in the plain state. Not while anything outside the
+    /// connection knows its place (subscriptions, MONITOR/`watch`, tracking, a parked or
+    /// blocked request, a woken request's chain), inside MULTI, with requests left over
+    /// after `-R`, a data block arriving into an item, replies unsent, or while closing.
+    pub fn movable(&self) -> bool {
+        const STAY: u32 = flag::BLOCKED
+            | flag::PUBSUB
+            | flag::MONITOR
+            | flag::TRACKING
+            | flag::PAUSED
+            | flag::MULTI
+            | flag::TRACKING_BROKEN
+            | flag::TRACKING_BCAST
+            | flag::EVICTED;
+        let info = &self.session.info;
+        self.registered
+            && !self.queued
+            && !self.touched
+            && !self.held
+            && self.link.is_none()
+            && self.session.wait.is_none()
+            && !(self.closing || self.peer_closed || self.hangup || self.stop_server)
+            && info.flags.load(Ordering::Relaxed) & STAY == 0
+            && !info.memcache_nread.load(Ordering::Relaxed)
+            && self.unsent() == 0
     }
 
     /// A request waits and nothing has woken it.

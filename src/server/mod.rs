@@ -46,6 +46,7 @@
 
 mod connection;
 pub mod daemon;
+pub mod gather;
 pub mod limits;
 pub mod metrics;
 pub mod rebind;
@@ -72,7 +73,8 @@ use crate::commands::{Context, Protocol};
 use crate::config::Settings;
 use crate::stats::ServerStats;
 use connection::Stream;
-use worker::{Handoff, Worker, WorkerHandle};
+use gather::Gather;
+use worker::{Accepted, Handoff, Worker, WorkerHandle};
 
 pub use connection::OUTPUT_LIMIT;
 
@@ -303,6 +305,8 @@ pub struct Server {
     poll: Poll,
     listeners: Vec<Listener>,
     workers: Vec<WorkerHandle>,
+    /// Which workers take new connections ([`gather`]).
+    gather: Arc<Gather>,
     lifecycle: Arc<Lifecycle>,
     clock: std::thread::JoinHandle<()>,
 }
@@ -331,12 +335,15 @@ impl Server {
                 ports.change(rebind::Kind::Tls, v.parse().unwrap_or(0))
             });
         }
-        let workers = (0..ctx.threads.len())
-            .map(|i| Worker::spawn(i, ctx.clone(), lifecycle.clone()))
-            .collect::<io::Result<Vec<_>>>()?;
+        let gather = Arc::new(Gather::new(ctx.settings.worker_gather, ctx.threads.len()));
+        ctx.server
+            .workers_active
+            .store(gather.active() as u64, Ordering::Relaxed);
+        let workers = Worker::spawn_all(&ctx, &lifecycle, &gather)?;
         let clock = {
             let ctx = ctx.clone();
             let lifecycle = lifecycle.clone();
+            let gather = gather.clone();
             std::thread::Builder::new()
                 .name("slabd-clock".into())
                 .spawn(move || {
@@ -350,6 +357,7 @@ impl Server {
                             ctx.store.maintain();
                         }
                         ctx.store.expire_cycle();
+                        gather.tick(&ctx.server);
                     }
                 })?
         };
@@ -358,6 +366,7 @@ impl Server {
             poll,
             listeners,
             workers,
+            gather,
             lifecycle,
             clock,
         })
@@ -528,21 +537,25 @@ impl Server {
                 .fetch_max(curr, Ordering::Relaxed);
             let now = self.ctx.store.clock().now();
             let info = self.ctx.clients.open(peer, listener.local.clone(), now);
-            let mut pick = *next_worker % self.workers.len();
+            // Round-robin over the workers taking connections (all but while gathering).
+            let active = self.gather.active().clamp(1, self.workers.len());
+            let mut pick = *next_worker % active;
             if Some(pick) == self.ctx.gates.busy_worker() && self.workers.len() > 1 {
                 // That worker is stuck in a busy script: SCRIPT KILL must reach another.
-                pick = (pick + 1) % self.workers.len();
+                pick = (pick + 1) % active.max(2);
             }
             let worker = &self.workers[pick];
             *next_worker = next_worker.wrapping_add(1);
-            let handoff = Handoff {
+            let handoff = Handoff::Accepted(Accepted {
                 stream,
                 protocol: listener.protocol,
                 info,
-            };
+            });
             if let Err(failed) = worker.handoffs.send(handoff) {
                 // The worker is gone (it only exits when stopping): undo the bookkeeping.
-                self.ctx.clients.close(failed.0.info.id);
+                if let Handoff::Accepted(a) = failed.0 {
+                    self.ctx.clients.close(a.info.id);
+                }
                 ServerStats::dec(&server.curr_connections);
                 continue;
             }

@@ -15,6 +15,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
+use super::gather::{Gather, Mode, Peer};
 use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
@@ -28,12 +29,24 @@ const WAKER: Token = Token(usize::MAX);
 /// How long a stopping server waits for replies in flight to reach slow clients.
 const FINISH_DEADLINE: Duration = Duration::from_secs(5);
 
+/// A connection on its way to a worker.
+pub enum Handoff {
+    /// Accepted: from the acceptor.
+    Accepted(Accepted),
+    /// From another worker, between turns ([`super::gather`]).
+    Moved(Box<Connection>),
+}
+
 /// An accepted connection on its way from the acceptor to a worker.
-pub struct Handoff {
+pub struct Accepted {
     pub stream: Stream,
     pub protocol: Protocol,
     pub info: Arc<ClientInfo>,
 }
+
+/// The slot a moving connection's place names until its new worker takes it: events
+/// posted meanwhile reach that worker, which finds the connection by id once it arrived.
+const IN_TRANSIT: usize = u32::MAX as usize;
 
 /// The acceptor's side of a worker.
 pub struct WorkerHandle {
@@ -62,48 +75,77 @@ pub struct Worker {
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Where connections go ([`super::gather`]): the active count and its change count as this
+    /// worker last acted on them.
+    gather: Arc<Gather>,
+    epoch: u64,
+    seen_active: usize,
+    /// Scratch: slots of the connections that may move this turn.
+    movers: Vec<usize>,
+    /// Hub events whose connection is not (or no longer) here: it may have moved.
+    strays: Vec<Posted>,
 }
 
 impl Worker {
-    /// Creates worker `id` and starts its thread.
-    pub fn spawn(
-        id: usize,
-        ctx: Arc<Context>,
-        lifecycle: Arc<Lifecycle>,
-    ) -> io::Result<WorkerHandle> {
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        ctx.hub.install_waker(id, waker.clone());
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let worker = Worker {
-            id,
-            ctx,
-            lifecycle,
-            poll,
-            handoffs: rx,
-            conns: Slab::new(),
-            yielded: VecDeque::new(),
-            deferred: Vec::new(),
-            finish_by: None,
-            inbox: Vec::new(),
-            touched: Vec::new(),
-            timers: BinaryHeap::new(),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("slabd-worker-{id}"))
-            // Lua scripts run here: cjson and reply conversion recurse up to 1000 levels
-            // (address space only; untouched stack pages cost no memory).
-            .stack_size(16 << 20)
-            .spawn(move || worker.run())?;
-        Ok(WorkerHandle {
-            handoffs: tx,
-            waker,
-            thread,
-        })
+    /// Creates the workers and starts their threads.
+    pub fn spawn_all(
+        ctx: &Arc<Context>,
+        lifecycle: &Arc<Lifecycle>,
+        gather: &Arc<Gather>,
+    ) -> io::Result<Vec<WorkerHandle>> {
+        let mut built = Vec::new();
+        let mut peers = Vec::new();
+        for id in 0..ctx.threads.len() {
+            let poll = Poll::new()?;
+            let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+            ctx.hub.install_waker(id, waker.clone());
+            let (tx, rx) = crossbeam_channel::unbounded();
+            peers.push(Peer {
+                handoffs: tx.clone(),
+                waker: waker.clone(),
+            });
+            let worker = Worker {
+                id,
+                ctx: ctx.clone(),
+                lifecycle: lifecycle.clone(),
+                poll,
+                handoffs: rx,
+                conns: Slab::new(),
+                yielded: VecDeque::new(),
+                deferred: Vec::new(),
+                finish_by: None,
+                inbox: Vec::new(),
+                touched: Vec::new(),
+                timers: BinaryHeap::new(),
+                gather: gather.clone(),
+                epoch: 0,
+                seen_active: gather.active(),
+                movers: Vec::new(),
+                strays: Vec::new(),
+            };
+            built.push((worker, tx, waker));
+        }
+        gather.set_peers(peers);
+        let mut handles = Vec::new();
+        for (worker, handoffs, waker) in built {
+            let thread = std::thread::Builder::new()
+                .name(format!("slabd-worker-{}", worker.id))
+                // Lua scripts run here: cjson and reply conversion recurse up to 1000 levels
+                // (address space only; untouched stack pages cost no memory).
+                .stack_size(16 << 20)
+                .spawn(move || worker.run())?;
+            handles.push(WorkerHandle {
+                handoffs,
+                waker,
+                thread,
+            });
+        }
+        Ok(handles)
     }
 
     fn run(mut self) {
         hub::set_current_worker(self.id);
+        self.gather.register_thread(self.id);
         let mut events = Events::with_capacity(1024);
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
@@ -172,6 +214,9 @@ impl Worker {
             }
             self.ctx.gates.end_turn();
             self.flush_after_fsync();
+            if self.gather.moves() && self.finish_by.is_none() {
+                self.place_connections(false);
+            }
             if let Some(deadline) = self.finish_by {
                 if self.conns.is_empty() || Instant::now() >= deadline {
                     break;
@@ -188,6 +233,10 @@ impl Worker {
                     self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
                 }
                 self.release_idle(now);
+                if self.gather.moves() && self.finish_by.is_none() {
+                    // Connections that could not move when asked may be plain by now.
+                    self.place_connections(true);
+                }
                 if self.id == 0 {
                     self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
                 }
@@ -223,9 +272,16 @@ impl Worker {
         self.deferred = slots;
     }
 
-    /// Registers the connections the acceptor sent.
+    /// Registers the connections the acceptor (or another worker) sent.
     fn take_handoffs(&mut self) {
         while let Ok(h) = self.handoffs.try_recv() {
+            let h = match h {
+                Handoff::Accepted(h) => h,
+                Handoff::Moved(conn) => {
+                    self.adopt(*conn);
+                    continue;
+                }
+            };
             let now = self.ctx.store.clock().now();
             let session = Session::new(h.info, h.protocol, self.id);
             let settings = &self.ctx.settings;
@@ -257,20 +313,142 @@ impl Worker {
             // (a connection flood) is closed here, costing no epoll registration; one
             // that sent its first request gets its reply a poll round sooner.
             self.serve(token);
-            let Some(conn) = self.conns.get_mut(token.0) else {
-                continue;
-            };
-            let interest = Interest::READABLE | Interest::WRITABLE;
-            if let Err(e) = self
-                .poll
-                .registry()
-                .register(&mut conn.stream, token, interest)
-            {
-                eprintln!("worker {}: cannot register a connection: {e}", self.id);
-                self.close(token);
-                continue;
+            self.register(token);
+        }
+    }
+
+    /// Puts a connection on this worker's poll (after its first serve).
+    fn register(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(token.0) else {
+            return;
+        };
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut conn.stream, token, interest)
+        {
+            eprintln!("worker {}: cannot register a connection: {e}", self.id);
+            self.close(token);
+            return;
+        }
+        conn.registered = true;
+    }
+
+    /// Takes a connection another worker moved here: a new slot and place, then served at
+    /// once (its socket or TLS session may hold bytes no new edge will announce).
+    fn adopt(&mut self, mut conn: Connection) {
+        let entry = self.conns.vacant_entry();
+        let token = Token(entry.key());
+        conn.session.worker = self.id;
+        conn.session.info.set_place(self.id, token.0);
+        conn.readable = true;
+        conn.registered = false;
+        conn.mark = conn.session.info.bytes_in.load(Ordering::Relaxed);
+        if self.finish_by.is_some() {
+            conn.finish();
+        }
+        entry.insert(conn);
+        self.serve(token);
+        self.register(token);
+    }
+
+    /// Moves plain connections to where [`super::gather`] wants them (at the end of a turn, or
+    /// from the once-a-second sweep when `sweep`).
+    fn place_connections(&mut self, sweep: bool) {
+        let workers = self.ctx.threads.len();
+        let mut woken = 0u64;
+        match self.gather.mode {
+            Mode::Off => return,
+            Mode::Shuffle => {
+                // Testing: every plain connection that read bytes since it came moves on.
+                self.collect_movers(|c| c.session.info.bytes_in.load(Ordering::Relaxed) != c.mark);
+                let to = (self.id + 1) % workers;
+                for i in 0..self.movers.len() {
+                    let slot = self.movers[i];
+                    woken |= self.move_to(slot, to);
+                }
             }
-            conn.registered = true;
+            Mode::Gather => {
+                let epoch = self.gather.epoch();
+                let active = self.gather.active();
+                if epoch == self.epoch && !(sweep && self.id >= active) {
+                    return;
+                }
+                self.epoch = epoch;
+                let before = std::mem::replace(&mut self.seen_active, active);
+                if self.id >= active {
+                    // Not active: hand every plain connection to the active workers.
+                    self.collect_movers(|_| true);
+                    let busy = self.ctx.gates.busy_worker();
+                    let dests: Vec<usize> = (0..active).filter(|&w| Some(w) != busy).collect();
+                    for i in 0..self.movers.len() {
+                        if dests.is_empty() {
+                            break;
+                        }
+                        let slot = self.movers[i];
+                        woken |= self.move_to(slot, dests[i % dests.len()]);
+                    }
+                } else if active > before {
+                    // Spread: the newly active workers get their share of this one's.
+                    self.collect_movers(|_| true);
+                    for i in 0..self.movers.len() {
+                        let to = i % active;
+                        if to >= before {
+                            let slot = self.movers[i];
+                            woken |= self.move_to(slot, to);
+                        }
+                    }
+                }
+            }
+        }
+        self.movers.clear();
+        for w in 0..workers.min(64) {
+            if woken & (1 << w) != 0 {
+                if let Some(p) = self.gather.peer(w) {
+                    let _ = p.waker.wake();
+                }
+            }
+        }
+    }
+
+    /// Fills `movers` with the slots of the movable connections that `pick` accepts.
+    fn collect_movers(&mut self, pick: impl Fn(&Connection) -> bool) {
+        self.movers.clear();
+        for (slot, conn) in self.conns.iter() {
+            if conn.movable() && pick(conn) {
+                self.movers.push(slot);
+            }
+        }
+    }
+
+    /// Hands the connection in `slot` to worker `to`; the bit of the worker to wake.
+    fn move_to(&mut self, slot: usize, to: usize) -> u64 {
+        let Some(peer) = self.gather.peer(to) else {
+            return 0;
+        };
+        if to == self.id || !self.conns.contains(slot) {
+            return 0;
+        }
+        let mut conn = self.conns.remove(slot);
+        if conn.registered {
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            conn.registered = false;
+        }
+        conn.session.worker = to;
+        conn.session.info.set_place(to, IN_TRANSIT);
+        match peer.handoffs.send(Handoff::Moved(Box::new(conn))) {
+            Ok(()) => {
+                ServerStats::inc(&self.ctx.server.worker_moves);
+                1 << (to % 64)
+            }
+            Err(failed) => {
+                // That worker is gone (the server is stopping): keep the connection.
+                if let Handoff::Moved(conn) = failed.0 {
+                    self.adopt(*conn);
+                }
+                0
+            }
         }
     }
 
@@ -360,20 +538,57 @@ impl Worker {
                     continue;
                 }
                 let slot = to.slot as usize;
-                let Some(conn) = self.conns.get_mut(slot) else {
-                    continue;
-                };
-                if conn.session.info.id != to.id {
-                    continue;
-                }
-                conn.receive(&self.ctx, event);
-                if !conn.touched {
-                    conn.touched = true;
-                    self.touched.push(slot);
+                match self.conns.get_mut(slot) {
+                    Some(conn) if conn.session.info.id == to.id => {
+                        conn.receive(&self.ctx, event);
+                        if !conn.touched {
+                            conn.touched = true;
+                            self.touched.push(slot);
+                        }
+                    }
+                    // Closed, or moved to another worker: see `reroute`.
+                    _ if self.gather.moves() => self.strays.push(Posted { to, event }),
+                    _ => {}
                 }
             }
             self.inbox = inbox;
         }
+        if !self.strays.is_empty() {
+            self.reroute();
+        }
+    }
+
+    /// Events for connections that are not here: a connection that moved gets them at its
+    /// new place (looked up by client id; rare, so the registry's lock is fine here), one
+    /// on its way to this worker once it is taken; a closed one's are dropped.
+    fn reroute(&mut self) {
+        let mut strays = std::mem::take(&mut self.strays);
+        for Posted { to, event } in strays.drain(..) {
+            let Some(info) = self.ctx.clients.get(to.id) else {
+                continue;
+            };
+            let mut at = info.target();
+            if at.worker as usize == self.id && at.slot as usize == IN_TRANSIT {
+                self.take_handoffs();
+                at = info.target();
+            }
+            if at.worker as usize != self.id || at.slot as usize == IN_TRANSIT {
+                // Still on its way (to here or elsewhere): its new worker sorts it out.
+                self.ctx.hub.post(at, event);
+                continue;
+            }
+            let slot = at.slot as usize;
+            if let Some(conn) = self.conns.get_mut(slot) {
+                if conn.session.info.id == to.id {
+                    conn.receive(&self.ctx, event);
+                    if !conn.touched {
+                        conn.touched = true;
+                        self.touched.push(slot);
+                    }
+                }
+            }
+        }
+        self.strays = strays;
     }
 
     /// Ends the waits whose deadline passed: their timeout reply, or a re-run after a pause.

@@ -365,6 +365,14 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 ctx.users.denied_count(LogReason::Channel),
             )
             .map(|()| ctx.hub.write_info_stats(s))
+            .and_then(|()| {
+                // slabd's own: workers taking connections, connections moved (server::gather).
+                write!(
+                    s,
+                    "workers_active:{}\r\nworker_moves:{}\r\n",
+                    server.workers_active, server.worker_moves
+                )
+            })
         }
         // A master with no replicas and no backlog; the replication id only has to be 40
         // hex digits that stay the same for the life of the process.
