@@ -258,3 +258,198 @@ fn a_full_watcher_buffer_skips_lines_and_says_how_many() {
     let next = body(&mut w);
     assert!(next.starts_with("type=item_get key="), "{next}");
 }
+
+/// The next `n` lines, with the client's `cfd=N` shown as `cfd=F`.
+fn bodies(w: &mut Conn, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let line = body(w);
+            let (head, tail) = line.split_once(" cfd=").unwrap();
+            let rest = tail.split_once(' ').map_or("\n", |(_, r)| r);
+            let sep = if rest == "\n" { "" } else { " " };
+            format!("{head} cfd=F{sep}{rest}")
+        })
+        .collect()
+}
+
+/// delete, incr/decr, touch, gat and the meta commands log the `item_get` line of the
+/// look-up memcached 1.6.18 does first (`do_item_get`); a counter `ma N` creates is stored
+/// as an `add`. Expected lines as memcached 1.6.18 writes them for the same requests.
+#[test]
+fn text_commands_log_their_look_ups() {
+    let d = Daemon::start(&["-t", "2"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch fetchers mutations\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    c.roundtrip(b"set a 0 0 3\r\nabc\r\n", b"STORED\r\n");
+    c.roundtrip(b"touch a 100\r\n", b"TOUCHED\r\n");
+    c.roundtrip(b"touch nokey 10\r\n", b"NOT_FOUND\r\n");
+    c.roundtrip(b"gat 200 a\r\n", b"VALUE a 0 3\r\nabc\r\nEND\r\n");
+    c.roundtrip(b"set n 0 0 2\r\n10\r\n", b"STORED\r\n");
+    c.roundtrip(b"incr n 5\r\n", b"15\r\n");
+    c.roundtrip(b"decr n 1\r\n", b"14\r\n");
+    c.roundtrip(b"incr nokey 1\r\n", b"NOT_FOUND\r\n");
+    c.roundtrip(
+        b"incr a 1\r\n",
+        b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n",
+    );
+    c.roundtrip(b"delete a\r\n", b"DELETED\r\n");
+    c.roundtrip(b"delete a\r\n", b"NOT_FOUND\r\n");
+    c.roundtrip(b"mg n v\r\n", b"VA 2\r\n14\r\n");
+    c.roundtrip(b"mg nokey v\r\n", b"EN\r\n");
+    c.roundtrip(b"md n\r\n", b"HD\r\n");
+    c.roundtrip(b"md n\r\n", b"NF\r\n");
+    c.roundtrip(b"ma cnt N0 J7\r\n", b"HD\r\n");
+    c.roundtrip(b"ma cnt\r\n", b"HD\r\n");
+    c.roundtrip(b"cas n 0 0 1 1\r\nx\r\n", b"NOT_FOUND\r\n");
+    let expected = [
+        "type=item_get key=a status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=a status=stored cmd=set ttl=0 clsid=1 cfd=F size=3\n",
+        "type=item_get key=a status=found clsid=1 cfd=F size=3\n",
+        "type=item_get key=nokey status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=a status=found clsid=1 cfd=F size=3\n",
+        "type=item_get key=n status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=n status=stored cmd=set ttl=0 clsid=1 cfd=F size=2\n",
+        "type=item_get key=n status=found clsid=1 cfd=F size=2\n",
+        "type=item_get key=n status=found clsid=1 cfd=F size=2\n",
+        "type=item_get key=nokey status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=a status=found clsid=1 cfd=F size=3\n",
+        "type=item_get key=a status=found clsid=1 cfd=F size=3\n",
+        "type=item_get key=a status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=n status=found clsid=1 cfd=F size=2\n",
+        "type=item_get key=nokey status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=n status=found clsid=1 cfd=F size=2\n",
+        "type=item_get key=n status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=cnt status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=cnt status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=cnt status=stored cmd=add ttl=0 clsid=1 cfd=F size=1\n",
+        "type=item_get key=cnt status=found clsid=1 cfd=F size=1\n",
+        "type=item_get key=n status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=n status=not_found cmd=cas ttl=0 clsid=1 cfd=F size=1\n",
+    ];
+    assert_eq!(bodies(&mut w, expected.len()), expected);
+}
+
+/// Binary-protocol requests log the same `watch` lines as their text counterparts,
+/// including the quiet forms, as memcached 1.6.18 writes them; FLUSH, NOOP and VERSION
+/// log nothing.
+#[test]
+fn binary_commands_log_fetchers_and_mutations() {
+    use common::binary::{read_response, req};
+    let d = Daemon::start(&["-t", "2"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch fetchers mutations\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    let mut call = |op: u8, key: &[u8], extras: &[u8], value: &[u8], cas: u64| {
+        c.send(&req(op, extras, key, value, 0, cas));
+        if matches!(op, 0x09 | 0x11 | 0x14) {
+            return 0; // a GETQ miss, SETQ and DELETEQ success: no response
+        }
+        read_response(&mut c).status
+    };
+    let set = |flags: u32, exp: u32| [flags.to_be_bytes(), exp.to_be_bytes()].concat();
+    let delta = |d: u64, init: u64, exp: u32| {
+        [
+            &d.to_be_bytes()[..],
+            &init.to_be_bytes(),
+            &exp.to_be_bytes(),
+        ]
+        .concat()
+    };
+    let exp = |e: u32| e.to_be_bytes().to_vec();
+    assert_eq!(call(0x01, b"bk", &set(5, 0), b"hello", 0), 0);
+    assert_eq!(call(0x00, b"bk", &[], b"", 0), 0);
+    assert_eq!(call(0x0c, b"bk", &[], b"", 0), 0);
+    assert_eq!(call(0x00, b"bmiss", &[], b"", 0), 1);
+    call(0x09, b"bmiss", &[], b"", 0);
+    assert_eq!(call(0x0a, b"", &[], b"", 0), 0);
+    assert_eq!(call(0x02, b"bk", &set(0, 0), b"x", 0), 2);
+    assert_eq!(call(0x03, b"bk", &set(0, 60), b"yy", 0), 0);
+    assert_eq!(call(0x0e, b"bk", &[], b"zz", 0), 0);
+    assert_eq!(call(0x0f, b"bmiss", &[], b"zz", 0), 5);
+    assert_eq!(call(0x01, b"bk", &set(0, 0), b"c", 12345), 2);
+    assert_eq!(call(0x1c, b"bk", &exp(100), b"", 0), 0);
+    assert_eq!(call(0x1d, b"bk", &exp(100), b"", 0), 0);
+    assert_eq!(call(0x23, b"bmiss", &exp(100), b"", 0), 1);
+    assert_eq!(call(0x05, b"bn", &delta(1, 7, 0), b"", 0), 0);
+    assert_eq!(call(0x05, b"bn", &delta(1, 7, 0), b"", 0), 0);
+    assert_eq!(call(0x06, b"bn", &delta(3, 7, 0), b"", 0), 0);
+    assert_eq!(call(0x05, b"bmiss", &delta(1, 7, u32::MAX), b"", 0), 1);
+    assert_eq!(call(0x05, b"bk", &delta(1, 7, 0), b"", 0), 6);
+    assert_eq!(call(0x04, b"bk", &[], b"", 0), 0);
+    assert_eq!(call(0x04, b"bk", &[], b"", 0), 1);
+    call(0x11, b"bq", &set(0, 0), b"q", 0);
+    call(0x14, b"bq", &[], b"", 0);
+    assert_eq!(call(0x08, b"", &[], b"", 0), 0);
+    assert_eq!(call(0x0b, b"", &[], b"", 0), 0);
+    let expected = [
+        "type=item_get key=bk status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=bk status=stored cmd=set ttl=0 clsid=1 cfd=F size=5\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=5\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=5\n",
+        "type=item_get key=bmiss status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bmiss status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=5\n",
+        "type=item_store key=bk status=not_stored cmd=add ttl=0 clsid=1 cfd=F size=1\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=5\n",
+        "type=item_store key=bk status=stored cmd=replace ttl=60 clsid=1 cfd=F size=2\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=2\n",
+        "type=item_store key=bk status=stored cmd=append ttl=60 clsid=1 cfd=F size=4\n",
+        "type=item_get key=bmiss status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=bmiss status=not_stored cmd=prepend ttl=0 clsid=1 cfd=F size=2\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=4\n",
+        "type=item_store key=bk status=exists cmd=cas ttl=0 clsid=1 cfd=F size=1\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=4\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=4\n",
+        "type=item_get key=bmiss status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bn status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bn status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=bn status=stored cmd=add ttl=0 clsid=1 cfd=F size=1\n",
+        "type=item_get key=bn status=found clsid=1 cfd=F size=1\n",
+        "type=item_get key=bn status=found clsid=1 cfd=F size=1\n",
+        "type=item_get key=bmiss status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=4\n",
+        "type=item_get key=bk status=found clsid=1 cfd=F size=4\n",
+        "type=item_get key=bk status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bq status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_store key=bq status=stored cmd=set ttl=0 clsid=1 cfd=F size=1\n",
+        "type=item_get key=bq status=found clsid=1 cfd=F size=1\n",
+    ];
+    assert_eq!(bodies(&mut w, expected.len()), expected);
+    // Nothing after the DELETEQ: FLUSH and VERSION log no line.
+    d.connect().roundtrip(b"get zz\r\n", b"END\r\n");
+    assert_eq!(
+        bodies(&mut w, 1),
+        ["type=item_get key=zz status=not_found clsid=0 cfd=F size=0\n"]
+    );
+}
+
+/// A refused oversized `set` throws away the key's old item after looking it up, in both
+/// protocols, as memcached's stale-data check does (`watch fetchers`).
+#[test]
+fn a_refused_set_logs_its_stale_check() {
+    use common::binary::{read_response, req};
+    let d = Daemon::start(&["-t", "2"]);
+    let mut w = d.connect();
+    w.roundtrip(b"watch fetchers\r\n", b"OK\r\n");
+    let mut c = d.connect();
+    c.roundtrip(b"set big 0 0 3\r\nabc\r\n", b"STORED\r\n");
+    let mut huge = b"set big 0 0 2000000\r\n".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 2_000_000));
+    huge.extend_from_slice(b"\r\n");
+    c.roundtrip(&huge, b"SERVER_ERROR object too large for cache\r\n");
+    c.roundtrip(b"get big\r\n", b"END\r\n");
+    let mut b = d.connect();
+    b.send(&req(0x01, &[0; 8], b"bb", b"y", 0, 0));
+    assert_eq!(read_response(&mut b).status, 0);
+    b.send(&req(0x01, &[0; 8], b"bb", &vec![b'y'; 2_000_000], 0, 0));
+    assert_eq!(read_response(&mut b).status, 3);
+    let expected = [
+        "type=item_get key=big status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=big status=found clsid=1 cfd=F size=3\n",
+        "type=item_get key=big status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bb status=not_found clsid=0 cfd=F size=0\n",
+        "type=item_get key=bb status=found clsid=1 cfd=F size=1\n",
+    ];
+    assert_eq!(bodies(&mut w, expected.len()), expected);
+}

@@ -10,9 +10,10 @@ use std::sync::atomic::Ordering;
 
 use super::{
     auth, count_arith, count_delete, count_lookup, count_set, count_store, flush_delay, receive,
-    send, stats, PrefixOp, Value,
+    send, stats, watch, PrefixOp, Value,
 };
 use crate::commands::{Context, Session, Step};
+use crate::hub::monitor::stream;
 use crate::protocol::memcache::binary::{
     self, classify, frame, Frame, Header, Op, Packet, Status, StoreOp,
 };
@@ -172,6 +173,7 @@ fn refuse_early(ctx: &Context, session: &Session, p: &Packet<'_>, op: Op) -> Opt
             bump(&ctx.threads[session.worker].store_too_large);
             if store_op == StoreOp::Set {
                 // memcached unlinks the old item so a failed set leaves nothing stale.
+                watch::looked_up(ctx, session, p.key);
                 ctx.store.delete(&Delete {
                     db: 0,
                     key: p.key,
@@ -276,8 +278,10 @@ fn get(
     }
     let key = p.key;
     let mut class = 0;
+    let mut seen = None;
     let found = ctx.store.get(0, key, &opts, |item| {
         class = item.slab_class();
+        seen = Some(watch::seen(item));
         let key_len = if with_key { key.len() } else { 0 };
         let value_len = if with_value { item.value_len() } else { 0 };
         binary::write_header(
@@ -298,6 +302,9 @@ fn get(
             item.copy_value_to(out);
         }
     });
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        watch::fetched(ctx, session, key, &found, seen);
+    }
     count_lookup(stats, touch, &found, class);
     let hit = matches!(found, Lookup::Hit(()));
     ctx.memcache.record(key, PrefixOp::Get { hit });
@@ -385,10 +392,16 @@ pub(super) fn store_value(
     let class = ctx.store.class_of(key.len(), value_len);
     count_set(stats, class);
     ctx.memcache.record(key, PrefixOp::Set);
-    let outcome = match value {
-        Value::Reserved(r) => ctx.store.commit_reserved(&w, r, |_| ()).0,
-        Value::Bytes(_) => ctx.store.store(&w),
+    // memcached's verb: a CAS makes set/add/replace `cas` (`NREAD_CAS`).
+    let cmd = match op {
+        _ if cas => "cas",
+        StoreOp::Set => "set",
+        StoreOp::Add => "add",
+        StoreOp::Replace => "replace",
+        StoreOp::Append => "append",
+        StoreOp::Prepend => "prepend",
     };
+    let outcome = watch::store(ctx, session, &w, value, value_len, cmd);
     count_store(stats, class, cas, outcome);
     let status = match outcome {
         StoreOutcome::Stored { cas } => {
@@ -420,6 +433,7 @@ fn delete(ctx: &Context, session: &Session, p: &Packet<'_>, quiet: bool, out: &m
     let stats = &ctx.threads[session.worker];
     let h = &p.header;
     ctx.memcache.record(p.key, PrefixOp::Delete);
+    watch::looked_up(ctx, session, p.key);
     let (outcome, class) = ctx.store.delete_in_class(&Delete {
         db: 0,
         key: p.key,
@@ -456,6 +470,7 @@ fn arith(
     let h = &p.header;
     let clock = ctx.store.clock();
     let (delta, initial, exptime) = (p.extra_u64(0), p.extra_u64(8), p.extra_u32(16));
+    watch::looked_up(ctx, session, p.key);
     let outcome = ctx.store.arith(&Arith {
         db: 0,
         key: p.key,
@@ -472,9 +487,12 @@ fn arith(
             value,
             cas,
             created,
-            ..
+            expiry,
         } => {
-            if !created {
+            if created {
+                let digits = value.checked_ilog10().map_or(1, |d| d as usize + 1);
+                watch::created(ctx, session, p.key, digits, expiry);
+            } else {
                 count_arith(ctx, stats, p.key, incr, &outcome);
             }
             if !quiet {

@@ -1,12 +1,14 @@
 //! Meta commands: mg, ms, md, ma, me against the store, replies as memcached 1.6.18 sends
 //! them (return flags in request order, then Z/X/W).
 
+use super::watch;
 use super::{
     count_arith, count_delete, count_lookup, count_set, count_store, ttl_remaining, PrefixOp,
 };
-use crate::commands::Context;
+use crate::commands::{Context, Session};
+use crate::hub::monitor::stream;
 use crate::protocol::memcache::{base64_encode, write_i64, write_u64, Key, MetaFlags, Reply};
-use crate::stats::{bump, ThreadStats};
+use crate::stats::bump;
 use crate::storage::{
     Arith, ArithOutcome, Delete, DeleteOutcome, Expiry, ItemView, Lookup, Mode, ReadOptions,
     StoreOutcome, Write,
@@ -111,11 +113,12 @@ fn seconds(t: i64) -> Option<u32> {
 
 pub(super) fn get(
     ctx: &Context,
-    stats: &ThreadStats,
+    session: &Session,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
+    let stats = &ctx.threads[session.worker];
     if flags.ttl.is_some() {
         bump(&stats.cmd_touch);
     }
@@ -145,14 +148,19 @@ pub(super) fn get(
         None
     };
     let mut class = 0;
+    let mut seen = None;
     let found = ctx.store.get(0, key.bytes(), &opts, |item| {
         class = item.slab_class();
+        seen = Some(watch::seen(item));
         let mut shown = Shown::of(ctx, item);
         if let Some(ttl) = ttl_before_touch {
             shown.ttl = ttl;
         }
         write_get_hit(key, flags, item, shown, out)
     });
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        watch::fetched(ctx, session, key.bytes(), &found, seen);
+    }
     count_lookup(stats, flags.ttl.is_some(), &found, class);
     ctx.memcache.record(
         key.bytes(),
@@ -252,41 +260,18 @@ pub(super) fn set(
     w.new_cas = flags.new_cas;
     w.invalidate = flags.invalidate;
     ctx.memcache.record(key.bytes(), PrefixOp::Set);
-    super::watch::before_store(ctx, session, key.bytes());
-    let watching = ctx
-        .hub
-        .watchers
-        .wanted(crate::hub::monitor::stream::MUTATIONS);
-    let (outcome, old) = if watching && matches!(mode, Mode::Append | Mode::Prepend) {
-        ctx.store
-            .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry())))
-    } else {
-        (ctx.store.store(&w), None)
+    // memcached's verb for the mode; a CAS upgrades set and replace to `cas`.
+    let cmd = match (mode, flags.compare_cas.is_some()) {
+        (Mode::Set | Mode::Replace, true) => "cas",
+        (Mode::Add, _) => "add",
+        (Mode::Append, _) => "append",
+        (Mode::Prepend, _) => "prepend",
+        (Mode::Replace, _) => "replace",
+        _ => "set",
     };
+    let value = super::Value::Bytes(data);
+    let outcome = super::watch::store(ctx, session, &w, value, data.len(), cmd);
     count_store(stats, class, flags.compare_cas.is_some(), outcome);
-    if watching {
-        // memcached's verb for the mode; a CAS upgrades set and replace to `cas`.
-        let cmd = match (mode, flags.compare_cas.is_some()) {
-            (Mode::Set | Mode::Replace, true) => "cas",
-            (Mode::Add, _) => "add",
-            (Mode::Append, _) => "append",
-            (Mode::Prepend, _) => "prepend",
-            (Mode::Replace, _) => "replace",
-            _ => "set",
-        };
-        let (size, expiry) = match old {
-            Some((len, expiry)) => (len + data.len(), expiry),
-            None => (data.len(), ttl),
-        };
-        let log = super::watch::StoreLog {
-            key: key.bytes(),
-            size,
-            cmd,
-            outcome,
-            expiry,
-        };
-        super::watch::stored(ctx, session, log);
-    }
     let code: &[u8] = match outcome {
         StoreOutcome::Stored { .. } => b"HD",
         StoreOutcome::NotStored => b"NS",
@@ -326,12 +311,14 @@ pub(super) fn set(
 
 pub(super) fn delete(
     ctx: &Context,
-    stats: &ThreadStats,
+    session: &Session,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
+    let stats = &ctx.threads[session.worker];
     ctx.memcache.record(key.bytes(), PrefixOp::Delete);
+    watch::looked_up(ctx, session, key.bytes());
     let (outcome, class) = ctx.store.delete_in_class(&Delete {
         db: 0,
         key: key.bytes(),
@@ -360,12 +347,14 @@ pub(super) fn delete(
 
 pub(super) fn arith(
     ctx: &Context,
-    stats: &ThreadStats,
+    session: &Session,
     key: &Key<'_>,
     flags: &MetaFlags<'_>,
     out: &mut Vec<u8>,
 ) {
+    let stats = &ctx.threads[session.worker];
     let incr = !matches!(flags.mode, Some(b'D') | Some(b'-'));
+    watch::looked_up(ctx, session, key.bytes());
     let outcome = ctx.store.arith(&Arith {
         db: 0,
         key: key.bytes(),
@@ -390,6 +379,10 @@ pub(super) fn arith(
             expiry,
             created,
         } => {
+            if created {
+                let digits = decimal_len(value) as usize;
+                watch::created(ctx, session, key.bytes(), digits, expiry);
+            }
             // memcached 1.6.18 hides only the success of an existing item in quiet mode; an
             // item created by N is still reported.
             if flags.quiet && !created {
@@ -455,13 +448,16 @@ fn decimal_len(mut v: u64) -> u64 {
 }
 
 /// `me`: `ME key exp=… la=… cas=… fetch=… cls=… size=…` or `EN`.
-pub(super) fn debug(ctx: &Context, stats: &ThreadStats, key: &Key<'_>, out: &mut Vec<u8>) {
+pub(super) fn debug(ctx: &Context, session: &Session, key: &Key<'_>, out: &mut Vec<u8>) {
+    let stats = &ctx.threads[session.worker];
     bump(&stats.cmd_meta);
     let peek = ReadOptions {
         no_bump: true,
         ..ReadOptions::default()
     };
+    let mut seen = None;
     let found = ctx.store.get(0, key.bytes(), &peek, |item| {
+        seen = Some(watch::seen(item));
         out.extend_from_slice(b"ME ");
         out.extend_from_slice(key.raw);
         out.extend_from_slice(b" exp=");
@@ -481,6 +477,9 @@ pub(super) fn debug(ctx: &Context, stats: &ThreadStats, key: &Key<'_>, out: &mut
         write_u64(out, item.total_size() as u64);
         out.extend_from_slice(b"\r\n");
     });
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        watch::fetched(ctx, session, key.bytes(), &found, seen);
+    }
     if !matches!(found, Lookup::Hit(())) {
         out.extend_from_slice(b"EN\r\n");
     }

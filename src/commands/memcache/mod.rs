@@ -310,6 +310,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
                 bump(&stats.store_too_large);
             }
             if let Some(key) = stale {
+                watch::looked_up(ctx, session, key.bytes());
                 ctx.store.delete(&Delete {
                     db: 0,
                     key: key.bytes(),
@@ -510,6 +511,7 @@ fn execute_command(
         }
         Command::Delete { key, noreply } => {
             ctx.memcache.record(key, PrefixOp::Delete);
+            watch::looked_up(ctx, session, key);
             let (outcome, class) = ctx.store.delete_in_class(&Delete {
                 db: 0,
                 key,
@@ -538,6 +540,7 @@ fn execute_command(
             delta,
             noreply,
         } => {
+            watch::looked_up(ctx, session, key);
             let outcome = ctx.store.arith(&Arith {
                 db: 0,
                 key,
@@ -577,8 +580,15 @@ fn execute_command(
                 strings_only: true,
                 ..ReadOptions::default()
             };
-            let found = ctx.store.get(0, key, &touch, |item| item.slab_class());
-            let reply = if let Lookup::Hit(class) = found {
+            let found = ctx.store.get(0, key, &touch, watch::seen);
+            if ctx.hub.watchers.wanted(stream::FETCHERS) {
+                let seen = match found {
+                    Lookup::Hit(seen) => Some(seen),
+                    _ => None,
+                };
+                watch::fetched(ctx, session, key, &found, seen);
+            }
+            let reply = if let Lookup::Hit((class, _)) = found {
                 bump(&stats.touch_hits);
                 bump(&stats.classes.of(class).touch_hits);
                 ctx.notify(notify::GENERIC, "expire", 0, key);
@@ -682,11 +692,11 @@ fn execute_command(
         }
         Command::LruCrawlerSetting => Reply::Ok.write(out),
         Command::Lru(lru) => stats::lru(ctx, lru, out),
-        Command::MetaGet { key, flags } => meta::get(ctx, stats, &key, &flags, out),
+        Command::MetaGet { key, flags } => meta::get(ctx, session, &key, &flags, out),
         Command::MetaSet { key, flags, data } => meta::set(ctx, session, &key, &flags, data, out),
-        Command::MetaDelete { key, flags } => meta::delete(ctx, stats, &key, &flags, out),
-        Command::MetaArith { key, flags } => meta::arith(ctx, stats, &key, &flags, out),
-        Command::MetaDebug { key } => meta::debug(ctx, stats, &key, out),
+        Command::MetaDelete { key, flags } => meta::delete(ctx, session, &key, &flags, out),
+        Command::MetaArith { key, flags } => meta::arith(ctx, session, &key, &flags, out),
+        Command::MetaDebug { key } => meta::debug(ctx, session, &key, out),
         Command::MetaNoop => Reply::MetaNoop.write(out),
     }
     None
@@ -731,39 +741,17 @@ fn store(ctx: &Context, session: &Session, l: &StoreLine<'_>, value: Value<'_>, 
     let class = ctx.store.class_of(key.len(), data_len);
     count_set(stats, class);
     ctx.memcache.record(key, PrefixOp::Set);
-    watch::before_store(ctx, session, key);
-    let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
-    let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
-    let (outcome, old) = match value {
-        Value::Reserved(r) => (ctx.store.commit_reserved(&w, r, |_| ()).0, None),
-        Value::Bytes(_) if watching && append => ctx
-            .store
-            .store_and(&w, |old| old.map(|o| (o.value_len(), o.expiry()))),
-        Value::Bytes(_) => (ctx.store.store(&w), None),
+    let cmd = match verb {
+        StoreVerb::Set => "set",
+        StoreVerb::Add => "add",
+        StoreVerb::Replace => "replace",
+        StoreVerb::Append => "append",
+        StoreVerb::Prepend => "prepend",
+        StoreVerb::Cas => "cas",
     };
+    let append = matches!(verb, StoreVerb::Append | StoreVerb::Prepend);
+    let outcome = watch::store(ctx, session, &w, value, data_len, cmd);
     count_store(stats, class, verb == StoreVerb::Cas, outcome);
-    if watching {
-        let cmd = match verb {
-            StoreVerb::Set => "set",
-            StoreVerb::Add => "add",
-            StoreVerb::Replace => "replace",
-            StoreVerb::Append => "append",
-            StoreVerb::Prepend => "prepend",
-            StoreVerb::Cas => "cas",
-        };
-        let (size, expiry) = match old {
-            Some((len, expiry)) => (len + data_len, expiry),
-            None => (data_len, w.expiry),
-        };
-        let log = watch::StoreLog {
-            key,
-            size,
-            cmd,
-            outcome,
-            expiry,
-        };
-        watch::stored(ctx, session, log);
-    }
     if matches!(outcome, StoreOutcome::Stored { .. }) {
         ctx.notify(
             notify::STRING,

@@ -3,10 +3,13 @@
 
 use std::sync::atomic::Ordering;
 
+use super::Value;
 use crate::commands::{Context, Session, Step};
 use crate::hub::flag;
 use crate::hub::monitor::{stream, watch_stream, ItemLog};
-use crate::storage::{Clock, Expiry, ItemView, Lookup, Miss, ReadOptions, StoreOutcome};
+use crate::storage::{
+    Clock, Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, StoreOutcome, Write,
+};
 
 /// Handles a `watch` request at the start of `input`; `None` when it is another command.
 pub(super) fn command(
@@ -78,10 +81,12 @@ pub(super) fn fetched<R>(
     ctx.hub.watchers.item_get(&ctx.hub, &item, status);
 }
 
-/// memcached looks a key up before it stores it (`do_store_item` calls `do_item_get`), so
-/// a `fetchers` watcher sees an `item_get` line (the old item, or `not_found`) before each
-/// storage command's `item_store`. Nothing happens unless someone watches fetchers.
-pub(super) fn before_store(ctx: &Context, session: &Session, key: &[u8]) {
+/// memcached looks a key up (`do_item_get`) before it stores it (`do_store_item`), deletes
+/// it, adds a delta to it, or throws away the stale item of a refused `set`, so a
+/// `fetchers` watcher sees an `item_get` line (the item as it was, or `not_found`,
+/// `expired`, `flushed`) before the command acts. Nothing happens unless someone watches
+/// fetchers.
+pub(super) fn looked_up(ctx: &Context, session: &Session, key: &[u8]) {
     if !ctx.hub.watchers.wanted(stream::FETCHERS) {
         return;
     }
@@ -96,6 +101,63 @@ pub(super) fn before_store(ctx: &Context, session: &Session, key: &[u8]) {
         _ => None,
     };
     fetched(ctx, session, key, &found, old);
+}
+
+/// Runs a storage command's write as memcached logs it (both protocols): the look-up's
+/// `item_get` line, the write, then `item_store` with `cmd`, memcached's verb (`cas` for a
+/// set/add/replace with a CAS). A watched append or prepend reports the whole new value.
+pub(super) fn store(
+    ctx: &Context,
+    session: &Session,
+    w: &Write<'_>,
+    value: Value<'_>,
+    value_len: usize,
+    cmd: &str,
+) -> StoreOutcome {
+    looked_up(ctx, session, w.key);
+    let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
+    let joins = watching && matches!(w.mode, Mode::Append | Mode::Prepend);
+    let old =
+        |old: Option<&dyn ItemView>| old.filter(|_| joins).map(|o| (o.value_len(), o.expiry()));
+    let (outcome, old) = match value {
+        Value::Reserved(r) => ctx.store.commit_reserved(w, r, old),
+        Value::Bytes(_) => ctx.store.store_and(w, old),
+    };
+    if watching {
+        let (size, expiry) = match old {
+            Some((len, expiry)) => (len + value_len, expiry),
+            None => (value_len, w.expiry),
+        };
+        let log = StoreLog {
+            key: w.key,
+            size,
+            cmd,
+            outcome,
+            expiry,
+        };
+        stored(ctx, session, log);
+    }
+    outcome
+}
+
+/// A counter a delta created (binary incr/decr with an initial value, `ma` with `N`):
+/// memcached stores it as an `add` (`do_store_item`), so after the delta's own look-up
+/// the watcher sees another `item_get` (`not_found`) and an `item_store`.
+pub(super) fn created(ctx: &Context, session: &Session, key: &[u8], digits: usize, expiry: Expiry) {
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        // The add's look-up ran before the item existed: memcached holds the key's lock.
+        fetched(ctx, session, key, &Lookup::<()>::Miss(Miss::Absent), None);
+    }
+    if ctx.hub.watchers.wanted(stream::MUTATIONS) {
+        let log = StoreLog {
+            key,
+            size: digits,
+            cmd: "add",
+            outcome: StoreOutcome::Stored { cas: 0 },
+            expiry,
+        };
+        stored(ctx, session, log);
+    }
 }
 
 /// `type=item_store` for a storage command: `size` the value's length after the write
