@@ -237,7 +237,7 @@ impl Worker {
                     // Connections that could not move when asked may be plain by now.
                     self.place_connections(true);
                 }
-                if self.id == 0 {
+                if self.id == 0 && !self.ctx.hub.cron_paused.load(Ordering::Relaxed) {
                     self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
                 }
             }
