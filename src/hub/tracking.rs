@@ -132,6 +132,19 @@ thread_local! {
     static CAPTURE: std::cell::RefCell<(u64, Vec<Arc<Published>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
+/// The command running on this thread, set aside while a busy script's worker serves its
+/// other connections (`server::nest`); [`resume`] puts it back.
+pub fn suspend() -> (u64, Vec<Box<[u8]>>) {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    (RUNNING.with(|c| c.replace(0)), pending)
+}
+
+/// Puts back what [`suspend`] set aside.
+pub fn resume((id, pending): (u64, Vec<Box<[u8]>>)) {
+    RUNNING.with(|c| c.set(id));
+    PENDING.with(|p| *p.borrow_mut() = pending);
+}
+
 /// A request of client `id` starts on this thread (set per request by `commands`).
 #[inline]
 pub fn begin_command(id: u64) {

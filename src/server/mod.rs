@@ -49,6 +49,7 @@ pub mod daemon;
 pub mod gather;
 pub mod limits;
 pub mod metrics;
+mod nest;
 pub mod rebind;
 pub mod signals;
 pub mod tls;

@@ -416,6 +416,8 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         stats::bump(&stats.resp_errors);
     }
     if shutdown {
+        // A busy script would hold its worker for ever.
+        ctx.scripting.run.abort();
         Step::Shutdown
     } else if close {
         Step::Close
