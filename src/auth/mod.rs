@@ -718,6 +718,8 @@ fn show(b: &[u8]) -> String {
 fn merge_selectors(rules: &[&[u8]]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
     let mut out = Vec::with_capacity(rules.len());
     let mut open: Option<Vec<u8>> = None;
+    // The argument the unclosed selector started at, which Redis's error quotes whole.
+    let mut start: &[u8] = b"";
     for &r in rules {
         if let Some(sel) = open.as_mut() {
             sel.push(b' ');
@@ -727,15 +729,13 @@ fn merge_selectors(rules: &[&[u8]]) -> Result<Vec<Vec<u8>>, Vec<u8>> {
             }
         } else if r.first() == Some(&b'(') && r.last() != Some(&b')') {
             open = Some(r.to_vec());
+            start = r;
         } else {
             out.push(r.to_vec());
         }
     }
     match open {
-        Some(sel) => {
-            let first = sel.split(|&c| c == b' ').next().unwrap_or_default();
-            Err(first.to_vec())
-        }
+        Some(_) => Err(start.to_vec()),
         None => Ok(out),
     }
 }

@@ -118,6 +118,15 @@ fn selectors_merge_and_describe() {
             .0,
         b"(+get".to_vec()
     );
+    // An unclosed selector given as one argument with spaces is quoted whole, as Redis
+    // quotes the argument it started at.
+    assert_eq!(
+        users
+            .set_user(b"s", &rules(&["on", "(+get ~a*", "~x"]))
+            .unwrap_err()
+            .0,
+        b"(+get ~a*".to_vec()
+    );
     users.set_user(b"s", &rules(&["clearselectors"])).unwrap();
     assert_eq!(
         listed(&users, "s"),
