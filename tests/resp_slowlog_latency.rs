@@ -185,3 +185,73 @@ fn memcached_binary_requests_are_in_the_slow_log_and_histograms() {
         "{h}"
     );
 }
+
+/// Secrets are in the slow log as `(redacted)`, as Redis 7.0 keeps them: AUTH's arguments,
+/// HELLO's AUTH pair, everything after ACL SETUSER, CONFIG SET requirepass's value.
+#[test]
+fn slowlog_redacts_secrets() {
+    let d = daemon(&["--slowlog-log-slower-than", "0"]);
+    let mut c = d.connect_resp();
+    c.check(&["SLOWLOG", "RESET"], "+OK\r\n");
+    c.cmd(&["AUTH", "pw1"]);
+    c.cmd(&["HELLO", "2", "AUTH", "u", "pw2"]);
+    c.check(&["ACL", "SETUSER", "bob", ">pw3"], "+OK\r\n");
+    c.check(
+        &["CONFIG", "SET", "slowlog-max-len", "128", "requirepass", ""],
+        "+OK\r\n",
+    );
+    let got = c.cmd(&["SLOWLOG", "GET", "4"]);
+    assert!(!got.contains("pw"), "{got}");
+    let r = "$10\r\n(redacted)\r\n";
+    for want in [
+        format!("*6\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$15\r\nslowlog-max-len\r\n$3\r\n128\r\n$11\r\nrequirepass\r\n{r}"),
+        format!("*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n{r}{r}"),
+        format!("*5\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n{r}{r}"),
+        format!("*2\r\n$4\r\nAUTH\r\n{r}"),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got}");
+    }
+}
+
+/// DEBUG SLEEP blocks for that long: one slow-log entry and one latency-monitor sample.
+#[test]
+fn debug_sleep_is_a_slow_command() {
+    let d = daemon(&["--slowlog-log-slower-than", "100000"]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CONFIG", "SET", "latency-monitor-threshold", "100"],
+        "+OK\r\n",
+    );
+    c.check(&["DEBUG", "SLEEP", "0"], "+OK\r\n");
+    c.check(&["DEBUG", "SLEEP", "nonsense"], "+OK\r\n");
+    assert_eq!(int(&c.cmd(&["SLOWLOG", "LEN"])), 0);
+    c.check(&["DEBUG", "SLEEP", "0.15"], "+OK\r\n");
+    let got = c.cmd(&["SLOWLOG", "GET"]);
+    assert!(
+        got.contains("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$4\r\n0.15\r\n"),
+        "{got}"
+    );
+    let latest = c.cmd(&["LATENCY", "LATEST"]);
+    assert!(
+        latest.starts_with("*1\r\n*4\r\n$7\r\ncommand\r\n:"),
+        "{latest}"
+    );
+}
+
+/// DEBUG SET-ACTIVE-EXPIRE 0 stops background expiry: an expired key is reclaimed only
+/// when read (`expired_keys` counts it then).
+#[test]
+fn debug_set_active_expire_holds_background_expiry() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], "+OK\r\n");
+    c.check(&["SET", "k", "v", "PX", "1"], "+OK\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let stats = c.cmd(&["INFO", "stats"]);
+    assert!(stats.contains("expired_keys:0\r\n"), "{stats}");
+    c.check(&["GET", "k"], "$-1\r\n");
+    let stats = c.cmd(&["INFO", "stats"]);
+    assert!(stats.contains("expired_keys:1\r\n"), "{stats}");
+    c.check(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"], "+OK\r\n");
+    c.check(&["DEBUG", "PAUSE-CRON", "0"], "+OK\r\n");
+}

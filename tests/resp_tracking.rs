@@ -218,3 +218,32 @@ fn scripts_track_their_declared_keys_when_they_read() {
     assert_eq!(next(&mut c), push("k1"));
     c.check(&["PING"], "+PONG\r\n");
 }
+
+/// A lowered `tracking-table-max-keys` applies at the next command of any client (Redis
+/// checks it before each command): the key pushed out is invalidated, and a tracking
+/// client's own invalidation precedes its next reply, even inside MULTI.
+#[test]
+fn lowered_table_limit_invalidates_before_the_next_reply() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    let mut admin = d.connect_resp();
+    resp3(&mut c);
+    c.check(&["CLIENT", "TRACKING", "ON"], "+OK\r\n");
+    c.check(&["MGET", "a", "b"], "*2\r\n_\r\n_\r\n");
+    c.check(&["MULTI"], "+OK\r\n");
+    admin.check(&["DEBUG", "PAUSE-CRON", "1"], "+OK\r\n");
+    admin.check(
+        &["CONFIG", "SET", "tracking-table-max-keys", "1"],
+        "+OK\r\n",
+    );
+    send(&mut c, &["PING"]);
+    let got = c.read_until(b"+QUEUED\r\n");
+    let got = String::from_utf8_lossy(&got).into_owned();
+    assert!(
+        got == format!("{}+QUEUED\r\n", push("a")) || got == format!("{}+QUEUED\r\n", push("b")),
+        "{got}"
+    );
+    c.check(&["EXEC"], "*1\r\n+PONG\r\n");
+    let stats = admin.cmd(&["INFO", "stats"]);
+    assert!(stats.contains("tracking_total_keys:1\r\n"), "{stats}");
+}

@@ -26,7 +26,9 @@
 //! **Busy scripts.** A script that runs longer than `busy-reply-threshold` calls
 //! [`Gates::open_busy`]: the flag [`Gates::busy`] is raised and the other workers' gates
 //! are given back, so those workers serve again, answering `-BUSY` to everything but the
-//! few commands Redis allows then (SCRIPT KILL…). When the script ends, the section's
+//! few commands Redis allows then (SCRIPT KILL…). The script's own worker does the same
+//! for its other connections from the script's hook ([`Gates::serve_while_busy`], which
+//! calls the worker's `server::nest` round). When the script ends, the section's
 //! end takes the gates again before it lowers the flag, so no command
 //! that checked the flag as raised runs while it is being lowered.
 //!
@@ -36,7 +38,7 @@
 //! gate (a unit test calling `commands::process` directly) still runs exclusive sections
 //! correctly: it just has nothing of its own to give back.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -71,6 +73,14 @@ enum Held {
 
 thread_local! {
     static HELD: RefCell<Held> = const { RefCell::new(Held::Nothing) };
+    /// What a worker serves its other connections with while its script is busy
+    /// (`server::nest`), set once per worker thread.
+    static BUSY_LOOP: Cell<Option<fn()>> = const { Cell::new(None) };
+}
+
+/// Sets what [`Gates::serve_while_busy`] calls on this thread (a worker's nested loop).
+pub fn set_busy_loop(f: fn()) {
+    BUSY_LOOP.with(|b| b.set(Some(f)));
 }
 
 /// Every worker's gate, and the mutex that orders exclusive sections.
@@ -155,6 +165,22 @@ impl Gates {
     pub fn busy_worker(&self) -> Option<usize> {
         let w = self.busy_worker.load(Ordering::Relaxed);
         (self.busy() && w != usize::MAX).then_some(w)
+    }
+
+    /// This thread runs the script past its busy threshold (its worker serves its other
+    /// connections from the script's hook: `-BUSY`, and nothing that touches data).
+    pub fn on_busy_thread(&self) -> bool {
+        self.busy() && HELD.with(|h| matches!(*h.borrow(), Held::Exclusive(..)))
+    }
+
+    /// Called by the busy script's hook: the worker running it serves its other
+    /// connections (`server::nest`). Does nothing elsewhere or before the threshold.
+    pub fn serve_while_busy(&self) {
+        if self.on_busy_thread() {
+            if let Some(f) = BUSY_LOOP.with(Cell::get) {
+                f();
+            }
+        }
     }
 
     /// Runs `f` with no other worker serving a command. Nested calls run `f` in place.

@@ -430,7 +430,11 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         }
     }
     if session.protocol != Protocol::Resp && ctx.gates.busy() {
-        // memcached has no -BUSY: its requests wait for the busy script to end.
+        // memcached has no -BUSY: its requests wait for the busy script to end (unread,
+        // on the script's own worker: served again once it ends; server::nest).
+        if ctx.gates.on_busy_thread() {
+            return Step::Incomplete;
+        }
         ctx.gates.exclusive(|_| ());
     }
     match session.protocol {

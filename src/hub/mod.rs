@@ -68,6 +68,7 @@ pub mod limits;
 pub mod monitor;
 pub mod notify;
 pub mod pubsub;
+pub mod redact;
 pub mod tracking;
 
 use std::cell::Cell;
@@ -282,6 +283,11 @@ pub struct Hub {
     pub tracking: tracking::Tracking,
     /// Messages dropped because a mailbox was full.
     pub dropped: AtomicU64,
+    /// `DEBUG PAUSE-CRON 1`: the once-a-second sweeps (tracking table limit, active
+    /// expiry) are paused.
+    pub cron_paused: AtomicBool,
+    /// `DEBUG SET-ACTIVE-EXPIRE 0`: no active expiry (keys expire when read).
+    pub active_expire_off: AtomicBool,
 }
 
 impl Hub {
@@ -296,7 +302,15 @@ impl Hub {
             watchers: monitor::Watchers::default(),
             tracking: tracking::Tracking::default(),
             dropped: AtomicU64::new(0),
+            cron_paused: AtomicBool::new(false),
+            active_expire_off: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the background expiry cycle may run (`DEBUG SET-ACTIVE-EXPIRE`,
+    /// `DEBUG PAUSE-CRON`).
+    pub fn active_expire(&self) -> bool {
+        !self.active_expire_off.load(Ordering::Relaxed) && !self.cron_paused.load(Ordering::Relaxed)
     }
 
     /// Follows the directives this module serves (`notify-keyspace-events`,

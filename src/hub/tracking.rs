@@ -64,6 +64,18 @@ impl Client {
                 out.push(self.target, Event::Message(d));
             }
             to => {
+                let me = to.unwrap_or(self.target).id;
+                let captured = CAPTURE.with(|c| {
+                    let mut c = c.borrow_mut();
+                    let mine = c.0 == me && me != 0;
+                    if mine {
+                        c.1.push(msg.clone());
+                    }
+                    mine
+                });
+                if captured {
+                    return;
+                }
                 let d = Delivery {
                     msg: msg.clone(),
                     pattern: None,
@@ -115,6 +127,22 @@ thread_local! {
     /// Keys the running command changed, for BCAST clients: sent when it ends, one
     /// message per client and prefix (as Redis sends them once per event-loop turn).
     static PENDING: std::cell::RefCell<Vec<Box<[u8]>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// While [`Tracking::limit_before_command`] runs: the client about to run a command and
+    /// the invalidations addressed to itself, written before its reply instead of posted.
+    static CAPTURE: std::cell::RefCell<(u64, Vec<Arc<Published>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// The command running on this thread, set aside while a busy script's worker serves its
+/// other connections (`server::nest`); [`resume`] puts it back.
+pub fn suspend() -> (u64, Vec<Box<[u8]>>) {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    (RUNNING.with(|c| c.replace(0)), pending)
+}
+
+/// Puts back what [`suspend`] set aside.
+pub fn resume((id, pending): (u64, Vec<Box<[u8]>>)) {
+    RUNNING.with(|c| c.set(id));
+    PENDING.with(|p| *p.borrow_mut() = pending);
 }
 
 /// A request of client `id` starts on this thread (set per request by `commands`).
@@ -266,6 +294,22 @@ impl Tracking {
                 break;
             }
         }
+    }
+
+    /// Before client `id` runs a command (Redis checks the limit in `processCommand`, so a
+    /// lowered `tracking-table-max-keys` applies at the next command): keys over the limit
+    /// are invalidated, not as a write of `id` (no NOLOOP); the invalidations addressed to
+    /// `id` itself are returned, for its output ahead of the command's reply.
+    pub fn limit_before_command(&self, hub: &Hub, id: u64) -> Vec<Arc<Published>> {
+        let max = self.max_keys.load(Ordering::Relaxed);
+        if max <= 0 || self.total_keys() as i64 <= max {
+            return Vec::new();
+        }
+        let running = RUNNING.with(|c| c.replace(0));
+        CAPTURE.with(|c| c.borrow_mut().0 = id);
+        self.enforce_limit(hub);
+        RUNNING.with(|c| c.set(running));
+        CAPTURE.with(|c| std::mem::take(&mut *c.borrow_mut()).1)
     }
 
     /// Over `tracking-table-max-keys`: invalidates some other key, as Redis does.

@@ -21,7 +21,8 @@
 //!
 //! **Time.** A hook runs every 10,000 instructions (`HOOK_EVERY`): past
 //! `busy-reply-threshold` the script lets the other workers serve again, answering `-BUSY` (see
-//! `commands::gate`), and a SCRIPT KILL from any of them ends the script with an error,
+//! `commands::gate`), its own worker serves its other connections from the hook (at most
+//! once a millisecond, `server::nest`), and a SCRIPT KILL from any of them ends the script with an error,
 //! unless it has already written (then SCRIPT KILL answers `-UNKILLABLE`).
 
 mod bitlib;
@@ -152,6 +153,14 @@ impl RunState {
         }
     }
 
+    /// SHUTDOWN NOSAVE: the running script stops even if it wrote (the server is going
+    /// away, as Redis exits under it).
+    pub fn abort(&self) {
+        if self.running.load(Ordering::SeqCst) {
+            self.kill.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// A script or function is running (SORT sorts a set it reads, as Redis does for
     /// scripts).
     pub fn is_running(&self) -> bool {
@@ -276,6 +285,7 @@ struct Engine {
     fenv: Table,
     load_library: Function,
     run: Arc<RunState>,
+    gates: Arc<Gates>,
     /// Hidden table: `resp` (redis.setresp) and `pending` (a failed `redis.call`'s error).
     bridge: Table,
     /// Where `redis.call` finds the host of the run in progress.
@@ -555,6 +565,43 @@ fn sha_key(sha: &[u8]) -> Option<[u8; 40]> {
     Some(key.map(|b| b.to_ascii_lowercase()))
 }
 
+/// The instruction hook: FUNCTION LOAD's timeout, SCRIPT KILL, the busy threshold and the
+/// busy worker's nested round (every [`HOOK_EVERY`] instructions).
+fn install_hook(lua: &Lua, run: Arc<RunState>, gates: Arc<Gates>) {
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        move |lua, _| {
+            let deadline = run.load_deadline_ms.load(Ordering::Relaxed);
+            if deadline != 0 && run.now_ms() > deadline {
+                return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
+            }
+            if run.kill.load(Ordering::Relaxed) {
+                // As Redis: from now on every instruction fails, so a `pcall` that catches
+                // the error cannot keep the script running (the normal hook is put back
+                // when the run ends).
+                // Not in the prelude's code (the runner, after `xpcall` caught the error,
+                // must still return the reply).
+                lua.set_hook(
+                    HookTriggers::new().every_nth_instruction(1),
+                    |_, debug| match debug.source().source.as_deref() {
+                        Some("@redis_lib") => Ok(VmState::Continue),
+                        _ => Err(killed()),
+                    },
+                );
+                return Err(killed());
+            }
+            run.check_busy(&gates);
+            // Past the threshold: this worker's other clients get -BUSY too.
+            gates.serve_while_busy();
+            Ok(VmState::Continue)
+        },
+    );
+}
+
+fn killed() -> mlua::Error {
+    mlua::Error::RuntimeError("Script killed by user with SCRIPT KILL...".into())
+}
+
 /// Lua code run once at start-up: the `redis` library's Lua half and the sandbox. Gets the
 /// hidden bridge table, the real globals and the Rust helpers as arguments.
 const PRELUDE: &str = include_str!("prelude.lua");
@@ -590,24 +637,7 @@ impl Engine {
             globals.clone(),
             helpers,
         ))?;
-        let hook_run = run.clone();
-        let hook_gates = gates;
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |_, _| {
-                let deadline = hook_run.load_deadline_ms.load(Ordering::Relaxed);
-                if deadline != 0 && hook_run.now_ms() > deadline {
-                    return Err(mlua::Error::RuntimeError("FUNCTION LOAD timeout".into()));
-                }
-                if hook_run.kill.load(Ordering::Relaxed) {
-                    return Err(mlua::Error::RuntimeError(
-                        "Script killed by user with SCRIPT KILL...".into(),
-                    ));
-                }
-                hook_run.check_busy(&hook_gates);
-                Ok(VmState::Continue)
-            },
-        );
+        install_hook(&lua, run.clone(), gates.clone());
         // The prelude leaves garbage; collect it, then keep the heap near its live size
         // (a cycle may start as soon as the last ended, and runs four times as fast as
         // Lua's default): slabd's sandbox is larger than Redis's (~68 KB live), and with
@@ -631,6 +661,7 @@ impl Engine {
             fenv,
             load_library,
             run,
+            gates,
             bridge,
             globals,
             env,
@@ -848,7 +879,9 @@ impl Engine {
         }
         heap_limit(lua, true);
         run.running.store(false, Ordering::SeqCst);
-        run.kill.store(false, Ordering::SeqCst);
+        if run.kill.swap(false, Ordering::SeqCst) {
+            install_hook(&self.lua, self.run.clone(), self.gates.clone());
+        }
         // Lua 5.1 has no emergency collection: garbage a failed script left near the heap
         // cap would make the next script fail its first large allocation.
         if self.lua.used_memory() > LUA_HEAP_LIMIT / 4 {

@@ -49,6 +49,7 @@ pub mod daemon;
 pub mod gather;
 pub mod limits;
 pub mod metrics;
+mod nest;
 pub mod rebind;
 pub mod signals;
 pub mod tls;
@@ -352,11 +353,18 @@ impl Server {
                         // A tick just past each second, active expiry in between.
                         let tick = Clock::until_next_tick();
                         std::thread::park_timeout(tick.min(EXPIRE_PERIOD));
+                        // DEBUG SET-ACTIVE-EXPIRE 0 / PAUSE-CRON 1 hold the background
+                        // work (the crawler's reclaims with it); the clock still ticks.
+                        let active = ctx.hub.active_expire();
                         if tick <= EXPIRE_PERIOD {
                             ctx.store.clock().tick();
-                            ctx.store.maintain();
+                            if active {
+                                ctx.store.maintain();
+                            }
                         }
-                        ctx.store.expire_cycle();
+                        if active {
+                            ctx.store.expire_cycle();
+                        }
                         gather.tick(&ctx.server);
                     }
                 })?

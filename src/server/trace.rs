@@ -23,6 +23,7 @@ use std::io::Write;
 
 use crate::commands::{ClientInfo, Protocol, Session};
 use crate::hub::monitor::quote;
+use crate::hub::redact::Secrets;
 
 /// Bytes of one request or reply line shown before `...`.
 pub const SHOWN: usize = 512;
@@ -271,27 +272,16 @@ fn resp(level: u8, fd: i64, request: &[u8], reply: &[u8], out: &mut Vec<u8>) {
     }
     let _ = write!(out, "<{fd}");
     let start = out.len();
-    let mut redact_from = usize::MAX;
-    let mut hello = false;
-    let mut hello_auth = None;
-    for (i, arg) in resp_args(request).enumerate() {
+    let args: Vec<&[u8]> = resp_args(request).collect();
+    let nth = |i: usize| args[i];
+    let secrets = Secrets::of(nth, args.len());
+    for (i, &arg) in args.iter().enumerate() {
         if out.len() - start > SHOWN {
             out.extend_from_slice(b" ...");
             break;
         }
         out.push(b' ');
-        if i == 0 {
-            redact_from = if arg.eq_ignore_ascii_case(b"auth") {
-                1
-            } else {
-                usize::MAX
-            };
-            hello = arg.eq_ignore_ascii_case(b"hello");
-        } else if hello && hello_auth.is_none() && arg.eq_ignore_ascii_case(b"auth") {
-            hello_auth = Some(i);
-        }
-        let secret = i >= redact_from || matches!(hello_auth, Some(a) if i == a + 1 || i == a + 2);
-        if secret {
+        if secrets.hides(nth, args.len(), i) {
             out.extend_from_slice(b"(redacted)");
         } else if !arg.is_empty()
             && arg

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Interest, Poll, Token, Waker};
-use slab::Slab;
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::gather::{Gather, Mode, Peer};
+use super::nest::{self, Conns, Running, Table};
 use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
@@ -25,7 +25,7 @@ use crate::hub::{self, Delivery, Event, Posted};
 use crate::stats::{bump, ServerStats};
 
 /// The waker's token; connection tokens are slab keys, far below it.
-const WAKER: Token = Token(usize::MAX);
+pub(super) const WAKER: Token = Token(usize::MAX);
 /// How long a stopping server waits for replies in flight to reach slow clients.
 const FINISH_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -61,7 +61,8 @@ pub struct Worker {
     lifecycle: Arc<Lifecycle>,
     poll: Poll,
     handoffs: Receiver<Handoff>,
-    conns: Slab<Connection>,
+    /// By slot (= poll token); shared with a busy script's nested loop (`nest`).
+    conns: Conns,
     /// Connections with whole requests left after their `-R` budget, served in turn.
     yielded: VecDeque<Token>,
     /// Slots whose replies wait for the turn's AOF fsync (`appendfsync always`).
@@ -110,7 +111,7 @@ impl Worker {
                 lifecycle: lifecycle.clone(),
                 poll,
                 handoffs: rx,
-                conns: Slab::new(),
+                conns: Conns::new(),
                 yielded: VecDeque::new(),
                 deferred: Vec::new(),
                 finish_by: None,
@@ -146,6 +147,14 @@ impl Worker {
     fn run(mut self) {
         hub::set_current_worker(self.id);
         self.gather.register_thread(self.id);
+        nest::install(
+            &self.conns,
+            &self.poll,
+            self.handoffs.clone(),
+            self.ctx.clone(),
+            self.lifecycle.clone(),
+            self.id,
+        );
         let mut events = Events::with_capacity(1024);
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
@@ -237,7 +246,7 @@ impl Worker {
                     // Connections that could not move when asked may be plain by now.
                     self.place_connections(true);
                 }
-                if self.id == 0 {
+                if self.id == 0 && !self.ctx.hub.cron_paused.load(Ordering::Relaxed) {
                     self.ctx.hub.tracking.enforce_limit(&self.ctx.hub);
                 }
             }
@@ -278,37 +287,16 @@ impl Worker {
             let h = match h {
                 Handoff::Accepted(h) => h,
                 Handoff::Moved(conn) => {
-                    self.adopt(*conn);
+                    self.adopt(conn);
                     continue;
                 }
             };
-            let now = self.ctx.store.clock().now();
-            let session = Session::new(h.info, h.protocol, self.id);
-            let settings = &self.ctx.settings;
-            let limits = (settings.item_size_max, settings.proto_max_bulk_len);
-            let mut conn = Connection::new(h.stream, session, limits, now);
             if self.finish_by.is_some() {
+                let conn = open(&self.ctx, self.id, h);
                 self.forget(&conn);
                 continue;
             }
-            let entry = self.conns.vacant_entry();
-            let token = Token(entry.key());
-            conn.session.info.set_place(self.id, token.0);
-            let fd = conn.stream.fd();
-            conn.session.info.fd.store(fd, Ordering::Relaxed);
-            if self.ctx.verbosity.load(Ordering::Relaxed) >= 1 {
-                trace::opened(fd, conn.session.protocol);
-            }
-            if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
-                let addr = &conn.session.info.addr;
-                self.ctx
-                    .hub
-                    .watchers
-                    .conn_event(&self.ctx.hub, addr, fd, None);
-            }
-            // A TLS session's state counts toward maxmemory-clients from the start.
-            conn.count_buffers(&self.ctx.server);
-            entry.insert(conn);
+            let token = Token(admit(&self.ctx, self.id, &mut self.conns, h));
             // Served before it is registered: a client that connected and already left
             // (a connection flood) is closed here, costing no epoll registration; one
             // that sent its first request gets its reply a poll round sooner.
@@ -337,18 +325,11 @@ impl Worker {
 
     /// Takes a connection another worker moved here: a new slot and place, then served at
     /// once (its socket or TLS session may hold bytes no new edge will announce).
-    fn adopt(&mut self, mut conn: Connection) {
-        let entry = self.conns.vacant_entry();
-        let token = Token(entry.key());
-        conn.session.worker = self.id;
-        conn.session.info.set_place(self.id, token.0);
-        conn.readable = true;
-        conn.registered = false;
-        conn.mark = conn.session.info.bytes_in.load(Ordering::Relaxed);
+    fn adopt(&mut self, mut conn: Box<Connection>) {
         if self.finish_by.is_some() {
             conn.finish();
         }
-        entry.insert(conn);
+        let token = Token(settle(self.id, &mut self.conns, conn));
         self.serve(token);
         self.register(token);
     }
@@ -437,7 +418,7 @@ impl Worker {
         }
         conn.session.worker = to;
         conn.session.info.set_place(to, IN_TRANSIT);
-        match peer.handoffs.send(Handoff::Moved(Box::new(conn))) {
+        match peer.handoffs.send(Handoff::Moved(conn)) {
             Ok(()) => {
                 ServerStats::inc(&self.ctx.server.worker_moves);
                 1 << (to % 64)
@@ -445,7 +426,7 @@ impl Worker {
             Err(failed) => {
                 // That worker is gone (the server is stopping): keep the connection.
                 if let Handoff::Moved(conn) = failed.0 {
-                    self.adopt(*conn);
+                    self.adopt(conn);
                 }
                 0
             }
@@ -456,8 +437,13 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(token.0) else {
             return;
         };
+        // The box's contents, not the table's entry: a busy script's nested loop may
+        // change the table meanwhile (nest).
+        let conn: &mut Connection = conn;
         let budget = self.ctx.settings.reqs_per_event;
+        let running = Running::start(token.0);
         let next = conn.serve(&self.ctx, &self.ctx.threads[self.id], budget);
+        let busy = running.finish();
         if let Some(wait) = conn.session.wait.as_mut() {
             if let (Some(at), false) = (wait.deadline, wait.armed) {
                 wait.armed = true;
@@ -477,6 +463,25 @@ impl Worker {
             Next::Shutdown => {
                 self.close(token);
                 self.lifecycle.stop();
+            }
+        }
+        if let Some(closes) = busy {
+            self.after_busy(closes);
+        }
+    }
+
+    /// A script that ran past its busy threshold ended: the connections its nested loop
+    /// closed are closed, and every connection is served again (events the loop took for
+    /// them, or requests it left unread, such as memcached's).
+    fn after_busy(&mut self, closes: Vec<usize>) {
+        for slot in closes {
+            self.close(Token(slot));
+        }
+        for (slot, conn) in self.conns.iter_mut() {
+            conn.readable = true;
+            if !conn.queued {
+                conn.queued = true;
+                self.yielded.push_back(Token(slot));
             }
         }
     }
@@ -714,4 +719,50 @@ impl Worker {
             trace::closed(&conn.session.info);
         }
     }
+}
+
+/// A connection the acceptor handed over, not yet in the table.
+fn open(ctx: &Context, id: usize, h: Accepted) -> Connection {
+    let now = ctx.store.clock().now();
+    let session = Session::new(h.info, h.protocol, id);
+    let settings = &ctx.settings;
+    let limits = (settings.item_size_max, settings.proto_max_bulk_len);
+    Connection::new(h.stream, session, limits, now)
+}
+
+/// Puts a connection the acceptor handed over in worker `id`'s table (not yet on its
+/// poll); its slot.
+pub(super) fn admit(ctx: &Context, id: usize, conns: &mut Table, h: Accepted) -> usize {
+    let mut conn = open(ctx, id, h);
+    let entry = conns.vacant_entry();
+    let slot = entry.key();
+    conn.session.info.set_place(id, slot);
+    let fd = conn.stream.fd();
+    conn.session.info.fd.store(fd, Ordering::Relaxed);
+    if ctx.verbosity.load(Ordering::Relaxed) >= 1 {
+        trace::opened(fd, conn.session.protocol);
+    }
+    if ctx.hub.watchers.wanted(stream::CONNEVENTS) {
+        let addr = &conn.session.info.addr;
+        ctx.hub.watchers.conn_event(&ctx.hub, addr, fd, None);
+    }
+    // A TLS session's state counts toward maxmemory-clients from the start.
+    conn.count_buffers(&ctx.server);
+    entry.insert(Box::new(conn));
+    slot
+}
+
+/// Puts a connection another worker moved here in worker `id`'s table (not yet on its
+/// poll, to be served at once: its socket or TLS session may hold bytes no new edge will
+/// announce); its slot.
+pub(super) fn settle(id: usize, conns: &mut Table, mut conn: Box<Connection>) -> usize {
+    let entry = conns.vacant_entry();
+    let slot = entry.key();
+    conn.session.worker = id;
+    conn.session.info.set_place(id, slot);
+    conn.readable = true;
+    conn.registered = false;
+    conn.mark = conn.session.info.bytes_in.load(Ordering::Relaxed);
+    entry.insert(conn);
+    slot
 }

@@ -24,6 +24,7 @@ mod config;
 mod connection;
 mod copy;
 mod debug_protocol;
+mod debugctl;
 mod dump;
 mod functions;
 pub(crate) mod glob;
@@ -415,6 +416,8 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         stats::bump(&stats.resp_errors);
     }
     if shutdown {
+        // A busy script would hold its worker for ever.
+        ctx.scripting.run.abort();
         Step::Shutdown
     } else if close {
         Step::Close
@@ -445,6 +448,9 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     call.note_command(spec.name);
     if call.depth == 0 && client::paused(call, spec) {
         return;
+    }
+    if call.depth == 0 && call.ctx.hub.tracking.active() {
+        tracking::before_command(call);
     }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, spec, args);

@@ -9,6 +9,7 @@ use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::Context;
 use crate::hub::monitor::stream;
+use crate::hub::redact::Secrets;
 use crate::hub::{flag, Target};
 use crate::protocol::resp::Args;
 
@@ -40,26 +41,15 @@ pub(super) fn stop(ctx: &Context, who: Target) {
     ctx.hub.watchers.remove(who);
 }
 
-/// Whether argument `i` is a secret MONITOR must not show: AUTH's arguments, and HELLO's
-/// after AUTH (Redis prints `(redacted)`).
-fn redacted(name: &str, args: Args<'_>, i: usize) -> bool {
-    match name {
-        "auth" => i >= 1,
-        "hello" => (3..args.len())
-            .any(|a| args.get(a - 1).eq_ignore_ascii_case(b"auth") && (i == a || i == a + 1)),
-        _ => false,
-    }
-}
-
 /// Writes the command that just ran into its worker's MONITOR batch.
 pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
     if spec.flags.contains(&"admin") {
         return;
     }
-    let name = spec.name;
-    let secret = matches!(name, "auth" | "hello");
+    let arg = |i| args.get(i);
+    let secrets = Secrets::of(arg, args.len());
     let words = (0..args.len()).map(|i| {
-        if secret && redacted(name, args, i) {
+        if secrets.hides(arg, args.len(), i) {
             &b"(redacted)"[..]
         } else {
             args.get(i)

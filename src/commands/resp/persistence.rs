@@ -126,13 +126,16 @@ fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
 /// `DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]`: saves the dump, empties the data set and
 /// loads the dump back, as Redis does (MERGE: a loaded function library replaces one of
 /// the same name; without it the load fails on such a collision); `DEBUG LOADAOF` empties the data set and replays
-/// the AOF; `DEBUG OBJECT key` describes a key (slabd's only DEBUG subcommands so far).
+/// the AOF; `DEBUG OBJECT key` describes a key; SLEEP, SET-ACTIVE-EXPIRE and PAUSE-CRON are in debugctl.rs.
 fn debug(call: &mut Call<'_>, args: Args<'_>) {
     if args.get(1).eq_ignore_ascii_case(b"object") && args.len() == 3 {
         return debug_object(call, args.get(2));
     }
     if args.get(1).eq_ignore_ascii_case(b"protocol") && args.len() == 3 {
         return super::debug_protocol::protocol(call, args.get(2));
+    }
+    if super::debugctl::run(call, args) {
+        return;
     }
     if args.get(1).eq_ignore_ascii_case(b"loadaof") && args.len() == 2 {
         match call.ctx.persist.debug_loadaof(call.ctx) {

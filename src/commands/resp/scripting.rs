@@ -37,10 +37,13 @@ const BUSY_FUNCTION: &[u8] =
 /// While a script is busy, the commands another client may still run (Redis's
 /// `allow_busy` commands, SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE).
 pub(super) fn allowed_when_busy(spec: &Spec, args: Args<'_>) -> bool {
+    if spec.name == "shutdown" {
+        // Only NOSAVE: a save would see the script's writes half done.
+        return args.iter_from(1).any(|a| a.eq_ignore_ascii_case(b"nosave"));
+    }
     spec.flags.contains(&"allow_busy")
         || (spec.name == "script" && args.len() == 2 && args.get(1).eq_ignore_ascii_case(b"kill"))
         || (spec.name == "function" && super::functions::allowed_when_busy(args))
-        || (spec.name == "shutdown" && args.iter_from(1).any(|a| a.eq_ignore_ascii_case(b"nosave")))
 }
 
 /// The `-BUSY` error for the script or function running now.

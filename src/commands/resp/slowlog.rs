@@ -15,6 +15,7 @@ use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::ClientInfo;
 use crate::directives::Directives;
+use crate::hub::redact::Secrets;
 use crate::protocol::resp::Args;
 
 #[rustfmt::skip]
@@ -86,7 +87,17 @@ impl SlowLog {
 
     /// Adds a slow command (after [`SlowLog::wants`]).
     pub(super) fn record(&self, call: &Call<'_>, args: Args<'_>, usec: u64) {
-        let argv: Vec<&[u8]> = (0..args.len().min(MAX_ARGS)).map(|i| args.get(i)).collect();
+        let arg = |i| args.get(i);
+        let secrets = Secrets::of(arg, args.len());
+        let argv: Vec<&[u8]> = (0..args.len().min(MAX_ARGS))
+            .map(|i| {
+                if secrets.hides(arg, args.len(), i) {
+                    &b"(redacted)"[..]
+                } else {
+                    args.get(i)
+                }
+            })
+            .collect();
         self.record_args(call.info, &argv, args.len(), usec);
     }
 

@@ -251,6 +251,22 @@ pub(super) fn trackinginfo(call: &mut Call<'_>, _args: Args<'_>) {
     }
 }
 
+/// Before each command while some client tracks: keys over `tracking-table-max-keys` are
+/// invalidated (as Redis's `processCommand` does, so a lowered limit applies at once); the
+/// invalidations this client gets itself precede the command's reply.
+pub(super) fn before_command(call: &mut Call<'_>) {
+    let hub = &call.ctx.hub;
+    let mine = hub.tracking.limit_before_command(hub, call.info.id);
+    // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
+    if mine.is_empty() || !(call.conn.resp3 || call.conn.subs.active()) {
+        return;
+    }
+    for msg in mine {
+        let d = crate::hub::pubsub::Delivery { msg, pattern: None };
+        d.encode(call.conn.resp3, call.w.out);
+    }
+}
+
 /// After a command ran: a read-only command's keys are remembered for a tracking client
 /// in default mode (OPTIN: only after CACHING yes; OPTOUT: unless CACHING no). The CACHING
 /// choice lasts one command.
