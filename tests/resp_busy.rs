@@ -8,7 +8,7 @@ mod resp_wire;
 
 use std::time::Duration;
 
-use common::Conn;
+use common::{Conn, Daemon};
 use resp_wire::{daemon, encode, Resp};
 
 const BUSY_SCRIPT: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT \
@@ -30,14 +30,27 @@ fn until(c: &mut Conn, args: &[&str], want: &str) -> String {
     reply
 }
 
-#[test]
-fn clients_on_the_busy_scripts_worker_get_busy_and_script_kill_works() {
+/// A `-t 1` server (every client on the one worker) whose scripts count as busy after
+/// 50 ms, and a client of it that set that threshold.
+fn one_worker() -> (Daemon, Conn) {
     let d = daemon(&["-t", "1"]);
     let mut other = d.connect_resp();
     other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
-    other.check(&["SET", "k", "v"], "+OK\r\n");
+    (d, other)
+}
+
+/// A new client of `d` that has sent `cmd` (the busy script) and waits for its reply.
+fn send_busy(d: &Daemon, cmd: &[&[u8]]) -> Conn {
     let mut runner = d.connect_resp();
-    runner.send(&encode(&[b"EVAL", b"while true do end", b"0"]));
+    runner.send(&encode(cmd));
+    runner
+}
+
+#[test]
+fn clients_on_the_busy_scripts_worker_get_busy_and_script_kill_works() {
+    let (d, mut other) = one_worker();
+    other.check(&["SET", "k", "v"], "+OK\r\n");
+    let mut runner = send_busy(&d, &[b"EVAL", b"while true do end", b"0"]);
     assert_eq!(until(&mut other, &["GET", "k"], BUSY_SCRIPT), BUSY_SCRIPT);
     // A pipeline: each request answered in order.
     other.send(&encode(&[b"PING"]));
@@ -72,11 +85,8 @@ fn clients_on_the_busy_scripts_worker_get_busy_and_script_kill_works() {
 
 #[test]
 fn a_client_connecting_while_the_only_worker_is_busy_can_kill_the_script() {
-    let d = daemon(&["-t", "1"]);
-    let mut admin = d.connect_resp();
-    admin.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[b"EVAL", b"while true do end", b"0"]));
+    let (d, mut admin) = one_worker();
+    let mut runner = send_busy(&d, &[b"EVAL", b"while true do end", b"0"]);
     assert_eq!(until(&mut admin, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
     let mut late = d.connect_resp();
     late.check(&["GET", "k"], BUSY_SCRIPT);
@@ -89,16 +99,16 @@ fn a_client_connecting_while_the_only_worker_is_busy_can_kill_the_script() {
 
 #[test]
 fn a_script_that_wrote_is_unkillable_from_its_own_worker_and_ends_on_its_own() {
-    let d = daemon(&["-t", "1"]);
-    let mut other = d.connect_resp();
-    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[
-        b"EVAL",
-        b"redis.call('set','w','1') local t = redis.call('time') \
+    let (d, mut other) = one_worker();
+    let mut runner = send_busy(
+        &d,
+        &[
+            b"EVAL",
+            b"redis.call('set','w','1') local t = redis.call('time') \
           while tonumber(redis.call('time')[1]) < t[1] + 2 do end return 'done'",
-        b"0",
-    ]));
+            b"0",
+        ],
+    );
     let unkillable = "-UNKILLABLE Sorry the script already executed write commands against \
                       the dataset. You can either wait the script termination or kill the \
                       server in a hard way using the SHUTDOWN NOSAVE command.\r\n";
@@ -112,9 +122,7 @@ fn a_script_that_wrote_is_unkillable_from_its_own_worker_and_ends_on_its_own() {
 
 #[test]
 fn function_kill_and_stats_from_the_busy_functions_worker() {
-    let d = daemon(&["-t", "1"]);
-    let mut other = d.connect_resp();
-    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
+    let (d, mut other) = one_worker();
     other.check(
         &[
             "FUNCTION",
@@ -123,8 +131,7 @@ fn function_kill_and_stats_from_the_busy_functions_worker() {
         ],
         "$4\r\nloop\r\n",
     );
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[b"FCALL", b"spin", b"0"]));
+    let mut runner = send_busy(&d, &[b"FCALL", b"spin", b"0"]);
     assert_eq!(
         until(&mut other, &["GET", "k"], BUSY_FUNCTION),
         BUSY_FUNCTION
@@ -146,18 +153,18 @@ fn function_kill_and_stats_from_the_busy_functions_worker() {
 
 #[test]
 fn memcached_requests_wait_for_the_script_on_its_worker() {
-    let d = daemon(&["-t", "1"]);
-    let mut other = d.connect_resp();
-    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
+    let (d, mut other) = one_worker();
     let mut mc = d.connect();
     mc.roundtrip(b"set m 0 0 1\r\na\r\n", b"STORED\r\n");
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[
-        b"EVAL",
-        b"redis.call('set','m','b') local t = redis.call('time') \
+    let mut runner = send_busy(
+        &d,
+        &[
+            b"EVAL",
+            b"redis.call('set','m','b') local t = redis.call('time') \
           while tonumber(redis.call('time')[1]) < t[1] + 2 do end redis.call('set','m','c')",
-        b"0",
-    ]));
+            b"0",
+        ],
+    );
     assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
     // memcached has no -BUSY: the request stays unread until the script ends, and then
     // sees all of the script's writes, not half of them.
@@ -177,15 +184,16 @@ fn memcached_requests_wait_for_the_script_on_its_worker() {
 
 #[test]
 fn shutdown_nosave_from_the_busy_scripts_worker_stops_the_server() {
-    let d = daemon(&["-t", "1"]);
-    let mut other = d.connect_resp();
-    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[
-        b"EVAL",
-        b"redis.call('set','w','1') while true do end",
-        b"0",
-    ]));
+    let (d, mut other) = one_worker();
+    // Kept open: the script's client stays connected while the server stops.
+    let _runner = send_busy(
+        &d,
+        &[
+            b"EVAL",
+            b"redis.call('set','w','1') while true do end",
+            b"0",
+        ],
+    );
     assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
     // Only NOSAVE: a save would see the script's writes half done.
     other.check(&["SHUTDOWN"], BUSY_SCRIPT);
@@ -196,15 +204,15 @@ fn shutdown_nosave_from_the_busy_scripts_worker_stops_the_server() {
 
 #[test]
 fn a_killed_script_cannot_catch_the_kill_with_pcall() {
-    let d = daemon(&["-t", "1"]);
-    let mut other = d.connect_resp();
-    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
-    let mut runner = d.connect_resp();
-    runner.send(&encode(&[
-        b"EVAL",
-        b"local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end",
-        b"0",
-    ]));
+    let (d, mut other) = one_worker();
+    let mut runner = send_busy(
+        &d,
+        &[
+            b"EVAL",
+            b"local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end",
+            b"0",
+        ],
+    );
     assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
     other.check(&["SCRIPT", "KILL"], "+OK\r\n");
     let killed = String::from_utf8(runner.reply()).unwrap();
