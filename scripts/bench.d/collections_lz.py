@@ -19,6 +19,8 @@
 3. Hashes (`--only hashes`): each server fresh, VmRSS growth for 1,000,000 hashes of 10
    fields (8-byte names, 16-byte values), loaded through `redis-cli --pipe`.
 
+SLABD_ARGS adds slabd flags (e.g. SLABD_ARGS="-o worker_gather=0" for an A/B).
+
 Prints markdown tables (docs/benchmarks.md "Collections"). Needs target/release/slabd,
 redis-server, redis-benchmark, redis-cli and python3-redis.
 """
@@ -53,7 +55,7 @@ class Server:
         self.port = free_port()
         if name == "slabd":
             cmd = [SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(self.port),
-                   "-t", "2", "-m", "1024"]
+                   "-t", "2", "-m", "1024"] + os.environ.get("SLABD_ARGS", "").split()
         else:
             cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                    "--save", "", "--appendonly", "no", "--maxmemory", "1024mb",
