@@ -33,6 +33,9 @@
 //! `watch`, tracking, MULTI, parked or blocked request, nothing unsent). The others stay
 //! where they are until they become plain (an inactive worker looks again once a second).
 //!
+//! Where the kernel keeps no `schedstat` (no CONFIG_SCHED_INFO, a sandbox's /proc), every
+//! worker stays active: nothing would tell a saturated worker from an idle one.
+//!
 //! `-o worker_gather=0` turns this off (connections stay where the acceptor put them,
 //! round-robin over every worker, as before). `-o worker_shuffle` is a test aid: every
 //! plain connection that ran a request moves to the next worker at the end of the turn.
@@ -166,7 +169,16 @@ impl Gather {
         if c.at.is_some_and(|at| now.duration_since(at) < WINDOW) {
             return;
         }
-        let cpu: Vec<(u64, u64)> = self.tids.iter().map(sched_ns).collect();
+        let Some(cpu) = self.tids.iter().map(sched_ns).collect::<Option<Vec<_>>>() else {
+            // No scheduler statistics (a kernel without CONFIG_SCHED_INFO, a sandbox's
+            // /proc): nothing tells a saturated worker from an idle one, so every worker
+            // stays active, as with `-o worker_gather=0`.
+            let active = self.active();
+            if active != self.workers {
+                self.change(&mut c, now, active, self.workers, stats);
+            }
+            return;
+        };
         let idle = machine_idle();
         let Some(at) = c.at.replace(now) else {
             c.cpu = cpu;
@@ -208,15 +220,27 @@ impl Gather {
         };
         let next = decide(active, self.workers, &load);
         if next != active {
-            c.changed = now;
-            self.active.store(next, Ordering::Relaxed);
-            self.epoch.fetch_add(1, Ordering::Release);
-            stats.workers_active.store(next as u64, Ordering::Relaxed);
-            // Every worker that has connections to hand over or take looks at once.
-            for w in 0..active.max(next) {
-                if let Some(p) = self.peer(w) {
-                    let _ = p.waker.wake();
-                }
+            self.change(&mut c, now, active, next, stats);
+        }
+    }
+
+    /// Makes `next` workers active (from `active`) and wakes those that move connections.
+    fn change(
+        &self,
+        c: &mut Control,
+        now: Instant,
+        active: usize,
+        next: usize,
+        stats: &ServerStats,
+    ) {
+        c.changed = now;
+        self.active.store(next, Ordering::Relaxed);
+        self.epoch.fetch_add(1, Ordering::Release);
+        stats.workers_active.store(next as u64, Ordering::Relaxed);
+        // Every worker that has connections to hand over or take looks at once.
+        for w in 0..active.max(next) {
+            if let Some(p) = self.peer(w) {
+                let _ = p.waker.wake();
             }
         }
     }
@@ -250,19 +274,16 @@ fn decide(active: usize, workers: usize, l: &Load) -> usize {
 }
 
 /// A thread's time on CPU and waiting to run, in nanoseconds
-/// (`/proc/self/task/TID/schedstat`), or zeros.
-fn sched_ns(tid: &AtomicI32) -> (u64, u64) {
+/// (`/proc/self/task/TID/schedstat`): zeros for a worker not started yet, `None` when
+/// the kernel does not say.
+fn sched_ns(tid: &AtomicI32) -> Option<(u64, u64)> {
     let tid = tid.load(Ordering::Relaxed);
     if tid == 0 {
-        return (0, 0);
+        return Some((0, 0));
     }
-    let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) else {
-        return (0, 0);
-    };
-    let mut f = text
-        .split_whitespace()
-        .map(|v| v.parse::<u64>().unwrap_or(0));
-    (f.next().unwrap_or(0), f.next().unwrap_or(0))
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let mut f = text.split_whitespace().map(|v| v.parse::<u64>().ok());
+    Some((f.next()??, f.next()??))
 }
 
 /// The machine's idle (idle + iowait) and total CPU ticks from `/proc/stat`.
@@ -290,6 +311,16 @@ fn cpus() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedstat_is_read_for_a_live_thread_and_missing_for_no_thread() {
+        // SAFETY: gettid(2) takes no arguments and cannot fail.
+        let me = AtomicI32::new(unsafe { libc::gettid() });
+        // A new thread may read zeros until the scheduler first accounts it.
+        assert!(sched_ns(&me).is_some(), "this thread's schedstat");
+        assert_eq!(sched_ns(&AtomicI32::new(0)), Some((0, 0)));
+        assert_eq!(sched_ns(&AtomicI32::new(i32::MAX)), None);
+    }
 
     fn d(active: usize, workers: usize, used: f64, waited: f64, idle_cpus: f64) -> usize {
         decide(
