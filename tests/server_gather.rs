@@ -28,6 +28,17 @@ fn pause() {
     std::thread::sleep(Duration::from_millis(3));
 }
 
+/// Sends `wire` in `size`-byte pieces, a pause after each (the connection may move between
+/// them), and checks that the replies are `want`.
+fn send_cut(c: &mut Conn, wire: &[u8], size: usize, want: &[u8]) {
+    for chunk in wire.chunks(size) {
+        c.send(chunk);
+        pause();
+    }
+    let got = c.read_exact(want.len());
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}
+
 #[test]
 fn pipelined_requests_cut_anywhere_keep_order_across_moves() {
     let d = shuffled();
@@ -45,15 +56,7 @@ fn pipelined_requests_cut_anywhere_keep_order_across_moves() {
     }
     // Cut at odd sizes so that requests are split across reads, with the connection moving
     // between the pieces.
-    for chunk in wire.chunks(37) {
-        c.send(chunk);
-        pause();
-    }
-    let got = c.read_exact(want.len());
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(&want)
-    );
+    send_cut(&mut c, &wire, 37, &want);
     c.check(&["CLIENT", "ID"], ":1\r\n");
     assert!(moves(&mut c) >= 20, "the connection hardly moved");
 }
@@ -71,15 +74,7 @@ fn memcached_text_pipeline_survives_moves() {
         wire.extend(format!("get k{i}\r\n").into_bytes());
         want.extend(format!("VALUE k{i} 0 {}\r\n{v}\r\nEND\r\n", v.len()).into_bytes());
     }
-    for chunk in wire.chunks(29) {
-        c.send(chunk);
-        pause();
-    }
-    let got = c.read_exact(want.len());
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(&want)
-    );
+    send_cut(&mut c, &wire, 29, &want);
     let mut r = d.connect_resp();
     assert!(moves(&mut r) >= 20, "the connection hardly moved");
 }

@@ -108,6 +108,12 @@ impl<'a> Replayer<'a> {
         }
     }
 
+    /// Stores a memcached item (a flagged SET or an old SLABD.MCSET record) as it was.
+    fn store_mc(&self, key: &[u8], value: &[u8], flags: u32, expiry: Expiry) {
+        let write = Write::new(self.db, key, value, flags, expiry, Mode::Set);
+        self.ctx.store.store(&write);
+    }
+
     /// Runs one command; `mc_flags`: memcached client flags its annotation gave (for a
     /// `SET key value [PXAT ms]` record).
     fn apply(&mut self, args: &[Vec<u8>], mc_flags: Option<u32>) {
@@ -121,14 +127,7 @@ impl<'a> Replayer<'a> {
                 _ => None,
             };
             if let Some(expiry) = expiry {
-                self.ctx.store.store(&Write::new(
-                    self.db,
-                    &args[1],
-                    &args[2],
-                    flags,
-                    expiry,
-                    Mode::Set,
-                ));
+                self.store_mc(&args[1], &args[2], flags, expiry);
                 return;
             }
         }
@@ -146,14 +145,7 @@ impl<'a> Replayer<'a> {
             } else {
                 Expiry::AtMs(ms)
             };
-            self.ctx.store.store(&Write::new(
-                self.db,
-                &args[1],
-                &args[2],
-                flags,
-                expiry,
-                Mode::Set,
-            ));
+            self.store_mc(&args[1], &args[2], flags, expiry);
             return;
         }
         if args[0].eq_ignore_ascii_case(b"SELECT") && args.len() == 2 {
