@@ -73,6 +73,9 @@ pub struct Worker {
     inbox: Vec<Posted>,
     /// Connections that received hub events this turn, served once each afterwards.
     touched: Vec<usize>,
+    /// Connections whose replies are written at the end of the turn (`Connection::unflushed`;
+    /// a slot may be listed twice, or closed and reused meanwhile: the flag decides).
+    unflushed: Vec<usize>,
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
@@ -117,6 +120,7 @@ impl Worker {
                 finish_by: None,
                 inbox: Vec::new(),
                 touched: Vec::new(),
+                unflushed: Vec::new(),
                 timers: BinaryHeap::new(),
                 gather: gather.clone(),
                 epoch: 0,
@@ -221,6 +225,7 @@ impl Worker {
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }
+            self.write_batched();
             self.ctx.gates.end_turn();
             self.flush_after_fsync();
             if self.gather.moves() && self.finish_by.is_none() {
@@ -442,7 +447,10 @@ impl Worker {
         let conn: &mut Connection = conn;
         let budget = self.ctx.settings.reqs_per_event;
         let running = Running::start(token.0);
-        let next = conn.serve(&self.ctx, &self.ctx.threads[self.id], budget);
+        let next = conn.serve_batched(&self.ctx, &self.ctx.threads[self.id], budget);
+        if conn.unflushed {
+            self.unflushed.push(token.0);
+        }
         let busy = running.finish();
         if let Some(wait) = conn.session.wait.as_mut() {
             if let (Some(at), false) = (wait.deadline, wait.armed) {
@@ -468,6 +476,29 @@ impl Worker {
         if let Some(closes) = busy {
             self.after_busy(closes);
         }
+    }
+
+    /// Writes the replies the turn's connections left unsent (`Connection::serve_batched`):
+    /// together, after every request of the turn ran, as Redis writes before it sleeps.
+    fn write_batched(&mut self) {
+        for i in 0..self.unflushed.len() {
+            let slot = self.unflushed[i];
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if !conn.unflushed {
+                continue;
+            }
+            match conn.write_batched(&self.ctx, &self.ctx.threads[self.id]) {
+                Next::Wait | Next::Yield => {}
+                Next::Close => self.close(Token(slot)),
+                Next::Shutdown => {
+                    self.close(Token(slot));
+                    self.lifecycle.stop();
+                }
+            }
+        }
+        self.unflushed.clear();
     }
 
     /// A script that ran past its busy threshold ended: the connections its nested loop
