@@ -199,6 +199,8 @@ pub struct Connection {
     batch: bool,
     /// Replies left for the end of the turn ([`Connection::write_batched`]).
     pub unflushed: bool,
+    /// In the worker's list of subscribers whose messages wait for a write ([`super::linger`]).
+    pub lingering: bool,
     /// Clock second the unsent output first went over its class's soft limit.
     soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
@@ -249,6 +251,7 @@ impl Connection {
             touched: false,
             batch: false,
             unflushed: false,
+            lingering: false,
             soft_since: None,
             last_active: now,
             mark: 0,
@@ -421,6 +424,21 @@ impl Connection {
             d.encode(resp3, &mut self.wbuf);
             self.check_output(ctx);
         }
+    }
+
+    /// Whether the messages just delivered may wait for a later write ([`super::linger`]):
+    /// a subscriber (or MONITOR) with nothing to read, run, finish or close, and less than
+    /// `bytes` unsent.
+    pub fn may_linger(&self, bytes: usize) -> bool {
+        let unsent = self.unsent();
+        self.session.resp.subscribed()
+            && !(self.readable || self.hangup || self.peer_closed || self.closing)
+            && !self.held
+            && self.link.is_none()
+            && self.session.wait.is_none()
+            && self.start == self.rbuf.len()
+            && unsent > 0
+            && unsent < bytes
     }
 
     /// memcached `watch` lines, as memcached's logger puts them in a watcher's buffer of
