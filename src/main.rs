@@ -240,7 +240,9 @@ fn main() -> ExitCode {
         Ok(None) => {}
         Err(e) => return fail(EX_OSERR, e),
     }
-    if let Err(e) = signals::wait_for_termination(signals, server.lifecycle(), verbose) {
+    if let Err(e) =
+        signals::wait_for_termination(signals, server.lifecycle(), ctx.gates.clone(), verbose)
+    {
         return fail(EX_OSERR, e);
     }
     if let Err(e) = server::udp::start(&ctx, udp, &server.lifecycle()) {

@@ -228,3 +228,59 @@ fn a_killed_script_cannot_catch_the_kill_with_pcall() {
         ":100000\r\n",
     );
 }
+
+/// Sends SIGTERM to `d` (through kill(1): no `unsafe` here).
+fn sigterm(d: &Daemon) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &d.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_during_a_busy_script_keeps_accepting_until_script_kill_ends_it() {
+    let (d, mut other) = one_worker();
+    let mut runner = send_busy(&d, &[b"EVAL", b"while true do end", b"0"]);
+    assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
+    sigterm(&d);
+    // Time for the signal to land: the server must still accept and answer -BUSY (Redis
+    // waits for the script before it shuts down).
+    std::thread::sleep(Duration::from_millis(200));
+    let mut late = d.connect_resp();
+    late.check(&["GET", "k"], BUSY_SCRIPT);
+    other.check(&["PING"], BUSY_SCRIPT);
+    late.check(&["SCRIPT", "KILL"], "+OK\r\n");
+    let killed = String::from_utf8(runner.reply()).unwrap();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{killed:?}"
+    );
+    // The script ended: the stop goes ahead.
+    assert!(late.closed());
+    assert!(other.closed());
+    assert!(d.wait().success());
+}
+
+#[test]
+fn sigterm_during_a_busy_script_then_shutdown_nosave_from_a_new_client() {
+    let d = daemon(&["-t", "2"]);
+    let mut other = d.connect_resp();
+    other.check(&["CONFIG", "SET", "busy-reply-threshold", "50"], "+OK\r\n");
+    let _runner = send_busy(
+        &d,
+        &[
+            b"EVAL",
+            b"redis.call('set','w','1') while true do end",
+            b"0",
+        ],
+    );
+    assert_eq!(until(&mut other, &["PING"], BUSY_SCRIPT), BUSY_SCRIPT);
+    sigterm(&d);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut late = d.connect_resp();
+    late.check(&["SET", "k", "v"], BUSY_SCRIPT);
+    late.send(&encode(&[b"SHUTDOWN", b"NOSAVE"]));
+    assert!(late.closed());
+    assert!(d.wait().success());
+}

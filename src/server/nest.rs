@@ -6,36 +6,43 @@
 //! clients of the script's own worker would wait for the script to end, SCRIPT KILL among
 //! them. So the script's instruction hook calls [`round`] (through
 //! `Gates::serve_while_busy`), at most once a millisecond: it takes the worker's readiness
-//! events without waiting (`epoll_wait` on the worker's poll), accepts the connections
-//! handed to the worker meanwhile, and serves the other connections as usual. Each of
-//! their requests then finds the busy flag raised: `-BUSY`, or one of the few commands
-//! Redis allows then (SCRIPT KILL, FUNCTION KILL/STATS, SHUTDOWN NOSAVE, MULTI, WATCH,
-//! AUTH…); memcached requests stay unread (memcached has no `-BUSY`) until the script
-//! ends. Nothing a request may run here touches data the script sees.
+//! events without waiting, accepts the connections handed to the worker meanwhile, and
+//! serves the other connections as usual. Each of their requests then finds the busy flag
+//! raised: `-BUSY`, or one of the few commands Redis allows then (SCRIPT KILL, FUNCTION
+//! KILL/STATS, SHUTDOWN NOSAVE, MULTI, WATCH, AUTH…); memcached requests stay unread
+//! (memcached has no `-BUSY`) until the script ends. Nothing a request may run here touches
+//! data the script sees.
 //!
 //! ```text
-//!  worker ─ serve(conn A) ─ EVAL ─ Lua … hook ─ round(): poll(0) ─ serve B, C (-BUSY,
-//!                                                         SCRIPT KILL) ─ back to Lua
-//!         ◀─ the script ends ─ after_busy: every connection re-queued, closes done
+//!  worker ─ serve(): take conn A out of the table, lend the table to the nest
+//!           └ A.serve ─ EVAL ─ Lua … hook ─ round(): poll(0) ─ serve B, C (-BUSY,
+//!                                                   SCRIPT KILL) ─ back to Lua
+//!         ◀─ the table back, A back in its slot; if rounds ran: closes done, every
+//!            connection served again
 //! ```
 //!
-//! **Who is served.** The running connection is never re-entered: its slot is
-//! [`Running`]'s and `round` skips it (an event for it is remembered and replayed after).
-//! The connection table is shared with the nested loop through [`Conns`], which owns it
-//! behind a raw pointer: the worker reaches it through `Deref`, `round` through the same
-//! pointer, and the worker holds no reference into the table while a connection is served
-//! (only the boxed connection itself, which `round` never touches). Connections that must
-//! close are closed by the worker once the script ends.
+//! **Ownership, no aliasing.** The worker serves a connection through [`serve`]: the
+//! connection leaves its slot (the slot stays reserved, empty) and the whole table is moved
+//! into this thread's nest for the duration; afterwards the table comes back and the
+//! connection returns to its slot. So while a script runs, the nested round owns the table
+//! outright and the worker owns only the running connection: no reference to one is ever
+//! made from the other, and there is no `unsafe` here. The running connection is never
+//! re-entered (its slot is empty); an event for it is dropped here and made up for once the
+//! script ends, when every connection is served again. The poll is shared as [`Poller`]
+//! (locked only to poll; one thread uses it, so the lock is never contended). Connections
+//! that must close are closed by the worker once the script ends.
+//!
+//! Cost on the request path: per serve, two moves of the table's handle (a few words)
+//! through a thread-local, and one uncontended lock per poll.
 
-use std::cell::{Cell, RefCell};
-use std::ops::{Deref, DerefMut};
-use std::os::fd::{AsRawFd, RawFd};
-use std::ptr::NonNull;
+use std::cell::RefCell;
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use mio::{Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
+use parking_lot::Mutex;
 use slab::Slab;
 
 use super::connection::{Connection, Next};
@@ -43,65 +50,112 @@ use super::worker::{self, Handoff};
 use super::Lifecycle;
 use crate::commands::{Context, Protocol};
 
-/// The table of a worker's connections, by slot (its poll token).
-pub(super) type Table = Slab<Box<Connection>>;
-
 /// Least time between two rounds: the script keeps most of the thread.
 const ROUND_EVERY: Duration = Duration::from_millis(1);
 
 /// Most readiness events one round takes.
 const EVENTS: usize = 256;
 
-/// A worker's connection table, shared with [`round`] (see the module's comment).
-pub(super) struct Conns(NonNull<Table>);
-
-// SAFETY: `Conns` owns its table as a `Box` would; the worker thread alone uses it (the
-// pointer `round` copies lives in that thread's thread-local).
-unsafe impl Send for Conns {}
+/// A worker's connections by slot (= poll token). A slot whose connection is being served
+/// is reserved and empty (see the module's comment): lookups skip it.
+pub(super) struct Conns {
+    table: Slab<Option<Box<Connection>>>,
+}
 
 impl Conns {
     pub(super) fn new() -> Conns {
-        Conns(NonNull::from(Box::leak(Box::new(Slab::new()))))
+        Conns { table: Slab::new() }
+    }
+
+    pub(super) fn get(&self, slot: usize) -> Option<&Connection> {
+        self.table.get(slot)?.as_deref()
+    }
+
+    pub(super) fn get_mut(&mut self, slot: usize) -> Option<&mut Connection> {
+        self.table.get_mut(slot)?.as_deref_mut()
+    }
+
+    pub(super) fn contains(&self, slot: usize) -> bool {
+        self.get(slot).is_some()
+    }
+
+    /// No connection at all (a connection being served counts).
+    pub(super) fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (usize, &Connection)> {
+        self.table
+            .iter()
+            .filter_map(|(slot, c)| Some((slot, c.as_deref()?)))
+    }
+
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut Connection)> {
+        self.table
+            .iter_mut()
+            .filter_map(|(slot, c)| Some((slot, c.as_deref_mut()?)))
+    }
+
+    /// Takes the connection out of `slot` for good (`None` if there is none, or it is
+    /// being served).
+    pub(super) fn remove(&mut self, slot: usize) -> Option<Box<Connection>> {
+        if !self.contains(slot) {
+            return None;
+        }
+        self.table.try_remove(slot).flatten()
+    }
+
+    /// The slot the next [`Conns::insert`] takes.
+    pub(super) fn next_slot(&self) -> usize {
+        self.table.vacant_key()
+    }
+
+    /// Puts a connection in a new slot ([`Conns::next_slot`]); the slot.
+    pub(super) fn insert(&mut self, conn: Box<Connection>) -> usize {
+        self.table.insert(Some(conn))
     }
 }
 
-impl Deref for Conns {
-    type Target = Table;
-    fn deref(&self) -> &Table {
-        // SAFETY: the pointer is the live box made by `new`. `round` uses it only from
-        // the hook of a script the worker runs inside `Connection::serve`, while the
-        // worker holds no reference made from this one (Worker::serve keeps only the
-        // served connection's box contents, which `round` does not touch).
-        unsafe { self.0.as_ref() }
-    }
+/// The worker's poll, shared (`Arc`) with the nested loop, which polls it without waiting
+/// while a script is busy. Only the worker's thread uses it, so its lock is never contended.
+pub(super) struct Poller {
+    poll: Mutex<Poll>,
+    registry: Registry,
 }
 
-impl DerefMut for Conns {
-    fn deref_mut(&mut self) -> &mut Table {
-        // SAFETY: as for `deref`.
-        unsafe { self.0.as_mut() }
+impl Poller {
+    pub(super) fn new(poll: Poll) -> io::Result<Poller> {
+        let registry = poll.registry().try_clone()?;
+        Ok(Poller {
+            poll: Mutex::new(poll),
+            registry,
+        })
     }
-}
 
-impl Drop for Conns {
-    fn drop(&mut self) {
-        let _ = NEST.try_with(|n| {
-            if let Ok(mut n) = n.try_borrow_mut() {
-                if n.as_ref().is_some_and(|n| n.conns == self.0) {
-                    *n = None;
-                }
-            }
-        });
-        // SAFETY: made by `Box::leak` in `new`; the nested loop's copy was cleared above.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    /// Polls unless the poll is in use (a round inside the worker's own poll cannot
+    /// happen; this keeps even that from deadlocking).
+    fn try_poll(&self, events: &mut Events) -> bool {
+        let Some(mut poll) = self.poll.try_lock() else {
+            return false;
+        };
+        poll.poll(events, Some(Duration::ZERO)).is_ok()
+    }
+
+    pub(super) fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.poll.lock().poll(events, timeout)
+    }
+
+    pub(super) fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 
 /// What a round needs of its worker.
 struct Nest {
-    conns: NonNull<Table>,
-    epfd: RawFd,
-    registry: Registry,
+    /// The worker's table while it serves a connection (empty otherwise).
+    conns: Conns,
+    poller: Arc<Poller>,
+    events: Events,
     handoffs: Receiver<Handoff>,
     ctx: Arc<Context>,
     lifecycle: Arc<Lifecycle>,
@@ -111,32 +165,26 @@ struct Nest {
     /// Slots to close once the script ends.
     closes: Vec<usize>,
     last_round: Option<Instant>,
+    /// A round ran during the current serve.
+    ran: bool,
 }
 
 thread_local! {
     static NEST: RefCell<Option<Nest>> = const { RefCell::new(None) };
-    /// The slot the worker is serving (its script is the busy one).
-    static RUNNING: Cell<usize> = const { Cell::new(usize::MAX) };
-    /// A round ran since the worker last asked ([`Running::finish`]).
-    static RAN: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Sets up rounds for the worker on this thread.
 pub(super) fn install(
-    conns: &Conns,
-    poll: &Poll,
+    poller: Arc<Poller>,
     handoffs: Receiver<Handoff>,
     ctx: Arc<Context>,
     lifecycle: Arc<Lifecycle>,
     id: usize,
 ) {
-    let Ok(registry) = poll.registry().try_clone() else {
-        return;
-    };
     let nest = Nest {
-        conns: conns.0,
-        epfd: poll.as_raw_fd(),
-        registry,
+        conns: Conns::new(),
+        poller,
+        events: Events::with_capacity(EVENTS),
         handoffs,
         ctx,
         lifecycle,
@@ -144,36 +192,68 @@ pub(super) fn install(
         pending: Vec::new(),
         closes: Vec::new(),
         last_round: None,
+        ran: false,
     };
     NEST.with(|n| *n.borrow_mut() = Some(nest));
     crate::commands::gate::set_busy_loop(round);
 }
 
-/// The worker serves `slot`: rounds skip it until [`Running::finish`].
-pub(super) struct Running(usize);
+/// What a serve left for the worker.
+pub(super) struct Served<R> {
+    /// The serving closure's result.
+    pub(super) result: R,
+    /// `Some(closes)` when rounds ran during it: the worker closes those slots and serves
+    /// every connection again (events the rounds took, requests they left unread).
+    pub(super) busy: Option<Vec<usize>>,
+}
 
-impl Running {
-    #[inline]
-    pub(super) fn start(slot: usize) -> Running {
-        Running(RUNNING.with(|r| r.replace(slot)))
+/// Serves the connection in `slot` with `f` (see the module's comment): the connection is
+/// out of the table and the table lent to this thread's nest meanwhile; both are back in
+/// place when this returns. `None` if there is no such connection.
+pub(super) fn serve<R>(
+    conns: &mut Conns,
+    slot: usize,
+    f: impl FnOnce(&mut Connection) -> R,
+) -> Option<Served<R>> {
+    let mut conn = conns.table.get_mut(slot)?.take()?;
+    let lent = lend(conns);
+    let result = f(&mut conn);
+    let busy = lent.then(|| give_back(conns)).flatten();
+    if let Some(entry) = conns.table.get_mut(slot) {
+        *entry = Some(conn);
     }
+    Some(Served { result, busy })
+}
 
-    /// Ends the serve; `Some(closes)` when rounds ran during it (the worker then closes
-    /// those slots and serves every connection again).
-    #[inline]
-    pub(super) fn finish(self) -> Option<Vec<usize>> {
-        RUNNING.with(|r| r.set(self.0));
-        if !RAN.with(|r| r.replace(false)) {
+/// Moves the worker's table into the nest; false if there is no nest (or it is in use).
+#[inline]
+fn lend(conns: &mut Conns) -> bool {
+    NEST.with(|n| match n.try_borrow_mut() {
+        Ok(mut n) => match n.as_mut() {
+            Some(nest) => {
+                std::mem::swap(&mut nest.conns, conns);
+                true
+            }
+            None => false,
+        },
+        Err(_) => false,
+    })
+}
+
+/// Moves the table back to the worker; the slots to close when rounds ran meanwhile.
+#[inline]
+fn give_back(conns: &mut Conns) -> Option<Vec<usize>> {
+    NEST.with(|n| {
+        let mut n = n.borrow_mut();
+        let nest = n.as_mut()?;
+        std::mem::swap(&mut nest.conns, conns);
+        if !std::mem::take(&mut nest.ran) {
             return None;
         }
-        NEST.with(|n| {
-            let mut n = n.borrow_mut();
-            let nest = n.as_mut()?;
-            nest.pending.clear();
-            nest.last_round = None;
-            Some(std::mem::take(&mut nest.closes))
-        })
-    }
+        nest.pending.clear();
+        nest.last_round = None;
+        Some(std::mem::take(&mut nest.closes))
+    })
 }
 
 /// One round of serving the worker's other connections (the busy script's hook).
@@ -195,43 +275,37 @@ fn round() {
         }
         let first = nest.last_round.is_none();
         nest.last_round = Some(now);
-        RAN.with(|r| r.set(true));
-        let running = RUNNING.with(Cell::get);
+        nest.ran = true;
         // The command running (the script's) is this thread's; the round's own requests
         // must not change what it tracks.
         let saved = crate::hub::tracking::suspend();
-        nest.serve(running, first);
+        nest.serve(first);
         crate::hub::tracking::resume(saved);
     });
 }
 
 impl Nest {
-    fn serve(&mut self, running: usize, first: bool) {
-        // SAFETY: see `Conns`: the worker is inside `Connection::serve` for `running`
-        // (this runs from its script's hook) and holds no reference into the table; the
-        // connection at `running` is not touched here.
-        let conns = unsafe { self.conns.as_mut() };
+    fn serve(&mut self, first: bool) {
         if first {
             // Events the worker took before the script began are not polled again: every
-            // connection gets a look (a spurious read costs one `WouldBlock`).
-            for (slot, conn) in conns.iter_mut() {
-                if slot != running {
-                    conn.readable = true;
-                    self.pending.push(slot);
-                }
+            // connection gets a look (a spurious read costs one `WouldBlock`). The running
+            // connection is not in the table.
+            for (slot, conn) in self.conns.iter_mut() {
+                conn.readable = true;
+                self.pending.push(slot);
             }
         }
-        self.poll(conns, running);
+        self.poll();
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable();
         pending.dedup();
         let stats = &self.ctx.threads[self.id];
         let budget = self.ctx.settings.reqs_per_event;
         for &slot in &pending {
-            if slot == running || self.closes.contains(&slot) {
+            if self.closes.contains(&slot) {
                 continue;
             }
-            let Some(conn) = conns.get_mut(slot) else {
+            let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
             };
             if matches!(
@@ -260,57 +334,58 @@ impl Nest {
 
     /// Takes the worker's readiness events without waiting: marks the connections, accepts
     /// the ones handed over, queues each for this round.
-    fn poll(&mut self, conns: &mut Table, running: usize) {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; EVENTS];
-        // SAFETY: `events` is a writable array of EVENTS entries; `epfd` is the worker's
-        // epoll descriptor, open while the worker (and so this thread-local) lives.
-        let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), EVENTS as i32, 0) };
+    fn poll(&mut self) {
+        if !self.poller.try_poll(&mut self.events) {
+            return;
+        }
         let mut handoffs = false;
-        for ev in events.iter().take(usize::try_from(n).unwrap_or(0)) {
-            let (flags, token) = (ev.events as i32, ev.u64 as usize);
-            if token == worker::WAKER.0 {
+        for event in self.events.iter() {
+            let token = event.token();
+            if token == worker::WAKER {
                 handoffs = true;
                 continue;
             }
-            if token == running {
-                // Its serve, still in progress, reads again once the script ends.
-                continue;
-            }
-            let Some(conn) = conns.get_mut(token) else {
+            // The running connection is not in the table: its serve, still in progress,
+            // reads again once the script ends.
+            let Some(conn) = self.conns.get_mut(token.0) else {
                 continue;
             };
-            if flags & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+            if event.is_readable() || event.is_read_closed() || event.is_error() {
                 conn.readable = true;
             }
-            let closed = flags & (libc::EPOLLHUP | libc::EPOLLERR) != 0
-                || flags & (libc::EPOLLIN | libc::EPOLLRDHUP) == libc::EPOLLIN | libc::EPOLLRDHUP;
-            if closed {
+            if event.is_read_closed() || event.is_error() {
                 conn.hangup = true;
             }
-            self.pending.push(token);
+            self.pending.push(token.0);
         }
         if handoffs {
-            // A client connecting now (`redis-cli SCRIPT KILL` on a one-worker server).
-            while let Ok(h) = self.handoffs.try_recv() {
-                let slot = match h {
-                    Handoff::Accepted(h) => worker::admit(&self.ctx, self.id, conns, h),
-                    Handoff::Moved(conn) => worker::settle(self.id, conns, conn),
-                };
-                let Some(conn) = conns.get_mut(slot) else {
-                    continue;
-                };
-                let interest = Interest::READABLE | Interest::WRITABLE;
-                if self
-                    .registry
-                    .register(&mut conn.stream, Token(slot), interest)
-                    .is_err()
-                {
-                    self.closes.push(slot);
-                    continue;
-                }
-                conn.registered = true;
-                self.pending.push(slot);
+            self.take_handoffs();
+        }
+    }
+
+    /// Admits the connections handed to the worker meanwhile (`redis-cli SCRIPT KILL` on a
+    /// one-worker server connects now).
+    fn take_handoffs(&mut self) {
+        while let Ok(h) = self.handoffs.try_recv() {
+            let slot = match h {
+                Handoff::Accepted(h) => worker::admit(&self.ctx, self.id, &mut self.conns, h),
+                Handoff::Moved(conn) => worker::settle(self.id, &mut self.conns, conn),
+            };
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if self
+                .poller
+                .registry()
+                .register(&mut conn.stream, Token(slot), interest)
+                .is_err()
+            {
+                self.closes.push(slot);
+                continue;
             }
+            conn.registered = true;
+            self.pending.push(slot);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! SIGTERM and SIGINT stop the server cleanly.
+//! SIGTERM and SIGINT stop the server cleanly (once a busy script ends, as Redis).
 //!
 //! The signals are blocked in every thread (the mask is inherited, so [`block_termination`]
 //! runs before any thread starts) and one thread takes them with sigwait(2). No handler
@@ -6,8 +6,10 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::Lifecycle;
+use crate::commands::gate::Gates;
 
 /// The blocked termination signals, to hand to [`wait_for_termination`].
 pub struct TerminationSignals(libc::sigset_t);
@@ -30,24 +32,77 @@ pub fn block_termination() -> io::Result<TerminationSignals> {
 }
 
 /// Starts the thread that turns a termination signal into [`Lifecycle::stop`].
+///
+/// While a script runs past its busy threshold the stop waits for it to end, as Redis's
+/// `shutdown_asap` waits for its event loop: the listeners stay open and clients still
+/// connect (and get `-BUSY`), so SCRIPT KILL or SHUTDOWN NOSAVE can reach the server; once
+/// the script ends (killed or done) the server stops as usual. A second SIGINT meanwhile
+/// exits at once with status 1, without saving (Redis: "You insist... exiting now.").
 pub fn wait_for_termination(
     signals: TerminationSignals,
     lifecycle: Arc<Lifecycle>,
+    gates: Arc<Gates>,
     verbose: bool,
 ) -> io::Result<()> {
     std::thread::Builder::new()
         .name("slabd-signals".into())
-        .spawn(move || loop {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: the set is initialised and `sig` is a valid out pointer.
-            let rc = unsafe { libc::sigwait(&signals.0, &mut sig) };
-            if rc != 0 {
-                continue;
+        .spawn(move || {
+            // A stop waiting for a busy script to end.
+            let mut pending = false;
+            loop {
+                let sig = if pending {
+                    if !gates.busy() || lifecycle.is_stopping() {
+                        pending = false;
+                        lifecycle.stop();
+                        continue;
+                    }
+                    signals.wait_for(BUSY_CHECK)
+                } else {
+                    signals.wait()
+                };
+                let Some(sig) = sig else {
+                    continue;
+                };
+                if pending && sig == libc::SIGINT {
+                    eprintln!("You insist... exiting now.");
+                    std::process::exit(1);
+                }
+                if verbose {
+                    eprintln!("Signal handled: {sig}, stopping");
+                }
+                if gates.busy() {
+                    if verbose {
+                        eprintln!("A script is busy: stopping once it ends");
+                    }
+                    pending = true;
+                } else {
+                    lifecycle.stop();
+                }
             }
-            if verbose {
-                eprintln!("Signal handled: {sig}, stopping");
-            }
-            lifecycle.stop();
         })?;
     Ok(())
+}
+
+/// How often a stop waiting for a busy script looks whether it ended.
+const BUSY_CHECK: Duration = Duration::from_millis(10);
+
+impl TerminationSignals {
+    /// The next termination signal (`None`: interrupted).
+    fn wait(&self) -> Option<libc::c_int> {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: the set is initialised and `sig` is a valid out pointer.
+        let rc = unsafe { libc::sigwait(&self.0, &mut sig) };
+        (rc == 0).then_some(sig)
+    }
+
+    /// The next termination signal within `timeout` (`None`: none came, or interrupted).
+    fn wait_for(&self, timeout: Duration) -> Option<libc::c_int> {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: the set and the timespec are initialised; a null siginfo is allowed.
+        let sig = unsafe { libc::sigtimedwait(&self.0, std::ptr::null_mut(), &ts) };
+        (sig > 0).then_some(sig)
+    }
 }

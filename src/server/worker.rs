@@ -15,7 +15,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::gather::{Gather, Mode, Peer};
-use super::nest::{self, Conns, Running, Table};
+use super::linger::{self, Linger};
+use super::nest::{self, Conns, Poller};
 use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
@@ -59,9 +60,11 @@ pub struct Worker {
     id: usize,
     ctx: Arc<Context>,
     lifecycle: Arc<Lifecycle>,
-    poll: Poll,
+    /// Shared with a busy script's nested loop (`nest`), as is the table while a
+    /// connection is served.
+    poll: Arc<Poller>,
     handoffs: Receiver<Handoff>,
-    /// By slot (= poll token); shared with a busy script's nested loop (`nest`).
+    /// By slot (= poll token).
     conns: Conns,
     /// Connections with whole requests left after their `-R` budget, served in turn.
     yielded: VecDeque<Token>,
@@ -73,6 +76,9 @@ pub struct Worker {
     inbox: Vec<Posted>,
     /// Connections that received hub events this turn, served once each afterwards.
     touched: Vec<usize>,
+    /// Subscribers whose messages wait for a quieter turn ([`super::linger`]), and scratch.
+    linger: Linger,
+    lingered: Vec<usize>,
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
@@ -109,7 +115,7 @@ impl Worker {
                 id,
                 ctx: ctx.clone(),
                 lifecycle: lifecycle.clone(),
-                poll,
+                poll: Arc::new(Poller::new(poll)?),
                 handoffs: rx,
                 conns: Conns::new(),
                 yielded: VecDeque::new(),
@@ -117,6 +123,8 @@ impl Worker {
                 finish_by: None,
                 inbox: Vec::new(),
                 touched: Vec::new(),
+                linger: Linger::default(),
+                lingered: Vec::new(),
                 timers: BinaryHeap::new(),
                 gather: gather.clone(),
                 epoch: 0,
@@ -148,8 +156,7 @@ impl Worker {
         hub::set_current_worker(self.id);
         self.gather.register_thread(self.id);
         nest::install(
-            &self.conns,
-            &self.poll,
+            self.poll.clone(),
             self.handoffs.clone(),
             self.ctx.clone(),
             self.lifecycle.clone(),
@@ -159,7 +166,8 @@ impl Worker {
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
         loop {
-            let mut timeout = if !self.yielded.is_empty() || self.ctx.hub.has_mail(self.id) {
+            let busy = !self.yielded.is_empty() || self.linger.waiting();
+            let mut timeout = if busy || self.ctx.hub.has_mail(self.id) {
                 Duration::ZERO
             } else if idle_timeout > 0 || self.finish_by.is_some() {
                 Duration::from_millis(250)
@@ -215,6 +223,7 @@ impl Worker {
                 }
             }
             self.drain_mailbox(true);
+            self.flush_lingering(events.is_empty());
             self.expire_waits();
             // This turn's MONITOR / `watch` lines, one post per watcher.
             self.ctx.hub.watchers.flush(&self.ctx.hub);
@@ -411,7 +420,9 @@ impl Worker {
         if to == self.id || !self.conns.contains(slot) {
             return 0;
         }
-        let mut conn = self.conns.remove(slot);
+        let Some(mut conn) = self.conns.remove(slot) else {
+            return 0;
+        };
         if conn.registered {
             let _ = self.poll.registry().deregister(&mut conn.stream);
             conn.registered = false;
@@ -434,31 +445,30 @@ impl Worker {
     }
 
     fn serve(&mut self, token: Token) {
-        let Some(conn) = self.conns.get_mut(token.0) else {
-            return;
-        };
-        // The box's contents, not the table's entry: a busy script's nested loop may
-        // change the table meanwhile (nest).
-        let conn: &mut Connection = conn;
         let budget = self.ctx.settings.reqs_per_event;
-        let running = Running::start(token.0);
-        let next = conn.serve(&self.ctx, &self.ctx.threads[self.id], budget);
-        let busy = running.finish();
-        if let Some(wait) = conn.session.wait.as_mut() {
-            if let (Some(at), false) = (wait.deadline, wait.armed) {
-                wait.armed = true;
-                let id = conn.session.info.id;
-                self.timers.push(Reverse((at, token.0, id)));
-            }
-        }
-        match next {
-            Next::Wait => {}
-            Next::Yield => {
-                if !conn.queued {
-                    conn.queued = true;
-                    self.yielded.push_back(token);
+        let (ctx, stats) = (&self.ctx, &self.ctx.threads[self.id]);
+        let (timers, yielded) = (&mut self.timers, &mut self.yielded);
+        // Out of the table meanwhile, which a busy script's nested loop may use (nest).
+        let served = nest::serve(&mut self.conns, token.0, |conn| {
+            let next = conn.serve(ctx, stats, budget);
+            if let Some(wait) = conn.session.wait.as_mut() {
+                if let (Some(at), false) = (wait.deadline, wait.armed) {
+                    wait.armed = true;
+                    let id = conn.session.info.id;
+                    timers.push(Reverse((at, token.0, id)));
                 }
             }
+            if matches!(next, Next::Yield) && !conn.queued {
+                conn.queued = true;
+                yielded.push_back(token);
+            }
+            next
+        });
+        let Some(nest::Served { result: next, busy }) = served else {
+            return;
+        };
+        match next {
+            Next::Wait | Next::Yield => {}
             Next::Close => self.close(token),
             Next::Shutdown => {
                 self.close(token);
@@ -502,6 +512,13 @@ impl Worker {
                 if let Some(conn) = self.conns.get_mut(slot) {
                     if conn.touched {
                         conn.touched = false;
+                        if conn.may_linger(linger::BYTES) {
+                            if !conn.lingering {
+                                conn.lingering = true;
+                                self.linger.hold(slot);
+                            }
+                            continue;
+                        }
                         self.serve(Token(slot));
                     }
                 }
@@ -509,6 +526,23 @@ impl Worker {
             self.touched = touched;
             self.touched.clear();
         }
+    }
+
+    /// Writes the subscribers whose messages waited, once the poll found nothing (`idle`)
+    /// or they waited their turns ([`super::linger`]).
+    fn flush_lingering(&mut self, idle: bool) {
+        let mut due = std::mem::take(&mut self.lingered);
+        self.linger.due(idle, &mut due);
+        for &slot in &due {
+            if let Some(conn) = self.conns.get_mut(slot) {
+                if conn.lingering {
+                    conn.lingering = false;
+                    self.serve(Token(slot));
+                }
+            }
+        }
+        due.clear();
+        self.lingered = due;
     }
 
     /// Hands this worker's hub events to their connections, noting each touched one.
@@ -694,8 +728,7 @@ impl Worker {
 
     /// Closes a connection; `reason` is what memcached's `watch connevents` reports.
     fn close_for(&mut self, token: Token, reason: &str) {
-        if self.conns.contains(token.0) {
-            let mut conn = self.conns.remove(token.0);
+        if let Some(mut conn) = self.conns.remove(token.0) {
             if self.ctx.hub.watchers.wanted(stream::CONNEVENTS) {
                 let info = &conn.session.info;
                 let fd = info.fd.load(Ordering::Relaxed);
@@ -732,10 +765,9 @@ fn open(ctx: &Context, id: usize, h: Accepted) -> Connection {
 
 /// Puts a connection the acceptor handed over in worker `id`'s table (not yet on its
 /// poll); its slot.
-pub(super) fn admit(ctx: &Context, id: usize, conns: &mut Table, h: Accepted) -> usize {
+pub(super) fn admit(ctx: &Context, id: usize, conns: &mut Conns, h: Accepted) -> usize {
     let mut conn = open(ctx, id, h);
-    let entry = conns.vacant_entry();
-    let slot = entry.key();
+    let slot = conns.next_slot();
     conn.session.info.set_place(id, slot);
     let fd = conn.stream.fd();
     conn.session.info.fd.store(fd, Ordering::Relaxed);
@@ -748,21 +780,18 @@ pub(super) fn admit(ctx: &Context, id: usize, conns: &mut Table, h: Accepted) ->
     }
     // A TLS session's state counts toward maxmemory-clients from the start.
     conn.count_buffers(&ctx.server);
-    entry.insert(Box::new(conn));
-    slot
+    conns.insert(Box::new(conn))
 }
 
 /// Puts a connection another worker moved here in worker `id`'s table (not yet on its
 /// poll, to be served at once: its socket or TLS session may hold bytes no new edge will
 /// announce); its slot.
-pub(super) fn settle(id: usize, conns: &mut Table, mut conn: Box<Connection>) -> usize {
-    let entry = conns.vacant_entry();
-    let slot = entry.key();
+pub(super) fn settle(id: usize, conns: &mut Conns, mut conn: Box<Connection>) -> usize {
+    let slot = conns.next_slot();
     conn.session.worker = id;
     conn.session.info.set_place(id, slot);
     conn.readable = true;
     conn.registered = false;
     conn.mark = conn.session.info.bytes_in.load(Ordering::Relaxed);
-    entry.insert(conn);
-    slot
+    conns.insert(conn)
 }
