@@ -56,6 +56,17 @@ impl Arena {
         if base == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
+        // Transparent huge pages for item memory (where the kernel's THP mode is `madvise`, as
+        // here, nothing else asks for them): a 100 KiB value then spans one TLB entry instead
+        // of 25 while the kernel copies it to or from a socket. Measured (memcached-parity's
+        // 100 KiB row, 3 rounds): 48.6k req/s at 19.7-20.1 us CPU each against 46.7k at
+        // 20.2-20.7. Resident memory still grows only as pages are touched, in 2 MiB steps,
+        // and stays within the mapping (`-m`).
+        // SAFETY: the whole mapping just made; MADV_HUGEPAGE is advice only (an error leaves
+        // normal pages).
+        unsafe {
+            libc::madvise(base, len, libc::MADV_HUGEPAGE);
+        }
         Ok(Arena {
             base: base.cast(),
             len,
