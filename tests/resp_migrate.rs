@@ -1,6 +1,8 @@
 //! MIGRATE between two slabd servers: Redis 7.0's syntax (COPY, REPLACE, AUTH, AUTH2,
 //! KEYS), its replies (+NOKEY, the target's error, -IOERR) and its effects (keys deleted
-//! here only once the target acknowledged them, TTLs kept, the destination database).
+//! here only once the target acknowledged them, TTLs kept, the destination database) and
+//! its kept connections (reused, re-selected, replaced when the target closed one, closed
+//! after 10 s unused).
 //! Migration to and from redis-server 7.0 is in scripts/compat.d/70-persistence.sh.
 
 mod common;
@@ -129,9 +131,18 @@ fn auth_and_auth2_log_in_on_the_target() {
         &["MIGRATE", h, p, "k", "0", "5000", "AUTH", "wrong"],
         "-ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled.\r\n",
     );
+    // As in Redis, the kept connection is still logged in: the RESTORE after the failed
+    // AUTH went through, though the key stays here (the reply was an error).
+    b.check(&["GET", "k"], "$1\r\nv\r\n");
     a.check(
         &[
             "MIGRATE", h, p, "k", "0", "5000", "AUTH2", "default", "foobar",
+        ],
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
+    );
+    a.check(
+        &[
+            "MIGRATE", h, p, "k", "0", "5000", "REPLACE", "AUTH2", "default", "foobar",
         ],
         "+OK\r\n",
     );
@@ -173,4 +184,60 @@ fn unreachable_or_silent_targets_give_ioerr_and_keep_the_key() {
         "-IOERR error or timeout reading to target instance\r\n",
     );
     a.check(&["GET", "key"], "$1\r\nv\r\n");
+}
+
+/// The target's `connected_clients`.
+fn clients(b: &mut impl Resp) -> usize {
+    let info = b.cmd(&["INFO", "clients"]);
+    let at = info.find("connected_clients:").expect("connected_clients") + 18;
+    info[at..]
+        .split("\r\n")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count")
+}
+
+#[test]
+fn connections_to_a_target_are_kept_reselected_replaced_and_closed_when_idle() {
+    let (src, dst) = (daemon(&[]), daemon(&[]));
+    let (host, port) = target(&dst);
+    let (h, p) = (host.as_str(), port.as_str());
+    let mut a = src.connect_resp();
+    let mut b = dst.connect_resp();
+    for k in ["k1", "k2", "k3", "k4"] {
+        a.check(&["SET", k, k], "+OK\r\n");
+    }
+    a.check(&["MIGRATE", h, p, "k1", "0", "5000"], "+OK\r\n");
+    assert_eq!(clients(&mut b), 2, "b and MIGRATE's kept connection");
+    // The same connection, another database: SELECT is sent on it.
+    a.check(&["MIGRATE", h, p, "k2", "5", "5000"], "+OK\r\n");
+    a.check(&["MIGRATE", h, p, "k3", "5", "5000"], "+OK\r\n");
+    assert_eq!(clients(&mut b), 2);
+    b.check(&["SELECT", "5"], "+OK\r\n");
+    b.check(
+        &["MGET", "k1", "k2", "k3"],
+        "*3\r\n$-1\r\n$2\r\nk2\r\n$2\r\nk3\r\n",
+    );
+    // The target closes the kept connection: the next MIGRATE opens a new one.
+    b.check(
+        &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"],
+        ":1\r\n",
+    );
+    a.check(&["MIGRATE", h, p, "k4", "0", "5000"], "+OK\r\n");
+    b.check(&["SELECT", "0"], "+OK\r\n");
+    b.check(&["MGET", "k1", "k4"], "*2\r\n$2\r\nk1\r\n$2\r\nk4\r\n");
+    assert_eq!(clients(&mut b), 2);
+    // Unused for 10 seconds, it is closed.
+    let start = std::time::Instant::now();
+    while clients(&mut b) != 1 {
+        assert!(
+            start.elapsed().as_secs() < 16,
+            "the kept connection stays open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert!(
+        start.elapsed().as_secs() >= 8,
+        "closed before it was idle 10 s"
+    );
 }

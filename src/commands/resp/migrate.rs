@@ -5,13 +5,20 @@
 //! reply line per command. Keys the target acknowledged are deleted here unless COPY.
 //!
 //! As in Redis the call blocks its caller for up to `timeout` ms per step (connect, write,
-//! each reply); in slabd that is the caller's worker, not the whole server. Unlike Redis,
-//! slabd keeps no connection cache (a new connection per MIGRATE, so `SELECT` is always
-//! sent) and does not retry after a socket error.
+//! each reply); in slabd that is the caller's worker, not the whole server.
+//!
+//! Connections to targets are kept, as Redis's `migrate_cached_sockets` are: at most
+//! [`CACHE_MAX`] (a full cache drops its least recently used one), each closed after
+//! [`CACHE_IDLE`] unused (by a sweeper thread that runs while the cache is not empty), and
+//! `SELECT` is sent only when the database differs from the connection's last one. A
+//! cached connection that fails before any reply came back (the target closed it) is
+//! replaced by a new one once, as Redis retries once after a socket error.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::registry::{spec, Spec};
 use super::Call;
@@ -89,6 +96,72 @@ fn command(buf: &mut Vec<u8>, parts: &[&[u8]]) {
         buf.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
         buf.extend_from_slice(p);
         buf.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Connections kept at most (Redis's `MIGRATE_SOCKET_CACHE_ITEMS`).
+const CACHE_MAX: usize = 64;
+/// A kept connection unused this long is closed (Redis's `MIGRATE_SOCKET_CACHE_TTL`).
+const CACHE_IDLE: Duration = Duration::from_secs(10);
+
+/// A connection to a target, kept between MIGRATEs.
+struct Cached {
+    /// `host:port` as MIGRATE named it.
+    target: Vec<u8>,
+    stream: TcpStream,
+    /// The database its last `SELECT` chose, if that succeeded.
+    db: Option<i64>,
+    used: Instant,
+}
+
+/// The kept connections, and whether the sweeper thread runs.
+struct Cache {
+    sockets: Vec<Cached>,
+    sweeping: bool,
+}
+
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    sockets: Vec::new(),
+    sweeping: false,
+});
+
+/// Takes the kept connection to `target`, if there is one that is not past its idle time.
+fn take_cached(target: &[u8]) -> Option<Cached> {
+    let mut cache = CACHE.lock();
+    cache.sockets.retain(|c| c.used.elapsed() < CACHE_IDLE);
+    let at = cache.sockets.iter().position(|c| c.target == target)?;
+    Some(cache.sockets.swap_remove(at))
+}
+
+/// Keeps a connection after a MIGRATE that did not fail on it, starting the sweeper that
+/// closes idle ones if it is not running.
+fn keep(c: Cached) {
+    let mut cache = CACHE.lock();
+    if cache.sockets.len() >= CACHE_MAX {
+        if let Some(oldest) = (0..cache.sockets.len()).min_by_key(|&i| cache.sockets[i].used) {
+            cache.sockets.swap_remove(oldest);
+        }
+    }
+    cache.sockets.push(c);
+    if !cache.sweeping {
+        let spawned = std::thread::Builder::new()
+            .name("slabd-migrate".into())
+            .spawn(sweep);
+        cache.sweeping = spawned.is_ok();
+    }
+}
+
+/// The sweeper: once a second closes connections idle for [`CACHE_IDLE`]; ends when none
+/// is left.
+fn sweep() {
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let mut cache = CACHE.lock();
+        cache.sockets.retain(|c| c.used.elapsed() < CACHE_IDLE);
+        if cache.sockets.is_empty() {
+            cache.sweeping = false;
+            return;
+        }
     }
 }
 
@@ -176,13 +249,7 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     if found.is_empty() {
         return call.w.simple(b"NOKEY");
     }
-    let mut req = Vec::new();
-    match o.auth {
-        Some((Some(user), pass)) => command(&mut req, &[b"AUTH", user, pass]),
-        Some((None, pass)) => command(&mut req, &[b"AUTH", pass]),
-        None => {}
-    }
-    command(&mut req, &[b"SELECT", dbid.to_string().as_bytes()]);
+    let mut body = Vec::new();
     let now = super::now_millis(call.ctx);
     let mut sent = Vec::with_capacity(found.len());
     for (key, payload, at) in &found {
@@ -197,39 +264,21 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
         if o.replace {
             parts.push(b"REPLACE");
         }
-        command(&mut req, &parts);
+        command(&mut body, &parts);
         sent.push(*key);
     }
-    let stream = match connect(args.get(1), args.get(2), timeout) {
-        Ok(s) => s,
-        Err(e) => return call.w.error(e.reply()),
+    let target = [args.get(1), b":", args.get(2)].concat();
+    let mut retried = false;
+    let (replies, failed) = loop {
+        match exchange(&target, args, &o, dbid, timeout, &body, sent.len()) {
+            Ok(done) => break done,
+            Err((_, true)) if !retried => retried = true,
+            Err((e, _)) => return call.w.error(e.reply()),
+        }
     };
-    if (&stream).write_all(&req).is_err() {
-        return call.w.error(Io::Write.reply());
-    }
-    let mut r = BufReader::new(&stream);
-    let (mut line, mut first_error) = (Vec::new(), None::<Vec<u8>>);
-    // AUTH's and SELECT's replies: an error there is reported for the first key.
-    let mut pending_error = None;
-    for _ in 0..usize::from(o.auth.is_some()) + 1 {
-        if read_line(&mut r, &mut line).is_err() {
-            return call.w.error(Io::Read.reply());
-        }
-        if line.first() == Some(&b'-') && pending_error.is_none() {
-            pending_error = Some(line.clone());
-        }
-    }
-    for key in sent {
-        if read_line(&mut r, &mut line).is_err() {
-            if first_error.is_none() {
-                return call.w.error(Io::Read.reply());
-            }
-            break;
-        }
-        let error = pending_error
-            .clone()
-            .or_else(|| (line.first() == Some(&b'-')).then(|| line.clone()));
-        match error {
+    let mut first_error = None::<Vec<u8>>;
+    for (key, reply) in sent.into_iter().zip(replies) {
+        match reply {
             Some(e) => {
                 first_error.get_or_insert(e);
             }
@@ -240,6 +289,8 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
         }
     }
     match first_error {
+        // The connection failed after some keys were acknowledged (and handled above).
+        None if failed => call.w.error(Io::Read.reply()),
         None => call.w.ok(),
         Some(e) => {
             let mut msg = b"ERR Target instance replied with error: ".to_vec();
@@ -247,4 +298,93 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
             call.w.error(&msg);
         }
     }
+}
+
+/// Per key that got a reply, `None` or the target's error line; and whether the
+/// connection failed before every key got one.
+type Replies = (Vec<Option<Vec<u8>>>, bool);
+
+/// One attempt: sends `AUTH` (if given), `SELECT` (unless the kept connection has
+/// `dbid` already) and `body` (`keys` RESTOREs) to `target` on a kept connection or a new
+/// one, and reads the replies (an `AUTH`/`SELECT` error counts for every key). The
+/// connection is kept when every reply came. `Err` holds the failure and whether a new
+/// connection may be tried (a kept one failed before any reply).
+fn exchange(
+    target: &[u8],
+    args: Args<'_>,
+    o: &Options<'_>,
+    dbid: i64,
+    timeout: Duration,
+    body: &[u8],
+    keys: usize,
+) -> Result<Replies, (Io, bool)> {
+    let (stream, kept_db, kept) = match take_cached(target) {
+        Some(c) => (c.stream, c.db, true),
+        None => (
+            connect(args.get(1), args.get(2), timeout).map_err(|e| (e, false))?,
+            None,
+            false,
+        ),
+    };
+    if kept
+        && (stream.set_read_timeout(Some(timeout)).is_err()
+            || stream.set_write_timeout(Some(timeout)).is_err())
+    {
+        return Err((Io::Write, true));
+    }
+    let mut req = Vec::with_capacity(body.len() + 64);
+    match o.auth {
+        Some((Some(user), pass)) => command(&mut req, &[b"AUTH", user, pass]),
+        Some((None, pass)) => command(&mut req, &[b"AUTH", pass]),
+        None => {}
+    }
+    let select = kept_db != Some(dbid);
+    if select {
+        command(&mut req, &[b"SELECT", dbid.to_string().as_bytes()]);
+    }
+    req.extend_from_slice(body);
+    if (&stream).write_all(&req).is_err() {
+        return Err((Io::Write, kept));
+    }
+    let mut r = BufReader::new(&stream);
+    let mut line = Vec::new();
+    // AUTH's and SELECT's replies: an error there is reported for every key.
+    let mut pending_error = None;
+    let mut db = kept_db;
+    for i in 0..usize::from(o.auth.is_some()) + usize::from(select) {
+        if read_line(&mut r, &mut line).is_err() {
+            return Err((Io::Read, kept && i == 0));
+        }
+        let error = line.first() == Some(&b'-');
+        if select && i == usize::from(o.auth.is_some()) {
+            db = (!error).then_some(dbid);
+        }
+        if error && pending_error.is_none() {
+            pending_error = Some(line.clone());
+        }
+    }
+    let mut replies = Vec::with_capacity(keys);
+    for i in 0..keys {
+        if read_line(&mut r, &mut line).is_err() {
+            if replies.is_empty() {
+                return Err((Io::Read, kept && i == 0 && o.auth.is_none() && !select));
+            }
+            // Some keys were acknowledged: they are handled, the connection is dropped.
+            return Ok((replies, true));
+        }
+        let error = (line.first() == Some(&b'-')).then(|| line.clone());
+        replies.push(pending_error.clone().or(error));
+    }
+    // After an error the connection's database is not trusted (as Redis does).
+    if replies.iter().any(Option::is_some) {
+        db = None;
+    }
+    drop(r);
+    keep(Cached {
+        target: target.to_vec(),
+        stream,
+        db,
+        used: Instant::now(),
+    });
+    Ok((replies, false))
 }
