@@ -248,3 +248,46 @@ fn meta_noop_debug_and_errors() {
     }
     c.roundtrip(b"", b"HD\r\nVA 3 f7 O1\r\nabc\r\nMN\r\n");
 }
+
+/// Arithmetic is no fetch in memcached 1.6.18: `mg h` (was it fetched before?) and `me` say
+/// so. An item rewritten in place keeps its bit (`c`), a longer number is a new, unfetched
+/// item (`d`); touch and gat fetch. `me` prints `exp=` as memcached does: current time minus
+/// expiry, so an item with 100 s left reads -100. Bytes recorded from memcached 1.6.18.
+#[test]
+fn arithmetic_is_no_fetch_as_in_memcached() {
+    let d = Daemon::start(&[]);
+    let mut c = d.connect();
+    c.roundtrip(
+        b"set a 0 0 1\r\n5\r\nma a\r\nmg a h\r\n",
+        b"STORED\r\nHD\r\nHD h0\r\n",
+    );
+    c.roundtrip(
+        b"set b 0 0 1\r\n5\r\nincr b 1\r\ndecr b 1\r\nmg b h\r\n",
+        b"STORED\r\n6\r\n5\r\nHD h0\r\n",
+    );
+    c.roundtrip(
+        b"set c 0 0 2\r\n10\r\nget c\r\ndecr c 1\r\nmg c h v\r\n",
+        b"STORED\r\nVALUE c 0 2\r\n10\r\nEND\r\n9\r\nVA 2 h1\r\n9 \r\n",
+    );
+    c.roundtrip(
+        b"set d 0 0 1\r\n9\r\nget d\r\nincr d 1\r\nmg d h v\r\n",
+        b"STORED\r\nVALUE d 0 1\r\n9\r\nEND\r\n10\r\nVA 2 h0\r\n10\r\n",
+    );
+    c.roundtrip(
+        b"set e 0 0 1\r\n5\r\ntouch e 100\r\nmg e h\r\n",
+        b"STORED\r\nTOUCHED\r\nHD h1\r\n",
+    );
+    c.roundtrip(
+        b"set f 0 0 1\r\n5\r\ngat 100 f\r\nmg f h\r\n",
+        b"STORED\r\nVALUE f 0 1\r\n5\r\nEND\r\nHD h1\r\n",
+    );
+    c.roundtrip(
+        b"set g 0 0 1\r\n5\r\nma g MI D2 N0 q\r\nmg g h v\r\n",
+        b"STORED\r\nVA 1 h0\r\n7\r\n",
+    );
+    c.send(b"set h 0 100 1\r\n5\r\nme h\r\n");
+    assert_eq!(c.read_line(), b"STORED\r\n");
+    let me = String::from_utf8(c.read_line()).unwrap();
+    assert!(me.starts_with("ME h exp=-100 la=0 cas="), "{me}");
+    assert!(me.contains(" fetch=no cls=1 size="), "{me}");
+}

@@ -229,3 +229,40 @@ fn pubsub_subcommand_errors() {
         "-ERR wrong number of arguments for 'subscribe' command\r\n",
     );
 }
+
+/// Messages a busy worker has not written yet (it gathers a subscriber's messages into
+/// fewer writes: `server::linger`) still come before the reply to the subscriber's next
+/// command, each publisher's in order, and all of them once the publishers stop.
+#[test]
+fn gathered_messages_come_before_a_subscribers_next_reply() {
+    let d = daemon(&["-t", "2", "-o", "worker_gather=0"]);
+    let mut sub = d.connect_resp();
+    send(&mut sub, &["SUBSCRIBE", "c"]);
+    next(&mut sub);
+    let mut publishers: Vec<Conn> = (0..2).map(|_| d.connect_resp()).collect();
+    for (p, name) in publishers.iter_mut().zip(["a", "b"]) {
+        let mut batch = Vec::new();
+        for i in 0..300 {
+            let payload = format!("{name}{i}");
+            batch.extend(encode(&[b"PUBLISH", b"c", payload.as_bytes()]));
+        }
+        p.send(&batch);
+    }
+    for p in &mut publishers {
+        for _ in 0..300 {
+            assert_eq!(p.reply(), b":1\r\n");
+        }
+    }
+    send(&mut sub, &["PING"]);
+    let (mut a, mut b) = (0, 0);
+    for _ in 0..600 {
+        let got = next(&mut sub);
+        if got == msg("c", &format!("a{a}")) {
+            a += 1;
+        } else {
+            assert_eq!(got, msg("c", &format!("b{b}")));
+            b += 1;
+        }
+    }
+    assert_eq!(next(&mut sub), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}

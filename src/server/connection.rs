@@ -195,6 +195,8 @@ pub struct Connection {
     pub registered: bool,
     /// In the worker's list of connections that received hub events this turn.
     pub touched: bool,
+    /// In the worker's list of subscribers whose messages wait for a write ([`super::linger`]).
+    pub lingering: bool,
     /// Clock second the unsent output first went over its class's soft limit.
     soft_since: Option<u32>,
     /// Clock second of the last bytes read, for `idle_timeout`.
@@ -243,6 +245,7 @@ impl Connection {
             queued: false,
             registered: false,
             touched: false,
+            lingering: false,
             soft_since: None,
             last_active: now,
             mark: 0,
@@ -415,6 +418,21 @@ impl Connection {
             d.encode(resp3, &mut self.wbuf);
             self.check_output(ctx);
         }
+    }
+
+    /// Whether the messages just delivered may wait for a later write ([`super::linger`]):
+    /// a subscriber (or MONITOR) with nothing to read, run, finish or close, and less than
+    /// `bytes` unsent.
+    pub fn may_linger(&self, bytes: usize) -> bool {
+        let unsent = self.unsent();
+        self.session.resp.subscribed()
+            && !(self.readable || self.hangup || self.peer_closed || self.closing)
+            && !self.held
+            && self.link.is_none()
+            && self.session.wait.is_none()
+            && self.start == self.rbuf.len()
+            && unsent > 0
+            && unsent < bytes
     }
 
     /// memcached `watch` lines, as memcached's logger puts them in a watcher's buffer of

@@ -48,6 +48,7 @@ mod connection;
 pub mod daemon;
 pub mod gather;
 pub mod limits;
+mod linger;
 pub mod metrics;
 mod nest;
 pub mod rebind;

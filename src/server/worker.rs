@@ -15,6 +15,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
 use super::gather::{Gather, Mode, Peer};
+use super::linger::{self, Linger};
 use super::nest::{self, Conns, Poller};
 use super::trace;
 use super::Lifecycle;
@@ -75,6 +76,9 @@ pub struct Worker {
     inbox: Vec<Posted>,
     /// Connections that received hub events this turn, served once each afterwards.
     touched: Vec<usize>,
+    /// Subscribers whose messages wait for a quieter turn ([`super::linger`]), and scratch.
+    linger: Linger,
+    lingered: Vec<usize>,
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
     timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
@@ -119,6 +123,8 @@ impl Worker {
                 finish_by: None,
                 inbox: Vec::new(),
                 touched: Vec::new(),
+                linger: Linger::default(),
+                lingered: Vec::new(),
                 timers: BinaryHeap::new(),
                 gather: gather.clone(),
                 epoch: 0,
@@ -160,7 +166,8 @@ impl Worker {
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
         loop {
-            let mut timeout = if !self.yielded.is_empty() || self.ctx.hub.has_mail(self.id) {
+            let busy = !self.yielded.is_empty() || self.linger.waiting();
+            let mut timeout = if busy || self.ctx.hub.has_mail(self.id) {
                 Duration::ZERO
             } else if idle_timeout > 0 || self.finish_by.is_some() {
                 Duration::from_millis(250)
@@ -216,6 +223,7 @@ impl Worker {
                 }
             }
             self.drain_mailbox(true);
+            self.flush_lingering(events.is_empty());
             self.expire_waits();
             // This turn's MONITOR / `watch` lines, one post per watcher.
             self.ctx.hub.watchers.flush(&self.ctx.hub);
@@ -504,6 +512,13 @@ impl Worker {
                 if let Some(conn) = self.conns.get_mut(slot) {
                     if conn.touched {
                         conn.touched = false;
+                        if conn.may_linger(linger::BYTES) {
+                            if !conn.lingering {
+                                conn.lingering = true;
+                                self.linger.hold(slot);
+                            }
+                            continue;
+                        }
                         self.serve(Token(slot));
                     }
                 }
@@ -511,6 +526,23 @@ impl Worker {
             self.touched = touched;
             self.touched.clear();
         }
+    }
+
+    /// Writes the subscribers whose messages waited, once the poll found nothing (`idle`)
+    /// or they waited their turns ([`super::linger`]).
+    fn flush_lingering(&mut self, idle: bool) {
+        let mut due = std::mem::take(&mut self.lingered);
+        self.linger.due(idle, &mut due);
+        for &slot in &due {
+            if let Some(conn) = self.conns.get_mut(slot) {
+                if conn.lingering {
+                    conn.lingering = false;
+                    self.serve(Token(slot));
+                }
+            }
+        }
+        due.clear();
+        self.lingered = due;
     }
 
     /// Hands this worker's hub events to their connections, noting each touched one.

@@ -1,5 +1,6 @@
-//! Item operations: lookup, store, delete, arithmetic, flush, and the allocation and
-//! eviction paths under them (memcached's items.c and the glue to slabs.c / assoc.c).
+//! Item operations: the core state ([`Core`]), views of items, expiry and liveness, linking
+//! and freeing, and building new items (memcached's items.c and the glue to slabs.c /
+//! assoc.c). Allocation and eviction are in `evict.rs`; flush and SWAPDB in `flush.rs`.
 //!
 //! Lock order: stripe lock, then one class lock, then the page pool lock. Functions named
 //! `*_locked` take the stripe already locked. Eviction runs while the allocating thread holds
@@ -9,16 +10,13 @@
 use super::arena::{Arena, ChunkId};
 use super::index::{table_hash, HashSeed, Index, Stripe};
 use super::item::{
-    atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, ACTIVE, ACTIVE2, FETCHED,
-    HEADER_SIZE, LINKED, NO_CHUNK, STALE, TAIL,
+    atime_age, atime_of, offset_of, prefix_size, Exp, Header, Item, FETCHED, HEADER_SIZE, LINKED,
+    NO_CHUNK, STALE,
 };
 use super::observe::Removal;
-use super::slabs::{add, sub, ClassState, ClassTable, PagePool, SlabClass};
+use super::slabs::{add, sub, ClassTable, PagePool, SlabClass};
 use super::typed::Object;
-use super::{
-    Clock, EvictionPolicy, Expiry, ItemType, ItemView, Miss, ReassignOutcome, RewriteError,
-    StoreConfig,
-};
+use super::{Clock, EvictionPolicy, Expiry, ItemType, ItemView, Miss, RewriteError, StoreConfig};
 use crossbeam_channel::Sender;
 use parking_lot::MutexGuard;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -27,15 +25,8 @@ use std::sync::{Arc, OnceLock};
 /// Number of index stripes.
 pub const STRIPES: usize = 1024;
 
-/// Referenced items the eviction hand passes over in one allocation before it evicts
-/// regardless, so that a hot class cannot stall an allocation for a whole pass.
-const MAX_PASSED: usize = 4096;
-
 /// Seconds past the coarse clock within which an expiry is checked against the real clock.
 const EXACT_WINDOW: u32 = 2;
-
-/// How far the eviction hand looks for an expired item when eviction is off (`-M`).
-const RECLAIM_SCAN: usize = 64;
 
 /// Pending and completed flush_all of one database.
 #[derive(Default)]
@@ -43,7 +34,7 @@ pub(super) struct FlushState {
     /// Items whose write sequence (CAS) is at most this are flushed; 0 = none.
     pub(super) below: AtomicU64,
     /// Clock-relative second a delayed flush takes effect; 0 = none pending.
-    pending_at: AtomicU32,
+    pub(super) pending_at: AtomicU32,
 }
 
 /// Store-wide counters not kept per class.
@@ -200,7 +191,7 @@ impl ValueWriter<'_> {
 /// in pairs).
 #[repr(align(128))]
 #[derive(Debug, Default)]
-struct CasSeq(AtomicU64);
+pub(super) struct CasSeq(AtomicU64);
 
 impl std::ops::Deref for CasSeq {
     type Target = AtomicU64;
@@ -221,7 +212,7 @@ pub struct Core {
     pub index: Index,
     /// Every write bumps it, from every worker: on a cache line of its own, so that it
     /// does not drag read-mostly fields (the index, the arena) between cores' caches.
-    cas_seq: CasSeq,
+    pub(super) cas_seq: CasSeq,
     pub(super) flush: Vec<FlushState>,
     /// Persistence: a running point-in-time snapshot (see `snapshot.rs`).
     pub snapshot: super::snapshot::Gate,
@@ -553,7 +544,7 @@ impl Core {
     /// An item memcached's temporary LRU would hold (`-o temporary_ttl`): one that expires
     /// within `temporary_ttl` seconds. Such items are reclaimed when they expire, never
     /// evicted for others.
-    fn temporary(&self, it: Item<'_>, now: u32) -> bool {
+    pub(super) fn temporary(&self, it: Item<'_>, now: u32) -> bool {
         let ttl = self.temporary_ttl.load(Ordering::Relaxed);
         let secs = it.exptime();
         ttl != u32::MAX && secs != 0 && secs.saturating_sub(now) <= ttl
@@ -710,248 +701,6 @@ impl Core {
         }
     }
 
-    // ---- allocation and eviction ----
-
-    /// A chunk of class `ci`: from the free list, the carving page, a new page, or by
-    /// evicting from the class.
-    pub fn alloc_chunk(&self, ci: usize, held: &mut Held<'_>) -> Option<ChunkId> {
-        self.alloc_chunk_in(ci, held, true)
-    }
-
-    /// [`Core::alloc_chunk`]; `first_page`: a class with no page may take one past the limit.
-    fn alloc_chunk_in(&self, ci: usize, held: &mut Held<'_>, first_page: bool) -> Option<ChunkId> {
-        let got = self.alloc_chunk_once(ci, held);
-        if got.is_some() {
-            return got;
-        }
-        // Eviction found nothing in the class: it has no page, or every chunk it has is in
-        // flight (a chained value being built holds all of a class's few largest chunks,
-        // while other classes keep the budget's pages, empty or not). Move a page from
-        // another class, or make room among heap objects, or (a class with no page, as
-        // memcached) take a first page past the limit.
-        let class = &self.classes[ci];
-        if self.config.evict {
-            if self.config.slab_reassign
-                && self.move_page_held(None, ci, Some(held)) == ReassignOutcome::Ok
-            {
-                return self.alloc_chunk_once(ci, held);
-            }
-            let mut rounds = 16;
-            while rounds > 0 && self.pool.reserved() > 0 && self.evict_object() {
-                rounds -= 1;
-                if let Some(c) = self.alloc_chunk_once(ci, held) {
-                    return Some(c);
-                }
-            }
-        }
-        if !first_page || class.page_count(&class.state.lock()) > 0 {
-            return None;
-        }
-        let page = self.pool.take_first()?;
-        {
-            let mut st = class.state.lock();
-            self.page_class[page as usize].store(ci as u8 + 1, Ordering::Relaxed);
-            class.add_page(&mut st, page);
-        }
-        self.alloc_chunk_once(ci, held)
-    }
-
-    fn alloc_chunk_once(&self, ci: usize, held: &mut Held<'_>) -> Option<ChunkId> {
-        let class = &self.classes[ci];
-        let mut freed_tails = Vec::new();
-        let got = {
-            let mut st = class.state.lock();
-            if let Some(c) = st.free.pop() {
-                Item::new(&self.arena, c).mark_taken();
-                Some(c)
-            } else if let Some(c) = class.carve(&mut st, self.config.page_size) {
-                Some(c)
-            } else if let Some(page) = self.pool.take() {
-                self.page_class[page as usize].store(ci as u8 + 1, Ordering::Relaxed);
-                class.add_page(&mut st, page);
-                class.carve(&mut st, self.config.page_size)
-            } else {
-                let got = self.evict_locked(class, &mut st, held, &mut freed_tails);
-                if got.is_none() {
-                    st.outofmemory += 1;
-                    st.recent_evictions += 1;
-                }
-                got
-            }
-        };
-        for t in freed_tails {
-            self.free_chunk(t);
-        }
-        if got.is_none() {
-            add(&self.counters.malloc_fails, 1);
-        }
-        got
-    }
-
-    /// Walks the class's CLOCK hand for a chunk to reuse: an expired or flushed item, or
-    /// (when eviction is on) the first linked item with no reference bit left, taking one
-    /// reference level off each item it passes (per the eviction policy). Tails of a chained victim are returned in `freed_tails`.
-    pub fn evict_locked(
-        &self,
-        class: &SlabClass,
-        st: &mut ClassState,
-        held: &mut Held<'_>,
-        freed_tails: &mut Vec<ChunkId>,
-    ) -> Option<ChunkId> {
-        let slots = class.carved_slots(st);
-        if slots == 0 {
-            return None;
-        }
-        let now = self.clock.now();
-        let policy = self.eviction_policy();
-        // Three passes take every reference level off; the busy-stripe skips need slack.
-        let steps = if self.config.evict {
-            3 * slots + 1
-        } else {
-            RECLAIM_SCAN.min(slots)
-        };
-        let mut passed = 0;
-        for _ in 0..steps {
-            let slot = match policy {
-                EvictionPolicy::Random => {
-                    st.hand = st
-                        .hand
-                        .wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1);
-                    (st.hand >> 17) % slots
-                }
-                _ => st.hand % slots,
-            };
-            if policy != EvictionPolicy::Random {
-                st.hand = slot + 1;
-            }
-            let chunk = class.slot_chunk(st, self.config.page_size, slot);
-            let it = Item::new(&self.arena, chunk);
-            let bits = it.bits();
-            if bits & LINKED == 0 || bits & TAIL != 0 {
-                continue;
-            }
-            let dead = self.dead(it, now);
-            if dead.is_none() {
-                if !self.config.evict || self.temporary(it, now) {
-                    continue;
-                }
-                // Bounded work per allocation: after passing MAX_PASSED referenced items the
-                // hand takes the next one regardless (its bits are cleared all the same).
-                let spare = passed < MAX_PASSED;
-                match policy {
-                    EvictionPolicy::Clock2 if bits & ACTIVE2 != 0 && spare => {
-                        it.clear_bits(ACTIVE2);
-                        passed += 1;
-                        continue;
-                    }
-                    EvictionPolicy::Clock | EvictionPolicy::Clock2
-                        if bits & ACTIVE != 0 && spare =>
-                    {
-                        it.clear_bits(ACTIVE | ACTIVE2);
-                        passed += 1;
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            // Read everything the stats need before the chunk changes hands.
-            let exptime = it.exptime();
-            let age = atime_age(now, it.atime());
-            if !self.unlink_victim(it, Some(held)) {
-                continue;
-            }
-            let unfetched = bits & FETCHED == 0;
-            match dead {
-                None => {
-                    let e = super::observe::Evicted {
-                        fetched: !unfetched,
-                        ttl: if exptime == 0 {
-                            -1
-                        } else {
-                            i64::from(exptime) - i64::from(now)
-                        },
-                        idle: age,
-                        class: u8::try_from(self.class_of_chunk(chunk) + 1).unwrap_or(0),
-                        size: it.value_len(),
-                    };
-                    self.observers
-                        .report(Removal::Evicted(e), it.db(), it.key());
-                }
-                Some(Miss::Expired) => self.observers.report(Removal::Expired, it.db(), it.key()),
-                Some(_) => {}
-            }
-            if dead.is_some() {
-                st.reclaimed += 1;
-                if dead == Some(Miss::Expired) {
-                    self.counters.expired.fetch_add(1, Ordering::Relaxed);
-                }
-                if unfetched {
-                    st.expired_unfetched += 1;
-                }
-            } else {
-                st.evicted += 1;
-                st.recent_evictions += 1;
-                st.evicted_time = u64::from(age);
-                if exptime != 0 {
-                    st.evicted_nonzero += 1;
-                }
-                if unfetched {
-                    st.evicted_unfetched += 1;
-                }
-                if bits & ACTIVE != 0 {
-                    st.evicted_active += 1;
-                }
-            }
-            it.tails(freed_tails);
-            it.mark_taken();
-            return Some(chunk);
-        }
-        None
-    }
-
-    /// Unlinks a victim found by an eviction hand (the caller holds its class lock).
-    pub fn unlink_victim(&self, it: Item<'_>, held: Option<&mut Held<'_>>) -> bool {
-        let db = it.db();
-        let key_hash = self.index.key_hash(it.key());
-        let si = self.index.stripe_of(key_hash);
-        let hash = table_hash(key_hash, db);
-        let unlink = |s: &mut Stripe| {
-            // A pinned item is being sent: passed by like an item whose stripe is busy.
-            if self.pins.is_pinned(it.chunk) {
-                return false;
-            }
-            let removed = s.remove(hash, it.chunk, db);
-            if removed {
-                it.clear_bits(LINKED);
-                self.account_unlink(it);
-                self.release_object(s, it);
-            }
-            removed
-        };
-        if let Some(held) = held.filter(|h| h.stripe == si) {
-            if it.chunk == held.protect {
-                return false;
-            }
-            // `lock_key` saved only its own key for a running snapshot.
-            if self.snapshot.is_active() {
-                self.snapshot_visit_locked(si, held.guard);
-            }
-            unlink(held.guard)
-        } else {
-            match self.index.try_lock(si) {
-                Some(mut g) => {
-                    // A running snapshot gets the stripe before the victim leaves it.
-                    if self.snapshot.is_active() {
-                        self.snapshot_visit_locked(si, &mut g);
-                    }
-                    unlink(&mut g)
-                }
-                None => false,
-            }
-        }
-    }
-
     /// Allocates the chunks of a new item and writes its header and key; `fill` writes the
     /// value. The item is not linked.
     pub fn build(
@@ -1041,128 +790,6 @@ impl Core {
         fill(&mut |b| w.push(b));
         it.set_bits(spec.bits);
         Ok(head)
-    }
-
-    pub fn flush(&self, db: Option<u8>, delay: u32) {
-        if delay == 0 {
-            // Every stripe locked: the flush falls between two operations on any key, a
-            // running snapshot has what it removes, and the AOF records it in its place.
-            self.keyspace_change(|| self.flush_marks(db, 0), |log| log.flushed(db));
-            return;
-        }
-        if self.snapshot.is_active() {
-            self.snapshot_visit_all();
-        }
-        self.apply_due_flushes();
-        // The db map is read and the flush recorded under a stripe lock, so that a
-        // concurrent swap_db is wholly before or after it.
-        let guard = self.index.lock(0);
-        self.flush_marks(db, delay);
-        drop(guard);
-    }
-
-    /// Makes each delayed flush that has come due take effect with every stripe locked and
-    /// tells the change log (FLUSHDB of its database), so that the AOF has it between the
-    /// writes before and after it. While the change log is on, only this does it (the
-    /// persistence thread calls it every 10 ms); otherwise the first `now` after the time.
-    pub fn apply_due_flushes(&self) {
-        let now = self.clock.now();
-        let due = |f: &FlushState| {
-            let at = f.pending_at.load(Ordering::Acquire);
-            at != 0 && now >= at
-        };
-        if !self.flush.iter().any(due) {
-            return;
-        }
-        let applied = std::cell::Cell::new(0u32);
-        self.keyspace_change(
-            || {
-                for (p, f) in self.flush.iter().enumerate() {
-                    let at = f.pending_at.load(Ordering::Acquire);
-                    if at != 0 && now >= at {
-                        f.pending_at.store(0, Ordering::Release);
-                        f.below
-                            .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
-                        applied.set(applied.get() | 1 << p);
-                    }
-                }
-            },
-            |log| {
-                for p in (0..self.flush.len()).filter(|p| applied.get() & 1 << p != 0) {
-                    log.flushed(Some(self.index.logical(p as u8)));
-                }
-            },
-        );
-    }
-
-    /// The body of [`Core::flush`]; the caller holds at least one stripe lock.
-    fn flush_marks(&self, db: Option<u8>, delay: u32) {
-        let dbs = match db {
-            Some(d) => {
-                let p = usize::from(self.index.physical(d));
-                p..p + 1
-            }
-            None => 0..self.flush.len(),
-        };
-        let now = self.clock.now();
-        for db in dbs.clone() {
-            // A delayed flush that came due takes effect before it is replaced.
-            self.now(db as u8);
-        }
-        for f in &self.flush[dbs] {
-            if delay == 0 {
-                f.pending_at.store(0, Ordering::Release);
-                f.below
-                    .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
-            } else {
-                f.pending_at
-                    .store(now.saturating_add(delay), Ordering::Release);
-            }
-        }
-    }
-
-    /// An immediate flush that also unlinks the flushed items at once, stripe by stripe,
-    /// so that key counts drop to zero (Redis FLUSHDB/FLUSHALL). A memcached `flush_all`
-    /// stays lazy, as memcached's is: its items are reclaimed when touched or crawled and
-    /// count as `get_flushed` when asked for.
-    pub fn flush_eager(&self, db: Option<u8>) {
-        self.flush(db, 0);
-        let now = self.clock.now();
-        let mut dead = Vec::new();
-        for i in 0..self.index.stripe_count() {
-            let mut s = self.index.lock(i);
-            dead.extend(
-                s.chunks()
-                    .filter(|&c| self.dead(Item::new(&self.arena, c), now) == Some(Miss::Flushed)),
-            );
-            for chunk in dead.drain(..) {
-                let it = Item::new(&self.arena, chunk);
-                let hash = table_hash(self.index.key_hash(it.key()), it.db());
-                self.unlink_locked(&mut s, hash, chunk);
-            }
-        }
-    }
-
-    /// Swaps logical databases `a` and `b` (Redis SWAPDB).
-    pub fn swap_db(&self, a: u8, b: u8) {
-        self.keyspace_change(|| self.index.swap_locked(a, b), |log| log.swapped(a, b));
-    }
-
-    pub fn db_len(&self, db: u8) -> u64 {
-        // Every stripe must count the same physical db: a swap in between starts over.
-        'walk: loop {
-            let mut physical = None;
-            let mut n = 0;
-            for i in 0..self.index.stripe_count() {
-                let s = self.index.lock(i);
-                let p = self.index.physical(db);
-                if *physical.get_or_insert(p) != p {
-                    continue 'walk;
-                }
-                n += s.db_len(p);
-            }
-            return n;
-        }
     }
 }
 

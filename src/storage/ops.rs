@@ -4,7 +4,7 @@
 
 use super::arena::ChunkId;
 use super::index::Stripe;
-use super::item::{Exp, Item, BITS_MASK, FETCHED, HEADER_SIZE, NO_CHUNK, STALE, WIN_SENT};
+use super::item::{Exp, Item, BITS_MASK, HEADER_SIZE, NO_CHUNK, STALE, WIN_SENT};
 use super::items::{format_u64, parse_counter, BuildError, Core, Held, ItemSpec, Locked};
 use super::reserve::Reserved;
 use super::{
@@ -420,14 +420,15 @@ impl Core {
             };
             match self.build(&spec, &mut held, |push| push(digits)) {
                 Ok(c) => {
-                    Item::new(&self.arena, c).set_bits(it.bits() & FETCHED);
                     self.link_locked(&mut s, hash, c, Some(chunk));
                     c
                 }
                 Err(_) => return ArithOutcome::NoMemory,
             }
         };
-        Item::new(&self.arena, chunk).bump(now, true);
+        // Arithmetic is no fetch (memcached 1.6.18, `me`/`mg h`): an item rewritten in place
+        // keeps its fetched bit, a new one starts unfetched; both get a fresh last access.
+        Item::new(&self.arena, chunk).bump(now, false);
         ArithOutcome::Value {
             value,
             cas: self.visible_cas(cas),

@@ -461,7 +461,14 @@ pub(super) fn debug(ctx: &Context, session: &Session, key: &Key<'_>, out: &mut V
         out.extend_from_slice(b"ME ");
         out.extend_from_slice(key.raw);
         out.extend_from_slice(b" exp=");
-        write_i64(out, ttl_remaining(ctx.store.clock(), item.expiry()));
+        // memcached 1.6.18 prints `current_time - exptime`: a negative count of seconds left.
+        write_i64(
+            out,
+            match item.expiry() {
+                Expiry::Never => -1,
+                e => -ttl_remaining(ctx.store.clock(), e),
+            },
+        );
         out.extend_from_slice(b" la=");
         write_u64(out, u64::from(item.last_access()));
         out.extend_from_slice(b" cas=");

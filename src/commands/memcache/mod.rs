@@ -286,7 +286,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
     let parsed = parse(input, &limits);
     let stats = &ctx.threads[session.worker];
     // A whole line without its data block: the connection is in memcached's conn_nread.
-    let nread = matches!(parsed, Parsed::Incomplete) && input.contains(&b'\n');
+    let nread = matches!(parsed, Parsed::Incomplete) && memchr::memchr(b'\n', input).is_some();
     if nread != session.memcache.nread {
         session.memcache.nread = nread;
         session.info.memcache_nread.store(nread, Ordering::Relaxed);
@@ -385,7 +385,7 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 /// `-o null_server`: frames one request (a line, and a storage command's data block) and
 /// answers fixed bytes, touching no storage.
 fn null_reply(input: &[u8], out: &mut Vec<u8>) -> Step {
-    let Some(nl) = input.iter().position(|&b| b == b'\n') else {
+    let Some(nl) = memchr::memchr(b'\n', input) else {
         return Step::Incomplete;
     };
     let line = &input[..nl];

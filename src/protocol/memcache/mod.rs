@@ -104,7 +104,7 @@ impl<'a> Iterator for Tokens<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         let start = self.0.iter().position(|&b| b != b' ')?;
         let rest = &self.0[start..];
-        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
         self.0 = &rest[end..];
         Some(&rest[..end])
     }
@@ -382,7 +382,7 @@ fn reject<'a>(error: Error, consumed: usize) -> Parsed<'a> {
 
 /// Finds the end of the first line: (line without its `\r\n` or `\n`, bytes including it).
 fn split_line(input: &[u8]) -> Option<(&[u8], usize)> {
-    let nl = input.iter().position(|&b| b == b'\n')?;
+    let nl = memchr::memchr(b'\n', input)?;
     let line = &input[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     Some((line, nl + 1))
