@@ -399,10 +399,9 @@ fn call_function(
 ) -> mlua::Result<mlua::Function> {
     // Made once: a `&str` key would be a new Lua string on every call.
     let pending = lua.create_string("pending")?;
-    let resp = lua.create_string("resp")?;
     lua.create_function(move |lua, args: MultiValue| {
         let ran = slot.with(|frame| {
-            let resp3 = bridge.raw_get::<i64>(&resp).unwrap_or(2) == 3;
+            let resp3 = frame.resp3;
             // Rust builds the command's reply; the heap limit is for Lua code.
             super::heap_limit(lua, false);
             let out = bridge_call(lua, resp3, &mut *frame.host, frame.scratch, args);
@@ -442,6 +441,14 @@ pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<
     t.raw_set(
         "pcall",
         call_function(lua, bridge.clone(), slot.clone(), false)?,
+    )?;
+    let resp_slot = slot.clone();
+    t.raw_set(
+        "setresp",
+        lua.create_function(move |_, v: i64| {
+            resp_slot.with(|frame| frame.resp3 = v == 3);
+            Ok(())
+        })?,
     )?;
     t.raw_set(
         "acl_check",

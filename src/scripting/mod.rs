@@ -286,15 +286,17 @@ struct Engine {
     load_library: Function,
     run: Arc<RunState>,
     gates: Arc<Gates>,
-    /// Hidden table: `resp` (redis.setresp) and `pending` (a failed `redis.call`'s error).
+    /// Hidden table: `pending` (a failed `redis.call`'s error), `loading` (FUNCTION LOAD).
     bridge: Table,
     /// Where `redis.call` finds the host of the run in progress.
     slot: Arc<HostSlot>,
     /// The real globals, behind the scripts' proxy environment.
     globals: Table,
     env: Table,
-    /// `xpcall(f, handler, ...)` as one Lua function, and Redis's error handler.
+    /// `xpcall(f, handler, ...)` as one Lua function; the same for a script, with its KEYS
+    /// and ARGV; and Redis's error handler.
     runner: Function,
+    run_script: Function,
     handler: Function,
     /// Runs since the last incremental collection step (see `invoke`).
     runs_since_gc: u32,
@@ -306,7 +308,6 @@ struct Engine {
 
 /// Lua strings the hot path uses as table keys.
 struct Names {
-    resp: mlua::String,
     keys: mlua::String,
     argv: mlua::String,
 }
@@ -400,27 +401,20 @@ impl Scripting {
         }
         let name = std::str::from_utf8(&sha).unwrap_or_default();
         heap_limit(&engine.lua, false);
-        let set = (|| -> mlua::Result<()> {
-            let keys = engine.array(params.keys(), params.numkeys)?;
-            engine.globals.raw_set(&engine.names.keys, keys)?;
-            let argv = engine.array(params.argv(), params.argc())?;
-            engine.globals.raw_set(&engine.names.argv, argv)
-        })();
-        if set.is_err() {
+        let (Ok(keys), Ok(argv)) = (
+            engine.array(params.keys(), params.numkeys),
+            engine.array(params.argv(), params.argc()),
+        ) else {
             heap_limit(&engine.lua, true);
             w.error(b"ERR not enough memory to run the script");
             return Ok(());
-        }
+        };
         let run = Run {
             name,
             function: false,
             busy_threshold_ms,
         };
-        engine.invoke(&run, &f, MultiValue::new(), host, w);
-        heap_limit(&engine.lua, false);
-        let _ = engine.globals.raw_set(&engine.names.keys, Value::Nil);
-        let _ = engine.globals.raw_set(&engine.names.argv, Value::Nil);
-        heap_limit(&engine.lua, true);
+        engine.invoke(&run, Invoke::Script(&f, keys, argv), host, w);
         Ok(())
     }
 
@@ -488,7 +482,7 @@ impl Scripting {
             busy_threshold_ms,
         };
         let args = MultiValue::from_iter([Value::Table(k), Value::Table(a)]);
-        engine.invoke(&run, &callback, args, host, w);
+        engine.invoke(&run, Invoke::Function(&callback, args), host, w);
         heap_limit(&engine.lua, true);
         Ok(())
     }
@@ -559,6 +553,13 @@ struct Run<'a> {
     busy_threshold_ms: u64,
 }
 
+/// What a run calls: a script with its KEYS and ARGV tables, or a function with its
+/// arguments.
+enum Invoke<'f> {
+    Script(&'f Function, Table, Table),
+    Function(&'f Function, MultiValue),
+}
+
 /// A SHA-1 argument as a cache key (case-insensitive, as Redis compares them).
 fn sha_key(sha: &[u8]) -> Option<[u8; 40]> {
     let key: [u8; 40] = sha.try_into().ok()?;
@@ -626,8 +627,9 @@ impl Engine {
         let bridge = lua.create_table()?;
         let slot = Arc::new(HostSlot::default());
         let helpers = convert::helpers(&lua, &bridge, &slot)?;
-        let (env, runner, handler, fenv, load_library): (
+        let (env, runner, run_script, handler, fenv, load_library): (
             Table,
+            Function,
             Function,
             Function,
             Table,
@@ -647,7 +649,6 @@ impl Engine {
         lua.gc_set_pause(100);
         lua.gc_set_step_multiplier(400);
         let names = Names {
-            resp: lua.create_string("resp")?,
             keys: lua.create_string("KEYS")?,
             argv: lua.create_string("ARGV")?,
         };
@@ -666,6 +667,7 @@ impl Engine {
             globals,
             env,
             runner,
+            run_script,
             handler,
             runs_since_gc: 0,
         })
@@ -824,14 +826,7 @@ impl Engine {
 
     /// Runs `f` under Redis's error handler with the bridge connected to `host`; writes
     /// the reply.
-    fn invoke(
-        &mut self,
-        who: &Run<'_>,
-        f: &Function,
-        args: MultiValue,
-        host: &mut dyn Host,
-        w: &mut Writer<'_>,
-    ) {
+    fn invoke(&mut self, who: &Run<'_>, what: Invoke<'_>, host: &mut dyn Host, w: &mut Writer<'_>) {
         let run = &*self.run;
         run.kill.store(false, Ordering::SeqCst);
         run.wrote.store(false, Ordering::SeqCst);
@@ -843,41 +838,48 @@ impl Engine {
         let name = who.name;
         let Engine {
             lua,
-            bridge,
             slot,
-            names,
             scratch,
             runner,
+            run_script,
             handler,
             ..
         } = self;
-        let (lua, bridge, names) = (&*lua, &*bridge, &*names);
-        heap_limit(lua, false);
-        let _ = bridge.raw_set(&names.resp, 2);
-        let mut frame = Frame { host, scratch };
-        let result = slot.enter(&mut frame, || -> mlua::Result<()> {
+        let lua = &*lua;
+        let script = matches!(what, Invoke::Script(..));
+        let mut frame = Frame {
+            host,
+            scratch,
+            resp3: false,
+        };
+        let result = slot.enter(&mut frame, || -> mlua::Result<(bool, Value)> {
             heap_limit(lua, true);
-            let out: MultiValue = runner.call((f, &*handler, args))?;
+            let out: MultiValue = match what {
+                Invoke::Script(f, keys, argv) => run_script.call((f, &*handler, keys, argv))?,
+                Invoke::Function(f, args) => runner.call((f, &*handler, args))?,
+            };
             heap_limit(lua, false);
             let mut out = out.into_iter();
             let ok = matches!(out.next(), Some(Value::Boolean(true)));
-            let value = out.next().unwrap_or(Value::Nil);
-            if ok {
-                let resp3 = bridge.raw_get::<i64>(&names.resp).unwrap_or(2) == 3;
-                convert::reply(&value, resp3, w);
-            } else {
-                convert::error_reply(&value, name, w);
-            }
-            Ok(())
+            Ok((ok, out.next().unwrap_or(Value::Nil)))
         });
         heap_limit(lua, false);
-        if let Err(e) = result {
-            w.error_fmt(format_args!(
-                "ERR Error running script {name}, {}",
-                convert::error_text(&e)
-            ));
+        match result {
+            Ok((true, value)) => convert::reply(&value, frame.resp3, w),
+            Ok((false, value)) => convert::error_reply(&value, name, w),
+            Err(e) => {
+                if script {
+                    // Raised past the script's own xpcall (a kill): KEYS and ARGV are left.
+                    let _ = self.globals.raw_set(&self.names.keys, Value::Nil);
+                    let _ = self.globals.raw_set(&self.names.argv, Value::Nil);
+                }
+                w.error_fmt(format_args!(
+                    "ERR Error running script {name}, {}",
+                    convert::error_text(&e)
+                ));
+            }
         }
-        heap_limit(lua, true);
+        heap_limit(&self.lua, true);
         run.running.store(false, Ordering::SeqCst);
         if run.kill.swap(false, Ordering::SeqCst) {
             install_hook(&self.lua, self.run.clone(), self.gates.clone());

@@ -2,7 +2,7 @@
 -- the interpreter starts (src/scripting/mod.rs). Arguments: the hidden bridge table, the
 -- real globals, and Rust helpers (among them `redis.call` and `redis.pcall`, which reach
 -- the running script's host through src/scripting/slot.rs). Returns the scripts'
--- environment, the runner, the error handler, the functions' environment and the library
+-- environment, the runners (any function; a script), the error handler, the functions' environment and the library
 -- loader.
 local bridge, G, helpers = ...
 local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
@@ -10,7 +10,7 @@ local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatabl
       error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string.byte, table
 
-local where, describe = helpers.where, helpers.describe
+local where, describe, setresp = helpers.where, helpers.describe, helpers.setresp
 
 -- An error raised by Rust (a redis.call error table waiting in the bridge, or an error
 -- value) as the value a Lua error would have been.
@@ -77,7 +77,7 @@ function redis.setresp(...)
   local v = ...
   if select("#", ...) ~= 1 then raise("ERR redis.setresp() requires one argument.") end
   if v ~= 2 and v ~= 3 then raise("ERR RESP version must be 2 or 3.") end
-  rawset(bridge, "resp", v)
+  setresp(v)
 end
 function redis.set_repl(...)
   local flags = ...
@@ -302,6 +302,17 @@ local function runner(f, handler, ...)
   return xpcall(function() return f(unpack(args, 1, n)) end, handler)
 end
 
+-- Runs a script (EVAL) as Redis's luaCallFunction does, its KEYS and ARGV set as globals
+-- for the run (here, not from Rust: a global write from Rust costs several C API calls).
+local function run_script(f, handler, keys, argv)
+  rawset(G, "KEYS", keys)
+  rawset(G, "ARGV", argv)
+  local ok, v = xpcall(f, handler)
+  rawset(G, "KEYS", nil)
+  rawset(G, "ARGV", nil)
+  return ok, v
+end
+
 -- Redis's __redis__err__handler: an error becomes {err=..., source=..., line=...}.
 local function handler(err)
   err = resolve(err)
@@ -314,4 +325,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, handler, fenv, load_library
+return env, runner, run_script, handler, fenv, load_library

@@ -26,6 +26,9 @@ use super::convert::{Host, Scratch};
 pub struct Frame<'a> {
     pub host: &'a mut dyn Host,
     pub scratch: &'a mut Scratch,
+    /// `redis.setresp(3)` was called: commands' replies reach the script as RESP3 and its
+    /// own reply is RESP3 (kept here, not in a Lua table, so `redis.call` reads it free).
+    pub resp3: bool,
 }
 
 /// Holds a pointer to the running script's [`Frame`], or null between runs.
@@ -115,6 +118,7 @@ mod tests {
         let mut frame = Frame {
             host: &mut host,
             scratch: &mut scratch,
+            resp3: false,
         };
         let nested = slot.enter(&mut frame, || {
             slot.with(|frame| {
