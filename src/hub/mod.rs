@@ -64,6 +64,7 @@
 //! `notify-keyspace-events` is empty (see [`notify`]).
 
 pub mod blocking;
+pub mod hangups;
 pub mod limits;
 pub mod monitor;
 pub mod notify;
@@ -281,6 +282,8 @@ pub struct Hub {
     pub watchers: monitor::Watchers,
     /// CLIENT TRACKING.
     pub tracking: tracking::Tracking,
+    /// Subscribers that hung up before their worker noticed.
+    pub hangups: hangups::Hangups,
     /// Messages dropped because a mailbox was full.
     pub dropped: AtomicU64,
     /// `DEBUG PAUSE-CRON 1`: the once-a-second sweeps (tracking table limit, active
@@ -301,6 +304,7 @@ impl Hub {
             pause: Pause::default(),
             watchers: monitor::Watchers::default(),
             tracking: tracking::Tracking::default(),
+            hangups: hangups::Hangups::default(),
             dropped: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
             active_expire_off: AtomicBool::new(false),
@@ -367,6 +371,22 @@ impl Hub {
         if let Some(w) = self.mailboxes.get(worker).and_then(|m| m.waker.get()) {
             let _ = w.wake();
         }
+    }
+
+    /// How many of `list` (sorted by worker) hung up before their worker noticed: looked
+    /// for only when some are on a worker other than this thread's ([`hangups`]).
+    pub fn hung_up(&self, list: &[Target]) -> usize {
+        let here = current_worker();
+        let (Some(first), Some(last)) = (list.first(), list.last()) else {
+            return 0;
+        };
+        if first.worker as usize == here && last.worker as usize == here {
+            return 0;
+        }
+        if !self.hangups.refresh() {
+            return 0;
+        }
+        list.iter().filter(|t| self.hangups.is_hung(t.id)).count()
     }
 
     /// Sends `event` to one connection.
