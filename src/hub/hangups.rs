@@ -82,6 +82,11 @@ impl Hangups {
         self.any.load(Ordering::Acquire)
     }
 
+    /// Whether a hung-up client is still open (as the last [`Hangups::refresh`] saw).
+    pub fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// Whether client `id`'s peer hung up (after [`Hangups::refresh`]).
     pub fn is_hung(&self, id: u64) -> bool {
         self.hung.lock().contains(&id)

@@ -98,6 +98,15 @@ pub const MAILBOX_BYTES: usize = 256 << 20;
 thread_local! {
     /// The worker running on this thread, so posts to its own mailbox skip the wake.
     static CURRENT_WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This worker's event-loop turn, and the turn it last looked for hang-ups in.
+    static TURN: Cell<u64> = const { Cell::new(1) };
+    static HANGUPS_SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A worker starts a turn (after its poll): counts of subscribers look for hang-ups
+/// ([`hangups`]) at most once a turn.
+pub fn turn_begin() {
+    TURN.with(|t| t.set(t.get() + 1));
 }
 
 /// Marks this thread as worker `id` (called once by each worker thread).
@@ -383,7 +392,16 @@ impl Hub {
         if first.worker as usize == here && last.worker as usize == here {
             return 0;
         }
-        if !self.hangups.refresh() {
+        // Once a turn is enough: a hang-up that came before a request this turn serves
+        // came before the turn's poll returned.
+        let turn = TURN.with(Cell::get);
+        let look = here == usize::MAX || HANGUPS_SEEN.with(|s| s.replace(turn)) != turn;
+        let any = if look {
+            self.hangups.refresh()
+        } else {
+            self.hangups.any()
+        };
+        if !any {
             return 0;
         }
         list.iter().filter(|t| self.hangups.is_hung(t.id)).count()
