@@ -224,45 +224,208 @@ pub fn category(name: &[u8]) -> Option<u32> {
 /// argument 0 still). Where Redis falls back to a command's own key finder (variable
 /// flags: SET, BITFIELD; incomplete or unknown specs: MIGRATE, SORT; a key count that is
 /// not a number, below 1 or past the request), this does what that finder does.
+#[inline]
 pub fn for_each_key<'a>(
     id: CommandId,
     argc: usize,
     arg: impl Fn(usize) -> &'a [u8],
     mut f: impl FnMut(usize, u8),
 ) {
-    let argc = argc as i64;
-    let entry = entry(id);
-    match entry.name {
-        "migrate" => return migrate_keys(argc, &arg, f),
-        "sort" => return sort_keys(argc, &arg, f),
-        _ => {}
+    let plan = plan(id);
+    let Finder::Fixed {
+        first,
+        last,
+        step,
+        access,
+    } = plan.finder
+    else {
+        return keys_by_plan(id, plan, argc as i64, &arg, f);
+    };
+    // The usual shape (GET, SET, HSET, ...): small enough to inline into the check, no
+    // spec to read, no name to compare.
+    let access = match plan.flex {
+        Flex::None => access,
+        flex => flexible_access(flex, argc as i64, &arg),
+    };
+    let mut i = usize::from(first);
+    while i <= usize::from(last) && i < argc {
+        f(i, access);
+        i += usize::from(step);
     }
+}
+
+/// [`for_each_key`] for every shape but the fixed one.
+#[inline(never)]
+fn keys_by_plan<'a>(
+    id: CommandId,
+    plan: Plan,
+    argc: i64,
+    arg: &impl Fn(usize) -> &'a [u8],
+    mut f: impl FnMut(usize, u8),
+) {
+    match plan.finder {
+        Finder::Migrate => migrate_keys(argc, arg, f),
+        Finder::Sort => sort_keys(argc, arg, f),
+        _ => keys_by_specs(entry(id).keys, argc, arg, |pos, access| {
+            let access = match plan.flex {
+                Flex::None => access,
+                flex => flexible_access(flex, argc, arg),
+            };
+            f(pos, access)
+        }),
+    }
+}
+
+#[inline(never)]
+fn flexible_access<'a>(flex: Flex, argc: i64, arg: &impl Fn(usize) -> &'a [u8]) -> u8 {
+    match flex {
+        Flex::Bitfield => bitfield_access(argc, arg),
+        _ => set_access(argc, arg),
+    }
+}
+
+/// The keys the specs give, with each spec's own flags.
+fn keys_by_specs<'a>(
+    specs: &[KeySpec],
+    argc: i64,
+    arg: &impl Fn(usize) -> &'a [u8],
+    mut f: impl FnMut(usize, u8),
+) {
     // A key count Redis's spec cannot use sends it to the command's finder, which then
     // finds no key at all (`genericGetKeys`), the store key included.
-    let mut spans = [(0i64, 0i64, 0i64, 0u8); MAX_KEY_SPECS];
+    let mut found = [(0i64, 0i64, 0i64, 0u8); MAX_KEY_SPECS];
     let mut n = 0;
-    for spec in entry.keys {
-        let Some(span) = span(spec, argc, &arg) else {
+    for spec in specs {
+        let Some(span) = span(spec, argc, arg) else {
             continue;
         };
         if (span.1 < span.0 || span.1 >= argc) && matches!(spec.find, Find::Keynum { .. }) {
             return;
         }
-        spans[n] = (span.0, span.1, span.2, spec.access);
+        found[n] = (span.0, span.1, span.2, spec.access);
         n += 1;
     }
-    for &(first, last, step, access) in &spans[..n] {
-        let access = match entry.name {
-            "set" => set_access(argc, &arg),
-            "bitfield" => bitfield_access(argc, &arg),
-            _ => access,
-        };
+    for &(first, last, step, access) in &found[..n] {
         let mut i = first;
         while i <= last && i < argc && i >= 1 {
             f(i as usize, access);
             i += step;
         }
     }
+}
+
+/// How [`for_each_key`] finds a command's keys, decided once per command from its specs
+/// and name, so a request's check compares no names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Finder {
+    /// One spec at a fixed index running a fixed length (`last` absolute).
+    Fixed {
+        first: u16,
+        last: u16,
+        step: u16,
+        access: u8,
+    },
+    /// Anything else the specs describe (keywords, key counts, ranges from the end).
+    Specs,
+    Migrate,
+    Sort,
+}
+
+/// Key flags that depend on the arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flex {
+    None,
+    Set,
+    Bitfield,
+}
+
+/// Which arguments of a command are channels ([`channel_args`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Channels {
+    None,
+    /// PUBLISH, SPUBLISH: argument 1.
+    First,
+    /// SUBSCRIBE, SSUBSCRIBE: every argument.
+    All,
+    /// PSUBSCRIBE: every argument, each a pattern.
+    Patterns,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    finder: Finder,
+    flex: Flex,
+    channels: Channels,
+}
+
+#[inline]
+fn plan(id: CommandId) -> Plan {
+    static PLANS: OnceLock<Vec<Plan>> = OnceLock::new();
+    PLANS.get_or_init(|| table::ENTRIES.iter().map(plan_for).collect())[usize::from(id)]
+}
+
+fn plan_for(e: &Entry) -> Plan {
+    let finder = match (e.name, e.keys) {
+        ("migrate", _) => Finder::Migrate,
+        ("sort", _) => Finder::Sort,
+        (
+            _,
+            [KeySpec {
+                begin: Begin::Index(first @ 1..),
+                find:
+                    Find::Range {
+                        last: last @ 0..,
+                        step,
+                        ..
+                    },
+                access,
+            }],
+        ) => {
+            let fit = |v: i64| u16::try_from(v).ok();
+            match (
+                fit(i64::from(*first)),
+                fit(i64::from(*first) + i64::from(*last)),
+                fit(i64::from((*step).max(1))),
+            ) {
+                (Some(first), Some(last), Some(step)) => Finder::Fixed {
+                    first,
+                    last,
+                    step,
+                    access: *access,
+                },
+                _ => Finder::Specs,
+            }
+        }
+        _ => Finder::Specs,
+    };
+    let flex = match e.name {
+        "set" => Flex::Set,
+        "bitfield" => Flex::Bitfield,
+        _ => Flex::None,
+    };
+    let channels = match e.name {
+        "publish" | "spublish" => Channels::First,
+        "subscribe" | "ssubscribe" => Channels::All,
+        "psubscribe" => Channels::Patterns,
+        _ => Channels::None,
+    };
+    Plan {
+        finder,
+        flex,
+        channels,
+    }
+}
+
+/// The channel arguments of a request (`argc` arguments) by position, and whether each
+/// is a pattern (PSUBSCRIBE).
+pub fn channel_args(id: CommandId, argc: usize) -> impl Iterator<Item = (usize, bool)> {
+    let (range, pattern) = match plan(id).channels {
+        Channels::First => (1..2.min(argc), false),
+        Channels::All => (1..argc, false),
+        Channels::Patterns => (1..argc, true),
+        Channels::None => (0..0, false),
+    };
+    range.map(move |p| (p, pattern))
 }
 
 /// Where one key spec's keys are in a request: `(first, last, step)`; `None` when a
@@ -513,5 +676,57 @@ mod tests {
             keys(&["sort", "k", "LIMIT", "0", "1", "STORE"]),
             vec![(1, KEY_READ)]
         );
+    }
+
+    #[test]
+    fn fixed_plans_find_what_the_specs_find() {
+        // Every command whose keys take the shortcut finds, for any argument count, the
+        // keys and flags its specs give (with SET's and BITFIELD's argument-dependent
+        // flags on top).
+        let words = ["cmd", "k1", "get", "v", "get", "k5", "overflow", "x", "k8"];
+        let mut fixed = 0;
+        for (id, e) in entries().iter().enumerate() {
+            let id = id as CommandId;
+            if !matches!(plan(id).finder, Finder::Fixed { .. }) {
+                continue;
+            }
+            fixed += 1;
+            for argc in 1..=words.len() {
+                let arg = |i: usize| words[i].as_bytes();
+                let mut fast = Vec::new();
+                for_each_key(id, argc, arg, |p, a| fast.push((p, a)));
+                let mut slow = Vec::new();
+                keys_by_specs(e.keys, argc as i64, &arg, |p, a| {
+                    let a = match e.name {
+                        "set" => set_access(argc as i64, &arg),
+                        "bitfield" => bitfield_access(argc as i64, &arg),
+                        _ => a,
+                    };
+                    slow.push((p, a))
+                });
+                assert_eq!(fast, slow, "{} with {argc} arguments", e.name);
+            }
+        }
+        assert!(fixed > 100, "only {fixed} commands take the shortcut");
+        for name in ["get", "set", "hset", "incr", "lpush", "getrange"] {
+            let id = lookup(name.as_bytes()).unwrap();
+            assert!(matches!(plan(id).finder, Finder::Fixed { .. }), "{name}");
+        }
+        for name in ["mset", "del", "migrate", "sort", "zunionstore", "eval"] {
+            let id = lookup(name.as_bytes()).unwrap();
+            assert!(!matches!(plan(id).finder, Finder::Fixed { .. }), "{name}");
+        }
+    }
+
+    #[test]
+    fn channel_arguments_by_command() {
+        let args = |name: &str, argc| {
+            channel_args(lookup(name.as_bytes()).unwrap(), argc).collect::<Vec<_>>()
+        };
+        assert_eq!(args("publish", 3), [(1, false)]);
+        assert_eq!(args("spublish", 1), []);
+        assert_eq!(args("subscribe", 3), [(1, false), (2, false)]);
+        assert_eq!(args("psubscribe", 2), [(1, true)]);
+        assert_eq!(args("get", 2), []);
     }
 }

@@ -296,7 +296,7 @@ impl Selector {
             }
         }
         if !self.all_channels {
-            for (pos, pattern) in channel_args(entry.name, argc) {
+            for (pos, pattern) in catalog::channel_args(id, argc) {
                 if !self.channel_allowed(arg(pos), pattern) {
                     return Err(Denied::Channel(pos));
                 }
@@ -476,16 +476,6 @@ impl Selector {
 
 /// Channel arguments of the Pub/Sub commands, with whether each is a pattern (as Redis's
 /// getChannelsFromCommand; unsubscribing is always allowed).
-fn channel_args(name: &str, argc: usize) -> impl Iterator<Item = (usize, bool)> {
-    let (range, pattern) = match name {
-        "publish" | "spublish" => (1..2.min(argc), false),
-        "subscribe" | "ssubscribe" => (1..argc, false),
-        "psubscribe" => (1..argc, true),
-        _ => (0..0, false),
-    };
-    range.map(move |p| (p, pattern))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

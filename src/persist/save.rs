@@ -7,15 +7,18 @@
 //!
 //! ```text
 //!   client operation (lock_key, stripe locked) --copy one item--> pending  --+
-//!   snapshot thread (nice 0, stripe locked)    --copy a stripe--> walk     --+-> batches
-//!        between stripes, no lock: hand walk + pending over (blocks when the queue is full)
+//!   snapshot thread (nice 0, stripe locked)    --copy a slice---> walk     --+-> batches
+//!        between slices, no lock: hand walk + pending over once they hold 1 MiB (blocks
+//!        when the queue is full), then pause (Pace: sleep 100 us if the cores are busy)
 //!   slabd-rdb-write (nice 10, holds no lock a client needs): encode (LZF), write, fsync
 //! ```
 //!
-//! The thread that holds stripe locks keeps its normal priority and only copies; the
-//! expensive part runs at a low priority holding nothing a client waits for. (With the
-//! encoding on a nice-10 snapshot thread, a 2 GB save left workers waiting 13-25 ms for a
-//! stripe that thread held while preempted.)
+//! The thread that holds stripe locks keeps its normal priority and only copies, at most
+//! [`crate::storage::WALK_SLICE`] items per lock hold; the expensive part runs at a low priority holding
+//! nothing a client waits for. (With the encoding on a nice-10 snapshot thread, a 2 GB
+//! save left workers waiting 13-25 ms for a stripe that thread held while preempted; with
+//! the walk itself at `SCHED_IDLE`, p99 during the save halved but a worker waited up to
+//! 18 ms for a stripe lock the preempted walk held.)
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -31,8 +34,8 @@ use crate::storage::{Current, ItemType, SnapshotSink, Store};
 
 /// Output buffer of the file writer.
 const CHUNK: usize = 1 << 20;
-/// Batches of copied items that may wait for the encoder (each about one stripe's worth,
-/// 1/1024 of the data: bounded extra memory).
+/// Batches of copied items that may wait for the encoder (each about [`HAND_OVER_BYTES`]:
+/// bounded extra memory).
 const BATCHES_QUEUED: usize = 16;
 
 /// What a save wrote.
@@ -125,12 +128,14 @@ struct RdbSink {
     /// Encoded batches back from the file thread, for their capacity. They are emptied
     /// here (see [`RdbSink::empty_batch`]), never on the file thread.
     recycled: Receiver<Batch>,
+    /// Used by the snapshot thread only.
+    pace: Mutex<Pace>,
 }
 
 impl RdbSink {
     /// A batch to fill: a recycled one when there is one. Called on the snapshot thread
     /// only: every batch is allocated, emptied and finally freed here, never on the
-    /// nice-10 file thread. A free there takes glibc's lock of the arena the memory came
+    /// low-priority file thread. A free there takes glibc's lock of the arena the memory came
     /// from (a worker's, for a batch clients filled) and may trim the heap under it;
     /// preempted at nice 10, it left a worker waiting 34 ms in malloc (perf sched,
     /// `__lll_lock_wait_private`).
@@ -176,7 +181,73 @@ impl SnapshotSink for RdbSink {
     }
 
     fn between(&self) {
-        self.hand_over();
+        let held = self.walk.lock().bytes.len() + self.pending.lock().bytes.len();
+        if held >= HAND_OVER_BYTES {
+            self.hand_over();
+        }
+        self.pace.lock().pause();
+    }
+}
+
+/// Copied bytes the snapshot thread gathers before handing them to the file thread.
+const HAND_OVER_BYTES: usize = 1 << 20;
+
+/// How long the snapshot thread sleeps after a slice of its walk during which it had to
+/// wait for a CPU (others want the cores).
+const PAUSE: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// The snapshot thread giving way to the workers between slices of its walk. Its slices are
+/// short (at most [`crate::storage::WALK_SLICE`] items per stripe lock hold), but a thread
+/// that copies without stopping still takes its fair share of two busy cores, slices of
+/// milliseconds during which a woken worker waits. So after a slice in which this thread
+/// waited for a CPU (its `/proc/thread-self/schedstat` run delay grew: the cores are
+/// busy) it sleeps [`PAUSE`]; otherwise it only yields. Where the kernel keeps no
+/// schedstat it only yields.
+struct Pace {
+    /// This thread's schedstat (time on a CPU, time waiting for one, time slices).
+    stat: Option<File>,
+    opened: bool,
+    waited_ns: u64,
+}
+
+impl Pace {
+    fn new() -> Pace {
+        Pace {
+            stat: None,
+            opened: false,
+            waited_ns: 0,
+        }
+    }
+
+    /// Whether this thread waited for a CPU since the last call.
+    fn contended(&mut self) -> bool {
+        use std::os::unix::fs::FileExt as _;
+        if !self.opened {
+            // Opened by the thread it describes (the snapshot thread's first pause).
+            self.opened = true;
+            self.stat = File::open("/proc/thread-self/schedstat").ok();
+        }
+        let Some(f) = &self.stat else {
+            return false;
+        };
+        let mut buf = [0u8; 96];
+        let n = f.read_at(&mut buf, 0).unwrap_or(0);
+        let waited = std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|t| t.split_whitespace().nth(1))
+            .and_then(|w| w.parse::<u64>().ok())
+            .unwrap_or(0);
+        let grew = waited > self.waited_ns;
+        self.waited_ns = waited;
+        grew
+    }
+
+    fn pause(&mut self) {
+        if self.contended() {
+            std::thread::sleep(PAUSE);
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 
@@ -322,6 +393,7 @@ fn write_file(
         walk: Mutex::new(Batch::default()),
         tx: Mutex::new(Some(tx)),
         recycled: back_rx,
+        pace: Mutex::new(Pace::new()),
     });
     let started = store.snapshot_with(sink.clone(), at_epoch);
     if started {

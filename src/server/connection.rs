@@ -195,6 +195,10 @@ pub struct Connection {
     pub registered: bool,
     /// In the worker's list of connections that received hub events this turn.
     pub touched: bool,
+    /// Served by [`Connection::serve_batched`]: replies wait for the worker's end of turn.
+    batch: bool,
+    /// Replies left for the end of the turn ([`Connection::write_batched`]).
+    pub unflushed: bool,
     /// In the worker's list of subscribers whose messages wait for a write ([`super::linger`]).
     pub lingering: bool,
     /// Clock second the unsent output first went over its class's soft limit.
@@ -245,6 +249,8 @@ impl Connection {
             queued: false,
             registered: false,
             touched: false,
+            batch: false,
+            unflushed: false,
             lingering: false,
             soft_since: None,
             last_active: now,
@@ -527,6 +533,27 @@ impl Connection {
     /// Serves the connection until it would block, has used its `budget` of requests, or
     /// must close.
     pub fn serve(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
+        self.batch = false;
+        self.serve_now(ctx, stats, budget)
+    }
+
+    /// As [`Connection::serve`], but a connection that waits for input with replies
+    /// unsent leaves them for [`Connection::write_batched`] (sets `unflushed`): the worker
+    /// writes every connection's replies at the end of its turn, as Redis does before it
+    /// sleeps. The client then finds a turn's replies together (one wake-up and one
+    /// `epoll_wait` for many) instead of one by one while the server still reads: at -P 1
+    /// with 50 clients on 2 cores the client is the bottleneck and this is its CPU.
+    pub fn serve_batched(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
+        self.batch = true;
+        self.serve_now(ctx, stats, budget)
+    }
+
+    /// Writes the replies [`Connection::serve_batched`] left (or decides to close).
+    pub fn write_batched(&mut self, ctx: &Context, stats: &ThreadStats) -> Next {
+        self.end_turn(ctx, stats, Next::Wait)
+    }
+
+    fn serve_now(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         blocking::serving(self.link.take());
         // Time since another connection's commands is none of this one's.
         commands::timing::gap();
@@ -649,6 +676,10 @@ impl Connection {
                 continue;
             }
             if !self.readable {
+                if self.batch && !self.held && self.unsent() > 0 {
+                    self.unflushed = true;
+                    return Next::Wait;
+                }
                 return self.end_turn(ctx, stats, Next::Wait);
             }
             if self.fill(ctx, stats).is_err() {
@@ -853,6 +884,7 @@ impl Connection {
 
     /// Writes what it can and decides between `next` and closing.
     fn end_turn(&mut self, ctx: &Context, stats: &ThreadStats, next: Next) -> Next {
+        self.unflushed = false;
         if self.flush(ctx, stats).is_err() {
             return self.closed();
         }

@@ -312,7 +312,11 @@ impl Nest {
                 conn.session.protocol,
                 Protocol::Memcache | Protocol::MemcacheBinary
             ) {
-                // Waits for the script (served again once it ends).
+                // Waits for the script (served again once it ends); replies the worker's
+                // turn left for its end go out now.
+                if conn.unflushed && conn.write_batched(&self.ctx, stats) != Next::Wait {
+                    self.closes.push(slot);
+                }
                 continue;
             }
             match conn.serve(&self.ctx, stats, budget) {

@@ -76,6 +76,9 @@ pub struct Worker {
     inbox: Vec<Posted>,
     /// Connections that received hub events this turn, served once each afterwards.
     touched: Vec<usize>,
+    /// Connections whose replies are written at the end of the turn (`Connection::unflushed`;
+    /// a slot may be listed twice, or closed and reused meanwhile: the flag decides).
+    unflushed: Vec<usize>,
     /// Subscribers whose messages wait for a quieter turn ([`super::linger`]), and scratch.
     linger: Linger,
     lingered: Vec<usize>,
@@ -123,6 +126,7 @@ impl Worker {
                 finish_by: None,
                 inbox: Vec::new(),
                 touched: Vec::new(),
+                unflushed: Vec::new(),
                 linger: Linger::default(),
                 lingered: Vec::new(),
                 timers: BinaryHeap::new(),
@@ -231,6 +235,7 @@ impl Worker {
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }
+            self.write_batched();
             self.ctx.gates.end_turn();
             self.flush_after_fsync();
             if self.gather.moves() && self.finish_by.is_none() {
@@ -449,9 +454,13 @@ impl Worker {
         let budget = self.ctx.settings.reqs_per_event;
         let (ctx, stats) = (&self.ctx, &self.ctx.threads[self.id]);
         let (timers, yielded) = (&mut self.timers, &mut self.yielded);
+        let unflushed = &mut self.unflushed;
         // Out of the table meanwhile, which a busy script's nested loop may use (nest).
         let served = nest::serve(&mut self.conns, token.0, |conn| {
-            let next = conn.serve(ctx, stats, budget);
+            let next = conn.serve_batched(ctx, stats, budget);
+            if conn.unflushed {
+                unflushed.push(token.0);
+            }
             if let Some(wait) = conn.session.wait.as_mut() {
                 if let (Some(at), false) = (wait.deadline, wait.armed) {
                     wait.armed = true;
@@ -479,6 +488,29 @@ impl Worker {
         if let Some(closes) = busy {
             self.after_busy(closes);
         }
+    }
+
+    /// Writes the replies the turn's connections left unsent (`Connection::serve_batched`):
+    /// together, after every request of the turn ran, as Redis writes before it sleeps.
+    fn write_batched(&mut self) {
+        for i in 0..self.unflushed.len() {
+            let slot = self.unflushed[i];
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if !conn.unflushed {
+                continue;
+            }
+            match conn.write_batched(&self.ctx, &self.ctx.threads[self.id]) {
+                Next::Wait | Next::Yield => {}
+                Next::Close => self.close(Token(slot)),
+                Next::Shutdown => {
+                    self.close(Token(slot));
+                    self.lifecycle.stop();
+                }
+            }
+        }
+        self.unflushed.clear();
     }
 
     /// A script that ran past its busy threshold ended: the connections its nested loop

@@ -240,7 +240,7 @@ pub use expire::EXPIRE_PERIOD;
 pub use index::{key_hash, same_bytes, HashSeed};
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
-pub use snapshot::{ChangeLog, SnapshotSink};
+pub use snapshot::{ChangeLog, SnapshotSink, WALK_SLICE};
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;
