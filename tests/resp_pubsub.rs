@@ -266,3 +266,28 @@ fn gathered_messages_come_before_a_subscribers_next_reply() {
     }
     assert_eq!(next(&mut sub), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }
+
+/// A subscriber that hung up is not counted by a later command on another worker, even
+/// while its own worker has not run since (here: asleep in DEBUG SLEEP): Redis, one thread,
+/// handles the EOF first, and its pubsub tests count subscribers right after closing them.
+#[test]
+fn a_hung_up_subscriber_is_not_counted_before_its_worker_notices() {
+    // Round-robin over two workers: sub and sleeper on worker 0, publisher on worker 1.
+    let d = daemon(&["-t", "2", "-o", "worker_gather=0"]);
+    let mut sub = d.connect_resp();
+    let mut publisher = d.connect_resp();
+    let mut sleeper = d.connect_resp();
+    send(&mut sub, &["SUBSCRIBE", "c", "d"]);
+    next(&mut sub);
+    next(&mut sub);
+    send(&mut sub, &["PSUBSCRIBE", "c*"]);
+    next(&mut sub);
+    publisher.check(&["PUBLISH", "c", "x"], ":2\r\n");
+    send(&mut sleeper, &["DEBUG", "SLEEP", "1"]);
+    // Give the sleeper time to start sleeping before the subscriber leaves.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(sub);
+    publisher.check(&["PUBLISH", "c", "x"], ":0\r\n");
+    publisher.check(&["PUBSUB", "NUMSUB", "d"], "*2\r\n$1\r\nd\r\n:0\r\n");
+    assert_eq!(sleeper.reply(), b"+OK\r\n");
+}

@@ -83,6 +83,8 @@ tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
 # and config lines), through redis-server-as-slabd standing in for src/redis-server.
 # "@needs-debug" runs that unit's needs:debug tests too (slabd has DEBUG RELOAD, LOADAOF
 # and OBJECT, not the rest: list the tests that need other subcommands).
+# "@needs-repl" runs its needs:repl tests too (those that need no replica, such as
+# MIGRATE's redaction in the slow log and MONITOR: list the ones that do).
 # A unit without a file is not run.
 skipdir="$here/redis-suite"
 JOBS="${REDIS_SUITE_JOBS:-2}"
@@ -111,7 +113,7 @@ run_unit() {
   # Each unit's slabd saves (SAVE, CONFIG SET appendonly yes) into a directory of its own.
   mkdir -p "$work/data.$name"
   flags+=(--dir "$work/data.$name")
-  local utags=("${tags[@]}")
+  local utags=() debug=0 repl=0
   : >"$skipfile"
   local listed=0
   while IFS= read -r line || [ -n "$line" ]; do
@@ -120,11 +122,16 @@ run_unit() {
       '@flags '*) read -r -a more <<<"${line#@flags }"; flags+=("${more[@]}"); continue ;;
       '@tags '*) for t in ${line#@tags }; do extra+=(--tags "$t"); done; continue ;;
       '@own-servers') own=1; continue ;;
-      '@needs-debug') utags=(--tags -needs:repl --tags -needs:config-maxmemory); continue ;;
+      '@needs-debug') debug=1; continue ;;
+      '@needs-repl') repl=1; continue ;;
     esac
     printf '%s\n' "${line%%  # *}" >>"$skipfile"
     listed=$((listed + 1))
   done <"$file"
+  # Each @needs-* given drops its "--tags -needs:..." pair.
+  for t in "${tags[@]}"; do
+    case "$debug$repl$t" in 1?-needs:debug | ?1-needs:repl) unset 'utags[-1]' ;; *) utags+=("$t") ;; esac
+  done
   local start=$SECONDS
   local server pid="" port="" status target=() tlsport=""
   case "$name" in

@@ -64,6 +64,7 @@
 //! `notify-keyspace-events` is empty (see [`notify`]).
 
 pub mod blocking;
+pub mod hangups;
 pub mod limits;
 pub mod monitor;
 pub mod notify;
@@ -97,6 +98,15 @@ pub const MAILBOX_BYTES: usize = 256 << 20;
 thread_local! {
     /// The worker running on this thread, so posts to its own mailbox skip the wake.
     static CURRENT_WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This worker's event-loop turn, and the turn it last looked for hang-ups in.
+    static TURN: Cell<u64> = const { Cell::new(1) };
+    static HANGUPS_SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A worker starts a turn (after its poll): counts of subscribers look for hang-ups
+/// ([`hangups`]) at most once a turn.
+pub fn turn_begin() {
+    TURN.with(|t| t.set(t.get() + 1));
 }
 
 /// Marks this thread as worker `id` (called once by each worker thread).
@@ -281,6 +291,8 @@ pub struct Hub {
     pub watchers: monitor::Watchers,
     /// CLIENT TRACKING.
     pub tracking: tracking::Tracking,
+    /// Subscribers that hung up before their worker noticed.
+    pub hangups: hangups::Hangups,
     /// Messages dropped because a mailbox was full.
     pub dropped: AtomicU64,
     /// `DEBUG PAUSE-CRON 1`: the once-a-second sweeps (tracking table limit, active
@@ -301,6 +313,7 @@ impl Hub {
             pause: Pause::default(),
             watchers: monitor::Watchers::default(),
             tracking: tracking::Tracking::default(),
+            hangups: hangups::Hangups::default(),
             dropped: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
             active_expire_off: AtomicBool::new(false),
@@ -367,6 +380,31 @@ impl Hub {
         if let Some(w) = self.mailboxes.get(worker).and_then(|m| m.waker.get()) {
             let _ = w.wake();
         }
+    }
+
+    /// How many of `list` (sorted by worker) hung up before their worker noticed: looked
+    /// for only when some are on a worker other than this thread's ([`hangups`]).
+    pub fn hung_up(&self, list: &[Target]) -> usize {
+        let here = current_worker();
+        let (Some(first), Some(last)) = (list.first(), list.last()) else {
+            return 0;
+        };
+        if first.worker as usize == here && last.worker as usize == here {
+            return 0;
+        }
+        // Once a turn is enough: a hang-up that came before a request this turn serves
+        // came before the turn's poll returned.
+        let turn = TURN.with(Cell::get);
+        let look = here == usize::MAX || HANGUPS_SEEN.with(|s| s.replace(turn)) != turn;
+        let any = if look {
+            self.hangups.refresh()
+        } else {
+            self.hangups.any()
+        };
+        if !any {
+            return 0;
+        }
+        list.iter().filter(|t| self.hangups.is_hung(t.id)).count()
     }
 
     /// Sends `event` to one connection.

@@ -365,7 +365,7 @@ impl Registry {
         let subs = self.table(space, channel).read().get(channel).cloned();
         if let Some(subs) = subs {
             let m = make();
-            sent += subs.len();
+            sent += subs.len() - hub.hung_up(&subs);
             // One event per worker's run of the (worker-sorted) list.
             let mut from = 0;
             while from < subs.len() {
@@ -395,7 +395,7 @@ impl Registry {
                     };
                     out.push(who, Event::Message(d));
                 }
-                sent += list.len();
+                sent += list.len() - hub.hung_up(list);
             }
         }
         sent
@@ -419,12 +419,11 @@ impl Registry {
         out
     }
 
-    /// Subscribers of one channel (PUBSUB NUMSUB, SHARDNUMSUB).
-    pub fn numsub(&self, space: Space, channel: &[u8]) -> usize {
-        self.table(space, channel)
-            .read()
-            .get(channel)
-            .map_or(0, |l| l.len())
+    /// Subscribers of one channel (PUBSUB NUMSUB, SHARDNUMSUB), without those that hung up
+    /// ([`super::hangups`]).
+    pub fn numsub(&self, hub: &Hub, space: Space, channel: &[u8]) -> usize {
+        let list = self.table(space, channel).read().get(channel).cloned();
+        list.map_or(0, |l| l.len() - hub.hung_up(&l))
     }
 
     /// Calls `f` for every subscription (ACL changes look for those a user lost).
@@ -522,7 +521,7 @@ mod tests {
             panic!("not a fan-out");
         };
         assert_eq!(f.targets().len(), 2);
-        assert_eq!(r.numsub(Space::Channel, b"c"), 6);
+        assert_eq!(r.numsub(&hub, Space::Channel, b"c"), 6);
     }
 
     #[test]
@@ -551,7 +550,7 @@ mod tests {
             &b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n\
                >4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"[..]
         );
-        assert_eq!(r.numsub(Space::Channel, b"news"), 2);
+        assert_eq!(r.numsub(&hub, Space::Channel, b"news"), 2);
         assert_eq!(r.numpat(), 1);
         assert_eq!(r.channels(Space::Channel, Some(b"ne*")).len(), 1);
         assert!(r.unsubscribe(Space::Pattern, b"n*", t(1, 2)));

@@ -196,6 +196,7 @@ impl Worker {
             }
             // One gate per turn, not per request: EXEC and scripts wait for it (commands::gate).
             self.ctx.gates.begin_turn(self.id);
+            hub::turn_begin();
             crate::persist::group::turn_begin();
             // Events posted before this turn's requests arrived go out first (a message
             // published before a client's next request reaches it before that reply): taken

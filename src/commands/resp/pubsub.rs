@@ -128,6 +128,11 @@ fn sync_info(call: &mut Call<'_>) {
 
 fn subscribe_to(call: &mut Call<'_>, args: Args<'_>, space: Space, kind: &[u8]) {
     let who = call.info.target();
+    let fd = call.info.fd.load(Ordering::Relaxed);
+    if !call.info.has_flag(flag::PUBSUB) && fd >= 0 {
+        // Its hang-up is seen by commands on other workers too (hub::hangups).
+        call.ctx.hub.hangups.watch(fd, who.id);
+    }
     for name in args.iter_from(1) {
         if call.conn.subs.set(space).insert(Box::from(name)) {
             call.ctx.hub.pubsub.subscribe(space, name, who);
@@ -254,7 +259,8 @@ pub(super) fn pubsub(call: &mut Call<'_>, args: Args<'_>) {
         call.w.array((argc - 2) * 2);
         for ch in args.iter_from(2) {
             call.w.bulk(ch);
-            call.w.integer(registry.numsub(space, ch) as i64);
+            call.w
+                .integer(registry.numsub(&call.ctx.hub, space, ch) as i64);
         }
     } else if is("numpat") && argc == 2 {
         call.w.integer(registry.numpat() as i64);
@@ -274,6 +280,7 @@ pub(super) fn pubsub(call: &mut Call<'_>, args: Args<'_>) {
 
 /// Leaves every channel, pattern and shard channel without replying (close, RESET).
 pub(super) fn leave_all(ctx: &Context, subs: &mut Subscriptions, who: crate::hub::Target) {
+    ctx.hub.hangups.forget(who.id);
     for space in [Space::Channel, Space::Pattern, Space::Shard] {
         for name in std::mem::take(subs.set(space)) {
             ctx.hub.pubsub.unsubscribe(space, &name, who);

@@ -301,12 +301,13 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
              tracking_clients:{}\r\n",
             server.curr_connections,
             ctx.maxconns.load(Ordering::Relaxed),
-            // Clients in BLPOP & co (the connection registry is touched on connect and
-            // close only, so INFO walks it rather than every block keeping a count).
+            // Clients in BLPOP & co, and those CLIENT PAUSE holds (Redis 7.0 counts its
+            // postponed clients too); the connection registry is touched on connect and
+            // close only, so INFO walks it rather than every block keeping a count.
             ctx.clients
                 .list()
                 .iter()
-                .filter(|c| c.has_flag(crate::hub::flag::BLOCKED))
+                .filter(|c| c.has_flag(crate::hub::flag::BLOCKED | crate::hub::flag::PAUSED))
                 .count(),
             ctx.hub.tracking.clients(),
         ),
