@@ -21,6 +21,13 @@
 
 SLABD_ARGS adds slabd flags (e.g. SLABD_ARGS="-o worker_gather=0" for an A/B).
 
+Is the client the ceiling? One redis-benchmark process is one thread: at -P 16 on this
+2-core machine it saturates its core before either server does (a server at 0.5 µs CPU a
+request and 250k/s uses an eighth of a core). `--clients N` runs N redis-benchmark
+processes at once, each with 50/N connections and n/N requests (same total), and adds
+their req/s; `--tests a,b` runs only those lines; `--tag NAME` keeps the run in
+collections.json under P16-NAME, so the one-client figures stay.
+
 Prints markdown tables (docs/benchmarks.md "Collections"). Needs target/release/slabd,
 redis-server, redis-benchmark, redis-cli and python3-redis.
 """
@@ -28,6 +35,7 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -86,20 +94,34 @@ class Server:
         self.proc.wait(10)
 
 
+CLIENTS = 1
+
+
 def bench(server, n, pipeline, test=None, command=None, rand=100000):
-    """One redis-benchmark run: (requests/s, server CPU µs per request)."""
-    args = ["redis-benchmark", "-p", str(server.port), "-c", "50", "-n", str(n),
-            "-P", str(pipeline), "-r", str(rand), "--csv", "-q"]
+    """One run of CLIENTS redis-benchmark processes side by side (50 connections and n
+    requests in all): (requests/s summed, server CPU µs per request, the clients' CPU µs
+    per request)."""
+    args = ["redis-benchmark", "-p", str(server.port), "-c", str(50 // CLIENTS),
+            "-n", str(n // CLIENTS), "-P", str(pipeline), "-r", str(rand), "--csv", "-q"]
     args += ["-t", test] if test else command
     before = server.cpu_ticks()
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    cpu = (server.cpu_ticks() - before) * TICK_US / n
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+             for _ in range(CLIENTS)]
+    outs = [p.communicate()[0] for p in procs]
+    if any(p.returncode for p in procs):
+        raise RuntimeError(f"redis-benchmark failed: {args}")
+    done = n // CLIENTS * CLIENTS
+    cpu = (server.cpu_ticks() - before) * TICK_US / done
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = (ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime) * 1e6 / done
     rps = 0.0
-    for line in out.splitlines():
-        parts = [p.strip('"') for p in line.split('","')]
-        if len(parts) >= 2 and parts[0] != "test":
-            rps = float(parts[1])
-    return rps, cpu
+    for out in outs:
+        for line in out.splitlines():
+            parts = [p.strip('"') for p in line.split('","')]
+            if len(parts) >= 2 and parts[0] != "test":
+                rps += float(parts[1])
+    return rps, cpu, client
 
 
 def median(v):
@@ -107,9 +129,8 @@ def median(v):
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
-def throughput(rounds, quick, pipelines):
+def throughput(rounds, quick, pipelines, tests=TESTS, tag=""):
     servers = [Server("slabd"), Server("redis-server")]
-    tests = TESTS
     results = {}  # (test, P, server) -> [(rps, cpu)]
     load_before = os.getloadavg()[0]
     try:
@@ -146,33 +167,39 @@ def throughput(rounds, quick, pipelines):
                        "redis_rps": median([x[0] for x in b]),
                        "slabd_cpu": median([x[1] for x in a]),
                        "redis_cpu": median([x[1] for x in b]),
+                       "slabd_client_cpu": median([x[2] for x in a]),
+                       "redis_client_cpu": median([x[2] for x in b]),
                        "runs": {"slabd": a, "redis-server": b}}
-        saved[f"P{p}"] = {
+        saved[f"P{p}{tag}"] = {
             "rows": rows, "rounds": rounds, "commit": commit,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "load_before": load_before, "load_after": os.getloadavg()[0],
+            "clients": CLIENTS,
             "redis": subprocess.run(["redis-server", "--version"], capture_output=True,
                                     text=True).stdout.split(" sha=")[0].strip()}
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as f:
         json.dump(saved, f, indent=1)
-    print_throughput(saved)
+    print_throughput(saved, [f"P{p}{tag}" for p in pipelines])
 
 
-def print_throughput(saved):
-    print("| test | -P | slabd req/s | redis req/s | ratio | slabd CPU µs/req | redis CPU µs/req |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for key in ("P1", "P16"):
+def print_throughput(saved, keys=("P1", "P16")):
+    print("| test | -P | clients | slabd req/s | redis req/s | ratio | slabd CPU µs/req | "
+          "redis CPU µs/req | client CPU µs/req (slabd run / redis run) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key in keys:
         if key not in saved:
             continue
+        p = key[1:].split("-")[0]
         for t, r in saved[key]["rows"].items():
-            print(f"| {t} | {key[1:]} | {r['slabd_rps']:,.0f} | {r['redis_rps']:,.0f} | "
-                  f"{r['slabd_rps'] / r['redis_rps']:.2f} | {r['slabd_cpu']:.2f} | "
-                  f"{r['redis_cpu']:.2f} |")
-    for key in ("P1", "P16"):
+            print(f"| {t} | {p} | {saved[key].get('clients', 1)} | {r['slabd_rps']:,.0f} | "
+                  f"{r['redis_rps']:,.0f} | {r['slabd_rps'] / r['redis_rps']:.2f} | "
+                  f"{r['slabd_cpu']:.2f} | {r['redis_cpu']:.2f} | "
+                  f"{r.get('slabd_client_cpu', 0):.2f} / {r.get('redis_client_cpu', 0):.2f} |")
+    for key in keys:
         if key in saved:
             m = saved[key]
-            print(f"\n-P {key[1:]}: {m['date']}, commit {m['commit']}, {m['rounds']} rounds, "
+            print(f"\n{key}: {m['date']}, commit {m['commit']}, {m['rounds']} rounds, "
                   f"load average {m['load_before']:.2f} before, {m['load_after']:.2f} after")
 
 
@@ -272,7 +299,7 @@ def memory_and_complexity(quick):
     print("|---|---|---:|---:|---:|---:|---:|")
     for label in ("ZADD (update)", "ZRANK", "ZRANGEBYSCORE LIMIT 0 10", "LINDEX middle"):
         for name in ("slabd", "redis-server"):
-            (rb, cb), (rs, cs) = cpu[(name, label, big)], cpu[(name, label, 1000)]
+            (rb, cb, _), (rs, cs, _) = cpu[(name, label, big)], cpu[(name, label, 1000)]
             print(f"| {label} | {name} | {cb:.2f} | {cs:.2f} | {cb / cs:.2f} | {rb:,.0f} | {rs:,.0f} |")
 
 
@@ -309,15 +336,23 @@ def main():
     ap.add_argument("--only", choices=["throughput", "memory", "hashes"])
     ap.add_argument("--pipeline", type=int, choices=[1, 16],
                     help="throughput at this -P only (default both)")
+    ap.add_argument("--clients", type=int, default=1,
+                    help="redis-benchmark processes side by side (50 connections in all)")
+    ap.add_argument("--tests", help="comma-separated throughput lines (default all)")
+    ap.add_argument("--tag", default="", help="saved as P16-TAG (keeps the default runs)")
     ap.add_argument("--chart", action="store_true",
                     help="print the saved throughput table and write the chart")
     a = ap.parse_args()
     if a.chart:
         chart(os.path.join(ROOT, "docs", "benchmarks-collections.svg"))
         return
+    global CLIENTS
+    CLIENTS = a.clients
     print(f"load average before: {open('/proc/loadavg').read().split()[0]}")
     if a.only in (None, "throughput"):
-        throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16])
+        tests = a.tests.split(",") if a.tests else TESTS
+        tag = f"-{a.tag}" if a.tag else ""
+        throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16], tests, tag)
     if a.only in (None, "memory"):
         memory_and_complexity(a.quick)
     if a.only in (None, "hashes"):

@@ -21,8 +21,11 @@
 //!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
 //!   left fits on one worker fewer with room to spare.
 //!
-//! The gap between the two thresholds (0.9 per worker against 0.5) and a [`DWELL`] after
-//! every change keep the count from oscillating. A machine with more cores than load
+//! The gap between the two thresholds (0.9 per worker against 0.5), [`IN_A_ROW`] (two)
+//! windows in a row calling for a change before it is made, and a [`DWELL`] after every
+//! change keep the count from oscillating: one noisy window spreads nothing (one memcaslap
+//! run spread once mid-run on the one-window rule). Windows inside the dwell count toward
+//! the next change, so a load that stays saturated still spreads one worker per dwell. A machine with more cores than load
 //! loses nothing: a saturated worker with idle CPUs beside it spreads within a window or
 //! two, one worker per [`DWELL`], up to `-t`. The check costs the clock thread one
 //! `schedstat` read per worker and one of `/proc/stat` every [`WINDOW`]; a worker pays one
@@ -65,6 +68,9 @@ pub const WAIT_NEEDED: f64 = 0.1;
 pub const IDLE_NEEDED: f64 = 0.5;
 /// Busy fraction per remaining worker under which the active workers gather.
 pub const GATHER_AT: f64 = 0.5;
+/// Windows in a row that must call for the same change before it is made: one noisy
+/// window (a burst of the machine's other work, a client's pause) moves nothing.
+pub const IN_A_ROW: u32 = 2;
 
 /// How connections are placed on workers (`-o worker_gather`, `-o worker_shuffle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,7 +106,7 @@ pub struct Gather {
 /// The clock thread's last sample.
 struct Control {
     at: Option<Instant>,
-    changed: Instant,
+    policy: Policy,
     /// Per worker: nanoseconds on CPU and waiting to run (runnable, not running).
     cpu: Vec<(u64, u64)>,
     idle: (u64, u64),
@@ -121,7 +127,7 @@ impl Gather {
             peers: OnceLock::new(),
             control: Mutex::new(Control {
                 at: None,
-                changed: Instant::now(),
+                policy: Policy::new(workers, Instant::now()),
                 cpu: vec![(0, 0); workers],
                 idle: (0, 0),
             }),
@@ -210,15 +216,12 @@ impl Gather {
         c.idle = idle;
         let active = self.active();
         stats.workers_active.store(active as u64, Ordering::Relaxed);
-        if now.duration_since(c.changed) < DWELL {
-            return;
-        }
         let load = Load {
             used: busy[..active].iter().sum(),
             waited: wait[..active].iter().sum(),
             idle_cpus,
         };
-        let next = decide(active, self.workers, &load);
+        let next = c.policy.window(now, active, &load);
         if next != active {
             self.change(&mut c, now, active, next, stats);
         }
@@ -233,7 +236,7 @@ impl Gather {
         next: usize,
         stats: &ServerStats,
     ) {
-        c.changed = now;
+        c.policy.changed(now);
         self.active.store(next, Ordering::Relaxed);
         self.epoch.fetch_add(1, Ordering::Release);
         stats.workers_active.store(next as u64, Ordering::Relaxed);
@@ -256,7 +259,52 @@ struct Load {
     idle_cpus: f64,
 }
 
-/// The active count after a window.
+/// The policy's memory between windows: what the last windows called for, and when the
+/// active count last changed. Pure (the clock thread feeds it measured loads, the tests
+/// synthetic ones).
+struct Policy {
+    workers: usize,
+    /// The change the latest windows called for (+1, -1 or 0) and how many in a row did.
+    want: (isize, u32),
+    changed: Instant,
+}
+
+impl Policy {
+    fn new(workers: usize, now: Instant) -> Policy {
+        Policy {
+            workers,
+            want: (0, 0),
+            changed: now,
+        }
+    }
+
+    /// One window's load of the `active` workers, measured at `now`: the active count to
+    /// have. A change needs [`IN_A_ROW`] windows calling for it and [`DWELL`] since the
+    /// last one. Windows inside the dwell count toward the next change, so a load that
+    /// stays saturated spreads one worker per [`DWELL`], as with a single window: the rule
+    /// only delays the first step from rest, by one window.
+    fn window(&mut self, now: Instant, active: usize, load: &Load) -> usize {
+        let next = decide(active, self.workers, load);
+        let dir = next as isize - active as isize;
+        if dir == self.want.0 {
+            self.want.1 = self.want.1.saturating_add(1);
+        } else {
+            self.want = (dir, 1);
+        }
+        if dir == 0 || self.want.1 < IN_A_ROW || now.duration_since(self.changed) < DWELL {
+            return active;
+        }
+        next
+    }
+
+    /// The active count changed at `now` (by [`Policy::window`] or otherwise).
+    fn changed(&mut self, now: Instant) {
+        self.changed = now;
+        self.want = (0, 0);
+    }
+}
+
+/// The change one window's load calls for: the active count it would have.
 fn decide(active: usize, workers: usize, l: &Load) -> usize {
     let n = active as f64;
     // Busy (running or waiting to run) nearly all the time, and either CPUs idle beside
@@ -347,6 +395,104 @@ mod tests {
         assert_eq!(d(1, 2, 0.6, 0.0, 1.5), 1);
         // Already every worker.
         assert_eq!(d(2, 2, 1.9, 0.1, 1.0), 2);
+    }
+
+    const HOT: Load = Load {
+        used: 0.97,
+        waited: 0.0,
+        idle_cpus: 1.0,
+    };
+    const WARM: Load = Load {
+        used: 0.6,
+        waited: 0.0,
+        idle_cpus: 1.4,
+    };
+    const COLD: Load = Load {
+        used: 0.1,
+        waited: 0.0,
+        idle_cpus: 1.9,
+    };
+
+    /// Feeds `p` one window every 200 ms from `from` ms on; the active count after each.
+    fn run(
+        p: &mut Policy,
+        t0: Instant,
+        from: u64,
+        active: &mut usize,
+        loads: &[&Load],
+    ) -> Vec<usize> {
+        let mut seen = Vec::new();
+        for (i, load) in loads.iter().enumerate() {
+            let now = t0 + Duration::from_millis(from + 200 * i as u64);
+            let next = p.window(now, *active, load);
+            if next != *active {
+                p.changed(now);
+                *active = next;
+            }
+            seen.push(*active);
+        }
+        seen
+    }
+
+    #[test]
+    fn one_saturated_window_between_quiet_ones_spreads_nothing() {
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        // Past the start's dwell: hot, warm, hot, warm... never two hot windows in a row.
+        let loads = [&HOT, &WARM, &HOT, &WARM, &HOT, &COLD, &HOT, &WARM];
+        assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![1; 8]);
+        // Two in a row spread.
+        assert_eq!(
+            run(&mut p, t0, 4000, &mut active, &[&HOT, &HOT]),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn a_saturated_load_spreads_one_worker_per_dwell_as_before() {
+        let t0 = Instant::now();
+        let mut p = Policy::new(4, t0);
+        let mut active = 1;
+        let mut seen = Vec::new();
+        // Every active worker saturated, CPUs idle beside them (a machine with more cores
+        // than load), windows at 200 ms, 400 ms, ...
+        for i in 1..=16u64 {
+            let now = t0 + Duration::from_millis(200 * i);
+            let hot = Load {
+                used: 0.97 * active as f64,
+                waited: 0.0,
+                idle_cpus: 1.0,
+            };
+            let next = p.window(now, active, &hot);
+            if next != active {
+                p.changed(now);
+                active = next;
+            }
+            seen.push(active);
+        }
+        // Spreads at 1.0 s, 2.0 s and 3.0 s: each step one dwell after the last (the
+        // windows inside the dwell count), as the one-window rule did.
+        assert_eq!(seen, vec![1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 4, 4]);
+    }
+
+    #[test]
+    fn gathering_also_needs_two_quiet_windows() {
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 2;
+        // One idle window in a busy run (a client's pause) keeps both workers.
+        let two = Load {
+            used: 1.6,
+            waited: 0.1,
+            idle_cpus: 0.2,
+        };
+        let loads = [&two, &COLD, &two, &COLD, &two];
+        assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![2; 5]);
+        assert_eq!(
+            run(&mut p, t0, 3000, &mut active, &[&COLD, &COLD]),
+            vec![2, 1]
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! `tls-protocols` or `ssl_min_version` are refused at start-up.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -428,18 +428,32 @@ impl TlsStream {
 
     /// Appends up to `max` (> 0) decrypted bytes to `buf`: `Ok(0)` at the end of the
     /// stream, `WouldBlock` when the socket has no more records (reading stops only there,
-    /// as mio's edge-triggered readiness needs). Only the bytes copied are zeroed first
-    /// (rustls writes into initialized memory).
+    /// as mio's edge-triggered readiness needs). Each decrypted record is copied from
+    /// rustls's buffer once, straight from the record (no zeroed scratch space first).
     pub fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
         loop {
             if self.plain > 0 {
-                let old = buf.len();
-                buf.resize(old + self.plain.min(max), 0);
-                let read = self.conn.reader().read(&mut buf[old..]);
-                let n = *read.as_ref().unwrap_or(&0);
-                buf.truncate(old + n);
+                let mut reader = self.conn.reader();
+                let mut n = 0;
+                while n < max && n < self.plain {
+                    let record = match reader.fill_buf() {
+                        Ok(record) if !record.is_empty() => record,
+                        Ok(_) => break,
+                        Err(e) if n == 0 => return Err(e),
+                        Err(_) => break,
+                    };
+                    let take = record.len().min(max - n);
+                    buf.extend_from_slice(&record[..take]);
+                    reader.consume(take);
+                    n += take;
+                }
+                if n == 0 {
+                    // rustls said it held bytes but has none: read the socket instead.
+                    self.plain = 0;
+                    continue;
+                }
                 self.plain -= n.min(self.plain);
-                return read;
+                return Ok(n);
             }
             if self.peer_closed {
                 return Ok(0);

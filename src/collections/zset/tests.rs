@@ -252,3 +252,25 @@ fn large_tree_against_model() {
     let z = ZSet::Tree(Box::new(t));
     check(&z, &Model { scores: model });
 }
+
+#[test]
+fn a_set_loaded_in_order_keeps_room_in_its_leaves() {
+    // Unit-test leaves hold at most 4 entries and stop at 3 when grown at an end.
+    for descending in [false, true] {
+        let mut t = Tree::new();
+        for i in 0..30 {
+            let i = if descending { 29 - i } else { i };
+            t.insert(format!("m{i:02}").as_bytes(), f64::from(i));
+        }
+        assert_eq!(t.leaf_count(), 10, "descending: {descending}");
+        // One insert into each leaf finds room: no leaf splits.
+        for i in (1..30).step_by(3) {
+            t.insert(format!("n{i:02}").as_bytes(), f64::from(i) + 0.5);
+        }
+        assert_eq!(t.leaf_count(), 10, "descending: {descending}");
+        assert!(t.bytes_consistent());
+        let got: Vec<f64> = t.iter_from(0).map(|(s, _)| s).collect();
+        assert!(got.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(got.len(), 40);
+    }
+}
