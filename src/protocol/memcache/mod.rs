@@ -141,7 +141,7 @@ pub enum ClassSelector<'a> {
 }
 
 /// One parsed request. Slices borrow the input.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Command<'a> {
     /// get, gets (`cas`), gat, gats (`touch`).
     Get {
