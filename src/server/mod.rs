@@ -53,6 +53,7 @@ pub mod metrics;
 mod nest;
 pub mod rebind;
 pub mod signals;
+mod stream;
 pub mod tls;
 mod tls_ciphers;
 pub mod trace;
@@ -74,8 +75,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::commands::{Context, Protocol};
 use crate::config::Settings;
 use crate::stats::ServerStats;
-use connection::Stream;
 use gather::Gather;
+use stream::Stream;
 use worker::{Accepted, Handoff, Worker, WorkerHandle};
 
 pub use connection::OUTPUT_LIMIT;

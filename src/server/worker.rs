@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::connection::{Connection, Next, Stream, IDLE_RELEASE_SECS};
+use super::connection::{Connection, Next, IDLE_RELEASE_SECS};
 use super::gather::{Gather, Mode, Peer};
 use super::linger::{self, Linger};
 use super::nest::{self, Conns, Poller};
+use super::stream::Stream;
 use super::trace;
 use super::Lifecycle;
 use crate::commands::{ClientInfo, Context, Protocol, Session};
