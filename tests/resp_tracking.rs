@@ -136,6 +136,40 @@ fn bcast_prefixes_and_noloop() {
     );
 }
 
+/// A key a NOLOOP client's own read finds expired (lazy expiry, inside its MULTI) is no
+/// write of that client: its redirect gets the invalidation (Redis's unit/tracking "lazy
+/// expired keys"; active expiry off so the read, not the clock thread, finds it).
+#[test]
+fn a_lazy_expiry_found_by_a_noloop_client_is_still_sent() {
+    let d = daemon(&["-t", "2"]);
+    let mut sink = d.connect_resp();
+    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
+    send(&mut sink, &["SUBSCRIBE", "__redis__:invalidate"]);
+    next(&mut sink);
+    let mut c = d.connect_resp();
+    c.check(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], "+OK\r\n");
+    let redirect = sink_id.to_string();
+    c.check(
+        &[
+            "CLIENT", "TRACKING", "ON", "BCAST", "REDIRECT", &redirect, "NOLOOP",
+        ],
+        "+OK\r\n",
+    );
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["SET", "k", "v", "PX", "1"], "+QUEUED\r\n");
+    c.check(&["SET", "other", "v"], "+QUEUED\r\n");
+    c.check(&["DEBUG", "SLEEP", "0.05"], "+QUEUED\r\n");
+    c.check(&["GET", "k"], "+QUEUED\r\n");
+    c.check(&["EXEC"], "*4\r\n+OK\r\n+OK\r\n+OK\r\n$-1\r\n");
+    assert_eq!(
+        next(&mut sink),
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n"
+    );
+    // Nothing else (its own writes of k and other stay hidden by NOLOOP).
+    send(&mut sink, &["PING"]);
+    assert_eq!(next(&mut sink), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+}
+
 #[test]
 fn optin_tracks_only_after_caching_yes() {
     let d = daemon(&["-t", "2"]);

@@ -150,7 +150,13 @@ impl Hub {
         }
         // Every event but a miss or a new-key event is a change cached copies must drop.
         if class & (KEY_MISS | NEW) == 0 && self.tracking.active() {
-            self.tracking.invalidate(self, key);
+            if class & EXPIRED != 0 {
+                // An expiry is no client's write, even one a client's read found (lazy
+                // expiry): NOLOOP does not hide it, as in Redis.
+                self.tracking.invalidate_unattributed(self, key);
+            } else {
+                self.tracking.invalidate(self, key);
+            }
         }
     }
 

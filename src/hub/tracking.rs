@@ -325,6 +325,14 @@ impl Tracking {
         }
     }
 
+    /// [`Tracking::invalidate`] for a change no client made (an expiry, also one found by a
+    /// client's read): sent at once, NOLOOP hides it from nobody.
+    pub fn invalidate_unattributed(&self, hub: &Hub, key: &[u8]) {
+        let running = RUNNING.with(|c| c.replace(0));
+        self.invalidate(hub, key);
+        RUNNING.with(|c| c.set(running));
+    }
+
     /// `key` changed: every client that may cache it (or whose BCAST prefix matches) gets
     /// one invalidation; the key leaves the table.
     pub fn invalidate(&self, hub: &Hub, key: &[u8]) {
