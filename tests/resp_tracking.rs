@@ -28,6 +28,15 @@ fn resp3(c: &mut Conn) {
     c.cmd(&["HELLO", "3"]);
 }
 
+/// A RESP2 client subscribed to `__redis__:invalidate`, and its client id (for REDIRECT).
+fn redirect_sink(d: &common::Daemon) -> (Conn, i64) {
+    let mut sink = d.connect_resp();
+    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
+    send(&mut sink, &["SUBSCRIBE", "__redis__:invalidate"]);
+    next(&mut sink);
+    (sink, sink_id)
+}
+
 #[test]
 fn default_mode_invalidates_a_read_key_once() {
     let d = daemon(&["-t", "2"]);
@@ -55,10 +64,7 @@ fn default_mode_invalidates_a_read_key_once() {
 #[test]
 fn resp2_clients_get_invalidations_through_a_redirect_subscriber() {
     let d = daemon(&["-t", "2"]);
-    let mut sink = d.connect_resp();
-    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
-    send(&mut sink, &["SUBSCRIBE", "__redis__:invalidate"]);
-    next(&mut sink);
+    let (mut sink, sink_id) = redirect_sink(&d);
     let mut c = d.connect_resp();
     c.check(
         &["CLIENT", "TRACKING", "ON", "REDIRECT", &sink_id.to_string()],
@@ -142,10 +148,7 @@ fn bcast_prefixes_and_noloop() {
 #[test]
 fn a_lazy_expiry_found_by_a_noloop_client_is_still_sent() {
     let d = daemon(&["-t", "2"]);
-    let mut sink = d.connect_resp();
-    let sink_id = int(&sink.cmd(&["CLIENT", "ID"]));
-    send(&mut sink, &["SUBSCRIBE", "__redis__:invalidate"]);
-    next(&mut sink);
+    let (mut sink, sink_id) = redirect_sink(&d);
     let mut c = d.connect_resp();
     c.check(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"], "+OK\r\n");
     let redirect = sink_id.to_string();
