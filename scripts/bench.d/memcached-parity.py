@@ -9,6 +9,8 @@ flags, alternating rounds; throughput ratios and server CPU per request (utime+s
 --only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `null`, `shifting`);
 the null-server ceiling is memcaslap's text workload against `slabd -o null_server`.
 --perf records `perf record -g` of each server over each measured run into DIR.
+Each round prints the load generator's CPU per request too (user+sys of the finished child):
+with server and client sharing two cores, throughput is about 2 / (server + client µs).
 --warm SECS (default 3): the large-value memcaslap rows first run SECS of sets, unmeasured,
 so -m is written once before the measured run (slabd-load's rows warm with --warm too).
 
@@ -17,7 +19,7 @@ Workloads: 1 KiB, 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connection
 the binary protocol (memcaslap --binary); the shifting size mix (fill with
 100 B values, flush_all, fill with 10 KiB values at the same -m, count what is stored).
 """
-import argparse, json, os, re, socket, subprocess, sys, time
+import argparse, json, os, re, resource, socket, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
@@ -82,6 +84,16 @@ def perf_start(srv, name):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def children_cpu():
+    """CPU seconds (user+sys) of this script's finished children: the load generator's
+    share of the two cores, read around one measured run."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+CLIENT = []
+
+
 def perf_stop(rec):
     if rec:
         rec.send_signal(2)
@@ -95,10 +107,13 @@ def load(srv, args, name=""):
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
     rec = perf_start(srv, name)
+    client = children_cpu()
     out = subprocess.run(base, capture_output=True, text=True, timeout=600).stdout
+    client = children_cpu() - client
     perf_stop(rec)
     cpu = srv.cpu() - before
     j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    CLIENT.append(client * 1e6 / max(j["completed"], 1))
     return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
 
 
@@ -124,13 +139,16 @@ def memcaslap(srv, seconds, binary, value=100, sets=0.1, window=None, warm=0):
     argv = argv_for(seconds, sets)
     before = srv.cpu()
     rec = perf_start(srv, f"memcaslap-{value}" + ("-binary" if binary else ""))
+    client = children_cpu()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
+    client = children_cpu() - client
     perf_stop(rec)
     cpu = srv.cpu() - before
     m = re.search(r"Run time: [\d.]+s Ops: (\d+) TPS: (\d+)", out)
     if not m:
         return None
     ops, tps = int(m.group(1)), int(m.group(2))
+    CLIENT.append(client * 1e6 / max(ops, 1))
     return tps, cpu * 1e6 / max(ops, 1)
 
 
@@ -194,6 +212,8 @@ def main():
                     srv.stop()
                 if errors:
                     print(f"   ! {kind} {title}: {errors} errors")
+                print(f"   round {r + 1} {kind} {title}: {ops:,.0f} req/s, {cpu:.1f} µs CPU/req"
+                      f" (client {CLIENT[-1]:.1f} µs/req)", flush=True)
                 res[kind].append((ops, cpu))
         rows.append((title, res))
     # Binary-protocol large values: memcaslap -B (slabd-load speaks text only). Its smallest
@@ -217,6 +237,8 @@ def main():
                 finally:
                     srv.stop()
                 if got:
+                    print(f"   round {r + 1} {kind} {title}: {got[0]:,.0f} req/s, "
+                          f"{got[1]:.1f} µs CPU/req (client {CLIENT[-1]:.1f} µs/req)", flush=True)
                     res[kind].append(got)
         rows.append((title, res))
     # The ceiling: the same connection loop answering fixed bytes (`-o null_server`: END to
