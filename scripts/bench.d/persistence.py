@@ -204,6 +204,30 @@ def everysec(rounds, n, pipeline=1):
     return {k: (median([r for r, _ in v]), median([c for _, c in v])) for k, v in res.items()}
 
 
+def set_slices(pid, prefixes_us):
+    """Experiment: the EEVDF slice request (sched_attr.sched_runtime, Linux 6.12+) of the
+    threads whose name starts with a prefix, e.g. {"slabd-worker": 100}."""
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            comm = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+        except OSError:
+            continue
+        for prefix, us in prefixes_us.items():
+            if comm.startswith(prefix):
+                nice = os.getpriority(os.PRIO_PROCESS, int(tid))
+                attr = struct.pack("IIQiIQQQ", 48, 0, 0, nice, 0, us * 1000, 0, 0)
+                libc.syscall(314, int(tid), ctypes.create_string_buffer(attr), 0)
+
+
+def slices_from_env():
+    """SLICES="slabd-worker=100,slabd-rdb-write=100" (microseconds)."""
+    spec = os.environ.get("SLICES", "")
+    return {k: int(v) for k, v in (x.split("=") for x in spec.split(",") if x)}
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -212,7 +236,7 @@ def rss_kb(pid):
     return 0
 
 
-def bgsave(keys, size, servers=("slabd", "redis")):
+def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
     out = {}
     for server in servers:
         d = tempfile.mkdtemp(prefix="slabd-bench-")
@@ -220,6 +244,9 @@ def bgsave(keys, size, servers=("slabd", "redis")):
             p, port, _, _ = start_slabd(d)
         else:
             p, port, _, _ = start_redis(d)
+        slices = slices_from_env() if server == "slabd" else {}
+        if slices:
+            set_slices(p.pid, slices)
         bench(port, "set", keys * 2, clients=20, pipeline=64, keys=keys, size=size)
         dbsize = int(cli(port, "dbsize").strip())
         base = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
@@ -237,6 +264,8 @@ def bgsave(keys, size, servers=("slabd", "redis")):
             t0 = time.time()
             ask(conn, b"BGSAVE")
             while b"rdb_bgsave_in_progress:1" in ask(conn, b"INFO", b"persistence"):
+                if slices:
+                    set_slices(p.pid, slices)
                 peak.append(rss_kb(p.pid))
                 time.sleep(0.02)
             took.append(time.time() - t0)
@@ -245,7 +274,7 @@ def bgsave(keys, size, servers=("slabd", "redis")):
 
         t = threading.Thread(target=trigger)
         t.start()
-        during = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
+        during = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
         t.join()
         info = cli(port, "info", "persistence")
         if server == "redis":
@@ -301,6 +330,17 @@ def load_time(dump):
     return res
 
 
+def make_dump(keys, size):
+    """A dump.rdb written by redis-server: `keys` strings of `size` bytes (DEBUG POPULATE,
+    stored uncompressed so the file is about keys * (size + 14) bytes)."""
+    d = tempfile.mkdtemp(prefix="slabd-bench-")
+    p, port, _, _ = start_redis(d, "--rdbcompression", "no", "--enable-debug-command", "yes")
+    cli(port, "debug", "populate", str(keys), "key", str(size))
+    cli(port, "save")
+    stop(p)
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=500000)
@@ -308,14 +348,29 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--bgsave-only", action="store_true", help="only the BGSAVE part")
+    ap.add_argument("--during", type=int, default=400000,
+                    help="with --bgsave-only: requests of the run the save starts in")
     ap.add_argument("--servers", default="slabd,redis",
                     help="with --bgsave-only: which servers, in order (slabd,redis)")
+    ap.add_argument("--load-only", action="store_true",
+                    help="only the load time of a dump.rdb redis-server wrote (--keys, --size)")
     ap.add_argument("--everysec-only", action="store_true",
                     help="only appendfsync everysec against no persistence: SET rate, CPU/request")
     ap.add_argument("--always-only", action="store_true",
                     help="only appendfsync always: SET rate and server CPU per request")
     a = ap.parse_args()
     load = open("/proc/loadavg").read().split()[0]
+    if a.load_only:
+        d = make_dump(a.keys, a.size)
+        dump = os.path.join(d, "dump.rdb")
+        mb = os.path.getsize(dump) / 1e6
+        lt = load_time(dump)
+        shutil.rmtree(d, ignore_errors=True)
+        print(f"load time of redis-server's dump.rdb ({mb:,.0f} MB, {a.keys:,} strings of "
+              f"{a.size} bytes), median of 3: slabd {lt['slabd']:.3f} s, Redis "
+              f"{lt['redis']:.3f} s ({lt['slabd'] / max(lt['redis'], 1e-9):.2f}x); load average "
+              f"{open('/proc/loadavg').read().split()[0]}")
+        return
     if a.always_only:
         for pipe in (1, 16):
             r = always(a.rounds, a.requests // 10, pipeline=pipe)
@@ -337,7 +392,7 @@ def main():
                   f"load average {open('/proc/loadavg').read().split()[0]}", flush=True)
         return
     if a.bgsave_only:
-        bg = bgsave(a.keys, a.size, a.servers.split(","))
+        bg = bgsave(a.keys, a.size, a.servers.split(","), a.during)
         for server, r in bg.items():
             shutil.rmtree(r["dir"], ignore_errors=True)
             print(f"{server}: {r['keys']:,} keys; worst request {r['base_max_ms']:.1f} ms without a "
