@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 procs = []
 MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
+THREADS = os.environ.get("SLABD_THREADS", "2")
 
 
 def free_port():
@@ -40,7 +41,7 @@ def free_port():
 
 
 def start_slabd(d, *extra):
-    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
+    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", THREADS,
                           "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)
@@ -173,6 +174,8 @@ def always(rounds, n, pipeline=1):
             d = tempfile.mkdtemp(prefix="slabd-bench-")
             extra = ["--appendonly", "yes", "--appendfsync", "always"]
             p, port, _, _ = (start_slabd if server == "slabd" else start_redis)(d, *extra)
+            if server == "slabd" and slices_from_env():
+                set_slices(p.pid, slices_from_env())
             c0 = cpu_secs(p.pid)
             rps = bench(port, "set", n, pipeline=pipeline)["SET"]["rps"]
             cpu_us = (cpu_secs(p.pid) - c0) * 1e6 / n
@@ -255,6 +258,7 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
         start_rss = peak[0]
         done = threading.Event()
         took = []
+        polls = []
 
         def trigger():
             # One connection for the whole poll: a redis-cli process every 20 ms costs
@@ -263,7 +267,13 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
             time.sleep(0.5)
             t0 = time.time()
             ask(conn, b"BGSAVE")
-            while b"rdb_bgsave_in_progress:1" in ask(conn, b"INFO", b"persistence"):
+            while True:
+                # Each poll's round trip, by time since the BGSAVE: when the stalls come.
+                q0 = time.time()
+                reply = ask(conn, b"INFO", b"persistence")
+                polls.append((q0 - t0, (time.time() - q0) * 1000))
+                if b"rdb_bgsave_in_progress:1" not in reply:
+                    break
                 if slices:
                     set_slices(p.pid, slices)
                 peak.append(rss_kb(p.pid))
@@ -292,6 +302,7 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
             "save_p999_ms": max(during["SET"]["p999_ms"], during["GET"]["p999_ms"]),
             "extra_mb": extra_mb,
             "save_secs": secs,
+            "slow_polls": sorted(polls, key=lambda x: -x[1])[:3],
             "dump": os.path.join(d, "dump.rdb"),
             "dir": d,
         }
@@ -318,7 +329,8 @@ def load_time(dump):
             else:
                 p, _, logf, _ = start_redis(d)
                 m = None
-                for _ in range(200):
+                # INFO may answer before a large file's load has begun: wait for the line.
+                for _ in range(6000):
                     m = re.search(r"DB loaded from disk: ([\d.]+) seconds", open(logf).read())
                     if m:
                         break
@@ -362,10 +374,12 @@ def main():
     load = open("/proc/loadavg").read().split()[0]
     if a.load_only:
         d = make_dump(a.keys, a.size)
-        dump = os.path.join(d, "dump.rdb")
-        mb = os.path.getsize(dump) / 1e6
-        lt = load_time(dump)
-        shutil.rmtree(d, ignore_errors=True)
+        try:
+            dump = os.path.join(d, "dump.rdb")
+            mb = os.path.getsize(dump) / 1e6
+            lt = load_time(dump)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
         print(f"load time of redis-server's dump.rdb ({mb:,.0f} MB, {a.keys:,} strings of "
               f"{a.size} bytes), median of 3: slabd {lt['slabd']:.3f} s, Redis "
               f"{lt['redis']:.3f} s ({lt['slabd'] / max(lt['redis'], 1e-9):.2f}x); load average "
@@ -399,7 +413,9 @@ def main():
                   f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
                   f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
                   f"{r['save_p999_ms']:.1f} ms; extra memory {r['extra_mb']:.1f} MB; save "
-                  f"{r['save_secs']} s; load average {open('/proc/loadavg').read().split()[0]}",
+                  f"{r['save_secs']} s; load average {open('/proc/loadavg').read().split()[0]}; "
+                  f"slowest INFO polls (s into the save, ms): "
+                  + ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in r["slow_polls"]),
                   flush=True)
         return
     tp = throughput(a.rounds, a.requests)

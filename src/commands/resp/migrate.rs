@@ -262,8 +262,7 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     } else {
         (o.first_key..args.len()).map(|i| args.get(i)).collect()
     };
-    // The keys that exist, each with its payload, absolute expiry (Unix ms) and CAS.
-    let found: Vec<(&[u8], Vec<u8>, Option<u64>, u64)> = names
+    let found: Vec<Found<'_>> = names
         .into_iter()
         .filter_map(|key| {
             let (value, at, cas) = call.ctx.store.inspect(call.db(), key, |cur| {
@@ -335,6 +334,9 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     }
     call.block(std::iter::empty(), None, OnTimeout::Rerun);
 }
+
+/// A key that exists: its name, payload, absolute expiry (Unix ms) and CAS.
+type Found<'a> = (&'a [u8], Vec<u8>, Option<u64>, u64);
 
 /// A MIGRATE whose exchange runs on its own thread while its connection is parked.
 struct Pending {
