@@ -11,9 +11,10 @@ all alike). Test `mc` is memcached's text protocol instead: memcaslap -T 1 -c 50
 10% set of 100 B values for --seconds, against slabd's memcache port and memcached.
 Around each run it reads, from /proc: the server's user+system CPU (µs per request), its
 threads' voluntary and involuntary context switches (per request: a worker that sleeps and
-is woken costs one voluntary switch), the CPU each thread used (which workers carried the
-load), and the load generator's own CPU and voluntary switches (how often the client slept
-and was woken). slabd's INFO `workers_active` is read at the end of each RESP run.
+is woken costs one voluntary switch), the CPU and voluntary switches of each thread (which
+workers carried the load, which thread sleeps), and the load generator's own CPU and
+voluntary switches (how often the client slept and was woken). slabd's INFO
+`workers_active` is read at the end of each RESP run.
 
 `--pin` adds a pinned view beside the normal (unpinned) one, never instead of it: every
 server runs on CPU 0 only (`taskset -c 0`; slabd and memcached with -t 1, redis-server as
@@ -221,9 +222,11 @@ def run_view(opts, pinned, results):
                         cpu = sum(t1[k][0] - t0.get(k, zero)[0] for k in t1) * TICK_US / n
                         vol = sum(t1[k][1] - t0.get(k, zero)[1] for k in t1) / n
                         inv = sum(t1[k][2] - t0.get(k, zero)[2] for k in t1) / n
-                        busy = sorted(((t1[k][0] - t0.get(k, zero)[0]) * TICK_US / 1e6, k)
-                                      for k in t1)
-                        split = " ".join(f"{k}={v:.2f}s" for v, k in busy[::-1] if v > 0.01)
+                        # Per thread: CPU seconds and voluntary switches per request.
+                        busy = sorted(((t1[k][0] - t0.get(k, zero)[0]) * TICK_US / 1e6,
+                                       (t1[k][1] - t0.get(k, zero)[1]) / n, k) for k in t1)
+                        split = " ".join(f"{k}={v:.2f}s/{w:.3f}" for v, w, k in busy[::-1]
+                                         if v > 0.01 or w > 0.001)
                         active = s.active() if test != "mc" else "-"
                         print(f"{view} round {rnd} {test} -P {pipeline} {s.name}: {rate:.0f} "
                               f"req/s, cpu {cpu:.2f} us/req, client {client_us / n:.2f} "
