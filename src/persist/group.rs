@@ -67,7 +67,8 @@ pub fn defer_reply(slot: usize) -> bool {
         return false;
     }
     let owes = super::aof_log::owes();
-    if !owes && !(OWED.get() && WAITING.with(|w| w.borrow().owed.contains_key(&slot))) {
+    let owed = OWED.get() && WAITING.with(|w| w.borrow().owed.contains_key(&slot));
+    if !owes && !owed {
         return false;
     }
     DEFERRED.with(|d| {
