@@ -21,7 +21,11 @@ server runs on CPU 0 only (`taskset -c 0`; slabd and memcached with -t 1, redis-
 it is) and the load generator on CPU 1 only, so the client no longer competes with the
 server for a core. It answers "is this line limited by the load generator sharing the two
 cores?": if slabd/Redis stays the same when pinned, the unpinned figure was fair; if the
-ratio moves, the unpinned figure was the client's.
+ratio moves, the unpinned figure was the client's. The pinned view also reports each CPU's
+busy share (/proc/stat) and CPU 0's busy time per request: the server's whole cost,
+including the loopback softirq work that its own utime/stime leave out. A CPU under 100%
+busy while the other is not full either means neither side is the limit (a VM's vCPU
+wake-ups, lost host time).
 
 `--other PATH` adds a second slabd binary (an A/B of two builds in the same call);
 SLABD_ARGS adds flags to every slabd (e.g. "-o worker_gather=0"). Prints one line per run
@@ -129,6 +133,21 @@ class Server:
         return "?"
 
 
+def cpu_times():
+    """{cpu number: (busy, total)} jiffies from /proc/stat. Busy counts user, system, irq
+    and softirq: on loopback much of a request's kernel work runs as softirq, which the
+    process's own utime/stime (from /proc/PID/stat) leaves out."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                v = [int(x) for x in fields]
+                total = sum(v[:8])
+                out[int(name[3:])] = (total - v[3] - v[4], total)
+    return out
+
+
 def client(argv, pin, timeout):
     """Runs a load generator (on CPU `pin` if given): (stdout, its CPU µs, its voluntary
     context switches)."""
@@ -208,7 +227,7 @@ def run_view(opts, pinned, results):
             for test in tests:
                 for pipeline in ([1] if test == "mc" else opts.pipelines):
                     for s in (x for x in order if x.speaks(test)):
-                        t0, c0 = s.threads(), time.monotonic()
+                        t0, c0, j0 = s.threads(), time.monotonic(), cpu_times()
                         port = s.test_port(test)
                         if test == "mc":
                             rate, n, client_us, client_vcsw = memcaslap(
@@ -217,7 +236,12 @@ def run_view(opts, pinned, results):
                             requests = opts.requests if pipeline == 1 else opts.pipelined
                             rate, n, client_us, client_vcsw = redis_benchmark(
                                 port, test, pipeline, opts.clients, requests, pin)
-                        t1 = s.threads()
+                        t1, j1 = s.threads(), cpu_times()
+                        # Pinned: each CPU's busy share over the run, and CPU 0's busy time
+                        # per request (the server's whole cost, softirq included).
+                        busy_cpu = {c: (j1[c][0] - j0[c][0]) / max(1, j1[c][1] - j0[c][1])
+                                    for c in j1 if c in j0}
+                        cpu0_us = (j1[0][0] - j0[0][0]) * TICK_US / n if 0 in j0 else 0.0
                         zero = (0, 0, 0)
                         cpu = sum(t1[k][0] - t0.get(k, zero)[0] for k in t1) * TICK_US / n
                         vol = sum(t1[k][1] - t0.get(k, zero)[1] for k in t1) / n
@@ -228,13 +252,17 @@ def run_view(opts, pinned, results):
                         split = " ".join(f"{k}={v:.2f}s/{w:.3f}" for v, w, k in busy[::-1]
                                          if v > 0.01 or w > 0.001)
                         active = s.active() if test != "mc" else "-"
+                        shares = " ".join(f"cpu{c} {b:.0%}" for c, b in sorted(busy_cpu.items()))
+                        pinned_cost = f", cpu0 {cpu0_us:.2f} us/req" if pinned else ""
                         print(f"{view} round {rnd} {test} -P {pipeline} {s.name}: {rate:.0f} "
                               f"req/s, cpu {cpu:.2f} us/req, client {client_us / n:.2f} "
                               f"us/req, client vcsw {client_vcsw / n:.3f}/req, server vcsw "
                               f"{vol:.3f}/req, icsw {inv:.3f}/req, active {active}, "
-                              f"{time.monotonic() - c0:.1f}s [{split}]", flush=True)
+                              f"{time.monotonic() - c0:.1f}s [{split}] busy {shares}"
+                              f"{pinned_cost}", flush=True)
                         results.setdefault((view, test, pipeline, s.name), []).append(
-                            (rate, cpu, vol, client_us / n, client_vcsw / n))
+                            (rate, cpu, vol, client_us / n, client_vcsw / n, cpu0_us,
+                             busy_cpu.get(0, 0.0), busy_cpu.get(1, 0.0)))
     finally:
         for s in servers:
             s.stop()
@@ -242,19 +270,24 @@ def run_view(opts, pinned, results):
 
 def report(results, opts):
     print(f"\nmedians, -c {opts.clients}, {opts.rounds} rounds (cpu: server µs/request; "
-          f"vcsw: server, client voluntary switches per request):")
+          f"vcsw: server, client voluntary switches per request; pinned: CPU 0's busy time "
+          f"per request, softirq included, and the busy share of CPU 0 / CPU 1):")
     for key in sorted(results):
         view, test, pipeline, name = key
         rows = results[key]
-        med = [statistics.median(r[i] for r in rows) for i in range(5)]
+        med = [statistics.median(r[i] for r in rows) for i in range(8)]
         line = (f"  {view:8} {test:3} -P {pipeline:<2} {name:9} {med[0]:9.0f} req/s  "
                 f"{med[1]:5.2f} us/req  client {med[3]:5.2f} us/req  "
                 f"vcsw {med[2]:.3f} / {med[4]:.3f}")
+        if view == "pinned":
+            line += f"  cpu0 {med[5]:5.2f} us/req, busy {med[6]:.0%} / {med[7]:.0%}"
         ref = (view, test, pipeline, "memcached" if test == "mc" else "redis")
         if name not in ("redis", "memcached") and ref in results:
             rr = results[ref]
             line += (f"  rate {med[0] / statistics.median(r[0] for r in rr):.2f}x {ref[3]}, "
                      f"cpu {med[1] / statistics.median(r[1] for r in rr):.2f}x")
+            if view == "pinned":
+                line += f", cpu0 {med[5] / statistics.median(r[5] for r in rr):.2f}x"
         print(line)
 
 

@@ -37,6 +37,9 @@ thread_local! {
     /// Slots whose replies this turn held.
     static DEFERRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     static WAITING: RefCell<Waiting> = RefCell::default();
+    /// Some slot's replies wait (`WAITING.owed` is not empty; it changes only in
+    /// [`turn_end`]): lets each reply skip the lazily built `WAITING` when none does.
+    static OWED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether the calling thread is a worker inside a turn (its records are committed at the
@@ -64,7 +67,8 @@ pub fn defer_reply(slot: usize) -> bool {
         return false;
     }
     let owes = super::aof_log::owes();
-    if !owes && !WAITING.with(|w| w.borrow().owed.contains_key(&slot)) {
+    let owed = OWED.get() && WAITING.with(|w| w.borrow().owed.contains_key(&slot));
+    if !owes && !owed {
         return false;
     }
     DEFERRED.with(|d| {
@@ -98,6 +102,7 @@ pub fn turn_end(ctx: &Context, worker: usize, flush: &mut Vec<usize>) {
             }
             w.owed.clear();
         });
+        OWED.set(false);
         return;
     }
     let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
@@ -134,6 +139,7 @@ pub fn turn_end(ctx: &Context, worker: usize, flush: &mut Vec<usize>) {
             slots.clear();
             w.spare.push(slots);
         }
+        OWED.set(!w.owed.is_empty());
     });
     DEFERRED.with(|d| {
         let mut d = d.borrow_mut();
