@@ -192,7 +192,11 @@ impl Latency {
     }
 
     fn add_sample(&self, event: &str, ms: u64) {
-        let now = unix_secs();
+        self.add_sample_at(event, ms, unix_secs());
+    }
+
+    /// [`Self::add_sample`] at clock second `now`.
+    fn add_sample_at(&self, event: &str, ms: u64, now: u64) {
         let mut events = self.events.lock();
         let e = events.entry(event.to_string()).or_default();
         e.max = e.max.max(ms);
@@ -574,14 +578,16 @@ mod tests {
 
     #[test]
     fn samples_keep_one_per_second_and_the_max() {
+        // Fixed clock seconds: with the real clock the three calls could straddle a second
+        // boundary on a loaded machine (it failed so once).
         let l = Latency::new(1);
-        l.add_sample("command", 5);
-        l.add_sample("command", 9);
-        l.add_sample("command", 3);
+        l.add_sample_at("command", 5, 1_000);
+        l.add_sample_at("command", 9, 1_000);
+        l.add_sample_at("command", 3, 1_000);
+        l.add_sample_at("command", 4, 1_001);
         let ev = l.events.lock();
         let e = &ev["command"];
-        assert_eq!(e.samples.len(), 1);
-        assert_eq!(e.samples[0].1, 9);
+        assert_eq!(e.samples, vec![(1_000, 9), (1_001, 4)]);
         assert_eq!(e.max, 9);
     }
 }
