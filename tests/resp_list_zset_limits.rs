@@ -132,3 +132,35 @@ fn absurd_counts_and_ranges() {
     assert_eq!(five.matches("$1\r\n").count(), 5, "{five:?}");
     c.check(&["PING"], "+PONG\r\n");
 }
+
+/// `DEBUG QUICKLIST-PACKED-THRESHOLD` as Redis 7.0 answers it (memtoull units, at most 4 GiB
+/// less 1 MiB, 0 restores 1 GiB), and lists that put elements over it in nodes of their
+/// own still read and edit in order (Redis's unit/type/list "plain node" tests).
+#[test]
+fn quicklist_packed_threshold() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let err = "-ERR argument must be a memory value bigger than 1 and smaller than 4gb\r\n";
+    for bad in ["-1", "5x", "4gb", "4294967296"] {
+        c.check(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", bad], err);
+    }
+    for good in ["4095mb", "1K", "b", "0"] {
+        c.check(&["DEBUG", "quicklist-packed-threshold", good], "+OK\r\n");
+    }
+    c.check(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "1b"], "+OK\r\n");
+    let big = |ch: char| ch.to_string().repeat(500);
+    let (a, b, d5, e) = (big('a'), big('b'), big('d'), big('e'));
+    c.check(&["LPUSH", "l", &a, &b], ":2\r\n");
+    c.check(&["LINSERT", "l", "AFTER", &b, "x"], ":3\r\n");
+    c.check(&["LINSERT", "l", "BEFORE", "x", &d5], ":4\r\n");
+    c.check(&["LSET", "l", "2", &e], "+OK\r\n");
+    c.check(&["LSET", "l", "0", "y"], "+OK\r\n");
+    let bulk = |s: &str| format!("${}\r\n{s}\r\n", s.len());
+    let want = format!("*4\r\n{}{}{}{}", bulk("y"), bulk(&d5), bulk(&e), bulk(&a));
+    c.check(&["LRANGE", "l", "0", "-1"], &want);
+    c.check(&["LREM", "l", "0", &e], ":1\r\n");
+    c.check(&["LPOP", "l"], &bulk("y"));
+    c.check(&["RPOP", "l"], &bulk(&a));
+    c.check(&["LLEN", "l"], ":1\r\n");
+    c.check(&["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"], "+OK\r\n");
+}

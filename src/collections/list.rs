@@ -35,36 +35,83 @@ const SIZE_SAFETY_LIMIT: usize = 8192;
 /// Largest node in bytes for `list-max-listpack-size` -1..-5 (Redis's `optimization_level`).
 const NEGATIVE_FILL_BYTES: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 
-/// When a node should not take another entry, from `list-max-listpack-size`.
+/// Redis's default `packed_threshold`: 1 GiB.
+pub const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
+
+/// When a node should not take another entry: `list-max-listpack-size`, and Redis's
+/// `packed_threshold` (`DEBUG QUICKLIST-PACKED-THRESHOLD`): an element of at least that
+/// many bytes gets a node of its own (Redis's plain node) and no other entry joins it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fill(pub i64);
+pub struct Fill {
+    /// `list-max-listpack-size`: entries when positive, -1..-5 for 4..64 KiB.
+    pub size: i64,
+    /// Elements of at least this many bytes are alone in their node.
+    pub packed_threshold: usize,
+}
 
 impl Default for Fill {
     fn default() -> Fill {
-        Fill(-2)
+        Fill::new(-2)
+    }
+}
+
+/// Redis's `quicklistisSetPackedThreshold`: 0 restores the default; more than 4 GiB less
+/// 1 MiB is refused (`None`).
+pub fn packed_threshold(bytes: u64) -> Option<usize> {
+    match bytes {
+        0 => Some(DEFAULT_PACKED_THRESHOLD),
+        b if b > (1u64 << 32) - (1 << 20) => None,
+        b => usize::try_from(b).ok(),
     }
 }
 
 impl Fill {
+    /// `list-max-listpack-size` `size`, the default packed threshold.
+    pub const fn new(size: i64) -> Fill {
+        Fill {
+            size,
+            packed_threshold: DEFAULT_PACKED_THRESHOLD,
+        }
+    }
+
     /// Whether a node of `bytes` bytes and `count` entries may grow to `new_bytes`.
     fn allows(self, count: usize, new_bytes: usize) -> bool {
         if count == 0 {
             return true;
         }
-        if self.0 >= 0 {
-            new_bytes <= SIZE_SAFETY_LIMIT && (count as i64) < self.0.max(1)
+        if self.size >= 0 {
+            new_bytes <= SIZE_SAFETY_LIMIT && (count as i64) < self.size.max(1)
         } else {
-            let level = (-self.0).clamp(1, 5) as usize - 1;
+            let level = (-self.size).clamp(1, 5) as usize - 1;
             new_bytes <= NEGATIVE_FILL_BYTES[level]
         }
     }
 
+    /// Whether an element of `len` bytes is large: alone in its node.
+    fn large(self, len: usize) -> bool {
+        len >= self.packed_threshold
+    }
+
+    /// Whether `node` may take an element of `len` bytes (its entry replacing one of
+    /// `replaced` bytes, if any): within the size limit, and neither the element nor
+    /// the node's one element large.
+    fn takes(self, node: &Node, len: usize, replaced: Option<usize>) -> bool {
+        let (count, used) = match replaced {
+            Some(old) => (node.count - 1, node.used() - entry_size(old)),
+            None => (node.count, node.used()),
+        };
+        count == 0
+            || (self.allows(count, used + entry_size(len))
+                && !self.large(len)
+                && !(node.count == 1 && replaced.is_none() && self.large(node.get(0).len())))
+    }
+
     /// Bytes of a node under this limit (for the packed form's threshold).
     fn byte_limit(self) -> usize {
-        if self.0 >= 0 {
+        if self.size >= 0 {
             SIZE_SAFETY_LIMIT
         } else {
-            NEGATIVE_FILL_BYTES[(-self.0).clamp(1, 5) as usize - 1]
+            NEGATIVE_FILL_BYTES[(-self.size).clamp(1, 5) as usize - 1]
         }
     }
 }
@@ -551,6 +598,13 @@ impl List {
         numbered && self.bytes == self.nodes.iter().map(Node::heap_bytes).sum::<usize>()
     }
 
+    /// Whether every element `fill` calls large is alone in its node (tests).
+    pub fn large_alone(&self, fill: Fill) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| n.count == 1 || n.iter().all(|v| !fill.large(v.len())))
+    }
+
     /// The packed form of this list when it is one node within the `fill` limit (with
     /// half of the limit's room to spare when `shrinking`, so that a list near the limit
     /// does not switch form on every push and pop).
@@ -593,9 +647,8 @@ impl List {
     }
 
     pub fn push_back(&mut self, v: &[u8], fill: Fill) {
-        let n = entry_size(v.len());
         match self.nodes.back_mut() {
-            Some(node) if fill.allows(node.count, node.used() + n) => {
+            Some(node) if fill.takes(node, v.len(), None) => {
                 let cap = node.heap_bytes();
                 node.push_back(v);
                 self.bytes = self.bytes + node.heap_bytes() - cap;
@@ -614,10 +667,9 @@ impl List {
     }
 
     pub fn push_front(&mut self, v: &[u8], fill: Fill) {
-        let n = entry_size(v.len());
         self.base -= 1;
         match self.nodes.front_mut() {
-            Some(node) if fill.allows(node.count, node.used() + n) => {
+            Some(node) if fill.takes(node, v.len(), None) => {
                 let cap = node.heap_bytes();
                 node.push_front(v);
                 node.start = self.base;
@@ -722,8 +774,7 @@ impl List {
             return self.push_back(v, fill);
         }
         let (k, i) = self.locate(index);
-        let n = entry_size(v.len());
-        let fits = |node: &Node| fill.allows(node.count, node.used() + n);
+        let fits = |node: &Node| fill.takes(node, v.len(), None);
         if fits(&self.nodes[k]) {
             self.nodes[k].insert(i, v);
         } else if i == 0 && k > 0 && fits(&self.nodes[k - 1]) {
@@ -733,12 +784,10 @@ impl List {
             // Split the full node at the insertion point; the new element ends the head
             // or starts the tail, whichever is smaller, or gets a node of its own.
             let mut tail = node.split_off(i);
-            if node.count == 0
-                || (node.used() <= tail.used() && fill.allows(node.count, node.used() + n))
-            {
+            if node.count == 0 || (node.used() <= tail.used() && fits(node)) {
                 node.push_back(v);
                 self.nodes.insert(k + 1, tail);
-            } else if fill.allows(tail.count, tail.used() + n) {
+            } else if fits(&tail) {
                 tail.push_front(v);
                 self.nodes.insert(k + 1, tail);
             } else {
@@ -769,9 +818,9 @@ impl List {
     pub fn set(&mut self, index: usize, v: &[u8], fill: Fill) {
         let (k, i) = self.locate(index);
         let node = &mut self.nodes[k];
-        let old = entry_size(node.get(i).len());
-        let n = entry_size(v.len());
-        if n <= old || fill.allows(node.count - 1, node.used() - old + n) {
+        let old = node.get(i).len();
+        let shrinks = entry_size(v.len()) <= entry_size(old) && !fill.large(v.len());
+        if shrinks || fill.takes(node, v.len(), Some(old)) {
             node.remove(i);
             node.insert(i, v);
             self.recount();

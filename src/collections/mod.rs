@@ -85,6 +85,9 @@ pub struct Thresholds {
     pub list_max_listpack_size: AtomicI64,
     /// `list-compress-depth`: accepted and reported; slabd does not compress lists.
     pub list_compress_depth: AtomicI64,
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD`: list elements of at least this many bytes
+    /// are alone in their node (Redis's plain nodes; 1 GiB unless a test lowers it).
+    pub list_packed_threshold: AtomicUsize,
 }
 
 impl Default for Thresholds {
@@ -97,6 +100,7 @@ impl Default for Thresholds {
             zset_max_listpack_value: AtomicUsize::new(64),
             list_max_listpack_size: AtomicI64::new(-2),
             list_compress_depth: AtomicI64::new(0),
+            list_packed_threshold: AtomicUsize::new(list::DEFAULT_PACKED_THRESHOLD),
         }
     }
 }
@@ -180,7 +184,10 @@ impl Thresholds {
     }
 
     pub fn list(&self) -> list::Fill {
-        list::Fill(self.list_max_listpack_size.load(Relaxed))
+        list::Fill {
+            size: self.list_max_listpack_size.load(Relaxed),
+            packed_threshold: self.list_packed_threshold.load(Relaxed),
+        }
     }
 }
 

@@ -43,24 +43,24 @@ fn pushes_and_pops_at_both_ends() {
 fn large_list_splits_into_8k_nodes() {
     let mut l = List::new();
     for i in 0..100_000u32 {
-        l.push_back(format!("{i:010}").as_bytes(), Fill(-2));
+        l.push_back(format!("{i:010}").as_bytes(), Fill::new(-2));
     }
     // 12 bytes an entry, 8192-byte nodes: 682 entries a node.
     assert_eq!(l.node_count(), 100_000usize.div_ceil(682));
     assert_eq!(l.get(50_000), Some(&b"0000050000"[..]));
     assert_eq!(l.get(99_999), Some(&b"0000099999"[..]));
     assert_eq!(l.get(100_000), None);
-    assert!(l.to_packed(Fill(-2), false).is_none());
+    assert!(l.to_packed(Fill::new(-2), false).is_none());
 }
 
 #[test]
 fn positive_fill_counts_entries() {
     let mut l = List::new();
     for i in 0..10u8 {
-        l.push_back(&[i], Fill(3));
+        l.push_back(&[i], Fill::new(3));
     }
     assert_eq!(l.node_count(), 4);
-    l.insert(1, b"x", Fill(3));
+    l.insert(1, b"x", Fill::new(3));
     assert_eq!(l.get(1), Some(&b"x"[..]));
     assert_eq!(l.len(), 11);
 }
@@ -136,7 +136,7 @@ fn check(list: &List, model: &VecDeque<Vec<u8>>) {
     }
     let rev: Vec<_> = list.iter_rev_from(model.len().wrapping_sub(1)).collect();
     assert_eq!(rev.len(), model.len());
-    if let Some(p) = list.to_packed(Fill(4), false) {
+    if let Some(p) = list.to_packed(Fill::new(4), false) {
         assert!(Packed::validate(&p));
         assert_eq!(contents(&List::from_packed(Packed(&p))), contents(list));
     }
@@ -144,9 +144,17 @@ fn check(list: &List, model: &VecDeque<Vec<u8>>) {
 
 proptest! {
     #[test]
-    fn behaves_as_a_deque(ops in proptest::collection::vec(op(), 0..200), fill in -2i64..6) {
-        // Fill -2 keeps one node; small positive fills exercise splits.
-        let fill = Fill(if fill < 0 { fill } else { fill + 1 });
+    fn behaves_as_a_deque(
+        ops in proptest::collection::vec(op(), 0..200),
+        fill in -2i64..6,
+        plain in prop_oneof![Just(2usize), Just(200), Just(DEFAULT_PACKED_THRESHOLD)],
+    ) {
+        // Fill -2 keeps one node; small positive fills exercise splits; a low packed
+        // threshold puts 2-byte or 200+-byte elements in nodes of their own.
+        let fill = Fill {
+            size: if fill < 0 { fill } else { fill + 1 },
+            packed_threshold: plain,
+        };
         let mut list = List::new();
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         for op in ops {
@@ -206,6 +214,7 @@ proptest! {
                 _ => {}
             }
             check(&list, &model);
+            prop_assert!(list.large_alone(fill), "a large element shares a node");
         }
     }
 }

@@ -316,18 +316,22 @@ impl Tree {
         it
     }
 
-    /// Adds a member that is not in the set.
-    pub fn insert(&mut self, member: &[u8], score: f64) {
-        debug_assert!(self.find_leaf(member).is_none());
-        // Route with "≤" so that a key equal to a (stale) separator goes right of it.
+    /// The leaf where (`score`, `member`) belongs. Routes with "≤" so that a key equal
+    /// to a (stale) separator goes right of it.
+    fn leaf_for(&self, score: f64, member: &[u8]) -> u32 {
         let mut node = self.root;
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
             node = n.children[n.route_key(score, member)];
         }
-        let leaf_id = node;
-        let before = |s: f64, m: &[u8]| cmp_key((s, m), (score, member)) != Ordering::Greater;
-        let (i, pos) = self.leaves[leaf_id as usize].lower_bound(&before);
+        node
+    }
+
+    /// Adds a member that is not in the set.
+    pub fn insert(&mut self, member: &[u8], score: f64) {
+        debug_assert!(self.find_leaf(member).is_none());
+        let leaf_id = self.leaf_for(score, member);
+        let (i, pos) = self.leaves[leaf_id as usize].upper_bound_key(score, member);
         let h = self.hash(member);
         let leaf = &mut self.leaves[leaf_id as usize];
         let cap = leaf.buf.capacity();
@@ -529,6 +533,10 @@ impl Tree {
     /// its leaf (one lookup, no index change: an increment of a leaderboard score);
     /// otherwise it moves, as a removal and an insertion.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
+        // The leaf the member would move to is loaded first (inner nodes are mostly in
+        // cache; its leaf is not), so that its lines arrive while the index probe and
+        // the member's own leaf miss, instead of after them.
+        self.leaves[self.leaf_for(score, member) as usize].touch();
         let Some((leaf_id, i, at, _)) = self.find(member) else {
             return false;
         };

@@ -1,11 +1,14 @@
-//! The DEBUG subcommands Redis's test suite uses to provoke slow commands and hold the
-//! background work still: `DEBUG SLEEP`, `DEBUG SET-ACTIVE-EXPIRE`, `DEBUG PAUSE-CRON`.
+//! The DEBUG subcommands Redis's test suite uses to provoke slow commands, hold the
+//! background work still and shape lists: `DEBUG SLEEP`, `DEBUG SET-ACTIVE-EXPIRE`,
+//! `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`.
 //! (DEBUG itself, with RELOAD, LOADAOF and OBJECT, is in persistence.rs; it hands these
 //! here.)
 
 use std::sync::atomic::Ordering;
 
 use super::Call;
+use crate::collections::list::packed_threshold;
+use crate::directives::parse_memory;
 use crate::protocol::resp::Args;
 
 /// Runs `DEBUG <sub> ...` if `sub` is one of this file's; false if it is not.
@@ -23,6 +26,16 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     } else if sub.eq_ignore_ascii_case(b"pause-cron") {
         hub.cron_paused
             .store(atoi(args.get(2)) != 0, Ordering::Relaxed);
+    } else if sub.eq_ignore_ascii_case(b"quicklist-packed-threshold") {
+        let Some(bytes) = memtoull(args.get(2)).and_then(packed_threshold) else {
+            call.w
+                .error(b"ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+            return true;
+        };
+        call.ctx
+            .collections
+            .list_packed_threshold
+            .store(bytes, Ordering::Relaxed);
     } else {
         return false;
     }
@@ -53,6 +66,20 @@ fn leading_float(s: &[u8]) -> f64 {
         .filter(|&n| s.is_char_boundary(n))
         .find_map(|n| s[..n].parse::<f64>().ok())
         .unwrap_or(0.0)
+}
+
+/// Redis's `memtoull`: digits and an optional unit (b, k, kb, m, mb, g, gb); no sign.
+fn memtoull(s: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(s).ok()?;
+    if s.starts_with('-') {
+        return None;
+    }
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        // strtoull of no digits: 0, when the unit is one Redis knows.
+        return parse_memory(&format!("0{s}")).map(|_| 0);
+    }
+    parse_memory(s).and_then(|v| u64::try_from(v).ok())
 }
 
 /// C's atoi: an optional sign and the digits that follow (0 when there are none).
@@ -92,5 +119,11 @@ mod tests {
         assert_eq!(atoi(b"0"), 0);
         assert_eq!(atoi(b" -12x"), -12);
         assert_eq!(atoi(b"yes"), 0);
+        assert_eq!(memtoull(b"1b"), Some(1));
+        assert_eq!(memtoull(b"10kb"), Some(10 * 1024));
+        assert_eq!(memtoull(b"2k"), Some(2000));
+        assert_eq!(memtoull(b"0"), Some(0));
+        assert_eq!(memtoull(b"-1"), None);
+        assert_eq!(memtoull(b"5x"), None);
     }
 }
