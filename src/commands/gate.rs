@@ -19,7 +19,11 @@
 //! writes a socket ([`Gates::pause`]) and takes it again when it next runs a request
 //! ([`Gates::resume`], at the start of `commands::process`). An exclusive section so
 //! waits for at most the request another worker is running, not for its whole turn of
-//! system calls, and while one worker runs a script the others still move bytes. Lock order: `exclusive` → gates in index order → the
+//! system calls, and while one worker runs a script the others still move bytes. Only while
+//! a section is waiting or running ([`Gates::pause`] reads a count of them): with none, the
+//! worker keeps its gate through the I/O, and a plain request costs no lock at all beyond
+//! the turn's one (a section that starts meanwhile waits for the worker's next I/O or the
+//! end of its turn). Lock order: `exclusive` → gates in index order → the
 //! store's own locks. A worker never waits for `exclusive` while holding its gate, so the
 //! holder of `exclusive` always gets every gate once the turns in progress end.
 //!
@@ -91,6 +95,9 @@ pub struct Gates {
     busy: AtomicBool,
     /// The worker running the busy script (`usize::MAX`: none or not a worker).
     busy_worker: AtomicUsize,
+    /// Exclusive sections waiting for the gates or running: while 0, workers keep their
+    /// gates through socket I/O ([`Gates::pause`]).
+    sections: AtomicUsize,
 }
 
 impl std::fmt::Debug for Gates {
@@ -111,6 +118,7 @@ impl Gates {
             exclusive: Mutex::new(()),
             busy: AtomicBool::new(false),
             busy_worker: AtomicUsize::new(usize::MAX),
+            sections: AtomicUsize::new(0),
         }
     }
 
@@ -122,8 +130,13 @@ impl Gates {
     }
 
     /// Gives back this thread's gate while its turn does socket I/O (no command runs until
-    /// [`Gates::resume`]). Fair: an exclusive section waiting for the gate gets it first.
+    /// [`Gates::resume`]) if an exclusive section waits or runs; otherwise keeps it (one
+    /// load; no unlock now and no lock at the next request). Fair: an exclusive section
+    /// waiting for the gate gets it first.
     pub fn pause(&self) {
+        if self.sections.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         HELD.with(|h| {
             let mut held = h.borrow_mut();
             if let Held::Turn(_, worker) = *held {
@@ -197,6 +210,8 @@ impl Gates {
             }
             Held::Paused(worker) => Some(worker),
         };
+        // Counted before it waits, so workers give their gates back at their next I/O.
+        self.sections.fetch_add(1, Ordering::SeqCst);
         let lock = self.exclusive.lock();
         let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
@@ -258,6 +273,7 @@ impl Drop for SectionEnd<'_> {
         };
         drop(all);
         drop(self.lock.take());
+        self.gates.sections.fetch_sub(1, Ordering::SeqCst);
         let turn = match (self.worker, own) {
             (Some(w), Some(guard)) => Held::Turn(guard, w),
             (Some(w), None) => Held::Turn(lock_gate(&self.gates.gates[w].0), w),
@@ -303,6 +319,40 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    #[test]
+    fn a_worker_keeps_its_gate_through_io_until_a_section_waits_for_it() {
+        let gates = Arc::new(Gates::new(2));
+        gates.begin_turn(1);
+        gates.pause();
+        // No section anywhere: the gate stays taken through the I/O.
+        assert!(gates.gates[1].0.is_locked());
+        gates.resume();
+        // A section on another thread now waits; the turn goes on, and its next I/O
+        // gives the gate back (the section runs mid-turn, between two requests).
+        let entered = Arc::new(AtomicBool::new(false));
+        let section = {
+            let (gates, entered) = (gates.clone(), entered.clone());
+            std::thread::spawn(move || gates.exclusive(|_| entered.store(true, Ordering::SeqCst)))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !entered.load(Ordering::SeqCst) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the section never got the gate"
+            );
+            gates.pause();
+            std::thread::yield_now();
+            gates.resume();
+        }
+        section.join().unwrap();
+        // Taken back at the request after the section; kept again through the next I/O.
+        assert!(gates.gates[1].0.is_locked());
+        gates.pause();
+        assert!(gates.gates[1].0.is_locked());
+        gates.end_turn();
+        assert!(!gates.gates[1].0.is_locked());
     }
 
     #[test]
