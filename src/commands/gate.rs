@@ -69,6 +69,29 @@ enum Held {
     /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
     /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
     Exclusive(Vec<GateGuard>, Option<usize>),
+    /// A worker whose exclusive section ended: it keeps the section (see [`Kept`]) until
+    /// its turn next does socket I/O or ends.
+    Kept(Kept),
+}
+
+/// An ended exclusive section a worker keeps: the `exclusive` mutex and every gate (its
+/// own at index `worker`). The next section of the same batch of requests starts at
+/// once; [`Gates::pause`] and [`Gates::end_turn`] give it all back.
+struct Kept {
+    lock: GateGuard,
+    gates: Vec<GateGuard>,
+    worker: usize,
+}
+
+impl Kept {
+    /// Gives back every gate, then the `exclusive` mutex, fairly (a worker waiting for a
+    /// gate or a section gets it before this one takes it again).
+    fn release(self) {
+        for gate in self.gates {
+            ArcMutexGuard::unlock_fair(gate);
+        }
+        ArcMutexGuard::unlock_fair(self.lock);
+    }
 }
 
 thread_local! {
@@ -86,7 +109,7 @@ pub fn set_busy_loop(f: fn()) {
 /// Every worker's gate, and the mutex that orders exclusive sections.
 pub struct Gates {
     gates: Box<[Gate]>,
-    exclusive: Mutex<()>,
+    exclusive: Arc<Mutex<()>>,
     /// A script past its busy threshold runs: other clients get `-BUSY`.
     busy: AtomicBool,
     /// The worker running the busy script (`usize::MAX`: none or not a worker).
@@ -108,7 +131,7 @@ impl Gates {
             gates: (0..workers.max(1))
                 .map(|_| Gate(Arc::new(Mutex::new(()))))
                 .collect(),
-            exclusive: Mutex::new(()),
+            exclusive: Arc::new(Mutex::new(())),
             busy: AtomicBool::new(false),
             busy_worker: AtomicUsize::new(usize::MAX),
         }
@@ -121,21 +144,27 @@ impl Gates {
         HELD.with(|h| *h.borrow_mut() = Held::Turn(guard, worker));
     }
 
-    /// Gives back this thread's gate while its turn does socket I/O (no command runs until
-    /// [`Gates::resume`]). Fair: an exclusive section waiting for the gate gets it first.
+    /// Gives back this thread's gate (and a kept exclusive section) while its turn does
+    /// socket I/O (no command runs until [`Gates::resume`]). Fair: an exclusive section
+    /// waiting for the gate gets it first.
     pub fn pause(&self) {
         HELD.with(|h| {
             let mut held = h.borrow_mut();
-            if let Held::Turn(_, worker) = *held {
-                if let Held::Turn(guard, _) = std::mem::replace(&mut *held, Held::Paused(worker)) {
-                    ArcMutexGuard::unlock_fair(guard);
-                }
+            let worker = match *held {
+                Held::Turn(_, worker) => worker,
+                Held::Kept(Kept { worker, .. }) => worker,
+                _ => return,
+            };
+            match std::mem::replace(&mut *held, Held::Paused(worker)) {
+                Held::Turn(guard, _) => ArcMutexGuard::unlock_fair(guard),
+                Held::Kept(kept) => kept.release(),
+                _ => {}
             }
         });
     }
 
     /// Takes this thread's gate back after [`Gates::pause`] (before a request runs); does
-    /// nothing when it holds it.
+    /// nothing when it holds it (or keeps an exclusive section).
     pub fn resume(&self) {
         HELD.with(|h| {
             let mut held = h.borrow_mut();
@@ -148,11 +177,13 @@ impl Gates {
     /// Ends the turn begun on this thread: gives the gate back, fairly, so that an
     /// exclusive section waiting for it gets it before this worker's next turn.
     pub fn end_turn(&self) {
-        HELD.with(|h| {
-            if let Held::Turn(guard, _) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
-                ArcMutexGuard::unlock_fair(guard);
-            }
-        });
+        HELD.with(
+            |h| match std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
+                Held::Turn(guard, _) => ArcMutexGuard::unlock_fair(guard),
+                Held::Kept(kept) => kept.release(),
+                _ => {}
+            },
+        );
     }
 
     /// A script past its busy threshold is running (others answer `-BUSY`).
@@ -189,16 +220,30 @@ impl Gates {
             return f(&Section(()));
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
-        let worker = match own {
-            Held::Exclusive(..) | Held::Nothing => None,
-            Held::Turn(guard, worker) => {
-                drop(guard);
-                Some(worker)
+        let (lock, all, worker) = match own {
+            // The section this worker kept from its previous request: nothing to take.
+            Held::Kept(Kept {
+                lock,
+                gates,
+                worker,
+            }) => (lock, gates, Some(worker)),
+            own => {
+                let worker = match own {
+                    Held::Turn(guard, worker) => {
+                        drop(guard);
+                        Some(worker)
+                    }
+                    Held::Paused(worker) => Some(worker),
+                    _ => None,
+                };
+                let lock = Mutex::lock_arc(&self.exclusive);
+                (
+                    lock,
+                    self.gates.iter().map(|g| lock_gate(&g.0)).collect(),
+                    worker,
+                )
             }
-            Held::Paused(worker) => Some(worker),
         };
-        let lock = self.exclusive.lock();
-        let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
@@ -230,10 +275,11 @@ impl Gates {
 pub struct Section(());
 
 /// Ends an exclusive section: lowers a raised busy flag once no turn that saw it raised is
-/// still running, gives every gate back, then takes the running worker's own again.
+/// still running; a worker keeps the section ([`Held::Kept`]) for the rest of its batch,
+/// any other thread gives every gate back.
 struct SectionEnd<'a> {
     gates: &'a Gates,
-    lock: Option<parking_lot::MutexGuard<'a, ()>>,
+    lock: Option<GateGuard>,
     worker: Option<usize>,
 }
 
@@ -249,6 +295,23 @@ impl Drop for SectionEnd<'_> {
             // lowering the flag.
             all = self.gates.gates.iter().map(|g| lock_gate(&g.0)).collect();
             self.gates.busy.store(false, Ordering::SeqCst);
+        }
+        // A worker keeps the section until its turn next reads or writes a socket: a
+        // pipelined batch of scripts or transactions takes it once, not once per request,
+        // and two workers running them do not hand it back and forth (a futex wake and
+        // sleep each time) for every request.
+        if let (Some(worker), Some(lock)) = (self.worker, self.lock.take()) {
+            if all.len() == self.gates.gates.len() {
+                HELD.with(|h| {
+                    *h.borrow_mut() = Held::Kept(Kept {
+                        lock,
+                        gates: all,
+                        worker,
+                    })
+                });
+                return;
+            }
+            self.lock = Some(lock);
         }
         // The running worker keeps its own gate (the rest of its request runs under it)
         // rather than giving it back and queueing for it behind the next section.
@@ -303,6 +366,33 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    #[test]
+    fn a_worker_keeps_its_ended_section_until_it_pauses() {
+        let gates = Arc::new(Gates::new(2));
+        let ran = Arc::new(AtomicBool::new(false));
+        gates.begin_turn(0);
+        gates.exclusive(|_| {});
+        let other = {
+            let (gates, ran) = (gates.clone(), ran.clone());
+            std::thread::spawn(move || {
+                gates.begin_turn(1);
+                ran.store(true, Ordering::SeqCst);
+                gates.end_turn();
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // Still kept: the next section of the batch starts without waiting.
+        assert!(!ran.load(Ordering::SeqCst));
+        gates.exclusive(|_| {});
+        assert!(!ran.load(Ordering::SeqCst));
+        // Socket I/O gives it all back; the other worker's turn runs.
+        gates.pause();
+        other.join().unwrap();
+        assert!(ran.load(Ordering::SeqCst));
+        gates.resume();
+        gates.end_turn();
     }
 
     #[test]
