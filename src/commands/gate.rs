@@ -19,7 +19,11 @@
 //! writes a socket ([`Gates::pause`]) and takes it again when it next runs a request
 //! ([`Gates::resume`], at the start of `commands::process`). An exclusive section so
 //! waits for at most the request another worker is running, not for its whole turn of
-//! system calls, and while one worker runs a script the others still move bytes. Lock order: `exclusive` → gates in index order → the
+//! system calls, and while one worker runs a script the others still move bytes. Only while
+//! a section is waiting or running ([`Gates::pause`] reads a count of them): with none, the
+//! worker keeps its gate through the I/O, and a plain request costs no lock at all beyond
+//! the turn's one (a section that starts meanwhile waits for the worker's next I/O or the
+//! end of its turn). Lock order: `exclusive` → gates in index order → the
 //! store's own locks. A worker never waits for `exclusive` while holding its gate, so the
 //! holder of `exclusive` always gets every gate once the turns in progress end.
 //!
@@ -69,29 +73,6 @@ enum Held {
     /// Inside an exclusive section (nested EXEC → EVAL runs in place), holding these
     /// gates (none once opened for `-BUSY`), run by this worker (if a worker).
     Exclusive(Vec<GateGuard>, Option<usize>),
-    /// A worker whose exclusive section ended: it keeps the section (see [`Kept`]) until
-    /// its turn next does socket I/O or ends.
-    Kept(Kept),
-}
-
-/// An ended exclusive section a worker keeps: the `exclusive` mutex and every gate (its
-/// own at index `worker`). The next section of the same batch of requests starts at
-/// once; [`Gates::pause`] and [`Gates::end_turn`] give it all back.
-struct Kept {
-    lock: GateGuard,
-    gates: Vec<GateGuard>,
-    worker: usize,
-}
-
-impl Kept {
-    /// Gives back every gate, then the `exclusive` mutex, fairly (a worker waiting for a
-    /// gate or a section gets it before this one takes it again).
-    fn release(self) {
-        for gate in self.gates {
-            ArcMutexGuard::unlock_fair(gate);
-        }
-        ArcMutexGuard::unlock_fair(self.lock);
-    }
 }
 
 thread_local! {
@@ -109,11 +90,14 @@ pub fn set_busy_loop(f: fn()) {
 /// Every worker's gate, and the mutex that orders exclusive sections.
 pub struct Gates {
     gates: Box<[Gate]>,
-    exclusive: Arc<Mutex<()>>,
+    exclusive: Mutex<()>,
     /// A script past its busy threshold runs: other clients get `-BUSY`.
     busy: AtomicBool,
     /// The worker running the busy script (`usize::MAX`: none or not a worker).
     busy_worker: AtomicUsize,
+    /// Exclusive sections waiting for the gates or running: while 0, workers keep their
+    /// gates through socket I/O ([`Gates::pause`]).
+    sections: AtomicUsize,
 }
 
 impl std::fmt::Debug for Gates {
@@ -131,9 +115,10 @@ impl Gates {
             gates: (0..workers.max(1))
                 .map(|_| Gate(Arc::new(Mutex::new(()))))
                 .collect(),
-            exclusive: Arc::new(Mutex::new(())),
+            exclusive: Mutex::new(()),
             busy: AtomicBool::new(false),
             busy_worker: AtomicUsize::new(usize::MAX),
+            sections: AtomicUsize::new(0),
         }
     }
 
@@ -144,27 +129,26 @@ impl Gates {
         HELD.with(|h| *h.borrow_mut() = Held::Turn(guard, worker));
     }
 
-    /// Gives back this thread's gate (and a kept exclusive section) while its turn does
-    /// socket I/O (no command runs until [`Gates::resume`]). Fair: an exclusive section
+    /// Gives back this thread's gate while its turn does socket I/O (no command runs until
+    /// [`Gates::resume`]) if an exclusive section waits or runs; otherwise keeps it (one
+    /// load; no unlock now and no lock at the next request). Fair: an exclusive section
     /// waiting for the gate gets it first.
     pub fn pause(&self) {
+        if self.sections.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         HELD.with(|h| {
             let mut held = h.borrow_mut();
-            let worker = match *held {
-                Held::Turn(_, worker) => worker,
-                Held::Kept(Kept { worker, .. }) => worker,
-                _ => return,
-            };
-            match std::mem::replace(&mut *held, Held::Paused(worker)) {
-                Held::Turn(guard, _) => ArcMutexGuard::unlock_fair(guard),
-                Held::Kept(kept) => kept.release(),
-                _ => {}
+            if let Held::Turn(_, worker) = *held {
+                if let Held::Turn(guard, _) = std::mem::replace(&mut *held, Held::Paused(worker)) {
+                    ArcMutexGuard::unlock_fair(guard);
+                }
             }
         });
     }
 
     /// Takes this thread's gate back after [`Gates::pause`] (before a request runs); does
-    /// nothing when it holds it (or keeps an exclusive section).
+    /// nothing when it holds it.
     pub fn resume(&self) {
         HELD.with(|h| {
             let mut held = h.borrow_mut();
@@ -177,13 +161,11 @@ impl Gates {
     /// Ends the turn begun on this thread: gives the gate back, fairly, so that an
     /// exclusive section waiting for it gets it before this worker's next turn.
     pub fn end_turn(&self) {
-        HELD.with(
-            |h| match std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
-                Held::Turn(guard, _) => ArcMutexGuard::unlock_fair(guard),
-                Held::Kept(kept) => kept.release(),
-                _ => {}
-            },
-        );
+        HELD.with(|h| {
+            if let Held::Turn(guard, _) = std::mem::replace(&mut *h.borrow_mut(), Held::Nothing) {
+                ArcMutexGuard::unlock_fair(guard);
+            }
+        });
     }
 
     /// A script past its busy threshold is running (others answer `-BUSY`).
@@ -220,30 +202,18 @@ impl Gates {
             return f(&Section(()));
         }
         let own = HELD.with(|h| std::mem::replace(&mut *h.borrow_mut(), Held::Nothing));
-        let (lock, all, worker) = match own {
-            // The section this worker kept from its previous request: nothing to take.
-            Held::Kept(Kept {
-                lock,
-                gates,
-                worker,
-            }) => (lock, gates, Some(worker)),
-            own => {
-                let worker = match own {
-                    Held::Turn(guard, worker) => {
-                        drop(guard);
-                        Some(worker)
-                    }
-                    Held::Paused(worker) => Some(worker),
-                    _ => None,
-                };
-                let lock = Mutex::lock_arc(&self.exclusive);
-                (
-                    lock,
-                    self.gates.iter().map(|g| lock_gate(&g.0)).collect(),
-                    worker,
-                )
+        let worker = match own {
+            Held::Exclusive(..) | Held::Nothing => None,
+            Held::Turn(guard, worker) => {
+                drop(guard);
+                Some(worker)
             }
+            Held::Paused(worker) => Some(worker),
         };
+        // Counted before it waits, so workers give their gates back at their next I/O.
+        self.sections.fetch_add(1, Ordering::SeqCst);
+        let lock = self.exclusive.lock();
+        let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
@@ -275,11 +245,10 @@ impl Gates {
 pub struct Section(());
 
 /// Ends an exclusive section: lowers a raised busy flag once no turn that saw it raised is
-/// still running; a worker keeps the section ([`Held::Kept`]) for the rest of its batch,
-/// any other thread gives every gate back.
+/// still running, gives every gate back, then takes the running worker's own again.
 struct SectionEnd<'a> {
     gates: &'a Gates,
-    lock: Option<GateGuard>,
+    lock: Option<parking_lot::MutexGuard<'a, ()>>,
     worker: Option<usize>,
 }
 
@@ -296,23 +265,6 @@ impl Drop for SectionEnd<'_> {
             all = self.gates.gates.iter().map(|g| lock_gate(&g.0)).collect();
             self.gates.busy.store(false, Ordering::SeqCst);
         }
-        // A worker keeps the section until its turn next reads or writes a socket: a
-        // pipelined batch of scripts or transactions takes it once, not once per request,
-        // and two workers running them do not hand it back and forth (a futex wake and
-        // sleep each time) for every request.
-        if let (Some(worker), Some(lock)) = (self.worker, self.lock.take()) {
-            if all.len() == self.gates.gates.len() {
-                HELD.with(|h| {
-                    *h.borrow_mut() = Held::Kept(Kept {
-                        lock,
-                        gates: all,
-                        worker,
-                    })
-                });
-                return;
-            }
-            self.lock = Some(lock);
-        }
         // The running worker keeps its own gate (the rest of its request runs under it)
         // rather than giving it back and queueing for it behind the next section.
         let own = match self.worker {
@@ -321,6 +273,7 @@ impl Drop for SectionEnd<'_> {
         };
         drop(all);
         drop(self.lock.take());
+        self.gates.sections.fetch_sub(1, Ordering::SeqCst);
         let turn = match (self.worker, own) {
             (Some(w), Some(guard)) => Held::Turn(guard, w),
             (Some(w), None) => Held::Turn(lock_gate(&self.gates.gates[w].0), w),
@@ -369,30 +322,37 @@ mod tests {
     }
 
     #[test]
-    fn a_worker_keeps_its_ended_section_until_it_pauses() {
+    fn a_worker_keeps_its_gate_through_io_until_a_section_waits_for_it() {
         let gates = Arc::new(Gates::new(2));
-        let ran = Arc::new(AtomicBool::new(false));
-        gates.begin_turn(0);
-        gates.exclusive(|_| {});
-        let other = {
-            let (gates, ran) = (gates.clone(), ran.clone());
-            std::thread::spawn(move || {
-                gates.begin_turn(1);
-                ran.store(true, Ordering::SeqCst);
-                gates.end_turn();
-            })
-        };
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        // Still kept: the next section of the batch starts without waiting.
-        assert!(!ran.load(Ordering::SeqCst));
-        gates.exclusive(|_| {});
-        assert!(!ran.load(Ordering::SeqCst));
-        // Socket I/O gives it all back; the other worker's turn runs.
+        gates.begin_turn(1);
         gates.pause();
-        other.join().unwrap();
-        assert!(ran.load(Ordering::SeqCst));
+        // No section anywhere: the gate stays taken through the I/O.
+        assert!(gates.gates[1].0.is_locked());
         gates.resume();
+        // A section on another thread now waits; the turn goes on, and its next I/O
+        // gives the gate back (the section runs mid-turn, between two requests).
+        let entered = Arc::new(AtomicBool::new(false));
+        let section = {
+            let (gates, entered) = (gates.clone(), entered.clone());
+            std::thread::spawn(move || gates.exclusive(|_| entered.store(true, Ordering::SeqCst)))
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !entered.load(Ordering::SeqCst) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the section never got the gate"
+            );
+            gates.pause();
+            std::thread::yield_now();
+            gates.resume();
+        }
+        section.join().unwrap();
+        // Taken back at the request after the section; kept again through the next I/O.
+        assert!(gates.gates[1].0.is_locked());
+        gates.pause();
+        assert!(gates.gates[1].0.is_locked());
         gates.end_turn();
+        assert!(!gates.gates[1].0.is_locked());
     }
 
     #[test]
