@@ -146,13 +146,38 @@ fn save_and_restart_keeps_both_protocols_data() {
 #[test]
 fn keys_that_expire_while_down_are_gone() {
     let dir = temp_dir("expire");
-    let d = start(&dir, &[]);
-    let mut r = d.connect_resp();
-    assert_eq!(cmd(&mut r, &["SET", "short", "v", "PX", "1200"]), "+OK\r\n");
-    assert_eq!(cmd(&mut r, &["SET", "long", "v", "EX", "100"]), "+OK\r\n");
-    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
-    drop(d);
-    std::thread::sleep(Duration::from_millis(2100));
+    // The dump must hold `short` with its expiry still ahead; on a loaded machine the
+    // SAVE can come after a short TTL has passed (then the save rightly skips the key),
+    // so the TTL grows until the dump holds it. The restart then waits for the expiry
+    // written in the dump, not for a fixed time.
+    let mut saved = None;
+    for px in ["1200", "5000", "20000"] {
+        let d = start(&dir, &[]);
+        let mut r = d.connect_resp();
+        assert_eq!(cmd(&mut r, &["SET", "short", "v", "PX", px]), "+OK\r\n");
+        assert_eq!(cmd(&mut r, &["SET", "long", "v", "EX", "100"]), "+OK\r\n");
+        assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+        drop(d);
+        let dump = entries(&dir.join("dump.rdb"));
+        assert!(dump
+            .iter()
+            .any(|e| e.key == b"long" && e.expire_ms.is_some()));
+        if let Some(e) = dump.iter().find(|e| e.key == b"short") {
+            saved = e.expire_ms;
+            assert!(saved.is_some(), "short saved without its expiry");
+            break;
+        }
+    }
+    let expire_ms = saved.expect("short was never saved before it expired");
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    while now_ms() <= expire_ms + 50 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let d = start(&dir, &[]);
     let mut r = d.connect_resp();
     assert_eq!(cmd(&mut r, &["EXISTS", "short", "long"]), ":1\r\n");

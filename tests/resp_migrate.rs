@@ -10,8 +10,8 @@ mod resp_wire;
 
 use std::net::TcpListener;
 
-use common::Daemon;
-use resp_wire::{daemon, int, Resp};
+use common::{Conn, Daemon};
+use resp_wire::{daemon, encode, int, Resp};
 
 /// The target's address as MIGRATE's first two arguments.
 fn target(d: &Daemon) -> (String, String) {
@@ -239,5 +239,44 @@ fn connections_to_a_target_are_kept_reselected_replaced_and_closed_when_idle() {
     assert!(
         start.elapsed().as_secs() >= 8,
         "closed before it was idle 10 s"
+    );
+}
+
+#[test]
+fn a_migrate_waiting_for_its_target_leaves_the_worker_serving_and_keeps_keys_written_meanwhile() {
+    // One worker: a MIGRATE that held it would keep every other client waiting.
+    let src = daemon(&["-t", "1"]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut a = src.connect_resp();
+    let mut c = src.connect_resp();
+    a.check(&["SET", "k1", "one"], "+OK\r\n");
+    a.check(&["SET", "k2", "two"], "+OK\r\n");
+    a.send(&encode(&[
+        b"MIGRATE",
+        b"127.0.0.1",
+        port.as_bytes(),
+        b"",
+        b"0",
+        b"20000",
+        b"KEYS",
+        b"k1",
+        b"k2",
+    ]));
+    let (peer, _) = listener.accept().unwrap();
+    let mut peer = Conn::new(peer);
+    let select = encode(&[b"SELECT", b"0"]);
+    assert_eq!(peer.read_exact(select.len()), select);
+    // The target has not answered: the worker serves others, and k2 is written meanwhile.
+    c.check(&["PING"], "+PONG\r\n");
+    c.check(&["SET", "k2", "new"], "+OK\r\n");
+    peer.send(b"+OK\r\n+OK\r\n+OK\r\n");
+    assert_eq!(a.reply(), b"+OK\r\n");
+    // k1 was acknowledged and deleted; k2 changed after its payload was made: it stays.
+    c.check(&["MGET", "k1", "k2"], "*2\r\n$-1\r\n$3\r\nnew\r\n");
+    let stats = a.cmd(&["INFO", "stats"]);
+    assert!(
+        stats.contains("\r\nmigrate_cached_sockets:1\r\n"),
+        "{stats}"
     );
 }

@@ -190,6 +190,20 @@ fn crawler_reclaims_expired_items_without_traffic() {
     assert_eq!(class.free_chunks, 1500);
 }
 
+/// A crawl walks a class once, however far short of its slot budget the class is: 3,000
+/// items are checked 3,000 times (the budget of 20,480 slots once walked them ~7 times).
+#[test]
+fn a_crawl_checks_each_item_once() {
+    let (s, _) = store_with(StoreConfig::default());
+    for i in 0..3000 {
+        put(&s, 0, format!("k{i}").as_bytes(), b"v", Expiry::Never);
+    }
+    s.crawl();
+    assert_eq!(s.stats().crawler_items_checked, 3000);
+    s.crawl();
+    assert_eq!(s.stats().crawler_items_checked, 6000);
+}
+
 #[test]
 fn reassign_moves_a_page_and_keeps_items_consistent() {
     let cfg = StoreConfig {

@@ -4,18 +4,22 @@ flags, alternating rounds; throughput ratios and server CPU per request (utime+s
 /proc/PID/stat over the run, divided by the requests the tool reports).
 
     python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5] [--only TEXT]
-        [--perf DIR]
+        [--perf DIR] [--warm SECS]
 
 --only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `null`, `shifting`);
 the null-server ceiling is memcaslap's text workload against `slabd -o null_server`.
 --perf records `perf record -g` of each server over each measured run into DIR.
+Each round prints the load generator's CPU per request too (user+sys of the finished child):
+with server and client sharing two cores, throughput is about 2 / (server + client µs).
+--warm SECS (default 3): the large-value memcaslap rows first run SECS of sets, unmeasured,
+so -m is written once before the measured run (slabd-load's rows warm with --warm too).
 
 Workloads: 1 KiB, 100 KiB and 1 MiB values at 50% set (slabd-load, 50 connections); memcaslap
 90% get / 10% set of 100 B values, text and --binary; 100 KiB and 1 MiB values at 50% set over
 the binary protocol (memcaslap --binary); the shifting size mix (fill with
 100 B values, flush_all, fill with 10 KiB values at the same -m, count what is stored).
 """
-import argparse, json, os, re, socket, subprocess, sys, time
+import argparse, json, os, re, resource, socket, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
@@ -80,6 +84,16 @@ def perf_start(srv, name):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def children_cpu():
+    """CPU seconds (user+sys) of this script's finished children: the load generator's
+    share of the two cores, read around one measured run."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+CLIENT = []
+
+
 def perf_stop(rec):
     if rec:
         rec.send_signal(2)
@@ -93,31 +107,48 @@ def load(srv, args, name=""):
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
     rec = perf_start(srv, name)
+    client = children_cpu()
     out = subprocess.run(base, capture_output=True, text=True, timeout=600).stdout
+    client = children_cpu() - client
     perf_stop(rec)
     cpu = srv.cpu() - before
     j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    CLIENT.append(client * 1e6 / max(j["completed"], 1))
     return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
 
 
-def memcaslap(srv, seconds, binary, value=100, sets=0.1, window=None):
+def memcaslap(srv, seconds, binary, value=100, sets=0.1, window=None, warm=0):
     """memcaslap, 50 connections: `value`-byte values, `sets` the share of sets, `window`
-    keys per connection (memcaslap's -w; its default 10k)."""
-    cfg = f"/tmp/memcached-parity-memcaslap-{value}.cfg"
-    with open(cfg, "w") as f:
-        f.write(f"key\n32 32 1\nvalue\n{value} {value} 1\ncmd\n0 {sets}\n1 {1 - sets}\n")
-    argv = ["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
-            "-t", f"{seconds}s", "-F", cfg] + (["-B"] if binary else [])
-    argv += ["-w", str(window)] if window else []
+    keys per connection (memcaslap's -w; its default 10k). `warm`: seconds of sets only
+    first, unmeasured, so the item memory is written once before the measured run."""
+    def argv_for(secs, share):
+        cfg = f"/tmp/memcached-parity-memcaslap-{value}-{share}.cfg"
+        with open(cfg, "w") as f:
+            f.write(f"key\n32 32 1\nvalue\n{value} {value} 1\ncmd\n0 {share}\n"
+                    f"1 {1 - share:.2f}\n")
+        argv = ["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
+                "-t", f"{secs}s", "-F", cfg] + (["-B"] if binary else [])
+        return argv + (["-w", str(window)] if window else [])
+    if warm:
+        # A value's first write into never-touched item memory costs a page fault and the
+        # page's zeroing, which on this VM (virtio-balloon free page reporting: the host
+        # takes free 2 MiB blocks back) is ~2.3 s of CPU per GiB, more than the rest of a
+        # 1 MiB run: a run that fills -m while measured charges that once-per-process cost
+        # to whichever server got the colder memory. Warm both alike.
+        subprocess.run(argv_for(warm, 0.99), capture_output=True, timeout=warm + 60)
+    argv = argv_for(seconds, sets)
     before = srv.cpu()
     rec = perf_start(srv, f"memcaslap-{value}" + ("-binary" if binary else ""))
+    client = children_cpu()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60).stdout
+    client = children_cpu() - client
     perf_stop(rec)
     cpu = srv.cpu() - before
     m = re.search(r"Run time: [\d.]+s Ops: (\d+) TPS: (\d+)", out)
     if not m:
         return None
     ops, tps = int(m.group(1)), int(m.group(2))
+    CLIENT.append(client * 1e6 / max(ops, 1))
     return tps, cpu * 1e6 / max(ops, 1)
 
 
@@ -150,6 +181,8 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--perf", default=None)
+    ap.add_argument("--warm", type=int, default=3,
+                    help="seconds of sets before each measured large-value memcaslap run (0: none)")
     o = ap.parse_args()
     global PERF_DIR
     PERF_DIR = o.perf
@@ -179,6 +212,8 @@ def main():
                     srv.stop()
                 if errors:
                     print(f"   ! {kind} {title}: {errors} errors")
+                print(f"   round {r + 1} {kind} {title}: {ops:,.0f} req/s, {cpu:.1f} µs CPU/req"
+                      f" (client {CLIENT[-1]:.1f} µs/req)", flush=True)
                 res[kind].append((ops, cpu))
         rows.append((title, res))
     # Binary-protocol large values: memcaslap -B (slabd-load speaks text only). Its smallest
@@ -188,9 +223,9 @@ def main():
             ("memcaslap 90% get / 10% set, 100 B", False, ["-m", "256"], {}),
             ("memcaslap --binary 90% get / 10% set, 100 B", True, ["-m", "256"], {}),
             ("memcaslap --binary 100 KiB values, 50% set", True, ["-m", "1024"],
-             {"value": 102400, "sets": 0.5, "window": "1k"}),
+             {"value": 102400, "sets": 0.5, "window": "1k", "warm": o.warm}),
             ("memcaslap --binary 1 MiB values, 50% set", True, ["-m", "1024", "-I", "2m"],
-             {"value": 1048576, "sets": 0.5, "window": "1k"})):
+             {"value": 1048576, "sets": 0.5, "window": "1k", "warm": o.warm})):
         if o.only not in title:
             continue
         res = {"slabd": [], "memcached": []}
@@ -202,6 +237,8 @@ def main():
                 finally:
                     srv.stop()
                 if got:
+                    print(f"   round {r + 1} {kind} {title}: {got[0]:,.0f} req/s, "
+                          f"{got[1]:.1f} µs CPU/req (client {CLIENT[-1]:.1f} µs/req)", flush=True)
                     res[kind].append(got)
         rows.append((title, res))
     # The ceiling: the same connection loop answering fixed bytes (`-o null_server`: END to

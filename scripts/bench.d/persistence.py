@@ -29,6 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 procs = []
 MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
+THREADS = os.environ.get("SLABD_THREADS", "2")
 
 
 def free_port():
@@ -40,7 +41,7 @@ def free_port():
 
 
 def start_slabd(d, *extra):
-    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", "2",
+    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", THREADS,
                           "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)
@@ -173,6 +174,8 @@ def always(rounds, n, pipeline=1):
             d = tempfile.mkdtemp(prefix="slabd-bench-")
             extra = ["--appendonly", "yes", "--appendfsync", "always"]
             p, port, _, _ = (start_slabd if server == "slabd" else start_redis)(d, *extra)
+            if server == "slabd" and slices_from_env():
+                set_slices(p.pid, slices_from_env())
             c0 = cpu_secs(p.pid)
             rps = bench(port, "set", n, pipeline=pipeline)["SET"]["rps"]
             cpu_us = (cpu_secs(p.pid) - c0) * 1e6 / n
@@ -204,6 +207,30 @@ def everysec(rounds, n, pipeline=1):
     return {k: (median([r for r, _ in v]), median([c for _, c in v])) for k, v in res.items()}
 
 
+def set_slices(pid, prefixes_us):
+    """Experiment: the EEVDF slice request (sched_attr.sched_runtime, Linux 6.12+) of the
+    threads whose name starts with a prefix, e.g. {"slabd-worker": 100}."""
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            comm = open(f"/proc/{pid}/task/{tid}/comm").read().strip()
+        except OSError:
+            continue
+        for prefix, us in prefixes_us.items():
+            if comm.startswith(prefix):
+                nice = os.getpriority(os.PRIO_PROCESS, int(tid))
+                attr = struct.pack("IIQiIQQQ", 48, 0, 0, nice, 0, us * 1000, 0, 0)
+                libc.syscall(314, int(tid), ctypes.create_string_buffer(attr), 0)
+
+
+def slices_from_env():
+    """SLICES="slabd-worker=100,slabd-rdb-write=100" (microseconds)."""
+    spec = os.environ.get("SLICES", "")
+    return {k: int(v) for k, v in (x.split("=") for x in spec.split(",") if x)}
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -212,7 +239,7 @@ def rss_kb(pid):
     return 0
 
 
-def bgsave(keys, size, servers=("slabd", "redis")):
+def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
     out = {}
     for server in servers:
         d = tempfile.mkdtemp(prefix="slabd-bench-")
@@ -220,6 +247,9 @@ def bgsave(keys, size, servers=("slabd", "redis")):
             p, port, _, _ = start_slabd(d)
         else:
             p, port, _, _ = start_redis(d)
+        slices = slices_from_env() if server == "slabd" else {}
+        if slices:
+            set_slices(p.pid, slices)
         bench(port, "set", keys * 2, clients=20, pipeline=64, keys=keys, size=size)
         dbsize = int(cli(port, "dbsize").strip())
         base = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
@@ -228,6 +258,7 @@ def bgsave(keys, size, servers=("slabd", "redis")):
         start_rss = peak[0]
         done = threading.Event()
         took = []
+        polls = []
 
         def trigger():
             # One connection for the whole poll: a redis-cli process every 20 ms costs
@@ -236,7 +267,15 @@ def bgsave(keys, size, servers=("slabd", "redis")):
             time.sleep(0.5)
             t0 = time.time()
             ask(conn, b"BGSAVE")
-            while b"rdb_bgsave_in_progress:1" in ask(conn, b"INFO", b"persistence"):
+            while True:
+                # Each poll's round trip, by time since the BGSAVE: when the stalls come.
+                q0 = time.time()
+                reply = ask(conn, b"INFO", b"persistence")
+                polls.append((q0 - t0, (time.time() - q0) * 1000))
+                if b"rdb_bgsave_in_progress:1" not in reply:
+                    break
+                if slices:
+                    set_slices(p.pid, slices)
                 peak.append(rss_kb(p.pid))
                 time.sleep(0.02)
             took.append(time.time() - t0)
@@ -245,7 +284,7 @@ def bgsave(keys, size, servers=("slabd", "redis")):
 
         t = threading.Thread(target=trigger)
         t.start()
-        during = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
+        during = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
         t.join()
         info = cli(port, "info", "persistence")
         if server == "redis":
@@ -263,6 +302,7 @@ def bgsave(keys, size, servers=("slabd", "redis")):
             "save_p999_ms": max(during["SET"]["p999_ms"], during["GET"]["p999_ms"]),
             "extra_mb": extra_mb,
             "save_secs": secs,
+            "slow_polls": sorted(polls, key=lambda x: -x[1])[:3],
             "dump": os.path.join(d, "dump.rdb"),
             "dir": d,
         }
@@ -289,7 +329,8 @@ def load_time(dump):
             else:
                 p, _, logf, _ = start_redis(d)
                 m = None
-                for _ in range(200):
+                # INFO may answer before a large file's load has begun: wait for the line.
+                for _ in range(6000):
                     m = re.search(r"DB loaded from disk: ([\d.]+) seconds", open(logf).read())
                     if m:
                         break
@@ -301,6 +342,17 @@ def load_time(dump):
     return res
 
 
+def make_dump(keys, size):
+    """A dump.rdb written by redis-server: `keys` strings of `size` bytes (DEBUG POPULATE,
+    stored uncompressed so the file is about keys * (size + 14) bytes)."""
+    d = tempfile.mkdtemp(prefix="slabd-bench-")
+    p, port, _, _ = start_redis(d, "--rdbcompression", "no", "--enable-debug-command", "yes")
+    cli(port, "debug", "populate", str(keys), "key", str(size))
+    cli(port, "save")
+    stop(p)
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=500000)
@@ -308,14 +360,31 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--bgsave-only", action="store_true", help="only the BGSAVE part")
+    ap.add_argument("--during", type=int, default=400000,
+                    help="with --bgsave-only: requests of the run the save starts in")
     ap.add_argument("--servers", default="slabd,redis",
                     help="with --bgsave-only: which servers, in order (slabd,redis)")
+    ap.add_argument("--load-only", action="store_true",
+                    help="only the load time of a dump.rdb redis-server wrote (--keys, --size)")
     ap.add_argument("--everysec-only", action="store_true",
                     help="only appendfsync everysec against no persistence: SET rate, CPU/request")
     ap.add_argument("--always-only", action="store_true",
                     help="only appendfsync always: SET rate and server CPU per request")
     a = ap.parse_args()
     load = open("/proc/loadavg").read().split()[0]
+    if a.load_only:
+        d = make_dump(a.keys, a.size)
+        try:
+            dump = os.path.join(d, "dump.rdb")
+            mb = os.path.getsize(dump) / 1e6
+            lt = load_time(dump)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        print(f"load time of redis-server's dump.rdb ({mb:,.0f} MB, {a.keys:,} strings of "
+              f"{a.size} bytes), median of 3: slabd {lt['slabd']:.3f} s, Redis "
+              f"{lt['redis']:.3f} s ({lt['slabd'] / max(lt['redis'], 1e-9):.2f}x); load average "
+              f"{open('/proc/loadavg').read().split()[0]}")
+        return
     if a.always_only:
         for pipe in (1, 16):
             r = always(a.rounds, a.requests // 10, pipeline=pipe)
@@ -337,14 +406,16 @@ def main():
                   f"load average {open('/proc/loadavg').read().split()[0]}", flush=True)
         return
     if a.bgsave_only:
-        bg = bgsave(a.keys, a.size, a.servers.split(","))
+        bg = bgsave(a.keys, a.size, a.servers.split(","), a.during)
         for server, r in bg.items():
             shutil.rmtree(r["dir"], ignore_errors=True)
             print(f"{server}: {r['keys']:,} keys; worst request {r['base_max_ms']:.1f} ms without a "
                   f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
                   f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
                   f"{r['save_p999_ms']:.1f} ms; extra memory {r['extra_mb']:.1f} MB; save "
-                  f"{r['save_secs']} s; load average {open('/proc/loadavg').read().split()[0]}",
+                  f"{r['save_secs']} s; load average {open('/proc/loadavg').read().split()[0]}; "
+                  f"slowest INFO polls (s into the save, ms): "
+                  + ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in r["slow_polls"]),
                   flush=True)
         return
     tp = throughput(a.rounds, a.requests)

@@ -81,20 +81,28 @@ pub fn defer_reply(slot: usize) -> bool {
 pub fn turn_end(ctx: &Context, worker: usize, flush: &mut Vec<usize>) {
     IN_TURN.with(|t| t.set(false));
     let aof = &ctx.persist.aof;
+    if !aof.is_always() {
+        // Not (or no longer) `always`: nothing waits. Every turn of every worker passes
+        // here, so with nothing held it takes, moves and allocates nothing.
+        aof.commit_mine();
+        DEFERRED.with(|d| flush.append(&mut d.borrow_mut()));
+        WAITING.with(|w| {
+            let mut w = w.borrow_mut();
+            if w.entries.is_empty() && w.owed.is_empty() {
+                return;
+            }
+            while let Some((_, mut slots)) = w.entries.pop_front() {
+                flush.extend_from_slice(&slots);
+                slots.clear();
+                w.spare.push(slots);
+            }
+            w.owed.clear();
+        });
+        return;
+    }
     let deferred = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
     WAITING.with(|w| {
         let mut w = w.borrow_mut();
-        if !aof.is_always() {
-            // Not (or no longer) `always`: nothing waits.
-            aof.commit_mine();
-            flush.extend_from_slice(&deferred);
-            let drained: Vec<_> = w.entries.drain(..).collect();
-            for (_, slots) in drained {
-                flush.extend_from_slice(&slots);
-            }
-            w.owed.clear();
-            return;
-        }
         let end = super::aof_log::take_end();
         let last = w.entries.back().map_or(0, |e| e.0);
         if !deferred.is_empty() {

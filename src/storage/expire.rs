@@ -100,7 +100,12 @@ impl Core {
         let mut busy: Vec<(usize, u64)> = Vec::new();
         for k in 0..classes {
             let ci = (first + k) % classes;
-            let b = self.expire_batch(ci, false);
+            if self.classes[ci].items.load(Ordering::Relaxed) == 0 {
+                // Nothing linked (flushed items stay linked until reclaimed): no lock, no
+                // walk over free chunks.
+                continue;
+            }
+            let b = self.expire_batch(ci, false, BATCH);
             let slots = {
                 let class = &self.classes[ci];
                 class.carved_slots(&class.state.lock()) as u64
@@ -116,7 +121,7 @@ impl Core {
         }
         while !busy.is_empty() && started.elapsed() < budget {
             busy.retain_mut(|(ci, left)| {
-                let b = self.expire_batch(*ci, false);
+                let b = self.expire_batch(*ci, false, usize::try_from(*left).unwrap_or(BATCH));
                 total.checked += b.checked;
                 total.expired += b.expired;
                 *left = left.saturating_sub(b.walked);
@@ -132,9 +137,9 @@ impl Core {
         }
     }
 
-    /// Examines the next [`BATCH`] slots of class `ci` and reclaims the dead items there,
-    /// counted as the LRU crawler's when `by_crawler`.
-    fn expire_batch(&self, ci: usize, by_crawler: bool) -> Batch {
+    /// Examines the next [`BATCH`] slots (at most `limit`) of class `ci` and reclaims the
+    /// dead items there, counted as the LRU crawler's when `by_crawler`.
+    fn expire_batch(&self, ci: usize, by_crawler: bool, limit: usize) -> Batch {
         let class = &self.classes[ci];
         let now = self.clock.now();
         let mut found = Batch::default();
@@ -145,7 +150,7 @@ impl Core {
             if slots == 0 {
                 return found;
             }
-            for _ in 0..BATCH.min(slots) {
+            for _ in 0..BATCH.min(slots).min(limit) {
                 let slot = st.crawl % slots;
                 st.crawl = slot + 1;
                 found.walked += 1;
@@ -196,19 +201,22 @@ impl Core {
     }
 
     /// memcached's LRU crawler pass (`maintain`, and `lru_crawler crawl` with `by_crawler`):
-    /// up to [`CRAWL_SLOTS`] slots of every class, a batch per class-lock hold.
+    /// up to [`CRAWL_SLOTS`] slots of every class, a batch per class-lock hold, and one
+    /// pass at most (a class smaller than that is walked once, not again and again from
+    /// its start; each item is checked once).
     pub fn crawl(&self, by_crawler: bool) {
         for db in 0..16 {
             self.now(db);
         }
-        for ci in 0..self.classes.len() {
-            for _ in 0..CRAWL_SLOTS / BATCH {
-                let b = self.expire_batch(ci, by_crawler);
-                if b.checked == 0
-                    && self.classes[ci].carved_slots(&self.classes[ci].state.lock()) == 0
-                {
+        for (ci, class) in self.classes.iter().enumerate() {
+            let slots = class.carved_slots(&class.state.lock()).min(CRAWL_SLOTS);
+            let mut walked = 0;
+            while walked < slots {
+                let b = self.expire_batch(ci, by_crawler, slots - walked);
+                if b.walked == 0 {
                     break;
                 }
+                walked += usize::try_from(b.walked).unwrap_or(slots);
             }
         }
     }

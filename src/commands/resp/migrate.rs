@@ -4,8 +4,14 @@
 //! redis-server; after `AUTH` / `AUTH2` and `SELECT`, one connection, one write, then a
 //! reply line per command. Keys the target acknowledged are deleted here unless COPY.
 //!
-//! As in Redis the call blocks its caller for up to `timeout` ms per step (connect, write,
-//! each reply); in slabd that is the caller's worker, not the whole server.
+//! The exchange with the target (connect, write, each reply; up to `timeout` ms per step)
+//! runs on a thread of its own while the caller's connection is parked, so the worker keeps
+//! serving its other clients (Redis blocks the whole server meanwhile). When the thread is
+//! done it posts `Wake` to the connection ([`crate::hub`]) and the request runs again: it
+//! finds the outcome in [`PENDING`], deletes the acknowledged keys and replies. A key
+//! written by another client during the exchange is not deleted (its CAS changed since its
+//! payload was made), so no write is lost; Redis cannot see such a write. Inside
+//! MULTI/EXEC or a script (nothing may park there) the exchange runs on the worker.
 //!
 //! Connections to targets are kept, as Redis's `migrate_cached_sockets` are: at most
 //! [`CACHE_MAX`] (a full cache drops its least recently used one), each closed after
@@ -22,8 +28,12 @@ use parking_lot::Mutex;
 
 use super::registry::{spec, Spec};
 use super::Call;
+use crate::hub::notify;
+use crate::hub::{Event, OnTimeout};
 use crate::persist::{dump, typed};
 use crate::protocol::resp::{parse_i64, Args};
+use crate::stats;
+use crate::storage::{Delete, DeleteOutcome};
 
 /// This family's commands (see [`super::registry`]).
 /// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
@@ -133,6 +143,11 @@ fn take_cached(target: &[u8]) -> Option<Cached> {
     Some(cache.sockets.swap_remove(at))
 }
 
+/// Connections kept now (INFO's `migrate_cached_sockets`).
+pub(super) fn cached_sockets() -> usize {
+    CACHE.lock().sockets.len()
+}
+
 /// Keeps a connection after a MIGRATE that did not fail on it, starting the sweeper that
 /// closes idle ones if it is not running.
 fn keep(c: Cached) {
@@ -229,6 +244,17 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     let (Some(timeout), Some(dbid)) = (parse_i64(args.get(5)), parse_i64(args.get(4))) else {
         return call.not_integer();
     };
+    let client = call.info.id;
+    if let Some(job) = take_pending(client) {
+        return match job.done {
+            Some(outcome) => finish(call, &o, &job.sent, outcome),
+            None => {
+                // Woken before its exchange ended (CLIENT UNPAUSE): park again.
+                PENDING.lock().push(job);
+                call.block(std::iter::empty(), None, OnTimeout::Rerun);
+            }
+        };
+    }
     let timeout = Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });
     let compress = call.ctx.directives.int("rdbcompression") != 0;
     let names: Vec<&[u8]> = if o.first_key == 3 {
@@ -236,14 +262,13 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     } else {
         (o.first_key..args.len()).map(|i| args.get(i)).collect()
     };
-    // The keys that exist, each with its payload and absolute expiry (Unix ms).
-    let found: Vec<(&[u8], Vec<u8>, Option<u64>)> = names
+    let found: Vec<Found<'_>> = names
         .into_iter()
         .filter_map(|key| {
-            let (value, at) = call.ctx.store.inspect(call.db(), key, |cur| {
-                cur.map(|c| (typed::value_of(c), c.expiry().unix_ms()))
+            let (value, at, cas) = call.ctx.store.inspect(call.db(), key, |cur| {
+                cur.map(|c| (typed::value_of(c), c.expiry().unix_ms(), c.cas()))
             })?;
-            Some((key, dump::encode(&value?, compress), at))
+            Some((key, dump::encode(&value?, compress), at, cas))
         })
         .collect();
     if found.is_empty() {
@@ -252,7 +277,7 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     let mut body = Vec::new();
     let now = super::now_millis(call.ctx);
     let mut sent = Vec::with_capacity(found.len());
-    for (key, payload, at) in &found {
+    for (key, payload, at, cas) in &found {
         let ttl = match at {
             None => 0,
             // Expired since it was found: left out, as Redis does.
@@ -265,25 +290,93 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
             parts.push(b"REPLACE");
         }
         command(&mut body, &parts);
-        sent.push(*key);
+        sent.push((key.to_vec(), *cas));
     }
-    let target = [args.get(1), b":", args.get(2)].concat();
-    let mut retried = false;
-    let (replies, failed) = loop {
-        match exchange(&target, args, &o, dbid, timeout, &body, sent.len()) {
-            Ok(done) => break done,
-            Err((_, true)) if !retried => retried = true,
-            Err((e, _)) => return call.w.error(e.reply()),
-        }
+    let ex = Exchange {
+        target: [args.get(1), b":", args.get(2)].concat(),
+        host: args.get(1).to_vec(),
+        port: args.get(2).to_vec(),
+        auth: o
+            .auth
+            .map(|(user, pass)| (user.map(<[u8]>::to_vec), pass.to_vec())),
+        dbid,
+        timeout,
+        body,
+        keys: sent.len(),
+    };
+    if !call.may_block() {
+        let outcome = ex.run();
+        return finish(call, &o, &sent, outcome);
+    }
+    // Jobs of clients that closed while parked are never taken: drop them here.
+    PENDING
+        .lock()
+        .retain(|j| call.ctx.clients.get(j.client).is_some());
+    PENDING.lock().push(Pending {
+        client,
+        sent,
+        done: None,
+    });
+    let hub = call.ctx.hub.clone();
+    let who = call.info.target();
+    let spawned = std::thread::Builder::new()
+        .name("slabd-migrate-io".into())
+        .spawn(move || {
+            let outcome = ex.run();
+            if let Some(job) = PENDING.lock().iter_mut().find(|j| j.client == client) {
+                job.done = Some(outcome);
+            }
+            hub.post(who, Event::Wake);
+        });
+    if spawned.is_err() {
+        take_pending(client);
+        return call.w.error(Io::Connect.reply());
+    }
+    call.block(std::iter::empty(), None, OnTimeout::Rerun);
+}
+
+/// A key that exists: its name, payload, absolute expiry (Unix ms) and CAS.
+type Found<'a> = (&'a [u8], Vec<u8>, Option<u64>, u64);
+
+/// A MIGRATE whose exchange runs on its own thread while its connection is parked.
+struct Pending {
+    /// The caller's client id.
+    client: u64,
+    /// The keys sent, each with its CAS when its payload was made.
+    sent: Vec<(Vec<u8>, u64)>,
+    /// The exchange's outcome, once it has one.
+    done: Option<Result<Replies, Io>>,
+}
+
+/// MIGRATEs in progress (one per parked client at most).
+static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
+
+fn take_pending(client: u64) -> Option<Pending> {
+    let mut jobs = PENDING.lock();
+    let at = jobs.iter().position(|j| j.client == client)?;
+    Some(jobs.swap_remove(at))
+}
+
+/// The exchange ended: deletes the keys the target acknowledged (unless COPY, and unless
+/// another client wrote one meanwhile) and replies.
+fn finish(
+    call: &mut Call<'_>,
+    o: &Options<'_>,
+    sent: &[(Vec<u8>, u64)],
+    outcome: Result<Replies, Io>,
+) {
+    let (replies, failed) = match outcome {
+        Ok(done) => done,
+        Err(e) => return call.w.error(e.reply()),
     };
     let mut first_error = None::<Vec<u8>>;
-    for (key, reply) in sent.into_iter().zip(replies) {
+    for ((key, cas), reply) in sent.iter().zip(replies) {
         match reply {
             Some(e) => {
                 first_error.get_or_insert(e);
             }
             None if !o.copy => {
-                call.delete(key);
+                delete_unchanged(call, key, *cas);
             }
             None => {}
         }
@@ -300,91 +393,138 @@ fn migrate(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
+/// Deletes a migrated key unless it was written since its payload was made (its CAS moved),
+/// counted and notified as DEL is.
+fn delete_unchanged(call: &Call<'_>, key: &[u8], cas: u64) {
+    let d = Delete {
+        db: call.conn.db,
+        key,
+        compare_cas: Some(cas),
+        invalidate: None,
+        drop_value: false,
+    };
+    let deleted = call.ctx.store.delete(&d) == DeleteOutcome::Deleted;
+    if deleted {
+        call.notify(notify::GENERIC, "del", key);
+    }
+    stats::bump(if deleted {
+        &call.stats.delete_hits
+    } else {
+        &call.stats.delete_misses
+    });
+}
+
 /// Per key that got a reply, `None` or the target's error line; and whether the
 /// connection failed before every key got one.
 type Replies = (Vec<Option<Vec<u8>>>, bool);
 
-/// One attempt: sends `AUTH` (if given), `SELECT` (unless the kept connection has
-/// `dbid` already) and `body` (`keys` RESTOREs) to `target` on a kept connection or a new
-/// one, and reads the replies (an `AUTH`/`SELECT` error counts for every key). The
-/// connection is kept when every reply came. `Err` holds the failure and whether a new
-/// connection may be tried (a kept one failed before any reply).
-fn exchange(
-    target: &[u8],
-    args: Args<'_>,
-    o: &Options<'_>,
+/// One MIGRATE's conversation with its target, owned so that it can run on another thread.
+struct Exchange {
+    /// `host:port` as MIGRATE named it (the connection cache's key).
+    target: Vec<u8>,
+    host: Vec<u8>,
+    port: Vec<u8>,
+    /// `AUTH password` (user `None`) or `AUTH2 username password`.
+    auth: Option<(Option<Vec<u8>>, Vec<u8>)>,
     dbid: i64,
     timeout: Duration,
-    body: &[u8],
+    /// The RESTORE commands.
+    body: Vec<u8>,
+    /// How many RESTOREs `body` holds.
     keys: usize,
-) -> Result<Replies, (Io, bool)> {
-    let (stream, kept_db, kept) = match take_cached(target) {
-        Some(c) => (c.stream, c.db, true),
-        None => (
-            connect(args.get(1), args.get(2), timeout).map_err(|e| (e, false))?,
-            None,
-            false,
-        ),
-    };
-    if kept
-        && (stream.set_read_timeout(Some(timeout)).is_err()
-            || stream.set_write_timeout(Some(timeout)).is_err())
-    {
-        return Err((Io::Write, true));
-    }
-    let mut req = Vec::with_capacity(body.len() + 64);
-    match o.auth {
-        Some((Some(user), pass)) => command(&mut req, &[b"AUTH", user, pass]),
-        Some((None, pass)) => command(&mut req, &[b"AUTH", pass]),
-        None => {}
-    }
-    let select = kept_db != Some(dbid);
-    if select {
-        command(&mut req, &[b"SELECT", dbid.to_string().as_bytes()]);
-    }
-    req.extend_from_slice(body);
-    if (&stream).write_all(&req).is_err() {
-        return Err((Io::Write, kept));
-    }
-    let mut r = BufReader::new(&stream);
-    let mut line = Vec::new();
-    // AUTH's and SELECT's replies: an error there is reported for every key.
-    let mut pending_error = None;
-    let mut db = kept_db;
-    for i in 0..usize::from(o.auth.is_some()) + usize::from(select) {
-        if read_line(&mut r, &mut line).is_err() {
-            return Err((Io::Read, kept && i == 0));
-        }
-        let error = line.first() == Some(&b'-');
-        if select && i == usize::from(o.auth.is_some()) {
-            db = (!error).then_some(dbid);
-        }
-        if error && pending_error.is_none() {
-            pending_error = Some(line.clone());
-        }
-    }
-    let mut replies = Vec::with_capacity(keys);
-    for i in 0..keys {
-        if read_line(&mut r, &mut line).is_err() {
-            if replies.is_empty() {
-                return Err((Io::Read, kept && i == 0 && o.auth.is_none() && !select));
+}
+
+impl Exchange {
+    /// Runs the exchange; a kept connection that failed before any reply is replaced by a
+    /// new one once.
+    fn run(&self) -> Result<Replies, Io> {
+        let mut retried = false;
+        loop {
+            match self.attempt() {
+                Ok(done) => return Ok(done),
+                Err((_, true)) if !retried => retried = true,
+                Err((e, _)) => return Err(e),
             }
-            // Some keys were acknowledged: they are handled, the connection is dropped.
-            return Ok((replies, true));
         }
-        let error = (line.first() == Some(&b'-')).then(|| line.clone());
-        replies.push(pending_error.clone().or(error));
     }
-    // After an error the connection's database is not trusted (as Redis does).
-    if replies.iter().any(Option::is_some) {
-        db = None;
+
+    /// One attempt: sends `AUTH` (if given), `SELECT` (unless the kept connection has
+    /// `dbid` already) and the RESTOREs on a kept connection or a new one, and reads the
+    /// replies (an `AUTH`/`SELECT` error counts for every key). The connection is kept when
+    /// every reply came. `Err` holds the failure and whether a new connection may be tried
+    /// (a kept one failed before any reply).
+    fn attempt(&self) -> Result<Replies, (Io, bool)> {
+        let timeout = self.timeout;
+        let (stream, kept_db, kept) = match take_cached(&self.target) {
+            Some(c) => (c.stream, c.db, true),
+            None => (
+                connect(&self.host, &self.port, timeout).map_err(|e| (e, false))?,
+                None,
+                false,
+            ),
+        };
+        if kept
+            && (stream.set_read_timeout(Some(timeout)).is_err()
+                || stream.set_write_timeout(Some(timeout)).is_err())
+        {
+            return Err((Io::Write, true));
+        }
+        let mut req = Vec::with_capacity(self.body.len() + 64);
+        match &self.auth {
+            Some((Some(user), pass)) => command(&mut req, &[b"AUTH", user, pass]),
+            Some((None, pass)) => command(&mut req, &[b"AUTH", pass]),
+            None => {}
+        }
+        let select = kept_db != Some(self.dbid);
+        if select {
+            command(&mut req, &[b"SELECT", self.dbid.to_string().as_bytes()]);
+        }
+        req.extend_from_slice(&self.body);
+        if (&stream).write_all(&req).is_err() {
+            return Err((Io::Write, kept));
+        }
+        let mut r = BufReader::new(&stream);
+        let mut line = Vec::new();
+        // AUTH's and SELECT's replies: an error there is reported for every key.
+        let mut pending_error = None;
+        let mut db = kept_db;
+        let authed = usize::from(self.auth.is_some());
+        for i in 0..authed + usize::from(select) {
+            if read_line(&mut r, &mut line).is_err() {
+                return Err((Io::Read, kept && i == 0));
+            }
+            let error = line.first() == Some(&b'-');
+            if select && i == authed {
+                db = (!error).then_some(self.dbid);
+            }
+            if error && pending_error.is_none() {
+                pending_error = Some(line.clone());
+            }
+        }
+        let mut replies = Vec::with_capacity(self.keys);
+        for i in 0..self.keys {
+            if read_line(&mut r, &mut line).is_err() {
+                if replies.is_empty() {
+                    let retry = kept && i == 0 && self.auth.is_none() && !select;
+                    return Err((Io::Read, retry));
+                }
+                // Some keys were acknowledged: they are handled, the connection is dropped.
+                return Ok((replies, true));
+            }
+            let error = (line.first() == Some(&b'-')).then(|| line.clone());
+            replies.push(pending_error.clone().or(error));
+        }
+        // After an error the connection's database is not trusted (as Redis does).
+        if replies.iter().any(Option::is_some) {
+            db = None;
+        }
+        drop(r);
+        keep(Cached {
+            target: self.target.clone(),
+            stream,
+            db,
+            used: Instant::now(),
+        });
+        Ok((replies, false))
     }
-    drop(r);
-    keep(Cached {
-        target: target.to_vec(),
-        stream,
-        db,
-        used: Instant::now(),
-    });
-    Ok((replies, false))
 }

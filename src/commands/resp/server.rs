@@ -367,11 +367,14 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
             )
             .map(|()| ctx.hub.write_info_stats(s))
             .and_then(|()| {
-                // slabd's own: workers taking connections, connections moved (server::gather).
+                // Redis's migrate_cached_sockets; slabd's own: workers taking connections,
+                // connections moved (server::gather).
                 write!(
                     s,
-                    "workers_active:{}\r\nworker_moves:{}\r\n",
-                    server.workers_active, server.worker_moves
+                    "migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n",
+                    super::migrate::cached_sockets(),
+                    server.workers_active,
+                    server.worker_moves
                 )
             })
         }
