@@ -4,13 +4,15 @@ flags, alternating rounds; throughput ratios and server CPU per request (utime+s
 /proc/PID/stat over the run, divided by the requests the tool reports).
 
     python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5] [--only TEXT]
-        [--perf DIR] [--warm SECS]
+        [--perf DIR] [--warm SECS] [--pin]
 
 --only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `null`, `shifting`);
 the null-server ceiling is memcaslap's text workload against `slabd -o null_server`.
 --perf records `perf record -g` of each server over each measured run into DIR.
 Each round prints the load generator's CPU per request too (user+sys of the finished child):
 with server and client sharing two cores, throughput is about 2 / (server + client µs).
+--pin runs every server on CPU 0 only (`taskset -c 0`, -t 1) and the load generator on CPU 1
+only: the throughput ratio is then the servers' own capacity on one core, not the client's.
 --warm SECS (default 3): the large-value memcaslap rows first run SECS of sets, unmeasured,
 so -m is written once before the measured run (slabd-load's rows warm with --warm too).
 
@@ -40,8 +42,10 @@ class Server:
             kind, ["memcached", "-u", "root"])
         # SLABD_ARGS: extra slabd flags (e.g. `-o worker_gather=0`) for on/off comparisons.
         extra = os.environ.get("SLABD_ARGS", "").split() if kind != "memcached" else []
-        self.p = subprocess.Popen(exe + ["-p", str(self.port), "-l", "127.0.0.1", "-U", "0",
-                                         "-t", "2"] + args + extra,
+        # --pin: the server on CPU 0 only with one worker, the load generator on CPU 1.
+        pin, threads = (["taskset", "-c", "0"], "1") if PIN else ([], "2")
+        self.p = subprocess.Popen(pin + exe + ["-p", str(self.port), "-l", "127.0.0.1", "-U",
+                                               "0", "-t", threads] + args + extra,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
@@ -72,6 +76,8 @@ class Server:
 
 
 PERF_DIR = None
+PIN = False
+CLIENT_PIN = lambda argv: (["taskset", "-c", "1"] + argv) if PIN else argv
 
 
 def perf_start(srv, name):
@@ -103,7 +109,7 @@ def perf_stop(rec):
 def load(srv, args, name=""):
     """Warms (every key set once), then measures: (req/s, µs of server CPU per request,
     errors)."""
-    base = [LOAD, "--server", f"127.0.0.1:{srv.port}"] + args
+    base = CLIENT_PIN([LOAD, "--server", f"127.0.0.1:{srv.port}"] + args)
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
     rec = perf_start(srv, name)
@@ -126,8 +132,8 @@ def memcaslap(srv, seconds, binary, value=100, sets=0.1, window=None, warm=0):
         with open(cfg, "w") as f:
             f.write(f"key\n32 32 1\nvalue\n{value} {value} 1\ncmd\n0 {share}\n"
                     f"1 {1 - share:.2f}\n")
-        argv = ["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
-                "-t", f"{secs}s", "-F", cfg] + (["-B"] if binary else [])
+        argv = CLIENT_PIN(["memcaslap", "-s", f"127.0.0.1:{srv.port}", "-c", "50", "-T", "1",
+                           "-t", f"{secs}s", "-F", cfg] + (["-B"] if binary else []))
         return argv + (["-w", str(window)] if window else [])
     if warm:
         # A value's first write into never-touched item memory costs a page fault and the
@@ -181,11 +187,14 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--perf", default=None)
+    ap.add_argument("--pin", action="store_true",
+                    help="servers on CPU 0 with -t 1, the load generator on CPU 1")
     ap.add_argument("--warm", type=int, default=3,
                     help="seconds of sets before each measured large-value memcaslap run (0: none)")
     o = ap.parse_args()
-    global PERF_DIR
+    global PERF_DIR, PIN
     PERF_DIR = o.perf
+    PIN = o.pin
     d = str(o.duration)
     rows = []
     cases = [

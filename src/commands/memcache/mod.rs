@@ -17,6 +17,7 @@
 //!   answered as memcached answers them and change only what `stats settings` shows
 //!   (`lru temp_ttl` sets the store's temporary TTL).
 
+mod admin;
 mod auth;
 pub mod binary;
 mod limits;
@@ -479,7 +480,6 @@ fn execute_command(
     cmd: &Command<'_>,
     out: &mut Vec<u8>,
 ) -> Option<Step> {
-    let stats = &ctx.threads[session.worker];
     let clock = ctx.store.clock();
     match *cmd {
         Command::Get { keys, cas, touch } => {
@@ -515,189 +515,18 @@ fn execute_command(
             };
             store(ctx, session, &line, Value::Bytes(data), out);
         }
-        Command::Delete { key, noreply } => {
-            ctx.memcache.record(key, PrefixOp::Delete);
-            watch::looked_up(ctx, session, key);
-            let (outcome, class) = ctx.store.delete_in_class(&Delete {
-                db: 0,
-                key,
-                compare_cas: None,
-                invalidate: None,
-                drop_value: false,
-            });
-            let reply = match outcome {
-                DeleteOutcome::Deleted => {
-                    count_delete(stats, class);
-                    ctx.notify(notify::GENERIC, "del", 0, key);
-                    Reply::Deleted
-                }
-                DeleteOutcome::NotFound | DeleteOutcome::Exists => {
-                    bump(&stats.delete_misses);
-                    Reply::NotFound
-                }
-            };
-            if !noreply {
-                reply.write(out);
-            }
-        }
+        Command::Delete { key, noreply } => delete(ctx, session, key, noreply, out),
         Command::Arith {
             incr,
             key,
             delta,
             noreply,
-        } => {
-            watch::looked_up(ctx, session, key);
-            let outcome = ctx.store.arith(&Arith {
-                db: 0,
-                key,
-                incr,
-                delta,
-                compare_cas: None,
-                new_cas: None,
-                vivify: None,
-                touch: None,
-            });
-            count_arith(ctx, stats, key, incr, &outcome);
-            if matches!(outcome, ArithOutcome::Value { .. }) {
-                ctx.notify(notify::STRING, "incrby", 0, key);
-            }
-            if !noreply {
-                match outcome {
-                    ArithOutcome::Value { value, .. } => {
-                        write_u64(out, value);
-                        out.extend_from_slice(b"\r\n");
-                    }
-                    ArithOutcome::NotFound | ArithOutcome::Exists => Reply::NotFound.write(out),
-                    ArithOutcome::NonNumeric => Reply::NonNumeric.write(out),
-                    ArithOutcome::NoMemory => Reply::NoMemory.write(out),
-                }
-            }
-        }
+        } => arith(ctx, session, key, incr, delta, noreply, out),
         Command::Touch {
             key,
             exptime,
             noreply,
-        } => {
-            bump(&stats.cmd_touch);
-            // A read that touches: it sees strings only, so a collection is NOT_FOUND.
-            let touch = ReadOptions {
-                touch: Some(clock.memcache_expiry(exptime)),
-                is_fetch: true,
-                strings_only: true,
-                ..ReadOptions::default()
-            };
-            let found = ctx.store.get(0, key, &touch, watch::seen);
-            if ctx.hub.watchers.wanted(stream::FETCHERS) {
-                let seen = match found {
-                    Lookup::Hit(seen) => Some(seen),
-                    _ => None,
-                };
-                watch::fetched(ctx, session, key, &found, seen);
-            }
-            let reply = if let Lookup::Hit((class, _)) = found {
-                bump(&stats.touch_hits);
-                bump(&stats.classes.of(class).touch_hits);
-                ctx.notify(notify::GENERIC, "expire", 0, key);
-                Reply::Touched
-            } else {
-                bump(&stats.touch_misses);
-                Reply::NotFound
-            };
-            if !noreply {
-                reply.write(out);
-            }
-        }
-        Command::FlushAll { delay, noreply } => {
-            let reply: &[u8] = if ctx.settings.flush_enabled {
-                bump(&stats.cmd_flush);
-                ctx.store.flush(Some(0), flush_delay(clock, delay));
-                b"OK\r\n"
-            } else {
-                b"CLIENT_ERROR flush_all not allowed\r\n"
-            };
-            if !noreply {
-                out.extend_from_slice(reply);
-            }
-        }
-        Command::RefreshCerts => match ctx.tls.refresh_memcache() {
-            Ok(()) => out.extend_from_slice(b"OK\r\n"),
-            Err(e) => {
-                out.extend_from_slice(e.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
-        },
-        Command::Version => {
-            out.extend_from_slice(b"VERSION ");
-            out.extend_from_slice(MEMCACHED_VERSION.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        Command::Verbosity { level, noreply } => {
-            ctx.verbosity.store(level.min(2) as u8, Ordering::Relaxed);
-            if !noreply {
-                Reply::Ok.write(out);
-            }
-        }
-        Command::Quit => return Some(Step::Close),
-        Command::Shutdown { graceful } => {
-            if !ctx.settings.shutdown_enabled {
-                out.extend_from_slice(b"ERROR: shutdown not enabled\r\n");
-            } else if graceful.is_some() {
-                return Some(Step::Shutdown);
-            } else {
-                Reply::Error(Error::InvalidShutdownMode).write(out);
-            }
-        }
-        Command::CacheMemlimit { megabytes, noreply } => {
-            let reply: &[u8] = if megabytes < MEMLIMIT_MIN_MB {
-                b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n"
-            } else {
-                let bytes =
-                    usize::try_from(megabytes.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-                match ctx.store.set_memory_limit(bytes) {
-                    Ok(()) => b"OK\r\n",
-                    Err(_) => b"MEMLIMIT_ADJUST_FAILED input value is not valid\r\n",
-                }
-            };
-            if !noreply {
-                out.extend_from_slice(reply);
-            }
-        }
-        Command::Stats(group) => stats::stats(
-            ctx,
-            session.info.id,
-            group,
-            &mut stats::StatWriter::ascii(out),
-        ),
-        Command::SlabsReassign { src, dst } => stats::slabs_reassign(ctx, src, dst, out),
-        Command::SlabsAutomove(mode) => {
-            ctx.store.set_automove(mode);
-            Reply::Ok.write(out);
-        }
-        Command::LruCrawlerCrawl(_) | Command::LruCrawlerMetadump(_)
-            if !ctx.memcache.crawler.load(Ordering::Relaxed) =>
-        {
-            out.extend_from_slice(b"CLIENT_ERROR lru crawler disabled\r\n");
-        }
-        Command::LruCrawlerCrawl(_) => {
-            ctx.store.crawl();
-            Reply::Ok.write(out);
-        }
-        // memcached streams a dump after everything before it was sent, and refuses one
-        // behind replies still pending.
-        Command::LruCrawlerMetadump(_) if !out.is_empty() => {
-            Reply::Error(Error::MetadumpPipelined).write(out)
-        }
-        Command::LruCrawlerMetadump(sel) => stats::metadump(ctx, sel, out),
-        Command::LruCrawlerToggle(on) => {
-            let was = ctx.memcache.crawler.swap(on, Ordering::Relaxed);
-            if on && was {
-                out.extend_from_slice(b"ERROR failed to start lru crawler thread\r\n");
-            } else {
-                Reply::Ok.write(out);
-            }
-        }
-        Command::LruCrawlerSetting => Reply::Ok.write(out),
-        Command::Lru(lru) => stats::lru(ctx, lru, out),
+        } => touch(ctx, session, key, exptime, noreply, out),
         Command::MetaGet { ref key, ref flags } => meta::get(ctx, session, key, flags, out),
         Command::MetaSet {
             ref key,
@@ -708,8 +537,117 @@ fn execute_command(
         Command::MetaArith { ref key, ref flags } => meta::arith(ctx, session, key, flags, out),
         Command::MetaDebug { ref key } => meta::debug(ctx, session, key, out),
         Command::MetaNoop => Reply::MetaNoop.write(out),
+        _ => return admin::execute(ctx, session, cmd, out),
     }
     None
+}
+
+/// `delete <key> [noreply]`.
+fn delete(ctx: &Context, session: &Session, key: &[u8], noreply: bool, out: &mut Vec<u8>) {
+    let stats = &ctx.threads[session.worker];
+    ctx.memcache.record(key, PrefixOp::Delete);
+    watch::looked_up(ctx, session, key);
+    let (outcome, class) = ctx.store.delete_in_class(&Delete {
+        db: 0,
+        key,
+        compare_cas: None,
+        invalidate: None,
+        drop_value: false,
+    });
+    let reply = match outcome {
+        DeleteOutcome::Deleted => {
+            count_delete(stats, class);
+            ctx.notify(notify::GENERIC, "del", 0, key);
+            Reply::Deleted
+        }
+        DeleteOutcome::NotFound | DeleteOutcome::Exists => {
+            bump(&stats.delete_misses);
+            Reply::NotFound
+        }
+    };
+    if !noreply {
+        reply.write(out);
+    }
+}
+
+/// `incr|decr <key> <delta> [noreply]`.
+fn arith(
+    ctx: &Context,
+    session: &Session,
+    key: &[u8],
+    incr: bool,
+    delta: u64,
+    noreply: bool,
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    watch::looked_up(ctx, session, key);
+    let outcome = ctx.store.arith(&Arith {
+        db: 0,
+        key,
+        incr,
+        delta,
+        compare_cas: None,
+        new_cas: None,
+        vivify: None,
+        touch: None,
+    });
+    count_arith(ctx, stats, key, incr, &outcome);
+    if matches!(outcome, ArithOutcome::Value { .. }) {
+        ctx.notify(notify::STRING, "incrby", 0, key);
+    }
+    if noreply {
+        return;
+    }
+    match outcome {
+        ArithOutcome::Value { value, .. } => {
+            write_u64(out, value);
+            out.extend_from_slice(b"\r\n");
+        }
+        ArithOutcome::NotFound | ArithOutcome::Exists => Reply::NotFound.write(out),
+        ArithOutcome::NonNumeric => Reply::NonNumeric.write(out),
+        ArithOutcome::NoMemory => Reply::NoMemory.write(out),
+    }
+}
+
+/// `touch <key> <exptime> [noreply]`: a read that touches; it sees strings only, so a
+/// collection is NOT_FOUND.
+fn touch(
+    ctx: &Context,
+    session: &Session,
+    key: &[u8],
+    exptime: i64,
+    noreply: bool,
+    out: &mut Vec<u8>,
+) {
+    let stats = &ctx.threads[session.worker];
+    bump(&stats.cmd_touch);
+    let touch = ReadOptions {
+        touch: Some(ctx.store.clock().memcache_expiry(exptime)),
+        is_fetch: true,
+        strings_only: true,
+        ..ReadOptions::default()
+    };
+    let found = ctx.store.get(0, key, &touch, watch::seen);
+    if ctx.hub.watchers.wanted(stream::FETCHERS) {
+        let seen = match found {
+            Lookup::Hit(seen) => Some(seen),
+            _ => None,
+        };
+        watch::fetched(ctx, session, key, &found, seen);
+    }
+    let reply = if let Lookup::Hit((class, _)) = found {
+        bump(&stats.touch_hits);
+        bump(&stats.classes.of(class).touch_hits);
+        ctx.notify(notify::GENERIC, "expire", 0, key);
+        Reply::Touched
+    } else {
+        bump(&stats.touch_misses);
+        Reply::NotFound
+    };
+    if !noreply {
+        reply.write(out);
+    }
 }
 
 /// Where a storage command's value is: in the request, or already received into a
