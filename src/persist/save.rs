@@ -356,7 +356,8 @@ fn write_file(
     let (tx, rx) = crossbeam_channel::bounded::<Batch>(BATCHES_QUEUED);
     // Unbounded, but only batches that went out come back (about BATCHES_QUEUED + 4).
     let (back_tx, back_rx) = crossbeam_channel::unbounded::<Batch>();
-    let used_mem = store.stats().bytes;
+    // Not `stats()`: it locks every stripe three times while clients are busy on them.
+    let used_mem = store.data_bytes();
     let aof_base = pre.aof_base;
     let functions = pre.functions.to_vec();
     let encoder = std::thread::Builder::new()

@@ -618,6 +618,11 @@ impl Store {
         self.core.stats()
     }
 
+    /// `stats().bytes` without locking every stripe.
+    pub fn data_bytes(&self) -> u64 {
+        self.core.data_bytes()
+    }
+
     /// `stats reset`: zeroes counters (evictions, reclaims, totals), not gauges.
     pub fn reset_stats(&self) {
         self.core.reset_stats()

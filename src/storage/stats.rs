@@ -14,6 +14,12 @@ impl Core {
             .sum()
     }
 
+    /// Bytes of items and heap collections ([`Core::stats`]'s `bytes`, without its stripe
+    /// walks: the RDB `used-mem` field at a save's start, while clients hold stripes).
+    pub fn data_bytes(&self) -> u64 {
+        self.counters.bytes.load(Ordering::Relaxed) + self.object_bytes()
+    }
+
     /// Items evicted so far ([`Core::stats`]'s `evictions`, without its stripe walks).
     pub fn evictions(&self) -> u64 {
         self.classes.iter().map(|c| c.state.lock().evicted).sum()
@@ -40,7 +46,7 @@ impl Core {
         let mut st = StoreStats {
             curr_items: self.curr_items(),
             total_items: self.counters.total_items.load(Ordering::Relaxed),
-            bytes: self.counters.bytes.load(Ordering::Relaxed) + self.object_bytes(),
+            bytes: self.data_bytes(),
             limit_maxbytes: (self.pool.limit() * self.config.page_size) as u64,
             total_malloced: (self.pool.in_use() * self.config.page_size) as u64,
             slabs_moved: self.counters.slabs_moved.load(Ordering::Relaxed),
