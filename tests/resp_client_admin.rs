@@ -292,3 +292,69 @@ fn pause_holds_memcached_binary_requests() {
     assert_eq!(&stored[6..8], &[0, 0], "status No error");
     admin.check(&["GET", "k"], "$1\r\nv\r\n");
 }
+
+/// Waits until INFO reports `n` blocked clients (CLIENT PAUSE counts the ones it holds).
+fn wait_blocked(c: &mut Conn, n: usize) {
+    let want = format!("blocked_clients:{n}\r\n");
+    let start = Instant::now();
+    while !c.cmd(&["INFO", "clients"]).contains(&want) {
+        assert!(start.elapsed() < Duration::from_secs(10), "never {want}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// CLIENT PAUSE WRITE holds what may write, as Redis 7.0: an EXEC whose queue writes, a
+/// script that declares no flags (or is not known), a function without `no-writes`; it
+/// lets through an EXEC of reads and scripts or functions flagged `no-writes`. The held
+/// ones run, in order, at CLIENT UNPAUSE.
+#[test]
+fn pause_write_holds_writing_transactions_and_scripts_only() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(&["SET", "k", "v"], "+OK\r\n");
+    let lib = "#!lua name=lib\nredis.register_function{function_name='ro', \
+               callback=function() return 'ro' end, flags={'no-writes'}}\n\
+               redis.register_function('rw', function() return 'rw' end)";
+    admin.check(&["FUNCTION", "LOAD", lib], "$3\r\nlib\r\n");
+    let mut tx = d.connect_resp();
+    tx.check(&["MULTI"], "+OK\r\n");
+    tx.check(&["SET", "k", "w"], "+QUEUED\r\n");
+    admin.check(&["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    // Let through: reads in a transaction, no-writes scripts and functions.
+    let mut c = d.connect_resp();
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["GET", "k"], "+QUEUED\r\n");
+    c.check(
+        &["EVAL", "#!lua flags=no-writes\nreturn 12", "0"],
+        "+QUEUED\r\n",
+    );
+    c.check(&["EXEC"], "*2\r\n$1\r\nv\r\n:12\r\n");
+    c.check(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"], ":1\r\n");
+    c.check(
+        &["EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k"],
+        "$1\r\nv\r\n",
+    );
+    c.check(&["FCALL", "ro", "0"], "$2\r\nro\r\n");
+    assert!(admin
+        .cmd(&["INFO", "clients"])
+        .contains("blocked_clients:0\r\n"));
+    // Held: a writing EXEC, scripts without flags, a function without no-writes.
+    send(&mut tx, &["EXEC"]);
+    wait_blocked(&mut admin, 1);
+    let mut eval = d.connect_resp();
+    send(&mut eval, &["EVAL", "return 1", "0"]);
+    wait_blocked(&mut admin, 2);
+    let mut shebang = d.connect_resp();
+    send(&mut shebang, &["EVAL", "#!lua\nreturn 2", "0"]);
+    wait_blocked(&mut admin, 3);
+    let mut fcall = d.connect_resp();
+    send(&mut fcall, &["FCALL", "rw", "0"]);
+    wait_blocked(&mut admin, 4);
+    admin.check(&["GET", "k"], "$1\r\nv\r\n");
+    admin.check(&["CLIENT", "UNPAUSE"], "+OK\r\n");
+    assert_eq!(tx.reply(), b"*1\r\n+OK\r\n");
+    assert_eq!(eval.reply(), b":1\r\n");
+    assert_eq!(shebang.reply(), b":2\r\n");
+    assert_eq!(fcall.reply(), b"$2\r\nrw\r\n");
+    admin.check(&["GET", "k"], "$1\r\nw\r\n");
+}

@@ -291,3 +291,68 @@ fn a_hung_up_subscriber_is_not_counted_before_its_worker_notices() {
     publisher.check(&["PUBSUB", "NUMSUB", "d"], "*2\r\n$1\r\nd\r\n:0\r\n");
     assert_eq!(sleeper.reply(), b"+OK\r\n");
 }
+
+/// INFO stats' `worker_moves`.
+fn moves(c: &mut Conn) -> u64 {
+    let info = c.cmd(&["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("worker_moves:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no worker_moves in {info}"))
+}
+
+/// A publisher on another worker than its channel's subscribers moves to theirs
+/// (server::gather; `-o worker_spread` keeps both workers active and hands connections
+/// round-robin: the subscriber to worker 0, the publisher to worker 1), once, with every
+/// message delivered in order, and stays there while it publishes to them.
+#[test]
+fn a_publisher_moves_to_its_subscribers_worker_once() {
+    let d = daemon(&["-t", "2", "-o", "worker_spread"]);
+    let mut sub = d.connect_resp();
+    send(&mut sub, &["SUBSCRIBE", "news"]);
+    assert_eq!(
+        next(&mut sub),
+        "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+    );
+    let mut publisher = d.connect_resp();
+    assert_eq!(moves(&mut publisher), 0);
+    for i in 0..50 {
+        let m = format!("m{i}");
+        publisher.check(&["PUBLISH", "news", &m], ":1\r\n");
+        assert_eq!(next(&mut sub), msg("news", &m));
+    }
+    assert_eq!(moves(&mut publisher), 1);
+    // PUBLISH to nobody, or a plain command, moves nothing.
+    publisher.check(&["PUBLISH", "nobody", "x"], ":0\r\n");
+    publisher.check(&["SET", "k", "v"], "+OK\r\n");
+    assert_eq!(moves(&mut publisher), 1);
+}
+
+/// A publisher alternating between channels whose subscribers sit on different workers
+/// moves at most once per clock second, and every message still arrives in order.
+#[test]
+fn a_publisher_between_two_workers_subscribers_moves_at_most_once_a_second() {
+    let d = daemon(&["-t", "2", "-o", "worker_spread"]);
+    let start = std::time::Instant::now();
+    let mut subs = Vec::new();
+    for channel in ["a", "b"] {
+        let mut s = d.connect_resp();
+        send(&mut s, &["SUBSCRIBE", channel]);
+        assert_eq!(
+            next(&mut s),
+            format!("*3\r\n$9\r\nsubscribe\r\n$1\r\n{channel}\r\n:1\r\n")
+        );
+        subs.push(s);
+    }
+    let mut publisher = d.connect_resp();
+    for i in 0..200 {
+        let (channel, s) = if i % 2 == 0 { ("a", 0) } else { ("b", 1) };
+        let m = format!("m{i}");
+        publisher.check(&["PUBLISH", channel, &m], ":1\r\n");
+        assert_eq!(next(&mut subs[s]), msg(channel, &m));
+    }
+    let moved = moves(&mut publisher);
+    let bound = 2 + start.elapsed().as_secs();
+    assert!(moved >= 1, "the publisher never moved");
+    assert!(moved <= bound, "{moved} moves in {bound} clock seconds");
+}

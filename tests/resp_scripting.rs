@@ -178,6 +178,17 @@ fn errors_read_as_redis_writes_them() {
             sha(ro)
         ),
     );
+    // PUBLISH may replicate: refused in a read-only script too, as in Redis 7.0.
+    let publish = "return redis.call('publish','ch','msg')";
+    c.check(
+        &["EVAL_RO", publish, "0"],
+        &format!(
+            "-ERR Write commands are not allowed from read-only scripts. script: {}, on \
+             @user_script:1.\r\n",
+            sha(publish)
+        ),
+    );
+    c.check(&["EVAL", publish, "0"], ":0\r\n");
     c.check(
         &["SCRIPT", "KILL"],
         "-NOTBUSY No scripts in execution right now.\r\n",

@@ -276,6 +276,7 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
         }
         "no_worker_gather" => s.worker_gather = crate::server::gather::Mode::Off,
         "worker_shuffle" => s.worker_gather = crate::server::gather::Mode::Shuffle,
+        "worker_spread" => s.worker_gather = crate::server::gather::Mode::Spread,
         "temporary_ttl" => {
             let v =
                 value.ok_or_else(|| ConfigError::new("-o", "Missing temporary_ttl argument"))?;

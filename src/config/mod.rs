@@ -104,7 +104,7 @@ pub struct Settings {
     /// command, `END` to anything else): the ceiling a load generator reaches against
     /// slabd's connection loop.
     pub null_server: bool,
-    /// `-o worker_gather=0|1` and `-o worker_shuffle` (slabd's own): whether live
+    /// `-o worker_gather=0|1`, `-o worker_shuffle` and `-o worker_spread` (slabd's own): whether live
     /// connections gather on as few workers as the load needs (server::gather).
     pub worker_gather: crate::server::gather::Mode,
     /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU

@@ -83,7 +83,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 pub use blocking::{OnTimeout, Wait};
 pub use limits::{OutputClass, OutputLimit, OutputLimits};
-pub use pubsub::{Delivery, Fanout, Kind, Payload, Published};
+pub use pubsub::{Delivery, Fanout, Kind, Payload, Published, Reach};
 
 /// False in a build with the `bench-no-observe` feature: the request path's checks for
 /// MONITOR, `watch`, tracking, keyspace events, CLIENT PAUSE, the slow log and latency

@@ -115,6 +115,51 @@ impl Published {
     }
 }
 
+/// What a PUBLISH reached: its receivers (the reply) and the one worker they all sit on,
+/// if they do. A connection that keeps publishing to one worker's subscribers belongs on
+/// that worker ([`crate::server::gather`]): each message then costs a copy per receiver,
+/// no mailbox post and no cross-worker wake-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    pub receivers: usize,
+    /// The receivers' worker when they are all on one (`None`: none, or several).
+    pub home: Option<usize>,
+}
+
+/// Folds the receivers' workers into [`Reach::home`].
+#[derive(Clone, Copy)]
+enum Spot {
+    Nowhere,
+    One(usize),
+    Several,
+}
+
+impl Spot {
+    fn add(self, worker: usize) -> Spot {
+        match self {
+            Spot::Nowhere => Spot::One(worker),
+            Spot::One(w) if w == worker => self,
+            _ => Spot::Several,
+        }
+    }
+
+    /// `list` is sorted by worker.
+    fn add_sorted(self, list: &[Target]) -> Spot {
+        match (list.first(), list.last()) {
+            (Some(a), Some(b)) if a.worker == b.worker => self.add(a.worker as usize),
+            (Some(_), Some(_)) => Spot::Several,
+            _ => self,
+        }
+    }
+
+    fn home(self) -> Option<usize> {
+        match self {
+            Spot::One(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
 /// One message for a worker's run of a channel's subscribers (`subs[from..to]`, all on
 /// that worker), delivered without a pattern.
 #[derive(Clone, Debug)]
@@ -331,8 +376,9 @@ impl Registry {
     }
 
     /// Sends `payload` to `channel`'s subscribers (and, for [`Space::Channel`], to every
-    /// matching pattern's); returns how many deliveries were made, as PUBLISH answers.
-    pub fn publish(&self, hub: &Hub, space: Space, channel: &[u8], payload: Payload) -> usize {
+    /// matching pattern's); returns how many deliveries were made (as PUBLISH answers) and
+    /// where the receivers sit.
+    pub fn publish(&self, hub: &Hub, space: Space, channel: &[u8], payload: Payload) -> Reach {
         let kind = if space == Space::Shard {
             Kind::Shard
         } else {
@@ -350,7 +396,7 @@ impl Registry {
         kind: Kind,
         channel: &[u8],
         payload: Payload,
-    ) -> usize {
+    ) -> Reach {
         let mut msg: Option<Arc<Published>> = None;
         let mut payload = Some(payload);
         let mut make = || {
@@ -361,10 +407,12 @@ impl Registry {
             .clone()
         };
         let mut sent = 0;
+        let mut spot = Spot::Nowhere;
         let mut out = Outbox::new(hub);
         let subs = self.table(space, channel).read().get(channel).cloned();
         if let Some(subs) = subs {
             let m = make();
+            spot = spot.add_sorted(&subs);
             sent += subs.len() - hub.hung_up(&subs);
             // One event per worker's run of the (worker-sorted) list.
             let mut from = 0;
@@ -389,6 +437,7 @@ impl Registry {
                 }
                 let m = make();
                 for &who in list {
+                    spot = spot.add(who.worker as usize);
                     let d = Delivery {
                         msg: m.clone(),
                         pattern: Some(pattern.clone()),
@@ -398,7 +447,10 @@ impl Registry {
                 sent += list.len() - hub.hung_up(list);
             }
         }
-        sent
+        Reach {
+            receivers: sent,
+            home: spot.home(),
+        }
     }
 
     /// Channels with at least one subscriber, matching `pattern` if given (PUBSUB CHANNELS,
@@ -497,7 +549,13 @@ mod tests {
             b"c",
             Payload::Bulk(Box::from(&b"m"[..])),
         );
-        assert_eq!(n, 5);
+        assert_eq!(
+            n,
+            Reach {
+                receivers: 5,
+                home: None
+            }
+        );
         for (worker, ids) in [(0, vec![1, 3]), (1, vec![2, 4, 5])] {
             let mut got = Vec::new();
             hub.take(worker, &mut got);
@@ -539,7 +597,10 @@ mod tests {
                 b"news",
                 Payload::Bulk(Box::from(&b"hi"[..]))
             ),
-            3
+            Reach {
+                receivers: 3,
+                home: None
+            }
         );
         assert_eq!(
             encoded(&hub, 0, false),
@@ -559,7 +620,64 @@ mod tests {
         assert!(r.unsubscribe(Space::Channel, b"news", t(0, 1)));
         assert!(r.unsubscribe(Space::Channel, b"news", t(1, 2)));
         assert!(r.channels(Space::Channel, None).is_empty());
-        assert_eq!(r.publish(&hub, Space::Channel, b"news", Payload::Null), 0);
+        let none = Reach {
+            receivers: 0,
+            home: None,
+        };
+        assert_eq!(
+            r.publish(&hub, Space::Channel, b"news", Payload::Null),
+            none
+        );
+    }
+
+    /// PUBLISH tells its caller the one worker all receivers sit on, patterns included.
+    #[test]
+    fn a_publish_names_the_receivers_worker_when_there_is_one() {
+        let hub = Hub::new(2);
+        let r = &hub.pubsub;
+        let publish = |name: &[u8]| r.publish(&hub, Space::Channel, name, Payload::Null);
+        r.subscribe(Space::Channel, b"a", t(1, 1));
+        r.subscribe(Space::Channel, b"a", t(1, 2));
+        assert_eq!(
+            publish(b"a"),
+            Reach {
+                receivers: 2,
+                home: Some(1)
+            }
+        );
+        r.subscribe(Space::Pattern, b"a*", t(1, 3));
+        assert_eq!(
+            publish(b"a"),
+            Reach {
+                receivers: 3,
+                home: Some(1)
+            }
+        );
+        r.subscribe(Space::Pattern, b"*", t(0, 4));
+        assert_eq!(
+            publish(b"a"),
+            Reach {
+                receivers: 4,
+                home: None
+            }
+        );
+        assert_eq!(
+            publish(b"b"),
+            Reach {
+                receivers: 1,
+                home: Some(0)
+            }
+        );
+        r.subscribe(Space::Channel, b"c", t(0, 5));
+        r.subscribe(Space::Channel, b"c", t(1, 6));
+        r.unsubscribe(Space::Pattern, b"*", t(0, 4));
+        assert_eq!(
+            publish(b"c"),
+            Reach {
+                receivers: 2,
+                home: None
+            }
+        );
     }
 
     #[test]
@@ -568,7 +686,11 @@ mod tests {
         let r = &hub.pubsub;
         r.subscribe(Space::Shard, b"s", t(0, 1));
         r.subscribe(Space::Pattern, b"*", t(0, 2));
-        assert_eq!(r.publish(&hub, Space::Channel, b"s", Payload::Null), 1);
+        assert_eq!(
+            r.publish(&hub, Space::Channel, b"s", Payload::Null)
+                .receivers,
+            1
+        );
         hub.take(0, &mut Vec::new());
         assert_eq!(
             r.publish(
@@ -576,7 +698,8 @@ mod tests {
                 Space::Shard,
                 b"s",
                 Payload::Bulk(Box::from(&b"x"[..]))
-            ),
+            )
+            .receivers,
             1
         );
         assert_eq!(

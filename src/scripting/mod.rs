@@ -418,6 +418,13 @@ impl Scripting {
         Ok(())
     }
 
+    /// A cached script's declared flags: `None` when no script has that SHA-1, `Some(None)`
+    /// for one without a shebang.
+    pub fn script_flags(&self, sha: &[u8]) -> Option<Option<u8>> {
+        let key = sha_key(sha)?;
+        self.engine.lock().scripts.get(&key).map(|s| s.flags)
+    }
+
     /// A function's flags, if it exists.
     pub fn function_flags(&self, name: &[u8]) -> Option<u8> {
         self.engine.lock().libraries.function(name).map(|f| f.flags)

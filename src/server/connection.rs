@@ -106,6 +106,10 @@ pub struct Connection {
     /// `bytes_in` when the connection last came to its worker (`-o worker_shuffle` moves
     /// only connections that read something since).
     pub mark: u64,
+    /// Clock second this connection was last moved to its publishing's receivers
+    /// (`Worker::pull_publishers`): at most once a second, so a publisher alternating
+    /// between two workers' channels does not move every turn.
+    pub pulled_at: Option<u32>,
     /// Clock second since which a partial request waits for the rest of its bytes
     /// (`client-request-timeout` closes a client that stalls half-way: slowloris).
     pub partial_since: Option<u32>,
@@ -153,6 +157,7 @@ impl Connection {
             soft_since: None,
             last_active: now,
             mark: 0,
+            pulled_at: None,
             partial_since: None,
             link: None,
             held: false,
@@ -193,6 +198,18 @@ impl Connection {
             && info.flags.load(Ordering::Relaxed) & STAY == 0
             && !info.memcache_nread.load(Ordering::Relaxed)
             && self.unsent() == 0
+    }
+
+    /// Its last PUBLISH reached only subscribers of this worker: it stays when workers
+    /// spread ([`super::gather`], publishers).
+    pub fn anchored(&self) -> bool {
+        self.session.resp.publish_home() == Some(self.session.worker)
+    }
+
+    /// The worker holding every receiver of its last PUBLISH, when that is another one.
+    pub fn publishes_to(&self) -> Option<usize> {
+        let home = self.session.resp.publish_home()?;
+        (home != self.session.worker).then_some(home)
     }
 
     /// A request waits and nothing has woken it.

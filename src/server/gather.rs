@@ -39,9 +39,22 @@
 //! Where the kernel keeps no `schedstat` (no CONFIG_SCHED_INFO, a sandbox's /proc), every
 //! worker stays active: nothing would tell a saturated worker from an idle one.
 //!
+//! **Publishers** follow their receivers. A connection whose last PUBLISH (or SPUBLISH)
+//! reached subscribers that all sit on one worker ([`crate::hub::Reach::home`]) belongs on
+//! that worker: each message then costs a copy per subscriber, where from another worker
+//! it also costs a mailbox post and, often, a wake-up of the subscribers' worker (Pub/Sub
+//! fan-out at `-t 2` made twice the context switches of `-t 1`). So a spread leaves such
+//! publishers where they are (`Connection::anchored`), and a plain publisher on another
+//! worker moves to the receivers' worker at the end of the turn it published in, if that
+//! worker is active, at most once a clock second (a client alternating between two
+//! workers' channels does not move every turn). Only the last PUBLISH counts: a connection
+//! that published once and now only reads or writes keys stays anchored until it
+//! publishes elsewhere (it moves again when its worker stops being active).
+//!
 //! `-o worker_gather=0` turns this off (connections stay where the acceptor put them,
 //! round-robin over every worker, as before). `-o worker_shuffle` is a test aid: every
 //! plain connection that ran a request moves to the next worker at the end of the turn.
+//! `-o worker_spread` is another: every worker active, publishers pulled as above.
 
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +94,16 @@ pub enum Mode {
     Gather,
     /// Testing: plain connections move to the next worker after each turn they ran in.
     Shuffle,
+    /// Testing: every worker stays active (no measuring), but publishers still move to
+    /// their receivers' worker, as under [`Mode::Gather`].
+    Spread,
+}
+
+impl Mode {
+    /// Publishers move to the worker holding their receivers (see the module doc).
+    pub fn pulls_publishers(self) -> bool {
+        matches!(self, Mode::Gather | Mode::Spread)
+    }
 }
 
 /// A worker as other threads reach it: its hand-off channel and its waker.

@@ -93,6 +93,8 @@ pub struct Worker {
     seen_active: usize,
     /// Scratch: slots of the connections that may move this turn.
     movers: Vec<usize>,
+    /// Publishers served this turn whose receivers sit on another worker.
+    pulls: Vec<usize>,
     /// Hub events whose connection is not (or no longer) here: it may have moved.
     strays: Vec<Posted>,
 }
@@ -135,6 +137,7 @@ impl Worker {
                 epoch: 0,
                 seen_active: gather.active(),
                 movers: Vec::new(),
+                pulls: Vec::new(),
                 strays: Vec::new(),
             };
             built.push((worker, tx, waker));
@@ -366,7 +369,9 @@ impl Worker {
                     woken |= self.move_to(slot, to);
                 }
             }
+            Mode::Spread => woken |= self.pull_publishers(),
             Mode::Gather => {
+                woken |= self.pull_publishers();
                 let epoch = self.gather.epoch();
                 let active = self.gather.active();
                 if epoch == self.epoch && !(sweep && self.id >= active) {
@@ -387,8 +392,9 @@ impl Worker {
                         woken |= self.move_to(slot, dests[i % dests.len()]);
                     }
                 } else if active > before {
-                    // Spread: the newly active workers get their share of this one's.
-                    self.collect_movers(|_| true);
+                    // Spread: the newly active workers get their share of this one's,
+                    // publishers to this worker's subscribers aside.
+                    self.collect_movers(|c| !c.anchored());
                     for i in 0..self.movers.len() {
                         let to = i % active;
                         if to >= before {
@@ -407,6 +413,28 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Moves the publishers served this turn to the active worker holding all their
+    /// receivers ([`super::gather`], publishers); the bits of the workers to wake.
+    fn pull_publishers(&mut self) -> u64 {
+        let (mut woken, active) = (0, self.gather.active());
+        let now = self.ctx.store.clock().now();
+        for i in 0..self.pulls.len() {
+            let slot = self.pulls[i];
+            let Some(conn) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            let Some(to) = conn.publishes_to().filter(|&w| w < active) else {
+                continue;
+            };
+            if conn.pulled_at != Some(now) && conn.movable() {
+                conn.pulled_at = Some(now);
+                woken |= self.move_to(slot, to);
+            }
+        }
+        self.pulls.clear();
+        woken
     }
 
     /// Fills `movers` with the slots of the movable connections that `pick` accepts.
@@ -455,12 +483,16 @@ impl Worker {
         let budget = self.ctx.settings.reqs_per_event;
         let (ctx, stats) = (&self.ctx, &self.ctx.threads[self.id]);
         let (timers, yielded) = (&mut self.timers, &mut self.yielded);
-        let unflushed = &mut self.unflushed;
+        let (unflushed, pulls) = (&mut self.unflushed, &mut self.pulls);
+        let gathering = self.gather.mode.pulls_publishers() && self.finish_by.is_none();
         // Out of the table meanwhile, which a busy script's nested loop may use (nest).
         let served = nest::serve(&mut self.conns, token.0, |conn| {
             let next = conn.serve_batched(ctx, stats, budget);
             if conn.unflushed {
                 unflushed.push(token.0);
+            }
+            if gathering && conn.publishes_to().is_some() {
+                pulls.push(token.0);
             }
             if let Some(wait) = conn.session.wait.as_mut() {
                 if let (Some(at), false) = (wait.deadline, wait.armed) {

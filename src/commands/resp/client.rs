@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use super::connection::{set_client_name, valid_client_name, BAD_CLIENT_NAME};
 use super::registry::Spec;
-use super::{tracking, unix_millis, Call};
+use super::{tracking, transaction, unix_millis, Call};
 use crate::commands::ClientInfo;
 use crate::hub::{flag, Event, OnTimeout, Unblock};
 use crate::protocol::resp::{parse_i64, Args};
+use crate::scripting::functions::{eval_shebang, NO_WRITES};
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -506,7 +507,7 @@ fn unpause(call: &mut Call<'_>, _args: Args<'_>) {
 /// Parks the command when a CLIENT PAUSE covers it (all commands, or writes and commands
 /// that may replicate such as PUBLISH); it runs again when the pause ends or is lifted.
 /// True when parked.
-pub(super) fn paused(call: &mut Call<'_>, spec: &Spec) -> bool {
+pub(super) fn paused(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) -> bool {
     if !call.ctx.hub.pause.maybe() {
         return false;
     }
@@ -514,14 +515,30 @@ pub(super) fn paused(call: &mut Call<'_>, spec: &Spec) -> bool {
     let Some((until, writes_only)) = call.ctx.hub.pause.active(now) else {
         return false;
     };
-    let writes = spec.flags.contains(&"write") || spec.flags.contains(&"may_replicate");
-    if (writes_only && !writes) || !call.may_block() {
+    if (writes_only && !may_replicate(call, spec, args)) || !call.may_block() {
         return false;
     }
     let left = Duration::from_millis(until - now);
     call.block(std::iter::empty(), Some(left), OnTimeout::Rerun);
     call.ctx.hub.pause.park(call.info.target());
     true
+}
+
+/// Whether CLIENT PAUSE WRITE holds the command (Redis 7.0's "may replicate"): writes and
+/// commands that may replicate (PUBLISH, PFCOUNT); a script by the flags it declares (a
+/// shebang's, a cached script's, a function's: `no-writes` runs, no flags may write, an
+/// unknown script may too); EXEC when its queue holds such a command.
+fn may_replicate(call: &Call<'_>, spec: &Spec, args: Args<'_>) -> bool {
+    // Declared script flags replace the command's own (FCALL is `may_replicate`).
+    let writes = |flags: Option<u8>| flags.map_or(true, |f| f & NO_WRITES == 0);
+    let scripting = &call.ctx.scripting;
+    match spec.name {
+        "eval" => writes(eval_shebang(args.get(1)).ok().and_then(|(flags, _)| flags)),
+        "evalsha" => writes(scripting.script_flags(args.get(1)).flatten()),
+        "fcall" => writes(scripting.function_flags(args.get(1))),
+        "exec" => transaction::queued_any(call, |spec, args| may_replicate(call, spec, args)),
+        _ => spec.flags.contains(&"write") || spec.flags.contains(&"may_replicate"),
+    }
 }
 
 /// `CLIENT REPLY ON|OFF|SKIP`

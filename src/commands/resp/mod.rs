@@ -144,6 +144,9 @@ struct Conn {
     tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
+    /// The worker holding every receiver of this connection's last PUBLISH / SPUBLISH, if
+    /// one does: the connection belongs there ([`crate::server::gather`]).
+    publish_home: Option<usize>,
 }
 
 impl State {
@@ -155,6 +158,12 @@ impl State {
     /// `HELLO 3` was sent: replies and pushes are RESP3.
     pub fn resp3(&self) -> bool {
         self.conn.resp3
+    }
+
+    /// The worker holding every receiver of this connection's last PUBLISH, if one does.
+    #[inline]
+    pub fn publish_home(&self) -> Option<usize> {
+        self.conn.publish_home
     }
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
@@ -447,7 +456,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
         std::sync::atomic::Ordering::Relaxed,
     );
     call.note_command(spec.name);
-    if call.depth == 0 && client::paused(call, spec) {
+    if call.depth == 0 && client::paused(call, spec, args) {
         return;
     }
     if call.depth == 0 && call.ctx.hub.tracking.active() {

@@ -196,17 +196,19 @@ pub(super) fn sunsubscribe(call: &mut Call<'_>, args: Args<'_>) {
 pub(super) fn publish(call: &mut Call<'_>, args: Args<'_>) {
     let payload = Payload::Bulk(Box::from(args.get(2)));
     let hub = &call.ctx.hub;
-    let n = hub
+    let reach = hub
         .pubsub
         .publish(hub, Space::Channel, args.get(1), payload);
-    call.w.integer(n as i64);
+    call.conn.publish_home = reach.home;
+    call.w.integer(reach.receivers as i64);
 }
 
 pub(super) fn spublish(call: &mut Call<'_>, args: Args<'_>) {
     let payload = Payload::Bulk(Box::from(args.get(2)));
     let hub = &call.ctx.hub;
-    let n = hub.pubsub.publish(hub, Space::Shard, args.get(1), payload);
-    call.w.integer(n as i64);
+    let reach = hub.pubsub.publish(hub, Space::Shard, args.get(1), payload);
+    call.conn.publish_home = reach.home;
+    call.w.integer(reach.receivers as i64);
 }
 
 const PUBSUB_HELP: &[&str] = &[

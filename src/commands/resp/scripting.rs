@@ -73,7 +73,9 @@ impl Host for ScriptHost<'_, '_> {
             return Err("ERR This Redis command is not allowed from script".into());
         }
         let writes = spec.flags.contains(&"write");
-        if writes && self.read_only {
+        // Commands that may replicate (PUBLISH, PFCOUNT) count as writes here, as in Redis
+        // 7.0: a read-only script then never waits for CLIENT PAUSE WRITE.
+        if self.read_only && (writes || spec.flags.contains(&"may_replicate")) {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         let key_max = self.call.ctx.store.key_max();

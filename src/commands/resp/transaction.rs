@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use super::registry::{spec, Spec};
+use super::registry::{registry, spec, Spec};
 use super::Call;
 use crate::commands::watch::{DirtyFlag, Watches};
 use crate::protocol::resp::Args;
@@ -245,6 +245,20 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
     }
     let ctx = call.ctx;
     ctx.gates.exclusive(|_| run_queue(call));
+}
+
+/// Whether any queued command (known ones: unknown ones were refused) satisfies `pred`
+/// (CLIENT PAUSE WRITE holds an EXEC whose queue may write).
+pub(super) fn queued_any(call: &Call<'_>, pred: impl Fn(&Spec, Args<'_>) -> bool) -> bool {
+    let q = &call.conn.tx.queue;
+    let mut from = 0;
+    q.ends.iter().any(|&end| {
+        let args = Args::new(&q.bytes, &q.args[from..end]);
+        from = end;
+        registry()
+            .index(args.get(0))
+            .is_some_and(|i| pred(registry().spec(i), args))
+    })
 }
 
 /// Checks the watched keys and runs the queue; called with no other command running.
