@@ -21,13 +21,39 @@ fn unix_ms() -> i64 {
 fn px_150_is_present_at_100_ms_and_gone_by_200_ms() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
+    // The key expires at the server's SET time + 150 ms, SET being run between `t0` and
+    // `t1`. So a GET sent before t1 + 150 ms may find it, one answered before t0 + 150 ms
+    // must find it, and one sent at or after t1 + 150 ms must not: asserted per GET from
+    // the times the test saw, so a test thread that oversleeps on a loaded host does not
+    // fail a correct server.
+    let t0 = std::time::Instant::now();
     c.check(&["SET", "k", "v", "PX", "150"], "+OK\r\n");
+    let t1 = std::time::Instant::now();
     let pttl = int(&c.cmd(&["PTTL", "k"]));
     assert!((100..=150).contains(&pttl), "pttl {pttl}");
-    sleep(Duration::from_millis(100));
-    c.check(&["GET", "k"], "$1\r\nv\r\n");
-    sleep(Duration::from_millis(100));
-    c.check(&["GET", "k"], "$-1\r\n");
+    let ms = |at: std::time::Instant, from: std::time::Instant| {
+        at.saturating_duration_since(from).as_millis()
+    };
+    for wait in [100, 100] {
+        sleep(Duration::from_millis(wait));
+        let sent = std::time::Instant::now();
+        let reply = c.cmd(&["GET", "k"]);
+        let answered = std::time::Instant::now();
+        match reply.as_str() {
+            "$1\r\nv\r\n" => {
+                assert!(ms(sent, t1) < 150, "present {} ms after SET", ms(sent, t1));
+            }
+            "$-1\r\n" => {
+                assert!(
+                    ms(answered, t0) >= 150,
+                    "gone {} ms after SET",
+                    ms(answered, t0)
+                );
+            }
+            other => panic!("GET k: {other:?}"),
+        }
+    }
+    // The second GET was sent at least 200 ms after SET, so it found the key gone.
     c.check(&["EXISTS", "k"], ":0\r\n");
 }
 

@@ -14,55 +14,64 @@ SECS="${SECS:-5}"
 ROUNDS="${ROUNDS:-2}"
 # SLABD_ARGS: extra slabd flags (e.g. `-o worker_gather=0`) for on/off comparisons.
 SLABD_ARGS="${SLABD_ARGS:-}"
+# PIN=1: every server on CPU 1, the load generator on CPU 0, so that the client's CPU per
+# request (which differs by server) no longer shares the server's core: throughput then
+# shows what one core of server does (the machine-bound view; see docs/security.md).
+PIN="${PIN:-0}"
+srv=() cli=()
+if [ "$PIN" = 1 ]; then srv=(taskset -c 1); cli=(taskset -c 0); fi
 certs=$(mktemp -d)
-trap 'kill $pids 2>/dev/null; rm -rf "$certs"' EXIT
+# Waits for the servers to exit, so that a second call right after finds the ports free.
+trap 'kill $pids 2>/dev/null; for p in $pids; do wait $p 2>/dev/null; done; rm -rf "$certs"' EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$certs/key.pem" -out "$certs/cert.pem" \
   -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
 root=$([ "$(id -u)" = 0 ] && echo "-u nobody")
 chmod 644 "$certs/key.pem"; chmod 755 "$certs"
 # Ports: slabd memcached TLS / plain, slabd RESP TLS / plain, memcached TLS, redis TLS.
 S_MT=26561 S_MP=26562 S_RT=26563 S_RP=26564 M_T=26565 R_T=26566
-"$SLABD" -p $S_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
+"${srv[@]}" "$SLABD" -p $S_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
   --resp-port $S_RP --tls-port $S_RT --tls-cert-file $certs/cert.pem --tls-key-file $certs/key.pem \
   --tls-auth-clients no $SLABD_ARGS 2>/dev/null &
 s=$!
-"$SLABD" -p $S_MP -l 127.0.0.1 -t 2 -m 256 $SLABD_ARGS 2>/dev/null &
+"${srv[@]}" "$SLABD" -p $S_MP -l 127.0.0.1 -t 2 -m 256 $SLABD_ARGS 2>/dev/null &
 sp=$!
-memcached -p $M_T -l 127.0.0.1 -t 2 -m 256 -U 0 $root -Z \
+"${srv[@]}" memcached -p $M_T -l 127.0.0.1 -t 2 -m 256 -U 0 $root -Z \
   -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem 2>/dev/null &
 m=$!
-redis-server --port 0 --bind 127.0.0.1 --tls-port $R_T --tls-cert-file $certs/cert.pem \
+"${srv[@]}" redis-server --port 0 --bind 127.0.0.1 --tls-port $R_T --tls-cert-file $certs/cert.pem \
   --tls-key-file $certs/key.pem --tls-auth-clients no --save "" --appendonly no \
   --daemonize no >/dev/null 2>&1 &
 r=$!
 pids="$s $sp $m $r"
 sleep 1
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
-# run NAME PID PORT PROTOCOL [--tls]: prints "ops us_per_request"
+# run NAME PID PORT PROTOCOL [--tls]: prints "ops server_us_per_request client_us_per_request"
 run() {
   local pid=$2 port=$3 proto=$4; shift 4
-  "$LOAD" --server 127.0.0.1:$port --protocol $proto --keys 10000 --requests 0 --warm "$@" >/dev/null 2>&1
+  "${cli[@]}" "$LOAD" --server 127.0.0.1:$port --protocol $proto --keys 10000 --requests 0 --warm "$@" >/dev/null 2>&1
   local a; a=$(cpu $pid)
-  local out; out=$("$LOAD" --server 127.0.0.1:$port --protocol $proto --conns 50 --threads 2 \
+  local out; out=$(/usr/bin/time -f '%U %S' -o "$certs/time" "${cli[@]}" "$LOAD" --server 127.0.0.1:$port --protocol $proto --conns 50 --threads 2 \
     --keys 10000 --value-size 100 --get-ratio 0.9 --duration $SECS "$@" 2>/dev/null | tail -1)
   local b; b=$(cpu $pid)
   local ops; ops=$(echo "$out" | grep -oE '"ops_per_sec":[0-9.]+' | cut -d: -f2)
   local done_; done_=$(echo "$out" | grep -oE '"completed":[0-9]+' | cut -d: -f2)
-  echo "${ops:-0} $(echo "scale=2; ($b - $a) * 10000 / ${done_:-1}" | bc)"
+  local cu; cu=$(awk '{print $1+$2}' "$certs/time")
+  echo "${ops:-0} $(echo "scale=2; ($b - $a) * 10000 / ${done_:-1}" | bc)" \
+    "$(echo "scale=2; $cu * 1000000 / ${done_:-1}" | bc)"
 }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 for round in $(seq "$ROUNDS"); do
-  read -r s_mt s_mt_us <<<"$(run slabd $s $S_MT memcache --tls)"
-  read -r m_t m_t_us <<<"$(run memcached $m $M_T memcache --tls)"
-  read -r s_mp s_mp_us <<<"$(run slabd $sp $S_MP memcache)"
-  read -r s_rt s_rt_us <<<"$(run slabd $s $S_RT resp --tls)"
-  read -r r_t r_t_us <<<"$(run redis $r $R_T resp --tls)"
-  read -r s_rp s_rp_us <<<"$(run slabd $s $S_RP resp)"
-  echo "round $round memcached text over TLS: slabd -Z ${s_mt} req/s (${s_mt_us} us CPU/req)," \
-    "memcached -Z ${m_t} req/s (${m_t_us} us) -> $(ratio $s_mt $m_t)x;" \
+  read -r s_mt s_mt_us s_mt_cl <<<"$(run slabd $s $S_MT memcache --tls)"
+  read -r m_t m_t_us m_t_cl <<<"$(run memcached $m $M_T memcache --tls)"
+  read -r s_mp s_mp_us s_mp_cl <<<"$(run slabd $sp $S_MP memcache)"
+  read -r s_rt s_rt_us s_rt_cl <<<"$(run slabd $s $S_RT resp --tls)"
+  read -r r_t r_t_us r_t_cl <<<"$(run redis $r $R_T resp --tls)"
+  read -r s_rp s_rp_us s_rp_cl <<<"$(run slabd $s $S_RP resp)"
+  echo "round $round memcached text over TLS: slabd -Z ${s_mt} req/s (${s_mt_us} us CPU/req, client ${s_mt_cl})," \
+    "memcached -Z ${m_t} req/s (${m_t_us} us, client ${m_t_cl}) -> $(ratio $s_mt $m_t)x;" \
     "slabd TLS/plain $(ratio $s_mt $s_mp) (plain ${s_mp} req/s, ${s_mp_us} us)"
-  echo "round $round RESP over TLS: slabd tls-port ${s_rt} req/s (${s_rt_us} us CPU/req)," \
-    "redis-server ${r_t} req/s (${r_t_us} us) -> $(ratio $s_rt $r_t)x;" \
+  echo "round $round RESP over TLS: slabd tls-port ${s_rt} req/s (${s_rt_us} us CPU/req, client ${s_rt_cl})," \
+    "redis-server ${r_t} req/s (${r_t_us} us, client ${r_t_cl}) -> $(ratio $s_rt $r_t)x;" \
     "slabd TLS/plain $(ratio $s_rt $s_rp) (plain ${s_rp} req/s, ${s_rp_us} us)"
 done
 echo "load: $(cat /proc/loadavg)"

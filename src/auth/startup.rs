@@ -36,7 +36,12 @@ pub fn configure(
         let text: String = settings
             .acl_users
             .iter()
-            .map(|rules| format!("user {rules}\n"))
+            // As Redis's ACLLoadConfiguredUsers: the default user exists already and is
+            // reset before its line's rules (so it keeps `sanitize-payload`).
+            .map(|rules| match rules.strip_prefix("default ") {
+                Some(rest) => format!("user default reset {rest}\n"),
+                None => format!("user {rules}\n"),
+            })
             .collect();
         users.replace_all(parse_acl_file(&text, "config")?);
     }

@@ -22,7 +22,12 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
     let mut logfile = None;
     let mut directives: Vec<(String, String)> = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let line = line.split(" #").next().unwrap_or("").trim();
+        // ` #` starts a comment, except in a `user` line, where `#<sha256>` is a password
+        // (as ACL LIST and CONFIG REWRITE write it).
+        let line = match line.trim() {
+            user if user.starts_with("user ") => user,
+            _ => line.split(" #").next().unwrap_or("").trim(),
+        };
         if line.is_empty() || line.starts_with('#') {
             continue;
         }

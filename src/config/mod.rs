@@ -160,6 +160,8 @@ pub struct Settings {
     pub directives: Vec<(String, String)>,
     /// Redis `user <name> <rules…>` lines of the config file, as written after `user `.
     pub acl_users: Vec<String>,
+    /// `--config`'s file as an absolute path (CONFIG REWRITE writes it).
+    pub config_file: Option<PathBuf>,
     /// `--refuse-root`: exit as memcached does when started as root without `-u`.
     pub refuse_root: bool,
     /// memcached's TLS: `-Z` and `-o ssl_*`.
@@ -239,6 +241,7 @@ impl Default for Settings {
             ignored_options: Vec::new(),
             directives: Vec::new(),
             acl_users: Vec::new(),
+            config_file: None,
             refuse_root: false,
             tls: TlsOptions::default(),
         }
@@ -347,6 +350,7 @@ where
             ));
         }
         settings.logfile = logfile;
+        settings.config_file = Some(std::path::absolute(path).unwrap_or_else(|_| path.into()));
         let (users, directives): (Vec<_>, Vec<_>) =
             directives.into_iter().partition(|(name, _)| name == "user");
         settings.acl_users = users.into_iter().map(|(_, rules)| rules).collect();

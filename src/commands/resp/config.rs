@@ -359,8 +359,7 @@ pub(super) fn config(call: &mut Call<'_>, args: Args<'_>) {
         call.ctx.resp.latency.reset_histograms();
         call.w.ok();
     } else if sub.eq_ignore_ascii_case(b"REWRITE") {
-        call.w
-            .error(b"ERR The server is running without a config file");
+        super::config_rewrite::rewrite(call);
     } else if sub.eq_ignore_ascii_case(b"HELP") && args.len() == 2 {
         super::scripting::help(call, CONFIG_HELP);
     } else {

@@ -21,6 +21,7 @@ mod blocking;
 mod client;
 mod commandstats;
 mod config;
+mod config_rewrite;
 mod connection;
 mod copy;
 mod debug_protocol;
