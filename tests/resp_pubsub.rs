@@ -294,11 +294,7 @@ fn a_hung_up_subscriber_is_not_counted_before_its_worker_notices() {
 
 /// INFO stats' `worker_moves`.
 fn moves(c: &mut Conn) -> u64 {
-    let info = c.cmd(&["INFO", "stats"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("worker_moves:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no worker_moves in {info}"))
+    resp_wire::info_u64(c, "stats", "worker_moves")
 }
 
 /// A publisher on another worker than its channel's subscribers moves to theirs

@@ -17,11 +17,7 @@ fn shuffled() -> Daemon {
 
 /// INFO stats' `worker_moves`.
 fn moves(c: &mut Conn) -> u64 {
-    let info = c.cmd(&["INFO", "stats"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("worker_moves:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no worker_moves in {info}"))
+    resp_wire::info_u64(c, "stats", "worker_moves")
 }
 
 fn pause() {

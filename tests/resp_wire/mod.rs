@@ -82,3 +82,13 @@ pub fn int(reply: &str) -> i64 {
         .and_then(|r| r.parse().ok())
         .unwrap_or_else(|| panic!("not an integer reply: {reply:?}"))
 }
+
+/// An integer field of `INFO <section>` (panics naming the field when it is missing).
+pub fn info_u64(c: &mut Conn, section: &str, field: &str) -> u64 {
+    let info = c.cmd(&["INFO", section]);
+    let prefix = format!("{field}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
+}
