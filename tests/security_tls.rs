@@ -121,8 +121,34 @@ impl Drop for Running {
     }
 }
 
+/// A started slabd and its listeners as (kind, address).
+type Started = (Running, Vec<(String, SocketAddr)>);
+
 /// Starts slabd on 127.0.0.1 with `args`; its listeners as (kind, address).
-fn start(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
+///
+/// A `--tls-port` comes from [`free_port`], which lets the port go before slabd binds it;
+/// when another test's server took it meanwhile ("Address already in use"), the start is
+/// retried with a new port (seen once in CI).
+fn start(args: &[&str]) -> Started {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let tls_port = args.iter().position(|a| a == "--tls-port").map(|i| i + 1);
+    for _ in 0..5 {
+        match try_start(&args) {
+            Ok(started) => return started,
+            Err(lines) => {
+                let taken = lines.iter().any(|l| l.contains("Address already in use"));
+                match tls_port {
+                    Some(i) if taken && i < args.len() => args[i] = free_port().to_string(),
+                    _ => panic!("slabd did not start: {lines:?}"),
+                }
+            }
+        }
+    }
+    panic!("slabd did not start: its --tls-port was taken five times");
+}
+
+/// One start of slabd; its stderr lines when it did not start listening.
+fn try_start(args: &[String]) -> Result<Started, Vec<String>> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
         .args(["-p", "-1", "-l", "127.0.0.1"])
         .args(args)
@@ -147,8 +173,11 @@ fn start(args: &[&str]) -> (Running, Vec<(String, SocketAddr)>) {
         }
         lines.push(line);
     }
-    assert!(!out.is_empty(), "slabd did not start: {lines:?}");
-    (Running(child), out)
+    let running = Running(child);
+    if out.is_empty() {
+        return Err(lines);
+    }
+    Ok((running, out))
 }
 
 fn addr(listeners: &[(String, SocketAddr)], kind: &str) -> SocketAddr {
