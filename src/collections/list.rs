@@ -30,10 +30,11 @@
 use std::collections::VecDeque;
 
 mod node;
+use crate::collections::varint;
 #[cfg(test)]
 use node::write_entry;
 pub use node::{entry_size, Node, NodeIter};
-use node::{entry_start_before, read_entry, varint_len};
+use node::{entry_start_before, read_entry};
 
 /// Redis's size limit for a node when `list-max-listpack-size` is a positive count.
 const SIZE_SAFETY_LIMIT: usize = 8192;
@@ -155,7 +156,7 @@ impl<'a> Packed<'a> {
             let Some(end) = pos.checked_add(len) else {
                 return false;
             };
-            let Some(next) = end.checked_add(varint_len(end - start)) else {
+            let Some(next) = end.checked_add(varint::len(end - start)) else {
                 return false;
             };
             if next > bytes.len() || entry_start_before(&bytes[..next], next) != start {

@@ -56,6 +56,7 @@ pub mod intset;
 pub mod list;
 pub mod set;
 pub mod table;
+pub mod varint;
 pub mod zset;
 
 use std::cell::Cell;

@@ -44,6 +44,7 @@ use std::sync::OnceLock;
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 
+use crate::collections::varint;
 use crate::storage::{key_hash, same_bytes, HashSeed};
 
 /// What to do with an edited hash or set, whose compact form is a `B`.
@@ -113,11 +114,6 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn varint_len(n: usize) -> usize {
-    let bits = usize::BITS - n.leading_zeros();
-    (bits.max(1) as usize).div_ceil(7)
-}
-
 /// Reads a varint at `at`: (value, bytes used).
 #[inline(always)]
 fn read_varint(b: &[u8], at: usize) -> (usize, usize) {
@@ -161,7 +157,7 @@ fn entry_at(arena: &[u8], off: u64) -> (&[u8], &[u8], usize) {
 }
 
 fn entry_len(key: &[u8], value: &[u8]) -> usize {
-    POS + varint_len(key.len()) + key.len() + varint_len(value.len()) + value.len()
+    POS + varint::len(key.len()) + key.len() + varint::len(value.len()) + value.len()
 }
 
 fn hash(key: &[u8]) -> u64 {
@@ -447,7 +443,7 @@ mod tests {
         for n in [0, 1, 127, 128, 16383, 16384, usize::MAX] {
             let mut v = Vec::new();
             push_varint(&mut v, n);
-            assert_eq!(v.len(), varint_len(n), "{n}");
+            assert_eq!(v.len(), varint::len(n), "{n}");
             assert_eq!(read_varint(&v, 0), (n, v.len()), "{n}");
         }
         t.check();

@@ -1,19 +1,12 @@
 //! A list node: a run of entries with free room at both ends, and the entry encoding
 //! (`len | bytes | back`, see the parent module's docs) it is made of.
 
-pub(super) fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
+use crate::collections::varint;
 
 /// Bytes one entry of `len` value bytes takes.
 pub fn entry_size(len: usize) -> usize {
-    let inner = varint_len(len) + len;
-    inner + varint_len(inner)
+    let inner = varint::len(len) + len;
+    inner + varint::len(inner)
 }
 
 pub(super) fn write_entry(dst: &mut [u8], v: &[u8]) {
@@ -33,7 +26,7 @@ pub(super) fn write_entry(dst: &mut [u8], v: &[u8]) {
     dst[i..i + v.len()].copy_from_slice(v);
     i += v.len();
     let inner = i;
-    let back = varint_len(inner);
+    let back = varint::len(inner);
     for g in 0..back {
         let group = ((inner >> (7 * g)) & 0x7f) as u8;
         let more = g + 1 < back;
@@ -56,7 +49,7 @@ pub(super) fn read_entry(buf: &[u8], pos: usize) -> (usize, usize, usize) {
         shift += 7;
     }
     let end = i + len;
-    (i, end, end + varint_len(end - pos))
+    (i, end, end + varint::len(end - pos))
 }
 
 /// Start of the entry that ends at `end`.

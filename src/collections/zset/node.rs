@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 
 use super::tree::{FANOUT, LEAF_MAX, NIL};
+use crate::collections::varint;
 use crate::storage::same_bytes;
 
 /// Compares two (score, member) keys in sorted-set order (-0 and 0 are equal scores).
@@ -19,18 +20,9 @@ pub fn cmp_key(a: (f64, &[u8]), b: (f64, &[u8])) -> Ordering {
     }
 }
 
-pub(super) fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 /// Bytes an entry of a `len`-byte member takes in a leaf (and in the packed form).
 pub fn entry_size(len: usize) -> usize {
-    8 + varint_len(len) + len
+    8 + varint::len(len) + len
 }
 
 /// Appends an entry to `out` (or writes it at the end of a reserved slice).
