@@ -87,270 +87,161 @@ pub(super) fn tag_of(h: u32) -> u8 {
     (h >> 24) as u8
 }
 
-/// Bytes a member of `len` bytes takes in a leaf's buffer (`len varint | member`; its
-/// score is in the leaf's header).
-pub(super) fn member_size(len: usize) -> usize {
-    varint::len(len) + len
-}
-
-/// (start, end) of the member whose length varint is at `pos`.
-fn read_member(buf: &[u8], pos: usize) -> (usize, usize) {
-    let mut i = pos;
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[i];
-        len |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    (i, i + len)
-}
-
-/// A leaf, slotted like a database page: the header holds each entry's score, hash tag
-/// and byte offset in entry order; the buffer holds the members (`len varint | member`)
-/// in the order they arrived. An insert appends its member and shifts only the header's
-/// arrays; a removal moves the buffer's last member into the hole when it is the same
-/// size (else the hole stays until the buffer needs room and is compacted). So a change
-/// moves no member bytes but its own, where a leaf kept in order moved half the leaf
-/// (most of a move's cache misses at 1,000,000 members); finding where a key goes reads
-/// the scores in the header; finding a member reads the tags and one member.
-///
-/// The fields are in the order a member lookup reads them (tags, the buffer's pointer,
-/// offsets), so those share the header's first lines.
+/// A leaf: its entries' bytes, and beside them (in the leaf's header, one read) each
+/// entry's tag and byte offset, so that finding a member reads the tags and then one
+/// entry, not every entry before it, and entry `i` of a rank is one lookup.
 #[derive(Clone, Debug)]
-#[repr(C)]
 pub(super) struct Leaf {
+    pub(super) buf: Vec<u8>,
     pub(super) count: u32,
-    /// Bytes of `buf` held by members (the rest are holes left by removals).
-    pub(super) live: u32,
     pub(super) parent: u32,
     pub(super) prev: u32,
     pub(super) next: u32,
     pub(super) tags: [u8; LEAF_SLOTS],
-    pub(super) buf: Vec<u8>,
     pub(super) offsets: [u32; LEAF_SLOTS],
-    pub(super) scores: [f64; LEAF_SLOTS],
 }
 
 impl Default for Leaf {
     fn default() -> Leaf {
         Leaf {
+            buf: Vec::new(),
             count: 0,
-            live: 0,
             parent: NIL,
             prev: NIL,
             next: NIL,
             tags: [0; LEAF_SLOTS],
-            buf: Vec::new(),
             offsets: [0; LEAF_SLOTS],
-            scores: [0.0; LEAF_SLOTS],
         }
     }
 }
 
 impl Leaf {
-    /// Member of entry `i`.
-    pub(super) fn member(&self, i: usize) -> &[u8] {
-        let (s, e) = read_member(&self.buf, self.offsets[i] as usize);
-        &self.buf[s..e]
+    /// (index, byte offset) of the first entry for which `before` is false (a binary
+    /// search over the offsets).
+    pub(super) fn lower_bound(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (usize, usize) {
+        let i = self.offsets[..self.count as usize].partition_point(|&pos| {
+            let (score, s, e) = read_entry(&self.buf, pos as usize);
+            before(score, &self.buf[s..e])
+        });
+        (i, self.offset(i))
     }
 
-    /// (score, member) of entry `i`.
-    pub(super) fn entry(&self, i: usize) -> (f64, &[u8]) {
-        (self.scores[i], self.member(i))
-    }
-
-    /// The leaf's size against `LEAF_BYTES`: its members and 8 bytes a score, as the
-    /// packed encoding counts an entry.
-    pub(super) fn bytes(&self) -> usize {
-        self.live as usize + 8 * self.count as usize
-    }
-
-    /// Index of the first entry for which `before` is false (a binary search).
-    pub(super) fn lower_bound(&self, before: &impl Fn(f64, &[u8]) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.count as usize);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if before(self.scores[mid], self.member(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-
-    /// Index of the first entry above (`score`, `member`): where that key goes. Counts
-    /// the lower scores over the header's array (no branch per entry, its lines loaded
-    /// side by side) and reads members only on a tie.
-    pub(super) fn upper_bound_key(&self, score: f64, member: &[u8]) -> usize {
+    /// (index, byte offset) of the first entry above (`score`, `member`): where that key
+    /// goes. Counts the lower scores over every entry (their offsets are in the header,
+    /// so the loads of all the entries' lines go out at once instead of one after another
+    /// as a binary search's do: a leaf out of cache costs about one miss, not five) and
+    /// compares members only on a tie.
+    pub(super) fn upper_bound_key(&self, score: f64, member: &[u8]) -> (usize, usize) {
         let count = self.count as usize;
-        let mut j = self.scores[..count].iter().filter(|&&s| s < score).count();
-        while j < count && self.scores[j] == score && *self.member(j) <= *member {
+        let score_at = |pos: u32| {
+            let pos = pos as usize;
+            let mut s = [0u8; 8];
+            s.copy_from_slice(&self.buf[pos..pos + 8]);
+            f64::from_le_bytes(s)
+        };
+        let offsets = &self.offsets[..count];
+        let mut j = offsets.iter().filter(|&&o| score_at(o) < score).count();
+        while j < count && score_at(offsets[j]) == score {
+            let (_, s, e) = read_entry(&self.buf, offsets[j] as usize);
+            if self.buf[s..e] > *member {
+                break;
+            }
             j += 1;
         }
-        j
+        (j, self.offset(j))
     }
 
-    /// Reads one word of each line of the header (scores, tags, offsets), whatever the
-    /// count, so that no load waits for another: they are in flight together, and what
-    /// follows finds the lines in cache. The buffer's end, where an insert writes its
-    /// member, is not read: it hangs off the header (a second miss after the first) and
-    /// a store does not hold the core up as a load does.
+    /// Reads one byte of each cache line of the entries (the loads are independent, so
+    /// they are in flight together; what follows finds the lines in cache).
     pub(super) fn touch(&self) {
-        let mut x = self.scores.iter().step_by(8).fold(0u64, |x, s| x ^ s.to_bits());
-        x ^= self.offsets.iter().step_by(16).fold(0, |x, &o| x ^ u64::from(o));
-        x ^= u64::from(self.tags[0] ^ self.tags[LEAF_SLOTS - 1]);
+        let x = self.buf.iter().step_by(64).fold(0u8, |x, &b| x ^ b);
         std::hint::black_box(x);
     }
 
     /// Entry `i` against `key`.
     pub(super) fn cmp_entry(&self, i: usize, key: (f64, &[u8])) -> Ordering {
-        cmp_key(self.entry(i), key)
+        let (s, ms, me) = read_entry(&self.buf, self.offsets[i] as usize);
+        cmp_key((s, &self.buf[ms..me]), key)
     }
 
-    /// (index, score) of `member`, whose hash has tag `tag`.
-    pub(super) fn find(&self, member: &[u8], tag: u8) -> Option<(usize, f64)> {
+    /// (index, byte offset, score) of `member`, whose hash has tag `tag`.
+    pub(super) fn find(&self, member: &[u8], tag: u8) -> Option<(usize, usize, f64)> {
         let count = self.count as usize;
-        (0..count)
-            .filter(|&i| self.tags[i] == tag)
-            .find(|&i| same_bytes(self.member(i), member))
-            .map(|i| (i, self.scores[i]))
-    }
-
-    /// Inserts an entry as number `i` with tag `tag`, its member at the buffer's end.
-    pub(super) fn insert(&mut self, i: usize, score: f64, member: &[u8], tag: u8) {
-        let count = self.count as usize;
-        let at = self.buf.len();
-        let mut n = member.len();
-        while n >= 0x80 {
-            self.buf.push((n & 0x7f) as u8 | 0x80);
-            n >>= 7;
+        for i in (0..count).filter(|&i| self.tags[i] == tag) {
+            let pos = self.offsets[i] as usize;
+            let (score, s, e) = read_entry(&self.buf, pos);
+            if same_bytes(&self.buf[s..e], member) {
+                return Some((i, pos, score));
+            }
         }
-        self.buf.push(n as u8);
-        self.buf.extend_from_slice(member);
+        None
+    }
+
+    /// Byte offset of entry `index` (`count`: the end).
+    pub(super) fn offset(&self, index: usize) -> usize {
+        if index < self.count as usize {
+            self.offsets[index] as usize
+        } else {
+            self.buf.len()
+        }
+    }
+
+    pub(super) fn entry(&self, pos: usize) -> (f64, &[u8], usize) {
+        let (score, s, e) = read_entry(&self.buf, pos);
+        (score, &self.buf[s..e], e)
+    }
+
+    /// Inserts an entry as number `i`, at byte `pos`, with tag `tag`.
+    pub(super) fn insert(&mut self, i: usize, pos: usize, score: f64, member: &[u8], tag: u8) {
+        let count = self.count as usize;
+        insert_entry(&mut self.buf, pos, score, member);
+        let n = entry_size(member.len()) as u32;
         self.tags.copy_within(i..count, i + 1);
         self.tags[i] = tag;
-        self.scores.copy_within(i..count, i + 1);
-        self.scores[i] = score;
         self.offsets.copy_within(i..count, i + 1);
-        self.offsets[i] = at as u32;
+        self.offsets[i] = pos as u32;
+        for o in &mut self.offsets[i + 1..=count] {
+            *o += n;
+        }
         self.count += 1;
-        self.live += (self.buf.len() - at) as u32;
     }
 
-    /// Removes entry `i`. Its bytes become a hole, filled by the buffer's last member
-    /// when that is the same size, or cut off when it is the last.
-    pub(super) fn remove(&mut self, i: usize) {
+    /// Removes entry `i`, at byte `pos`, whose member is `len` bytes.
+    pub(super) fn remove(&mut self, i: usize, pos: usize, len: usize) {
         let count = self.count as usize;
-        let at = self.offsets[i] as usize;
-        let size = read_member(&self.buf, at).1 - at;
+        let n = entry_size(len);
+        self.buf.drain(pos..pos + n);
         self.tags.copy_within(i + 1..count, i);
-        self.scores.copy_within(i + 1..count, i);
         self.offsets.copy_within(i + 1..count, i);
+        for o in &mut self.offsets[i..count - 1] {
+            *o -= n as u32;
+        }
         self.count -= 1;
-        self.live -= size as u32;
-        let count = count - 1;
-        let Some((j, last)) = (0..count).map(|k| (k, self.offsets[k] as usize)).max_by_key(|e| e.1)
-        else {
-            self.buf.clear();
-            return;
-        };
-        let last_end = read_member(&self.buf, last).1;
-        if last < at {
-            self.buf.truncate(last_end);
-        } else if last_end - last == size {
-            self.buf.copy_within(last..last_end, at);
-            self.offsets[j] = at as u32;
-            self.buf.truncate(last);
-        }
     }
 
-    /// Whether the buffer has holes.
-    pub(super) fn has_holes(&self) -> bool {
-        self.buf.len() > self.live as usize
-    }
-
-    /// Moves the members down over the holes, in place (in the order they lie).
-    pub(super) fn compact(&mut self) {
-        let count = self.count as usize;
-        let mut order = [0u8; LEAF_SLOTS];
-        for (k, o) in order[..count].iter_mut().enumerate() {
-            *o = k as u8;
-        }
-        order[..count].sort_unstable_by_key(|&k| self.offsets[usize::from(k)]);
-        let mut to = 0;
-        for &k in &order[..count] {
-            let from = self.offsets[usize::from(k)] as usize;
-            let end = read_member(&self.buf, from).1;
-            self.buf.copy_within(from..end, to);
-            self.offsets[usize::from(k)] = to as u32;
-            to += end - from;
-        }
-        self.buf.truncate(to);
-    }
-
-    /// Moves entries `at..` into a new leaf (its buffer in entry order and exactly
-    /// sized; links left to the caller) and compacts this one's buffer.
-    pub(super) fn split_off(&mut self, at: usize) -> Leaf {
-        let count = self.count as usize;
-        let moved = count - at;
-        let bytes: usize = (at..count).map(|k| member_size(self.member(k).len())).sum();
-        let mut right = Leaf {
-            count: moved as u32,
-            live: bytes as u32,
-            buf: Vec::with_capacity(bytes),
-            ..Leaf::default()
-        };
-        for k in at..count {
-            let from = self.offsets[k] as usize;
-            let end = read_member(&self.buf, from).1;
-            right.offsets[k - at] = right.buf.len() as u32;
-            right.buf.extend_from_slice(&self.buf[from..end]);
-        }
-        right.tags[..moved].copy_from_slice(&self.tags[at..count]);
-        right.scores[..moved].copy_from_slice(&self.scores[at..count]);
-        self.count = at as u32;
-        self.live -= bytes as u32;
-        self.compact();
-        let live = self.live as usize;
-        self.buf.shrink_to(live + live / 8);
-        right
-    }
-
-    /// Appends the entries of `other` (tags, scores and offsets included).
+    /// Appends the entries of `other` (tags and offsets included).
     pub(super) fn append(&mut self, other: &Leaf) {
         let (count, more) = (self.count as usize, other.count as usize);
         let base = self.buf.len() as u32;
         self.buf.extend_from_slice(&other.buf);
         self.tags[count..count + more].copy_from_slice(&other.tags[..more]);
-        self.scores[count..count + more].copy_from_slice(&other.scores[..more]);
         for k in 0..more {
             self.offsets[count + k] = other.offsets[k] + base;
         }
         self.count += other.count;
-        self.live += other.live;
     }
 
-    /// Whether the tags match the members, the entries are in order, the members do not
-    /// overlap and `live` counts them (tests).
+    /// Whether the tags and offsets match the entries (tests).
     pub(super) fn consistent(&self, hash: impl Fn(&[u8]) -> u32) -> bool {
-        let count = self.count as usize;
-        let mut spans: Vec<(usize, usize)> = (0..count)
-            .map(|i| read_member(&self.buf, self.offsets[i] as usize))
-            .map(|(s, e)| (s - varint::len(e - s), e))
-            .collect();
-        let tags = (0..count).all(|i| self.tags[i] == tag_of(hash(self.member(i))));
-        let ordered = (1..count).all(|i| cmp_key(self.entry(i - 1), self.entry(i)).is_lt());
-        let live = spans.iter().map(|(s, e)| e - s).sum::<usize>() == self.live as usize;
-        spans.sort_unstable();
-        let apart = spans.windows(2).all(|w| w[0].1 <= w[1].0);
-        let inside = spans.last().is_none_or(|s| s.1 <= self.buf.len());
-        tags && ordered && live && apart && inside
+        let mut pos = 0;
+        for i in 0..self.count as usize {
+            let (_, s, e) = read_entry(&self.buf, pos);
+            if self.offsets[i] as usize != pos || self.tags[i] != tag_of(hash(&self.buf[s..e])) {
+                return false;
+            }
+            pos = e;
+        }
+        pos == self.buf.len()
     }
 }
 

@@ -25,7 +25,7 @@ use std::cmp::Ordering;
 
 use super::index::{Index, Slot};
 pub use super::node::{cmp_key, entry_size, insert_entry, read_entry, write_entry};
-use super::node::{member_size, tag_of, Inner, Leaf};
+use super::node::{tag_of, Inner, Leaf};
 use crate::collections::table::seed;
 use crate::storage::key_hash;
 
@@ -93,18 +93,6 @@ impl Clone for Tree {
 /// Heap bytes of one inner node outside `Tree::inners`: its separators' members.
 fn inner_heap(n: &Inner) -> usize {
     n.sep_members().iter().map(|m| m.len()).sum::<usize>()
-}
-
-/// The 32 bits of a member's hash the index and the leaf tags use.
-fn member_hash(member: &[u8]) -> u32 {
-    key_hash(seed(), member) as u32
-}
-
-/// Points the index slots of `leaf`'s members from leaf `from` to leaf `to`.
-fn retarget(index: &mut Index, leaf: &Leaf, from: u32, to: u32) {
-    for i in 0..leaf.count as usize {
-        index.retarget(member_hash(leaf.member(i)), from, to);
-    }
 }
 
 impl Default for Tree {
@@ -176,7 +164,7 @@ impl Tree {
         let mut leaf = self.first;
         while leaf != NIL {
             let l = &self.leaves[leaf as usize];
-            if !l.consistent(member_hash) {
+            if !l.consistent(|m| self.hash(m)) {
                 return false;
             }
             leaf = l.next;
@@ -212,20 +200,23 @@ impl Tree {
         self.free_inners.push(id);
     }
 
+    fn hash(&self, member: &[u8]) -> u32 {
+        key_hash(seed(), member) as u32
+    }
 
     fn find_leaf(&self, member: &[u8]) -> Option<u32> {
         self.find(member).map(|f| f.0)
     }
 
-    /// (leaf, index in leaf, score) of `member`: one index probe, a leaf's tags and
-    /// one member.
-    fn find(&self, member: &[u8]) -> Option<(u32, usize, f64)> {
-        let h = member_hash(member);
+    /// (leaf, index in leaf, byte offset, score) of `member`: one index probe and one
+    /// scan of a leaf.
+    fn find(&self, member: &[u8]) -> Option<(u32, usize, usize, f64)> {
+        let h = self.hash(member);
         let mut found = None;
         self.index.find(h, |s| {
             found = self.leaves[s.leaf as usize]
                 .find(member, tag_of(h))
-                .map(|(i, score)| (s.leaf, i, score));
+                .map(|(i, pos, score)| (s.leaf, i, pos, score));
             found.is_some()
         });
         found
@@ -233,7 +224,7 @@ impl Tree {
 
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.find(member).map(|f| f.2)
+        self.find(member).map(|f| f.3)
     }
 
     /// Entries before `leaf`'s first, by walking up its parents.
@@ -252,12 +243,14 @@ impl Tree {
 
     /// 0-based rank and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
-        let (leaf, i, score) = self.find(member)?;
+        let (leaf, i, _, score) = self.find(member)?;
         Some((self.leaf_rank(leaf) + i, score))
     }
 
-    /// Descends to the first entry for which `before` is false: its rank.
-    fn descend(&self, before: &impl Fn(f64, &[u8]) -> bool) -> usize {
+    /// Descends to the first entry for which `before` is false: (leaf, index in leaf,
+    /// byte offset, rank). The index may equal the leaf's count (the entry is the next
+    /// leaf's first, or there is none).
+    fn descend(&self, before: &impl Fn(f64, &[u8]) -> bool) -> (u32, usize, usize, usize) {
         let mut node = self.root;
         let mut rank = 0;
         for _ in 0..self.height {
@@ -266,13 +259,14 @@ impl Tree {
             rank += n.sizes[..j].iter().sum::<usize>();
             node = n.children[j];
         }
-        rank + self.leaves[node as usize].lower_bound(before)
+        let (i, pos) = self.leaves[node as usize].lower_bound(before);
+        (node, i, pos, rank + i)
     }
 
     /// How many entries come before the first one for which `before` is false
     /// (`before` must be monotone: true for a prefix of the set's order).
     pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
-        self.descend(&before)
+        self.descend(&before).3
     }
 
     /// (leaf, index in leaf) of rank `rank < len`.
@@ -296,28 +290,30 @@ impl Tree {
             return Iter {
                 tree: self,
                 leaf: NIL,
-                i: 0,
+                pos: 0,
             };
         }
         let (leaf, i) = self.locate_rank(rank);
-        Iter { tree: self, leaf, i }
+        Iter {
+            tree: self,
+            leaf,
+            pos: self.leaves[leaf as usize].offset(i),
+        }
     }
 
     /// Entries from rank `rank` down to the first, in reverse order.
     pub fn iter_rev_from(&self, rank: usize) -> RevIter<'_> {
-        if rank >= self.len {
-            return RevIter {
-                tree: self,
-                leaf: NIL,
-                left: 0,
-            };
-        }
-        let (leaf, i) = self.locate_rank(rank);
-        RevIter {
+        let mut it = RevIter {
             tree: self,
-            leaf,
-            left: i + 1,
+            leaf: NIL,
+            offsets: Vec::new(),
+        };
+        if rank < self.len {
+            let (leaf, i) = self.locate_rank(rank);
+            it.leaf = leaf;
+            it.load(i + 1);
         }
+        it
     }
 
     /// The leaf where (`score`, `member`) belongs. Routes with "≤" so that a key equal
@@ -335,21 +331,15 @@ impl Tree {
     pub fn insert(&mut self, member: &[u8], score: f64) {
         debug_assert!(self.find_leaf(member).is_none());
         let leaf_id = self.leaf_for(score, member);
-        let h = member_hash(member);
+        let (i, pos) = self.leaves[leaf_id as usize].upper_bound_key(score, member);
+        let h = self.hash(member);
         let leaf = &mut self.leaves[leaf_id as usize];
-        let i = leaf.upper_bound_key(score, member);
         let cap = leaf.buf.capacity();
-        let need = member_size(member.len());
-        if cap - leaf.buf.len() < need {
-            if leaf.has_holes() {
-                leaf.compact();
-            }
-            if leaf.buf.capacity() - leaf.buf.len() < need {
-                let grow = need.max(leaf.buf.len() / 4);
-                leaf.buf.reserve_exact(grow);
-            }
+        if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
+            let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
+            leaf.buf.reserve_exact(grow);
         }
-        leaf.insert(i, score, member, tag_of(h));
+        leaf.insert(i, pos, score, member, tag_of(h));
         self.leaf_bytes += leaf.buf.capacity() - cap;
         self.index.insert(Slot {
             hash: h,
@@ -358,7 +348,7 @@ impl Tree {
         self.len += 1;
         self.add_size(leaf_id, 1);
         let leaf = &self.leaves[leaf_id as usize];
-        let (count, bytes) = (leaf.count as usize, leaf.bytes());
+        let (count, bytes) = (leaf.count as usize, leaf.buf.len());
         let appending = i + 1 == count && leaf.next == NIL;
         let prepending = i == 0 && leaf.prev == NIL;
         let full = count > LEAF_MAX || (bytes > LEAF_BYTES && count > 1);
@@ -411,20 +401,47 @@ impl Tree {
         }
     }
 
+    /// Points the index slots of the members in `buf` from leaf `from` to leaf `to`.
+    fn retarget(&mut self, buf: &[u8], from: u32, to: u32) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let (_, s, e) = read_entry(buf, pos);
+            let h = self.hash(&buf[s..e]);
+            self.index.retarget(h, from, to);
+            pos = e;
+        }
+    }
+
     /// Moves the entries of `leaf` from index `at` on into a new leaf after it.
     fn split_leaf(&mut self, leaf_id: u32, at: usize) {
         let l = &mut self.leaves[leaf_id as usize];
+        let off = l.offset(at);
+        let moved = (l.count as usize - at) as u32;
         let cap = l.buf.capacity();
-        let mut right = l.split_off(at);
-        right.parent = l.parent;
-        right.prev = leaf_id;
-        right.next = l.next;
-        let moved = right.count;
-        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + right.buf.capacity() - cap;
+        let tail: Vec<u8> = l.buf[off..].to_vec();
+        let mut right = Leaf {
+            buf: Vec::new(),
+            count: moved,
+            parent: l.parent,
+            prev: leaf_id,
+            next: l.next,
+            ..Leaf::default()
+        };
+        let m = moved as usize;
+        right.tags[..m].copy_from_slice(&l.tags[at..at + m]);
+        for k in 0..m {
+            right.offsets[k] = l.offsets[at + k] - off as u32;
+        }
+        l.buf.truncate(off);
+        l.buf.shrink_to(off + off / 8);
+        l.count -= moved;
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + tail.capacity() - cap;
         let next = l.next;
-        let sep = (right.scores[0], Box::<[u8]>::from(right.member(0)));
+        let (sep_score, ss, se) = read_entry(&tail, 0);
+        let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
         let new_id = self.alloc_leaf(right);
-        retarget(&mut self.index, &self.leaves[new_id as usize], leaf_id, new_id);
+        self.retarget(&tail, leaf_id, new_id);
+        self.leaves[new_id as usize].buf = tail;
         self.leaves[leaf_id as usize].next = new_id;
         if next == NIL {
             self.last = new_id;
@@ -516,14 +533,11 @@ impl Tree {
     /// its leaf (one lookup, no index change: an increment of a leaderboard score);
     /// otherwise it moves, as a removal and an insertion.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
-        // Out of cache, a move waits on the index bucket, then the member's leaf, then
-        // its member (each address comes from the load before), and on the leaf the
-        // member moves to. The bucket and the destination leaf are loaded first, side by
-        // side (the inner nodes on the way are mostly in cache), so that the lookup
-        // after them finds its first line in cache.
-        self.index.touch(member_hash(member));
+        // The leaf the member would move to is loaded first (inner nodes are mostly in
+        // cache; its leaf is not), so that its lines arrive while the index probe and
+        // the member's own leaf miss, instead of after them.
         self.leaves[self.leaf_for(score, member) as usize].touch();
-        let Some((leaf_id, i, _)) = self.find(member) else {
+        let Some((leaf_id, i, at, _)) = self.find(member) else {
             return false;
         };
         let l = &self.leaves[leaf_id as usize];
@@ -539,9 +553,10 @@ impl Tree {
             l.next == NIL
         };
         if above_prev && below_next {
-            self.leaves[leaf_id as usize].scores[i] = score;
+            let l = &mut self.leaves[leaf_id as usize];
+            l.buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
         } else {
-            self.remove_at(leaf_id, i);
+            self.remove_at(leaf_id, i, at, member.len());
             self.insert(member, score);
         }
         true
@@ -549,16 +564,21 @@ impl Tree {
 
     /// Removes `member`, returning its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (leaf_id, i, score) = self.find(member)?;
-        self.remove_at(leaf_id, i);
+        let (leaf_id, i, pos, score) = self.find(member)?;
+        self.remove_at(leaf_id, i, pos, member.len());
         Some(score)
     }
 
-    /// Removes entry `i` of leaf `leaf_id`.
-    fn remove_at(&mut self, leaf_id: u32, i: usize) {
-        let h = member_hash(self.leaves[leaf_id as usize].member(i));
+    /// Removes the entry at (`leaf_id`, index `i`, byte `pos`) whose member is `len` long.
+    fn remove_at(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize) {
+        let h = {
+            let l = &self.leaves[leaf_id as usize];
+            let (_, s, e) = read_entry(&l.buf, pos);
+            debug_assert_eq!(e - s, len);
+            self.hash(&l.buf[s..e])
+        };
         self.index.remove(h, leaf_id);
-        self.leaves[leaf_id as usize].remove(i);
+        self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
         self.add_size(leaf_id, -1);
         let l = &self.leaves[leaf_id as usize];
@@ -577,9 +597,10 @@ impl Tree {
     /// Removes and returns the entry of rank `rank < len`.
     pub fn remove_rank(&mut self, rank: usize) -> (f64, Vec<u8>) {
         let (leaf, i) = self.locate_rank(rank);
-        let (score, m) = self.leaves[leaf as usize].entry(i);
+        let pos = self.leaves[leaf as usize].offset(i);
+        let (score, m, _) = self.leaves[leaf as usize].entry(pos);
         let member = m.to_vec();
-        self.remove_at(leaf, i);
+        self.remove_at(leaf, i, pos, member.len());
         (score, member)
     }
 
@@ -589,7 +610,7 @@ impl Tree {
         let fits = |a: &Leaf, b: &Leaf| {
             a.parent == b.parent
                 && (a.count + b.count) as usize <= LEAF_MAX
-                && a.bytes() + b.bytes() <= LEAF_BYTES
+                && a.buf.len() + b.buf.len() <= LEAF_BYTES
         };
         let (left, right) = if l.next != NIL && fits(l, &self.leaves[l.next as usize]) {
             (leaf_id, l.next)
@@ -600,7 +621,7 @@ impl Tree {
         };
         let moved = std::mem::take(&mut self.leaves[right as usize]);
         let count = moved.count;
-        retarget(&mut self.index, &moved, right, left);
+        self.retarget(&moved.buf, right, left);
         let l = &mut self.leaves[left as usize];
         let cap = l.buf.capacity();
         l.append(&moved);
@@ -670,8 +691,7 @@ impl Tree {
 pub struct Iter<'a> {
     tree: &'a Tree,
     leaf: u32,
-    /// The next entry's index in `leaf`.
-    i: usize,
+    pos: usize,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -680,12 +700,13 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<(f64, &'a [u8])> {
         while self.leaf != NIL {
             let l = &self.tree.leaves[self.leaf as usize];
-            if self.i < l.count as usize {
-                self.i += 1;
-                return Some(l.entry(self.i - 1));
+            if self.pos < l.buf.len() {
+                let (score, m, next) = l.entry(self.pos);
+                self.pos = next;
+                return Some((score, m));
             }
             self.leaf = l.next;
-            self.i = 0;
+            self.pos = 0;
         }
         None
     }
@@ -695,8 +716,17 @@ impl<'a> Iterator for Iter<'a> {
 pub struct RevIter<'a> {
     tree: &'a Tree,
     leaf: u32,
-    /// Entries of `leaf` still to yield (its first `left`).
-    left: usize,
+    /// Offsets of the current leaf's entries still to yield.
+    offsets: Vec<usize>,
+}
+
+impl RevIter<'_> {
+    fn load(&mut self, count: usize) {
+        let l = &self.tree.leaves[self.leaf as usize];
+        self.offsets.clear();
+        self.offsets
+            .extend(l.offsets[..count].iter().map(|&o| o as usize));
+    }
 }
 
 impl<'a> Iterator for RevIter<'a> {
@@ -704,14 +734,14 @@ impl<'a> Iterator for RevIter<'a> {
 
     fn next(&mut self) -> Option<(f64, &'a [u8])> {
         while self.leaf != NIL {
-            let l = &self.tree.leaves[self.leaf as usize];
-            if self.left > 0 {
-                self.left -= 1;
-                return Some(l.entry(self.left));
+            if let Some(pos) = self.offsets.pop() {
+                let (score, m, _) = self.tree.leaves[self.leaf as usize].entry(pos);
+                return Some((score, m));
             }
-            self.leaf = l.prev;
+            self.leaf = self.tree.leaves[self.leaf as usize].prev;
             if self.leaf != NIL {
-                self.left = self.tree.leaves[self.leaf as usize].count as usize;
+                let count = self.tree.leaves[self.leaf as usize].count as usize;
+                self.load(count);
             }
         }
         None
