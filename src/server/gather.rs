@@ -17,6 +17,8 @@
 //!   on the other core stays alone: a second worker only adds sleeps and wakes. The
 //!   signal is each worker's `/proc/self/task/TID/schedstat` (time on CPU and waiting to
 //!   run), read by the clock thread; machine idle time is `/proc/stat`'s idle + iowait.
+//!   A spread made for waiting alone (no CPU idle) is a trial ([`Trial`]): the rate it
+//!   serves is compared with one worker fewer's, and the better count stays.
 //! - **gather** (`active - 1`, the last active worker hands its connections back) when the
 //!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
 //!   left fits on one worker fewer with room to spare.
