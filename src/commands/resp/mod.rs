@@ -145,9 +145,11 @@ struct Conn {
     tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
-    /// The worker holding every receiver of this connection's last PUBLISH / SPUBLISH, if
-    /// one does: the connection belongs there ([`crate::server::gather`]).
-    publish_home: Option<usize>,
+    /// The worker this connection belongs on ([`crate::server::gather`]): the one holding
+    /// every receiver of its last PUBLISH / SPUBLISH, if one does, or worker 0 once it ran a
+    /// script or function (every script client on one worker: a script's exclusive section
+    /// then finds the other workers' gates free instead of waiting for their turns).
+    home: Option<usize>,
 }
 
 impl State {
@@ -161,10 +163,11 @@ impl State {
         self.conn.resp3
     }
 
-    /// The worker holding every receiver of this connection's last PUBLISH, if one does.
+    /// The worker this connection belongs on, if any (its last PUBLISH's receivers', or
+    /// worker 0 for a script client).
     #[inline]
-    pub fn publish_home(&self) -> Option<usize> {
-        self.conn.publish_home
+    pub fn home(&self) -> Option<usize> {
+        self.conn.home
     }
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).

@@ -171,6 +171,9 @@ pub(super) fn run_exclusive(
         run(&ctx.scripting, &mut host, &mut w, threshold)
     });
     call.conn.db = db;
+    // Script clients gather on worker 0 (`server::gather`): sections run there back to back
+    // and find the other workers' gates free rather than waiting for their turns.
+    call.conn.home = Some(0);
     if outcome.is_ok() {
         call.w.out.extend_from_slice(&reply);
     }
