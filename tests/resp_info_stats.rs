@@ -80,6 +80,20 @@ fn replication_section_is_a_master_without_replicas() {
 }
 
 #[test]
+fn nothing_is_ever_pending_a_lazy_free() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["SADD", "s", "a", "b"], ":2\r\n");
+    c.check(&["UNLINK", "s"], ":1\r\n");
+    let info = c.cmd(&["INFO", "memory"]);
+    assert_eq!(
+        field(&info, "lazyfree_pending_objects").as_deref(),
+        Some("0")
+    );
+    assert_eq!(field(&info, "lazyfreed_objects").as_deref(), Some("0"));
+}
+
+#[test]
 fn cpu_section_fields() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
