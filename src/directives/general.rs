@@ -14,4 +14,7 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("lazyfree-lazy-user-del", [], "no", Kind::Bool, true),
     directive!("lazyfree-lazy-user-flush", [], "no", Kind::Bool, true),
     directive!("activedefrag", [], "no", Kind::Bool, true),
+    // Replication's password: kept and shown (redis-benchmark's suite sets it); slabd has no
+    // replica link to use it.
+    directive!("masterauth", [], "", Kind::String, true),
 ];
