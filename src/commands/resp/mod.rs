@@ -482,7 +482,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
     let before = monitored && spec.flags.contains(&"skip_monitor");
     if before && call.wait.is_none() {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, super::timing::wall_now_us());
     }
     let timer = if call.depth == 0 {
         Timer::start()
@@ -496,7 +496,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     (spec.handler)(call, args);
     call.depth -= 1;
     if monitored && !before && !call.blocked {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, timer.wall_us());
     }
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
