@@ -488,7 +488,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
     let before = monitored && spec.flags.contains(&"skip_monitor");
     if before && call.wait.is_none() {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, super::timing::wall_now_us());
     }
     let timer = if call.depth == 0 {
         Timer::start()
@@ -502,7 +502,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     (spec.handler)(call, args);
     call.depth -= 1;
     if monitored && !before && !call.blocked {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, timer.wall_us());
     }
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
