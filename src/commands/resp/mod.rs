@@ -442,8 +442,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 
 /// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
+    execute_as(call, args, registry().index(args.get(0)));
+}
+
+/// [`execute`] of a command whose place in the [`registry`] the caller already looked up
+/// (`None`: no such command), so a script's `redis.call` hashes its name once.
+fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     let start = call.w.out.len();
-    let index = match admit(call, args) {
+    let index = match admit(call, args, index) {
         Ok(index) => index,
         Err(index) => {
             if let Some(i) = index {
@@ -482,7 +488,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
     let before = monitored && spec.flags.contains(&"skip_monitor");
     if before && call.wait.is_none() {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, super::timing::wall_now_us());
     }
     let timer = if call.depth == 0 {
         Timer::start()
@@ -496,7 +502,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     (spec.handler)(call, args);
     call.depth -= 1;
     if monitored && !before && !call.blocked {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, timer.wall_us());
     }
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
@@ -579,8 +585,12 @@ pub fn memcache_ran_words<'a>(
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
 /// written and the command's index in the [`registry`], if known, returned as the error.
-fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
-    let Some(index) = registry().index(args.get(0)) else {
+fn admit(
+    call: &mut Call<'_>,
+    args: Args<'_>,
+    index: Option<usize>,
+) -> Result<usize, Option<usize>> {
+    let Some(index) = index else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };
