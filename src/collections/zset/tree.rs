@@ -533,9 +533,11 @@ impl Tree {
     /// its leaf (one lookup, no index change: an increment of a leaderboard score);
     /// otherwise it moves, as a removal and an insertion.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
-        // The leaf the member would move to is loaded first (inner nodes are mostly in
-        // cache; its leaf is not), so that its lines arrive while the index probe and
-        // the member's own leaf miss, instead of after them.
+        // The member's index bucket, then the leaf the member would move to, are loaded
+        // first (inner nodes are mostly in cache; the bucket and the leaf are not), so
+        // that their lines arrive side by side, and the lookup after them finds the
+        // bucket in cache instead of starting its chain of misses from it.
+        self.index.touch(self.hash(member));
         self.leaves[self.leaf_for(score, member) as usize].touch();
         let Some((leaf_id, i, at, _)) = self.find(member) else {
             return false;
