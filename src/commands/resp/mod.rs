@@ -442,8 +442,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 
 /// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
+    execute_as(call, args, registry().index(args.get(0)));
+}
+
+/// [`execute`] of a command whose place in the [`registry`] the caller already looked up
+/// (`None`: no such command), so a script's `redis.call` hashes its name once.
+fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     let start = call.w.out.len();
-    let index = match admit(call, args) {
+    let index = match admit(call, args, index) {
         Ok(index) => index,
         Err(index) => {
             if let Some(i) = index {
@@ -579,8 +585,12 @@ pub fn memcache_ran_words<'a>(
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
 /// written and the command's index in the [`registry`], if known, returned as the error.
-fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
-    let Some(index) = registry().index(args.get(0)) else {
+fn admit(
+    call: &mut Call<'_>,
+    args: Args<'_>,
+    index: Option<usize>,
+) -> Result<usize, Option<usize>> {
+    let Some(index) = index else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };
