@@ -662,6 +662,56 @@ fn command_introspection_for_clients() {
     }
 }
 
+/// COMMAND LIST names subcommands as Redis 7.0 does (`client|list`) and filters by ACL
+/// category, by glob pattern (case-insensitive) or by module (none here).
+#[test]
+fn command_list_and_its_filters() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let all = c.cmd(&["COMMAND", "LIST"]);
+    for name in ["set", "client", "client|list", "config|get"] {
+        assert!(
+            all.contains(&format!("\r\n${}\r\n{name}\r\n", name.len())),
+            "{name}"
+        );
+    }
+    c.check(
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "set"],
+        "*1\r\n$3\r\nset\r\n",
+    );
+    c.check(
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "GET"],
+        "*1\r\n$3\r\nget\r\n",
+    );
+    c.check(
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "config|re*"],
+        "*2\r\n$16\r\nconfig|resetstat\r\n$14\r\nconfig|rewrite\r\n",
+    );
+    c.check(
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "nosuch*"],
+        "*0\r\n",
+    );
+    c.check(
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"],
+        "*0\r\n",
+    );
+    c.check(&["COMMAND", "LIST", "FILTERBY", "MODULE", "m"], "*0\r\n");
+    let scripting = c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "scripting"]);
+    assert!(scripting.contains("\r\n$4\r\neval\r\n"), "{scripting}");
+    assert!(
+        scripting.contains("\r\n$11\r\nscript|kill\r\n"),
+        "{scripting}"
+    );
+    assert!(!scripting.contains("\r\n$3\r\nset\r\n"), "{scripting}");
+    for bad in [
+        &["COMMAND", "LIST", "bad"][..],
+        &["COMMAND", "LIST", "FILTERBY", "bad"],
+        &["COMMAND", "LIST", "FILTERBY", "bad", "x"],
+    ] {
+        c.check(bad, "-ERR syntax error\r\n");
+    }
+}
+
 #[test]
 fn info_sections_and_counters() {
     let d = daemon(&[]);

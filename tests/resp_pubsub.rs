@@ -267,9 +267,10 @@ fn gathered_messages_come_before_a_subscribers_next_reply() {
     assert_eq!(next(&mut sub), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }
 
-/// A subscriber that hung up is not counted by a later command on another worker, even
-/// while its own worker has not run since (here: asleep in DEBUG SLEEP): Redis, one thread,
-/// handles the EOF first, and its pubsub tests count subscribers right after closing them.
+/// A subscriber that hung up is not counted (PUBLISH, NUMSUB, NUMPAT, CHANNELS) by a later
+/// command on another worker, even while its own worker has not run since (here: asleep in
+/// DEBUG SLEEP): Redis, one thread, handles the EOF first, and its pubsub tests count
+/// subscribers right after closing them.
 #[test]
 fn a_hung_up_subscriber_is_not_counted_before_its_worker_notices() {
     // Round-robin over two workers: sub and sleeper on worker 0, publisher on worker 1.
@@ -289,6 +290,8 @@ fn a_hung_up_subscriber_is_not_counted_before_its_worker_notices() {
     drop(sub);
     publisher.check(&["PUBLISH", "c", "x"], ":0\r\n");
     publisher.check(&["PUBSUB", "NUMSUB", "d"], "*2\r\n$1\r\nd\r\n:0\r\n");
+    publisher.check(&["PUBSUB", "NUMPAT"], ":0\r\n");
+    publisher.check(&["PUBSUB", "CHANNELS"], "*0\r\n");
     assert_eq!(sleeper.reply(), b"+OK\r\n");
 }
 

@@ -360,9 +360,9 @@ impl Hub {
             "pubsub_channels:{}\r\npubsub_patterns:{}\r\npubsub_shardchannels:{}\r\n\
              tracking_total_keys:{}\r\ntracking_total_items:{}\r\n\
              tracking_total_prefixes:{}\r\n",
-            self.pubsub.channels(Space::Channel, None).len(),
-            self.pubsub.numpat(),
-            self.pubsub.channels(Space::Shard, None).len(),
+            self.pubsub.channels(self, Space::Channel, None).len(),
+            self.pubsub.numpat(self),
+            self.pubsub.channels(self, Space::Shard, None).len(),
             self.tracking.total_keys(),
             self.tracking.total_items(),
             self.tracking.total_prefixes(),

@@ -453,17 +453,19 @@ impl Registry {
         }
     }
 
-    /// Channels with at least one subscriber, matching `pattern` if given (PUBSUB CHANNELS,
-    /// SHARDCHANNELS).
-    pub fn channels(&self, space: Space, pattern: Option<&[u8]>) -> Vec<Box<[u8]>> {
+    /// Channels with at least one subscriber that has not hung up, matching `pattern` if
+    /// given (PUBSUB CHANNELS, SHARDCHANNELS).
+    pub fn channels(&self, hub: &Hub, space: Space, pattern: Option<&[u8]>) -> Vec<Box<[u8]>> {
         let shards = match space {
             Space::Shard => &self.shard_channels,
             _ => &self.channels,
         };
         let mut out = Vec::new();
         for s in shards.iter() {
-            for name in s.read().keys() {
-                if pattern.map_or(true, |p| glob::matches(p, name, false)) {
+            for (name, list) in s.read().iter() {
+                if pattern.map_or(true, |p| glob::matches(p, name, false))
+                    && list.len() > hub.hung_up(list)
+                {
                     out.push(name.clone());
                 }
             }
@@ -495,9 +497,13 @@ impl Registry {
         }
     }
 
-    /// Distinct patterns subscribed to (PUBSUB NUMPAT).
-    pub fn numpat(&self) -> usize {
-        self.patterns.read().len()
+    /// Distinct patterns subscribed to by a client that has not hung up (PUBSUB NUMPAT).
+    pub fn numpat(&self, hub: &Hub) -> usize {
+        self.patterns
+            .read()
+            .iter()
+            .filter(|(_, list)| list.len() > hub.hung_up(list))
+            .count()
     }
 }
 
@@ -612,14 +618,14 @@ mod tests {
                >4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"[..]
         );
         assert_eq!(r.numsub(&hub, Space::Channel, b"news"), 2);
-        assert_eq!(r.numpat(), 1);
-        assert_eq!(r.channels(Space::Channel, Some(b"ne*")).len(), 1);
+        assert_eq!(r.numpat(&hub), 1);
+        assert_eq!(r.channels(&hub, Space::Channel, Some(b"ne*")).len(), 1);
         assert!(r.unsubscribe(Space::Pattern, b"n*", t(1, 2)));
         assert!(!r.unsubscribe(Space::Pattern, b"n*", t(1, 2)));
-        assert_eq!(r.numpat(), 0);
+        assert_eq!(r.numpat(&hub), 0);
         assert!(r.unsubscribe(Space::Channel, b"news", t(0, 1)));
         assert!(r.unsubscribe(Space::Channel, b"news", t(1, 2)));
-        assert!(r.channels(Space::Channel, None).is_empty());
+        assert!(r.channels(&hub, Space::Channel, None).is_empty());
         let none = Reach {
             receivers: 0,
             home: None,

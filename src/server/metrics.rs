@@ -417,7 +417,7 @@ fn redis_section(o: &mut Out, ctx: &Context) {
     let hub = &ctx.hub;
     let channels = hub
         .pubsub
-        .channels(crate::hub::pubsub::Space::Channel, None)
+        .channels(hub, crate::hub::pubsub::Space::Channel, None)
         .len();
     o.sample(
         "redis_pubsub_channels",
@@ -431,7 +431,7 @@ fn redis_section(o: &mut Out, ctx: &Context) {
         "gauge",
         "Patterns subscribed.",
         "",
-        hub.pubsub.numpat() as f64,
+        hub.pubsub.numpat(hub) as f64,
     );
 }
 

@@ -246,7 +246,7 @@ pub(super) fn pubsub(call: &mut Call<'_>, args: Args<'_>) {
             Space::Shard
         };
         let pattern = (argc == 3).then(|| args.get(2));
-        let mut names = registry.channels(space, pattern);
+        let mut names = registry.channels(&call.ctx.hub, space, pattern);
         names.sort();
         call.w.array(names.len());
         for n in names {
@@ -265,7 +265,7 @@ pub(super) fn pubsub(call: &mut Call<'_>, args: Args<'_>) {
                 .integer(registry.numsub(&call.ctx.hub, space, ch) as i64);
         }
     } else if is("numpat") && argc == 2 {
-        call.w.integer(registry.numpat() as i64);
+        call.w.integer(registry.numpat(&call.ctx.hub) as i64);
     } else if ["help", "channels", "shardchannels", "numpat"]
         .iter()
         .any(|n| sub.eq_ignore_ascii_case(n.as_bytes()))

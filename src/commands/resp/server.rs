@@ -170,10 +170,7 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
             }
         }
     } else if sub.eq_ignore_ascii_case(b"LIST") {
-        call.w.array(registry().specs().len());
-        for spec in registry().specs() {
-            call.w.bulk(spec.name.as_bytes());
-        }
+        command_list(call, args);
     } else if sub.eq_ignore_ascii_case(b"GETKEYS") {
         if args.len() < 4 {
             return call.wrong_arity("command|getkeys");
@@ -186,6 +183,61 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
             String::from_utf8_lossy(&sub[..sub.len().min(128)])
         ));
+    }
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`: every
+/// command and, as Redis 7.0 lists them, each container's subcommands (`client|list`).
+fn command_list(call: &mut Call<'_>, args: Args<'_>) {
+    enum Filter<'a> {
+        All,
+        Category(Option<u32>),
+        Pattern(&'a [u8]),
+        Module,
+    }
+    let filter = match args.len() {
+        2 => Filter::All,
+        5 if args.get(2).eq_ignore_ascii_case(b"filterby") => {
+            let (kind, value) = (args.get(3), args.get(4));
+            if kind.eq_ignore_ascii_case(b"aclcat") {
+                Filter::Category(catalog::category(value))
+            } else if kind.eq_ignore_ascii_case(b"pattern") {
+                Filter::Pattern(value)
+            } else if kind.eq_ignore_ascii_case(b"module") {
+                Filter::Module
+            } else {
+                return call.syntax_error();
+            }
+        }
+        _ => return call.syntax_error(),
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for spec in registry().specs() {
+        let id = catalog::lookup(spec.name.as_bytes());
+        let wanted = |name: &str, id: Option<catalog::CommandId>| match filter {
+            Filter::All => true,
+            Filter::Category(None) | Filter::Module => false,
+            Filter::Category(Some(bit)) => {
+                id.is_some_and(|i| catalog::entry(i).categories & bit != 0)
+            }
+            Filter::Pattern(p) => super::glob::matches(p, name.as_bytes(), true),
+        };
+        if wanted(spec.name, id) {
+            names.push(spec.name);
+        }
+        if !id.is_some_and(|i| catalog::entry(i).container) {
+            continue;
+        }
+        for (i, e) in catalog::entries().iter().enumerate() {
+            let sub = e.name.strip_prefix(spec.name);
+            if sub.is_some_and(|s| s.starts_with('|')) && wanted(e.name, Some(i as u16)) {
+                names.push(e.name);
+            }
+        }
+    }
+    call.w.array(names.len());
+    for name in names {
+        call.w.bulk(name.as_bytes());
     }
 }
 
