@@ -62,6 +62,7 @@ pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(None);
         call.ctx.hub.tracking.flushed(&call.ctx.hub);
+        call.ctx.persist.flushed_all(call.ctx);
         call.w.ok();
     }
 }
