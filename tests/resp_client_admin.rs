@@ -7,7 +7,7 @@ mod resp_wire;
 use std::time::{Duration, Instant};
 
 use common::Conn;
-use resp_wire::{daemon, encode, int, Resp};
+use resp_wire::{daemon, encode, info_u64, int, Resp};
 
 fn send(c: &mut Conn, args: &[&str]) {
     let raw: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
@@ -96,6 +96,29 @@ fn pause_write_parks_writes_until_it_ends() {
     writer.check(&["SET", "k", "v"], "+OK\r\n");
     assert!(began.elapsed() >= Duration::from_millis(200));
     admin.check(&["GET", "k"], "$1\r\nv\r\n");
+}
+
+/// Redis 7.0 defers expiry while clients are paused: an expired key reads as missing but
+/// is neither reclaimed nor counted (by reads or active expiry) until the pause ends.
+#[test]
+fn pause_defers_expiry_until_it_ends() {
+    let d = daemon(&["-t", "2"]);
+    let mut c = d.connect_resp();
+    let expired = info_u64(&mut c, "stats", "expired_keys");
+    c.check(&["SET", "a", "1", "PX", "10"], "+OK\r\n");
+    c.check(&["SET", "b", "2", "PX", "10"], "+OK\r\n");
+    c.check(&["CLIENT", "PAUSE", "100000", "WRITE"], "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    c.check(&["GET", "a"], "$-1\r\n");
+    c.check(&["GET", "a"], "$-1\r\n");
+    c.check(&["EXISTS", "a", "b"], ":0\r\n");
+    // Long enough for an active-expiry cycle (10 a second) to have passed the keys.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(info_u64(&mut c, "stats", "expired_keys"), expired);
+    c.check(&["CLIENT", "UNPAUSE"], "+OK\r\n");
+    c.check(&["GET", "a"], "$-1\r\n");
+    c.check(&["GET", "b"], "$-1\r\n");
+    assert_eq!(info_u64(&mut c, "stats", "expired_keys"), expired + 2);
 }
 
 #[test]

@@ -307,6 +307,33 @@ fn racing_scripts_are_atomic() {
         .check(&["GET", "n"], &format!("${}\r\n{total}\r\n", total.len()));
 }
 
+/// Script clients gather on worker 0 (server::gather; `-o worker_spread` keeps both workers
+/// active and hands connections round-robin: the first to worker 0, the second to worker
+/// 1): the second moves once, after its first script, and the first never; replies stay
+/// exact and in order across the move, and a plain command moves nobody.
+#[test]
+fn script_clients_gather_on_worker_zero() {
+    let d = daemon(&["-t", "2", "-o", "worker_spread"]);
+    let mut first = d.connect_resp();
+    let mut second = d.connect_resp();
+    let moves = |c: &mut common::Conn| resp_wire::info_u64(c, "stats", "worker_moves");
+    second.check(&["SET", "n", "0"], "+OK\r\n");
+    assert_eq!(moves(&mut second), 0);
+    let body = "return redis.call('incr', KEYS[1])";
+    for i in 1..=20 {
+        let (c, n) = if i % 2 == 0 {
+            (&mut first, i)
+        } else {
+            (&mut second, i)
+        };
+        c.check(&["EVAL", body, "1", "n"], &format!(":{n}\r\n"));
+    }
+    assert_eq!(moves(&mut first), 1);
+    first.check(&["EVAL", "return 1", "0"], ":1\r\n");
+    second.check(&["GET", "n"], "$2\r\n20\r\n");
+    assert_eq!(moves(&mut second), 1);
+}
+
 #[test]
 fn a_looping_script_gets_busy_and_script_kill_ends_it() {
     let d = daemon(&["-t", "2"]);

@@ -16,7 +16,10 @@
    then the complexity runs: ZADD (update), ZRANK, ZRANGEBYSCORE ... LIMIT 0 10 on the
    1M-member set and on a 1,000-member one, LINDEX in the middle of a 1,000,000- and a
    1,000-element list: server CPU per request, 1M over 1k.
-3. Hashes (`--only hashes`): each server fresh, VmRSS growth for 1,000,000 hashes of 10
+3. Set and list memory (`--only rss`): each server fresh, VmRSS growth for one set of
+   1,000,000 members (`member:%012d`, SADDs of 1,000) and one list of 1,000,000 elements
+   (`element:%012d`, RPUSHes of 1,000).
+4. Hashes (`--only hashes`): each server fresh, VmRSS growth for 1,000,000 hashes of 10
    fields (8-byte names, 16-byte values), loaded through `redis-cli --pipe`.
 
 SLABD_ARGS adds slabd flags (e.g. SLABD_ARGS="-o worker_gather=0" for an A/B).
@@ -303,6 +306,38 @@ def memory_and_complexity(quick):
             print(f"| {label} | {name} | {cb:.2f} | {cs:.2f} | {cb / cs:.2f} | {rb:,.0f} | {rs:,.0f} |")
 
 
+def load_set(r, key, n):
+    for start in range(0, n, 1000):
+        r.sadd(key, *[f"member:{i:012d}" for i in range(start, min(n, start + 1000))])
+
+
+def collection_rss(quick):
+    """VmRSS growth for one set of 1,000,000 members (`member:%012d`, SADDs of 1,000)
+    and one list of 1,000,000 elements (`element:%012d`, RPUSHes of 1,000), each load in
+    a fresh server."""
+    n = 100000 if quick else 1000000
+    print(f"\n| type | server | RSS growth, one key of {n:,} members | bytes/member |")
+    print("|---|---|---:|---:|")
+    grown = {}
+    for kind, load in (("set", load_set), ("list", load_list)):
+        for name in ("slabd", "redis-server"):
+            s = Server(name)
+            try:
+                time.sleep(0.3)
+                before = s.rss()
+                load(s.r, "big", n)
+                time.sleep(0.5)
+                grown[(kind, name)] = s.rss() - before
+                g = grown[(kind, name)]
+                print(f"| {kind} | {name} | {g / 2**20:.1f} MiB | {g / n:.1f} |")
+            finally:
+                s.stop()
+    print()
+    for kind in ("set", "list"):
+        print(f"{kind}: slabd / redis-server RSS "
+              f"{grown[(kind, 'slabd')] / grown[(kind, 'redis-server')]:.2f}")
+
+
 def hash_memory(quick):
     """RSS growth for hashes of 10 fields, each server started fresh."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -333,7 +368,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["throughput", "memory", "hashes"])
+    ap.add_argument("--only", choices=["throughput", "memory", "rss", "hashes"])
     ap.add_argument("--pipeline", type=int, choices=[1, 16],
                     help="throughput at this -P only (default both)")
     ap.add_argument("--clients", type=int, default=1,
@@ -355,6 +390,8 @@ def main():
         throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16], tests, tag)
     if a.only in (None, "memory"):
         memory_and_complexity(a.quick)
+    if a.only in (None, "rss"):
+        collection_rss(a.quick)
     if a.only in (None, "hashes"):
         hash_memory(a.quick)
     print(f"\nload average after: {open('/proc/loadavg').read().split()[0]}")

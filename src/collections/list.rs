@@ -385,7 +385,14 @@ impl List {
                 node.push_back(v);
                 self.bytes = self.bytes + node.heap_bytes() - cap;
             }
-            _ => {
+            back => {
+                // The last node is full (or holds a large element): it takes no more
+                // pushes, so its spare room goes back.
+                if let Some(full) = back {
+                    self.bytes -= full.heap_bytes();
+                    full.fit();
+                    self.bytes += full.heap_bytes();
+                }
                 let mut node = Node {
                     start: self.base + self.len as i64,
                     ..Node::default()
@@ -407,7 +414,12 @@ impl List {
                 node.start = self.base;
                 self.bytes = self.bytes + node.heap_bytes() - cap;
             }
-            _ => {
+            front => {
+                if let Some(full) = front {
+                    self.bytes -= full.heap_bytes();
+                    full.fit();
+                    self.bytes += full.heap_bytes();
+                }
                 let mut node = Node {
                     start: self.base,
                     ..Node::default()

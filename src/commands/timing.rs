@@ -17,15 +17,30 @@
 //! Microseconds follow Redis (`call()`): the difference of two whole-microsecond clock
 //! readings, which averages to the true duration even for sub-microsecond commands
 //! (truncating each duration would add 0 for every fast command).
+//!
+//! MONITOR stamps each command with the Unix time it started ([`Timer::wall_us`]): the
+//! timer's monotonic start plus a wall-clock reading the thread took at most
+//! [`WALL_REFRESH_NS`] earlier, so a monitored pipeline reads no extra clock per command
+//! (a second `clock_gettime` and its conversion were a quarter of MONITOR's own cost).
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 thread_local! {
     /// When this thread's last chained command ended (ns on [`now_ns`]'s clock), if nothing
     /// happened since.
     static LAST_END: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// A wall-clock time is derived from a reading at most this old (ns); a step of the
+/// system clock shows in MONITOR's stamps within a millisecond.
+const WALL_REFRESH_NS: u64 = 1_000_000;
+
+thread_local! {
+    /// This thread's last wall-clock reading: (ns on [`now_ns`]'s clock, µs since the
+    /// Unix epoch).
+    static WALL: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
 }
 
 /// The origin of [`now_ns`].
@@ -39,6 +54,29 @@ fn now_ns() -> u64 {
     d.as_secs()
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(d.subsec_nanos()))
+}
+
+/// The Unix time in µs at `mono` (ns on [`now_ns`]'s clock, not in the future), from
+/// this thread's wall-clock reading if it is recent enough.
+fn wall_us_at(mono: u64) -> u64 {
+    if let Some((base, wall)) = WALL.get() {
+        let since = mono.wrapping_sub(base);
+        if since < WALL_REFRESH_NS {
+            return wall + since / 1000;
+        }
+    }
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let now = now_ns();
+    WALL.set(Some((now, wall)));
+    wall.saturating_sub(now.saturating_sub(mono) / 1000)
+}
+
+/// The Unix time in µs now: the end of this thread's last chained command if nothing
+/// happened since (a pipelined request starts there), else a clock reading.
+pub fn wall_now_us() -> u64 {
+    wall_us_at(LAST_END.get().unwrap_or_else(now_ns))
 }
 
 /// The worker did something that is no command's time: the next command reads the clock.
@@ -82,6 +120,11 @@ impl Timer {
             began: now_ns(),
             chained: false,
         }
+    }
+
+    /// The Unix time in µs when the command started (MONITOR's stamp).
+    pub fn wall_us(&self) -> u64 {
+        wall_us_at(self.began)
     }
 
     /// The command ended now (one clock read); a chained command's end is kept as the
@@ -152,6 +195,40 @@ mod tests {
         second.stop();
         gap();
         assert_eq!(LAST_END.with(Cell::get), None);
+    }
+
+    #[test]
+    fn wall_time_follows_the_monotonic_clock_between_readings() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        let t = Timer::nested();
+        let at = t.wall_us();
+        let (base, wall) = WALL.get().expect("read");
+        // Derived from the reading just taken: 300 µs later on the monotonic clock is
+        // 300 µs later on the wall clock, without a new reading.
+        assert_eq!(wall_us_at(base + 300_000), wall + 300);
+        assert_eq!(WALL.get(), Some((base, wall)));
+        // Past the refresh interval the clock is read again.
+        wall_us_at(base + WALL_REFRESH_NS);
+        assert_ne!(WALL.get().expect("read").0, base);
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        // The Unix time, within the system clock's own jitter against the monotonic clock
+        // (tens of µs, at times ms, on a VM whose clock is adjusted).
+        let slack = 100_000;
+        assert!(
+            before - slack <= at && at <= after + slack,
+            "{before} {at} {after}"
+        );
+        let now = wall_now_us();
+        assert!(
+            before - slack <= now && now <= after + slack,
+            "{before} {now} {after}"
+        );
     }
 
     #[test]

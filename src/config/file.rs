@@ -45,6 +45,12 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
             directives.push(("user".into(), line[first.len()..].trim().to_string()));
             continue;
         }
+        if let Some(flags) = live_line(first, line[first.len()..].trim()) {
+            args.extend(
+                flags.map_err(|e| ConfigError::new(first, format!("line {}: {e}", n + 1)))?,
+            );
+            continue;
+        }
         if let Some(d) = directives::find(first) {
             let value = unquote(line[first.len()..].trim());
             d.check(&value)
@@ -69,6 +75,30 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
         args.extend(words.map(str::to_string));
     }
     Ok((args, logfile, directives))
+}
+
+/// Redis's lines for what memcached-style flags set (CONFIG REWRITE writes them): the
+/// flags they stand for. `port` is the RESP port, and `port 0` none (Redis's meaning; the
+/// flag's 0 would pick a port). `None` for any other line.
+fn live_line(name: &str, value: &str) -> Option<Result<Vec<String>, String>> {
+    let flags = match name {
+        "maxmemory" => match directives::parse_memory(value) {
+            Some(n) if n > 0 => Ok(vec![
+                "-m".into(),
+                format!("{}k", (n as u64).div_ceil(1 << 10)),
+            ]),
+            Some(0) => Err("slabd needs a memory limit (0, unlimited, is not supported)".into()),
+            _ => Err(format!("invalid memory value '{value}'")),
+        },
+        "maxclients" => Ok(vec!["-c".into(), value.into()]),
+        "port" => match value.parse::<u16>() {
+            Ok(0) => Ok(Vec::new()),
+            Ok(p) => Ok(vec!["--resp-port".into(), p.to_string()]),
+            Err(_) => Err(format!("invalid port '{value}'")),
+        },
+        _ => return None,
+    };
+    Some(flags)
 }
 
 /// A config line's value without the double quotes Redis's files allow (`save ""`).

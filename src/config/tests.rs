@@ -435,8 +435,8 @@ fn config_file_lines() {
         ]
     );
     assert_eq!(log, Some(PathBuf::from("/var/log/memcached.log")));
-    let e = config_file_args("-m 64\nport 1\n").unwrap_err();
-    assert_eq!(e.flag, "port");
+    let e = config_file_args("-m 64\nlisten 1\n").unwrap_err();
+    assert_eq!(e.flag, "listen");
     assert!(e.message.contains("line 2"));
 }
 
@@ -486,4 +486,37 @@ fn command_line_overrides_config_file() {
         err(&["--config", "/nonexistent/slabd.conf"]).flag,
         "--config"
     );
+}
+
+#[test]
+fn config_file_redis_lines_for_flags() {
+    // CONFIG REWRITE writes these as Redis does; they stand for -m, -c and --resp-port.
+    let (args, _, dirs) =
+        config_file_args("maxmemory 32mb\nmaxclients 50\nport 6380\nmaxmemory 3000\n").unwrap();
+    assert_eq!(
+        args,
+        [
+            "-m",
+            "32768k",
+            "-c",
+            "50",
+            "--resp-port",
+            "6380",
+            "-m",
+            "3k"
+        ]
+    );
+    assert!(dirs.is_empty());
+    // `port 0` is Redis's "no RESP port", not the flag's "pick one".
+    assert!(config_file_args("port 0\n").unwrap().0.is_empty());
+    let path = std::env::temp_dir().join(format!("slabd-live-lines-{}.conf", std::process::id()));
+    std::fs::write(&path, "maxmemory 32mb\nmaxclients 50\nport 6380\n").unwrap();
+    let s = run(&["--config", path.to_str().unwrap()]).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!((s.memory_limit, s.maxconns), (32 << 20, 50));
+    assert!(s.resp_enabled);
+    assert_eq!(s.resp_port, 6380);
+    assert!(config_file_args("maxmemory 0\n").is_err());
+    assert!(config_file_args("maxmemory lots\n").is_err());
+    assert!(config_file_args("port 70000\n").is_err());
 }

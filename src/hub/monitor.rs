@@ -90,6 +90,7 @@ struct Batch {
     marks: Vec<Mark>,
     /// `watch` lines in it (for `log_worker_written`).
     lines: u64,
+    stamp: Stamp,
 }
 
 thread_local! {
@@ -133,6 +134,11 @@ impl Watchers {
     /// Appends a line of `stream`, written by `write`, to this thread's batch (posted at
     /// the end of the worker's turn; at once on other threads or when the batch is full).
     pub fn line(&self, hub: &Hub, stream: u32, write: impl FnOnce(&mut Vec<u8>)) {
+        self.append(hub, stream, |l, _| write(l));
+    }
+
+    /// [`Watchers::line`], the writer also given the batch's time stamp.
+    fn append(&self, hub: &Hub, stream: u32, write: impl FnOnce(&mut Vec<u8>, &mut Stamp)) {
         let epoch = self.epoch.load(Ordering::Acquire);
         let full = BATCH.with(|b| {
             let mut b = b.borrow_mut();
@@ -144,7 +150,8 @@ impl Watchers {
                     start,
                 });
             }
-            write(&mut b.bytes);
+            let b = &mut *b;
+            write(&mut b.bytes, &mut b.stamp);
             b.lines += u64::from(stream != stream::MONITOR);
             b.bytes.len() >= BATCH_FLUSH
         });
@@ -219,67 +226,98 @@ impl Watchers {
     }
 }
 
+/// How `quote` writes a byte: 0 as it is, 1 as `\xNN`, else the letter after a backslash.
+static ESCAPE: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut c = b' ';
+    while c <= b'~' {
+        t[c as usize] = 0;
+        c += 1;
+    }
+    t[b'\\' as usize] = b'\\';
+    t[b'"' as usize] = b'"';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[7] = b'a';
+    t[8] = b'b';
+    t
+};
+
 /// Appends `arg` quoted as Redis's `sdscatrepr`.
 pub fn quote(out: &mut Vec<u8>, arg: &[u8]) {
+    out.reserve(arg.len() + 2);
     out.push(b'"');
-    // Runs of printable bytes are copied whole.
-    let mut plain = 0;
-    for (i, &c) in arg.iter().enumerate() {
-        let escape: &[u8] = match c {
-            b'\\' => b"\\\\",
-            b'"' => b"\\\"",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            7 => b"\\a",
-            8 => b"\\b",
-            c if c.is_ascii_graphic() || c == b' ' => continue,
-            _ => b"",
-        };
-        out.extend_from_slice(&arg[plain..i]);
-        plain = i + 1;
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(c >> 4)],
-                HEX[usize::from(c & 15)],
-            ]);
-        } else {
-            out.extend_from_slice(escape);
+    // Runs of printable bytes are copied whole (most arguments are one run).
+    let mut rest = arg;
+    while let Some(i) = rest.iter().position(|&c| ESCAPE[usize::from(c)] != 0) {
+        out.extend_from_slice(&rest[..i]);
+        let c = rest[i];
+        match ESCAPE[usize::from(c)] {
+            1 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[usize::from(c >> 4)],
+                    HEX[usize::from(c & 15)],
+                ]);
+            }
+            e => out.extend_from_slice(&[b'\\', e]),
         }
+        rest = &rest[i + 1..];
     }
-    out.extend_from_slice(&arg[plain..]);
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
-/// Unix time as `seconds.micros`.
-pub fn timestamp(out: &mut Vec<u8>) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    write_u64(out, d.as_secs());
-    let mut us = d.subsec_micros();
-    let mut digits = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
-    for d in digits[1..].iter_mut().rev() {
-        *d = b'0' + (us % 10) as u8;
-        us /= 10;
-    }
-    out.extend_from_slice(&digits);
+/// MONITOR's time stamp, `seconds.micros`, with the seconds' digits kept from the last
+/// line (a batch's lines share them).
+#[derive(Default)]
+pub struct Stamp {
+    secs: u64,
+    text: Vec<u8>,
 }
 
-/// Appends the MONITOR line for a command run by a client at `addr` in `db`.
+impl Stamp {
+    /// Appends `wall_us` (µs since the Unix epoch) as `seconds.micros`.
+    pub fn write(&mut self, out: &mut Vec<u8>, wall_us: u64) {
+        let secs = wall_us / 1_000_000;
+        if self.text.is_empty() || secs != self.secs {
+            self.secs = secs;
+            self.text.clear();
+            write_u64(&mut self.text, secs);
+            self.text.push(b'.');
+        }
+        out.extend_from_slice(&self.text);
+        let mut us = (wall_us % 1_000_000) as u32;
+        let mut digits = [b'0'; 6];
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (us % 10) as u8;
+            us /= 10;
+        }
+        out.extend_from_slice(&digits);
+    }
+}
+
+/// Appends the MONITOR line for a command run by a client at `addr` in `db`, started at
+/// `wall_us` (µs since the Unix epoch).
 pub fn write_monitor_line<'a>(
     line: &mut Vec<u8>,
+    stamp: &mut Stamp,
+    wall_us: u64,
     db: u8,
     addr: &str,
     args: impl Iterator<Item = &'a [u8]>,
 ) {
     line.push(b'+');
-    timestamp(line);
+    stamp.write(line, wall_us);
     line.extend_from_slice(b" [");
-    write_u64(line, u64::from(db));
+    if db < 10 {
+        line.push(b'0' + db);
+    } else {
+        write_u64(line, u64::from(db));
+    }
     line.push(b' ');
     line.extend_from_slice(addr.as_bytes());
     line.push(b']');
@@ -292,7 +330,13 @@ pub fn write_monitor_line<'a>(
 
 /// Appends the MONITOR line for a memcached request: its command line's words, in
 /// database 0 (the data block of a storage command is not shown).
-pub fn write_memcache_monitor_line(line: &mut Vec<u8>, addr: &str, request: &[u8]) {
+pub fn write_memcache_monitor_line(
+    line: &mut Vec<u8>,
+    stamp: &mut Stamp,
+    wall_us: u64,
+    addr: &str,
+    request: &[u8],
+) {
     let end = request
         .iter()
         .position(|&c| c == b'\n')
@@ -301,21 +345,28 @@ pub fn write_memcache_monitor_line(line: &mut Vec<u8>, addr: &str, request: &[u8
         .strip_suffix(b"\r")
         .unwrap_or(&request[..end]);
     let words = first.split(|&c| c == b' ').filter(|w| !w.is_empty());
-    write_monitor_line(line, 0, addr, words);
+    write_monitor_line(line, stamp, wall_us, 0, addr, words);
 }
 
 impl Watchers {
-    /// A command run by a client at `addr` in `db`: its MONITOR line.
-    pub fn monitor<'a>(&self, hub: &Hub, db: u8, addr: &str, args: impl Iterator<Item = &'a [u8]>) {
-        self.line(hub, stream::MONITOR, |l| {
-            write_monitor_line(l, db, addr, args)
+    /// A command run by a client at `addr` in `db`, started at `wall_us`: its MONITOR line.
+    pub fn monitor<'a>(
+        &self,
+        hub: &Hub,
+        wall_us: u64,
+        db: u8,
+        addr: &str,
+        args: impl Iterator<Item = &'a [u8]>,
+    ) {
+        self.append(hub, stream::MONITOR, |l, stamp| {
+            write_monitor_line(l, stamp, wall_us, db, addr, args)
         });
     }
 
-    /// A memcached request from `addr`: its MONITOR line.
-    pub fn monitor_memcache(&self, hub: &Hub, addr: &str, request: &[u8]) {
-        self.line(hub, stream::MONITOR, |l| {
-            write_memcache_monitor_line(l, addr, request)
+    /// A memcached request from `addr`, started at `wall_us`: its MONITOR line.
+    pub fn monitor_memcache(&self, hub: &Hub, wall_us: u64, addr: &str, request: &[u8]) {
+        self.append(hub, stream::MONITOR, |l, stamp| {
+            write_memcache_monitor_line(l, stamp, wall_us, addr, request)
         });
     }
 }
@@ -453,32 +504,45 @@ mod tests {
         let mut v = Vec::new();
         quote(&mut v, b"a \"b\"\\\n\r\t\x07\x08\x01\xff");
         assert_eq!(v, b"\"a \\\"b\\\"\\\\\\n\\r\\t\\a\\b\\x01\\xff\"");
+        v.clear();
+        quote(&mut v, b"");
+        quote(&mut v, b"plain~ ");
+        quote(&mut v, b"\x7f\x1f");
+        assert_eq!(v, b"\"\"\"plain~ \"\"\\x7f\\x1f\"");
     }
 
     #[test]
     fn monitor_lines() {
         let mut l = Vec::new();
+        let mut stamp = Stamp::default();
+        let args = || [&b"set"[..], b"k", b"v 1"].into_iter();
         write_monitor_line(
             &mut l,
+            &mut stamp,
+            1_700_000_000_000_042,
             2,
             "127.0.0.1:5000",
-            [&b"set"[..], b"k", b"v 1"].into_iter(),
+            args(),
         );
-        let s = String::from_utf8(l).unwrap();
-        let (ts, rest) = s[1..].split_once(' ').unwrap();
-        assert!(s.starts_with('+'));
-        assert_eq!(ts.len(), 17, "{ts}");
-        assert_eq!(rest, "[2 127.0.0.1:5000] \"set\" \"k\" \"v 1\"\r\n");
+        write_monitor_line(&mut l, &mut stamp, 1_700_000_000_999_999, 12, "a:1", args());
+        write_monitor_line(&mut l, &mut stamp, 1_700_000_001_000_000, 0, "a:1", args());
+        assert_eq!(
+            String::from_utf8(l).unwrap(),
+            "+1700000000.000042 [2 127.0.0.1:5000] \"set\" \"k\" \"v 1\"\r\n\
+             +1700000000.999999 [12 a:1] \"set\" \"k\" \"v 1\"\r\n\
+             +1700000001.000000 [0 a:1] \"set\" \"k\" \"v 1\"\r\n"
+        );
     }
 
     #[test]
     fn memcache_requests_show_their_command_line() {
         let mut l = Vec::new();
-        write_memcache_monitor_line(&mut l, "a:1", b"set k 0 0 1\r\nv\r\n");
-        let s = String::from_utf8(l).unwrap();
-        assert!(
-            s.ends_with(" [0 a:1] \"set\" \"k\" \"0\" \"0\" \"1\"\r\n"),
-            "{s}"
+        let mut stamp = Stamp::default();
+        let at = 1_700_000_000_123_456;
+        write_memcache_monitor_line(&mut l, &mut stamp, at, "a:1", b"set k 0 0 1\r\nv\r\n");
+        assert_eq!(
+            l,
+            b"+1700000000.123456 [0 a:1] \"set\" \"k\" \"0\" \"0\" \"1\"\r\n"
         );
     }
 

@@ -321,6 +321,16 @@ fn heap_limit(lua: &Lua, on: bool) {
     let _ = lua.set_memory_limit(if on { LUA_HEAP_LIMIT } else { 0 });
 }
 
+// SAFETY: mlua without its "send" feature counts references to the interpreter with `Rc`
+// and takes no lock, so its handles (Lua, Table, Function, String, RegistryKey, the
+// callbacks' captures) must never be used from two threads at once. Every one of them is
+// owned by this Engine (its fields, or the Lua state it owns), none is handed out of
+// `Scripting` (whose methods return plain Rust values; `with_libraries` takes and returns
+// only `Send` types), and the Engine is reached only through `Scripting::engine`'s Mutex:
+// one thread at a time uses the whole graph, and moving it between threads under that
+// lock is moving one owned value. mlua keeps no thread-local state.
+unsafe impl Send for Engine {}
+
 impl Scripting {
     pub fn new(gates: Arc<Gates>) -> Scripting {
         let run = Arc::new(RunState::default());
@@ -547,7 +557,9 @@ impl Scripting {
     }
 
     /// Reads the libraries (FUNCTION LIST).
-    pub fn with_libraries<R>(&self, f: impl FnOnce(&Libraries) -> R) -> R {
+    /// `f` and what it returns are `Send`, so no interpreter handle leaves the lock (see
+    /// [`Engine`]'s `Send`).
+    pub fn with_libraries<R: Send>(&self, f: impl FnOnce(&Libraries) -> R + Send) -> R {
         f(&self.engine.lock().libraries)
     }
 }

@@ -200,15 +200,16 @@ impl Connection {
             && self.unsent() == 0
     }
 
-    /// Its last PUBLISH reached only subscribers of this worker: it stays when workers
-    /// spread ([`super::gather`], publishers).
+    /// It belongs on this worker (its last PUBLISH reached only subscribers of this worker,
+    /// or it runs scripts on worker 0): it stays when workers spread ([`super::gather`]).
     pub fn anchored(&self) -> bool {
-        self.session.resp.publish_home() == Some(self.session.worker)
+        self.session.resp.home() == Some(self.session.worker)
     }
 
-    /// The worker holding every receiver of its last PUBLISH, when that is another one.
+    /// The worker this connection belongs on (the one holding every receiver of its last
+    /// PUBLISH, or worker 0 for a script client), when that is another one.
     pub fn publishes_to(&self) -> Option<usize> {
-        let home = self.session.resp.publish_home()?;
+        let home = self.session.resp.home()?;
         (home != self.session.worker).then_some(home)
     }
 

@@ -17,6 +17,8 @@
 //!   on the other core stays alone: a second worker only adds sleeps and wakes. The
 //!   signal is each worker's `/proc/self/task/TID/schedstat` (time on CPU and waiting to
 //!   run), read by the clock thread; machine idle time is `/proc/stat`'s idle + iowait.
+//!   A spread made for waiting alone (no CPU idle) is a trial ([`Trial`]): the rate it
+//!   serves is compared with one worker fewer's, and the better count stays.
 //! - **gather** (`active - 1`, the last active worker hands its connections back) when the
 //!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
 //!   left fits on one worker fewer with room to spare.
@@ -65,7 +67,7 @@ use mio::Waker;
 use parking_lot::Mutex;
 
 use super::worker::Handoff;
-use crate::stats::ServerStats;
+use crate::stats::{ServerStats, ThreadStats};
 
 /// How often the clock thread measures the workers.
 pub const WINDOW: Duration = Duration::from_millis(200);
@@ -84,6 +86,13 @@ pub const GATHER_AT: f64 = 0.5;
 /// Windows in a row that must call for the same change before it is made: one noisy
 /// window (a burst of the machine's other work, a client's pause) moves nothing.
 pub const IN_A_ROW: u32 = 2;
+/// Windows a trial measures on each side (after [`TRIAL_SKIP`] windows).
+pub const TRIAL_WINDOWS: u32 = 3;
+/// Windows a trial skips after each change, while connections move and settle.
+pub const TRIAL_SKIP: u32 = 1;
+/// How long, after a trial found the spread served no more, waiting alone spreads nothing
+/// (a load that stays so would otherwise try again every few windows).
+pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// How connections are placed on workers (`-o worker_gather`, `-o worker_shuffle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,6 +142,8 @@ struct Control {
     /// Per worker: nanoseconds on CPU and waiting to run (runnable, not running).
     cpu: Vec<(u64, u64)>,
     idle: (u64, u64),
+    /// Requests served by every worker ([`served`]).
+    served: u64,
 }
 
 impl Gather {
@@ -153,6 +164,7 @@ impl Gather {
                 policy: Policy::new(workers, Instant::now()),
                 cpu: vec![(0, 0); workers],
                 idle: (0, 0),
+                served: 0,
             }),
         }
     }
@@ -189,7 +201,7 @@ impl Gather {
     }
 
     /// The clock thread's check, called every 100 ms or so; measures every [`WINDOW`].
-    pub fn tick(&self, stats: &ServerStats) {
+    pub fn tick(&self, stats: &ServerStats, threads: &[ThreadStats]) {
         if self.mode != Mode::Gather || self.workers < 2 {
             return;
         }
@@ -209,9 +221,11 @@ impl Gather {
             return;
         };
         let idle = machine_idle();
+        let done = served(threads);
         let Some(at) = c.at.replace(now) else {
             c.cpu = cpu;
             c.idle = idle;
+            c.served = done;
             return;
         };
         let wall = now.duration_since(at).as_nanos().max(1) as f64;
@@ -235,14 +249,17 @@ impl Gather {
         } else {
             idle_ticks as f64 / total_ticks as f64 * cpus() as f64
         };
+        let rate = done.saturating_sub(c.served) as f64 / (wall / 1e9);
         c.cpu = cpu;
         c.idle = idle;
+        c.served = done;
         let active = self.active();
         stats.workers_active.store(active as u64, Ordering::Relaxed);
         let load = Load {
             used: busy[..active].iter().sum(),
             waited: wait[..active].iter().sum(),
             idle_cpus,
+            rate,
         };
         let next = c.policy.window(now, active, &load);
         if next != active {
@@ -280,6 +297,56 @@ struct Load {
     waited: f64,
     /// Idle CPUs of the machine.
     idle_cpus: f64,
+    /// Requests served per second, all workers together.
+    rate: f64,
+}
+
+/// Requests the workers have served so far, the trials' measure of throughput: memcached
+/// gets (keys), stores, touches, meta commands, deletes and arithmetic, and RESP commands.
+fn served(threads: &[ThreadStats]) -> u64 {
+    threads
+        .iter()
+        .map(|t| {
+            let s = t.snapshot();
+            s.cmd_get
+                + s.cmd_set
+                + s.cmd_touch
+                + s.cmd_meta
+                + s.delete_hits
+                + s.delete_misses
+                + s.incr_hits
+                + s.incr_misses
+                + s.decr_hits
+                + s.decr_misses
+                + s.resp_cmds
+        })
+        .sum()
+}
+
+/// A spread made for waiting alone (no CPU idle) is on trial: waiting says the workers
+/// share their CPUs with other threads, not whether one more worker helps. With two
+/// client threads starving one worker (TLS) a second served 1.15x the rate; beside a
+/// one-thread client (100 KiB values) the worker waits for the client's core, a second
+/// worker waits too, both sleep and wake more, and `-t 1` served 1.15x the rate of two
+/// at 0.82x the CPU per request. So the spread's rate is measured, then the rate with
+/// one worker fewer, and the better count stays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Trial {
+    /// `from + 1` workers since the spread: windows seen, rates summed (after the skip).
+    Spread { from: usize, seen: u32, sum: f64 },
+    /// Back to `from` to compare with the spread's mean rate.
+    Back {
+        from: usize,
+        spread: f64,
+        seen: u32,
+        sum: f64,
+    },
+}
+
+/// One more window of a trial side: (windows seen, measured rates summed).
+fn measured(seen: u32, sum: f64, rate: f64) -> (u32, f64) {
+    let seen = seen + 1;
+    (seen, if seen > TRIAL_SKIP { sum + rate } else { sum })
 }
 
 /// The policy's memory between windows: what the last windows called for, and when the
@@ -290,6 +357,9 @@ struct Policy {
     /// The change the latest windows called for (+1, -1 or 0) and how many in a row did.
     want: (isize, u32),
     changed: Instant,
+    trial: Option<Trial>,
+    /// Until then waiting alone spreads nothing ([`RETRY_AFTER`]).
+    no_wait_spread_until: Option<Instant>,
 }
 
 impl Policy {
@@ -298,6 +368,8 @@ impl Policy {
             workers,
             want: (0, 0),
             changed: now,
+            trial: None,
+            no_wait_spread_until: None,
         }
     }
 
@@ -307,7 +379,11 @@ impl Policy {
     /// stays saturated spreads one worker per [`DWELL`], as with a single window: the rule
     /// only delays the first step from rest, by one window.
     fn window(&mut self, now: Instant, active: usize, load: &Load) -> usize {
-        let next = decide(active, self.workers, load);
+        if let Some(count) = self.judge(now, active, load) {
+            return count;
+        }
+        let may_wait_spread = !matches!(self.no_wait_spread_until, Some(until) if now < until);
+        let next = decide(active, self.workers, load, may_wait_spread);
         let dir = next as isize - active as isize;
         if dir == self.want.0 {
             self.want.1 = self.want.1.saturating_add(1);
@@ -317,7 +393,65 @@ impl Policy {
         if dir == 0 || self.want.1 < IN_A_ROW || now.duration_since(self.changed) < DWELL {
             return active;
         }
+        if dir > 0 && load.idle_cpus < IDLE_NEEDED {
+            self.trial = Some(Trial::Spread {
+                from: active,
+                seen: 0,
+                sum: 0.0,
+            });
+        }
         next
+    }
+
+    /// A trial's step ([`Trial`]): the active count while one runs (the usual rules
+    /// wait), `None` when none does.
+    fn judge(&mut self, now: Instant, active: usize, load: &Load) -> Option<usize> {
+        let side = TRIAL_SKIP + TRIAL_WINDOWS;
+        let mean = |sum: f64| sum / f64::from(TRIAL_WINDOWS);
+        match self.trial? {
+            Trial::Spread { from, seen, sum } if active == from + 1 => {
+                let (seen, sum) = measured(seen, sum, load.rate);
+                self.trial = Some(if seen < side {
+                    Trial::Spread { from, seen, sum }
+                } else {
+                    Trial::Back {
+                        from,
+                        spread: mean(sum),
+                        seen: 0,
+                        sum: 0.0,
+                    }
+                });
+                Some(if seen < side { active } else { from })
+            }
+            Trial::Back {
+                from,
+                spread,
+                seen,
+                sum,
+            } if active == from => {
+                let (seen, sum) = measured(seen, sum, load.rate);
+                if seen < side {
+                    self.trial = Some(Trial::Back {
+                        from,
+                        spread,
+                        seen,
+                        sum,
+                    });
+                    return Some(active);
+                }
+                self.trial = None;
+                if spread > mean(sum) {
+                    return Some(from + 1);
+                }
+                self.no_wait_spread_until = Some(now + RETRY_AFTER);
+                Some(from)
+            }
+            // The count changed otherwise (the server is stopping).
+            _ => {
+                self.trial = None;
+                None
+            }
+        }
     }
 
     /// The active count changed at `now` (by [`Policy::window`] or otherwise).
@@ -328,13 +462,15 @@ impl Policy {
 }
 
 /// The change one window's load calls for: the active count it would have.
-fn decide(active: usize, workers: usize, l: &Load) -> usize {
+/// `may_wait_spread`: whether waiting for a CPU alone (no CPU idle) may spread.
+fn decide(active: usize, workers: usize, l: &Load, may_wait_spread: bool) -> usize {
     let n = active as f64;
     // Busy (running or waiting to run) nearly all the time, and either CPUs idle beside
     // it, or waiting for a CPU: other threads (the clients, on a small machine) share its
-    // CPUs, and one more worker gets the server a larger share, as `-t` threads do.
+    // CPUs, and one more worker may get the server a larger share, as `-t` threads do
+    // (a trial decides, [`Trial`]).
     let saturated = l.used + l.waited >= SPREAD_AT * n;
-    let helps = l.idle_cpus >= IDLE_NEEDED || l.waited >= WAIT_NEEDED * n;
+    let helps = l.idle_cpus >= IDLE_NEEDED || (may_wait_spread && l.waited >= WAIT_NEEDED * n);
     if active < workers && saturated && helps {
         active + 1
     } else if active > 1 && l.used + l.waited <= GATHER_AT * (n - 1.0) {
@@ -401,7 +537,9 @@ mod tests {
                 used,
                 waited,
                 idle_cpus,
+                rate: 0.0,
             },
+            true,
         )
     }
 
@@ -424,16 +562,19 @@ mod tests {
         used: 0.97,
         waited: 0.0,
         idle_cpus: 1.0,
+        rate: 0.0,
     };
     const WARM: Load = Load {
         used: 0.6,
         waited: 0.0,
         idle_cpus: 1.4,
+        rate: 0.0,
     };
     const COLD: Load = Load {
         used: 0.1,
         waited: 0.0,
         idle_cpus: 1.9,
+        rate: 0.0,
     };
 
     /// Feeds `p` one window every 200 ms from `from` ms on; the active count after each.
@@ -486,6 +627,7 @@ mod tests {
                 used: 0.97 * active as f64,
                 waited: 0.0,
                 idle_cpus: 1.0,
+                rate: 0.0,
             };
             let next = p.window(now, active, &hot);
             if next != active {
@@ -509,6 +651,7 @@ mod tests {
             used: 1.6,
             waited: 0.1,
             idle_cpus: 0.2,
+            rate: 0.0,
         };
         let loads = [&two, &COLD, &two, &COLD, &two];
         assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![2; 5]);
@@ -516,6 +659,73 @@ mod tests {
             run(&mut p, t0, 3000, &mut active, &[&COLD, &COLD]),
             vec![2, 1]
         );
+    }
+
+    /// One worker starved of a CPU with none idle (waiting half the time), serving `rate`.
+    fn starved(rate: f64) -> Load {
+        Load {
+            used: 0.5,
+            waited: 0.5,
+            idle_cpus: 0.05,
+            rate,
+        }
+    }
+
+    /// `active` workers sharing the CPUs with the clients, serving `rate`.
+    fn crowded(active: usize, rate: f64) -> Load {
+        Load {
+            used: 0.47 * active as f64,
+            waited: 0.47 * active as f64,
+            idle_cpus: 0.05,
+            rate,
+        }
+    }
+
+    #[test]
+    fn a_spread_for_waiting_stays_when_it_serves_more() {
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        let s = starved(100.0);
+        assert_eq!(run(&mut p, t0, 2000, &mut active, &[&s, &s]), vec![1, 2]);
+        // Two workers serve 150 (a skipped window, three measured), then back to one
+        // for as long to compare (120): spread again, and no more trial.
+        let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
+        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
+        let seen = run(&mut p, t0, 2400, &mut active, &loads);
+        assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 2]);
+        assert_eq!(p.trial, None);
+        assert_eq!(run(&mut p, t0, 4000, &mut active, &[&two; 10]), vec![2; 10]);
+    }
+
+    #[test]
+    fn a_spread_for_waiting_that_serves_less_is_undone_and_not_retried_at_once() {
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        let s = starved(100.0);
+        run(&mut p, t0, 2000, &mut active, &[&s, &s]);
+        // Two workers serve 110, one 125 (a one-thread client beside them).
+        let (two, one) = (crowded(2, 110.0), crowded(1, 125.0));
+        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
+        let seen = run(&mut p, t0, 2400, &mut active, &loads);
+        assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 1]);
+        // Still waiting: no spread for RETRY_AFTER...
+        assert_eq!(run(&mut p, t0, 4000, &mut active, &[&s; 20]), vec![1; 20]);
+        // ...but idle CPUs beside a saturated worker still spread, with no trial.
+        assert_eq!(
+            run(&mut p, t0, 8000, &mut active, &[&HOT, &HOT]),
+            vec![1, 2]
+        );
+        assert_eq!(p.trial, None);
+        // After RETRY_AFTER waiting spreads (and is tried) again.
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        run(&mut p, t0, 2000, &mut active, &[&s, &s]);
+        run(&mut p, t0, 2400, &mut active, &loads);
+        let later = 3800 + RETRY_AFTER.as_millis() as u64;
+        assert_eq!(run(&mut p, t0, later, &mut active, &[&s, &s]), vec![1, 2]);
+        assert!(matches!(p.trial, Some(Trial::Spread { from: 1, .. })));
     }
 
     #[test]

@@ -367,7 +367,7 @@ impl Server {
                         if active {
                             ctx.store.expire_cycle();
                         }
-                        gather.tick(&ctx.server);
+                        gather.tick(&ctx.server, &ctx.threads);
                     }
                 })?
         };

@@ -58,7 +58,7 @@ pub struct Clock {
     manual: bool,
 }
 
-fn system_unix_ms() -> u64 {
+pub(super) fn system_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -142,6 +142,8 @@ impl Core {
     fn expire_batch(&self, ci: usize, by_crawler: bool, limit: usize) -> Batch {
         let class = &self.classes[ci];
         let now = self.clock.now();
+        // CLIENT PAUSE holds expiry: expired items stay (flushed ones still go).
+        let held = self.expiry_held();
         let mut found = Batch::default();
         let mut tails: Vec<ChunkId> = Vec::new();
         {
@@ -164,6 +166,9 @@ impl Core {
                 let Some(why) = self.dead(it, now) else {
                     continue;
                 };
+                if why == Miss::Expired && held {
+                    continue;
+                }
                 if !self.unlink_victim(it, None) {
                     continue;
                 }

@@ -232,6 +232,10 @@ pub struct Core {
     pub temporary_ttl: AtomicU32,
     /// Items whose values are being sent from slab memory (`pin.rs`).
     pub pins: super::pin::Pins,
+    /// CLIENT PAUSE's end (unix ms; 0: none): until then expired items are misses left in
+    /// place, neither reclaimed nor counted, as Redis 7.0 defers expiry during a pause
+    /// (`Store::hold_expiry_until`).
+    pub expiry_held_until: AtomicU64,
 }
 
 /// A live item as a read sees it.
@@ -424,6 +428,7 @@ impl Core {
             lazyfree: OnceLock::new(),
             object_cursor: AtomicUsize::new(0),
             observers: Default::default(),
+            expiry_held_until: AtomicU64::new(0),
             expire_cursor: AtomicUsize::new(0),
             config,
             clock,
@@ -668,10 +673,39 @@ impl Core {
         key: &[u8],
         now: u32,
     ) -> Result<ChunkId, Miss> {
+        self.find_live_as_locked(s, hash, db, key, now, false)
+    }
+
+    /// [`Core::find_live_locked`] for a read, which leaves an expired item in place while
+    /// expiry is held (CLIENT PAUSE). A write reclaims it as always: the item it links
+    /// must not sit beside the old one.
+    #[inline]
+    pub fn find_live_read_locked(
+        &self,
+        s: &mut Stripe,
+        hash: u64,
+        db: u8,
+        key: &[u8],
+        now: u32,
+    ) -> Result<ChunkId, Miss> {
+        self.find_live_as_locked(s, hash, db, key, now, true)
+    }
+
+    #[inline]
+    fn find_live_as_locked(
+        &self,
+        s: &mut Stripe,
+        hash: u64,
+        db: u8,
+        key: &[u8],
+        now: u32,
+        read: bool,
+    ) -> Result<ChunkId, Miss> {
         let chunk = s.find(&self.arena, hash, db, key).ok_or(Miss::Absent)?;
         let it = Item::new(&self.arena, chunk);
         match self.dead(it, now) {
             None => Ok(chunk),
+            Some(Miss::Expired) if read && self.expiry_held() => Err(Miss::Expired),
             Some(miss) => {
                 if miss == Miss::Expired {
                     self.counters.expired.fetch_add(1, Ordering::Relaxed);
@@ -687,6 +721,12 @@ impl Core {
                 Err(miss)
             }
         }
+    }
+
+    /// Whether a CLIENT PAUSE holds expiry now (one relaxed load when none was set).
+    pub fn expiry_held(&self) -> bool {
+        let until = self.expiry_held_until.load(Ordering::Relaxed);
+        until != 0 && super::clock::system_unix_ms() < until
     }
 
     pub fn view(&self, chunk: ChunkId, now: u32) -> View<'_> {

@@ -757,6 +757,16 @@ impl Store {
         self.core.crawl(true)
     }
 
+    /// CLIENT PAUSE (Redis 7.0 defers expiry while clients are paused): until `until_ms`
+    /// (unix ms; 0 ends it at once) reads see expired items as misses but leave them in
+    /// place, uncounted and unreported, and active expiry and the crawler skip them; the
+    /// first look-up after the pause reclaims them. Writes reclaim as always.
+    pub fn hold_expiry_until(&self, until_ms: u64) {
+        self.core
+            .expiry_held_until
+            .store(until_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// One active-expiry cycle (time-bounded, see `expire.rs`); the server calls it every
     /// [`EXPIRE_PERIOD`] when the LRU crawler is on.
     pub fn expire_cycle(&self) {

@@ -32,7 +32,7 @@ impl Core {
             hash,
             now,
         } = self.lock_key(db, key);
-        match self.find_live_locked(&mut s, hash, db, key, now) {
+        match self.find_live_read_locked(&mut s, hash, db, key, now) {
             Ok(chunk) if opts.strings_only && !self.is_string(chunk) => Lookup::Miss(Miss::Absent),
             Ok(chunk) => {
                 let mut v = self.view(chunk, now);

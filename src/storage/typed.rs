@@ -492,7 +492,7 @@ impl Core {
             now,
             ..
         } = self.lock_key(db, key);
-        match self.find_live_locked(&mut s, hash, db, key, now) {
+        match self.find_live_read_locked(&mut s, hash, db, key, now) {
             Ok(c) => {
                 let item = Item::new(&self.arena, c);
                 item.bump(now, true);

@@ -218,3 +218,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn full_nodes_give_back_their_room() {
+    // 20-byte elements (22-byte entries) in 8 KiB nodes: every node but the one still
+    // taking pushes holds exactly its entries.
+    for front in [false, true] {
+        let mut l = List::new();
+        for i in 0..5000 {
+            let v = format!("element:{i:012}");
+            if front {
+                l.push_front(v.as_bytes(), Fill::default());
+            } else {
+                l.push_back(v.as_bytes(), Fill::default());
+            }
+        }
+        assert!(l.node_count() > 10);
+        let open = if front { 0 } else { l.node_count() - 1 };
+        for (k, n) in l.nodes.iter().enumerate() {
+            if k != open {
+                assert_eq!((n.head, n.heap_bytes()), (0, n.count * 22), "front {front}");
+            }
+        }
+        assert!(l.bytes_consistent());
+        assert_eq!(l.len(), 5000);
+    }
+}

@@ -337,8 +337,9 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
             }
             if ctx.hub.watchers.wanted(stream::MONITOR) {
                 let hub = &ctx.hub;
+                let at = crate::commands::timing::wall_now_us();
                 hub.watchers
-                    .monitor_memcache(hub, &session.info.addr, &input[..consumed]);
+                    .monitor_memcache(hub, at, &session.info.addr, &input[..consumed]);
             }
             session
                 .info

@@ -490,14 +490,16 @@ fn pause(call: &mut Call<'_>, args: Args<'_>) {
         false
     };
     let now = unix_millis();
-    call.ctx
-        .hub
-        .pause
-        .pause(now.saturating_add(ms as u64), writes_only, now);
+    let pause = &call.ctx.hub.pause;
+    pause.pause(now.saturating_add(ms as u64), writes_only, now);
+    if let Some((until, _)) = pause.active(now) {
+        call.ctx.store.hold_expiry_until(until);
+    }
     call.w.ok();
 }
 
 fn unpause(call: &mut Call<'_>, _args: Args<'_>) {
+    call.ctx.store.hold_expiry_until(0);
     for t in call.ctx.hub.pause.unpause() {
         call.ctx.hub.post(t, Event::Wake);
     }

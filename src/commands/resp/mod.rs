@@ -145,9 +145,11 @@ struct Conn {
     tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
-    /// The worker holding every receiver of this connection's last PUBLISH / SPUBLISH, if
-    /// one does: the connection belongs there ([`crate::server::gather`]).
-    publish_home: Option<usize>,
+    /// The worker this connection belongs on ([`crate::server::gather`]): the one holding
+    /// every receiver of its last PUBLISH / SPUBLISH, if one does, or worker 0 once it ran a
+    /// script or function (every script client on one worker: a script's exclusive section
+    /// then finds the other workers' gates free instead of waiting for their turns).
+    home: Option<usize>,
 }
 
 impl State {
@@ -161,10 +163,11 @@ impl State {
         self.conn.resp3
     }
 
-    /// The worker holding every receiver of this connection's last PUBLISH, if one does.
+    /// The worker this connection belongs on, if any (its last PUBLISH's receivers', or
+    /// worker 0 for a script client).
     #[inline]
-    pub fn publish_home(&self) -> Option<usize> {
-        self.conn.publish_home
+    pub fn home(&self) -> Option<usize> {
+        self.conn.home
     }
 
     /// In Redis's `pubsub` output class (subscribed to something, or MONITOR).
@@ -439,8 +442,14 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 
 /// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
+    execute_as(call, args, registry().index(args.get(0)));
+}
+
+/// [`execute`] of a command whose place in the [`registry`] the caller already looked up
+/// (`None`: no such command), so a script's `redis.call` hashes its name once.
+fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     let start = call.w.out.len();
-    let index = match admit(call, args) {
+    let index = match admit(call, args, index) {
         Ok(index) => index,
         Err(index) => {
             if let Some(i) = index {
@@ -479,7 +488,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
     let before = monitored && spec.flags.contains(&"skip_monitor");
     if before && call.wait.is_none() {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, super::timing::wall_now_us());
     }
     let timer = if call.depth == 0 {
         Timer::start()
@@ -493,7 +502,7 @@ fn execute(call: &mut Call<'_>, args: Args<'_>) {
     (spec.handler)(call, args);
     call.depth -= 1;
     if monitored && !before && !call.blocked {
-        monitor::feed(call, spec, args);
+        monitor::feed(call, spec, args, timer.wall_us());
     }
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
@@ -576,8 +585,12 @@ pub fn memcache_ran_words<'a>(
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
 /// written and the command's index in the [`registry`], if known, returned as the error.
-fn admit(call: &mut Call<'_>, args: Args<'_>) -> Result<usize, Option<usize>> {
-    let Some(index) = registry().index(args.get(0)) else {
+fn admit(
+    call: &mut Call<'_>,
+    args: Args<'_>,
+    index: Option<usize>,
+) -> Result<usize, Option<usize>> {
+    let Some(index) = index else {
         unknown_command(&mut call.w, args);
         return Err(None);
     };

@@ -41,20 +41,14 @@ pub(super) fn stop(ctx: &Context, who: Target) {
     ctx.hub.watchers.remove(who);
 }
 
-/// Writes the command that just ran into its worker's MONITOR batch.
-pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
+/// Writes the command that just ran, started at `wall_us` (µs since the Unix epoch), into
+/// its worker's MONITOR batch.
+pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>, wall_us: u64) {
     if spec.flags.contains(&"admin") {
         return;
     }
     let arg = |i| args.get(i);
     let secrets = Secrets::of(arg, args.len());
-    let words = (0..args.len()).map(|i| {
-        if secrets.hides(arg, args.len(), i) {
-            &b"(redacted)"[..]
-        } else {
-            args.get(i)
-        }
-    });
     // A command a script calls runs two levels down (the script's handler, then the
     // nested call); EXEC's queued commands one level. Redis shows the former as `lua`.
     let addr = if call.depth >= 2 {
@@ -63,5 +57,18 @@ pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>) {
         &call.info.addr
     };
     let hub = &call.ctx.hub;
-    hub.watchers.monitor(hub, call.conn.db, addr, words);
+    let db = call.conn.db;
+    if secrets == Secrets::None {
+        // Almost every command: its arguments as they are.
+        let words = (0..args.len()).map(arg);
+        return hub.watchers.monitor(hub, wall_us, db, addr, words);
+    }
+    let words = (0..args.len()).map(|i| {
+        if secrets.hides(arg, args.len(), i) {
+            &b"(redacted)"[..]
+        } else {
+            args.get(i)
+        }
+    });
+    hub.watchers.monitor(hub, wall_us, db, addr, words);
 }

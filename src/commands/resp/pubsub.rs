@@ -199,7 +199,7 @@ pub(super) fn publish(call: &mut Call<'_>, args: Args<'_>) {
     let reach = hub
         .pubsub
         .publish(hub, Space::Channel, args.get(1), payload);
-    call.conn.publish_home = reach.home;
+    call.conn.home = reach.home;
     call.w.integer(reach.receivers as i64);
 }
 
@@ -207,7 +207,7 @@ pub(super) fn spublish(call: &mut Call<'_>, args: Args<'_>) {
     let payload = Payload::Bulk(Box::from(args.get(2)));
     let hub = &call.ctx.hub;
     let reach = hub.pubsub.publish(hub, Space::Shard, args.get(1), payload);
-    call.conn.publish_home = reach.home;
+    call.conn.home = reach.home;
     call.w.integer(reach.receivers as i64);
 }
 

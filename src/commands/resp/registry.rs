@@ -61,6 +61,8 @@ pub(crate) struct Spec {
     /// Argument count including the name; negative means at least that many.
     pub(super) arity: i32,
     pub(super) flags: &'static [&'static str],
+    /// The flags a hot path tests, as [`flag`] bits (made from `flags` at compile time).
+    pub(super) bits: u8,
     pub(super) first_key: i32,
     pub(super) last_key: i32,
     pub(super) key_step: i32,
@@ -70,7 +72,53 @@ pub(crate) struct Spec {
     pub(super) handler: Handler,
 }
 
+/// Bits for the flags a hot path tests (a script's every `redis.call` checks three),
+/// so that the test is one AND rather than string comparisons over the flag list.
+pub(super) mod flag {
+    pub(crate) const WRITE: u8 = 1;
+    pub(crate) const NOSCRIPT: u8 = 2;
+    pub(crate) const MAY_REPLICATE: u8 = 4;
+
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// The bits of the flags in `flags` that have one.
+    pub(crate) const fn bits(flags: &[&str]) -> u8 {
+        let mut out = 0;
+        let mut i = 0;
+        while i < flags.len() {
+            if same(flags[i], "write") {
+                out |= WRITE;
+            } else if same(flags[i], "noscript") {
+                out |= NOSCRIPT;
+            } else if same(flags[i], "may_replicate") {
+                out |= MAY_REPLICATE;
+            }
+            i += 1;
+        }
+        out
+    }
+}
+
 impl Spec {
+    /// Whether the command has every flag of `bits` ([`flag`]).
+    #[inline]
+    pub(super) fn has(&self, bits: u8) -> bool {
+        self.bits & bits == bits
+    }
+
     pub(super) fn allowed_before_auth(&self) -> bool {
         self.flags.contains(&"no_auth")
     }
@@ -86,6 +134,7 @@ macro_rules! spec {
             name: $name,
             arity: $arity,
             flags: &[$($flag),*],
+            bits: $crate::commands::resp::registry::flag::bits(&[$($flag),*]),
             first_key: $first,
             last_key: $last,
             key_step: $step,
@@ -207,6 +256,24 @@ mod tests {
             let upper = spec.name.to_ascii_uppercase();
             assert_eq!(r.index(upper.as_bytes()), Some(i));
         }
+    }
+
+    #[test]
+    fn flag_bits_agree_with_the_flag_lists() {
+        let r = registry();
+        for spec in r.specs() {
+            for (bit, name) in [
+                (flag::WRITE, "write"),
+                (flag::NOSCRIPT, "noscript"),
+                (flag::MAY_REPLICATE, "may_replicate"),
+            ] {
+                assert_eq!(spec.has(bit), spec.flags.contains(&name), "{}", spec.name);
+            }
+        }
+        assert!(r.lookup(b"set").unwrap().has(flag::WRITE));
+        assert!(!r.lookup(b"get").unwrap().has(flag::WRITE));
+        assert!(r.lookup(b"eval").unwrap().has(flag::NOSCRIPT));
+        assert!(r.lookup(b"publish").unwrap().has(flag::MAY_REPLICATE));
     }
 
     #[test]

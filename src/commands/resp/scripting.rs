@@ -7,7 +7,7 @@
 //! scripts) and then runs the command on the caller's connection state with its own
 //! output buffer; a SELECT inside the script does not change the caller's database.
 
-use super::registry::{registry, spec, Spec};
+use super::registry::{flag, registry, spec, Spec};
 use super::{key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
 use crate::scripting::{Host, Kill, Params, RunError, Scripting, Target};
@@ -62,20 +62,21 @@ pub(super) struct ScriptHost<'c, 'a> {
 
 impl Host for ScriptHost<'_, '_> {
     fn command(&mut self, args: Args<'_>, resp3: bool, out: &mut Vec<u8>) -> Result<(), String> {
-        let Some(spec) = registry().lookup(args.get(0)) else {
+        let Some(index) = registry().index(args.get(0)) else {
             return Err("ERR Unknown Redis command called from script".into());
         };
+        let spec = registry().spec(index);
         let argc = args.len() as i32;
         if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
             return Err("ERR Wrong number of args calling Redis command from script".into());
         }
-        if spec.flags.contains(&"noscript") {
+        if spec.has(flag::NOSCRIPT) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
-        let writes = spec.flags.contains(&"write");
+        let writes = spec.has(flag::WRITE);
         // Commands that may replicate (PUBLISH, PFCOUNT) count as writes here, as in Redis
         // 7.0: a read-only script then never waits for CLIENT PAUSE WRITE.
-        if self.read_only && (writes || spec.flags.contains(&"may_replicate")) {
+        if self.read_only && (writes || spec.has(flag::MAY_REPLICATE)) {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         let key_max = self.call.ctx.store.key_max();
@@ -88,7 +89,7 @@ impl Host for ScriptHost<'_, '_> {
             self.call.ctx.scripting.run.note_write();
         }
         let mut inner = self.call.nested(out, resp3);
-        super::execute(&mut inner, args);
+        super::execute_as(&mut inner, args, Some(index));
         Ok(())
     }
 
@@ -171,6 +172,9 @@ pub(super) fn run_exclusive(
         run(&ctx.scripting, &mut host, &mut w, threshold)
     });
     call.conn.db = db;
+    // Script clients gather on worker 0 (`server::gather`): sections run there back to back
+    // and find the other workers' gates free rather than waiting for their turns.
+    call.conn.home = Some(0);
     if outcome.is_ok() {
         call.w.out.extend_from_slice(&reply);
     }
