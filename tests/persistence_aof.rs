@@ -583,18 +583,17 @@ fn pops_with_a_key_count_are_logged() {
     let mut r = d.connect_resp();
     assert_eq!(cmd(&mut r, &["RPUSH", "l", "a", "b", "c"]), ":3\r\n");
     assert_eq!(cmd(&mut r, &["ZADD", "z", "1", "m", "2", "n"]), ":2\r\n");
-    assert_eq!(
-        reply(&mut r, &["LMPOP", "1", "l", "LEFT"]),
-        "*2\r\n$1\r\nl\r\n*1\r\n$1\r\na\r\n"
-    );
-    assert_eq!(
-        reply(
-            &mut r,
-            &["BLMPOP", "0", "2", "x", "l", "RIGHT", "COUNT", "2"]
-        ),
-        "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n"
-    );
+    // Nested arrays: the first line, then the rest byte for byte.
+    assert_eq!(cmd(&mut r, &["LMPOP", "1", "l", "LEFT"]), "*2\r\n");
+    assert_eq!(r.read_exact(18), b"$1\r\nl\r\n*1\r\n$1\r\na\r\n");
+    let blmpop = ["BLMPOP", "0", "2", "x", "l", "RIGHT", "COUNT", "2"];
+    assert_eq!(cmd(&mut r, &blmpop), "*2\r\n");
+    assert_eq!(r.read_exact(25), b"$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n");
     assert_eq!(cmd(&mut r, &["ZMPOP", "1", "z", "MIN"]), "*2\r\n");
+    assert_eq!(
+        r.read_exact(29),
+        b"$1\r\nz\r\n*1\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n"
+    );
     drop(r);
     kill9(d);
     let d = start(&dir, &[]);
