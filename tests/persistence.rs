@@ -219,6 +219,25 @@ fn sigterm_with_save_points_saves_and_save_points_fire() {
 }
 
 #[test]
+fn flushall_with_save_points_saves_the_empty_data_set() {
+    let dir = temp_dir("flushall");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "key", "value"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["FLUSHALL"]), "+OK\r\n");
+    // No save points: nothing is saved and the changes stay counted.
+    assert_ne!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    assert!(!dir.join("dump.rdb").exists());
+    assert_eq!(cmd(&mut r, &["CONFIG", "SET", "save", "3600 1"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "key", "value"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["FLUSHALL"]), "+OK\r\n");
+    // As Redis 7.0 (flushAllDataAndResetRDB): the empty data set is saved at once.
+    assert_eq!(info_field(&mut r, "rdb_changes_since_last_save"), "0");
+    assert_eq!(entries(&dir.join("dump.rdb")).len(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bgsave_while_a_writer_runs_is_a_consistent_prefix() {
     let dir = temp_dir("prefix");
     let d = start(&dir, &["-m", "256"]);

@@ -895,4 +895,9 @@ fn config_directives() {
         "+OK\r\n",
     );
     c.check(&["CONFIG", "GET", "save"], "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+    c.check(&["CONFIG", "SET", "masterauth", "pass"], "+OK\r\n");
+    c.check(
+        &["CONFIG", "GET", "masterauth"],
+        "*2\r\n$10\r\nmasterauth\r\n$4\r\npass\r\n",
+    );
 }

@@ -4,7 +4,7 @@
 mod common;
 mod resp_wire;
 
-use resp_wire::{daemon, Resp};
+use resp_wire::{daemon, info_u64, Resp};
 
 /// The value of `field:` in an INFO reply.
 fn field(info: &str, field: &str) -> Option<String> {
@@ -77,6 +77,20 @@ fn replication_section_is_a_master_without_replicas() {
         field(&c.cmd(&["INFO", "replication"]), "master_replid"),
         Some(id)
     );
+}
+
+#[test]
+fn nothing_is_ever_pending_a_lazy_free() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["SADD", "s", "a", "b"], ":2\r\n");
+    c.check(&["UNLINK", "s"], ":1\r\n");
+    let info = c.cmd(&["INFO", "memory"]);
+    assert_eq!(
+        field(&info, "lazyfree_pending_objects").as_deref(),
+        Some("0")
+    );
+    assert_eq!(field(&info, "lazyfreed_objects").as_deref(), Some("0"));
 }
 
 #[test]
@@ -249,4 +263,97 @@ print('ok')
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn latencystats_report_the_configured_percentiles() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let name = "latency-tracking-info-percentiles";
+    c.check(
+        &["CONFIG", "GET", name],
+        "*2\r\n$33\r\nlatency-tracking-info-percentiles\r\n$10\r\n50 99 99.9\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", name, "10 50 a"],
+        "-ERR CONFIG SET failed (possibly related to argument \
+         'latency-tracking-info-percentiles') - Invalid latency-tracking-info-percentiles \
+         parameters\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", name, "10 101"],
+        "-ERR CONFIG SET failed (possibly related to argument \
+         'latency-tracking-info-percentiles') - latency-tracking-info-percentiles \
+         parameters should sit between [0.0,100.0]\r\n",
+    );
+    c.check(&["CONFIG", "SET", name, "0.0 50.0 100.0"], "+OK\r\n");
+    c.check(
+        &["CONFIG", "GET", name],
+        "*2\r\n$33\r\nlatency-tracking-info-percentiles\r\n$8\r\n0 50 100\r\n",
+    );
+    c.check(&["SET", "k", "v"], "+OK\r\n");
+    c.check(&["DEBUG", "SLEEP", "0"], "+OK\r\n");
+    let info = c.cmd(&["INFO", "latencystats"]);
+    let line = field(&info, "latency_percentiles_usec_set").unwrap_or_else(|| panic!("{info}"));
+    let names: Vec<&str> = line
+        .split(',')
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
+    assert_eq!(names, ["p0", "p50", "p100"], "{line}");
+    // DEBUG has no subcommands in Redis 7.0: one histogram, not `debug|sleep`.
+    assert!(
+        field(&info, "latency_percentiles_usec_debug").is_some(),
+        "{info}"
+    );
+    c.check(&["CONFIG", "SET", name, ""], "+OK\r\n");
+    let info = c.cmd(&["INFO", "latencystats"]);
+    assert_eq!(
+        field(&info, "latency_percentiles_usec_set").as_deref(),
+        Some("")
+    );
+}
+
+#[test]
+fn blocked_commands_count_once_and_unblock_errors_are_counted() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let mut b = d.connect_resp();
+    c.check(
+        &["EVALSHA", "abcd", "0"],
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n",
+    );
+    // A timeout, an unblock by error and a served pop: three calls, one failed (as Redis).
+    b.check(&["BLPOP", "nolist", "0.01"], "*-1\r\n");
+    let id = b.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end();
+    b.send(&resp_wire::encode(&[b"BLPOP", b"nolist", b"0"]));
+    while info_u64(&mut c, "clients", "blocked_clients") == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    c.check(&["CLIENT", "UNBLOCK", id, "ERROR"], ":1\r\n");
+    assert_eq!(
+        b.reply(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    c.check(&["LPUSH", "l", "a"], ":1\r\n");
+    b.check(&["BLPOP", "l", "0"], "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
+    let stats = c.cmd(&["INFO", "commandstats", "errorstats"]);
+    let blpop = field(&stats, "cmdstat_blpop").unwrap_or_else(|| panic!("{stats}"));
+    assert!(blpop.starts_with("calls=3,"), "{blpop}");
+    assert!(
+        blpop.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{blpop}"
+    );
+    let evalsha = field(&stats, "cmdstat_evalsha").unwrap();
+    assert!(evalsha.starts_with("calls=1,"), "{evalsha}");
+    assert!(evalsha.ends_with(",failed_calls=1"), "{evalsha}");
+    assert_eq!(
+        field(&stats, "errorstat_UNBLOCKED").as_deref(),
+        Some("count=1")
+    );
+    assert_eq!(
+        field(&stats, "errorstat_NOSCRIPT").as_deref(),
+        Some("count=1")
+    );
+    assert_eq!(info_u64(&mut c, "stats", "total_error_replies"), 2);
 }

@@ -86,14 +86,15 @@ def encode(*args):
     return b"".join(out)
 
 
-def multi_exec(port, pid, duration, conns=50, done_when=None, rate=0):
+def multi_exec(port, pid, duration, conns=50, done_when=None, rate=0, depth=1):
     """Transactions/s and server CPU us per transaction; `rate` > 0 caps the transactions
-    started per second (a connection whose reply is in waits for its turn)."""
+    started per second (a connection whose reply is in waits for its turn); `depth`
+    transactions are pipelined per send (counted as `depth` against `rate`)."""
     value = b"x" * 100
-    body = encode("MULTI") + b"".join(encode("SET", f"t:{i}", value) for i in range(5)) + \
-        encode("EXEC")
+    body = (encode("MULTI") + b"".join(encode("SET", f"t:{i}", value) for i in range(5)) +
+            encode("EXEC")) * depth
     # Replies: +OK, 5 x +QUEUED, *5 and 5 x +OK: 12 lines per transaction.
-    lines = 12
+    lines = 12 * depth
     sel = selectors.DefaultSelector()
     socks = []
     for _ in range(conns):
@@ -103,7 +104,7 @@ def multi_exec(port, pid, duration, conns=50, done_when=None, rate=0):
         sel.register(s, selectors.EVENT_READ, [0])
         socks.append(s)
         s.sendall(body)
-    done, sent, idle = 0, conns, collections.deque()
+    done, sent, idle = 0, conns * depth, collections.deque()
     before, t0 = cpu_seconds(pid), time.time()
     end = t0 + duration
     done_when = done_when or (lambda: time.time() >= end)
@@ -114,12 +115,12 @@ def multi_exec(port, pid, duration, conns=50, done_when=None, rate=0):
             state[0] += data.count(b"\r\n")
             while state[0] >= lines:
                 state[0] -= lines
-                done += 1
+                done += depth
                 idle.append(key.fileobj)
-        allowed = rate * (time.time() - t0) if rate else sent + len(idle)
+        allowed = rate * (time.time() - t0) if rate else sent + len(idle) * depth
         while idle and sent < allowed:
             idle.popleft().sendall(body)
-            sent += 1
+            sent += depth
     elapsed, cpu = time.time() - t0, cpu_seconds(pid) - before
     for s in socks:
         s.close()
@@ -162,7 +163,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--slabd", default="target/release/slabd")
     ap.add_argument("--threads", default="2")
-    ap.add_argument("--pipeline", type=int, default=1, help="EVALSHA's redis-benchmark -P")
+    ap.add_argument("--pipeline", type=int, default=1,
+                    help="EVALSHA's redis-benchmark -P, and MULTI/EXEC transactions per send")
     ap.add_argument("--tx-rate", type=int, default=0,
                     help="transactions/s beside GET/SET (0: as fast as the server answers)")
     ap.add_argument("--tests", default="evalsha,multi,getset",
@@ -187,7 +189,8 @@ def main():
                     if test.split("/")[0].lower() not in a.tests:
                         continue
                     rps, us, _ = (evalsha(port, pid, a.duration, a.pipeline)
-                                  if run is evalsha else run(port, pid, a.duration))
+                                  if run is evalsha else
+                                  run(port, pid, a.duration, depth=a.pipeline))
                     results.setdefault((test, name), []).append((rps, us))
                     load = os.getloadavg()[0]
                     print(f"round {r + 1} {test:10} {name:5}: {rps:10.0f}/s  "

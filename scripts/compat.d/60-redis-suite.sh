@@ -51,6 +51,11 @@ fi
 suite="$work/suite"
 mkdir -p "$suite/src"
 cp -r "$src/runtest" "$src/tests" "$suite/"
+# integration/redis-cli and redis-benchmark run src/redis-cli and src/redis-benchmark:
+# the installed redis-tools 7.0 (scripts/install-deps.sh).
+for tool in redis-cli redis-benchmark; do
+  if command -v "$tool" >/dev/null 2>&1; then ln -s "$(command -v "$tool")" "$suite/src/$tool"; fi
+done
 version="$(sed -n 's/^#define REDIS_VERSION "\(.*\)"/\1/p' "$src/src/version.h" 2>/dev/null || true)"
 
 # External mode starts every file with `r function flush`; slabd has no scripting, so the

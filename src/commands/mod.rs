@@ -92,6 +92,7 @@ impl Context {
             .collect();
         let client_memory = Arc::<crate::server::limits::ClientMemory>::default();
         client_memory.follow(&directives);
+        crate::server::oom::follow(&directives);
         Context {
             client_memory,
             verbosity: AtomicU8::new(settings.verbose),

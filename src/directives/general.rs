@@ -2,6 +2,7 @@
 
 use super::{Directive, Kind};
 use crate::directive;
+use crate::server::oom;
 
 #[rustfmt::skip]
 pub(super) static DIRECTIVES: &[Directive] = &[
@@ -14,4 +15,10 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("lazyfree-lazy-user-del", [], "no", Kind::Bool, true),
     directive!("lazyfree-lazy-user-flush", [], "no", Kind::Bool, true),
     directive!("activedefrag", [], "no", Kind::Bool, true),
+    // Replication's password: kept and shown (redis-benchmark's suite sets it); slabd has no
+    // replica link to use it.
+    directive!("masterauth", [], "", Kind::String, true),
+    directive!("oom-score-adj", [], "no", Kind::Custom(oom::canonical_mode), true),
+    directive!("oom-score-adj-values", [], "0 200 800",
+        Kind::Custom(oom::canonical_values), true),
 ];

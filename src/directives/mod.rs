@@ -23,6 +23,8 @@ mod scripting;
 mod security;
 mod strings;
 
+pub use observability::trim_double;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;

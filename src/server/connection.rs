@@ -251,13 +251,16 @@ impl Connection {
         if rerun {
             return true;
         }
-        match how {
-            Some(Unblock::Error) => self
-                .wbuf
-                .extend_from_slice(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"),
-            _ => wait
-                .on_timeout
-                .write(self.session.resp.resp3(), &mut self.wbuf),
+        let failed = matches!(how, Some(Unblock::Error));
+        if self.session.protocol == Protocol::Resp {
+            commands::resp::wait_ended(ctx, &self.session, failed);
+        }
+        if failed {
+            self.wbuf
+                .extend_from_slice(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+        } else {
+            wait.on_timeout
+                .write(self.session.resp.resp3(), &mut self.wbuf);
         }
         self.start += wait.consumed.min(self.rbuf.len() - self.start);
         if self.start == self.rbuf.len() {

@@ -51,6 +51,7 @@ pub mod limits;
 mod linger;
 pub mod metrics;
 mod nest;
+pub mod oom;
 pub mod rebind;
 pub mod signals;
 mod stream;

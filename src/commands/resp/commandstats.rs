@@ -26,6 +26,15 @@ const ERROR_CODES: &[&str] = &[
     "OOM",
     "NOPROTO",
     "NOPERM",
+    "NOSCRIPT",
+    "UNBLOCKED",
+    "BUSY",
+    "BUSYKEY",
+    "NOTBUSY",
+    "UNKILLABLE",
+    "LOADING",
+    "MISCONF",
+    "IOERR",
 ];
 
 /// One command's counters (Redis `cmdstat_<name>`).

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use super::commandstats::COMMAND_SLOTS;
 use super::registry::{registry, spec, Spec};
 use super::Call;
-use crate::directives::Directives;
+use crate::directives::{trim_double, Directives};
 use crate::protocol::resp::Args;
 use crate::stats;
 
@@ -75,8 +75,8 @@ struct Event {
 /// Commands with subcommands: their histograms are kept per subcommand (`client|id`), as
 /// Redis keys them.
 const CONTAINERS: &[&str] = &[
-    "acl", "client", "cluster", "command", "config", "debug", "function", "latency", "memory",
-    "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
+    "acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module",
+    "object", "pubsub", "script", "slowlog", "xgroup", "xinfo",
 ];
 
 /// memcached commands, with histograms of their own (`memcache|get`) in the rows after
@@ -126,6 +126,8 @@ pub struct Latency {
     threshold: Arc<AtomicI64>,
     /// `latency-tracking`.
     tracking: Arc<AtomicBool>,
+    /// `latency-tracking-info-percentiles`: what `INFO latencystats` reports.
+    percentiles: Arc<Mutex<Vec<f64>>>,
 }
 
 impl std::fmt::Debug for Latency {
@@ -150,6 +152,7 @@ impl Latency {
             subcommands: Mutex::default(),
             threshold: Arc::new(AtomicI64::new(0)),
             tracking: Arc::new(AtomicBool::new(true)),
+            percentiles: Arc::new(Mutex::new(vec![50.0, 99.0, 99.9])),
         }
     }
 
@@ -168,6 +171,21 @@ impl Latency {
         on.store(directives.int("latency-tracking") != 0, Ordering::Relaxed);
         directives.on_change("latency-tracking", move |v| {
             on.store(v == "yes", Ordering::Relaxed);
+            Ok(())
+        });
+        let parse = |v: &str| {
+            v.split_ascii_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect()
+        };
+        let p = self.percentiles.clone();
+        *p.lock() = parse(
+            &directives
+                .get("latency-tracking-info-percentiles")
+                .unwrap_or_default(),
+        );
+        directives.on_change("latency-tracking-info-percentiles", move |v| {
+            *p.lock() = parse(v);
             Ok(())
         });
     }
@@ -279,8 +297,10 @@ impl Latency {
         }
     }
 
-    /// `INFO latencystats`: p50, p99 and p99.9 of every command that ran.
+    /// `INFO latencystats`: the `latency-tracking-info-percentiles` of every command that
+    /// ran (`p50=..,p99=..,p99.9=..` by default).
     pub fn write_info(&self, s: &mut Vec<u8>) {
+        let percentiles = self.percentiles.lock().clone();
         for (name, h) in self.rows() {
             let calls: u64 = h.iter().sum();
             let pct = |p: f64| {
@@ -294,14 +314,12 @@ impl Latency {
                 }
                 0.0
             };
-            let _ = write!(
-                s,
-                "latency_percentiles_usec_{}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
-                name,
-                pct(50.0),
-                pct(99.0),
-                pct(99.9)
-            );
+            let _ = write!(s, "latency_percentiles_usec_{name}:");
+            for (i, &p) in percentiles.iter().enumerate() {
+                let sep = if i + 1 < percentiles.len() { "," } else { "" };
+                let _ = write!(s, "p{}={:.3}{sep}", trim_double(p), pct(p));
+            }
+            s.extend_from_slice(b"\r\n");
         }
     }
 }

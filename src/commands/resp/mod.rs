@@ -181,6 +181,19 @@ pub fn write_latency_histograms(ctx: &Context, out: &mut String) {
     ctx.resp.latency.write_prometheus(out);
 }
 
+/// A blocked command's wait ended without serving it: its timeout reply, or `-UNBLOCKED`
+/// from CLIENT UNBLOCK ... ERROR (`failed`). The command is counted now, as Redis counts it
+/// when the client is unblocked.
+pub fn wait_ended(ctx: &Context, session: &Session, failed: bool) {
+    let stats = ctx.resp.commands.worker(session.worker);
+    if let Some(i) = registry().index(session.resp.conn.last_cmd.as_bytes()) {
+        stats.ran(i, 0, failed);
+    }
+    if failed {
+        stats.error(b"-UNBLOCKED");
+    }
+}
+
 /// The connection is closing: leave its channels.
 pub fn close(ctx: &Context, session: &mut Session) {
     let who = session.info.target();
@@ -512,7 +525,10 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     if armed || (call.ctx.persist.aof.is_on() && !call.blocked && persistence::logged(spec)) {
         persistence::log_write(call, spec, args, armed, !failed && !call.blocked);
     }
-    call.cmdstats.ran(index, ran.usec, failed);
+    // A command that blocks is counted once, when it is served or its wait ends.
+    if !call.blocked {
+        call.cmdstats.ran(index, ran.usec, failed);
+    }
     observe(call, index, spec, args, ran);
     if failed {
         call.cmdstats.error(&call.w.out[start..]);

@@ -62,6 +62,8 @@ pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(None);
         call.ctx.hub.tracking.flushed(&call.ctx.hub);
+        // Stops a background save; with save points, saves the empty data set at once
+        // (Redis: a new snapshot, `rdb_changes_since_last_save` back to 0).
         call.ctx.persist.flushed_all(call.ctx);
         call.w.ok();
     }
@@ -315,6 +317,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         "memory" => {
             let st = ctx.store.stats();
             // Slab pages in use plus the heap objects of large collections (charged to -m).
+            // UNLINK and FLUSH* ASYNC free at once: no lazy-free objects are ever pending.
             let used = st.total_malloced + ctx.store.object_bytes();
             write!(
                 s,
@@ -322,7 +325,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                  maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
                  mem_clients_normal:{}\r\nmem_allocator:slab\r\nused_memory_lua:{}\r\n\
                  number_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\n\
-                 number_of_libraries:{}\r\n",
+                 number_of_libraries:{}\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 used,
                 human_bytes(used),
                 st.bytes,
