@@ -251,6 +251,7 @@ fn main() -> ExitCode {
     eprintln!("ready");
     let result = server.run();
     slabd::persist::save_on_exit(&ctx);
+    eprintln!("slabd is now ready to exit, bye bye...");
     for path in unix_paths.iter().chain(pid_file.iter()) {
         let _ = std::fs::remove_file(path);
     }

@@ -85,7 +85,8 @@ tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
 # regexp, as the suite's --skiptest); "@flags ARGS" adds slabd flags for that unit and
 # "@tags TAG..." adds --tags arguments; "@own-servers" runs the unit the way Redis's CI
 # does, each block starting its own server (unit/acl, unit/auth need passwords, ACL files
-# and config lines), through redis-server-as-slabd standing in for src/redis-server.
+# and config lines), through redis-server-as-slabd standing in for src/redis-server (and
+# redis-check-aof-as-slabd for src/redis-check-aof).
 # "@needs-debug" runs that unit's needs:debug tests too (slabd has DEBUG RELOAD, LOADAOF
 # and OBJECT, not the rest: list the tests that need other subcommands).
 # "@needs-repl" runs its needs:repl tests too (those that need no replica, such as
@@ -159,7 +160,10 @@ run_unit() {
   # Each unit has its own copy of the suite (its tmp/ directory) and its own port range
   # (the harness picks its client port just below --baseport).
   cp -r "$suite" "$work/suite.$name"
-  [ "$own" = 0 ] || ln -sf "$here/redis-server-as-slabd" "$work/suite.$name/src/redis-server"
+  if [ "$own" = 1 ]; then
+    ln -sf "$here/redis-server-as-slabd" "$work/suite.$name/src/redis-server"
+    ln -sf "$here/redis-check-aof-as-slabd" "$work/suite.$name/src/redis-check-aof"
+  fi
   if (cd "$work/suite.$name" && SLABD="$(realpath "$SLABD")" ./runtest "${target[@]}" --single "$unit" \
     --clients 1 --timeout 120 --baseport $((21111 + lane * 200)) --portcount 100 \
     --skipfile "$skipfile" "${utags[@]}" "${extra[@]}") >"$log" 2>&1; then

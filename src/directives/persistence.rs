@@ -54,4 +54,5 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("aof-use-rdb-preamble", [], "yes", Kind::Bool, true),
     directive!("aof-load-truncated", [], "yes", Kind::Bool, true),
     directive!("key-load-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
+    directive!("rdb-key-save-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
 ];

@@ -228,6 +228,8 @@ pub struct AofLog {
     pub last_write_ok: AtomicBool,
     pub rewrite_in_progress: AtomicBool,
     pub last_rewrite_ok: AtomicBool,
+    /// Set to stop the rewrite in progress (`appendonly no`).
+    rewrite_abort: Arc<AtomicBool>,
     pub rewrites: AtomicU64,
     /// Records skipped because the value's type cannot be logged.
     pub unlogged: AtomicU64,
@@ -269,6 +271,7 @@ impl Default for AofLog {
             last_write_ok: AtomicBool::new(true),
             rewrite_in_progress: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
+            rewrite_abort: Arc::default(),
             rewrites: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
             synced: AtomicU64::new(0),
@@ -585,10 +588,29 @@ impl AofLog {
     /// snapshot's point in time), then a manifest naming only those two; the old files
     /// are deleted after it.
     pub fn rewrite(&self, ctx: &Context) -> std::io::Result<()> {
-        if self.rewrite_in_progress.swap(true, Ordering::AcqRel) {
+        if !self.claim_rewrite() {
             return Err(std::io::Error::other("rewrite already in progress"));
         }
-        let result = self.rewrite_inner(ctx);
+        self.run_claimed_rewrite(ctx)
+    }
+
+    /// Marks a rewrite in progress (false: one already is), as BGREWRITEAOF replies: from
+    /// here on `appendonly no` stops it, even before the persistence thread starts it.
+    pub fn claim_rewrite(&self) -> bool {
+        if self.rewrite_in_progress.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        self.rewrite_abort.store(false, Ordering::Relaxed);
+        true
+    }
+
+    /// Runs the rewrite [`AofLog::claim_rewrite`] claimed.
+    pub fn run_claimed_rewrite(&self, ctx: &Context) -> std::io::Result<()> {
+        let result = if self.rewrite_abort.load(Ordering::Relaxed) {
+            Err(std::io::Error::other(super::save::ABORTED))
+        } else {
+            self.rewrite_inner(ctx)
+        };
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
         if result.is_ok() {
@@ -672,6 +694,7 @@ impl AofLog {
         let pre = super::save::Preamble {
             aof_base: true,
             functions: &functions,
+            abort: self.rewrite_abort.clone(),
         };
         let report =
             super::save::save_rdb_with(&ctx.store, &dir, &base_name, opts, pre, &mut switch)?;
@@ -788,6 +811,11 @@ impl AofLog {
 
     /// Turns logging off (CONFIG SET appendonly no): flushes and closes the file.
     pub fn disable(&self, ctx: &Context) {
+        if self.rewrite_in_progress.load(Ordering::Relaxed) {
+            // Redis kills its rewrite child here; slabd's rewrite thread stops at its next key.
+            eprintln!("Killing running AOF rewrite child (slabd: the rewrite thread stops)");
+            self.rewrite_abort.store(true, Ordering::Relaxed);
+        }
         self.set_on(ctx, false);
         let end = self.state.lock().appended;
         self.commit(end, true);

@@ -126,9 +126,12 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
     // Re-open rather than seek back through the buffer: simple and exact.
     let file = BufReader::with_capacity(1 << 16, File::open(path)?);
     let (mut cmds, base) = if n == 5 && &magic == b"REDIS" {
-        let _ = writeln!(out, "RDB preamble detected in {}", path.display());
+        let _ = writeln!(out, "The AOF appears to start with an RDB preamble.");
         match scan_rdb(file, out) {
-            Ok((_, used, rest)) => (CommandReader::new(rest, used), used),
+            Ok((_, used, rest)) => {
+                let _ = writeln!(out, "RDB preamble is OK, proceeding with AOF tail...");
+                (CommandReader::new(rest, used), used)
+            }
             Err(message) => {
                 return Ok(AofStatus::Corrupt {
                     message,
@@ -141,10 +144,29 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
     };
     let mut count = 0;
     let _ = base;
+    // Where an open MULTI began: a file ending inside it is torn there (redis-check-aof:
+    // "Reached EOF before reading EXEC for MULTI").
+    let mut multi_at = None;
     loop {
+        let at = cmds.offset();
         match cmds.next() {
-            Ok(Some(_)) => count += 1,
-            Ok(None) => return Ok(AofStatus::Valid { commands: count }),
+            Ok(Some(args)) => {
+                count += 1;
+                if args[0].eq_ignore_ascii_case(b"MULTI") {
+                    multi_at = Some(at);
+                } else if args[0].eq_ignore_ascii_case(b"EXEC")
+                    || args[0].eq_ignore_ascii_case(b"DISCARD")
+                {
+                    multi_at = None;
+                }
+            }
+            Ok(None) => {
+                if let Some(valid_up_to) = multi_at {
+                    let _ = writeln!(out, "Reached EOF before reading EXEC for MULTI");
+                    return Ok(AofStatus::Truncated { valid_up_to });
+                }
+                return Ok(AofStatus::Valid { commands: count });
+            }
             Err(AofError::Truncated { valid_up_to }) => {
                 return Ok(AofStatus::Truncated { valid_up_to })
             }
@@ -159,10 +181,29 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
     }
 }
 
+/// The line `offset` is on (1 + the newlines before it), as redis-check-aof's
+/// `ok_up_to_line` counts; 0 when the file cannot be read.
+fn line_at(path: &Path, offset: u64) -> u64 {
+    let Ok(file) = File::open(path) else {
+        return 0;
+    };
+    let mut newlines = 0;
+    let mut buf = [0u8; 1 << 16];
+    let mut r = BufReader::new(file).take(offset);
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    newlines + 1
+}
+
 /// `slabd check-aof [--fix] FILE`: FILE is an AOF, or a manifest (all its files are
 /// checked; only the last may be fixed). `--fix` truncates a torn or corrupt tail.
 pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
-    let files: Vec<std::path::PathBuf> = if path.to_string_lossy().ends_with(".manifest") {
+    // Each file with what redis-check-aof calls it: "BASE AOF", "INCR AOF", or "AOF" alone.
+    let files: Vec<(std::path::PathBuf, &str)> = if path.to_string_lossy().ends_with(".manifest") {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
@@ -177,14 +218,32 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
                 return false;
             }
         };
+        let _ = writeln!(out, "Start checking Multi Part AOF");
         let dir = path.parent().unwrap_or(Path::new("."));
-        m.load_order().map(|f| dir.join(&f.name)).collect()
+        m.load_order()
+            .map(|f| {
+                let kind = if m.base.as_ref() == Some(f) {
+                    "BASE AOF"
+                } else {
+                    "INCR AOF"
+                };
+                (dir.join(&f.name), kind)
+            })
+            .collect()
     } else {
-        vec![path.to_path_buf()]
+        let _ = writeln!(out, "Start checking Old-Style AOF");
+        vec![(path.to_path_buf(), "AOF")]
     };
     let last = files.len().saturating_sub(1);
-    for (i, f) in files.iter().enumerate() {
-        let _ = writeln!(out, "Checking {}", f.display());
+    let mut incrs_started = false;
+    for (i, (f, kind)) in files.iter().enumerate() {
+        if *kind == "BASE AOF" {
+            let format = if is_rdb_file(f) { "RDB" } else { "RESP" };
+            let _ = writeln!(out, "Start to check BASE AOF ({format} format).");
+        } else if *kind == "INCR AOF" && !incrs_started {
+            incrs_started = true;
+            let _ = writeln!(out, "Start to check INCR files.");
+        }
         let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
         let status = match scan_aof_file(f, out) {
             Ok(s) => s,
@@ -194,12 +253,8 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
             }
         };
         let (valid_up_to, why) = match status {
-            AofStatus::Valid { commands } => {
-                let _ = writeln!(
-                    out,
-                    "AOF {} is valid ({commands} commands, {size} bytes)",
-                    f.display()
-                );
+            AofStatus::Valid { .. } => {
+                let _ = writeln!(out, "{kind} {} is valid", f.display());
                 continue;
             }
             AofStatus::Truncated { valid_up_to } => (valid_up_to, "truncated".to_string()),
@@ -210,15 +265,24 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
         };
         let _ = writeln!(
             out,
-            "AOF analyzed: filename={}, size={size}, ok_up_to={valid_up_to}, diff={}",
+            "AOF analyzed: filename={}, size={size}, ok_up_to={valid_up_to}, ok_up_to_line={}, diff={}",
             f.display(),
+            line_at(f, valid_up_to),
             size - valid_up_to
         );
         let _ = writeln!(out, "{why}");
-        if !fix || i != last {
+        if fix && i != last {
             let _ = writeln!(
                 out,
-                "AOF {} is not valid. Use the --fix option to try fixing it.",
+                "Failed to truncate AOF {} because it is not the last file",
+                f.display()
+            );
+            return false;
+        }
+        if !fix {
+            let _ = writeln!(
+                out,
+                "{kind} {} is not valid. Use the --fix option to try fixing it.",
                 f.display()
             );
             return false;
@@ -244,7 +308,19 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
             }
         }
     }
+    if files.len() > 1 || path.to_string_lossy().ends_with(".manifest") {
+        let _ = writeln!(out, "All AOF files and manifest are valid");
+    }
     true
+}
+
+/// Whether a file starts with an RDB header (an RDB-preamble AOF).
+fn is_rdb_file(path: &Path) -> bool {
+    let mut magic = [0u8; 5];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"REDIS"
 }
 
 /// Entry point for `slabd check-rdb|check-aof ...` (args after the subcommand). Returns the

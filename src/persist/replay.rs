@@ -45,10 +45,34 @@ pub(crate) fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Resu
     };
     let mut cmds = CommandReader::new(reader, start);
     let mut replayer = Replayer::new(ctx);
+    // Where the open MULTI began: a file that ends inside one is torn there (Redis reverts
+    // the incomplete transaction).
+    let mut multi_at = None;
     loop {
-        match cmds.next() {
+        let at = cmds.offset();
+        let next = match cmds.next() {
+            Ok(None) => match multi_at {
+                Some(valid_up_to) => Err(super::aof::AofError::Truncated { valid_up_to }),
+                None => Ok(None),
+            },
+            other => other,
+        };
+        match next {
             Ok(Some(args)) => {
-                replayer.apply(&args, cmds.mc_flags());
+                if args[0].eq_ignore_ascii_case(b"MULTI") {
+                    multi_at = Some(at);
+                } else if args[0].eq_ignore_ascii_case(b"EXEC")
+                    || args[0].eq_ignore_ascii_case(b"DISCARD")
+                {
+                    multi_at = None;
+                }
+                if !replayer.apply(&args, cmds.mc_flags()) {
+                    // Redis refuses to start, whatever aof-load-truncated says.
+                    return Err(format!(
+                        "Unknown command '{}' reading the append only file {name}",
+                        String::from_utf8_lossy(&args[0])
+                    ));
+                }
                 keys += 1;
             }
             Ok(None) => break,
@@ -115,8 +139,8 @@ impl<'a> Replayer<'a> {
     }
 
     /// Runs one command; `mc_flags`: memcached client flags its annotation gave (for a
-    /// `SET key value [PXAT ms]` record).
-    fn apply(&mut self, args: &[Vec<u8>], mc_flags: Option<u32>) {
+    /// `SET key value [PXAT ms]` record). False when no such command exists.
+    fn apply(&mut self, args: &[Vec<u8>], mc_flags: Option<u32>) -> bool {
         if let Some(flags) = mc_flags.filter(|_| args[0].eq_ignore_ascii_case(b"SET")) {
             let expiry = match args.len() {
                 3 => Some(Expiry::Never),
@@ -128,7 +152,7 @@ impl<'a> Replayer<'a> {
             };
             if let Some(expiry) = expiry {
                 self.store_mc(&args[1], &args[2], flags, expiry);
-                return;
+                return true;
             }
         }
         if args[0].eq_ignore_ascii_case(MCSET) && args.len() == 5 {
@@ -146,7 +170,7 @@ impl<'a> Replayer<'a> {
                 Expiry::AtMs(ms)
             };
             self.store_mc(&args[1], &args[2], flags, expiry);
-            return;
+            return true;
         }
         if args[0].eq_ignore_ascii_case(b"SELECT") && args.len() == 2 {
             if let Some(db) = std::str::from_utf8(&args[1])
@@ -161,5 +185,6 @@ impl<'a> Replayer<'a> {
         encode(&mut self.wire, &refs);
         self.out.clear();
         let _ = crate::commands::process(self.ctx, &mut self.session, &self.wire, &mut self.out);
+        !self.out.starts_with(b"-ERR unknown command")
     }
 }

@@ -23,7 +23,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -31,6 +31,25 @@ use parking_lot::Mutex;
 
 use super::rdb::{Writer, WriterOptions};
 use crate::storage::{Current, ItemType, SnapshotSink, Store};
+
+/// Microseconds the file thread waits after each key it writes (Redis's
+/// `rdb-key-save-delay`, for tests of a save in progress; 0 or less: none). Read again
+/// while it waits, so setting it to 0 lets a slowed save finish at once.
+pub static KEY_SAVE_DELAY_US: AtomicI64 = AtomicI64::new(0);
+
+/// Waits [`KEY_SAVE_DELAY_US`] after a key, in steps of at most 10 ms (until `abort`).
+fn key_save_delay(abort: &AtomicBool) {
+    let mut waited = 0;
+    loop {
+        let delay = KEY_SAVE_DELAY_US.load(Ordering::Relaxed);
+        if delay <= waited || abort.load(Ordering::Relaxed) {
+            return;
+        }
+        let step = (delay - waited).min(10_000);
+        std::thread::sleep(std::time::Duration::from_micros(step as u64));
+        waited += step;
+    }
+}
 
 /// Output buffer of the file writer.
 const CHUNK: usize = 1 << 20;
@@ -256,6 +275,8 @@ struct Encoder<W: std::io::Write> {
     w: Writer<W>,
     db: Option<u8>,
     keys: u64,
+    /// Set by FLUSHALL (a background save) or `appendonly no` (a rewrite): stop, fail.
+    abort: Arc<AtomicBool>,
 }
 
 impl<W: std::io::Write> Encoder<W> {
@@ -274,6 +295,9 @@ impl<W: std::io::Write> Encoder<W> {
     }
 
     fn record(&mut self, rec: &Record, bytes: &[u8]) -> std::io::Result<()> {
+        if self.abort.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(ABORTED));
+        }
         if self.db != Some(rec.db) {
             self.w.select_db(u32::from(rec.db))?;
             self.db = Some(rec.db);
@@ -292,15 +316,19 @@ impl<W: std::io::Write> Encoder<W> {
             }
         }
         self.keys += 1;
+        key_save_delay(&self.abort);
         Ok(())
     }
 }
 
-static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+/// The error of a save stopped by its abort flag.
+pub const ABORTED: &str = "the save was aborted";
 
-/// What a dump holds besides the keys.
-#[derive(Clone, Copy, Default)]
+/// What a dump holds besides the keys, and how to stop it early.
+#[derive(Clone, Default)]
 pub struct Preamble<'a> {
+    /// Setting it stops the save, which then fails with [`ABORTED`] (no file replaced).
+    pub abort: Arc<AtomicBool>,
     /// The file is an AOF base (`aof-base 1`).
     pub aof_base: bool,
     /// Function libraries' code, written before the databases as Redis 7.0 does.
@@ -328,11 +356,7 @@ pub fn save_rdb_with(
     pre: Preamble<'_>,
     at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
-    let tmp = dir.join(format!(
-        "temp-{}-{}.rdb",
-        std::process::id(),
-        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
+    let tmp = temp_path(dir, pre.aof_base);
     let result = write_file(store, &tmp, opts, pre, at_epoch).and_then(|report| {
         let target = dir.join(filename);
         std::fs::rename(&tmp, &target)?;
@@ -360,6 +384,7 @@ fn write_file(
     let used_mem = store.data_bytes();
     let aof_base = pre.aof_base;
     let functions = pre.functions.to_vec();
+    let abort = pre.abort.clone();
     let encoder = std::thread::Builder::new()
         .name("slabd-rdb-write".into())
         .spawn(move || -> std::io::Result<SaveReport> {
@@ -373,6 +398,7 @@ fn write_file(
                 w,
                 db: None,
                 keys: 0,
+                abort,
             };
             for batch in rx {
                 enc.batch(&batch)?;
@@ -411,6 +437,18 @@ fn write_file(
         return Err(std::io::Error::other("a snapshot is already running"));
     }
     report
+}
+
+/// The file a save writes before renaming it into place: Redis's names (`temp-<pid>.rdb`,
+/// which the shutdown tests look for; `temp-rewriteaof-bg-<pid>.aof` for an AOF base).
+/// Saves of each kind run one at a time (the save lock; one rewrite at a time).
+pub fn temp_path(dir: &Path, aof_base: bool) -> PathBuf {
+    let pid = std::process::id();
+    if aof_base {
+        dir.join(format!("temp-rewriteaof-bg-{pid}.aof"))
+    } else {
+        dir.join(format!("temp-{pid}.rdb"))
+    }
 }
 
 /// fsync a directory so that a rename in it is durable.

@@ -32,6 +32,14 @@ enum Job {
     Rewrite,
 }
 
+/// What BGREWRITEAOF did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RewriteStart {
+    Started,
+    /// Queued behind a background save.
+    Scheduled,
+}
+
 /// Why a save did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveError {
@@ -47,6 +55,10 @@ pub struct Persistence {
     pub loading: AtomicBool,
     bgsave_in_progress: AtomicBool,
     bgsave_started: Mutex<Option<Instant>>,
+    /// A rewrite waits for a background save (INFO `aof_rewrite_scheduled`).
+    rewrite_scheduled: AtomicBool,
+    /// Set to stop the background save in progress (FLUSHALL).
+    bgsave_abort: Arc<AtomicBool>,
     /// Serializes SAVE, BGSAVE and the shutdown save.
     save_lock: Mutex<()>,
     last_save_unix: AtomicU64,
@@ -78,6 +90,8 @@ impl Default for Persistence {
             loading: AtomicBool::new(false),
             bgsave_in_progress: AtomicBool::new(false),
             bgsave_started: Mutex::new(None),
+            bgsave_abort: Arc::default(),
+            rewrite_scheduled: AtomicBool::new(false),
             save_lock: Mutex::new(()),
             last_save_unix: AtomicU64::new(unix_secs()),
             last_bgsave_ok: AtomicBool::new(true),
@@ -211,9 +225,17 @@ impl Persistence {
         let started = Instant::now();
         self.last_try_unix.store(unix_secs(), Ordering::Relaxed);
         let functions = library_codes(ctx);
+        // Only a background save can be aborted (FLUSHALL), as Redis kills only its child.
+        let abort = if background {
+            self.bgsave_abort.store(false, Ordering::Relaxed);
+            self.bgsave_abort.clone()
+        } else {
+            Arc::default()
+        };
         let pre = Preamble {
             aof_base: false,
             functions: &functions,
+            abort,
         };
         let result = save_rdb(
             &ctx.store,
@@ -222,8 +244,13 @@ impl Persistence {
             writer_options(&ctx.directives),
             pre,
         );
+        // An aborted background save leaves the last status as it was (Redis: a child
+        // killed by SIGUSR1 is not an error).
         let ok = result.is_ok();
-        if background {
+        let aborted = background && self.bgsave_abort.load(Ordering::Relaxed);
+        if aborted {
+            eprintln!("Background saving terminated by signal 10");
+        } else if background {
             self.last_bgsave_ok.store(ok, Ordering::Relaxed);
             self.last_bgsave_secs
                 .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
@@ -268,6 +295,22 @@ impl Persistence {
             && !parse_save_points(&ctx.directives.get("save").unwrap_or_default())
                 .unwrap_or_default()
                 .is_empty()
+    }
+
+    /// FLUSHALL: stops a background save in progress (it fails, nothing is replaced), and
+    /// with save points configured saves the now empty data set, as Redis 7.0 does
+    /// (`rdb_changes_since_last_save` is then 0). Runs on the client's worker.
+    pub fn flushed_all(&self, ctx: &Context) {
+        if self.bgsave_in_progress() {
+            self.bgsave_abort.store(true, Ordering::Relaxed);
+        }
+        let points =
+            parse_save_points(&ctx.directives.get("save").unwrap_or_default()).unwrap_or_default();
+        if !points.is_empty() && !self.is_loading() {
+            // Behind the aborted save (the lock), which stops at its next key.
+            let _g = self.save_lock.lock();
+            let _ = self.save_locked(ctx, false);
+        }
     }
 
     /// Starts a background save; Err(InProgress) when one runs.
@@ -338,6 +381,7 @@ impl Persistence {
             .bgsave_started
             .lock()
             .map_or(-1, |t| t.elapsed().as_secs() as i64);
+        let scheduled = self.rewrite_scheduled.load(Ordering::Relaxed);
         write!(
             s,
             "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n\
@@ -347,7 +391,7 @@ impl Persistence {
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\n\
              rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
              rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n\
-             aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\n\
+             aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\n\
              aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
              aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\n\
              aof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\n\
@@ -367,7 +411,8 @@ impl Persistence {
             self.last_load_expired.load(Ordering::Relaxed),
             self.last_load_loaded.load(Ordering::Relaxed),
             u8::from(self.aof.is_on()),
-            u8::from(self.aof.rewrite_in_progress.load(Ordering::Relaxed)),
+            u8::from(self.aof.rewrite_in_progress.load(Ordering::Relaxed) && !scheduled),
+            u8::from(scheduled),
             if self.aof.last_rewrite_ok.load(Ordering::Relaxed) {
                 "ok"
             } else {
@@ -387,10 +432,24 @@ impl Persistence {
         Ok(())
     }
 
-    /// Starts a background AOF rewrite (BGREWRITEAOF); false when one is running.
-    pub fn bgrewriteaof(&self) -> bool {
-        !self.aof.rewrite_in_progress.load(Ordering::Relaxed)
-            && self.jobs.try_send(Job::Rewrite).is_ok()
+    /// Starts a background AOF rewrite (BGREWRITEAOF); false when one is running. Behind a
+    /// background save it waits for that save (Redis: "scheduled").
+    pub fn bgrewriteaof(&self) -> Option<RewriteStart> {
+        if !self.aof.claim_rewrite() {
+            return None;
+        }
+        let behind_save = self.bgsave_in_progress();
+        self.rewrite_scheduled.store(behind_save, Ordering::Relaxed);
+        if self.jobs.try_send(Job::Rewrite).is_err() {
+            self.rewrite_scheduled.store(false, Ordering::Relaxed);
+            self.aof.rewrite_in_progress.store(false, Ordering::Release);
+            return None;
+        }
+        Some(if behind_save {
+            RewriteStart::Scheduled
+        } else {
+            RewriteStart::Started
+        })
     }
 
     /// Start-up: with `appendonly yes` the append-only file is replayed (and logging
@@ -541,6 +600,15 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
                 Ok(())
             }
         });
+        let delay = |v: &str| v.parse().unwrap_or(0);
+        super::save::KEY_SAVE_DELAY_US.store(
+            delay(&ctx.directives.get("rdb-key-save-delay").unwrap_or_default()),
+            Ordering::Relaxed,
+        );
+        ctx.directives.on_change("rdb-key-save-delay", move |v| {
+            super::save::KEY_SAVE_DELAY_US.store(delay(v), Ordering::Relaxed);
+            Ok(())
+        });
         let weak = Arc::downgrade(&ctx);
         ctx.directives.on_change("appendfsync", move |_| {
             if let Some(ctx) = weak.upgrade() {
@@ -575,7 +643,10 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Ok(Job::BgSave) => ctx.persist.run_bgsave(&ctx),
                 Ok(Job::Rewrite) => {
-                    if let Err(e) = ctx.persist.aof.rewrite(&ctx) {
+                    ctx.persist
+                        .rewrite_scheduled
+                        .store(false, Ordering::Relaxed);
+                    if let Err(e) = ctx.persist.aof.run_claimed_rewrite(&ctx) {
                         eprintln!("Background AOF rewrite failed: {e}");
                     }
                 }

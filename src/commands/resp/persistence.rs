@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::registry::{spec, Spec};
 use super::Call;
+use crate::persist::service::RewriteStart;
 use crate::persist::SaveError;
 use crate::protocol::resp::Args;
 
@@ -110,16 +111,18 @@ fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 fn bgrewriteaof(call: &mut Call<'_>, _args: Args<'_>) {
-    if !call.ctx.persist.aof.is_on() {
-        // Redis 7.0 rewrites even with the AOF off; slabd has nothing to rewrite then.
-        call.w
-            .simple(b"Background append only file rewriting started");
-    } else if call.ctx.persist.bgrewriteaof() {
-        call.w
-            .simple(b"Background append only file rewriting started");
-    } else {
-        call.w
-            .error(b"ERR Background append only file rewriting already in progress");
+    // With the AOF off too, as Redis 7.0: the base and manifest are written (DEBUG LOADAOF
+    // then loads them), nothing is logged after.
+    match call.ctx.persist.bgrewriteaof() {
+        Some(RewriteStart::Started) => call
+            .w
+            .simple(b"Background append only file rewriting started"),
+        Some(RewriteStart::Scheduled) => call
+            .w
+            .simple(b"Background append only file rewriting scheduled"),
+        None => call
+            .w
+            .error(b"ERR Background append only file rewriting already in progress"),
     }
 }
 
@@ -309,6 +312,17 @@ pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>, armed: boo
             }
         }
         "sort" => aof.record_keys(ctx, db, &mut super::sort::store_key(args).into_iter()),
+        // Keys after a count (the spec names none): `[timeout] numkeys key...`.
+        "lmpop" | "zmpop" | "blmpop" | "bzmpop" => {
+            let count_at = if spec.name.starts_with('b') { 2 } else { 1 };
+            let n = std::str::from_utf8(args.get(count_at))
+                .ok()
+                .and_then(|t| t.parse::<usize>().ok())
+                .unwrap_or(0)
+                .min(args.len().saturating_sub(count_at + 1));
+            let mut keys = (count_at + 1..count_at + 1 + n).map(|i| args.get(i));
+            aof.record_keys(ctx, db, &mut keys);
+        }
         "migrate" => aof.record_keys(ctx, db, &mut super::migrate::keys(args).into_iter()),
         _ => {
             let mut keys = super::key_positions(spec, args.len()).map(|i| args.get(i));

@@ -62,12 +62,9 @@ pub(super) fn flushall(call: &mut Call<'_>, args: Args<'_>) {
         stats::bump(&call.stats.cmd_flush);
         call.ctx.store.flush_eager(None);
         call.ctx.hub.tracking.flushed(&call.ctx.hub);
-        // With save points, Redis saves the empty data set at once (a new snapshot, and
-        // `rdb_changes_since_last_save` back to 0); a failed save is not FLUSHALL's error.
-        let save = call.ctx.directives.get("save").unwrap_or_default();
-        if !save.trim().is_empty() && !call.ctx.persist.bgsave_in_progress() {
-            let _ = call.ctx.persist.save(call.ctx);
-        }
+        // Stops a background save; with save points, saves the empty data set at once
+        // (Redis: a new snapshot, `rdb_changes_since_last_save` back to 0).
+        call.ctx.persist.flushed_all(call.ctx);
         call.w.ok();
     }
 }

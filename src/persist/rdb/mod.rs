@@ -94,7 +94,7 @@ pub enum RdbErrorKind {
     Unsupported(&'static str, u8),
     #[error("unknown RDB type or opcode {0}")]
     UnknownType(u8),
-    #[error("wrong RDB checksum: expected {expected:016x}, file has {found:016x}")]
+    #[error("RDB CRC error: wrong RDB checksum: expected {expected:016x}, file has {found:016x}")]
     Checksum { expected: u64, found: u64 },
     #[error("corrupt: {0}")]
     Corrupt(&'static str),
