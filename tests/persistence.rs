@@ -237,6 +237,42 @@ fn flushall_with_save_points_saves_the_empty_data_set() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// FLUSHALL right behind BGSAVE (one write, so it runs before the save's thread starts)
+/// aborts the save as Redis's kill of its child does: nothing is saved and the changes stay
+/// counted (integration/rdb "Test FLUSHALL aborts bgsave"). A save whose thread started
+/// after the FLUSHALL used to clear the abort and save the emptied set.
+#[test]
+fn flushall_right_behind_bgsave_aborts_it() {
+    let dir = temp_dir("flushall-abort");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "rdb-key-save-delay", "1000"]),
+        "+OK\r\n"
+    );
+    for round in 0..10 {
+        for i in 0..50 {
+            assert_eq!(cmd(&mut r, &["SET", &format!("k{i}"), "v"]), "+OK\r\n");
+        }
+        r.send(b"*1\r\n$6\r\nBGSAVE\r\n*1\r\n$8\r\nFLUSHALL\r\n");
+        assert_eq!(
+            String::from_utf8(r.read_line()).unwrap(),
+            "+Background saving started\r\n"
+        );
+        assert_eq!(String::from_utf8(r.read_line()).unwrap(), "+OK\r\n");
+        wait_for("the aborted save to end", || {
+            info_field(&mut r, "rdb_bgsave_in_progress") == "0"
+        });
+        assert_ne!(
+            info_field(&mut r, "rdb_changes_since_last_save"),
+            "0",
+            "round {round}: the aborted save counted as a save"
+        );
+        assert!(!dir.join("dump.rdb").exists(), "round {round}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn bgsave_while_a_writer_runs_is_a_consistent_prefix() {
     let dir = temp_dir("prefix");

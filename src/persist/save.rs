@@ -357,7 +357,13 @@ pub fn save_rdb_with(
     at_epoch: &mut dyn FnMut(),
 ) -> std::io::Result<SaveReport> {
     let tmp = temp_path(dir, pre.aof_base);
+    let abort = pre.abort.clone();
     let result = write_file(store, &tmp, opts, pre, at_epoch).and_then(|report| {
+        // An abort that came after the last key (or with no key to check it at) still
+        // replaces nothing.
+        if abort.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(ABORTED));
+        }
         let target = dir.join(filename);
         std::fs::rename(&tmp, &target)?;
         sync_dir(dir)?;

@@ -226,8 +226,9 @@ impl Persistence {
         self.last_try_unix.store(unix_secs(), Ordering::Relaxed);
         let functions = library_codes(ctx);
         // Only a background save can be aborted (FLUSHALL), as Redis kills only its child.
+        // The flag is cleared when the save is requested (`bgsave`, or the cron's claim), not here: a
+        // FLUSHALL between BGSAVE's reply and this thread's start must still abort it.
         let abort = if background {
-            self.bgsave_abort.store(false, Ordering::Relaxed);
             self.bgsave_abort.clone()
         } else {
             Arc::default()
@@ -249,7 +250,10 @@ impl Persistence {
         let ok = result.is_ok();
         let aborted = background && self.bgsave_abort.load(Ordering::Relaxed);
         if aborted {
+            // Whatever the walk got to (it may have finished on a set the FLUSHALL had
+            // emptied), an aborted save is not a save: the change count stays as it was.
             eprintln!("Background saving terminated by signal 10");
+            return Err(SaveError::Failed(super::save::ABORTED.to_string()));
         } else if background {
             self.last_bgsave_ok.store(ok, Ordering::Relaxed);
             self.last_bgsave_secs
@@ -318,6 +322,7 @@ impl Persistence {
         if self.bgsave_in_progress.swap(true, Ordering::AcqRel) {
             return Err(SaveError::InProgress);
         }
+        self.bgsave_abort.store(false, Ordering::Relaxed);
         *self.bgsave_started.lock() = Some(Instant::now());
         if self.jobs.try_send(Job::BgSave).is_err() {
             self.bgsave_in_progress.store(false, Ordering::Release);
@@ -369,6 +374,7 @@ impl Persistence {
             }
             // This is the persistence thread: run the save here, no job needed.
             if !self.bgsave_in_progress.swap(true, Ordering::AcqRel) {
+                self.bgsave_abort.store(false, Ordering::Relaxed);
                 *self.bgsave_started.lock() = Some(Instant::now());
                 self.run_bgsave(ctx);
             }
