@@ -114,30 +114,11 @@ fn push_varint(out: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-/// Reads a varint at `at`: (value, bytes used).
-#[inline(always)]
-fn read_varint(b: &[u8], at: usize) -> (usize, usize) {
-    let first = b[at];
-    if first < 0x80 {
-        return (usize::from(first), 1);
-    }
-    let mut n = 0usize;
-    let mut i = 0;
-    loop {
-        let byte = b[at + i];
-        n |= usize::from(byte & 0x7f) << (7 * i);
-        i += 1;
-        if byte & 0x80 == 0 || i == 10 {
-            return (n, i);
-        }
-    }
-}
-
 /// The key of the entry at `off`.
 #[inline(always)]
 fn key_at(arena: &[u8], off: u64) -> &[u8] {
     let at = off as usize + POS;
-    let (len, n) = read_varint(arena, at);
+    let (len, n) = varint::read(arena, at);
     &arena[at + n..at + n + len]
 }
 
@@ -145,9 +126,9 @@ fn key_at(arena: &[u8], off: u64) -> &[u8] {
 fn entry_at(arena: &[u8], off: u64) -> (&[u8], &[u8], usize) {
     let start = off as usize;
     let at = start + POS;
-    let (klen, n) = read_varint(arena, at);
+    let (klen, n) = varint::read(arena, at);
     let key_at = at + n;
-    let (vlen, m) = read_varint(arena, key_at + klen);
+    let (vlen, m) = varint::read(arena, key_at + klen);
     let value_at = key_at + klen + m;
     (
         &arena[key_at..key_at + klen],
@@ -444,7 +425,7 @@ mod tests {
             let mut v = Vec::new();
             push_varint(&mut v, n);
             assert_eq!(v.len(), varint::len(n), "{n}");
-            assert_eq!(read_varint(&v, 0), (n, v.len()), "{n}");
+            assert_eq!(varint::read(&v, 0), (n, v.len()), "{n}");
         }
         t.check();
     }

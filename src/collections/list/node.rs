@@ -36,18 +36,8 @@ pub(super) fn write_entry(dst: &mut [u8], v: &[u8]) {
 
 /// Reads the entry starting at `pos`: (value start, value end, next entry's position).
 pub(super) fn read_entry(buf: &[u8], pos: usize) -> (usize, usize, usize) {
-    let mut len = 0usize;
-    let mut shift = 0;
-    let mut i = pos;
-    loop {
-        let b = buf[i];
-        len |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
+    let (len, n) = varint::read(buf, pos);
+    let i = pos + n;
     let end = i + len;
     (i, end, end + varint::len(end - pos))
 }

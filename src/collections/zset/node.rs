@@ -41,18 +41,8 @@ pub fn write_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
 pub fn read_entry(buf: &[u8], pos: usize) -> (f64, usize, usize) {
     let mut s = [0u8; 8];
     s.copy_from_slice(&buf[pos..pos + 8]);
-    let mut i = pos + 8;
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let b = buf[i];
-        len |= usize::from(b & 0x7f) << shift;
-        i += 1;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
+    let (len, n) = varint::read(buf, pos + 8);
+    let i = pos + 8 + n;
     (f64::from_le_bytes(s), i, i + len)
 }
 
