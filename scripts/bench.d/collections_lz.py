@@ -15,7 +15,8 @@
    1,000,000 members (`member:%012d`, score = index), loaded by ZADDs of 1,000 members;
    then the complexity runs: ZADD (update), ZRANK, ZRANGEBYSCORE ... LIMIT 0 10 on the
    1M-member set and on a 1,000-member one, LINDEX in the middle of a 1,000,000- and a
-   1,000-element list: server CPU per request, 1M over 1k.
+   1,000-element list: server CPU per request, 1M over 1k. `--redis-first` measures
+   redis-server first (alternate it between calls: drift then hits both alike).
 3. Set and list memory (`--only rss`): each server fresh, VmRSS growth for one set of
    1,000,000 members (`member:%012d`, SADDs of 1,000) and one list of 1,000,000 elements
    (`element:%012d`, RPUSHes of 1,000).
