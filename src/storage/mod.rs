@@ -719,6 +719,12 @@ impl Store {
         self.core.snapshot_with(sink, at_epoch)
     }
 
+    /// (µs every stripe was locked at the last snapshot's start, snapshots begun): what
+    /// INFO reports as Redis's `latest_fork_usec` and `total_forks`.
+    pub fn snapshot_pause(&self) -> (u64, u64) {
+        self.core.snapshot.epoch_pause()
+    }
+
     /// Installs the append-only file's change log (first call wins) and turns it on/off.
     pub fn set_change_log(&self, log: Option<Arc<dyn ChangeLog>>, on: bool) {
         self.core.snapshot.set_log(log, on)

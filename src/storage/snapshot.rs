@@ -34,7 +34,7 @@
 //! rewrite walks) waits for the first before it locks any stripe. A sink that reports
 //! [`SnapshotSink::stopped`] (an aborted save) ends the walk at its next slice.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
@@ -122,6 +122,11 @@ pub struct Gate {
     /// FLUSHALL's save on a worker beside a rewrite or BGSAVE) waits for the first to end.
     /// Lock order: this → stripe locks → `running`.
     one_at_a_time: Mutex<()>,
+    /// How long the last snapshot held every stripe at its start (µs), and how many
+    /// snapshots began: INFO's `latest_fork_usec` and `total_forks`, the pause Redis's
+    /// fork costs.
+    epoch_us: AtomicU64,
+    epochs: AtomicU64,
     active: AtomicBool,
     running: RwLock<Option<Arc<Running>>>,
     /// The change log, set once; `logging` says whether it wants changes now.
@@ -141,6 +146,14 @@ impl Gate {
     #[inline]
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Relaxed)
+    }
+
+    /// (µs every stripe was locked at the last snapshot's start, snapshots begun).
+    pub fn epoch_pause(&self) -> (u64, u64) {
+        (
+            self.epoch_us.load(Ordering::Relaxed),
+            self.epochs.load(Ordering::Relaxed),
+        )
     }
 
     /// Installs the change log (the first call wins) and turns it on or off.
@@ -335,39 +348,52 @@ impl Core {
         let stripes = self.index.stripe_count();
         // Waits for a running snapshot with no stripe locked: its walk needs them.
         let _one = self.snapshot.one_at_a_time.lock();
+        // Everything that allocates is made before the epoch: clients wait for it.
+        let mut run = Arc::new(Running {
+            sink,
+            visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
+            saved: (0..stripes).map(|_| Mutex::new(Vec::new())).collect(),
+            partial_stripe: AtomicUsize::new(usize::MAX),
+            partial: Mutex::new(Partial::default()),
+            epoch_seq: 0,
+            logical: [0; 16],
+            flushed_below: [0; 16],
+        });
+        let mut guards = Vec::with_capacity(stripes);
+        let began = std::time::Instant::now();
         {
             // The epoch: with every stripe locked no operation is half done.
-            let guards: Vec<_> = (0..stripes).map(|i| self.index.lock(i)).collect();
+            guards.extend((0..stripes).map(|i| self.index.lock(i)));
             let mut running = self.snapshot.running.write();
             // A delayed flush already due takes effect before its mark is frozen.
             for p in 0..self.flush.len() {
                 self.now(p as u8);
             }
-            *running = Some(Arc::new(Running {
-                sink,
-                visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
-                saved: (0..stripes).map(|_| Mutex::new(Vec::new())).collect(),
-                partial_stripe: AtomicUsize::new(usize::MAX),
-                partial: Mutex::new(Partial::default()),
-                epoch_seq: self.write_seq(),
-                logical: std::array::from_fn(|p| self.index.logical(p as u8)),
-                flushed_below: std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire)),
-            }));
+            let fresh = Arc::get_mut(&mut run).expect("not shared yet");
+            fresh.epoch_seq = self.write_seq();
+            fresh.logical = std::array::from_fn(|p| self.index.logical(p as u8));
+            fresh.flushed_below =
+                std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire));
+            *running = Some(run.clone());
             self.snapshot.active.store(true, Ordering::Relaxed);
             drop(running);
             at_epoch();
-            drop(guards);
+            guards.clear();
         }
-        // Not `if let Some(run) = running.read().clone()`: the read guard would live through
-        // the walk, which locks stripes, while a thread holding stripes waits to write it.
-        let run = self.snapshot.running.read().clone();
-        if let Some(run) = run {
-            for i in 0..stripes {
-                if run.sink.stopped() {
-                    break;
-                }
-                self.snapshot_walk_stripe(&run, i);
+        self.snapshot.epoch_us.store(
+            began.elapsed().as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
+        self.snapshot.epochs.fetch_add(1, Ordering::Relaxed);
+        drop(guards);
+        // The walk has its own `run`, not a read guard of `running`: a guard held through
+        // the walk (which locks stripes) would wait for a thread that holds stripes and
+        // waits to write `running`.
+        for i in 0..stripes {
+            if run.sink.stopped() {
+                break;
             }
+            self.snapshot_walk_stripe(&run, i);
         }
         self.snapshot.active.store(false, Ordering::Relaxed);
         *self.snapshot.running.write() = None;
