@@ -442,10 +442,9 @@ fn write_file(
     *sink.tx.lock() = None;
     // The file thread has ended (and dropped its end of both channels) before `sink`,
     // which holds the batches it gave back, is dropped here, so they are freed here.
-    let report = encoder
+    encoder
         .join()
-        .map_err(|_| std::io::Error::other("the file writer panicked"))?;
-    report
+        .map_err(|_| std::io::Error::other("the file writer panicked"))?
 }
 
 /// The file a save writes before renaming it into place: Redis's names (`temp-<pid>.rdb`,
