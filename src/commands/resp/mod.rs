@@ -108,6 +108,11 @@ impl Shared {
         }
     }
 
+    /// Takes the `--maxmemory-policy` given at start-up.
+    pub fn start_policy(&self, settings: &crate::config::Settings, store: &crate::storage::Store) {
+        config::start_policy(self, settings, store);
+    }
+
     /// Follows the slow log and latency directives.
     pub fn follow(&self, directives: &crate::directives::Directives) {
         self.slowlog.follow(directives);
