@@ -78,6 +78,10 @@ pub(super) mod flag {
     pub(crate) const WRITE: u8 = 1;
     pub(crate) const NOSCRIPT: u8 = 2;
     pub(crate) const MAY_REPLICATE: u8 = 4;
+    /// Not shown to MONITOR (tested per command while one is connected).
+    pub(crate) const ADMIN: u8 = 8;
+    /// Shown to MONITOR before it runs (scripts).
+    pub(crate) const SKIP_MONITOR: u8 = 16;
 
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -105,6 +109,10 @@ pub(super) mod flag {
                 out |= NOSCRIPT;
             } else if same(flags[i], "may_replicate") {
                 out |= MAY_REPLICATE;
+            } else if same(flags[i], "admin") {
+                out |= ADMIN;
+            } else if same(flags[i], "skip_monitor") {
+                out |= SKIP_MONITOR;
             }
             i += 1;
         }
@@ -266,6 +274,8 @@ mod tests {
                 (flag::WRITE, "write"),
                 (flag::NOSCRIPT, "noscript"),
                 (flag::MAY_REPLICATE, "may_replicate"),
+                (flag::ADMIN, "admin"),
+                (flag::SKIP_MONITOR, "skip_monitor"),
             ] {
                 assert_eq!(spec.has(bit), spec.flags.contains(&name), "{}", spec.name);
             }
@@ -274,6 +284,8 @@ mod tests {
         assert!(!r.lookup(b"get").unwrap().has(flag::WRITE));
         assert!(r.lookup(b"eval").unwrap().has(flag::NOSCRIPT));
         assert!(r.lookup(b"publish").unwrap().has(flag::MAY_REPLICATE));
+        assert!(r.lookup(b"monitor").unwrap().has(flag::ADMIN));
+        assert!(r.lookup(b"eval").unwrap().has(flag::SKIP_MONITOR));
     }
 
     #[test]
