@@ -493,7 +493,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         tracking::before_command(call);
     }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
-        transaction::queue(call, spec, args);
+        transaction::queue(call, index, args);
         if call.w.out.get(start) == Some(&b'-') {
             call.cmdstats.error(&call.w.out[start..]);
         }
@@ -512,6 +512,8 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     }
     let timer = if call.depth == 0 {
         Timer::start()
+    } else if call.depth == 1 && call.conn.running_exec {
+        Timer::in_queue()
     } else {
         Timer::nested()
     };

@@ -78,10 +78,11 @@ pub(super) mod flag {
     pub(crate) const WRITE: u8 = 1;
     pub(crate) const NOSCRIPT: u8 = 2;
     pub(crate) const MAY_REPLICATE: u8 = 4;
+    pub(crate) const NO_MULTI: u8 = 8;
     /// Not shown to MONITOR (tested per command while one is connected).
-    pub(crate) const ADMIN: u8 = 8;
+    pub(crate) const ADMIN: u8 = 16;
     /// Shown to MONITOR before it runs (scripts).
-    pub(crate) const SKIP_MONITOR: u8 = 16;
+    pub(crate) const SKIP_MONITOR: u8 = 32;
 
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -109,6 +110,8 @@ pub(super) mod flag {
                 out |= NOSCRIPT;
             } else if same(flags[i], "may_replicate") {
                 out |= MAY_REPLICATE;
+            } else if same(flags[i], "no_multi") {
+                out |= NO_MULTI;
             } else if same(flags[i], "admin") {
                 out |= ADMIN;
             } else if same(flags[i], "skip_monitor") {
@@ -274,6 +277,7 @@ mod tests {
                 (flag::WRITE, "write"),
                 (flag::NOSCRIPT, "noscript"),
                 (flag::MAY_REPLICATE, "may_replicate"),
+                (flag::NO_MULTI, "no_multi"),
                 (flag::ADMIN, "admin"),
                 (flag::SKIP_MONITOR, "skip_monitor"),
             ] {
@@ -284,6 +288,7 @@ mod tests {
         assert!(!r.lookup(b"get").unwrap().has(flag::WRITE));
         assert!(r.lookup(b"eval").unwrap().has(flag::NOSCRIPT));
         assert!(r.lookup(b"publish").unwrap().has(flag::MAY_REPLICATE));
+        assert!(r.lookup(b"save").unwrap().has(flag::NO_MULTI));
         assert!(r.lookup(b"monitor").unwrap().has(flag::ADMIN));
         assert!(r.lookup(b"eval").unwrap().has(flag::SKIP_MONITOR));
     }
