@@ -561,3 +561,63 @@ fn watch_sees_every_write_even_one_that_leaves_the_key_as_it_was() {
     );
     assert_eq!(r, "*1\r\n+PONG\r\n");
 }
+
+/// Transaction clients gather on worker 0 as script clients do (server::gather;
+/// `-o worker_spread` hands connections round-robin, the second to worker 1): the second
+/// moves once, after its first EXEC, and the first never; replies stay exact across the
+/// move, and MULTI or a plain command alone moves nobody.
+#[test]
+fn transaction_clients_gather_on_worker_zero() {
+    let d = daemon(&["-t", "2", "-o", "worker_spread"]);
+    let mut first = d.connect_resp();
+    let mut second = d.connect_resp();
+    let moves = |c: &mut common::Conn| resp_wire::info_u64(c, "stats", "worker_moves");
+    second.check(&["SET", "n", "0"], "+OK\r\n");
+    second.check(&["MULTI"], "+OK\r\n");
+    second.check(&["DISCARD"], "+OK\r\n");
+    assert_eq!(moves(&mut second), 0);
+    for i in 1..=20 {
+        let c = if i % 2 == 0 { &mut first } else { &mut second };
+        c.check(&["MULTI"], "+OK\r\n");
+        c.check(&["INCR", "n"], "+QUEUED\r\n");
+        c.check(&["EXEC"], &format!("*1\r\n:{i}\r\n"));
+    }
+    assert_eq!(moves(&mut first), 1);
+    second.check(&["GET", "n"], "$2\r\n20\r\n");
+    assert_eq!(moves(&mut second), 1);
+}
+
+/// A RESP connection is served past `-R` requests until it used 16 KiB of input in the
+/// turn, as Redis serves a read whole: 20 pipelined transactions (140 requests, 3 KiB)
+/// under `-R 2` are answered without a yield, while 2,000 pipelined PINGs (28 KiB) still
+/// yield to the worker's other connections.
+#[test]
+fn a_resp_pipeline_yields_after_the_request_budget_only_past_16_kib() {
+    let d = daemon(&["-t", "1", "-R", "2"]);
+    let mut stats = d.connect();
+    let mut c = d.connect_resp();
+    let mut req = Vec::new();
+    let mut expect = String::new();
+    for i in 1..=20 {
+        req.extend(encode(&[b"MULTI"]));
+        for _ in 0..5 {
+            req.extend(encode(&[b"INCR", b"n"]));
+        }
+        req.extend(encode(&[b"EXEC"]));
+        expect.push_str("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*5\r\n");
+        for k in 1..=5 {
+            expect.push_str(&format!(":{}\r\n", (i - 1) * 5 + k));
+        }
+    }
+    assert!(req.len() < 16 << 10);
+    c.send(&req);
+    assert_eq!(
+        String::from_utf8(c.read_exact(expect.len())).unwrap(),
+        expect
+    );
+    assert_eq!(stats.stat("conn_yields"), 0);
+    let pings = encode(&[b"PING"]).repeat(2000);
+    c.send(&pings);
+    assert_eq!(c.read_exact(7 * 2000), b"+PONG\r\n".repeat(2000));
+    assert!(stats.stat("conn_yields") > 0);
+}

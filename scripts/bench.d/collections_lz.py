@@ -15,7 +15,8 @@
    1,000,000 members (`member:%012d`, score = index), loaded by ZADDs of 1,000 members;
    then the complexity runs: ZADD (update), ZRANK, ZRANGEBYSCORE ... LIMIT 0 10 on the
    1M-member set and on a 1,000-member one, LINDEX in the middle of a 1,000,000- and a
-   1,000-element list: server CPU per request, 1M over 1k.
+   1,000-element list: server CPU per request, 1M over 1k. `--redis-first` measures
+   redis-server first (alternate it between calls: drift then hits both alike).
 3. Set and list memory (`--only rss`): each server fresh, VmRSS growth for one set of
    1,000,000 members (`member:%012d`, SADDs of 1,000) and one list of 1,000,000 elements
    (`element:%012d`, RPUSHes of 1,000).
@@ -261,14 +262,15 @@ def load_list(r, key, n):
         r.rpush(key, *[f"element:{i:012d}" for i in range(start, min(n, start + 1000))])
 
 
-def memory_and_complexity(quick):
+def memory_and_complexity(quick, redis_first=False):
     big = 100000 if quick else 1000000
     print()
     print(f"| server | RSS growth, one sorted set of {big:,} members | bytes/member |")
     print("|---|---:|---:|")
     rows = []
     cpu = {}
-    for name in ("slabd", "redis-server"):
+    order = ("redis-server", "slabd") if redis_first else ("slabd", "redis-server")
+    for name in order:
         s = Server(name)
         try:
             time.sleep(0.3)
@@ -295,7 +297,7 @@ def memory_and_complexity(quick):
                     cpu[(name, label, size)] = bench(s, n, 16, command=c, rand=size)
         finally:
             s.stop()
-    slabd, red = rows[0][1], rows[1][1]
+    slabd, red = dict(rows)["slabd"], dict(rows)["redis-server"]
     print(f"\nslabd / redis-server RSS: {slabd / red:.2f}")
     print()
     print(f"| operation | server | CPU µs/req at {big:,} | at 1,000 | ratio | req/s at {big:,} | at 1,000 |")
@@ -346,7 +348,8 @@ def hash_memory(quick):
     print(f"\n| server | RSS growth, {count:,} hashes of 10 fields | bytes/hash |")
     print("|---|---:|---:|")
     grown = {}
-    for name in ("slabd", "redis-server"):
+    order = ("redis-server", "slabd") if redis_first else ("slabd", "redis-server")
+    for name in order:
         s = Server(name)
         try:
             time.sleep(0.3)
@@ -375,6 +378,8 @@ def main():
                     help="redis-benchmark processes side by side (50 connections in all)")
     ap.add_argument("--tests", help="comma-separated throughput lines (default all)")
     ap.add_argument("--tag", default="", help="saved as P16-TAG (keeps the default runs)")
+    ap.add_argument("--redis-first", action="store_true",
+                    help="--only memory: measure redis-server before slabd (alternate calls)")
     ap.add_argument("--chart", action="store_true",
                     help="print the saved throughput table and write the chart")
     a = ap.parse_args()
@@ -389,7 +394,7 @@ def main():
         tag = f"-{a.tag}" if a.tag else ""
         throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16], tests, tag)
     if a.only in (None, "memory"):
-        memory_and_complexity(a.quick)
+        memory_and_complexity(a.quick, a.redis_first)
     if a.only in (None, "rss"):
         collection_rss(a.quick)
     if a.only in (None, "hashes"):

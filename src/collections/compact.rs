@@ -24,6 +24,8 @@
 //! buffer is edited. Reading never panics on malformed bytes: a truncated entry ends the
 //! walk.
 
+use crate::collections::varint;
+
 /// First byte of every compact value.
 pub const TAG: u8 = 0xC1;
 
@@ -50,33 +52,6 @@ pub fn prefix_len(len: usize) -> usize {
 /// Bytes an entry of `len` bytes takes, prefix included.
 pub fn entry_size(len: usize) -> usize {
     prefix_len(len) + len
-}
-
-/// Reads a varint at `at`: (value, bytes it took), or None when truncated or too long.
-fn read_varint(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
-    let mut value = 0usize;
-    for i in 0..5 {
-        let b = *bytes.get(at + i)?;
-        value |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-fn write_varint(out: &mut [u8], mut value: usize) -> usize {
-    let mut i = 0;
-    loop {
-        let b = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out[i] = b;
-            return i + 1;
-        }
-        out[i] = b | 0x80;
-        i += 1;
-    }
 }
 
 /// A read-only view of a compact value.
@@ -127,7 +102,7 @@ impl<'a> Compact<'a> {
 
     /// The entry at `pos` and the position of the next one.
     pub fn entry(&self, pos: Pos) -> Option<(&'a [u8], Pos)> {
-        let (len, n) = read_varint(self.bytes, pos)?;
+        let (len, n) = varint::read_checked(self.bytes, pos, 5)?;
         let start = pos + n;
         let data = self.bytes.get(start..start.checked_add(len)?)?;
         Some((data, start + len))
@@ -290,7 +265,7 @@ impl CompactBuf {
         self.bytes.copy_within(pos..old, pos + add);
         let mut at = pos;
         for e in entries {
-            at += write_varint(&mut self.bytes[at..], e.len());
+            at += varint::write(&mut self.bytes[at..], e.len());
             self.bytes[at..at + e.len()].copy_from_slice(e);
             at += e.len();
         }
@@ -334,7 +309,7 @@ impl CompactBuf {
         } else if new_size < old_size {
             self.bytes.drain(pos + new_size..next);
         }
-        let n = write_varint(&mut self.bytes[pos..], entry.len());
+        let n = varint::write(&mut self.bytes[pos..], entry.len());
         self.bytes[pos + n..pos + n + entry.len()].copy_from_slice(entry);
     }
 }
@@ -373,8 +348,8 @@ mod tests {
         ] {
             assert_eq!(prefix_len(len), want, "len {len}");
             let mut out = [0u8; 5];
-            assert_eq!(write_varint(&mut out, len), want);
-            assert_eq!(read_varint(&out, 0), Some((len, want)));
+            assert_eq!(varint::write(&mut out, len), want);
+            assert_eq!(varint::read_checked(&out, 0, 5), Some((len, want)));
         }
     }
 

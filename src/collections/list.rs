@@ -136,23 +136,11 @@ impl<'a> Packed<'a> {
         let count = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         let mut pos = 4;
         for _ in 0..count {
-            let mut len = 0usize;
-            let mut shift = 0;
             let start = pos;
-            loop {
-                let Some(&b) = bytes.get(pos) else {
-                    return false;
-                };
-                if shift > 56 {
-                    return false;
-                }
-                len |= usize::from(b & 0x7f) << shift;
-                pos += 1;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
+            let Some((len, n)) = varint::read_checked(bytes, pos, 9) else {
+                return false;
+            };
+            pos += n;
             let Some(end) = pos.checked_add(len) else {
                 return false;
             };

@@ -102,18 +102,6 @@ pub struct Table {
     garbage: usize,
 }
 
-fn push_varint(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 /// The key of the entry at `off`.
 #[inline(always)]
 fn key_at(arena: &[u8], off: u64) -> &[u8] {
@@ -187,9 +175,9 @@ impl Table {
         let off = self.arena.len() as u64;
         self.arena.reserve(entry_len(key, value));
         self.arena.extend_from_slice(&pos.to_le_bytes());
-        push_varint(&mut self.arena, key.len());
+        varint::push(&mut self.arena, key.len());
         self.arena.extend_from_slice(key);
-        push_varint(&mut self.arena, value.len());
+        varint::push(&mut self.arena, value.len());
         self.arena.extend_from_slice(value);
         off
     }
@@ -423,7 +411,7 @@ mod tests {
         assert_eq!(t.get(b""), Some(&b""[..]));
         for n in [0, 1, 127, 128, 16383, 16384, usize::MAX] {
             let mut v = Vec::new();
-            push_varint(&mut v, n);
+            varint::push(&mut v, n);
             assert_eq!(v.len(), varint::len(n), "{n}");
             assert_eq!(varint::read(&v, 0), (n, v.len()), "{n}");
         }

@@ -22,6 +22,8 @@ pub use tree::{cmp_key, Tree};
 use std::cmp::Ordering;
 use std::io::Write as _;
 
+use crate::collections::varint;
+
 use tree::{entry_size, insert_entry, read_entry, write_entry};
 
 /// `zset-max-listpack-entries` / `-value`.
@@ -242,23 +244,10 @@ impl<'a> Packed<'a> {
             if pos + 9 > bytes.len() {
                 return false;
             }
-            let mut len = 0usize;
-            let mut shift = 0;
-            let mut i = pos + 8;
-            loop {
-                let Some(&b) = bytes.get(i) else {
-                    return false;
-                };
-                if shift > 56 {
-                    return false;
-                }
-                len |= usize::from(b & 0x7f) << shift;
-                i += 1;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
+            let Some((len, n)) = varint::read_checked(bytes, pos + 8, 9) else {
+                return false;
+            };
+            let i = pos + 8 + n;
             if len > bytes.len() - i {
                 return false;
             }

@@ -78,6 +78,7 @@ impl Context {
         store.observe(hub.clone());
         let resp = resp::Shared::new(settings.threads.max(1));
         resp.follow(&directives);
+        resp.start_policy(&settings, &store);
         let users = Users::new();
         if let Some(p) = &settings.requirepass {
             users.set_requirepass(Some(p));

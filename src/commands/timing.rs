@@ -10,9 +10,11 @@
 //! command's time therefore also covers its own parsing and the previous command's
 //! bookkeeping, a few tens of nanoseconds.
 //!
-//! Commands run inside another (a script's `redis.call`, EXEC's queue) use
-//! [`Timer::nested`]: two reads of their own, and the chain is left alone, so the script's
-//! own time between two calls is never charged to a call.
+//! Commands run inside another (a script's `redis.call`) use [`Timer::nested`]: two reads
+//! of their own, and the chain is left alone, so the script's own time between two calls
+//! is never charged to a call. EXEC's queued commands run back to back with nothing but
+//! EXEC's bookkeeping between them, so they chain among themselves ([`Timer::in_queue`]):
+//! a queue of N commands reads the clock N + 1 times.
 //!
 //! Microseconds follow Redis (`call()`): the difference of two whole-microsecond clock
 //! readings, which averages to the true duration even for sub-microsecond commands
@@ -31,6 +33,8 @@ thread_local! {
     /// When this thread's last chained command ended (ns on [`now_ns`]'s clock), if nothing
     /// happened since.
     static LAST_END: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The same for the commands of the EXEC running on this thread.
+    static QUEUE_END: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// A wall-clock time is derived from a reading at most this old (ns); a step of the
@@ -85,11 +89,29 @@ pub fn gap() {
     LAST_END.with(|l| l.set(None));
 }
 
-/// One command's run time, started by [`Timer::start`] or [`Timer::nested`].
+/// EXEC starts or ends running its queue: its first command reads the clock.
+#[inline]
+pub fn gap_in_queue() {
+    QUEUE_END.with(|l| l.set(None));
+}
+
+/// Which chain a [`Timer`] continues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Chain {
+    /// The worker's top-level commands ([`Timer::start`]).
+    Top,
+    /// EXEC's queued commands ([`Timer::in_queue`]).
+    Queue,
+    /// None ([`Timer::nested`]).
+    Off,
+}
+
+/// One command's run time, started by [`Timer::start`], [`Timer::in_queue`] or
+/// [`Timer::nested`].
 #[derive(Debug)]
 pub struct Timer {
     began: u64,
-    chained: bool,
+    chain: Chain,
 }
 
 /// What [`Timer::stop`] measured.
@@ -110,15 +132,25 @@ impl Timer {
         let began = LAST_END.with(Cell::take).unwrap_or_else(now_ns);
         Timer {
             began,
-            chained: true,
+            chain: Chain::Top,
         }
     }
 
-    /// A command run inside another starts now; it leaves the chain alone.
+    /// A command of EXEC's queue starts: where the previous one ended, or now for the first.
+    #[inline]
+    pub fn in_queue() -> Timer {
+        let began = QUEUE_END.with(Cell::take).unwrap_or_else(now_ns);
+        Timer {
+            began,
+            chain: Chain::Queue,
+        }
+    }
+
+    /// A command run inside another starts now; it leaves the chains alone.
     pub fn nested() -> Timer {
         Timer {
             began: now_ns(),
-            chained: false,
+            chain: Chain::Off,
         }
     }
 
@@ -132,8 +164,10 @@ impl Timer {
     #[inline]
     pub fn stop(self) -> Ran {
         let now = now_ns();
-        if self.chained {
-            LAST_END.with(|l| l.set(Some(now)));
+        match self.chain {
+            Chain::Top => LAST_END.with(|l| l.set(Some(now))),
+            Chain::Queue => QUEUE_END.with(|l| l.set(Some(now))),
+            Chain::Off => {}
         }
         ran_between(self.began, now)
     }
@@ -242,6 +276,30 @@ mod tests {
         let ended = LAST_END.with(Cell::get).expect("the outer end is kept");
         Timer::nested().stop();
         assert_eq!(LAST_END.with(Cell::get), Some(ended));
+        gap();
+    }
+
+    #[test]
+    fn queued_commands_chain_among_themselves_and_leave_the_top_chain_alone() {
+        gap();
+        let exec = Timer::start();
+        gap_in_queue();
+        let first = Timer::in_queue();
+        let first_end = {
+            first.stop();
+            QUEUE_END.with(Cell::get).expect("the first end is kept")
+        };
+        let second = Timer::in_queue();
+        assert_eq!(second.began, first_end);
+        // A script's call inside the queue neither takes nor leaves the queue's end.
+        Timer::nested().stop();
+        second.stop();
+        assert!(QUEUE_END.with(Cell::get).is_some());
+        assert_eq!(LAST_END.with(Cell::get), None);
+        gap_in_queue();
+        assert_eq!(QUEUE_END.with(Cell::get), None);
+        exec.stop();
+        assert!(LAST_END.with(Cell::get).is_some());
         gap();
     }
 }

@@ -192,6 +192,7 @@ pub(super) fn apply(
     }
     s.daemonize |= m.get_flag("daemon");
     s.no_evict |= m.get_flag("disable-evictions");
+    eviction_policy(s, m)?;
     s.refuse_root |= m.get_flag("refuse-root");
     s.tls.enabled |= m.get_flag("enable-ssl");
     s.no_cas |= m.get_flag("disable-cas");
@@ -221,6 +222,51 @@ pub(super) fn apply(
             .ok()
             .filter(|n| (1..=16).contains(n))
             .ok_or_else(|| ConfigError::new("--databases", "databases must be between 1 and 16"))?;
+    }
+    Ok(())
+}
+
+/// `--maxmemory-policy` (a config file's `maxmemory-policy` line): `noeviction` is `-M`;
+/// the evicting policies slabd follows are kept for [`crate::commands::Context`]; the rest
+/// are refused as CONFIG SET refuses them. Later flags override a config file's, so an
+/// evicting policy undoes the file's `-M` and `-M` the file's policy; naming both at once
+/// is an error.
+fn eviction_policy(s: &mut Settings, m: &ArgMatches) -> Result<(), ConfigError> {
+    let no_evict = m.get_flag("disable-evictions");
+    if no_evict {
+        s.maxmemory_policy = None;
+    }
+    let Some(v) = m.get_one::<String>("maxmemory-policy") else {
+        return Ok(());
+    };
+    let flag = "--maxmemory-policy";
+    match v.to_ascii_lowercase().as_str() {
+        "noeviction" => {
+            s.no_evict = true;
+            s.maxmemory_policy = None;
+        }
+        _ if no_evict => {
+            return Err(ConfigError::new(
+                flag,
+                format!("{v} evicts, but -M (noeviction) is given too"),
+            ))
+        }
+        p @ ("allkeys-lru" | "allkeys-lfu" | "allkeys-random") => {
+            s.no_evict = false;
+            s.maxmemory_policy = Some(p.to_string());
+        }
+        p if p.starts_with("volatile-") => {
+            return Err(ConfigError::new(
+                flag,
+                format!("slabd evicts any key, not only those with an expiry: {p} has no equivalent (use allkeys-lru, allkeys-lfu or allkeys-random)"),
+            ))
+        }
+        _ => {
+            return Err(ConfigError::new(
+                flag,
+                "must be one of allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
+            ))
+        }
     }
     Ok(())
 }

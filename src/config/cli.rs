@@ -46,6 +46,7 @@ const FLAGS: &[Flag] = &[
     Flag("user", Some('u'), "user", Value, "assume the identity of <user> (only when run as root)"),
     Flag("memory-limit", Some('m'), "memory-limit", Value, "item memory in megabytes (default: 64)"),
     Flag("disable-evictions", Some('M'), "disable-evictions", Switch, "return an error on memory exhausted instead of evicting"),
+    Flag("maxmemory-policy", None, "maxmemory-policy", Plain, "Redis's eviction policy: allkeys-lru (default), allkeys-lfu, allkeys-random, or noeviction (-M)"),
     Flag("conn-limit", Some('c'), "conn-limit", Value, "max simultaneous connections (default: 1024)"),
     Flag("lock-memory", Some('k'), "lock-memory", Switch, "accepted for compatibility; no effect"),
     Flag("verbose", Some('v'), "verbose", Count, "verbose: -v errors and connection events, -vv also commands"),

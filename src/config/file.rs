@@ -79,7 +79,8 @@ pub fn config_file_args(text: &str) -> Result<ConfigFile, ConfigError> {
 
 /// Redis's lines for what memcached-style flags set (CONFIG REWRITE writes them): the
 /// flags they stand for. `port` is the RESP port, and `port 0` none (Redis's meaning; the
-/// flag's 0 would pick a port). `None` for any other line.
+/// flag's 0 would pick a port); `maxmemory-policy` is `--maxmemory-policy` (noeviction is
+/// `-M`). `None` for any other line.
 fn live_line(name: &str, value: &str) -> Option<Result<Vec<String>, String>> {
     let flags = match name {
         "maxmemory" => match directives::parse_memory(value) {
@@ -91,6 +92,7 @@ fn live_line(name: &str, value: &str) -> Option<Result<Vec<String>, String>> {
             _ => Err(format!("invalid memory value '{value}'")),
         },
         "maxclients" => Ok(vec!["-c".into(), value.into()]),
+        "maxmemory-policy" => Ok(vec!["--maxmemory-policy".into(), value.into()]),
         "port" => match value.parse::<u16>() {
             Ok(0) => Ok(Vec::new()),
             Ok(p) => Ok(vec!["--resp-port".into(), p.to_string()]),

@@ -62,6 +62,10 @@ pub struct Settings {
     pub memory_limit: usize,
     /// `-M`: error instead of evicting.
     pub no_evict: bool,
+    /// `--maxmemory-policy` (or a `maxmemory-policy` config line) naming an evicting
+    /// policy: `allkeys-lru`, `allkeys-lfu` or `allkeys-random`; `None` is slabd's
+    /// default, allkeys-lru (`noeviction` sets `no_evict`).
+    pub maxmemory_policy: Option<String>,
     /// `-c`
     pub maxconns: usize,
     /// `-o maxconns_fast` (the default): past `-c`, accept, say why and close; off
@@ -201,6 +205,7 @@ impl Default for Settings {
             resp_enabled: false,
             memory_limit: 64 << 20,
             no_evict: false,
+            maxmemory_policy: None,
             maxconns: 1024,
             maxconns_fast: true,
             threads: std::thread::available_parallelism().map_or(4, |n| n.get()),

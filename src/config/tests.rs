@@ -520,3 +520,37 @@ fn config_file_redis_lines_for_flags() {
     assert!(config_file_args("maxmemory lots\n").is_err());
     assert!(config_file_args("port 70000\n").is_err());
 }
+
+#[test]
+fn maxmemory_policy_flag_and_config_line() {
+    let s = run(&["--maxmemory-policy", "allkeys-LFU"]).unwrap();
+    assert_eq!(s.maxmemory_policy.as_deref(), Some("allkeys-lfu"));
+    assert!(!s.no_evict);
+    let s = run(&["--maxmemory-policy=noeviction"]).unwrap();
+    assert!(s.no_evict && s.maxmemory_policy.is_none());
+    assert!(err(&["--maxmemory-policy", "volatile-lru"])
+        .message
+        .contains("volatile-lru has no equivalent"));
+    assert!(err(&["--maxmemory-policy", "lru"])
+        .message
+        .contains("must be one of"));
+    assert!(err(&["-M", "--maxmemory-policy", "allkeys-lru"])
+        .message
+        .contains("-M (noeviction)"));
+    // The command line overrides the file, either way.
+    let dir = std::env::temp_dir().join(format!("slabd-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("slabd.conf");
+    let p = path.to_str().unwrap();
+    std::fs::write(&path, "maxmemory-policy allkeys-random\n").unwrap();
+    let s = run(&["--config", p]).unwrap();
+    assert_eq!(s.maxmemory_policy.as_deref(), Some("allkeys-random"));
+    let s = run(&["--config", p, "-M"]).unwrap();
+    assert!(s.no_evict && s.maxmemory_policy.is_none());
+    std::fs::write(&path, "-M\n").unwrap();
+    let s = run(&["--config", p, "--maxmemory-policy", "allkeys-lru"]).unwrap();
+    assert!(!s.no_evict);
+    std::fs::write(&path, "maxmemory-policy noeviction\n").unwrap();
+    assert!(run(&["--config", p]).unwrap().no_evict);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -32,6 +32,11 @@ pub const OUTPUT_LIMIT: usize = 4 << 20;
 const FLUSH_AT: usize = 256 << 10;
 /// The read buffer a connection starts with (memcached's 16 KiB).
 const READ_CHUNK: usize = 16 << 10;
+/// A RESP connection yields to the worker's others after `-R` requests only once it has
+/// also used this much input in the turn: Redis serves each read (16 KiB) whole, and a
+/// pipeline of transactions (7 requests each at `-P 16`) would otherwise yield, and
+/// write its replies, six times per batch.
+const RESP_TURN_BYTES: usize = READ_CHUNK;
 /// Bytes of command line and slack allowed beyond `-I` in one pending request.
 const LINE_ALLOWANCE: usize = 64 << 10;
 /// The least a RESP request may grow to. Redis's client-query-buffer-limit is 1 GiB, but
@@ -483,6 +488,8 @@ impl Connection {
 
     fn serve_turn(&mut self, ctx: &Context, stats: &ThreadStats, budget: usize) -> Next {
         let mut served = 0;
+        let resp = self.session.protocol == Protocol::Resp;
+        let mut used = 0;
         let trace = ctx.verbosity.load(Ordering::Relaxed);
         loop {
             if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
@@ -518,7 +525,7 @@ impl Connection {
                     need_input = true;
                     break;
                 }
-                if served == budget {
+                if served >= budget && !(resp && used < RESP_TURN_BYTES) {
                     // Requests are left: let the worker's other connections have a turn.
                     stats::bump(&stats.conn_yields);
                     return self.end_turn(ctx, stats, Next::Yield);
@@ -559,6 +566,7 @@ impl Connection {
                     }
                     Step::Done(n) => {
                         self.partial_since = None;
+                        used += n;
                         self.start += n.min(avail);
                         if self.start == self.rbuf.len() {
                             self.start = 0;

@@ -10,19 +10,7 @@ pub fn entry_size(len: usize) -> usize {
 }
 
 pub(super) fn write_entry(dst: &mut [u8], v: &[u8]) {
-    let mut i = 0;
-    let mut n = v.len();
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            dst[i] = b;
-            i += 1;
-            break;
-        }
-        dst[i] = b | 0x80;
-        i += 1;
-    }
+    let mut i = varint::write(dst, v.len());
     dst[i..i + v.len()].copy_from_slice(v);
     i += v.len();
     let inner = i;

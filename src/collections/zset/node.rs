@@ -28,12 +28,7 @@ pub fn entry_size(len: usize) -> usize {
 /// Appends an entry to `out` (or writes it at the end of a reserved slice).
 pub fn write_entry(out: &mut Vec<u8>, score: f64, member: &[u8]) {
     out.extend_from_slice(&score.to_le_bytes());
-    let mut n = member.len();
-    while n >= 0x80 {
-        out.push((n & 0x7f) as u8 | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+    varint::push(out, member.len());
     out.extend_from_slice(member);
 }
 
@@ -59,14 +54,8 @@ pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
     let mut at = pos;
     buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
     at += 8;
-    let mut len = member.len();
-    while len >= 0x80 {
-        buf[at] = (len & 0x7f) as u8 | 0x80;
-        len >>= 7;
-        at += 1;
-    }
-    buf[at] = len as u8;
-    buf[at + 1..pos + n].copy_from_slice(member);
+    at += varint::write(&mut buf[at..], member.len());
+    buf[at..pos + n].copy_from_slice(member);
 }
 
 /// Entry slots of a leaf: one more than [`LEAF_MAX`] while a split is pending.

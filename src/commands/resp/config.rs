@@ -94,6 +94,22 @@ pub(super) fn maxmemory_policy_name(ctx: &crate::commands::Context) -> &'static 
     MAXMEMORY_POLICIES[usize::from(shown)].0
 }
 
+/// The evicting policy `--maxmemory-policy` named at start-up (`config::apply` checked
+/// the name), in the store and as CONFIG GET reports it.
+pub(super) fn start_policy(
+    shared: &super::Shared,
+    settings: &crate::config::Settings,
+    store: &crate::storage::Store,
+) {
+    let Some(name) = &settings.maxmemory_policy else {
+        return;
+    };
+    if let Some(i) = MAXMEMORY_POLICIES.iter().position(|(n, _)| n == name) {
+        store.set_eviction_policy(MAXMEMORY_POLICIES[i].1);
+        shared.maxmemory_policy.store(i as u8, Ordering::Relaxed);
+    }
+}
+
 /// The mapping for `maxmemory-policy`: its index in [`MAXMEMORY_POLICIES`], or why not.
 fn maxmemory_policy(no_evict: bool, value: &[u8]) -> Result<u8, String> {
     let v = String::from_utf8_lossy(value).to_ascii_lowercase();

@@ -78,6 +78,7 @@ pub(super) mod flag {
     pub(crate) const WRITE: u8 = 1;
     pub(crate) const NOSCRIPT: u8 = 2;
     pub(crate) const MAY_REPLICATE: u8 = 4;
+    pub(crate) const NO_MULTI: u8 = 8;
 
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -105,6 +106,8 @@ pub(super) mod flag {
                 out |= NOSCRIPT;
             } else if same(flags[i], "may_replicate") {
                 out |= MAY_REPLICATE;
+            } else if same(flags[i], "no_multi") {
+                out |= NO_MULTI;
             }
             i += 1;
         }
@@ -266,6 +269,7 @@ mod tests {
                 (flag::WRITE, "write"),
                 (flag::NOSCRIPT, "noscript"),
                 (flag::MAY_REPLICATE, "may_replicate"),
+                (flag::NO_MULTI, "no_multi"),
             ] {
                 assert_eq!(spec.has(bit), spec.flags.contains(&name), "{}", spec.name);
             }
@@ -274,6 +278,7 @@ mod tests {
         assert!(!r.lookup(b"get").unwrap().has(flag::WRITE));
         assert!(r.lookup(b"eval").unwrap().has(flag::NOSCRIPT));
         assert!(r.lookup(b"publish").unwrap().has(flag::MAY_REPLICATE));
+        assert!(r.lookup(b"save").unwrap().has(flag::NO_MULTI));
     }
 
     #[test]

@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use super::registry::{registry, spec, Spec};
+use super::registry::{flag, registry, spec, Spec};
 use super::Call;
 use crate::commands::watch::{DirtyFlag, Watches};
 use crate::protocol::resp::Args;
@@ -80,8 +80,9 @@ struct Queue {
     bytes: Vec<u8>,
     /// `(start, end)` of each argument in `bytes`.
     args: Vec<(usize, usize)>,
-    /// End of each command's arguments in `args`.
-    ends: Vec<usize>,
+    /// End of each command's arguments in `args`, and the command's place in the
+    /// [`registry`] (looked up once, when it was queued).
+    ends: Vec<(usize, usize)>,
 }
 
 impl Queue {
@@ -186,10 +187,11 @@ pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
     }
 }
 
-/// Copies a command into the queue and answers `+QUEUED`, or refuses it past the bounds
-/// or, as Redis does, when the command is flagged `no_multi` (SAVE, SHUTDOWN).
-pub(super) fn queue(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
-    if spec.flags.contains(&"no_multi") {
+/// Copies a command (`index` in the [`registry`]) into the queue and answers `+QUEUED`,
+/// or refuses it past the bounds or, as Redis does, when the command is flagged
+/// `no_multi` (SAVE, SHUTDOWN).
+pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
+    if registry().spec(index).has(flag::NO_MULTI) {
         call.conn.tx.dirty = true;
         call.w
             .error(b"ERR Command not allowed inside a transaction");
@@ -210,7 +212,7 @@ pub(super) fn queue(call: &mut Call<'_>, spec: &Spec, args: Args<'_>) {
         q.bytes.extend_from_slice(arg);
         q.args.push((start, q.bytes.len()));
     }
-    q.ends.push(q.args.len());
+    q.ends.push((q.args.len(), index));
     call.w.simple(b"QUEUED");
 }
 
@@ -245,6 +247,10 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
     }
     let ctx = call.ctx;
     ctx.gates.exclusive(|_| run_queue(call));
+    // Transaction clients gather on worker 0 as script clients do (`server::gather`): their
+    // sections run there back to back and find the other workers' gates free rather than
+    // waiting for their turns.
+    call.conn.home = Some(0);
 }
 
 /// Whether any queued command (known ones: unknown ones were refused) satisfies `pred`
@@ -252,12 +258,10 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
 pub(super) fn queued_any(call: &Call<'_>, pred: impl Fn(&Spec, Args<'_>) -> bool) -> bool {
     let q = &call.conn.tx.queue;
     let mut from = 0;
-    q.ends.iter().any(|&end| {
+    q.ends.iter().any(|&(end, index)| {
         let args = Args::new(&q.bytes, &q.args[from..end]);
         from = end;
-        registry()
-            .index(args.get(0))
-            .is_some_and(|i| pred(registry().spec(i), args))
+        pred(registry().spec(index), args)
     })
 }
 
@@ -280,13 +284,16 @@ fn run_queue(call: &mut Call<'_>) {
     call.w.array(queue.ends.len());
     let mut from = 0;
     call.conn.running_exec = true;
-    for &end in &queue.ends {
-        super::execute(call, Args::new(&queue.bytes, &queue.args[from..end]));
+    crate::commands::timing::gap_in_queue();
+    for &(end, index) in &queue.ends {
+        let args = Args::new(&queue.bytes, &queue.args[from..end]);
+        super::execute_as(call, args, Some(index));
         from = end;
         // HELLO 3 in the queue switches the replies after it, as in Redis.
         call.w.resp3 = call.conn.resp3;
     }
     call.conn.running_exec = false;
+    crate::commands::timing::gap_in_queue();
     queue.clear();
     call.conn.tx.queue = queue;
 }
