@@ -15,6 +15,9 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("lazyfree-lazy-user-del", [], "no", Kind::Bool, true),
     directive!("lazyfree-lazy-user-flush", [], "no", Kind::Bool, true),
     directive!("activedefrag", [], "no", Kind::Bool, true),
+    // Kept and shown: slabd checks every RESTORE payload and loaded dump in full whatever
+    // it says (Redis's `yes`), so a corrupt payload is refused before it is stored.
+    directive!("sanitize-dump-payload", [], "no", Kind::Enum(&["no", "yes", "clients"]), true),
     // Replication's password: kept and shown (redis-benchmark's suite sets it); slabd has no
     // replica link to use it.
     directive!("masterauth", [], "", Kind::String, true),

@@ -27,11 +27,17 @@ pub fn seal(mut body: Vec<u8>) -> Vec<u8> {
 /// The body of a payload whose footer checks out (version at most 10, right CRC-64);
 /// None gets Redis's `DUMP payload version or checksum are wrong`.
 pub fn verify(payload: &[u8]) -> Option<&[u8]> {
+    verify_with(payload, true)
+}
+
+/// [`verify`], checking the CRC-64 only when `check_crc` (false under Redis's
+/// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`, which skips the checksum, not the version).
+pub fn verify_with(payload: &[u8], check_crc: bool) -> Option<&[u8]> {
     let body_len = payload.len().checked_sub(10)?;
     let footer = &payload[body_len..];
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     let crc = u64::from_le_bytes(footer[2..].try_into().ok()?);
-    (u32::from(version) <= RDB_VERSION && crc64(0, &payload[..body_len + 2]) == crc)
+    (u32::from(version) <= RDB_VERSION && (!check_crc || crc64(0, &payload[..body_len + 2]) == crc))
         .then_some(&payload[..body_len])
 }
 
@@ -52,6 +58,25 @@ pub fn decode(body: &[u8]) -> Option<Value> {
     let mut r = Reader::bare(body);
     let value = r.typed_value().ok()?;
     (!value.is_empty()).then_some(value)
+}
+
+/// Why a payload body was refused, for the log (Redis logs it at `verbose` in RESTORE):
+/// the reader's error, which names a damaged compact encoding as Redis names it ("Zset
+/// ziplist integrity check failed"). A body that decodes was refused when its value was
+/// built (a member or field twice, a NaN score) or is empty.
+pub fn refusal(body: &[u8]) -> String {
+    match Reader::bare(body).typed_value() {
+        Err(e) => e.to_string(),
+        Ok(v) if v.is_empty() => "empty keys are not allowed".into(),
+        Ok(_) => match body
+            .first()
+            .copied()
+            .and_then(super::rdb::types::compact_name)
+        {
+            Some(name) => format!("{name} integrity check failed: duplicate entries"),
+            None => "duplicate members or fields, or a NaN score".into(),
+        },
+    }
 }
 
 #[cfg(test)]

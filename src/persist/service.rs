@@ -464,7 +464,14 @@ impl Persistence {
         let delay = ctx.directives.int("key-load-delay").max(0) as u64;
         super::load::KEY_LOAD_DELAY_US.store(delay, Ordering::Relaxed);
         if ctx.directives.int("appendonly") == 0 {
-            return self.load(ctx, false).map(|_| ());
+            return self.load(ctx, false).map(|_| ()).map_err(|e| {
+                // As Redis at start-up: the error, redis-check-rdb's report on the file,
+                // then the line the caller prints before exiting.
+                eprintln!("{e}");
+                let (dir, file) = rdb_path(&ctx.directives);
+                super::check::check_rdb(&dir.join(file), &mut std::io::stderr());
+                "Terminating server after rdb file reading failure.".to_string()
+            });
         }
         self.set_loading(true);
         let started = Instant::now();
@@ -580,6 +587,10 @@ impl Persistence {
             report.keys_loaded,
             report.keys_expired,
             report.keys_skipped
+        );
+        eprintln!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            report.keys_loaded, report.keys_expired, report.keys_empty
         );
         if report.memory_full {
             eprintln!(

@@ -23,6 +23,11 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     } else if sub.eq_ignore_ascii_case(b"set-active-expire") {
         hub.active_expire_off
             .store(atoi(args.get(2)) == 0, Ordering::Relaxed);
+    } else if sub.eq_ignore_ascii_case(b"set-skip-checksum-validation") {
+        call.ctx
+            .resp
+            .skip_checksum
+            .store(atoi(args.get(2)) != 0, Ordering::Relaxed);
     } else if sub.eq_ignore_ascii_case(b"pause-cron") {
         hub.cron_paused
             .store(atoi(args.get(2)) != 0, Ordering::Relaxed);

@@ -10,6 +10,7 @@ use crate::hub::notify;
 use crate::persist::{dump, typed};
 use crate::protocol::resp::{parse_i64, Args};
 use crate::storage::{Expiry, Ttl, Update};
+use std::sync::atomic::Ordering;
 
 /// This family's commands (see [`super::registry`]).
 /// Columns: name, arity, flags, (first key, last key, key step), group, since, summary.
@@ -88,6 +89,15 @@ fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
     Some(o)
 }
 
+/// Logs why a payload was refused at `verbose`, as Redis's loader reports it in RESTORE
+/// (the reason names the damaged encoding: "Hash ziplist integrity check failed ...").
+fn log_refusal(call: &Call<'_>, body: &[u8]) {
+    let level = call.ctx.directives.get("loglevel").unwrap_or_default();
+    if level == "verbose" || level == "debug" {
+        eprintln!("RESTORE: Bad data format: {}", dump::refusal(body));
+    }
+}
+
 /// Why RESTORE did not store the key, in the order Redis checks.
 enum Refusal {
     Busy,
@@ -118,11 +128,17 @@ fn restore(call: &mut Call<'_>, args: Args<'_>) {
         Some(t) if t < 0 => Err(Refusal::NegativeTtl),
         Some(t) => Ok(t),
     };
+    let check_crc = !call.ctx.resp.skip_checksum.load(Ordering::Relaxed);
     let built = ttl.and_then(|ttl| {
-        let body = dump::verify(args.get(3)).ok_or(Refusal::Payload)?;
-        let value = dump::decode(body).ok_or(Refusal::Format)?;
-        let built = typed::build(&value, &call.ctx.collections).map_err(|_| Refusal::Format)?;
-        Ok((ttl, built))
+        let body = dump::verify_with(args.get(3), check_crc).ok_or(Refusal::Payload)?;
+        let value = dump::decode(body);
+        let built = value
+            .as_ref()
+            .and_then(|v| typed::build(v, &call.ctx.collections).ok());
+        built.map(|b| (ttl, b)).ok_or_else(|| {
+            log_refusal(call, body);
+            Refusal::Format
+        })
     });
     let now = super::now_millis(call.ctx);
     let (db, key) = (call.db(), args.get(1));

@@ -93,6 +93,8 @@ pub struct Shared {
     latency: latency::Latency,
     /// The `maxmemory-policy` CONFIG SET chose (see `config.rs`).
     maxmemory_policy: std::sync::atomic::AtomicU8,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION`: RESTORE skips the payload's CRC-64.
+    skip_checksum: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -102,6 +104,7 @@ impl Shared {
             slowlog: slowlog::SlowLog::default(),
             latency: latency::Latency::new(workers),
             maxmemory_policy: std::sync::atomic::AtomicU8::new(0),
+            skip_checksum: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -43,6 +43,19 @@ fn backlen_size(len: usize) -> usize {
     }
 }
 
+/// A back-length as Redis's `lpDecodeBacklen` reads it, from its last byte backwards:
+/// 7 bits per byte, the high bit set on every byte but the first.
+fn decode_backlen(back: &[u8]) -> Option<usize> {
+    let mut val = 0usize;
+    for (i, &byte) in back.iter().rev().enumerate() {
+        val |= usize::from(byte & 127) << (7 * i);
+        if byte & 128 == 0 {
+            return (i + 1 == back.len()).then_some(val);
+        }
+    }
+    None
+}
+
 /// The entries of a listpack:
 /// `<total u32le> <count u16le> <entry>* 0xff`, each entry `<encoding+data> <backlen>`.
 pub fn listpack(b: &[u8]) -> Result<Vec<Vec<u8>>> {
@@ -92,8 +105,11 @@ pub fn listpack(b: &[u8]) -> Result<Vec<Vec<u8>>> {
                 _ => return Err(bad("listpack entry with an unknown encoding")),
             }
         };
-        let backlen = backlen_size(pos - start);
-        take(b, &mut pos, backlen, what)?;
+        let len = pos - start;
+        let back = take(b, &mut pos, backlen_size(len), what)?;
+        if decode_backlen(back) != Some(len) {
+            return Err(bad("listpack entry back-length does not match the entry"));
+        }
         out.push(elem);
     }
     let count = u16::from_le_bytes([b[4], b[5]]);
@@ -117,7 +133,11 @@ pub fn ziplist(b: &[u8]) -> Result<Vec<Vec<u8>>> {
     let what = "ziplist entry runs past its blob";
     let mut out = Vec::new();
     let mut pos = 10;
+    // As Redis's deep check: each entry's prevlen is the previous entry's size (0 for the
+    // first), and zltail is where the last entry starts.
+    let (mut prev_size, mut last) = (0, None);
     loop {
+        let start = pos;
         let first = *b.get(pos).ok_or(bad("ziplist without terminator"))?;
         if first == 0xff {
             if pos + 1 != b.len() {
@@ -125,8 +145,19 @@ pub fn ziplist(b: &[u8]) -> Result<Vec<Vec<u8>>> {
             }
             break;
         }
-        // prevlen
-        pos += if first < 254 { 1 } else { 5 };
+        let prevlen = if first < 254 {
+            pos += 1;
+            usize::from(first)
+        } else {
+            pos += 1;
+            let l = take(b, &mut pos, 4, what)?;
+            u32::from_le_bytes(l.try_into().expect("4 bytes")) as usize
+        };
+        if prevlen != prev_size {
+            return Err(bad(
+                "ziplist entry prevlen is not the previous entry's size",
+            ));
+        }
         let enc = *b.get(pos).ok_or(bad(what))?;
         pos += 1;
         let elem = match enc >> 6 {
@@ -152,6 +183,11 @@ pub fn ziplist(b: &[u8]) -> Result<Vec<Vec<u8>>> {
             },
         };
         out.push(elem);
+        (prev_size, last) = (pos - start, Some(start));
+    }
+    let tail = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes")) as usize;
+    if tail > b.len() - 1 || last.is_some_and(|l| l != tail) {
+        return Err(bad("ziplist tail offset is not its last entry"));
     }
     let count = u16::from_le_bytes([b[8], b[9]]);
     if count != u16::MAX && usize::from(count) != out.len() {
@@ -212,6 +248,10 @@ pub fn zipmap(b: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     if pos != b.len() {
         return Err(bad("zipmap has bytes after its terminator"));
     }
+    if out.is_empty() {
+        // Redis's zipmapValidateIntegrity refuses an empty zipmap.
+        return Err(bad("empty zipmap"));
+    }
     Ok(out)
 }
 
@@ -260,7 +300,7 @@ mod tests {
         body.extend_from_slice(&(-5_000_000_000i64).to_le_bytes());
         body.push(0xff);
         let mut zl = ((body.len() + 10) as u32).to_le_bytes().to_vec();
-        zl.extend_from_slice(&0u32.to_le_bytes());
+        zl.extend_from_slice(&23u32.to_le_bytes()); // the last entry's offset
         zl.extend_from_slice(&5u16.to_le_bytes());
         zl.extend_from_slice(&body);
         assert_eq!(
@@ -270,6 +310,32 @@ mod tests {
         for cut in 0..zl.len() {
             assert!(ziplist(&zl[..cut]).is_err());
         }
+        // A wrong zltail, or a prevlen that is not the previous entry's size, is refused
+        // as Redis's deep check refuses it (the elements would still decode).
+        let mut bad_tail = zl.clone();
+        bad_tail[4] = 19;
+        assert!(ziplist(&bad_tail).is_err());
+        let mut bad_prev = zl.clone();
+        bad_prev[14] = 5; // the second entry's prevlen: the first is 4 bytes
+        assert!(ziplist(&bad_prev).is_err());
+        let mut first_prev = zl.clone();
+        first_prev[10] = 1;
+        assert!(ziplist(&first_prev).is_err());
+    }
+
+    #[test]
+    fn listpack_back_length_must_match() {
+        // "ab" (3 bytes) then 7: back-lengths 3 and 1.
+        let lp = b"\x0d\x00\x00\x00\x02\x00\x82ab\x03\x07\x01\xff";
+        assert_eq!(listpack(lp).unwrap(), v(&["ab", "7"]));
+        let mut bad = lp.to_vec();
+        bad[9] = 4;
+        assert!(listpack(&bad).is_err());
+        // A back-length byte with the continuation bit where one byte is expected.
+        bad[9] = 0x83;
+        assert!(listpack(&bad).is_err());
+        assert_eq!(decode_backlen(&[1, 0x80 | 3]), Some(131));
+        assert_eq!(decode_backlen(&[0x81]), None);
     }
 
     #[test]

@@ -63,6 +63,23 @@ pub(crate) mod types {
     pub const STREAM_LISTPACKS_2: u8 = 19;
     pub const SET_LISTPACK: u8 = 20;
     pub const STREAM_LISTPACKS_3: u8 = 21;
+
+    /// The name Redis 7.0's loader gives a compact encoding in its integrity errors.
+    pub fn compact_name(t: u8) -> Option<&'static str> {
+        Some(match t {
+            HASH_ZIPMAP => "Zipmap",
+            LIST_ZIPLIST => "List ziplist",
+            SET_INTSET => "Intset",
+            ZSET_ZIPLIST => "Zset ziplist",
+            HASH_ZIPLIST => "Hash ziplist",
+            LIST_QUICKLIST => "Ziplist",
+            HASH_LISTPACK => "Hash listpack",
+            ZSET_LISTPACK => "Zset listpack",
+            LIST_QUICKLIST_2 => "Quicklist",
+            SET_LISTPACK => "Set listpack",
+            _ => return None,
+        })
+    }
 }
 
 pub(crate) mod opcodes {
@@ -98,6 +115,9 @@ pub enum RdbErrorKind {
     Checksum { expected: u64, found: u64 },
     #[error("corrupt: {0}")]
     Corrupt(&'static str),
+    /// A compact encoding (ziplist, listpack, intset, zipmap) that does not check out.
+    #[error("{0} integrity check failed: {1}")]
+    Integrity(&'static str, &'static str),
     #[error("bad LZF data: {0}")]
     Lzf(#[from] crate::persist::lzf::LzfError),
 }

@@ -215,7 +215,18 @@ impl<R: Read> Reader<R> {
         })
     }
 
+    /// A value of type `t`; a compact encoding that does not check out is reported as
+    /// Redis reports it ("Zset ziplist integrity check failed").
     fn value(&mut self, t: u8) -> Result<Value> {
+        match (self.value_of_type(t), types::compact_name(t)) {
+            (Err(RdbErrorKind::Corrupt(why)), Some(encoding)) => {
+                Err(RdbErrorKind::Integrity(encoding, why))
+            }
+            (v, _) => v,
+        }
+    }
+
+    fn value_of_type(&mut self, t: u8) -> Result<Value> {
         Ok(match t {
             types::STRING => Value::String(self.string()?),
             types::LIST => Value::List(self.strings()?),
@@ -270,6 +281,10 @@ impl<R: Read> Reader<R> {
                 2
             };
             let blob = self.string()?;
+            if blob.is_empty() {
+                // Redis refuses a node of 0 bytes (plain or packed).
+                return Err(RdbErrorKind::Corrupt("empty quicklist node"));
+            }
             match (t, container) {
                 (types::LIST_QUICKLIST, _) => out.extend(compact::ziplist(&blob)?),
                 (_, 1) => out.push(blob),
