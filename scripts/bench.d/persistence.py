@@ -287,6 +287,9 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
         during = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
         t.join()
         info = cli(port, "info", "persistence")
+        # How long clients were held at the save's start: Redis's fork, slabd's epoch
+        # (every stripe locked).
+        fork_us = int(re.search(r"latest_fork_usec:(\d+)", cli(port, "info", "stats")).group(1))
         if server == "redis":
             extra_mb = int(re.search(r"rdb_last_cow_size:(\d+)", info).group(1)) / 1e6
         else:
@@ -301,6 +304,7 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
             "base_p999_ms": max(base["SET"]["p999_ms"], base["GET"]["p999_ms"]),
             "save_p999_ms": max(during["SET"]["p999_ms"], during["GET"]["p999_ms"]),
             "extra_mb": extra_mb,
+            "fork_us": fork_us,
             "save_secs": secs,
             "slow_polls": sorted(polls, key=lambda x: -x[1])[:3],
             "dump": os.path.join(d, "dump.rdb"),
@@ -413,7 +417,7 @@ def main():
                   f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
                   f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
                   f"{r['save_p999_ms']:.1f} ms; extra memory {r['extra_mb']:.1f} MB; save "
-                  f"{r['save_secs']} s; load average {open('/proc/loadavg').read().split()[0]}; "
+                  f"{r['save_secs']} s; start pause (latest_fork_usec) {r['fork_us']} us; load average {open('/proc/loadavg').read().split()[0]}; "
                   f"slowest INFO polls (s into the save, ms): "
                   + ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in r["slow_polls"]),
                   flush=True)

@@ -22,8 +22,9 @@
 //! # Durability
 //!
 //! `appendfsync always`: the writer waits until its record is on disk before the reply is
-//! sent. Group commit: one thread fsyncs everything appended so far while the others wait
-//! for the fsync mutex and find their record already covered. `everysec`: the
+//! sent. Group commit: a worker fsyncs everything appended so far at the end of its turn
+//! (`persist::group`) while the others wait for the fsync mutex and find their records
+//! already covered. `everysec`: the
 //! `slabd-aof` thread writes the buffer every 10 ms and fsyncs once a second. `no`: it
 //! writes, the kernel decides when to flush.
 
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 use super::aof::{encode, FileKind, Manifest, ManifestFile};
 use super::replay::replay_file;
@@ -235,11 +236,6 @@ pub struct AofLog {
     pub unlogged: AtomicU64,
     /// Logical offset known to be fsynced (published for the workers' group commit).
     synced: AtomicU64,
-    /// Highest offset a worker asked the `slabd-fsync` thread to fsync.
-    want: Mutex<u64>,
-    want_cv: Condvar,
-    /// The offset each worker waits for (0: none); grown on first use.
-    waits: parking_lot::RwLock<Vec<AtomicU64>>,
     /// Orders reading the function libraries with appending their record. Lock order:
     /// this → the scripting engine (released) → the log mutex; never held with a stripe.
     functions: Mutex<()>,
@@ -275,9 +271,6 @@ impl Default for AofLog {
             rewrites: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
             synced: AtomicU64::new(0),
-            want: Mutex::new(0),
-            want_cv: Condvar::new(),
-            waits: parking_lot::RwLock::new(Vec::new()),
             functions: Mutex::new(()),
         }
     }
@@ -508,50 +501,10 @@ impl AofLog {
         self.synced.load(Ordering::Acquire)
     }
 
-    /// A worker asks the `slabd-fsync` thread to fsync up to `end` and to wake it after.
-    pub fn request_sync(&self, end: u64, worker: usize) {
-        if self.waits.read().len() <= worker {
-            let mut w = self.waits.write();
-            while w.len() <= worker {
-                w.push(AtomicU64::new(0));
-            }
-        }
-        self.waits.read()[worker].fetch_max(end, Ordering::AcqRel);
-        let mut want = self.want.lock();
-        if end > *want {
-            *want = end;
-            self.want_cv.notify_one();
-        }
-    }
-
-    /// The `slabd-fsync` thread: fsyncs whatever is appended whenever a worker waits for
-    /// an offset not yet synced, then wakes the waiting workers.
-    pub fn run_fsync(&self, ctx: &Context) {
-        let workers = ctx.threads.len();
-        loop {
-            {
-                let mut want = self.want.lock();
-                while *want <= self.synced() {
-                    self.want_cv.wait_for(&mut want, Duration::from_millis(100));
-                }
-            }
-            let end = self.state.lock().appended;
-            self.commit(end, true);
-            let synced = self.synced();
-            // Wake each worker whose wait is over (a wait registered after this reads it
-            // is either covered, and its worker sees that itself, or asks again).
-            for (w, wait) in self.waits.read().iter().enumerate().take(workers) {
-                let at = wait.load(Ordering::Acquire);
-                if at != 0
-                    && at <= synced
-                    && wait
-                        .compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed)
-                        .is_ok()
-                {
-                    ctx.hub.wake_worker(w);
-                }
-            }
-        }
+    /// Writes and fsyncs up to `end` from the calling worker (its turn's end), covering
+    /// whatever every worker appended so far.
+    pub fn sync_now(&self, end: u64) {
+        self.commit(end, true);
     }
 
     /// The `slabd-aof` thread's tick: write what is buffered; fsync once a second under

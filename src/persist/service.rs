@@ -642,12 +642,6 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
             .name("slabd-aof".into())
             .spawn(move || ctx.persist.aof.run(&ctx))?;
     }
-    {
-        let ctx = ctx.clone();
-        std::thread::Builder::new()
-            .name("slabd-fsync".into())
-            .spawn(move || ctx.persist.aof.run_fsync(&ctx))?;
-    }
     let rx = ctx
         .persist
         .job_rx

@@ -291,7 +291,7 @@ impl Worker {
     /// they left unread). See persist::group.
     fn flush_after_fsync(&mut self) {
         let mut slots = std::mem::take(&mut self.deferred);
-        crate::persist::group::turn_end(&self.ctx, self.id, &mut slots);
+        crate::persist::group::turn_end(&self.ctx, &mut slots);
         for &slot in &slots {
             let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
