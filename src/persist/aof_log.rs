@@ -844,7 +844,9 @@ impl AofLog {
         let (total, base) = self.sizes();
         let base = base.max(1);
         if total >= min && total.saturating_sub(base) * 100 / base >= pct as u64 {
-            let _ = self.rewrite(ctx);
+            // On the persistence thread, as BGREWRITEAOF: this thread keeps writing and
+            // fsyncing the log meanwhile (and a save in progress goes first).
+            let _ = ctx.persist.bgrewriteaof();
         }
     }
 

@@ -149,6 +149,8 @@ struct RdbSink {
     recycled: Receiver<Batch>,
     /// Used by the snapshot thread only.
     pace: Mutex<Pace>,
+    /// The save's abort flag: set, the walk ends early.
+    abort: Arc<AtomicBool>,
 }
 
 impl RdbSink {
@@ -205,6 +207,11 @@ impl SnapshotSink for RdbSink {
             self.hand_over();
         }
         self.pace.lock().pause();
+    }
+
+    fn stopped(&self) -> bool {
+        // Aborted, or the file thread has stopped (a write failed): nothing more is written.
+        self.abort.load(Ordering::Relaxed) || self.tx.lock().is_none()
     }
 }
 
@@ -427,22 +434,17 @@ fn write_file(
         tx: Mutex::new(Some(tx)),
         recycled: back_rx,
         pace: Mutex::new(Pace::new()),
+        abort: pre.abort.clone(),
     });
-    let started = store.snapshot_with(sink.clone(), at_epoch);
-    if started {
-        sink.hand_over();
-    }
+    store.snapshot_with(sink.clone(), at_epoch);
+    sink.hand_over();
     // Closing the channel ends the file thread, which then fsyncs.
     *sink.tx.lock() = None;
     // The file thread has ended (and dropped its end of both channels) before `sink`,
     // which holds the batches it gave back, is dropped here, so they are freed here.
-    let report = encoder
+    encoder
         .join()
-        .map_err(|_| std::io::Error::other("the file writer panicked"))?;
-    if !started {
-        return Err(std::io::Error::other("a snapshot is already running"));
-    }
-    report
+        .map_err(|_| std::io::Error::other("the file writer panicked"))?
 }
 
 /// The file a save writes before renaming it into place: Redis's names (`temp-<pid>.rdb`,

@@ -707,16 +707,22 @@ impl Store {
     /// One pass of background work: reclaim expired items, move pages between classes.
     /// The server calls this about once a second from a maintenance thread.
     /// Persistence: walks every live item as of this call's start into `sink` (from this
-    /// thread) while other threads keep reading and writing; false if a snapshot is already
-    /// running. See `snapshot.rs`.
-    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) -> bool {
+    /// thread) while other threads keep reading and writing; a second snapshot waits for
+    /// the first to end. See `snapshot.rs`.
+    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) {
         self.core.snapshot(sink)
     }
 
     /// [`Store::snapshot`], calling `at_epoch` at its point in time with every stripe
     /// locked (the AOF rewrite's switch to a new file).
-    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) -> bool {
+    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) {
         self.core.snapshot_with(sink, at_epoch)
+    }
+
+    /// (µs every stripe was locked at the last snapshot's start, snapshots begun): what
+    /// INFO reports as Redis's `latest_fork_usec` and `total_forks`.
+    pub fn snapshot_pause(&self) -> (u64, u64) {
+        self.core.snapshot.epoch_pause()
     }
 
     /// Installs the append-only file's change log (first call wins) and turns it on/off.

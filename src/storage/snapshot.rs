@@ -29,8 +29,12 @@
 //!
 //! With no snapshot running, the cost to every operation is one relaxed load and a branch
 //! that is never taken.
+//!
+//! One snapshot at a time: a second one (SAVE or FLUSHALL's save on a worker while a
+//! rewrite walks) waits for the first before it locks any stripe. A sink that reports
+//! [`SnapshotSink::stopped`] (an aborted save) ends the walk at its next slice.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
@@ -54,6 +58,11 @@ pub trait SnapshotSink: Send + Sync {
     /// Called by the snapshot thread between slices of its walk (at most [`WALK_SLICE`]
     /// items) with no lock held: hand over, encode or pause here.
     fn between(&self) {}
+    /// The items are no longer wanted (the save was aborted or its file failed): the walk
+    /// ends at its next slice. Asked between slices, no lock held.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// Items the snapshot thread copies per stripe lock hold.
@@ -109,6 +118,15 @@ struct Running {
 /// Snapshot state of a store (one snapshot at a time).
 #[derive(Default)]
 pub struct Gate {
+    /// Held for a whole snapshot, taken before any stripe lock: a second snapshot (SAVE or
+    /// FLUSHALL's save on a worker beside a rewrite or BGSAVE) waits for the first to end.
+    /// Lock order: this → stripe locks → `running`.
+    one_at_a_time: Mutex<()>,
+    /// How long the last snapshot held every stripe at its start (µs), and how many
+    /// snapshots began: INFO's `latest_fork_usec` and `total_forks`, the pause Redis's
+    /// fork costs.
+    epoch_us: AtomicU64,
+    epochs: AtomicU64,
     active: AtomicBool,
     running: RwLock<Option<Arc<Running>>>,
     /// The change log, set once; `logging` says whether it wants changes now.
@@ -128,6 +146,14 @@ impl Gate {
     #[inline]
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Relaxed)
+    }
+
+    /// (µs every stripe was locked at the last snapshot's start, snapshots begun).
+    pub fn epoch_pause(&self) -> (u64, u64) {
+        (
+            self.epoch_us.load(Ordering::Relaxed),
+            self.epochs.load(Ordering::Relaxed),
+        )
     }
 
     /// Installs the change log (the first call wins) and turns it on or off.
@@ -243,7 +269,7 @@ impl Core {
             }
             drop((partial, saved, guard));
             run.sink.between();
-            if finished {
+            if finished || run.sink.stopped() {
                 break;
             }
         }
@@ -309,51 +335,68 @@ impl Core {
         drop(guards);
     }
 
-    /// Runs a whole snapshot into `sink` from the calling thread; false if one is already
-    /// running.
-    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) -> bool {
+    /// Runs a whole snapshot into `sink` from the calling thread, after the one running
+    /// (if any) has ended.
+    pub fn snapshot(&self, sink: Arc<dyn SnapshotSink>) {
         self.snapshot_with(sink, &mut || {})
     }
 
     /// [`Core::snapshot`], calling `at_epoch` at the snapshot's point in time (every stripe
     /// locked): the AOF rewrite switches to its new file there, so each record is either
     /// in the new base or in the new file, never both.
-    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) -> bool {
+    pub fn snapshot_with(&self, sink: Arc<dyn SnapshotSink>, at_epoch: &mut dyn FnMut()) {
         let stripes = self.index.stripe_count();
+        // Waits for a running snapshot with no stripe locked: its walk needs them.
+        let _one = self.snapshot.one_at_a_time.lock();
+        // Everything that allocates is made before the epoch: clients wait for it.
+        let mut run = Arc::new(Running {
+            sink,
+            visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
+            saved: (0..stripes).map(|_| Mutex::new(Vec::new())).collect(),
+            partial_stripe: AtomicUsize::new(usize::MAX),
+            partial: Mutex::new(Partial::default()),
+            epoch_seq: 0,
+            logical: [0; 16],
+            flushed_below: [0; 16],
+        });
+        let mut guards = Vec::with_capacity(stripes);
+        let began = std::time::Instant::now();
         {
             // The epoch: with every stripe locked no operation is half done.
-            let guards: Vec<_> = (0..stripes).map(|i| self.index.lock(i)).collect();
+            guards.extend((0..stripes).map(|i| self.index.lock(i)));
             let mut running = self.snapshot.running.write();
-            if running.is_some() {
-                return false;
-            }
             // A delayed flush already due takes effect before its mark is frozen.
             for p in 0..self.flush.len() {
                 self.now(p as u8);
             }
-            *running = Some(Arc::new(Running {
-                sink,
-                visited: (0..stripes).map(|_| AtomicBool::new(false)).collect(),
-                saved: (0..stripes).map(|_| Mutex::new(Vec::new())).collect(),
-                partial_stripe: AtomicUsize::new(usize::MAX),
-                partial: Mutex::new(Partial::default()),
-                epoch_seq: self.write_seq(),
-                logical: std::array::from_fn(|p| self.index.logical(p as u8)),
-                flushed_below: std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire)),
-            }));
+            let fresh = Arc::get_mut(&mut run).expect("not shared yet");
+            fresh.epoch_seq = self.write_seq();
+            fresh.logical = std::array::from_fn(|p| self.index.logical(p as u8));
+            fresh.flushed_below =
+                std::array::from_fn(|p| self.flush[p].below.load(Ordering::Acquire));
+            *running = Some(run.clone());
             self.snapshot.active.store(true, Ordering::Relaxed);
             drop(running);
             at_epoch();
-            drop(guards);
+            guards.clear();
         }
-        if let Some(run) = self.snapshot.running.read().clone() {
-            for i in 0..stripes {
-                self.snapshot_walk_stripe(&run, i);
+        self.snapshot.epoch_us.store(
+            began.elapsed().as_micros().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
+        self.snapshot.epochs.fetch_add(1, Ordering::Relaxed);
+        drop(guards);
+        // The walk has its own `run`, not a read guard of `running`: a guard held through
+        // the walk (which locks stripes) would wait for a thread that holds stripes and
+        // waits to write `running`.
+        for i in 0..stripes {
+            if run.sink.stopped() {
+                break;
             }
+            self.snapshot_walk_stripe(&run, i);
         }
         self.snapshot.active.store(false, Ordering::Relaxed);
         *self.snapshot.running.write() = None;
-        true
     }
 }
 
@@ -459,7 +502,7 @@ mod tests {
             changed: AtomicBool::new(false),
             flush,
         });
-        assert!(store.snapshot(rec.clone()));
+        store.snapshot(rec.clone());
         assert!(rec.changed.load(Ordering::Relaxed));
         let mut got = std::mem::take(&mut *rec.got.lock());
         got.sort();
@@ -500,5 +543,115 @@ mod tests {
     #[test]
     fn a_visit_of_a_part_walked_stripe_skips_the_walks_part() {
         snapshot_of(one_stripe_keys, true);
+    }
+
+    /// Counts items; its first pause between slices lets a second snapshot start (and
+    /// waits a little for it to reach the stripes), and it may stop the walk there.
+    struct Pauser {
+        items: std::sync::atomic::AtomicUsize,
+        started: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+        stop_at_first_pause: bool,
+        paused: AtomicBool,
+    }
+
+    impl Pauser {
+        fn new(started: Option<std::sync::mpsc::Sender<()>>, stop: bool) -> Arc<Pauser> {
+            Arc::new(Pauser {
+                items: Default::default(),
+                started: Mutex::new(started),
+                stop_at_first_pause: stop,
+                paused: AtomicBool::new(false),
+            })
+        }
+    }
+
+    impl SnapshotSink for Pauser {
+        fn item(&self, _db: u8, _item: &Current<'_>) {
+            self.items.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn between(&self) {
+            self.paused.store(true, Ordering::Relaxed);
+            if let Some(tx) = self.started.lock().take() {
+                let _ = tx.send(());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+
+        fn stopped(&self) -> bool {
+            self.stop_at_first_pause && self.paused.load(Ordering::Relaxed)
+        }
+    }
+
+    fn store_of(keys: usize) -> Arc<Store> {
+        let config = StoreConfig {
+            memory_limit: 64 << 20,
+            ..StoreConfig::default()
+        };
+        let store = Arc::new(Store::new(config, Arc::new(Clock::manual(1_700_000_000))).unwrap());
+        for i in 0..keys {
+            let key = format!("k{i}");
+            store.store(&Write::new(
+                0,
+                key.as_bytes(),
+                b"v",
+                0,
+                Expiry::Never,
+                Mode::Set,
+            ));
+        }
+        store
+    }
+
+    /// A snapshot that starts while another walks (FLUSHALL's save on a worker beside a
+    /// BGREWRITEAOF: Redis's unit/aofrw hung on it) waits for the first to end, and both
+    /// hold every key. It used to lock every stripe and then wait for the walk, which held
+    /// the running snapshot's read lock and waited for a stripe: both stopped for good.
+    #[test]
+    fn a_second_snapshot_waits_for_the_first() {
+        let store = store_of(KEYS);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let first = Pauser::new(Some(started_tx), false);
+        let second = Pauser::new(None, false);
+        {
+            let (store, first, done_tx) = (store.clone(), first.clone(), done_tx.clone());
+            std::thread::spawn(move || {
+                store.snapshot(first);
+                let _ = done_tx.send(1);
+            });
+        }
+        started_rx.recv().unwrap();
+        {
+            let (store, second) = (store.clone(), second.clone());
+            std::thread::spawn(move || {
+                store.snapshot(second);
+                let _ = done_tx.send(2);
+            });
+        }
+        // Generous: both take milliseconds; a deadlock never ends.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut ended = [(); 2].map(|_| {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            done_rx.recv_timeout(left).ok()
+        });
+        ended.sort();
+        assert_eq!(ended, [Some(1), Some(2)], "the snapshots deadlocked");
+        assert_eq!(first.items.load(Ordering::Relaxed), KEYS);
+        assert_eq!(second.items.load(Ordering::Relaxed), KEYS);
+    }
+
+    /// A sink that says it stopped ends the walk at its next slice.
+    #[test]
+    fn a_stopped_sink_ends_the_walk() {
+        let store = store_of(KEYS);
+        let sink = Pauser::new(None, true);
+        store.snapshot(sink.clone());
+        let n = sink.items.load(Ordering::Relaxed);
+        assert!(n > 0 && n <= WALK_SLICE, "{n} items walked");
+        // The store is usable and the next snapshot whole.
+        let whole = Pauser::new(None, false);
+        store.snapshot(whole.clone());
+        assert_eq!(whole.items.load(Ordering::Relaxed), KEYS);
     }
 }

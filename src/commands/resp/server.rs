@@ -423,11 +423,14 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
             )
             .map(|()| ctx.hub.write_info_stats(s))
             .and_then(|()| {
-                // Redis's migrate_cached_sockets; slabd's own: workers taking connections,
+                // Redis's latest_fork_usec (here: every stripe locked at a save's start)
+                // and migrate_cached_sockets; slabd's own: workers taking connections,
                 // connections moved (server::gather).
+                let (pause_us, saves) = ctx.store.snapshot_pause();
                 write!(
                     s,
-                    "migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n",
+                    "latest_fork_usec:{pause_us}\r\ntotal_forks:{saves}\r\n\
+                     migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n",
                     super::migrate::cached_sockets(),
                     server.workers_active,
                     server.worker_moves
