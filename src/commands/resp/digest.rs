@@ -151,7 +151,7 @@ fn g17(x: f64) -> String {
             s
         }
     };
-    if exp < -4 || exp >= 17 {
+    if !(-4..17).contains(&exp) {
         let m = trim(mantissa.to_string());
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{m}e{sign}{:02}", exp.abs())
