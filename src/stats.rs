@@ -144,6 +144,10 @@ counters!(
     /// Connections moved between workers, and the workers taking connections now
     /// (server::gather; INFO stats `worker_moves`, `workers_active`).
     worker_moves, workers_active,
+    /// Gather trials (server::gather's `Trial`): started, spreads kept, and the last
+    /// decided one's request rates with the spread and back (INFO stats `worker_trials`,
+    /// `worker_trials_kept`, `worker_trial_last`).
+    worker_trials, worker_trials_kept, worker_trial_spread_rate, worker_trial_back_rate,
 });
 
 impl ServerStats {

@@ -4,11 +4,13 @@ flags, alternating rounds; throughput ratios and server CPU per request (utime+s
 /proc/PID/stat over the run, divided by the requests the tool reports).
 
     python3 scripts/bench.d/memcached-parity.py [--rounds 2] [--duration 5] [--only TEXT]
-        [--perf DIR] [--warm SECS] [--pin]
+        [--perf DIR] [--syscalls] [--warm SECS] [--pin]
 
 --only runs the workloads whose title contains TEXT (`1 MiB`, `memcaslap`, `null`, `shifting`);
 the null-server ceiling is memcaslap's text workload against `slabd -o null_server`.
 --perf records `perf record -g` of each server over each measured run into DIR.
+--syscalls counts each server's system calls and context switches over each measured run
+(`perf stat` of the syscall tracepoints) and prints them per request.
 Each round prints the load generator's CPU per request too (user+sys of the finished child):
 with server and client sharing two cores, throughput is about 2 / (server + client µs).
 --pin runs every server on CPU 0 only (`taskset -c 0`, -t 1) and the load generator on CPU 1
@@ -90,6 +92,39 @@ def perf_start(srv, name):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+SYSCALLS = False
+COUNTED = ["read", "readv", "recvfrom", "write", "writev", "sendto", "sendmsg", "epoll_wait",
+           "setsockopt"]
+
+
+def count_start(srv):
+    """`perf stat` of the server's system calls and context switches (--syscalls), or None."""
+    if not SYSCALLS:
+        return None
+    events = ",".join(f"syscalls:sys_enter_{c}" for c in COUNTED) + ",context-switches"
+    out = f"/tmp/memcached-parity-perfstat-{srv.p.pid}.csv"
+    return out, subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", events, "-p",
+                                  str(srv.p.pid)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+
+
+def count_stop(rec, requests):
+    """Ends a `count_start` and prints its counts per request."""
+    if not rec:
+        return
+    out, proc = rec
+    proc.send_signal(2)
+    proc.wait()
+    counts = []
+    for line in open(out):
+        f = line.strip().split(",")
+        if len(f) > 2 and f[0].isdigit():
+            name = f[2].replace("syscalls:sys_enter_", "")
+            counts.append(f"{name} {int(f[0]) / max(requests, 1):.2f}")
+    os.remove(out)
+    print("     per request: " + ", ".join(counts), flush=True)
+
+
 def children_cpu():
     """CPU seconds (user+sys) of this script's finished children: the load generator's
     share of the two cores, read around one measured run."""
@@ -113,12 +148,14 @@ def load(srv, args, name=""):
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
     rec = perf_start(srv, name)
+    counting = count_start(srv)
     client = children_cpu()
     out = subprocess.run(base, capture_output=True, text=True, timeout=600).stdout
     client = children_cpu() - client
     perf_stop(rec)
     cpu = srv.cpu() - before
     j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+    count_stop(counting, j["completed"])
     CLIENT.append(client * 1e6 / max(j["completed"], 1))
     return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
 
@@ -187,13 +224,16 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--only", default="")
     ap.add_argument("--perf", default=None)
+    ap.add_argument("--syscalls", action="store_true",
+                    help="system calls and context switches per request of each server")
     ap.add_argument("--pin", action="store_true",
                     help="servers on CPU 0 with -t 1, the load generator on CPU 1")
     ap.add_argument("--warm", type=int, default=3,
                     help="seconds of sets before each measured large-value memcaslap run (0: none)")
     o = ap.parse_args()
-    global PERF_DIR, PIN
+    global PERF_DIR, PIN, SYSCALLS
     PERF_DIR = o.perf
+    SYSCALLS = o.syscalls
     PIN = o.pin
     d = str(o.duration)
     rows = []

@@ -13,12 +13,16 @@
 - tracking: the same with one RESP3 `CLIENT TRACKING ON` connection that has read 1,000
   of the benchmark's keys (SETs of those send it invalidations), beside nothing tracking;
   slabd beside redis-server.
+- slow: one subscriber that never reads (4 KiB receive buffer) beside one that reads,
+  `redis-benchmark -c 50` PUBLISH of 1,000-byte messages: the server's peak RSS, the
+  reading subscriber's MB/s and the subscribers left at the end (1: the slow one was
+  closed at its output limit).
 - idle: the same GET/SET with nothing active, slabd beside a slabd built with
   `--features bench-no-observe` (SLABD_OFF names it), which compiles out the idle checks of
   MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
-       [--cases fanout,monitor,idle,watch,tracking]
+       [--cases fanout,monitor,idle,watch,tracking,slow]
 (SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
 """
 import argparse
@@ -148,6 +152,73 @@ def fanout(kind, requests):
         p.wait()
 
 
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def slow(kind, requests):
+    """One subscriber that never reads beside one that reads everything; -c 50 publishers
+    of 1,000-byte messages. The server's peak RSS must stay bounded (the slow one is
+    closed at the pubsub output limit, 32 MB by default) while the other keeps receiving."""
+    p, port = start(kind)
+    try:
+        stuck = socket.socket()
+        # A small receive buffer: the server's own output, not the kernel's, holds the rest.
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", port))
+        fast = socket.create_connection(("127.0.0.1", port))
+        for s in (stuck, fast):
+            s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nchan\r\n")
+            assert recv_until(s, b":1\r\n").endswith(b":1\r\n")
+        reader = Reader([fast])
+        reader.start()
+        rss0 = rss_mb(p.pid)
+        peak = [rss0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_mb(p.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        t0 = time.time()
+        payload = "x" * 1000
+        bench(port, ["-n", str(requests), "PUBLISH", "chan", payload])
+        elapsed = time.time() - t0
+        done.set()
+        sampler.join()
+        reader.stop = True
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"*3\r\n$6\r\nPUBSUB\r\n$6\r\nNUMSUB\r\n$4\r\nchan\r\n")
+        # `*2 $4 chan :N`: the subscribers still there (1 once the slow one is closed).
+        left = int(recv_all_lines(c, 4)[-1][1:])
+        c.close()
+        stuck.close()
+        return {
+            "peak RSS MB": peak[0],
+            "RSS growth MB": peak[0] - rss0,
+            "fast sub MB/s": reader.bytes / elapsed / 1e6,
+            "subscribers left": float(left),
+        }
+    finally:
+        p.kill()
+        p.wait()
+
+
+def recv_all_lines(s, n):
+    """Reads until `n` lines have arrived; returns them without their CRLF."""
+    got = b""
+    while got.count(b"\r\n") < n:
+        got += s.recv(1 << 16)
+    return got.split(b"\r\n")[:n]
+
+
 def recv_until(s, end):
     got = b""
     while not got.endswith(end):
@@ -231,11 +302,15 @@ def main():
         cases.append(("tracking on", "tracking", ("slabd", "redis-server")))
     if "idle" in wanted:
         cases.append(("idle", None, ("slabd", "slabd-off")))
+    if "slow" in wanted:
+        cases.append(("slow subscriber", None, ("slabd", "redis-server")))
     for _ in range(a.rounds):
         for case, watch, kinds in cases:
             for kind in kinds:
                 if case == "fanout":
                     r = fanout(kind, a.requests // 2)
+                elif case == "slow subscriber":
+                    r = slow(kind, a.requests)
                 else:
                     w = None if kind == "slabd-plain" else watch
                     r = monitored(kind, a.requests, w, a.pipeline)
@@ -249,7 +324,7 @@ def main():
         for k in metrics:
             s = median(results[(case, k)]["slabd"])
             r = median(results[(case, k)][kinds[1]])
-            fmt = "{:,.2f}" if ("µs" in k or "cores" in k) else "{:,.0f}"
+            fmt = "{:,.2f}" if ("µs" in k or "cores" in k or "MB" in k) else "{:,.0f}"
             ratio = f"{s / r:.3f}" if r else "-"
             print(f"| {case} | {k} | {fmt.format(s)} | {fmt.format(r)} | {kinds[1]} | {ratio} |")
     print(f"\n{a.rounds} rounds, medians, -P {a.pipeline}; 1-minute load average {load0} "

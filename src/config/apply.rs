@@ -320,6 +320,14 @@ fn suboption(s: &mut Settings, opt: &str, chunk_max_given: &mut bool) -> Result<
                 }
             };
         }
+        "worker_trial" => {
+            s.worker_trial = match value {
+                None | Some("1") => true,
+                Some("0") => false,
+                Some(_) => return Err(ConfigError::new("-o", "worker_trial must be 0 or 1")),
+            };
+        }
+        "no_worker_trial" => s.worker_trial = false,
         "no_worker_gather" => s.worker_gather = crate::server::gather::Mode::Off,
         "worker_shuffle" => s.worker_gather = crate::server::gather::Mode::Shuffle,
         "worker_spread" => s.worker_gather = crate::server::gather::Mode::Spread,

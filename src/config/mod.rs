@@ -111,6 +111,9 @@ pub struct Settings {
     /// `-o worker_gather=0|1`, `-o worker_shuffle` and `-o worker_spread` (slabd's own): whether live
     /// connections gather on as few workers as the load needs (server::gather).
     pub worker_gather: crate::server::gather::Mode,
+    /// `-o worker_trial=0|1` (slabd's own, default 1): whether waiting for a CPU alone may
+    /// spread the workers, on trial (server::gather); 0 spreads only for idle CPUs.
+    pub worker_trial: bool,
     /// `-o temporary_ttl=N`: items with a TTL at most this go to memcached's temporary LRU
     /// (reported by `stats settings`; slabd's CLOCK has no separate list).
     pub temporary_ttl: Option<i32>,
@@ -224,6 +227,7 @@ impl Default for Settings {
             temporary_ttl: None,
             null_server: false,
             worker_gather: crate::server::gather::Mode::Gather,
+            worker_trial: true,
             read_buf_mem_limit: 0,
             verbose: 0,
             user: None,

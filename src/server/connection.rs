@@ -25,6 +25,16 @@ use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{blocking, flag, Delivery, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 
+/// What the soft-limit sweep found ([`Connection::sweep_soft_limit`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SoftLimit {
+    Under,
+    /// Over its soft limit, not yet for its seconds.
+    Over,
+    /// Over it for longer: killed, to be closed.
+    Killed,
+}
+
 /// Unsent output past which the connection stops reading (a client that does not read its
 /// replies costs at most this much, plus one request's reply).
 pub const OUTPUT_LIMIT: usize = 4 << 20;
@@ -352,9 +362,14 @@ impl Connection {
 
     /// Whether the messages just delivered may wait for a later write ([`super::linger`]):
     /// a subscriber (or MONITOR) with nothing to read, run, finish or close, and less than
-    /// `bytes` unsent.
-    pub fn may_linger(&self, bytes: usize) -> bool {
+    /// [`super::linger::BYTES`] unsent ([`super::linger::MONITOR_BYTES`] for MONITOR).
+    pub fn may_linger(&self) -> bool {
         let unsent = self.unsent();
+        let bytes = if self.session.info.has_flag(flag::MONITOR) {
+            super::linger::MONITOR_BYTES
+        } else {
+            super::linger::BYTES
+        };
         self.session.resp.subscribed()
             && !(self.readable || self.hangup || self.peer_closed || self.closing)
             && !self.held
@@ -412,6 +427,23 @@ impl Connection {
         self.session.memcache.pinned.get_mut().clear(&ctx.store);
         self.closing = true;
         self.readable = false;
+    }
+
+    /// The worker's once-a-second sweep of a connection over its soft limit (Redis's
+    /// clientsCron): kills it once it has stayed over for the class's seconds, traffic or
+    /// not.
+    pub fn sweep_soft_limit(&mut self, ctx: &Context) -> SoftLimit {
+        if self.soft_since.is_none() || self.closing {
+            return SoftLimit::Under;
+        }
+        self.check_output(ctx);
+        if self.closing {
+            SoftLimit::Killed
+        } else if self.soft_since.is_some() {
+            SoftLimit::Over
+        } else {
+            SoftLimit::Under
+        }
     }
 
     /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
@@ -492,8 +524,12 @@ impl Connection {
         let mut used = 0;
         let trace = ctx.verbosity.load(Ordering::Relaxed);
         loop {
-            if self.unsent() >= FLUSH_AT && self.flush(ctx, stats).is_err() {
-                return Next::Close;
+            if self.unsent() >= FLUSH_AT {
+                // The limits first: a client over its hard limit gets none of its output.
+                self.check_output(ctx);
+                if !self.closing && self.flush(ctx, stats).is_err() {
+                    return Next::Close;
+                }
             }
             if self.closing {
                 return self.end_turn(ctx, stats, Next::Wait);
@@ -528,6 +564,13 @@ impl Connection {
                 if served >= budget && !(resp && used < RESP_TURN_BYTES) {
                     // Requests are left: let the worker's other connections have a turn.
                     stats::bump(&stats.conn_yields);
+                    if self.batch && !self.held {
+                        // The replies so far wait for the turn's end (or FLUSH_AT), as
+                        // Redis writes a pipeline's replies together: fewer writes, and
+                        // the output limit sees the pipeline's output before any leaves.
+                        self.unflushed = self.unsent() > 0;
+                        return Next::Yield;
+                    }
                     return self.end_turn(ctx, stats, Next::Yield);
                 }
                 let mark = self.wbuf.len();
@@ -812,12 +855,15 @@ impl Connection {
     /// Writes what it can and decides between `next` and closing.
     fn end_turn(&mut self, ctx: &Context, stats: &ThreadStats, next: Next) -> Next {
         self.unflushed = false;
+        // The limits before the write, as Redis checks them as replies are added: a client
+        // over its hard limit is closed before any of the turn's output goes out.
+        if self.unsent() > 0 {
+            self.check_output(ctx);
+        }
         if self.flush(ctx, stats).is_err() {
             return self.closed();
         }
-        if self.unsent() > 0 {
-            self.check_output(ctx);
-        } else {
+        if self.unsent() == 0 {
             self.soft_since = None;
         }
         let unsent = self.unsent() as u64;

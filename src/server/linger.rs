@@ -22,6 +22,11 @@ pub const TURNS: u32 = 8;
 /// Unsent bytes past which a subscriber is written at once.
 pub const BYTES: usize = 32 << 10;
 
+/// The same for a MONITOR connection. A worker serving pipelined GET/SET writes 20-45 KiB
+/// of MONITOR lines per turn, so at [`BYTES`] MONITOR got a `send` every turn or two;
+/// with this bound it gets one per [`TURNS`] busy turns at most.
+pub const MONITOR_BYTES: usize = 256 << 10;
+
 /// The slots of one worker's lingering connections.
 #[derive(Default)]
 pub struct Linger {

@@ -339,7 +339,11 @@ impl Server {
                 ports.change(rebind::Kind::Tls, v.parse().unwrap_or(0))
             });
         }
-        let gather = Arc::new(Gather::new(ctx.settings.worker_gather, ctx.threads.len()));
+        let gather = Arc::new(Gather::new(
+            ctx.settings.worker_gather,
+            ctx.threads.len(),
+            ctx.settings.worker_trial,
+        ));
         ctx.server
             .workers_active
             .store(gather.active() as u64, Ordering::Relaxed);

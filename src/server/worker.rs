@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::connection::{Connection, Next, IDLE_RELEASE_SECS};
+use super::connection::{Connection, Next, SoftLimit, IDLE_RELEASE_SECS};
 use super::gather::{Gather, Mode, Peer};
-use super::linger::{self, Linger};
+use super::linger::Linger;
 use super::nest::{self, Conns, Poller};
 use super::stream::Stream;
 use super::trace;
@@ -82,6 +82,8 @@ pub struct Worker {
     unflushed: Vec<usize>,
     /// Subscribers whose messages wait for a quieter turn ([`super::linger`]), and scratch.
     linger: Linger,
+    /// Some connection is over its soft output limit (see `sweep_soft_limits`).
+    soft_over: bool,
     lingered: Vec<usize>,
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
@@ -131,6 +133,7 @@ impl Worker {
                 touched: Vec::new(),
                 unflushed: Vec::new(),
                 linger: Linger::default(),
+                soft_over: false,
                 lingered: Vec::new(),
                 timers: BinaryHeap::new(),
                 gather: gather.clone(),
@@ -185,6 +188,11 @@ impl Worker {
             };
             if let Some(Reverse((at, _, _))) = self.timers.peek() {
                 timeout = timeout.min(at.saturating_duration_since(Instant::now()));
+            }
+            if self.soft_over {
+                // A client over its soft output limit is closed within its seconds, traffic
+                // or not: the per-second sweep must not wait for a second of poll.
+                timeout = timeout.min(Duration::from_millis(100));
             }
             if crate::persist::group::waiting() {
                 // The fsync thread wakes this worker; the timeout is a fallback.
@@ -261,6 +269,7 @@ impl Worker {
                     self.close_stalled(now, u32::try_from(stall).unwrap_or(u32::MAX));
                 }
                 self.release_idle(now);
+                self.sweep_soft_limits();
                 if self.gather.moves() && self.finish_by.is_none() {
                     // Connections that could not move when asked may be plain by now.
                     self.place_connections(true);
@@ -578,7 +587,7 @@ impl Worker {
                 if let Some(conn) = self.conns.get_mut(slot) {
                     if conn.touched {
                         conn.touched = false;
-                        if conn.may_linger(linger::BYTES) {
+                        if conn.may_linger() {
                             if !conn.lingering {
                                 conn.lingering = true;
                                 self.linger.hold(slot);
@@ -781,6 +790,24 @@ impl Worker {
                 }
             }
             self.close_for(Token(key), "idle_timeout");
+        }
+    }
+
+    /// Closes the connections that stayed over their soft output limit for its seconds
+    /// (Redis's clientsCron), and notes whether any is still over it.
+    fn sweep_soft_limits(&mut self) {
+        let mut over = false;
+        let mut expired = Vec::new();
+        for (key, conn) in self.conns.iter_mut() {
+            match conn.sweep_soft_limit(&self.ctx) {
+                SoftLimit::Under => {}
+                SoftLimit::Over => over = true,
+                SoftLimit::Killed => expired.push(key),
+            }
+        }
+        self.soft_over = over;
+        for key in expired {
+            self.close(Token(key));
         }
     }
 

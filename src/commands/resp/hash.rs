@@ -279,45 +279,70 @@ fn parse_i64_strict(v: &[u8]) -> Option<i64> {
 /// memory is gone); slabd answers an error instead of a reply larger than this.
 const RANDOM_REPLY_BYTES: usize = 512 << 20;
 
+/// How large a reply of random picks may grow ([`random_reply_budget`]).
+#[derive(Clone, Copy)]
+pub(super) struct RandomBudget {
+    bytes: usize,
+    /// `bytes` is the client's own hard output limit: a reply past it stops there and the
+    /// client is closed before any of it is sent (the connection's limit check), as Redis
+    /// stops such a command mid-run. Otherwise (no limit, or a script's call, whose
+    /// replies no limit applies to) the reply is replaced by an error.
+    closes: bool,
+}
+
 /// The largest reply of random picks: the normal class's hard output limit, if any.
-pub(super) fn random_reply_budget(call: &Call<'_>) -> usize {
+pub(super) fn random_reply_budget(call: &Call<'_>) -> RandomBudget {
     let hard = call.ctx.hub.limits.get(OutputClass::Normal).hard;
+    // Handlers run at depth 1, inside EXEC at 2; a script's calls deeper, into its buffer.
+    let to_client = call.depth <= 2;
     match usize::try_from(hard) {
-        Ok(h) if h > 0 => h,
-        _ => RANDOM_REPLY_BYTES,
+        Ok(h) if h > 0 => RandomBudget {
+            bytes: h,
+            closes: to_client,
+        },
+        _ => RandomBudget {
+            bytes: RANDOM_REPLY_BYTES,
+            closes: false,
+        },
     }
 }
 
 /// Writes `n` random picks with repetition as an array (`per_pick` reply elements each),
-/// each by `pick`, unless the reply would pass `budget` bytes: then nothing but the error.
+/// each by `pick`, unless the reply would pass the budget: then nothing but the error, or
+/// (`closes`) the picks up to it, for the output limit to close the client.
 pub(super) fn reply_random_picks(
     w: &mut Writer<'_>,
     n: u64,
     per_pick: usize,
-    budget: usize,
+    budget: RandomBudget,
     mut pick: impl FnMut(&mut Writer<'_>),
 ) {
+    let bytes = budget.bytes;
     // The smallest reply element is an empty bulk string, `$0\r\n\r\n`.
     let fits = usize::try_from(n)
         .ok()
         .and_then(|n| n.checked_mul(6 * per_pick))
-        .is_some_and(|least| least <= budget);
+        .is_some_and(|least| least <= bytes);
     let start = w.out.len();
-    if fits {
-        w.array(n as usize * per_pick);
+    if fits || budget.closes {
+        w.array(
+            usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(per_pick),
+        );
         for _ in 0..n {
             pick(w);
-            if w.out.len() - start > budget {
+            if w.out.len() - start > bytes {
                 break;
             }
         }
-        if w.out.len() - start <= budget {
+        if w.out.len() - start <= bytes || budget.closes {
             return;
         }
         w.out.truncate(start);
     }
     w.error_fmt(format_args!(
-        "ERR count is out of range: the reply would be larger than {budget} bytes"
+        "ERR count is out of range: the reply would be larger than {bytes} bytes"
     ));
 }
 

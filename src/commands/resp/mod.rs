@@ -510,7 +510,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         .wanted(crate::hub::monitor::stream::MONITOR);
     // Scripts (skip_monitor) are shown before they run, so that the commands they call
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
-    let before = monitored && spec.flags.contains(&"skip_monitor");
+    let before = monitored && spec.has(registry::flag::SKIP_MONITOR);
     if before && call.wait.is_none() {
         monitor::feed(call, spec, args, super::timing::wall_now_us());
     }

@@ -44,7 +44,7 @@ pub(super) fn stop(ctx: &Context, who: Target) {
 /// Writes the command that just ran, started at `wall_us` (µs since the Unix epoch), into
 /// its worker's MONITOR batch.
 pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>, wall_us: u64) {
-    if spec.flags.contains(&"admin") {
+    if spec.has(super::registry::flag::ADMIN) {
         return;
     }
     let arg = |i| args.get(i);

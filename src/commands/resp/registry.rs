@@ -79,6 +79,10 @@ pub(super) mod flag {
     pub(crate) const NOSCRIPT: u8 = 2;
     pub(crate) const MAY_REPLICATE: u8 = 4;
     pub(crate) const NO_MULTI: u8 = 8;
+    /// Not shown to MONITOR (tested per command while one is connected).
+    pub(crate) const ADMIN: u8 = 16;
+    /// Shown to MONITOR before it runs (scripts).
+    pub(crate) const SKIP_MONITOR: u8 = 32;
 
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -108,6 +112,10 @@ pub(super) mod flag {
                 out |= MAY_REPLICATE;
             } else if same(flags[i], "no_multi") {
                 out |= NO_MULTI;
+            } else if same(flags[i], "admin") {
+                out |= ADMIN;
+            } else if same(flags[i], "skip_monitor") {
+                out |= SKIP_MONITOR;
             }
             i += 1;
         }
@@ -270,6 +278,8 @@ mod tests {
                 (flag::NOSCRIPT, "noscript"),
                 (flag::MAY_REPLICATE, "may_replicate"),
                 (flag::NO_MULTI, "no_multi"),
+                (flag::ADMIN, "admin"),
+                (flag::SKIP_MONITOR, "skip_monitor"),
             ] {
                 assert_eq!(spec.has(bit), spec.flags.contains(&name), "{}", spec.name);
             }
@@ -279,6 +289,8 @@ mod tests {
         assert!(r.lookup(b"eval").unwrap().has(flag::NOSCRIPT));
         assert!(r.lookup(b"publish").unwrap().has(flag::MAY_REPLICATE));
         assert!(r.lookup(b"save").unwrap().has(flag::NO_MULTI));
+        assert!(r.lookup(b"monitor").unwrap().has(flag::ADMIN));
+        assert!(r.lookup(b"eval").unwrap().has(flag::SKIP_MONITOR));
     }
 
     #[test]

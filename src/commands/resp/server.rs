@@ -425,15 +425,20 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
             .and_then(|()| {
                 // Redis's latest_fork_usec (here: every stripe locked at a save's start)
                 // and migrate_cached_sockets; slabd's own: workers taking connections,
-                // connections moved (server::gather).
+                // connections moved, trials (server::gather).
                 let (pause_us, saves) = ctx.store.snapshot_pause();
                 write!(
                     s,
                     "latest_fork_usec:{pause_us}\r\ntotal_forks:{saves}\r\n\
-                     migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n",
+                     migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
+                     worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n",
                     super::migrate::cached_sockets(),
                     server.workers_active,
-                    server.worker_moves
+                    server.worker_moves,
+                    server.worker_trials,
+                    server.worker_trials_kept,
+                    server.worker_trial_spread_rate,
+                    server.worker_trial_back_rate
                 )
             })
         }
