@@ -26,6 +26,7 @@ mod connection;
 mod copy;
 mod debug_protocol;
 mod debugctl;
+mod digest;
 mod dump;
 mod functions;
 pub(crate) mod glob;

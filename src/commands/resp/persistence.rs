@@ -137,7 +137,7 @@ fn debug(call: &mut Call<'_>, args: Args<'_>) {
     if args.get(1).eq_ignore_ascii_case(b"protocol") && args.len() == 3 {
         return super::debug_protocol::protocol(call, args.get(2));
     }
-    if super::debugctl::run(call, args) {
+    if super::debugctl::run(call, args) || super::digest::run(call, args) {
         return;
     }
     if args.get(1).eq_ignore_ascii_case(b"loadaof") && args.len() == 2 {
