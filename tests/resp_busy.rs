@@ -97,6 +97,30 @@ fn a_client_connecting_while_the_only_worker_is_busy_can_kill_the_script() {
     admin.check(&["PING"], "+PONG\r\n");
 }
 
+/// A client accepted while the worker was blocked, whose hand-over wake-up the worker
+/// takes in the same batch of events as the script's request but after it: the busy
+/// script's rounds still admit it (they used to look for new clients only on a wake-up of
+/// their own, and this one waited for the script's end: a 10 s timeout here).
+#[test]
+fn a_client_handed_over_in_the_batch_that_starts_the_script_gets_busy() {
+    let (d, mut admin) = one_worker();
+    let mut runner = d.connect_resp();
+    runner.check(&["PING"], "+PONG\r\n");
+    // The only worker sleeps; the script's request, then a new client, arrive meanwhile.
+    admin.send(&encode(&[b"DEBUG", b"SLEEP", b"0.5"]));
+    std::thread::sleep(Duration::from_millis(150));
+    runner.send(&encode(&[b"EVAL", b"while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(100));
+    let mut late = d.connect_resp();
+    late.send(&encode(&[b"GET", b"k"]));
+    assert_eq!(admin.reply(), b"+OK\r\n");
+    assert_eq!(String::from_utf8(late.reply()).unwrap(), BUSY_SCRIPT);
+    late.check(&["SCRIPT", "KILL"], "+OK\r\n");
+    let killed = String::from_utf8(runner.reply()).unwrap();
+    assert!(killed.starts_with("-ERR Script killed"), "{killed:?}");
+    late.check(&["PING"], "+PONG\r\n");
+}
+
 #[test]
 fn a_script_that_wrote_is_unkillable_from_its_own_worker_and_ends_on_its_own() {
     let (d, mut other) = one_worker();

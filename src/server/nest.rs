@@ -296,6 +296,10 @@ impl Nest {
             }
         }
         self.poll();
+        // Handed-over connections are looked for every round, not only on a wake-up: the
+        // worker may have taken the wake-up already, in the same batch of events as the
+        // request that started the script but after it, and no other will come.
+        self.take_handoffs();
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable();
         pending.dedup();
@@ -336,17 +340,15 @@ impl Nest {
         }
     }
 
-    /// Takes the worker's readiness events without waiting: marks the connections, accepts
-    /// the ones handed over, queues each for this round.
+    /// Takes the worker's readiness events without waiting: marks the connections and
+    /// queues each for this round (handed-over ones are taken by [`Nest::take_handoffs`]).
     fn poll(&mut self) {
         if !self.poller.try_poll(&mut self.events) {
             return;
         }
-        let mut handoffs = false;
         for event in self.events.iter() {
             let token = event.token();
             if token == worker::WAKER {
-                handoffs = true;
                 continue;
             }
             // The running connection is not in the table: its serve, still in progress,
@@ -361,9 +363,6 @@ impl Nest {
                 conn.hangup = true;
             }
             self.pending.push(token.0);
-        }
-        if handoffs {
-            self.take_handoffs();
         }
     }
 
