@@ -13,6 +13,7 @@
 //! its value's digest. `mix(d, x)` is `d = SHA-1(d xor SHA-1(x))`. Empty: 40 zeros, as Redis.
 
 use super::Call;
+use crate::collections::zset::format_score;
 use crate::persist::typed;
 use crate::persist::value::Value;
 use crate::protocol::resp::Args;
@@ -99,10 +100,13 @@ fn value_into(d: &mut Digest, cur: &Current<'_>) -> Option<()> {
             }
         }
         Value::ZSet(entries) => {
+            let mut text = Vec::with_capacity(32);
             for (m, score) in entries {
                 let mut e = [0u8; 20];
                 mix(&mut e, m);
-                mix(&mut e, g17(*score).as_bytes());
+                text.clear();
+                format_score(*score, &mut text);
+                mix(&mut e, &text);
                 xor(d, &sha1(&e));
             }
         }
@@ -129,41 +133,16 @@ fn hex(d: &Digest) -> Vec<u8> {
         .collect()
 }
 
-/// C's `printf("%.17g", x)`.
-fn g17(x: f64) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    // 17 significant digits: d.dddddddddddddddde±x, then %g's choice and trimming.
-    let sci = format!("{x:.16e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("exponent");
-    let trim = |s: String| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    if !(-4..17).contains(&exp) {
-        let m = trim(mantissa.to_string());
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (16 - exp).max(0) as usize;
-        trim(format!("{x:.decimals$}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The score text the digest mixes in (the sorted sets' own `%.17g` formatter).
+    fn g17(x: f64) -> String {
+        let mut out = Vec::new();
+        format_score(x, &mut out);
+        String::from_utf8(out).unwrap()
+    }
 
     #[test]
     fn scores_print_as_c_prints_them() {
