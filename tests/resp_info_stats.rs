@@ -221,6 +221,49 @@ fn errors_inside_exec_count_for_their_command() {
 }
 
 #[test]
+fn a_scripts_own_error_code_is_counted_by_name_in_byte_order() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let reply = |code: &str| {
+        let script = format!("return redis.error_reply('{code} custom msg')");
+        ["EVAL".to_string(), script, "0".to_string()]
+    };
+    for code in ["MY_ERR_CODE", "A_CODE", "MY_ERR_CODE"] {
+        let args = reply(code);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.check(&args, &format!("-{code} custom msg\r\n"));
+    }
+    // Redis 7.0.15 answers an empty error_reply with "ERR " (code, space, empty message).
+    c.check(&["EVAL", "return redis.error_reply('')", "0"], "-ERR \r\n");
+    c.check(
+        &["INCR", "nokey", "x"],
+        "-ERR wrong number of arguments for 'incr' command\r\n",
+    );
+    let errors = c.cmd(&["INFO", "errorstats"]);
+    let lines: Vec<&str> = errors
+        .lines()
+        .filter(|l| l.starts_with("errorstat_"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "errorstat_A_CODE:count=1",
+            "errorstat_ERR:count=2",
+            "errorstat_MY_ERR_CODE:count=2"
+        ],
+        "{errors}"
+    );
+    let total = c.cmd(&["INFO", "stats"]);
+    assert_eq!(field(&total, "total_error_replies").as_deref(), Some("5"));
+    c.check(&["CONFIG", "RESETSTAT"], "+OK\r\n");
+    let errors = c.cmd(&["INFO", "errorstats"]);
+    assert!(
+        field(&errors, "errorstat_MY_ERR_CODE").is_none(),
+        "{errors}"
+    );
+}
+
+#[test]
 fn redis_py_parses_the_new_sections() {
     if std::process::Command::new("python3")
         .args(["-c", "import redis"])

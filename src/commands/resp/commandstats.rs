@@ -3,11 +3,15 @@
 //!
 //! Each worker owns one [`WorkerCommandStats`] (a fixed array indexed by the command's place
 //! in the command [`registry`]), writes it with relaxed load+store like [`crate::stats`], and INFO sums
-//! all workers. Error codes are a fixed table of the prefixes slabd replies with, so that
-//! counting an error never allocates or locks.
+//! all workers. The error codes slabd replies with are a fixed table, so that counting one
+//! never allocates or locks; any other code (a script's `redis.error_reply("MY_CODE ...")`)
+//! goes to a short per-worker list behind an uncontended lock, as Redis 7.0 counts every
+//! code it sees.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
 
 use super::registry::registry;
 use crate::stats;
@@ -15,8 +19,7 @@ use crate::stats;
 /// Room for the command table; a unit test checks that the command table fits.
 pub(super) const COMMAND_SLOTS: usize = 640;
 
-/// Error codes (the reply's first word) counted in `INFO errorstats`. A reply whose first
-/// word is not here counts as `ERR`, the code Redis gives errors without one.
+/// Error codes (the reply's first word) counted without a lock in `INFO errorstats`.
 const ERROR_CODES: &[&str] = &[
     "ERR",
     "WRONGTYPE",
@@ -54,6 +57,22 @@ struct CommandCounters {
 pub struct WorkerCommandStats {
     commands: [CommandCounters; COMMAND_SLOTS],
     errors: [AtomicU64; ERROR_CODES.len()],
+    /// Codes not in [`ERROR_CODES`], at most [`OTHER_CODES`] of them.
+    others: Mutex<Vec<(Box<[u8]>, u64)>>,
+}
+
+/// How many codes outside [`ERROR_CODES`] a worker counts by name; later new ones count as
+/// `ERR` (Redis 7.0 keeps every code: a script could make that grow without end).
+const OTHER_CODES: usize = 128;
+
+/// Redis's error code of an error reply from its leading `-`: the text before the first
+/// space within its first 32 bytes, else `ERR` (networking.c, afterErrorReply).
+fn error_code(reply: &[u8]) -> &[u8] {
+    let head = &reply[..reply.len().min(32)];
+    match head.iter().position(|&c| c == b' ') {
+        Some(space) if reply.first() == Some(&b'-') && space > 0 => &reply[1..space],
+        _ => b"ERR",
+    }
 }
 
 impl Default for WorkerCommandStats {
@@ -61,6 +80,7 @@ impl Default for WorkerCommandStats {
         WorkerCommandStats {
             commands: std::array::from_fn(|_| CommandCounters::default()),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            others: Mutex::new(Vec::new()),
         }
     }
 }
@@ -86,17 +106,19 @@ impl WorkerCommandStats {
 
     /// An error reply was sent; `reply` is the reply from its leading `-`.
     pub(super) fn error(&self, reply: &[u8]) {
-        let text = reply.get(1..).unwrap_or_default();
-        let code_len = text
-            .iter()
-            .position(|&c| c == b' ' || c == b'\r')
-            .unwrap_or(text.len());
-        let code = &text[..code_len];
-        let slot = ERROR_CODES
-            .iter()
-            .position(|c| c.as_bytes() == code)
-            .unwrap_or(0);
-        stats::bump(&self.errors[slot]);
+        let code = error_code(reply);
+        if let Some(slot) = ERROR_CODES.iter().position(|c| c.as_bytes() == code) {
+            stats::bump(&self.errors[slot]);
+            return;
+        }
+        let mut others = self.others.lock();
+        if let Some(entry) = others.iter_mut().find(|(c, _)| &c[..] == code) {
+            entry.1 += 1;
+        } else if others.len() < OTHER_CODES {
+            others.push((code.into(), 1));
+        } else {
+            stats::bump(&self.errors[0]);
+        }
     }
 
     fn reset(&self) {
@@ -108,6 +130,7 @@ impl WorkerCommandStats {
         for e in &self.errors {
             e.store(0, Ordering::Relaxed);
         }
+        self.others.lock().clear();
     }
 }
 
@@ -146,9 +169,28 @@ impl CommandStats {
 
     /// All error replies (`total_error_replies`).
     pub(super) fn total_errors(&self) -> u64 {
-        (0..ERROR_CODES.len())
-            .map(|i| self.sum(|w| &w.errors[i]))
-            .sum()
+        self.error_counts().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Every code replied at least once and its count over all workers, in byte order
+    /// (Redis keeps them in a radix tree and lists them so).
+    fn error_counts(&self) -> Vec<(Vec<u8>, u64)> {
+        let mut counts: Vec<(Vec<u8>, u64)> = ERROR_CODES
+            .iter()
+            .enumerate()
+            .map(|(i, code)| (code.as_bytes().to_vec(), self.sum(|w| &w.errors[i])))
+            .collect();
+        for w in &self.workers {
+            for (code, n) in w.others.lock().iter() {
+                match counts.iter_mut().find(|(c, _)| c[..] == code[..]) {
+                    Some(entry) => entry.1 += n,
+                    None => counts.push((code.to_vec(), *n)),
+                }
+            }
+        }
+        counts.retain(|(_, n)| *n > 0);
+        counts.sort();
+        counts
     }
 
     /// The `# Commandstats` lines: every command called, refused or failed at least once.
@@ -177,11 +219,10 @@ impl CommandStats {
 
     /// The `# Errorstats` lines: every error code replied at least once.
     pub(super) fn write_errorstats(&self, s: &mut Vec<u8>) {
-        for (i, code) in ERROR_CODES.iter().enumerate() {
-            let count = self.sum(|w| &w.errors[i]);
-            if count > 0 {
-                let _ = write!(s, "errorstat_{code}:count={count}\r\n");
-            }
+        for (code, count) in self.error_counts() {
+            s.extend_from_slice(b"errorstat_");
+            s.extend_from_slice(&code);
+            let _ = write!(s, ":count={count}\r\n");
         }
     }
 }
@@ -233,15 +274,45 @@ mod tests {
             .error(b"-WRONGTYPE Operation against a key\r\n");
         st.worker(1).error(b"-ERR x\r\n");
         st.worker(1).error(b"-NEWCODE y\r\n");
+        st.worker(0).error(b"-NEWCODE z\r\n");
+        st.worker(0).error(b"-ABC\r\n");
         let mut s = Vec::new();
         st.write_errorstats(&mut s);
         assert_eq!(
             String::from_utf8(s).unwrap(),
-            "errorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n"
+            "errorstat_ERR:count=3\r\nerrorstat_NEWCODE:count=2\r\n\
+             errorstat_WRONGTYPE:count=1\r\n"
         );
-        assert_eq!(st.total_errors(), 4);
+        assert_eq!(st.total_errors(), 6);
         st.reset();
         assert_eq!(st.total_errors(), 0);
+        let mut s = Vec::new();
+        st.write_errorstats(&mut s);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn the_code_is_the_first_word_within_32_bytes_as_redis_reads_it() {
+        assert_eq!(error_code(b"-MY_ERR_CODE custom msg\r\n"), b"MY_ERR_CODE");
+        assert_eq!(error_code(b"-NOSPACE\r\n"), b"ERR");
+        assert_eq!(error_code(b"- leading space\r\n"), b"");
+        let long = b"-AVERYLONGERRORCODEOFTHIRTYTWOBYTES x\r\n";
+        assert_eq!(error_code(long), b"ERR");
+        assert_eq!(error_code(b"+OK\r\n"), b"ERR");
+    }
+
+    #[test]
+    fn new_codes_past_the_limit_count_as_err() {
+        let st = CommandStats::new(1);
+        for i in 0..OTHER_CODES + 5 {
+            st.worker(0).error(format!("-C{i} x\r\n").as_bytes());
+        }
+        let mut s = Vec::new();
+        st.write_errorstats(&mut s);
+        let text = String::from_utf8(s).unwrap();
+        assert_eq!(text.lines().count(), OTHER_CODES + 1);
+        assert!(text.contains("errorstat_ERR:count=5\r\n"));
+        assert_eq!(st.total_errors(), OTHER_CODES as u64 + 5);
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub fn wait_ended(ctx: &Context, session: &Session, failed: bool) {
         stats.ran(i, 0, failed);
     }
     if failed {
-        stats.error(b"-UNBLOCKED");
+        stats.error(b"-UNBLOCKED client unblocked via CLIENT UNBLOCK");
     }
 }
 
