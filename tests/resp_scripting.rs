@@ -443,6 +443,60 @@ fn misbehaving_scripts_get_errors_and_the_server_stays_up() {
         "0",
     ]);
     assert_eq!(reply, ":3000\r\n");
+    // Ranges far past what Lua returns are refused at once (the count above once walked
+    // every index of -2 .. 2^31-1, minutes of BUSY; unit/scripting's invalid-indexes test).
+    // The ranges whose length overflows a C int wrote past the Lua stack in a release build
+    // (the server died). Replies as redis-server 7.0.15's.
+    for range in [
+        "-2, 2147483647",
+        "0, 2147483647",
+        "-2147483648, -2",
+        "1, 8000",
+        "1, 1e10",
+        "-1e10, 5",
+    ] {
+        let script = format!("return {{unpack({{1,2,3}}, {range})}}");
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert!(
+            reply.contains("too many results to unpack"),
+            "{range}: {reply:?}"
+        );
+    }
+    let reply = c.cmd(&["EVAL", "return {unpack({1,2,3}, -1, 5)}", "0"]);
+    assert_eq!(
+        reply, "*0\r\n",
+        "a nil first value ends the reply, as in Redis"
+    );
+    for (range, want) in [
+        ("1, 0/0", "*0\r\n"),
+        ("'1', '3'", "*3\r\n:1\r\n:2\r\n:3\r\n"),
+        ("1, 7990", "*3\r\n:1\r\n:2\r\n:3\r\n"),
+        ("2.9", "*2\r\n:2\r\n:3\r\n"),
+    ] {
+        let script = format!("return {{unpack({{1,2,3}}, {range})}}");
+        assert_eq!(c.cmd(&["EVAL", &script, "0"]), want, "{range}");
+    }
+    for (args, want) in [
+        (
+            "{1,2,3}, 'x'",
+            "bad argument #2 to 'unpack' (number expected, got string)",
+        ),
+        (
+            "{1,2,3}, 1, {}",
+            "bad argument #3 to 'unpack' (number expected, got table)",
+        ),
+        (
+            "nil",
+            "bad argument #1 to 'unpack' (table expected, got nil)",
+        ),
+    ] {
+        let script = format!("return {{unpack({args})}}");
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert!(
+            reply.starts_with(&format!("-ERR user_script:1: {want} script: ")),
+            "{reply:?}"
+        );
+    }
     // More cached scripts than that stack has slots.
     let mut batch = Vec::new();
     for i in 0..9000 {

@@ -136,26 +136,49 @@ end)
 rawset(G, "load", nil)
 -- Arguments and results crossing into Rust hold slots of mlua's bounded reference stack;
 -- `unpack` of a huge table would exhaust it in the `redis.call` it feeds.
-local raw_unpack, results_max = unpack, helpers.results_max
+-- The range is checked here, in doubles, before the real `unpack` sees it: Lua 5.1's own
+-- check (`n = e - i + 1; if (n <= 0 ...)`) overflows a C int, which a compiler may assume
+-- never happens, and a range such as -2 .. 2^31-1 then wrote past the Lua stack (the server
+-- died). Redis patched the same lines in its Lua copy; a range of LUAI_MAXCSTACK (8,000)
+-- values or more is refused with Lua's message, a shorter one goes on to the real check.
+local raw_unpack, results_max, stack_max = unpack, helpers.results_max, 8000
+local tonumber, floor, ceil, huge = tonumber, math.floor, math.ceil, math.huge
+-- luaL_checkint's conversion on x86-64: truncated to 64 bits, then the low 32 kept.
+local function c_int(x)
+  if x ~= x or x >= 2^63 or x < -2^63 then return 0 end
+  x = x >= 0 and floor(x) or ceil(x)
+  if x >= 2^53 or x <= -2^53 then return 0 end
+  return (x + 2^31) % 2^32 - 2^31
+end
+-- Lua's argument error, raised where the script called `unpack` (as the C function's is).
+local function bad_argument(n, want, got)
+  error("bad argument #" .. n .. " to 'unpack' (" .. want .. " expected, got " .. type(got) .. ")", 3)
+end
 rawset(G, "unpack", function(...)
   local t, i, j = ...
-  if type(t) == "table" then
-    local first, last = i or 1, j or #t
-    if type(first) == "number" and type(last) == "number" and last - first >= results_max then
-      -- Numbers and booleans cross as plain values; only the others hold slots.
-      local held = 0
-      for k = first, last do
-        local kind = type(rawget(t, k))
-        if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
-          held = held + 1
-          if held > results_max then error("too many results to unpack", 2) end
-        end
+  if type(t) ~= "table" then bad_argument(1, "table", t) end
+  local first = i == nil and 1 or tonumber(i)
+  local last = j == nil and #t or tonumber(j)
+  if not first then bad_argument(2, "number", i) end
+  if not last then bad_argument(3, "number", j) end
+  first, last = c_int(first), c_int(last)
+  if first > last then return end
+  local n = last - first + 1
+  if n >= stack_max then error("too many results to unpack", 2) end
+  if n > results_max then
+    -- Numbers and booleans cross as plain values; only the others hold slots.
+    local held = 0
+    for k = first, last do
+      local kind = type(rawget(t, k))
+      if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
+        held = held + 1
+        if held > results_max then error("too many results to unpack", 2) end
       end
     end
   end
-  -- The same arguments, not padded with nils: Lua checks its C stack against the
-  -- arguments plus the results.
-  return raw_unpack(...)
+  -- Three arguments, as the caller's: Lua checks its C stack against the arguments plus
+  -- the results.
+  return raw_unpack(t, first, last)
 end)
 local pcall = pcall
 rawset(G, "pcall", function(f, ...)
