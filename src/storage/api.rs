@@ -324,6 +324,8 @@ pub struct StoreStats {
     pub slabs_moved: u64,
     /// Items moved within their class so that a page could return to the global pool.
     pub slab_reassign_rescues: u64,
+    pub slab_reassign_chunk_rescues: u64,
+    pub slab_reassign_evictions_nomem: u64,
     /// Pages in the global pool (freed by classes, waiting for any class).
     pub slab_global_page_pool: u64,
     /// Pages handed past `-m`, each a class's first (memcached allows that so that a small

@@ -221,6 +221,19 @@ impl<'a> Item<'a> {
     pub fn tail_head(&self) -> u64 {
         self.meta()
     }
+    /// Points a tail at its head's new chunk (a page move rescued the head).
+    pub fn set_tail_head(&self, head: ChunkId) {
+        self.meta_cell().store(u64::from(head), Ordering::Relaxed);
+    }
+    /// A chained item's first tail.
+    pub fn first_tail(&self) -> ChunkId {
+        self.chain_info().1
+    }
+    /// Points a chained item at a new first tail (a page move rescued it).
+    pub fn set_first_tail(&self, tail: ChunkId) {
+        let (total, _) = self.chain_info();
+        self.write_chain_info(total, tail);
+    }
     /// The CAS clients see: the chosen one if any, else the sequence.
     pub fn cas(&self) -> u64 {
         let meta = self.meta();

@@ -47,6 +47,10 @@ pub struct Counters {
     /// Items moved to another chunk of their class to free a page (memcached's
     /// `slab_reassign_rescues`).
     pub rescues: AtomicU64,
+    /// Tails of chained items moved so (`slab_reassign_chunk_rescues`).
+    pub chunk_rescues: AtomicU64,
+    /// Items a page move evicted for want of a free chunk (`slab_reassign_evictions_nomem`).
+    pub evictions_nomem: AtomicU64,
     pub crawler_items_checked: AtomicU64,
     /// Heap bytes charged for objects (`typed.rs`).
     pub object_bytes: AtomicU64,

@@ -20,9 +20,21 @@ use std::sync::atomic::Ordering;
 /// Times a page move retries items whose stripe was busy.
 const MOVE_RETRIES: usize = 3;
 
+/// What became of a chunk a page move tried to rescue.
+enum Rescue {
+    /// Copied elsewhere in its class; the old chunk (to free) is returned.
+    Moved(ChunkId),
+    /// Its stripe was busy, it is being sent, or it changed: try again later.
+    Busy,
+    /// No free chunk outside the page: the item is evicted (memcached's evictions_nomem).
+    NoRoom,
+}
+
 impl Core {
     /// Empties one page of `class` (preferring the page under the eviction hand) and
-    /// removes it from the class. None when every page is busy or the class has none.
+    /// removes it from the class, its live items and chunks rescued to free chunks of the
+    /// class where there are some (memcached's page mover does the same), evicted where
+    /// there are none. None when every page is busy or the class has none.
     /// Chunks of other classes that the page's items held (tails, heads) are pushed to
     /// `elsewhere`, for the caller to free once it released this class's lock.
     fn take_page(
@@ -43,7 +55,7 @@ impl Core {
         for k in 0..pages {
             let idx = (start + k) % pages;
             if let Some(page) =
-                self.empty_page(class, st, idx, elsewhere, false, held.as_deref_mut())
+                self.empty_page(class, st, idx, elsewhere, true, held.as_deref_mut())
             {
                 return Some(page);
             }
@@ -110,9 +122,24 @@ impl Core {
                     continue;
                 };
                 let bits = it.bits();
-                let plain = it.chunk == chunk.chunk && !it.is_chained();
-                if rescue && plain && self.rescue_item(class, st, it, lo..hi) {
-                    continue;
+                if rescue {
+                    let held_stripe = held.as_ref().map(|h| h.stripe);
+                    match self.rescue(class, st, it, chunk.chunk, lo..hi, held_stripe) {
+                        Rescue::Moved(old) => {
+                            released.push(old);
+                            continue;
+                        }
+                        Rescue::Busy => {
+                            busy = true;
+                            continue;
+                        }
+                        // As memcached's evictions_nomem: no free chunk to move it to.
+                        Rescue::NoRoom => {
+                            self.counters
+                                .evictions_nomem
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 }
                 if !self.unlink_victim(it, held.as_deref_mut()) {
                     busy = true;
@@ -179,43 +206,77 @@ impl Core {
         Some(page)
     }
 
-    /// Moves a linked plain item to a free chunk of its class outside `page` (chunk ids),
-    /// under its stripe lock (`try_lock`) and this class's lock, which every reader of its
-    /// bytes holds one of. False when there is no such chunk or the stripe is busy.
-    fn rescue_item(
+    /// Moves the chunk `chunk` of the linked item `it` (its head, or one of its tails) to a
+    /// free chunk of this class outside `page` (chunk ids), as memcached's page mover rescues
+    /// items and chunks. Runs under the item's stripe lock (`try_lock`) and this class's
+    /// lock; a pinned item (being sent without the lock) is not moved. The old chunk is
+    /// returned for the free list.
+    fn rescue(
         &self,
         class: &SlabClass,
         st: &mut ClassState,
         it: Item<'_>,
+        chunk: ChunkId,
         page: std::ops::Range<ChunkId>,
-    ) -> bool {
+        held_stripe: Option<usize>,
+    ) -> Rescue {
         let Some(pos) = st.free.iter().rposition(|c| !page.contains(c)) else {
-            return false;
+            return Rescue::NoRoom;
         };
         let db = it.db();
         let key_hash = self.index.key_hash(it.key());
         let si = self.index.stripe_of(key_hash);
+        if held_stripe == Some(si) {
+            // The allocation moving this page holds the item's stripe: evicted as before.
+            return Rescue::NoRoom;
+        }
         let Some(mut s) = self.index.try_lock(si) else {
-            return false;
+            return Rescue::Busy;
         };
         // A running snapshot knows saved items by chunk: it gets the stripe before one moves.
         if self.snapshot.is_active() {
             self.snapshot_visit_locked(si, &mut s);
         }
-        if self.pins.is_pinned(it.chunk) {
-            return false;
+        if it.bits() & (LINKED | TAIL) != LINKED || self.pins.is_pinned(it.chunk) {
+            return Rescue::Busy;
         }
         let new = st.free.swap_remove(pos);
-        let (from, to) = (offset_of(it.chunk), offset_of(new));
-        self.arena.write(to, self.arena.bytes(from, class.size));
-        if !s.replace(table_hash(key_hash, db), it.chunk, new) {
-            Item::new(&self.arena, new).mark_free();
-            st.free.push(new);
-            return false;
+        self.arena.write(
+            offset_of(new),
+            self.arena.bytes(offset_of(chunk), class.size),
+        );
+        if chunk == it.chunk {
+            if !s.replace(table_hash(key_hash, db), it.chunk, new) {
+                Item::new(&self.arena, new).mark_free();
+                st.free.push(new);
+                return Rescue::Busy;
+            }
+            it.for_each_tail(|t| Item::new(&self.arena, t).set_tail_head(new));
+            it.clear_bits(LINKED);
+            self.counters.rescues.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // A tail: whatever links to it (the head, or the tail before it) now links to
+            // the copy.
+            if it.first_tail() == chunk {
+                it.set_first_tail(new);
+            } else {
+                let mut before = None;
+                it.for_each_tail(|t| {
+                    if Item::new(&self.arena, t).flags() == chunk {
+                        before = Some(t);
+                    }
+                });
+                let Some(before) = before else {
+                    Item::new(&self.arena, new).mark_free();
+                    st.free.push(new);
+                    return Rescue::Busy;
+                };
+                Item::new(&self.arena, before).set_next_tail(new);
+            }
+            Item::new(&self.arena, chunk).clear_bits(TAIL);
+            self.counters.chunk_rescues.fetch_add(1, Ordering::Relaxed);
         }
-        it.clear_bits(LINKED);
-        self.counters.rescues.fetch_add(1, Ordering::Relaxed);
-        true
+        Rescue::Moved(chunk)
     }
 
     /// memcached's global page pool: a class holding two pages' worth of free chunks gives

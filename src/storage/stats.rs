@@ -53,6 +53,8 @@ impl Core {
             crawler_items_checked: self.counters.crawler_items_checked.load(Ordering::Relaxed),
             expired_keys: self.counters.expired.load(Ordering::Relaxed),
             slab_reassign_rescues: self.counters.rescues.load(Ordering::Relaxed),
+            slab_reassign_chunk_rescues: self.counters.chunk_rescues.load(Ordering::Relaxed),
+            slab_reassign_evictions_nomem: self.counters.evictions_nomem.load(Ordering::Relaxed),
             slab_global_page_pool: self.pool.spare_pages() as u64,
             pages_past_limit: self.pool.grace() as u64,
             hash_power_level: (self.index_slots().max(1)).ilog2(),
@@ -83,6 +85,8 @@ impl Core {
         self.counters.slabs_moved.store(0, Ordering::Relaxed);
         self.counters.expired.store(0, Ordering::Relaxed);
         self.counters.rescues.store(0, Ordering::Relaxed);
+        self.counters.chunk_rescues.store(0, Ordering::Relaxed);
+        self.counters.evictions_nomem.store(0, Ordering::Relaxed);
         self.counters
             .crawler_items_checked
             .store(0, Ordering::Relaxed);

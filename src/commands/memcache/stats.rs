@@ -291,12 +291,18 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     let maintainer = ctx.settings.lru_maintainer;
     if cfg.slab_reassign {
         w.num("slab_reassign_rescues", store.slab_reassign_rescues);
+        w.num(
+            "slab_reassign_chunk_rescues",
+            store.slab_reassign_chunk_rescues,
+        );
+        w.num(
+            "slab_reassign_evictions_nomem",
+            store.slab_reassign_evictions_nomem,
+        );
         // Page moves in slabd take no item references, so nothing is busy.
         zeros(
             w,
             &[
-                "slab_reassign_chunk_rescues",
-                "slab_reassign_evictions_nomem",
                 "slab_reassign_inline_reclaim",
                 "slab_reassign_busy_items",
                 "slab_reassign_busy_deletes",
