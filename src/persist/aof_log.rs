@@ -232,6 +232,15 @@ pub struct AofLog {
     /// Set to stop the rewrite in progress (`appendonly no`).
     rewrite_abort: Arc<AtomicBool>,
     pub rewrites: AtomicU64,
+    /// Rewrites that failed since the last one that succeeded (INFO
+    /// `aof_rewrites_consecutive_failures`).
+    pub rewrite_failures: AtomicU64,
+    /// Logging is on but its files are not complete yet: the rewrite that turning it on
+    /// asked for has not ended well (Redis's `AOF_WAIT_REWRITE`).
+    waiting_rewrite: AtomicBool,
+    /// Counts turning logging on or off: a rewrite completes the files only when logging
+    /// was on at its switch and has not been turned off (or on again) since.
+    on_epoch: AtomicU64,
     /// Records skipped because the value's type cannot be logged.
     pub unlogged: AtomicU64,
     /// Logical offset known to be fsynced (published for the workers' group commit).
@@ -269,6 +278,9 @@ impl Default for AofLog {
             last_rewrite_ok: AtomicBool::new(true),
             rewrite_abort: Arc::default(),
             rewrites: AtomicU64::new(0),
+            rewrite_failures: AtomicU64::new(0),
+            waiting_rewrite: AtomicBool::new(false),
+            on_epoch: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             functions: Mutex::new(()),
@@ -566,14 +578,27 @@ impl AofLog {
         };
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
-        if result.is_ok() {
+        let result = result.map(|covered| {
             self.rewrites.fetch_add(1, Ordering::Relaxed);
+            self.rewrite_failures.store(0, Ordering::Relaxed);
+            // Logging was on at the switch and has stayed on: the base holds everything
+            // before it and the new file everything after, so the files are complete.
+            if covered == Some(self.on_epoch.load(Ordering::Acquire))
+                && self.waiting_rewrite.swap(false, Ordering::AcqRel)
+            {
+                eprintln!("Background AOF rewrite finished successfully");
+            }
+        });
+        if result.is_err() {
+            self.rewrite_failures.fetch_add(1, Ordering::Relaxed);
         }
         self.rewrite_in_progress.store(false, Ordering::Release);
         result
     }
 
-    fn rewrite_inner(&self, ctx: &Context) -> std::io::Result<()> {
+    /// The rewrite's steps; `Some(epoch)` when logging was on at its switch (see
+    /// `on_epoch`).
+    fn rewrite_inner(&self, ctx: &Context) -> std::io::Result<Option<u64>> {
         let (dir, name) = names(&ctx.directives);
         std::fs::create_dir_all(&dir)?;
         // 1. The new incremental file, named in the manifest after the old ones (a crash
@@ -607,7 +632,12 @@ impl AofLog {
         };
         let mut incr = incr;
         let state = &self.state;
+        let mut covered = None;
         let mut switch = || {
+            // Every stripe is locked: no record is being appended.
+            if self.on.load(Ordering::Acquire) {
+                covered = Some(self.on_epoch.load(Ordering::Acquire));
+            }
             let mut st = state.lock();
             let tail = std::mem::take(&mut st.buf);
             let old = std::mem::replace(&mut st.file, incr.take());
@@ -672,7 +702,7 @@ impl AofLog {
         for f in old_base.iter().chain(replaced.iter()) {
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
-        Ok(())
+        Ok(covered)
     }
 
     /// Start-up with `appendonly yes`: replays the manifest's files (or creates the layout),
@@ -748,13 +778,27 @@ impl AofLog {
         self.fsync.store(policy, Ordering::Relaxed);
     }
 
-    /// Turns logging on at run time (CONFIG SET appendonly yes): layout, then base.
-    pub fn enable(&self, ctx: &Context) -> std::io::Result<()> {
+    /// Turns logging on at run time (CONFIG SET appendonly yes), as Redis's
+    /// `startAppendOnly`: records are appended from now on, and the files become complete
+    /// when a rewrite whose switch comes after this ends well (the caller starts one in the
+    /// background; until then records before its switch go nowhere, since its base holds
+    /// them). False when logging was already on.
+    pub fn begin_enable(&self, ctx: &Context) -> bool {
         if self.is_on() {
-            return Ok(());
+            return false;
         }
+        // `appendfsync` as configured: only start-up with the AOF on read it before.
+        self.fsync
+            .store(ctx.directives.int("appendfsync") as u8, Ordering::Relaxed);
+        self.waiting_rewrite.store(true, Ordering::Release);
+        self.on_epoch.fetch_add(1, Ordering::AcqRel);
         self.set_on(ctx, true);
-        self.rewrite(ctx)
+        true
+    }
+
+    /// Logging is on and waits for the rewrite that completes its files.
+    pub fn waiting_rewrite(&self) -> bool {
+        self.waiting_rewrite.load(Ordering::Acquire)
     }
 
     /// Stops or resumes logging without touching the files (DEBUG RELOAD).
@@ -769,6 +813,8 @@ impl AofLog {
             eprintln!("Killing running AOF rewrite child (slabd: the rewrite thread stops)");
             self.rewrite_abort.store(true, Ordering::Relaxed);
         }
+        self.waiting_rewrite.store(false, Ordering::Release);
+        self.on_epoch.fetch_add(1, Ordering::AcqRel);
         self.set_on(ctx, false);
         let end = self.state.lock().appended;
         self.commit(end, true);
