@@ -218,6 +218,40 @@ fn sigterm_with_save_points_saves_and_save_points_fire() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// As Redis's `prepareForShutdown`: the exit save on SIGTERM/SIGINT runs before the server
+/// stops serving, and when it fails (here `dump.rdb` is a directory, so the rename fails)
+/// the server keeps running; SHUTDOWN NOSAVE then stops it. The old code stopped serving
+/// first and exited whatever the save did.
+#[test]
+fn a_failed_exit_save_on_a_signal_keeps_the_server_up() {
+    let dir = temp_dir("exitfail");
+    let d = start(&dir, &["--save", "3600 1"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "a", "1"]), "+OK\r\n");
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe {
+        libc::kill(d.pid() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = d
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no log line about the failed exit save");
+        if line.contains("Error trying to save the DB, can't exit") {
+            break;
+        }
+    }
+    assert_eq!(cmd(&mut r, &["PING"]), "+PONG\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "b", "2"]), "+OK\r\n");
+    // The directory is gone: the next signal's save succeeds and the server exits.
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    assert!(d.terminate().success());
+    assert_eq!(entries(&dir.join("dump.rdb")).len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn flushall_with_save_points_saves_the_empty_data_set() {
     let dir = temp_dir("flushall");

@@ -725,6 +725,17 @@ pub fn save_on_exit_forced(ctx: &Context) -> bool {
     ctx.persist.save_locked(ctx, false).is_ok()
 }
 
+/// On SIGTERM or SIGINT, before the server stops serving: the exit save (when save points
+/// are configured), as Redis's `prepareForShutdown`. False when it failed: the server
+/// keeps running. After a success the exit path saves nothing more.
+pub fn save_on_signal(ctx: &Context) -> bool {
+    let ok = save_on_exit(ctx);
+    if ok {
+        ctx.persist.shutdown_handled.store(true, Ordering::Relaxed);
+    }
+    ok
+}
+
 /// At exit (SIGTERM, SIGINT or memcached `shutdown`): save when save points are configured
 /// and SHUTDOWN did not already decide. Returns false when that save failed.
 pub fn save_on_exit(ctx: &Context) -> bool {
