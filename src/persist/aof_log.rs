@@ -75,13 +75,31 @@ struct LogState {
     /// Function records appended so far, and the last one (see [`AofLog::record_functions`]).
     function_gen: u64,
     function_rec: Option<Vec<u8>>,
+    /// `aof-timestamp-enabled`: a `#TS:<unix seconds>` annotation before the first record
+    /// of each second, as Redis 7.0 writes (redis-check-aof `--truncate-to-timestamp`
+    /// cuts at them); `last_ts` is the second of the last one.
+    timestamps: bool,
+    last_ts: u64,
 }
 
 impl LogState {
-    /// Starts a record for database `db`: a SELECT when the last one named another.
-    /// Returns the length of `buf` before it (for [`LogState::appended_since`]).
+    /// Starts a record for database `db`: a timestamp annotation when one is due, a SELECT
+    /// when the last one named another. Returns the length of `buf` before it (for
+    /// [`LogState::appended_since`]).
     fn begin(&mut self, db: Option<u8>) -> usize {
         let before = self.buf.len();
+        if self.timestamps {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now > self.last_ts {
+                self.last_ts = now;
+                let mut digits = [0u8; 20];
+                self.buf.extend_from_slice(b"#TS:");
+                self.buf.extend_from_slice(num_text(now, &mut digits));
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
         if let Some(db) = db {
             if self.db != Some(db) {
                 let mut digits = [0u8; 3];
@@ -267,6 +285,8 @@ impl Default for AofLog {
                 base_size: 0,
                 function_gen: 0,
                 function_rec: None,
+                timestamps: false,
+                last_ts: 0,
             })),
             sync: Mutex::new(SyncState {
                 written: 0,
@@ -794,6 +814,13 @@ impl AofLog {
         self.on_epoch.fetch_add(1, Ordering::AcqRel);
         self.set_on(ctx, true);
         true
+    }
+
+    /// `aof-timestamp-enabled` (start-up and CONFIG SET).
+    pub fn set_timestamps(&self, on: bool) {
+        let mut st = self.state.lock();
+        st.timestamps = on;
+        st.last_ts = 0;
     }
 
     /// Logging is on and waits for the rewrite that completes its files.

@@ -670,6 +670,16 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
             super::save::KEY_SAVE_DELAY_US.store(delay(v), Ordering::Relaxed);
             Ok(())
         });
+        ctx.persist
+            .aof
+            .set_timestamps(ctx.directives.int("aof-timestamp-enabled") != 0);
+        let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("aof-timestamp-enabled", move |v| {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.persist.aof.set_timestamps(v == "yes");
+            }
+            Ok(())
+        });
         let weak = Arc::downgrade(&ctx);
         ctx.directives.on_change("appendfsync", move |_| {
             if let Some(ctx) = weak.upgrade() {
