@@ -698,3 +698,61 @@ fn debug_reload_saves_empties_and_loads() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `DEBUG POPULATE <count> [<prefix>] [<size>]` writes Redis 7.0's keys and values (the
+/// value cut or padded with zero bytes to `size`), leaves existing keys alone, answers
+/// Redis's errors, and what it wrote is saved and loaded like any key.
+#[test]
+fn debug_populate_fills_as_redis_does() {
+    let dir = temp_dir("populate");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "key:1", "mine"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["DEBUG", "POPULATE", "3"]), "+OK\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:0"], 2), "$7\r\nvalue:0\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:1"], 2), "$4\r\nmine\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:2"], 2), "$7\r\nvalue:2\r\n");
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "2", "p", "9"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cmd_lines(&mut r, &["GET", "p:1"], 2),
+        "$9\r\nvalue:1\0\0\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "1", "q", "3"]),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd_lines(&mut r, &["GET", "q:0"], 2), "$3\r\nval\r\n");
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":6\r\n");
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "-1"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "1", "k", "-5"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "9223372036854775807"]),
+        "-ERR OOM in dictTryExpand\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+    drop(r);
+    assert!(d.terminate().success());
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "6");
+    assert_eq!(
+        cmd_lines(&mut r, &["GET", "p:0"], 2),
+        "$9\r\nvalue:0\0\0\r\n"
+    );
+    drop(r);
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
