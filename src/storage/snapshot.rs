@@ -652,8 +652,10 @@ mod tests {
         let store = store_of(KEYS);
         let sink = Pauser::new(None, true);
         store.snapshot(sink.clone());
+        // At most one slice; none when the first stripe walked holds no item (the hash seed
+        // is random, so that happens in some runs).
         let n = sink.items.load(Ordering::Relaxed);
-        assert!(n > 0 && n <= WALK_SLICE, "{n} items walked");
+        assert!(n <= WALK_SLICE, "{n} items walked");
         // The store is usable and the next snapshot whole.
         let whole = Pauser::new(None, false);
         store.snapshot(whole.clone());
