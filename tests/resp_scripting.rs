@@ -506,3 +506,27 @@ fn udp_writes_do_not_land_inside_a_script() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     c.check(&["GET", "k"], "$1\r\nx\r\n");
 }
+
+/// Many small scripts leave the Lua heap near its live size (Redis 7.0's unit/scripting
+/// "EVAL does not leak in the Lua stack": `used_memory_lua` under 100 KB after 10,000).
+#[test]
+fn many_small_scripts_keep_the_lua_heap_near_its_live_size() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let script: &[u8] = b"return redis.call('incr',KEYS[1])";
+    let mut batch = Vec::new();
+    for _ in 0..10_000 {
+        batch.extend(encode(&[b"EVAL", script, b"1", b"x"]));
+    }
+    c.send(&batch);
+    for i in 1..=10_000 {
+        assert_eq!(c.reply(), format!(":{i}\r\n").as_bytes());
+    }
+    let info = c.cmd(&["INFO", "memory"]);
+    let lua: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_lua:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no used_memory_lua in {info}"));
+    assert!(lua < 100 * 1024, "used_memory_lua {lua}");
+}
