@@ -110,13 +110,16 @@ pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
     }
     // The client's own command only (`depth` 1 in its handler), not one EXEC or a script ran.
     if call.depth == 1 && matches!(name, "info" | "list" | "kill" | "pause" | "unblock") {
-        call.note_command(match name {
-            "info" => "client|info",
-            "list" => "client|list",
-            "kill" => "client|kill",
-            "pause" => "client|pause",
-            _ => "client|unblock",
-        });
+        call.note_command(
+            match name {
+                "info" => "client|info",
+                "list" => "client|list",
+                "kill" => "client|kill",
+                "pause" => "client|pause",
+                _ => "client|unblock",
+            },
+            None,
+        );
     }
     handler(call, args);
 }
