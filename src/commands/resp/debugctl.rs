@@ -1,6 +1,7 @@
 //! The DEBUG subcommands Redis's test suite uses to provoke slow commands, hold the
 //! background work still and shape lists: `DEBUG SLEEP`, `DEBUG SET-ACTIVE-EXPIRE`,
-//! `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`.
+//! `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`; and `DEBUG SEGFAULT`, which
+//! crashes the server (integration/logging checks its crash report).
 //! (DEBUG itself, with RELOAD, LOADAOF and OBJECT, is in persistence.rs; it hands these
 //! here.)
 
@@ -14,6 +15,10 @@ use crate::protocol::resp::Args;
 /// Runs `DEBUG <sub> ...` if `sub` is one of this file's; false if it is not.
 pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     let sub = args.get(1);
+    if args.len() == 2 && sub.eq_ignore_ascii_case(b"segfault") {
+        // As Redis: the server dies of SIGSEGV, with its crash report in the log.
+        crate::server::signals::crash();
+    }
     if args.len() != 3 {
         return false;
     }
