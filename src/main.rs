@@ -208,8 +208,6 @@ fn main() -> ExitCode {
     for warning in startup::exposure_warnings(&ctx.users, &addrs) {
         eprintln!("{warning}");
     }
-    // Before any data: INFO's used_memory_startup, the base of used_memory.
-    slabd::stats::note_startup_heap();
     // Loading runs beside the server: until it is done clients get -LOADING (RESP) or
     // SERVER_ERROR loading (memcached), set before the listeners accept anything.
     if !ctx.persist.has_files(&ctx) {

@@ -174,30 +174,6 @@ pub fn sum(threads: &[ThreadStats]) -> ThreadSnapshot {
     total
 }
 
-/// Bytes the C allocator has handed out and not had back (glibc's `mallinfo2`: small
-/// chunks in use plus mmapped large ones). Walks the allocator's arenas: never on a
-/// request path.
-fn heap_in_use() -> u64 {
-    // SAFETY: mallinfo2 takes no arguments and returns a plain struct by value.
-    let m = unsafe { libc::mallinfo2() };
-    (m.uordblks + m.hblkhd) as u64
-}
-
-/// The heap slabd held when start-up was done, before any data (the index, the script
-/// engine, the listeners): Redis's `used_memory_startup`, part of `used_memory`.
-static STARTUP_HEAP: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-
-/// Notes [`startup_heap`] (once; called before loading a file or serving a client).
-pub fn note_startup_heap() {
-    STARTUP_HEAP.get_or_init(heap_in_use);
-}
-
-/// The heap noted at start-up (0 if [`note_startup_heap`] was not called: tests of the
-/// library).
-pub fn startup_heap() -> u64 {
-    STARTUP_HEAP.get().copied().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -369,16 +369,12 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
         ),
         "memory" => {
             let st = ctx.store.stats();
-            // What start-up left on the heap (Redis's used_memory_startup: its allocator's
-            // count before any data), the slab pages carved and the heap objects of large
-            // collections (charged to -m). UNLINK and FLUSH* ASYNC free at once: no
-            // lazy-free objects are ever pending.
-            let startup = crate::stats::startup_heap();
-            let used = startup + st.total_malloced + ctx.store.object_bytes();
+            // Slab pages in use plus the heap objects of large collections (charged to -m).
+            // UNLINK and FLUSH* ASYNC free at once: no lazy-free objects are ever pending.
+            let used = st.total_malloced + ctx.store.object_bytes();
             write!(
                 s,
-                "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\n\
-                 used_memory_startup:{startup}\r\nused_memory_dataset:{}\r\n\
+                "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_dataset:{}\r\n\
                  maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
                  mem_clients_normal:{}\r\nmem_allocator:slab\r\nused_memory_lua:{}\r\n\
                  number_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\n\
