@@ -123,6 +123,9 @@ fn main() -> ExitCode {
             settings.maxconns
         );
     }
+    if let Err(e) = signals::report_crashes() {
+        return fail(EX_OSERR, e);
+    }
     // Before any thread exists, so that every thread inherits the mask.
     let signals = match signals::block_termination() {
         Ok(s) => s,

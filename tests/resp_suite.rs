@@ -132,3 +132,46 @@ fn client_info_qbuf_holds_the_request() {
     let list = r.cmd(&["CLIENT", "LIST"]);
     assert!(list.contains(" qbuf=26 "), "{list}");
 }
+
+/// The crash report of `d`'s log once the process ended (lines after `ready`).
+fn crash_log(mut d: common::Daemon) -> (std::process::ExitStatus, String) {
+    let log = std::mem::replace(&mut d.log, std::sync::mpsc::channel().1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while d.is_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "slabd is still running"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let status = d.wait();
+    // The reader of the log ends at the end of the pipe, once the process is gone.
+    let text: Vec<String> = log.iter().collect();
+    (status, text.join("\n"))
+}
+
+/// integration/logging "Crash report generated on DEBUG SEGFAULT" / "on SIGABRT": the
+/// server dies of the signal with a crash report in its log, as Redis's sigsegvHandler
+/// writes one ("crashed by signal"); a signal sent by kill names its sender.
+#[test]
+fn debug_segfault_and_sigabrt_die_with_a_crash_report() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.send(&resp_wire::encode(&[b"DEBUG", b"SEGFAULT"]));
+    let (status, log) = crash_log(d);
+    assert_eq!(status.signal(), Some(libc::SIGSEGV));
+    assert!(log.contains("crashed by signal: 11, si_code: -6"), "{log}");
+    assert!(log.contains("BUG REPORT END"), "{log}");
+
+    let d = daemon(&[]);
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(d.pid() as i32, libc::SIGABRT) }, 0);
+    let (status, log) = crash_log(d);
+    assert_eq!(status.signal(), Some(libc::SIGABRT));
+    assert!(log.contains("crashed by signal: 6, si_code: 0"), "{log}");
+    assert!(
+        log.contains(&format!("Killed by PID: {}, UID: ", std::process::id())),
+        "{log}"
+    );
+}

@@ -94,6 +94,14 @@ tags=(--tags -needs:debug --tags -needs:repl --tags -needs:config-maxmemory)
 # A unit without a file is not run.
 skipdir="$here/redis-suite"
 JOBS="${REDIS_SUITE_JOBS:-2}"
+# Ports: unit number i (0, 1, ...) gets servers on BASEPORT + i*STRIDE .. + PORTCOUNT - 1,
+# its TLS port right after them, and the harness's client port in the 32 below BASEPORT.
+# Within one engineer's range, REDIS_SUITE_JOBS=1 REDIS_SUITE_PORT_STRIDE=0 reuses one set.
+BASEPORT="${REDIS_SUITE_BASEPORT:-21111}"
+STRIDE="${REDIS_SUITE_PORT_STRIDE:-200}"
+PORTCOUNT="${REDIS_SUITE_PORTCOUNT:-100}"
+# REDIS_SUITE_ONLY="unit.info unit.other" runs only those units (names as the .skips files).
+ONLY="${REDIS_SUITE_ONLY:-}"
 
 # Starts slabd for one unit; prints its pid and RESP port.
 start_slabd() {
@@ -145,7 +153,7 @@ run_unit() {
   case "$name" in
     *@tls)
       extra+=(--tls)
-      tlsport=$((21111 + lane * 200 + 150))
+      tlsport=$((BASEPORT + lane * STRIDE + PORTCOUNT))
       local certs="$suite/tests/tls"
       flags+=(--tls-port "$tlsport" --tls-cert-file "$certs/server.crt"
         --tls-key-file "$certs/server.key" --tls-ca-cert-file "$certs/ca.crt")
@@ -167,7 +175,7 @@ run_unit() {
     ln -sf "$here/redis-check-aof-as-slabd" "$work/suite.$name/src/redis-check-aof"
   fi
   if (cd "$work/suite.$name" && SLABD="$(realpath "$SLABD")" ./runtest "${target[@]}" --single "$unit" \
-    --clients 1 --timeout 120 --baseport $((21111 + lane * 200)) --portcount 100 \
+    --clients 1 --timeout 120 --baseport $((BASEPORT + lane * STRIDE)) --portcount "$PORTCOUNT" \
     --skipfile "$skipfile" "${utags[@]}" "${extra[@]}") >"$log" 2>&1; then
     status=ok
   else
@@ -197,6 +205,7 @@ echo "60-redis-suite: redis ${version:-?} test suite against slabd, $JOBS units 
 units=()
 for f in "$skipdir"/*.skips; do
   u="$(basename "$f" .skips)"
+  [ -z "$ONLY" ] || [[ " $ONLY " == *" $u "* ]] || continue
   units+=("$u")
 done
 lane=0

@@ -43,6 +43,18 @@ fn scan_rdb<R: Read>(src: R, out: &mut dyn Write) -> Result<(RdbSummary, u64, R)
             Some(Record::Function(_)) => sum.functions += 1,
             Some(Record::Entry(e)) => {
                 sum.keys += 1;
+                // Redis's check loads every value, so it reports what its loader refuses
+                // (a member twice, a NaN score) in the loader's words.
+                let limits = crate::collections::Thresholds::default();
+                if let Some(d) = super::defects::find(r.value_type(), &e.value, &limits) {
+                    return Err(format!(
+                        "[offset {}] {}\n[additional info] While doing: read-object-value\n\
+                         [additional info] Reading key '{}'",
+                        r.offset(),
+                        d.log_line(at),
+                        String::from_utf8_lossy(&e.key)
+                    ));
+                }
                 if let Some(ms) = e.expire_ms {
                     sum.expires += 1;
                     if ms < now_ms {

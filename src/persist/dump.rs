@@ -63,19 +63,16 @@ pub fn decode(body: &[u8]) -> Option<Value> {
 /// Why a payload body was refused, for the log (Redis logs it at `verbose` in RESTORE):
 /// the reader's error, which names a damaged compact encoding as Redis names it ("Zset
 /// ziplist integrity check failed"). A body that decodes was refused when its value was
-/// built (a member or field twice, a NaN score) or is empty.
+/// built (a member or field twice, a NaN score: Redis's loader's words, as a load gives
+/// them) or is empty.
 pub fn refusal(body: &[u8]) -> String {
     match Reader::bare(body).typed_value() {
         Err(e) => e.to_string(),
         Ok(v) if v.is_empty() => "empty keys are not allowed".into(),
-        Ok(_) => match body
-            .first()
-            .copied()
-            .and_then(super::rdb::types::compact_name)
-        {
-            Some(name) => format!("{name} integrity check failed: duplicate entries"),
-            None => "duplicate members or fields, or a NaN score".into(),
-        },
+        Ok(v) => {
+            let limits = crate::collections::Thresholds::default();
+            super::defects::of_refused(body[0], &v, &limits).to_string()
+        }
     }
 }
 

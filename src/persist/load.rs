@@ -21,8 +21,8 @@ pub struct LoadReport {
     pub keys_loaded: u64,
     /// Keys whose expiry had passed (Redis's `rdb_last_load_keys_expired`).
     pub keys_expired: u64,
-    /// Keys in a database beyond `databases`, or collections that are empty or malformed
-    /// (a member twice, a NaN score).
+    /// Keys in a database beyond `databases`, empty collections, or values too large
+    /// for the store.
     pub keys_skipped: u64,
     /// Of those, empty collections (Redis's "empty keys skipped").
     pub keys_empty: u64,
@@ -41,6 +41,15 @@ pub enum LoadError {
     Rdb(String, super::rdb::RdbError),
     #[error("{0}: failed loading a function library: {1}")]
     Function(String, String),
+    /// A collection that cannot be built (a member twice, a NaN score): Redis fails the
+    /// whole load on it, and so does slabd. Shown as Redis's log line.
+    #[error("{}", .defect.log_line(*.offset))]
+    Refused {
+        /// Where the key's record began.
+        offset: u64,
+        key: Vec<u8>,
+        defect: super::defects::Defect,
+    },
 }
 
 /// What a load needs besides the store: the collection encodings' limits, and what to do
@@ -90,7 +99,11 @@ fn load_from<R: Read>(
     let mut report = LoadReport::default();
     let evictions_before = store.evictions();
     let databases = u32::from(store.config().databases);
-    while let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? {
+    loop {
+        let at = r.offset();
+        let Some(rec) = r.next().map_err(|e| LoadError::Rdb(name.clone(), e))? else {
+            break;
+        };
         let e = match rec {
             Record::Entry(e) => e,
             Record::ResizeDb { keys, .. } => {
@@ -136,6 +149,14 @@ fn load_from<R: Read>(
                 report.keys_no_memory += 1;
             }
             Stored::Skipped => report.keys_skipped += 1,
+            Stored::Malformed => {
+                let defect = super::defects::of_refused(r.value_type(), &e.value, sinks.limits);
+                return Err(LoadError::Refused {
+                    offset: at,
+                    key: e.key,
+                    defect,
+                });
+            }
         }
         // Every 1024 keys: has the store started evicting what was loaded?
         if report.keys_loaded % 1024 == 0 && store.evictions() > evictions_before {
@@ -161,6 +182,8 @@ enum Stored {
     Yes,
     NoMemory,
     Skipped,
+    /// A member or field twice, a NaN score.
+    Malformed,
 }
 
 /// Stores one entry: a string with its memcached flags through the store's write path, a
@@ -183,7 +206,7 @@ fn store_entry(store: &Store, e: &Entry, limits: &Thresholds) -> Stored {
         return Stored::Skipped;
     }
     let Ok(built) = build(&e.value, limits) else {
-        return Stored::Skipped;
+        return Stored::Malformed;
     };
     match store.modify(db, &e.key, |_| built.into_update(Ttl::Set(expiry), ())) {
         Ok(()) => Stored::Yes,

@@ -9,6 +9,7 @@ pub mod aof;
 pub mod aof_log;
 pub mod check;
 pub mod crc64;
+pub mod defects;
 pub mod dump;
 pub mod group;
 pub mod load;

@@ -615,8 +615,10 @@ impl Persistence {
         if !outer {
             self.set_loading(false);
         }
-        let report = result.map_err(|e| {
-            format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})")
+        let report = result.map_err(|e| match e {
+            // A value Redis's loader refuses: its own line, as Redis logs it.
+            super::load::LoadError::Refused { .. } => e.to_string(),
+            e => format!("Short read or OOM loading DB. Unrecoverable error, aborting now. ({e})"),
         })?;
         self.last_load_loaded
             .store(report.keys_loaded, Ordering::Relaxed);

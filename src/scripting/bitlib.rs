@@ -67,7 +67,9 @@ pub fn open(lua: &Lua) -> Result<Table> {
             let mut n = n.map_or(8, tobit);
             let upper = n < 0;
             if upper {
-                n = -n;
+                // As Redis's patched LuaBitOp: -2^31 reads as 2^31 - 1 (8 digits), where
+                // negating it overflowed (a panic in debug builds).
+                n = n.checked_neg().unwrap_or(i32::MAX);
             }
             let n = n.clamp(0, 8) as usize;
             let s = if upper {

@@ -142,7 +142,7 @@ rawset(G, "load", nil)
 -- died). Redis patched the same lines in its Lua copy; a range of LUAI_MAXCSTACK (8,000)
 -- values or more is refused with Lua's message, a shorter one goes on to the real check.
 local raw_unpack, results_max, stack_max = unpack, helpers.results_max, 8000
-local tonumber, floor, ceil, huge = tonumber, math.floor, math.ceil, math.huge
+local tonumber, floor, ceil = tonumber, math.floor, math.ceil
 -- luaL_checkint's conversion on x86-64: truncated to 64 bits, then the low 32 kept.
 local function c_int(x)
   if x ~= x or x >= 2^63 or x < -2^63 then return 0 end

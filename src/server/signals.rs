@@ -2,7 +2,12 @@
 //!
 //! The signals are blocked in every thread (the mask is inherited, so [`block_termination`]
 //! runs before any thread starts) and one thread takes them with sigwait(2). No handler
-//! runs in signal context, so nothing here has to be async-signal-safe.
+//! runs in signal context for them, so nothing there has to be async-signal-safe.
+//!
+//! A fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT: a crash, an abort, `kill
+//! -ABRT`) gets a crash report in the log before the process dies of it, as Redis's
+//! `sigsegvHandler` writes one ([`report_crashes`]); that handler formats into a stack
+//! buffer and calls only write(2), sigaction's reset and raise(3).
 
 use std::io;
 use std::sync::Arc;
@@ -128,4 +133,103 @@ impl TerminationSignals {
         let sig = unsafe { libc::sigtimedwait(&self.0, std::ptr::null_mut(), &ts) };
         (sig > 0).then_some(sig)
     }
+}
+
+/// The signals that end the process with a crash report first.
+const FATAL: [libc::c_int; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGABRT,
+];
+
+/// Installs the crash report for the fatal signals (process-wide; any thread may take one).
+/// Each handler runs once: the signal's default action is back before it runs, so a second
+/// fault, or the signal raised again at its end, ends the process as it would have.
+pub fn report_crashes() -> io::Result<()> {
+    for sig in FATAL {
+        // SAFETY: sigaction is plain data; every field the kernel reads is set below.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+            crash_report;
+        act.sa_sigaction = handler as usize;
+        // SA_ONSTACK: a stack overflow's fault runs the report on the alternate stack the
+        // Rust runtime gives each thread.
+        act.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_RESETHAND | libc::SA_ONSTACK;
+        // SAFETY: `act` is initialised and exclusively borrowed; a null old action is allowed.
+        let rc = unsafe {
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A fixed buffer `write!` can format into without allocating (in signal context).
+struct StackText {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// The crash report, in Redis's words ("crashed by signal: N, si_code: C", the sender of
+/// a signal sent by kill), then the signal again with its default action.
+extern "C" fn crash_report(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    use std::fmt::Write as _;
+    let mut text = StackText {
+        buf: [0; 512],
+        len: 0,
+    };
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler (checked for null).
+    let code = if info.is_null() {
+        0
+    } else {
+        unsafe { (*info).si_code }
+    };
+    let _ = write!(
+        text,
+        "\n\n=== SLABD BUG REPORT START: Cut & paste starting from here ===\n\
+         slabd {} crashed by signal: {sig}, si_code: {code}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    if code == libc::SI_USER && !info.is_null() {
+        // SAFETY: as above; a kill(2)'s siginfo carries the sender's pid and uid.
+        let (pid, uid) = unsafe { ((*info).si_pid(), (*info).si_uid()) };
+        let _ = writeln!(text, "Killed by PID: {pid}, UID: {uid}");
+    }
+    let _ = writeln!(
+        text,
+        "=== SLABD BUG REPORT END. Make sure to include from START to END. ==="
+    );
+    // SAFETY: write(2) and raise(3) are async-signal-safe; the buffer outlives the call.
+    unsafe {
+        libc::write(2, text.buf.as_ptr().cast(), text.len);
+        // SA_RESETHAND put the default action back: a fault returns to the instruction and
+        // faults again; a signal that was sent (kill, abort, raise) is raised once more.
+        if code <= 0 {
+            libc::raise(sig);
+        }
+    }
+}
+
+/// `DEBUG SEGFAULT`: ends the process as a crash would, with the crash report.
+pub fn crash() -> ! {
+    // SAFETY: raise(3) is always safe to call; SIGSEGV's handler (or default) ends us.
+    unsafe {
+        libc::raise(libc::SIGSEGV);
+    }
+    // Without the handler installed (tests of the library) SIGSEGV's default ends us above.
+    std::process::abort()
 }

@@ -1,7 +1,8 @@
 //! The DEBUG subcommands Redis's test suite uses to provoke slow commands, hold the
 //! background work still, shape lists and fill the data set: `DEBUG SLEEP`,
 //! `DEBUG SET-ACTIVE-EXPIRE`, `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`,
-//! `DEBUG POPULATE`, `DEBUG LOG`.
+//! `DEBUG POPULATE`, `DEBUG LOG`; and `DEBUG SEGFAULT`, which crashes the server
+//! (integration/logging checks its crash report).
 //! (DEBUG itself, with RELOAD, LOADAOF and OBJECT, is in persistence.rs; it hands these
 //! here.)
 
@@ -16,6 +17,10 @@ use crate::storage::{Expiry, Mode, StoreOutcome, Write};
 /// Runs `DEBUG <sub> ...` if `sub` is one of this file's; false if it is not.
 pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     let sub = args.get(1);
+    if args.len() == 2 && sub.eq_ignore_ascii_case(b"segfault") {
+        // As Redis: the server dies of SIGSEGV, with its crash report in the log.
+        crate::server::signals::crash();
+    }
     if sub.eq_ignore_ascii_case(b"populate") && (3..=5).contains(&args.len()) {
         populate(call, args);
         return true;

@@ -335,7 +335,8 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
     let _ = match section {
         "server" => write!(
             s,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nslabd_version:{}\r\n\
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\n\
+             redis_git_dirty:0\r\nslabd_version:{}\r\n\
              redis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\n\
              process_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\n\
              uptime_in_days:{}\r\nhz:10\r\nexecutable:{}\r\nconfig_file:\r\n",

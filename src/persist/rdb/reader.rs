@@ -40,6 +40,8 @@ pub struct Reader<R: Read> {
     db: u32,
     verify_checksum: bool,
     done: bool,
+    /// The RDB type byte of the last value read (the loader names it in its errors).
+    value_type: u8,
 }
 
 impl<R: Read> Reader<R> {
@@ -54,6 +56,7 @@ impl<R: Read> Reader<R> {
             db: 0,
             verify_checksum,
             done: false,
+            value_type: 0,
         };
         let mut magic = [0u8; 9];
         r.read_exact(&mut magic)
@@ -85,6 +88,7 @@ impl<R: Read> Reader<R> {
             db: 0,
             verify_checksum: false,
             done: true,
+            value_type: 0,
         }
     }
 
@@ -101,6 +105,11 @@ impl<R: Read> Reader<R> {
     /// The file's RDB version.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The RDB type byte of the last value read (of the last `Record::Entry`).
+    pub fn value_type(&self) -> u8 {
+        self.value_type
     }
 
     /// Bytes consumed so far.
@@ -218,6 +227,7 @@ impl<R: Read> Reader<R> {
     /// A value of type `t`; a compact encoding that does not check out is reported as
     /// Redis reports it ("Zset ziplist integrity check failed").
     fn value(&mut self, t: u8) -> Result<Value> {
+        self.value_type = t;
         match (self.value_of_type(t), types::compact_name(t)) {
             (Err(RdbErrorKind::Corrupt(why)), Some(encoding)) => {
                 Err(RdbErrorKind::Integrity(encoding, why))
