@@ -168,8 +168,69 @@ pub struct ClientInfo {
     pub memcache_nread: AtomicBool,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
+    /// Its buffers in more detail, for `CLIENT LIST`'s memory fields.
+    pub bufs: Buffers,
     /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
     pub user: Mutex<Option<Box<str>>>,
+}
+
+/// A connection's buffers as its worker last published them (at the end of a turn, stored
+/// only when they changed), for `CLIENT LIST`'s `qbuf`, `qbuf-free`, `obl`, `oll`, `omem`.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    /// Input received and not yet used: a partial request (`qbuf=`).
+    pub unread: AtomicU64,
+    /// Capacity of the input buffer (`qbuf-free=` is what `unread` leaves of it).
+    pub read_cap: AtomicU64,
+    /// Capacity of the output buffer.
+    pub write_cap: AtomicU64,
+    /// Bytes of the pending output already written (the socket took them, not the rest).
+    pub written: AtomicU64,
+}
+
+/// Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`): the first 16 KiB of output
+/// go there (`obl=`), the rest to a list of reply blocks (`oll=`, `omem=`).
+pub const REPLY_CHUNK: u64 = 16 * 1024;
+/// What Redis counts in `omem` for each reply block besides its bytes: `sizeof(listNode) +
+/// sizeof(clientReplyBlock)` on a 64-bit build.
+const REPLY_BLOCK_OVERHEAD: u64 = 24 + 16;
+
+/// A connection's pending output as redis-server 7.0 would hold it (networking.c): the
+/// first [`REPLY_CHUNK`] bytes since the output was last empty in the reply buffer, which
+/// is freed once written whole; the rest in blocks of up to [`REPLY_CHUNK`], each freed
+/// once written. slabd holds the bytes in one buffer; this is how `CLIENT LIST` reports
+/// them and what `client-output-buffer-limit` is compared with (Redis's
+/// `getClientOutputBufferMemoryUsage`, which leaves the reply buffer out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyLayout {
+    /// Bytes in the reply buffer (`obl=`, Redis's `bufpos`).
+    pub obl: u64,
+    /// Reply blocks (`oll=`).
+    pub oll: u64,
+    /// The blocks' bytes and bookkeeping (`omem=`).
+    pub omem: u64,
+}
+
+impl ReplyLayout {
+    /// `unsent` bytes waiting after `written` bytes of the same output went out.
+    pub fn of(written: u64, unsent: u64) -> ReplyLayout {
+        let total = written.saturating_add(unsent);
+        let buf = total.min(REPLY_CHUNK);
+        let (obl, list) = if unsent == 0 {
+            (0, 0)
+        } else if written >= buf {
+            // The reply buffer went out whole: Redis empties it (`bufpos` 0).
+            (0, unsent)
+        } else {
+            (buf, total - buf)
+        };
+        let oll = list.div_ceil(REPLY_CHUNK);
+        ReplyLayout {
+            obl,
+            oll,
+            omem: list + oll * REPLY_BLOCK_OVERHEAD,
+        }
+    }
 }
 
 impl ClientInfo {
@@ -192,6 +253,7 @@ impl ClientInfo {
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
+            bufs: Buffers::default(),
             user: Mutex::new(None),
         }
     }
@@ -268,6 +330,7 @@ impl Clients {
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
+            bufs: Buffers::default(),
             user: Mutex::new(None),
         });
         self.open.lock().insert(id, info.clone());
@@ -443,5 +506,85 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         Protocol::Resp => resp::process(ctx, session, input, out),
         Protocol::MemcacheBinary => memcache::binary::process(ctx, session, input, out),
         _ => memcache::process(ctx, session, input, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ReplyLayout, REPLY_CHUNK};
+
+    #[test]
+    fn pending_output_is_laid_out_as_redis_holds_it() {
+        let of = ReplyLayout::of;
+        // Nothing pending: nothing reported, whatever went before.
+        assert_eq!(
+            of(0, 0),
+            ReplyLayout {
+                obl: 0,
+                oll: 0,
+                omem: 0
+            }
+        );
+        assert_eq!(
+            of(5000, 0),
+            ReplyLayout {
+                obl: 0,
+                oll: 0,
+                omem: 0
+            }
+        );
+        // Up to 16 KiB: the reply buffer only (Redis's omem leaves it out).
+        assert_eq!(
+            of(0, 100),
+            ReplyLayout {
+                obl: 100,
+                oll: 0,
+                omem: 0
+            }
+        );
+        assert_eq!(
+            of(0, REPLY_CHUNK),
+            ReplyLayout {
+                obl: REPLY_CHUNK,
+                oll: 0,
+                omem: 0
+            }
+        );
+        // Past it: blocks of 16 KiB, each with its 40 bytes of bookkeeping.
+        assert_eq!(
+            of(0, REPLY_CHUNK + 1),
+            ReplyLayout {
+                obl: REPLY_CHUNK,
+                oll: 1,
+                omem: 41
+            }
+        );
+        assert_eq!(
+            of(0, 3 * REPLY_CHUNK + 10),
+            ReplyLayout {
+                obl: REPLY_CHUNK,
+                oll: 3,
+                omem: 2 * REPLY_CHUNK + 10 + 120
+            }
+        );
+        // Part of the reply buffer written: it stays whole until all of it is.
+        assert_eq!(
+            of(1000, 2 * REPLY_CHUNK),
+            ReplyLayout {
+                obl: REPLY_CHUNK,
+                oll: 2,
+                omem: REPLY_CHUNK + 1000 + 80
+            }
+        );
+        // Written whole: only blocks are left.
+        assert_eq!(
+            of(REPLY_CHUNK, 100),
+            ReplyLayout {
+                obl: 0,
+                oll: 1,
+                omem: 140
+            }
+        );
+        assert_eq!(of(1 << 20, 10 << 20).oll, 640);
     }
 }
