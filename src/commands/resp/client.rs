@@ -213,8 +213,8 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: Option<u64>)
     };
     let qbuf_free = read_cap.max(qbuf) - qbuf;
     let ReplyLayout { obl, oll, omem } = ReplyLayout::of(written, unsent);
-    let tot_mem =
-        c.mem.load(Ordering::Relaxed) + (written + unsent).saturating_sub(write_cap) + argv;
+    // The buffers' capacity, and at least the reply buffer and blocks as Redis counts them.
+    let tot_mem = c.mem.load(Ordering::Relaxed) + (obl + omem).saturating_sub(write_cap) + argv;
     let name = c.name.lock().clone().unwrap_or_default();
     let cmd = *c.last_cmd_name.lock();
     let resp = if c.has_flag(flag::RESP3) { 3 } else { 2 };
