@@ -11,8 +11,8 @@
   (memcached's text port) reading everything, beside slabd with nothing watching
   (`slabd-plain`).
 - tracking: the same with one RESP3 `CLIENT TRACKING ON` connection that has read 1,000
-  of the benchmark's keys (SETs of those send it invalidations), beside nothing tracking;
-  slabd beside redis-server.
+  of the benchmark's keys (SETs of those send it invalidations), beside slabd with nothing
+  tracking (`slabd-plain`); `tracking-redis`: tracking off and on, slabd beside redis-server.
 - slow: one subscriber that never reads (4 KiB receive buffer) beside one that reads,
   `redis-benchmark -c 50` PUBLISH of 1,000-byte messages: the server's peak RSS, the
   reading subscriber's MB/s and the subscribers left at the end (1: the slow one was
@@ -22,7 +22,7 @@
   MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
-       [--cases fanout,monitor,idle,watch,tracking,slow]
+       [--cases fanout,monitor,idle,watch,tracking,tracking-redis,slow]
 (SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
 """
 import argparse
@@ -298,15 +298,19 @@ def main():
         # slabd watched beside slabd with nothing watching (`slabd-plain`).
         cases.append(("watch on", "watch", ("slabd", "slabd-plain")))
     if "tracking" in wanted:
+        # slabd tracked beside slabd with nothing tracking, as `watch`.
+        cases.append(("tracking on", "tracking", ("slabd", "slabd-plain")))
+    if "tracking-redis" in wanted:
         cases.append(("tracking off", None, ("slabd", "redis-server")))
         cases.append(("tracking on", "tracking", ("slabd", "redis-server")))
     if "idle" in wanted:
         cases.append(("idle", None, ("slabd", "slabd-off")))
     if "slow" in wanted:
         cases.append(("slow subscriber", None, ("slabd", "redis-server")))
-    for _ in range(a.rounds):
+    for rnd in range(a.rounds):
         for case, watch, kinds in cases:
-            for kind in kinds:
+            # Alternate which server runs first: load drifts within a call.
+            for kind in (kinds if rnd % 2 == 0 else kinds[::-1]):
                 if case == "fanout":
                     r = fanout(kind, a.requests // 2)
                 elif case == "slow subscriber":
@@ -329,6 +333,13 @@ def main():
             print(f"| {case} | {k} | {fmt.format(s)} | {fmt.format(r)} | {kinds[1]} | {ratio} |")
     print(f"\n{a.rounds} rounds, medians, -P {a.pipeline}; 1-minute load average {load0} "
           f"before, {load1} after.")
+    print("\nEvery round (first-run order alternates, starting with slabd):")
+    for case, _, kinds in cases:
+        for k in sorted({k for (c, k) in results if c == case}):
+            for kind in kinds:
+                vals = ", ".join(f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
+                                 for v in results[(case, k)][kind])
+                print(f"- {case} | {k} | {kind}: {vals}")
 
 
 if __name__ == "__main__":

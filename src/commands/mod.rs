@@ -170,8 +170,75 @@ pub struct ClientInfo {
     pub memcache_nread: AtomicBool,
     /// Bytes of buffer capacity the connection holds (`maxmemory-clients`).
     pub mem: AtomicU64,
+    /// Its buffers in more detail, for `CLIENT LIST`'s memory fields.
+    pub bufs: Buffers,
     /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
     pub user: Mutex<Option<Box<str>>>,
+}
+
+/// A connection's buffers as its worker last published them (at the end of a turn, stored
+/// only when they changed), for `CLIENT LIST`'s `qbuf`, `qbuf-free`, `obl`, `oll`, `omem`.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    /// Input received and not yet used: a partial request (`qbuf=`).
+    pub unread: AtomicU64,
+    /// Capacity of the input buffer (`qbuf-free=` is what `unread` leaves of it).
+    pub read_cap: AtomicU64,
+    /// Capacity of the output buffer.
+    pub write_cap: AtomicU64,
+    /// Bytes of the pending output already written (the socket took them, not the rest).
+    pub written: AtomicU64,
+}
+
+/// Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`): the first 16 KiB of output
+/// go there (`obl=`), the rest to a list of reply blocks (`oll=`, `omem=`).
+pub const REPLY_CHUNK: u64 = 16 * 1024;
+/// Bytes a reply block holds: Redis asks jemalloc for 16 KiB plus the block's 16-byte
+/// header and uses the whole size class it gets (20 KiB), less the header.
+const REPLY_BLOCK: u64 = 20 * 1024 - 16;
+/// What Redis counts in `omem` for each reply block besides its bytes: `sizeof(listNode) +
+/// sizeof(clientReplyBlock)` on a 64-bit build.
+const REPLY_BLOCK_OVERHEAD: u64 = 24 + 16;
+
+/// A connection's pending output as redis-server 7.0 (built with jemalloc, as Debian's
+/// and Redis's own builds are) would hold it (networking.c): the first [`REPLY_CHUNK`]
+/// bytes since the output was last empty in the reply buffer, which is freed once written
+/// whole; the rest in blocks of [`REPLY_BLOCK`] bytes, each freed once written and counted
+/// whole however full. slabd holds the bytes in one buffer; this is how `CLIENT LIST`
+/// reports them and what `client-output-buffer-limit` is compared with (Redis's
+/// `getClientOutputBufferMemoryUsage`, which leaves the reply buffer out). Redis gives a
+/// reply larger than a block a block of its own size; slabd does not know where replies
+/// end, so such output counts as full blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyLayout {
+    /// Bytes in the reply buffer (`obl=`, Redis's `bufpos`).
+    pub obl: u64,
+    /// Reply blocks (`oll=`).
+    pub oll: u64,
+    /// The blocks' sizes and bookkeeping (`omem=`).
+    pub omem: u64,
+}
+
+impl ReplyLayout {
+    /// `unsent` bytes waiting after `written` bytes of the same output went out.
+    pub fn of(written: u64, unsent: u64) -> ReplyLayout {
+        let total = written.saturating_add(unsent);
+        let buf = total.min(REPLY_CHUNK);
+        let (obl, list) = if unsent == 0 {
+            (0, 0)
+        } else if written >= buf {
+            // The reply buffer went out whole: Redis empties it (`bufpos` 0).
+            (0, unsent)
+        } else {
+            (buf, total - buf)
+        };
+        let oll = list.div_ceil(REPLY_BLOCK);
+        ReplyLayout {
+            obl,
+            oll,
+            omem: oll * (REPLY_BLOCK + REPLY_BLOCK_OVERHEAD),
+        }
+    }
 }
 
 impl ClientInfo {
@@ -194,6 +261,7 @@ impl ClientInfo {
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
+            bufs: Buffers::default(),
             user: Mutex::new(None),
         }
     }
@@ -270,6 +338,7 @@ impl Clients {
             fd: std::sync::atomic::AtomicI32::new(-1),
             memcache_nread: AtomicBool::new(false),
             mem: AtomicU64::new(0),
+            bufs: Buffers::default(),
             user: Mutex::new(None),
         });
         self.open.lock().insert(id, info.clone());
@@ -445,5 +514,48 @@ fn process_one(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
         Protocol::Resp => resp::process(ctx, session, input, out),
         Protocol::MemcacheBinary => memcache::binary::process(ctx, session, input, out),
         _ => memcache::process(ctx, session, input, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ReplyLayout, REPLY_BLOCK, REPLY_CHUNK};
+
+    #[test]
+    fn pending_output_is_laid_out_as_redis_holds_it() {
+        let of = ReplyLayout::of;
+        let layout = |obl, oll, omem| ReplyLayout { obl, oll, omem };
+        // One block as Redis counts it: 20,464 bytes of room plus 40 of bookkeeping.
+        let block = REPLY_BLOCK + 40;
+        assert_eq!(block, 20_504);
+        // Nothing pending: nothing reported, whatever went before.
+        assert_eq!(of(0, 0), layout(0, 0, 0));
+        assert_eq!(of(5000, 0), layout(0, 0, 0));
+        // Up to 16 KiB: the reply buffer only (Redis's omem leaves it out).
+        assert_eq!(of(0, 100), layout(100, 0, 0));
+        assert_eq!(of(0, REPLY_CHUNK), layout(REPLY_CHUNK, 0, 0));
+        // Past it: whole blocks, however full.
+        assert_eq!(of(0, REPLY_CHUNK + 1), layout(REPLY_CHUNK, 1, block));
+        assert_eq!(
+            of(0, REPLY_CHUNK + REPLY_BLOCK),
+            layout(REPLY_CHUNK, 1, block)
+        );
+        assert_eq!(
+            of(0, REPLY_CHUNK + REPLY_BLOCK + 1),
+            layout(REPLY_CHUNK, 2, 2 * block)
+        );
+        // Part of the reply buffer written: it stays whole until all of it is.
+        assert_eq!(of(1000, 2 * REPLY_CHUNK), layout(REPLY_CHUNK, 1, block));
+        // Written whole: only blocks are left.
+        assert_eq!(of(REPLY_CHUNK, 100), layout(0, 1, block));
+        // Redis's obuf-limits "KEYS stopped mid-run": 1,000 keys of 103 bytes (about
+        // 110 KB of reply) pass a 100,000-byte hard limit, 90 values of 1,000 do not.
+        let keys = 7 + 1000 * (6 + 103 + 2);
+        assert!(of(0, keys).omem > 100_000);
+        assert!(of(0, 5 + 90 * 1009).omem < 100_000);
+        assert_eq!(
+            of(1 << 20, 10 << 20).oll,
+            (10u64 << 20).div_ceil(REPLY_BLOCK)
+        );
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use super::limits;
 use super::stream::{read_into_spare, receive_direct, Stream};
 use super::trace;
-use crate::commands::{self, Context, Protocol, Session, Step};
+use crate::commands::{self, Context, Protocol, ReplyLayout, Session, Step};
 use crate::hub::{blocking, flag, Delivery, Event, Kind, OnTimeout, OutputClass, Unblock};
 use crate::stats::{self, ServerStats, ThreadStats};
 use usage::Usage;
@@ -459,8 +459,10 @@ impl Connection {
         };
         let limit = ctx.hub.limits.get(class);
         let unsent = self.unsent() as u64;
-        let over_hard = limit.hard > 0 && unsent > limit.hard;
-        let over_soft = limit.soft > 0 && unsent > limit.soft;
+        // Redis compares its reply blocks (`omem`), not the reply buffer's first 16 KiB.
+        let omem = ReplyLayout::of(self.sent as u64, unsent).omem;
+        let over_hard = limit.hard > 0 && omem > limit.hard;
+        let over_soft = limit.soft > 0 && omem > limit.soft;
         let mut kill = over_hard;
         if over_soft {
             let now = ctx.store.clock().now();
@@ -869,18 +871,31 @@ impl Connection {
         if self.unsent() == 0 {
             self.soft_since = None;
         }
-        let unsent = self.unsent() as u64;
-        if self.session.info.unsent.load(Ordering::Relaxed) != unsent {
-            self.session.info.unsent.store(unsent, Ordering::Relaxed);
-        }
         self.trim(ctx.store.clock().now(), false);
         if self.count_buffers(&ctx.server) && limits::enforce(ctx, &self.session.info, 0) {
             self.kill(ctx);
         }
+        self.publish_pending();
         if self.closing && self.unsent() == 0 {
             return self.closed();
         }
         next
+    }
+
+    /// Publishes the unsent output and unread input for `CLIENT LIST` (stored only when
+    /// they changed; after the capacities, so a reader that sees these sees those).
+    fn publish_pending(&self) {
+        let unsent = self.unsent() as u64;
+        let info = &self.session.info;
+        if info.unsent.load(Ordering::Relaxed) != unsent {
+            let written = if unsent > 0 { self.sent as u64 } else { 0 };
+            info.bufs.written.store(written, Ordering::Relaxed);
+            info.unsent.store(unsent, Ordering::Release);
+        }
+        let unread = (self.rbuf.len() - self.start) as u64;
+        if info.bufs.unread.load(Ordering::Relaxed) != unread {
+            info.bufs.unread.store(unread, Ordering::Release);
+        }
     }
 
     /// Gives back the capacity of empty buffers the connection has not needed lately
@@ -916,7 +931,10 @@ impl Connection {
             return false;
         }
         let held = (now.0 + now.1 + now.2) as u64;
-        self.session.info.mem.store(held, Ordering::Relaxed);
+        let info = &self.session.info;
+        info.mem.store(held, Ordering::Relaxed);
+        info.bufs.read_cap.store(now.0 as u64, Ordering::Relaxed);
+        info.bufs.write_cap.store(now.1 as u64, Ordering::Relaxed);
         let held = |bytes: usize| usize::from(bytes > 0);
         ServerStats::shift(&server.read_buf_count, held(before.0), held(now.0));
         ServerStats::shift(&server.read_buf_bytes, before.0, now.0);

@@ -111,7 +111,8 @@ pub(super) fn log_denial(
     let username = user.unwrap_or(call.login.user.name()).to_vec();
     call.conn.scratch.clear();
     let info = call.info;
-    client_line(call, info, true);
+    // The denied command's arguments are not at hand here: `argv-mem=0`.
+    client_line(call, info, Some(0));
     let mut client_info = std::mem::take(&mut call.conn.scratch);
     if client_info.last() == Some(&b'\n') {
         client_info.pop();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::connection::{set_client_name, valid_client_name, BAD_CLIENT_NAME};
 use super::registry::Spec;
 use super::{tracking, transaction, unix_millis, Call};
-use crate::commands::ClientInfo;
+use crate::commands::{ClientInfo, ReplyLayout};
 use crate::hub::{flag, Event, OnTimeout, Unblock};
 use crate::protocol::resp::{parse_i64, Args};
 use crate::scripting::functions::{eval_shebang, NO_WRITES};
@@ -189,25 +189,49 @@ fn flags_text(c: &ClientInfo) -> String {
     s
 }
 
-/// One `CLIENT LIST` line, as Redis 7 prints it. Fields slabd does not track (memory) are
-/// 0; `qbuf` is known for the calling client only, whose request is in it.
-pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
+/// The `argv-mem=` of a command: its arguments' bytes, as Redis's `argv_len_sum`.
+pub(super) fn argv_mem(args: Args<'_>) -> u64 {
+    args.iter_from(0).map(|a| a.len() as u64).sum()
+}
+
+/// One `CLIENT LIST` line, as Redis 7 prints it. `own` is the calling client's, with the
+/// `argv-mem` of the command running: its `qbuf` is that command's input onwards and its
+/// pending output what the replies before it left in the output buffer, as Redis reports
+/// them while the command runs; other clients' buffers are as their worker last
+/// published them (see [`crate::commands::Buffers`], [`ReplyLayout`]). `tot-mem` is the
+/// buffer memory `maxmemory-clients` counts (input, output and TLS buffers' capacity)
+/// plus `argv-mem`; slabd's per-connection structures and subscriptions are not in it.
+pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: Option<u64>) {
     let now = call.ctx.store.clock().now();
-    let qbuf = if own { call.pending } else { 0 };
+    let bufs = &c.bufs;
+    // The pending bytes first (published last, with Release): the capacities read after
+    // them are at least as new.
+    let unread = bufs.unread.load(Ordering::Acquire);
+    let unsent = c.unsent.load(Ordering::Acquire);
+    let read_cap = bufs.read_cap.load(Ordering::Relaxed);
+    let write_cap = bufs.write_cap.load(Ordering::Relaxed);
+    let (qbuf, argv, written, unsent) = match own {
+        // Nothing of this turn's output has been written yet (or it was written whole).
+        Some(argv) => (call.pending as u64, argv, 0, call.w.out.len() as u64),
+        None => (unread, 0, bufs.written.load(Ordering::Relaxed), unsent),
+    };
+    let qbuf_free = read_cap.max(qbuf) - qbuf;
+    let ReplyLayout { obl, oll, omem } = ReplyLayout::of(written, unsent);
+    // The buffers' capacity, and at least the reply buffer and blocks as Redis counts them.
+    let tot_mem = c.mem.load(Ordering::Relaxed) + (obl + omem).saturating_sub(write_cap) + argv;
     let name = c.name.lock().clone().unwrap_or_default();
     let cmd = *c.last_cmd_name.lock();
     let resp = if c.has_flag(flag::RESP3) { 3 } else { 2 };
     let [sub, psub, ssub] = [0, 1, 2].map(|i| c.subs[i].load(Ordering::Relaxed));
     let redir = tracking::redirect_of(call, c);
-    let obl = c.unsent.load(Ordering::Relaxed);
     let flags = flags_text(c);
     let s = &mut call.conn.scratch;
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} \
-         psub={psub} ssub={ssub} multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
-         rbp=0 obl={obl} oll=0 omem={obl} tot-mem={obl} events=r cmd={} user={} \
-         redir={redir} resp={}",
+         psub={psub} ssub={ssub} multi=-1 qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv} \
+         multi-mem=0 rbs=0 rbp=0 obl={obl} oll={oll} omem={omem} tot-mem={tot_mem} events=r \
+         cmd={} user={} redir={redir} resp={}",
         c.id,
         c.addr,
         c.local_addr,
@@ -216,7 +240,6 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: bool) {
         now.saturating_sub(c.created),
         now.saturating_sub(c.last_cmd.load(Ordering::Relaxed)),
         c.db.load(Ordering::Relaxed),
-        qbuf,
         cmd,
         c.user_name(),
         resp
@@ -229,10 +252,10 @@ fn reply_scratch_verbatim(call: &mut Call<'_>) {
     call.conn.scratch = text;
 }
 
-fn info(call: &mut Call<'_>, _args: Args<'_>) {
+fn info(call: &mut Call<'_>, args: Args<'_>) {
     call.conn.scratch.clear();
     let me = call.info;
-    client_line(call, me, true);
+    client_line(call, me, Some(argv_mem(args)));
     reply_scratch_verbatim(call);
 }
 
@@ -308,7 +331,7 @@ fn list(call: &mut Call<'_>, args: Args<'_>) {
                 continue;
             }
         }
-        let own = c.id == call.info.id;
+        let own = (c.id == call.info.id).then(|| argv_mem(args));
         client_line(call, &c, own);
     }
     reply_scratch_verbatim(call);

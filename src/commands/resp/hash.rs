@@ -296,9 +296,14 @@ pub(super) fn random_reply_budget(call: &Call<'_>) -> RandomBudget {
     // Handlers run at depth 1, inside EXEC at 2; a script's calls deeper, into its buffer.
     let to_client = call.depth <= 2;
     match usize::try_from(hard) {
+        // The limit is compared with the output past Redis's 16 KiB reply buffer (`omem`).
+        Ok(h) if h > 0 && to_client => RandomBudget {
+            bytes: h.saturating_add(crate::commands::REPLY_CHUNK as usize),
+            closes: true,
+        },
         Ok(h) if h > 0 => RandomBudget {
             bytes: h,
-            closes: to_client,
+            closes: false,
         },
         _ => RandomBudget {
             bytes: RANDOM_REPLY_BYTES,

@@ -1,0 +1,181 @@
+//! `CLIENT LIST` / `CLIENT INFO` memory fields (`qbuf`, `qbuf-free`, `argv-mem`, `obl`,
+//! `oll`, `omem`, `tot-mem`) as redis-server 7.0.15 computes them in networking.c: the
+//! same scenario runs against slabd and, when installed (scripts/install-deps.sh), against
+//! redis-server, and both must show the same behaviour — the fields grow while a client's
+//! output or a partial request waits, and go back when it is read or completed.
+
+mod common;
+mod resp_wire;
+
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Conn;
+use resp_wire::{daemon, encode, Resp};
+
+/// The `key=value` fields of one `CLIENT LIST` / `CLIENT INFO` line.
+type Fields = HashMap<String, String>;
+
+fn parse(line: &str) -> Fields {
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn num(f: &Fields, key: &str) -> u64 {
+    f.get(key)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric {key} in {f:?}"))
+}
+
+/// The `CLIENT LIST` line of the client named `name`.
+fn client(r: &mut Conn, name: &str) -> Fields {
+    let list = r.cmd(&["CLIENT", "LIST"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {list}"));
+    parse(line)
+}
+
+/// Polls `CLIENT LIST` until `name`'s line satisfies `ok` (10 s at most).
+fn wait_for(r: &mut Conn, name: &str, what: &str, ok: impl Fn(&Fields) -> bool) -> Fields {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let f = client(r, name);
+        if ok(&f) {
+            return f;
+        }
+        assert!(Instant::now() < deadline, "{what}: never; last {f:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const VALUE: usize = 100_000;
+const GETS: usize = 100;
+
+/// The scenario, against a server that `connect` reaches; `server` names it in failures.
+fn fields_follow_the_buffers(server: &str, connect: &dyn Fn() -> Conn) {
+    let mut r = connect();
+    r.check(&["SET", "big", &"x".repeat(VALUE)], "+OK\r\n");
+
+    // The caller's own line, while CLIENT INFO runs: its request in the query buffer, its
+    // arguments ("client", "info") in argv-mem, no output pending.
+    let me = parse(&r.cmd(&["CLIENT", "INFO"]));
+    assert_eq!(num(&me, "qbuf"), 26, "{server}: {me:?}");
+    assert_eq!(num(&me, "argv-mem"), 10, "{server}: {me:?}");
+    for key in ["obl", "oll", "omem"] {
+        assert_eq!(num(&me, key), 0, "{server}: {key} in {me:?}");
+    }
+
+    // A client that asks for 10 MB and reads none of it: its output waits in reply blocks
+    // (the first 16 KiB, Redis's reply buffer, went out with the first write).
+    let mut slow = connect();
+    slow.check(&["CLIENT", "SETNAME", "piler"], "+OK\r\n");
+    let get: Vec<u8> = encode(&[b"GET", b"big"]).repeat(GETS);
+    slow.send(&get);
+    // (Before the first write the reply buffer holds 16 KiB: obl=16384.)
+    let piled = wait_for(&mut r, "piler", "output piling up", |f| {
+        num(f, "oll") > 0 && num(f, "omem") > 200_000 && num(f, "obl") == 0
+    });
+    // (Redis gives each large reply a block of its size, slabd counts 20 KiB blocks.)
+    let omem = num(&piled, "omem");
+    assert!(
+        num(&piled, "tot-mem") >= omem,
+        "{server}: tot-mem below omem: {piled:?}"
+    );
+
+    // Read: the blocks are gone, and the memory with them.
+    let reply = 1 + 6 + 2 + VALUE + 2;
+    slow.read_exact(GETS * reply);
+    let drained = wait_for(&mut r, "piler", "output drained", |f| {
+        num(f, "oll") == 0 && num(f, "omem") == 0 && num(f, "obl") == 0
+    });
+    wait_for(&mut r, "piler", "tot-mem shrinking", |f| {
+        num(f, "tot-mem") < num(&piled, "tot-mem") / 2
+    });
+    assert_eq!(num(&drained, "qbuf"), 0, "{server}: {drained:?}");
+
+    // A request half received: its bytes wait in the query buffer.
+    let mut part = connect();
+    part.check(&["CLIENT", "SETNAME", "partial"], "+OK\r\n");
+    let mut head = b"*3\r\n$3\r\nSET\r\n$4\r\npart\r\n$100000\r\n".to_vec();
+    head.extend(std::iter::repeat(b'y').take(60_000));
+    part.send(&head);
+    let waiting = wait_for(&mut r, "partial", "a partial request", |f| {
+        num(f, "qbuf") >= 60_000
+    });
+    assert!(
+        num(&waiting, "qbuf") <= head.len() as u64,
+        "{server}: {waiting:?}"
+    );
+    assert!(
+        num(&waiting, "tot-mem") >= num(&waiting, "qbuf"),
+        "{server}: tot-mem below qbuf: {waiting:?}"
+    );
+    let mut rest = vec![b'y'; 40_000];
+    rest.extend_from_slice(b"\r\n");
+    part.send(&rest);
+    assert_eq!(part.reply(), b"+OK\r\n");
+    let done = wait_for(&mut r, "partial", "the request used", |f| {
+        num(f, "qbuf") == 0
+    });
+    assert_eq!(num(&done, "omem"), 0, "{server}: {done:?}");
+    assert_eq!(r.cmd(&["STRLEN", "part"]), ":100000\r\n");
+}
+
+#[test]
+fn memory_fields_grow_with_pending_buffers_and_shrink_after_as_redis() {
+    let d = daemon(&["-t", "2"]);
+    let addr = d.resp_addr.unwrap();
+    fields_follow_the_buffers("slabd", &|| Conn::new(TcpStream::connect(addr).unwrap()));
+
+    let Some(redis) = Redis::start() else {
+        eprintln!("redis-server not installed: slabd checked alone");
+        return;
+    };
+    let port = redis.port;
+    fields_follow_the_buffers("redis-server", &|| {
+        Conn::new(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    });
+}
+
+/// redis-server 7.0 on a free loopback port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
