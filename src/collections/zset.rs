@@ -575,13 +575,30 @@ impl ZSet {
 
     /// Changes the score of a member that is in the set.
     pub fn set_score(&mut self, member: &[u8], score: f64, limits: Limits) {
+        let found = self.update_score(member, Some(score), limits, |_| Some(score));
+        debug_assert!(found.is_some(), "set_score of a member not in the set");
+    }
+
+    /// Looks `member` up and gives `f` its score; sets the score `f` returns, if any.
+    /// Returns the old score (None, `f` not called: not in the set). `hint`, the score
+    /// the member will likely get, lets a tree load the leaf it moves to while the lookup
+    /// waits on memory ([`Tree::update_score`]); one lookup serves the read and the write.
+    pub fn update_score(
+        &mut self,
+        member: &[u8],
+        hint: Option<f64>,
+        limits: Limits,
+        f: impl FnOnce(f64) -> Option<f64>,
+    ) -> Option<f64> {
         if let ZSet::Tree(t) = self {
-            let found = t.set_score(member, score);
-            debug_assert!(found, "set_score of a member not in the set");
-            return;
+            return t.update_score(member, hint, f);
         }
-        self.remove(member);
-        self.insert(member, score, limits);
+        let cur = self.as_ref().score(member)?;
+        if let Some(score) = f(cur) {
+            self.remove(member);
+            self.insert(member, score, limits);
+        }
+        Some(cur)
     }
 
     /// Removes and returns the entry of rank `rank < len`.

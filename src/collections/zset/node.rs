@@ -134,11 +134,18 @@ impl Leaf {
         (j, self.offset(j))
     }
 
-    /// Reads one byte of each cache line of the entries (the loads are independent, so
-    /// they are in flight together; what follows finds the lines in cache).
+    /// Reads one byte of each cache line of the entries and of the header's offsets (the
+    /// loads are independent, so they are in flight together; what follows finds the
+    /// lines in cache).
     pub(super) fn touch(&self) {
         let x = self.buf.iter().step_by(64).fold(0u8, |x, &b| x ^ b);
-        std::hint::black_box(x);
+        let o = self.offsets.iter().step_by(16).fold(0u32, |x, &o| x ^ o);
+        std::hint::black_box((
+            x,
+            o,
+            self.offsets[LEAF_SLOTS - 1],
+            self.tags[LEAF_SLOTS - 1],
+        ));
     }
 
     /// Entry `i` against `key`.
@@ -304,6 +311,14 @@ impl Inner {
             j += 1;
         }
         j
+    }
+
+    /// Reads one word of each cache line of the children and sizes (what a walk up
+    /// reads: [`Inner::position`], then the sizes before it), independent loads.
+    pub(super) fn touch(&self) {
+        let c = self.children.iter().step_by(16).fold(0u32, |x, &c| x ^ c);
+        let s = self.sizes.iter().step_by(8).fold(0usize, |x, &s| x ^ s);
+        std::hint::black_box((c, s, self.children[SLOTS - 1], self.parent));
     }
 
     pub(super) fn position(&self, child: u32) -> usize {

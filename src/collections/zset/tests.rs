@@ -141,6 +141,9 @@ fn check(z: &ZSet, model: &Model) {
 #[derive(Clone, Debug)]
 enum Op {
     Add(Vec<u8>, f64),
+    /// ZADD's path: the hinted score (possibly not the one set), the new score (None:
+    /// the closure declines the change).
+    Update(Vec<u8>, Option<f64>, Option<f64>),
     Remove(Vec<u8>),
     RemoveRank(usize),
     RemoveRanks(usize, usize),
@@ -166,6 +169,8 @@ fn score() -> impl Strategy<Value = f64> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (member(), score()).prop_map(|(m, s)| Op::Add(m, s)),
+        3 => (member(), proptest::option::of(score()), proptest::option::of(score()))
+            .prop_map(|(m, h, s)| Op::Update(m, h, s)),
         2 => member().prop_map(Op::Remove),
         1 => any::<usize>().prop_map(Op::RemoveRank),
         1 => (any::<usize>(), 0usize..6).prop_map(|(a, n)| Op::RemoveRanks(a, n)),
@@ -187,6 +192,19 @@ proptest! {
                         z.insert(&m, s, limits);
                     }
                     model.scores.insert(m, s);
+                }
+                Op::Update(m, hint, new) => {
+                    let mut seen = None;
+                    let got = z.update_score(&m, hint, limits, |cur| {
+                        seen = Some(cur);
+                        new
+                    });
+                    let old = model.scores.get(&m).copied();
+                    prop_assert_eq!(got, old);
+                    prop_assert_eq!(seen, old, "f sees the old score, and only for a member");
+                    if let (Some(_), Some(s)) = (old, new) {
+                        model.scores.insert(m, s);
+                    }
                 }
                 Op::Remove(m) => {
                     prop_assert_eq!(z.remove(&m), model.scores.remove(&m));

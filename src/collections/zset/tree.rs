@@ -205,16 +205,22 @@ impl Tree {
     }
 
     fn find_leaf(&self, member: &[u8]) -> Option<u32> {
-        self.find(member).map(|f| f.0)
+        self.find(member, self.hash(member), false).map(|f| f.0)
     }
 
-    /// (leaf, index in leaf, byte offset, score) of `member`: one index probe and one
-    /// scan of a leaf.
-    fn find(&self, member: &[u8]) -> Option<(u32, usize, usize, f64)> {
-        let h = self.hash(member);
+    /// (leaf, index in leaf, byte offset, score) of `member`, whose hash is `h`: one
+    /// index probe and one scan of a leaf. `climb` (the caller walks up from the leaf
+    /// next: a rank, or the sizes a change adjusts) loads the parent's children and
+    /// sizes as soon as the leaf header names it, so that their lines arrive beside the
+    /// entry's instead of after it.
+    fn find(&self, member: &[u8], h: u32, climb: bool) -> Option<(u32, usize, usize, f64)> {
         let mut found = None;
         self.index.find(h, |s| {
-            found = self.leaves[s.leaf as usize]
+            let leaf = &self.leaves[s.leaf as usize];
+            if climb && leaf.parent != NIL {
+                self.inners[leaf.parent as usize].touch();
+            }
+            found = leaf
                 .find(member, tag_of(h))
                 .map(|(i, pos, score)| (s.leaf, i, pos, score));
             found.is_some()
@@ -224,7 +230,7 @@ impl Tree {
 
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.find(member).map(|f| f.3)
+        self.find(member, self.hash(member), false).map(|f| f.3)
     }
 
     /// Entries before `leaf`'s first, by walking up its parents.
@@ -243,7 +249,7 @@ impl Tree {
 
     /// 0-based rank and score of `member`.
     pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
-        let (leaf, i, _, score) = self.find(member)?;
+        let (leaf, i, _, score) = self.find(member, self.hash(member), true)?;
         Some((self.leaf_rank(leaf) + i, score))
     }
 
@@ -327,12 +333,32 @@ impl Tree {
         node
     }
 
+    /// Loads what moving the member with hash `h` to (`score`, `member`) reads first:
+    /// its index bucket, and the destination leaf (header and entries) with the sizes
+    /// the insertion adjusts on the way to it. The loads are independent of the member
+    /// lookup's chain of misses (bucket, leaf header, entry), so they overlap it.
+    fn prefetch_move(&self, h: u32, score: f64, member: &[u8]) {
+        self.index.touch(h);
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let n = &self.inners[node as usize];
+            let j = n.route_key(score, member);
+            std::hint::black_box(n.sizes[j]);
+            node = n.children[j];
+        }
+        self.leaves[node as usize].touch();
+    }
+
     /// Adds a member that is not in the set.
     pub fn insert(&mut self, member: &[u8], score: f64) {
+        self.insert_hashed(member, score, self.hash(member));
+    }
+
+    /// Adds a member that is not in the set, whose hash is `h`.
+    fn insert_hashed(&mut self, member: &[u8], score: f64, h: u32) {
         debug_assert!(self.find_leaf(member).is_none());
         let leaf_id = self.leaf_for(score, member);
         let (i, pos) = self.leaves[leaf_id as usize].upper_bound_key(score, member);
-        let h = self.hash(member);
         let leaf = &mut self.leaves[leaf_id as usize];
         let cap = leaf.buf.capacity();
         if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
@@ -528,19 +554,33 @@ impl Tree {
         self.insert_child(id, new_id, size, sep, false, append);
     }
 
-    /// Changes the score of `member`, returning false when it is not in the set. The
-    /// entry is rewritten in place when the new score keeps it between its neighbours in
-    /// its leaf (one lookup, no index change: an increment of a leaderboard score);
-    /// otherwise it moves, as a removal and an insertion.
+    /// Changes the score of `member`, returning false when it is not in the set.
     pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
-        // The member's index bucket, then the leaf the member would move to, are loaded
-        // first (inner nodes are mostly in cache; the bucket and the leaf are not), so
-        // that their lines arrive side by side, and the lookup after them finds the
-        // bucket in cache instead of starting its chain of misses from it.
-        self.index.touch(self.hash(member));
-        self.leaves[self.leaf_for(score, member) as usize].touch();
-        let Some((leaf_id, i, at, _)) = self.find(member) else {
-            return false;
+        self.update_score(member, Some(score), |_| Some(score))
+            .is_some()
+    }
+
+    /// Looks `member` up and gives `f` its score; sets the score `f` returns, if any.
+    /// Returns the old score (None, `f` not called: not in the set). `hint` is the score
+    /// the member will likely get (ZADD's argument): the leaf it moves to is loaded
+    /// while the lookup waits on its own misses (see [`Tree::prefetch_move`]).
+    ///
+    /// A new score that keeps the entry between its neighbours in its leaf is written
+    /// in place (no index change: an increment of a leaderboard score); otherwise the
+    /// entry moves, as a removal and an insertion.
+    pub fn update_score(
+        &mut self,
+        member: &[u8],
+        hint: Option<f64>,
+        f: impl FnOnce(f64) -> Option<f64>,
+    ) -> Option<f64> {
+        let h = self.hash(member);
+        if let Some(score) = hint {
+            self.prefetch_move(h, score, member);
+        }
+        let (leaf_id, i, at, cur) = self.find(member, h, true)?;
+        let Some(score) = f(cur) else {
+            return Some(cur);
         };
         let l = &self.leaves[leaf_id as usize];
         let key = (score, member);
@@ -558,16 +598,17 @@ impl Tree {
             let l = &mut self.leaves[leaf_id as usize];
             l.buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
         } else {
-            self.remove_at(leaf_id, i, at, member.len());
-            self.insert(member, score);
+            self.remove_hashed(leaf_id, i, at, member.len(), h);
+            self.insert_hashed(member, score, h);
         }
-        true
+        Some(cur)
     }
 
     /// Removes `member`, returning its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (leaf_id, i, pos, score) = self.find(member)?;
-        self.remove_at(leaf_id, i, pos, member.len());
+        let h = self.hash(member);
+        let (leaf_id, i, pos, score) = self.find(member, h, true)?;
+        self.remove_hashed(leaf_id, i, pos, member.len(), h);
         Some(score)
     }
 
@@ -579,6 +620,11 @@ impl Tree {
             debug_assert_eq!(e - s, len);
             self.hash(&l.buf[s..e])
         };
+        self.remove_hashed(leaf_id, i, pos, len, h);
+    }
+
+    /// [`Tree::remove_at`] of a member whose hash is `h`.
+    fn remove_hashed(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize, h: u32) {
         self.index.remove(h, leaf_id);
         self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;

@@ -316,6 +316,9 @@ struct AddFlags {
     incr: bool,
 }
 
+/// Score pairs ZADD parses into a stack array; more go to a vector.
+const ZADD_STACK_PAIRS: usize = 16;
+
 fn zadd(call: &mut Call<'_>, args: Args<'_>) {
     let mut flags = AddFlags::default();
     let mut at = 2;
@@ -357,47 +360,64 @@ fn zadd(call: &mut Call<'_>, args: Args<'_>) {
             .w
             .error(b"ERR INCR option supports a single increment-element pair");
     }
-    let mut scores = Vec::with_capacity(pairs);
-    for k in 0..pairs {
+    // Every score is checked before any change, as Redis does; the parsed scores stay
+    // on the stack for the usual few pairs (no allocation per request).
+    let mut few = [0.0; ZADD_STACK_PAIRS];
+    let mut many = Vec::new();
+    let scores: &mut [f64] = if pairs <= ZADD_STACK_PAIRS {
+        &mut few[..pairs]
+    } else {
+        many.resize(pairs, 0.0);
+        &mut many
+    };
+    for (k, slot) in scores.iter_mut().enumerate() {
         match parse_score(args.get(at + 2 * k)) {
-            Some(s) => scores.push(s),
+            Some(s) => *slot = s,
             None => return call.w.error(NOT_FLOAT),
         }
     }
+    let scores = &*scores;
     let limits = call.zset_limits();
     let create = (!flags.xx).then(|| args.get(at + 1).len());
     let event = if flags.incr { "zincr" } else { "zadd" };
     let r = call.write_zset(args.get(1), create, event, |z, _| {
         let (mut added, mut updated, mut processed) = (0i64, 0i64, 0usize);
         let mut last = 0.0;
+        let mut nan = false;
+        // Without INCR or NX the new score is known before the lookup: a large set
+        // loads the leaf it goes to beside the lookup's misses.
+        let hinted = !flags.incr && !flags.nx;
         for (k, &score) in scores.iter().enumerate() {
             let member = args.get(at + 2 * k + 1);
-            match z.as_ref().score(member) {
-                Some(cur) => {
-                    if flags.nx {
-                        continue;
-                    }
-                    let new = if flags.incr { cur + score } else { score };
-                    if new.is_nan() {
-                        return (Err(()), false);
-                    }
-                    if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
-                        continue;
-                    }
-                    processed += 1;
-                    last = new;
-                    if new != cur {
-                        z.set_score(member, new, limits);
-                        updated += 1;
-                    }
+            let hint = hinted.then_some(score);
+            let found = z.update_score(member, hint, limits, |cur| {
+                if flags.nx {
+                    return None;
                 }
-                None if flags.xx => {}
-                None => {
-                    z.insert(member, score, limits);
-                    added += 1;
-                    processed += 1;
-                    last = score;
+                let new = if flags.incr { cur + score } else { score };
+                if new.is_nan() {
+                    nan = true;
+                    return None;
                 }
+                if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
+                    return None;
+                }
+                processed += 1;
+                last = new;
+                // As Redis: an unchanged score is no write.
+                (new != cur).then(|| {
+                    updated += 1;
+                    new
+                })
+            });
+            if nan {
+                return (Err(()), false);
+            }
+            if found.is_none() && !flags.xx {
+                z.insert(member, score, limits);
+                added += 1;
+                processed += 1;
+                last = score;
             }
         }
         let changed = added + updated > 0;
@@ -435,18 +455,20 @@ fn zincrby(call: &mut Call<'_>, args: Args<'_>) {
     let member = args.get(3);
     let limits = call.zset_limits();
     let r = call.write_zset(args.get(1), Some(member.len()), "zincr", |z, _| {
-        let cur = z.as_ref().score(member);
-        let new = cur.map_or(incr, |cur| cur + incr);
-        if new.is_nan() {
-            return (None, false);
-        }
+        let mut new = incr;
+        // As Redis: NaN, or an unchanged score, is no write (no event, no wake-up).
+        let cur = z.update_score(member, None, limits, |cur| {
+            new = cur + incr;
+            (!new.is_nan() && new != cur).then_some(new)
+        });
         match cur {
-            // As Redis: an unchanged score is no write (no event, no wake-up).
-            Some(cur) if cur == new => return (Some(new), false),
-            Some(_) => z.set_score(member, new, limits),
-            None => z.insert(member, new, limits),
+            _ if new.is_nan() => (None, false),
+            Some(cur) => (Some(new), new != cur),
+            None => {
+                z.insert(member, new, limits);
+                (Some(new), true)
+            }
         }
-        (Some(new), true)
     });
     match r {
         None => {}
