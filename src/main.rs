@@ -240,9 +240,22 @@ fn main() -> ExitCode {
         Ok(None) => {}
         Err(e) => return fail(EX_OSERR, e),
     }
-    if let Err(e) =
-        signals::wait_for_termination(signals, server.lifecycle(), ctx.gates.clone(), verbose)
-    {
+    // The exit save runs before the stop, with no command running (as Redis's, which
+    // serves nothing meanwhile); a failed one keeps the server up.
+    let prepare = {
+        let ctx = ctx.clone();
+        Box::new(move || {
+            ctx.gates
+                .exclusive(|_| slabd::persist::save_on_signal(&ctx))
+        })
+    };
+    if let Err(e) = signals::wait_for_termination(
+        signals,
+        server.lifecycle(),
+        ctx.gates.clone(),
+        verbose,
+        prepare,
+    ) {
         return fail(EX_OSERR, e);
     }
     if let Err(e) = server::udp::start(&ctx, udp, &server.lifecycle()) {

@@ -218,6 +218,40 @@ fn sigterm_with_save_points_saves_and_save_points_fire() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// As Redis's `prepareForShutdown`: the exit save on SIGTERM/SIGINT runs before the server
+/// stops serving, and when it fails (here `dump.rdb` is a directory, so the rename fails)
+/// the server keeps running; SHUTDOWN NOSAVE then stops it. The old code stopped serving
+/// first and exited whatever the save did.
+#[test]
+fn a_failed_exit_save_on_a_signal_keeps_the_server_up() {
+    let dir = temp_dir("exitfail");
+    let d = start(&dir, &["--save", "3600 1"]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "a", "1"]), "+OK\r\n");
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe {
+        libc::kill(d.pid() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = d
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no log line about the failed exit save");
+        if line.contains("Error trying to save the DB, can't exit") {
+            break;
+        }
+    }
+    assert_eq!(cmd(&mut r, &["PING"]), "+PONG\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "b", "2"]), "+OK\r\n");
+    // The directory is gone: the next signal's save succeeds and the server exits.
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    assert!(d.terminate().success());
+    assert_eq!(entries(&dir.join("dump.rdb")).len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn flushall_with_save_points_saves_the_empty_data_set() {
     let dir = temp_dir("flushall");
@@ -661,6 +695,64 @@ fn debug_reload_saves_empties_and_loads() {
         cmd(&mut r, &["DEBUG", "NOPE"]),
         "-ERR unknown subcommand 'NOPE'. Try DEBUG HELP.\r\n"
     );
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `DEBUG POPULATE <count> [<prefix>] [<size>]` writes Redis 7.0's keys and values (the
+/// value cut or padded with zero bytes to `size`), leaves existing keys alone, answers
+/// Redis's errors, and what it wrote is saved and loaded like any key.
+#[test]
+fn debug_populate_fills_as_redis_does() {
+    let dir = temp_dir("populate");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "key:1", "mine"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["DEBUG", "POPULATE", "3"]), "+OK\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:0"], 2), "$7\r\nvalue:0\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:1"], 2), "$4\r\nmine\r\n");
+    assert_eq!(cmd_lines(&mut r, &["GET", "key:2"], 2), "$7\r\nvalue:2\r\n");
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "2", "p", "9"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cmd_lines(&mut r, &["GET", "p:1"], 2),
+        "$9\r\nvalue:1\0\0\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "1", "q", "3"]),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd_lines(&mut r, &["GET", "q:0"], 2), "$3\r\nval\r\n");
+    assert_eq!(cmd(&mut r, &["DBSIZE"]), ":6\r\n");
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "-1"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "1", "k", "-5"]),
+        "-ERR value is out of range, must be positive\r\n"
+    );
+    assert_eq!(
+        cmd(&mut r, &["DEBUG", "POPULATE", "9223372036854775807"]),
+        "-ERR OOM in dictTryExpand\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["SAVE"]), "+OK\r\n");
+    drop(r);
+    assert!(d.terminate().success());
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(info_field(&mut r, "rdb_last_load_keys_loaded"), "6");
+    assert_eq!(
+        cmd_lines(&mut r, &["GET", "p:0"], 2),
+        "$9\r\nvalue:0\0\0\r\n"
+    );
+    drop(r);
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }

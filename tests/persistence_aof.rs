@@ -324,6 +324,8 @@ fn rewrite_replaces_the_files_and_config_set_turns_it_on() {
         "+OK\r\n"
     );
     assert_eq!(cmd(&mut r, &["SET", "after", "2"]), "+OK\r\n");
+    // Turning it on rewrites in the background (as Redis): wait for that rewrite first.
+    wait_rewritten(&mut r);
     assert_eq!(
         cmd(&mut r, &["BGREWRITEAOF"]),
         "+Background append only file rewriting started\r\n"
@@ -363,6 +365,84 @@ fn rewrite_replaces_the_files_and_config_set_turns_it_on() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits until INFO says no AOF rewrite runs or waits.
+fn wait_rewritten(c: &mut Conn) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = reply(c, &["INFO", "persistence"]);
+        if info.contains("aof_rewrite_in_progress:0\r\n")
+            && info.contains("aof_rewrite_scheduled:0\r\n")
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "rewrite did not finish: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// CONFIG SET appendonly yes answers at once and makes the files with a background
+/// rewrite, as Redis's: with a single worker, another client is served while the rewrite
+/// runs (held by `rdb-key-save-delay`), and the writes made meanwhile are in the AOF.
+/// The old code rewrote on the worker before answering, so the rewrite was over by then.
+#[test]
+fn config_set_appendonly_rewrites_in_the_background() {
+    let dir = temp_dir("enable-bg");
+    let d = wait_loaded(Daemon::start(&[
+        "--resp-port",
+        "0",
+        "-t",
+        "1",
+        "--appendfsync",
+        "always",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]));
+    let mut a = d.connect_resp();
+    let mut b = d.connect_resp();
+    for i in 0..3 {
+        assert_eq!(cmd(&mut a, &["SET", &format!("k{i}"), "v"]), "+OK\r\n");
+    }
+    // 2,000 s per key: the rewrite stays on its first key until the delay is lifted.
+    assert_eq!(
+        cmd(
+            &mut a,
+            &["CONFIG", "SET", "rdb-key-save-delay", "2000000000"]
+        ),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cmd(&mut a, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    let info = reply(&mut b, &["INFO", "persistence"]);
+    assert!(info.contains("aof_enabled:1\r\n"), "{info}");
+    assert!(info.contains("aof_rewrite_in_progress:1\r\n"), "{info}");
+    assert_eq!(cmd(&mut b, &["SET", "during", "1"]), "+OK\r\n");
+    assert_eq!(get(&mut b, "k1").as_deref(), Some("v"));
+    assert_eq!(
+        cmd(&mut b, &["BGREWRITEAOF"]),
+        "-ERR Background append only file rewriting already in progress\r\n"
+    );
+    assert_eq!(
+        cmd(&mut a, &["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+        "+OK\r\n"
+    );
+    wait_rewritten(&mut a);
+    let info = reply(&mut a, &["INFO", "persistence"]);
+    assert!(info.contains("aof_last_bgrewrite_status:ok\r\n"), "{info}");
+    assert_eq!(cmd(&mut a, &["SET", "after", "2"]), "+OK\r\n");
+    drop((a, b));
+    kill9(d);
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    for (key, val) in [("k0", "v"), ("k2", "v"), ("during", "1"), ("after", "2")] {
+        assert_eq!(get(&mut r, key).as_deref(), Some(val), "{key}");
+    }
+    drop(r);
+    drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -638,6 +718,56 @@ fn an_unknown_command_in_the_log_refuses_to_start() {
     assert!(
         err.contains("Unknown command 'bla' reading the append only file"),
         "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `aof-timestamp-enabled yes` puts Redis 7.0's `#TS:<unix seconds>` annotation before the
+/// first record of a second (not before every record); the file still replays, and
+/// `check-aof` accepts it.
+#[test]
+fn timestamp_annotations_are_written_when_enabled() {
+    let dir = temp_dir("timestamps");
+    let d = start(&dir, &["--appendfsync", "always"]);
+    let mut r = d.connect_resp();
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "aof-timestamp-enabled", "yes"]),
+        "+OK\r\n"
+    );
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(cmd(&mut r, &["SET", "foo", "bar"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "foo2", "bar2"]), "+OK\r\n");
+    let text = String::from_utf8(std::fs::read(incr_file(&dir)).unwrap()).unwrap();
+    let first = text.split("\r\n").next().unwrap();
+    let ts: u64 = first
+        .strip_prefix("#TS:")
+        .unwrap_or_else(|| panic!("no #TS: first line in {text:?}"))
+        .parse()
+        .unwrap();
+    assert!(ts >= before, "{ts} < {before}");
+    // The two SETs came within a second or two: at most one more annotation.
+    assert!(text.matches("#TS:").count() <= 2, "{text:?}");
+    assert!(text.contains("$4\r\nfoo2\r\n$4\r\nbar2\r\n"), "{text:?}");
+    drop(r);
+    kill9(d);
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(get(&mut r, "foo").as_deref(), Some("bar"));
+    assert_eq!(get(&mut r, "foo2").as_deref(), Some("bar2"));
+    drop(r);
+    drop(d);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slabd"))
+        .arg("check-aof")
+        .arg(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,6 +53,7 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("auto-aof-rewrite-min-size", [], "64mb", MEM, true),
     directive!("aof-use-rdb-preamble", [], "yes", Kind::Bool, true),
     directive!("aof-load-truncated", [], "yes", Kind::Bool, true),
+    directive!("aof-timestamp-enabled", [], "no", Kind::Bool, true),
     directive!("key-load-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
     directive!("rdb-key-save-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
 ];

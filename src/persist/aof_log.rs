@@ -75,13 +75,31 @@ struct LogState {
     /// Function records appended so far, and the last one (see [`AofLog::record_functions`]).
     function_gen: u64,
     function_rec: Option<Vec<u8>>,
+    /// `aof-timestamp-enabled`: a `#TS:<unix seconds>` annotation before the first record
+    /// of each second, as Redis 7.0 writes (redis-check-aof `--truncate-to-timestamp`
+    /// cuts at them); `last_ts` is the second of the last one.
+    timestamps: bool,
+    last_ts: u64,
 }
 
 impl LogState {
-    /// Starts a record for database `db`: a SELECT when the last one named another.
-    /// Returns the length of `buf` before it (for [`LogState::appended_since`]).
+    /// Starts a record for database `db`: a timestamp annotation when one is due, a SELECT
+    /// when the last one named another. Returns the length of `buf` before it (for
+    /// [`LogState::appended_since`]).
     fn begin(&mut self, db: Option<u8>) -> usize {
         let before = self.buf.len();
+        if self.timestamps {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if now > self.last_ts {
+                self.last_ts = now;
+                let mut digits = [0u8; 20];
+                self.buf.extend_from_slice(b"#TS:");
+                self.buf.extend_from_slice(num_text(now, &mut digits));
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
         if let Some(db) = db {
             if self.db != Some(db) {
                 let mut digits = [0u8; 3];
@@ -232,6 +250,15 @@ pub struct AofLog {
     /// Set to stop the rewrite in progress (`appendonly no`).
     rewrite_abort: Arc<AtomicBool>,
     pub rewrites: AtomicU64,
+    /// Rewrites that failed since the last one that succeeded (INFO
+    /// `aof_rewrites_consecutive_failures`).
+    pub rewrite_failures: AtomicU64,
+    /// Logging is on but its files are not complete yet: the rewrite that turning it on
+    /// asked for has not ended well (Redis's `AOF_WAIT_REWRITE`).
+    waiting_rewrite: AtomicBool,
+    /// Counts turning logging on or off: a rewrite completes the files only when logging
+    /// was on at its switch and has not been turned off (or on again) since.
+    on_epoch: AtomicU64,
     /// Records skipped because the value's type cannot be logged.
     pub unlogged: AtomicU64,
     /// Logical offset known to be fsynced (published for the workers' group commit).
@@ -258,6 +285,8 @@ impl Default for AofLog {
                 base_size: 0,
                 function_gen: 0,
                 function_rec: None,
+                timestamps: false,
+                last_ts: 0,
             })),
             sync: Mutex::new(SyncState {
                 written: 0,
@@ -269,6 +298,9 @@ impl Default for AofLog {
             last_rewrite_ok: AtomicBool::new(true),
             rewrite_abort: Arc::default(),
             rewrites: AtomicU64::new(0),
+            rewrite_failures: AtomicU64::new(0),
+            waiting_rewrite: AtomicBool::new(false),
+            on_epoch: AtomicU64::new(0),
             unlogged: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             functions: Mutex::new(()),
@@ -566,14 +598,27 @@ impl AofLog {
         };
         self.last_rewrite_ok
             .store(result.is_ok(), Ordering::Relaxed);
-        if result.is_ok() {
+        let result = result.map(|covered| {
             self.rewrites.fetch_add(1, Ordering::Relaxed);
+            self.rewrite_failures.store(0, Ordering::Relaxed);
+            // Logging was on at the switch and has stayed on: the base holds everything
+            // before it and the new file everything after, so the files are complete.
+            if covered == Some(self.on_epoch.load(Ordering::Acquire))
+                && self.waiting_rewrite.swap(false, Ordering::AcqRel)
+            {
+                eprintln!("Background AOF rewrite finished successfully");
+            }
+        });
+        if result.is_err() {
+            self.rewrite_failures.fetch_add(1, Ordering::Relaxed);
         }
         self.rewrite_in_progress.store(false, Ordering::Release);
         result
     }
 
-    fn rewrite_inner(&self, ctx: &Context) -> std::io::Result<()> {
+    /// The rewrite's steps; `Some(epoch)` when logging was on at its switch (see
+    /// `on_epoch`).
+    fn rewrite_inner(&self, ctx: &Context) -> std::io::Result<Option<u64>> {
         let (dir, name) = names(&ctx.directives);
         std::fs::create_dir_all(&dir)?;
         // 1. The new incremental file, named in the manifest after the old ones (a crash
@@ -607,7 +652,12 @@ impl AofLog {
         };
         let mut incr = incr;
         let state = &self.state;
+        let mut covered = None;
         let mut switch = || {
+            // Every stripe is locked: no record is being appended.
+            if self.on.load(Ordering::Acquire) {
+                covered = Some(self.on_epoch.load(Ordering::Acquire));
+            }
             let mut st = state.lock();
             let tail = std::mem::take(&mut st.buf);
             let old = std::mem::replace(&mut st.file, incr.take());
@@ -672,7 +722,7 @@ impl AofLog {
         for f in old_base.iter().chain(replaced.iter()) {
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
-        Ok(())
+        Ok(covered)
     }
 
     /// Start-up with `appendonly yes`: replays the manifest's files (or creates the layout),
@@ -748,13 +798,34 @@ impl AofLog {
         self.fsync.store(policy, Ordering::Relaxed);
     }
 
-    /// Turns logging on at run time (CONFIG SET appendonly yes): layout, then base.
-    pub fn enable(&self, ctx: &Context) -> std::io::Result<()> {
+    /// Turns logging on at run time (CONFIG SET appendonly yes), as Redis's
+    /// `startAppendOnly`: records are appended from now on, and the files become complete
+    /// when a rewrite whose switch comes after this ends well (the caller starts one in the
+    /// background; until then records before its switch go nowhere, since its base holds
+    /// them). False when logging was already on.
+    pub fn begin_enable(&self, ctx: &Context) -> bool {
         if self.is_on() {
-            return Ok(());
+            return false;
         }
+        // `appendfsync` as configured: only start-up with the AOF on read it before.
+        self.fsync
+            .store(ctx.directives.int("appendfsync") as u8, Ordering::Relaxed);
+        self.waiting_rewrite.store(true, Ordering::Release);
+        self.on_epoch.fetch_add(1, Ordering::AcqRel);
         self.set_on(ctx, true);
-        self.rewrite(ctx)
+        true
+    }
+
+    /// `aof-timestamp-enabled` (start-up and CONFIG SET).
+    pub fn set_timestamps(&self, on: bool) {
+        let mut st = self.state.lock();
+        st.timestamps = on;
+        st.last_ts = 0;
+    }
+
+    /// Logging is on and waits for the rewrite that completes its files.
+    pub fn waiting_rewrite(&self) -> bool {
+        self.waiting_rewrite.load(Ordering::Acquire)
     }
 
     /// Stops or resumes logging without touching the files (DEBUG RELOAD).
@@ -769,6 +840,8 @@ impl AofLog {
             eprintln!("Killing running AOF rewrite child (slabd: the rewrite thread stops)");
             self.rewrite_abort.store(true, Ordering::Relaxed);
         }
+        self.waiting_rewrite.store(false, Ordering::Release);
+        self.on_epoch.fetch_add(1, Ordering::AcqRel);
         self.set_on(ctx, false);
         let end = self.state.lock().appended;
         self.commit(end, true);

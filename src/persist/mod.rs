@@ -20,7 +20,9 @@ pub mod service;
 pub mod typed;
 pub mod value;
 
-pub use service::{save_on_exit, save_on_exit_forced, start, Persistence, SaveError};
+pub use service::{
+    save_on_exit, save_on_exit_forced, save_on_signal, start, Persistence, SaveError,
+};
 
 /// Wall-clock time in Unix milliseconds (expiry times in files are absolute).
 pub fn unix_ms() -> i64 {

@@ -57,6 +57,8 @@ pub struct Persistence {
     bgsave_started: Mutex<Option<Instant>>,
     /// A rewrite waits for a background save (INFO `aof_rewrite_scheduled`).
     rewrite_scheduled: AtomicBool,
+    /// When the last rewrite that was to complete the AOF's files failed (Unix seconds).
+    aof_last_failure_unix: AtomicU64,
     /// Set to stop the background save in progress (FLUSHALL).
     bgsave_abort: Arc<AtomicBool>,
     /// Serializes SAVE, BGSAVE and the shutdown save.
@@ -92,6 +94,7 @@ impl Default for Persistence {
             bgsave_started: Mutex::new(None),
             bgsave_abort: Arc::default(),
             rewrite_scheduled: AtomicBool::new(false),
+            aof_last_failure_unix: AtomicU64::new(0),
             save_lock: Mutex::new(()),
             last_save_unix: AtomicU64::new(unix_secs()),
             last_bgsave_ok: AtomicBool::new(true),
@@ -400,7 +403,7 @@ impl Persistence {
              aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\n\
              aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
              aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\n\
-             aof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\n\
+             aof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\n\
              aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             u8::from(self.loading.load(Ordering::Relaxed)),
             self.dirty(ctx),
@@ -425,6 +428,7 @@ impl Persistence {
                 "err"
             },
             self.aof.rewrites.load(Ordering::Relaxed),
+            self.aof.rewrite_failures.load(Ordering::Relaxed),
             if self.aof.last_write_ok.load(Ordering::Relaxed) {
                 "ok"
             } else {
@@ -456,6 +460,45 @@ impl Persistence {
         } else {
             RewriteStart::Started
         })
+    }
+
+    /// CONFIG SET appendonly yes, as Redis's `startAppendOnly`: logging starts at once and
+    /// a background rewrite (behind a running save, Redis's "scheduled") makes the files;
+    /// the worker that asked does not wait for it. A rewrite already running when logging
+    /// turns on completes the files only if its switch comes after this; otherwise
+    /// [`Persistence::finish_aof_start`] runs another when it ends.
+    pub fn start_aof(&self, ctx: &Context) {
+        if self.aof.begin_enable(ctx) {
+            // None: a rewrite runs already (or the job queue is full); the persistence
+            // thread starts one when needed.
+            let _ = self.bgrewriteaof();
+        }
+    }
+
+    /// On the persistence thread: while logging waits for the rewrite that completes its
+    /// files and none runs, start one (again after a failure, as Redis schedules one;
+    /// after three failures in a row at most one a minute, doubling up to an hour, as
+    /// Redis's `aofRewriteLimited`).
+    fn finish_aof_start(&self, ctx: &Context) {
+        if !self.aof.waiting_rewrite() || self.bgsave_in_progress() {
+            return;
+        }
+        let failures = self.aof.rewrite_failures.load(Ordering::Relaxed);
+        if failures >= 3 {
+            let wait = (60u64 << (failures - 3).min(6)).min(3600);
+            let last = self.aof_last_failure_unix.load(Ordering::Relaxed);
+            if unix_secs().saturating_sub(last) < wait {
+                return;
+            }
+        }
+        if !self.aof.claim_rewrite() {
+            return;
+        }
+        if let Err(e) = self.aof.run_claimed_rewrite(ctx) {
+            eprintln!("Background AOF rewrite terminated with error: {e}");
+            self.aof_last_failure_unix
+                .store(unix_secs(), Ordering::Relaxed);
+        }
     }
 
     /// Start-up: with `appendonly yes` the append-only file is replayed (and logging
@@ -611,7 +654,8 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
                 return Ok(());
             };
             if v == "yes" {
-                ctx.persist.aof.enable(&ctx).map_err(|e| e.to_string())
+                ctx.persist.start_aof(&ctx);
+                Ok(())
             } else {
                 ctx.persist.aof.disable(&ctx);
                 Ok(())
@@ -624,6 +668,16 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
         );
         ctx.directives.on_change("rdb-key-save-delay", move |v| {
             super::save::KEY_SAVE_DELAY_US.store(delay(v), Ordering::Relaxed);
+            Ok(())
+        });
+        ctx.persist
+            .aof
+            .set_timestamps(ctx.directives.int("aof-timestamp-enabled") != 0);
+        let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("aof-timestamp-enabled", move |v| {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.persist.aof.set_timestamps(v == "yes");
+            }
             Ok(())
         });
         let weak = Arc::downgrade(&ctx);
@@ -652,7 +706,10 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
         .name("slabd-persist".into())
         .spawn(move || loop {
             match rx.recv_timeout(Duration::from_secs(1)) {
-                Ok(Job::BgSave) => ctx.persist.run_bgsave(&ctx),
+                Ok(Job::BgSave) => {
+                    ctx.persist.run_bgsave(&ctx);
+                    ctx.persist.finish_aof_start(&ctx);
+                }
                 Ok(Job::Rewrite) => {
                     ctx.persist
                         .rewrite_scheduled
@@ -660,8 +717,12 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
                     if let Err(e) = ctx.persist.aof.run_claimed_rewrite(&ctx) {
                         eprintln!("Background AOF rewrite failed: {e}");
                     }
+                    ctx.persist.finish_aof_start(&ctx);
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => ctx.persist.cron(&ctx),
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    ctx.persist.finish_aof_start(&ctx);
+                    ctx.persist.cron(&ctx);
+                }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
             }
         })
@@ -672,6 +733,17 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
 pub fn save_on_exit_forced(ctx: &Context) -> bool {
     let _g = ctx.persist.save_lock.lock();
     ctx.persist.save_locked(ctx, false).is_ok()
+}
+
+/// On SIGTERM or SIGINT, before the server stops serving: the exit save (when save points
+/// are configured), as Redis's `prepareForShutdown`. False when it failed: the server
+/// keeps running. After a success the exit path saves nothing more.
+pub fn save_on_signal(ctx: &Context) -> bool {
+    let ok = save_on_exit(ctx);
+    if ok {
+        ctx.persist.shutdown_handled.store(true, Ordering::Relaxed);
+    }
+    ok
 }
 
 /// At exit (SIGTERM, SIGINT or memcached `shutdown`): save when save points are configured

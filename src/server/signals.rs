@@ -38,11 +38,16 @@ pub fn block_termination() -> io::Result<TerminationSignals> {
 /// connect (and get `-BUSY`), so SCRIPT KILL or SHUTDOWN NOSAVE can reach the server; once
 /// the script ends (killed or done) the server stops as usual. A second SIGINT meanwhile
 /// exits at once with status 1, without saving (Redis: "You insist... exiting now.").
+///
+/// `prepare` runs before the stop, still serving (the exit save, as Redis's
+/// `prepareForShutdown`); when it fails the server keeps running, as Redis does, and the
+/// next signal tries again.
 pub fn wait_for_termination(
     signals: TerminationSignals,
     lifecycle: Arc<Lifecycle>,
     gates: Arc<Gates>,
     verbose: bool,
+    prepare: Box<dyn Fn() -> bool + Send>,
 ) -> io::Result<()> {
     std::thread::Builder::new()
         .name("slabd-signals".into())
@@ -51,9 +56,13 @@ pub fn wait_for_termination(
             let mut pending = false;
             loop {
                 let sig = if pending {
-                    if !gates.busy() || lifecycle.is_stopping() {
+                    if lifecycle.is_stopping() {
                         pending = false;
-                        lifecycle.stop();
+                        continue;
+                    }
+                    if !gates.busy() {
+                        pending = false;
+                        stop_prepared(&lifecycle, &*prepare);
                         continue;
                     }
                     signals.wait_for(BUSY_CHECK)
@@ -76,11 +85,25 @@ pub fn wait_for_termination(
                     }
                     pending = true;
                 } else {
-                    lifecycle.stop();
+                    stop_prepared(&lifecycle, &*prepare);
                 }
             }
         })?;
     Ok(())
+}
+
+/// Stops the server once `prepare` succeeds; otherwise it keeps serving.
+fn stop_prepared(lifecycle: &Lifecycle, prepare: &dyn Fn() -> bool) {
+    if lifecycle.is_stopping() {
+        return;
+    }
+    if prepare() {
+        lifecycle.stop();
+    } else {
+        eprintln!(
+            "SIGTERM received but errors trying to shut down the server, check the logs for more information"
+        );
+    }
 }
 
 /// How often a stop waiting for a busy script looks whether it ended.

@@ -176,15 +176,20 @@ impl Gate {
 }
 
 impl Core {
-    /// Whether `it` belongs in the running snapshot `run` (live at its start).
+    /// Whether `it` belongs in the running snapshot `run`: present at its start and not
+    /// flushed by then. An expired item not yet removed is saved too, with its past expiry,
+    /// as Redis's fork writes every key its dictionary still holds (a loader drops it and
+    /// counts it in `rdb_last_load_keys_expired`).
     fn snapshot_wants(&self, run: &Running, it: super::item::Item<'_>, now: u32) -> bool {
         if it.seq() > run.epoch_seq {
             return false;
         }
         match self.dead(it, now) {
             None => true,
-            Some(super::Miss::Flushed) => it.seq() > run.flushed_below[usize::from(it.db() & 0xf)],
-            Some(_) => false,
+            Some(super::Miss::Flushed | super::Miss::Expired) => {
+                it.seq() > run.flushed_below[usize::from(it.db() & 0xf)]
+            }
+            Some(super::Miss::Absent) => false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The DEBUG subcommands Redis's test suite uses to provoke slow commands, hold the
-//! background work still and shape lists: `DEBUG SLEEP`, `DEBUG SET-ACTIVE-EXPIRE`,
-//! `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`.
+//! background work still, shape lists and fill the data set: `DEBUG SLEEP`,
+//! `DEBUG SET-ACTIVE-EXPIRE`, `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`,
+//! `DEBUG POPULATE`, `DEBUG LOG`.
 //! (DEBUG itself, with RELOAD, LOADAOF and OBJECT, is in persistence.rs; it hands these
 //! here.)
 
@@ -9,11 +10,16 @@ use std::sync::atomic::Ordering;
 use super::Call;
 use crate::collections::list::packed_threshold;
 use crate::directives::parse_memory;
-use crate::protocol::resp::Args;
+use crate::protocol::resp::{parse_i64, Args};
+use crate::storage::{Expiry, Mode, StoreOutcome, Write};
 
 /// Runs `DEBUG <sub> ...` if `sub` is one of this file's; false if it is not.
 pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     let sub = args.get(1);
+    if sub.eq_ignore_ascii_case(b"populate") && (3..=5).contains(&args.len()) {
+        populate(call, args);
+        return true;
+    }
     if args.len() != 3 {
         return false;
     }
@@ -28,6 +34,8 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
             .resp
             .skip_checksum
             .store(atoi(args.get(2)) != 0, Ordering::Relaxed);
+    } else if sub.eq_ignore_ascii_case(b"log") {
+        eprintln!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
     } else if sub.eq_ignore_ascii_case(b"pause-cron") {
         hub.cron_paused
             .store(atoi(args.get(2)) != 0, Ordering::Relaxed);
@@ -46,6 +54,64 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     }
     call.w.ok();
     true
+}
+
+/// `DEBUG POPULATE <count> [<prefix>] [<size>]`, as Redis 7.0: string keys
+/// `<prefix>:<n>` (prefix `key`; the name cut at 127 bytes, as Redis's 128-byte buffer
+/// does) for n in 0..count in the selected database, each `value:<n>`, or with a size that
+/// text cut or padded with zero bytes to `size` bytes. Existing keys (of any type) are
+/// left alone. Like Redis it is not propagated: the AOF does not record it. A count whose
+/// index alone (8 bytes a key) could not fit in `-m` gets Redis's `OOM in dictTryExpand`
+/// (nothing is reserved for it: the keys are written one by one); a value larger than
+/// `-m` gets the OOM error, as a SET of it would.
+fn populate(call: &mut Call<'_>, args: Args<'_>) {
+    let positive = |arg: &[u8]| match parse_i64(arg) {
+        None => Err(&b"ERR value is not an integer or out of range"[..]),
+        Some(n) if n < 0 => Err(&b"ERR value is out of range, must be positive"[..]),
+        Some(n) => Ok(n as u64),
+    };
+    let count = match positive(args.get(2)) {
+        Ok(n) => n,
+        Err(e) => return call.w.error(e),
+    };
+    let limit = call.ctx.store.config().memory_limit as u64;
+    if count > limit / 8 {
+        return call.w.error(b"ERR OOM in dictTryExpand");
+    }
+    let size = if args.len() == 5 {
+        match positive(args.get(4)) {
+            Ok(n) => n,
+            Err(e) => return call.w.error(e),
+        }
+    } else {
+        0
+    };
+    if size > limit {
+        return call.write_refused(StoreOutcome::NoMemory);
+    }
+    let prefix: &[u8] = if args.len() >= 4 { args.get(3) } else { b"key" };
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    for n in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(n.to_string().as_bytes());
+        key.truncate(127);
+        value.clear();
+        value.extend_from_slice(b"value:");
+        value.extend_from_slice(n.to_string().as_bytes());
+        if size > 0 {
+            value.resize(size as usize, 0);
+        }
+        let w = Write {
+            large: true,
+            ..Write::new(call.db(), &key, &value, 0, Expiry::Never, Mode::Add)
+        };
+        if let o @ (StoreOutcome::TooLarge | StoreOutcome::NoMemory) = call.ctx.store.store(&w) {
+            return call.write_refused(o);
+        }
+    }
+    call.w.ok();
 }
 
 /// `DEBUG SLEEP <seconds>`: blocks the worker running it (under EXEC or a script, every

@@ -113,7 +113,7 @@ impl Call<'_> {
     }
 
     /// Replies to a write the store refused for size or memory.
-    fn write_refused(&mut self, outcome: StoreOutcome) {
+    pub(super) fn write_refused(&mut self, outcome: StoreOutcome) {
         match outcome {
             StoreOutcome::TooLarge => {
                 stats::bump(&self.stats.store_too_large);
