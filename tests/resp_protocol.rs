@@ -265,3 +265,37 @@ fn debug_protocol_sends_each_resp_type_as_redis_does() {
         }
     }
 }
+
+#[test]
+fn a_repeated_command_is_found_in_any_case_and_a_subcommand_name_is_no_command() {
+    // A connection remembers its last command's place in the command table: a request
+    // naming the same command (any case) reuses it, anything else is looked up afresh.
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["SET", "k", "v"], "+OK\r\n");
+    c.check(&["set", "k2", "w"], "+OK\r\n");
+    c.check(&["GET", "k"], "$1\r\nv\r\n");
+    c.check(&["gEt", "k2"], "$1\r\nw\r\n");
+    c.check(
+        &["GE", "k"],
+        "-ERR unknown command 'GE', with args beginning with: 'k' \r\n",
+    );
+    c.check(&["GET", "k"], "$1\r\nv\r\n");
+    c.check(
+        &["GETX", "k"],
+        "-ERR unknown command 'GETX', with args beginning with: 'k' \r\n",
+    );
+    c.check(&["GET", "k"], "$1\r\nv\r\n");
+    c.check(
+        &["GET"],
+        "-ERR wrong number of arguments for 'get' command\r\n",
+    );
+    // CLIENT UNBLOCK shows as `client|unblock` in CLIENT LIST; that name runs nothing.
+    c.check(&["CLIENT", "UNBLOCK", "999999"], ":0\r\n");
+    c.check(
+        &["client|unblock", "999999"],
+        "-ERR unknown command 'client|unblock', with args beginning with: '999999' \r\n",
+    );
+    c.check(&["CLIENT", "UNBLOCK", "999999"], ":0\r\n");
+    c.check(&["get", "k"], "$1\r\nv\r\n");
+}

@@ -14,6 +14,9 @@ SECS="${SECS:-5}"
 ROUNDS="${ROUNDS:-2}"
 # SLABD_ARGS: extra slabd flags (e.g. `-o worker_gather=0`) for on/off comparisons.
 SLABD_ARGS="${SLABD_ARGS:-}"
+# OTHER=PATH: a second slabd binary (an A/B of two builds in the same call), run beside the
+# first on both TLS lines; the order of the two builds alternates between rounds.
+OTHER="${OTHER:-}"
 # PIN=1: every server on CPU 1, the load generator on CPU 0, so that the client's CPU per
 # request (which differs by server) no longer shares the server's core: throughput then
 # shows what one core of server does (the machine-bound view; see docs/security.md).
@@ -43,6 +46,14 @@ m=$!
   --daemonize no >/dev/null 2>&1 &
 r=$!
 pids="$s $sp $m $r"
+O_MT=26567 O_RT=26568
+if [ -n "$OTHER" ]; then
+  "${srv[@]}" "$OTHER" -p $O_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
+    --tls-port $O_RT --tls-cert-file $certs/cert.pem --tls-key-file $certs/key.pem \
+    --tls-auth-clients no $SLABD_ARGS 2>/dev/null &
+  o=$!
+  pids="$pids $o"
+fi
 sleep 1
 cpu() { awk '{print $14+$15}' /proc/$1/stat; }
 # run NAME PID PORT PROTOCOL [--tls]: prints "ops server_us_per_request client_us_per_request"
@@ -61,17 +72,38 @@ run() {
 }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 for round in $(seq "$ROUNDS"); do
+  # With OTHER, the other build runs first in even rounds and last in odd ones.
+  if [ -n "$OTHER" ] && [ $((round % 2)) = 0 ]; then
+    read -r o_mt o_mt_us o_mt_cl <<<"$(run other $o $O_MT memcache --tls)"
+  fi
   read -r s_mt s_mt_us s_mt_cl <<<"$(run slabd $s $S_MT memcache --tls)"
   read -r m_t m_t_us m_t_cl <<<"$(run memcached $m $M_T memcache --tls)"
   read -r s_mp s_mp_us s_mp_cl <<<"$(run slabd $sp $S_MP memcache)"
+  if [ -n "$OTHER" ] && [ $((round % 2)) = 1 ]; then
+    read -r o_mt o_mt_us o_mt_cl <<<"$(run other $o $O_MT memcache --tls)"
+  fi
+  if [ -n "$OTHER" ] && [ $((round % 2)) = 0 ]; then
+    read -r o_rt o_rt_us o_rt_cl <<<"$(run other $o $O_RT resp --tls)"
+  fi
   read -r s_rt s_rt_us s_rt_cl <<<"$(run slabd $s $S_RT resp --tls)"
   read -r r_t r_t_us r_t_cl <<<"$(run redis $r $R_T resp --tls)"
   read -r s_rp s_rp_us s_rp_cl <<<"$(run slabd $s $S_RP resp)"
+  if [ -n "$OTHER" ] && [ $((round % 2)) = 1 ]; then
+    read -r o_rt o_rt_us o_rt_cl <<<"$(run other $o $O_RT resp --tls)"
+  fi
   echo "round $round memcached text over TLS: slabd -Z ${s_mt} req/s (${s_mt_us} us CPU/req, client ${s_mt_cl})," \
     "memcached -Z ${m_t} req/s (${m_t_us} us, client ${m_t_cl}) -> $(ratio $s_mt $m_t)x;" \
     "slabd TLS/plain $(ratio $s_mt $s_mp) (plain ${s_mp} req/s, ${s_mp_us} us)"
+  if [ -n "$OTHER" ]; then
+    echo "round $round memcached text over TLS: other ${o_mt} req/s (${o_mt_us} us CPU/req, client ${o_mt_cl})" \
+      "-> $(ratio $o_mt $m_t)x memcached; slabd/other $(ratio $s_mt $o_mt)"
+  fi
   echo "round $round RESP over TLS: slabd tls-port ${s_rt} req/s (${s_rt_us} us CPU/req, client ${s_rt_cl})," \
     "redis-server ${r_t} req/s (${r_t_us} us, client ${r_t_cl}) -> $(ratio $s_rt $r_t)x;" \
     "slabd TLS/plain $(ratio $s_rt $s_rp) (plain ${s_rp} req/s, ${s_rp_us} us)"
+  if [ -n "$OTHER" ]; then
+    echo "round $round RESP over TLS: other ${o_rt} req/s (${o_rt_us} us CPU/req, client ${o_rt_cl})" \
+      "-> $(ratio $o_rt $r_t)x redis-server; slabd/other $(ratio $s_rt $o_rt)"
+  fi
 done
 echo "load: $(cat /proc/loadavg)"

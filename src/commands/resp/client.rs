@@ -109,13 +109,16 @@ pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
         return call.wrong_arity(&format!("client|{name}"));
     }
     if matches!(name, "info" | "list" | "kill" | "pause" | "unblock") {
-        call.note_command(match name {
-            "info" => "client|info",
-            "list" => "client|list",
-            "kill" => "client|kill",
-            "pause" => "client|pause",
-            _ => "client|unblock",
-        });
+        call.note_command(
+            match name {
+                "info" => "client|info",
+                "list" => "client|list",
+                "kill" => "client|kill",
+                "pause" => "client|pause",
+                _ => "client|unblock",
+            },
+            None,
+        );
     }
     handler(call, args);
 }

@@ -121,6 +121,9 @@ pub struct Latency {
     workers: Box<[WorkerHistograms]>,
     /// Subcommands' histograms (`config|resetstat`): rare commands, one lock.
     subcommands: Mutex<HashMap<String, [u64; BUCKETS]>>,
+    /// By registry place: the command is one of [`CONTAINERS`] (a lookup per command, not a
+    /// scan of the names).
+    containers: Box<[bool]>,
     events: Mutex<HashMap<String, Event>>,
     /// `latency-monitor-threshold` in ms (0: off).
     threshold: Arc<AtomicI64>,
@@ -150,6 +153,11 @@ impl Latency {
                 .collect(),
             events: Mutex::default(),
             subcommands: Mutex::default(),
+            containers: registry()
+                .specs()
+                .iter()
+                .map(|s| CONTAINERS.contains(&s.name))
+                .collect(),
             threshold: Arc::new(AtomicI64::new(0)),
             tracking: Arc::new(AtomicBool::new(true)),
             percentiles: Arc::new(Mutex::new(vec![50.0, 99.0, 99.9])),
@@ -238,7 +246,7 @@ impl Latency {
         args: Args<'_>,
         nanos: u64,
     ) {
-        if args.len() >= 2 && CONTAINERS.contains(&name) {
+        if args.len() >= 2 && self.containers.get(index) == Some(&true) {
             let sub = String::from_utf8_lossy(args.get(1)).to_ascii_lowercase();
             if sub.len() <= 32 && sub.bytes().all(|c| c.is_ascii_graphic()) {
                 let full = format!("{name}|{sub}");

@@ -141,6 +141,10 @@ struct Conn {
     /// The name last published in [`ClientInfo::last_cmd_name`], so that a run of the same
     /// command takes that lock once, not per request.
     last_cmd: &'static str,
+    /// `last_cmd`'s place in the [`registry`] (None when `last_cmd` names a subcommand): a
+    /// run of the same command (a pipeline, a client's loop) finds it by comparing names,
+    /// without hashing the name again.
+    last_index: Option<usize>,
     /// MULTI queue and WATCHed keys.
     tx: transaction::Transaction,
     /// EXEC is running the queue (ACL refusals then say the rules changed since queuing).
@@ -275,12 +279,16 @@ impl<'a> Call<'a> {
 }
 
 impl Call<'_> {
-    /// Publishes the command's name for `CLIENT LIST cmd=` when it changed.
-    fn note_command(&mut self, name: &'static str) {
-        if self.conn.last_cmd != name {
+    /// Publishes the command's name for `CLIENT LIST cmd=` when it changed. `name` is the
+    /// command now running: the registry's name of the command at `index`,
+    /// or a subcommand's name (`client|kill`) with no index.
+    fn note_command(&mut self, name: &'static str, index: Option<usize>) {
+        // Names are the registry's own strings: the same command is the same pointer.
+        if !std::ptr::eq(self.conn.last_cmd, name) {
             *self.info.last_cmd_name.lock() = name;
             self.conn.last_cmd = name;
         }
+        self.conn.last_index = index;
     }
 
     fn db(&self) -> u8 {
@@ -467,7 +475,17 @@ pub fn process(ctx: &Context, session: &mut Session, input: &[u8], out: &mut Vec
 
 /// Runs one command, or queues it inside MULTI.
 fn execute(call: &mut Call<'_>, args: Args<'_>) {
-    execute_as(call, args, registry().index(args.get(0)));
+    execute_as(call, args, command_index(call.conn, args.get(0)));
+}
+
+/// The registry place of command `name`: the connection's last command's when `name` is
+/// that command (any case), else a registry lookup.
+#[inline]
+fn command_index(conn: &Conn, name: &[u8]) -> Option<usize> {
+    match conn.last_index {
+        Some(i) if name.eq_ignore_ascii_case(conn.last_cmd.as_bytes()) => Some(i),
+        _ => registry().index(name),
+    }
 }
 
 /// [`execute`] of a command whose place in the [`registry`] the caller already looked up
@@ -490,7 +508,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         call.ctx.store.clock().now(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    call.note_command(spec.name);
+    call.note_command(spec.name, Some(index));
     call.conn.home.request();
     if call.depth == 0 && client::paused(call, spec, args) {
         return;
@@ -651,7 +669,11 @@ fn admit(
         return Err(Some(index));
     }
     let key_max = call.ctx.store.key_max();
-    if key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max) {
+    // No argument is longer than the buffer holding them all (a request, a pipeline):
+    // only a buffer over the limit needs the key positions walked.
+    if args.longest() > key_max
+        && key_positions(spec, args.len()).any(|i| args.get(i).len() > key_max)
+    {
         call.w.error_fmt(format_args!(
             "ERR key too long (slabd keys are at most {key_max} bytes)"
         ));

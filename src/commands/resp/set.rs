@@ -147,7 +147,7 @@ pub(super) fn spop(call: &mut Call<'_>, args: Args<'_>) {
     } else {
         None
     };
-    let r = call.write_set(args.get(1), b"", "spop", |s| {
+    let r = call.pop_set(args.get(1), "spop", |s| {
         let n = count.unwrap_or(1).min(s.len() as u64) as usize;
         let mut popped = Vec::with_capacity(n);
         if n == s.len() && n > 0 {
@@ -164,6 +164,8 @@ pub(super) fn spop(call: &mut Call<'_>, args: Args<'_>) {
         }
     });
     let Some(popped) = r else { return };
+    // A missing key pops nothing.
+    let popped = popped.unwrap_or_default();
     match count {
         None => match popped.first() {
             Some(m) => call.w.bulk(m),

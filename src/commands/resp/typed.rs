@@ -262,8 +262,26 @@ impl Call<'_> {
         event: &str,
         f: impl FnOnce(&mut C::Mut<'_>) -> Edit<R>,
     ) -> Option<R> {
+        self.edit_collection::<C, R>(key, Some(first), event, f)
+            .flatten()
+    }
+
+    /// [`Call::write_collection`], where `first: None` leaves a missing key missing
+    /// (`Some(None)`) without building an empty collection for `f`: the pops, whose
+    /// requests on a missing key are the bare request path.
+    fn edit_collection<C: Collection, R>(
+        &mut self,
+        key: &[u8],
+        first: Option<&[u8]>,
+        event: &str,
+        f: impl FnOnce(&mut C::Mut<'_>) -> Edit<R>,
+    ) -> Option<Option<R>> {
         let mut effect = Effect::None;
         let r = self.ctx.store.modify(self.conn.db, key, |cur| {
+            let (cur, first) = match (cur, first) {
+                (None, None) => return Update::Keep(Ok(None)),
+                (cur, first) => (cur, first.unwrap_or_default()),
+            };
             let mut m = match C::open_mut(cur, first) {
                 Ok(m) => m,
                 Err(e) => return Update::Keep(Err(e)),
@@ -271,7 +289,7 @@ impl Call<'_> {
             let Edit { result, changed } = f(&mut m);
             let outcome = C::finish(m, changed);
             effect = Effect::of(changed, matches!(outcome, Outcome::Delete));
-            update::<C, _>(outcome, Ok(result))
+            update::<C, _>(outcome, Ok(Some(result)))
         });
         match r {
             Ok(Ok(r)) => {
@@ -315,6 +333,17 @@ impl Call<'_> {
         f: impl FnOnce(Option<SetRef<'_>>, &mut Writer<'_>) -> R,
     ) -> Option<R> {
         self.read_collection::<Sets, R>(key, f)
+    }
+
+    /// [`Call::edit_collection`] for a set that is never created (SPOP): `Some(None)` when
+    /// there is none.
+    pub(super) fn pop_set<R>(
+        &mut self,
+        key: &[u8],
+        event: &str,
+        f: impl FnOnce(&mut SetMut<'_>) -> Edit<R>,
+    ) -> Option<Option<R>> {
+        self.edit_collection::<Sets, R>(key, None, event, f)
     }
 
     /// [`Call::write_collection`] for a set (a new one in the form `first` calls for).

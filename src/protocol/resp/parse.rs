@@ -122,6 +122,11 @@ impl<'a> Args<'a> {
         self.ranges.is_empty()
     }
 
+    /// A bound on every argument's length: the length of the buffer they are held in.
+    pub fn longest(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Argument `i`. Panics when `i >= len()`, like slice indexing.
     pub fn get(&self, i: usize) -> &'a [u8] {
         let (s, e) = self.ranges[i];
