@@ -381,3 +381,33 @@ fn pause_write_holds_writing_transactions_and_scripts_only() {
     assert_eq!(fcall.reply(), b"$2\r\nrw\r\n");
     admin.check(&["GET", "k"], "$1\r\nw\r\n");
 }
+
+/// `CLIENT LIST cmd=` names the client's own last command, as Redis's `lastcmd`: the
+/// commands a script or EXEC ran for it do not replace it (redis-server 7.0.15 shows
+/// `cmd=eval`, `cmd=evalsha` and `cmd=exec` here; slabd showed `incr`, `expire`, `set`).
+#[test]
+fn client_list_cmd_is_the_clients_own_command_not_what_a_script_or_exec_ran() {
+    let d = daemon(&[]);
+    let mut admin = d.connect_resp();
+    let mut c = d.connect_resp();
+    let id = int(&c.cmd(&["CLIENT", "ID"]));
+    c.check(
+        &[
+            "EVAL",
+            "redis.call('set','k','1') return redis.call('incr','k')",
+            "0",
+        ],
+        ":2\r\n",
+    );
+    assert_eq!(field(&client_line(&mut admin, id), "cmd"), "eval");
+    let sha = c.cmd(&["SCRIPT", "LOAD", "return redis.call('expire','k',100)"]);
+    let sha = sha.lines().nth(1).unwrap().to_string();
+    c.check(&["EVALSHA", &sha, "0"], ":1\r\n");
+    assert_eq!(field(&client_line(&mut admin, id), "cmd"), "evalsha");
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["SET", "a", "1"], "+QUEUED\r\n");
+    c.check(&["CLIENT", "INFO"], "+QUEUED\r\n");
+    let exec = c.cmd(&["EXEC"]);
+    assert!(exec.starts_with("*2\r\n+OK\r\n$"), "{exec:?}");
+    assert_eq!(field(&client_line(&mut admin, id), "cmd"), "exec");
+}

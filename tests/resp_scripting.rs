@@ -506,3 +506,56 @@ fn udp_writes_do_not_land_inside_a_script() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     c.check(&["GET", "k"], "$1\r\nx\r\n");
 }
+
+/// `unpack` of a range past Lua's C stack fails at once with Redis's error (Redis 7.0's
+/// unit/scripting "Test table unpack with invalid indexes", same replies): the sandbox
+/// counted the values of every index first, 2^31 of them here, holding the server for
+/// minutes, and Lua 5.1.5's own unpack overflows a C int on such ranges.
+#[test]
+fn unpack_past_the_c_stack_fails_at_once() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for script in [
+        "return {unpack({1,2,3}, -2, 2147483647)}",
+        "return {unpack({1,2,3}, 0, 2147483647)}",
+        "return {unpack({1,2,3}, -2147483648, 2147483647)}",
+        "return {unpack({1,2,3}, '-2', '2147483647')}",
+        "return {unpack({1,2,3}, 1, 9000)}",
+        "return {unpack({1,2,3}, -2147483648, -2)}",
+    ] {
+        let reply = c.cmd(&["EVAL", script, "0"]);
+        assert!(
+            reply.starts_with("-ERR user_script:1: too many results to unpack script: "),
+            "{script}: {reply:?}"
+        );
+    }
+    c.check(&["EVAL", "return {unpack({1,2,3}, -1, -2)}", "0"], "*0\r\n");
+    c.check(
+        &["EVAL", "return {unpack({1,2,3}, 2, 3)}", "0"],
+        "*2\r\n:2\r\n:3\r\n",
+    );
+}
+
+/// Many small scripts leave the Lua heap near its live size (Redis 7.0's unit/scripting
+/// "EVAL does not leak in the Lua stack": `used_memory_lua` under 100 KB after 10,000).
+#[test]
+fn many_small_scripts_keep_the_lua_heap_near_its_live_size() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let script: &[u8] = b"return redis.call('incr',KEYS[1])";
+    let mut batch = Vec::new();
+    for _ in 0..10_000 {
+        batch.extend(encode(&[b"EVAL", script, b"1", b"x"]));
+    }
+    c.send(&batch);
+    for i in 1..=10_000 {
+        assert_eq!(c.reply(), format!(":{i}\r\n").as_bytes());
+    }
+    let info = c.cmd(&["INFO", "memory"]);
+    let lua: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_lua:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no used_memory_lua in {info}"));
+    assert!(lua < 100 * 1024, "used_memory_lua {lua}");
+}

@@ -80,6 +80,9 @@ thread_local! {
     /// What a worker serves its other connections with while its script is busy
     /// (`server::nest`), set once per worker thread.
     static BUSY_LOOP: Cell<Option<fn()>> = const { Cell::new(None) };
+    /// The last section's (emptied) list of guards, reused by the next: a section per
+    /// script or EXEC allocates nothing.
+    static SPARE: RefCell<Vec<GateGuard>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sets what [`Gates::serve_while_busy`] calls on this thread (a worker's nested loop).
@@ -213,7 +216,8 @@ impl Gates {
         // Counted before it waits, so workers give their gates back at their next I/O.
         self.sections.fetch_add(1, Ordering::SeqCst);
         let lock = self.exclusive.lock();
-        let all = self.gates.iter().map(|g| lock_gate(&g.0)).collect();
+        let mut all = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        all.extend(self.gates.iter().map(|g| lock_gate(&g.0)));
         HELD.with(|h| *h.borrow_mut() = Held::Exclusive(all, worker));
         // Ends the section even if `f` panics, so no worker is left waiting for ever.
         let _end = SectionEnd {
@@ -262,7 +266,7 @@ impl Drop for SectionEnd<'_> {
         if self.gates.busy() {
             // Opened for `-BUSY` (the gates were given back): take them all again before
             // lowering the flag.
-            all = self.gates.gates.iter().map(|g| lock_gate(&g.0)).collect();
+            all.extend(self.gates.gates.iter().map(|g| lock_gate(&g.0)));
             self.gates.busy.store(false, Ordering::SeqCst);
         }
         // The running worker keeps its own gate (the rest of its request runs under it)
@@ -271,7 +275,8 @@ impl Drop for SectionEnd<'_> {
             Some(w) if w < all.len() => Some(all.swap_remove(w)),
             _ => None,
         };
-        drop(all);
+        all.clear();
+        SPARE.with(|s| *s.borrow_mut() = all);
         drop(self.lock.take());
         self.gates.sections.fetch_sub(1, Ordering::SeqCst);
         let turn = match (self.worker, own) {

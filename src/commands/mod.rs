@@ -94,6 +94,8 @@ impl Context {
         let client_memory = Arc::<crate::server::limits::ClientMemory>::default();
         client_memory.follow(&directives);
         crate::server::oom::follow(&directives);
+        let scripting = crate::scripting::Scripting::new(gates.clone());
+        scripting.follow(&directives);
         Context {
             client_memory,
             verbosity: AtomicU8::new(settings.verbose),
@@ -111,7 +113,7 @@ impl Context {
             hub,
             collections: crate::collections::Thresholds::from_directives(&directives),
             directives,
-            scripting: crate::scripting::Scripting::new(gates.clone()),
+            scripting,
             gates,
             persist: Default::default(),
             watches: watch::Watches::default(),

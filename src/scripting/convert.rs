@@ -12,12 +12,12 @@
 //! → error, `ok` → status, `double`, `big_number`, `verbatim_string`, `map`, `set` →
 //! their RESP3 types, other tables → array up to the first nil, anything else → null.
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use mlua::{Lua, MultiValue, Table, Value};
 
 use super::slot::HostSlot;
+use crate::protocol::memcache::write_i64;
 use crate::protocol::resp::{Args, Writer};
 
 /// Where a script's commands run: a synthetic client on the RESP command table.
@@ -90,9 +90,9 @@ fn command_args(
         let start = bytes.len();
         match arg {
             Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
-            Value::Integer(i) => {
-                let _ = write!(bytes, "{i}");
-            }
+            Value::Integer(i) => write_i64(bytes, *i),
+            // Integral numbers as format_number prints them, without its String.
+            Value::Number(n) if *n == n.trunc() && n.abs() < 1e15 => write_i64(bytes, *n as i64),
             Value::Number(n) => bytes.extend_from_slice(format_number(*n).as_bytes()),
             _ => return Err(()),
         }

@@ -140,15 +140,25 @@ local raw_unpack, results_max = unpack, helpers.results_max
 rawset(G, "unpack", function(...)
   local t, i, j = ...
   if type(t) == "table" then
-    local first, last = i or 1, j or #t
-    if type(first) == "number" and type(last) == "number" and last - first >= results_max then
-      -- Numbers and booleans cross as plain values; only the others hold slots.
-      local held = 0
-      for k = first, last do
-        local kind = type(rawget(t, k))
-        if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
-          held = held + 1
-          if held > results_max then error("too many results to unpack", 2) end
+    local first, last = 1, #t
+    if i ~= nil then first = tonumber(i) end
+    if j ~= nil then last = tonumber(j) end
+    if first and last and first <= last then
+      -- As Redis's patched unpack: a range past Lua's C stack (8,000 slots) fails here.
+      -- Lua 5.1.5 counts it in a C int, which overflows for ranges near 2^31 (and the
+      -- check after it then passes); counting such a range below would take minutes.
+      if last - first >= 7999 or first < -2147483648 or last > 2147483647 then
+        error("too many results to unpack", 2)
+      end
+      if last - first >= results_max then
+        -- Numbers and booleans cross as plain values; only the others hold slots.
+        local held = 0
+        for k = first, last do
+          local kind = type(rawget(t, k))
+          if kind ~= "number" and kind ~= "boolean" and kind ~= "nil" then
+            held = held + 1
+            if held > results_max then error("too many results to unpack", 2) end
+          end
         end
       end
     end

@@ -108,7 +108,8 @@ pub(super) fn client(call: &mut Call<'_>, args: Args<'_>) {
     if (arity > 0 && argc != arity) || argc < -arity {
         return call.wrong_arity(&format!("client|{name}"));
     }
-    if matches!(name, "info" | "list" | "kill" | "pause" | "unblock") {
+    // The client's own command only (`depth` 1 in its handler), not one EXEC or a script ran.
+    if call.depth == 1 && matches!(name, "info" | "list" | "kill" | "pause" | "unblock") {
         call.note_command(
             match name {
                 "info" => "client|info",

@@ -504,12 +504,17 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         }
     };
     let spec = registry().spec(index);
-    call.info.last_cmd.store(
-        call.ctx.store.clock().now(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    call.note_command(spec.name, Some(index));
-    call.conn.home.request();
+    if call.depth == 0 {
+        // The client's own command, as Redis's `lastcmd`: EXEC's queued commands and a
+        // script's calls leave `CLIENT LIST cmd=` at `exec` / `evalsha` (and take no lock
+        // per call).
+        call.info.last_cmd.store(
+            call.ctx.store.clock().now(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        call.note_command(spec.name, Some(index));
+        call.conn.home.request();
+    }
     if call.depth == 0 && client::paused(call, spec, args) {
         return;
     }

@@ -153,7 +153,7 @@ pub(super) fn run_exclusive(
     call: &mut Call<'_>,
     run: impl FnOnce(&Scripting, &mut dyn Host, &mut Writer<'_>, u64) -> Result<(), RunError>,
 ) {
-    let threshold = call.ctx.directives.int("busy-reply-threshold").max(0) as u64;
+    let threshold = call.ctx.scripting.busy_threshold_ms();
     let ctx = call.ctx;
     let resp3 = call.w.resp3;
     let db = call.conn.db;
