@@ -76,8 +76,46 @@ class Server:
         self.p.terminate()
         self.p.wait()
 
+    def workers(self):
+        """Seconds of CPU of each worker thread (slabd-worker-N), by N (slabd only)."""
+        out = {}
+        for tid in os.listdir(f"/proc/{self.p.pid}/task"):
+            try:
+                name = open(f"/proc/{self.p.pid}/task/{tid}/comm").read().strip()
+                f = open(f"/proc/{self.p.pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if name.startswith("slabd-worker-"):
+                out[int(name.rsplit("-", 1)[1])] = (int(f[11]) + int(f[12])) / TICK
+        return out
+
+    def placement(self, before):
+        """slabd's placement over a run: each worker's share of the workers' CPU since
+        `before` (self.workers()) and INFO stats' gather fields (RESP on the same port)."""
+        if self.kind != "slabd":
+            return ""
+        after = self.workers()
+        used = {w: after[w] - before.get(w, 0) for w in after}
+        total = sum(used.values()) or 1
+        split = "/".join(f"{used[w] / total:.2f}" for w in sorted(used))
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
+            buf = b""
+            while True:
+                buf += s.recv(65536)
+                head, _, rest = buf.partition(b"\r\n")
+                if head.startswith(b"$") and len(rest) >= int(head[1:]):
+                    break
+        stats = dict(l.split(":", 1) for l in buf.decode().splitlines() if ":" in l)
+        fields = " ".join(f"{k}={stats.get(k, '-')}" for k in (
+            "workers_active", "worker_moves", "worker_trials", "worker_trials_kept",
+            "worker_trial_last"))
+        return f"; workers CPU {split}; {fields}"
+
 
 PERF_DIR = None
+# slabd's placement over each slabd-load run (Server.placement), printed with its round.
+PLACED = []
 PIN = False
 CLIENT_PIN = lambda argv: (["taskset", "-c", "1"] + argv) if PIN else argv
 
@@ -147,6 +185,7 @@ def load(srv, args, name=""):
     base = CLIENT_PIN([LOAD, "--server", f"127.0.0.1:{srv.port}"] + args)
     subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, timeout=600)
     before = srv.cpu()
+    workers = srv.workers() if srv.kind == "slabd" else {}
     rec = perf_start(srv, name)
     counting = count_start(srv)
     client = children_cpu()
@@ -157,6 +196,7 @@ def load(srv, args, name=""):
     j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
     count_stop(counting, j["completed"])
     CLIENT.append(client * 1e6 / max(j["completed"], 1))
+    PLACED.append(srv.placement(workers))
     return j["ops_per_sec"], cpu * 1e6 / max(j["completed"], 1), j["errors"]
 
 
@@ -262,7 +302,7 @@ def main():
                 if errors:
                     print(f"   ! {kind} {title}: {errors} errors")
                 print(f"   round {r + 1} {kind} {title}: {ops:,.0f} req/s, {cpu:.1f} µs CPU/req"
-                      f" (client {CLIENT[-1]:.1f} µs/req)", flush=True)
+                      f" (client {CLIENT[-1]:.1f} µs/req){PLACED[-1]}", flush=True)
                 res[kind].append((ops, cpu))
         rows.append((title, res))
     # Binary-protocol large values: memcaslap -B (slabd-load speaks text only). Its smallest

@@ -219,15 +219,18 @@ impl Connection {
     }
 
     /// It belongs on this worker (its last PUBLISH reached only subscribers of this worker,
-    /// or it runs scripts on worker 0): it stays when workers spread ([`super::gather`]).
-    pub fn anchored(&self) -> bool {
-        self.session.resp.home() == Some(self.session.worker)
+    /// or it runs exclusive sections on worker 0 while they gather there: `pinned`,
+    /// [`super::gather::Gather::pins_exclusive`]): it stays when workers spread or
+    /// rebalance ([`super::gather`]).
+    pub fn anchored(&self, pinned: bool) -> bool {
+        self.session.resp.home().worker(pinned) == Some(self.session.worker)
     }
 
     /// The worker this connection belongs on (the one holding every receiver of its last
-    /// PUBLISH, or worker 0 for a script client), when that is another one.
-    pub fn publishes_to(&self) -> Option<usize> {
-        let home = self.session.resp.home()?;
+    /// PUBLISH, or worker 0 for a client of exclusive sections while `pinned`), when that
+    /// is another one.
+    pub fn publishes_to(&self, pinned: bool) -> Option<usize> {
+        let home = self.session.resp.home().worker(pinned)?;
         (home != self.session.worker).then_some(home)
     }
 

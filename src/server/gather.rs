@@ -24,6 +24,12 @@
 //! - **gather** (`active - 1`, the last active worker hands its connections back) when the
 //!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
 //!   left fits on one worker fewer with room to spare.
+//! - **rebalance** (the count kept): when an active worker is saturated while another is
+//!   [`REBALANCE_GAP`] less busy, the busier one moves half the difference (as a share of
+//!   its movable connections) to the other ([`policy::Policy::rebalance`]; the same
+//!   windows-in-a-row and dwell rules). Without it nothing moved a connection once the
+//!   count stopped growing: a worker whose clients grew busier, or that held every
+//!   transaction client, stayed saturated beside idle ones.
 //!
 //! The gap between the two thresholds (0.9 per worker against 0.5), [`IN_A_ROW`] (two)
 //! windows in a row calling for a change before it is made, and a [`DWELL`] after every
@@ -43,6 +49,18 @@
 //! Where the kernel keeps no `schedstat` (no CONFIG_SCHED_INFO, a sandbox's /proc), every
 //! worker stays active: nothing would tell a saturated worker from an idle one.
 //!
+//! **Clients of exclusive sections** (EXEC, scripts, functions: [`Home::Exclusive`]) belong
+//! on worker 0 while one worker serves: their sections then run back to back there and
+//! find the idle workers' gates free, where from two workers each section waits for the
+//! other's turn (MULTI/EXEC -P 16 at `-t 2`: 478-497k tx/s gathered, 345-380k spread).
+//! That only holds while the other workers are idle. So the pin ([`Gather::pins_exclusive`])
+//! is dropped when worker 0 is rebalanced (saturated beside an active worker with room:
+//! on a machine with cores to spare, an all-MULTI workload spread one worker and then
+//! kept every transaction client on worker 0), and set again when one worker is active.
+//! A connection's anchor also decays: after [`EXCLUSIVE_DECAY`] requests with no section
+//! it goes wherever the placement puts it (a pooled connection that runs MULTI now and
+//! then).
+//!
 //! **Publishers** follow their receivers. A connection whose last PUBLISH (or SPUBLISH)
 //! reached subscribers that all sit on one worker ([`crate::hub::Reach::home`]) belongs on
 //! that worker: each message then costs a copy per subscriber, where from another worker
@@ -60,7 +78,7 @@
 //! plain connection that ran a request moves to the next worker at the end of the turn.
 //! `-o worker_spread` is another: every worker active, publishers pulled as above.
 
-use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -70,6 +88,10 @@ use parking_lot::Mutex;
 
 use super::worker::Handoff;
 use crate::stats::{ServerStats, ThreadStats};
+
+mod policy;
+
+use policy::{Load, Policy, Rebalance};
 
 /// How often the clock thread measures the workers.
 pub const WINDOW: Duration = Duration::from_millis(200);
@@ -111,6 +133,56 @@ pub const TRIAL_SKIP: u32 = 1;
 /// that won its trial stays before it is tried again, while its workers still wait for a
 /// CPU (a trial decided on a noisy window, or a load that changed since, is undone).
 pub const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// How much less busy than a saturated active worker another active worker must be for
+/// connections to move between them ([`Policy::rebalance`]): per-window loads of one
+/// worker swing by a tenth or two, and a move costs its connections a hand-over.
+pub const REBALANCE_GAP: f64 = 0.4;
+/// Requests after its last exclusive section (EXEC, a script or function) for which a
+/// connection still belongs on worker 0 ([`Home::Exclusive`]): one that runs them among
+/// many plain requests (a pool connection that pipelines with MULTI now and then) gains
+/// nothing there. A MULTI of five commands is seven requests.
+pub const EXCLUSIVE_DECAY: u16 = 100;
+
+/// Where a connection belongs, as its own commands left it (kept in its RESP state,
+/// resolved to a worker by [`Home::worker`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Home {
+    /// Wherever the placement puts it.
+    #[default]
+    Anywhere,
+    /// Every receiver of its last PUBLISH / SPUBLISH sits on this worker.
+    Receivers(usize),
+    /// It ran an exclusive section, and this many requests since.
+    Exclusive(u16),
+}
+
+impl Home {
+    /// After a PUBLISH whose receivers all sit on `reach` (if one worker holds them all).
+    pub fn published(reach: Option<usize>) -> Home {
+        reach.map_or(Home::Anywhere, Home::Receivers)
+    }
+
+    /// Counts one request of the connection (an exclusive client's anchor decays).
+    #[inline]
+    pub fn request(&mut self) {
+        if let Home::Exclusive(n) = self {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The worker the connection belongs on: its receivers' worker, or worker 0 for a
+    /// client of exclusive sections while they gather there (`pinned`,
+    /// [`Gather::pins_exclusive`]) and its last one is within [`EXCLUSIVE_DECAY`]
+    /// requests.
+    #[inline]
+    pub fn worker(self, pinned: bool) -> Option<usize> {
+        match self {
+            Home::Anywhere => None,
+            Home::Receivers(w) => Some(w),
+            Home::Exclusive(n) => (pinned && n < EXCLUSIVE_DECAY).then_some(0),
+        }
+    }
+}
 
 /// How connections are placed on workers (`-o worker_gather`, `-o worker_shuffle`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +222,11 @@ pub struct Gather {
     /// Each worker's thread id, set by the worker when it starts (0 until then).
     tids: Vec<AtomicI32>,
     peers: OnceLock<Vec<Peer>>,
+    /// Clients of exclusive sections belong on worker 0 ([`Home::Exclusive`]): set while
+    /// one worker is active, cleared when worker 0 is rebalanced.
+    pin: AtomicBool,
+    /// Per worker: a rebalance order for it ([`Gather::take_order`]), 0 when none.
+    orders: Vec<AtomicU64>,
     control: Mutex<Control>,
 }
 
@@ -180,12 +257,11 @@ impl Gather {
             epoch: AtomicU64::new(0),
             tids: (0..workers).map(|_| AtomicI32::new(0)).collect(),
             peers: OnceLock::new(),
+            pin: AtomicBool::new(true),
+            orders: (0..workers).map(|_| AtomicU64::new(0)).collect(),
             control: Mutex::new(Control {
                 at: None,
-                policy: Policy {
-                    trials,
-                    ..Policy::new(workers, Instant::now())
-                },
+                policy: Policy::new(workers, Instant::now()).with_trials(trials),
                 cpu: vec![(0, 0); workers],
                 idle: (0, 0),
                 served: 0,
@@ -210,6 +286,25 @@ impl Gather {
     #[inline]
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Whether clients of exclusive sections (EXEC, scripts) belong on worker 0
+    /// ([`Home::worker`]). Sections run there back to back and find the idle workers'
+    /// gates free, where from several workers each one waits for the others' turns
+    /// (MULTI/EXEC -P 16 on 2 cores: 478-497k tx/s gathered, 345-380k spread). That holds
+    /// only while the other workers are idle: once worker 0 is rebalanced (it carries
+    /// more than its share while another active worker has room), they spread with the
+    /// rest, until one worker is active again.
+    #[inline]
+    pub fn pins_exclusive(&self) -> bool {
+        self.pin.load(Ordering::Relaxed)
+    }
+
+    /// Worker `worker`'s rebalance order, taken: the worker to move connections to and the
+    /// share of its movable ones to move, in thousandths.
+    pub fn take_order(&self, worker: usize) -> Option<(usize, u32)> {
+        let order = self.orders.get(worker)?.swap(0, Ordering::Relaxed);
+        (order != 0).then(|| ((order >> 32) as usize - 1, order as u32))
     }
 
     /// Whether connections may move between workers at all.
@@ -279,6 +374,7 @@ impl Gather {
         c.served = done;
         let active = self.active();
         stats.workers_active.store(active as u64, Ordering::Relaxed);
+        let each: Vec<f64> = busy.iter().zip(&wait).map(|(b, w)| b + w).collect();
         let load = Load {
             used: busy[..active].iter().sum(),
             waited: wait[..active].iter().sum(),
@@ -297,6 +393,34 @@ impl Gather {
             .store(p.last.1 as u64, Ordering::Relaxed);
         if next != active {
             self.change(&mut c, now, active, next, stats);
+        } else if let Some(order) = c.policy.rebalance(now, &each[..active]) {
+            self.order(order);
+        }
+        stats
+            .worker_rebalances
+            .store(c.policy.rebalances, Ordering::Relaxed);
+        stats
+            .worker_exclusive_pinned
+            .store(u64::from(self.pins_exclusive()), Ordering::Relaxed);
+    }
+
+    /// Asks worker `from` to move a share of its movable connections to worker `to`
+    /// ([`Policy::rebalance`]); worker 0's exclusive clients move with the rest from now.
+    fn order(&self, order: Rebalance) {
+        let Rebalance { from, to, share } = order;
+        if share == 0 {
+            return;
+        }
+        if from == 0 {
+            self.pin.store(false, Ordering::Relaxed);
+        }
+        self.orders[from].store(
+            ((to as u64 + 1) << 32) | u64::from(share),
+            Ordering::Relaxed,
+        );
+        self.epoch.fetch_add(1, Ordering::Release);
+        if let Some(p) = self.peer(from) {
+            let _ = p.waker.wake();
         }
     }
 
@@ -310,6 +434,9 @@ impl Gather {
         stats: &ServerStats,
     ) {
         c.policy.changed(now);
+        if next == 1 {
+            self.pin.store(true, Ordering::Relaxed);
+        }
         self.active.store(next, Ordering::Relaxed);
         self.epoch.fetch_add(1, Ordering::Release);
         stats.workers_active.store(next as u64, Ordering::Relaxed);
@@ -320,18 +447,6 @@ impl Gather {
             }
         }
     }
-}
-
-/// What the active workers did over one window, in CPUs.
-struct Load {
-    /// Time on CPU, all active workers together.
-    used: f64,
-    /// Time runnable but waiting for a CPU (the run queue), all active workers together.
-    waited: f64,
-    /// Idle CPUs of the machine.
-    idle_cpus: f64,
-    /// Requests served per second, all workers together.
-    rate: f64,
 }
 
 /// Requests the workers have served so far, the trials' measure of throughput: memcached
@@ -354,209 +469,6 @@ fn served(threads: &[ThreadStats]) -> u64 {
                 + s.resp_cmds
         })
         .sum()
-}
-
-/// A spread made for waiting alone (no CPU idle) is on trial: waiting says the workers
-/// share their CPUs with other threads, not whether one more worker helps. With two
-/// client threads starving one worker (TLS) a second served 1.15x the rate; beside a
-/// one-thread client (100 KiB values) the worker waits for the client's core, a second
-/// worker waits too, both sleep and wake more, and `-t 1` served 1.15x the rate of two
-/// at 0.82x the CPU per request. So the spread's rate is measured, then the rate with
-/// one worker fewer, and the better count stays.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Trial {
-    /// `from + 1` workers since the spread: windows seen, rates summed (after the skip).
-    Spread { from: usize, seen: u32, sum: f64 },
-    /// Back to `from` to compare with the spread's mean rate.
-    Back {
-        from: usize,
-        spread: f64,
-        seen: u32,
-        sum: f64,
-    },
-}
-
-/// One more window of a trial side: (windows seen, measured rates summed).
-fn measured(seen: u32, sum: f64, rate: f64) -> (u32, f64) {
-    let seen = seen + 1;
-    (seen, if seen > TRIAL_SKIP { sum + rate } else { sum })
-}
-
-/// The policy's memory between windows: what the last windows called for, and when the
-/// active count last changed. Pure (the clock thread feeds it measured loads, the tests
-/// synthetic ones).
-struct Policy {
-    workers: usize,
-    /// The change the latest windows called for (+1, -1 or 0) and how many in a row did.
-    want: (isize, u32),
-    changed: Instant,
-    trial: Option<Trial>,
-    /// Until then nothing spreads on trial ([`RETRY_AFTER`]).
-    no_trial_until: Option<Instant>,
-    /// When a spread that won its trial is tried again ([`RETRY_AFTER`]).
-    recheck_at: Option<Instant>,
-    /// Whether spreads on trial happen at all (`-o worker_trial`).
-    trials: bool,
-    /// Trials started, trials whose spread stayed, and the last decided trial's mean rates
-    /// (spread, back): INFO stats `worker_trials`, `worker_trials_kept`,
-    /// `worker_trial_last`.
-    tried: u64,
-    kept: u64,
-    last: (f64, f64),
-}
-
-impl Policy {
-    fn new(workers: usize, now: Instant) -> Policy {
-        Policy {
-            workers,
-            want: (0, 0),
-            changed: now,
-            trial: None,
-            no_trial_until: None,
-            recheck_at: None,
-            trials: true,
-            tried: 0,
-            kept: 0,
-            last: (0.0, 0.0),
-        }
-    }
-
-    /// One window's load of the `active` workers, measured at `now`: the active count to
-    /// have. A change needs [`IN_A_ROW`] windows calling for it and [`DWELL`] since the
-    /// last one. Windows inside the dwell count toward the next change, so a load that
-    /// stays saturated spreads one worker per [`DWELL`], as with a single window: the rule
-    /// only delays the first step from rest, by one window.
-    fn window(&mut self, now: Instant, active: usize, load: &Load) -> usize {
-        if let Some(count) = self.judge(now, active, load) {
-            return count;
-        }
-        if self.recheck(now, active, load) {
-            return active;
-        }
-        let may_try = self.trials && !matches!(self.no_trial_until, Some(until) if now < until);
-        let next = decide(active, self.workers, load, may_try);
-        let dir = next as isize - active as isize;
-        if dir == self.want.0 {
-            self.want.1 = self.want.1.saturating_add(1);
-        } else {
-            self.want = (dir, 1);
-        }
-        if dir == 0 || self.want.1 < IN_A_ROW || now.duration_since(self.changed) < DWELL {
-            return active;
-        }
-        if dir > 0 && load.idle_cpus < SURE_IDLE {
-            if self.want.1 < TRIAL_IN_A_ROW {
-                return active;
-            }
-            self.tried += 1;
-            self.trial = Some(Trial::Spread {
-                from: active,
-                seen: 0,
-                sum: 0.0,
-            });
-        }
-        next
-    }
-
-    /// A trial's step ([`Trial`]): the active count while one runs (the usual rules
-    /// wait), `None` when none does.
-    fn judge(&mut self, now: Instant, active: usize, load: &Load) -> Option<usize> {
-        let side = TRIAL_SKIP + TRIAL_WINDOWS;
-        let mean = |sum: f64| sum / f64::from(TRIAL_WINDOWS);
-        match self.trial? {
-            Trial::Spread { from, seen, sum } if active == from + 1 => {
-                let (seen, sum) = measured(seen, sum, load.rate);
-                self.trial = Some(if seen < side {
-                    Trial::Spread { from, seen, sum }
-                } else {
-                    Trial::Back {
-                        from,
-                        spread: mean(sum),
-                        seen: 0,
-                        sum: 0.0,
-                    }
-                });
-                Some(if seen < side { active } else { from })
-            }
-            Trial::Back {
-                from,
-                spread,
-                seen,
-                sum,
-            } if active == from => {
-                let (seen, sum) = measured(seen, sum, load.rate);
-                if seen < side {
-                    self.trial = Some(Trial::Back {
-                        from,
-                        spread,
-                        seen,
-                        sum,
-                    });
-                    return Some(active);
-                }
-                self.trial = None;
-                self.last = (spread, mean(sum));
-                if spread > mean(sum) * TRIAL_MARGIN {
-                    self.kept += 1;
-                    self.recheck_at = Some(now + RETRY_AFTER);
-                    return Some(from + 1);
-                }
-                self.no_trial_until = Some(now + RETRY_AFTER);
-                Some(from)
-            }
-            // The count changed otherwise (the server is stopping).
-            _ => {
-                self.trial = None;
-                None
-            }
-        }
-    }
-
-    /// Whether a spread that won its trial [`RETRY_AFTER`] ago, whose workers still wait
-    /// for a CPU, goes on trial again (measured as it is, then with one worker fewer).
-    fn recheck(&mut self, now: Instant, active: usize, load: &Load) -> bool {
-        let due = self.recheck_at.is_some_and(|at| now >= at);
-        if !due || self.trial.is_some() || active < 2 {
-            return false;
-        }
-        self.recheck_at = None;
-        if load.waited < WAIT_NEEDED * active as f64 {
-            return false;
-        }
-        self.tried += 1;
-        self.trial = Some(Trial::Spread {
-            from: active - 1,
-            seen: 0,
-            sum: 0.0,
-        });
-        true
-    }
-
-    /// The active count changed at `now` (by [`Policy::window`] or otherwise).
-    fn changed(&mut self, now: Instant) {
-        self.changed = now;
-        self.want = (0, 0);
-    }
-}
-
-/// The change one window's load calls for: the active count it would have.
-/// `may_try`: whether a spread on trial may happen (below [`SURE_IDLE`] idle CPUs).
-fn decide(active: usize, workers: usize, l: &Load, may_try: bool) -> usize {
-    let n = active as f64;
-    // Busy (running or waiting to run) nearly all the time, and either CPUs idle beside
-    // it, or waiting for a CPU: other threads (the clients, on a small machine) share its
-    // CPUs, and one more worker may get the server a larger share, as `-t` threads do
-    // (a trial decides, [`Trial`]).
-    let saturated = l.used + l.waited >= SPREAD_AT * n;
-    let helps = l.idle_cpus >= SURE_IDLE
-        || (may_try && (l.idle_cpus >= IDLE_NEEDED || l.waited >= WAIT_NEEDED * n));
-    if active < workers && saturated && helps {
-        active + 1
-    } else if active > 1 && l.used + l.waited <= GATHER_AT * (n - 1.0) {
-        active - 1
-    } else {
-        active
-    }
 }
 
 /// A thread's time on CPU and waiting to run, in nanoseconds
@@ -608,309 +520,61 @@ mod tests {
         assert_eq!(sched_ns(&AtomicI32::new(i32::MAX)), None);
     }
 
-    fn d(active: usize, workers: usize, used: f64, waited: f64, idle_cpus: f64) -> usize {
-        decide(
-            active,
-            workers,
-            &Load {
-                used,
-                waited,
-                idle_cpus,
-                rate: 0.0,
-            },
-            true,
-        )
-    }
-
     #[test]
-    fn spreads_when_saturated_and_another_worker_helps() {
-        // On CPU 95% with one CPU idle: wake another.
-        assert_eq!(d(1, 2, 0.95, 0.0, 1.0), 2);
-        // On CPU 97%, nothing idle, hardly waiting (a one-thread client has the other
-        // core): a second worker would only add sleeps and wakes. Stay.
-        assert_eq!(d(1, 2, 0.97, 0.02, 0.05), 1);
-        // On CPU 75% and waiting 20% for a CPU the clients' threads hold: spread.
-        assert_eq!(d(1, 2, 0.75, 0.2, 0.0), 2);
-        // Not busy: stay.
-        assert_eq!(d(1, 2, 0.6, 0.0, 1.5), 1);
-        // Already every worker.
-        assert_eq!(d(2, 2, 1.9, 0.1, 1.0), 2);
-    }
-
-    /// Saturated beside cores to spare: spreads with no trial.
-    const HOT: Load = Load {
-        used: 0.97,
-        waited: 0.0,
-        idle_cpus: 2.0,
-        rate: 0.0,
-    };
-    const WARM: Load = Load {
-        used: 0.6,
-        waited: 0.0,
-        idle_cpus: 1.4,
-        rate: 0.0,
-    };
-    const COLD: Load = Load {
-        used: 0.1,
-        waited: 0.0,
-        idle_cpus: 1.9,
-        rate: 0.0,
-    };
-
-    /// Feeds `p` one window every 200 ms from `from` ms on; the active count after each.
-    fn run(
-        p: &mut Policy,
-        t0: Instant,
-        from: u64,
-        active: &mut usize,
-        loads: &[&Load],
-    ) -> Vec<usize> {
-        let mut seen = Vec::new();
-        for (i, load) in loads.iter().enumerate() {
-            let now = t0 + Duration::from_millis(from + 200 * i as u64);
-            let next = p.window(now, *active, load);
-            if next != *active {
-                p.changed(now);
-                *active = next;
-            }
-            seen.push(*active);
+    fn an_exclusive_client_belongs_on_worker_zero_only_while_pinned_and_recent() {
+        let mut home = Home::Exclusive(0);
+        assert_eq!(home.worker(true), Some(0));
+        // Once worker 0 was rebalanced, exclusive clients go anywhere (the old anchor kept
+        // them on worker 0 whatever the load).
+        assert_eq!(home.worker(false), None);
+        // The anchor decays after EXCLUSIVE_DECAY requests with no section.
+        for _ in 1..EXCLUSIVE_DECAY {
+            home.request();
         }
-        seen
-    }
-
-    #[test]
-    fn one_saturated_window_between_quiet_ones_spreads_nothing() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        // Past the start's dwell: hot, warm, hot, warm... never two hot windows in a row.
-        let loads = [&HOT, &WARM, &HOT, &WARM, &HOT, &COLD, &HOT, &WARM];
-        assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![1; 8]);
-        // Two in a row spread.
-        assert_eq!(
-            run(&mut p, t0, 4000, &mut active, &[&HOT, &HOT]),
-            vec![1, 2]
-        );
-    }
-
-    #[test]
-    fn a_saturated_load_spreads_one_worker_per_dwell_as_before() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(4, t0);
-        let mut active = 1;
-        let mut seen = Vec::new();
-        // Every active worker saturated, CPUs idle beside them (a machine with more cores
-        // than load), windows at 200 ms, 400 ms, ...
-        for i in 1..=16u64 {
-            let now = t0 + Duration::from_millis(200 * i);
-            let hot = Load {
-                used: 0.97 * active as f64,
-                waited: 0.0,
-                idle_cpus: 2.0,
-                rate: 0.0,
-            };
-            let next = p.window(now, active, &hot);
-            if next != active {
-                p.changed(now);
-                active = next;
-            }
-            seen.push(active);
+        assert_eq!(home.worker(true), Some(0));
+        home.request();
+        assert_eq!(home.worker(true), None);
+        for _ in 0..70_000 {
+            home.request();
         }
-        // Spreads at 1.0 s, 2.0 s and 3.0 s: each step one dwell after the last (the
-        // windows inside the dwell count), as the one-window rule did.
-        assert_eq!(seen, vec![1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 4, 4]);
+        assert_eq!(home, Home::Exclusive(u16::MAX));
+        // A publisher's home holds pinned or not, and requests do not decay it.
+        let mut home = Home::published(Some(3));
+        home.request();
+        assert_eq!((home.worker(true), home.worker(false)), (Some(3), Some(3)));
+        assert_eq!(Home::published(None).worker(true), None);
     }
 
     #[test]
-    fn gathering_also_needs_two_quiet_windows() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 2;
-        // One idle window in a busy run (a client's pause) keeps both workers.
-        let two = Load {
-            used: 1.6,
-            waited: 0.1,
-            idle_cpus: 0.2,
-            rate: 0.0,
-        };
-        let loads = [&two, &COLD, &two, &COLD, &two];
-        assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![2; 5]);
-        assert_eq!(
-            run(&mut p, t0, 3000, &mut active, &[&COLD, &COLD]),
-            vec![2, 1]
+    fn worker_zero_rebalanced_unpins_exclusive_clients_until_one_worker_is_active() {
+        let g = Gather::new(Mode::Gather, 4, true);
+        assert!(g.pins_exclusive());
+        assert_eq!(g.take_order(1), None);
+        let epoch = g.epoch();
+        g.order(Rebalance {
+            from: 1,
+            to: 2,
+            share: 300,
+        });
+        assert!(
+            g.pins_exclusive(),
+            "another worker's rebalance keeps the pin"
         );
-    }
-
-    /// One worker starved of a CPU with none idle (waiting half the time), serving `rate`.
-    fn starved(rate: f64) -> Load {
-        Load {
-            used: 0.5,
-            waited: 0.5,
-            idle_cpus: 0.05,
-            rate,
-        }
-    }
-
-    /// `active` workers sharing the CPUs with the clients, serving `rate`.
-    fn crowded(active: usize, rate: f64) -> Load {
-        Load {
-            used: 0.47 * active as f64,
-            waited: 0.47 * active as f64,
-            idle_cpus: 0.05,
-            rate,
-        }
-    }
-
-    #[test]
-    fn a_spread_for_waiting_stays_when_it_serves_more() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        let s = starved(100.0);
-        assert_eq!(
-            run(&mut p, t0, 1400, &mut active, &[&s; 5]),
-            vec![1, 1, 1, 1, 2]
-        );
-        // Two workers serve 150 (a skipped window, three measured), then back to one
-        // for as long to compare (120): spread again, and no more trial.
-        let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
-        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
-        let seen = run(&mut p, t0, 2400, &mut active, &loads);
-        assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 2]);
-        assert_eq!(p.trial, None);
-        assert_eq!(run(&mut p, t0, 4000, &mut active, &[&two; 10]), vec![2; 10]);
-    }
-
-    #[test]
-    fn a_spread_for_waiting_that_serves_less_is_undone_and_not_retried_at_once() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        let s = starved(100.0);
-        run(&mut p, t0, 1400, &mut active, &[&s; 5]);
-        // Two workers serve 110, one 125 (a one-thread client beside them).
-        let (two, one) = (crowded(2, 110.0), crowded(1, 125.0));
-        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
-        let seen = run(&mut p, t0, 2400, &mut active, &loads);
-        assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 1]);
-        // Still waiting: no spread for RETRY_AFTER...
-        assert_eq!(run(&mut p, t0, 4000, &mut active, &[&s; 20]), vec![1; 20]);
-        // ...but idle CPUs beside a saturated worker still spread, with no trial.
-        assert_eq!(
-            run(&mut p, t0, 8000, &mut active, &[&HOT, &HOT]),
-            vec![1, 2]
-        );
-        assert_eq!(p.trial, None);
-        // After RETRY_AFTER waiting spreads (and is tried) again.
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        run(&mut p, t0, 1400, &mut active, &[&s; 5]);
-        run(&mut p, t0, 2400, &mut active, &loads);
-        let later = 3800 + RETRY_AFTER.as_millis() as u64;
-        assert_eq!(
-            run(&mut p, t0, later, &mut active, &[&s; 5]),
-            vec![1, 1, 1, 1, 2]
-        );
-        assert!(matches!(p.trial, Some(Trial::Spread { from: 1, .. })));
-    }
-
-    #[test]
-    fn without_trials_waiting_never_spreads_but_idle_cpus_do() {
-        let t0 = Instant::now();
-        let mut p = Policy {
-            trials: false,
-            ..Policy::new(2, t0)
-        };
-        let mut active = 1;
-        let s = starved(100.0);
-        assert_eq!(run(&mut p, t0, 2000, &mut active, &[&s; 20]), vec![1; 20]);
-        assert_eq!(p.trial, None);
-        assert_eq!(
-            run(&mut p, t0, 8000, &mut active, &[&HOT, &HOT]),
-            vec![1, 2]
-        );
-        assert_eq!(p.trial, None);
-    }
-
-    #[test]
-    fn a_spread_beside_a_stalled_client_is_a_trial_too() {
-        // One worker saturated with most of a CPU idle: on two CPUs, the one-thread
-        // client paused (a warm-up faulting item memory in). Tried, and undone when one
-        // worker serves as much.
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        let stalled = Load {
-            used: 0.99,
-            waited: 0.0,
-            idle_cpus: 0.85,
-            rate: 4000.0,
-        };
-        assert_eq!(
-            run(&mut p, t0, 1400, &mut active, &[&stalled; 5]),
-            vec![1, 1, 1, 1, 2]
-        );
-        assert_eq!(p.tried, 1);
-        let (two, one) = (crowded(2, 101.0), crowded(1, 100.0));
-        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
-        // A tie within TRIAL_MARGIN gathers: the extra worker costs CPU per request.
-        assert_eq!(
-            run(&mut p, t0, 2400, &mut active, &loads),
-            vec![2, 2, 2, 1, 1, 1, 1, 1]
-        );
-        assert_eq!((p.kept, p.last), (0, (101.0, 100.0)));
-        assert_eq!(
-            run(&mut p, t0, 4000, &mut active, &[&stalled; 10]),
-            vec![1; 10]
-        );
-    }
-
-    #[test]
-    fn a_start_up_burst_of_waiting_is_not_tried() {
-        // A client opening 50 connections: the worker waits for a CPU for four windows,
-        // then runs alone beside it (on CPU, hardly waiting). Nothing spreads.
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        let (s, alone) = (starved(100.0), crowded(1, 120.0));
-        let calm = Load {
-            waited: 0.02,
-            ..alone
-        };
-        let loads = [&s, &s, &s, &s, &calm, &calm, &s, &s, &s, &s, &calm];
-        assert_eq!(run(&mut p, t0, 1400, &mut active, &loads), vec![1; 11]);
-        assert_eq!(p.tried, 0);
-    }
-
-    #[test]
-    fn a_kept_spread_is_tried_again_while_its_workers_wait() {
-        let t0 = Instant::now();
-        let mut p = Policy::new(2, t0);
-        let mut active = 1;
-        let s = starved(100.0);
-        run(&mut p, t0, 1400, &mut active, &[&s; 5]);
-        let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
-        let won = [&two, &two, &two, &two, &one, &one, &one, &one];
-        assert_eq!(run(&mut p, t0, 2400, &mut active, &won)[7], 2);
-        assert_eq!((p.tried, p.kept), (1, 1));
-        // Decided at 3.8 s: two workers until 13.8 s...
-        assert_eq!(run(&mut p, t0, 4000, &mut active, &[&two; 49]), vec![2; 49]);
-        assert_eq!(p.trial, None);
-        // ...then measured again, and gathered now that one worker serves more.
-        let (two, one) = (crowded(2, 110.0), crowded(1, 125.0));
-        let lost = [&two, &two, &two, &two, &two, &one, &one, &one, &one];
-        let seen = run(&mut p, t0, 13800, &mut active, &lost);
-        assert_eq!(seen, vec![2, 2, 2, 2, 1, 1, 1, 1, 1]);
-        assert_eq!((p.tried, p.kept, p.last), (2, 1, (110.0, 125.0)));
-    }
-
-    #[test]
-    fn gathers_with_a_gap_below_spreading() {
-        // Two workers busy 1.2 CPUs together stay spread (no oscillation band)...
-        assert_eq!(d(2, 4, 1.1, 0.1, 0.0), 2);
-        // ...and gather once one worker would be at most half busy.
-        assert_eq!(d(2, 4, 0.45, 0.0, 3.0), 1);
-        assert_eq!(d(3, 4, 0.9, 0.05, 3.0), 2);
-        assert_eq!(d(1, 4, 0.0, 0.0, 3.0), 1);
+        assert_eq!(g.take_order(1), Some((2, 300)));
+        assert_eq!(g.take_order(1), None);
+        assert!(g.epoch() > epoch);
+        g.order(Rebalance {
+            from: 0,
+            to: 3,
+            share: 469,
+        });
+        assert!(!g.pins_exclusive());
+        assert_eq!(g.take_order(0), Some((3, 469)));
+        let stats = ServerStats::default();
+        let mut c = g.control.lock();
+        g.change(&mut c, Instant::now(), 2, 3, &stats);
+        assert!(!g.pins_exclusive());
+        g.change(&mut c, Instant::now(), 3, 1, &stats);
+        assert!(g.pins_exclusive());
     }
 }

@@ -347,6 +347,9 @@ impl Server {
         ctx.server
             .workers_active
             .store(gather.active() as u64, Ordering::Relaxed);
+        ctx.server
+            .worker_exclusive_pinned
+            .store(u64::from(gather.pins_exclusive()), Ordering::Relaxed);
         let workers = Worker::spawn_all(&ctx, &lifecycle, &gather)?;
         let clock = {
             let ctx = ctx.clone();

@@ -387,7 +387,19 @@ impl Worker {
                     return;
                 }
                 self.epoch = epoch;
+                let pinned = self.gather.pins_exclusive();
                 let before = std::mem::replace(&mut self.seen_active, active);
+                if let Some((to, share)) = self.gather.take_order(self.id) {
+                    // Rebalance: this worker carries more than its share beside `to`.
+                    if to < active && self.id < active {
+                        self.collect_movers(|c| !c.anchored(pinned));
+                        let n = (self.movers.len() * share as usize).div_ceil(1000);
+                        for i in 0..n {
+                            let slot = self.movers[i];
+                            woken |= self.move_to(slot, to);
+                        }
+                    }
+                }
                 if self.id >= active {
                     // Not active: hand every plain connection to the active workers.
                     self.collect_movers(|_| true);
@@ -403,7 +415,7 @@ impl Worker {
                 } else if active > before {
                     // Spread: the newly active workers get their share of this one's,
                     // publishers to this worker's subscribers aside.
-                    self.collect_movers(|c| !c.anchored());
+                    self.collect_movers(|c| !c.anchored(pinned));
                     for i in 0..self.movers.len() {
                         let to = i % active;
                         if to >= before {
@@ -428,13 +440,14 @@ impl Worker {
     /// receivers ([`super::gather`], publishers); the bits of the workers to wake.
     fn pull_publishers(&mut self) -> u64 {
         let (mut woken, active) = (0, self.gather.active());
+        let pinned = self.gather.pins_exclusive();
         let now = self.ctx.store.clock().now();
         for i in 0..self.pulls.len() {
             let slot = self.pulls[i];
             let Some(conn) = self.conns.get_mut(slot) else {
                 continue;
             };
-            let Some(to) = conn.publishes_to().filter(|&w| w < active) else {
+            let Some(to) = conn.publishes_to(pinned).filter(|&w| w < active) else {
                 continue;
             };
             if conn.pulled_at != Some(now) && conn.movable() {
@@ -494,13 +507,14 @@ impl Worker {
         let (timers, yielded) = (&mut self.timers, &mut self.yielded);
         let (unflushed, pulls) = (&mut self.unflushed, &mut self.pulls);
         let gathering = self.gather.mode.pulls_publishers() && self.finish_by.is_none();
+        let pinned = self.gather.pins_exclusive();
         // Out of the table meanwhile, which a busy script's nested loop may use (nest).
         let served = nest::serve(&mut self.conns, token.0, |conn| {
             let next = conn.serve_batched(ctx, stats, budget);
             if conn.unflushed {
                 unflushed.push(token.0);
             }
-            if gathering && conn.publishes_to().is_some() {
+            if gathering && conn.publishes_to(pinned).is_some() {
                 pulls.push(token.0);
             }
             if let Some(wait) = conn.session.wait.as_mut() {

@@ -68,6 +68,7 @@ use super::{ClientInfo, Context, Session, Step};
 use crate::auth::{Login, LoginState};
 use crate::hub::{OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
+use crate::server::gather::Home;
 use crate::stats::{self, ThreadStats};
 use crate::storage::Expiry;
 
@@ -160,11 +161,11 @@ struct Conn {
     tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
-    /// The worker this connection belongs on ([`crate::server::gather`]): the one holding
-    /// every receiver of its last PUBLISH / SPUBLISH, if one does, or worker 0 once it ran a
-    /// script or function (every script client on one worker: a script's exclusive section
-    /// then finds the other workers' gates free instead of waiting for their turns).
-    home: Option<usize>,
+    /// Where this connection belongs ([`crate::server::gather`]): on the worker holding
+    /// every receiver of its last PUBLISH / SPUBLISH, if one does, or on worker 0 for a
+    /// while after it ran EXEC, a script or a function (while one worker serves, their
+    /// exclusive sections then find the other workers' gates free).
+    home: Home,
 }
 
 impl State {
@@ -178,10 +179,10 @@ impl State {
         self.conn.resp3
     }
 
-    /// The worker this connection belongs on, if any (its last PUBLISH's receivers', or
-    /// worker 0 for a script client).
+    /// Where this connection belongs (its last PUBLISH's receivers' worker, or worker 0
+    /// for a client of exclusive sections): [`Home::worker`] resolves it.
     #[inline]
-    pub fn home(&self) -> Option<usize> {
+    pub fn home(&self) -> Home {
         self.conn.home
     }
 
@@ -512,6 +513,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
             std::sync::atomic::Ordering::Relaxed,
         );
         call.note_command(spec.name, Some(index));
+        call.conn.home.request();
     }
     if call.depth == 0 && client::paused(call, spec, args) {
         return;

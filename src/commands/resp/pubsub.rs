@@ -19,6 +19,7 @@ use crate::commands::Context;
 use crate::hub::flag;
 use crate::hub::pubsub::{Payload, Space};
 use crate::protocol::resp::Args;
+use crate::server::gather::Home;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -199,7 +200,7 @@ pub(super) fn publish(call: &mut Call<'_>, args: Args<'_>) {
     let reach = hub
         .pubsub
         .publish(hub, Space::Channel, args.get(1), payload);
-    call.conn.home = reach.home;
+    call.conn.home = Home::published(reach.home);
     call.w.integer(reach.receivers as i64);
 }
 
@@ -207,7 +208,7 @@ pub(super) fn spublish(call: &mut Call<'_>, args: Args<'_>) {
     let payload = Payload::Bulk(Box::from(args.get(2)));
     let hub = &call.ctx.hub;
     let reach = hub.pubsub.publish(hub, Space::Shard, args.get(1), payload);
-    call.conn.home = reach.home;
+    call.conn.home = Home::published(reach.home);
     call.w.integer(reach.receivers as i64);
 }
 

@@ -11,6 +11,7 @@ use super::registry::{flag, registry, spec, Spec};
 use super::{key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
 use crate::scripting::{Host, Kill, Params, RunError, Scripting, Target};
+use crate::server::gather::Home;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
@@ -174,7 +175,7 @@ pub(super) fn run_exclusive(
     call.conn.db = db;
     // Script clients gather on worker 0 (`server::gather`): sections run there back to back
     // and find the other workers' gates free rather than waiting for their turns.
-    call.conn.home = Some(0);
+    call.conn.home = Home::Exclusive(0);
     if outcome.is_ok() {
         call.w.out.extend_from_slice(&reply);
     }

@@ -432,14 +432,17 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                     s,
                     "latest_fork_usec:{pause_us}\r\ntotal_forks:{saves}\r\n\
                      migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
-                     worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n",
+                     worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n\
+                     worker_rebalances:{}\r\nworker_exclusive_pinned:{}\r\n",
                     super::migrate::cached_sockets(),
                     server.workers_active,
                     server.worker_moves,
                     server.worker_trials,
                     server.worker_trials_kept,
                     server.worker_trial_spread_rate,
-                    server.worker_trial_back_rate
+                    server.worker_trial_back_rate,
+                    server.worker_rebalances,
+                    server.worker_exclusive_pinned
                 )
             })
         }

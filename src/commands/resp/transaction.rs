@@ -33,6 +33,7 @@ use super::registry::{flag, registry, spec, Spec};
 use super::Call;
 use crate::commands::watch::{DirtyFlag, Watches};
 use crate::protocol::resp::Args;
+use crate::server::gather::Home;
 use crate::storage::{Expiry, Lookup, ReadOptions};
 
 /// This family's commands (see [`super::registry`]).
@@ -250,7 +251,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
     // Transaction clients gather on worker 0 as script clients do (`server::gather`): their
     // sections run there back to back and find the other workers' gates free rather than
     // waiting for their turns.
-    call.conn.home = Some(0);
+    call.conn.home = Home::Exclusive(0);
 }
 
 /// Whether any queued command (known ones: unknown ones were refused) satisfies `pred`
