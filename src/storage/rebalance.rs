@@ -1,12 +1,13 @@
 //! Background work: the crawler that reclaims expired items, page moves between classes
 //! (`slabs reassign`, automove), and a lowered memory limit.
 //!
-//! A page move empties one page of the source class while holding that class's lock: linked
-//! items in it are unlinked (their stripes reached with `try_lock`, as eviction does), free
-//! chunks are taken off the free list, and a tail of a chained item leaves with its whole
-//! item (its head is unlinked and every chunk of the chain freed). A chunk in any other state
-//! — being written, or unlinked and waiting for the class lock to be freed — makes the page
-//! busy and the move is tried on another page or later. The emptied page is given
+//! A page move empties one page of the source class while holding that class's lock: a
+//! linked item in it, or a chained item's head or tail, is copied to a free chunk of the
+//! class outside the page (its stripe reached with `try_lock`, as eviction does; memcached's
+//! rescues), or evicted when the class has no such chunk (a tail's whole item leaves then);
+//! free chunks are taken off the free list. A chunk in any other state — being written,
+//! pinned, its stripe busy, or unlinked and waiting for the class lock to be freed — makes
+//! the page busy and the move is tried on another page or later. The emptied page is given
 //! back to the kernel (`MADV_DONTNEED`) and then to the destination class or the pool.
 
 use super::arena::ChunkId;
