@@ -25,6 +25,9 @@ the binary protocol (memcaslap --binary); the shifting size mix (fill with
 """
 import argparse, json, os, re, resource, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import placement  # noqa: E402  (same directory: the worker-CPU and INFO readers)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 LOAD = os.path.join(ROOT, "target/release/slabd-load")
@@ -78,16 +81,7 @@ class Server:
 
     def workers(self):
         """Seconds of CPU of each worker thread (slabd-worker-N), by N (slabd only)."""
-        out = {}
-        for tid in os.listdir(f"/proc/{self.p.pid}/task"):
-            try:
-                name = open(f"/proc/{self.p.pid}/task/{tid}/comm").read().strip()
-                f = open(f"/proc/{self.p.pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if name.startswith("slabd-worker-"):
-                out[int(name.rsplit("-", 1)[1])] = (int(f[11]) + int(f[12])) / TICK
-        return out
+        return placement.worker_cpu(self.p.pid)
 
     def placement(self, before):
         """slabd's placement over a run: each worker's share of the workers' CPU since
@@ -98,16 +92,7 @@ class Server:
         used = {w: after[w] - before.get(w, 0) for w in after}
         total = sum(used.values()) or 1
         split = "/".join(f"{used[w] / total:.2f}" for w in sorted(used))
-        with socket.create_connection(("127.0.0.1", self.port)) as s:
-            s.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
-            buf = b""
-            while True:
-                buf += s.recv(65536)
-                head, _, rest = buf.partition(b"\r\n")
-                if head.startswith(b"$") and len(rest) >= int(head[1:]):
-                    break
-        stats = dict(l.split(":", 1) for l in buf.decode().splitlines() if ":" in l)
-        fields = " ".join(f"{k}={stats.get(k, '-')}" for k in (
+        fields = placement.info(self.port, (
             "workers_active", "worker_moves", "worker_trials", "worker_trials_kept",
             "worker_trial_last"))
         return f"; workers CPU {split}; {fields}"

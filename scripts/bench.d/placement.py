@@ -43,7 +43,8 @@ def worker_cpu(pid):
     return out
 
 
-def info(port):
+def info(port, fields=FIELDS):
+    """INFO stats' `fields` of the server on `port` (RESP), as `name=value` words."""
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(semantics.encode("INFO", "stats"))
         buf = b""
@@ -53,7 +54,7 @@ def info(port):
             if head.startswith(b"$") and len(rest) >= int(head[1:]):
                 break
     stats = dict(l.split(":", 1) for l in buf.decode().splitlines() if ":" in l)
-    return " ".join(f"{k}={stats.get(k, '-')}" for k in FIELDS)
+    return " ".join(f"{k}={stats.get(k, '-')}" for k in fields)
 
 
 def run_one(test, port, pid, a):
