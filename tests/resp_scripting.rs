@@ -287,6 +287,60 @@ fn an_argv_past_the_lua_heap_limit_runs_and_the_server_stays_up() {
     c.check(&["EVAL", "return #ARGV", "0", "a", "b"], ":2\r\n");
 }
 
+/// Nothing a script does to the sandbox outlives it: the strings' metatable, the globals
+/// behind `_G`'s metatable and `coroutine` are read-only, and there is no `setfenv` (as in
+/// redis-server 7.0.15, whose replies these are).
+#[test]
+fn the_sandbox_keeps_nothing_from_one_script_to_the_next() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let readonly = "-ERR user_script:1: Attempt to modify a readonly table script: ";
+    for script in [
+        "getmetatable('').__index = {} return 1",
+        "getmetatable('').__index.saved = KEYS return 1",
+        "getmetatable('').x = 1 return 1",
+        "coroutine.x = 1 return 1",
+    ] {
+        let reply = c.cmd(&["EVAL", script, "0"]);
+        assert!(reply.starts_with(readonly), "{script}: {reply:?}");
+    }
+    let reply = c.cmd(&["EVAL", "rawset(getmetatable(''), 'y', 1) return 1", "0"]);
+    assert!(
+        reply.contains("Attempt to modify a readonly table"),
+        "{reply:?}"
+    );
+    let reply = c.cmd(&["EVAL", "setfenv(tostring, {}) return 1", "0"]);
+    assert!(
+        reply.starts_with(
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'setfenv'"
+        ),
+        "{reply:?}"
+    );
+    c.check(
+        &["EVAL", "return type(getmetatable(_G).__index)", "0"],
+        "$8\r\nfunction\r\n",
+    );
+    // Through the globals behind `_G`'s metatable, `rawset` used to make a global for good.
+    let reply = c.cmd(&[
+        "EVAL",
+        "rawset(getmetatable(_G).__index, 'saved', 1) return 1",
+        "0",
+    ]);
+    assert!(
+        reply.contains("bad argument #1 to 'rawset' (table expected, got function)"),
+        "{reply:?}"
+    );
+    c.check(&["EVAL", "return ('abc'):upper()", "0"], "$3\r\nABC\r\n");
+    c.check(
+        &[
+            "EVAL",
+            "return tostring(getmetatable('').__index == string)",
+            "0",
+        ],
+        "$4\r\ntrue\r\n",
+    );
+}
+
 #[test]
 fn scripts_are_cached_by_sha1() {
     let d = daemon(&[]);
