@@ -341,6 +341,45 @@ fn the_sandbox_keeps_nothing_from_one_script_to_the_next() {
     );
 }
 
+/// Whatever a script did to its KEYS and ARGV (more entries, other keys, a metatable), the
+/// next script gets exactly its own (they are reused tables).
+#[test]
+fn each_script_gets_its_own_keys_and_argv() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &[
+            "EVAL",
+            "KEYS[3] = 'x' KEYS.foo = 1 ARGV[2] = 'y' \
+             setmetatable(ARGV, {__index = function() return 'meta' end}) return ARGV[9]",
+            "2",
+            "a",
+            "b",
+            "c",
+        ],
+        "$4\r\nmeta\r\n",
+    );
+    let look = "return {#KEYS, tostring(KEYS[1]), tostring(KEYS[3]), tostring(KEYS.foo), \
+                #ARGV, tostring(ARGV[2]), tostring(ARGV[9]), tostring(getmetatable(ARGV))}";
+    c.check(
+        &["EVAL", look, "1", "k"],
+        "*8\r\n:1\r\n$1\r\nk\r\n$3\r\nnil\r\n$3\r\nnil\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n",
+    );
+    // More than the reused tables hold, then few again.
+    let many: Vec<String> = (0..100).map(|i| format!("a{i}")).collect();
+    let mut args = vec!["EVAL", "return #ARGV + #KEYS", "30"];
+    args.extend(many.iter().map(String::as_str));
+    c.check(&args, ":100\r\n");
+    c.check(
+        &["EVAL", look, "0", "v"],
+        "*8\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n:1\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n",
+    );
+    c.check(
+        &["EVAL", "return ARGV[1] .. KEYS[2]", "2", "x", "y", "z"],
+        "$2\r\nzy\r\n",
+    );
+}
+
 #[test]
 fn scripts_are_cached_by_sha1() {
     let d = daemon(&[]);

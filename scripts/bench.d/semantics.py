@@ -186,7 +186,9 @@ def main():
         wait_port(rp)
         results = {}
         for r in range(a.rounds):
-            for name, port, pid in (("slabd", sp, slabd.pid), ("redis", rp, redis.pid)):
+            servers = (("slabd", sp, slabd.pid), ("redis", rp, redis.pid))
+            # Alternating which server goes first, round by round.
+            for name, port, pid in servers if r % 2 == 0 else servers[::-1]:
                 for test, run in (("EVALSHA", evalsha), ("MULTI/EXEC", multi_exec)):
                     if test.split("/")[0].lower() not in a.tests:
                         continue

@@ -119,7 +119,12 @@ pub fn format_number(n: f64) -> String {
 /// `redis.call('set', k, 0.1)` stores `0.10000000000000001`); no allocation for integral
 /// values below 1e17.
 pub fn write_command_number(out: &mut Vec<u8>, n: f64) {
-    write_g(out, n, 17);
+    // `write_g`'s shortcut for integral values, its bound a constant.
+    if n == n.trunc() && n.abs() < 1e17 && n != 0.0 {
+        write_i64(out, n as i64);
+    } else {
+        write_g(out, n, 17);
+    }
 }
 
 /// Appends `n` as C's `printf("%.{precision}g")` does on glibc (`-nan` for a NaN with the
