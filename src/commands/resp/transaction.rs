@@ -55,7 +55,8 @@ pub(super) static COMMANDS: &[Spec] = &[
 
 /// Most commands one MULTI may queue (Redis's multibulk argument limit).
 pub const QUEUE_MAX_COMMANDS: usize = 1 << 20;
-/// Most bytes one MULTI may queue: argument bytes plus 16 per argument for its position.
+/// Most bytes one MULTI may queue: the bytes copied (a command's arguments and the protocol
+/// headers between them) plus 16 per argument for its position.
 pub const QUEUE_MAX_BYTES: usize = 64 << 20;
 /// Most keys one connection may watch at a time.
 pub const WATCH_MAX_KEYS: usize = 1 << 16;
@@ -199,7 +200,14 @@ pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
         return;
     }
     let q = &mut call.conn.tx.queue;
-    let cost: usize = args.iter_from(0).map(|a| a.len() + ARG_OVERHEAD).sum();
+    // One copy of the arguments with the headers between them (a few bytes each), or
+    // argument by argument when they do not lie in order.
+    let span = args.span();
+    let copied = match span {
+        Some((_, bytes)) => bytes.len(),
+        None => args.iter_from(0).map(<[u8]>::len).sum(),
+    };
+    let cost = copied + args.len() * ARG_OVERHEAD;
     if q.ends.len() >= QUEUE_MAX_COMMANDS || q.cost() + cost > QUEUE_MAX_BYTES {
         call.conn.tx.dirty = true;
         call.w.error_fmt(format_args!(
@@ -208,10 +216,21 @@ pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
         ));
         return;
     }
-    for arg in args.iter_from(0) {
-        let start = q.bytes.len();
-        q.bytes.extend_from_slice(arg);
-        q.args.push((start, q.bytes.len()));
+    match span {
+        Some((from, bytes)) => {
+            let base = q.bytes.len();
+            q.bytes.extend_from_slice(bytes);
+            let moved = args.ranges().iter();
+            q.args
+                .extend(moved.map(|&(s, e)| (s - from + base, e - from + base)));
+        }
+        None => {
+            for arg in args.iter_from(0) {
+                let start = q.bytes.len();
+                q.bytes.extend_from_slice(arg);
+                q.args.push((start, q.bytes.len()));
+            }
+        }
     }
     q.ends.push((q.args.len(), index));
     call.w.simple(b"QUEUED");
@@ -423,7 +442,8 @@ mod tests {
         let mut s = Session::new(info, Protocol::Resp, 0);
         assert_eq!(run(&ctx, &mut s, &[b"MULTI"]), b"+OK\r\n");
         let value = vec![b'v'; 1000 * 1000];
-        let per_command = 3 * ARG_OVERHEAD + 3 + 1 + value.len();
+        // "SET", "\r\n$1\r\n", "k", "\r\n$1000000\r\n", the value: copied as one span.
+        let per_command = 3 * ARG_OVERHEAD + 3 + 6 + 1 + 12 + value.len();
         let fit = QUEUE_MAX_BYTES / per_command;
         for _ in 0..fit {
             assert_eq!(run(&ctx, &mut s, &[b"SET", b"k", &value]), b"+QUEUED\r\n");
