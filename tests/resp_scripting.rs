@@ -204,6 +204,37 @@ fn errors_read_as_redis_writes_them() {
     );
 }
 
+/// Numbers a script passes to a command reach it as redis-server 7.0.15 prints them
+/// (`%.17g`), not as Lua's `tostring` (`%.14g`): replies recorded from redis-server 7.0.15.
+#[test]
+fn numbers_passed_to_commands_print_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (n, want) in [
+        ("0.1", "0.10000000000000001"),
+        ("3.0", "3"),
+        ("1e14", "100000000000000"),
+        ("1e16", "10000000000000000"),
+        ("1e17", "1e+17"),
+        ("1e300", "1.0000000000000001e+300"),
+        ("1/3", "0.33333333333333331"),
+        ("-2^63", "-9.2233720368547758e+18"),
+        ("123456.789", "123456.789"),
+        ("1e-5", "1.0000000000000001e-05"),
+        ("1/0", "inf"),
+        ("-1/0", "-inf"),
+    ] {
+        let script = format!("redis.call('set', 'k', {n}) return redis.call('get', 'k')");
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert_eq!(reply, format!("${}\r\n{want}\r\n", want.len()), "{n}");
+    }
+    // Lua's own conversions keep `%.14g`.
+    c.check(
+        &["EVAL", "return tostring(1e14) .. ' ' .. tostring(0.1)", "0"],
+        "$9\r\n1e+14 0.1\r\n",
+    );
+}
+
 #[test]
 fn scripts_are_cached_by_sha1() {
     let d = daemon(&[]);

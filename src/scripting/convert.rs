@@ -90,10 +90,9 @@ fn command_args(
         let start = bytes.len();
         match arg {
             Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
-            Value::Integer(i) => write_i64(bytes, *i),
-            // Integral numbers as format_number prints them, without its String.
-            Value::Number(n) if *n == n.trunc() && n.abs() < 1e15 => write_i64(bytes, *n as i64),
-            Value::Number(n) => bytes.extend_from_slice(format_number(*n).as_bytes()),
+            // Lua 5.1 numbers are doubles (mlua makes integral ones `Integer`).
+            Value::Integer(i) => write_command_number(bytes, *i as f64),
+            Value::Number(n) => write_command_number(bytes, *n),
             _ => return Err(()),
         }
         ranges.push((start, bytes.len()));
@@ -140,32 +139,84 @@ fn acl_check_function(
     })
 }
 
-/// A Lua number as Lua 5.1 prints it (`%.14g`), the form Redis passes to commands.
+/// A Lua number as Lua 5.1 prints it (`%.14g`: `tostring`, cjson, error lines).
 pub fn format_number(n: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_g(&mut out, n, 14);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends a number passed to a command as Redis 7.0 writes it (`%.17g`, so that
+/// `redis.call('set', k, 0.1)` stores `0.10000000000000001`); no allocation for integral
+/// values below 1e17.
+pub fn write_command_number(out: &mut Vec<u8>, n: f64) {
+    write_g(out, n, 17);
+}
+
+/// Appends `n` as C's `printf("%.{precision}g")` does on glibc (`-nan` for a NaN with the
+/// sign bit, `-0`, at least two exponent digits). `precision` is 1 to 17.
+pub fn write_g(out: &mut Vec<u8>, n: f64, precision: usize) {
+    use std::io::Write;
     if n.is_nan() {
-        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+        out.extend_from_slice(if n.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+        return;
     }
     if n.is_infinite() {
-        return if n < 0.0 { "-inf" } else { "inf" }.into();
+        out.extend_from_slice(if n < 0.0 { b"-inf" } else { b"inf" });
+        return;
     }
-    if n == n.trunc() && n.abs() < 1e15 {
-        return format!("{}", n as i64);
+    if n == 0.0 {
+        out.extend_from_slice(if n.is_sign_negative() { b"-0" } else { b"0" });
+        return;
     }
-    let sci = format!("{n:.13e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
+    // Integral values with at most `precision` digits print whole (exact below 2^63).
+    if n == n.trunc() && n.abs() < 10f64.powi(precision as i32) {
+        write_i64(out, n as i64);
+        return;
+    }
+    // The exponent %g decides by is that of the value rounded to `precision` digits.
+    let mut sci = [0u8; 40];
+    let mut cursor = std::io::Cursor::new(&mut sci[..]);
+    let _ = write!(cursor, "{:.*e}", precision - 1, n);
+    let len = cursor.position() as usize;
+    let sci = &sci[..len];
+    let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(len);
+    let exp: i32 = std::str::from_utf8(&sci[(e_at + 1).min(len)..])
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let trim = |digits: &[u8]| -> usize {
+        if !digits.contains(&b'.') {
+            return digits.len();
         }
+        let mut end = digits.len();
+        while end > 0 && digits[end - 1] == b'0' {
+            end -= 1;
+        }
+        if end > 0 && digits[end - 1] == b'.' {
+            end -= 1;
+        }
+        end
     };
-    if !(-4..14).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    if exp < -4 || exp >= precision as i32 {
+        let mantissa = &sci[..e_at];
+        out.extend_from_slice(&mantissa[..trim(mantissa)]);
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        if exp.abs() < 10 {
+            out.push(b'0');
+        }
+        write_i64(out, i64::from(exp.abs()));
     } else {
-        trim(&format!("{:.*}", (13 - exp).max(0) as usize, n))
+        let start = out.len();
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+        let _ = write!(out, "{n:.decimals$}");
+        let end = start + trim(&out[start..]);
+        out.truncate(end);
     }
 }
 
@@ -506,5 +557,35 @@ mod tests {
         assert_eq!(format_number(0.0001), "0.0001");
         assert_eq!(format_number(0.00001), "1e-05");
         assert_eq!(format_number(1.0 / 3.0), "0.33333333333333");
+        assert_eq!(format_number(-0.0), "-0");
+        assert_eq!(format_number(1e14), "1e+14");
+        assert_eq!(format_number(99999999999999.0), "99999999999999");
+        assert_eq!(format_number(f64::NAN), "nan");
+        assert_eq!(format_number(-f64::INFINITY), "-inf");
+    }
+
+    /// `printf("%.17g")` on glibc, as redis-server 7.0.15 stores numbers a script passes to
+    /// commands (`redis.call('set', 'k', n)`).
+    #[test]
+    fn command_numbers_print_as_redis_does() {
+        for (n, want) in [
+            (0.1, "0.10000000000000001"),
+            (3.0, "3"),
+            (-0.0, "-0"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (1e300, "1.0000000000000001e+300"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (9007199254740992.0, "9007199254740992"),
+            (-9223372036854775808.0, "-9.2233720368547758e+18"),
+            (123456.789, "123456.789"),
+            (1e-5, "1.0000000000000001e-05"),
+            (0.5, "0.5"),
+            (f64::INFINITY, "inf"),
+        ] {
+            let mut out = Vec::new();
+            write_command_number(&mut out, n);
+            assert_eq!(String::from_utf8_lossy(&out), want, "{n:e}");
+        }
     }
 }
