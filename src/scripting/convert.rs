@@ -38,44 +38,13 @@ pub trait Host {
 /// next): the command's arguments and its reply.
 #[derive(Default)]
 pub struct Scratch {
-    bytes: Vec<u8>,
-    ranges: Vec<(usize, usize)>,
-    out: Vec<u8>,
+    pub(super) bytes: Vec<u8>,
+    pub(super) ranges: Vec<(usize, usize)>,
+    pub(super) out: Vec<u8>,
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).
 const DEPTH_MAX: usize = 128;
-
-/// `redis.call`/`redis.pcall`'s Rust half: the reply as a Lua value, and whether it is an
-/// error (which `redis.call` raises). Allocates nothing in Rust once `scratch` has grown.
-pub fn bridge_call(
-    lua: &Lua,
-    resp3: bool,
-    host: &mut dyn Host,
-    scratch: &mut Scratch,
-    args: MultiValue,
-) -> mlua::Result<(Value, bool)> {
-    let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
-        let t = lua.create_table()?;
-        t.raw_set("err", msg)?;
-        Ok((Value::Table(t), true))
-    };
-    if args.is_empty() {
-        return fail("ERR Please specify at least one argument for this redis lib call");
-    }
-    let Scratch { bytes, ranges, out } = scratch;
-    if command_args(&args, bytes, ranges).is_err() {
-        return fail("ERR Lua redis lib command arguments must be strings or integers");
-    }
-    drop(args);
-    out.clear();
-    if let Err(msg) = host.command(Args::new(bytes, ranges), resp3, out) {
-        return fail(&msg);
-    }
-    let (value, _) = parse(lua, out, resp3)?;
-    let failed = out.first() == Some(&b'-');
-    Ok((value, failed))
-}
 
 /// A command's arguments as bytes in `bytes` and `(start, end)` ranges in `ranges`; `Err`
 /// when one is not a string or a number.
@@ -218,78 +187,6 @@ pub fn write_g(out: &mut Vec<u8>, n: f64, precision: usize) {
         let end = start + trim(&out[start..]);
         out.truncate(end);
     }
-}
-
-/// Parses one RESP reply at the start of `b` into a Lua value; also the bytes it used.
-fn parse(lua: &Lua, b: &[u8], resp3: bool) -> mlua::Result<(Value, usize)> {
-    let nl = b.windows(2).position(|w| w == b"\r\n").unwrap_or(b.len());
-    let line = &b[1.min(b.len())..nl];
-    let text = || std::str::from_utf8(line).unwrap_or("");
-    let num = || text().parse::<i64>().unwrap_or(0);
-    let mut used = (nl + 2).min(b.len());
-    let single = |key: &str, v: Value| -> mlua::Result<Value> {
-        let t = lua.create_table()?;
-        t.raw_set(key, v)?;
-        Ok(Value::Table(t))
-    };
-    let value = match b.first().copied() {
-        Some(b'+') => single("ok", Value::String(lua.create_string(line)?))?,
-        Some(b'-') => single("err", Value::String(lua.create_string(line)?))?,
-        Some(b':') => Value::Integer(num()),
-        Some(b'$') | Some(b'=') if num() < 0 => {
-            if resp3 {
-                Value::Nil
-            } else {
-                Value::Boolean(false)
-            }
-        }
-        Some(kind @ (b'$' | b'=')) => {
-            let len = num() as usize;
-            let body = b.get(used..used + len).unwrap_or(&[]);
-            used += len + 2;
-            if kind == b'=' && body.len() >= 4 {
-                let inner = lua.create_table()?;
-                inner.raw_set("format", lua.create_string(&body[..3])?)?;
-                inner.raw_set("string", lua.create_string(&body[4..])?)?;
-                single("verbatim_string", Value::Table(inner))?
-            } else {
-                Value::String(lua.create_string(body)?)
-            }
-        }
-        Some(b'*') | Some(b'>') if num() < 0 => Value::Boolean(false),
-        Some(b'*') | Some(b'>') => {
-            let n = num() as usize;
-            let t = lua.create_table_with_capacity(n.min(1 << 16), 0)?;
-            for i in 1..=n {
-                let (v, u) = parse(lua, &b[used..], resp3)?;
-                used += u;
-                t.raw_set(i, v)?;
-            }
-            Value::Table(t)
-        }
-        Some(kind @ (b'%' | b'~')) => {
-            let n = num() as usize;
-            let t = lua.create_table()?;
-            for _ in 0..n {
-                let (k, u) = parse(lua, &b[used..], resp3)?;
-                used += u;
-                if kind == b'%' {
-                    let (v, u) = parse(lua, &b[used..], resp3)?;
-                    used += u;
-                    t.raw_set(k, v)?;
-                } else {
-                    t.raw_set(k, true)?;
-                }
-            }
-            single(if kind == b'%' { "map" } else { "set" }, Value::Table(t))?
-        }
-        Some(b'_') => Value::Nil,
-        Some(b'#') => Value::Boolean(line == b"t"),
-        Some(b',') => single("double", Value::Number(text().parse().unwrap_or(0.0)))?,
-        Some(b'(') => single("big_number", Value::String(lua.create_string(line)?))?,
-        _ => Value::Nil,
-    };
-    Ok((value, used))
 }
 
 /// Writes a script's return value as a reply (`resp3`: the script called
@@ -438,61 +335,15 @@ pub fn error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// `redis.call` (`raise`) and `redis.pcall`, made once: they run the command on the host
-/// of the script run in progress (`slot`), or answer that no script runs. A failed
-/// `redis.call` leaves its error table in `bridge.pending` and raises; the error handler
-/// and the sandbox's `pcall` put the table back in place of that error.
-fn call_function(
-    lua: &Lua,
-    bridge: Table,
-    slot: Arc<HostSlot>,
-    raise: bool,
-) -> mlua::Result<mlua::Function> {
-    // Made once: a `&str` key would be a new Lua string on every call.
-    let pending = lua.create_string("pending")?;
-    lua.create_function(move |lua, args: MultiValue| {
-        let ran = slot.with(|frame| {
-            let resp3 = frame.resp3;
-            // Rust builds the command's reply; the heap limit is for Lua code.
-            super::heap_limit(lua, false);
-            let out = bridge_call(lua, resp3, &mut *frame.host, frame.scratch, args);
-            super::heap_limit(lua, true);
-            out
-        });
-        let (value, failed) = match ran {
-            Some(out) => out?,
-            None => {
-                let t = lua.create_table()?;
-                t.raw_set(
-                    "err",
-                    "ERR redis.call/pcall can only be called inside a script invocation",
-                )?;
-                (Value::Table(t), true)
-            }
-        };
-        if failed && raise {
-            bridge.raw_set(&pending, value)?;
-            return Err(mlua::Error::RuntimeError("redis.call failed".into()));
-        }
-        Ok(value)
-    })
-}
-
-/// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]; the `redis`
+/// Rust helpers for the prelude: `call` and `pcall` (C functions, see `call.rs`; the `redis`
 /// table keeps them for good), `acl_check` (see [`acl_check_function`]), `where` (the error handler's source and line of the
 /// function that raised, skipping C functions and the prelude), `describe` (an error
 /// raised by Rust as its message) and `sha1hex`.
 pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("results_max", super::RESULTS_MAX)?;
-    t.raw_set(
-        "call",
-        call_function(lua, bridge.clone(), slot.clone(), true)?,
-    )?;
-    t.raw_set(
-        "pcall",
-        call_function(lua, bridge.clone(), slot.clone(), false)?,
-    )?;
+    t.raw_set("call", super::call::call_function::<true>(lua, slot)?)?;
+    t.raw_set("pcall", super::call::call_function::<false>(lua, slot)?)?;
     let resp_slot = slot.clone();
     t.raw_set(
         "setresp",
