@@ -220,7 +220,7 @@ pub fn close(ctx: &Context, session: &mut Session) {
     if session.resp.conn.tracking.is_on() {
         tracking::stop(ctx, who.id);
     }
-    transaction::forget(ctx, &mut session.resp.conn.tx);
+    transaction::forget(ctx, &mut session.resp.conn.tx, &session.info);
 }
 
 /// One command being run: everything a handler may touch.

@@ -32,6 +32,7 @@ use std::hash::{Hash, Hasher};
 use super::registry::{flag, registry, spec, Spec};
 use super::Call;
 use crate::commands::watch::{DirtyFlag, Watches};
+use crate::commands::ClientInfo;
 use crate::protocol::resp::Args;
 use crate::server::gather::Home;
 use crate::storage::{Expiry, Lookup, ReadOptions};
@@ -126,11 +127,13 @@ impl Transaction {
     }
 
     /// Ends the transaction and forgets watched keys (EXEC, DISCARD, EXECABORT).
-    fn reset(&mut self, watches: &Watches) {
+    fn reset(&mut self, watches: &Watches, info: &ClientInfo) {
         self.open = false;
         self.dirty = false;
         self.queue.clear();
         self.unwatch_all(watches);
+        info.set_flag(crate::hub::flag::MULTI, false);
+        info.multi.clear();
     }
 
     /// Forgets every watched key (UNWATCH, and when the transaction ends).
@@ -153,8 +156,8 @@ impl Transaction {
 }
 
 /// The connection is closing or RESET: ends its transaction and its watches.
-pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction) {
-    tx.reset(&ctx.watches);
+pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction, info: &ClientInfo) {
+    tx.reset(&ctx.watches, info);
 }
 
 /// Commands that run at once even after MULTI (Redis's list).
@@ -183,7 +186,7 @@ pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
                 .iter()
                 .copied(),
         );
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
     } else if call.conn.tx.open {
         call.conn.tx.dirty = true;
     }
@@ -233,6 +236,11 @@ pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
         }
     }
     q.ends.push((q.args.len(), index));
+    // What Redis would hold: it queues nothing more once the transaction is doomed
+    // (`queueMultiCommand` after an error or a touched watched key).
+    if !call.conn.tx.dirty && !call.conn.tx.touched() {
+        call.info.multi.queued(args);
+    }
     call.w.simple(b"QUEUED");
 }
 
@@ -242,6 +250,7 @@ pub(super) fn multi(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     call.conn.tx.open = true;
+    call.info.set_flag(crate::hub::flag::MULTI, true);
     call.w.ok();
 }
 
@@ -250,7 +259,7 @@ pub(super) fn discard(call: &mut Call<'_>, _args: Args<'_>) {
         call.w.error(b"ERR DISCARD without MULTI");
         return;
     }
-    call.conn.tx.reset(&call.ctx.watches);
+    call.conn.tx.reset(&call.ctx.watches, call.info);
     call.w.ok();
 }
 
@@ -260,7 +269,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     if call.conn.tx.dirty {
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
         call.w
             .error(b"EXECABORT Transaction discarded because of previous errors.");
         return;
@@ -295,12 +304,12 @@ fn run_queue(call: &mut Call<'_>) {
             .iter()
             .any(|(id, seen)| fingerprint(call, id[0], &id[1..]) != *seen);
     if changed {
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
         call.w.null_array();
         return;
     }
     let mut queue = std::mem::take(&mut call.conn.tx.queue);
-    call.conn.tx.reset(&call.ctx.watches);
+    call.conn.tx.reset(&call.ctx.watches, call.info);
     call.w.array(queue.ends.len());
     let mut from = 0;
     call.conn.running_exec = true;
@@ -340,7 +349,7 @@ pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
         .conn
         .tx
         .touched
-        .get_or_insert_with(DirtyFlag::default)
+        .get_or_insert_with(|| call.info.dirty_cas.clone())
         .clone();
     for key in args.iter_from(1) {
         let name = watch_id(db, key, &mut id);
