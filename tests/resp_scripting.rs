@@ -204,6 +204,89 @@ fn errors_read_as_redis_writes_them() {
     );
 }
 
+/// Numbers a script passes to a command reach it as redis-server 7.0.15 prints them
+/// (`%.17g`), not as Lua's `tostring` (`%.14g`): replies recorded from redis-server 7.0.15.
+#[test]
+fn numbers_passed_to_commands_print_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (n, want) in [
+        ("0.1", "0.10000000000000001"),
+        ("3.0", "3"),
+        ("-0.0", "-0"),
+        ("1e14", "100000000000000"),
+        ("1e16", "10000000000000000"),
+        ("1e17", "1e+17"),
+        ("1e300", "1.0000000000000001e+300"),
+        ("1/3", "0.33333333333333331"),
+        ("-2^63", "-9.2233720368547758e+18"),
+        ("123456.789", "123456.789"),
+        ("1e-5", "1.0000000000000001e-05"),
+        ("1/0", "inf"),
+        ("-1/0", "-inf"),
+    ] {
+        let script = format!("redis.call('set', 'k', {n}) return redis.call('get', 'k')");
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert_eq!(reply, format!("${}\r\n{want}\r\n", want.len()), "{n}");
+    }
+    // Lua's own conversions keep `%.14g`.
+    c.check(
+        &["EVAL", "return tostring(1e14) .. ' ' .. tostring(0.1)", "0"],
+        "$9\r\n1e+14 0.1\r\n",
+    );
+}
+
+/// A failed `redis.call` raises its `{err = ...}` table, which a script's own `xpcall`
+/// handler sees as such (replies recorded from redis-server 7.0.15).
+#[test]
+fn redis_call_raises_its_error_table() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let handler = "function(e) return type(e) .. ' ' .. tostring(e.err) end";
+    for (call, want) in [
+        (
+            "redis.call('incr', 'x')",
+            "table ERR value is not an integer or out of range",
+        ),
+        (
+            "redis.call()",
+            "table ERR Please specify at least one argument for this redis lib call",
+        ),
+        (
+            "redis.call('get', {})",
+            "table ERR Lua redis lib command arguments must be strings or integers",
+        ),
+    ] {
+        let script = format!(
+            "redis.call('set', 'x', 'a') \
+             local ok, e = xpcall(function() return {call} end, {handler}) return e"
+        );
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert_eq!(reply, format!("${}\r\n{want}\r\n", want.len()), "{call}");
+    }
+}
+
+/// KEYS and ARGV larger than the Lua heap limit are built (the command's bytes are already
+/// in memory, and Redis has no limit); a script that then allocates fails with Lua's
+/// error, and the server goes on.
+#[test]
+fn an_argv_past_the_lua_heap_limit_runs_and_the_server_stays_up() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let big = vec![b'a'; 1 << 20];
+    let n = (slabd::scripting::LUA_HEAP_LIMIT >> 20) + 16;
+    let mut args: Vec<&[u8]> = vec![b"EVAL", b"return #ARGV", b"0"];
+    args.extend(std::iter::repeat_n(&big[..], n));
+    c.send(&encode(&args));
+    assert_eq!(c.reply(), format!(":{n}\r\n").as_bytes());
+    args[1] = b"local t = {} for i = 1, 1000 do t[i] = ARGV[1] .. i end return #t";
+    c.send(&encode(&args));
+    let reply = String::from_utf8_lossy(&c.reply()).into_owned();
+    assert!(reply.ends_with("not enough memory\r\n"), "{reply:?}");
+    c.check(&["PING"], "+PONG\r\n");
+    c.check(&["EVAL", "return #ARGV", "0", "a", "b"], ":2\r\n");
+}
+
 #[test]
 fn scripts_are_cached_by_sha1() {
     let d = daemon(&[]);

@@ -5,9 +5,9 @@
 -- environment, the runners (any function; a script), the error handler, the functions' environment and the library
 -- loader.
 local bridge, G, helpers = ...
-local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+local error, type, tostring, select, unpack, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string_byte, table =
-      error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+      error, type, tostring, select, unpack, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string.byte, table
 
 local where, describe, setresp = helpers.where, helpers.describe, helpers.setresp
@@ -317,25 +317,6 @@ local function load_library(chunk)
   return "ERR " .. tostring(err)
 end
 
--- Runs f(...) under the handler, as Redis's luaCallFunction does with lua_pcall.
-local function runner(f, handler, ...)
-  local n = select("#", ...)
-  if n == 0 then return xpcall(f, handler) end
-  local args = {...}
-  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
-end
-
--- Runs a script (EVAL) as Redis's luaCallFunction does, its KEYS and ARGV set as globals
--- for the run (here, not from Rust: a global write from Rust costs several C API calls).
-local function run_script(f, handler, keys, argv)
-  rawset(G, "KEYS", keys)
-  rawset(G, "ARGV", argv)
-  local ok, v = xpcall(f, handler)
-  rawset(G, "KEYS", nil)
-  rawset(G, "ARGV", nil)
-  return ok, v
-end
-
 -- Redis's __redis__err__handler: an error becomes {err=..., source=..., line=...}.
 local function handler(err)
   err = resolve(err)
@@ -348,4 +329,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, run_script, handler, fenv, load_library
+return env, handler, fenv, load_library
