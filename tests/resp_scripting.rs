@@ -204,6 +204,182 @@ fn errors_read_as_redis_writes_them() {
     );
 }
 
+/// Numbers a script passes to a command reach it as redis-server 7.0.15 prints them
+/// (`%.17g`), not as Lua's `tostring` (`%.14g`): replies recorded from redis-server 7.0.15.
+#[test]
+fn numbers_passed_to_commands_print_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (n, want) in [
+        ("0.1", "0.10000000000000001"),
+        ("3.0", "3"),
+        ("-0.0", "-0"),
+        ("1e14", "100000000000000"),
+        ("1e16", "10000000000000000"),
+        ("1e17", "1e+17"),
+        ("1e300", "1.0000000000000001e+300"),
+        ("1/3", "0.33333333333333331"),
+        ("-2^63", "-9.2233720368547758e+18"),
+        ("123456.789", "123456.789"),
+        ("1e-5", "1.0000000000000001e-05"),
+        ("1/0", "inf"),
+        ("-1/0", "-inf"),
+    ] {
+        let script = format!("redis.call('set', 'k', {n}) return redis.call('get', 'k')");
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert_eq!(reply, format!("${}\r\n{want}\r\n", want.len()), "{n}");
+    }
+    // Lua's own conversions keep `%.14g`.
+    c.check(
+        &["EVAL", "return tostring(1e14) .. ' ' .. tostring(0.1)", "0"],
+        "$9\r\n1e+14 0.1\r\n",
+    );
+}
+
+/// A failed `redis.call` raises its `{err = ...}` table, which a script's own `xpcall`
+/// handler sees as such (replies recorded from redis-server 7.0.15).
+#[test]
+fn redis_call_raises_its_error_table() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let handler = "function(e) return type(e) .. ' ' .. tostring(e.err) end";
+    for (call, want) in [
+        (
+            "redis.call('incr', 'x')",
+            "table ERR value is not an integer or out of range",
+        ),
+        (
+            "redis.call()",
+            "table ERR Please specify at least one argument for this redis lib call",
+        ),
+        (
+            "redis.call('get', {})",
+            "table ERR Lua redis lib command arguments must be strings or integers",
+        ),
+    ] {
+        let script = format!(
+            "redis.call('set', 'x', 'a') \
+             local ok, e = xpcall(function() return {call} end, {handler}) return e"
+        );
+        let reply = c.cmd(&["EVAL", &script, "0"]);
+        assert_eq!(reply, format!("${}\r\n{want}\r\n", want.len()), "{call}");
+    }
+}
+
+/// KEYS and ARGV larger than the Lua heap limit are built (the command's bytes are already
+/// in memory, and Redis has no limit); a script that then allocates fails with Lua's
+/// error, and the server goes on.
+#[test]
+fn an_argv_past_the_lua_heap_limit_runs_and_the_server_stays_up() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let big = vec![b'a'; 1 << 20];
+    let n = (slabd::scripting::LUA_HEAP_LIMIT >> 20) + 16;
+    let mut args: Vec<&[u8]> = vec![b"EVAL", b"return #ARGV", b"0"];
+    args.extend(std::iter::repeat_n(&big[..], n));
+    c.send(&encode(&args));
+    assert_eq!(c.reply(), format!(":{n}\r\n").as_bytes());
+    args[1] = b"local t = {} for i = 1, 1000 do t[i] = ARGV[1] .. i end return #t";
+    c.send(&encode(&args));
+    let reply = String::from_utf8_lossy(&c.reply()).into_owned();
+    assert!(reply.ends_with("not enough memory\r\n"), "{reply:?}");
+    c.check(&["PING"], "+PONG\r\n");
+    c.check(&["EVAL", "return #ARGV", "0", "a", "b"], ":2\r\n");
+}
+
+/// Nothing a script does to the sandbox outlives it: the strings' metatable, the globals
+/// behind `_G`'s metatable and `coroutine` are read-only, and there is no `setfenv` (as in
+/// redis-server 7.0.15, whose replies these are).
+#[test]
+fn the_sandbox_keeps_nothing_from_one_script_to_the_next() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let readonly = "-ERR user_script:1: Attempt to modify a readonly table script: ";
+    for script in [
+        "getmetatable('').__index = {} return 1",
+        "getmetatable('').__index.saved = KEYS return 1",
+        "getmetatable('').x = 1 return 1",
+        "coroutine.x = 1 return 1",
+    ] {
+        let reply = c.cmd(&["EVAL", script, "0"]);
+        assert!(reply.starts_with(readonly), "{script}: {reply:?}");
+    }
+    let reply = c.cmd(&["EVAL", "rawset(getmetatable(''), 'y', 1) return 1", "0"]);
+    assert!(
+        reply.contains("Attempt to modify a readonly table"),
+        "{reply:?}"
+    );
+    let reply = c.cmd(&["EVAL", "setfenv(tostring, {}) return 1", "0"]);
+    assert!(
+        reply.starts_with(
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'setfenv'"
+        ),
+        "{reply:?}"
+    );
+    c.check(
+        &["EVAL", "return type(getmetatable(_G).__index)", "0"],
+        "$8\r\nfunction\r\n",
+    );
+    // Through the globals behind `_G`'s metatable, `rawset` used to make a global for good.
+    let reply = c.cmd(&[
+        "EVAL",
+        "rawset(getmetatable(_G).__index, 'saved', 1) return 1",
+        "0",
+    ]);
+    assert!(
+        reply.contains("bad argument #1 to 'rawset' (table expected, got function)"),
+        "{reply:?}"
+    );
+    c.check(&["EVAL", "return ('abc'):upper()", "0"], "$3\r\nABC\r\n");
+    c.check(
+        &[
+            "EVAL",
+            "return tostring(getmetatable('').__index == string)",
+            "0",
+        ],
+        "$4\r\ntrue\r\n",
+    );
+}
+
+/// Whatever a script did to its KEYS and ARGV (more entries, other keys, a metatable), the
+/// next script gets exactly its own (they are reused tables).
+#[test]
+fn each_script_gets_its_own_keys_and_argv() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &[
+            "EVAL",
+            "KEYS[3] = 'x' KEYS.foo = 1 ARGV[2] = 'y' \
+             setmetatable(ARGV, {__index = function() return 'meta' end}) return ARGV[9]",
+            "2",
+            "a",
+            "b",
+            "c",
+        ],
+        "$4\r\nmeta\r\n",
+    );
+    let look = "return {#KEYS, tostring(KEYS[1]), tostring(KEYS[3]), tostring(KEYS.foo), \
+                #ARGV, tostring(ARGV[2]), tostring(ARGV[9]), tostring(getmetatable(ARGV))}";
+    c.check(
+        &["EVAL", look, "1", "k"],
+        "*8\r\n:1\r\n$1\r\nk\r\n$3\r\nnil\r\n$3\r\nnil\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n",
+    );
+    // More than the reused tables hold, then few again.
+    let many: Vec<String> = (0..100).map(|i| format!("a{i}")).collect();
+    let mut args = vec!["EVAL", "return #ARGV + #KEYS", "30"];
+    args.extend(many.iter().map(String::as_str));
+    c.check(&args, ":100\r\n");
+    c.check(
+        &["EVAL", look, "0", "v"],
+        "*8\r\n:0\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n:1\r\n$3\r\nnil\r\n$3\r\nnil\r\n$3\r\nnil\r\n",
+    );
+    c.check(
+        &["EVAL", "return ARGV[1] .. KEYS[2]", "2", "x", "y", "z"],
+        "$2\r\nzy\r\n",
+    );
+}
+
 #[test]
 fn scripts_are_cached_by_sha1() {
     let d = daemon(&[]);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """EVALSHA and MULTI/EXEC: slabd against redis-server, throughput and server CPU per request.
 
-Usage: semantics.py [--duration S] [--rounds N] [--slabd PATH] [--threads T]
+Usage: semantics.py [--duration S] [--rounds N] [--slabd PATH] [--threads T] [--ports S,R]
 
 Starts one slabd (--resp-port, -t T, 2 by default) and one redis-server (save/appendonly
 off) on free loopback ports and, alternating between them round by round:
@@ -169,8 +169,10 @@ def main():
                     help="transactions/s beside GET/SET (0: as fast as the server answers)")
     ap.add_argument("--tests", default="evalsha,multi,getset",
                     help="which of evalsha, multi, getset to run")
+    ap.add_argument("--ports", default="",
+                    help="SLABD,REDIS: fixed ports (a helper's own range) instead of free ones")
     a = ap.parse_args()
-    sp, rp = free_port(), free_port()
+    sp, rp = (map(int, a.ports.split(","))) if a.ports else (free_port(), free_port())
     slabd = subprocess.Popen([a.slabd, "-p", "-1", "-l", "127.0.0.1", "--resp-port", str(sp),
                               "-t", a.threads, "-m", "512"]
                              # SLABD_ARGS: extra flags (e.g. `-o worker_gather=0`).
@@ -184,7 +186,9 @@ def main():
         wait_port(rp)
         results = {}
         for r in range(a.rounds):
-            for name, port, pid in (("slabd", sp, slabd.pid), ("redis", rp, redis.pid)):
+            servers = (("slabd", sp, slabd.pid), ("redis", rp, redis.pid))
+            # Alternating which server goes first, round by round.
+            for name, port, pid in servers if r % 2 == 0 else servers[::-1]:
                 for test, run in (("EVALSHA", evalsha), ("MULTI/EXEC", multi_exec)):
                     if test.split("/")[0].lower() not in a.tests:
                         continue

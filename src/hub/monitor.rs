@@ -25,6 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
+use super::observed::{self, Observed};
 use super::{current_worker, Event, Hub, Outbox, Target};
 use crate::protocol::memcache::write_u64;
 
@@ -73,6 +74,9 @@ pub struct Watchers {
     pub sent: AtomicU64,
     /// `log_watcher_skipped`: lines a `watch` connection's full buffer skipped.
     pub skipped: AtomicU64,
+    /// The hub's word: [`observed::MONITOR`] and [`observed::WATCH`] while any connection
+    /// watches that way (changed under `list`'s write lock).
+    observed: Arc<Observed>,
 }
 
 /// Where a run of lines of one stream, tagged with one registration count, starts.
@@ -98,6 +102,14 @@ thread_local! {
 }
 
 impl Watchers {
+    /// Keeping its bits of `observed` (the hub's word).
+    pub(super) fn observing(observed: Arc<Observed>) -> Watchers {
+        Watchers {
+            observed,
+            ..Default::default()
+        }
+    }
+
     /// Whether anyone watches `stream` (the request path's check).
     #[inline]
     pub fn wanted(&self, stream: u32) -> bool {
@@ -129,6 +141,10 @@ impl Watchers {
     fn recompute(&self, l: &[Watcher]) {
         let u = l.iter().fold(0, |acc, w| acc | w.streams);
         self.union.store(u, Ordering::Relaxed);
+        self.observed
+            .set(observed::MONITOR, u & stream::MONITOR != 0);
+        self.observed
+            .set(observed::WATCH, u & !stream::MONITOR != 0);
     }
 
     /// Appends a line of `stream`, written by `write`, to this thread's batch (posted at

@@ -38,44 +38,13 @@ pub trait Host {
 /// next): the command's arguments and its reply.
 #[derive(Default)]
 pub struct Scratch {
-    bytes: Vec<u8>,
-    ranges: Vec<(usize, usize)>,
-    out: Vec<u8>,
+    pub(super) bytes: Vec<u8>,
+    pub(super) ranges: Vec<(usize, usize)>,
+    pub(super) out: Vec<u8>,
 }
 
 /// Nesting past which a reply is cut with an error (a table containing itself).
 const DEPTH_MAX: usize = 128;
-
-/// `redis.call`/`redis.pcall`'s Rust half: the reply as a Lua value, and whether it is an
-/// error (which `redis.call` raises). Allocates nothing in Rust once `scratch` has grown.
-pub fn bridge_call(
-    lua: &Lua,
-    resp3: bool,
-    host: &mut dyn Host,
-    scratch: &mut Scratch,
-    args: MultiValue,
-) -> mlua::Result<(Value, bool)> {
-    let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
-        let t = lua.create_table()?;
-        t.raw_set("err", msg)?;
-        Ok((Value::Table(t), true))
-    };
-    if args.is_empty() {
-        return fail("ERR Please specify at least one argument for this redis lib call");
-    }
-    let Scratch { bytes, ranges, out } = scratch;
-    if command_args(&args, bytes, ranges).is_err() {
-        return fail("ERR Lua redis lib command arguments must be strings or integers");
-    }
-    drop(args);
-    out.clear();
-    if let Err(msg) = host.command(Args::new(bytes, ranges), resp3, out) {
-        return fail(&msg);
-    }
-    let (value, _) = parse(lua, out, resp3)?;
-    let failed = out.first() == Some(&b'-');
-    Ok((value, failed))
-}
 
 /// A command's arguments as bytes in `bytes` and `(start, end)` ranges in `ranges`; `Err`
 /// when one is not a string or a number.
@@ -90,10 +59,9 @@ fn command_args(
         let start = bytes.len();
         match arg {
             Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
-            Value::Integer(i) => write_i64(bytes, *i),
-            // Integral numbers as format_number prints them, without its String.
-            Value::Number(n) if *n == n.trunc() && n.abs() < 1e15 => write_i64(bytes, *n as i64),
-            Value::Number(n) => bytes.extend_from_slice(format_number(*n).as_bytes()),
+            // Lua 5.1 numbers are doubles (mlua makes integral ones `Integer`).
+            Value::Integer(i) => write_command_number(bytes, *i as f64),
+            Value::Number(n) => write_command_number(bytes, *n),
             _ => return Err(()),
         }
         ranges.push((start, bytes.len()));
@@ -140,105 +108,90 @@ fn acl_check_function(
     })
 }
 
-/// A Lua number as Lua 5.1 prints it (`%.14g`), the form Redis passes to commands.
+/// A Lua number as Lua 5.1 prints it (`%.14g`: `tostring`, cjson, error lines).
 pub fn format_number(n: f64) -> String {
-    if n.is_nan() {
-        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if n.is_infinite() {
-        return if n < 0.0 { "-inf" } else { "inf" }.into();
-    }
-    if n == n.trunc() && n.abs() < 1e15 {
-        return format!("{}", n as i64);
-    }
-    let sci = format!("{n:.13e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if !(-4..14).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    let mut out = Vec::with_capacity(24);
+    write_g(&mut out, n, 14);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends a number passed to a command as Redis 7.0 writes it (`%.17g`, so that
+/// `redis.call('set', k, 0.1)` stores `0.10000000000000001`); no allocation for integral
+/// values below 1e17.
+pub fn write_command_number(out: &mut Vec<u8>, n: f64) {
+    // `write_g`'s shortcut for integral values, its bound a constant.
+    if n == n.trunc() && n.abs() < 1e17 && n != 0.0 {
+        write_i64(out, n as i64);
     } else {
-        trim(&format!("{:.*}", (13 - exp).max(0) as usize, n))
+        write_g(out, n, 17);
     }
 }
 
-/// Parses one RESP reply at the start of `b` into a Lua value; also the bytes it used.
-fn parse(lua: &Lua, b: &[u8], resp3: bool) -> mlua::Result<(Value, usize)> {
-    let nl = b.windows(2).position(|w| w == b"\r\n").unwrap_or(b.len());
-    let line = &b[1.min(b.len())..nl];
-    let text = || std::str::from_utf8(line).unwrap_or("");
-    let num = || text().parse::<i64>().unwrap_or(0);
-    let mut used = (nl + 2).min(b.len());
-    let single = |key: &str, v: Value| -> mlua::Result<Value> {
-        let t = lua.create_table()?;
-        t.raw_set(key, v)?;
-        Ok(Value::Table(t))
+/// Appends `n` as C's `printf("%.{precision}g")` does on glibc (`-nan` for a NaN with the
+/// sign bit, `-0`, at least two exponent digits). `precision` is 1 to 17.
+pub fn write_g(out: &mut Vec<u8>, n: f64, precision: usize) {
+    use std::io::Write;
+    if n.is_nan() {
+        out.extend_from_slice(if n.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+        return;
+    }
+    if n.is_infinite() {
+        out.extend_from_slice(if n < 0.0 { b"-inf" } else { b"inf" });
+        return;
+    }
+    if n == 0.0 {
+        out.extend_from_slice(if n.is_sign_negative() { b"-0" } else { b"0" });
+        return;
+    }
+    // Integral values with at most `precision` digits print whole (exact below 2^63).
+    if n == n.trunc() && n.abs() < 10f64.powi(precision as i32) {
+        write_i64(out, n as i64);
+        return;
+    }
+    // The exponent %g decides by is that of the value rounded to `precision` digits.
+    let mut sci = [0u8; 40];
+    let mut cursor = std::io::Cursor::new(&mut sci[..]);
+    let _ = write!(cursor, "{:.*e}", precision - 1, n);
+    let len = cursor.position() as usize;
+    let sci = &sci[..len];
+    let e_at = sci.iter().position(|&c| c == b'e').unwrap_or(len);
+    let exp: i32 = std::str::from_utf8(&sci[(e_at + 1).min(len)..])
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let trim = |digits: &[u8]| -> usize {
+        if !digits.contains(&b'.') {
+            return digits.len();
+        }
+        let mut end = digits.len();
+        while end > 0 && digits[end - 1] == b'0' {
+            end -= 1;
+        }
+        if end > 0 && digits[end - 1] == b'.' {
+            end -= 1;
+        }
+        end
     };
-    let value = match b.first().copied() {
-        Some(b'+') => single("ok", Value::String(lua.create_string(line)?))?,
-        Some(b'-') => single("err", Value::String(lua.create_string(line)?))?,
-        Some(b':') => Value::Integer(num()),
-        Some(b'$') | Some(b'=') if num() < 0 => {
-            if resp3 {
-                Value::Nil
-            } else {
-                Value::Boolean(false)
-            }
+    if exp < -4 || exp >= precision as i32 {
+        let mantissa = &sci[..e_at];
+        out.extend_from_slice(&mantissa[..trim(mantissa)]);
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        if exp.abs() < 10 {
+            out.push(b'0');
         }
-        Some(kind @ (b'$' | b'=')) => {
-            let len = num() as usize;
-            let body = b.get(used..used + len).unwrap_or(&[]);
-            used += len + 2;
-            if kind == b'=' && body.len() >= 4 {
-                let inner = lua.create_table()?;
-                inner.raw_set("format", lua.create_string(&body[..3])?)?;
-                inner.raw_set("string", lua.create_string(&body[4..])?)?;
-                single("verbatim_string", Value::Table(inner))?
-            } else {
-                Value::String(lua.create_string(body)?)
-            }
-        }
-        Some(b'*') | Some(b'>') if num() < 0 => Value::Boolean(false),
-        Some(b'*') | Some(b'>') => {
-            let n = num() as usize;
-            let t = lua.create_table_with_capacity(n.min(1 << 16), 0)?;
-            for i in 1..=n {
-                let (v, u) = parse(lua, &b[used..], resp3)?;
-                used += u;
-                t.raw_set(i, v)?;
-            }
-            Value::Table(t)
-        }
-        Some(kind @ (b'%' | b'~')) => {
-            let n = num() as usize;
-            let t = lua.create_table()?;
-            for _ in 0..n {
-                let (k, u) = parse(lua, &b[used..], resp3)?;
-                used += u;
-                if kind == b'%' {
-                    let (v, u) = parse(lua, &b[used..], resp3)?;
-                    used += u;
-                    t.raw_set(k, v)?;
-                } else {
-                    t.raw_set(k, true)?;
-                }
-            }
-            single(if kind == b'%' { "map" } else { "set" }, Value::Table(t))?
-        }
-        Some(b'_') => Value::Nil,
-        Some(b'#') => Value::Boolean(line == b"t"),
-        Some(b',') => single("double", Value::Number(text().parse().unwrap_or(0.0)))?,
-        Some(b'(') => single("big_number", Value::String(lua.create_string(line)?))?,
-        _ => Value::Nil,
-    };
-    Ok((value, used))
+        write_i64(out, i64::from(exp.abs()));
+    } else {
+        let start = out.len();
+        let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+        let _ = write!(out, "{n:.decimals$}");
+        let end = start + trim(&out[start..]);
+        out.truncate(end);
+    }
 }
 
 /// Writes a script's return value as a reply (`resp3`: the script called
@@ -387,61 +340,15 @@ pub fn error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// `redis.call` (`raise`) and `redis.pcall`, made once: they run the command on the host
-/// of the script run in progress (`slot`), or answer that no script runs. A failed
-/// `redis.call` leaves its error table in `bridge.pending` and raises; the error handler
-/// and the sandbox's `pcall` put the table back in place of that error.
-fn call_function(
-    lua: &Lua,
-    bridge: Table,
-    slot: Arc<HostSlot>,
-    raise: bool,
-) -> mlua::Result<mlua::Function> {
-    // Made once: a `&str` key would be a new Lua string on every call.
-    let pending = lua.create_string("pending")?;
-    lua.create_function(move |lua, args: MultiValue| {
-        let ran = slot.with(|frame| {
-            let resp3 = frame.resp3;
-            // Rust builds the command's reply; the heap limit is for Lua code.
-            super::heap_limit(lua, false);
-            let out = bridge_call(lua, resp3, &mut *frame.host, frame.scratch, args);
-            super::heap_limit(lua, true);
-            out
-        });
-        let (value, failed) = match ran {
-            Some(out) => out?,
-            None => {
-                let t = lua.create_table()?;
-                t.raw_set(
-                    "err",
-                    "ERR redis.call/pcall can only be called inside a script invocation",
-                )?;
-                (Value::Table(t), true)
-            }
-        };
-        if failed && raise {
-            bridge.raw_set(&pending, value)?;
-            return Err(mlua::Error::RuntimeError("redis.call failed".into()));
-        }
-        Ok(value)
-    })
-}
-
-/// Rust helpers for the prelude: `call` and `pcall` (see [`call_function`]; the `redis`
+/// Rust helpers for the prelude: `call` and `pcall` (C functions, see `call.rs`; the `redis`
 /// table keeps them for good), `acl_check` (see [`acl_check_function`]), `where` (the error handler's source and line of the
 /// function that raised, skipping C functions and the prelude), `describe` (an error
 /// raised by Rust as its message) and `sha1hex`.
 pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("results_max", super::RESULTS_MAX)?;
-    t.raw_set(
-        "call",
-        call_function(lua, bridge.clone(), slot.clone(), true)?,
-    )?;
-    t.raw_set(
-        "pcall",
-        call_function(lua, bridge.clone(), slot.clone(), false)?,
-    )?;
+    t.raw_set("call", super::call::call_function::<true>(lua, slot)?)?;
+    t.raw_set("pcall", super::call::call_function::<false>(lua, slot)?)?;
     let resp_slot = slot.clone();
     t.raw_set(
         "setresp",
@@ -506,5 +413,35 @@ mod tests {
         assert_eq!(format_number(0.0001), "0.0001");
         assert_eq!(format_number(0.00001), "1e-05");
         assert_eq!(format_number(1.0 / 3.0), "0.33333333333333");
+        assert_eq!(format_number(-0.0), "-0");
+        assert_eq!(format_number(1e14), "1e+14");
+        assert_eq!(format_number(99999999999999.0), "99999999999999");
+        assert_eq!(format_number(f64::NAN), "nan");
+        assert_eq!(format_number(-f64::INFINITY), "-inf");
+    }
+
+    /// `printf("%.17g")` on glibc, as redis-server 7.0.15 stores numbers a script passes to
+    /// commands (`redis.call('set', 'k', n)`).
+    #[test]
+    fn command_numbers_print_as_redis_does() {
+        for (n, want) in [
+            (0.1, "0.10000000000000001"),
+            (3.0, "3"),
+            (-0.0, "-0"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (1e300, "1.0000000000000001e+300"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (9007199254740992.0, "9007199254740992"),
+            (-9223372036854775808.0, "-9.2233720368547758e+18"),
+            (123456.789, "123456.789"),
+            (1e-5, "1.0000000000000001e-05"),
+            (0.5, "0.5"),
+            (f64::INFINITY, "inf"),
+        ] {
+            let mut out = Vec::new();
+            write_command_number(&mut out, n);
+            assert_eq!(String::from_utf8_lossy(&out), want, "{n:e}");
+        }
     }
 }

@@ -26,6 +26,7 @@
 //! unless it has already written (then SCRIPT KILL answers `-UNKILLABLE`).
 
 mod bitlib;
+mod call;
 mod cjson;
 mod cmsgpack;
 mod convert;
@@ -39,9 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use mlua::{
-    Function, HookTriggers, Lua, LuaOptions, MultiValue, RegistryKey, StdLib, Table, Value, VmState,
-};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, RegistryKey, StdLib, Table, Value, VmState};
 use parking_lot::Mutex;
 
 use crate::commands::gate::Gates;
@@ -300,10 +299,9 @@ struct Engine {
     /// The real globals, behind the scripts' proxy environment.
     globals: Table,
     env: Table,
-    /// `xpcall(f, handler, ...)` as one Lua function; the same for a script, with its KEYS
-    /// and ARGV; and Redis's error handler.
+    /// The runner (`call.rs`: KEYS and ARGV, then `f` under the handler, as `xpcall`) and
+    /// Redis's error handler.
     runner: Function,
-    run_script: Function,
     handler: Function,
     /// The heap's size after the last full collection (see [`Engine::collect_garbage`]).
     gc_live: usize,
@@ -429,21 +427,12 @@ impl Scripting {
             _ => {}
         }
         let name = std::str::from_utf8(&sha).unwrap_or_default();
-        heap_limit(&engine.lua, false);
-        let (Ok(keys), Ok(argv)) = (
-            engine.array(params.keys(), params.numkeys),
-            engine.array(params.argv(), params.argc()),
-        ) else {
-            heap_limit(&engine.lua, true);
-            w.error(b"ERR not enough memory to run the script");
-            return Ok(());
-        };
         let run = Run {
             name,
             function: false,
             busy_threshold_ms,
         };
-        engine.invoke(&run, Invoke::Script(&f, keys, argv), host, w);
+        engine.invoke(&run, &f, params, host, w);
         Ok(())
     }
 
@@ -491,15 +480,6 @@ impl Scripting {
         } else {
             host.deny_writes();
         }
-        heap_limit(&engine.lua, false);
-        let (Ok(k), Ok(a)) = (
-            engine.array(params.keys(), params.numkeys),
-            engine.array(params.argv(), params.argc()),
-        ) else {
-            heap_limit(&engine.lua, true);
-            w.error(b"ERR not enough memory to run the script");
-            return Ok(());
-        };
         {
             let mut current = self.run.current.lock();
             let (name, bytes, ranges) = &mut *current;
@@ -517,9 +497,7 @@ impl Scripting {
             function: true,
             busy_threshold_ms,
         };
-        let args = MultiValue::from_iter([Value::Table(k), Value::Table(a)]);
-        engine.invoke(&run, Invoke::Function(&callback, args), host, w);
-        heap_limit(&engine.lua, true);
+        engine.invoke(&run, &callback, params, host, w);
         Ok(())
     }
 
@@ -591,13 +569,6 @@ struct Run<'a> {
     busy_threshold_ms: u64,
 }
 
-/// What a run calls: a script with its KEYS and ARGV tables, or a function with its
-/// arguments.
-enum Invoke<'f> {
-    Script(&'f Function, Table, Table),
-    Function(&'f Function, MultiValue),
-}
-
 /// A SHA-1 argument as a cache key (case-insensitive, as Redis compares them).
 fn sha_key(sha: &[u8]) -> Option<[u8; 40]> {
     let key: [u8; 40] = sha.try_into().ok()?;
@@ -665,18 +636,11 @@ impl Engine {
         let bridge = lua.create_table()?;
         let slot = Arc::new(HostSlot::default());
         let helpers = convert::helpers(&lua, &bridge, &slot)?;
-        let (env, runner, run_script, handler, fenv, load_library): (
-            Table,
-            Function,
-            Function,
-            Function,
-            Table,
-            Function,
-        ) = lua.load(PRELUDE).set_name("@redis_lib").call((
-            bridge.clone(),
-            globals.clone(),
-            helpers,
-        ))?;
+        let (env, handler, fenv, load_library): (Table, Function, Table, Function) = lua
+            .load(PRELUDE)
+            .set_name("@redis_lib")
+            .call((bridge.clone(), globals.clone(), helpers))?;
+        let runner = call::run_function(&lua, &slot, &globals)?;
         install_hook(&lua, run.clone(), gates.clone());
         // The prelude leaves garbage. Lua's own collector keeps its defaults (a cycle
         // when the heap doubles, as in Redis): between runs, `collect_garbage` keeps the
@@ -702,7 +666,6 @@ impl Engine {
             globals,
             env,
             runner,
-            run_script,
             handler,
             gc_live,
         })
@@ -737,15 +700,6 @@ impl Engine {
         self.scripts.insert(sha, Script { f, flags });
         self.note_usage();
         Ok(sha)
-    }
-
-    /// `n` `items` as a Lua array of strings (KEYS, ARGV).
-    fn array<'x>(&self, items: impl Iterator<Item = &'x [u8]>, n: usize) -> mlua::Result<Table> {
-        let t = self.lua.create_table_with_capacity(n, 0)?;
-        for (i, item) in items.enumerate() {
-            t.raw_set(i + 1, self.lua.create_string(item)?)?;
-        }
-        Ok(t)
     }
 
     /// Compiles a library and runs its code so it registers its functions, then adds it
@@ -859,9 +813,17 @@ impl Engine {
             .store(self.libraries.function_count(), Ordering::Relaxed);
     }
 
-    /// Runs `f` under Redis's error handler with the bridge connected to `host`; writes
+    /// Runs `f` with `params` as its KEYS and ARGV (globals for a script, arguments for a
+    /// function) under Redis's error handler, with the bridge connected to `host`; writes
     /// the reply.
-    fn invoke(&mut self, who: &Run<'_>, what: Invoke<'_>, host: &mut dyn Host, w: &mut Writer<'_>) {
+    fn invoke(
+        &mut self,
+        who: &Run<'_>,
+        f: &Function,
+        params: Params<'_>,
+        host: &mut dyn Host,
+        w: &mut Writer<'_>,
+    ) {
         let run = &*self.run;
         run.kill.store(false, Ordering::SeqCst);
         run.wrote.store(false, Ordering::SeqCst);
@@ -876,27 +838,23 @@ impl Engine {
             slot,
             scratch,
             runner,
-            run_script,
             handler,
             ..
         } = self;
         let lua = &*lua;
-        let script = matches!(what, Invoke::Script(..));
+        let script = !who.function;
         let mut frame = Frame {
             host,
             scratch,
             resp3: false,
+            lua,
+            params: Some(params),
         };
         let result = slot.enter(&mut frame, || -> mlua::Result<(bool, Value)> {
             heap_limit(lua, true);
-            let out: MultiValue = match what {
-                Invoke::Script(f, keys, argv) => run_script.call((f, &*handler, keys, argv))?,
-                Invoke::Function(f, args) => runner.call((f, &*handler, args))?,
-            };
+            let out = runner.call::<(bool, Value)>((f, &*handler, who.function));
             heap_limit(lua, false);
-            let mut out = out.into_iter();
-            let ok = matches!(out.next(), Some(Value::Boolean(true)));
-            Ok((ok, out.next().unwrap_or(Value::Nil)))
+            out
         });
         heap_limit(lua, false);
         match result {

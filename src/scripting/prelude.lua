@@ -5,9 +5,9 @@
 -- environment, the runners (any function; a script), the error handler, the functions' environment and the library
 -- loader.
 local bridge, G, helpers = ...
-local error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+local error, type, tostring, select, unpack, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string_byte, table =
-      error, type, tostring, select, unpack, xpcall, rawget, rawset, setmetatable, getmetatable,
+      error, type, tostring, select, unpack, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string.byte, table
 
 local where, describe, setresp = helpers.where, helpers.describe, helpers.setresp
@@ -101,12 +101,26 @@ redis.REDIS_VERSION_NUM = 0x070000
 local env_meta = {__index = G, __newindex = readonly_error}
 local env = setmetatable({}, env_meta)
 protected[env] = true
-env_meta.__metatable = readonly(env_meta)
+-- What `getmetatable` shows of an environment: as Redis's, an `__index` function (reading
+-- a missing global fails); the real globals stay out of a script's reach (through them,
+-- `rawset` made a global that outlived the script).
+local function missing_global(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local shown_env_meta = {__index = missing_global, __newindex = readonly_error}
+env_meta.__metatable = readonly(shown_env_meta)
 
 rawset(G, "redis", readonly(redis))
-for _, name in ipairs({"string", "math", "table", "cjson", "cmsgpack", "bit", "struct"}) do
+for _, name in ipairs({"string", "math", "table", "coroutine", "cjson", "cmsgpack", "bit",
+                       "struct"}) do
   rawset(G, name, readonly(rawget(G, name)))
 end
+-- Strings' metatable: its `__index` is the read-only `string`, and `getmetatable('')` a
+-- read-only view of it (as in Redis; a script could replace `__index` for every later
+-- script, or keep values in the real string table).
+local string_meta = getmetatable("")
+string_meta.__index = rawget(G, "string")
+string_meta.__metatable = readonly(string_meta)
 rawset(G, "_G", env)
 rawset(G, "setmetatable", function(t, mt)
   if protected[t] then error(READONLY, 2) end
@@ -116,15 +130,10 @@ rawset(G, "rawset", function(t, k, v)
   if protected[t] then error(READONLY, 2) end
   return rawset(t, k, v)
 end)
-rawset(G, "getfenv", function(f)
-  local e = getfenv(type(f) == "number" and f > 0 and f + 1 or f or 2)
-  if e == G then return env end
-  return e
-end)
-rawset(G, "setfenv", function(f, e)
-  if type(f) == "number" and f >= 0 then error(READONLY, 2) end
-  return setfenv(f, e)
-end)
+-- Redis 7.0 scripts have no getfenv and setfenv (a function's environment outlived the
+-- script that set it).
+rawset(G, "getfenv", nil)
+rawset(G, "setfenv", nil)
 rawset(G, "loadstring", function(s, name)
   if type(s) == "string" and string_byte(s, 1) == 27 then
     return nil, "binary chunks are not allowed"
@@ -187,12 +196,12 @@ rawset(G, "pcall", function(f, ...)
   return unpack(r, 1, table.maxn(r))
 end)
 setmetatable(G, {
-  __index = function(_, k)
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-  end,
+  __index = missing_global,
   __newindex = readonly_error,
   __metatable = false,
 })
+-- The real globals are reachable only through the proxies; `rawset` refuses them anyway.
+protected[G] = true
 
 -- Functions (FUNCTION LOAD / FCALL). A library's code runs with `fenv` as its
 -- environment, and so do the closures it registers. While the library loads, `fenv` reads
@@ -221,7 +230,7 @@ protected[libapi] = true
 local fmeta = {__index = G, __newindex = readonly_error}
 local fenv = setmetatable({}, fmeta)
 protected[fenv] = true
-fmeta.__metatable = readonly(fmeta)
+fmeta.__metatable = readonly(shown_env_meta)
 
 local FLAGS = {["no-writes"] = 1, ["allow-oom"] = 2, ["allow-stale"] = 4, ["no-cluster"] = 8,
                ["allow-cross-slot-keys"] = 16}
@@ -317,25 +326,6 @@ local function load_library(chunk)
   return "ERR " .. tostring(err)
 end
 
--- Runs f(...) under the handler, as Redis's luaCallFunction does with lua_pcall.
-local function runner(f, handler, ...)
-  local n = select("#", ...)
-  if n == 0 then return xpcall(f, handler) end
-  local args = {...}
-  return xpcall(function() return f(unpack(args, 1, n)) end, handler)
-end
-
--- Runs a script (EVAL) as Redis's luaCallFunction does, its KEYS and ARGV set as globals
--- for the run (here, not from Rust: a global write from Rust costs several C API calls).
-local function run_script(f, handler, keys, argv)
-  rawset(G, "KEYS", keys)
-  rawset(G, "ARGV", argv)
-  local ok, v = xpcall(f, handler)
-  rawset(G, "KEYS", nil)
-  rawset(G, "ARGV", nil)
-  return ok, v
-end
-
 -- Redis's __redis__err__handler: an error becomes {err=..., source=..., line=...}.
 local function handler(err)
   err = resolve(err)
@@ -348,4 +338,4 @@ local function handler(err)
   return err
 end
 
-return env, runner, run_script, handler, fenv, load_library
+return env, handler, fenv, load_library

@@ -20,6 +20,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use super::convert::{Host, Scratch};
+use super::Params;
 
 /// What `redis.call` needs of a run: the host its commands run on and the bridge's
 /// reused buffers.
@@ -29,6 +30,10 @@ pub struct Frame<'a> {
     /// `redis.setresp(3)` was called: commands' replies reach the script as RESP3 and its
     /// own reply is RESP3 (kept here, not in a Lua table, so `redis.call` reads it free).
     pub resp3: bool,
+    /// The interpreter (the bridge turns its heap limit off while Rust builds values).
+    pub lua: &'a mlua::Lua,
+    /// A run's KEYS and ARGV, which the runner builds (`None` outside runs).
+    pub params: Option<Params<'a>>,
 }
 
 /// Holds a pointer to the running script's [`Frame`], or null between runs.
@@ -115,10 +120,13 @@ mod tests {
         assert!(slot.with(|_| ()).is_none());
         let mut host = Echo(0);
         let mut scratch = Scratch::default();
+        let lua = mlua::Lua::new();
         let mut frame = Frame {
             host: &mut host,
             scratch: &mut scratch,
             resp3: false,
+            lua: &lua,
+            params: None,
         };
         let nested = slot.enter(&mut frame, || {
             slot.with(|frame| {
