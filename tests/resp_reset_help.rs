@@ -157,3 +157,62 @@ fn maxmemory_policy_maps_onto_slabds_eviction_and_memory_reports() {
         &format!("{get}$10\r\nnoeviction\r\n"),
     );
 }
+
+#[test]
+fn command_getkeys_finds_a_subcommands_keys() {
+    // Replies as redis-server 7.0.15 gives them.
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (args, want) in [
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k"][..],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "object", "freq", "k"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE", "k"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE", "k", "SAMPLES", "5"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE"],
+            "-ERR Invalid number of arguments specified for command\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k", "j"],
+            "-ERR Invalid number of arguments specified for command\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "HELP"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "DOCTOR"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CONFIG", "GET", "x"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "NOSUCH", "k"],
+            "-ERR Invalid command specified\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CLIENT", "NOSUCH"],
+            "-ERR Invalid command specified\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "DEBUG", "OBJECT", "k"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+    ] {
+        c.check(args, want);
+    }
+}

@@ -24,7 +24,8 @@
   closed at its output limit).
 - idle: the same GET/SET with nothing active, slabd beside a slabd built with
   `--features bench-no-observe` (SLABD_OFF names it), which compiles out the idle checks of
-  MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
+  MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, the slow log and the latency
+  monitor (commandstats and latency histograms stay: Redis keeps both per command).
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
        [--cases fanout,monitor,idle,watch,watch-mc,tracking,tracking-redis,slow]
