@@ -26,6 +26,9 @@ With --bgsave-only:
   AFTER_FILL="appendonly yes appendfsync always"   CONFIG SET pairs applied after the fill
       (the AOF's rewrite then runs and is waited for); with `appendfsync always` from the
       start the fill alone would take minutes. Use a smaller --during with it (~7k SETs/s)
+  TESTS=set   redis-benchmark's tests in the BGSAVE runs (default set,get)
+  PROBE="SET probe-key 1"   the probe's command (default GET probe-key); with
+      `appendfsync always` a write waits for the AOF's fsync, a read does not
   AT_SAVE="perf sched record -o /tmp/s.data -p {pid}"   a command started when the BGSAVE
       is sent ({pid}: the server's), interrupted (SIGINT) when the save has ended
 """
@@ -46,6 +49,9 @@ procs = []
 MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
 THREADS = os.environ.get("SLABD_THREADS", "2")
 PORT_BASE = int(os.environ.get("PORT_BASE", "0"))
+# The BGSAVE runs' redis-benchmark tests and the probe's command.
+TESTS = os.environ.get("TESTS", "set,get")
+PROBE = os.environ.get("PROBE", "GET probe-key").encode().split()
 next_port = [PORT_BASE]
 
 
@@ -317,7 +323,7 @@ class Probe:
         nxt = time.monotonic()
         while not self.stopping.is_set():
             q0 = time.monotonic()
-            ask(self.conn, b"GET", b"probe-key")
+            ask(self.conn, *PROBE)
             self.samples.append((q0 - self.t0, (time.monotonic() - q0) * 1000))
             nxt += 0.001
             delay = nxt - time.monotonic()
@@ -383,7 +389,7 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False)
         dbsize = int(cli(port, "dbsize").strip())
         pr = Probe(port) if probe else None
         b0 = pr.now() if pr else 0
-        base = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
+        base = bench(port, TESTS, during_n, clients=20, keys=keys, size=size)
         b1 = pr.now() if pr else 0
         # The same load with a BGSAVE half a second in.
         peak = [rss_kb(p.pid)]
@@ -426,7 +432,7 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False)
         t = threading.Thread(target=trigger)
         t.start()
         c0 = cpu_secs(p.pid)
-        during = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
+        during = bench(port, TESTS, during_n, clients=20, keys=keys, size=size)
         cpu_us = (cpu_secs(p.pid) - c0) * 1e6 / during_n
         t.join()
         if pr:
@@ -446,12 +452,12 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False)
         secs = f"{took[0]:.1f}"
         out[label] = {
             "keys": dbsize,
-            "base_max_ms": max(base["SET"]["max_ms"], base["GET"]["max_ms"]),
-            "base_p99_ms": max(base["SET"]["p99_ms"], base["GET"]["p99_ms"]),
-            "save_max_ms": max(during["SET"]["max_ms"], during["GET"]["max_ms"]),
-            "save_p99_ms": max(during["SET"]["p99_ms"], during["GET"]["p99_ms"]),
-            "base_p999_ms": max(base["SET"]["p999_ms"], base["GET"]["p999_ms"]),
-            "save_p999_ms": max(during["SET"]["p999_ms"], during["GET"]["p999_ms"]),
+            "base_max_ms": max(r["max_ms"] for r in base.values()),
+            "base_p99_ms": max(r["p99_ms"] for r in base.values()),
+            "save_max_ms": max(r["max_ms"] for r in during.values()),
+            "save_p99_ms": max(r["p99_ms"] for r in during.values()),
+            "base_p999_ms": max(r["p999_ms"] for r in base.values()),
+            "save_p999_ms": max(r["p999_ms"] for r in during.values()),
             "extra_mb": extra_mb,
             "fork_us": fork_us,
             "save_secs": secs,
@@ -572,7 +578,8 @@ def main():
         bg = bgsave(a.keys, a.size, a.servers.split(","), a.during, a.probe)
         flags = os.environ.get("SAVE_FLAGS", "")
         after = os.environ.get("AFTER_FILL", "")
-        print(f"BGSAVE half a second into redis-benchmark -t set,get -c 20 -n {a.during}"
+        print(f"BGSAVE half a second into redis-benchmark -t {TESTS} -c 20 -n {a.during}; "
+              f"probe {PROBE}"
               + (f"; servers started with {flags}" if flags else "")
               + (f"; CONFIG SET {after} after the fill" if after else ""))
         for server, r in bg.items():
@@ -589,8 +596,8 @@ def main():
                     + (f"; {r['moves']}" if r["moves"] else ""))
             if r["probe_save"]:
                 (bw, bp, _, bn), (sw, sp, st, sn) = r["probe_base"], r["probe_save"]
-                line += (f"; 1 ms probe: worst {bw:.1f} ms without a save (p99 {bp:.2f}, {bn} GETs), "
-                         f"{sw:.1f} ms during it at {st:.2f} s in (p99 {sp:.2f}, {sn} GETs)")
+                line += (f"; 1 ms probe: worst {bw:.1f} ms without a save (p99 {bp:.2f}, {bn} probes), "
+                         f"{sw:.1f} ms during it at {st:.2f} s in (p99 {sp:.2f}, {sn} probes)")
                 bworst, bchg, sworst, schg = r["probe_detail"]
                 fmt = lambda xs: ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in xs)
                 line += (f"; slowest probes (s, ms) without a save {fmt(bworst)}, during it "

@@ -19,6 +19,7 @@ mod bitfield;
 mod bitops;
 mod blocking;
 mod client;
+mod cluster;
 mod commandstats;
 mod config;
 mod config_rewrite;
