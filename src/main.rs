@@ -222,7 +222,10 @@ fn main() -> ExitCode {
             .name("slabd-load".into())
             .spawn(move || {
                 if let Err(e) = ctx.persist.load_at_start(&ctx) {
-                    eprintln!("slabd: {e}");
+                    // The last line, as Redis's: standard error stays locked through the
+                    // exit, so the main thread's "ready" cannot come after it.
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "slabd: {e}");
                     std::process::exit(1);
                 }
                 ctx.persist.set_loading(false);

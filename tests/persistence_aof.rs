@@ -771,3 +771,85 @@ fn timestamp_annotations_are_written_when_enabled() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Waits for a log line containing `text` (the lines before it are dropped).
+fn wait_log(d: &Daemon, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = d
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no log line with {text:?}"));
+        if line.contains(text) {
+            return;
+        }
+    }
+}
+
+/// As Redis 7.0's `finishShutdown`: while the rewrite that `CONFIG SET appendonly yes`
+/// started is still writing the first base, the AOF does not hold the data set, so
+/// SHUTDOWN and SIGTERM refuse to stop ("Writing initial AOF, can't exit.") and the server
+/// keeps serving; once the rewrite is done a stop keeps every key; SHUTDOWN FORCE stops
+/// anyway ("Writing initial AOF. Exit anyway."). The old code stopped at once and the
+/// restart found an AOF without the keys written before the CONFIG SET.
+#[test]
+fn shutdown_waits_for_the_initial_aof_unless_forced() {
+    let dir = temp_dir("initial-aof");
+    let d = wait_loaded(Daemon::start(&[
+        "--resp-port",
+        "0",
+        "-t",
+        "1",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]));
+    let mut a = d.connect_resp();
+    assert_eq!(cmd(&mut a, &["SET", "k", "v"]), "+OK\r\n");
+    // 2,000 s per key: the rewrite stays on its first key until the delay is lifted.
+    let slow = ["CONFIG", "SET", "rdb-key-save-delay", "2000000000"];
+    assert_eq!(cmd(&mut a, &slow), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut a, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cmd(&mut a, &["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    wait_log(&d, "Writing initial AOF, can't exit.");
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    unsafe {
+        libc::kill(d.pid() as i32, libc::SIGTERM);
+    }
+    wait_log(&d, "Writing initial AOF, can't exit.");
+    wait_log(
+        &d,
+        "SIGTERM received but errors trying to shut down the server",
+    );
+    assert_eq!(cmd(&mut a, &["SET", "during", "1"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut a, &["CONFIG", "SET", "rdb-key-save-delay", "0"]),
+        "+OK\r\n"
+    );
+    wait_rewritten(&mut a);
+    drop(a);
+    assert!(d.terminate().success());
+    let d = start(&dir, &["-t", "1"]);
+    let mut r = d.connect_resp();
+    assert_eq!(get(&mut r, "k").as_deref(), Some("v"));
+    assert_eq!(get(&mut r, "during").as_deref(), Some("1"));
+    // Again from the AOF off, stopped with FORCE while the first base is being written.
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "appendonly", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd(&mut r, &slow), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    r.send(b"*3\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n$5\r\nFORCE\r\n");
+    wait_log(&d, "Writing initial AOF. Exit anyway.");
+    assert!(d.wait().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

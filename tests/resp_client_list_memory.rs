@@ -1,5 +1,6 @@
 //! `CLIENT LIST` / `CLIENT INFO` memory fields (`qbuf`, `qbuf-free`, `argv-mem`, `obl`,
-//! `oll`, `omem`, `tot-mem`) as redis-server 7.0.15 computes them in networking.c: the
+//! `oll`, `omem`, `tot-mem`, and the MULTI queue's `multi`, `multi-mem`) as redis-server
+//! 7.0.15 computes them in networking.c and multi.c: the
 //! same scenario runs against slabd and, when installed (scripts/install-deps.sh), against
 //! redis-server, and both must show the same behaviour — the fields grow while a client's
 //! output or a partial request waits, and go back when it is read or completed.
@@ -125,6 +126,89 @@ fn fields_follow_the_buffers(server: &str, connect: &dyn Fn() -> Conn) {
     });
     assert_eq!(num(&done, "omem"), 0, "{server}: {done:?}");
     assert_eq!(r.cmd(&["STRLEN", "part"]), ":100000\r\n");
+}
+
+/// `flags`, `multi` and `multi-mem` of the client named `name`.
+fn multi_of(r: &mut Conn, name: &str) -> (String, String, String) {
+    let f = client(r, name);
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    (get("flags"), get("multi"), get("multi-mem"))
+}
+
+fn multi_fields_count_the_queue(server: &str, connect: &dyn Fn() -> Conn) {
+    let mut r = connect();
+    let mut tx = connect();
+    tx.check(&["CLIENT", "SETNAME", "txer"], "+OK\r\n");
+    let fields = |flags: &str, multi: &str, mem: &str| {
+        (flags.to_string(), multi.to_string(), mem.to_string())
+    };
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+
+    tx.check(&["MULTI"], "+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("x", "0", "0"), "{server}");
+    // Each queued command: its argument bytes and 8 per argument (an robj pointer).
+    tx.check(&["SET", "k", "v"], "+QUEUED\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("x", "1", "29"), "{server}");
+    tx.check(&["INCR", "counter"], "+QUEUED\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("x", "2", "56"), "{server}");
+    // A refused command dooms the transaction: what follows is answered QUEUED but not
+    // kept (Redis's queueMultiCommand returns at once).
+    assert!(tx
+        .cmd(&["NOSUCHCOMMAND"])
+        .starts_with("-ERR unknown command"));
+    tx.check(&["SET", "a", "b"], "+QUEUED\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("x", "2", "56"), "{server}");
+    tx.check(&["DISCARD"], "+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+
+    // A watched key written by another client: nothing more is kept either.
+    tx.check(&["WATCH", "w"], "+OK\r\n");
+    tx.check(&["MULTI"], "+OK\r\n");
+    tx.check(&["SET", "x", "1"], "+QUEUED\r\n");
+    r.check(&["SET", "w", "changed"], "+OK\r\n");
+    tx.check(&["SET", "y", "2"], "+QUEUED\r\n");
+    // `d`: a watched key changed (Redis's CLIENT_DIRTY_CAS).
+    assert_eq!(
+        multi_of(&mut r, "txer"),
+        fields("xd", "1", "29"),
+        "{server}"
+    );
+    tx.check(&["EXEC"], "*-1\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+
+    // Outside MULTI too, until UNWATCH.
+    tx.check(&["WATCH", "w"], "+OK\r\n");
+    r.check(&["SET", "w", "again"], "+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("d", "-1", "0"), "{server}");
+    tx.check(&["UNWATCH"], "+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+
+    // EXEC empties the queue; RESET ends a transaction too.
+    tx.check(&["MULTI"], "+OK\r\n");
+    tx.check(&["SET", "x", "1"], "+QUEUED\r\n");
+    tx.check(&["EXEC"], "*1\r\n+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+    tx.check(&["MULTI"], "+OK\r\n");
+    tx.check(&["SET", "x", "1"], "+QUEUED\r\n");
+    tx.check(&["RESET"], "+RESET\r\n");
+    tx.check(&["CLIENT", "SETNAME", "txer"], "+OK\r\n");
+    assert_eq!(multi_of(&mut r, "txer"), fields("N", "-1", "0"), "{server}");
+}
+
+#[test]
+fn multi_fields_count_the_queue_as_redis() {
+    let d = daemon(&["-t", "2"]);
+    let addr = d.resp_addr.unwrap();
+    multi_fields_count_the_queue("slabd", &|| Conn::new(TcpStream::connect(addr).unwrap()));
+
+    let Some(redis) = Redis::start() else {
+        eprintln!("redis-server not installed: slabd checked alone");
+        return;
+    };
+    let port = redis.port;
+    multi_fields_count_the_queue("redis-server", &|| {
+        Conn::new(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    });
 }
 
 #[test]

@@ -391,7 +391,7 @@ fn hscan_of_a_large_hash_returns_every_field() {
 fn hrandfield_counts_on_both_forms() {
     let d = daemon(&[]);
     let mut r = d.connect_resp();
-    for n in [5, 300] {
+    for n in [5, 600] {
         let key = format!("h{n}");
         for i in 0..n {
             r.cmd(&["HSET", &key, &format!("f{i}"), &format!("v{i}")]);

@@ -157,3 +157,98 @@ fn maxmemory_policy_maps_onto_slabds_eviction_and_memory_reports() {
         &format!("{get}$10\r\nnoeviction\r\n"),
     );
 }
+
+#[test]
+fn command_getkeys_finds_a_subcommands_keys() {
+    // Replies as redis-server 7.0.15 gives them.
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (args, want) in [
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k"][..],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "object", "freq", "k"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE", "k"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE", "k", "SAMPLES", "5"],
+            "*1\r\n$1\r\nk\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "USAGE"],
+            "-ERR Invalid number of arguments specified for command\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k", "j"],
+            "-ERR Invalid number of arguments specified for command\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "HELP"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "MEMORY", "DOCTOR"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CONFIG", "GET", "x"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "OBJECT", "NOSUCH", "k"],
+            "-ERR Invalid command specified\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "CLIENT", "NOSUCH"],
+            "-ERR Invalid command specified\r\n",
+        ),
+        (
+            &["COMMAND", "GETKEYS", "DEBUG", "OBJECT", "k"],
+            "-ERR The command has no key arguments\r\n",
+        ),
+    ] {
+        c.check(args, want);
+    }
+}
+
+#[test]
+fn cluster_answers_as_redis_with_cluster_support_disabled() {
+    // Replies as redis-server 7.0.15 (cluster-enabled no) gives them.
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let disabled = "-ERR This instance has cluster support disabled\r\n";
+    c.check(&["CLUSTER", "INFO"], disabled);
+    c.check(&["cluster", "slots"], disabled);
+    c.check(&["CLUSTER", "HELP"], disabled);
+    c.check(&["CLUSTER", "KEYSLOT", "x"], disabled);
+    c.check(&["CLUSTER", "RESET", "HARD"], disabled);
+    c.check(
+        &["CLUSTER", "NOSUCH"],
+        "-ERR unknown subcommand 'NOSUCH'. Try CLUSTER HELP.\r\n",
+    );
+    c.check(
+        &["CLUSTER", "HELP", "x"],
+        "-ERR wrong number of arguments for 'cluster|help' command\r\n",
+    );
+    c.check(
+        &["CLUSTER", "KEYSLOT"],
+        "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n",
+    );
+    c.check(
+        &["CLUSTER"],
+        "-ERR wrong number of arguments for 'cluster' command\r\n",
+    );
+    c.check(
+        &["COMMAND", "GETKEYS", "CLUSTER", "INFO"],
+        "-ERR The command has no key arguments\r\n",
+    );
+    let listed = c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "cluster*"]);
+    assert!(listed.starts_with("*28\r\n"), "{listed}");
+    assert!(listed.contains("\r\ncluster|help\r\n"), "{listed}");
+}

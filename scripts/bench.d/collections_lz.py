@@ -55,7 +55,21 @@ TESTS = ["lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpop
          "lrange_100", "lrange_600"]
 
 
+NEXT_PORT = [int(os.environ["BENCH_PORT_BASE"])] if os.environ.get("BENCH_PORT_BASE") else []
+
+
 def free_port():
+    """A free port: the next one from BENCH_PORT_BASE on (an engineer's own range on a
+    shared machine), else one the kernel picks."""
+    while NEXT_PORT:
+        port = NEXT_PORT[0]
+        NEXT_PORT[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -133,8 +147,10 @@ def median(v):
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
-def throughput(rounds, quick, pipelines, tests=TESTS, tag=""):
+def throughput(rounds, quick, pipelines, tests=TESTS, tag="", redis_first=False):
     servers = [Server("slabd"), Server("redis-server")]
+    if redis_first:
+        servers.reverse()
     results = {}  # (test, P, server) -> [(rps, cpu)]
     load_before = os.getloadavg()[0]
     try:
@@ -153,6 +169,8 @@ def throughput(rounds, quick, pipelines, tests=TESTS, tag=""):
                         else:
                             r = bench(s, n, p, test=t)
                         results.setdefault((t, p, s.name), []).append(r)
+                        print(f"round {rnd + 1} -P {p} {s.name} {t}: {r[0]:,.0f} req/s, "
+                              f"server {r[1]:.2f} µs/req, client {r[2]:.2f} µs/req", flush=True)
     finally:
         for s in servers:
             s.stop()
@@ -185,6 +203,19 @@ def throughput(rounds, quick, pipelines, tests=TESTS, tag=""):
     with open(RESULTS, "w") as f:
         json.dump(saved, f, indent=1)
     print_throughput(saved, [f"P{p}{tag}" for p in pipelines])
+    print_rounds(saved, [f"P{p}{tag}" for p in pipelines])
+
+
+def print_rounds(saved, keys):
+    """Each round's slabd/redis ratio of req/s, and of server CPU per request."""
+    for key in keys:
+        rows = saved.get(key, {}).get("rows", {})
+        print(f"\n{key}: per round, slabd/redis req/s (slabd µs/req : redis µs/req)")
+        for t, r in rows.items():
+            a, b = r["runs"]["slabd"], r["runs"]["redis-server"]
+            cells = [f"{x[0] / y[0]:.2f} ({x[1]:.2f}:{y[1]:.2f})" for x, y in zip(a, b)]
+            short = sum(x[0] / y[0] < 1.3 for x, y in zip(a, b))
+            print(f"| {t} | " + " | ".join(cells) + f" | {short} of {len(cells)} under 1.3 |")
 
 
 def print_throughput(saved, keys=("P1", "P16")):
@@ -340,7 +371,7 @@ def collection_rss(quick):
               f"{grown[(kind, 'slabd')] / grown[(kind, 'redis-server')]:.2f}")
 
 
-def hash_memory(quick):
+def hash_memory(quick, redis_first=False):
     """RSS growth for hashes of 10 fields, each server started fresh."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from run import load_hashes
@@ -379,7 +410,8 @@ def main():
     ap.add_argument("--tests", help="comma-separated throughput lines (default all)")
     ap.add_argument("--tag", default="", help="saved as P16-TAG (keeps the default runs)")
     ap.add_argument("--redis-first", action="store_true",
-                    help="--only memory: measure redis-server before slabd (alternate calls)")
+                    help="--only memory/hashes: measure redis-server before slabd (alternate "
+                    "calls); --only throughput: start the rounds with redis-server")
     ap.add_argument("--chart", action="store_true",
                     help="print the saved throughput table and write the chart")
     a = ap.parse_args()
@@ -392,13 +424,14 @@ def main():
     if a.only in (None, "throughput"):
         tests = a.tests.split(",") if a.tests else TESTS
         tag = f"-{a.tag}" if a.tag else ""
-        throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16], tests, tag)
+        throughput(a.rounds, a.quick, [a.pipeline] if a.pipeline else [1, 16], tests, tag,
+                   a.redis_first)
     if a.only in (None, "memory"):
         memory_and_complexity(a.quick, a.redis_first)
     if a.only in (None, "rss"):
         collection_rss(a.quick)
     if a.only in (None, "hashes"):
-        hash_memory(a.quick)
+        hash_memory(a.quick, a.redis_first)
     print(f"\nload average after: {open('/proc/loadavg').read().split()[0]}")
     sys.stdout.flush()
 

@@ -13,6 +13,24 @@
 
 Scaled to a 2-core machine shared with other jobs: --keys (default 500,000 keys of 256
 bytes, about 150 MB of data), not the issue's 1-2 GB. Prints a Markdown report.
+
+With --bgsave-only:
+  --servers old=/tmp/slabd-old,new=target/release/slabd,redis   several slabd binaries
+      (LABEL=BIN [ARGS]) and redis-server ("redis") in one run, in that order ("slabd":
+      $SLABD), e.g. "notrial=target/release/slabd -o worker_trial=0"
+  --probe   a GET every millisecond on a connection of its own, beside redis-benchmark:
+      its worst and p99 round trip during the save and when the worst one came
+  PORT_BASE=7400      servers listen on PORT_BASE, PORT_BASE+1, ... (default: any free port)
+  SAVE_FLAGS="--auto-aof-rewrite-percentage 0"
+      extra directives for every server of the BGSAVE runs (both take Redis's names)
+  AFTER_FILL="appendonly yes appendfsync always"   CONFIG SET pairs applied after the fill
+      (the AOF's rewrite then runs and is waited for); with `appendfsync always` from the
+      start the fill alone would take minutes. Use a smaller --during with it (~7k SETs/s)
+  TESTS=set   redis-benchmark's tests in the BGSAVE runs (default set,get)
+  PROBE="SET probe-key 1"   the probe's command (default GET probe-key); with
+      `appendfsync always` a write waits for the AOF's fsync, a read does not
+  AT_SAVE="perf sched record -o /tmp/s.data -p {pid}"   a command started when the BGSAVE
+      is sent ({pid}: the server's), interrupted (SIGINT) when the save has ended
 """
 import argparse
 import os
@@ -30,9 +48,18 @@ SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
 procs = []
 MEM_MB = os.environ.get("SLABD_MEM_MB", "2048")
 THREADS = os.environ.get("SLABD_THREADS", "2")
+PORT_BASE = int(os.environ.get("PORT_BASE", "0"))
+# The BGSAVE runs' redis-benchmark tests and the probe's command.
+TESTS = os.environ.get("TESTS", "set,get")
+PROBE = os.environ.get("PROBE", "GET probe-key").encode().split()
+next_port = [PORT_BASE]
 
 
 def free_port():
+    """PORT_BASE, PORT_BASE+1, ... when it is set (a port range of one's own), else any."""
+    if PORT_BASE:
+        next_port[0] += 1
+        return next_port[0] - 1
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -40,9 +67,10 @@ def free_port():
     return port
 
 
-def start_slabd(d, *extra):
-    p = subprocess.Popen([SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", "0", "-t", THREADS,
-                          "-m", MEM_MB, "--dir", d, *extra],
+def start_slabd(d, *extra, binary=None):
+    resp_port = str(free_port()) if PORT_BASE else "0"
+    p = subprocess.Popen([binary or SLABD, "-p", "-1", "-l", "127.0.0.1", "--resp-port", resp_port,
+                          "-t", THREADS, "-m", MEM_MB, "--dir", d, *extra],
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     procs.append(p)
     port, log, t0 = None, [], time.time()
@@ -96,6 +124,8 @@ def ask(conn, *args):
         return buf
     head, _, rest = buf.partition(b"\r\n")
     n = int(head[1:])
+    if n < 0:
+        return None
     while len(rest) < n + 2:
         rest += conn.recv(65536)
     return rest[:n]
@@ -239,26 +269,135 @@ def rss_kb(pid):
     return 0
 
 
-def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
-    out = {}
-    for server in servers:
-        d = tempfile.mkdtemp(prefix="slabd-bench-")
-        if server == "slabd":
-            p, port, _, _ = start_slabd(d)
+def wait_no_rewrite(port):
+    """Waits until no AOF rewrite runs or is scheduled (a BGSAVE would be refused or wait)."""
+    while True:
+        info = cli(port, "info", "persistence")
+        if "aof_rewrite_in_progress:0" in info and "aof_rewrite_scheduled:0" in info:
+            return
+        time.sleep(0.1)
+
+
+class Probe:
+    """A GET every millisecond on a connection of its own: (seconds since start, round trip
+    ms) for every request, so the worst ones can be placed in time."""
+
+    def __init__(self, port):
+        self.conn = socket.create_connection(("127.0.0.1", port))
+        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.samples = []
+        # slabd's workers_active and worker_moves every 20 ms: (seconds, active, moves).
+        self.placement = []
+        self.stopping = threading.Event()
+        self.t0 = time.monotonic()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        self.watcher = threading.Thread(target=self.watch, args=(port,), daemon=True)
+        self.watcher.start()
+
+    def watch(self, port):
+        conn = socket.create_connection(("127.0.0.1", port))
+        while not self.stopping.is_set():
+            stats = ask(conn, b"INFO", b"stats") or b""
+            a = re.search(rb"workers_active:(\d+)", stats)
+            m = re.search(rb"worker_moves:(\d+)", stats)
+            if a and m:
+                self.placement.append((self.now(), int(a.group(1)), int(m.group(1))))
+            time.sleep(0.02)
+        conn.close()
+
+    def changes(self, start, end):
+        """Times (seconds after `start`) when workers_active changed in [start, end]."""
+        out = []
+        for (_, a0, _), (t, a1, _) in zip(self.placement, self.placement[1:]):
+            if start <= t <= end and a1 != a0:
+                out.append((round(t - start, 2), a1))
+        return out
+
+    def worst(self, start, end, n=3):
+        """The n slowest GETs in [start, end]: (seconds after start, ms)."""
+        xs = [(t - start, ms) for t, ms in self.samples if start <= t <= end]
+        return sorted(xs, key=lambda x: -x[1])[:n]
+
+    def run(self):
+        nxt = time.monotonic()
+        while not self.stopping.is_set():
+            q0 = time.monotonic()
+            ask(self.conn, *PROBE)
+            self.samples.append((q0 - self.t0, (time.monotonic() - q0) * 1000))
+            nxt += 0.001
+            delay = nxt - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                nxt = time.monotonic()
+
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def window(self, start, end):
+        """(worst ms, p99 ms, seconds after `start` of the worst, samples) in [start, end]."""
+        xs = [(t, ms) for t, ms in self.samples if start <= t <= end]
+        if not xs:
+            return (0.0, 0.0, 0.0, 0)
+        t, worst = max(xs, key=lambda x: x[1])
+        lat = sorted(ms for _, ms in xs)
+        return (worst, lat[min(len(lat) - 1, int(len(lat) * 0.99))], t - start, len(xs))
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.watcher.join()
+        self.conn.close()
+
+
+def parse_servers(spec):
+    """"slabd,redis" or "old=/tmp/slabd-old,new=target/release/slabd -o worker_trial=0,redis":
+    (label, kind, binary, its extra arguments) in order."""
+    out = []
+    for item in spec.split(","):
+        label, _, command = item.partition("=")
+        if label == "redis" and not command:
+            out.append(("redis", "redis", None, []))
         else:
-            p, port, _, _ = start_redis(d)
-        slices = slices_from_env() if server == "slabd" else {}
+            words = command.split() or [SLABD]
+            out.append((label, "slabd", words[0], words[1:]))
+    return out
+
+
+def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False):
+    out = {}
+    save_flags = os.environ.get("SAVE_FLAGS", "").split()
+    at_save = os.environ.get("AT_SAVE", "")
+    for label, kind, binary, args in parse_servers(",".join(servers)):
+        # A label given twice (rounds of the same server) gets "#2", "#3".
+        n = sum(1 for k in out if k.split("#")[0] == label)
+        label = f"{label}#{n + 1}" if n else label
+        d = tempfile.mkdtemp(prefix="slabd-bench-")
+        if kind == "slabd":
+            p, port, _, _ = start_slabd(d, *save_flags, *args, binary=binary)
+        else:
+            p, port, _, _ = start_redis(d, *save_flags)
+        slices = slices_from_env() if kind == "slabd" else {}
         if slices:
             set_slices(p.pid, slices)
         bench(port, "set", keys * 2, clients=20, pipeline=64, keys=keys, size=size)
+        after = os.environ.get("AFTER_FILL", "").split()
+        for name, value in zip(after[::2], after[1::2]):
+            cli(port, "config", "set", name, value)
+        wait_no_rewrite(port)
         dbsize = int(cli(port, "dbsize").strip())
-        base = bench(port, "set,get", 400000, clients=20, keys=keys, size=size)
+        pr = Probe(port) if probe else None
+        b0 = pr.now() if pr else 0
+        base = bench(port, TESTS, during_n, clients=20, keys=keys, size=size)
+        b1 = pr.now() if pr else 0
         # The same load with a BGSAVE half a second in.
         peak = [rss_kb(p.pid)]
         start_rss = peak[0]
         done = threading.Event()
         took = []
         polls = []
+        window = []
 
         def trigger():
             # One connection for the whole poll: a redis-cli process every 20 ms costs
@@ -266,7 +405,11 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
             conn = socket.create_connection(("127.0.0.1", port))
             time.sleep(0.5)
             t0 = time.time()
+            window.append(pr.now() if pr else 0)
             ask(conn, b"BGSAVE")
+            watcher = None
+            if at_save:
+                watcher = subprocess.Popen(at_save.replace("{pid}", str(p.pid)), shell=True)
             while True:
                 # Each poll's round trip, by time since the BGSAVE: when the stalls come.
                 q0 = time.time()
@@ -279,33 +422,52 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000):
                 peak.append(rss_kb(p.pid))
                 time.sleep(0.02)
             took.append(time.time() - t0)
+            window.append(pr.now() if pr else 0)
+            if watcher:
+                watcher.send_signal(2)
+                watcher.wait()
             conn.close()
             done.set()
 
         t = threading.Thread(target=trigger)
         t.start()
-        during = bench(port, "set,get", during_n, clients=20, keys=keys, size=size)
+        c0 = cpu_secs(p.pid)
+        during = bench(port, TESTS, during_n, clients=20, keys=keys, size=size)
+        cpu_us = (cpu_secs(p.pid) - c0) * 1e6 / during_n
         t.join()
+        if pr:
+            pr.stop()
         info = cli(port, "info", "persistence")
         # How long clients were held at the save's start: Redis's fork, slabd's epoch
         # (every stripe locked).
-        fork_us = int(re.search(r"latest_fork_usec:(\d+)", cli(port, "info", "stats")).group(1))
-        if server == "redis":
+        stats = cli(port, "info", "stats")
+        fork_us = int(re.search(r"latest_fork_usec:(\d+)", stats).group(1))
+        # slabd's connection placement over the whole run (server::gather).
+        moves = " ".join(m.group(0) for m in re.finditer(
+            r"(worker_trials|worker_trials_kept|worker_rebalances):\d+", stats))
+        if kind == "redis":
             extra_mb = int(re.search(r"rdb_last_cow_size:(\d+)", info).group(1)) / 1e6
         else:
             extra_mb = (max(peak) - start_rss) / 1000
         secs = f"{took[0]:.1f}"
-        out[server] = {
+        out[label] = {
             "keys": dbsize,
-            "base_max_ms": max(base["SET"]["max_ms"], base["GET"]["max_ms"]),
-            "base_p99_ms": max(base["SET"]["p99_ms"], base["GET"]["p99_ms"]),
-            "save_max_ms": max(during["SET"]["max_ms"], during["GET"]["max_ms"]),
-            "save_p99_ms": max(during["SET"]["p99_ms"], during["GET"]["p99_ms"]),
-            "base_p999_ms": max(base["SET"]["p999_ms"], base["GET"]["p999_ms"]),
-            "save_p999_ms": max(during["SET"]["p999_ms"], during["GET"]["p999_ms"]),
+            "base_max_ms": max(r["max_ms"] for r in base.values()),
+            "base_p99_ms": max(r["p99_ms"] for r in base.values()),
+            "save_max_ms": max(r["max_ms"] for r in during.values()),
+            "save_p99_ms": max(r["p99_ms"] for r in during.values()),
+            "base_p999_ms": max(r["p999_ms"] for r in base.values()),
+            "save_p999_ms": max(r["p999_ms"] for r in during.values()),
             "extra_mb": extra_mb,
             "fork_us": fork_us,
             "save_secs": secs,
+            "cpu_us": cpu_us,
+            "moves": moves,
+            "bgsave_ok": "rdb_last_bgsave_status:ok" in info,
+            "probe_base": pr.window(b0, b1) if pr else None,
+            "probe_save": pr.window(window[0], window[1]) if pr else None,
+            "probe_detail": (pr.worst(b0, b1), pr.changes(b0, b1), pr.worst(window[0], window[1]),
+                             pr.changes(window[0], window[1])) if pr else None,
             "slow_polls": sorted(polls, key=lambda x: -x[1])[:3],
             "dump": os.path.join(d, "dump.rdb"),
             "dir": d,
@@ -367,7 +529,10 @@ def main():
     ap.add_argument("--during", type=int, default=400000,
                     help="with --bgsave-only: requests of the run the save starts in")
     ap.add_argument("--servers", default="slabd,redis",
-                    help="with --bgsave-only: which servers, in order (slabd,redis)")
+                    help="with --bgsave-only: which servers, in order: slabd, redis, or "
+                         "LABEL=SLABD_BINARY")
+    ap.add_argument("--probe", action="store_true",
+                    help="with --bgsave-only: a GET every ms on its own connection")
     ap.add_argument("--load-only", action="store_true",
                     help="only the load time of a dump.rdb redis-server wrote (--keys, --size)")
     ap.add_argument("--everysec-only", action="store_true",
@@ -410,17 +575,35 @@ def main():
                   f"load average {open('/proc/loadavg').read().split()[0]}", flush=True)
         return
     if a.bgsave_only:
-        bg = bgsave(a.keys, a.size, a.servers.split(","), a.during)
+        bg = bgsave(a.keys, a.size, a.servers.split(","), a.during, a.probe)
+        flags = os.environ.get("SAVE_FLAGS", "")
+        after = os.environ.get("AFTER_FILL", "")
+        print(f"BGSAVE half a second into redis-benchmark -t {TESTS} -c 20 -n {a.during}; "
+              f"probe {PROBE}"
+              + (f"; servers started with {flags}" if flags else "")
+              + (f"; CONFIG SET {after} after the fill" if after else ""))
         for server, r in bg.items():
             shutil.rmtree(r["dir"], ignore_errors=True)
-            print(f"{server}: {r['keys']:,} keys; worst request {r['base_max_ms']:.1f} ms without a "
-                  f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
-                  f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
-                  f"{r['save_p999_ms']:.1f} ms; extra memory {r['extra_mb']:.1f} MB; save "
-                  f"{r['save_secs']} s; start pause (latest_fork_usec) {r['fork_us']} us; load average {open('/proc/loadavg').read().split()[0]}; "
-                  f"slowest INFO polls (s into the save, ms): "
-                  + ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in r["slow_polls"]),
-                  flush=True)
+            line = (f"{server}: {r['keys']:,} keys; worst request {r['base_max_ms']:.1f} ms without a "
+                    f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
+                    f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
+                    f"{r['save_p999_ms']:.1f} ms; server CPU {r['cpu_us']:.2f} us/request during "
+                    f"the save's run; extra memory {r['extra_mb']:.1f} MB; save {r['save_secs']} s"
+                    f"{'' if r['bgsave_ok'] else ' (FAILED)'}; start pause (latest_fork_usec) "
+                    f"{r['fork_us']} us; load average {open('/proc/loadavg').read().split()[0]}; "
+                    f"slowest INFO polls (s into the save, ms): "
+                    + ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in r["slow_polls"])
+                    + (f"; {r['moves']}" if r["moves"] else ""))
+            if r["probe_save"]:
+                (bw, bp, _, bn), (sw, sp, st, sn) = r["probe_base"], r["probe_save"]
+                line += (f"; 1 ms probe: worst {bw:.1f} ms without a save (p99 {bp:.2f}, {bn} probes), "
+                         f"{sw:.1f} ms during it at {st:.2f} s in (p99 {sp:.2f}, {sn} probes)")
+                bworst, bchg, sworst, schg = r["probe_detail"]
+                fmt = lambda xs: ", ".join(f"{t:.2f}/{ms:.1f}" for t, ms in xs)
+                line += (f"; slowest probes (s, ms) without a save {fmt(bworst)}, during it "
+                         f"{fmt(sworst)}; workers_active changes (s, count) without a save "
+                         f"{bchg[:8]}, during it {schg[:8]}")
+            print(line, flush=True)
         return
     tp = throughput(a.rounds, a.requests)
     print(tp, file=sys.stderr, flush=True)

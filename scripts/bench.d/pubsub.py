@@ -10,6 +10,11 @@
 - watch: the same with one memcached `watch fetchers mutations` connection on slabd
   (memcached's text port) reading everything, beside slabd with nothing watching
   (`slabd-plain`).
+- watch-mc: memcached text traffic (slabd-load, 50 connections, 50% get / 50% set of
+  100-byte values over 100,000 keys, every key set once first) with one `watch fetchers
+  mutations` connection reading everything, beside slabd with nothing watching
+  (`slabd-plain`): the case `watch` stands for, since memcached's `watch` shows only
+  memcached traffic (the `watch` case's RESP GET/SET write no `watch` lines).
 - tracking: the same with one RESP3 `CLIENT TRACKING ON` connection that has read 1,000
   of the benchmark's keys (SETs of those send it invalidations), beside slabd with nothing
   tracking (`slabd-plain`); `tracking-redis`: tracking off and on, slabd beside redis-server.
@@ -19,13 +24,16 @@
   closed at its output limit).
 - idle: the same GET/SET with nothing active, slabd beside a slabd built with
   `--features bench-no-observe` (SLABD_OFF names it), which compiles out the idle checks of
-  MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, slow log and latency tracking.
+  MONITOR, watch, tracking, keyspace events, CLIENT PAUSE, the slow log and the latency
+  monitor (commandstats and latency histograms stay: Redis keeps both per command).
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
-       [--cases fanout,monitor,idle,watch,tracking,tracking-redis,slow]
-(SLABD names the binary; target/release/slabd by default.) Prints a Markdown table.
+       [--cases fanout,monitor,idle,watch,watch-mc,tracking,tracking-redis,slow]
+(SLABD names the binary; target/release/slabd by default; PORTS=7500-7599 keeps every
+server on ports of that range.) Prints a Markdown table.
 """
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -36,17 +44,46 @@ import time
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target", "release", "slabd"))
 SLABD_OFF = os.environ.get("SLABD_OFF", "/tmp/slabd-no-observe")
+LOAD = os.environ.get("SLABD_LOAD", os.path.join(ROOT, "target", "release", "slabd-load"))
 TICK = os.sysconf("SC_CLK_TCK")
 PAYLOAD = b"hello"
 MESSAGE = b"*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$5\r\nhello\r\n"
 
 
+def port_range():
+    """PORTS=7500-7599: servers listen only on ports of this range (shared machines give
+    each user a range); unset, the kernel picks free ones."""
+    spec = os.environ.get("PORTS")
+    if not spec:
+        return None
+    low, _, high = spec.partition("-")
+    return list(range(int(low), int(high or low) + 1))
+
+
+PORTS = port_range()
+NEXT_PORT = [0]
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    if PORTS is None:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    # Round-robin through the range, so a port just closed (TIME_WAIT) is not reused at once.
+    for _ in range(len(PORTS)):
+        port = PORTS[NEXT_PORT[0] % len(PORTS)]
+        NEXT_PORT[0] += 1
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    sys.exit(f"no free port in PORTS={os.environ['PORTS']}")
 
 
 def start(kind):
@@ -273,6 +310,33 @@ def monitored(kind, requests, watch, pipeline):
         p.wait()
 
 
+def monitored_mc(kind, requests, watch, pipeline):
+    """memcached text GET/SET from slabd-load, with `watch` (or nothing) reading along."""
+    p, port = start(kind)
+    try:
+        base = [LOAD, "--server", f"127.0.0.1:{p.mc_port}", "--conns", "50",
+                "--keys", "100000", "--value-size", "100", "--get-ratio", "0.5",
+                "--pipeline", str(pipeline)]
+        subprocess.run(base + ["--requests", "0", "--warm"], capture_output=True, check=True)
+        reader = observer(kind, p, port, watch) if watch else None
+        cpu0 = cpu_seconds(p.pid)
+        out = subprocess.run(base + ["--requests", str(2 * requests)], capture_output=True,
+                             text=True, check=True).stdout
+        cpu = cpu_seconds(p.pid) - cpu0
+        if reader:
+            reader.stop = True
+        j = json.loads(next(l for l in out.splitlines() if l.startswith("{")))
+        return {
+            "GET+SET/s": j["ops_per_sec"],
+            "cpu µs/req": cpu * 1e6 / max(j["completed"], 1),
+            # What the watcher received: ~0 would mean the case watched nothing.
+            "watch MB": (reader.bytes if reader else 0) / 1e6,
+        }
+    finally:
+        p.kill()
+        p.wait()
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -297,6 +361,8 @@ def main():
     if "watch" in wanted:
         # slabd watched beside slabd with nothing watching (`slabd-plain`).
         cases.append(("watch on", "watch", ("slabd", "slabd-plain")))
+    if "watch-mc" in wanted:
+        cases.append(("watch on (memcached traffic)", "watch", ("slabd", "slabd-plain")))
     if "tracking" in wanted:
         # slabd tracked beside slabd with nothing tracking, as `watch`.
         cases.append(("tracking on", "tracking", ("slabd", "slabd-plain")))
@@ -317,7 +383,8 @@ def main():
                     r = slow(kind, a.requests)
                 else:
                     w = None if kind == "slabd-plain" else watch
-                    r = monitored(kind, a.requests, w, a.pipeline)
+                    run = monitored_mc if case.endswith("(memcached traffic)") else monitored
+                    r = run(kind, a.requests, w, a.pipeline)
                 for k, v in r.items():
                     results.setdefault((case, k), {}).setdefault(kind, []).append(v)
     load1 = open("/proc/loadavg").read().split()[0]

@@ -100,8 +100,14 @@ JOBS="${REDIS_SUITE_JOBS:-2}"
 BASEPORT="${REDIS_SUITE_BASEPORT:-21111}"
 STRIDE="${REDIS_SUITE_PORT_STRIDE:-200}"
 PORTCOUNT="${REDIS_SUITE_PORTCOUNT:-100}"
-# REDIS_SUITE_ONLY="unit.info unit.other" runs only those units (names as the .skips files).
+# REDIS_SUITE_ONLY="unit.info unit/other" runs only those units (names as the .skips files,
+# or with slashes as the suite names them).
 ONLY="${REDIS_SUITE_ONLY:-}"
+ONLY="${ONLY//\//.}"
+# REDIS_SUITE_LOGS=DIR keeps each unit's output there, DIR/<unit>/: runtest.log (the
+# harness's output), slabd.log (the unit's slabd's stderr) and tmp/ (the suite's tmp/
+# directory: the logs of the servers an @own-servers unit starts).
+LOGS="${REDIS_SUITE_LOGS:+$(realpath -m "$REDIS_SUITE_LOGS")}"
 
 # Starts slabd for one unit; prints its pid and RESP port.
 start_slabd() {
@@ -187,6 +193,12 @@ run_unit() {
     wait "$pid" 2>/dev/null || true
   fi
   sed -i 's/\x1b\[[0-9;]*m//g' "$log"
+  if [ -n "$LOGS" ]; then
+    mkdir -p "$LOGS/$name"
+    cp "$log" "$LOGS/$name/runtest.log"
+    [ ! -f "$work/$name.slabd.log" ] || cp "$work/$name.slabd.log" "$LOGS/$name/slabd.log"
+    [ ! -d "$work/suite.$name/tests/tmp" ] || cp -r "$work/suite.$name/tests/tmp" "$LOGS/$name/"
+  fi
   local ok err skipped
   ok=$(grep -c '^\[ok\]: ' "$log" || true)
   err=$(grep -c '^\[err\]: ' "$log" || true)

@@ -761,13 +761,19 @@ pub enum LoginState {
 }
 
 impl Login {
-    /// Brings the user up to date when any ACL changed since it was read.
+    /// Brings the user up to date when any ACL changed since it was read (every request
+    /// asks: one load and a compare, inlined; the rest is out of line).
     #[inline]
     pub fn current(&mut self, users: &Users) -> LoginState {
         let g = users.generation();
         if g == self.generation {
             return LoginState::Ok;
         }
+        self.refresh(users, g)
+    }
+
+    #[cold]
+    fn refresh(&mut self, users: &Users, g: u64) -> LoginState {
         self.generation = g;
         let reloads = users.reloads.load(Ordering::Acquire);
         let reloaded = reloads != self.reloads && self.user.name != b"default";

@@ -15,9 +15,10 @@
 //!
 //! There is no end marker and no back-length: the run ends where the buffer ends, and a
 //! walk backwards (RPOP on a compact list) walks forward once. Small collections are capped
-//! by the `*-max-listpack-*` thresholds (128 entries or 8 KiB by default), so the walk is
-//! short, and the byte saved per entry matters more (a 10-field hash with 8-byte fields and
-//! 16-byte values takes 263 bytes here against 288 in Redis's listpack).
+//! by the `*-max-listpack-*` thresholds (512 hash fields or 128 sorted-set members, of at
+//! most 64 bytes each, by default), so the walk is short, and the byte saved per entry
+//! matters more (a 10-field hash with 8-byte fields and 16-byte values takes 263 bytes
+//! here against 288 in Redis's listpack).
 //!
 //! Readers take `&[u8]` through [`Compact`]; writers edit a `Vec<u8>` with [`CompactBuf`].
 //! Positions are byte offsets of an entry's length prefix ([`Pos`]), valid until the

@@ -94,7 +94,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            hash_max_listpack_entries: AtomicUsize::new(128),
+            hash_max_listpack_entries: AtomicUsize::new(512),
             hash_max_listpack_value: AtomicUsize::new(64),
             set_max_intset_entries: AtomicUsize::new(512),
             zset_max_listpack_entries: AtomicUsize::new(128),
@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(
             t.hash(),
             HashLimits {
-                entries: 128,
+                entries: 512,
                 value: 64
             }
         );

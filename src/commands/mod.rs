@@ -174,6 +174,52 @@ pub struct ClientInfo {
     pub bufs: Buffers,
     /// The user it authenticated as (`CLIENT LIST user=`); `None`: the default user.
     pub user: Mutex<Option<Box<str>>>,
+    /// Its MULTI queue as Redis would hold it (`CLIENT LIST multi=`, `multi-mem=`).
+    pub multi: MultiQueue,
+    /// Raised when a key it WATCHes is written (its transaction will fail): the flag its
+    /// watches register, shown as `d` in `CLIENT LIST flags=` (Redis's `CLIENT_DIRTY_CAS`).
+    pub dirty_cas: crate::commands::watch::DirtyFlag,
+}
+
+/// A connection's MULTI queue as Redis 7.0 counts it (multi.c `queueMultiCommand`), kept
+/// by its worker for `CLIENT LIST`: the commands queued (`multi=`, Redis's `mstate.count`;
+/// `-1` outside MULTI from the `x` flag) and their memory (`multi-mem=`, Redis's
+/// `mstate.argv_len_sums`: each command's argument bytes plus one 8-byte `robj*` per
+/// argument).
+#[derive(Debug, Default)]
+pub struct MultiQueue {
+    commands: AtomicU32,
+    mem: AtomicU64,
+}
+
+impl MultiQueue {
+    /// Size of a pointer to an argument in Redis's `argv` (a 64-bit build).
+    const ARG_POINTER: u64 = 8;
+
+    /// A command with these arguments was queued.
+    pub fn queued(&self, args: crate::protocol::resp::Args<'_>) {
+        let bytes: u64 = args.iter_from(0).map(|a| a.len() as u64).sum();
+        let mem = bytes + Self::ARG_POINTER * args.len() as u64;
+        self.commands.fetch_add(1, Ordering::Relaxed);
+        self.mem.fetch_add(mem, Ordering::Relaxed);
+    }
+
+    /// The transaction ended (EXEC, DISCARD, RESET, close).
+    pub fn clear(&self) {
+        self.commands.store(0, Ordering::Relaxed);
+        self.mem.store(0, Ordering::Relaxed);
+    }
+
+    /// `(multi=, multi-mem=)` for a client inside MULTI or not.
+    pub fn fields(&self, in_multi: bool) -> (i64, u64) {
+        if !in_multi {
+            return (-1, 0);
+        }
+        (
+            i64::from(self.commands.load(Ordering::Relaxed)),
+            self.mem.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A connection's buffers as its worker last published them (at the end of a turn, stored
@@ -263,6 +309,8 @@ impl ClientInfo {
             mem: AtomicU64::new(0),
             bufs: Buffers::default(),
             user: Mutex::new(None),
+            multi: MultiQueue::default(),
+            dirty_cas: Default::default(),
         }
     }
 
@@ -340,6 +388,8 @@ impl Clients {
             mem: AtomicU64::new(0),
             bufs: Buffers::default(),
             user: Mutex::new(None),
+            multi: MultiQueue::default(),
+            dirty_cas: Default::default(),
         });
         self.open.lock().insert(id, info.clone());
         info

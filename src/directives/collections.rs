@@ -16,7 +16,7 @@ const BYTES: Kind = Kind::Memory {
 
 #[rustfmt::skip]
 pub(super) static DIRECTIVES: &[Directive] = &[
-    directive!("hash-max-listpack-entries", ["hash-max-ziplist-entries"], "128", COUNT, true),
+    directive!("hash-max-listpack-entries", ["hash-max-ziplist-entries"], "512", COUNT, true),
     directive!("hash-max-listpack-value", ["hash-max-ziplist-value"], "64", BYTES, true),
     directive!("set-max-intset-entries", [], "512", COUNT, true),
     directive!("zset-max-listpack-entries", ["zset-max-ziplist-entries"], "128", COUNT, true),

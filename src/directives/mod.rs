@@ -82,6 +82,9 @@ pub struct Directive {
     /// `CONFIG SET` may change it (otherwise "can't set immutable config").
     pub mutable: bool,
     pub repeat: Repeat,
+    /// Redis's `HIDDEN_CONFIG` (test and debugging knobs): `CONFIG GET` shows it only when
+    /// named exactly, never for a glob pattern.
+    pub hidden: bool,
 }
 
 /// A row of an area table: `directive!(name, [aliases], default, kind, mutable)`.
@@ -95,6 +98,7 @@ macro_rules! directive {
             kind: $kind,
             mutable: $mutable,
             repeat: $crate::directives::Repeat::Replace,
+            hidden: false,
         }
     };
 }

@@ -37,6 +37,8 @@ const MEM: Kind = Kind::Memory {
     max: i64::MAX,
 };
 
+// key-load-delay and rdb-key-save-delay are hidden in Redis (CONFIG GET names them only
+// exactly), as here.
 #[rustfmt::skip]
 pub(super) static DIRECTIVES: &[Directive] = &[
     Directive { repeat: super::Repeat::Join, ..directive!("save", [], "", Kind::Custom(save_points), true) },
@@ -54,6 +56,6 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("aof-use-rdb-preamble", [], "yes", Kind::Bool, true),
     directive!("aof-load-truncated", [], "yes", Kind::Bool, true),
     directive!("aof-timestamp-enabled", [], "no", Kind::Bool, true),
-    directive!("key-load-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
-    directive!("rdb-key-save-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true),
+    Directive { hidden: true, ..directive!("key-load-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true) },
+    Directive { hidden: true, ..directive!("rdb-key-save-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true) },
 ];

@@ -68,6 +68,7 @@ pub mod hangups;
 pub mod limits;
 pub mod monitor;
 pub mod notify;
+pub mod observed;
 pub mod pubsub;
 pub mod redact;
 pub mod tracking;
@@ -79,6 +80,7 @@ use std::sync::{Arc, OnceLock};
 use mio::Waker;
 
 use crate::directives::Directives;
+use observed::Observed;
 use parking_lot::{Mutex, MutexGuard};
 
 pub use blocking::{OnTimeout, Wait};
@@ -86,9 +88,11 @@ pub use limits::{OutputClass, OutputLimit, OutputLimits};
 pub use pubsub::{Delivery, Fanout, Kind, Payload, Published, Reach};
 
 /// False in a build with the `bench-no-observe` feature: the request path's checks for
-/// MONITOR, `watch`, tracking, keyspace events, CLIENT PAUSE, the slow log and latency
-/// tracking are compiled out, to measure what they cost when nothing is active
-/// (scripts/bench.d/pubsub.py `idle`). Never set in a real build.
+/// MONITOR, `watch`, tracking, keyspace events, CLIENT PAUSE, the slow log and the latency
+/// monitor's threshold are compiled out, to measure what they cost when nothing is active
+/// (scripts/bench.d/pubsub.py `idle`). What Redis 7 also does for every command by default
+/// stays in that build: INFO commandstats and the per-command latency histograms
+/// (`latency-tracking yes`). Never set in a real build.
 pub const OBSERVE: bool = !cfg!(feature = "bench-no-observe");
 
 /// Message bytes one worker's mailbox may hold before messages are dropped (and their
@@ -229,11 +233,21 @@ impl Mailbox {
 pub struct Pause {
     until_ms: AtomicU64,
     writes_only: AtomicBool,
-    /// Connections parked by the pause, woken by CLIENT UNPAUSE.
+    /// Connections parked by the pause, woken by CLIENT UNPAUSE. Its lock is also taken
+    /// by every change of `until_ms`, which keeps [`observed::PAUSE`] in step with it.
     parked: Mutex<Vec<Target>>,
+    /// The hub's word: [`observed::PAUSE`] while `until_ms` is not 0.
+    observed: Arc<Observed>,
 }
 
 impl Pause {
+    fn observing(observed: Arc<Observed>) -> Pause {
+        Pause {
+            observed,
+            ..Default::default()
+        }
+    }
+
     /// Whether a pause may be in force (false once one ended and was noticed): the
     /// memcached request path's check, before it reads the clock.
     #[inline]
@@ -246,9 +260,14 @@ impl Pause {
         let until = self.until_ms.load(Ordering::Acquire);
         if until != 0 && until <= now_ms {
             // Over: later requests skip the clock (unless a new pause came meanwhile).
-            let _ = self
+            let _parked = self.parked.lock();
+            if self
                 .until_ms
-                .compare_exchange(until, 0, Ordering::AcqRel, Ordering::Relaxed);
+                .compare_exchange(until, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                self.observed.set(observed::PAUSE, false);
+            }
         }
         (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
     }
@@ -259,8 +278,10 @@ impl Pause {
         let current = self.active(now_ms);
         let strict = current.is_some_and(|(_, w)| !w) || !writes_only;
         let end = current.map_or(until_ms, |(u, _)| u.max(until_ms));
+        let _parked = self.parked.lock();
         self.writes_only.store(!strict, Ordering::Relaxed);
         self.until_ms.store(end, Ordering::Release);
+        self.observed.set(observed::PAUSE, end != 0);
     }
 
     pub fn park(&self, who: Target) {
@@ -269,8 +290,10 @@ impl Pause {
 
     /// CLIENT UNPAUSE: ends the pause and returns the parked connections to wake.
     pub fn unpause(&self) -> Vec<Target> {
+        let mut parked = self.parked.lock();
         self.until_ms.store(0, Ordering::Release);
-        std::mem::take(&mut *self.parked.lock())
+        self.observed.set(observed::PAUSE, false);
+        std::mem::take(&mut *parked)
     }
 }
 
@@ -300,24 +323,35 @@ pub struct Hub {
     pub cron_paused: AtomicBool,
     /// `DEBUG SET-ACTIVE-EXPIRE 0`: no active expiry (keys expire when read).
     pub active_expire_off: AtomicBool,
+    /// Which of pause, tracking, MONITOR, `watch` and keyspace events are on ([`observed`]).
+    observed: Arc<Observed>,
 }
 
 impl Hub {
     pub fn new(workers: usize) -> Hub {
+        let observed = Arc::new(Observed::default());
         Hub {
             mailboxes: (0..workers.max(1)).map(|_| Mailbox::default()).collect(),
             waiters: blocking::Waiters::default(),
             pubsub: pubsub::Registry::default(),
-            notify: Arc::default(),
+            notify: Arc::new(notify::Flags::observing(observed.clone())),
             limits: &limits::LIMITS,
-            pause: Pause::default(),
-            watchers: monitor::Watchers::default(),
-            tracking: tracking::Tracking::default(),
+            pause: Pause::observing(observed.clone()),
+            watchers: monitor::Watchers::observing(observed.clone()),
+            tracking: tracking::Tracking::observing(observed.clone()),
             hangups: hangups::Hangups::default(),
             dropped: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
             active_expire_off: AtomicBool::new(false),
+            observed,
         }
+    }
+
+    /// The bits of the features that are on ([`observed`]): one relaxed load, 0 when
+    /// nothing is.
+    #[inline]
+    pub fn observed(&self) -> u32 {
+        self.observed.get()
     }
 
     /// Whether the background expiry cycle may run (`DEBUG SET-ACTIVE-EXPIRE`,
@@ -559,6 +593,68 @@ mod tests {
         got.clear();
         hub.take(0, &mut got);
         assert!(matches!(got[0].event, Event::Line(_)));
+    }
+
+    #[test]
+    fn the_observed_word_follows_every_feature_on_and_off() {
+        use monitor::stream;
+        use observed::{MONITOR, NOTIFY, PAUSE, TRACKING, WATCH};
+        let hub = Hub::new(2);
+        assert_eq!(hub.observed(), 0);
+        // CLIENT PAUSE: on, off when its end is noticed; on again, off at UNPAUSE.
+        hub.pause.pause(1000, true, 100);
+        assert_eq!(hub.observed(), PAUSE);
+        assert!(hub.pause.active(999).is_some());
+        assert_eq!(hub.observed(), PAUSE);
+        assert_eq!(hub.pause.active(1000), None);
+        assert_eq!(hub.observed(), 0);
+        hub.pause.pause(5000, false, 100);
+        assert_eq!(hub.observed(), PAUSE);
+        hub.pause.unpause();
+        assert_eq!(hub.observed(), 0);
+        // Tracking: on while any client tracks.
+        hub.tracking
+            .enable(1, t(0, 1, 1), tracking::Options::default());
+        hub.tracking
+            .enable(2, t(1, 1, 2), tracking::Options::default());
+        assert_eq!(hub.observed(), TRACKING);
+        hub.tracking.disable(1);
+        assert_eq!(hub.observed(), TRACKING);
+        hub.tracking.disable(2);
+        assert_eq!(hub.observed(), 0);
+        // MONITOR and `watch`: each its own bit.
+        hub.watchers.add(t(0, 2, 3), stream::MONITOR);
+        assert_eq!(hub.observed(), MONITOR);
+        hub.watchers
+            .add(t(1, 2, 4), stream::FETCHERS | stream::MUTATIONS);
+        assert_eq!(hub.observed(), MONITOR | WATCH);
+        hub.watchers.remove(t(0, 2, 3));
+        assert_eq!(hub.observed(), WATCH);
+        hub.watchers.remove(t(1, 2, 4));
+        assert_eq!(hub.observed(), 0);
+        // Keyspace events: on when a channel and a class are; `K` alone publishes nothing.
+        hub.notify.set(notify::parse(b"KEA").unwrap());
+        assert_eq!(hub.observed(), NOTIFY);
+        hub.notify.set(notify::parse(b"K").unwrap());
+        assert_eq!(hub.observed(), 0);
+        hub.notify.set(notify::parse(b"Ex").unwrap());
+        assert_eq!(hub.observed(), NOTIFY);
+        // All at once, then each off leaves the others.
+        hub.pause.pause(5000, true, 100);
+        hub.tracking
+            .enable(1, t(0, 1, 1), tracking::Options::default());
+        hub.watchers.add(t(0, 2, 3), stream::MONITOR);
+        hub.watchers.add(t(1, 2, 4), stream::EVICTIONS);
+        assert_eq!(hub.observed(), PAUSE | TRACKING | MONITOR | WATCH | NOTIFY);
+        hub.notify.set(0);
+        assert_eq!(hub.observed(), PAUSE | TRACKING | MONITOR | WATCH);
+        hub.pause.unpause();
+        assert_eq!(hub.observed(), TRACKING | MONITOR | WATCH);
+        hub.watchers.remove(t(0, 2, 3));
+        assert_eq!(hub.observed(), TRACKING | WATCH);
+        hub.tracking.disable(1);
+        hub.watchers.remove(t(1, 2, 4));
+        assert_eq!(hub.observed(), 0);
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! ([`Watchers::wanted`]).
 //!
 //! Lines are not posted one by one: a worker appends each line to its own batch (a
-//! thread-local buffer, no allocation per line) and posts the batch once at the end of its
-//! event-loop turn ([`Watchers::flush`]), one event per watcher, as Redis writes its
-//! monitors' output once per event-loop iteration. A batch past [`BATCH_FLUSH`] bytes goes
-//! out at once; threads that are not workers post every line at once. Each line carries
-//! the watcher-registration count it saw, so a watcher added during a turn gets only the
-//! lines of commands that ran after it was added.
+//! thread-local buffer, no allocation per line) and posts the batch, one event per
+//! watcher, at the end of a turn whose poll found nothing to do, or after [`BATCH_TURNS`]
+//! busy turns ([`Watchers::turn_end`]), as subscribers' messages linger
+//! (`server::linger`): posting every turn cost a wake-up of the watcher's worker (an
+//! eventfd write and an extra poll there) per turn of every other worker. A batch past
+//! [`BATCH_FLUSH`] bytes goes out at once; threads that are not workers post every line at
+//! once. Each line carries the watcher-registration count it saw, so a watcher added while
+//! a batch fills gets only the lines of commands that ran after it was added.
 //!
 //! MONITOR lines are Redis's: `+1700000000.123456 [0 127.0.0.1:5000] "set" "k" "v"`,
 //! arguments quoted and escaped as `sdscatrepr` does; memcached requests are shown the same
@@ -21,12 +23,12 @@ use std::cell::RefCell;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
+use super::observed::{self, Observed};
 use super::{current_worker, Event, Hub, Outbox, Target};
-use crate::protocol::memcache::write_u64;
+use crate::protocol::memcache::{write_u64, DIGIT_PAIRS};
 
 /// Stream bits: MONITOR, and memcached's `watch` streams.
 pub mod stream {
@@ -46,6 +48,8 @@ pub mod stream {
 
 /// A worker's batch is posted before the turn ends once it holds this many bytes.
 pub const BATCH_FLUSH: usize = 64 << 10;
+/// Busy turns a worker's batch may wait before it is posted.
+pub const BATCH_TURNS: u32 = 8;
 /// A batch buffer grown past this is given back after it is posted.
 const BATCH_KEEP: usize = 1 << 20;
 
@@ -73,6 +77,9 @@ pub struct Watchers {
     pub sent: AtomicU64,
     /// `log_watcher_skipped`: lines a `watch` connection's full buffer skipped.
     pub skipped: AtomicU64,
+    /// The hub's word: [`observed::MONITOR`] and [`observed::WATCH`] while any connection
+    /// watches that way (changed under `list`'s write lock).
+    observed: Arc<Observed>,
 }
 
 /// Where a run of lines of one stream, tagged with one registration count, starts.
@@ -91,6 +98,8 @@ struct Batch {
     /// `watch` lines in it (for `log_worker_written`).
     lines: u64,
     stamp: Stamp,
+    /// Turns ended since its first line.
+    turns: u32,
 }
 
 thread_local! {
@@ -98,6 +107,14 @@ thread_local! {
 }
 
 impl Watchers {
+    /// Keeping its bits of `observed` (the hub's word).
+    pub(super) fn observing(observed: Arc<Observed>) -> Watchers {
+        Watchers {
+            observed,
+            ..Default::default()
+        }
+    }
+
     /// Whether anyone watches `stream` (the request path's check).
     #[inline]
     pub fn wanted(&self, stream: u32) -> bool {
@@ -129,15 +146,21 @@ impl Watchers {
     fn recompute(&self, l: &[Watcher]) {
         let u = l.iter().fold(0, |acc, w| acc | w.streams);
         self.union.store(u, Ordering::Relaxed);
+        self.observed
+            .set(observed::MONITOR, u & stream::MONITOR != 0);
+        self.observed
+            .set(observed::WATCH, u & !stream::MONITOR != 0);
     }
 
-    /// Appends a line of `stream`, written by `write`, to this thread's batch (posted at
-    /// the end of the worker's turn; at once on other threads or when the batch is full).
+    /// [`Watchers::append`] without the time stamp (the tests' lines).
+    #[cfg(test)]
     pub fn line(&self, hub: &Hub, stream: u32, write: impl FnOnce(&mut Vec<u8>)) {
         self.append(hub, stream, |l, _| write(l));
     }
 
-    /// [`Watchers::line`], the writer also given the batch's time stamp.
+    /// Appends a line of `stream`, written by `write` (also given the batch's time stamp),
+    /// to this thread's batch (posted by [`Watchers::turn_end`]; at once on other threads or
+    /// when the batch is full).
     fn append(&self, hub: &Hub, stream: u32, write: impl FnOnce(&mut Vec<u8>, &mut Stamp)) {
         let epoch = self.epoch.load(Ordering::Acquire);
         let full = BATCH.with(|b| {
@@ -160,6 +183,28 @@ impl Watchers {
         }
     }
 
+    /// A worker's turn ended (`idle`: its poll found nothing): posts its batch when that
+    /// or [`BATCH_TURNS`] turns since its first line say so.
+    pub fn turn_end(&self, hub: &Hub, idle: bool) {
+        let due = BATCH.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.bytes.is_empty() {
+                return false;
+            }
+            b.turns += 1;
+            idle || b.turns >= BATCH_TURNS
+        });
+        if due {
+            self.flush(hub);
+        }
+    }
+
+    /// Whether this thread holds lines not yet posted: its worker's next poll must not
+    /// sleep.
+    pub fn pending(&self) -> bool {
+        BATCH.with(|b| !b.borrow().bytes.is_empty())
+    }
+
     /// Posts this thread's batch: one event per watcher that wants any of its lines.
     pub fn flush(&self, hub: &Hub) {
         BATCH.with(|b| {
@@ -174,6 +219,7 @@ impl Watchers {
             }
             b.bytes.clear();
             b.marks.clear();
+            b.turns = 0;
             if b.bytes.capacity() > BATCH_KEEP {
                 b.bytes = Vec::new();
             }
@@ -244,11 +290,46 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether none of `arg`'s bytes needs escaping: all printable ASCII (0x20..=0x7e) but
+/// `"` and `\`. Eight bytes at a time (each test below is exact as a yes/no for the word:
+/// `zero(w)` is non-zero iff some byte of `w` is 0), the tail through [`ESCAPE`]; most
+/// arguments (keys, numbers, short values) pass, and are then copied whole.
+fn plain(arg: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
+    let mut words = arg.chunks_exact(8);
+    for chunk in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(bytes);
+        // Bytes below 0x20 (and, with the high bit test, 0x80 and up), 0x7f, `"` and `\`.
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let special = below_space
+            | (w & HIGHS)
+            | zero(w ^ (ONES * 0x7f))
+            | zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&c| ESCAPE[usize::from(c)] == 0)
+}
+
 /// Appends `arg` quoted as Redis's `sdscatrepr`.
 pub fn quote(out: &mut Vec<u8>, arg: &[u8]) {
     out.reserve(arg.len() + 2);
     out.push(b'"');
-    // Runs of printable bytes are copied whole (most arguments are one run).
+    if plain(arg) {
+        out.extend_from_slice(arg);
+        out.push(b'"');
+        return;
+    }
+    // Runs of printable bytes are copied whole.
     let mut rest = arg;
     while let Some(i) = rest.iter().position(|&c| ESCAPE[usize::from(c)] != 0) {
         out.extend_from_slice(&rest[..i]);
@@ -280,9 +361,8 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    /// Appends `wall_us` (µs since the Unix epoch) as `seconds.micros`.
-    pub fn write(&mut self, out: &mut Vec<u8>, wall_us: u64) {
-        let secs = wall_us / 1_000_000;
+    /// Appends `secs.` (the text kept while the second lasts).
+    fn write_secs(&mut self, out: &mut Vec<u8>, secs: u64) {
         if self.text.is_empty() || secs != self.secs {
             self.secs = secs;
             self.text.clear();
@@ -290,13 +370,15 @@ impl Stamp {
             self.text.push(b'.');
         }
         out.extend_from_slice(&self.text);
-        let mut us = (wall_us % 1_000_000) as u32;
-        let mut digits = [b'0'; 6];
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (us % 10) as u8;
-            us /= 10;
-        }
-        out.extend_from_slice(&digits);
+    }
+
+    /// Appends `wall_us` (µs since the Unix epoch) as `seconds.micros`.
+    pub fn write(&mut self, out: &mut Vec<u8>, wall_us: u64) {
+        self.write_secs(out, wall_us / 1_000_000);
+        // Six digits, two at a time (a third of the divisions of one at a time).
+        let us = (wall_us % 1_000_000) as usize;
+        let [a, b, c] = [us / 10_000, us / 100 % 100, us % 100].map(|p| DIGIT_PAIRS[p]);
+        out.extend_from_slice(&[a[0], a[1], b[0], b[1], c[0], c[1]]);
     }
 }
 
@@ -384,11 +466,29 @@ pub fn watch_stream(name: &[u8]) -> Option<u32> {
     })
 }
 
+/// Bytes `uriencode` keeps: letters, digits and `-._~`.
+static URI_UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        c += 1;
+    }
+    t
+};
+
 /// Appends `key` as memcached's `uriencode`: letters, digits and `-._~` as they are, any
 /// other byte as `%XX`.
 pub fn uriencode(out: &mut Vec<u8>, key: &[u8]) {
+    let unreserved = |c: u8| URI_UNRESERVED[usize::from(c)];
+    if key.iter().all(|&c| unreserved(c)) {
+        // Most keys: copied whole.
+        out.extend_from_slice(key);
+        return;
+    }
     for &c in key {
-        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+        if unreserved(c) {
             out.push(c);
         } else {
             let _ = write!(out, "%{c:02X}");
@@ -397,15 +497,14 @@ pub fn uriencode(out: &mut Vec<u8>, key: &[u8]) {
 }
 
 /// memcached's log line prefix: `ts=<secs>.<usecs> gid=<n> ` (microseconds not padded,
-/// as memcached prints them).
-fn log_prefix(w: &Watchers, line: &mut Vec<u8>) {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+/// as memcached prints them). The time is the thread's cheap wall clock (a monotonic
+/// reading and a wall-clock offset at most a millisecond old, as MONITOR's), the seconds'
+/// digits kept from the batch's last line.
+fn log_prefix(w: &Watchers, line: &mut Vec<u8>, stamp: &mut Stamp) {
+    let wall_us = crate::commands::timing::wall_now_us();
     line.extend_from_slice(b"ts=");
-    write_u64(line, d.as_secs());
-    line.push(b'.');
-    write_u64(line, u64::from(d.subsec_micros()));
+    stamp.write_secs(line, wall_us / 1_000_000);
+    write_u64(line, wall_us % 1_000_000);
     line.extend_from_slice(b" gid=");
     write_u64(line, w.next_gid());
     line.push(b' ');
@@ -419,40 +518,55 @@ pub struct ItemLog<'a> {
     pub fd: i32,
 }
 
+/// ` clsid=<class> cfd=<fd> size=<size>\n`, the end of `item_get` and `item_store` lines
+/// (written field by field: `write!`'s formatting machinery was a third of a line's cost).
+fn item_tail(l: &mut Vec<u8>, item: &ItemLog<'_>) {
+    l.extend_from_slice(b" clsid=");
+    write_u64(l, u64::from(item.class));
+    l.extend_from_slice(b" cfd=");
+    if item.fd < 0 {
+        l.push(b'-');
+    }
+    write_u64(l, u64::from(item.fd.unsigned_abs()));
+    l.extend_from_slice(b" size=");
+    write_u64(l, item.size as u64);
+    l.push(b'\n');
+}
+
 impl Watchers {
     /// `type=item_get`: `status` is `found`, `not_found`, `flushed` or `expired`.
     pub fn item_get(&self, hub: &Hub, item: &ItemLog<'_>, status: &str) {
-        self.line(hub, stream::FETCHERS, |l| {
-            log_prefix(self, l);
+        self.append(hub, stream::FETCHERS, |l, stamp| {
+            log_prefix(self, l, stamp);
             l.extend_from_slice(b"type=item_get key=");
             uriencode(l, item.key);
-            let _ = writeln!(
-                l,
-                " status={status} clsid={} cfd={} size={}",
-                item.class, item.fd, item.size
-            );
+            l.extend_from_slice(b" status=");
+            l.extend_from_slice(status.as_bytes());
+            item_tail(l, item);
         });
     }
 
     /// `type=item_store`: `status` as memcached's store outcome, `cmd` the verb, `ttl`
     /// seconds left (0: none).
     pub fn item_store(&self, hub: &Hub, item: &ItemLog<'_>, status: &str, cmd: &str, ttl: u64) {
-        self.line(hub, stream::MUTATIONS, |l| {
-            log_prefix(self, l);
+        self.append(hub, stream::MUTATIONS, |l, stamp| {
+            log_prefix(self, l, stamp);
             l.extend_from_slice(b"type=item_store key=");
             uriencode(l, item.key);
-            let _ = writeln!(
-                l,
-                " status={status} cmd={cmd} ttl={ttl} clsid={} cfd={} size={}",
-                item.class, item.fd, item.size
-            );
+            l.extend_from_slice(b" status=");
+            l.extend_from_slice(status.as_bytes());
+            l.extend_from_slice(b" cmd=");
+            l.extend_from_slice(cmd.as_bytes());
+            l.extend_from_slice(b" ttl=");
+            write_u64(l, ttl);
+            item_tail(l, item);
         });
     }
 
     /// `type=eviction`: `ttl` -1 for no expiry, `idle` seconds since last access.
     pub fn eviction(&self, hub: &Hub, item: &ItemLog<'_>, fetched: bool, ttl: i64, idle: u32) {
-        self.line(hub, stream::EVICTIONS, |l| {
-            log_prefix(self, l);
+        self.append(hub, stream::EVICTIONS, |l, stamp| {
+            log_prefix(self, l, stamp);
             l.extend_from_slice(b"type=eviction key=");
             uriencode(l, item.key);
             let _ = writeln!(
@@ -474,8 +588,8 @@ impl Watchers {
             }
             _ => ("unix", "0", "local"),
         };
-        self.line(hub, stream::CONNEVENTS, |l| {
-            log_prefix(self, l);
+        self.append(hub, stream::CONNEVENTS, |l, stamp| {
+            log_prefix(self, l, stamp);
             match close {
                 None => {
                     let _ = writeln!(
@@ -509,6 +623,23 @@ mod tests {
         quote(&mut v, b"plain~ ");
         quote(&mut v, b"\x7f\x1f");
         assert_eq!(v, b"\"\"\"plain~ \"\"\\x7f\\x1f\"");
+    }
+
+    #[test]
+    fn the_word_test_agrees_with_the_escape_table() {
+        // Every byte value at every place of a word and of the tail.
+        for c in 0..=255u8 {
+            for at in 0..19 {
+                let mut arg = [b'a'; 19];
+                arg[at] = c;
+                assert_eq!(plain(&arg), ESCAPE[usize::from(c)] == 0, "{c:#x} at {at}");
+            }
+        }
+        assert!(plain(b""));
+        assert!(plain(b"key:000000012345"));
+        let mut quoted = Vec::new();
+        quote(&mut quoted, b"key:000000012345 ~");
+        assert_eq!(quoted, b"\"key:000000012345 ~\"");
     }
 
     #[test]
@@ -693,5 +824,49 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(posted, (BATCH_FLUSH.div_ceil(1000), 1));
+    }
+
+    #[test]
+    fn a_busy_worker_posts_its_batch_after_its_turns_an_idle_one_at_once() {
+        let hub = Arc::new(Hub::new(1));
+        let h = hub.clone();
+        std::thread::spawn(move || {
+            crate::hub::set_current_worker(0);
+            let t = Target {
+                worker: 0,
+                slot: 1,
+                id: 1,
+            };
+            let w = &h.watchers;
+            w.add(t, stream::MONITOR);
+            let mut got = Vec::new();
+            w.turn_end(&h, true);
+            assert!(!w.pending() && !h.take(0, &mut got), "nothing to post");
+            w.line(&h, stream::MONITOR, |l| l.extend_from_slice(b"busy\n"));
+            for turn in 1..BATCH_TURNS {
+                w.turn_end(&h, false);
+                assert!(
+                    w.pending() && !h.take(0, &mut got),
+                    "posted after {turn} turns"
+                );
+            }
+            w.turn_end(&h, false);
+            assert!(!w.pending() && h.take(0, &mut got));
+            assert_eq!(got.len(), 1);
+            got.clear();
+            // The turn count starts again with the next line; an idle turn posts at once.
+            w.line(&h, stream::MONITOR, |l| l.extend_from_slice(b"one\n"));
+            w.turn_end(&h, false);
+            assert!(w.pending());
+            w.line(&h, stream::MONITOR, |l| l.extend_from_slice(b"two\n"));
+            w.turn_end(&h, true);
+            assert!(!w.pending() && h.take(0, &mut got));
+            match &got[..] {
+                [p] => assert!(matches!(&p.event, Event::Line(l) if &l[..] == b"one\ntwo\n")),
+                other => panic!("{other:?}"),
+            }
+        })
+        .join()
+        .unwrap();
     }
 }

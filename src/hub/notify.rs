@@ -7,7 +7,11 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
+
+use super::observed::{self, Observed};
 use super::pubsub::{Payload, Space};
 use super::Hub;
 
@@ -120,14 +124,30 @@ pub fn format(flags: u32) -> String {
 pub struct Flags {
     configured: AtomicU32,
     effective: AtomicU32,
+    /// The hub's word: [`observed::NOTIFY`] while `effective` is not 0. Changed with the
+    /// flags under `changing`, so that two CONFIG SETs cannot leave it stale.
+    observed: Arc<Observed>,
+    changing: Mutex<()>,
 }
 
 impl Flags {
+    /// Keeping its bits of `observed` (the hub's word).
+    pub(super) fn observing(observed: Arc<Observed>) -> Flags {
+        Flags {
+            observed,
+            ..Default::default()
+        }
+    }
+
     pub fn set(&self, flags: u32) {
+        let _changing = self.changing.lock();
         self.configured.store(flags, Ordering::Relaxed);
         let on = flags & (KEYSPACE | KEYEVENT) != 0;
         self.effective
             .store(if on { flags } else { 0 }, Ordering::Relaxed);
+        // No class, no event: the word stays clear for `K` or `E` alone.
+        let classes = flags & !(KEYSPACE | KEYEVENT) != 0;
+        self.observed.set(observed::NOTIFY, on && classes);
     }
 
     pub fn get(&self) -> u32 {
@@ -142,9 +162,18 @@ impl Flags {
 }
 
 impl Hub {
-    /// Publishes a keyspace event when its class is enabled (see the module doc).
+    /// Publishes a keyspace event when its class is enabled (see the module doc), and
+    /// invalidates the key for tracking clients: one load of the observed word when
+    /// neither is on.
     #[inline]
     pub fn notify(&self, class: u32, event: &str, db: u8, key: &[u8]) {
+        if self.observed() & (observed::NOTIFY | observed::TRACKING) != 0 {
+            self.notify_observed(class, event, db, key);
+        }
+    }
+
+    #[cold]
+    fn notify_observed(&self, class: u32, event: &str, db: u8, key: &[u8]) {
         if self.notify.wants(class) {
             self.notify_slow(event, db, key);
         }

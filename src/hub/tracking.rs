@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::observed::{self, Observed};
 use super::pubsub::{Delivery, Kind, Payload, Published};
 use super::{Event, Hub, Outbox, Target};
 
@@ -99,6 +100,8 @@ pub struct Tracking {
     total_keys: AtomicUsize,
     /// `tracking-table-max-keys` (0: no limit).
     pub max_keys: Arc<AtomicI64>,
+    /// The hub's word: [`observed::TRACKING`] while any client tracks.
+    observed: Arc<Observed>,
 }
 
 impl Default for Tracking {
@@ -109,6 +112,7 @@ impl Default for Tracking {
             keys: (0..SHARDS).map(|_| Mutex::default()).collect(),
             total_keys: AtomicUsize::new(0),
             max_keys: Arc::new(AtomicI64::new(1_000_000)),
+            observed: Arc::default(),
         }
     }
 }
@@ -163,6 +167,14 @@ pub fn end_command(hub: &Hub) {
 }
 
 impl Tracking {
+    /// Keeping its bits of `observed` (the hub's word).
+    pub(super) fn observing(observed: Arc<Observed>) -> Tracking {
+        Tracking {
+            observed,
+            ..Default::default()
+        }
+    }
+
     /// Whether any client tracks (the write path's check).
     #[inline]
     pub fn active(&self) -> bool {
@@ -180,14 +192,17 @@ impl Tracking {
         if c.insert(id, client).is_none() {
             self.active.fetch_add(1, Ordering::Relaxed);
         }
+        self.observed.set(observed::TRACKING, true);
     }
 
     /// CLIENT TRACKING OFF, or the client closed. Its keys stay in the table until written
     /// (an id with no client is skipped then).
     pub fn disable(&self, id: u64) {
-        if self.clients.write().remove(&id).is_some() {
+        let mut c = self.clients.write();
+        if c.remove(&id).is_some() {
             self.active.fetch_sub(1, Ordering::Relaxed);
         }
+        self.observed.set(observed::TRACKING, !c.is_empty());
     }
 
     /// Connection `id` is closing: clients redirecting to it are told so from now on.

@@ -79,7 +79,15 @@ pub struct CommandReader<R: BufRead> {
     line: Vec<u8>,
     /// Client flags from a `#slabd-mc-flags:` annotation right before the last command.
     mc_flags: Option<u32>,
+    /// `check-aof --truncate-to-timestamp`: stop at a `#TS:` annotation later than this.
+    timestamp_limit: Option<i64>,
+    /// Where the `#TS:` annotation that passed `timestamp_limit` starts.
+    past_limit: Option<u64>,
 }
+
+/// What [`AofError::Corrupt`] says of a `#TS:` annotation that is not a number, when
+/// reading stops at a timestamp ([`CommandReader::stop_after`]).
+pub const BAD_TIMESTAMP: &str = "invalid timestamp annotation";
 
 impl<R: BufRead> CommandReader<R> {
     /// `offset` is where `src` starts in its file (for messages).
@@ -89,7 +97,22 @@ impl<R: BufRead> CommandReader<R> {
             offset,
             line: Vec::new(),
             mc_flags: None,
+            timestamp_limit: None,
+            past_limit: None,
         }
+    }
+
+    /// For `check-aof --truncate-to-timestamp`: [`CommandReader::next`] ends (`Ok(None)`)
+    /// at the first `#TS:<unix seconds>` annotation (Redis 7.0's `aof-timestamp-enabled`)
+    /// later than `limit`, and [`CommandReader::past_limit`] says where that line starts.
+    /// A `#TS:` line that is not a number is then an error ([`BAD_TIMESTAMP`]).
+    pub fn stop_after(&mut self, limit: i64) {
+        self.timestamp_limit = Some(limit);
+    }
+
+    /// Where reading stopped at a timestamp past the limit ([`CommandReader::stop_after`]).
+    pub fn past_limit(&self) -> Option<u64> {
+        self.past_limit
     }
 
     /// memcached client flags given by a `#slabd-mc-flags:<flags>` annotation line right
@@ -121,6 +144,18 @@ impl<R: BufRead> CommandReader<R> {
                 None => return Ok(None),
                 Some(false) => return Err(truncated),
                 Some(true) => {}
+            }
+            if let (Some(limit), Some(ts)) = (self.timestamp_limit, self.line.strip_prefix(b"#TS:"))
+            {
+                let ts = std::str::from_utf8(ts)
+                    .ok()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .ok_or(corrupt(BAD_TIMESTAMP))?;
+                if ts > limit {
+                    self.past_limit = Some(start);
+                    return Ok(None);
+                }
+                continue;
             }
             if self.line.first() == Some(&b'#') {
                 self.mc_flags = self

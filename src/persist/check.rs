@@ -1,11 +1,11 @@
-//! `slabd check-rdb FILE` and `slabd check-aof [--fix] FILE`: the file checks of
-//! redis-check-rdb and redis-check-aof, with slabd's readers.
+//! `slabd check-rdb FILE` and `slabd check-aof [--fix|--truncate-to-timestamp T] FILE`: the
+//! file checks of redis-check-rdb and redis-check-aof, with slabd's readers.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
-use super::aof::{AofError, CommandReader, Manifest};
+use super::aof::{AofError, CommandReader, Manifest, BAD_TIMESTAMP};
 use super::rdb::{Reader, Record};
 
 /// Counts of what a dump held.
@@ -128,10 +128,33 @@ pub enum AofStatus {
         message: String,
         valid_up_to: u64,
     },
+    /// A `#TS:` annotation later than the timestamp asked for starts at `at`.
+    PastTimestamp {
+        at: u64,
+    },
+    /// A `#TS:` annotation that is not a number (with a timestamp asked for).
+    BadTimestamp,
 }
 
-/// Checks one AOF file (an RDB preamble, commands, or both).
-pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofStatus> {
+/// What `check-aof` does with a file that is not valid to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Report only.
+    No,
+    /// `--fix`: truncate the last file at its torn or corrupt command.
+    Fix,
+    /// `--truncate-to-timestamp T`: truncate the last file at its first `#TS:` annotation
+    /// later than T (Unix seconds).
+    ToTimestamp(i64),
+}
+
+/// Checks one AOF file (an RDB preamble, commands, or both); with `to_timestamp`, up to
+/// the first `#TS:` annotation later than it.
+pub fn scan_aof_file(
+    path: &Path,
+    to_timestamp: Option<i64>,
+    out: &mut dyn Write,
+) -> std::io::Result<AofStatus> {
     let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
     let mut magic = [0u8; 5];
     let n = file.read(&mut magic)?;
@@ -154,6 +177,9 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
     } else {
         (CommandReader::new(file, 0), 0)
     };
+    if let Some(limit) = to_timestamp {
+        cmds.stop_after(limit);
+    }
     let mut count = 0;
     let _ = base;
     // Where an open MULTI began: a file ending inside it is torn there (redis-check-aof:
@@ -173,6 +199,9 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
                 }
             }
             Ok(None) => {
+                if let Some(at) = cmds.past_limit() {
+                    return Ok(AofStatus::PastTimestamp { at });
+                }
                 if let Some(valid_up_to) = multi_at {
                     let _ = writeln!(out, "Reached EOF before reading EXEC for MULTI");
                     return Ok(AofStatus::Truncated { valid_up_to });
@@ -181,6 +210,9 @@ pub fn scan_aof_file(path: &Path, out: &mut dyn Write) -> std::io::Result<AofSta
             }
             Err(AofError::Truncated { valid_up_to }) => {
                 return Ok(AofStatus::Truncated { valid_up_to })
+            }
+            Err(AofError::Corrupt { what, .. }) if what == BAD_TIMESTAMP => {
+                return Ok(AofStatus::BadTimestamp)
             }
             Err(AofError::Corrupt { offset, what }) => {
                 return Ok(AofStatus::Corrupt {
@@ -211,9 +243,16 @@ fn line_at(path: &Path, offset: u64) -> u64 {
     newlines + 1
 }
 
-/// `slabd check-aof [--fix] FILE`: FILE is an AOF, or a manifest (all its files are
-/// checked; only the last may be fixed). `--fix` truncates a torn or corrupt tail.
-pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
+/// `slabd check-aof [--fix|--truncate-to-timestamp T] FILE`: FILE is an AOF, or a manifest
+/// (all its files are checked; only the last may be truncated). `--fix` truncates a torn or
+/// corrupt tail; `--truncate-to-timestamp` cuts the last file at its first `#TS:`
+/// annotation later than T, as redis-check-aof does (with its messages).
+pub fn check_aof(path: &Path, repair: Repair, out: &mut dyn Write) -> bool {
+    let fix = repair == Repair::Fix;
+    let to_timestamp = match repair {
+        Repair::ToTimestamp(t) => Some(t),
+        _ => None,
+    };
     // Each file with what redis-check-aof calls it: "BASE AOF", "INCR AOF", or "AOF" alone.
     let files: Vec<(std::path::PathBuf, &str)> = if path.to_string_lossy().ends_with(".manifest") {
         let text = match std::fs::read_to_string(path) {
@@ -257,7 +296,7 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
             let _ = writeln!(out, "Start to check INCR files.");
         }
         let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-        let status = match scan_aof_file(f, out) {
+        let status = match scan_aof_file(f, to_timestamp, out) {
             Ok(s) => s,
             Err(e) => {
                 let _ = writeln!(out, "Cannot read {}: {e}", f.display());
@@ -266,7 +305,25 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
         };
         let (valid_up_to, why) = match status {
             AofStatus::Valid { .. } => {
+                if let Some(t) = to_timestamp {
+                    let _ = writeln!(
+                        out,
+                        "Truncate nothing in AOF {} to timestamp {t}",
+                        f.display()
+                    );
+                }
                 let _ = writeln!(out, "{kind} {} is valid", f.display());
+                continue;
+            }
+            AofStatus::BadTimestamp => {
+                let _ = writeln!(out, "Invalid timestamp annotation");
+                return false;
+            }
+            AofStatus::PastTimestamp { at } => {
+                let t = to_timestamp.unwrap_or_default();
+                if !truncate_to_timestamp(f, at, t, i == last, out) {
+                    return false;
+                }
                 continue;
             }
             AofStatus::Truncated { valid_up_to } => (valid_up_to, "truncated".to_string()),
@@ -326,6 +383,59 @@ pub fn check_aof(path: &Path, fix: bool, out: &mut dyn Write) -> bool {
     true
 }
 
+/// `--truncate-to-timestamp t`: cuts `f` at `at`, where its first annotation later than `t`
+/// starts, with redis-check-aof's messages; false when it may not (nothing before the
+/// annotation, or not the last file) or the truncation failed.
+fn truncate_to_timestamp(f: &Path, at: u64, t: i64, last: bool, out: &mut dyn Write) -> bool {
+    if at == 0 {
+        let _ = writeln!(
+            out,
+            "AOF {} has nothing before timestamp {t}, aborting...",
+            f.display()
+        );
+        return false;
+    }
+    if !last {
+        let _ = writeln!(
+            out,
+            "Failed to truncate AOF {} to timestamp {t} to offset {at} because it is not the last file.",
+            f.display()
+        );
+        let _ = writeln!(
+            out,
+            "If you insist, please delete all files after this file according to the manifest \
+             file and delete the corresponding records in manifest file manually. Then re-run \
+             redis-check-aof."
+        );
+        return false;
+    }
+    let done = std::fs::OpenOptions::new()
+        .write(true)
+        .open(f)
+        .and_then(|file| {
+            file.set_len(at)?;
+            file.sync_all()
+        });
+    match done {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "Successfully truncated AOF {} to timestamp {t}",
+                f.display()
+            );
+            true
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "Failed to truncate AOF {} to timestamp {t}: {e}",
+                f.display()
+            );
+            false
+        }
+    }
+}
+
 /// Whether a file starts with an RDB header (an RDB-preamble AOF).
 fn is_rdb_file(path: &Path) -> bool {
     let mut magic = [0u8; 5];
@@ -341,13 +451,140 @@ pub fn run(sub: &str, args: &[String]) -> i32 {
     let mut out = std::io::stdout();
     match (sub, args) {
         ("check-rdb", [file]) => i32::from(!check_rdb(Path::new(file), &mut out)),
-        ("check-aof", [file]) => i32::from(!check_aof(Path::new(file), false, &mut out)),
+        ("check-aof", [file]) => i32::from(!check_aof(Path::new(file), Repair::No, &mut out)),
         ("check-aof", [flag, file]) if flag == "--fix" => {
-            i32::from(!check_aof(Path::new(file), true, &mut out))
+            i32::from(!check_aof(Path::new(file), Repair::Fix, &mut out))
+        }
+        ("check-aof", [flag, t, file]) if flag == "--truncate-to-timestamp" => {
+            let Ok(t) = t.parse::<i64>() else {
+                let _ = writeln!(out, "Invalid timestamp, aborting...");
+                return 1;
+            };
+            i32::from(!check_aof(
+                Path::new(file),
+                Repair::ToTimestamp(t),
+                &mut out,
+            ))
         }
         _ => {
-            eprintln!("Usage: slabd check-rdb <file.rdb>\n       slabd check-aof [--fix] <file.aof|file.manifest>");
+            eprintln!("Usage: slabd check-rdb <file.rdb>\n       slabd check-aof [--fix|--truncate-to-timestamp $timestamp] <file.aof|file.manifest>");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(key: &str, value: &str) -> String {
+        format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
+            key.len(),
+            value.len()
+        )
+    }
+
+    /// integration/aof's "Truncate AOF to specific timestamp" file: annotations between
+    /// the commands, two in a row before the last.
+    fn annotated() -> String {
+        [
+            "#TS:1628217470\r\n".to_string(),
+            set("foo1", "bar1"),
+            "#TS:1628217471\r\n".to_string(),
+            set("foo2", "bar2"),
+            "#TS:1628217472\r\n".to_string(),
+            "#TS:1628217473\r\n".to_string(),
+            set("foo3", "bar3"),
+            "#TS:1628217474\r\n".to_string(),
+        ]
+        .concat()
+    }
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("slabd-check-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn check(path: &Path, repair: Repair) -> (bool, String) {
+        let mut out = Vec::new();
+        let ok = check_aof(path, repair, &mut out);
+        (ok, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn truncate_to_timestamp_cuts_at_the_first_later_annotation() {
+        let dir = temp("ts");
+        let f = dir.join("appendonly.aof");
+        let text = annotated();
+        std::fs::write(&f, &text).unwrap();
+        let (ok, out) = check(&f, Repair::ToTimestamp(1628217474));
+        assert!(ok, "{out}");
+        assert!(out.contains("Truncate nothing in AOF"), "{out}");
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), text);
+        // Each cut keeps everything before the first annotation past the limit.
+        for (limit, keep) in [
+            (1628217473, text.find("#TS:1628217474").unwrap()),
+            (1628217471, text.find("#TS:1628217472").unwrap()),
+            (1628217470, text.find("#TS:1628217471").unwrap()),
+        ] {
+            let (ok, out) = check(&f, Repair::ToTimestamp(limit));
+            assert!(ok, "{out}");
+            assert!(
+                out.contains(&format!(
+                    "Successfully truncated AOF {} to timestamp {limit}",
+                    f.display()
+                )),
+                "{out}"
+            );
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), text[..keep]);
+        }
+        let (ok, out) = check(&f, Repair::ToTimestamp(1628217469));
+        assert!(!ok);
+        assert!(
+            out.contains("has nothing before timestamp 1628217469, aborting..."),
+            "{out}"
+        );
+        std::fs::write(&f, format!("{}#TS:soon\r\n", set("a", "b"))).unwrap();
+        let (ok, out) = check(&f, Repair::ToTimestamp(1));
+        assert!(!ok);
+        assert!(out.contains("Invalid timestamp annotation"), "{out}");
+        // Without a timestamp asked for, annotations are skipped as before.
+        assert!(check(&f, Repair::No).0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// integration/aof's "only truncates the last file for Multi Part AOF in
+    /// truncate-to-timestamp mode": a later annotation in the base refuses, untouched.
+    #[test]
+    fn truncate_to_timestamp_only_cuts_the_last_file() {
+        let dir = temp("ts-multi");
+        let base = dir.join("appendonly.aof.1.base.aof");
+        let incr = dir.join("appendonly.aof.1.incr.aof");
+        let manifest = dir.join("appendonly.aof.manifest");
+        std::fs::write(&base, annotated()).unwrap();
+        std::fs::write(&incr, set("foo4", "bar4")).unwrap();
+        std::fs::write(
+            &manifest,
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+        )
+        .unwrap();
+        let (ok, out) = check(&manifest, Repair::ToTimestamp(1628217471));
+        assert!(!ok);
+        assert!(
+            out.contains("to timestamp 1628217471 to offset")
+                && out.contains("because it is not the last file."),
+            "{out}"
+        );
+        assert_eq!(std::fs::read_to_string(&base).unwrap(), annotated());
+        let (ok, out) = check(&manifest, Repair::ToTimestamp(1628217474));
+        assert!(ok, "{out}");
+        assert!(
+            out.contains("All AOF files and manifest are valid"),
+            "{out}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

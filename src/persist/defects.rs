@@ -184,10 +184,10 @@ mod tests {
             line(1951, "Hash with dup elements")
         );
         assert_eq!(
-            found(types::HASH, h(200, "f7")),
+            found(types::HASH, h(600, "f7")),
             line(2019, "Duplicate hash fields detected")
         );
-        assert_eq!(found(types::HASH, h(200, "g")), None);
+        assert_eq!(found(types::HASH, h(600, "g")), None);
         assert_eq!(
             found(types::HASH_ZIPMAP, h(1, "f0")),
             line(2154, "Hash zipmap with dup elements, or big length (2)")

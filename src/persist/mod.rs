@@ -20,6 +20,7 @@ pub mod save;
 pub mod service;
 pub mod typed;
 pub mod value;
+pub mod writeback;
 
 pub use service::{
     save_on_exit, save_on_exit_forced, save_on_signal, start, Persistence, SaveError,

@@ -10,7 +10,8 @@
 //!   snapshot thread (nice 0, stripe locked)    --copy a slice---> walk     --+-> batches
 //!        between slices, no lock: hand walk + pending over once they hold 1 MiB (blocks
 //!        when the queue is full), then pause (Pace: sleep 100 us if the cores are busy)
-//!   slabd-rdb-write (nice 10, holds no lock a client needs): encode (LZF), write, fsync
+//!   slabd-rdb-write (nice 10, holds no lock a client needs): encode (LZF), write (handed
+//!        to writeback every 4 MB, see `writeback`), fsync
 //! ```
 //!
 //! The thread that holds stripe locks keeps its normal priority and only copies, at most
@@ -30,6 +31,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use super::rdb::{Writer, WriterOptions};
+use super::writeback::Writeback;
 use crate::storage::{Current, ItemType, SnapshotSink, Store};
 
 /// Microseconds the file thread waits after each key it writes (Redis's
@@ -402,7 +404,8 @@ fn write_file(
         .name("slabd-rdb-write".into())
         .spawn(move || -> std::io::Result<SaveReport> {
             background_priority();
-            let mut w = Writer::new(BufWriter::with_capacity(CHUNK, file), opts)?;
+            let out = BufWriter::with_capacity(CHUNK, Writeback::new(file));
+            let mut w = Writer::new(out, opts)?;
             w.default_aux(used_mem, aof_base)?;
             for code in &functions {
                 w.function(code)?;
@@ -421,7 +424,8 @@ fn write_file(
             let written = enc.w.written();
             let mut out = enc.w.finish()?;
             out.flush()?;
-            let file = out.into_inner().map_err(|e| e.into_error())?;
+            let file = out.into_inner().map_err(|e| e.into_error())?.into_file();
+            // Little is left to write: the writeback followed the file (see `writeback`).
             file.sync_all()?;
             Ok(SaveReport {
                 keys: enc.keys,

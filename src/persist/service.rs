@@ -195,6 +195,22 @@ impl Persistence {
         }
     }
 
+    /// As Redis's `finishShutdown`: while the rewrite that turning the AOF on asked for
+    /// runs or waits behind a save (the files do not hold the data set yet: Redis's
+    /// `AOF_WAIT_REWRITE`), stopping would leave an AOF that restarts empty. Logs Redis's
+    /// line and returns true (refuse to stop) unless `force`.
+    pub fn initial_aof_refuses_exit(&self, force: bool) -> bool {
+        if !self.aof.waiting_rewrite() || !self.aof.rewrite_in_progress.load(Ordering::Acquire) {
+            return false;
+        }
+        if force {
+            eprintln!("Writing initial AOF. Exit anyway.");
+            return false;
+        }
+        eprintln!("Writing initial AOF, can't exit.");
+        true
+    }
+
     pub fn is_loading(&self) -> bool {
         self.loading.load(Ordering::Relaxed)
     }
@@ -738,9 +754,13 @@ pub fn save_on_exit_forced(ctx: &Context) -> bool {
 }
 
 /// On SIGTERM or SIGINT, before the server stops serving: the exit save (when save points
-/// are configured), as Redis's `prepareForShutdown`. False when it failed: the server
+/// are configured), as Redis's `prepareForShutdown`. False when it failed, or while the
+/// AOF's first rewrite runs ([`Persistence::initial_aof_refuses_exit`]): the server
 /// keeps running. After a success the exit path saves nothing more.
 pub fn save_on_signal(ctx: &Context) -> bool {
+    if ctx.persist.initial_aof_refuses_exit(false) {
+        return false;
+    }
     let ok = save_on_exit(ctx);
     if ok {
         ctx.persist.shutdown_handled.store(true, Ordering::Relaxed);

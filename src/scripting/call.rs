@@ -123,13 +123,11 @@ unsafe fn bridge(state: *mut ffi::lua_State, slot: &HostSlot) -> bool {
         );
         return true;
     }
+    // Inside `with` nothing may raise (a jump would skip the slot's restore guard): the
+    // Lua heap limit is off wherever this closure allocates Lua values.
     let ran = slot.with(|frame| {
         if !command_args(state, n, frame) {
-            push_error(
-                state,
-                b"ERR Lua redis lib command arguments must be strings or integers",
-            );
-            return true;
+            return None;
         }
         let (lua, resp3) = (frame.lua, frame.resp3);
         let Frame { host, scratch, .. } = frame;
@@ -151,15 +149,25 @@ unsafe fn bridge(state: *mut ffi::lua_State, slot: &HostSlot) -> bool {
             }
         };
         super::heap_limit(lua, true);
-        failed
+        Some(failed)
     });
-    ran.unwrap_or_else(|| {
-        push_error(
-            state,
-            b"ERR redis.call/pcall can only be called inside a script invocation",
-        );
-        true
-    })
+    match ran {
+        Some(Some(failed)) => failed,
+        Some(None) => {
+            push_error(
+                state,
+                b"ERR Lua redis lib command arguments must be strings or integers",
+            );
+            true
+        }
+        None => {
+            push_error(
+                state,
+                b"ERR redis.call/pcall can only be called inside a script invocation",
+            );
+            true
+        }
+    }
 }
 
 /// Copies arguments 1..=n into the frame's buffers (numbers as Redis 7.0 prints them);

@@ -177,7 +177,9 @@ impl Worker {
         let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
         loop {
-            let busy = !self.yielded.is_empty() || self.linger.waiting();
+            let busy = !self.yielded.is_empty()
+                || self.linger.waiting()
+                || self.ctx.hub.watchers.pending();
             let mut timeout = if busy || self.ctx.hub.has_mail(self.id) {
                 Duration::ZERO
             } else if idle_timeout > 0 || self.finish_by.is_some() {
@@ -242,8 +244,12 @@ impl Worker {
             self.drain_mailbox(true);
             self.flush_lingering(events.is_empty());
             self.expire_waits();
-            // This turn's MONITOR / `watch` lines, one post per watcher.
-            self.ctx.hub.watchers.flush(&self.ctx.hub);
+            // MONITOR / `watch` lines, one post per watcher when the worker is idle or
+            // they waited their turns.
+            self.ctx
+                .hub
+                .watchers
+                .turn_end(&self.ctx.hub, events.is_empty());
             if self.finish_by.is_none() && self.lifecycle.is_stopping() {
                 self.begin_finish();
             }

@@ -61,6 +61,16 @@ pub fn insert_entry(buf: &mut Vec<u8>, pos: usize, score: f64, member: &[u8]) {
 /// Entry slots of a leaf: one more than [`LEAF_MAX`] while a split is pending.
 pub(super) const LEAF_SLOTS: usize = LEAF_MAX + 1;
 
+/// Padding after a leaf header's first fields: `tags` (rounded up to a `u32`) and the
+/// four `u32`s fill the first line up to it.
+const LEAF_PAD: usize = 64 - (LEAF_SLOTS.div_ceil(4) * 4 + 16);
+
+// The layouts the comments of `Leaf` and `Inner` describe, at the built sizes (the unit
+// test `node_headers_keep_their_hot_fields_in_few_lines` checks the same shape at the
+// tests' small sizes).
+const _: () = assert!(cfg!(test) || std::mem::size_of::<Leaf>() == 256);
+const _: () = assert!(cfg!(test) || std::mem::offset_of!(Inner, sep_scores) <= 280);
+
 /// A leaf's one-byte tag of a member hash (bits the index's probe does not start from).
 pub(super) fn tag_of(h: u32) -> u8 {
     (h >> 24) as u8
@@ -69,26 +79,37 @@ pub(super) fn tag_of(h: u32) -> u8 {
 /// A leaf: its entries' bytes, and beside them (in the leaf's header, one read) each
 /// entry's tag and byte offset, so that finding a member reads the tags and then one
 /// entry, not every entry before it, and entry `i` of a rank is one lookup.
+///
+/// The header is four aligned 64-byte lines (`repr(C)`, so the order is this one): the
+/// first holds what a member lookup and a walk up read first (tags, count, parent, with
+/// the links), the second the buffer and the first offsets, the last two the other
+/// offsets. Unaligned at 208 bytes, a header spanned four or five lines anywhere in
+/// `Tree::leaves`; [`Leaf::touch_header`] loads the four together when the index names
+/// the leaf.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub(super) struct Leaf {
-    pub(super) buf: Vec<u8>,
+    pub(super) tags: [u8; LEAF_SLOTS],
     pub(super) count: u32,
     pub(super) parent: u32,
     pub(super) prev: u32,
     pub(super) next: u32,
-    pub(super) tags: [u8; LEAF_SLOTS],
+    /// Starts `buf` on the second line (12 bytes at 33 slots).
+    pub(super) _pad: [u8; LEAF_PAD],
+    pub(super) buf: Vec<u8>,
     pub(super) offsets: [u32; LEAF_SLOTS],
 }
 
 impl Default for Leaf {
     fn default() -> Leaf {
         Leaf {
-            buf: Vec::new(),
+            tags: [0; LEAF_SLOTS],
             count: 0,
             parent: NIL,
             prev: NIL,
             next: NIL,
-            tags: [0; LEAF_SLOTS],
+            _pad: [0; LEAF_PAD],
+            buf: Vec::new(),
             offsets: [0; LEAF_SLOTS],
         }
     }
@@ -145,6 +166,18 @@ impl Leaf {
             o,
             self.offsets[LEAF_SLOTS - 1],
             self.tags[LEAF_SLOTS - 1],
+        ));
+    }
+
+    /// Reads one word of each of the header's four lines (independent loads, in flight
+    /// together): a lookup's reads of the tags, then of an offset, then of the buffer
+    /// pointer would otherwise miss one after another.
+    pub(super) fn touch_header(&self) {
+        std::hint::black_box((
+            self.tags[0],
+            self.buf.as_ptr(),
+            self.offsets[LEAF_SLOTS / 2],
+            self.offsets[LEAF_SLOTS - 1],
         ));
     }
 
@@ -241,7 +274,14 @@ pub(super) const SLOTS: usize = FANOUT + 1;
 /// An inner node: fixed arrays in one block (inside `Tree::inners`), so a level of a
 /// descent or of a walk up reads one node's memory instead of three vectors' (a random
 /// update of a 1M-member set misses the cache at every level below the top two).
+///
+/// `repr(C)`, hot fields first: a walk up (ZRANK, and every change's size update) reads
+/// `parent`, `children` and `sizes` only, the node's first 280 bytes. Sizes are
+/// `u32` (a tree's leaf ids are `u32` and every entry takes more than a byte, so a set
+/// of 2^32 entries cannot be built in any memory budget): 33 of them take three lines
+/// where `usize` took five.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(super) struct Inner {
     /// Children in use.
     pub(super) len: usize,
@@ -249,7 +289,7 @@ pub(super) struct Inner {
     pub(super) leaf_children: bool,
     pub(super) children: [u32; SLOTS],
     /// Entries under each child.
-    pub(super) sizes: [usize; SLOTS],
+    pub(super) sizes: [u32; SLOTS],
     /// Separator `i`, (`sep_scores[i]`, `sep_members[i]`), bounds `children[i + 1]` from
     /// below (`len - 1` in use, the rest empty). The scores are an array of their own
     /// (256 bytes) so that routing a key reads four lines, not twelve of (score, member)
@@ -277,7 +317,7 @@ impl Inner {
         &self.children[..self.len]
     }
 
-    pub(super) fn sizes(&self) -> &[usize] {
+    pub(super) fn sizes(&self) -> &[u32] {
         &self.sizes[..self.len]
     }
 
@@ -317,7 +357,7 @@ impl Inner {
     /// reads: [`Inner::position`], then the sizes before it), independent loads.
     pub(super) fn touch(&self) {
         let c = self.children.iter().step_by(16).fold(0u32, |x, &c| x ^ c);
-        let s = self.sizes.iter().step_by(8).fold(0usize, |x, &s| x ^ s);
+        let s = self.sizes.iter().step_by(16).fold(0u32, |x, &s| x ^ s);
         std::hint::black_box((c, s, self.children[SLOTS - 1], self.parent));
     }
 
@@ -329,7 +369,7 @@ impl Inner {
     }
 
     /// Inserts `child` (with `size` entries) at index `at > 0`, `sep` bounding it below.
-    pub(super) fn insert(&mut self, at: usize, child: u32, size: usize, sep: (f64, Box<[u8]>)) {
+    pub(super) fn insert(&mut self, at: usize, child: u32, size: u32, sep: (f64, Box<[u8]>)) {
         let len = self.len;
         self.children.copy_within(at..len, at + 1);
         self.children[at] = child;

@@ -292,3 +292,39 @@ fn a_set_loaded_in_order_keeps_room_in_its_leaves() {
         assert_eq!(got.len(), 40);
     }
 }
+
+#[test]
+fn node_headers_keep_their_hot_fields_in_few_lines() {
+    use super::node::{Inner, Leaf, LEAF_SLOTS, SLOTS};
+    use std::mem::{align_of, offset_of, size_of};
+    // A leaf header: aligned whole lines; the lookup's first reads (tags, count, parent)
+    // in the first line, the buffer at the start of the second, the offsets after it.
+    assert_eq!(align_of::<Leaf>(), 64);
+    assert_eq!(
+        size_of::<Leaf>(),
+        (64 + 24 + 4 * LEAF_SLOTS).div_ceil(64) * 64
+    );
+    assert_eq!(offset_of!(Leaf, tags), 0);
+    for end in [
+        offset_of!(Leaf, count) + 4,
+        offset_of!(Leaf, parent) + 4,
+        offset_of!(Leaf, prev) + 4,
+        offset_of!(Leaf, next) + 4,
+    ] {
+        assert!(end <= 64, "{end}");
+    }
+    assert_eq!(offset_of!(Leaf, buf), 64);
+    assert_eq!(offset_of!(Leaf, offsets), 64 + size_of::<Vec<u8>>());
+    // An inner node: what a walk up reads (parent, children, sizes of 4 bytes) comes
+    // before the separators.
+    assert_eq!(size_of::<[u32; SLOTS]>(), 4 * SLOTS);
+    assert!(offset_of!(Inner, parent) < offset_of!(Inner, children));
+    assert_eq!(
+        offset_of!(Inner, children) + 4 * SLOTS,
+        offset_of!(Inner, sizes)
+    );
+    assert!(offset_of!(Inner, sizes) + 4 * SLOTS <= offset_of!(Inner, sep_scores));
+    assert!(offset_of!(Inner, sep_scores) < offset_of!(Inner, sep_members));
+    let n = Inner::default();
+    assert_eq!(std::mem::size_of_val(&n.sizes), 4 * SLOTS);
+}

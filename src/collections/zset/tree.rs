@@ -209,7 +209,8 @@ impl Tree {
     }
 
     /// (leaf, index in leaf, byte offset, score) of `member`, whose hash is `h`: one
-    /// index probe and one scan of a leaf. `climb` (the caller walks up from the leaf
+    /// index probe and one scan of a leaf, the leaf's four header lines loaded together
+    /// as soon as the index names it. `climb` (the caller walks up from the leaf
     /// next: a rank, or the sizes a change adjusts) loads the parent's children and
     /// sizes as soon as the leaf header names it, so that their lines arrive beside the
     /// entry's instead of after it.
@@ -217,6 +218,7 @@ impl Tree {
         let mut found = None;
         self.index.find(h, |s| {
             let leaf = &self.leaves[s.leaf as usize];
+            leaf.touch_header();
             if climb && leaf.parent != NIL {
                 self.inners[leaf.parent as usize].touch();
             }
@@ -240,7 +242,10 @@ impl Tree {
         let mut parent = self.leaves[leaf as usize].parent;
         while parent != NIL {
             let p = &self.inners[parent as usize];
-            rank += p.sizes[..p.position(child)].iter().sum::<usize>();
+            rank += p.sizes[..p.position(child)]
+                .iter()
+                .map(|&s| s as usize)
+                .sum::<usize>();
             child = parent;
             parent = p.parent;
         }
@@ -262,7 +267,7 @@ impl Tree {
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
             let j = n.route(before);
-            rank += n.sizes[..j].iter().sum::<usize>();
+            rank += n.sizes[..j].iter().map(|&s| s as usize).sum::<usize>();
             node = n.children[j];
         }
         let (i, pos) = self.leaves[node as usize].lower_bound(before);
@@ -281,8 +286,8 @@ impl Tree {
         for _ in 0..self.height {
             let n = &self.inners[node as usize];
             let mut j = 0;
-            while rank >= n.sizes[j] {
-                rank -= n.sizes[j];
+            while rank >= n.sizes[j] as usize {
+                rank -= n.sizes[j] as usize;
                 j += 1;
             }
             node = n.children[j];
@@ -394,7 +399,7 @@ impl Tree {
     }
 
     /// Adds `delta` to the sizes on the path from `leaf` to the root.
-    fn add_size(&mut self, leaf: u32, delta: isize) {
+    fn add_size(&mut self, leaf: u32, delta: i32) {
         let mut child = leaf;
         let mut parent = self.leaves[leaf as usize].parent;
         while parent != NIL {
@@ -475,7 +480,7 @@ impl Tree {
             self.leaves[next as usize].prev = new_id;
         }
         let append = next == NIL && moved == 1;
-        self.insert_child(leaf_id, new_id, moved as usize, sep, true, append);
+        self.insert_child(leaf_id, new_id, moved, sep, true, append);
     }
 
     /// Inserts `right` (holding `right_size` entries) after `left` in `left`'s parent.
@@ -487,7 +492,7 @@ impl Tree {
         &mut self,
         left: u32,
         right: u32,
-        right_size: usize,
+        right_size: u32,
         sep: (f64, Box<[u8]>),
         leaves: bool,
         append: bool,
@@ -500,9 +505,9 @@ impl Tree {
         if parent == NIL {
             // `left` was the root: grow a level.
             let left_size = if leaves {
-                self.leaves[left as usize].count as usize
+                self.leaves[left as usize].count
             } else {
-                self.inners[left as usize].sizes().iter().sum()
+                self.inners[left as usize].sizes().iter().sum::<u32>()
             };
             let mut root = Inner {
                 len: 2,
@@ -545,7 +550,7 @@ impl Tree {
             let at = if append { n.len - 1 } else { n.len / 2 };
             n.split_off(at)
         });
-        let (size, leaves): (usize, bool) = (right.sizes().iter().sum(), right.leaf_children);
+        let (size, leaves): (u32, bool) = (right.sizes().iter().sum(), right.leaf_children);
         let new_id = self.alloc_inner(right);
         for k in 0..self.inners[new_id as usize].len {
             let c = self.inners[new_id as usize].children[k];
@@ -684,8 +689,8 @@ impl Tree {
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
         let i = p.position(left);
-        p.sizes[i] += count as usize;
-        p.sizes[i + 1] -= count as usize;
+        p.sizes[i] += count;
+        p.sizes[i + 1] -= count;
         self.unlink_leaf(right);
     }
 

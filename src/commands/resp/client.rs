@@ -164,22 +164,24 @@ fn setinfo(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
-/// `flags=` as Redis 7 builds it, from the bits other connections can see.
+/// `flags=` as Redis 7 builds it (its order), from what other connections can see.
 fn flags_text(c: &ClientInfo) -> String {
     let f = c.flags.load(Ordering::Relaxed);
+    let on = |bit: u32| f & bit != 0;
     let mut s = String::new();
-    for (bit, ch) in [
-        (flag::MONITOR, 'O'),
-        (flag::PUBSUB, 'P'),
-        (flag::MULTI, 'x'),
-        (flag::BLOCKED | flag::PAUSED, 'b'),
-        (flag::TRACKING, 't'),
-        (flag::TRACKING_BROKEN, 'R'),
-        (flag::TRACKING_BCAST, 'B'),
-        (flag::NO_EVICT, 'e'),
-        (flag::NO_TOUCH, 'T'),
+    for (shown, ch) in [
+        (on(flag::MONITOR), 'O'),
+        (on(flag::PUBSUB), 'P'),
+        (on(flag::MULTI), 'x'),
+        (on(flag::BLOCKED | flag::PAUSED), 'b'),
+        (on(flag::TRACKING), 't'),
+        (on(flag::TRACKING_BROKEN), 'R'),
+        (on(flag::TRACKING_BCAST), 'B'),
+        (c.dirty_cas.load(Ordering::Relaxed), 'd'),
+        (on(flag::NO_EVICT), 'e'),
+        (on(flag::NO_TOUCH), 'T'),
     ] {
-        if f & bit != 0 {
+        if shown {
             s.push(ch);
         }
     }
@@ -225,12 +227,13 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: Option<u64>)
     let [sub, psub, ssub] = [0, 1, 2].map(|i| c.subs[i].load(Ordering::Relaxed));
     let redir = tracking::redirect_of(call, c);
     let flags = flags_text(c);
+    let (multi, multi_mem) = c.multi.fields(c.has_flag(flag::MULTI));
     let s = &mut call.conn.scratch;
     let _ = writeln!(
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} \
-         psub={psub} ssub={ssub} multi=-1 qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv} \
-         multi-mem=0 rbs=0 rbp=0 obl={obl} oll={oll} omem={omem} tot-mem={tot_mem} events=r \
+         psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv} \
+         multi-mem={multi_mem} rbs=0 rbp=0 obl={obl} oll={oll} omem={omem} tot-mem={tot_mem} events=r \
          cmd={} user={} redir={redir} resp={}",
         c.id,
         c.addr,

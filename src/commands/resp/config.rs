@@ -33,6 +33,7 @@ const LIVE: &[&str] = &[
     "bind",
     "timeout",
     "proto-max-bulk-len",
+    "daemonize",
 ];
 
 /// Live parameters CONFIG SET may change.
@@ -72,6 +73,7 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
         "bind" => s.listen.join(" ").into_bytes(),
         "timeout" => s.idle_timeout.to_string().into_bytes(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
+        "daemonize" => (if s.daemonize { "yes" } else { "no" }).as_bytes().to_vec(),
         _ => Vec::new(),
     }
 }
@@ -317,23 +319,24 @@ fn config_get(call: &mut Call<'_>, args: Args<'_>) {
         return call.wrong_arity("config|get");
     }
     // (name as replied, parameter), in table order, each name once. A pattern without glob
-    // characters names one parameter and Redis echoes it as the client spelled it.
+    // characters names one parameter and Redis echoes it as the client spelled it; a hidden
+    // directive answers only to that, never to a glob.
     let names = LIVE
         .iter()
-        .map(|&n| (n, Param::Live(n)))
+        .map(|&n| (n, Param::Live(n), false))
         .chain(directives::all().flat_map(|d| {
             std::iter::once(d.name)
                 .chain(d.aliases.iter().copied())
-                .map(move |n| (n, Param::Directive(d)))
+                .map(move |n| (n, Param::Directive(d), d.hidden))
         }));
     let mut matching: Vec<(Vec<u8>, Param)> = Vec::new();
-    for (name, param) in names {
+    for (name, param, hidden) in names {
+        let is_glob = |pat: &[u8]| pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
         let hit = args
             .iter_from(2)
-            .find(|pat| glob::matches(pat, name.as_bytes(), true));
+            .find(|pat| !(hidden && is_glob(pat)) && glob::matches(pat, name.as_bytes(), true));
         if let Some(pat) = hit {
-            let is_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
-            let shown = if is_glob { name.as_bytes() } else { pat };
+            let shown = if is_glob(pat) { name.as_bytes() } else { pat };
             if !matching.iter().any(|(s, _)| s.eq_ignore_ascii_case(shown)) {
                 matching.push((shown.to_vec(), param));
             }

@@ -19,6 +19,7 @@ mod bitfield;
 mod bitops;
 mod blocking;
 mod client;
+mod cluster;
 mod commandstats;
 mod config;
 mod config_rewrite;
@@ -66,7 +67,7 @@ use self::registry::{registry, Spec};
 use super::timing::{Ran, Timer};
 use super::{ClientInfo, Context, Session, Step};
 use crate::auth::{Login, LoginState};
-use crate::hub::{OnTimeout, Wait};
+use crate::hub::{observed, OnTimeout, Wait};
 use crate::protocol::resp::{parse_i64, Args, Limits, Parsed, Parser, Writer};
 use crate::server::gather::Home;
 use crate::stats::{self, ThreadStats};
@@ -220,7 +221,7 @@ pub fn close(ctx: &Context, session: &mut Session) {
     if session.resp.conn.tracking.is_on() {
         tracking::stop(ctx, who.id);
     }
-    transaction::forget(ctx, &mut session.resp.conn.tx);
+    transaction::forget(ctx, &mut session.resp.conn.tx, &session.info);
 }
 
 /// One command being run: everything a handler may touch.
@@ -515,11 +516,13 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         call.note_command(spec.name, Some(index));
         call.conn.home.request();
     }
-    if call.depth == 0 && client::paused(call, spec, args) {
+    // One load says whether any observer is on; with none, one branch skips them all.
+    let observed = call.ctx.hub.observed();
+    if call.depth == 0
+        && observed & (observed::PAUSE | observed::TRACKING) != 0
+        && paused_or_tracked(call, spec, args, observed)
+    {
         return;
-    }
-    if call.depth == 0 && call.ctx.hub.tracking.active() {
-        tracking::before_command(call);
     }
     if call.conn.tx.queuing() && !transaction::runs_at_once(spec) {
         transaction::queue(call, index, args);
@@ -528,11 +531,7 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
         }
         return;
     }
-    let monitored = call
-        .ctx
-        .hub
-        .watchers
-        .wanted(crate::hub::monitor::stream::MONITOR);
+    let monitored = observed & observed::MONITOR != 0;
     // Scripts (skip_monitor) are shown before they run, so that the commands they call
     // follow them, as Redis 7.0's EVAL/FCALL feed MONITOR themselves.
     let before = monitored && spec.has(registry::flag::SKIP_MONITOR);
@@ -571,6 +570,19 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     if failed {
         call.cmdstats.error(&call.w.out[start..]);
     }
+}
+
+/// The client's own command, with CLIENT PAUSE or tracking on: parks it when a pause
+/// covers it (true), else notes what a tracking client reads.
+#[cold]
+fn paused_or_tracked(call: &mut Call<'_>, spec: &Spec, args: Args<'_>, observed: u32) -> bool {
+    if observed & observed::PAUSE != 0 && client::paused(call, spec, args) {
+        return true;
+    }
+    if observed & observed::TRACKING != 0 {
+        tracking::before_command(call);
+    }
+    false
 }
 
 /// A command ran: its latency histogram, the slow log, the latency monitor.

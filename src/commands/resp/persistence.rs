@@ -62,7 +62,8 @@ fn lastsave(call: &mut Call<'_>, _args: Args<'_>) {
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: saves when told to or when save points
-/// are configured (a failed save refuses to shut down unless FORCE), then stops the server.
+/// are configured (a failed save, or the AOF's first rewrite still running, refuses to shut
+/// down unless FORCE), then stops the server.
 fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
     let (mut nosave, mut save, mut force, mut abort) = (false, false, false, false);
     for a in args.iter_from(1) {
@@ -84,6 +85,10 @@ fn shutdown(call: &mut Call<'_>, args: Args<'_>) {
     }
     if abort {
         call.w.error(b"ERR No shutdown in progress.");
+        return;
+    }
+    if call.ctx.persist.initial_aof_refuses_exit(force) {
+        call.w.error(b"ERR Errors trying to SHUTDOWN. Check logs.");
         return;
     }
     let points = crate::persist::service::parse_save_points(

@@ -14,9 +14,9 @@
 use std::sync::OnceLock;
 
 use super::{
-    acl, bitops, blocking, config, connection, copy, dump, functions, hash, hll, keys, latency,
-    list, memory, migrate, monitor, object, persistence, pubsub, reset, scripting, server, set,
-    slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, cluster, config, connection, copy, dump, functions, hash, hll, keys,
+    latency, list, memory, migrate, monitor, object, persistence, pubsub, reset, scripting, server,
+    set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -53,6 +53,7 @@ static FAMILIES: &[&[Spec]] = &[
     migrate::COMMANDS,
     sort::COMMANDS,
     memory::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

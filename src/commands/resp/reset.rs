@@ -37,8 +37,7 @@ fn reset(call: &mut Call<'_>, _args: Args<'_>) {
     call.info.set_flag(flag::RESP3, false);
     *call.login = ctx.users.new_login();
     *call.info.user.lock() = None;
-    transaction::forget(ctx, &mut call.conn.tx);
-    call.info.set_flag(flag::MULTI, false);
+    transaction::forget(ctx, &mut call.conn.tx, call.info);
     pubsub::leave_all(ctx, &mut call.conn.subs, who);
     call.info.set_flag(flag::PUBSUB, false);
     *call.info.name.lock() = None;

@@ -565,12 +565,28 @@ const NUMKEYS_COMMANDS: &[(&str, usize, usize, bool)] = &[
     ("zdiffstore", 2, 3, true),
 ];
 
+/// Subcommands that take keys, with their arity as Redis 7.0.15 has it: the catalog says
+/// where their keys are, this how many arguments they take. (XINFO's and XGROUP's join when
+/// slabd serves streams; a unit test keeps this in step with the catalog.)
+const SUBCOMMAND_ARITY: &[(&str, i32)] = &[
+    ("memory|usage", -3),
+    ("object|encoding", 3),
+    ("object|freq", 3),
+    ("object|idletime", 3),
+    ("object|refcount", 3),
+];
+
 /// COMMAND GETKEYS <command> <args...>: the key arguments, as Redis finds them.
 fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
     let argc = args.len() - 2;
     let Some(spec) = registry().lookup(args.get(2)) else {
         return call.w.error(b"ERR Invalid command specified");
     };
+    let container =
+        catalog::lookup(spec.name.as_bytes()).filter(|&id| catalog::entry(id).container);
+    if let Some(container) = container {
+        return subcommand_keys(call, args, container);
+    }
     let numkeys = NUMKEYS_COMMANDS.iter().find(|c| c.0 == spec.name);
     if spec.first_key <= 0 && numkeys.is_none() {
         return call.w.error(b"ERR The command has no key arguments");
@@ -609,9 +625,49 @@ fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
     }
 }
 
+/// COMMAND GETKEYS for a container's subcommand (`OBJECT ENCODING key`, `MEMORY USAGE
+/// key`): Redis looks the subcommand up, then checks it as it would a command.
+fn subcommand_keys(call: &mut Call<'_>, args: Args<'_>, container: catalog::CommandId) {
+    let argc = args.len() - 2;
+    let arg = |i: usize| args.get(2 + i);
+    let id = catalog::subcommand(container, argc, arg);
+    if id == container {
+        return call.w.error(b"ERR Invalid command specified");
+    }
+    let name = catalog::entry(id).name;
+    let Some(&(_, arity)) = SUBCOMMAND_ARITY.iter().find(|(n, _)| *n == name) else {
+        return call.w.error(b"ERR The command has no key arguments");
+    };
+    if (arity > 0 && arity as usize != argc) || (argc as i64) < -i64::from(arity) {
+        return call
+            .w
+            .error(b"ERR Invalid number of arguments specified for command");
+    }
+    let mut keys: Vec<usize> = Vec::new();
+    catalog::for_each_key(id, argc, arg, |i, _| keys.push(i));
+    call.w.array(keys.len());
+    for i in keys {
+        call.w.bulk(arg(i));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subcommand_arities_cover_the_keyed_subcommands_served() {
+        // Every subcommand with keys, of a container slabd serves, has its arity here, and
+        // every row names such a subcommand.
+        for e in catalog::entries() {
+            let Some((container, _)) = e.name.split_once('|') else {
+                continue;
+            };
+            let served = registry().lookup(container.as_bytes()).is_some();
+            let listed = SUBCOMMAND_ARITY.iter().any(|(n, _)| *n == e.name);
+            assert_eq!(served && !e.keys.is_empty(), listed, "{}", e.name);
+        }
+    }
 
     #[test]
     fn human_sizes() {

@@ -322,6 +322,7 @@ fn store_get_reply(call: &mut Call<'_>, write: &Write<'_>) {
 }
 
 /// Redis's events for a stored string: `set`, and `expire` when it was given a time.
+#[inline]
 fn notify_set(call: &Call<'_>, write: &Write<'_>) {
     call.notify(notify::STRING, "set", write.key);
     if write.expiry != Expiry::Never {

@@ -32,6 +32,7 @@ use std::hash::{Hash, Hasher};
 use super::registry::{flag, registry, spec, Spec};
 use super::Call;
 use crate::commands::watch::{DirtyFlag, Watches};
+use crate::commands::ClientInfo;
 use crate::protocol::resp::Args;
 use crate::server::gather::Home;
 use crate::storage::{Expiry, Lookup, ReadOptions};
@@ -55,7 +56,8 @@ pub(super) static COMMANDS: &[Spec] = &[
 
 /// Most commands one MULTI may queue (Redis's multibulk argument limit).
 pub const QUEUE_MAX_COMMANDS: usize = 1 << 20;
-/// Most bytes one MULTI may queue: argument bytes plus 16 per argument for its position.
+/// Most bytes one MULTI may queue: the bytes copied (a command's arguments and the protocol
+/// headers between them) plus 16 per argument for its position.
 pub const QUEUE_MAX_BYTES: usize = 64 << 20;
 /// Most keys one connection may watch at a time.
 pub const WATCH_MAX_KEYS: usize = 1 << 16;
@@ -125,11 +127,13 @@ impl Transaction {
     }
 
     /// Ends the transaction and forgets watched keys (EXEC, DISCARD, EXECABORT).
-    fn reset(&mut self, watches: &Watches) {
+    fn reset(&mut self, watches: &Watches, info: &ClientInfo) {
         self.open = false;
         self.dirty = false;
         self.queue.clear();
         self.unwatch_all(watches);
+        info.set_flag(crate::hub::flag::MULTI, false);
+        info.multi.clear();
     }
 
     /// Forgets every watched key (UNWATCH, and when the transaction ends).
@@ -152,8 +156,8 @@ impl Transaction {
 }
 
 /// The connection is closing or RESET: ends its transaction and its watches.
-pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction) {
-    tx.reset(&ctx.watches);
+pub(super) fn forget(ctx: &crate::commands::Context, tx: &mut Transaction, info: &ClientInfo) {
+    tx.reset(&ctx.watches, info);
 }
 
 /// Commands that run at once even after MULTI (Redis's list).
@@ -182,7 +186,7 @@ pub(super) fn rejected(call: &mut Call<'_>, spec: Option<&Spec>, start: usize) {
                 .iter()
                 .copied(),
         );
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
     } else if call.conn.tx.open {
         call.conn.tx.dirty = true;
     }
@@ -199,7 +203,14 @@ pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
         return;
     }
     let q = &mut call.conn.tx.queue;
-    let cost: usize = args.iter_from(0).map(|a| a.len() + ARG_OVERHEAD).sum();
+    // One copy of the arguments with the headers between them (a few bytes each), or
+    // argument by argument when they do not lie in order.
+    let span = args.span();
+    let copied = match span {
+        Some((_, bytes)) => bytes.len(),
+        None => args.iter_from(0).map(<[u8]>::len).sum(),
+    };
+    let cost = copied + args.len() * ARG_OVERHEAD;
     if q.ends.len() >= QUEUE_MAX_COMMANDS || q.cost() + cost > QUEUE_MAX_BYTES {
         call.conn.tx.dirty = true;
         call.w.error_fmt(format_args!(
@@ -208,12 +219,28 @@ pub(super) fn queue(call: &mut Call<'_>, index: usize, args: Args<'_>) {
         ));
         return;
     }
-    for arg in args.iter_from(0) {
-        let start = q.bytes.len();
-        q.bytes.extend_from_slice(arg);
-        q.args.push((start, q.bytes.len()));
+    match span {
+        Some((from, bytes)) => {
+            let base = q.bytes.len();
+            q.bytes.extend_from_slice(bytes);
+            let moved = args.ranges().iter();
+            q.args
+                .extend(moved.map(|&(s, e)| (s - from + base, e - from + base)));
+        }
+        None => {
+            for arg in args.iter_from(0) {
+                let start = q.bytes.len();
+                q.bytes.extend_from_slice(arg);
+                q.args.push((start, q.bytes.len()));
+            }
+        }
     }
     q.ends.push((q.args.len(), index));
+    // What Redis would hold: it queues nothing more once the transaction is doomed
+    // (`queueMultiCommand` after an error or a touched watched key).
+    if !call.conn.tx.dirty && !call.conn.tx.touched() {
+        call.info.multi.queued(args);
+    }
     call.w.simple(b"QUEUED");
 }
 
@@ -223,6 +250,7 @@ pub(super) fn multi(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     call.conn.tx.open = true;
+    call.info.set_flag(crate::hub::flag::MULTI, true);
     call.w.ok();
 }
 
@@ -231,7 +259,7 @@ pub(super) fn discard(call: &mut Call<'_>, _args: Args<'_>) {
         call.w.error(b"ERR DISCARD without MULTI");
         return;
     }
-    call.conn.tx.reset(&call.ctx.watches);
+    call.conn.tx.reset(&call.ctx.watches, call.info);
     call.w.ok();
 }
 
@@ -241,7 +269,7 @@ pub(super) fn exec(call: &mut Call<'_>, _args: Args<'_>) {
         return;
     }
     if call.conn.tx.dirty {
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
         call.w
             .error(b"EXECABORT Transaction discarded because of previous errors.");
         return;
@@ -276,12 +304,12 @@ fn run_queue(call: &mut Call<'_>) {
             .iter()
             .any(|(id, seen)| fingerprint(call, id[0], &id[1..]) != *seen);
     if changed {
-        call.conn.tx.reset(&call.ctx.watches);
+        call.conn.tx.reset(&call.ctx.watches, call.info);
         call.w.null_array();
         return;
     }
     let mut queue = std::mem::take(&mut call.conn.tx.queue);
-    call.conn.tx.reset(&call.ctx.watches);
+    call.conn.tx.reset(&call.ctx.watches, call.info);
     call.w.array(queue.ends.len());
     let mut from = 0;
     call.conn.running_exec = true;
@@ -321,7 +349,7 @@ pub(super) fn watch(call: &mut Call<'_>, args: Args<'_>) {
         .conn
         .tx
         .touched
-        .get_or_insert_with(DirtyFlag::default)
+        .get_or_insert_with(|| call.info.dirty_cas.clone())
         .clone();
     for key in args.iter_from(1) {
         let name = watch_id(db, key, &mut id);
@@ -423,7 +451,8 @@ mod tests {
         let mut s = Session::new(info, Protocol::Resp, 0);
         assert_eq!(run(&ctx, &mut s, &[b"MULTI"]), b"+OK\r\n");
         let value = vec![b'v'; 1000 * 1000];
-        let per_command = 3 * ARG_OVERHEAD + 3 + 1 + value.len();
+        // "SET", "\r\n$1\r\n", "k", "\r\n$1000000\r\n", the value: copied as one span.
+        let per_command = 3 * ARG_OVERHEAD + 3 + 6 + 1 + 12 + value.len();
         let fit = QUEUE_MAX_BYTES / per_command;
         for _ in 0..fit {
             assert_eq!(run(&ctx, &mut s, &[b"SET", b"k", &value]), b"+QUEUED\r\n");

@@ -16,7 +16,7 @@ mod compose;
 mod meta;
 
 pub use admin::LruCommand;
-pub use compose::{write_i64, write_u64, Reply};
+pub use compose::{write_i64, write_u64, Reply, DIGIT_PAIRS};
 pub use meta::{base64_encode, MetaFlags, MetaKind, MAX_OPAQUE};
 
 use crate::storage::KEY_MAX;

@@ -133,6 +133,26 @@ impl<'a> Args<'a> {
         &self.buf[s..e]
     }
 
+    /// The bytes from the first argument's start to the last one's end (with whatever lies
+    /// between them: a multibulk's headers) and where that span starts in the buffer, when
+    /// the arguments lie in order, as the parser and a MULTI queue leave them.
+    pub fn span(&self) -> Option<(usize, &'a [u8])> {
+        let (&(start, _), &(_, end)) = (self.ranges.first()?, self.ranges.last()?);
+        let mut at = start;
+        for &(s, e) in self.ranges {
+            if s < at || e < s {
+                return None;
+            }
+            at = e;
+        }
+        Some((start, &self.buf[start..end]))
+    }
+
+    /// Each argument's `(start, end)` in the buffer.
+    pub fn ranges(&self) -> &'a [(usize, usize)] {
+        self.ranges
+    }
+
     /// Arguments from `from` on.
     pub fn iter_from(self, from: usize) -> impl Iterator<Item = &'a [u8]> + 'a {
         let buf = self.buf;
@@ -176,6 +196,23 @@ fn find(haystack: &[u8], byte: u8) -> Option<usize> {
     haystack.iter().position(|&c| c == byte)
 }
 
+/// The common header, read in one pass: `input[0]` (`*` or `$`) followed by 1 to 18 digits
+/// without a leading zero, then `\r`. Gives the number and the offset of the `\r`; anything
+/// else (a sign, a leading zero, more digits, a line still arriving, another byte) is left to
+/// the general path, which gives the same result or error for it.
+#[inline]
+fn quick_header(input: &[u8]) -> Option<(i64, usize)> {
+    let mut n: i64 = 0;
+    for (i, &c) in input.iter().enumerate().skip(1).take(19) {
+        match c {
+            b'0'..=b'9' if i <= 18 && !(i == 1 && c == b'0') => n = n * 10 + i64::from(c - b'0'),
+            b'\r' if i > 1 => return Some((n, i)),
+            _ => return None,
+        }
+    }
+    None
+}
+
 impl Parser {
     /// Parses one request from the start of `input`.
     pub fn parse(&mut self, input: &[u8], limits: Limits) -> Result<Parsed, ProtocolError> {
@@ -206,17 +243,16 @@ impl Parser {
         let (argc, mut pos) = match resumed {
             Some(p) => (p.argc, p.pos),
             None => {
-                let Some(cr) = find(input, b'\r') else {
-                    return if input.len() > INLINE_MAX {
-                        Err(ProtocolError::TooBigMultibulkCount)
-                    } else {
-                        Ok(Parsed::Incomplete)
-                    };
+                let (n, cr) = match quick_header(input) {
+                    Some(header) => header,
+                    None => match Self::multibulk_count(input)? {
+                        Some(header) => header,
+                        None => return Ok(Parsed::Incomplete),
+                    },
                 };
                 if cr + 2 > input.len() {
                     return Ok(Parsed::Incomplete);
                 }
-                let n = parse_i64(&input[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
                 if n > MULTIBULK_MAX {
                     return Err(ProtocolError::InvalidMultibulkLength);
                 }
@@ -233,21 +269,22 @@ impl Parser {
         };
         while self.ranges.len() < argc {
             let rest = &input[pos..];
-            let Some(cr) = find(rest, b'\r') else {
-                if rest.len() > INLINE_MAX {
-                    return Err(ProtocolError::TooBigBulkCount);
+            let quick = match rest.first() {
+                Some(b'$') => {
+                    quick_header(rest).filter(|&(n, _)| n as u64 <= limits.max_bulk as u64)
                 }
-                return Ok(self.suspend(argc, pos, input.len()));
+                _ => None,
+            };
+            let (len, cr) = match quick {
+                Some(header) => header,
+                None => match Self::bulk_header(rest, limits)? {
+                    Some(header) => header,
+                    None => return Ok(self.suspend(argc, pos, input.len())),
+                },
             };
             if cr + 2 > rest.len() {
                 return Ok(self.suspend(argc, pos, input.len()));
             }
-            if rest[0] != b'$' {
-                return Err(ProtocolError::ExpectedDollar(rest[0]));
-            }
-            let len = parse_i64(&rest[1..cr])
-                .filter(|&n| n >= 0 && n as u64 <= limits.max_bulk as u64)
-                .ok_or(ProtocolError::InvalidBulkLength)?;
             if len > UNAUTH_BULK_MAX && !limits.authenticated {
                 return Err(ProtocolError::UnauthenticatedBulkLength);
             }
@@ -261,6 +298,43 @@ impl Parser {
             pos = end + 2;
         }
         Ok(Parsed::Command { consumed: pos })
+    }
+
+    /// The general path for a `*<count>\r` line: `None` while the line has not arrived.
+    fn multibulk_count(input: &[u8]) -> Result<Option<(i64, usize)>, ProtocolError> {
+        let Some(cr) = find(input, b'\r') else {
+            return if input.len() > INLINE_MAX {
+                Err(ProtocolError::TooBigMultibulkCount)
+            } else {
+                Ok(None)
+            };
+        };
+        if cr + 2 > input.len() {
+            return Ok(None);
+        }
+        let n = parse_i64(&input[1..cr]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+        Ok(Some((n, cr)))
+    }
+
+    /// The general path for a `$<len>\r` line: `None` while the line has not arrived.
+    fn bulk_header(rest: &[u8], limits: Limits) -> Result<Option<(i64, usize)>, ProtocolError> {
+        let Some(cr) = find(rest, b'\r') else {
+            return if rest.len() > INLINE_MAX {
+                Err(ProtocolError::TooBigBulkCount)
+            } else {
+                Ok(None)
+            };
+        };
+        if cr + 2 > rest.len() {
+            return Ok(None);
+        }
+        if rest[0] != b'$' {
+            return Err(ProtocolError::ExpectedDollar(rest[0]));
+        }
+        let len = parse_i64(&rest[1..cr])
+            .filter(|&n| n >= 0 && n as u64 <= limits.max_bulk as u64)
+            .ok_or(ProtocolError::InvalidBulkLength)?;
+        Ok(Some((len, cr)))
     }
 
     /// Gives back memory after an unusually large request, so one big MSET does not pin its
@@ -621,6 +695,29 @@ mod tests {
             proptest::prop_assert_eq!(p.parse(&wire, OPEN), Ok(Parsed::Command { consumed: wire.len() }));
             let got: Vec<Vec<u8>> = p.args(&wire).iter_from(0).map(<[u8]>::to_vec).collect();
             proptest::prop_assert_eq!(got, args);
+        }
+
+        #[test]
+        fn quick_headers_agree_with_the_general_path(
+            lead in proptest::sample::select(vec![b'*', b'$']),
+            body in proptest::collection::vec(proptest::sample::select(b"0123456789-+\r\n x".to_vec()), 0..24),
+        ) {
+            let mut line = vec![lead];
+            line.extend_from_slice(&body);
+            if let Some((n, cr)) = quick_header(&line) {
+                proptest::prop_assert_eq!(find(&line, b'\r'), Some(cr));
+                proptest::prop_assert_eq!(parse_i64(&line[1..cr]), Some(n));
+            }
+            // And a complete `$` line the quick path reads gives the general path's answer.
+            let limits = Limits { max_bulk: 1000, authenticated: true };
+            let general = Parser::bulk_header(&line, limits);
+            if lead == b'$' {
+                if let Some((n, cr)) = quick_header(&line).filter(|&(n, _)| n <= 1000) {
+                    if cr + 2 <= line.len() {
+                        proptest::prop_assert_eq!(general, Ok(Some((n, cr))));
+                    }
+                }
+            }
         }
     }
 
