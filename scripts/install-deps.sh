@@ -18,9 +18,11 @@ apt_install() {
 # examples/mysql-cache; gcc: the mlua crate compiles its vendored Lua 5.1; php-cli and
 # php-redis (phpredis): compat.d/66-phpredis.sh runs phpredis's own tests; tcl-tls: Redis's
 # suite in --tls mode (60-redis-suite.sh, with certificates from openssl); iproute2: the
-# protected-mode tests give loopback a second address in a network namespace of their own.
+# protected-mode tests give loopback a second address in a network namespace of their own;
+# libsasl2-modules: the PLAIN plugin pylibmc's SASL client loads (compat.d/10-memcache.sh).
 apt_pkgs=(memcached libmemcached-tools redis-server redis-tools nutcracker python3
-  libmemcached-dev mariadb-server openssl gcc php-cli php-redis tcl-tls iproute2)
+  libmemcached-dev mariadb-server openssl gcc php-cli php-redis tcl-tls iproute2
+  libsasl2-modules)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

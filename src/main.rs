@@ -66,6 +66,15 @@ fn start_tls(ctx: &Context) -> Result<(), String> {
     Ok(())
 }
 
+/// A start-up failure: the exit code (sysexits.h, as memcached) and what to print after
+/// `slabd: ` (nothing when the message was already printed in its own form).
+struct Failure(u8, Option<String>);
+
+/// `result` with its error as a [`Failure`] exiting with `code`.
+fn or_exit<T, E: std::fmt::Display>(code: u8, result: Result<T, E>) -> Result<T, Failure> {
+    result.map_err(|e| Failure(code, Some(e.to_string())))
+}
+
 fn main() -> ExitCode {
     // A panicking worker would leave its connections hanging while the acceptor keeps
     // handing it more: a bug anywhere stops the whole daemon, loudly, as a crash would.
@@ -96,6 +105,76 @@ fn main() -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
+    match run(settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, Some(message))) => fail(code, message),
+        Err(Failure(code, None)) => ExitCode::from(code),
+    }
+}
+
+/// Everything after the flags are read, in the order the module comment gives.
+fn run(settings: Settings) -> Result<(), Failure> {
+    let signals = preflight(&settings)?;
+    let (listeners, udp) = open_listeners(&settings)?;
+    let unix_paths: Vec<_> = listeners
+        .iter()
+        .filter_map(|l| l.unix_path().cloned())
+        .collect();
+    detach(&settings, &unix_paths)?;
+    // After the fork: the store may start threads of its own.
+    let store = or_exit(
+        EX_USAGE,
+        Store::new(store_config(&settings), Arc::new(Clock::system())),
+    )?;
+    let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
+    let verbose = settings.verbose >= 1;
+    let ctx = Arc::new(Context::new(store, settings));
+    or_exit(
+        EX_USAGE,
+        startup::configure(&ctx.users, &ctx.settings, &ctx.directives),
+    )?;
+    or_exit(EX_USAGE, start_tls(&ctx))?;
+    warn_exposure(&ctx, &listeners);
+    start_loading(&ctx)?;
+    or_exit(EX_OSERR, slabd::persist::start(ctx.clone()))?;
+    let server = or_exit(EX_OSERR, Server::start(ctx.clone(), listeners))?;
+    if let Some(addr) = or_exit(EX_OSERR, server::metrics::start(&ctx))? {
+        eprintln!("listening on metrics {addr}");
+    }
+    // The exit save runs before the stop, with no command running (as Redis's, which
+    // serves nothing meanwhile); a failed one keeps the server up.
+    let prepare = {
+        let ctx = ctx.clone();
+        Box::new(move || {
+            ctx.gates
+                .exclusive(|_| slabd::persist::save_on_signal(&ctx))
+        })
+    };
+    or_exit(
+        EX_OSERR,
+        signals::wait_for_termination(
+            signals,
+            server.lifecycle(),
+            ctx.gates.clone(),
+            verbose,
+            prepare,
+        ),
+    )?;
+    or_exit(EX_OSERR, server::udp::start(&ctx, udp, &server.lifecycle()))?;
+    eprintln!("ready");
+    let result = server.run();
+    slabd::persist::save_on_exit(&ctx);
+    eprintln!("slabd is now ready to exit, bye bye...");
+    for path in unix_paths.iter().chain(pid_file.iter()) {
+        let _ = std::fs::remove_file(path);
+    }
+    or_exit(EX_OSERR, result)
+}
+
+/// Warnings and checks before anything is bound: ignored options, thread count, root,
+/// the file limit, the crash reporter; then the termination signals are blocked, before
+/// any thread exists, so that every thread inherits the mask.
+fn preflight(settings: &Settings) -> Result<signals::TerminationSignals, Failure> {
     if settings.verbose >= 1 {
         for opt in &settings.ignored_options {
             eprintln!("-o {opt}: accepted for compatibility with memcached; no effect");
@@ -109,12 +188,12 @@ fn main() -> ExitCode {
     }
     // SAFETY: geteuid(2) has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    match startup::root_check(&settings, euid) {
+    match startup::root_check(settings, euid) {
         RootCheck::Fine => {}
         RootCheck::Warn(text) => eprintln!("{text}"),
         RootCheck::Refuse(text) => {
             eprintln!("{text}");
-            return ExitCode::from(EX_USAGE);
+            return Err(Failure(EX_USAGE, None));
         }
     }
     if let Some(allowed) = daemon::raise_file_limit(settings.maxconns) {
@@ -123,28 +202,22 @@ fn main() -> ExitCode {
             settings.maxconns
         );
     }
-    if let Err(e) = signals::report_crashes() {
-        return fail(EX_OSERR, e);
-    }
-    // Before any thread exists, so that every thread inherits the mask.
-    let signals = match signals::block_termination() {
-        Ok(s) => s,
-        Err(e) => return fail(EX_OSERR, e),
-    };
-    if let Err(e) = slabd::storage::validate(&store_config(&settings)) {
-        return fail(EX_USAGE, e);
-    }
-    let listeners = match server::bind(&settings) {
-        Ok(l) => l,
-        Err(e) => return fail(EX_OSERR, e),
-    };
+    or_exit(EX_OSERR, signals::report_crashes())?;
+    let signals = or_exit(EX_OSERR, signals::block_termination())?;
+    or_exit(EX_USAGE, slabd::storage::validate(&store_config(settings)))?;
+    Ok(signals)
+}
+
+/// Binds the TCP, unix and UDP listeners, reports them, and writes memcached's
+/// `MEMCACHED_PORT_FILENAME` file if asked.
+fn open_listeners(
+    settings: &Settings,
+) -> Result<(Vec<server::Listener>, Vec<std::net::UdpSocket>), Failure> {
+    let listeners = or_exit(EX_OSERR, server::bind(settings))?;
     for l in &listeners {
         eprintln!("listening on {}", l.describe());
     }
-    let udp = match server::udp::bind(&settings) {
-        Ok(u) => u,
-        Err(e) => return fail(EX_OSERR, e),
-    };
+    let udp = or_exit(EX_OSERR, server::udp::bind(settings))?;
     for u in &udp {
         if let Ok(addr) = u.local_addr() {
             eprintln!("listening on udp {addr}");
@@ -163,39 +236,25 @@ fn main() -> ExitCode {
             }
         }
     }
-    let unix_paths: Vec<_> = listeners
-        .iter()
-        .filter_map(|l| l.unix_path().cloned())
-        .collect();
+    Ok((listeners, udp))
+}
+
+/// `-d` (fork, pid file) and `-u` (drop privileges, handing over the unix socket files).
+fn detach(settings: &Settings, unix_paths: &[std::path::PathBuf]) -> Result<(), Failure> {
     if settings.daemonize {
-        if let Err(e) = daemon::daemonize(settings.logfile.as_deref()) {
-            return fail(EX_OSERR, e);
-        }
+        or_exit(EX_OSERR, daemon::daemonize(settings.logfile.as_deref()))?;
         if let Some(path) = &settings.pid_file {
-            if let Err(e) = daemon::write_pid_file(path) {
-                return fail(EX_OSERR, e);
-            }
+            or_exit(EX_OSERR, daemon::write_pid_file(path))?;
         }
     }
     if let Some(user) = &settings.user {
-        if let Err(e) = daemon::drop_privileges(user, &unix_paths) {
-            return fail(EX_OSERR, e);
-        }
+        or_exit(EX_OSERR, daemon::drop_privileges(user, unix_paths))?;
     }
-    // After the fork: the store may start threads of its own.
-    let store = match Store::new(store_config(&settings), Arc::new(Clock::system())) {
-        Ok(s) => s,
-        Err(e) => return fail(EX_USAGE, e),
-    };
-    let pid_file = settings.pid_file.clone().filter(|_| settings.daemonize);
-    let verbose = settings.verbose >= 1;
-    let ctx = Arc::new(Context::new(store, settings));
-    if let Err(e) = startup::configure(&ctx.users, &ctx.settings, &ctx.directives) {
-        return fail(EX_USAGE, e);
-    }
-    if let Err(e) = start_tls(&ctx) {
-        return fail(EX_USAGE, e);
-    }
+    Ok(())
+}
+
+/// The start-up warnings for non-loopback listeners without authentication or TLS.
+fn warn_exposure(ctx: &Context, listeners: &[server::Listener]) {
     let addrs: Vec<(String, bool)> = listeners
         .iter()
         .filter(|l| l.unix_path().is_none())
@@ -208,74 +267,28 @@ fn main() -> ExitCode {
     for warning in startup::exposure_warnings(&ctx.users, &addrs) {
         eprintln!("{warning}");
     }
-    // Loading runs beside the server: until it is done clients get -LOADING (RESP) or
-    // SERVER_ERROR loading (memcached), set before the listeners accept anything.
-    if !ctx.persist.has_files(&ctx) {
+}
+
+/// Loading runs beside the server: until it is done clients get -LOADING (RESP) or
+/// SERVER_ERROR loading (memcached), set before the listeners accept anything.
+fn start_loading(ctx: &Arc<Context>) -> Result<(), Failure> {
+    if !ctx.persist.has_files(ctx) {
         // Nothing to load (an AOF layout, if asked for, is created here).
-        if let Err(e) = ctx.persist.load_at_start(&ctx) {
-            return fail(1, e);
-        }
-    } else {
-        ctx.persist.set_loading(true);
-        let ctx = ctx.clone();
-        let loader = std::thread::Builder::new()
-            .name("slabd-load".into())
-            .spawn(move || {
-                if let Err(e) = ctx.persist.load_at_start(&ctx) {
-                    // The last line, as Redis's: standard error stays locked through the
-                    // exit, so the main thread's "ready" cannot come after it.
-                    let mut err = std::io::stderr().lock();
-                    let _ = writeln!(err, "slabd: {e}");
-                    std::process::exit(1);
-                }
-                ctx.persist.set_loading(false);
-            });
-        if let Err(e) = loader {
-            return fail(EX_OSERR, e);
-        }
+        return or_exit(1, ctx.persist.load_at_start(ctx));
     }
-    if let Err(e) = slabd::persist::start(ctx.clone()) {
-        return fail(EX_OSERR, e);
-    }
-    let server = match Server::start(ctx.clone(), listeners) {
-        Ok(s) => s,
-        Err(e) => return fail(EX_OSERR, e),
-    };
-    match server::metrics::start(&ctx) {
-        Ok(Some(addr)) => eprintln!("listening on metrics {addr}"),
-        Ok(None) => {}
-        Err(e) => return fail(EX_OSERR, e),
-    }
-    // The exit save runs before the stop, with no command running (as Redis's, which
-    // serves nothing meanwhile); a failed one keeps the server up.
-    let prepare = {
-        let ctx = ctx.clone();
-        Box::new(move || {
-            ctx.gates
-                .exclusive(|_| slabd::persist::save_on_signal(&ctx))
-        })
-    };
-    if let Err(e) = signals::wait_for_termination(
-        signals,
-        server.lifecycle(),
-        ctx.gates.clone(),
-        verbose,
-        prepare,
-    ) {
-        return fail(EX_OSERR, e);
-    }
-    if let Err(e) = server::udp::start(&ctx, udp, &server.lifecycle()) {
-        return fail(EX_OSERR, e);
-    }
-    eprintln!("ready");
-    let result = server.run();
-    slabd::persist::save_on_exit(&ctx);
-    eprintln!("slabd is now ready to exit, bye bye...");
-    for path in unix_paths.iter().chain(pid_file.iter()) {
-        let _ = std::fs::remove_file(path);
-    }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(EX_OSERR, e),
-    }
+    ctx.persist.set_loading(true);
+    let ctx = ctx.clone();
+    let loader = std::thread::Builder::new()
+        .name("slabd-load".into())
+        .spawn(move || {
+            if let Err(e) = ctx.persist.load_at_start(&ctx) {
+                // The last line, as Redis's: standard error stays locked through the
+                // exit, so the main thread's "ready" cannot come after it.
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "slabd: {e}");
+                std::process::exit(1);
+            }
+            ctx.persist.set_loading(false);
+        });
+    or_exit(EX_OSERR, loader).map(|_| ())
 }
