@@ -319,6 +319,15 @@ fn config_set_shows_maxmemory_as_set_and_rolls_back() {
         &["CONFIG", "GET", "maxmemory"],
         "*2\r\n$9\r\nmaxmemory\r\n$8\r\n67108864\r\n",
     );
+    // The lower limit is applied last, so a failed CONFIG SET evicts nothing: 12 values of
+    // 900 KB would not fit the 9 pages of 10000001 bytes.
+    let value = "v".repeat(900_000);
+    for i in 0..12 {
+        r.check(&["SET", &format!("big{i}"), &value], "+OK\r\n");
+    }
+    let reply = r.cmd(&["CONFIG", "SET", "maxmemory", "10000001", "port", &port]);
+    assert!(reply.starts_with("-ERR CONFIG SET failed"), "{reply}");
+    r.check(&["DBSIZE"], ":12\r\n");
 }
 
 /// introspection.tcl's "CONFIG sanity" sets every parameter to the value CONFIG GET gave:

@@ -310,6 +310,9 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
             Err(why) => return set_failed(call, &String::from_utf8_lossy(args.get(i)), &why),
         }
     }
+    // A lower memory limit evicts at once (Redis evicts at the next command), which no
+    // rollback could undo: it is applied after every change that may still fail.
+    changes.sort_by_key(|c| matches!(c, Change::MaxMemory(_)));
     let mut undo = Vec::with_capacity(changes.len());
     for change in changes {
         match apply(call, change) {
