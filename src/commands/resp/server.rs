@@ -431,10 +431,13 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 write!(
                     s,
                     "latest_fork_usec:{pause_us}\r\ntotal_forks:{saves}\r\n\
-                     migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
+                     migrate_cached_sockets:{}\r\nreply_buffer_shrinks:{}\r\n\
+                     reply_buffer_expands:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
                      worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n\
                      worker_rebalances:{}\r\nworker_exclusive_pinned:{}\r\n",
                     super::migrate::cached_sockets(),
+                    t.reply_buffer_shrinks,
+                    t.reply_buffer_expands,
                     server.workers_active,
                     server.worker_moves,
                     server.worker_trials,
