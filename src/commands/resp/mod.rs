@@ -595,7 +595,7 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, ran: Ran)
             .record(call.worker, index, spec.name, args, ran.nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
-        shared.slowlog.record(call, args, usec);
+        shared.slowlog.record(call, spec.secrets, args, usec);
     }
     if usec >= 1000 {
         shared
