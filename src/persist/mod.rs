@@ -6,6 +6,7 @@
 //! See docs/persistence.md for the files slabd writes and how memcached items map onto them.
 
 pub mod aof;
+pub mod aof_base;
 pub mod aof_log;
 pub mod check;
 pub mod crc64;
