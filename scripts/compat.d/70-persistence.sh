@@ -56,7 +56,7 @@ echo "70-persistence: slabd check-rdb/check-aof accept redis-server's files ($wa
 incr=$(ls "$work/redis/appendonlydir/"*.incr.aof | tail -1)
 printf '*3\r\n$3\r\nSET\r\n$1\r\nk' >>"$incr"
 if "$SLABD" check-aof "$incr" >/dev/null; then fail "check-aof accepted a torn tail"; fi
-"$SLABD" check-aof --fix "$incr" >/dev/null || fail "check-aof --fix failed"
+"$SLABD" check-aof --fix "$incr" <<<y >/dev/null || fail "check-aof --fix failed"
 redis-check-aof "$incr" >"$work/rca.txt" 2>&1 || { cat "$work/rca.txt"; fail "redis-check-aof rejects the fixed file"; }
 echo "70-persistence: torn AOF tail found, fixed, accepted by redis-check-aof"
 

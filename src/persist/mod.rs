@@ -9,6 +9,7 @@ pub mod aof;
 pub mod aof_base;
 pub mod aof_log;
 pub mod check;
+pub mod check_aof;
 pub mod crc64;
 pub mod defects;
 pub mod dump;
