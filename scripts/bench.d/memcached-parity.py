@@ -30,7 +30,8 @@ import placement  # noqa: E402  (same directory: the worker-CPU and INFO readers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLABD = os.environ.get("SLABD", os.path.join(ROOT, "target/release/slabd"))
-LOAD = os.path.join(ROOT, "target/release/slabd-load")
+# SLABD_LOAD: another load generator build (an A/B of the client itself).
+LOAD = os.environ.get("SLABD_LOAD", os.path.join(ROOT, "target/release/slabd-load"))
 TICK = os.sysconf("SC_CLK_TCK")
 
 

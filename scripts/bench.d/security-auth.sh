@@ -11,7 +11,8 @@ SLABD="${SLABD:-$(dirname "$0")/../../target/release/slabd}"
 ROUNDS="${ROUNDS:-3}"
 N="${N:-2000000}"
 PIPELINE="${PIPELINE:-16}"
-P=26501
+# PORT: the RESP port (each helper benchmarks on a port range of its own).
+P="${PORT:-26501}"
 $SLABD -p -1 -l 127.0.0.1 --resp-port $P -t 2 -m 256 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null' EXIT

@@ -8,8 +8,9 @@
 set -u
 SLABD="${SLABD:-$(dirname "$0")/../../target/release/slabd}"
 SECS="${SECS:-10}"
-PORT_S=26520
-PORT_M=26521
+# PORT: slabd's port, memcached's the next one.
+PORT_S="${PORT:-26520}"
+PORT_M=$((PORT_S + 1))
 $SLABD -p $PORT_S -l 127.0.0.1 -t 2 -m 256 -c 4096 2>/dev/null &
 s=$!
 memcached -p $PORT_M -l 127.0.0.1 -t 2 -m 256 -c 4096 -U 0 $([ "$(id -u)" = 0 ] && echo -u nobody) 2>/dev/null &

@@ -31,7 +31,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$certs/key.pem" -out "$certs/
 root=$([ "$(id -u)" = 0 ] && echo "-u nobody")
 chmod 644 "$certs/key.pem"; chmod 755 "$certs"
 # Ports: slabd memcached TLS / plain, slabd RESP TLS / plain, memcached TLS, redis TLS.
-S_MT=26561 S_MP=26562 S_RT=26563 S_RP=26564 M_T=26565 R_T=26566
+# PORT: the first of the eight (each helper benchmarks on a port range of its own).
+B="${PORT:-26561}"
+S_MT=$B S_MP=$((B + 1)) S_RT=$((B + 2)) S_RP=$((B + 3)) M_T=$((B + 4)) R_T=$((B + 5))
 "${srv[@]}" "$SLABD" -p $S_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
   --resp-port $S_RP --tls-port $S_RT --tls-cert-file $certs/cert.pem --tls-key-file $certs/key.pem \
   --tls-auth-clients no $SLABD_ARGS 2>/dev/null &
@@ -46,7 +48,7 @@ m=$!
   --daemonize no >/dev/null 2>&1 &
 r=$!
 pids="$s $sp $m $r"
-O_MT=26567 O_RT=26568
+O_MT=$((B + 6)) O_RT=$((B + 7))
 if [ -n "$OTHER" ]; then
   "${srv[@]}" "$OTHER" -p $O_MT -l 127.0.0.1 -t 2 -m 256 -Z -o ssl_chain_cert=$certs/cert.pem,ssl_key=$certs/key.pem \
     --tls-port $O_RT --tls-cert-file $certs/cert.pem --tls-key-file $certs/key.pem \

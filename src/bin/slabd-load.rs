@@ -20,6 +20,8 @@ mod histogram;
 mod keyspace;
 #[path = "slabd-load/link.rs"]
 mod link;
+#[path = "slabd-load/output.rs"]
+mod output;
 #[path = "slabd-load/wire.rs"]
 mod wire;
 

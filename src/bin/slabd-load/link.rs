@@ -167,6 +167,25 @@ impl Write for Link {
         Ok(n)
     }
 
+    /// Plain: one `writev`. TLS: the pieces share records, as `write` of their
+    /// concatenation would.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        if let Link::Plain(s) = self {
+            return s.write_vectored(bufs);
+        }
+        self.send_records()?;
+        let Link::Tls(b) = self else { unreachable!() };
+        if b.0.wants_write() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = b.0.writer().write_vectored(bufs)?;
+        self.send_records()?;
+        if n == 0 && bufs.iter().any(|b| !b.is_empty()) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }

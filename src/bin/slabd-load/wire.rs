@@ -41,12 +41,20 @@ pub fn encode_get(proto: Protocol, ks: &Keyspace, keys: &[u32], out: &mut Vec<u8
 
 /// Appends a set of `key` to a value of `value.len()` bytes.
 pub fn encode_set(proto: Protocol, ks: &Keyspace, key: u32, value: &[u8], out: &mut Vec<u8>) {
+    encode_set_head(proto, ks, key, value.len(), out);
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends what precedes the value in a set of `key` to `len` bytes (the value and its
+/// `\r\n` follow).
+pub fn encode_set_head(proto: Protocol, ks: &Keyspace, key: u32, len: usize, out: &mut Vec<u8>) {
     match proto {
         Protocol::Memcache => {
             out.extend_from_slice(b"set ");
             ks.write_key(key, out);
             out.extend_from_slice(b" 0 0 ");
-            write_decimal(value.len(), out);
+            write_decimal(len, out);
             out.extend_from_slice(b"\r\n");
         }
         Protocol::Resp => {
@@ -55,11 +63,9 @@ pub fn encode_set(proto: Protocol, ks: &Keyspace, key: u32, value: &[u8], out: &
             write_len(b'$', ks.key_size, out);
             ks.write_key(key, out);
             out.extend_from_slice(b"\r\n");
-            write_len(b'$', value.len(), out);
+            write_len(b'$', len, out);
         }
     }
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
 }
 
 fn write_array_header(n: usize, out: &mut Vec<u8>) {
