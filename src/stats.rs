@@ -65,6 +65,9 @@ counters!(
     resp_errors,
     /// Redis keyspace_hits / keyspace_misses are get_hits / get_misses.
     expired_keys,
+    /// Reply buffers shrunk / grown by the 100 ms pass (INFO stats `reply_buffer_shrinks`,
+    /// `reply_buffer_expands`; `server::connection::reply_buffer`).
+    reply_buffer_shrinks, reply_buffer_expands,
 };
     /// The same hits per slab class of the item (memcached's `stats slabs` columns),
     /// counted by the memcached protocols.

@@ -790,8 +790,9 @@ fn wait_log(d: &Daemon, text: &str) {
 /// started is still writing the first base, the AOF does not hold the data set, so
 /// SHUTDOWN and SIGTERM refuse to stop ("Writing initial AOF, can't exit.") and the server
 /// keeps serving; once the rewrite is done a stop keeps every key; SHUTDOWN FORCE stops
-/// anyway ("Writing initial AOF. Exit anyway."). The old code stopped at once and the
-/// restart found an AOF without the keys written before the CONFIG SET.
+/// anyway ("Writing initial AOF. Exit anyway.") and removes the rewrite's temp file. The
+/// old code stopped at once and the restart found an AOF without the keys written before
+/// the CONFIG SET; session 12's left the temp file behind after a forced stop.
 #[test]
 fn shutdown_waits_for_the_initial_aof_unless_forced() {
     let dir = temp_dir("initial-aof");
@@ -850,6 +851,92 @@ fn shutdown_waits_for_the_initial_aof_unless_forced() {
     );
     r.send(b"*3\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n$5\r\nFORCE\r\n");
     wait_log(&d, "Writing initial AOF. Exit anyway.");
+    wait_log(&d, "There is a child rewriting the AOF. Killing it!");
     assert!(d.wait().success());
+    // As Redis's `killAppendOnlyChild`: the stopped rewrite's temp file is removed (the
+    // old code exited with `temp-rewriteaof-bg-<pid>.aof` half written in the AOF dir).
+    for d in [dir.clone(), dir.join("appendonlydir")] {
+        let temps: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("temp-"))
+            .collect();
+        assert!(temps.is_empty(), "{temps:?} left in {}", d.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `aof-use-rdb-preamble no`: the rewrite writes its base as commands, as Redis 7.0's
+/// `rewriteAppendOnlyFileRio` (`appendonly.aof.<n>.base.aof`: a `#TS:` annotation with
+/// `aof-timestamp-enabled`, SELECT, SET, RPUSH, HMSET, SADD, ZADD, PEXPIREAT; a memcached
+/// item's flags in their annotation), and a restart loads it. The old code always wrote an
+/// RDB base (`.base.rdb`).
+#[test]
+fn rewrite_without_rdb_preamble_writes_commands() {
+    let dir = temp_dir("no-preamble");
+    let opts = [
+        "--aof-use-rdb-preamble",
+        "no",
+        "--aof-timestamp-enabled",
+        "yes",
+    ];
+    let d = start(&dir, &opts);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["SET", "t", "x", "PXAT", "99999999999999"]),
+        "+OK\r\n"
+    );
+    assert_eq!(cmd(&mut r, &["RPUSH", "l", "a", "b"]), ":2\r\n");
+    assert_eq!(cmd(&mut r, &["HSET", "h", "f", "1"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SADD", "s", "m"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["ZADD", "z", "1.5", "a"]), ":1\r\n");
+    assert_eq!(cmd(&mut r, &["SELECT", "2"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "d2", "y"]), "+OK\r\n");
+    let mut mc = d.connect();
+    mc.roundtrip(b"set mc 77 0 2\r\nab\r\n", b"STORED\r\n");
+    assert_eq!(
+        cmd(&mut r, &["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    wait_rewritten(&mut r);
+    let aof_dir = dir.join("appendonlydir");
+    let m = std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(
+        m,
+        "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let base = String::from_utf8(std::fs::read(aof_dir.join("appendonly.aof.2.base.aof")).unwrap())
+        .unwrap();
+    assert!(base.starts_with("#TS:"), "{base:?}");
+    for rec in [
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n",
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+        "*3\r\n$3\r\nSET\r\n$1\r\nt\r\n$1\r\nx\r\n*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nt\r\n$14\r\n99999999999999\r\n",
+        "*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\na\r\n$1\r\nb\r\n",
+        "*4\r\n$5\r\nHMSET\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\n1\r\n",
+        "*3\r\n$4\r\nSADD\r\n$1\r\ns\r\n$1\r\nm\r\n",
+        "*4\r\n$4\r\nZADD\r\n$1\r\nz\r\n$3\r\n1.5\r\n$1\r\na\r\n",
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$2\r\nd2\r\n$1\r\ny\r\n",
+        "#slabd-mc-flags:77\r\n*3\r\n$3\r\nSET\r\n$2\r\nmc\r\n$2\r\nab\r\n",
+    ] {
+        assert!(base.contains(rec), "{rec:?} not in {base:?}");
+    }
+    assert!(!base.contains("REDIS"), "{base:?}");
+    drop(r);
+    drop(mc);
+    assert!(d.terminate().success());
+    let d = start(&dir, &opts);
+    let mut r = d.connect_resp();
+    assert_eq!(get(&mut r, "k").as_deref(), Some("v"));
+    assert_eq!(cmd(&mut r, &["PEXPIRETIME", "t"]), ":99999999999999\r\n");
+    assert_eq!(cmd(&mut r, &["LLEN", "l"]), ":2\r\n");
+    assert_eq!(cmd(&mut r, &["ZSCORE", "z", "a"]), "$3\r\n");
+    assert_eq!(r.read_line(), b"1.5\r\n");
+    assert_eq!(cmd(&mut r, &["SELECT", "2"]), "+OK\r\n");
+    assert_eq!(get(&mut r, "d2").as_deref(), Some("y"));
+    let mut mc = d.connect();
+    mc.roundtrip(b"get mc\r\n", b"VALUE mc 77 2\r\nab\r\nEND\r\n");
+    drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,5 @@
-//! `CLIENT LIST` / `CLIENT INFO` memory fields (`qbuf`, `qbuf-free`, `argv-mem`, `obl`,
-//! `oll`, `omem`, `tot-mem`, and the MULTI queue's `multi`, `multi-mem`) as redis-server
+//! `CLIENT LIST` / `CLIENT INFO` memory fields (`qbuf`, `qbuf-free`, `argv-mem`, `rbs`,
+//! `rbp`, `obl`, `oll`, `omem`, `tot-mem`, and the MULTI queue's `multi`, `multi-mem`) as redis-server
 //! 7.0.15 computes them in networking.c and multi.c: the
 //! same scenario runs against slabd and, when installed (scripts/install-deps.sh), against
 //! redis-server, and both must show the same behaviour — the fields grow while a client's
@@ -128,6 +128,120 @@ fn fields_follow_the_buffers(server: &str, connect: &dyn Fn() -> Conn) {
     assert_eq!(r.cmd(&["STRLEN", "part"]), ":100000\r\n");
 }
 
+/// The INFO stats field `key`.
+fn info_stat(r: &mut Conn, key: &str) -> u64 {
+    let info = r.cmd(&["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {info}"))
+}
+
+/// Redis 7.0's reply buffer (`rbs=`, `rbp=`): an idle client's shrinks to 1 KiB once its
+/// peak resets, a client whose replies fill it doubles it every 100 ms cron up to 16 KiB
+/// (jemalloc's size classes), `DEBUG REPLYBUFFER` sets the peak reset time and turns the
+/// resizing off, and INFO counts the resizes (unit/replybufsize's scenario, closer).
+fn reply_buffer_follows_its_peak(server: &str, connect: &dyn Fn() -> Conn) {
+    let mut r = connect();
+    let shrinks = info_stat(&mut r, "reply_buffer_shrinks");
+    let expands = info_stat(&mut r, "reply_buffer_expands");
+    r.check(
+        &["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"],
+        "+OK\r\n",
+    );
+    let mut tc = connect();
+    tc.check(&["CLIENT", "SETNAME", "tc"], "+OK\r\n");
+    let idle = wait_for(&mut r, "tc", "an idle client's buffer shrinking", |f| {
+        num(f, "rbs") == 1024
+    });
+    assert!(num(&idle, "rbp") < 1024, "{server}: {idle:?}");
+
+    r.check(&["SET", "bigval", &"x".repeat(32768)], "+OK\r\n");
+    r.check(
+        &["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "never"],
+        "+OK\r\n",
+    );
+    let mut seen = vec![1024];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert_eq!(tc.cmd(&["GET", "bigval"]).len(), 8 + 32768 + 2, "{server}");
+        let f = client(&mut r, "tc");
+        let rbs = num(&f, "rbs");
+        if seen.last() != Some(&rbs) {
+            seen.push(rbs);
+        }
+        if rbs == 16384 {
+            // Never reset: the next GET fills the whole buffer, and the peak stays there.
+            tc.cmd(&["GET", "bigval"]);
+            let f = client(&mut r, "tc");
+            assert_eq!(num(&f, "rbp"), 16384, "{server}: {f:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{server}: never grew to 16 KiB: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Doubling, one step per cron that follows a GET (a poll may miss one).
+    assert!(
+        seen.windows(2).all(|w| w[1] > w[0])
+            && seen
+                .iter()
+                .all(|s| [1024, 2048, 4096, 8192, 16384].contains(s)),
+        "{server}: {seen:?}"
+    );
+
+    // The peak resets again: the idle buffer shrinks back (RESIZING 0/1 accepted; that
+    // nothing moves while it is off is a unit test of the model: here it would take time).
+    r.check(&["DEBUG", "REPLYBUFFER", "RESIZING", "0"], "+OK\r\n");
+    r.check(&["DEBUG", "REPLYBUFFER", "RESIZING", "1"], "+OK\r\n");
+    r.check(
+        &["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"],
+        "+OK\r\n",
+    );
+    wait_for(&mut r, "tc", "the buffer shrinking again", |f| {
+        num(f, "rbs") == 1024
+    });
+    assert!(
+        info_stat(&mut r, "reply_buffer_shrinks") >= shrinks + 2,
+        "{server}"
+    );
+    assert!(
+        info_stat(&mut r, "reply_buffer_expands") >= expands + 4,
+        "{server}"
+    );
+    r.check(
+        &["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset"],
+        "+OK\r\n",
+    );
+
+    r.check(
+        &["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "soon"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+    r.check(
+        &["DEBUG", "replyBuffer", "size", "1"],
+        "-ERR unknown subcommand or wrong number of arguments for 'replyBuffer'. Try DEBUG HELP.\r\n",
+    );
+}
+
+#[test]
+fn reply_buffer_size_and_peak_follow_redis_model() {
+    let d = daemon(&["-t", "2"]);
+    let addr = d.resp_addr.unwrap();
+    reply_buffer_follows_its_peak("slabd", &|| Conn::new(TcpStream::connect(addr).unwrap()));
+
+    let Some(redis) = Redis::start() else {
+        eprintln!("redis-server not installed: slabd checked alone");
+        return;
+    };
+    let port = redis.port;
+    reply_buffer_follows_its_peak("redis-server", &|| {
+        Conn::new(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    });
+}
+
 /// `flags`, `multi` and `multi-mem` of the client named `name`.
 fn multi_of(r: &mut Conn, name: &str) -> (String, String, String) {
     let f = client(r, name);
@@ -243,6 +357,7 @@ impl Redis {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(["--enable-debug-command", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -953,3 +953,41 @@ fn config_directives() {
         "*2\r\n$10\r\nmasterauth\r\n$4\r\npass\r\n",
     );
 }
+
+/// OBJECT ENCODING of strings edited in place: Redis 7.0.15 leaves them `raw` whatever
+/// their bytes until they are written anew (replies recorded from redis-server 7.0.15).
+#[test]
+fn in_place_string_edits_leave_raw_encoding() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    let enc = |c: &mut common::Conn, k: &str| c.cmd(&["OBJECT", "ENCODING", k]);
+    c.check(&["SET", "n", "1234"], "+OK\r\n");
+    c.check(&["SETRANGE", "n", "0", ""], ":4\r\n");
+    assert_eq!(enc(&mut c, "n"), "$3\r\nint\r\n", "nothing set: unchanged");
+    c.check(&["SETRANGE", "n", "0", "2"], ":4\r\n");
+    assert_eq!(enc(&mut c, "n"), "$3\r\nraw\r\n");
+    c.check(&["GET", "n"], "$4\r\n2234\r\n");
+    c.check(&["SETRANGE", "fresh", "0", "12"], ":2\r\n");
+    assert_eq!(enc(&mut c, "fresh"), "$3\r\nraw\r\n");
+    // APPEND to a new key encodes as SET does; to an existing one (even "") makes it raw.
+    c.check(&["APPEND", "a", "12"], ":2\r\n");
+    assert_eq!(enc(&mut c, "a"), "$3\r\nint\r\n");
+    c.check(&["SET", "e", "abc"], "+OK\r\n");
+    c.check(&["APPEND", "e", ""], ":3\r\n");
+    assert_eq!(enc(&mut c, "e"), "$3\r\nraw\r\n");
+    c.check(&["SET", "b", "12"], "+OK\r\n");
+    c.check(&["SETBIT", "b", "1", "1"], ":0\r\n");
+    assert_eq!(enc(&mut c, "b"), "$3\r\nraw\r\n");
+    c.check(&["PFADD", "h", "x"], ":1\r\n");
+    assert_eq!(enc(&mut c, "h"), "$3\r\nraw\r\n");
+    // A write anew, and arithmetic, encode by the bytes again; RENAME keeps the value's.
+    c.check(&["INCR", "n"], ":2235\r\n");
+    assert_eq!(enc(&mut c, "n"), "$3\r\nint\r\n");
+    c.check(&["RENAME", "e", "e2"], "+OK\r\n");
+    assert_eq!(enc(&mut c, "e2"), "$3\r\nraw\r\n");
+    c.check(&["SET", "e2", "abc"], "+OK\r\n");
+    assert_eq!(enc(&mut c, "e2"), "$6\r\nembstr\r\n");
+    // Still a string to the memcached protocol.
+    let mut m = d.connect();
+    m.roundtrip(b"get b\r\n", b"VALUE b 0 2\r\nq2\r\nEND\r\n");
+}

@@ -175,3 +175,187 @@ fn debug_segfault_and_sigabrt_die_with_a_crash_report() {
         "{log}"
     );
 }
+
+/// introspection-2.tcl's COMMAND GETKEYSANDFLAGS: each key with Redis's key-spec flags
+/// (RESP2 an array of statuses, RESP3 a set), as redis-server 7.0.15 replies.
+#[test]
+fn command_getkeysandflags_reports_key_spec_flags() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(
+        &[
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "LMOVE",
+            "k1",
+            "k2",
+            "left",
+            "right",
+        ],
+        "*2\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n\
+         *2\r\n$2\r\nk2\r\n*2\r\n+RW\r\n+insert\r\n",
+    );
+    r.check(
+        &["COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store", "k2"],
+        "*2\r\n*2\r\n$2\r\nk1\r\n*2\r\n+RO\r\n+access\r\n*2\r\n$2\r\nk2\r\n*2\r\n+OW\r\n+update\r\n",
+    );
+    r.check(
+        &["COMMAND", "GETKEYSANDFLAGS", "object", "encoding", "k"],
+        "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n+RO\r\n",
+    );
+    r.check(
+        &["COMMAND", "GETKEYSANDFLAGS", "get"],
+        "-ERR wrong number of arguments for 'command|getkeysandflags' command\r\n",
+    );
+    assert!(r.cmd(&["HELLO", "3"]).starts_with("%7\r\n"));
+    r.check(
+        &["COMMAND", "GETKEYSANDFLAGS", "set", "k", "v"],
+        "*1\r\n*2\r\n$1\r\nk\r\n~2\r\n+OW\r\n+update\r\n",
+    );
+}
+
+/// COMMAND INFO of a container (OBJECT, MEMORY, ...): no key positions of its own, as
+/// Redis 7.0.15 (`*10 $6 object :-2 *0 :0 :0 :0 *1 +@slow ...`).
+#[test]
+fn command_info_of_a_container_has_no_key_positions() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    let info = r.cmd(&["COMMAND", "INFO", "object"]);
+    assert!(
+        info.starts_with(
+            "*1\r\n*10\r\n$6\r\nobject\r\n:-2\r\n*0\r\n:0\r\n:0\r\n:0\r\n*1\r\n+@slow\r\n"
+        ),
+        "{info}"
+    );
+}
+
+/// introspection.tcl's "CONFIG GET multiple args": the replication and sampling settings
+/// Redis lists, with redis-server 7.0.15's values.
+#[test]
+fn config_get_lists_replicaof_and_maxmemory_settings() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(
+        &["CONFIG", "GET", "replicaof"],
+        "*2\r\n$9\r\nreplicaof\r\n$0\r\n\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "slaveof"],
+        "*2\r\n$7\r\nslaveof\r\n$0\r\n\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "maxmemory-samples"],
+        "*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "repl-backlog-size"],
+        "*2\r\n$17\r\nrepl-backlog-size\r\n$7\r\n1048576\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "maxmemory-eviction-tenacity"],
+        "*2\r\n$27\r\nmaxmemory-eviction-tenacity\r\n$2\r\n10\r\n",
+    );
+    let all = r.cmd(&["CONFIG", "GET", "maxmemory", "maxmemory*", "bind", "*of"]);
+    for name in [
+        "maxmemory",
+        "maxmemory-samples",
+        "maxmemory-clients",
+        "bind",
+        "slaveof",
+    ] {
+        assert!(all.contains(&format!("\r\n{name}\r\n")), "{name} in {all}");
+    }
+    r.check(
+        &["CONFIG", "SET", "replicaof", "127.0.0.1 6379"],
+        "-ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set immutable config\r\n",
+    );
+}
+
+/// introspection.tcl's "CONFIG SET with multiple args" and the rollback tests: CONFIG GET
+/// maxmemory shows the bytes CONFIG SET gave (the store keeps whole pages below them), and
+/// a CONFIG SET whose later parameter fails to apply puts the earlier ones back.
+#[test]
+fn config_set_shows_maxmemory_as_set_and_rolls_back() {
+    let d = daemon(&["-m", "64"]);
+    let mut r = d.connect_resp();
+    r.check(
+        &[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "10000001",
+            "repl-backlog-size",
+            "10000002",
+        ],
+        "+OK\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "maxmemory"],
+        "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10000001\r\n",
+    );
+    r.check(
+        &["CONFIG", "GET", "repl-backlog-size"],
+        "*2\r\n$17\r\nrepl-backlog-size\r\n$8\r\n10000002\r\n",
+    );
+    // A value that fails its check changes nothing (Redis names the first bad one).
+    r.check(
+        &["CONFIG", "SET", "maxmemory", "20000000", "maxmemory-clients", "200%"],
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100\r\n",
+    );
+    // A port already in use fails to apply after maxmemory was applied: rolled back.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let reply = r.cmd(&["CONFIG", "SET", "maxmemory", "20000000", "port", &port]);
+    assert!(
+        reply.starts_with("-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port"),
+        "{reply}"
+    );
+    r.check(
+        &["CONFIG", "GET", "maxmemory"],
+        "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10000001\r\n",
+    );
+    r.check(&["CONFIG", "SET", "maxmemory", "64mb"], "+OK\r\n");
+    r.check(
+        &["CONFIG", "GET", "maxmemory"],
+        "*2\r\n$9\r\nmaxmemory\r\n$8\r\n67108864\r\n",
+    );
+    // The lower limit is applied last, so a failed CONFIG SET evicts nothing: 12 values of
+    // 900 KB would not fit the 9 pages of 10000001 bytes.
+    let value = "v".repeat(900_000);
+    for i in 0..12 {
+        r.check(&["SET", &format!("big{i}"), &value], "+OK\r\n");
+    }
+    let reply = r.cmd(&["CONFIG", "SET", "maxmemory", "10000001", "port", &port]);
+    assert!(reply.starts_with("-ERR CONFIG SET failed"), "{reply}");
+    r.check(&["DBSIZE"], ":12\r\n");
+}
+
+/// introspection.tcl's "CONFIG sanity" sets every parameter to the value CONFIG GET gave:
+/// those slabd fixes at start (Redis changes them at run time) accept their own value and
+/// refuse any other; Redis's immutable ones refuse both.
+#[test]
+fn config_set_accepts_the_current_value_of_a_fixed_parameter() {
+    let d = daemon(&[]);
+    let mut r = d.connect_resp();
+    r.check(&["CONFIG", "SET", "timeout", "0"], "+OK\r\n");
+    r.check(
+        &[
+            "CONFIG",
+            "SET",
+            "bind",
+            "127.0.0.1",
+            "proto-max-bulk-len",
+            "536870912",
+        ],
+        "+OK\r\n",
+    );
+    r.check(&["CONFIG", "SET", "metrics-port", "0"], "+OK\r\n");
+    r.check(
+        &["CONFIG", "SET", "timeout", "5"],
+        "-ERR CONFIG SET failed (possibly related to argument 'timeout') - can't set immutable config\r\n",
+    );
+    r.check(
+        &["CONFIG", "SET", "daemonize", "no"],
+        "-ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config\r\n",
+    );
+}

@@ -442,6 +442,7 @@ fn rewrite_keep_write_delete() {
             value: b"abc".to_vec(),
             flags: 3,
             expiry: Some(exp),
+            raw: false,
             result: 1,
         }
     });
@@ -455,11 +456,21 @@ fn rewrite_keep_write_delete() {
             value: v,
             flags: old.flags(),
             expiry: None,
+            raw: true,
             result: 2,
         }
     });
     assert_eq!(r, Ok(2));
     assert_eq!(fetch(&s, b"k").unwrap(), b"abcdef");
+    // A string marked raw (APPEND, SETRANGE) is still a string to the memcached protocol.
+    let strings_only = ReadOptions {
+        strings_only: true,
+        ..ReadOptions::default()
+    };
+    assert_eq!(
+        s.get(0, b"k", &strings_only, |i| i.value_len()),
+        Lookup::Hit(6)
+    );
     assert_eq!(
         s.get(0, b"k", &ReadOptions::default(), |i| i.expiry()),
         Lookup::Hit(exp)
@@ -473,6 +484,7 @@ fn rewrite_keep_write_delete() {
             value: vec![7u8; len],
             flags: 0,
             expiry: None,
+            raw: false,
             result: (),
         })
     };

@@ -97,6 +97,47 @@ fn freed_pages_go_to_the_global_pool_and_live_items_are_rescued() {
     assert_eq!(s.stats().evictions, before);
 }
 
+#[test]
+fn a_flush_gives_its_pages_back_by_the_next_maintenance_pass() {
+    // A workload that changes sizes after flush_all: one page per class per pass (memcached's
+    // pace) left the flushed class holding its pages for a minute while the new size evicted
+    // its own fresh items. Now the pass after the flush reclaims every flushed item and
+    // gives every page it empties to the pool.
+    let s = store(32);
+    let mut i = 0;
+    while s.stats().total_malloced < 32 << 20 {
+        for _ in 0..1024 {
+            set(&s, format!("small{i}").as_bytes(), 100);
+            i += 1;
+        }
+    }
+    s.flush(None, 0);
+    s.maintain();
+    assert!(
+        s.stats().slab_global_page_pool >= 24,
+        "pages in the pool after the pass: {}",
+        s.stats().slab_global_page_pool
+    );
+    let before = s.stats().evictions;
+    let n = 20_000;
+    for i in 0..n {
+        assert!(matches!(
+            set(&s, format!("big{i}").as_bytes(), 1000),
+            StoreOutcome::Stored { .. }
+        ));
+    }
+    assert_eq!(
+        s.stats().evictions,
+        before,
+        "the new size evicted its own items"
+    );
+    for i in 0..n {
+        let key = format!("big{i}");
+        let got = s.get(0, key.as_bytes(), &Default::default(), |it| it.value_len());
+        assert_eq!(got, slabd::storage::Lookup::Hit(1000), "{key}");
+    }
+}
+
 /// A value whose every byte depends on its key and place, so a chunk copied to the wrong
 /// item or a tail left out shows.
 fn pattern(key: usize, len: usize) -> Vec<u8> {

@@ -13,6 +13,17 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "70-persistence: FAIL: $*" >&2; exit 1; }
+# Waits until the server on port $1 runs or schedules no AOF rewrite.
+wait_aofrw() {
+  for _ in $(seq 200); do
+    info=$(redis-cli -p "$1" info persistence | tr -d '\r')
+    if grep -qx 'aof_rewrite_in_progress:0' <<<"$info" && grep -qx 'aof_rewrite_scheduled:0' <<<"$info"; then
+      return
+    fi
+    sleep 0.1
+  done
+  fail "the AOF rewrite on port $1 did not finish"
+}
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -26,6 +37,10 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
 python3 "$here/persistence_fill.py" fill "$rport"
 redis-cli -p "$rport" save >/dev/null
+# The AOF's base as commands (aof-use-rdb-preamble no): slabd loads it below.
+redis-cli -p "$rport" bgrewriteaof >/dev/null
+wait_aofrw "$rport"
+ls "$work/redis/appendonlydir/"*.base.aof >/dev/null || fail "redis-server wrote no command base"
 want_keys=0
 for db in 0 1 15; do want_keys=$((want_keys + $(redis-cli -p "$rport" -n $db dbsize))); done
 python3 "$here/persistence_fill.py" dump "$rport" >"$work/want.txt"
@@ -41,7 +56,7 @@ echo "70-persistence: slabd check-rdb/check-aof accept redis-server's files ($wa
 incr=$(ls "$work/redis/appendonlydir/"*.incr.aof | tail -1)
 printf '*3\r\n$3\r\nSET\r\n$1\r\nk' >>"$incr"
 if "$SLABD" check-aof "$incr" >/dev/null; then fail "check-aof accepted a torn tail"; fi
-"$SLABD" check-aof --fix "$incr" >/dev/null || fail "check-aof --fix failed"
+"$SLABD" check-aof --fix "$incr" <<<y >/dev/null || fail "check-aof --fix failed"
 redis-check-aof "$incr" >"$work/rca.txt" 2>&1 || { cat "$work/rca.txt"; fail "redis-check-aof rejects the fixed file"; }
 echo "70-persistence: torn AOF tail found, fixed, accepted by redis-check-aof"
 
@@ -56,7 +71,12 @@ start_slabd() {
   for _ in $(seq 100); do
     if grep -qx ready "$work/slabd.log"; then
       sport=$(sed -n 's/^listening on resp .*:\([0-9]*\)$/\1/p' "$work/slabd.log")
-      return
+      # Loading runs beside the server: wait until it is done.
+      for _ in $(seq 200); do
+        redis-cli -p "$sport" info persistence | tr -d '\r' | grep -qx 'loading:0' && return
+        sleep 0.1
+      done
+      fail "slabd is still loading"
     fi
     sleep 0.1
   done
@@ -70,6 +90,17 @@ loaded_types=$(awk '$1 ~ /^[0-9]+$/ {print $3}' "$work/got.txt" | sort -u | past
 [ "$loaded_types" = "$all_types" ] || fail "slabd loaded types '$loaded_types', want '$all_types'"
 diff "$work/want.txt" "$work/got.txt" >"$work/diff.txt" || { head -20 "$work/diff.txt" | cut -c1-300; fail "slabd's copy of redis's dump differs"; }
 echo "70-persistence: slabd loaded redis-server's dump: $(wc -l <"$work/got.txt") lines equal: keys, function library (types: $loaded_types)"
+kill "$spid"; wait "$spid" 2>/dev/null || true
+
+# --- slabd replays redis-server's AOF (a base of commands, then the incremental file) ---
+mkdir -p "$sdir/aof"
+cp -r "$work/redis/appendonlydir" "$sdir/aof/"
+start_slabd --appendonly yes --dir "$sdir/aof"
+python3 "$here/persistence_fill.py" dump "$sport" >"$work/got-aof.txt"
+diff "$work/want.txt" "$work/got-aof.txt" >"$work/diff-aof.txt" || { head -20 "$work/diff-aof.txt" | cut -c1-300; fail "slabd's replay of redis's AOF differs"; }
+echo "70-persistence: slabd replayed redis-server's AOF with a command base ($(wc -l <"$work/got-aof.txt") lines equal)"
+kill "$spid"; wait "$spid" 2>/dev/null || true
+start_slabd
 
 # --- redis-server and redis-check-rdb load slabd's dump ----------------------------------
 redis-cli -p "$sport" save >/dev/null
@@ -90,7 +121,7 @@ adir="$work/slabd-aof"
 mkdir -p "$adir"
 amport=$(free_port)
 "$SLABD" -p "$amport" -l 127.0.0.1 --resp-port 0 -t 2 --dir "$adir" --appendonly yes \
-  --appendfsync always 2>"$work/slabd-aof.log" &
+  --appendfsync always --aof-use-rdb-preamble no 2>"$work/slabd-aof.log" &
 apid=$!
 pids+=($apid)
 aport=""
@@ -103,6 +134,11 @@ for _ in $(seq 100); do
 done
 [ -n "$aport" ] || { cat "$work/slabd-aof.log" >&2; fail "slabd (AOF) did not start"; }
 python3 "$here/persistence_fill.py" fill "$aport"
+# The filled data into a base of commands (.base.aof), the writes below into the new
+# incremental file.
+redis-cli -p "$aport" bgrewriteaof >/dev/null
+wait_aofrw "$aport"
+ls "$adir/appendonlydir/"*.base.aof >/dev/null || fail "slabd wrote no command base"
 for c in "LPOP db0:list-small" "RPUSH db0:list-small tail" "LTRIM db0:list-big 5 -5" \
          "LINSERT db1:list-small BEFORE b ins" "LSET db15:list-small 0 first" \
          "ZINCRBY db0:zset-small 2 a" "ZREM db0:zset-big m3" "ZPOPMIN db1:zset-big 2" \
@@ -134,7 +170,7 @@ pids+=($!)
 for _ in $(seq 100); do redis-cli -p "$r3port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
 python3 "$here/persistence_fill.py" dump "$r3port" >"$work/aof-back.txt"
 diff "$work/aof-got.txt" "$work/aof-back.txt" >"$work/diff3.txt" || { head -20 "$work/diff3.txt" | cut -c1-300; cat "$work/redis3.log"; fail "redis-server's replay of slabd's AOF differs"; }
-echo "70-persistence: redis-check-aof accepts slabd's AOF and redis-server 7.0 replays it ($(wc -l <"$work/aof-back.txt") lines equal: keys, function library, collection writes logged as commands, a memcached item with flags)"
+echo "70-persistence: redis-check-aof accepts slabd's AOF and redis-server 7.0 replays it ($(wc -l <"$work/aof-back.txt") lines equal: a base of commands, keys, function library, collection writes logged as commands, a memcached item with flags)"
 
 # --- DUMP / RESTORE payloads move both ways between redis-server 7.0 and slabd ------------
 sdir="$work/slabd-dump"

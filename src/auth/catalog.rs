@@ -71,6 +71,36 @@ pub const KEY_READ: u8 = 1;
 /// A key is written (inserted, updated or deleted).
 pub const KEY_WRITE: u8 = 2;
 
+/// Redis's key-spec flags (`CMD_KEY_*`), which COMMAND GETKEYSANDFLAGS reports.
+pub mod ks {
+    pub const RO: u16 = 1 << 0;
+    pub const RW: u16 = 1 << 1;
+    pub const OW: u16 = 1 << 2;
+    pub const RM: u16 = 1 << 3;
+    pub const ACCESS: u16 = 1 << 4;
+    pub const UPDATE: u16 = 1 << 5;
+    pub const INSERT: u16 = 1 << 6;
+    pub const DELETE: u16 = 1 << 7;
+    pub const NOT_KEY: u16 = 1 << 8;
+    pub const INCOMPLETE: u16 = 1 << 9;
+    pub const VARIABLE_FLAGS: u16 = 1 << 10;
+}
+
+/// The names of the [`ks`] flags by bit, in the order Redis replies with them.
+pub const KEY_FLAG_NAMES: [&str; 11] = [
+    "RO",
+    "RW",
+    "OW",
+    "RM",
+    "access",
+    "update",
+    "insert",
+    "delete",
+    "not_key",
+    "incomplete",
+    "variable_flags",
+];
+
 /// Where one group of a command's keys starts.
 #[derive(Clone, Copy, Debug)]
 pub enum Begin {
@@ -97,6 +127,8 @@ pub struct KeySpec {
     /// [`KEY_READ`] | [`KEY_WRITE`]; 0 for keys whose value is neither returned nor
     /// changed (EXISTS, TYPE), which any key pattern allows.
     pub access: u8,
+    /// Redis's key-spec flags ([`ks`]), as its command JSON gives them.
+    pub flags: u16,
 }
 
 /// One command or subcommand (`config|get`).
@@ -266,9 +298,9 @@ fn keys_by_plan<'a>(
     match plan.finder {
         Finder::Migrate => migrate_keys(argc, arg, f),
         Finder::Sort => sort_keys(argc, arg, f),
-        _ => keys_by_specs(entry(id).keys, argc, arg, |pos, access| {
+        _ => keys_by_specs(entry(id).keys, argc, arg, |pos, spec| {
             let access = match plan.flex {
-                Flex::None => access,
+                Flex::None => spec.access,
                 flex => flexible_access(flex, argc, arg),
             };
             f(pos, access)
@@ -284,32 +316,73 @@ fn flexible_access<'a>(flex: Flex, argc: i64, arg: &impl Fn(usize) -> &'a [u8]) 
     }
 }
 
-/// The keys the specs give, with each spec's own flags.
-fn keys_by_specs<'a>(
-    specs: &[KeySpec],
+/// The keys the specs give, each with its spec.
+fn keys_by_specs<'a, 's>(
+    specs: &'s [KeySpec],
     argc: i64,
     arg: &impl Fn(usize) -> &'a [u8],
-    mut f: impl FnMut(usize, u8),
+    mut f: impl FnMut(usize, &'s KeySpec),
 ) {
     // A key count Redis's spec cannot use sends it to the command's finder, which then
     // finds no key at all (`genericGetKeys`), the store key included.
-    let mut found = [(0i64, 0i64, 0i64, 0u8); MAX_KEY_SPECS];
+    let mut found = [(0i64, 0i64, 0i64, 0usize); MAX_KEY_SPECS];
     let mut n = 0;
-    for spec in specs {
+    for (s, spec) in specs.iter().enumerate() {
         let Some(span) = span(spec, argc, arg) else {
             continue;
         };
         if (span.1 < span.0 || span.1 >= argc) && matches!(spec.find, Find::Keynum { .. }) {
             return;
         }
-        found[n] = (span.0, span.1, span.2, spec.access);
+        found[n] = (span.0, span.1, span.2, s);
         n += 1;
     }
-    for &(first, last, step, access) in &found[..n] {
+    for &(first, last, step, s) in &found[..n] {
         let mut i = first;
         while i <= last && i < argc && i >= 1 {
-            f(i as usize, access);
+            f(i as usize, &specs[s]);
             i += step;
+        }
+    }
+}
+
+/// Calls `f(position, flags)` for each key argument of a request with Redis's key-spec
+/// flags ([`ks`]), as COMMAND GETKEYSANDFLAGS reports them: the specs' own flags, or
+/// where Redis uses the command's key finder instead (variable flags, incomplete specs),
+/// the flags that finder gives (`setGetKeys`, `bitfieldGetKeys`, `sortGetKeys`,
+/// `migrateGetKeys`).
+pub fn for_each_key_flags<'a>(
+    id: CommandId,
+    argc: usize,
+    arg: impl Fn(usize) -> &'a [u8],
+    mut f: impl FnMut(usize, u16),
+) {
+    let argc = argc as i64;
+    let plan = plan(id);
+    match (plan.finder, plan.flex) {
+        (Finder::Migrate, _) => migrate_keys(argc, &arg, |pos, _| {
+            f(pos, ks::RW | ks::ACCESS | ks::DELETE)
+        }),
+        (Finder::Sort, _) => sort_keys(argc, &arg, |pos, access| {
+            f(
+                pos,
+                if access == KEY_READ {
+                    ks::RO | ks::ACCESS
+                } else {
+                    ks::OW | ks::UPDATE
+                },
+            )
+        }),
+        (_, Flex::None) => {
+            keys_by_specs(entry(id).keys, argc, &arg, |pos, spec| f(pos, spec.flags))
+        }
+        (_, flex) => {
+            let flags = match (flex, flexible_access(flex, argc, &arg)) {
+                (Flex::Bitfield, KEY_READ) => ks::RO | ks::ACCESS,
+                (Flex::Set, KEY_WRITE) => ks::OW | ks::UPDATE,
+                _ => ks::RW | ks::ACCESS | ks::UPDATE,
+            };
+            keys_by_specs(entry(id).keys, argc, &arg, |pos, _| f(pos, flags))
         }
     }
 }
@@ -379,6 +452,7 @@ fn plan_for(e: &Entry) -> Plan {
                         ..
                     },
                 access,
+                ..
             }],
         ) => {
             let fit = |v: i64| u16::try_from(v).ok();
@@ -588,6 +662,69 @@ mod tests {
         out
     }
 
+    fn key_flags(words: &[&str]) -> Vec<(usize, Vec<&'static str>)> {
+        let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        let id = resolve(args.len(), |i| args[i]).unwrap();
+        let mut out = Vec::new();
+        for_each_key_flags(
+            id,
+            args.len(),
+            |i| args[i],
+            |p, f| {
+                let names = KEY_FLAG_NAMES
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| f & (1 << bit) != 0)
+                    .map(|(_, n)| *n)
+                    .collect();
+                out.push((p, names))
+            },
+        );
+        out
+    }
+
+    #[test]
+    fn key_flags_as_redis_getkeysandflags() {
+        // Replies of redis-server 7.0.15's COMMAND GETKEYSANDFLAGS.
+        assert_eq!(key_flags(&["set", "k", "v"]), [(1, vec!["OW", "update"])]);
+        assert_eq!(
+            key_flags(&["set", "k", "v", "get"]),
+            [(1, vec!["RW", "access", "update"])]
+        );
+        assert_eq!(
+            key_flags(&["mset", "a", "1", "b", "2"]),
+            [(1, vec!["OW", "update"]), (3, vec!["OW", "update"])]
+        );
+        assert_eq!(
+            key_flags(&["lmove", "a", "b", "left", "right"]),
+            [
+                (1, vec!["RW", "access", "delete"]),
+                (2, vec!["RW", "insert"])
+            ]
+        );
+        assert_eq!(
+            key_flags(&["sort", "a", "store", "b"]),
+            [(1, vec!["RO", "access"]), (3, vec!["OW", "update"])]
+        );
+        assert_eq!(
+            key_flags(&["bitfield", "k", "get", "u8", "0"]),
+            [(1, vec!["RO", "access"])]
+        );
+        assert_eq!(
+            key_flags(&["migrate", "h", "p", "", "0", "5", "keys", "a"]),
+            [(7, vec!["RW", "access", "delete"])]
+        );
+        assert_eq!(
+            key_flags(&["zunionstore", "d", "2", "a", "b"]),
+            [
+                (1, vec!["OW", "update"]),
+                (3, vec!["RO", "access"]),
+                (4, vec!["RO", "access"])
+            ]
+        );
+        assert_eq!(key_flags(&["object", "encoding", "k"]), [(2, vec!["RO"])]);
+    }
+
     #[test]
     fn lookup_and_subcommands() {
         let get = lookup(b"GET").unwrap();
@@ -696,11 +833,11 @@ mod tests {
                 let mut fast = Vec::new();
                 for_each_key(id, argc, arg, |p, a| fast.push((p, a)));
                 let mut slow = Vec::new();
-                keys_by_specs(e.keys, argc as i64, &arg, |p, a| {
+                keys_by_specs(e.keys, argc as i64, &arg, |p, spec| {
                     let a = match e.name {
                         "set" => set_access(argc as i64, &arg),
                         "bitfield" => bitfield_access(argc as i64, &arg),
-                        _ => a,
+                        _ => spec.access,
                     };
                     slow.push((p, a))
                 });

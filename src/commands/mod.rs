@@ -223,7 +223,8 @@ impl MultiQueue {
 }
 
 /// A connection's buffers as its worker last published them (at the end of a turn, stored
-/// only when they changed), for `CLIENT LIST`'s `qbuf`, `qbuf-free`, `obl`, `oll`, `omem`.
+/// only when they changed), for `CLIENT LIST`'s `qbuf`, `qbuf-free`, `rbs`, `rbp`, `obl`,
+/// `oll`, `omem`.
 #[derive(Debug, Default)]
 pub struct Buffers {
     /// Input received and not yet used: a partial request (`qbuf=`).
@@ -234,6 +235,10 @@ pub struct Buffers {
     pub write_cap: AtomicU64,
     /// Bytes of the pending output already written (the socket took them, not the rest).
     pub written: AtomicU64,
+    /// Redis's reply buffer as modelled for this connection (`rbs=`, `rbp=`; see
+    /// `server::connection::reply_buffer`).
+    pub reply_size: AtomicU64,
+    pub reply_peak: AtomicU64,
 }
 
 /// Redis's per-client reply buffer (`PROTO_REPLY_CHUNK_BYTES`): the first 16 KiB of output

@@ -21,7 +21,23 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // Replication's password: kept and shown (redis-benchmark's suite sets it); slabd has no
     // replica link to use it.
     directive!("masterauth", [], "", Kind::String, true),
+    // Replication is not implemented: shown as a server that is no replica shows them
+    // (CONFIG GET replicaof answers ""), and a `replicaof host port` line is refused.
+    directive!("replicaof", ["slaveof"], "", Kind::Custom(no_replication), false),
+    directive!("repl-backlog-size", [], "1mb", Kind::Memory { min: 1, max: i64::MAX }, true),
+    // Redis's sampled LRU/LFU knobs: kept and shown; slabd's CLOCK hand samples nothing.
+    directive!("maxmemory-samples", [], "5", Kind::Int { min: 1, max: 64 }, true),
+    directive!("maxmemory-eviction-tenacity", [], "10", Kind::Int { min: 0, max: 100 }, true),
     directive!("oom-score-adj", [], "no", Kind::Custom(oom::canonical_mode), true),
     directive!("oom-score-adj-values", [], "0 200 800",
         Kind::Custom(oom::canonical_values), true),
 ];
+
+/// `replicaof`: only the empty value (no primary), as replication is not implemented.
+fn no_replication(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        Ok(String::new())
+    } else {
+        Err("replication is not implemented".into())
+    }
+}

@@ -6,7 +6,7 @@
 //! `CONFIG SET client-output-buffer-limit` (which, as in Redis, changes only the classes
 //! it names, so the directive's canonical form is built from the current values).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use crate::directives::parse_memory;
 
@@ -125,6 +125,28 @@ impl OutputLimits {
             hard: v(0),
             soft: v(1),
             soft_secs: v(2),
+        }
+    }
+}
+
+/// Redis's reply-buffer resizing (`server::connection::reply_buffer`), as `DEBUG
+/// REPLYBUFFER` sets it.
+#[derive(Debug)]
+pub struct ReplyBufferPolicy {
+    /// `PEAK-RESET-TIME`: milliseconds between peak resets; negative: never.
+    pub peak_reset_ms: AtomicI64,
+    /// `RESIZING 0|1`.
+    pub resizing: AtomicBool,
+}
+
+/// Redis's `REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME` (`DEBUG REPLYBUFFER PEAK-RESET-TIME reset`).
+pub const PEAK_RESET_DEFAULT_MS: i64 = 5000;
+
+impl Default for ReplyBufferPolicy {
+    fn default() -> ReplyBufferPolicy {
+        ReplyBufferPolicy {
+            peak_reset_ms: AtomicI64::new(PEAK_RESET_DEFAULT_MS),
+            resizing: AtomicBool::new(true),
         }
     }
 }

@@ -74,7 +74,7 @@ pub mod redact;
 pub mod tracking;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use mio::Waker;
@@ -84,7 +84,7 @@ use observed::Observed;
 use parking_lot::{Mutex, MutexGuard};
 
 pub use blocking::{OnTimeout, Wait};
-pub use limits::{OutputClass, OutputLimit, OutputLimits};
+pub use limits::{OutputClass, OutputLimit, OutputLimits, ReplyBufferPolicy};
 pub use pubsub::{Delivery, Fanout, Kind, Payload, Published, Reach};
 
 /// False in a build with the `bench-no-observe` feature: the request path's checks for
@@ -323,6 +323,11 @@ pub struct Hub {
     pub cron_paused: AtomicBool,
     /// `DEBUG SET-ACTIVE-EXPIRE 0`: no active expiry (keys expire when read).
     pub active_expire_off: AtomicBool,
+    /// Ticks of the server's 100 ms cron (Redis's `hz` 10), counted by the clock thread:
+    /// workers run their connections' reply-buffer pass once per tick.
+    pub cron: AtomicU32,
+    /// `DEBUG REPLYBUFFER`: how reply buffers are resized.
+    pub reply_buffer: ReplyBufferPolicy,
     /// Which of pause, tracking, MONITOR, `watch` and keyspace events are on ([`observed`]).
     observed: Arc<Observed>,
 }
@@ -343,6 +348,8 @@ impl Hub {
             dropped: AtomicU64::new(0),
             cron_paused: AtomicBool::new(false),
             active_expire_off: AtomicBool::new(false),
+            cron: AtomicU32::new(0),
+            reply_buffer: ReplyBufferPolicy::default(),
             observed,
         }
     }

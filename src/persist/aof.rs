@@ -253,6 +253,14 @@ pub enum FileKind {
     History,
 }
 
+/// A manifest Redis would refuse: its error string and, when Redis logs them, the line
+/// number and the (trimmed) line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    pub message: &'static str,
+    pub line: Option<(usize, String)>,
+}
+
 /// `appendonly.aof.manifest`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
@@ -264,27 +272,43 @@ pub struct Manifest {
 impl Manifest {
     /// Parses a manifest as Redis 7.0 does (same error strings).
     pub fn parse(text: &str) -> Result<Manifest, &'static str> {
+        Manifest::parse_at(text).map_err(|e| e.message)
+    }
+
+    /// [`Manifest::parse`], with the line an error is on (Redis's `aofLoadManifestFromFile`
+    /// logs it): lines count from 1, comments included; a line without its newline, or of
+    /// more than 1024 bytes, is "too long".
+    pub fn parse_at(text: &str) -> Result<Manifest, ManifestError> {
         let mut m = Manifest::default();
-        let mut seen = false;
-        for raw in text.lines() {
+        let mut linenum = 0;
+        let err = |message: &'static str, line: Option<(usize, &str)>| ManifestError {
+            message,
+            line: line.map(|(n, l)| (n, l.to_string())),
+        };
+        for raw in text.split_inclusive('\n') {
+            linenum += 1;
             if raw.starts_with('#') {
                 continue;
             }
-            let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r'));
-            if line.is_empty() {
-                return Err("Invalid AOF manifest file format");
+            if !raw.ends_with('\n') || raw.len() > 1024 {
+                return Err(err("The AOF manifest file contains too long line", None));
             }
-            seen = true;
-            let argv = split_args(line).ok_or("Invalid AOF manifest file format")?;
+            let line = raw.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+            let at = Some((linenum, line));
+            let invalid = "Invalid AOF manifest file format";
+            if line.is_empty() {
+                return Err(err(invalid, at));
+            }
+            let argv = split_args(line).ok_or(err(invalid, at))?;
             if argv.len() < 6 || argv.len() % 2 != 0 {
-                return Err("Invalid AOF manifest file format");
+                return Err(err(invalid, at));
             }
             let (mut name, mut seq, mut kind) = (None, 0u64, None);
             for pair in argv.chunks(2) {
                 match pair[0].to_ascii_lowercase().as_str() {
                     "file" => {
                         if pair[1].contains('/') {
-                            return Err("File can't be a path, just a filename");
+                            return Err(err("File can't be a path, just a filename", at));
                         }
                         name = Some(pair[1].clone());
                     }
@@ -294,34 +318,34 @@ impl Manifest {
                 }
             }
             let (Some(name), Some(kind)) = (name, kind) else {
-                return Err("Invalid AOF manifest file format");
+                return Err(err(invalid, at));
             };
             if seq == 0 {
-                return Err("Invalid AOF manifest file format");
+                return Err(err(invalid, at));
             }
             let kind = match kind {
                 'b' => FileKind::Base,
                 'i' => FileKind::Incr,
                 'h' => FileKind::History,
-                _ => return Err("Unknown AOF file type"),
+                _ => return Err(err("Unknown AOF file type", at)),
             };
             let file = ManifestFile { name, seq, kind };
             match kind {
                 FileKind::Base if m.base.is_some() => {
-                    return Err("Found duplicate base file information")
+                    return Err(err("Found duplicate base file information", at))
                 }
                 FileKind::Base => m.base = Some(file),
                 FileKind::History => m.history.push(file),
                 FileKind::Incr => {
                     if m.incrs.last().is_some_and(|l| l.seq >= seq) {
-                        return Err("Found a non-monotonic sequence number");
+                        return Err(err("Found a non-monotonic sequence number", at));
                     }
                     m.incrs.push(file);
                 }
             }
         }
-        if !seen {
-            return Err("Found an empty AOF manifest");
+        if linenum == 0 {
+            return Err(err("Found an empty AOF manifest", None));
         }
         Ok(m)
     }

@@ -689,7 +689,12 @@ impl AofLog {
             .as_ref()
             .map_or(0, |b| b.seq)
             + 1;
-        let base_name = format!("{name}.{base_seq}.base.rdb");
+        // `aof-use-rdb-preamble no`: the base is commands (`.base.aof`), as Redis 7.0's.
+        let commands = ctx.directives.int("aof-use-rdb-preamble") == 0;
+        let base_name = format!(
+            "{name}.{base_seq}.base.{}",
+            if commands { "aof" } else { "rdb" }
+        );
         let opts = super::rdb::WriterOptions {
             compress: ctx.directives.int("rdbcompression") != 0,
             checksum: true,
@@ -698,6 +703,8 @@ impl AofLog {
             aof_base: true,
             functions: &functions,
             abort: self.rewrite_abort.clone(),
+            commands,
+            timestamp: ctx.directives.int("aof-timestamp-enabled") != 0,
         };
         let report =
             super::save::save_rdb_with(&ctx.store, &dir, &base_name, opts, pre, &mut switch)?;
@@ -846,6 +853,26 @@ impl AofLog {
         let end = self.state.lock().appended;
         self.commit(end, true);
         self.state.lock().file = None;
+    }
+
+    /// At exit, as Redis's `killAppendOnlyChild`: a rewrite still running is stopped (its
+    /// thread ends at its next key) and its temp file removed, so no
+    /// `temp-rewriteaof-bg-<pid>.aof` is left behind; the files the manifest names are
+    /// complete without it.
+    pub fn stop_rewrite_at_exit(&self, ctx: &Context) {
+        if !self.rewrite_in_progress.load(Ordering::Acquire) {
+            return;
+        }
+        eprintln!("There is a child rewriting the AOF. Killing it!");
+        self.rewrite_abort.store(true, Ordering::Relaxed);
+        // The stopped rewrite removes its file itself; wait a little for that, and remove
+        // it here whatever it does (one waiting behind a save has not made it yet).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.rewrite_in_progress.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (dir, _) = names(&ctx.directives);
+        let _ = std::fs::remove_file(super::save::temp_path(&dir, true));
     }
 
     /// Runs the logging thread's loop until the process ends.

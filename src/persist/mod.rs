@@ -6,8 +6,10 @@
 //! See docs/persistence.md for the files slabd writes and how memcached items map onto them.
 
 pub mod aof;
+pub mod aof_base;
 pub mod aof_log;
 pub mod check;
+pub mod check_aof;
 pub mod crc64;
 pub mod defects;
 pub mod dump;

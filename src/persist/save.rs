@@ -30,6 +30,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
+use super::aof_base::CommandWriter;
 use super::rdb::{Writer, WriterOptions};
 use super::writeback::Writeback;
 use crate::storage::{Current, ItemType, SnapshotSink, Store};
@@ -279,16 +280,81 @@ impl Pace {
     }
 }
 
-/// The file thread's side: encodes batches into the RDB stream.
-struct Encoder<W: std::io::Write> {
-    w: Writer<W>,
+/// The layout a save encodes keys into: an RDB stream, or commands (an AOF base with
+/// `aof-use-rdb-preamble no`).
+trait KeyFormat {
+    fn select_db(&mut self, db: u32) -> std::io::Result<()>;
+    fn string_entry(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        flags: u32,
+    ) -> std::io::Result<()>;
+    fn value_entry(
+        &mut self,
+        key: &[u8],
+        value: &super::value::Value,
+        expire_ms: Option<i64>,
+    ) -> std::io::Result<()>;
+}
+
+impl<W: std::io::Write> KeyFormat for Writer<W> {
+    fn select_db(&mut self, db: u32) -> std::io::Result<()> {
+        Writer::select_db(self, db)
+    }
+    fn string_entry(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        flags: u32,
+    ) -> std::io::Result<()> {
+        Writer::string_entry(self, key, value, expire_ms, flags)
+    }
+    fn value_entry(
+        &mut self,
+        key: &[u8],
+        value: &super::value::Value,
+        expire_ms: Option<i64>,
+    ) -> std::io::Result<()> {
+        Writer::value_entry(self, key, value, expire_ms)
+    }
+}
+
+impl<W: std::io::Write> KeyFormat for CommandWriter<W> {
+    fn select_db(&mut self, db: u32) -> std::io::Result<()> {
+        CommandWriter::select_db(self, db)
+    }
+    fn string_entry(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        flags: u32,
+    ) -> std::io::Result<()> {
+        CommandWriter::string_entry(self, key, value, expire_ms, flags)
+    }
+    fn value_entry(
+        &mut self,
+        key: &[u8],
+        value: &super::value::Value,
+        expire_ms: Option<i64>,
+    ) -> std::io::Result<()> {
+        CommandWriter::value_entry(self, key, value, expire_ms)
+    }
+}
+
+/// The file thread's side: encodes batches into the file.
+struct Encoder<'a, F: KeyFormat> {
+    w: &'a mut F,
     db: Option<u8>,
     keys: u64,
     /// Set by FLUSHALL (a background save) or `appendonly no` (a rewrite): stop, fail.
     abort: Arc<AtomicBool>,
 }
 
-impl<W: std::io::Write> Encoder<W> {
+impl<F: KeyFormat> Encoder<'_, F> {
     fn batch(&mut self, batch: &Batch) -> std::io::Result<()> {
         let mut at = 0;
         for rec in &batch.records {
@@ -342,6 +408,10 @@ pub struct Preamble<'a> {
     pub aof_base: bool,
     /// Function libraries' code, written before the databases as Redis 7.0 does.
     pub functions: &'a [Vec<u8>],
+    /// An AOF base written as commands (`aof-use-rdb-preamble no`), starting with a `#TS:`
+    /// annotation when `timestamp` (`aof-timestamp-enabled`).
+    pub commands: bool,
+    pub timestamp: bool,
 }
 
 /// Saves every live item of `store` to `dir/filename` (point in time as of the call).
@@ -398,6 +468,7 @@ fn write_file(
     // Not `stats()`: it locks every stripe three times while clients are busy on them.
     let used_mem = store.data_bytes();
     let aof_base = pre.aof_base;
+    let (commands, timestamp) = (pre.commands, pre.timestamp);
     let functions = pre.functions.to_vec();
     let abort = pre.abort.clone();
     let encoder = std::thread::Builder::new()
@@ -405,32 +476,50 @@ fn write_file(
         .spawn(move || -> std::io::Result<SaveReport> {
             background_priority();
             let out = BufWriter::with_capacity(CHUNK, Writeback::new(file));
-            let mut w = Writer::new(out, opts)?;
-            w.default_aux(used_mem, aof_base)?;
-            for code in &functions {
-                w.function(code)?;
-            }
-            let mut enc = Encoder {
-                w,
-                db: None,
-                keys: 0,
-                abort,
+            let encode_all = |w: &mut dyn FnMut(&Batch) -> std::io::Result<()>| {
+                for batch in &rx {
+                    w(&batch)?;
+                    // Back to the snapshot thread, which empties and frees batches.
+                    let _ = back_tx.send(batch);
+                }
+                Ok::<(), std::io::Error>(())
             };
-            for batch in rx {
-                enc.batch(&batch)?;
-                // Back to the snapshot thread, which empties and frees batches.
-                let _ = back_tx.send(batch);
-            }
-            let written = enc.w.written();
-            let mut out = enc.w.finish()?;
+            let (keys, bytes, mut out) = if commands {
+                let mut w = CommandWriter::new(out, timestamp)?;
+                for code in &functions {
+                    w.function(code)?;
+                }
+                let mut enc = Encoder {
+                    w: &mut w,
+                    db: None,
+                    keys: 0,
+                    abort,
+                };
+                encode_all(&mut |b| enc.batch(b))?;
+                let keys = enc.keys;
+                (keys, w.written(), w.finish())
+            } else {
+                let mut w = Writer::new(out, opts)?;
+                w.default_aux(used_mem, aof_base)?;
+                for code in &functions {
+                    w.function(code)?;
+                }
+                let mut enc = Encoder {
+                    w: &mut w,
+                    db: None,
+                    keys: 0,
+                    abort,
+                };
+                encode_all(&mut |b| enc.batch(b))?;
+                let keys = enc.keys;
+                // The EOF opcode and the checksum follow.
+                (keys, w.written() + 9, w.finish()?)
+            };
             out.flush()?;
             let file = out.into_inner().map_err(|e| e.into_error())?.into_file();
             // Little is left to write: the writeback followed the file (see `writeback`).
             file.sync_all()?;
-            Ok(SaveReport {
-                keys: enc.keys,
-                bytes: written + 9,
-            })
+            Ok(SaveReport { keys, bytes })
         })?;
     let sink = Arc::new(RdbSink {
         pending: Mutex::new(Batch::default()),

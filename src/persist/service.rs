@@ -256,6 +256,7 @@ impl Persistence {
             aof_base: false,
             functions: &functions,
             abort,
+            ..Preamble::default()
         };
         let result = save_rdb(
             &ctx.store,
@@ -771,6 +772,7 @@ pub fn save_on_signal(ctx: &Context) -> bool {
 /// At exit (SIGTERM, SIGINT or memcached `shutdown`): save when save points are configured
 /// and SHUTDOWN did not already decide. Returns false when that save failed.
 pub fn save_on_exit(ctx: &Context) -> bool {
+    ctx.persist.aof.stop_rewrite_at_exit(ctx);
     ctx.persist.aof.finish();
     if ctx.persist.is_loading() {
         // A partly loaded data set must not replace the file it came from.

@@ -6,9 +6,11 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use mlua::{LightUserData, Lua, Result, Table, Value};
+use std::os::raw::{c_int, c_void};
 
-use super::convert::format_number;
+use mlua::{ffi, LightUserData, Lua, Result, Table, Value};
+
+use super::convert::{format_number, write_g};
 
 const MAX_DEPTH: usize = 1000;
 
@@ -59,37 +61,74 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-fn encode_number(out: &mut Vec<u8>, n: f64, cfg: &Config) -> Result<()> {
+const NAN_OR_INF: &str = "Cannot serialise number: must not be NaN or Inf";
+
+/// Appends `n` as lua-cjson prints it (`%.14g`, `-0` kept); `false` for a NaN or an
+/// infinity unless `encode_invalid_numbers` allows them.
+fn write_number(out: &mut Vec<u8>, n: f64, cfg: &Config) -> bool {
     if !n.is_finite() && !cfg.invalid_numbers.load(Ordering::Relaxed) {
-        return Err(err("Cannot serialise number: must not be NaN or Inf".into()));
+        return false;
     }
     if n.is_nan() {
         out.extend_from_slice(b"nan");
-        return Ok(());
+    } else {
+        write_g(out, n, 14);
     }
-    out.extend_from_slice(format_number(n).as_bytes());
-    Ok(())
+    true
+}
+
+fn encode_number(out: &mut Vec<u8>, n: f64, cfg: &Config) -> Result<()> {
+    if write_number(out, n, cfg) {
+        Ok(())
+    } else {
+        Err(err(NAN_OR_INF.into()))
+    }
+}
+
+/// A table's number value exactly. mlua reads a Lua 5.1 number within `f64::EPSILON` of
+/// an integer as that integer, so `-0.0`, `1e-300` and `0.9999999999999999` arrive as
+/// `Integer(0)`, `Integer(0)` and `Integer(1)`; only integers from -1 to 1 can be such a
+/// reading (past them the doubles are more than EPSILON apart), and those are read again as
+/// `f64`, which mlua takes as Lua holds it.
+fn exact_number(t: &Table, key: &Value, v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) if (-1..=1).contains(i) => match t.raw_get::<Option<f64>>(key) {
+            Ok(Some(n)) => Some(n),
+            _ => Some(*i as f64),
+        },
+        Value::Integer(i) => Some(*i as f64),
+        Value::Number(n) => Some(*n),
+        _ => None,
+    }
 }
 
 /// `Some(n)` when `t` is an array of length n by lua-cjson's rule.
 fn array_len(t: &Table) -> Result<Option<usize>> {
-    let (mut max, mut items) = (0usize, 0usize);
+    // lua-cjson keeps the largest index in a C `int`: an index past INT_MAX converts to
+    // INT_MIN on x86-64 (so `{[2^53]=1}` is an object, as in Redis).
+    let (mut max, mut items) = (0i32, 0i64);
     for pair in t.clone().pairs::<Value, Value>() {
         let (k, _) = pair?;
         let index = match k {
-            Value::Integer(i) if i >= 1 => i as usize,
-            Value::Number(n) if n >= 1.0 && n == n.floor() => n as usize,
+            Value::Integer(i) if i >= 1 => i as f64,
+            Value::Number(n) if n >= 1.0 && n == n.floor() => n,
             _ => return Ok(None),
         };
-        max = max.max(index);
+        if index > f64::from(max) {
+            max = if index >= 2147483648.0 {
+                i32::MIN
+            } else {
+                index as i32
+            };
+        }
         items += 1;
     }
-    if max > 10 && max > items * 2 {
+    if max > 10 && i64::from(max) > items * 2 {
         return Err(err(
             "Cannot serialise table: excessively sparse array".into()
         ));
     }
-    Ok(Some(max))
+    Ok(usize::try_from(max).ok())
 }
 
 fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, cfg: &Config) -> Result<()> {
@@ -97,7 +136,9 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, cfg: &Config) -> Result<()
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        // A number read exactly (`encode_front`, `exact_number`) never gets here as an
+        // ambiguous integer.
+        Value::Integer(i) => encode_number(out, *i as f64, cfg)?,
         Value::Number(n) => encode_number(out, *n, cfg)?,
         Value::String(s) => encode_string(out, &s.as_bytes()),
         Value::Table(t) => {
@@ -114,7 +155,11 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, cfg: &Config) -> Result<()
                         if i > 1 {
                             out.push(b',');
                         }
-                        encode(out, &t.raw_get::<Value>(i)?, depth + 1, cfg)?;
+                        let v = t.raw_get::<Value>(i)?;
+                        match exact_number(t, &Value::Integer(i as i64), &v) {
+                            Some(n) => encode_number(out, n, cfg)?,
+                            None => encode(out, &v, depth + 1, cfg)?,
+                        }
                     }
                     out.push(b']');
                 }
@@ -129,17 +174,22 @@ fn encode(out: &mut Vec<u8>, v: &Value, depth: usize, cfg: &Config) -> Result<()
                         first = false;
                         match &k {
                             Value::String(s) => encode_string(out, &s.as_bytes()),
-                            Value::Integer(i) => encode_string(out, i.to_string().as_bytes()),
+                            Value::Integer(i) => {
+                                encode_string(out, format_number(*i as f64).as_bytes())
+                            }
                             Value::Number(n) => encode_string(out, format_number(*n).as_bytes()),
                             _ => {
-                                return Err(err(
-                                    "Cannot serialise table: table key must be a number or string"
-                                        .into(),
-                                ))
+                                return Err(err(format!(
+                                    "Cannot serialise {}: table key must be a number or string",
+                                    type_name(&k)
+                                )))
                             }
                         }
                         out.push(b':');
-                        encode(out, &val, depth + 1, cfg)?;
+                        match exact_number(t, &k, &val) {
+                            Some(n) => encode_number(out, n, cfg)?,
+                            None => encode(out, &val, depth + 1, cfg)?,
+                        }
                     }
                     out.push(b'}');
                 }
@@ -343,6 +393,74 @@ impl Decoder<'_> {
     }
 }
 
+fn decode(lua: &Lua, s: &mlua::String, c: &Config) -> Result<Value> {
+    let bytes = s.as_bytes();
+    let mut d = Decoder {
+        s: &bytes,
+        at: 0,
+        max_depth: c.decode_max_depth.load(Ordering::Relaxed),
+    };
+    let v = d.value(lua, 0)?;
+    d.ws();
+    if d.at < d.s.len() {
+        return d.fail("the end");
+    }
+    Ok(v)
+}
+
+/// `cjson.encode(v)`: checks the argument count as lua-cjson does and prints a number
+/// argument itself, read exactly off the stack (see [`exact_number`]); anything else goes
+/// to the Rust encoder, its first upvalue. The second is the module's [`Config`].
+unsafe extern "C-unwind" fn encode_front(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY (this function): Lua calls it with its arguments on its own stack, at least
+    // LUA_MINSTACK free slots and the two upvalues `open` gave it; nothing in this frame
+    // has a destructor when `lua_error` (inside luaL_argerror, luaL_error, lua_call or a
+    // failed allocation) jumps out of it: the text is copied off its Vec first.
+    if ffi::lua_gettop(state) != 1 {
+        ffi::luaL_argerror(state, 1, c"expected 1 argument".as_ptr());
+    }
+    if ffi::lua_type(state, 1) == ffi::LUA_TNUMBER {
+        let cfg = &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(2)).cast::<Config>();
+        let mut text = [0u8; 32];
+        let len = {
+            let mut out = Vec::with_capacity(32);
+            let ok = write_number(&mut out, ffi::lua_tonumber(state, 1), cfg);
+            let len = out.len().min(text.len());
+            text[..len].copy_from_slice(&out[..len]);
+            ok.then_some(len)
+        };
+        match len {
+            Some(len) => ffi::lua_pushlstring_(state, text.as_ptr().cast(), len),
+            None => {
+                ffi::luaL_error(
+                    state,
+                    c"Cannot serialise number: must not be NaN or Inf".as_ptr(),
+                );
+            }
+        }
+        return 1;
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, 1, 1);
+    1
+}
+
+/// `e` with the position of the Lua function `level` frames up (1: the caller of a Rust
+/// callback), as `luaL_error` prefixes its messages (`user_script:1: `); a C caller (or
+/// none) adds nothing. Only errors raised as messages are changed.
+fn positioned(lua: &Lua, level: usize, e: mlua::Error) -> mlua::Error {
+    let mlua::Error::RuntimeError(msg) = e else {
+        return e;
+    };
+    let at = lua.inspect_stack(level).and_then(|d| {
+        let line = d.curr_line();
+        let src = d.source().short_src.map(|s| s.into_owned());
+        (line > 0).then(|| format!("{}:{line}: ", src.unwrap_or_default()))
+    });
+    mlua::Error::RuntimeError(format!("{}{msg}", at.unwrap_or_default()))
+}
+
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
     let cfg = Arc::new(Config {
@@ -351,32 +469,57 @@ pub fn open(lua: &Lua) -> Result<Table> {
         invalid_numbers: AtomicBool::new(false),
     });
     let c = cfg.clone();
-    t.raw_set(
-        "encode",
-        lua.create_function(move |lua, v: Value| {
-            let mut out = Vec::new();
-            encode(&mut out, &v, 0, &c)?;
-            lua.create_string(&out)
-        })?,
-    )?;
+    // Called only by `encode_front` (a C function): the script is two levels up.
+    let inner = lua.create_function(move |lua, v: Value| {
+        let mut out = Vec::new();
+        encode(&mut out, &v, 0, &c).map_err(|e| positioned(lua, 2, e))?;
+        lua.create_string(&out)
+    })?;
+    let p = Arc::as_ptr(&cfg).cast_mut().cast::<c_void>();
+    // SAFETY: `exec_raw` runs the closure in protected mode with `inner` as its only stack
+    // value; the closure pushes one more and makes both the C closure's upvalues. The
+    // Config behind the light userdata lives as long as `inner` (its closure owns an Arc
+    // of it), which the C closure keeps as its first upvalue.
+    let front = unsafe {
+        lua.exec_raw::<mlua::Function>(&inner, |state| {
+            ffi::lua_pushlightuserdata(state, p);
+            ffi::lua_pushcclosure(state, encode_front, 2);
+        })?
+    };
+    t.raw_set("encode", front)?;
     let c = cfg.clone();
     t.raw_set(
         "decode",
-        lua.create_function(move |lua, s: mlua::String| {
-            let bytes = s.as_bytes();
-            let mut d = Decoder {
-                s: &bytes,
-                at: 0,
-                max_depth: c.decode_max_depth.load(Ordering::Relaxed),
+        lua.create_function(move |lua, args: mlua::MultiValue| {
+            let s = match args.len() {
+                1 => match &args[0] {
+                    Value::String(s) => s.clone(),
+                    Value::Integer(_) | Value::Number(_) => {
+                        match lua.coerce_string(args[0].clone())? {
+                            Some(s) => s,
+                            None => unreachable!("numbers convert to strings"),
+                        }
+                    }
+                    other => {
+                        let msg = format!(
+                            "bad argument #1 to 'decode' (string expected, got {})",
+                            type_name(other)
+                        );
+                        return Err(positioned(lua, 1, err(msg)));
+                    }
+                },
+                _ => {
+                    let msg = "bad argument #1 to 'decode' (expected 1 argument)";
+                    return Err(positioned(lua, 1, err(msg.into())));
+                }
             };
-            let v = d.value(lua, 0)?;
-            d.ws();
-            if d.at < d.s.len() {
-                return d.fail("the end");
-            }
-            Ok(v)
+            decode(lua, &s, &c).map_err(|e| positioned(lua, 1, e))
         })?,
     )?;
+    t.raw_set("_NAME", "cjson")?;
+    t.raw_set("_VERSION", "2.1.0")?;
+    // A module of its own: new settings, not read-only (as lua-cjson's `new`).
+    t.raw_set("new", lua.create_function(|lua, ()| open(lua))?)?;
     t.raw_set(
         "null",
         Value::LightUserData(LightUserData(std::ptr::null_mut())),

@@ -241,6 +241,10 @@ fn unpack(lua: &Lua, s: &[u8], limit: usize, offset: usize) -> Result<(i64, Vec<
 
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
+    t.raw_set("_NAME", "cmsgpack")?;
+    t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
+    t.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
+    t.raw_set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
     t.raw_set(
         "pack",
         lua.create_function(|lua, args: MultiValue| {

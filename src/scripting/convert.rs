@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::slot::HostSlot;
 use crate::protocol::memcache::write_i64;
@@ -343,10 +343,25 @@ pub fn error_text(e: &mlua::Error) -> String {
 /// Rust helpers for the prelude: `call` and `pcall` (C functions, see `call.rs`; the `redis`
 /// table keeps them for good), `acl_check` (see [`acl_check_function`]), `where` (the error handler's source and line of the
 /// function that raised, skipping C functions and the prelude), `describe` (an error
-/// raised by Rust as its message) and `sha1hex`.
+/// raised by Rust as its message), `sha1hex`, and `protected` (the sandbox's weak table of
+/// read-only tables) with `sandbox`, the base functions that read it (`sandbox.rs`).
 pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("results_max", super::RESULTS_MAX)?;
+    let protected = lua.create_table()?;
+    let weak_keys = lua.create_table()?;
+    weak_keys.raw_set("__mode", "k")?;
+    protected.set_metatable(Some(weak_keys));
+    let sandbox = lua.create_table()?;
+    for (name, f) in super::sandbox::functions(lua, &protected)? {
+        sandbox.raw_set(name, f)?;
+    }
+    t.raw_set(
+        "load_front",
+        lua.create_function(|lua, f: Function| super::sandbox::load_front(lua, &f))?,
+    )?;
+    t.raw_set("protected", protected)?;
+    t.raw_set("sandbox", sandbox)?;
     t.raw_set("call", super::call::call_function::<true>(lua, slot)?)?;
     t.raw_set("pcall", super::call::call_function::<false>(lua, slot)?)?;
     let resp_slot = slot.clone();

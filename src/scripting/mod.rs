@@ -13,11 +13,13 @@
 //!
 //! **Sandbox.** Scripts see the base, table, string and math libraries and `cjson`,
 //! `cmsgpack`, `bit` and `struct`; no `os`, `io`, `package`, `loadfile`, `dofile` or
-//! `print`, and `loadstring` refuses precompiled chunks. A script's environment is a proxy
+//! `print`, and `loadstring` and `load` refuse precompiled chunks. A script's environment is a proxy
 //! of the globals: reading a global that does not exist is an error (`Script attempted to
 //! access nonexistent global variable`), creating or replacing one is too (`Attempt to
 //! modify a readonly table`), and the library tables (`redis`, `string`, `cjson`…) are
-//! read-only proxies as well. The Lua heap is capped at [`LUA_HEAP_LIMIT`].
+//! read-only proxies as well; `sandbox.rs` gives `rawset`, `setmetatable`, `pairs`, `next`,
+//! `rawget` and `getmetatable` as C functions that see the proxies as the tables they show.
+//! The Lua heap is capped at [`LUA_HEAP_LIMIT`].
 //!
 //! **Time.** A hook runs every 10,000 instructions (`HOOK_EVERY`): past
 //! `busy-reply-threshold` the script lets the other workers serve again, answering `-BUSY` (see
@@ -31,6 +33,7 @@ mod cjson;
 mod cmsgpack;
 mod convert;
 pub mod functions;
+mod sandbox;
 pub mod sha1;
 mod slot;
 mod structlib;
@@ -634,7 +637,7 @@ impl Engine {
         lua.set_memory_limit(LUA_HEAP_LIMIT)?;
         let globals = lua.globals();
         for name in [
-            "dofile", "loadfile", "print", "module", "require", "gcinfo", "newproxy",
+            "dofile", "loadfile", "print", "module", "require", "newproxy",
         ] {
             globals.raw_set(name, Value::Nil)?;
         }

@@ -27,15 +27,16 @@ end
 local READONLY = "Attempt to modify a readonly table"
 local function readonly_error() error(READONLY, 2) end
 
--- Tables a script may not change (weak keys: only the proxies below are in it).
-local protected = setmetatable({}, {__mode = "k"})
+-- Tables a script may not change (weak keys): a proxy maps to the table it shows, which
+-- `pairs`, `next` and `rawget` walk instead (src/scripting/sandbox.rs); others to `true`.
+local protected = helpers.protected
 
 -- A read-only view of `t`: reads go through, writes and metatable changes fail.
 local function readonly(t)
   local shown = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = false})
   protected[shown] = true
   local view = setmetatable({}, {__index = t, __newindex = readonly_error, __metatable = shown})
-  protected[view] = true
+  protected[view] = t
   return view
 end
 
@@ -100,7 +101,7 @@ redis.REDIS_VERSION_NUM = 0x070000
 -- error), writes fail.
 local env_meta = {__index = G, __newindex = readonly_error}
 local env = setmetatable({}, env_meta)
-protected[env] = true
+protected[env] = G
 -- What `getmetatable` shows of an environment: as Redis's, an `__index` function (reading
 -- a missing global fails); the real globals stay out of a script's reach (through them,
 -- `rawset` made a global that outlived the script).
@@ -122,27 +123,49 @@ local string_meta = getmetatable("")
 string_meta.__index = rawget(G, "string")
 string_meta.__metatable = readonly(string_meta)
 rawset(G, "_G", env)
-rawset(G, "setmetatable", function(t, mt)
-  if protected[t] then error(READONLY, 2) end
-  return setmetatable(t, mt)
-end)
-rawset(G, "rawset", function(t, k, v)
-  if protected[t] then error(READONLY, 2) end
-  return rawset(t, k, v)
-end)
+-- rawset, setmetatable, rawget, next and pairs that know the proxies (C functions).
+for name, f in next, helpers.sandbox do rawset(G, name, f) end
 -- Redis 7.0 scripts have no getfenv and setfenv (a function's environment outlived the
 -- script that set it).
 rawset(G, "getfenv", nil)
 rawset(G, "setfenv", nil)
+-- Redis's Lua has no binary chunks: its parser reads one as text and stops at the first
+-- byte. The same message, from Lua's own parser for the chunk's name: a chunk whose first
+-- byte is \1 fails the same way, at the same place.
+local function binary_chunk(name)
+  local _, e = loadstring("\1", name)
+  return nil, (string.gsub(e, "'char%(1%)'$", "'char(27)'"))
+end
 rawset(G, "loadstring", function(s, name)
   if type(s) == "string" and string_byte(s, 1) == 27 then
-    return nil, "binary chunks are not allowed"
+    return binary_chunk(name == nil and s or name)
   end
   local f, e = loadstring(s, name)
   if f then setfenv(f, env) end
   return f, e
 end)
-rawset(G, "load", nil)
+-- `load(reader [, name])` as Lua 5.1's (Redis 7.0 keeps it): the chunk gets the scripts'
+-- environment, and a binary one is refused as above. A C function in front checks the
+-- reader (src/scripting/sandbox.rs).
+local raw_load = load
+rawset(G, "load", helpers.load_front(function(reader, name)
+  local first, binary = true, false
+  local function piece()
+    local s = reader()
+    if first and s ~= nil and s ~= "" then
+      first = false
+      if type(s) == "string" and string_byte(s, 1) == 27 then
+        binary = true
+        return nil
+      end
+    end
+    return s
+  end
+  local f, e = raw_load(piece, name)
+  if binary then return binary_chunk(name == nil and "=(load)" or name) end
+  if f then setfenv(f, env) end
+  return f, e
+end))
 -- Arguments and results crossing into Rust hold slots of mlua's bounded reference stack;
 -- `unpack` of a huge table would exhaust it in the `redis.call` it feeds.
 -- The range is checked here, in doubles, before the real `unpack` sees it: Lua 5.1's own
@@ -198,7 +221,8 @@ end)
 setmetatable(G, {
   __index = missing_global,
   __newindex = readonly_error,
-  __metatable = false,
+  -- What `getmetatable(_G)` shows (it reads the globals behind the environment).
+  __metatable = env_meta.__metatable,
 })
 -- The real globals are reachable only through the proxies; `rawset` refuses them anyway.
 protected[G] = true
@@ -337,5 +361,8 @@ local function handler(err)
   end
   return err
 end
+
+-- Redis's sandbox shows its error handler as a global too.
+rawset(G, "__redis__err__handler", handler)
 
 return env, handler, fenv, load_library

@@ -23,10 +23,12 @@ use super::trace;
 use crate::commands::{self, Context, Protocol, Session, Step};
 use crate::hub::{blocking, flag, OnTimeout, Unblock};
 use crate::stats::{self, ThreadStats};
+use reply_buffer::ReplyBuffer;
 use usage::Usage;
 
 mod buffers;
 mod output;
+mod reply_buffer;
 mod usage;
 
 pub use output::SoftLimit;
@@ -81,6 +83,8 @@ pub struct Connection {
     wbuf_use: Usage,
     /// Capacities of `rbuf` and `wbuf` as last added to the server's buffer gauges.
     counted: (usize, usize, usize),
+    /// Redis's reply buffer as `CLIENT LIST` shows it (`rbs=`, `rbp=`).
+    reply: ReplyBuffer,
     /// The socket may have unread bytes (no `WouldBlock` since the last readable event).
     pub readable: bool,
     /// The last event reported a hang-up or error: read until the socket says so too.
@@ -135,6 +139,7 @@ impl Connection {
         let (item_size_max, resp_bulk_max) = limits;
         let mut session = session;
         session.memcache.allow_direct();
+        ReplyBuffer::default().publish_new(&session.info.bufs);
         Connection {
             stream,
             session,
@@ -147,6 +152,7 @@ impl Connection {
             rbuf_use: Usage::default(),
             wbuf_use: Usage::default(),
             counted: (0, 0, 0),
+            reply: ReplyBuffer::default(),
             readable: true,
             hangup: false,
             peer_closed: false,

@@ -376,6 +376,7 @@ impl Server {
                             ctx.store.expire_cycle();
                         }
                         gather.tick(&ctx.server, &ctx.threads);
+                        ctx.hub.cron.fetch_add(1, Ordering::Relaxed);
                     }
                 })?
         };

@@ -23,7 +23,7 @@ use std::io::Write;
 
 use crate::commands::{ClientInfo, Protocol, Session};
 use crate::hub::monitor::quote;
-use crate::hub::redact::Secrets;
+use crate::hub::redact::{Holder, Secrets};
 
 /// Bytes of one request or reply line shown before `...`.
 pub const SHOWN: usize = 512;
@@ -274,7 +274,8 @@ fn resp(level: u8, fd: i64, request: &[u8], reply: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     let args: Vec<&[u8]> = resp_args(request).collect();
     let nth = |i: usize| args[i];
-    let secrets = Secrets::of(nth, args.len());
+    let holder = args.first().map_or(Holder::None, |n| Holder::of_request(n));
+    let secrets = Secrets::of(holder, nth, args.len());
     for (i, &arg) in args.iter().enumerate() {
         if out.len() - start > SHOWN {
             out.extend_from_slice(b" ...");

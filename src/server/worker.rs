@@ -30,6 +30,9 @@ use crate::stats::{bump, ServerStats};
 pub(super) const WAKER: Token = Token(usize::MAX);
 /// How long a stopping server waits for replies in flight to reach slow clients.
 const FINISH_DEADLINE: Duration = Duration::from_secs(5);
+/// Longest poll while reply buffers are due for resizing: half the cron's 100 ms, so a
+/// worker's passes follow the ticks closely.
+const REPLY_CRON_POLL: Duration = Duration::from_millis(50);
 
 /// A connection on its way to a worker.
 pub enum Handoff {
@@ -84,6 +87,10 @@ pub struct Worker {
     linger: Linger,
     /// Some connection is over its soft output limit (see `sweep_soft_limits`).
     soft_over: bool,
+    /// Some connection's modelled reply buffer may still change without new output
+    /// (`resize_reply_buffers`), and the server cron tick it last ran at.
+    reply_due: bool,
+    reply_tick: u32,
     lingered: Vec<usize>,
     /// Deadlines of parked requests: (when, slot, client id). Stale entries (the wait
     /// ended or changed) are skipped when they come up.
@@ -133,6 +140,8 @@ impl Worker {
                 touched: Vec::new(),
                 unflushed: Vec::new(),
                 linger: Linger::default(),
+                reply_due: false,
+                reply_tick: 0,
                 soft_over: false,
                 lingered: Vec::new(),
                 timers: BinaryHeap::new(),
@@ -196,6 +205,10 @@ impl Worker {
                 // or not: the per-second sweep must not wait for a second of poll.
                 timeout = timeout.min(Duration::from_millis(100));
             }
+            if self.reply_due {
+                // Reply buffers are resized every cron tick (100 ms), idle or not.
+                timeout = timeout.min(REPLY_CRON_POLL);
+            }
             if crate::persist::group::waiting() {
                 // The fsync thread wakes this worker; the timeout is a fallback.
                 timeout = timeout.min(Duration::from_millis(5));
@@ -255,6 +268,13 @@ impl Worker {
             }
             self.write_batched();
             self.ctx.gates.end_turn();
+            // Served connections wrote (or were accepted): their reply buffers may change.
+            self.reply_due |= !events.is_empty();
+            let tick = self.ctx.hub.cron.load(Ordering::Relaxed);
+            if tick != self.reply_tick && self.reply_due {
+                self.reply_tick = tick;
+                self.resize_reply_buffers();
+            }
             self.flush_after_fsync();
             if self.gather.moves() && self.finish_by.is_none() {
                 self.place_connections(false);
@@ -811,6 +831,21 @@ impl Worker {
             }
             self.close_for(Token(key), "idle_timeout");
         }
+    }
+
+    /// Redis's `clientsCronResizeOutputBuffer` for every connection of this worker, once
+    /// per cron tick while one of them may still change (`CLIENT LIST`'s `rbs`/`rbp`).
+    fn resize_reply_buffers(&mut self) {
+        if self.ctx.hub.cron_paused.load(Ordering::Relaxed) {
+            return;
+        }
+        let now_ms = self.ctx.store.clock().now_ms();
+        let stats = &self.ctx.threads[self.id];
+        let mut due = false;
+        for (_, conn) in self.conns.iter_mut() {
+            due |= conn.resize_reply_buffer(now_ms, &self.ctx, stats);
+        }
+        self.reply_due = due;
     }
 
     /// Closes the connections that stayed over their soft output limit for its seconds

@@ -15,6 +15,12 @@ pub enum ItemType {
 }
 
 impl ItemType {
+    /// The header code of a string in Redis's `raw` encoding: a string edited in place
+    /// (APPEND to an existing key, SETRANGE, SETBIT, BITFIELD, BITOP, the HyperLogLog
+    /// commands), which Redis never turns back into `int` or `embstr` until it is written
+    /// anew. It reads as [`ItemType::String`] everywhere; only OBJECT ENCODING asks.
+    pub const RAW_STRING_CODE: u8 = 7;
+
     /// The 3-bit code in the item header.
     pub fn code(self) -> u8 {
         match self {
@@ -257,11 +263,14 @@ pub enum Rewrite<R> {
     Keep(R),
     /// Remove the item.
     Delete(R),
-    /// Replace (or create) the item. `expiry: None` keeps the current expiry.
+    /// Replace (or create) the item. `expiry: None` keeps the current expiry. `raw`: a
+    /// string edited in place, shown by OBJECT ENCODING as Redis's `raw` whatever its bytes
+    /// ([`ItemType::RAW_STRING_CODE`]); otherwise judged by its bytes.
     Write {
         value: Vec<u8>,
         flags: u32,
         expiry: Option<Expiry>,
+        raw: bool,
         result: R,
     },
 }

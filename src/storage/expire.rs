@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 pub const EXPIRE_PERIOD: Duration = Duration::from_millis(100);
 
 /// Slots the crawler pass of `maintain` examines per class.
-const CRAWL_SLOTS: usize = 20_480;
+pub(super) const CRAWL_SLOTS: usize = 20_480;
 
 /// Slots examined per class-lock hold.
 const BATCH: usize = 256;
@@ -210,11 +210,16 @@ impl Core {
     /// pass at most (a class smaller than that is walked once, not again and again from
     /// its start; each item is checked once).
     pub fn crawl(&self, by_crawler: bool) {
+        self.crawl_up_to(by_crawler, CRAWL_SLOTS);
+    }
+
+    /// [`Core::crawl`] over up to `most` slots of every class (`usize::MAX`: all of them).
+    pub fn crawl_up_to(&self, by_crawler: bool, most: usize) {
         for db in 0..16 {
             self.now(db);
         }
         for (ci, class) in self.classes.iter().enumerate() {
-            let slots = class.carved_slots(&class.state.lock()).min(CRAWL_SLOTS);
+            let slots = class.carved_slots(&class.state.lock()).min(most);
             let mut walked = 0;
             while walked < slots {
                 let b = self.expire_batch(ci, by_crawler, slots - walked);

@@ -47,8 +47,7 @@ impl Core {
                     let at = f.pending_at.load(Ordering::Acquire);
                     if at != 0 && now >= at {
                         f.pending_at.store(0, Ordering::Release);
-                        f.below
-                            .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
+                        self.flush_below_now(f);
                         applied.set(applied.get() | 1 << p);
                     }
                 }
@@ -78,8 +77,7 @@ impl Core {
         for f in &self.flush[dbs] {
             if delay == 0 {
                 f.pending_at.store(0, Ordering::Release);
-                f.below
-                    .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
+                self.flush_below_now(f);
             } else {
                 f.pending_at
                     .store(now.saturating_add(delay), Ordering::Release);

@@ -240,6 +240,9 @@ pub struct Core {
     /// place, neither reclaimed nor counted, as Redis 7.0 defers expiry during a pause
     /// (`Store::hold_expiry_until`).
     pub expiry_held_until: AtomicU64,
+    /// A flush took effect since the last `maintain()`: its items are dead memory that the
+    /// next pass reclaims whole, giving the emptied pages back at once (`rebalance.rs`).
+    pub(super) flushed: std::sync::atomic::AtomicBool,
 }
 
 /// A live item as a read sees it.
@@ -433,6 +436,7 @@ impl Core {
             object_cursor: AtomicUsize::new(0),
             observers: Default::default(),
             expiry_held_until: AtomicU64::new(0),
+            flushed: Default::default(),
             expire_cursor: AtomicUsize::new(0),
             config,
             clock,
@@ -522,10 +526,16 @@ impl Core {
                 .compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
         {
-            f.below
-                .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
+            self.flush_below_now(f);
         }
         now
+    }
+
+    /// Makes flush `f` take effect: every item written so far in its database is flushed.
+    pub(super) fn flush_below_now(&self, f: &FlushState) {
+        f.below
+            .fetch_max(self.cas_seq.load(Ordering::Acquire), Ordering::AcqRel);
+        self.flushed.store(true, Ordering::Release);
     }
 
     /// Locks the stripe of `key` and resolves logical `db` under the lock.

@@ -31,7 +31,8 @@
 //!
 //! ```text
 //!  0  meta       u64  bit 63 EXPLICIT_CAS | 62 FAR_EXPIRY | 61 OBJECT | 60..58 type
-//!                     (ItemType::code) | 57..48 expiry milliseconds | 47..0 write sequence
+//!                     (ItemType::code; 7 is a string in Redis's `raw` encoding,
+//!                     ItemType::RAW_STRING_CODE) | 57..48 expiry milliseconds | 47..0 write sequence
 //!                     (flush_all compares it; the CAS unless EXPLICIT_CAS)
 //!  8  exptime    u32  expiry: clock-relative whole seconds, 0 = never
 //! 12  atime|bits u32  last access (23 bits) | LINKED FETCHED ACTIVE STALE WIN_SENT CHAINED

@@ -15,7 +15,7 @@ use super::{
 impl Core {
     /// Whether the item at `chunk` holds a string (the memcached protocol's only type).
     fn is_string(&self, chunk: ChunkId) -> bool {
-        Item::new(&self.arena, chunk).kind() == ItemType::String.code()
+        ItemType::from_code(Item::new(&self.arena, chunk).kind()) == ItemType::String
     }
 
     pub fn get<R>(
@@ -467,6 +467,7 @@ impl Core {
                 value,
                 flags,
                 expiry,
+                raw,
                 result,
             } => {
                 let exp = match (expiry, old) {
@@ -476,6 +477,7 @@ impl Core {
                 };
                 let spec = ItemSpec {
                     large: true,
+                    kind: if raw { ItemType::RAW_STRING_CODE } else { 0 },
                     ..ItemSpec::new(db, key, value.len(), flags, exp, self.next_cas())
                 };
                 let mut held = Held {

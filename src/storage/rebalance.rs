@@ -11,6 +11,7 @@
 //! back to the kernel (`MADV_DONTNEED`) and then to the destination class or the pool.
 
 use super::arena::ChunkId;
+use super::expire::CRAWL_SLOTS;
 use super::index::table_hash;
 use super::item::{atime_age, chunk_at, offset_of, Item, FETCHED, FREE, LINKED, TAIL};
 use super::items::{Core, Held};
@@ -282,40 +283,49 @@ impl Core {
 
     /// memcached's global page pool: a class holding two pages' worth of free chunks gives
     /// its emptiest page back to the pool (its few live items rescued into other chunks),
-    /// where any class can take it. One page per class per call.
-    pub fn release_free_pages(&self) {
+    /// where any class can take it. Up to `most` pages per class per call.
+    pub fn release_free_pages(&self, most: usize) {
         for class in &self.classes {
-            let mut elsewhere = Vec::new();
-            let page = {
-                let mut st = class.state.lock();
-                if st.pages.len() < 2 || st.free.len() < 2 * class.perslab {
-                    continue;
-                }
-                // The page with the most free chunks (the carving page is left alone).
-                let mut free_in = vec![0usize; st.pages.len()];
-                let index_of: std::collections::HashMap<u32, usize> =
-                    st.pages.iter().enumerate().map(|(i, &p)| (p, i)).collect();
-                for &c in &st.free {
-                    let page = (offset_of(c) / self.config.page_size) as u32;
-                    if let Some(&i) = index_of.get(&page) {
-                        free_in[i] += 1;
-                    }
-                }
-                let last = st.pages.len() - 1;
-                let Some((idx, _)) = free_in[..last].iter().enumerate().max_by_key(|&(_, n)| *n)
-                else {
-                    continue;
-                };
-                self.empty_page(class, &mut st, idx, &mut elsewhere, true, None)
-            };
-            for c in elsewhere {
-                self.free_chunk(c);
-            }
-            if let Some(p) = page {
-                self.pool.give(p);
-                self.counters.slabs_moved.fetch_add(1, Ordering::Relaxed);
+            let mut released = 0;
+            while released < most && self.release_emptiest_page(class) {
+                released += 1;
             }
         }
+    }
+
+    /// One page of `class` to the pool, if it holds two pages' worth of free chunks.
+    fn release_emptiest_page(&self, class: &SlabClass) -> bool {
+        let mut elsewhere = Vec::new();
+        let page = {
+            let mut st = class.state.lock();
+            if st.pages.len() < 2 || st.free.len() < 2 * class.perslab {
+                return false;
+            }
+            // Free chunks per arena page, then the class page with the most (the carving
+            // page is left alone).
+            let mut free_in = vec![0u32; self.page_class.len()];
+            for &c in &st.free {
+                if let Some(n) = free_in.get_mut(offset_of(c) / self.config.page_size) {
+                    *n += 1;
+                }
+            }
+            let last = st.pages.len() - 1;
+            let Some((idx, _)) = st.pages[..last]
+                .iter()
+                .enumerate()
+                .max_by_key(|&(_, &p)| free_in.get(p as usize).copied().unwrap_or(0))
+            else {
+                return false;
+            };
+            self.empty_page(class, &mut st, idx, &mut elsewhere, true, None)
+        };
+        for c in elsewhere {
+            self.free_chunk(c);
+        }
+        let Some(p) = page else { return false };
+        self.pool.give(p);
+        self.counters.slabs_moved.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Moves one page from class `src` to class `dst` (0-based; `src` None: any class with
@@ -439,12 +449,19 @@ impl Core {
     }
 
     /// One maintenance pass.
+    ///
+    /// After a flush, every flushed item is dead memory: the pass reclaims all of it and
+    /// gives every page it empties back to the pool, so that a workload whose sizes change
+    /// after `flush_all` gets the pages within a second, where one page per class per pass
+    /// (memcached's pace) left the old size class holding them for a minute and the new
+    /// size evicting its own items meanwhile.
     pub fn maintain(&self) {
+        let flushed = self.flushed.swap(false, Ordering::AcqRel);
         if self.config.lru_crawler {
-            self.crawl(false);
+            self.crawl_up_to(false, if flushed { usize::MAX } else { CRAWL_SLOTS });
         }
         if self.config.slab_reassign {
-            self.release_free_pages();
+            self.release_free_pages(if flushed { usize::MAX } else { 1 });
         }
         if self.pool.over() {
             self.shrink_to_limit();

@@ -115,6 +115,11 @@ impl<'a> Current<'a> {
     pub fn cas(&self) -> u64 {
         self.item.cas()
     }
+    /// A string in Redis's `raw` encoding whatever its bytes
+    /// ([`ItemType::RAW_STRING_CODE`]).
+    pub fn is_raw_string(&self) -> bool {
+        self.item.kind() == ItemType::RAW_STRING_CODE
+    }
     /// Whether the value is a heap object (else bytes).
     pub fn is_object(&self) -> bool {
         self.object.is_some()

@@ -301,6 +301,7 @@ fn run(call: &mut Call<'_>, args: Args<'_>, read_only: bool) {
                 value: v,
                 flags,
                 expiry: None,
+                raw: true,
                 result: Some(replies),
             }
         } else {

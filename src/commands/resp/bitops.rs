@@ -111,6 +111,7 @@ pub(super) fn setbit(call: &mut Call<'_>, args: Args<'_>) {
             value: v,
             flags,
             expiry: None,
+            raw: true,
             result: Some(old),
         }
     });
@@ -332,6 +333,7 @@ pub(super) fn bitop(call: &mut Call<'_>, args: Args<'_>) {
                 value: out,
                 flags: 0,
                 expiry: Some(Expiry::Never),
+                raw: true,
                 result: (),
             }
         }

@@ -212,6 +212,8 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: Option<u64>)
     let unsent = c.unsent.load(Ordering::Acquire);
     let read_cap = bufs.read_cap.load(Ordering::Relaxed);
     let write_cap = bufs.write_cap.load(Ordering::Relaxed);
+    let rbs = bufs.reply_size.load(Ordering::Relaxed);
+    let rbp = bufs.reply_peak.load(Ordering::Relaxed);
     let (qbuf, argv, written, unsent) = match own {
         // Nothing of this turn's output has been written yet (or it was written whole).
         Some(argv) => (call.pending as u64, argv, 0, call.w.out.len() as u64),
@@ -233,7 +235,7 @@ pub(super) fn client_line(call: &mut Call<'_>, c: &ClientInfo, own: Option<u64>)
         s,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} \
          psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv} \
-         multi-mem={multi_mem} rbs=0 rbp=0 obl={obl} oll={oll} omem={omem} tot-mem={tot_mem} events=r \
+         multi-mem={multi_mem} rbs={rbs} rbp={rbp} obl={obl} oll={oll} omem={omem} tot-mem={tot_mem} events=r \
          cmd={} user={} redir={redir} resp={}",
         c.id,
         c.addr,

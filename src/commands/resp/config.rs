@@ -45,16 +45,29 @@ const LIVE_SETTABLE: &[&str] = &[
     "port",
 ];
 
+/// Parameters Redis changes at run time (or slabd's own) that slabd fixes at start:
+/// CONFIG SET to the value they have succeeds and changes nothing, as in Redis (whose
+/// "CONFIG sanity" test sets every parameter to the value CONFIG GET gave); another value
+/// is refused as immutable.
+const FIXED_AT_START: &[&str] = &[
+    "bind",
+    "timeout",
+    "proto-max-bulk-len",
+    "metrics-port",
+    "metrics-bind",
+];
+
 fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
     let s = &call.ctx.settings;
     match name {
-        "maxmemory" => call
-            .ctx
-            .store
-            .stats()
-            .limit_maxbytes
-            .to_string()
-            .into_bytes(),
+        "maxmemory" => {
+            let limit = call.ctx.store.stats().limit_maxbytes;
+            call.ctx
+                .resp
+                .maxmemory_shown(limit)
+                .to_string()
+                .into_bytes()
+        }
         "maxmemory-policy" => maxmemory_policy_name(call.ctx).as_bytes().to_vec(),
         "maxclients" => call
             .ctx
@@ -182,6 +195,11 @@ impl Param {
             Param::Directive(d) => d.mutable,
         }
     }
+
+    /// Fixed at start, but settable to the value it has ([`FIXED_AT_START`]).
+    fn fixed_at_start(self) -> bool {
+        !self.mutable() && FIXED_AT_START.contains(&self.name())
+    }
 }
 
 /// A change CONFIG SET will apply once every pair has been checked.
@@ -192,6 +210,22 @@ enum Change<'a> {
     RequirePass(Vec<u8>),
     Port(u16),
     Directive(&'static Directive, &'a str),
+    /// A parameter fixed at start, set to the value it has.
+    Nothing,
+}
+
+/// What undoes an applied [`Change`] when a later one fails to apply (Redis rolls every
+/// parameter of the CONFIG SET back).
+enum Undo {
+    MaxMemory {
+        bytes: u64,
+        shown: Option<(u64, u64)>,
+    },
+    Policy(u8),
+    MaxClients(usize),
+    RequirePass(Option<Vec<u8>>),
+    Port(u16),
+    Directive(&'static Directive, String),
 }
 
 fn set_failed(call: &mut Call<'_>, name: &str, why: &str) {
@@ -202,6 +236,20 @@ fn set_failed(call: &mut Call<'_>, name: &str, why: &str) {
 
 /// Checks one value; the change to make, or Redis's reason.
 fn check<'a>(call: &Call<'_>, param: Param, value: &'a [u8]) -> Result<Change<'a>, String> {
+    if param.fixed_at_start() {
+        let same = match param {
+            Param::Directive(d) => std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| d.check(v).ok())
+                .is_some_and(|(v, _)| Some(v) == call.ctx.directives.get(d.name)),
+            Param::Live(_) => value == value_of(call, param).as_slice(),
+        };
+        return if same {
+            Ok(Change::Nothing)
+        } else {
+            Err("can't set immutable config".into())
+        };
+    }
     match param {
         Param::Live("maxmemory-policy") => {
             maxmemory_policy(call.ctx.settings.no_evict, value).map(Change::Policy)
@@ -247,7 +295,7 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
                 "ERR Unknown option or number of arguments for CONFIG SET - '{spelled}'"
             ));
         };
-        if !param.mutable() {
+        if !param.mutable() && !param.fixed_at_start() {
             return set_failed(call, &spelled, "can't set immutable config");
         }
         if params.iter().any(|p| p.name() == param.name()) {
@@ -262,43 +310,112 @@ fn config_set(call: &mut Call<'_>, args: Args<'_>) {
             Err(why) => return set_failed(call, &String::from_utf8_lossy(args.get(i)), &why),
         }
     }
+    // A lower memory limit evicts at once (Redis evicts at the next command), which no
+    // rollback could undo: it is applied after every change that may still fail.
+    changes.sort_by_key(|c| matches!(c, Change::MaxMemory(_)));
+    let mut undo = Vec::with_capacity(changes.len());
     for change in changes {
-        match change {
-            Change::MaxMemory(n) => {
-                let bytes = usize::try_from(n).unwrap_or(usize::MAX);
-                if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
-                    return set_failed(call, "maxmemory", &e.0);
+        match apply(call, change) {
+            Ok(Some(u)) => undo.push(u),
+            Ok(None) => {}
+            Err((name, why)) => {
+                // Redis's rollback: the parameters already applied get their old values.
+                for u in undo.into_iter().rev() {
+                    roll_back(call, u);
                 }
-            }
-            Change::Policy(i) => {
-                if !call.ctx.settings.no_evict {
-                    call.ctx
-                        .store
-                        .set_eviction_policy(MAXMEMORY_POLICIES[usize::from(i)].1);
-                    call.ctx.resp.maxmemory_policy.store(i, Ordering::Relaxed);
-                }
-            }
-            Change::MaxClients(n) => call
-                .ctx
-                .maxconns
-                .store(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed),
-            Change::RequirePass(p) => {
-                call.ctx.users.set_requirepass(Some(&p));
-            }
-            Change::Port(port) => {
-                let kind = crate::server::rebind::Kind::Plain;
-                if let Err(why) = call.ctx.ports.change(kind, port) {
-                    return set_failed(call, "port", &why);
-                }
-            }
-            Change::Directive(d, v) => {
-                if let Err(why) = call.ctx.directives.set(d.name, v) {
-                    return set_failed(call, d.name, &why);
-                }
+                return set_failed(call, name, &why);
             }
         }
     }
     call.w.ok();
+}
+
+/// Applies one checked change; what undoes it, or (parameter, reason) when it failed.
+fn apply(call: &mut Call<'_>, change: Change<'_>) -> Result<Option<Undo>, (&'static str, String)> {
+    let undo = match change {
+        Change::Nothing => return Ok(None),
+        Change::MaxMemory(n) => {
+            let before = call.ctx.store.stats().limit_maxbytes;
+            let shown = call.ctx.resp.maxmemory_set();
+            let bytes = usize::try_from(n).unwrap_or(usize::MAX);
+            if let Err(e) = call.ctx.store.set_memory_limit(bytes) {
+                return Err(("maxmemory", e.0));
+            }
+            let limit = call.ctx.store.stats().limit_maxbytes;
+            call.ctx.resp.set_maxmemory_shown(Some((n, limit)));
+            Undo::MaxMemory {
+                bytes: before,
+                shown,
+            }
+        }
+        Change::Policy(i) => {
+            let before = call.ctx.resp.maxmemory_policy.load(Ordering::Relaxed);
+            set_policy(call, i);
+            Undo::Policy(before)
+        }
+        Change::MaxClients(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            Undo::MaxClients(call.ctx.maxconns.swap(n, Ordering::Relaxed))
+        }
+        Change::RequirePass(p) => {
+            let before = call.ctx.users.requirepass();
+            call.ctx.users.set_requirepass(Some(&p));
+            Undo::RequirePass(before)
+        }
+        Change::Port(port) => {
+            let kind = crate::server::rebind::Kind::Plain;
+            let before = call.ctx.ports.get(kind);
+            call.ctx
+                .ports
+                .change(kind, port)
+                .map_err(|why| ("port", why))?;
+            Undo::Port(before)
+        }
+        Change::Directive(d, v) => {
+            let before = call.ctx.directives.get(d.name).unwrap_or_default();
+            call.ctx
+                .directives
+                .set(d.name, v)
+                .map_err(|why| (d.name, why))?;
+            Undo::Directive(d, before)
+        }
+    };
+    Ok(Some(undo))
+}
+
+/// Puts back what [`apply`] changed (each old value was in force a moment ago, so it
+/// applies again).
+fn roll_back(call: &mut Call<'_>, undo: Undo) {
+    match undo {
+        Undo::MaxMemory { bytes, shown } => {
+            let _ = call
+                .ctx
+                .store
+                .set_memory_limit(usize::try_from(bytes).unwrap_or(usize::MAX));
+            call.ctx.resp.set_maxmemory_shown(shown);
+        }
+        Undo::Policy(i) => set_policy(call, i),
+        Undo::MaxClients(n) => call.ctx.maxconns.store(n, Ordering::Relaxed),
+        Undo::RequirePass(p) => call.ctx.users.set_requirepass(p.as_deref()),
+        Undo::Port(port) => {
+            let _ = call
+                .ctx
+                .ports
+                .change(crate::server::rebind::Kind::Plain, port);
+        }
+        Undo::Directive(d, v) => {
+            let _ = call.ctx.directives.set(d.name, &v);
+        }
+    }
+}
+
+fn set_policy(call: &mut Call<'_>, i: u8) {
+    if !call.ctx.settings.no_evict {
+        call.ctx
+            .store
+            .set_eviction_policy(MAXMEMORY_POLICIES[usize::from(i)].1);
+        call.ctx.resp.maxmemory_policy.store(i, Ordering::Relaxed);
+    }
 }
 
 /// A value CONFIG GET replies with.

@@ -1,7 +1,7 @@
 //! The DEBUG subcommands Redis's test suite uses to provoke slow commands, hold the
 //! background work still, shape lists and fill the data set: `DEBUG SLEEP`,
 //! `DEBUG SET-ACTIVE-EXPIRE`, `DEBUG PAUSE-CRON`, `DEBUG QUICKLIST-PACKED-THRESHOLD`,
-//! `DEBUG POPULATE`, `DEBUG LOG`; and `DEBUG SEGFAULT`, which crashes the server
+//! `DEBUG POPULATE`, `DEBUG LOG`, `DEBUG REPLYBUFFER`; and `DEBUG SEGFAULT`, which crashes the server
 //! (integration/logging checks its crash report).
 //! (DEBUG itself, with RELOAD, LOADAOF and OBJECT, is in persistence.rs; it hands these
 //! here.)
@@ -23,6 +23,10 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     }
     if sub.eq_ignore_ascii_case(b"populate") && (3..=5).contains(&args.len()) {
         populate(call, args);
+        return true;
+    }
+    if sub.eq_ignore_ascii_case(b"replybuffer") && args.len() == 4 {
+        replybuffer(call, args);
         return true;
     }
     if args.len() != 3 {
@@ -59,6 +63,34 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
     }
     call.w.ok();
     true
+}
+
+/// `DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms>` and `DEBUG REPLYBUFFER RESIZING
+/// <0|1>`, as Redis 7.0: how the 100 ms pass resizes every client's reply buffer
+/// (`CLIENT LIST`'s `rbs`/`rbp`; `server::connection::reply_buffer`).
+fn replybuffer(call: &mut Call<'_>, args: Args<'_>) {
+    let policy = &call.ctx.hub.reply_buffer;
+    let (what, value) = (args.get(2), args.get(3));
+    if what.eq_ignore_ascii_case(b"peak-reset-time") {
+        let ms = if value.eq_ignore_ascii_case(b"never") {
+            -1
+        } else if value.eq_ignore_ascii_case(b"reset") {
+            crate::hub::limits::PEAK_RESET_DEFAULT_MS
+        } else if let Some(ms) = parse_i64(value) {
+            ms
+        } else {
+            return call.w.error(b"ERR value is not an integer or out of range");
+        };
+        policy.peak_reset_ms.store(ms, Ordering::Relaxed);
+    } else if what.eq_ignore_ascii_case(b"resizing") {
+        policy.resizing.store(atoi(value) != 0, Ordering::Relaxed);
+    } else {
+        return call.w.error_fmt(format_args!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(args.get(1))
+        ));
+    }
+    call.w.ok();
 }
 
 /// `DEBUG POPULATE <count> [<prefix>] [<size>]`, as Redis 7.0: string keys

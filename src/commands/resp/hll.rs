@@ -487,6 +487,7 @@ pub(super) fn pfadd(call: &mut Call<'_>, args: Args<'_>) {
             value: v,
             flags,
             expiry: None,
+            raw: true,
             result: Ok(1),
         }
     });
@@ -539,6 +540,7 @@ pub(super) fn pfcount(call: &mut Call<'_>, args: Args<'_>) {
             value: v,
             flags: item.flags(),
             expiry: None,
+            raw: true,
             result: Ok(card),
         }
     });
@@ -589,6 +591,7 @@ pub(super) fn pfmerge(call: &mut Call<'_>, args: Args<'_>) {
             value: v,
             flags,
             expiry: None,
+            raw: true,
             result: Ok(()),
         }
     });
@@ -687,6 +690,7 @@ pub(super) fn pfdebug(call: &mut Call<'_>, args: Args<'_>) {
                 value: v,
                 flags: item.flags(),
                 expiry: None,
+                raw: true,
                 result: Ok(reply),
             }
         } else {

@@ -98,6 +98,10 @@ pub struct Shared {
     maxmemory_policy: std::sync::atomic::AtomicU8,
     /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION`: RESTORE skips the payload's CRC-64.
     skip_checksum: std::sync::atomic::AtomicBool,
+    /// The bytes the last CONFIG SET maxmemory asked for and the store's limit it gave
+    /// (whole pages at most that): CONFIG GET shows what was set, as Redis, while the
+    /// limit is still that one (see `config.rs`).
+    maxmemory_set: parking_lot::Mutex<Option<(u64, u64)>>,
 }
 
 impl Shared {
@@ -108,6 +112,25 @@ impl Shared {
             latency: latency::Latency::new(workers),
             maxmemory_policy: std::sync::atomic::AtomicU8::new(0),
             skip_checksum: std::sync::atomic::AtomicBool::new(false),
+            maxmemory_set: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// (bytes asked for, limit given) of the last CONFIG SET maxmemory.
+    fn maxmemory_set(&self) -> Option<(u64, u64)> {
+        *self.maxmemory_set.lock()
+    }
+
+    fn set_maxmemory_shown(&self, set: Option<(u64, u64)>) {
+        *self.maxmemory_set.lock() = set;
+    }
+
+    /// The `maxmemory` CONFIG GET shows while the store's limit is `limit`: the bytes
+    /// CONFIG SET asked for if it gave this limit, else the limit.
+    fn maxmemory_shown(&self, limit: u64) -> u64 {
+        match self.maxmemory_set() {
+            Some((asked, given)) if given == limit => asked,
+            _ => limit,
         }
     }
 
@@ -595,7 +618,7 @@ fn observe(call: &Call<'_>, index: usize, spec: &Spec, args: Args<'_>, ran: Ran)
             .record(call.worker, index, spec.name, args, ran.nanos);
     }
     if shared.slowlog.wants(usec) && !spec.flags.contains(&"skip_slowlog") && !call.blocked {
-        shared.slowlog.record(call, args, usec);
+        shared.slowlog.record(call, spec.secrets, args, usec);
     }
     if usec >= 1000 {
         shared

@@ -48,7 +48,7 @@ pub(super) fn feed(call: &Call<'_>, spec: &Spec, args: Args<'_>, wall_us: u64) {
         return;
     }
     let arg = |i| args.get(i);
-    let secrets = Secrets::of(arg, args.len());
+    let secrets = Secrets::of(spec.secrets, arg, args.len());
     // A command a script calls runs two levels down (the script's handler, then the
     // nested call); EXEC's queued commands one level. Redis shows the former as `lua`.
     let addr = if call.depth >= 2 {

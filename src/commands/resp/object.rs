@@ -4,7 +4,9 @@
 //! is `listpack`, a large one `hashtable` / `skiplist`; a set of integers is `intset`,
 //! otherwise `hashtable`; a list is `quicklist` (Redis 7.0 has no other list encoding);
 //! a string is `int`, `embstr` (up to 44 bytes) or `raw`, judged from its bytes as Redis
-//! would have created it. slabd evicts by two-level CLOCK, not LFU, so FREQ answers as
+//! would have created it, except that a string edited in place (APPEND to an existing key,
+//! SETRANGE, SETBIT, BITFIELD, BITOP, the HyperLogLog commands) is `raw` whatever its
+//! bytes, as Redis leaves it until it is written anew. slabd evicts by two-level CLOCK, not LFU, so FREQ answers as
 //! Redis does without an LFU policy.
 
 use super::registry::{spec, Spec};
@@ -48,6 +50,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// Redis's OBJECT ENCODING name for a stored value.
 pub(super) fn encoding_of(cur: &Current<'_>) -> &'static str {
     match (cur.item_type(), cur.is_object()) {
+        (ItemType::String, _) if cur.is_raw_string() => "raw",
         (ItemType::String, _) => {
             let bytes = cur.bytes().unwrap_or_default();
             if bytes.len() <= 20 && parse_member(&bytes).is_some() {

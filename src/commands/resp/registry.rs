@@ -13,6 +13,8 @@
 
 use std::sync::OnceLock;
 
+use crate::hub::redact::Holder;
+
 use super::{
     acl, bitops, blocking, cluster, config, connection, copy, dump, functions, hash, hll, keys,
     latency, list, memory, migrate, monitor, object, persistence, pubsub, reset, scripting, server,
@@ -71,6 +73,9 @@ pub(crate) struct Spec {
     pub(super) since: &'static str,
     pub(super) summary: &'static str,
     pub(super) handler: Handler,
+    /// Whether (and how) its arguments may hold secrets that MONITOR, the slow log and
+    /// `-vv` redact (made from `name` at compile time).
+    pub(crate) secrets: Holder,
 }
 
 /// Bits for the flags a hot path tests (a script's every `redis.call` checks three),
@@ -154,6 +159,7 @@ macro_rules! spec {
             since: $since,
             summary: $summary,
             handler: $handler,
+            secrets: $crate::hub::redact::Holder::of_name($name),
         }
     };
 }
@@ -292,6 +298,22 @@ mod tests {
         assert!(r.lookup(b"save").unwrap().has(flag::NO_MULTI));
         assert!(r.lookup(b"monitor").unwrap().has(flag::ADMIN));
         assert!(r.lookup(b"eval").unwrap().has(flag::SKIP_MONITOR));
+    }
+
+    #[test]
+    fn only_commands_redis_redacts_hold_secrets() {
+        let r = registry();
+        for spec in r.specs() {
+            let want = match spec.name {
+                "auth" => Holder::Auth,
+                "acl" => Holder::Acl,
+                "hello" => Holder::Hello,
+                "migrate" => Holder::Migrate,
+                "config" => Holder::Config,
+                _ => Holder::None,
+            };
+            assert_eq!(spec.secrets, want, "{}", spec.name);
+        }
     }
 
     #[test]

@@ -91,12 +91,21 @@ fn command_info(w: &mut Writer<'_>, spec: &Spec) {
     for f in spec.flags {
         w.simple(f.as_bytes());
     }
-    w.integer(i64::from(spec.first_key));
-    w.integer(i64::from(spec.last_key));
-    w.integer(i64::from(spec.key_step));
+    let entry = catalog::lookup(spec.name.as_bytes()).map(catalog::entry);
+    // A container (OBJECT, MEMORY, ...) has no keys of its own in Redis 7: its
+    // subcommands have them (slabd's table keeps the subcommands' positions for its own
+    // checks).
+    if entry.is_some_and(|e| e.container) {
+        w.integer(0);
+        w.integer(0);
+        w.integer(0);
+    } else {
+        w.integer(i64::from(spec.first_key));
+        w.integer(i64::from(spec.last_key));
+        w.integer(i64::from(spec.key_step));
+    }
     // ACL categories: Redis 7.0's, from the catalog ACL rules use (crate::auth::catalog).
-    let categories =
-        catalog::lookup(spec.name.as_bytes()).map_or(0, |id| catalog::entry(id).categories);
+    let categories = entry.map_or(0, |e| e.categories);
     w.set(categories.count_ones() as usize);
     for (bit, name) in catalog::CATEGORIES.iter().enumerate() {
         if categories & (1 << bit) != 0 {
@@ -172,7 +181,12 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
         if args.len() < 4 {
             return call.wrong_arity("command|getkeys");
         }
-        getkeys(call, args);
+        getkeys(call, args, false);
+    } else if sub.eq_ignore_ascii_case(b"GETKEYSANDFLAGS") {
+        if args.len() < 4 {
+            return call.wrong_arity("command|getkeysandflags");
+        }
+        getkeys(call, args, true);
     } else if sub.eq_ignore_ascii_case(b"HELP") {
         super::scripting::help(call, COMMAND_HELP);
     } else {
@@ -431,10 +445,13 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 write!(
                     s,
                     "latest_fork_usec:{pause_us}\r\ntotal_forks:{saves}\r\n\
-                     migrate_cached_sockets:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
+                     migrate_cached_sockets:{}\r\nreply_buffer_shrinks:{}\r\n\
+                     reply_buffer_expands:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
                      worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n\
                      worker_rebalances:{}\r\nworker_exclusive_pinned:{}\r\n",
                     super::migrate::cached_sockets(),
+                    t.reply_buffer_shrinks,
+                    t.reply_buffer_expands,
                     server.workers_active,
                     server.worker_moves,
                     server.worker_trials,
@@ -576,16 +593,16 @@ const SUBCOMMAND_ARITY: &[(&str, i32)] = &[
     ("object|refcount", 3),
 ];
 
-/// COMMAND GETKEYS <command> <args...>: the key arguments, as Redis finds them.
-fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
+/// COMMAND GETKEYS <command> <args...>: the key arguments, as Redis finds them; with
+/// `flags` (GETKEYSANDFLAGS) each as `[key, {key-spec flags}]`.
+fn getkeys(call: &mut Call<'_>, args: Args<'_>, flags: bool) {
     let argc = args.len() - 2;
     let Some(spec) = registry().lookup(args.get(2)) else {
         return call.w.error(b"ERR Invalid command specified");
     };
-    let container =
-        catalog::lookup(spec.name.as_bytes()).filter(|&id| catalog::entry(id).container);
-    if let Some(container) = container {
-        return subcommand_keys(call, args, container);
+    let id = catalog::lookup(spec.name.as_bytes());
+    if let Some(container) = id.filter(|&id| catalog::entry(id).container) {
+        return subcommand_keys(call, args, container, flags);
     }
     let numkeys = NUMKEYS_COMMANDS.iter().find(|c| c.0 == spec.name);
     if spec.first_key <= 0 && numkeys.is_none() {
@@ -619,15 +636,52 @@ fn getkeys(call: &mut Call<'_>, args: Args<'_>) {
             keys.extend(super::sort::store_key_index(argc, |i| args.get(2 + i)));
         }
     }
+    reply_keys(call, args, id, &keys, flags);
+}
+
+/// The keys at `keys` (positions after COMMAND GETKEYS), with their key-spec flags when
+/// `flags` (from the catalog's specs for that position; none if no spec covers it).
+fn reply_keys(
+    call: &mut Call<'_>,
+    args: Args<'_>,
+    id: Option<catalog::CommandId>,
+    keys: &[usize],
+    flags: bool,
+) {
+    let arg = |i: usize| args.get(2 + i);
+    let mut spec_flags: Vec<(usize, u16)> = Vec::new();
+    if let (true, Some(id)) = (flags, id) {
+        catalog::for_each_key_flags(id, args.len() - 2, arg, |p, f| spec_flags.push((p, f)));
+    }
     call.w.array(keys.len());
-    for i in keys {
-        call.w.bulk(args.get(2 + i));
+    for &i in keys {
+        if !flags {
+            call.w.bulk(arg(i));
+            continue;
+        }
+        call.w.array(2);
+        call.w.bulk(arg(i));
+        let f = spec_flags
+            .iter()
+            .find(|(p, _)| *p == i)
+            .map_or(0, |&(_, f)| f);
+        call.w.set(f.count_ones() as usize);
+        for (bit, name) in catalog::KEY_FLAG_NAMES.iter().enumerate() {
+            if f & (1 << bit) != 0 {
+                call.w.simple(name.as_bytes());
+            }
+        }
     }
 }
 
 /// COMMAND GETKEYS for a container's subcommand (`OBJECT ENCODING key`, `MEMORY USAGE
 /// key`): Redis looks the subcommand up, then checks it as it would a command.
-fn subcommand_keys(call: &mut Call<'_>, args: Args<'_>, container: catalog::CommandId) {
+fn subcommand_keys(
+    call: &mut Call<'_>,
+    args: Args<'_>,
+    container: catalog::CommandId,
+    flags: bool,
+) {
     let argc = args.len() - 2;
     let arg = |i: usize| args.get(2 + i);
     let id = catalog::subcommand(container, argc, arg);
@@ -645,10 +699,7 @@ fn subcommand_keys(call: &mut Call<'_>, args: Args<'_>, container: catalog::Comm
     }
     let mut keys: Vec<usize> = Vec::new();
     catalog::for_each_key(id, argc, arg, |i, _| keys.push(i));
-    call.w.array(keys.len());
-    for i in keys {
-        call.w.bulk(arg(i));
-    }
+    reply_keys(call, args, Some(id), &keys, flags);
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::registry::{spec, Spec};
 use super::Call;
 use crate::commands::ClientInfo;
 use crate::directives::Directives;
-use crate::hub::redact::Secrets;
+use crate::hub::redact::{Holder, Secrets};
 use crate::protocol::resp::Args;
 
 #[rustfmt::skip]
@@ -86,9 +86,9 @@ impl SlowLog {
     }
 
     /// Adds a slow command (after [`SlowLog::wants`]).
-    pub(super) fn record(&self, call: &Call<'_>, args: Args<'_>, usec: u64) {
+    pub(super) fn record(&self, call: &Call<'_>, holder: Holder, args: Args<'_>, usec: u64) {
         let arg = |i| args.get(i);
-        let secrets = Secrets::of(arg, args.len());
+        let secrets = Secrets::of(holder, arg, args.len());
         let argv: Vec<&[u8]> = (0..args.len().min(MAX_ARGS))
             .map(|i| {
                 if secrets.hides(arg, args.len(), i) {

@@ -540,6 +540,7 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
                 value: suffix.to_vec(),
                 flags: 0,
                 expiry: None,
+                raw: false,
                 result: Some(suffix.len()),
             },
             Some(item) if !is_string(item) => Rewrite::Keep(None),
@@ -552,6 +553,7 @@ pub(super) fn append(call: &mut Call<'_>, args: Args<'_>) {
                     value,
                     flags: item.flags(),
                     expiry: None,
+                    raw: true,
                     result: Some(len),
                 }
             }
@@ -620,6 +622,7 @@ fn add_integer(call: &mut Call<'_>, key: &[u8], delta: i64) {
                 value: n.to_string().into_bytes(),
                 flags,
                 expiry: None,
+                raw: false,
                 result: Ok(n),
             },
         }
@@ -754,6 +757,7 @@ pub(super) fn incrbyfloat(call: &mut Call<'_>, args: Args<'_>) {
             value: text.clone().into_bytes(),
             flags,
             expiry: None,
+            raw: false,
             result: Ok(text),
         }
     });
@@ -847,6 +851,7 @@ pub(super) fn setrange(call: &mut Call<'_>, args: Args<'_>) {
             value,
             flags,
             expiry: None,
+            raw: true,
             result: Some(len),
         }
     });

@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 
+use super::reply_buffer::Resize;
 use super::{Connection, READ_CHUNK};
 use crate::commands::{self, Context, Protocol};
 use crate::hub::flag;
@@ -162,6 +163,7 @@ impl Connection {
         ctx.gates.pause();
         commands::timing::gap();
         self.stream.send_records()?;
+        self.reply.note(self.wbuf.len(), &self.session.info.bufs);
         if self.sent < self.wbuf.len() {
             let now = ctx.store.clock().now();
             self.wbuf_use.note(now, self.wbuf.len() - self.sent);
@@ -273,6 +275,26 @@ impl Connection {
         ServerStats::shift(&server.tls_session_bytes, before.2, now.2);
         self.counted = now;
         now.0 + now.1 + now.2 > before.0 + before.1 + before.2
+    }
+
+    /// The 100 ms pass over the modelled reply buffer ([`super::reply_buffer`]) at
+    /// `now_ms`. True while a later pass could still change it without new output.
+    pub fn resize_reply_buffer(&mut self, now_ms: u64, ctx: &Context, stats: &ThreadStats) -> bool {
+        let pending = if self.sent < self.wbuf.len() {
+            self.wbuf.len()
+        } else {
+            0
+        };
+        let policy = &ctx.hub.reply_buffer;
+        let (resize, due) = self
+            .reply
+            .cron(now_ms, pending, policy, &self.session.info.bufs);
+        match resize {
+            Resize::Shrunk => stats::bump(&stats.reply_buffer_shrinks),
+            Resize::Expanded => stats::bump(&stats.reply_buffer_expands),
+            Resize::None => {}
+        }
+        due
     }
 
     /// Takes the connection's buffers out of the server's gauges (it is being dropped).

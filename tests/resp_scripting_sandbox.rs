@@ -1,0 +1,104 @@
+//! The Lua sandbox as redis-server 7.0.15 shows it to a script: its globals (`load`,
+//! `gcinfo`, `__redis__err__handler`), library tables that `pairs`, `next`, `rawget` and
+//! `getmetatable` see as Redis's read-only tables, `rawset`/`setmetatable` refusals without
+//! a position (Redis raises them in the Lua core), and cjson's numbers and error messages.
+//! Every expected reply below was recorded from redis-server 7.0.15 with the same EVAL.
+
+mod common;
+mod resp_wire;
+
+use resp_wire::{daemon, Resp};
+
+#[test]
+fn the_sandbox_answers_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return cjson.encode({-0.0, 1e300, 0.1, 1e-300, 123456789012345678})",
+            "$42\r\n[-0,1e+300,0.1,1e-300,1.2345678901235e+17]\r\n",
+        ),
+        (
+            "return cjson.encode({a=1e-20, b=-0.0})",
+            "$18\r\n{\"a\":1e-20,\"b\":-0}\r\n",
+        ),
+        (
+            "return cjson.encode(-0.0)",
+            "$2\r\n-0\r\n",
+        ),
+        (
+            "return cjson.encode(2^53)",
+            "$18\r\n9.007199254741e+15\r\n",
+        ),
+        (
+            "return cjson.encode({[2^53]=1})",
+            "$24\r\n{\"9.007199254741e+15\":1}\r\n",
+        ),
+        (
+            "return cjson.encode(1/0)",
+            "-ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: 08ffdaa5e7f117332da21c3b5222c2ede9492c60, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode({[true]=1})",
+            "-ERR user_script:1: Cannot serialise boolean: table key must be a number or string script: 376a640005c8509c694166527ca834359bf69aa8, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode()",
+            "-ERR user_script:1: bad argument #1 to 'encode' (expected 1 argument) script: fc593ea31f478c7ed65c77495cc63edeb9153530, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode(\"{\")",
+            "-ERR user_script:1: Expected object key string but found T_END at character 2 script: 11c9a27f0575c57ad53dea0235e50ac048d289a5, on @user_script:1.\r\n",
+        ),
+        (
+            "return {type(load), type(gcinfo), type(__redis__err__handler)}",
+            "*3\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n$8\r\nfunction\r\n",
+        ),
+        (
+            "local t={} for k in pairs(_G) do t[#t+1]=k end table.sort(t) return table.concat(t, \" \")",
+            "$271\r\nARGV KEYS _G _VERSION __redis__err__handler assert bit cjson cmsgpack collectgarbage coroutine error gcinfo getmetatable ipairs load loadstring math next pairs pcall rawequal rawget rawset redis select setmetatable string struct table tonumber tostring type unpack xpcall\r\n",
+        ),
+        (
+            "local t={} for k in pairs(redis) do t[#t+1]=k end table.sort(t) return table.concat(t, \" \")",
+            "$243\r\nLOG_DEBUG LOG_NOTICE LOG_VERBOSE LOG_WARNING REDIS_VERSION REDIS_VERSION_NUM REPL_ALL REPL_AOF REPL_NONE REPL_REPLICA REPL_SLAVE acl_check_cmd breakpoint call debug error_reply log pcall replicate_commands set_repl setresp sha1hex status_reply\r\n",
+        ),
+        (
+            "return {rawget(string, \"len\") == string.len, getmetatable(redis) == nil, next(cjson) ~= nil}",
+            "*3\r\n:1\r\n:1\r\n:1\r\n",
+        ),
+        (
+            "local d=false local f=load(function() if d then return nil end d=true return \"return redis.call('ping')\" end) return f()",
+            "+PONG\r\n",
+        ),
+        (
+            "local d=false local f=load(function() if d then return nil end d=true return \"x=1\" end) return f()",
+            "-ERR (load):1: Attempt to modify a readonly table script: 2addb83248078cd79693c7451ff1feb9d439961d, on =(load):1.\r\n",
+        ),
+        (
+            "local s=string.dump(function() return 1 end) local f,e = load(function() local p = s s = nil return p end) return {type(f), e}",
+            "*2\r\n$3\r\nnil\r\n$43\r\n(load):1: unexpected symbol near 'char(27)'\r\n",
+        ),
+        (
+            "return load()",
+            "-ERR user_script:1: bad argument #1 to 'load' (function expected, got no value) script: a6fcbea7c6189fb0ab8d5189022a9a1440eee157, on @user_script:1.\r\n",
+        ),
+        (
+            "return rawset(_G, \"x\", 1)",
+            "-ERR Attempt to modify a readonly table script: b9573f4f44ad34788be4c6ff5d3a0d12c29038ec, on @user_script:1.\r\n",
+        ),
+        (
+            "setmetatable(string, {})",
+            "-ERR Attempt to modify a readonly table script: f77b14463e19b108fd21de6f1ba202c4266299ca, on @user_script:1.\r\n",
+        ),
+        (
+            "return rawset()",
+            "-ERR user_script:1: bad argument #1 to 'rawset' (table expected, got no value) script: e083c3c3169b550515eb809bb88641ea21ea5e1b, on @user_script:1.\r\n",
+        ),
+        (
+            "return {rawset({}, \"a\", 1).a}",
+            "*1\r\n:1\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}
