@@ -65,6 +65,10 @@ counters!(
     resp_errors,
     /// Redis keyspace_hits / keyspace_misses are get_hits / get_misses.
     expired_keys,
+    /// Keyed store accesses, and how many named another stripe than the one before
+    /// (`storage::take_key_tally`, added once per turn): the gather policy's sign of a
+    /// one-key load.
+    keyed_accesses, keyed_switches,
 };
     /// The same hits per slab class of the item (memcached's `stats slabs` columns),
     /// counted by the memcached protocols.
