@@ -68,6 +68,10 @@ counters!(
     /// Reply buffers shrunk / grown by the 100 ms pass (INFO stats `reply_buffer_shrinks`,
     /// `reply_buffer_expands`; `server::connection::reply_buffer`).
     reply_buffer_shrinks, reply_buffer_expands,
+    /// Keyed store accesses, and how many named another stripe than the one before
+    /// (`storage::take_key_tally`, added once per turn): the gather policy's sign of a
+    /// one-key load.
+    keyed_accesses, keyed_switches,
 };
     /// The same hits per slab class of the item (memcached's `stats slabs` columns),
     /// counted by the memcached protocols.

@@ -207,6 +207,23 @@ impl<'a> ListRef<'a> {
         }
     }
 
+    /// Calls `f` with at most `n` elements from `index` on, front to back: LRANGE's reply,
+    /// a loop over each node's entries without an iterator's dispatch per element.
+    pub fn for_each_from(&self, index: usize, n: usize, mut f: impl FnMut(&'a [u8])) {
+        match *self {
+            ListRef::Packed(p) => {
+                let mut it = p.iter();
+                for _ in 0..index {
+                    it.next();
+                }
+                for v in it.take(n) {
+                    f(v);
+                }
+            }
+            ListRef::List(l) => l.for_each_from(index, n, f),
+        }
+    }
+
     /// Elements from `index` back to the first, back to front.
     pub fn iter_rev_from(&self, index: usize) -> RefRevIter<'a> {
         match *self {
@@ -587,6 +604,27 @@ impl List {
 
     pub fn iter(&self) -> Iter<'_> {
         self.iter_from(0)
+    }
+
+    /// Calls `f` with at most `n` elements from `index` on, front to back, node by node.
+    pub fn for_each_from<'s>(&'s self, index: usize, mut n: usize, mut f: impl FnMut(&'s [u8])) {
+        if index >= self.len || n == 0 {
+            return;
+        }
+        let (k, i) = self.locate(index);
+        for (j, node) in self.nodes.range(k..).enumerate() {
+            let mut entries = node.iter();
+            if j == 0 {
+                entries.front = node.position(i);
+            }
+            for v in entries {
+                f(v);
+                n -= 1;
+                if n == 0 {
+                    return;
+                }
+            }
+        }
     }
 
     /// Elements from `index` back to the first, back to front.

@@ -201,6 +201,24 @@ impl<'a> SetMut<'a> {
         })
     }
 
+    /// Removes a random member, appending its bytes to `out`; false when empty.
+    pub fn pop_random_into(&mut self, out: &mut Vec<u8>) -> bool {
+        let len = self.len();
+        if len == 0 {
+            return false;
+        }
+        let i = random_below(len);
+        match self {
+            SetMut::IntSet(s) => {
+                let mut buf = [0u8; 20];
+                out.extend_from_slice(format_member(s.remove_at(i), &mut buf));
+            }
+            SetMut::Table(t) => t.remove_at_into(i, out),
+            SetMut::NewTable(t) => t.remove_at_into(i, out),
+        }
+        true
+    }
+
     pub fn finish(self, changed: bool) -> SetOutcome {
         if self.is_empty() {
             return if changed {

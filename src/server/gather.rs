@@ -114,6 +114,13 @@ pub const SURE_IDLE: f64 = 1.5;
 /// costs CPU per request (100 KiB values: 18.7 against 16 us), so a tie gathers, and a
 /// trial's three windows per side differ by a few percent on the same load.
 pub const TRIAL_MARGIN: f64 = 1.03;
+/// Stripe switches per keyed access under which a window's load is on one key
+/// ([`crate::storage::take_key_tally`]): a trial would put two workers on one stripe lock
+/// (about 1 µs more per request while it lasts) and cannot win, so none starts. Many keys
+/// switch about once per key; one in 64 allows the odd other command beside a hot key.
+pub const ONE_KEY_SWITCHES: f64 = 1.0 / 64.0;
+/// Keyed accesses a window needs before its switches say anything.
+const ONE_KEY_MIN_ACCESSES: u64 = 1000;
 /// Busy fraction per remaining worker under which the active workers gather.
 pub const GATHER_AT: f64 = 0.5;
 /// Windows in a row that must call for the same change before it is made: one noisy
@@ -239,6 +246,8 @@ struct Control {
     idle: (u64, u64),
     /// Requests served by every worker ([`served`]).
     served: u64,
+    /// Keyed accesses and stripe switches of every worker ([`keyed`]).
+    keyed: (u64, u64),
 }
 
 impl Gather {
@@ -265,6 +274,7 @@ impl Gather {
                 cpu: vec![(0, 0); workers],
                 idle: (0, 0),
                 served: 0,
+                keyed: (0, 0),
             }),
         }
     }
@@ -341,10 +351,12 @@ impl Gather {
         };
         let idle = machine_idle();
         let done = served(threads);
+        let tally = keyed(threads);
         let Some(at) = c.at.replace(now) else {
             c.cpu = cpu;
             c.idle = idle;
             c.served = done;
+            c.keyed = tally;
             return;
         };
         let wall = now.duration_since(at).as_nanos().max(1) as f64;
@@ -369,9 +381,12 @@ impl Gather {
             idle_ticks as f64 / total_ticks as f64 * cpus() as f64
         };
         let rate = done.saturating_sub(c.served) as f64 / (wall / 1e9);
+        let accesses = tally.0.saturating_sub(c.keyed.0);
+        let switches = tally.1.saturating_sub(c.keyed.1);
         c.cpu = cpu;
         c.idle = idle;
         c.served = done;
+        c.keyed = tally;
         let active = self.active();
         stats.workers_active.store(active as u64, Ordering::Relaxed);
         let each: Vec<f64> = busy.iter().zip(&wait).map(|(b, w)| b + w).collect();
@@ -380,6 +395,8 @@ impl Gather {
             waited: wait[..active].iter().sum(),
             idle_cpus,
             rate,
+            one_key: accesses >= ONE_KEY_MIN_ACCESSES
+                && (switches as f64) < ONE_KEY_SWITCHES * accesses as f64,
         };
         let next = c.policy.window(now, active, &load);
         let p = &c.policy;
@@ -469,6 +486,17 @@ fn served(threads: &[ThreadStats]) -> u64 {
                 + s.resp_cmds
         })
         .sum()
+}
+
+/// Keyed accesses and stripe switches the workers have counted so far
+/// ([`ONE_KEY_SWITCHES`]).
+fn keyed(threads: &[ThreadStats]) -> (u64, u64) {
+    threads.iter().fold((0, 0), |(a, s), t| {
+        (
+            a + t.keyed_accesses.load(Ordering::Relaxed),
+            s + t.keyed_switches.load(Ordering::Relaxed),
+        )
+    })
 }
 
 /// A thread's time on CPU and waiting to run, in nanoseconds

@@ -275,6 +275,7 @@ impl Worker {
                 self.reply_tick = tick;
                 self.resize_reply_buffers();
             }
+            self.count_keyed();
             self.flush_after_fsync();
             if self.gather.moves() && self.finish_by.is_none() {
                 self.place_connections(false);
@@ -310,6 +311,17 @@ impl Worker {
             self.close_for(Token(key), "shutdown");
         }
         self.ctx.hub.watchers.flush(&self.ctx.hub);
+    }
+
+    /// Adds the turn's keyed accesses to the worker's counters, for the gather policy
+    /// ([`crate::storage::take_key_tally`]).
+    fn count_keyed(&self) {
+        let (accesses, switches) = crate::storage::take_key_tally();
+        if accesses > 0 {
+            let t = &self.ctx.threads[self.id];
+            t.keyed_accesses.fetch_add(accesses, Ordering::Relaxed);
+            t.keyed_switches.fetch_add(switches, Ordering::Relaxed);
+        }
     }
 
     /// `appendfsync always`: asks for the fsync of the turn's records and sends the replies

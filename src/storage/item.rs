@@ -481,6 +481,23 @@ impl<'a> Item<'a> {
         ))
     }
 
+    /// The value of an object item (its handle), with the loads of [`Item::simple_value`]
+    /// when the item has a short key and no CAS or far-expiry slot (objects are never
+    /// chained): every command on a large collection reads it.
+    #[inline]
+    pub fn object_value(&self) -> Option<&'a [u8]> {
+        let lens = self.lens_cell().load(Ordering::Relaxed);
+        let key_len = (lens >> 24) as usize;
+        // Bits 63 and 62 of meta: CAS slot, far expiry.
+        if key_len >= LONG_KEY || self.meta() >> 62 != 0 || self.bits() & CHAINED != 0 {
+            return self.plain_value();
+        }
+        Some(self.arena.bytes(
+            self.off() + HEADER_SIZE + key_len,
+            (lens & VALUE_LEN_MAX as u32) as usize,
+        ))
+    }
+
     /// Calls `f` with each piece of the value in order. `head_chunk_size` is the chunk size
     /// of the head's class (only needed for chained items).
     pub fn for_each_piece(&self, head_chunk_size: usize, mut f: impl FnMut(&'a [u8])) {

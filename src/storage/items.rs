@@ -543,6 +543,7 @@ impl Core {
     pub fn lock_key(&self, db: u8, key: &[u8]) -> Locked<'_> {
         let key_hash = self.index.key_hash(key);
         let stripe = self.index.stripe_of(key_hash);
+        super::tally::note(stripe);
         let mut guard = self.index.lock(stripe);
         let db = self.index.physical(db);
         let hash = table_hash(key_hash, db);

@@ -228,6 +228,7 @@ mod slabs;
 pub use slabs::MAX_CLASSES;
 mod snapshot;
 mod stats;
+mod tally;
 mod typed;
 
 pub use api::{
@@ -242,6 +243,7 @@ pub use index::{key_hash, same_bytes, HashSeed};
 use items::Core;
 pub use observe::{Evicted, Observer, Removal};
 pub use snapshot::{ChangeLog, SnapshotSink, WALK_SLICE};
+pub use tally::take_key_tally;
 pub use typed::{Current, Object, Ttl, Update, LAZYFREE_BYTES};
 
 use std::sync::Arc;

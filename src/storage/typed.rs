@@ -178,7 +178,7 @@ impl<'a> Current<'a> {
 
 /// Reads an object item's handle.
 fn handle_of(it: Item<'_>) -> usize {
-    let v = it.plain_value().unwrap_or(&[0; 4]);
+    let v = it.object_value().unwrap_or(&[0; 4]);
     u32::from_le_bytes([v[0], v[1], v[2], v[3]]) as usize
 }
 
@@ -330,15 +330,14 @@ impl Core {
             now,
         } = self.lock_key(db, key);
         let old = self.find_live_locked(&mut s, hash, db, key, now).ok();
+        // The object's handle, read once for the edit and the re-charge after it.
+        let mut handle = None;
         let decision = match old {
             Some(c) => {
                 let item = Item::new(&self.arena, c);
                 item.bump(now, true);
-                let object = if item.is_object() {
-                    s.objects.get_mut(handle_of(item))
-                } else {
-                    None
-                };
+                handle = item.is_object().then(|| handle_of(item));
+                let object = handle.and_then(|h| s.objects.get_mut(h));
                 f(Some(&mut Current {
                     item,
                     core: self,
@@ -347,9 +346,8 @@ impl Core {
             }
             None => f(None),
         };
-        let old_exp = old.map_or(Exp::NEVER, |c| Item::new(&self.arena, c).exp());
         let exp_for = |ttl: Ttl| match ttl {
-            Ttl::Keep => old_exp,
+            Ttl::Keep => old.map_or(Exp::NEVER, |c| Item::new(&self.arena, c).exp()),
             Ttl::Set(e) => self.encode_exp(e),
         };
         match decision {
@@ -369,11 +367,7 @@ impl Core {
                 if let Some(log) = self.snapshot.log() {
                     log.modified(key, Some(self.expiry_of(it.exp())));
                 }
-                if let Some(stored) = it
-                    .is_object()
-                    .then(|| s.objects.get_mut(handle_of(it)))
-                    .flatten()
-                {
+                if let Some(stored) = handle.and_then(|h| s.objects.get_mut(h)) {
                     let usage = stored.object.mem_usage();
                     let delta = usage as isize - stored.charged as isize;
                     stored.charged = usage;

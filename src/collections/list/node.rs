@@ -24,6 +24,12 @@ pub(super) fn write_entry(dst: &mut [u8], v: &[u8]) {
 
 /// Reads the entry starting at `pos`: (value start, value end, next entry's position).
 pub(super) fn read_entry(buf: &[u8], pos: usize) -> (usize, usize, usize) {
+    let first = buf[pos];
+    if first < 0x7f {
+        // One length byte, and a back-length (1 + len <= 127) of one byte too.
+        let end = pos + 1 + usize::from(first);
+        return (pos + 1, end, end + 1);
+    }
     let (len, n) = varint::read(buf, pos);
     let i = pos + n;
     let end = i + len;

@@ -133,6 +133,20 @@ fn check(list: &List, model: &VecDeque<Vec<u8>>) {
         assert_eq!(list.get(i), Some(&want[..]));
         assert_eq!(list.iter_from(i).next(), Some(&want[..]));
         assert_eq!(list.iter_rev_from(i).next(), Some(&want[..]));
+        for n in [1, 3, model.len()] {
+            let mut got = Vec::new();
+            ListRef::List(list).for_each_from(i, n, |v| got.push(v.to_vec()));
+            let want: Vec<_> = model.iter().skip(i).take(n).cloned().collect();
+            assert_eq!(got, want, "from {i}, {n} elements");
+        }
+    }
+    if let Some(p) = list.to_packed(Fill::new(-5), false) {
+        for i in 0..model.len() {
+            let mut got = Vec::new();
+            ListRef::Packed(Packed(&p)).for_each_from(i, 4, |v| got.push(v.to_vec()));
+            let want: Vec<_> = model.iter().skip(i).take(4).cloned().collect();
+            assert_eq!(got, want, "packed, from {i}");
+        }
     }
     let rev: Vec<_> = list.iter_rev_from(model.len().wrapping_sub(1)).collect();
     assert_eq!(rev.len(), model.len());

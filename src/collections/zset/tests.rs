@@ -39,11 +39,59 @@ fn scores_print_as_percent_17g() {
     }
 }
 
+/// The whole-number shortcut prints what the general `%.17g` path prints.
+fn general_text(v: f64) -> String {
+    let mut t = ScoreText {
+        buf: [0; 32],
+        len: 0,
+    };
+    t.general(v);
+    String::from_utf8(t.as_bytes().to_vec()).unwrap()
+}
+
+#[test]
+fn whole_scores_print_as_the_general_path() {
+    let mut cases = vec![1.0, 7.0, 10.0, 99.0, 100.0, 12345.0, 9007199254740992.0];
+    cases.extend([9007199254740994.0, 99999999999999984.0, 1e16, 5e16 + 8.0]);
+    for v in cases.into_iter().flat_map(|v: f64| [v, -v]) {
+        assert_eq!(score_text(v), general_text(v), "{v:e}");
+    }
+    assert_eq!(score_text(-7.0), "-7");
+    assert_eq!(score_text(99999999999999984.0), "99999999999999984");
+    assert_eq!(score_text(1e17), "1e+17");
+    assert_eq!(score_text(-1e300), "-1.0000000000000001e+300");
+    assert_eq!(score_text(-1.5e-300), "-1.5000000000000001e-300");
+    assert_eq!(
+        score_text(-1.2345678901234568e-4),
+        "-0.00012345678901234567"
+    );
+}
+
+proptest! {
+    #[test]
+    fn whole_scores_below_1e17_print_as_the_general_path(n in 1u64..100_000_000_000_000_000, neg: bool) {
+        let v = if neg { -(n as f64) } else { n as f64 };
+        prop_assert_eq!(score_text(v), general_text(v));
+    }
+
+    #[test]
+    fn integer_scores_parse_as_the_float_parser(text in "-?[0-9]{1,17}") {
+        let want: f64 = text.parse().unwrap();
+        let got = parse_score(text.as_bytes()).unwrap();
+        prop_assert_eq!(got.to_bits(), want.to_bits());
+    }
+}
+
 #[test]
 fn scores_parse_as_redis() {
     for (text, want) in [
         ("1", Some(1.0)),
         ("-1.5", Some(-1.5)),
+        ("-0", Some(-0.0)),
+        ("007", Some(7.0)),
+        ("-", None),
+        ("--1", None),
+        ("1-", None),
         ("+inf", Some(f64::INFINITY)),
         ("-inf", Some(f64::NEG_INFINITY)),
         ("inf", Some(f64::INFINITY)),

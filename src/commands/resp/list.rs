@@ -140,7 +140,7 @@ fn reply_range(w: &mut Writer<'_>, list: ListRef<'_>, start: usize, end: usize, 
     if rev {
         list.iter_rev_from(end).take(n).for_each(|v| w.bulk(v));
     } else {
-        list.iter_from(start).take(n).for_each(|v| w.bulk(v));
+        list.for_each_from(start, n, |v| w.bulk(v));
     }
 }
 

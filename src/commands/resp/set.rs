@@ -147,8 +147,11 @@ pub(super) fn spop(call: &mut Call<'_>, args: Args<'_>) {
     } else {
         None
     };
+    let Some(count) = count else {
+        return spop_one(call, args.get(1));
+    };
     let r = call.pop_set(args.get(1), "spop", |s| {
-        let n = count.unwrap_or(1).min(s.len() as u64) as usize;
+        let n = count.min(s.len() as u64) as usize;
         let mut popped = Vec::with_capacity(n);
         if n == s.len() && n > 0 {
             popped.extend(s.view().iter().map(|m| m.to_vec()));
@@ -166,18 +169,30 @@ pub(super) fn spop(call: &mut Call<'_>, args: Args<'_>) {
     let Some(popped) = r else { return };
     // A missing key pops nothing.
     let popped = popped.unwrap_or_default();
-    match count {
-        None => match popped.first() {
-            Some(m) => call.w.bulk(m),
-            None => call.w.null(),
-        },
-        Some(_) => {
-            call.w.set(popped.len());
-            for m in &popped {
-                call.w.bulk(m);
-            }
-        }
+    call.w.set(popped.len());
+    for m in &popped {
+        call.w.bulk(m);
     }
+}
+
+/// `SPOP key`: the member is copied into the connection's scratch buffer (kept between
+/// requests), so a pop allocates nothing.
+fn spop_one(call: &mut Call<'_>, key: &[u8]) {
+    let mut member = std::mem::take(&mut call.conn.scratch);
+    member.clear();
+    let r = call.pop_set(key, "spop", |s| {
+        let popped = s.pop_random_into(&mut member);
+        Edit {
+            changed: popped,
+            result: popped,
+        }
+    });
+    match r {
+        Some(Some(true)) => call.w.bulk(&member),
+        Some(_) => call.w.null(),
+        None => {}
+    }
+    call.conn.scratch = member;
 }
 
 /// `SRANDMEMBER key [count]`

@@ -21,7 +21,7 @@ use super::zsetrange::{
 };
 use super::Call;
 use crate::collections::zset::{
-    format_score, parse_score, LexBound, Limits, Packed, ScoreBound, ZRef, ZSet,
+    format_score, parse_score, LexBound, Limits, Packed, ScoreBound, ScoreText, ZRef, ZSet,
 };
 use crate::collections::{impl_object, random_below};
 use crate::hub::notify;
@@ -98,14 +98,13 @@ impl_object!(ZSet, ZSet, |z| std::mem::size_of::<ZSet>() + z.heap_bytes());
 
 /// A score as Redis replies it: `%.17g` text, a bulk string in RESP2, a double in RESP3.
 pub(super) fn reply_score(w: &mut Writer<'_>, v: f64) {
-    let mut buf = Vec::with_capacity(24);
-    format_score(v, &mut buf);
+    let text = ScoreText::new(v);
     if w.resp3 {
         w.out.push(b',');
-        w.out.extend_from_slice(&buf);
+        w.out.extend_from_slice(text.as_bytes());
         w.out.extend_from_slice(b"\r\n");
     } else {
-        w.bulk(&buf);
+        w.bulk(text.as_bytes());
     }
 }
 

@@ -14,29 +14,61 @@ pub struct Writer<'a> {
 
 /// Formats `v` in decimal into the end of `buf`, returning the digits.
 fn decimal(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let i = digits_before(v.unsigned_abs(), buf, 20);
     if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
+        buf[i - 1] = b'-';
+        return &buf[i - 1..];
     }
     &buf[i..]
 }
 
+/// Writes `n` in decimal so that it ends at `end` of `buf`: where the digits start. Two
+/// digits per step (a reply's lengths and counts are mostly one or two digits long, and
+/// each step is one multiply-shift division).
+#[inline]
+fn digits_before(mut n: u64, buf: &mut [u8], end: usize) -> usize {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut i = end;
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    i
+}
+
 impl Writer<'_> {
+    /// `<prefix>n\r\n`, built on the stack and appended at once (one capacity check, not
+    /// three: a 600-element LRANGE writes 601 of these).
     fn line(&mut self, prefix: u8, n: i64) {
-        let mut buf = [0u8; 20];
-        self.out.push(prefix);
-        self.out.extend_from_slice(decimal(n, &mut buf));
-        self.out.extend_from_slice(b"\r\n");
+        if (0..10).contains(&n) {
+            // A fixed-size append is a store, not a call to memcpy.
+            self.out
+                .extend_from_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']);
+            return;
+        }
+        let mut buf = [0u8; 24];
+        buf[22..].copy_from_slice(b"\r\n");
+        let mut i = digits_before(n.unsigned_abs(), &mut buf, 22);
+        if n < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        buf[i - 1] = prefix;
+        self.out.extend_from_slice(&buf[i - 1..]);
     }
 
     /// `+text`
@@ -82,7 +114,15 @@ impl Writer<'_> {
 
     /// `$len\r\nbytes\r\n`
     pub fn bulk(&mut self, bytes: &[u8]) {
-        self.bulk_header(bytes.len());
+        let n = bytes.len();
+        self.out.reserve(n + 25);
+        if (10..100).contains(&n) {
+            let (tens, ones) = (b'0' + (n / 10) as u8, b'0' + (n % 10) as u8);
+            self.out
+                .extend_from_slice(&[b'$', tens, ones, b'\r', b'\n']);
+        } else {
+            self.bulk_header(n);
+        }
         self.out.extend_from_slice(bytes);
         self.out.extend_from_slice(b"\r\n");
     }
@@ -209,6 +249,25 @@ mod tests {
 
     fn same(f: impl Fn(&mut Writer<'_>), want: &str) {
         assert_eq!(both(f), (want.to_string(), want.to_string()));
+    }
+
+    #[test]
+    fn numbers_print_in_decimal_at_every_width() {
+        let mut cases = vec![0i64, 1, 9, 10, 99, 100, 101, 999, 1000, i64::MAX, i64::MIN];
+        let mut p = 1i64;
+        while let Some(q) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, q / 2 + 7]);
+            p = q;
+        }
+        for n in cases.into_iter().flat_map(|n| [n, n.wrapping_neg()]) {
+            same(|w| w.integer(n), &format!(":{n}\r\n"));
+            same(
+                |w| w.bulk_integer(n),
+                &format!("${}\r\n{n}\r\n", n.to_string().len()),
+            );
+        }
+        same(|w| w.array(600), "*600\r\n");
+        same(|w| w.bulk(b"abc"), "$3\r\nabc\r\n");
     }
 
     #[test]

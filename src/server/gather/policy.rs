@@ -20,6 +20,10 @@ pub(super) struct Load {
     pub idle_cpus: f64,
     /// Requests served per second, all workers together.
     pub rate: f64,
+    /// Nearly every keyed access named the stripe the one before it named
+    /// ([`super::ONE_KEY_SWITCHES`]): a one-key load, on which a second worker only
+    /// contends for that key's lock, so no spread is tried.
+    pub one_key: bool,
 }
 
 /// A spread made for waiting alone (no CPU idle) is on trial: waiting says the workers
@@ -114,7 +118,9 @@ impl Policy {
         if self.recheck(now, active, load) {
             return active;
         }
-        let may_try = self.trials && !matches!(self.no_trial_until, Some(until) if now < until);
+        let may_try = self.trials
+            && !load.one_key
+            && !matches!(self.no_trial_until, Some(until) if now < until);
         let next = decide(active, self.workers, load, may_try);
         let dir = next as isize - active as isize;
         if dir == self.want.0 {
@@ -319,6 +325,7 @@ mod tests {
                 waited,
                 idle_cpus,
                 rate: 0.0,
+                one_key: false,
             },
             true,
         )
@@ -345,18 +352,21 @@ mod tests {
         waited: 0.0,
         idle_cpus: 2.0,
         rate: 0.0,
+        one_key: false,
     };
     const WARM: Load = Load {
         used: 0.6,
         waited: 0.0,
         idle_cpus: 1.4,
         rate: 0.0,
+        one_key: false,
     };
     const COLD: Load = Load {
         used: 0.1,
         waited: 0.0,
         idle_cpus: 1.9,
         rate: 0.0,
+        one_key: false,
     };
 
     /// Feeds `p` one window every 200 ms from `from` ms on; the active count after each.
@@ -410,6 +420,7 @@ mod tests {
                 waited: 0.0,
                 idle_cpus: 2.0,
                 rate: 0.0,
+                one_key: false,
             };
             let next = p.window(now, active, &hot);
             if next != active {
@@ -434,6 +445,7 @@ mod tests {
             waited: 0.1,
             idle_cpus: 0.2,
             rate: 0.0,
+            one_key: false,
         };
         let loads = [&two, &COLD, &two, &COLD, &two];
         assert_eq!(run(&mut p, t0, 2000, &mut active, &loads), vec![2; 5]);
@@ -450,6 +462,7 @@ mod tests {
             waited: 0.5,
             idle_cpus: 0.05,
             rate,
+            one_key: false,
         }
     }
 
@@ -460,6 +473,7 @@ mod tests {
             waited: 0.47 * active as f64,
             idle_cpus: 0.05,
             rate,
+            one_key: false,
         }
     }
 
@@ -547,6 +561,7 @@ mod tests {
             waited: 0.0,
             idle_cpus: 0.85,
             rate: 4000.0,
+            one_key: false,
         };
         assert_eq!(
             run(&mut p, t0, 1400, &mut active, &[&stalled; 5]),
@@ -565,6 +580,35 @@ mod tests {
             run(&mut p, t0, 4000, &mut active, &[&stalled; 10]),
             vec![1; 10]
         );
+    }
+
+    #[test]
+    fn a_one_key_load_starts_no_trial_but_still_spreads_beside_idle_cores() {
+        // The starved load that goes on trial after five windows, on one key: no trial.
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        let s = Load {
+            one_key: true,
+            ..starved(100.0)
+        };
+        assert_eq!(run(&mut p, t0, 1400, &mut active, &[&s; 10]), vec![1; 10]);
+        assert_eq!((p.tried, p.trial), (0, None));
+        // Once keys vary, the same waiting is tried as before.
+        let many = starved(100.0);
+        assert_eq!(
+            run(&mut p, t0, 3400, &mut active, &[&many; 5]),
+            vec![1, 1, 1, 1, 2]
+        );
+        assert_eq!(p.tried, 1);
+        // A sure spread (cores to spare) does not depend on the keys.
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        let hot = Load {
+            one_key: true,
+            ..HOT
+        };
+        assert_eq!(run(&mut p, t0, 1400, &mut active, &[&hot; 2]), vec![1, 2]);
     }
 
     #[test]
