@@ -1,7 +1,8 @@
 //! The Lua sandbox as redis-server 7.0.15 shows it to a script: its globals (`load`,
 //! `gcinfo`, `__redis__err__handler`), library tables that `pairs`, `next`, `rawget` and
 //! `getmetatable` see as Redis's read-only tables, `rawset`/`setmetatable` refusals without
-//! a position (Redis raises them in the Lua core), and cjson's numbers and error messages.
+//! a position (Redis raises them in the Lua core), and cjson's numbers and cjson's and
+//! cmsgpack's error messages.
 //! Every expected reply below was recorded from redis-server 7.0.15 with the same EVAL.
 
 mod common;
@@ -97,6 +98,42 @@ fn the_sandbox_answers_as_redis_does() {
         (
             "return {rawset({}, \"a\", 1).a}",
             "*1\r\n:1\r\n",
+        ),
+        (
+            "return cmsgpack.unpack(\"\\193\")",
+            "-ERR user_script:1: Bad data format in input. script: a99d585a2d17143fda650a31dda2654607544580, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.unpack(\"\\217\")",
+            "-ERR user_script:1: Missing bytes in input. script: a180ec060a6a70fe8f9b740e23e72439f76e8ea1, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.pack()",
+            "-ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.) script: 6bc235afa55de88253e203cc5fe5844792e25209, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.unpack()",
+            "-ERR user_script:1: bad argument #1 to 'unpack' (string expected, got no value) script: 78103c0f3f46e5897cb5d2fad8dfb28bd38e0eeb, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.unpack({})",
+            "-ERR user_script:1: bad argument #1 to 'unpack' (string expected, got table) script: 1bf8d78c3e2298775df6934cb05254905d2c8ddc, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.unpack(12)",
+            ":49\r\n",
+        ),
+        (
+            "return cmsgpack.unpack_one()",
+            "-ERR user_script:1: bad argument #1 to 'unpack_one' (string expected, got no value) script: eb943cbabab4c1be475b701d22aeca8aa78bd649, on @user_script:1.\r\n",
+        ),
+        (
+            "return cmsgpack.unpack_limit(\"\\1\", \"x\")",
+            "-ERR user_script:1: bad argument #2 to 'unpack_limit' (number expected, got string) script: a84d89026f0f38071b1551797cd66b84b85ad6e0, on @user_script:1.\r\n",
+        ),
+        (
+            "return {cmsgpack.unpack_one(\"\\1\\2\", 1)}",
+            "*2\r\n:-1\r\n:2\r\n",
         ),
     ] {
         c.check(&["EVAL", script, "0"], want);

@@ -10,7 +10,7 @@ use std::os::raw::{c_int, c_void};
 
 use mlua::{ffi, LightUserData, Lua, Result, Table, Value};
 
-use super::convert::{format_number, write_g};
+use super::convert::{format_number, positioned, write_g};
 
 const MAX_DEPTH: usize = 1000;
 
@@ -444,21 +444,6 @@ unsafe extern "C-unwind" fn encode_front(state: *mut ffi::lua_State) -> c_int {
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, 1, 1);
     1
-}
-
-/// `e` with the position of the Lua function `level` frames up (1: the caller of a Rust
-/// callback), as `luaL_error` prefixes its messages (`user_script:1: `); a C caller (or
-/// none) adds nothing. Only errors raised as messages are changed.
-fn positioned(lua: &Lua, level: usize, e: mlua::Error) -> mlua::Error {
-    let mlua::Error::RuntimeError(msg) = e else {
-        return e;
-    };
-    let at = lua.inspect_stack(level).and_then(|d| {
-        let line = d.curr_line();
-        let src = d.source().short_src.map(|s| s.into_owned());
-        (line > 0).then(|| format!("{}:{line}: ", src.unwrap_or_default()))
-    });
-    mlua::Error::RuntimeError(format!("{}{msg}", at.unwrap_or_default()))
 }
 
 pub fn open(lua: &Lua) -> Result<Table> {

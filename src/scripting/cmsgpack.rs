@@ -5,6 +5,8 @@
 
 use mlua::{Lua, MultiValue, Result, Table, Value};
 
+use super::convert::positioned;
+
 const MAX_NESTING: usize = 16;
 
 fn err(msg: &str) -> mlua::Error {
@@ -239,6 +241,56 @@ fn unpack(lua: &Lua, s: &[u8], limit: usize, offset: usize) -> Result<(i64, Vec<
     Ok((next, values))
 }
 
+/// Lua's name for the type of `v`, or `no value` past the arguments.
+fn got(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::LightUserData(_) | Value::UserData(_)) => "userdata",
+        Some(v) => v.type_name(),
+    }
+}
+
+/// Argument `n` (from 1) of `f` as `luaL_checklstring` reads it (numbers become strings).
+fn string_arg(lua: &Lua, args: &MultiValue, n: usize, f: &str) -> Result<mlua::String> {
+    let v = args.get(n - 1);
+    match v {
+        Some(Value::String(s)) => return Ok(s.clone()),
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => {
+            if let Some(s) = lua.coerce_string(v.clone())? {
+                return Ok(s);
+            }
+        }
+        _ => {}
+    }
+    let msg = format!(
+        "bad argument #{n} to '{f}' (string expected, got {})",
+        got(v)
+    );
+    Err(positioned(lua, 1, err(&msg)))
+}
+
+/// Optional argument `n` of `f` as `luaL_optinteger` reads it (0 when absent or nil).
+fn opt_number_arg(lua: &Lua, args: &MultiValue, n: usize, f: &str) -> Result<i64> {
+    let v = args.get(n - 1);
+    match v {
+        None | Some(Value::Nil) => return Ok(0),
+        Some(Value::Integer(i)) => return Ok(*i),
+        Some(Value::Number(x)) => return Ok(*x as i64),
+        Some(v @ Value::String(_)) => {
+            if let Some(x) = lua.coerce_number(v.clone())? {
+                return Ok(x as i64);
+            }
+        }
+        _ => {}
+    }
+    let msg = format!(
+        "bad argument #{n} to '{f}' (number expected, got {})",
+        got(v)
+    );
+    Err(positioned(lua, 1, err(&msg)))
+}
+
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("_NAME", "cmsgpack")?;
@@ -249,27 +301,32 @@ pub fn open(lua: &Lua) -> Result<Table> {
         "pack",
         lua.create_function(|lua, args: MultiValue| {
             if args.is_empty() {
-                return Err(err("MessagePack pack needs input."));
+                let msg = "bad argument #0 to 'pack' (MessagePack pack needs input.)";
+                return Err(positioned(lua, 1, err(msg)));
             }
             let mut out = Vec::new();
             for v in args.iter() {
-                pack(&mut out, v, 0)?;
+                pack(&mut out, v, 0).map_err(|e| positioned(lua, 1, e))?;
             }
             lua.create_string(&out)
         })?,
     )?;
     t.raw_set(
         "unpack",
-        lua.create_function(|lua, s: mlua::String| {
-            let (_, values) = unpack(lua, &s.as_bytes(), 0, 0)?;
+        lua.create_function(|lua, args: MultiValue| {
+            let s = string_arg(lua, &args, 1, "unpack")?;
+            let (_, values) =
+                unpack(lua, &s.as_bytes(), 0, 0).map_err(|e| positioned(lua, 1, e))?;
             Ok(MultiValue::from_iter(values))
         })?,
     )?;
     t.raw_set(
         "unpack_one",
-        lua.create_function(|lua, (s, offset): (mlua::String, Option<i64>)| {
-            let (next, values) =
-                unpack(lua, &s.as_bytes(), 1, offset.unwrap_or(0).max(0) as usize)?;
+        lua.create_function(|lua, args: MultiValue| {
+            let s = string_arg(lua, &args, 1, "unpack_one")?;
+            let offset = opt_number_arg(lua, &args, 2, "unpack_one")?;
+            let (next, values) = unpack(lua, &s.as_bytes(), 1, offset.max(0) as usize)
+                .map_err(|e| positioned(lua, 1, e))?;
             let mut out = vec![Value::Integer(next)];
             out.extend(values);
             Ok(MultiValue::from_iter(out))
@@ -277,19 +334,25 @@ pub fn open(lua: &Lua) -> Result<Table> {
     )?;
     t.raw_set(
         "unpack_limit",
-        lua.create_function(
-            |lua, (s, limit, offset): (mlua::String, i64, Option<i64>)| {
-                let (next, values) = unpack(
-                    lua,
-                    &s.as_bytes(),
-                    limit.max(0) as usize,
-                    offset.unwrap_or(0).max(0) as usize,
-                )?;
-                let mut out = vec![Value::Integer(next)];
-                out.extend(values);
-                Ok(MultiValue::from_iter(out))
-            },
-        )?,
+        lua.create_function(|lua, args: MultiValue| {
+            let s = string_arg(lua, &args, 1, "unpack_limit")?;
+            if args.len() < 2 {
+                let msg = "bad argument #2 to 'unpack_limit' (number expected, got no value)";
+                return Err(positioned(lua, 1, err(msg)));
+            }
+            let limit = opt_number_arg(lua, &args, 2, "unpack_limit")?;
+            let offset = opt_number_arg(lua, &args, 3, "unpack_limit")?;
+            let (next, values) = unpack(
+                lua,
+                &s.as_bytes(),
+                limit.max(0) as usize,
+                offset.max(0) as usize,
+            )
+            .map_err(|e| positioned(lua, 1, e))?;
+            let mut out = vec![Value::Integer(next)];
+            out.extend(values);
+            Ok(MultiValue::from_iter(out))
+        })?,
     )?;
     Ok(t)
 }

@@ -340,6 +340,21 @@ pub fn error_text(e: &mlua::Error) -> String {
     }
 }
 
+/// `e` with the position of the Lua function `level` frames up (1: the caller of a Rust
+/// callback), as `luaL_error` prefixes its messages (`user_script:1: `); a C caller (or
+/// none) adds nothing. Only errors raised as messages are changed.
+pub fn positioned(lua: &Lua, level: usize, e: mlua::Error) -> mlua::Error {
+    let mlua::Error::RuntimeError(msg) = e else {
+        return e;
+    };
+    let at = lua.inspect_stack(level).and_then(|d| {
+        let line = d.curr_line();
+        let src = d.source().short_src.map(|s| s.into_owned());
+        (line > 0).then(|| format!("{}:{line}: ", src.unwrap_or_default()))
+    });
+    mlua::Error::RuntimeError(format!("{}{msg}", at.unwrap_or_default()))
+}
+
 /// Rust helpers for the prelude: `call` and `pcall` (C functions, see `call.rs`; the `redis`
 /// table keeps them for good), `acl_check` (see [`acl_check_function`]), `where` (the error handler's source and line of the
 /// function that raised, skipping C functions and the prelude), `describe` (an error
