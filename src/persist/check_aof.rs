@@ -149,18 +149,6 @@ fn hex_c(b: u8) -> String {
     }
 }
 
-/// C's `strerror` text of an I/O error.
-fn strerror(e: &std::io::Error) -> String {
-    let text = match e.raw_os_error() {
-        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
-        None => e.to_string(),
-    };
-    match text.rsplit_once(" (os error") {
-        Some((msg, _)) => msg.to_string(),
-        None => text,
-    }
-}
-
 /// glibc's `dirname`.
 fn dirname(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
@@ -348,7 +336,7 @@ impl Checker<'_> {
                 say!(
                     self,
                     "Cannot open file {path}: {}, aborting...",
-                    strerror(&e)
+                    super::strerror(&e)
                 );
                 return Err(Exit);
             }
@@ -501,7 +489,7 @@ impl Checker<'_> {
             Err(e) => {
                 let msg = format!(
                     "Fatal error: can't open the AOF manifest file {path} for reading: {}",
-                    strerror(&e)
+                    super::strerror(&e)
                 );
                 self.log(&msg);
                 return Err(Exit);
@@ -531,7 +519,7 @@ impl Checker<'_> {
     }
 
     fn cannot_open(&mut self, path: &str, e: &std::io::Error) -> Exit {
-        say!(self, "Cannot open file {path}: {}", strerror(e));
+        say!(self, "Cannot open file {path}: {}", super::strerror(e));
         Exit
     }
 }

@@ -35,3 +35,16 @@ pub fn unix_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// C's `strerror` text of an I/O error (Redis's messages quote it without Rust's
+/// " (os error N)").
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => e.to_string(),
+    };
+    match text.rsplit_once(" (os error") {
+        Some((msg, _)) => msg.to_string(),
+        None => text,
+    }
+}

@@ -18,8 +18,13 @@ pub(crate) fn replay_file(ctx: &Context, path: &Path, truncate_ok: bool) -> Resu
     let mut head = [0u8; 5];
     let is_rdb = {
         use std::io::Read;
-        let mut f =
-            File::open(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
+        let mut f = File::open(path).map_err(|e| {
+            // Redis's words (integration/aof-multi-part looks for them).
+            format!(
+                "Fatal error: can't open the append log file {name} for reading: {}",
+                super::strerror(&e)
+            )
+        })?;
         f.read(&mut head).map_err(|e| e.to_string())? == 5 && &head == b"REDIS"
     };
     let mut keys = 0;
