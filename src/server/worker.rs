@@ -524,6 +524,10 @@ impl Worker {
         }
         conn.session.worker = to;
         conn.session.info.set_place(to, IN_TRANSIT);
+        // The MONITOR / `watch` lines of its commands so far go out before the connection
+        // does: the next worker may post its later lines first otherwise (a watcher would see
+        // a moving client's commands out of order).
+        self.ctx.hub.watchers.flush(&self.ctx.hub);
         match peer.handoffs.send(Handoff::Moved(conn)) {
             Ok(()) => {
                 ServerStats::inc(&self.ctx.server.worker_moves);
