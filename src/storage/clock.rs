@@ -161,8 +161,13 @@ impl Clock {
     }
 
     /// memcached's exptime: 0 never expires, negative is already expired, up to 30 days is
-    /// relative seconds on the coarse clock (as memcached's `current_time`), more is an
-    /// absolute unix time.
+    /// relative seconds, more is an absolute unix time.
+    ///
+    /// Relative seconds count from the real current second, not the coarse clock: expiry is
+    /// judged by the real clock, and the coarse one lags each whole second by its tick, so
+    /// `exptime 1` counted from it was already past for a set made in that lag (dead on
+    /// arrival, 1-2 sets a second). As memcached's, an item set with `exptime N` lives more
+    /// than N-1 and at most N seconds.
     pub fn memcache_expiry(&self, exptime: i64) -> Expiry {
         if exptime == 0 {
             Expiry::Never
@@ -171,7 +176,7 @@ impl Clock {
         } else if exptime > REALTIME_MAXDELTA {
             Expiry::at_secs(exptime as u64)
         } else {
-            Expiry::at_secs(self.unix_now() + exptime as u64)
+            Expiry::at_secs(self.now_ms() / 1000 + exptime as u64)
         }
     }
 }
@@ -179,6 +184,23 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_exptime_counts_from_the_real_second_when_the_tick_is_late() {
+        // A system clock nobody ticks: its coarse seconds stay where they started while the
+        // real clock moves on, as between a whole second and the clock thread's tick.
+        let c = Clock::system();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let Expiry::AtMs(at) = c.memcache_expiry(1) else {
+            panic!("exptime 1 never expires");
+        };
+        let now = c.now_ms();
+        assert!(at > now, "dead on arrival: expires at {at}, now {now}");
+        assert!(
+            at <= now + 1000,
+            "lives past a second: expires at {at}, now {now}"
+        );
+    }
 
     #[test]
     fn memcache_exptime_boundaries() {
