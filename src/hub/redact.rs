@@ -30,7 +30,9 @@ pub enum Holder {
     Config,
 }
 
-const fn same(a: &str, b: &str) -> bool {
+/// Whether two strings are equal, in a `const fn` (the command table's flags and
+/// secret holders are decided at compile time; `==` on `str` is not const).
+pub(crate) const fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

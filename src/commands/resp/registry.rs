@@ -90,20 +90,7 @@ pub(super) mod flag {
     /// Shown to MONITOR before it runs (scripts).
     pub(crate) const SKIP_MONITOR: u8 = 32;
 
-    const fn same(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
+    use crate::hub::redact::same;
 
     /// The bits of the flags in `flags` that have one.
     pub(crate) const fn bits(flags: &[&str]) -> u8 {
