@@ -153,10 +153,12 @@ counters!(
     worker_moves, workers_active,
     /// Gather trials (server::gather's `Trial`): started, spreads kept, and the last
     /// decided one's request rates with the spread and back (INFO stats `worker_trials`,
-    /// `worker_trials_kept`, `worker_trial_last`); rebalances ordered between active
+    /// `worker_trials_kept`, `worker_trial_last`); spreads made on a remembered won trial
+    /// (`worker_trials_recalled`); rebalances ordered between active
     /// workers (`worker_rebalances`); whether clients of exclusive sections belong on
     /// worker 0 now (`worker_exclusive_pinned`, 0 or 1).
     worker_trials, worker_trials_kept, worker_trial_spread_rate, worker_trial_back_rate,
+    worker_trials_recalled,
     worker_rebalances, worker_exclusive_pinned,
 });
 

@@ -21,6 +21,10 @@
 //!   a trial ([`Trial`], after [`TRIAL_IN_A_ROW`] windows calling for it): the rate it
 //!   serves is compared with one worker fewer's, and the spread stays only if it served
 //!   [`TRIAL_MARGIN`] times more; a kept spread is tried again after [`RETRY_AFTER`].
+//!   A load that won a trial, paused (its workers gathered) and came back within
+//!   [`RECALL_FOR`] at about the same CPU per request ([`RECALL_COST`]) spreads again at
+//!   once, on the remembered answer, and is re-tried after [`RETRY_AFTER`] like any kept
+//!   spread.
 //! - **gather** (`active - 1`, the last active worker hands its connections back) when the
 //!   active workers together are busy at most [`GATHER_AT`] × (`active` - 1): what is
 //!   left fits on one worker fewer with room to spare.
@@ -140,6 +144,16 @@ pub const TRIAL_SKIP: u32 = 1;
 /// that won its trial stays before it is tried again, while its workers still wait for a
 /// CPU (a trial decided on a noisy window, or a load that changed since, is undone).
 pub const RETRY_AFTER: Duration = Duration::from_secs(10);
+/// How long a won trial's answer is remembered: the same load spreading again for waiting
+/// within this time, after its workers gathered (a benchmark's rounds, a client that comes
+/// and goes), spreads at once with no new trial. A TLS load served 1.33x the rate on two
+/// workers, yet a trial takes 2.6 s from the first waiting window to its decision (five
+/// windows in a row, then four on each side), most of a 5 s run.
+pub const RECALL_FOR: Duration = Duration::from_secs(60);
+/// How far a load's CPU per request may differ from the won trial's gathered side's and
+/// still count as the same load: TLS GET/SET costs 6-12 us per request, 100 KiB values
+/// (where a spread loses) 16-44 us; the same load's windows differ by well under this.
+pub const RECALL_COST: f64 = 1.5;
 /// How much less busy than a saturated active worker another active worker must be for
 /// connections to move between them ([`Policy::rebalance`]): per-window loads of one
 /// worker swing by a tenth or two, and a move costs its connections a hand-over.
@@ -402,6 +416,9 @@ impl Gather {
         let p = &c.policy;
         stats.worker_trials.store(p.tried, Ordering::Relaxed);
         stats.worker_trials_kept.store(p.kept, Ordering::Relaxed);
+        stats
+            .worker_trials_recalled
+            .store(p.recalled, Ordering::Relaxed);
         stats
             .worker_trial_spread_rate
             .store(p.last.0 as u64, Ordering::Relaxed);

@@ -448,7 +448,8 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                      migrate_cached_sockets:{}\r\nreply_buffer_shrinks:{}\r\n\
                      reply_buffer_expands:{}\r\nworkers_active:{}\r\nworker_moves:{}\r\n\
                      worker_trials:{}\r\nworker_trials_kept:{}\r\nworker_trial_last:{},{}\r\n\
-                     worker_rebalances:{}\r\nworker_exclusive_pinned:{}\r\n",
+                     worker_trials_recalled:{}\r\nworker_rebalances:{}\r\n\
+                     worker_exclusive_pinned:{}\r\n",
                     super::migrate::cached_sockets(),
                     t.reply_buffer_shrinks,
                     t.reply_buffer_expands,
@@ -458,6 +459,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                     server.worker_trials_kept,
                     server.worker_trial_spread_rate,
                     server.worker_trial_back_rate,
+                    server.worker_trials_recalled,
                     server.worker_rebalances,
                     server.worker_exclusive_pinned
                 )

@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use super::{
-    DWELL, GATHER_AT, IDLE_NEEDED, IN_A_ROW, REBALANCE_GAP, RETRY_AFTER, SPREAD_AT, SURE_IDLE,
-    TRIAL_IN_A_ROW, TRIAL_MARGIN, TRIAL_SKIP, TRIAL_WINDOWS, WAIT_NEEDED,
+    DWELL, GATHER_AT, IDLE_NEEDED, IN_A_ROW, REBALANCE_GAP, RECALL_COST, RECALL_FOR, RETRY_AFTER,
+    SPREAD_AT, SURE_IDLE, TRIAL_IN_A_ROW, TRIAL_MARGIN, TRIAL_SKIP, TRIAL_WINDOWS, WAIT_NEEDED,
 };
 
 /// What the active workers did over one window, in CPUs.
@@ -37,13 +37,31 @@ pub(super) struct Load {
 enum Trial {
     /// `from + 1` workers since the spread: windows seen, rates summed (after the skip).
     Spread { from: usize, seen: u32, sum: f64 },
-    /// Back to `from` to compare with the spread's mean rate.
+    /// Back to `from` to compare with the spread's mean rate; `used`: the CPUs the
+    /// measured windows used, summed (the load's CPU per request, for [`Won`]).
     Back {
         from: usize,
         spread: f64,
         seen: u32,
         sum: f64,
+        used: f64,
     },
+}
+
+/// A trial whose spread stayed, remembered for [`RECALL_FOR`]: when the load comes back
+/// after its workers gathered (it paused), a spread for waiting from the same count at
+/// about the same CPU per request ([`RECALL_COST`]) is made at once, not tried again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Won {
+    from: usize,
+    /// CPU seconds per request on `from` workers (the trial's gathered side).
+    cost: f64,
+    at: Instant,
+}
+
+/// CPU seconds per request of a window (`None` when nothing was served).
+fn cost(used: f64, rate: f64) -> Option<f64> {
+    (rate > 0.0 && used > 0.0).then(|| used / rate)
 }
 
 /// One more window of a trial side: (windows seen, measured rates summed).
@@ -65,6 +83,8 @@ pub(super) struct Policy {
     no_trial_until: Option<Instant>,
     /// When a spread that won its trial is tried again ([`RETRY_AFTER`]).
     recheck_at: Option<Instant>,
+    /// The last trial, if its spread stayed ([`Won`]).
+    won: Option<Won>,
     /// Whether spreads on trial happen at all (`-o worker_trial`).
     trials: bool,
     /// Trials started, trials whose spread stayed, and the last decided trial's mean rates
@@ -73,6 +93,9 @@ pub(super) struct Policy {
     pub tried: u64,
     pub kept: u64,
     pub last: (f64, f64),
+    /// Spreads made on a remembered won trial ([`Won`]): INFO stats
+    /// `worker_trials_recalled`.
+    pub recalled: u64,
     /// The pair (loaded worker, least busy one) the last windows called to rebalance, and
     /// how many in a row did ([`Policy::rebalance`]).
     lean: (Option<(usize, usize)>, u32),
@@ -91,10 +114,12 @@ impl Policy {
             trial: None,
             no_trial_until: None,
             recheck_at: None,
+            won: None,
             trials: true,
             tried: 0,
             kept: 0,
             last: (0.0, 0.0),
+            recalled: 0,
             lean: (None, 0),
             rebalanced: now,
             rebalances: 0,
@@ -132,6 +157,11 @@ impl Policy {
             return active;
         }
         if dir > 0 && load.idle_cpus < SURE_IDLE {
+            if self.recalls(now, active, load) {
+                self.recalled += 1;
+                self.recheck_at = Some(now + RETRY_AFTER);
+                return next;
+            }
             if self.want.1 < TRIAL_IN_A_ROW {
                 return active;
             }
@@ -161,6 +191,7 @@ impl Policy {
                         spread: mean(sum),
                         seen: 0,
                         sum: 0.0,
+                        used: 0.0,
                     }
                 });
                 Some(if seen < side { active } else { from })
@@ -170,14 +201,21 @@ impl Policy {
                 spread,
                 seen,
                 sum,
+                used,
             } if active == from => {
                 let (seen, sum) = measured(seen, sum, load.rate);
+                let used = if seen > TRIAL_SKIP {
+                    used + load.used
+                } else {
+                    used
+                };
                 if seen < side {
                     self.trial = Some(Trial::Back {
                         from,
                         spread,
                         seen,
                         sum,
+                        used,
                     });
                     return Some(active);
                 }
@@ -186,8 +224,14 @@ impl Policy {
                 if spread > mean(sum) * TRIAL_MARGIN {
                     self.kept += 1;
                     self.recheck_at = Some(now + RETRY_AFTER);
+                    self.won = cost(used, sum).map(|cost| Won {
+                        from,
+                        cost,
+                        at: now,
+                    });
                     return Some(from + 1);
                 }
+                self.won = None;
                 self.no_trial_until = Some(now + RETRY_AFTER);
                 Some(from)
             }
@@ -217,6 +261,19 @@ impl Policy {
             sum: 0.0,
         });
         true
+    }
+
+    /// Whether a spread for waiting from `active` may be made on a remembered won trial
+    /// ([`Won`]): the same count, within [`RECALL_FOR`], and this window's CPU per request
+    /// within [`RECALL_COST`] of the trial's.
+    fn recalls(&self, now: Instant, active: usize, load: &Load) -> bool {
+        let (Some(won), Some(cost)) = (self.won, cost(load.used, load.rate)) else {
+            return false;
+        };
+        won.from == active
+            && now.duration_since(won.at) < RECALL_FOR
+            && cost < won.cost * RECALL_COST
+            && cost * RECALL_COST > won.cost
     }
 
     /// The active count changed at `now` (by [`Policy::window`] or otherwise).
@@ -648,6 +705,63 @@ mod tests {
         let seen = run(&mut p, t0, 13800, &mut active, &lost);
         assert_eq!(seen, vec![2, 2, 2, 2, 1, 1, 1, 1, 1]);
         assert_eq!((p.tried, p.kept, p.last), (2, 1, (110.0, 125.0)));
+    }
+
+    /// A policy whose first trial (decided at 3.8 s) kept the spread of a starved load,
+    /// and whose load then paused until both workers gathered (at 4.2 s).
+    fn won_then_paused(t0: Instant) -> (Policy, usize) {
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        run(&mut p, t0, 1400, &mut active, &[&starved(100.0); 5]);
+        let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
+        let won = [&two, &two, &two, &two, &one, &one, &one, &one];
+        assert_eq!(run(&mut p, t0, 2400, &mut active, &won)[7], 2);
+        assert_eq!(run(&mut p, t0, 5000, &mut active, &[&COLD; 2]), vec![2, 1]);
+        (p, active)
+    }
+
+    #[test]
+    fn a_load_that_won_its_trial_spreads_at_once_when_it_comes_back() {
+        // A benchmark's next round, 20 s later: the same waiting (CPU per request 5 ms
+        // against the trial's 3.9 ms) spreads on the second window, as a sure spread
+        // does, with no new trial (it used to wait five windows and try again).
+        let t0 = Instant::now();
+        let (mut p, mut active) = won_then_paused(t0);
+        let s = starved(100.0);
+        assert_eq!(
+            run(&mut p, t0, 25000, &mut active, &[&s; 6]),
+            vec![1, 2, 2, 2, 2, 2]
+        );
+        assert_eq!((p.tried, p.kept, p.recalled, p.trial), (1, 1, 1, None));
+        // Tried again RETRY_AFTER later while its workers still wait, as a kept spread is:
+        // one worker serves more now, so it gathers and forgets.
+        let (two, one) = (crowded(2, 110.0), crowded(1, 125.0));
+        let lost = [&two, &two, &two, &two, &two, &one, &one, &one, &one];
+        let seen = run(&mut p, t0, 35200, &mut active, &lost);
+        assert_eq!(seen, vec![2, 2, 2, 2, 1, 1, 1, 1, 1]);
+        assert_eq!((p.tried, p.won), (2, None));
+        // Past the loss's RETRY_AFTER the waiting is tried again, not recalled.
+        let seen = run(&mut p, t0, 50000, &mut active, &[&s; 5]);
+        assert_eq!(seen, vec![1, 1, 1, 1, 2]);
+        assert_eq!((p.tried, p.recalled), (3, 1));
+    }
+
+    #[test]
+    fn another_load_or_a_late_one_is_tried_not_recalled() {
+        let t0 = Instant::now();
+        // Four times the CPU per request (large values, where a spread loses): a trial.
+        let (mut p, mut active) = won_then_paused(t0);
+        let big = starved(25.0);
+        let seen = run(&mut p, t0, 25000, &mut active, &[&big; 5]);
+        assert_eq!(seen, vec![1, 1, 1, 1, 2]);
+        assert_eq!((p.tried, p.recalled), (2, 0));
+        assert!(matches!(p.trial, Some(Trial::Spread { from: 1, .. })));
+        // The same load after RECALL_FOR: a trial.
+        let (mut p, mut active) = won_then_paused(t0);
+        let late = 3800 + RECALL_FOR.as_millis() as u64;
+        let seen = run(&mut p, t0, late, &mut active, &[&starved(100.0); 5]);
+        assert_eq!(seen, vec![1, 1, 1, 1, 2]);
+        assert_eq!((p.tried, p.recalled), (2, 0));
     }
 
     #[test]
