@@ -35,10 +35,24 @@ LOAD = os.environ.get("SLABD_LOAD", os.path.join(ROOT, "target/release/slabd-loa
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+# PORT: take the servers' ports from PORT..PORT+29 in turn (each helper benchmarks on a
+# port range of its own); unset, the kernel picks a free one.
+PORT = int(os.environ.get("PORT", "0"))
+_turn = [0]
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(30 if PORT else 1):
+        port = PORT + _turn[0] % 30 if PORT else 0
+        _turn[0] += 1
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise SystemExit(f"no free port in {PORT}..{PORT + 29}")
 
 
 class Server:
@@ -95,7 +109,7 @@ class Server:
         split = "/".join(f"{used[w] / total:.2f}" for w in sorted(used))
         fields = placement.info(self.port, (
             "workers_active", "worker_moves", "worker_trials", "worker_trials_kept",
-            "worker_trial_last"))
+            "worker_trials_recalled", "worker_trial_last"))
         return f"; workers CPU {split}; {fields}"
 
 
