@@ -3,6 +3,7 @@
 //! `getmetatable` see as Redis's read-only tables, `rawset`/`setmetatable` refusals without
 //! a position (Redis raises them in the Lua core), and cjson's numbers and cjson's and
 //! cmsgpack's error messages.
+//! The `bit` library's results and errors (`the_bit_library_answers_as_redis_does`).
 //! Every expected reply below was recorded from redis-server 7.0.15 with the same EVAL.
 
 mod common;
@@ -134,6 +135,67 @@ fn the_sandbox_answers_as_redis_does() {
         (
             "return {cmsgpack.unpack_one(\"\\1\\2\", 1)}",
             "*2\r\n:-1\r\n:2\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}
+
+/// LuaBitOp's results and argument errors (raised at the script's line, `bit.band()`
+/// included), as redis-server 7.0.15 answers; mlua's conversions gave `-1` for
+/// `bit.band()`, converting errors with no position, and 0 for `bit.tobit(1e300)`.
+#[test]
+fn the_bit_library_answers_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return bit.band()",
+            "-ERR user_script:1: bad argument #1 to 'band' (number expected, got no value) script: 5cf53f885283a4f44a8fe7ad7e7fccaed4113e62, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band({})",
+            "-ERR user_script:1: bad argument #1 to 'band' (number expected, got table) script: fdfcd4a526b9032c8d0b9f05f3e3b149837d79ec, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band(1, 'x')",
+            "-ERR user_script:1: bad argument #2 to 'band' (number expected, got string) script: 855eca651502a1b972d194697c283b74019b4048, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band('3', 7)",
+            ":3\r\n",
+        ),
+        (
+            "return bit.lshift(1)",
+            "-ERR user_script:1: bad argument #2 to 'lshift' (number expected, got no value) script: 96ef0de5140ab932215a1863ca1373f10f03b7a6, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.tohex(255, nil)",
+            "-ERR user_script:1: bad argument #2 to 'tohex' (number expected, got nil) script: dedc20f748c3e47f0411d2fdada51fc3d35006dd, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.tohex(255, -2147483648)",
+            "$8\r\n000000FF\r\n",
+        ),
+        (
+            "return bit.tobit(2^53+3)",
+            ":2\r\n",
+        ),
+        (
+            "return bit.tobit(1e300)",
+            ":-2013235812\r\n",
+        ),
+        (
+            "return {bit.bor(1, 2, 4), bit.bxor(7, 2), bit.bnot(0), bit.arshift(-256, 4), bit.rshift(-256, 28), bit.rol(1, 33), bit.ror(1, 1), bit.bswap(0x12345678)}",
+            "*8\r\n:7\r\n:5\r\n:-1\r\n:-16\r\n:15\r\n:2\r\n:-2147483648\r\n:2018915346\r\n",
+        ),
+        (
+            "return bit.tohex(-1, -3)",
+            "$3\r\nFFF\r\n",
+        ),
+        (
+            "return bit.tobit(2^32 + 5)",
+            ":5\r\n",
         ),
     ] {
         c.check(&["EVAL", script, "0"], want);
