@@ -3,6 +3,7 @@
 //! `getmetatable` see as Redis's read-only tables, `rawset`/`setmetatable` refusals without
 //! a position (Redis raises them in the Lua core), and cjson's numbers and cjson's and
 //! cmsgpack's error messages.
+//! The `bit` and `struct` libraries' results and errors.
 //! Every expected reply below was recorded from redis-server 7.0.15 with the same EVAL.
 
 mod common;
@@ -134,6 +135,177 @@ fn the_sandbox_answers_as_redis_does() {
         (
             "return {cmsgpack.unpack_one(\"\\1\\2\", 1)}",
             "*2\r\n:-1\r\n:2\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}
+
+/// LuaBitOp's results and argument errors (raised at the script's line, `bit.band()`
+/// included), as redis-server 7.0.15 answers; mlua's conversions gave `-1` for
+/// `bit.band()`, converting errors with no position, and 0 for `bit.tobit(1e300)`.
+#[test]
+fn the_bit_library_answers_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return bit.band()",
+            "-ERR user_script:1: bad argument #1 to 'band' (number expected, got no value) script: 5cf53f885283a4f44a8fe7ad7e7fccaed4113e62, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band({})",
+            "-ERR user_script:1: bad argument #1 to 'band' (number expected, got table) script: fdfcd4a526b9032c8d0b9f05f3e3b149837d79ec, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band(1, 'x')",
+            "-ERR user_script:1: bad argument #2 to 'band' (number expected, got string) script: 855eca651502a1b972d194697c283b74019b4048, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.band('3', 7)",
+            ":3\r\n",
+        ),
+        (
+            "return bit.lshift(1)",
+            "-ERR user_script:1: bad argument #2 to 'lshift' (number expected, got no value) script: 96ef0de5140ab932215a1863ca1373f10f03b7a6, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.tohex(255, nil)",
+            "-ERR user_script:1: bad argument #2 to 'tohex' (number expected, got nil) script: dedc20f748c3e47f0411d2fdada51fc3d35006dd, on @user_script:1.\r\n",
+        ),
+        (
+            "return bit.tohex(255, -2147483648)",
+            "$8\r\n000000FF\r\n",
+        ),
+        (
+            "return bit.tobit(2^53+3)",
+            ":2\r\n",
+        ),
+        (
+            "return bit.tobit(1e300)",
+            ":-2013235812\r\n",
+        ),
+        (
+            "return {bit.bor(1, 2, 4), bit.bxor(7, 2), bit.bnot(0), bit.arshift(-256, 4), bit.rshift(-256, 28), bit.rol(1, 33), bit.ror(1, 1), bit.bswap(0x12345678)}",
+            "*8\r\n:7\r\n:5\r\n:-1\r\n:-16\r\n:15\r\n:2\r\n:-2147483648\r\n:2018915346\r\n",
+        ),
+        (
+            "return bit.tohex(-1, -3)",
+            "$3\r\nFFF\r\n",
+        ),
+        (
+            "return bit.tobit(2^32 + 5)",
+            ":5\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}
+
+/// lua_struct's `pack` reads numbers as Lua holds them (mlua read any number within
+/// 2.2e-16 of -1, 0 or 1 as that integer: `1e-20` packed as 0), takes strings that
+/// convert where it wants numbers (and numbers where it wants strings), and its errors
+/// name the argument at the script's line; `unpack` and `size` as lua_struct.
+#[test]
+fn the_struct_library_answers_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return string.byte(struct.pack('>d', 1e-20), 1, -1)",
+            ":59\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('>d', '1e-20'), 1, -1)",
+            ":59\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('>f', 1e-20), 1, -1)",
+            ":30\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('<d', -0.0), 1, -1)",
+            ":0\r\n",
+        ),
+        (
+            "return {struct.unpack('>d', struct.pack('>d', 1e-20))}",
+            "*2\r\n:0\r\n:9\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('>i', '7'), 1, -1)",
+            ":0\r\n",
+        ),
+        (
+            "return struct.pack('d', {})",
+            "-ERR user_script:1: bad argument #2 to 'pack' (number expected, got table) script: 07ee7a3b56b22f95ac01fda9120ababa51dee2a9, on @user_script:1.\r\n",
+        ),
+        (
+            "return (struct.pack('s', 1e-20):gsub('%z', '!'))",
+            "$6\r\n1e-20!\r\n",
+        ),
+        (
+            "return struct.pack('c2', 'a')",
+            "-ERR user_script:1: bad argument #3 to 'pack' (string too short) script: c0e0df4a7eb7f4a68055945e60c779521b3a3279, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.pack('!3i', 1)",
+            "-ERR user_script:1: alignment 3 is not a power of 2 script: 9c4f4d70ace09806881a064330127afb155d9415, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.pack('i40', 1)",
+            "-ERR user_script:1: integral size 40 is larger than limit of 32 script: 652cabace7a9fdbd8e0c2489b1b804d19185ddc8, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.pack('i99999999999', 1)",
+            "-ERR user_script:1: integral size overflow script: 55da9dc87c031781cab77cd7caa7180a2f334e7e, on @user_script:1.\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('<i10', -1), 1, -1)",
+            ":255\r\n",
+        ),
+        (
+            "return string.byte(struct.pack('!2 b i3 h', 1, 2, 3), 1, -1)",
+            ":1\r\n",
+        ),
+        (
+            "return struct.pack()",
+            "-ERR user_script:1: bad argument #1 to 'pack' (string expected, got no value) script: c9b8aed4f0633591e6252db264bf8b86b82828d5, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.pack('<i2i', 1)",
+            "-ERR user_script:1: bad argument #3 to 'pack' (number expected, got nil) script: 6590ef02216529295301610798745a282c7bdde1, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.pack('q', 1)",
+            "-ERR user_script:1: bad argument #1 to 'pack' (invalid format option 'q') script: 49599a2466f241bd45a2bd4f631df3a1a1ec9790, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.unpack('q', 'abc')",
+            "-ERR user_script:1: bad argument #1 to 'unpack' (invalid format option 'q') script: 784da5864eff542fc1f18b204d07e212f65584ee, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.unpack('i', 'ab')",
+            "-ERR user_script:1: bad argument #2 to 'unpack' (data string too short) script: e930e4fb36d046f0e264ac634fbe097e3f8b897d, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.unpack('i', 'abcd', 0)",
+            "-ERR user_script:1: bad argument #3 to 'unpack' (offset must be 1 or greater) script: 136d17dc2e5c23430c74865741f12a14ece019d4, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.unpack('c0', 'abcd')",
+            "-ERR user_script:1: format 'c0' needs a previous size script: 59e7f1d8af41d70e2ee48a1077382ea7d201a567, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.size('s')",
+            "-ERR user_script:1: bad argument #1 to 'size' (option 's' has no fixed size) script: a2a0525826ab7939ccd3f54427a862205642f28f, on @user_script:1.\r\n",
+        ),
+        (
+            "return struct.size('i q d')",
+            ":12\r\n",
+        ),
+        (
+            "return struct.size('!3')",
+            "-ERR user_script:1: alignment 3 is not a power of 2 script: e85d1ac33cd35488c9a4f9b4f97cb56bbfae9248, on @user_script:1.\r\n",
         ),
     ] {
         c.check(&["EVAL", script, "0"], want);
