@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
-use super::rdb::{Reader, Record};
+use super::rdb::{Doing, RdbErrorKind, Reader, Record};
 
 /// Counts of what a dump held.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -17,16 +17,113 @@ pub struct RdbSummary {
     pub functions: u64,
 }
 
+/// Why a check failed: redis-check-rdb's error block (the `[offset N]` line and its
+/// `[additional info]` lines), and what was read up to there.
+struct Failure {
+    report: Vec<u8>,
+    sum: RdbSummary,
+}
+
+/// redis-check-rdb 7.0's `rdb_type_string`: the name of an RDB type in its reports.
+fn type_name(t: u8) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "string",
+        "list-linked",
+        "set-hashtable",
+        "zset-v1",
+        "hash-hashtable",
+        "zset-v2",
+        "module-value",
+        "",
+        "",
+        "hash-zipmap",
+        "list-ziplist",
+        "set-intset",
+        "zset-ziplist",
+        "hash-ziplist",
+        "quicklist",
+        "stream",
+        "hash-listpack",
+        "zset-listpack",
+        "quicklist-v2",
+    ];
+    NAMES.get(usize::from(t)).copied().unwrap_or("unknown")
+}
+
+/// redis-check-rdb's `rdbCheckError` block: `[offset N] msg`, what it was doing, the key
+/// (up to a NUL byte, as C prints it) and the type being read, when there are.
+fn error_block(
+    offset: u64,
+    msg: &str,
+    doing: Doing,
+    key: Option<&[u8]>,
+    key_type: Option<u8>,
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    let _ = writeln!(b, "[offset {offset}] {msg}");
+    let _ = writeln!(b, "[additional info] While doing: {}", doing.name());
+    if let Some(key) = key {
+        let key = key.split(|&c| c == 0).next().unwrap_or_default();
+        b.extend_from_slice(b"[additional info] Reading key '");
+        b.extend_from_slice(key);
+        b.extend_from_slice(b"'\n");
+    }
+    if let Some(t) = key_type {
+        let _ = writeln!(b, "[additional info] Reading type {t} ({})", type_name(t));
+    }
+    b
+}
+
+/// redis-check-rdb's words for a reader error (slabd's own for what Redis reports from
+/// deep in its loader, whose messages name lines of rdb.c).
+fn redis_message(kind: &RdbErrorKind) -> String {
+    match kind {
+        RdbErrorKind::Eof => "Unexpected EOF reading RDB file".into(),
+        RdbErrorKind::BadMagic => "Wrong signature trying to load DB from file".into(),
+        RdbErrorKind::Version(v) => format!("Can't handle RDB format version {v}"),
+        RdbErrorKind::Checksum { .. } => "RDB CRC error".into(),
+        RdbErrorKind::UnknownType(t) => format!("Invalid object type: {t}"),
+        other => other.to_string(),
+    }
+}
+
 /// Reads a whole RDB stream, reporting as redis-check-rdb does (each line's offset is where
 /// its record ends, as Redis's `processed_bytes`). Returns the summary and how many bytes it
-/// used (an AOF tail may follow), or the error message.
-fn scan_rdb<R: Read>(src: R, out: &mut dyn Write) -> Result<(RdbSummary, u64, R), String> {
+/// used (an AOF tail may follow), or the error report.
+fn scan_rdb<R: Read>(src: R, out: &mut dyn Write) -> Result<(RdbSummary, u64, R), Failure> {
     let now_ms = super::unix_ms();
-    let mut r = Reader::new(src, true).map_err(|e| e.to_string())?;
+    let mut r = Reader::new(src, true).map_err(|e| {
+        // The header is 9 bytes, read at once: a short file has consumed none of them.
+        let offset = if matches!(e.kind, RdbErrorKind::Eof) {
+            0
+        } else {
+            9
+        };
+        Failure {
+            report: error_block(offset, &redis_message(&e.kind), Doing::Start, None, Some(0)),
+            sum: RdbSummary::default(),
+        }
+    })?;
     let mut sum = RdbSummary::default();
     loop {
         let at = r.offset();
-        let rec = r.next().map_err(|e| e.to_string())?;
+        let rec = match r.next() {
+            Ok(rec) => rec,
+            Err(e) => {
+                // Redis counts a key once it is read, before its value.
+                if r.failed_key().is_some() {
+                    sum.keys += 1;
+                }
+                let report = error_block(
+                    r.offset(),
+                    &redis_message(&e.kind),
+                    r.doing(),
+                    r.failed_key(),
+                    r.key_type(),
+                );
+                return Err(Failure { report, sum });
+            }
+        };
         let end = r.offset();
         match rec {
             Some(Record::Aux(k, v)) => {
@@ -48,12 +145,14 @@ fn scan_rdb<R: Read>(src: R, out: &mut dyn Write) -> Result<(RdbSummary, u64, R)
                 // (a member twice, a NaN score) in the loader's words.
                 let limits = crate::collections::Thresholds::default();
                 if let Some(d) = super::defects::find(r.value_type(), &e.value, &limits) {
-                    return Err(format!(
-                        "[offset {end}] {}\n[additional info] While doing: read-object-value\n\
-                         [additional info] Reading key '{}'",
-                        d.log_line(at),
-                        String::from_utf8_lossy(&e.key)
-                    ));
+                    let report = error_block(
+                        end,
+                        &d.log_line(at),
+                        Doing::ReadObjectValue,
+                        Some(&e.key),
+                        Some(r.value_type()),
+                    );
+                    return Err(Failure { report, sum });
                 }
                 if let Some(ms) = e.expire_ms {
                     sum.expires += 1;
@@ -91,17 +190,23 @@ pub fn check_rdb_named<R: Read>(name: &str, src: R, out: &mut dyn Write) -> Opti
     match scan_rdb(src, out) {
         Ok((sum, used, _)) => {
             let _ = writeln!(out, "[offset {used}] \\o/ RDB looks OK! \\o/");
-            let _ = writeln!(out, "[info] {} keys read", sum.keys);
-            let _ = writeln!(out, "[info] {} expires", sum.expires);
-            let _ = writeln!(out, "[info] {} already expired", sum.already_expired);
+            show_generic_info(&sum, out);
             Some(used)
         }
-        Err(e) => {
+        Err(f) => {
             let _ = writeln!(out, "--- RDB ERROR DETECTED ---");
-            let _ = writeln!(out, "{e}");
+            let _ = out.write_all(&f.report);
+            show_generic_info(&f.sum, out);
             None
         }
     }
+}
+
+/// redis-check-rdb's `rdbShowGenericInfo`.
+fn show_generic_info(sum: &RdbSummary, out: &mut dyn Write) {
+    let _ = writeln!(out, "[info] {} keys read", sum.keys);
+    let _ = writeln!(out, "[info] {} expires", sum.expires);
+    let _ = writeln!(out, "[info] {} already expired", sum.already_expired);
 }
 
 /// `slabd check-rdb FILE`: true when the file is a valid dump.
@@ -135,6 +240,45 @@ pub fn run(sub: &str, args: &[String]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// redis-check-rdb 7.0.15's whole report on each file (its first line names the file).
+    #[test]
+    fn check_rdb_errors_read_as_redis_check_rdb() {
+        let h = b"REDIS0010".to_vec();
+        let cat = |parts: &[&[u8]]| parts.concat();
+        let tail = |keys: u64| {
+            format!("[info] {keys} keys read\n[info] 0 expires\n[info] 0 already expired\n")
+        };
+        let crc = 12345u64.to_le_bytes();
+        let one = 1i64.to_le_bytes();
+        let cases: Vec<(&str, Vec<u8>, String)> = vec![
+            ("short", b"REDIS00".to_vec(), format!("[offset 0] Unexpected EOF reading RDB file\n[additional info] While doing: start\n[additional info] Reading type 0 (string)\n{}", tail(0))),
+            ("magic", cat(&[b"XEDIS0010\xff", &[0; 8]]), format!("[offset 9] Wrong signature trying to load DB from file\n[additional info] While doing: start\n[additional info] Reading type 0 (string)\n{}", tail(0))),
+            ("aux", cat(&[&h, b"\xfa\x09redis-ver"]), format!("[offset 20] Unexpected EOF reading RDB file\n[additional info] While doing: read-aux\n[additional info] Reading type 0 (string)\n{}", tail(0))),
+            ("value", cat(&[&h, b"\xfe\x00\x00\x01k\x05ab"]), format!("[offset 11] Selecting DB ID 0\n--- RDB ERROR DETECTED ---\n[offset 15] Unexpected EOF reading RDB file\n[additional info] While doing: read-object-value\n[additional info] Reading key 'k'\n[additional info] Reading type 0 (string)\n{}", tail(1))),
+            ("key", cat(&[&h, b"\xfe\x00\xfc", &one, b"\x00\x05ab"]), format!("[offset 11] Selecting DB ID 0\n--- RDB ERROR DETECTED ---\n[offset 22] Unexpected EOF reading RDB file\n[additional info] While doing: read-key\n[additional info] Reading type 0 (string)\n{}", tail(0))),
+            ("type", cat(&[&h, b"\xfe\x00\x00\x01k\x01v\x16\x01k"]), format!("[offset 11] Selecting DB ID 0\n--- RDB ERROR DETECTED ---\n[offset 17] Invalid object type: 22\n[additional info] While doing: read-type\n{}", tail(1))),
+            ("crc", cat(&[&h, b"\x00\x01k\x01v\xff", &crc]), format!("[offset 23] RDB CRC error\n[additional info] While doing: check-sum\n{}", tail(1))),
+            ("expire", cat(&[&h, b"\x00\x01k\x01v\xfc\x01\x02"]), format!("[offset 15] Unexpected EOF reading RDB file\n[additional info] While doing: read-expire\n{}", tail(1))),
+            ("nokeys", cat(&[&h, b"\xff", &crc]), format!("[offset 18] RDB CRC error\n[additional info] While doing: check-sum\n[additional info] Reading type 0 (string)\n{}", tail(0))),
+        ];
+        for (name, bytes, want) in cases {
+            let mut out = Vec::new();
+            assert_eq!(
+                check_rdb_named("x.rdb", &bytes[..], &mut out),
+                None,
+                "{name}"
+            );
+            let out = String::from_utf8(out).unwrap();
+            // The error block follows any progress lines (Redis's line when there are none).
+            let want = if want.contains("--- RDB ERROR DETECTED ---") {
+                format!("[offset 0] Checking RDB file x.rdb\n{want}")
+            } else {
+                format!("[offset 0] Checking RDB file x.rdb\n--- RDB ERROR DETECTED ---\n{want}")
+            };
+            assert_eq!(out, want, "{name}");
+        }
+    }
 
     fn set(key: &str, value: &str) -> String {
         format!(

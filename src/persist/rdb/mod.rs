@@ -28,7 +28,7 @@ pub mod pack;
 mod reader;
 mod writer;
 
-pub use reader::{Reader, Record};
+pub use reader::{Doing, Reader, Record};
 pub use writer::{Writer, WriterOptions};
 
 /// The version slabd writes.

@@ -42,6 +42,52 @@ pub struct Reader<R: Read> {
     done: bool,
     /// The RDB type byte of the last value read (the loader names it in its errors).
     value_type: u8,
+    /// What the reader was doing, in redis-check-rdb's words (its `rdbstate.doing`).
+    doing: Doing,
+    /// redis-check-rdb's `rdbstate.key_type`: the type of the entry being read, -1 once
+    /// an entry is read whole, and 0 before the first (Redis's state starts zeroed).
+    key_type: i32,
+    /// The key of the entry whose value failed to read (redis-check-rdb's `rdbstate.key`).
+    failed_key: Option<Vec<u8>>,
+}
+
+/// What a reader was doing when it failed: redis-check-rdb 7.0's `rdb_check_doing_string`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    Start,
+    ReadType,
+    ReadExpire,
+    ReadKey,
+    ReadObjectValue,
+    CheckSum,
+    ReadLen,
+    ReadAux,
+    ReadModuleAux,
+    ReadFunctions,
+}
+
+impl Doing {
+    /// redis-check-rdb's name for it (`[additional info] While doing: ...`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Doing::Start => "start",
+            Doing::ReadType => "read-type",
+            Doing::ReadExpire => "read-expire",
+            Doing::ReadKey => "read-key",
+            Doing::ReadObjectValue => "read-object-value",
+            Doing::CheckSum => "check-sum",
+            Doing::ReadLen => "read-len",
+            Doing::ReadAux => "read-aux",
+            Doing::ReadModuleAux => "read-module-aux",
+            Doing::ReadFunctions => "read-functions",
+        }
+    }
+}
+
+/// Whether `t` is a value type (not an opcode): Redis 7.0's `rdbIsObjectType`, plus the
+/// set listpack and third stream layout of Redis 7.2 (version 11 files).
+fn is_object_type(t: u8) -> bool {
+    matches!(t, 0..=7 | 9..=21)
 }
 
 impl<R: Read> Reader<R> {
@@ -57,6 +103,9 @@ impl<R: Read> Reader<R> {
             verify_checksum,
             done: false,
             value_type: 0,
+            doing: Doing::Start,
+            key_type: 0,
+            failed_key: None,
         };
         let mut magic = [0u8; 9];
         r.read_exact(&mut magic)
@@ -89,6 +138,9 @@ impl<R: Read> Reader<R> {
             verify_checksum: false,
             done: true,
             value_type: 0,
+            doing: Doing::Start,
+            key_type: 0,
+            failed_key: None,
         }
     }
 
@@ -117,6 +169,23 @@ impl<R: Read> Reader<R> {
         self.offset
     }
 
+    /// What the reader was doing when it last stopped (after an error: what failed).
+    pub fn doing(&self) -> Doing {
+        self.doing
+    }
+
+    /// redis-check-rdb's `key_type`: the RDB type of the entry being read when reading
+    /// stopped, `None` between entries (Redis's -1). Before the first entry it is `Some(0)`,
+    /// as in Redis, whose state starts zeroed.
+    pub fn key_type(&self) -> Option<u8> {
+        u8::try_from(self.key_type).ok()
+    }
+
+    /// The key of the entry whose value failed to read, if that is what failed.
+    pub fn failed_key(&self) -> Option<&[u8]> {
+        self.failed_key.as_deref()
+    }
+
     /// The underlying stream, positioned right after what was read (after the checksum once
     /// `Eof` was returned: an AOF tail may follow).
     pub fn into_inner(self) -> R {
@@ -140,21 +209,25 @@ impl<R: Read> Reader<R> {
         let mut expire_ms = None;
         let mut mc_flags = 0;
         loop {
+            self.doing = Doing::ReadType;
             let t = self.u8()?;
             match t {
                 opcodes::EOF => return self.eof(),
                 opcodes::SELECTDB => {
+                    self.doing = Doing::ReadLen;
                     let db = self.len()?;
                     self.db = u32::try_from(db)
                         .map_err(|_| RdbErrorKind::Corrupt("database number out of range"))?;
                     return Ok(Record::SelectDb(self.db));
                 }
                 opcodes::RESIZEDB => {
+                    self.doing = Doing::ReadLen;
                     let keys = self.len()?;
                     let expires = self.len()?;
                     return Ok(Record::ResizeDb { keys, expires });
                 }
                 opcodes::AUX => {
+                    self.doing = Doing::ReadAux;
                     let k = self.string()?;
                     let v = self.string()?;
                     if k == AUX_MC_FLAGS {
@@ -169,11 +242,13 @@ impl<R: Read> Reader<R> {
                     return Ok(Record::Aux(k, v));
                 }
                 opcodes::EXPIRETIME_MS => {
+                    self.doing = Doing::ReadExpire;
                     let mut b = [0u8; 8];
                     self.read_exact(&mut b)?;
                     expire_ms = Some(i64::from_le_bytes(b));
                 }
                 opcodes::EXPIRETIME => {
+                    self.doing = Doing::ReadExpire;
                     let mut b = [0u8; 4];
                     self.read_exact(&mut b)?;
                     expire_ms = Some(i64::from(i32::from_le_bytes(b)) * 1000);
@@ -185,16 +260,35 @@ impl<R: Read> Reader<R> {
                     self.u8()?;
                 }
                 opcodes::MODULE_AUX => {
-                    return Err(RdbErrorKind::Unsupported("module auxiliary data", t))
+                    self.doing = Doing::ReadModuleAux;
+                    return Err(RdbErrorKind::Unsupported("module auxiliary data", t));
                 }
-                opcodes::FUNCTION2 => return Ok(Record::Function(self.string()?)),
+                opcodes::FUNCTION2 => {
+                    self.doing = Doing::ReadFunctions;
+                    return Ok(Record::Function(self.string()?));
+                }
                 opcodes::FUNCTION => {
+                    self.doing = Doing::ReadFunctions;
                     // Redis 7.0 refuses the release candidates' format too.
                     return Err(RdbErrorKind::Unsupported("pre-release function library", t));
                 }
                 _ => {
+                    // Refused before a key is read, as Redis's "Invalid object type".
+                    if !is_object_type(t) {
+                        return Err(RdbErrorKind::UnknownType(t));
+                    }
+                    self.key_type = i32::from(t);
+                    self.doing = Doing::ReadKey;
                     let key = self.string()?;
-                    let value = self.value(t)?;
+                    self.doing = Doing::ReadObjectValue;
+                    let value = match self.value(t) {
+                        Ok(value) => value,
+                        Err(e) => {
+                            self.failed_key = Some(key);
+                            return Err(e);
+                        }
+                    };
+                    self.key_type = -1;
                     return Ok(Record::Entry(Entry {
                         db: self.db,
                         key,
@@ -212,6 +306,7 @@ impl<R: Read> Reader<R> {
         if self.version < 5 {
             return Ok(Record::Eof { checksum: None });
         }
+        self.doing = Doing::CheckSum;
         let expected = self.crc;
         let mut b = [0u8; 8];
         self.read_exact(&mut b)?;
