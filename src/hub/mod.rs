@@ -174,7 +174,9 @@ pub enum Event {
     /// A channel message for a run of subscribers on the receiving worker (one event per
     /// worker per PUBLISH; the `Posted::to` of it is the run's first subscriber).
     Fanout(Fanout),
-    Line(Arc<[u8]>),
+    /// MONITOR or `watch` lines, and how many `watch` lines they are (MONITOR's are not
+    /// counted).
+    Line(Arc<Vec<u8>>, u64),
     Wake,
     /// `Wake` sent by a command whose connection holds its next request until the woken
     /// re-run is done (see [`blocking::Chain`]).
@@ -193,7 +195,7 @@ impl Event {
         match self {
             Event::Message(d) => d.msg.cost(),
             Event::Fanout(f) => f.msg.cost(),
-            Event::Line(l) => l.len(),
+            Event::Line(l, _) => l.len(),
             _ => 0,
         }
     }
@@ -567,13 +569,13 @@ mod tests {
         let hub = Hub::new(2);
         hub.post(t(1, 0, 7), Event::Wake);
         hub.post(t(0, 3, 9), Event::Kill);
-        hub.post(t(1, 2, 8), Event::Line(Arc::from(&b"x"[..])));
+        hub.post(t(1, 2, 8), Event::Line(Arc::new(b"x".to_vec()), 1));
         let mut got = Vec::new();
         assert!(hub.take(1, &mut got));
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].to, t(1, 0, 7));
         assert!(matches!(got[0].event, Event::Wake));
-        assert!(matches!(got[1].event, Event::Line(_)));
+        assert!(matches!(got[1].event, Event::Line(..)));
         got.clear();
         assert!(hub.take(0, &mut got));
         assert!(matches!(got[0].event, Event::Kill));
@@ -585,21 +587,21 @@ mod tests {
     #[test]
     fn a_full_mailbox_turns_messages_into_overflow() {
         let hub = Hub::new(1);
-        let big: Arc<[u8]> = vec![0u8; MAILBOX_BYTES].into();
-        hub.post(t(0, 0, 1), Event::Line(big.clone()));
-        hub.post(t(0, 0, 1), Event::Line(big));
+        let big = Arc::new(vec![0u8; MAILBOX_BYTES]);
+        hub.post(t(0, 0, 1), Event::Line(big.clone(), 1));
+        hub.post(t(0, 0, 1), Event::Line(big, 1));
         hub.post(t(0, 0, 1), Event::Wake);
         let mut got = Vec::new();
         hub.take(0, &mut got);
-        assert!(matches!(got[0].event, Event::Line(_)));
+        assert!(matches!(got[0].event, Event::Line(..)));
         assert!(matches!(got[1].event, Event::Overflow));
         assert!(matches!(got[2].event, Event::Wake));
         assert_eq!(hub.dropped.load(Ordering::Relaxed), 1);
         // Draining gives the room back.
-        hub.post(t(0, 0, 1), Event::Line(Arc::from(&b"ok"[..])));
+        hub.post(t(0, 0, 1), Event::Line(Arc::new(b"ok".to_vec()), 1));
         got.clear();
         hub.take(0, &mut got);
-        assert!(matches!(got[0].event, Event::Line(_)));
+        assert!(matches!(got[0].event, Event::Line(..)));
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub const BATCH_FLUSH: usize = 64 << 10;
 pub const BATCH_TURNS: u32 = 8;
 /// A batch buffer grown past this is given back after it is posted.
 const BATCH_KEEP: usize = 1 << 20;
+/// A batch this long or longer is handed to its watchers whole instead of copied.
+const HANDOVER: usize = 4 << 10;
 
 /// One watching connection.
 struct Watcher {
@@ -212,7 +214,7 @@ impl Watchers {
             if b.bytes.is_empty() {
                 return;
             }
-            self.post_batch(hub, &b);
+            self.post_batch(hub, &mut b);
             if b.lines > 0 {
                 self.written.fetch_add(b.lines, Ordering::Relaxed);
                 b.lines = 0;
@@ -226,27 +228,48 @@ impl Watchers {
         });
     }
 
-    fn post_batch(&self, hub: &Hub, b: &Batch) {
-        let mut whole: Option<Arc<[u8]>> = None;
+    fn post_batch(&self, hub: &Hub, b: &mut Batch) {
         let mut out = Outbox::new(hub);
-        for w in self.list.read().iter() {
-            let wants = |m: &Mark| m.stream & w.streams != 0 && m.epoch >= w.since;
-            if b.marks.iter().all(wants) {
-                let all = whole.get_or_insert_with(|| Arc::from(&b.bytes[..]));
-                out.push(w.who, Event::Line(all.clone()));
+        let list = self.list.read();
+        let whole = |w: &Watcher| {
+            b.marks
+                .iter()
+                .all(|m| m.stream & w.streams != 0 && m.epoch >= w.since)
+        };
+        let mut shared = 0;
+        for w in list.iter() {
+            if whole(w) {
+                shared += 1;
                 continue;
             }
             // Mixed streams or a watcher added mid-turn: its own selection.
             let mut mine = Vec::new();
             for (i, m) in b.marks.iter().enumerate() {
-                if wants(m) {
+                if m.stream & w.streams != 0 && m.epoch >= w.since {
                     let end = b.marks.get(i + 1).map_or(b.bytes.len(), |n| n.start);
                     mine.extend_from_slice(&b.bytes[m.start..end]);
                 }
             }
             if !mine.is_empty() {
-                out.push(w.who, Event::Line(mine.into()));
+                let lines = memchr::memchr_iter(b'\n', &mine).count() as u64;
+                out.push(w.who, Event::Line(Arc::new(mine), lines));
             }
+        }
+        if shared == 0 {
+            return;
+        }
+        // The watchers that want every line share one buffer. A large batch is handed over
+        // whole (copying it cost as much as writing its lines) and the next one starts with
+        // room for about as much; a small one is copied.
+        let bytes = if b.bytes.len() < HANDOVER {
+            b.bytes.clone()
+        } else {
+            let room = (b.bytes.len() + b.bytes.len() / 4).min(BATCH_FLUSH + (8 << 10));
+            std::mem::replace(&mut b.bytes, Vec::with_capacity(room))
+        };
+        let all = Arc::new(bytes);
+        for w in list.iter().filter(|w| whole(w)) {
+            out.push(w.who, Event::Line(all.clone(), b.lines));
         }
     }
 
@@ -478,20 +501,56 @@ static URI_UNRESERVED: [bool; 256] = {
     t
 };
 
+/// Whether every byte of `key` is unreserved (letters, digits, `-._~`). Eight bytes at a
+/// time, the tail through [`URI_UNRESERVED`]: for bytes below 0x80, `x + (0x80 - lo)` has
+/// its high bit set iff `x >= lo` and `x + (0x7f - hi)` iff `x > hi`, and neither sum
+/// carries into the next byte, so each range test is exact per byte.
+fn unreserved(key: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let within = |w: u64, lo: u8, hi: u8| {
+        let at_least = w + ONES * u64::from(0x80 - lo);
+        let above = w + ONES * u64::from(0x7f - hi);
+        at_least & !above & HIGHS
+    };
+    let mut words = key.chunks_exact(8);
+    for chunk in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(bytes);
+        if w & HIGHS != 0 {
+            return false;
+        }
+        let ok = within(w, b'0', b'9')
+            | within(w, b'a', b'z')
+            | within(w, b'A', b'Z')
+            | within(w, b'-', b'.')
+            | within(w, b'_', b'_')
+            | within(w, b'~', b'~');
+        if ok != HIGHS {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&c| URI_UNRESERVED[usize::from(c)])
+}
+
 /// Appends `key` as memcached's `uriencode`: letters, digits and `-._~` as they are, any
 /// other byte as `%XX`.
 pub fn uriencode(out: &mut Vec<u8>, key: &[u8]) {
-    let unreserved = |c: u8| URI_UNRESERVED[usize::from(c)];
-    if key.iter().all(|&c| unreserved(c)) {
+    if unreserved(key) {
         // Most keys: copied whole.
         out.extend_from_slice(key);
         return;
     }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &c in key {
-        if unreserved(c) {
+        if URI_UNRESERVED[usize::from(c)] {
             out.push(c);
         } else {
-            let _ = write!(out, "%{c:02X}");
+            out.extend_from_slice(&[b'%', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
         }
     }
 }
@@ -685,6 +744,33 @@ mod tests {
     }
 
     #[test]
+    fn the_uri_word_test_agrees_with_the_table() {
+        // Every byte value at every place of a word and of the tail.
+        for c in 0..=255u8 {
+            for at in 0..19 {
+                let mut key = [b'k'; 19];
+                key[at] = c;
+                let plain = URI_UNRESERVED[usize::from(c)];
+                assert_eq!(unreserved(&key), plain, "{c:#x} at {at}");
+                let mut v = Vec::new();
+                uriencode(&mut v, &key);
+                let mut want = Vec::new();
+                for &b in &key {
+                    if URI_UNRESERVED[usize::from(b)] {
+                        want.push(b);
+                    } else {
+                        want.extend_from_slice(format!("%{b:02X}").as_bytes());
+                    }
+                }
+                assert_eq!(v, want);
+            }
+        }
+        assert!(unreserved(b""));
+        assert!(unreserved(b"k0000000000000000000000000012345"));
+        assert!(unreserved(b"AZaz09-._~AZaz09-._~"));
+    }
+
+    #[test]
     fn watch_lines() {
         let hub = Hub::new(1);
         let t = Target {
@@ -707,7 +793,7 @@ mod tests {
         let lines: Vec<String> = got
             .into_iter()
             .filter_map(|p| match p.event {
-                Event::Line(l) => Some(String::from_utf8(l.to_vec()).unwrap()),
+                Event::Line(l, _) => Some(String::from_utf8(l.to_vec()).unwrap()),
                 _ => None,
             })
             .collect();
@@ -785,7 +871,7 @@ mod tests {
         let lines: Vec<(u32, String)> = got
             .into_iter()
             .map(|p| match p.event {
-                Event::Line(l) => (p.to.slot, String::from_utf8(l.to_vec()).unwrap()),
+                Event::Line(l, _) => (p.to.slot, String::from_utf8(l.to_vec()).unwrap()),
                 e => panic!("{e:?}"),
             })
             .collect();
@@ -862,7 +948,7 @@ mod tests {
             w.turn_end(&h, true);
             assert!(!w.pending() && h.take(0, &mut got));
             match &got[..] {
-                [p] => assert!(matches!(&p.event, Event::Line(l) if &l[..] == b"one\ntwo\n")),
+                [p] => assert!(matches!(&p.event, Event::Line(l, _) if &l[..] == b"one\ntwo\n")),
                 other => panic!("{other:?}"),
             }
         })

@@ -65,8 +65,18 @@ pub static DIGIT_PAIRS: [[u8; 2]; 100] = {
 };
 
 /// Appends `v` in decimal, two digits at a time (half the divisions of one at a time;
-/// `watch` lines hold five numbers each).
+/// `watch` lines hold five numbers each). One or two digits (a `watch` line's class, fd,
+/// ttl; a reply's flags) are appended as a fixed-size piece, without the stack buffer
+/// and the variable-length copy (a `memcpy` call) of longer numbers.
 pub fn write_u64(out: &mut Vec<u8>, mut v: u64) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    if v < 100 {
+        out.extend_from_slice(&DIGIT_PAIRS[v as usize]);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
@@ -113,10 +123,16 @@ mod tests {
             1234567890,
             u64::MAX,
         ];
-        for v in edges.into_iter().chain((0..20).map(|p| 10u64.pow(p) - 1)) {
+        let powers = (0..20).flat_map(|p| [10u64.pow(p) - 1, 10u64.pow(p)]);
+        for v in edges.into_iter().chain(powers) {
             out.clear();
             write_u64(&mut out, v);
             assert_eq!(out, v.to_string().as_bytes());
+            // After other bytes, as in a line: only the number's digits are added.
+            out.clear();
+            out.extend_from_slice(b"x=");
+            write_u64(&mut out, v);
+            assert_eq!(out, format!("x={v}").as_bytes());
         }
         for v in [0i64, -1, -30, i64::MIN, i64::MAX] {
             out.clear();

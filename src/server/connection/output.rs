@@ -32,7 +32,7 @@ impl Connection {
                 };
                 self.deliver(ctx, &d);
             }
-            Event::Line(line) => {
+            Event::Line(line, count) => {
                 if self.closing {
                     return;
                 }
@@ -41,7 +41,7 @@ impl Connection {
                     self.wbuf.extend_from_slice(&line);
                     self.check_output(ctx);
                 } else {
-                    self.offer_log_lines(ctx, &line);
+                    self.offer_log_lines(ctx, &line, count);
                 }
             }
             Event::Wake => {
@@ -111,16 +111,16 @@ impl Connection {
     /// `watcher_logbuf_size` bytes: a line goes in when the unsent output leaves room for
     /// it plus 128 bytes (after trying to write to the socket once); otherwise it and the
     /// rest of this batch are skipped and counted, and the next line that fits is preceded
-    /// by `skipped=N`.
-    fn offer_log_lines(&mut self, ctx: &Context, lines: &[u8]) {
+    /// by `skipped=N`. `count`: the lines in `lines` (their `\n`s).
+    fn offer_log_lines(&mut self, ctx: &Context, lines: &[u8], count: u64) {
         let limit = ctx.settings.watcher_logbuf_size;
         let w = &ctx.hub.watchers;
         if self.skipped == 0 && self.unsent() + lines.len() + 128 <= limit {
-            // The whole batch fits (so each line would): one copy, lines counted by memchr
-            // (line by line, this was a third of a watched request's cost).
+            // The whole batch fits (so each line would): one copy, its lines counted by the
+            // worker that wrote them (line by line, this was a third of a watched request's
+            // cost).
             self.wbuf.extend_from_slice(lines);
-            let sent = memchr::memchr_iter(b'\n', lines).count() as u64;
-            w.sent.fetch_add(sent, Ordering::Relaxed);
+            w.sent.fetch_add(count, Ordering::Relaxed);
             return;
         }
         let (mut sent, mut skipped, mut tried, mut full) = (0u64, 0u64, false, false);
