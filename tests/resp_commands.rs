@@ -991,3 +991,22 @@ fn in_place_string_edits_leave_raw_encoding() {
     let mut m = d.connect();
     m.roundtrip(b"get b\r\n", b"VALUE b 0 2\r\nq2\r\nEND\r\n");
 }
+
+#[test]
+fn role_and_lolwut_answer_as_a_redis_7_master() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["ROLE"], "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+    c.check(
+        &["ROLE", "x"],
+        "-ERR wrong number of arguments for 'role' command\r\n",
+    );
+    c.check(&["LOLWUT"], "$17\r\nRedis ver. 7.0.0\n\r\n");
+    c.check(&["LOLWUT", "7", "8"], "$17\r\nRedis ver. 7.0.0\n\r\n");
+    c.check(
+        &["LOLWUT", "VERSION", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+    c.cmd(&["HELLO", "3"]);
+    c.check(&["LOLWUT"], "=21\r\ntxt:Redis ver. 7.0.0\n\r\n");
+}

@@ -47,6 +47,7 @@ mod pubsub;
 mod random_commands;
 mod registry;
 mod reset;
+mod role;
 mod scripting;
 mod server;
 mod set;
