@@ -90,6 +90,18 @@ pub(super) mod flag {
     pub(crate) const ADMIN: u8 = 16;
     /// Shown to MONITOR before it runs (scripts).
     pub(crate) const SKIP_MONITOR: u8 = 32;
+    /// Refused unless `enable-debug-command` allows the client (Redis 7.0's `protected`
+    /// flag, which COMMAND INFO does not show).
+    pub(crate) const PROTECTED: u8 = 64;
+
+    /// [`PROTECTED`] for the commands Redis 7.0 protects (DEBUG; slabd has no MODULE).
+    pub(crate) const fn protected(name: &str) -> u8 {
+        if same(name, "debug") {
+            PROTECTED
+        } else {
+            0
+        }
+    }
 
     use crate::hub::redact::same;
 
@@ -139,7 +151,8 @@ macro_rules! spec {
             name: $name,
             arity: $arity,
             flags: &[$($flag),*],
-            bits: $crate::commands::resp::registry::flag::bits(&[$($flag),*]),
+            bits: $crate::commands::resp::registry::flag::bits(&[$($flag),*])
+                | $crate::commands::resp::registry::flag::protected($name),
             first_key: $first,
             last_key: $last,
             key_step: $step,
