@@ -61,6 +61,74 @@ fn kill_by_id_addr_and_type_closes_the_other_connection() {
 }
 
 #[test]
+fn kill_by_user_closes_that_users_connections_only() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &["ACL", "SETUSER", "killme", "on", "nopass", "+@all", "~*"],
+        "+OK\r\n",
+    );
+    // An ACL user with no connection: nothing to kill, but no error (Redis 7.0).
+    admin.check(&["CLIENT", "KILL", "USER", "killme"], ":0\r\n");
+    let mut a = d.connect_resp();
+    let mut b = d.connect_resp();
+    a.check(&["AUTH", "killme", "x"], "+OK\r\n");
+    b.check(&["AUTH", "killme", "x"], "+OK\r\n");
+    let mut other = d.connect_resp();
+    admin.check(&["CLIENT", "KILL", "USER", "killme"], ":2\r\n");
+    assert!(a.closed());
+    assert!(b.closed());
+    other.check(&["PING"], "+PONG\r\n");
+    admin.check(&["CLIENT", "KILL", "USER", "killme"], ":0\r\n");
+}
+
+#[test]
+fn config_set_timeout_closes_idle_clients_but_not_subscribers_or_blocked_ones() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    admin.check(
+        &["CONFIG", "GET", "timeout"],
+        "*2\r\n$7\r\ntimeout\r\n$1\r\n0\r\n",
+    );
+    for (bad, why) in [
+        ("x", "argument couldn't be parsed into an integer"),
+        ("-1", "argument must be between 0 and 2147483647 inclusive"),
+    ] {
+        admin.check(
+            &["CONFIG", "SET", "timeout", bad],
+            &format!("-ERR CONFIG SET failed (possibly related to argument 'timeout') - {why}\r\n"),
+        );
+    }
+    let mut sub = d.connect_resp();
+    send(&mut sub, &["SUBSCRIBE", "c"]);
+    sub.reply();
+    let mut blocked = d.connect_resp();
+    send(&mut blocked, &["BLPOP", "q", "0"]);
+    let mut idle = d.connect_resp();
+    idle.check(&["PING"], "+PONG\r\n");
+    admin.check(&["CONFIG", "SET", "timeout", "1"], "+OK\r\n");
+    admin.check(
+        &["CONFIG", "GET", "timeout"],
+        "*2\r\n$7\r\ntimeout\r\n$1\r\n1\r\n",
+    );
+    // closed() waits up to 10 s for the server to close the idle client.
+    assert!(idle.closed());
+    // The admin spoke last before the wait: it is idle too by now, so reconnect.
+    let mut admin = d.connect_resp();
+    admin.check(&["CONFIG", "SET", "timeout", "0"], "+OK\r\n");
+    admin.check(&["PUBLISH", "c", "m"], ":1\r\n");
+    assert_eq!(
+        String::from_utf8(sub.reply()).unwrap(),
+        "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n"
+    );
+    admin.check(&["RPUSH", "q", "v"], ":1\r\n");
+    assert_eq!(
+        String::from_utf8(blocked.reply()).unwrap(),
+        "*2\r\n$1\r\nq\r\n$1\r\nv\r\n"
+    );
+}
+
+#[test]
 fn kill_filter_errors() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();

@@ -991,3 +991,71 @@ fn in_place_string_edits_leave_raw_encoding() {
     let mut m = d.connect();
     m.roundtrip(b"get b\r\n", b"VALUE b 0 2\r\nq2\r\nEND\r\n");
 }
+
+#[test]
+fn role_and_lolwut_answer_as_a_redis_7_master() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["ROLE"], "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+    c.check(
+        &["ROLE", "x"],
+        "-ERR wrong number of arguments for 'role' command\r\n",
+    );
+    c.check(&["LOLWUT"], "$17\r\nRedis ver. 7.0.0\n\r\n");
+    c.check(&["LOLWUT", "7", "8"], "$17\r\nRedis ver. 7.0.0\n\r\n");
+    c.check(
+        &["LOLWUT", "VERSION", "x"],
+        "-ERR value is not an integer or out of range\r\n",
+    );
+    c.cmd(&["HELLO", "3"]);
+    c.check(&["LOLWUT"], "=21\r\ntxt:Redis ver. 7.0.0\n\r\n");
+}
+
+#[test]
+fn debug_error_replies_with_the_given_error() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["DEBUG", "ERROR", "LOADING fake message"],
+        "-LOADING fake message\r\n",
+    );
+    c.check(&["DEBUG", "ERROR", "OOM a\r\nb"], "-OOM a  b\r\n");
+    c.check(&["PING"], "+PONG\r\n");
+}
+
+#[test]
+fn debug_is_refused_unless_enable_debug_command_allows_it() {
+    const REFUSED: &str = "-ERR DEBUG command not allowed. If the enable-debug-command option is \
+        set to \"local\", you can run it from a local connection, otherwise you need to set \
+        this option in the configuration file, and then restart the server.\r\n";
+    // Redis 7.0's default is `no` (the test harness starts servers with `yes`).
+    let d = daemon(&["--enable-debug-command", "no"]);
+    let mut c = d.connect_resp();
+    c.check(
+        &["CONFIG", "GET", "enable-debug-command"],
+        "*2\r\n$20\r\nenable-debug-command\r\n$2\r\nno\r\n",
+    );
+    c.check(&["DEBUG", "SLEEP", "0"], REFUSED);
+    c.check(&["DEBUG", "SEGFAULT"], REFUSED);
+    // Arity is checked first, as in Redis.
+    c.check(
+        &["DEBUG"],
+        "-ERR wrong number of arguments for 'debug' command\r\n",
+    );
+    c.check(&["MULTI"], "+OK\r\n");
+    c.check(&["DEBUG", "SLEEP", "0"], REFUSED);
+    c.check(
+        &["EXEC"],
+        "-EXECABORT Transaction discarded because of previous errors.\r\n",
+    );
+    c.check(
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+        "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n",
+    );
+    c.check(&["PING"], "+PONG\r\n");
+    drop(d);
+    // `local`: this test's client is on the loopback interface.
+    let d = daemon(&["--enable-debug-command", "local"]);
+    let mut c = d.connect_resp();
+    c.check(&["DEBUG", "SLEEP", "0"], "+OK\r\n");
+}

@@ -208,8 +208,28 @@ fn tracking_errors_and_state() {
     );
     c.check(
         &["CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"],
-        "-ERR You can't use both OPTIN and OPTOUT\r\n",
+        "-ERR You can't specify both OPTIN mode and OPTOUT mode\r\n",
     );
+    // Options are read for OFF too (redis-py sends `OFF REDIRECT id`), as Redis 7.0 does.
+    let own = c.cmd(&["CLIENT", "ID"]);
+    let own = own.trim_start_matches(':').trim_end();
+    c.check(&["CLIENT", "TRACKING", "OFF", "REDIRECT", own], "+OK\r\n");
+    c.check(&["CLIENT", "TRACKING", "OFF", "BCAST", "NOLOOP"], "+OK\r\n");
+    c.check(
+        &["CLIENT", "TRACKING", "OFF", "WHAT"],
+        "-ERR syntax error\r\n",
+    );
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "REDIRECT", own, "REDIRECT", own],
+        "-ERR A client can only redirect to a single other client\r\n",
+    );
+    c.check(&["CLIENT", "TRACKING", "ON", "OPTIN"], "+OK\r\n");
+    c.check(
+        &["CLIENT", "TRACKING", "ON", "OPTOUT"],
+        "-ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, \
+         and then re-enabling it with a different mode.\r\n",
+    );
+    c.check(&["CLIENT", "TRACKING", "OFF"], "+OK\r\n");
     c.check(
         &[
             "CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "a",

@@ -114,9 +114,11 @@ start_slabd() {
   local log="$1"
   shift
   # -I 8m: string.tcl's "Very big payload" SETs a 4 MB value (memcached's default cap is 1 MB).
+  # --enable-debug-command yes: as the suite's own servers run (tests/assets/default.conf).
   # The log exists before slabd's shell opens it, so the wait below never greps a missing file.
   : >"$log"
-  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 -I 8m "$@" >/dev/null 2>"$log" &
+  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 -I 8m --enable-debug-command yes "$@" \
+    >/dev/null 2>"$log" &
   local pid=$!
   echo "$pid" >"$work/pid.$pid"
   for _ in $(seq 100); do

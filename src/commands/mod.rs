@@ -42,6 +42,9 @@ pub struct Context {
     pub ports: Arc<crate::server::rebind::Ports>,
     /// `-c`, changeable by `CONFIG SET maxclients`.
     pub maxconns: AtomicUsize,
+    /// Seconds a client may stay idle before it is closed (0: never): `-o idle_timeout`,
+    /// Redis's `timeout`, which CONFIG SET changes at run time.
+    pub idle_timeout: AtomicU32,
     /// `maxmemory-clients`: the bound on all clients' buffers together.
     pub client_memory: Arc<crate::server::limits::ClientMemory>,
     pub clients: Clients,
@@ -103,6 +106,7 @@ impl Context {
             tls: Arc::default(),
             ports: Arc::default(),
             maxconns: AtomicUsize::new(settings.maxconns),
+            idle_timeout: AtomicU32::new(settings.idle_timeout),
             store,
             settings,
             threads,

@@ -13,6 +13,9 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // Redis's protected mode: with no password and a non-loopback bind, only loopback
     // clients are served.
     directive!("protected-mode", [], "yes", Kind::Bool, true),
+    // Who may run DEBUG (Redis 7.0's protected command): nobody (`no`, the default), any
+    // client (`yes`), or clients on this host (`local`: loopback and unix sockets).
+    directive!("enable-debug-command", [], "no", Kind::Enum(&["no", "yes", "local"]), false),
     // Bytes of unparsed input a client may have buffered before it is closed.
     directive!("client-query-buffer-limit", [], "1gb",
         Kind::Memory { min: 1024 * 1024, max: i64::MAX }, true),

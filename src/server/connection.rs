@@ -182,6 +182,15 @@ impl Connection {
         self.wbuf.len() - self.sent + pinned + usize::from(self.stream.tls_pending())
     }
 
+    /// Whether `timeout` / `-o idle_timeout` leaves this connection open however long it is
+    /// quiet, as Redis does: a subscriber, a MONITOR or memcached `watch` stream, or a
+    /// client in a blocking command (which has its own timeout).
+    pub fn exempt_from_idle_timeout(&self) -> bool {
+        self.session
+            .info
+            .has_flag(flag::BLOCKED | flag::PUBSUB | flag::MONITOR)
+    }
+
     /// Whether the connection may move to another worker now (between turns; see
     /// [`super::gather`]): only in the plain state. Not while anything outside the
     /// connection knows its place (subscriptions, MONITOR/`watch`, tracking, a parked or

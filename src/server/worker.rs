@@ -183,9 +183,10 @@ impl Worker {
             self.id,
         );
         let mut events = Events::with_capacity(1024);
-        let idle_timeout = self.ctx.settings.idle_timeout;
         let mut last_sweep = self.ctx.store.clock().now();
         loop {
+            // CONFIG SET timeout changes it at run time.
+            let idle_timeout = self.ctx.idle_timeout.load(Ordering::Relaxed);
             let busy = !self.yielded.is_empty()
                 || self.linger.waiting()
                 || self.ctx.hub.watchers.pending();
@@ -835,7 +836,9 @@ impl Worker {
         let idle: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| now.saturating_sub(c.last_active) > idle_timeout)
+            .filter(|(_, c)| {
+                now.saturating_sub(c.last_active) > idle_timeout && !c.exempt_from_idle_timeout()
+            })
             .map(|(k, _)| k)
             .collect();
         for key in idle {

@@ -26,10 +26,13 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts slabd on free loopback ports with `args` added (`-p -1 -l 127.0.0.1` come first).
+    /// Starts slabd on free loopback ports with `args` added (`-p -1 -l 127.0.0.1` come
+    /// first, and `--enable-debug-command yes`, as Redis's own test servers run: `args` may
+    /// say otherwise).
     pub fn start(args: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slabd"))
             .args(["-p", "-1", "-l", "127.0.0.1"])
+            .args(["--enable-debug-command", "yes"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

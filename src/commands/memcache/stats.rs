@@ -269,7 +269,7 @@ fn general(ctx: &Context, w: &mut StatWriter<'_>) {
     w.num("store_no_memory", t.store_no_memory);
     w.num("auth_cmds", t.auth_cmds);
     w.num("auth_errors", t.auth_errors);
-    if ctx.settings.idle_timeout > 0 {
+    if ctx.idle_timeout.load(std::sync::atomic::Ordering::Relaxed) > 0 {
         w.num("idle_kicks", t.idle_kicks);
     }
     w.num("bytes_read", t.bytes_read);
@@ -433,7 +433,10 @@ fn settings(ctx: &Context, w: &mut StatWriter<'_>) {
     w.text("warm_max_factor", &format!("{:.2}", lru.warm_factor));
     w.yes_no("temp_lru", lru.temp_lru);
     w.text("temporary_ttl", &lru.temporary_ttl.to_string());
-    w.num("idle_timeout", u64::from(s.idle_timeout));
+    w.num(
+        "idle_timeout",
+        u64::from(ctx.idle_timeout.load(std::sync::atomic::Ordering::Relaxed)),
+    );
     w.num("watcher_logbuf_size", s.watcher_logbuf_size as u64);
     w.num("worker_logbuf_size", s.worker_logbuf_size as u64);
     w.num("read_buf_mem_limit", s.read_buf_mem_limit as u64);

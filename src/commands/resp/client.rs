@@ -349,6 +349,7 @@ struct KillFilter<'a> {
     ty: Option<Type>,
     addr: Option<&'a [u8]>,
     laddr: Option<&'a [u8]>,
+    user: Option<&'a [u8]>,
     maxage: Option<u32>,
     skipme: bool,
 }
@@ -359,6 +360,7 @@ impl KillFilter<'_> {
             && self.ty.map_or(true, |t| t == type_of(c))
             && self.addr.map_or(true, |a| a == c.addr.as_bytes())
             && self.laddr.map_or(true, |a| a == c.local_addr.as_bytes())
+            && self.user.map_or(true, |u| c.is_user(u))
             && self
                 .maxage
                 .map_or(true, |m| now.saturating_sub(c.created) >= m)
@@ -388,13 +390,14 @@ fn parse_kill<'a>(call: &mut Call<'_>, args: Args<'a>) -> Option<KillFilter<'a>>
             b"addr" => f.addr = Some(val),
             b"laddr" => f.laddr = Some(val),
             b"user" => {
-                if val != b"default" {
+                if call.ctx.users.get(val).is_none() {
                     call.w.error_fmt(format_args!(
                         "ERR No such user '{}'",
                         String::from_utf8_lossy(val)
                     ));
                     return None;
                 }
+                f.user = Some(val);
             }
             b"skipme" => match val.to_ascii_lowercase().as_slice() {
                 b"yes" => f.skipme = true,

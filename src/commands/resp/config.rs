@@ -43,19 +43,14 @@ const LIVE_SETTABLE: &[&str] = &[
     "maxclients",
     "requirepass",
     "port",
+    "timeout",
 ];
 
 /// Parameters Redis changes at run time (or slabd's own) that slabd fixes at start:
 /// CONFIG SET to the value they have succeeds and changes nothing, as in Redis (whose
 /// "CONFIG sanity" test sets every parameter to the value CONFIG GET gave); another value
 /// is refused as immutable.
-const FIXED_AT_START: &[&str] = &[
-    "bind",
-    "timeout",
-    "proto-max-bulk-len",
-    "metrics-port",
-    "metrics-bind",
-];
+const FIXED_AT_START: &[&str] = &["bind", "proto-max-bulk-len", "metrics-port", "metrics-bind"];
 
 fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
     let s = &call.ctx.settings;
@@ -84,7 +79,12 @@ fn live_value(call: &Call<'_>, name: &str) -> Vec<u8> {
             .to_string()
             .into_bytes(),
         "bind" => s.listen.join(" ").into_bytes(),
-        "timeout" => s.idle_timeout.to_string().into_bytes(),
+        "timeout" => call
+            .ctx
+            .idle_timeout
+            .load(Ordering::Relaxed)
+            .to_string()
+            .into_bytes(),
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string().into_bytes(),
         "daemonize" => (if s.daemonize { "yes" } else { "no" }).as_bytes().to_vec(),
         _ => Vec::new(),
@@ -207,6 +207,7 @@ enum Change<'a> {
     MaxMemory(u64),
     Policy(u8),
     MaxClients(u64),
+    Timeout(u32),
     RequirePass(Vec<u8>),
     Port(u16),
     Directive(&'static Directive, &'a str),
@@ -223,6 +224,7 @@ enum Undo {
     },
     Policy(u8),
     MaxClients(usize),
+    Timeout(u32),
     RequirePass(Option<Vec<u8>>),
     Port(u16),
     Directive(&'static Directive, String),
@@ -267,6 +269,11 @@ fn check<'a>(call: &Call<'_>, param: Param, value: &'a [u8]) -> Result<Change<'a
         Param::Live("maxclients") => match parse_i64(value) {
             Some(n @ 1..=4_294_967_295) => Ok(Change::MaxClients(n as u64)),
             _ => Err("argument must be between 1 and 4294967295 inclusive".into()),
+        },
+        Param::Live("timeout") => match parse_i64(value) {
+            Some(n @ 0..=2_147_483_647) => Ok(Change::Timeout(n as u32)),
+            Some(_) => Err("argument must be between 0 and 2147483647 inclusive".into()),
+            None => Err("argument couldn't be parsed into an integer".into()),
         },
         Param::Live("port") => match parse_i64(value) {
             Some(n @ 0..=65535) => Ok(Change::Port(n as u16)),
@@ -357,6 +364,7 @@ fn apply(call: &mut Call<'_>, change: Change<'_>) -> Result<Option<Undo>, (&'sta
             let n = usize::try_from(n).unwrap_or(usize::MAX);
             Undo::MaxClients(call.ctx.maxconns.swap(n, Ordering::Relaxed))
         }
+        Change::Timeout(n) => Undo::Timeout(call.ctx.idle_timeout.swap(n, Ordering::Relaxed)),
         Change::RequirePass(p) => {
             let before = call.ctx.users.requirepass();
             call.ctx.users.set_requirepass(Some(&p));
@@ -396,6 +404,7 @@ fn roll_back(call: &mut Call<'_>, undo: Undo) {
         }
         Undo::Policy(i) => set_policy(call, i),
         Undo::MaxClients(n) => call.ctx.maxconns.store(n, Ordering::Relaxed),
+        Undo::Timeout(n) => call.ctx.idle_timeout.store(n, Ordering::Relaxed),
         Undo::RequirePass(p) => call.ctx.users.set_requirepass(p.as_deref()),
         Undo::Port(port) => {
             let _ = call

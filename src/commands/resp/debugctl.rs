@@ -43,6 +43,11 @@ pub(super) fn run(call: &mut Call<'_>, args: Args<'_>) -> bool {
             .resp
             .skip_checksum
             .store(atoi(args.get(2)) != 0, Ordering::Relaxed);
+    } else if sub.eq_ignore_ascii_case(b"error") {
+        // The text as an error reply (the writer makes line breaks spaces, as Redis does):
+        // clients test their error handling with it (`DEBUG ERROR "LOADING ..."`).
+        call.w.error(args.get(2));
+        return true;
     } else if sub.eq_ignore_ascii_case(b"log") {
         eprintln!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
     } else if sub.eq_ignore_ascii_case(b"pause-cron") {

@@ -47,6 +47,7 @@ mod pubsub;
 mod random_commands;
 mod registry;
 mod reset;
+mod role;
 mod scripting;
 mod server;
 mod set;
@@ -671,6 +672,15 @@ pub fn memcache_ran_words<'a>(
     shared.latency.command_ran(usec, !slow);
 }
 
+/// `enable-debug-command`: `yes`, or `local` and the client is on this host.
+fn debug_allowed(call: &Call<'_>) -> bool {
+    match call.ctx.directives.int("enable-debug-command") {
+        1 => true,
+        2 => crate::auth::startup::is_local(&call.info.addr),
+        _ => false,
+    }
+}
+
 /// The checks Redis makes before running or queuing a command, in its order: unknown
 /// command, arity, authentication (and slabd's key length). On refusal the error is
 /// written and the command's index in the [`registry`], if known, returned as the error.
@@ -687,6 +697,14 @@ fn admit(
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         call.wrong_arity(spec.name);
+        return Err(Some(index));
+    }
+    if spec.bits & registry::flag::PROTECTED != 0 && !debug_allowed(call) {
+        call.w.error(
+            b"ERR DEBUG command not allowed. If the enable-debug-command option is set to \
+              \"local\", you can run it from a local connection, otherwise you need to set this \
+              option in the configuration file, and then restart the server.",
+        );
         return Err(Some(index));
     }
     if !call.login.authenticated && !spec.allowed_before_auth() {

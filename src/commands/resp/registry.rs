@@ -17,8 +17,8 @@ use crate::hub::redact::Holder;
 
 use super::{
     acl, bitops, blocking, cluster, config, connection, copy, dump, functions, hash, hll, keys,
-    latency, list, memory, migrate, monitor, object, persistence, pubsub, reset, scripting, server,
-    set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
+    latency, list, memory, migrate, monitor, object, persistence, pubsub, reset, role, scripting,
+    server, set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -56,6 +56,7 @@ static FAMILIES: &[&[Spec]] = &[
     sort::COMMANDS,
     memory::COMMANDS,
     cluster::COMMANDS,
+    role::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.
@@ -89,6 +90,18 @@ pub(super) mod flag {
     pub(crate) const ADMIN: u8 = 16;
     /// Shown to MONITOR before it runs (scripts).
     pub(crate) const SKIP_MONITOR: u8 = 32;
+    /// Refused unless `enable-debug-command` allows the client (Redis 7.0's `protected`
+    /// flag, which COMMAND INFO does not show).
+    pub(crate) const PROTECTED: u8 = 64;
+
+    /// [`PROTECTED`] for the commands Redis 7.0 protects (DEBUG; slabd has no MODULE).
+    pub(crate) const fn protected(name: &str) -> u8 {
+        if same(name, "debug") {
+            PROTECTED
+        } else {
+            0
+        }
+    }
 
     use crate::hub::redact::same;
 
@@ -138,7 +151,8 @@ macro_rules! spec {
             name: $name,
             arity: $arity,
             flags: &[$($flag),*],
-            bits: $crate::commands::resp::registry::flag::bits(&[$($flag),*]),
+            bits: $crate::commands::resp::registry::flag::bits(&[$($flag),*])
+                | $crate::commands::resp::registry::flag::protected($name),
             first_key: $first,
             last_key: $last,
             key_step: $step,

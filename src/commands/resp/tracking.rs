@@ -25,6 +25,8 @@ impl Tracking {
     }
 }
 
+/// The options after `ON|OFF`, read the same way for both (Redis 7.0 parses them before
+/// it looks at the mode): an unknown word, a bad or unknown REDIRECT id are errors.
 fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
     let mut o = Options::default();
     let mut i = 3;
@@ -33,6 +35,11 @@ fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
         let next = (i + 1 < args.len()).then(|| args.get(i + 1));
         match (a.as_slice(), next) {
             (b"redirect", Some(v)) => {
+                if o.redirect.is_some() {
+                    call.w
+                        .error(b"ERR A client can only redirect to a single other client");
+                    return None;
+                }
                 let id = parse_i64(v).and_then(|n| u64::try_from(n).ok());
                 let Some(id) = id else {
                     call.not_integer();
@@ -61,44 +68,74 @@ fn parse_options(call: &mut Call<'_>, args: Args<'_>) -> Option<Options> {
         }
         i += 1;
     }
+    Some(o)
+}
+
+/// Redis 7.0's checks before `ON`, in its order: the options among themselves and against
+/// the mode the client tracks in already (`old`). The error to reply, if any.
+fn refuse_on(o: &Options, old: Option<&Options>) -> Option<String> {
     if !o.bcast && !o.prefixes.is_empty() {
-        call.w
-            .error(b"ERR PREFIX option requires BCAST mode to be enabled");
-        return None;
+        return Some("ERR PREFIX option requires BCAST mode to be enabled".into());
     }
-    if o.optin && o.optout {
-        call.w.error(b"ERR You can't use both OPTIN and OPTOUT");
-        return None;
+    if old.is_some_and(|old| old.bcast != o.bcast) {
+        return Some(
+            "ERR You can't switch BCAST mode on/off before disabling tracking for this \
+             client, and then re-enabling it with a different mode."
+                .into(),
+        );
     }
     if o.bcast && (o.optin || o.optout) {
-        call.w
-            .error(b"ERR OPTIN and OPTOUT are not compatible with BCAST");
+        return Some("ERR OPTIN and OPTOUT are not compatible with BCAST".into());
+    }
+    if o.optin && o.optout {
+        return Some("ERR You can't specify both OPTIN mode and OPTOUT mode".into());
+    }
+    if old.is_some_and(|old| (o.optin && old.optout) || (o.optout && old.optin)) {
+        return Some(
+            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this \
+             client, and then re-enabling it with a different mode."
+                .into(),
+        );
+    }
+    if !o.bcast {
         return None;
     }
+    let existing = old.map_or(&[][..], |old| &old.prefixes[..]);
     for (i, p) in o.prefixes.iter().enumerate() {
-        for q in &o.prefixes[i + 1..] {
-            if p.starts_with(q) || q.starts_with(p) {
-                call.w.error_fmt(format_args!(
-                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes \
-                     for a single client must not overlap.",
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(q)
-                ));
-                return None;
-            }
+        if let Some(q) = existing
+            .iter()
+            .find(|q| p.starts_with(q) || q.starts_with(p))
+        {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
+                 single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(q)
+            ));
+        }
+        if let Some(q) = o.prefixes[i + 1..]
+            .iter()
+            .find(|q| p.starts_with(q) || q.starts_with(p))
+        {
+            return Some(format!(
+                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a \
+                 single client must not overlap.",
+                String::from_utf8_lossy(p),
+                String::from_utf8_lossy(q)
+            ));
         }
     }
-    Some(o)
+    None
 }
 
 /// `CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]`
 pub(super) fn tracking(call: &mut Call<'_>, args: Args<'_>) {
+    let Some(mut options) = parse_options(call, args) else {
+        return;
+    };
     let on_off = args.get(2);
     let id = call.info.id;
     if on_off.eq_ignore_ascii_case(b"off") {
-        if args.len() > 3 {
-            return call.syntax_error();
-        }
         call.ctx.hub.tracking.disable(id);
         call.conn.tracking = Tracking::default();
         set_flags(call.info, None);
@@ -107,31 +144,11 @@ pub(super) fn tracking(call: &mut Call<'_>, args: Args<'_>) {
     if !on_off.eq_ignore_ascii_case(b"on") {
         return call.syntax_error();
     }
-    let Some(mut options) = parse_options(call, args) else {
-        return;
-    };
+    if let Some(why) = refuse_on(&options, call.conn.tracking.on.as_ref()) {
+        return call.w.error(why.as_bytes());
+    }
     if let Some(old) = &call.conn.tracking.on {
-        if old.bcast != options.bcast {
-            return call.w.error(
-                b"ERR You can't switch BCAST mode on/off before disabling tracking for this \
-                  client, and then re-enabling it with a different mode.",
-            );
-        }
-        // More prefixes for a BCAST client: added to the ones it has, none may overlap.
-        for p in &options.prefixes {
-            if let Some(q) = old
-                .prefixes
-                .iter()
-                .find(|q| p.starts_with(q) || q.starts_with(p))
-            {
-                return call.w.error_fmt(format_args!(
-                    "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
-                     single client must not overlap.",
-                    String::from_utf8_lossy(p),
-                    String::from_utf8_lossy(q)
-                ));
-            }
-        }
+        // More prefixes for a BCAST client: added to the ones it has.
         let mut all = old.prefixes.clone();
         all.append(&mut options.prefixes);
         options.prefixes = all;
