@@ -642,15 +642,46 @@ fn command_introspection_for_clients() {
     let mut c = d.connect_resp();
     let count = int(&c.cmd(&["COMMAND", "COUNT"]));
     assert!(count >= 55, "{count}");
+    // redis-server 7.0.15's replies, byte for byte: key specs, complexity, arguments.
+    let get_key_spec = "*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n\
+         $12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n\
+         $5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n\
+         $4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n";
     c.check(
         &["COMMAND", "INFO", "get"],
-        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n\
-         *3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n",
+        &format!(
+            "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n\
+             *3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n{get_key_spec}*0\r\n"
+        ),
     );
     c.check(
         &["COMMAND", "DOCS", "get"],
-        "*2\r\n$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
-         $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+        "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
+         $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n\
+         $10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n$4\r\nname\r\n\
+         $3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n",
+    );
+    // A subcommand by its full name, with its tips and key specs.
+    c.check(
+        &["COMMAND", "INFO", "OBJECT|encoding"],
+        "*1\r\n*10\r\n$15\r\nobject|encoding\r\n:3\r\n*1\r\n+readonly\r\n:2\r\n:2\r\n:1\r\n\
+         *3\r\n+@keyspace\r\n+@read\r\n+@slow\r\n*1\r\n$23\r\nnondeterministic_output\r\n\
+         *1\r\n*6\r\n$5\r\nflags\r\n*1\r\n+RO\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n\
+         $5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n$9\r\nfind_keys\r\n*4\r\n\
+         $4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n\
+         $7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n",
+    );
+    c.check(&["COMMAND", "INFO", "get|key"], "*1\r\n$-1\r\n");
+    // A container lists its subcommands' entries (Redis: in hash-table order).
+    let object = c.cmd(&["COMMAND", "INFO", "object"]);
+    assert!(
+        object.contains("*5\r\n*10\r\n$15\r\nobject|encoding\r\n"),
+        "{object}"
+    );
+    let docs = c.cmd(&["COMMAND", "DOCS", "client|list"]);
+    assert!(
+        docs.starts_with("*2\r\n$11\r\nclient|list\r\n*12\r\n$7\r\nsummary\r\n"),
+        "{docs}"
     );
     let all = c.cmd(&["COMMAND"]);
     assert!(all.starts_with(&format!("*{count}\r\n")));

@@ -353,7 +353,7 @@ fn a_pipelined_transaction_in_one_write() {
 fn commands_are_described_as_redis_does() {
     let d = daemon(&[]);
     let mut c = d.connect_resp();
-    // Up to the ACL categories, as Redis 7.0 (slabd sends no key specs).
+    // Up to the ACL categories, as Redis 7.0 (key specs follow: command_docs_check.py).
     let reply = c.cmd(&["COMMAND", "INFO", "watch", "exec"]);
     assert!(
         reply.starts_with(

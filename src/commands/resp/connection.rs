@@ -16,7 +16,7 @@ use crate::stats;
 pub(super) static COMMANDS: &[Spec] = &[
     spec!("ping", -1, ["fast"], (0, 0, 0), "connection", "1.0.0",
         "Ping the server", ping),
-    spec!("echo", 2, ["fast"], (0, 0, 0), "connection", "1.0.0",
+    spec!("echo", 2, ["loading", "stale", "fast"], (0, 0, 0), "connection", "1.0.0",
         "Echo the given string", echo),
     spec!("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
         (0, 0, 0), "connection", "6.0.0",

@@ -20,6 +20,7 @@ mod bitops;
 mod blocking;
 mod client;
 mod cluster;
+mod command_docs;
 mod commandstats;
 mod config;
 mod config_rewrite;

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::sync::atomic::Ordering;
 
 use super::registry::{spec, Spec};
-use super::{commandstats, registry, unix_millis, Call, REDIS_VERSION};
+use super::{command_docs, commandstats, registry, unix_millis, Call, REDIS_VERSION};
 use crate::protocol::resp::{Args, Writer};
 use crate::stats;
 
@@ -81,51 +81,122 @@ pub(super) fn time(call: &mut Call<'_>, _args: Args<'_>) {
 // ---------------------------------------------------------------------------------------
 // COMMAND
 
-/// One `COMMAND INFO` entry: name, arity, flags, first/last key, step, ACL categories,
-/// tips, key specs, subcommands (the last three empty).
+/// The command flags COMMAND INFO shows, in the order Redis 7.0 shows them.
+const REPLY_FLAGS: [&str; 20] = [
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "no_mandatory_keys",
+    "no_async_loading",
+    "no_multi",
+    "movablekeys",
+    "allow_busy",
+];
+
+/// One `COMMAND INFO` entry: name, arity, flags, first/last key, step and ACL categories
+/// from slabd's table; tips, key specs and subcommands as Redis 7.0 has them.
 fn command_info(w: &mut Writer<'_>, spec: &Spec) {
     w.array(10);
-    w.bulk(spec.name.as_bytes());
-    w.integer(i64::from(spec.arity));
-    w.set(spec.flags.len());
-    for f in spec.flags {
-        w.simple(f.as_bytes());
-    }
-    let entry = catalog::lookup(spec.name.as_bytes()).map(catalog::entry);
-    // A container (OBJECT, MEMORY, ...) has no keys of its own in Redis 7: its
-    // subcommands have them (slabd's table keeps the subcommands' positions for its own
-    // checks).
-    if entry.is_some_and(|e| e.container) {
-        w.integer(0);
-        w.integer(0);
-        w.integer(0);
+    if let Some(head) = command_docs::container_head(spec.name.as_bytes()) {
+        // A container (OBJECT, MEMORY, ...): Redis 7.0's own flags for it and no keys
+        // (slabd's table keeps its subcommands' flags and positions for its own checks).
+        command_docs::write(w, head);
     } else {
+        w.bulk(spec.name.as_bytes());
+        w.integer(i64::from(spec.arity));
+        // Redis 7.0's order (addReplyFlagsForCommand), without the flag it hides
+        // (may_replicate).
+        let shown = |f: &&&str| spec.flags.contains(*f);
+        w.set(REPLY_FLAGS.iter().filter(shown).count());
+        for f in REPLY_FLAGS.iter().filter(shown) {
+            w.simple(f.as_bytes());
+        }
         w.integer(i64::from(spec.first_key));
         w.integer(i64::from(spec.last_key));
         w.integer(i64::from(spec.key_step));
-    }
-    // ACL categories: Redis 7.0's, from the catalog ACL rules use (crate::auth::catalog).
-    let categories = entry.map_or(0, |e| e.categories);
-    w.set(categories.count_ones() as usize);
-    for (bit, name) in catalog::CATEGORIES.iter().enumerate() {
-        if categories & (1 << bit) != 0 {
-            w.simple(format!("@{name}").as_bytes());
+        // ACL categories: Redis 7.0's, from the catalog ACL rules use (crate::auth::catalog).
+        let entry = catalog::lookup(spec.name.as_bytes()).map(catalog::entry);
+        let categories = entry.map_or(0, |e| e.categories);
+        w.set(categories.count_ones() as usize);
+        for (bit, name) in catalog::CATEGORIES.iter().enumerate() {
+            if categories & (1 << bit) != 0 {
+                w.simple(format!("@{name}").as_bytes());
+            }
         }
     }
-    w.array(0);
-    w.array(0);
-    w.array(0);
+    match command_docs::info(spec.name.as_bytes()) {
+        Some(tail) => command_docs::write(w, tail),
+        None => {
+            w.set(0);
+            w.set(0);
+            w.set(0);
+        }
+    }
 }
 
-fn command_docs(w: &mut Writer<'_>, spec: &Spec) {
-    w.bulk(spec.name.as_bytes());
-    w.map(3);
-    w.bulk(b"summary");
-    w.bulk(spec.summary.as_bytes());
-    w.bulk(b"since");
-    w.bulk(spec.since.as_bytes());
-    w.bulk(b"group");
-    w.bulk(spec.group.as_bytes());
+/// What COMMAND INFO / DOCS name: one of slabd's commands, or a subcommand of one
+/// (`client|list`, as Redis 7.0 looks names up).
+#[derive(Clone, Copy)]
+enum Named {
+    Command(&'static Spec),
+    Subcommand(&'static str),
+}
+
+fn named(name: &[u8]) -> Option<Named> {
+    if let Some(spec) = registry().lookup(name) {
+        return Some(Named::Command(spec));
+    }
+    let full = command_docs::subcommand(name)?;
+    let container = full.split('|').next().unwrap_or("");
+    registry()
+        .lookup(container.as_bytes())
+        .map(|_| Named::Subcommand(full))
+}
+
+fn named_info(w: &mut Writer<'_>, named: Named) {
+    match named {
+        Named::Command(spec) => command_info(w, spec),
+        Named::Subcommand(full) => match command_docs::info(full.as_bytes()) {
+            Some(line) => command_docs::write(w, line),
+            None => w.null(),
+        },
+    }
+}
+
+/// One COMMAND DOCS pair: the name, then its map (Redis 7.0's; summary, since and group
+/// from slabd's table for a command Redis does not have).
+fn command_docs(w: &mut Writer<'_>, named: Named) {
+    let name = match named {
+        Named::Command(spec) => spec.name,
+        Named::Subcommand(full) => full,
+    };
+    w.bulk(name.as_bytes());
+    if let Some(line) = command_docs::docs(name.as_bytes()) {
+        return command_docs::write(w, line);
+    }
+    if let Named::Command(spec) = named {
+        w.map(3);
+        w.bulk(b"summary");
+        w.bulk(spec.summary.as_bytes());
+        w.bulk(b"since");
+        w.bulk(spec.since.as_bytes());
+        w.bulk(b"group");
+        w.bulk(spec.group.as_bytes());
+    } else {
+        w.map(0);
+    }
 }
 
 pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
@@ -152,8 +223,8 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
         }
         call.w.array(args.len() - 2);
         for name in args.iter_from(2) {
-            match registry().lookup(name) {
-                Some(spec) => command_info(&mut call.w, spec),
+            match named(name) {
+                Some(n) => named_info(&mut call.w, n),
                 None => call.w.null(),
             }
         }
@@ -161,18 +232,15 @@ pub(super) fn command(call: &mut Call<'_>, args: Args<'_>) {
         if args.len() == 2 {
             call.w.map(registry().specs().len());
             for spec in registry().specs() {
-                command_docs(&mut call.w, spec);
+                command_docs(&mut call.w, Named::Command(spec));
             }
             return;
         }
-        let found = args
-            .iter_from(2)
-            .filter(|n| registry().lookup(n).is_some())
-            .count();
+        let found = args.iter_from(2).filter_map(named).count();
         call.w.map(found);
         for name in args.iter_from(2) {
-            if let Some(spec) = registry().lookup(name) {
-                command_docs(&mut call.w, spec);
+            if let Some(n) = named(name) {
+                command_docs(&mut call.w, n);
             }
         }
     } else if sub.eq_ignore_ascii_case(b"LIST") {
