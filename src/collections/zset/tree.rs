@@ -48,6 +48,17 @@ const LEAF_FILL_BYTES: usize = LEAF_BYTES * 3 / 4;
 /// Most children of an inner node.
 pub(super) const FANOUT: usize = if cfg!(test) { 4 } else { 32 };
 pub(super) const NIL: u32 = u32::MAX;
+/// Levels a [`Route`] records (a tree of 32-way nodes is far shallower: 4 levels at
+/// 1,000,000 members); a deeper tree is descended again (in unit tests, whose 4-way
+/// trees are deep, from 4 levels on, so that both ways run).
+const ROUTE_MAX: usize = if cfg!(test) { 3 } else { 12 };
+
+/// A descent's path: the inner node and child index taken at each level, root first,
+/// and the leaf it reached (NIL when the tree was deeper than the route holds).
+struct Route {
+    steps: [(u32, u8); ROUTE_MAX],
+    leaf: u32,
+}
 
 /// A sorted set of any size.
 pub struct Tree {
@@ -342,16 +353,29 @@ impl Tree {
     /// its index bucket, and the destination leaf (header and entries) with the sizes
     /// the insertion adjusts on the way to it. The loads are independent of the member
     /// lookup's chain of misses (bucket, leaf header, entry), so they overlap it.
-    fn prefetch_move(&self, h: u32, score: f64, member: &[u8]) {
+    /// Returns the descent's route, which the insertion then follows instead of
+    /// descending again (when the removal before it left the inner nodes as they were).
+    fn prefetch_move(&self, h: u32, score: f64, member: &[u8]) -> Route {
         self.index.touch(h);
+        let mut route = Route {
+            steps: [(NIL, 0); ROUTE_MAX],
+            leaf: NIL,
+        };
         let mut node = self.root;
-        for _ in 0..self.height {
+        for level in 0..self.height {
             let n = &self.inners[node as usize];
             let j = n.route_key(score, member);
             std::hint::black_box(n.sizes[j]);
+            if let Some(step) = route.steps.get_mut(level) {
+                *step = (node, j as u8);
+            }
             node = n.children[j];
         }
         self.leaves[node as usize].touch();
+        if self.height <= ROUTE_MAX {
+            route.leaf = node;
+        }
+        route
     }
 
     /// Adds a member that is not in the set.
@@ -361,8 +385,23 @@ impl Tree {
 
     /// Adds a member that is not in the set, whose hash is `h`.
     fn insert_hashed(&mut self, member: &[u8], score: f64, h: u32) {
-        debug_assert!(self.find_leaf(member).is_none());
         let leaf_id = self.leaf_for(score, member);
+        self.insert_in_leaf(leaf_id, member, score, h, None);
+    }
+
+    /// Adds a member that is not in the set, whose hash is `h`, to `leaf_id`, the leaf
+    /// where it belongs. With `route` (the descent to that leaf, unchanged since) the
+    /// sizes on the way are counted from it instead of walking up the parent links.
+    fn insert_in_leaf(
+        &mut self,
+        leaf_id: u32,
+        member: &[u8],
+        score: f64,
+        h: u32,
+        route: Option<&Route>,
+    ) {
+        debug_assert!(self.find_leaf(member).is_none());
+        debug_assert_eq!(leaf_id, self.leaf_for(score, member));
         let (i, pos) = self.leaves[leaf_id as usize].upper_bound_key(score, member);
         let leaf = &mut self.leaves[leaf_id as usize];
         let cap = leaf.buf.capacity();
@@ -377,7 +416,15 @@ impl Tree {
             leaf: leaf_id,
         });
         self.len += 1;
-        self.add_size(leaf_id, 1);
+        match route {
+            Some(r) => {
+                for &(node, j) in r.steps.iter().take(self.height) {
+                    let size = &mut self.inners[node as usize].sizes[usize::from(j)];
+                    *size = size.wrapping_add(1);
+                }
+            }
+            None => self.add_size(leaf_id, 1),
+        }
         let leaf = &self.leaves[leaf_id as usize];
         let (count, bytes) = (leaf.count as usize, leaf.buf.len());
         let appending = i + 1 == count && leaf.next == NIL;
@@ -580,9 +627,7 @@ impl Tree {
         f: impl FnOnce(f64) -> Option<f64>,
     ) -> Option<f64> {
         let h = self.hash(member);
-        if let Some(score) = hint {
-            self.prefetch_move(h, score, member);
-        }
+        let route = hint.map(|score| self.prefetch_move(h, score, member));
         let (leaf_id, i, at, cur) = self.find(member, h, true)?;
         let Some(score) = f(cur) else {
             return Some(cur);
@@ -603,8 +648,20 @@ impl Tree {
             let l = &mut self.leaves[leaf_id as usize];
             l.buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
         } else {
-            self.remove_hashed(leaf_id, i, at, member.len(), h);
-            self.insert_hashed(member, score, h);
+            let reshaped = self.remove_hashed(leaf_id, i, at, member.len(), h);
+            // The hinted descent still leads where the member goes when the score is the
+            // hint's and the removal left every inner node as it was: no second descent,
+            // no walk up from the destination leaf.
+            match route {
+                Some(r)
+                    if !reshaped
+                        && r.leaf != NIL
+                        && hint.map(f64::to_bits) == Some(score.to_bits()) =>
+                {
+                    self.insert_in_leaf(r.leaf, member, score, h, Some(&r));
+                }
+                _ => self.insert_hashed(member, score, h),
+            }
         }
         Some(cur)
     }
@@ -629,7 +686,9 @@ impl Tree {
     }
 
     /// [`Tree::remove_at`] of a member whose hash is `h`.
-    fn remove_hashed(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize, h: u32) {
+    /// True when it may have changed the tree's shape (unlinked or merged a leaf), so
+    /// that an earlier descent may no longer hold.
+    fn remove_hashed(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize, h: u32) -> bool {
         self.index.remove(h, leaf_id);
         self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
@@ -638,13 +697,15 @@ impl Tree {
         if l.count == 0 {
             if l.parent != NIL {
                 self.unlink_leaf(leaf_id);
-            } else {
-                let old = std::mem::take(&mut self.leaves[leaf_id as usize].buf);
-                self.leaf_bytes -= old.capacity();
+                return true;
             }
+            let old = std::mem::take(&mut self.leaves[leaf_id as usize].buf);
+            self.leaf_bytes -= old.capacity();
         } else if (l.count as usize) < LEAF_MAX / 4 {
             self.merge_small(leaf_id);
+            return true;
         }
+        false
     }
 
     /// Removes and returns the entry of rank `rank < len`.
