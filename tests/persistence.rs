@@ -756,3 +756,59 @@ fn debug_populate_fills_as_redis_does() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An old-style single `appendonly.aof` in `dir` (Redis before 7.0) is moved into the
+/// multi-part layout at start, as Redis 7.0's `aofUpgradePrepare`: the manifest names it
+/// the base (sequence 1) and a new incremental file, its keys are loaded, new writes go
+/// to the incremental file, and a restart loads both. The same when an upgrade stopped
+/// between writing the manifest and moving the file. The old code ignored the file and
+/// started empty.
+#[test]
+fn an_old_style_aof_is_upgraded_to_the_multi_part_layout() {
+    let set = |k: &str, v: &str| {
+        format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+            k.len(),
+            v.len()
+        )
+    };
+    for interrupted in [false, true] {
+        let dir = temp_dir(if interrupted {
+            "upgrade-resumed"
+        } else {
+            "upgrade"
+        });
+        std::fs::write(
+            dir.join("appendonly.aof"),
+            [set("k1", "v1"), set("k2", "v2")].concat(),
+        )
+        .unwrap();
+        let aof_dir = dir.join("appendonlydir");
+        let manifest = aof_dir.join("appendonly.aof.manifest");
+        if interrupted {
+            std::fs::create_dir_all(&aof_dir).unwrap();
+            std::fs::write(&manifest, "file appendonly.aof seq 1 type b\n").unwrap();
+        }
+        let d = start(&dir, &["--appendonly", "yes"]);
+        let mut r = d.connect_resp();
+        assert_eq!(cmd(&mut r, &["GET", "k2"]), "$2\r\n");
+        assert_eq!(r.read_line(), b"v2\r\n");
+        assert!(!dir.join("appendonly.aof").exists());
+        assert!(aof_dir.join("appendonly.aof").exists());
+        assert_eq!(
+            std::fs::read_to_string(&manifest).unwrap(),
+            "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+        );
+        assert_eq!(cmd(&mut r, &["SET", "k3", "v3"]), "+OK\r\n");
+        drop(r);
+        assert!(d.terminate().success());
+        let incr = std::fs::read_to_string(aof_dir.join("appendonly.aof.1.incr.aof")).unwrap();
+        assert!(incr.ends_with(&set("k3", "v3")), "{incr:?}");
+        let d = start(&dir, &["--appendonly", "yes"]);
+        let mut r = d.connect_resp();
+        assert_eq!(cmd(&mut r, &["MGET", "k1", "k3"]), "*2\r\n");
+        assert_eq!(r.read_until(b"v3\r\n"), b"$2\r\nv1\r\n$2\r\nv3\r\n");
+        drop(d);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -420,6 +420,74 @@ fn split_args(line: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// The old-style single append-only file, `dir/appendfilename` (Redis before 7.0).
+fn old_style_path(d: &crate::directives::Directives) -> std::path::PathBuf {
+    let (_, name) = super::aof_log::names(d);
+    std::path::PathBuf::from(d.get("dir").unwrap_or_else(|| ".".into())).join(name)
+}
+
+/// Whether start-up finds an old-style append-only file to move into the multi-part layout:
+/// Redis 7.0's three cases in `loadAppendOnlyFiles`. `dir/appendfilename` exists and the
+/// AOF directory does not, or holds no manifest, or its manifest names only that file as
+/// the base (an upgrade stopped before its rename) and the directory does not hold it.
+pub fn needs_upgrade(d: &crate::directives::Directives) -> bool {
+    let (dir, name) = super::aof_log::names(d);
+    if !old_style_path(d).is_file() {
+        return false;
+    }
+    if !dir.is_dir() {
+        return true;
+    }
+    let Ok(text) = std::fs::read_to_string(dir.join(format!("{name}.manifest"))) else {
+        return true;
+    };
+    // A manifest Redis would refuse is reported by the replay.
+    Manifest::parse(&text).is_ok_and(|m| match &m.base {
+        None => m.incrs.is_empty(),
+        Some(b) => m.incrs.is_empty() && b.name == name && !dir.join(&name).exists(),
+    })
+}
+
+/// Redis 7.0's `aofUpgradePrepare`: names the old-style file the base (sequence 1) in the
+/// manifest, then moves it into the AOF directory, so an upgrade stopped between the two
+/// steps is finished by the next start.
+pub(super) fn upgrade_old_style(d: &crate::directives::Directives) -> Result<(), String> {
+    if !needs_upgrade(d) {
+        return Ok(());
+    }
+    let (dir, name) = super::aof_log::names(d);
+    let sub = d
+        .get("appenddirname")
+        .unwrap_or_else(|| "appendonlydir".into());
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {sub}: {}",
+            super::strerror(&e)
+        )
+    })?;
+    let mut m = std::fs::read_to_string(dir.join(format!("{name}.manifest")))
+        .ok()
+        .and_then(|text| Manifest::parse(&text).ok())
+        .unwrap_or_default();
+    m.base = Some(ManifestFile {
+        name: name.clone(),
+        seq: 1,
+        kind: FileKind::Base,
+    });
+    super::aof_log::write_manifest(&dir, &name, &m).map_err(|e| e.to_string())?;
+    std::fs::rename(old_style_path(d), dir.join(&name)).map_err(|e| {
+        format!(
+            "Error trying to move the old AOF file {name} into dir {sub}: {}",
+            super::strerror(&e)
+        )
+    })?;
+    super::save::sync_dir(&dir).map_err(|e| e.to_string())?;
+    eprintln!(
+        "Successfully migrated an old-style AOF file ({name}) into the AOF directory ({sub})."
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,7 +308,7 @@ impl Default for AofLog {
     }
 }
 
-fn names(d: &crate::directives::Directives) -> (PathBuf, String) {
+pub(super) fn names(d: &crate::directives::Directives) -> (PathBuf, String) {
     let dir = PathBuf::from(d.get("dir").unwrap_or_else(|| ".".into()));
     let sub = d
         .get("appenddirname")
@@ -320,7 +320,7 @@ fn names(d: &crate::directives::Directives) -> (PathBuf, String) {
     )
 }
 
-fn write_manifest(dir: &Path, name: &str, m: &Manifest) -> std::io::Result<()> {
+pub(super) fn write_manifest(dir: &Path, name: &str, m: &Manifest) -> std::io::Result<()> {
     let tmp = dir.join(format!("temp-{name}.manifest"));
     let mut f = File::create(&tmp)?;
     f.write_all(m.render().as_bytes())?;
@@ -735,11 +735,23 @@ impl AofLog {
     /// Start-up with `appendonly yes`: replays the manifest's files (or creates the layout),
     /// then starts logging. Returns keys replayed.
     pub fn start(&self, ctx: &Context) -> Result<u64, String> {
-        let (dir, _) = names(&ctx.directives);
+        let (dir, name) = names(&ctx.directives);
         self.fsync
             .store(ctx.directives.int("appendfsync") as u8, Ordering::Relaxed);
+        super::aof::upgrade_old_style(&ctx.directives)?;
         let mut replayed = 0;
-        if let Some((m, n)) = self.replay_manifest(ctx)? {
+        if let Some((mut m, n)) = self.replay_manifest(ctx)? {
+            // A base and no incremental file (an upgraded old-style file): logging goes to
+            // a new one, as Redis's `aofOpenIfNeededOnServerStart`.
+            if m.base.is_some() && m.incrs.is_empty() {
+                let seq = 1;
+                m.incrs.push(ManifestFile {
+                    name: format!("{name}.{seq}.incr.aof"),
+                    seq,
+                    kind: FileKind::Incr,
+                });
+                write_manifest(&dir, &name, &m).map_err(|e| e.to_string())?;
+            }
             replayed = n;
             let mut st = self.state.lock();
             st.base_size = m

@@ -188,7 +188,7 @@ impl Persistence {
     /// `dir/dbfilename`.
     pub fn has_files(&self, ctx: &Context) -> bool {
         if ctx.directives.int("appendonly") != 0 {
-            self.aof.manifest_exists(ctx)
+            self.aof.manifest_exists(ctx) || super::aof::needs_upgrade(&ctx.directives)
         } else {
             let (dir, file) = rdb_path(&ctx.directives);
             dir.join(file).exists()
