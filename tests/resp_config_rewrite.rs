@@ -4,6 +4,10 @@
 mod common;
 mod resp_wire;
 
+/// The harness starts servers with `--enable-debug-command yes`; CONFIG REWRITE would write
+/// that non-default line (as Redis does), so these servers keep the default.
+const NO_DEBUG: [&str; 2] = ["--enable-debug-command", "no"];
+
 use resp_wire::Resp;
 
 #[test]
@@ -27,7 +31,7 @@ fn rewritten_file_restarts_with_the_same_settings_and_users() {
          user default on nopass ~* &* +@all -flushdb\nuser alice on >apw ~a:* +get\n",
     )
     .unwrap();
-    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
     let mut c = d.connect_resp();
     c.check(
         &["FLUSHDB"],
@@ -67,7 +71,7 @@ fn rewritten_file_restarts_with_the_same_settings_and_users() {
         )
     );
 
-    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
     let mut c = d.connect_resp();
     c.check(
         &["FLUSHDB"],
@@ -95,7 +99,7 @@ fn rewritten_file_restarts_with_the_same_settings_and_users() {
     drop(d);
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.ends_with("\n--requirepass s3cret\n"), "{text}");
-    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
     let mut c = d.connect_resp();
     c.check(&["PING"], "-NOAUTH Authentication required.\r\n");
     c.check(&["AUTH", "s3cret"], "+OK\r\n");
@@ -113,7 +117,14 @@ fn live_parameters_are_rewritten_and_read_back() {
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("slabd.conf");
     std::fs::write(&conf, "-m 64\nmaxclients 100\n").unwrap();
-    let d = common::Daemon::start(&["--config", conf.to_str().unwrap(), "--resp-port", "0"]);
+    let d = common::Daemon::start(&[
+        "--config",
+        conf.to_str().unwrap(),
+        "--resp-port",
+        "0",
+        NO_DEBUG[0],
+        NO_DEBUG[1],
+    ]);
     let mut c = d.connect_resp();
     c.check(
         &["CONFIG", "GET", "maxclients"],
@@ -142,7 +153,7 @@ fn live_parameters_are_rewritten_and_read_back() {
     drop(c);
     drop(d);
 
-    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
     let mut c = d.connect_resp();
     c.check(
         &["CONFIG", "GET", "maxmemory"],
@@ -234,7 +245,7 @@ fn maxmemory_policy_is_rewritten_as_redis_writes_it() {
         std::fs::write(&redis_conf, format!("port 0\n{old}")).unwrap();
         let redis = redis_rewrite(&dir, &redis_conf, policy);
         std::fs::write(&conf, old).unwrap();
-        let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+        let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
         let mut c = d.connect_resp();
         c.check(&["CONFIG", "SET", "maxmemory-policy", policy], "+OK\r\n");
         c.check(&["CONFIG", "REWRITE"], "+OK\r\n");
@@ -258,7 +269,7 @@ fn maxmemory_policy_is_rewritten_as_redis_writes_it() {
         } else {
             eprintln!("redis-server not installed: slabd's file checked alone");
         }
-        let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+        let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
         let mut c = d.connect_resp();
         let reply = format!(
             "*2\r\n$16\r\nmaxmemory-policy\r\n${}\r\n{policy}\r\n",
@@ -268,7 +279,7 @@ fn maxmemory_policy_is_rewritten_as_redis_writes_it() {
     }
     // `-M` stays while the policy is noeviction; a `--maxmemory-policy` flag keeps its form.
     std::fs::write(&conf, "-M\n--maxmemory-policy=noeviction -m 64\n").unwrap();
-    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap()]);
+    let d = resp_wire::daemon(&["--config", conf.to_str().unwrap(), NO_DEBUG[0], NO_DEBUG[1]]);
     let port = d.resp_addr.unwrap().port();
     let mut c = d.connect_resp();
     c.check(

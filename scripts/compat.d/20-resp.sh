@@ -38,7 +38,7 @@ start() {
     done
     fail "redis-server did not start"
   fi
-  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 "$@" 2>"$work/$name.log" &
+  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$work" "$@" 2>"$work/$name.log" &
   pids+=($!)
   for _ in $(seq 100); do
     if grep -qx ready "$work/$name.log"; then

@@ -22,7 +22,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   >"$work/redis.log" 2>&1 &
 pids+=($!)
-"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 2>"$work/slabd.log" &
+"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -t 2 --dir "$work" 2>"$work/slabd.log" &
 pids+=($!)
 for _ in $(seq 100); do
   grep -qx ready "$work/slabd.log" && redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break

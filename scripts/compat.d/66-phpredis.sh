@@ -28,7 +28,7 @@ tar -xJf "$work"/php-redis_*.orig.tar.xz -C "$work"
 tests="$work/redis-$version/tests"
 [ -f "$tests/RedisTest.php" ] || fail "no redis-$version/tests/RedisTest.php in the php-redis source"
 
-"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 >/dev/null 2>"$work/slabd.log" &
+"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 --dir "$work" >/dev/null 2>"$work/slabd.log" &
 pid=$!
 for _ in $(seq 100); do
   grep -qx ready "$work/slabd.log" && break

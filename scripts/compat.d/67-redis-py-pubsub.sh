@@ -21,7 +21,7 @@ cleanup_extra() {
 }
 trap cleanup_extra EXIT
 start_extra() { # $1: name; prints the port
-  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 64 >/dev/null 2>"$work/slabd-$1.log" &
+  "$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 64 --dir "$work" >/dev/null 2>"$work/slabd-$1.log" &
   extra+=($!)
 }
 start_extra resp3

@@ -22,7 +22,10 @@ python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :al
 tar -xzf "$work"/redis-*.tar.gz -C "$work"
 src="$(find "$work" -maxdepth 1 -type d -name 'redis-*' | head -1)"
 
-"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 >/dev/null 2>"$work/slabd.log" &
+# SLABD_ARGS: more flags for a part's server (68's DEBUG ERROR needs the DEBUG command).
+# shellcheck disable=SC2086
+"$SLABD" -p -1 -l 127.0.0.1 --resp-port 0 -m 256 --dir "$work" ${SLABD_ARGS:-} >/dev/null \
+  2>"$work/slabd.log" &
 pid=$!
 for _ in $(seq 100); do
   grep -qx ready "$work/slabd.log" && break
