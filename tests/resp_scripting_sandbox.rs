@@ -311,3 +311,39 @@ fn the_struct_library_answers_as_redis_does() {
         c.check(&["EVAL", script, "0"], want);
     }
 }
+
+/// cmsgpack packs numbers as Lua holds them, arguments and table values alike (mlua read
+/// any number within 2.2e-16 of -1, 0 or 1 as that integer: `1e-20` packed as 0).
+#[test]
+fn cmsgpack_packs_small_numbers_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return {string.byte(cmsgpack.pack(1e-20), 1, -1)}",
+            "*9\r\n:203\r\n:59\r\n:199\r\n:156\r\n:161\r\n:12\r\n:146\r\n:66\r\n:35\r\n",
+        ),
+        (
+            "return {string.byte(cmsgpack.pack({1e-20, -1e-20}), 1, -1)}",
+            "*19\r\n:146\r\n:203\r\n:59\r\n:199\r\n:156\r\n:161\r\n:12\r\n:146\r\n:66\r\n:35\r\n:203\r\n:187\r\n:199\r\n:156\r\n:161\r\n:12\r\n:146\r\n:66\r\n:35\r\n",
+        ),
+        (
+            "return {string.byte(cmsgpack.pack({a = 1e-20}), 1, -1)}",
+            "*12\r\n:129\r\n:161\r\n:97\r\n:203\r\n:59\r\n:199\r\n:156\r\n:161\r\n:12\r\n:146\r\n:66\r\n:35\r\n",
+        ),
+        (
+            "return {string.byte(cmsgpack.pack(-0.0, 0.9999999999999999), 1, -1)}",
+            "*10\r\n:0\r\n:203\r\n:63\r\n:239\r\n:255\r\n:255\r\n:255\r\n:255\r\n:255\r\n:255\r\n",
+        ),
+        (
+            "return tostring(cmsgpack.unpack(cmsgpack.pack(1e-20)))",
+            "$5\r\n1e-20\r\n",
+        ),
+        (
+            "return cmsgpack.pack()",
+            "-ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.) script: 6bc235afa55de88253e203cc5fe5844792e25209, on @user_script:1.\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}

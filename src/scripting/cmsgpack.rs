@@ -3,7 +3,9 @@
 //! else float64, strings as fixstr/str8/16/32, tables with keys 1..n as arrays, other
 //! tables as maps, nesting past 16 as nil.
 
-use mlua::{Lua, MultiValue, Result, Table, Value};
+use std::os::raw::c_int;
+
+use mlua::{ffi, Function, Lua, MultiValue, Result, Table, Value};
 
 use super::convert::positioned;
 
@@ -78,6 +80,19 @@ fn array_len(t: &Table) -> Result<Option<usize>> {
     Ok((max == count).then_some(count))
 }
 
+/// `t[k]` exactly: mlua reads a Lua 5.1 number within `f64::EPSILON` of -1, 0 or 1 as
+/// that integer (`1e-20` as 0), so such a reading is read again as `f64`, which mlua
+/// takes as Lua holds it (as cjson's `exact_number`).
+fn exact(t: &Table, k: &Value, v: Value) -> Value {
+    match v {
+        Value::Integer(i) if (-1..=1).contains(&i) => match t.raw_get::<Option<f64>>(k) {
+            Ok(Some(n)) if n != i as f64 || n.is_sign_negative() != (i < 0) => Value::Number(n),
+            _ => v,
+        },
+        v => v,
+    }
+}
+
 fn pack(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
     match v {
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
@@ -102,7 +117,9 @@ fn pack(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
             Some(n) => {
                 pack_len(out, n, (0x90, 15), None, 0xdc, 0xdd);
                 for i in 1..=n {
-                    pack(out, &t.raw_get::<Value>(i)?, depth + 1)?;
+                    let k = Value::Integer(i as i64);
+                    let v = exact(t, &k, t.raw_get::<Value>(i)?);
+                    pack(out, &v, depth + 1)?;
                 }
             }
             None => {
@@ -112,6 +129,7 @@ fn pack(out: &mut Vec<u8>, v: &Value, depth: usize) -> Result<()> {
                 pack_len(out, n, (0x80, 15), None, 0xde, 0xdf);
                 for pair in t.clone().pairs::<Value, Value>() {
                     let (k, val) = pair?;
+                    let val = exact(t, &k, val);
                     pack(out, &k, depth + 1)?;
                     pack(out, &val, depth + 1)?;
                 }
@@ -291,26 +309,57 @@ fn opt_number_arg(lua: &Lua, args: &MultiValue, n: usize, f: &str) -> Result<i64
     Err(positioned(lua, 1, err(&msg)))
 }
 
+/// `cmsgpack.pack(...)`: calls its upvalue (the Rust packer) with its arguments in a table
+/// and their count, so that numbers reach Rust as Lua holds them (see [`exact`]).
+unsafe extern "C-unwind" fn pack_front(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY (this function): Lua calls it with its arguments on its own stack and the
+    // upvalue `pack_function` gave it; it needs three slots (LUA_MINSTACK is 20); nothing
+    // here has a destructor when `lua_call` or an allocation raises through it.
+    let n = ffi::lua_gettop(state);
+    ffi::lua_createtable(state, n, 0);
+    for i in 1..=n {
+        ffi::lua_pushvalue(state, i);
+        ffi::lua_rawseti_(state, -2, i);
+    }
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, -2);
+    ffi::lua_pushnumber(state, f64::from(n));
+    ffi::lua_call(state, 2, 1);
+    1
+}
+
+fn pack_function(lua: &Lua, packer: Function) -> Result<Function> {
+    // SAFETY: `exec_raw` runs the closure in protected mode with `packer` as its stack;
+    // the C closure takes it as its one upvalue.
+    unsafe {
+        lua.exec_raw::<Function>(packer, |state| {
+            ffi::lua_pushcclosure(state, pack_front, 1);
+        })
+    }
+}
+
 pub fn open(lua: &Lua) -> Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("_NAME", "cmsgpack")?;
     t.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;
     t.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
     t.raw_set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
-    t.raw_set(
-        "pack",
-        lua.create_function(|lua, args: MultiValue| {
-            if args.is_empty() {
-                let msg = "bad argument #0 to 'pack' (MessagePack pack needs input.)";
-                return Err(positioned(lua, 1, err(msg)));
-            }
-            let mut out = Vec::new();
-            for v in args.iter() {
-                pack(&mut out, v, 0).map_err(|e| positioned(lua, 1, e))?;
-            }
-            lua.create_string(&out)
-        })?,
-    )?;
+    // The Rust side gets the arguments in a table (`pack_front`) and reads them exactly;
+    // its errors are placed at level 2, the script calling the front.
+    let packer = lua.create_function(|lua, (args, n): (Table, usize)| {
+        if n == 0 {
+            let msg = "bad argument #0 to 'pack' (MessagePack pack needs input.)";
+            return Err(positioned(lua, 2, err(msg)));
+        }
+        let mut out = Vec::new();
+        for i in 1..=n {
+            let k = Value::Integer(i as i64);
+            let v = exact(&args, &k, args.raw_get::<Value>(i)?);
+            pack(&mut out, &v, 0).map_err(|e| positioned(lua, 2, e))?;
+        }
+        lua.create_string(&out)
+    })?;
+    t.raw_set("pack", pack_function(lua, packer)?)?;
     t.raw_set(
         "unpack",
         lua.create_function(|lua, args: MultiValue| {
