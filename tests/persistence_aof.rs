@@ -940,3 +940,31 @@ fn rewrite_without_rdb_preamble_writes_commands() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// GETEX without an option changes nothing, so nothing is logged, as Redis (its
+/// integration/aof "GETEX should not append to AOF"). The old code logged the key's
+/// state, a SET, for it.
+#[test]
+fn getex_without_options_logs_nothing() {
+    let dir = temp_dir("getex");
+    let d = start(&dir, &[]);
+    let mut r = d.connect_resp();
+    assert_eq!(cmd(&mut r, &["SET", "foo", "bar"]), "+OK\r\n");
+    assert_eq!(cmd(&mut r, &["GETEX", "foo"]), "$3\r\n");
+    assert_eq!(r.read_line(), b"bar\r\n");
+    assert_eq!(cmd(&mut r, &["SET", "marker", "1"]), "+OK\r\n");
+    // The log is written within the slabd-aof thread's tick: wait for the last record.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(incr_file(&dir)).unwrap();
+        if log.contains("marker") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "{log:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(log.matches("SET\r\n").count(), 2, "{log:?}");
+    assert!(!log.contains("GETEX"), "{log:?}");
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -329,6 +329,8 @@ pub(super) fn log_write(call: &Call<'_>, spec: &Spec, args: Args<'_>, armed: boo
             aof.record_keys(ctx, db, &mut keys);
         }
         "migrate" => aof.record_keys(ctx, db, &mut super::migrate::keys(args).into_iter()),
+        // GETEX without an option changes nothing: Redis logs nothing for it.
+        "getex" if args.len() == 2 => aof.commit_mine(),
         _ => {
             let mut keys = super::key_positions(spec, args.len()).map(|i| args.get(i));
             aof.record_keys(ctx, db, &mut keys);
