@@ -795,3 +795,27 @@ fn many_small_scripts_keep_the_lua_heap_near_its_live_size() {
         .unwrap_or_else(|| panic!("no used_memory_lua in {info}"));
     assert!(lua < 100 * 1024, "used_memory_lua {lua}");
 }
+
+/// A subcommand Redis 7.0 declares `noscript` is refused from a script even when its
+/// container is not (scripting.tcl's "CLUSTER RESET can not be invoke from within a
+/// script"; every ACL subcommand but HELP), while the container's other subcommands run.
+#[test]
+fn noscript_subcommands_are_refused_from_scripts() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for call in [
+        "'cluster', 'reset', 'hard'",
+        "'CLUSTER', 'RESET'",
+        "'acl', 'whoami'",
+    ] {
+        let reply = c.cmd(&["EVAL", &format!("return redis.call({call})"), "0"]);
+        assert!(
+            reply.starts_with("-ERR This Redis command is not allowed from script"),
+            "{call}: {reply}"
+        );
+    }
+    let reply = c.cmd(&["EVAL", "return redis.call('acl', 'help')", "0"]);
+    assert!(reply.starts_with('*'), "{reply}");
+    let reply = c.cmd(&["EVAL", "return redis.call('object', 'help')", "0"]);
+    assert!(reply.starts_with('*'), "{reply}");
+}

@@ -75,6 +75,32 @@ pub(super) fn container_head(name: &[u8]) -> Option<&'static str> {
     lower(name, &mut [0; 64]).and_then(|e| e.head)
 }
 
+/// Whether Redis 7.0 declares `container|sub` with command flag `flag` (`noscript`: CLUSTER
+/// RESET and the ACL subcommands are, their containers are not). No allocation.
+pub(super) fn subcommand_has_flag(container: &[u8], sub: &[u8], flag: &str) -> bool {
+    let mut name = [0u8; 64];
+    let n = container.len() + 1 + sub.len();
+    if n > name.len() {
+        return false;
+    }
+    name[..container.len()].copy_from_slice(container);
+    name[container.len()] = b'|';
+    name[container.len() + 1..n].copy_from_slice(sub);
+    let Some(line) = info(&name[..n]) else {
+        return false;
+    };
+    // `*10 $name :arity ~N +flag...`
+    let mut elements = line.split('\t').skip(3);
+    let count = elements
+        .next()
+        .and_then(|e| e.strip_prefix('~'))
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    elements
+        .take(count)
+        .any(|e| e.strip_prefix('+') == Some(flag))
+}
+
 /// The last three elements of a command's COMMAND INFO entry (tips, key specs,
 /// subcommands); for `container|subcommand`, the whole entry.
 pub(super) fn info(name: &[u8]) -> Option<&'static str> {
@@ -148,6 +174,10 @@ mod tests {
         assert!(lines > 700);
         assert!(container_head(b"CLIENT").is_some());
         assert!(container_head(b"get").is_none());
+        assert!(subcommand_has_flag(b"CLUSTER", b"reset", "noscript"));
+        assert!(!subcommand_has_flag(b"cluster", b"info", "noscript"));
+        assert!(subcommand_has_flag(b"acl", b"WHOAMI", "noscript"));
+        assert!(!subcommand_has_flag(b"get", b"x", "noscript"));
         assert!(info(b"OBJECT|Encoding").is_some());
         assert!(docs(b"get").is_some());
         assert!(info(b"no-such-command").is_none());

@@ -8,7 +8,7 @@
 //! output buffer; a SELECT inside the script does not change the caller's database.
 
 use super::registry::{flag, registry, spec, Spec};
-use super::{key_positions, Call};
+use super::{command_docs, key_positions, Call};
 use crate::protocol::resp::{Args, Writer};
 use crate::scripting::{Host, Kill, Params, RunError, Scripting, Target};
 use crate::server::gather::Home;
@@ -71,7 +71,11 @@ impl Host for ScriptHost<'_, '_> {
         if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
             return Err("ERR Wrong number of args calling Redis command from script".into());
         }
-        if spec.has(flag::NOSCRIPT) {
+        if spec.has(flag::NOSCRIPT)
+            || (args.len() > 1
+                && is_container(index)
+                && command_docs::subcommand_has_flag(args.get(0), args.get(1), "noscript"))
+        {
             return Err("ERR This Redis command is not allowed from script".into());
         }
         let writes = spec.has(flag::WRITE);
@@ -310,4 +314,19 @@ fn script(call: &mut Call<'_>, args: Args<'_>) {
         b"help" => help(call, SCRIPT_HELP),
         _ => unknown_subcommand(call, "SCRIPT", args.get(1)),
     }
+}
+
+/// Whether slabd's command number `index` is a container of subcommands (CLUSTER, ACL,
+/// ...), whose subcommands may be `noscript` when the container is not (Redis 7.0 checks
+/// the subcommand's flags).
+fn is_container(index: usize) -> bool {
+    static CONTAINERS: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let table = CONTAINERS.get_or_init(|| {
+        registry()
+            .specs()
+            .iter()
+            .map(|s| command_docs::container_head(s.name.as_bytes()).is_some())
+            .collect()
+    });
+    table.get(index).copied().unwrap_or(false)
 }
