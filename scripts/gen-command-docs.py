@@ -23,9 +23,9 @@ import json
 import os
 import sys
 
-CATEGORIES = ["keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
-              "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow",
-              "blocking", "dangerous", "connection", "transaction", "scripting"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import redis_commands  # noqa: E402
+
 # addReplyFlagsForCommand's order (may_replicate, sentinel, only_sentinel, protected and
 # touches_arbitrary_keys are hidden).
 COMMAND_FLAGS = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
@@ -58,23 +58,7 @@ def status_set(names):
 
 
 def categories(cmd):
-    cats = {c.lower() for c in cmd.get("acl_categories", [])}
-    flags = set(cmd.get("command_flags", []))
-    if "WRITE" in flags:
-        cats.add("write")
-    if "READONLY" in flags and "scripting" not in cats:
-        cats.add("read")
-    if "ADMIN" in flags:
-        cats |= {"admin", "dangerous"}
-    if "PUBSUB" in flags:
-        cats.add("pubsub")
-    if "FAST" in flags:
-        cats.add("fast")
-    if "BLOCKING" in flags:
-        cats.add("blocking")
-    if "fast" not in cats:
-        cats.add("slow")
-    return ["@" + c for c in CATEGORIES if c in cats]
+    return ["@" + c for c in redis_commands.categories(cmd)]
 
 
 def legacy_range(specs):

@@ -101,29 +101,25 @@ fn refuse_on(o: &Options, old: Option<&Options>) -> Option<String> {
         return None;
     }
     let existing = old.map_or(&[][..], |old| &old.prefixes[..]);
+    let overlapping = |p: &[u8], among: &[Box<[u8]>]| {
+        among
+            .iter()
+            .find(|q| p.starts_with(q) || q.starts_with(p))
+            .map(|q| String::from_utf8_lossy(q).into_owned())
+    };
     for (i, p) in o.prefixes.iter().enumerate() {
-        if let Some(q) = existing
-            .iter()
-            .find(|q| p.starts_with(q) || q.starts_with(p))
-        {
-            return Some(format!(
-                "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a \
-                 single client must not overlap.",
-                String::from_utf8_lossy(p),
-                String::from_utf8_lossy(q)
-            ));
-        }
-        if let Some(q) = o.prefixes[i + 1..]
-            .iter()
-            .find(|q| p.starts_with(q) || q.starts_with(p))
-        {
-            return Some(format!(
-                "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a \
-                 single client must not overlap.",
-                String::from_utf8_lossy(p),
-                String::from_utf8_lossy(q)
-            ));
-        }
+        let (which, q) = match overlapping(p, existing) {
+            Some(q) => ("an existing", q),
+            None => match overlapping(p, &o.prefixes[i + 1..]) {
+                Some(q) => ("another provided", q),
+                None => continue,
+            },
+        };
+        return Some(format!(
+            "ERR Prefix '{}' overlaps with {which} prefix '{q}'. Prefixes for a single client \
+             must not overlap.",
+            String::from_utf8_lossy(p)
+        ));
     }
     None
 }
