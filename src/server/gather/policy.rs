@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use super::{
     DWELL, GATHER_AT, IDLE_NEEDED, IN_A_ROW, REBALANCE_GAP, RECALL_COST, RECALL_FOR, RETRY_AFTER,
-    SPREAD_AT, SURE_IDLE, TRIAL_IN_A_ROW, TRIAL_MARGIN, TRIAL_SKIP, TRIAL_WINDOWS, WAIT_NEEDED,
+    SPREAD_AT, SURE_IDLE, TRIAL_IN_A_ROW, TRIAL_MARGIN, TRIAL_SKIP, TRIAL_SURE, TRIAL_WINDOWS,
+    WAIT_NEEDED,
 };
 
 /// What the active workers did over one window, in CPUs.
@@ -32,11 +33,19 @@ pub(super) struct Load {
 /// one-thread client (100 KiB values) the worker waits for the client's core, a second
 /// worker waits too, both sleep and wake more, and `-t 1` served 1.15x the rate of two
 /// at 0.82x the CPU per request. So the spread's rate is measured, then the rate with
-/// one worker fewer, and the better count stays.
+/// one worker fewer, and the better count stays. A spread that serves [`TRIAL_SURE`]
+/// times the windows that called for it (`before`) stays at once, with no windows back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Trial {
-    /// `from + 1` workers since the spread: windows seen, rates summed (after the skip).
-    Spread { from: usize, seen: u32, sum: f64 },
+    /// `from + 1` workers since the spread: windows seen, rates summed (after the skip);
+    /// `before`: the rates and CPUs summed over the last [`TRIAL_WINDOWS`] windows on
+    /// `from` that called for it ([`Calling`]; `None` for a kept spread's re-trial).
+    Spread {
+        from: usize,
+        seen: u32,
+        sum: f64,
+        before: Option<(f64, f64)>,
+    },
     /// Back to `from` to compare with the spread's mean rate; `used`: the CPUs the
     /// measured windows used, summed (the load's CPU per request, for [`Won`]).
     Back {
@@ -64,6 +73,33 @@ fn cost(used: f64, rate: f64) -> Option<f64> {
     (rate > 0.0 && used > 0.0).then(|| used / rate)
 }
 
+/// The latest windows in a row that called for a spread, on the count they were measured
+/// on: their rates and CPUs, the last [`TRIAL_WINDOWS`] of them kept. A trial compares its
+/// spread with these first (the gathered side as it just was). Only the last ones count:
+/// the first windows of a run are a client opening its connections, and a load that
+/// warms up serves less early, which only makes a spread look better than it is; hence
+/// [`TRIAL_SURE`] above [`TRIAL_MARGIN`], and the windows back for anything closer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Calling {
+    rate: [f64; TRIAL_WINDOWS as usize],
+    used: [f64; TRIAL_WINDOWS as usize],
+    seen: usize,
+}
+
+impl Calling {
+    fn push(&mut self, load: &Load) {
+        let at = self.seen % self.rate.len();
+        self.rate[at] = load.rate;
+        self.used[at] = load.used;
+        self.seen += 1;
+    }
+
+    /// (rates, CPUs) summed over the last [`TRIAL_WINDOWS`] windows, once there are as many.
+    fn side(&self) -> Option<(f64, f64)> {
+        (self.seen >= self.rate.len()).then(|| (self.rate.iter().sum(), self.used.iter().sum()))
+    }
+}
+
 /// One more window of a trial side: (windows seen, measured rates summed).
 fn measured(seen: u32, sum: f64, rate: f64) -> (u32, f64) {
     let seen = seen + 1;
@@ -77,6 +113,8 @@ pub(super) struct Policy {
     workers: usize,
     /// The change the latest windows called for (+1, -1 or 0) and how many in a row did.
     want: (isize, u32),
+    /// Those windows' rates, while they call for a spread ([`Calling`]).
+    calling: Calling,
     changed: Instant,
     trial: Option<Trial>,
     /// Until then nothing spreads on trial ([`RETRY_AFTER`]).
@@ -110,6 +148,7 @@ impl Policy {
         Policy {
             workers,
             want: (0, 0),
+            calling: Calling::default(),
             changed: now,
             trial: None,
             no_trial_until: None,
@@ -152,6 +191,10 @@ impl Policy {
             self.want.1 = self.want.1.saturating_add(1);
         } else {
             self.want = (dir, 1);
+            self.calling = Calling::default();
+        }
+        if dir > 0 {
+            self.calling.push(load);
         }
         if dir == 0 || self.want.1 < IN_A_ROW || now.duration_since(self.changed) < DWELL {
             return active;
@@ -170,6 +213,7 @@ impl Policy {
                 from: active,
                 seen: 0,
                 sum: 0.0,
+                before: self.calling.side(),
             });
         }
         next
@@ -181,10 +225,28 @@ impl Policy {
         let side = TRIAL_SKIP + TRIAL_WINDOWS;
         let mean = |sum: f64| sum / f64::from(TRIAL_WINDOWS);
         match self.trial? {
-            Trial::Spread { from, seen, sum } if active == from + 1 => {
+            Trial::Spread {
+                from,
+                seen,
+                sum,
+                before,
+            } if active == from + 1 => {
                 let (seen, sum) = measured(seen, sum, load.rate);
+                if seen == side {
+                    if let Some((rates, used)) = before {
+                        if mean(sum) > mean(rates) * TRIAL_SURE {
+                            self.last = (mean(sum), mean(rates));
+                            return Some(self.keep(now, from, used, rates));
+                        }
+                    }
+                }
                 self.trial = Some(if seen < side {
-                    Trial::Spread { from, seen, sum }
+                    Trial::Spread {
+                        from,
+                        seen,
+                        sum,
+                        before,
+                    }
                 } else {
                     Trial::Back {
                         from,
@@ -219,18 +281,11 @@ impl Policy {
                     });
                     return Some(active);
                 }
-                self.trial = None;
                 self.last = (spread, mean(sum));
                 if spread > mean(sum) * TRIAL_MARGIN {
-                    self.kept += 1;
-                    self.recheck_at = Some(now + RETRY_AFTER);
-                    self.won = cost(used, sum).map(|cost| Won {
-                        from,
-                        cost,
-                        at: now,
-                    });
-                    return Some(from + 1);
+                    return Some(self.keep(now, from, used, sum));
                 }
+                self.trial = None;
                 self.won = None;
                 self.no_trial_until = Some(now + RETRY_AFTER);
                 Some(from)
@@ -241,6 +296,21 @@ impl Policy {
                 None
             }
         }
+    }
+
+    /// The trial's spread from `from` stays (the count to have): re-tried after
+    /// [`RETRY_AFTER`], and remembered ([`Won`]) with the CPU per request of the gathered
+    /// side (`used` CPUs over windows that served `rates` summed).
+    fn keep(&mut self, now: Instant, from: usize, used: f64, rates: f64) -> usize {
+        self.trial = None;
+        self.kept += 1;
+        self.recheck_at = Some(now + RETRY_AFTER);
+        self.won = cost(used, rates).map(|cost| Won {
+            from,
+            cost,
+            at: now,
+        });
+        from + 1
     }
 
     /// Whether a spread that won its trial [`RETRY_AFTER`] ago, whose workers still wait
@@ -259,6 +329,7 @@ impl Policy {
             from: active - 1,
             seen: 0,
             sum: 0.0,
+            before: None,
         });
         true
     }
@@ -280,6 +351,7 @@ impl Policy {
     pub fn changed(&mut self, now: Instant) {
         self.changed = now;
         self.want = (0, 0);
+        self.calling = Calling::default();
     }
 
     /// One window's busy time (on CPU or waiting for one) of each active worker, when
@@ -539,19 +611,60 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Policy::new(2, t0);
         let mut active = 1;
-        let s = starved(100.0);
+        let s = starved(130.0);
         assert_eq!(
             run(&mut p, t0, 1400, &mut active, &[&s; 5]),
             vec![1, 1, 1, 1, 2]
         );
-        // Two workers serve 150 (a skipped window, three measured), then back to one
-        // for as long to compare (120): spread again, and no more trial.
+        // Two workers serve 150 (a skipped window, three measured): not TRIAL_SURE times
+        // the 130 that called for it, so back to one for as long to compare (120): spread
+        // again, and no more trial.
         let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
         let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
         let seen = run(&mut p, t0, 2400, &mut active, &loads);
         assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 2]);
         assert_eq!(p.trial, None);
         assert_eq!(run(&mut p, t0, 4000, &mut active, &[&two; 10]), vec![2; 10]);
+    }
+
+    #[test]
+    fn a_clear_win_stays_with_no_windows_back() {
+        // Waiting at 100 per window, then two workers serve 150: 1.5x the windows that
+        // called for the spread. It stays after the spread's own four windows (1.8 s
+        // from the first waiting window, where going back took until 2.6 s).
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        let s = starved(100.0);
+        assert_eq!(
+            run(&mut p, t0, 1400, &mut active, &[&s; 5]),
+            vec![1, 1, 1, 1, 2]
+        );
+        let two = crowded(2, 150.0);
+        assert_eq!(run(&mut p, t0, 2400, &mut active, &[&two; 10]), vec![2; 10]);
+        assert_eq!((p.tried, p.kept, p.last), (1, 1, (150.0, 100.0)));
+        assert_eq!(p.trial, None);
+        // Remembered with the waiting windows' CPU per request (0.5 CPU at 100/s).
+        let won = p.won.expect("remembered");
+        assert_eq!(won.from, 1);
+        assert!((won.cost - 0.005).abs() < 1e-9);
+        // A kept spread is re-tried later as any is, both sides measured.
+        assert!(p.recheck_at.is_some());
+    }
+
+    #[test]
+    fn a_spread_that_wins_by_less_than_sure_goes_back_to_compare() {
+        // The first waiting windows served less (a load still warming up): the spread's
+        // 115 is above them but not TRIAL_SURE times, so one worker is measured again.
+        let t0 = Instant::now();
+        let mut p = Policy::new(2, t0);
+        let mut active = 1;
+        run(&mut p, t0, 1400, &mut active, &[&starved(100.0); 5]);
+        let (two, one) = (crowded(2, 115.0), crowded(1, 130.0));
+        let loads = [&two, &two, &two, &two, &one, &one, &one, &one];
+        let seen = run(&mut p, t0, 2400, &mut active, &loads);
+        assert_eq!(seen, vec![2, 2, 2, 1, 1, 1, 1, 1]);
+        assert_eq!((p.tried, p.kept, p.last), (1, 0, (115.0, 130.0)));
     }
 
     #[test]
@@ -690,7 +803,8 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Policy::new(2, t0);
         let mut active = 1;
-        let s = starved(100.0);
+        // Not a clear win over the waiting windows (150 against 130): both sides measured.
+        let s = starved(130.0);
         run(&mut p, t0, 1400, &mut active, &[&s; 5]);
         let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
         let won = [&two, &two, &two, &two, &one, &one, &one, &one];
@@ -712,7 +826,7 @@ mod tests {
     fn won_then_paused(t0: Instant) -> (Policy, usize) {
         let mut p = Policy::new(2, t0);
         let mut active = 1;
-        run(&mut p, t0, 1400, &mut active, &[&starved(100.0); 5]);
+        run(&mut p, t0, 1400, &mut active, &[&starved(130.0); 5]);
         let (two, one) = (crowded(2, 150.0), crowded(1, 120.0));
         let won = [&two, &two, &two, &two, &one, &one, &one, &one];
         assert_eq!(run(&mut p, t0, 2400, &mut active, &won)[7], 2);
