@@ -418,7 +418,7 @@ fn store_and_sees_previous_item() {
     let w = Write::new(0, b"k", b"new", 0, Expiry::Never, Mode::Set);
     let (o, prev) = s.store_and(&w, |old| old.map(|i| i.value_len()));
     assert!(matches!(o, StoreOutcome::Stored { .. }));
-    assert_eq!(prev, None);
+    assert_eq!(prev, Err(Miss::Absent));
     let (_, prev) = s.store_and(
         &Write::new(0, b"k", b"x", 0, Expiry::Never, Mode::Set),
         |old| {
@@ -430,6 +430,30 @@ fn store_and_sees_previous_item() {
         },
     );
     assert_eq!(prev.unwrap(), b"new");
+}
+
+/// memcached's `watch fetchers` logs a store's look-up as `expired` or `flushed`: the
+/// store tells its closure why there was no live item.
+#[test]
+fn store_and_says_why_there_was_no_item() {
+    let (s, clock) = store();
+    set(&s, b"f", b"2");
+    s.flush(None, 0);
+    let soon = Expiry::at_secs(clock.unix_now() + 1);
+    assert!(matches!(
+        s.store(&Write::new(0, b"e", b"1", 0, soon, Mode::Set)),
+        StoreOutcome::Stored { .. }
+    ));
+    clock.advance(2);
+    let seen = |key: &[u8]| {
+        let w = Write::new(0, key, b"3", 0, Expiry::Never, Mode::Add);
+        s.store_and(&w, |old| old.map(|i| i.value_len()))
+    };
+    let (o, prev) = seen(b"e");
+    assert!(matches!(o, StoreOutcome::Stored { .. }));
+    assert_eq!(prev, Err(Miss::Expired));
+    assert_eq!(seen(b"f").1, Err(Miss::Flushed));
+    assert_eq!(seen(b"f").1, Ok(1), "the add stored it");
 }
 
 #[test]

@@ -15,6 +15,8 @@
   mutations` connection reading everything, beside slabd with nothing watching
   (`slabd-plain`): the case `watch` stands for, since memcached's `watch` shows only
   memcached traffic (the `watch` case's RESP GET/SET write no `watch` lines).
+- watch-memcached: watch-mc's traffic unwatched and watched, slabd beside memcached 1.6
+  (`-t 2`, as slabd).
 - tracking: the same with one RESP3 `CLIENT TRACKING ON` connection that has read 1,000
   of the benchmark's keys (SETs of those send it invalidations), beside slabd with nothing
   tracking (`slabd-plain`); `tracking-redis`: tracking off and on, slabd beside redis-server.
@@ -28,7 +30,8 @@
   monitor (commandstats and latency histograms stay: Redis keeps both per command).
 
 Usage: scripts/bench.d/pubsub.py [--rounds 3] [--requests 100000] [--pipeline 1]
-       [--cases fanout,monitor,idle,watch,watch-mc,tracking,tracking-redis,slow]
+       [--cases fanout,monitor,idle,watch,watch-mc,watch-memcached,tracking,tracking-redis,
+        slow]
 (SLABD names the binary; target/release/slabd by default; PORTS=7500-7599 keeps every
 server on ports of that range.) Prints a Markdown table.
 """
@@ -93,12 +96,19 @@ def start(kind):
         mc_port = free_port()
         cmd = [binary, "-p", str(mc_port), "-l", "127.0.0.1", "--resp-port", str(port), "-t",
                "2", "-m", "1024"] + os.environ.get("SLABD_ARGS", "").split()
+    elif kind == "memcached":
+        import pwd
+        user = pwd.getpwuid(os.getuid()).pw_name
+        cmd = ["memcached", "-p", str(port), "-l", "127.0.0.1", "-U", "0", "-t", "2", "-m",
+               "1024", "-u", user]
     else:
         cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--maxmemory", "1024mb"]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if kind.startswith("slabd"):
         p.mc_port = mc_port
+    elif kind == "memcached":
+        p.mc_port = port
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -363,6 +373,11 @@ def main():
         cases.append(("watch on", "watch", ("slabd", "slabd-plain")))
     if "watch-mc" in wanted:
         cases.append(("watch on (memcached traffic)", "watch", ("slabd", "slabd-plain")))
+    if "watch-memcached" in wanted:
+        # The same memcached traffic, slabd beside memcached, unwatched and watched.
+        both = ("slabd", "memcached")
+        cases.append(("watch off, vs memcached (memcached traffic)", None, both))
+        cases.append(("watch on, vs memcached (memcached traffic)", "watch", both))
     if "tracking" in wanted:
         # slabd tracked beside slabd with nothing tracking, as `watch`.
         cases.append(("tracking on", "tracking", ("slabd", "slabd-plain")))

@@ -455,12 +455,12 @@ impl Store {
         self.store_and(w, |_| ()).0
     }
 
-    /// A write that also shows `f` the item it replaces (Redis `SET … GET`, `GETSET`),
-    /// under the same lock. `f` sees `None` when there is no live item.
+    /// A write that also shows `f` the item it replaces, under the same lock, or why there
+    /// is none (absent, expired, flushed: memcached's `watch fetchers` line of a store).
     pub fn store_and<R>(
         &self,
         w: &Write<'_>,
-        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+        f: impl FnOnce(Result<&dyn ItemView, Miss>) -> R,
     ) -> (StoreOutcome, R) {
         self.core.store_and(w, f)
     }

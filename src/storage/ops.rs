@@ -121,7 +121,7 @@ impl Core {
     pub fn store_and<R>(
         &self,
         w: &Write<'_>,
-        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+        f: impl FnOnce(Result<&dyn ItemView, Miss>) -> R,
     ) -> (StoreOutcome, R) {
         self.store_from(w, None, f).0
     }
@@ -134,7 +134,7 @@ impl Core {
         &self,
         w: &Write<'_>,
         reserved: Option<&Reserved>,
-        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+        f: impl FnOnce(Result<&dyn ItemView, Miss>) -> R,
     ) -> ((StoreOutcome, R), bool) {
         let value_len = reserved.map_or(w.value.len(), |r| r.value_len());
         let Locked {
@@ -144,11 +144,12 @@ impl Core {
             hash,
             now,
         } = self.lock_key(w.db, w.key);
-        let old = self.find_live_locked(&mut s, hash, db, w.key, now).ok();
-        let r = match old {
-            Some(c) => f(Some(&self.view(c, now))),
-            None => f(None),
+        let found = self.find_live_locked(&mut s, hash, db, w.key, now);
+        let r = match found {
+            Ok(c) => f(Ok(&self.view(c, now))),
+            Err(miss) => f(Err(miss)),
         };
+        let old = found.ok();
         // A plain set that cannot be stored removes the old value rather than leave stale
         // data behind, as memcached does.
         let drop_old = |s: &mut Stripe| {

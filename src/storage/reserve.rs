@@ -21,7 +21,7 @@ use std::mem::MaybeUninit;
 use super::arena::ChunkId;
 use super::item::{Item, NO_CHUNK};
 use super::items::{Core, Held, ItemSpec, Locked};
-use super::{ItemView, Mode, StoreOutcome, Write};
+use super::{ItemView, Miss, Mode, StoreOutcome, Write};
 
 /// Most value regions handed to one `readv` (the arena takes up to 16).
 const REGIONS: usize = 16;
@@ -185,7 +185,7 @@ impl super::Store {
         &self,
         w: &Write<'_>,
         r: Reserved,
-        f: impl FnOnce(Option<&dyn ItemView>) -> R,
+        f: impl FnOnce(Result<&dyn ItemView, Miss>) -> R,
     ) -> (StoreOutcome, R) {
         debug_assert_eq!(r.remaining(), 0);
         let (result, linked) = self.core.store_from(w, Some(&r), f);

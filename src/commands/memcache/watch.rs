@@ -8,7 +8,7 @@ use crate::commands::{Context, Session, Step};
 use crate::hub::flag;
 use crate::hub::monitor::{stream, watch_stream, ItemLog};
 use crate::storage::{
-    Clock, Expiry, ItemView, Lookup, Miss, Mode, ReadOptions, StoreOutcome, Write,
+    Clock, Expiry, ItemType, ItemView, Lookup, Miss, Mode, ReadOptions, StoreOutcome, Write,
 };
 
 /// Handles a `watch` request at the start of `input`; `None` when it is another command.
@@ -105,7 +105,9 @@ pub(super) fn looked_up(ctx: &Context, session: &Session, key: &[u8]) {
 
 /// Runs a storage command's write as memcached logs it (both protocols): the look-up's
 /// `item_get` line, the write, then `item_store` with `cmd`, memcached's verb (`cas` for a
-/// set/add/replace with a CAS). A watched append or prepend reports the whole new value.
+/// set/add/replace with a CAS). The `item_get` line reports the store's own look-up (the
+/// item as it was, or `not_found`, `expired`, `flushed`), which memcached's
+/// `do_store_item` also makes. A watched append or prepend reports the whole new value.
 pub(super) fn store(
     ctx: &Context,
     session: &Session,
@@ -114,15 +116,33 @@ pub(super) fn store(
     value_len: usize,
     cmd: &str,
 ) -> StoreOutcome {
-    looked_up(ctx, session, w.key);
+    let fetching = ctx.hub.watchers.wanted(stream::FETCHERS);
     let watching = ctx.hub.watchers.wanted(stream::MUTATIONS);
     let joins = watching && matches!(w.mode, Mode::Append | Mode::Prepend);
-    let old =
-        |old: Option<&dyn ItemView>| old.filter(|_| joins).map(|o| (o.value_len(), o.expiry()));
-    let (outcome, old) = match value {
+    let old = |old: Result<&dyn ItemView, Miss>| {
+        // A collection is absent to memcached's commands.
+        let old = old.and_then(|o| match o.item_type() {
+            ItemType::String => Ok(o),
+            _ => Err(Miss::Absent),
+        });
+        let seen = fetching.then(|| old.map(seen));
+        let joined = old
+            .ok()
+            .filter(|_| joins)
+            .map(|o| (o.value_len(), o.expiry()));
+        (seen, joined)
+    };
+    let (outcome, (seen, old)) = match value {
         Value::Reserved(r) => ctx.store.commit_reserved(w, r, old),
         Value::Bytes(_) => ctx.store.store_and(w, old),
     };
+    if let Some(seen) = seen {
+        let found = match seen {
+            Ok(s) => Lookup::Hit(s),
+            Err(miss) => Lookup::Miss(miss),
+        };
+        fetched(ctx, session, w.key, &found, seen.ok());
+    }
     if watching {
         let (size, expiry) = match old {
             Some((len, expiry)) => (len + value_len, expiry),

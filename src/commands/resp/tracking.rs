@@ -269,6 +269,9 @@ pub(super) fn trackinginfo(call: &mut Call<'_>, _args: Args<'_>) {
 /// invalidations this client gets itself precede the command's reply.
 pub(super) fn before_command(call: &mut Call<'_>) {
     let hub = &call.ctx.hub;
+    if !hub.tracking.over_limit() {
+        return;
+    }
     let mine = hub.tracking.limit_before_command(hub, call.info.id);
     // RESP2 gets invalidations only as a subscriber (a REDIRECT target).
     if mine.is_empty() || !(call.conn.resp3 || call.conn.subs.active()) {

@@ -65,18 +65,49 @@ pub static DIGIT_PAIRS: [[u8; 2]; 100] = {
 };
 
 /// Appends `v` in decimal, two digits at a time (half the divisions of one at a time;
-/// `watch` lines hold five numbers each). One or two digits (a `watch` line's class, fd,
-/// ttl; a reply's flags) are appended as a fixed-size piece, without the stack buffer
-/// and the variable-length copy (a `memcpy` call) of longer numbers.
-pub fn write_u64(out: &mut Vec<u8>, mut v: u64) {
-    if v < 10 {
-        out.push(b'0' + v as u8);
-        return;
+/// `watch` lines hold five numbers each). Up to eight digits (a `watch` line's micros,
+/// gid, class, fd, size and ttl; a reply's flags and length) are appended as one
+/// fixed-size piece, without the stack buffer and the variable-length copy (a `memcpy`
+/// call) of longer numbers.
+pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+    let pair = |p: u64| DIGIT_PAIRS[p as usize];
+    let digit = |d: u64| b'0' + d as u8;
+    match v {
+        0..=9 => out.push(digit(v)),
+        10..=99 => out.extend_from_slice(&pair(v)),
+        100..=999 => {
+            let [b, c] = pair(v % 100);
+            out.extend_from_slice(&[digit(v / 100), b, c]);
+        }
+        1_000..=9_999 => {
+            let ([a, b], [c, d]) = (pair(v / 100), pair(v % 100));
+            out.extend_from_slice(&[a, b, c, d]);
+        }
+        10_000..=99_999_999 => {
+            let (high, low) = (v / 10_000, v % 10_000);
+            let ([c, d], [e, f]) = (pair(low / 100), pair(low % 100));
+            match high {
+                0..=9 => out.extend_from_slice(&[digit(high), c, d, e, f]),
+                10..=99 => {
+                    let [a, b] = pair(high);
+                    out.extend_from_slice(&[a, b, c, d, e, f]);
+                }
+                100..=999 => {
+                    let [a, b] = pair(high % 100);
+                    out.extend_from_slice(&[digit(high / 100), a, b, c, d, e, f]);
+                }
+                _ => {
+                    let ([a, b], [g, h]) = (pair(high / 100), pair(high % 100));
+                    out.extend_from_slice(&[a, b, g, h, c, d, e, f]);
+                }
+            }
+        }
+        _ => write_long(out, v),
     }
-    if v < 100 {
-        out.extend_from_slice(&DIGIT_PAIRS[v as usize]);
-        return;
-    }
+}
+
+/// [`write_u64`] for nine digits or more.
+fn write_long(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     while v >= 100 {
