@@ -819,3 +819,73 @@ fn noscript_subcommands_are_refused_from_scripts() {
     let reply = c.cmd(&["EVAL", "return redis.call('object', 'help')", "0"]);
     assert!(reply.starts_with('*'), "{reply}");
 }
+
+/// A script's call of a container's subcommand is checked as Redis 7.0.15 checks it: the
+/// subcommand's own noscript flag (CLIENT HELP, CONFIG HELP, LATENCY HELP, FUNCTION HELP
+/// and SCRIPT HELP run; their other subcommands are refused), the subcommand's own arity,
+/// and an unknown subcommand is an unknown command. Replies recorded from redis-server.
+#[test]
+fn container_subcommands_are_checked_as_redis_checks_them() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return redis.call('client','help')[1]",
+            "+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n",
+        ),
+        (
+            "return redis.call('config','help')[1]",
+            "+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n",
+        ),
+        (
+            "return redis.call('latency','help')[1]",
+            "+LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n",
+        ),
+        (
+            "return redis.call('function','help')[1]",
+            "+FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n",
+        ),
+        (
+            "return redis.call('script','help')[1]",
+            "+SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n",
+        ),
+        (
+            "return redis.pcall('client','nosuch')",
+            "-ERR Unknown Redis command called from script\r\n",
+        ),
+        (
+            "return redis.pcall('client','help','x')",
+            "-ERR Wrong number of args calling Redis command from script\r\n",
+        ),
+        (
+            "return redis.pcall('config','get')",
+            "-ERR Wrong number of args calling Redis command from script\r\n",
+        ),
+        (
+            "return redis.pcall('client')",
+            "-ERR Wrong number of args calling Redis command from script\r\n",
+        ),
+        (
+            "return redis.pcall('config','get','x')",
+            "-ERR This Redis command is not allowed from script\r\n",
+        ),
+        (
+            "return redis.pcall('client','list')",
+            "-ERR This Redis command is not allowed from script\r\n",
+        ),
+        (
+            "return redis.pcall('latency','latest')",
+            "-ERR This Redis command is not allowed from script\r\n",
+        ),
+        (
+            "return redis.pcall('function','list')",
+            "-ERR This Redis command is not allowed from script\r\n",
+        ),
+        (
+            "return redis.pcall('script','exists','x')",
+            "-ERR This Redis command is not allowed from script\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}

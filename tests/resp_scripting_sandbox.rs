@@ -347,3 +347,238 @@ fn cmsgpack_packs_small_numbers_as_redis_does() {
         c.check(&["EVAL", script, "0"], want);
     }
 }
+
+/// cjson as lua-cjson 2.1 in Redis 7.0.15: number keys read exactly (`{[-0.0]=1}`,
+/// `{[1e-20]=1}`), the settings functions (`encode_number_precision`,
+/// `encode_sparse_array`, `encode_invalid_numbers` with its `null` mode,
+/// `encode_keep_buffer`, `decode_invalid_numbers`) with their values and errors, and the
+/// decoder's tokens (`found T_ARR_END`, `invalid escape code`, strtod numbers: `0x10`,
+/// `-infinity`, `1e400`). `redis.sha1hex` / `redis.setresp` as C functions (the script's
+/// line kept in a tail call), pcall giving an error table's message, `pcall(cmsgpack.pack)`
+/// naming `'?'`, and numbers out of the integer range replied as C casts them.
+/// Settings are changed on `cjson.new()` modules, so each script starts from the defaults.
+#[test]
+fn cjson_settings_decoder_and_redis_functions_answer_as_redis_does() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    for (script, want) in [
+        (
+            "return cjson.encode({[-0.0]=1})",
+            "$8\r\n{\"-0\":1}\r\n",
+        ),
+        (
+            "return cjson.encode({[1e-20]=1})",
+            "$11\r\n{\"1e-20\":1}\r\n",
+        ),
+        (
+            "return cjson.encode({[0.5]=1, [1]=2})",
+            "$15\r\n{\"0.5\":1,\"1\":2}\r\n",
+        ),
+        (
+            "return cjson.encode({[1/0]=1})",
+            "-ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: d755e1d8b557c8f3573fc89852e5b5cdcc2f6583, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode({[1]=1,[11]=2})",
+            "-ERR user_script:1: Cannot serialise table: excessively sparse array script: 6a250d29f5c39a440ad04feec5b081ebfbc2a1fe, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode({[3]=1,[4]=2})",
+            "$15\r\n[null,null,1,2]\r\n",
+        ),
+        (
+            "return {pcall(cjson.encode, {[{}]=1})}",
+            "*2\r\n$-1\r\n$60\r\nCannot serialise table: table key must be a number or string\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_keep_buffer(), j.encode_keep_buffer(false), j.encode_keep_buffer('on')} end)()",
+            "*3\r\n:1\r\n$-1\r\n:1\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_number_precision(3), j.encode(math.pi), j.encode({[math.pi]=1}), cjson.encode(math.pi)} end)()",
+            "*4\r\n:3\r\n$4\r\n3.14\r\n$10\r\n{\"3.14\":1}\r\n$15\r\n3.1415926535898\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_sparse_array(true), j.encode({[1]=1,[20]=2})} end)()",
+            "*2\r\n:1\r\n$14\r\n{\"1\":1,\"20\":2}\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_sparse_array(false, 0), j.encode({[1]=1,[20]=2})} end)()",
+            "*2\r\n$-1\r\n$95\r\n[1,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,2]\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_invalid_numbers('null'), j.encode({1/0, -1/0, 0/0}), j.encode({[1/0]=1}), j.encode(0/0)} end)()",
+            "*4\r\n$4\r\nnull\r\n$16\r\n[null,null,null]\r\n$10\r\n{\"null\":1}\r\n$4\r\nnull\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_invalid_numbers(true), j.encode({1/0, -1/0}), j.encode({[1/0]=1})} end)()",
+            "*3\r\n:1\r\n$10\r\n[inf,-inf]\r\n$9\r\n{\"inf\":1}\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() return {j.encode_max_depth(1.5), j.encode_max_depth('3'), pcall(j.encode, {{{{1}}}})} end)()",
+            "*4\r\n:1\r\n:3\r\n$-1\r\n$39\r\nCannot serialise, excessive nesting (4)\r\n",
+        ),
+        (
+            "return (function() local j = cjson.new() j.decode_invalid_numbers(false) return {pcall(j.decode, '[0x10]')} end)()",
+            "*2\r\n$-1\r\n$54\r\nExpected value but found invalid number at character 2\r\n",
+        ),
+        (
+            "return cjson.encode_keep_buffer('x')",
+            "-ERR user_script:1: bad argument #1 to 'encode_keep_buffer' (invalid option 'x') script: 6f2c92f10409cc8fc8080231b0877343add2e7b1, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode_number_precision(15)",
+            "-ERR user_script:1: bad argument #1 to 'encode_number_precision' (expected integer between 1 and 14) script: bbd9450de606b026b51b67e7b961ff09397ea6dd, on @user_script:1.\r\n",
+        ),
+        (
+            "return {cjson.encode_sparse_array(false, -1)}",
+            "-ERR user_script:1: bad argument #1 to 'encode_sparse_array' (expected integer between 0 and 2147483647) script: aab3dcc7a9fd0841f8033b169d37aff7e4cdb90c, on @user_script:1.\r\n",
+        ),
+        (
+            "return {cjson.encode_sparse_array(false, 'x')}",
+            "-ERR user_script:1: bad argument #2 to 'encode_sparse_array' (number expected, got string) script: 77b6d7c32882f3d6458e72f16ba412d4987bd7ea, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.encode_max_depth(1, 2)",
+            "-ERR user_script:1: bad argument #2 to 'encode_max_depth' (found too many arguments) script: ebf9f090ab5ddd4b21a6e44e9f074da030afcaf9, on @user_script:1.\r\n",
+        ),
+        (
+            "return {pcall(cjson.encode_invalid_numbers, 'x')}",
+            "*2\r\n$-1\r\n$43\r\nbad argument #1 to '?' (invalid option 'x')\r\n",
+        ),
+        (
+            "return cjson.decode('[inf, -inf, 0x10, 01, +1, -0x1p4, 1e5]')",
+            "*7\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n:16\r\n:1\r\n:1\r\n:-16\r\n:100000\r\n",
+        ),
+        (
+            "return tostring(cjson.decode('-infinity'))",
+            "$4\r\n-inf\r\n",
+        ),
+        (
+            "return tostring(cjson.decode('[NaN]')[1])",
+            "$3\r\nnan\r\n",
+        ),
+        (
+            "return cjson.decode('1e400')",
+            ":-9223372036854775808\r\n",
+        ),
+        (
+            "return cjson.decode('{\"a\" 1}')",
+            "-ERR user_script:1: Expected colon but found T_NUMBER at character 6 script: 3486ee24bfdfc100c738c73355e99954ef01d92f, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"\\\\ud800\"')",
+            "-ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: 614364f6c9d9a8370605ddedbdbe5d726346f810, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"\\\\x\"')",
+            "-ERR user_script:1: Expected value but found invalid escape code at character 2 script: e15fa517a0e30bc5ba472a9403d98fe6c88ca8e5, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('[1,]')",
+            "-ERR user_script:1: Expected value but found T_ARR_END at character 4 script: d31ab1dd313d99d4ad3dac6e48cdff283bea270c, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('{,}')",
+            "-ERR user_script:1: Expected object key string but found T_COMMA at character 2 script: f5a84fa56cc7fbbfa78bc8c55fd00ced7aac8d70, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('-')",
+            "-ERR user_script:1: Expected value but found invalid number at character 1 script: a968c762a4638482bd9ef50dcecdc4504214d87d, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('[true false]')",
+            "-ERR user_script:1: Expected comma or array end but found T_BOOLEAN at character 7 script: 3ed0a28ef61cac471df3705372619ac1ab296b17, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('[1\\0]')",
+            "-ERR user_script:1: Expected comma or array end but found T_END at character 3 script: f565bae8b748e5fc09709f478cd80505f962b6b2, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"ab')",
+            "-ERR user_script:1: Expected value but found unexpected end of string at character 4 script: 2af00669f3ebd5596cb6db0a42e0f16e65576019, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\\0a')",
+            "-ERR user_script:1: JSON parser does not support UTF-16 or UTF-32 script: dd78d9328784e2bc97ce56b69c1960be18a3e442, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"\\\\u12\"')",
+            "-ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: abf3d7a6907669d8b3a294456e4dca885645512f, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"\\\\ud83d\\\\ude00\"')",
+            "$4\r\n😀\r\n",
+        ),
+        (
+            "return cjson.decode('nan(123)')",
+            ":-9223372036854775808\r\n",
+        ),
+        (
+            "return cjson.decode('{\"a\":1,}')",
+            "-ERR user_script:1: Expected object key string but found T_OBJ_END at character 8 script: 7e3659dd873275ff5047e436b0cc31cc91d160e4, on @user_script:1.\r\n",
+        ),
+        (
+            "return cjson.decode('\"a\" \"b\"')",
+            "-ERR user_script:1: Expected the end but found T_STRING at character 5 script: 99f3500d611be2c8a86d3c8a393e3a0e704da0fd, on @user_script:1.\r\n",
+        ),
+        (
+            "return redis.sha1hex()",
+            "-ERR wrong number of arguments script: 3c7ce947ae74a835cc575b6ee87fb27503cb7ba4, on @user_script:1.\r\n",
+        ),
+        (
+            "return redis.sha1hex(1.5)",
+            "$40\r\naa8f289ebe6d4db1b4a1038b8931ec8c2b5399fb\r\n",
+        ),
+        (
+            "return redis.sha1hex({})",
+            "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n",
+        ),
+        (
+            "return {pcall(redis.sha1hex)}",
+            "*2\r\n$-1\r\n$29\r\nERR wrong number of arguments\r\n",
+        ),
+        (
+            "return redis.setresp()",
+            "-ERR redis.setresp() requires one argument. script: 76da64e28014e7c9ad76db33c3918c53d81a3d7e, on @user_script:1.\r\n",
+        ),
+        (
+            "return redis.setresp(4)",
+            "-ERR RESP version must be 2 or 3. script: 921c0a48021d97dfd5884aeea41875972c7804d9, on @user_script:1.\r\n",
+        ),
+        (
+            "return redis.setresp('3')",
+            "$-1\r\n",
+        ),
+        (
+            "return redis.setresp(2.5)",
+            "$-1\r\n",
+        ),
+        (
+            "return {pcall(redis.setresp, 'x')}",
+            "*2\r\n$-1\r\n$32\r\nERR RESP version must be 2 or 3.\r\n",
+        ),
+        (
+            "return {pcall(cmsgpack.pack)}",
+            "*2\r\n$-1\r\n$54\r\nbad argument #0 to '?' (MessagePack pack needs input.)\r\n",
+        ),
+        (
+            "return {pcall(error, {err='x'})}",
+            "*2\r\n$-1\r\n$1\r\nx\r\n",
+        ),
+        (
+            "return {pcall(redis.call, 'nosuch')}",
+            "*2\r\n$-1\r\n$44\r\nERR Unknown Redis command called from script\r\n",
+        ),
+        (
+            "return 1/0",
+            ":-9223372036854775808\r\n",
+        ),
+        (
+            "return {0/0, 1e19, -1e19}",
+            "*3\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n:-9223372036854775808\r\n",
+        ),
+    ] {
+        c.check(&["EVAL", script, "0"], want);
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Differential check: the same HyperLogLog, BITFIELD, bit and LCS commands run on slabd and
 # on redis-server; every reply (raw HLL values included) must be identical. Then COMMAND
-# INFO and COMMAND DOCS of every command and subcommand slabd lists, in RESP2 and RESP3.
+# INFO and COMMAND DOCS of every command and subcommand slabd lists, in RESP2 and RESP3,
+# and which of them a script may call.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 SLABD="${SLABD:-$here/../../target/release/slabd}"
@@ -32,3 +33,4 @@ grep -qx ready "$work/slabd.log" || fail "slabd did not start"
 slabd_port=$(sed -n 's/^listening on resp .*:\([0-9]*\)$/\1/p' "$work/slabd.log")
 python3 "$here/redis_diff_check.py" "$slabd_port" "$redis_port" || fail "replies differ"
 python3 "$here/command_docs_check.py" "$slabd_port" "$redis_port" || fail "COMMAND INFO/DOCS differ"
+python3 "$here/script_deny_check.py" "$slabd_port" "$redis_port" || fail "scripts may call other commands"

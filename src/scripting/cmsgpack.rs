@@ -316,6 +316,11 @@ unsafe extern "C-unwind" fn pack_front(state: *mut ffi::lua_State) -> c_int {
     // upvalue `pack_function` gave it; it needs three slots (LUA_MINSTACK is 20); nothing
     // here has a destructor when `lua_call` or an allocation raises through it.
     let n = ffi::lua_gettop(state);
+    if n == 0 {
+        // Raised here, by a C function, so that Lua names the function as it was called
+        // (`'pack'`, or `'?'` through `pcall`), as lua-cmsgpack's own check does.
+        ffi::luaL_argerror(state, 0, c"MessagePack pack needs input.".as_ptr());
+    }
     ffi::lua_createtable(state, n, 0);
     for i in 1..=n {
         ffi::lua_pushvalue(state, i);

@@ -108,6 +108,19 @@ fn acl_check_function(
     })
 }
 
+/// A number as C's `(long long)` cast leaves it on x86-64, which Redis applies to a Lua
+/// number it replies: the integer part, and `LLONG_MIN` for NaN, infinities and anything
+/// out of range (`return 1/0` and `return 1e19` answer -9223372036854775808).
+pub fn c_cast(n: f64) -> i64 {
+    // 2^63: every double in [-2^63, 2^63) has an i64 value.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-TWO_63..TWO_63).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
 /// A Lua number as Lua 5.1 prints it (`%.14g`: `tostring`, cjson, error lines).
 pub fn format_number(n: f64) -> String {
     let mut out = Vec::with_capacity(24);
@@ -210,7 +223,7 @@ fn reply_at(value: &Value, resp3: bool, w: &mut Writer<'_>, depth: usize) {
         Value::Boolean(b) if resp3 => w.boolean(*b),
         Value::Boolean(true) => w.integer(1),
         Value::Integer(i) => w.integer(*i),
-        Value::Number(n) => w.integer(*n as i64),
+        Value::Number(n) => w.integer(c_cast(*n)),
         Value::Table(t) => reply_table(t, resp3, w, depth),
         _ => w.null(),
     }
@@ -380,13 +393,13 @@ pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<
     t.raw_set("call", super::call::call_function::<true>(lua, slot)?)?;
     t.raw_set("pcall", super::call::call_function::<false>(lua, slot)?)?;
     let resp_slot = slot.clone();
-    t.raw_set(
-        "setresp",
-        lua.create_function(move |_, v: i64| {
-            resp_slot.with(|frame| frame.resp3 = v == 3);
-            Ok(())
-        })?,
-    )?;
+    let apply = lua.create_function(move |_, v: i64| {
+        resp_slot.with(|frame| frame.resp3 = v == 3);
+        Ok(())
+    })?;
+    let (sha1hex, setresp) = super::redisfns::functions(lua, apply)?;
+    t.raw_set("setresp", setresp)?;
+    t.raw_set("sha1hex", sha1hex)?;
     t.raw_set(
         "acl_check",
         acl_check_function(lua, bridge.clone(), slot.clone())?,
@@ -413,16 +426,6 @@ pub fn helpers(lua: &Lua, bridge: &Table, slot: &Arc<HostSlot>) -> mlua::Result<
                 return Ok((Some(source), Some(d.curr_line())));
             }
             Ok((None, None))
-        })?,
-    )?;
-    t.raw_set(
-        "sha1hex",
-        lua.create_function(|lua, v: Value| {
-            let bytes = match lua.coerce_string(v)? {
-                Some(s) => s.as_bytes().to_vec(),
-                None => Vec::new(),
-            };
-            lua.create_string(super::sha1::sha1_hex(&bytes))
         })?,
     )?;
     Ok(t)

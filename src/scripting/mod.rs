@@ -30,9 +30,11 @@
 mod bitlib;
 mod call;
 mod cjson;
+mod cjson_cfg;
 mod cmsgpack;
 mod convert;
 pub mod functions;
+mod redisfns;
 mod sandbox;
 pub mod sha1;
 mod slot;

@@ -10,7 +10,7 @@ local error, type, tostring, select, unpack, rawget, rawset, setmetatable, getme
       error, type, tostring, select, unpack, rawget, rawset, setmetatable, getmetatable,
       loadstring, setfenv, getfenv, string.byte, table
 
-local where, describe, setresp = helpers.where, helpers.describe, helpers.setresp
+local where, describe = helpers.where, helpers.describe
 
 -- An error raised by Rust (a redis.call error table waiting in the bridge, or an error
 -- value) as the value a Lua error would have been.
@@ -47,10 +47,9 @@ local redis = {}
 -- for the error's line, as Redis's C functions do.
 redis.call = helpers.call
 redis.pcall = helpers.pcall
-function redis.sha1hex(...)
-  if select("#", ...) ~= 1 then raise("ERR wrong number of arguments") end
-  return helpers.sha1hex((...))
-end
+-- C functions as Redis's (src/scripting/redisfns.rs): the script's line survives a tail call.
+redis.sha1hex = helpers.sha1hex
+redis.setresp = helpers.setresp
 -- As Redis's luaPushErrorBuff: "-CODE msg" keeps its code, a message without one gets ERR.
 function redis.error_reply(...)
   local e = ...
@@ -73,12 +72,6 @@ function redis.log(...)
   if n < 2 then raise("ERR redis.log() requires two arguments or more.") end
   if type(level) ~= "number" then raise("ERR First argument must be a number (log level).") end
   if level < 0 or level > 3 then raise("ERR Invalid debug level.") end
-end
-function redis.setresp(...)
-  local v = ...
-  if select("#", ...) ~= 1 then raise("ERR redis.setresp() requires one argument.") end
-  if v ~= 2 and v ~= 3 then raise("ERR RESP version must be 2 or 3.") end
-  setresp(v)
 end
 function redis.set_repl(...)
   local flags = ...
@@ -215,7 +208,16 @@ end)
 local pcall = pcall
 rawset(G, "pcall", function(f, ...)
   local r = {pcall(f, ...)}
-  if not r[1] then r[2] = resolve(r[2]) end
+  if not r[1] then
+    local e = resolve(r[2])
+    -- As Redis 7.0's pcall (luaRedisPcall): an error table gives its message, as errors
+    -- were strings before Redis 7.
+    if type(e) == "table" then
+      local m = e.err
+      if type(m) == "string" or type(m) == "number" then e = m end
+    end
+    r[2] = e
+  end
   return unpack(r, 1, table.maxn(r))
 end)
 setmetatable(G, {

@@ -75,30 +75,49 @@ pub(super) fn container_head(name: &[u8]) -> Option<&'static str> {
     lower(name, &mut [0; 64]).and_then(|e| e.head)
 }
 
-/// Whether Redis 7.0 declares `container|sub` with command flag `flag` (`noscript`: CLUSTER
-/// RESET and the ACL subcommands are, their containers are not). No allocation.
-pub(super) fn subcommand_has_flag(container: &[u8], sub: &[u8], flag: &str) -> bool {
+/// Redis 7.0's own entry for a subcommand (`client|help`): what a script's `redis.call`
+/// checks, as Redis checks the subcommand it looked up rather than its container.
+#[derive(Clone, Copy)]
+pub(super) struct Subcommand {
+    /// The subcommand's arity (the container's name counts, as in Redis).
+    pub(super) arity: i32,
+    /// Its COMMAND INFO entry: `*10 $name :arity ~N +flag...`.
+    line: &'static str,
+}
+
+impl Subcommand {
+    /// Whether Redis 7.0 declares the subcommand with command flag `flag` (`noscript`:
+    /// CLUSTER RESET, CONFIG GET and every CLIENT, ACL, ... subcommand but HELP).
+    pub(super) fn has(&self, flag: &str) -> bool {
+        let mut elements = self.line.split('\t').skip(3);
+        let count = elements
+            .next()
+            .and_then(|e| e.strip_prefix('~'))
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        elements
+            .take(count)
+            .any(|e| e.strip_prefix('+') == Some(flag))
+    }
+}
+
+/// Redis 7.0's `container|sub`, if it has that subcommand (any case). No allocation.
+pub(super) fn subcommand_entry(container: &[u8], sub: &[u8]) -> Option<Subcommand> {
     let mut name = [0u8; 64];
     let n = container.len() + 1 + sub.len();
     if n > name.len() {
-        return false;
+        return None;
     }
     name[..container.len()].copy_from_slice(container);
     name[container.len()] = b'|';
     name[container.len() + 1..n].copy_from_slice(sub);
-    let Some(line) = info(&name[..n]) else {
-        return false;
-    };
-    // `*10 $name :arity ~N +flag...`
-    let mut elements = line.split('\t').skip(3);
-    let count = elements
-        .next()
-        .and_then(|e| e.strip_prefix('~'))
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0);
-    elements
-        .take(count)
-        .any(|e| e.strip_prefix('+') == Some(flag))
+    let line = info(&name[..n])?;
+    let arity = line
+        .split('\t')
+        .nth(2)
+        .and_then(|e| e.strip_prefix(':'))
+        .and_then(|a| a.parse().ok())?;
+    Some(Subcommand { arity, line })
 }
 
 /// The last three elements of a command's COMMAND INFO entry (tips, key specs,
@@ -174,10 +193,22 @@ mod tests {
         assert!(lines > 700);
         assert!(container_head(b"CLIENT").is_some());
         assert!(container_head(b"get").is_none());
-        assert!(subcommand_has_flag(b"CLUSTER", b"reset", "noscript"));
-        assert!(!subcommand_has_flag(b"cluster", b"info", "noscript"));
-        assert!(subcommand_has_flag(b"acl", b"WHOAMI", "noscript"));
-        assert!(!subcommand_has_flag(b"get", b"x", "noscript"));
+        let flag = |c: &[u8], s: &[u8]| subcommand_entry(c, s).map(|e| e.has("noscript"));
+        assert_eq!(flag(b"CLUSTER", b"reset"), Some(true));
+        assert_eq!(flag(b"cluster", b"info"), Some(false));
+        assert_eq!(flag(b"acl", b"WHOAMI"), Some(true));
+        assert_eq!(flag(b"client", b"help"), Some(false));
+        assert_eq!(flag(b"config", b"get"), Some(true));
+        assert_eq!(flag(b"get", b"x"), None);
+        assert_eq!(flag(b"client", b"nosuch"), None);
+        assert_eq!(
+            subcommand_entry(b"config", b"get").map(|e| e.arity),
+            Some(-3)
+        );
+        assert_eq!(
+            subcommand_entry(b"client", b"help").map(|e| e.arity),
+            Some(2)
+        );
         assert!(info(b"OBJECT|Encoding").is_some());
         assert!(docs(b"get").is_some());
         assert!(info(b"no-such-command").is_none());

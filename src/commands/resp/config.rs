@@ -18,7 +18,7 @@ use crate::storage::EvictionPolicy;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
-    spec!("config", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
+    spec!("config", -2, ["admin", "loading", "stale"], (0, 0, 0), "server", "2.0.0",
         "A container for server configuration commands", config),
 ];
 

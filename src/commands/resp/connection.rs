@@ -29,7 +29,7 @@ pub(super) static COMMANDS: &[Spec] = &[
     spec!("quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"],
         (0, 0, 0), "connection", "1.0.0",
         "Close the connection", quit),
-    spec!("client", -2, ["noscript", "loading", "stale"], (0, 0, 0), "connection", "2.4.0",
+    spec!("client", -2, ["loading", "stale"], (0, 0, 0), "connection", "2.4.0",
         "A container for client connection commands", super::client::client),
     spec!("swapdb", 3, ["write", "fast"], (0, 0, 0), "server", "4.0.0",
         "Swaps two Redis databases", swapdb),

@@ -12,7 +12,7 @@ use crate::scripting::RestorePolicy;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
-    spec!("function", -2, ["noscript"], (0, 0, 0), "scripting", "7.0.0",
+    spec!("function", -2, [], (0, 0, 0), "scripting", "7.0.0",
         "A container for function commands", function),
     spec!("fcall", -3, ["noscript", "skip_monitor", "may_replicate", "no_mandatory_keys",
         "stale", "movablekeys"], (0, 0, 0), "scripting", "7.0.0", "Invoke a function", fcall),

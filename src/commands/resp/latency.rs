@@ -23,7 +23,7 @@ use crate::stats;
 
 #[rustfmt::skip]
 pub(super) static COMMANDS: &[Spec] = &[
-    spec!("latency", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), "server",
+    spec!("latency", -2, ["admin", "loading", "stale"], (0, 0, 0), "server",
         "2.8.13", "A container for latency diagnostics commands", latency),
 ];
 

@@ -26,7 +26,7 @@ pub(super) static COMMANDS: &[Spec] = &[
     spec!("evalsha_ro", -3, ["readonly", "noscript", "stale", "skip_monitor",
         "no_mandatory_keys", "movablekeys"], (0, 0, 0), "scripting", "7.0.0",
         "Execute a read-only Lua script server side", evalsha_ro),
-    spec!("script", -2, ["noscript"], (0, 0, 0), "scripting", "2.6.0",
+    spec!("script", -2, [], (0, 0, 0), "scripting", "2.6.0",
         "A container for Lua scripts management commands", script),
 ];
 
@@ -67,21 +67,30 @@ impl Host for ScriptHost<'_, '_> {
             return Err("ERR Unknown Redis command called from script".into());
         };
         let spec = registry().spec(index);
+        // As Redis 7.0's scriptCall: a container's subcommand is looked up first, and its
+        // own arity and flags decide (CLIENT HELP runs, CLIENT LIST is refused, CLIENT
+        // NOSUCH is an unknown command).
+        let sub = if args.len() > 1 && is_container(index) {
+            match command_docs::subcommand_entry(args.get(0), args.get(1)) {
+                Some(sub) => Some(sub),
+                None => return Err("ERR Unknown Redis command called from script".into()),
+            }
+        } else {
+            None
+        };
+        let arity = sub.map_or(spec.arity, |s| s.arity);
         let argc = args.len() as i32;
-        if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        if (arity > 0 && argc != arity) || argc < -arity {
             return Err("ERR Wrong number of args calling Redis command from script".into());
         }
-        if spec.has(flag::NOSCRIPT)
-            || (args.len() > 1
-                && is_container(index)
-                && command_docs::subcommand_has_flag(args.get(0), args.get(1), "noscript"))
-        {
+        let has = |bit: u8, name: &str| sub.map_or(spec.has(bit), |s| s.has(name));
+        if has(flag::NOSCRIPT, "noscript") {
             return Err("ERR This Redis command is not allowed from script".into());
         }
-        let writes = spec.has(flag::WRITE);
+        let writes = has(flag::WRITE, "write");
         // Commands that may replicate (PUBLISH, PFCOUNT) count as writes here, as in Redis
         // 7.0: a read-only script then never waits for CLIENT PAUSE WRITE.
-        if self.read_only && (writes || spec.has(flag::MAY_REPLICATE)) {
+        if self.read_only && (writes || has(flag::MAY_REPLICATE, "may_replicate")) {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
         }
         let key_max = self.call.ctx.store.key_max();
@@ -317,8 +326,8 @@ fn script(call: &mut Call<'_>, args: Args<'_>) {
 }
 
 /// Whether slabd's command number `index` is a container of subcommands (CLUSTER, ACL,
-/// ...), whose subcommands may be `noscript` when the container is not (Redis 7.0 checks
-/// the subcommand's flags).
+/// CLIENT, ...), whose subcommands may be `noscript` when the container is not (Redis 7.0
+/// checks the subcommand's arity and flags).
 fn is_container(index: usize) -> bool {
     static CONTAINERS: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
     let table = CONTAINERS.get_or_init(|| {
