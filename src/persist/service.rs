@@ -707,6 +707,15 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
             Ok(())
         });
         let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("aof-disable-auto-gc", move |v| {
+            if let Some(ctx) = weak.upgrade() {
+                if v == "no" {
+                    ctx.persist.aof.delete_history(&ctx);
+                }
+            }
+            Ok(())
+        });
+        let weak = Arc::downgrade(&ctx);
         ctx.directives.on_change("appendfsync", move |_| {
             if let Some(ctx) = weak.upgrade() {
                 ctx.persist
