@@ -968,3 +968,63 @@ fn getex_without_options_logs_nothing() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `aof-disable-auto-gc yes` keeps the files a rewrite replaces, named in the manifest as
+/// history (type h) in Redis 7.0's order; `no` drops them from the manifest and deletes
+/// them at once (integration/aof-multi-part "AOF enable/disable auto gc", whose sequence
+/// numbers come from a test slabd skips). The old code refused the setting.
+#[test]
+fn aof_disable_auto_gc_keeps_history_files_until_turned_off() {
+    let dir = temp_dir("auto-gc");
+    let d = start(&dir, &["--auto-aof-rewrite-percentage", "0"]);
+    let aof = dir.join("appendonlydir");
+    let mut r = d.connect_resp();
+    wait_rewritten(&mut r);
+    assert_eq!(cmd(&mut r, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "aof-disable-auto-gc", "yes"]),
+        "+OK\r\n"
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            cmd(&mut r, &["BGREWRITEAOF"]),
+            "+Background append only file rewriting started\r\n"
+        );
+        wait_rewritten(&mut r);
+    }
+    let manifest = || std::fs::read_to_string(aof.join("appendonly.aof.manifest")).unwrap();
+    assert_eq!(
+        manifest(),
+        "file appendonly.aof.3.base.rdb seq 3 type b\n\
+         file appendonly.aof.2.incr.aof seq 2 type h\n\
+         file appendonly.aof.2.base.rdb seq 2 type h\n\
+         file appendonly.aof.1.incr.aof seq 1 type h\n\
+         file appendonly.aof.1.base.rdb seq 1 type h\n\
+         file appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    let history = [
+        "appendonly.aof.1.base.rdb",
+        "appendonly.aof.2.base.rdb",
+        "appendonly.aof.1.incr.aof",
+        "appendonly.aof.2.incr.aof",
+    ];
+    for f in history {
+        assert!(aof.join(f).exists(), "{f} was deleted");
+    }
+    assert_eq!(
+        cmd(&mut r, &["CONFIG", "SET", "aof-disable-auto-gc", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        manifest(),
+        "file appendonly.aof.3.base.rdb seq 3 type b\n\
+         file appendonly.aof.3.incr.aof seq 3 type i\n"
+    );
+    for f in history {
+        assert!(!aof.join(f).exists(), "{f} is still there");
+    }
+    assert_eq!(get(&mut r, "k").as_deref(), Some("v"));
+    drop(r);
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -445,8 +445,11 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False)
         # slabd's connection placement over the whole run (server::gather).
         moves = " ".join(m.group(0) for m in re.finditer(
             r"(worker_trials|worker_trials_kept|worker_rebalances):\d+", stats))
+        # Redis: its child's copy-on-write; slabd: its copies at their peak (made, not
+        # yet written), beside its RSS growth.
+        cow_mb = int(re.search(r"rdb_last_cow_size:(\d+)", info).group(1)) / 1e6
         if kind == "redis":
-            extra_mb = int(re.search(r"rdb_last_cow_size:(\d+)", info).group(1)) / 1e6
+            extra_mb = cow_mb
         else:
             extra_mb = (max(peak) - start_rss) / 1000
         secs = f"{took[0]:.1f}"
@@ -459,6 +462,9 @@ def bgsave(keys, size, servers=("slabd", "redis"), during_n=400000, probe=False)
             "base_p999_ms": max(r["p999_ms"] for r in base.values()),
             "save_p999_ms": max(r["p999_ms"] for r in during.values()),
             "extra_mb": extra_mb,
+            "cow_mb": cow_mb,
+            "rss_mb": start_rss / 1000,
+            "data_mb": int(re.search(r"used_memory:(\d+)", cli(port, "info", "memory")).group(1)) / 1e6,
             "fork_us": fork_us,
             "save_secs": secs,
             "cpu_us": cpu_us,
@@ -588,7 +594,9 @@ def main():
                     f"save, {r['save_max_ms']:.1f} ms during it; p99 {r['base_p99_ms']:.1f} / "
                     f"{r['save_p99_ms']:.1f} ms; p99.9 {r['base_p999_ms']:.1f} / "
                     f"{r['save_p999_ms']:.1f} ms; server CPU {r['cpu_us']:.2f} us/request during "
-                    f"the save's run; extra memory {r['extra_mb']:.1f} MB; save {r['save_secs']} s"
+                    f"the save's run; extra memory {r['extra_mb']:.1f} MB (rdb_last_cow_size "
+                    f"{r['cow_mb']:.1f} MB, used_memory {r['data_mb']:,.0f} MB, RSS at the start "
+                    f"{r['rss_mb']:,.0f} MB); save {r['save_secs']} s"
                     f"{'' if r['bgsave_ok'] else ' (FAILED)'}; start pause (latest_fork_usec) "
                     f"{r['fork_us']} us; load average {open('/proc/loadavg').read().split()[0]}; "
                     f"slowest INFO polls (s into the save, ms): "

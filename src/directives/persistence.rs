@@ -56,6 +56,7 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     directive!("aof-use-rdb-preamble", [], "yes", Kind::Bool, true),
     directive!("aof-load-truncated", [], "yes", Kind::Bool, true),
     directive!("aof-timestamp-enabled", [], "no", Kind::Bool, true),
+    directive!("aof-disable-auto-gc", [], "no", Kind::Bool, true),
     Directive { hidden: true, ..directive!("key-load-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true) },
     Directive { hidden: true, ..directive!("rdb-key-save-delay", [], "0", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, true) },
 ];

@@ -270,6 +270,17 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// A rewrite's end, as Redis 7.0's `getNewBaseFileNameAndMarkPreAsHistory` and
+    /// `markRewrittenIncrAofAsHistory`: the old base, then each replaced incremental file,
+    /// goes to the head of the history list (deleted at once unless
+    /// `aof-disable-auto-gc`).
+    pub fn to_history(&mut self, old_base: Option<ManifestFile>, replaced: &[ManifestFile]) {
+        for f in old_base.into_iter().chain(replaced.iter().cloned()) {
+            let kind = FileKind::History;
+            self.history.insert(0, ManifestFile { kind, ..f });
+        }
+    }
+
     /// Parses a manifest as Redis 7.0 does (same error strings).
     pub fn parse(text: &str) -> Result<Manifest, &'static str> {
         Manifest::parse_at(text).map_err(|e| e.message)

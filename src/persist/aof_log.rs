@@ -714,7 +714,7 @@ impl AofLog {
         self.commit(end, true);
         // 3. The manifest names the new base and the new incremental file only; then the
         //    files it no longer names are deleted.
-        let old_base = {
+        {
             let mut st = self.state.lock();
             let old_base = st.manifest.base.replace(ManifestFile {
                 name: base_name,
@@ -722,14 +722,37 @@ impl AofLog {
                 kind: FileKind::Base,
             });
             st.manifest.incrs.retain(|f| !replaced.contains(f));
+            st.manifest.to_history(old_base, &replaced);
             write_manifest(&dir, &name, &st.manifest)?;
             st.base_size = report.bytes;
-            old_base
+        }
+        self.delete_history(ctx);
+        Ok(covered)
+    }
+
+    /// Redis 7.0's `aofDelHistoryFiles`: unless `aof-disable-auto-gc` is on, the files the
+    /// manifest keeps as history are dropped from it, then deleted (after a rewrite, at
+    /// start-up, and when the setting goes back to `no`).
+    pub fn delete_history(&self, ctx: &Context) {
+        if ctx.directives.int("aof-disable-auto-gc") != 0 {
+            return;
+        }
+        let (dir, name) = names(&ctx.directives);
+        let doomed = {
+            let mut st = self.state.lock();
+            if st.manifest.history.is_empty() {
+                return;
+            }
+            let doomed = std::mem::take(&mut st.manifest.history);
+            if write_manifest(&dir, &name, &st.manifest).is_err() {
+                st.manifest.history = doomed;
+                return;
+            }
+            doomed
         };
-        for f in old_base.iter().chain(replaced.iter()) {
+        for f in doomed {
             let _ = std::fs::remove_file(dir.join(&f.name));
         }
-        Ok(covered)
     }
 
     /// Start-up with `appendonly yes`: replays the manifest's files (or creates the layout),
@@ -783,6 +806,7 @@ impl AofLog {
                 )
             })?;
         }
+        self.delete_history(ctx);
         Ok(replayed)
     }
 

@@ -1,18 +1,27 @@
 //! Writing the store to an RDB file: the store's snapshot walk ([`Store::snapshot`]) hands
 //! items to an [`RdbSink`], which copies them (under the stripe lock the visitor holds) and
 //! passes the copies in batches to the `slabd-rdb-write` thread, which encodes them into
-//! the file. No copy of the data set is made: at most [`BATCHES_QUEUED`] batches wait. The
-//! file is written under a temporary name, fsynced, renamed into place and the directory
-//! fsynced, so a crash never leaves a torn dump.
+//! the file. No copy of the data set is made: at most [`BATCHES_QUEUED`] batches wait, each
+//! of about [`HAND_OVER_BYTES`] (clients' at most [`PENDING_MAX`]). The file is written
+//! under a temporary name, fsynced, renamed into place and the directory fsynced, so a
+//! crash never leaves a torn dump.
 //!
 //! ```text
-//!   client operation (lock_key, stripe locked) --copy one item--> pending  --+
-//!   snapshot thread (nice 0, stripe locked)    --copy a slice---> walk     --+-> batches
-//!        between slices, no lock: hand walk + pending over once they hold 1 MiB (blocks
-//!        when the queue is full), then pause (Pace: sleep 100 us if the cores are busy)
+//!   client operation (lock_key, stripe locked) --copy one item--> pending --+
+//!        at 1 MiB: into the queue if it has room; at PENDING_MAX: waits for room  |
+//!   snapshot thread (nice 0, stripe locked)    --copy a slice---> walk    --+-> batches
+//!        between slices, no lock: hand walk + pending over once they hold 1 MiB (waits
+//!        while the queue has fewer than CLIENT_SLOTS free: those are the clients'),
+//!        then pause (Pace: sleep 100 us if the cores are busy)
 //!   slabd-rdb-write (nice 10, holds no lock a client needs): encode (LZF), write (handed
 //!        to writeback every 4 MB, see `writeback`), fsync
 //! ```
+//!
+//! What clients copy is bounded too: before, their copies waited for the snapshot thread,
+//! which hands over only between slices of its walk and waits there while the queue is
+//! full, so with a slow disk (or `rdb-key-save-delay`) clients rewriting keys the walk had
+//! not reached piled up copies of up to the whole data set (test
+//! `clients_copies_stay_bounded_while_the_file_thread_lags`).
 //!
 //! The thread that holds stripe locks keeps its normal priority and only copies, at most
 //! [`crate::storage::WALK_SLICE`] items per lock hold; the expensive part runs at a low priority holding
@@ -24,10 +33,10 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
 
 use super::aof_base::CommandWriter;
@@ -59,12 +68,44 @@ const CHUNK: usize = 1 << 20;
 /// Batches of copied items that may wait for the encoder (each about [`HAND_OVER_BYTES`]:
 /// bounded extra memory).
 const BATCHES_QUEUED: usize = 16;
+/// Queue slots the walk leaves to clients' copies, so that a client handing its copies
+/// over finds room without waiting while the file thread keeps up.
+const CLIENT_SLOTS: usize = 4;
+/// Clients' copies go to the queue at [`HAND_OVER_BYTES`] when it has room; once they hold
+/// this much the client that copied last waits for room (its stripe stays locked, but the
+/// file thread needs no lock to make room). This bounds them: at most about
+/// `(BATCHES_QUEUED + 2) * PENDING_MAX` plus the largest items are copies, whatever the
+/// data size.
+const PENDING_MAX: usize = 2 * HAND_OVER_BYTES;
+/// How long the walk waits for a batch back before it looks at the queue again.
+const ROOM_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What a save wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SaveReport {
     pub keys: u64,
     pub bytes: u64,
+    /// The most the save's copies (made and not yet encoded) took at once, in
+    /// [`Batch::size`] terms: the save's extra memory, besides its buffers.
+    pub copied_peak: u64,
+}
+
+/// A save's copies not yet encoded ([`Batch::size`] bytes) and their high-water mark.
+#[derive(Default)]
+struct Held {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Held {
+    fn add(&self, n: usize) {
+        let now = self.now.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn sub(&self, n: usize) {
+        self.now.fetch_sub(n, Ordering::Relaxed);
+    }
 }
 
 /// A value copied out of the store, waiting to be encoded.
@@ -90,20 +131,30 @@ struct Record {
 struct Batch {
     bytes: Vec<u8>,
     records: Vec<Record>,
+    /// What the copies take: their bytes, records and collections' elements.
+    size: usize,
 }
 
 impl Batch {
     fn clear(&mut self) {
         self.bytes.clear();
         self.records.clear();
+        self.size = 0;
     }
 
     fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
-    /// Copies `item` (logical database `db`).
-    fn copy(&mut self, db: u8, item: &Current<'_>) {
+    /// Copies `item` (logical database `db`); returns what the copy takes.
+    fn copy(&mut self, db: u8, item: &Current<'_>) -> usize {
+        let before = self.size;
+        self.copy_item(db, item);
+        self.size - before
+    }
+
+    fn copy_item(&mut self, db: u8, item: &Current<'_>) {
+        const RECORD: usize = std::mem::size_of::<Record>();
         let expire_ms = item
             .expiry()
             .unix_ms()
@@ -113,6 +164,7 @@ impl Batch {
             (ItemType::String, Some(value)) => {
                 self.bytes.extend_from_slice(key);
                 self.bytes.extend_from_slice(&value);
+                self.size += key.len() + value.len() + RECORD;
                 self.records.push(Record {
                     db,
                     key_len: key.len(),
@@ -129,6 +181,7 @@ impl Batch {
         // A value of a type the writer cannot encode is left out.
         if let Some(value) = value {
             self.bytes.extend_from_slice(key);
+            self.size += key.len() + value.heap_bytes() + RECORD;
             self.records.push(Record {
                 db,
                 key_len: key.len(),
@@ -139,10 +192,17 @@ impl Batch {
     }
 }
 
+/// Items copied by clients' operations and other threads, and their own way to the file
+/// thread (not [`RdbSink::tx`], which the snapshot thread holds while it waits for room).
+struct Pending {
+    batch: Batch,
+    /// `None` after the walk, or once the file thread has stopped.
+    tx: Option<Sender<Batch>>,
+}
+
 /// Takes snapshot items as copies and hands them to the file thread in batches.
 struct RdbSink {
-    /// Items copied by clients' operations and other threads.
-    pending: Mutex<Batch>,
+    pending: Mutex<Pending>,
     /// Items the snapshot thread's walk copied (only that thread locks it).
     walk: Mutex<Batch>,
     /// To the file thread; `None` after the walk, or once that thread has stopped.
@@ -150,6 +210,10 @@ struct RdbSink {
     /// Encoded batches back from the file thread, for their capacity. They are emptied
     /// here (see [`RdbSink::empty_batch`]), never on the file thread.
     recycled: Receiver<Batch>,
+    /// Batches back from the file thread while the walk waited for room.
+    spare: Mutex<Vec<Batch>>,
+    /// The copies not yet encoded.
+    held: Arc<Held>,
     /// Used by the snapshot thread only.
     pace: Mutex<Pace>,
     /// The save's abort flag: set, the walk ends early.
@@ -164,32 +228,80 @@ impl RdbSink {
     /// preempted at nice 10, it left a worker waiting 34 ms in malloc (perf sched,
     /// `__lll_lock_wait_private`).
     fn empty_batch(&self) -> Batch {
-        match self.recycled.try_recv() {
-            Ok(mut batch) => {
+        let batch = self.spare.lock().pop();
+        match batch.or_else(|| self.recycled.try_recv().ok()) {
+            Some(mut batch) => {
                 batch.clear();
+                // A client's batch may have grown past PENDING_MAX: keep no more.
+                batch.bytes.shrink_to(PENDING_MAX);
                 batch
             }
-            Err(_) => Batch::default(),
+            None => Batch::default(),
         }
     }
 
     /// Sends what the walk and the clients copied to the file thread (the snapshot thread,
-    /// no stripe lock held; waits while the queue is full).
+    /// no stripe lock held). The walk's batch waits while fewer than [`CLIENT_SLOTS`] of
+    /// the queue are free; the clients' batch may take them.
     fn hand_over(&self) {
         let mut walked = self.empty_batch();
         std::mem::swap(&mut walked, &mut *self.walk.lock());
         let mut copied = self.empty_batch();
-        std::mem::swap(&mut copied, &mut *self.pending.lock());
+        std::mem::swap(&mut copied, &mut self.pending.lock().batch);
         let mut tx = self.tx.lock();
-        for batch in [walked, copied] {
+        for (batch, walk) in [(copied, false), (walked, true)] {
             if batch.is_empty() {
+                self.spare.lock().push(batch);
                 continue;
             }
-            if let Some(t) = tx.as_ref() {
-                if t.send(batch).is_err() {
-                    // The file thread stopped (a write failed): it reports why.
-                    *tx = None;
-                }
+            let Some(t) = tx.as_ref() else {
+                self.held.sub(batch.size);
+                continue;
+            };
+            if walk {
+                self.wait_for_room(t);
+            }
+            if let Err(e) = t.send(batch) {
+                // The file thread stopped (a write failed): it reports why.
+                self.held.sub(e.into_inner().size);
+                *tx = None;
+            }
+        }
+    }
+
+    /// Waits until the queue has room for a walk batch with [`CLIENT_SLOTS`] left free
+    /// (or the file thread has stopped), keeping the batches that come back meanwhile.
+    fn wait_for_room(&self, tx: &Sender<Batch>) {
+        while tx.len() + CLIENT_SLOTS >= BATCHES_QUEUED {
+            match self.recycled.recv_timeout(ROOM_POLL) {
+                Ok(batch) => self.spare.lock().push(batch),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// A client's copies, once they hold [`HAND_OVER_BYTES`], go to the file thread: at
+    /// once when the queue has room, and once they hold [`PENDING_MAX`] after waiting for
+    /// room (the file thread takes no lock to make it).
+    fn send_pending(&self, p: &mut Pending) {
+        let Some(tx) = &p.tx else {
+            return;
+        };
+        let batch = std::mem::take(&mut p.batch);
+        let sent = if batch.size >= PENDING_MAX {
+            tx.send(batch)
+                .map_err(|e| TrySendError::Disconnected(e.into_inner()))
+        } else {
+            tx.try_send(batch)
+        };
+        match sent {
+            Ok(()) => {}
+            Err(TrySendError::Full(batch)) => p.batch = batch,
+            Err(TrySendError::Disconnected(batch)) => {
+                // The file thread stopped: nothing more is written.
+                self.held.sub(batch.size);
+                p.tx = None;
             }
         }
     }
@@ -197,15 +309,24 @@ impl RdbSink {
 
 impl SnapshotSink for RdbSink {
     fn item(&self, db: u8, item: &Current<'_>) {
-        self.pending.lock().copy(db, item);
+        let mut p = self.pending.lock();
+        if p.tx.is_none() {
+            // The file thread stopped: the copy would never be written.
+            return;
+        }
+        self.held.add(p.batch.copy(db, item));
+        if p.batch.size >= HAND_OVER_BYTES {
+            self.send_pending(&mut p);
+        }
     }
 
     fn walked(&self, db: u8, item: &Current<'_>) {
-        self.walk.lock().copy(db, item);
+        let added = self.walk.lock().copy(db, item);
+        self.held.add(added);
     }
 
     fn between(&self) {
-        let held = self.walk.lock().bytes.len() + self.pending.lock().bytes.len();
+        let held = self.walk.lock().size + self.pending.lock().batch.size;
         if held >= HAND_OVER_BYTES {
             self.hand_over();
         }
@@ -471,6 +592,8 @@ fn write_file(
     let (commands, timestamp) = (pre.commands, pre.timestamp);
     let functions = pre.functions.to_vec();
     let abort = pre.abort.clone();
+    let held = Arc::new(Held::default());
+    let encoded = held.clone();
     let encoder = std::thread::Builder::new()
         .name("slabd-rdb-write".into())
         .spawn(move || -> std::io::Result<SaveReport> {
@@ -479,6 +602,7 @@ fn write_file(
             let encode_all = |w: &mut dyn FnMut(&Batch) -> std::io::Result<()>| {
                 for batch in &rx {
                     w(&batch)?;
+                    encoded.sub(batch.size);
                     // Back to the snapshot thread, which empties and frees batches.
                     let _ = back_tx.send(batch);
                 }
@@ -519,25 +643,53 @@ fn write_file(
             let file = out.into_inner().map_err(|e| e.into_error())?.into_file();
             // Little is left to write: the writeback followed the file (see `writeback`).
             file.sync_all()?;
-            Ok(SaveReport { keys, bytes })
+            Ok(SaveReport {
+                keys,
+                bytes,
+                copied_peak: 0,
+            })
         })?;
-    let sink = Arc::new(RdbSink {
-        pending: Mutex::new(Batch::default()),
-        walk: Mutex::new(Batch::default()),
-        tx: Mutex::new(Some(tx)),
-        recycled: back_rx,
-        pace: Mutex::new(Pace::new()),
-        abort: pre.abort.clone(),
-    });
+    let sink = Arc::new(RdbSink::new(tx, back_rx, held, pre.abort.clone()));
     store.snapshot_with(sink.clone(), at_epoch);
     sink.hand_over();
     // Closing the channel ends the file thread, which then fsyncs.
-    *sink.tx.lock() = None;
+    sink.close();
     // The file thread has ended (and dropped its end of both channels) before `sink`,
     // which holds the batches it gave back, is dropped here, so they are freed here.
-    encoder
+    let mut report = encoder
         .join()
-        .map_err(|_| std::io::Error::other("the file writer panicked"))?
+        .map_err(|_| std::io::Error::other("the file writer panicked"))??;
+    report.copied_peak = sink.held.peak.load(Ordering::Relaxed) as u64;
+    Ok(report)
+}
+
+impl RdbSink {
+    fn new(
+        tx: Sender<Batch>,
+        recycled: Receiver<Batch>,
+        held: Arc<Held>,
+        abort: Arc<AtomicBool>,
+    ) -> RdbSink {
+        RdbSink {
+            pending: Mutex::new(Pending {
+                batch: Batch::default(),
+                tx: Some(tx.clone()),
+            }),
+            walk: Mutex::new(Batch::default()),
+            tx: Mutex::new(Some(tx)),
+            recycled,
+            spare: Mutex::new(Vec::new()),
+            held,
+            pace: Mutex::new(Pace::new()),
+            abort,
+        }
+    }
+
+    /// Drops both ends that send to the file thread (after the walk and its last hand-over).
+    fn close(&self) {
+        *self.tx.lock() = None;
+        self.pending.lock().tx = None;
+    }
 }
 
 /// The file a save writes before renaming it into place: Redis's names (`temp-<pid>.rdb`,
@@ -571,5 +723,103 @@ pub fn background_priority() {
     unsafe {
         let tid = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, BACKGROUND_NICE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Clock, Expiry, Mode, StoreConfig, Write};
+
+    /// A client rewriting every key while a save runs and its file thread lags behind the
+    /// walk (a slow disk, `rdb-key-save-delay`): each rewrite of a key the walk has not
+    /// reached copies the key's old item. Before, those copies waited for the snapshot
+    /// thread, which was itself waiting for room in the queue, and piled up for as long as
+    /// the file thread stalled (21-25 MB of the 48 MiB here, in a 500 ms stall). They
+    /// now go over in batches of at most `PENDING_MAX` and an item, and the save still
+    /// holds each key once, as it was.
+    #[test]
+    fn clients_copies_stay_bounded_while_the_file_thread_lags() {
+        const KEYS: usize = 12_000;
+        const VALUE: usize = 4096;
+        let config = StoreConfig {
+            memory_limit: 256 << 20,
+            ..StoreConfig::default()
+        };
+        let store = Arc::new(Store::new(config, Arc::new(Clock::manual(1_700_000_000))).unwrap());
+        let old = vec![b'o'; VALUE];
+        let key = |i: usize| format!("key:{i}").into_bytes();
+        for i in 0..KEYS {
+            let k = key(i);
+            store.store(&Write::new(0, &k, &old, 0, Expiry::Never, Mode::Set));
+        }
+        let (tx, rx) = crossbeam_channel::bounded::<Batch>(BATCHES_QUEUED);
+        let (back_tx, back_rx) = crossbeam_channel::unbounded::<Batch>();
+        let held = Arc::new(Held::default());
+        let sink = Arc::new(RdbSink::new(
+            tx,
+            back_rx,
+            held.clone(),
+            Arc::new(AtomicBool::new(false)),
+        ));
+        // The file thread, slower than the walk, stalls half a second on its first batch
+        // (a disk that stalls): (largest batch, keys, keys not as of the snapshot's start).
+        let encoded = held.clone();
+        let file = std::thread::spawn(move || {
+            let (mut largest, mut keys, mut changed) = (0, 0, 0);
+            for batch in &rx {
+                let stall = if keys == 0 { 500 } else { 1 };
+                std::thread::sleep(std::time::Duration::from_millis(stall));
+                largest = largest.max(batch.size);
+                let mut at = 0;
+                for rec in &batch.records {
+                    let Copied::String { value_len, .. } = rec.value else {
+                        panic!("a string was saved as a collection");
+                    };
+                    let value = &batch.bytes[at + rec.key_len..at + rec.key_len + value_len];
+                    changed += usize::from(value != old.as_slice());
+                    at += rec.key_len + value_len;
+                    keys += 1;
+                }
+                encoded.sub(batch.size);
+                let _ = back_tx.send(batch);
+            }
+            (largest, keys, changed)
+        });
+        let walker = {
+            let (store, sink) = (store.clone(), sink.clone());
+            std::thread::spawn(move || {
+                store.snapshot(sink.clone());
+                sink.hand_over();
+                sink.close();
+            })
+        };
+        // Once the walk has copied something the snapshot has begun.
+        while held.now.load(Ordering::Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        let mut pending_most = 0;
+        for i in 0..KEYS {
+            let k = key(i);
+            store.store(&Write::new(0, &k, b"new", 0, Expiry::Never, Mode::Set));
+            pending_most = pending_most.max(sink.pending.lock().batch.size);
+        }
+        walker.join().unwrap();
+        drop(sink);
+        let (largest, keys, changed) = file.join().unwrap();
+        assert_eq!((keys, changed), (KEYS, 0));
+        let item = VALUE + 64 + std::mem::size_of::<Record>();
+        assert!(
+            pending_most < PENDING_MAX + item,
+            "clients' copies reached {pending_most} bytes"
+        );
+        assert!(largest < PENDING_MAX + item, "a batch of {largest} bytes");
+        let bound = (BATCHES_QUEUED + 3) * (PENDING_MAX + item);
+        let peak = held.peak.load(Ordering::Relaxed);
+        assert!(
+            peak <= bound,
+            "copies held {peak} bytes at once (bound {bound})"
+        );
+        assert_eq!(held.now.load(Ordering::Relaxed), 0);
     }
 }

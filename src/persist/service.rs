@@ -70,6 +70,8 @@ pub struct Persistence {
     /// The store's write sequence when the last successful save began.
     seq_at_save: AtomicU64,
     saves: AtomicU64,
+    /// The last background save's copies at their peak (INFO `rdb_last_cow_size`).
+    last_bgsave_copied: AtomicU64,
     last_load_loaded: AtomicU64,
     last_load_expired: AtomicU64,
     /// The last background save failed: write commands ask [`Persistence::refuse_writes`].
@@ -102,6 +104,7 @@ impl Default for Persistence {
             last_try_unix: AtomicU64::new(0),
             seq_at_save: AtomicU64::new(0),
             saves: AtomicU64::new(0),
+            last_bgsave_copied: AtomicU64::new(0),
             last_load_loaded: AtomicU64::new(0),
             last_load_expired: AtomicU64::new(0),
             bgsave_failed: AtomicBool::new(false),
@@ -284,7 +287,10 @@ impl Persistence {
                 self.seq_at_save.store(seq, Ordering::Relaxed);
                 self.last_save_unix.store(unix_secs(), Ordering::Relaxed);
                 self.saves.fetch_add(1, Ordering::Relaxed);
-                if !background {
+                if background {
+                    self.last_bgsave_copied
+                        .store(report.copied_peak, Ordering::Relaxed);
+                } else {
                     self.last_bgsave_ok.store(true, Ordering::Relaxed);
                 }
                 self.update_write_refusal(ctx);
@@ -415,7 +421,7 @@ impl Persistence {
              current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
              rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
              rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\n\
-             rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
+             rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\n\
              rdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\n\
              aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\n\
              aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n\
@@ -434,6 +440,7 @@ impl Persistence {
             self.last_bgsave_secs.load(Ordering::Relaxed),
             current,
             self.saves.load(Ordering::Relaxed),
+            self.last_bgsave_copied.load(Ordering::Relaxed),
             self.last_load_expired.load(Ordering::Relaxed),
             self.last_load_loaded.load(Ordering::Relaxed),
             u8::from(self.aof.is_on()),
@@ -696,6 +703,15 @@ pub fn start(ctx: Arc<Context>) -> std::io::Result<std::thread::JoinHandle<()>> 
         ctx.directives.on_change("aof-timestamp-enabled", move |v| {
             if let Some(ctx) = weak.upgrade() {
                 ctx.persist.aof.set_timestamps(v == "yes");
+            }
+            Ok(())
+        });
+        let weak = Arc::downgrade(&ctx);
+        ctx.directives.on_change("aof-disable-auto-gc", move |v| {
+            if let Some(ctx) = weak.upgrade() {
+                if v == "no" {
+                    ctx.persist.aof.delete_history(&ctx);
+                }
             }
             Ok(())
         });

@@ -34,6 +34,18 @@ impl Value {
         }
     }
 
+    /// About how much heap the value takes (its bytes and one `Vec` header per element):
+    /// what a save counts for a copy it holds.
+    pub fn heap_bytes(&self) -> usize {
+        const VEC: usize = std::mem::size_of::<Vec<u8>>();
+        match self {
+            Value::String(v) => v.len(),
+            Value::List(v) | Value::Set(v) => v.iter().map(|e| e.len() + VEC).sum(),
+            Value::Hash(v) => v.iter().map(|(f, e)| f.len() + e.len() + 2 * VEC).sum(),
+            Value::ZSet(v) => v.iter().map(|(m, _)| m.len() + VEC + 8).sum(),
+        }
+    }
+
     /// True for an empty collection (Redis skips such keys when loading).
     pub fn is_empty(&self) -> bool {
         !matches!(self, Value::String(_)) && self.len() == 0
