@@ -20,6 +20,7 @@ pub mod fuzzing;
 pub mod hub;
 pub mod persist;
 pub mod protocol;
+pub mod repl;
 pub mod scripting;
 pub mod server;
 pub mod stats;

@@ -21,10 +21,15 @@ pub(super) static DIRECTIVES: &[Directive] = &[
     // Replication's password: kept and shown (redis-benchmark's suite sets it); slabd has no
     // replica link to use it.
     directive!("masterauth", [], "", Kind::String, true),
-    // Replication is not implemented: shown as a server that is no replica shows them
+    // slabd is a master only (src/repl): shown as a server that is no replica shows them
     // (CONFIG GET replicaof answers ""), and a `replicaof host port` line is refused.
     directive!("replicaof", ["slaveof"], "", Kind::Custom(no_replication), false),
     directive!("repl-backlog-size", [], "1mb", Kind::Memory { min: 1, max: i64::MAX }, true),
+    directive!("repl-ping-replica-period", ["repl-ping-slave-period"], "10",
+        Kind::Int { min: 1, max: i64::MAX }, true),
+    // Kept and shown: every full resync is made on disk (a dump read back) and sent at once.
+    directive!("repl-diskless-sync", [], "yes", Kind::Bool, true),
+    directive!("repl-diskless-sync-delay", [], "5", Kind::Int { min: 0, max: i64::MAX }, true),
     // Redis's sampled LRU/LFU knobs: kept and shown; slabd's CLOCK hand samples nothing.
     directive!("maxmemory-samples", [], "5", Kind::Int { min: 1, max: 64 }, true),
     directive!("maxmemory-eviction-tenacity", [], "10", Kind::Int { min: 0, max: 100 }, true),

@@ -18,10 +18,12 @@ pub struct OutputLimit {
     pub soft_secs: u64,
 }
 
-/// The classes slabd's connections can be in (replicas exist only in the setting).
+/// The classes slabd's connections can be in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputClass {
     Normal,
+    /// Reads the replication stream (after SYNC / PSYNC).
+    Replica,
     /// Subscribed to a channel or pattern, or MONITOR / `watch`.
     Pubsub,
 }
@@ -118,6 +120,7 @@ impl OutputLimits {
     pub fn get(&self, class: OutputClass) -> OutputLimit {
         let b = match class {
             OutputClass::Normal => 0,
+            OutputClass::Replica => 3,
             OutputClass::Pubsub => 6,
         };
         let v = |i: usize| self.values[b + i].load(Ordering::Relaxed);

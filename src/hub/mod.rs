@@ -148,6 +148,8 @@ pub mod flag {
     pub const TRACKING_BCAST: u32 = 1 << 10;
     /// Chosen by client eviction (`maxmemory-clients`), closing on its worker.
     pub const EVICTED: u32 = 1 << 11;
+    /// A replica reading the replication stream (after SYNC / PSYNC): `S`.
+    pub const REPLICA: u32 = 1 << 12;
 }
 
 /// Where a connection lives: its client id, its worker, and its slot on that worker.
@@ -331,6 +333,8 @@ pub struct Hub {
     /// `DEBUG REPLYBUFFER`: how reply buffers are resized.
     pub reply_buffer: ReplyBufferPolicy,
     /// Which of pause, tracking, MONITOR, `watch` and keyspace events are on ([`observed`]).
+    /// Replication as a master: the replicas and the stream ([`crate::repl`]).
+    pub repl: crate::repl::Replication,
     observed: Arc<Observed>,
 }
 
@@ -352,6 +356,12 @@ impl Hub {
             active_expire_off: AtomicBool::new(false),
             cron: AtomicU32::new(0),
             reply_buffer: ReplyBufferPolicy::default(),
+            repl: crate::repl::Replication::new(
+                observed.clone(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            ),
             observed,
         }
     }
@@ -390,6 +400,15 @@ impl Hub {
         max.store(directives.int("tracking-table-max-keys"), Ordering::Relaxed);
         directives.on_change("tracking-table-max-keys", move |v| {
             max.store(v.parse().unwrap_or(0), Ordering::Relaxed);
+            Ok(())
+        });
+        let period = self.repl.ping_period.clone();
+        period.store(
+            directives.int("repl-ping-replica-period") as u64,
+            Ordering::Relaxed,
+        );
+        directives.on_change("repl-ping-replica-period", move |v| {
+            period.store(v.parse().unwrap_or(10), Ordering::Relaxed);
             Ok(())
         });
     }

@@ -167,13 +167,20 @@ impl Hub {
     /// neither is on.
     #[inline]
     pub fn notify(&self, class: u32, event: &str, db: u8, key: &[u8]) {
-        if self.observed() & (observed::NOTIFY | observed::TRACKING) != 0 {
+        if self.observed() & (observed::NOTIFY | observed::TRACKING | observed::REPLICA) != 0 {
             self.notify_observed(class, event, db, key);
         }
     }
 
     #[cold]
     fn notify_observed(&self, class: u32, event: &str, db: u8, key: &[u8]) {
+        // A replica is attached: an event of a client's write marks its command as one
+        // that changed something (see `crate::repl::propagate`).
+        if class & (KEY_MISS | NEW | EXPIRED | EVICTED) == 0
+            && self.observed() & observed::REPLICA != 0
+        {
+            crate::repl::propagate::mark_dirty();
+        }
         if self.notify.wants(class) {
             self.notify_slow(event, db, key);
         }
@@ -218,6 +225,9 @@ impl crate::storage::Observer for Hub {
     }
 
     fn removed(&self, why: crate::storage::Removal, db: u8, key: &[u8]) {
+        if self.observed() & observed::REPLICA != 0 {
+            self.repl.removed(db, key);
+        }
         match why {
             crate::storage::Removal::Expired => self.notify(EXPIRED, "expired", db, key),
             crate::storage::Removal::Evicted(e) => {

@@ -1,7 +1,8 @@
 //! One word that says which observers are active, so that the request path pays one load
 //! and one branch when none is.
 //!
-//! CLIENT PAUSE, client tracking, MONITOR, memcached's `watch` and keyspace notifications
+//! CLIENT PAUSE, client tracking, MONITOR, memcached's `watch`, keyspace notifications and
+//! replicas
 //! each keep their own state (a deadline, a client table, a watcher list, flags); each
 //! also keeps its bit here in step, set while the feature is on, changed under the lock
 //! that guards the feature's own state so that two changes cannot leave the bit stale.
@@ -20,6 +21,8 @@ pub const MONITOR: u32 = 1 << 2;
 pub const WATCH: u32 = 1 << 3;
 /// `notify-keyspace-events` publishes something (`K` or `E` with a class).
 pub const NOTIFY: u32 = 1 << 4;
+/// A replica reads the replication stream ([`crate::repl`]).
+pub const REPLICA: u32 = 1 << 5;
 
 /// The word (see the module comment).
 #[derive(Default, Debug)]

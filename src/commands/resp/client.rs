@@ -171,6 +171,7 @@ fn flags_text(c: &ClientInfo) -> String {
     let mut s = String::new();
     for (shown, ch) in [
         (on(flag::MONITOR), 'O'),
+        (on(flag::REPLICA), 'S'),
         (on(flag::PUBSUB), 'P'),
         (on(flag::MULTI), 'x'),
         (on(flag::BLOCKED | flag::PAUSED), 'b'),
@@ -290,10 +291,12 @@ fn parse_type(call: &mut Call<'_>, t: &[u8]) -> Option<Type> {
     Some(ty)
 }
 
-/// A MONITOR client is of the normal type, as in Redis; no connection is a master or a
-/// replica.
+/// A MONITOR client is of the normal type, as in Redis; a connection after SYNC / PSYNC is
+/// a replica; none is a master (slabd is never a replica).
 fn type_of(c: &ClientInfo) -> Type {
-    if c.has_flag(flag::PUBSUB) {
+    if c.has_flag(flag::REPLICA) {
+        Type::Replica
+    } else if c.has_flag(flag::PUBSUB) {
         Type::Pubsub
     } else {
         Type::Normal

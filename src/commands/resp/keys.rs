@@ -76,7 +76,7 @@ fn type_name(t: ItemType) -> &'static [u8] {
 
 impl Call<'_> {
     /// The expiry of `key`, `None` when there is no live key.
-    fn expiry_of(&self, key: &[u8]) -> Option<Expiry> {
+    pub(super) fn expiry_of(&self, key: &[u8]) -> Option<Expiry> {
         match self.ctx.store.get(self.conn.db, key, &PEEK, |i| i.expiry()) {
             Lookup::Hit(e) => Some(e),
             _ => None,

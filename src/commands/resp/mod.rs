@@ -47,6 +47,7 @@ mod pubsub;
 #[cfg(test)]
 mod random_commands;
 mod registry;
+mod replication;
 mod reset;
 mod role;
 mod scripting;
@@ -187,6 +188,10 @@ struct Conn {
     tracking: tracking::Tracking,
     /// Replaying the append-only file: runs while the server is loading.
     replay: bool,
+    /// REPLCONF rdb-only 1: a SYNC / PSYNC sends the dump and no stream.
+    rdb_only: bool,
+    /// REPLCONF listening-port, for INFO replication and ROLE once it is a replica.
+    listening_port: u16,
     /// Where this connection belongs ([`crate::server::gather`]): on the worker holding
     /// every receiver of its last PUBLISH / SPUBLISH, if one does, or on worker 0 for a
     /// while after it ran EXEC, a script or a function (while one worker serves, their
@@ -247,6 +252,9 @@ pub fn close(ctx: &Context, session: &mut Session) {
         tracking::stop(ctx, who.id);
     }
     transaction::forget(ctx, &mut session.resp.conn.tx, &session.info);
+    if session.info.has_flag(crate::hub::flag::REPLICA) {
+        ctx.hub.repl.detach(who.id);
+    }
 }
 
 /// One command being run: everything a handler may touch.
@@ -570,6 +578,13 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     } else {
         Timer::nested()
     };
+    // A replica is attached: note this thread's writes so far (see `crate::repl`).
+    let replicated = observed & observed::REPLICA != 0;
+    let dirty_before = if replicated {
+        crate::repl::propagate::dirty()
+    } else {
+        0
+    };
     let armed = call.ctx.persist.aof.is_on()
         && spec.flags.contains(&"write")
         && persistence::arm(call, spec, args);
@@ -581,6 +596,9 @@ fn execute_as(call: &mut Call<'_>, args: Args<'_>, index: Option<usize>) {
     }
     if call.conn.tracking.is_on() {
         tracking::after_command(call, spec, args);
+    }
+    if replicated && !call.blocked {
+        replication::after_command(call, spec, args, start, dirty_before);
     }
     let ran = timer.stop();
     let failed = call.w.out.get(start) == Some(&b'-');

@@ -81,8 +81,15 @@ fn request() -> impl Strategy<Value = Vec<Vec<u8>>> {
         .specs()
         .iter()
         // QUIT and SHUTDOWN end the session; SAVE and BGSAVE would write dump.rdb here;
-        // BLPOP & co park the connection (tests/resp_blocking.rs covers them).
-        .filter(|s| !matches!(s.name, "quit" | "shutdown" | "save" | "bgsave"))
+        // BLPOP & co park the connection (tests/resp_blocking.rs covers them); SYNC and
+        // PSYNC send a dump after their reply and turn the session into a replica stream
+        // (tests/resp_replication.rs).
+        .filter(|s| {
+            !matches!(
+                s.name,
+                "quit" | "shutdown" | "save" | "bgsave" | "sync" | "psync"
+            )
+        })
         .filter(|s| !s.flags.contains(&"blocking"))
         .map(|s| s.name.as_bytes().to_vec())
         .collect();

@@ -17,8 +17,8 @@ use crate::hub::redact::Holder;
 
 use super::{
     acl, bitops, blocking, cluster, config, connection, copy, dump, functions, hash, hll, keys,
-    latency, list, memory, migrate, monitor, object, persistence, pubsub, reset, role, scripting,
-    server, set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
+    latency, list, memory, migrate, monitor, object, persistence, pubsub, replication, reset, role,
+    scripting, server, set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -57,6 +57,7 @@ static FAMILIES: &[&[Spec]] = &[
     memory::COMMANDS,
     cluster::COMMANDS,
     role::COMMANDS,
+    replication::COMMANDS,
 ];
 
 /// A command as `COMMAND INFO` describes it, plus its handler.

@@ -1,5 +1,5 @@
-//! What the server is, for clients and tools that ask: ROLE (a master with no replicas:
-//! slabd has no replication) and LOLWUT (the version line).
+//! What the server is, for clients and tools that ask: ROLE (a master, with the replicas
+//! reading its stream) and LOLWUT (the version line).
 
 use super::registry::{spec, Spec};
 use super::{Call, REDIS_VERSION};
@@ -15,13 +15,9 @@ pub(super) static COMMANDS: &[Spec] = &[
         "Display some computer art and the Redis version", lolwut),
 ];
 
-/// `ROLE`: Redis's reply for a master: `master`, its replication offset (0: slabd keeps
-/// no replication stream) and the list of its replicas (none).
+/// `ROLE`: Redis's reply for a master: `master`, its replication offset and its replicas.
 fn role(call: &mut Call<'_>, _args: Args<'_>) {
-    call.w.array(3);
-    call.w.bulk(b"master");
-    call.w.integer(0);
-    call.w.array(0);
+    super::replication::role_master(call);
 }
 
 /// `LOLWUT [VERSION n] [...]`: the text Redis 7.0 answers for its own version, as a

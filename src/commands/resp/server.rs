@@ -533,20 +533,7 @@ fn write_section(call: &Call<'_>, section: &str, s: &mut Vec<u8>) {
                 )
             })
         }
-        // A master with no replicas and no backlog; the replication id only has to be 40
-        // hex digits that stay the same for the life of the process.
-        "replication" => write!(
-            s,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\
-             master_failover_state:no-failover\r\nmaster_replid:{:032x}{:08x}\r\n\
-             master_replid2:{:040}\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\n\
-             repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
-             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            u128::from(ctx.store.clock().started())
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
-            std::process::id(),
-            0,
-        ),
+        "replication" => super::replication::write_info(&ctx.hub.repl, s),
         "cpu" => {
             s.extend_from_slice(b"# CPU\r\n");
             commandstats::write_cpu(s);

@@ -184,7 +184,9 @@ impl Connection {
     /// Applies the connection class's `client-output-buffer-limit` to the unsent output.
     pub(super) fn check_output(&mut self, ctx: &Context) {
         let watching = self.session.info.has_flag(flag::MONITOR);
-        let class = if self.session.resp.subscribed() || watching {
+        let class = if self.session.info.has_flag(flag::REPLICA) {
+            OutputClass::Replica
+        } else if self.session.resp.subscribed() || watching {
             OutputClass::Pubsub
         } else {
             OutputClass::Normal
