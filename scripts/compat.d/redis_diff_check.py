@@ -5,7 +5,9 @@ Usage: redis_diff_check.py SLABD_PORT REDIS_PORT
 Covers the commands whose results must be byte-identical to Redis: HyperLogLog values
 (GET of the raw value after PFADD/PFMERGE, PFCOUNT), BITFIELD with every type and
 overflow mode, the bit commands and LCS; Redis 7 functions (FUNCTION LOAD's errors, LIST,
-STATS, FCALL/FCALL_RO and flags) and EVAL's `#!lua` line. Prints each difference and exits 1 on any.
+STATS, FCALL/FCALL_RO and flags) and EVAL's `#!lua` line; GEO searches over random points
+(unsorted results come in the order of the geohash cells Redis scans).
+Prints each difference and exits 1 on any.
 """
 import random
 import sys
@@ -126,6 +128,49 @@ def commands():
     yield ["APPEND", "k1", "tail"]
     yield ["GETRANGE", "k1", "-5", "-1"]
     yield from functions()
+    yield from geo()
+
+
+def geo():
+    """Random points around random centres (packed and skiplist sorted sets, small and
+    wide spreads) and random searches of every form. Points are distinct and away from
+    the coordinate limits: with equal distances COUNT's partial sort may order ties
+    differently (docs/resp.md)."""
+    rnd = random.Random(15)
+    for n, spread in ((5, 1.0), (60, 0.05), (300, 10.0), (300, 60.0)):
+        yield ["DEL", "g"]
+        lon0, lat0 = rnd.uniform(-100, 100), rnd.uniform(-50, 50)
+        add = ["GEOADD", "g"]
+        for i in range(n):
+            lon = lon0 + rnd.uniform(-spread, spread)
+            lat = max(-84.0, min(84.0, lat0 + rnd.uniform(-spread, spread)))
+            add += [f"{lon:.6f}", f"{lat:.6f}", f"p{i}"]
+        yield add
+        yield ["GEOPOS", "g"] + [f"p{i}" for i in range(0, n, 9)] + ["nope"]
+        yield ["GEOHASH", "g"] + [f"p{i}" for i in range(0, n, 9)]
+        yield ["GEODIST", "g", "p0", f"p{n - 1}", rnd.choice(["m", "km", "mi", "ft"])]
+        for _ in range(60):
+            unit = rnd.choice(["m", "km", "mi", "ft"])
+            radius = rnd.choice([10, 1e3, 5e4, 5e5, 3e6]) / {"m": 1, "km": 1e3, "mi": 1609.34,
+                                                              "ft": 0.3048}[unit]
+            opts = [o for o in ("WITHDIST", "WITHCOORD", "WITHHASH") if rnd.random() < 0.4]
+            if rnd.random() < 0.5:
+                opts.append(rnd.choice(["ASC", "DESC"]))
+            if rnd.random() < 0.4:
+                opts += ["COUNT", str(rnd.randint(1, 20))] + (["ANY"] if rnd.random() < 0.5 else [])
+            lon = f"{lon0 + rnd.uniform(-spread, spread):.5f}"
+            lat = f"{max(-84.0, min(84.0, lat0 + rnd.uniform(-spread, spread))):.5f}"
+            member = f"p{rnd.randrange(n)}"
+            yield rnd.choice([
+                ["GEORADIUS", "g", lon, lat, f"{radius:g}", unit] + opts,
+                ["GEORADIUSBYMEMBER_RO", "g", member, f"{radius:g}", unit] + opts,
+                ["GEOSEARCH", "g", "FROMLONLAT", lon, lat, "BYBOX", f"{radius * 1.5:g}",
+                 f"{radius:g}", unit] + opts,
+                ["GEOSEARCH", "g", "FROMMEMBER", member, "BYRADIUS", f"{radius:g}", unit] + opts,
+            ])
+        yield ["GEOSEARCHSTORE", "dst", "g", "FROMLONLAT", f"{lon0:.5f}", f"{lat0:.5f}",
+               "BYRADIUS", "500", "km", "STOREDIST"]
+        yield ["ZRANGE", "dst", "0", "-1", "WITHSCORES"]
 
 
 def lib(name, body):

@@ -51,6 +51,7 @@ macro_rules! impl_object {
 pub(crate) use impl_object;
 
 pub mod compact;
+pub mod geohash;
 pub mod hash;
 pub mod intset;
 pub mod list;

@@ -31,6 +31,8 @@ mod debugctl;
 mod digest;
 mod dump;
 mod functions;
+mod geo;
+mod geosearch;
 pub(crate) mod glob;
 mod hash;
 mod hll;

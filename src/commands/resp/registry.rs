@@ -16,9 +16,9 @@ use std::sync::OnceLock;
 use crate::hub::redact::Holder;
 
 use super::{
-    acl, bitops, blocking, cluster, config, connection, copy, dump, functions, hash, hll, keys,
-    latency, list, memory, migrate, monitor, object, persistence, pubsub, replication, reset, role,
-    scripting, server, set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
+    acl, bitops, blocking, cluster, config, connection, copy, dump, functions, geo, hash, hll,
+    keys, latency, list, memory, migrate, monitor, object, persistence, pubsub, replication, reset,
+    role, scripting, server, set, slowlog, sort, strings, transaction, zset, zsetops, Args, Call,
 };
 
 pub(super) type Handler = fn(&mut Call<'_>, Args<'_>);
@@ -48,6 +48,7 @@ static FAMILIES: &[&[Spec]] = &[
     list::COMMANDS,
     zset::COMMANDS,
     zsetops::COMMANDS,
+    geo::COMMANDS,
     blocking::COMMANDS,
     object::COMMANDS,
     copy::COMMANDS,

@@ -687,6 +687,10 @@ fn getkeys(call: &mut Call<'_>, args: Args<'_>, flags: bool) {
             keys.push(1);
         }
         keys.extend(first..first + n as usize);
+    } else if let (true, Some(id)) = (matches!(spec.name, "georadius" | "georadiusbymember"), id) {
+        // Redis finds these keys by their specs: the source, then the STORE and the
+        // STOREDIST key (the first of each keyword from argument 6, or 5).
+        catalog::for_each_key_flags(id, argc, |i| args.get(2 + i), |p, _| keys.push(p));
     } else {
         keys.extend(super::key_positions(spec, argc));
         if spec.name == "sort" {
