@@ -14,6 +14,7 @@
 //! when a command builds a new set (ZUNIONSTORE, ZRANGESTORE...).
 
 mod index;
+mod leaf;
 mod node;
 mod tree;
 
