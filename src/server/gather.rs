@@ -148,6 +148,10 @@ pub const TRIAL_WINDOWS: u32 = 3;
 /// goes back and is measured against the later windows as before. A TLS load's spread
 /// served 1.33-1.54x one worker's; 100 KiB values' spread loses (0.87x).
 pub const TRIAL_SURE: f64 = 1.2;
+/// How far apart (highest over lowest rate) the windows that called for a spread may be
+/// and still be compared with it ([`TRIAL_SURE`]): a benchmark's warm-up then its run, or
+/// a ramp, are not one load, and their mean flatters the spread.
+pub const TRIAL_STEADY: f64 = 1.1;
 /// Windows a trial skips after each change, while connections move and settle.
 pub const TRIAL_SKIP: u32 = 1;
 /// How long, after a trial found the spread served no more, nothing spreads on trial (a
