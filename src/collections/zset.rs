@@ -14,7 +14,6 @@
 //! when a command builds a new set (ZUNIONSTORE, ZRANGESTORE...).
 
 mod index;
-mod leaf;
 mod node;
 mod tree;
 

@@ -343,13 +343,15 @@ fn a_set_loaded_in_order_keeps_room_in_its_leaves() {
 
 #[test]
 fn node_headers_keep_their_hot_fields_in_few_lines() {
-    use super::leaf::{Leaf, LEAF_INLINE, LEAF_SLOTS};
-    use super::node::{Inner, SLOTS};
+    use super::node::{Inner, Leaf, LEAF_SLOTS, SLOTS};
     use std::mem::{align_of, offset_of, size_of};
-    // A leaf: aligned whole lines; the lookup's first reads (tags, count, parent) in the
-    // first line, then the offsets, then the entries, in the same block.
+    // A leaf header: aligned whole lines; the lookup's first reads (tags, count, parent)
+    // in the first line, the buffer at the start of the second, the offsets after it.
     assert_eq!(align_of::<Leaf>(), 64);
-    assert_eq!(size_of::<Leaf>() % 64, 0);
+    assert_eq!(
+        size_of::<Leaf>(),
+        (64 + 24 + 4 * LEAF_SLOTS).div_ceil(64) * 64
+    );
     assert_eq!(offset_of!(Leaf, tags), 0);
     for end in [
         offset_of!(Leaf, count) + 4,
@@ -359,10 +361,8 @@ fn node_headers_keep_their_hot_fields_in_few_lines() {
     ] {
         assert!(end <= 64, "{end}");
     }
-    assert_eq!(
-        size_of::<Leaf>() - LEAF_INLINE,
-        offset_of!(Leaf, offsets) + 4 * LEAF_SLOTS
-    );
+    assert_eq!(offset_of!(Leaf, buf), 64);
+    assert_eq!(offset_of!(Leaf, offsets), 64 + size_of::<Vec<u8>>());
     // An inner node: what a walk up reads (parent, children, sizes of 4 bytes) comes
     // before the separators.
     assert_eq!(size_of::<[u32; SLOTS]>(), 4 * SLOTS);

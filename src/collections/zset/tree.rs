@@ -6,8 +6,7 @@
 //!   inner nodes: children, subtree sizes, separators      rank and (score, member) descent
 //!                (fixed arrays in one block: a level of a descent is one node's memory)
 //!   leaves: entries `score f64 | len varint | member`, ≤ 32 a leaf, linked both ways,
-//!           with each entry's hash tag and byte offset in the leaf's header, header
-//!           and entries in one 1,152-byte block of `leaves` (see `leaf.rs`)
+//!           with each entry's hash tag and byte offset in the leaf's header
 //! ```
 //!
 //! Entries are ordered by (score, member). A separator is a lower bound of its right
@@ -18,17 +17,15 @@
 //! The index stores 32 bits of the member's hash and the leaf id, not the member: two
 //! slots with the same hash are interchangeable (a lookup checks the leaf's contents), so
 //! moving a member between leaves may retarget any slot with its hash and old leaf.
-//! Per member this costs about 9 bytes of index, and its share of a 1,152-byte leaf: the
-//! entry's own bytes (8 + 1 + member length), 5 of tag and offset, and the leaf's unused
-//! room (a leaf is three quarters full on average), against Redis's skiplist node, `sds`
-//! and dict entry.
+//! Per member this costs about 9 bytes of index, 5 to 7 of tag and offset (leaf headers
+//! hold 33 slots) and the entry's own bytes in a leaf (8 + 1 + member length), against
+//! Redis's skiplist node, `sds` and dict entry.
 
 use std::cmp::Ordering;
 
 use super::index::{Index, Slot};
-use super::leaf::{tag_of, Leaf, Leaves, LEAF_INLINE};
-use super::node::Inner;
 pub use super::node::{cmp_key, entry_size, insert_entry, read_entry, write_entry};
+use super::node::{tag_of, Inner, Leaf};
 use crate::collections::table::seed;
 use crate::storage::key_hash;
 
@@ -37,11 +34,8 @@ use crate::storage::key_hash;
 /// cache (a 1M-member set is about 55 MB) a leaf's size is memory traffic per update:
 /// 32 entries (about 900 bytes of 19-byte members) instead of 64 halve it.
 pub(super) const LEAF_MAX: usize = if cfg!(test) { 4 } else { 32 };
-/// Most bytes a leaf keeps before it splits (when it has more than one entry): what fits
-/// in the leaf's own block (940), so that only a member longer than that, alone in its
-/// leaf, keeps its entry on the heap (in unit tests more, so that leaves spill often).
-/// 4,096 before the entries moved into the block: 32 entries of 19-byte members take 896.
-pub(super) const LEAF_BYTES: usize = if cfg!(test) { 256 } else { LEAF_INLINE };
+/// Most bytes a leaf keeps before it splits (when it has more than one entry).
+pub(super) const LEAF_BYTES: usize = if cfg!(test) { 256 } else { 4096 };
 /// Entries (and bytes) a leaf grown at either end of the set keeps before a new leaf
 /// starts: three quarters, about what random inserts leave (a B-tree's ln 2). Filled
 /// completely, a set loaded in order split nearly every leaf on its first updates in the
@@ -68,7 +62,7 @@ struct Route {
 
 /// A sorted set of any size.
 pub struct Tree {
-    leaves: Leaves,
+    leaves: Vec<Leaf>,
     free_leaves: Vec<u32>,
     inners: Vec<Inner>,
     free_inners: Vec<u32>,
@@ -79,7 +73,7 @@ pub struct Tree {
     last: u32,
     index: Index,
     len: usize,
-    /// Heap bytes of every leaf's spilled entries, and of every inner node's separators,
+    /// Capacity of every leaf's buffer, and heap bytes of every inner node's vectors,
     /// kept as they change so that [`Tree::heap_bytes`] (asked after each write) is O(1).
     leaf_bytes: usize,
     inner_bytes: usize,
@@ -107,22 +101,6 @@ impl Clone for Tree {
     }
 }
 
-/// The 32-bit hash of a member that the index and the leaves' tags use.
-fn member_hash(member: &[u8]) -> u32 {
-    key_hash(seed(), member) as u32
-}
-
-/// Points the index slots of the members in `buf` (a leaf's entries) from leaf `from` to
-/// leaf `to`.
-fn retarget(index: &mut Index, buf: &[u8], from: u32, to: u32) {
-    let mut pos = 0;
-    while pos < buf.len() {
-        let (_, s, e) = read_entry(buf, pos);
-        index.retarget(member_hash(&buf[s..e]), from, to);
-        pos = e;
-    }
-}
-
 /// Heap bytes of one inner node outside `Tree::inners`: its separators' members.
 fn inner_heap(n: &Inner) -> usize {
     n.sep_members().iter().map(|m| m.len()).sum::<usize>()
@@ -145,10 +123,13 @@ impl std::fmt::Debug for Tree {
 
 impl Tree {
     pub fn new() -> Tree {
-        let mut leaves = Leaves::default();
-        leaves.push(Leaf::default());
         Tree {
-            leaves,
+            leaves: vec![Leaf {
+                parent: NIL,
+                prev: NIL,
+                next: NIL,
+                ..Leaf::default()
+            }],
             free_leaves: Vec::new(),
             inners: Vec::new(),
             free_inners: Vec::new(),
@@ -175,7 +156,7 @@ impl Tree {
     /// up to date by every change).
     pub fn heap_bytes(&self) -> usize {
         self.leaf_bytes
-            + self.leaves.heap_bytes()
+            + self.leaves.capacity() * std::mem::size_of::<Leaf>()
             + self.inner_bytes
             + self.inners.capacity() * std::mem::size_of::<Inner>()
             + self.index.heap_bytes()
@@ -183,7 +164,7 @@ impl Tree {
 
     /// (leaf bytes, inner bytes) counted from scratch.
     fn count_bytes(&self) -> (usize, usize) {
-        let leaves = self.leaves.iter().map(Leaf::heap_bytes).sum();
+        let leaves = self.leaves.iter().map(|l| l.buf.capacity()).sum();
         let inners = self.inners.iter().map(inner_heap).sum();
         (leaves, inners)
     }
@@ -231,7 +212,7 @@ impl Tree {
     }
 
     fn hash(&self, member: &[u8]) -> u32 {
-        member_hash(member)
+        key_hash(seed(), member) as u32
     }
 
     fn find_leaf(&self, member: &[u8]) -> Option<u32> {
@@ -239,8 +220,8 @@ impl Tree {
     }
 
     /// (leaf, index in leaf, byte offset, score) of `member`, whose hash is `h`: one
-    /// index probe and one scan of a leaf, the leaf's lines (header and entries) loaded
-    /// together as soon as the index names it. `climb` (the caller walks up from the leaf
+    /// index probe and one scan of a leaf, the leaf's four header lines loaded together
+    /// as soon as the index names it. `climb` (the caller walks up from the leaf
     /// next: a rank, or the sizes a change adjusts) loads the parent's children and
     /// sizes as soon as the leaf header names it, so that their lines arrive beside the
     /// entry's instead of after it.
@@ -248,7 +229,7 @@ impl Tree {
         let mut found = None;
         self.index.find(h, |s| {
             let leaf = &self.leaves[s.leaf as usize];
-            leaf.touch();
+            leaf.touch_header();
             if climb && leaf.parent != NIL {
                 self.inners[leaf.parent as usize].touch();
             }
@@ -423,9 +404,13 @@ impl Tree {
         debug_assert_eq!(leaf_id, self.leaf_for(score, member));
         let (i, pos) = self.leaves[leaf_id as usize].upper_bound_key(score, member);
         let leaf = &mut self.leaves[leaf_id as usize];
-        let heap = leaf.heap_bytes();
+        let cap = leaf.buf.capacity();
+        if leaf.buf.capacity() - leaf.buf.len() < entry_size(member.len()) {
+            let grow = entry_size(member.len()).max(leaf.buf.len() / 4);
+            leaf.buf.reserve_exact(grow);
+        }
         leaf.insert(i, pos, score, member, tag_of(h));
-        self.leaf_bytes = self.leaf_bytes + leaf.heap_bytes() - heap;
+        self.leaf_bytes += leaf.buf.capacity() - cap;
         self.index.insert(Slot {
             hash: h,
             leaf: leaf_id,
@@ -441,7 +426,7 @@ impl Tree {
             None => self.add_size(leaf_id, 1),
         }
         let leaf = &self.leaves[leaf_id as usize];
-        let (count, bytes) = (leaf.count as usize, leaf.bytes_len());
+        let (count, bytes) = (leaf.count as usize, leaf.buf.len());
         let appending = i + 1 == count && leaf.next == NIL;
         let prepending = i == 0 && leaf.prev == NIL;
         let full = count > LEAF_MAX || (bytes > LEAF_BYTES && count > 1);
@@ -494,27 +479,47 @@ impl Tree {
         }
     }
 
+    /// Points the index slots of the members in `buf` from leaf `from` to leaf `to`.
+    fn retarget(&mut self, buf: &[u8], from: u32, to: u32) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let (_, s, e) = read_entry(buf, pos);
+            let h = self.hash(&buf[s..e]);
+            self.index.retarget(h, from, to);
+            pos = e;
+        }
+    }
+
     /// Moves the entries of `leaf` from index `at` on into a new leaf after it.
     fn split_leaf(&mut self, leaf_id: u32, at: usize) {
-        let l = &self.leaves[leaf_id as usize];
-        let off = l.offset(at);
-        let heap = l.heap_bytes();
-        let mut right = Leaf::linked(l.parent, leaf_id, l.next);
-        right.take_tail(l, at, off);
-        let moved = right.count;
-        let (sep_score, sep_member, _) = right.entry(0);
-        let sep = (sep_score, Box::<[u8]>::from(sep_member));
         let l = &mut self.leaves[leaf_id as usize];
-        l.truncate(at, off);
-        self.leaf_bytes = self.leaf_bytes + l.heap_bytes() + right.heap_bytes() - heap;
+        let off = l.offset(at);
+        let moved = (l.count as usize - at) as u32;
+        let cap = l.buf.capacity();
+        let tail: Vec<u8> = l.buf[off..].to_vec();
+        let mut right = Leaf {
+            buf: Vec::new(),
+            count: moved,
+            parent: l.parent,
+            prev: leaf_id,
+            next: l.next,
+            ..Leaf::default()
+        };
+        let m = moved as usize;
+        right.tags[..m].copy_from_slice(&l.tags[at..at + m]);
+        for k in 0..m {
+            right.offsets[k] = l.offsets[at + k] - off as u32;
+        }
+        l.buf.truncate(off);
+        l.buf.shrink_to(off + off / 8);
+        l.count -= moved;
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() + tail.capacity() - cap;
         let next = l.next;
+        let (sep_score, ss, se) = read_entry(&tail, 0);
+        let sep = (sep_score, Box::<[u8]>::from(&tail[ss..se]));
         let new_id = self.alloc_leaf(right);
-        retarget(
-            &mut self.index,
-            self.leaves[new_id as usize].bytes(),
-            leaf_id,
-            new_id,
-        );
+        self.retarget(&tail, leaf_id, new_id);
+        self.leaves[new_id as usize].buf = tail;
         self.leaves[leaf_id as usize].next = new_id;
         if next == NIL {
             self.last = new_id;
@@ -640,7 +645,8 @@ impl Tree {
             l.next == NIL
         };
         if above_prev && below_next {
-            self.leaves[leaf_id as usize].set_score(at, score);
+            let l = &mut self.leaves[leaf_id as usize];
+            l.buf[at..at + 8].copy_from_slice(&score.to_le_bytes());
         } else {
             let reshaped = self.remove_hashed(leaf_id, i, at, member.len(), h);
             // The hinted descent still leads where the member goes when the score is the
@@ -671,9 +677,10 @@ impl Tree {
     /// Removes the entry at (`leaf_id`, index `i`, byte `pos`) whose member is `len` long.
     fn remove_at(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize) {
         let h = {
-            let (_, m, _) = self.leaves[leaf_id as usize].entry(pos);
-            debug_assert_eq!(m.len(), len);
-            self.hash(m)
+            let l = &self.leaves[leaf_id as usize];
+            let (_, s, e) = read_entry(&l.buf, pos);
+            debug_assert_eq!(e - s, len);
+            self.hash(&l.buf[s..e])
         };
         self.remove_hashed(leaf_id, i, pos, len, h);
     }
@@ -683,11 +690,7 @@ impl Tree {
     /// that an earlier descent may no longer hold.
     fn remove_hashed(&mut self, leaf_id: u32, i: usize, pos: usize, len: usize, h: u32) -> bool {
         self.index.remove(h, leaf_id);
-        let l = &mut self.leaves[leaf_id as usize];
-        let heap = l.heap_bytes();
-        l.remove(i, pos, len);
-        // An emptied root leaf keeps nothing on the heap: entries that fit go back inline.
-        self.leaf_bytes = self.leaf_bytes + l.heap_bytes() - heap;
+        self.leaves[leaf_id as usize].remove(i, pos, len);
         self.len -= 1;
         self.add_size(leaf_id, -1);
         let l = &self.leaves[leaf_id as usize];
@@ -696,6 +699,8 @@ impl Tree {
                 self.unlink_leaf(leaf_id);
                 return true;
             }
+            let old = std::mem::take(&mut self.leaves[leaf_id as usize].buf);
+            self.leaf_bytes -= old.capacity();
         } else if (l.count as usize) < LEAF_MAX / 4 {
             self.merge_small(leaf_id);
             return true;
@@ -719,7 +724,7 @@ impl Tree {
         let fits = |a: &Leaf, b: &Leaf| {
             a.parent == b.parent
                 && (a.count + b.count) as usize <= LEAF_MAX
-                && a.bytes_len() + b.bytes_len() <= LEAF_BYTES
+                && a.buf.len() + b.buf.len() <= LEAF_BYTES
         };
         let (left, right) = if l.next != NIL && fits(l, &self.leaves[l.next as usize]) {
             (leaf_id, l.next)
@@ -730,13 +735,18 @@ impl Tree {
         };
         let moved = std::mem::take(&mut self.leaves[right as usize]);
         let count = moved.count;
-        retarget(&mut self.index, moved.bytes(), right, left);
+        self.retarget(&moved.buf, right, left);
         let l = &mut self.leaves[left as usize];
-        let heap = l.heap_bytes();
+        let cap = l.buf.capacity();
         l.append(&moved);
-        self.leaf_bytes = self.leaf_bytes + l.heap_bytes() - heap - moved.heap_bytes();
+        self.leaf_bytes = self.leaf_bytes + l.buf.capacity() - cap - moved.buf.capacity();
         // The emptied leaf keeps its links for `unlink_leaf`.
-        self.leaves[right as usize] = Leaf::linked(moved.parent, moved.prev, moved.next);
+        self.leaves[right as usize] = Leaf {
+            parent: moved.parent,
+            prev: moved.prev,
+            next: moved.next,
+            ..Leaf::default()
+        };
         let parent = self.leaves[left as usize].parent;
         let p = &mut self.inners[parent as usize];
         let i = p.position(left);
@@ -748,7 +758,7 @@ impl Tree {
     /// Takes an empty leaf out of the tree.
     fn unlink_leaf(&mut self, leaf_id: u32) {
         let l = std::mem::take(&mut self.leaves[leaf_id as usize]);
-        self.leaf_bytes -= l.heap_bytes();
+        self.leaf_bytes -= l.buf.capacity();
         if l.prev == NIL {
             self.first = l.next;
         } else {
@@ -804,7 +814,7 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<(f64, &'a [u8])> {
         while self.leaf != NIL {
             let l = &self.tree.leaves[self.leaf as usize];
-            if self.pos < l.bytes_len() {
+            if self.pos < l.buf.len() {
                 let (score, m, next) = l.entry(self.pos);
                 self.pos = next;
                 return Some((score, m));
