@@ -249,6 +249,9 @@ pub struct AofLog {
     pub last_rewrite_ok: AtomicBool,
     /// Set to stop the rewrite in progress (`appendonly no`).
     rewrite_abort: Arc<AtomicBool>,
+    /// Set under the state lock at exit: no manifest is written after it (a write cut by
+    /// the exit would leave `temp-<name>.manifest` behind).
+    exiting: AtomicBool,
     pub rewrites: AtomicU64,
     /// Rewrites that failed since the last one that succeeded (INFO
     /// `aof_rewrites_consecutive_failures`).
@@ -297,6 +300,7 @@ impl Default for AofLog {
             rewrite_in_progress: AtomicBool::new(false),
             last_rewrite_ok: AtomicBool::new(true),
             rewrite_abort: Arc::default(),
+            exiting: AtomicBool::new(false),
             rewrites: AtomicU64::new(0),
             rewrite_failures: AtomicU64::new(0),
             waiting_rewrite: AtomicBool::new(false),
@@ -635,6 +639,7 @@ impl AofLog {
                 .create(true)
                 .append(true)
                 .open(dir.join(&incr.name))?;
+            self.refuse_if_exiting()?;
             let replaced = st.manifest.incrs.clone();
             st.manifest.incrs.push(incr.clone());
             write_manifest(&dir, &name, &st.manifest)?;
@@ -716,6 +721,7 @@ impl AofLog {
         //    files it no longer names are deleted.
         {
             let mut st = self.state.lock();
+            self.refuse_if_exiting()?;
             let old_base = st.manifest.base.replace(ManifestFile {
                 name: base_name,
                 seq: base_seq,
@@ -740,7 +746,7 @@ impl AofLog {
         let (dir, name) = names(&ctx.directives);
         let doomed = {
             let mut st = self.state.lock();
-            if st.manifest.history.is_empty() {
+            if st.manifest.history.is_empty() || self.exiting.load(Ordering::Acquire) {
                 return;
             }
             let doomed = std::mem::take(&mut st.manifest.history);
@@ -896,6 +902,24 @@ impl AofLog {
     /// `temp-rewriteaof-bg-<pid>.aof` is left behind; the files the manifest names are
     /// complete without it.
     pub fn stop_rewrite_at_exit(&self, ctx: &Context) {
+        self.stop_rewrite_thread_at_exit(ctx);
+        // Every manifest write holds the state lock from its temp file to the rename: once
+        // the lock is ours, none is half done, and none starts after `exiting`.
+        let _st = self.state.lock();
+        self.exiting.store(true, Ordering::Release);
+        let (dir, name) = names(&ctx.directives);
+        let _ = std::fs::remove_file(dir.join(format!("temp-{name}.manifest")));
+    }
+
+    /// A manifest write refused at exit (see `exiting`); call it holding the state lock.
+    fn refuse_if_exiting(&self) -> std::io::Result<()> {
+        if self.exiting.load(Ordering::Acquire) {
+            return Err(std::io::Error::other(super::save::ABORTED));
+        }
+        Ok(())
+    }
+
+    fn stop_rewrite_thread_at_exit(&self, ctx: &Context) {
         if !self.rewrite_in_progress.load(Ordering::Acquire) {
             return;
         }
