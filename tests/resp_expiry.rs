@@ -128,6 +128,27 @@ fn expireat_beyond_2106_is_kept_exactly() {
     c.check(&["PEXPIRETIME", "f"], ":9000000000000123\r\n");
 }
 
+/// GETEX with EXAT/PXAT past 2106 on a key stored without a far time: the item needs the
+/// far-expiry slot. The old code dropped the time silently (TTL -1 after GETEX answered).
+#[test]
+fn getex_beyond_2106_is_kept_exactly() {
+    let d = daemon(&[]);
+    let mut c = d.connect_resp();
+    c.check(&["SET", "k", "v"], "+OK\r\n");
+    c.check(&["GETEX", "k", "EXAT", "9000000000"], "$1\r\nv\r\n");
+    c.check(&["EXPIRETIME", "k"], ":9000000000\r\n");
+    c.check(&["SET", "p", "w", "EX", "100"], "+OK\r\n");
+    c.check(&["GETEX", "p", "PXAT", "9000000000123"], "$1\r\nw\r\n");
+    c.check(&["PEXPIRETIME", "p"], ":9000000000123\r\n");
+    c.check(&["GET", "p"], "$1\r\nw\r\n");
+    // And back to a near time, then none.
+    c.check(&["GETEX", "p", "EX", "100"], "$1\r\nw\r\n");
+    let ttl = int(&c.cmd(&["TTL", "p"]));
+    assert!((99..=100).contains(&ttl), "ttl {ttl}");
+    c.check(&["GETEX", "p", "PERSIST"], "$1\r\nw\r\n");
+    c.check(&["TTL", "p"], ":-1\r\n");
+}
+
 #[test]
 fn keys_longer_than_250_bytes_over_resp() {
     let d = daemon(&[]);

@@ -43,6 +43,36 @@ fn expect_event(c: &mut Conn, db: u8, event: &str, key: &str) {
     );
 }
 
+/// GETEX raises Redis 7.0's events: `expire` for EX/PX/EXAT/PXAT, `del` for a time
+/// already past (the key is deleted once read), `persist` only when PERSIST removed a time,
+/// nothing without an option or on a miss. The old code raised none.
+#[test]
+fn getex_raises_expire_persist_and_del() {
+    let d = daemon(&["-t", "2"]);
+    let mut admin = d.connect_resp();
+    let mut l = d.connect_resp();
+    admin.check(
+        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
+        "+OK\r\n",
+    );
+    listen(&mut l);
+    admin.check(&["SET", "k", "v"], "+OK\r\n");
+    expect_event(&mut l, 0, "set", "k");
+    admin.check(&["GETEX", "k"], "$1\r\nv\r\n");
+    admin.check(&["GETEX", "k", "PERSIST"], "$1\r\nv\r\n");
+    admin.check(&["GETEX", "nokey", "EX", "10"], "$-1\r\n");
+    admin.check(&["GETEX", "k", "EX", "100"], "$1\r\nv\r\n");
+    expect_event(&mut l, 0, "expire", "k");
+    admin.check(&["GETEX", "k", "PERSIST"], "$1\r\nv\r\n");
+    expect_event(&mut l, 0, "persist", "k");
+    admin.check(&["GETEX", "k", "EXAT", "1"], "$1\r\nv\r\n");
+    expect_event(&mut l, 0, "del", "k");
+    admin.check(&["EXISTS", "k"], ":0\r\n");
+    // Nothing was published in between: the next event is this SET's.
+    admin.check(&["SET", "last", "1"], "+OK\r\n");
+    expect_event(&mut l, 0, "set", "last");
+}
+
 #[test]
 fn resp_writes_publish_their_events() {
     let d = daemon(&["-t", "2"]);

@@ -65,12 +65,6 @@ pub fn always(name: &str, args: Args<'_>) -> bool {
     }
 }
 
-/// Writes that raise no keyspace event in slabd although they changed the key: GETEX with
-/// an option that found its key (a bulk reply).
-pub fn changed_silently(name: &str, args: Args<'_>, reply: &[u8]) -> bool {
-    name == "getex" && args.len() > 2 && bulk(reply).is_some()
-}
-
 /// What the stream receives for command `name` (`args` as the client sent them) that
 /// succeeded with `reply`: the commands to propagate (none: nothing). `expiry` reads a
 /// key's expiry in the command's database after it ran (`None`: no such key).

@@ -53,11 +53,27 @@ impl Core {
                 // Only a string is touched (GETEX answers WRONGTYPE for another type and
                 // must leave its expiry, in this same look).
                 if let Some(t) = opts.touch.filter(|_| self.is_string(chunk)) {
-                    // memcached's times (the only reads that touch) never need the far slot.
-                    it.set_exp(self.encode_exp(t), self.clock.started());
+                    let exp = self.encode_exp(t);
+                    // memcached's times never need the far slot; GETEX's EXAT/PXAT past
+                    // the slot-less range do: the item is copied into one with the slot,
+                    // as `touch` does (the old code left such an item without a TTL).
+                    if !it.set_exp(exp, self.clock.started()) {
+                        let mut held = Held {
+                            stripe: si,
+                            guard: &mut s,
+                            protect: chunk,
+                        };
+                        if let Ok(new) = self.copy_item(chunk, db, key, Some(exp), &mut held) {
+                            self.link_locked(&mut s, hash, new, Some(chunk));
+                            let (won, win_taken) = (v.won, v.win_taken);
+                            v = self.view(new, now);
+                            v.won = won;
+                            v.win_taken = win_taken;
+                        }
+                    }
                 }
                 if !opts.no_bump {
-                    it.bump(now, opts.is_fetch);
+                    v.item.bump(now, opts.is_fetch);
                 }
                 Lookup::Hit(f(&v))
             }

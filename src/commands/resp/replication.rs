@@ -38,9 +38,7 @@ pub(super) fn after_command(
 ) {
     let reply = &call.w.out[start.min(call.w.out.len())..];
     let ok = reply.first() != Some(&b'-');
-    let changed = spec.has(flag::WRITE)
-        && (propagate::dirty() != dirty_before
-            || propagate::changed_silently(spec.name, args, reply));
+    let changed = spec.has(flag::WRITE) && propagate::dirty() != dirty_before;
     if ok && (changed || propagate::always(spec.name, args)) {
         let expiry = |key: &[u8]| call.expiry_of(key);
         for cmd in propagate::rewrite(spec.name, args, reply, &expiry) {

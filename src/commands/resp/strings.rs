@@ -77,7 +77,8 @@ fn bulk_value(w: &mut Writer<'_>, item: &dyn ItemView) {
 impl Call<'_> {
     /// Replies with the value of `key` (or a null), with `opts` applied; counts a get.
     /// Another type is WRONGTYPE, or a null with `other_type_null` (MGET).
-    fn reply_value(&mut self, key: &[u8], opts: &ReadOptions, other_type_null: bool) {
+    /// Replies with `key`'s string value; true when there was one (a hit on a string).
+    fn reply_value(&mut self, key: &[u8], opts: &ReadOptions, other_type_null: bool) -> bool {
         stats::bump(&self.stats.cmd_get);
         let w = &mut self.w;
         match self.ctx.store.get(self.conn.db, key, opts, |item| {
@@ -86,7 +87,10 @@ impl Call<'_> {
                 true
             }
         }) {
-            Lookup::Hit(true) => stats::bump(&self.stats.get_hits),
+            Lookup::Hit(true) => {
+                stats::bump(&self.stats.get_hits);
+                return true;
+            }
             Lookup::Hit(false) => {
                 stats::bump(&self.stats.get_hits);
                 if other_type_null {
@@ -101,6 +105,7 @@ impl Call<'_> {
             }
             Lookup::Vivified => self.w.null(),
         }
+        false
     }
 
     fn count_miss(&self, miss: Miss) {
@@ -142,13 +147,25 @@ impl Call<'_> {
         absolute: bool,
         command: &str,
     ) -> Option<Expiry> {
+        self.positive_expire_at(arg, unit, absolute, command)
+            .map(|at| at.expiry())
+    }
+
+    /// [`Call::positive_expiry`], with whether the time is already past.
+    fn positive_expire_at(
+        &mut self,
+        arg: &[u8],
+        unit: TimeUnit,
+        absolute: bool,
+        command: &str,
+    ) -> Option<ExpireAt> {
         let n = self.integer(arg)?;
         let at = (n > 0)
             .then(|| ExpireAt::resolve(self.ctx, n, unit, absolute))
             .flatten()
             .filter(|at| at.at_ms > 0);
         match at {
-            Some(at) => Some(at.expiry()),
+            Some(at) => Some(at),
             None => {
                 self.w.error_fmt(format_args!(
                     "ERR invalid expire time in '{command}' command"
@@ -432,22 +449,29 @@ pub(super) fn getex(call: &mut Call<'_>, args: Args<'_>) {
         }
         i += 1;
     }
+    let key = args.get(1);
+    // PERSIST raises its event only when the key had a time to remove, as Redis.
+    let had_ttl = persist && matches!(call.expiry_of(key), Some(Expiry::AtMs(_)));
     if persist {
         touch = Some(Expiry::Never);
     }
+    let mut past = false;
     if let Some(e) = expire {
-        match call.positive_expiry(e.arg, e.unit, e.absolute, "getex") {
-            Some(x) => touch = Some(x),
+        match call.positive_expire_at(e.arg, e.unit, e.absolute, "getex") {
+            // A time already past: the value is read, then the key deleted (Redis's `del`
+            // event), not left to expire.
+            Some(at) if at.past => past = true,
+            Some(at) => touch = Some(at.expiry()),
             None => return,
         }
     }
-    if touch.is_some() {
+    if touch.is_some() || past {
         stats::bump(&call.stats.cmd_touch);
     }
     // One look: the store touches only a string, and reply_value answers WRONGTYPE for
     // another type from the same look.
-    call.reply_value(
-        args.get(1),
+    let hit = call.reply_value(
+        key,
         &ReadOptions {
             touch,
             is_fetch: true,
@@ -455,6 +479,17 @@ pub(super) fn getex(call: &mut Call<'_>, args: Args<'_>) {
         },
         false,
     );
+    if !hit {
+        return;
+    }
+    // Redis 7.0's getexCommand: `expire`, `del` or `persist`.
+    if past {
+        call.delete(key);
+    } else if expire.is_some() {
+        call.notify(notify::GENERIC, "expire", key);
+    } else if had_ttl {
+        call.notify(notify::GENERIC, "persist", key);
+    }
 }
 
 pub(super) fn mget(call: &mut Call<'_>, args: Args<'_>) {
