@@ -53,18 +53,11 @@ impl Core {
                 // Only a string is touched (GETEX answers WRONGTYPE for another type and
                 // must leave its expiry, in this same look).
                 if let Some(t) = opts.touch.filter(|_| self.is_string(chunk)) {
-                    let exp = self.encode_exp(t);
                     // memcached's times never need the far slot; GETEX's EXAT/PXAT past
-                    // the slot-less range do: the item is copied into one with the slot,
-                    // as `touch` does (the old code left such an item without a TTL).
-                    if !it.set_exp(exp, self.clock.started()) {
-                        let mut held = Held {
-                            stripe: si,
-                            guard: &mut s,
-                            protect: chunk,
-                        };
-                        if let Ok(new) = self.copy_item(chunk, db, key, Some(exp), &mut held) {
-                            self.link_locked(&mut s, hash, new, Some(chunk));
+                    // the slot-less range do (the old code left such an item without a TTL).
+                    let at = (si, hash, db, key);
+                    if let Some(new) = self.set_exp_locked(&mut s, at, chunk, self.encode_exp(t)) {
+                        if new != chunk {
                             let (won, win_taken) = (v.won, v.win_taken);
                             v = self.view(new, now);
                             v.won = won;
@@ -109,29 +102,42 @@ impl Core {
         } = self.lock_key(db, key);
         match self.find_live_locked(&mut s, hash, db, key, now) {
             Ok(chunk) => {
-                let it = Item::new(&self.arena, chunk);
                 let exp = self.encode_exp(expiry);
-                if it.set_exp(exp, self.clock.started()) {
-                    it.bump(now, true);
-                    return true;
-                }
-                // A far-future time for an item without the slot: a copy with one.
-                let mut held = Held {
-                    stripe: si,
-                    guard: &mut s,
-                    protect: chunk,
-                };
-                match self.copy_item(chunk, db, key, Some(exp), &mut held) {
-                    Ok(new) => {
-                        self.link_locked(&mut s, hash, new, Some(chunk));
-                        Item::new(&self.arena, new).bump(now, true);
+                match self.set_exp_locked(&mut s, (si, hash, db, key), chunk, exp) {
+                    Some(now_at) => {
+                        Item::new(&self.arena, now_at).bump(now, true);
                         true
                     }
-                    Err(_) => false,
+                    None => false,
                 }
             }
             Err(_) => false,
         }
+    }
+
+    /// Sets `chunk`'s expiry under its stripe lock (`at`: stripe, hash, db, key). A
+    /// far-future time for an item without the far slot makes a copy with one, linked in
+    /// its place. Returns the chunk that now holds the item (`None`: the copy failed and
+    /// the old time stays).
+    fn set_exp_locked(
+        &self,
+        s: &mut Stripe,
+        at: (usize, u64, u8, &[u8]),
+        chunk: ChunkId,
+        exp: Exp,
+    ) -> Option<ChunkId> {
+        if Item::new(&self.arena, chunk).set_exp(exp, self.clock.started()) {
+            return Some(chunk);
+        }
+        let (stripe, hash, db, key) = at;
+        let mut held = Held {
+            stripe,
+            guard: s,
+            protect: chunk,
+        };
+        let new = self.copy_item(chunk, db, key, Some(exp), &mut held).ok()?;
+        self.link_locked(s, hash, new, Some(chunk));
+        Some(new)
     }
 
     pub fn store_and<R>(
